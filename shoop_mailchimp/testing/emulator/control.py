@@ -1,0 +1,68 @@
+"""The unauthenticated ``/_emulator/`` control API, for demos and tests in other processes."""
+
+import json
+import re
+
+from .errors import problem
+
+FAULT_KINDS = ("fail", "fail_email", "failure_rate", "latency", "hang", "reset_connection")
+RESULT_RE = re.compile(r"^/batch-results/([0-9a-f]+)\.tar\.gz$")
+
+
+def handle(emulator, method, path, query, raw):
+    """Return ``(status, body, content_type)``; body is JSON-ready, bytes or None."""
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except ValueError:
+        return 400, problem(400, "Body must be JSON"), None
+    try:
+        return _route(emulator, method, path, body)
+    except (KeyError, TypeError, ValueError) as exc:
+        return 400, problem(400, f"Bad control request: {exc!r}"), None
+
+
+def _route(emulator, method, path, body):
+    match = RESULT_RE.match(path)
+    if match and method == "GET":
+        archive = emulator.batch_worker.results.get(match.group(1))
+        if archive is None:
+            return 404, problem(404, f"No results for batch {match.group(1)}"), None
+        return 200, archive, "application/gzip"
+    if (method, path) == ("POST", "/accounts"):
+        return 200, {"api_key": emulator.add_account(body.get("api_key"), body.get("dc", "us1"))}, None
+    if (method, path) == ("POST", "/lists"):
+        list_id = emulator.add_list(body["api_key"], body.get("name", "Demo audience"), body.get("list_id"))
+        return 200, {"id": list_id}, None
+    if (method, path) == ("POST", "/members/status"):
+        try:
+            member = emulator.set_member_status(
+                body["api_key"], body["list_id"], body["email"], body["status"]
+            )
+        except KeyError:
+            return 404, problem(404, "No such account, list or member"), None
+        return 200, member, None
+    if (method, path) == ("POST", "/faults"):
+        kind = body.pop("kind")
+        if kind not in FAULT_KINDS:
+            return 400, problem(400, f"kind must be one of {', '.join(FAULT_KINDS)}"), None
+        getattr(emulator.faults, kind)(**body)
+        return 200, {"ok": True}, None
+    simple = {
+        ("GET", "/requests"): lambda: emulator.requests,
+        ("DELETE", "/requests"): emulator.clear_requests,
+        ("GET", "/violations"): lambda: emulator.violations,
+        ("DELETE", "/violations"): emulator.clear_violations,
+        ("GET", "/stats"): lambda: emulator.stats,
+        ("DELETE", "/faults"): emulator.faults.clear,
+        ("POST", "/reset"): emulator.reset,
+        ("GET", "/state"): lambda: emulator.state,
+    }
+    action = simple.get((method, path))
+    if action is None:
+        return 404, problem(404, f"Unknown control endpoint {method} {path}"), None
+    result = action()
+    return (
+        200,
+        (list(result) if isinstance(result, list) else result) if result is not None else {"ok": True},
+        None,
+    )

@@ -1,0 +1,456 @@
+"""The :class:`Emulator`: state, dispatching, records, statistics and test helpers."""
+
+import base64
+import binascii
+import copy
+import datetime
+import json
+import logging
+import re
+import threading
+import time
+
+import requests
+
+from .batch_worker import BatchWorker
+from .errors import ApiError, problem
+from .faults import Faults
+from .resources import HANDLERS
+from .resources.lists import set_status
+from .resources.registry import Context
+from .server import EmulatorServer
+from .spec import Spec, SpecNotFound, load_spec
+from .state import Account, MailingList, random_hex, subscriber_hash
+
+log = logging.getLogger("shoop_mailchimp.testing.emulator")
+
+DEMO_API_KEY = "0123456789abcdef0123456789abcdef-us1"
+DEMO_LIST_ID = "d3m0a0d1e0"
+MAX_CONCURRENT_PER_KEY = 10
+API_KEY_RE = re.compile(r"^[0-9a-f]{32}-[a-z]+[0-9]+$")
+
+
+def _fallback_router():
+    """Routes built from the emulator's own handlers, used when the spec cannot be found."""
+    paths = {}
+    for key in HANDLERS:
+        method, template = key.split(" ", 1)
+        paths.setdefault(template, {})[method.lower()] = {}
+    return Spec({"paths": paths, "components": {}})
+
+
+class Emulator:
+    """A stateful Mailchimp Marketing API v3 served over real HTTP on 127.0.0.1.
+
+    ``allow_private_webhooks`` defaults to True because test webhooks point at loopback
+    addresses, which real Mailchimp refuses.
+    """
+
+    def __init__(self, require_spec=False, spec_path=None, allow_private_webhooks=True, batch_delay=0.05):
+        self.spec = load_spec(spec_path)
+        if self.spec is None:
+            if require_spec:
+                raise SpecNotFound("Mailchimp OpenAPI spec not found (set SHOOP_MAILCHIMP_OPENAPI_SPEC)")
+            log.warning("Mailchimp OpenAPI spec not found: requests to the emulator are NOT validated")
+        self.router = self.spec or _fallback_router()
+        self.allow_private_webhooks = allow_private_webhooks
+        self.batch_delay = batch_delay
+        self.lock = threading.RLock()
+        self._records_lock = threading.Lock()
+        self.faults = Faults(on_down=self._down, on_up=self._up)
+        self.batch_worker = BatchWorker(self)
+        self.generation = 0
+        self._server = None
+        self.host = None
+        self.port = None
+        self.reset()
+
+    # Lifecycle ----------------------------------------------------------------------------------
+
+    def start(self, host="127.0.0.1", port=0):
+        self._server = EmulatorServer(self, host, port)
+        self.host, self.port = host, self._server.port
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.batch_worker.stop()
+
+    def _down(self):
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _up(self):
+        if self._server is None:
+            self._server = EmulatorServer(self, self.host, self.port)
+
+    @property
+    def root_url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self):
+        return self.root_url + "/3.0/"
+
+    def reset(self):
+        """Forget everything; the server keeps listening on the same port."""
+        with self.lock, self._records_lock:
+            self.generation += 1
+            self.accounts = {}
+            self.requests = []
+            self.violations = []
+            self.batch_worker.results.clear()
+            self._reset_stats_locked()
+        self.faults.clear()
+
+    # Accounts and state helpers -----------------------------------------------------------------
+
+    def add_account(self, api_key=None, dc="us1"):
+        api_key = api_key or f"{random_hex(32)}-{dc}"
+        if not API_KEY_RE.match(api_key):
+            raise ValueError("API keys look like 32 lowercase hex characters, a dash and a data centre")
+        with self.lock:
+            self.accounts.setdefault(api_key, Account(api_key))
+        return api_key
+
+    def add_list(self, api_key, name="Demo audience", list_id=None):
+        with self.lock:
+            account = self.accounts[api_key]
+            list_id = list_id or random_hex(10)
+            account.lists[list_id] = MailingList(list_id, name)
+        return list_id
+
+    def revoke_key(self, api_key):
+        with self.lock:
+            self.accounts[api_key].revoked = True
+
+    def delete_list(self, api_key, list_id):
+        with self.lock:
+            del self.accounts[api_key].lists[list_id]
+
+    def delete_store(self, api_key, store_id):
+        with self.lock:
+            del self.accounts[api_key].stores[store_id]
+
+    @property
+    def state(self):
+        """A JSON-ready snapshot of every account."""
+        with self.lock:
+            return {key: self._account_json(account) for key, account in self.accounts.items()}
+
+    def _account_json(self, account):
+        lists = {}
+        for lst in account.lists.values():
+            data = lst.to_json()
+            data.update(
+                members=[lst.member_json(m) for m in lst.members.values()],
+                interest_categories=self._categories_json(lst),
+                webhooks=copy.deepcopy(list(lst.webhooks.values())),
+            )
+            lists[lst.id] = data
+        stores = {}
+        for store in account.stores.values():
+            data = copy.deepcopy(store.data)
+            data.update(
+                customers=copy.deepcopy(list(store.customers.values())),
+                products=copy.deepcopy(list(store.products.values())),
+                orders=copy.deepcopy(list(store.orders.values())),
+            )
+            stores[store.id] = data
+        batches = [{k: v for k, v in b.items() if not k.startswith("_")} for b in account.batches.values()]
+        return {"revoked": account.revoked, "lists": lists, "stores": stores, "batches": batches}
+
+    @staticmethod
+    def _categories_json(lst):
+        categories = []
+        for category in lst.categories.values():
+            data = copy.deepcopy(category)
+            data["interests"] = list(data["interests"].values())
+            categories.append(data)
+        return categories
+
+    def get_member(self, api_key, list_id, email):
+        with self.lock:
+            lst = self.accounts[api_key].lists[list_id]
+            member = lst.members.get(subscriber_hash(email))
+            return lst.member_json(member) if member else None
+
+    def members(self, api_key, list_id):
+        with self.lock:
+            lst = self.accounts[api_key].lists[list_id]
+            return [lst.member_json(m) for m in lst.members.values()]
+
+    def set_member_status(self, api_key, list_id, email, status):
+        """Change a status as if done in Mailchimp's UI (no webhook is sent)."""
+        with self.lock:
+            lst = self.accounts[api_key].lists[list_id]
+            member = lst.members[subscriber_hash(email)]
+            set_status(member, status)
+            return lst.member_json(member)
+
+    def interest_categories(self, api_key, list_id):
+        with self.lock:
+            return self._categories_json(self.accounts[api_key].lists[list_id])
+
+    def get_store(self, api_key, store_id):
+        with self.lock:
+            store = self.accounts[api_key].stores.get(store_id)
+            return copy.deepcopy(store.data) if store else None
+
+    def stores(self, api_key):
+        with self.lock:
+            return [copy.deepcopy(s.data) for s in self.accounts[api_key].stores.values()]
+
+    def _store_items(self, api_key, store_id, kind):
+        with self.lock:
+            return copy.deepcopy(list(getattr(self.accounts[api_key].stores[store_id], kind).values()))
+
+    def customers(self, api_key, store_id):
+        return self._store_items(api_key, store_id, "customers")
+
+    def get_customer(self, api_key, store_id, customer_id):
+        with self.lock:
+            customer = self.accounts[api_key].stores[store_id].customers.get(customer_id)
+            return copy.deepcopy(customer)
+
+    def products(self, api_key, store_id):
+        return self._store_items(api_key, store_id, "products")
+
+    def orders(self, api_key, store_id):
+        return self._store_items(api_key, store_id, "orders")
+
+    def batches(self, api_key):
+        return self._account_json(self.accounts[api_key])["batches"]
+
+    def deliver_webhook(self, api_key, list_id, type, data, timeout=10):
+        """POST a form-encoded event, as Mailchimp does, to the list's webhooks subscribed to ``type``.
+
+        Returns ``[(url, status_code or exception text)]``.
+        """
+        with self.lock:
+            hooks = [
+                w for w in self.accounts[api_key].lists[list_id].webhooks.values() if w["events"].get(type)
+            ]
+        form = {
+            "type": type,
+            "fired_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        payload = dict(data, list_id=list_id)
+        form.update(_flatten("data", payload))
+        outcome = []
+        for hook in hooks:
+            try:
+                outcome.append(
+                    (hook["url"], requests.post(hook["url"], data=form, timeout=timeout).status_code)
+                )
+            except requests.RequestException as exc:
+                outcome.append((hook["url"], repr(exc)))
+        return outcome
+
+    # Records and statistics ---------------------------------------------------------------------
+
+    def clear_requests(self):
+        with self._records_lock:
+            self.requests = []
+
+    def clear_violations(self):
+        with self._records_lock:
+            self.violations = []
+
+    def _reset_stats_locked(self):
+        self._in_flight = {}
+        self._max_in_flight = {}
+        self._overall_in_flight = 0
+        self._overall_max = 0
+        self._totals = {}
+
+    def reset_stats(self):
+        with self._records_lock:
+            self.generation += 1
+            self._reset_stats_locked()
+
+    @property
+    def stats(self):
+        with self._records_lock:
+            return {
+                "in_flight": self._overall_in_flight,
+                "max_in_flight": self._overall_max,
+                "totals": dict(self._totals),
+                "per_key": {
+                    key[-8:]: {
+                        "in_flight": self._in_flight.get(key, 0),
+                        "max_in_flight": self._max_in_flight.get(key, 0),
+                    }
+                    for key in self._max_in_flight
+                },
+            }
+
+    def _count(self, route_key):
+        with self._records_lock:
+            self._totals[route_key] = self._totals.get(route_key, 0) + 1
+
+    def _enter(self, api_key):
+        """Take a concurrency slot for ``api_key``; None when the per-key cap is reached."""
+        with self._records_lock:
+            current = self._in_flight.get(api_key, 0)
+            if current >= MAX_CONCURRENT_PER_KEY:
+                return None
+            self._in_flight[api_key] = current + 1
+            self._max_in_flight[api_key] = max(self._max_in_flight.get(api_key, 0), current + 1)
+            self._overall_in_flight += 1
+            self._overall_max = max(self._overall_max, self._overall_in_flight)
+            return self.generation
+
+    def _leave(self, api_key, generation):
+        with self._records_lock:
+            if generation == self.generation:
+                self._in_flight[api_key] -= 1
+                self._overall_in_flight -= 1
+
+    def _record(self, method, path, query, body, status, api_key, started):
+        with self._records_lock:
+            self.requests.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "body": body,
+                    "status": status,
+                    "time": started,
+                    "duration": round(time.time() - started, 4),
+                    "api_key_suffix": api_key[-8:] if api_key else None,
+                }
+            )
+
+    def _violation(self, method, path, message, context=None):
+        log.warning("Mailchimp spec violation: %s %s: %s", method, path, message)
+        with self._records_lock:
+            self.violations.append(dict(context or {}, method=method, path=path, message=message))
+
+    # Dispatching --------------------------------------------------------------------------------
+
+    def _authenticate(self, header):
+        if not header or not header.lower().startswith("basic "):
+            return None, None
+        try:
+            decoded = base64.b64decode(header.split(" ", 1)[1].strip()).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        api_key = decoded.split(":", 1)[-1]
+        with self.lock:
+            account = self.accounts.get(api_key)
+        if account is None or account.revoked:
+            return api_key, None
+        return api_key, account
+
+    def handle_http(self, method, path, query, raw_body, authorization):
+        """Serve one /3.0 request. Returns ``(status, body)`` or None to drop the connection."""
+        started = time.time()
+        api_key, account = self._authenticate(authorization)
+        body, parse_error = _decode(raw_body)
+        route, _ = self.router.resolve(method, path)
+        self._count(route.key if route else f"{method} <unknown path>")
+        if account is None:
+            status, response = (
+                401,
+                problem(
+                    401, "Your API key may be invalid, or you've attempted to access the wrong datacenter."
+                ),
+            )
+            self._record(method, path, query, body, status, api_key, started)
+            return status, response
+        generation = self._enter(api_key)
+        if generation is None:
+            status, response = (
+                429,
+                problem(
+                    429, f"You have exceeded the limit of {MAX_CONCURRENT_PER_KEY} simultaneous connections."
+                ),
+            )
+            self._record(method, path, query, body, status, api_key, started)
+            return status, response
+        try:
+            delay = self.faults.delay_for(method, path)
+            if delay:
+                time.sleep(delay)
+            if generation != self.generation or self.faults.should_reset(method, path):
+                self._record(method, path, query, body, 0, api_key, started)
+                return None
+            if parse_error:
+                self._violation(method, path, parse_error)
+                status, response = 400, problem(400, parse_error, title="JSON Parse Error")
+            else:
+                status, response, _ = self.dispatch(account, method, path, query, body)
+            self._record(method, path, query, body, status, api_key, started)
+            return status, response
+        finally:
+            self._leave(api_key, generation)
+
+    def dispatch(self, account, method, path, query, body, network=True, context=None):
+        """Route, validate, apply faults and run a handler. Returns ``(status, body, route_key)``.
+
+        Shared by HTTP requests and batch operations so both follow the same rules.
+        """
+        route, params = self.router.resolve(method, path)
+        if route is None:
+            message = f"No {method} operation for {path} in the Mailchimp API"
+            self._violation(method, path, message, context)
+            return 404, problem(404, message), None
+        errors = route.validate_request(body, query) if self.spec else []
+        if errors:
+            self._violation(method, path, "; ".join(errors), context)
+            return (
+                400,
+                problem(400, "; ".join(errors), errors=[{"field": "", "message": e} for e in errors]),
+                route.key,
+            )
+        failure = self.faults.failure_for(method, path, body, params, network=network)
+        if failure:
+            return (
+                failure["status"],
+                problem(failure["status"], failure["detail"], failure.get("title")),
+                route.key,
+            )
+        handler = HANDLERS.get(route.key)
+        if handler is None:
+            return 404, problem(404, f"The emulator does not implement {route.key}"), route.key
+        try:
+            with self.lock:
+                result = handler(Context(self, account, params, copy.deepcopy(body), query))
+        except ApiError as exc:
+            if exc.violation:
+                self._violation(method, path, f"{exc.detail} {exc.errors or ''}", context)
+            return exc.status, exc.problem(), route.key
+        except Exception:
+            log.exception("Emulator handler failed for %s %s", method, path)
+            return 500, problem(500, f"The emulator failed on {method} {path}"), route.key
+        status, response = result if isinstance(result, tuple) else (200, result)
+        return status, response, route.key
+
+    def check_response(self, method, path_template, status, body):
+        """Messages describing where ``body`` departs from the spec's documented response."""
+        route = self.spec.route(f"{method.upper()} {path_template}") if self.spec else None
+        if route is None:
+            return [f"No operation {method} {path_template} in the spec"]
+        return route.validate_response(status, body)
+
+
+def _decode(raw):
+    if not raw or not raw.strip():
+        return None, None
+    try:
+        return json.loads(raw.decode("utf-8")), None
+    except (ValueError, UnicodeDecodeError):
+        return None, "We encountered an unspecified JSON parsing error."
+
+
+def _flatten(prefix, value):
+    if isinstance(value, dict):
+        items = {}
+        for key, inner in value.items():
+            items.update(_flatten(f"{prefix}[{key}]", inner))
+        return items
+    return {prefix: "" if value is None else str(value)}

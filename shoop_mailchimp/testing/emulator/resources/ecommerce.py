@@ -1,0 +1,460 @@
+"""E-commerce stores, customers, products (with variants) and orders."""
+
+import copy
+
+from ..errors import invalid, not_found, require
+from ..state import Store, now_iso, subscriber_hash
+from .lists import check_email, new_member, set_status
+from .registry import handles, merge, page
+
+
+def _stamped(data, created=True):
+    stamp = now_iso()
+    if created:
+        data.setdefault("created_at", stamp)
+    data["updated_at"] = stamp
+    return data
+
+
+# Stores ------------------------------------------------------------------------------------------
+
+
+@handles("GET", "/ecommerce/stores")
+def list_stores(ctx):
+    return page((s.data for s in ctx.account.stores.values()), ctx.query, "stores")
+
+
+@handles("POST", "/ecommerce/stores")
+def create_store(ctx):
+    require(ctx.body, "id", "list_id", "name", "currency_code")
+    if ctx.body["list_id"] not in ctx.account.lists:
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[{"field": "list_id", "message": "The list_id could not be found."}],
+        )
+    if ctx.body["id"] in ctx.account.stores:
+        raise invalid("A store with the provided ID already exists.")
+    data = {
+        "platform": "",
+        "domain": "",
+        "is_syncing": False,
+        "email_address": "",
+        "money_format": "",
+        "primary_locale": "",
+        "timezone": "",
+        "phone": "",
+        "list_is_active": True,
+    }
+    data.update(copy.deepcopy(ctx.body))
+    store = Store(_stamped(data))
+    ctx.account.stores[store.id] = store
+    return copy.deepcopy(store.data)
+
+
+@handles("GET", "/ecommerce/stores/{storeId}")
+def get_store(ctx):
+    return copy.deepcopy(ctx.store().data)
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}")
+def patch_store(ctx):
+    store = ctx.store()
+    if ctx.body.get("list_id") not in (None, store.data["list_id"]):
+        raise invalid("The list_id of a store cannot be changed.")
+    merge(store.data, ctx.body, exclude=("id",))
+    return copy.deepcopy(_stamped(store.data, created=False))
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}")
+def delete_store(ctx):
+    del ctx.account.stores[ctx.store().id]
+    return 204, None
+
+
+# Customers ---------------------------------------------------------------------------------------
+
+
+def sync_customer_member(ctx, store, customer, opt_in):
+    """Mailchimp's rule: add a missing contact; only consent may lift a transactional one to subscribed."""
+    lst = ctx.account.lists.get(store.data["list_id"])
+    if lst is None or not customer.get("email_address"):
+        return
+    hashed = subscriber_hash(customer["email_address"])
+    if hashed in lst.forgotten:
+        return
+    member = lst.members.get(hashed)
+    if member is None or member["status"] == "archived":
+        names = {"FNAME": customer.get("first_name") or "", "LNAME": customer.get("last_name") or ""}
+        member = new_member(
+            lst,
+            customer["email_address"],
+            "subscribed" if opt_in else "transactional",
+            {"merge_fields": {k: v for k, v in names.items() if v}},
+        )
+    elif member["status"] == "transactional" and opt_in:
+        set_status(member, "subscribed")
+
+
+def upsert_customer(ctx, store, body, create_only=False, customer_id=None):
+    customer_id = customer_id or body.get("id")
+    customer = store.customers.get(customer_id)
+    if customer is not None and create_only:
+        raise invalid("A customer with the provided ID already exists.")
+    if "email_address" in body:
+        check_email(body["email_address"])
+    if customer is None:
+        require(body, "id", "email_address")
+        customer = {
+            "id": customer_id,
+            "email_address": "",
+            "opt_in_status": False,
+            "company": "",
+            "first_name": "",
+            "last_name": "",
+            "orders_count": 0,
+            "total_spent": 0,
+            "address": {},
+        }
+        store.customers[customer_id] = customer
+    merge(customer, body, exclude=("id", "orders_count", "total_spent"))
+    _stamped(customer)
+    sync_customer_member(ctx, store, customer, body.get("opt_in_status") is True)
+    return customer
+
+
+def _customer(ctx, store):
+    customer = store.customers.get(ctx.params["customerId"])
+    if customer is None:
+        raise not_found()
+    return customer
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/customers")
+def list_customers(ctx):
+    customers = ctx.store().customers.values()
+    if ctx.query.get("email_address"):
+        customers = [c for c in customers if c["email_address"].lower() == ctx.query["email_address"].lower()]
+    return page(customers, ctx.query, "customers", store_id=ctx.params["storeId"])
+
+
+@handles("POST", "/ecommerce/stores/{storeId}/customers")
+def create_customer(ctx):
+    store = ctx.store()
+    require(ctx.body, "id", "email_address", "opt_in_status")
+    return copy.deepcopy(upsert_customer(ctx, store, ctx.body, create_only=True))
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/customers/{customerId}")
+def get_customer(ctx):
+    return copy.deepcopy(_customer(ctx, ctx.store()))
+
+
+@handles("PUT", "/ecommerce/stores/{storeId}/customers/{customerId}")
+def put_customer(ctx):
+    store = ctx.store()
+    require(ctx.body, "id", "email_address", "opt_in_status")
+    if ctx.body["id"] != ctx.params["customerId"]:
+        raise invalid("The customer id in the URL does not match the id in the body.")
+    return copy.deepcopy(upsert_customer(ctx, store, ctx.body))
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}/customers/{customerId}")
+def patch_customer(ctx):
+    store = ctx.store()
+    customer = _customer(ctx, store)
+    return copy.deepcopy(upsert_customer(ctx, store, ctx.body, customer_id=customer["id"]))
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}/customers/{customerId}")
+def delete_customer(ctx):
+    store = ctx.store()
+    del store.customers[_customer(ctx, store)["id"]]
+    return 204, None
+
+
+# Products and variants ---------------------------------------------------------------------------
+
+VARIANT_DEFAULTS = {
+    "url": "",
+    "sku": "",
+    "price": 0,
+    "inventory_quantity": 0,
+    "image_url": "",
+    "backorders": "",
+    "visibility": "",
+}
+
+
+def _variant(body):
+    require(body, "id", "title")
+    variant = dict(VARIANT_DEFAULTS)
+    variant.update(copy.deepcopy(body))
+    return _stamped(variant)
+
+
+def _product_from(body, existing=None):
+    require(body, "id", "title", "variants")
+    product = {
+        "handle": "",
+        "url": "",
+        "description": "",
+        "type": "",
+        "vendor": "",
+        "image_url": "",
+        "images": [],
+        "published_at_foreign": "",
+    }
+    product.update(copy.deepcopy(body))
+    product["variants"] = [_variant(v) for v in body["variants"]]
+    if existing:
+        product["created_at"] = existing["created_at"]
+    return _stamped(product)
+
+
+def _product(ctx, store):
+    product = store.products.get(ctx.params["productId"])
+    if product is None:
+        raise not_found()
+    return product
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/products")
+def list_products(ctx):
+    return page(ctx.store().products.values(), ctx.query, "products", store_id=ctx.params["storeId"])
+
+
+@handles("POST", "/ecommerce/stores/{storeId}/products")
+def create_product(ctx):
+    store = ctx.store()
+    if ctx.body.get("id") in store.products:
+        raise invalid("A product with the provided ID already exists in the account.")
+    product = _product_from(ctx.body)
+    store.products[product["id"]] = product
+    return copy.deepcopy(product)
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/products/{productId}")
+def get_product(ctx):
+    return copy.deepcopy(_product(ctx, ctx.store()))
+
+
+@handles("PUT", "/ecommerce/stores/{storeId}/products/{productId}")
+def put_product(ctx):
+    store = ctx.store()
+    body = dict(ctx.body, id=ctx.params["productId"])
+    product = _product_from(body, store.products.get(body["id"]))
+    store.products[product["id"]] = product
+    return copy.deepcopy(product)
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}/products/{productId}")
+def patch_product(ctx):
+    product = _product(ctx, ctx.store())
+    merge(product, ctx.body, exclude=("id", "variants"))
+    for body in ctx.body.get("variants") or []:
+        _upsert_variant(product, body)
+    return copy.deepcopy(_stamped(product))
+
+
+def _upsert_variant(product, body):
+    for variant in product["variants"]:
+        if variant["id"] == body.get("id"):
+            merge(variant, body, exclude=("id",))
+            return _stamped(variant)
+    variant = _variant(body)
+    product["variants"].append(variant)
+    return variant
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}/products/{productId}")
+def delete_product(ctx):
+    store = ctx.store()
+    del store.products[_product(ctx, store)["id"]]
+    return 204, None
+
+
+def _find_variant(ctx, product):
+    for variant in product["variants"]:
+        if variant["id"] == ctx.params["variantId"]:
+            return variant
+    raise not_found()
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/products/{productId}/variants")
+def list_variants(ctx):
+    product = _product(ctx, ctx.store())
+    return page(
+        product["variants"], ctx.query, "variants", store_id=ctx.params["storeId"], product_id=product["id"]
+    )
+
+
+@handles("POST", "/ecommerce/stores/{storeId}/products/{productId}/variants")
+def create_variant(ctx):
+    product = _product(ctx, ctx.store())
+    if any(v["id"] == ctx.body.get("id") for v in product["variants"]):
+        raise invalid("A variant with the provided ID already exists.")
+    return copy.deepcopy(_upsert_variant(product, ctx.body))
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/products/{productId}/variants/{variantId}")
+def get_variant(ctx):
+    return copy.deepcopy(_find_variant(ctx, _product(ctx, ctx.store())))
+
+
+@handles("PUT", "/ecommerce/stores/{storeId}/products/{productId}/variants/{variantId}")
+def put_variant(ctx):
+    product = _product(ctx, ctx.store())
+    return copy.deepcopy(_upsert_variant(product, dict(ctx.body, id=ctx.params["variantId"])))
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}/products/{productId}/variants/{variantId}")
+def patch_variant(ctx):
+    product = _product(ctx, ctx.store())
+    variant = _find_variant(ctx, product)
+    return copy.deepcopy(_upsert_variant(product, dict(ctx.body, id=variant["id"])))
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}/products/{productId}/variants/{variantId}")
+def delete_variant(ctx):
+    product = _product(ctx, ctx.store())
+    variant = _find_variant(ctx, product)
+    product["variants"].remove(variant)
+    return 204, None
+
+
+# Orders ------------------------------------------------------------------------------------------
+
+
+def _check_lines(store, lines):
+    checked = []
+    for line in lines:
+        require(line, "id", "product_id", "product_variant_id", "quantity", "price")
+        product = store.products.get(line["product_id"])
+        if product is None:
+            raise invalid(
+                f"A product with the provided ID ('{line['product_id']}') does not exist in the store.",
+                errors=[{"field": "lines.product_id", "message": "Product not found."}],
+            )
+        variant = next((v for v in product["variants"] if v["id"] == line["product_variant_id"]), None)
+        if variant is None:
+            raise invalid(
+                f"A product variant with the provided ID ('{line['product_variant_id']}') does not exist "
+                f"for product '{line['product_id']}'.",
+                errors=[{"field": "lines.product_variant_id", "message": "Variant not found."}],
+            )
+        data = {"discount": 0}
+        data.update(copy.deepcopy(line))
+        data.update(product_title=product["title"], product_variant_title=variant["title"])
+        checked.append(data)
+    return checked
+
+
+def _order_customer(ctx, store, body):
+    customer_body = body.get("customer") or {}
+    require(customer_body, "id")
+    if customer_body["id"] not in store.customers and not customer_body.get("email_address"):
+        raise invalid(
+            "The order's customer does not exist in the store, so it needs an email_address.",
+            errors=[{"field": "customer.email_address", "message": "This value should not be blank."}],
+        )
+    return upsert_customer(
+        ctx,
+        store,
+        dict(customer_body, opt_in_status=customer_body.get("opt_in_status", False))
+        if customer_body["id"] not in store.customers
+        else customer_body,
+    )
+
+
+def _save_order(ctx, store, body, existing=None):
+    if existing is None:
+        require(body, "id", "customer", "currency_code", "order_total", "lines")
+    order = (
+        copy.deepcopy(existing)
+        if existing
+        else {
+            "store_id": store.id,
+            "financial_status": "",
+            "fulfillment_status": "",
+            "landing_site": "",
+            "tax_total": 0,
+            "shipping_total": 0,
+            "discount_total": 0,
+            "tracking_code": "",
+            "processed_at_foreign": "",
+            "cancelled_at_foreign": "",
+            "updated_at_foreign": "",
+            "promos": [],
+        }
+    )
+    lines = _check_lines(store, body["lines"]) if "lines" in body else None
+    customer = _order_customer(ctx, store, body) if "customer" in body else None
+    merge(order, body, exclude=("lines", "customer"))
+    if lines is not None:
+        order["lines"] = lines
+    if customer is not None:
+        order["customer"] = copy.deepcopy(customer)
+    _stamped(order)
+    store.orders[order["id"]] = order
+    _recount(store, order["customer"]["id"])
+    return order
+
+
+def _recount(store, customer_id):
+    customer = store.customers.get(customer_id)
+    if customer is None:
+        return
+    orders = [o for o in store.orders.values() if o["customer"]["id"] == customer_id]
+    customer["orders_count"] = len(orders)
+    customer["total_spent"] = round(sum(float(o.get("order_total") or 0) for o in orders), 2)
+
+
+def _order(ctx, store):
+    order = store.orders.get(ctx.params["orderId"])
+    if order is None:
+        raise not_found()
+    return order
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/orders")
+def list_orders(ctx):
+    orders = ctx.store().orders.values()
+    if ctx.query.get("customer_id"):
+        orders = [o for o in orders if o["customer"]["id"] == ctx.query["customer_id"]]
+    return page(orders, ctx.query, "orders", store_id=ctx.params["storeId"])
+
+
+@handles("POST", "/ecommerce/stores/{storeId}/orders")
+def create_order(ctx):
+    store = ctx.store()
+    if ctx.body.get("id") in store.orders:
+        raise invalid("An order with the provided ID already exists.")
+    return copy.deepcopy(_save_order(ctx, store, ctx.body))
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/orders/{orderId}")
+def get_order(ctx):
+    return copy.deepcopy(_order(ctx, ctx.store()))
+
+
+@handles("PUT", "/ecommerce/stores/{storeId}/orders/{orderId}")
+def put_order(ctx):
+    store = ctx.store()
+    body = dict(ctx.body, id=ctx.params["orderId"])
+    return copy.deepcopy(_save_order(ctx, store, body, store.orders.get(body["id"])))
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}/orders/{orderId}")
+def patch_order(ctx):
+    store = ctx.store()
+    order = _order(ctx, store)
+    return copy.deepcopy(_save_order(ctx, store, dict(ctx.body, id=order["id"]), order))
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}/orders/{orderId}")
+def delete_order(ctx):
+    store = ctx.store()
+    order = _order(ctx, store)
+    del store.orders[order["id"]]
+    _recount(store, order["customer"]["id"])
+    return 204, None

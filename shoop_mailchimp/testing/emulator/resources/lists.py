@@ -1,0 +1,479 @@
+"""Ping, lists (audiences), members, tags, interest categories, interests and webhooks."""
+
+import copy
+import ipaddress
+import re
+import urllib.parse
+
+from ..errors import ApiError, invalid, not_found, require
+from ..state import now_iso, random_hex, subscriber_hash
+from .registry import handles, merge, page
+
+EMAIL_RE = re.compile(
+    r"^[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+)
+MEMBER_FIELDS = (
+    "email_type",
+    "language",
+    "vip",
+    "location",
+    "marketing_permissions",
+    "ip_signup",
+    "timestamp_signup",
+    "ip_opt",
+    "timestamp_opt",
+)
+
+
+def check_email(email):
+    if not isinstance(email, str) or not EMAIL_RE.match(email.strip()):
+        raise invalid(
+            "Please provide a valid email address.",
+            errors=[{"field": "email_address", "message": "Please provide a valid email address."}],
+        )
+    return email.strip()
+
+
+def forgotten_error(email):
+    return ApiError(
+        400,
+        f"{email} was permanently deleted and cannot be re-imported. The contact must re-subscribe "
+        "to get back on the list.",
+        title="Forgotten Email Not Subscribed",
+    )
+
+
+@handles("GET", "/ping")
+def ping(ctx):
+    return {"health_status": "Everything's Chimpy!"}
+
+
+@handles("GET", "/lists")
+def list_lists(ctx):
+    return page((lst.to_json() for lst in ctx.account.lists.values()), ctx.query, "lists")
+
+
+@handles("GET", "/lists/{listId}")
+def get_list(ctx):
+    return ctx.mailing_list().to_json()
+
+
+# Members -----------------------------------------------------------------------------------------
+
+
+def _check_interests(lst, interests):
+    known = set(lst.interest_ids())
+    for interest_id in interests or {}:
+        if interest_id not in known:
+            raise invalid(
+                f"Invalid interest ID: '{interest_id}'.",
+                errors=[{"field": "interests", "message": f"Invalid interest ID: '{interest_id}'."}],
+            )
+
+
+def new_member(lst, email, status, body=None):
+    """Build and store a member; shared with the e-commerce customer rules."""
+    body = body or {}
+    stamp = now_iso()
+    member = {
+        "id": subscriber_hash(email),
+        "email_address": email,
+        "unique_email_id": random_hex(10),
+        "contact_id": random_hex(32),
+        "full_name": "",
+        "web_id": int(random_hex(8), 16),
+        "email_type": "html",
+        "status": status,
+        "merge_fields": {},
+        "interests": {},
+        "stats": {"avg_open_rate": 0, "avg_click_rate": 0},
+        "ip_signup": "",
+        "timestamp_signup": "",
+        "ip_opt": "",
+        "timestamp_opt": stamp if status == "subscribed" else "",
+        "member_rating": 2,
+        "last_changed": stamp,
+        "language": "",
+        "vip": False,
+        "email_client": "",
+        "location": {
+            "latitude": 0,
+            "longitude": 0,
+            "gmtoff": 0,
+            "dstoff": 0,
+            "country_code": "",
+            "timezone": "",
+            "region": "",
+        },
+        "source": "API - Generic",
+        "tags": [],
+        "list_id": lst.id,
+    }
+    _apply_member_changes(lst, member, body)
+    lst.members[member["id"]] = member
+    return member
+
+
+def _apply_member_changes(lst, member, body):
+    _check_interests(lst, body.get("interests"))
+    for name in MEMBER_FIELDS:
+        if name in body:
+            member[name] = copy.deepcopy(body[name])
+    member["merge_fields"].update(copy.deepcopy(body.get("merge_fields") or {}))
+    member["interests"].update({key: bool(value) for key, value in (body.get("interests") or {}).items()})
+    fields = member["merge_fields"]
+    member["full_name"] = " ".join(str(fields[k]) for k in ("FNAME", "LNAME") if fields.get(k))
+    member["last_changed"] = now_iso()
+
+
+def set_status(member, status):
+    if member["status"] != status:
+        member["status"] = status
+        member["last_changed"] = now_iso()
+        if status == "subscribed":
+            member["timestamp_opt"] = member["last_changed"]
+
+
+def _member(ctx, lst=None):
+    lst = lst or ctx.mailing_list()
+    member = lst.members.get(ctx.params["subscriberHash"].lower())
+    if member is None:
+        raise not_found("The requested resource could not be found.")
+    return lst, member
+
+
+@handles("GET", "/lists/{listId}/members")
+def list_members(ctx):
+    lst = ctx.mailing_list()
+    members = [lst.member_json(m) for m in lst.members.values()]
+    if ctx.query.get("status"):
+        members = [m for m in members if m["status"] == ctx.query["status"]]
+    return page(members, ctx.query, "members", list_id=lst.id)
+
+
+@handles("POST", "/lists/{listId}/members")
+def create_member(ctx):
+    lst = ctx.mailing_list()
+    require(ctx.body, "email_address", "status")
+    email = check_email(ctx.body["email_address"])
+    hashed = subscriber_hash(email)
+    if hashed in lst.forgotten:
+        raise forgotten_error(email)
+    existing = lst.members.get(hashed)
+    if existing and existing["status"] != "archived":
+        raise ApiError(
+            400,
+            f"{email} is already a list member. Use PUT to insert or update list members.",
+            title="Member Exists",
+        )
+    return lst.member_json(new_member(lst, email, ctx.body["status"], ctx.body))
+
+
+@handles("PUT", "/lists/{listId}/members/{subscriberHash}")
+def upsert_member(ctx):
+    lst = ctx.mailing_list()
+    require(ctx.body, "email_address", "status_if_new")
+    email = check_email(ctx.body["email_address"])
+    hashed = subscriber_hash(email)
+    if hashed != ctx.params["subscriberHash"].lower():
+        raise invalid("The subscriber hash in the URL does not match the email_address.")
+    if hashed in lst.forgotten:
+        raise forgotten_error(email)
+    member = lst.members.get(hashed)
+    if member is None:
+        return lst.member_json(new_member(lst, email, ctx.body["status_if_new"], ctx.body))
+    _apply_member_changes(lst, member, ctx.body)
+    if ctx.body.get("status"):
+        set_status(member, ctx.body["status"])
+    elif member["status"] == "archived":
+        set_status(member, ctx.body["status_if_new"])
+    return lst.member_json(member)
+
+
+@handles("PATCH", "/lists/{listId}/members/{subscriberHash}")
+def patch_member(ctx):
+    lst, member = _member(ctx)
+    if "email_address" in ctx.body:
+        email = check_email(ctx.body["email_address"])
+        hashed = subscriber_hash(email)
+        if hashed != member["id"]:
+            if hashed in lst.members:
+                raise ApiError(400, f"{email} is already a list member.", title="Member Exists")
+            del lst.members[member["id"]]
+            member.update(id=hashed, email_address=email)
+            lst.members[hashed] = member
+    _apply_member_changes(lst, member, ctx.body)
+    if ctx.body.get("status"):
+        set_status(member, ctx.body["status"])
+    return lst.member_json(member)
+
+
+@handles("GET", "/lists/{listId}/members/{subscriberHash}")
+def get_member(ctx):
+    lst, member = _member(ctx)
+    return lst.member_json(member)
+
+
+@handles("DELETE", "/lists/{listId}/members/{subscriberHash}")
+def archive_member(ctx):
+    _, member = _member(ctx)
+    set_status(member, "archived")
+    return 204, None
+
+
+@handles("POST", "/lists/{listId}/members/{subscriberHash}/actions/delete-permanent")
+def delete_member_permanently(ctx):
+    lst, member = _member(ctx)
+    del lst.members[member["id"]]
+    lst.forgotten.add(member["id"])
+    return 204, None
+
+
+@handles("GET", "/lists/{listId}/members/{subscriberHash}/tags")
+def list_member_tags(ctx):
+    _, member = _member(ctx)
+    return page(member["tags"], ctx.query, "tags")
+
+
+@handles("POST", "/lists/{listId}/members/{subscriberHash}/tags")
+def update_member_tags(ctx):
+    lst, member = _member(ctx)
+    require(ctx.body, "tags")
+    for tag in ctx.body["tags"]:
+        current = [t for t in member["tags"] if t["name"] != tag["name"]]
+        if tag.get("status") == "active":
+            tag_id = lst.tag_ids.setdefault(tag["name"], len(lst.tag_ids) + 1)
+            current.append({"id": tag_id, "name": tag["name"], "date_added": now_iso()})
+        member["tags"] = current
+    member["last_changed"] = now_iso()
+    return 204, None
+
+
+# Interest categories and interests ---------------------------------------------------------------
+
+
+def _category(ctx):
+    lst = ctx.mailing_list()
+    category = lst.categories.get(ctx.params["interestCategoryId"])
+    if category is None:
+        raise not_found()
+    return lst, category
+
+
+def _category_json(category):
+    return {key: value for key, value in category.items() if key != "interests"}
+
+
+def _interest_json(lst, interest):
+    data = dict(interest)
+    count = sum(1 for m in lst.members.values() if m["interests"].get(interest["id"]))
+    data["subscriber_count"] = str(count)
+    return data
+
+
+@handles("GET", "/lists/{listId}/interest-categories")
+def list_categories(ctx):
+    lst = ctx.mailing_list()
+    return page((_category_json(c) for c in lst.categories.values()), ctx.query, "categories", list_id=lst.id)
+
+
+@handles("POST", "/lists/{listId}/interest-categories")
+def create_category(ctx):
+    lst = ctx.mailing_list()
+    require(ctx.body, "title", "type")
+    if any(c["title"] == ctx.body["title"] for c in lst.categories.values()):
+        raise invalid(f'Cannot add "{ctx.body["title"]}" because it already exists on the list.')
+    category = {
+        "list_id": lst.id,
+        "id": random_hex(10),
+        "title": ctx.body["title"],
+        "display_order": ctx.body.get("display_order", len(lst.categories)),
+        "type": ctx.body["type"],
+        "interests": {},
+    }
+    lst.categories[category["id"]] = category
+    return _category_json(category)
+
+
+@handles("GET", "/lists/{listId}/interest-categories/{interestCategoryId}")
+def get_category(ctx):
+    return _category_json(_category(ctx)[1])
+
+
+@handles("PATCH", "/lists/{listId}/interest-categories/{interestCategoryId}")
+def patch_category(ctx):
+    _, category = _category(ctx)
+    merge(category, ctx.body, exclude=("id", "list_id", "interests"))
+    return _category_json(category)
+
+
+@handles("DELETE", "/lists/{listId}/interest-categories/{interestCategoryId}")
+def delete_category(ctx):
+    lst, category = _category(ctx)
+    for interest_id in category["interests"]:
+        _forget_interest(lst, interest_id)
+    del lst.categories[category["id"]]
+    return 204, None
+
+
+def _forget_interest(lst, interest_id):
+    for member in lst.members.values():
+        member["interests"].pop(interest_id, None)
+
+
+def _interest(ctx):
+    lst, category = _category(ctx)
+    interest = category["interests"].get(ctx.params["interestId"])
+    if interest is None:
+        raise not_found()
+    return lst, category, interest
+
+
+def _check_interest_name(category, name, own_id=None):
+    if any(i["name"] == name and i["id"] != own_id for i in category["interests"].values()):
+        raise invalid(f'Cannot add "{name}" because it already exists on the list.')
+
+
+@handles("GET", "/lists/{listId}/interest-categories/{interestCategoryId}/interests")
+def list_interests(ctx):
+    lst, category = _category(ctx)
+    interests = [_interest_json(lst, i) for i in category["interests"].values()]
+    return page(interests, ctx.query, "interests", list_id=lst.id, category_id=category["id"])
+
+
+@handles("POST", "/lists/{listId}/interest-categories/{interestCategoryId}/interests")
+def create_interest(ctx):
+    lst, category = _category(ctx)
+    require(ctx.body, "name")
+    _check_interest_name(category, ctx.body["name"])
+    interest = {
+        "category_id": category["id"],
+        "list_id": lst.id,
+        "id": random_hex(10),
+        "name": ctx.body["name"],
+        "display_order": ctx.body.get("display_order", len(category["interests"])),
+    }
+    category["interests"][interest["id"]] = interest
+    return _interest_json(lst, interest)
+
+
+@handles("GET", "/lists/{listId}/interest-categories/{interestCategoryId}/interests/{interestId}")
+def get_interest(ctx):
+    lst, _, interest = _interest(ctx)
+    return _interest_json(lst, interest)
+
+
+@handles("PATCH", "/lists/{listId}/interest-categories/{interestCategoryId}/interests/{interestId}")
+def patch_interest(ctx):
+    lst, category, interest = _interest(ctx)
+    if "name" in ctx.body:
+        _check_interest_name(category, ctx.body["name"], own_id=interest["id"])
+    merge(interest, ctx.body, exclude=("id", "list_id", "category_id", "subscriber_count"))
+    return _interest_json(lst, interest)
+
+
+@handles("DELETE", "/lists/{listId}/interest-categories/{interestCategoryId}/interests/{interestId}")
+def delete_interest(ctx):
+    lst, category, interest = _interest(ctx)
+    del category["interests"][interest["id"]]
+    _forget_interest(lst, interest["id"])
+    return 204, None
+
+
+# Webhooks ----------------------------------------------------------------------------------------
+
+WEBHOOK_EVENTS = ("subscribe", "unsubscribe", "profile", "cleaned", "upemail", "campaign")
+WEBHOOK_SOURCES = ("user", "admin", "api")
+
+
+def _is_private_host(host):
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+
+
+def _check_webhook_url(ctx, url):
+    parsed = urllib.parse.urlparse(url or "")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[{"field": "url", "message": "Please enter a valid URL."}],
+        )
+    if not ctx.emulator.allow_private_webhooks and _is_private_host(parsed.hostname):
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[
+                {
+                    "field": "url",
+                    "message": "Sorry, you can't use localhost or private "
+                    "network addresses for webhook URLs.",
+                }
+            ],
+        )
+
+
+def _webhook(ctx):
+    lst = ctx.mailing_list()
+    webhook = lst.webhooks.get(ctx.params["webhookId"])
+    if webhook is None:
+        raise not_found()
+    return lst, webhook
+
+
+@handles("GET", "/lists/{listId}/webhooks")
+def list_webhooks(ctx):
+    lst = ctx.mailing_list()
+    return {
+        "webhooks": copy.deepcopy(list(lst.webhooks.values())),
+        "list_id": lst.id,
+        "total_items": len(lst.webhooks),
+        "_links": [],
+    }
+
+
+@handles("POST", "/lists/{listId}/webhooks")
+def create_webhook(ctx):
+    lst = ctx.mailing_list()
+    require(ctx.body, "url")
+    _check_webhook_url(ctx, ctx.body["url"])
+    if any(w["url"] == ctx.body["url"] for w in lst.webhooks.values()):
+        raise invalid("Sorry, you can't use the same webhook URL twice.")
+    events = dict.fromkeys(WEBHOOK_EVENTS, True)
+    events.update(ctx.body.get("events") or {})
+    sources = dict.fromkeys(WEBHOOK_SOURCES, True)
+    sources.update(ctx.body.get("sources") or {})
+    webhook = {
+        "id": random_hex(10),
+        "url": ctx.body["url"],
+        "events": events,
+        "sources": sources,
+        "list_id": lst.id,
+    }
+    lst.webhooks[webhook["id"]] = webhook
+    return copy.deepcopy(webhook)
+
+
+@handles("GET", "/lists/{listId}/webhooks/{webhookId}")
+def get_webhook(ctx):
+    return copy.deepcopy(_webhook(ctx)[1])
+
+
+@handles("PATCH", "/lists/{listId}/webhooks/{webhookId}")
+def patch_webhook(ctx):
+    _, webhook = _webhook(ctx)
+    if "url" in ctx.body:
+        _check_webhook_url(ctx, ctx.body["url"])
+    merge(webhook, ctx.body, exclude=("id", "list_id"))
+    return copy.deepcopy(webhook)
+
+
+@handles("DELETE", "/lists/{listId}/webhooks/{webhookId}")
+def delete_webhook(ctx):
+    lst, webhook = _webhook(ctx)
+    del lst.webhooks[webhook["id"]]
+    return 204, None

@@ -1,0 +1,39 @@
+"""Emulator tests need no Django: only the emulator's pytest plugin, loaded here unless already loaded."""
+import hashlib
+
+import pytest
+import requests
+from mailchimp3 import MailChimp
+
+PLUGIN = "shoop_mailchimp.testing.pytest_plugin"
+
+
+def pytest_configure(config):
+    # pytest_plugins is refused in a non-root conftest, so register the plugin by hand.
+    if not config.pluginmanager.has_plugin(PLUGIN):
+        config.pluginmanager.import_plugin(PLUGIN)
+
+
+def md5(email):
+    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
+
+
+@pytest.fixture
+def client(mailchimp_account):
+    """A mailchimp3 client aimed at the emulator."""
+    emu, api_key, _ = mailchimp_account
+    mc = MailChimp(mc_api=api_key, timeout=10)
+    mc.base_url = emu.base_url
+    return mc
+
+
+@pytest.fixture
+def api(mailchimp_account):
+    """Raw ``requests`` calls against /3.0: ``api("GET", "lists", json=...)`` returns the response."""
+    emu, api_key, _ = mailchimp_account
+
+    def call(method, path, **kwargs):
+        kwargs.setdefault("timeout", 10)
+        return requests.request(method, emu.base_url + path.lstrip("/"), auth=("shop", api_key), **kwargs)
+
+    return call
