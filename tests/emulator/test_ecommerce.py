@@ -1,0 +1,164 @@
+"""Stores, customers (and the members they create), products with variants, orders."""
+import pytest
+from mailchimp3.mailchimpclient import MailChimpError
+
+STORE = "shop-1"
+
+
+@pytest.fixture
+def store(mailchimp_account, client):
+    _, _, list_id = mailchimp_account
+    return client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+
+
+@pytest.fixture
+def product(store, client):
+    return client.stores.products.create(STORE, {
+        "id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug", "price": 9.5}],
+    })
+
+
+def customer(customer_id, email, opt_in, **extra):
+    return dict({"id": customer_id, "email_address": email, "opt_in_status": opt_in}, **extra)
+
+
+def order_body(order_id="o1", customer_body=None, total=19.0, product_id="p1", variant_id="p1"):
+    return {
+        "id": order_id,
+        "customer": customer_body or {"id": "c1"},
+        "currency_code": "EUR",
+        "order_total": total,
+        "lines": [{"id": "l1", "product_id": product_id, "product_variant_id": variant_id,
+                   "quantity": 2, "price": 9.5}],
+    }
+
+
+def test_store_create_get_patch_delete(mailchimp_account, store, client, api):
+    emu, api_key, list_id = mailchimp_account
+    assert store["id"] == STORE and store["list_id"] == list_id
+    assert emu.get_store(api_key, STORE)["name"] == "Shop"
+    assert client.stores.update(STORE, {"name": "Renamed"})["name"] == "Renamed"
+    assert [s["id"] for s in client.stores.all()["stores"]] == [STORE]
+    duplicate = api("POST", "ecommerce/stores", json=dict(store, name="Again"))
+    assert duplicate.status_code == 400
+    assert api("DELETE", f"ecommerce/stores/{STORE}").status_code == 204
+    assert emu.stores(api_key) == []
+
+
+def test_store_needs_existing_list(mailchimp_account, client):
+    with pytest.raises(MailChimpError) as info:
+        client.stores.create({"id": "s", "list_id": "0000000000", "name": "S", "currency_code": "EUR"})
+    assert info.value.args[0]["status"] == 400
+    assert info.value.args[0]["errors"][0]["field"] == "list_id"
+
+
+def test_customer_upsert_adds_member(mailchimp_account, store, client):
+    emu, api_key, list_id = mailchimp_account
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "yes@example.com", True))
+    client.stores.customers.create_or_update(STORE, "c2", customer("c2", "no@example.com", False,
+                                                                     first_name="Noa"))
+    assert emu.get_member(api_key, list_id, "yes@example.com")["status"] == "subscribed"
+    no = emu.get_member(api_key, list_id, "no@example.com")
+    assert no["status"] == "transactional"
+    assert no["merge_fields"] == {"FNAME": "Noa"}
+    assert emu.get_customer(api_key, STORE, "c2")["first_name"] == "Noa"
+    assert len(emu.customers(api_key, STORE)) == 2
+
+
+def test_customer_never_overwrites_unsubscribed(mailchimp_account, store, client, api):
+    emu, api_key, list_id = mailchimp_account
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@example.com", True))
+    emu.set_member_status(api_key, list_id, "ann@example.com", "unsubscribed")
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@example.com", True))
+    assert emu.get_member(api_key, list_id, "ann@example.com")["status"] == "unsubscribed"
+    client.stores.customers.update(STORE, "c1", {"opt_in_status": False})
+    assert emu.get_member(api_key, list_id, "ann@example.com")["status"] == "unsubscribed"
+
+
+def test_customer_consent_lifts_transactional_only(mailchimp_account, store, client):
+    emu, api_key, list_id = mailchimp_account
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", False))
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", False))
+    assert emu.get_member(api_key, list_id, "t@example.com")["status"] == "transactional"
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", True))
+    assert emu.get_member(api_key, list_id, "t@example.com")["status"] == "subscribed"
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", False))
+    assert emu.get_member(api_key, list_id, "t@example.com")["status"] == "subscribed"
+
+
+def test_customer_crud(store, client, api):
+    client.stores.customers.create(STORE, customer("c1", "a@example.com", False))
+    with pytest.raises(MailChimpError):
+        client.stores.customers.create(STORE, customer("c1", "a@example.com", False))
+    assert client.stores.customers.get(STORE, "c1")["email_address"] == "a@example.com"
+    assert client.stores.customers.all(STORE)["total_items"] == 1
+    assert api("DELETE", f"ecommerce/stores/{STORE}/customers/c1").status_code == 204
+    assert api("GET", f"ecommerce/stores/{STORE}/customers/c1").status_code == 404
+    assert api("GET", f"ecommerce/stores/nope/customers/c1").status_code == 404
+
+
+def test_products_and_variants(mailchimp_account, product, client, api):
+    emu, api_key, _ = mailchimp_account
+    assert product["variants"][0]["id"] == "p1"
+    client.stores.products.variants.create_or_update(STORE, "p1", "p1-red", {"id": "p1-red", "title": "Red"})
+    client.stores.products.variants.update(STORE, "p1", "p1-red", {"price": 11})
+    assert client.stores.products.variants.get(STORE, "p1", "p1-red")["price"] == 11
+    assert [v["id"] for v in emu.products(api_key, STORE)[0]["variants"]] == ["p1", "p1-red"]
+    client.stores.products.update(STORE, "p1", {"title": "Big mug"})
+    assert client.stores.products.get(STORE, "p1")["title"] == "Big mug"
+    assert api("POST", f"ecommerce/stores/{STORE}/products", json=product).status_code == 400
+    assert api("DELETE", f"ecommerce/stores/{STORE}/products/p1/variants/p1-red").status_code == 204
+    assert client.stores.products.all(STORE)["total_items"] == 1
+    assert api("DELETE", f"ecommerce/stores/{STORE}/products/p1").status_code == 204
+    assert emu.products(api_key, STORE) == []
+
+
+def test_product_without_variants_is_rejected(mailchimp_emulator, store, api):
+    response = api("POST", f"ecommerce/stores/{STORE}/products", json={"id": "p2", "title": "Plate"})
+    assert response.status_code == 400
+    mailchimp_emulator.clear_violations()
+
+
+def test_order_creates_customer_and_member(mailchimp_account, product, client, api):
+    emu, api_key, list_id = mailchimp_account
+    body = order_body(customer_body={"id": "c9", "email_address": "buyer@example.com", "opt_in_status": False})
+    order = client.stores.orders.create(STORE, body)
+    assert order["lines"][0]["product_title"] == "Mug"
+    assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 1
+    assert emu.get_customer(api_key, STORE, "c9")["total_spent"] == 19.0
+    assert emu.get_member(api_key, list_id, "buyer@example.com")["status"] == "transactional"
+    assert [o["id"] for o in emu.orders(api_key, STORE)] == ["o1"]
+    assert api("POST", f"ecommerce/stores/{STORE}/orders", json=body).status_code == 400
+    assert client.stores.orders.update(STORE, "o1", {"financial_status": "paid"})["financial_status"] == "paid"
+    assert client.stores.orders.get(STORE, "o1")["customer"]["id"] == "c9"
+    assert api("DELETE", f"ecommerce/stores/{STORE}/orders/o1").status_code == 204
+    assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 0
+
+
+def test_order_for_unknown_customer_needs_email(product, api):
+    response = api("POST", f"ecommerce/stores/{STORE}/orders", json=order_body(customer_body={"id": "ghost"}))
+    assert response.status_code == 400
+    assert "email_address" in response.json()["detail"]
+
+
+def test_order_with_unknown_product_or_variant(product, client, api):
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@example.com", False))
+    response = api("POST", f"ecommerce/stores/{STORE}/orders", json=order_body(product_id="missing"))
+    assert response.status_code == 400
+    assert response.json()["title"] == "Invalid Resource"
+    assert "missing" in response.json()["detail"]
+    response = api("POST", f"ecommerce/stores/{STORE}/orders", json=order_body(variant_id="nope"))
+    assert response.status_code == 400 and "nope" in response.json()["detail"]
+
+
+def test_order_total_as_string_is_a_violation(mailchimp_emulator, product, client):
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@example.com", False))
+    with pytest.raises(MailChimpError) as info:
+        client.stores.orders.create(STORE, order_body(total="12"))
+    assert info.value.args[0]["status"] == 400
+    assert "'12' is not of type 'number'" in info.value.args[0]["detail"]
+    assert len(mailchimp_emulator.violations) == 1
+    assert mailchimp_emulator.violations[0]["path"] == f"/ecommerce/stores/{STORE}/orders"
+    assert mailchimp_emulator.orders(mailchimp_emulator.violations and list(mailchimp_emulator.accounts)[0],
+                                     STORE) == []
+    mailchimp_emulator.clear_violations()

@@ -1,0 +1,209 @@
+"""Members, tags, forgotten e-mails, interest categories, interests and webhooks."""
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from mailchimp3.mailchimpclient import MailChimpError
+
+from .conftest import md5
+
+EMAIL = "Ann.Smith@Example.com"
+
+
+def put_member(api, list_id, email=EMAIL, **body):
+    body.setdefault("email_address", email)
+    body.setdefault("status_if_new", "subscribed")
+    return api("PUT", f"lists/{list_id}/members/{md5(email)}", json=body)
+
+
+def test_put_upsert_creates_with_status_if_new(mailchimp_account, client):
+    emu, api_key, list_id = mailchimp_account
+    member = client.lists.members.create_or_update(
+        list_id,
+        md5(EMAIL),
+        {"email_address": EMAIL, "status_if_new": "transactional", "merge_fields": {"FNAME": "Ann"}},
+    )
+    assert member["id"] == md5(EMAIL)
+    assert member["status"] == "transactional"
+    assert member["list_id"] == list_id
+    assert len(member["unique_email_id"]) == 10
+    assert emu.get_member(api_key, list_id, EMAIL.lower())["merge_fields"] == {"FNAME": "Ann"}
+
+
+def test_put_never_overwrites_status_without_status(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id, status_if_new="subscribed")
+    emu.set_member_status(api_key, list_id, EMAIL, "unsubscribed")
+    again = put_member(api, list_id, status_if_new="subscribed", merge_fields={"LNAME": "Smith"})
+    assert again.status_code == 200
+    assert again.json()["status"] == "unsubscribed"
+    assert again.json()["merge_fields"] == {"LNAME": "Smith"}
+    explicit = put_member(api, list_id, status="subscribed")
+    assert explicit.json()["status"] == "subscribed"
+
+
+def test_put_validates_email_and_hash(mailchimp_account, api):
+    _, _, list_id = mailchimp_account
+    bad = api("PUT", f"lists/{list_id}/members/{md5('not-an-email')}",
+              json={"email_address": "not-an-email", "status_if_new": "subscribed"})
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "Please provide a valid email address."
+    mismatch = api("PUT", f"lists/{list_id}/members/{md5('a@example.com')}",
+                   json={"email_address": "b@example.com", "status_if_new": "subscribed"})
+    assert mismatch.status_code == 400
+
+
+def test_put_without_status_if_new_is_a_violation(mailchimp_emulator, mailchimp_account, api):
+    _, _, list_id = mailchimp_account
+    response = api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json={"email_address": EMAIL})
+    assert response.status_code == 400
+    assert response.json()["title"] == "Invalid Resource"
+    assert "status_if_new" in mailchimp_emulator.violations[0]["message"]
+    mailchimp_emulator.clear_violations()
+
+
+def test_post_patch_get_delete(mailchimp_account, client, api):
+    emu, api_key, list_id = mailchimp_account
+    created = client.lists.members.create(list_id, {"email_address": EMAIL, "status": "subscribed"})
+    assert created["status"] == "subscribed"
+    with pytest.raises(MailChimpError) as info:
+        client.lists.members.create(list_id, {"email_address": EMAIL, "status": "subscribed"})
+    assert info.value.args[0]["title"] == "Member Exists"
+    patched = client.lists.members.update(list_id, md5(EMAIL), {"status": "unsubscribed"})
+    assert patched["status"] == "unsubscribed"
+    assert client.lists.members.get(list_id, md5(EMAIL))["status"] == "unsubscribed"
+    assert api("GET", f"lists/{list_id}/members/{md5('nobody@example.com')}").status_code == 404
+    listing = api("GET", f"lists/{list_id}/members", params={"status": "unsubscribed"}).json()
+    assert listing["total_items"] == 1
+    assert api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}").status_code == 204
+    assert emu.get_member(api_key, list_id, EMAIL)["status"] == "archived"
+    assert client.lists.get(list_id)["stats"]["member_count"] == 0
+
+
+def test_delete_permanent_forgets_email(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id)
+    response = api("POST", f"lists/{list_id}/members/{md5(EMAIL)}/actions/delete-permanent")
+    assert response.status_code == 204 and response.content == b""
+    assert emu.get_member(api_key, list_id, EMAIL) is None
+    again = put_member(api, list_id)
+    assert again.status_code == 400
+    assert again.json()["title"] == "Forgotten Email Not Subscribed"
+    posted = api("POST", f"lists/{list_id}/members", json={"email_address": EMAIL, "status": "subscribed"})
+    assert posted.json()["title"] == "Forgotten Email Not Subscribed"
+
+
+def test_tags(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id)
+    url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
+    body = {"tags": [{"name": "VIP", "status": "active"}, {"name": "Shop", "status": "active"}]}
+    assert api("POST", url, json=body).status_code == 204
+    assert api("POST", url, json={"tags": [{"name": "Shop", "status": "inactive"}]}).status_code == 204
+    tags = api("GET", url).json()
+    assert [t["name"] for t in tags["tags"]] == ["VIP"]
+    assert emu.get_member(api_key, list_id, EMAIL)["tags"][0]["name"] == "VIP"
+
+
+def test_tags_without_status_is_a_violation(mailchimp_emulator, mailchimp_account, api):
+    _, _, list_id = mailchimp_account
+    put_member(api, list_id)
+    response = api("POST", f"lists/{list_id}/members/{md5(EMAIL)}/tags", json={"tags": [{"name": "VIP"}]})
+    assert response.status_code == 400
+    assert "status" in response.json()["detail"]
+    assert len(mailchimp_emulator.violations) == 1
+    mailchimp_emulator.clear_violations()
+
+
+def test_interest_categories_and_interests(mailchimp_account, client, api):
+    emu, api_key, list_id = mailchimp_account
+    category = client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
+    vip = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
+    retail = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "Retail"})
+    with pytest.raises(MailChimpError) as info:
+        client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
+    assert info.value.args[0]["status"] == 400
+    member = put_member(api, list_id, interests={vip["id"]: True}).json()
+    assert member["interests"] == {vip["id"]: True, retail["id"]: False}
+    unknown = put_member(api, list_id, interests={"nonexistent": True})
+    assert unknown.status_code == 400
+    assert client.lists.interest_categories.interests.get(list_id, category["id"], vip["id"])[
+        "subscriber_count"] == "1"
+    renamed = client.lists.interest_categories.interests.update(
+        list_id, category["id"], retail["id"], {"name": "Wholesale"})
+    assert renamed["name"] == "Wholesale"
+    client.lists.interest_categories.update(list_id, category["id"], {"title": "Customer groups",
+                                                                     "type": "hidden"})
+    categories = emu.interest_categories(api_key, list_id)
+    assert categories[0]["title"] == "Customer groups"
+    assert sorted(i["name"] for i in categories[0]["interests"]) == ["VIP", "Wholesale"]
+    assert api("DELETE", f"lists/{list_id}/interest-categories/{category['id']}/interests/{vip['id']}"
+               ).status_code == 204
+    assert vip["id"] not in emu.get_member(api_key, list_id, EMAIL)["interests"]
+    listing = client.lists.interest_categories.interests.all(list_id, category["id"], get_all=True)
+    assert [i["name"] for i in listing["interests"]] == ["Wholesale"]
+    assert api("DELETE", f"lists/{list_id}/interest-categories/{category['id']}").status_code == 204
+    assert client.lists.interest_categories.all(list_id)["total_items"] == 0
+    assert emu.get_member(api_key, list_id, EMAIL)["interests"] == {}
+
+
+def test_webhooks(mailchimp_account, client, api):
+    _, _, list_id = mailchimp_account
+    # mailchimp3's own webhooks.create refuses loopback URLs, so register this one with plain requests.
+    hook = api("POST", f"lists/{list_id}/webhooks", json={
+        "url": "http://127.0.0.1:9/hook?secret=s",
+        "events": {"unsubscribe": True, "subscribe": False},
+        "sources": {"user": True, "admin": True, "api": False},
+    }).json()
+    assert hook["events"]["unsubscribe"] is True and hook["events"]["subscribe"] is False
+    assert client.lists.webhooks.get(list_id, hook["id"])["url"].endswith("secret=s")
+    assert client.lists.webhooks.all(list_id)["total_items"] == 1
+    assert api("DELETE", f"lists/{list_id}/webhooks/{hook['id']}").status_code == 204
+    assert api("GET", f"lists/{list_id}/webhooks/{hook['id']}").status_code == 404
+
+
+def test_deliver_webhook_posts_form_events(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers["Content-Length"])
+            received.append(urllib.parse.parse_qs(self.rfile.read(length).decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        api("POST", f"lists/{list_id}/webhooks", json={"url": url, "events": {"subscribe": False}})
+        assert emu.deliver_webhook(api_key, list_id, "subscribe", {"email": EMAIL}) == []
+        outcome = emu.deliver_webhook(api_key, list_id, "unsubscribe",
+                                      {"email": EMAIL, "reason": "manual", "merges": {"FNAME": "Ann"}})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome == [(url, 200)]
+    form = received[0]
+    assert form["type"] == ["unsubscribe"]
+    assert form["data[email]"] == [EMAIL]
+    assert form["data[list_id]"] == [list_id]
+    assert form["data[merges][FNAME]"] == ["Ann"]
+    assert len(form["fired_at"][0]) == len("2024-01-01 00:00:00")
+
+
+def test_private_webhooks_rejected_when_not_allowed(mailchimp_account, api):
+    emu, _, list_id = mailchimp_account
+    emu.allow_private_webhooks = False
+    try:
+        for url in ("http://127.0.0.1/hook", "http://10.1.2.3/hook", "http://localhost/x"):
+            assert api("POST", f"lists/{list_id}/webhooks", json={"url": url}).status_code == 400
+        assert api("POST", f"lists/{list_id}/webhooks", json={"url": "https://shop.test/hook"}).status_code == 200
+    finally:
+        emu.allow_private_webhooks = True
