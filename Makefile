@@ -1,0 +1,45 @@
+# Two commands matter on a fresh machine: `make demo` and `make test` (see README.rst).
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DOCS_VENV := .venv-docs
+
+.PHONY: test test-fast lint demo docs bench clean system-deps
+
+$(PY):
+	"$$(scripts/find-python38)" -m venv $(VENV)
+	$(PY) -m pip install -q "pip==24.0" wheel "setuptools<70"
+
+# pip 24.1+ refuses shuup 3.1.0's malformed metadata, hence pip 24.0.
+$(STAMP): $(PY) setup.py constraints.txt
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+system-deps:
+	scripts/system-deps
+
+test: $(STAMP) system-deps
+	$(PY) -m ruff check shoop_mailchimp tests benchmarks
+	$(PY) -m pytest -q -rs
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x -m "not browser and not services"
+
+lint: $(STAMP)
+	$(PY) -m ruff check shoop_mailchimp tests benchmarks
+
+demo: $(STAMP)
+	$(PY) demo/run.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+$(DOCS_VENV)/bin/sphinx-build:
+	"$$(scripts/find-python38)" -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install -q "sphinx==7.1.2" "sphinx-rtd-theme==2.0.0"
+
+docs: $(DOCS_VENV)/bin/sphinx-build
+	$(DOCS_VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) $(DOCS_VENV) docs/_build var/test-artifacts

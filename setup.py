@@ -1,0 +1,59 @@
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read(name):
+    with open(os.path.join(HERE, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+setup(
+    name="shoop-mailchimp",
+    version="0.1.0",
+    description="Keeps a Shuup (formerly Shoop) shop's contacts and groups in sync with Mailchimp",
+    long_description=read("README.rst"),
+    long_description_content_type="text/x-rst",
+    license="BSD-3-Clause",
+    packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "benchmarks.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    python_requires=">=3.6,<3.9",
+    install_requires=[
+        "shuup>=3.1,<3.2",
+        "mailchimp3>=3.0.21,<4",
+        "requests>=2.20",
+    ],
+    extras_require={
+        "emulator": [
+            "openapi-core==0.19.5",
+            "openapi-spec-validator==0.7.1",
+            "openapi-schema-validator==0.6.2",
+        ],
+        "celery": ["celery>=5.2,<6", "redis>=4"],
+        "test": [
+            "pytest",
+            "pytest-django",
+            "pytest-timeout",
+            "hypothesis",
+            "playwright==1.48.0",
+            "psycopg2-binary<2.9",
+            "celery>=5.2,<6",
+            "redis>=4",
+            "openapi-core==0.19.5",
+            "openapi-spec-validator==0.7.1",
+            "openapi-schema-validator==0.6.2",
+            "ruff",
+        ],
+    },
+    entry_points={"shuup.addon": ["shoop_mailchimp = shoop_mailchimp"]},
+    classifiers=[
+        "Framework :: Django",
+        "Framework :: Django :: 2.2",
+        "License :: OSI Approved :: BSD License",
+        "Programming Language :: Python :: 3.8",
+        "Topic :: Office/Business",
+    ],
+)

@@ -1,0 +1,74 @@
+"""One lazy accessor for the app's settings, so ``override_settings`` always works.
+
+Everything lives in one dict setting::
+
+    SHOOP_MAILCHIMP = {"DELIVERY": "worker", "TIMEOUT": 10}
+"""
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+SETTING_NAME = "SHOOP_MAILCHIMP"
+
+DEFAULTS = {
+    # Where the Marketing API lives; None means Mailchimp's own https://<dc>.api.mailchimp.com/3.0/.
+    # Tests and the demo aim it at the bundled emulator.
+    "API_BASE_URL": None,
+    # Seconds for every HTTP call: (connect, read). Mailchimp itself gives up after 120 s.
+    "TIMEOUT": (5, 30),
+    # A shorter timeout for deliveries made right after a commit in the web process.
+    "ON_COMMIT_TIMEOUT": (3, 5),
+    # "on_commit": deliver right after the transaction commits (in a background thread when
+    # ON_COMMIT_IN_THREAD); "worker": only record, `mailchimp_sync --loop` delivers;
+    # "celery": record and enqueue a Celery task.
+    "DELIVERY": "on_commit",
+    "ON_COMMIT_IN_THREAD": True,
+    # Transient failures are retried with exponential backoff and jitter, then marked failed.
+    "MAX_ATTEMPTS": 8,
+    "RETRY_BASE_DELAY": 30,
+    "RETRY_MAX_DELAY": 6 * 3600,
+    # A claimed row whose worker died becomes claimable again after this many seconds.
+    "LEASE_SECONDS": 300,
+    # Rows a worker claims at a time.
+    "DRAIN_CHUNK": 100,
+    # Requests in flight per API key (Mailchimp allows 10).
+    "MAX_CONNECTIONS": 10,
+    # Operations per Mailchimp batch in a bulk sync.
+    "BATCH_SIZE": 500,
+    "USER_AGENT": "shoop-mailchimp/0.1 (+https://pypi.org/project/shoop-mailchimp/)",
+    # Public base URL of the shop (e.g. "https://shop.example.com") used to register the webhook.
+    "WEBHOOK_BASE_URL": None,
+    # Seconds without a heartbeat after which the admin says no worker drains the queue.
+    "WORKER_HEARTBEAT_TIMEOUT": 120,
+}
+
+DELIVERY_MODES = ("on_commit", "worker", "celery")
+
+
+def get_setting(name):
+    """Return ``SHOOP_MAILCHIMP[name]``, read at call time, or its default."""
+    if name not in DEFAULTS:
+        raise KeyError("Unknown %s setting %r" % (SETTING_NAME, name))
+    configured = getattr(settings, SETTING_NAME, None) or {}
+    if not isinstance(configured, dict):
+        raise ImproperlyConfigured("%s must be a dict, not %r" % (SETTING_NAME, type(configured).__name__))
+    return configured.get(name, DEFAULTS[name])
+
+
+def require_setting(name):
+    """Like :func:`get_setting`, but a missing value is a configuration error naming the setting."""
+    value = get_setting(name)
+    if value in (None, ""):
+        raise ImproperlyConfigured(
+            "Set %s[%r] in your Django settings (for example %s = {%r: ...})."
+            % (SETTING_NAME, name, SETTING_NAME, name)
+        )
+    return value
+
+
+def get_delivery_mode():
+    mode = get_setting("DELIVERY")
+    if mode not in DELIVERY_MODES:
+        raise ImproperlyConfigured(
+            "%s['DELIVERY'] is %r; set it to one of %s." % (SETTING_NAME, mode, ", ".join(DELIVERY_MODES))
+        )
+    return mode

@@ -1,0 +1,128 @@
+"""Exceptions for everything that can go wrong talking to Mailchimp.
+
+Each carries the HTTP status, Mailchimp's problem JSON and a description of the request
+(method and path only: never the API key), and prints Mailchimp's ``title``/``detail`` so a log
+entry explains itself.
+"""
+import requests
+
+
+class MailchimpError(Exception):
+    """Base class: a Mailchimp call did not do what was asked."""
+
+    #: Whether trying the same call again later may succeed.
+    transient = False
+
+    def __init__(self, message="", status=None, problem=None, method=None, path=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.problem = problem or {}
+        self.method = method
+        self.path = path
+
+    @property
+    def title(self):
+        return self.problem.get("title") or ""
+
+    @property
+    def detail(self):
+        return self.problem.get("detail") or self.message
+
+    @property
+    def field_errors(self):
+        return [
+            "%s: %s" % (error.get("field") or "-", error.get("message") or "")
+            for error in self.problem.get("errors") or ()
+        ]
+
+    def describe_request(self):
+        return " ".join(part for part in (self.method, self.path) if part)
+
+    def __str__(self):
+        parts = []
+        if self.status:
+            parts.append(str(self.status))
+        if self.title:
+            parts.append(self.title + ":")
+        parts.append(self.detail or self.message or self.__class__.__name__)
+        text = " ".join(parts)
+        if self.field_errors:
+            text += " (" + "; ".join(self.field_errors) + ")"
+        if self.describe_request():
+            text += " [%s]" % self.describe_request()
+        return text
+
+    def as_log_data(self):
+        """JSON-safe data for a log entry."""
+        problem = {key: value for key, value in self.problem.items() if key != "response"}
+        return {"status": self.status, "problem": problem, "request": self.describe_request()}
+
+
+class MailchimpAPIError(MailchimpError):
+    """Mailchimp answered with an error (``application/problem+json``)."""
+
+    @property
+    def transient(self):
+        return self.status is None or self.status >= 500 or self.status == 408
+
+
+class MailchimpRateLimited(MailchimpAPIError):
+    """429, or the 403 Mailchimp answers when it throttles an account."""
+
+    transient = True
+
+
+class MailchimpAuthError(MailchimpAPIError):
+    """The API key is wrong, revoked or lacks access: nothing works until an admin fixes it."""
+
+    transient = False
+
+
+class MailchimpNotFound(MailchimpAPIError):
+    """The addressed resource does not exist."""
+
+    transient = False
+
+
+class MailchimpTransportError(MailchimpError):
+    """No usable answer: connection refused or reset, timeout, garbled body."""
+
+    transient = True
+
+
+THROTTLE_MARKERS = ("throttl", "too many", "rate limit")
+
+
+def error_from_response(response, method=None, path=None):
+    """Turn an error response into the matching :class:`MailchimpAPIError` subclass."""
+    try:
+        problem = response.json()
+        if not isinstance(problem, dict):
+            problem = {"detail": str(problem)}
+    except ValueError:
+        problem = {"detail": (response.text or "")[:500]}
+    status = response.status_code
+    problem.setdefault("status", status)
+    text = ("%s %s" % (problem.get("title", ""), problem.get("detail", ""))).lower()
+    if status == 429 or (status == 403 and any(marker in text for marker in THROTTLE_MARKERS)):
+        cls = MailchimpRateLimited
+    elif status == 401 or (status == 403 and "api key" in text):
+        cls = MailchimpAuthError
+    elif status == 404:
+        cls = MailchimpNotFound
+    else:
+        cls = MailchimpAPIError
+    return cls(problem.get("detail") or problem.get("title") or "", status=status, problem=problem,
+               method=method, path=path)
+
+
+def error_from_exception(exc, method=None, path=None):
+    """Wrap a ``requests`` failure (or an undecodable body) as a transient transport error."""
+    if isinstance(exc, requests.Timeout):
+        message = "Mailchimp did not answer in time (%s)" % exc.__class__.__name__
+    elif isinstance(exc, requests.ConnectionError):
+        message = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__
+    else:
+        message = "Unreadable answer from Mailchimp (%s)" % exc.__class__.__name__
+    return MailchimpTransportError(message, method=method, path=path)

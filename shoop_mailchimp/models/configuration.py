@@ -1,0 +1,67 @@
+import secrets
+
+from django.db import models
+from django.utils.translation import ugettext_lazy as _
+from shuup_mirage_field.fields import EncryptedCharField
+
+
+def generate_webhook_secret():
+    return secrets.token_urlsafe(24)
+
+
+class ConfigurationQuerySet(models.QuerySet):
+    def active(self):
+        """Shops whose changes are sent: enabled, initialized and not paused by an account error."""
+        return self.filter(enabled=True, initialized_on__isnull=False, paused_reason="").exclude(api_key="")
+
+
+class MailchimpConfiguration(models.Model):
+    """A shop's Mailchimp account, audience and eCommerce store."""
+
+    shop = models.OneToOneField(
+        "shuup.Shop", on_delete=models.CASCADE, related_name="mailchimp_configuration", verbose_name=_("shop")
+    )
+    api_key = EncryptedCharField(blank=True, default="", verbose_name=_("API key"))
+    list_id = models.CharField(max_length=64, blank=True, verbose_name=_("audience (list) id"))
+    store_id = models.CharField(max_length=64, blank=True, verbose_name=_("eCommerce store id"))
+    enabled = models.BooleanField(default=False, verbose_name=_("enabled"))
+    double_opt_in = models.BooleanField(
+        default=False,
+        verbose_name=_("double opt-in"),
+        help_text=_("New subscribers get Mailchimp's confirmation e-mail and stay pending until they confirm."),
+    )
+    initialized_on = models.DateTimeField(null=True, blank=True, verbose_name=_("initialized on"))
+    interest_category_id = models.CharField(max_length=64, blank=True)
+    webhook_secret = models.CharField(max_length=64, default=generate_webhook_secret)
+    webhook_id = models.CharField(max_length=64, blank=True)
+    paused_reason = models.TextField(
+        blank=True,
+        help_text=_("Why sending stopped (a rejected key, a missing audience or store); cleared on repair."),
+    )
+    modified_on = models.DateTimeField(auto_now=True)
+
+    objects = ConfigurationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Mailchimp configuration")
+        verbose_name_plural = _("Mailchimp configurations")
+
+    def __str__(self):
+        return "Mailchimp configuration for %s" % self.shop_id
+
+    @property
+    def is_initialized(self):
+        return self.initialized_on is not None
+
+    @property
+    def is_active(self):
+        return bool(self.enabled and self.is_initialized and self.api_key and not self.paused_reason)
+
+    @property
+    def api_key_hint(self):
+        """What the admin may show of the key: its last four characters."""
+        return self.api_key[-4:] if self.api_key else ""
+
+    @classmethod
+    def default_store_id(cls, shop):
+        return "shuup-shop-%s" % shop.pk

@@ -1,0 +1,76 @@
+from django.db import models
+from django.utils.translation import ugettext_lazy as _
+from jsonfield import JSONField
+
+
+class SyncStatus:
+    PENDING = "pending"
+    SENDING = "sending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CHOICES = [
+        (PENDING, _("pending")),
+        (SENDING, _("sending")),
+        (SYNCED, _("synced")),
+        (FAILED, _("failed")),
+        (SKIPPED, _("skipped")),
+    ]
+
+
+class SyncKind:
+    CONTACT = "contact"
+    ORDER = "order"
+    GROUP = "group"
+    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group"))]
+
+
+class SyncStateQuerySet(models.QuerySet):
+    def contacts(self):
+        return self.filter(kind=SyncKind.CONTACT)
+
+    def orders(self):
+        return self.filter(kind=SyncKind.ORDER)
+
+
+class SyncState(models.Model):
+    """What Mailchimp should know about one contact or order of a shop, and how sending it went.
+
+    A receiver bumps ``version`` in the same transaction as the change; a worker claims the row,
+    sends the newest state and marks it synced only if no newer change arrived meanwhile.
+    """
+
+    shop = models.ForeignKey("shuup.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    kind = models.CharField(max_length=16, choices=SyncKind.CHOICES, verbose_name=_("kind"))
+    object_id = models.IntegerField(verbose_name=_("object id"))
+    status = models.CharField(
+        max_length=16, choices=SyncStatus.CHOICES, default=SyncStatus.PENDING, verbose_name=_("status")
+    )
+    version = models.PositiveIntegerField(default=1, help_text=_("Bumped by every recorded change."))
+    claimed_version = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=32, blank=True, help_text=_("Token of the claim holding the lease."))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_error_data = JSONField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced"))
+    email = models.CharField(max_length=254, blank=True, verbose_name=_("e-mail last sent"))
+    opt_in = models.NullBooleanField(verbose_name=_("consent last sent"))
+    member_status = models.CharField(max_length=32, blank=True, verbose_name=_("member status in Mailchimp"))
+    fingerprint = models.CharField(max_length=64, blank=True)
+    erase = models.BooleanField(default=False, help_text=_("Delete the person from Mailchimp instead of sending."))
+    batch_id = models.CharField(max_length=64, blank=True)
+    created_on = models.DateTimeField(auto_now_add=True)
+    modified_on = models.DateTimeField(auto_now=True)
+
+    objects = SyncStateQuerySet.as_manager()
+
+    class Meta:
+        unique_together = [("shop", "kind", "object_id")]
+        index_together = [("status", "next_attempt_at"), ("shop", "kind", "status")]
+        verbose_name = _("Mailchimp sync state")
+        verbose_name_plural = _("Mailchimp sync states")
+
+    def __str__(self):
+        return "%s %s: %s" % (self.kind, self.object_id, self.status)

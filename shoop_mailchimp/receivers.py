@@ -1,0 +1,138 @@
+"""Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
+talks to Mailchimp; delivery happens after commit or in a worker (see :mod:`shoop_mailchimp.sync`).
+"""
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
+from shuup.core.order_creator.signals import order_creator_finished
+from shuup.core.signals import order_status_changed
+from shuup.gdpr.signals import anonymization_requested
+
+from shoop_mailchimp.journal import log_event
+from shoop_mailchimp.models import LogKind, SyncKind, SyncState
+from shoop_mailchimp.sync.queue import active_shop_ids, record, shop_ids_for_contact
+
+CONTACT_SAVED_UID = "shoop_mailchimp.contact_saved.%s"
+CONTACT_DELETED_UID = "shoop_mailchimp.contact_deleted.%s"
+GROUP_MEMBERS_UID = "shoop_mailchimp.group_members_changed"
+CONTACT_SHOPS_UID = "shoop_mailchimp.contact_shops_changed"
+GROUP_SAVED_UID = "shoop_mailchimp.group_saved"
+GROUP_RENAMED_UID = "shoop_mailchimp.group_renamed"
+GROUP_DELETED_UID = "shoop_mailchimp.group_deleted"
+ORDER_CREATED_UID = "shoop_mailchimp.order_created"
+ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
+ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+
+
+def contact_saved(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    for shop_id in shop_ids_for_contact(instance):
+        record(shop_id, SyncKind.CONTACT, [instance.pk])
+
+
+def contact_deleted(sender, instance, **kwargs):
+    """A deleted contact is erased from Mailchimp, wherever it had been sent."""
+    for shop_id in SyncState.objects.contacts().filter(object_id=instance.pk).values_list("shop_id", flat=True):
+        record(shop_id, SyncKind.CONTACT, [instance.pk], erase=True)
+
+
+def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
+    if contact is not None and shop.pk in active_shop_ids():
+        record(shop.pk, SyncKind.CONTACT, [contact.pk], erase=True)
+
+
+def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Both directions: ``group.members.add(contact)`` and ``contact.groups.add(group)``."""
+    if action not in ("post_add", "post_remove", "pre_clear", "post_clear"):
+        return
+    if reverse:  # instance is the contact
+        contact_ids = [instance.pk]
+        shop_ids = shop_ids_for_contact(instance)
+    else:  # instance is the group
+        if action == "pre_clear":
+            pk_set = set(instance.members.values_list("pk", flat=True))
+        contact_ids = pk_set or []
+        shop_ids = _shop_ids_for_group(instance)
+    if action == "pre_clear" and reverse:
+        return
+    for shop_id in shop_ids:
+        record(shop_id, SyncKind.CONTACT, contact_ids)
+
+
+def _shop_ids_for_group(group):
+    shop_ids = active_shop_ids()
+    return [group.shop_id] if group.shop_id in shop_ids else (shop_ids if group.shop_id is None else [])
+
+
+def contact_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A contact added to a shop (multi-shop set-ups) becomes that shop's to send."""
+    if action != "post_add" or reverse or not pk_set:
+        return
+    for shop_id in set(pk_set) & set(active_shop_ids()):
+        record(shop_id, SyncKind.CONTACT, [instance.pk])
+
+
+def group_saved(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    for shop_id in _shop_ids_for_group(instance):
+        record(shop_id, SyncKind.GROUP, [instance.pk])
+
+
+def group_renamed(sender, instance, raw=False, **kwargs):
+    if raw or instance.master_id is None:
+        return
+    group_saved(ContactGroup, instance.master)
+
+
+def group_deleted(sender, instance, **kwargs):
+    for shop_id in _shop_ids_for_group(instance):
+        record(shop_id, SyncKind.GROUP, [instance.pk])
+
+
+def order_created(sender, order, **kwargs):
+    """A new order: send it, and refresh its customer (interests, and the consent trap below).
+
+    Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
+    placed without ticking it would silently withdraw an earlier consent. An unticked box is not
+    a withdrawal: the earlier consent is kept and the event is logged.
+    """
+    if order.shop_id not in active_shop_ids():
+        return
+    record(order.shop_id, SyncKind.ORDER, [order.pk])
+    customer = order.customer
+    if customer is None:
+        return
+    if not order.marketing_permission and not customer.marketing_permission:
+        consent_sent = SyncState.objects.contacts().filter(
+            shop_id=order.shop_id, object_id=customer.pk, opt_in=True
+        ).exists()
+        if consent_sent:
+            Contact.objects.filter(pk=customer.pk).update(marketing_permission=True)
+            customer.marketing_permission = True
+            log_event(
+                order.shop_id, "consent.kept",
+                "Order %s was placed without ticking the marketing box; %s keeps the consent given "
+                "earlier (only an unsubscribe or an edit of the contact withdraws it)." % (order.pk, customer.pk),
+                kind=LogKind.WARNING, contact_id=customer.pk, order_id=order.pk,
+            )
+    record(order.shop_id, SyncKind.CONTACT, [customer.pk])
+
+
+def order_status_changed_receiver(sender, order, **kwargs):
+    if order.shop_id in active_shop_ids():
+        record(order.shop_id, SyncKind.ORDER, [order.pk])
+
+
+def connect_receivers():
+    for model in (PersonContact, CompanyContact):
+        post_save.connect(contact_saved, sender=model, dispatch_uid=CONTACT_SAVED_UID % model.__name__)
+        post_delete.connect(contact_deleted, sender=model, dispatch_uid=CONTACT_DELETED_UID % model.__name__)
+    m2m_changed.connect(group_members_changed, sender=ContactGroup.members.through, dispatch_uid=GROUP_MEMBERS_UID)
+    m2m_changed.connect(contact_shops_changed, sender=Contact.shops.through, dispatch_uid=CONTACT_SHOPS_UID)
+    post_save.connect(group_saved, sender=ContactGroup, dispatch_uid=GROUP_SAVED_UID)
+    post_save.connect(group_renamed, sender=ContactGroup._parler_meta.root_model, dispatch_uid=GROUP_RENAMED_UID)
+    post_delete.connect(group_deleted, sender=ContactGroup, dispatch_uid=GROUP_DELETED_UID)
+    order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
+    order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
+    anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)

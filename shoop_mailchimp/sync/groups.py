@@ -1,0 +1,41 @@
+"""Delivering contact groups: one Mailchimp interest per group, renamed and deleted with it."""
+from django.db.models import Q
+from shuup.core.models import ContactGroup
+
+from shoop_mailchimp.mailchimp import interests
+from shoop_mailchimp.models import ContactGroupInterest
+
+
+def deliver_group(client, configuration, row, journal):
+    list_id, category_id = configuration.list_id, configuration.interest_category_id
+    group = ContactGroup.objects.filter(pk=row.object_id).first()
+    mapping = ContactGroupInterest.objects.filter(shop_id=configuration.shop_id, group_id=row.object_id).first()
+    if group is None:
+        if mapping:
+            interests.delete_interest(client, list_id, category_id, mapping.interest_id)
+            journal.add("interest.delete", "Interest %r deleted with its group" % mapping.name)
+            mapping.delete()
+        return "removed", None
+    name = interests.interest_name(group.safe_translation_getter("name", any_language=True), group.pk)
+    taken = ContactGroupInterest.objects.filter(shop_id=configuration.shop_id, name=name).exclude(group_id=group.pk)
+    if taken.exists():
+        name = interests.interest_name("%s (%s)" % (name[:90], group.pk), group.pk)
+    if mapping is None:
+        mapping = ContactGroupInterest(shop_id=configuration.shop_id, group_id=group.pk)
+        interest_id = interests.existing_interests(client, list_id, category_id).get(name)
+        if interest_id is None:
+            interest_id = interests.create_interest(client, list_id, category_id, name)
+            journal.add("interest.create", "Interest %r created for group %s" % (name, group.pk))
+        mapping.interest_id, mapping.name = interest_id, name
+        mapping.save()
+    elif mapping.name != name:
+        interests.rename_interest(client, list_id, category_id, mapping.interest_id, name)
+        journal.add("interest.rename", "Interest %r renamed to %r" % (mapping.name, name))
+        mapping.name = name
+        mapping.save(update_fields=["name"])
+    return "synced", None
+
+
+def shop_groups(shop):
+    """The groups a shop's contacts can be in: the shop's own and the shared ones."""
+    return ContactGroup.objects.filter(Q(shop=shop) | Q(shop__isnull=True))

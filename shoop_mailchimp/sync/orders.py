@@ -1,0 +1,42 @@
+"""Delivering orders: products first (Mailchimp rejects unknown ones), then the order itself."""
+import hashlib
+import json
+
+from django.db.models import Prefetch
+from shuup.core.models import Order, OrderLine
+
+from shoop_mailchimp.mailchimp import orders, products
+
+
+def load_orders(rows):
+    lines = OrderLine.objects.select_related("product").prefetch_related("product__translations")
+    return {order.pk: order for order in Order.objects.filter(pk__in=[row.object_id for row in rows])
+            .select_related("customer", "status").prefetch_related(Prefetch("lines", queryset=lines))}
+
+
+def deliver_order(client, configuration, row, order, sent_products, journal):
+    if order is None:
+        return "skipped", "the order no longer exists"
+    if order.shop_id != configuration.shop_id:
+        return "skipped", "the order belongs to another shop"
+    lines = orders.product_lines(order)
+    try:
+        payload = orders.order_payload(order, lines)
+    except orders.UnsendableOrder as reason:
+        return "skipped", str(reason)
+    email = (order.customer.email or order.email or "").strip()
+    if not email:
+        return "skipped", "neither the order nor its customer has an e-mail address"
+    payload["customer"].update(email_address=email, opt_in_status=False)
+    fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+    if fingerprint == row.fingerprint:
+        return "unchanged", None
+    for line in lines:
+        if line.product_id not in sent_products:
+            products.upsert_product(client, configuration.store_id, products.product_payload(line.product))
+            sent_products.add(line.product_id)
+    orders.send_order(client, configuration.store_id, payload, known_to_mailchimp=bool(row.last_synced_at))
+    journal.add("order.send", "Order %s sent (%s %s, %d lines)" % (
+        order.pk, payload["order_total"], payload["currency_code"], len(payload["lines"])
+    ), order_id=order.pk, contact_id=order.customer_id)
+    return "synced", {"fingerprint": fingerprint, "email": email}

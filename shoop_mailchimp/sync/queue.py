@@ -1,0 +1,92 @@
+"""The durable queue: sync-state rows written in the caller's transaction, claimed by workers."""
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+
+
+def active_shop_ids():
+    return list(MailchimpConfiguration.objects.active().values_list("shop_id", flat=True))
+
+
+def shop_ids_for_contact(contact, shop_ids=None):
+    """The active shops a contact belongs to (all of them unless Shuup manages contacts per shop)."""
+    shop_ids = active_shop_ids() if shop_ids is None else shop_ids
+    if not shop_ids:
+        return []
+    if settings.SHUUP_ENABLE_MULTIPLE_SHOPS and settings.SHUUP_MANAGE_CONTACTS_PER_SHOP:
+        return list(contact.shops.filter(pk__in=shop_ids).values_list("pk", flat=True))
+    return shop_ids
+
+
+def record(shop_id, kind, object_ids, erase=False):
+    """Note that Mailchimp must learn the current state of these objects; schedule delivery.
+
+    Runs inside the caller's transaction: the change and the note commit (or roll back) together.
+    An erased person stays erased: later saves of the anonymized contact are not sent.
+    """
+    object_ids = set(object_ids)
+    if not object_ids:
+        return
+    now = timezone.now()
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=object_ids)
+    changes = dict(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0, next_attempt_at=now,
+                   last_error="")
+    if erase:
+        rows.update(erase=True, **changes)
+    elif rows.filter(erase=False).update(**changes) < len(object_ids):
+        SyncState.objects.bulk_create(
+            [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
+            ignore_conflicts=True,
+        )
+    from shoop_mailchimp.sync.delivery import schedule_delivery
+
+    schedule_delivery(shop_id)
+
+
+def due_rows(shop_id=None, now=None):
+    """Pending rows whose time has come, and rows whose worker's lease ran out mid-delivery."""
+    now = now or timezone.now()
+    rows = SyncState.objects.filter(
+        status__in=(SyncStatus.PENDING, SyncStatus.SENDING), next_attempt_at__lte=now
+    ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    if shop_id is not None:
+        rows = rows.filter(shop_id=shop_id)
+    return rows
+
+
+def claim(shop_id=None, limit=100, now=None):
+    """Lease up to ``limit`` due rows to this worker; a dead worker's lease simply expires.
+
+    PostgreSQL skips rows another worker has locked; elsewhere the conditional UPDATE decides.
+    """
+    now = now or timezone.now()
+    lease_until = now + timedelta(seconds=get_setting("LEASE_SECONDS"))
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        candidates = due_rows(shop_id, now).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        due_rows(shop_id, now).filter(id__in=ids).update(
+            status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version")
+        )
+        return list(SyncState.objects.filter(id__in=ids, claimed_by=token))
+
+
+def release(rows, delay=None):
+    """Give claimed rows that are still open back, to be tried again after ``delay`` seconds."""
+    changes = dict(status=SyncStatus.PENDING, lease_until=None, claimed_by="")
+    if delay:
+        changes["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
+    SyncState.objects.filter(
+        id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows}
+    ).update(**changes)

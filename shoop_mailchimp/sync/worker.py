@@ -1,0 +1,196 @@
+"""Draining the queue: claim due rows, deliver them shop by shop, close each row.
+
+Data flows one way: sync state (rows) → plans (payloads) → Mailchimp client.
+"""
+import logging
+from collections import Counter, defaultdict
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.journal import Journal
+from shoop_mailchimp.mailchimp.client import InvalidAPIKey, build_client
+from shoop_mailchimp.mailchimp.errors import (
+    MailchimpAuthError,
+    MailchimpError,
+    MailchimpNotFound,
+    MailchimpRateLimited,
+)
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync import contacts, groups, orders, outcomes
+from shoop_mailchimp.sync.backoff import retry_delay
+from shoop_mailchimp.sync.queue import claim, release
+
+logger = logging.getLogger(__name__)
+
+#: Groups first (interests must exist before members use them), orders last (their customer first).
+KIND_ORDER = (SyncKind.GROUP, SyncKind.CONTACT, SyncKind.ORDER)
+
+
+class AccountProblem(Exception):
+    """Nothing can be sent for this shop until an admin repairs the configuration."""
+
+
+class ShopPaused(Exception):
+    """Mailchimp asked us to slow down: stop this shop's round and come back later."""
+
+    def __init__(self, delay):
+        super().__init__(delay)
+        self.delay = delay
+
+
+def drain(shop_id=None, timeout=None, max_rounds=None):
+    """Deliver everything due; returns a Counter of outcomes (synced, unchanged, failed, ...)."""
+    report = Counter()
+    rounds = 0
+    while max_rounds is None or rounds < max_rounds:
+        rows = claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"))
+        if not rows:
+            break
+        rounds += 1
+        by_shop = defaultdict(list)
+        for row in rows:
+            by_shop[row.shop_id].append(row)
+        progressed = False
+        for row_shop_id, shop_rows in by_shop.items():
+            progressed |= deliver_shop_rows(row_shop_id, shop_rows, report, timeout=timeout)
+        if not progressed:
+            break
+    return report
+
+
+def deliver_shop_rows(shop_id, rows, report, timeout=None):
+    """Deliver one shop's claimed rows; returns whether any row was closed."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    if configuration is None or not configuration.is_active:
+        release(rows)
+        report["held"] += len(rows)
+        return False
+    journal = Journal(shop_id)
+    client = None
+    try:
+        client = build_client(configuration, timeout=timeout)
+        for kind in KIND_ORDER:
+            kind_rows = [row for row in rows if row.kind == kind]
+            if kind_rows:
+                HANDLERS[kind](client, configuration, kind_rows, journal, report)
+    except (AccountProblem, InvalidAPIKey) as problem:
+        pause(configuration, str(problem), journal)
+        release(rows)
+        report["held"] += len(rows)
+    except ShopPaused as paused:
+        release(rows, delay=paused.delay)
+        report["postponed"] += len(rows)
+    finally:
+        journal.flush()
+        if client is not None:
+            client.close()
+    return True
+
+
+def pause(configuration, reason, journal):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason=reason[:2000])
+    journal.add("sync.paused", "Sending stopped until the configuration is repaired: %s" % reason,
+                kind=LogKind.ERROR)
+
+
+def deliver_rows(rows, journal, report, deliver_one):
+    """Run ``deliver_one(row)`` for each row and close it according to what happened.
+
+    ``deliver_one`` returns ("synced", fields), ("unchanged", fields), ("skipped", reason) or
+    ("removed", None). Mailchimp errors are sorted here into permanent, transient, rate limits and
+    account problems.
+    """
+    for row in rows:
+        target = {"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else (
+            {"order_id": row.object_id} if row.kind == SyncKind.ORDER else {}
+        )
+        try:
+            outcome, data = deliver_one(row)
+        except MailchimpRateLimited as error:
+            journal.error("sync.throttled", error, **target)
+            delay = retry_delay(1)
+            raise ShopPaused(delay)
+        except (MailchimpAuthError, MailchimpNotFound) as error:
+            journal.error("sync.account", error, **target)
+            raise AccountProblem(str(error))
+        except MailchimpError as error:
+            if error.transient:
+                retried = outcomes.mark_retry(row, error, error.as_log_data())
+                report["retried" if retried else "failed"] += 1
+            else:
+                outcomes.mark_failed(row, error, error.as_log_data())
+                report["failed"] += 1
+            journal.error("%s.sync" % row.kind, error, **target)
+            continue
+        except (ValueError, KeyError) as error:
+            # mailchimp3 refuses some payloads (an e-mail it cannot parse) before sending.
+            outcomes.mark_failed(row, "Not sent: %s" % error)
+            journal.add("%s.sync" % row.kind, "Not sent: %s" % error, kind=LogKind.ERROR, **target)
+            report["failed"] += 1
+            continue
+        except Exception as error:
+            logger.exception("Unexpected error delivering %s %s", row.kind, row.object_id)
+            outcomes.mark_retry(row, "Unexpected error: %s" % error.__class__.__name__)
+            journal.add("%s.sync" % row.kind, "Unexpected error: %s" % error.__class__.__name__,
+                        kind=LogKind.ERROR, **target)
+            report["retried"] += 1
+            continue
+        if outcome == "skipped":
+            outcomes.mark_skipped(row, data)
+            journal.add("%s.skip" % row.kind, "Not sent: %s" % data, kind=LogKind.WARNING, **target)
+        elif outcome == "failed":
+            outcomes.mark_failed(row, data)
+            journal.add("%s.sync" % row.kind, "Not sent: %s" % data, kind=LogKind.ERROR, **target)
+        elif outcome == "removed":
+            outcomes.remove(row)
+        else:
+            outcomes.mark_synced(row, **(data or {}))
+        report[outcome] += 1
+
+
+def deliver_contacts(client, configuration, rows, journal, report):
+    loaded = contacts.load_contacts(rows)
+    group_ids = contacts.load_group_ids(rows)
+    interest_ids = contacts.load_interest_ids(configuration.shop_id)
+
+    def deliver_one(row):
+        if row.erase:
+            return contacts.erase_contact(client, configuration, row, journal)
+        contact = loaded.get(row.object_id)
+        reason = contacts.skip_reason(contact)
+        if reason:
+            return "skipped", reason
+        invalid = contacts.invalid_email(contact)
+        if invalid:
+            return "failed", invalid
+        plan = contacts.ContactPlan(contact, row, configuration, group_ids.get(contact.pk, set()), interest_ids)
+        if plan.unchanged:
+            return "unchanged", None
+        status = contacts.send_contact(client, configuration, plan, journal)
+        return "synced", {"email": plan.email, "opt_in": plan.permission, "member_status": status,
+                          "fingerprint": plan.fingerprint}
+
+    deliver_rows(rows, journal, report, deliver_one)
+
+
+def deliver_orders(client, configuration, rows, journal, report):
+    loaded = orders.load_orders(rows)
+    sent_products = set()
+
+    def deliver_one(row):
+        return orders.deliver_order(client, configuration, row, loaded.get(row.object_id), sent_products, journal)
+
+    deliver_rows(rows, journal, report, deliver_one)
+
+
+def deliver_groups(client, configuration, rows, journal, report):
+    def deliver_one(row):
+        return groups.deliver_group(client, configuration, row, journal)
+
+    deliver_rows(rows, journal, report, deliver_one)
+
+
+HANDLERS = {
+    SyncKind.CONTACT: deliver_contacts,
+    SyncKind.ORDER: deliver_orders,
+    SyncKind.GROUP: deliver_groups,
+}

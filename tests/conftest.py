@@ -1,0 +1,38 @@
+import pytest
+from django.core.cache import cache
+from shuup.core import cache as shuup_cache
+from shuup.testing.factories import get_default_shop
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.models import MailchimpConfiguration
+
+
+@pytest.fixture(autouse=True)
+def clean_shuup_caches():
+    """Shuup caches configuration between tests; without this settings leak and admin logins fail."""
+    cache.clear()
+    shuup_cache.init_cache()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def shop(db):
+    return get_default_shop()
+
+
+@pytest.fixture
+def mailchimp_settings(settings, mailchimp_emulator):
+    """Aim the app at the emulator (the base URL setting is the only switch)."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, API_BASE_URL=mailchimp_emulator.base_url)
+    return settings.SHOOP_MAILCHIMP
+
+
+@pytest.fixture
+def configuration(shop, mailchimp_settings, mailchimp_account):
+    """An enabled, initialized configuration for the default shop, on a fresh emulator account."""
+    emulator, api_key, list_id = mailchimp_account
+    config = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(config)
+    config.refresh_from_db()
+    return config

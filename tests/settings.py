@@ -1,0 +1,29 @@
+import os
+import tempfile
+
+from shuup_workbench.test_settings import *  # noqa: F401,F403
+from shuup_workbench.test_settings import INSTALLED_APPS
+
+INSTALLED_APPS = list(INSTALLED_APPS) + ["shoop_mailchimp"]
+
+_DB_DIR = os.environ.get("SHOOP_MAILCHIMP_TEST_DB_DIR") or tempfile.gettempdir()
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(_DB_DIR, "shoop_mailchimp_tests.sqlite3"),
+        "TEST": {"NAME": os.path.join(_DB_DIR, "shoop_mailchimp_tests_%s.sqlite3" % os.getpid())},
+        "OPTIONS": {"timeout": 60},
+    }
+}
+MEDIA_ROOT = os.path.join(_DB_DIR, "shoop_mailchimp_media")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+SHOOP_MAILCHIMP = {
+    "DELIVERY": "on_commit",
+    # Deterministic tests: deliver inline right after commit (the thread is tested on its own).
+    "ON_COMMIT_IN_THREAD": False,
+    "TIMEOUT": (2, 5),
+    "ON_COMMIT_TIMEOUT": (2, 5),
+    "RETRY_BASE_DELAY": 1,
+}
