@@ -2,6 +2,7 @@
 
 Load with ``pytest_plugins = ["shoop_mailchimp.testing.pytest_plugin"]``. No Django here.
 """
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """Emulator tests need no Django: only the emulator's pytest plugin, loaded here unless already loaded."""
+
 import hashlib
 
 import pytest

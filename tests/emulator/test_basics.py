@@ -1,4 +1,5 @@
 """Ping, authentication, lists, records and the spec locator."""
+
 import pytest
 import requests
 from mailchimp3 import MailChimp

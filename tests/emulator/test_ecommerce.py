@@ -1,4 +1,5 @@
 """Stores, customers (and the members they create), products with variants, orders."""
+
 import pytest
 from mailchimp3.mailchimpclient import MailChimpError
 
@@ -13,9 +14,14 @@ def store(mailchimp_account, client):
 
 @pytest.fixture
 def product(store, client):
-    return client.stores.products.create(STORE, {
-        "id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug", "price": 9.5}],
-    })
+    return client.stores.products.create(
+        STORE,
+        {
+            "id": "p1",
+            "title": "Mug",
+            "variants": [{"id": "p1", "title": "Mug", "price": 9.5}],
+        },
+    )
 
 
 def customer(customer_id, email, opt_in, **extra):
@@ -28,8 +34,15 @@ def order_body(order_id="o1", customer_body=None, total=19.0, product_id="p1", v
         "customer": customer_body or {"id": "c1"},
         "currency_code": "EUR",
         "order_total": total,
-        "lines": [{"id": "l1", "product_id": product_id, "product_variant_id": variant_id,
-                   "quantity": 2, "price": 9.5}],
+        "lines": [
+            {
+                "id": "l1",
+                "product_id": product_id,
+                "product_variant_id": variant_id,
+                "quantity": 2,
+                "price": 9.5,
+            }
+        ],
     }
 
 
@@ -55,8 +68,9 @@ def test_store_needs_existing_list(mailchimp_account, client):
 def test_customer_upsert_adds_member(mailchimp_account, store, client):
     emu, api_key, list_id = mailchimp_account
     client.stores.customers.create_or_update(STORE, "c1", customer("c1", "yes@example.com", True))
-    client.stores.customers.create_or_update(STORE, "c2", customer("c2", "no@example.com", False,
-                                                                     first_name="Noa"))
+    client.stores.customers.create_or_update(
+        STORE, "c2", customer("c2", "no@example.com", False, first_name="Noa")
+    )
     assert emu.get_member(api_key, list_id, "yes@example.com")["status"] == "subscribed"
     no = emu.get_member(api_key, list_id, "no@example.com")
     assert no["status"] == "transactional"
@@ -94,7 +108,7 @@ def test_customer_crud(store, client, api):
     assert client.stores.customers.all(STORE)["total_items"] == 1
     assert api("DELETE", f"ecommerce/stores/{STORE}/customers/c1").status_code == 204
     assert api("GET", f"ecommerce/stores/{STORE}/customers/c1").status_code == 404
-    assert api("GET", f"ecommerce/stores/nope/customers/c1").status_code == 404
+    assert api("GET", "ecommerce/stores/nope/customers/c1").status_code == 404
 
 
 def test_products_and_variants(mailchimp_account, product, client, api):
@@ -121,7 +135,9 @@ def test_product_without_variants_is_rejected(mailchimp_emulator, store, api):
 
 def test_order_creates_customer_and_member(mailchimp_account, product, client, api):
     emu, api_key, list_id = mailchimp_account
-    body = order_body(customer_body={"id": "c9", "email_address": "buyer@example.com", "opt_in_status": False})
+    body = order_body(
+        customer_body={"id": "c9", "email_address": "buyer@example.com", "opt_in_status": False}
+    )
     order = client.stores.orders.create(STORE, body)
     assert order["lines"][0]["product_title"] == "Mug"
     assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 1
@@ -129,7 +145,9 @@ def test_order_creates_customer_and_member(mailchimp_account, product, client, a
     assert emu.get_member(api_key, list_id, "buyer@example.com")["status"] == "transactional"
     assert [o["id"] for o in emu.orders(api_key, STORE)] == ["o1"]
     assert api("POST", f"ecommerce/stores/{STORE}/orders", json=body).status_code == 400
-    assert client.stores.orders.update(STORE, "o1", {"financial_status": "paid"})["financial_status"] == "paid"
+    assert (
+        client.stores.orders.update(STORE, "o1", {"financial_status": "paid"})["financial_status"] == "paid"
+    )
     assert client.stores.orders.get(STORE, "o1")["customer"]["id"] == "c9"
     assert api("DELETE", f"ecommerce/stores/{STORE}/orders/o1").status_code == 204
     assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 0
@@ -151,14 +169,14 @@ def test_order_with_unknown_product_or_variant(product, client, api):
     assert response.status_code == 400 and "nope" in response.json()["detail"]
 
 
-def test_order_total_as_string_is_a_violation(mailchimp_emulator, product, client):
+def test_order_total_as_string_is_a_violation(mailchimp_account, product, client):
+    emu, api_key, _ = mailchimp_account
     client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@example.com", False))
     with pytest.raises(MailChimpError) as info:
         client.stores.orders.create(STORE, order_body(total="12"))
     assert info.value.args[0]["status"] == 400
     assert "'12' is not of type 'number'" in info.value.args[0]["detail"]
-    assert len(mailchimp_emulator.violations) == 1
-    assert mailchimp_emulator.violations[0]["path"] == f"/ecommerce/stores/{STORE}/orders"
-    assert mailchimp_emulator.orders(mailchimp_emulator.violations and list(mailchimp_emulator.accounts)[0],
-                                     STORE) == []
-    mailchimp_emulator.clear_violations()
+    assert len(emu.violations) == 1
+    assert emu.violations[0]["path"] == f"/ecommerce/stores/{STORE}/orders"
+    assert emu.orders(api_key, STORE) == []
+    emu.clear_violations()

@@ -1,4 +1,5 @@
 """Members, tags, forgotten e-mails, interest categories, interests and webhooks."""
+
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -45,12 +46,18 @@ def test_put_never_overwrites_status_without_status(mailchimp_account, api):
 
 def test_put_validates_email_and_hash(mailchimp_account, api):
     _, _, list_id = mailchimp_account
-    bad = api("PUT", f"lists/{list_id}/members/{md5('not-an-email')}",
-              json={"email_address": "not-an-email", "status_if_new": "subscribed"})
+    bad = api(
+        "PUT",
+        f"lists/{list_id}/members/{md5('not-an-email')}",
+        json={"email_address": "not-an-email", "status_if_new": "subscribed"},
+    )
     assert bad.status_code == 400
     assert bad.json()["detail"] == "Please provide a valid email address."
-    mismatch = api("PUT", f"lists/{list_id}/members/{md5('a@example.com')}",
-                   json={"email_address": "b@example.com", "status_if_new": "subscribed"})
+    mismatch = api(
+        "PUT",
+        f"lists/{list_id}/members/{md5('a@example.com')}",
+        json={"email_address": "b@example.com", "status_if_new": "subscribed"},
+    )
     assert mismatch.status_code == 400
 
 
@@ -128,18 +135,26 @@ def test_interest_categories_and_interests(mailchimp_account, client, api):
     assert member["interests"] == {vip["id"]: True, retail["id"]: False}
     unknown = put_member(api, list_id, interests={"nonexistent": True})
     assert unknown.status_code == 400
-    assert client.lists.interest_categories.interests.get(list_id, category["id"], vip["id"])[
-        "subscriber_count"] == "1"
+    assert (
+        client.lists.interest_categories.interests.get(list_id, category["id"], vip["id"])["subscriber_count"]
+        == "1"
+    )
     renamed = client.lists.interest_categories.interests.update(
-        list_id, category["id"], retail["id"], {"name": "Wholesale"})
+        list_id, category["id"], retail["id"], {"name": "Wholesale"}
+    )
     assert renamed["name"] == "Wholesale"
-    client.lists.interest_categories.update(list_id, category["id"], {"title": "Customer groups",
-                                                                     "type": "hidden"})
+    client.lists.interest_categories.update(
+        list_id, category["id"], {"title": "Customer groups", "type": "hidden"}
+    )
     categories = emu.interest_categories(api_key, list_id)
     assert categories[0]["title"] == "Customer groups"
     assert sorted(i["name"] for i in categories[0]["interests"]) == ["VIP", "Wholesale"]
-    assert api("DELETE", f"lists/{list_id}/interest-categories/{category['id']}/interests/{vip['id']}"
-               ).status_code == 204
+    assert (
+        api(
+            "DELETE", f"lists/{list_id}/interest-categories/{category['id']}/interests/{vip['id']}"
+        ).status_code
+        == 204
+    )
     assert vip["id"] not in emu.get_member(api_key, list_id, EMAIL)["interests"]
     listing = client.lists.interest_categories.interests.all(list_id, category["id"], get_all=True)
     assert [i["name"] for i in listing["interests"]] == ["Wholesale"]
@@ -151,11 +166,15 @@ def test_interest_categories_and_interests(mailchimp_account, client, api):
 def test_webhooks(mailchimp_account, client, api):
     _, _, list_id = mailchimp_account
     # mailchimp3's own webhooks.create refuses loopback URLs, so register this one with plain requests.
-    hook = api("POST", f"lists/{list_id}/webhooks", json={
-        "url": "http://127.0.0.1:9/hook?secret=s",
-        "events": {"unsubscribe": True, "subscribe": False},
-        "sources": {"user": True, "admin": True, "api": False},
-    }).json()
+    hook = api(
+        "POST",
+        f"lists/{list_id}/webhooks",
+        json={
+            "url": "http://127.0.0.1:9/hook?secret=s",
+            "events": {"unsubscribe": True, "subscribe": False},
+            "sources": {"user": True, "admin": True, "api": False},
+        },
+    ).json()
     assert hook["events"]["unsubscribe"] is True and hook["events"]["subscribe"] is False
     assert client.lists.webhooks.get(list_id, hook["id"])["url"].endswith("secret=s")
     assert client.lists.webhooks.all(list_id)["total_items"] == 1
@@ -184,8 +203,9 @@ def test_deliver_webhook_posts_form_events(mailchimp_account, api):
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
         api("POST", f"lists/{list_id}/webhooks", json={"url": url, "events": {"subscribe": False}})
         assert emu.deliver_webhook(api_key, list_id, "subscribe", {"email": EMAIL}) == []
-        outcome = emu.deliver_webhook(api_key, list_id, "unsubscribe",
-                                      {"email": EMAIL, "reason": "manual", "merges": {"FNAME": "Ann"}})
+        outcome = emu.deliver_webhook(
+            api_key, list_id, "unsubscribe", {"email": EMAIL, "reason": "manual", "merges": {"FNAME": "Ann"}}
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -204,6 +224,9 @@ def test_private_webhooks_rejected_when_not_allowed(mailchimp_account, api):
     try:
         for url in ("http://127.0.0.1/hook", "http://10.1.2.3/hook", "http://localhost/x"):
             assert api("POST", f"lists/{list_id}/webhooks", json={"url": url}).status_code == 400
-        assert api("POST", f"lists/{list_id}/webhooks", json={"url": "https://shop.test/hook"}).status_code == 200
+        assert (
+            api("POST", f"lists/{list_id}/webhooks", json={"url": "https://shop.test/hook"}).status_code
+            == 200
+        )
     finally:
         emu.allow_private_webhooks = True

@@ -380,7 +380,6 @@ def _save_order(ctx, store, body, existing=None):
             "tax_total": 0,
             "shipping_total": 0,
             "discount_total": 0,
-            "tracking_code": "",
             "processed_at_foreign": "",
             "cancelled_at_foreign": "",
             "updated_at_foreign": "",
