@@ -69,16 +69,13 @@ def test_batch_end_to_end(mailchimp_account, client):
 
 def test_batch_status_goes_pending_started_finished(mailchimp_account, client):
     emu, _, list_id = mailchimp_account
-    emu.batch_delay = 0.3
-    try:
-        batch = client.batch_operations.create({"operations": [member_op(list_id, "a@example.com", "a")]})
-        seen = {batch["status"]}
-        deadline = time.time() + 5
-        while "finished" not in seen and time.time() < deadline:
-            seen.add(client.batch_operations.get(batch["id"])["status"])
-            time.sleep(0.05)
-    finally:
-        emu.batch_delay = 0.05
+    emu.batch_delay = 0.3  # reset() restores the default after the test
+    batch = client.batch_operations.create({"operations": [member_op(list_id, "a@example.com", "a")]})
+    seen = {batch["status"]}
+    deadline = time.time() + 5
+    while "finished" not in seen and time.time() < deadline:
+        seen.add(client.batch_operations.get(batch["id"])["status"])
+        time.sleep(0.05)
     assert seen == {"pending", "started", "finished"}
 
 
@@ -126,8 +123,5 @@ def test_pending_batch_cap(mailchimp_account, api, monkeypatch):
 
     monkeypatch.setattr(batches, "MAX_PENDING_BATCHES", 2)
     emu.batch_delay = 0.5
-    try:
-        statuses = [api("POST", "batches", json={"operations": []}).status_code for _ in range(3)]
-    finally:
-        emu.batch_delay = 0.05
+    statuses = [api("POST", "batches", json={"operations": []}).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]

@@ -197,7 +197,7 @@ def test_deliver_webhook_posts_form_events(mailchimp_account, api):
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -220,13 +220,19 @@ def test_deliver_webhook_posts_form_events(mailchimp_account, api):
 
 def test_private_webhooks_rejected_when_not_allowed(mailchimp_account, api):
     emu, _, list_id = mailchimp_account
-    emu.allow_private_webhooks = False
-    try:
-        for url in ("http://127.0.0.1/hook", "http://10.1.2.3/hook", "http://localhost/x"):
-            assert api("POST", f"lists/{list_id}/webhooks", json={"url": url}).status_code == 400
-        assert (
-            api("POST", f"lists/{list_id}/webhooks", json={"url": "https://shop.test/hook"}).status_code
-            == 200
-        )
-    finally:
-        emu.allow_private_webhooks = True
+    emu.allow_private_webhooks = False  # reset() restores the constructor's setting
+    for url in ("http://127.0.0.1/hook", "http://10.1.2.3/hook", "http://localhost/x"):
+        assert api("POST", f"lists/{list_id}/webhooks", json={"url": url}).status_code == 400
+    public = api("POST", f"lists/{list_id}/webhooks", json={"url": "https://shop.test/hook"})
+    assert public.status_code == 200
+
+
+def test_mailchimp3_tags_and_delete_permanent(mailchimp_account, client):
+    emu, api_key, list_id = mailchimp_account
+    put_body = {"email_address": EMAIL, "status_if_new": "subscribed"}
+    client.lists.members.create_or_update(list_id, md5(EMAIL), put_body)
+    tags = {"tags": [{"name": "Shop", "status": "active"}]}
+    assert client.lists.members.tags.update(list_id, md5(EMAIL), tags) is None
+    assert [t["name"] for t in client.lists.members.tags.all(list_id, md5(EMAIL))["tags"]] == ["Shop"]
+    assert client.lists.members.delete_permanent(list_id, md5(EMAIL)) is None
+    assert emu.members(api_key, list_id) == []

@@ -12,6 +12,7 @@ from .test_batches import wait_finished
 def populated(mailchimp_account, client, api):
     """One of each main resource, created through the API."""
     emu, api_key, list_id = mailchimp_account
+    emu.batch_delay = 0
     email = "ann@example.com"
     category = client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
     interest = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})

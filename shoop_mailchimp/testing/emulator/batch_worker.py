@@ -42,6 +42,8 @@ class BatchWorker:
             if item is None:
                 return
             generation, account, batch = item
+            if not self._still_wanted(generation, account, batch):
+                continue
             time.sleep(self.emulator.batch_delay)
             if self._still_wanted(generation, account, batch):
                 self._process(generation, account, batch)

@@ -53,13 +53,13 @@ class Emulator:
                 raise SpecNotFound("Mailchimp OpenAPI spec not found (set SHOOP_MAILCHIMP_OPENAPI_SPEC)")
             log.warning("Mailchimp OpenAPI spec not found: requests to the emulator are NOT validated")
         self.router = self.spec or _fallback_router()
-        self.allow_private_webhooks = allow_private_webhooks
-        self.batch_delay = batch_delay
+        self._settings = {"allow_private_webhooks": allow_private_webhooks, "batch_delay": batch_delay}
         self.lock = threading.RLock()
         self._records_lock = threading.Lock()
         self.faults = Faults(on_down=self._down, on_up=self._up)
         self.batch_worker = BatchWorker(self)
         self.generation = 0
+        self._stats_epoch = 0
         self._server = None
         self.host = None
         self.port = None
@@ -96,9 +96,11 @@ class Emulator:
         return self.root_url + "/3.0/"
 
     def reset(self):
-        """Forget everything; the server keeps listening on the same port."""
+        """Forget everything and restore the constructor's settings; the server keeps its port."""
         with self.lock, self._records_lock:
             self.generation += 1
+            self.allow_private_webhooks = self._settings["allow_private_webhooks"]
+            self.batch_delay = self._settings["batch_delay"]
             self.accounts = {}
             self.requests = []
             self.violations = []
@@ -261,6 +263,7 @@ class Emulator:
             self.violations = []
 
     def _reset_stats_locked(self):
+        self._stats_epoch += 1
         self._in_flight = {}
         self._max_in_flight = {}
         self._overall_in_flight = 0
@@ -269,7 +272,6 @@ class Emulator:
 
     def reset_stats(self):
         with self._records_lock:
-            self.generation += 1
             self._reset_stats_locked()
 
     @property
@@ -302,11 +304,11 @@ class Emulator:
             self._max_in_flight[api_key] = max(self._max_in_flight.get(api_key, 0), current + 1)
             self._overall_in_flight += 1
             self._overall_max = max(self._overall_max, self._overall_in_flight)
-            return self.generation
+            return self._stats_epoch
 
-    def _leave(self, api_key, generation):
+    def _leave(self, api_key, epoch):
         with self._records_lock:
-            if generation == self.generation:
+            if epoch == self._stats_epoch:
                 self._in_flight[api_key] -= 1
                 self._overall_in_flight -= 1
 
@@ -362,8 +364,9 @@ class Emulator:
             )
             self._record(method, path, query, body, status, api_key, started)
             return status, response
-        generation = self._enter(api_key)
-        if generation is None:
+        generation = self.generation
+        epoch = self._enter(api_key)
+        if epoch is None:
             status, response = (
                 429,
                 problem(
@@ -376,7 +379,9 @@ class Emulator:
             delay = self.faults.delay_for(method, path)
             if delay:
                 time.sleep(delay)
-            if generation != self.generation or self.faults.should_reset(method, path):
+            if generation != self.generation:
+                return None  # the emulator was reset while this request waited: it belongs to an old test
+            if self.faults.should_reset(method, path):
                 self._record(method, path, query, body, 0, api_key, started)
                 return None
             if parse_error:
@@ -387,7 +392,7 @@ class Emulator:
             self._record(method, path, query, body, status, api_key, started)
             return status, response
         finally:
-            self._leave(api_key, generation)
+            self._leave(api_key, epoch)
 
     def dispatch(self, account, method, path, query, body, network=True, context=None):
         """Route, validate, apply faults and run a handler. Returns ``(status, body, route_key)``.
