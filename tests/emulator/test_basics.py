@@ -109,3 +109,11 @@ def test_spec_locator_finds_shared_copy(monkeypatch):
     monkeypatch.delenv(spec_module.SPEC_ENV, raising=False)
     path = spec_module.find_spec_path()
     assert path and path.endswith("marketing-3.0.85.openapi.json")
+
+
+def test_fields_and_exclude_fields(mailchimp_account, client, api):
+    _, _, list_id = mailchimp_account
+    only = api("GET", "lists", params={"fields": "lists.id,lists.stats.member_count,total_items"}).json()
+    assert only == {"lists": [{"id": list_id, "stats": {"member_count": 0}}], "total_items": 1}
+    without = client.lists.get(list_id, exclude_fields="stats,contact.city,_links")
+    assert "stats" not in without and "city" not in without["contact"] and without["contact"]["country"]

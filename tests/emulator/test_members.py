@@ -236,3 +236,28 @@ def test_mailchimp3_tags_and_delete_permanent(mailchimp_account, client):
     assert [t["name"] for t in client.lists.members.tags.all(list_id, md5(EMAIL))["tags"]] == ["Shop"]
     assert client.lists.members.delete_permanent(list_id, md5(EMAIL)) is None
     assert emu.members(api_key, list_id) == []
+
+
+def test_verify_webhooks_checks_the_url_with_get(mailchimp_account, api):
+    emu, _, list_id = mailchimp_account
+    emu.verify_webhooks = True  # reset() restores the constructor's setting
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/ok" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert api("POST", f"lists/{list_id}/webhooks", json={"url": base + "/ok"}).status_code == 200
+        refused = api("POST", f"lists/{list_id}/webhooks", json={"url": base + "/missing"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.status_code == 400
+    assert "verify" in refused.json()["errors"][0]["message"]

@@ -17,7 +17,7 @@ from .errors import ApiError, problem
 from .faults import Faults
 from .resources import HANDLERS
 from .resources.lists import set_status
-from .resources.registry import Context
+from .resources.registry import Context, select_fields
 from .server import EmulatorServer
 from .spec import Spec, SpecNotFound, load_spec
 from .state import Account, MailingList, random_hex, subscriber_hash
@@ -43,17 +43,29 @@ class Emulator:
     """A stateful Mailchimp Marketing API v3 served over real HTTP on 127.0.0.1.
 
     ``allow_private_webhooks`` defaults to True because test webhooks point at loopback
-    addresses, which real Mailchimp refuses.
+    addresses, which real Mailchimp refuses. ``verify_webhooks`` makes webhook creation
+    send Mailchimp's checking GET to the URL (off by default: test URLs often serve nothing).
     """
 
-    def __init__(self, require_spec=False, spec_path=None, allow_private_webhooks=True, batch_delay=0.05):
+    def __init__(
+        self,
+        require_spec=False,
+        spec_path=None,
+        allow_private_webhooks=True,
+        batch_delay=0.05,
+        verify_webhooks=False,
+    ):
         self.spec = load_spec(spec_path)
         if self.spec is None:
             if require_spec:
                 raise SpecNotFound("Mailchimp OpenAPI spec not found (set SHOOP_MAILCHIMP_OPENAPI_SPEC)")
             log.warning("Mailchimp OpenAPI spec not found: requests to the emulator are NOT validated")
         self.router = self.spec or _fallback_router()
-        self._settings = {"allow_private_webhooks": allow_private_webhooks, "batch_delay": batch_delay}
+        self._settings = {
+            "allow_private_webhooks": allow_private_webhooks,
+            "batch_delay": batch_delay,
+            "verify_webhooks": verify_webhooks,
+        }
         self.lock = threading.RLock()
         self._records_lock = threading.Lock()
         self.faults = Faults(on_down=self._down, on_up=self._up)
@@ -99,8 +111,8 @@ class Emulator:
         """Forget everything and restore the constructor's settings; the server keeps its port."""
         with self.lock, self._records_lock:
             self.generation += 1
-            self.allow_private_webhooks = self._settings["allow_private_webhooks"]
-            self.batch_delay = self._settings["batch_delay"]
+            for name, value in self._settings.items():
+                setattr(self, name, value)
             self.accounts = {}
             self.requests = []
             self.violations = []
@@ -433,7 +445,7 @@ class Emulator:
             log.exception("Emulator handler failed for %s %s", method, path)
             return 500, problem(500, f"The emulator failed on {method} {path}"), route.key
         status, response = result if isinstance(result, tuple) else (200, result)
-        return status, response, route.key
+        return status, select_fields(response, query), route.key
 
     def check_response(self, method, path_template, status, body):
         """Messages describing where ``body`` departs from the spec's documented response."""

@@ -5,6 +5,8 @@ import ipaddress
 import re
 import urllib.parse
 
+import requests
+
 from ..errors import ApiError, invalid, not_found, require
 from ..state import now_iso, random_hex, subscriber_hash
 from .registry import handles, merge, page
@@ -414,6 +416,21 @@ def _check_webhook_url(ctx, url):
                     "network addresses for webhook URLs.",
                 }
             ],
+        )
+    if ctx.emulator.verify_webhooks:
+        _verify_webhook_url(url)
+
+
+def _verify_webhook_url(url):
+    """Mailchimp GETs a new webhook URL and refuses it unless that answers 200."""
+    try:
+        status = requests.get(url, timeout=5).status_code
+    except requests.RequestException:
+        status = None
+    if status != 200:
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[{"field": "url", "message": f"We couldn't verify the URL is working (got {status})."}],
         )
 
 

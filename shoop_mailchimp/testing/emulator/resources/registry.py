@@ -59,3 +59,46 @@ def merge(target, changes, exclude=()):
             target[name].update(copy.deepcopy(value))
         else:
             target[name] = copy.deepcopy(value)
+
+
+def _tree(paths):
+    tree = {}
+    for path in paths.split(","):
+        node = tree
+        for part in [p for p in path.strip().split(".") if p]:
+            node = node.setdefault(part, {})
+    return tree
+
+
+def _keep(value, tree):
+    if not tree:
+        return value
+    if isinstance(value, list):
+        return [_keep(item, tree) for item in value]
+    if isinstance(value, dict):
+        return {key: _keep(value[key], sub) for key, sub in tree.items() if key in value}
+    return value
+
+
+def _drop(value, tree):
+    if isinstance(value, list):
+        return [_drop(item, tree) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, inner in value.items():
+        if key in tree and not tree[key]:
+            continue
+        result[key] = _drop(inner, tree[key]) if key in tree else inner
+    return result
+
+
+def select_fields(body, query):
+    """Apply Mailchimp's ``fields`` / ``exclude_fields`` (comma-separated, dotted) to a response."""
+    if not isinstance(body, dict):
+        return body
+    if query.get("fields"):
+        body = _keep(body, _tree(query["fields"]))
+    if query.get("exclude_fields"):
+        body = _drop(body, _tree(query["exclude_fields"]))
+    return body
