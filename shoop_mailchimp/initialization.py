@@ -10,7 +10,8 @@ from shoop_mailchimp.mailchimp import interests, lists, stores
 from shoop_mailchimp.mailchimp.client import build_client
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfiguration
-from shoop_mailchimp.sync.groups import shop_groups
+from shoop_mailchimp.sync.groups import group_name, shop_groups
+from shoop_mailchimp.webhooks import register_webhook
 
 
 class InitializationError(Exception):
@@ -72,6 +73,8 @@ def _initialize(configuration, journal):
         if configuration.initialized_on is None:
             configuration.initialized_on = timezone.now()
         configuration.save()
+    # Unsubscribes made in Mailchimp reach the shop through the webhook; a failure is logged, not fatal.
+    register_webhook(configuration, journal)
     journal.add("initialize", "Initialization finished")
 
 
@@ -85,7 +88,7 @@ def _ensure_group_interests(client, configuration, shop, category_id):
         mapping = known.get(group.pk)
         if mapping and mapping.interest_id in valid_ids:
             continue
-        name = interests.interest_name(group.safe_translation_getter("name", any_language=True), group.pk)
+        name = interests.interest_name(group_name(group.pk), group.pk)
         if name in used_names:
             name = interests.interest_name("%s (%s)" % (name[:90], group.pk), group.pk)
         interest_id = existing.get(name)

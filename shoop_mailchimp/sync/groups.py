@@ -1,4 +1,5 @@
 """Delivering contact groups: one Mailchimp interest per group, renamed and deleted with it."""
+from django.conf import settings
 from django.db.models import Q
 from shuup.core.models import ContactGroup
 
@@ -16,7 +17,7 @@ def deliver_group(client, configuration, row, journal):
             journal.add("interest.delete", "Interest %r deleted with its group" % mapping.name)
             mapping.delete()
         return "removed", None
-    name = interests.interest_name(group.safe_translation_getter("name", any_language=True), group.pk)
+    name = interests.interest_name(group_name(group.pk), group.pk)
     taken = ContactGroupInterest.objects.filter(shop_id=configuration.shop_id, name=name).exclude(group_id=group.pk)
     if taken.exists():
         name = interests.interest_name("%s (%s)" % (name[:90], group.pk), group.pk)
@@ -34,6 +35,14 @@ def deliver_group(client, configuration, row, journal):
         mapping.name = name
         mapping.save(update_fields=["name"])
     return "synced", None
+
+
+def group_name(group_id):
+    """The group's name in the default language, read from the table: parler's cache may lag a rename."""
+    names = dict(ContactGroup._parler_meta.root_model.objects.filter(master_id=group_id).values_list(
+        "language_code", "name"
+    ))
+    return names.get(settings.PARLER_DEFAULT_LANGUAGE_CODE) or next(iter(names.values()), "")
 
 
 def shop_groups(shop):

@@ -90,3 +90,17 @@ def release(rows, delay=None):
     SyncState.objects.filter(
         id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows}
     ).update(**changes)
+
+
+def resend(shop_id, state_ids=None):
+    """Put failed rows of a shop back in the queue (all of them when ``state_ids`` is None)."""
+    rows = SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.FAILED)
+    if state_ids is not None:
+        rows = rows.filter(id__in=state_ids)
+    count = rows.update(status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lease_until=None,
+                        claimed_by="")
+    if count:
+        from shoop_mailchimp.sync.delivery import schedule_delivery
+
+        schedule_delivery(shop_id)
+    return count

@@ -1,22 +1,311 @@
-import pytest
-from shuup.testing.factories import create_random_person
+import itertools
+from datetime import timedelta
 
-from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.models import SyncState, SyncStatus
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from shuup.core.models import PersonContact
+from shuup.testing.factories import create_random_contact_group
+
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.sync.worker import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
+_counter = itertools.count(1)
+
+
+def contact_requests(emulator):
+    """Requests about members and customers (default groups also create interests on the way)."""
+    return [r for r in emulator.requests if "/members/" in r["path"] or "/customers/" in r["path"]]
+
+
+def contact_state(contact):
+    return SyncState.objects.get(kind="contact", object_id=contact.pk)
+
+
+def new_person(permission=True, email=None):
+    """A person saved once, the way the admin or a registration creates one."""
+    counter = next(_counter)
+    return PersonContact.objects.create(
+        first_name="Ann%d" % counter,
+        last_name="Example",
+        email="ann.%d@example.com" % counter if email is None else email,
+        marketing_permission=permission,
+    )
 
 
 def test_contact_save_reaches_mailchimp_as_customer_and_member(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    person = create_random_person()
-    person.marketing_permission = True
-    person.save()
-    state = SyncState.objects.get(kind="contact", object_id=person.pk)
-    assert state.status == SyncStatus.SYNCED
+    person = new_person(permission=True)
+    assert contact_state(person).status == SyncStatus.SYNCED
     member = emulator.get_member(api_key, list_id, person.email)
     assert member["status"] == "subscribed"
     assert member["merge_fields"]["FNAME"] == person.first_name
+    assert member["merge_fields"]["LNAME"] == person.last_name
     customer = emulator.get_customer(api_key, configuration.store_id, str(person.pk))
     assert customer["email_address"] == person.email
-    assert subscriber_hash(person.email) == member["id"]
+    assert customer["opt_in_status"] is True
+    actions = set(MailchimpLogEntry.objects.filter(contact_id=person.pk).values_list("action", flat=True))
+    assert {"member.upsert", "customer.upsert"} <= actions
+
+
+def test_contact_without_consent_is_transactional(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+    assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["opt_in_status"] is False
+
+
+def test_no_request_before_commit_and_delivery_after(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.clear_requests()
+    with transaction.atomic():
+        person = new_person()
+        person.first_name = "Changed"
+        person.save()
+        assert emulator.requests == []
+        assert contact_state(person).status == SyncStatus.PENDING
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Changed"
+    member_puts = [r for r in emulator.requests if r["method"] == "PUT" and "/members/" in r["path"]]
+    assert len(member_puts) == 1, "two saves in one transaction are delivered once"
+
+
+def test_rolled_back_change_records_nothing(configuration, mailchimp_account):
+    emulator = mailchimp_account[0]
+    emulator.clear_requests()
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            new_person()
+            raise RuntimeError("checkout failed")
+    assert SyncState.objects.count() == 0
+    assert emulator.requests == []
+
+
+def test_save_that_changes_nothing_sends_nothing(configuration, mailchimp_account):
+    emulator = mailchimp_account[0]
+    person = new_person()
+    emulator.clear_requests()
+    person.save()
+    assert emulator.requests == []
+    assert contact_state(person).status == SyncStatus.SYNCED
+
+
+def test_contacts_saved_before_initialization_are_not_sent(shop, mailchimp_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    early = new_person()
+    config = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    from shoop_mailchimp.initialization import initialize
+
+    initialize(config)
+    assert not SyncState.objects.filter(object_id=early.pk).exists()
+    assert emulator.get_member(api_key, list_id, early.email) is None
+    late = new_person()
+    assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"
+
+
+def test_disabled_shop_records_nothing(configuration, mailchimp_account):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(enabled=False)
+    person = new_person()
+    assert not SyncState.objects.filter(object_id=person.pk).exists()
+
+
+def test_contact_without_email_is_skipped_with_reason(configuration, mailchimp_account):
+    emulator = mailchimp_account[0]
+    emulator.clear_requests()
+    person = new_person(email="")
+    state = contact_state(person)
+    assert state.status == SyncStatus.SKIPPED
+    assert "no e-mail" in state.last_error
+    assert contact_requests(emulator) == []
+
+
+def test_invalid_email_fails_with_clear_error_and_no_request(configuration, mailchimp_account):
+    emulator = mailchimp_account[0]
+    emulator.clear_requests()
+    person = new_person(email="not an address@")
+    state = contact_state(person)
+    assert state.status == SyncStatus.FAILED
+    assert "not a valid e-mail" in state.last_error
+    assert contact_requests(emulator) == []
+    assert MailchimpLogEntry.objects.filter(contact_id=person.pk, kind="error").exists()
+
+
+def test_mailchimp_rejection_is_permanent_failure_with_detail(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.faults.fail_email("fake@example.com", status=400, title="Invalid Resource",
+                               detail="fake@example.com looks fake or invalid, please enter a real email address.")
+    person = new_person(email="fake@example.com")
+    state = contact_state(person)
+    assert state.status == SyncStatus.FAILED
+    assert "looks fake or invalid" in state.last_error
+    assert state.next_attempt_at <= timezone.now()
+    assert drain() == {}, "a permanent failure is not retried by itself"
+
+
+def test_groups_become_interests_in_both_m2m_directions(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    group_a = create_random_contact_group()
+    group_b = create_random_contact_group()
+    person = new_person()
+    group_a.members.add(person)
+    person.groups.add(group_b)
+    categories = emulator.interest_categories(api_key, list_id)
+    assert [c["title"] for c in categories] == ["Contact Group"]
+    names = {i["name"]: i["id"] for i in categories[0]["interests"]}
+    a_id = names[group_a.name]
+    b_id = names[group_b.name]
+    interests = emulator.get_member(api_key, list_id, person.email)["interests"]
+    assert interests[a_id] is True and interests[b_id] is True
+    person.groups.remove(group_a)
+    interests = emulator.get_member(api_key, list_id, person.email)["interests"]
+    assert interests[a_id] is False and interests[b_id] is True
+    group_b.members.clear()
+    interests = emulator.get_member(api_key, list_id, person.email)["interests"]
+    assert interests[b_id] is False
+
+
+def test_group_rename_and_delete_follow_in_mailchimp(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    group = create_random_contact_group()
+    group.name = "VIP customers"
+    group.save()
+    interests = emulator.interest_categories(api_key, list_id)[0]["interests"]
+    assert "VIP customers" in [i["name"] for i in interests]
+    group.delete()
+    interests = emulator.interest_categories(api_key, list_id)[0]["interests"]
+    assert "VIP customers" not in [i["name"] for i in interests]
+
+
+def test_consent_withdrawn_in_shop_unsubscribes(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    person.marketing_permission = False
+    person.save()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+
+
+def test_unsubscribed_in_mailchimp_is_never_resubscribed_by_a_sync(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    emulator.set_member_status(api_key, list_id, person.email, "unsubscribed")
+    person.first_name = "Renamed"
+    person.save()
+    group = create_random_contact_group()
+    group.members.add(person)
+    member = emulator.get_member(api_key, list_id, person.email)
+    assert member["merge_fields"]["FNAME"] == "Renamed"
+    assert member["status"] == "unsubscribed"
+    assert contact_state(person).member_status == "unsubscribed"
+
+
+def test_email_change_moves_the_member(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    old = person.email
+    person.email = "new-" + old
+    person.save()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, old) is None
+    assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["email_address"] == person.email
+
+
+def test_mailchimp_down_loses_nothing(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.faults.down()
+    try:
+        people = [new_person() for _ in range(5)]
+    finally:
+        emulator.faults.up()
+    states = SyncState.objects.contacts().filter(object_id__in=[p.pk for p in people])
+    assert {s.status for s in states} == {SyncStatus.PENDING}
+    assert all(s.attempts == 1 and s.next_attempt_at > timezone.now() for s in states)
+    SyncState.objects.update(next_attempt_at=timezone.now())
+    drain()
+    assert SyncState.objects.contacts().filter(status=SyncStatus.SYNCED).count() == 5
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_transient_errors_retry_then_fail(configuration, mailchimp_account, settings):
+    emulator = mailchimp_account[0]
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, MAX_ATTEMPTS=3)
+    emulator.faults.fail("/lists/*/members/*", status=503)
+    person = new_person()
+    for expected_attempts in (2, 3):
+        SyncState.objects.update(next_attempt_at=timezone.now())
+        drain()
+        assert contact_state(person).attempts == expected_attempts
+    state = contact_state(person)
+    assert state.status == SyncStatus.FAILED
+    assert "503" in state.last_error
+
+
+def test_rate_limit_postpones_the_shop_without_a_storm(configuration, mailchimp_account):
+    emulator = mailchimp_account[0]
+    emulator.faults.fail("/lists/*/members/*", status=429)
+    with transaction.atomic():
+        people = [new_person() for _ in range(5)]
+    throttled = [r for r in emulator.requests if r["status"] == 429]
+    assert len(throttled) == 1, "the first 429 stops the round"
+    states = SyncState.objects.contacts().filter(object_id__in=[p.pk for p in people])
+    assert all(s.status == SyncStatus.PENDING and s.next_attempt_at > timezone.now() for s in states)
+    assert all(s.attempts == 0 for s in states), "throttling is not the contact's fault"
+
+
+def test_revoked_key_pauses_the_shop_until_repaired(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.revoke_key(api_key)
+    person = new_person()
+    configuration.refresh_from_db()
+    assert "API Key Invalid" in configuration.paused_reason
+    assert contact_state(person).status == SyncStatus.PENDING
+    assert MailchimpLogEntry.objects.filter(action="sync.paused").exists()
+    other = new_person()
+    assert not SyncState.objects.filter(object_id=other.pk).exists() or \
+        contact_state(other).status == SyncStatus.PENDING
+    new_key = emulator.add_account()
+    new_list = emulator.add_list(new_key)
+    configuration.api_key, configuration.list_id, configuration.paused_reason = new_key, new_list, ""
+    configuration.save()
+    from shoop_mailchimp.initialization import initialize
+
+    initialize(configuration)
+    record_all = SyncState.objects.filter(object_id__in=[person.pk])
+    assert record_all.exists()
+    drain()
+    assert emulator.get_member(new_key, new_list, person.email)["status"] == "subscribed"
+
+
+def test_newer_change_during_delivery_wins(configuration, mailchimp_account, settings):
+    """A change recorded while an older version is on the wire is sent afterwards."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    person = new_person()
+    from shoop_mailchimp.sync.queue import claim
+    from shoop_mailchimp.sync.worker import deliver_shop_rows
+
+    rows = claim()
+    PersonContact.objects.filter(pk=person.pk).update(first_name="Newest")
+    person.refresh_from_db()
+    person.save()  # recorded while the claimed (older) version is still open
+    from collections import Counter
+
+    deliver_shop_rows(configuration.shop_id, rows, Counter())
+    assert contact_state(person).status == SyncStatus.PENDING
+    drain()
+    assert contact_state(person).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Newest"
+
+
+def test_dead_worker_lease_expires_and_row_is_delivered(configuration, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    person = new_person()
+    from shoop_mailchimp.sync.queue import claim
+
+    assert person.pk in [row.object_id for row in claim()]  # a worker claims it and dies
+    assert drain() == {}
+    SyncState.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    drain()
+    assert contact_state(person).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email) is not None
