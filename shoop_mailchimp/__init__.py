@@ -8,7 +8,13 @@ class AppConfig(shuup.apps.AppConfig):
     name = "shoop_mailchimp"
     verbose_name = "Mailchimp"
     label = "shoop_mailchimp"
-    provides = {}
+    provides = {
+        "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
+        "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],
+        "admin_shop_edit_toolbar_button": ["shoop_mailchimp.admin_module.toolbar:InitializeMailchimpButton"],
+        "admin_contact_toolbar_action_item": ["shoop_mailchimp.admin_module.toolbar:SyncContactAction"],
+        "admin_contact_section": ["shoop_mailchimp.admin_module.sections:MailchimpContactSection"],
+    }
 
     def ready(self):
         from shoop_mailchimp import checks, receivers  # noqa: F401  (registers checks)

@@ -1,0 +1,197 @@
+"""The Mailchimp block on the shop edit page: key, audience, store id and switches.
+
+Every change that matters to Mailchimp is checked against Mailchimp before anything is saved,
+and the key is never rendered back: only its last four characters.
+"""
+from django import forms
+from django.utils.translation import ugettext_lazy as _
+from shuup.admin.form_part import FormPart, TemplatedFormDef
+
+from shoop_mailchimp.admin_module.permissions import can_manage
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp import lists
+from shoop_mailchimp.mailchimp.client import MailchimpClient, check_api_key_format
+from shoop_mailchimp.mailchimp.errors import MailchimpAuthError, MailchimpError, MailchimpNotFound
+from shoop_mailchimp.models import MailchimpConfiguration
+
+FORM_NAME = "mailchimp"
+
+
+def get_configuration(shop):
+    """The shop's configuration, unsaved if it has none yet."""
+    try:
+        return shop.mailchimp_configuration
+    except MailchimpConfiguration.DoesNotExist:
+        return MailchimpConfiguration(shop=shop)
+
+
+def fetch_lists(api_key):
+    """The account's audiences, or the error that stopped us from listing them."""
+    try:
+        client = MailchimpClient(api_key, timeout=get_setting("ON_COMMIT_TIMEOUT"))
+        return lists.all_lists(client), None
+    except MailchimpError as error:
+        return None, error
+
+
+class MailchimpConfigurationForm(forms.Form):
+    api_key = forms.CharField(
+        label=_("API key"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    remove_api_key = forms.BooleanField(label=_("Remove the stored key"), required=False)
+    audience = forms.CharField(label=_("Audience"), required=False, widget=forms.Select())
+    list_id = forms.CharField(
+        label=_("Audience id"),
+        required=False,
+        max_length=64,
+        help_text=_("Mailchimp: Audience > Settings > Audience name and defaults > Audience ID."),
+    )
+    store_id = forms.CharField(
+        label=_("eCommerce store id"),
+        required=False,
+        max_length=64,
+        help_text=_("The id of this shop's store in Mailchimp; fixed once initialized."),
+    )
+    enabled = forms.BooleanField(label=_("Send changes to Mailchimp"), required=False)
+    double_opt_in = forms.BooleanField(
+        label=_("Double opt-in"),
+        required=False,
+        help_text=_("New subscribers get Mailchimp's confirmation e-mail and stay pending until they confirm."),
+    )
+
+    def __init__(self, *args, configuration, **kwargs):
+        self.configuration = configuration
+        initial = kwargs.setdefault("initial", {})
+        initial.update(
+            store_id=configuration.store_id or MailchimpConfiguration.default_store_id(configuration.shop),
+            enabled=configuration.enabled,
+            double_opt_in=configuration.double_opt_in,
+        )
+        super().__init__(*args, **kwargs)
+        # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
+        self.empty_permitted = False
+        self.audiences, self.audience_error = (None, None)
+        if configuration.api_key:
+            self.audiences, self.audience_error = fetch_lists(configuration.api_key)
+            self.fields["api_key"].help_text = _(
+                "A key is stored (ending in …%(hint)s). Leave this blank to keep it."
+            ) % {"hint": configuration.api_key_hint}
+        else:
+            del self.fields["remove_api_key"]
+            self.fields["api_key"].help_text = _("Mailchimp: Account > Extras > API keys.")
+        if self.audiences:
+            known = {list_id for list_id, _name in self.audiences}
+            self.fields["audience"].widget.choices = [("", _("(enter the id below)"))] + [
+                (list_id, "%s (%s)" % (name, list_id)) for list_id, name in self.audiences
+            ]
+            self.fields["list_id"].label = _("…or the audience id")
+            if configuration.list_id in known:
+                self.initial["audience"] = configuration.list_id
+            else:
+                self.initial["list_id"] = configuration.list_id
+        else:
+            del self.fields["audience"]
+            self.initial["list_id"] = configuration.list_id
+        if configuration.is_initialized:
+            self.fields["store_id"].disabled = True
+
+    @property
+    def audience_note(self):
+        if self.audience_error is not None:
+            return _("Could not fetch the audiences from Mailchimp (%(error)s); enter the audience id.") % {
+                "error": self.audience_error
+            }
+        return ""
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        config = self.configuration
+        entered_key = data.get("api_key") or ""
+        if entered_key:
+            api_key = entered_key
+        elif data.get("remove_api_key"):
+            api_key = ""
+        else:
+            api_key = config.api_key
+        list_id = (data.get("list_id") or "").strip() or (data.get("audience") or "")
+        data["effective_api_key"] = api_key
+        data["effective_list_id"] = list_id
+        data["repaired"] = False
+
+        if data.get("enabled") and not (api_key and list_id):
+            self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
+            return data
+        changed = bool(entered_key) or list_id != config.list_id or (data.get("enabled") and not config.enabled)
+        if not api_key or not (changed or config.paused_reason):
+            return data
+        if entered_key:
+            try:
+                check_api_key_format(entered_key)
+            except MailchimpError as error:
+                self.add_error("api_key", str(error))
+                return data
+        try:
+            client = MailchimpClient(api_key, timeout=get_setting("ON_COMMIT_TIMEOUT"))
+            lists.ping(client)
+        except MailchimpAuthError as error:
+            self.add_error("api_key", _("Mailchimp refused the key: %(error)s") % {"error": error})
+            return data
+        except MailchimpError as error:
+            self.add_error("api_key", _("Could not check the key with Mailchimp: %(error)s") % {"error": error})
+            return data
+        if list_id:
+            typed = (data.get("list_id") or "").strip()
+            list_field = "list_id" if typed or "audience" not in self.fields else "audience"
+            try:
+                lists.get_list(client, list_id)
+            except MailchimpNotFound as error:
+                self.add_error(list_field, _("This audience does not exist in the account: %(detail)s") % {
+                    "detail": error.detail
+                })
+                return data
+            except MailchimpError as error:
+                self.add_error(list_field, _("Could not check the audience: %(error)s") % {"error": error})
+                return data
+        data["repaired"] = True
+        return data
+
+
+class MailchimpFormPart(FormPart):
+    priority = 20
+    name = FORM_NAME
+
+    def get_form_defs(self):
+        if not self.object.pk or not can_manage(self.request.user):
+            return
+        yield TemplatedFormDef(
+            name=self.name,
+            form_class=MailchimpConfigurationForm,
+            template_name="shoop_mailchimp/admin/shop_form_part.jinja",
+            required=False,
+            kwargs={"configuration": get_configuration(self.object)},
+        )
+
+    def form_valid(self, form):
+        if self.name not in form.forms:
+            return
+        part = form.forms[self.name]
+        data = part.cleaned_data
+        config = part.configuration
+        if not config.pk and not (data["effective_api_key"] or data["effective_list_id"] or data["enabled"]):
+            return
+        config.api_key = data["effective_api_key"]
+        config.list_id = data["effective_list_id"]
+        if not config.is_initialized:
+            config.store_id = (data.get("store_id") or "").strip() or MailchimpConfiguration.default_store_id(
+                self.object
+            )
+        config.enabled = data["enabled"]
+        config.double_opt_in = data["double_opt_in"]
+        if data["repaired"]:
+            config.paused_reason = ""
+        config.save()

@@ -1,0 +1,223 @@
+"""Admin views for one shop's Mailchimp sync; every query is scoped to the shop being administered."""
+import json
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import ugettext_lazy as _
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, TemplateView, View
+from shuup.admin.shop_provider import get_shop
+from shuup.admin.toolbar import PostActionButton, Toolbar, URLActionButton
+from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, TextFilter
+from shuup.admin.utils.views import PicotableListView
+from shuup.core.models import Contact, Shop
+
+from shoop_mailchimp.admin_module.form_parts import get_configuration
+from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION
+from shoop_mailchimp.admin_module.status import queue_existing_contacts, shop_status
+from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.queue import record, resend, shop_ids_for_contact
+from shoop_mailchimp.sync.worker import drain
+
+
+def _redirect_back(request, default):
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(default)
+
+
+def describe_outcomes(report):
+    if not report:
+        return _("Nothing was due.")
+    return ", ".join("%s: %s" % (outcome, count) for outcome, count in sorted(report.items()))
+
+
+class StatusView(TemplateView):
+    template_name = "shoop_mailchimp/admin/status.jinja"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        shop = get_shop(self.request)
+        configuration = get_configuration(shop)
+        context.update(shop_status(shop, configuration))
+        context["title"] = _("Mailchimp")
+        context["shop"] = shop
+        context["toolbar"] = Toolbar([
+            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.log"), text=_("Log"), icon="fa fa-list",
+                            extra_css_class="btn-inverse"),
+            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.failed"), text=_("Failed contacts"),
+                            icon="fa fa-exclamation-triangle", extra_css_class="btn-inverse"),
+            URLActionButton(url=reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}), text=_("Configure"),
+                            icon="fa fa-cog", extra_css_class="btn-primary"),
+        ])
+        return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class InitializeView(View):
+    """Initialize the Mailchimp side of a shop this user administers."""
+
+    def post(self, request, pk):
+        shop = get_object_or_404(Shop.objects.get_for_user(request.user), pk=pk)
+        configuration = get_configuration(shop)
+        if not configuration.pk:
+            messages.error(request, _("Save the Mailchimp API key and audience first."))
+        else:
+            try:
+                initialize(configuration, user=request.user)
+            except InitializationError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("Mailchimp is initialized for %s.") % shop)
+        return _redirect_back(request, reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
+
+
+@method_decorator(require_POST, name="dispatch")
+class SyncExistingContactsView(View):
+    def post(self, request):
+        shop = get_shop(request)
+        if not get_configuration(shop).is_active:
+            messages.error(request, _("Mailchimp is not active for this shop: configure and initialize it first."))
+        else:
+            count = queue_existing_contacts(shop)
+            messages.success(request, _("%d contacts queued for Mailchimp.") % count)
+        return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
+
+
+@method_decorator(require_POST, name="dispatch")
+class SendPendingView(View):
+    def post(self, request):
+        shop = get_shop(request)
+        report = drain(shop_id=shop.id)
+        messages.info(request, _("Sent what was due: %s") % describe_outcomes(report))
+        return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
+
+
+class LogListView(PicotableListView):
+    model = MailchimpLogEntry
+    url_identifier = "shoop_mailchimp.log"
+    default_columns = [
+        Column("created_on", _("Time"), filter_config=DateRangeFilter()),
+        Column("kind", _("Kind"), filter_config=ChoicesFilter(choices=LogKind.CHOICES)),
+        Column("action", _("Action"), filter_config=TextFilter(placeholder=_("Filter by action..."))),
+        Column("message", _("Message"), filter_config=TextFilter(placeholder=_("Filter by message..."))),
+        Column("contact_id", _("Contact"), display="format_contact", sortable=False),
+        Column("order_id", _("Order"), display="format_order", sortable=False),
+    ]
+
+    def get_queryset(self):
+        return MailchimpLogEntry.objects.filter(shop=get_shop(self.request))
+
+    def get_object_url(self, instance):
+        return reverse("shuup_admin:shoop_mailchimp.log.detail", kwargs={"pk": instance.pk})
+
+    def format_contact(self, instance):
+        return instance.contact_id or ""
+
+    def format_order(self, instance):
+        return instance.order_id or ""
+
+    def get_toolbar(self):
+        return Toolbar([
+            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.status"), text=_("Status"),
+                            icon="fa fa-heartbeat", extra_css_class="btn-inverse"),
+        ])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = _("Mailchimp log")
+        return context
+
+
+class LogDetailView(DetailView):
+    template_name = "shoop_mailchimp/admin/log_detail.jinja"
+    context_object_name = "entry"
+
+    def get_queryset(self):
+        return MailchimpLogEntry.objects.filter(shop=get_shop(self.request))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        entry = self.object
+        context["title"] = _("Mailchimp log entry")
+        context["extra_json"] = json.dumps(entry.extra, indent=2, sort_keys=True, default=str) if entry.extra else ""
+        context["contact"] = Contact.objects.filter(pk=entry.contact_id).first() if entry.contact_id else None
+        context["toolbar"] = Toolbar([
+            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.log"), text=_("Log"), icon="fa fa-list",
+                            extra_css_class="btn-inverse"),
+        ])
+        return context
+
+
+class FailedContactsView(TemplateView):
+    template_name = "shoop_mailchimp/admin/failed.jinja"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        shop = get_shop(self.request)
+        states = list(
+            SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT, status=SyncStatus.FAILED).order_by(
+                "-modified_on"
+            )[:500]
+        )
+        contacts = Contact.objects.in_bulk([state.object_id for state in states])
+        context["rows"] = [(state, contacts.get(state.object_id)) for state in states]
+        context["failed_total"] = SyncState.objects.filter(
+            shop=shop, kind=SyncKind.CONTACT, status=SyncStatus.FAILED
+        ).count()
+        context["title"] = _("Mailchimp: failed contacts")
+        toolbar = Toolbar([
+            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.status"), text=_("Status"),
+                            icon="fa fa-heartbeat", extra_css_class="btn-inverse"),
+        ])
+        if states:
+            toolbar.append(PostActionButton(
+                post_url=reverse("shuup_admin:shoop_mailchimp.resend"),
+                text=_("Resend all failed"), icon="fa fa-refresh", extra_css_class="btn-primary",
+                required_permissions=(MANAGE_PERMISSION,),
+            ))
+        context["toolbar"] = toolbar
+        return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class ResendView(View):
+    """Resend one failed row (``state`` in the POST) or, without it, every failed row of the shop."""
+
+    def post(self, request):
+        shop = get_shop(request)
+        state_ids = [int(value) for value in request.POST.getlist("state") if value.isdigit()] or None
+        with transaction.atomic():
+            count = resend(shop.id, state_ids)
+        messages.success(request, _("%d failed items sent again.") % count)
+        return _redirect_back(request, reverse("shuup_admin:shoop_mailchimp.failed"))
+
+
+@method_decorator(require_POST, name="dispatch")
+class SyncContactView(View):
+    """Send one contact now and say how it went."""
+
+    def post(self, request, pk):
+        shop = get_shop(request)
+        contact = get_object_or_404(Contact, pk=pk)
+        detail_url = reverse("shuup_admin:contact.detail", kwargs={"pk": contact.pk})
+        if not shop_ids_for_contact(contact, [shop.id] if get_configuration(shop).is_active else []):
+            messages.error(request, _("Mailchimp is not active for this shop, or the contact is not in it."))
+            return HttpResponseRedirect(detail_url)
+        with transaction.atomic():
+            record(shop.id, SyncKind.CONTACT, [contact.pk])
+        report = drain(shop_id=shop.id)
+        state = SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).first()
+        if state and state.status == SyncStatus.SYNCED:
+            messages.success(request, _("Sent to Mailchimp."))
+        else:
+            messages.warning(request, _("Not synced yet (%(status)s): %(error)s") % {
+                "status": state.status if state else "-", "error": (state.last_error if state else "") or
+                describe_outcomes(report)})
+        return HttpResponseRedirect(detail_url)

@@ -1,0 +1,61 @@
+import itertools
+import re
+from html import unescape
+
+import pytest
+from django.urls import reverse
+from shuup.core.models import PersonContact
+
+from tests.admin.forms import form_values
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def admin_client(shop, client, admin_user):
+    """Logged in after the default shop exists (Shuup's login signal needs a shop)."""
+    client.force_login(admin_user)
+    return client
+
+
+def shop_edit_url(shop):
+    return reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk})
+
+
+def post_shop_form(client, shop, **mailchimp):
+    """Submit the shop edit page as it renders, with the Mailchimp fields changed (None unticks or clears)."""
+    page = client.get(shop_edit_url(shop))
+    assert page.status_code == 200
+    data = form_values(page.content.decode("utf-8"), "shop_form")
+    for name, value in mailchimp.items():
+        key = "mailchimp-%s" % name
+        if value is None or value is False:
+            data.pop(key, None)
+        else:
+            data[key] = "on" if value is True else value
+    return client.post(shop_edit_url(shop), data)
+
+
+def field_error(response, field):
+    """The error text shown in the form group of a Mailchimp field ("" when none)."""
+    assert response.status_code == 200, "the form was accepted"
+    html = response.content.decode("utf-8")
+    start = html.index('for="id_mailchimp-%s"' % field)
+    end = html.find('<div class="form-group', start)
+    group = html[start:end if end > 0 else None]
+    match = re.search(r'<div class="help-block error-block">(.*?)</div>', group, re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", match.group(1))).strip() if match else ""
+
+
+def saved(response):
+    return response.status_code == 302
+
+
+def new_person(email=None, permission=True):
+    counter = next(_counter)
+    return PersonContact.objects.create(
+        first_name="Ann%d" % counter,
+        last_name="Example",
+        email=email or "admin.ann.%d@example.com" % counter,
+        marketing_permission=permission,
+    )

@@ -1,0 +1,135 @@
+import pytest
+
+from shoop_mailchimp.models import MailchimpConfiguration
+from tests.admin.conftest import field_error, post_shop_form, saved, shop_edit_url
+
+pytestmark = pytest.mark.django_db
+UNKNOWN_KEY = "0123456789abcdef0123456789abcdef-us1"
+
+
+@pytest.fixture
+def account(shop, mailchimp_settings, mailchimp_account):
+    return mailchimp_account
+
+
+def test_shop_page_shows_the_mailchimp_block(admin_client, shop, account):
+    page = admin_client.get(shop_edit_url(shop))
+    html = page.content.decode("utf-8")
+    assert 'name="mailchimp-api_key"' in html
+    assert 'value="%s"' % MailchimpConfiguration.default_store_id(shop) in html
+
+
+def test_key_in_wrong_format_is_refused_before_any_request(admin_client, shop, account):
+    emulator, _key, list_id = account
+    emulator.clear_requests()
+    response = post_shop_form(admin_client, shop, api_key="not-a-key", list_id=list_id)
+    assert "This is not a Mailchimp API key" in field_error(response, "api_key")
+    assert not MailchimpConfiguration.objects.exists()
+    assert not emulator.requests
+
+
+def test_key_mailchimp_rejects_shows_mailchimps_detail(admin_client, shop, account):
+    _emulator, _key, list_id = account
+    response = post_shop_form(admin_client, shop, api_key=UNKNOWN_KEY, list_id=list_id)
+    error = field_error(response, "api_key")
+    assert "401" in error and "Your API key may be invalid" in error
+    assert UNKNOWN_KEY.encode() not in response.content
+    assert not MailchimpConfiguration.objects.exists()
+
+
+def test_missing_audience_is_refused_with_mailchimps_detail(admin_client, shop, account):
+    _emulator, api_key, _list_id = account
+    response = post_shop_form(admin_client, shop, api_key=api_key, list_id="nosuchlist")
+    error = field_error(response, "list_id")
+    assert "does not exist" in error
+    assert api_key.encode() not in response.content
+    assert not MailchimpConfiguration.objects.exists()
+
+
+def test_enabling_without_audience_is_refused(admin_client, shop, account):
+    _emulator, api_key, _list_id = account
+    response = post_shop_form(admin_client, shop, api_key=api_key, enabled=True)
+    assert "Set the API key and the audience" in field_error(response, "enabled")
+    assert not MailchimpConfiguration.objects.exists()
+
+
+def test_valid_save_stores_everything_and_never_renders_the_key(admin_client, shop, account):
+    _emulator, api_key, list_id = account
+    response = post_shop_form(admin_client, shop, api_key=api_key, list_id=list_id, enabled=True,
+                              double_opt_in=True)
+    assert saved(response), field_error(response, "api_key")
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert (config.api_key, config.list_id, config.enabled, config.double_opt_in) == (api_key, list_id, True, True)
+    assert config.store_id == MailchimpConfiguration.default_store_id(shop)
+    page = admin_client.get(shop_edit_url(shop))
+    html = page.content.decode("utf-8")
+    assert api_key not in html
+    assert "ending in …%s" % api_key[-4:] in html
+    assert '<option value="%s" selected>' % list_id in html, "the audience dropdown lists the account's lists"
+
+
+def test_key_then_audience_from_the_dropdown(admin_client, shop, account):
+    emulator, api_key, list_id = account
+    other = emulator.add_list(api_key, name="Second audience")
+    assert post_shop_form(admin_client, shop, api_key=api_key).status_code == 302
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert config.api_key == api_key and not config.list_id
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert "Second audience (%s)" % other in html and "Test audience (%s)" % list_id in html
+    assert post_shop_form(admin_client, shop, audience=other).status_code == 302
+    config.refresh_from_db()
+    assert config.list_id == other and config.api_key == api_key
+
+
+def test_audience_fetch_failure_leaves_the_manual_field_with_a_note(admin_client, shop, account):
+    emulator, api_key, list_id = account
+    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id)
+    emulator.faults.fail(r"^(/3.0)?/lists/?$", status=500, method="GET")
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert 'id="mailchimp-audience-note"' in html
+    assert 'name="mailchimp-audience"' not in html
+    assert 'name="mailchimp-list_id"' in html and 'value="%s"' % list_id in html
+
+
+def test_blank_key_keeps_the_stored_key(admin_client, shop, account):
+    _emulator, api_key, list_id = account
+    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id)
+    response = post_shop_form(admin_client, shop, api_key="", double_opt_in=True)
+    assert saved(response), field_error(response, "api_key")
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert config.api_key == api_key and config.double_opt_in
+
+
+def test_remove_key_clears_it(admin_client, shop, account):
+    _emulator, api_key, list_id = account
+    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id)
+    response = post_shop_form(admin_client, shop, api_key="", remove_api_key=True)
+    assert saved(response), field_error(response, "api_key")
+    assert MailchimpConfiguration.objects.get(shop=shop).api_key == ""
+
+
+def test_saving_a_repaired_configuration_resumes_sending(admin_client, shop, account):
+    emulator, api_key, list_id = account
+    new_key = emulator.add_account()
+    new_list = emulator.add_list(new_key, name="Moved audience")
+    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True,
+                                          paused_reason="401 API Key Invalid")
+    emulator.revoke_key(api_key)
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert "401 API Key Invalid" in html
+    response = post_shop_form(admin_client, shop, api_key="", enabled=True)
+    assert "Mailchimp refused the key" in field_error(response, "api_key")
+    assert MailchimpConfiguration.objects.get(shop=shop).paused_reason
+    response = post_shop_form(admin_client, shop, api_key=new_key, list_id=new_list, enabled=True)
+    assert saved(response), field_error(response, "api_key")
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert (config.api_key, config.list_id, config.paused_reason) == (new_key, new_list, "")
+
+
+def test_store_id_is_fixed_after_initialization(admin_client, configuration):
+    response = post_shop_form(admin_client, configuration.shop, store_id="changed")
+    assert saved(response), field_error(response, "api_key")
+    configuration.refresh_from_db()
+    assert configuration.store_id == MailchimpConfiguration.default_store_id(configuration.shop)
+    html = admin_client.get(shop_edit_url(configuration.shop)).content.decode("utf-8")
+    assert configuration.api_key not in html
