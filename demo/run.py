@@ -1,0 +1,287 @@
+"""``make demo``: a Shuup shop on SQLite, synced to the bundled Mailchimp emulator. No account needed.
+
+Serve mode (the default) migrates ./var/demo.sqlite3, creates the admin user, starts the emulator
+and the Shuup server, points the default shop at the emulator and waits for Ctrl-C.
+
+``DEMO_WALK=1`` walks the story without a browser on ./var/demo-walk.sqlite3 and exits 0 only if
+the shop and the emulator agree at the end.
+
+Environment: DEMO_PORT (Shuup, 8000), DEMO_EMULATOR_PORT (8765), DEMO_WALK.
+"""
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VAR_DIR = os.path.join(REPO_DIR, "var")
+PASSWORD_FILE = os.path.join(VAR_DIR, "demo-admin-password")
+ADMIN_USERNAME = "admin"
+
+sys.path.insert(0, REPO_DIR)
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def http_status(url, api_key=None, timeout=2):
+    request = urllib.request.Request(url)
+    if api_key:
+        request.add_header("Authorization", "Basic " + b64encode(("demo:" + api_key).encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def wait_for(url, process, what, api_key=None, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit("%s exited with code %s before answering at %s" % (what, process.returncode, url))
+        if http_status(url, api_key) == 200:
+            return
+        time.sleep(0.3)
+    raise SystemExit("%s did not answer at %s within %d s" % (what, url, timeout))
+
+
+def port_free(port):
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def setup_django(database, api_base_url):
+    os.environ["DJANGO_SETTINGS_MODULE"] = "demo.settings"
+    os.environ["SHOOP_MAILCHIMP_DEMO_DB"] = database
+    os.environ["SHOOP_MAILCHIMP_DEMO_API_BASE_URL"] = api_base_url
+    os.makedirs(VAR_DIR, exist_ok=True)
+    import django
+
+    django.setup()
+
+
+def prepare_database():
+    """Migrate (about a minute the first time), run shuup_init and make the admin user."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        say("Migrating %s: %d migrations (the first run takes about a minute on SQLite)..."
+            % (connection.settings_dict["NAME"], len(pending)))
+        started = time.time()
+        call_command("migrate", interactive=False, verbosity=0)
+        say("Migrated in %.0f s." % (time.time() - started))
+    else:
+        say("Database %s is up to date." % connection.settings_dict["NAME"])
+    call_command("shuup_init", verbosity=0)
+    return ensure_admin()
+
+
+def ensure_admin():
+    """The admin user with the password kept in ./var/demo-admin-password (Django 2.2's createsuperuser
+    cannot take a password non-interactively)."""
+    from django.contrib.auth import get_user_model
+    from shuup.core.models import Shop
+
+    password = None
+    if os.path.exists(PASSWORD_FILE):
+        with open(PASSWORD_FILE) as handle:
+            password = handle.read().strip() or None
+    if password is None:
+        password = secrets.token_urlsafe(12)
+        with open(PASSWORD_FILE, "w") as handle:
+            handle.write(password + "\n")
+        os.chmod(PASSWORD_FILE, 0o600)
+    user, _ = get_user_model().objects.get_or_create(username=ADMIN_USERNAME, defaults={"email": "admin@example.com"})
+    user.is_staff = user.is_superuser = user.is_active = True
+    if not user.check_password(password):
+        user.set_password(password)
+    user.save()
+    for shop in Shop.objects.all():
+        shop.staff_members.add(user)
+    return password
+
+
+def configure_shop(api_key, list_id):
+    """Aim the default shop at the emulator's demo account and run initialization.
+
+    The emulator starts empty on every run while the database is kept: initialization creates the
+    store and interests again (mappings whose interest no longer exists are replaced), and the
+    shop's sync states are reset so that every contact and order is sent to the new emulator.
+    """
+    from django.utils import timezone
+    from shuup.core.models import Shop
+
+    from shoop_mailchimp.initialization import initialize
+    from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncState, SyncStatus
+
+    shop = Shop.objects.get(identifier="default")
+    configuration, _ = MailchimpConfiguration.objects.get_or_create(shop=shop)
+    configuration.api_key, configuration.list_id, configuration.enabled = api_key, list_id, True
+    configuration.paused_reason = ""
+    configuration.save()
+    initialize(configuration)
+    configuration.refresh_from_db()
+    SyncState.objects.filter(shop=shop).update(
+        status=SyncStatus.PENDING, next_attempt_at=timezone.now(), attempts=0, fingerprint="", email="",
+        opt_in=None, member_status="", last_error="", lease_until=None, claimed_by="", last_synced_at=None,
+    )
+    mappings = ContactGroupInterest.objects.filter(shop=shop).count()
+    say("Shop %r -> list %s, store %s, %d group interests." % (
+        shop.identifier, configuration.list_id, configuration.store_id, mappings))
+    return configuration
+
+
+def missing_interests(configuration, interest_ids_in_mailchimp):
+    from shoop_mailchimp.models import ContactGroupInterest
+
+    return [
+        (mapping.group_id, mapping.interest_id)
+        for mapping in ContactGroupInterest.objects.filter(shop_id=configuration.shop_id)
+        if mapping.interest_id not in interest_ids_in_mailchimp
+    ]
+
+
+def mailchimp_interest_ids(configuration):
+    from shoop_mailchimp.mailchimp import interests
+    from shoop_mailchimp.mailchimp.client import build_client
+
+    client = build_client(configuration)
+    try:
+        return set(interests.existing_interests(
+            client, configuration.list_id, configuration.interest_category_id).values())
+    finally:
+        client.close()
+
+
+def drain():
+    from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
+    from shoop_mailchimp.sync.worker import drain as drain_queue
+
+    wait_for_background_deliveries()
+    report = drain_queue()
+    wait_for_background_deliveries()
+    return report
+
+
+def ensure_sample_contacts():
+    """Two contacts on the first run, so the admin has something to show."""
+    from shuup.core.models import PersonContact
+
+    samples = [("Ada", "Lovelace", "ada@example.com", True), ("Bob", "Buyer", "bob@example.com", False)]
+    for first, last, email, permission in samples:
+        if not PersonContact.objects.filter(email=email).exists():
+            PersonContact.objects.create(first_name=first, last_name=last, email=email,
+                                         marketing_permission=permission)
+
+
+# Serve mode -------------------------------------------------------------------------------------
+
+def serve():
+    from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID
+
+    shop_port = int(os.environ.get("DEMO_PORT") or 8000)
+    emulator_port = int(os.environ.get("DEMO_EMULATOR_PORT") or 8765)
+    for port, what in ((shop_port, "DEMO_PORT"), (emulator_port, "DEMO_EMULATOR_PORT")):
+        if not port_free(port):
+            raise SystemExit("Port %d is taken; stop what uses it or set %s." % (port, what))
+    api_base_url = "http://127.0.0.1:%d/3.0/" % emulator_port
+    database = os.path.join(VAR_DIR, "demo.sqlite3")
+    children = []
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        say("Starting the Mailchimp emulator on port %d..." % emulator_port)
+        emulator = start_child(children, [
+            sys.executable, "-m", "shoop_mailchimp.testing.emulator", "--port", str(emulator_port),
+            "--api-key", DEMO_API_KEY, "--list-id", DEMO_LIST_ID,
+        ], os.path.join(VAR_DIR, "demo-emulator.log"))
+        wait_for(api_base_url + "ping", emulator, "The emulator", api_key=DEMO_API_KEY)
+
+        setup_django(database, api_base_url)
+        password = prepare_database()
+        configuration = configure_shop(DEMO_API_KEY, DEMO_LIST_ID)
+        missing = missing_interests(configuration, mailchimp_interest_ids(configuration))
+        if missing:
+            raise SystemExit("Group interests missing in the emulator after initialization: %r" % missing)
+        ensure_sample_contacts()
+        say("Sent to the emulator: %s" % dict(drain()))
+        from django.db import connections
+
+        connections.close_all()
+
+        say("Starting Shuup on port %d..." % shop_port)
+        server = start_child(children, [
+            sys.executable, "-m", "django", "runserver", "127.0.0.1:%d" % shop_port, "--noreload",
+        ], None)
+        admin_url = "http://127.0.0.1:%d/sa/" % shop_port
+        wait_for(admin_url + "login/", server, "The Shuup server", timeout=120)
+        say("")
+        say("  Shuup admin:        %s" % admin_url)
+        say("  Username/password:  %s / %s   (kept in %s)" % (ADMIN_USERNAME, password,
+                                                              os.path.relpath(PASSWORD_FILE, REPO_DIR)))
+        say("  Shop front:         http://127.0.0.1:%d/" % shop_port)
+        say("  Mailchimp emulator: %s   (its state: %s)" % (
+            api_base_url, api_base_url.replace("/3.0/", "/_emulator/state")))
+        say("  Demo API key:       %s" % DEMO_API_KEY)
+        say("  Demo list id:       %s" % DEMO_LIST_ID)
+        say("")
+        say("The Mailchimp settings are on the shop's edit page (Settings > Shops > Default Shop).")
+        say("Ctrl-C stops both servers; running `make demo` again reuses the database.")
+        while True:
+            for child in children:
+                if child.poll() is not None:
+                    raise SystemExit("%s exited with code %s" % (" ".join(child.args[1:4]), child.returncode))
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("\nStopping...")
+    finally:
+        stop_children(children)
+    return 0
+
+
+def start_child(children, command, log_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO_DIR, os.environ.get("PYTHONPATH")])))
+    output = open(log_path, "ab") if log_path else None
+    # A session of its own: Ctrl-C reaches only this script, which then stops the children in order.
+    child = subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=output,
+                             stderr=subprocess.STDOUT if output else None, start_new_session=True)
+    children.append(child)
+    return child
+
+
+def stop_children(children):
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in reversed(children):
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+if __name__ == "__main__":
+    if os.environ.get("DEMO_WALK") not in (None, "", "0"):
+        from demo.walk import walk
+
+        sys.exit(walk())
+    sys.exit(serve())

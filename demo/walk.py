@@ -1,0 +1,229 @@
+"""``DEMO_WALK=1 make demo``: the whole story without a browser, checked at the end.
+
+Configure and initialize, create contacts with and without consent in groups, place an order
+without ticking the marketing box, change group memberships, withdraw one consent in the shop,
+unsubscribe one person in Mailchimp and save them again, drain the queue, then compare what the
+emulator holds with what the shop holds. Exit status 0 only if they agree.
+"""
+import os
+import secrets
+
+from demo.run import (
+    VAR_DIR,
+    configure_shop,
+    drain,
+    mailchimp_interest_ids,
+    missing_interests,
+    prepare_database,
+    say,
+    setup_django,
+)
+
+
+class Person:
+    def __init__(self, key, first, permission, groups=(), note=""):
+        self.key, self.first, self.permission, self.groups, self.note = key, first, permission, groups, note
+        self.contact = None
+        self.expected_status = None
+
+
+def walk():
+    from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID, Emulator
+
+    emulator = Emulator()
+    api_key = emulator.add_account(DEMO_API_KEY)
+    list_id = emulator.add_list(api_key, "Demo audience", DEMO_LIST_ID)
+    emulator.start()
+    try:
+        setup_django(os.path.join(VAR_DIR, "demo-walk.sqlite3"), emulator.base_url)
+        say("Mailchimp emulator (in-process) at %s" % emulator.base_url)
+        prepare_database()
+        return run_story(emulator, api_key, list_id)
+    finally:
+        from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
+
+        wait_for_background_deliveries()
+        emulator.stop()
+
+
+def step(number, text):
+    say("%d. %s" % (number, text))
+
+
+def run_story(emulator, api_key, list_id):
+    from shuup.core.models import ContactGroup, PersonContact
+    from shuup.testing import factories
+
+    differences = []
+    token = secrets.token_hex(3)
+
+    step(1, "Configure the default shop (demo key %s..., list %s) and initialize" % (api_key[:6], list_id))
+    configuration = configure_shop(api_key, list_id)
+    missing = missing_interests(configuration, mailchimp_interest_ids(configuration))
+    if missing:
+        differences.append("group interests not in Mailchimp after initialization: %r" % missing)
+
+    step(2, "Create the contact groups VIP and Wholesale")
+    shop = configuration.shop
+    vip = ContactGroup.objects.create(identifier="walk-vip-%s" % token, shop=shop, name="VIP %s" % token)
+    wholesale = ContactGroup.objects.create(
+        identifier="walk-wholesale-%s" % token, shop=shop, name="Wholesale %s" % token)
+
+    people = [
+        Person("alice", "Alice", True, [vip], "subscribed, then orders without ticking the marketing box"),
+        Person("bob", "Bob", False, [wholesale], "no consent: transactional; later joins VIP"),
+        Person("carol", "Carol", True, [vip], "unsubscribes in Mailchimp, then is saved in the shop"),
+        Person("dave", "Dave", True, [vip, wholesale], "removed from VIP"),
+        Person("erin", "Erin", True, [], "withdraws consent in the shop"),
+    ]
+    step(3, "Create %d contacts (%d with marketing permission)" % (
+        len(people), sum(person.permission for person in people)))
+    for person in people:
+        person.contact = PersonContact.objects.create(
+            first_name=person.first, last_name="Walker", email="%s.%s@example.com" % (person.key, token),
+            marketing_permission=person.permission,
+        )
+        for group in person.groups:
+            person.contact.groups.add(group)
+        person.expected_status = "subscribed" if person.permission else "transactional"
+    alice, bob, carol, dave, erin = (person.contact for person in people)
+    say("   %s" % queue_summary(shop, drain()))
+
+    step(4, "Alice orders without ticking the marketing box (Shuup copies it onto her contact)")
+    product = factories.create_product(
+        "walk-%s" % token, shop=shop, supplier=factories.get_default_supplier(shop), default_price=25)
+    order = factories.create_random_order(customer=alice, products=[product], random_products=False)
+    alice.refresh_from_db()
+    if not alice.marketing_permission:
+        differences.append("Alice lost her marketing permission by ordering without ticking the box")
+
+    step(5, "Group changes: Dave leaves VIP (from the group), Bob joins VIP (from the contact)")
+    vip.members.remove(dave)
+    bob.groups.add(vip)
+
+    step(6, "Erin withdraws her consent in the shop")
+    erin.marketing_permission = False
+    erin.save()
+    people[4].expected_status = "unsubscribed"
+    say("   %s" % queue_summary(shop, drain()))
+
+    step(7, "Carol unsubscribes in Mailchimp; the shop then saves her contact again")
+    emulator.set_member_status(api_key, list_id, carol.email, "unsubscribed")
+    carol.last_name = "Walker-Jones"
+    carol.save()
+    people[2].expected_status = "unsubscribed"
+
+    step(8, "Drain the queue")
+    say("   %s" % queue_summary(shop, drain()))
+
+    configuration.refresh_from_db()
+    differences += compare(emulator, api_key, configuration, people, order)
+    if emulator.violations:
+        differences.append("%d requests violated the Mailchimp API description: %s"
+                           % (len(emulator.violations), emulator.violations[:3]))
+    say("")
+    if differences:
+        say("The shop and Mailchimp DISAGREE:")
+        for difference in differences:
+            say("  - %s" % difference)
+        return 1
+    say("The shop and Mailchimp agree (%d requests to the emulator, %s)." % (
+        len(emulator.requests),
+        "all valid under the Mailchimp OpenAPI description" if emulator.spec is not None
+        else "NOT validated: the Mailchimp OpenAPI description was not found"))
+    return 0
+
+
+def queue_summary(shop, report):
+    from collections import Counter
+
+    from shoop_mailchimp.models import SyncState
+
+    states = Counter(SyncState.objects.filter(shop=shop).values_list("status", flat=True))
+    return "sync states: %s; left for the drain: %s" % (
+        ", ".join("%s %d" % item for item in sorted(states.items())), dict(report) or "nothing")
+
+
+def compare(emulator, api_key, configuration, people, order):
+    from shoop_mailchimp.models import ContactGroupInterest, SyncState
+
+    differences = []
+    notes = []
+    interest_to_group = {}
+    group_names = {}
+    for mapping in ContactGroupInterest.objects.filter(shop_id=configuration.shop_id):
+        interest_to_group[mapping.interest_id] = mapping.group_id
+        group_names[mapping.group_id] = mapping.name
+    customers = {customer["id"]: customer for customer in emulator.customers(api_key, configuration.store_id)}
+    orders = {mailchimp_order["id"]: mailchimp_order for mailchimp_order in emulator.orders(
+        api_key, configuration.store_id)}
+
+    rows = []
+    for person in people:
+        contact = person.contact
+        contact.refresh_from_db()
+        state = SyncState.objects.contacts().filter(shop_id=configuration.shop_id, object_id=contact.pk).first()
+        shop_groups = set(contact.groups.values_list("pk", flat=True)) & set(group_names)
+        member = emulator.get_member(api_key, configuration.list_id, contact.email) or {}
+        member_groups = {interest_to_group[interest_id] for interest_id, on in member.get("interests", {}).items()
+                         if on and interest_id in interest_to_group}
+        customer = customers.get(str(contact.pk))
+        problems = []
+        if state is None or state.status != "synced":
+            problems.append("sync state is %s" % (state.status if state else "missing"))
+        if not member:
+            problems.append("no member")
+        elif member.get("status") != person.expected_status:
+            problems.append("status %s, expected %s" % (member.get("status"), person.expected_status))
+        if member and member_groups != shop_groups:
+            problems.append("interests %s, groups %s" % (_names(member_groups, group_names),
+                                                          _names(shop_groups, group_names)))
+        if customer is None:
+            problems.append("no eCommerce customer")
+        elif customer.get("opt_in_status") != (member.get("status") == "subscribed"):
+            # Mailchimp never lets a customer's opt_in_status change an existing member's status,
+            # so this is a note, not a disagreement about consent.
+            notes.append("%s: customer opt_in_status is %s while the member is %s" % (
+                contact.email, customer.get("opt_in_status"), member.get("status")))
+        for problem in problems:
+            differences.append("%s: %s" % (contact.email, problem))
+        rows.append([
+            contact.email, "yes" if contact.marketing_permission else "no", _names(shop_groups, group_names),
+            state.status if state else "-", member.get("status", "-"), _names(member_groups, group_names),
+            "yes" if customer else "no", "ok" if not problems else "DIFF",
+        ])
+
+    say("")
+    print_table(
+        ["e-mail", "permission", "groups (shop)", "sync", "member status", "interests (Mailchimp)", "customer", ""],
+        rows,
+    )
+    mailchimp_order = orders.get(str(order.pk))
+    say("")
+    say("Order %s of %s: %s" % (order.pk, order.customer.email, "in Mailchimp, total %s %s, %d lines" % (
+        mailchimp_order["order_total"], mailchimp_order["currency_code"], len(mailchimp_order["lines"])
+    ) if mailchimp_order else "NOT in Mailchimp"))
+    if mailchimp_order is None:
+        differences.append("order %s is not in Mailchimp" % order.pk)
+    elif mailchimp_order.get("customer", {}).get("id") != str(order.customer_id):
+        differences.append("order %s belongs to customer %s in Mailchimp" % (
+            order.pk, mailchimp_order.get("customer", {}).get("id")))
+    for note in notes:
+        say("Note: %s" % note)
+    order_state = SyncState.objects.orders().filter(shop_id=configuration.shop_id, object_id=order.pk).first()
+    if order_state is None or order_state.status != "synced":
+        differences.append("order %s sync state is %s" % (order.pk, order_state.status if order_state else "missing"))
+    return differences
+
+
+def _names(group_ids, group_names):
+    return ", ".join(sorted(group_names.get(group_id, str(group_id)) for group_id in group_ids)) or "-"
+
+
+def print_table(header, rows):
+    widths = [max(len(str(row[column])) for row in [header] + rows) for column in range(len(header))]
+    line = "  ".join("%-*s" % (width, title) for width, title in zip(widths, header))
+    say(line)
+    say("-" * len(line))
+    for row in rows:
+        say("  ".join("%-*s" % (width, value) for width, value in zip(widths, row)))
