@@ -206,6 +206,8 @@ def serve():
     def stop(signum, frame):
         raise KeyboardInterrupt
 
+    # Also when started in the background, where the shell has SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop)
     try:
         say("Starting the Mailchimp emulator on port %d..." % emulator_port)
@@ -222,7 +224,7 @@ def serve():
         if missing:
             raise SystemExit("Group interests missing in the emulator after initialization: %r" % missing)
         ensure_sample_contacts()
-        say("Sent to the emulator: %s" % dict(drain()))
+        drain()
         from django.db import connections
 
         connections.close_all()
@@ -270,7 +272,7 @@ def start_child(children, command, log_path):
 def stop_children(children):
     for child in reversed(children):
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()
     for child in reversed(children):
         try:
             child.wait(timeout=5)
