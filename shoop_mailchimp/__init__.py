@@ -9,6 +9,7 @@ class AppConfig(shuup.apps.AppConfig):
     verbose_name = "Mailchimp"
     label = "shoop_mailchimp"
     provides = {
+        "front_urls": ["shoop_mailchimp.urls:urlpatterns"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
         "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],
         "admin_shop_edit_toolbar_button": ["shoop_mailchimp.admin_module.toolbar:InitializeMailchimpButton"],

@@ -1,0 +1,179 @@
+import pytest
+from shuup.core.models import Contact
+from shuup.testing.factories import create_random_person
+
+from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState
+from tests.webhooks.helpers import mailchimp_form, post_event, webhook_path
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_contact(permission=True, email=None):
+    person = create_random_person()
+    if email:
+        person.email = email
+    person.marketing_permission = permission
+    person.save()  # delivered to the emulator right after commit
+    return person
+
+
+def state_of(contact):
+    return SyncState.objects.get(kind=SyncKind.CONTACT, object_id=contact.pk)
+
+
+def webhook_entries():
+    return MailchimpLogEntry.objects.filter(action__startswith="webhook.").exclude(action="webhook.register")
+
+
+def test_get_and_head_with_the_secret_answer_200(client, configuration):
+    assert client.get(webhook_path(configuration)).status_code == 200
+    assert client.head(webhook_path(configuration)).status_code == 200
+    assert not webhook_entries().exists()
+
+
+def test_wrong_missing_secret_or_unknown_shop_is_forbidden_and_changes_nothing(client, configuration):
+    contact = make_contact(permission=True)
+    paths = [
+        webhook_path(configuration, secret="not-the-secret"),
+        webhook_path(configuration, secret=configuration.webhook_secret[:-1]),
+        "/mailchimp/webhook/%s/" % configuration.shop_id,
+        "/mailchimp/webhook/%s/%s/" % (configuration.shop_id + 1000, configuration.webhook_secret),
+    ]
+    form = mailchimp_form("unsubscribe", configuration.list_id, email=contact.email)
+    for path in paths:
+        assert client.post(path, form).status_code == 403, path
+        assert client.get(path).status_code == 403, path
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert state_of(contact).member_status == "subscribed"
+    assert not webhook_entries().exists()
+
+
+def test_only_get_head_and_post_are_allowed(client, configuration):
+    path = webhook_path(configuration)
+    assert client.put(path).status_code == 405
+    assert client.delete(path).status_code == 405
+    assert client.patch(path).status_code == 405
+
+
+@pytest.mark.parametrize("form", [
+    {},
+    {"type": "resubscribe", "data[email]": "a@example.com"},
+    {"type": "unsubscribe"},
+    {"type": "cleaned", "data[email]": " "},
+    {"type": "upemail", "data[old_email]": "a@example.com"},
+])
+def test_malformed_deliveries_are_rejected(client, configuration, form):
+    form = dict(form, **{"data[list_id]": configuration.list_id})
+    assert client.post(webhook_path(configuration), form).status_code == 400
+    assert not webhook_entries().exists()
+
+
+def test_a_json_body_is_not_a_mailchimp_delivery(client, configuration):
+    response = client.post(webhook_path(configuration), '{"type": "unsubscribe"}', content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_unknown_email_and_foreign_audience_answer_200_with_a_log_entry(client, configuration):
+    contact = make_contact(permission=True)
+    assert post_event(client, configuration, "unsubscribe", email="nobody@example.com").status_code == 200
+    entry = webhook_entries().get()
+    assert entry.action == "webhook.unsubscribe" and entry.extra["matched"] == 0
+
+    form = mailchimp_form("unsubscribe", "someotherlist", email=contact.email)
+    assert client.post(webhook_path(configuration), form).status_code == 200
+    assert webhook_entries().filter(action="webhook.ignored").count() == 1
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert state_of(contact).member_status == "subscribed"
+
+
+def test_unsubscribe_withdraws_consent_without_sending_anything_and_twice_changes_once(
+    client, configuration, mailchimp_account
+):
+    emulator, api_key, list_id = mailchimp_account
+    contact = make_contact(permission=True)
+    emulator.clear_requests()
+
+    for _ in range(2):
+        response = post_event(client, configuration, "unsubscribe", email=contact.email.upper(), reason="manual")
+        assert response.status_code == 200
+
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    state = state_of(contact)
+    assert (state.opt_in, state.member_status) == (False, "unsubscribed")
+    entries = list(webhook_entries().order_by("id"))
+    assert [(e.action, e.contact_id, e.extra["changed"]) for e in entries] == [
+        ("webhook.unsubscribe", contact.pk, 1), ("webhook.unsubscribe", contact.pk, 0)
+    ]
+    # Nothing echoed back to Mailchimp. (Shuup's front middleware may create its anonymous contact
+    # group on a first request, and that group is synced as an interest: not a member change.)
+    assert [r for r in emulator.requests if "/members" in r["path"] or "/customers" in r["path"]] == []
+
+
+def test_subscribe_records_consent_for_the_owner_of_the_email(client, configuration, mailchimp_account):
+    contact = make_contact(permission=False)
+    assert state_of(contact).member_status == "transactional"
+
+    assert post_event(client, configuration, "subscribe", email=contact.email,
+                      merges={"FNAME": contact.first_name}).status_code == 200
+
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    state = state_of(contact)
+    assert (state.opt_in, state.member_status) == (True, "subscribed")
+    assert webhook_entries().get().action == "webhook.subscribe"
+
+
+def test_subscribe_of_an_address_the_contact_no_longer_uses_gives_no_consent(client, configuration):
+    contact = make_contact(permission=False)
+    post_event(client, configuration, "upemail", old_email=contact.email, new_email="moved@example.com",
+               new_id="abc")
+    post_event(client, configuration, "subscribe", email="moved@example.com")
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    state = state_of(contact)
+    assert state.member_status == "subscribed"
+    assert state.opt_in is False
+
+
+def test_cleaned_marks_the_member_and_warns(client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = make_contact(permission=True)
+    emulator.set_member_status(api_key, list_id, contact.email, "cleaned")
+
+    assert post_event(client, configuration, "cleaned", email=contact.email, reason="hard",
+                      campaign_id="c1").status_code == 200
+
+    assert state_of(contact).member_status == "cleaned"
+    entry = webhook_entries().get()
+    assert (entry.action, entry.kind, entry.contact_id) == ("webhook.cleaned", LogKind.WARNING, contact.pk)
+    contact.first_name = "Renamed"
+    contact.save()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "cleaned"
+
+
+def test_upemail_moves_the_sync_to_the_new_address_and_keeps_the_shop_email(
+    client, configuration, mailchimp_account
+):
+    contact = make_contact(permission=True)
+    old_email = contact.email
+    assert post_event(client, configuration, "upemail", old_email=old_email.upper(), new_email="new@example.com",
+                      new_id="x1").status_code == 200
+    assert state_of(contact).email == "new@example.com"
+    assert Contact.objects.get(pk=contact.pk).email == old_email
+    entry = webhook_entries().get()
+    assert entry.action == "webhook.upemail" and entry.contact_id == contact.pk
+    assert "new@example.com" in entry.message and old_email.upper() in entry.message
+
+
+@pytest.mark.parametrize("event_type, data", [
+    ("profile", {"merges": {"FNAME": "Changed"}}),
+    ("campaign", {"id": "camp1", "subject": "Hello", "status": "sent"}),
+])
+def test_profile_and_campaign_are_logged_only(client, configuration, event_type, data):
+    contact = make_contact(permission=True)
+    if event_type == "profile":
+        data = dict(data, email=contact.email)
+    before = state_of(contact)
+    assert post_event(client, configuration, event_type, **data).status_code == 200
+    after = state_of(contact)
+    assert (after.member_status, after.opt_in, after.email) == (before.member_status, before.opt_in, before.email)
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert webhook_entries().get().action == "webhook.%s" % event_type
