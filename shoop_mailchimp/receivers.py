@@ -4,7 +4,7 @@ talks to Mailchimp; delivery happens after commit or in a worker (see :mod:`shoo
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
 from shuup.core.order_creator.signals import order_creator_finished
-from shuup.core.signals import order_status_changed
+from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
@@ -20,6 +20,7 @@ GROUP_RENAMED_UID = "shoop_mailchimp.group_renamed"
 GROUP_DELETED_UID = "shoop_mailchimp.group_deleted"
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
+ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
 
 
@@ -124,6 +125,11 @@ def order_status_changed_receiver(sender, order, **kwargs):
         record(order.shop_id, SyncKind.ORDER, [order.pk])
 
 
+def order_saved(sender, order, **kwargs):
+    """Payment, shipping and cancellation changes of an order Mailchimp already has."""
+    record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True)
+
+
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
         post_save.connect(contact_saved, sender=model, dispatch_uid=CONTACT_SAVED_UID % model.__name__)
@@ -135,4 +141,5 @@ def connect_receivers():
     post_delete.connect(group_deleted, sender=ContactGroup, dispatch_uid=GROUP_DELETED_UID)
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
+    order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.sync.delivery import schedule_delivery
 
 
 def active_shop_ids():
@@ -25,11 +26,12 @@ def shop_ids_for_contact(contact, shop_ids=None):
     return shop_ids
 
 
-def record(shop_id, kind, object_ids, erase=False):
+def record(shop_id, kind, object_ids, erase=False, only_known=False):
     """Note that Mailchimp must learn the current state of these objects; schedule delivery.
 
     Runs inside the caller's transaction: the change and the note commit (or roll back) together.
     An erased person stays erased: later saves of the anonymized contact are not sent.
+    ``only_known`` limits the note to objects Mailchimp has already been told about.
     """
     object_ids = set(object_ids)
     if not object_ids:
@@ -39,14 +41,18 @@ def record(shop_id, kind, object_ids, erase=False):
     changes = dict(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0, next_attempt_at=now,
                    last_error="")
     if erase:
-        rows.update(erase=True, **changes)
-    elif rows.filter(erase=False).update(**changes) < len(object_ids):
+        updated = rows.update(erase=True, **changes)
+    else:
+        updated = rows.filter(erase=False).update(**changes)
+    if only_known or erase:
+        if updated:
+            schedule_delivery(shop_id)
+        return
+    if updated < len(object_ids):
         SyncState.objects.bulk_create(
             [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
             ignore_conflicts=True,
         )
-    from shoop_mailchimp.sync.delivery import schedule_delivery
-
     schedule_delivery(shop_id)
 
 

@@ -38,7 +38,7 @@ class ShopPaused(Exception):
 
 
 def drain(shop_id=None, timeout=None, max_rounds=None):
-    """Deliver everything due; returns a Counter of outcomes (synced, unchanged, failed, ...)."""
+    """Deliver everything due; returns a Counter like {"contact synced": 2, "order failed": 1}."""
     report = Counter()
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
@@ -115,24 +115,24 @@ def deliver_rows(rows, journal, report, deliver_one):
         except MailchimpError as error:
             if error.transient:
                 retried = outcomes.mark_retry(row, error, error.as_log_data())
-                report["retried" if retried else "failed"] += 1
+                report["%s %s" % (row.kind, "retried" if retried else "failed")] += 1
             else:
                 outcomes.mark_failed(row, error, error.as_log_data())
-                report["failed"] += 1
+                report["%s failed" % row.kind] += 1
             journal.error("%s.sync" % row.kind, error, **target)
             continue
         except (ValueError, KeyError) as error:
             # mailchimp3 refuses some payloads (an e-mail it cannot parse) before sending.
             outcomes.mark_failed(row, "Not sent: %s" % error)
             journal.add("%s.sync" % row.kind, "Not sent: %s" % error, kind=LogKind.ERROR, **target)
-            report["failed"] += 1
+            report["%s failed" % row.kind] += 1
             continue
         except Exception as error:
             logger.exception("Unexpected error delivering %s %s", row.kind, row.object_id)
             outcomes.mark_retry(row, "Unexpected error: %s" % error.__class__.__name__)
             journal.add("%s.sync" % row.kind, "Unexpected error: %s" % error.__class__.__name__,
                         kind=LogKind.ERROR, **target)
-            report["retried"] += 1
+            report["%s retried" % row.kind] += 1
             continue
         if outcome == "skipped":
             outcomes.mark_skipped(row, data)
@@ -144,7 +144,7 @@ def deliver_rows(rows, journal, report, deliver_one):
             outcomes.remove(row)
         else:
             outcomes.mark_synced(row, **(data or {}))
-        report[outcome] += 1
+        report["%s %s" % (row.kind, outcome)] += 1
 
 
 def deliver_contacts(client, configuration, rows, journal, report):

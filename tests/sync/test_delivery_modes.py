@@ -1,0 +1,35 @@
+import pytest
+from django.core.management import call_command
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_worker_mode_only_records_and_the_command_delivers(configuration, mailchimp_account, settings, capsys):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator.clear_requests()
+    person = PersonContact.objects.create(first_name="Wes", email="wes@example.com", marketing_permission=True)
+    assert emulator.requests == []
+    assert SyncState.objects.get(object_id=person.pk, kind="contact").status == SyncStatus.PENDING
+    call_command("mailchimp_sync", shop=configuration.shop_id)
+    assert "contact synced: 1" in capsys.readouterr().out
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    call_command("mailchimp_sync")
+    assert "Nothing to deliver" in capsys.readouterr().out
+
+
+def test_on_commit_in_a_background_thread(configuration, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, ON_COMMIT_IN_THREAD=True)
+    emulator.faults.latency(0.3)
+    person = PersonContact.objects.create(first_name="Tia", email="tia@example.com", marketing_permission=True)
+    # The save returned before Mailchimp answered ...
+    assert emulator.get_member(api_key, list_id, person.email) is None
+    wait_for_background_deliveries()
+    # ... and the delivery happened in the background.
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert SyncState.objects.get(object_id=person.pk, kind="contact").status == SyncStatus.SYNCED

@@ -1,0 +1,71 @@
+import pytest
+from django.core.management import CommandError, call_command
+from shuup.testing.factories import create_random_contact_group
+
+from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, MailchimpLogEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fresh_configuration(shop, mailchimp_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    return MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+
+
+def test_initialize_creates_store_category_and_interests_once(shop, fresh_configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    groups = [create_random_contact_group() for _ in range(3)]
+    call_command("mailchimp_initialize", shop=shop.pk)
+    call_command("mailchimp_initialize", shop=shop.pk)
+    fresh_configuration.refresh_from_db()
+    assert fresh_configuration.is_initialized
+    [store] = emulator.stores(api_key)
+    assert store["id"] == fresh_configuration.store_id == MailchimpConfiguration.default_store_id(shop)
+    assert store["list_id"] == list_id and store["currency_code"] == shop.currency
+    [category] = emulator.interest_categories(api_key, list_id)
+    assert category["title"] == "Contact Group"
+    names = sorted(i["name"] for i in category["interests"])
+    assert len(names) == len(set(names))
+    assert {g.name for g in groups} <= set(names)
+    assert ContactGroupInterest.objects.filter(shop=shop).count() == len(names)
+    creates = [r for r in emulator.requests if r["method"] == "POST"]
+    assert len([r for r in creates if r["path"] == "/ecommerce/stores"]) == 1
+
+
+def test_missing_list_is_a_clear_error(shop, fresh_configuration):
+    fresh_configuration.list_id = "nope123"
+    fresh_configuration.save()
+    with pytest.raises(InitializationError, match="audience 'nope123' does not exist"):
+        initialize(fresh_configuration)
+    fresh_configuration.refresh_from_db()
+    assert not fresh_configuration.is_initialized
+    assert MailchimpLogEntry.objects.filter(action="initialize", kind="error").exists()
+
+
+def test_wrong_key_is_a_clear_error_without_the_key(shop, fresh_configuration):
+    wrong = "0" * 32 + "-us9"
+    fresh_configuration.api_key = wrong
+    fresh_configuration.save()
+    with pytest.raises(CommandError, match="API Key Invalid") as raised:
+        call_command("mailchimp_initialize", shop=shop.pk)
+    assert wrong not in str(raised.value)
+    for entry in MailchimpLogEntry.objects.all():
+        assert wrong not in entry.message and wrong not in str(entry.extra)
+
+
+def test_key_is_encrypted_at_rest(shop, fresh_configuration):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT api_key FROM shoop_mailchimp_mailchimpconfiguration WHERE id = %s",
+                       [fresh_configuration.pk])
+        raw = cursor.fetchone()[0]
+    assert raw and fresh_configuration.api_key not in raw
+    assert MailchimpConfiguration.objects.get(pk=fresh_configuration.pk).api_key == fresh_configuration.api_key
+
+
+def test_unconfigured_shop_command_error(shop):
+    with pytest.raises(CommandError, match="no Mailchimp configuration"):
+        call_command("mailchimp_initialize", shop=shop.pk)

@@ -1,0 +1,100 @@
+import pytest
+from shuup.core.models import OrderStatus, PersonContact
+from shuup.testing.factories import (
+    create_product,
+    create_random_contact_group,
+    create_random_order,
+    get_default_supplier,
+)
+
+from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def place_order(shop, customer, marketing_permission=None, n_products=2):
+    products = [
+        create_product("sku-%s-%d" % (customer.pk, i), shop=shop, supplier=get_default_supplier(), default_price=10 + i)
+        for i in range(n_products)
+    ]
+    order = create_random_order(customer=customer, products=products, shop=shop, random_products=False)
+    return order, products
+
+
+def test_order_sends_products_then_order_with_customer(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = PersonContact.objects.create(first_name="Olga", email="olga@example.com", marketing_permission=True)
+    order, products = place_order(shop, person)
+    state = SyncState.objects.get(kind="order", object_id=order.pk)
+    assert state.status == SyncStatus.SYNCED
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert sent["id"] == str(order.pk)
+    assert sent["customer"]["id"] == str(person.pk)
+    assert sent["currency_code"] == order.currency
+    assert sent["order_total"] == pytest.approx(float(order.taxful_total_price.value))
+    assert {line["product_id"] for line in sent["lines"]} == {str(p.pk) for p in products}
+    assert {p["id"] for p in emulator.products(api_key, configuration.store_id)} >= {str(p.pk) for p in products}
+    assert MailchimpLogEntry.objects.filter(action="order.send", order_id=order.pk).exists()
+
+
+def test_new_order_refreshes_customer_interests(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = PersonContact.objects.create(first_name="Pia", email="pia@example.com", marketing_permission=True)
+    group = create_random_contact_group()
+    # Membership written behind the receivers' back (a raw import, say) ...
+    group.members.through.objects.create(contactgroup=group, contact=person)
+    interest_id = next(
+        i["id"] for i in emulator.interest_categories(api_key, list_id)[0]["interests"] if i["name"] == group.name
+    )
+    assert emulator.get_member(api_key, list_id, person.email)["interests"].get(interest_id) is not True
+    # ... is corrected when the contact orders.
+    place_order(shop, person, n_products=1)
+    assert emulator.get_member(api_key, list_id, person.email)["interests"][interest_id] is True
+
+
+def test_status_change_updates_the_order(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = PersonContact.objects.create(first_name="Uma", email="uma@example.com")
+    order, _ = place_order(shop, person, n_products=1)
+    order.set_canceled()
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert sent["financial_status"] == "cancelled"
+    assert order.status.identifier == OrderStatus.objects.get_default_canceled().identifier
+
+
+def test_unticked_marketing_box_keeps_earlier_consent(shop, configuration, mailchimp_account):
+    """Shuup copies an order's (default False) marketing box onto its customer: not a withdrawal."""
+    emulator, api_key, list_id = mailchimp_account
+    person = PersonContact.objects.create(first_name="Ida", email="ida@example.com", marketing_permission=True)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    order, _ = place_order(shop, person, n_products=1)
+    assert order.marketing_permission is False
+    person.refresh_from_db()
+    assert person.marketing_permission is True
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    entry = MailchimpLogEntry.objects.get(action="consent.kept", contact_id=person.pk)
+    assert entry.kind == "warning" and str(order.pk) in entry.message
+
+
+def test_order_for_contact_without_consent_does_not_subscribe(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = PersonContact.objects.create(first_name="Eva", email="eva@example.com", marketing_permission=False)
+    place_order(shop, person, n_products=1)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+
+
+def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = PersonContact.objects.create(first_name="Kai", email="kai@example.com", marketing_permission=True)
+    emulator.faults.down()
+    try:
+        order, _ = place_order(shop, person, n_products=1)
+    finally:
+        emulator.faults.up()
+    assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.PENDING
+    SyncState.objects.update(next_attempt_at=order.order_date.__class__.now(tz=order.order_date.tzinfo))
+    from shoop_mailchimp.sync.worker import drain
+
+    drain()
+    assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
+    assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
