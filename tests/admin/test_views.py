@@ -1,0 +1,236 @@
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from shuup.admin.utils.permissions import set_permissions_for_group
+from shuup.core.models import Shop, ShopStatus
+from shuup.testing.factories import create_random_contact_group
+
+from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
+from shoop_mailchimp.journal import log_event
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from tests.admin.conftest import new_person
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def url(name, **kwargs):
+    return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
+
+
+def contact_state(contact):
+    return SyncState.objects.get(kind="contact", object_id=contact.pk)
+
+
+def messages_of(response):
+    """The messages the view added (read from the request, before a redirect would show them)."""
+    return [str(message) for message in response.wsgi_request._messages]
+
+
+def test_initialize_is_post_only_and_reports_success(admin_client, shop, mailchimp_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    config = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    edit_page = admin_client.get(reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk})).content.decode()
+    assert 'formaction="%s"' % url("initialize", pk=shop.pk) in edit_page
+    assert admin_client.get(url("initialize", pk=shop.pk)).status_code == 405
+    response = admin_client.post(url("initialize", pk=shop.pk))
+    assert "Mailchimp is initialized" in " ".join(messages_of(response))
+    config.refresh_from_db()
+    assert config.is_initialized
+    assert emulator.get_store(api_key, config.store_id)["list_id"] == list_id
+
+
+def test_initialize_error_is_shown_as_message(admin_client, shop, mailchimp_settings, mailchimp_account):
+    _emulator, api_key, _list_id = mailchimp_account
+    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id="gone")
+    response = admin_client.post(url("initialize", pk=shop.pk))
+    assert "The audience 'gone' does not exist" in " ".join(messages_of(response))
+    assert not MailchimpConfiguration.objects.get(shop=shop).is_initialized
+
+
+def test_initialize_needs_csrf(shop, client, admin_user, mailchimp_settings, mailchimp_account):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(admin_user)
+    assert csrf_client.post(url("initialize", pk=shop.pk)).status_code == 403
+
+
+def test_status_page_counts_and_last_error(admin_client, configuration, mailchimp_account):
+    emulator, _api_key, _list_id = mailchimp_account
+    synced = [new_person(), new_person()]
+    emulator.faults.fail_email("broken@example.com")
+    broken = new_person(email="broken@example.com")
+    assert {contact_state(c).status for c in synced} == {SyncStatus.SYNCED}
+    assert contact_state(broken).status == SyncStatus.FAILED
+    html = admin_client.get(url("status")).content.decode()
+    assert '<td class="count-synced">2</td>' in html
+    assert '<td class="count-failed">1</td>' in html
+    assert 'id="mailchimp-last-error"' in html and "looks fake or invalid" in html
+    assert "drained after each change (on_commit)" in html
+
+
+def test_status_page_shows_pause_prominently(admin_client, configuration):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="401 API Key Invalid")
+    html = admin_client.get(url("status")).content.decode()
+    assert 'id="mailchimp-paused-reason"' in html and "401 API Key Invalid" in html
+
+
+def test_status_page_tells_when_no_worker_drains(admin_client, configuration, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    person = new_person()
+    SyncState.objects.filter(object_id=person.pk).update(next_attempt_at=timezone.now() - timedelta(hours=1))
+    html = admin_client.get(url("status")).content.decode()
+    assert "1 pending rows are overdue" in html
+
+
+def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mailchimp_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    early = [new_person(), new_person()]  # saved before Mailchimp was set up: never queued
+    config = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    admin_client.post(url("initialize", pk=shop.pk))
+    config.refresh_from_db()
+    assert config.is_active and not SyncState.objects.filter(kind="contact").exists()
+    assert admin_client.get(url("sync_existing")).status_code == 405
+    response = admin_client.post(url("sync_existing"))
+    from shuup.core.models import Contact
+
+    total = Contact.objects.count()
+    assert "%d contacts queued" % total in " ".join(messages_of(response))
+    for person in early:
+        assert contact_state(person).status == SyncStatus.SYNCED
+        assert emulator.get_member(api_key, list_id, person.email)
+    response = admin_client.post(url("sync_existing"))
+    assert "0 contacts queued" in " ".join(messages_of(response))
+
+
+def test_send_pending_reports_outcomes(admin_client, configuration, settings):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    person = new_person()
+    assert contact_state(person).status == SyncStatus.PENDING
+    response = admin_client.post(url("send_pending"))
+    assert "synced: 1" in " ".join(messages_of(response))
+    assert contact_state(person).status == SyncStatus.SYNCED
+
+
+def picotable(client, **query):
+    query = dict({"perPage": 50, "page": 1}, **query)
+    response = client.get(url("log"), {"jq": json.dumps(query)})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_log_list_answers_picotable_json_with_filters(admin_client, configuration, mailchimp_account):
+    emulator, _api_key, _list_id = mailchimp_account
+    person = new_person()
+    emulator.faults.fail_email("broken@example.com")
+    broken = new_person(email="broken@example.com")
+    assert admin_client.get(url("log")).status_code == 200
+    data = picotable(admin_client)
+    assert data["pagination"]["nItems"] == MailchimpLogEntry.objects.filter(shop=configuration.shop).count()
+    assert {column["id"] for column in data["columns"]} >= {"created_on", "kind", "action", "message"}
+    errors = picotable(admin_client, filters={"kind": "error"})["items"]
+    assert errors and all(item["kind"] == "error" for item in errors)
+    assert broken.pk in [item["contact_id"] for item in errors]
+    by_action = picotable(admin_client, filters={"action": "member.upsert"})["items"]
+    assert person.pk in [item["contact_id"] for item in by_action]
+    by_text = picotable(admin_client, filters={"message": "looks fake"})["items"]
+    assert by_text and all("looks fake" in item["message"] for item in by_text)
+
+
+def test_log_detail_pretty_prints_mailchimps_problem(admin_client, configuration, mailchimp_account):
+    emulator, _api_key, _list_id = mailchimp_account
+    emulator.faults.fail_email("broken@example.com")
+    broken = new_person(email="broken@example.com")
+    entry = MailchimpLogEntry.objects.filter(contact_id=broken.pk, kind=LogKind.ERROR).first()
+    html = admin_client.get(url("log.detail", pk=entry.pk)).content.decode()
+    assert 'id="mailchimp-log-extra"' in html
+    assert '&#34;status&#34;: 400' in html or '"status": 400' in html
+    assert "Invalid Resource" in html
+
+
+def test_failed_list_resend_one_and_all(admin_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.faults.fail_email("one@example.com")
+    emulator.faults.fail_email("two@example.com")
+    one, two = new_person(email="one@example.com"), new_person(email="two@example.com")
+    html = admin_client.get(url("failed")).content.decode()
+    one_state, two_state = contact_state(one), contact_state(two)
+    assert 'id="failed-%d"' % two_state.pk in html and "two@example.com" in html
+    assert 'id="failed-%d"' % one_state.pk in html and "one@example.com" in html and "looks fake" in html
+    assert str(one) in html
+    emulator.faults.clear()
+    assert admin_client.get(url("resend")).status_code == 405
+    admin_client.post(url("resend"), {"state": one_state.pk})
+    assert contact_state(one).status == SyncStatus.SYNCED
+    assert contact_state(two).status == SyncStatus.FAILED
+    assert emulator.get_member(api_key, list_id, "one@example.com")
+    admin_client.post(url("resend"))
+    assert contact_state(two).status == SyncStatus.SYNCED
+    assert 'id="mailchimp-no-failed"' in admin_client.get(url("failed")).content.decode()
+
+
+def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    group = create_random_contact_group(shop=configuration.shop)
+    person = new_person()
+    group.members.add(person)
+    detail = reverse("shuup_admin:contact.detail", kwargs={"pk": person.pk})
+    html = admin_client.get(detail).content.decode()
+    assert 'id="mailchimp-contact-section"' in html
+    assert "synced" in html and "member.upsert" in html
+    assert url("sync_contact", pk=person.pk) in html
+    emulator.faults.fail_email("later@example.com")
+    late = new_person(email="later@example.com")
+    assert contact_state(late).status == SyncStatus.FAILED
+    emulator.faults.clear()
+    response = admin_client.post(url("sync_contact", pk=late.pk))
+    assert response.status_code == 302 and "Sent to Mailchimp." in messages_of(response)
+    assert contact_state(late).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"
+
+
+def make_staff(username, shop, permissions):
+    user = get_user_model().objects.create_user(username, "%s@example.com" % username, "pw", is_staff=True)
+    shop.staff_members.add(user)
+    group = Group.objects.create(name="%s-group" % username)
+    set_permissions_for_group(group, set(permissions) | {"shop.edit", "contact.detail"})
+    user.groups.add(group)
+    return user
+
+
+def test_staff_without_permission_gets_nothing(client, configuration):
+    user = make_staff("nopermission", configuration.shop, [])
+    client.force_login(user)
+    entry = log_event(configuration.shop_id, "test", "secret shop 1 entry")
+    for page in (url("status"), url("log"), url("failed"), url("log.detail", pk=entry.pk)):
+        response = client.get(page)
+        assert response.status_code == 400, "Shuup answers a missing permission with its problem page"
+        assert b"secret shop 1 entry" not in response.content and b"mailchimp-counts" not in response.content
+    assert client.post(url("send_pending")).status_code == 400
+    assert client.post(url("initialize", pk=configuration.shop.pk)).status_code == 400
+    edit = client.get(reverse("shuup_admin:shop.edit", kwargs={"pk": configuration.shop.pk}))
+    assert b"mailchimp-api_key" not in edit.content
+
+
+def test_second_shops_staff_sees_only_their_shop(client, configuration, settings):
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    shop2 = Shop.objects.create(identifier="second", name="Second", status=ShopStatus.ENABLED)
+    user = make_staff("second", shop2, [VIEW_PERMISSION, MANAGE_PERMISSION])
+    client.force_login(user)
+    entry = log_event(configuration.shop_id, "test", "secret shop 1 entry")
+    new_person()
+    html = client.get(url("status")).content.decode()
+    assert '<td class="count-synced">0</td>' in html
+    assert client.get(url("log.detail", pk=entry.pk)).status_code == 404
+    assert picotable(client)["pagination"]["nItems"] == 0
+    assert client.post(url("initialize", pk=configuration.shop.pk)).status_code == 404
+    emulator_state = SyncState.objects.filter(shop=configuration.shop, status=SyncStatus.SYNCED).count()
+    client.post(url("resend"))
+    assert SyncState.objects.filter(shop=configuration.shop, status=SyncStatus.SYNCED).count() == emulator_state
