@@ -23,3 +23,26 @@ def mailchimp_form(event_type, list_id, **data):
 
 def post_event(client, configuration, event_type, secret=None, **data):
     return client.post(webhook_path(configuration, secret), mailchimp_form(event_type, configuration.list_id, **data))
+
+
+def configure_with_live_webhook(settings, live_server, shop, mailchimp_account, **options):
+    """An initialized configuration whose webhook Mailchimp (the emulator) calls on the live server.
+
+    Shuup's front middleware creates the anonymous contacts' group on its first request, and the
+    sync sends that new group to Mailchimp. Created here first, so that the live server's first
+    request (Mailchimp's verification GET, answered while the emulator holds its lock) sends nothing.
+    """
+    from shuup.core.models import AnonymousContact
+
+    from shoop_mailchimp.initialization import initialize
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    AnonymousContact.get_default_group()
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL=live_server.url)
+    configuration = MailchimpConfiguration.objects.create(
+        shop=shop, api_key=api_key, list_id=list_id, enabled=True, **options
+    )
+    initialize(configuration)
+    configuration.refresh_from_db()
+    return configuration
