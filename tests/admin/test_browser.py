@@ -1,0 +1,131 @@
+"""The whole admin story in a real Chromium: configure, initialize, watch a contact sync, repair a failure."""
+import os
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+from tests.admin.conftest import new_person
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at %s" % CHROMIUM),
+]
+
+
+@pytest.fixture
+def browser_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(20000)
+        yield page
+        browser.close()
+
+
+def shoot(page, name):
+    page.screenshot(path=str(ARTIFACTS / ("admin-%s.png" % name)), full_page=True)
+
+
+def open_mailchimp_block(page):
+    """The shop page shows one block at a time; its side navigation switches between them."""
+    page.click(".section-navigation >> text=Mailchimp")
+    page.wait_for_selector("#id_mailchimp-api_key", state="visible")
+
+
+def contact_status(contact):
+    return SyncState.objects.get(kind="contact", object_id=contact.pk).status
+
+
+def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, mailchimp_settings,
+                                  mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    page = browser_page
+    base = live_server.url
+
+    page.goto(base + reverse("shuup_admin:login"))
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+    edit_url = base + reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk})
+    page.goto(edit_url)
+    open_mailchimp_block(page)
+    page.fill("#id_mailchimp-api_key", api_key)
+    page.click("button.btn-save")
+    page.wait_for_selector("#mailchimp-key-hint")
+    assert api_key not in page.content()
+    assert MailchimpConfiguration.objects.get(shop=shop).api_key == api_key
+
+    open_mailchimp_block(page)
+    page.select_option("#id_mailchimp-audience", list_id)
+    page.check("#id_mailchimp-enabled", force=True)
+    shoot(page, "1-shop-edit-configured")
+    page.click("button.btn-save")
+    page.wait_for_selector("text=Initialize Mailchimp")
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert (config.list_id, config.enabled) == (list_id, True)
+
+    page.click("button:has-text('Initialize Mailchimp')")
+    open_mailchimp_block(page)
+    page.wait_for_selector("text=Initialized on")
+    shoop_initialized = MailchimpConfiguration.objects.get(shop=shop)
+    assert shoop_initialized.is_active
+    shoot(page, "2-shop-edit-initialized")
+
+    from shuup.testing.factories import create_random_contact_group
+
+    group = create_random_contact_group(shop=shop)
+    person = new_person(email="browser.person@example.com")
+    group.members.add(person)
+    assert contact_status(person) == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+    page.goto(base + reverse("shuup_admin:shoop_mailchimp.status"))
+    assert page.inner_text(".counts-contact .count-synced") == "1"
+    shoot(page, "3-status-synced")
+
+    page.goto(base + reverse("shuup_admin:shoop_mailchimp.log"))
+    page.wait_for_selector("text=member.upsert")
+    shoot(page, "4-log")
+
+    emulator.faults.fail_email(person.email)
+    person.first_name = "Changed"
+    person.save()
+    assert contact_status(person) == SyncStatus.FAILED
+
+    page.goto(base + reverse("shuup_admin:shoop_mailchimp.failed"))
+    page.wait_for_selector("text=browser.person@example.com")
+    assert "looks fake or invalid" in page.inner_text("#mailchimp-failed")
+    shoot(page, "5-failed")
+
+    page.goto(base + reverse("shuup_admin:contact.detail", kwargs={"pk": person.pk}))
+    page.click(".section-navigation >> text=Mailchimp")
+    page.wait_for_selector("#mailchimp-contact-section", state="visible")
+    assert "looks fake or invalid" in page.inner_text("#mailchimp-contact-section")
+    shoot(page, "6-contact-failed")
+
+    emulator.faults.clear()
+    page.goto(base + reverse("shuup_admin:shoop_mailchimp.failed"))
+    page.click("button.mailchimp-resend")
+    page.wait_for_selector("#mailchimp-no-failed")
+    assert contact_status(person) == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Changed"
+    shoot(page, "7-failed-resent")
+
+    page.goto(base + reverse("shuup_admin:shoop_mailchimp.status"))
+    assert page.inner_text(".counts-contact .count-synced") == "1"
+    assert page.inner_text(".counts-contact .count-failed") == "0"
+    shoot(page, "8-status-repaired")
