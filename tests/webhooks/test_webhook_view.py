@@ -177,3 +177,13 @@ def test_profile_and_campaign_are_logged_only(client, configuration, event_type,
     assert (after.member_status, after.opt_in, after.email) == (before.member_status, before.opt_in, before.email)
     assert Contact.objects.get(pk=contact.pk).marketing_permission is True
     assert webhook_entries().get().action == "webhook.%s" % event_type
+
+
+def test_the_webhook_works_while_the_shop_is_in_maintenance_mode(client, configuration):
+    contact = make_contact(permission=True)
+    shop = configuration.shop
+    shop.maintenance_mode = True
+    shop.save()
+    assert client.get("/").status_code == 503
+    assert post_event(client, configuration, "unsubscribe", email=contact.email).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
