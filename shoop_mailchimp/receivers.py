@@ -8,8 +8,8 @@ from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.models import LogKind, SyncKind, SyncState
-from shoop_mailchimp.sync.queue import active_shop_ids, record, shop_ids_for_contact
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.sync.queue import active_shop_ids, forget_active_shops, record, shop_ids_for_contact
 
 CONTACT_SAVED_UID = "shoop_mailchimp.contact_saved.%s"
 CONTACT_DELETED_UID = "shoop_mailchimp.contact_deleted.%s"
@@ -22,6 +22,8 @@ ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
+CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
 
 def contact_saved(sender, instance, raw=False, **kwargs):
@@ -143,3 +145,5 @@ def connect_receivers():
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
+    post_save.connect(forget_active_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
+    post_delete.connect(forget_active_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

@@ -252,22 +252,27 @@ def register_webhook(configuration, journal):
         journal.add("webhook.register",
                     "SHOOP_MAILCHIMP['WEBHOOK_BASE_URL'] is not set, so no webhook was registered. To receive "
                     "unsubscribes from Mailchimp, add a webhook under Audience > Settings > Webhooks with the "
-                    "URL https://<your shop>%s" % webhook_url(configuration, ""))
+                    "URL shown on the Mailchimp status page.")
         return None
     url = webhook_url(configuration, base_url)
     client = build_client(configuration)
     try:
         webhook_id = _find_or_create_webhook(client, configuration.list_id, url)
     except (MailchimpError, ValueError) as error:
-        journal.error("webhook.register", error, extra={"url": url})
+        journal.error("webhook.register", error, extra={"url": masked(url, configuration)})
         return None
     finally:
         client.close()
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(webhook_id=webhook_id)
     configuration.webhook_id = webhook_id
     journal.add("webhook.register", "Mailchimp calls %s on subscribes, unsubscribes, bounces and e-mail changes"
-                % url, extra={"webhook_id": webhook_id})
+                % masked(url, configuration), extra={"webhook_id": webhook_id})
     return webhook_id
+
+
+def masked(url, configuration):
+    """The URL as logs may show it: the secret is what guards the endpoint."""
+    return url.replace(configuration.webhook_secret, "<secret>")
 
 
 def _find_or_create_webhook(client, list_id, url):

@@ -19,10 +19,12 @@ from shuup.core.models import Contact, Shop
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION
 from shoop_mailchimp.admin_module.status import queue_existing_contacts, shop_status
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.queue import record, resend, shop_ids_for_contact
 from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.webhooks import webhook_url
 
 
 def _redirect_back(request, default):
@@ -46,6 +48,9 @@ class StatusView(TemplateView):
         shop = get_shop(self.request)
         configuration = get_configuration(shop)
         context.update(shop_status(shop, configuration))
+        if configuration.pk:
+            base_url = get_setting("WEBHOOK_BASE_URL") or self.request.build_absolute_uri("/")
+            context["webhook_url"] = webhook_url(configuration, base_url)
         context["title"] = _("Mailchimp")
         context["shop"] = shop
         context["toolbar"] = Toolbar([

@@ -10,9 +10,13 @@ def generate_webhook_secret():
 
 
 class ConfigurationQuerySet(models.QuerySet):
+    def recording(self):
+        """Shops whose changes are recorded: enabled and initialized (also while paused, so none is lost)."""
+        return self.filter(enabled=True, initialized_on__isnull=False).exclude(api_key="")
+
     def active(self):
-        """Shops whose changes are sent: enabled, initialized and not paused by an account error."""
-        return self.filter(enabled=True, initialized_on__isnull=False, paused_reason="").exclude(api_key="")
+        """Shops whose changes are sent: recording and not paused by an account error."""
+        return self.recording().filter(paused_reason="")
 
 
 class MailchimpConfiguration(models.Model):
@@ -59,8 +63,8 @@ class MailchimpConfiguration(models.Model):
 
     @property
     def api_key_hint(self):
-        """What the admin may show of the key: its last four characters."""
-        return self.api_key[-4:] if self.api_key else ""
+        """What the admin may show of the key: the last four characters of its secret part."""
+        return self.api_key.split("-")[0][-4:] if self.api_key else ""
 
     @classmethod
     def default_store_id(cls, shop):

@@ -3,6 +3,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -11,9 +12,22 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
+ACTIVE_SHOPS_CACHE_KEY = "shoop_mailchimp:recording_shop_ids"
+#: Other processes see a configuration change after at most this many seconds (this one at once).
+ACTIVE_SHOPS_CACHE_SECONDS = 5
+
 
 def active_shop_ids():
-    return list(MailchimpConfiguration.objects.active().values_list("shop_id", flat=True))
+    """Shops whose changes are recorded; cached briefly so that a contact save costs no extra query."""
+    shop_ids = cache.get(ACTIVE_SHOPS_CACHE_KEY)
+    if shop_ids is None:
+        shop_ids = list(MailchimpConfiguration.objects.recording().values_list("shop_id", flat=True))
+        cache.set(ACTIVE_SHOPS_CACHE_KEY, shop_ids, ACTIVE_SHOPS_CACHE_SECONDS)
+    return shop_ids
+
+
+def forget_active_shops(**kwargs):
+    cache.delete(ACTIVE_SHOPS_CACHE_KEY)
 
 
 def shop_ids_for_contact(contact, shop_ids=None):
@@ -41,18 +55,28 @@ def record(shop_id, kind, object_ids, erase=False, only_known=False):
     changes = dict(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0, next_attempt_at=now,
                    last_error="")
     if erase:
-        updated = rows.update(erase=True, **changes)
-    else:
-        updated = rows.filter(erase=False).update(**changes)
-    if only_known or erase:
-        if updated:
+        if rows.update(erase=True, **changes):
             schedule_delivery(shop_id)
         return
-    if updated < len(object_ids):
+    existing = {
+        object_id: (erased, status == SyncStatus.PENDING and not claimed_by and not attempts)
+        for object_id, erased, status, claimed_by, attempts in rows.values_list(
+            "object_id", "erase", "status", "claimed_by", "attempts"
+        )
+    }
+    missing = set() if only_known else object_ids - set(existing)
+    if missing:
         SyncState.objects.bulk_create(
-            [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
+            [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in missing],
             ignore_conflicts=True,
         )
+    # A row already waiting untouched sends the newest state anyway: leaving it alone makes rapid
+    # edits cost no write. Rows being sent or retried get a new version, so the newer state follows.
+    to_bump = [pk for pk, (erased, waiting) in existing.items() if not erased and not waiting]
+    if to_bump:
+        rows.filter(object_id__in=to_bump).update(**changes)
+    if not missing and all(erased for erased, _ in existing.values()):
+        return
     schedule_delivery(shop_id)
 
 

@@ -64,7 +64,7 @@ def test_valid_save_stores_everything_and_never_renders_the_key(admin_client, sh
     page = admin_client.get(shop_edit_url(shop))
     html = page.content.decode("utf-8")
     assert api_key not in html
-    assert "ending in …%s" % api_key[-4:] in html
+    assert "ending in …%s" % api_key.split("-")[0][-4:] in html
     assert '<option value="%s" selected>' % list_id in html, "the audience dropdown lists the account's lists"
 
 

@@ -1,0 +1,85 @@
+"""Costs the integration adds: contact saves with it on vs off, DB queries and HTTP requests per contact.
+
+Each figure is a ratio or a count measured in this run, against the bundled emulator.
+"""
+import statistics
+import sys
+
+from common import configure_shop, ratio_line, setup_django, start_emulator, timed
+
+SAVES = 1000
+ROUNDS = 5
+
+
+def save_contacts(contacts):
+    """Each save in its own transaction, as in a request that edits a contact."""
+    from django.db import transaction
+
+    for contact in contacts:
+        with transaction.atomic():
+            contact.first_name = contact.first_name + "x"
+            contact.save()
+
+
+def set_enabled(configuration, enabled):
+    configuration.enabled = enabled
+    configuration.save()
+
+
+def main():
+    setup_django()
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.models import SyncState
+    from shoop_mailchimp.sync.worker import drain
+
+    emulator, api_key, list_id = start_emulator()
+    configuration = configure_shop(emulator, api_key, list_id, delivery="worker")
+    ok = True
+
+    # 1. Contact saves: integration off vs on (worker mode: recorded only). Rounds alternate so that
+    # disk and CPU noise hits both sides alike; the medians are compared.
+    contacts = [PersonContact.objects.create(first_name="P%d" % i, email="p%d@example.com" % i)
+                for i in range(SAVES)]
+    drain()
+    save_contacts(contacts[:100])  # warm-up
+    timings = {True: [], False: []}
+    emulator.clear_requests()
+    for _ in range(ROUNDS):
+        for enabled in (False, True):
+            set_enabled(configuration, enabled)
+            timings[enabled].append(timed(save_contacts, contacts)[0])
+    set_enabled(configuration, True)
+    ok &= ratio_line("1,000 contact saves, on (worker mode) / off (median of %d)" % ROUNDS,
+                     statistics.median(timings[True]) / statistics.median(timings[False]), 1.10)
+    ok &= ratio_line("HTTP requests during those saves", len(emulator.requests), 0, unit="")
+
+    # 2. Draining N pending contacts: DB queries per contact.
+    for n in (100, 1000):
+        SyncState.objects.all().delete()
+        batch = contacts[:n]
+        save_contacts(batch)
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            drain()
+        ok &= ratio_line("drain %d changed contacts: DB queries per contact" % n, len(queries) / n, 6, unit="")
+
+    # 3. HTTP requests per changed contact, and for a save that changes nothing Mailchimp sees.
+    batch = contacts[:100]
+    save_contacts(batch)
+    emulator.clear_requests()
+    drain()
+    ok &= ratio_line("HTTP requests per changed contact", len(emulator.requests) / len(batch), 2, unit="")
+    for contact in batch:
+        contact.save()
+    emulator.clear_requests()
+    drain()
+    ok &= ratio_line("HTTP requests per save that changes nothing", len(emulator.requests) / len(batch), 0, unit="")
+    emulator.stop()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
