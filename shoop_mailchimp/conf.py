@@ -21,7 +21,8 @@ DEFAULTS = {
     # ON_COMMIT_IN_THREAD); "worker": only record, `mailchimp_sync --loop` delivers;
     # "celery": record and enqueue a Celery task.
     "DELIVERY": "on_commit",
-    "ON_COMMIT_IN_THREAD": True,
+    # None: in a background thread, except on SQLite (one writer at a time), where it runs inline.
+    "ON_COMMIT_IN_THREAD": None,
     # Transient failures are retried with exponential backoff and jitter, then marked failed.
     "MAX_ATTEMPTS": 8,
     "RETRY_BASE_DELAY": 30,

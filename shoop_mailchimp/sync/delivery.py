@@ -43,8 +43,20 @@ def _already_scheduled(shop_id):
     )
 
 
+def deliver_in_thread():
+    """ON_COMMIT_IN_THREAD, where None means: in a thread, except on SQLite.
+
+    SQLite allows one writer: a delivery thread's writes fail with "database is locked" while a
+    request's transaction holds the lock, so there deliveries run inline after commit.
+    """
+    in_thread = get_setting("ON_COMMIT_IN_THREAD")
+    if in_thread is None:
+        return connection.vendor != "sqlite"
+    return bool(in_thread)
+
+
 def _deliver_after_commit(shop_id):
-    if get_setting("ON_COMMIT_IN_THREAD"):
+    if deliver_in_thread():
         global _executor
         with _executor_lock:
             if _executor is None:
@@ -84,4 +96,8 @@ def wait_for_background_deliveries(timeout=30):
 def _enqueue_celery(shop_id):
     from shoop_mailchimp.sync.tasks import drain_shop
 
-    drain_shop.delay(shop_id)
+    try:
+        drain_shop.delay(shop_id)
+    except Exception:
+        # The broker is down: the rows stay pending and the beat schedule's drain picks them up.
+        logger.exception("Could not enqueue the Mailchimp delivery task for shop %s", shop_id)

@@ -5,7 +5,8 @@ import json
 from django.db.models import Prefetch
 from shuup.core.models import Order, OrderLine
 
-from shoop_mailchimp.mailchimp import orders, products
+from shoop_mailchimp.mailchimp import members, orders, products
+from shoop_mailchimp.models import SyncState
 
 
 def load_orders(rows):
@@ -14,7 +15,14 @@ def load_orders(rows):
             .select_related("customer", "status").prefetch_related(Prefetch("lines", queryset=lines))}
 
 
-def deliver_order(client, configuration, row, order, sent_products, journal):
+def subscribed_customer_ids(shop_id, orders):
+    """Customers whose member Mailchimp last reported subscribed: an order must not say otherwise."""
+    return set(SyncState.objects.contacts().filter(
+        shop_id=shop_id, object_id__in={order.customer_id for order in orders}, member_status=members.SUBSCRIBED,
+    ).values_list("object_id", flat=True))
+
+
+def deliver_order(client, configuration, row, order, sent_products, journal, subscribed_customers):
     if order is None:
         return "skipped", "the order no longer exists"
     if order.shop_id != configuration.shop_id:
@@ -27,7 +35,8 @@ def deliver_order(client, configuration, row, order, sent_products, journal):
     email = (order.customer.email or order.email or "").strip()
     if not email:
         return "skipped", "neither the order nor its customer has an e-mail address"
-    payload["customer"].update(email_address=email, opt_in_status=False)
+    # Only used if Mailchimp does not know the customer yet; never overwrites a member's status.
+    payload["customer"].update(email_address=email, opt_in_status=order.customer_id in subscribed_customers)
     fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
     if fingerprint == row.fingerprint:
         return "unchanged", None

@@ -174,10 +174,13 @@ def deliver_contacts(client, configuration, rows, journal, report):
 
 def deliver_orders(client, configuration, rows, journal, report):
     loaded = orders.load_orders(rows)
+    subscribed = orders.subscribed_customer_ids(configuration.shop_id, loaded.values())
     sent_products = set()
 
     def deliver_one(row):
-        return orders.deliver_order(client, configuration, row, loaded.get(row.object_id), sent_products, journal)
+        return orders.deliver_order(
+            client, configuration, row, loaded.get(row.object_id), sent_products, journal, subscribed
+        )
 
     deliver_rows(rows, journal, report, deliver_one)
 
