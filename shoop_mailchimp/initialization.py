@@ -3,13 +3,22 @@
 Safe to run again: it finds what exists and creates only what is missing.
 """
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import interests, lists, stores
 from shoop_mailchimp.mailchimp.client import build_client
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfiguration
+from shoop_mailchimp.models import (
+    ContactGroupInterest,
+    LogKind,
+    MailchimpConfiguration,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
+from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.groups import group_name, shop_groups
 from shoop_mailchimp.webhooks import register_webhook
 
@@ -67,6 +76,10 @@ def _initialize(configuration, journal):
         client.close()
 
     with transaction.atomic():
+        if created and configuration.is_initialized:
+            queued = _send_everything_again(configuration.shop_id)
+            journal.add("store.resend", "The store was missing in Mailchimp: %d contacts and orders queued "
+                        "to be sent again" % queued, kind=LogKind.WARNING)
         configuration.store_id = store_id
         configuration.interest_category_id = category_id
         configuration.paused_reason = ""
@@ -76,6 +89,16 @@ def _initialize(configuration, journal):
     # Unsubscribes made in Mailchimp reach the shop through the webhook; a failure is logged, not fatal.
     register_webhook(configuration, journal)
     journal.add("initialize", "Initialization finished")
+
+
+def _send_everything_again(shop_id):
+    """A re-created store (and the audience it came with) knows none of the customers and orders sent before."""
+    rows = SyncState.objects.filter(shop_id=shop_id, kind__in=(SyncKind.CONTACT, SyncKind.ORDER), erase=False)
+    queued = rows.update(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0,
+                         next_attempt_at=timezone.now(), fingerprint="", last_synced_at=None, last_error="")
+    if queued:
+        schedule_delivery(shop_id)
+    return queued
 
 
 def _ensure_group_interests(client, configuration, shop, category_id):

@@ -1,0 +1,57 @@
+"""Fixtures for the reliability tests, and the summary line printed at the end of the run."""
+import pytest
+
+from shoop_mailchimp.mailchimp.client import MailchimpClient
+from shoop_mailchimp.mailchimp.errors import MailchimpError
+from tests.reliability import registry
+from tests.reliability.helpers import consent_violations
+
+
+def pytest_terminal_summary(terminalreporter):
+    if registry.FIGURES:
+        terminalreporter.write_line(registry.summary_line())
+
+
+@pytest.fixture
+def admin_client(shop, client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def client_errors(monkeypatch):
+    """Every MailchimpError the client raised in the test: refused, reset, timed out or answered >= 400."""
+    errors = []
+    original = MailchimpClient._make_request
+
+    def counting(self, **kwargs):
+        try:
+            return original(self, **kwargs)
+        except MailchimpError as error:
+            errors.append(error)
+            raise
+
+    monkeypatch.setattr(MailchimpClient, "_make_request", counting)
+    yield errors
+    registry.add("requests_failed", len(errors))
+
+
+@pytest.fixture
+def worker_mode(settings):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+
+
+@pytest.fixture
+def consent_guard(configuration, mailchimp_account, client_errors):
+    """An initialized shop; afterwards nobody in any audience may be subscribed without consent."""
+    yield configuration
+    violations = consent_violations(mailchimp_account[0])
+    registry.add("consent_violations", len(violations))
+    assert not violations, "subscribed without consent: %s" % violations
+
+
+@pytest.fixture
+def scenario(consent_guard):
+    """One injected fault scenario (counted in the summary)."""
+    registry.add("faults")
+    return consent_guard
