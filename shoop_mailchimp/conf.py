@@ -33,8 +33,17 @@ DEFAULTS = {
     "DRAIN_CHUNK": 100,
     # Requests in flight per API key (Mailchimp allows 10).
     "MAX_CONNECTIONS": 10,
-    # Operations per Mailchimp batch in a bulk sync.
+    # Contacts (or orders) per Mailchimp batch in a bulk sync; a contact is two operations.
     "BATCH_SIZE": 500,
+    # Seconds between two looks at submitted batches while a bulk sync waits for them.
+    "BATCH_POLL_INTERVAL": 5,
+    # Rows in a submitted batch are leased to it this long; only a lost batch ever reaches the end.
+    "BATCH_LEASE_SECONDS": 24 * 3600,
+    # Seconds the admin's "Sync existing contacts" waits for its batches before answering.
+    "BATCH_ADMIN_WAIT": 3,
+    # Redis shared by Celery workers: the per-key connection cap and "retry not before" pauses.
+    # None keeps the cap per process (a semaphore).
+    "REDIS_URL": None,
     "USER_AGENT": "shoop-mailchimp/0.1 (+https://pypi.org/project/shoop-mailchimp/)",
     # Public base URL of the shop (e.g. "https://shop.example.com") used to register the webhook.
     "WEBHOOK_BASE_URL": None,

@@ -8,9 +8,6 @@ from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.sync.queue import record
-
-QUEUE_CHUNK = 500
 
 
 def status_counts(shop, kind):
@@ -34,6 +31,10 @@ def queue_drainer(shop):
 
 
 def shop_status(shop, configuration):
+    from shoop_mailchimp.sync import bulk
+
+    if configuration.pk and configuration.is_active:
+        bulk.check_batches(shop.pk)  # a bulk sync's results are read on each visit
     mode, drained, stale = queue_drainer(shop)
     return {
         "configuration": configuration,
@@ -46,6 +47,7 @@ def shop_status(shop, configuration):
         "queue_drained": drained,
         "stale_pending": stale,
         "unqueued_contacts": unqueued_contact_ids(shop).count(),
+        "batches": bulk.batch_progress(shop),
     }
 
 
@@ -61,10 +63,3 @@ def unqueued_contact_ids(shop):
     known = SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT).values("object_id")
     return shop_contacts(shop).exclude(pk__in=known).values_list("pk", flat=True)
 
-
-def queue_existing_contacts(shop):
-    """Record every contact of the shop that the sync has never seen; returns how many."""
-    ids = list(unqueued_contact_ids(shop).order_by("pk"))
-    for start in range(0, len(ids), QUEUE_CHUNK):
-        record(shop.id, SyncKind.CONTACT, ids[start:start + QUEUE_CHUNK])
-    return len(ids)

@@ -18,10 +18,11 @@ from shuup.core.models import Contact, Shop
 
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION
-from shoop_mailchimp.admin_module.status import queue_existing_contacts, shop_status
+from shoop_mailchimp.admin_module.status import shop_status
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.queue import record, resend, shop_ids_for_contact
 from shoop_mailchimp.sync.worker import drain
 from shoop_mailchimp.webhooks import webhook_url
@@ -90,8 +91,12 @@ class SyncExistingContactsView(View):
         if not get_configuration(shop).is_active:
             messages.error(request, _("Mailchimp is not active for this shop: configure and initialize it first."))
         else:
-            count = queue_existing_contacts(shop)
-            messages.success(request, _("%d contacts queued for Mailchimp.") % count)
+            # Recording and submitting takes a few requests; results are read here for a few seconds,
+            # then by the status page (each visit checks open batches).
+            count, batch_count = bulk.start(shop)
+            bulk.resume_batches(shop, poll_interval=0.2, timeout=get_setting("BATCH_ADMIN_WAIT"))
+            messages.success(request, _("%(count)d contacts queued for Mailchimp in %(batches)d batches.") % {
+                "count": count, "batches": batch_count})
         return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
 
 

@@ -1,15 +1,37 @@
 """Mailchimp allows 10 simultaneous connections per API key; stay under it.
 
-Within one process a semaphore per key is enough; Celery deployments use the Redis-backed
-limiter (see :mod:`shoop_mailchimp.sync.celery`), which replaces :data:`slot_factory`.
+Within one process a semaphore per key is enough. With ``SHOOP_MAILCHIMP["REDIS_URL"]`` set (Celery
+deployments) the cap holds across every process: a slot is a member of a Redis sorted set scored
+with its expiry, so a worker killed mid-request frees its slot after ``SLOT_SECONDS`` at most.
+The same Redis carries per-shop "retry not before" pauses after Mailchimp throttled us.
 """
 import contextlib
 import threading
+import time
+import uuid
 
 from shoop_mailchimp.conf import get_setting
 
 _lock = threading.Lock()
 _semaphores = {}
+_redis_clients = {}
+
+#: A slot outlives any request: the longest read timeout Mailchimp allows (120 s) plus margin.
+SLOT_SECONDS = 150
+SLOT_WAIT_STEP = 0.01
+KEY_PREFIX = "shoop_mailchimp:"
+
+# Drop expired slots, then take one if fewer than the cap remain. KEYS[1]: the set;
+# ARGV: now, expiry, cap, token.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+    redis.call('EXPIRE', KEYS[1], 3600)
+    return 1
+end
+return 0
+"""
 
 
 def _local_slot(key_id):
@@ -20,11 +42,63 @@ def _local_slot(key_id):
     return semaphore
 
 
+def redis_client():
+    """The shared Redis client, or None when ``REDIS_URL`` is not set."""
+    url = get_setting("REDIS_URL")
+    if not url:
+        return None
+    with _lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            import redis
+
+            client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=5)
+    return client
+
+
+@contextlib.contextmanager
+def _redis_slot(client, key_id):
+    key = KEY_PREFIX + "slots:" + key_id
+    token = uuid.uuid4().hex
+    acquire = client.register_script(_ACQUIRE)
+    cap = get_setting("MAX_CONNECTIONS")
+    while True:
+        now = time.time()
+        if acquire(keys=[key], args=[now, now + SLOT_SECONDS, cap, token]):
+            break
+        time.sleep(SLOT_WAIT_STEP)
+    try:
+        yield
+    finally:
+        client.zrem(key, token)
+
+
 @contextlib.contextmanager
 def connection_slot(key_id):
+    client = redis_client()
+    if client is not None:
+        with _redis_slot(client, key_id):
+            yield
+        return
     semaphore = _local_slot(key_id)
     semaphore.acquire()
     try:
         yield
     finally:
         semaphore.release()
+
+
+def pause_shop(shop_id, seconds):
+    """Tell every worker sharing Redis to leave this shop alone for ``seconds``."""
+    client = redis_client()
+    if client is not None and seconds > 0:
+        client.set(KEY_PREFIX + "paused:%s" % shop_id, str(time.time() + seconds), ex=max(1, int(seconds + 0.999)))
+
+
+def shop_paused_for(shop_id):
+    """Seconds until the shop may be sent to again (0 when not paused or without Redis)."""
+    client = redis_client()
+    if client is None:
+        return 0
+    value = client.get(KEY_PREFIX + "paused:%s" % shop_id)
+    return max(0.0, float(value) - time.time()) if value else 0

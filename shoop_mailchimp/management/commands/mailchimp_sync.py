@@ -1,20 +1,36 @@
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
+from shuup.core.models import Shop
 
+from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.worker import drain
 
 
 class Command(BaseCommand):
-    help = "Deliver recorded changes to Mailchimp: once, or continuously with --loop (a worker)."
+    help = (
+        "Deliver recorded changes to Mailchimp: once, or continuously with --loop (a worker). "
+        "--existing sends the contacts (and with --orders the orders) the sync has never seen through "
+        "Mailchimp batches, and finishes batches a previous run left open."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--shop", type=int, help="Only this shop's queue")
         parser.add_argument("--loop", action="store_true", help="Keep draining until interrupted")
         parser.add_argument("--interval", type=float, default=5.0, help="Seconds between rounds with --loop")
+        parser.add_argument("--existing", action="store_true",
+                            help="Bulk sync the never-synced contacts of --shop through Mailchimp batches")
+        parser.add_argument("--orders", action="store_true", help="With --existing: the shop's orders too")
+        parser.add_argument("--poll-interval", type=float, default=None,
+                            help="With --existing: seconds between looks at submitted batches")
 
-    def handle(self, *args, shop=None, loop=False, interval=5.0, **options):
+    def handle(self, *args, shop=None, loop=False, interval=5.0, existing=False, orders=False, poll_interval=None,
+               **options):
+        if existing:
+            return self._sync_existing(shop, orders, poll_interval)
+        if orders:
+            raise CommandError("--orders only goes with --existing")
         while True:
             report = drain(shop_id=shop)
             if report or not loop:
@@ -26,6 +42,28 @@ class Command(BaseCommand):
                 time.sleep(interval)
             except KeyboardInterrupt:
                 return
+
+    def _sync_existing(self, shop_id, orders, poll_interval):
+        if shop_id is None:
+            raise CommandError("--existing needs --shop ID")
+        shop = Shop.objects.filter(pk=shop_id).first()
+        if shop is None:
+            raise CommandError("No shop with id %s" % shop_id)
+
+        def progress(event, batch):
+            if event == "recorded":
+                self.stdout.write("Recorded %d %ss for a batch" % (batch.rows, batch.kind))
+            elif event == "submitted":
+                self.stdout.write("Submitted batch %s: %d operations" % (batch.batch_id or "-", batch.operations))
+            elif event == "done":
+                self.stdout.write("Batch %s finished: %d operations, %d errored" % (
+                    batch.batch_id, batch.operations, batch.errored_operations))
+
+        try:
+            report = bulk.sync_existing(shop, include_orders=orders, poll_interval=poll_interval, progress=progress)
+        except bulk.BulkSyncError as error:
+            raise CommandError(str(error))
+        self.stdout.write(self._describe(report))
 
     @staticmethod
     def _describe(report):

@@ -1,0 +1,56 @@
+from django.db import models
+from django.utils.translation import ugettext_lazy as _
+from jsonfield import JSONField
+
+from shoop_mailchimp.models.sync_state import SyncKind
+
+
+class BatchStatus:
+    #: Rows are leased to the batch but Mailchimp has not accepted it yet.
+    PREPARING = "preparing"
+    #: Mailchimp accepted it (its own status is in ``remote_status``).
+    SUBMITTED = "submitted"
+    #: Results were read and every row closed.
+    DONE = "done"
+    #: Mailchimp no longer knows the batch: its rows went back to the queue.
+    LOST = "lost"
+    OPEN = (PREPARING, SUBMITTED)
+    CHOICES = [
+        (PREPARING, _("preparing")),
+        (SUBMITTED, _("submitted")),
+        (DONE, _("done")),
+        (LOST, _("lost")),
+    ]
+
+
+class MailchimpBatch(models.Model):
+    """One chunk of a bulk sync sent through Mailchimp's ``POST /batches``.
+
+    Its rows are the SyncState rows claimed with ``token`` (their ``batch_id`` is Mailchimp's id once
+    submitted); ``sent`` holds what each row's operations said, recorded on the row only on success.
+    """
+
+    shop = models.ForeignKey("shuup.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    kind = models.CharField(max_length=16, choices=SyncKind.CHOICES, default=SyncKind.CONTACT)
+    token = models.CharField(max_length=32, unique=True, help_text=_("Claim token of the batch's rows."))
+    batch_id = models.CharField(max_length=64, blank=True, verbose_name=_("Mailchimp batch id"))
+    status = models.CharField(max_length=16, choices=BatchStatus.CHOICES, default=BatchStatus.PREPARING)
+    remote_status = models.CharField(max_length=32, blank=True, verbose_name=_("status in Mailchimp"))
+    rows = models.PositiveIntegerField(default=0, verbose_name=_("rows"))
+    operations = models.PositiveIntegerField(default=0, verbose_name=_("operations"))
+    finished_operations = models.PositiveIntegerField(default=0)
+    errored_operations = models.PositiveIntegerField(default=0, verbose_name=_("errored operations"))
+    sent = JSONField(null=True, blank=True)
+    created_on = models.DateTimeField(auto_now_add=True)
+    submitted_on = models.DateTimeField(null=True, blank=True, verbose_name=_("submitted"))
+    finished_on = models.DateTimeField(null=True, blank=True, verbose_name=_("finished"))
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        index_together = [("shop", "status")]
+        verbose_name = _("Mailchimp batch")
+        verbose_name_plural = _("Mailchimp batches")
+
+    def __str__(self):
+        return "batch %s (%s)" % (self.batch_id or self.token[:8], self.status)

@@ -1,0 +1,59 @@
+import itertools
+
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.models import SyncState
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def bulk_settings(settings, configuration):
+    """Small batches (chunking is exercised), quick polls, worker mode (saves only record)."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BATCH_SIZE=4,
+                                    BATCH_POLL_INTERVAL=0.05, BATCH_ADMIN_WAIT=5)
+    return settings.SHOOP_MAILCHIMP
+
+
+@pytest.fixture
+def make_existing(bulk_settings):
+    """Contacts the sync has never seen, as in a shop that connects Mailchimp after years of trade."""
+
+    def make(count, permission=True, emails=None):
+        people = []
+        for index in range(count):
+            number = next(_counter)
+            people.append(PersonContact.objects.create(
+                first_name="Old%d" % number, last_name="Customer",
+                email=emails[index] if emails else "old.%d@example.com" % number, marketing_permission=permission,
+            ))
+        SyncState.objects.filter(kind="contact", object_id__in=[p.pk for p in people]).delete()
+        return people
+
+    return make
+
+
+def member_puts(emulator):
+    """{subscriber hash: count} of member PUTs sent, one by one or inside batches."""
+    counts = {}
+
+    def count(method, path):
+        if method == "PUT" and "/members/" in path:
+            member_hash = path.rstrip("/").rsplit("/", 1)[-1]
+            counts[member_hash] = counts.get(member_hash, 0) + 1
+
+    for request in emulator.requests:
+        if request["method"] == "POST" and request["path"].endswith("/batches") and request["status"] == 200:
+            for operation in request["body"]["operations"]:
+                count(operation["method"], operation["path"])
+        else:
+            count(request["method"], request["path"])
+    return counts
+
+
+@pytest.fixture
+def admin_client(shop, client, admin_user):
+    """Logged in after the default shop exists (Shuup's login signal needs a shop)."""
+    client.force_login(admin_user)
+    return client

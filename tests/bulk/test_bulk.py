@@ -1,0 +1,224 @@
+import json
+
+import pytest
+from django.core.management import call_command
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.worker import drain
+from tests.bulk.conftest import member_puts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def state(contact):
+    return SyncState.objects.get(kind="contact", object_id=contact.pk)
+
+
+def batch_posts(emulator):
+    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
+
+
+def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(10)
+    everyone = list(bulk.unqueued_ids(configuration.shop, "contact"))
+    assert {p.pk for p in people} <= set(everyone)
+    emulator.clear_requests()
+
+    report = bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+
+    assert report["contact synced"] == len(everyone)
+    assert len(batch_posts(emulator)) == -(-len(everyone) // 4)  # chunks of BATCH_SIZE=4
+    for post in batch_posts(emulator):
+        operation = post["body"]["operations"][0]
+        assert isinstance(operation["body"], str) and json.loads(operation["body"])["email_address"]
+    puts = member_puts(emulator)
+    for person in people:
+        assert puts[subscriber_hash(person.email)] == 1
+        member = emulator.get_member(api_key, list_id, person.email)
+        assert member["status"] == "subscribed"
+        assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["email_address"] == person.email
+        row = state(person)
+        assert row.status == SyncStatus.SYNCED and row.member_status == "subscribed"
+        assert row.email == person.email and row.opt_in is True and row.fingerprint and not row.claimed_by
+    assert all(b.status == BatchStatus.DONE for b in MailchimpBatch.objects.all())
+    # Nothing left for the incremental worker, and a second bulk run has nothing to do.
+    assert not [outcome for outcome in drain() if outcome.startswith("contact")]
+    emulator.clear_requests()
+    assert not bulk.sync_existing(configuration.shop, poll_interval=0.05)
+    assert not member_puts(emulator)
+
+
+def test_rows_in_a_batch_are_not_sent_by_the_incremental_worker(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 0.5
+    people = make_existing(3)
+    bulk.start(configuration.shop)
+    assert state(people[0]).status == SyncStatus.SENDING
+    # A change while the batch runs: the worker still keeps its hands off...
+    people[0].first_name = "Renamed"
+    people[0].save()
+    assert not [outcome for outcome in drain() if outcome.startswith("contact")]
+    bulk.resume_batches(configuration.shop, poll_interval=0.05, timeout=30)
+    # ...and sends the newer state once the batch closed the row.
+    assert state(people[0]).status == SyncStatus.PENDING
+    assert drain()["contact synced"] == 1
+    assert emulator.get_member(api_key, list_id, people[0].email)["merge_fields"]["FNAME"] == "Renamed"
+    assert member_puts(emulator)[subscriber_hash(people[1].email)] == 1
+
+
+def test_a_rejected_contact_fails_with_mailchimps_detail_and_the_others_sync(
+    configuration, mailchimp_account, make_existing
+):
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(5)
+    emulator.faults.fail_email(people[2].email, detail="%s looks fake" % people[2].email)
+    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    failed = state(people[2])
+    assert failed.status == SyncStatus.FAILED
+    assert "looks fake" in failed.last_error
+    assert failed.last_error_data["status"] == 400
+    assert failed.last_error_data["operation_id"] == "c:%d:member" % failed.id
+    for person in people[:2] + people[3:]:
+        assert state(person).status == SyncStatus.SYNCED
+    assert MailchimpBatch.objects.filter(errored_operations__gt=0).count() == 1
+
+
+def test_transient_failures_go_back_to_the_queue(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(2)
+    emulator.faults.fail_email(people[0].email, status=503, title="Service Unavailable")
+    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    row = state(people[0])
+    assert row.status == SyncStatus.PENDING and row.attempts == 1 and not row.claimed_by
+    assert state(people[1]).status == SyncStatus.SYNCED
+
+
+def test_a_crash_before_polling_resumes_without_sending_twice(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 0.2
+    people = make_existing(6)
+    # Submit, then "crash": the process ends before looking at any result.
+    rows, batch_count = bulk.start(configuration.shop)
+    assert batch_count >= 2
+    assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == batch_count
+    # A batch recorded but never submitted (the crash came earlier for it).
+    extra = make_existing(1)
+    bulk.record_existing(configuration.shop)
+    assert MailchimpBatch.objects.filter(status=BatchStatus.PREPARING).count() == 1
+
+    assert bulk.resume_batches(configuration.shop, poll_interval=0.05, timeout=30) == 0
+    puts = member_puts(emulator)
+    for person in people + extra:
+        assert state(person).status == SyncStatus.SYNCED
+        assert puts[subscriber_hash(person.email)] == 1
+
+
+def test_a_batch_mailchimp_forgot_goes_back_to_the_queue(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 1
+    people = make_existing(2)
+    bulk.start(configuration.shop)
+    batch = MailchimpBatch.objects.get()
+    emulator.reset()  # Mailchimp's side is gone
+    emulator.add_account(api_key)
+    emulator.add_list(api_key, list_id=list_id)
+    bulk.check_batches(configuration.shop_id)
+    assert MailchimpBatch.objects.get(pk=batch.pk).status == BatchStatus.LOST
+    assert all(state(p).status == SyncStatus.PENDING and not state(p).claimed_by for p in people)
+
+
+def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(3, permission=True)
+    # They unsubscribed in Mailchimp long ago; the shop still says yes.
+    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    for person in people:
+        emulator.set_member_status(api_key, list_id, person.email, "unsubscribed")
+    SyncState.objects.filter(object_id__in=[p.pk for p in people]).delete()  # the shop forgets it ever sent
+    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+        row = state(person)
+        assert row.status == SyncStatus.SYNCED and row.member_status == "unsubscribed"
+    # Nor does the next change sent incrementally.
+    people[0].first_name = "Changed"
+    people[0].save()
+    drain()
+    assert emulator.get_member(api_key, list_id, people[0].email)["status"] == "unsubscribed"
+
+
+def test_without_consent_members_are_transactional(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(2, permission=False)
+    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+        assert state(person).opt_in is False
+
+
+def test_contacts_without_email_are_skipped(configuration, mailchimp_account, make_existing):
+    people = make_existing(1, emails=[""])
+    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    assert state(people[0]).status == SyncStatus.SKIPPED
+
+
+def test_inactive_configuration_refuses(configuration, make_existing):
+    configuration.enabled = False
+    configuration.save()
+    with pytest.raises(bulk.BulkSyncError):
+        bulk.start(configuration.shop)
+
+
+def test_command_shows_progress(configuration, mailchimp_account, make_existing):
+    from io import StringIO
+
+    emulator, api_key, list_id = mailchimp_account
+    make_existing(5)
+    out = StringIO()
+    call_command("mailchimp_sync", "--existing", "--shop", str(configuration.shop_id), "--poll-interval", "0.05",
+                 stdout=out)
+    text = out.getvalue()
+    assert "Recorded 4 contacts for a batch" in text
+    assert "Submitted batch" in text and "finished" in text
+    assert "contact synced: %d" % PersonContact.objects.count() in text
+
+
+def test_admin_button_syncs_existing_contacts_in_batches(admin_client, configuration, mailchimp_account, make_existing):
+    from django.urls import reverse
+
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(5)
+    total = len(list(bulk.unqueued_ids(configuration.shop, "contact")))
+    emulator.clear_requests()
+    response = admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"), follow=True)
+    html = response.content.decode()
+    assert "%d contacts queued for Mailchimp in %d batches" % (total, -(-total // 4)) in html
+    assert batch_posts(emulator) and not [r for r in emulator.requests if r["method"] == "PUT"]
+    for person in people:
+        assert state(person).status == SyncStatus.SYNCED
+    assert "mailchimp-batches" in html
+
+
+def test_status_page_reads_results_of_open_batches(admin_client, configuration, mailchimp_account, make_existing,
+                                                   settings):
+    from django.urls import reverse
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_ADMIN_WAIT=0)
+    emulator.batch_delay = 0.3
+    people = make_existing(2)
+    admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"))
+    assert state(people[0]).status == SyncStatus.SENDING
+    html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
+    assert "open (" in html
+    import time
+
+    deadline = time.time() + 20
+    while state(people[0]).status == SyncStatus.SENDING and time.time() < deadline:
+        time.sleep(0.2)
+        admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"))
+    assert state(people[0]).status == SyncStatus.SYNCED
