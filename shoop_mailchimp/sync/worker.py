@@ -92,6 +92,14 @@ def pause(configuration, reason, journal):
                 kind=LogKind.ERROR)
 
 
+#: Which log entry field names the row's object.
+LOG_TARGETS = {
+    SyncKind.CONTACT: lambda object_id: {"contact_id": object_id},
+    SyncKind.ORDER: lambda object_id: {"order_id": object_id},
+    SyncKind.GROUP: lambda object_id: {},
+}
+
+
 def deliver_rows(rows, journal, report, deliver_one):
     """Run ``deliver_one(row)`` for each row and close it according to what happened.
 
@@ -100,9 +108,7 @@ def deliver_rows(rows, journal, report, deliver_one):
     account problems.
     """
     for row in rows:
-        target = {"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else (
-            {"order_id": row.object_id} if row.kind == SyncKind.ORDER else {}
-        )
+        target = LOG_TARGETS[row.kind](row.object_id)
         try:
             outcome, data = deliver_one(row)
         except MailchimpRateLimited as error:
