@@ -2,6 +2,7 @@
 from shuup.core.models import CompanyContact, PersonContact
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
+from shoop_mailchimp.mailchimp.members import mailchimp_email
 
 #: Mailchimp's limit for customer ids; ours are short, but names are cut to stay within reason.
 MAX_NAME_LENGTH = 255
@@ -46,7 +47,7 @@ def customer_payload(contact, opt_in):
     first, last, company = contact_names(contact)
     payload = {
         "id": customer_id_for(contact.pk),
-        "email_address": contact.email.strip(),
+        "email_address": mailchimp_email(contact.email),
         "opt_in_status": bool(opt_in),
     }
     if first:

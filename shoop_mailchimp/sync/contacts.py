@@ -18,7 +18,7 @@ class ContactPlan:
     def __init__(self, contact, row, configuration, group_ids, interest_ids):
         self.contact = contact
         self.row = row
-        self.email = (contact.email or "").strip()
+        self.email = members.mailchimp_email(contact.email)
         self.permission = bool(contact.marketing_permission)
         first, last, _ = customers.contact_names(contact)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)

@@ -32,7 +32,7 @@ def deliver_order(client, configuration, row, order, sent_products, journal, sub
         payload = orders.order_payload(order, lines)
     except orders.UnsendableOrder as reason:
         return "skipped", str(reason)
-    email = (order.customer.email or order.email or "").strip()
+    email = members.mailchimp_email(order.customer.email or order.email)
     if not email:
         return "skipped", "neither the order nor its customer has an e-mail address"
     # Only used if Mailchimp does not know the customer yet; never overwrites a member's status.

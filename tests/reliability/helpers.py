@@ -6,6 +6,7 @@ from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
 from shoop_mailchimp.mailchimp.customers import contact_names
+from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
 from shoop_mailchimp.models import ContactGroupInterest, SyncState, SyncStatus
 from shoop_mailchimp.sync.worker import drain
 from tests.reliability import registry
@@ -49,7 +50,7 @@ def contact_differences(emulator, api_key, list_id, configuration, contacts=None
     for contact in contacts:
         contact.refresh_from_db()
         reasons = []
-        member = emulator.get_member(api_key, list_id, contact.email)
+        member = emulator.get_member(api_key, list_id, mailchimp_email(contact.email))
         expected_status = "subscribed" if contact.marketing_permission else "transactional"
         if member is None:
             reasons.append("no member")
@@ -66,7 +67,7 @@ def contact_differences(emulator, api_key, list_id, configuration, contacts=None
         customer = emulator.get_customer(api_key, configuration.store_id, str(contact.pk))
         if customer is None:
             reasons.append("no customer")
-        elif customer["email_address"] != contact.email:
+        elif customer["email_address"] != mailchimp_email(contact.email):
             reasons.append("customer e-mail %s" % customer["email_address"])
         state = SyncState.objects.contacts().filter(shop_id=configuration.shop_id, object_id=contact.pk).first()
         if state is None or state.status != SyncStatus.SYNCED:
@@ -85,7 +86,7 @@ def assert_nothing_lost(emulator, api_key, list_id, configuration, contacts=None
 
 def consent_violations(emulator):
     """Members subscribed (or pending confirmation) whose e-mail belongs to no contact with consent."""
-    consenting = {email.lower() for email in Contact.objects.filter(marketing_permission=True).exclude(
+    consenting = {mailchimp_email(email).lower() for email in Contact.objects.filter(marketing_permission=True).exclude(
         email__isnull=True
     ).values_list("email", flat=True)}
     violations = []
@@ -102,7 +103,5 @@ def failed_requests(emulator):
 
 
 def member_puts(emulator, email=None):
-    from shoop_mailchimp.mailchimp.members import subscriber_hash
-
     suffix = "/members/" + subscriber_hash(email) if email else "/members/"
     return [r for r in emulator.requests if r["method"] == "PUT" and suffix in r["path"]]
