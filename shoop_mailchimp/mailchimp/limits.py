@@ -2,7 +2,7 @@
 
 Within one process a semaphore per key is enough. With ``SHOOP_MAILCHIMP["REDIS_URL"]`` set (Celery
 deployments) the cap holds across every process: a slot is a member of a Redis sorted set scored
-with its expiry, so a worker killed mid-request frees its slot after ``SLOT_SECONDS`` at most.
+with its expiry, so a worker killed mid-request frees its slot once the request would have timed out.
 The same Redis carries per-shop "retry not before" pauses after Mailchimp throttled us.
 """
 import contextlib
@@ -16,8 +16,8 @@ _lock = threading.Lock()
 _semaphores = {}
 _redis_clients = {}
 
-#: A slot outlives any request: the longest read timeout Mailchimp allows (120 s) plus margin.
-SLOT_SECONDS = 150
+#: Seconds a slot outlives the request's own (connect + read) timeout.
+SLOT_MARGIN = 5
 SLOT_WAIT_STEP = 0.01
 KEY_PREFIX = "shoop_mailchimp:"
 
@@ -62,9 +62,11 @@ def _redis_slot(client, key_id):
     token = uuid.uuid4().hex
     acquire = client.register_script(_ACQUIRE)
     cap = get_setting("MAX_CONNECTIONS")
+    timeout = get_setting("TIMEOUT")
+    lifetime = (sum(timeout) if isinstance(timeout, (tuple, list)) else float(timeout or 120)) + SLOT_MARGIN
     while True:
         now = time.time()
-        if acquire(keys=[key], args=[now, now + SLOT_SECONDS, cap, token]):
+        if acquire(keys=[key], args=[now, now + lifetime, cap, token]):
             break
         time.sleep(SLOT_WAIT_STEP)
     try:

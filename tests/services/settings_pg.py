@@ -1,0 +1,34 @@
+"""The test settings on a real PostgreSQL and Redis, for the services test and its Celery workers."""
+import os
+
+from tests.settings import *  # noqa: F401,F403
+from tests.settings import SHOOP_MAILCHIMP as _TEST_SETTINGS
+
+
+class _NoMigrations(dict):
+    def __contains__(self, item):
+        return True
+
+    def __getitem__(self, item):
+        return None
+
+
+MIGRATION_MODULES = _NoMigrations()
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": os.environ.get("SHOOP_MAILCHIMP_PG_PORT", "5432"),
+    }
+}
+SHOOP_MAILCHIMP = dict(
+    _TEST_SETTINGS,
+    DELIVERY="worker",
+    API_BASE_URL=os.environ.get("SHOOP_MAILCHIMP_API_BASE_URL"),
+    REDIS_URL=os.environ.get("SHOOP_MAILCHIMP_REDIS_URL"),
+    LEASE_SECONDS=5,
+    DRAIN_CHUNK=20,
+    TIMEOUT=(2, 5),
+)

@@ -1,0 +1,33 @@
+"""Run with settings_pg: make the tables, configure the shop on the emulator, create pending contacts."""
+import os
+import sys
+
+import django
+
+
+def main(count):
+    django.setup()
+    from django.core.management import call_command
+    from django.db import transaction
+    from shuup.core.models import PersonContact
+    from shuup.testing.factories import get_default_shop
+
+    from shoop_mailchimp.initialization import initialize
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    shop = get_default_shop()
+    configuration = MailchimpConfiguration.objects.create(
+        shop=shop, api_key=os.environ["SHOOP_MAILCHIMP_API_KEY"], list_id=os.environ["SHOOP_MAILCHIMP_LIST_ID"],
+        enabled=True,
+    )
+    initialize(configuration)
+    with transaction.atomic():
+        for number in range(count):
+            PersonContact.objects.create(first_name="P%d" % number, email="p%d@example.com" % number,
+                                         marketing_permission=number % 2 == 0)
+    print(shop.pk)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
