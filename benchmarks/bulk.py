@@ -1,0 +1,124 @@
+"""Bulk sync of existing contacts through Mailchimp batches vs one request per contact.
+
+Against the bundled emulator with 50 ms latency per HTTP request. The per-contact side is measured
+on a sample (SAMPLE contacts through the incremental worker) and extrapolated linearly to CONTACTS.
+Peak memory is measured in subprocesses (resource.getrusage maxrss), one per size.
+"""
+import os
+import resource
+import subprocess
+import sys
+import time
+
+from common import configure_shop, ratio_line, setup_django, start_emulator
+
+CONTACTS = int(os.environ.get("BENCH_BULK_CONTACTS", 10000))
+SAMPLE = 500
+MEMORY_SIZES = (10000, int(os.environ.get("BENCH_BULK_LARGE", 50000)))
+LATENCY = 0.05
+
+
+def create_contacts(count, prefix):
+    """Contacts created while the configuration is off: nothing recorded, as in a shop that predates it."""
+    from django.db import transaction
+    from shuup.core.models import PersonContact
+
+    with transaction.atomic():
+        for number in range(count):
+            PersonContact.objects.create(first_name="B%d" % number, email="%s%d@example.com" % (prefix, number),
+                                         marketing_permission=number % 3 != 0)
+
+
+def set_enabled(configuration, enabled):
+    configuration.enabled = enabled
+    configuration.save()
+
+
+def api_requests(emulator):
+    return len(emulator.requests)
+
+
+def measure_memory(count):
+    """Child process: bulk sync ``count`` contacts; prints the peak RSS in MB."""
+    setup_django()
+    from django.conf import settings
+
+    from shoop_mailchimp.sync import bulk
+
+    emulator, api_key, list_id = start_emulator()
+    configuration = configure_shop(emulator, api_key, list_id, delivery="worker")
+    set_enabled(configuration, False)
+    create_contacts(count, "m")
+    set_enabled(configuration, True)
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_POLL_INTERVAL=0.5)
+    report = bulk.sync_existing(configuration.shop, timeout=600)
+    assert report["contact synced"] >= count, report
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def main():
+    setup_django()
+    from django.conf import settings
+
+    from shoop_mailchimp.models import SyncKind
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.queue import record
+    from shoop_mailchimp.sync.worker import drain
+
+    emulator, api_key, list_id = start_emulator()
+    configuration = configure_shop(emulator, api_key, list_id, delivery="worker")
+    drain()
+    ok = True
+    set_enabled(configuration, False)
+    started = time.perf_counter()
+    create_contacts(CONTACTS, "bulk")
+    print("created %d contacts in %.0f s" % (CONTACTS, time.perf_counter() - started))
+    set_enabled(configuration, True)
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_POLL_INTERVAL=1)
+    emulator.faults.latency(LATENCY)
+
+    # 1. Bulk: every never-synced contact through batches.
+    emulator.clear_requests()
+    started = time.perf_counter()
+    report = bulk.sync_existing(configuration.shop, timeout=900)
+    bulk_seconds = time.perf_counter() - started
+    bulk_requests = api_requests(emulator)
+    synced = report["contact synced"]
+    print("bulk: %d contacts synced in %.1f s with %d API requests (+ %d result archive downloads, not API calls)"
+          % (synced, bulk_seconds, bulk_requests, len(emulator.batches(api_key))))
+
+    # 2. One request pair per contact: SAMPLE contacts through the incremental worker, extrapolated.
+    set_enabled(configuration, False)
+    create_contacts(SAMPLE, "single")
+    set_enabled(configuration, True)
+    record(configuration.shop_id, SyncKind.CONTACT, list(bulk.unqueued_ids(configuration.shop, SyncKind.CONTACT)))
+    emulator.clear_requests()
+    started = time.perf_counter()
+    single = drain()
+    single_seconds = (time.perf_counter() - started) * synced / SAMPLE
+    single_requests = api_requests(emulator) * synced / SAMPLE
+    print("per contact: %d contacts in %.1f s, extrapolated linearly to %d contacts: %.0f s, %.0f requests" % (
+        single["contact synced"], single_seconds * SAMPLE / synced, synced, single_seconds, single_requests))
+    ok &= ratio_line("bulk %d contacts: API requests in all" % synced, bulk_requests, 60, unit="")
+    ok &= ratio_line("wall time, per contact (extrapolated) / bulk", single_seconds / bulk_seconds, 20,
+                     lower_is_better=False)
+    emulator.stop()
+
+    # 3. Memory: peak RSS of a bulk sync of the large size vs 10,000, each in a fresh process.
+    peaks = {}
+    for size in MEMORY_SIZES:
+        output = subprocess.run([sys.executable, os.path.abspath(__file__), "memory", str(size)],
+                                check=True, stdout=subprocess.PIPE, text=True).stdout
+        peaks[size] = float(output.split()[-1])
+        print("bulk sync of %d contacts: peak RSS %.0f MB" % (size, peaks[size]))
+    small, large = MEMORY_SIZES
+    ok &= ratio_line("peak RSS, %d contacts (MB)" % large, peaks[large], 300, unit="")
+    ok &= ratio_line("peak RSS, %d / %d contacts" % (large, small), peaks[large] / peaks[small], 1.5)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "memory":
+        measure_memory(int(sys.argv[2]))
+    else:
+        main()
