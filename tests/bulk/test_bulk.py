@@ -222,3 +222,19 @@ def test_status_page_reads_results_of_open_batches(admin_client, configuration, 
         time.sleep(0.2)
         admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"))
     assert state(people[0]).status == SyncStatus.SYNCED
+
+
+def test_existing_orders_go_through_batches_too(configuration, mailchimp_account, make_existing):
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = make_existing(1)[0]
+    product = create_product("bulk-sku", shop=configuration.shop, supplier=get_default_supplier(), default_price=10)
+    order = create_random_order(customer=customer, products=[product], shop=configuration.shop,
+                                random_products=False)
+    SyncState.objects.filter(kind="order").delete()
+    report = bulk.sync_existing(configuration.shop, include_orders=True, poll_interval=0.05, timeout=30)
+    assert report["order synced"] == 1, report
+    assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
+    assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
+    assert emulator.products(api_key, configuration.store_id)
