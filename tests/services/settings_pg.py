@@ -28,7 +28,8 @@ SHOOP_MAILCHIMP = dict(
     DELIVERY="worker",
     API_BASE_URL=os.environ.get("SHOOP_MAILCHIMP_API_BASE_URL"),
     REDIS_URL=os.environ.get("SHOOP_MAILCHIMP_REDIS_URL"),
-    LEASE_SECONDS=5,
-    DRAIN_CHUNK=20,
+    # Long enough for a claimed chunk to be sent even on a busy 2-core machine, short for the killed worker.
+    LEASE_SECONDS=20,
+    DRAIN_CHUNK=10,
     TIMEOUT=(2, 5),
 )

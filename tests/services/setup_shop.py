@@ -14,6 +14,7 @@ def main(count):
 
     from shoop_mailchimp.initialization import initialize
     from shoop_mailchimp.models import MailchimpConfiguration
+    from shoop_mailchimp.sync.worker import drain
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     shop = get_default_shop()
@@ -22,6 +23,10 @@ def main(count):
         enabled=True,
     )
     initialize(configuration)
+    # One contact first, drained with the default group it joins: the group's interest exists before
+    # the contacts the workers send (a new interest re-sends the group's members).
+    PersonContact.objects.create(first_name="Warm", email="warm-up@example.com")
+    drain()
     with transaction.atomic():
         for number in range(count):
             PersonContact.objects.create(first_name="P%d" % number, email="p%d@example.com" % number,
