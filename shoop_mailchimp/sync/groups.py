@@ -1,10 +1,11 @@
 """Delivering contact groups: one Mailchimp interest per group, renamed and deleted with it."""
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from shuup.core.models import ContactGroup
 
 from shoop_mailchimp.mailchimp import interests
-from shoop_mailchimp.models import ContactGroupInterest
+from shoop_mailchimp.models import ContactGroupInterest, SyncState, SyncStatus
 
 
 def deliver_group(client, configuration, row, journal):
@@ -29,12 +30,22 @@ def deliver_group(client, configuration, row, journal):
             journal.add("interest.create", "Interest %r created for group %s" % (name, group.pk))
         mapping.interest_id, mapping.name = interest_id, name
         mapping.save()
+        resend_members(configuration.shop_id, group.pk)
     elif mapping.name != name:
         interests.rename_interest(client, list_id, category_id, mapping.interest_id, name)
         journal.add("interest.rename", "Interest %r renamed to %r" % (mapping.name, name))
         mapping.name = name
         mapping.save(update_fields=["name"])
     return "synced", None
+
+
+def resend_members(shop_id, group_id):
+    """Members already sent (or being sent) without the group's new interest are sent again."""
+    member_ids = ContactGroup.members.through.objects.filter(contactgroup_id=group_id).values("contact_id")
+    rows = SyncState.objects.contacts().filter(shop_id=shop_id, object_id__in=member_ids, erase=False)
+    rows.filter(status=SyncStatus.SYNCED).update(status=SyncStatus.PENDING, version=F("version") + 1,
+                                                 next_attempt_at=timezone.now())
+    rows.filter(status=SyncStatus.SENDING).update(version=F("version") + 1)
 
 
 def group_name(group_id):
