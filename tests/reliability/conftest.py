@@ -32,8 +32,7 @@ def client_errors(monkeypatch):
             raise
 
     monkeypatch.setattr(MailchimpClient, "_make_request", counting)
-    yield errors
-    registry.add("requests_failed", len(errors))
+    return errors
 
 
 @pytest.fixture
@@ -51,7 +50,8 @@ def consent_guard(configuration, mailchimp_account, client_errors):
 
 
 @pytest.fixture
-def scenario(consent_guard):
-    """One injected fault scenario (counted in the summary)."""
+def scenario(consent_guard, client_errors):
+    """One injected fault scenario; it and the requests that failed in it are counted in the summary."""
     registry.add("faults")
-    return consent_guard
+    yield consent_guard
+    registry.add("requests_failed", len(client_errors))
