@@ -100,6 +100,10 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     assert not SyncState.objects.filter(shop=other_shop).exists()
     log = client.get(reverse("shuup_admin:shoop_mailchimp.log"), {"jq": json.dumps({"perPage": 50, "page": 1})})
     assert log.json()["pagination"]["nItems"] == 0
+    edit = client.get(reverse("shuup_admin:shop.edit", kwargs={"pk": configuration.shop_id}))
+    assert edit.status_code != 200 or b"mailchimp-" not in edit.content, "shop A's configuration form"
+    assert client.post(reverse("shuup_admin:shoop_mailchimp.initialize", kwargs={"pk": configuration.shop_id})
+                       ).status_code == 404
 
 
 def test_the_webhook_secret_is_compared_in_constant_time(configuration, client, monkeypatch):
