@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import SyncState, SyncStatus
@@ -26,7 +27,9 @@ def test_on_commit_in_a_background_thread(configuration, mailchimp_account, sett
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, ON_COMMIT_IN_THREAD=True)
     emulator.faults.latency(0.3)
-    person = PersonContact.objects.create(first_name="Tia", email="tia@example.com", marketing_permission=True)
+    # One transaction, so that the thread starts after the request's writes (SQLite has one writer).
+    with transaction.atomic():
+        person = PersonContact.objects.create(first_name="Tia", email="tia@example.com", marketing_permission=True)
     # The save returned before Mailchimp answered ...
     assert emulator.get_member(api_key, list_id, person.email) is None
     wait_for_background_deliveries()
