@@ -1,10 +1,8 @@
 """What the status page says about one shop's sync, computed in a handful of queries."""
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
-from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
@@ -46,20 +44,6 @@ def shop_status(shop, configuration):
         "delivery_mode": mode,
         "queue_drained": drained,
         "stale_pending": stale,
-        "unqueued_contacts": unqueued_contact_ids(shop).count(),
+        "unqueued_contacts": bulk.unqueued_ids(shop, SyncKind.CONTACT).count(),
         "batches": bulk.batch_progress(shop),
     }
-
-
-def shop_contacts(shop):
-    """The contacts of a shop as Shuup's admin lists them."""
-    contacts = Contact.objects.all()
-    if settings.SHUUP_ENABLE_MULTIPLE_SHOPS and settings.SHUUP_MANAGE_CONTACTS_PER_SHOP:
-        contacts = contacts.filter(shops=shop)
-    return contacts
-
-
-def unqueued_contact_ids(shop):
-    known = SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT).values("object_id")
-    return shop_contacts(shop).exclude(pk__in=known).values_list("pk", flat=True)
-

@@ -28,9 +28,10 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from shuup.core.models import Order
+from shuup.core.models import Contact, Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -67,14 +68,18 @@ def _configuration(shop_id):
 # Recording ------------------------------------------------------------------------------------------
 
 
+def shop_contacts(shop):
+    """The contacts of a shop as Shuup's admin lists them."""
+    if settings.SHUUP_ENABLE_MULTIPLE_SHOPS and settings.SHUUP_MANAGE_CONTACTS_PER_SHOP:
+        return Contact.objects.filter(shops=shop)
+    return Contact.objects.all()
+
+
 def unqueued_ids(shop, kind):
     """Objects of the shop the sync has never seen (no sync-state row)."""
-    from shoop_mailchimp.admin_module.status import unqueued_contact_ids
-
-    if kind == SyncKind.CONTACT:
-        return unqueued_contact_ids(shop)
-    known = SyncState.objects.filter(shop=shop, kind=SyncKind.ORDER).values("object_id")
-    return Order.objects.filter(shop=shop).exclude(pk__in=known).values_list("pk", flat=True)
+    known = SyncState.objects.filter(shop=shop, kind=kind).values("object_id")
+    objects = shop_contacts(shop) if kind == SyncKind.CONTACT else Order.objects.filter(shop=shop)
+    return objects.exclude(pk__in=known).values_list("pk", flat=True)
 
 
 def record_existing(shop, kind=SyncKind.CONTACT, progress=None):
