@@ -19,8 +19,6 @@ the others, so a restart never sends a row twice (except when the crash fell bet
 accepting a batch and its id being saved: that chunk is submitted again, and the PUTs are
 idempotent).
 """
-import hashlib
-import json
 import logging
 import time
 import uuid
@@ -50,6 +48,7 @@ from shoop_mailchimp.models import (
     SyncStatus,
 )
 from shoop_mailchimp.sync import contacts, orders, outcomes
+from shoop_mailchimp.sync.worker import close_unsent
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +123,9 @@ def contact_operations(configuration, rows, journal, report):
     operations, sent = [], {}
     for row in rows:
         contact = loaded.get(row.object_id)
-        problem = contacts.skip_reason(contact)
+        problem = contacts.unsendable(contact)
         if problem:
-            outcomes.mark_skipped(row, problem)
-            journal.add("contact.skip", "Not sent: %s" % problem, kind=LogKind.WARNING, contact_id=row.object_id)
-            report["contact skipped"] += 1
-            continue
-        problem = contacts.invalid_email(contact)
-        if problem:
-            outcomes.mark_failed(row, problem)
-            journal.add("contact.sync", "Not sent: %s" % problem, kind=LogKind.ERROR, contact_id=row.object_id)
-            report["contact failed"] += 1
+            close_unsent(row, *problem, journal, report)
             continue
         plan = contacts.ContactPlan(contact, row, configuration, group_ids.get(contact.pk, set()), interest_ids)
         member = dict(plan.member)
@@ -162,33 +153,17 @@ def order_operations(configuration, rows, journal, report):
     operations, sent, products = [], {}, {}
     order_operations_ = []
     for row in rows:
-        order = loaded.get(row.object_id)
-        problem = None
-        if order is None:
-            problem = "the order no longer exists"
-        else:
-            lines = mailchimp_orders.product_lines(order)
-            try:
-                payload = mailchimp_orders.order_payload(order, lines)
-            except mailchimp_orders.UnsendableOrder as reason:
-                problem = str(reason)
-            else:
-                email = (order.customer.email or order.email or "").strip()
-                if not email:
-                    problem = "neither the order nor its customer has an e-mail address"
-        if problem:
-            outcomes.mark_skipped(row, problem)
-            journal.add("order.skip", "Not sent: %s" % problem, kind=LogKind.WARNING, order_id=row.object_id)
-            report["order skipped"] += 1
+        try:
+            plan = orders.OrderPlan(loaded.get(row.object_id), configuration, subscribed)
+        except mailchimp_orders.UnsendableOrder as reason:
+            close_unsent(row, "skipped", str(reason), journal, report)
             continue
-        payload["customer"].update(email_address=email, opt_in_status=order.customer_id in subscribed)
-        for line in lines:
+        for line in plan.lines:
             products.setdefault(line.product_id, line.product)
         order_operations_.append(batches.operation(
-            "POST", "/ecommerce/stores/%s/orders" % configuration.store_id, payload, "o:%d:order" % row.id
+            "POST", "/ecommerce/stores/%s/orders" % configuration.store_id, plan.payload, "o:%d:order" % row.id
         ))
-        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
-        sent[str(row.id)] = {"email": email, "fingerprint": fingerprint}
+        sent[str(row.id)] = {"email": plan.email, "fingerprint": plan.fingerprint}
     for product_id, product in sorted(products.items()):
         operations.append(batches.operation(
             "POST", "/ecommerce/stores/%s/products" % configuration.store_id, product_payload(product),

@@ -46,20 +46,19 @@ class ContactPlan:
         )
 
 
-def skip_reason(contact):
-    """Why a contact cannot be sent at all, or None."""
+def unsendable(contact):
+    """("skipped" or "failed", reason) when the contact cannot be sent at all, else None.
+
+    Nothing to send is a skip; an address nobody can deliver to is a failure the shop must fix.
+    """
     if contact is None:
-        return "the contact no longer exists"
+        return "skipped", "the contact no longer exists"
     if not (contact.email or "").strip():
-        return "the contact has no e-mail address"
-    return None
-
-
-def invalid_email(contact):
+        return "skipped", "the contact has no e-mail address"
     try:
         validate_email((contact.email or "").strip())
     except ValidationError:
-        return "%r is not a valid e-mail address" % contact.email
+        return "failed", "%r is not a valid e-mail address" % contact.email
     return None
 
 

@@ -22,30 +22,45 @@ def subscribed_customer_ids(shop_id, orders):
     ).values_list("object_id", flat=True))
 
 
+class OrderPlan:
+    """What one order's delivery sends, computed without touching the network.
+
+    Raises :class:`~shoop_mailchimp.mailchimp.orders.UnsendableOrder` with the reason when the order
+    cannot be sent at all.
+    """
+
+    def __init__(self, order, configuration, subscribed_customers):
+        if order is None:
+            raise orders.UnsendableOrder("the order no longer exists")
+        if order.shop_id != configuration.shop_id:
+            raise orders.UnsendableOrder("the order belongs to another shop")
+        self.order = order
+        self.lines = orders.product_lines(order)
+        self.payload = orders.order_payload(order, self.lines)
+        self.email = members.mailchimp_email(order.customer.email or order.email)
+        if not self.email:
+            raise orders.UnsendableOrder("neither the order nor its customer has an e-mail address")
+        # Only used if Mailchimp does not know the customer yet; never overwrites a member's status.
+        self.payload["customer"].update(
+            email_address=self.email, opt_in_status=order.customer_id in subscribed_customers
+        )
+        self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def deliver_order(client, configuration, row, order, sent_products, journal, subscribed_customers):
-    if order is None:
-        return "skipped", "the order no longer exists"
-    if order.shop_id != configuration.shop_id:
-        return "skipped", "the order belongs to another shop"
-    lines = orders.product_lines(order)
     try:
-        payload = orders.order_payload(order, lines)
+        plan = OrderPlan(order, configuration, subscribed_customers)
     except orders.UnsendableOrder as reason:
         return "skipped", str(reason)
-    email = members.mailchimp_email(order.customer.email or order.email)
-    if not email:
-        return "skipped", "neither the order nor its customer has an e-mail address"
-    # Only used if Mailchimp does not know the customer yet; never overwrites a member's status.
-    payload["customer"].update(email_address=email, opt_in_status=order.customer_id in subscribed_customers)
-    fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
-    if fingerprint == row.fingerprint:
+    if plan.fingerprint == row.fingerprint:
         return "unchanged", None
-    for line in lines:
+    for line in plan.lines:
         if line.product_id not in sent_products:
             products.upsert_product(client, configuration.store_id, products.product_payload(line.product))
             sent_products.add(line.product_id)
+    payload = plan.payload
     orders.send_order(client, configuration.store_id, payload, known_to_mailchimp=bool(row.last_synced_at))
     journal.add("order.send", "Order %s sent (%s %s, %d lines)" % (
         order.pk, payload["order_total"], payload["currency_code"], len(payload["lines"])
     ), order_id=order.pk, contact_id=order.customer_id)
-    return "synced", {"fingerprint": fingerprint, "email": email}
+    return "synced", {"fingerprint": plan.fingerprint, "email": plan.email}

@@ -140,17 +140,26 @@ def deliver_rows(rows, journal, report, deliver_one):
                         kind=LogKind.ERROR, **target)
             report["%s retried" % row.kind] += 1
             continue
-        if outcome == "skipped":
-            outcomes.mark_skipped(row, data)
-            journal.add("%s.skip" % row.kind, "Not sent: %s" % data, kind=LogKind.WARNING, **target)
-        elif outcome == "failed":
-            outcomes.mark_failed(row, data)
-            journal.add("%s.sync" % row.kind, "Not sent: %s" % data, kind=LogKind.ERROR, **target)
-        elif outcome == "removed":
+        if outcome in ("skipped", "failed"):
+            close_unsent(row, outcome, data, journal, report)
+            continue
+        if outcome == "removed":
             outcomes.remove(row)
         else:
             outcomes.mark_synced(row, **(data or {}))
         report["%s %s" % (row.kind, outcome)] += 1
+
+
+def close_unsent(row, outcome, reason, journal, report):
+    """Close a row that was not sent: skipped (nothing to send) or failed (the shop must fix it)."""
+    target = LOG_TARGETS[row.kind](row.object_id)
+    if outcome == "skipped":
+        outcomes.mark_skipped(row, reason)
+        journal.add("%s.skip" % row.kind, "Not sent: %s" % reason, kind=LogKind.WARNING, **target)
+    else:
+        outcomes.mark_failed(row, reason)
+        journal.add("%s.sync" % row.kind, "Not sent: %s" % reason, kind=LogKind.ERROR, **target)
+    report["%s %s" % (row.kind, outcome)] += 1
 
 
 def deliver_contacts(client, configuration, rows, journal, report):
@@ -162,12 +171,9 @@ def deliver_contacts(client, configuration, rows, journal, report):
         if row.erase:
             return contacts.erase_contact(client, configuration, row, journal)
         contact = loaded.get(row.object_id)
-        reason = contacts.skip_reason(contact)
-        if reason:
-            return "skipped", reason
-        invalid = contacts.invalid_email(contact)
-        if invalid:
-            return "failed", invalid
+        problem = contacts.unsendable(contact)
+        if problem:
+            return problem
         plan = contacts.ContactPlan(contact, row, configuration, group_ids.get(contact.pk, set()), interest_ids)
         if plan.unchanged:
             return "unchanged", None
