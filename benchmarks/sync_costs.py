@@ -9,6 +9,7 @@ from common import configure_shop, ratio_line, setup_django, start_emulator, tim
 
 SAVES = 1000
 ROUNDS = 5
+ORDERS = 100
 
 
 def save_contacts(contacts):
@@ -55,6 +56,27 @@ def main():
     ok &= ratio_line("1,000 contact saves, on (worker mode) / off (median of %d)" % ROUNDS,
                      statistics.median(timings[True]) / statistics.median(timings[False]), 1.10)
     ok &= ratio_line("HTTP requests during those saves", len(emulator.requests), 0, unit="")
+
+    # 1b. Checkouts (OrderCreator, as the shop's checkout runs it): on vs off, alternating rounds.
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    shop = configuration.shop
+    product = create_product("bench-sku", shop=shop, supplier=get_default_supplier(), default_price=10)
+    buyers = contacts[:ORDERS]
+
+    def checkouts():
+        for buyer in buyers:
+            create_random_order(customer=buyer, products=[product], shop=shop, random_products=False)
+
+    order_timings = {True: [], False: []}
+    for _ in range(3):
+        for enabled in (False, True):
+            set_enabled(configuration, enabled)
+            order_timings[enabled].append(timed(checkouts)[0])
+    set_enabled(configuration, True)
+    ok &= ratio_line("%d checkouts, on (worker mode) / off (median of 3)" % ORDERS,
+                     statistics.median(order_timings[True]) / statistics.median(order_timings[False]), 1.10)
+    drain()
 
     # 2. Draining N pending contacts: DB queries per contact.
     for n in (100, 1000):
