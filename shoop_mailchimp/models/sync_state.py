@@ -56,6 +56,10 @@ class SyncState(models.Model):
     last_error_data = JSONField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced"))
     email = models.CharField(max_length=254, blank=True, verbose_name=_("e-mail last sent"))
+    shop_email = models.CharField(
+        max_length=254, blank=True, verbose_name=_("contact's e-mail when last sent"),
+        help_text=_("Differs from the e-mail last sent when the subscriber changed it in Mailchimp."),
+    )
     opt_in = models.NullBooleanField(verbose_name=_("consent last sent"))
     member_status = models.CharField(max_length=32, blank=True, verbose_name=_("member status in Mailchimp"))
     fingerprint = models.CharField(max_length=64, blank=True)

@@ -142,7 +142,8 @@ def contact_operations(configuration, rows, journal, report):
             "PUT", "/ecommerce/stores/%s/customers/%s" % (configuration.store_id, quote(customer["id"], safe="")),
             customer, "c:%d:customer" % row.id,
         ))
-        sent[str(row.id)] = {"email": plan.email, "opt_in": plan.permission, "fingerprint": plan.fingerprint}
+        sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
+                             "fingerprint": plan.fingerprint}
     return operations, sent
 
 
@@ -212,7 +213,8 @@ def close_contact(row, results, sent, journal, report):
             report["contact failed"] += 1
         journal.add("contact.sync", text, kind=LogKind.ERROR, contact_id=row.object_id, extra=_error_data(result))
         return
-    outcomes.mark_synced(row, email=sent["email"], opt_in=sent["opt_in"], fingerprint=sent["fingerprint"],
+    outcomes.mark_synced(row, email=sent["email"], shop_email=sent.get("shop_email", ""), opt_in=sent["opt_in"],
+                         fingerprint=sent["fingerprint"],
                          member_status=batches.response_of(member).get("status", ""))
     report["contact synced"] += 1
 

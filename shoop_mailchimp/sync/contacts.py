@@ -18,7 +18,13 @@ class ContactPlan:
     def __init__(self, contact, row, configuration, group_ids, interest_ids):
         self.contact = contact
         self.row = row
-        self.email = members.mailchimp_email(contact.email)
+        self.shop_email = members.mailchimp_email(contact.email)
+        if _same(row.shop_email, self.shop_email) and row.email and not _same(row.email, self.shop_email):
+            # The subscriber changed their address in Mailchimp (an upemail webhook) and the shop's
+            # has not changed since: keep addressing Mailchimp's, do not move the member back.
+            self.email = row.email
+        else:
+            self.email = self.shop_email
         self.permission = bool(contact.marketing_permission)
         first, last, _ = customers.contact_names(contact)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
@@ -31,11 +37,11 @@ class ContactPlan:
             self.member["interests"] = {
                 interest_id: group_id in group_ids for group_id, interest_id in interest_ids.items()
             }
-        self.customer = customers.customer_payload(contact, opt_in=False)
+        self.customer = dict(customers.customer_payload(contact, opt_in=False), email_address=self.email)
         self.fingerprint = hashlib.sha256(
             json.dumps([self.member, self.customer], sort_keys=True).encode("utf-8")
         ).hexdigest()
-        self.previous_email = row.email if row.email and row.email.lower() != self.email.lower() else ""
+        self.previous_email = row.email if row.email and not _same(row.email, self.email) else ""
 
     @property
     def unchanged(self):
@@ -44,6 +50,10 @@ class ContactPlan:
             and self.status_change is None
             and not self.previous_email
         )
+
+
+def _same(email, other):
+    return bool(email) and email.lower() == (other or "").lower()
 
 
 def unsendable(contact):
@@ -131,4 +141,4 @@ def erase_contact(client, configuration, row, journal):
         journal.add("member.delete_permanent", "Member permanently deleted (erasure)", contact_id=row.object_id)
     if customers.delete_customer(client, configuration.store_id, customers.customer_id_for(row.object_id)):
         journal.add("customer.delete", "Customer deleted (erasure)", contact_id=row.object_id)
-    return "synced", {"email": "", "fingerprint": "", "opt_in": None, "member_status": "erased"}
+    return "synced", {"email": "", "shop_email": "", "fingerprint": "", "opt_in": None, "member_status": "erased"}

@@ -178,7 +178,8 @@ def deliver_contacts(client, configuration, rows, journal, report):
         if plan.unchanged:
             return "unchanged", None
         status = contacts.send_contact(client, configuration, plan, journal)
-        return "synced", {"email": plan.email, "opt_in": plan.permission, "member_status": status,
+        return "synced", {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
+                          "member_status": status,
                           "fingerprint": plan.fingerprint}
 
     deliver_rows(rows, journal, report, deliver_one)

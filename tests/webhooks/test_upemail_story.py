@@ -1,0 +1,33 @@
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.mailchimp.client import MailchimpClient
+from shoop_mailchimp.mailchimp.members import subscriber_hash
+from tests.webhooks.helpers import post_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_address_changed_in_mailchimp_is_kept_until_the_shop_changes_its_own(
+    client, configuration, mailchimp_account
+):
+    emulator, api_key, list_id = mailchimp_account
+    contact = PersonContact.objects.create(first_name="Ada", email="ada@example.com", marketing_permission=True)
+    # The subscriber changes their address in Mailchimp, which then calls the webhook.
+    MailchimpClient(api_key).lists.members.update(list_id, subscriber_hash("ada@example.com"),
+                                                  {"email_address": "ada@newmail.example"})
+    assert post_event(client, configuration, "upemail", old_email="ada@example.com",
+                      new_email="ada@newmail.example", new_id="n1").status_code == 200
+
+    contact.first_name = "Adaline"
+    contact.save()
+    member = emulator.get_member(api_key, list_id, "ada@newmail.example")
+    assert member["merge_fields"]["FNAME"] == "Adaline", "later syncs address Mailchimp's new address"
+    assert emulator.get_member(api_key, list_id, "ada@example.com") is None, "the member is not moved back"
+    customer = emulator.get_customer(api_key, configuration.store_id, str(contact.pk))
+    assert customer["email_address"] == "ada@newmail.example"
+
+    contact.email = "ada@shop-side.example"
+    contact.save()
+    assert emulator.get_member(api_key, list_id, "ada@shop-side.example")["merge_fields"]["FNAME"] == "Adaline"
+    assert emulator.get_member(api_key, list_id, "ada@newmail.example") is None
