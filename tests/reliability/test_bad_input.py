@@ -1,6 +1,8 @@
 """Bad input: the shop's save always succeeds, and each contact, group, order or setting that Mailchimp
 cannot take ends with a status and a reason, a clear log entry, and a place in the admin.
 """
+from urllib.parse import urlsplit
+
 import pytest
 from django.urls import reverse
 from shuup.core.models import CompanyContact, ContactGroup, OrderLine, OrderLineType, PersonContact
@@ -294,8 +296,10 @@ def test_key_for_another_data_centre(consent_guard, mailchimp_account, settings)
     initialize(configuration)
     person = new_person()
     assert emulator.get_member(key, list_id, person.email)["status"] == "subscribed"
+    # Without the emulator's base URL the client would address the key's own data centre (no request here).
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, API_BASE_URL=None)
-    assert MailchimpClient(key).base_url == "https://eu7.api.mailchimp.com/3.0/"
+    base_url = urlsplit(MailchimpClient(key).base_url)
+    assert (base_url.scheme, base_url.hostname.split(".")[0], base_url.path) == ("https", "eu7", "/3.0/")
 
 
 def test_audience_that_does_not_exist(consent_guard, mailchimp_account):
