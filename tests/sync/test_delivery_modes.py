@@ -36,3 +36,30 @@ def test_on_commit_in_a_background_thread(configuration, mailchimp_account, sett
     # ... and the delivery happened in the background.
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
     assert SyncState.objects.get(object_id=person.pk, kind="contact").status == SyncStatus.SYNCED
+
+
+def test_worker_loop_survives_a_database_error(configuration, mailchimp_account, settings, monkeypatch, capsys):
+    from django.db import OperationalError
+
+    from shoop_mailchimp.management.commands import mailchimp_sync
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    person = PersonContact.objects.create(first_name="Dee", email="dee@example.com", marketing_permission=True)
+    real_drain, calls = mailchimp_sync.drain, []
+
+    def flaky_drain(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return real_drain(**kwargs)
+
+    def sleep(seconds):
+        if len(calls) >= 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mailchimp_sync, "drain", flaky_drain)
+    monkeypatch.setattr(mailchimp_sync.time, "sleep", sleep)
+    call_command("mailchimp_sync", loop=True, interval=0)
+    assert "Database error" in capsys.readouterr().err
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"

@@ -1,7 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from shuup.core.models import Shop
 
 from shoop_mailchimp.sync import bulk
@@ -32,7 +32,14 @@ class Command(BaseCommand):
         if orders:
             raise CommandError("--orders only goes with --existing")
         while True:
-            report = drain(shop_id=shop)
+            try:
+                report = drain(shop_id=shop)
+            except DatabaseError as error:
+                if not loop:
+                    raise
+                # The claimed rows keep their lease and are sent again once it expires; keep working.
+                self.stderr.write("Database error while delivering (%s); trying again." % error.__class__.__name__)
+                report = None
             if report or not loop:
                 self.stdout.write(self._describe(report))
             if not loop:
