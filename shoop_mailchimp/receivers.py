@@ -45,21 +45,21 @@ def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
 
 
 def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """Both directions: ``group.members.add(contact)`` and ``contact.groups.add(group)``."""
-    if action not in ("post_add", "post_remove", "pre_clear", "post_clear"):
-        return
+    """Both directions: ``group.members.add(contact)`` and ``contact.groups.add(group)``.
+
+    ``group.members.clear()`` names no contacts afterwards, so its members are read before.
+    """
     if reverse:  # instance is the contact
-        contact_ids = [instance.pk]
-        shop_ids = shop_ids_for_contact(instance)
-    else:  # instance is the group
-        if action == "pre_clear":
-            pk_set = set(instance.members.values_list("pk", flat=True))
-        contact_ids = pk_set or []
-        shop_ids = _shop_ids_for_group(instance)
-    if action == "pre_clear" and reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            for shop_id in shop_ids_for_contact(instance):
+                record(shop_id, SyncKind.CONTACT, [instance.pk])
         return
-    for shop_id in shop_ids:
-        record(shop_id, SyncKind.CONTACT, contact_ids)
+    if action == "pre_clear":
+        pk_set = set(instance.members.values_list("pk", flat=True))
+    elif action not in ("post_add", "post_remove"):
+        return
+    for shop_id in _shop_ids_for_group(instance):
+        record(shop_id, SyncKind.CONTACT, pk_set or [])
 
 
 def _shop_ids_for_group(group):
