@@ -33,6 +33,8 @@ DEFAULTS = {
     "DRAIN_CHUNK": 100,
     # Requests in flight per API key (Mailchimp allows 10).
     "MAX_CONNECTIONS": 10,
+    # Contacts the worker sends at once (capped by MAX_CONNECTIONS); 1 sends them one by one.
+    "DRAIN_CONCURRENCY": 1,
     # Contacts (or orders) per Mailchimp batch in a bulk sync; a contact is two operations.
     "BATCH_SIZE": 500,
     # Seconds between two looks at submitted batches while a bulk sync waits for them.

@@ -3,6 +3,8 @@
 Deliveries collect entries and write them in one query per chunk; one-off actions write at once.
 Nothing here ever receives the API key.
 """
+import threading
+
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry
 
@@ -18,12 +20,16 @@ class Journal:
         self.shop_id = shop_id
         self.user = user
         self.entries = []
+        # Concurrent contact sends add entries from worker threads.
+        self._lock = threading.Lock()
 
     def add(self, action, message, kind=LogKind.INFO, contact_id=None, order_id=None, extra=None):
-        self.entries.append(MailchimpLogEntry(
+        entry = MailchimpLogEntry(
             shop_id=self.shop_id, action=action, message=message[:4000], kind=kind, user=self.user,
             contact_id=contact_id, order_id=order_id, extra=extra,
-        ))
+        )
+        with self._lock:
+            self.entries.append(entry)
 
     def error(self, action, error, extra=None, **fields):
         data = dict(extra or {})
@@ -34,6 +40,7 @@ class Journal:
         self.add(action, str(error), kind=LogKind.ERROR, extra=data, **fields)
 
     def flush(self):
-        if self.entries:
-            MailchimpLogEntry.objects.bulk_create(self.entries)
-            self.entries = []
+        with self._lock:
+            entries, self.entries = self.entries, []
+        if entries:
+            MailchimpLogEntry.objects.bulk_create(entries)

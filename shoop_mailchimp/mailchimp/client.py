@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 from mailchimp3 import MailChimp
+from requests.adapters import HTTPAdapter
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpError, error_from_exception, error_from_response
@@ -46,6 +47,10 @@ class MailchimpClient(MailChimp):
             self.base_url = base_url.rstrip("/") + "/"
         self.api_key_id = api_key[-8:]
         self.session = requests.Session()
+        # Enough pooled keep-alive connections for every request the per-key cap lets through at once.
+        adapter = HTTPAdapter(pool_maxsize=get_setting("MAX_CONNECTIONS"))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def _make_request(self, **kwargs):
         method = kwargs["method"]

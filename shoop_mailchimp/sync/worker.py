@@ -2,8 +2,10 @@
 
 Data flows one way: sync state (rows) → plans (payloads) → Mailchimp client.
 """
+import functools
 import logging
 from collections import Counter, defaultdict
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -101,53 +103,59 @@ LOG_TARGETS = {
 
 
 def deliver_rows(rows, journal, report, deliver_one):
-    """Run ``deliver_one(row)`` for each row and close it according to what happened.
-
-    ``deliver_one`` returns ("synced", fields), ("unchanged", fields), ("skipped", reason) or
-    ("removed", None). Mailchimp errors are sorted here into permanent, transient, rate limits and
-    account problems.
-    """
+    """Run ``deliver_one(row)`` for each row and close it according to what happened."""
     for row in rows:
-        target = LOG_TARGETS[row.kind](row.object_id)
-        try:
-            outcome, data = deliver_one(row)
-        except MailchimpRateLimited as error:
-            journal.error("sync.throttled", error, **target)
-            delay = retry_delay(1)
-            raise ShopPaused(delay)
-        except (MailchimpAuthError, MailchimpNotFound) as error:
-            journal.error("sync.account", error, **target)
-            raise AccountProblem(str(error))
-        except MailchimpError as error:
-            if error.transient:
-                retried = outcomes.mark_retry(row, error, error.as_log_data())
-                report["%s %s" % (row.kind, "retried" if retried else "failed")] += 1
-            else:
-                outcomes.mark_failed(row, error, error.as_log_data())
-                report["%s failed" % row.kind] += 1
-            journal.error("%s.sync" % row.kind, error, **target)
-            continue
-        except (ValueError, KeyError) as error:
-            # mailchimp3 refuses some payloads (an e-mail it cannot parse) before sending.
-            outcomes.mark_failed(row, "Not sent: %s" % error)
-            journal.add("%s.sync" % row.kind, "Not sent: %s" % error, kind=LogKind.ERROR, **target)
-            report["%s failed" % row.kind] += 1
-            continue
-        except Exception as error:
-            logger.exception("Unexpected error delivering %s %s", row.kind, row.object_id)
-            outcomes.mark_retry(row, "Unexpected error: %s" % error.__class__.__name__)
-            journal.add("%s.sync" % row.kind, "Unexpected error: %s" % error.__class__.__name__,
-                        kind=LogKind.ERROR, **target)
-            report["%s retried" % row.kind] += 1
-            continue
-        if outcome in ("skipped", "failed"):
-            close_unsent(row, outcome, data, journal, report)
-            continue
-        if outcome == "removed":
-            outcomes.remove(row)
+        close_row(row, functools.partial(deliver_one, row), journal, report)
+
+
+def close_row(row, result, journal, report):
+    """Close ``row`` according to ``result()``: what its delivery returned, or the error it raised.
+
+    ``result`` returns ("synced", fields), ("unchanged", fields), ("skipped", reason), ("failed",
+    reason) or ("removed", None): ``deliver_one`` bound to the row, or a finished send's
+    ``Future.result``. Mailchimp errors are sorted here into permanent, transient, rate limits
+    (:class:`ShopPaused`) and account problems (:class:`AccountProblem`); those two leave the row
+    claimed, for the caller to release.
+    """
+    target = LOG_TARGETS[row.kind](row.object_id)
+    try:
+        outcome, data = result()
+    except MailchimpRateLimited as error:
+        journal.error("sync.throttled", error, **target)
+        raise ShopPaused(retry_delay(1))
+    except (MailchimpAuthError, MailchimpNotFound) as error:
+        journal.error("sync.account", error, **target)
+        raise AccountProblem(str(error))
+    except MailchimpError as error:
+        if error.transient:
+            retried = outcomes.mark_retry(row, error, error.as_log_data())
+            report["%s %s" % (row.kind, "retried" if retried else "failed")] += 1
         else:
-            outcomes.mark_synced(row, **(data or {}))
-        report["%s %s" % (row.kind, outcome)] += 1
+            outcomes.mark_failed(row, error, error.as_log_data())
+            report["%s failed" % row.kind] += 1
+        journal.error("%s.sync" % row.kind, error, **target)
+        return
+    except (ValueError, KeyError) as error:
+        # mailchimp3 refuses some payloads (an e-mail it cannot parse) before sending.
+        outcomes.mark_failed(row, "Not sent: %s" % error)
+        journal.add("%s.sync" % row.kind, "Not sent: %s" % error, kind=LogKind.ERROR, **target)
+        report["%s failed" % row.kind] += 1
+        return
+    except Exception as error:
+        logger.exception("Unexpected error delivering %s %s", row.kind, row.object_id)
+        outcomes.mark_retry(row, "Unexpected error: %s" % error.__class__.__name__)
+        journal.add("%s.sync" % row.kind, "Unexpected error: %s" % error.__class__.__name__,
+                    kind=LogKind.ERROR, **target)
+        report["%s retried" % row.kind] += 1
+        return
+    if outcome in ("skipped", "failed"):
+        close_unsent(row, outcome, data, journal, report)
+        return
+    if outcome == "removed":
+        outcomes.remove(row)
+    else:
+        outcomes.mark_synced(row, **(data or {}))
+    report["%s %s" % (row.kind, outcome)] += 1
 
 
 def close_unsent(row, outcome, reason, journal, report):
@@ -167,9 +175,8 @@ def deliver_contacts(client, configuration, rows, journal, report):
     group_ids = contacts.load_group_ids(rows)
     interest_ids = contacts.load_interest_ids(configuration.shop_id)
 
-    def deliver_one(row):
-        if row.erase:
-            return contacts.erase_contact(client, configuration, row, journal)
+    def prepare(row):
+        """The row's plan, or its outcome when there is nothing to send."""
         contact = loaded.get(row.object_id)
         problem = contacts.unsendable(contact)
         if problem:
@@ -177,12 +184,76 @@ def deliver_contacts(client, configuration, rows, journal, report):
         plan = contacts.ContactPlan(contact, row, configuration, group_ids.get(contact.pk, set()), interest_ids)
         if plan.unchanged:
             return "unchanged", None
+        return plan
+
+    def send(plan):
+        """The HTTP part alone: safe in a worker thread, it never touches the database."""
         status = contacts.send_contact(client, configuration, plan, journal)
         return "synced", {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
                           "member_status": status,
                           "fingerprint": plan.fingerprint}
 
-    deliver_rows(rows, journal, report, deliver_one)
+    def deliver_one(row):
+        if row.erase:
+            return contacts.erase_contact(client, configuration, row, journal)
+        prepared = prepare(row)
+        return send(prepared) if isinstance(prepared, contacts.ContactPlan) else prepared
+
+    concurrency = min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS"))
+    if concurrency <= 1:
+        deliver_rows(rows, journal, report, deliver_one)
+        return
+    deliver_rows([row for row in rows if row.erase], journal, report, deliver_one)
+
+    def plans():
+        """Plans as the threads need them (planning overlaps sending); rows with nothing to send close here."""
+        for row in rows:
+            if row.erase:
+                continue
+            try:
+                prepared = prepare(row)
+            except Exception as error:
+                close_row(row, functools.partial(_reraise, error), journal, report)
+                continue
+            if isinstance(prepared, contacts.ContactPlan):
+                yield prepared
+            else:
+                close_row(row, functools.partial(tuple, prepared), journal, report)
+
+    send_concurrently(plans(), send, concurrency, journal, report)
+
+
+def _reraise(error):
+    raise error
+
+
+def send_concurrently(plans, send, concurrency, journal, report):
+    """Run ``send(plan)`` for each plan in ``concurrency`` threads; close each row here, as it finishes.
+
+    Only the HTTP calls run in the threads; every database write stays in this one. A rate limit or
+    an account problem stops further sends: the ones in flight finish and are closed, then the
+    exception reaches :func:`deliver_shop_rows`, which releases the rows still claimed.
+    """
+    waiting = iter(plans)
+    running = {}
+    stopped = None
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        while True:
+            while stopped is None and len(running) < concurrency:
+                plan = next(waiting, None)
+                if plan is None:
+                    break
+                running[pool.submit(send, plan)] = plan.row
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                try:
+                    close_row(running.pop(future), future.result, journal, report)
+                except (ShopPaused, AccountProblem) as stop:
+                    stopped = stopped or stop
+    if stopped is not None:
+        raise stopped
 
 
 def deliver_orders(client, configuration, rows, journal, report):
