@@ -3,17 +3,9 @@ import os
 
 from tests.settings import *  # noqa: F401,F403
 from tests.settings import SHOOP_MAILCHIMP as _TEST_SETTINGS
+from tests.settings import NoMigrations
 
-
-class _NoMigrations(dict):
-    def __contains__(self, item):
-        return True
-
-    def __getitem__(self, item):
-        return None
-
-
-MIGRATION_MODULES = _NoMigrations()
+MIGRATION_MODULES = NoMigrations()
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
