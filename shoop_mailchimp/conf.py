@@ -29,7 +29,7 @@ DEFAULTS = {
     "RETRY_MAX_DELAY": 6 * 3600,
     # A claimed row whose worker died becomes claimable again after this many seconds.
     "LEASE_SECONDS": 300,
-    # Rows a worker claims at a time.
+    # Rows a worker claims at a time, per sending thread (DRAIN_CONCURRENCY).
     "DRAIN_CHUNK": 100,
     # Requests in flight per API key (Mailchimp allows 10).
     "MAX_CONNECTIONS": 10,

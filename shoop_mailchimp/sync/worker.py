@@ -39,12 +39,17 @@ class ShopPaused(Exception):
         self.delay = delay
 
 
+def drain_concurrency():
+    return max(1, min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS")))
+
+
 def drain(shop_id=None, timeout=None, max_rounds=None):
     """Deliver everything due; returns a Counter like {"contact synced": 2, "order failed": 1}."""
     report = Counter()
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
-        rows = claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"))
+        # Each sending thread gets a chunk's worth, so threads rarely wait for the next claim.
+        rows = claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK") * drain_concurrency())
         if not rows:
             break
         rounds += 1
@@ -199,7 +204,7 @@ def deliver_contacts(client, configuration, rows, journal, report):
         prepared = prepare(row)
         return send(prepared) if isinstance(prepared, contacts.ContactPlan) else prepared
 
-    concurrency = min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS"))
+    concurrency = drain_concurrency()
     if concurrency <= 1:
         deliver_rows(rows, journal, report, deliver_one)
         return
@@ -239,7 +244,8 @@ def send_concurrently(plans, send, concurrency, journal, report):
     stopped = None
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         while True:
-            while stopped is None and len(running) < concurrency:
+            # Twice as many sends as threads are queued, so that no thread waits while rows are closed.
+            while stopped is None and len(running) < 2 * concurrency:
                 plan = next(waiting, None)
                 if plan is None:
                     break
@@ -252,6 +258,10 @@ def send_concurrently(plans, send, concurrency, journal, report):
                     close_row(running.pop(future), future.result, journal, report)
                 except (ShopPaused, AccountProblem) as stop:
                     stopped = stopped or stop
+            if stopped is not None:
+                # Queued sends that have not started stay unsent: their rows are released.
+                for future in [future for future in running if future.cancel()]:
+                    running.pop(future)
     if stopped is not None:
         raise stopped
 
