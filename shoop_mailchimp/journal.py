@@ -42,5 +42,11 @@ class Journal:
     def flush(self):
         with self._lock:
             entries, self.entries = self.entries, []
-        if entries:
+        if not entries:
+            return
+        try:
             MailchimpLogEntry.objects.bulk_create(entries)
+        except Exception:
+            with self._lock:  # kept for the next flush rather than lost with a failed write
+                self.entries[:0] = entries
+            raise
