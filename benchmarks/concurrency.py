@@ -59,6 +59,9 @@ class RemoteEmulator:
     def clear_requests(self):
         self.http.delete(self.control + "requests").raise_for_status()
 
+    def reset_stats(self):
+        self.http.delete(self.control + "stats").raise_for_status()
+
     @property
     def stats(self):
         return self.http.get(self.control + "stats").json()
@@ -82,13 +85,12 @@ def measure(emulator, settings, concurrency):
 
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DRAIN_CONCURRENCY=concurrency)
     emulator.clear_requests()
-    if hasattr(emulator, "reset_stats"):
-        emulator.reset_stats()
-    # Otherwise (the remote emulator) the maximum runs from its start; the one-by-one phase runs first.
+    emulator.reset_stats()
     seconds, report = timed(drain)
     requests = emulator.requests
     service = sum(request["duration"] for request in requests) / len(requests)
-    return seconds, len(requests), report["contact synced"], emulator.stats["max_in_flight"], service
+    stats = emulator.stats
+    return seconds, len(requests), report["contact synced"], stats["max_in_flight"], service, stats["connections"]
 
 
 def main():
@@ -115,11 +117,12 @@ def main():
         ("DRAIN_CONCURRENCY=%d, %d contacts" % (CONCURRENCY, CONTACTS), "conc", CONTACTS, CONCURRENCY),
     ):
         create_people(prefix, count)
-        seconds, requests, synced, in_flight, service = measure(emulator, settings, concurrency)
+        seconds, requests, synced, in_flight, service, connections = measure(emulator, settings, concurrency)
         assert synced == count and not SyncState.objects.exclude(status="synced").exists(), "a contact was lost"
         figures[concurrency] = requests / seconds
-        print("%-44s %6.1f s  %5d requests  %6.1f requests/s  max in flight %d  mean request %.0f ms" % (
-            name, seconds, requests, requests / seconds, in_flight, service * 1000))
+        print("%-44s %6.1f s  %5d requests  %6.1f requests/s  max in flight %d  mean request %.0f ms  "
+              "%d connections" % (name, seconds, requests, requests / seconds, in_flight, service * 1000,
+                                  connections))
         if concurrency > 1:
             ok &= ratio_line("max requests in flight (per-key cap)", in_flight, 10, unit="")
             # The latency is the emulator's sleep; its own handling (spec validation) comes on top.

@@ -1,11 +1,14 @@
 """Costs the integration adds: contact saves with it on vs off, DB queries and HTTP requests per contact.
 
-Each figure is a ratio or a count measured in this run, against the bundled emulator.
+Each figure is a ratio or a count measured in this run, against the bundled emulator. Saves and
+checkouts are measured in worker mode and in celery mode (a task enqueued on a live Redis broker
+after each commit; the workers that would consume them run elsewhere and are not started here).
 """
+import os
 import statistics
 import sys
 
-from common import configure_shop, ratio_line, setup_django, start_emulator, timed
+from common import configure_shop, ratio_line, setup_django, start_emulator, start_redis, timed
 
 SAVES = 1000
 ROUNDS = 5
@@ -27,6 +30,50 @@ def set_enabled(configuration, enabled):
     configuration.save()
 
 
+def compare(configuration, work, rounds):
+    """Median wall time of ``work`` with the integration on / off, rounds alternating."""
+    timings = {True: [], False: []}
+    for _ in range(rounds):
+        for enabled in (False, True):
+            set_enabled(configuration, enabled)
+            timings[enabled].append(timed(work)[0])
+    set_enabled(configuration, True)
+    return statistics.median(timings[True]) / statistics.median(timings[False])
+
+
+def celery_mode_costs(configuration, contacts, checkouts):
+    """Saves and checkouts with DELIVERY="celery": each commit enqueues a drain task on Redis."""
+    from django.conf import settings
+
+    started = start_redis()
+    if started is None:
+        print("celery mode: redis-server is not installed (scripts/system-deps installs it): NOT MEASURED")
+        return False
+    url, process = started
+    os.environ["CELERY_BROKER_URL"] = url
+    try:
+        import redis
+
+        from shoop_mailchimp.sync import celery_app  # noqa: F401  (the broker comes from the environment)
+
+        settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="celery", REDIS_URL=url)
+        broker = redis.Redis.from_url(url)
+        save_contacts(contacts[:100])  # warm-up: the broker connection
+        broker.delete("celery")
+        ok = ratio_line("1,000 contact saves, on (celery mode) / off (median of %d)" % ROUNDS,
+                        compare(configuration, lambda: save_contacts(contacts), ROUNDS), 1.10)
+        enqueued = broker.llen("celery")
+        ok &= ratio_line("drain tasks enqueued per save (on rounds)", enqueued / (ROUNDS * len(contacts)), 1,
+                         unit="")
+        ok &= ratio_line("%d checkouts, on (celery mode) / off (median of 3)" % ORDERS,
+                         compare(configuration, checkouts, 3), 1.10)
+    finally:
+        settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL=None)
+        process.kill()
+        process.wait()
+    return ok
+
+
 def main():
     setup_django()
     from django.db import connection, reset_queries
@@ -46,15 +93,9 @@ def main():
                 for i in range(SAVES)]
     drain()
     save_contacts(contacts[:100])  # warm-up
-    timings = {True: [], False: []}
     emulator.clear_requests()
-    for _ in range(ROUNDS):
-        for enabled in (False, True):
-            set_enabled(configuration, enabled)
-            timings[enabled].append(timed(save_contacts, contacts)[0])
-    set_enabled(configuration, True)
     ok &= ratio_line("1,000 contact saves, on (worker mode) / off (median of %d)" % ROUNDS,
-                     statistics.median(timings[True]) / statistics.median(timings[False]), 1.10)
+                     compare(configuration, lambda: save_contacts(contacts), ROUNDS), 1.10)
     ok &= ratio_line("HTTP requests during those saves", len(emulator.requests), 0, unit="")
 
     # 1b. Checkouts (OrderCreator, as the shop's checkout runs it): on vs off, alternating rounds.
@@ -68,14 +109,9 @@ def main():
         for buyer in buyers:
             create_random_order(customer=buyer, products=[product], shop=shop, random_products=False)
 
-    order_timings = {True: [], False: []}
-    for _ in range(3):
-        for enabled in (False, True):
-            set_enabled(configuration, enabled)
-            order_timings[enabled].append(timed(checkouts)[0])
-    set_enabled(configuration, True)
     ok &= ratio_line("%d checkouts, on (worker mode) / off (median of 3)" % ORDERS,
-                     statistics.median(order_timings[True]) / statistics.median(order_timings[False]), 1.10)
+                     compare(configuration, checkouts, 3), 1.10)
+    ok &= celery_mode_costs(configuration, contacts, checkouts)
     drain()
 
     # 2. Draining N pending contacts: DB queries per contact.

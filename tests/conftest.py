@@ -4,6 +4,7 @@ from shuup.core import cache as shuup_cache
 from shuup.testing.factories import get_default_shop
 
 from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration
 
 
@@ -14,6 +15,12 @@ def clean_shuup_caches():
     shuup_cache.init_cache()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_throttling_pauses(monkeypatch):
+    """A 429 in one test pauses its shop (the same id in every test) for this process; not in the next test."""
+    monkeypatch.setattr(limits, "_local_pauses", {})
 
 
 @pytest.fixture

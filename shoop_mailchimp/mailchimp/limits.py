@@ -3,7 +3,8 @@
 Within one process a semaphore per key is enough. With ``SHOOP_MAILCHIMP["REDIS_URL"]`` set (Celery
 deployments) the cap holds across every process: a slot is a member of a Redis sorted set scored
 with its expiry, so a worker killed mid-request frees its slot once the request would have timed out.
-The same Redis carries per-shop "retry not before" pauses after Mailchimp throttled us.
+The same Redis carries per-shop "retry not before" pauses after Mailchimp throttled us, so that
+every worker waits; without Redis the pause holds within this process.
 """
 import contextlib
 import threading
@@ -15,6 +16,8 @@ from shoop_mailchimp.conf import get_setting
 _lock = threading.Lock()
 _semaphores = {}
 _redis_clients = {}
+#: {shop id: time.time() when sending may resume}, used when REDIS_URL is not set.
+_local_pauses = {}
 
 #: Seconds a slot outlives the request's own (connect + read) timeout.
 SLOT_MARGIN = 5
@@ -91,16 +94,25 @@ def connection_slot(key_id):
 
 
 def pause_shop(shop_id, seconds):
-    """Tell every worker sharing Redis to leave this shop alone for ``seconds``."""
+    """Tell every worker (sharing Redis, else in this process) to leave this shop alone for ``seconds``."""
+    if seconds <= 0:
+        return
+    resume_at = time.time() + seconds
     client = redis_client()
-    if client is not None and seconds > 0:
-        client.set(KEY_PREFIX + "paused:%s" % shop_id, str(time.time() + seconds), ex=max(1, int(seconds + 0.999)))
+    if client is None:
+        with _lock:
+            _local_pauses[shop_id] = max(resume_at, _local_pauses.get(shop_id, 0))
+        return
+    client.set(KEY_PREFIX + "paused:%s" % shop_id, str(resume_at), ex=max(1, int(seconds + 0.999)))
 
 
 def shop_paused_for(shop_id):
-    """Seconds until the shop may be sent to again (0 when not paused or without Redis)."""
+    """Seconds until the shop may be sent to again (0 when not paused)."""
     client = redis_client()
     if client is None:
-        return 0
-    value = client.get(KEY_PREFIX + "paused:%s" % shop_id)
-    return max(0.0, float(value) - time.time()) if value else 0
+        with _lock:
+            resume_at = _local_pauses.get(shop_id, 0)
+    else:
+        value = client.get(KEY_PREFIX + "paused:%s" % shop_id)
+        resume_at = float(value) if value else 0
+    return max(0.0, resume_at - time.time())

@@ -93,7 +93,7 @@ def _existing_rows(shop_id, kind, object_ids):
         return cursor.fetchall()
 
 
-def due_rows(shop_id=None, now=None):
+def due_rows(shop_id=None, now=None, kind=None):
     """Pending rows whose time has come, and rows whose worker's lease ran out mid-delivery."""
     now = now or timezone.now()
     rows = SyncState.objects.filter(
@@ -101,10 +101,12 @@ def due_rows(shop_id=None, now=None):
     ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     if shop_id is not None:
         rows = rows.filter(shop_id=shop_id)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
     return rows
 
 
-def claim(shop_id=None, limit=100, now=None):
+def claim(shop_id=None, limit=100, now=None, kind=None):
     """Lease up to ``limit`` due rows to this worker; a dead worker's lease simply expires.
 
     PostgreSQL locks the chosen rows and skips those another worker holds. Elsewhere one UPDATE
@@ -115,14 +117,14 @@ def claim(shop_id=None, limit=100, now=None):
     lease_until = now + timedelta(seconds=get_setting("LEASE_SECONDS"))
     token = uuid.uuid4().hex
     take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"))
-    chosen = due_rows(shop_id, now).order_by("next_attempt_at", "id")
+    chosen = due_rows(shop_id, now, kind).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(chosen.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
             if ids:
-                due_rows(shop_id, now).filter(id__in=ids).update(**take)
+                due_rows(shop_id, now, kind).filter(id__in=ids).update(**take)
     else:
-        due_rows(shop_id, now).filter(id__in=Subquery(chosen.values("id")[:limit])).update(**take)
+        due_rows(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit])).update(**take)
     return list(SyncState.objects.filter(claimed_by=token))
 
 

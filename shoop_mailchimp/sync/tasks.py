@@ -7,28 +7,20 @@ another worker holds), and a killed worker's rows come back when their lease run
 """
 from celery import shared_task
 
-from shoop_mailchimp.mailchimp.limits import pause_shop, shop_paused_for
-from shoop_mailchimp.models import MailchimpBatch, SyncState, SyncStatus
+from shoop_mailchimp.mailchimp.limits import shop_paused_for
+from shoop_mailchimp.models import MailchimpBatch
 from shoop_mailchimp.models.batch import BatchStatus
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def drain_shop(shop_id):
-    from django.utils import timezone
-
     from shoop_mailchimp.sync.worker import drain
 
     if shop_paused_for(shop_id):
-        return {"paused": 1}  # Mailchimp throttled this shop: the beat schedule comes back later
-    report = drain(shop_id=shop_id)
-    if report.get("postponed"):
-        # The throttled rows carry their retry time; tell the other workers too.
-        resume_at = SyncState.objects.filter(
-            shop_id=shop_id, status=SyncStatus.PENDING, next_attempt_at__gt=timezone.now()
-        ).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
-        if resume_at:
-            pause_shop(shop_id, (resume_at - timezone.now()).total_seconds())
-    return dict(report)
+        # Mailchimp throttled this shop (the worker that was told shared it through Redis): claim
+        # nothing now; the beat schedule's drain_all comes back.
+        return {"paused": 1}
+    return dict(drain(shop_id=shop_id))
 
 
 @shared_task(acks_late=True, ignore_result=True)

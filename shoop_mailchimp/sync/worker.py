@@ -16,6 +16,7 @@ from shoop_mailchimp.mailchimp.errors import (
     MailchimpNotFound,
     MailchimpRateLimited,
 )
+from shoop_mailchimp.mailchimp.limits import pause_shop, shop_paused_for
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import contacts, groups, orders, outcomes
 from shoop_mailchimp.sync.backoff import retry_delay
@@ -25,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 #: Groups first (interests must exist before members use them), orders last (their customer first).
 KIND_ORDER = (SyncKind.GROUP, SyncKind.CONTACT, SyncKind.ORDER)
+
+
+#: Contacts loaded from the database at a time while their sends are planned.
+LOAD_SLICE = 50
 
 
 class AccountProblem(Exception):
@@ -43,13 +48,32 @@ def drain_concurrency():
     return max(1, min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS")))
 
 
+def claim_limit():
+    # Each sending thread gets a chunk's worth, so threads rarely wait for the next claim.
+    return get_setting("DRAIN_CHUNK") * drain_concurrency()
+
+
 def drain(shop_id=None, timeout=None, max_rounds=None):
-    """Deliver everything due; returns a Counter like {"contact synced": 2, "order failed": 1}."""
+    """Deliver everything due; returns a Counter like {"contact synced": 2, "order failed": 1}.
+
+    A round is one claim; ``max_rounds`` bounds how many a call makes (claims of more contacts
+    while the last ones are being sent count too).
+    """
     report = Counter()
     rounds = 0
-    while max_rounds is None or rounds < max_rounds:
-        # Each sending thread gets a chunk's worth, so threads rarely wait for the next claim.
-        rows = claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK") * drain_concurrency())
+
+    def rounds_left():
+        return max_rounds is None or rounds < max_rounds
+
+    def claim_more_contacts(row_shop_id):
+        nonlocal rounds
+        if not rounds_left():
+            return []
+        rounds += 1
+        return claim(shop_id=row_shop_id, limit=claim_limit(), kind=SyncKind.CONTACT)
+
+    while rounds_left():
+        rows = claim(shop_id=shop_id, limit=claim_limit())
         if not rows:
             break
         rounds += 1
@@ -58,32 +82,53 @@ def drain(shop_id=None, timeout=None, max_rounds=None):
             by_shop[row.shop_id].append(row)
         progressed = False
         for row_shop_id, shop_rows in by_shop.items():
-            progressed |= deliver_shop_rows(row_shop_id, shop_rows, report, timeout=timeout)
+            progressed |= deliver_shop_rows(row_shop_id, shop_rows, report, timeout=timeout,
+                                            claim_more_contacts=claim_more_contacts)
         if not progressed:
             break
     return report
 
 
-def deliver_shop_rows(shop_id, rows, report, timeout=None):
-    """Deliver one shop's claimed rows; returns whether any row was closed."""
+def deliver_shop_rows(shop_id, rows, report, timeout=None, claim_more_contacts=None):
+    """Deliver one shop's claimed rows; returns whether any row was closed.
+
+    ``claim_more_contacts(shop_id)``, when given, lets a concurrent contact drain claim the next
+    contacts while the last ones are still being sent; they join ``rows``, so a stop releases them.
+    """
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
     if configuration is None or not configuration.is_active:
         release(rows)
         report["held"] += len(rows)
         return False
+    paused_for = shop_paused_for(shop_id)
+    if paused_for:
+        # Mailchimp throttled this shop (in this or another worker): wait as long as it asked.
+        release(rows, delay=paused_for)
+        report["postponed"] += len(rows)
+        return False
     journal = Journal(shop_id)
     client = None
+
+    def more_contacts():
+        more = claim_more_contacts(shop_id) if claim_more_contacts else []
+        rows.extend(more)
+        journal.flush()  # a long drain writes its log entries chunk by chunk
+        return more
+
     try:
         client = build_client(configuration, timeout=timeout)
         for kind in KIND_ORDER:
             kind_rows = [row for row in rows if row.kind == kind]
-            if kind_rows:
+            if kind == SyncKind.CONTACT and kind_rows:
+                deliver_contacts(client, configuration, kind_rows, journal, report, more_rows=more_contacts)
+            elif kind_rows:
                 HANDLERS[kind](client, configuration, kind_rows, journal, report)
     except (AccountProblem, InvalidAPIKey) as problem:
         pause(configuration, str(problem), journal)
         release(rows)
         report["held"] += len(rows)
     except ShopPaused as paused:
+        pause_shop(shop_id, paused.delay)
         release(rows, delay=paused.delay)
         report["postponed"] += len(rows)
     finally:
@@ -175,14 +220,26 @@ def close_unsent(row, outcome, reason, journal, report):
     report["%s %s" % (row.kind, outcome)] += 1
 
 
-def deliver_contacts(client, configuration, rows, journal, report):
-    loaded = contacts.load_contacts(rows)
-    group_ids = contacts.load_group_ids(rows)
+def deliver_contacts(client, configuration, rows, journal, report, more_rows=None):
+    """Send claimed contact rows: one by one, or with DRAIN_CONCURRENCY threads.
+
+    ``more_rows()`` returns further claimed contact rows; a concurrent drain calls it as its last
+    rows start sending, so that the threads never wait for a claim.
+    """
     interest_ids = contacts.load_interest_ids(configuration.shop_id)
 
-    def prepare(row):
+    def loaded_chunk(chunk):
+        """The chunk's rows with their contacts and groups, loaded a slice at a time: loading a
+        contact costs far more than claiming its row, and sends start after the first slice."""
+        for start in range(0, len(chunk), LOAD_SLICE):
+            rows_slice = chunk[start:start + LOAD_SLICE]
+            loaded = contacts.load_contacts(rows_slice)
+            group_ids = contacts.load_group_ids(rows_slice)
+            for row in rows_slice:
+                yield row, loaded.get(row.object_id), group_ids
+
+    def prepare(row, contact, group_ids):
         """The row's plan, or its outcome when there is nothing to send."""
-        contact = loaded.get(row.object_id)
         problem = contacts.unsendable(contact)
         if problem:
             return problem
@@ -198,58 +255,66 @@ def deliver_contacts(client, configuration, rows, journal, report):
                           "member_status": status,
                           "fingerprint": plan.fingerprint}
 
-    def deliver_one(row):
-        if row.erase:
-            return contacts.erase_contact(client, configuration, row, journal)
-        prepared = prepare(row)
-        return send(prepared) if isinstance(prepared, contacts.ContactPlan) else prepared
+    def erase(row):
+        return contacts.erase_contact(client, configuration, row, journal)
 
     concurrency = drain_concurrency()
     if concurrency <= 1:
-        deliver_rows(rows, journal, report, deliver_one)
+        for row, contact, group_ids in loaded_chunk(rows):
+            def deliver_one(row=row, contact=contact, group_ids=group_ids):
+                if row.erase:
+                    return erase(row)
+                prepared = prepare(row, contact, group_ids)
+                return send(prepared) if isinstance(prepared, contacts.ContactPlan) else prepared
+
+            close_row(row, deliver_one, journal, report)
         return
-    deliver_rows([row for row in rows if row.erase], journal, report, deliver_one)
 
-    def plans():
-        """Plans as the threads need them (planning overlaps sending); rows with nothing to send close here."""
-        for row in rows:
-            if row.erase:
-                continue
-            try:
-                prepared = prepare(row)
-            except Exception as error:
-                close_row(row, functools.partial(_reraise, error), journal, report)
-                continue
-            if isinstance(prepared, contacts.ContactPlan):
-                yield prepared
-            else:
-                close_row(row, functools.partial(tuple, prepared), journal, report)
+    def sends():
+        """(row, send) pairs as the threads need them (planning overlaps sending); rows with nothing
+        to send close here."""
+        chunk = rows
+        while chunk:
+            for row, contact, group_ids in loaded_chunk(chunk):
+                if row.erase:
+                    yield row, functools.partial(erase, row)
+                    continue
+                try:
+                    prepared = prepare(row, contact, group_ids)
+                except Exception as error:
+                    close_row(row, functools.partial(_reraise, error), journal, report)
+                    continue
+                if isinstance(prepared, contacts.ContactPlan):
+                    yield row, functools.partial(send, prepared)
+                else:
+                    close_row(row, functools.partial(tuple, prepared), journal, report)
+            chunk = more_rows() if more_rows else []
 
-    send_concurrently(plans(), send, concurrency, journal, report)
+    send_concurrently(sends(), concurrency, journal, report)
 
 
 def _reraise(error):
     raise error
 
 
-def send_concurrently(plans, send, concurrency, journal, report):
-    """Run ``send(plan)`` for each plan in ``concurrency`` threads; close each row here, as it finishes.
+def send_concurrently(sends, concurrency, journal, report):
+    """Run each ``(row, send)``'s ``send()`` in ``concurrency`` threads; close each row here, as it finishes.
 
     Only the HTTP calls run in the threads; every database write stays in this one. A rate limit or
     an account problem stops further sends: the ones in flight finish and are closed, then the
     exception reaches :func:`deliver_shop_rows`, which releases the rows still claimed.
     """
-    waiting = iter(plans)
+    waiting = iter(sends)
     running = {}
     stopped = None
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         while True:
             # Twice as many sends as threads are queued, so that no thread waits while rows are closed.
             while stopped is None and len(running) < 2 * concurrency:
-                plan = next(waiting, None)
-                if plan is None:
+                row, send = next(waiting, (None, None))
+                if row is None:
                     break
-                running[pool.submit(send, plan)] = plan.row
+                running[pool.submit(send)] = row
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
+from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.customers import contact_names
 from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
 from shoop_mailchimp.models import ContactGroupInterest, SyncState, SyncStatus
@@ -23,7 +24,8 @@ def new_person(permission=True, **fields):
 
 
 def make_all_due():
-    """Skip the backoff and expire every lease, as if enough time had passed."""
+    """Skip the backoff, any throttling pause and every lease, as if enough time had passed."""
+    limits._local_pauses.clear()
     past = timezone.now() - timedelta(seconds=1)
     SyncState.objects.filter(status__in=(SyncStatus.PENDING, SyncStatus.SENDING)).update(
         next_attempt_at=past, lease_until=past

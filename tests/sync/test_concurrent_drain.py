@@ -1,11 +1,13 @@
 """DRAIN_CONCURRENCY > 1: contacts are sent by several threads, rows are still closed one by one."""
 import itertools
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.worker import drain
@@ -37,6 +39,8 @@ def states(people):
 
 
 def make_all_due():
+    """As if the throttling pause and the rows' backoff had passed."""
+    limits._local_pauses.clear()
     SyncState.objects.filter(status=SyncStatus.PENDING).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
@@ -71,8 +75,16 @@ def test_a_permanent_failure_fails_only_its_row(concurrent_worker, mailchimp_acc
     assert emulator.get_member(api_key, list_id, people[18].email)["status"] == "subscribed"
 
 
+def send_default_group():
+    """Shuup makes its default group for persons with the first one; its interest is sent here, so
+    that the drains under test see contact rows only (a new interest sends its members again)."""
+    new_people(1)
+    drain()
+
+
 def test_a_429_midway_stops_sending_and_loses_nothing(concurrent_worker, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
+    send_default_group()
     people = new_people(60)
     throttled = people[30]
     emulator.faults.latency(0.02)
@@ -131,3 +143,81 @@ def test_consent_rules_are_unchanged(concurrent_worker, mailchimp_account):
         assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
         assert emulator.get_customer(api_key, concurrent_worker.store_id, str(person.pk))["opt_in_status"] is False
     assert states([gone])[gone.pk].member_status == "unsubscribed"
+
+
+@pytest.fixture
+def small_claims(concurrent_worker, settings):
+    """Claims of 4 threads x 5 rows = 20, so that 90 contacts need the drain to claim more mid-way."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DRAIN_CONCURRENCY=4, DRAIN_CHUNK=5)
+    return concurrent_worker
+
+
+def member_puts(emulator):
+    return [request for request in emulator.requests
+            if request["method"] == "PUT" and "/members/" in request["path"]]
+
+
+def test_contacts_claimed_mid_drain_are_sent_once_over_kept_alive_connections(small_claims, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    people = new_people(90)
+    emulator.clear_requests()
+    emulator.reset_stats()
+    report = drain()
+    assert report["contact synced"] == 90
+    assert {state.status for state in states(people).values()} == {SyncStatus.SYNCED}
+    sent = sorted(request["body"]["email_address"] for request in member_puts(emulator))
+    assert sent == sorted(person.email for person in people), "every contact exactly once"
+    customer_puts = [request for request in emulator.requests
+                     if request["method"] == "PUT" and "/customers/" in request["path"]]
+    assert len(customer_puts) == 90
+    assert emulator.stats["connections"] <= 4, "connections are reused, one per sending thread at most"
+
+
+def test_max_rounds_bounds_the_claims_made_mid_drain(small_claims, mailchimp_account):
+    send_default_group()
+    people = new_people(90)
+    report = drain(max_rounds=2)
+    assert report["contact synced"] == 40
+    assert sum(state.status == SyncStatus.PENDING for state in states(people).values()) == 50
+
+
+def test_a_429_after_a_mid_drain_claim_gives_every_claimed_row_back(small_claims, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    people = new_people(90)
+    throttled = people[50]
+    emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(throttled.email), status=429, times=1)
+    report = drain()
+    by_id = states(people)
+    assert report["contact synced"] < 90
+    assert {state.status for state in by_id.values()} == {SyncStatus.SYNCED, SyncStatus.PENDING}
+    assert not SyncState.objects.exclude(claimed_by="").exists(), "no row stays claimed"
+    assert by_id[throttled.pk].status == SyncStatus.PENDING
+
+    make_all_due()
+    drain()
+    assert {state.status for state in states(people).values()} == {SyncStatus.SYNCED}
+    sent = [request["body"]["email_address"] for request in member_puts(emulator) if request["status"] == 200]
+    assert sorted(sent) == sorted(person.email for person in people), "none sent twice, none lost"
+
+
+def test_a_429_pauses_the_shop_for_the_next_drains_too(concurrent_worker, mailchimp_account, settings):
+    """Rows recorded after the 429 wait as well: no worker knocks again before the retry time."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, RETRY_BASE_DELAY=2)
+    emulator, api_key, list_id = mailchimp_account
+    first = new_people(5)
+    emulator.faults.fail("/lists/*/members/*", status=429, times=1)
+    assert drain()["postponed"] >= 5
+    assert 0 < limits.shop_paused_for(concurrent_worker.shop_id) <= 2
+    later = new_people(3)
+    emulator.clear_requests()
+    report = drain()
+    assert report == {"postponed": 3}, "the new rows are not even tried"
+    assert emulator.requests == []
+    assert {state.status for state in states(later).values()} == {SyncStatus.PENDING}
+
+    deadline = timezone.now() + timedelta(seconds=10)
+    while timezone.now() < deadline and SyncState.objects.exclude(status=SyncStatus.SYNCED).exists():
+        time.sleep(0.25)
+        drain()
+    assert {state.status for state in states(first + later).values()} == {SyncStatus.SYNCED}
+    assert not [request for request in emulator.requests if request["status"] == 429]

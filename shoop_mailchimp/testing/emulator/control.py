@@ -53,6 +53,7 @@ def _route(emulator, method, path, body):
         ("GET", "/violations"): lambda: emulator.violations,
         ("DELETE", "/violations"): emulator.clear_violations,
         ("GET", "/stats"): lambda: emulator.stats,
+        ("DELETE", "/stats"): emulator.reset_stats,
         ("DELETE", "/faults"): emulator.faults.clear,
         ("POST", "/reset"): emulator.reset,
         ("GET", "/state"): lambda: emulator.state,

@@ -281,6 +281,7 @@ class Emulator:
         self._overall_in_flight = 0
         self._overall_max = 0
         self._totals = {}
+        self._connections = 0
 
     def reset_stats(self):
         with self._records_lock:
@@ -292,6 +293,7 @@ class Emulator:
             return {
                 "in_flight": self._overall_in_flight,
                 "max_in_flight": self._overall_max,
+                "connections": self._connections,
                 "totals": dict(self._totals),
                 "per_key": {
                     key[-8:]: {
@@ -301,6 +303,11 @@ class Emulator:
                     for key in self._max_in_flight
                 },
             }
+
+    def count_connection(self):
+        """A TCP connection was opened: compared with the request count, it shows keep-alive at work."""
+        with self._records_lock:
+            self._connections += 1
 
     def _count(self, route_key):
         with self._records_lock:

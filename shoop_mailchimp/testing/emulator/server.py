@@ -19,10 +19,44 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_connections = set()
+        self.connections_lock = threading.Lock()
+
+    def cut_connections(self):
+        """Going down drops the kept-alive connections too, as a dead host would."""
+        with self.connections_lock:
+            connections, self.open_connections = self.open_connections, set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
+    # Keep-alive, as Mailchimp's servers do: clients that reuse connections are measured doing so.
+    protocol_version = "HTTP/1.1"
     server_version = "MailchimpEmulator/1.0"
+    #: Seconds an idle kept-alive connection stays open.
+    timeout = 60
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm holds the body back
+        # until the client's delayed ACK (40 ms) on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+        self.server.emulator.count_connection()
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.server.connections_lock:
+                self.server.open_connections.discard(self.connection)
 
     def do_GET(self):
         self._handle("GET")
@@ -78,7 +112,6 @@ class _Handler(BaseHTTPRequestHandler):
         if payload or status != 204:
             self.send_header("Content-Type", content_type or "application/json")
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Connection", "close")
         self.end_headers()
         if payload:
             self.wfile.write(payload)
@@ -110,4 +143,5 @@ class EmulatorServer:
     def close(self):
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.cut_connections()
         self._thread.join(timeout=5)

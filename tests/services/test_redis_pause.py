@@ -1,0 +1,64 @@
+"""A 429 seen by one worker pauses the shop for every worker sharing Redis, until the retry time."""
+import subprocess
+import sys
+import time
+
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.mailchimp import limits
+from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.sync.tasks import drain_shop
+from shoop_mailchimp.sync.worker import drain
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+OTHER_WORKER = """
+import django
+from django.conf import settings
+settings.configure(SHOOP_MAILCHIMP={"REDIS_URL": %r})
+django.setup()
+from shoop_mailchimp.mailchimp.limits import shop_paused_for
+print(shop_paused_for(%d))
+"""
+
+
+def paused_for_in_another_process(redis_url, shop_id):
+    output = subprocess.run([sys.executable, "-c", OTHER_WORKER % (redis_url, shop_id)], check=True,
+                            stdout=subprocess.PIPE, timeout=60).stdout
+    return float(output.split()[-1])
+
+
+def new_person(number):
+    return PersonContact.objects.create(first_name="Rhea%d" % number, last_name="Example",
+                                        email="rhea.%d@example.com" % number, marketing_permission=True)
+
+
+def test_a_429_pauses_the_shop_for_every_worker(redis_url, configuration, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL=redis_url,
+                                    RETRY_BASE_DELAY=4)
+    people = [new_person(number) for number in range(5)]
+    emulator.faults.fail("/lists/*/members/*", status=429, times=1)
+    assert drain()["postponed"] >= 5
+    assert limits._local_pauses == {}, "with Redis the pause is kept there only"
+
+    seen_elsewhere = paused_for_in_another_process(redis_url, configuration.shop_id)
+    assert 0 < seen_elsewhere <= 4
+
+    people.append(new_person(5))
+    emulator.clear_requests()
+    assert drain_shop(configuration.shop_id) == {"paused": 1}, "a Celery worker claims nothing"
+    assert drain() == {"postponed": 1}, "the worker loop gives the new row back untried"
+    assert emulator.requests == []
+
+    time.sleep(limits.shop_paused_for(configuration.shop_id) + 0.1)
+    assert paused_for_in_another_process(redis_url, configuration.shop_id) == 0
+    deadline = time.time() + 15
+    while time.time() < deadline and SyncState.objects.exclude(status=SyncStatus.SYNCED).exists():
+        drain_shop(configuration.shop_id)
+        time.sleep(0.25)
+    assert set(SyncState.objects.filter(kind="contact").values_list("status", flat=True)) == {SyncStatus.SYNCED}
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert not [request for request in emulator.requests if request["status"] == 429]
