@@ -4,10 +4,13 @@
   inline when ``ON_COMMIT_IN_THREAD`` is off), with the short ``ON_COMMIT_TIMEOUT``. Whatever
   fails stays queued for the next drain.
 - ``worker``: nothing here; ``manage.py mailchimp_sync --loop`` drains the queue.
-- ``celery``: a Celery task per shop, enqueued on commit.
+- ``celery``: a Celery task per shop, enqueued after commit by a publishing thread, so that a
+  request never waits on the broker; commits that come faster than it publishes share one task.
 """
+import atexit
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connection, transaction
@@ -86,18 +89,88 @@ def _drain_quietly(shop_id):
 
 
 def wait_for_background_deliveries(timeout=30):
-    """Block until the on-commit thread is idle (tests, the demo and management commands)."""
+    """Block until the on-commit thread and the task publisher are idle (tests, the demo, commands)."""
     with _executor_lock:
         futures = list(_futures)
     for future in futures:
         future.result(timeout=timeout)
+    _publisher.wait_idle(timeout)
+
+
+#: Seconds a process about to exit waits for its last tasks to be published.
+EXIT_PUBLISH_TIMEOUT = 10
+#: Seconds the publisher lets commits gather before publishing: a burst of saves costs a few tasks,
+#: not one each, and its publishing does not compete with the saves for the interpreter.
+PUBLISH_GATHER_SECONDS = 0.1
+
+
+class TaskPublisher:
+    """Publishes ``drain_shop`` tasks from a daemon thread, one per shop for all the commits that
+    asked since its last round.
+
+    Each task drains everything due for its shop, so one published after a commit covers that
+    commit. Shop ids not yet published when the process dies are not lost: their rows are in the
+    database, and the beat schedule's ``drain_all`` finds them within a minute.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._waiting = set()
+        self._publishing = 0
+        self._thread = None
+        self._app = None
+
+    def request(self, shop_id):
+        import celery
+
+        # Celery's "current app" is per thread: the publishing thread would only see Celery's default.
+        app = celery.current_app._get_current_object()
+        with self._condition:
+            self._app = app
+            self._waiting.add(shop_id)
+            if self._thread is None or not self._thread.is_alive():  # also after a fork
+                if self._thread is None:
+                    atexit.register(self._publish_before_exit)
+                self._thread = threading.Thread(target=self._run, name="shoop-mailchimp-tasks", daemon=True)
+                self._thread.start()
+            self._condition.notify_all()
+
+    def _publish_before_exit(self):
+        """A command or script that records changes and exits still gets its tasks published."""
+        try:
+            self.wait_idle(EXIT_PUBLISH_TIMEOUT)
+        except TimeoutError:
+            logger.warning("Exiting with Mailchimp delivery tasks unpublished; the beat's drain_all will find the rows")
+
+    def wait_idle(self, timeout):
+        with self._condition:
+            if not self._condition.wait_for(lambda: not self._waiting and not self._publishing, timeout):
+                raise TimeoutError("Mailchimp delivery tasks still unpublished after %s s" % timeout)
+
+    def _run(self):
+        from shoop_mailchimp.sync.tasks import drain_shop
+
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._waiting)
+            time.sleep(PUBLISH_GATHER_SECONDS)
+            with self._condition:
+                shop_ids, self._waiting = sorted(self._waiting), set()
+                self._publishing = len(shop_ids)
+                app = self._app
+            for shop_id in shop_ids:
+                try:
+                    app.send_task(drain_shop.name, args=[shop_id])
+                except Exception:
+                    # The broker is down: the rows stay pending and the beat schedule's drain picks them up.
+                    logger.exception("Could not enqueue the Mailchimp delivery task for shop %s", shop_id)
+            with self._condition:
+                self._publishing = 0
+                self._condition.notify_all()
+
+
+_publisher = TaskPublisher()
 
 
 def _enqueue_celery(shop_id):
-    from shoop_mailchimp.sync.tasks import drain_shop
-
-    try:
-        drain_shop.delay(shop_id)
-    except Exception:
-        # The broker is down: the rows stay pending and the beat schedule's drain picks them up.
-        logger.exception("Could not enqueue the Mailchimp delivery task for shop %s", shop_id)
+    _publisher.request(shop_id)

@@ -17,7 +17,7 @@ DATABASES = {
 }
 SHOOP_MAILCHIMP = dict(
     _TEST_SETTINGS,
-    DELIVERY="worker",
+    DELIVERY=os.environ.get("SHOOP_MAILCHIMP_DELIVERY", "worker"),
     API_BASE_URL=os.environ.get("SHOOP_MAILCHIMP_API_BASE_URL"),
     REDIS_URL=os.environ.get("SHOOP_MAILCHIMP_REDIS_URL"),
     # Long enough for a claimed chunk to be sent even on a busy 2-core machine, short for the killed worker.

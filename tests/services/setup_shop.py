@@ -1,12 +1,19 @@
-"""Run with settings_pg: make the tables, configure the shop on the emulator, create pending contacts."""
+"""Run with settings_pg: make the tables, configure the shop on the emulator, create pending contacts.
+
+``setup_shop COUNT`` creates them in one transaction; ``setup_shop COUNT separately`` in one
+transaction each, as COUNT requests would (in celery mode each commit asks for a drain task).
+"""
+import contextlib
 import os
 import sys
 
 import django
 
 
-def main(count):
+def main(count, separately=False):
     django.setup()
+    if os.environ.get("SHOOP_MAILCHIMP_DELIVERY") == "celery":
+        import shoop_mailchimp.sync.celery_app  # noqa: F401  (the project's Celery app, as Django would load it)
     from django.core.management import call_command
     from django.db import transaction
     from shuup.core.models import PersonContact
@@ -27,12 +34,13 @@ def main(count):
     # the contacts the workers send (a new interest re-sends the group's members).
     PersonContact.objects.create(first_name="Warm", email="warm-up@example.com")
     drain()
-    with transaction.atomic():
+    with contextlib.nullcontext() if separately else transaction.atomic():
         for number in range(count):
-            PersonContact.objects.create(first_name="P%d" % number, email="p%d@example.com" % number,
-                                         marketing_permission=number % 2 == 0)
+            with transaction.atomic():
+                PersonContact.objects.create(first_name="P%d" % number, email="p%d@example.com" % number,
+                                             marketing_permission=number % 2 == 0)
     print(shop.pk)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), separately=sys.argv[2:] == ["separately"])

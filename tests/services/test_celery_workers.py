@@ -33,28 +33,50 @@ def contact_statuses(port):
     return counts, sending
 
 
-def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):
-    emulator = Emulator(require_spec=True).start()
-    api_key = emulator.add_account()
-    list_id = emulator.add_list(api_key)
-    emulator.faults.latency(0.02)
-    env = dict(
+def services_env(emulator, api_key, list_id, redis_url, postgres_port, **extra):
+    return dict(
         os.environ, DJANGO_SETTINGS_MODULE="tests.services.settings_pg", SHOOP_MAILCHIMP_PG_PORT=str(postgres_port),
         SHOOP_MAILCHIMP_API_BASE_URL=emulator.base_url, SHOOP_MAILCHIMP_REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url, SHOOP_MAILCHIMP_API_KEY=api_key, SHOOP_MAILCHIMP_LIST_ID=list_id,
-        PYTHONPATH=ROOT,
+        PYTHONPATH=ROOT, **extra
     )
-    shop_id = int(subprocess.run([sys.executable, "-m", "tests.services.setup_shop", str(CONTACTS)], env=env,
-                                 cwd=ROOT, check=True, stdout=subprocess.PIPE, timeout=120).stdout.split()[-1])
+
+
+def setup_shop(env, *args):
+    """The shop's tables, configuration and contacts, made by a process of its own; returns the shop id."""
+    output = subprocess.run([sys.executable, "-m", "tests.services.setup_shop", *args], env=env, cwd=ROOT,
+                            check=True, stdout=subprocess.PIPE, timeout=300).stdout
+    return int(output.split()[-1])
+
+
+def start_worker(env, number):
+    celery = os.path.join(os.path.dirname(sys.executable), "celery")
+    return subprocess.Popen([celery, "-A", "shoop_mailchimp.sync.celery_app", "worker", "--pool", "threads", "-c",
+                             "8", "--without-mingle", "--without-gossip", "-n", "w%d@localhost" % number, "-l",
+                             "warning"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(workers):
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(10)
+
+
+def new_account():
+    emulator = Emulator(require_spec=True).start()
+    api_key = emulator.add_account()
+    return emulator, api_key, emulator.add_list(api_key)
+
+
+def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):
+    emulator, api_key, list_id = new_account()
+    emulator.faults.latency(0.02)
+    env = services_env(emulator, api_key, list_id, redis_url, postgres_port)
+    shop_id = setup_shop(env, str(CONTACTS))
     emulator.clear_requests()
     emulator.reset_stats()
-    celery = os.path.join(os.path.dirname(sys.executable), "celery")
-    workers = [
-        subprocess.Popen([celery, "-A", "shoop_mailchimp.sync.celery_app", "worker", "--pool", "threads", "-c", "8",
-                          "--without-mingle", "--without-gossip", "-n", "w%d@localhost" % number, "-l", "warning"],
-                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for number in range(2)
-    ]
+    workers = [start_worker(env, number) for number in range(2)]
     from celery import Celery
 
     sender = Celery(broker=redis_url)
@@ -76,10 +98,7 @@ def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):
         assert counts == {"synced": CONTACTS + 1}, counts
         assert in_flight_at_kill is not None
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                worker.wait(10)
+        stop(workers)
         sender.close()
         emulator.stop()
 
@@ -98,3 +117,26 @@ def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):
     assert not [r for r in emulator.requests if r["status"] == 429]
     print("services: %d contacts, %d re-sent after the kill (%d were in flight), max in flight %d" % (
         CONTACTS, len(duplicates), len(in_flight_at_kill), emulator.stats["max_in_flight"]))
+
+
+def test_celery_mode_each_commit_reaches_mailchimp_through_a_worker(redis_url, postgres_port):
+    """DELIVERY="celery" end to end: 200 commits in the shop's process, tasks on Redis, one worker."""
+    emulator, api_key, list_id = new_account()
+    env = services_env(emulator, api_key, list_id, redis_url, postgres_port, SHOOP_MAILCHIMP_DELIVERY="celery")
+    workers = [start_worker(env, 0)]
+    try:
+        setup_shop(env, "200", "separately")  # no task is sent by hand: only the commits ask for them
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            counts, _ = contact_statuses(postgres_port)
+            if counts == {"synced": 201}:
+                break
+            time.sleep(0.5)
+        assert counts == {"synced": 201}, counts
+    finally:
+        stop(workers)
+        emulator.stop()
+    for number in range(200):
+        member = emulator.get_member(api_key, list_id, "p%d@example.com" % number)
+        assert member["status"] == ("subscribed" if number % 2 == 0 else "transactional")
+    assert not emulator.violations

@@ -1,0 +1,89 @@
+"""DELIVERY="celery": commits are followed by drain tasks on the broker, published off the request."""
+import logging
+
+import celery
+import pytest
+from django.db import transaction
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
+from shoop_mailchimp.sync.tasks import drain_shop
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broker(configuration, settings):
+    """Celery's own in-memory transport as the broker: real publishing, messages read back here."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="celery")
+    previous = celery.current_app._get_current_object()
+    app = celery.Celery("tests", broker="memory://", set_as_current=True)
+    yield app
+    app.close()
+    previous.set_current()
+
+
+def published_tasks(app):
+    """(task name, args) of every message waiting on the default queue, taken off it."""
+    tasks = []
+    with app.connection_for_read() as connection:
+        queue = connection.SimpleQueue("celery")
+        while queue.qsize():
+            message = queue.get(timeout=1)
+            tasks.append((message.headers["task"], message.payload[0]))
+            message.ack()
+        queue.close()
+    return tasks
+
+
+def test_commits_publish_drain_tasks_that_deliver(broker, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    published_tasks(broker)
+    people = []
+    for number in range(5):
+        with transaction.atomic():
+            people.append(PersonContact.objects.create(first_name="Cel%d" % number, email="cel.%d@example.com" % number,
+                                                       marketing_permission=True))
+    assert emulator.get_member(api_key, list_id, people[0].email) is None, "nothing is sent in the request"
+    wait_for_background_deliveries()
+    tasks = published_tasks(broker)
+    assert 1 <= len(tasks) <= 5, "one task per commit at most; commits faster than publishing share one"
+    assert {(name, tuple(args)) for name, args in tasks} == {
+        ("shoop_mailchimp.sync.tasks.drain_shop", (configuration.shop_id,))
+    }
+    drain_shop(*tasks[-1][1])  # as a worker would
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert set(SyncState.objects.filter(kind="contact").values_list("status", flat=True)) == {SyncStatus.SYNCED}
+
+
+def test_a_rolled_back_change_publishes_nothing(broker, mailchimp_account):
+    published_tasks(broker)
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            PersonContact.objects.create(first_name="Rolf", email="rolf@example.com", marketing_permission=True)
+            raise RuntimeError("the request failed")
+    wait_for_background_deliveries()
+    assert published_tasks(broker) == []
+    assert not SyncState.objects.filter(kind="contact").exists()
+
+
+def test_a_dead_broker_loses_nothing(configuration, mailchimp_account, settings, caplog):
+    """The save commits; publishing fails in the background; the row waits for the beat's drain_all."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="celery")
+    previous = celery.current_app._get_current_object()
+    app = celery.Celery("tests", broker="redis://127.0.0.1:9/0", set_as_current=True)  # nothing listens on 9
+    app.conf.broker_connection_retry = False
+    app.conf.broker_transport_options = {"max_retries": 0}
+    try:
+        with caplog.at_level(logging.ERROR, logger="shoop_mailchimp.sync.delivery"):
+            with transaction.atomic():
+                person = PersonContact.objects.create(first_name="Dot", email="dot@example.com",
+                                                      marketing_permission=True)
+            wait_for_background_deliveries(timeout=60)
+    finally:
+        app.close()
+        previous.set_current()
+    assert "Could not enqueue the Mailchimp delivery task" in caplog.text
+    assert SyncState.objects.get(kind="contact", object_id=person.pk).status == SyncStatus.PENDING
