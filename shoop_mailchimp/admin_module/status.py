@@ -5,6 +5,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
+from shoop_mailchimp.mailchimp.limits import shop_paused_for
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 
 
@@ -37,6 +38,8 @@ def shop_status(shop, configuration):
     return {
         "configuration": configuration,
         "configured": bool(configuration.pk and configuration.api_key and configuration.list_id),
+        # Seen across processes with REDIS_URL; otherwise only a pause met by this process.
+        "throttled_for": int(shop_paused_for(shop.pk) + 0.999),
         "contact_counts": status_counts(shop, SyncKind.CONTACT),
         "order_counts": status_counts(shop, SyncKind.ORDER),
         "last_synced_at": SyncState.objects.filter(shop=shop).aggregate(last=Max("last_synced_at"))["last"],
