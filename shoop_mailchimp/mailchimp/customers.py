@@ -1,4 +1,6 @@
 """Where a Shuup contact becomes a Mailchimp eCommerce customer."""
+import hashlib
+
 from shuup.core.models import CompanyContact, PersonContact
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
@@ -12,32 +14,37 @@ def customer_id_for(contact_id):
     return str(contact_id)
 
 
-def _clean(value):
+def guest_customer_id(email):
+    """Guests have no contact: one customer per e-mail address, so that their orders add up."""
+    return "guest-" + hashlib.sha256(email.lower().encode("utf-8")).hexdigest()[:32]
+
+
+def clean_name(value):
     return (value or "").strip()[:MAX_NAME_LENGTH]
 
 
 def contact_names(contact):
     """(first name, last name, company) as Mailchimp should see them."""
     if isinstance(contact, PersonContact):
-        first, last = _clean(contact.first_name), _clean(contact.last_name)
+        first, last = clean_name(contact.first_name), clean_name(contact.last_name)
         if not (first or last) and contact.name:
-            first, _, last = _clean(contact.name).partition(" ")
+            first, _, last = clean_name(contact.name).partition(" ")
         return first, last, ""
     if isinstance(contact, CompanyContact):
-        return "", "", _clean(contact.name)
-    return _clean(contact.name), "", ""
+        return "", "", clean_name(contact.name)
+    return clean_name(contact.name), "", ""
 
 
 def address_payload(address):
     if address is None:
         return None
     data = {
-        "address1": _clean(address.street),
-        "address2": _clean(address.street2),
-        "city": _clean(address.city),
-        "province": _clean(address.region),
-        "province_code": _clean(address.region_code),
-        "postal_code": _clean(address.postal_code),
+        "address1": clean_name(address.street),
+        "address2": clean_name(address.street2),
+        "city": clean_name(address.city),
+        "province": clean_name(address.region),
+        "province_code": clean_name(address.region_code),
+        "postal_code": clean_name(address.postal_code),
         "country_code": str(address.country.code) if address.country else "",
     }
     return {key: value for key, value in data.items() if value} or None

@@ -1,8 +1,9 @@
 """Where a Shuup order becomes a Mailchimp eCommerce order."""
 from shuup.core.models import OrderLineType, PaymentStatus, ShippingStatus
 
-from shoop_mailchimp.mailchimp.customers import customer_id_for
+from shoop_mailchimp.mailchimp.customers import address_payload, clean_name, customer_id_for, guest_customer_id
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.members import mailchimp_email
 from shoop_mailchimp.mailchimp.products import product_id_for
 
 FINANCIAL_STATUS = {
@@ -15,7 +16,7 @@ FINANCIAL_STATUS = {
 
 
 class UnsendableOrder(Exception):
-    """The order has nothing Mailchimp can take (no customer, no product lines)."""
+    """The order has nothing Mailchimp can take (no e-mail address, no product lines)."""
 
 
 def order_id_for(order):
@@ -33,14 +34,29 @@ def product_lines(order):
     ]
 
 
+def guest_customer(order):
+    """The customer of an order placed without an account: its e-mail address, its billing name."""
+    email = mailchimp_email(order.email)
+    if not email:
+        raise UnsendableOrder("a guest order without an e-mail address has nobody to attach it to")
+    customer = {"id": guest_customer_id(email)}
+    first, _, last = clean_name(order.billing_address.name if order.billing_address else "").partition(" ")
+    if first:
+        customer["first_name"] = first
+    if last:
+        customer["last_name"] = last.strip()
+    address = address_payload(order.billing_address)
+    if address:
+        customer["address"] = address
+    return customer
+
+
 def order_payload(order, lines):
-    if not order.customer_id:
-        raise UnsendableOrder("a guest order has no contact to attach it to")
     if not lines:
         raise UnsendableOrder("the order has no lines with an existing product")
     payload = {
         "id": order_id_for(order),
-        "customer": {"id": customer_id_for(order.customer_id)},
+        "customer": {"id": customer_id_for(order.customer_id)} if order.customer_id else guest_customer(order),
         "currency_code": order.currency,
         "order_total": _number(order.taxful_total_price),
         "tax_total": round(float(order.taxful_total_price.value - order.taxless_total_price.value), 2),

@@ -37,14 +37,22 @@ class OrderPlan:
         self.order = order
         self.lines = orders.product_lines(order)
         self.payload = orders.order_payload(order, self.lines)
-        self.email = members.mailchimp_email(order.customer.email or order.email)
+        self.email = members.mailchimp_email((order.customer.email if order.customer else "") or order.email)
         if not self.email:
             raise orders.UnsendableOrder("neither the order nor its customer has an e-mail address")
         # Only used if Mailchimp does not know the customer yet; never overwrites a member's status.
-        self.payload["customer"].update(
-            email_address=self.email, opt_in_status=order.customer_id in subscribed_customers
-        )
+        self.payload["customer"].update(email_address=self.email, opt_in_status=self.opt_in(order, configuration,
+                                                                                        subscribed_customers))
         self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+    @staticmethod
+    def opt_in(order, configuration, subscribed_customers):
+        """A contact's consent is its member's (sent by the contact sync); a guest's is the order's
+        own marketing box. Double opt-in needs a confirmation letter, which only a member PUT asks
+        for, so there a guest goes in as a transactional member."""
+        if order.customer_id:
+            return order.customer_id in subscribed_customers
+        return bool(order.marketing_permission) and not configuration.double_opt_in
 
 
 def deliver_order(client, configuration, row, order, sent_products, journal, subscribed_customers):

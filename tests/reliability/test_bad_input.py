@@ -250,13 +250,27 @@ def test_order_in_another_currency_is_sent_in_its_currency(consent_guard, shop, 
     assert sent["currency_code"] == "SEK"
 
 
-def test_guest_order_is_skipped(consent_guard, shop, worker_mode):
+def test_guest_orders_subscribe_only_the_guest_who_ticked_the_box(consent_guard, shop, mailchimp_account,
+                                                                  worker_mode):
+    """The consent guard (afterwards) counts a guest's ticked box as consent, and nothing else."""
+    from tests.sync.test_guest_orders import guest_order
+
+    emulator, api_key, list_id = mailchimp_account
+    count_bad_input()
+    guest_order(shop, "ticked@example.com", marketing_permission=True)
+    guest_order(shop, "unticked@example.com", marketing_permission=False)
+    drain()
+    assert emulator.get_member(api_key, list_id, "ticked@example.com")["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, "unticked@example.com")["status"] == "transactional"
+
+
+def test_guest_order_without_an_email_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person())
-    type(order).objects.filter(pk=order.pk).update(customer=None)
+    type(order).objects.filter(pk=order.pk).update(customer=None, email="")
     drain()
     state = order_state(order)
-    assert state.status == SyncStatus.SKIPPED and "guest order" in state.last_error
+    assert state.status == SyncStatus.SKIPPED and "guest order without an e-mail address" in state.last_error
 
 
 @pytest.mark.parametrize("key", [

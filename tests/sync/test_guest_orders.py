@@ -1,0 +1,81 @@
+"""Orders placed without an account: sent with a customer per e-mail address, consent from the order."""
+import pytest
+from django.db.transaction import atomic
+from shuup.core.models import AnonymousContact, OrderLineType
+from shuup.core.order_creator import OrderCreator, OrderSource
+from shuup.testing.factories import (
+    create_product,
+    create_random_address,
+    get_default_supplier,
+    get_initial_order_status,
+)
+
+from shoop_mailchimp.mailchimp.customers import guest_customer_id
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def guest_order(shop, email, marketing_permission=False, name="Gil Guest"):
+    """A checkout without an account, through Shuup's OrderCreator."""
+    product = create_product("guest-%s" % email, shop=shop, supplier=get_default_supplier(), default_price=12)
+    source = OrderSource(shop)
+    source.customer = AnonymousContact()
+    source.billing_address = create_random_address(name=name)
+    source.billing_address.email = email  # Shuup copies the order's e-mail from its billing address
+    source.shipping_address = create_random_address(name=name)
+    source.status = get_initial_order_status()
+    source.marketing_permission = marketing_permission
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=1,
+                    base_unit_price=source.create_price(12), sku=product.sku, text="Guest thing")
+    with atomic():
+        return OrderCreator().create_order(source)
+
+
+def order_state(order):
+    return SyncState.objects.orders().get(object_id=order.pk)
+
+
+def test_guest_order_goes_to_mailchimp_as_a_transactional_customer(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    order = guest_order(shop, "gil@example.com")
+    assert order.customer_id is None and order.email == "gil@example.com"
+    assert order_state(order).status == SyncStatus.SYNCED
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert sent["customer"]["id"] == guest_customer_id("gil@example.com")
+    customer = emulator.get_customer(api_key, configuration.store_id, guest_customer_id("gil@example.com"))
+    assert customer["email_address"] == "gil@example.com" and customer["opt_in_status"] is False
+    assert (customer["first_name"], customer["last_name"]) == ("Gil", "Guest")
+    assert emulator.get_member(api_key, list_id, "gil@example.com")["status"] == "transactional"
+
+
+def test_a_guest_who_ticks_the_marketing_box_is_subscribed(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    guest_order(shop, "tick@example.com", marketing_permission=True)
+    assert emulator.get_member(api_key, list_id, "tick@example.com")["status"] == "subscribed"
+
+
+def test_with_double_opt_in_a_guest_is_never_subscribed_directly(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+    guest_order(shop, "doi@example.com", marketing_permission=True)
+    assert emulator.get_member(api_key, list_id, "doi@example.com")["status"] == "transactional"
+
+
+def test_a_guest_who_unsubscribed_stays_unsubscribed(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    guest_order(shop, "gone@example.com", marketing_permission=True)
+    emulator.set_member_status(api_key, list_id, "gone@example.com", "unsubscribed")
+    again = guest_order(shop, "Gone@Example.com", marketing_permission=True)
+    assert order_state(again).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, "gone@example.com")["status"] == "unsubscribed"
+    customer_ids = {order["customer"]["id"] for order in emulator.orders(api_key, configuration.store_id)}
+    assert customer_ids == {guest_customer_id("gone@example.com")}, "one customer for both orders"
+
+
+def test_a_guest_order_without_an_email_is_skipped_with_the_reason(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    order = guest_order(shop, "")
+    state = order_state(order)
+    assert state.status == SyncStatus.SKIPPED and "without an e-mail address" in state.last_error
+    assert emulator.orders(api_key, configuration.store_id) == []
