@@ -270,6 +270,17 @@ def register_webhook(configuration, journal):
     return webhook_id
 
 
+def webhook_registered(configuration, url):
+    """Whether the audience still has a webhook calling ``url``: someone may delete it in Mailchimp,
+    and then unsubscribes made there stop reaching the shop. Raises MailchimpError."""
+    client = build_client(configuration, timeout=get_setting("ON_COMMIT_TIMEOUT"))
+    try:
+        existing = client._get(url="lists/%s/webhooks" % configuration.list_id) or {}
+    finally:
+        client.close()
+    return any(webhook.get("url") == url for webhook in existing.get("webhooks", []))
+
+
 def masked(url, configuration):
     """The URL as logs may show it: the secret is what guards the endpoint."""
     return url.replace(configuration.webhook_secret, "<secret>")

@@ -21,11 +21,12 @@ from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION
 from shoop_mailchimp.admin_module.status import shop_status
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.queue import record, resend, shop_ids_for_contact
 from shoop_mailchimp.sync.worker import drain
-from shoop_mailchimp.webhooks import webhook_url
+from shoop_mailchimp.webhooks import webhook_registered, webhook_url
 
 
 def _redirect_back(request, default):
@@ -52,6 +53,8 @@ class StatusView(TemplateView):
         if configuration.pk:
             base_url = get_setting("WEBHOOK_BASE_URL") or self.request.build_absolute_uri("/")
             context["webhook_url"] = webhook_url(configuration, base_url)
+            if configuration.is_active:
+                context["webhook_check"] = self.check_webhook(configuration, context["webhook_url"])
         context["title"] = _("Mailchimp")
         context["shop"] = shop
         context["toolbar"] = Toolbar([
@@ -63,6 +66,15 @@ class StatusView(TemplateView):
                             icon="fa fa-cog", extra_css_class="btn-primary"),
         ])
         return context
+
+
+    @staticmethod
+    def check_webhook(configuration, url):
+        """("registered" | "missing" | "unknown", why it is unknown)."""
+        try:
+            return ("registered" if webhook_registered(configuration, url) else "missing"), ""
+        except (MailchimpError, ValueError) as error:
+            return "unknown", str(error)
 
 
 @method_decorator(require_POST, name="dispatch")

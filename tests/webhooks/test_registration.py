@@ -94,3 +94,28 @@ def test_a_failing_mailchimp_does_not_stop_initialization(settings, shop, mailch
     assert configuration.is_initialized
     assert MailchimpLogEntry.objects.get(action="webhook.register").kind == LogKind.ERROR
     assert MailchimpLogEntry.objects.filter(action="initialize", message="Initialization finished").exists()
+
+
+def test_the_status_page_says_whether_the_webhook_is_still_in_mailchimp(settings, live_server, shop, admin_client,
+                                                                        mailchimp_settings, mailchimp_account):
+    from django.urls import reverse
+
+    emulator, api_key, list_id = mailchimp_account
+    configuration = configure_with_live_webhook(settings, live_server, shop, mailchimp_account)
+    status_url = reverse("shuup_admin:shoop_mailchimp.status")
+    html = admin_client.get(status_url).content.decode()
+    assert 'class="mailchimp-webhook-registered"' in html
+
+    client = build_client(configuration)
+    client._delete(url="lists/%s/webhooks/%s" % (list_id, configuration.webhook_id))  # someone, in Mailchimp
+    client.close()
+    html = admin_client.get(status_url).content.decode()
+    assert 'class="mailchimp-webhook-missing text-danger"' in html
+
+    emulator.faults.fail("/lists/*/webhooks", method="GET", status=503)
+    html = admin_client.get(status_url).content.decode()
+    assert 'class="mailchimp-webhook-unknown"' in html and "could not be checked" in html
+
+    emulator.faults.clear()
+    initialize(MailchimpConfiguration.objects.get(pk=configuration.pk))  # "Initialize" registers it again
+    assert 'class="mailchimp-webhook-registered"' in admin_client.get(status_url).content.decode()
