@@ -55,27 +55,3 @@ def ratio_line(name, value, target, unit="x", lower_is_better=True):
     ))
     return ok
 
-
-def start_redis():
-    """A throw-away redis-server (Debian's package, see scripts/system-deps); (url, process) or None."""
-    import shutil
-    import socket
-    import subprocess
-
-    binary = shutil.which("redis-server")
-    if not binary:
-        return None
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while True:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return "redis://127.0.0.1:%d/0" % port, process
-        if time.time() > deadline:
-            process.kill()
-            raise RuntimeError("redis-server did not start")
-        time.sleep(0.1)

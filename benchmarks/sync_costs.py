@@ -8,7 +8,7 @@ import os
 import statistics
 import sys
 
-from common import configure_shop, ratio_line, setup_django, start_emulator, start_redis, timed
+from common import configure_shop, ratio_line, setup_django, start_emulator, timed
 
 SAVES = 1000
 ROUNDS = 5
@@ -44,6 +44,8 @@ def compare(configuration, work, rounds):
 def celery_mode_costs(configuration, contacts, checkouts):
     """Saves and checkouts with DELIVERY="celery": each commit enqueues a drain task on Redis."""
     from django.conf import settings
+
+    from tests.services.servers import start_redis
 
     started = start_redis()
     if started is None:

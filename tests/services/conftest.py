@@ -5,41 +5,22 @@ Each needs its Debian package (``scripts/system-deps`` installs them); a test is
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("nothing listens on port %d" % port)
+from tests.services.servers import free_port, start_redis
 
 
 @pytest.fixture
 def redis_url():
-    binary = shutil.which("redis-server")
-    if not binary:
+    started = start_redis()
+    if started is None:
         pytest.skip("redis-server is not installed (scripts/system-deps installs it)")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, process = started
     try:
-        wait_for_port(port)
-        yield "redis://127.0.0.1:%d/0" % port
+        yield url
     finally:
         process.kill()
         process.wait()
