@@ -258,16 +258,16 @@ def deliver_contacts(client, configuration, rows, journal, report, more_rows=Non
     def erase(row):
         return contacts.erase_contact(client, configuration, row, journal)
 
+    def deliver_one(row, contact, group_ids):
+        if row.erase:
+            return erase(row)
+        prepared = prepare(row, contact, group_ids)
+        return send(prepared) if isinstance(prepared, contacts.ContactPlan) else prepared
+
     concurrency = drain_concurrency()
     if concurrency <= 1:
         for row, contact, group_ids in loaded_chunk(rows):
-            def deliver_one(row=row, contact=contact, group_ids=group_ids):
-                if row.erase:
-                    return erase(row)
-                prepared = prepare(row, contact, group_ids)
-                return send(prepared) if isinstance(prepared, contacts.ContactPlan) else prepared
-
-            close_row(row, deliver_one, journal, report)
+            close_row(row, functools.partial(deliver_one, row, contact, group_ids), journal, report)
         return
 
     def sends():
