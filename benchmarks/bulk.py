@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from common import configure_shop, ratio_line, setup_django, start_emulator
+from common import RemoteEmulator, configure_shop, ratio_line, setup_django, start_emulator
 
 CONTACTS = int(os.environ.get("BENCH_BULK_CONTACTS", 10000))
 SAMPLE = 500
@@ -41,35 +41,14 @@ def api_requests(emulator):
 def measure_memory(count):
     """Child process: bulk sync ``count`` contacts; prints the peak RSS in MB."""
     setup_django()
-    # The emulator runs in its own process: its state (every member, every batch) is not ours to count.
-    import socket
-
     from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "shoop_mailchimp.testing.emulator", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The emulator runs in its own process: its state (every member, every batch) is not ours to count.
+    emulator = RemoteEmulator()
     try:
-        _measure_against(RemoteEmulator(port), DEMO_API_KEY, DEMO_LIST_ID, count)
+        _measure_against(emulator, DEMO_API_KEY, DEMO_LIST_ID, count)
     finally:
-        server.terminate()
-        server.wait()
-
-
-class RemoteEmulator:
-    def __init__(self, port):
-        self.base_url = "http://127.0.0.1:%d/3.0/" % port
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                import requests
-
-                requests.get(self.base_url, timeout=1)
-                return
-            except Exception:
-                time.sleep(0.2)
+        emulator.stop()
 
 
 def _measure_against(emulator, api_key, list_id, count):

@@ -1,5 +1,6 @@
 """Shared set-up for the benchmarks: Django on a fresh database, the emulator, a configured shop."""
 import os
+import subprocess
 import sys
 import time
 
@@ -55,3 +56,56 @@ def ratio_line(name, value, target, unit="x", lower_is_better=True):
     ))
     return ok
 
+
+class RemoteEmulator:
+    """The emulator in a process of its own, as Mailchimp is: its CPU (spec validation) is not ours.
+
+    Driven through its ``/_emulator/`` control API with the calls the benchmarks need.
+    """
+
+    def __init__(self):
+        import socket
+
+        import requests
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shoop_mailchimp.testing.emulator", "--port", str(port), "--require-spec"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.base_url = "http://127.0.0.1:%d/3.0/" % port
+        self.control = "http://127.0.0.1:%d/_emulator/" % port
+        self.http = requests.Session()
+        self.faults = self
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.http.get(self.control + "stats", timeout=1).raise_for_status()
+                break
+            except requests.RequestException:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def latency(self, seconds):
+        self.http.post(self.control + "faults", json={"kind": "latency", "seconds": seconds}).raise_for_status()
+
+    @property
+    def requests(self):
+        return self.http.get(self.control + "requests").json()
+
+    def clear_requests(self):
+        self.http.delete(self.control + "requests").raise_for_status()
+
+    def reset_stats(self):
+        self.http.delete(self.control + "stats").raise_for_status()
+
+    @property
+    def stats(self):
+        return self.http.get(self.control + "stats").json()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()

@@ -5,70 +5,14 @@ sample (2,000 contacts one by one would take 2,000 x 2 requests x 0.1 s = 400 s)
 in a process of its own, as Mailchimp would; BENCH_EMULATOR_IN_PROCESS=1 keeps it in this one.
 """
 import os
-import subprocess
 import sys
-import time
 
-from common import configure_shop, ratio_line, setup_django, start_emulator, timed
+from common import RemoteEmulator, configure_shop, ratio_line, setup_django, start_emulator, timed
 
 LATENCY = 0.1
 CONTACTS = int(os.environ.get("BENCH_CONCURRENCY_CONTACTS", 2000))
 SEQUENTIAL_SAMPLE = 200
 CONCURRENCY = 10
-
-
-class RemoteEmulator:
-    """The emulator in a process of its own, as Mailchimp is: its CPU (spec validation) is not ours.
-
-    Driven through its ``/_emulator/`` control API with the calls this benchmark needs.
-    """
-
-    def __init__(self):
-        import socket
-
-        import requests
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shoop_mailchimp.testing.emulator", "--port", str(port), "--require-spec"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        self.base_url = "http://127.0.0.1:%d/3.0/" % port
-        self.control = "http://127.0.0.1:%d/_emulator/" % port
-        self.http = requests.Session()
-        self.faults = self
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.http.get(self.control + "stats", timeout=1).raise_for_status()
-                break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
-
-    def latency(self, seconds):
-        self.http.post(self.control + "faults", json={"kind": "latency", "seconds": seconds}).raise_for_status()
-
-    @property
-    def requests(self):
-        return self.http.get(self.control + "requests").json()
-
-    def clear_requests(self):
-        self.http.delete(self.control + "requests").raise_for_status()
-
-    def reset_stats(self):
-        self.http.delete(self.control + "stats").raise_for_status()
-
-    @property
-    def stats(self):
-        return self.http.get(self.control + "stats").json()
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
 
 
 def create_people(prefix, count):
