@@ -86,7 +86,7 @@ def main():
     from shoop_mailchimp.models import SyncKind
     from shoop_mailchimp.sync import bulk
     from shoop_mailchimp.sync.queue import record
-    from shoop_mailchimp.sync.worker import drain
+    from shoop_mailchimp.sync.drainer import drain
 
     emulator, api_key, list_id = start_emulator()
     configuration = configure_shop(emulator, api_key, list_id, delivery="worker")

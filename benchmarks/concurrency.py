@@ -25,7 +25,7 @@ def create_people(prefix, count):
 
 def measure(emulator, settings, concurrency):
     """Drain everything pending; returns (seconds, requests, contacts synced, max in flight)."""
-    from shoop_mailchimp.sync.worker import drain
+    from shoop_mailchimp.sync.drainer import drain
 
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DRAIN_CONCURRENCY=concurrency)
     emulator.clear_requests()

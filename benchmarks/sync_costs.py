@@ -83,7 +83,7 @@ def main():
     from shuup.core.models import PersonContact
 
     from shoop_mailchimp.models import SyncState
-    from shoop_mailchimp.sync.worker import drain
+    from shoop_mailchimp.sync.drainer import drain
 
     emulator, api_key, list_id = start_emulator()
     configuration = configure_shop(emulator, api_key, list_id, delivery="worker")

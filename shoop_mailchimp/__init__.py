@@ -3,6 +3,8 @@ import shuup.apps
 
 __version__ = "0.1.0"
 
+BACKGROUND_DRAINER_UID = "shoop_mailchimp.background_drainer"
+
 
 class AppConfig(shuup.apps.AppConfig):
     name = "shoop_mailchimp"
@@ -18,9 +20,13 @@ class AppConfig(shuup.apps.AppConfig):
     }
 
     def ready(self):
+        from django.core.signals import request_started
+
         from shoop_mailchimp import checks, receivers  # noqa: F401  (registers checks)
+        from shoop_mailchimp.sync.delivery import ensure_background_drainer
 
         receivers.connect_receivers()
+        request_started.connect(ensure_background_drainer, dispatch_uid=BACKGROUND_DRAINER_UID)
 
 
 default_app_config = "shoop_mailchimp.AppConfig"

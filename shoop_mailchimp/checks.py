@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from shoop_mailchimp.conf import DELIVERY_MODES, SETTING_NAME, get_setting
+from shoop_mailchimp.conf import DEFAULTS, DELIVERY_MODES, SETTING_NAME, get_setting
 
 
 @register()
@@ -11,6 +11,13 @@ def check_settings(app_configs=None, **kwargs):
     configured = getattr(settings, SETTING_NAME, {})
     if not isinstance(configured, dict):
         return [Error("%s must be a dict." % SETTING_NAME, id="shoop_mailchimp.E001")]
+    unknown = sorted(set(configured) - set(DEFAULTS))
+    if unknown:
+        problems.append(Warning(
+            "%s has unknown keys: %s." % (SETTING_NAME, ", ".join(unknown)),
+            hint="Known keys: %s (a typo is silently ignored otherwise)." % ", ".join(sorted(DEFAULTS)),
+            id="shoop_mailchimp.W002",
+        ))
     mode = get_setting("DELIVERY")
     if mode not in DELIVERY_MODES:
         problems.append(Error(

@@ -3,6 +3,8 @@
 Everything lives in one dict setting::
 
     SHOOP_MAILCHIMP = {"DELIVERY": "worker", "TIMEOUT": 10}
+
+A key that is not in :data:`DEFAULTS` is reported by ``manage.py check`` (shoop_mailchimp.W002).
 """
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -15,14 +17,11 @@ DEFAULTS = {
     "API_BASE_URL": None,
     # Seconds for every HTTP call: (connect, read). Mailchimp itself gives up after 120 s.
     "TIMEOUT": (5, 30),
-    # A shorter timeout for deliveries made right after a commit in the web process.
-    "ON_COMMIT_TIMEOUT": (3, 5),
-    # "on_commit": deliver right after the transaction commits (in a background thread when
-    # ON_COMMIT_IN_THREAD); "worker": only record, `mailchimp_sync --loop` delivers;
-    # "celery": record and enqueue a Celery task.
-    "DELIVERY": "on_commit",
-    # None: in a background thread, except on SQLite (one writer at a time), where it runs inline.
-    "ON_COMMIT_IN_THREAD": None,
+    # Who drains the queue (never a request): "background" (a thread in each web process, woken by
+    # commits), "worker" (`manage.py mailchimp_sync --loop`) or "celery" (tasks; beat for retries).
+    "DELIVERY": "background",
+    # Seconds between the drainer's rounds when nothing wakes it: retries, jobs, batches.
+    "POLL_INTERVAL": 15,
     # Transient failures are retried with exponential backoff and jitter, then marked failed.
     "MAX_ATTEMPTS": 8,
     "RETRY_BASE_DELAY": 30,
@@ -41,19 +40,19 @@ DEFAULTS = {
     "BATCH_POLL_INTERVAL": 5,
     # Rows in a submitted batch are leased to it this long; only a lost batch ever reaches the end.
     "BATCH_LEASE_SECONDS": 24 * 3600,
-    # Seconds the admin's "Sync existing contacts" waits for its batches before answering.
-    "BATCH_ADMIN_WAIT": 3,
     # Redis shared by Celery workers: the per-key connection cap and "retry not before" pauses.
     # None keeps the cap per process (a semaphore).
     "REDIS_URL": None,
     "USER_AGENT": "shoop-mailchimp/0.1 (+https://pypi.org/project/shoop-mailchimp/)",
     # Public base URL of the shop (e.g. "https://shop.example.com") used to register the webhook.
     "WEBHOOK_BASE_URL": None,
-    # Seconds without a heartbeat after which the admin says no worker drains the queue.
-    "WORKER_HEARTBEAT_TIMEOUT": 120,
+    # Seconds between two checks that the audience still has the shop's webhook.
+    "WEBHOOK_CHECK_INTERVAL": 3600,
+    # A due row waiting longer than this many seconds makes the status page ask whether a drainer runs.
+    "OVERDUE_AFTER": 120,
 }
 
-DELIVERY_MODES = ("on_commit", "worker", "celery")
+DELIVERY_MODES = ("background", "worker", "celery")
 
 
 def get_setting(name):
@@ -64,17 +63,6 @@ def get_setting(name):
     if not isinstance(configured, dict):
         raise ImproperlyConfigured("%s must be a dict, not %r" % (SETTING_NAME, type(configured).__name__))
     return configured.get(name, DEFAULTS[name])
-
-
-def require_setting(name):
-    """Like :func:`get_setting`, but a missing value is a configuration error naming the setting."""
-    value = get_setting(name)
-    if value in (None, ""):
-        raise ImproperlyConfigured(
-            "Set %s[%r] in your Django settings (for example %s = {%r: ...})."
-            % (SETTING_NAME, name, SETTING_NAME, name)
-        )
-    return value
 
 
 def get_delivery_mode():

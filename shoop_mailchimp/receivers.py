@@ -1,7 +1,7 @@
 """Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
-talks to Mailchimp; delivery happens after commit or in a worker (see :mod:`shoop_mailchimp.sync`).
+talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.delivery`).
 """
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
@@ -9,8 +9,11 @@ from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.sync.queue import active_shop_ids, forget_active_shops, record, shop_ids_for_contact
+from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
 
+CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
 CONTACT_SAVED_UID = "shoop_mailchimp.contact_saved.%s"
 CONTACT_DELETED_UID = "shoop_mailchimp.contact_deleted.%s"
 GROUP_MEMBERS_UID = "shoop_mailchimp.group_members_changed"
@@ -25,6 +28,19 @@ ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
+#: The consent a contact instance had when it was loaded (see :func:`order_created`).
+LOADED_CONSENT = "_shoop_mailchimp_loaded_consent"
+
+
+def record(shop_id, kind, object_ids, only_known=False):
+    if state.record(shop_id, kind, object_ids, only_known=only_known):
+        schedule_delivery(shop_id)
+
+
+def contact_loaded(sender, instance, **kwargs):
+    # Read without triggering the load of a deferred field.
+    setattr(instance, LOADED_CONSENT, instance.__dict__.get("marketing_permission"))
+
 
 def contact_saved(sender, instance, raw=False, **kwargs):
     if raw:
@@ -36,12 +52,13 @@ def contact_saved(sender, instance, raw=False, **kwargs):
 def contact_deleted(sender, instance, **kwargs):
     """A deleted contact is erased from Mailchimp, wherever it had been sent."""
     for shop_id in SyncState.objects.contacts().filter(object_id=instance.pk).values_list("shop_id", flat=True):
-        record(shop_id, SyncKind.CONTACT, [instance.pk], erase=True)
+        if state.erase(shop_id, [instance.pk]):
+            schedule_delivery(shop_id)
 
 
 def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
-    if contact is not None and shop.pk in active_shop_ids():
-        record(shop.pk, SyncKind.CONTACT, [contact.pk], erase=True)
+    if contact is not None and shop.pk in recording_shop_ids() and state.erase(shop.pk, [contact.pk]):
+        schedule_delivery(shop.pk)
 
 
 def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
@@ -63,7 +80,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
 
 
 def _shop_ids_for_group(group):
-    shop_ids = active_shop_ids()
+    shop_ids = recording_shop_ids()
     return [group.shop_id] if group.shop_id in shop_ids else (shop_ids if group.shop_id is None else [])
 
 
@@ -71,7 +88,7 @@ def contact_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
     """A contact added to a shop (multi-shop set-ups) becomes that shop's to send."""
     if action != "post_add" or reverse or not pk_set:
         return
-    for shop_id in set(pk_set) & set(active_shop_ids()):
+    for shop_id in set(pk_set) & set(recording_shop_ids()):
         record(shop_id, SyncKind.CONTACT, [instance.pk])
 
 
@@ -98,32 +115,30 @@ def order_created(sender, order, **kwargs):
 
     Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
     placed without ticking it would silently withdraw an earlier consent. An unticked box is not
-    a withdrawal: the earlier consent is kept and the event is logged.
+    a withdrawal: the consent the contact had when the checkout loaded it is kept, and the event is
+    logged. (Consent the shop withdrew earlier is not restored, even if Mailchimp has not heard yet.)
     """
-    if order.shop_id not in active_shop_ids():
+    if order.shop_id not in recording_shop_ids():
         return
     record(order.shop_id, SyncKind.ORDER, [order.pk])
     customer = order.customer
     if customer is None:
         return
-    if not order.marketing_permission and not customer.marketing_permission:
-        consent_sent = SyncState.objects.contacts().filter(
-            shop_id=order.shop_id, object_id=customer.pk, opt_in=True
-        ).exists()
-        if consent_sent:
-            Contact.objects.filter(pk=customer.pk).update(marketing_permission=True)
-            customer.marketing_permission = True
-            log_event(
-                order.shop_id, "consent.kept",
-                "Order %s was placed without ticking the marketing box; %s keeps the consent given "
-                "earlier (only an unsubscribe or an edit of the contact withdraws it)." % (order.pk, customer.pk),
-                kind=LogKind.WARNING, contact_id=customer.pk, order_id=order.pk,
-            )
+    if getattr(customer, LOADED_CONSENT, None) and not order.marketing_permission \
+            and not customer.marketing_permission:
+        Contact.objects.filter(pk=customer.pk).update(marketing_permission=True)
+        customer.marketing_permission = True
+        log_event(
+            order.shop_id, "consent.kept",
+            "Order %s was placed without ticking the marketing box; the customer keeps the consent given "
+            "earlier (only an unsubscribe or an edit of the contact withdraws it)." % order.pk,
+            kind=LogKind.WARNING, contact_id=customer.pk, order_id=order.pk,
+        )
     record(order.shop_id, SyncKind.CONTACT, [customer.pk])
 
 
 def order_status_changed_receiver(sender, order, **kwargs):
-    if order.shop_id in active_shop_ids():
+    if order.shop_id in recording_shop_ids():
         record(order.shop_id, SyncKind.ORDER, [order.pk])
 
 
@@ -134,16 +149,18 @@ def order_saved(sender, order, **kwargs):
 
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
+        post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
         post_save.connect(contact_saved, sender=model, dispatch_uid=CONTACT_SAVED_UID % model.__name__)
         post_delete.connect(contact_deleted, sender=model, dispatch_uid=CONTACT_DELETED_UID % model.__name__)
     m2m_changed.connect(group_members_changed, sender=ContactGroup.members.through, dispatch_uid=GROUP_MEMBERS_UID)
     m2m_changed.connect(contact_shops_changed, sender=Contact.shops.through, dispatch_uid=CONTACT_SHOPS_UID)
     post_save.connect(group_saved, sender=ContactGroup, dispatch_uid=GROUP_SAVED_UID)
-    post_save.connect(group_renamed, sender=ContactGroup._parler_meta.root_model, dispatch_uid=GROUP_RENAMED_UID)
+    post_save.connect(group_renamed, sender=ContactGroup._meta.get_field("translations").related_model,
+                      dispatch_uid=GROUP_RENAMED_UID)
     post_delete.connect(group_deleted, sender=ContactGroup, dispatch_uid=GROUP_DELETED_UID)
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
-    post_save.connect(forget_active_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
-    post_delete.connect(forget_active_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)
+    post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
+    post_delete.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

@@ -6,6 +6,8 @@ from shuup.testing.factories import get_default_shop
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.sync import delivery
+from shoop_mailchimp.sync.rounds import run_due_work
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +23,14 @@ def clean_shuup_caches():
 def no_throttling_pauses(monkeypatch):
     """A 429 in one test pauses its shop (the same id in every test) for this process; not in the next test."""
     monkeypatch.setattr(limits, "_local_pauses", {})
+
+
+@pytest.fixture(autouse=True)
+def synchronous_drainer(monkeypatch):
+    """Deterministic delivery: a commit that wakes the background drainer runs its round right away, in
+    the test's thread; no drainer thread is started. Tests of the thread itself undo this."""
+    monkeypatch.setattr(delivery.background_drainer, "wake", run_due_work)
+    monkeypatch.setattr(delivery.background_drainer, "start", lambda: None)
 
 
 @pytest.fixture

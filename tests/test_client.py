@@ -2,39 +2,40 @@ import logging
 
 import pytest
 
-from shoop_mailchimp.mailchimp import lists
-from shoop_mailchimp.mailchimp.client import InvalidAPIKey, MailchimpClient
+from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import (
+    InvalidAPIKey,
     MailchimpAuthError,
     MailchimpNotFound,
     MailchimpRateLimited,
     MailchimpTransportError,
 )
+from shoop_mailchimp.mailchimp.transport import MailchimpSession
 
 
 @pytest.fixture
 def client(mailchimp_account, mailchimp_settings):
     emulator, api_key, list_id = mailchimp_account
-    return MailchimpClient(api_key)
+    return MailchimpSession(api_key)
 
 
 def test_client_uses_base_url_user_agent_and_timeout(client, mailchimp_account, settings):
     emulator = mailchimp_account[0]
     assert client.base_url == emulator.base_url
     assert client.timeout == settings.SHOOP_MAILCHIMP["TIMEOUT"]
-    assert lists.ping(client)["health_status"]
-    assert client.request_headers["User-Agent"].startswith("shoop-mailchimp/")
+    assert resources.ping(client)["health_status"]
+    assert client.session.headers["User-Agent"].startswith("shoop-mailchimp/")
 
 
 def test_bad_key_format_is_refused_before_any_request(mailchimp_settings):
     with pytest.raises(InvalidAPIKey, match="32 hexadecimal"):
-        MailchimpClient("not-a-key")
+        MailchimpSession("not-a-key")
 
 
 def test_wrong_key_is_an_auth_error_that_explains_itself(mailchimp_account, mailchimp_settings):
     wrong_key = "f" * 32 + "-us1"
     with pytest.raises(MailchimpAuthError) as raised:
-        lists.ping(MailchimpClient(wrong_key))
+        resources.ping(MailchimpSession(wrong_key))
     error = raised.value
     assert error.status == 401
     assert "API Key Invalid" in str(error)
@@ -43,7 +44,7 @@ def test_wrong_key_is_an_auth_error_that_explains_itself(mailchimp_account, mail
 
 def test_missing_list_is_not_found(client):
     with pytest.raises(MailchimpNotFound) as raised:
-        lists.get_list(client, "doesnotexist")
+        resources.get_list(client, "doesnotexist")
     assert "Resource Not Found" in str(raised.value)
     assert "GET /3.0/lists/doesnotexist" in str(raised.value)
 
@@ -52,15 +53,15 @@ def test_throttling_and_transport_errors_are_transient(client, mailchimp_account
     emulator = mailchimp_account[0]
     emulator.faults.fail("/ping", status=429, times=1)
     with pytest.raises(MailchimpRateLimited) as raised:
-        lists.ping(client)
+        resources.ping(client)
     assert raised.value.transient
     emulator.faults.fail("/ping", status=403, title="Forbidden", detail="You have been throttled", times=1)
     with pytest.raises(MailchimpRateLimited):
-        lists.ping(client)
+        resources.ping(client)
     emulator.faults.down()
     try:
         with pytest.raises(MailchimpTransportError) as raised:
-            lists.ping(client)
+            resources.ping(client)
     finally:
         emulator.faults.up()
     assert raised.value.transient
@@ -69,18 +70,16 @@ def test_throttling_and_transport_errors_are_transient(client, mailchimp_account
 def test_hang_beyond_timeout_is_a_transport_error(mailchimp_account, mailchimp_settings):
     emulator, api_key, _ = mailchimp_account
     emulator.faults.hang(3, path_pattern="/ping")
-    client = MailchimpClient(api_key, timeout=(1, 0.5))
+    client = MailchimpSession(api_key, timeout=(1, 0.5))
     with pytest.raises(MailchimpTransportError, match="did not answer in time"):
-        lists.ping(client)
+        resources.ping(client)
 
 
 def test_no_payload_or_key_reaches_python_logging(client, caplog):
     caplog.set_level(logging.DEBUG)
-    lists.ping(client)
-    client.lists.members.create_or_update(
-        lists.all_lists(client)[0][0], "person@example.com",
-        {"email_address": "person@example.com", "status_if_new": "transactional"},
-    )
+    resources.ping(client)
+    client.put(resources.member_path(resources.list_audiences(client)[0][0], "person@example.com"),
+               {"email_address": "person@example.com", "status_if_new": "transactional"})
     text = caplog.text
     assert "person@example.com" not in text
-    assert client.auth.password not in text
+    assert client.session.auth.password not in text

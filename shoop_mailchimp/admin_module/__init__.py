@@ -20,7 +20,7 @@ class MailchimpModule(AdminModule):
             admin_url(r"^mailchimp/log/$", VIEWS + "LogListView", name="shoop_mailchimp.log", permissions=view),
             admin_url(r"^mailchimp/log/(?P<pk>\d+)/$", VIEWS + "LogDetailView", name="shoop_mailchimp.log.detail",
                       permissions=view),
-            admin_url(r"^mailchimp/failed/$", VIEWS + "FailedContactsView", name="shoop_mailchimp.failed",
+            admin_url(r"^mailchimp/failed/$", VIEWS + "FailedItemsView", name="shoop_mailchimp.failed",
                       permissions=view),
             admin_url(r"^mailchimp/failed/resend/$", VIEWS + "ResendView", name="shoop_mailchimp.resend",
                       permissions=manage),

@@ -1,18 +1,19 @@
 """The Mailchimp block on the shop edit page: key, audience, store id and switches.
 
-Every change that matters to Mailchimp is checked against Mailchimp before anything is saved,
-and the key is never rendered back: only its last four characters.
+Saving never waits on Mailchimp: a changed key or audience queues an account check, which the
+drainer runs; its findings (the account's audiences, what is wrong) are shown here and on the
+status page. The key is never rendered back: only its last four characters.
 """
 from django import forms
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
 
 from shoop_mailchimp.admin_module.permissions import can_manage
-from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp import lists
-from shoop_mailchimp.mailchimp.client import MailchimpClient, check_api_key_format
-from shoop_mailchimp.mailchimp.errors import MailchimpAuthError, MailchimpError, MailchimpNotFound
-from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.mailchimp.errors import MailchimpError
+from shoop_mailchimp.mailchimp.transport import check_api_key_format
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration
+from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.jobs import request_job
 
 FORM_NAME = "mailchimp"
 
@@ -23,15 +24,6 @@ def get_configuration(shop):
         return shop.mailchimp_configuration
     except MailchimpConfiguration.DoesNotExist:
         return MailchimpConfiguration(shop=shop)
-
-
-def fetch_lists(api_key):
-    """The account's audiences, or the error that stopped us from listing them."""
-    try:
-        client = MailchimpClient(api_key, timeout=get_setting("ON_COMMIT_TIMEOUT"))
-        return lists.all_lists(client), None
-    except MailchimpError as error:
-        return None, error
 
 
 class MailchimpConfigurationForm(forms.Form):
@@ -73,9 +65,8 @@ class MailchimpConfigurationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
         self.empty_permitted = False
-        self.audiences, self.audience_error = (None, None)
+        self.audiences = configuration.audiences if configuration.api_key else None
         if configuration.api_key:
-            self.audiences, self.audience_error = fetch_lists(configuration.api_key)
             self.fields["api_key"].help_text = _(
                 "A key is stored (ending in …%(hint)s). Leave this blank to keep it."
             ) % {"hint": configuration.api_key_hint}
@@ -98,14 +89,6 @@ class MailchimpConfigurationForm(forms.Form):
         if configuration.is_initialized:
             self.fields["store_id"].disabled = True
 
-    @property
-    def audience_note(self):
-        if self.audience_error is not None:
-            return _("Could not fetch the audiences from Mailchimp (%(error)s); enter the audience id.") % {
-                "error": self.audience_error
-            }
-        return ""
-
     def clean(self):
         data = super().clean()
         if self.errors:
@@ -121,43 +104,17 @@ class MailchimpConfigurationForm(forms.Form):
         list_id = (data.get("list_id") or "").strip() or (data.get("audience") or "")
         data["effective_api_key"] = api_key
         data["effective_list_id"] = list_id
-        data["repaired"] = False
+        data["account_changed"] = bool(entered_key) or list_id != config.list_id or bool(
+            data.get("remove_api_key"))
 
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
-            return data
-        changed = bool(entered_key) or list_id != config.list_id or (data.get("enabled") and not config.enabled)
-        if not api_key or not (changed or config.paused_reason):
             return data
         if entered_key:
             try:
                 check_api_key_format(entered_key)
             except MailchimpError as error:
                 self.add_error("api_key", str(error))
-                return data
-        try:
-            client = MailchimpClient(api_key, timeout=get_setting("ON_COMMIT_TIMEOUT"))
-            lists.ping(client)
-        except MailchimpAuthError as error:
-            self.add_error("api_key", _("Mailchimp refused the key: %(error)s") % {"error": error})
-            return data
-        except MailchimpError as error:
-            self.add_error("api_key", _("Could not check the key with Mailchimp: %(error)s") % {"error": error})
-            return data
-        if list_id:
-            typed = (data.get("list_id") or "").strip()
-            list_field = "list_id" if typed or "audience" not in self.fields else "audience"
-            try:
-                lists.get_list(client, list_id)
-            except MailchimpNotFound as error:
-                self.add_error(list_field, _("This audience does not exist in the account: %(detail)s") % {
-                    "detail": error.detail
-                })
-                return data
-            except MailchimpError as error:
-                self.add_error(list_field, _("Could not check the audience: %(error)s") % {"error": error})
-                return data
-        data["repaired"] = True
         return data
 
 
@@ -192,6 +149,13 @@ class MailchimpFormPart(FormPart):
             )
         config.enabled = data["enabled"]
         config.double_opt_in = data["double_opt_in"]
-        if data["repaired"]:
+        check_account = data["account_changed"] or bool(config.paused_reason)
+        if check_account:
+            # Saving is the repair: sending resumes, and the drainer pauses again if Mailchimp still refuses.
             config.paused_reason = ""
+            config.account_problem = ""
+            config.account_checked_on = None
         config.save()
+        if check_account and config.api_key:
+            request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
+            schedule_delivery(config.shop_id)

@@ -1,12 +1,14 @@
-"""What the status page says about one shop's sync, computed in a handful of queries."""
+"""What the status page says about one shop's sync, from the database alone (a handful of queries)."""
 from datetime import timedelta
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
 from shoop_mailchimp.mailchimp.limits import shop_paused_for
-from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.models import LogKind, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.jobs import open_jobs
 
 
 def status_counts(shop, kind):
@@ -16,25 +18,14 @@ def status_counts(shop, kind):
     return counts
 
 
-def queue_drainer(shop):
-    """(mode, drained, stale pending rows): whether anything takes pending rows out of the queue."""
-    mode = get_delivery_mode()
-    if mode != "worker":
-        return mode, True, 0
-    timeout = get_setting("WORKER_HEARTBEAT_TIMEOUT")
-    cutoff = timezone.now() - timedelta(seconds=timeout)
-    stale = SyncState.objects.filter(
-        shop=shop, status=SyncStatus.PENDING, next_attempt_at__lt=cutoff
-    ).count()
-    return mode, not stale, stale
+def overdue_rows(shop):
+    """Due rows nobody took for longer than OVERDUE_AFTER: then no drainer is running."""
+    cutoff = timezone.now() - timedelta(seconds=get_setting("OVERDUE_AFTER"))
+    return SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING, next_attempt_at__lt=cutoff).count()
 
 
 def shop_status(shop, configuration):
-    from shoop_mailchimp.sync import bulk
-
-    if configuration.pk and configuration.is_active:
-        bulk.check_batches(shop.pk)  # a bulk sync's results are read on each visit
-    mode, drained, stale = queue_drainer(shop)
+    pending = SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING)
     return {
         "configuration": configuration,
         "configured": bool(configuration.pk and configuration.api_key and configuration.list_id),
@@ -42,11 +33,14 @@ def shop_status(shop, configuration):
         "throttled_for": int(shop_paused_for(shop.pk) + 0.999),
         "contact_counts": status_counts(shop, SyncKind.CONTACT),
         "order_counts": status_counts(shop, SyncKind.ORDER),
+        "group_counts": status_counts(shop, SyncKind.GROUP),
         "last_synced_at": SyncState.objects.filter(shop=shop).aggregate(last=Max("last_synced_at"))["last"],
+        "next_attempt_at": pending.filter(attempts__gt=0).aggregate(next=Min("next_attempt_at"))["next"],
         "last_error": MailchimpLogEntry.objects.filter(shop=shop, kind=LogKind.ERROR).first(),
-        "delivery_mode": mode,
-        "queue_drained": drained,
-        "stale_pending": stale,
-        "unqueued_contacts": bulk.unqueued_ids(shop, SyncKind.CONTACT).count(),
-        "batches": bulk.batch_progress(shop),
+        "delivery_mode": get_delivery_mode(),
+        "overdue": overdue_rows(shop),
+        "unqueued_contacts": bulk.unqueued_ids(shop.pk, SyncKind.CONTACT).count(),
+        "batches": bulk.batch_progress(shop.pk),
+        "open_jobs": list(open_jobs(shop.pk)),
+        "last_jobs": list(MailchimpJob.objects.filter(shop=shop).exclude(pk__in=open_jobs(shop.pk))[:3]),
     }

@@ -8,25 +8,26 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import ugettext_lazy as _
+from django.utils.translation import ungettext
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView, View
 from shuup.admin.shop_provider import get_shop
 from shuup.admin.toolbar import PostActionButton, Toolbar, URLActionButton
 from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, TextFilter
 from shuup.admin.utils.views import PicotableListView
-from shuup.core.models import Contact, Shop
+from shuup.core.models import Contact, Order, Shop
 
 from shoop_mailchimp.admin_module.form_parts import get_configuration
-from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION
+from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.status import shop_status
-from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.initialization import InitializationError, initialize
-from shoop_mailchimp.mailchimp.errors import MailchimpError
-from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.sync import bulk
-from shoop_mailchimp.sync.queue import record, resend, shop_ids_for_contact
-from shoop_mailchimp.sync.worker import drain
-from shoop_mailchimp.webhooks import webhook_registered, webhook_url
+from shoop_mailchimp.models import JobKind, LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_ids_for_contact
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.webhook_registration import masked, webhook_url
+
+STATUS_URL = "shuup_admin:shoop_mailchimp.status"
 
 
 def _redirect_back(request, default):
@@ -36,13 +37,9 @@ def _redirect_back(request, default):
     return HttpResponseRedirect(default)
 
 
-def describe_outcomes(report):
-    if not report:
-        return _("Nothing was due.")
-    return ", ".join("%s: %s" % (outcome, count) for outcome, count in sorted(report.items()))
-
-
 class StatusView(TemplateView):
+    """Reads the database only: what the drainer last found is stored, with the time it looked."""
+
     template_name = "shoop_mailchimp/admin/status.jinja"
 
     def get_context_data(self, **kwargs):
@@ -51,49 +48,36 @@ class StatusView(TemplateView):
         configuration = get_configuration(shop)
         context.update(shop_status(shop, configuration))
         if configuration.pk:
-            base_url = get_setting("WEBHOOK_BASE_URL") or self.request.build_absolute_uri("/")
-            context["webhook_url"] = webhook_url(configuration, base_url)
-            if configuration.is_active:
-                context["webhook_check"] = self.check_webhook(configuration, context["webhook_url"])
+            url = webhook_url(configuration, self.request.build_absolute_uri("/"))
+            context["webhook_url"] = url if can_manage(self.request.user) else masked(url, configuration)
         context["title"] = _("Mailchimp")
         context["shop"] = shop
         context["toolbar"] = Toolbar([
             URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.log"), text=_("Log"), icon="fa fa-list",
                             extra_css_class="btn-inverse"),
-            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.failed"), text=_("Failed contacts"),
+            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.failed"), text=_("Failed items"),
                             icon="fa fa-exclamation-triangle", extra_css_class="btn-inverse"),
-            URLActionButton(url=reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}), text=_("Configure"),
-                            icon="fa fa-cog", extra_css_class="btn-primary"),
+            URLActionButton(url=reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}) + "#mailchimp",
+                            text=_("Configure"), icon="fa fa-cog", extra_css_class="btn-primary"),
         ])
         return context
 
 
-    @staticmethod
-    def check_webhook(configuration, url):
-        """("registered" | "missing" | "unknown", why it is unknown)."""
-        try:
-            return ("registered" if webhook_registered(configuration, url) else "missing"), ""
-        except (MailchimpError, ValueError) as error:
-            return "unknown", str(error)
-
-
 @method_decorator(require_POST, name="dispatch")
 class InitializeView(View):
-    """Initialize the Mailchimp side of a shop this user administers."""
+    """Queue the initialization of a shop this user administers; the drainer runs it."""
 
     def post(self, request, pk):
         shop = get_object_or_404(Shop.objects.get_for_user(request.user), pk=pk)
         configuration = get_configuration(shop)
-        if not configuration.pk:
+        if not (configuration.pk and configuration.api_key and configuration.list_id):
             messages.error(request, _("Save the Mailchimp API key and audience first."))
-        else:
-            try:
-                initialize(configuration, user=request.user)
-            except InitializationError as error:
-                messages.error(request, str(error))
-            else:
-                messages.success(request, _("Mailchimp is initialized for %s.") % shop)
-        return _redirect_back(request, reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
+            return _redirect_back(request, reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
+        with transaction.atomic():
+            request_job(shop.pk, JobKind.INITIALIZE, user=request.user)
+            schedule_delivery(shop.pk)
+        messages.info(request, _("Initialization is queued: this page shows when it is done."))
+        return HttpResponseRedirect(reverse(STATUS_URL))
 
 
 @method_decorator(require_POST, name="dispatch")
@@ -103,22 +87,29 @@ class SyncExistingContactsView(View):
         if not get_configuration(shop).is_active:
             messages.error(request, _("Mailchimp is not active for this shop: configure and initialize it first."))
         else:
-            # Recording and submitting takes a few requests; results are read here for a few seconds,
-            # then by the status page (each visit checks open batches).
-            count, batch_count = bulk.start(shop)
-            bulk.resume_batches(shop, poll_interval=0.2, timeout=get_setting("BATCH_ADMIN_WAIT"))
-            messages.success(request, _("%(count)d contacts queued for Mailchimp in %(batches)d batches.") % {
-                "count": count, "batches": batch_count})
-        return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
+            with transaction.atomic():
+                request_job(shop.pk, JobKind.SYNC_EXISTING, user=request.user, orders=bool(request.POST.get("orders")))
+                schedule_delivery(shop.pk)
+            messages.info(request, _("The sync of existing contacts is queued: this page shows its progress."))
+        return HttpResponseRedirect(reverse(STATUS_URL))
 
 
 @method_decorator(require_POST, name="dispatch")
 class SendPendingView(View):
+    """Items waiting for a retry are tried at once."""
+
     def post(self, request):
         shop = get_shop(request)
-        report = drain(shop_id=shop.id)
-        messages.info(request, _("Sent what was due: %s") % describe_outcomes(report))
-        return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
+        configuration = get_configuration(shop)
+        if not configuration.is_active:
+            messages.error(request, _("Sending is not active for this shop; nothing was queued."))
+            return HttpResponseRedirect(reverse(STATUS_URL))
+        with transaction.atomic():
+            count = state.make_due(shop.pk)
+            schedule_delivery(shop.pk)
+        messages.info(request, ungettext("%(count)d waiting item will be tried now.",
+                                         "%(count)d waiting items will be tried now.", count) % {"count": count})
+        return HttpResponseRedirect(reverse(STATUS_URL))
 
 
 class LogListView(PicotableListView):
@@ -177,26 +168,27 @@ class LogDetailView(DetailView):
         return context
 
 
-class FailedContactsView(TemplateView):
+class FailedItemsView(TemplateView):
+    """Every item Mailchimp refused, of every kind, with a resend for each and for all."""
+
     template_name = "shoop_mailchimp/admin/failed.jinja"
+    LIMIT = 500
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         shop = get_shop(self.request)
-        states = list(
-            SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT, status=SyncStatus.FAILED).order_by(
-                "-modified_on"
-            )[:500]
-        )
-        contacts = Contact.objects.in_bulk([state.object_id for state in states])
-        context["rows"] = [(state, contacts.get(state.object_id)) for state in states]
-        context["failed_total"] = SyncState.objects.filter(
-            shop=shop, kind=SyncKind.CONTACT, status=SyncStatus.FAILED
-        ).count()
-        context["title"] = _("Mailchimp: failed contacts")
+        failed = SyncState.objects.filter(shop=shop, status=SyncStatus.FAILED)
+        states = list(failed.order_by("-modified_on")[:self.LIMIT])
+        contacts = Contact.objects.in_bulk([row.object_id for row in states if row.kind == SyncKind.CONTACT])
+        orders = Order.objects.in_bulk([row.object_id for row in states if row.kind == SyncKind.ORDER])
+        objects = {SyncKind.CONTACT: contacts, SyncKind.ORDER: orders}
+        context["rows"] = [(row, objects.get(row.kind, {}).get(row.object_id)) for row in states]
+        context["failed_total"] = failed.count()
+        context["can_manage"] = can_manage(self.request.user)
+        context["title"] = _("Mailchimp: failed items")
         toolbar = Toolbar([
-            URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.status"), text=_("Status"),
-                            icon="fa fa-heartbeat", extra_css_class="btn-inverse"),
+            URLActionButton(url=reverse(STATUS_URL), text=_("Status"), icon="fa fa-heartbeat",
+                            extra_css_class="btn-inverse"),
         ])
         if states:
             toolbar.append(PostActionButton(
@@ -210,20 +202,25 @@ class FailedContactsView(TemplateView):
 
 @method_decorator(require_POST, name="dispatch")
 class ResendView(View):
-    """Resend one failed row (``state`` in the POST) or, without it, every failed row of the shop."""
+    """Queue one failed row (``state`` in the POST) or, without it, every failed row of the shop again."""
 
     def post(self, request):
         shop = get_shop(request)
         state_ids = [int(value) for value in request.POST.getlist("state") if value.isdigit()] or None
         with transaction.atomic():
-            count = resend(shop.id, state_ids)
-        messages.success(request, _("%d failed items sent again.") % count)
+            count = state.resend_failed(shop.id, state_ids)
+            if count:
+                schedule_delivery(shop.id)
+        messages.info(request, ungettext(
+            "%(count)d failed item is queued again; it stays in this list if Mailchimp refuses it again.",
+            "%(count)d failed items are queued again; they stay in this list if Mailchimp refuses them again.",
+            count) % {"count": count})
         return _redirect_back(request, reverse("shuup_admin:shoop_mailchimp.failed"))
 
 
 @method_decorator(require_POST, name="dispatch")
 class SyncContactView(View):
-    """Send one contact now and say how it went."""
+    """Queue one contact; its Mailchimp section shows when it is sent."""
 
     def post(self, request, pk):
         shop = get_shop(request)
@@ -233,13 +230,7 @@ class SyncContactView(View):
             messages.error(request, _("Mailchimp is not active for this shop, or the contact is not in it."))
             return HttpResponseRedirect(detail_url)
         with transaction.atomic():
-            record(shop.id, SyncKind.CONTACT, [contact.pk])
-        report = drain(shop_id=shop.id)
-        state = SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).first()
-        if state and state.status == SyncStatus.SYNCED:
-            messages.success(request, _("Sent to Mailchimp."))
-        else:
-            messages.warning(request, _("Not synced yet (%(status)s): %(error)s") % {
-                "status": state.status if state else "-", "error": (state.last_error if state else "") or
-                describe_outcomes(report)})
+            if state.record(shop.id, SyncKind.CONTACT, [contact.pk]):
+                schedule_delivery(shop.id)
+        messages.info(request, _("The contact is queued for Mailchimp; its Mailchimp section shows when it is sent."))
         return HttpResponseRedirect(detail_url)

@@ -10,7 +10,7 @@ import tarfile
 import requests
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.errors import error_from_exception
+from shoop_mailchimp.mailchimp.errors import error_from_exception, error_from_status
 
 FINISHED = "finished"
 #: Batches listed per poll; Mailchimp allows at most 500 pending ones per account anyway.
@@ -18,22 +18,28 @@ LIST_COUNT = 1000
 STATUS_FIELDS = "id,status,total_operations,finished_operations,errored_operations,response_body_url"
 
 
-def operation(method, path, body, operation_id):
-    return {"method": method, "path": path, "body": json.dumps(body), "operation_id": operation_id}
+def encode(operation, operation_id):
+    """A transport :class:`~shoop_mailchimp.mailchimp.transport.Operation` as a batch operation."""
+    encoded = {"method": operation.method, "path": "/" + operation.path, "operation_id": operation_id}
+    if operation.body is not None:
+        encoded["body"] = json.dumps(operation.body)
+    if operation.params:
+        encoded["params"] = {key: str(value) for key, value in operation.params.items()}
+    return encoded
 
 
-def submit(client, operations):
-    return client.batch_operations.create({"operations": operations})
+def submit(session, operations):
+    return session.post("batches", {"operations": operations})
 
 
-def get_status(client, batch_id):
-    return client.batch_operations.get(batch_id, fields=STATUS_FIELDS)
+def get_status(session, batch_id):
+    return session.get("batches/%s" % batch_id, fields=STATUS_FIELDS)
 
 
-def statuses(client):
+def statuses(session):
     """{batch id: status dict} of the account's batches, in one request."""
     fields = ",".join("batches.%s" % field for field in STATUS_FIELDS.split(","))
-    listing = client.batch_operations.all(count=LIST_COUNT, fields=fields)
+    listing = session.get("batches", count=LIST_COUNT, fields=fields) or {}
     return {batch["id"]: batch for batch in listing.get("batches", [])}
 
 
@@ -43,7 +49,7 @@ def download_results(url, timeout=None):
         response = requests.get(url, timeout=timeout or get_setting("TIMEOUT"))
         response.raise_for_status()
     except requests.RequestException as exc:
-        raise error_from_exception(exc, "GET", "batch results") from None
+        raise error_from_exception(exc, "GET", "batch results") from exc
     results = []
     with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:gz") as archive:
         for member in archive:
@@ -52,15 +58,12 @@ def download_results(url, timeout=None):
     return results
 
 
-def problem_of(result):
-    """(title, detail) from a failed operation's ``response`` (a JSON string of the problem)."""
-    try:
-        data = json.loads(result.get("response") or "{}")
-    except ValueError:
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    return data.get("title") or "", data.get("detail") or ""
+def error_of(result, operation_id=None):
+    """The MailchimpAPIError a failed operation's result stands for, as the direct transport raises it."""
+    problem = dict(response_of(result))
+    status = int(result.get("status_code") or 0)
+    problem.setdefault("status", status)
+    return error_from_status(status, problem, "BATCH", "operation %s" % (operation_id or result.get("operation_id")))
 
 
 def response_of(result):

@@ -54,9 +54,12 @@ class MailchimpError(Exception):
         return text
 
     def as_log_data(self):
-        """JSON-safe data for a log entry."""
+        """JSON-safe data for a log entry, with the chain of causes (never the API key)."""
         problem = {key: value for key, value in self.problem.items() if key != "response"}
-        return {"status": self.status, "problem": problem, "request": self.describe_request()}
+        data = {"status": self.status, "problem": problem, "request": self.describe_request()}
+        if self.__cause__ is not None:
+            data["cause"] = "%s: %s" % (self.__cause__.__class__.__name__, self.__cause__)
+        return data
 
 
 class MailchimpAPIError(MailchimpError):
@@ -86,9 +89,13 @@ class MailchimpNotFound(MailchimpAPIError):
 
 
 class MailchimpTransportError(MailchimpError):
-    """No usable answer: connection refused or reset, timeout, garbled body."""
+    """No usable answer: connection refused or reset, timeout, garbled body, a redirect."""
 
     transient = True
+
+
+class InvalidAPIKey(MailchimpError):
+    """The key cannot be a Mailchimp API key; nothing was sent."""
 
 
 THROTTLE_MARKERS = ("throttl", "too many", "rate limit")
@@ -104,6 +111,11 @@ def error_from_response(response, method=None, path=None):
         problem = {"detail": (response.text or "")[:500]}
     status = response.status_code
     problem.setdefault("status", status)
+    return error_from_status(status, problem, method, path)
+
+
+def error_from_status(status, problem, method=None, path=None):
+    """The MailchimpAPIError subclass for an error status and its problem JSON."""
     text = ("%s %s" % (problem.get("title", ""), problem.get("detail", ""))).lower()
     if status == 429 or (status == 403 and any(marker in text for marker in THROTTLE_MARKERS)):
         cls = MailchimpRateLimited

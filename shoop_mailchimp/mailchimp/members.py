@@ -1,14 +1,14 @@
 """List members: merge fields, interests and the consent Mailchimp holds for an e-mail."""
 import hashlib
 
-from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
-
 SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
 CLEANED = "cleaned"
 PENDING = "pending"
 TRANSACTIONAL = "transactional"
 ARCHIVED = "archived"
+#: What the shop records when it erased the person from Mailchimp.
+ERASED = "erased"
 
 #: Statuses only the person (or Mailchimp) may leave: a sync never changes them.
 PROTECTED_STATUSES = (UNSUBSCRIBED, CLEANED)
@@ -31,18 +31,3 @@ def mailchimp_email(email):
 
 def subscriber_hash(email):
     return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
-
-
-def upsert_member(client, list_id, payload):
-    return client.lists.members.create_or_update(list_id, subscriber_hash(payload["email_address"]), payload)
-
-
-def get_member(client, list_id, email):
-    try:
-        return client.lists.members.get(list_id, subscriber_hash(email), fields="id,email_address,status")
-    except MailchimpNotFound:
-        return None
-
-
-def delete_member_permanently(client, list_id, email):
-    return client.lists.members.delete_permanent(list_id, subscriber_hash(email))

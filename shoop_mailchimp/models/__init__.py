@@ -1,15 +1,19 @@
 from shoop_mailchimp.models.batch import BatchStatus, MailchimpBatch
 from shoop_mailchimp.models.configuration import MailchimpConfiguration
 from shoop_mailchimp.models.interest import ContactGroupInterest
+from shoop_mailchimp.models.job import JobKind, JobStatus, MailchimpJob
 from shoop_mailchimp.models.log import LogKind, MailchimpLogEntry
 from shoop_mailchimp.models.sync_state import SyncKind, SyncState, SyncStatus
 
 __all__ = [
     "BatchStatus",
     "ContactGroupInterest",
+    "JobKind",
+    "JobStatus",
     "LogKind",
     "MailchimpBatch",
     "MailchimpConfiguration",
+    "MailchimpJob",
     "MailchimpLogEntry",
     "SyncKind",
     "SyncState",

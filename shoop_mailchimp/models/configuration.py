@@ -2,6 +2,7 @@ import secrets
 
 from django.db import models
 from django.utils.translation import ugettext_lazy as _
+from jsonfield import JSONField
 from shuup_mirage_field.fields import EncryptedCharField
 
 
@@ -42,6 +43,15 @@ class MailchimpConfiguration(models.Model):
         blank=True,
         help_text=_("Why sending stopped (a rejected key, a missing audience or store); cleared on repair."),
     )
+    audiences = JSONField(null=True, blank=True, help_text=_("The account's audiences as [id, name] pairs, "
+                                                            "read by the last account check."))
+    account_checked_on = models.DateTimeField(null=True, blank=True, verbose_name=_("account checked on"))
+    account_problem = models.TextField(blank=True, help_text=_("What the last account check found wrong."))
+    webhook_checked_on = models.DateTimeField(null=True, blank=True, verbose_name=_("webhook checked on"))
+    webhook_state = models.CharField(max_length=16, blank=True, choices=[
+        ("registered", _("registered")), ("missing", _("missing")), ("unknown", _("could not be checked")),
+    ], help_text=_("Whether the audience still calls this shop's webhook, as last checked by the drainer."))
+    webhook_problem = models.TextField(blank=True)
     modified_on = models.DateTimeField(auto_now=True)
 
     objects = ConfigurationQuerySet.as_manager()

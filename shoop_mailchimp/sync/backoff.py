@@ -17,5 +17,5 @@ def next_attempt(now, attempts):
     return now + timedelta(seconds=retry_delay(attempts))
 
 
-def gives_up(attempts):
-    return attempts >= get_setting("MAX_ATTEMPTS")
+def gives_up(attempts, max_attempts=None):
+    return attempts >= (max_attempts or get_setting("MAX_ATTEMPTS"))

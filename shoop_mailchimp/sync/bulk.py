@@ -23,32 +23,24 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict
-from datetime import timedelta
-from urllib.parse import quote
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from shuup.core.models import Contact, Order
+from shuup.core.models import Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp import batches, members
-from shoop_mailchimp.mailchimp import orders as mailchimp_orders
-from shoop_mailchimp.mailchimp.client import InvalidAPIKey, build_client
-from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound, MailchimpRateLimited
-from shoop_mailchimp.mailchimp.products import product_payload
-from shoop_mailchimp.models import (
-    BatchStatus,
-    LogKind,
-    MailchimpBatch,
-    MailchimpConfiguration,
-    SyncKind,
-    SyncState,
-    SyncStatus,
-)
-from shoop_mailchimp.sync import contacts, orders, outcomes
-from shoop_mailchimp.sync.worker import close_unsent
+from shoop_mailchimp.mailchimp import batches
+from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.limits import pause_shop
+from shoop_mailchimp.mailchimp.resources import order_path, product_path
+from shoop_mailchimp.mailchimp.transport import Operation, open_session
+from shoop_mailchimp.models import BatchStatus, LogKind, MailchimpBatch, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.drainer import pause
+from shoop_mailchimp.sync.kinds import contact, order
+from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
 
 logger = logging.getLogger(__name__)
 
@@ -67,27 +59,20 @@ def _configuration(shop_id):
 # Recording ------------------------------------------------------------------------------------------
 
 
-def shop_contacts(shop):
-    """The contacts of a shop as Shuup's admin lists them."""
-    if settings.SHUUP_ENABLE_MULTIPLE_SHOPS and settings.SHUUP_MANAGE_CONTACTS_PER_SHOP:
-        return Contact.objects.filter(shops=shop)
-    return Contact.objects.all()
-
-
-def unqueued_ids(shop, kind):
+def unqueued_ids(shop_id, kind):
     """Objects of the shop the sync has never seen (no sync-state row)."""
-    known = SyncState.objects.filter(shop=shop, kind=kind).values("object_id")
-    objects = shop_contacts(shop) if kind == SyncKind.CONTACT else Order.objects.filter(shop=shop)
+    known = SyncState.objects.filter(shop_id=shop_id, kind=kind).values("object_id")
+    objects = shop_contacts(shop_id) if kind == SyncKind.CONTACT else Order.objects.filter(shop_id=shop_id)
     return objects.exclude(pk__in=known).values_list("pk", flat=True)
 
 
-def record_existing(shop, kind=SyncKind.CONTACT, progress=None):
+def record_existing(shop_id, kind=SyncKind.CONTACT, progress=None):
     """Lease a new row for every never-seen object to a batch, ``BATCH_SIZE`` per batch; returns the batches."""
-    ids = list(unqueued_ids(shop, kind).order_by("pk"))
+    ids = list(unqueued_ids(shop_id, kind).order_by("pk"))
     size = max(1, int(get_setting("BATCH_SIZE")))
     created = []
     for start in range(0, len(ids), size):
-        batch = _record_chunk(shop.pk, kind, ids[start:start + size])
+        batch = _record_chunk(shop_id, kind, ids[start:start + size])
         if batch is not None:
             created.append(batch)
             if progress:
@@ -96,17 +81,9 @@ def record_existing(shop, kind=SyncKind.CONTACT, progress=None):
 
 
 def _record_chunk(shop_id, kind, object_ids):
-    now = timezone.now()
     token = uuid.uuid4().hex
-    lease_until = now + timedelta(seconds=get_setting("BATCH_LEASE_SECONDS"))
     with transaction.atomic():
-        SyncState.objects.bulk_create([
-            SyncState(shop_id=shop_id, kind=kind, object_id=pk, status=SyncStatus.SENDING, next_attempt_at=now,
-                      lease_until=lease_until, claimed_by=token, claimed_version=1)
-            for pk in object_ids
-        ], ignore_conflicts=True)
-        # A row recorded by a receiver at the same moment is not ours: the incremental path sends it.
-        count = SyncState.objects.filter(shop_id=shop_id, claimed_by=token).count()
+        count = state.lease_new_rows(shop_id, kind, object_ids, token, get_setting("BATCH_LEASE_SECONDS"))
         if not count:
             return None
         return MailchimpBatch.objects.create(shop_id=shop_id, kind=kind, token=token, rows=count)
@@ -115,33 +92,27 @@ def _record_chunk(shop_id, kind, object_ids):
 # Building operations ------------------------------------------------------------------------------
 
 
+def _close_unplanned(row, outcome, journal, report):
+    state.close(row, outcome)
+    report["%s %s" % (row.kind, outcome.result.value)] += 1
+    if outcome.result != Result.UNCHANGED:
+        journal.add("%s.skip" % row.kind, "Not sent: %s" % outcome.reason, kind=LogKind.WARNING,
+                    **({"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else {"order_id": row.object_id}))
+
+
 def contact_operations(configuration, rows, journal, report):
     """(operations, sent): two PUTs per contact, and what each row will record once they succeed."""
-    loaded = contacts.load_contacts(rows)
-    group_ids = contacts.load_group_ids(rows)
-    interest_ids = contacts.load_interest_ids(configuration.shop_id)
+    context = contact.load(configuration, rows)
     operations, sent = [], {}
     for row in rows:
-        contact = loaded.get(row.object_id)
-        problem = contacts.unsendable(contact)
-        if problem:
-            close_unsent(row, *problem, journal, report)
+        plan = contact.plan(configuration, row, context)
+        if isinstance(plan, Outcome):
+            _close_unplanned(row, plan, journal, report)
             continue
-        plan = contacts.ContactPlan(contact, row, configuration, group_ids.get(contact.pk, set()), interest_ids)
-        member = dict(plan.member)
-        if plan.status_change:
-            member["status"] = plan.status_change
         # opt_in_status false: Mailchimp never lets a customer change an existing member, and the member
         # operation before it already applied the consent rules (status_if_new / status).
-        customer = dict(plan.customer, opt_in_status=False)
-        operations.append(batches.operation(
-            "PUT", "/lists/%s/members/%s" % (configuration.list_id, members.subscriber_hash(plan.email)),
-            member, "c:%d:member" % row.id,
-        ))
-        operations.append(batches.operation(
-            "PUT", "/ecommerce/stores/%s/customers/%s" % (configuration.store_id, quote(customer["id"], safe="")),
-            customer, "c:%d:customer" % row.id,
-        ))
+        operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
+        operations.append(batches.encode(plan.customer_operation(None), "c:%d:customer" % row.id))
         sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
                              "fingerprint": plan.fingerprint}
     return operations, sent
@@ -149,27 +120,23 @@ def contact_operations(configuration, rows, journal, report):
 
 def order_operations(configuration, rows, journal, report):
     """(operations, sent): each new product once (a POST; "already exists" is fine), then each order."""
-    loaded = orders.load_orders(rows)
-    subscribed = orders.subscribed_customer_ids(configuration.shop_id, loaded.values())
-    operations, sent, products = [], {}, {}
-    order_operations_ = []
+    context = order.load(configuration, rows)
+    sent, products, order_operations_ = {}, {}, []
     for row in rows:
-        try:
-            plan = orders.OrderPlan(loaded.get(row.object_id), configuration, subscribed)
-        except mailchimp_orders.UnsendableOrder as reason:
-            close_unsent(row, "skipped", str(reason), journal, report)
+        plan = order.plan(configuration, row, context)
+        if isinstance(plan, Outcome):
+            _close_unplanned(row, plan, journal, report)
             continue
         for line in plan.lines:
             products.setdefault(line.product_id, line.product)
-        order_operations_.append(batches.operation(
-            "POST", "/ecommerce/stores/%s/orders" % configuration.store_id, plan.payload, "o:%d:order" % row.id
-        ))
+        order_operations_.append(batches.encode(
+            Operation("POST", order_path(configuration.store_id), plan.payload), "o:%d:order" % row.id))
         sent[str(row.id)] = {"email": plan.email, "fingerprint": plan.fingerprint}
-    for product_id, product in sorted(products.items()):
-        operations.append(batches.operation(
-            "POST", "/ecommerce/stores/%s/products" % configuration.store_id, product_payload(product),
-            "p:%d:product" % product_id,
-        ))
+    operations = [
+        batches.encode(Operation("POST", product_path(configuration.store_id), order.product_payload(product)),
+                       "p:%d:product" % product_id)
+        for product_id, product in sorted(products.items())
+    ]
     return operations + order_operations_, sent
 
 
@@ -179,65 +146,44 @@ OPERATION_BUILDERS = {SyncKind.CONTACT: contact_operations, SyncKind.ORDER: orde
 # Closing rows from results -------------------------------------------------------------------------
 
 
-def _transient(status):
-    return status == 429 or status >= 500
+def result_outcome(result, step):
+    """The Outcome of one failed operation, by the classification every path uses. A batch runs outside
+    the shop's round, so what would stop the shop only postpones the row."""
+    outcome = classify(batches.error_of(result))
+    outcome.reason = "%s: %s" % (step, outcome.reason)
+    if outcome.result in SHOP_STOPS:
+        outcome.result = Result.RETRY
+    return outcome
 
 
-def _error_text(step, result):
-    title, detail = batches.problem_of(result)
-    return "%s: %s" % (step, detail or title or "HTTP %s" % result.get("status_code"))
-
-
-def _error_data(result):
-    title, detail = batches.problem_of(result)
-    return {"status": result.get("status_code"), "title": title, "detail": detail,
-            "operation_id": result.get("operation_id")}
-
-
-def close_contact(row, results, sent, journal, report):
+def contact_outcome(results, sent):
     member, customer = results.get("member"), results.get("customer")
     if sent is None or member is None or customer is None:
-        outcomes.mark_retry(row, "Mailchimp's batch results did not cover this contact")
-        report["contact retried"] += 1
-        return
+        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     for step, result in (("member", member), ("customer", customer)):
-        status = int(result.get("status_code") or 0)
-        if status < 400:
-            continue
-        text = _error_text(step, result)
-        if _transient(status):
-            retried = outcomes.mark_retry(row, text, _error_data(result))
-            report["contact %s" % ("retried" if retried else "failed")] += 1
-        else:
-            outcomes.mark_failed(row, text, _error_data(result))
-            report["contact failed"] += 1
-        journal.add("contact.sync", text, kind=LogKind.ERROR, contact_id=row.object_id, extra=_error_data(result))
-        return
-    outcomes.mark_synced(row, email=sent["email"], shop_email=sent.get("shop_email", ""), opt_in=sent["opt_in"],
-                         fingerprint=sent["fingerprint"],
-                         member_status=batches.response_of(member).get("status", ""))
-    report["contact synced"] += 1
+        if int(result.get("status_code") or 0) >= 400:
+            return result_outcome(result, step)
+    return Outcome.synced(email=sent["email"], shop_email=sent.get("shop_email", ""), opt_in=sent["opt_in"],
+                          fingerprint=sent["fingerprint"],
+                          member_status=batches.response_of(member).get("status", ""))
 
 
-def close_order(row, results, sent, journal, report):
+def order_outcome(results, sent):
     result = results.get("order")
-    status = int(result.get("status_code") or 0) if result else 0
-    if sent is not None and result is not None and status < 400:
-        outcomes.mark_synced(row, email=sent["email"], fingerprint=sent["fingerprint"])
-        report["order synced"] += 1
-        return
-    if result is not None and status >= 400 and not _transient(status) and status != 400:
-        outcomes.mark_failed(row, _error_text("order", result), _error_data(result))
-        report["order failed"] += 1
-        return
-    # A 400 (the order exists already, or a product was not there yet) and transient failures go to
-    # the incremental path, which updates existing orders and sends products first.
-    outcomes.mark_retry(row, _error_text("order", result) if result else "no batch result for this order",
-                        _error_data(result) if result else None)
-    report["order retried"] += 1
+    if sent is None or result is None:
+        return Outcome(Result.RETRY, "no batch result for this order")
+    status = int(result.get("status_code") or 0)
+    if status < 400:
+        return Outcome.synced(email=sent["email"], fingerprint=sent["fingerprint"])
+    outcome = result_outcome(result, "order")
+    if status == 400:
+        # The order exists already, or a product was not there yet: the incremental path updates
+        # existing orders and sends products first.
+        outcome.result = Result.RETRY
+    return outcome
 
 
-ROW_CLOSERS = {SyncKind.CONTACT: close_contact, SyncKind.ORDER: close_order}
+ROW_OUTCOMES = {SyncKind.CONTACT: contact_outcome, SyncKind.ORDER: order_outcome}
 
 
 def apply_results(batch, results, journal, report):
@@ -248,27 +194,30 @@ def apply_results(batch, results, journal, report):
         if len(parts) == 3 and parts[1].isdigit():
             by_row[int(parts[1])][parts[2]] = result
     sent = batch.sent or {}
-    closer = ROW_CLOSERS[batch.kind]
-    for row in SyncState.objects.filter(shop_id=batch.shop_id, claimed_by=batch.token).iterator():
-        closer(row, by_row.get(row.id, {}), sent.get(str(row.id)), journal, report)
+    outcome_of = ROW_OUTCOMES[batch.kind]
+    for row in state.held_by(batch.token).iterator():
+        outcome = outcome_of(by_row.get(row.id, {}), sent.get(str(row.id)))
+        status = state.close(row, outcome)
+        word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
+        report["%s %s" % (row.kind, word)] += 1
+        if outcome.result != Result.SYNCED:
+            journal.add("%s.sync" % row.kind, outcome.reason, kind=LogKind.ERROR, extra=outcome.error,
+                        **({"contact_id": row.object_id} if row.kind == SyncKind.CONTACT
+                           else {"order_id": row.object_id}))
 
 
 # Submitting and checking ---------------------------------------------------------------------------
 
 
-def _rows(batch):
-    return SyncState.objects.filter(shop_id=batch.shop_id, claimed_by=batch.token)
-
-
-def submit_batch(batch, configuration, client, journal, report):
-    rows = list(_rows(batch))
+def submit_batch(batch, configuration, session, journal, report):
+    rows = list(state.held_by(batch.token))
     operations, sent = OPERATION_BUILDERS[batch.kind](configuration, rows, journal, report)
     now = timezone.now()
     if not operations:
         MailchimpBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.DONE, finished_on=now)
         batch.status = BatchStatus.DONE
         return batch
-    answer = batches.submit(client, operations)
+    answer = batches.submit(session, operations)
     batch.batch_id = answer["id"]
     batch.remote_status = answer.get("status", "")
     batch.status = BatchStatus.SUBMITTED
@@ -276,8 +225,7 @@ def submit_batch(batch, configuration, client, journal, report):
     batch.sent = sent
     batch.submitted_on = now
     batch.save()
-    _rows(batch).update(batch_id=batch.batch_id,
-                        lease_until=now + timedelta(seconds=get_setting("BATCH_LEASE_SECONDS")))
+    state.extend_lease(batch.token, get_setting("BATCH_LEASE_SECONDS"), batch_id=batch.batch_id)
     journal.add("bulk.submit", "Batch %s submitted: %d %ss, %d operations" % (
         batch.batch_id, len(sent), batch.kind, len(operations)))
     return batch
@@ -285,8 +233,7 @@ def submit_batch(batch, configuration, client, journal, report):
 
 def _lose(batch, journal):
     """Mailchimp forgot the batch: its rows go back to the queue for the incremental worker."""
-    _rows(batch).update(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="",
-                        next_attempt_at=timezone.now())
+    state.release_token(batch.token)
     MailchimpBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.LOST, finished_on=timezone.now())
     journal.add("bulk.lost", "Mailchimp no longer knows batch %s: its rows are queued again" % batch.batch_id,
                 kind=LogKind.WARNING)
@@ -304,13 +251,13 @@ def _finish(batch, info, journal, report):
         kind=LogKind.WARNING if batch.errored_operations else LogKind.INFO)
 
 
-def _statuses(client, submitted):
+def _statuses(session, submitted):
     """{batch id: status}, one listing for many batches; a batch missing from it is asked for alone."""
-    known = batches.statuses(client) if len(submitted) > 1 else {}
+    known = batches.statuses(session) if len(submitted) > 1 else {}
     for batch in submitted:
         if batch.batch_id not in known:
             try:
-                known[batch.batch_id] = batches.get_status(client, batch.batch_id)
+                known[batch.batch_id] = batches.get_status(session, batch.batch_id)
             except MailchimpNotFound:
                 known[batch.batch_id] = None
     return known
@@ -330,16 +277,16 @@ def check_batches(shop_id, report=None, progress=None):
     if configuration is None or not configuration.is_active:
         return len(open_batches)
     journal = Journal(shop_id)
-    client = None
+    session = None
     try:
-        client = build_client(configuration)
+        session = open_session(configuration)
         for batch in open_batches:
             if batch.status == BatchStatus.PREPARING:
-                submit_batch(batch, configuration, client, journal, report)
+                submit_batch(batch, configuration, session, journal, report)
                 if progress:
                     progress("submitted", batch)
         submitted = [batch for batch in open_batches if batch.status == BatchStatus.SUBMITTED]
-        statuses = _statuses(client, submitted) if submitted else {}
+        statuses = _statuses(session, submitted) if submitted else {}
         for batch in submitted:
             info = statuses.get(batch.batch_id)
             if info is None:
@@ -357,55 +304,59 @@ def check_batches(shop_id, report=None, progress=None):
                     remote_status=batch.remote_status, finished_operations=batch.finished_operations,
                     errored_operations=batch.errored_operations,
                 )
-    except MailchimpRateLimited as error:
-        journal.error("bulk.throttled", error)
-    except (MailchimpError, InvalidAPIKey) as error:
-        # Nothing is lost: the next round starts where this one stopped.
+    except MailchimpError as error:
+        # Nothing is lost: the next round starts where this one stopped; a throttle or an account
+        # problem stops the shop as it would in the drainer.
+        outcome = classify(error)
+        if outcome.result == Result.THROTTLED:
+            pause_shop(shop_id, outcome.delay)
+        elif outcome.result == Result.ACCOUNT_PROBLEM:
+            pause(configuration, outcome.reason, journal, outcome.error)
         journal.error("bulk.check", error)
         logger.warning("Checking Mailchimp batches of shop %s failed: %s", shop_id, error)
     finally:
         journal.flush()
-        if client is not None:
-            client.close()
+        if session is not None:
+            session.close()
     return MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).count()
 
 
-def resume_batches(shop, wait=True, poll_interval=None, timeout=None, report=None, progress=None):
+def resume_batches(shop_id, wait=True, poll_interval=None, timeout=None, report=None, progress=None):
     """Finish whatever batches a previous run left open; returns the number still open."""
     poll_interval = get_setting("BATCH_POLL_INTERVAL") if poll_interval is None else poll_interval
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        remaining = check_batches(shop.pk, report=report, progress=progress)
+        remaining = check_batches(shop_id, report=report, progress=progress)
         if not remaining or not wait or (deadline is not None and time.monotonic() >= deadline):
             return remaining
         time.sleep(poll_interval)
 
 
-def start(shop, include_orders=False, report=None, progress=None):
+def start(shop_id, include_orders=False, report=None, progress=None):
     """Record never-seen contacts (and orders) and submit their batches; returns (rows, batches)."""
-    _configuration(shop.pk)
+    _configuration(shop_id)
     kinds = [SyncKind.CONTACT] + ([SyncKind.ORDER] if include_orders else [])
     created = []
     for kind in kinds:
-        created.extend(record_existing(shop, kind, progress=progress))
-    check_batches(shop.pk, report=report, progress=progress)
+        created.extend(record_existing(shop_id, kind, progress=progress))
+    check_batches(shop_id, report=report, progress=progress)
     return sum(batch.rows for batch in created), len(created)
 
 
-def sync_existing(shop, include_orders=False, wait=True, poll_interval=None, timeout=None, progress=None):
+def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, timeout=None, progress=None):
     """The whole bulk sync: record, submit, then wait for every open batch; returns a Counter."""
     report = Counter()
-    start(shop, include_orders=include_orders, report=report, progress=progress)
-    remaining = resume_batches(shop, wait=wait, poll_interval=poll_interval, timeout=timeout, report=report,
+    start(shop_id, include_orders=include_orders, report=report, progress=progress)
+    remaining = resume_batches(shop_id, wait=wait, poll_interval=poll_interval, timeout=timeout, report=report,
                                progress=progress)
     if remaining:
         report["batches still open"] = remaining
     return report
 
 
-def batch_progress(shop):
+def batch_progress(shop_id):
     """Counts for the status page: open and finished batches, and the rows they hold."""
-    rows = MailchimpBatch.objects.filter(shop=shop)
+    rows = MailchimpBatch.objects.filter(shop_id=shop_id)
     open_batches = rows.filter(status__in=BatchStatus.OPEN)
     return {
         "open": open_batches.count(),

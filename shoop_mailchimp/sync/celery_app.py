@@ -19,7 +19,7 @@ app.conf.update(
     task_acks_late=True,
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
-    beat_schedule={"shoop-mailchimp-drain-all": {"task": "shoop_mailchimp.sync.tasks.drain_all", "schedule": 60.0}},
+    beat_schedule={"shoop-mailchimp-round": {"task": "shoop_mailchimp.sync.tasks.run_due_work", "schedule": 60.0}},
 )
 app.autodiscover_tasks(["shoop_mailchimp.sync"], related_name="tasks", force=True)
 import shoop_mailchimp.sync.tasks  # noqa: E402,F401

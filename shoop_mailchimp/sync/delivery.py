@@ -1,100 +1,86 @@
-"""How recorded changes get delivered, by ``SHOOP_MAILCHIMP['DELIVERY']``.
+"""Who drains the queue, by ``SHOOP_MAILCHIMP['DELIVERY']``. No mode ever sends from a request's thread.
 
-- ``on_commit``: right after the transaction commits, in one background thread per process (or
-  inline when ``ON_COMMIT_IN_THREAD`` is off), with the short ``ON_COMMIT_TIMEOUT``. Whatever
-  fails stays queued for the next drain.
-- ``worker``: nothing here; ``manage.py mailchimp_sync --loop`` drains the queue.
-- ``celery``: a Celery task per shop, enqueued after commit by a publishing thread, so that a
-  request never waits on the broker; commits that come faster than it publishes share one task.
+- ``background`` (the default): a daemon thread in each web process. A commit that recorded a change
+  wakes it; it also wakes every ``POLL_INTERVAL`` seconds for retries, jobs and batches, so failed
+  deliveries are retried by themselves. It starts with the first request or commit of the process.
+- ``worker``: nothing runs in the web process; ``manage.py mailchimp_sync --loop`` (a systemd
+  service, a container) does the same rounds.
+- ``celery``: a commit publishes a ``drain_shop`` task (from a publishing thread, so that a request
+  never waits on the broker); Celery beat's ``run_due_work`` does the periodic rounds.
 """
 import atexit
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
+from shoop_mailchimp.sync.rounds import run_due_work
 
 logger = logging.getLogger(__name__)
 
-_executor = None
-_executor_lock = threading.Lock()
-_futures = []
-
 
 def schedule_delivery(shop_id):
+    """After the current transaction commits, make sure its recorded changes are drained soon."""
     mode = get_delivery_mode()
-    if mode == "worker":
-        return
-    if _already_scheduled(shop_id):
-        return
-    callback = _enqueue_celery if mode == "celery" else _deliver_after_commit
-    transaction.on_commit(_tagged(lambda: callback(shop_id), shop_id))
+    if mode == "background":
+        transaction.on_commit(background_drainer.wake)
+    elif mode == "celery":
+        transaction.on_commit(lambda: task_publisher.request(shop_id))
 
 
-def _tagged(function, shop_id):
-    function.shoop_mailchimp_shop_id = shop_id
-    return function
+def ensure_background_drainer(**kwargs):
+    """``request_started`` receiver: a process that serves requests retries by itself, even before its
+    first commit."""
+    if get_delivery_mode() == "background":
+        background_drainer.start()
 
 
-def _already_scheduled(shop_id):
-    """One delivery per shop and transaction is enough: it drains everything due."""
-    return connection.in_atomic_block and any(
-        getattr(function, "shoop_mailchimp_shop_id", None) == shop_id for _, function in connection.run_on_commit
-    )
+class BackgroundDrainer:
+    """A daemon thread running :func:`~shoop_mailchimp.sync.rounds.run_due_work` when woken, and every
+    ``POLL_INTERVAL`` seconds."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = None
+
+    def start(self):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():  # also after a fork
+                self._thread = threading.Thread(target=self._run, name="shoop-mailchimp-drainer", daemon=True)
+                self._thread.start()
+
+    def wake(self):
+        self.start()
+        self._idle.clear()
+        self._wakeup.set()
+
+    def wait_idle(self, timeout=30):
+        """Block until a wake-up has been served (tests, the demo walk)."""
+        if not self._idle.wait(timeout):
+            raise TimeoutError("The Mailchimp background drainer is still busy after %s s" % timeout)
+
+    def _run(self):
+        while True:
+            self._wakeup.wait(get_setting("POLL_INTERVAL"))
+            self._wakeup.clear()
+            close_old_connections()
+            try:
+                run_due_work()
+            except Exception:
+                # Rows stay queued (their lease runs out): the next round takes them up again.
+                logger.exception("A Mailchimp delivery round failed")
+            finally:
+                close_old_connections()
+                if not self._wakeup.is_set():
+                    self._idle.set()
 
 
-def deliver_in_thread():
-    """ON_COMMIT_IN_THREAD, where None means: in a thread, except on SQLite.
-
-    SQLite allows one writer: a delivery thread's writes fail with "database is locked" while a
-    request's transaction holds the lock, so there deliveries run inline after commit.
-    """
-    in_thread = get_setting("ON_COMMIT_IN_THREAD")
-    if in_thread is None:
-        return connection.vendor != "sqlite"
-    return bool(in_thread)
-
-
-def _deliver_after_commit(shop_id):
-    if deliver_in_thread():
-        global _executor
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shoop-mailchimp")
-            _futures[:] = [future for future in _futures if not future.done()]
-            _futures.append(_executor.submit(_drain_in_thread, shop_id))
-    else:
-        _drain_quietly(shop_id)
-
-
-def _drain_in_thread(shop_id):
-    close_old_connections()
-    try:
-        _drain_quietly(shop_id)
-    finally:
-        close_old_connections()
-
-
-def _drain_quietly(shop_id):
-    from shoop_mailchimp.sync.worker import drain
-
-    try:
-        drain(shop_id=shop_id, timeout=get_setting("ON_COMMIT_TIMEOUT"), max_rounds=3)
-    except Exception:
-        # The rows stay queued; the next drain (or worker) delivers them.
-        logger.exception("Mailchimp delivery after commit failed for shop %s", shop_id)
-
-
-def wait_for_background_deliveries(timeout=30):
-    """Block until the on-commit thread and the task publisher are idle (tests, the demo, commands)."""
-    with _executor_lock:
-        futures = list(_futures)
-    for future in futures:
-        future.result(timeout=timeout)
-    _publisher.wait_idle(timeout)
+background_drainer = BackgroundDrainer()
 
 
 #: Seconds a process about to exit waits for its last tasks to be published.
@@ -102,6 +88,7 @@ EXIT_PUBLISH_TIMEOUT = 10
 #: Seconds the publisher lets commits gather before publishing: a burst of saves costs a few tasks,
 #: not one each, and its publishing does not compete with the saves for the interpreter.
 PUBLISH_GATHER_SECONDS = 0.1
+DRAIN_SHOP_TASK = "shoop_mailchimp.sync.tasks.drain_shop"
 
 
 class TaskPublisher:
@@ -110,7 +97,7 @@ class TaskPublisher:
 
     Each task drains everything due for its shop, so one published after a commit covers that
     commit. Shop ids not yet published when the process dies are not lost: their rows are in the
-    database, and the beat schedule's ``drain_all`` finds them within a minute.
+    database, and the beat schedule's round finds them within a minute.
     """
 
     def __init__(self):
@@ -121,10 +108,11 @@ class TaskPublisher:
         self._app = None
 
     def request(self, shop_id):
-        import celery
+        # Celery's "current app" is per thread: the publishing thread would only see Celery's default,
+        # so the app is resolved here, in the committing thread. (Celery is an optional dependency.)
+        from shoop_mailchimp.sync.tasks import drain_shop
 
-        # Celery's "current app" is per thread: the publishing thread would only see Celery's default.
-        app = celery.current_app._get_current_object()
+        app = drain_shop.app
         with self._condition:
             self._app = app
             self._waiting.add(shop_id)
@@ -140,7 +128,7 @@ class TaskPublisher:
         try:
             self.wait_idle(EXIT_PUBLISH_TIMEOUT)
         except TimeoutError:
-            logger.warning("Exiting with Mailchimp delivery tasks unpublished; the beat's drain_all will find the rows")
+            logger.warning("Exiting with Mailchimp delivery tasks unpublished; the beat's round will find the rows")
 
     def wait_idle(self, timeout):
         with self._condition:
@@ -148,8 +136,6 @@ class TaskPublisher:
                 raise TimeoutError("Mailchimp delivery tasks still unpublished after %s s" % timeout)
 
     def _run(self):
-        from shoop_mailchimp.sync.tasks import drain_shop
-
         while True:
             with self._condition:
                 self._condition.wait_for(lambda: self._waiting)
@@ -160,17 +146,13 @@ class TaskPublisher:
                 app = self._app
             for shop_id in shop_ids:
                 try:
-                    app.send_task(drain_shop.name, args=[shop_id])
+                    app.send_task(DRAIN_SHOP_TASK, args=[shop_id])
                 except Exception:
-                    # The broker is down: the rows stay pending and the beat schedule's drain picks them up.
+                    # The broker is down: the rows stay pending and the beat schedule's round picks them up.
                     logger.exception("Could not enqueue the Mailchimp delivery task for shop %s", shop_id)
             with self._condition:
                 self._publishing = 0
                 self._condition.notify_all()
 
 
-_publisher = TaskPublisher()
-
-
-def _enqueue_celery(shop_id):
-    _publisher.request(shop_id)
+task_publisher = TaskPublisher()

@@ -11,7 +11,7 @@ from shuup.testing.factories import create_random_contact_group
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,7 @@ import pytest
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import SyncState
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 
 _counter = itertools.count(1)
 

@@ -7,7 +7,7 @@ from shuup.core.models import PersonContact
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 from tests.bulk.conftest import member_puts
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,8 +1,8 @@
 """Fixtures for the reliability tests, and the summary line printed at the end of the run."""
 import pytest
 
-from shoop_mailchimp.mailchimp.client import MailchimpClient
 from shoop_mailchimp.mailchimp.errors import MailchimpError
+from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from tests.reliability import registry
 from tests.reliability.helpers import consent_violations
 
@@ -22,16 +22,16 @@ def admin_client(shop, client, admin_user):
 def client_errors(monkeypatch):
     """Every MailchimpError the client raised in the test: refused, reset, timed out or answered >= 400."""
     errors = []
-    original = MailchimpClient._make_request
+    original = MailchimpSession.run
 
-    def counting(self, **kwargs):
+    def counting(self, operation):
         try:
-            return original(self, **kwargs)
+            return original(self, operation)
         except MailchimpError as error:
             errors.append(error)
             raise
 
-    monkeypatch.setattr(MailchimpClient, "_make_request", counting)
+    monkeypatch.setattr(MailchimpSession, "run", counting)
     return errors
 
 

@@ -6,10 +6,10 @@ from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
 from shoop_mailchimp.mailchimp import limits
-from shoop_mailchimp.mailchimp.customers import contact_names
 from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
 from shoop_mailchimp.models import ContactGroupInterest, SyncState, SyncStatus
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.kinds.fields import contact_names
 from tests.reliability import registry
 
 _counter = itertools.count(1)

@@ -8,8 +8,9 @@ from django.urls import reverse
 from shuup.core.models import CompanyContact, ContactGroup, OrderLine, OrderLineType, PersonContact
 from shuup.testing.factories import create_product, create_random_order, get_default_supplier
 
-from shoop_mailchimp.mailchimp.client import InvalidAPIKey, MailchimpClient, check_api_key_format
+from shoop_mailchimp.mailchimp.errors import InvalidAPIKey
 from shoop_mailchimp.mailchimp.members import mailchimp_email
+from shoop_mailchimp.mailchimp.transport import MailchimpSession, check_api_key_format
 from shoop_mailchimp.models import (
     ContactGroupInterest,
     LogKind,
@@ -18,7 +19,7 @@ from shoop_mailchimp.models import (
     SyncState,
     SyncStatus,
 )
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 from tests.reliability import registry
 from tests.reliability.helpers import assert_nothing_lost, new_person
 
@@ -312,7 +313,7 @@ def test_key_for_another_data_centre(consent_guard, mailchimp_account, settings)
     assert emulator.get_member(key, list_id, person.email)["status"] == "subscribed"
     # Without the emulator's base URL the client would address the key's own data centre (no request here).
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, API_BASE_URL=None)
-    base_url = urlsplit(MailchimpClient(key).base_url)
+    base_url = urlsplit(MailchimpSession(key).base_url)
     assert (base_url.scheme, base_url.hostname.split(".")[0], base_url.path) == ("https", "eu7", "/3.0/")
 
 

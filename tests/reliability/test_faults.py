@@ -16,9 +16,9 @@ from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
-from shoop_mailchimp.sync import outcomes
-from shoop_mailchimp.sync.queue import claim
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync import delivery, state
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.kinds import contact as contact_kind
 from tests.admin.conftest import post_shop_form
 from tests.reliability.helpers import (
     assert_nothing_lost,
@@ -122,20 +122,18 @@ def test_worker_killed_mid_delivery(scenario, mailchimp_account, worker_mode, mo
     """A worker dies after some members were sent: its lease runs out and another drain finishes."""
     emulator, api_key, list_id = mailchimp_account
     people = [new_person() for _ in range(5)]
-    from shoop_mailchimp.mailchimp import customers
-
-    real_upsert, calls = customers.upsert_customer, []
+    real_customer_operation, calls = contact_kind.ContactPlan.customer_operation, []
 
     def dies_on_the_third(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt("the worker process is killed")
-        return real_upsert(*args, **kwargs)
+        return real_customer_operation(*args, **kwargs)
 
-    monkeypatch.setattr(customers, "upsert_customer", dies_on_the_third)
+    monkeypatch.setattr(contact_kind.ContactPlan, "customer_operation", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         drain()
-    monkeypatch.setattr(customers, "upsert_customer", real_upsert)
+    monkeypatch.setattr(contact_kind.ContactPlan, "customer_operation", real_customer_operation)
     leased = set(SyncState.objects.filter(status=SyncStatus.SENDING).values_list("id", flat=True))
     assert len(leased) == 3
     sent_before = len(member_puts(emulator))
@@ -144,15 +142,15 @@ def test_worker_killed_mid_delivery(scenario, mailchimp_account, worker_mode, mo
     assert len(member_puts(emulator)) == sent_before, "a live lease keeps other workers off"
     # A worker that claimed rows and vanished before sending anything.
     more = [new_person() for _ in range(2)]
-    assert len(claim()) == 2
+    assert len(state.claim()) == 2
     drain_until_settled()
     assert_nothing_lost(emulator, api_key, list_id, scenario, people + more)
 
 
 def test_worker_killed_mid_batch(scenario, mailchimp_account, settings, worker_mode, monkeypatch):
     """A bulk sync killed between two batch submissions resumes; every contact arrives once."""
-    bulk = pytest.importorskip("shoop_mailchimp.sync.bulk", reason="no bulk sync in this version")
     from shoop_mailchimp.mailchimp import batches
+    from shoop_mailchimp.sync import bulk
 
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_SIZE=3, BATCH_POLL_INTERVAL=0.05)
@@ -168,10 +166,10 @@ def test_worker_killed_mid_batch(scenario, mailchimp_account, settings, worker_m
 
     monkeypatch.setattr(batches, "submit", killed_on_the_second)
     with pytest.raises(KeyboardInterrupt):
-        bulk.start(scenario.shop)
+        bulk.start(scenario.shop_id)
     monkeypatch.setattr(batches, "submit", real_submit)
     emulator.faults.reset_connection("/batches*", times=1)
-    assert bulk.resume_batches(scenario.shop, poll_interval=0.05, timeout=30) == 0
+    assert bulk.resume_batches(scenario.shop_id, poll_interval=0.05, timeout=30) == 0
     drain_until_settled()
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
@@ -179,15 +177,15 @@ def test_worker_killed_mid_batch(scenario, mailchimp_account, settings, worker_m
 def test_database_error_while_closing_a_delivered_row(scenario, mailchimp_account, worker_mode, monkeypatch):
     emulator, api_key, list_id = mailchimp_account
     people = [new_person() for _ in range(3)]
-    real_mark_synced, failures = outcomes.mark_synced, []
+    real_close, failures = state.close, []
 
-    def fails_once(row, **fields):
-        if not failures:
+    def fails_once(row, outcome):
+        if not failures and outcome.result.value == "synced":
             failures.append(row.object_id)
             raise OperationalError("database is locked")
-        return real_mark_synced(row, **fields)
+        return real_close(row, outcome)
 
-    monkeypatch.setattr(outcomes, "mark_synced", fails_once)
+    monkeypatch.setattr(state, "close", fails_once)
     with pytest.raises(OperationalError):
         drain()
     state = SyncState.objects.get(object_id=failures[0])
@@ -197,13 +195,22 @@ def test_database_error_while_closing_a_delivered_row(scenario, mailchimp_accoun
 
 
 def test_database_error_after_commit_does_not_break_the_save(scenario, mailchimp_account, monkeypatch):
-    """On-commit delivery: the shop's request succeeds although the delivery hit a database error."""
+    """The shop's save succeeds although the delivery round after it hit a database error."""
     emulator, api_key, list_id = mailchimp_account
-    monkeypatch.setattr(outcomes, "mark_synced", lambda row, **fields: (_ for _ in ()).throw(
+    real_wake, real_close = delivery.background_drainer.wake, state.close
+
+    def round_that_fails():
+        try:
+            real_wake()
+        except OperationalError:
+            pass  # what the background thread does: log, and leave the rows to their lease
+
+    monkeypatch.setattr(delivery.background_drainer, "wake", round_that_fails)
+    monkeypatch.setattr(state, "close", lambda row, outcome: (_ for _ in ()).throw(
         OperationalError("disk I/O error")))
     person = new_person()
     assert PersonContact.objects.filter(pk=person.pk).exists()
-    monkeypatch.undo()
+    monkeypatch.setattr(state, "close", real_close)
     drain_until_settled()
     assert_nothing_lost(emulator, api_key, list_id, scenario, [person])
 

@@ -24,9 +24,10 @@ from shuup.core.models import (
 )
 from shuup.utils.money import Money
 
-from shoop_mailchimp.mailchimp import customers, orders, products, stores
+from shoop_mailchimp.initialization import store_payload
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState
-from shoop_mailchimp.sync.contacts import ContactPlan
+from shoop_mailchimp.sync.kinds import contact as contact_kind
+from shoop_mailchimp.sync.kinds import order as order_kind
 from shoop_mailchimp.testing.emulator.spec import load_spec
 from tests.reliability import registry
 
@@ -92,15 +93,13 @@ def test_member_and_customer_payloads(spec, contact, opt_in, double_opt_in, inte
     registry.add("bad_inputs")
     row = SyncState(opt_in=opt_in, email="")
     configuration = MailchimpConfiguration(double_opt_in=double_opt_in)
-    plan = ContactPlan(contact, row, configuration, group_ids | set(list(interest_ids)[:2]), interest_ids)
-    member = dict(plan.member)
-    if plan.status_change:
-        member["status"] = plan.status_change
-    assert_valid(spec, "PUT /lists/{listId}/members/{subscriberHash}", member)
-    assert_valid(spec, "PUT /ecommerce/stores/{storeId}/customers/{customerId}",
-                 dict(plan.customer, opt_in_status=opt_in is True))
-    assert_valid(spec, "PUT /ecommerce/stores/{storeId}/customers/{customerId}",
-                 customers.customer_payload(contact, opt_in=bool(opt_in)))
+    configuration.list_id, configuration.store_id = "0123456789", "shuup-shop-1"
+    plan = contact_kind.ContactPlan(configuration, row, contact, group_ids | set(list(interest_ids)[:2]),
+                                    interest_ids)
+    assert_valid(spec, "PUT /lists/{listId}/members/{subscriberHash}", plan.member_operation(plan.status_change).body)
+    for status in ("subscribed", "transactional"):
+        assert_valid(spec, "PUT /ecommerce/stores/{storeId}/customers/{customerId}",
+                     plan.customer_operation(status).body)
 
 
 @st.composite
@@ -116,7 +115,7 @@ def product_instances(draw):
 @given(product=product_instances())
 def test_product_payloads(spec, product):
     registry.add("bad_inputs")
-    payload = products.product_payload(product)
+    payload = order_kind.product_payload(product)
     assert payload["title"].strip()
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/products", payload)
     assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}", {"title": payload["title"]})
@@ -148,8 +147,8 @@ def order_instances(draw):
 def test_order_payloads(spec, order_and_lines, email, subscribed):
     registry.add("bad_inputs")
     order, lines = order_and_lines
-    payload = orders.order_payload(order, lines)
-    payload["customer"].update(email_address=email, opt_in_status=subscribed)
+    customer = {"id": str(order.customer_id), "email_address": email, "opt_in_status": subscribed}
+    payload = order_kind.order_payload(order, lines, customer)
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/orders", payload)
     assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/orders/{orderId}",
                  {key: value for key, value in payload.items() if key != "id"})
@@ -167,7 +166,7 @@ def test_store_payloads(spec, name, public_name, shop_id, currency, domain, list
     shop.pk = shop.id = shop_id
     shop.set_current_language("en")
     shop.name, shop.public_name = name, public_name
-    payload = stores.store_payload(shop, MailchimpConfiguration.default_store_id(shop), list_id)
+    payload = store_payload(shop, MailchimpConfiguration.default_store_id(shop), list_id)
     assert_valid(spec, "POST /ecommerce/stores", payload)
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 from tests.reliability import registry
 from tests.reliability.helpers import make_all_due, new_person
 

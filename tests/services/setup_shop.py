@@ -21,7 +21,7 @@ def main(count, separately=False):
 
     from shoop_mailchimp.initialization import initialize
     from shoop_mailchimp.models import MailchimpConfiguration
-    from shoop_mailchimp.sync.worker import drain
+    from shoop_mailchimp.sync.drainer import drain
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     shop = get_default_shop()

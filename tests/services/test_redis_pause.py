@@ -8,8 +8,8 @@ from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.tasks import drain_shop
-from shoop_mailchimp.sync.worker import drain
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import SyncState, SyncStatus
-from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
+from shoop_mailchimp.sync.delivery import task_publisher
 from shoop_mailchimp.sync.tasks import drain_shop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +46,7 @@ def test_commits_publish_drain_tasks_that_deliver(broker, configuration, mailchi
             people.append(PersonContact.objects.create(first_name="Cel%d" % number, email="cel.%d@example.com" % number,
                                                        marketing_permission=True))
     assert emulator.get_member(api_key, list_id, people[0].email) is None, "nothing is sent in the request"
-    wait_for_background_deliveries()
+    task_publisher.wait_idle(30)
     tasks = published_tasks(broker)
     assert 1 <= len(tasks) <= 5, "one task per commit at most; commits faster than publishing share one"
     assert {(name, tuple(args)) for name, args in tasks} == {
@@ -64,13 +64,13 @@ def test_a_rolled_back_change_publishes_nothing(broker, mailchimp_account):
         with transaction.atomic():
             PersonContact.objects.create(first_name="Rolf", email="rolf@example.com", marketing_permission=True)
             raise RuntimeError("the request failed")
-    wait_for_background_deliveries()
+    task_publisher.wait_idle(30)
     assert published_tasks(broker) == []
     assert not SyncState.objects.filter(kind="contact").exists()
 
 
 def test_a_dead_broker_loses_nothing(configuration, mailchimp_account, settings, caplog):
-    """The save commits; publishing fails in the background; the row waits for the beat's drain_all."""
+    """The save commits; publishing fails in the background; the row waits for the beat's round."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="celery")
     previous = celery.current_app._get_current_object()
     app = celery.Celery("tests", broker="redis://127.0.0.1:9/0", set_as_current=True)  # nothing listens on 9
@@ -81,7 +81,7 @@ def test_a_dead_broker_loses_nothing(configuration, mailchimp_account, settings,
             with transaction.atomic():
                 person = PersonContact.objects.create(first_name="Dot", email="dot@example.com",
                                                       marketing_permission=True)
-            wait_for_background_deliveries(timeout=60)
+            task_publisher.wait_idle(60)
     finally:
         app.close()
         previous.set_current()

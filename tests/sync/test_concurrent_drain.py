@@ -10,7 +10,7 @@ from shuup.core.models import PersonContact
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 _counter = itertools.count(1)
@@ -90,12 +90,12 @@ def test_a_429_midway_stops_sending_and_loses_nothing(concurrent_worker, mailchi
     emulator.faults.latency(0.02)
     emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(throttled.email), status=429, times=1)
     report = drain()
-    assert report["postponed"] >= 60
     by_id = states(people)
     synced = [person for person in people if by_id[person.pk].status == SyncStatus.SYNCED]
     pending = [person for person in people if by_id[person.pk].status == SyncStatus.PENDING]
     assert len(synced) + len(pending) == 60, "every row is either closed or given back"
     assert throttled in pending
+    assert report["postponed"] == len(pending), "what was not sent is given back, untried"
     assert 30 <= len(synced) < 59, "sends in flight finish; none starts after the 429"
     assert {by_id[person.pk].attempts for person in pending} == {0}, "throttling is nobody's fault"
     assert all(by_id[person.pk].next_attempt_at > timezone.now() for person in pending)
@@ -206,7 +206,7 @@ def test_a_429_pauses_the_shop_for_the_next_drains_too(concurrent_worker, mailch
     emulator, api_key, list_id = mailchimp_account
     first = new_people(5)
     emulator.faults.fail("/lists/*/members/*", status=429, times=1)
-    assert drain()["postponed"] >= 5
+    assert drain()["postponed"] >= 1
     assert 0 < limits.shop_paused_for(concurrent_worker.shop_id) <= 2
     later = new_people(3)
     emulator.clear_requests()

@@ -1,10 +1,12 @@
+import time
+
 import pytest
 from django.core.management import call_command
 from django.db import transaction
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import SyncState, SyncStatus
-from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
+from shoop_mailchimp.sync import delivery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,19 +25,45 @@ def test_worker_mode_only_records_and_the_command_delivers(configuration, mailch
     assert "Nothing to deliver" in capsys.readouterr().out
 
 
-def test_on_commit_in_a_background_thread(configuration, mailchimp_account, settings):
+@pytest.fixture
+def real_background_drainer(monkeypatch):
+    """The background drainer's own thread, instead of the tests' synchronous stand-in."""
+    drainer = delivery.BackgroundDrainer()
+    monkeypatch.setattr(delivery, "background_drainer", drainer)
+    return drainer
+
+
+def test_background_mode_delivers_in_a_thread_after_commit(configuration, mailchimp_account, settings,
+                                                          real_background_drainer):
     emulator, api_key, list_id = mailchimp_account
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, ON_COMMIT_IN_THREAD=True)
     emulator.faults.latency(0.3)
-    # One transaction, so that the thread starts after the request's writes (SQLite has one writer).
     with transaction.atomic():
         person = PersonContact.objects.create(first_name="Tia", email="tia@example.com", marketing_permission=True)
     # The save returned before Mailchimp answered ...
     assert emulator.get_member(api_key, list_id, person.email) is None
-    wait_for_background_deliveries()
+    real_background_drainer.wait_idle()
     # ... and the delivery happened in the background.
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
     assert SyncState.objects.get(object_id=person.pk, kind="contact").status == SyncStatus.SYNCED
+
+
+def test_background_mode_retries_by_itself_after_an_outage(configuration, mailchimp_account, settings,
+                                                          real_background_drainer):
+    """No later save and no button: the drainer's periodic round sends what failed during the outage."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, POLL_INTERVAL=0.2, RETRY_BASE_DELAY=0.2)
+    emulator.faults.down()
+    with transaction.atomic():
+        person = PersonContact.objects.create(first_name="Ora", email="ora@example.com", marketing_permission=True)
+    real_background_drainer.wait_idle()
+    state = SyncState.objects.get(object_id=person.pk, kind="contact")
+    assert state.status == SyncStatus.PENDING and state.attempts >= 1 and state.next_attempt_at
+    emulator.faults.up()
+    deadline = time.monotonic() + 20
+    while SyncState.objects.get(pk=state.pk).status != SyncStatus.SYNCED:
+        assert time.monotonic() < deadline, "the retry never went out by itself"
+        time.sleep(0.1)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
 
 
 def test_worker_loop_survives_a_database_error(configuration, mailchimp_account, settings, monkeypatch, capsys):
@@ -46,19 +74,19 @@ def test_worker_loop_survives_a_database_error(configuration, mailchimp_account,
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     person = PersonContact.objects.create(first_name="Dee", email="dee@example.com", marketing_permission=True)
-    real_drain, calls = mailchimp_sync.drain, []
+    real_round, calls = mailchimp_sync.run_due_work, []
 
-    def flaky_drain(**kwargs):
+    def flaky_round(**kwargs):
         calls.append(kwargs)
         if len(calls) == 1:
             raise OperationalError("database is locked")
-        return real_drain(**kwargs)
+        return real_round(**kwargs)
 
     def sleep(seconds):
         if len(calls) >= 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(mailchimp_sync, "drain", flaky_drain)
+    monkeypatch.setattr(mailchimp_sync, "run_due_work", flaky_round)
     monkeypatch.setattr(mailchimp_sync.time, "sleep", sleep)
     call_command("mailchimp_sync", loop=True, interval=0)
     assert "Database error" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from shuup.testing.factories import create_random_person
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,8 +10,8 @@ from shuup.testing.factories import (
     get_initial_order_status,
 )
 
-from shoop_mailchimp.mailchimp.customers import guest_customer_id
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.sync.kinds.order import guest_customer_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -93,7 +93,7 @@ def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchim
         emulator.faults.up()
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.PENDING
     SyncState.objects.update(next_attempt_at=order.order_date.__class__.now(tz=order.order_date.tzinfo))
-    from shoop_mailchimp.sync.worker import drain
+    from shoop_mailchimp.sync.drainer import drain
 
     drain()
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED

@@ -1,7 +1,7 @@
 """Deliveries shaped exactly like Mailchimp's: form-encoded, flattened ``data[...]`` keys."""
 from django.urls import reverse
 
-from shoop_mailchimp.webhooks import VIEW_NAME
+from shoop_mailchimp.webhook_registration import VIEW_NAME
 
 
 def webhook_path(configuration, secret=None):

@@ -2,9 +2,9 @@
 import pytest
 
 from shoop_mailchimp.initialization import initialize
-from shoop_mailchimp.mailchimp.client import build_client
+from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry
-from shoop_mailchimp.webhooks import webhook_url
+from shoop_mailchimp.webhook_registration import check_webhook, webhook_url
 from tests.webhooks.helpers import configure_with_live_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,10 +52,10 @@ def test_a_webhook_already_pointing_at_the_url_is_reused(settings, live_server, 
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL=live_server.url)
     configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-    client = build_client(configuration)
+    session = open_session(configuration)
     url = webhook_url(configuration, live_server.url)
-    existing = client._post(url="lists/%s/webhooks" % list_id, data={"url": url})
-    client.close()
+    existing = session.post("lists/%s/webhooks" % list_id, {"url": url})
+    session.close()
 
     initialize(configuration)
     assert configuration.webhook_id == existing["id"]
@@ -106,13 +106,19 @@ def test_the_status_page_says_whether_the_webhook_is_still_in_mailchimp(settings
     html = admin_client.get(status_url).content.decode()
     assert 'class="mailchimp-webhook-registered"' in html
 
-    client = build_client(configuration)
-    client._delete(url="lists/%s/webhooks/%s" % (list_id, configuration.webhook_id))  # someone, in Mailchimp
-    client.close()
+    session = open_session(configuration)
+    session.delete("lists/%s/webhooks/%s" % (list_id, configuration.webhook_id))  # someone, in Mailchimp
+    session.close()
+    emulator.clear_requests()
+    html = admin_client.get(status_url).content.decode()
+    assert 'class="mailchimp-webhook-registered"' in html, "the page shows what the drainer last found"
+    assert emulator.requests == [], "the status page never calls Mailchimp"
+    check_webhook(configuration)  # the drainer's periodic check
     html = admin_client.get(status_url).content.decode()
     assert 'class="mailchimp-webhook-missing text-danger"' in html
 
     emulator.faults.fail("/lists/*/webhooks", method="GET", status=503)
+    check_webhook(configuration)
     html = admin_client.get(status_url).content.decode()
     assert 'class="mailchimp-webhook-unknown"' in html and "could not be checked" in html
 

@@ -14,8 +14,8 @@ from shuup.testing.factories import (
 )
 
 from shoop_mailchimp.models import SyncKind, SyncState
-from shoop_mailchimp.sync.queue import record
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.state import record
 from tests.webhooks.helpers import configure_with_live_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)

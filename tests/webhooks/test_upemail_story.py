@@ -1,8 +1,8 @@
 import pytest
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.mailchimp.client import MailchimpClient
-from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.mailchimp.resources import member_path
+from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,8 +14,8 @@ def test_address_changed_in_mailchimp_is_kept_until_the_shop_changes_its_own(
     emulator, api_key, list_id = mailchimp_account
     contact = PersonContact.objects.create(first_name="Ada", email="ada@example.com", marketing_permission=True)
     # The subscriber changes their address in Mailchimp, which then calls the webhook.
-    MailchimpClient(api_key).lists.members.update(list_id, subscriber_hash("ada@example.com"),
-                                                  {"email_address": "ada@newmail.example"})
+    with MailchimpSession(api_key) as session:
+        session.patch(member_path(list_id, "ada@example.com"), {"email_address": "ada@newmail.example"})
     assert post_event(client, configuration, "upemail", old_email="ada@example.com",
                       new_email="ada@newmail.example", new_id="n1").status_code == 200
 

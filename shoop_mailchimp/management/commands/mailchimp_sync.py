@@ -5,14 +5,14 @@ from django.db import DatabaseError, close_old_connections
 from shuup.core.models import Shop
 
 from shoop_mailchimp.sync import bulk
-from shoop_mailchimp.sync.worker import drain
+from shoop_mailchimp.sync.rounds import run_due_work
 
 
 class Command(BaseCommand):
     help = (
-        "Deliver recorded changes to Mailchimp: once, or continuously with --loop (a worker). "
-        "--existing sends the contacts (and with --orders the orders) the sync has never seen through "
-        "Mailchimp batches, and finishes batches a previous run left open."
+        "Deliver recorded changes to Mailchimp and run queued admin jobs: once, or continuously with --loop "
+        "(the drainer of DELIVERY='worker'). --existing sends the contacts (and with --orders the orders) the "
+        "sync has never seen through Mailchimp batches, and finishes batches a previous run left open."
     )
 
     def add_arguments(self, parser):
@@ -33,12 +33,15 @@ class Command(BaseCommand):
             raise CommandError("--orders only goes with --existing")
         while True:
             try:
-                report = drain(shop_id=shop)
-            except DatabaseError as error:
+                report = run_due_work(shop_id=shop)
+            except Exception as error:
                 if not loop:
                     raise
-                # The claimed rows keep their lease and are sent again once it expires; keep working.
-                self.stderr.write("Database error while delivering (%s); trying again." % error.__class__.__name__)
+                # A database or Redis outage: the claimed rows keep their lease and are sent again once
+                # it expires; the worker keeps going.
+                kind = "Database" if isinstance(error, DatabaseError) else "Unexpected"
+                self.stderr.write("%s error in a delivery round (%s: %s); trying again." % (
+                    kind, error.__class__.__name__, error))
                 report = None
             if report or not loop:
                 self.stdout.write(self._describe(report))
@@ -53,8 +56,7 @@ class Command(BaseCommand):
     def _sync_existing(self, shop_id, orders, poll_interval):
         if shop_id is None:
             raise CommandError("--existing needs --shop ID")
-        shop = Shop.objects.filter(pk=shop_id).first()
-        if shop is None:
+        if not Shop.objects.filter(pk=shop_id).exists():
             raise CommandError("No shop with id %s" % shop_id)
 
         def progress(event, batch):
@@ -67,7 +69,8 @@ class Command(BaseCommand):
                     batch.batch_id, batch.operations, batch.errored_operations))
 
         try:
-            report = bulk.sync_existing(shop, include_orders=orders, poll_interval=poll_interval, progress=progress)
+            report = bulk.sync_existing(shop_id, include_orders=orders, poll_interval=poll_interval,
+                                        progress=progress)
         except bulk.BulkSyncError as error:
             raise CommandError(str(error))
         self.stdout.write(self._describe(report))

@@ -1,0 +1,43 @@
+"""Which shops send to Mailchimp, and which contacts belong to which shop."""
+from django.conf import settings
+from django.core.cache import cache
+from shuup.core.models import Contact
+
+from shoop_mailchimp.models import MailchimpConfiguration
+
+RECORDING_SHOPS_CACHE_KEY = "shoop_mailchimp:recording_shop_ids"
+#: Other processes see a configuration change after at most this many seconds (this one at once).
+RECORDING_SHOPS_CACHE_SECONDS = 5
+
+
+def recording_shop_ids():
+    """Shops whose changes are recorded (also while paused, so none is lost); cached briefly so that a
+    contact save costs no extra query."""
+    shop_ids = cache.get(RECORDING_SHOPS_CACHE_KEY)
+    if shop_ids is None:
+        shop_ids = list(MailchimpConfiguration.objects.recording().values_list("shop_id", flat=True))
+        cache.set(RECORDING_SHOPS_CACHE_KEY, shop_ids, RECORDING_SHOPS_CACHE_SECONDS)
+    return shop_ids
+
+
+def forget_recording_shops(**kwargs):
+    cache.delete(RECORDING_SHOPS_CACHE_KEY)
+
+
+def contacts_per_shop():
+    return bool(settings.SHUUP_ENABLE_MULTIPLE_SHOPS and settings.SHUUP_MANAGE_CONTACTS_PER_SHOP)
+
+
+def shop_contacts(shop_id):
+    """The contacts of a shop as Shuup's admin lists them."""
+    return Contact.objects.filter(shops=shop_id) if contacts_per_shop() else Contact.objects.all()
+
+
+def shop_ids_for_contact(contact, shop_ids=None):
+    """The recording shops a contact belongs to (all of them unless Shuup manages contacts per shop)."""
+    shop_ids = recording_shop_ids() if shop_ids is None else shop_ids
+    if not shop_ids:
+        return []
+    if contacts_per_shop():
+        return list(contact.shops.filter(pk__in=shop_ids).values_list("pk", flat=True))
+    return list(shop_ids)

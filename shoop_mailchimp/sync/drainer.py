@@ -1,0 +1,275 @@
+"""Draining the queue: claim due rows, plan each by its kind, send, close each row with its Outcome.
+
+Data flows one way: :mod:`~shoop_mailchimp.sync.state` (claim) → :mod:`~shoop_mailchimp.sync.kinds`
+(plan) → :mod:`~shoop_mailchimp.sync.transport.direct` (HTTP) → :mod:`~shoop_mailchimp.sync.state`
+(close). Only this module decides what stops a shop: a throttle pauses it for every worker, an
+account problem (key refused, audience or store gone) pauses it until an admin repairs it; anything
+else stays with the one row.
+"""
+import logging
+from collections import Counter, defaultdict
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from django.utils.translation import ugettext as _
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.journal import Journal
+from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.limits import pause_shop, shop_paused_for
+from shoop_mailchimp.mailchimp.resources import get_or_none, list_path, store_path
+from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.kinds import KINDS, contact
+from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
+from shoop_mailchimp.sync.transport.direct import execute
+
+logger = logging.getLogger(__name__)
+
+#: Which log entry field names a row's object.
+LOG_TARGETS = {
+    SyncKind.CONTACT: lambda object_id: {"contact_id": object_id},
+    SyncKind.ORDER: lambda object_id: {"order_id": object_id},
+    SyncKind.GROUP: lambda object_id: {},
+}
+
+
+class ShopStopped(Exception):
+    """The shop's round ends here: the rows still claimed go back to the queue."""
+
+    def __init__(self, outcome):
+        super().__init__(outcome.reason)
+        self.outcome = outcome
+
+
+def drain_concurrency():
+    return max(1, min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS")))
+
+
+def claim_limit():
+    # Each sending thread gets a chunk's worth, so threads rarely wait for the next claim.
+    return get_setting("DRAIN_CHUNK") * drain_concurrency()
+
+
+def drain(shop_id=None, max_rounds=None):
+    """Deliver everything due; returns a Counter like {"contact synced": 2, "order failed": 1}.
+
+    A round is one claim; ``max_rounds`` bounds how many a call makes (claims of more contacts
+    while the last ones are being sent count too).
+    """
+    report = Counter()
+    rounds = 0
+
+    def rounds_left():
+        return max_rounds is None or rounds < max_rounds
+
+    def claim_more_contacts(row_shop_id):
+        nonlocal rounds
+        if not rounds_left():
+            return []
+        rounds += 1
+        return state.claim(shop_id=row_shop_id, limit=claim_limit(), kind=SyncKind.CONTACT)
+
+    while rounds_left():
+        rows = state.claim(shop_id=shop_id, limit=claim_limit())
+        if not rows:
+            break
+        rounds += 1
+        by_shop = defaultdict(list)
+        for row in rows:
+            by_shop[row.shop_id].append(row)
+        progressed = False
+        for row_shop_id, shop_rows in by_shop.items():
+            progressed |= ShopDelivery(row_shop_id, report).deliver(shop_rows, claim_more_contacts)
+        if not progressed:
+            break
+    return report
+
+
+class ShopDelivery:
+    """One shop's round: its configuration, session and journal, and the rows it holds."""
+
+    def __init__(self, shop_id, report):
+        self.shop_id = shop_id
+        self.report = report
+        self.configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+        self.journal = Journal(shop_id)
+        self.session = None
+        self.held = {}  # {row id: row} claimed and not closed yet
+        self._account_checked = False
+
+    def deliver(self, rows, claim_more_contacts=None):
+        """Deliver the claimed rows; returns whether any row was closed."""
+        configuration = self.configuration
+        if configuration is None or not configuration.is_active:
+            state.release(rows)
+            self.report["held"] += len(rows)
+            return False
+        paused_for = shop_paused_for(self.shop_id)
+        if paused_for:
+            # Mailchimp throttled this shop (in this or another worker): wait as long as it asked.
+            state.release(rows, delay=paused_for)
+            self.report["postponed"] += len(rows)
+            return False
+        self.held = {row.id: row for row in rows}
+        try:
+            self.session = open_session(configuration)
+            for kind_module in KINDS:
+                kind_rows = [row for row in self.held.values() if row.kind == kind_module.KIND]
+                if not kind_rows:
+                    continue
+                if kind_module is contact and drain_concurrency() > 1:
+                    self._deliver_concurrently(kind_rows, claim_more_contacts)
+                else:
+                    self._deliver_one_by_one(kind_module, kind_rows)
+        except ShopStopped as stopped:
+            self._stop(stopped.outcome)
+        except MailchimpError as error:  # the key cannot even make a session
+            self._stop(classify(error))
+        finally:
+            self.journal.flush()
+            if self.session is not None:
+                self.session.close()
+        return True
+
+    # Sending ------------------------------------------------------------------------------------------
+
+    def _slices(self, kind_module, rows):
+        """(row, plan or Outcome) pairs, loading what planning needs a slice at a time: loading costs far
+        more than claiming, and sends start after the first slice."""
+        for start in range(0, len(rows), contact.LOAD_SLICE):
+            rows_slice = rows[start:start + contact.LOAD_SLICE]
+            context = kind_module.load(self.configuration, rows_slice)
+            for row in rows_slice:
+                try:
+                    yield row, kind_module.plan(self.configuration, row, context)
+                except Exception as error:
+                    logger.exception("Planning %s %s failed", row.kind, row.object_id)
+                    yield row, classify(error)
+
+    def _send(self, row, plan):
+        """The HTTP part: safe in a worker thread, it writes nothing to the database but log entries."""
+        target = LOG_TARGETS[row.kind](row.object_id)
+
+        def log(action, message, kind=LogKind.INFO, extra=None):
+            self.journal.add(action, message, kind=kind, extra=extra, **target)
+
+        try:
+            return execute(self.session, plan, log)
+        except Exception as error:
+            if not isinstance(error, MailchimpError):
+                logger.exception("Unexpected error delivering %s %s", row.kind, row.object_id)
+            return self._scoped(classify(error), error)
+
+    def _scoped(self, outcome, error):
+        """A 404 stops the shop only if the audience or the store itself is gone; else it is the row's."""
+        if not isinstance(error, MailchimpNotFound) or self._account_checked:
+            return outcome
+        self._account_checked = True
+        configuration = self.configuration
+        try:
+            if get_or_none(self.session, list_path(configuration.list_id), fields="id") is None:
+                return Outcome(Result.ACCOUNT_PROBLEM, _(
+                    "The audience %(list)s no longer exists in Mailchimp. Choose an audience on the shop's "
+                    "Mailchimp settings and press Initialize.") % {"list": configuration.list_id}, error=outcome.error)
+            if get_or_none(self.session, store_path(configuration.store_id), fields="id") is None:
+                return Outcome(Result.ACCOUNT_PROBLEM, _(
+                    "The store %(store)s no longer exists in Mailchimp. Press Initialize on the shop's Mailchimp "
+                    "settings to create it again; every contact and order is then sent again.")
+                    % {"store": configuration.store_id}, error=outcome.error)
+        except MailchimpError as check_error:
+            return classify(check_error)
+        return outcome
+
+    def _deliver_one_by_one(self, kind_module, rows):
+        for row, plan in self._slices(kind_module, rows):
+            self._close(row, plan if isinstance(plan, Outcome) else self._send(row, plan))
+
+    def _deliver_concurrently(self, rows, claim_more_contacts):
+        """Send contacts in DRAIN_CONCURRENCY threads; plan and close each row here, as it finishes.
+
+        Only the HTTP calls run in the threads; every database write but the log stays in this one.
+        As its last rows start sending, the next chunk of due contacts is claimed, so that the threads
+        never wait for a claim.
+        """
+        concurrency = drain_concurrency()
+
+        def sends():
+            chunk = rows
+            while chunk:
+                for row, plan in self._slices(contact, chunk):
+                    if isinstance(plan, Outcome):
+                        self._close(row, plan)
+                    else:
+                        yield row, plan
+                chunk = claim_more_contacts(self.shop_id) if claim_more_contacts else []
+                self.held.update((row.id, row) for row in chunk)
+                self.journal.flush()  # a long drain writes its log entries chunk by chunk
+
+        waiting = sends()
+        running = {}
+        stop = None
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            while True:
+                # Twice as many sends as threads are queued, so that no thread waits while rows are closed.
+                while stop is None and len(running) < 2 * concurrency:
+                    row, plan = next(waiting, (None, None))
+                    if row is None:
+                        break
+                    running[pool.submit(self._send, row, plan)] = row
+                if not running:
+                    break
+                finished, _unused = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    try:
+                        self._close(running.pop(future), future.result())
+                    except ShopStopped as stopped:
+                        stop = stop or stopped
+                if stop is not None:
+                    # Queued sends that have not started stay unsent: their rows are released.
+                    for future in [future for future in running if future.cancel()]:
+                        running.pop(future)
+        if stop is not None:
+            raise stop
+
+    # Closing ------------------------------------------------------------------------------------------
+
+    def _close(self, row, outcome):
+        if outcome.result in SHOP_STOPS:
+            raise ShopStopped(outcome)
+        status = state.close(row, outcome)
+        del self.held[row.id]
+        for kind, object_ids, only_known in outcome.requeue:
+            # Rows held in this round and not planned yet will be planned with the new state anyway.
+            held = {held_row.object_id for held_row in self.held.values() if held_row.kind == kind}
+            state.record(self.shop_id, kind, set(object_ids) - held, only_known=only_known)
+        word = {Result.RETRY: "retried" if status == "pending" else "failed"}.get(outcome.result,
+                                                                                 outcome.result.value)
+        self.report["%s %s" % (row.kind, word)] += 1
+        if outcome.result in (Result.FAILED, Result.RETRY, Result.SKIPPED):
+            self.journal.add(
+                "%s.%s" % (row.kind, "skip" if outcome.result == Result.SKIPPED else "sync"),
+                ("Not sent: %s" if outcome.result == Result.SKIPPED else "%s") % outcome.reason,
+                kind=LogKind.WARNING if outcome.result == Result.SKIPPED else LogKind.ERROR,
+                extra=outcome.error, **LOG_TARGETS[row.kind](row.object_id))
+
+    def _stop(self, outcome):
+        """Give back every row still held; pause the shop as the outcome says."""
+        held, self.held = list(self.held.values()), {}
+        if outcome.result == Result.THROTTLED:
+            pause_shop(self.shop_id, outcome.delay)
+            state.release(held, delay=outcome.delay)
+            self.report["postponed"] += len(held)
+            self.journal.add("sync.throttled", _("Mailchimp asked for a pause; sending resumes in about %d seconds.")
+                             % outcome.delay, kind=LogKind.WARNING, extra=outcome.error)
+        else:
+            pause(self.configuration, outcome.reason, self.journal, outcome.error)
+            state.release(held)
+            self.report["held"] += len(held)
+
+
+def pause(configuration, reason, journal, error=None):
+    """Stop sending for the shop until an admin repairs the configuration (which clears the reason)."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason=reason[:2000])
+    journal.add("sync.paused", _("Sending stopped until the configuration is repaired: %s") % reason,
+                kind=LogKind.ERROR, extra=error)

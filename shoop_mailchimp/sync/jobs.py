@@ -1,0 +1,135 @@
+"""Work an admin asks for that talks to Mailchimp (initialize, check the account, sync existing contacts).
+
+The admin's request only queues a :class:`~shoop_mailchimp.models.MailchimpJob`; the drainer runs
+it, and the status page shows how it went.
+"""
+import logging
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import ugettext as _
+from django.utils.translation import ungettext
+
+from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.mailchimp import resources
+from shoop_mailchimp.mailchimp.errors import MailchimpAuthError, MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
+from shoop_mailchimp.sync import bulk
+
+logger = logging.getLogger(__name__)
+
+#: A running job whose drainer died is taken up again after this many seconds.
+JOB_LEASE_SECONDS = 600
+
+
+def request_job(shop_id, kind, user=None, **params):
+    """Queue a job (in the caller's transaction); an identical job still waiting is reused."""
+    job = MailchimpJob.objects.filter(shop_id=shop_id, kind=kind, status=JobStatus.QUEUED, params=params).first()
+    if job is None:
+        job = MailchimpJob.objects.create(shop_id=shop_id, kind=kind, params=params, requested_by=user)
+    return job
+
+
+def open_jobs(shop_id):
+    return MailchimpJob.objects.filter(shop_id=shop_id, status__in=JobStatus.OPEN)
+
+
+def run_due_jobs(shop_id=None):
+    """Run every queued job (and any whose drainer died); returns how many ran."""
+    ran = 0
+    while True:
+        job = _claim(shop_id)
+        if job is None:
+            return ran
+        ran += 1
+        try:
+            status, message = RUNNERS[job.kind](job)
+        except Exception as error:
+            logger.exception("Mailchimp job %s failed", job.pk)
+            status, message = JobStatus.FAILED, _("An unexpected error stopped it: %(error)s") % {
+                "error": "%s: %s" % (error.__class__.__name__, error)}
+        MailchimpJob.objects.filter(pk=job.pk).update(status=status, message=message[:4000],
+                                                      finished_on=timezone.now(), lease_until=None)
+
+
+def _claim(shop_id):
+    now = timezone.now()
+    candidates = MailchimpJob.objects.filter(
+        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_until__lt=now))
+    if shop_id is not None:
+        candidates = candidates.filter(shop_id=shop_id)
+    for job in candidates.order_by("created_on", "id")[:5]:
+        # One UPDATE decides who runs it, in any number of drainers.
+        taken = MailchimpJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
+            status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
+        if taken:
+            job.refresh_from_db()
+            return job
+    return None
+
+
+def _configuration(job):
+    return MailchimpConfiguration.objects.filter(shop_id=job.shop_id).first()
+
+
+def run_initialize(job):
+    configuration = _configuration(job)
+    if configuration is None:
+        return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
+    try:
+        initialize(configuration, user=job.requested_by)
+    except InitializationError as error:
+        return JobStatus.FAILED, str(error)
+    return JobStatus.DONE, _("Mailchimp is initialized: the store, the group interests and the webhook are set up.")
+
+
+def run_check_account(job):
+    """The account check behind the shop form: is the key accepted, which audiences are there, is the
+    chosen one among them. A working key and audience clear a pause they caused."""
+    configuration = _configuration(job)
+    if configuration is None or not configuration.api_key:
+        return JobStatus.DONE, _("No API key is stored.")
+    audiences, problem = None, ""
+    try:
+        with open_session(configuration) as session:
+            resources.ping(session)
+            audiences = resources.list_audiences(session)
+            if configuration.list_id and configuration.list_id not in {list_id for list_id, _name in audiences}:
+                try:
+                    resources.get_list(session, configuration.list_id)
+                except MailchimpNotFound:
+                    problem = _("The audience %(list)s does not exist in this Mailchimp account.") % {
+                        "list": configuration.list_id}
+    except MailchimpAuthError as error:
+        problem = _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
+    except MailchimpError as error:
+        problem = _("Could not check the key with Mailchimp: %(error)s") % {"error": error}
+    changes = dict(account_checked_on=timezone.now(), account_problem=problem)
+    if audiences is not None:
+        changes["audiences"] = [list(pair) for pair in audiences]
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(**changes)
+    if problem:
+        return JobStatus.FAILED, problem
+    return JobStatus.DONE, _("The API key works; the audience is there.")
+
+
+def run_sync_existing(job):
+    include_orders = bool((job.params or {}).get("orders"))
+    try:
+        rows, batches = bulk.start(job.shop_id, include_orders=include_orders)
+    except bulk.BulkSyncError as error:
+        return JobStatus.FAILED, str(error)
+    if not rows:
+        return JobStatus.DONE, _("Every contact had already been sent.")
+    return JobStatus.DONE, ungettext(
+        "%(count)d item queued for Mailchimp in %(batches)d batch.",
+        "%(count)d items queued for Mailchimp in %(batches)d batches.", batches) % {"count": rows, "batches": batches}
+
+
+RUNNERS = {
+    JobKind.INITIALIZE: run_initialize,
+    JobKind.CHECK_ACCOUNT: run_check_account,
+    JobKind.SYNC_EXISTING: run_sync_existing,
+}

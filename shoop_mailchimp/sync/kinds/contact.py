@@ -1,0 +1,225 @@
+"""Where a Shuup contact becomes a Mailchimp list member (consent, names, group interests) and an
+eCommerce customer, and where an erased contact is forgotten in Mailchimp."""
+import hashlib
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from shuup.core.models import Contact, ContactGroup
+
+from shoop_mailchimp import consent
+from shoop_mailchimp.mailchimp import members
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.resources import customer_path, member_path
+from shoop_mailchimp.mailchimp.transport import Operation
+from shoop_mailchimp.models import ContactGroupInterest, SyncKind
+from shoop_mailchimp.sync.kinds.fields import address_payload, contact_names, mailchimp_email
+from shoop_mailchimp.sync.outcome import Outcome
+
+KIND = SyncKind.CONTACT
+#: Contacts loaded from the database at a time while their sends are planned.
+LOAD_SLICE = 50
+
+
+def customer_id_for(contact_id):
+    return str(contact_id)
+
+
+def customer_payload(contact, email):
+    """The eCommerce customer; ``opt_in_status`` is set by the caller from the member's status."""
+    first, last, company = contact_names(contact)
+    payload = {"id": customer_id_for(contact.pk), "email_address": email, "opt_in_status": False}
+    if first:
+        payload["first_name"] = first
+    if last:
+        payload["last_name"] = last
+    if company:
+        payload["company"] = company
+    address = address_payload(contact.default_billing_address)
+    if address:
+        payload["address"] = address
+    return payload
+
+
+class Context:
+    """What planning a slice of contact rows needs, loaded in three queries."""
+
+    def __init__(self, configuration, rows):
+        ids = [row.object_id for row in rows]
+        self.contacts = Contact.objects.filter(pk__in=ids).select_related("default_billing_address").in_bulk()
+        self.group_ids = {}
+        through = ContactGroup.members.through
+        for contact_id, group_id in through.objects.filter(contact_id__in=ids).values_list(
+            "contact_id", "contactgroup_id"
+        ):
+            self.group_ids.setdefault(contact_id, set()).add(group_id)
+        self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
+            "group_id", "interest_id"))
+
+
+def load(configuration, rows):
+    return Context(configuration, rows)
+
+
+def unsendable(contact):
+    """The Outcome when the contact cannot be sent at all, else None.
+
+    Nothing to send is a skip; an address nobody can deliver to is a failure the shop must fix.
+    """
+    if contact is None:
+        return Outcome.skipped("the contact no longer exists")
+    if not (contact.email or "").strip():
+        return Outcome.skipped("the contact has no e-mail address")
+    try:
+        validate_email((contact.email or "").strip())
+    except ValidationError:
+        return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % contact.email)
+    return None
+
+
+def plan(configuration, row, context):
+    """The row's :class:`ContactPlan`, :class:`ErasePlan`, or its Outcome when there is nothing to send."""
+    if row.erase:
+        return ErasePlan(configuration, row)
+    contact = context.contacts.get(row.object_id)
+    problem = unsendable(contact)
+    if problem:
+        return problem
+    contact_plan = ContactPlan(configuration, row, contact, context.group_ids.get(contact.pk, set()),
+                               context.interest_ids)
+    return Outcome.unchanged() if contact_plan.unchanged else contact_plan
+
+
+def _same(email, other):
+    return bool(email) and email.lower() == (other or "").lower()
+
+
+def _title(error):
+    return error.title.lower() if isinstance(error, MailchimpAPIError) else ""
+
+
+class ContactPlan:
+    """Everything one contact's delivery sends, computed without touching the network.
+
+    Consent (see :mod:`shoop_mailchimp.consent`): a new member is subscribed only with consent; an
+    existing member's status changes only when the shop's consent changed since it was last sent.
+    """
+
+    def __init__(self, configuration, row, contact, group_ids, interest_ids):
+        self.configuration = configuration
+        self.row = row
+        self.contact = contact
+        self.shop_email = mailchimp_email(contact.email)
+        if _same(row.shop_email, self.shop_email) and row.email and not _same(row.email, self.shop_email):
+            # The subscriber changed their address in Mailchimp (an upemail webhook) and the shop's
+            # has not changed since: keep addressing Mailchimp's, do not move the member back.
+            self.email = row.email
+        else:
+            self.email = self.shop_email
+        self.permission = bool(contact.marketing_permission)
+        self.previous_email = row.email if row.email and not _same(row.email, self.email) else ""
+        # A member the shop created before is never re-created subscribed by a stray write (an address
+        # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
+        known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
+        self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
+        first, last, _ = contact_names(contact)
+        self.member = {
+            "email_address": self.email,
+            "status_if_new": (members.TRANSACTIONAL if known_member
+                              else consent.status_if_new(self.permission, configuration.double_opt_in)),
+            "merge_fields": {"FNAME": first, "LNAME": last},
+        }
+        if interest_ids:
+            self.member["interests"] = {
+                interest_id: group_id in group_ids for group_id, interest_id in interest_ids.items()
+            }
+        self.customer = customer_payload(contact, self.email)
+        self.fingerprint = hashlib.sha256(
+            json.dumps([self.member, self.customer], sort_keys=True).encode("utf-8")
+        ).hexdigest()
+
+    @property
+    def unchanged(self):
+        return self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
+
+    def member_operation(self, status=None):
+        body = dict(self.member)
+        if status:
+            body["status"] = status
+        return Operation("PUT", member_path(self.configuration.list_id, self.email), body)
+
+    def customer_operation(self, member_status):
+        body = dict(self.customer, opt_in_status=member_status == members.SUBSCRIBED)
+        return Operation("PUT", customer_path(self.configuration.store_id, self.customer["id"]), body)
+
+    def run(self, log):
+        """Yields operations, receives their answers; returns the Outcome. Errors the plan does not
+        handle itself propagate to the drainer."""
+        list_id = self.configuration.list_id
+        status = self.status_change
+        if self.previous_email:
+            try:
+                yield Operation("PATCH", member_path(list_id, self.previous_email), {"email_address": self.email})
+                log("member.email", "E-mail changed in Mailchimp from %s to %s" % (self.previous_email, self.email))
+            except MailchimpNotFound:
+                log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
+                    "address" % (self.previous_email, self.email))
+            except MailchimpAPIError as error:
+                if _title(error) != "member exists":
+                    raise
+                # The new address already has a member of its own. The person lives there now: the old
+                # address is archived (no longer mailed), and the shop's consent goes with the person.
+                try:
+                    yield Operation("DELETE", member_path(list_id, self.previous_email))
+                except MailchimpNotFound:
+                    pass
+                if self.permission:
+                    status = consent.status_if_new(True, self.configuration.double_opt_in)
+                log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
+                    "was archived%s" % (self.previous_email, self.email,
+                                        " and the shop's consent applied to the new one" if status else ""))
+        try:
+            member = yield self.member_operation(status)
+        except MailchimpAPIError as error:
+            if status != members.SUBSCRIBED or _title(error) != "member in compliance state":
+                raise
+            # Someone who unsubscribed or bounced can only come back by confirming: Mailchimp mails them.
+            status = members.PENDING
+            member = yield self.member_operation(status)
+            log("member.confirmation", "%s gave consent again in the shop after unsubscribing in Mailchimp: "
+                "Mailchimp sent them a confirmation e-mail (pending until they confirm)" % self.email)
+        member_status = (member or {}).get("status", "")
+        log("member.upsert", "Member %s is %s%s" % (
+            self.email, member_status, " (consent changed in the shop: %s)" % status if status else ""),
+            extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
+        yield self.customer_operation(member_status)
+        log("customer.upsert", "Customer %s sent" % self.customer["id"])
+        facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission,
+                     member_status=member_status, fingerprint=self.fingerprint)
+        if status or self.member["status_if_new"] != members.TRANSACTIONAL:
+            facts["consent_sent_at"] = timezone.now()
+        return Outcome.synced(**facts)
+
+
+class ErasePlan:
+    """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer."""
+
+    def __init__(self, configuration, row):
+        self.configuration = configuration
+        self.row = row
+
+    def run(self, log):
+        if self.row.email:
+            try:
+                yield Operation("POST", member_path(self.configuration.list_id, self.row.email)
+                                + "/actions/delete-permanent")
+            except MailchimpNotFound:
+                pass
+            log("member.delete_permanent", "Member permanently deleted (erasure)")
+        try:
+            yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
+            log("customer.delete", "Customer deleted (erasure)")
+        except MailchimpNotFound:
+            pass
+        return Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED)

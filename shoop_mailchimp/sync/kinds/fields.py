@@ -1,0 +1,40 @@
+"""Shuup values as Mailchimp fields: names, addresses, e-mail addresses. Pure functions, no I/O."""
+from shuup.core.models import CompanyContact, PersonContact
+
+from shoop_mailchimp.mailchimp.members import mailchimp_email
+
+#: Names are cut to stay within Mailchimp's field limits.
+MAX_NAME_LENGTH = 255
+
+__all__ = ["address_payload", "clean_name", "contact_names", "mailchimp_email"]
+
+
+def clean_name(value):
+    return (value or "").strip()[:MAX_NAME_LENGTH]
+
+
+def contact_names(contact):
+    """(first name, last name, company) as Mailchimp should see them."""
+    if isinstance(contact, PersonContact):
+        first, last = clean_name(contact.first_name), clean_name(contact.last_name)
+        if not (first or last) and contact.name:
+            first, _, last = clean_name(contact.name).partition(" ")
+        return first, last, ""
+    if isinstance(contact, CompanyContact):
+        return "", "", clean_name(contact.name)
+    return clean_name(contact.name), "", ""
+
+
+def address_payload(address):
+    if address is None:
+        return None
+    data = {
+        "address1": clean_name(address.street),
+        "address2": clean_name(address.street2),
+        "city": clean_name(address.city),
+        "province": clean_name(address.region),
+        "province_code": clean_name(address.region_code),
+        "postal_code": clean_name(address.postal_code),
+        "country_code": str(address.country.code) if address.country else "",
+    }
+    return {key: value for key, value in data.items() if value} or None

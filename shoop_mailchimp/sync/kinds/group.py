@@ -1,0 +1,172 @@
+"""Where a ContactGroup becomes a Mailchimp interest under the "Contact Group" category: created,
+renamed and deleted with the group, and re-created when someone deleted it in Mailchimp."""
+from django.conf import settings
+from django.db.models import Q
+from shuup.core.models import ContactGroup
+
+from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
+from shoop_mailchimp.mailchimp.resources import (
+    INTEREST_CATEGORY_TITLE,
+    create_interest,
+    ensure_interest_category,
+    existing_interests,
+    interest_name,
+    interests_path,
+    list_path,
+)
+from shoop_mailchimp.mailchimp.transport import Operation
+from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync.outcome import Outcome
+
+KIND = SyncKind.GROUP
+
+
+def shop_groups(shop_id):
+    """The groups a shop's contacts can be in: the shop's own and the shared ones."""
+    return ContactGroup.objects.filter(Q(shop_id=shop_id) | Q(shop__isnull=True))
+
+
+def group_name(group_id):
+    """The group's name in the default language, read from the table: parler's cache may lag a rename."""
+    translations = ContactGroup._meta.get_field("translations").related_model
+    names = dict(translations.objects.filter(master_id=group_id).values_list("language_code", "name"))
+    return names.get(settings.PARLER_DEFAULT_LANGUAGE_CODE) or next(iter(names.values()), "")
+
+
+def unique_interest_name(shop_id, group_id, taken_names):
+    """The group's interest name; a second group with the same name gets its id appended."""
+    name = interest_name(group_name(group_id), group_id)
+    if name in taken_names:
+        name = interest_name("%s (%s)" % (name[:90], group_id), group_id)
+    return name
+
+
+def group_member_ids(group_id):
+    return list(ContactGroup.members.through.objects.filter(contactgroup_id=group_id).values_list(
+        "contact_id", flat=True))
+
+
+class Context:
+    def __init__(self, configuration, rows):
+        self.groups = ContactGroup.objects.filter(pk__in=[row.object_id for row in rows]).in_bulk()
+
+
+def load(configuration, rows):
+    return Context(configuration, rows)
+
+
+def plan(configuration, row, context):
+    return GroupPlan(configuration, row, context.groups.get(row.object_id))
+
+
+class GroupPlan:
+    def __init__(self, configuration, row, group):
+        self.configuration = configuration
+        self.row = row
+        self.group = group
+        self.shop_id = configuration.shop_id
+
+    def run(self, log):
+        list_id, category_id = self.configuration.list_id, self.configuration.interest_category_id
+        mapping = ContactGroupInterest.objects.filter(shop_id=self.shop_id, group_id=self.row.object_id).first()
+        if self.group is None:
+            if mapping:
+                try:
+                    yield Operation("DELETE", interests_path(list_id, category_id, mapping.interest_id))
+                except MailchimpNotFound:
+                    pass
+                log("interest.delete", "Interest %r deleted with its group" % mapping.name)
+                mapping.delete()
+            return Outcome.removed()
+        taken = set(ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(
+            group_id=self.group.pk).values_list("name", flat=True))
+        name = unique_interest_name(self.shop_id, self.group.pk, taken)
+        if mapping is not None:
+            try:
+                if mapping.name != name:
+                    yield Operation("PATCH", interests_path(list_id, category_id, mapping.interest_id), {"name": name})
+                    log("interest.rename", "Interest %r renamed to %r" % (mapping.name, name))
+                    mapping.name = name
+                    mapping.save(update_fields=["name"])
+                else:
+                    yield Operation("GET", interests_path(list_id, category_id, mapping.interest_id),
+                                    params={"fields": "id"})
+                return Outcome.synced()
+            except MailchimpNotFound:
+                log("interest.missing", "The interest of group %r was deleted in Mailchimp: it is created again"
+                    % name)
+        return (yield from self._create(name, mapping, log))
+
+    def _create(self, name, mapping, log):
+        """Create (or find by name) the group's interest, then send its members again with it."""
+        configuration = self.configuration
+        mapping = mapping or ContactGroupInterest(shop_id=self.shop_id, group_id=self.group.pk)
+        try:
+            interest_id = yield from _find_or_create(configuration, name)
+        except MailchimpNotFound:
+            # The category itself is gone: re-create it; every group's interest must be found again.
+            category_id = yield from _ensure_category(configuration)
+            MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_category_id=category_id)
+            configuration.interest_category_id = category_id
+            ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(group_id=self.group.pk).delete()
+            log("interest_category.missing", "The %r interest category was deleted in Mailchimp: it was created "
+                "again and every group's interest follows" % INTEREST_CATEGORY_TITLE)
+            interest_id = yield from _find_or_create(configuration, name)
+            requeue = [(SyncKind.GROUP, list(shop_groups(self.shop_id).exclude(pk=self.group.pk).values_list(
+                "pk", flat=True)), False)]
+        else:
+            requeue = []
+        mapping.interest_id, mapping.name = interest_id, name
+        mapping.save()
+        log("interest.create", "Interest %r is mapped to group %s" % (name, self.group.pk))
+        outcome = Outcome.synced()
+        # Members already sent (or being sent) get the new interest; never-sent contacts stay unsent.
+        outcome.requeue = requeue + [(SyncKind.CONTACT, group_member_ids(self.group.pk), True)]
+        return outcome
+
+
+def _find_or_create(configuration, name):
+    """The interest id for ``name`` in the category: an existing one with that name, or a new one."""
+    answer = yield Operation("GET", interests_path(configuration.list_id, configuration.interest_category_id),
+                             params={"count": 1000, "fields": "interests.id,interests.name"})
+    for interest in (answer or {}).get("interests", []):
+        if interest["name"] == name:
+            return interest["id"]
+    created = yield Operation("POST", interests_path(configuration.list_id, configuration.interest_category_id),
+                              {"name": name})
+    return created["id"]
+
+
+def _ensure_category(configuration):
+    path = list_path(configuration.list_id) + "/interest-categories"
+    answer = yield Operation("GET", path, params={"count": 1000, "fields": "categories.id,categories.title"})
+    for category in (answer or {}).get("categories", []):
+        if category["title"] == INTEREST_CATEGORY_TITLE:
+            return category["id"]
+    created = yield Operation("POST", path, {"title": INTEREST_CATEGORY_TITLE, "type": "hidden"})
+    return created["id"]
+
+
+def ensure_group_interests(session, configuration, log):
+    """Initialization: the category and one interest per group of the shop; returns (category id, created)."""
+    category_id = ensure_interest_category(session, configuration.list_id)
+    existing = existing_interests(session, configuration.list_id, category_id)
+    valid_ids = set(existing.values())
+    mappings = ContactGroupInterest.objects.filter(shop_id=configuration.shop_id)
+    known = {mapping.group_id: mapping for mapping in mappings}
+    used_names = {mapping.name for mapping in known.values() if mapping.interest_id in valid_ids}
+    created = 0
+    for group_id in shop_groups(configuration.shop_id).values_list("pk", flat=True):
+        mapping = known.get(group_id)
+        if mapping and mapping.interest_id in valid_ids:
+            continue
+        name = unique_interest_name(configuration.shop_id, group_id, used_names)
+        interest_id = existing.get(name)
+        if interest_id is None:
+            interest_id = create_interest(session, configuration.list_id, category_id, name)
+            created += 1
+        used_names.add(name)
+        ContactGroupInterest.objects.update_or_create(
+            shop_id=configuration.shop_id, group_id=group_id, defaults={"interest_id": interest_id, "name": name})
+    log("interest.ensure", "Interest category %r with %d new group interests" % (INTEREST_CATEGORY_TITLE, created))
+    return category_id, created

@@ -1,0 +1,113 @@
+"""What became of one row's delivery, and the one classification of errors every path uses."""
+import enum
+import traceback
+from dataclasses import dataclass, field
+from typing import Optional
+
+from shoop_mailchimp.mailchimp.errors import (
+    InvalidAPIKey,
+    MailchimpAPIError,
+    MailchimpAuthError,
+    MailchimpError,
+    MailchimpRateLimited,
+)
+from shoop_mailchimp.sync.backoff import retry_delay
+
+
+class Result(enum.Enum):
+    #: Mailchimp holds what the shop asked for.
+    SYNCED = "synced"
+    #: Nothing changed since the last send: no request was made.
+    UNCHANGED = "unchanged"
+    #: There is nothing Mailchimp could take (no e-mail, the object is gone).
+    SKIPPED = "skipped"
+    #: Mailchimp refused it, or it cannot be sent; the shop must fix something, then resend.
+    FAILED = "failed"
+    #: A passing problem: tried again after a backoff, and failed after too many attempts.
+    RETRY = "retry"
+    #: The object is gone on both sides: the row is deleted.
+    REMOVED = "removed"
+    #: Mailchimp asked us to slow down: the shop's round stops and every worker waits ``delay``.
+    THROTTLED = "throttled"
+    #: The key, the audience or the store is unusable: the shop pauses until an admin repairs it.
+    ACCOUNT_PROBLEM = "account problem"
+
+
+#: Results that stop the whole shop's round instead of closing the one row.
+SHOP_STOPS = (Result.THROTTLED, Result.ACCOUNT_PROBLEM)
+#: Results a row is closed with as sent.
+SENT = (Result.SYNCED, Result.UNCHANGED)
+
+
+@dataclass
+class Outcome:
+    result: Result
+    #: One plain sentence for the shop owner (what happened); the technical detail is in ``error``.
+    reason: str = ""
+    #: What Mailchimp holds now, recorded on the row when it closes as synced.
+    facts: dict = field(default_factory=dict)
+    #: Technical detail for the log entry and the row: status, problem JSON, request, traceback.
+    error: Optional[dict] = None
+    #: THROTTLED: seconds to wait. RETRY: the attempts after which it fails (None: MAX_ATTEMPTS).
+    delay: Optional[float] = None
+    max_attempts: Optional[int] = None
+    #: Other rows to send again because of this one: [(kind, object ids, only those already sent)].
+    requeue: list = field(default_factory=list)
+
+    @classmethod
+    def synced(cls, **facts):
+        return cls(Result.SYNCED, facts=facts)
+
+    @classmethod
+    def unchanged(cls):
+        return cls(Result.UNCHANGED)
+
+    @classmethod
+    def skipped(cls, reason):
+        return cls(Result.SKIPPED, reason)
+
+    @classmethod
+    def failed(cls, reason, error=None):
+        return cls(Result.FAILED, reason, error=error)
+
+    @classmethod
+    def removed(cls):
+        return cls(Result.REMOVED)
+
+
+#: Unexpected exceptions (our bugs, odd data) are tried this many times, then the row fails.
+UNEXPECTED_ATTEMPTS = 3
+
+
+def classify(error):
+    """The Outcome of ``error`` raised while sending one row. The caller decides what is account-level:
+    a 404 only means the addressed item is missing unless the audience or store itself is gone."""
+    if isinstance(error, MailchimpRateLimited):
+        return Outcome(Result.THROTTLED, "Mailchimp asked for a pause (too many requests).",
+                       # Mailchimp sends no Retry-After: the first step of the retry backoff.
+                       error=error.as_log_data(), delay=retry_delay(1))
+    if isinstance(error, (MailchimpAuthError, InvalidAPIKey)):
+        return Outcome(Result.ACCOUNT_PROBLEM, str(error), error=error.as_log_data())
+    if isinstance(error, MailchimpError):
+        reason = plain_reason(error)
+        if error.transient:
+            return Outcome(Result.RETRY, reason, error=error.as_log_data())
+        return Outcome(Result.FAILED, reason, error=error.as_log_data())
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return Outcome(
+        Result.RETRY,
+        "An unexpected error stopped the delivery (%s: %s); it is tried again a few times, then reported as "
+        "failed." % (error.__class__.__name__, error),
+        error={"exception": error.__class__.__name__, "traceback": details[-8000:]},
+        max_attempts=UNEXPECTED_ATTEMPTS,
+    )
+
+
+def plain_reason(error):
+    """Mailchimp's own words without the request line: what the shop owner reads first."""
+    if isinstance(error, MailchimpAPIError):
+        text = " ".join(part for part in (error.title + ":" if error.title else "", error.detail) if part)
+        if error.field_errors:
+            text += " (" + "; ".join(error.field_errors) + ")"
+        return text or str(error)
+    return error.message or str(error)

@@ -1,0 +1,54 @@
+"""One round of everything due, whoever runs it (the background thread, ``mailchimp_sync --loop``, a
+Celery beat task): admin jobs, queued rows, open batches, the webhook health check."""
+import time
+from collections import Counter
+from datetime import timedelta
+
+from django.utils import timezone
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration
+from shoop_mailchimp.sync.bulk import check_batches
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.jobs import run_due_jobs
+from shoop_mailchimp.webhook_registration import check_webhook
+
+#: {shop id: time.monotonic() of the last look at its open batches} in this process.
+_last_batch_poll = {}
+
+
+def run_due_work(shop_id=None, max_rounds=None):
+    """Returns the delivery report (a Counter of row outcomes, plus "jobs" run)."""
+    report = Counter()
+    jobs = run_due_jobs(shop_id)
+    if jobs:
+        report["jobs"] = jobs
+    report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
+    poll_batches(shop_id, report)
+    check_webhooks(shop_id)
+    return report
+
+
+def poll_batches(shop_id=None, report=None):
+    """Look at open bulk-sync batches, at most every BATCH_POLL_INTERVAL seconds per shop."""
+    open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
+    if shop_id is not None:
+        open_batches = open_batches.filter(shop_id=shop_id)
+    now = time.monotonic()
+    for batch_shop_id in set(open_batches.values_list("shop_id", flat=True)):
+        if now - _last_batch_poll.get(batch_shop_id, 0) >= get_setting("BATCH_POLL_INTERVAL"):
+            _last_batch_poll[batch_shop_id] = now
+            check_batches(batch_shop_id, report=report)
+
+
+def check_webhooks(shop_id=None):
+    """Ask Mailchimp whether each active shop's webhook is still registered, every WEBHOOK_CHECK_INTERVAL."""
+    if not get_setting("WEBHOOK_BASE_URL"):
+        return
+    cutoff = timezone.now() - timedelta(seconds=get_setting("WEBHOOK_CHECK_INTERVAL"))
+    configurations = MailchimpConfiguration.objects.active().filter(webhook_checked_on__lt=cutoff) | \
+        MailchimpConfiguration.objects.active().filter(webhook_checked_on__isnull=True)
+    if shop_id is not None:
+        configurations = configurations.filter(shop_id=shop_id)
+    for configuration in configurations:
+        check_webhook(configuration)

@@ -1,0 +1,231 @@
+"""The only module that writes SyncState rows: every rule about versions, leases and attempts is here.
+
+Invariants
+----------
+- ``record`` runs in the caller's transaction and always bumps ``version``: a change committed
+  while a worker holds the row makes that worker's close leave it pending, so the newer state is
+  sent next (compare-and-set on ``version`` against ``claimed_version``).
+- A claim leases rows to one token; only the holder of the token closes or releases them; a dead
+  worker's lease runs out and the rows become claimable again.
+- A close records what was sent only if no Mailchimp-side fact (``mailchimp_serial``) arrived while
+  the row was out: what Mailchimp told us after the send started is newer than what we sent.
+- Erased rows stay erased: later saves of an anonymized contact are not sent.
+"""
+import uuid
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Subquery, Value, When
+from django.utils import timezone
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.backoff import gives_up, next_attempt
+from shoop_mailchimp.sync.outcome import Result
+
+#: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
+FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at")
+#: Of those, the ones a Mailchimp-side event may have changed meanwhile.
+MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
+MAX_ERROR_LENGTH = 4000
+
+
+def _rows(shop_id, kind, object_ids):
+    return SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=list(object_ids))
+
+
+def _pending_now(now):
+    return dict(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0, next_attempt_at=now, last_error="",
+                last_error_data=None)
+
+
+# Recording changes (in the caller's transaction) ---------------------------------------------------
+
+
+def record(shop_id, kind, object_ids, only_known=False):
+    """Note that Mailchimp must learn the current state of these objects; returns whether any row is due.
+
+    ``only_known`` limits the note to objects Mailchimp has already been told about.
+    """
+    object_ids = set(object_ids)
+    if not object_ids:
+        return False
+    now = timezone.now()
+    if not only_known:
+        SyncState.objects.bulk_create(
+            [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
+            ignore_conflicts=True,
+        )
+    # Also the rows just created (or created by a concurrent transaction): one UPDATE for all of them.
+    return bool(_rows(shop_id, kind, object_ids).filter(erase=False).update(**_pending_now(now)))
+
+
+def erase(shop_id, contact_ids):
+    """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
+    return bool(_rows(shop_id, SyncKind.CONTACT, contact_ids).update(erase=True, **_pending_now(timezone.now())))
+
+
+def requeue_all(shop_id, kind):
+    """Send every row of the kind again in full (a re-created store knows none of them)."""
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
+    return rows.update(fingerprint="", last_synced_at=None, **_pending_now(timezone.now()))
+
+
+def resend_failed(shop_id, state_ids=None):
+    """Put failed rows of a shop back in the queue (all of them when ``state_ids`` is None)."""
+    rows = SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.FAILED)
+    if state_ids is not None:
+        rows = rows.filter(id__in=state_ids)
+    return rows.update(status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lease_until=None,
+                       claimed_by="")
+
+
+def make_due(shop_id):
+    """Pending rows waiting for a backoff are tried at the next drain ("Send pending now")."""
+    return SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.PENDING).update(
+        next_attempt_at=timezone.now())
+
+
+def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):
+    """Record a fact Mailchimp told us (a webhook) on these rows; a send under way does not undo it.
+
+    ``resend`` also queues the rows, so the shop's own state follows the fact (an address changed in
+    Mailchimp gets the shop's consent and interests).
+    """
+    changes = dict(fields, mailchimp_serial=F("mailchimp_serial") + 1, mailchimp_fact_at=fired_at)
+    if resend:
+        changes.update(_pending_now(timezone.now()))
+    return SyncState.objects.filter(id__in=list(state_ids)).update(**changes)
+
+
+# Claiming (workers) ---------------------------------------------------------------------------------
+
+
+def due(shop_id=None, now=None, kind=None):
+    """Pending rows whose time has come, and rows whose worker's lease ran out mid-delivery."""
+    now = now or timezone.now()
+    rows = SyncState.objects.filter(
+        status__in=(SyncStatus.PENDING, SyncStatus.SENDING), next_attempt_at__lte=now
+    ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    if shop_id is not None:
+        rows = rows.filter(shop_id=shop_id)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    return rows
+
+
+def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
+    """Lease up to ``limit`` due rows to a new token; returns them as they were when claimed.
+
+    PostgreSQL locks the chosen rows and skips those another worker holds. Elsewhere one UPDATE
+    chooses and takes them: SQLite lets only one writer in, and a read-then-write transaction
+    would fail at once ("database is locked") instead of waiting its turn.
+    """
+    now = now or timezone.now()
+    lease_until = now + timedelta(seconds=lease_seconds or get_setting("LEASE_SECONDS"))
+    token = uuid.uuid4().hex
+    take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"))
+    chosen = due(shop_id, now, kind).order_by("next_attempt_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            ids = list(chosen.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            if ids:
+                due(shop_id, now, kind).filter(id__in=ids).update(**take)
+    else:
+        due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit])).update(**take)
+    return list(SyncState.objects.filter(claimed_by=token))
+
+
+def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):
+    """Create rows for never-seen objects already leased to ``token`` (a bulk sync's batch); returns
+    how many are ours. A row a receiver created at the same moment is not: the incremental path sends it."""
+    now = timezone.now()
+    SyncState.objects.bulk_create([
+        SyncState(shop_id=shop_id, kind=kind, object_id=pk, status=SyncStatus.SENDING, next_attempt_at=now,
+                  lease_until=now + timedelta(seconds=lease_seconds), claimed_by=token, claimed_version=1)
+        for pk in object_ids
+    ], ignore_conflicts=True)
+    return SyncState.objects.filter(shop_id=shop_id, claimed_by=token).count()
+
+
+def held_by(token):
+    return SyncState.objects.filter(claimed_by=token)
+
+
+def extend_lease(token, seconds, batch_id=""):
+    return held_by(token).update(batch_id=batch_id, lease_until=timezone.now() + timedelta(seconds=seconds))
+
+
+def release(rows, delay=None):
+    """Give claimed rows back untried, to be tried again after ``delay`` seconds."""
+    changes = dict(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="")
+    if delay:
+        changes["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
+    SyncState.objects.filter(
+        id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows}
+    ).update(**changes)
+
+
+def release_token(token):
+    """Every row still held by ``token`` goes back to the queue (a batch Mailchimp lost)."""
+    return held_by(token).update(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="",
+                                 next_attempt_at=timezone.now())
+
+
+# Closing (workers) -----------------------------------------------------------------------------------
+
+
+def close(row, outcome):
+    """Close a claimed row with its delivery's Outcome. Returns the status it was closed with.
+
+    The status becomes final only if no newer change was recorded while it was out; otherwise the
+    row returns to pending and the newer state is sent next.
+    """
+    result = outcome.result
+    if result == Result.REMOVED:
+        SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by, version=row.claimed_version).delete()
+        return "removed"
+    if result in (Result.SYNCED, Result.UNCHANGED):
+        fields = dict(attempts=0, last_error="", last_error_data=None)
+        if result == Result.SYNCED:
+            fields["last_synced_at"] = timezone.now()
+            fields.update(_fact_fields(row, outcome.facts))
+        return _close(row, SyncStatus.SYNCED, **fields)
+    error_text = outcome.reason[:MAX_ERROR_LENGTH]
+    if result == Result.SKIPPED:
+        return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
+                      **_fact_fields(row, outcome.facts))
+    attempts = row.attempts + 1
+    if result == Result.RETRY and not gives_up(attempts, outcome.max_attempts):
+        SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by).update(
+            status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
+            next_attempt_at=next_attempt(timezone.now(), attempts),
+            last_error=error_text, last_error_data=outcome.error,
+        )
+        return SyncStatus.PENDING
+    return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error)
+
+
+def _fact_fields(row, facts):
+    """Fields of ``facts`` to write; the Mailchimp-side ones only if no webhook changed them meanwhile."""
+    unknown = set(facts) - set(FACT_FIELDS)
+    if unknown:
+        raise ValueError("Not a sync-state fact: %s" % ", ".join(sorted(unknown)))
+    fields = {}
+    for name, value in facts.items():
+        if name in MAILCHIMP_SIDE_FIELDS:
+            value = Case(When(mailchimp_serial=row.mailchimp_serial, then=Value(value)), default=F(name),
+                         output_field=SyncState._meta.get_field(name))
+        fields[name] = value
+    return fields
+
+
+def _close(row, status, **fields):
+    SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by).update(
+        status=Case(When(version=row.claimed_version, then=Value(status)), default=Value(SyncStatus.PENDING)),
+        lease_until=None,
+        claimed_by="",
+        batch_id="",
+        **fields,
+    )
+    return status
