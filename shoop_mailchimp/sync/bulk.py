@@ -151,6 +151,7 @@ def result_outcome(result, step):
     the shop's round, so what would stop the shop only postpones the row."""
     outcome = classify(batches.error_of(result))
     outcome.reason = "%s: %s" % (step, outcome.reason)
+    outcome.error = dict(outcome.error, operation_id=result.get("operation_id"))
     if outcome.result in SHOP_STOPS:
         outcome.result = Result.RETRY
     return outcome
@@ -280,8 +281,10 @@ def check_batches(shop_id, report=None, progress=None):
     session = None
     try:
         session = open_session(configuration)
+        contacts_open = any(batch.kind == SyncKind.CONTACT for batch in open_batches)
         for batch in open_batches:
-            if batch.status == BatchStatus.PREPARING:
+            # Orders wait for their customers' batches: an order then names a customer Mailchimp knows.
+            if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and contacts_open):
                 submit_batch(batch, configuration, session, journal, report)
                 if progress:
                     progress("submitted", batch)

@@ -47,6 +47,7 @@ class BackgroundDrainer:
         self._idle = threading.Event()
         self._idle.set()
         self._thread = None
+        self._stopping = False
 
     def start(self):
         with self._lock:
@@ -59,6 +60,13 @@ class BackgroundDrainer:
         self._idle.clear()
         self._wakeup.set()
 
+    def stop(self, timeout=30):
+        """End the thread after its current round (tests; a process that exits needs nothing)."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     def wait_idle(self, timeout=30):
         """Block until a wake-up has been served (tests, the demo walk)."""
         if not self._idle.wait(timeout):
@@ -68,6 +76,8 @@ class BackgroundDrainer:
         while True:
             self._wakeup.wait(get_setting("POLL_INTERVAL"))
             self._wakeup.clear()
+            if self._stopping:
+                return
             close_old_connections()
             try:
                 run_due_work()

@@ -109,6 +109,9 @@ def run_check_account(job):
     changes = dict(account_checked_on=timezone.now(), account_problem=problem)
     if audiences is not None:
         changes["audiences"] = [list(pair) for pair in audiences]
+    if problem and configuration.enabled and configuration.is_initialized:
+        # The same finding the drainer would make on its next send: say it now.
+        changes["paused_reason"] = problem
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(**changes)
     if problem:
         return JobStatus.FAILED, problem
@@ -123,9 +126,10 @@ def run_sync_existing(job):
         return JobStatus.FAILED, str(error)
     if not rows:
         return JobStatus.DONE, _("Every contact had already been sent.")
-    return JobStatus.DONE, ungettext(
-        "%(count)d item queued for Mailchimp in %(batches)d batch.",
-        "%(count)d items queued for Mailchimp in %(batches)d batches.", batches) % {"count": rows, "batches": batches}
+    return JobStatus.DONE, "%s %s" % (
+        ungettext("%(count)d item queued for Mailchimp", "%(count)d items queued for Mailchimp", rows) % {
+            "count": rows},
+        ungettext("in %(batches)d batch.", "in %(batches)d batches.", batches) % {"batches": batches})
 
 
 RUNNERS = {

@@ -66,9 +66,11 @@ def erase(shop_id, contact_ids):
 
 
 def requeue_all(shop_id, kind):
-    """Send every row of the kind again in full (a re-created store knows none of them)."""
+    """Send every row of the kind again as if never sent: a re-created store (often with a new audience)
+    knows none of them. A member that does exist keeps its status: a first send never changes it."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
-    return rows.update(fingerprint="", last_synced_at=None, **_pending_now(timezone.now()))
+    return rows.update(fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
+                       **_pending_now(timezone.now()))
 
 
 def resend_failed(shop_id, state_ids=None):

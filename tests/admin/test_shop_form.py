@@ -1,6 +1,8 @@
 import pytest
+from django.utils import timezone
 
 from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.sync.jobs import run_due_jobs
 from tests.admin.conftest import field_error, post_shop_form, saved, shop_edit_url
 
 pytestmark = pytest.mark.django_db
@@ -28,22 +30,27 @@ def test_key_in_wrong_format_is_refused_before_any_request(admin_client, shop, a
     assert not emulator.requests
 
 
-def test_key_mailchimp_rejects_shows_mailchimps_detail(admin_client, shop, account):
-    _emulator, _key, list_id = account
+def test_saving_never_waits_on_mailchimp_and_the_check_reports_a_refused_key(admin_client, shop, account):
+    emulator, _key, list_id = account
+    emulator.clear_requests()
     response = post_shop_form(admin_client, shop, api_key=UNKNOWN_KEY, list_id=list_id)
-    error = field_error(response, "api_key")
-    assert "401" in error and "Your API key may be invalid" in error
-    assert UNKNOWN_KEY.encode() not in response.content
-    assert not MailchimpConfiguration.objects.exists()
+    assert saved(response)
+    assert emulator.requests == [], "the save only queues the account check"
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert 'id="mailchimp-account-checking"' in html
+    run_due_jobs()  # the drainer checks the key
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert "Mailchimp refused the API key" in html and "Your API key may be invalid" in html
+    assert UNKNOWN_KEY not in html
 
 
-def test_missing_audience_is_refused_with_mailchimps_detail(admin_client, shop, account):
+def test_the_check_reports_a_missing_audience(admin_client, shop, account):
     _emulator, api_key, _list_id = account
-    response = post_shop_form(admin_client, shop, api_key=api_key, list_id="nosuchlist")
-    error = field_error(response, "list_id")
-    assert "does not exist" in error
-    assert api_key.encode() not in response.content
-    assert not MailchimpConfiguration.objects.exists()
+    assert saved(post_shop_form(admin_client, shop, api_key=api_key, list_id="nosuchlist"))
+    run_due_jobs()
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert 'id="mailchimp-account-problem"' in html and "nosuchlist does not exist" in html
+    assert api_key not in html
 
 
 def test_enabling_without_audience_is_refused(admin_client, shop, account):
@@ -61,6 +68,7 @@ def test_valid_save_stores_everything_and_never_renders_the_key(admin_client, sh
     config = MailchimpConfiguration.objects.get(shop=shop)
     assert (config.api_key, config.list_id, config.enabled, config.double_opt_in) == (api_key, list_id, True, True)
     assert config.store_id == MailchimpConfiguration.default_store_id(shop)
+    run_due_jobs()
     page = admin_client.get(shop_edit_url(shop))
     html = page.content.decode("utf-8")
     assert api_key not in html
@@ -74,6 +82,7 @@ def test_key_then_audience_from_the_dropdown(admin_client, shop, account):
     assert post_shop_form(admin_client, shop, api_key=api_key).status_code == 302
     config = MailchimpConfiguration.objects.get(shop=shop)
     assert config.api_key == api_key and not config.list_id
+    run_due_jobs()
     html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
     assert "Second audience (%s)" % other in html and "Test audience (%s)" % list_id in html
     assert post_shop_form(admin_client, shop, audience=other).status_code == 302
@@ -83,10 +92,11 @@ def test_key_then_audience_from_the_dropdown(admin_client, shop, account):
 
 def test_audience_fetch_failure_leaves_the_manual_field_with_a_note(admin_client, shop, account):
     emulator, api_key, list_id = account
-    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id)
+    assert saved(post_shop_form(admin_client, shop, api_key=api_key, list_id=list_id))
     emulator.faults.fail(r"^(/3.0)?/lists/?$", status=500, method="GET")
+    run_due_jobs()
     html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
-    assert 'id="mailchimp-audience-note"' in html
+    assert 'id="mailchimp-account-problem"' in html and "Could not check the key" in html
     assert 'name="mailchimp-audience"' not in html
     assert 'name="mailchimp-list_id"' in html and 'value="%s"' % list_id in html
 
@@ -113,17 +123,21 @@ def test_saving_a_repaired_configuration_resumes_sending(admin_client, shop, acc
     new_key = emulator.add_account()
     new_list = emulator.add_list(new_key, name="Moved audience")
     MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True,
-                                          paused_reason="401 API Key Invalid")
+                                          initialized_on=timezone.now(), paused_reason="401 API Key Invalid")
     emulator.revoke_key(api_key)
     html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
     assert "401 API Key Invalid" in html
-    response = post_shop_form(admin_client, shop, api_key="", enabled=True)
-    assert "Mailchimp refused the key" in field_error(response, "api_key")
-    assert MailchimpConfiguration.objects.get(shop=shop).paused_reason
+    # Saving is the repair; the check finds the key still refused and the shop pauses again.
+    assert saved(post_shop_form(admin_client, shop, api_key="", enabled=True))
+    run_due_jobs()
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert "Mailchimp refused the API key" in config.account_problem and config.paused_reason
     response = post_shop_form(admin_client, shop, api_key=new_key, list_id=new_list, enabled=True)
     assert saved(response), field_error(response, "api_key")
+    run_due_jobs()
     config = MailchimpConfiguration.objects.get(shop=shop)
-    assert (config.api_key, config.list_id, config.paused_reason) == (new_key, new_list, "")
+    assert (config.api_key, config.list_id, config.paused_reason, config.account_problem) == (
+        new_key, new_list, "", "")
 
 
 def test_store_id_is_fixed_after_initialization(admin_client, configuration):

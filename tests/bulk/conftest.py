@@ -13,7 +13,7 @@ _counter = itertools.count(1)
 def bulk_settings(settings, configuration):
     """Small batches (chunking is exercised), quick polls, worker mode (saves only record)."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BATCH_SIZE=4,
-                                    BATCH_POLL_INTERVAL=0.05, BATCH_ADMIN_WAIT=5)
+                                    BATCH_POLL_INTERVAL=0.05)
     return settings.SHOOP_MAILCHIMP
 
 

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 from django.core.management import call_command
@@ -8,9 +9,15 @@ from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import member_puts
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def state_or_none(contact):
+    row = SyncState.objects.filter(kind="contact", object_id=contact.pk).first()
+    return row.status if row else None
 
 
 def state(contact):
@@ -28,7 +35,7 @@ def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, ma
     assert {p.pk for p in people} <= set(everyone)
     emulator.clear_requests()
 
-    report = bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    report = bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
 
     assert report["contact synced"] == len(everyone)
     assert len(batch_posts(emulator)) == -(-len(everyone) // 4)  # chunks of BATCH_SIZE=4
@@ -48,7 +55,7 @@ def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, ma
     # Nothing left for the incremental worker, and a second bulk run has nothing to do.
     assert not [outcome for outcome in drain() if outcome.startswith("contact")]
     emulator.clear_requests()
-    assert not bulk.sync_existing(configuration.shop, poll_interval=0.05)
+    assert not bulk.sync_existing(configuration.shop_id, poll_interval=0.05)
     assert not member_puts(emulator)
 
 
@@ -56,13 +63,13 @@ def test_rows_in_a_batch_are_not_sent_by_the_incremental_worker(configuration, m
     emulator, api_key, list_id = mailchimp_account
     emulator.batch_delay = 0.5
     people = make_existing(3)
-    bulk.start(configuration.shop)
+    bulk.start(configuration.shop_id)
     assert state(people[0]).status == SyncStatus.SENDING
     # A change while the batch runs: the worker still keeps its hands off...
     people[0].first_name = "Renamed"
     people[0].save()
     assert not [outcome for outcome in drain() if outcome.startswith("contact")]
-    bulk.resume_batches(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30)
     # ...and sends the newer state once the batch closed the row.
     assert state(people[0]).status == SyncStatus.PENDING
     assert drain()["contact synced"] == 1
@@ -76,7 +83,7 @@ def test_a_rejected_contact_fails_with_mailchimps_detail_and_the_others_sync(
     emulator, api_key, list_id = mailchimp_account
     people = make_existing(5)
     emulator.faults.fail_email(people[2].email, detail="%s looks fake" % people[2].email)
-    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     failed = state(people[2])
     assert failed.status == SyncStatus.FAILED
     assert "looks fake" in failed.last_error
@@ -91,7 +98,7 @@ def test_transient_failures_go_back_to_the_queue(configuration, mailchimp_accoun
     emulator, api_key, list_id = mailchimp_account
     people = make_existing(2)
     emulator.faults.fail_email(people[0].email, status=503, title="Service Unavailable")
-    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     row = state(people[0])
     assert row.status == SyncStatus.PENDING and row.attempts == 1 and not row.claimed_by
     assert state(people[1]).status == SyncStatus.SYNCED
@@ -102,15 +109,15 @@ def test_a_crash_before_polling_resumes_without_sending_twice(configuration, mai
     emulator.batch_delay = 0.2
     people = make_existing(6)
     # Submit, then "crash": the process ends before looking at any result.
-    rows, batch_count = bulk.start(configuration.shop)
+    rows, batch_count = bulk.start(configuration.shop_id)
     assert batch_count >= 2
     assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == batch_count
     # A batch recorded but never submitted (the crash came earlier for it).
     extra = make_existing(1)
-    bulk.record_existing(configuration.shop)
+    bulk.record_existing(configuration.shop_id)
     assert MailchimpBatch.objects.filter(status=BatchStatus.PREPARING).count() == 1
 
-    assert bulk.resume_batches(configuration.shop, poll_interval=0.05, timeout=30) == 0
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30) == 0
     puts = member_puts(emulator)
     for person in people + extra:
         assert state(person).status == SyncStatus.SYNCED
@@ -121,7 +128,7 @@ def test_a_batch_mailchimp_forgot_goes_back_to_the_queue(configuration, mailchim
     emulator, api_key, list_id = mailchimp_account
     emulator.batch_delay = 1
     people = make_existing(2)
-    bulk.start(configuration.shop)
+    bulk.start(configuration.shop_id)
     batch = MailchimpBatch.objects.get()
     emulator.reset()  # Mailchimp's side is gone
     emulator.add_account(api_key)
@@ -135,11 +142,11 @@ def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp
     emulator, api_key, list_id = mailchimp_account
     people = make_existing(3, permission=True)
     # They unsubscribed in Mailchimp long ago; the shop still says yes.
-    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     for person in people:
         emulator.set_member_status(api_key, list_id, person.email, "unsubscribed")
     SyncState.objects.filter(object_id__in=[p.pk for p in people]).delete()  # the shop forgets it ever sent
-    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     for person in people:
         assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
         row = state(person)
@@ -154,7 +161,7 @@ def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp
 def test_without_consent_members_are_transactional(configuration, mailchimp_account, make_existing):
     emulator, api_key, list_id = mailchimp_account
     people = make_existing(2, permission=False)
-    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     for person in people:
         assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
         assert state(person).opt_in is False
@@ -162,7 +169,7 @@ def test_without_consent_members_are_transactional(configuration, mailchimp_acco
 
 def test_contacts_without_email_are_skipped(configuration, mailchimp_account, make_existing):
     people = make_existing(1, emails=[""])
-    bulk.sync_existing(configuration.shop, poll_interval=0.05, timeout=30)
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     assert state(people[0]).status == SyncStatus.SKIPPED
 
 
@@ -170,7 +177,7 @@ def test_inactive_configuration_refuses(configuration, make_existing):
     configuration.enabled = False
     configuration.save()
     with pytest.raises(bulk.BulkSyncError):
-        bulk.start(configuration.shop)
+        bulk.start(configuration.shop_id)
 
 
 def test_command_shows_progress(configuration, mailchimp_account, make_existing):
@@ -192,14 +199,21 @@ def test_admin_button_syncs_existing_contacts_in_batches(admin_client, configura
 
     emulator, api_key, list_id = mailchimp_account
     people = make_existing(5)
-    total = len(list(bulk.unqueued_ids(configuration.shop, "contact")))
+    total = len(list(bulk.unqueued_ids(configuration.shop_id, "contact")))
     emulator.clear_requests()
     response = admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"), follow=True)
-    html = response.content.decode()
-    assert "%d contacts queued for Mailchimp in %d batches" % (total, -(-total // 4)) in html
-    assert batch_posts(emulator) and not [r for r in emulator.requests if r["method"] == "PUT"]
-    for person in people:
-        assert state(person).status == SyncStatus.SYNCED
+    assert "The sync of existing contacts is queued" in response.content.decode()
+    assert emulator.requests == [], "the admin's request only queues the job"
+    deadline = time.monotonic() + 30
+    while any(state_or_none(person) != SyncStatus.SYNCED for person in people):
+        assert time.monotonic() < deadline
+        run_due_work()  # the worker's rounds
+        time.sleep(0.05)
+    hashes = {subscriber_hash(person.email) for person in people}
+    assert batch_posts(emulator)
+    assert not [r for r in emulator.requests if r["method"] == "PUT" and r["path"].rsplit("/", 1)[-1] in hashes]
+    html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
+    assert "%d items queued for Mailchimp in %d batches" % (total, -(-total // 4)) in html
     assert "mailchimp-batches" in html
 
 
@@ -208,20 +222,22 @@ def test_status_page_reads_results_of_open_batches(admin_client, configuration, 
     from django.urls import reverse
 
     emulator, api_key, list_id = mailchimp_account
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_ADMIN_WAIT=0)
     emulator.batch_delay = 0.3
     people = make_existing(2)
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"))
+    run_due_work()  # the worker runs the job: rows recorded and the batch submitted
     assert state(people[0]).status == SyncStatus.SENDING
+    emulator.clear_requests()
     html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
-    assert "open (" in html
-    import time
-
+    assert "1 open" in html
+    assert emulator.requests == [], "the status page reads the database only"
     deadline = time.time() + 20
     while state(people[0]).status == SyncStatus.SENDING and time.time() < deadline:
         time.sleep(0.2)
-        admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"))
+        run_due_work()  # the worker polls open batches
     assert state(people[0]).status == SyncStatus.SYNCED
+    html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
+    assert "1 finished" in html
 
 
 def test_existing_orders_go_through_batches_too(configuration, mailchimp_account, make_existing):
@@ -232,8 +248,10 @@ def test_existing_orders_go_through_batches_too(configuration, mailchimp_account
     product = create_product("bulk-sku", shop=configuration.shop, supplier=get_default_supplier(), default_price=10)
     order = create_random_order(customer=customer, products=[product], shop=configuration.shop,
                                 random_products=False)
+    # Neither the order nor (since the order refreshed it) its customer has been sent yet.
     SyncState.objects.filter(kind="order").delete()
-    report = bulk.sync_existing(configuration.shop, include_orders=True, poll_interval=0.05, timeout=30)
+    SyncState.objects.filter(kind="contact", object_id=customer.pk).delete()
+    report = bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=30)
     assert report["order synced"] == 1, report
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]

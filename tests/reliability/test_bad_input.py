@@ -323,6 +323,6 @@ def test_audience_that_does_not_exist(consent_guard, mailchimp_account):
     MailchimpConfiguration.objects.filter(pk=consent_guard.pk).update(list_id="nosuchlist")
     person = new_person()
     configuration = MailchimpConfiguration.objects.get(pk=consent_guard.pk)
-    assert "404" in configuration.paused_reason and "nosuchlist" in configuration.paused_reason
+    assert "no longer exists" in configuration.paused_reason and "nosuchlist" in configuration.paused_reason
     assert SyncState.objects.contacts().get(object_id=person.pk).status == SyncStatus.PENDING
     assert MailchimpLogEntry.objects.filter(action="sync.paused", kind=LogKind.ERROR).exists()

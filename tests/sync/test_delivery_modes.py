@@ -30,7 +30,8 @@ def real_background_drainer(monkeypatch):
     """The background drainer's own thread, instead of the tests' synchronous stand-in."""
     drainer = delivery.BackgroundDrainer()
     monkeypatch.setattr(delivery, "background_drainer", drainer)
-    return drainer
+    yield drainer
+    drainer.stop()
 
 
 def test_background_mode_delivers_in_a_thread_after_commit(configuration, mailchimp_account, settings,

@@ -1,5 +1,6 @@
 """Deliveries shaped exactly like Mailchimp's: form-encoded, flattened ``data[...]`` keys."""
 from django.urls import reverse
+from django.utils import timezone
 
 from shoop_mailchimp.webhook_registration import VIEW_NAME
 
@@ -11,8 +12,13 @@ def webhook_path(configuration, secret=None):
     })
 
 
-def mailchimp_form(event_type, list_id, **data):
-    form = {"type": event_type, "fired_at": "2024-05-02 10:11:12", "data[list_id]": list_id}
+def fired_now():
+    """Mailchimp's ``fired_at`` for an event happening now (UTC, whole seconds)."""
+    return timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def mailchimp_form(event_type, list_id, fired_at=None, **data):
+    form = {"type": event_type, "fired_at": fired_at or fired_now(), "data[list_id]": list_id}
     for key, value in data.items():
         if isinstance(value, dict):
             form.update({"data[%s][%s]" % (key, inner): inner_value for inner, inner_value in value.items()})

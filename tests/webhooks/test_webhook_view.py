@@ -109,17 +109,27 @@ def test_unsubscribe_withdraws_consent_without_sending_anything_and_twice_change
     assert [r for r in emulator.requests if "/members" in r["path"] or "/customers" in r["path"]] == []
 
 
-def test_subscribe_records_consent_for_the_owner_of_the_email(client, configuration, mailchimp_account):
+def test_a_subscribe_made_in_mailchimp_is_recorded_but_gives_no_consent_in_the_shop(
+    client, configuration, mailchimp_account
+):
+    """It may come from an admin of the audience: consent is given in the shop, never from outside."""
+    emulator, api_key, list_id = mailchimp_account
     contact = make_contact(permission=False)
     assert state_of(contact).member_status == "transactional"
 
     assert post_event(client, configuration, "subscribe", email=contact.email,
                       merges={"FNAME": contact.first_name}).status_code == 200
 
-    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
     state = state_of(contact)
-    assert (state.opt_in, state.member_status) == (True, "subscribed")
-    assert webhook_entries().get().action == "webhook.subscribe"
+    assert (state.opt_in, state.member_status) == (False, "subscribed")
+    entry = webhook_entries().get()
+    assert entry.action == "webhook.subscribe" and "unchanged" in entry.message
+    # A later edit in the shop neither unsubscribes the member nor claims the consent.
+    contact.first_name = "Edited"
+    contact.save()
+    assert state_of(contact).status == "synced"
+    assert emulator.get_member(api_key, list_id, contact.email)["merge_fields"]["FNAME"] == "Edited"
 
 
 def test_subscribe_of_an_address_the_contact_no_longer_uses_gives_no_consent(client, configuration):
