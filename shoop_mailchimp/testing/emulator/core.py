@@ -19,7 +19,7 @@ from .resources import HANDLERS
 from .resources.lists import set_status
 from .resources.registry import Context, select_fields
 from .server import EmulatorServer
-from .spec import Spec, SpecNotFound, load_spec
+from .spec import load_spec, validation_available
 from .state import Account, MailingList, random_hex, subscriber_hash
 
 log = logging.getLogger("shoop_mailchimp.testing.emulator")
@@ -28,19 +28,14 @@ DEMO_API_KEY = "0123456789abcdef0123456789abcdef-us1"
 DEMO_LIST_ID = "d3m0a0d1e0"
 MAX_CONCURRENT_PER_KEY = 10
 API_KEY_RE = re.compile(r"^[0-9a-f]{32}-[a-z]+[0-9]+$")
-
-
-def _fallback_router():
-    """Routes built from the emulator's own handlers, used when the spec cannot be found."""
-    paths = {}
-    for key in HANDLERS:
-        method, template = key.split(" ", 1)
-        paths.setdefault(template, {})[method.lower()] = {}
-    return Spec({"paths": paths, "components": {}})
+VALIDATOR_MISSING = "Validating requests needs openapi-schema-validator: pip install 'shoop-mailchimp[emulator]'"
 
 
 class Emulator:
     """A stateful Mailchimp Marketing API v3 served over real HTTP on 127.0.0.1.
+
+    Requests are routed by the bundled OpenAPI description and, with the ``emulator`` extra,
+    validated against it; ``require_spec`` refuses to start without that validation.
 
     ``allow_private_webhooks`` defaults to True because test webhooks point at loopback
     addresses, which real Mailchimp refuses. ``verify_webhooks`` makes webhook creation
@@ -56,11 +51,11 @@ class Emulator:
         verify_webhooks=False,
     ):
         self.spec = load_spec(spec_path)
-        if self.spec is None:
+        self.validating = validation_available()
+        if not self.validating:
             if require_spec:
-                raise SpecNotFound("Mailchimp OpenAPI spec not found (set SHOOP_MAILCHIMP_OPENAPI_SPEC)")
-            log.warning("Mailchimp OpenAPI spec not found: requests to the emulator are NOT validated")
-        self.router = self.spec or _fallback_router()
+                raise ImportError(VALIDATOR_MISSING)
+            log.warning("%s: requests to the emulator are NOT validated", VALIDATOR_MISSING)
         self._settings = {
             "allow_private_webhooks": allow_private_webhooks,
             "batch_delay": batch_delay,
@@ -372,7 +367,7 @@ class Emulator:
         started = time.time()
         api_key, account = self._authenticate(authorization)
         body, parse_error = _decode(raw_body)
-        route, _ = self.router.resolve(method, path)
+        route, _ = self.spec.resolve(method, path)
         self._count(route.key if route else f"{method} <unknown path>")
         if account is None:
             status, response = (
@@ -418,12 +413,12 @@ class Emulator:
 
         Shared by HTTP requests and batch operations so both follow the same rules.
         """
-        route, params = self.router.resolve(method, path)
+        route, params = self.spec.resolve(method, path)
         if route is None:
             message = f"No {method} operation for {path} in the Mailchimp API"
             self._violation(method, path, message, context)
             return 404, problem(404, message), None
-        errors = route.validate_request(body, query) if self.spec else []
+        errors = route.validate_request(body, query) if self.validating else []
         if errors:
             self._violation(method, path, "; ".join(errors), context)
             return (
@@ -456,7 +451,7 @@ class Emulator:
 
     def check_response(self, method, path_template, status, body):
         """Messages describing where ``body`` departs from the spec's documented response."""
-        route = self.spec.route(f"{method.upper()} {path_template}") if self.spec else None
+        route = self.spec.route(f"{method.upper()} {path_template}")
         if route is None:
             return [f"No operation {method} {path_template} in the spec"]
         return route.validate_response(status, body)
