@@ -23,7 +23,7 @@ test: $(STAMP) system-deps
 	$(PY) -m pytest -q -rs
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -x -m "not browser and not services"
+	$(PY) -m pytest -q -x -m "not browser and not services and not packaging"
 
 lint: $(STAMP)
 	$(PY) -m ruff check shoop_mailchimp tests benchmarks
