@@ -16,7 +16,7 @@ from .batch_worker import BatchWorker
 from .errors import ApiError, problem
 from .faults import Faults
 from .resources import HANDLERS
-from .resources.lists import set_status
+from .resources.lists import WEBHOOK_SOURCES, apply_member_changes, change_email, new_member, set_status
 from .resources.registry import Context, select_fields
 from .server import EmulatorServer
 from .spec import load_spec, validation_available
@@ -28,6 +28,9 @@ DEMO_API_KEY = "0123456789abcdef0123456789abcdef-us1"
 DEMO_LIST_ID = "d3m0a0d1e0"
 MAX_CONCURRENT_PER_KEY = 10
 API_KEY_RE = re.compile(r"^[0-9a-f]{32}-[a-z]+[0-9]+$")
+#: Member changes :meth:`Emulator.fire_event` makes, and the status each one leaves.
+MEMBER_EVENTS = ("subscribe", "unsubscribe", "cleaned", "profile", "upemail")
+MEMBER_EVENTS_STATUS = {"subscribe": "subscribed", "unsubscribe": "unsubscribed", "cleaned": "cleaned"}
 VALIDATOR_MISSING = "Validating requests needs openapi-schema-validator: pip install 'shoop-mailchimp[emulator]'"
 
 
@@ -234,14 +237,47 @@ class Emulator:
     def batches(self, api_key):
         return self._account_json(self.accounts[api_key])["batches"]
 
-    def deliver_webhook(self, api_key, list_id, type, data, timeout=10):
-        """POST a form-encoded event, as Mailchimp does, to the list's webhooks subscribed to ``type``.
+    def fire_event(self, api_key, list_id, type, email, source="user", new_email=None, merges=None):
+        """Make a change in Mailchimp as a subscriber (``source="user"``) or an admin would, then send
+        its webhook: ``subscribe`` (creates the member, as a signup form does), ``unsubscribe``,
+        ``cleaned`` (a hard bounce), ``profile`` (new ``merges``) or ``upemail`` (``new_email``).
+
+        Returns ``(member, deliveries)``: the member as it now is, and :meth:`deliver_webhook`'s list.
+        Raises KeyError for an unknown account, list or member.
+        """
+        if type not in MEMBER_EVENTS:
+            raise ValueError(f"type must be one of {', '.join(MEMBER_EVENTS)}")
+        if source not in WEBHOOK_SOURCES:
+            raise ValueError(f"source must be one of {', '.join(WEBHOOK_SOURCES)}")
+        with self.lock:
+            lst = self.accounts[api_key].lists[list_id]
+            member = lst.members.get(subscriber_hash(email))
+            if member is None and type == "subscribe":
+                member = new_member(lst, email, "subscribed", {"merge_fields": merges or {}})
+            elif member is None:
+                raise KeyError(f"No member {email} in list {list_id}")
+            old_email = member["email_address"]
+            if type == "upemail":
+                change_email(lst, member, new_email)
+            elif type == "profile":
+                apply_member_changes(lst, member, {"merge_fields": merges or {}})
+            elif type in MEMBER_EVENTS_STATUS:
+                set_status(member, MEMBER_EVENTS_STATUS[type])
+            data = _event_data(type, member, old_email)
+            member = lst.member_json(member)
+        return member, self.deliver_webhook(api_key, list_id, type, data, source=source)
+
+    def deliver_webhook(self, api_key, list_id, type, data, timeout=10, source=None):
+        """POST a form-encoded event, as Mailchimp does, to the list's webhooks subscribed to ``type``
+        (and to ``source``, when given).
 
         Returns ``[(url, status_code or exception text)]``.
         """
         with self.lock:
             hooks = [
-                w for w in self.accounts[api_key].lists[list_id].webhooks.values() if w["events"].get(type)
+                w
+                for w in self.accounts[api_key].lists[list_id].webhooks.values()
+                if w["events"].get(type) and (source is None or w["sources"].get(source))
             ]
         form = {
             "type": type,
@@ -464,6 +500,20 @@ def _decode(raw):
         return json.loads(raw.decode("utf-8")), None
     except (ValueError, UnicodeDecodeError):
         return None, "We encountered an unspecified JSON parsing error."
+
+
+def _event_data(type, member, old_email):
+    """The ``data[...]`` fields Mailchimp sends with a member event (``list_id`` is added on delivery)."""
+    if type == "upemail":
+        return {"new_id": member["id"], "new_email": member["email_address"], "old_email": old_email}
+    data = {"id": member["id"], "email": member["email_address"]}
+    if type == "cleaned":
+        return dict(data, reason="hard")
+    data.update(email_type=member["email_type"], ip_opt=member["ip_opt"],
+                merges=dict(member["merge_fields"], EMAIL=member["email_address"]))
+    if type == "unsubscribe":
+        data.update(action="unsub", reason="manual")
+    return data
 
 
 def _flatten(prefix, value):
