@@ -16,15 +16,14 @@ NOT_IN_A_CLONE = shutil.ignore_patterns(
 
 
 def copy_sources(destination):
-    """Copy the tracked and new (not ignored) files, or, outside a git checkout (an sdist), the tree."""
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=REPO_DIR, check=True, capture_output=True,
-        ).stdout.decode().split("\0")
-    except (OSError, subprocess.CalledProcessError):
+    """Copy the tracked and new (not ignored) files of this checkout, or the tree of an unpacked sdist."""
+    if not os.path.exists(os.path.join(REPO_DIR, ".git")):
         shutil.copytree(REPO_DIR, destination, ignore=NOT_IN_A_CLONE)
         return destination
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_DIR, check=True, capture_output=True,
+    ).stdout.decode().split("\0")
     for name in filter(None, listed):
         source = os.path.join(REPO_DIR, name)
         if os.path.isfile(source):  # a deleted file is still listed until committed
