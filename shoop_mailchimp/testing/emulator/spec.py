@@ -7,7 +7,6 @@ copy, ``.json`` or ``.json.gz``, to try a newer description.
 
 import gzip
 import json
-import logging
 import os
 import re
 import threading
@@ -16,8 +15,6 @@ try:
     from openapi_schema_validator import OAS30Validator
 except ImportError:  # without the "emulator" extra requests are routed by the spec, not validated
     OAS30Validator = None
-
-log = logging.getLogger(__name__)
 
 SPEC_ENV = "SHOOP_MAILCHIMP_OPENAPI_SPEC"
 BUNDLED_SPEC_PATH = os.path.join(
