@@ -80,15 +80,19 @@ def test_installed_wheel_serves_the_emulator_and_its_pytest_plugin(distributions
     python = os.path.join(venv, "bin", "python")
     # shuup 3.1.0's metadata is refused by pip 24.1 and later (see the Makefile).
     run([python, "-m", "pip", "install", "-q", "pip==24.0"])
-    run([python, "-m", "pip", "install", "-q", "-c", os.path.join(source, "constraints.txt"),
-         wheel + "[emulator]", "pytest"])
+    install = [python, "-m", "pip", "install", "-q", "-c", os.path.join(source, "constraints.txt")]
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
+    describe = "from shoop_mailchimp.testing.emulator import Emulator; e = Emulator(); print(e.validating, e.spec.path)"
 
-    where = run([python, "-c", "import shoop_mailchimp.testing.emulator.spec as spec; print(spec.spec_path())"],
-                cwd=str(outside), env=env).strip()
+    run(install + [wheel, "pytest"])
+    validating, where = run([python, "-c", describe], cwd=str(outside), env=env).split()
+    assert validating == "False"  # a plain install imports and serves, unvalidated
     assert where.startswith(os.path.join(venv, "lib")) and where.endswith(".json.gz")
+
+    run(install + [wheel + "[emulator]"])
+    assert run([python, "-c", describe], cwd=str(outside), env=env).split()[0] == "True"
     assert "openapi-core" not in run([python, "-m", "pip", "freeze"], env=env).lower()
 
     port = free_port()
