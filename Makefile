@@ -19,14 +19,14 @@ system-deps:
 	scripts/system-deps
 
 test: $(STAMP) system-deps
-	$(PY) -m ruff check shoop_mailchimp tests benchmarks
+	$(PY) -m ruff check shoop_mailchimp tests benchmarks demo
 	$(PY) -m pytest -q -rs
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -x -m "not browser and not services"
+	$(PY) -m pytest -q -x -m "not browser and not services and not packaging"
 
 lint: $(STAMP)
-	$(PY) -m ruff check shoop_mailchimp tests benchmarks
+	$(PY) -m ruff check shoop_mailchimp tests benchmarks demo
 
 demo: $(STAMP)
 	$(PY) demo/run.py

@@ -17,21 +17,19 @@ setup(
     long_description=read("README.rst"),
     long_description_content_type="text/x-rst",
     license="BSD-3-Clause",
-    packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "benchmarks.*"]),
+    packages=find_packages(include=["shoop_mailchimp", "shoop_mailchimp.*"]),
+    # Templates and the emulator's OpenAPI description: what MANIFEST.in lists under shoop_mailchimp/.
     include_package_data=True,
     zip_safe=False,
-    python_requires=">=3.6,<3.9",
+    python_requires=">=3.8,<3.9",
     install_requires=[
         "shuup>=3.1,<3.2",
         "mailchimp3>=3.0.21,<4",
         "requests>=2.20",
     ],
     extras_require={
-        "emulator": [
-            "openapi-core==0.19.5",
-            "openapi-spec-validator==0.7.1",
-            "openapi-schema-validator==0.6.2",
-        ],
+        # What the emulator imports beyond the app's own dependencies: the request validator.
+        "emulator": ["openapi-schema-validator==0.6.2"],
         "celery": ["celery>=5.2,<6", "redis>=4"],
         "test": [
             "pytest",
@@ -42,10 +40,9 @@ setup(
             "psycopg2-binary<2.9",
             "celery>=5.2,<6",
             "redis>=4",
-            "openapi-core==0.19.5",
-            "openapi-spec-validator==0.7.1",
             "openapi-schema-validator==0.6.2",
             "ruff",
+            "build==1.2.2.post1",
         ],
     },
     entry_points={"shuup.addon": ["shoop_mailchimp = shoop_mailchimp"]},
@@ -53,6 +50,9 @@ setup(
         "Framework :: Django",
         "Framework :: Django :: 2.2",
         "License :: OSI Approved :: BSD License",
+        # Tested on 3.8 only: Shuup 3.1's pinned dependencies fail to import on 3.9 and later.
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
         "Programming Language :: Python :: 3.8",
         "Topic :: Office/Business",
     ],

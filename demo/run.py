@@ -1,13 +1,16 @@
 """``make demo``: a Shuup shop on SQLite, synced to the bundled Mailchimp emulator. No account needed.
 
-Serve mode (the default) migrates ./var/demo.sqlite3, creates the admin user, starts the emulator
-and the Shuup server, points the default shop at the emulator and waits for Ctrl-C.
+Serve mode (the default) starts the emulator, migrates ./var/demo.sqlite3, creates the admin user
+and what a first sale needs, points the default shop at the emulator (registering its webhook),
+then starts the Mailchimp worker (``mailchimp_sync --loop``) and the Shuup server, and waits for
+Ctrl-C or SIGTERM, which stop all three.
 
 ``DEMO_WALK=1`` walks the story without a browser on ./var/demo-walk.sqlite3 and exits 0 only if
 the shop and the emulator agree at the end.
 
 Environment: DEMO_PORT (Shuup, 8000), DEMO_EMULATOR_PORT (8765), DEMO_WALK.
 """
+import json
 import os
 import secrets
 import signal
@@ -61,21 +64,28 @@ def port_free(port):
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def setup_django(database, api_base_url):
+def setup_django(database, api_base_url, webhook_base_url=None):
+    """Configure Django in this process; the children started afterwards inherit the environment."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "demo.settings"
     os.environ["SHOOP_MAILCHIMP_DEMO_DB"] = database
     os.environ["SHOOP_MAILCHIMP_DEMO_API_BASE_URL"] = api_base_url
-    os.makedirs(VAR_DIR, exist_ok=True)
+    if webhook_base_url:
+        os.environ["SHOOP_MAILCHIMP_DEMO_WEBHOOK_BASE_URL"] = webhook_base_url
     import django
 
     django.setup()
 
 
 def prepare_database():
-    """Migrate (about a minute the first time), run shuup_init and make the admin user."""
+    """Migrate (about a minute the first time), run shuup_init, set the shop up for its first sale
+    and make the admin user."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
+    from shuup import configuration
+    from shuup.core.models import Shop
+
+    from demo.storefront import ensure_storefront
 
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -88,6 +98,10 @@ def prepare_database():
     else:
         say("Database %s is up to date." % connection.settings_dict["NAME"])
     call_command("shuup_init", verbosity=0)
+    shop = Shop.objects.get(identifier="default")
+    ensure_storefront(shop)
+    # The shop has what Shuup's setup wizard asks for; without this /sa/ would open the wizard.
+    configuration.set(shop, "setup_wizard_complete", True)
     return ensure_admin()
 
 
@@ -200,7 +214,7 @@ def serve():
         if not port_free(port):
             raise SystemExit("Port %d is taken; stop what uses it or set %s." % (port, what))
     api_base_url = "http://127.0.0.1:%d/3.0/" % emulator_port
-    database = os.path.join(VAR_DIR, "demo.sqlite3")
+    shop_url = "http://127.0.0.1:%d/" % shop_port
     children = []
 
     def stop(signum, frame):
@@ -214,39 +228,32 @@ def serve():
         emulator = start_child(children, [
             sys.executable, "-m", "shoop_mailchimp.testing.emulator", "--port", str(emulator_port),
             "--api-key", DEMO_API_KEY, "--list-id", DEMO_LIST_ID,
-        ], os.path.join(VAR_DIR, "demo-emulator.log"))
+        ], "demo-emulator.log")
         wait_for(api_base_url + "ping", emulator, "The emulator", api_key=DEMO_API_KEY)
 
-        setup_django(database, api_base_url)
+        setup_django(os.path.join(VAR_DIR, "demo.sqlite3"), api_base_url, webhook_base_url=shop_url)
         password = prepare_database()
         configuration = configure_shop(DEMO_API_KEY, DEMO_LIST_ID)
         missing = missing_interests(configuration, mailchimp_interest_ids(configuration))
         if missing:
             raise SystemExit("Group interests missing in the emulator after initialization: %r" % missing)
         ensure_sample_contacts()
-        drain()
+        product_url = shop_url.rstrip("/") + storefront_product_path()
         from django.db import connections
 
         connections.close_all()
 
+        say("Starting the Mailchimp worker (manage.py mailchimp_sync --loop)...")
+        start_child(children, [
+            sys.executable, "-m", "django", "mailchimp_sync", "--loop", "--interval", "1",
+        ], "demo-worker.log")
         say("Starting Shuup on port %d..." % shop_port)
         server = start_child(children, [
             sys.executable, "-m", "django", "runserver", "127.0.0.1:%d" % shop_port, "--noreload",
         ], None)
-        admin_url = "http://127.0.0.1:%d/sa/" % shop_port
+        admin_url = shop_url + "sa/"
         wait_for(admin_url + "login/", server, "The Shuup server", timeout=120)
-        say("")
-        say("  Shuup admin:        %s" % admin_url)
-        say("  Username/password:  %s / %s   (kept in %s)" % (ADMIN_USERNAME, password,
-                                                              os.path.relpath(PASSWORD_FILE, REPO_DIR)))
-        say("  Shop front:         http://127.0.0.1:%d/" % shop_port)
-        say("  Mailchimp emulator: %s   (its state: %s)" % (
-            api_base_url, api_base_url.replace("/3.0/", "/_emulator/state")))
-        say("  Demo API key:       %s" % DEMO_API_KEY)
-        say("  Demo list id:       %s" % DEMO_LIST_ID)
-        say("")
-        say("The Mailchimp settings are on the shop's edit page (Settings > Shops > Default Shop).")
-        say("Ctrl-C stops both servers; running `make demo` again reuses the database.")
+        print_welcome(admin_url, password, shop_url, product_url, api_base_url, DEMO_API_KEY, DEMO_LIST_ID)
         while True:
             for child in children:
                 if child.poll() is not None:
@@ -259,9 +266,43 @@ def serve():
     return 0
 
 
-def start_child(children, command, log_path):
+def storefront_product_path():
+    from django.urls import reverse
+    from shuup.core.models import Product
+
+    from demo.storefront import PRODUCT_SKU
+
+    product = Product.objects.get(sku=PRODUCT_SKU)
+    return reverse("shuup:product", kwargs={"pk": product.pk, "slug": product.slug})
+
+
+def print_welcome(admin_url, password, shop_url, product_url, api_base_url, api_key, list_id):
+    emulator_url = api_base_url.replace("/3.0/", "/_emulator/")
+    unsubscribe = json.dumps({"api_key": api_key, "list_id": list_id, "type": "unsubscribe",
+                              "email": "ada@example.com"})
+    say("")
+    say("  Shuup admin:        %s" % admin_url)
+    say("  Username/password:  %s / %s   (kept in %s)" % (
+        ADMIN_USERNAME, password, os.path.relpath(PASSWORD_FILE, REPO_DIR)))
+    say("  Storefront:         %s   (buy the Chimp mug: %s)" % (shop_url, product_url))
+    say("  Mailchimp emulator: %s   (what it holds: %sstate)" % (api_base_url, emulator_url))
+    say("  Demo API key:       %s" % api_key)
+    say("  Demo list id:       %s" % list_id)
+    say("  Logs:               var/demo-emulator.log, var/demo-worker.log")
+    say("")
+    say("The Mailchimp status page is under Settings > Mailchimp in the admin; the settings are on the")
+    say("shop's edit page (Settings > Shops > Default Shop). Unsubscribe Ada in Mailchimp, and watch her")
+    say("marketing permission go off in the shop:")
+    say("")
+    say("  curl -X POST %sevents -H 'Content-Type: application/json' -d '%s'" % (emulator_url, unsubscribe))
+    say("")
+    say("Ctrl-C stops the server, the worker and the emulator; running `make demo` again reuses the database.")
+
+
+def start_child(children, command, log_name):
+    """Start ``command`` in the repository, its output appended to ``var/<log_name>`` (or shown here)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO_DIR, os.environ.get("PYTHONPATH")])))
-    output = open(log_path, "ab") if log_path else None
+    output = open(os.path.join(VAR_DIR, log_name), "ab") if log_name else None
     # A session of its own: Ctrl-C reaches only this script, which then stops the children in order.
     child = subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=output,
                              stderr=subprocess.STDOUT if output else None, start_new_session=True)
@@ -282,6 +323,7 @@ def stop_children(children):
 
 
 if __name__ == "__main__":
+    os.makedirs(VAR_DIR, exist_ok=True)  # both modes keep their database and logs there
     if os.environ.get("DEMO_WALK") not in (None, "", "0"):
         from demo.walk import walk
 

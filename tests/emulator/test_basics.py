@@ -1,12 +1,9 @@
-"""Ping, authentication, lists, records and the spec locator."""
+"""Ping, authentication, lists and records."""
 
 import pytest
 import requests
 from mailchimp3 import MailChimp
 from mailchimp3.mailchimpclient import MailChimpError
-
-from shoop_mailchimp.testing.emulator import DEMO_API_KEY, Emulator, SpecNotFound
-from shoop_mailchimp.testing.emulator import spec as spec_module
 
 
 def test_ping(client):
@@ -89,26 +86,6 @@ def test_records_and_clearing(mailchimp_account, api):
     assert emu.requests == []
     emu.reset_stats()
     assert emu.stats["totals"] == {}
-
-
-def test_spec_locator_env_var(monkeypatch, tmp_path):
-    monkeypatch.setenv(spec_module.SPEC_ENV, str(tmp_path / "missing.json"))
-    assert spec_module.find_spec_path() is None
-    with pytest.raises(SpecNotFound):
-        Emulator(require_spec=True)
-    unvalidated = Emulator().start()
-    try:
-        unvalidated.add_account(DEMO_API_KEY)
-        response = requests.get(unvalidated.base_url + "ping", auth=("x", DEMO_API_KEY), timeout=5)
-        assert response.json()["health_status"] == "Everything's Chimpy!"
-    finally:
-        unvalidated.stop()
-
-
-def test_spec_locator_finds_shared_copy(monkeypatch):
-    monkeypatch.delenv(spec_module.SPEC_ENV, raising=False)
-    path = spec_module.find_spec_path()
-    assert path and path.endswith("marketing-3.0.85.openapi.json")
 
 
 def test_fields_and_exclude_fields(mailchimp_account, client, api):

@@ -14,7 +14,9 @@ def main(argv=None):
     parser.add_argument("--api-key", default=DEMO_API_KEY)
     parser.add_argument("--list-id", default=DEMO_LIST_ID)
     parser.add_argument(
-        "--require-spec", action="store_true", help="refuse to start without the OpenAPI spec"
+        "--require-spec",
+        action="store_true",
+        help="refuse to start unless requests can be validated (the emulator extra)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

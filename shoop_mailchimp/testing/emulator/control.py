@@ -3,7 +3,7 @@
 import json
 import re
 
-from .errors import problem
+from .errors import ApiError, problem
 
 FAULT_KINDS = ("fail", "fail_email", "failure_rate", "latency", "hang", "reset_connection")
 RESULT_RE = re.compile(r"^/batch-results/([0-9a-f]+)\.tar\.gz$")
@@ -41,6 +41,17 @@ def _route(emulator, method, path, body):
         except KeyError:
             return 404, problem(404, "No such account, list or member"), None
         return 200, member, None
+    if (method, path) == ("POST", "/events"):
+        required = {name: body[name] for name in ("api_key", "list_id", "type", "email")}
+        options = {name: body[name] for name in ("source", "new_email", "merges") if name in body}
+        try:
+            member, deliveries = emulator.fire_event(**required, **options)
+        except KeyError:
+            return 404, problem(404, "No such account, list or member"), None
+        except ApiError as exc:  # upemail to an invalid or taken address
+            return exc.status, exc.problem(), None
+        deliveries = [{"url": url, "status": status} for url, status in deliveries]
+        return 200, {"member": member, "deliveries": deliveries}, None
     if (method, path) == ("POST", "/faults"):
         kind = body.pop("kind")
         if kind not in FAULT_KINDS:

@@ -16,10 +16,10 @@ from .batch_worker import BatchWorker
 from .errors import ApiError, problem
 from .faults import Faults
 from .resources import HANDLERS
-from .resources.lists import set_status
+from .resources.lists import WEBHOOK_SOURCES, apply_member_changes, change_email, new_member, set_status
 from .resources.registry import Context, select_fields
 from .server import EmulatorServer
-from .spec import Spec, SpecNotFound, load_spec
+from .spec import load_spec, validation_available
 from .state import Account, MailingList, random_hex, subscriber_hash
 
 log = logging.getLogger("shoop_mailchimp.testing.emulator")
@@ -28,19 +28,17 @@ DEMO_API_KEY = "0123456789abcdef0123456789abcdef-us1"
 DEMO_LIST_ID = "d3m0a0d1e0"
 MAX_CONCURRENT_PER_KEY = 10
 API_KEY_RE = re.compile(r"^[0-9a-f]{32}-[a-z]+[0-9]+$")
-
-
-def _fallback_router():
-    """Routes built from the emulator's own handlers, used when the spec cannot be found."""
-    paths = {}
-    for key in HANDLERS:
-        method, template = key.split(" ", 1)
-        paths.setdefault(template, {})[method.lower()] = {}
-    return Spec({"paths": paths, "components": {}})
+#: Member changes :meth:`Emulator.fire_event` makes, and the status each one leaves.
+MEMBER_EVENTS = ("subscribe", "unsubscribe", "cleaned", "profile", "upemail")
+MEMBER_EVENTS_STATUS = {"subscribe": "subscribed", "unsubscribe": "unsubscribed", "cleaned": "cleaned"}
+VALIDATOR_MISSING = "Validating requests needs openapi-schema-validator: pip install 'shoop-mailchimp[emulator]'"
 
 
 class Emulator:
     """A stateful Mailchimp Marketing API v3 served over real HTTP on 127.0.0.1.
+
+    Requests are routed by the bundled OpenAPI description and, with the ``emulator`` extra,
+    validated against it; ``require_spec`` refuses to start without that validation.
 
     ``allow_private_webhooks`` defaults to True because test webhooks point at loopback
     addresses, which real Mailchimp refuses. ``verify_webhooks`` makes webhook creation
@@ -56,11 +54,11 @@ class Emulator:
         verify_webhooks=False,
     ):
         self.spec = load_spec(spec_path)
-        if self.spec is None:
+        self.validating = validation_available()
+        if not self.validating:
             if require_spec:
-                raise SpecNotFound("Mailchimp OpenAPI spec not found (set SHOOP_MAILCHIMP_OPENAPI_SPEC)")
-            log.warning("Mailchimp OpenAPI spec not found: requests to the emulator are NOT validated")
-        self.router = self.spec or _fallback_router()
+                raise ImportError(VALIDATOR_MISSING)
+            log.warning("%s: requests to the emulator are NOT validated", VALIDATOR_MISSING)
         self._settings = {
             "allow_private_webhooks": allow_private_webhooks,
             "batch_delay": batch_delay,
@@ -239,14 +237,47 @@ class Emulator:
     def batches(self, api_key):
         return self._account_json(self.accounts[api_key])["batches"]
 
-    def deliver_webhook(self, api_key, list_id, type, data, timeout=10):
-        """POST a form-encoded event, as Mailchimp does, to the list's webhooks subscribed to ``type``.
+    def fire_event(self, api_key, list_id, type, email, source="user", new_email=None, merges=None):
+        """Make a change in Mailchimp as a subscriber (``source="user"``) or an admin would, then send
+        its webhook: ``subscribe`` (creates the member, as a signup form does), ``unsubscribe``,
+        ``cleaned`` (a hard bounce), ``profile`` (new ``merges``) or ``upemail`` (``new_email``).
+
+        Returns ``(member, deliveries)``: the member as it now is, and :meth:`deliver_webhook`'s list.
+        Raises KeyError for an unknown account, list or member.
+        """
+        if type not in MEMBER_EVENTS:
+            raise ValueError(f"type must be one of {', '.join(MEMBER_EVENTS)}")
+        if source not in WEBHOOK_SOURCES:
+            raise ValueError(f"source must be one of {', '.join(WEBHOOK_SOURCES)}")
+        with self.lock:
+            lst = self.accounts[api_key].lists[list_id]
+            member = lst.members.get(subscriber_hash(email))
+            if member is None and type == "subscribe":
+                member = new_member(lst, email, "subscribed", {"merge_fields": merges or {}})
+            elif member is None:
+                raise KeyError(f"No member {email} in list {list_id}")
+            old_email = member["email_address"]
+            if type == "upemail":
+                change_email(lst, member, new_email)
+            elif type == "profile":
+                apply_member_changes(lst, member, {"merge_fields": merges or {}})
+            elif type in MEMBER_EVENTS_STATUS:
+                set_status(member, MEMBER_EVENTS_STATUS[type])
+            data = _event_data(type, member, old_email)
+            member = lst.member_json(member)
+        return member, self.deliver_webhook(api_key, list_id, type, data, source=source)
+
+    def deliver_webhook(self, api_key, list_id, type, data, timeout=10, source=None):
+        """POST a form-encoded event, as Mailchimp does, to the list's webhooks subscribed to ``type``
+        (and to ``source``, when given).
 
         Returns ``[(url, status_code or exception text)]``.
         """
         with self.lock:
             hooks = [
-                w for w in self.accounts[api_key].lists[list_id].webhooks.values() if w["events"].get(type)
+                w
+                for w in self.accounts[api_key].lists[list_id].webhooks.values()
+                if w["events"].get(type) and (source is None or w["sources"].get(source))
             ]
         form = {
             "type": type,
@@ -372,7 +403,7 @@ class Emulator:
         started = time.time()
         api_key, account = self._authenticate(authorization)
         body, parse_error = _decode(raw_body)
-        route, _ = self.router.resolve(method, path)
+        route, _ = self.spec.resolve(method, path)
         self._count(route.key if route else f"{method} <unknown path>")
         if account is None:
             status, response = (
@@ -418,12 +449,12 @@ class Emulator:
 
         Shared by HTTP requests and batch operations so both follow the same rules.
         """
-        route, params = self.router.resolve(method, path)
+        route, params = self.spec.resolve(method, path)
         if route is None:
             message = f"No {method} operation for {path} in the Mailchimp API"
             self._violation(method, path, message, context)
             return 404, problem(404, message), None
-        errors = route.validate_request(body, query) if self.spec else []
+        errors = route.validate_request(body, query) if self.validating else []
         if errors:
             self._violation(method, path, "; ".join(errors), context)
             return (
@@ -456,7 +487,7 @@ class Emulator:
 
     def check_response(self, method, path_template, status, body):
         """Messages describing where ``body`` departs from the spec's documented response."""
-        route = self.spec.route(f"{method.upper()} {path_template}") if self.spec else None
+        route = self.spec.route(f"{method.upper()} {path_template}")
         if route is None:
             return [f"No operation {method} {path_template} in the spec"]
         return route.validate_response(status, body)
@@ -469,6 +500,20 @@ def _decode(raw):
         return json.loads(raw.decode("utf-8")), None
     except (ValueError, UnicodeDecodeError):
         return None, "We encountered an unspecified JSON parsing error."
+
+
+def _event_data(type, member, old_email):
+    """The ``data[...]`` fields Mailchimp sends with a member event (``list_id`` is added on delivery)."""
+    if type == "upemail":
+        return {"new_id": member["id"], "new_email": member["email_address"], "old_email": old_email}
+    data = {"id": member["id"], "email": member["email_address"]}
+    if type == "cleaned":
+        return dict(data, reason="hard")
+    data.update(email_type=member["email_type"], ip_opt=member["ip_opt"],
+                merges=dict(member["merge_fields"], EMAIL=member["email_address"]))
+    if type == "unsubscribe":
+        data.update(action="unsub", reason="manual")
+    return data
 
 
 def _flatten(prefix, value):

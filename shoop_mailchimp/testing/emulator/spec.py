@@ -1,21 +1,25 @@
-"""Locating, loading and applying the Mailchimp OpenAPI description.
+"""Loading and applying the Mailchimp OpenAPI description.
 
-The spec is never copied into the project: it is found at runtime so the emulator
-checks requests against the very same file the rest of the team uses.
+The description ships gzipped in ``openapi/`` beside this module (its README there tells where it
+comes from, the one local change and its licence). ``SHOOP_MAILCHIMP_OPENAPI_SPEC`` names another
+copy, ``.json`` or ``.json.gz``, to try a newer description.
 """
 
+import gzip
 import json
-import logging
 import os
 import re
 import threading
 
-from openapi_schema_validator import OAS30Validator
-
-log = logging.getLogger(__name__)
+try:
+    from openapi_schema_validator import OAS30Validator
+except ImportError:  # without the "emulator" extra requests are routed by the spec, not validated
+    OAS30Validator = None
 
 SPEC_ENV = "SHOOP_MAILCHIMP_OPENAPI_SPEC"
-SPEC_RELPATH = os.path.join("shared", "mailchimp-openapi", "marketing-3.0.85.openapi.json")
+BUNDLED_SPEC_PATH = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "openapi", "marketing-3.0.85.openapi.json.gz"
+)
 METHODS = ("get", "put", "post", "patch", "delete")
 
 _cache = {}
@@ -23,42 +27,34 @@ _cache_lock = threading.Lock()
 
 
 class SpecNotFound(RuntimeError):
-    pass
+    """The description named by ``SHOOP_MAILCHIMP_OPENAPI_SPEC`` (or passed in) is not a file."""
 
 
-def _ancestors(path):
-    path = os.path.abspath(path)
-    while True:
-        yield path
-        parent = os.path.dirname(path)
-        if parent == path:
-            return
-        path = parent
+def validation_available():
+    """Whether requests can be checked against the schemas (the ``emulator`` extra is installed)."""
+    return OAS30Validator is not None
 
 
-def find_spec_path():
-    """Return the spec file path (env var first, then upward searches) or None."""
-    env = os.environ.get(SPEC_ENV)
-    if env:
-        return env if os.path.isfile(env) else None
-    for start in (os.getcwd(), os.path.dirname(__file__)):
-        for directory in _ancestors(start):
-            candidate = os.path.join(directory, SPEC_RELPATH)
-            if os.path.isfile(candidate):
-                return candidate
-    return None
+def spec_path():
+    """The description to use: the one ``SHOOP_MAILCHIMP_OPENAPI_SPEC`` names, else the bundled one."""
+    return os.environ.get(SPEC_ENV) or BUNDLED_SPEC_PATH
 
 
 def load_spec(path=None):
-    """Load (once per process and path) and return a :class:`Spec`, or None when not found."""
-    path = path or find_spec_path()
-    if not path:
-        return None
+    """Load (once per process and path) and return a :class:`Spec`."""
+    path = path or spec_path()
     with _cache_lock:
         if path not in _cache:
-            with open(path, encoding="utf-8") as handle:
-                _cache[path] = Spec(json.load(handle))
+            _cache[path] = Spec(_read_document(path), path)
         return _cache[path]
+
+
+def _read_document(path):
+    if not os.path.isfile(path):
+        raise SpecNotFound(f"No Mailchimp OpenAPI description at {path} (check {SPEC_ENV})")
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 class Route:
@@ -156,10 +152,11 @@ def _format_error(err):
 
 
 class Spec:
-    """Router and validator factory built from the spec's ``paths``."""
+    """Router and validator factory built from the ``paths`` of the description read from ``path``."""
 
-    def __init__(self, document):
+    def __init__(self, document, path):
         self.document = document
+        self.path = path
         self.routes = []
         for template, item in document["paths"].items():
             for method in METHODS:

@@ -112,12 +112,12 @@ def new_member(lst, email, status, body=None):
         "tags": [],
         "list_id": lst.id,
     }
-    _apply_member_changes(lst, member, body)
+    apply_member_changes(lst, member, body)
     lst.members[member["id"]] = member
     return member
 
 
-def _apply_member_changes(lst, member, body):
+def apply_member_changes(lst, member, body):
     _check_interests(lst, body.get("interests"))
     for name in MEMBER_FIELDS:
         if name in body:
@@ -127,6 +127,18 @@ def _apply_member_changes(lst, member, body):
     fields = member["merge_fields"]
     member["full_name"] = " ".join(str(fields[k]) for k in ("FNAME", "LNAME") if fields.get(k))
     member["last_changed"] = now_iso()
+
+
+def change_email(lst, member, email):
+    """Readdress a member: its id is the hash of the new address."""
+    email = check_email(email)
+    hashed = subscriber_hash(email)
+    if hashed != member["id"]:
+        if hashed in lst.members:
+            raise ApiError(400, f"{email} is already a list member.", title="Member Exists")
+        del lst.members[member["id"]]
+        member.update(id=hashed, email_address=email, last_changed=now_iso())
+        lst.members[hashed] = member
 
 
 def set_status(member, status):
@@ -185,7 +197,7 @@ def upsert_member(ctx):
     member = lst.members.get(hashed)
     if member is None:
         return lst.member_json(new_member(lst, email, ctx.body["status_if_new"], ctx.body))
-    _apply_member_changes(lst, member, ctx.body)
+    apply_member_changes(lst, member, ctx.body)
     if ctx.body.get("status"):
         set_status(member, ctx.body["status"])
     elif member["status"] == "archived":
@@ -197,15 +209,8 @@ def upsert_member(ctx):
 def patch_member(ctx):
     lst, member = _member(ctx)
     if "email_address" in ctx.body:
-        email = check_email(ctx.body["email_address"])
-        hashed = subscriber_hash(email)
-        if hashed != member["id"]:
-            if hashed in lst.members:
-                raise ApiError(400, f"{email} is already a list member.", title="Member Exists")
-            del lst.members[member["id"]]
-            member.update(id=hashed, email_address=email)
-            lst.members[hashed] = member
-    _apply_member_changes(lst, member, ctx.body)
+        change_email(lst, member, ctx.body["email_address"])
+    apply_member_changes(lst, member, ctx.body)
     if ctx.body.get("status"):
         set_status(member, ctx.body["status"])
     return lst.member_json(member)
