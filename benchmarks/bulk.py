@@ -61,7 +61,7 @@ def _measure_against(emulator, api_key, list_id, count):
     create_contacts(count, "m")
     set_enabled(configuration, True)
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_POLL_INTERVAL=0.5)
-    report = bulk.sync_existing(configuration.shop, timeout=600)
+    report = bulk.sync_existing(configuration.shop_id, timeout=600)
     assert report["contact synced"] >= count, report
     print(peak_rss_mb())
 
@@ -85,7 +85,7 @@ def main():
 
     from shoop_mailchimp.models import SyncKind
     from shoop_mailchimp.sync import bulk
-    from shoop_mailchimp.sync.queue import record
+    from shoop_mailchimp.sync.state import record
     from shoop_mailchimp.sync.drainer import drain
 
     emulator, api_key, list_id = start_emulator()
@@ -103,7 +103,7 @@ def main():
     # 1. Bulk: every never-synced contact through batches.
     emulator.clear_requests()
     started = time.perf_counter()
-    report = bulk.sync_existing(configuration.shop, timeout=900)
+    report = bulk.sync_existing(configuration.shop_id, timeout=900)
     bulk_seconds = time.perf_counter() - started
     bulk_requests = api_requests(emulator)
     synced = report["contact synced"]
@@ -114,7 +114,7 @@ def main():
     set_enabled(configuration, False)
     create_contacts(SAMPLE, "single")
     set_enabled(configuration, True)
-    record(configuration.shop_id, SyncKind.CONTACT, list(bulk.unqueued_ids(configuration.shop, SyncKind.CONTACT)))
+    record(configuration.shop_id, SyncKind.CONTACT, list(bulk.unqueued_ids(configuration.shop_id, SyncKind.CONTACT)))
     emulator.clear_requests()
     started = time.perf_counter()
     single = drain()

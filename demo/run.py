@@ -137,11 +137,11 @@ def configure_shop(api_key, list_id):
     store and interests again (mappings whose interest no longer exists are replaced), and the
     shop's sync states are reset so that every contact and order is sent to the new emulator.
     """
-    from django.utils import timezone
     from shuup.core.models import Shop
 
     from shoop_mailchimp.initialization import initialize
-    from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncState, SyncStatus
+    from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
+    from shoop_mailchimp.sync import state
 
     shop = Shop.objects.get(identifier="default")
     configuration, _ = MailchimpConfiguration.objects.get_or_create(shop=shop)
@@ -150,10 +150,8 @@ def configure_shop(api_key, list_id):
     configuration.save()
     initialize(configuration)
     configuration.refresh_from_db()
-    SyncState.objects.filter(shop=shop).update(
-        status=SyncStatus.PENDING, next_attempt_at=timezone.now(), attempts=0, fingerprint="", email="",
-        opt_in=None, member_status="", last_error="", lease_until=None, claimed_by="", last_synced_at=None,
-    )
+    for kind in (SyncKind.GROUP, SyncKind.CONTACT, SyncKind.ORDER):
+        state.requeue_all(shop.pk, kind)
     mappings = ContactGroupInterest.objects.filter(shop=shop).count()
     say("Shop %r -> list %s, store %s, %d group interests." % (
         shop.identifier, configuration.list_id, configuration.store_id, mappings))
@@ -171,25 +169,18 @@ def missing_interests(configuration, interest_ids_in_mailchimp):
 
 
 def mailchimp_interest_ids(configuration):
-    from shoop_mailchimp.mailchimp import interests
-    from shoop_mailchimp.mailchimp.client import build_client
+    from shoop_mailchimp.mailchimp.resources import existing_interests
+    from shoop_mailchimp.mailchimp.transport import open_session
 
-    client = build_client(configuration)
-    try:
-        return set(interests.existing_interests(
-            client, configuration.list_id, configuration.interest_category_id).values())
-    finally:
-        client.close()
+    with open_session(configuration) as session:
+        return set(existing_interests(session, configuration.list_id, configuration.interest_category_id).values())
 
 
 def drain():
-    from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
-    from shoop_mailchimp.sync.worker import drain as drain_queue
+    """One round of the drainer, as the demo's `mailchimp_sync --loop` process does."""
+    from shoop_mailchimp.sync.rounds import run_due_work
 
-    wait_for_background_deliveries()
-    report = drain_queue()
-    wait_for_background_deliveries()
-    return report
+    return run_due_work()
 
 
 def ensure_sample_contacts():

@@ -40,9 +40,6 @@ def walk():
         prepare_database()
         return run_story(emulator, api_key, list_id)
     finally:
-        from shoop_mailchimp.sync.delivery import wait_for_background_deliveries
-
-        wait_for_background_deliveries()
         emulator.stop()
 
 

@@ -1,7 +1,8 @@
 """Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
 talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.delivery`).
 """
-from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
+from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
@@ -14,6 +15,7 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
 CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
+CONTACT_SAVING_UID = "shoop_mailchimp.contact_saving.%s"
 CONTACT_SAVED_UID = "shoop_mailchimp.contact_saved.%s"
 CONTACT_DELETED_UID = "shoop_mailchimp.contact_deleted.%s"
 GROUP_MEMBERS_UID = "shoop_mailchimp.group_members_changed"
@@ -28,8 +30,10 @@ ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
-#: The consent a contact instance had when it was loaded (see :func:`order_created`).
-LOADED_CONSENT = "_shoop_mailchimp_loaded_consent"
+#: The consent a contact instance holds in the database (as loaded or last saved), and when a save of
+#: that instance last turned it off: see :func:`order_created`.
+STORED_CONSENT = "_shoop_mailchimp_stored_consent"
+CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 
 
 def record(shop_id, kind, object_ids, only_known=False):
@@ -39,10 +43,16 @@ def record(shop_id, kind, object_ids, only_known=False):
 
 def contact_loaded(sender, instance, **kwargs):
     # Read without triggering the load of a deferred field.
-    setattr(instance, LOADED_CONSENT, instance.__dict__.get("marketing_permission"))
+    setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
+
+
+def contact_saving(sender, instance, raw=False, **kwargs):
+    if getattr(instance, STORED_CONSENT, None) and instance.__dict__.get("marketing_permission") is False:
+        setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
 
 
 def contact_saved(sender, instance, raw=False, **kwargs):
+    setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
     if raw:
         return
     for shop_id in shop_ids_for_contact(instance):
@@ -115,8 +125,9 @@ def order_created(sender, order, **kwargs):
 
     Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
     placed without ticking it would silently withdraw an earlier consent. An unticked box is not
-    a withdrawal: the consent the contact had when the checkout loaded it is kept, and the event is
-    logged. (Consent the shop withdrew earlier is not restored, even if Mailchimp has not heard yet.)
+    a withdrawal: when the save that turned consent off happened while this order was being created,
+    it is undone and the event logged. Consent withdrawn before the order (by the shop, by the person,
+    by an unsubscribe) stays withdrawn, even if Mailchimp has not heard of it yet.
     """
     if order.shop_id not in recording_shop_ids():
         return
@@ -124,7 +135,8 @@ def order_created(sender, order, **kwargs):
     customer = order.customer
     if customer is None:
         return
-    if getattr(customer, LOADED_CONSENT, None) and not order.marketing_permission \
+    turned_off_at = getattr(customer, CONSENT_TURNED_OFF_AT, None)
+    if turned_off_at and turned_off_at >= order.created_on and not order.marketing_permission \
             and not customer.marketing_permission:
         Contact.objects.filter(pk=customer.pk).update(marketing_permission=True)
         customer.marketing_permission = True
@@ -150,6 +162,7 @@ def order_saved(sender, order, **kwargs):
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
         post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
+        pre_save.connect(contact_saving, sender=model, dispatch_uid=CONTACT_SAVING_UID % model.__name__)
         post_save.connect(contact_saved, sender=model, dispatch_uid=CONTACT_SAVED_UID % model.__name__)
         post_delete.connect(contact_deleted, sender=model, dispatch_uid=CONTACT_DELETED_UID % model.__name__)
     m2m_changed.connect(group_members_changed, sender=ContactGroup.members.through, dispatch_uid=GROUP_MEMBERS_UID)

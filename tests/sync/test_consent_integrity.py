@@ -1,0 +1,247 @@
+"""Consent and data integrity: each case once ended with Mailchimp holding a state the shop did not ask
+for (a lost edit, a person subscribed who withdrew or never consented). The concurrent cases run
+again on PostgreSQL with real processes in tests/services."""
+import itertools
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from shuup.core.models import Contact, PersonContact, Shop
+from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.mailchimp.resources import member_path
+from shoop_mailchimp.mailchimp.transport import MailchimpSession
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.drainer import ShopDelivery, drain
+from shoop_mailchimp.webhook_registration import SOURCES
+from tests.webhooks.helpers import post_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def worker(configuration, settings):
+    """Saves only record; the test drains when it wants Mailchimp to hear."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    return configuration
+
+
+def person(permission=True, **fields):
+    number = next(_counter)
+    values = dict(first_name="Cora%d" % number, last_name="Sent", email="cora.%d@example.com" % number,
+                  marketing_permission=permission)
+    values.update(fields)
+    return PersonContact.objects.create(**values)
+
+
+def row_of(contact, shop_id=None):
+    rows = SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact.pk)
+    return (rows.filter(shop_id=shop_id) if shop_id else rows).get()
+
+
+def place_order(shop, customer):
+    product = create_product("sku-%d" % next(_counter), shop=shop, supplier=get_default_supplier(), default_price=10)
+    return create_random_order(customer=customer, products=[product], shop=shop, random_products=False)
+
+
+def change_address_in_mailchimp(api_key, list_id, old_email, new_email):
+    with MailchimpSession(api_key) as session:
+        session.patch(member_path(list_id, old_email), {"email_address": new_email})
+
+
+def fired(seconds_ago=0):
+    return (timezone.now() - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# 1. A change recorded while a worker holds the row is never lost --------------------------------
+
+
+def test_every_recorded_change_bumps_the_version_even_of_a_row_that_is_waiting(worker):
+    contact = person()
+    waiting = row_of(contact)
+    assert waiting.status == SyncStatus.PENDING and not waiting.claimed_by
+    contact.first_name = "Edited"
+    contact.save()
+    assert row_of(contact).version > waiting.version, "a worker that claimed the waiting row must see it changed"
+
+
+def test_an_edit_committed_while_the_row_is_out_is_sent_after_it(worker, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person()
+    drain()
+    contact.first_name = "Before"
+    contact.save()
+    rows = state.claim()  # a worker takes the row and reads the contact as it is now ...
+    contact.first_name, contact.marketing_permission = "After", False
+    contact.save()  # ... while the shop commits a newer change (a withdrawal)
+    ShopDelivery(worker.shop_id, Counter()).deliver(rows)
+    assert row_of(contact).status == SyncStatus.PENDING, "the stale send does not close the row"
+    drain()
+    member = emulator.get_member(api_key, list_id, contact.email)
+    assert (member["merge_fields"]["FNAME"], member["status"]) == ("After", "unsubscribed")
+
+
+# 2. A checkout does not undo a withdrawal Mailchimp has not heard of yet --------------------------
+
+
+def test_a_checkout_never_restores_consent_withdrawn_before_it(worker, shop, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
+    contact.marketing_permission = False
+    contact.save()  # withdrawn in the shop; Mailchimp is not told yet (no drain)
+    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    assert order.marketing_permission is False
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    assert not MailchimpLogEntry.objects.filter(action="consent.kept").exists()
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
+
+
+def test_a_checkout_that_unticks_the_box_keeps_consent(worker, shop, mailchimp_account):
+    """Shuup's OrderCreator copies the unticked box onto the customer: that is not a withdrawal."""
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    drain()
+    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert MailchimpLogEntry.objects.get(action="consent.kept").order_id == order.pk
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
+
+
+# 3. A webhook acts only inside its own shop ------------------------------------------------------
+
+
+@override_settings(SHUUP_ENABLE_MULTIPLE_SHOPS=True, SHUUP_MANAGE_CONTACTS_PER_SHOP=True)
+def test_a_webhook_of_shop_a_never_touches_a_contact_of_shop_b(client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    shop_b = Shop.objects.create(identifier="b", name="Shop B", public_name="Shop B", currency="EUR")
+    list_b = emulator.add_list(api_key, name="Shop B audience")
+    config_b = MailchimpConfiguration.objects.create(shop=shop_b, api_key=api_key, list_id=list_b, enabled=True)
+    initialize(config_b)
+    contact = person(permission=True)
+    contact.add_to_shop(shop_b)  # a customer of shop B only
+    assert not contact.shops.filter(pk=configuration.shop_id).exists()
+    drain()
+    assert emulator.get_member(api_key, list_b, contact.email)["status"] == "subscribed"
+    # Shop A's audience sends events about the same address.
+    assert post_event(client, configuration, "unsubscribe", email=contact.email).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    entry = MailchimpLogEntry.objects.get(shop=configuration.shop, action="webhook.unsubscribe")
+    assert "no contact of this shop" in entry.message
+    assert emulator.get_member(api_key, list_b, contact.email)["status"] == "subscribed"
+
+
+# 4. Late and replayed events never win -------------------------------------------------------
+
+
+def test_an_event_fired_before_the_newest_fact_is_ignored(client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    assert post_event(client, configuration, "subscribe", email=contact.email, fired_at=fired()).status_code == 200
+    # Delivered late: fired five minutes before the subscribe the shop already applied.
+    assert post_event(client, configuration, "unsubscribe", email=contact.email,
+                      fired_at=fired(300)).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert row_of(contact).member_status == "subscribed"
+    assert MailchimpLogEntry.objects.filter(action="webhook.stale", contact_id=contact.pk).exists()
+
+
+def test_an_unsubscribe_older_than_consent_given_again_in_the_shop_is_ignored(client, configuration,
+                                                                             mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=False)
+    contact.marketing_permission = True
+    contact.save()  # consent given in the shop, sent at once
+    assert row_of(contact).consent_sent_at is not None
+    assert post_event(client, configuration, "unsubscribe", email=contact.email,
+                      fired_at=fired(600)).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
+    # A replay of a current one does apply.
+    assert post_event(client, configuration, "unsubscribe", email=contact.email).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+
+
+# 5. A new e-mail that already has a member -----------------------------------------------------
+
+
+def test_an_email_changed_to_an_address_already_in_the_audience(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    old_email, new_email = contact.email, "taken.%d@example.com" % next(_counter)
+    with MailchimpSession(api_key) as session:  # a guest's address, say
+        session.put(member_path(list_id, new_email), {"email_address": new_email, "status_if_new": "transactional"})
+    contact.email = new_email
+    contact.save()
+    assert row_of(contact).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, old_email)["status"] == "archived", "no longer mailed"
+    assert emulator.get_member(api_key, list_id, new_email)["status"] == "subscribed", "consent follows the person"
+    contact.marketing_permission = False
+    contact.save()
+    assert emulator.get_member(api_key, list_id, new_email)["status"] == "unsubscribed"
+    assert emulator.get_member(api_key, list_id, old_email)["status"] == "archived"
+
+
+# 6. An upemail webhook that arrives while a send is under way ------------------------------------
+
+
+def test_an_address_changed_in_mailchimp_during_a_send_is_not_undone(client, worker, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    drain()
+    old_email, new_email = contact.email, "moved.%d@example.com" % next(_counter)
+    contact.first_name = "Renamed"
+    contact.save()
+    rows = state.claim()  # a worker has the row and is about to send to the old address ...
+    change_address_in_mailchimp(api_key, list_id, old_email, new_email)  # ... the person changes it in Mailchimp
+    assert post_event(client, worker, "upemail", old_email=old_email, new_email=new_email).status_code == 200
+    ShopDelivery(worker.shop_id, Counter()).deliver(rows)  # the send to the old address completes
+    assert row_of(contact).email == new_email, "the webhook's fact survives the send's close"
+    drain()
+    member = emulator.get_member(api_key, list_id, new_email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Renamed")
+    stray = emulator.get_member(api_key, list_id, old_email)
+    assert stray is None or stray["status"] == "transactional", "the old address is never subscribed again"
+
+
+# 7. Orders name existing customers by id only ------------------------------------------------------
+
+
+def test_an_order_of_a_known_customer_carries_only_its_id(client, configuration, shop, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    old_email, new_email = contact.email, "new.%d@example.com" % next(_counter)
+    change_address_in_mailchimp(api_key, list_id, old_email, new_email)
+    assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
+    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    posts = [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/orders")]
+    assert posts[-1]["body"]["customer"] == {"id": str(contact.pk)}
+    assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
+    stray = emulator.get_member(api_key, list_id, old_email)
+    assert stray is None or stray["status"] != "subscribed", "no second subscribed member at the old address"
+
+
+# 8. What a webhook means ---------------------------------------------------------------------------
+
+
+def test_an_admin_archiving_a_member_is_not_the_persons_withdrawal(client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = person(permission=True)
+    assert post_event(client, configuration, "unsubscribe", email=contact.email, action="delete").status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    assert row_of(contact).member_status == "archived"
+    assert MailchimpLogEntry.objects.get(action="webhook.archived").contact_id == contact.pk
+
+
+def test_the_webhook_listens_to_people_and_admins_not_to_the_api(configuration):
+    """The shop's own API writes must not come back as events."""
+    assert SOURCES == {"user": True, "admin": True, "api": False}
+
