@@ -85,8 +85,8 @@ def main():
 
     from shoop_mailchimp.models import SyncKind
     from shoop_mailchimp.sync import bulk
-    from shoop_mailchimp.sync.state import record
     from shoop_mailchimp.sync.drainer import drain
+    from shoop_mailchimp.sync.state import record
 
     emulator, api_key, list_id = start_emulator()
     configuration = configure_shop(emulator, api_key, list_id, delivery="worker")

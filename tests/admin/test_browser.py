@@ -79,6 +79,11 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     assert (config.list_id, config.enabled) == (list_id, True)
 
     page.click("button:has-text('Initialize Mailchimp')")
+    # The request queues the job and lands on the status page; the drainer runs it after the commit.
+    page.wait_for_selector("#mailchimp-status")
+    page.reload()
+    page.wait_for_selector(".mailchimp-job-done")
+    page.goto(edit_url)
     open_mailchimp_block(page)
     page.wait_for_selector("text=Initialized on")
     shoop_initialized = MailchimpConfiguration.objects.get(shop=shop)
