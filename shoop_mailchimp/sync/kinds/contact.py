@@ -15,7 +15,7 @@ from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, SyncKind
 from shoop_mailchimp.sync.kinds.fields import address_payload, contact_names, mailchimp_email
-from shoop_mailchimp.sync.outcome import Outcome
+from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
 #: Contacts loaded from the database at a time while their sends are planned.
@@ -182,6 +182,8 @@ class ContactPlan:
         try:
             member = yield self.member_operation(status)
         except MailchimpAPIError as error:
+            if error.status == 400 and "interest" in (error.detail or "").lower():
+                return self._interest_missing(error)
             if status != members.SUBSCRIBED or _title(error) != "member in compliance state":
                 raise
             # Someone who unsubscribed or bounced can only come back by confirming: Mailchimp mails them.
@@ -200,6 +202,16 @@ class ContactPlan:
         if status or self.member["status_if_new"] != members.TRANSACTIONAL:
             facts["consent_sent_at"] = timezone.now()
         return Outcome.synced(**facts)
+
+
+    def _interest_missing(self, error):
+        """Someone deleted a group's interest in Mailchimp: every mapped group is checked (and its interest
+        re-created), and the contact is tried again after them. Nothing pauses the shop."""
+        outcome = Outcome(Result.RETRY, "An interest of a contact group is missing in Mailchimp; the groups are "
+                          "being repaired and the contact is sent again after them.", error=error.as_log_data())
+        outcome.requeue = [(SyncKind.GROUP, set(ContactGroupInterest.objects.filter(
+            shop_id=self.configuration.shop_id).values_list("group_id", flat=True)), False)]
+        return outcome
 
 
 class ErasePlan:
