@@ -64,10 +64,6 @@ class SyncState(models.Model):
     member_status = models.CharField(max_length=32, blank=True, verbose_name=_("member status in Mailchimp"))
     fingerprint = models.CharField(max_length=64, blank=True)
     erase = models.BooleanField(default=False, help_text=_("Delete the person from Mailchimp instead of sending."))
-    mailchimp_serial = models.PositiveIntegerField(
-        default=0, help_text=_("Bumped by every fact learnt from Mailchimp (a webhook): a send that was under way "
-                               "meanwhile does not overwrite it."),
-    )
     mailchimp_fact_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("last Mailchimp event"),
         help_text=_("When the newest event applied from Mailchimp was fired; older events are ignored."),

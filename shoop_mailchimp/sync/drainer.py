@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.utils.translation import ugettext as _
+from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -18,7 +19,7 @@ from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.limits import pause_shop, shop_paused_for
 from shoop_mailchimp.mailchimp.resources import get_or_none, list_path, store_path
 from shoop_mailchimp.mailchimp.transport import open_session
-from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import KINDS, contact
 from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
@@ -239,6 +240,8 @@ class ShopDelivery:
             raise ShopStopped(outcome)
         status = state.close(row, outcome)
         del self.held[row.id]
+        if outcome.withdraw_consent and status == SyncStatus.SYNCED:
+            withdraw_consent(row, self.journal)
         for kind, object_ids, only_known in outcome.requeue:
             # Rows held in this round and not planned yet will be planned with the new state anyway.
             held = {held_row.object_id for held_row in self.held.values() if held_row.kind == kind}
@@ -266,6 +269,14 @@ class ShopDelivery:
             pause(self.configuration, outcome.reason, self.journal, outcome.error)
             state.release(held)
             self.report["held"] += len(held)
+
+
+def withdraw_consent(row, journal):
+    """The person unsubscribed in Mailchimp: the shop's consent goes too (no post_save, nothing is sent)."""
+    if Contact.objects.filter(pk=row.object_id, marketing_permission=True).update(marketing_permission=False):
+        journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
+                                           "permission is withdrawn as well."), kind=LogKind.WARNING,
+                    contact_id=row.object_id)
 
 
 def pause(configuration, reason, journal, error=None):

@@ -53,6 +53,8 @@ class Outcome:
     max_attempts: Optional[int] = None
     #: Other rows to send again because of this one: [(kind, object ids, only those already sent)].
     requeue: list = field(default_factory=list)
+    #: The send found the person unsubscribed in Mailchimp: the shop's consent is withdrawn too.
+    withdraw_consent: bool = False
 
     @classmethod
     def synced(cls, **facts):

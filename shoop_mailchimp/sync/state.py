@@ -7,8 +7,8 @@ Invariants
   sent next (compare-and-set on ``version`` against ``claimed_version``).
 - A claim leases rows to one token; only the holder of the token closes or releases them; a dead
   worker's lease runs out and the rows become claimable again.
-- A close records what was sent only if no Mailchimp-side fact (``mailchimp_serial``) arrived while
-  the row was out: what Mailchimp told us after the send started is newer than what we sent.
+- A close records what was sent field by field, and only where the field still holds what it held
+  when the row was claimed: a fact Mailchimp told us meanwhile (a webhook) is newer than the send.
 - Erased rows stay erased: later saves of an anonymized contact are not sent.
 """
 import uuid
@@ -25,7 +25,7 @@ from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at")
-#: Of those, the ones a Mailchimp-side event may have changed meanwhile.
+#: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 MAX_ERROR_LENGTH = 4000
 
@@ -94,7 +94,7 @@ def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):
     ``resend`` also queues the rows, so the shop's own state follows the fact (an address changed in
     Mailchimp gets the shop's consent and interests).
     """
-    changes = dict(fields, mailchimp_serial=F("mailchimp_serial") + 1, mailchimp_fact_at=fired_at)
+    changes = dict(fields, mailchimp_fact_at=fired_at)
     if resend:
         changes.update(_pending_now(timezone.now()))
     return SyncState.objects.filter(id__in=list(state_ids)).update(**changes)
@@ -209,14 +209,16 @@ def close(row, outcome):
 
 
 def _fact_fields(row, facts):
-    """Fields of ``facts`` to write; the Mailchimp-side ones only if no webhook changed them meanwhile."""
+    """Fields of ``facts`` to write; a Mailchimp-side one only if it still holds its value of claim time."""
     unknown = set(facts) - set(FACT_FIELDS)
     if unknown:
         raise ValueError("Not a sync-state fact: %s" % ", ".join(sorted(unknown)))
     fields = {}
     for name, value in facts.items():
         if name in MAILCHIMP_SIDE_FIELDS:
-            value = Case(When(mailchimp_serial=row.mailchimp_serial, then=Value(value)), default=F(name),
+            claimed = getattr(row, name)
+            unchanged = Q(**{"%s__isnull" % name: True}) if claimed is None else Q(**{name: claimed})
+            value = Case(When(unchanged, then=Value(value)), default=F(name),
                          output_field=SyncState._meta.get_field(name))
         fields[name] = value
     return fields

@@ -19,9 +19,9 @@ SHOOP_MAILCHIMP = dict(
     _TEST_SETTINGS,
     DELIVERY=os.environ.get("SHOOP_MAILCHIMP_DELIVERY", "worker"),
     API_BASE_URL=os.environ.get("SHOOP_MAILCHIMP_API_BASE_URL"),
-    REDIS_URL=os.environ.get("SHOOP_MAILCHIMP_REDIS_URL"),
+    REDIS_URL=os.environ.get("SHOOP_MAILCHIMP_REDIS_URL") or None,
     # Long enough for a claimed chunk to be sent even on a busy 2-core machine, short for the killed worker.
-    LEASE_SECONDS=20,
+    LEASE_SECONDS=int(os.environ.get("SHOOP_MAILCHIMP_LEASE_SECONDS") or 20),
     DRAIN_CHUNK=10,
     TIMEOUT=(2, 5),
 )

@@ -12,10 +12,9 @@ import time
 import pytest
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.testing.emulator import Emulator
+from tests.services.processes import ROOT, new_account, services_env, stop
 
 pytestmark = pytest.mark.services
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONTACTS = 2000
 
 
@@ -33,15 +32,6 @@ def contact_statuses(port):
     return counts, sending
 
 
-def services_env(emulator, api_key, list_id, redis_url, postgres_port, **extra):
-    return dict(
-        os.environ, DJANGO_SETTINGS_MODULE="tests.services.settings_pg", SHOOP_MAILCHIMP_PG_PORT=str(postgres_port),
-        SHOOP_MAILCHIMP_API_BASE_URL=emulator.base_url, SHOOP_MAILCHIMP_REDIS_URL=redis_url,
-        CELERY_BROKER_URL=redis_url, SHOOP_MAILCHIMP_API_KEY=api_key, SHOOP_MAILCHIMP_LIST_ID=list_id,
-        PYTHONPATH=ROOT, **extra
-    )
-
-
 def setup_shop(env, *args):
     """The shop's tables, configuration and contacts, made by a process of its own; returns the shop id."""
     output = subprocess.run([sys.executable, "-m", "tests.services.setup_shop", *args], env=env, cwd=ROOT,
@@ -54,19 +44,6 @@ def start_worker(env, number):
     return subprocess.Popen([celery, "-A", "shoop_mailchimp.sync.celery_app", "worker", "--pool", "threads", "-c",
                              "8", "--without-mingle", "--without-gossip", "-n", "w%d@localhost" % number, "-l",
                              "warning"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(workers):
-    for worker in workers:
-        if worker.poll() is None:
-            worker.terminate()
-            worker.wait(10)
-
-
-def new_account():
-    emulator = Emulator(require_spec=True).start()
-    api_key = emulator.add_account()
-    return emulator, api_key, emulator.add_list(api_key)
 
 
 def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):

@@ -197,11 +197,16 @@ class ContactPlan:
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         yield self.customer_operation(member_status)
         log("customer.upsert", "Customer %s sent" % self.customer["id"])
-        facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission,
+        # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
+        # registered): the shop learns it from this answer, as it would from the webhook.
+        withdrawn = self.permission and not status and member_status == members.UNSUBSCRIBED
+        facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission and not withdrawn,
                      member_status=member_status, fingerprint=self.fingerprint)
-        if status or self.member["status_if_new"] != members.TRANSACTIONAL:
+        if status:
             facts["consent_sent_at"] = timezone.now()
-        return Outcome.synced(**facts)
+        outcome = Outcome.synced(**facts)
+        outcome.withdraw_consent = withdrawn
+        return outcome
 
 
     def _interest_missing(self, error):

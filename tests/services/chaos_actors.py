@@ -1,0 +1,154 @@
+"""The processes of the chaos test, each run with ``tests.services.settings_pg``:
+
+``setup COUNT``          tables, the shop on the emulator, two groups and COUNT contacts (one round drained)
+``edit SECONDS SEED``    random edits (names, e-mails, groups, consent on and off) in short transactions
+``unsubscribe SECONDS SEED``  people unsubscribing in Mailchimp, and the webhook deliveries that
+                         follow (through Django's full request stack)
+``upemail OLD NEW``      one person changing their address in Mailchimp, and its webhook delivery
+``rename EMAIL NAME``    the shop renames the contact with that e-mail
+"""
+import os
+import random
+import sys
+import time
+
+
+def setup(count):
+    from django.core.management import call_command
+    from shuup.core.models import ContactGroup, PersonContact
+    from shuup.testing.factories import get_default_shop
+
+    from shoop_mailchimp.initialization import initialize
+    from shoop_mailchimp.models import MailchimpConfiguration
+    from shoop_mailchimp.sync.rounds import run_due_work
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    shop = get_default_shop()
+    configuration = MailchimpConfiguration.objects.create(
+        shop=shop, api_key=os.environ["SHOOP_MAILCHIMP_API_KEY"], list_id=os.environ["SHOOP_MAILCHIMP_LIST_ID"],
+        enabled=True)
+    for name in ("Chaos A", "Chaos B"):
+        ContactGroup.objects.create(identifier=name.lower().replace(" ", "-"), name=name, shop=shop)
+    initialize(configuration)
+    PersonContact.objects.create(first_name="Warm", email="warm-up@example.com")
+    for number in range(count):
+        PersonContact.objects.create(first_name="C%d" % number, last_name="Haos", email="c%d@example.com" % number,
+                                     marketing_permission=number % 2 == 0)
+    run_due_work()
+    print(shop.pk)
+
+
+def _contacts():
+    from shuup.core.models import PersonContact
+
+    return list(PersonContact.objects.filter(last_name="Haos").values_list("pk", flat=True))
+
+
+def edit(seconds, seed):
+    """Each edit loads a contact, waits 50 ms inside its transaction (a slow request), then saves."""
+    from django.db import transaction
+    from shuup.core.models import ContactGroup, PersonContact
+
+    rng = random.Random(seed)
+    groups = list(ContactGroup.objects.filter(identifier__startswith="chaos-"))
+    ids = _contacts()
+    deadline, edits = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        with transaction.atomic():
+            contact = PersonContact.objects.get(pk=rng.choice(ids))
+            time.sleep(0.05)
+            what = rng.choice(["name", "email", "group", "consent", "consent"])
+            if what == "name":
+                contact.first_name = "C%d-%d" % (contact.pk, edits)
+                contact.save()
+            elif what == "email":
+                contact.email = "c%d.e%d@example.com" % (contact.pk, edits)
+                contact.save()
+            elif what == "group":
+                group = rng.choice(groups)
+                if group.members.filter(pk=contact.pk).exists():
+                    group.members.remove(contact)
+                else:
+                    contact.groups.add(group)
+            else:
+                contact.marketing_permission = not contact.marketing_permission
+                contact.save()
+        edits += 1
+        time.sleep(rng.uniform(0, 0.05))
+    print(edits)
+
+
+def unsubscribe(seconds, seed):
+    """As Mailchimp does it: the member changes first, then the webhook is delivered (sometimes late)."""
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from shoop_mailchimp.mailchimp.resources import member_path
+    from shoop_mailchimp.mailchimp.transport import MailchimpSession
+    from shoop_mailchimp.models import MailchimpConfiguration, SyncState
+    from shoop_mailchimp.webhook_registration import VIEW_NAME
+
+    rng = random.Random(seed)
+    configuration = MailchimpConfiguration.objects.get()
+    url = reverse(VIEW_NAME, kwargs={"shop_id": configuration.shop_id, "secret": configuration.webhook_secret})
+    client, session = Client(), MailchimpSession(configuration.api_key)
+    ids = _contacts()
+    deadline, events = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        row = SyncState.objects.filter(kind="contact", object_id=rng.choice(ids), member_status="subscribed").first()
+        if row is None or not row.email:
+            time.sleep(0.05)
+            continue
+        session.patch(member_path(configuration.list_id, row.email), {"status": "unsubscribed"})
+        time.sleep(rng.uniform(0, 0.3))  # Mailchimp delivers a moment later
+        assert client.post(url, {"type": "unsubscribe", "fired_at": timezone.now().strftime("%Y-%m-%d %H:%M:%S"),
+                                 "data[list_id]": configuration.list_id, "data[email]": row.email,
+                                 "data[action]": "unsub"}).status_code == 200
+        events += 1
+    session.close()
+    print(events)
+
+
+def upemail(old_email, new_email):
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from shoop_mailchimp.mailchimp.resources import member_path
+    from shoop_mailchimp.mailchimp.transport import MailchimpSession
+    from shoop_mailchimp.models import MailchimpConfiguration
+    from shoop_mailchimp.webhook_registration import VIEW_NAME
+
+    configuration = MailchimpConfiguration.objects.get()
+    with MailchimpSession(configuration.api_key) as session:
+        session.patch(member_path(configuration.list_id, old_email), {"email_address": new_email})
+    url = reverse(VIEW_NAME, kwargs={"shop_id": configuration.shop_id, "secret": configuration.webhook_secret})
+    assert Client().post(url, {"type": "upemail", "fired_at": timezone.now().strftime("%Y-%m-%d %H:%M:%S"),
+                               "data[list_id]": configuration.list_id, "data[old_email]": old_email,
+                               "data[new_email]": new_email}).status_code == 200
+
+
+def rename(email, name):
+    from shuup.core.models import PersonContact
+
+    contact = PersonContact.objects.get(email=email)
+    contact.first_name = name
+    contact.save()
+
+
+if __name__ == "__main__":
+    import django
+
+    django.setup()
+    command, arguments = sys.argv[1], sys.argv[2:]
+    if command == "setup":
+        setup(int(arguments[0]))
+    elif command == "edit":
+        edit(float(arguments[0]), int(arguments[1]))
+    elif command == "unsubscribe":
+        unsubscribe(float(arguments[0]), int(arguments[1]))
+    elif command == "upemail":
+        upemail(*arguments)
+    elif command == "rename":
+        rename(*arguments)

@@ -1,0 +1,132 @@
+"""PostgreSQL, real processes, no test hooks: two workers (one killed now and then), an editor whose
+transactions last 50 ms, and people unsubscribing in Mailchimp. When it settles, every contact in
+Mailchimp is what the shop holds, and nobody is subscribed without the shop's consent.
+
+Needs PostgreSQL's binaries (``scripts/system-deps`` installs them); skipped otherwise.
+"""
+import random
+import signal
+import time
+
+import psycopg2
+import pytest
+
+from shoop_mailchimp.mailchimp.members import mailchimp_email
+from tests.reliability import registry
+from tests.services.processes import new_account, run, services_env, start, stop
+
+pytestmark = pytest.mark.services
+CONTACTS = 40
+CHAOS_SECONDS = 25
+WORKER = ("django", "mailchimp_sync", "--loop", "--interval", "0.2")
+
+
+def query(port, sql):
+    with psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+
+def unsettled(port):
+    return query(port, "SELECT count(*) FROM shoop_mailchimp_syncstate WHERE status IN ('pending', 'sending')")[0][0]
+
+
+def shop_state(port):
+    """{contact id: (email, consent, first name, last name, e-mail Mailchimp has, row status, group names)}."""
+    rows = query(port, """
+        SELECT c.id, c.email, c.marketing_permission, p.first_name, p.last_name, s.email, s.status,
+               COALESCE((SELECT string_agg(t.name, ',' ORDER BY t.name) FROM shuup_contactgroup_members m
+                         JOIN shuup_contactgroup_translation t ON t.master_id = m.contactgroup_id
+                         JOIN shuup_contactgroup g ON g.id = m.contactgroup_id
+                         WHERE m.contact_id = c.id AND g.identifier LIKE 'chaos-%%'), '')
+        FROM shuup_contact c JOIN shuup_personcontact p ON p.contact_ptr_id = c.id
+        JOIN shoop_mailchimp_syncstate s ON s.object_id = c.id AND s.kind = 'contact'
+        WHERE p.last_name = 'Haos'""")
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
+    emulator, api_key, list_id = new_account()
+    emulator.faults.latency(0.01)
+    env = services_env(emulator, api_key, list_id, None, postgres_port, SHOOP_MAILCHIMP_LEASE_SECONDS="4")
+    try:
+        run(env, "tests.services.chaos_actors", "setup", str(CONTACTS))
+        seed = random.randrange(10 ** 6)
+        rng = random.Random(seed)
+        workers = [start(env, *WORKER) for _ in range(2)]
+        editor = start(env, "tests.services.chaos_actors", "edit", str(CHAOS_SECONDS), str(seed))
+        unsubscriber = start(env, "tests.services.chaos_actors", "unsubscribe", str(CHAOS_SECONDS), str(seed + 1))
+        kills, deadline = 0, time.monotonic() + CHAOS_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(rng.uniform(2, 6))
+            victim = rng.randrange(2)
+            workers[victim].send_signal(signal.SIGKILL)  # mid-round, wherever it was
+            workers[victim].wait()
+            workers[victim] = start(env, *WORKER)
+            kills += 1
+        edits = int(editor.communicate(timeout=60)[0].split()[-1])
+        unsubscribes = int(unsubscriber.communicate(timeout=60)[0].split()[-1])
+        assert editor.returncode == 0 and unsubscriber.returncode == 0
+        settle_by = time.monotonic() + 90
+        while unsettled(postgres_port) and time.monotonic() < settle_by:
+            time.sleep(0.5)
+        remaining = unsettled(postgres_port)
+    finally:
+        stop(locals().get("workers", []))
+        emulator.stop()
+    assert remaining == 0, "rows still pending after the chaos settled (seed %s)" % seed
+
+    stale = {}
+    for contact_id, (email, consent, first, last, sent_email, status, _groups) in shop_state(postgres_port).items():
+        member = emulator.get_member(api_key, list_id, sent_email or mailchimp_email(email))
+        reasons = []
+        if member is None:
+            reasons.append("no member")
+        else:
+            subscribed = member["status"] in ("subscribed", "pending")
+            if subscribed != consent:
+                reasons.append("member %s, shop consent %s" % (member["status"], consent))
+            if (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) != (first, last):
+                reasons.append("names %r" % member["merge_fields"])
+        if sent_email.lower() != mailchimp_email(email).lower():
+            reasons.append("Mailchimp holds %s, the shop %s" % (sent_email, email))
+        if status != "synced":
+            reasons.append("row %s" % status)
+        if reasons:
+            stale[contact_id] = reasons
+    consenting = {mailchimp_email(row[0]).lower() for row in shop_state(postgres_port).values() if row[1]}
+    violations = [member["email_address"] for member in emulator.members(api_key, list_id)
+                  if member["status"] in ("subscribed", "pending")
+                  and member["email_address"].lower() not in consenting]
+    registry.add("chaos_stale", len(stale))
+    registry.add("consent_violations", len(violations))
+    print("chaos (seed %s): %d edits, %d Mailchimp-side unsubscribes, %d worker kills, %d stale, %d consent "
+          "violations" % (seed, edits, unsubscribes, kills, len(stale), len(violations)))
+    assert not stale, "contacts whose Mailchimp state is not the shop's (seed %s): %s" % (seed, stale)
+    assert not violations, "subscribed without the shop's consent (seed %s): %s" % (seed, violations)
+    assert not emulator.violations
+
+
+def test_an_address_changed_in_mailchimp_while_a_worker_sends_is_kept(postgres_port):
+    """The upemail webhook lands (in another process) while a worker's send to the old address hangs."""
+    emulator, api_key, list_id = new_account()
+    env = services_env(emulator, api_key, list_id, None, postgres_port)
+    try:
+        run(env, "tests.services.chaos_actors", "setup", "1")
+        run(env, "tests.services.chaos_actors", "rename", "c0@example.com", "Renamed")
+        emulator.faults.hang(2, "/lists/*/members/*", times=1)
+        worker = start(env, "django", "mailchimp_sync")  # one round: its member PUT hangs
+        time.sleep(1)
+        run(env, "tests.services.chaos_actors", "upemail", "c0@example.com", "c0.new@example.com")
+        worker.communicate(timeout=60)  # its close keeps the webhook's address; the row is sent again
+        assert worker.returncode == 0
+    finally:
+        emulator.stop()
+    member = emulator.get_member(api_key, list_id, "c0.new@example.com")
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Renamed")
+    stray = emulator.get_member(api_key, list_id, "c0@example.com")
+    assert stray is None or stray["status"] == "transactional", "the old address is never subscribed again"
+    assert query(postgres_port, "SELECT email, status FROM shoop_mailchimp_syncstate WHERE kind = 'contact' "
+                                "AND object_id = (SELECT id FROM shuup_contact WHERE email = 'c0@example.com')") == [
+        ("c0.new@example.com", "synced")]
