@@ -31,5 +31,5 @@ def test_system_checks(settings):
     assert {"shoop_mailchimp.E004", "shoop_mailchimp.W001"} <= ids
     settings.SHOOP_MAILCHIMP = {}
     assert check_settings() == []
-    settings.MIRAGE_SECRET_KEY = "short"
-    assert [p.id for p in check_settings()] == ["shoop_mailchimp.E005"]
+    settings.SHOOP_MAILCHIMP = {"ENCRYPTION_KEYS": "one string, not a list"}
+    assert [p.id for p in check_settings()] == ["shoop_mailchimp.E006"]

@@ -13,6 +13,7 @@ from shoop_mailchimp.mailchimp import lists
 from shoop_mailchimp.mailchimp.client import MailchimpClient, check_api_key_format
 from shoop_mailchimp.mailchimp.errors import MailchimpAuthError, MailchimpError, MailchimpNotFound
 from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.models.configuration import APIKeyUndecryptable
 
 FORM_NAME = "mailchimp"
 
@@ -74,7 +75,9 @@ class MailchimpConfigurationForm(forms.Form):
         # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
         self.empty_permitted = False
         self.audiences, self.audience_error = (None, None)
-        if configuration.api_key:
+        if configuration.api_key_undecryptable:
+            self.fields["api_key"].help_text = str(APIKeyUndecryptable())
+        elif configuration.has_api_key:
             self.audiences, self.audience_error = fetch_lists(configuration.api_key)
             self.fields["api_key"].help_text = _(
                 "A key is stored (ending in …%(hint)s). Leave this blank to keep it."
@@ -116,6 +119,9 @@ class MailchimpConfigurationForm(forms.Form):
             api_key = entered_key
         elif data.get("remove_api_key"):
             api_key = ""
+        elif config.api_key_undecryptable:
+            self.add_error("api_key", str(APIKeyUndecryptable()))
+            return data
         else:
             api_key = config.api_key
         list_id = (data.get("list_id") or "").strip() or (data.get("audience") or "")

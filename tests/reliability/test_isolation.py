@@ -125,6 +125,7 @@ def test_the_webhook_secret_is_compared_in_constant_time(configuration, client, 
     bad = good.replace(configuration.webhook_secret, "x" * len(configuration.webhook_secret))
     assert client.get(good).status_code == 200
     assert client.get(bad).status_code == 403
-    assert len(calls) == 2
+    secret = configuration.webhook_secret.encode("utf-8")
+    assert len([call for call in calls if secret in call]) == 2, "Fernet compares MACs with it too"
     monkeypatch.setattr(webhooks.hmac, "compare_digest", lambda given, expected: False)
     assert client.get(good).status_code == 403, "the answer depends on compare_digest alone"
