@@ -2,7 +2,8 @@
 
 mailchimp3 does the URL building per resource; this subclass replaces its transport so that
 every call has a timeout, reuses connections, respects the per-key connection limit, never
-logs payloads (mailchimp3 logs personal data at INFO) and raises this app's exceptions.
+logs payloads (mailchimp3 logs personal data at INFO), never follows a redirect (Mailchimp's API
+does not redirect; whatever does sits between us and it) and raises this app's exceptions.
 """
 import re
 from urllib.parse import urlsplit
@@ -12,7 +13,12 @@ from mailchimp3 import MailChimp
 from requests.adapters import HTTPAdapter
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.errors import MailchimpError, error_from_exception, error_from_response
+from shoop_mailchimp.mailchimp.errors import (
+    MailchimpError,
+    error_from_exception,
+    error_from_redirect,
+    error_from_response,
+)
 from shoop_mailchimp.mailchimp.limits import connection_slot
 
 API_KEY_PATTERN = re.compile(r"^[0-9a-f]{32}-[a-z]+[0-9]+$")
@@ -57,11 +63,13 @@ class MailchimpClient(MailChimp):
         path = urlsplit(kwargs["url"]).path
         with connection_slot(self.api_key_id):
             try:
-                response = self.session.request(**kwargs)
+                response = self.session.request(allow_redirects=False, **kwargs)
             except requests.RequestException as exc:
                 raise error_from_exception(exc, method, path) from None
         if response.status_code >= 400:
             raise error_from_response(response, method, path)
+        if not 200 <= response.status_code < 300:
+            raise error_from_redirect(response, method, path)
         if response.status_code == 204 or not response.content:
             # mailchimp3 calls .json() on 204 answers to PUT/PATCH/GET.
             response._content = b"null"
