@@ -18,9 +18,10 @@ class AppConfig(shuup.apps.AppConfig):
     }
 
     def ready(self):
-        from shoop_mailchimp import checks, receivers  # noqa: F401  (registers checks)
+        from shoop_mailchimp import checks, log_filters, receivers  # noqa: F401  (registers checks)
 
         receivers.connect_receivers()
+        log_filters.install()
 
 
 default_app_config = "shoop_mailchimp.AppConfig"
