@@ -71,10 +71,16 @@ def webhook_url(configuration, base_url):
     return base_url.rstrip("/") + path
 
 
+#: Longer ids overflow the database's integers (SQLite raises OverflowError); no shop has one.
+MAX_SHOP_ID_DIGITS = 18
+
+
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def mailchimp_webhook(request, shop_id, secret=None):
-    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    configuration = None
+    if len(shop_id) <= MAX_SHOP_ID_DIGITS:
+        configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
     if configuration is None or not secret or not hmac.compare_digest(
         configuration.webhook_secret.encode("utf-8"), secret.encode("utf-8")
     ):
