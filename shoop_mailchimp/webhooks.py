@@ -46,10 +46,11 @@ from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.mailchimp.client import build_client
-from shoop_mailchimp.mailchimp.errors import MailchimpError
+from shoop_mailchimp.mailchimp.client import InvalidAPIKey, build_client
+from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import CLEANED, SUBSCRIBED, UNSUBSCRIBED
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncState
+from shoop_mailchimp.models.configuration import generate_webhook_secret
 
 URL_NAME = "shoop_mailchimp_webhook"
 #: Front URLs are included under Shuup's "shuup" namespace.
@@ -274,6 +275,45 @@ def register_webhook(configuration, journal):
     journal.add("webhook.register", "Mailchimp calls %s on subscribes, unsubscribes, bounces and e-mail changes"
                 % masked(url, configuration), extra={"webhook_id": webhook_id})
     return webhook_id
+
+
+def rotate_webhook_secret(configuration, journal):
+    """Give the webhook a new secret, then move Mailchimp's webhook to the new URL.
+
+    The new secret is saved first, so a leaked URL is refused from that moment even when Mailchimp
+    cannot be reached. The new webhook is registered before the old one is deleted, so a failure
+    between the two calls leaves one working webhook, not none; until then ``webhook_id`` keeps
+    naming the old one, so the next rotation deletes it. Returns the new webhook's id, or None when
+    Mailchimp was not updated (the journal says why).
+    """
+    old_webhook_id = configuration.webhook_id
+    configuration.webhook_secret = generate_webhook_secret()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(webhook_secret=configuration.webhook_secret)
+    journal.add("webhook.rotate", "The webhook secret was replaced: the old webhook URL is refused from now on")
+    if not configuration.is_initialized:
+        return None
+    try:
+        webhook_id = register_webhook(configuration, journal)
+    except InvalidAPIKey as error:  # malformed, or unreadable with the configured ENCRYPTION_KEYS
+        journal.error("webhook.register", error)
+        return None
+    if webhook_id and old_webhook_id and old_webhook_id != webhook_id:
+        _delete_webhook(configuration, old_webhook_id, journal)
+    return webhook_id
+
+
+def _delete_webhook(configuration, webhook_id, journal):
+    client = build_client(configuration)
+    try:
+        client._delete(url="lists/%s/webhooks/%s" % (configuration.list_id, webhook_id))
+    except MailchimpNotFound:
+        pass  # deleted in Mailchimp already
+    except MailchimpError as error:
+        journal.error("webhook.delete", error, extra={"webhook_id": webhook_id})
+        return
+    finally:
+        client.close()
+    journal.add("webhook.delete", "Mailchimp no longer calls the old webhook URL", extra={"webhook_id": webhook_id})
 
 
 def webhook_registered(configuration, url):

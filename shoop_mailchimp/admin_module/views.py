@@ -17,16 +17,17 @@ from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, Shop
 
 from shoop_mailchimp.admin_module.form_parts import get_configuration
-from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION
+from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.status import shop_status
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.queue import record, resend, shop_ids_for_contact
 from shoop_mailchimp.sync.worker import drain
-from shoop_mailchimp.webhooks import webhook_registered, webhook_url
+from shoop_mailchimp.webhooks import masked, rotate_webhook_secret, webhook_registered, webhook_url
 
 
 def _redirect_back(request, default):
@@ -50,11 +51,14 @@ class StatusView(TemplateView):
         shop = get_shop(self.request)
         configuration = get_configuration(shop)
         context.update(shop_status(shop, configuration))
+        context["can_manage"] = can_manage(self.request.user)
         if configuration.pk:
             base_url = get_setting("WEBHOOK_BASE_URL") or self.request.build_absolute_uri("/")
-            context["webhook_url"] = webhook_url(configuration, base_url)
+            url = webhook_url(configuration, base_url)
+            # With the secret, anyone could post unsubscribes: only those who may change the sync see it.
+            context["webhook_url"] = url if context["can_manage"] else masked(url, configuration)
             if configuration.is_active:
-                context["webhook_check"] = self.check_webhook(configuration, context["webhook_url"])
+                context["webhook_check"] = self.check_webhook(configuration, url)
         context["title"] = _("Mailchimp")
         context["shop"] = shop
         context["toolbar"] = Toolbar([
@@ -94,6 +98,28 @@ class InitializeView(View):
             else:
                 messages.success(request, _("Mailchimp is initialized for %s.") % shop)
         return _redirect_back(request, reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
+
+
+@method_decorator(require_POST, name="dispatch")
+class RotateWebhookSecretView(View):
+    """Replace the webhook secret of the shop being administered and move Mailchimp's webhook to it."""
+
+    def post(self, request):
+        configuration = get_configuration(get_shop(request))
+        if not configuration.pk:
+            messages.error(request, _("Save the Mailchimp API key and audience first."))
+            return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
+        journal = Journal(configuration.shop_id, user=request.user)
+        try:
+            registered = rotate_webhook_secret(configuration, journal)
+        finally:
+            journal.flush()
+        if registered:
+            messages.success(request, _("The webhook secret was replaced; Mailchimp calls the new URL."))
+        else:
+            messages.warning(request, _("The webhook secret was replaced and the old URL is refused, but Mailchimp "
+                                        "was not updated: see the log, or enter the new URL in Mailchimp."))
+        return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
 
 
 @method_decorator(require_POST, name="dispatch")

@@ -19,7 +19,7 @@ from tests.reliability.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact"}
+STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact", "rotate_webhook_secret"}
 
 
 def admin_urls(shop, contact):
