@@ -4,6 +4,7 @@ Every change that matters to Mailchimp is checked against Mailchimp before anyth
 and the key is never rendered back: only its last four characters.
 """
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
 
@@ -81,7 +82,7 @@ class MailchimpConfigurationForm(forms.Form):
             self.audiences, self.audience_error = fetch_lists(configuration.api_key)
             self.fields["api_key"].help_text = _(
                 "A key is stored (ending in …%(hint)s). Leave this blank to keep it."
-            ) % {"hint": configuration.api_key_hint}
+            ) % {"hint": escape(configuration.api_key_hint)}  # django-bootstrap3 renders help texts unescaped
         else:
             del self.fields["remove_api_key"]
             self.fields["api_key"].help_text = _("Mailchimp: Account > Extras > API keys.")

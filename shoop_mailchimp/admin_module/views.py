@@ -1,7 +1,6 @@
 """Admin views for one shop's Mailchimp sync; every query is scoped to the shop being administered."""
 import json
 
-from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,6 +15,7 @@ from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, 
 from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, Shop
 
+from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.status import shop_status
