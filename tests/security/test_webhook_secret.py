@@ -6,8 +6,8 @@ import time
 import pytest
 import requests
 from django.core import mail
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-from django.core.wsgi import get_wsgi_application
 from django.urls import reverse
 from django.utils.log import AdminEmailHandler
 from shuup.core.models import Contact, Shop, ShopStatus
@@ -94,7 +94,7 @@ def test_the_request_log_and_error_mails_never_carry_the_secret(configuration, c
 def runserver():
     """Django's development server (``manage.py runserver``'s classes) in a thread, logging as it does."""
     server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
-    server.set_app(get_wsgi_application())
+    server.set_app(WSGIHandler())  # not get_wsgi_application(): its django.setup() would reconfigure logging
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield "http://127.0.0.1:%s" % server.server_address[1]
