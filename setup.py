@@ -26,6 +26,8 @@ setup(
         "shuup>=3.1,<3.2",
         "mailchimp3>=3.0.21,<4",
         "requests>=2.20",
+        # Fernet for the API key at rest; HKDF without a backend argument needs 3.1.
+        "cryptography>=3.1",
     ],
     extras_require={
         # What the emulator imports beyond the app's own dependencies: the request validator.

@@ -22,10 +22,11 @@ class AppConfig(shuup.apps.AppConfig):
     def ready(self):
         from django.core.signals import request_started
 
-        from shoop_mailchimp import checks, receivers  # noqa: F401  (registers checks)
+        from shoop_mailchimp import checks, log_filters, receivers  # noqa: F401  (registers checks)
         from shoop_mailchimp.sync.delivery import ensure_background_drainer
 
         receivers.connect_receivers()
+        log_filters.install()
         request_started.connect(ensure_background_drainer, dispatch_uid=BACKGROUND_DRAINER_UID)
 
 

@@ -1,8 +1,21 @@
-"""System checks for settings mistakes that would otherwise surface as failed deliveries."""
-from django.conf import settings
-from django.core.checks import Error, Warning, register
+"""System checks for settings mistakes that would otherwise surface as failed deliveries.
 
+The stored API keys are checked by a ``database`` check: ``manage.py check --tag database``
+(``check --database default`` from Django 3.1) and ``migrate`` run it.
+"""
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, transaction
+
+from shoop_mailchimp import encryption
 from shoop_mailchimp.conf import DEFAULTS, DELIVERY_MODES, SETTING_NAME, get_setting
+from shoop_mailchimp.models import MailchimpConfiguration
+
+ENCRYPTION_KEYS_HINT = (
+    "For example %s = {'ENCRYPTION_KEYS': [os.environ['MAILCHIMP_ENCRYPTION_KEY']]}; see docs/security.rst."
+    % SETTING_NAME
+)
 
 
 @register()
@@ -16,7 +29,7 @@ def check_settings(app_configs=None, **kwargs):
         problems.append(Warning(
             "%s has unknown keys: %s." % (SETTING_NAME, ", ".join(unknown)),
             hint="Known keys: %s (a typo is silently ignored otherwise)." % ", ".join(sorted(DEFAULTS)),
-            id="shoop_mailchimp.W002",
+            id="shoop_mailchimp.W003",
         ))
     mode = get_setting("DELIVERY")
     if mode not in DELIVERY_MODES:
@@ -40,11 +53,11 @@ def check_settings(app_configs=None, **kwargs):
             "%s['TIMEOUT'] must be set: without it a call to Mailchimp can wait forever." % SETTING_NAME,
             id="shoop_mailchimp.E004",
         ))
-    if len(getattr(settings, "MIRAGE_SECRET_KEY", "") or "") < 32:
-        problems.append(Error(
-            "MIRAGE_SECRET_KEY must be set (at least 32 characters): it encrypts stored API keys.",
-            id="shoop_mailchimp.E005",
-        ))
+    # shoop_mailchimp.E005 (MIRAGE_SECRET_KEY) is retired: only migration 0005 reads it now.
+    try:
+        encryption.configured_secrets()
+    except ImproperlyConfigured as error:
+        problems.append(Error(str(error), hint=ENCRYPTION_KEYS_HINT, id="shoop_mailchimp.E006"))
     base_url = get_setting("API_BASE_URL")
     if base_url and not base_url.rstrip("/").endswith("/3.0"):
         problems.append(Warning(
@@ -53,3 +66,47 @@ def check_settings(app_configs=None, **kwargs):
             id="shoop_mailchimp.W001",
         ))
     return problems
+
+
+@register(Tags.database)
+def check_stored_api_keys(app_configs=None, **kwargs):
+    """Stored API keys that the configured ENCRYPTION_KEYS cannot read, or that an older key wrote."""
+    try:
+        encryption.configured_secrets()
+        with transaction.atomic():
+            stored = list(
+                MailchimpConfiguration.objects.exclude(encrypted_api_key="").values_list("shop_id", "encrypted_api_key")
+            )
+    except (ImproperlyConfigured, DatabaseError):
+        return []  # E006 tells the first; `migrate` runs this check before creating the column
+    unreadable, older = [], []
+    for shop_id, token in stored:
+        try:
+            encryption.decrypt(token)
+        except encryption.UndecryptableValue:
+            unreadable.append(shop_id)
+            continue
+        if not encryption.is_encrypted_with_newest_key(token):
+            older.append(shop_id)
+    problems = []
+    if unreadable:
+        # A warning, not an error: `migrate` runs this check, and a deploy must not stop on it; the
+        # shop's sync pauses with the same advice until the key is readable again.
+        problems.append(Warning(
+            "The stored API key of shop(s) %s cannot be decrypted with the configured %s['ENCRYPTION_KEYS']."
+            % (_ids(unreadable), SETTING_NAME),
+            hint="Re-enter the key on the shop's page, or add the secret it was encrypted with back to "
+                 "ENCRYPTION_KEYS (SECRET_KEY when ENCRYPTION_KEYS was not set).",
+            id="shoop_mailchimp.W004",
+        ))
+    if older:
+        problems.append(Warning(
+            "The stored API key of shop(s) %s is encrypted with an older entry of ENCRYPTION_KEYS." % _ids(older),
+            hint="Run `manage.py mailchimp_rotate_keys` before removing that entry.",
+            id="shoop_mailchimp.W002",
+        ))
+    return problems
+
+
+def _ids(shop_ids):
+    return ", ".join(str(shop_id) for shop_id in sorted(shop_ids))

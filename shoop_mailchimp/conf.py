@@ -4,7 +4,7 @@ Everything lives in one dict setting::
 
     SHOOP_MAILCHIMP = {"DELIVERY": "worker", "TIMEOUT": 10}
 
-A key that is not in :data:`DEFAULTS` is reported by ``manage.py check`` (shoop_mailchimp.W002).
+A key that is not in :data:`DEFAULTS` is reported by ``manage.py check`` (shoop_mailchimp.W003).
 """
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +44,10 @@ DEFAULTS = {
     # None keeps the cap per process (a semaphore).
     "REDIS_URL": None,
     "USER_AGENT": "shoop-mailchimp/0.1 (+https://pypi.org/project/shoop-mailchimp/)",
+    # Secrets the stored API keys are encrypted with, newest first: the first encrypts, all decrypt.
+    # None uses SECRET_KEY alone (rotating SECRET_KEY then needs the old one listed here).
+    # See docs/security.rst; `manage.py mailchimp_rotate_keys` re-encrypts with the first.
+    "ENCRYPTION_KEYS": None,
     # Public base URL of the shop (e.g. "https://shop.example.com") used to register the webhook.
     "WEBHOOK_BASE_URL": None,
     # Seconds between two checks that the audience still has the shop's webhook.

@@ -51,7 +51,7 @@ def initialize(configuration, user=None):
 
 
 def _initialize(configuration, journal):
-    if not (configuration.api_key and configuration.list_id):
+    if not (configuration.has_api_key and configuration.list_id):
         raise InitializationError("Set the API key and the audience (list) id first.")
     shop = configuration.shop
     with open_session(configuration) as session:

@@ -11,6 +11,7 @@ from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.models.configuration import generate_webhook_secret
 
 #: Front URLs are included under Shuup's "shuup" namespace.
 VIEW_NAME = "shuup:shoop_mailchimp_webhook"
@@ -77,3 +78,30 @@ def check_webhook(configuration):
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
         webhook_state=result, webhook_problem=problem[:2000], webhook_checked_on=timezone.now())
     return result
+
+
+def rotate_secret(configuration, journal):
+    """Give the webhook a new secret (in the caller's transaction): a leaked URL is refused from now on.
+    Returns the id of the webhook Mailchimp still calls at the old URL, for :func:`move_webhook`."""
+    old_webhook_id = configuration.webhook_id
+    configuration.webhook_secret = generate_webhook_secret()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(webhook_secret=configuration.webhook_secret)
+    journal.add("webhook.rotate", "The webhook secret was replaced: the old webhook URL is refused from now on")
+    return old_webhook_id
+
+
+def move_webhook(configuration, old_webhook_id, journal):
+    """After a rotation: register the new URL, then delete the old webhook. In that order, a failure between
+    the two leaves one working webhook, not none. Returns the new webhook's id, or None (the journal says why)."""
+    webhook_id = register_webhook(configuration, journal)
+    if not (webhook_id and old_webhook_id and old_webhook_id != webhook_id):
+        return webhook_id
+    try:
+        with open_session(configuration) as session:
+            resources.delete_webhook(session, configuration.list_id, old_webhook_id)
+    except MailchimpError as error:
+        journal.error("webhook.delete", error, extra={"webhook_id": old_webhook_id})
+    else:
+        journal.add("webhook.delete", "Mailchimp no longer calls the old webhook URL",
+                    extra={"webhook_id": old_webhook_id})
+    return webhook_id

@@ -69,6 +69,8 @@ mailchimp_event_received = django.dispatch.Signal()
 HANDLED_TYPES = ("subscribe", "unsubscribe", "profile", "cleaned", "upemail", "campaign")
 NEEDS_EMAIL = ("subscribe", "unsubscribe", "profile", "cleaned")
 FIRED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: Longer ids overflow the database's integers (SQLite raises OverflowError); no shop has one.
+MAX_SHOP_ID_DIGITS = 18
 
 
 class BadDelivery(Exception):
@@ -91,7 +93,9 @@ class MailchimpWebhookView(View):
     http_method_names = ["get", "head", "post"]
 
     def dispatch(self, request, shop_id, secret=None):
-        configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+        configuration = None
+        if len(shop_id) <= MAX_SHOP_ID_DIGITS:
+            configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
         if configuration is None or not secret or not hmac.compare_digest(
             configuration.webhook_secret.encode("utf-8"), secret.encode("utf-8")
         ):

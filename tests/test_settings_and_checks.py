@@ -14,7 +14,7 @@ def test_settings_are_read_lazily(settings):
 
 def test_unknown_setting_keys_are_reported(settings):
     settings.SHOOP_MAILCHIMP = {"TIMEOUTS": 5, "DELIVERY": "worker"}
-    problems = [problem for problem in check_settings() if problem.id == "shoop_mailchimp.W002"]
+    problems = [problem for problem in check_settings() if problem.id == "shoop_mailchimp.W003"]
     assert len(problems) == 1 and "TIMEOUTS" in problems[0].msg and "DELIVERY" not in problems[0].msg
 
 
@@ -31,5 +31,5 @@ def test_system_checks(settings):
     assert {"shoop_mailchimp.E004", "shoop_mailchimp.W001"} <= ids
     settings.SHOOP_MAILCHIMP = {}
     assert check_settings() == []
-    settings.MIRAGE_SECRET_KEY = "short"
-    assert [p.id for p in check_settings()] == ["shoop_mailchimp.E005"]
+    settings.SHOOP_MAILCHIMP = {"ENCRYPTION_KEYS": "one string, not a list"}
+    assert [p.id for p in check_settings()] == ["shoop_mailchimp.E006"]

@@ -28,6 +28,8 @@ class MailchimpModule(AdminModule):
                       name="shoop_mailchimp.sync_existing", permissions=manage),
             admin_url(r"^mailchimp/send-pending/$", VIEWS + "SendPendingView", name="shoop_mailchimp.send_pending",
                       permissions=manage),
+            admin_url(r"^mailchimp/webhook/rotate/$", VIEWS + "RotateWebhookSecretView",
+                      name="shoop_mailchimp.rotate_webhook_secret", permissions=manage),
             admin_url(r"^mailchimp/initialize/(?P<pk>\d+)/$", VIEWS + "InitializeView",
                       name="shoop_mailchimp.initialize", permissions=manage),
             admin_url(r"^mailchimp/contact/(?P<pk>\d+)/sync/$", VIEWS + "SyncContactView",

@@ -5,6 +5,7 @@ drainer runs; its findings (the account's audiences, what is wrong) are shown he
 status page. The key is never rendered back: only its last four characters.
 """
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
 
@@ -12,6 +13,7 @@ from shoop_mailchimp.admin_module.permissions import can_manage
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import check_api_key_format
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration
+from shoop_mailchimp.models.configuration import APIKeyUndecryptable
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
 
@@ -65,11 +67,14 @@ class MailchimpConfigurationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
         self.empty_permitted = False
-        self.audiences = configuration.audiences if configuration.api_key else None
-        if configuration.api_key:
+        self.audiences = None
+        if configuration.api_key_undecryptable:
+            self.fields["api_key"].help_text = str(APIKeyUndecryptable())
+        elif configuration.has_api_key:
+            self.audiences = configuration.audiences
             self.fields["api_key"].help_text = _(
                 "A key is stored (ending in …%(hint)s). Leave this blank to keep it."
-            ) % {"hint": configuration.api_key_hint}
+            ) % {"hint": escape(configuration.api_key_hint)}  # django-bootstrap3 renders help texts unescaped
         else:
             del self.fields["remove_api_key"]
             self.fields["api_key"].help_text = _("Mailchimp: Account > Extras > API keys.")
@@ -99,6 +104,9 @@ class MailchimpConfigurationForm(forms.Form):
             api_key = entered_key
         elif data.get("remove_api_key"):
             api_key = ""
+        elif config.api_key_undecryptable:
+            self.add_error("api_key", str(APIKeyUndecryptable()))
+            return data
         else:
             api_key = config.api_key
         list_id = (data.get("list_id") or "").strip() or (data.get("audience") or "")
@@ -156,6 +164,6 @@ class MailchimpFormPart(FormPart):
             config.account_problem = ""
             config.account_checked_on = None
         config.save()
-        if check_account and config.api_key:
+        if check_account and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)

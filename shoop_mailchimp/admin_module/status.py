@@ -28,7 +28,7 @@ def shop_status(shop, configuration):
     pending = SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING)
     return {
         "configuration": configuration,
-        "configured": bool(configuration.pk and configuration.api_key and configuration.list_id),
+        "configured": bool(configuration.pk and configuration.has_api_key and configuration.list_id),
         # Seen across processes with REDIS_URL; otherwise only a pause met by this process.
         "throttled_for": int(shop_paused_for(shop.pk) + 0.999),
         "contact_counts": status_counts(shop, SyncKind.CONTACT),

@@ -23,7 +23,7 @@ class InitializeMailchimpButton(PostActionButton):
     def visible_for_object(shop):
         from shoop_mailchimp.models import MailchimpConfiguration
 
-        return bool(shop.pk) and MailchimpConfiguration.objects.filter(shop=shop).exclude(api_key="").exists()
+        return bool(shop.pk) and MailchimpConfiguration.objects.filter(shop=shop).exclude(encrypted_api_key="").exists()
 
 
 class SyncContactAction(PostActionDropdownItem):

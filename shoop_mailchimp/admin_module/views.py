@@ -1,7 +1,6 @@
 """Admin views for one shop's Mailchimp sync; every query is scoped to the shop being administered."""
 import json
 
-from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -17,15 +16,17 @@ from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, 
 from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, Order, Shop
 
+from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.status import shop_status
+from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.models import JobKind, LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
-from shoop_mailchimp.webhook_registration import masked, webhook_url
+from shoop_mailchimp.webhook_registration import masked, rotate_secret, webhook_url
 
 STATUS_URL = "shuup_admin:shoop_mailchimp.status"
 
@@ -47,9 +48,11 @@ class StatusView(TemplateView):
         shop = get_shop(self.request)
         configuration = get_configuration(shop)
         context.update(shop_status(shop, configuration))
+        context["can_manage"] = can_manage(self.request.user)
         if configuration.pk:
             url = webhook_url(configuration, self.request.build_absolute_uri("/"))
-            context["webhook_url"] = url if can_manage(self.request.user) else masked(url, configuration)
+            # With the secret, anyone could post unsubscribes: only those who may change the sync see it.
+            context["webhook_url"] = url if context["can_manage"] else masked(url, configuration)
         context["title"] = _("Mailchimp")
         context["shop"] = shop
         context["toolbar"] = Toolbar([
@@ -70,13 +73,34 @@ class InitializeView(View):
     def post(self, request, pk):
         shop = get_object_or_404(Shop.objects.get_for_user(request.user), pk=pk)
         configuration = get_configuration(shop)
-        if not (configuration.pk and configuration.api_key and configuration.list_id):
+        if not (configuration.pk and configuration.has_api_key and configuration.list_id):
             messages.error(request, _("Save the Mailchimp API key and audience first."))
             return _redirect_back(request, reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
         with transaction.atomic():
             request_job(shop.pk, JobKind.INITIALIZE, user=request.user)
             schedule_delivery(shop.pk)
         messages.info(request, _("Initialization is queued: this page shows when it is done."))
+        return HttpResponseRedirect(reverse(STATUS_URL))
+
+
+@method_decorator(require_POST, name="dispatch")
+class RotateWebhookSecretView(View):
+    """Replace the webhook secret at once (the old URL is refused from now on); the drainer then moves
+    Mailchimp's webhook to the new URL."""
+
+    def post(self, request):
+        configuration = get_configuration(get_shop(request))
+        if not configuration.pk:
+            messages.error(request, _("Save the Mailchimp API key and audience first."))
+            return HttpResponseRedirect(reverse(STATUS_URL))
+        journal = Journal(configuration.shop_id, user=request.user)
+        with transaction.atomic():
+            old_webhook_id = rotate_secret(configuration, journal)
+            journal.flush()
+            request_job(configuration.shop_id, JobKind.MOVE_WEBHOOK, user=request.user, old_webhook_id=old_webhook_id)
+            schedule_delivery(configuration.shop_id)
+        messages.info(request, _("The webhook secret was replaced and the old URL is refused; Mailchimp is told "
+                                 "the new URL in a moment (this page shows it)."))
         return HttpResponseRedirect(reverse(STATUS_URL))
 
 

@@ -6,6 +6,8 @@ entry explains itself.
 """
 import requests
 
+from shoop_mailchimp.conf import SETTING_NAME
+
 
 class MailchimpError(Exception):
     """Base class: a Mailchimp call did not do what was asked."""
@@ -98,6 +100,12 @@ class InvalidAPIKey(MailchimpError):
     """The key cannot be a Mailchimp API key; nothing was sent."""
 
 
+class MailchimpRedirected(MailchimpTransportError):
+    """A 3xx answer: something between the shop and Mailchimp (a proxy, a wrong API_BASE_URL)
+    redirects. Not followed (the key would go along, or be dropped), never a success; retried
+    like any transport failure, since the account itself is fine."""
+
+
 THROTTLE_MARKERS = ("throttl", "too many", "rate limit")
 
 
@@ -127,6 +135,14 @@ def error_from_status(status, problem, method=None, path=None):
         cls = MailchimpAPIError
     return cls(problem.get("detail") or problem.get("title") or "", status=status, problem=problem,
                method=method, path=path)
+
+
+def error_from_redirect(response, method=None, path=None):
+    """A 3xx (or any other non-2xx below 400) as :class:`MailchimpRedirected`, naming where it pointed."""
+    location = response.headers.get("Location")
+    message = "Redirected %s instead of answering (not followed): check %s['API_BASE_URL'] and any proxy " \
+        "on the way to Mailchimp" % ("to %s" % location[:200] if location else "without a Location", SETTING_NAME)
+    return MailchimpRedirected(message, status=response.status_code, method=method, path=path)
 
 
 def error_from_exception(exc, method=None, path=None):

@@ -18,8 +18,8 @@ from requests.adapters import HTTPAdapter
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import (
     InvalidAPIKey,
-    MailchimpTransportError,
     error_from_exception,
+    error_from_redirect,
     error_from_response,
 )
 from shoop_mailchimp.mailchimp.limits import connection_slot
@@ -96,12 +96,7 @@ class MailchimpSession:
         if not 200 <= response.status_code < 300:
             # Mailchimp's API never redirects; something between us and it does (a proxy, a captive
             # portal). Following would drop the credentials, and the answer is not Mailchimp's.
-            raise MailchimpTransportError(
-                "Unexpected HTTP %s answer (a redirect%s): not Mailchimp's API answering" % (
-                    response.status_code, " to %s" % response.headers["Location"]
-                    if response.headers.get("Location") else ""),
-                status=response.status_code, method=operation.method, path=path,
-            )
+            raise error_from_redirect(response, operation.method, path)
         if response.status_code == 204 or not response.content:
             return None
         try:

@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
             name='MailchimpJob',
             fields=[
                 ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('initialize', 'Initialize'), ('check_account', 'Check the API key and audience'), ('sync_existing', 'Sync existing contacts')], max_length=32, verbose_name='job')),
+                ('kind', models.CharField(choices=[('initialize', 'Initialize'), ('check_account', 'Check the API key and audience'), ('sync_existing', 'Sync existing contacts'), ('move_webhook', 'Move the webhook to its new secret URL')], max_length=32, verbose_name='job')),
                 ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('done', 'done'), ('failed', 'failed')], default='queued', max_length=16, verbose_name='status')),
                 ('params', jsonfield.fields.JSONField(blank=True, null=True)),
                 ('message', models.TextField(blank=True, verbose_name='outcome')),

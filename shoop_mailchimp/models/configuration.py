@@ -3,7 +3,23 @@ import secrets
 from django.db import models
 from django.utils.translation import ugettext_lazy as _
 from jsonfield import JSONField
-from shuup_mirage_field.fields import EncryptedCharField
+
+from shoop_mailchimp import encryption
+from shoop_mailchimp.mailchimp.errors import InvalidAPIKey
+
+
+class APIKeyUndecryptable(InvalidAPIKey):
+    """The stored key was encrypted with a key ENCRYPTION_KEYS no longer holds; nothing was sent.
+
+    An :class:`InvalidAPIKey`, so every path that stops on a bad key stops on this one too, and
+    says why in the owner's terms.
+    """
+
+    def __init__(self):
+        super().__init__(
+            "The stored API key cannot be decrypted with the configured ENCRYPTION_KEYS: re-enter it or "
+            "restore the old key."
+        )
 
 
 def generate_webhook_secret():
@@ -13,7 +29,7 @@ def generate_webhook_secret():
 class ConfigurationQuerySet(models.QuerySet):
     def recording(self):
         """Shops whose changes are recorded: enabled and initialized (also while paused, so none is lost)."""
-        return self.filter(enabled=True, initialized_on__isnull=False).exclude(api_key="")
+        return self.filter(enabled=True, initialized_on__isnull=False).exclude(encrypted_api_key="")
 
     def active(self):
         """Shops whose changes are sent: recording and not paused by an account error."""
@@ -26,7 +42,8 @@ class MailchimpConfiguration(models.Model):
     shop = models.OneToOneField(
         "shuup.Shop", on_delete=models.CASCADE, related_name="mailchimp_configuration", verbose_name=_("shop")
     )
-    api_key = EncryptedCharField(blank=True, default="", verbose_name=_("API key"))
+    #: A Fernet token (see :mod:`shoop_mailchimp.encryption`); read and write ``api_key`` instead.
+    encrypted_api_key = models.TextField(blank=True, default="", editable=False, verbose_name=_("API key (encrypted)"))
     list_id = models.CharField(max_length=64, blank=True, verbose_name=_("audience (list) id"))
     store_id = models.CharField(max_length=64, blank=True, verbose_name=_("eCommerce store id"))
     enabled = models.BooleanField(default=False, verbose_name=_("enabled"))
@@ -69,12 +86,44 @@ class MailchimpConfiguration(models.Model):
 
     @property
     def is_active(self):
-        return bool(self.enabled and self.is_initialized and self.api_key and not self.paused_reason)
+        return bool(self.enabled and self.is_initialized and self.has_api_key and not self.paused_reason)
+
+    @property
+    def api_key(self):
+        """The Mailchimp API key ("" when none); raises :class:`APIKeyUndecryptable` rather than return garbage."""
+        if not self.encrypted_api_key:
+            return ""
+        try:
+            return encryption.decrypt(self.encrypted_api_key)
+        except encryption.UndecryptableValue:
+            raise APIKeyUndecryptable() from None
+
+    @api_key.setter
+    def api_key(self, value):
+        self.encrypted_api_key = encryption.encrypt(value) if value else ""
+
+    @property
+    def has_api_key(self):
+        """Whether a key is stored, readable or not."""
+        return bool(self.encrypted_api_key)
+
+    @property
+    def api_key_undecryptable(self):
+        """A key is stored that none of the configured ENCRYPTION_KEYS reads."""
+        if not self.encrypted_api_key:
+            return False
+        try:
+            encryption.decrypt(self.encrypted_api_key)
+        except encryption.UndecryptableValue:
+            return True
+        return False
 
     @property
     def api_key_hint(self):
         """What the admin may show of the key: the last four characters of its secret part."""
-        return self.api_key.split("-")[0][-4:] if self.api_key else ""
+        if self.api_key_undecryptable:
+            return ""
+        return self.api_key.split("-")[0][-4:]
 
     @classmethod
     def default_store_id(cls, shop):

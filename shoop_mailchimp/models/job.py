@@ -11,10 +11,13 @@ class JobKind:
     CHECK_ACCOUNT = "check_account"
     #: Send the contacts (and orders) the sync has never seen, through Mailchimp batches.
     SYNC_EXISTING = "sync_existing"
+    #: After the webhook secret was rotated: register the new URL, delete the old webhook.
+    MOVE_WEBHOOK = "move_webhook"
     CHOICES = [
         (INITIALIZE, _("Initialize")),
         (CHECK_ACCOUNT, _("Check the API key and audience")),
         (SYNC_EXISTING, _("Sync existing contacts")),
+        (MOVE_WEBHOOK, _("Move the webhook to its new secret URL")),
     ]
 
 

@@ -12,11 +12,13 @@ from django.utils.translation import ugettext as _
 from django.utils.translation import ungettext
 
 from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
-from shoop_mailchimp.mailchimp.errors import MailchimpAuthError, MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.webhook_registration import move_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def run_check_account(job):
     """The account check behind the shop form: is the key accepted, which audiences are there, is the
     chosen one among them. A working key and audience clear a pause they caused."""
     configuration = _configuration(job)
-    if configuration is None or not configuration.api_key:
+    if configuration is None or not configuration.has_api_key:
         return JobStatus.DONE, _("No API key is stored.")
     audiences, problem = None, ""
     try:
@@ -132,8 +134,27 @@ def run_sync_existing(job):
         ungettext("in %(batches)d batch.", "in %(batches)d batches.", batches) % {"batches": batches})
 
 
+def run_move_webhook(job):
+    configuration = _configuration(job)
+    if configuration is None or not configuration.is_initialized:
+        return JobStatus.DONE, _("Mailchimp is not initialized: the new webhook URL is registered by Initialize.")
+    journal = Journal(job.shop_id, user=job.requested_by)
+    try:
+        webhook_id = move_webhook(configuration, (job.params or {}).get("old_webhook_id", ""), journal)
+    except InvalidAPIKey as error:  # malformed, or unreadable with the configured ENCRYPTION_KEYS
+        journal.error("webhook.register", error)
+        webhook_id = None
+    finally:
+        journal.flush()
+    if webhook_id is None:
+        return JobStatus.FAILED, _("Mailchimp was not told the new webhook URL: see the log, or enter the URL "
+                                   "shown on this page in Mailchimp.")
+    return JobStatus.DONE, _("Mailchimp calls the webhook's new URL.")
+
+
 RUNNERS = {
     JobKind.INITIALIZE: run_initialize,
     JobKind.CHECK_ACCOUNT: run_check_account,
     JobKind.SYNC_EXISTING: run_sync_existing,
+    JobKind.MOVE_WEBHOOK: run_move_webhook,
 }

@@ -20,7 +20,7 @@ from tests.reliability.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact"}
+STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact", "rotate_webhook_secret"}
 
 
 def admin_urls(shop, contact):
@@ -126,6 +126,7 @@ def test_the_webhook_secret_is_compared_in_constant_time(configuration, client, 
     bad = good.replace(configuration.webhook_secret, "x" * len(configuration.webhook_secret))
     assert client.get(good).status_code == 200
     assert client.get(bad).status_code == 403
-    assert len(calls) == 2
+    secret = configuration.webhook_secret.encode("utf-8")
+    assert len([call for call in calls if secret in call]) == 2, "Fernet compares MACs with it too"
     monkeypatch.setattr(webhooks.hmac, "compare_digest", lambda given, expected: False)
     assert client.get(good).status_code == 403, "the answer depends on compare_digest alone"

@@ -56,7 +56,7 @@ def run_through_every_kind_of_failure(emulator, api_key, configuration, settings
 def test_the_key_is_encrypted_in_the_database(configuration, mailchimp_account):
     api_key = mailchimp_account[1]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT api_key FROM %s WHERE id = %%s" % MailchimpConfiguration._meta.db_table,
+        cursor.execute("SELECT encrypted_api_key FROM %s WHERE id = %%s" % MailchimpConfiguration._meta.db_table,
                        [configuration.pk])
         [(raw,)] = cursor.fetchall()
     assert raw and raw != api_key

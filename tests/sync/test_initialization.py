@@ -59,7 +59,7 @@ def test_key_is_encrypted_at_rest(shop, fresh_configuration):
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT api_key FROM shoop_mailchimp_mailchimpconfiguration WHERE id = %s",
+        cursor.execute("SELECT encrypted_api_key FROM shoop_mailchimp_mailchimpconfiguration WHERE id = %s",
                        [fresh_configuration.pk])
         raw = cursor.fetchone()[0]
     assert raw and fresh_configuration.api_key not in raw

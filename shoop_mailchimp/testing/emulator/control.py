@@ -5,7 +5,7 @@ import re
 
 from .errors import ApiError, problem
 
-FAULT_KINDS = ("fail", "fail_email", "failure_rate", "latency", "hang", "reset_connection")
+FAULT_KINDS = ("fail", "fail_email", "failure_rate", "latency", "hang", "reset_connection", "redirect")
 RESULT_RE = re.compile(r"^/batch-results/([0-9a-f]+)\.tar\.gz$")
 
 

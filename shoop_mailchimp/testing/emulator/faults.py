@@ -53,6 +53,7 @@ class Faults:
             self._latency = 0.0
             self._hangs = []
             self._resets = []
+            self._redirects = []
 
     def fail(self, path_pattern, status=500, method=None, times=None, detail=None, title=None):
         with self._lock:
@@ -81,6 +82,11 @@ class Faults:
         with self._lock:
             self._resets.append(_Rule(path_pattern, None, times))
 
+    def redirect(self, path_pattern=None, status=302, location=None, method=None, times=None):
+        """Answer with a redirect, as a proxy or a wrong base URL would (Mailchimp's API never does)."""
+        with self._lock:
+            self._redirects.append(_Rule(path_pattern, method, times, status=int(status), location=location))
+
     def down(self):
         """Stop listening on the port: clients get "connection refused"."""
         self._on_down()
@@ -105,6 +111,12 @@ class Faults:
     def should_reset(self, method, path):
         with self._lock:
             return self._first(self._resets, method, path) is not None
+
+    def redirect_for(self, method, path):
+        """``(status, location or None)`` when this request must be redirected, else None."""
+        with self._lock:
+            rule = self._first(self._redirects, method, path)
+            return (rule.data["status"], rule.data["location"]) if rule else None
 
     def failure_for(self, method, path, body, params, network=True):
         """Return ``dict(status, title, detail)`` when this request must fail, else None.

@@ -89,6 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(status, body, content_type)
         elif path == "/3.0" or path.startswith("/3.0/"):
+            redirect = emulator.faults.redirect_for(method, path[len("/3.0") :] or "/")
+            if redirect:
+                self._redirect(*redirect)
+                return
             outcome = emulator.handle_http(
                 method, path[len("/3.0") :] or "/", query, raw, self.headers.get("Authorization")
             )
@@ -115,6 +119,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload:
             self.wfile.write(payload)
+
+    def _redirect(self, status, location):
+        """With a JSON body, as gateways in front of JSON APIs answer: a client that takes anything
+        below 400 for success reads it as the resource."""
+        payload = json.dumps(problem(status, "Redirected (emulator fault)", title="Redirect")).encode("utf-8")
+        self.send_response(status)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _reset(self):
         """Drop the connection with a TCP reset and no answer."""
