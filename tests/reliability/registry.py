@@ -13,11 +13,21 @@ def add(name, count=1):
     FIGURES[name] += count
 
 
+CHAOS = (
+    "; chaos on PostgreSQL: {edits} edits, {unsubscribes} Mailchimp-side unsubscribes, {kills} worker kills, "
+    "{stale} stale"
+)
+
+
 def summary_line():
-    return SUMMARY.format(
+    line = SUMMARY.format(
         faults=FIGURES["faults"],
         failed=FIGURES["requests_failed"],
         lost=FIGURES["contacts_lost"],
         violations=FIGURES["consent_violations"],
         bad_inputs=FIGURES["bad_inputs"],
     )
+    if FIGURES["chaos_runs"]:
+        line += CHAOS.format(edits=FIGURES["chaos_edits"], unsubscribes=FIGURES["chaos_unsubscribes"],
+                             kills=FIGURES["chaos_kills"], stale=FIGURES["chaos_stale"])
+    return line

@@ -99,8 +99,9 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
     violations = [member["email_address"] for member in emulator.members(api_key, list_id)
                   if member["status"] in ("subscribed", "pending")
                   and member["email_address"].lower() not in consenting]
-    registry.add("chaos_stale", len(stale))
-    registry.add("consent_violations", len(violations))
+    for name, count in (("chaos_runs", 1), ("chaos_edits", edits), ("chaos_unsubscribes", unsubscribes),
+                        ("chaos_kills", kills), ("chaos_stale", len(stale)), ("consent_violations", len(violations))):
+        registry.add(name, count)
     print("chaos (seed %s): %d edits, %d Mailchimp-side unsubscribes, %d worker kills, %d stale, %d consent "
           "violations" % (seed, edits, unsubscribes, kills, len(stale), len(violations)))
     assert not stale, "contacts whose Mailchimp state is not the shop's (seed %s): %s" % (seed, stale)
