@@ -5,6 +5,10 @@ deployments) the cap holds across every process: a slot is a member of a Redis s
 with its expiry, so a worker killed mid-request frees its slot once the request would have timed out.
 The same Redis carries per-shop "retry not before" pauses after Mailchimp throttled us, so that
 every worker waits; without Redis the pause holds within this process.
+
+Redis going away stops nothing for good: a slot that cannot be taken raises
+:class:`LimiterUnavailable` (the drainer gives its rows back for later), and a pause falls back to
+this process.
 """
 import contextlib
 import threading
@@ -12,6 +16,7 @@ import time
 import uuid
 
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp.errors import MailchimpError
 
 _lock = threading.Lock()
 _semaphores = {}
@@ -35,6 +40,12 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 0
 """
+
+
+class LimiterUnavailable(MailchimpError):
+    """The shared connection cap (Redis) cannot be reached: nothing was sent, nothing is wrong with it."""
+
+    transient = True
 
 
 def _local_slot(key_id):
@@ -61,21 +72,30 @@ def redis_client():
 
 @contextlib.contextmanager
 def _redis_slot(client, key_id):
+    import redis
+
     key = KEY_PREFIX + "slots:" + key_id
     token = uuid.uuid4().hex
-    acquire = client.register_script(_ACQUIRE)
     cap = get_setting("MAX_CONNECTIONS")
     timeout = get_setting("TIMEOUT")
     lifetime = (sum(timeout) if isinstance(timeout, (tuple, list)) else float(timeout or 120)) + SLOT_MARGIN
-    while True:
-        now = time.time()
-        if acquire(keys=[key], args=[now, now + lifetime, cap, token]):
-            break
-        time.sleep(SLOT_WAIT_STEP)
+    try:
+        acquire = client.register_script(_ACQUIRE)
+        while True:
+            now = time.time()
+            if acquire(keys=[key], args=[now, now + lifetime, cap, token]):
+                break
+            time.sleep(SLOT_WAIT_STEP)
+    except redis.RedisError as error:
+        raise LimiterUnavailable("The shared connection limit (REDIS_URL) cannot be reached (%s); sending "
+                                 "waits for it." % error.__class__.__name__) from error
     try:
         yield
     finally:
-        client.zrem(key, token)
+        try:
+            client.zrem(key, token)
+        except redis.RedisError:
+            pass  # the slot expires by itself
 
 
 @contextlib.contextmanager
@@ -98,21 +118,29 @@ def pause_shop(shop_id, seconds):
     if seconds <= 0:
         return
     resume_at = time.time() + seconds
+    with _lock:  # also here: the pause holds in this process when Redis is unreachable
+        _local_pauses[shop_id] = max(resume_at, _local_pauses.get(shop_id, 0))
     client = redis_client()
-    if client is None:
-        with _lock:
-            _local_pauses[shop_id] = max(resume_at, _local_pauses.get(shop_id, 0))
-        return
-    client.set(KEY_PREFIX + "paused:%s" % shop_id, str(resume_at), ex=max(1, int(seconds + 0.999)))
+    if client is not None:
+        import redis
+
+        try:
+            client.set(KEY_PREFIX + "paused:%s" % shop_id, str(resume_at), ex=max(1, int(seconds + 0.999)))
+        except redis.RedisError:
+            pass
 
 
 def shop_paused_for(shop_id):
     """Seconds until the shop may be sent to again (0 when not paused)."""
+    with _lock:
+        resume_at = _local_pauses.get(shop_id, 0)
     client = redis_client()
-    if client is None:
-        with _lock:
-            resume_at = _local_pauses.get(shop_id, 0)
-    else:
-        value = client.get(KEY_PREFIX + "paused:%s" % shop_id)
-        resume_at = float(value) if value else 0
+    if client is not None:
+        import redis
+
+        try:
+            value = client.get(KEY_PREFIX + "paused:%s" % shop_id)
+        except redis.RedisError:
+            value = None
+        resume_at = max(resume_at, float(value) if value else 0)
     return max(0.0, resume_at - time.time())

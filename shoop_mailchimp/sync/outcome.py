@@ -11,6 +11,7 @@ from shoop_mailchimp.mailchimp.errors import (
     MailchimpError,
     MailchimpRateLimited,
 )
+from shoop_mailchimp.mailchimp.limits import LimiterUnavailable
 from shoop_mailchimp.sync.backoff import retry_delay
 
 
@@ -84,6 +85,8 @@ UNEXPECTED_ATTEMPTS = 3
 def classify(error):
     """The Outcome of ``error`` raised while sending one row. The caller decides what is account-level:
     a 404 only means the addressed item is missing unless the audience or store itself is gone."""
+    if isinstance(error, LimiterUnavailable):
+        return Outcome(Result.THROTTLED, str(error), error=error.as_log_data(), delay=retry_delay(1))
     if isinstance(error, MailchimpRateLimited):
         return Outcome(Result.THROTTLED, "Mailchimp asked for a pause (too many requests).",
                        # Mailchimp sends no Retry-After: the first step of the retry backoff.

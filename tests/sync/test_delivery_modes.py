@@ -3,9 +3,11 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.mailchimp import limits
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync import delivery
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -91,4 +93,33 @@ def test_worker_loop_survives_a_database_error(configuration, mailchimp_account,
     monkeypatch.setattr(mailchimp_sync.time, "sleep", sleep)
     call_command("mailchimp_sync", loop=True, interval=0)
     assert "Database error" in capsys.readouterr().err
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_an_unreachable_redis_postpones_sending_and_the_loop_goes_on(configuration, mailchimp_account, settings,
+                                                                      monkeypatch, capsys):
+    """REDIS_URL carries the per-key connection cap: while it is down nothing is sent, nothing fails."""
+    from shoop_mailchimp.management.commands import mailchimp_sync
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL="redis://127.0.0.1:9/0")
+    person = PersonContact.objects.create(first_name="Red", email="red@example.com", marketing_permission=True)
+    rounds = []
+
+    def sleep(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mailchimp_sync.time, "sleep", sleep)
+    call_command("mailchimp_sync", loop=True, interval=0)
+    assert len(rounds) == 3, "the loop kept going"
+    row = SyncState.objects.get(object_id=person.pk, kind="contact")
+    assert (row.status, row.attempts, row.claimed_by) == (SyncStatus.PENDING, 0, ""), "given back, untried"
+    assert emulator.get_member(api_key, list_id, person.email) is None
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).paused_reason == ""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, REDIS_URL=None)  # Redis is back
+    limits._local_pauses.clear()
+    SyncState.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    call_command("mailchimp_sync")
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
