@@ -1,0 +1,133 @@
+"""The shop never waits on Mailchimp: storefront checkouts and admin contact saves on the demo's real
+HTTP server, with the Mailchimp emulator hanging every request for 20 s, integration on vs off.
+
+The demo runs from a fresh copy of the sources (its own var/), with the drainer as a thread inside
+the web server (DELIVERY="background", the mode where a request could be held up) and again with
+the demo's separate worker (DELIVERY="worker"). A request that called Mailchimp would take the
+whole hang: the slowest request of each run is printed next to it.
+"""
+import os
+import re
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+from common import ROOT, ratio_line
+
+from demo.shopper import admin_session, check_out
+from tests.admin.forms import form_values
+from tests.packaging.conftest import copy_sources, free_port
+
+HANG_SECONDS = 20
+REQUESTS = int(os.environ.get("BENCH_REQUEST_COUNT") or 8)
+ROUNDS = 3
+
+
+class Demo:
+    def __init__(self, directory, delivery):
+        self.shop_port, self.emulator_port = free_port(), free_port()
+        self.shop_url = "http://127.0.0.1:%d/" % self.shop_port
+        self.emulator_url = "http://127.0.0.1:%d/" % self.emulator_port
+        self.directory = directory
+        env = dict(os.environ, DEMO_PORT=str(self.shop_port), DEMO_EMULATOR_PORT=str(self.emulator_port),
+                   SHOOP_MAILCHIMP_DEMO_DELIVERY=delivery, PYTHONUNBUFFERED="1")
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.process = subprocess.Popen([sys.executable, "demo/run.py"], cwd=directory, env=env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = []
+        threading.Thread(target=lambda: self.output.extend(self.process.stdout), daemon=True).start()
+        deadline = time.monotonic() + 600
+        while "Ctrl-C stops" not in "".join(self.output):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the demo did not start:\n" + "".join(self.output))
+            time.sleep(0.5)
+        self.product_path = re.search(r"buy the Chimp mug: http://[^/]+(/\S+)\)", "".join(self.output)).group(1)
+        with open(os.path.join(directory, "var", "demo-admin-password")) as handle:
+            self.admin = admin_session(self.shop_url, "admin", handle.read().strip())
+
+    def database(self, sql, *params):
+        with sqlite3.connect(os.path.join(self.directory, "var", "demo.sqlite3"), timeout=60) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def set_integration(self, enabled):
+        self.database("UPDATE shoop_mailchimp_mailchimpconfiguration SET enabled = ?", int(enabled))
+        time.sleep(6)  # the web process caches which shops record changes for 5 s
+
+    def hang_mailchimp(self):
+        response = requests.post(self.emulator_url + "_emulator/faults", timeout=10,
+                                 json={"kind": "hang", "seconds": HANG_SECONDS})
+        assert response.status_code == 200, response.text
+
+    def mailchimp_requests(self):
+        return len(requests.get(self.emulator_url + "_emulator/requests", timeout=30).json())
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def save_contact(demo, contact_id, number):
+    """The admin's contact edit page, submitted with a changed first name."""
+    url = demo.shop_url + "sa/contacts/%d/edit/" % contact_id
+    data = form_values(demo.admin.get(url, timeout=60).text, "contact_form")
+    data["base-first_name"] = "Ada %d" % number
+    data["csrfmiddlewaretoken"] = demo.admin.cookies["csrftoken"]
+    response = demo.admin.post(url, data=data, headers={"Referer": url}, timeout=60)
+    assert response.status_code == 200 and "/edit/" not in response.url, response.text[:2000]
+
+
+def measure(demo, work):
+    """(median seconds per request, slowest request) over ROUNDS rounds of REQUESTS requests."""
+    durations = []
+    for _ in range(ROUNDS):
+        for number in range(REQUESTS):
+            started = time.monotonic()
+            work(number)
+            durations.append(time.monotonic() - started)
+    return statistics.median(durations), max(durations)
+
+
+def run(delivery, sources):
+    demo = Demo(sources, delivery)
+    ok = True
+    try:
+        [(contact_id,)] = demo.database("SELECT id FROM shuup_contact WHERE email = 'ada@example.com'")
+        checkout = lambda number: check_out(demo.shop_url, demo.product_path)  # noqa: E731
+        contact_save = lambda number: save_contact(demo, contact_id, number)  # noqa: E731
+        demo.hang_mailchimp()
+        before = demo.mailchimp_requests()
+        figures = {}
+        for enabled in (False, True):
+            demo.set_integration(enabled)
+            figures[enabled] = {"checkout": measure(demo, checkout), "contact save": measure(demo, contact_save)}
+        for what in ("checkout", "contact save"):
+            (on, slowest), (off, _) = figures[True][what], figures[False][what]
+            ok &= ratio_line("%s (%s delivery), on / off, Mailchimp hanging" % (what, delivery), on / off, 1.10)
+            ok &= ratio_line("  slowest %s with the integration on (a call would take %d s)" % (what, HANG_SECONDS),
+                             slowest, HANG_SECONDS / 4, unit=" s")
+        print("Mailchimp requests meanwhile (made by the drainer, each hanging %d s): %d" % (
+            HANG_SECONDS, demo.mailchimp_requests() - before))
+    finally:
+        demo.stop()
+    return ok
+
+
+def main():
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="shoop-mailchimp-request-time-") as directory:
+        for delivery in ("background", "worker"):
+            sources = copy_sources(os.path.join(directory, delivery))
+            ok &= run(delivery, sources)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    main()
