@@ -39,6 +39,13 @@ def shop(db):
 
 
 @pytest.fixture
+def admin_client(shop, client, admin_user):
+    """Logged in after the default shop exists (Shuup's login signal needs a shop)."""
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
 def mailchimp_settings(settings, mailchimp_emulator):
     """Aim the app at the emulator (the base URL setting is the only switch)."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, API_BASE_URL=mailchimp_emulator.base_url)

@@ -1,21 +1,9 @@
-import itertools
 import re
 from html import unescape
 
-import pytest
 from django.urls import reverse
-from shuup.core.models import PersonContact
 
 from tests.admin.forms import form_values
-
-_counter = itertools.count(1)
-
-
-@pytest.fixture
-def admin_client(shop, client, admin_user):
-    """Logged in after the default shop exists (Shuup's login signal needs a shop)."""
-    client.force_login(admin_user)
-    return client
 
 
 def shop_edit_url(shop):
@@ -49,13 +37,3 @@ def field_error(response, field):
 
 def saved(response):
     return response.status_code == 302
-
-
-def new_person(email=None, permission=True):
-    counter = next(_counter)
-    return PersonContact.objects.create(
-        first_name="Ann%d" % counter,
-        last_name="Example",
-        email=email or "admin.ann.%d@example.com" % counter,
-        marketing_permission=permission,
-    )

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
-from tests.admin.conftest import new_person
+from tests.helpers import new_person
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -13,7 +13,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import new_person
+from tests.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -36,7 +36,7 @@ def make_existing(bulk_settings):
     return make
 
 
-def member_puts(emulator):
+def members_sent_per_hash(emulator):
     """{subscriber hash: count} of member PUTs sent, one by one or inside batches."""
     counts = {}
 
@@ -53,9 +53,3 @@ def member_puts(emulator):
             count(request["method"], request["path"])
     return counts
 
-
-@pytest.fixture
-def admin_client(shop, client, admin_user):
-    """Logged in after the default shop exists (Shuup's login signal needs a shop)."""
-    client.force_login(admin_user)
-    return client

@@ -10,7 +10,7 @@ from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncS
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.bulk.conftest import member_puts
+from tests.bulk.conftest import members_sent_per_hash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, ma
     for post in batch_posts(emulator):
         operation = post["body"]["operations"][0]
         assert isinstance(operation["body"], str) and json.loads(operation["body"])["email_address"]
-    puts = member_puts(emulator)
+    puts = members_sent_per_hash(emulator)
     for person in people:
         assert puts[subscriber_hash(person.email)] == 1
         member = emulator.get_member(api_key, list_id, person.email)
@@ -56,7 +56,7 @@ def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, ma
     assert not [outcome for outcome in drain() if outcome.startswith("contact")]
     emulator.clear_requests()
     assert not bulk.sync_existing(configuration.shop_id, poll_interval=0.05)
-    assert not member_puts(emulator)
+    assert not members_sent_per_hash(emulator)
 
 
 def test_rows_in_a_batch_are_not_sent_by_the_incremental_worker(configuration, mailchimp_account, make_existing):
@@ -74,7 +74,7 @@ def test_rows_in_a_batch_are_not_sent_by_the_incremental_worker(configuration, m
     assert state(people[0]).status == SyncStatus.PENDING
     assert drain()["contact synced"] == 1
     assert emulator.get_member(api_key, list_id, people[0].email)["merge_fields"]["FNAME"] == "Renamed"
-    assert member_puts(emulator)[subscriber_hash(people[1].email)] == 1
+    assert members_sent_per_hash(emulator)[subscriber_hash(people[1].email)] == 1
 
 
 def test_a_rejected_contact_fails_with_mailchimps_detail_and_the_others_sync(
@@ -118,7 +118,7 @@ def test_a_crash_before_polling_resumes_without_sending_twice(configuration, mai
     assert MailchimpBatch.objects.filter(status=BatchStatus.PREPARING).count() == 1
 
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30) == 0
-    puts = member_puts(emulator)
+    puts = members_sent_per_hash(emulator)
     for person in people + extra:
         assert state(person).status == SyncStatus.SYNCED
         assert puts[subscriber_hash(person.email)] == 1

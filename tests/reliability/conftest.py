@@ -12,11 +12,6 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(registry.summary_line())
 
 
-@pytest.fixture
-def admin_client(shop, client, admin_user):
-    client.force_login(admin_user)
-    return client
-
 
 @pytest.fixture
 def client_errors(monkeypatch):

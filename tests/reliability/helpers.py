@@ -1,35 +1,13 @@
 """Comparing the shop with the emulator: lost contacts and consent violations."""
-import itertools
-from datetime import timedelta
 
-from django.utils import timezone
-from shuup.core.models import Contact, PersonContact
+from shuup.core.models import Contact
 
-from shoop_mailchimp.mailchimp import limits
-from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
+from shoop_mailchimp.mailchimp.members import mailchimp_email
 from shoop_mailchimp.models import ContactGroupInterest, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds.fields import contact_names
+from tests.helpers import make_all_due
 from tests.reliability import registry
-
-_counter = itertools.count(1)
-
-
-def new_person(permission=True, **fields):
-    number = next(_counter)
-    values = dict(first_name="Rel%d" % number, last_name="Iable", email="rel.%d@example.com" % number,
-                  marketing_permission=permission)
-    values.update(fields)
-    return PersonContact.objects.create(**values)
-
-
-def make_all_due():
-    """Skip the backoff, any throttling pause and every lease, as if enough time had passed."""
-    limits._local_pauses.clear()
-    past = timezone.now() - timedelta(seconds=1)
-    SyncState.objects.filter(status__in=(SyncStatus.PENDING, SyncStatus.SENDING)).update(
-        next_attempt_at=past, lease_until=past
-    )
 
 
 def drain_until_settled(max_drains=50):
@@ -108,8 +86,3 @@ def consent_violations(emulator):
 
 def failed_requests(emulator):
     return [request for request in emulator.requests if request["status"] == 0 or request["status"] >= 400]
-
-
-def member_puts(emulator, email=None):
-    suffix = "/members/" + subscriber_hash(email) if email else "/members/"
-    return [r for r in emulator.requests if r["method"] == "PUT" and suffix in r["path"]]

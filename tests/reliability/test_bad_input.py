@@ -20,8 +20,9 @@ from shoop_mailchimp.models import (
     SyncStatus,
 )
 from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import new_person
 from tests.reliability import registry
-from tests.reliability.helpers import assert_nothing_lost, new_person
+from tests.reliability.helpers import assert_nothing_lost
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,13 +20,8 @@ from shoop_mailchimp.sync import delivery, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from tests.admin.conftest import post_shop_form
-from tests.reliability.helpers import (
-    assert_nothing_lost,
-    drain_until_settled,
-    make_all_due,
-    member_puts,
-    new_person,
-)
+from tests.helpers import make_all_due, member_puts, new_person
+from tests.reliability.helpers import assert_nothing_lost, drain_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from shoop_mailchimp.admin_module import MailchimpModule
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
 from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.webhook_registration import webhook_url
-from tests.reliability.helpers import new_person
+from tests.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
 from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, new_person
 from tests.reliability import registry
-from tests.reliability.helpers import make_all_due, new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, Sy
 from shoop_mailchimp.models.configuration import APIKeyUndecryptable
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import field_error, post_shop_form, saved
-from tests.reliability.helpers import make_all_due, new_person
+from tests.helpers import make_all_due, new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpLog
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.webhook_registration import check_webhook
 from tests.admin.test_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.reliability.helpers import new_person
+from tests.helpers import new_person
 from tests.security.hostile import (
     FIRST_NAME,
     GROUP_NAME,

@@ -14,7 +14,7 @@ from django.urls import reverse
 import shoop_mailchimp
 from shoop_mailchimp.admin_module.messages import script_safe
 from shoop_mailchimp.models import SyncState, SyncStatus
-from tests.reliability.helpers import new_person
+from tests.helpers import new_person
 from tests.security.hostile import MAILCHIMP_DETAIL, SCRIPT_BREAKING_EMAIL
 
 pytestmark = pytest.mark.django_db(transaction=True)

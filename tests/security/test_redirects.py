@@ -12,7 +12,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs
 from tests.admin.conftest import post_shop_form, saved
-from tests.reliability.helpers import make_all_due, new_person
+from tests.helpers import make_all_due, new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,6 +11,7 @@ from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, member_puts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 _counter = itertools.count(1)
@@ -36,12 +37,6 @@ def states(people):
     return {state.object_id: state for state in SyncState.objects.filter(
         kind="contact", object_id__in=[person.pk for person in people]
     )}
-
-
-def make_all_due():
-    """As if the throttling pause and the rows' backoff had passed."""
-    limits._local_pauses.clear()
-    SyncState.objects.filter(status=SyncStatus.PENDING).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
 def test_sixty_contacts_drain_concurrently(concurrent_worker, mailchimp_account):
@@ -150,11 +145,6 @@ def small_claims(concurrent_worker, settings):
     """Claims of 4 threads x 5 rows = 20, so that 90 contacts need the drain to claim more mid-way."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DRAIN_CONCURRENCY=4, DRAIN_CHUNK=5)
     return concurrent_worker
-
-
-def member_puts(emulator):
-    return [request for request in emulator.requests
-            if request["method"] == "PUT" and "/members/" in request["path"]]
 
 
 def test_contacts_claimed_mid_drain_are_sent_once_over_kept_alive_connections(small_claims, mailchimp_account):

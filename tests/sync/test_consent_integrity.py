@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 from django.utils import timezone
-from shuup.core.models import Contact, PersonContact, Shop
+from shuup.core.models import Contact, Shop
 from shuup.testing.factories import create_product, create_random_order, get_default_supplier
 
 from shoop_mailchimp.initialization import initialize
@@ -18,6 +18,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, Sy
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
+from tests.helpers import new_person
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +30,6 @@ def worker(configuration, settings):
     """Saves only record; the test drains when it wants Mailchimp to hear."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     return configuration
-
-
-def person(permission=True, **fields):
-    number = next(_counter)
-    values = dict(first_name="Cora%d" % number, last_name="Sent", email="cora.%d@example.com" % number,
-                  marketing_permission=permission)
-    values.update(fields)
-    return PersonContact.objects.create(**values)
 
 
 def row_of(contact, shop_id=None):
@@ -62,7 +55,7 @@ def fired(seconds_ago=0):
 
 
 def test_every_recorded_change_bumps_the_version_even_of_a_row_that_is_waiting(worker):
-    contact = person()
+    contact = new_person()
     waiting = row_of(contact)
     assert waiting.status == SyncStatus.PENDING and not waiting.claimed_by
     contact.first_name = "Edited"
@@ -72,7 +65,7 @@ def test_every_recorded_change_bumps_the_version_even_of_a_row_that_is_waiting(w
 
 def test_an_edit_committed_while_the_row_is_out_is_sent_after_it(worker, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person()
+    contact = new_person()
     drain()
     contact.first_name = "Before"
     contact.save()
@@ -91,7 +84,7 @@ def test_an_edit_committed_while_the_row_is_out_is_sent_after_it(worker, mailchi
 
 def test_a_checkout_never_restores_consent_withdrawn_before_it(worker, shop, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     drain()
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
     contact.marketing_permission = False
@@ -107,7 +100,7 @@ def test_a_checkout_never_restores_consent_withdrawn_before_it(worker, shop, mai
 def test_a_checkout_that_unticks_the_box_keeps_consent(worker, shop, mailchimp_account):
     """Shuup's OrderCreator copies the unticked box onto the customer: that is not a withdrawal."""
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     drain()
     order = place_order(shop, Contact.objects.get(pk=contact.pk))
     assert Contact.objects.get(pk=contact.pk).marketing_permission is True
@@ -126,7 +119,7 @@ def test_a_webhook_of_shop_a_never_touches_a_contact_of_shop_b(client, configura
     list_b = emulator.add_list(api_key, name="Shop B audience")
     config_b = MailchimpConfiguration.objects.create(shop=shop_b, api_key=api_key, list_id=list_b, enabled=True)
     initialize(config_b)
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     contact.add_to_shop(shop_b)  # a customer of shop B only
     assert not contact.shops.filter(pk=configuration.shop_id).exists()
     drain()
@@ -144,7 +137,7 @@ def test_a_webhook_of_shop_a_never_touches_a_contact_of_shop_b(client, configura
 
 def test_an_event_fired_before_the_newest_fact_is_ignored(client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     assert post_event(client, configuration, "subscribe", email=contact.email, fired_at=fired()).status_code == 200
     # Delivered late: fired five minutes before the subscribe the shop already applied.
     assert post_event(client, configuration, "unsubscribe", email=contact.email,
@@ -157,7 +150,7 @@ def test_an_event_fired_before_the_newest_fact_is_ignored(client, configuration,
 def test_an_unsubscribe_older_than_consent_given_again_in_the_shop_is_ignored(client, configuration,
                                                                              mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=False)
+    contact = new_person(permission=False)
     contact.marketing_permission = True
     contact.save()  # consent given in the shop, sent at once
     assert row_of(contact).consent_sent_at is not None
@@ -175,7 +168,7 @@ def test_an_unsubscribe_older_than_consent_given_again_in_the_shop_is_ignored(cl
 
 def test_an_email_changed_to_an_address_already_in_the_audience(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     old_email, new_email = contact.email, "taken.%d@example.com" % next(_counter)
     with MailchimpSession(api_key) as session:  # a guest's address, say
         session.put(member_path(list_id, new_email), {"email_address": new_email, "status_if_new": "transactional"})
@@ -195,7 +188,7 @@ def test_an_email_changed_to_an_address_already_in_the_audience(configuration, m
 
 def test_an_address_changed_in_mailchimp_during_a_send_is_not_undone(client, worker, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     drain()
     old_email, new_email = contact.email, "moved.%d@example.com" % next(_counter)
     contact.first_name = "Renamed"
@@ -217,7 +210,7 @@ def test_an_address_changed_in_mailchimp_during_a_send_is_not_undone(client, wor
 
 def test_an_order_of_a_known_customer_carries_only_its_id(client, configuration, shop, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     old_email, new_email = contact.email, "new.%d@example.com" % next(_counter)
     change_address_in_mailchimp(api_key, list_id, old_email, new_email)
     assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
@@ -234,7 +227,7 @@ def test_an_order_of_a_known_customer_carries_only_its_id(client, configuration,
 
 def test_an_admin_archiving_a_member_is_not_the_persons_withdrawal(client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    contact = person(permission=True)
+    contact = new_person(permission=True)
     assert post_event(client, configuration, "unsubscribe", email=contact.email, action="delete").status_code == 200
     assert Contact.objects.get(pk=contact.pk).marketing_permission is True
     assert row_of(contact).member_status == "archived"

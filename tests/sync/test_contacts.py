@@ -1,4 +1,3 @@
-import itertools
 from collections import Counter
 from datetime import timedelta
 
@@ -11,9 +10,9 @@ from shuup.testing.factories import create_random_contact_group
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
+from tests.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
-_counter = itertools.count(1)
 
 
 def contact_requests(emulator):
@@ -23,17 +22,6 @@ def contact_requests(emulator):
 
 def contact_state(contact):
     return SyncState.objects.get(kind="contact", object_id=contact.pk)
-
-
-def new_person(permission=True, email=None):
-    """A person saved once, the way the admin or a registration creates one."""
-    counter = next(_counter)
-    return PersonContact.objects.create(
-        first_name="Ann%d" % counter,
-        last_name="Example",
-        email="ann.%d@example.com" % counter if email is None else email,
-        marketing_permission=permission,
-    )
 
 
 def test_contact_save_reaches_mailchimp_as_customer_and_member(configuration, mailchimp_account):

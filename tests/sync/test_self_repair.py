@@ -1,11 +1,7 @@
 """Errors are scoped: a missing interest, category or order is repaired, or fails its one item; only the
 key, the audience or the store being gone pauses a shop. Our own bugs are retried a few times with the
 traceback kept, then reported."""
-import itertools
-
 import pytest
-from django.utils import timezone
-from shuup.core.models import PersonContact
 from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.mailchimp.resources import interests_path, list_path
@@ -21,24 +17,13 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from shoop_mailchimp.sync.outcome import UNEXPECTED_ATTEMPTS
+from tests.helpers import make_all_due, new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
-_counter = itertools.count(1)
-
-
-def person(**fields):
-    number = next(_counter)
-    values = dict(first_name="Rep%d" % number, email="rep.%d@example.com" % number, marketing_permission=True)
-    values.update(fields)
-    return PersonContact.objects.create(**values)
 
 
 def row_of(contact):
     return SyncState.objects.get(kind=SyncKind.CONTACT, object_id=contact.pk)
-
-
-def make_due():
-    SyncState.objects.filter(status=SyncStatus.PENDING).update(next_attempt_at=timezone.now())
 
 
 def deleted_in_mailchimp(api_key, path):
@@ -58,7 +43,7 @@ def test_an_interest_deleted_in_mailchimp_is_created_again_when_its_group_is_ren
                                                                                     mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     group = create_random_contact_group(shop=configuration.shop)
-    member = person()
+    member = new_person()
     group.members.add(member)
     old_interest = interest_of(configuration, group)
     deleted_in_mailchimp(api_key, interests_path(list_id, configuration.interest_category_id, old_interest))
@@ -75,7 +60,7 @@ def test_an_interest_deleted_in_mailchimp_is_created_again_when_its_group_is_ren
 def test_a_contact_sent_with_a_deleted_interest_repairs_the_groups_and_arrives(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     group = create_random_contact_group(shop=configuration.shop)
-    member = person()
+    member = new_person()
     group.members.add(member)
     deleted_in_mailchimp(api_key, interests_path(list_id, configuration.interest_category_id,
                                                  interest_of(configuration, group)))
@@ -95,9 +80,9 @@ def test_a_deleted_interest_category_is_created_again(configuration, mailchimp_a
     emulator, api_key, list_id = mailchimp_account
     deleted_in_mailchimp(api_key, list_path(list_id) + "/interest-categories/" + configuration.interest_category_id)
     group = create_random_contact_group(shop=configuration.shop)
-    member = person()
+    member = new_person()
     group.members.add(member)
-    make_due()
+    make_all_due()
     drain()
     configuration.refresh_from_db()
     assert_not_paused(configuration)
@@ -108,10 +93,10 @@ def test_a_deleted_interest_category_is_created_again(configuration, mailchimp_a
 
 def test_a_404_on_one_member_fails_that_contact_alone(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    first = person()
+    first = new_person()
     emulator.faults.fail_email("lost@example.com", status=404, title="Resource Not Found",
                                detail="The requested resource could not be found.")
-    lost, after = person(email="lost@example.com"), person()
+    lost, after = new_person(email="lost@example.com"), new_person()
     assert row_of(lost).status == SyncStatus.FAILED
     assert {row_of(first).status, row_of(after).status} == {SyncStatus.SYNCED}
     assert_not_paused(configuration)
@@ -123,12 +108,12 @@ def test_an_unexpected_error_is_retried_with_its_traceback_then_reported(configu
         raise KeyError("a bug in a plan")
 
     monkeypatch.setattr(contact_kind.ContactPlan, "member_operation", broken)
-    contact = person()
+    contact = new_person()
     row = row_of(contact)
     assert row.status == SyncStatus.PENDING and "KeyError" in row.last_error
     assert "Traceback" in row.last_error_data["traceback"] and "member_operation" in row.last_error_data["traceback"]
     for _attempt in range(UNEXPECTED_ATTEMPTS):
-        make_due()
+        make_all_due()
         drain()
     row = row_of(contact)
     assert row.status == SyncStatus.FAILED and row.attempts == UNEXPECTED_ATTEMPTS

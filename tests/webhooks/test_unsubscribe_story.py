@@ -26,7 +26,7 @@ def live_configuration(settings, live_server, shop, mailchimp_settings, mailchim
     return configure_with_live_webhook(settings, live_server, shop, mailchimp_account)
 
 
-def member_puts(emulator, email):
+def member_writes_for(emulator, email):
     return [
         r["body"] for r in emulator.requests
         if r["method"] in ("PUT", "PATCH", "POST") and "/members" in r["path"] and r["body"]
@@ -65,7 +65,7 @@ def test_an_unsubscribe_in_mailchimp_is_never_undone_by_the_shop(live_configurat
     record(shop.pk, SyncKind.CONTACT, [contact.pk])
     drain(shop_id=shop.pk)
 
-    sent = member_puts(emulator, contact.email)
+    sent = member_writes_for(emulator, contact.email)
     assert len(sent) >= 3  # the rename, the group and the forced resend did reach Mailchimp
     assert all("status" not in body for body in sent), sent
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"

@@ -1,0 +1,36 @@
+"""Helpers every test folder uses: people, making due rows due now, member writes seen by the emulator."""
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.mailchimp import limits
+from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.models import SyncState, SyncStatus
+
+_counter = itertools.count(1)
+
+
+def new_person(permission=True, **fields):
+    """A person saved once, the way the admin or a registration creates one; names and e-mail unique."""
+    number = next(_counter)
+    values = dict(first_name="Ann%d" % number, last_name="Example", email="ann.%d@example.com" % number,
+                  marketing_permission=permission)
+    values.update(fields)
+    return PersonContact.objects.create(**values)
+
+
+def make_all_due():
+    """Skip the backoff, any throttling pause and every lease, as if enough time had passed."""
+    limits._local_pauses.clear()
+    past = timezone.now() - timedelta(seconds=1)
+    SyncState.objects.filter(status__in=(SyncStatus.PENDING, SyncStatus.SENDING)).update(
+        next_attempt_at=past, lease_until=past
+    )
+
+
+def member_puts(emulator, email=None):
+    """The member PUTs the emulator received one by one (all, or those addressing ``email``)."""
+    suffix = "/members/" + subscriber_hash(email) if email else "/members/"
+    return [r for r in emulator.requests if r["method"] == "PUT" and suffix in r["path"]]
