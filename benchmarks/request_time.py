@@ -111,7 +111,7 @@ def run(delivery, sources):
             ok &= ratio_line("%s (%s delivery), on / off, Mailchimp hanging" % (what, delivery), on / off, 1.10)
             ok &= ratio_line("  slowest %s with the integration on (a call would take %d s)" % (what, HANG_SECONDS),
                              slowest, HANG_SECONDS / 4, unit=" s")
-        print("Mailchimp requests meanwhile (made by the drainer, each hanging %d s): %d" % (
+        print("Mailchimp requests answered meanwhile (the drainer's, each held %d s): %d" % (
             HANG_SECONDS, demo.mailchimp_requests() - before))
     finally:
         demo.stop()
