@@ -2,7 +2,10 @@
 import itertools
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
+from shuup.admin.utils.permissions import set_permissions_for_group
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp import limits
@@ -34,3 +37,13 @@ def member_puts(emulator, email=None):
     """The member PUTs the emulator received one by one (all, or those addressing ``email``)."""
     suffix = "/members/" + subscriber_hash(email) if email else "/members/"
     return [r for r in emulator.requests if r["method"] == "PUT" and suffix in r["path"]]
+
+
+def staff_member(shop, username, permissions):
+    """Staff of ``shop`` with the given Mailchimp permissions (and the shop and contact pages)."""
+    user = get_user_model().objects.create_user(username, "%s@example.com" % username, "pw", is_staff=True)
+    shop.staff_members.add(user)
+    group = Group.objects.create(name="%s-group" % username)
+    set_permissions_for_group(group, set(permissions) | {"shop.edit", "contact.detail"})
+    user.groups.add(group)
+    return user

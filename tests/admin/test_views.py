@@ -1,10 +1,7 @@
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
-from shuup.admin.utils.permissions import set_permissions_for_group
 from shuup.core.models import Shop, ShopStatus
 from shuup.testing.factories import create_random_contact_group
 
@@ -13,7 +10,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import new_person
+from tests.helpers import new_person, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -231,17 +228,8 @@ def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_acc
     assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"
 
 
-def make_staff(username, shop, permissions):
-    user = get_user_model().objects.create_user(username, "%s@example.com" % username, "pw", is_staff=True)
-    shop.staff_members.add(user)
-    group = Group.objects.create(name="%s-group" % username)
-    set_permissions_for_group(group, set(permissions) | {"shop.edit", "contact.detail"})
-    user.groups.add(group)
-    return user
-
-
 def test_staff_without_permission_gets_nothing(client, configuration):
-    user = make_staff("nopermission", configuration.shop, [])
+    user = staff_member(configuration.shop, "nopermission", [])
     client.force_login(user)
     entry = log_event(configuration.shop_id, "test", "secret shop 1 entry")
     for page in (url("status"), url("log"), url("failed"), url("log.detail", pk=entry.pk)):
@@ -257,7 +245,7 @@ def test_staff_without_permission_gets_nothing(client, configuration):
 def test_second_shops_staff_sees_only_their_shop(client, configuration, settings):
     settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
     shop2 = Shop.objects.create(identifier="second", name="Second", status=ShopStatus.ENABLED)
-    user = make_staff("second", shop2, [VIEW_PERMISSION, MANAGE_PERMISSION])
+    user = staff_member(shop2, "second", [VIEW_PERMISSION, MANAGE_PERMISSION])
     client.force_login(user)
     entry = log_event(configuration.shop_id, "test", "secret shop 1 entry")
     new_person()

@@ -4,11 +4,8 @@ other's sync, and the webhook secret is compared in constant time.
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from shuup.admin.utils.permissions import set_permissions_for_group
 from shuup.core.models import Shop, ShopStatus
 
 from shoop_mailchimp import webhooks
@@ -16,7 +13,7 @@ from shoop_mailchimp.admin_module import MailchimpModule
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
 from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.webhook_registration import webhook_url
-from tests.helpers import new_person
+from tests.helpers import new_person, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,15 +69,6 @@ def test_state_changing_views_refuse_get_and_missing_csrf(configuration, admin_u
     assert len(writes()) == writes_before, "nothing was sent or initialized"
 
 
-def staff_of(shop, username):
-    user = get_user_model().objects.create_user(username, "%s@example.com" % username, "pw", is_staff=True)
-    shop.staff_members.add(user)
-    group = Group.objects.create(name="%s-group" % username)
-    set_permissions_for_group(group, {VIEW_PERMISSION, MANAGE_PERMISSION, "shop.edit", "contact.detail"})
-    user.groups.add(group)
-    return user
-
-
 def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     configuration, mailchimp_account, client, settings, worker_mode
 ):
@@ -91,7 +79,7 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     SyncState.objects.contacts().filter(object_id=failed_person.pk).update(status=SyncStatus.FAILED,
                                                                 last_error="secret failure of shop A")
     other_shop = Shop.objects.create(identifier="b", name="Shop B", status=ShopStatus.ENABLED)
-    client.force_login(staff_of(other_shop, "staff-b"))
+    client.force_login(staff_member(other_shop, "staff-b", [VIEW_PERMISSION, MANAGE_PERMISSION]))
     client.get(reverse("shuup_admin:home"), {"shop": other_shop.pk})
     failed_state = SyncState.objects.contacts().get(object_id=failed_person.pk)
 

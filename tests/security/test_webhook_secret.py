@@ -15,8 +15,7 @@ from shuup.core.models import Contact, Shop, ShopStatus
 from shoop_mailchimp import webhooks
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry
-from tests.helpers import new_person
-from tests.security.conftest import staff_member
+from tests.helpers import new_person, staff_member
 from tests.webhooks.helpers import configure_with_live_webhook, mailchimp_form, webhook_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
