@@ -5,7 +5,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
-from shoop_mailchimp.mailchimp.limits import shop_paused_for
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.models import LogKind, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.jobs import open_jobs
@@ -30,7 +30,7 @@ def shop_status(shop, configuration):
         "configuration": configuration,
         "configured": bool(configuration.pk and configuration.has_api_key and configuration.list_id),
         # Seen across processes with REDIS_URL; otherwise only a pause met by this process.
-        "throttled_for": int(shop_paused_for(shop.pk) + 0.999),
+        "throttled_for": int(shop_throttled_for(shop.pk) + 0.999),
         "contact_counts": status_counts(shop, SyncKind.CONTACT),
         "order_counts": status_counts(shop, SyncKind.ORDER),
         "group_counts": status_counts(shop, SyncKind.GROUP),

@@ -113,7 +113,7 @@ def connection_slot(key_id):
         semaphore.release()
 
 
-def pause_shop(shop_id, seconds):
+def throttle_shop(shop_id, seconds):
     """Tell every worker (sharing Redis, else in this process) to leave this shop alone for ``seconds``."""
     if seconds <= 0:
         return
@@ -130,7 +130,7 @@ def pause_shop(shop_id, seconds):
             pass
 
 
-def shop_paused_for(shop_id):
+def shop_throttled_for(shop_id):
     """Seconds until the shop may be sent to again (0 when not paused)."""
     with _lock:
         resume_at = _local_pauses.get(shop_id, 0)

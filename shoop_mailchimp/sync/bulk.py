@@ -32,7 +32,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.limits import pause_shop
+from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import BatchStatus, LogKind, MailchimpBatch, MailchimpConfiguration, SyncKind, SyncState
@@ -312,7 +312,7 @@ def check_batches(shop_id, report=None, progress=None):
         # problem stops the shop as it would in the drainer.
         outcome = classify(error)
         if outcome.result == Result.THROTTLED:
-            pause_shop(shop_id, outcome.delay)
+            throttle_shop(shop_id, outcome.delay)
         elif outcome.result == Result.ACCOUNT_PROBLEM:
             pause(configuration, outcome.reason, journal, outcome.error)
         journal.error("bulk.check", error)

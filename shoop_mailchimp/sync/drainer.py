@@ -16,7 +16,7 @@ from shuup.core.models import Contact
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.limits import pause_shop, shop_paused_for
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for, throttle_shop
 from shoop_mailchimp.mailchimp.resources import get_or_none, list_path, store_path
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncStatus
@@ -106,7 +106,7 @@ class ShopDelivery:
             state.release(rows)
             self.report["held"] += len(rows)
             return False
-        paused_for = shop_paused_for(self.shop_id)
+        paused_for = shop_throttled_for(self.shop_id)
         if paused_for:
             # Mailchimp throttled this shop (in this or another worker): wait as long as it asked.
             state.release(rows, delay=paused_for)
@@ -260,7 +260,7 @@ class ShopDelivery:
         """Give back every row still held; pause the shop as the outcome says."""
         held, self.held = list(self.held.values()), {}
         if outcome.result == Result.THROTTLED:
-            pause_shop(self.shop_id, outcome.delay)
+            throttle_shop(self.shop_id, outcome.delay)
             state.release(held, delay=outcome.delay)
             self.report["postponed"] += len(held)
             self.journal.add("sync.throttled", _("Mailchimp asked for a pause; sending resumes in about %d seconds.")

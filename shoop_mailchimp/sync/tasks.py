@@ -8,14 +8,14 @@ runs out.
 """
 from celery import shared_task
 
-from shoop_mailchimp.mailchimp.limits import shop_paused_for
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.sync import rounds
 from shoop_mailchimp.sync.drainer import drain
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def drain_shop(shop_id):
-    if shop_paused_for(shop_id):
+    if shop_throttled_for(shop_id):
         # Mailchimp throttled this shop (the worker that was told shared it through Redis): claim
         # nothing now; the beat schedule's round comes back.
         return {"paused": 1}

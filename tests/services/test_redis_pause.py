@@ -18,8 +18,8 @@ import django
 from django.conf import settings
 settings.configure(SHOOP_MAILCHIMP={"REDIS_URL": %r})
 django.setup()
-from shoop_mailchimp.mailchimp.limits import shop_paused_for
-print(shop_paused_for(%d))
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for
+print(shop_throttled_for(%d))
 """
 
 
@@ -51,7 +51,7 @@ def test_a_429_pauses_the_shop_for_every_worker(redis_url, configuration, mailch
     assert drain() == {"postponed": 1}, "the worker loop gives the new row back untried"
     assert emulator.requests == []
 
-    time.sleep(limits.shop_paused_for(configuration.shop_id) + 0.1)
+    time.sleep(limits.shop_throttled_for(configuration.shop_id) + 0.1)
     assert paused_for_in_another_process(redis_url, configuration.shop_id) == 0
     deadline = time.time() + 15
     while time.time() < deadline and SyncState.objects.exclude(status=SyncStatus.SYNCED).exists():
