@@ -13,7 +13,7 @@ def populated(mailchimp_account, client, api):
     """One of each main resource, created through the API."""
     emu, api_key, list_id = mailchimp_account
     emu.batch_delay = 0
-    email = "ann@example.com"
+    email = "ann@gmail.com"
     category = client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
     interest = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
     client.lists.members.create_or_update(
@@ -123,7 +123,7 @@ WRITES = [
     (
         "PUT",
         "/lists/{listId}/members/{subscriberHash}",
-        {"email_address": "bob@example.com", "status_if_new": "transactional"},
+        {"email_address": "bob@gmail.com", "status_if_new": "transactional"},
     ),
     ("PATCH", "/lists/{listId}/members/{subscriberHash}", {"merge_fields": {"LNAME": "Smith"}}),
     ("POST", "/lists/{listId}/interest-categories/{interestCategoryId}/interests", {"name": "Retail"}),
@@ -136,7 +136,7 @@ WRITES = [
     (
         "PUT",
         "/ecommerce/stores/{storeId}/customers/{customerId}",
-        {"id": "c1", "email_address": "ann@example.com", "opt_in_status": False},
+        {"id": "c1", "email_address": "ann@gmail.com", "opt_in_status": False},
     ),
     ("PATCH", "/ecommerce/stores/{storeId}/products/{productId}", {"title": "Cup"}),
     (
