@@ -133,8 +133,9 @@ def value_error(field, value):
     kind = field["type"]
     options = field.get("options") or {}
     if kind == "address":
-        ok = isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip()
-                                             for k in ADDRESS_REQUIRED)
+        ok = isinstance(value, dict) and all(
+            isinstance(value.get(k), str) and value[k].strip() for k in ADDRESS_REQUIRED
+        )
         return None if ok else MESSAGES["address"]
     if isinstance(value, (dict, list, bool)):
         return MESSAGES.get(kind, MESSAGES["text"])
