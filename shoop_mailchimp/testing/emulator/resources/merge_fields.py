@@ -24,7 +24,6 @@ MESSAGES = {
 }
 ADDRESS_REQUIRED = ("addr1", "city", "state", "zip")
 TAG_RE = re.compile(r"^[A-Z0-9_]{1,10}$")
-TYPES = ("text", "number", "address", "phone", "date", "url", "imageurl", "radio", "dropdown", "birthday", "zip")
 
 
 def _field(ctx, lst):
