@@ -44,10 +44,11 @@ RULES = {
 
 
 def check_names(names):
-    unknown = sorted(set(names) - set(RULES))
+    names = set(names)
+    unknown = sorted(names - set(RULES))
     if unknown:
         raise ValueError(f"Unknown emulator rule(s) {', '.join(unknown)}; known: {', '.join(sorted(RULES))}")
-    return set(names)
+    return names
 
 
 def is_on(emulator, account, lst, rule):
