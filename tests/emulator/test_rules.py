@@ -93,6 +93,20 @@ def test_constructor_and_command_line_switch_rules_off():
         process.wait(timeout=5)
 
 
+def test_rules_forced_on_from_the_environment(monkeypatch):
+    from shoop_mailchimp.testing import pytest_plugin
+
+    monkeypatch.setenv(pytest_plugin.RULES_ON_ENV, "compliance_state, fake_emails")
+    assert pytest_plugin._forced_on() == {"compliance_state", "fake_emails"}
+    monkeypatch.setenv(pytest_plugin.RULES_ON_ENV, "all")
+    assert pytest_plugin._forced_on() == set(rules.RULES)
+    monkeypatch.setenv(pytest_plugin.RULES_ON_ENV, "kindness")
+    with pytest.raises(ValueError):
+        pytest_plugin._forced_on()
+    monkeypatch.delenv(pytest_plugin.RULES_ON_ENV)
+    assert pytest_plugin._forced_on() == set()
+
+
 # 60 interests ------------------------------------------------------------------------------------
 
 
