@@ -157,6 +157,7 @@ def test_batch_operations_run_shuffled_and_the_seed_reproduces_the_order(mailchi
     emu.set_batch_seed(7)
     first = executed_order(client, operations)
     assert sorted(first) == sent and first != sent
+    assert executed_order(client, operations) == first, "the order depends on the seed and the batch only"
     assert control(emu, "POST", "batch-seed", json={"seed": 7}) == {"batch_seed": 7}
     assert executed_order(client, operations) == first
     emu.set_batch_seed(8)

@@ -4,6 +4,7 @@ import base64
 import binascii
 import copy
 import datetime
+import hashlib
 import json
 import logging
 import random
@@ -166,15 +167,20 @@ class Emulator:
         """Seed the shuffling of batch operations; None picks a random seed (read it in ``batch_seed``)."""
         with self.lock:
             self.batch_seed = random.SystemRandom().randrange(2**32) if seed is None else int(seed)
-            self._batch_random = random.Random(self.batch_seed)
         return self.batch_seed
 
     def shuffle_operations(self, account, operations):
-        """The order a batch's operations run in: shuffled while the ``batch_shuffle`` rule is on."""
+        """The order a batch's operations run in: shuffled while the ``batch_shuffle`` rule is on.
+
+        The order depends only on the seed and the operations, not on when or from which thread
+        the batch was sent: the same seed gives the same batch the same order.
+        """
         operations = list(operations)
         with self.lock:
-            if rules.is_on(self, account, None, rules.BATCH_SHUFFLE):
-                self._batch_random.shuffle(operations)
+            if not rules.is_on(self, account, None, rules.BATCH_SHUFFLE):
+                return operations
+            digest = hashlib.sha256(f"{self.batch_seed}:".encode() + json.dumps(operations, sort_keys=True).encode())
+        random.Random(digest.hexdigest()).shuffle(operations)
         return operations
 
     # Accounts and state helpers -----------------------------------------------------------------
