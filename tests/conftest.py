@@ -6,6 +6,21 @@ from shuup.testing.factories import get_default_shop
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.testing.emulator import rules
+
+#: Emulator rules (Mailchimp's behaviour beyond its OpenAPI description, see docs/emulator.rst)
+#: switched off for the shop-side tests, with the reason each one breaks them today. Remove an entry
+#: once the sync handles the rule; ``SHOOP_MAILCHIMP_EMULATOR_RULES_ON=<rule>`` (or ``all``) runs the
+#: suite with it on to check. The emulator's own tests (tests/emulator/) always run with every rule on.
+RULES_THE_SYNC_DOES_NOT_HANDLE_YET = {
+    rules.COMPLIANCE_STATE: "a new consent after an unsubscribe in Mailchimp is sent as 'subscribed' "
+    "(Mailchimp: 400 Member In Compliance State); it has to go through 'pending'",
+    rules.BATCH_SHUFFLE: "the bulk sync puts a contact's customer and member, and an order and its products, "
+    "in one batch and needs them run in order (customer first: the member stays transactional; "
+    "order first: 400, product missing)",
+    rules.FAKE_EMAILS: "not the sync: the shop-side tests' addresses are at example.com, which Mailchimp refuses "
+    "as fake; switch on once they use realistic ones (the sync already fails such a contact alone)",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +36,11 @@ def clean_shuup_caches():
 def no_throttling_pauses(monkeypatch):
     """A 429 in one test pauses its shop (the same id in every test) for this process; not in the next test."""
     monkeypatch.setattr(limits, "_local_pauses", {})
+
+
+@pytest.fixture
+def mailchimp_emulator_rules_off():
+    return frozenset(RULES_THE_SYNC_DOES_NOT_HANDLE_YET)
 
 
 @pytest.fixture
