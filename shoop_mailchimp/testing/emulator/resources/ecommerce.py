@@ -96,10 +96,11 @@ def record_notification(ctx, store, kind, **ids):
     ctx.account.notifications.append(dict(ids, store_id=store.id, kind=kind, at=now_iso()))
 
 
-def sync_customer_member(ctx, store, customer, previous_opt_in):
+def sync_customer_member(ctx, store, customer, previous_opt_in, opt_in):
     """Add or update the customer's member as Mailchimp does; raises before changing anything.
 
-    ``previous_opt_in`` is the customer's ``opt_in_status`` before this write (None: a new customer).
+    ``opt_in`` is True when the write sends ``opt_in_status: true``; ``previous_opt_in`` is the
+    customer's ``opt_in_status`` before this write (None: a new customer).
     A missing member is added, ``subscribed`` with opt-in, else ``transactional``. With the
     ``customer_opt_in`` rule on, an existing member is subscribed only when an existing customer's
     ``opt_in_status`` turns from false to true, and never changed otherwise; with it off, any
@@ -111,7 +112,6 @@ def sync_customer_member(ctx, store, customer, previous_opt_in):
     hashed = subscriber_hash(customer["email_address"])
     if hashed in lst.forgotten:
         return
-    opt_in = customer.get("opt_in_status") is True
     member = lst.members.get(hashed)
     if member is None or member["status"] == "archived":
         if opt_in and member is not None:
@@ -157,7 +157,8 @@ def upsert_customer(ctx, store, body, create_only=False, customer_id=None):
             check_not_fake(ctx, store_list(ctx, store), email)
     customer = copy.deepcopy(existing) if existing else dict(copy.deepcopy(CUSTOMER_DEFAULTS), id=customer_id)
     merge(customer, body, exclude=("id", "orders_count", "total_spent"))
-    sync_customer_member(ctx, store, customer, existing["opt_in_status"] if existing else None)
+    previous_opt_in = existing["opt_in_status"] if existing else None
+    sync_customer_member(ctx, store, customer, previous_opt_in, body.get("opt_in_status") is True)
     stamped(customer)
     store.customers[customer_id] = customer
     return customer
