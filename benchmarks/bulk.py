@@ -25,7 +25,7 @@ def create_contacts(count, prefix):
 
     with transaction.atomic():
         for number in range(count):
-            PersonContact.objects.create(first_name="B%d" % number, email="%s%d@example.com" % (prefix, number),
+            PersonContact.objects.create(first_name="B%d" % number, email="%s%d@gmail.com" % (prefix, number),
                                          marketing_permission=number % 3 != 0)
 
 

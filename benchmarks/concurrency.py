@@ -19,7 +19,7 @@ def create_people(prefix, count):
     from shuup.core.models import PersonContact
 
     return [PersonContact.objects.create(first_name="%s%d" % (prefix, number), last_name="Example",
-                                         email="%s.%d@example.com" % (prefix, number), marketing_permission=True)
+                                         email="%s.%d@gmail.com" % (prefix, number), marketing_permission=True)
             for number in range(count)]
 
 

@@ -91,7 +91,7 @@ def main():
 
     # 1. Contact saves: integration off vs on (worker mode: recorded only). Rounds alternate so that
     # disk and CPU noise hits both sides alike; the medians are compared.
-    contacts = [PersonContact.objects.create(first_name="P%d" % i, email="p%d@example.com" % i)
+    contacts = [PersonContact.objects.create(first_name="P%d" % i, email="p%d@gmail.com" % i)
                 for i in range(SAVES)]
     drain()
     save_contacts(contacts[:100])  # warm-up

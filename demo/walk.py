@@ -12,6 +12,7 @@ from demo.run import (
     VAR_DIR,
     configure_shop,
     drain,
+    lenient_rules,
     mailchimp_interest_ids,
     missing_interests,
     prepare_database,
@@ -30,7 +31,7 @@ class Person:
 def walk():
     from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID, Emulator
 
-    emulator = Emulator()
+    emulator = Emulator(rules_off=lenient_rules())
     api_key = emulator.add_account(DEMO_API_KEY)
     list_id = emulator.add_list(api_key, "Demo audience", DEMO_LIST_ID)
     emulator.start()
@@ -77,7 +78,7 @@ def run_story(emulator, api_key, list_id):
         len(people), sum(person.permission for person in people)))
     for person in people:
         person.contact = PersonContact.objects.create(
-            first_name=person.first, last_name="Walker", email="%s.%s@example.com" % (person.key, token),
+            first_name=person.first, last_name="Walker", email="%s.%s@gmail.com" % (person.key, token),
             marketing_permission=person.permission,
         )
         for group in person.groups:

@@ -11,8 +11,21 @@ from shuup.core.models import PersonContact
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.testing.emulator import rules
 
 _counter = itertools.count(1)
+
+#: Emulator rules (Mailchimp's behaviour beyond its OpenAPI description, see docs/emulator.rst)
+#: switched off for the shop-side tests, with the reason each one breaks them today. Remove an entry
+#: once the sync handles the rule; ``SHOOP_MAILCHIMP_EMULATOR_RULES_ON=<rule>`` (or ``all``) runs the
+#: suite with it on to check. The emulator's own tests (tests/emulator/) always run with every rule on.
+RULES_THE_SYNC_DOES_NOT_HANDLE_YET = {
+    rules.BATCH_SHUFFLE: "the bulk sync puts a contact's customer and member, and an order and its products, "
+    "in one batch and needs them run in order (customer first: the member stays transactional; "
+    "order first: 400, product missing)",
+    rules.FAKE_EMAILS: "not the sync: the shop-side tests' addresses are at example.com, which Mailchimp refuses "
+    "as fake; switch on once they use realistic ones (the sync already fails such a contact alone)",
+}
 
 
 def new_person(permission=True, **fields):

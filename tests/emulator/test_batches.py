@@ -44,7 +44,7 @@ def member_op(list_id, email, operation_id, **body):
 
 def test_batch_end_to_end(mailchimp_account, client):
     emu, api_key, list_id = mailchimp_account
-    operations = [member_op(list_id, f"user{n}@example.com", f"op-{n}") for n in range(3)]
+    operations = [member_op(list_id, f"user{n}@gmail.com", f"op-{n}") for n in range(3)]
     operations.append(member_op(list_id, "broken", "op-bad"))
     operations.append(
         {"method": "GET", "path": f"/lists/{list_id}", "operation_id": "op-get", "params": {"fields": "id"}}
@@ -59,7 +59,7 @@ def test_batch_end_to_end(mailchimp_account, client):
     results = results_by_operation(finished["response_body_url"])
     assert set(results) == {"op-0", "op-1", "op-2", "op-bad", "op-get"}
     assert results["op-0"]["status_code"] == 200
-    assert json.loads(results["op-0"]["response"])["email_address"] == "user0@example.com"
+    assert json.loads(results["op-0"]["response"])["email_address"] == "user0@gmail.com"
     assert results["op-bad"]["status_code"] == 400
     assert json.loads(results["op-bad"]["response"])["title"] == "Invalid Resource"
     assert json.loads(results["op-get"]["response"])["id"] == list_id
@@ -70,7 +70,7 @@ def test_batch_end_to_end(mailchimp_account, client):
 def test_batch_status_goes_pending_started_finished(mailchimp_account, client):
     emu, _, list_id = mailchimp_account
     emu.batch_delay = 0.3  # reset() restores the default after the test
-    batch = client.batch_operations.create({"operations": [member_op(list_id, "a@example.com", "a")]})
+    batch = client.batch_operations.create({"operations": [member_op(list_id, "a@gmail.com", "a")]})
     seen = {batch["status"]}
     deadline = time.time() + 5
     while "finished" not in seen and time.time() < deadline:
@@ -83,7 +83,7 @@ def test_spec_invalid_operation_fails_inside_batch(mailchimp_account, client):
     emu, _, list_id = mailchimp_account
     bad_tags = {
         "method": "POST",
-        "path": f"/lists/{list_id}/members/{md5('x@example.com')}/tags",
+        "path": f"/lists/{list_id}/members/{md5('x@gmail.com')}/tags",
         "operation_id": "tags",
         "body": json.dumps({"tags": [{"name": "VIP"}]}),
     }
@@ -102,8 +102,8 @@ def test_batch_operation_body_must_be_a_string(mailchimp_emulator, mailchimp_acc
     _, _, list_id = mailchimp_account
     operation = {
         "method": "PUT",
-        "path": f"/lists/{list_id}/members/{md5('a@example.com')}",
-        "body": {"email_address": "a@example.com", "status_if_new": "subscribed"},
+        "path": f"/lists/{list_id}/members/{md5('a@gmail.com')}",
+        "body": {"email_address": "a@gmail.com", "status_if_new": "subscribed"},
     }
     response = api("POST", "batches", json={"operations": [operation]})
     assert response.status_code == 400

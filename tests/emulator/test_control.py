@@ -32,17 +32,17 @@ def test_member_status_requests_violations_stats(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
     api(
         "PUT",
-        f"lists/{list_id}/members/{md5('a@example.com')}",
-        json={"email_address": "a@example.com", "status_if_new": "subscribed"},
+        f"lists/{list_id}/members/{md5('a@gmail.com')}",
+        json={"email_address": "a@gmail.com", "status_if_new": "subscribed"},
     )
     member = control(
         emu,
         "POST",
         "members/status",
-        json={"api_key": api_key, "list_id": list_id, "email": "a@example.com", "status": "unsubscribed"},
+        json={"api_key": api_key, "list_id": list_id, "email": "a@gmail.com", "status": "unsubscribed"},
     )
     assert member["status"] == "unsubscribed"
-    assert emu.get_member(api_key, list_id, "a@example.com")["status"] == "unsubscribed"
+    assert emu.get_member(api_key, list_id, "a@gmail.com")["status"] == "unsubscribed"
     assert [r["method"] for r in control(emu, "GET", "requests")] == ["PUT"]
     control(emu, "DELETE", "requests")
     assert control(emu, "GET", "requests") == []

@@ -67,44 +67,44 @@ def test_store_needs_existing_list(mailchimp_account, client):
 
 def test_customer_upsert_adds_member(mailchimp_account, store, client):
     emu, api_key, list_id = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "yes@example.com", True))
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "yes@gmail.com", True))
     client.stores.customers.create_or_update(
-        STORE, "c2", customer("c2", "no@example.com", False, first_name="Noa")
+        STORE, "c2", customer("c2", "no@gmail.com", False, first_name="Noa")
     )
-    assert emu.get_member(api_key, list_id, "yes@example.com")["status"] == "subscribed"
-    no = emu.get_member(api_key, list_id, "no@example.com")
+    assert emu.get_member(api_key, list_id, "yes@gmail.com")["status"] == "subscribed"
+    no = emu.get_member(api_key, list_id, "no@gmail.com")
     assert no["status"] == "transactional"
-    assert no["merge_fields"] == {"FNAME": "Noa"}
+    assert no["merge_fields"] == {"FNAME": "Noa", "LNAME": "", "ADDRESS": "", "PHONE": "", "BIRTHDAY": ""}
     assert emu.get_customer(api_key, STORE, "c2")["first_name"] == "Noa"
     assert len(emu.customers(api_key, STORE)) == 2
 
 
 def test_customer_never_overwrites_unsubscribed(mailchimp_account, store, client, api):
     emu, api_key, list_id = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@example.com", True))
-    emu.set_member_status(api_key, list_id, "ann@example.com", "unsubscribed")
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@example.com", True))
-    assert emu.get_member(api_key, list_id, "ann@example.com")["status"] == "unsubscribed"
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@gmail.com", True))
+    emu.set_member_status(api_key, list_id, "ann@gmail.com", "unsubscribed")
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@gmail.com", True))
+    assert emu.get_member(api_key, list_id, "ann@gmail.com")["status"] == "unsubscribed"
     client.stores.customers.update(STORE, "c1", {"opt_in_status": False})
-    assert emu.get_member(api_key, list_id, "ann@example.com")["status"] == "unsubscribed"
+    assert emu.get_member(api_key, list_id, "ann@gmail.com")["status"] == "unsubscribed"
 
 
 def test_customer_consent_lifts_transactional_only(mailchimp_account, store, client):
     emu, api_key, list_id = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", False))
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", False))
-    assert emu.get_member(api_key, list_id, "t@example.com")["status"] == "transactional"
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", True))
-    assert emu.get_member(api_key, list_id, "t@example.com")["status"] == "subscribed"
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@example.com", False))
-    assert emu.get_member(api_key, list_id, "t@example.com")["status"] == "subscribed"
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
+    assert emu.get_member(api_key, list_id, "t@gmail.com")["status"] == "transactional"
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", True))
+    assert emu.get_member(api_key, list_id, "t@gmail.com")["status"] == "subscribed"
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
+    assert emu.get_member(api_key, list_id, "t@gmail.com")["status"] == "subscribed"
 
 
 def test_customer_crud(store, client, api):
-    client.stores.customers.create(STORE, customer("c1", "a@example.com", False))
+    client.stores.customers.create(STORE, customer("c1", "a@gmail.com", False))
     with pytest.raises(MailChimpError):
-        client.stores.customers.create(STORE, customer("c1", "a@example.com", False))
-    assert client.stores.customers.get(STORE, "c1")["email_address"] == "a@example.com"
+        client.stores.customers.create(STORE, customer("c1", "a@gmail.com", False))
+    assert client.stores.customers.get(STORE, "c1")["email_address"] == "a@gmail.com"
     assert client.stores.customers.all(STORE)["total_items"] == 1
     assert api("DELETE", f"ecommerce/stores/{STORE}/customers/c1").status_code == 204
     assert api("GET", f"ecommerce/stores/{STORE}/customers/c1").status_code == 404
@@ -136,13 +136,13 @@ def test_product_without_variants_is_rejected(mailchimp_emulator, store, api):
 def test_order_creates_customer_and_member(mailchimp_account, product, client, api):
     emu, api_key, list_id = mailchimp_account
     body = order_body(
-        customer_body={"id": "c9", "email_address": "buyer@example.com", "opt_in_status": False}
+        customer_body={"id": "c9", "email_address": "buyer@gmail.com", "opt_in_status": False}
     )
     order = client.stores.orders.create(STORE, body)
     assert order["lines"][0]["product_title"] == "Mug"
     assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 1
     assert emu.get_customer(api_key, STORE, "c9")["total_spent"] == 19.0
-    assert emu.get_member(api_key, list_id, "buyer@example.com")["status"] == "transactional"
+    assert emu.get_member(api_key, list_id, "buyer@gmail.com")["status"] == "transactional"
     assert [o["id"] for o in emu.orders(api_key, STORE)] == ["o1"]
     assert api("POST", f"ecommerce/stores/{STORE}/orders", json=body).status_code == 400
     assert (
@@ -160,7 +160,7 @@ def test_order_for_unknown_customer_needs_email(product, api):
 
 
 def test_order_with_unknown_product_or_variant(product, client, api):
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@example.com", False))
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@gmail.com", False))
     response = api("POST", f"ecommerce/stores/{STORE}/orders", json=order_body(product_id="missing"))
     assert response.status_code == 400
     assert response.json()["title"] == "Invalid Resource"
@@ -171,7 +171,7 @@ def test_order_with_unknown_product_or_variant(product, client, api):
 
 def test_order_total_as_string_is_a_violation(mailchimp_account, product, client):
     emu, api_key, _ = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@example.com", False))
+    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@gmail.com", False))
     with pytest.raises(MailChimpError) as info:
         client.stores.orders.create(STORE, order_body(total="12"))
     assert info.value.args[0]["status"] == 400

@@ -24,18 +24,18 @@ def test_fail_by_path_method_and_times(mailchimp_account, api):
 
 def test_fail_email(mailchimp_account, client, api):
     emu, _, list_id = mailchimp_account
-    emu.faults.fail_email("bad@example.com", detail="bad@example.com looks fake")
+    emu.faults.fail_email("bad@gmail.com", detail="bad@gmail.com looks fake")
     with pytest.raises(MailChimpError) as info:
         client.lists.members.create_or_update(
             list_id,
-            md5("bad@example.com"),
-            {"email_address": "bad@example.com", "status_if_new": "subscribed"},
+            md5("bad@gmail.com"),
+            {"email_address": "bad@gmail.com", "status_if_new": "subscribed"},
         )
     assert info.value.args[0]["status"] == 400
-    assert info.value.args[0]["detail"] == "bad@example.com looks fake"
-    assert api("GET", f"lists/{list_id}/members/{md5('bad@example.com')}").status_code == 400
-    good = {"email_address": "good@example.com", "status_if_new": "subscribed"}
-    assert api("PUT", f"lists/{list_id}/members/{md5('good@example.com')}", json=good).status_code == 200
+    assert info.value.args[0]["detail"] == "bad@gmail.com looks fake"
+    assert api("GET", f"lists/{list_id}/members/{md5('bad@gmail.com')}").status_code == 400
+    good = {"email_address": "good@gmail.com", "status_if_new": "subscribed"}
+    assert api("PUT", f"lists/{list_id}/members/{md5('good@gmail.com')}", json=good).status_code == 200
 
 
 def test_failure_rate_is_seeded(mailchimp_account, api):

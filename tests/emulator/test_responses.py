@@ -13,7 +13,7 @@ def populated(mailchimp_account, client, api):
     """One of each main resource, created through the API."""
     emu, api_key, list_id = mailchimp_account
     emu.batch_delay = 0
-    email = "ann@example.com"
+    email = "ann@gmail.com"
     category = client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
     interest = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
     client.lists.members.create_or_update(
@@ -51,6 +51,10 @@ def populated(mailchimp_account, client, api):
             ],
         },
     )
+    line = {"id": "l1", "product_id": "p1", "product_variant_id": "v1", "quantity": 1, "price": 9.5}
+    client.stores.carts.create(
+        "s1", {"id": "cart1", "customer": {"id": "c1"}, "currency_code": "EUR", "order_total": 9.5, "lines": [line]}
+    )
     batch = client.batch_operations.create(
         {"operations": [{"method": "GET", "path": "/ping", "operation_id": "ping"}]}
     )
@@ -67,6 +71,9 @@ def populated(mailchimp_account, client, api):
         "variantId": "v1",
         "orderId": "o1",
         "batchId": batch["id"],
+        "mergeId": 1,
+        "cartId": "cart1",
+        "lineId": "l1",
     }
 
 
@@ -83,6 +90,8 @@ GET_TEMPLATES = [
     "/lists/{listId}/interest-categories/{interestCategoryId}/interests/{interestId}",
     "/lists/{listId}/webhooks",
     "/lists/{listId}/webhooks/{webhookId}",
+    "/lists/{listId}/merge-fields",
+    "/lists/{listId}/merge-fields/{mergeId}",
     "/ecommerce/stores",
     "/ecommerce/stores/{storeId}",
     "/ecommerce/stores/{storeId}/customers",
@@ -93,6 +102,10 @@ GET_TEMPLATES = [
     "/ecommerce/stores/{storeId}/products/{productId}/variants/{variantId}",
     "/ecommerce/stores/{storeId}/orders",
     "/ecommerce/stores/{storeId}/orders/{orderId}",
+    "/ecommerce/stores/{storeId}/carts",
+    "/ecommerce/stores/{storeId}/carts/{cartId}",
+    "/ecommerce/stores/{storeId}/carts/{cartId}/lines",
+    "/ecommerce/stores/{storeId}/carts/{cartId}/lines/{lineId}",
     "/batches",
     "/batches/{batchId}",
 ]
@@ -123,7 +136,7 @@ WRITES = [
     (
         "PUT",
         "/lists/{listId}/members/{subscriberHash}",
-        {"email_address": "bob@example.com", "status_if_new": "transactional"},
+        {"email_address": "bob@gmail.com", "status_if_new": "transactional"},
     ),
     ("PATCH", "/lists/{listId}/members/{subscriberHash}", {"merge_fields": {"LNAME": "Smith"}}),
     ("POST", "/lists/{listId}/interest-categories/{interestCategoryId}/interests", {"name": "Retail"}),
@@ -136,7 +149,7 @@ WRITES = [
     (
         "PUT",
         "/ecommerce/stores/{storeId}/customers/{customerId}",
-        {"id": "c1", "email_address": "ann@example.com", "opt_in_status": False},
+        {"id": "c1", "email_address": "ann@gmail.com", "opt_in_status": False},
     ),
     ("PATCH", "/ecommerce/stores/{storeId}/products/{productId}", {"title": "Cup"}),
     (
@@ -145,6 +158,15 @@ WRITES = [
         {"id": "v1", "title": "Cup"},
     ),
     ("PATCH", "/ecommerce/stores/{storeId}/orders/{orderId}", {"financial_status": "paid"}),
+    ("POST", "/lists/{listId}/merge-fields", {"name": "Company", "type": "text", "tag": "COMPANY"}),
+    ("PATCH", "/lists/{listId}/merge-fields/{mergeId}", {"name": "Given name", "required": True}),
+    ("PATCH", "/ecommerce/stores/{storeId}/carts/{cartId}", {"order_total": 19.0}),
+    (
+        "POST",
+        "/ecommerce/stores/{storeId}/carts/{cartId}/lines",
+        {"id": "l2", "product_id": "p1", "product_variant_id": "v1", "quantity": 1, "price": 9.5},
+    ),
+    ("PATCH", "/ecommerce/stores/{storeId}/carts/{cartId}/lines/{lineId}", {"quantity": 3}),
     ("POST", "/batches", {"operations": []}),
 ]
 

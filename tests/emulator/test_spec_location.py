@@ -66,7 +66,7 @@ def post_member_with_wrong_type(emulator):
     """A member whose ``vip`` is a string: the handler takes it, the description refuses it."""
     api_key = emulator.add_account(DEMO_API_KEY)
     list_id = emulator.add_list(api_key)
-    body = {"email_address": "ann@example.com", "status": "subscribed", "vip": "yes"}
+    body = {"email_address": "ann.lee@fastmail.com", "status": "subscribed", "vip": "yes"}
     return requests.post(f"{emulator.base_url}lists/{list_id}/members", json=body, auth=("x", api_key), timeout=5)
 
 

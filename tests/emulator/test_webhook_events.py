@@ -9,7 +9,7 @@ import requests
 
 from .conftest import md5
 
-EMAIL = "ann@example.com"
+EMAIL = "ann.lee@fastmail.com"
 
 
 @pytest.fixture
@@ -80,10 +80,10 @@ def test_status_events(subscribed, receiver, event_type, status):
 
 def test_subscribe_through_a_signup_form_creates_the_member(subscribed, receiver):
     emu, api_key, list_id = subscribed
-    response = fire(emu, api_key=api_key, list_id=list_id, type="subscribe", email="new@example.com",
+    response = fire(emu, api_key=api_key, list_id=list_id, type="subscribe", email="new@fastmail.com",
                     merges={"FNAME": "Neo"})
     assert response.json()["member"]["status"] == "subscribed"
-    assert emu.get_member(api_key, list_id, "new@example.com")["merge_fields"] == {"FNAME": "Neo"}
+    assert emu.get_member(api_key, list_id, "new@fastmail.com")["merge_fields"]["FNAME"] == "Neo"
     assert receiver.forms[0]["data[merges][FNAME]"] == "Neo"
 
 
@@ -121,13 +121,13 @@ def test_only_webhooks_listening_to_the_event_and_its_source_are_called(mailchim
 
 def test_refusals(subscribed, receiver):
     emu, api_key, list_id = subscribed
-    unknown = fire(emu, api_key=api_key, list_id=list_id, type="unsubscribe", email="nobody@example.com")
+    unknown = fire(emu, api_key=api_key, list_id=list_id, type="unsubscribe", email="nobody@fastmail.com")
     assert unknown.status_code == 404
     assert fire(emu, api_key=api_key, list_id="nolist", type="unsubscribe", email=EMAIL).status_code == 404
     assert fire(emu, api_key=api_key, list_id=list_id, type="campaign", email=EMAIL).status_code == 400
     assert fire(emu, api_key=api_key, list_id=list_id, type="unsubscribe").status_code == 400
-    fire(emu, api_key=api_key, list_id=list_id, type="subscribe", email="bob@example.com")
-    taken = fire(emu, api_key=api_key, list_id=list_id, type="upemail", email=EMAIL, new_email="bob@example.com")
+    fire(emu, api_key=api_key, list_id=list_id, type="subscribe", email="bob@fastmail.com")
+    taken = fire(emu, api_key=api_key, list_id=list_id, type="upemail", email=EMAIL, new_email="bob@fastmail.com")
     assert taken.status_code == 400
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "subscribed"
     assert [form["type"] for form in receiver.forms] == ["subscribe"]

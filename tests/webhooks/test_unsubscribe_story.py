@@ -13,7 +13,7 @@ from shuup.testing.factories import (
     get_default_supplier,
 )
 
-from shoop_mailchimp.models import SyncKind, SyncState
+from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.state import record
 from tests.webhooks.helpers import configure_with_live_webhook
@@ -72,10 +72,13 @@ def test_an_unsubscribe_in_mailchimp_is_never_undone_by_the_shop(live_configurat
     assert emulator.orders(api_key, live_configuration.store_id)
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
 
-    # A new consent given in the shop is genuine: it subscribes the person again.
+    # A new consent given in the shop is genuine, but Mailchimp lets someone who unsubscribed back only
+    # through its confirmation e-mail: the member becomes pending, and a confirmation is sent.
     contact = Contact.objects.get(pk=contact.pk)
     contact.marketing_permission = True
     contact.save()
-    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "pending"
+    assert [c["email_address"] for c in emulator.confirmations(api_key)] == [contact.email]
     state = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=contact.pk)
-    assert (state.member_status, state.opt_in) == ("subscribed", True)
+    assert (state.member_status, state.opt_in) == ("pending", True)
+    assert MailchimpLogEntry.objects.filter(action="member.confirmation", contact_id=contact.pk).exists()

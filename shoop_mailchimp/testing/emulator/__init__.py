@@ -9,7 +9,8 @@
 Or run ``python -m shoop_mailchimp.testing.emulator --port 8765`` for a demo server.
 """
 
+from . import rules
 from .core import DEMO_API_KEY, DEMO_LIST_ID, Emulator
 from .spec import SpecNotFound
 
-__all__ = ["DEMO_API_KEY", "DEMO_LIST_ID", "Emulator", "SpecNotFound"]
+__all__ = ["DEMO_API_KEY", "DEMO_LIST_ID", "Emulator", "SpecNotFound", "rules"]

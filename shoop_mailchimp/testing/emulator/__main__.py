@@ -5,6 +5,7 @@ import logging
 import time
 
 from . import DEMO_API_KEY, DEMO_LIST_ID, Emulator
+from .rules import RULES
 
 
 def main(argv=None):
@@ -18,9 +19,18 @@ def main(argv=None):
         action="store_true",
         help="refuse to start unless requests can be validated (the emulator extra)",
     )
+    parser.add_argument(
+        "--lenient",
+        action="append",
+        default=[],
+        choices=sorted(RULES),
+        metavar="RULE",
+        help="switch off one of Mailchimp's rules (repeatable): " + ", ".join(sorted(RULES)),
+    )
+    parser.add_argument("--batch-seed", type=int, help="seed for the shuffled order of batch operations")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    emulator = Emulator(require_spec=args.require_spec)
+    emulator = Emulator(require_spec=args.require_spec, rules_off=args.lenient, batch_seed=args.batch_seed)
     api_key = emulator.add_account(args.api_key)
     list_id = emulator.add_list(api_key, "Demo audience", args.list_id)
     emulator.start(host=args.host, port=args.port)

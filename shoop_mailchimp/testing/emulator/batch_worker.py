@@ -15,7 +15,10 @@ OPERATIONS_PER_FILE = 1000
 
 
 class BatchWorker:
-    """One daemon thread processing batches in submission order: pending → started → finished."""
+    """One daemon thread processing batches in submission order: pending → started → finished.
+
+    Inside a batch the operations run in a shuffled order while the ``batch_shuffle`` rule is on.
+    """
 
     def __init__(self, emulator):
         self.emulator = emulator
@@ -55,7 +58,8 @@ class BatchWorker:
         with self.emulator.lock:
             batch["status"] = "started"
         results = []
-        for operation in batch["_operations"]:
+        # Mailchimp does not promise to run a batch's operations in the order they were sent.
+        for operation in self.emulator.shuffle_operations(account, batch["_operations"]):
             status, body = self._run_operation(account, batch, operation)
             results.append(
                 {

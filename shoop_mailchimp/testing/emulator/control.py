@@ -16,12 +16,12 @@ def handle(emulator, method, path, query, raw):
     except ValueError:
         return 400, problem(400, "Body must be JSON"), None
     try:
-        return _route(emulator, method, path, body)
+        return _route(emulator, method, path, body, query or {})
     except (KeyError, TypeError, ValueError) as exc:
         return 400, problem(400, f"Bad control request: {exc!r}"), None
 
 
-def _route(emulator, method, path, body):
+def _route(emulator, method, path, body, query):
     match = RESULT_RE.match(path)
     if match and method == "GET":
         archive = emulator.batch_worker.results.get(match.group(1))
@@ -31,8 +31,25 @@ def _route(emulator, method, path, body):
     if (method, path) == ("POST", "/accounts"):
         return 200, {"api_key": emulator.add_account(body.get("api_key"), body.get("dc", "us1"))}, None
     if (method, path) == ("POST", "/lists"):
-        list_id = emulator.add_list(body["api_key"], body.get("name", "Demo audience"), body.get("list_id"))
+        list_id = emulator.add_list(
+            body["api_key"],
+            body.get("name", "Demo audience"),
+            body.get("list_id"),
+            marketing_permissions=body.get("marketing_permissions"),
+        )
         return 200, {"id": list_id}, None
+    if (method, path) == ("GET", "/rules"):
+        settings = emulator.rule_settings(query.get("api_key"), query.get("list_id"))
+        return 200, {"rules": settings, "batch_seed": emulator.batch_seed}, None
+    if (method, path) == ("POST", "/rules"):
+        emulator.set_rule(body["rule"], body["on"], body.get("api_key"), body.get("list_id"))
+        return 200, {"rules": emulator.rule_settings(body.get("api_key"), body.get("list_id"))}, None
+    if (method, path) == ("POST", "/batch-seed"):
+        return 200, {"batch_seed": emulator.set_batch_seed(body.get("seed"))}, None
+    if (method, path) == ("GET", "/confirmations"):
+        return 200, emulator.confirmations(query["api_key"], query.get("list_id")), None
+    if (method, path) == ("GET", "/notifications"):
+        return 200, emulator.notifications(query["api_key"], query.get("store_id")), None
     if (method, path) == ("POST", "/members/status"):
         try:
             member = emulator.set_member_status(

@@ -4,14 +4,17 @@ import base64
 import binascii
 import copy
 import datetime
+import hashlib
 import json
 import logging
+import random
 import re
 import threading
 import time
 
 import requests
 
+from . import rules
 from .batch_worker import BatchWorker
 from .errors import ApiError, problem
 from .faults import Faults
@@ -20,7 +23,7 @@ from .resources.lists import WEBHOOK_SOURCES, apply_member_changes, change_email
 from .resources.registry import Context, select_fields
 from .server import EmulatorServer
 from .spec import load_spec, validation_available
-from .state import Account, MailingList, random_hex, subscriber_hash
+from .state import DEFAULT_MARKETING_PERMISSIONS, Account, MailingList, random_hex, subscriber_hash
 
 log = logging.getLogger("shoop_mailchimp.testing.emulator")
 
@@ -43,6 +46,10 @@ class Emulator:
     ``allow_private_webhooks`` defaults to True because test webhooks point at loopback
     addresses, which real Mailchimp refuses. ``verify_webhooks`` makes webhook creation
     send Mailchimp's checking GET to the URL (off by default: test URLs often serve nothing).
+
+    The rules in :mod:`.rules` (Mailchimp's behaviour beyond the spec) are all on, except those
+    named in ``rules_off``; ``set_rule`` switches one for the emulator, an account or an audience.
+    ``batch_seed`` makes the shuffled order of batch operations reproducible (random if None).
     """
 
     def __init__(
@@ -52,6 +59,8 @@ class Emulator:
         allow_private_webhooks=True,
         batch_delay=0.05,
         verify_webhooks=False,
+        rules_off=(),
+        batch_seed=None,
     ):
         self.spec = load_spec(spec_path)
         self.validating = validation_available()
@@ -64,6 +73,8 @@ class Emulator:
             "batch_delay": batch_delay,
             "verify_webhooks": verify_webhooks,
         }
+        self._rules_off = rules.check_names(rules_off)
+        self._initial_batch_seed = batch_seed
         self.lock = threading.RLock()
         self._records_lock = threading.Lock()
         self.faults = Faults(on_down=self._down, on_up=self._up)
@@ -116,7 +127,59 @@ class Emulator:
             self.violations = []
             self.batch_worker.results.clear()
             self._reset_stats_locked()
+            self.rules = {name: name not in self._rules_off for name in rules.RULES}
+            self.set_batch_seed(self._initial_batch_seed)
         self.faults.clear()
+
+    # Rules --------------------------------------------------------------------------------------
+
+    def set_rule(self, rule, on, api_key=None, list_id=None):
+        """Switch a rule for the whole emulator, one account (``api_key``) or one audience.
+
+        At the account or audience level, ``on=None`` removes the switch (the wider one applies
+        again). ``reset()`` restores every rule to the constructor's setting.
+        """
+        rules.check_names([rule])
+        with self.lock:
+            if api_key is None:
+                if on is None:
+                    raise ValueError("The emulator-wide setting of a rule is True or False")
+                self.rules[rule] = bool(on)
+                return
+            scope = self.accounts[api_key]
+            if list_id is not None:
+                scope = scope.lists[list_id]
+            if on is None:
+                scope.rules.pop(rule, None)
+            else:
+                scope.rules[rule] = bool(on)
+
+    def rule_settings(self, api_key=None, list_id=None):
+        """Every rule's effective setting for the emulator, an account or one of its audiences."""
+        with self.lock:
+            account = self.accounts[api_key] if api_key else None
+            lst = account.lists[list_id] if account and list_id else None
+            return {name: rules.is_on(self, account, lst, name) for name in rules.RULES}
+
+    def set_batch_seed(self, seed=None):
+        """Seed the shuffling of batch operations; None picks a random seed (read it in ``batch_seed``)."""
+        with self.lock:
+            self.batch_seed = random.SystemRandom().randrange(2**32) if seed is None else int(seed)
+        return self.batch_seed
+
+    def shuffle_operations(self, account, operations):
+        """The order a batch's operations run in: shuffled while the ``batch_shuffle`` rule is on.
+
+        The order depends only on the seed and the operations, not on when or from which thread
+        the batch was sent: the same seed gives the same batch the same order.
+        """
+        operations = list(operations)
+        with self.lock:
+            if not rules.is_on(self, account, None, rules.BATCH_SHUFFLE):
+                return operations
+            digest = hashlib.sha256(f"{self.batch_seed}:".encode() + json.dumps(operations, sort_keys=True).encode())
+        random.Random(digest.hexdigest()).shuffle(operations)
+        return operations
 
     # Accounts and state helpers -----------------------------------------------------------------
 
@@ -128,12 +191,52 @@ class Emulator:
             self.accounts.setdefault(api_key, Account(api_key))
         return api_key
 
-    def add_list(self, api_key, name="Demo audience", list_id=None):
+    def add_list(self, api_key, name="Demo audience", list_id=None, marketing_permissions=None):
+        """Add an audience; ``marketing_permissions`` makes it GDPR-enabled.
+
+        True gives Mailchimp's three default permissions (Email, Direct Mail, Customized Online
+        Advertising); a list of texts gives those.
+        """
+        if marketing_permissions is True:
+            marketing_permissions = DEFAULT_MARKETING_PERMISSIONS
         with self.lock:
             account = self.accounts[api_key]
             list_id = list_id or random_hex(10)
-            account.lists[list_id] = MailingList(list_id, name)
+            account.lists[list_id] = MailingList(list_id, name, marketing_permissions=marketing_permissions or ())
         return list_id
+
+    def marketing_permissions(self, api_key, list_id):
+        with self.lock:
+            return copy.deepcopy(self.accounts[api_key].lists[list_id].permissions)
+
+    def merge_fields(self, api_key, list_id):
+        with self.lock:
+            return copy.deepcopy(list(self.accounts[api_key].lists[list_id].merge_fields.values()))
+
+    def add_merge_field(self, api_key, list_id, tag, type="text", name=None, required=False, **extra):
+        """Add a merge field as an admin would in Mailchimp's UI (e.g. a required one)."""
+        with self.lock:
+            lst = self.accounts[api_key].lists[list_id]
+            if lst.merge_field_by_tag(tag):
+                raise ValueError(f"The audience already has a merge field {tag}")
+            body = dict(extra, tag=tag, type=type, name=name or tag.title(), required=required)
+            return copy.deepcopy(lst.add_merge_field(body))
+
+    def set_merge_field_required(self, api_key, list_id, tag, required=True):
+        with self.lock:
+            self.accounts[api_key].lists[list_id].merge_field_by_tag(tag)["required"] = bool(required)
+
+    def confirmations(self, api_key, list_id=None):
+        """Opt-in confirmation e-mails Mailchimp would have sent (members that became ``pending``)."""
+        with self.lock:
+            items = self.accounts[api_key].confirmations
+            return copy.deepcopy([c for c in items if list_id in (None, c["list_id"])])
+
+    def notifications(self, api_key, store_id=None):
+        """Order notifications and automations Mailchimp would have triggered (see docs/emulator.rst)."""
+        with self.lock:
+            items = self.accounts[api_key].notifications
+            return copy.deepcopy([n for n in items if store_id in (None, n["store_id"])])
 
     def revoke_key(self, api_key):
         with self.lock:
@@ -161,6 +264,9 @@ class Emulator:
                 members=[lst.member_json(m) for m in lst.members.values()],
                 interest_categories=self._categories_json(lst),
                 webhooks=copy.deepcopy(list(lst.webhooks.values())),
+                merge_fields=copy.deepcopy(list(lst.merge_fields.values())),
+                marketing_permission_definitions=copy.deepcopy(lst.permissions),
+                rules=dict(lst.rules),
             )
             lists[lst.id] = data
         stores = {}
@@ -170,10 +276,19 @@ class Emulator:
                 customers=copy.deepcopy(list(store.customers.values())),
                 products=copy.deepcopy(list(store.products.values())),
                 orders=copy.deepcopy(list(store.orders.values())),
+                carts=copy.deepcopy(list(store.carts.values())),
             )
             stores[store.id] = data
         batches = [{k: v for k, v in b.items() if not k.startswith("_")} for b in account.batches.values()]
-        return {"revoked": account.revoked, "lists": lists, "stores": stores, "batches": batches}
+        return {
+            "revoked": account.revoked,
+            "lists": lists,
+            "stores": stores,
+            "batches": batches,
+            "rules": dict(account.rules),
+            "confirmations": copy.deepcopy(account.confirmations),
+            "notifications": copy.deepcopy(account.notifications),
+        }
 
     @staticmethod
     def _categories_json(lst):
@@ -200,6 +315,10 @@ class Emulator:
         with self.lock:
             lst = self.accounts[api_key].lists[list_id]
             member = lst.members[subscriber_hash(email)]
+            if status == "archived" and member["status"] != "archived":
+                lst.archived_status[member["id"]] = member["status"]
+            elif status != "archived":
+                lst.archived_status.pop(member["id"], None)
             set_status(member, status)
             return lst.member_json(member)
 
@@ -234,6 +353,9 @@ class Emulator:
     def orders(self, api_key, store_id):
         return self._store_items(api_key, store_id, "orders")
 
+    def carts(self, api_key, store_id):
+        return self._store_items(api_key, store_id, "carts")
+
     def batches(self, api_key):
         return self._account_json(self.accounts[api_key])["batches"]
 
@@ -250,17 +372,20 @@ class Emulator:
         if source not in WEBHOOK_SOURCES:
             raise ValueError(f"source must be one of {', '.join(WEBHOOK_SOURCES)}")
         with self.lock:
-            lst = self.accounts[api_key].lists[list_id]
+            account = self.accounts[api_key]
+            lst = account.lists[list_id]
+            # A change made in Mailchimp's own pages: the person's, not an API write to check.
+            ctx = Context(self, account, {}, {}, {})
             member = lst.members.get(subscriber_hash(email))
             if member is None and type == "subscribe":
-                member = new_member(lst, email, "subscribed", {"merge_fields": merges or {}})
+                member = new_member(ctx, lst, email, "subscribed", {"merge_fields": merges or {}}, validate=False)
             elif member is None:
                 raise KeyError(f"No member {email} in list {list_id}")
             old_email = member["email_address"]
             if type == "upemail":
                 change_email(lst, member, new_email)
             elif type == "profile":
-                apply_member_changes(lst, member, {"merge_fields": merges or {}})
+                apply_member_changes(ctx, lst, member, {"merge_fields": merges or {}}, validate=False)
             elif type in MEMBER_EVENTS_STATUS:
                 set_status(member, MEMBER_EVENTS_STATUS[type])
             data = _event_data(type, member, old_email)

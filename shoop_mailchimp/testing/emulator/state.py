@@ -18,10 +18,32 @@ def random_hex(length):
     return secrets.token_hex((length + 1) // 2)[:length]
 
 
+#: The merge fields of a new Mailchimp audience: tag, name, type, options.
+DEFAULT_MERGE_FIELDS = (
+    ("FNAME", "First Name", "text", {"size": 25}),
+    ("LNAME", "Last Name", "text", {"size": 25}),
+    ("ADDRESS", "Address", "address", {"default_country": 164}),
+    ("PHONE", "Phone Number", "phone", {"phone_format": "none"}),
+    ("BIRTHDAY", "Birthday", "birthday", {"date_format": "MM/DD"}),
+)
+#: Options a merge field of each type gets unless the request says otherwise.
+MERGE_FIELD_OPTIONS = {
+    "text": {"size": 25},
+    "address": {"default_country": 164},
+    "phone": {"phone_format": "none"},
+    "date": {"date_format": "MM/DD/YYYY"},
+    "birthday": {"date_format": "MM/DD"},
+    "radio": {"choices": []},
+    "dropdown": {"choices": []},
+}
+#: The marketing permissions Mailchimp gives a new GDPR-enabled audience.
+DEFAULT_MARKETING_PERMISSIONS = ("Email", "Direct Mail", "Customized Online Advertising")
+
+
 class MailingList:
     """An audience with its members, interest categories and webhooks."""
 
-    def __init__(self, list_id, name):
+    def __init__(self, list_id, name, marketing_permissions=()):
         self.id = list_id
         self.data = {
             "id": list_id,
@@ -32,7 +54,7 @@ class MailingList:
             "email_type_option": False,
             "visibility": "prv",
             "double_optin": False,
-            "marketing_permissions": False,
+            "marketing_permissions": bool(marketing_permissions),
             "permission_reminder": "You signed up on our shop.",
             "use_archive_bar": True,
             "contact": {
@@ -55,6 +77,40 @@ class MailingList:
         self.webhooks = {}
         self.forgotten = set()
         self.tag_ids = {}
+        #: Rule switches for this audience only (see rules.py).
+        self.rules = {}
+        #: The status a member had before being archived: compliance outlives archiving.
+        self.archived_status = {}
+        self.merge_fields = {}
+        self.next_merge_id = 1
+        for tag, name, kind, options in DEFAULT_MERGE_FIELDS:
+            self.add_merge_field({"tag": tag, "name": name, "type": kind, "options": dict(options)})
+        #: GDPR marketing permissions, in order: ``{"marketing_permission_id", "text"}``.
+        self.permissions = [
+            {"marketing_permission_id": random_hex(10), "text": text} for text in marketing_permissions
+        ]
+
+    def add_merge_field(self, body):
+        merge_id = self.next_merge_id
+        self.next_merge_id += 1
+        field = {
+            "merge_id": merge_id,
+            "tag": body.get("tag") or f"MMERGE{merge_id}",
+            "name": body["name"],
+            "type": body["type"],
+            "required": bool(body.get("required", False)),
+            "default_value": body.get("default_value", ""),
+            "public": bool(body.get("public", False)),
+            "display_order": body.get("display_order", len(self.merge_fields) + 2),
+            "options": dict(MERGE_FIELD_OPTIONS.get(body["type"], {}), **(body.get("options") or {})),
+            "help_text": body.get("help_text", ""),
+            "list_id": self.id,
+        }
+        self.merge_fields[merge_id] = field
+        return field
+
+    def merge_field_by_tag(self, tag):
+        return next((f for f in self.merge_fields.values() if f["tag"] == tag), None)
 
     def interest_ids(self):
         return [iid for category in self.categories.values() for iid in category["interests"]]
@@ -76,7 +132,11 @@ class MailingList:
         return data
 
     def member_json(self, member):
+        """A member as Mailchimp shows it: every merge field of the audience (empty ones as "")."""
         data = copy.deepcopy(member)
+        merge_fields = {field["tag"]: "" for field in self.merge_fields.values()}
+        merge_fields.update(data["merge_fields"])
+        data["merge_fields"] = merge_fields
         interests = dict.fromkeys(self.interest_ids(), False)
         interests.update(data.get("interests", {}))
         data["interests"] = interests
@@ -85,7 +145,7 @@ class MailingList:
 
 
 class Store:
-    """An e-commerce store with customers, products and orders."""
+    """An e-commerce store with customers, products, orders and carts."""
 
     def __init__(self, data):
         self.id = data["id"]
@@ -93,6 +153,7 @@ class Store:
         self.customers = {}
         self.products = {}
         self.orders = {}
+        self.carts = {}
 
 
 class Account:
@@ -104,3 +165,9 @@ class Account:
         self.stores = {}
         self.batches = {}
         self.revoked = False
+        #: Rule switches for this account (see rules.py); an audience's own switches win.
+        self.rules = {}
+        #: Opt-in confirmation e-mails Mailchimp would have sent (a member became ``pending``).
+        self.confirmations = []
+        #: Order notifications and automations Mailchimp would have triggered.
+        self.notifications = []

@@ -1,14 +1,25 @@
-"""E-commerce stores, customers, products (with variants) and orders."""
+"""E-commerce stores, customers, products (with variants) and orders; the notifications they trigger."""
 
 import copy
 
-from ..errors import invalid, not_found, require
+from .. import rules
+from ..errors import ApiError, invalid, not_found, require
 from ..state import Store, now_iso, subscriber_hash
-from .lists import check_email, new_member, set_status
+from .lists import change_status, check_can_subscribe, check_email, check_not_fake, new_member, rule_on, set_status
+from .merge_fields import customer_merge_fields
 from .registry import handles, merge, page
 
+#: The order notification Mailchimp sends when an order gets one of these statuses.
+FINANCIAL_NOTIFICATIONS = {
+    "pending": "order_confirmation",
+    "paid": "order_invoice",
+    "cancelled": "cancellation_confirmation",
+    "refunded": "refund_confirmation",
+}
+FULFILLMENT_NOTIFICATIONS = {"shipped": "shipping_confirmation"}
 
-def _stamped(data, created=True):
+
+def stamped(data, created=True):
     stamp = now_iso()
     if created:
         data.setdefault("created_at", stamp)
@@ -46,7 +57,7 @@ def create_store(ctx):
         "list_is_active": True,
     }
     data.update(copy.deepcopy(ctx.body))
-    store = Store(_stamped(data))
+    store = Store(stamped(data))
     ctx.account.stores[store.id] = store
     return copy.deepcopy(store.data)
 
@@ -62,7 +73,7 @@ def patch_store(ctx):
     if ctx.body.get("list_id") not in (None, store.data["list_id"]):
         raise invalid("The list_id of a store cannot be changed.")
     merge(store.data, ctx.body, exclude=("id",))
-    return copy.deepcopy(_stamped(store.data, created=False))
+    return copy.deepcopy(stamped(store.data, created=False))
 
 
 @handles("DELETE", "/ecommerce/stores/{storeId}")
@@ -74,9 +85,28 @@ def delete_store(ctx):
 # Customers ---------------------------------------------------------------------------------------
 
 
-def sync_customer_member(ctx, store, customer, opt_in):
-    """Mailchimp's rule: add a missing contact; only consent may lift a transactional one to subscribed."""
-    lst = ctx.account.lists.get(store.data["list_id"])
+def store_list(ctx, store):
+    return ctx.account.lists.get(store.data["list_id"])
+
+
+def record_notification(ctx, store, kind, **ids):
+    """Record an order notification or automation Mailchimp would trigger, unless the store is syncing."""
+    if store.data.get("is_syncing") or not rule_on(ctx, store_list(ctx, store), rules.NOTIFICATIONS):
+        return
+    ctx.account.notifications.append(dict(ids, store_id=store.id, kind=kind, at=now_iso()))
+
+
+def sync_customer_member(ctx, store, customer, previous_opt_in, opt_in):
+    """Add or update the customer's member as Mailchimp does; raises before changing anything.
+
+    ``opt_in`` is True when the write sends ``opt_in_status: true``; ``previous_opt_in`` is the
+    customer's ``opt_in_status`` before this write (None: a new customer).
+    A missing member is added, ``subscribed`` with opt-in, else ``transactional``. With the
+    ``customer_opt_in`` rule on, an existing member is subscribed only when an existing customer's
+    ``opt_in_status`` turns from false to true, and never changed otherwise; with it off, any
+    opt-in lifts a transactional member (the emulator's old, kinder behaviour).
+    """
+    lst = store_list(ctx, store)
     if lst is None or not customer.get("email_address"):
         return
     hashed = subscriber_hash(customer["email_address"])
@@ -84,41 +114,53 @@ def sync_customer_member(ctx, store, customer, opt_in):
         return
     member = lst.members.get(hashed)
     if member is None or member["status"] == "archived":
-        names = {"FNAME": customer.get("first_name") or "", "LNAME": customer.get("last_name") or ""}
-        member = new_member(
+        if opt_in and member is not None:
+            check_can_subscribe(ctx, lst, member)
+        names = customer_merge_fields(ctx, lst, customer)
+        new_member(
+            ctx,
             lst,
             customer["email_address"],
             "subscribed" if opt_in else "transactional",
-            {"merge_fields": {k: v for k, v in names.items() if v}},
+            {"merge_fields": names},
+            validate=False,
         )
+    elif rule_on(ctx, lst, rules.CUSTOMER_OPT_IN):
+        if opt_in and previous_opt_in is False and member["status"] != "subscribed":
+            change_status(ctx, lst, member, "subscribed")
     elif member["status"] == "transactional" and opt_in:
         set_status(member, "subscribed")
 
 
+CUSTOMER_DEFAULTS = {
+    "email_address": "",
+    "opt_in_status": False,
+    "company": "",
+    "first_name": "",
+    "last_name": "",
+    "orders_count": 0,
+    "total_spent": 0,
+    "address": {},
+}
+
+
 def upsert_customer(ctx, store, body, create_only=False, customer_id=None):
     customer_id = customer_id or body.get("id")
-    customer = store.customers.get(customer_id)
-    if customer is not None and create_only:
+    existing = store.customers.get(customer_id)
+    if existing is not None and create_only:
         raise invalid("A customer with the provided ID already exists.")
-    if "email_address" in body:
-        check_email(body["email_address"])
-    if customer is None:
+    if existing is None:
         require(body, "id", "email_address")
-        customer = {
-            "id": customer_id,
-            "email_address": "",
-            "opt_in_status": False,
-            "company": "",
-            "first_name": "",
-            "last_name": "",
-            "orders_count": 0,
-            "total_spent": 0,
-            "address": {},
-        }
-        store.customers[customer_id] = customer
+    if "email_address" in body:
+        email = check_email(body["email_address"])
+        if existing is None or subscriber_hash(email) != subscriber_hash(existing["email_address"]):
+            check_not_fake(ctx, store_list(ctx, store), email)
+    customer = copy.deepcopy(existing) if existing else dict(copy.deepcopy(CUSTOMER_DEFAULTS), id=customer_id)
     merge(customer, body, exclude=("id", "orders_count", "total_spent"))
-    _stamped(customer)
-    sync_customer_member(ctx, store, customer, body.get("opt_in_status") is True)
+    previous_opt_in = existing["opt_in_status"] if existing else None
+    sync_customer_member(ctx, store, customer, previous_opt_in, body.get("opt_in_status") is True)
+    stamped(customer)
+    store.customers[customer_id] = customer
     return customer
 
 
@@ -189,7 +231,7 @@ def _variant(body):
     require(body, "id", "title")
     variant = dict(VARIANT_DEFAULTS)
     variant.update(copy.deepcopy(body))
-    return _stamped(variant)
+    return stamped(variant)
 
 
 def _product_from(body, existing=None):
@@ -208,7 +250,7 @@ def _product_from(body, existing=None):
     product["variants"] = [_variant(v) for v in body["variants"]]
     if existing:
         product["created_at"] = existing["created_at"]
-    return _stamped(product)
+    return stamped(product)
 
 
 def _product(ctx, store):
@@ -253,14 +295,14 @@ def patch_product(ctx):
     merge(product, ctx.body, exclude=("id", "variants"))
     for body in ctx.body.get("variants") or []:
         _upsert_variant(product, body)
-    return copy.deepcopy(_stamped(product))
+    return copy.deepcopy(stamped(product))
 
 
 def _upsert_variant(product, body):
     for variant in product["variants"]:
         if variant["id"] == body.get("id"):
             merge(variant, body, exclude=("id",))
-            return _stamped(variant)
+            return stamped(variant)
     variant = _variant(body)
     product["variants"].append(variant)
     return variant
@@ -325,7 +367,8 @@ def delete_variant(ctx):
 # Orders ------------------------------------------------------------------------------------------
 
 
-def _check_lines(store, lines):
+def check_lines(store, lines, discount=True):
+    """Order (or cart) lines naming products and variants the store has, with their titles added."""
     checked = []
     for line in lines:
         require(line, "id", "product_id", "product_variant_id", "quantity", "price")
@@ -342,14 +385,14 @@ def _check_lines(store, lines):
                 f"for product '{line['product_id']}'.",
                 errors=[{"field": "lines.product_variant_id", "message": "Variant not found."}],
             )
-        data = {"discount": 0}
+        data = {"discount": 0} if discount else {}
         data.update(copy.deepcopy(line))
         data.update(product_title=product["title"], product_variant_title=variant["title"])
         checked.append(data)
     return checked
 
 
-def _order_customer(ctx, store, body):
+def order_customer(ctx, store, body):
     customer_body = body.get("customer") or {}
     require(customer_body, "id")
     if customer_body["id"] not in store.customers and not customer_body.get("email_address"):
@@ -386,17 +429,42 @@ def _save_order(ctx, store, body, existing=None):
             "promos": [],
         }
     )
-    lines = _check_lines(store, body["lines"]) if "lines" in body else None
-    customer = _order_customer(ctx, store, body) if "customer" in body else None
+    lines = check_lines(store, body["lines"]) if "lines" in body else None
+    customer = order_customer(ctx, store, body) if "customer" in body else None
     merge(order, body, exclude=("lines", "customer"))
     if lines is not None:
         order["lines"] = lines
     if customer is not None:
         order["customer"] = copy.deepcopy(customer)
-    _stamped(order)
+    stamped(order)
     store.orders[order["id"]] = order
     _recount(store, order["customer"]["id"])
+    _notify_order(ctx, store, order, existing)
     return order
+
+
+def _notify_order(ctx, store, order, existing):
+    """Order notifications fire when an order gets a status that triggers one (new, or changed)."""
+    triggers = (("financial_status", FINANCIAL_NOTIFICATIONS), ("fulfillment_status", FULFILLMENT_NOTIFICATIONS))
+    for key, kinds in triggers:
+        status = str(order.get(key) or "").lower()
+        before = str(existing.get(key) or "").lower() if existing else None
+        if status in kinds and status != before:
+            record_notification(ctx, store, kinds[status], order_id=order["id"], customer_id=order["customer"]["id"])
+
+
+def _check_order_id_free(ctx, store, order_id):
+    """Order ids are unique in the account with the ``account_order_ids`` rule on, else per store."""
+    if not rule_on(ctx, store_list(ctx, store), rules.ACCOUNT_ORDER_IDS):
+        if order_id in store.orders:
+            raise invalid("An order with the provided ID already exists.")
+        return
+    if any(order_id in other.orders for other in ctx.account.stores.values()):
+        raise ApiError(
+            400,
+            "We were unable to process the request. An order with the provided ID already exists in the account.",
+            title="Bad Request",
+        )
 
 
 def _recount(store, customer_id):
@@ -426,8 +494,7 @@ def list_orders(ctx):
 @handles("POST", "/ecommerce/stores/{storeId}/orders")
 def create_order(ctx):
     store = ctx.store()
-    if ctx.body.get("id") in store.orders:
-        raise invalid("An order with the provided ID already exists.")
+    _check_order_id_free(ctx, store, ctx.body.get("id"))
     return copy.deepcopy(_save_order(ctx, store, ctx.body))
 
 
@@ -440,7 +507,10 @@ def get_order(ctx):
 def put_order(ctx):
     store = ctx.store()
     body = dict(ctx.body, id=ctx.params["orderId"])
-    return copy.deepcopy(_save_order(ctx, store, body, store.orders.get(body["id"])))
+    existing = store.orders.get(body["id"])
+    if existing is None:
+        _check_order_id_free(ctx, store, body["id"])
+    return copy.deepcopy(_save_order(ctx, store, body, existing))
 
 
 @handles("PATCH", "/ecommerce/stores/{storeId}/orders/{orderId}")

@@ -7,8 +7,11 @@ import urllib.parse
 
 import requests
 
+from .. import rules
+from ..addresses import fake_detail, looks_fake
 from ..errors import ApiError, invalid, not_found, require
-from ..state import now_iso, random_hex, subscriber_hash
+from ..state import DEFAULT_MARKETING_PERMISSIONS, MailingList, now_iso, random_hex, subscriber_hash
+from .merge_fields import member_merge_fields
 from .registry import handles, merge, page
 
 EMAIL_RE = re.compile(
@@ -20,7 +23,6 @@ MEMBER_FIELDS = (
     "language",
     "vip",
     "location",
-    "marketing_permissions",
     "ip_signup",
     "timestamp_signup",
     "ip_opt",
@@ -35,6 +37,63 @@ def check_email(email):
             errors=[{"field": "email_address", "message": "Please provide a valid email address."}],
         )
     return email.strip()
+
+
+#: Statuses Mailchimp calls a compliance state: the member cannot be subscribed again by the API.
+COMPLIANCE_STATUSES = ("unsubscribed", "cleaned")
+#: Mailchimp's cap on interests (groups) in one audience, all categories together.
+MAX_INTERESTS = 60
+
+
+def rule_on(ctx, lst, rule):
+    return rules.is_on(ctx.emulator, ctx.account, lst, rule)
+
+
+def check_not_fake(ctx, lst, email):
+    """Mailchimp refuses, per address, those that look fake (see addresses.py)."""
+    if rule_on(ctx, lst, rules.FAKE_EMAILS) and looks_fake(email):
+        raise invalid(fake_detail(email))
+
+
+def compliance_error(email):
+    return ApiError(
+        400,
+        f"{email} is in a compliance state due to unsubscribe, bounce, or compliance review "
+        "and cannot be subscribed.",
+        title="Member In Compliance State",
+    )
+
+
+def in_compliance_state(lst, member):
+    status = member["status"]
+    if status == "archived":
+        status = lst.archived_status.get(member["id"])
+    return status in COMPLIANCE_STATUSES
+
+
+def check_can_subscribe(ctx, lst, member):
+    """Raise Mailchimp's 400 when subscribing ``member`` is refused: ``pending`` is the way back."""
+    if member is not None and in_compliance_state(lst, member) and rule_on(ctx, lst, rules.COMPLIANCE_STATE):
+        raise compliance_error(member["email_address"])
+
+
+def change_status(ctx, lst, member, status):
+    """Set a status through the API: compliance checked, a confirmation e-mail recorded for ``pending``."""
+    if status == member["status"]:
+        return
+    if status == "subscribed":
+        check_can_subscribe(ctx, lst, member)
+    lst.archived_status.pop(member["id"], None)
+    set_status(member, status)
+    if status == "pending":
+        record_confirmation(ctx, lst, member)
+
+
+def record_confirmation(ctx, lst, member):
+    """Mailchimp mails an opt-in confirmation to a member who becomes ``pending``."""
+    ctx.account.confirmations.append(
+        {"list_id": lst.id, "email_address": member["email_address"], "member_id": member["id"], "at": now_iso()}
+    )
 
 
 def forgotten_error(email):
@@ -56,6 +115,16 @@ def list_lists(ctx):
     return page((lst.to_json() for lst in ctx.account.lists.values()), ctx.query, "lists")
 
 
+@handles("POST", "/lists")
+def create_list(ctx):
+    require(ctx.body, "name", "contact", "permission_reminder", "campaign_defaults")
+    permissions = DEFAULT_MARKETING_PERMISSIONS if ctx.body.get("marketing_permissions") else ()
+    lst = MailingList(random_hex(10), ctx.body["name"], marketing_permissions=permissions)
+    merge(lst.data, ctx.body, exclude=("id", "stats", "marketing_permissions"))
+    ctx.account.lists[lst.id] = lst
+    return lst.to_json()
+
+
 @handles("GET", "/lists/{listId}")
 def get_list(ctx):
     return ctx.mailing_list().to_json()
@@ -74,8 +143,12 @@ def _check_interests(lst, interests):
             )
 
 
-def new_member(lst, email, status, body=None):
-    """Build and store a member; shared with the e-commerce customer rules."""
+def new_member(ctx, lst, email, status, body=None, validate=True):
+    """Build and store a member; shared with the e-commerce customer rules.
+
+    ``validate`` is False for members the e-commerce endpoints add (they take no merge fields
+    from the request, only the customer's names).
+    """
     body = body or {}
     stamp = now_iso()
     member = {
@@ -112,17 +185,48 @@ def new_member(lst, email, status, body=None):
         "tags": [],
         "list_id": lst.id,
     }
-    apply_member_changes(lst, member, body)
+    apply_member_changes(ctx, lst, member, body, creating=True, validate=validate)
+    lst.archived_status.pop(member["id"], None)
     lst.members[member["id"]] = member
+    if status == "pending":
+        record_confirmation(ctx, lst, member)
     return member
 
 
-def apply_member_changes(lst, member, body):
+def _marketing_permissions(ctx, lst, member, given):
+    """The member's permissions after a write; None leaves the member without the key."""
+    if not rule_on(ctx, lst, rules.MARKETING_PERMISSIONS):
+        return copy.deepcopy(given) if given is not None else member.get("marketing_permissions")
+    if not lst.permissions:
+        return None  # Only GDPR audiences have marketing permissions.
+    known = {p["marketing_permission_id"]: p for p in lst.permissions}
+    enabled = {p["marketing_permission_id"]: p["enabled"] for p in member.get("marketing_permissions") or []}
+    for item in given or []:
+        permission_id = item.get("marketing_permission_id")
+        if permission_id not in known:
+            # Unverified wording: a faithful paraphrase.
+            message = f"Invalid marketing permission ID: '{permission_id}'."
+            raise invalid(message, errors=[{"field": "marketing_permissions", "message": message}])
+        enabled[permission_id] = bool(item.get("enabled"))
+    return [dict(p, enabled=enabled.get(p["marketing_permission_id"], False)) for p in lst.permissions]
+
+
+def apply_member_changes(ctx, lst, member, body, creating=False, validate=True):
+    """Check the whole write first (a refused write changes nothing), then apply it."""
     _check_interests(lst, body.get("interests"))
+    if validate:
+        merge_fields = member_merge_fields(ctx, lst, member["merge_fields"], body.get("merge_fields"), creating)
+    else:
+        merge_fields = dict(member["merge_fields"], **(body.get("merge_fields") or {}))
+    permissions = _marketing_permissions(ctx, lst, member, body.get("marketing_permissions"))
     for name in MEMBER_FIELDS:
         if name in body:
             member[name] = copy.deepcopy(body[name])
-    member["merge_fields"].update(copy.deepcopy(body.get("merge_fields") or {}))
+    member["merge_fields"] = merge_fields
+    if permissions is None:
+        member.pop("marketing_permissions", None)
+    else:
+        member["marketing_permissions"] = permissions
     member["interests"].update({key: bool(value) for key, value in (body.get("interests") or {}).items()})
     fields = member["merge_fields"]
     member["full_name"] = " ".join(str(fields[k]) for k in ("FNAME", "LNAME") if fields.get(k))
@@ -181,7 +285,11 @@ def create_member(ctx):
             f"{email} is already a list member. Use PUT to insert or update list members.",
             title="Member Exists",
         )
-    return lst.member_json(new_member(lst, email, ctx.body["status"], ctx.body))
+    if existing is None:
+        check_not_fake(ctx, lst, email)
+    elif ctx.body["status"] == "subscribed":
+        check_can_subscribe(ctx, lst, existing)
+    return lst.member_json(new_member(ctx, lst, email, ctx.body["status"], ctx.body))
 
 
 @handles("PUT", "/lists/{listId}/members/{subscriberHash}")
@@ -196,23 +304,38 @@ def upsert_member(ctx):
         raise forgotten_error(email)
     member = lst.members.get(hashed)
     if member is None:
-        return lst.member_json(new_member(lst, email, ctx.body["status_if_new"], ctx.body))
-    apply_member_changes(lst, member, ctx.body)
-    if ctx.body.get("status"):
-        set_status(member, ctx.body["status"])
-    elif member["status"] == "archived":
-        set_status(member, ctx.body["status_if_new"])
+        check_not_fake(ctx, lst, email)
+        return lst.member_json(new_member(ctx, lst, email, ctx.body["status_if_new"], ctx.body))
+    status = ctx.body.get("status") or (ctx.body["status_if_new"] if member["status"] == "archived" else None)
+    if status == "subscribed" and member["status"] != "subscribed":
+        check_can_subscribe(ctx, lst, member)
+    apply_member_changes(ctx, lst, member, ctx.body)
+    if status:
+        change_status(ctx, lst, member, status)
     return lst.member_json(member)
 
 
 @handles("PATCH", "/lists/{listId}/members/{subscriberHash}")
 def patch_member(ctx):
     lst, member = _member(ctx)
+    new_email = None
     if "email_address" in ctx.body:
-        change_email(lst, member, ctx.body["email_address"])
-    apply_member_changes(lst, member, ctx.body)
-    if ctx.body.get("status"):
-        set_status(member, ctx.body["status"])
+        email = check_email(ctx.body["email_address"])
+        if subscriber_hash(email) != member["id"]:
+            if subscriber_hash(email) in lst.members:
+                raise ApiError(400, f"{email} is already a list member.", title="Member Exists")
+            check_not_fake(ctx, lst, email)
+            new_email = email
+    status = ctx.body.get("status")
+    if status == "subscribed" and member["status"] != "subscribed":
+        check_can_subscribe(ctx, lst, member)
+    apply_member_changes(ctx, lst, member, ctx.body)
+    if new_email:
+        del lst.members[member["id"]]
+        member.update(id=subscriber_hash(new_email), email_address=new_email)
+        lst.members[member["id"]] = member
+    if status:
+        change_status(ctx, lst, member, status)
     return lst.member_json(member)
 
 
@@ -224,7 +347,9 @@ def get_member(ctx):
 
 @handles("DELETE", "/lists/{listId}/members/{subscriberHash}")
 def archive_member(ctx):
-    _, member = _member(ctx)
+    lst, member = _member(ctx)
+    if member["status"] != "archived":
+        lst.archived_status[member["id"]] = member["status"]
     set_status(member, "archived")
     return 204, None
 
@@ -354,6 +479,9 @@ def create_interest(ctx):
     lst, category = _category(ctx)
     require(ctx.body, "name")
     _check_interest_name(category, ctx.body["name"])
+    if len(lst.interest_ids()) >= MAX_INTERESTS and rule_on(ctx, lst, rules.INTEREST_LIMIT):
+        # Mailchimp's wording as quoted in Adobe's Mailchimp destination guide (the title is not quoted there).
+        raise invalid(f"Cannot have more than {MAX_INTERESTS} interests per list (Across all categories)")
     interest = {
         "category_id": category["id"],
         "list_id": lst.id,

@@ -1,0 +1,119 @@
+"""E-commerce carts and their lines: what feeds Mailchimp's abandoned-cart automations."""
+
+import copy
+
+from ..errors import invalid, not_found, require
+from .ecommerce import check_lines, order_customer, record_notification, stamped
+from .registry import handles, merge, page
+
+ABANDONED_CART = "abandoned_cart"
+
+
+def _cart(ctx, store):
+    cart = store.carts.get(ctx.params["cartId"])
+    if cart is None:
+        raise not_found()
+    return cart
+
+
+def _line(ctx, cart):
+    for line in cart["lines"]:
+        if line["id"] == ctx.params["lineId"]:
+            return line
+    raise not_found()
+
+
+def _touched(ctx, store, cart):
+    """Every cart write (re)starts Mailchimp's abandoned-cart automation for its customer."""
+    stamped(cart)
+    record_notification(ctx, store, ABANDONED_CART, cart_id=cart["id"], customer_id=cart["customer"]["id"])
+    return copy.deepcopy(cart)
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/carts")
+def list_carts(ctx):
+    return page(ctx.store().carts.values(), ctx.query, "carts", store_id=ctx.params["storeId"])
+
+
+@handles("POST", "/ecommerce/stores/{storeId}/carts")
+def create_cart(ctx):
+    store = ctx.store()
+    require(ctx.body, "id", "customer", "currency_code", "order_total", "lines")
+    if ctx.body["id"] in store.carts:
+        raise invalid("A cart with the provided ID already exists.")
+    lines = check_lines(store, ctx.body["lines"], discount=False)
+    customer = order_customer(ctx, store, ctx.body)
+    cart = {"checkout_url": "", "tax_total": 0, "campaign_id": ""}
+    merge(cart, ctx.body, exclude=("lines", "customer"))
+    cart.update(lines=lines, customer=copy.deepcopy(customer))
+    store.carts[cart["id"]] = cart
+    return _touched(ctx, store, cart)
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/carts/{cartId}")
+def get_cart(ctx):
+    return copy.deepcopy(_cart(ctx, ctx.store()))
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}/carts/{cartId}")
+def patch_cart(ctx):
+    store = ctx.store()
+    cart = _cart(ctx, store)
+    lines = check_lines(store, ctx.body["lines"], discount=False) if "lines" in ctx.body else None
+    customer = order_customer(ctx, store, ctx.body) if "customer" in ctx.body else None
+    merge(cart, ctx.body, exclude=("id", "lines", "customer"))
+    if lines is not None:
+        cart["lines"] = lines
+    if customer is not None:
+        cart["customer"] = copy.deepcopy(customer)
+    return _touched(ctx, store, cart)
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}/carts/{cartId}")
+def delete_cart(ctx):
+    store = ctx.store()
+    del store.carts[_cart(ctx, store)["id"]]
+    return 204, None
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/carts/{cartId}/lines")
+def list_cart_lines(ctx):
+    cart = _cart(ctx, ctx.store())
+    return page(cart["lines"], ctx.query, "lines", store_id=ctx.params["storeId"], cart_id=cart["id"])
+
+
+@handles("POST", "/ecommerce/stores/{storeId}/carts/{cartId}/lines")
+def create_cart_line(ctx):
+    store = ctx.store()
+    cart = _cart(ctx, store)
+    if any(line["id"] == ctx.body.get("id") for line in cart["lines"]):
+        raise invalid("A cart line with the provided ID already exists.")
+    line = check_lines(store, [ctx.body], discount=False)[0]
+    cart["lines"].append(line)
+    _touched(ctx, store, cart)
+    return copy.deepcopy(line)
+
+
+@handles("GET", "/ecommerce/stores/{storeId}/carts/{cartId}/lines/{lineId}")
+def get_cart_line(ctx):
+    return copy.deepcopy(_line(ctx, _cart(ctx, ctx.store())))
+
+
+@handles("PATCH", "/ecommerce/stores/{storeId}/carts/{cartId}/lines/{lineId}")
+def patch_cart_line(ctx):
+    store = ctx.store()
+    cart = _cart(ctx, store)
+    line = _line(ctx, cart)
+    changed = check_lines(store, [dict(line, **ctx.body)], discount=False)[0]
+    line.update(changed)
+    _touched(ctx, store, cart)
+    return copy.deepcopy(line)
+
+
+@handles("DELETE", "/ecommerce/stores/{storeId}/carts/{cartId}/lines/{lineId}")
+def delete_cart_line(ctx):
+    store = ctx.store()
+    cart = _cart(ctx, store)
+    cart["lines"].remove(_line(ctx, cart))
+    _touched(ctx, store, cart)
+    return 204, None
