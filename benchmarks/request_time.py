@@ -97,7 +97,7 @@ def run(delivery, sources):
     demo = Demo(sources, delivery)
     ok = True
     try:
-        [(contact_id,)] = demo.database("SELECT id FROM shuup_contact WHERE email = 'ada@example.com'")
+        [(contact_id,)] = demo.database("SELECT id FROM shuup_contact WHERE email = 'ada.lovelace@gmail.com'")
         checkout = lambda number: check_out(demo.shop_url, demo.product_path)  # noqa: E731
         contact_save = lambda number: save_contact(demo, contact_id, number)  # noqa: E731
         demo.hang_mailchimp()

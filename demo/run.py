@@ -277,7 +277,7 @@ def storefront_product_path():
 def print_welcome(admin_url, password, shop_url, product_url, api_base_url, api_key, list_id):
     emulator_url = api_base_url.replace("/3.0/", "/_emulator/")
     unsubscribe = json.dumps({"api_key": api_key, "list_id": list_id, "type": "unsubscribe",
-                              "email": "ada@example.com"})
+                              "email": "ada.lovelace@gmail.com"})
     say("")
     say("  Shuup admin:        %s" % admin_url)
     say("  Username/password:  %s / %s   (kept in %s)" % (

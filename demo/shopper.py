@@ -18,7 +18,7 @@ def check_out(shop_url, product_path):
 
     product_id = re.search(r"/p/(\d+)-", product_path).group(1)
     post("basket/", {"command": "add", "product_id": product_id, "quantity": 1})
-    address = {"name": "Grace Hopper", "email": "grace@example.com", "street": "1 Compiler Road",
+    address = {"name": "Grace Hopper", "email": "grace.hopper@fastmail.com", "street": "1 Compiler Road",
                "city": "Arlington", "postal_code": "22201", "country": "US", "region_code": "VA",
                "phone": "+1 555 0100"}
     form = {"%s-%s" % (kind, key): value for kind in ("billing", "shipping") for key, value in address.items()}

@@ -20,9 +20,6 @@ _counter = itertools.count(1)
 #: once the sync handles the rule; ``SHOOP_MAILCHIMP_EMULATOR_RULES_ON=<rule>`` (or ``all``) runs the
 #: suite with it on to check. The emulator's own tests (tests/emulator/) always run with every rule on.
 RULES_THE_SYNC_DOES_NOT_HANDLE_YET = {
-    rules.BATCH_SHUFFLE: "the bulk sync puts a contact's customer and member, and an order and its products, "
-    "in one batch and needs them run in order (customer first: the member stays transactional; "
-    "order first: 400, product missing)",
     rules.FAKE_EMAILS: "not the sync: the shop-side tests' addresses are at example.com, which Mailchimp refuses "
     "as fake; switch on once they use realistic ones (the sync already fails such a contact alone)",
 }

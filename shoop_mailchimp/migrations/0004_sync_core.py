@@ -16,6 +16,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='mailchimpbatch',
+            name='phase',
+            field=models.PositiveSmallIntegerField(default=0, help_text='Dependent operations go in a later phase: members, then customers; products, then orders. Mailchimp does not run a batch\'s operations in order.'),
+        ),
+        migrations.AddField(
             model_name='mailchimpconfiguration',
             name='account_checked_on',
             field=models.DateTimeField(blank=True, null=True, verbose_name='account checked on'),

@@ -32,6 +32,9 @@ class MailchimpBatch(models.Model):
 
     shop = models.ForeignKey("shuup.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
     kind = models.CharField(max_length=16, choices=SyncKind.CHOICES, default=SyncKind.CONTACT)
+    phase = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Dependent operations go in a later phase: members, then customers; products, "
+                               "then orders. Mailchimp does not run a batch's operations in order."))
     token = models.CharField(max_length=32, unique=True, help_text=_("Claim token of the batch's rows."))
     batch_id = models.CharField(max_length=64, blank=True, verbose_name=_("Mailchimp batch id"))
     status = models.CharField(max_length=16, choices=BatchStatus.CHOICES, default=BatchStatus.PREPARING)

@@ -33,7 +33,7 @@ from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.limits import throttle_shop
-from shoop_mailchimp.mailchimp.resources import order_path, product_path
+from shoop_mailchimp.mailchimp.resources import customer_path, order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import BatchStatus, LogKind, MailchimpBatch, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.shops import shop_contacts
@@ -90,6 +90,16 @@ def _record_chunk(shop_id, kind, object_ids):
 
 
 # Building operations ------------------------------------------------------------------------------
+#
+# Mailchimp does not run a batch's operations in order, so what depends on another operation goes in
+# a later phase of the chunk: members before their customers (a customer written first would create
+# the member without consent, and the member's own write could no longer add it), products before
+# the orders that name them.
+
+MEMBERS, CUSTOMERS = 0, 1
+PRODUCTS, ORDERS = 0, 1
+#: Phases a chunk of each kind goes through, one Mailchimp batch each.
+PHASES = {SyncKind.CONTACT: (MEMBERS, CUSTOMERS), SyncKind.ORDER: (PRODUCTS, ORDERS)}
 
 
 def _close_unplanned(row, outcome, journal, report):
@@ -97,31 +107,45 @@ def _close_unplanned(row, outcome, journal, report):
     report["%s %s" % (row.kind, outcome.result.value)] += 1
     if outcome.result != Result.UNCHANGED:
         journal.add("%s.skip" % row.kind, "Not sent: %s" % outcome.reason, kind=LogKind.WARNING,
-                    **({"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else {"order_id": row.object_id}))
+                    **_target(row))
 
 
-def contact_operations(configuration, rows, journal, report):
-    """(operations, sent): two PUTs per contact, and what each row will record once they succeed."""
+def _target(row):
+    return {"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else {"order_id": row.object_id}
+
+
+def member_operations(configuration, rows, sent, journal, report):
+    """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
     context = contact.load(configuration, rows)
-    operations, sent = [], {}
+    operations = []
     for row in rows:
         plan = contact.plan(configuration, row, context)
         if isinstance(plan, Outcome):
             _close_unplanned(row, plan, journal, report)
             continue
-        # opt_in_status false: Mailchimp never lets a customer change an existing member, and the member
-        # operation before it already applied the consent rules (status_if_new / status).
         operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
-        operations.append(batches.encode(plan.customer_operation(None), "c:%d:customer" % row.id))
         sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
-                             "fingerprint": plan.fingerprint}
-    return operations, sent
+                             "fingerprint": plan.fingerprint, "customer": plan.customer}
+    return operations
 
 
-def order_operations(configuration, rows, journal, report):
-    """(operations, sent): each new product once (a POST; "already exists" is fine), then each order."""
+def customer_operations(configuration, rows, sent, journal, report):
+    """Phase 2 of contacts: each customer PUT, opted in only when its member is subscribed."""
+    operations = []
+    for row in rows:
+        facts = sent.get(str(row.id))
+        if facts is None:
+            continue
+        customer = dict(facts["customer"], opt_in_status=facts.get("member_status") == "subscribed")
+        operations.append(batches.encode(Operation("PUT", customer_path(configuration.store_id, customer["id"]),
+                                                   customer), "c:%d:customer" % row.id))
+    return operations
+
+
+def product_operations(configuration, rows, sent, journal, report):
+    """Phase 1 of orders: each product the orders name, once ("already exists" is fine)."""
     context = order.load(configuration, rows)
-    sent, products, order_operations_ = {}, {}, []
+    products = {}
     for row in rows:
         plan = order.plan(configuration, row, context)
         if isinstance(plan, Outcome):
@@ -129,18 +153,35 @@ def order_operations(configuration, rows, journal, report):
             continue
         for line in plan.lines:
             products.setdefault(line.product_id, line.product)
-        order_operations_.append(batches.encode(
-            Operation("POST", order_path(configuration.store_id), plan.payload), "o:%d:order" % row.id))
-        sent[str(row.id)] = {"email": plan.email, "fingerprint": plan.fingerprint}
-    operations = [
+        sent[str(row.id)] = {}
+    return [
         batches.encode(Operation("POST", product_path(configuration.store_id), order.product_payload(product)),
                        "p:%d:product" % product_id)
         for product_id, product in sorted(products.items())
     ]
-    return operations + order_operations_, sent
 
 
-OPERATION_BUILDERS = {SyncKind.CONTACT: contact_operations, SyncKind.ORDER: order_operations}
+def order_operations(configuration, rows, sent, journal, report):
+    """Phase 2 of orders: each order, planned again (its products are in Mailchimp by now)."""
+    context = order.load(configuration, rows)
+    operations = []
+    for row in rows:
+        plan = order.plan(configuration, row, context)
+        if isinstance(plan, Outcome):
+            _close_unplanned(row, plan, journal, report)
+            continue
+        operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
+                                         "o:%d:order" % row.id))
+        sent[str(row.id)] = {"email": plan.email, "fingerprint": plan.fingerprint}
+    return operations
+
+
+OPERATION_BUILDERS = {
+    (SyncKind.CONTACT, MEMBERS): member_operations,
+    (SyncKind.CONTACT, CUSTOMERS): customer_operations,
+    (SyncKind.ORDER, PRODUCTS): product_operations,
+    (SyncKind.ORDER, ORDERS): order_operations,
+}
 
 
 # Closing rows from results -------------------------------------------------------------------------
@@ -157,54 +198,81 @@ def result_outcome(result, step):
     return outcome
 
 
-def contact_outcome(results, sent):
-    member, customer = results.get("member"), results.get("customer")
-    if sent is None or member is None or customer is None:
+def _failed(result):
+    return result is None or int(result.get("status_code") or 0) >= 400
+
+
+def read_members(row, results, facts):
+    """None to go on to the customer phase (``facts`` then hold the member's status), else the Outcome."""
+    member = results.get("member")
+    if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    for step, result in (("member", member), ("customer", customer)):
-        if int(result.get("status_code") or 0) >= 400:
-            return result_outcome(result, step)
-    return Outcome.synced(email=sent["email"], shop_email=sent.get("shop_email", ""), opt_in=sent["opt_in"],
-                          fingerprint=sent["fingerprint"],
-                          member_status=batches.response_of(member).get("status", ""))
+    if _failed(member):
+        return result_outcome(member, "member")
+    facts["member_status"] = batches.response_of(member).get("status", "")
+    return None
 
 
-def order_outcome(results, sent):
+def read_customers(row, results, facts):
+    customer = results.get("customer")
+    if facts is None or customer is None:
+        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
+    if _failed(customer):
+        return result_outcome(customer, "customer")
+    return Outcome.synced(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"],
+                          fingerprint=facts["fingerprint"], member_status=facts["member_status"])
+
+
+def read_products(row, results, facts):
+    """Products are shared by orders: a refused one fails its orders in the next phase, not here."""
+    return None
+
+
+def read_orders(row, results, facts):
     result = results.get("order")
-    if sent is None or result is None:
+    if facts is None or result is None:
         return Outcome(Result.RETRY, "no batch result for this order")
-    status = int(result.get("status_code") or 0)
-    if status < 400:
-        return Outcome.synced(email=sent["email"], fingerprint=sent["fingerprint"])
+    if not _failed(result):
+        return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"])
     outcome = result_outcome(result, "order")
-    if status == 400:
-        # The order exists already, or a product was not there yet: the incremental path updates
-        # existing orders and sends products first.
+    if int(result.get("status_code") or 0) == 400:
+        # The order exists already: the incremental path updates existing orders.
         outcome.result = Result.RETRY
     return outcome
 
 
-ROW_OUTCOMES = {SyncKind.CONTACT: contact_outcome, SyncKind.ORDER: order_outcome}
+ROW_READERS = {
+    (SyncKind.CONTACT, MEMBERS): read_members,
+    (SyncKind.CONTACT, CUSTOMERS): read_customers,
+    (SyncKind.ORDER, PRODUCTS): read_products,
+    (SyncKind.ORDER, ORDERS): read_orders,
+}
 
 
 def apply_results(batch, results, journal, report):
-    """Close every row still leased to ``batch`` from Mailchimp's per-operation results."""
+    """Read a finished phase's per-operation results: close the rows it settles; returns whether rows are
+    left for the next phase."""
     by_row = defaultdict(dict)
     for result in results:
         parts = str(result.get("operation_id") or "").split(":")
         if len(parts) == 3 and parts[1].isdigit():
             by_row[int(parts[1])][parts[2]] = result
     sent = batch.sent or {}
-    outcome_of = ROW_OUTCOMES[batch.kind]
+    read = ROW_READERS[(batch.kind, batch.phase)]
+    left = False
     for row in state.held_by(batch.token).iterator():
-        outcome = outcome_of(by_row.get(row.id, {}), sent.get(str(row.id)))
+        outcome = read(row, by_row.get(row.id, {}), sent.get(str(row.id)))
+        if outcome is None:
+            left = True
+            continue
         status = state.close(row, outcome)
         word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
         report["%s %s" % (row.kind, word)] += 1
         if outcome.result != Result.SYNCED:
             journal.add("%s.sync" % row.kind, outcome.reason, kind=LogKind.ERROR, extra=outcome.error,
-                        **({"contact_id": row.object_id} if row.kind == SyncKind.CONTACT
-                           else {"order_id": row.object_id}))
+                        **_target(row))
+    batch.sent = sent
+    return left
 
 
 # Submitting and checking ---------------------------------------------------------------------------
@@ -212,7 +280,8 @@ def apply_results(batch, results, journal, report):
 
 def submit_batch(batch, configuration, session, journal, report):
     rows = list(state.held_by(batch.token))
-    operations, sent = OPERATION_BUILDERS[batch.kind](configuration, rows, journal, report)
+    sent = batch.sent or {}
+    operations = OPERATION_BUILDERS[(batch.kind, batch.phase)](configuration, rows, sent, journal, report)
     now = timezone.now()
     if not operations:
         MailchimpBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.DONE, finished_on=now)
@@ -227,8 +296,8 @@ def submit_batch(batch, configuration, session, journal, report):
     batch.submitted_on = now
     batch.save()
     state.extend_lease(batch.token, get_setting("BATCH_LEASE_SECONDS"), batch_id=batch.batch_id)
-    journal.add("bulk.submit", "Batch %s submitted: %d %ss, %d operations" % (
-        batch.batch_id, len(sent), batch.kind, len(operations)))
+    journal.add("bulk.submit", "Batch %s submitted: %d operations for %d %ss (phase %d of 2)" % (
+        batch.batch_id, len(operations), len(rows), batch.kind, batch.phase + 1))
     return batch
 
 
@@ -241,15 +310,19 @@ def _lose(batch, journal):
 
 
 def _finish(batch, info, journal, report):
+    """Read a finished phase; the chunk then goes on to its next phase, or is done."""
     results = batches.download_results(info["response_body_url"])
-    apply_results(batch, results, journal, report)
-    batch.status = BatchStatus.DONE
-    batch.finished_on = timezone.now()
-    batch.sent = None
-    batch.save()
+    left = apply_results(batch, results, journal, report)
     journal.add("bulk.finish", "Batch %s finished: %d of %d operations failed" % (
         batch.batch_id, batch.errored_operations, batch.operations),
         kind=LogKind.WARNING if batch.errored_operations else LogKind.INFO)
+    if left and batch.phase + 1 < len(PHASES[batch.kind]):
+        batch.phase += 1
+        batch.status, batch.batch_id, batch.remote_status = BatchStatus.PREPARING, "", ""
+        batch.finished_operations = batch.errored_operations = 0
+    else:
+        batch.status, batch.finished_on, batch.sent = BatchStatus.DONE, timezone.now(), None
+    batch.save()
 
 
 def _statuses(session, submitted):

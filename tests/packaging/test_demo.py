@@ -98,7 +98,7 @@ def test_demo_from_a_fresh_copy(sources):
 
         # The unsubscribe printed at start reaches the shop's webhook.
         fired = requests.post(emulator_url + "_emulator/events", timeout=30, json={
-            "api_key": DEMO_API_KEY, "list_id": DEMO_LIST_ID, "type": "unsubscribe", "email": "ada@example.com"})
+            "api_key": DEMO_API_KEY, "list_id": DEMO_LIST_ID, "type": "unsubscribe", "email": "ada.lovelace@gmail.com"})
         assert fired.status_code == 200, fired.text
         [delivery] = fired.json()["deliveries"]
         assert delivery["url"].startswith(shop_url + "mailchimp/webhook/") and delivery["status"] == 200

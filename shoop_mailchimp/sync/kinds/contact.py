@@ -30,7 +30,7 @@ def customer_payload(contact, email):
     """The eCommerce customer; ``opt_in_status`` is set by the caller from the member's status."""
     first, last, company = contact_names(contact)
     payload = {"id": customer_id_for(contact.pk), "email_address": email, "opt_in_status": False}
-    if first:
+    if first and not company:
         payload["first_name"] = first
     if last:
         payload["last_name"] = last
@@ -147,7 +147,10 @@ class ContactPlan:
         body = dict(self.member)
         if status:
             body["status"] = status
-        return Operation("PUT", member_path(self.configuration.list_id, self.email), body)
+        # An audience may mark merge fields the shop does not have (an address, a phone) required:
+        # Mailchimp's own integrations skip that check, or every write would be refused.
+        return Operation("PUT", member_path(self.configuration.list_id, self.email), body,
+                         params={"skip_merge_validation": "true"})
 
     def customer_operation(self, member_status):
         body = dict(self.customer, opt_in_status=member_status == members.SUBSCRIBED)

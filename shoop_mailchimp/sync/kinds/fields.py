@@ -14,14 +14,15 @@ def clean_name(value):
 
 
 def contact_names(contact):
-    """(first name, last name, company) as Mailchimp should see them."""
+    """(first name, last name, company) as Mailchimp should see them. A company's name is also its
+    first name, so that a campaign's greeting ("Hi *|FNAME|*") reads well."""
     if isinstance(contact, PersonContact):
         first, last = clean_name(contact.first_name), clean_name(contact.last_name)
         if not (first or last) and contact.name:
             first, _, last = clean_name(contact.name).partition(" ")
         return first, last, ""
     if isinstance(contact, CompanyContact):
-        return "", "", clean_name(contact.name)
+        return clean_name(contact.name), "", clean_name(contact.name)
     return clean_name(contact.name), "", ""
 
 
