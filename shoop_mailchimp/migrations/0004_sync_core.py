@@ -16,6 +16,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='mailchimpconfiguration',
+            name='store_syncing',
+            field=models.BooleanField(default=False, help_text="The store is marked is_syncing in Mailchimp for an import of history (no order e-mails, no automations); cleared when the import's batches are done."),
+        ),
+        migrations.AddField(
             model_name='mailchimpbatch',
             name='phase',
             field=models.PositiveSmallIntegerField(default=0, help_text='Dependent operations go in a later phase: members, then customers; products, then orders. Mailchimp does not run a batch\'s operations in order.'),

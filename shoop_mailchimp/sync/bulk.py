@@ -33,7 +33,7 @@ from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.limits import throttle_shop
-from shoop_mailchimp.mailchimp.resources import customer_path, order_path, product_path
+from shoop_mailchimp.mailchimp.resources import customer_path, order_path, product_path, store_path
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import BatchStatus, LogKind, MailchimpBatch, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.shops import shop_contacts
@@ -409,14 +409,50 @@ def resume_batches(shop_id, wait=True, poll_interval=None, timeout=None, report=
 
 
 def start(shop_id, include_orders=False, report=None, progress=None):
-    """Record never-seen contacts (and orders) and submit their batches; returns (rows, batches)."""
-    _configuration(shop_id)
+    """Record never-seen contacts (and orders) and submit their batches; returns (rows, batches).
+
+    The store is marked ``is_syncing`` first: Mailchimp then sends no order notification and starts no
+    automation for what the import brings (years of orders would otherwise mail every customer).
+    """
+    configuration = _configuration(shop_id)
     kinds = [SyncKind.CONTACT] + ([SyncKind.ORDER] if include_orders else [])
+    if not any(unqueued_ids(shop_id, kind).exists() for kind in kinds):
+        return 0, 0
+    mark_store_syncing(configuration, True)
     created = []
     for kind in kinds:
         created.extend(record_existing(shop_id, kind, progress=progress))
     check_batches(shop_id, report=report, progress=progress)
     return sum(batch.rows for batch in created), len(created)
+
+
+def mark_store_syncing(configuration, syncing):
+    """Tell Mailchimp the store is (no longer) importing history; remembered on the configuration, so that
+    the flag is cleared once the import's batches are done, also after a crash."""
+    try:
+        with open_session(configuration) as session:
+            session.patch(store_path(configuration.store_id), {"is_syncing": syncing})
+    except MailchimpError as error:
+        if syncing:
+            raise BulkSyncError("Mailchimp could not be told that the store imports its history, so nothing was "
+                                "imported (it would have sent order e-mails): %s" % error) from error
+        raise
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(store_syncing=syncing)
+
+
+def finish_store_syncing(shop_id):
+    """After the last batch of an import: the store notifies and automates again."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id, store_syncing=True).first()
+    if configuration is None or MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).exists():
+        return
+    journal = Journal(shop_id)
+    try:
+        mark_store_syncing(configuration, False)
+    except MailchimpError as error:
+        journal.error("bulk.store_syncing", error)  # tried again at the next round
+    else:
+        journal.add("bulk.store_syncing", "The import is done: Mailchimp sends the store's order e-mails again")
+    journal.flush()
 
 
 def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, timeout=None, progress=None):
@@ -427,6 +463,8 @@ def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, 
                                progress=progress)
     if remaining:
         report["batches still open"] = remaining
+    else:
+        finish_store_syncing(shop_id)
     return report
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration
-from shoop_mailchimp.sync.bulk import check_batches
+from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs
 from shoop_mailchimp.webhook_registration import check_webhook
@@ -30,15 +30,19 @@ def run_due_work(shop_id=None, max_rounds=None):
 
 
 def poll_batches(shop_id=None, report=None):
-    """Look at open bulk-sync batches, at most every BATCH_POLL_INTERVAL seconds per shop."""
+    """Look at open bulk-sync batches, at most every BATCH_POLL_INTERVAL seconds per shop; a store whose
+    import is done stops being ``is_syncing``."""
     open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
+    syncing = MailchimpConfiguration.objects.active().filter(store_syncing=True)
     if shop_id is not None:
-        open_batches = open_batches.filter(shop_id=shop_id)
+        open_batches, syncing = open_batches.filter(shop_id=shop_id), syncing.filter(shop_id=shop_id)
     now = time.monotonic()
     for batch_shop_id in set(open_batches.values_list("shop_id", flat=True)):
         if now - _last_batch_poll.get(batch_shop_id, 0) >= get_setting("BATCH_POLL_INTERVAL"):
             _last_batch_poll[batch_shop_id] = now
             check_batches(batch_shop_id, report=report)
+    for syncing_shop_id in syncing.values_list("shop_id", flat=True):
+        finish_store_syncing(syncing_shop_id)
 
 
 def check_webhooks(shop_id=None):

@@ -6,7 +6,14 @@ from django.core.management import call_command
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import (
+    BatchStatus,
+    MailchimpBatch,
+    MailchimpConfiguration,
+    MailchimpLogEntry,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
@@ -262,3 +269,37 @@ def test_existing_orders_go_through_batches_too(configuration, mailchimp_account
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
     assert emulator.products(api_key, configuration.store_id)
+
+
+def test_an_import_of_history_triggers_no_order_email_and_the_store_notifies_again_after(
+    configuration, mailchimp_account, make_existing, monkeypatch
+):
+    """Mailchimp mails order confirmations, invoices and cancellations for orders it is sent, unless the
+    store is marked is_syncing: the bulk sync sets it for the import and clears it when done."""
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = make_existing(1)[0]
+    product = create_product("history-sku", shop=configuration.shop, supplier=get_default_supplier(), default_price=5)
+    old_orders = [create_random_order(customer=customer, products=[product], shop=configuration.shop,
+                                      random_products=False) for _ in range(3)]
+    SyncState.objects.filter(kind="order").delete()
+    SyncState.objects.filter(kind="contact", object_id=customer.pk).delete()
+    syncing_while_submitted = []
+    real_submit = bulk.batches.submit
+
+    def submit(session, operations):
+        syncing_while_submitted.append(emulator.get_store(api_key, configuration.store_id)["is_syncing"])
+        return real_submit(session, operations)
+
+    monkeypatch.setattr(bulk.batches, "submit", submit)
+    report = bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=30)
+    assert report["order synced"] == len(old_orders)
+    assert syncing_while_submitted and all(syncing_while_submitted)
+    assert emulator.notifications(api_key, configuration.store_id) == [], "no e-mail about years-old orders"
+    assert emulator.get_store(api_key, configuration.store_id)["is_syncing"] is False
+    assert not MailchimpConfiguration.objects.get(pk=configuration.pk).store_syncing
+    # A new order afterwards is a live one: Mailchimp confirms it.
+    create_random_order(customer=customer, products=[product], shop=configuration.shop, random_products=False)
+    drain()
+    assert [n["kind"] for n in emulator.notifications(api_key, configuration.store_id)]
