@@ -98,3 +98,30 @@ def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchim
     drain()
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
+
+
+def test_an_order_id_another_store_of_the_account_uses_fails_that_order_alone(shop, configuration,
+                                                                           mailchimp_account, settings):
+    """Order ids are unique per Mailchimp account (a staging shop on the same account, say)."""
+    from shoop_mailchimp.mailchimp.transport import MailchimpSession
+    from shoop_mailchimp.sync.drainer import drain
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    person = PersonContact.objects.create(first_name="Sam", email="sam@example.com", marketing_permission=True)
+    order, _ = place_order(shop, person, n_products=1)
+    with MailchimpSession(api_key) as session:  # the staging shop already sent an order with that id
+        session.post("ecommerce/stores", {"id": "staging", "list_id": list_id, "name": "Staging",
+                                          "currency_code": "EUR"})
+        session.post("ecommerce/stores/staging/products", {"id": "p", "title": "P", "variants": [
+            {"id": "p", "title": "P"}]})
+        session.post("ecommerce/stores/staging/orders", {
+            "id": str(order.pk), "currency_code": "EUR", "order_total": 1,
+            "customer": {"id": "s", "email_address": "someone@example.com", "opt_in_status": False},
+            "lines": [{"id": "l", "product_id": "p", "product_variant_id": "p", "quantity": 1, "price": 1}]})
+    drain()
+    row = SyncState.objects.get(kind="order", object_id=order.pk)
+    assert row.status == SyncStatus.FAILED and "another store of this account" in row.last_error
+    configuration.refresh_from_db()
+    assert configuration.paused_reason == "", "one order's problem, not the account's"
+    assert SyncState.objects.get(kind="contact", object_id=person.pk).status == SyncStatus.SYNCED
