@@ -14,7 +14,6 @@ class AppConfig(shuup.apps.AppConfig):
         "front_urls": ["shoop_mailchimp.urls:urlpatterns"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
         "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],
-        "admin_shop_edit_toolbar_button": ["shoop_mailchimp.admin_module.toolbar:InitializeMailchimpButton"],
         "admin_contact_toolbar_action_item": ["shoop_mailchimp.admin_module.toolbar:SyncContactAction"],
         "admin_contact_section": ["shoop_mailchimp.admin_module.sections:MailchimpContactSection"],
     }

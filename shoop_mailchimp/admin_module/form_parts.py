@@ -9,6 +9,7 @@ from django.utils.html import escape
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
 
+from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.permissions import can_manage
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import check_api_key_format
@@ -55,6 +56,8 @@ class MailchimpConfigurationForm(forms.Form):
         required=False,
         help_text=_("New subscribers get Mailchimp's confirmation e-mail and stay pending until they confirm."),
     )
+    #: Set by the "Save and initialize Mailchimp" button, which submits the whole shop page.
+    initialize = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, configuration, **kwargs):
         self.configuration = configuration
@@ -118,6 +121,9 @@ class MailchimpConfigurationForm(forms.Form):
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
             return data
+        if data.get("initialize") and not (api_key and list_id):
+            self.add_error(None, _("Enter the API key and the audience before initializing."))
+            return data
         if entered_key:
             try:
                 check_api_key_format(entered_key)
@@ -167,3 +173,8 @@ class MailchimpFormPart(FormPart):
         if check_account and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
+        if data.get("initialize"):
+            request_job(config.shop_id, JobKind.INITIALIZE, user=self.request.user)
+            schedule_delivery(config.shop_id)
+            messages.info(self.request, _("Saved; Mailchimp's initialization is queued. The Mailchimp status page "
+                                          "shows when it is done."))

@@ -10,11 +10,13 @@ def shop_edit_url(shop):
     return reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk})
 
 
-def post_shop_form(client, shop, **mailchimp):
-    """Submit the shop edit page as it renders, with the Mailchimp fields changed (None unticks or clears)."""
+def post_shop_form(client, shop, shop_fields=None, **mailchimp):
+    """Submit the shop edit page as it renders, with the Mailchimp fields changed (None unticks or clears)
+    and ``shop_fields`` ({name: value}) set as they are named in the form."""
     page = client.get(shop_edit_url(shop))
     assert page.status_code == 200
     data = form_values(page.content.decode("utf-8"), "shop_form")
+    data.update(shop_fields or {})
     for name, value in mailchimp.items():
         key = "mailchimp-%s" % name
         if value is None or value is False:

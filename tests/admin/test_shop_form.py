@@ -147,3 +147,18 @@ def test_store_id_is_fixed_after_initialization(admin_client, configuration):
     assert configuration.store_id == MailchimpConfiguration.default_store_id(configuration.shop)
     html = admin_client.get(shop_edit_url(configuration.shop)).content.decode("utf-8")
     assert configuration.api_key not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_and_initialize_keeps_every_edit_of_the_shop_page(admin_client, shop, account):
+    """The button submits the whole shop page: the shop's own fields and the Mailchimp ones are saved,
+    then initialization runs (after the commit, in the drainer)."""
+    emulator, api_key, list_id = account
+    response = post_shop_form(admin_client, shop, shop_fields={"base-public_name__en": "Renamed shop"},
+                              api_key=api_key, list_id=list_id, enabled=True, double_opt_in=True, initialize="1")
+    assert saved(response), field_error(response, "api_key")
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert config.double_opt_in and config.enabled and config.is_initialized
+    assert emulator.get_store(api_key, config.store_id)["list_id"] == list_id
+    shop.refresh_from_db()
+    assert shop.public_name == "Renamed shop"
