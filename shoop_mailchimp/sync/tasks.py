@@ -10,16 +10,16 @@ from celery import shared_task
 
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.sync import rounds
-from shoop_mailchimp.sync.drainer import drain
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def drain_shop(shop_id):
+    """One round for the shop whose commit asked for it: its admin jobs, rows, batches."""
     if shop_throttled_for(shop_id):
         # Mailchimp throttled this shop (the worker that was told shared it through Redis): claim
         # nothing now; the beat schedule's round comes back.
         return {"paused": 1}
-    return dict(drain(shop_id=shop_id))
+    return dict(rounds.run_due_work(shop_id=shop_id))
 
 
 @shared_task(acks_late=True, ignore_result=True)
