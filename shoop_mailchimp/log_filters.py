@@ -2,9 +2,10 @@
 
 The secret is a segment of the webhook's path, and Django logs paths: ``django.request`` on
 every 4xx and 5xx answer ("Bad Request: /mailchimp/webhook/1/<secret>/", "Method Not Allowed
-(PUT): ..."), ``django.server`` (runserver) on every request. :class:`MaskWebhookSecret` masks
-that segment wherever such a record carries the path: the message, its arguments, and the
-request attached for error e-mails.
+(PUT): ..."), ``django.server`` (runserver) on every request, ``django.security.*`` on a
+suspicious request (a Host not in ``ALLOWED_HOSTS``). :class:`MaskWebhookSecret` masks that
+segment wherever such a record carries the path: the message, its arguments, and the request
+attached for error e-mails.
 """
 import copy
 import logging
@@ -15,7 +16,10 @@ from django.http import HttpRequest
 #: The segment after the shop id; matched anywhere, so prefixes (a language, a script name) do not matter.
 SECRET_IN_PATH = re.compile(r"(/mailchimp/webhook/[0-9]+/)[^/?#\s]+")
 MASKED = r"\1<secret>"
-LOGGERS = ("django.request", "django.server")
+#: Loggers whose records carry request paths. A logger's filters see only the records logged on it, so
+#: the filter also goes on every handler of these and of their parents (``django.security.*`` records
+#: are logged on loggers named after the exception and reach the handlers of ``django``).
+LOGGERS = ("django.request", "django.server", "django.security", "django", "")
 REQUEST_META_PATHS = ("PATH_INFO", "REQUEST_URI", "RAW_URI")
 
 
@@ -47,9 +51,16 @@ class MaskWebhookSecret(logging.Filter):
         return True
 
 
+def _add_once(filterer):
+    if not any(isinstance(existing, MaskWebhookSecret) for existing in filterer.filters):
+        filterer.addFilter(MaskWebhookSecret())
+
+
 def install():
-    """Attach the filter to Django's loggers that write request paths (once, however often it is called)."""
+    """Attach the filter to Django's loggers that write request paths and to their handlers (once, however
+    often it is called)."""
     for name in LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(existing, MaskWebhookSecret) for existing in logger.filters):
-            logger.addFilter(MaskWebhookSecret())
+        _add_once(logger)
+        for handler in logger.handlers:
+            _add_once(handler)

@@ -208,3 +208,33 @@ def test_view_only_staff_and_other_shops_cannot_rotate(configuration, client, vi
     assert client.post(ROTATE).status_code == 302
     assert MailchimpConfiguration.objects.get(pk=configuration.pk).webhook_secret == secret
     assert not MailchimpConfiguration.objects.filter(shop=other_shop).exists()
+
+
+def test_a_suspicious_request_log_never_carries_the_secret(configuration, client, settings):
+    """django.security.DisallowedHost (a Host not in ALLOWED_HOSTS) logs the request on a logger named
+    after the exception; the handlers of ``django`` (the admins' error e-mails by default) see it."""
+    from shoop_mailchimp import log_filters
+
+    settings.ADMINS = [("Admin", "admin@example.com")]
+    settings.ALLOWED_HOSTS = ["testserver"]
+    records = []
+    capture = logging.Handler()
+    capture.emit = records.append
+    django_logger = logging.getLogger("django")
+    mailer = AdminEmailHandler()
+    for handler in (capture, mailer):
+        django_logger.addHandler(handler)
+    log_filters.install()  # as at start-up, when LOGGING has attached the handlers
+    try:
+        client.post(webhook_path(configuration), HTTP_HOST="not-an-allowed-host.invalid")
+    except Exception:
+        pass  # Shuup's error page needs a shop the refused request never got; the log came before it
+    finally:
+        for handler in (capture, mailer):
+            django_logger.removeHandler(handler)
+    [record] = [record for record in records if record.name.startswith("django.security")]
+    secret = configuration.webhook_secret
+    assert secret not in record.getMessage() and secret not in record.request.path
+    assert "<secret>" in record.request.path
+    for error_mail in mail.outbox:
+        assert secret not in error_mail.subject + error_mail.body
