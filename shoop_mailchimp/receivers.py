@@ -47,7 +47,11 @@ def contact_loaded(sender, instance, **kwargs):
 
 
 def contact_saving(sender, instance, raw=False, **kwargs):
-    if getattr(instance, STORED_CONSENT, None) and instance.__dict__.get("marketing_permission") is False:
+    """Note when this save is the one that turns consent off. The instance may be stale (a checkout saves
+    the customer it loaded at the start of the request): the database says what the consent is now,
+    read only for saves that would turn it off."""
+    if getattr(instance, STORED_CONSENT, None) and instance.__dict__.get("marketing_permission") is False \
+            and Contact.objects.filter(pk=instance.pk, marketing_permission=True).exists():
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
 
 

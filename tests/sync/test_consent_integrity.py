@@ -238,3 +238,35 @@ def test_the_webhook_listens_to_people_and_admins_not_to_the_api(configuration):
     """The shop's own API writes must not come back as events."""
     assert SOURCES == {"user": True, "admin": True, "api": False}
 
+
+
+def test_a_withdrawal_made_while_the_checkout_ran_is_not_undone_by_it(worker, shop, mailchimp_account):
+    """The checkout saves the customer it loaded at its start; staff withdrew consent meanwhile."""
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=True)
+    drain()
+    checkout_customer = Contact.objects.get(pk=contact.pk)  # the checkout request loads its customer
+    staff_copy = Contact.objects.get(pk=contact.pk)
+    staff_copy.marketing_permission = False
+    staff_copy.save()  # the admin withdraws consent while the checkout runs
+    place_order(shop, checkout_customer)  # the box unticked
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    assert not MailchimpLogEntry.objects.filter(action="consent.kept").exists()
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
+
+
+def test_an_unsubscribe_that_arrives_while_the_checkout_runs_is_not_undone_by_it(client, worker, shop,
+                                                                                mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=True)
+    drain()
+    checkout_customer = Contact.objects.get(pk=contact.pk)
+    with MailchimpSession(api_key) as session:
+        session.patch(member_path(list_id, contact.email), {"status": "unsubscribed"})
+    assert post_event(client, worker, "unsubscribe", email=contact.email, action="unsub").status_code == 200
+    place_order(shop, checkout_customer)
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
+    assert emulator.confirmations(api_key) == [], "no confirmation e-mail to someone who just unsubscribed"
