@@ -270,3 +270,21 @@ def test_an_unsubscribe_that_arrives_while_the_checkout_runs_is_not_undone_by_it
     drain()
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
     assert emulator.confirmations(api_key) == [], "no confirmation e-mail to someone who just unsubscribed"
+
+
+def test_an_order_of_a_customer_sent_once_names_it_by_id_even_when_its_last_send_failed(
+    client, configuration, shop, mailchimp_account
+):
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=True)
+    old_email, new_email = contact.email, "moved.%d@example.com" % next(_counter)
+    change_address_in_mailchimp(api_key, list_id, old_email, new_email)
+    assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
+    emulator.faults.fail("*/members/*", status=400, method="PUT", times=1)
+    contact.first_name = "Refused"
+    contact.save()  # this send fails; Mailchimp still knows the customer
+    assert row_of(contact).status == SyncStatus.FAILED
+    place_order(shop, Contact.objects.get(pk=contact.pk))
+    posts = [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/orders")]
+    assert posts[-1]["body"]["customer"] == {"id": str(contact.pk)}
+    assert emulator.get_member(api_key, list_id, old_email) is None, "the old address is not re-created"

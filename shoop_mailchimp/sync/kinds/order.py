@@ -117,10 +117,12 @@ class Context:
         lines = OrderLine.objects.select_related("product").prefetch_related("product__translations")
         self.orders = Order.objects.filter(pk__in=[row.object_id for row in rows]).select_related(
             "customer", "status", "billing_address").prefetch_related(Prefetch("lines", queryset=lines)).in_bulk()
-        self.customer_states = dict(SyncState.objects.contacts().filter(
+        customer_rows = SyncState.objects.contacts().filter(
             shop_id=configuration.shop_id, erase=False,
             object_id__in={order.customer_id for order in self.orders.values() if order.customer_id},
-        ).values_list("object_id", "status"))
+        ).values_list("object_id", "status", "last_synced_at")
+        #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
+        self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
         #: Products sent in this drain: each once, however many orders name it.
         self.sent_products = set()
 
@@ -154,10 +156,11 @@ class OrderPlan:
         self.context = context
         self.lines = product_lines(order)
         self.waiting_for_customer = False
-        customer_state = context.customer_states.get(order.customer_id) if order.customer_id else None
-        if order.customer_id and customer_state == SyncStatus.SYNCED:
-            # Mailchimp knows the customer: an order carries only its id. Sending the address or
-            # consent again would point the customer back at an address changed in Mailchimp.
+        customer_state, customer_known = context.customer_states.get(order.customer_id, (None, False))
+        if order.customer_id and customer_known:
+            # Mailchimp knows the customer (it was sent once, whatever happened since): an order carries
+            # only its id. Sending the address or consent again would point the customer back at an
+            # address changed in Mailchimp.
             customer = {"id": customer_id_for(order.customer_id)}
         elif order.customer_id and customer_state in (SyncStatus.PENDING, SyncStatus.SENDING):
             # Its contact goes first, with the consent rules; creating the customer from the order
