@@ -58,6 +58,15 @@ def check_settings(app_configs=None, **kwargs):
         encryption.configured_secrets()
     except ImproperlyConfigured as error:
         problems.append(Error(str(error), hint=ENCRYPTION_KEYS_HINT, id="shoop_mailchimp.E006"))
+    request_seconds = sum(timeout) if isinstance(timeout, (tuple, list)) else float(timeout or 0)
+    if request_seconds and get_setting("LEASE_SECONDS") < 3 * request_seconds:
+        problems.append(Warning(
+            "%s['LEASE_SECONDS'] (%s) is less than three times a request's TIMEOUT (%s s)." % (
+                SETTING_NAME, get_setting("LEASE_SECONDS"), request_seconds),
+            hint="A worker renews its lease every third of LEASE_SECONDS; one slow request could outlive it, "
+                 "and another worker send the same rows.",
+            id="shoop_mailchimp.W005",
+        ))
     base_url = get_setting("API_BASE_URL")
     if base_url and not base_url.rstrip("/").endswith("/3.0"):
         problems.append(Warning(

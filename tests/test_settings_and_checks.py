@@ -33,3 +33,10 @@ def test_system_checks(settings):
     assert check_settings() == []
     settings.SHOOP_MAILCHIMP = {"ENCRYPTION_KEYS": "one string, not a list"}
     assert [p.id for p in check_settings()] == ["shoop_mailchimp.E006"]
+
+
+def test_a_lease_shorter_than_three_requests_is_reported(settings):
+    settings.SHOOP_MAILCHIMP = {"TIMEOUT": (5, 30), "LEASE_SECONDS": 60}
+    assert "shoop_mailchimp.W005" in {problem.id for problem in check_settings()}
+    settings.SHOOP_MAILCHIMP = {"TIMEOUT": (5, 30), "LEASE_SECONDS": 300}
+    assert "shoop_mailchimp.W005" not in {problem.id for problem in check_settings()}

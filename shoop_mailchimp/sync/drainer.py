@@ -7,6 +7,7 @@ account problem (key refused, audience or store gone) pauses it until an admin r
 else stays with the one row.
 """
 import logging
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -98,6 +99,7 @@ class ShopDelivery:
         self.session = None
         self.held = {}  # {row id: row} claimed and not closed yet
         self._account_checked = False
+        self._lease_renewed_at = time.monotonic()
 
     def deliver(self, rows, claim_more_contacts=None):
         """Deliver the claimed rows; returns whether any row was closed."""
@@ -182,9 +184,21 @@ class ShopDelivery:
             return classify(check_error)
         return outcome
 
+    def _still_held(self, row):
+        """Whether the row may still be sent by this round: the lease is renewed well before it could end
+        (a third of LEASE_SECONDS), and a row another worker took after a lapse is dropped unsent."""
+        lease = get_setting("LEASE_SECONDS")
+        if time.monotonic() - self._lease_renewed_at > lease / 3:
+            kept = state.renew_lease(self.held.values(), lease)
+            self._lease_renewed_at = time.monotonic()
+            for lost in set(self.held) - kept:
+                del self.held[lost]
+        return row.id in self.held
+
     def _deliver_one_by_one(self, kind_module, rows):
         for row, plan in self._slices(kind_module, rows):
-            self._close(row, plan if isinstance(plan, Outcome) else self._send(row, plan))
+            if self._still_held(row):
+                self._close(row, plan if isinstance(plan, Outcome) else self._send(row, plan))
 
     def _deliver_concurrently(self, rows, claim_more_contacts):
         """Send contacts in DRAIN_CONCURRENCY threads; plan and close each row here, as it finishes.
@@ -199,6 +213,8 @@ class ShopDelivery:
             chunk = rows
             while chunk:
                 for row, plan in self._slices(contact, chunk):
+                    if not self._still_held(row):
+                        continue
                     if isinstance(plan, Outcome):
                         self._close(row, plan)
                     else:

@@ -154,6 +154,18 @@ def held_by(token):
     return SyncState.objects.filter(claimed_by=token)
 
 
+def renew_lease(rows, seconds):
+    """Extend the lease of claimed rows no other worker took meanwhile; returns the ids still held.
+
+    A worker that sends for long (a slow Mailchimp, a big claim) calls it before its lease could run
+    out: a row another worker claimed after the lease ended is not sent again with older data.
+    """
+    ids, tokens = [row.id for row in rows], {row.claimed_by for row in rows}
+    held = SyncState.objects.filter(id__in=ids, claimed_by__in=tokens)
+    held.update(lease_until=timezone.now() + timedelta(seconds=seconds))
+    return set(held.values_list("id", flat=True))
+
+
 def extend_lease(token, seconds, batch_id=""):
     return held_by(token).update(batch_id=batch_id, lease_until=timezone.now() + timedelta(seconds=seconds))
 

@@ -2,6 +2,8 @@
 for (a lost edit, a person subscribed who withdrew or never consented). The concurrent cases run
 again on PostgreSQL with real processes in tests/services."""
 import itertools
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -12,6 +14,7 @@ from shuup.core.models import Contact, Shop
 from shuup.testing.factories import create_product, create_random_order, get_default_supplier
 
 from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
@@ -291,3 +294,29 @@ def test_an_order_of_a_customer_sent_once_names_it_by_id_even_when_its_last_send
     [update] = [r for r in emulator.requests if "/orders" in r["path"] and r["method"] in ("PATCH", "POST")]
     assert update["body"]["customer"] == {"id": str(contact.pk)}
     assert emulator.get_member(api_key, list_id, old_email) is None, "the old address is not re-created"
+
+
+def test_a_worker_whose_lease_ran_out_never_sends_an_older_plan_after_another_worker(worker, settings,
+                                                                                    mailchimp_account):
+    """Worker A claims two rows and hangs on the first past its lease; worker B takes both and sends the
+    newest state; A, back, must not send its older plan of the second (consent given, then withdrawn)."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, LEASE_SECONDS=2)
+    slow, toggled = new_person(), new_person(permission=False)
+    drain()
+    slow.first_name = "Slow"
+    slow.save()
+    toggled.marketing_permission = True
+    toggled.save()  # consent given ...
+    emulator.faults.hang(3, "*/members/%s" % subscriber_hash(slow.email), times=1)
+    worker_a = threading.Thread(target=drain, kwargs={"max_rounds": 1})
+    worker_a.start()  # claims both, plans both, then hangs on the first
+    time.sleep(0.5)
+    toggled.marketing_permission = False
+    toggled.save()  # ... and withdrawn while A holds the row
+    time.sleep(2.2)  # A's lease runs out
+    drain()  # worker B
+    worker_a.join(30)
+    assert emulator.get_member(api_key, list_id, toggled.email)["status"] != "subscribed"
+    row = row_of(toggled)
+    assert (row.status, row.opt_in) == (SyncStatus.SYNCED, False)
