@@ -114,15 +114,21 @@ def _target(row):
     return {"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else {"order_id": row.object_id}
 
 
-def member_operations(configuration, rows, sent, journal, report):
-    """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
-    context = contact.load(configuration, rows)
-    operations = []
+def _planned(kind_module, configuration, rows, journal, report):
+    """(row, plan) for each row with something to send; the others are closed with their Outcome."""
+    context = kind_module.load(configuration, rows)
     for row in rows:
-        plan = contact.plan(configuration, row, context)
+        plan = kind_module.plan(configuration, row, context)
         if isinstance(plan, Outcome):
             _close_unplanned(row, plan, journal, report)
-            continue
+        else:
+            yield row, plan
+
+
+def member_operations(configuration, rows, sent, journal, report):
+    """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
+    operations = []
+    for row, plan in _planned(contact, configuration, rows, journal, report):
         operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
         sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
                              "fingerprint": plan.fingerprint, "customer": plan.customer}
@@ -144,13 +150,8 @@ def customer_operations(configuration, rows, sent, journal, report):
 
 def product_operations(configuration, rows, sent, journal, report):
     """Phase 1 of orders: each product the orders name, once ("already exists" is fine)."""
-    context = order.load(configuration, rows)
     products = {}
-    for row in rows:
-        plan = order.plan(configuration, row, context)
-        if isinstance(plan, Outcome):
-            _close_unplanned(row, plan, journal, report)
-            continue
+    for row, plan in _planned(order, configuration, rows, journal, report):
         for line in plan.lines:
             products.setdefault(line.product_id, line.product)
         sent[str(row.id)] = {}
@@ -163,13 +164,8 @@ def product_operations(configuration, rows, sent, journal, report):
 
 def order_operations(configuration, rows, sent, journal, report):
     """Phase 2 of orders: each order, planned again (its products are in Mailchimp by now)."""
-    context = order.load(configuration, rows)
     operations = []
-    for row in rows:
-        plan = order.plan(configuration, row, context)
-        if isinstance(plan, Outcome):
-            _close_unplanned(row, plan, journal, report)
-            continue
+    for row, plan in _planned(order, configuration, rows, journal, report):
         operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
                                          "o:%d:order" % row.id))
         sent[str(row.id)] = {"email": plan.email, "fingerprint": plan.fingerprint}
