@@ -11,7 +11,7 @@ from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.kinds.group import ensure_group_interests
+from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
 from shoop_mailchimp.webhook_registration import register_webhook
 
 
@@ -77,6 +77,11 @@ def _initialize(configuration, journal):
         journal.add("store.create" if created else "store.check",
                     "Store %r %s" % (store_id, "created" if created else "already exists"))
         configuration.store_id = store_id
+        chosen = interest_groups(configuration).count()
+        if chosen > MAX_INTERESTS:
+            raise InitializationError(
+                "An audience takes at most %d interests, and %d contact groups are chosen to become interests: "
+                "choose at most %d on the shop's Mailchimp settings." % (MAX_INTERESTS, chosen, MAX_INTERESTS))
         category_id, _created = ensure_group_interests(session, configuration, journal.add)
 
     with transaction.atomic():

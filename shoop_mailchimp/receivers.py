@@ -9,10 +9,11 @@ from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.kinds.group import concerns_mailchimp
 
 CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
 CONTACT_SAVING_UID = "shoop_mailchimp.contact_saving.%s"
@@ -110,7 +111,8 @@ def group_saved(sender, instance, raw=False, **kwargs):
     if raw:
         return
     for shop_id in _shop_ids_for_group(instance):
-        record(shop_id, SyncKind.GROUP, [instance.pk])
+        if concerns_mailchimp(shop_id, instance.pk):
+            record(shop_id, SyncKind.GROUP, [instance.pk])
 
 
 def group_renamed(sender, instance, raw=False, **kwargs):
@@ -121,7 +123,8 @@ def group_renamed(sender, instance, raw=False, **kwargs):
 
 def group_deleted(sender, instance, **kwargs):
     for shop_id in _shop_ids_for_group(instance):
-        record(shop_id, SyncKind.GROUP, [instance.pk])
+        if ContactGroupInterest.objects.filter(shop_id=shop_id, group_id=instance.pk).exists():
+            record(shop_id, SyncKind.GROUP, [instance.pk])
 
 
 def order_created(sender, order, **kwargs):

@@ -13,10 +13,12 @@ from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.permissions import can_manage
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import check_api_key_format
-from shoop_mailchimp.models import JobKind, MailchimpConfiguration
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.models.configuration import APIKeyUndecryptable
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, interest_groups, shop_groups
 
 FORM_NAME = "mailchimp"
 
@@ -56,6 +58,14 @@ class MailchimpConfigurationForm(forms.Form):
         required=False,
         help_text=_("New subscribers get Mailchimp's confirmation e-mail and stay pending until they confirm."),
     )
+    interest_groups = forms.MultipleChoiceField(
+        label=_("Contact groups as Mailchimp interests"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Each chosen group becomes an interest under \"Contact Group\" in the audience, so that campaigns "
+                    "can be sent to a group. Mailchimp allows at most 60 interests per audience. Shuup's built-in "
+                    "groups (every person, every company) are left out unless chosen."),
+    )
     #: Set by the "Save and initialize Mailchimp" button, which submits the whole shop page.
     initialize = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -67,7 +77,12 @@ class MailchimpConfigurationForm(forms.Form):
             enabled=configuration.enabled,
             double_opt_in=configuration.double_opt_in,
         )
+        initial["interest_groups"] = [str(pk) for pk in interest_groups(configuration).values_list("pk", flat=True)]
         super().__init__(*args, **kwargs)
+        self.fields["interest_groups"].choices = [
+            (str(group.pk), group.safe_translation_getter("name", any_language=True) or group.identifier or group.pk)
+            for group in shop_groups(configuration.shop_id).order_by("pk")
+        ]
         # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
         self.empty_permitted = False
         self.audiences = None
@@ -121,6 +136,10 @@ class MailchimpConfigurationForm(forms.Form):
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
             return data
+        if len(data.get("interest_groups") or []) > MAX_INTERESTS:
+            self.add_error("interest_groups", _("Mailchimp allows at most %(max)d interests per audience: choose at "
+                                                "most %(max)d groups.") % {"max": MAX_INTERESTS})
+            return data
         if data.get("initialize") and not (api_key and list_id):
             self.add_error(None, _("Enter the API key and the audience before initializing."))
             return data
@@ -163,6 +182,10 @@ class MailchimpFormPart(FormPart):
             )
         config.enabled = data["enabled"]
         config.double_opt_in = data["double_opt_in"]
+        before = set(interest_groups(config).values_list("pk", flat=True))
+        chosen = {int(pk) for pk in data.get("interest_groups") or []}
+        if chosen != before:  # until groups are chosen, new groups join by themselves (built-in ones not)
+            config.interest_group_ids = sorted(chosen)
         check_account = data["account_changed"] or bool(config.paused_reason)
         if check_account:
             # Saving is the repair: sending resumes, and the drainer pauses again if Mailchimp still refuses.
@@ -173,6 +196,9 @@ class MailchimpFormPart(FormPart):
         if check_account and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
+        changed_groups = before ^ chosen
+        if changed_groups and config.is_initialized and state.record(config.shop_id, SyncKind.GROUP, changed_groups):
+            schedule_delivery(config.shop_id)  # chosen groups get their interest, the others lose it
         if data.get("initialize"):
             request_job(config.shop_id, JobKind.INITIALIZE, user=self.request.user)
             schedule_delivery(config.shop_id)

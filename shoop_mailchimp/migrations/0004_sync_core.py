@@ -17,6 +17,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='mailchimpconfiguration',
+            name='interest_group_ids',
+            field=jsonfield.fields.JSONField(blank=True, help_text="The contact groups chosen to become Mailchimp interests; empty: every group but Shuup's built-in ones.", null=True),
+        ),
+        migrations.AddField(
+            model_name='mailchimpconfiguration',
             name='store_syncing',
             field=models.BooleanField(default=False, help_text="The store is marked is_syncing in Mailchimp for an import of history (no order e-mails, no automations); cleared when the import's batches are done."),
         ),

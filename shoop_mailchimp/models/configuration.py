@@ -69,6 +69,9 @@ class MailchimpConfiguration(models.Model):
         ("registered", _("registered")), ("missing", _("missing")), ("unknown", _("could not be checked")),
     ], help_text=_("Whether the audience still calls this shop's webhook, as last checked by the drainer."))
     webhook_problem = models.TextField(blank=True)
+    interest_group_ids = JSONField(
+        null=True, blank=True, help_text=_("The contact groups chosen to become Mailchimp interests; empty: every "
+                                           "group but Shuup's built-in ones."))
     store_syncing = models.BooleanField(
         default=False, help_text=_("The store is marked is_syncing in Mailchimp for an import of history (no order "
                                    "e-mails, no automations); cleared when the import's batches are done."))

@@ -162,3 +162,29 @@ def test_save_and_initialize_keeps_every_edit_of_the_shop_page(admin_client, sho
     assert emulator.get_store(api_key, config.store_id)["list_id"] == list_id
     shop.refresh_from_db()
     assert shop.public_name == "Renamed shop"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_groups_become_interests_as_chosen_and_the_built_in_ones_only_when_chosen(admin_client, configuration,
+                                                                                 mailchimp_account):
+    from shuup.core.models import ContactGroup, PersonContact
+
+    emulator, api_key, list_id = mailchimp_account
+    person_group = PersonContact.get_default_group()
+    vip = ContactGroup.objects.create(identifier="vip", name="VIP", shop=configuration.shop)
+    wholesale = ContactGroup.objects.create(identifier="wholesale", name="Wholesale", shop=configuration.shop)
+
+    def interest_names():
+        return sorted(i["name"] for i in emulator.interest_categories(api_key, list_id)[0]["interests"])
+
+    assert interest_names() == ["VIP", "Wholesale"], "every person is in Shuup's built-in group: no interest"
+    html = admin_client.get(shop_edit_url(configuration.shop)).content.decode("utf-8")
+    assert "at most 60 interests" in html
+    chosen = [str(vip.pk), str(person_group.pk)]
+    assert saved(post_shop_form(admin_client, configuration.shop, interest_groups=chosen))
+    assert interest_names() == ["Person Contacts", "VIP"], "the chosen ones gain it, the other loses it"
+    too_many = [str(ContactGroup.objects.create(identifier="g%d" % n, name="G%d" % n).pk) for n in range(61)]
+    response = post_shop_form(admin_client, configuration.shop, interest_groups=too_many)
+    assert not saved(response) and "choose at most 60 groups" in response.content.decode("utf-8")
+    assert MailchimpConfiguration.objects.get().interest_group_ids == sorted([vip.pk, person_group.pk])
+    assert wholesale.pk not in MailchimpConfiguration.objects.get().interest_group_ids

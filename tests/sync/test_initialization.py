@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from shuup.core.models import ContactGroup
 from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.initialization import InitializationError, initialize
@@ -69,3 +70,16 @@ def test_key_is_encrypted_at_rest(shop, fresh_configuration):
 def test_unconfigured_shop_command_error(shop):
     with pytest.raises(CommandError, match="no Mailchimp configuration"):
         call_command("mailchimp_initialize", shop=shop.pk)
+
+
+def test_more_groups_than_an_audience_takes_stop_initialization_with_what_to_do(shop, fresh_configuration,
+                                                                               mailchimp_account):
+    for _number in range(61):
+        create_random_contact_group()
+    with pytest.raises(InitializationError, match="at most 60 interests, and 61 contact groups are chosen"):
+        initialize(fresh_configuration)
+    fresh_configuration.interest_group_ids = list(ContactGroup.objects.values_list("pk", flat=True)[:5])
+    fresh_configuration.save()
+    initialize(fresh_configuration)
+    emulator, api_key, list_id = mailchimp_account
+    assert len(emulator.interest_categories(api_key, list_id)[0]["interests"]) == 5

@@ -3,6 +3,11 @@ renamed and deleted with the group, and re-created when someone deleted it in Ma
 from django.conf import settings
 from django.db.models import Q
 from shuup.core.models import ContactGroup
+from shuup.core.models._contacts import (
+    DEFAULT_ANONYMOUS_GROUP_IDENTIFIER,
+    DEFAULT_COMPANY_GROUP_IDENTIFIER,
+    DEFAULT_PERSON_GROUP_IDENTIFIER,
+)
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import (
@@ -21,9 +26,33 @@ from shoop_mailchimp.sync.outcome import Outcome
 KIND = SyncKind.GROUP
 
 
+#: Mailchimp's cap on interests (groups) in one audience, all categories together.
+MAX_INTERESTS = 60
+#: Groups every person, company or visitor is in: as interests they would segment nothing.
+BUILT_IN_GROUPS = (DEFAULT_PERSON_GROUP_IDENTIFIER, DEFAULT_COMPANY_GROUP_IDENTIFIER,
+                   DEFAULT_ANONYMOUS_GROUP_IDENTIFIER)
+
+
 def shop_groups(shop_id):
     """The groups a shop's contacts can be in: the shop's own and the shared ones."""
     return ContactGroup.objects.filter(Q(shop_id=shop_id) | Q(shop__isnull=True))
+
+
+def interest_groups(configuration):
+    """The groups that become interests: those chosen on the shop's Mailchimp settings, or, until some
+    are chosen, every group of the shop but Shuup's built-in ones."""
+    groups = shop_groups(configuration.shop_id)
+    if configuration.interest_group_ids is not None:
+        return groups.filter(pk__in=configuration.interest_group_ids)
+    return groups.exclude(identifier__in=BUILT_IN_GROUPS)
+
+
+def concerns_mailchimp(shop_id, group_id):
+    """Whether a change of the group matters to the shop's audience: it is (or was) an interest."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    return bool(configuration) and (
+        interest_groups(configuration).filter(pk=group_id).exists()
+        or ContactGroupInterest.objects.filter(shop_id=shop_id, group_id=group_id).exists())
 
 
 def group_name(group_id):
@@ -69,13 +98,18 @@ class GroupPlan:
     def run(self, log):
         list_id, category_id = self.configuration.list_id, self.configuration.interest_category_id
         mapping = ContactGroupInterest.objects.filter(shop_id=self.shop_id, group_id=self.row.object_id).first()
+        if self.group is not None and not interest_groups(self.configuration).filter(pk=self.group.pk).exists():
+            if mapping is None:
+                return Outcome.skipped("the group is not one of the groups chosen as Mailchimp interests")
+            self.group = None  # no longer chosen: its interest goes, as a deleted group's does
         if self.group is None:
             if mapping:
                 try:
                     yield Operation("DELETE", interests_path(list_id, category_id, mapping.interest_id))
                 except MailchimpNotFound:
                     pass
-                log("interest.delete", "Interest %r deleted with its group" % mapping.name)
+                log("interest.delete", "Interest %r deleted (its group was deleted, or is no longer chosen)"
+                    % mapping.name)
                 mapping.delete()
             return Outcome.removed()
         taken = set(ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(
@@ -112,7 +146,7 @@ class GroupPlan:
             log("interest_category.missing", "The %r interest category was deleted in Mailchimp: it was created "
                 "again and every group's interest follows" % INTEREST_CATEGORY_TITLE)
             interest_id = yield from _find_or_create(configuration, name)
-            requeue = [(SyncKind.GROUP, list(shop_groups(self.shop_id).exclude(pk=self.group.pk).values_list(
+            requeue = [(SyncKind.GROUP, list(interest_groups(configuration).exclude(pk=self.group.pk).values_list(
                 "pk", flat=True)), False)]
         else:
             requeue = []
@@ -156,7 +190,7 @@ def ensure_group_interests(session, configuration, log):
     known = {mapping.group_id: mapping for mapping in mappings}
     used_names = {mapping.name for mapping in known.values() if mapping.interest_id in valid_ids}
     created = 0
-    for group_id in shop_groups(configuration.shop_id).values_list("pk", flat=True):
+    for group_id in interest_groups(configuration).values_list("pk", flat=True):
         mapping = known.get(group_id)
         if mapping and mapping.interest_id in valid_ids:
             continue
