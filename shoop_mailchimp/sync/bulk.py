@@ -131,12 +131,14 @@ def member_operations(configuration, rows, sent, journal, report):
     for row, plan in _planned(contact, configuration, rows, journal, report):
         operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
         sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
-                             "fingerprint": plan.fingerprint, "customer": plan.customer}
+                             "fingerprint": plan.fingerprint, "customer": plan.customer,
+                             "decides_consent": plan.decides_consent(plan.status_change)}
     return operations
 
 
 def customer_operations(configuration, rows, sent, journal, report):
-    """Phase 2 of contacts: each customer PUT, opted in only when its member is subscribed."""
+    """Phase 2 of contacts: each customer PUT, opted in only when its member is subscribed, and the GDPR
+    marketing permissions of members whose consent the shop decided."""
     operations = []
     for row in rows:
         facts = sent.get(str(row.id))
@@ -145,6 +147,10 @@ def customer_operations(configuration, rows, sent, journal, report):
         customer = dict(facts["customer"], opt_in_status=facts.get("member_status") == "subscribed")
         operations.append(batches.encode(Operation("PUT", customer_path(configuration.store_id, customer["id"]),
                                                    customer), "c:%d:customer" % row.id))
+        permissions = facts["decides_consent"] and contact.permissions_operation(
+            configuration.list_id, facts["email"], facts.get("member"), facts["opt_in"])
+        if permissions:
+            operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
     return operations
 
 
@@ -205,7 +211,9 @@ def read_members(row, results, facts):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if _failed(member):
         return result_outcome(member, "member")
-    facts["member_status"] = batches.response_of(member).get("status", "")
+    answer = batches.response_of(member)
+    facts["member_status"] = answer.get("status", "")
+    facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
     return None
 
 
@@ -213,8 +221,9 @@ def read_customers(row, results, facts):
     customer = results.get("customer")
     if facts is None or customer is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    if _failed(customer):
-        return result_outcome(customer, "customer")
+    for step in ("customer", "permissions"):
+        if step in results and _failed(results[step]):
+            return result_outcome(results[step], step)
     return Outcome.synced(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"],
                           fingerprint=facts["fingerprint"], member_status=facts["member_status"])
 

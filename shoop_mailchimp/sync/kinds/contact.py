@@ -152,6 +152,17 @@ class ContactPlan:
         return Operation("PUT", member_path(self.configuration.list_id, self.email), body,
                          params={"skip_merge_validation": "true"})
 
+    def decides_consent(self, status):
+        """Whether this send carries the shop's consent decision (a new member, or a consent change)."""
+        return bool(status) or self.member["status_if_new"] != members.TRANSACTIONAL
+
+    def permissions_operation(self, member, status):
+        """On a GDPR-enabled audience, members carry marketing permissions (e-mail, direct mail, ads): when
+        the shop decides consent, they follow it; otherwise what the person set in Mailchimp stands."""
+        if not self.decides_consent(status):
+            return None
+        return permissions_operation(self.configuration.list_id, self.email, member, self.permission)
+
     def customer_operation(self, member_status):
         body = dict(self.customer, opt_in_status=member_status == members.SUBSCRIBED)
         return Operation("PUT", customer_path(self.configuration.store_id, self.customer["id"]), body)
@@ -195,6 +206,11 @@ class ContactPlan:
             log("member.confirmation", "%s gave consent again in the shop after unsubscribing in Mailchimp: "
                 "Mailchimp sent them a confirmation e-mail (pending until they confirm)" % self.email)
         member_status = (member or {}).get("status", "")
+        permissions = self.permissions_operation(member, status)
+        if permissions is not None:
+            yield permissions
+            log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the shop's "
+                "consent: %s" % ("given" if self.permission else "withdrawn"))
         log("member.upsert", "Member %s is %s%s" % (
             self.email, member_status, " (consent changed in the shop: %s)" % status if status else ""),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
@@ -220,6 +236,17 @@ class ContactPlan:
         outcome.requeue = [(SyncKind.GROUP, set(ContactGroupInterest.objects.filter(
             shop_id=self.configuration.shop_id).values_list("group_id", flat=True)), False)]
         return outcome
+
+
+def permissions_operation(list_id, email, member, permission):
+    """The PATCH that sets every marketing permission the member carries to ``permission``, or None when
+    the audience has none or they already say so."""
+    listed = (member or {}).get("marketing_permissions") or []
+    if all(item.get("enabled") == permission for item in listed):
+        return None
+    wanted = [{"marketing_permission_id": item["marketing_permission_id"], "enabled": permission} for item in listed]
+    return Operation("PATCH", member_path(list_id, email), {"marketing_permissions": wanted},
+                     params={"skip_merge_validation": "true"})
 
 
 class ErasePlan:
