@@ -58,6 +58,12 @@ class MailchimpConfigurationForm(forms.Form):
         required=False,
         help_text=_("New subscribers get Mailchimp's confirmation e-mail and stay pending until they confirm."),
     )
+    send_unconsented = forms.BooleanField(
+        label=_("Send contacts who did not consent"),
+        required=False,
+        help_text=_("As transactional members, for order history, segments and order e-mails. Mailchimp counts "
+                    "them toward the plan's contacts: untick to send only people who consented, and their orders."),
+    )
     interest_groups = forms.MultipleChoiceField(
         label=_("Contact groups as Mailchimp interests"),
         required=False,
@@ -76,6 +82,7 @@ class MailchimpConfigurationForm(forms.Form):
             store_id=configuration.store_id or MailchimpConfiguration.default_store_id(configuration.shop),
             enabled=configuration.enabled,
             double_opt_in=configuration.double_opt_in,
+            send_unconsented=configuration.send_unconsented,
         )
         initial["interest_groups"] = [str(pk) for pk in interest_groups(configuration).values_list("pk", flat=True)]
         super().__init__(*args, **kwargs)
@@ -182,6 +189,7 @@ class MailchimpFormPart(FormPart):
             )
         config.enabled = data["enabled"]
         config.double_opt_in = data["double_opt_in"]
+        config.send_unconsented = data["send_unconsented"]
         before = set(interest_groups(config).values_list("pk", flat=True))
         chosen = {int(pk) for pk in data.get("interest_groups") or []}
         if chosen != before:  # until groups are chosen, new groups join by themselves (built-in ones not)

@@ -17,6 +17,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='mailchimpconfiguration',
+            name='send_unconsented',
+            field=models.BooleanField(default=True, help_text="As transactional members (order history, segments, order e-mails). Mailchimp counts them toward the plan's contacts; untick to send only people who consented (and their orders).", verbose_name='send contacts who did not consent'),
+        ),
+        migrations.AddField(
+            model_name='mailchimpconfiguration',
             name='interest_group_ids',
             field=jsonfield.fields.JSONField(blank=True, help_text="The contact groups chosen to become Mailchimp interests; empty: every group but Shuup's built-in ones.", null=True),
         ),

@@ -52,6 +52,12 @@ class MailchimpConfiguration(models.Model):
         verbose_name=_("double opt-in"),
         help_text=_("New subscribers get Mailchimp's confirmation e-mail and stay pending until they confirm."),
     )
+    send_unconsented = models.BooleanField(
+        default=True,
+        verbose_name=_("send contacts who did not consent"),
+        help_text=_("As transactional members (order history, segments, order e-mails). Mailchimp counts them "
+                    "toward the plan's contacts; untick to send only people who consented (and their orders)."),
+    )
     initialized_on = models.DateTimeField(null=True, blank=True, verbose_name=_("initialized on"))
     interest_category_id = models.CharField(max_length=64, blank=True)
     webhook_secret = models.CharField(max_length=64, default=generate_webhook_secret)

@@ -320,3 +320,22 @@ def test_a_worker_whose_lease_ran_out_never_sends_an_older_plan_after_another_wo
     assert emulator.get_member(api_key, list_id, toggled.email)["status"] != "subscribed"
     row = row_of(toggled)
     assert (row.status, row.opt_in) == (SyncStatus.SYNCED, False)
+
+
+def test_a_shop_that_sends_only_people_who_consented(configuration, shop, mailchimp_account):
+    """Mailchimp counts transactional members toward the plan: the shop may leave them out."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_unconsented=False)
+    silent, consenting = new_person(permission=False), new_person(permission=True)
+    assert row_of(silent).status == SyncStatus.SKIPPED and "only people who consented" in row_of(silent).last_error
+    assert emulator.get_member(api_key, list_id, silent.email) is None
+    order = place_order(shop, Contact.objects.get(pk=silent.pk))
+    assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SKIPPED
+    assert emulator.get_member(api_key, list_id, silent.email) is None, "nor through an order"
+    assert emulator.get_member(api_key, list_id, consenting.email)["status"] == "subscribed"
+    consenting.marketing_permission = False
+    consenting.save()  # a member Mailchimp has: the withdrawal still reaches it
+    assert emulator.get_member(api_key, list_id, consenting.email)["status"] == "unsubscribed"
+    silent.marketing_permission = True
+    silent.save()
+    assert emulator.get_member(api_key, list_id, silent.email)["status"] == "subscribed"

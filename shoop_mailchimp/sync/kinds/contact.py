@@ -88,6 +88,8 @@ def plan(configuration, row, context):
         return problem
     contact_plan = ContactPlan(configuration, row, contact, context.group_ids.get(contact.pk, set()),
                                context.interest_ids)
+    if contact_plan.left_out:
+        return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
 
@@ -122,6 +124,8 @@ class ContactPlan:
         # A member the shop created before is never re-created subscribed by a stray write (an address
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
+        # Not sending those who did not consent (the plan's cost): only while Mailchimp has no member to update.
+        self.left_out = not (configuration.send_unconsented or self.permission or known_member)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
         first, last, _ = contact_names(contact)
         self.member = {

@@ -167,6 +167,8 @@ class OrderPlan:
             # would create a transactional member that the contact's consent could no longer change.
             self.waiting_for_customer = True
             customer = {"id": customer_id_for(order.customer_id)}
+        elif order.customer_id and not (configuration.send_unconsented or order.customer.marketing_permission):
+            raise UnsendableOrder("its customer did not consent, and the shop sends only people who consented")
         elif order.customer_id:
             # The contact cannot be sent (no valid address, refused): the order still counts, and
             # never subscribes anyone.
@@ -174,6 +176,9 @@ class OrderPlan:
             if not email:
                 raise UnsendableOrder("neither the order nor its customer has an e-mail address")
             customer = {"id": customer_id_for(order.customer_id), "email_address": email, "opt_in_status": False}
+        elif not (configuration.send_unconsented or order.marketing_permission):
+            raise UnsendableOrder("the guest did not tick the marketing box, and the shop sends only people who "
+                                  "consented")
         else:
             customer = guest_customer(order, configuration.double_opt_in)
         self.payload = order_payload(order, self.lines, customer)
