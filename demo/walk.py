@@ -45,7 +45,7 @@ def walk():
 
 
 def step(number, text):
-    say("%d. %s" % (number, text))
+    say("%s. %s" % (number, text))
 
 
 def run_story(emulator, api_key, list_id):
@@ -61,8 +61,10 @@ def run_story(emulator, api_key, list_id):
     if missing:
         differences.append("group interests not in Mailchimp after initialization: %r" % missing)
 
-    step(2, "Create the contact groups VIP and Wholesale")
     shop = configuration.shop
+    import_history(emulator, api_key, configuration, token, differences)
+
+    step(2, "Create the contact groups VIP and Wholesale")
     vip = ContactGroup.objects.create(identifier="walk-vip-%s" % token, shop=shop, name="VIP %s" % token)
     wholesale = ContactGroup.objects.create(
         identifier="walk-wholesale-%s" % token, shop=shop, name="Wholesale %s" % token)
@@ -212,6 +214,37 @@ def compare(emulator, api_key, configuration, people, order):
     if order_state is None or order_state.status != "synced":
         differences.append("order %s sync state is %s" % (order.pk, order_state.status if order_state else "missing"))
     return differences
+
+
+def import_history(emulator, api_key, configuration, token, differences):
+    """A customer and three orders from before the shop was connected, sent by the bulk sync: no order
+    e-mail may go out for them (the store is marked is_syncing meanwhile)."""
+    from shuup.core.models import PersonContact
+    from shuup.testing import factories
+
+    from shoop_mailchimp.models import SyncState
+    from shoop_mailchimp.sync import bulk
+
+    shop = configuration.shop
+    old_customer = PersonContact.objects.create(first_name="Olga", last_name="Oldtimer", marketing_permission=True,
+                                                email="olga.%s@gmail.com" % token)
+    product = factories.create_product("walk-old-%s" % token, shop=shop,
+                                       supplier=factories.get_default_supplier(shop), default_price=10)
+    old_orders = [factories.create_random_order(customer=old_customer, products=[product], random_products=False)
+                  for _ in range(3)]
+    # As if they had been there before the shop was connected: never sent.
+    SyncState.objects.filter(shop=shop, kind="contact", object_id=old_customer.pk).delete()
+    SyncState.objects.filter(shop=shop, kind="order", object_id__in=[order.pk for order in old_orders]).delete()
+    notified_before = len(emulator.notifications(api_key, configuration.store_id))
+    report = bulk.sync_existing(shop.pk, include_orders=True, poll_interval=0.1, timeout=60)
+    notified = len(emulator.notifications(api_key, configuration.store_id)) - notified_before
+    step(1.5, "Import the shop's history through Mailchimp batches: %s; order e-mails Mailchimp would have "
+              "sent for it: %d" % (", ".join("%s %d" % item for item in sorted(report.items())), notified))
+    if notified:
+        differences.append("the import of history triggered %d order notifications" % notified)
+    if report.get("order synced", 0) < len(old_orders):
+        differences.append("the import of history sent %d of %d orders" % (report.get("order synced", 0),
+                                                                           len(old_orders)))
 
 
 def _names(group_ids, group_names):
