@@ -8,7 +8,6 @@ from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import RULES_THE_SYNC_DOES_NOT_HANDLE_YET
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +31,6 @@ def synchronous_drainer(monkeypatch):
     the test's thread; no drainer thread is started. Tests of the thread itself undo this."""
     monkeypatch.setattr(delivery.background_drainer, "wake", run_due_work)
     monkeypatch.setattr(delivery.background_drainer, "start", lambda: None)
-
-
-@pytest.fixture
-def mailchimp_emulator_rules_off():
-    return frozenset(RULES_THE_SYNC_DOES_NOT_HANDLE_YET)
 
 
 @pytest.fixture

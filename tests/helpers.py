@@ -11,24 +11,13 @@ from shuup.core.models import PersonContact
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import SyncState, SyncStatus
-from shoop_mailchimp.testing.emulator import rules
 
 _counter = itertools.count(1)
-
-#: Emulator rules (Mailchimp's behaviour beyond its OpenAPI description, see docs/emulator.rst)
-#: switched off for the shop-side tests, with the reason each one breaks them today. Remove an entry
-#: once the sync handles the rule; ``SHOOP_MAILCHIMP_EMULATOR_RULES_ON=<rule>`` (or ``all``) runs the
-#: suite with it on to check. The emulator's own tests (tests/emulator/) always run with every rule on.
-RULES_THE_SYNC_DOES_NOT_HANDLE_YET = {
-    rules.FAKE_EMAILS: "not the sync: the shop-side tests' addresses are at example.com, which Mailchimp refuses "
-    "as fake; switch on once they use realistic ones (the sync already fails such a contact alone)",
-}
-
 
 def new_person(permission=True, **fields):
     """A person saved once, the way the admin or a registration creates one; names and e-mail unique."""
     number = next(_counter)
-    values = dict(first_name="Ann%d" % number, last_name="Example", email="ann.%d@example.com" % number,
+    values = dict(first_name="Ann%d" % number, last_name="Example", email="ann.%d@fastmail.com" % number,
                   marketing_permission=permission)
     values.update(fields)
     return PersonContact.objects.create(**values)
@@ -51,7 +40,7 @@ def member_puts(emulator, email=None):
 
 def staff_member(shop, username, permissions):
     """Staff of ``shop`` with the given Mailchimp permissions (and the shop and contact pages)."""
-    user = get_user_model().objects.create_user(username, "%s@example.com" % username, "pw", is_staff=True)
+    user = get_user_model().objects.create_user(username, "%s@fastmail.com" % username, "pw", is_staff=True)
     shop.staff_members.add(user)
     group = Group.objects.create(name="%s-group" % username)
     set_permissions_for_group(group, set(permissions) | {"shop.edit", "contact.detail"})

@@ -87,7 +87,7 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     from shuup.testing.factories import create_random_contact_group
 
     group = create_random_contact_group(shop=shop)
-    person = new_person(email="browser.person@example.com")
+    person = new_person(email="browser.person@fastmail.com")
     group.members.add(person)
     assert contact_status(person) == SyncStatus.SYNCED
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
@@ -106,7 +106,7 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     assert contact_status(person) == SyncStatus.FAILED
 
     page.goto(base + reverse("shuup_admin:shoop_mailchimp.failed"))
-    page.wait_for_selector("text=browser.person@example.com")
+    page.wait_for_selector("text=browser.person@fastmail.com")
     assert "looks fake or invalid" in page.inner_text("#mailchimp-failed")
     shoot(page, "5-failed")
 

@@ -65,8 +65,8 @@ def test_initialize_needs_csrf(shop, client, admin_user, mailchimp_settings, mai
 def test_status_page_counts_and_last_error(admin_client, configuration, mailchimp_account):
     emulator, _api_key, _list_id = mailchimp_account
     synced = [new_person(), new_person()]
-    emulator.faults.fail_email("broken@example.com")
-    broken = new_person(email="broken@example.com")
+    emulator.faults.fail_email("broken@fastmail.com")
+    broken = new_person(email="broken@fastmail.com")
     assert {contact_state(c).status for c in synced} == {SyncStatus.SYNCED}
     assert contact_state(broken).status == SyncStatus.FAILED
     html = admin_client.get(url("status")).content.decode()
@@ -157,8 +157,8 @@ def picotable(client, **query):
 def test_log_list_answers_picotable_json_with_filters(admin_client, configuration, mailchimp_account):
     emulator, _api_key, _list_id = mailchimp_account
     person = new_person()
-    emulator.faults.fail_email("broken@example.com")
-    broken = new_person(email="broken@example.com")
+    emulator.faults.fail_email("broken@fastmail.com")
+    broken = new_person(email="broken@fastmail.com")
     assert admin_client.get(url("log")).status_code == 200
     data = picotable(admin_client)
     assert data["pagination"]["nItems"] == MailchimpLogEntry.objects.filter(shop=configuration.shop).count()
@@ -174,8 +174,8 @@ def test_log_list_answers_picotable_json_with_filters(admin_client, configuratio
 
 def test_log_detail_pretty_prints_mailchimps_problem(admin_client, configuration, mailchimp_account):
     emulator, _api_key, _list_id = mailchimp_account
-    emulator.faults.fail_email("broken@example.com")
-    broken = new_person(email="broken@example.com")
+    emulator.faults.fail_email("broken@fastmail.com")
+    broken = new_person(email="broken@fastmail.com")
     entry = MailchimpLogEntry.objects.filter(contact_id=broken.pk, kind=LogKind.ERROR).first()
     html = admin_client.get(url("log.detail", pk=entry.pk)).content.decode()
     assert 'id="mailchimp-log-extra"' in html
@@ -185,20 +185,20 @@ def test_log_detail_pretty_prints_mailchimps_problem(admin_client, configuration
 
 def test_failed_list_resend_one_and_all(admin_client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    emulator.faults.fail_email("one@example.com")
-    emulator.faults.fail_email("two@example.com")
-    one, two = new_person(email="one@example.com"), new_person(email="two@example.com")
+    emulator.faults.fail_email("one@fastmail.com")
+    emulator.faults.fail_email("two@fastmail.com")
+    one, two = new_person(email="one@fastmail.com"), new_person(email="two@fastmail.com")
     html = admin_client.get(url("failed")).content.decode()
     one_state, two_state = contact_state(one), contact_state(two)
-    assert 'id="failed-%d"' % two_state.pk in html and "two@example.com" in html
-    assert 'id="failed-%d"' % one_state.pk in html and "one@example.com" in html and "looks fake" in html
+    assert 'id="failed-%d"' % two_state.pk in html and "two@fastmail.com" in html
+    assert 'id="failed-%d"' % one_state.pk in html and "one@fastmail.com" in html and "looks fake" in html
     assert str(one) in html
     emulator.faults.clear()
     assert admin_client.get(url("resend")).status_code == 405
     admin_client.post(url("resend"), {"state": one_state.pk})
     assert contact_state(one).status == SyncStatus.SYNCED
     assert contact_state(two).status == SyncStatus.FAILED
-    assert emulator.get_member(api_key, list_id, "one@example.com")
+    assert emulator.get_member(api_key, list_id, "one@fastmail.com")
     admin_client.post(url("resend"))
     assert contact_state(two).status == SyncStatus.SYNCED
     assert 'id="mailchimp-no-failed"' in admin_client.get(url("failed")).content.decode()
@@ -214,8 +214,8 @@ def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_acc
     assert 'id="mailchimp-contact-section"' in html
     assert "synced" in html and "member.upsert" in html
     assert url("sync_contact", pk=person.pk) in html
-    emulator.faults.fail_email("later@example.com")
-    late = new_person(email="later@example.com")
+    emulator.faults.fail_email("later@fastmail.com")
+    late = new_person(email="later@fastmail.com")
     assert contact_state(late).status == SyncStatus.FAILED
     emulator.faults.clear()
     emulator.clear_requests()

@@ -27,7 +27,7 @@ def make_existing(bulk_settings):
             number = next(_counter)
             people.append(PersonContact.objects.create(
                 first_name="Old%d" % number, last_name="Customer",
-                email=emails[index] if emails else "old.%d@example.com" % number, marketing_permission=permission,
+                email=emails[index] if emails else "old.%d@fastmail.com" % number, marketing_permission=permission,
             ))
         SyncState.objects.filter(kind="contact", object_id__in=[p.pk for p in people]).delete()
         drain()  # the groups these saves recorded: Mailchimp knows them before the bulk sync starts

@@ -31,26 +31,26 @@ FAKE_DETAIL = "looks fake or invalid, please enter a real email address."
 #: (id, e-mail, why it fails or None when it is sent)
 EMAIL_CASES = [
     ("no-at", "plainaddress", "not a valid e-mail address"),
-    ("no-local-part", "@example.com", "not a valid e-mail address"),
+    ("no-local-part", "@fastmail.com", "not a valid e-mail address"),
     ("no-domain", "user@", "not a valid e-mail address"),
-    ("two-ats", "user@@example.com", "not a valid e-mail address"),
-    ("space-inside", "user name@example.com", "not a valid e-mail address"),
-    ("trailing-dot", "user.@example.com", "not a valid e-mail address"),
-    ("leading-dot", ".user@example.com", "not a valid e-mail address"),
+    ("two-ats", "user@@fastmail.com", "not a valid e-mail address"),
+    ("space-inside", "user name@fastmail.com", "not a valid e-mail address"),
+    ("trailing-dot", "user.@fastmail.com", "not a valid e-mail address"),
+    ("leading-dot", ".user@fastmail.com", "not a valid e-mail address"),
     ("double-dot-domain", "user@example..com", "not a valid e-mail address"),
     ("space-in-domain", "user@exa mple.com", "not a valid e-mail address"),
-    ("markup", "<script>alert(1)</script>@example.com", "not a valid e-mail address"),
+    ("markup", "<script>alert(1)</script>@fastmail.com", "not a valid e-mail address"),
     ("label-too-long", "user@%s.com" % ("a" * 64), "not a valid e-mail address"),
-    ("unicode-local-part", "jöhn@example.com", "not a valid e-mail address"),
+    ("unicode-local-part", "jöhn@fastmail.com", "not a valid e-mail address"),
     ("unicode-everywhere", "用户@例子.广告", "not a valid e-mail address"),
     ("fake-test", "test@test.com", FAKE_DETAIL),
     ("fake-keyboard", "asdf@asdf.com", FAKE_DETAIL),
     ("fake-with-name", "noreply@mailinator.com", FAKE_DETAIL),
     ("idn-domain", "user@bücher.de", None),
     ("idn-subdomain", "info@shop.münchen.de", None),
-    ("padded", "  padded@example.com  ", None),
-    ("upper-case", "UPPER.Case@Example.COM", None),
-    ("plus-tag", "ann+news@example.com", None),
+    ("padded", "  padded@fastmail.com  ", None),
+    ("upper-case", "UPPER.Case@FastMail.COM", None),
+    ("plus-tag", "ann+news@fastmail.com", None),
     ("longest", "%s@%s.%s.%s.com" % ("l" * 64, "d" * 60, "e" * 60, "f" * 60), None),
 ]
 
@@ -126,7 +126,7 @@ def test_names(consent_guard, mailchimp_account, fields):
 def test_company_contacts(consent_guard, mailchimp_account, name):
     emulator, api_key, list_id = mailchimp_account
     count_bad_input()
-    company = CompanyContact.objects.create(name=name, email="office.%d@example.com" % len(name),
+    company = CompanyContact.objects.create(name=name, email="office.%d@fastmail.com" % len(name),
                                             marketing_permission=True)
     assert SyncState.objects.contacts().get(object_id=company.pk).status == SyncStatus.SYNCED
     customer = emulator.get_customer(api_key, consent_guard.store_id, str(company.pk))
@@ -163,8 +163,8 @@ def test_emails_differing_only_in_case_share_one_member(consent_guard, mailchimp
     """Mailchimp addresses members by the lower-cased e-mail: both contacts update the same member."""
     emulator, api_key, list_id = mailchimp_account
     count_bad_input()
-    first = new_person(email="Twin@Example.com", first_name="First")
-    second = new_person(email="twin@example.com", first_name="Second", permission=False)
+    first = new_person(email="Twin@FastMail.com", first_name="First")
+    second = new_person(email="twin@fastmail.com", first_name="Second", permission=False)
     assert set(SyncState.objects.values_list("status", flat=True)) == {SyncStatus.SYNCED}
     [member] = emulator.members(api_key, list_id)
     assert member["merge_fields"]["FNAME"] == "Second", "the latest sync writes the shared member's fields"
@@ -259,11 +259,11 @@ def test_guest_orders_subscribe_only_the_guest_who_ticked_the_box(consent_guard,
 
     emulator, api_key, list_id = mailchimp_account
     count_bad_input()
-    guest_order(shop, "ticked@example.com", marketing_permission=True)
-    guest_order(shop, "unticked@example.com", marketing_permission=False)
+    guest_order(shop, "ticked@fastmail.com", marketing_permission=True)
+    guest_order(shop, "unticked@fastmail.com", marketing_permission=False)
     drain()
-    assert emulator.get_member(api_key, list_id, "ticked@example.com")["status"] == "subscribed"
-    assert emulator.get_member(api_key, list_id, "unticked@example.com")["status"] == "transactional"
+    assert emulator.get_member(api_key, list_id, "ticked@fastmail.com")["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, "unticked@fastmail.com")["status"] == "transactional"
 
 
 def test_guest_order_without_an_email_is_skipped(consent_guard, shop, worker_mode):

@@ -30,8 +30,8 @@ def run_through_every_kind_of_failure(emulator, api_key, configuration, settings
     registry.add("faults")
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(1, 0.3))
     people = [new_person() for _ in range(3)]
-    emulator.faults.fail_email("fake@example.com")
-    people.append(new_person(email="fake@example.com"))
+    emulator.faults.fail_email("fake@fastmail.com")
+    people.append(new_person(email="fake@fastmail.com"))
     people.append(new_person(email="not an e-mail"))
     emulator.faults.fail("/lists/*/members/*", status=500, times=1)
     emulator.faults.reset_connection("/ecommerce/stores/*/customers/*", times=1)

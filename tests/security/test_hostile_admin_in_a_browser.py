@@ -82,8 +82,8 @@ def hostile_shop(configuration, mailchimp_account, live_server):
     group.members.add(named)
     emulator.faults.fail_email(SCRIPT_BREAKING_EMAIL)  # Mailchimp echoes the address in its "looks fake"
     echoed = new_person(email=SCRIPT_BREAKING_EMAIL, first_name=FIRST_NAME)
-    emulator.faults.fail_email("refused@example.com", detail=MAILCHIMP_DETAIL)
-    refused = new_person(email="refused@example.com", last_name=LAST_NAME)
+    emulator.faults.fail_email("refused@fastmail.com", detail=MAILCHIMP_DETAIL)
+    refused = new_person(email="refused@fastmail.com", last_name=LAST_NAME)
     group.members.add(echoed, refused)
     requests.post(live_server.url + webhook_path(configuration),
                   data=mailchimp_form("unsubscribe", list_id, email=named.email, reason=MAILCHIMP_DETAIL))

@@ -25,7 +25,7 @@ def elsewhere():
     class Handler(BaseHTTPRequestHandler):
         def _answer(self):
             visits.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
-            body = json.dumps({"id": "x", "status": "subscribed", "email_address": "x@example.com"}).encode()
+            body = json.dumps({"id": "x", "status": "subscribed", "email_address": "x@fastmail.com"}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

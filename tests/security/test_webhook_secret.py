@@ -64,7 +64,7 @@ def request_log(caplog, monkeypatch):
 
 def test_the_request_log_and_error_mails_never_carry_the_secret(configuration, client, request_log, settings,
                                                                  monkeypatch):
-    settings.ADMINS = [("Admin", "admin@example.com")]
+    settings.ADMINS = [("Admin", "admin@fastmail.com")]
     secret = configuration.webhook_secret
     path = webhook_path(configuration)
     assert client.post(path, {"type": "nonsense"}).status_code == 400
@@ -73,7 +73,7 @@ def test_the_request_log_and_error_mails_never_carry_the_secret(configuration, c
     assert client.post(webhook_path(configuration, secret="guess")).status_code == 403
     monkeypatch.setattr(webhooks, "handle_event", lambda *args: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        client.post(path, mailchimp_form("unsubscribe", configuration.list_id, email="a@example.com"))
+        client.post(path, mailchimp_form("unsubscribe", configuration.list_id, email="a@fastmail.com"))
 
     records = [record for record in request_log.records if record.name == "django.request"]
     messages = [record.getMessage() for record in records]
@@ -215,7 +215,7 @@ def test_a_suspicious_request_log_never_carries_the_secret(configuration, client
     after the exception; the handlers of ``django`` (the admins' error e-mails by default) see it."""
     from shoop_mailchimp import log_filters
 
-    settings.ADMINS = [("Admin", "admin@example.com")]
+    settings.ADMINS = [("Admin", "admin@fastmail.com")]
     settings.ALLOWED_HOSTS = ["testserver"]
     records = []
     capture = logging.Handler()

@@ -30,9 +30,9 @@ def setup(count):
     for name in ("Chaos A", "Chaos B"):
         ContactGroup.objects.create(identifier=name.lower().replace(" ", "-"), name=name, shop=shop)
     initialize(configuration)
-    PersonContact.objects.create(first_name="Warm", email="warm-up@example.com")
+    PersonContact.objects.create(first_name="Warm", email="warm-up@fastmail.com")
     for number in range(count):
-        PersonContact.objects.create(first_name="C%d" % number, last_name="Haos", email="c%d@example.com" % number,
+        PersonContact.objects.create(first_name="C%d" % number, last_name="Haos", email="c%d@fastmail.com" % number,
                                      marketing_permission=number % 2 == 0)
     run_due_work()
     print(shop.pk)
@@ -62,7 +62,7 @@ def edit(seconds, seed):
                 contact.first_name = "C%d-%d" % (contact.pk, edits)
                 contact.save()
             elif what == "email":
-                contact.email = "c%d.e%d@example.com" % (contact.pk, edits)
+                contact.email = "c%d.e%d@fastmail.com" % (contact.pk, edits)
                 contact.save()
             elif what == "group":
                 group = rng.choice(groups)

@@ -4,14 +4,13 @@ import subprocess
 import sys
 
 from shoop_mailchimp.testing.emulator import Emulator
-from tests.helpers import RULES_THE_SYNC_DOES_NOT_HANDLE_YET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def new_account():
     """An emulator of its own (the processes reach it over HTTP) with one account and audience."""
-    emulator = Emulator(require_spec=True, rules_off=RULES_THE_SYNC_DOES_NOT_HANDLE_YET).start()
+    emulator = Emulator(require_spec=True).start()
     api_key = emulator.add_account()
     return emulator, api_key, emulator.add_list(api_key)
 

@@ -32,12 +32,12 @@ def main(count, separately=False):
     initialize(configuration)
     # One contact first, drained with the default group it joins: the group's interest exists before
     # the contacts the workers send (a new interest re-sends the group's members).
-    PersonContact.objects.create(first_name="Warm", email="warm-up@example.com")
+    PersonContact.objects.create(first_name="Warm", email="warm-up@fastmail.com")
     drain()
     with contextlib.nullcontext() if separately else transaction.atomic():
         for number in range(count):
             with transaction.atomic():
-                PersonContact.objects.create(first_name="P%d" % number, email="p%d@example.com" % number,
+                PersonContact.objects.create(first_name="P%d" % number, email="p%d@fastmail.com" % number,
                                              marketing_permission=number % 2 == 0)
     print(shop.pk)
 

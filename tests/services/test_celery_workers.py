@@ -83,7 +83,7 @@ def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):
     for request in emulator.requests:
         if request["method"] == "PUT" and "/members/" in request["path"] and request["status"] == 200:
             puts[request["path"].rsplit("/", 1)[-1]] += 1
-    emails = ["p%d@example.com" % number for number in range(CONTACTS)]
+    emails = ["p%d@fastmail.com" % number for number in range(CONTACTS)]
     # None lost: every contact reached Mailchimp.
     assert all(puts[subscriber_hash(email)] >= 1 for email in emails)
     # Sent twice only when the killed worker had it in flight (sent, never recorded), and never more.
@@ -114,6 +114,6 @@ def test_celery_mode_each_commit_reaches_mailchimp_through_a_worker(redis_url, p
         stop(workers)
         emulator.stop()
     for number in range(200):
-        member = emulator.get_member(api_key, list_id, "p%d@example.com" % number)
+        member = emulator.get_member(api_key, list_id, "p%d@fastmail.com" % number)
         assert member["status"] == ("subscribed" if number % 2 == 0 else "transactional")
     assert not emulator.violations

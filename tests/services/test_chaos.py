@@ -115,19 +115,19 @@ def test_an_address_changed_in_mailchimp_while_a_worker_sends_is_kept(postgres_p
     env = services_env(emulator, api_key, list_id, None, postgres_port)
     try:
         run(env, "tests.services.chaos_actors", "setup", "1")
-        run(env, "tests.services.chaos_actors", "rename", "c0@example.com", "Renamed")
+        run(env, "tests.services.chaos_actors", "rename", "c0@fastmail.com", "Renamed")
         emulator.faults.hang(2, "/lists/*/members/*", times=1)
         worker = start(env, "django", "mailchimp_sync")  # one round: its member PUT hangs
         time.sleep(1)
-        run(env, "tests.services.chaos_actors", "upemail", "c0@example.com", "c0.new@example.com")
+        run(env, "tests.services.chaos_actors", "upemail", "c0@fastmail.com", "c0.new@fastmail.com")
         worker.communicate(timeout=60)  # its close keeps the webhook's address; the row is sent again
         assert worker.returncode == 0
     finally:
         emulator.stop()
-    member = emulator.get_member(api_key, list_id, "c0.new@example.com")
+    member = emulator.get_member(api_key, list_id, "c0.new@fastmail.com")
     assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Renamed")
-    stray = emulator.get_member(api_key, list_id, "c0@example.com")
+    stray = emulator.get_member(api_key, list_id, "c0@fastmail.com")
     assert stray is None or stray["status"] == "transactional", "the old address is never subscribed again"
     assert query(postgres_port, "SELECT email, status FROM shoop_mailchimp_syncstate WHERE kind = 'contact' "
-                                "AND object_id = (SELECT id FROM shuup_contact WHERE email = 'c0@example.com')") == [
-        ("c0.new@example.com", "synced")]
+                                "AND object_id = (SELECT id FROM shuup_contact WHERE email = 'c0@fastmail.com')") == [
+        ("c0.new@fastmail.com", "synced")]

@@ -31,7 +31,7 @@ def paused_for_in_another_process(redis_url, shop_id):
 
 def new_person(number):
     return PersonContact.objects.create(first_name="Rhea%d" % number, last_name="Example",
-                                        email="rhea.%d@example.com" % number, marketing_permission=True)
+                                        email="rhea.%d@fastmail.com" % number, marketing_permission=True)
 
 
 def test_a_429_pauses_the_shop_for_every_worker(redis_url, configuration, mailchimp_account, settings):

@@ -43,8 +43,8 @@ def test_commits_publish_drain_tasks_that_deliver(broker, configuration, mailchi
     people = []
     for number in range(5):
         with transaction.atomic():
-            people.append(PersonContact.objects.create(first_name="Cel%d" % number, email="cel.%d@example.com" % number,
-                                                       marketing_permission=True))
+            people.append(PersonContact.objects.create(
+                first_name="Cel%d" % number, email="cel.%d@fastmail.com" % number, marketing_permission=True))
     assert emulator.get_member(api_key, list_id, people[0].email) is None, "nothing is sent in the request"
     task_publisher.wait_idle(30)
     tasks = published_tasks(broker)
@@ -62,7 +62,7 @@ def test_a_rolled_back_change_publishes_nothing(broker, mailchimp_account):
     published_tasks(broker)
     with pytest.raises(RuntimeError):
         with transaction.atomic():
-            PersonContact.objects.create(first_name="Rolf", email="rolf@example.com", marketing_permission=True)
+            PersonContact.objects.create(first_name="Rolf", email="rolf@fastmail.com", marketing_permission=True)
             raise RuntimeError("the request failed")
     task_publisher.wait_idle(30)
     assert published_tasks(broker) == []
@@ -79,7 +79,7 @@ def test_a_dead_broker_loses_nothing(configuration, mailchimp_account, settings,
     try:
         with caplog.at_level(logging.ERROR, logger="shoop_mailchimp.sync.delivery"):
             with transaction.atomic():
-                person = PersonContact.objects.create(first_name="Dot", email="dot@example.com",
+                person = PersonContact.objects.create(first_name="Dot", email="dot@fastmail.com",
                                                       marketing_permission=True)
             task_publisher.wait_idle(60)
     finally:

@@ -26,7 +26,7 @@ def concurrent_worker(configuration, settings):
 def new_people(count, permission=True):
     return [
         PersonContact.objects.create(
-            first_name="Cora%d" % number, last_name="Example", email="cora.%d@example.com" % number,
+            first_name="Cora%d" % number, last_name="Example", email="cora.%d@fastmail.com" % number,
             marketing_permission=permission,
         )
         for number in (next(_counter) for _ in range(count))

@@ -172,7 +172,7 @@ def test_an_unsubscribe_older_than_consent_given_again_in_the_shop_is_ignored(cl
 def test_an_email_changed_to_an_address_already_in_the_audience(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
-    old_email, new_email = contact.email, "taken.%d@example.com" % next(_counter)
+    old_email, new_email = contact.email, "taken.%d@fastmail.com" % next(_counter)
     with MailchimpSession(api_key) as session:  # a guest's address, say
         session.put(member_path(list_id, new_email), {"email_address": new_email, "status_if_new": "transactional"})
     contact.email = new_email
@@ -193,7 +193,7 @@ def test_an_address_changed_in_mailchimp_during_a_send_is_not_undone(client, wor
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
     drain()
-    old_email, new_email = contact.email, "moved.%d@example.com" % next(_counter)
+    old_email, new_email = contact.email, "moved.%d@fastmail.com" % next(_counter)
     contact.first_name = "Renamed"
     contact.save()
     rows = state.claim()  # a worker has the row and is about to send to the old address ...
@@ -214,7 +214,7 @@ def test_an_address_changed_in_mailchimp_during_a_send_is_not_undone(client, wor
 def test_an_order_of_a_known_customer_carries_only_its_id(client, configuration, shop, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
-    old_email, new_email = contact.email, "new.%d@example.com" % next(_counter)
+    old_email, new_email = contact.email, "new.%d@fastmail.com" % next(_counter)
     change_address_in_mailchimp(api_key, list_id, old_email, new_email)
     assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
     order = place_order(shop, Contact.objects.get(pk=contact.pk))
@@ -280,7 +280,7 @@ def test_an_order_of_a_customer_sent_once_names_it_by_id_even_when_its_last_send
 ):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
-    old_email, new_email = contact.email, "moved.%d@example.com" % next(_counter)
+    old_email, new_email = contact.email, "moved.%d@fastmail.com" % next(_counter)
     change_address_in_mailchimp(api_key, list_id, old_email, new_email)
     assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
     order = place_order(shop, Contact.objects.get(pk=contact.pk))

@@ -123,9 +123,9 @@ def test_invalid_email_fails_with_clear_error_and_no_request(configuration, mail
 
 def test_mailchimp_rejection_is_permanent_failure_with_detail(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    emulator.faults.fail_email("fake@example.com", status=400, title="Invalid Resource",
-                               detail="fake@example.com looks fake or invalid, please enter a real email address.")
-    person = new_person(email="fake@example.com")
+    emulator.faults.fail_email("fake@fastmail.com", status=400, title="Invalid Resource",
+                               detail="fake@fastmail.com looks fake or invalid, please enter a real email address.")
+    person = new_person(email="fake@fastmail.com")
     state = contact_state(person)
     assert state.status == SyncStatus.FAILED
     assert "looks fake or invalid" in state.last_error

@@ -17,7 +17,7 @@ def test_worker_mode_only_records_and_the_command_delivers(configuration, mailch
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator.clear_requests()
-    person = PersonContact.objects.create(first_name="Wes", email="wes@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Wes", email="wes@fastmail.com", marketing_permission=True)
     assert emulator.requests == []
     assert SyncState.objects.get(object_id=person.pk, kind="contact").status == SyncStatus.PENDING
     call_command("mailchimp_sync", shop=configuration.shop_id)
@@ -41,7 +41,7 @@ def test_background_mode_delivers_in_a_thread_after_commit(configuration, mailch
     emulator, api_key, list_id = mailchimp_account
     emulator.faults.latency(0.3)
     with transaction.atomic():
-        person = PersonContact.objects.create(first_name="Tia", email="tia@example.com", marketing_permission=True)
+        person = PersonContact.objects.create(first_name="Tia", email="tia@fastmail.com", marketing_permission=True)
     # The save returned before Mailchimp answered ...
     assert emulator.get_member(api_key, list_id, person.email) is None
     real_background_drainer.wait_idle()
@@ -57,7 +57,7 @@ def test_background_mode_retries_by_itself_after_an_outage(configuration, mailch
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, POLL_INTERVAL=0.2, RETRY_BASE_DELAY=0.2)
     emulator.faults.down()
     with transaction.atomic():
-        person = PersonContact.objects.create(first_name="Ora", email="ora@example.com", marketing_permission=True)
+        person = PersonContact.objects.create(first_name="Ora", email="ora@fastmail.com", marketing_permission=True)
     real_background_drainer.wait_idle()
     state = SyncState.objects.get(object_id=person.pk, kind="contact")
     assert state.status == SyncStatus.PENDING and state.attempts >= 1 and state.next_attempt_at
@@ -76,7 +76,7 @@ def test_worker_loop_survives_a_database_error(configuration, mailchimp_account,
 
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
-    person = PersonContact.objects.create(first_name="Dee", email="dee@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Dee", email="dee@fastmail.com", marketing_permission=True)
     real_round, calls = mailchimp_sync.run_due_work, []
 
     def flaky_round(**kwargs):
@@ -103,7 +103,7 @@ def test_an_unreachable_redis_postpones_sending_and_the_loop_goes_on(configurati
 
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL="redis://127.0.0.1:9/0")
-    person = PersonContact.objects.create(first_name="Red", email="red@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Red", email="red@fastmail.com", marketing_permission=True)
     rounds = []
 
     def sleep(seconds):

@@ -38,39 +38,39 @@ def order_state(order):
 
 def test_guest_order_goes_to_mailchimp_as_a_transactional_customer(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    order = guest_order(shop, "gil@example.com")
-    assert order.customer_id is None and order.email == "gil@example.com"
+    order = guest_order(shop, "gil@fastmail.com")
+    assert order.customer_id is None and order.email == "gil@fastmail.com"
     assert order_state(order).status == SyncStatus.SYNCED
     [sent] = emulator.orders(api_key, configuration.store_id)
-    assert sent["customer"]["id"] == guest_customer_id("gil@example.com")
-    customer = emulator.get_customer(api_key, configuration.store_id, guest_customer_id("gil@example.com"))
-    assert customer["email_address"] == "gil@example.com" and customer["opt_in_status"] is False
+    assert sent["customer"]["id"] == guest_customer_id("gil@fastmail.com")
+    customer = emulator.get_customer(api_key, configuration.store_id, guest_customer_id("gil@fastmail.com"))
+    assert customer["email_address"] == "gil@fastmail.com" and customer["opt_in_status"] is False
     assert (customer["first_name"], customer["last_name"]) == ("Gil", "Guest")
-    assert emulator.get_member(api_key, list_id, "gil@example.com")["status"] == "transactional"
+    assert emulator.get_member(api_key, list_id, "gil@fastmail.com")["status"] == "transactional"
 
 
 def test_a_guest_who_ticks_the_marketing_box_is_subscribed(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    guest_order(shop, "tick@example.com", marketing_permission=True)
-    assert emulator.get_member(api_key, list_id, "tick@example.com")["status"] == "subscribed"
+    guest_order(shop, "tick@fastmail.com", marketing_permission=True)
+    assert emulator.get_member(api_key, list_id, "tick@fastmail.com")["status"] == "subscribed"
 
 
 def test_with_double_opt_in_a_guest_is_never_subscribed_directly(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
-    guest_order(shop, "doi@example.com", marketing_permission=True)
-    assert emulator.get_member(api_key, list_id, "doi@example.com")["status"] == "transactional"
+    guest_order(shop, "doi@fastmail.com", marketing_permission=True)
+    assert emulator.get_member(api_key, list_id, "doi@fastmail.com")["status"] == "transactional"
 
 
 def test_a_guest_who_unsubscribed_stays_unsubscribed(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    guest_order(shop, "gone@example.com", marketing_permission=True)
-    emulator.set_member_status(api_key, list_id, "gone@example.com", "unsubscribed")
-    again = guest_order(shop, "Gone@Example.com", marketing_permission=True)
+    guest_order(shop, "gone@fastmail.com", marketing_permission=True)
+    emulator.set_member_status(api_key, list_id, "gone@fastmail.com", "unsubscribed")
+    again = guest_order(shop, "Gone@FastMail.com", marketing_permission=True)
     assert order_state(again).status == SyncStatus.SYNCED
-    assert emulator.get_member(api_key, list_id, "gone@example.com")["status"] == "unsubscribed"
+    assert emulator.get_member(api_key, list_id, "gone@fastmail.com")["status"] == "unsubscribed"
     customer_ids = {order["customer"]["id"] for order in emulator.orders(api_key, configuration.store_id)}
-    assert customer_ids == {guest_customer_id("gone@example.com")}, "one customer for both orders"
+    assert customer_ids == {guest_customer_id("gone@fastmail.com")}, "one customer for both orders"
 
 
 def test_a_guest_order_without_an_email_is_skipped_with_the_reason(shop, configuration, mailchimp_account):

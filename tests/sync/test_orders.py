@@ -23,7 +23,7 @@ def place_order(shop, customer, marketing_permission=None, n_products=2):
 
 def test_order_sends_products_then_order_with_customer(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    person = PersonContact.objects.create(first_name="Olga", email="olga@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Olga", email="olga@fastmail.com", marketing_permission=True)
     order, products = place_order(shop, person)
     state = SyncState.objects.get(kind="order", object_id=order.pk)
     assert state.status == SyncStatus.SYNCED
@@ -39,7 +39,7 @@ def test_order_sends_products_then_order_with_customer(shop, configuration, mail
 
 def test_new_order_refreshes_customer_interests(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    person = PersonContact.objects.create(first_name="Pia", email="pia@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Pia", email="pia@fastmail.com", marketing_permission=True)
     group = create_random_contact_group()
     # Membership written behind the receivers' back (a raw import, say) ...
     group.members.through.objects.create(contactgroup=group, contact=person)
@@ -54,7 +54,7 @@ def test_new_order_refreshes_customer_interests(shop, configuration, mailchimp_a
 
 def test_status_change_updates_the_order(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    person = PersonContact.objects.create(first_name="Uma", email="uma@example.com")
+    person = PersonContact.objects.create(first_name="Uma", email="uma@fastmail.com")
     order, _ = place_order(shop, person, n_products=1)
     order.set_canceled()
     [sent] = emulator.orders(api_key, configuration.store_id)
@@ -65,7 +65,7 @@ def test_status_change_updates_the_order(shop, configuration, mailchimp_account)
 def test_unticked_marketing_box_keeps_earlier_consent(shop, configuration, mailchimp_account):
     """Shuup copies an order's (default False) marketing box onto its customer: not a withdrawal."""
     emulator, api_key, list_id = mailchimp_account
-    person = PersonContact.objects.create(first_name="Ida", email="ida@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Ida", email="ida@fastmail.com", marketing_permission=True)
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
     order, _ = place_order(shop, person, n_products=1)
     assert order.marketing_permission is False
@@ -78,14 +78,14 @@ def test_unticked_marketing_box_keeps_earlier_consent(shop, configuration, mailc
 
 def test_order_for_contact_without_consent_does_not_subscribe(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    person = PersonContact.objects.create(first_name="Eva", email="eva@example.com", marketing_permission=False)
+    person = PersonContact.objects.create(first_name="Eva", email="eva@fastmail.com", marketing_permission=False)
     place_order(shop, person, n_products=1)
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
 
 
 def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    person = PersonContact.objects.create(first_name="Kai", email="kai@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Kai", email="kai@fastmail.com", marketing_permission=True)
     emulator.faults.down()
     try:
         order, _ = place_order(shop, person, n_products=1)
@@ -108,7 +108,7 @@ def test_an_order_id_another_store_of_the_account_uses_fails_that_order_alone(sh
 
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
-    person = PersonContact.objects.create(first_name="Sam", email="sam@example.com", marketing_permission=True)
+    person = PersonContact.objects.create(first_name="Sam", email="sam@fastmail.com", marketing_permission=True)
     order, _ = place_order(shop, person, n_products=1)
     with MailchimpSession(api_key) as session:  # the staging shop already sent an order with that id
         session.post("ecommerce/stores", {"id": "staging", "list_id": list_id, "name": "Staging",
@@ -117,7 +117,7 @@ def test_an_order_id_another_store_of_the_account_uses_fails_that_order_alone(sh
             {"id": "p", "title": "P"}]})
         session.post("ecommerce/stores/staging/orders", {
             "id": str(order.pk), "currency_code": "EUR", "order_total": 1,
-            "customer": {"id": "s", "email_address": "someone@example.com", "opt_in_status": False},
+            "customer": {"id": "s", "email_address": "someone@fastmail.com", "opt_in_status": False},
             "lines": [{"id": "l", "product_id": "p", "product_variant_id": "p", "quantity": 1, "price": 1}]})
     drain()
     row = SyncState.objects.get(kind="order", object_id=order.pk)

@@ -94,9 +94,9 @@ def test_a_deleted_interest_category_is_created_again(configuration, mailchimp_a
 def test_a_404_on_one_member_fails_that_contact_alone(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     first = new_person()
-    emulator.faults.fail_email("lost@example.com", status=404, title="Resource Not Found",
+    emulator.faults.fail_email("lost@fastmail.com", status=404, title="Resource Not Found",
                                detail="The requested resource could not be found.")
-    lost, after = new_person(email="lost@example.com"), new_person()
+    lost, after = new_person(email="lost@fastmail.com"), new_person()
     assert row_of(lost).status == SyncStatus.FAILED
     assert {row_of(first).status, row_of(after).status} == {SyncStatus.SYNCED}
     assert_not_paused(configuration)

@@ -84,7 +84,7 @@ def test_a_refused_registration_is_logged_and_initialization_still_succeeds(sett
 
 def test_a_failing_mailchimp_does_not_stop_initialization(settings, shop, mailchimp_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://shop.example.com")
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://shop.fastmail.com")
     emulator.faults.fail("/lists/*/webhooks", status=503)
     configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
 

@@ -57,10 +57,10 @@ def test_only_get_head_and_post_are_allowed(client, configuration):
 
 @pytest.mark.parametrize("form", [
     {},
-    {"type": "resubscribe", "data[email]": "a@example.com"},
+    {"type": "resubscribe", "data[email]": "a@fastmail.com"},
     {"type": "unsubscribe"},
     {"type": "cleaned", "data[email]": " "},
-    {"type": "upemail", "data[old_email]": "a@example.com"},
+    {"type": "upemail", "data[old_email]": "a@fastmail.com"},
 ])
 def test_malformed_deliveries_are_rejected(client, configuration, form):
     form = dict(form, **{"data[list_id]": configuration.list_id})
@@ -75,7 +75,7 @@ def test_a_json_body_is_not_a_mailchimp_delivery(client, configuration):
 
 def test_unknown_email_and_foreign_audience_answer_200_with_a_log_entry(client, configuration):
     contact = make_contact(permission=True)
-    assert post_event(client, configuration, "unsubscribe", email="nobody@example.com").status_code == 200
+    assert post_event(client, configuration, "unsubscribe", email="nobody@fastmail.com").status_code == 200
     entry = webhook_entries().get()
     assert entry.action == "webhook.unsubscribe" and entry.extra["matched"] == 0
 
@@ -134,9 +134,9 @@ def test_a_subscribe_made_in_mailchimp_is_recorded_but_gives_no_consent_in_the_s
 
 def test_subscribe_of_an_address_the_contact_no_longer_uses_gives_no_consent(client, configuration):
     contact = make_contact(permission=False)
-    post_event(client, configuration, "upemail", old_email=contact.email, new_email="moved@example.com",
+    post_event(client, configuration, "upemail", old_email=contact.email, new_email="moved@fastmail.com",
                new_id="abc")
-    post_event(client, configuration, "subscribe", email="moved@example.com")
+    post_event(client, configuration, "subscribe", email="moved@fastmail.com")
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
     state = state_of(contact)
     assert state.member_status == "subscribed"
@@ -164,13 +164,13 @@ def test_upemail_moves_the_sync_to_the_new_address_and_keeps_the_shop_email(
 ):
     contact = make_contact(permission=True)
     old_email = contact.email
-    assert post_event(client, configuration, "upemail", old_email=old_email.upper(), new_email="new@example.com",
+    assert post_event(client, configuration, "upemail", old_email=old_email.upper(), new_email="new@fastmail.com",
                       new_id="x1").status_code == 200
-    assert state_of(contact).email == "new@example.com"
+    assert state_of(contact).email == "new@fastmail.com"
     assert Contact.objects.get(pk=contact.pk).email == old_email
     entry = webhook_entries().get()
     assert entry.action == "webhook.upemail" and entry.contact_id == contact.pk
-    assert "new@example.com" in entry.message and old_email.upper() in entry.message
+    assert "new@fastmail.com" in entry.message and old_email.upper() in entry.message
 
 
 @pytest.mark.parametrize("event_type, data", [
