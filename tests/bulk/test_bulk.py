@@ -303,3 +303,30 @@ def test_an_import_of_history_triggers_no_order_email_and_the_store_notifies_aga
     create_random_order(customer=customer, products=[product], shop=configuration.shop, random_products=False)
     drain()
     assert [n["kind"] for n in emulator.notifications(api_key, configuration.store_id)]
+
+
+@pytest.mark.parametrize("seed", [3, 17, 2024])
+def test_any_order_mailchimp_runs_a_batch_in_leaves_every_order_and_member_right(
+    configuration, mailchimp_account, make_existing, seed
+):
+    """Mailchimp promises no order inside a batch: an order run before its product is refused, a
+    customer run before its member would decide the member's status. The phases (members, then
+    customers; products, then orders) hold whatever order the emulator shuffles them into."""
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.set_batch_seed(seed)
+    people = make_existing(3) + make_existing(2, permission=False)
+    products = [create_product("seed-%d-%d" % (seed, n), shop=configuration.shop, supplier=get_default_supplier(),
+                               default_price=4) for n in range(3)]
+    orders = [create_random_order(customer=person, products=products, shop=configuration.shop, random_products=False)
+              for person in people]
+    SyncState.objects.filter(kind__in=["order", "product"]).delete()
+    SyncState.objects.filter(kind="contact", object_id__in=[p.pk for p in people]).delete()
+    report = bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=30)
+    assert report["order synced"] == len(orders), report
+    assert {o["id"] for o in emulator.orders(api_key, configuration.store_id)} == {str(o.pk) for o in orders}
+    for person in people:
+        expected = "subscribed" if person.marketing_permission else "transactional"
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == expected
+    assert len(batch_posts(emulator)) >= 4, "members, customers, products and orders in phases of their own"

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from shuup.core.models import PersonContact
+from shuup.core.models import CompanyContact, PersonContact
 from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
@@ -295,3 +295,18 @@ def test_dead_worker_lease_expires_and_row_is_delivered(configuration, mailchimp
     drain()
     assert contact_state(person).status == SyncStatus.SYNCED
     assert emulator.get_member(api_key, list_id, person.email) is not None
+
+
+def test_merge_fields_the_audience_requires_do_not_stop_the_sync(configuration, mailchimp_account):
+    """Audiences often mark PHONE, ADDRESS or FNAME required in Mailchimp's UI; the shop has none of
+    them for most people. Every member write carries skip_merge_validation, as Mailchimp's plugins do."""
+    emulator, api_key, list_id = mailchimp_account
+    for tag in ("FNAME", "ADDRESS", "PHONE"):
+        emulator.set_merge_field_required(api_key, list_id, tag)
+    person = new_person(permission=True, first_name="")
+    company = CompanyContact.objects.create(name="Hat Factory", email="office.hats@fastmail.com",
+                                            marketing_permission=True)
+    for contact in (person, company):
+        assert contact_state(contact).status == SyncStatus.SYNCED, contact_state(contact).last_error
+        assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, company.email)["merge_fields"]["FNAME"] == "Hat Factory"
