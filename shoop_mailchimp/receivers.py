@@ -150,8 +150,8 @@ def order_created(sender, order, **kwargs):
         log_event(
             order.shop_id, "consent.kept",
             "Order %s was placed without ticking the marketing box; the customer keeps the consent given "
-            "earlier (only an unsubscribe or an edit of the contact withdraws it)." % order.pk,
-            kind=LogKind.WARNING, contact_id=customer.pk, order_id=order.pk,
+            "earlier (only an unsubscribe or an edit of the contact withdraws it)." % (order.identifier or order.pk),
+            kind=LogKind.INFO, contact_id=customer.pk, order_id=order.pk,
         )
     record(order.shop_id, SyncKind.CONTACT, [customer.pk])
 

@@ -39,6 +39,13 @@ def shop(db):
 
 
 @pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's, with an address Mailchimp takes: Shuup gives the user a contact on its first admin
+    request, and Mailchimp refuses pytest-django's admin@example.com as fake."""
+    return django_user_model.objects.create_superuser("admin", "shop.admin@fastmail.com", "password")
+
+
+@pytest.fixture
 def admin_client(shop, client, admin_user):
     """Logged in after the default shop exists (Shuup's login signal needs a shop)."""
     client.force_login(admin_user)

@@ -1,10 +1,15 @@
 """The "Mailchimp" admin module: status, log, failed contacts and the actions that repair the sync."""
+from django.urls import reverse
 from django.utils.translation import ugettext_lazy as _
-from shuup.admin.base import AdminModule, MenuEntry
+from shuup.admin.base import AdminModule, MenuEntry, Notification
+from shuup.admin.dashboard import DashboardContentBlock
 from shuup.admin.menu import SETTINGS_MENU_CATEGORY
+from shuup.admin.shop_provider import get_shop
 from shuup.admin.utils.urls import admin_url
 
-from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
+from shoop_mailchimp.admin_module.form_parts import get_configuration
+from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION, can_view
+from shoop_mailchimp.admin_module.status import health_now
 
 VIEWS = "shoop_mailchimp.admin_module.views."
 
@@ -17,6 +22,8 @@ class MailchimpModule(AdminModule):
         view, manage = (VIEW_PERMISSION,), (MANAGE_PERMISSION,)
         return [
             admin_url(r"^mailchimp/$", VIEWS + "StatusView", name="shoop_mailchimp.status", permissions=view),
+            admin_url(r"^mailchimp/status.json$", VIEWS + "StatusDataView", name="shoop_mailchimp.status_data",
+                      permissions=view),
             admin_url(r"^mailchimp/log/$", VIEWS + "LogListView", name="shoop_mailchimp.log", permissions=view),
             admin_url(r"^mailchimp/log/(?P<pk>\d+)/$", VIEWS + "LogDetailView", name="shoop_mailchimp.log.detail",
                       permissions=view),
@@ -46,3 +53,27 @@ class MailchimpModule(AdminModule):
                 ordering=20,
             )
         ]
+
+    def _health(self, request):
+        """The shop's health, or None where the user may not see it or the shop does not use Mailchimp."""
+        shop = get_shop(request)
+        if shop is None or not can_view(request.user):
+            return None
+        configuration = get_configuration(shop)
+        return health_now(shop, configuration) if configuration.pk else None
+
+    def get_dashboard_blocks(self, request):
+        health = self._health(request)
+        if health is None:
+            return []
+        block = DashboardContentBlock.by_rendering_template(
+            "mailchimp", request, "shoop_mailchimp/admin/dashboard_block.jinja", {"health": health})
+        block.size = "small"
+        return [block]
+
+    def get_notifications(self, request):
+        health = self._health(request)
+        if health is None or health.level != "danger":
+            return []
+        return [Notification(text="%s: %s" % (health.headline, health.detail), title=_("Mailchimp"),
+                             url=reverse("shuup_admin:shoop_mailchimp.status"), kind="danger")]

@@ -3,7 +3,10 @@ from datetime import timedelta
 
 from django.db.models import Count, Max, Min
 from django.utils import timezone
+from django.utils.translation import ugettext as _
+from django.utils.translation import ungettext
 
+from shoop_mailchimp.admin_module.health import delivery_days, shop_health_for
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.models import LogKind, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
@@ -24,13 +27,64 @@ def overdue_rows(shop):
     return SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING, next_attempt_at__lt=cutoff).count()
 
 
+def bulk_progress(shop):
+    """The batches of the latest sync of existing contacts (and orders), for a progress bar."""
+    progress = bulk.batch_progress(shop.pk)
+    operations = progress["operations"]
+    if operations:
+        progress["percent"] = int(100 * progress["finished_operations"] / operations)
+    else:
+        progress["percent"] = 100 if progress["done"] else 0
+    return progress
+
+
+def bulk_text(progress, unqueued):
+    """One sentence on the bulk sync: what is done, and what was never sent."""
+    if progress["open"]:
+        text = ungettext("%(finished)d of %(operations)d operations done in %(open)d open batch.",
+                         "%(finished)d of %(operations)d operations done in %(open)d open batches.",
+                         progress["open"]) % {"finished": progress["finished_operations"],
+                                              "operations": progress["operations"], "open": progress["open"]}
+    elif progress["done"]:
+        text = ungettext("%(done)d batch finished.", "%(done)d batches finished.", progress["done"]) % {
+            "done": progress["done"]}
+    else:
+        text = _("No sync of existing contacts has run.")
+    if unqueued:
+        text += " " + ungettext("%(num)d contact was never sent to Mailchimp.",
+                                "%(num)d contacts were never sent to Mailchimp.", unqueued) % {"num": unqueued}
+    return text
+
+
+def chart(days):
+    """Bar heights (0-100) for the deliveries chart; one scale for both series."""
+    peak = max([day["delivered"] for day in days] + [day["failed"] for day in days] + [1])
+    return [dict(day, delivered_height=round(100 * day["delivered"] / peak),
+                 failed_height=round(100 * day["failed"] / peak)) for day in days]
+
+
+def throttled_seconds(shop):
+    """Seen across processes with REDIS_URL; otherwise only a pause met by this process."""
+    return int(shop_throttled_for(shop.pk) + 0.999)
+
+
+def health_now(shop, configuration):
+    """The health alone, for the dashboard block and the notifications (a few queries)."""
+    return shop_health_for(shop, configuration, overdue_rows(shop), throttled_seconds(shop))
+
+
 def shop_status(shop, configuration):
     pending = SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING)
+    overdue = overdue_rows(shop)
+    throttled_for = throttled_seconds(shop)
+    jobs = list(open_jobs(shop.pk))
+    unqueued = bulk.unqueued_ids(shop.pk, SyncKind.CONTACT).count()
+    batches = bulk_progress(shop)
     return {
         "configuration": configuration,
         "configured": bool(configuration.pk and configuration.has_api_key and configuration.list_id),
-        # Seen across processes with REDIS_URL; otherwise only a pause met by this process.
-        "throttled_for": int(shop_throttled_for(shop.pk) + 0.999),
+        "health": shop_health_for(shop, configuration, overdue, throttled_for),
+        "throttled_for": throttled_for,
         "contact_counts": status_counts(shop, SyncKind.CONTACT),
         "order_counts": status_counts(shop, SyncKind.ORDER),
         "group_counts": status_counts(shop, SyncKind.GROUP),
@@ -38,9 +92,25 @@ def shop_status(shop, configuration):
         "next_attempt_at": pending.filter(attempts__gt=0).aggregate(next=Min("next_attempt_at"))["next"],
         "last_error": MailchimpLogEntry.objects.filter(shop=shop, kind=LogKind.ERROR).first(),
         "delivery_mode": get_delivery_mode(),
-        "overdue": overdue_rows(shop),
-        "unqueued_contacts": bulk.unqueued_ids(shop.pk, SyncKind.CONTACT).count(),
-        "batches": bulk.batch_progress(shop.pk),
-        "open_jobs": list(open_jobs(shop.pk)),
-        "last_jobs": list(MailchimpJob.objects.filter(shop=shop).exclude(pk__in=open_jobs(shop.pk))[:3]),
+        "overdue": overdue,
+        "unqueued_contacts": unqueued,
+        "batches": batches,
+        "bulk_text": bulk_text(batches, unqueued),
+        "open_jobs": jobs,
+        "last_jobs": list(MailchimpJob.objects.filter(shop=shop).exclude(pk__in=[job.pk for job in jobs])[:3]),
+        "days": chart(delivery_days(shop)),
+    }
+
+
+def status_data(status):
+    """The figures the status page refreshes while it is open, as JSON-ready data."""
+    health = status["health"]
+    return {
+        "health": health._asdict(),
+        "counts": {"contact": status["contact_counts"], "order": status["order_counts"],
+                   "group": status["group_counts"]},
+        "bulk": {"percent": status["batches"]["percent"], "text": status["bulk_text"]},
+        "jobs": [{"label": str(job.get_kind_display()), "state": str(_("queued") if job.status == "queued"
+                                                                      else _("running"))}
+                 for job in status["open_jobs"]],
     }

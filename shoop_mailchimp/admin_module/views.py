@@ -2,10 +2,12 @@
 import json
 
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.db.models import Q
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.translation import ugettext_lazy as _
 from django.utils.translation import ungettext
 from django.views.decorators.http import require_POST
@@ -16,10 +18,11 @@ from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, 
 from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, Order, Shop
 
+from shoop_mailchimp import log_labels
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
-from shoop_mailchimp.admin_module.status import shop_status
+from shoop_mailchimp.admin_module.status import shop_status, status_data
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.models import JobKind, LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_ids_for_contact
@@ -64,6 +67,14 @@ class StatusView(TemplateView):
                             text=_("Configure"), icon="fa fa-cog", extra_css_class="btn-primary"),
         ])
         return context
+
+
+class StatusDataView(View):
+    """What the status page refreshes while it is open; the database only, like the page."""
+
+    def get(self, request):
+        shop = get_shop(request)
+        return JsonResponse(status_data(shop_status(shop, get_configuration(shop))))
 
 
 @method_decorator(require_POST, name="dispatch")
@@ -136,16 +147,45 @@ class SendPendingView(View):
         return HttpResponseRedirect(reverse(STATUS_URL))
 
 
+class ContactFilter(TextFilter):
+    """Entries of the contacts whose name or e-mail holds the text, or of the contact with that id."""
+
+    def filter_queryset(self, queryset, column, value, context):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        contacts = Contact.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
+        if value.isdigit():
+            contacts = Contact.objects.filter(Q(pk=int(value)) | Q(pk__in=contacts.values("pk")))
+        return queryset.filter(contact_id__in=contacts.values("pk"))
+
+
+class OrderFilter(TextFilter):
+    """Entries of the order with this number (its identifier) or id."""
+
+    def filter_queryset(self, queryset, column, value, context):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        orders = Order.objects.filter(identifier=value)
+        if value.isdigit():
+            orders = Order.objects.filter(Q(pk=int(value)) | Q(pk__in=orders.values("pk")))
+        return queryset.filter(order_id__in=orders.values("pk"))
+
+
 class LogListView(PicotableListView):
     model = MailchimpLogEntry
     url_identifier = "shoop_mailchimp.log"
     default_columns = [
         Column("created_on", _("Time"), filter_config=DateRangeFilter()),
         Column("kind", _("Kind"), filter_config=ChoicesFilter(choices=LogKind.CHOICES)),
-        Column("action", _("Action"), filter_config=TextFilter(placeholder=_("Filter by action..."))),
+        Column("action", _("Action"), display="format_action",
+               filter_config=ChoicesFilter(choices=log_labels.action_choices)),
         Column("message", _("Message"), filter_config=TextFilter(placeholder=_("Filter by message..."))),
-        Column("contact_id", _("Contact"), display="format_contact", sortable=False),
-        Column("order_id", _("Order"), display="format_order", sortable=False),
+        Column("contact_id", _("Contact"), display="format_contact", sortable=False, raw=True, linked=False,
+               filter_config=ContactFilter(placeholder=_("Name or e-mail..."))),
+        Column("order_id", _("Order"), display="format_order", sortable=False, raw=True, linked=False,
+               filter_config=OrderFilter(placeholder=_("Order number..."))),
     ]
 
     def get_queryset(self):
@@ -154,11 +194,34 @@ class LogListView(PicotableListView):
     def get_object_url(self, instance):
         return reverse("shuup_admin:shoop_mailchimp.log.detail", kwargs={"pk": instance.pk})
 
+    def format_action(self, instance):
+        return instance.action_label
+
     def format_contact(self, instance):
-        return instance.contact_id or ""
+        """The contact's name, linked to it (escaped: names are whatever customers typed)."""
+        if not instance.contact_id:
+            return ""
+        contact = self._object(Contact, instance.contact_id)
+        if contact is None:
+            return format_html("{} {}", _("deleted contact"), instance.contact_id)
+        return format_html('<a href="{}">{}</a>', reverse("shuup_admin:contact.detail", kwargs={"pk": contact.pk}),
+                           contact.name or contact.email or contact.pk)
 
     def format_order(self, instance):
-        return instance.order_id or ""
+        if not instance.order_id:
+            return ""
+        order = self._object(Order, instance.order_id)
+        if order is None:
+            return format_html("{} {}", _("deleted order"), instance.order_id)
+        return format_html('<a href="{}">{}</a>', reverse("shuup_admin:order.detail", kwargs={"pk": order.pk}),
+                           order.identifier or order.pk)
+
+    def _object(self, model, pk):
+        """One query per object shown on a page, however many entries name it."""
+        cache = self.__dict__.setdefault("_objects", {})
+        if (model, pk) not in cache:
+            cache[(model, pk)] = model.objects.filter(pk=pk).first()
+        return cache[(model, pk)]
 
     def get_toolbar(self):
         return Toolbar([
@@ -183,6 +246,7 @@ class LogDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         entry = self.object
         context["title"] = _("Mailchimp log entry")
+        context["order"] = Order.objects.filter(pk=entry.order_id).first() if entry.order_id else None
         context["extra_json"] = json.dumps(entry.extra, indent=2, sort_keys=True, default=str) if entry.extra else ""
         context["contact"] = Contact.objects.filter(pk=entry.contact_id).first() if entry.contact_id else None
         context["toolbar"] = Toolbar([

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import ugettext_lazy as _
 from jsonfield import JSONField
 
+from shoop_mailchimp.log_labels import action_label
+
 
 class LogKind:
     INFO = "info"
@@ -36,3 +38,8 @@ class MailchimpLogEntry(models.Model):
 
     def __str__(self):
         return "[%s] %s: %s" % (self.kind, self.action, self.message)
+
+    @property
+    def action_label(self):
+        """What the action is called in the admin."""
+        return action_label(self.action)

@@ -165,11 +165,42 @@ def test_log_list_answers_picotable_json_with_filters(admin_client, configuratio
     assert {column["id"] for column in data["columns"]} >= {"created_on", "kind", "action", "message"}
     errors = picotable(admin_client, filters={"kind": "error"})["items"]
     assert errors and all(item["kind"] == "error" for item in errors)
-    assert broken.pk in [item["contact_id"] for item in errors]
-    by_action = picotable(admin_client, filters={"action": "member.upsert"})["items"]
-    assert person.pk in [item["contact_id"] for item in by_action]
+    broken_link = '<a href="%s">%s</a>' % (reverse("shuup_admin:contact.detail", kwargs={"pk": broken.pk}), broken.name)
+    assert broken_link in [item["contact_id"] for item in errors], "the contact is named and linked"
+    assert {item["action"] for item in errors} == {"Contact not sent"}, "actions read as words"
+    by_action = picotable(admin_client, filters={"action": "contact.sent"})["items"]
+    assert [item["action"] for item in by_action] == ["Contact sent"]
+    assert person.name in by_action[0]["contact_id"]
     by_text = picotable(admin_client, filters={"message": "looks fake"})["items"]
     assert by_text and all("looks fake" in item["message"] for item in by_text)
+    for value in (broken.email.upper(), broken.name, str(broken.pk)):
+        found = picotable(admin_client, filters={"contact_id": value})["items"]
+        assert found and all(broken.name in item["contact_id"] for item in found), value
+
+
+def test_log_names_and_links_orders_and_filters_by_order_number(admin_client, shop, configuration, mailchimp_account):
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    person = new_person()
+    product = create_product("log-sku", shop=shop, supplier=get_default_supplier(), default_price=10)
+    order = create_random_order(customer=person, products=[product], shop=shop, random_products=False)
+    other = create_random_order(customer=person, products=[product], shop=shop, random_products=False)
+    found = picotable(admin_client, filters={"order_id": order.identifier})["items"]
+    [sent] = [item for item in found if item["action"] == "Order sent"]
+    assert sent["order_id"] == '<a href="%s">%s</a>' % (
+        reverse("shuup_admin:order.detail", kwargs={"pk": order.pk}), order.identifier)
+    assert not [item for item in found if item["order_id"].endswith(">%s</a>" % other.identifier)]
+    entry = MailchimpLogEntry.objects.get(order_id=order.pk, action="order.send")
+    html = admin_client.get(url("log.detail", pk=entry.pk)).content.decode()
+    assert "Order sent (order.send)" in html
+    assert reverse("shuup_admin:order.detail", kwargs={"pk": order.pk}) in html
+
+
+def test_hostile_contact_names_in_the_log_are_escaped(admin_client, configuration, mailchimp_account):
+    person = new_person(first_name="<img src=x onerror=alert(1)>", last_name="&amp;")
+    items = picotable(admin_client, filters={"action": "contact.sent"})["items"]
+    [cell] = [item["contact_id"] for item in items if str(person.pk) in item["contact_id"]]
+    assert "<img" not in cell and "&lt;img src=x onerror=alert(1)&gt;" in cell and "&amp;amp;" in cell
 
 
 def test_log_detail_pretty_prints_mailchimps_problem(admin_client, configuration, mailchimp_account):
@@ -212,7 +243,7 @@ def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_acc
     detail = reverse("shuup_admin:contact.detail", kwargs={"pk": person.pk})
     html = admin_client.get(detail).content.decode()
     assert 'id="mailchimp-contact-section"' in html
-    assert "synced" in html and "member.upsert" in html
+    assert "synced" in html and "Contact sent" in html
     assert url("sync_contact", pk=person.pk) in html
     emulator.faults.fail_email("later@fastmail.com")
     late = new_person(email="later@fastmail.com")

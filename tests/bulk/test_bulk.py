@@ -250,7 +250,7 @@ def test_status_page_reads_results_of_open_batches(admin_client, configuration, 
         run_due_work()  # the worker polls open batches
     assert state(people[0]).status == SyncStatus.SYNCED
     html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
-    assert "1 finished" in html
+    assert "1 batch finished" in html
 
 
 def test_existing_orders_go_through_batches_too(configuration, mailchimp_account, make_existing):

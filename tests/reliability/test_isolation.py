@@ -33,7 +33,7 @@ def admin_urls(shop, contact):
 
 
 def test_every_admin_url_is_covered_here(configuration):
-    expected = {"status", "log", "log.detail", "failed"} | STATE_CHANGING
+    expected = {"status", "status_data", "log", "log.detail", "failed"} | STATE_CHANGING
     assert set(admin_urls(configuration.shop, new_person())) == expected
 
 
@@ -95,6 +95,8 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     assert not SyncState.objects.filter(shop=other_shop).exists()
     log = client.get(reverse("shuup_admin:shoop_mailchimp.log"), {"jq": json.dumps({"perPage": 50, "page": 1})})
     assert log.json()["pagination"]["nItems"] == 0
+    figures = client.get(reverse("shuup_admin:shoop_mailchimp.status_data")).json()
+    assert figures["counts"]["contact"]["failed"] == 0 and figures["health"]["key"] == "not-connected"
     edit = client.get(reverse("shuup_admin:shop.edit", kwargs={"pk": configuration.shop_id}))
     assert edit.status_code != 200 or b"mailchimp-" not in edit.content, "shop A's configuration form"
     assert client.post(reverse("shuup_admin:shoop_mailchimp.initialize", kwargs={"pk": configuration.shop_id})

@@ -124,7 +124,8 @@ def test_the_admin_says_what_to_do_and_re_entering_the_key_repairs(configuration
     emulator, api_key, list_id = mailchimp_account
     use_keys(settings, NEW_SECRET)
     status = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
-    assert UNDECRYPTABLE in status and "This is not a Mailchimp API key" not in status
+    assert 'data-key="key-undecryptable"' in status and "This is not a Mailchimp API key" not in status
+    assert "enter it again on the shop page" in status
     edit = admin_client.get(reverse("shuup_admin:shop.edit", kwargs={"pk": configuration.shop_id}))
     html = edit.content.decode()
     assert UNDECRYPTABLE in html and "ending in" not in html

@@ -36,7 +36,7 @@ def test_contact_save_reaches_mailchimp_as_customer_and_member(configuration, ma
     assert customer["email_address"] == person.email
     assert customer["opt_in_status"] is True
     actions = set(MailchimpLogEntry.objects.filter(contact_id=person.pk).values_list("action", flat=True))
-    assert {"member.upsert", "customer.upsert"} <= actions
+    assert "contact.sent" in actions
 
 
 def test_contact_without_consent_is_transactional(configuration, mailchimp_account):
@@ -310,3 +310,15 @@ def test_merge_fields_the_audience_requires_do_not_stop_the_sync(configuration, 
         assert contact_state(contact).status == SyncStatus.SYNCED, contact_state(contact).last_error
         assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, company.email)["merge_fields"]["FNAME"] == "Hat Factory"
+
+
+def test_a_new_contact_is_sent_once_and_a_save_that_changes_nothing_sends_nothing(configuration, mailchimp_account):
+    """Shuup saves a new person, then adds it to its default group: two records, one send. The first send
+    makes the member known, which must not count as a change of what was sent."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.clear_requests()
+    person = PersonContact.objects.create(first_name="Once", last_name="Only", email="once.only@fastmail.com",
+                                          marketing_permission=True)
+    person.save()
+    assert len(contact_requests(emulator)) == 2, "one member PUT and one customer PUT"
+    assert MailchimpLogEntry.objects.filter(contact_id=person.pk, action="contact.sent").count() == 1

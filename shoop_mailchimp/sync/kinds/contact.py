@@ -139,8 +139,11 @@ class ContactPlan:
                 interest_id: group_id in group_ids for group_id, interest_id in interest_ids.items()
             }
         self.customer = customer_payload(contact, self.email)
+        # What Mailchimp holds after the send: status_if_new is left out, it only changes once the member
+        # is known and would make the next save of an untouched contact send everything again.
+        sent_data = dict(self.member, status_if_new=None)
         self.fingerprint = hashlib.sha256(
-            json.dumps([self.member, self.customer], sort_keys=True).encode("utf-8")
+            json.dumps([sent_data, self.customer], sort_keys=True).encode("utf-8")
         ).hexdigest()
 
     @property
@@ -215,11 +218,11 @@ class ContactPlan:
             yield permissions
             log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the shop's "
                 "consent: %s" % ("given" if self.permission else "withdrawn"))
-        log("member.upsert", "Member %s is %s%s" % (
-            self.email, member_status, " (consent changed in the shop: %s)" % status if status else ""),
-            extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         yield self.customer_operation(member_status)
-        log("customer.upsert", "Customer %s sent" % self.customer["id"])
+        log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
+            self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
+            self.customer["id"]),
+            extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
         # registered): the shop learns it from this answer, as it would from the webhook.
         withdrawn = self.permission and not status and member_status == members.UNSUBSCRIBED

@@ -209,8 +209,10 @@ class OrderPlan:
         except UnsendableOrder as reason:
             return Outcome.failed(str(reason))
         order = self.order
-        log("order.send", "Order %s sent (%s %s, %d lines)" % (
-            order.pk, payload["order_total"], payload["currency_code"], len(payload["lines"])))
+        lines = len(payload["lines"])
+        log("order.send", "Order %s sent (%s %s, %d %s)" % (
+            order.identifier or order.pk, payload["order_total"], payload["currency_code"], lines,
+            "line" if lines == 1 else "lines"))
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email)
 
     def _create(self, payload, update):

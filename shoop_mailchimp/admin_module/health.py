@@ -1,0 +1,85 @@
+"""How a shop's sync is doing, in one sentence, and what it delivered day by day.
+
+The status page, the Shuup dashboard block and the admin notifications all say the same thing
+because they all ask here. Database reads only: nothing here waits on Mailchimp.
+"""
+from collections import namedtuple
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import ugettext as _
+from django.utils.translation import ungettext
+
+from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncState, SyncStatus
+
+#: ``level`` is a Bootstrap colour (success, info, warning, danger, secondary); ``key`` names the situation
+#: (the page's element ids and the tests use it).
+Health = namedtuple("Health", "key level headline detail")
+
+#: Log actions that mean "Mailchimp now holds this item".
+DELIVERED_ACTIONS = ("contact.sent", "order.send")
+
+
+def shop_health(configuration, failed, waiting, overdue, throttled_for):
+    """The first thing that needs the owner, or what is going well; most urgent first."""
+    if not (configuration.pk and configuration.has_api_key and configuration.list_id):
+        return Health("not-connected", "secondary", _("Not connected"),
+                      _("Enter the API key and the audience in the Mailchimp block of the shop page."))
+    if configuration.api_key_undecryptable:
+        return Health("key-undecryptable", "danger", _("The API key cannot be read"),
+                      _("It was encrypted with a key this site no longer has: enter it again on the shop page."))
+    if configuration.paused_reason:
+        return Health("paused-reason", "danger", _("Sending is paused"), configuration.paused_reason)
+    if not configuration.is_active:
+        return Health("not-sending", "secondary", _("Not sending"),
+                      _("Initialize Mailchimp and tick Enabled in the Mailchimp block of the shop page."))
+    if overdue:
+        return Health("overdue", "danger", _("Nothing is being sent"), ungettext(
+            "%(num)d item has waited too long: no drainer seems to run (see the Delivery setting).",
+            "%(num)d items have waited too long: no drainer seems to run (see the Delivery setting).",
+            overdue) % {"num": overdue})
+    if throttled_for:
+        return Health("throttled", "warning", _("Mailchimp asked for a pause"), _(
+            "Too many requests were sent to it; sending resumes by itself in about %(seconds)d seconds. "
+            "Nothing is lost meanwhile.")
+            % {"seconds": throttled_for})
+    if failed:
+        headline = ungettext("%(num)d item failed", "%(num)d items failed", failed) % {"num": failed}
+        return Health("failed", "warning", headline,
+                      _("Mailchimp refused them: the Failed items page says why and sends them again."))
+    if configuration.webhook_state == "missing":
+        return Health("webhook-missing", "warning", _("Unsubscribes do not reach the shop"),
+                      _("Mailchimp has no webhook for this shop: press Initialize again on this page."))
+    if waiting:
+        return Health("sending", "info", _("Sending"), ungettext(
+            "%(num)d item is on its way to Mailchimp.", "%(num)d items are on their way to Mailchimp.", waiting)
+            % {"num": waiting})
+    return Health("ok", "success", _("Everything is in Mailchimp"), _("Every change has been delivered."))
+
+
+def shop_health_for(shop, configuration, overdue, throttled_for):
+    counts = dict(SyncState.objects.filter(shop=shop, status__in=(SyncStatus.FAILED, SyncStatus.PENDING,
+                                                                   SyncStatus.SENDING))
+                  .values_list("status").annotate(n=Count("id")))
+    waiting = counts.get(SyncStatus.PENDING, 0) + counts.get(SyncStatus.SENDING, 0)
+    return shop_health(configuration, counts.get(SyncStatus.FAILED, 0), waiting, overdue, throttled_for)
+
+
+def delivery_days(shop, days=14):
+    """[{day, delivered, failed}] for the last ``days`` days, oldest first, from the log."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    since = timezone.make_aware(timezone.datetime.combine(first, timezone.datetime.min.time()))
+    rows = (MailchimpLogEntry.objects.filter(shop=shop, created_on__gte=since)
+            .annotate(day=TruncDate("created_on")).order_by().values("day")
+            .annotate(delivered=Count("id", filter=Q(action__in=DELIVERED_ACTIONS)),
+                      failed=Count("id", filter=Q(kind=LogKind.ERROR))))
+    by_day = {row["day"]: row for row in rows}
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day, {})
+        result.append({"day": day, "delivered": row.get("delivered", 0), "failed": row.get("failed", 0)})
+    return result
