@@ -42,4 +42,4 @@ docs: $(DOCS_VENV)/bin/sphinx-build
 	$(DOCS_VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) $(DOCS_VENV) docs/_build var/test-artifacts
+	rm -rf $(VENV) $(DOCS_VENV) docs/_build test-artifacts

@@ -77,21 +77,24 @@ def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
 
 
 def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """Both directions: ``group.members.add(contact)`` and ``contact.groups.add(group)``.
+    """Both directions: ``group.members.add(contact)`` and ``contact.groups.add(group)``; only groups that are
+    (or were) interests matter (Shuup puts every new person in its default group: no second send for that).
 
     ``group.members.clear()`` names no contacts afterwards, so its members are read before.
     """
     if reverse:  # instance is the contact
         if action in ("post_add", "post_remove", "post_clear"):
             for shop_id in shop_ids_for_contact(instance):
-                record(shop_id, SyncKind.CONTACT, [instance.pk])
+                if pk_set is None or any(concerns_mailchimp(shop_id, group_id) for group_id in pk_set):
+                    record(shop_id, SyncKind.CONTACT, [instance.pk])
         return
     if action == "pre_clear":
         pk_set = set(instance.members.values_list("pk", flat=True))
     elif action not in ("post_add", "post_remove"):
         return
     for shop_id in _shop_ids_for_group(instance):
-        record(shop_id, SyncKind.CONTACT, pk_set or [])
+        if concerns_mailchimp(shop_id, instance.pk):
+            record(shop_id, SyncKind.CONTACT, pk_set or [])
 
 
 def _shop_ids_for_group(group):

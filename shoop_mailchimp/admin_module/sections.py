@@ -3,6 +3,7 @@ from django.utils.translation import ugettext_lazy as _
 from shuup.admin.base import Section
 from shuup.admin.shop_provider import get_shop
 
+from shoop_mailchimp.admin_module.explanations import explain, technical_detail
 from shoop_mailchimp.admin_module.permissions import can_manage, can_view
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 
@@ -23,9 +24,12 @@ class MailchimpContactSection(Section):
     @classmethod
     def get_context_data(cls, contact, request=None):
         shop = get_shop(request)
+        state = SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).first()
         return {
             "configuration": MailchimpConfiguration.objects.filter(shop=shop).first(),
-            "state": SyncState.objects.filter(shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).first(),
+            "state": state,
+            "explanation": explain(state) if state else "",
+            "technical_detail": technical_detail(state) if state else [],
             "entries": list(MailchimpLogEntry.objects.filter(shop=shop, contact_id=contact.pk)[:LATEST_ENTRIES]),
             "can_manage": can_manage(request.user),
         }

@@ -85,6 +85,7 @@ def shop_status(shop, configuration):
         "configured": bool(configuration.pk and configuration.has_api_key and configuration.list_id),
         "health": shop_health_for(shop, configuration, overdue, throttled_for),
         "throttled_for": throttled_for,
+        "status_labels": dict(SyncStatus.CHOICES),
         "contact_counts": status_counts(shop, SyncKind.CONTACT),
         "order_counts": status_counts(shop, SyncKind.ORDER),
         "group_counts": status_counts(shop, SyncKind.GROUP),

@@ -20,6 +20,7 @@ from shuup.core.models import Contact, Order, Shop
 
 from shoop_mailchimp import log_labels
 from shoop_mailchimp.admin_module import messages
+from shoop_mailchimp.admin_module.explanations import explain, technical_detail
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.status import shop_status, status_data
@@ -175,6 +176,7 @@ class OrderFilter(TextFilter):
 
 class LogListView(PicotableListView):
     model = MailchimpLogEntry
+    template_name = "shoop_mailchimp/admin/log_list.jinja"
     url_identifier = "shoop_mailchimp.log"
     default_columns = [
         Column("created_on", _("Time"), filter_config=DateRangeFilter()),
@@ -196,6 +198,20 @@ class LogListView(PicotableListView):
 
     def format_action(self, instance):
         return instance.action_label
+
+    def get_object_abstract(self, instance, item):
+        """The phone layout: what happened, when, the message, and whom it was about."""
+        lines = [
+            {"text": "%s (%s)" % (instance.action_label, instance.get_kind_display()), "class": "header"},
+            {"title": _("Time"), "text": item.get("created_on")},
+            {"text": instance.message},
+        ]
+        # Picotable shows "raw" as HTML (our escaped links, as in the columns) where "text" is set.
+        if instance.contact_id:
+            lines.append({"title": _("Contact"), "text": instance.contact_id, "raw": self.format_contact(instance)})
+        if instance.order_id:
+            lines.append({"title": _("Order"), "text": instance.order_id, "raw": self.format_order(instance)})
+        return lines
 
     def format_contact(self, instance):
         """The contact's name, linked to it (escaped: names are whatever customers typed)."""
@@ -270,7 +286,8 @@ class FailedItemsView(TemplateView):
         contacts = Contact.objects.in_bulk([row.object_id for row in states if row.kind == SyncKind.CONTACT])
         orders = Order.objects.in_bulk([row.object_id for row in states if row.kind == SyncKind.ORDER])
         objects = {SyncKind.CONTACT: contacts, SyncKind.ORDER: orders}
-        context["rows"] = [(row, objects.get(row.kind, {}).get(row.object_id)) for row in states]
+        context["rows"] = [(row, objects.get(row.kind, {}).get(row.object_id), explain(row), technical_detail(row))
+                           for row in states]
         context["failed_total"] = failed.count()
         context["can_manage"] = can_manage(self.request.user)
         context["title"] = _("Mailchimp: failed items")

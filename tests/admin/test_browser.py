@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from tests.helpers import new_person
 
 CHROMIUM = "/usr/bin/chromium"
@@ -138,3 +138,63 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     assert page.inner_text(".counts-contact .count-synced") == "1"
     assert page.inner_text(".counts-contact .count-failed") == "0"
     shoot(page, "8-status-repaired")
+
+
+#: A common laptop screen and a phone held upright.
+VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def test_every_mailchimp_page_fits_the_screen_and_is_photographed(browser_page, live_server, shop, admin_user,
+                                                                  configuration, mailchimp_account):
+    """Each page at 1366×768 and at a phone's width: no sideways scrolling, no error; a screenshot of
+    each for reviewers (test-artifacts/, see README)."""
+    from shuup import configuration as shuup_configuration
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, _api_key, _list_id = mailchimp_account
+    shuup_configuration.set(shop, "setup_wizard_complete", True)
+    person = new_person(email="a.rather.long.address.for.a.narrow.screen@fastmail.com")
+    emulator.faults.fail_email("refused.shopper@fastmail.com")
+    refused = new_person(email="refused.shopper@fastmail.com")
+    emulator.faults.fail("/ecommerce/stores/*/orders*", status=400, title="Invalid Resource", method="POST")
+    product = create_product("fits", shop=shop, supplier=get_default_supplier(), default_price=3)
+    create_random_order(customer=person, products=[product], shop=shop, random_products=False)
+    emulator.faults.clear()
+    entry = MailchimpLogEntry.objects.filter(shop=shop, kind="error").first()
+    pages = [
+        ("status", reverse("shuup_admin:shoop_mailchimp.status"), "#mailchimp-health", None),
+        ("log", reverse("shuup_admin:shoop_mailchimp.log"), "#picotable", None),
+        ("log-entry", reverse("shuup_admin:shoop_mailchimp.log.detail", kwargs={"pk": entry.pk}),
+         "#mailchimp-log-extra", None),
+        ("failed", reverse("shuup_admin:shoop_mailchimp.failed"), "#mailchimp-failed", None),
+        ("dashboard", reverse("shuup_admin:dashboard"), "#mailchimp-dashboard-block", None),
+        ("shop-settings", reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}), ".section-navigation",
+         "#id_mailchimp-api_key"),
+        ("contact", reverse("shuup_admin:contact.detail", kwargs={"pk": refused.pk}), ".section-navigation",
+         "#mailchimp-contact-section"),
+    ]
+    page, base = browser_page, live_server.url
+    page.goto(base + reverse("shuup_admin:login"))
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    overflowing = []
+    for screen, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        for name, path, ready, section in pages:
+            page.goto(base + path)
+            page.wait_for_selector(ready, state="attached")  # a phone folds the blocks away
+            if section and screen == "laptop":
+                page.click(".section-navigation >> text=Mailchimp")
+                page.wait_for_selector(section, state="visible")
+            elif section:  # a phone has no side navigation: every section is a block of the page
+                page.wait_for_selector(section, state="attached")
+            page.wait_for_load_state("networkidle")
+            overflow = page.evaluate(OVERFLOW)
+            if overflow > 0:
+                overflowing.append("%s %s: %d px" % (screen, name, overflow))
+            page.screenshot(path=str(ARTIFACTS / ("%s-%s.png" % (screen, name))), full_page=True)
+    assert overflowing == [], "pages wider than the screen"
+    assert "It is not tried again by itself" in page.inner_text("#mailchimp-contact-section")

@@ -224,6 +224,8 @@ def test_failed_list_resend_one_and_all(admin_client, configuration, mailchimp_a
     assert 'id="failed-%d"' % two_state.pk in html and "two@fastmail.com" in html
     assert 'id="failed-%d"' % one_state.pk in html and "one@fastmail.com" in html and "looks fake" in html
     assert str(one) in html
+    assert "It is not tried again by itself. Correct the contact&#39;s e-mail address or name" in html
+    assert "<summary>Technical detail</summary>" in html and "<code>400 Invalid Resource</code>" in html
     emulator.faults.clear()
     assert admin_client.get(url("resend")).status_code == 405
     admin_client.post(url("resend"), {"state": one_state.pk})
@@ -233,6 +235,34 @@ def test_failed_list_resend_one_and_all(admin_client, configuration, mailchimp_a
     admin_client.post(url("resend"))
     assert contact_state(two).status == SyncStatus.SYNCED
     assert 'id="mailchimp-no-failed"' in admin_client.get(url("failed")).content.decode()
+
+
+def test_a_retrying_contact_says_when_it_is_tried_again_and_that_nothing_needs_doing(
+    admin_client, configuration, mailchimp_account
+):
+    emulator, _api_key, list_id = mailchimp_account
+    emulator.faults.fail("/lists/%s/members/*" % list_id, status=503, title="Service Unavailable")
+    person = new_person()
+    state = contact_state(person)
+    assert state.status == SyncStatus.PENDING and state.attempts == 1
+    html = admin_client.get(reverse("shuup_admin:contact.detail", kwargs={"pk": person.pk})).content.decode()
+    assert "Not delivered yet: Service Unavailable:" in html
+    assert "It is tried again by itself at" in html and "nothing needs doing" in html
+    assert "<code>503 Service Unavailable</code>" in html and "[PUT" not in html
+
+
+def test_a_failed_order_says_what_to_check(admin_client, shop, configuration, mailchimp_account):
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, _api_key, _list_id = mailchimp_account
+    emulator.faults.fail("/ecommerce/stores/*/orders*", status=400, title="Invalid Resource", method="POST")
+    product = create_product("refused", shop=shop, supplier=get_default_supplier(), default_price=3)
+    order = create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    order_state = SyncState.objects.get(kind="order", object_id=order.pk)
+    assert order_state.status == SyncStatus.FAILED
+    html = admin_client.get(url("failed")).content.decode()
+    assert 'id="failed-%d"' % order_state.pk in html and order.identifier in html
+    assert "Check the order&#39;s customer and products, then press Resend." in html
 
 
 def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_account):

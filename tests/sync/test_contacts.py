@@ -322,3 +322,17 @@ def test_a_new_contact_is_sent_once_and_a_save_that_changes_nothing_sends_nothin
     person.save()
     assert len(contact_requests(emulator)) == 2, "one member PUT and one customer PUT"
     assert MailchimpLogEntry.objects.filter(contact_id=person.pk, action="contact.sent").count() == 1
+
+
+def test_a_refused_new_contact_is_tried_once_and_logged_once(configuration, mailchimp_account):
+    """Shuup adds every new person to its default group, which is no interest: that is no change for
+    Mailchimp, so it does not send a refused contact a second time."""
+    emulator, _api_key, _list_id = mailchimp_account
+    emulator.faults.fail_email("refused.once@fastmail.com")
+    emulator.clear_requests()
+    person = PersonContact.objects.create(first_name="Refused", last_name="Once", email="refused.once@fastmail.com",
+                                          marketing_permission=True)
+    assert person.groups.exists(), "Shuup put the person in its default group"
+    assert len(contact_requests(emulator)) == 1, "one member PUT, refused"
+    assert MailchimpLogEntry.objects.filter(contact_id=person.pk, kind="error").count() == 1
+    assert SyncState.objects.get(kind="contact", object_id=person.pk).attempts == 1

@@ -1,0 +1,60 @@
+"""One plain sentence for an item that did not reach Mailchimp: what happened, whether it is tried
+again by itself and when, and what the shop owner can do. Mailchimp's technical answer stays on
+the row (``last_error_data``) for the "technical detail" the pages fold away.
+"""
+from django.utils import formats, timezone
+from django.utils.translation import ugettext as _
+
+from shoop_mailchimp.models import SyncKind, SyncStatus
+
+#: Answers that say "not now" rather than "not this": Mailchimp down, slow or asking for a pause.
+UNAVAILABLE_STATUSES = (408, 429)
+
+
+def mailchimp_was_unavailable(error_data):
+    status = (error_data or {}).get("status")
+    return status is None or status >= 500 or status in UNAVAILABLE_STATUSES
+
+
+def advice(state):
+    """What the owner can do about an item that is no longer retried."""
+    if mailchimp_was_unavailable(state.last_error_data):
+        return _("Mailchimp could not take it on any attempt. Press Resend once Mailchimp works again.")
+    if state.kind == SyncKind.CONTACT:
+        return _("Correct the contact's e-mail address or name in the shop and save it (that sends it again), "
+                 "or press Resend.")
+    if state.kind == SyncKind.ORDER:
+        return _("Check the order's customer and products, then press Resend.")
+    if state.kind == SyncKind.GROUP:
+        return _("Check the group's name and the audience's groups in Mailchimp, then press Resend.")
+    return _("Press Resend to try again.")
+
+
+def explain(state):
+    """The sentence for a failed, retrying or left-out row; "" for one that needs nothing."""
+    reason = state.last_error.strip().rstrip(".")
+    if state.status == SyncStatus.FAILED:
+        return _("Mailchimp refused it: %(reason)s. It is not tried again by itself. %(advice)s") % {
+            "reason": reason, "advice": advice(state)}
+    if state.status == SyncStatus.PENDING and state.attempts and reason:
+        when = formats.date_format(timezone.localtime(state.next_attempt_at), "SHORT_DATETIME_FORMAT")
+        return _("Not delivered yet: %(reason)s. It is tried again by itself at %(when)s; "
+                 "nothing needs doing.") % {"reason": reason, "when": when}
+    if state.status == SyncStatus.SKIPPED and reason:
+        return _("Left out on purpose: %(reason)s.") % {"reason": reason}
+    return ""
+
+
+def technical_detail(state):
+    """Mailchimp's status, problem and the request (method and path; never the key), as short lines."""
+    data = state.last_error_data or {}
+    problem = data.get("problem") or {}
+    lines = [
+        " ".join(str(part) for part in (data.get("status"), problem.get("title")) if part),
+        problem.get("detail") or "",
+        "; ".join("%s: %s" % (error.get("field") or "-", error.get("message") or "")
+                  for error in problem.get("errors") or ()),
+        data.get("request") or "",
+        data.get("cause") or data.get("exception") or "",
+    ]
+    return [line for line in lines if line]
