@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS_VENV := .venv-docs
 
-.PHONY: test test-fast lint demo docs bench clean system-deps
+.PHONY: test test-fast lint demo docs bench clean system-deps messages
 
 $(PY):
 	"$$(scripts/find-python38)" -m venv $(VENV)
@@ -33,6 +33,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# Refreshes the catalogues from the code and templates and compiles them (needs GNU gettext);
+# both files are committed, so installing never needs gettext.
+messages: $(STAMP)
+	cd shoop_mailchimp && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=tests.settings ../$(PY) -m django shuup_makemessages -l fi
+	msgfmt --check --statistics -o shoop_mailchimp/locale/fi/LC_MESSAGES/django.mo shoop_mailchimp/locale/fi/LC_MESSAGES/django.po
 
 $(DOCS_VENV)/bin/sphinx-build:
 	"$$(scripts/find-python38)" -m venv $(DOCS_VENV)

@@ -23,7 +23,9 @@ def store_payload(shop, store_id, list_id):
     payload = {
         "id": store_id,
         "list_id": list_id,
-        "name": shop.public_name or shop.name or "Shop %s" % shop.pk,
+        # In any language: a shop named in Finnish only is still initialized by a worker running in English.
+        "name": (shop.safe_translation_getter("public_name", any_language=True)
+                 or shop.safe_translation_getter("name", any_language=True) or "Shop %s" % shop.pk),
         "currency_code": shop.currency,
         "platform": "Shuup",
     }

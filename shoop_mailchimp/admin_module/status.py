@@ -94,6 +94,10 @@ def shop_status(shop, configuration):
         "last_error": MailchimpLogEntry.objects.filter(shop=shop, kind=LogKind.ERROR).first(),
         "delivery_mode": get_delivery_mode(),
         "overdue": overdue,
+        "overdue_text": ungettext(
+            "%(num)d item has waited too long to be sent: is a drainer running (see the Delivery setting)?",
+            "%(num)d items have waited too long to be sent: is a drainer running (see the Delivery setting)?",
+            overdue) % {"num": overdue},
         "unqueued_contacts": unqueued,
         "batches": batches,
         "bulk_text": bulk_text(batches, unqueued),

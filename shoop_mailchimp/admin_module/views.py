@@ -288,7 +288,9 @@ class FailedItemsView(TemplateView):
         objects = {SyncKind.CONTACT: contacts, SyncKind.ORDER: orders}
         context["rows"] = [(row, objects.get(row.kind, {}).get(row.object_id), explain(row), technical_detail(row))
                            for row in states]
-        context["failed_total"] = failed.count()
+        failed_total = failed.count()
+        context["failed_text"] = ungettext("%(num)d item failed.", "%(num)d items failed.", failed_total) % {
+            "num": failed_total}
         context["can_manage"] = can_manage(self.request.user)
         context["title"] = _("Mailchimp: failed items")
         toolbar = Toolbar([

@@ -198,3 +198,17 @@ def test_every_mailchimp_page_fits_the_screen_and_is_photographed(browser_page, 
             page.screenshot(path=str(ARTIFACTS / ("%s-%s.png" % (screen, name))), full_page=True)
     assert overflowing == [], "pages wider than the screen"
     assert "It is not tried again by itself" in page.inner_text("#mailchimp-contact-section")
+
+    # A refused key: the error is shown under the field, which keeps its width.
+    page.set_viewport_size(VIEWPORTS["laptop"])
+    page.goto(base + reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
+    page.click(".section-navigation >> text=Mailchimp")
+    page.fill("#id_mailchimp-api_key", "not a key")
+    page.click("button.btn-save")
+    page.click(".section-navigation >> text=Mailchimp")
+    page.wait_for_selector("#id_mailchimp-api_key", state="visible")
+    assert "This is not a Mailchimp API key" in page.inner_text("#mailchimp-section")
+    key_width = page.eval_on_selector("#id_mailchimp-api_key", "node => node.offsetWidth")
+    store_width = page.eval_on_selector("#id_mailchimp-store_id", "node => node.offsetWidth")
+    assert key_width >= store_width * 0.95, (key_width, store_width)
+    page.screenshot(path=str(ARTIFACTS / "laptop-shop-settings-refused-key.png"), full_page=True)

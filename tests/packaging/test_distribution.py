@@ -44,6 +44,7 @@ def test_wheel_installs_the_app_only(distributions):
     for expected in (SPEC, "shoop_mailchimp/testing/emulator/openapi/LICENSE",
                      "shoop_mailchimp/testing/emulator/openapi/README.rst",
                      "shoop_mailchimp/templates/shoop_mailchimp/admin/status.jinja",
+                     "shoop_mailchimp/locale/fi/LC_MESSAGES/django.mo",
                      "shoop_mailchimp/migrations/0001_initial.py", "shoop_mailchimp/testing/pytest_plugin.py"):
         assert expected in names
 
