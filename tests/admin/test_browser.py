@@ -139,6 +139,16 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     assert page.inner_text(".counts-contact .count-failed") == "0"
     shoot(page, "8-status-repaired")
 
+    # The open page follows what happens without being reloaded (it polls status.json).
+    emulator.faults.fail_email("refused.later@fastmail.com")
+    new_person(email="refused.later@fastmail.com")
+    url_before = page.url
+    page.wait_for_function("document.querySelector('.counts-contact .count-failed').textContent === '1'")
+    page.wait_for_function("document.getElementById('mailchimp-health').dataset.key === 'failed'")
+    assert page.inner_text("#mailchimp-health-headline") == "1 item failed"
+    assert page.url == url_before
+    shoot(page, "9-status-updated-while-open")
+
 
 #: A common laptop screen and a phone held upright.
 VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
