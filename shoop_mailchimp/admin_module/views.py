@@ -32,6 +32,8 @@ from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
 from shoop_mailchimp.webhook_registration import masked, rotate_secret, webhook_url
 
+#: Shuup's shop page opens the section whose navigation link has this href.
+SETTINGS_SECTION = "#mailchimp-section"
 STATUS_URL = "shuup_admin:shoop_mailchimp.status"
 
 
@@ -64,7 +66,7 @@ class StatusView(TemplateView):
                             extra_css_class="btn-inverse"),
             URLActionButton(url=reverse("shuup_admin:shoop_mailchimp.failed"), text=_("Failed items"),
                             icon="fa fa-exclamation-triangle", extra_css_class="btn-inverse"),
-            URLActionButton(url=reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}) + "#mailchimp",
+            URLActionButton(url=reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}) + SETTINGS_SECTION,
                             text=_("Configure"), icon="fa fa-cog", extra_css_class="btn-primary"),
         ])
         return context

@@ -88,7 +88,9 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     page.wait_for_load_state()
     config = MailchimpConfiguration.objects.get(shop=shop)
     assert (config.list_id, config.enabled) == (list_id, True), "no edit was lost"
-    open_mailchimp_block(page)
+    # The page comes back on the Mailchimp section (no click on its navigation).
+    assert page.url.endswith("#mailchimp-section")
+    page.wait_for_selector("#id_mailchimp-api_key", state="visible")
     page.wait_for_selector("text=Initialized on")
     shoop_initialized = MailchimpConfiguration.objects.get(shop=shop)
     assert shoop_initialized.is_active
@@ -105,6 +107,10 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     page.goto(base + reverse("shuup_admin:shoop_mailchimp.status"))
     assert page.inner_text(".counts-contact .count-synced") == "1"
     shoot(page, "3-status-synced")
+    with page.expect_navigation():
+        page.click("text=Configure")
+    page.wait_for_selector("#id_mailchimp-api_key", state="visible")
+    page.goto(base + reverse("shuup_admin:shoop_mailchimp.status"))
 
     page.goto(base + reverse("shuup_admin:shoop_mailchimp.log"))
     page.wait_for_selector("td >> text=Contact sent")
