@@ -217,22 +217,21 @@ class LogListView(PicotableListView):
 
     def format_contact(self, instance):
         """The contact's name, linked to it (escaped: names are whatever customers typed)."""
-        if not instance.contact_id:
-            return ""
-        contact = self._object(Contact, instance.contact_id)
-        if contact is None:
-            return format_html("{} {}", _("deleted contact"), instance.contact_id)
-        return format_html('<a href="{}">{}</a>', reverse("shuup_admin:contact.detail", kwargs={"pk": contact.pk}),
-                           contact.name or contact.email or contact.pk)
+        return self._link(Contact, instance.contact_id, "contact.detail", _("deleted contact"),
+                          lambda contact: contact.name or contact.email or contact.pk)
 
     def format_order(self, instance):
-        if not instance.order_id:
+        return self._link(Order, instance.order_id, "order.detail", _("deleted order"),
+                          lambda order: order.identifier or order.pk)
+
+    def _link(self, model, pk, url_name, deleted, label):
+        if not pk:
             return ""
-        order = self._object(Order, instance.order_id)
-        if order is None:
-            return format_html("{} {}", _("deleted order"), instance.order_id)
-        return format_html('<a href="{}">{}</a>', reverse("shuup_admin:order.detail", kwargs={"pk": order.pk}),
-                           order.identifier or order.pk)
+        obj = self._object(model, pk)
+        if obj is None:
+            return format_html("{} {}", deleted, pk)
+        return format_html('<a href="{}">{}</a>', reverse("shuup_admin:" + url_name, kwargs={"pk": obj.pk}),
+                           label(obj))
 
     def _object(self, model, pk):
         """One query per object shown on a page, however many entries name it."""

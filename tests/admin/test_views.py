@@ -169,8 +169,9 @@ def test_log_list_answers_picotable_json_with_filters(admin_client, configuratio
     assert broken_link in [item["contact_id"] for item in errors], "the contact is named and linked"
     assert {item["action"] for item in errors} == {"Contact not sent"}, "actions read as words"
     by_action = picotable(admin_client, filters={"action": "contact.sent"})["items"]
-    assert [item["action"] for item in by_action] == ["Contact sent"]
-    assert person.name in by_action[0]["contact_id"]
+    # Shuup gives the admin user a contact too, which may be sent as well.
+    assert by_action and {item["action"] for item in by_action} == {"Contact sent"}
+    assert any(person.name in item["contact_id"] for item in by_action)
     by_text = picotable(admin_client, filters={"message": "looks fake"})["items"]
     assert by_text and all("looks fake" in item["message"] for item in by_text)
     for value in (broken.email.upper(), broken.name, str(broken.pk)):
