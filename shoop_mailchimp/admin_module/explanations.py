@@ -2,8 +2,8 @@
 again by itself and when, and what the shop owner can do. Mailchimp's technical answer stays on
 the row (``last_error_data``) for the "technical detail" the pages fold away.
 """
-from django.utils import formats, timezone
 from django.utils.translation import ugettext as _
+from shuup.core.templatetags.shuup_common import datetime as shuup_datetime
 
 from shoop_mailchimp.models import SyncKind, SyncStatus
 
@@ -16,28 +16,32 @@ def mailchimp_was_unavailable(error_data):
     return status is None or status >= 500 or status in UNAVAILABLE_STATUSES
 
 
-def advice(state):
-    """What the owner can do about an item that is no longer retried."""
-    if mailchimp_was_unavailable(state.last_error_data):
-        return _("Mailchimp could not take it on any attempt. Press Resend once Mailchimp works again.")
+def advice(state, button):
+    """What the owner can do about an item that is no longer retried; ``button`` names the page's own."""
     if state.kind == SyncKind.CONTACT:
         return _("Correct the contact's e-mail address or name in the shop and save it (that sends it again), "
-                 "or press Resend.")
+                 "or press %(button)s.") % {"button": button}
     if state.kind == SyncKind.ORDER:
-        return _("Check the order's customer and products, then press Resend.")
+        return _("Check the order's customer and products, then press %(button)s.") % {"button": button}
     if state.kind == SyncKind.GROUP:
-        return _("Check the group's name and the audience's groups in Mailchimp, then press Resend.")
-    return _("Press Resend to try again.")
+        return _("Check the group's name and the audience's groups in Mailchimp, then press %(button)s.") % {
+            "button": button}
+    return _("Press %(button)s to try again.") % {"button": button}
 
 
-def explain(state):
+def explain(state, button=None):
     """The sentence for a failed, retrying or left-out row; "" for one that needs nothing."""
+    button = button or _("Resend")
     reason = state.last_error.strip().rstrip(".")
+    if state.status == SyncStatus.FAILED and mailchimp_was_unavailable(state.last_error_data):
+        return _("Mailchimp could not take it on any of %(attempts)d attempts (%(reason)s), so it is no longer "
+                 "tried by itself. Press %(button)s once Mailchimp works again.") % {
+            "attempts": state.attempts, "reason": reason, "button": button}
     if state.status == SyncStatus.FAILED:
         return _("Mailchimp refused it: %(reason)s. It is not tried again by itself. %(advice)s") % {
-            "reason": reason, "advice": advice(state)}
+            "reason": reason, "advice": advice(state, button)}
     if state.status == SyncStatus.PENDING and state.attempts and reason:
-        when = formats.date_format(timezone.localtime(state.next_attempt_at), "SHORT_DATETIME_FORMAT")
+        when = shuup_datetime(state.next_attempt_at)  # as the admin's |datetime writes every other time
         return _("Not delivered yet: %(reason)s. It is tried again by itself at %(when)s; "
                  "nothing needs doing.") % {"reason": reason, "when": when}
     if state.status == SyncStatus.SKIPPED and reason:

@@ -22,11 +22,16 @@ Health = namedtuple("Health", "key level headline detail")
 DELIVERED_ACTIONS = ("contact.sent", "order.send")
 
 
-def shop_health(configuration, failed, waiting, overdue, throttled_for):
+def shop_health(configuration, failed, waiting, overdue, throttled_for, retrying=0):
     """The first thing that needs the owner, or what is going well; most urgent first."""
     if not (configuration.pk and configuration.has_api_key and configuration.list_id):
-        return Health("not-connected", "secondary", _("Not connected"),
-                      _("Enter the API key and the audience in the Mailchimp block of the shop page."))
+        if configuration.pk and configuration.list_id:
+            missing = _("Enter the API key in the Mailchimp block of the shop page.")
+        elif configuration.pk and configuration.has_api_key:
+            missing = _("Choose the audience in the Mailchimp block of the shop page.")
+        else:
+            missing = _("Enter the API key and the audience in the Mailchimp block of the shop page.")
+        return Health("not-connected", "secondary", _("Not connected"), missing)
     if configuration.api_key_undecryptable:
         return Health("key-undecryptable", "danger", _("The API key cannot be read"),
                       _("It was encrypted with a key this site no longer has: enter it again on the shop page."))
@@ -52,6 +57,11 @@ def shop_health(configuration, failed, waiting, overdue, throttled_for):
     if configuration.webhook_state == "missing":
         return Health("webhook-missing", "warning", _("Unsubscribes do not reach the shop"),
                       _("Mailchimp has no webhook for this shop: press Initialize again on this page."))
+    if retrying:
+        return Health("retrying", "warning", _("Mailchimp does not take everything right now"), ungettext(
+            "%(num)d item waits for a retry after Mailchimp failed to take it; it is tried again by itself.",
+            "%(num)d items wait for a retry after Mailchimp failed to take them; they are tried again by "
+            "themselves.", retrying) % {"num": retrying})
     if waiting:
         return Health("sending", "info", _("Sending"), ungettext(
             "%(num)d item is on its way to Mailchimp.", "%(num)d items are on their way to Mailchimp.", waiting)
@@ -64,7 +74,8 @@ def shop_health_for(shop, configuration, overdue, throttled_for):
                                                                    SyncStatus.SENDING))
                   .values_list("status").annotate(n=Count("id")))
     waiting = counts.get(SyncStatus.PENDING, 0) + counts.get(SyncStatus.SENDING, 0)
-    return shop_health(configuration, counts.get(SyncStatus.FAILED, 0), waiting, overdue, throttled_for)
+    retrying = SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING, attempts__gt=0).count() if waiting else 0
+    return shop_health(configuration, counts.get(SyncStatus.FAILED, 0), waiting, overdue, throttled_for, retrying)
 
 
 def delivery_days(shop, days=14):

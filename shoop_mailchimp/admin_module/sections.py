@@ -28,7 +28,7 @@ class MailchimpContactSection(Section):
         return {
             "configuration": MailchimpConfiguration.objects.filter(shop=shop).first(),
             "state": state,
-            "explanation": explain(state) if state else "",
+            "explanation": explain(state, button=_("Sync now")) if state else "",
             "technical_detail": technical_detail(state) if state else [],
             "entries": list(MailchimpLogEntry.objects.filter(shop=shop, contact_id=contact.pk)[:LATEST_ENTRIES]),
             "can_manage": can_manage(request.user),

@@ -16,7 +16,7 @@ from shuup.admin.shop_provider import get_shop
 from shuup.admin.toolbar import PostActionButton, Toolbar, URLActionButton
 from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, TextFilter
 from shuup.admin.utils.views import PicotableListView
-from shuup.core.models import Contact, Order, Shop
+from shuup.core.models import Contact, ContactGroup, Order, Shop
 
 from shoop_mailchimp import log_labels
 from shoop_mailchimp.admin_module import messages
@@ -273,6 +273,25 @@ class LogDetailView(DetailView):
         return context
 
 
+#: How the failed list names and links an item of each kind (escaped by the template).
+FAILED_ITEM_LINKS = {
+    SyncKind.CONTACT: (Contact, "contact.detail", lambda contact: contact.name or contact.email),
+    SyncKind.ORDER: (Order, "order.detail", str),
+    SyncKind.GROUP: (ContactGroup, "contact_group.edit",
+                     lambda group: group.safe_translation_getter("name", any_language=True)),
+}
+
+
+def failed_item(row, objects):
+    """(label, url, e-mail) of a failed row's item; a deleted one is named by its id."""
+    model, url_name, label = FAILED_ITEM_LINKS.get(row.kind, (None, None, None))
+    item = objects.get(row.kind, {}).get(row.object_id)
+    if item is None:
+        return ("#%s %s" % (row.object_id, _("(deleted)") if model else "")).strip(), None, row.email
+    url = reverse("shuup_admin:" + url_name, kwargs={"pk": item.pk})
+    return label(item) or "#%s" % row.object_id, url, getattr(item, "email", "") or row.email
+
+
 class FailedItemsView(TemplateView):
     """Every item Mailchimp refused, of every kind, with a resend for each and for all."""
 
@@ -284,11 +303,9 @@ class FailedItemsView(TemplateView):
         shop = get_shop(self.request)
         failed = SyncState.objects.filter(shop=shop, status=SyncStatus.FAILED)
         states = list(failed.order_by("-modified_on")[:self.LIMIT])
-        contacts = Contact.objects.in_bulk([row.object_id for row in states if row.kind == SyncKind.CONTACT])
-        orders = Order.objects.in_bulk([row.object_id for row in states if row.kind == SyncKind.ORDER])
-        objects = {SyncKind.CONTACT: contacts, SyncKind.ORDER: orders}
-        context["rows"] = [(row, objects.get(row.kind, {}).get(row.object_id), explain(row), technical_detail(row))
-                           for row in states]
+        objects = {kind: model.objects.in_bulk([row.object_id for row in states if row.kind == kind])
+                   for kind, (model, _url_name, _label) in FAILED_ITEM_LINKS.items()}
+        context["rows"] = [(row, *failed_item(row, objects), explain(row), technical_detail(row)) for row in states]
         failed_total = failed.count()
         context["failed_text"] = ungettext("%(num)d item failed.", "%(num)d items failed.", failed_total) % {
             "num": failed_total}
@@ -320,8 +337,10 @@ class ResendView(View):
             if count:
                 schedule_delivery(shop.id)
         messages.info(request, ungettext(
-            "%(count)d failed item is queued again; it stays in this list if Mailchimp refuses it again.",
-            "%(count)d failed items are queued again; they stay in this list if Mailchimp refuses them again.",
+            "%(count)d failed item is queued again. If Mailchimp refuses it again it comes back to this list; "
+            "if Mailchimp is unavailable it is retried by itself first.",
+            "%(count)d failed items are queued again. If Mailchimp refuses them again they come back to this "
+            "list; if Mailchimp is unavailable they are retried by themselves first.",
             count) % {"count": count})
         return _redirect_back(request, reverse("shuup_admin:shoop_mailchimp.failed"))
 

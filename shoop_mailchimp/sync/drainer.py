@@ -266,10 +266,13 @@ class ShopDelivery:
                                                                                  outcome.result.value)
         self.report["%s %s" % (row.kind, word)] += 1
         if outcome.result in (Result.FAILED, Result.RETRY, Result.SKIPPED):
+            # An attempt that is tried again by itself is a warning; an error is what needs the owner.
+            final = outcome.result == Result.FAILED or word == "failed"
+            message = {Result.SKIPPED: "Not sent: %s", Result.RETRY: "%s (tried again by itself)" if not final
+                       else "%s"}.get(outcome.result, "%s") % outcome.reason
             self.journal.add(
-                "%s.%s" % (row.kind, "skip" if outcome.result == Result.SKIPPED else "sync"),
-                ("Not sent: %s" if outcome.result == Result.SKIPPED else "%s") % outcome.reason,
-                kind=LogKind.WARNING if outcome.result == Result.SKIPPED else LogKind.ERROR,
+                "%s.%s" % (row.kind, "skip" if outcome.result == Result.SKIPPED else "sync"), message,
+                kind=LogKind.ERROR if final else LogKind.WARNING,
                 extra=outcome.error, **LOG_TARGETS[row.kind](row.object_id))
 
     def _stop(self, outcome):

@@ -15,7 +15,7 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import new_person, staff_member
+from tests.helpers import make_all_due, new_person, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,30 @@ def test_the_health_says_the_most_urgent_thing_first(admin_client, configuration
     assert (health["key"], health["level"]) == ("paused-reason", "danger")
     assert health["detail"] == "Mailchimp refused the key"
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(encrypted_api_key="")
-    assert status_data(admin_client)["health"]["key"] == "not-connected"
+    health = status_data(admin_client)["health"]
+    assert health["key"] == "not-connected"
+    assert health["detail"] == "Enter the API key in the Mailchimp block of the shop page.", "only the key is missing"
+
+
+def test_an_outage_is_a_warning_that_retries_then_an_error_that_says_mailchimp_was_unavailable(
+    admin_client, configuration, mailchimp_account
+):
+    emulator, _api_key, list_id = mailchimp_account
+    emulator.faults.fail("/lists/%s/members/*" % list_id, status=503, title="Service Unavailable")
+    person = new_person()
+    health = status_data(admin_client)["health"]
+    assert (health["key"], health["level"]) == ("retrying", "warning")
+    assert "1 item waits for a retry" in health["detail"]
+    retry = MailchimpLogEntry.objects.get(contact_id=person.pk, action="contact.sync")
+    assert retry.kind == "warning" and retry.message.endswith("(tried again by itself)")
+    SyncState.objects.filter(kind="contact", object_id=person.pk).update(attempts=7)
+    make_all_due()
+    drain()
+    assert SyncState.objects.get(kind="contact", object_id=person.pk).status == SyncStatus.FAILED
+    assert MailchimpLogEntry.objects.filter(contact_id=person.pk, kind="error").count() == 1, "one error, at the end"
+    html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.failed")).content.decode()
+    assert "Mailchimp could not take it on any of 8 attempts (Service Unavailable:" in html
+    assert "refused" not in html.split('id="mailchimp-failed"')[1].split("</table>")[0]
 
 
 def test_status_data_moves_with_the_sync_and_the_page_polls_it(admin_client, configuration, mailchimp_account,

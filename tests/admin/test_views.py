@@ -319,3 +319,19 @@ def test_second_shops_staff_sees_only_their_shop(client, configuration, settings
     emulator_state = SyncState.objects.filter(shop=configuration.shop, status=SyncStatus.SYNCED).count()
     client.post(url("resend"))
     assert SyncState.objects.filter(shop=configuration.shop, status=SyncStatus.SYNCED).count() == emulator_state
+
+
+def test_a_failed_group_is_named_and_linked(admin_client, configuration, mailchimp_account):
+    emulator, _api_key, _list_id = mailchimp_account
+    emulator.faults.fail("/lists/*/interest-categories/*/interests*", status=400, title="Invalid Resource",
+                         method="POST")
+    group = create_random_contact_group(shop=configuration.shop)
+    group.name = "<b>VIP</b> buyers"
+    group.save()
+    group_state = SyncState.objects.get(kind="group", object_id=group.pk)
+    assert group_state.status == SyncStatus.FAILED
+    html = admin_client.get(url("failed")).content.decode()
+    link = '<a href="%s">&lt;b&gt;VIP&lt;/b&gt; buyers</a>' % reverse("shuup_admin:contact_group.edit",
+                                                                       kwargs={"pk": group.pk})
+    assert link in html
+    assert "Check the group&#39;s name and the audience&#39;s groups in Mailchimp, then press Resend." in html

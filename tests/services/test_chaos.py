@@ -116,12 +116,17 @@ def test_an_address_changed_in_mailchimp_while_a_worker_sends_is_kept(postgres_p
     try:
         run(env, "tests.services.chaos_actors", "setup", "1")
         run(env, "tests.services.chaos_actors", "rename", "c0@fastmail.com", "Renamed")
-        emulator.faults.hang(2, "/lists/*/members/*", times=1)
+        # Long enough for the webhook's process to start and land on a loaded machine: no timing guess.
+        emulator.faults.hang(10, "/lists/*/members/*", times=1)
         worker = start(env, "django", "mailchimp_sync")  # one round: its member PUT hangs
-        time.sleep(1)
+        deadline = time.time() + 10
+        while not emulator.faults.hangs_begun and time.time() < deadline:
+            time.sleep(0.05)  # until the worker's send is held
         run(env, "tests.services.chaos_actors", "upemail", "c0@fastmail.com", "c0.new@fastmail.com")
-        worker.communicate(timeout=60)  # its close keeps the webhook's address; the row is sent again
+        assert worker.poll() is None, "the webhook landed while the worker's send hung"
+        worker.communicate(timeout=60)  # its close keeps the webhook's address
         assert worker.returncode == 0
+        run(env, "django", "mailchimp_sync")  # the next round sends the row again, to the new address
     finally:
         emulator.stop()
     member = emulator.get_member(api_key, list_id, "c0.new@fastmail.com")

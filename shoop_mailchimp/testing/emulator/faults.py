@@ -52,6 +52,8 @@ class Faults:
             self._rate = None
             self._latency = 0.0
             self._hangs = []
+            #: How many requests a hang rule has held so far: a test waits on it instead of guessing a time.
+            self.hangs_begun = 0
             self._resets = []
             self._redirects = []
 
@@ -106,6 +108,7 @@ class Faults:
         """Seconds to wait before handling this request (latency plus any hang)."""
         with self._lock:
             hang = self._first(self._hangs, method, path)
+            self.hangs_begun += bool(hang)
             return self._latency + (hang.data["seconds"] if hang else 0.0)
 
     def should_reset(self, method, path):
