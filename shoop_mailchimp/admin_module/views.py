@@ -2,7 +2,6 @@
 import json
 
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView, View
 from shuup.admin.shop_provider import get_shop
 from shuup.admin.toolbar import PostActionButton, Toolbar, URLActionButton
-from shuup.admin.utils.picotable import ChoicesFilter, Column, DateRangeFilter, TextFilter
+from shuup.admin.utils.picotable import ChoicesFilter, Column, TextFilter
 from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, ContactGroup, Order, Shop
 
@@ -22,6 +21,7 @@ from shoop_mailchimp import log_labels
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.explanations import explain, technical_detail
 from shoop_mailchimp.admin_module.form_parts import get_configuration
+from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFilter, WholeDaysFilter
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.status import shop_status, status_data
 from shoop_mailchimp.journal import Journal
@@ -150,38 +150,12 @@ class SendPendingView(View):
         return HttpResponseRedirect(reverse(STATUS_URL))
 
 
-class ContactFilter(TextFilter):
-    """Entries of the contacts whose name or e-mail holds the text, or of the contact with that id."""
-
-    def filter_queryset(self, queryset, column, value, context):
-        value = (value or "").strip()
-        if not value:
-            return queryset
-        contacts = Contact.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
-        if value.isdigit():
-            contacts = Contact.objects.filter(Q(pk=int(value)) | Q(pk__in=contacts.values("pk")))
-        return queryset.filter(contact_id__in=contacts.values("pk"))
-
-
-class OrderFilter(TextFilter):
-    """Entries of the order with this number (its identifier) or id."""
-
-    def filter_queryset(self, queryset, column, value, context):
-        value = (value or "").strip()
-        if not value:
-            return queryset
-        orders = Order.objects.filter(identifier=value)
-        if value.isdigit():
-            orders = Order.objects.filter(Q(pk=int(value)) | Q(pk__in=orders.values("pk")))
-        return queryset.filter(order_id__in=orders.values("pk"))
-
-
 class LogListView(PicotableListView):
     model = MailchimpLogEntry
     template_name = "shoop_mailchimp/admin/log_list.jinja"
     url_identifier = "shoop_mailchimp.log"
     default_columns = [
-        Column("created_on", _("Time"), filter_config=DateRangeFilter()),
+        Column("created_on", _("Time"), filter_config=WholeDaysFilter()),
         Column("kind", _("Kind"), filter_config=ChoicesFilter(choices=LogKind.CHOICES)),
         Column("action", _("Action"), display="format_action",
                filter_config=ChoicesFilter(choices=log_labels.action_choices)),

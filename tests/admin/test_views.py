@@ -335,3 +335,15 @@ def test_a_failed_group_is_named_and_linked(admin_client, configuration, mailchi
                                                                        kwargs={"pk": group.pk})
     assert link in html
     assert "Check the group&#39;s name and the audience&#39;s groups in Mailchimp, then press Resend." in html
+
+
+def test_the_log_date_filter_includes_its_last_day(admin_client, configuration, mailchimp_account):
+    from django.utils import timezone
+
+    new_person()
+    today = timezone.localdate().isoformat()
+    total = MailchimpLogEntry.objects.filter(shop=configuration.shop).count()
+    for dates in ({"min": today, "max": today}, {"max": today}, {"min": today}):
+        assert picotable(admin_client, filters={"created_on": dates})["pagination"]["nItems"] == total, dates
+    yesterday = (timezone.localdate() - timezone.timedelta(days=1)).isoformat()
+    assert picotable(admin_client, filters={"created_on": {"max": yesterday}})["pagination"]["nItems"] == 0
