@@ -116,6 +116,6 @@ def status_data(status):
                    "group": status["group_counts"]},
         "bulk": {"percent": status["batches"]["percent"], "text": status["bulk_text"]},
         "jobs": [{"label": str(job.get_kind_display()), "state": str(_("queued") if job.status == "queued"
-                                                                      else _("running"))}
+                                                                      else _("in progress"))}
                  for job in status["open_jobs"]],
     }

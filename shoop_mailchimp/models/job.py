@@ -27,7 +27,7 @@ class JobStatus:
     DONE = "done"
     FAILED = "failed"
     OPEN = (QUEUED, RUNNING)
-    CHOICES = [(QUEUED, _("queued")), (RUNNING, _("running")), (DONE, _("done")), (FAILED, _("failed"))]
+    CHOICES = [(QUEUED, _("queued")), (RUNNING, _("in progress")), (DONE, _("done")), (FAILED, _("failed"))]
 
 
 class MailchimpJob(models.Model):

@@ -73,3 +73,20 @@ def test_a_shop_named_in_finnish_only_is_initialized_by_an_english_worker(mailch
     configuration.refresh_from_db()
     assert configuration.is_initialized
     assert emulator.get_store(api_key, configuration.store_id)["name"] == "Kauppa vain suomeksi"
+
+
+def test_no_message_of_ours_is_shadowed_by_shuups_finnish():
+    """Django merges every app's catalogue and Shuup's apps come first: a message id Shuup also has
+    reads with Shuup's words ("Item" became "Tuote", a product). Each of ours must read as ours."""
+    shadowed = []
+    with translation.override("fi"):
+        for message in finnish_catalogue():
+            if not message.id:
+                continue
+            if message.pluralizable:
+                runtime, ours = translation.ngettext(message.id[0], message.id[1], 1), message.string[0]
+            else:
+                runtime, ours = translation.gettext(message.id), message.string
+            if runtime != ours:
+                shadowed.append((message.id, runtime))
+    assert shadowed == []
