@@ -96,6 +96,8 @@ def _initialize(configuration, journal):
         configuration.interest_category_id = category_id
         configuration.paused_reason = ""
         configuration.initialized_on = timezone.now()
+        # Initializing checked the key and the audience too: the shop page need not say a check is under way.
+        configuration.account_checked_on, configuration.account_problem = configuration.initialized_on, ""
         configuration.save()
     # Unsubscribes made in Mailchimp reach the shop through the webhook; a failure is logged, not fatal.
     register_webhook(configuration, journal)

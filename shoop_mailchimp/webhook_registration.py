@@ -56,6 +56,10 @@ def register_webhook(configuration, journal):
                 webhook_id = resources.create_webhook(session, configuration.list_id, url, EVENTS, SOURCES)
     except MailchimpError as error:
         journal.error("webhook.register", error, extra={"url": masked(url, configuration)})
+        # This URL is not known to be called (after a rotation it surely is not): the status page warns
+        # until a later check finds it.
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+            webhook_state=MISSING, webhook_checked_on=timezone.now(), webhook_problem=str(error)[:2000])
         return None
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
         webhook_id=webhook_id, webhook_state=REGISTERED, webhook_checked_on=timezone.now(), webhook_problem="")

@@ -188,10 +188,14 @@ def test_without_mailchimp_the_old_secret_still_dies_and_the_next_rotation_clean
     assert MailchimpConfiguration.objects.get(pk=live_webhook.pk).webhook_id == old_webhook_id, "kept to delete later"
     assert [hook["id"] for hook in registered_webhooks(mailchimp_account)] == [old_webhook_id]
     assert MailchimpLogEntry.objects.filter(action="webhook.register", kind="error").exists()
+    assert MailchimpConfiguration.objects.get(pk=live_webhook.pk).webhook_state == "missing", "the page warns"
+    status = client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
+    assert 'data-key="webhook-missing"' in status and "Unsubscribes do not reach the shop" in status
 
     emulator.faults.clear()
     client.post(ROTATE)
     rotated = MailchimpConfiguration.objects.get(pk=live_webhook.pk)
+    assert rotated.webhook_state == "registered"
     assert [hook["url"] for hook in registered_webhooks(mailchimp_account)] == [
         live_server.url + webhook_path(rotated)
     ]

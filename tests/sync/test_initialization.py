@@ -22,6 +22,7 @@ def test_initialize_creates_store_category_and_interests_once(shop, fresh_config
     call_command("mailchimp_initialize", shop=shop.pk)
     fresh_configuration.refresh_from_db()
     assert fresh_configuration.is_initialized
+    assert fresh_configuration.account_checked_on == fresh_configuration.initialized_on, "the key was checked too"
     [store] = emulator.stores(api_key)
     assert store["id"] == fresh_configuration.store_id == MailchimpConfiguration.default_store_id(shop)
     assert store["list_id"] == list_id and store["currency_code"] == shop.currency
