@@ -9,7 +9,16 @@ from django.utils.translation import ungettext
 from shoop_mailchimp.admin_module.health import delivery_days, shop_health_for
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for
-from shoop_mailchimp.models import LogKind, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.models import (
+    JobKind,
+    JobStatus,
+    LogKind,
+    MailchimpJob,
+    MailchimpLogEntry,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.jobs import open_jobs
 
@@ -38,8 +47,9 @@ def bulk_progress(shop):
     return progress
 
 
-def bulk_text(progress, unqueued):
-    """One sentence on the bulk sync: what is done, and what was never sent."""
+def bulk_text(progress, unqueued, last_sync=None):
+    """One sentence on the bulk sync: what is done, and what was never sent. ``last_sync`` is the latest
+    finished sync job, whose own message says it when it found nothing to put in a batch."""
     if progress["open"]:
         text = ungettext("%(finished)d of %(operations)d operations done in %(open)d open batch.",
                          "%(finished)d of %(operations)d operations done in %(open)d open batches.",
@@ -48,6 +58,8 @@ def bulk_text(progress, unqueued):
     elif progress["done"]:
         text = ungettext("%(done)d batch finished.", "%(done)d batches finished.", progress["done"]) % {
             "done": progress["done"]}
+    elif last_sync is not None:
+        text = "%s %s" % (_("The last sync found nothing to send:"), last_sync.message)
     else:
         text = _("No sync of existing contacts has run.")
     if unqueued:
@@ -100,7 +112,8 @@ def shop_status(shop, configuration):
             overdue) % {"num": overdue},
         "unqueued_contacts": unqueued,
         "batches": batches,
-        "bulk_text": bulk_text(batches, unqueued),
+        "bulk_text": bulk_text(batches, unqueued, MailchimpJob.objects.filter(
+            shop=shop, kind=JobKind.SYNC_EXISTING, status=JobStatus.DONE).order_by("-pk").first()),
         "open_jobs": jobs,
         "last_jobs": list(MailchimpJob.objects.filter(shop=shop).exclude(pk__in=[job.pk for job in jobs])[:3]),
         "days": chart(delivery_days(shop)),

@@ -59,7 +59,7 @@ def contact_status(contact):
 
 
 def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, mailchimp_settings,
-                                  mailchimp_account):
+                                  mailchimp_account, settings):
     emulator, api_key, list_id = mailchimp_account
     page = browser_page
     base = live_server.url
@@ -154,6 +154,19 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     assert page.inner_text("#mailchimp-health-headline") == "1 item failed"
     assert page.url == url_before
     shoot(page, "9-status-updated-while-open")
+
+    # A job queued from the page (a worker runs it later): when it ends, the page shows its result by itself.
+    from shoop_mailchimp.sync.jobs import run_due_jobs
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    with page.expect_navigation():
+        page.click("#mailchimp-sync-existing")
+    page.wait_for_selector(".mailchimp-job-open")
+    assert run_due_jobs() == 1
+    page.wait_for_selector(".mailchimp-job-done >> text=/done — .* queued for Mailchimp/", timeout=15000)
+    assert page.query_selector(".mailchimp-job-open") is None
+    assert page.url == url_before
+    shoot(page, "10-status-after-a-job")
 
 
 #: A common laptop screen and a phone held upright.

@@ -152,3 +152,18 @@ def test_the_dashboard_says_nothing_to_those_who_may_not_see_mailchimp(client, c
 
 def test_the_dashboard_says_nothing_for_a_shop_without_mailchimp(admin_client, shop):
     assert "mailchimp-dashboard-block" not in dashboard(admin_client, shop)
+
+
+def test_a_sync_that_found_nothing_to_send_says_so(admin_client, configuration, mailchimp_account):
+    from shuup.core.models import Contact
+
+    from shoop_mailchimp.sync import state
+
+    new_person()
+    admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"))  # Shuup gives the admin a contact
+    state.record(configuration.shop_id, "contact", Contact.objects.values_list("pk", flat=True))
+    drain()  # every contact is sent: nothing is left for a sync of existing contacts
+    assert status_data(admin_client)["bulk"]["text"] == "No sync of existing contacts has run."
+    admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"), {"orders": "1"})
+    assert status_data(admin_client)["bulk"]["text"] == (
+        "The last sync found nothing to send: Every contact and order had already been sent.")
