@@ -131,11 +131,18 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(chosen.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            recovered = set(SyncState.objects.filter(id__in=ids).exclude(claimed_by="").values_list("id", flat=True))
             if ids:
                 due(shop_id, now, kind).filter(id__in=ids).update(**take)
     else:
+        recovered = set(chosen.exclude(claimed_by="").values_list("id", flat=True)[:limit])
         due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit])).update(**take)
-    return list(SyncState.objects.filter(claimed_by=token))
+    rows = list(SyncState.objects.filter(claimed_by=token))
+    for row in rows:
+        # Still carrying a token: the last worker's attempt never ended (it died or its lease ran out),
+        # and what it sent may have reached Mailchimp without the row learning it.
+        row.recovered = row.id in recovered
+    return rows
 
 
 def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):

@@ -325,3 +325,31 @@ def test_faults_inside_one_transaction_never_fail_the_checkout_like_save(scenari
     assert statuses[SyncStatus.PENDING] == 2, statuses
     drain_until_settled()
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
+
+
+def test_a_withdrawal_after_a_subscription_lost_with_its_worker_still_reaches_mailchimp(
+    configuration, mailchimp_account, worker_mode, monkeypatch
+):
+    """The worker subscribes the member, then dies before the row learns it; the person withdraws
+    consent meanwhile. The next worker cannot tell what Mailchimp holds, so it sends the withdrawal."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+    person.marketing_permission = True
+    person.save()
+    real_customer_operation = contact_kind.ContactPlan.customer_operation
+
+    def dies_after_the_member(*args, **kwargs):
+        raise KeyboardInterrupt("the worker process is killed")
+
+    monkeypatch.setattr(contact_kind.ContactPlan, "customer_operation", dies_after_the_member)
+    with pytest.raises(KeyboardInterrupt):
+        drain()
+    monkeypatch.setattr(contact_kind.ContactPlan, "customer_operation", real_customer_operation)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed", "the lost attempt"
+    person.marketing_permission = False
+    person.save()
+    make_all_due()  # the dead worker's lease runs out
+    drain_until_settled()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"

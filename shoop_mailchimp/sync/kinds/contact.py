@@ -127,6 +127,12 @@ class ContactPlan:
         # Not sending those who did not consent (the plan's cost): only while Mailchimp has no member to update.
         self.left_out = not (configuration.send_unconsented or self.permission or known_member)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
+        if (self.status_change is None and not self.permission and getattr(row, "recovered", False)
+                and row.member_status != members.ERASED):
+            # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
+            # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
+            # Mailchimp meanwhile.
+            self.status_change = members.UNSUBSCRIBED
         first, last, _ = contact_names(contact)
         self.member = {
             "email_address": self.email,
