@@ -331,7 +331,7 @@ class SyncContactView(View):
             messages.error(request, _("Mailchimp is not active for this shop, or the contact is not in it."))
             return HttpResponseRedirect(detail_url)
         with transaction.atomic():
-            if state.record(shop.id, SyncKind.CONTACT, [contact.pk]):
+            if state.record(shop.id, SyncKind.CONTACT, [contact.pk], force=True):
                 schedule_delivery(shop.id)
         messages.info(request, _("The contact is queued for Mailchimp; its Mailchimp section shows when it is sent."))
         return HttpResponseRedirect(detail_url)

@@ -63,6 +63,9 @@ class SyncState(models.Model):
     opt_in = models.NullBooleanField(verbose_name=_("consent last sent"))
     member_status = models.CharField(max_length=32, blank=True, verbose_name=_("member status in Mailchimp"))
     fingerprint = models.CharField(max_length=64, blank=True)
+    refused_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text=_("What Mailchimp last refused for good: an unchanged save does not send "
+                                               "it again (Resend and Sync now do)."))
     erase = models.BooleanField(default=False, help_text=_("Delete the person from Mailchimp instead of sending."))
     mailchimp_fact_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("last Mailchimp event"),

@@ -162,7 +162,10 @@ class ShopDelivery:
         except Exception as error:
             if not isinstance(error, MailchimpError):
                 logger.exception("Unexpected error delivering %s %s", row.kind, row.object_id)
-            return self._scoped(classify(error), error)
+            outcome = self._scoped(classify(error), error)
+            if outcome.result == Result.FAILED and isinstance(error, MailchimpError):
+                outcome.refused_fingerprint = getattr(plan, "refusal_key", "")
+            return outcome
 
     def _scoped(self, outcome, error):
         """A 404 stops the shop only if the audience or the store itself is gone; else it is the row's."""
@@ -265,7 +268,7 @@ class ShopDelivery:
         word = {Result.RETRY: "retried" if status == "pending" else "failed"}.get(outcome.result,
                                                                                  outcome.result.value)
         self.report["%s %s" % (row.kind, word)] += 1
-        if outcome.result in (Result.FAILED, Result.RETRY, Result.SKIPPED):
+        if outcome.result in (Result.FAILED, Result.RETRY, Result.SKIPPED) and not outcome.repeated:
             # An attempt that is tried again by itself is a warning; an error is what needs the owner.
             final = outcome.result == Result.FAILED or word == "failed"
             message = {Result.SKIPPED: "Not sent: %s", Result.RETRY: "%s (tried again by itself)" if not final

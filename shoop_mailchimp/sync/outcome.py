@@ -56,6 +56,10 @@ class Outcome:
     requeue: list = field(default_factory=list)
     #: The send found the person unsubscribed in Mailchimp: the shop's consent is withdrawn too.
     withdraw_consent: bool = False
+    #: FAILED: the key of what was refused (the plan's), so that the same data is not sent again.
+    refused_fingerprint: str = ""
+    #: FAILED without a request: the same data Mailchimp refused before (no new log entry).
+    repeated: bool = False
 
     @classmethod
     def synced(cls, **facts):
@@ -72,6 +76,12 @@ class Outcome:
     @classmethod
     def failed(cls, reason, error=None):
         return cls(Result.FAILED, reason, error=error)
+
+    @classmethod
+    def still_refused(cls, row):
+        """The row's data is what Mailchimp refused last time: it stays failed, with the same reason."""
+        return cls(Result.FAILED, row.last_error, error=row.last_error_data,
+                   refused_fingerprint=row.refused_fingerprint, repeated=True)
 
     @classmethod
     def removed(cls):

@@ -35,17 +35,18 @@ def _rows(shop_id, kind, object_ids):
 
 
 def _pending_now(now):
-    return dict(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0, next_attempt_at=now, last_error="",
-                last_error_data=None)
+    """Queued again; the last error stays until the next outcome (an unchanged refusal repeats it)."""
+    return dict(version=F("version") + 1, status=SyncStatus.PENDING, attempts=0, next_attempt_at=now)
 
 
 # Recording changes (in the caller's transaction) ---------------------------------------------------
 
 
-def record(shop_id, kind, object_ids, only_known=False):
+def record(shop_id, kind, object_ids, only_known=False, force=False):
     """Note that Mailchimp must learn the current state of these objects; returns whether any row is due.
 
-    ``only_known`` limits the note to objects Mailchimp has already been told about.
+    ``only_known`` limits the note to objects Mailchimp has already been told about; ``force`` sends even
+    data Mailchimp refused before (the admin's "Sync now").
     """
     object_ids = set(object_ids)
     if not object_ids:
@@ -57,7 +58,8 @@ def record(shop_id, kind, object_ids, only_known=False):
             ignore_conflicts=True,
         )
     # Also the rows just created (or created by a concurrent transaction): one UPDATE for all of them.
-    return bool(_rows(shop_id, kind, object_ids).filter(erase=False).update(**_pending_now(now)))
+    changes = dict(_pending_now(now), **({"refused_fingerprint": ""} if force else {}))
+    return bool(_rows(shop_id, kind, object_ids).filter(erase=False).update(**changes))
 
 
 def erase(shop_id, contact_ids):
@@ -70,7 +72,7 @@ def requeue_all(shop_id, kind):
     knows none of them. A member that does exist keeps its status: a first send never changes it."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
     return rows.update(fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
-                       **_pending_now(timezone.now()))
+                       refused_fingerprint="", **_pending_now(timezone.now()))
 
 
 def resend_failed(shop_id, state_ids=None):
@@ -79,7 +81,7 @@ def resend_failed(shop_id, state_ids=None):
     if state_ids is not None:
         rows = rows.filter(id__in=state_ids)
     return rows.update(status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lease_until=None,
-                       claimed_by="")
+                       claimed_by="", refused_fingerprint="")
 
 
 def make_due(shop_id):
@@ -207,7 +209,7 @@ def close(row, outcome):
         SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by, version=row.claimed_version).delete()
         return "removed"
     if result in (Result.SYNCED, Result.UNCHANGED):
-        fields = dict(attempts=0, last_error="", last_error_data=None)
+        fields = dict(attempts=0, last_error="", last_error_data=None, refused_fingerprint="")
         if result == Result.SYNCED:
             fields["last_synced_at"] = timezone.now()
             fields.update(_fact_fields(row, outcome.facts))
@@ -224,7 +226,8 @@ def close(row, outcome):
             last_error=error_text, last_error_data=outcome.error,
         )
         return SyncStatus.PENDING
-    return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error)
+    return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
+                  refused_fingerprint=outcome.refused_fingerprint)
 
 
 def _fact_fields(row, facts):

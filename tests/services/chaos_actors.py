@@ -110,7 +110,12 @@ def unsubscribe(seconds, seed):
     print(events)
 
 
-def upemail(old_email, new_email):
+def upemail(old_email, new_email, signal_dir=None):
+    """With ``signal_dir``: set up, write ``ready`` there, then act the moment ``go`` appears (a test times
+    the webhook into a window without guessing how long this process takes to start)."""
+    import os
+    import time
+
     from django.test import Client
     from django.urls import reverse
     from django.utils import timezone
@@ -121,6 +126,11 @@ def upemail(old_email, new_email):
     from shoop_mailchimp.webhook_registration import VIEW_NAME
 
     configuration = MailchimpConfiguration.objects.get()
+    if signal_dir:
+        open(os.path.join(signal_dir, "ready"), "w").close()
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join(signal_dir, "go")) and time.time() < deadline:
+            time.sleep(0.01)
     with MailchimpSession(configuration.api_key) as session:
         session.patch(member_path(configuration.list_id, old_email), {"email_address": new_email})
     url = reverse(VIEW_NAME, kwargs={"shop_id": configuration.shop_id, "secret": configuration.webhook_secret})

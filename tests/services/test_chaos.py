@@ -4,8 +4,10 @@ Mailchimp is what the shop holds, and nobody is subscribed without the shop's co
 
 Needs PostgreSQL's binaries (``scripts/system-deps`` installs them); skipped otherwise.
 """
+import os
 import random
 import signal
+import tempfile
 import time
 
 import psycopg2
@@ -109,6 +111,13 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
     assert not emulator.violations
 
 
+def wait_for(condition, seconds, what):
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, "timed out waiting until " + what
+        time.sleep(0.02)
+
+
 def test_an_address_changed_in_mailchimp_while_a_worker_sends_is_kept(postgres_port):
     """The upemail webhook lands (in another process) while a worker's send to the old address hangs."""
     emulator, api_key, list_id = new_account()
@@ -116,14 +125,17 @@ def test_an_address_changed_in_mailchimp_while_a_worker_sends_is_kept(postgres_p
     try:
         run(env, "tests.services.chaos_actors", "setup", "1")
         run(env, "tests.services.chaos_actors", "rename", "c0@fastmail.com", "Renamed")
-        # Long enough for the webhook's process to start and land on a loaded machine: no timing guess.
-        emulator.faults.hang(10, "/lists/*/members/*", times=1)
+        # The webhook's process starts first and waits; it acts the moment the worker's send is held.
+        signals = tempfile.mkdtemp()
+        webhook = start(env, "tests.services.chaos_actors", "upemail", "c0@fastmail.com", "c0.new@fastmail.com",
+                        signals)
+        wait_for(lambda: os.path.exists(os.path.join(signals, "ready")), 120, "the webhook process is ready")
+        emulator.faults.hang(3, "/lists/*/members/*", times=1)  # under the client's 5 s read timeout
         worker = start(env, "django", "mailchimp_sync")  # one round: its member PUT hangs
-        deadline = time.time() + 10
-        while not emulator.faults.hangs_begun and time.time() < deadline:
-            time.sleep(0.05)  # until the worker's send is held
-        run(env, "tests.services.chaos_actors", "upemail", "c0@fastmail.com", "c0.new@fastmail.com")
-        assert worker.poll() is None, "the webhook landed while the worker's send hung"
+        wait_for(lambda: emulator.faults.hangs_begun, 120, "the worker's send is held")
+        open(os.path.join(signals, "go"), "w").close()
+        webhook.communicate(timeout=60)
+        assert webhook.returncode == 0
         worker.communicate(timeout=60)  # its close keeps the webhook's address
         assert worker.returncode == 0
         run(env, "django", "mailchimp_sync")  # the next round sends the row again, to the new address

@@ -10,7 +10,7 @@ from shuup.testing.factories import create_random_contact_group
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
-from tests.helpers import new_person
+from tests.helpers import member_puts, new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -336,3 +336,31 @@ def test_a_refused_new_contact_is_tried_once_and_logged_once(configuration, mail
     assert len(contact_requests(emulator)) == 1, "one member PUT, refused"
     assert MailchimpLogEntry.objects.filter(contact_id=person.pk, kind="error").count() == 1
     assert SyncState.objects.get(kind="contact", object_id=person.pk).attempts == 1
+
+
+def test_a_refused_contact_is_not_sent_again_until_something_mailchimp_refused_changes(
+    admin_client, configuration, mailchimp_account
+):
+    """Shuup saves a new admin contact three times (create, add to shop, save): Mailchimp refuses the first
+    attempt, and the same data is not sent again. A change, Resend or Sync now sends it."""
+    from django.urls import reverse
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.faults.fail_email("refused.admin@fastmail.com")
+    admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"))  # the admin's own contact is made first
+    emulator.clear_requests()
+    person = PersonContact.objects.create(first_name="Refused", last_name="Admin", email="refused.admin@fastmail.com")
+    person.add_to_shop(configuration.shop)
+    row = SyncState.objects.get(kind="contact", object_id=person.pk)
+    assert len(member_puts(emulator, person.email)) == 1, "one member PUT, refused"
+    assert MailchimpLogEntry.objects.filter(contact_id=person.pk, kind="error").count() == 1
+    assert row.status == SyncStatus.FAILED and "looks fake" in row.last_error
+    person.first_name = "Renamed"
+    person.save()
+    assert len(member_puts(emulator, person.email)) == 2, "a change is sent"
+    admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_contact", kwargs={"pk": person.pk}))
+    assert len(member_puts(emulator, person.email)) == 3, "Sync now sends the same data anyway"
+    emulator.faults.clear()
+    admin_client.post(reverse("shuup_admin:shoop_mailchimp.resend"), {"state": row.pk})
+    assert SyncState.objects.get(pk=row.pk).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Renamed"

@@ -90,7 +90,11 @@ def plan(configuration, row, context):
                                context.interest_ids)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
-    return Outcome.unchanged() if contact_plan.unchanged else contact_plan
+    if contact_plan.unchanged:
+        return Outcome.unchanged()
+    if row.refused_fingerprint and row.refused_fingerprint == contact_plan.refusal_key:
+        return Outcome.still_refused(row)
+    return contact_plan
 
 
 def _same(email, other):
@@ -151,6 +155,13 @@ class ContactPlan:
         self.fingerprint = hashlib.sha256(
             json.dumps([sent_data, self.customer], sort_keys=True).encode("utf-8")
         ).hexdigest()
+
+    @property
+    def refusal_key(self):
+        """What this send would ask of Mailchimp: when Mailchimp refused it for good, the same key is not sent
+        again until something in it changes."""
+        asked = "|".join((self.fingerprint, self.status_change or "", self.previous_email))
+        return hashlib.sha256(asked.encode("utf-8")).hexdigest()
 
     @property
     def unchanged(self):
