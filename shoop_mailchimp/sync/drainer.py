@@ -270,9 +270,11 @@ class ShopDelivery:
         self.report["%s %s" % (row.kind, word)] += 1
         if outcome.result in (Result.FAILED, Result.RETRY, Result.SKIPPED) and not outcome.repeated:
             # An attempt that is tried again by itself is a warning; an error is what needs the owner.
-            final = outcome.result == Result.FAILED or word == "failed"
-            message = {Result.SKIPPED: "Not sent: %s", Result.RETRY: "%s (tried again by itself)" if not final
-                       else "%s"}.get(outcome.result, "%s") % outcome.reason
+            final = word == "failed"  # no attempt follows
+            if outcome.result == Result.SKIPPED:
+                message = "Not sent: %s" % outcome.reason
+            else:
+                message = outcome.reason if final else "%s (tried again by itself)" % outcome.reason
             self.journal.add(
                 "%s.%s" % (row.kind, "skip" if outcome.result == Result.SKIPPED else "sync"), message,
                 kind=LogKind.ERROR if final else LogKind.WARNING,
