@@ -85,7 +85,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if reverse:  # instance is the contact
         if action in ("post_add", "post_remove", "post_clear"):
             for shop_id in shop_ids_for_contact(instance):
-                if pk_set is None or any(concerns_mailchimp(shop_id, group_id) for group_id in pk_set):
+                if pk_set is None or concerns_mailchimp(shop_id, pk_set):
                     record(shop_id, SyncKind.CONTACT, [instance.pk])
         return
     if action == "pre_clear":
@@ -93,7 +93,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
     elif action not in ("post_add", "post_remove"):
         return
     for shop_id in _shop_ids_for_group(instance):
-        if concerns_mailchimp(shop_id, instance.pk):
+        if concerns_mailchimp(shop_id, [instance.pk]):
             record(shop_id, SyncKind.CONTACT, pk_set or [])
 
 
@@ -114,7 +114,7 @@ def group_saved(sender, instance, raw=False, **kwargs):
     if raw:
         return
     for shop_id in _shop_ids_for_group(instance):
-        if concerns_mailchimp(shop_id, instance.pk):
+        if concerns_mailchimp(shop_id, [instance.pk]):
             record(shop_id, SyncKind.GROUP, [instance.pk])
 
 

@@ -55,12 +55,14 @@ class MailchimpModule(AdminModule):
         ]
 
     def _health(self, request):
-        """The shop's health, or None where the user may not see it or the shop does not use Mailchimp."""
-        shop = get_shop(request)
-        if shop is None or not can_view(request.user):
-            return None
-        configuration = get_configuration(shop)
-        return health_now(shop, configuration) if configuration.pk else None
+        """The shop's health, or None where the user may not see it or the shop does not use Mailchimp; read
+        once per request (the dashboard asks for its blocks and for its notifications)."""
+        if not hasattr(request, "_mailchimp_health"):
+            shop = get_shop(request)
+            configuration = get_configuration(shop) if shop is not None and can_view(request.user) else None
+            request._mailchimp_health = (health_now(shop, configuration)
+                                         if configuration is not None and configuration.pk else None)
+        return request._mailchimp_health
 
     def get_dashboard_blocks(self, request):
         health = self._health(request)

@@ -70,12 +70,12 @@ def shop_health(configuration, failed, waiting, overdue, throttled_for, retrying
 
 
 def shop_health_for(shop, configuration, overdue, throttled_for):
-    counts = dict(SyncState.objects.filter(shop=shop, status__in=(SyncStatus.FAILED, SyncStatus.PENDING,
-                                                                   SyncStatus.SENDING))
-                  .values_list("status").annotate(n=Count("id")))
-    waiting = counts.get(SyncStatus.PENDING, 0) + counts.get(SyncStatus.SENDING, 0)
-    retrying = SyncState.objects.filter(shop=shop, status=SyncStatus.PENDING, attempts__gt=0).count() if waiting else 0
-    return shop_health(configuration, counts.get(SyncStatus.FAILED, 0), waiting, overdue, throttled_for, retrying)
+    counts = SyncState.objects.filter(shop=shop).aggregate(
+        failed=Count("id", filter=Q(status=SyncStatus.FAILED)),
+        waiting=Count("id", filter=Q(status__in=(SyncStatus.PENDING, SyncStatus.SENDING))),
+        retrying=Count("id", filter=Q(status=SyncStatus.PENDING, attempts__gt=0)),
+    )
+    return shop_health(configuration, counts["failed"], counts["waiting"], overdue, throttled_for, counts["retrying"])
 
 
 def delivery_days(shop, days=14):

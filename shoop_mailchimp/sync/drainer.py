@@ -145,7 +145,10 @@ class ShopDelivery:
             context = kind_module.load(self.configuration, rows_slice)
             for row in rows_slice:
                 try:
-                    yield row, kind_module.plan(self.configuration, row, context)
+                    plan = kind_module.plan(self.configuration, row, context)
+                    if row.refused_fingerprint and getattr(plan, "refusal_key", None) == row.refused_fingerprint:
+                        plan = Outcome.still_refused(row)  # what Mailchimp refused for good, unchanged
+                    yield row, plan
                 except Exception as error:
                     logger.exception("Planning %s %s failed", row.kind, row.object_id)
                     yield row, classify(error)

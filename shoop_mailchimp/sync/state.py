@@ -137,8 +137,9 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
             if ids:
                 due(shop_id, now, kind).filter(id__in=ids).update(**take)
     else:
-        recovered = set(chosen.exclude(claimed_by="").values_list("id", flat=True)[:limit])
-        due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit])).update(**take)
+        taken = due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit]))
+        recovered = set(taken.exclude(claimed_by="").values_list("id", flat=True))
+        taken.update(**take)
     rows = list(SyncState.objects.filter(claimed_by=token))
     for row in rows:
         # Still carrying a token: the last worker's attempt never ended (it died or its lease ran out),

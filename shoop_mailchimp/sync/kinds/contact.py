@@ -90,11 +90,7 @@ def plan(configuration, row, context):
                                context.interest_ids)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
-    if contact_plan.unchanged:
-        return Outcome.unchanged()
-    if row.refused_fingerprint and row.refused_fingerprint == contact_plan.refusal_key:
-        return Outcome.still_refused(row)
-    return contact_plan
+    return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
 
 def _same(email, other):

@@ -47,12 +47,13 @@ def interest_groups(configuration):
     return groups.exclude(identifier__in=BUILT_IN_GROUPS)
 
 
-def concerns_mailchimp(shop_id, group_id):
-    """Whether a change of the group matters to the shop's audience: it is (or was) an interest."""
+def concerns_mailchimp(shop_id, group_ids):
+    """Whether a change of these groups matters to the shop's audience: one of them is (or was) an interest."""
+    group_ids = list(group_ids)
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
     return bool(configuration) and (
-        interest_groups(configuration).filter(pk=group_id).exists()
-        or ContactGroupInterest.objects.filter(shop_id=shop_id, group_id=group_id).exists())
+        interest_groups(configuration).filter(pk__in=group_ids).exists()
+        or ContactGroupInterest.objects.filter(shop_id=shop_id, group_id__in=group_ids).exists())
 
 
 def group_name(group_id):
