@@ -52,6 +52,9 @@ DEFAULTS = {
     "WEBHOOK_BASE_URL": None,
     # Seconds between two checks that the audience still has the shop's webhook.
     "WEBHOOK_CHECK_INTERVAL": 3600,
+    # Seconds between two reconciliations of each shop with its audience (reading the members Mailchimp
+    # changed: unsubscribes and e-mail changes whose webhook was lost, edits made by hand). None or 0: never.
+    "RECONCILE_INTERVAL": 3600,
     # A due row waiting longer than this many seconds makes the status page ask whether a drainer runs.
     "OVERDUE_AFTER": 120,
 }

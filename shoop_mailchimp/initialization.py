@@ -96,6 +96,8 @@ def _initialize(configuration, journal):
         configuration.interest_category_id = category_id
         configuration.paused_reason = ""
         configuration.initialized_on = timezone.now()
+        # Members changed before the shop first sent anything are not drift: reconciliations start here.
+        configuration.reconciled_until = configuration.reconciled_until or configuration.initialized_on
         # Initializing checked the key and the audience too: the shop page need not say a check is under way.
         configuration.account_checked_on, configuration.account_problem = configuration.initialized_on, ""
         configuration.save()

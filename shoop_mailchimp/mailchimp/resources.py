@@ -21,6 +21,10 @@ def list_path(list_id):
     return "lists/%s" % _id(list_id)
 
 
+def members_path(list_id):
+    return "%s/members" % list_path(list_id)
+
+
 def member_path(list_id, email):
     return "lists/%s/members/%s" % (_id(list_id), subscriber_hash(email))
 

@@ -81,6 +81,10 @@ class MailchimpConfiguration(models.Model):
     store_syncing = models.BooleanField(
         default=False, help_text=_("The store is marked is_syncing in Mailchimp for an import of history (no order "
                                    "e-mails, no automations); cleared when the import's batches are done."))
+    reconciled_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("reconciled until"),
+        help_text=_("Changes Mailchimp made to members up to this moment have been read by a reconciliation; "
+                    "the next one reads those made since."))
     modified_on = models.DateTimeField(auto_now=True)
 
     objects = ConfigurationQuerySet.as_manager()

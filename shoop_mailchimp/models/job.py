@@ -13,11 +13,17 @@ class JobKind:
     SYNC_EXISTING = "sync_existing"
     #: After the webhook secret was rotated: register the new URL, delete the old webhook.
     MOVE_WEBHOOK = "move_webhook"
+    #: Read the members Mailchimp changed (or all of them) and apply what the shop missed.
+    RECONCILE = "reconcile"
+    #: Before the first Initialize: count what it and the first sync would do to the audience.
+    PREVIEW_INITIALIZE = "preview_initialize"
     CHOICES = [
         (INITIALIZE, _("Initialize")),
         (CHECK_ACCOUNT, _("Check the API key and audience")),
         (SYNC_EXISTING, _("Sync existing contacts")),
         (MOVE_WEBHOOK, _("Move the webhook to its new secret URL")),
+        (RECONCILE, _("Reconcile with Mailchimp")),
+        (PREVIEW_INITIALIZE, _("Preview what Initialize will do")),
     ]
 
 
@@ -39,6 +45,8 @@ class MailchimpJob(models.Model):
                               verbose_name=_("status"))
     params = JSONField(null=True, blank=True)
     message = models.TextField(blank=True, verbose_name=_("outcome"))
+    result = JSONField(null=True, blank=True, help_text=_("What the job found, for the admin (a drift report, "
+                                                          "a preview's figures)."))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     created_on = models.DateTimeField(auto_now_add=True, verbose_name=_("requested"))

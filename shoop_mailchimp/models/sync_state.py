@@ -62,6 +62,10 @@ class SyncState(models.Model):
     )
     opt_in = models.NullBooleanField(verbose_name=_("consent last sent"))
     member_status = models.CharField(max_length=32, blank=True, verbose_name=_("member status in Mailchimp"))
+    unique_email_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("Mailchimp member id"),
+        help_text=_("Mailchimp's unique_email_id: it stays when the e-mail changes, so a reconciliation "
+                    "recognises a member readdressed in Mailchimp."))
     fingerprint = models.CharField(max_length=64, blank=True)
     refused_fingerprint = models.CharField(
         max_length=64, blank=True, help_text=_("What Mailchimp last refused for good: an unchanged save does not send "

@@ -213,6 +213,7 @@ def read_members(row, results, facts):
         return result_outcome(member, "member")
     answer = batches.response_of(member)
     facts["member_status"] = answer.get("status", "")
+    facts["unique_email_id"] = answer.get("unique_email_id", "")
     facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
     return None
 
@@ -225,7 +226,8 @@ def read_customers(row, results, facts):
         if step in results and _failed(results[step]):
             return result_outcome(results[step], step)
     return Outcome.synced(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"],
-                          fingerprint=facts["fingerprint"], member_status=facts["member_status"])
+                          fingerprint=facts["fingerprint"], member_status=facts["member_status"],
+                          unique_email_id=facts.get("unique_email_id", ""))
 
 
 def read_products(row, results, facts):

@@ -11,12 +11,14 @@ from django.utils import timezone
 from django.utils.translation import ugettext as _
 from django.utils.translation import ungettext
 
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
+from shoop_mailchimp.reconciliation import reconcile, summary
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.webhook_registration import move_webhook
 
@@ -46,14 +48,32 @@ def run_due_jobs(shop_id=None):
         if job is None:
             return ran
         ran += 1
-        try:
-            status, message = RUNNERS[job.kind](job)
-        except Exception as error:
-            logger.exception("Mailchimp job %s failed", job.pk)
-            status, message = JobStatus.FAILED, _("An unexpected error stopped it: %(error)s") % {
-                "error": "%s: %s" % (error.__class__.__name__, error)}
-        MailchimpJob.objects.filter(pk=job.pk).update(status=status, message=message[:4000],
-                                                      finished_on=timezone.now(), lease_until=None)
+        _run(job)
+
+
+def run_job_now(job):
+    """Run a queued job in this process (a management command) unless a drainer took it first; returns
+    the job as it ended, or None when it was taken."""
+    now = timezone.now()
+    taken = MailchimpJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
+    if not taken:
+        return None
+    job.refresh_from_db()
+    _run(job)
+    job.refresh_from_db()
+    return job
+
+
+def _run(job):
+    try:
+        status, message = RUNNERS[job.kind](job)
+    except Exception as error:
+        logger.exception("Mailchimp job %s failed", job.pk)
+        status, message = JobStatus.FAILED, _("An unexpected error stopped it: %(error)s") % {
+            "error": "%s: %s" % (error.__class__.__name__, error)}
+    MailchimpJob.objects.filter(pk=job.pk).update(status=status, message=message[:4000],
+                                                  finished_on=timezone.now(), lease_until=None)
 
 
 def _claim(shop_id):
@@ -153,9 +173,51 @@ def run_move_webhook(job):
     return JobStatus.DONE, _("Mailchimp calls the webhook's new URL.")
 
 
+def run_reconcile(job):
+    """Read members Mailchimp changed (``full``: all of them) and apply what the shop missed; the report
+    goes to ``job.result`` page by page, so the status page shows progress."""
+    configuration = _configuration(job)
+    if configuration is None or not configuration.is_active:
+        return JobStatus.DONE, _("Sending to Mailchimp is not active for this shop: nothing to reconcile.")
+
+    def progress(report):
+        MailchimpJob.objects.filter(pk=job.pk).update(result=report, lease_until=timezone.now() + timedelta(
+            seconds=JOB_LEASE_SECONDS))
+
+    try:
+        with open_session(configuration) as session:
+            report = reconcile(configuration, session, full=bool((job.params or {}).get("full")), progress=progress)
+    except MailchimpNotFound:
+        return JobStatus.FAILED, _("The audience %(list)s does not exist in this Mailchimp account.") % {
+            "list": configuration.list_id}
+    except MailchimpAuthError as error:
+        return JobStatus.FAILED, _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
+    except MailchimpError as error:
+        return JobStatus.FAILED, _("Could not read the audience from Mailchimp (tried again at the next "
+                                   "reconciliation): %(error)s") % {"error": error}
+    MailchimpJob.objects.filter(pk=job.pk).update(result=report)
+    return JobStatus.DONE, summary(report)
+
+
+def schedule_reconciliations(shop_id=None):
+    """Queue an incremental reconciliation for each active shop whose last one is RECONCILE_INTERVAL old."""
+    interval = get_setting("RECONCILE_INTERVAL")
+    if not interval:
+        return
+    cutoff = timezone.now() - timedelta(seconds=interval)
+    due = MailchimpConfiguration.objects.active().filter(
+        Q(reconciled_until__lt=cutoff) | Q(reconciled_until__isnull=True))
+    if shop_id is not None:
+        due = due.filter(shop_id=shop_id)
+    for due_shop_id in due.values_list("shop_id", flat=True):
+        if not open_jobs(due_shop_id).filter(kind=JobKind.RECONCILE).exists():
+            request_job(due_shop_id, JobKind.RECONCILE, full=False)
+
+
 RUNNERS = {
     JobKind.INITIALIZE: run_initialize,
     JobKind.CHECK_ACCOUNT: run_check_account,
     JobKind.SYNC_EXISTING: run_sync_existing,
     JobKind.MOVE_WEBHOOK: run_move_webhook,
+    JobKind.RECONCILE: run_reconcile,
 }

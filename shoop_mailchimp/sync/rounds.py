@@ -10,7 +10,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration
 from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
 from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.jobs import run_due_jobs
+from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_reconciliations
 from shoop_mailchimp.webhook_registration import check_webhook
 
 #: {shop id: time.monotonic() of the last look at its open batches} in this process.
@@ -20,6 +20,7 @@ _last_batch_poll = {}
 def run_due_work(shop_id=None, max_rounds=None):
     """Returns the delivery report (a Counter of row outcomes, plus "jobs" run)."""
     report = Counter()
+    schedule_reconciliations(shop_id)
     jobs = run_due_jobs(shop_id)
     if jobs:
         report["jobs"] = jobs

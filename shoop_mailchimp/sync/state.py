@@ -24,7 +24,7 @@ from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
-FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at")
+FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 MAX_ERROR_LENGTH = 4000
@@ -73,6 +73,14 @@ def requeue_all(shop_id, kind):
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
     return rows.update(fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
                        refused_fingerprint="", **_pending_now(timezone.now()))
+
+
+def requeue_missing(state_ids):
+    """Send these rows again although nothing changed: their member is gone from the audience. What the
+    shop knows of the member (status, consent last sent) stays, so the send re-adds it as transactional
+    and never subscribes anyone."""
+    return SyncState.objects.filter(id__in=list(state_ids), erase=False).update(
+        fingerprint="", unique_email_id="", refused_fingerprint="", **_pending_now(timezone.now()))
 
 
 def resend_failed(shop_id, state_ids=None):

@@ -263,3 +263,46 @@ def test_verify_webhooks_checks_the_url_with_get(mailchimp_account, api):
         server.server_close()
     assert refused.status_code == 400
     assert "verify" in refused.json()["errors"][0]["message"]
+
+
+def test_members_changed_since_a_time_come_in_pages_oldest_change_first(mailchimp_account, api):
+    import datetime
+
+    emu, api_key, list_id = mailchimp_account
+    emu.add_members(api_key, list_id, ["old.%d@fastmail.com" % n for n in range(3)])
+    hour_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    for n in range(3):
+        emu.edit_member_by_hand(api_key, list_id, "old.%d@fastmail.com" % n,
+                                last_changed=hour_ago - datetime.timedelta(minutes=n))
+    emu.add_members(api_key, list_id, ["new.%d@fastmail.com" % n for n in range(5)])
+    emu.edit_member_by_hand(api_key, list_id, "new.4@fastmail.com", status="unsubscribed",
+                            last_changed=hour_ago + datetime.timedelta(minutes=1))
+
+    since = hour_ago.replace(microsecond=0).isoformat()
+    first = api("GET", f"lists/{list_id}/members", params={
+        "since_last_changed": since, "count": 2, "offset": 0, "sort_field": "last_changed", "sort_dir": "ASC",
+        "fields": "total_items,members.email_address,members.status"}).json()
+    assert first["total_items"] == 5  # changed strictly after: not old.0, changed at that very second
+    assert first["members"][0] == {"email_address": "new.4@fastmail.com", "status": "unsubscribed"}
+    rest = api("GET", f"lists/{list_id}/members", params={
+        "since_last_changed": since, "count": 10, "offset": 2, "sort_field": "last_changed"}).json()
+    assert len(rest["members"]) == 3 and rest["total_items"] == 5
+    everyone = api("GET", f"lists/{list_id}/members", params={"count": 1000}).json()
+    assert everyone["total_items"] == 8
+
+    bad = api("GET", f"lists/{list_id}/members", params={"since_last_changed": "yesterday"})
+    assert bad.status_code == 400
+    assert "since_last_changed" in bad.json()["detail"]
+
+
+def test_a_hand_made_change_fires_no_webhook_and_a_deleted_member_cannot_come_back(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id)
+    emu.edit_member_by_hand(api_key, list_id, EMAIL, new_email="ann.new@fastmail.com", status="unsubscribed")
+    member = emu.get_member(api_key, list_id, "ann.new@fastmail.com")
+    assert (member["status"], member["unsubscribe_reason"]) == ("unsubscribed", "N/A (by an admin)")
+    assert emu.get_member(api_key, list_id, EMAIL) is None
+    assert emu.edit_member_by_hand(api_key, list_id, "ann.new@fastmail.com", delete=True) is None
+    again = put_member(api, list_id, email="ann.new@fastmail.com")
+    assert again.status_code == 400
+    assert again.json()["title"] == "Forgotten Email Not Subscribed"

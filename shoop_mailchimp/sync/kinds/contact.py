@@ -240,7 +240,8 @@ class ContactPlan:
         # registered): the shop learns it from this answer, as it would from the webhook.
         withdrawn = self.permission and not status and member_status == members.UNSUBSCRIBED
         facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission and not withdrawn,
-                     member_status=member_status, fingerprint=self.fingerprint)
+                     member_status=member_status, fingerprint=self.fingerprint,
+                     unique_email_id=(member or {}).get("unique_email_id", ""))
         if status:
             facts["consent_sent_at"] = timezone.now()
         outcome = Outcome.synced(**facts)

@@ -1,6 +1,7 @@
 """Ping, lists (audiences), members, tags, interest categories, interests and webhooks."""
 
 import copy
+import datetime
 import ipaddress
 import re
 import urllib.parse
@@ -261,13 +262,43 @@ def _member(ctx, lst=None):
     return lst, member
 
 
+MEMBER_SORT_FIELDS = ("timestamp_opt", "timestamp_signup", "last_changed")
+
+
+def _parse_time(name, value):
+    """An ISO 8601 query time, as Mailchimp takes it ("2015-10-21T15:41:36+00:00"); naive means UTC."""
+    try:
+        moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(f"{name} must be an ISO 8601 time, like 2015-10-21T15:41:36+00:00.",
+                      errors=[{"field": name, "message": "Invalid date format."}])
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def _changed_after(member, since):
+    return datetime.datetime.fromisoformat(member["last_changed"]) > since
+
+
 @handles("GET", "/lists/{listId}/members")
 def list_members(ctx):
+    """Filters (``status``, ``since_last_changed``: changed strictly after), ``sort_field``/``sort_dir``,
+    then a page; only the page's members are rendered, so paging a big audience stays cheap."""
     lst = ctx.mailing_list()
-    members = [lst.member_json(m) for m in lst.members.values()]
+    members = list(lst.members.values())
     if ctx.query.get("status"):
         members = [m for m in members if m["status"] == ctx.query["status"]]
-    return page(members, ctx.query, "members", list_id=lst.id)
+    if ctx.query.get("since_last_changed"):
+        since = _parse_time("since_last_changed", ctx.query["since_last_changed"])
+        members = [m for m in members if _changed_after(m, since)]
+    sort_field = ctx.query.get("sort_field")
+    if sort_field:
+        if sort_field not in MEMBER_SORT_FIELDS:
+            raise invalid(f"sort_field must be one of {', '.join(MEMBER_SORT_FIELDS)}.")
+        members.sort(key=lambda m: m.get(sort_field) or "", reverse=ctx.query.get("sort_dir") == "DESC")
+    count = min(int(ctx.query.get("count", 10) or 10), 1000)
+    offset = int(ctx.query.get("offset", 0) or 0)
+    return {"members": [lst.member_json(m) for m in members[offset:offset + count]], "list_id": lst.id,
+            "total_items": len(members), "_links": []}
 
 
 @handles("POST", "/lists/{listId}/members")

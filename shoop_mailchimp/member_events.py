@@ -1,0 +1,183 @@
+"""What Mailchimp tells the shop about a member, applied to the shop: one code path for the webhook and
+the reconciliation (see :mod:`shoop_mailchimp.webhooks` for what each event does).
+
+An event is a dict: ``type``, ``fired_at`` (aware datetime), ``data`` (``email``, ``list_id``,
+``action``, ``reason``, ``old_email``, ``new_email``) and ``merges``. Nothing here gives consent, and
+nothing here talks to Mailchimp: a row queued again (an e-mail change) is sent by the drainer.
+"""
+from dataclasses import dataclass, field
+from typing import List
+
+from shoop_mailchimp.journal import log_event
+from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED
+from shoop_mailchimp.models import LogKind, SyncState
+from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.sync import state
+
+
+@dataclass
+class EventResult:
+    """What one event did to the shop: the log entry's action, message and kind, and the contacts."""
+
+    action: str
+    message: str
+    kind: str = LogKind.INFO
+    contact_ids: List[int] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+
+def handle_event(configuration, event, source="webhook"):
+    """Apply one event and write one log entry for it; returns its :class:`EventResult`.
+
+    A reconciliation (``source="reconcile"``) applies what it read from Mailchimp through here too, so
+    both follow the same rules; its log entries are named ``reconcile.*``.
+    """
+    data = event["data"]
+    extra = {"type": event["type"], "fired_at": event["fired_at"].isoformat(), "list_id": data.get("list_id", "")}
+    if data.get("list_id") != configuration.list_id:
+        result = EventResult("webhook.ignored", "Ignored a %s event for audience %r: this shop uses %r."
+                             % (event["type"], data.get("list_id", ""), configuration.list_id))
+    else:
+        result = HANDLERS.get(event["type"], handle_log_only)(configuration, event)
+    extra.update(result.details)
+    if source != "webhook":
+        result.action = source + result.action[len("webhook"):]
+        extra["source"] = source
+    log_event(configuration.shop_id, result.action, result.message, kind=result.kind, extra=extra,
+              contact_id=result.contact_ids[0] if len(result.contact_ids) == 1 else None)
+    return result
+
+
+def matching_states(shop_id, email):
+    """This shop's contact sync states for the e-mail: by the e-mail last sent, else by the contacts' e-mail."""
+    states = SyncState.objects.contacts().filter(shop_id=shop_id, erase=False)
+    by_sent_email = list(states.filter(email__iexact=email))
+    if by_sent_email:
+        return by_sent_email
+    contact_ids = shop_contacts(shop_id).filter(email__iexact=email).values_list("pk", flat=True)
+    return list(states.filter(object_id__in=list(contact_ids)))
+
+
+def _no_contact(event):
+    email = event["data"].get("email") or event["data"].get("old_email", "")
+    return EventResult("webhook.%s" % event["type"], "%s event for %s: no contact of this shop has this e-mail"
+                       % (event["type"], email), details={"email": email, "matched": 0})
+
+
+def _current(event, states):
+    """Whether no state holds a fact newer than the event. Mailchimp's ``fired_at`` has whole seconds:
+    a fact from the same second counts as older, so the event applies."""
+    fired_at = event["fired_at"]
+    return not any(moment and moment.replace(microsecond=0) > fired_at for row in states for moment in (
+        row.mailchimp_fact_at, row.consent_sent_at))
+
+
+def _stale(event, states):
+    contact_ids = sorted(row.object_id for row in states)
+    return EventResult(
+        "webhook.stale", "Ignored a %s event fired at %s: the shop already holds a newer state for this contact"
+        % (event["type"], event["fired_at"].isoformat()), kind=LogKind.WARNING, contact_ids=contact_ids,
+        details={"matched": len(contact_ids)})
+
+
+def handle_unsubscribe(configuration, event):
+    email = event["data"]["email"]
+    states = matching_states(configuration.shop_id, email)
+    contact_ids = sorted({row.object_id for row in states} | set(
+        shop_contacts(configuration.shop_id).filter(email__iexact=email).values_list("pk", flat=True)))
+    if not contact_ids:
+        return _no_contact(event)
+    if not _current(event, states):
+        return _stale(event, states)
+    if event["data"].get("action") == "delete":
+        state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=ARCHIVED)
+        return EventResult(
+            "webhook.archived", "%s was archived or deleted by an admin in Mailchimp; the shop's marketing "
+            "permission is unchanged" % email, LogKind.WARNING, contact_ids, {"email": email, "action": "delete"})
+    # A queryset update: no post_save, so nothing is recorded and nothing is sent back.
+    withdrawn = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True).update(
+        marketing_permission=False)
+    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], opt_in=False,
+                               member_status=UNSUBSCRIBED)
+    reason = event["data"].get("reason", "")
+    return EventResult(
+        "webhook.unsubscribe", "%s unsubscribed in Mailchimp%s; marketing permission withdrawn for %d of %d contacts"
+        % (email, " (%s)" % reason if reason else "", withdrawn, len(contact_ids)),
+        LogKind.INFO, contact_ids, {"email": email, "matched": len(contact_ids), "changed": withdrawn,
+                                    "reason": reason})
+
+
+def handle_subscribe(configuration, event):
+    email = event["data"]["email"]
+    states = matching_states(configuration.shop_id, email)
+    if not states:
+        return _no_contact(event)
+    if not _current(event, states):
+        return _stale(event, states)
+    confirmed = [row.object_id for row in states if row.member_status == "pending"]
+    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED)
+    contact_ids = sorted(row.object_id for row in states)
+    return EventResult(
+        "webhook.subscribe",
+        ("%s confirmed the subscription the shop asked for" % email) if confirmed else (
+            "%s was subscribed in Mailchimp; the shop's marketing permission is unchanged (consent is given in "
+            "the shop)" % email),
+        LogKind.INFO, contact_ids, {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed)})
+
+
+def handle_cleaned(configuration, event):
+    email = event["data"]["email"]
+    states = matching_states(configuration.shop_id, email)
+    if not states:
+        return _no_contact(event)
+    if not _current(event, states):
+        return _stale(event, states)
+    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=CLEANED)
+    reason = event["data"].get("reason", "")
+    contact_ids = sorted(row.object_id for row in states)
+    return EventResult("webhook.cleaned", "Mailchimp cleaned %s (%s): marketing e-mails to it stopped"
+                       % (email, reason or "bounced"), LogKind.WARNING, contact_ids,
+                       {"email": email, "matched": len(contact_ids), "reason": reason})
+
+
+def handle_upemail(configuration, event):
+    """The subscriber changed their e-mail in Mailchimp: later syncs address the member by the new one.
+
+    The shop contact's e-mail is left alone on purpose: it is the person's login and identity in
+    the shop, and rewriting it from outside would lock people out or collide with another account
+    using that address. The admin log shows the change so staff can update the contact. A send under
+    way when the event arrives does not undo it, and the contact is sent again to the new address.
+    """
+    old_email, new_email = event["data"]["old_email"], event["data"]["new_email"]
+    states = matching_states(configuration.shop_id, old_email)
+    if not states:
+        return _no_contact(event)
+    if not _current(event, states):
+        return _stale(event, states)
+    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], resend=True, email=new_email)
+    contact_ids = sorted(row.object_id for row in states)
+    return EventResult(
+        "webhook.upemail", "E-mail changed in Mailchimp: %s → %s (the shop contact's e-mail is unchanged)"
+        % (old_email, new_email), LogKind.INFO, contact_ids,
+        {"old_email": old_email, "new_email": new_email, "matched": len(contact_ids)})
+
+
+def handle_profile(configuration, event):
+    email = event["data"]["email"]
+    contact_ids = sorted(row.object_id for row in matching_states(configuration.shop_id, email))
+    return EventResult("webhook.profile", "%s updated their profile in Mailchimp" % email, LogKind.INFO,
+                       contact_ids, {"email": email, "merges": event["merges"]})
+
+
+def handle_log_only(configuration, event):
+    return EventResult("webhook.%s" % event["type"], "Mailchimp sent a %s event" % event["type"],
+                       details={"data": event["data"]})
+
+
+HANDLERS = {
+    "unsubscribe": handle_unsubscribe,
+    "subscribe": handle_subscribe,
+    "cleaned": handle_cleaned,
+    "upemail": handle_upemail,
+    "profile": handle_profile,
+}

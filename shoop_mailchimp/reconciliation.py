@@ -1,0 +1,201 @@
+"""Reconciliation: what Mailchimp knows about the audience's members, read back and applied in the shop.
+
+Webhooks get lost (Mailchimp retries a delivery for about 75 minutes, then drops it) and marketers
+edit members by hand. A reconciliation reads the members Mailchimp changed since the last one (or,
+``full``, every member), compares each with the shop's sync state and applies what the shop missed
+through the webhook's own handlers (:func:`shoop_mailchimp.member_events.handle_event`), so the same rules
+hold: an event older than the shop's newest fact is ignored, only this shop's contacts are touched, an
+unsubscribe withdraws the shop's marketing permission, and nothing ever gives consent.
+
+Per member, against the sync state of the contact it belongs to (by Mailchimp's ``unique_email_id``,
+which survives an e-mail change, else by the e-mail last sent):
+
+- a contact with a change of its own on the way (pending or sending) is left alone: its send settles it,
+  and the next reconciliation sees the result;
+- another address than the one last sent → ``upemail``; status ``unsubscribed``, ``cleaned`` or
+  ``archived`` where the shop knew another → ``unsubscribe``, ``cleaned``, ``unsubscribe`` (delete);
+  ``subscribed`` where the shop knew another (a confirmed opt-in, or an admin's change) → ``subscribe``,
+  which records the status and gives no consent;
+- a member no contact of the shop has: counted, and its address kept for the export.
+
+A full pass also finds contacts the shop sent whose member is gone from the audience (deleted for
+good in Mailchimp, or a send that never arrived): they are queued again as they are, which re-adds them
+as transactional and never subscribed (Mailchimp refuses addresses deleted for good; the failed list
+then says so).
+"""
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from shoop_mailchimp.journal import Journal, log_event
+from shoop_mailchimp.mailchimp import members as statuses
+from shoop_mailchimp.mailchimp import resources
+from shoop_mailchimp.member_events import handle_event
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.sync import state
+
+#: Members read per request (Mailchimp's maximum).
+PAGE_SIZE = 1000
+#: Each incremental pass reads this much before the last one ended: ``last_changed`` has whole seconds,
+#: and a member changed while the last pass was paging is read again (applying a fact twice is harmless).
+OVERLAP = timedelta(minutes=5)
+#: Addresses of members the shop does not know kept for the export.
+UNKNOWN_EXPORT_LIMIT = 50000
+MEMBER_FIELDS = ",".join(["total_items"] + ["members.%s" % name for name in (
+    "email_address", "unique_email_id", "status", "last_changed", "unsubscribe_reason")])
+#: Report categories, in the order the admin shows them.
+CATEGORIES = ("unsubscribed", "cleaned", "archived", "subscribed", "email_changed", "stale", "in_flight",
+              "missing_requeued")
+#: A member's status → the webhook event that tells the shop of it.
+STATUS_EVENTS = {
+    statuses.UNSUBSCRIBED: ("unsubscribe", "unsub", "unsubscribed"),
+    statuses.CLEANED: ("cleaned", "", "cleaned"),
+    statuses.ARCHIVED: ("unsubscribe", "delete", "archived"),
+    statuses.SUBSCRIBED: ("subscribe", "", "subscribed"),
+}
+IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.SENDING)
+
+
+def new_report(full, since):
+    return {"full": full, "since": since.isoformat() if since else None, "read": 0, "total": None,
+            "found": dict.fromkeys(CATEGORIES, 0), "unknown_count": 0, "unknown_emails": []}
+
+
+def member_pages(session, list_id, since):
+    """Yield pages of members (oldest change first) and the audience's total for this read."""
+    offset = 0
+    while True:
+        params = {"count": PAGE_SIZE, "offset": offset, "fields": MEMBER_FIELDS, "sort_field": "last_changed",
+                  "sort_dir": "ASC"}
+        if since is not None:
+            params["since_last_changed"] = since.replace(microsecond=0).isoformat()
+        answer = session.get(resources.members_path(list_id), **params)
+        page = answer.get("members") or []
+        yield page, int(answer.get("total_items") or 0)
+        offset += len(page)
+        if not page or offset >= int(answer.get("total_items") or 0):
+            return
+
+
+def reconcile(configuration, session, full=False, progress=None):
+    """Read the audience's changed (or, ``full``, all) members and apply what the shop missed.
+
+    Returns the report (see :func:`new_report`); ``progress(report)`` is called after each page. The
+    configuration's ``reconciled_until`` moves to the start of this pass once it has read everything.
+    """
+    started = timezone.now()
+    since = None if full or configuration.reconciled_until is None else configuration.reconciled_until - OVERLAP
+    report = new_report(full, since)
+    seen_emails, seen_ids = set(), set()
+    for page, total in member_pages(session, configuration.list_id, since):
+        report["total"] = total
+        with transaction.atomic():
+            _apply_page(configuration, page, report)
+        report["read"] += len(page)
+        if full:
+            seen_emails.update((member.get("email_address") or "").lower() for member in page)
+            seen_ids.update(member.get("unique_email_id") for member in page)
+        if progress:
+            progress(report)
+    if full:
+        report["found"]["missing_requeued"] = _requeue_missing(configuration, seen_emails, seen_ids, started)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(reconciled_until=started)
+    configuration.reconciled_until = started
+    log_event(configuration.shop_id, "reconcile", summary(report),
+              kind=LogKind.WARNING if any(report["found"].values()) else LogKind.INFO,
+              extra={key: report[key] for key in ("full", "since", "read", "total", "found", "unknown_count")})
+    return report
+
+
+def summary(report):
+    found = ", ".join("%s %d" % (name.replace("_", " "), count) for name, count in report["found"].items() if count)
+    return "%s reconciliation: %d members read, %s; %d members the shop does not know" % (
+        "Full" if report["full"] else "Incremental", report["read"], found or "no drift", report["unknown_count"])
+
+
+def _last_changed(member):
+    value = (member.get("last_changed") or "").replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return timezone.now()
+    return moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc)
+
+
+def _apply_page(configuration, page, report):
+    shop_id = configuration.shop_id
+    emails = {(member.get("email_address") or "").lower() for member in page}
+    ids = {member.get("unique_email_id") for member in page if member.get("unique_email_id")}
+    rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).annotate(
+        email_lower=Lower("email")).filter(Q(unique_email_id__in=ids) | Q(email_lower__in=emails)))
+    by_id = {row.unique_email_id: row for row in rows if row.unique_email_id}
+    by_email = {}
+    for row in rows:
+        by_email.setdefault(row.email_lower, row)
+    contact_emails = set(shop_contacts(shop_id).annotate(email_lower=Lower("email")).filter(
+        email_lower__in=emails).values_list("email_lower", flat=True))
+    for member in page:
+        email = (member.get("email_address") or "").lower()
+        row = by_id.get(member.get("unique_email_id")) or by_email.get(email)
+        if row is None:
+            if email not in contact_emails:
+                report["unknown_count"] += 1
+                if len(report["unknown_emails"]) < UNKNOWN_EXPORT_LIMIT:
+                    report["unknown_emails"].append(member.get("email_address") or "")
+            continue
+        _apply_member(configuration, row, member, report)
+
+
+def _apply_member(configuration, row, member, report):
+    if row.status in IN_FLIGHT:
+        report["found"]["in_flight"] += 1
+        return
+    if not row.unique_email_id and member.get("unique_email_id"):
+        SyncState.objects.filter(pk=row.pk, unique_email_id="").update(unique_email_id=member["unique_email_id"])
+    fired_at = _last_changed(member)
+    email = member.get("email_address") or ""
+    data = {"list_id": configuration.list_id, "email": email}
+    if row.email and email.lower() != row.email.lower():
+        event = {"type": "upemail", "fired_at": fired_at, "merges": {},
+                 "data": dict(data, old_email=row.email, new_email=email)}
+        _count(report, handle_event(configuration, event, source="reconcile"), "email_changed")
+        row.refresh_from_db()
+    status = member.get("status") or ""
+    if status not in STATUS_EVENTS or status == row.member_status or not row.member_status:
+        return
+    event_type, action, category = STATUS_EVENTS[status]
+    details = dict(data, action=action) if action else data
+    if status == statuses.UNSUBSCRIBED:
+        details["reason"] = member.get("unsubscribe_reason") or ""
+    event = {"type": event_type, "fired_at": fired_at, "merges": {}, "data": details}
+    _count(report, handle_event(configuration, event, source="reconcile"), category)
+
+
+def _count(report, result, category):
+    if result.action == "reconcile.stale":
+        report["found"]["stale"] += 1
+    elif result.details.get("matched", 1):
+        report["found"][category] += 1
+
+
+def _requeue_missing(configuration, seen_emails, seen_ids, started):
+    """Contacts last sent before this pass began whose member the whole audience did not hold."""
+    sent = SyncState.objects.contacts().filter(
+        shop_id=configuration.shop_id, erase=False, status=SyncStatus.SYNCED, last_synced_at__lt=started
+    ).exclude(member_status__in=("", statuses.ERASED)).values_list("pk", "email", "unique_email_id", "object_id")
+    missing = [(pk, email, contact_id) for pk, email, member_id, contact_id in sent
+               if email.lower() not in seen_emails and member_id not in seen_ids]
+    if not missing:
+        return 0
+    journal = Journal(configuration.shop_id)
+    for _pk, email, contact_id in missing:
+        journal.add("reconcile.missing", "%s is no longer in the audience: sent again as a transactional member "
+                    "(never subscribed)" % email, kind=LogKind.WARNING, contact_id=contact_id)
+    with transaction.atomic():
+        count = state.requeue_missing([pk for pk, _email, _contact in missing])
+        journal.flush()
+    return count

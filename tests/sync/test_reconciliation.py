@@ -1,0 +1,243 @@
+"""Reconciliation: with no webhook at all, what was changed in Mailchimp by hand reaches the shop, and the
+shop's next sends subscribe nobody."""
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from shuup.core.models import Contact
+
+from shoop_mailchimp.models import (
+    JobKind,
+    JobStatus,
+    MailchimpConfiguration,
+    MailchimpJob,
+    MailchimpLogEntry,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.rounds import run_due_work
+from shoop_mailchimp.sync.state import record
+from tests.helpers import make_all_due, new_person
+
+pytestmark = pytest.mark.django_db
+
+
+def row_of(contact):
+    return SyncState.objects.get(kind=SyncKind.CONTACT, object_id=contact.pk)
+
+
+def sent(*contacts):
+    drain()
+    for contact in contacts:
+        assert row_of(contact).status == SyncStatus.SYNCED, row_of(contact).last_error
+
+
+def reconcile(full=False):
+    call_command("mailchimp_reconcile", *(["--full"] if full else []))
+    return MailchimpJob.objects.filter(kind=JobKind.RECONCILE).first()
+
+
+def subscribed_without_consent(emulator, api_key, list_id):
+    """Subscribed or pending members that are not the address last sent (or the e-mail) of a contact with
+    the shop's consent."""
+    consenting = set()
+    for contact in Contact.objects.filter(marketing_permission=True):
+        consenting.add(contact.email.lower())
+        row = SyncState.objects.contacts().filter(object_id=contact.pk).first()
+        if row and row.email:
+            consenting.add(row.email.lower())
+    return [m["email_address"] for m in emulator.members(api_key, list_id)
+            if m["status"] in ("subscribed", "pending") and m["email_address"].lower() not in consenting]
+
+
+def test_one_reconciliation_applies_twenty_changes_made_by_hand(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.webhook_id  # no WEBHOOK_BASE_URL: Mailchimp never calls this shop
+    people = [new_person(permission=True) for _ in range(24)]
+    sent(*people)
+    unsubscribed, cleaned, archived, readdressed, untouched = (
+        people[:7], people[7:12], people[12:14], people[14:20], people[20:])
+    for person in unsubscribed:
+        emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed")
+    for person in cleaned:
+        emulator.edit_member_by_hand(api_key, list_id, person.email, status="cleaned")
+    for person in archived:
+        emulator.edit_member_by_hand(api_key, list_id, person.email, status="archived")
+    for person in readdressed:
+        emulator.edit_member_by_hand(api_key, list_id, person.email, new_email="new." + person.email)
+
+    job = reconcile()
+
+    assert job.status == JobStatus.DONE, job.message
+    found = job.result["found"]
+    assert (found["unsubscribed"], found["cleaned"], found["archived"], found["email_changed"]) == (7, 5, 2, 6)
+    assert job.result["unknown_count"] == 0
+    for person in unsubscribed:
+        assert Contact.objects.get(pk=person.pk).marketing_permission is False
+        assert (row_of(person).member_status, row_of(person).opt_in) == ("unsubscribed", False)
+    for person in cleaned:
+        assert row_of(person).member_status == "cleaned"
+    for person in archived + untouched + cleaned + readdressed:
+        assert Contact.objects.get(pk=person.pk).marketing_permission is True  # not the person's choice
+    assert {row_of(p).member_status for p in archived} == {"archived"}
+    drain()  # the readdressed contacts are sent again, to their new address
+    for person in readdressed:
+        assert row_of(person).email == "new." + person.email
+        assert emulator.get_member(api_key, list_id, person.email) is None  # not re-created at the old one
+    assert MailchimpLogEntry.objects.filter(action="reconcile.unsubscribe").count() == 7
+    assert subscribed_without_consent(emulator, api_key, list_id) == []
+
+    # Every contact is edited in the shop afterwards: nobody who left is subscribed again.
+    for person in people:
+        contact = Contact.objects.get(pk=person.pk)
+        contact.last_name = "Edited"
+        contact.save()
+    make_all_due()
+    drain()
+    statuses = {p.pk: emulator.get_member(api_key, list_id, row_of(p).email)["status"] for p in people}
+    assert {statuses[p.pk] for p in unsubscribed} == {"unsubscribed"}
+    assert {statuses[p.pk] for p in cleaned} == {"cleaned"}
+    assert "subscribed" not in {statuses[p.pk] for p in archived}  # a later write may un-archive, never subscribe
+    assert {statuses[p.pk] for p in readdressed + untouched} == {"subscribed"}
+    assert subscribed_without_consent(emulator, api_key, list_id) == []
+
+    # A second pass finds nothing new: every fact was applied once.
+    job = reconcile()
+    assert sum(job.result["found"].values()) == 0, job.result["found"]
+
+
+def test_a_change_by_hand_older_than_the_shops_own_decision_does_not_win(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False)
+    sent(person)
+    person.marketing_permission = True
+    person.save()  # the shop's own decision, sent now
+    sent(person)
+    assert row_of(person).consent_sent_at is not None
+    configuration.reconciled_until = timezone.now() - timedelta(hours=3)
+    configuration.save()
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed",
+                                 last_changed=timezone.now() - timedelta(hours=1))
+
+    job = reconcile()
+
+    assert job.result["found"]["stale"] == 1
+    assert job.result["found"]["unsubscribed"] == 0
+    assert Contact.objects.get(pk=person.pk).marketing_permission is True
+    assert MailchimpLogEntry.objects.filter(action="reconcile.stale").exists()
+
+
+def test_a_contact_with_a_change_on_the_way_is_left_to_its_send(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False)
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="subscribed")  # an admin, by hand
+    person.marketing_permission = True
+    person.save()  # queued, not yet sent
+
+    job = reconcile()
+
+    assert job.result["found"]["in_flight"] == 1
+    assert row_of(person).status == SyncStatus.PENDING
+    assert Contact.objects.get(pk=person.pk).marketing_permission is True
+
+
+def test_a_subscription_by_hand_gives_no_consent(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False)
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="subscribed")
+
+    job = reconcile()
+
+    assert job.result["found"]["subscribed"] == 1
+    assert row_of(person).member_status == "subscribed"
+    assert Contact.objects.get(pk=person.pk).marketing_permission is False
+
+
+def test_a_full_pass_re_adds_a_lost_member_unsubscribed_and_counts_strangers(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    lost, forgotten, kept = new_person(permission=True), new_person(permission=True), new_person(permission=False)
+    sent(lost, forgotten, kept)
+    with emulator.lock:  # a send that never arrived: the member is simply not there
+        audience = emulator.accounts[api_key].lists[list_id]
+        del audience.members[next(h for h, m in audience.members.items() if m["email_address"] == lost.email)]
+    emulator.edit_member_by_hand(api_key, list_id, forgotten.email, delete=True)
+    emulator.add_members(api_key, list_id, ["stranger.%d@fastmail.com" % n for n in range(3)])
+
+    job = reconcile(full=True)
+
+    assert job.status == JobStatus.DONE, job.message
+    assert job.result["read"] == job.result["total"] == 4  # kept and the three strangers
+    assert job.result["found"]["missing_requeued"] == 2
+    assert job.result["unknown_count"] == 3
+    assert sorted(job.result["unknown_emails"]) == ["stranger.%d@fastmail.com" % n for n in range(3)]
+    drain()
+    assert emulator.get_member(api_key, list_id, lost.email)["status"] == "transactional"  # never subscribed
+    assert row_of(lost).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, forgotten.email) is None  # Mailchimp refuses it for good
+    assert row_of(forgotten).status == SyncStatus.FAILED
+    assert "permanently deleted" in row_of(forgotten).last_error
+
+
+def test_the_drainer_reconciles_on_schedule(configuration, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed")
+
+    run_due_work(configuration.shop_id)
+    assert not MailchimpJob.objects.filter(kind=JobKind.RECONCILE).exists()  # initialized just now
+
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        reconciled_until=timezone.now() - timedelta(hours=2))
+    run_due_work(configuration.shop_id)
+    job = MailchimpJob.objects.get(kind=JobKind.RECONCILE)
+    assert job.status == JobStatus.DONE
+    assert Contact.objects.get(pk=person.pk).marketing_permission is False
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).reconciled_until > timezone.now() - timedelta(
+        minutes=1)
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, RECONCILE_INTERVAL=None)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        reconciled_until=timezone.now() - timedelta(days=2))
+    run_due_work(configuration.shop_id)
+    assert MailchimpJob.objects.filter(kind=JobKind.RECONCILE).count() == 1
+
+
+def test_a_wrong_key_or_a_missing_audience_fails_clearly_and_keeps_the_starting_point(
+        configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    before = MailchimpConfiguration.objects.get(pk=configuration.pk).reconciled_until
+    emulator.delete_list(api_key, list_id)
+    with pytest.raises(CommandError):
+        reconcile()
+    job = MailchimpJob.objects.get(kind=JobKind.RECONCILE)
+    assert job.status == JobStatus.FAILED
+    assert "does not exist" in job.message
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).reconciled_until == before
+
+    emulator.revoke_key(api_key)
+    with pytest.raises(CommandError):
+        reconcile()
+    assert "refused the API key" in MailchimpJob.objects.filter(kind=JobKind.RECONCILE).first().message
+    assert api_key not in "".join(MailchimpJob.objects.values_list("message", flat=True))
+
+
+def test_the_command_names_a_shop_that_cannot_be_reconciled(db):
+    with pytest.raises(CommandError, match="no active Mailchimp configuration"):
+        call_command("mailchimp_reconcile", "--shop", "999")
+
+
+def test_the_pending_consent_of_a_queued_row_survives(configuration, mailchimp_account):
+    """A row queued by the shop (new consent) while Mailchimp still shows the old unsubscribe: left alone."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed")
+    record(configuration.shop_id, SyncKind.CONTACT, [person.pk])
+    reconcile()
+    assert Contact.objects.get(pk=person.pk).marketing_permission is True
