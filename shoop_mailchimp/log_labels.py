@@ -52,6 +52,15 @@ ACTION_LABELS = {
     "webhook.campaign": _("Campaign event from Mailchimp"),
     "webhook.stale": _("Old webhook event ignored"),
     "webhook.ignored": _("Webhook event for another audience"),
+    "reconcile": _("Reconciliation with Mailchimp"),
+    "reconcile.subscribe": _("Reconciliation: subscribed in Mailchimp"),
+    "reconcile.unsubscribe": _("Reconciliation: unsubscribed in Mailchimp"),
+    "reconcile.upemail": _("Reconciliation: e-mail changed in Mailchimp"),
+    "reconcile.cleaned": _("Reconciliation: address cleaned by Mailchimp"),
+    "reconcile.archived": _("Reconciliation: archived in Mailchimp"),
+    "reconcile.stale": _("Reconciliation: older change ignored"),
+    "reconcile.missing": _("Reconciliation: member gone, sent again"),
+    "preview": _("Initialize preview"),
 }
 
 

@@ -12,6 +12,7 @@ from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PER
 from shoop_mailchimp.admin_module.status import health_now
 
 VIEWS = "shoop_mailchimp.admin_module.views."
+DRIFT = "shoop_mailchimp.admin_module.drift."
 
 
 class MailchimpModule(AdminModule):
@@ -41,6 +42,10 @@ class MailchimpModule(AdminModule):
                       name="shoop_mailchimp.initialize", permissions=manage),
             admin_url(r"^mailchimp/contact/(?P<pk>\d+)/sync/$", VIEWS + "SyncContactView",
                       name="shoop_mailchimp.sync_contact", permissions=manage),
+            admin_url(r"^mailchimp/reconcile/$", DRIFT + "ReconcileView", name="shoop_mailchimp.reconcile",
+                      permissions=manage),
+            admin_url(r"^mailchimp/reconcile/unknown-members.csv$", DRIFT + "UnknownMembersExportView",
+                      name="shoop_mailchimp.unknown_members", permissions=manage),
         ]
 
     def get_menu_entries(self, request):

@@ -19,6 +19,7 @@ from shuup.core.models import Contact, ContactGroup, Order, Shop
 
 from shoop_mailchimp import log_labels
 from shoop_mailchimp.admin_module import messages
+from shoop_mailchimp.admin_module.drift import drift_report
 from shoop_mailchimp.admin_module.explanations import explain, technical_detail
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFilter, WholeDaysFilter
@@ -55,6 +56,7 @@ class StatusView(TemplateView):
         configuration = get_configuration(shop)
         context.update(shop_status(shop, configuration))
         context["can_manage"] = can_manage(self.request.user)
+        context["drift"] = drift_report(shop)
         if configuration.pk:
             url = webhook_url(configuration, self.request.build_absolute_uri("/"))
             # With the secret, anyone could post unsubscribes: only those who may change the sync see it.
