@@ -38,14 +38,12 @@ from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncState, S
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 
-#: Members read per request (Mailchimp's maximum).
-PAGE_SIZE = 1000
 #: Each incremental pass reads this much before the last one ended: ``last_changed`` has whole seconds,
 #: and a member changed while the last pass was paging is read again (applying a fact twice is harmless).
 OVERLAP = timedelta(minutes=5)
 #: Addresses of members the shop does not know kept for the export.
 UNKNOWN_EXPORT_LIMIT = 50000
-MEMBER_FIELDS = ",".join(["total_items"] + ["members.%s" % name for name in (
+MEMBER_FIELDS = ",".join(["members.%s" % name for name in (
     "email_address", "unique_email_id", "status", "last_changed", "unsubscribe_reason")])
 #: Report categories, in the order the admin shows them.
 CATEGORIES = ("unsubscribed", "cleaned", "archived", "subscribed", "email_changed", "stale", "in_flight",
@@ -65,22 +63,6 @@ def new_report(full, since):
             "found": dict.fromkeys(CATEGORIES, 0), "unknown_count": 0, "unknown_emails": []}
 
 
-def member_pages(session, list_id, since):
-    """Yield pages of members (oldest change first) and the audience's total for this read."""
-    offset = 0
-    while True:
-        params = {"count": PAGE_SIZE, "offset": offset, "fields": MEMBER_FIELDS, "sort_field": "last_changed",
-                  "sort_dir": "ASC"}
-        if since is not None:
-            params["since_last_changed"] = since.replace(microsecond=0).isoformat()
-        answer = session.get(resources.members_path(list_id), **params)
-        page = answer.get("members") or []
-        yield page, int(answer.get("total_items") or 0)
-        offset += len(page)
-        if not page or offset >= int(answer.get("total_items") or 0):
-            return
-
-
 def reconcile(configuration, session, full=False, progress=None):
     """Read the audience's changed (or, ``full``, all) members and apply what the shop missed.
 
@@ -91,7 +73,7 @@ def reconcile(configuration, session, full=False, progress=None):
     since = None if full or configuration.reconciled_until is None else configuration.reconciled_until - OVERLAP
     report = new_report(full, since)
     seen_emails, seen_ids = set(), set()
-    for page, total in member_pages(session, configuration.list_id, since):
+    for page, total in resources.member_pages(session, configuration.list_id, MEMBER_FIELDS, since):
         report["total"] = total
         with transaction.atomic():
             _apply_page(configuration, page, report)

@@ -46,3 +46,23 @@ def staff_member(shop, username, permissions):
     set_permissions_for_group(group, set(permissions) | {"shop.edit", "contact.detail"})
     user.groups.add(group)
     return user
+
+
+def preview_and_initialize(client, shop):
+    """Press Initialize on the status page twice, as a shop owner does before the first initialization: the
+    first press counts what it will do (the preview), the second confirms what was shown."""
+    from django.urls import reverse
+
+    from shoop_mailchimp.models import JobKind, MailchimpJob
+
+    url = reverse("shuup_admin:shoop_mailchimp.initialize", kwargs={"pk": shop.pk})
+    first = client.post(url)
+    assert first.status_code == 302
+    preview = MailchimpJob.objects.filter(shop=shop, kind=JobKind.PREVIEW_INITIALIZE).first()
+    assert preview is not None, "no preview was queued"
+    if preview.status != "done":
+        from shoop_mailchimp.sync.jobs import run_due_jobs
+
+        run_due_jobs(shop.pk)  # where no commit runs the drainer (a test without transaction=True)
+        preview.refresh_from_db()
+    return client.post(url, {"confirm_preview": str(preview.pk)})

@@ -11,6 +11,8 @@ from shuup.admin.form_part import FormPart, TemplatedFormDef
 
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.permissions import can_manage
+from shoop_mailchimp.admin_module.preview import preview_context
+from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import check_api_key_format
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
@@ -74,6 +76,8 @@ class MailchimpConfigurationForm(forms.Form):
     )
     #: Set by the "Save and initialize Mailchimp" button, which submits the whole shop page.
     initialize = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    #: Set by "Save and initialize as shown": the preview whose figures the shop owner saw.
+    confirm_preview = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, configuration, **kwargs):
         self.configuration = configuration
@@ -90,6 +94,7 @@ class MailchimpConfigurationForm(forms.Form):
             (str(group.pk), group.safe_translation_getter("name", any_language=True) or group.identifier or group.pk)
             for group in shop_groups(configuration.shop_id).order_by("pk")
         ]
+        self.preview = preview_context(configuration)
         # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
         self.empty_permitted = False
         self.audiences = None
@@ -147,7 +152,7 @@ class MailchimpConfigurationForm(forms.Form):
             self.add_error("interest_groups", _("Mailchimp allows at most %(max)d interests per audience: choose at "
                                                 "most %(max)d groups.") % {"max": MAX_INTERESTS})
             return data
-        if data.get("initialize") and not (api_key and list_id):
+        if (data.get("initialize") or data.get("confirm_preview")) and not (api_key and list_id):
             self.add_error(None, _("Enter the API key and the audience before initializing."))
             return data
         if entered_key:
@@ -207,8 +212,15 @@ class MailchimpFormPart(FormPart):
         changed_groups = before ^ chosen
         if changed_groups and config.is_initialized and state.record(config.shop_id, SyncKind.GROUP, changed_groups):
             schedule_delivery(config.shop_id)  # chosen groups get their interest, the others lose it
-        if data.get("initialize"):
-            request_job(config.shop_id, JobKind.INITIALIZE, user=self.request.user)
+        if data.get("initialize") or data.get("confirm_preview"):
+            if is_confirmed(config, data.get("confirm_preview")):
+                request_job(config.shop_id, JobKind.INITIALIZE, user=self.request.user)
+                messages.info(self.request, _("Saved; Mailchimp's initialization is queued. The Mailchimp status "
+                                              "page shows when it is done."))
+            else:
+                request_job(config.shop_id, JobKind.PREVIEW_INITIALIZE, user=self.request.user, list_id=config.list_id)
+                messages.info(self.request, _("Saved. Before the first initialization, Mailchimp is asked what it "
+                                              "would do to this audience: the figures appear in the Mailchimp "
+                                              "section in a moment, then confirm with \"Save and initialize as "
+                                              "shown\"."))
             schedule_delivery(config.shop_id)
-            messages.info(self.request, _("Saved; Mailchimp's initialization is queued. The Mailchimp status page "
-                                          "shows when it is done."))

@@ -24,7 +24,9 @@ from shoop_mailchimp.admin_module.explanations import explain, technical_detail
 from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFilter, WholeDaysFilter
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
+from shoop_mailchimp.admin_module.preview import preview_context
 from shoop_mailchimp.admin_module.status import shop_status, status_data
+from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.models import JobKind, LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_ids_for_contact
@@ -57,6 +59,7 @@ class StatusView(TemplateView):
         context.update(shop_status(shop, configuration))
         context["can_manage"] = can_manage(self.request.user)
         context["drift"] = drift_report(shop)
+        context["preview"] = preview_context(configuration)
         if configuration.pk:
             url = webhook_url(configuration, self.request.build_absolute_uri("/"))
             # With the secret, anyone could post unsubscribes: only those who may change the sync see it.
@@ -92,10 +95,19 @@ class InitializeView(View):
         if not (configuration.pk and configuration.has_api_key and configuration.list_id):
             messages.error(request, _("Save the Mailchimp API key and audience first."))
             return _redirect_back(request, reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}))
+        confirmed = is_confirmed(configuration, request.POST.get("confirm_preview"))
         with transaction.atomic():
-            request_job(shop.pk, JobKind.INITIALIZE, user=request.user)
+            if confirmed:
+                request_job(shop.pk, JobKind.INITIALIZE, user=request.user)
+            else:
+                request_job(shop.pk, JobKind.PREVIEW_INITIALIZE, user=request.user, list_id=configuration.list_id)
             schedule_delivery(shop.pk)
-        messages.info(request, _("Initialization is queued: this page shows when it is done."))
+        if confirmed:
+            messages.info(request, _("Initialization is queued: this page shows when it is done."))
+        else:
+            messages.info(request, _("Before the first initialization, Mailchimp is asked what it would do to this "
+                                     "audience: the figures appear on this page, then confirm with \"Initialize as "
+                                     "shown\"."))
         return HttpResponseRedirect(reverse(STATUS_URL))
 
 

@@ -74,6 +74,28 @@ def list_audiences(session):
     return [(item["id"], item["name"]) for item in answer.get("lists", [])]
 
 
+#: Members read per request (Mailchimp's maximum).
+MEMBERS_PAGE_SIZE = 1000
+
+
+def member_pages(session, list_id, fields, since=None):
+    """Yield ``(members, total_items)`` page by page, oldest change first; ``since``: only members changed
+    after that moment. A member changed while the pages are read may move to the end: it is read again,
+    or by the next read after ``since``."""
+    offset = 0
+    while True:
+        params = {"count": MEMBERS_PAGE_SIZE, "offset": offset, "fields": "total_items," + fields,
+                  "sort_field": "last_changed", "sort_dir": "ASC"}
+        if since is not None:
+            params["since_last_changed"] = since.replace(microsecond=0).isoformat()
+        answer = session.get(members_path(list_id), **params) or {}
+        page, total = answer.get("members") or [], int(answer.get("total_items") or 0)
+        yield page, total
+        offset += len(page)
+        if not page or offset >= total:
+            return
+
+
 def get_or_none(session, path, **params):
     try:
         return session.get(path, **params)

@@ -13,6 +13,7 @@ from django.utils.translation import ungettext
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
+from shoop_mailchimp.initialize_preview import preview
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, MailchimpError, MailchimpNotFound
@@ -199,6 +200,26 @@ def run_reconcile(job):
     return JobStatus.DONE, summary(report)
 
 
+def run_preview_initialize(job):
+    """Count what Initialize and the first sync would do to the audience (see initialize_preview)."""
+    configuration = _configuration(job)
+    if configuration is None or not (configuration.has_api_key and configuration.list_id):
+        return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
+    try:
+        with open_session(configuration) as session:
+            figures = preview(configuration, session)
+    except MailchimpNotFound:
+        return JobStatus.FAILED, _("The audience %(list)s does not exist in this Mailchimp account.") % {
+            "list": configuration.list_id}
+    except MailchimpAuthError as error:
+        return JobStatus.FAILED, _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
+    except MailchimpError as error:
+        return JobStatus.FAILED, _("Could not ask Mailchimp: %(error)s") % {"error": error}
+    MailchimpJob.objects.filter(pk=job.pk).update(result=figures)
+    return JobStatus.DONE, _("Counted what Initialize will do to the audience %(name)s: confirm it on the shop's "
+                             "Mailchimp settings.") % {"name": figures["audience_name"] or configuration.list_id}
+
+
 def schedule_reconciliations(shop_id=None):
     """Queue an incremental reconciliation for each active shop whose last one is RECONCILE_INTERVAL old."""
     interval = get_setting("RECONCILE_INTERVAL")
@@ -220,4 +241,5 @@ RUNNERS = {
     JobKind.SYNC_EXISTING: run_sync_existing,
     JobKind.MOVE_WEBHOOK: run_move_webhook,
     JobKind.RECONCILE: run_reconcile,
+    JobKind.PREVIEW_INITIALIZE: run_preview_initialize,
 }

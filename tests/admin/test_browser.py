@@ -83,18 +83,24 @@ def test_admin_story_in_a_browser(browser_page, live_server, shop, admin_user, m
     page.select_option("#id_mailchimp-audience", list_id)
     page.check("#id_mailchimp-enabled", force=True)
     shoot(page, "1-shop-edit-configured")
-    # Saves every edit of the page, then queues initialization (the drainer runs it after the commit).
+    # Saves every edit of the page, then asks Mailchimp what initializing will do (the drainer runs it after
+    # the commit); the figures are shown before anything is created.
     page.click("#mailchimp-save-and-initialize")
     page.wait_for_load_state()
     config = MailchimpConfiguration.objects.get(shop=shop)
     assert (config.list_id, config.enabled) == (list_id, True), "no edit was lost"
+    assert not config.is_initialized
     # The page comes back on the Mailchimp section (no click on its navigation).
     assert page.url.endswith("#mailchimp-section")
+    page.wait_for_selector("#mailchimp-preview-table", state="visible")
+    shoot(page, "2a-shop-edit-preview")
+    page.click("#mailchimp-save-and-initialize")  # now "Save and initialize as shown"
+    page.wait_for_load_state()
     page.wait_for_selector("#id_mailchimp-api_key", state="visible")
     page.wait_for_selector("text=Initialized on")
     shoop_initialized = MailchimpConfiguration.objects.get(shop=shop)
     assert shoop_initialized.is_active
-    shoot(page, "2-shop-edit-initialized")
+    shoot(page, "2b-shop-edit-initialized")
 
     from shuup.testing.factories import create_random_contact_group
 

@@ -78,3 +78,19 @@ def test_no_reconciliation_while_sending_is_off(admin_client, shop, configuratio
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.reconcile"))
     assert not MailchimpJob.objects.filter(kind=JobKind.RECONCILE).exists()
     assert admin_client.get(reverse("shuup_admin:shoop_mailchimp.unknown_members")).status_code == 404
+
+
+def test_the_initialize_preview_shows_mailchimps_texts_as_text(admin_client, shop, mailchimp_settings,
+                                                               mailchimp_account):
+    from shoop_mailchimp.models import MailchimpConfiguration
+    from shoop_mailchimp.sync.jobs import run_due_jobs
+
+    emulator, api_key, _list_id = mailchimp_account
+    list_id = emulator.add_list(api_key, name='<script>alert("audience")</script>')
+    MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    admin_client.post(reverse("shuup_admin:shoop_mailchimp.initialize", kwargs={"pk": shop.pk}))
+    run_due_jobs(shop.pk)
+    html = page_text(admin_client)
+    assert 'id="mailchimp-preview-table"' in html
+    assert '<script>alert("audience")' not in html and "&lt;script&gt;alert(" in html
+    assert 'name="confirm_preview"' in html and "Initialize as shown" in html

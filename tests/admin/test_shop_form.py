@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -156,6 +158,15 @@ def test_save_and_initialize_keeps_every_edit_of_the_shop_page(admin_client, sho
     emulator, api_key, list_id = account
     response = post_shop_form(admin_client, shop, shop_fields={"base-public_name__en": "Renamed shop"},
                               api_key=api_key, list_id=list_id, enabled=True, double_opt_in=True, initialize="1")
+    assert saved(response), field_error(response, "api_key")
+    config = MailchimpConfiguration.objects.get(shop=shop)
+    assert config.double_opt_in and config.enabled and not config.is_initialized, "first, what it will do"
+    html = admin_client.get(shop_edit_url(shop)).content.decode("utf-8")
+    assert 'id="mailchimp-preview-table"' in html
+    # The confirmation is the button under the figures; it saves the page again.
+    preview_id = re.search(r'name="mailchimp-confirm_preview" value="(\d+)"', html).group(1)
+    response = post_shop_form(admin_client, shop, shop_fields={"base-public_name__en": "Renamed shop"},
+                              confirm_preview=preview_id)
     assert saved(response), field_error(response, "api_key")
     config = MailchimpConfiguration.objects.get(shop=shop)
     assert config.double_opt_in and config.enabled and config.is_initialized

@@ -10,7 +10,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import new_person, staff_member
+from tests.helpers import new_person, preview_and_initialize, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ def test_initialize_is_post_only_and_reports_success(admin_client, shop, mailchi
     status_page = admin_client.get(url("status")).content.decode()
     assert 'action="%s"' % url("initialize", pk=shop.pk) in status_page
     assert admin_client.get(url("initialize", pk=shop.pk)).status_code == 405
-    response = admin_client.post(url("initialize", pk=shop.pk))
+    response = preview_and_initialize(admin_client, shop)
     assert "Initialization is queued" in " ".join(messages_of(response))
     assert response["Location"] == url("status")
     # Run by the drainer after the request's commit (here synchronously, as the tests' drainer does).
@@ -51,7 +51,8 @@ def test_initialize_error_is_shown_on_the_status_page(admin_client, shop, mailch
     admin_client.post(url("initialize", pk=shop.pk))
     assert not MailchimpConfiguration.objects.get(shop=shop).is_initialized
     html = admin_client.get(url("status")).content.decode()
-    assert 'class="mailchimp-job-failed"' in html and "The audience &#39;gone&#39; does not exist" in html
+    assert 'id="mailchimp-preview-failed"' in html and "The audience gone does not exist" in html
+    assert 'name="confirm_preview"' not in html, "nothing to confirm"
 
 
 def test_initialize_needs_csrf(shop, client, admin_user, mailchimp_settings, mailchimp_account):
@@ -114,7 +115,7 @@ def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mai
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_POLL_INTERVAL=0)
     early = [new_person(), new_person()]  # saved before Mailchimp was set up: never queued
     config = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-    admin_client.post(url("initialize", pk=shop.pk))
+    preview_and_initialize(admin_client, shop)
     config.refresh_from_db()
     assert config.is_active and not SyncState.objects.filter(kind="contact").exists()
     assert admin_client.get(url("sync_existing")).status_code == 405

@@ -69,12 +69,17 @@ def unsendable(contact):
     """
     if contact is None:
         return Outcome.skipped("the contact no longer exists")
-    if not (contact.email or "").strip():
+    return address_problem(contact.email)
+
+
+def address_problem(email):
+    """The Outcome of a contact with this address when it cannot be sent, else None."""
+    if not (email or "").strip():
         return Outcome.skipped("the contact has no e-mail address")
     try:
-        validate_email((contact.email or "").strip())
+        validate_email((email or "").strip())
     except ValidationError:
-        return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % contact.email)
+        return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % email)
     return None
 
 

@@ -1,0 +1,37 @@
+"""The figures of an Initialize preview in a shop owner's words, for the shop's Mailchimp section and the
+status page (see :mod:`shoop_mailchimp.initialize_preview`)."""
+from django.utils.translation import ugettext_lazy as _
+
+from shoop_mailchimp.initialize_preview import CONTACT_FIGURES, latest_preview
+from shoop_mailchimp.models import JobStatus
+
+CONTACT_LABELS = {
+    "existing_member": _("Already members of the audience: their status stays as it is"),
+    "subscribed": _("New members, subscribed (they consented in the shop)"),
+    "pending": _("New members, pending: Mailchimp e-mails them to confirm (double opt-in)"),
+    "transactional": _("New members, transactional: order e-mails only (no consent)"),
+    "no_consent": _("Left out: no consent, and only people who consented are sent"),
+    "no_address": _("Left out: no e-mail address"),
+    "invalid_address": _("Refused: not a valid e-mail address (correct it on the contact)"),
+}
+
+
+def preview_context(configuration):
+    """None before any preview of the current audience, else the job and its rows."""
+    if configuration.is_initialized or not (configuration.pk and configuration.list_id):
+        return None
+    job = latest_preview(configuration)
+    if job is None:
+        return None
+    context = {"job": job, "waiting": job.status in JobStatus.OPEN, "done": job.status == JobStatus.DONE}
+    figures = job.result or {}
+    if context["done"] and figures:
+        contacts = figures["contacts"]
+        context.update(
+            figures=figures,
+            contact_total=sum(contacts.values()),
+            contact_rows=[(key, CONTACT_LABELS[key], contacts.get(key, 0)) for key in CONTACT_FIGURES
+                          if contacts.get(key) or key in ("existing_member", "subscribed", "transactional")],
+            member_statuses=sorted(figures["member_statuses"].items()),
+        )
+    return context

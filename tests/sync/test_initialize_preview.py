@@ -1,0 +1,117 @@
+"""Before the first Initialize the shop owner sees what it will do to the audience, and it then does that."""
+import pytest
+from shuup.core.models import ContactGroup, PersonContact
+
+from shoop_mailchimp.initialize_preview import is_confirmed
+from shoop_mailchimp.mailchimp.transport import MailchimpSession
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
+
+pytestmark = pytest.mark.django_db
+
+
+def person(email, permission):
+    return PersonContact.objects.create(first_name="Pat", last_name="Example", email=email,
+                                        marketing_permission=permission)
+
+
+def run_preview(configuration):
+    job = request_job(configuration.shop_id, JobKind.PREVIEW_INITIALIZE, list_id=configuration.list_id)
+    run_due_jobs(configuration.shop_id)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def unconfigured(shop, mailchimp_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    return MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+
+
+def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(unconfigured, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator.add_members(api_key, list_id, ["left.us@fastmail.com"], status="unsubscribed")
+    emulator.add_members(api_key, list_id, ["fan@fastmail.com", "stranger@fastmail.com"])
+    person("Left.Us@fastmail.com", True)  # unsubscribed in Mailchimp: stays so, despite the shop's consent
+    person("fan@fastmail.com", False)  # subscribed in Mailchimp: stays so
+    new_subscribers = [person("new.%d@fastmail.com" % n, True) for n in range(2)]
+    buyer = person("buyer@fastmail.com", False)
+    person("", True)
+    person("not-an-address", True)
+    for name in ("VIP", "Wholesale"):
+        ContactGroup.objects.create(identifier=name.lower(), name=name, shop=unconfigured.shop)
+
+    job = run_preview(unconfigured)
+
+    assert job.status == JobStatus.DONE, job.message
+    figures = job.result
+    assert (figures["members"], figures["member_statuses"]) == (3, {"subscribed": 2, "unsubscribed": 1})
+    assert figures["contacts"] == {"existing_member": 2, "subscribed": 2, "pending": 0, "transactional": 1,
+                                   "no_consent": 0, "no_address": 1, "invalid_address": 1}
+    assert (figures["groups"], figures["too_many_groups"], figures["store_exists"]) == (2, False, False)
+    assert not MailchimpConfiguration.objects.get(pk=unconfigured.pk).is_initialized, "a preview creates nothing"
+    assert emulator.stores(api_key) == []
+
+    assert is_confirmed(unconfigured, job.pk)
+    request_job(unconfigured.shop_id, JobKind.INITIALIZE)
+    run_due_jobs(unconfigured.shop_id)
+    unconfigured.refresh_from_db()
+    assert unconfigured.is_active
+    bulk.sync_existing(unconfigured.shop_id, poll_interval=0.05, timeout=30)
+
+    statuses = {m["email_address"]: m["status"] for m in emulator.members(api_key, list_id)}
+    assert statuses.pop("left.us@fastmail.com") == "unsubscribed"
+    assert statuses.pop("fan@fastmail.com") == "subscribed"
+    assert statuses.pop("stranger@fastmail.com") == "subscribed"
+    new = sorted(statuses.values())
+    assert new.count("subscribed") == figures["contacts"]["subscribed"]
+    assert new.count("transactional") == figures["contacts"]["transactional"]
+    assert statuses[buyer.email] == "transactional"
+    assert {p.email for p in new_subscribers} <= set(statuses)
+    assert len(emulator.interest_categories(api_key, list_id)[0]["interests"]) == figures["groups"]
+    assert emulator.get_store(api_key, figures["store_id"])["list_id"] == list_id
+
+
+def test_a_preview_of_another_audience_confirms_nothing(unconfigured, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    job = run_preview(unconfigured)
+    assert is_confirmed(unconfigured, job.pk)
+    assert not is_confirmed(unconfigured, job.pk + 1)
+    assert not is_confirmed(unconfigured, "")
+    unconfigured.list_id = emulator.add_list(api_key, name="Another")
+    unconfigured.save()
+    assert not is_confirmed(unconfigured, job.pk), "the figures were of the audience before"
+
+
+def test_a_store_of_another_audience_and_too_many_groups_are_shown_before_anything_happens(
+        unconfigured, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    other = emulator.add_list(api_key, name="Other")
+    store_id = MailchimpConfiguration.default_store_id(unconfigured.shop)
+    with MailchimpSession(api_key) as session:
+        session.post("ecommerce/stores", {"id": store_id, "list_id": other, "name": "Elsewhere",
+                                          "currency_code": "EUR"})
+    for number in range(61):
+        ContactGroup.objects.create(identifier="g%d" % number, name="G%d" % number, shop=unconfigured.shop)
+
+    figures = run_preview(unconfigured).result
+
+    assert (figures["store_exists"], figures["store_list_id"]) == (True, other)
+    assert (figures["groups"], figures["too_many_groups"]) == (61, True)
+
+
+def test_a_wrong_key_or_audience_fails_the_preview_clearly(unconfigured, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    unconfigured.list_id = "gone"
+    unconfigured.save()
+    job = run_preview(unconfigured)
+    assert job.status == JobStatus.FAILED and "does not exist" in job.message
+    emulator.revoke_key(api_key)
+    unconfigured.list_id = list_id
+    unconfigured.save()
+    job = run_preview(unconfigured)
+    assert job.status == JobStatus.FAILED and "refused the API key" in job.message
+    assert api_key not in job.message
+    assert MailchimpJob.objects.filter(kind=JobKind.INITIALIZE).count() == 0
