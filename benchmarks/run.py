@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ["request_time.py", "sync_costs.py", "concurrency.py", "bulk.py"]
+BENCHMARKS = ["request_time.py", "sync_costs.py", "concurrency.py", "bulk.py", "reconcile.py"]
 
 
 def main():

@@ -115,3 +115,19 @@ def test_a_wrong_key_or_audience_fails_the_preview_clearly(unconfigured, mailchi
     assert job.status == JobStatus.FAILED and "refused the API key" in job.message
     assert api_key not in job.message
     assert MailchimpJob.objects.filter(kind=JobKind.INITIALIZE).count() == 0
+
+
+def test_the_command_prints_the_preview_and_changes_nothing(unconfigured, mailchimp_account):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    emulator, api_key, _list_id = mailchimp_account
+    person("someone@fastmail.com", True)
+    out = io.StringIO()
+    call_command("mailchimp_initialize", "--shop", str(unconfigured.shop_id), "--preview", stdout=out)
+    figures = json.loads(out.getvalue())
+    assert figures["contacts"]["subscribed"] == 1 and figures["store_exists"] is False
+    assert emulator.stores(api_key) == []
+    assert not MailchimpConfiguration.objects.get(pk=unconfigured.pk).is_initialized

@@ -58,6 +58,17 @@ def _route(emulator, method, path, body, query):
         except KeyError:
             return 404, problem(404, "No such account, list or member"), None
         return 200, member, None
+    if (method, path) == ("POST", "/members/add"):
+        emulator.add_members(body["api_key"], body["list_id"], body["emails"], body.get("status", "subscribed"),
+                             body.get("last_changed"))
+        return 200, {"added": len(body["emails"])}, None
+    if (method, path) == ("POST", "/members/edit"):
+        options = {name: body[name] for name in ("status", "new_email", "delete") if name in body}
+        try:
+            member = emulator.edit_member_by_hand(body["api_key"], body["list_id"], body["email"], **options)
+        except KeyError:
+            return 404, problem(404, "No such account, list or member"), None
+        return 200, member or {"deleted": True}, None
     if (method, path) == ("POST", "/events"):
         required = {name: body[name] for name in ("api_key", "list_id", "type", "email")}
         options = {name: body[name] for name in ("source", "new_email", "merges") if name in body}
