@@ -53,6 +53,14 @@ def check_settings(app_configs=None, **kwargs):
             "%s['TIMEOUT'] must be set: without it a call to Mailchimp can wait forever." % SETTING_NAME,
             id="shoop_mailchimp.E004",
         ))
+    interval = get_setting("RECONCILE_INTERVAL")
+    if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float))
+                                 or interval < 0):
+        problems.append(Error(
+            "%s['RECONCILE_INTERVAL'] is %r." % (SETTING_NAME, interval),
+            hint="Seconds between two reconciliations with Mailchimp (3600 by default), or None or 0 for none.",
+            id="shoop_mailchimp.E007",
+        ))
     # shoop_mailchimp.E005 (MIRAGE_SECRET_KEY) is retired: only migration 0005 reads it now.
     try:
         encryption.configured_secrets()

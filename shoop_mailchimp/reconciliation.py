@@ -132,6 +132,13 @@ def _apply_page(configuration, page, report):
         _apply_member(configuration, row, member, report)
 
 
+def _in_flight(row):
+    """Whether the shop has a change of its own on the way for the row, read again just before a fact is
+    applied (a page's rows were read at its start: a consent given since must not be withdrawn)."""
+    row.refresh_from_db(fields=["status", "email", "member_status"])
+    return row.status in IN_FLIGHT
+
+
 def _apply_member(configuration, row, member, report):
     if row.status in IN_FLIGHT:
         report["found"]["in_flight"] += 1
@@ -141,12 +148,17 @@ def _apply_member(configuration, row, member, report):
     fired_at = _last_changed(member)
     email = member.get("email_address") or ""
     data = {"list_id": configuration.list_id, "email": email}
+    status = member.get("status") or ""
+    changed_email = bool(row.email) and email.lower() != row.email.lower()
+    changed_status = status in STATUS_EVENTS and status != row.member_status and bool(row.member_status)
+    if (changed_email or changed_status) and _in_flight(row):
+        report["found"]["in_flight"] += 1
+        return
     if row.email and email.lower() != row.email.lower():
         event = {"type": "upemail", "fired_at": fired_at, "merges": {},
                  "data": dict(data, old_email=row.email, new_email=email)}
         _count(report, handle_event(configuration, event, source="reconcile"), "email_changed")
         row.refresh_from_db()
-    status = member.get("status") or ""
     if status not in STATUS_EVENTS or status == row.member_status or not row.member_status:
         return
     event_type, action, category = STATUS_EVENTS[status]

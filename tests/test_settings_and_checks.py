@@ -40,3 +40,10 @@ def test_a_lease_shorter_than_three_requests_is_reported(settings):
     assert "shoop_mailchimp.W005" in {problem.id for problem in check_settings()}
     settings.SHOOP_MAILCHIMP = {"TIMEOUT": (5, 30), "LEASE_SECONDS": 300}
     assert "shoop_mailchimp.W005" not in {problem.id for problem in check_settings()}
+
+
+@pytest.mark.parametrize("interval, reported", [(3600, False), (None, False), (0, False), ("hourly", True),
+                                                (-5, True), (True, True)])
+def test_a_reconcile_interval_that_is_no_number_of_seconds_is_reported(settings, interval, reported):
+    settings.SHOOP_MAILCHIMP = {"RECONCILE_INTERVAL": interval}
+    assert ("shoop_mailchimp.E007" in {problem.id for problem in check_settings()}) is reported

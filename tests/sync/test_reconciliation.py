@@ -241,3 +241,30 @@ def test_the_pending_consent_of_a_queued_row_survives(configuration, mailchimp_a
     record(configuration.shop_id, SyncKind.CONTACT, [person.pk])
     reconcile()
     assert Contact.objects.get(pk=person.pk).marketing_permission is True
+
+
+def test_a_consent_recorded_while_a_page_is_applied_is_not_withdrawn(configuration, mailchimp_account):
+    """The page's rows are read at its start; a row queued meanwhile is read again before its fact applies."""
+    from django.db.models.signals import post_save
+
+    emulator, api_key, list_id = mailchimp_account
+    first, second = new_person(permission=True), new_person(permission=True)
+    sent(first, second)
+    for person in (first, second):
+        emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed")
+    queued = []
+
+    def shop_changes_the_other(sender, instance, created, **kwargs):
+        if created and instance.action == "reconcile.unsubscribe" and not queued:
+            other = second if instance.contact_id == first.pk else first
+            record(configuration.shop_id, SyncKind.CONTACT, [other.pk])  # e.g. the person ticked the box again
+            queued.append(other)
+
+    post_save.connect(shop_changes_the_other, sender=MailchimpLogEntry, dispatch_uid="test-concurrent-consent")
+    try:
+        job = reconcile()
+    finally:
+        post_save.disconnect(dispatch_uid="test-concurrent-consent", sender=MailchimpLogEntry)
+
+    assert queued and (job.result["found"]["unsubscribed"], job.result["found"]["in_flight"]) == (1, 1)
+    assert Contact.objects.get(pk=queued[0].pk).marketing_permission is True
