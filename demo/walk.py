@@ -2,8 +2,9 @@
 
 Configure and initialize, create contacts with and without consent in groups, place an order
 without ticking the marketing box, change group memberships, withdraw one consent in the shop,
-unsubscribe one person in Mailchimp and save them again, drain the queue, then compare what the
-emulator holds with what the shop holds. Exit status 0 only if they agree.
+unsubscribe one person in Mailchimp and save them again, drain the queue, unsubscribe another by
+hand in Mailchimp (no webhook) and reconcile, then compare what the emulator holds with what the
+shop holds. Exit status 0 only if they agree.
 """
 import os
 import secrets
@@ -116,6 +117,17 @@ def run_story(emulator, api_key, list_id):
     step(8, "Drain the queue")
     say("   %s" % queue_summary(shop, drain()))
 
+    step(9, "A marketer unsubscribes Dave by hand in Mailchimp (no webhook); a reconciliation reads it back")
+    emulator.edit_member_by_hand(api_key, list_id, dave.email, status="unsubscribed")
+    say("   %s" % reconcile(shop))
+    dave.refresh_from_db()
+    if dave.marketing_permission:
+        differences.append("the reconciliation did not withdraw Dave's marketing permission")
+    people[3].expected_status = "unsubscribed"
+    dave.last_name = "Walker-Smith"
+    dave.save()  # the shop's next send must not subscribe him again
+    say("   %s" % queue_summary(shop, drain()))
+
     configuration.refresh_from_db()
     differences += compare(emulator, api_key, configuration, people, order)
     if emulator.violations:
@@ -132,6 +144,16 @@ def run_story(emulator, api_key, list_id):
         "all valid under the Mailchimp OpenAPI description" if emulator.validating
         else "NOT validated: install the emulator extra to check them"))
     return 0
+
+
+def reconcile(shop):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("mailchimp_reconcile", "--shop", str(shop.pk), stdout=out)
+    return out.getvalue().strip()
 
 
 def queue_summary(shop, report):

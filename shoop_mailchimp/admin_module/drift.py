@@ -3,7 +3,7 @@ buttons that start one, and the export of members the shop does not know."""
 import csv
 
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import ugettext_lazy as _
@@ -72,17 +72,15 @@ def _cell(text):
 
 class UnknownMembersExportView(View):
     """The addresses of the audience's members no contact of the shop has, as the last reconciliation that
-    read them found them (CSV)."""
+    read them found them (CSV; only the header before any has finished)."""
 
     def get(self, request):
         shop = get_shop(request)
         job = MailchimpJob.objects.filter(shop=shop, kind=JobKind.RECONCILE, status=JobStatus.DONE).first()
-        if job is None or not job.result:
-            raise Http404("No reconciliation has finished yet.")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="mailchimp-unknown-members-%s.csv"' % shop.pk
         writer = csv.writer(response)
         writer.writerow(["email_address"])
-        for email in job.result.get("unknown_emails") or []:
+        for email in ((job.result if job else None) or {}).get("unknown_emails") or []:
             writer.writerow([_cell(email)])
         return response

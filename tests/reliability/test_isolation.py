@@ -11,13 +11,14 @@ from shuup.core.models import Shop, ShopStatus
 from shoop_mailchimp import webhooks
 from shoop_mailchimp.admin_module import MailchimpModule
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
-from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpJob, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.webhook_registration import webhook_url
 from tests.helpers import new_person, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact", "rotate_webhook_secret"}
+STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact", "rotate_webhook_secret",
+                  "reconcile"}
 
 
 def admin_urls(shop, contact):
@@ -33,7 +34,7 @@ def admin_urls(shop, contact):
 
 
 def test_every_admin_url_is_covered_here(configuration):
-    expected = {"status", "status_data", "log", "log.detail", "failed"} | STATE_CHANGING
+    expected = {"status", "status_data", "log", "log.detail", "failed", "unknown_members"} | STATE_CHANGING
     assert set(admin_urls(configuration.shop, new_person())) == expected
 
 
@@ -101,6 +102,12 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     assert edit.status_code != 200 or b"mailchimp-" not in edit.content, "shop A's configuration form"
     assert client.post(reverse("shuup_admin:shoop_mailchimp.initialize", kwargs={"pk": configuration.shop_id})
                        ).status_code == 404
+    MailchimpJob.objects.create(shop_id=configuration.shop_id, kind=JobKind.RECONCILE, status=JobStatus.DONE,
+                                result={"unknown_emails": ["secret.member.of.a@fastmail.com"]})
+    export = client.get(reverse("shuup_admin:shoop_mailchimp.unknown_members"))
+    assert export.status_code == 200 and b"secret.member.of.a" not in export.content
+    client.post(reverse("shuup_admin:shoop_mailchimp.reconcile"))
+    assert MailchimpJob.objects.filter(kind=JobKind.RECONCILE).count() == 1
 
 
 def test_the_webhook_secret_is_compared_in_constant_time(configuration, client, monkeypatch):
