@@ -2,7 +2,6 @@
 buttons that start one, and the export of members the shop does not know."""
 import csv
 
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -11,12 +10,9 @@ from django.views.decorators.http import require_POST
 from django.views.generic import View
 from shuup.admin.shop_provider import get_shop
 
-from shoop_mailchimp.admin_module import messages
-from shoop_mailchimp.admin_module.form_parts import get_configuration
+from shoop_mailchimp.admin_module.jobs import queue_job_of_active_shop
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpJob
 from shoop_mailchimp.reconciliation import CATEGORIES
-from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.jobs import request_job
 
 CATEGORY_LABELS = {
     "unsubscribed": _("Unsubscribed in Mailchimp: the shop's marketing permission withdrawn"),
@@ -55,14 +51,9 @@ class ReconcileView(View):
     """Queue a reconciliation (``full``: the whole audience); the drainer runs it."""
 
     def post(self, request):
-        shop = get_shop(request)
-        if not get_configuration(shop).is_active:
-            messages.error(request, _("Mailchimp is not active for this shop: configure and initialize it first."))
-        else:
-            with transaction.atomic():
-                request_job(shop.pk, JobKind.RECONCILE, user=request.user, full=bool(request.POST.get("full")))
-                schedule_delivery(shop.pk)
-            messages.info(request, _("The reconciliation with Mailchimp is queued: this page shows what it finds."))
+        queue_job_of_active_shop(request, JobKind.RECONCILE, _("The reconciliation with Mailchimp is queued: this "
+                                                              "page shows what it finds."),
+                                 full=bool(request.POST.get("full")))
         return HttpResponseRedirect(reverse("shuup_admin:shoop_mailchimp.status"))
 
 

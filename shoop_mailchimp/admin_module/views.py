@@ -22,6 +22,7 @@ from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.drift import drift_report
 from shoop_mailchimp.admin_module.explanations import explain, technical_detail
 from shoop_mailchimp.admin_module.form_parts import get_configuration
+from shoop_mailchimp.admin_module.jobs import queue_job_of_active_shop
 from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFilter, WholeDaysFilter
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.preview import preview_context
@@ -135,14 +136,9 @@ class RotateWebhookSecretView(View):
 @method_decorator(require_POST, name="dispatch")
 class SyncExistingContactsView(View):
     def post(self, request):
-        shop = get_shop(request)
-        if not get_configuration(shop).is_active:
-            messages.error(request, _("Mailchimp is not active for this shop: configure and initialize it first."))
-        else:
-            with transaction.atomic():
-                request_job(shop.pk, JobKind.SYNC_EXISTING, user=request.user, orders=bool(request.POST.get("orders")))
-                schedule_delivery(shop.pk)
-            messages.info(request, _("The sync of existing contacts is queued: this page shows its progress."))
+        queue_job_of_active_shop(request, JobKind.SYNC_EXISTING, _("The sync of existing contacts is queued: this "
+                                                                   "page shows its progress."),
+                                 orders=bool(request.POST.get("orders")))
         return HttpResponseRedirect(reverse(STATUS_URL))
 
 

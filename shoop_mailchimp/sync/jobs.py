@@ -174,6 +174,15 @@ def run_move_webhook(job):
     return JobStatus.DONE, _("Mailchimp calls the webhook's new URL.")
 
 
+def _audience_read_failure(configuration, error):
+    """Why reading the audience failed, in the shop owner's words."""
+    if isinstance(error, MailchimpNotFound):
+        return _("The audience %(list)s does not exist in this Mailchimp account.") % {"list": configuration.list_id}
+    if isinstance(error, MailchimpAuthError):
+        return _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
+    return _("Could not read the audience from Mailchimp (try again later): %(error)s") % {"error": error}
+
+
 def run_reconcile(job):
     """Read members Mailchimp changed (``full``: all of them) and apply what the shop missed; the report
     goes to ``job.result`` page by page, so the status page shows progress."""
@@ -188,14 +197,8 @@ def run_reconcile(job):
     try:
         with open_session(configuration) as session:
             report = reconcile(configuration, session, full=bool((job.params or {}).get("full")), progress=progress)
-    except MailchimpNotFound:
-        return JobStatus.FAILED, _("The audience %(list)s does not exist in this Mailchimp account.") % {
-            "list": configuration.list_id}
-    except MailchimpAuthError as error:
-        return JobStatus.FAILED, _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
     except MailchimpError as error:
-        return JobStatus.FAILED, _("Could not read the audience from Mailchimp (tried again at the next "
-                                   "reconciliation): %(error)s") % {"error": error}
+        return JobStatus.FAILED, _audience_read_failure(configuration, error)
     MailchimpJob.objects.filter(pk=job.pk).update(result=report)
     return JobStatus.DONE, summary(report)
 
@@ -208,13 +211,8 @@ def run_preview_initialize(job):
     try:
         with open_session(configuration) as session:
             figures = preview(configuration, session)
-    except MailchimpNotFound:
-        return JobStatus.FAILED, _("The audience %(list)s does not exist in this Mailchimp account.") % {
-            "list": configuration.list_id}
-    except MailchimpAuthError as error:
-        return JobStatus.FAILED, _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
     except MailchimpError as error:
-        return JobStatus.FAILED, _("Could not ask Mailchimp: %(error)s") % {"error": error}
+        return JobStatus.FAILED, _audience_read_failure(configuration, error)
     MailchimpJob.objects.filter(pk=job.pk).update(result=figures)
     return JobStatus.DONE, _("Counted what Initialize will do to the audience %(name)s: confirm it on the shop's "
                              "Mailchimp settings.") % {"name": figures["audience_name"] or configuration.list_id}
