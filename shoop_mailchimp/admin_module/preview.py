@@ -1,6 +1,7 @@
 """The figures of an Initialize preview in a shop owner's words, for the shop's Mailchimp section and the
 status page (see :mod:`shoop_mailchimp.initialize_preview`)."""
 from django.utils.translation import ugettext_lazy as _
+from django.utils.translation import ungettext
 
 from shoop_mailchimp.initialize_preview import CONTACT_FIGURES, latest_preview
 from shoop_mailchimp.models import JobStatus
@@ -33,5 +34,7 @@ def preview_context(configuration):
             contact_rows=[(key, CONTACT_LABELS[key], contacts.get(key, 0)) for key in CONTACT_FIGURES
                           if contacts.get(key) or key in ("existing_member", "subscribed", "transactional")],
             member_statuses=sorted(figures["member_statuses"].items()),
+            members_text=ungettext("%(count)d member", "%(count)d members", figures["members"]) % {
+                "count": figures["members"]},
         )
     return context

@@ -49,6 +49,7 @@ def test_the_admin_speaks_finnish(admin_client, configuration, mailchimp_account
     finnish = {"HTTP_ACCEPT_LANGUAGE": "fi"}
     status = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"), **finnish).content.decode()
     assert "1 kohde epäonnistui" in status and "Synkronoi olemassa olevat kontaktit" in status
+    assert "Täsmäytys Mailchimpin kanssa" in status and "Täsmäytä nyt" in status
     failed = admin_client.get(reverse("shuup_admin:shoop_mailchimp.failed"), **finnish).content.decode()
     assert "1 kohde epäonnistui." in failed and "Tekniset tiedot" in failed
     contact = admin_client.get(reverse("shuup_admin:contact.detail", kwargs={"pk": person.pk}), **finnish)
