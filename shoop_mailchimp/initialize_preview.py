@@ -8,17 +8,25 @@ whose address is already a member keeps that member's status (a first sync never
 is subscribed (pending, with double opt-in) only with consent. Mailchimp may still refuse an address it
 thinks fake; that is found only by sending.
 """
+import hashlib
+import json
+from datetime import timedelta
+
+from django.utils import timezone
+
 from shoop_mailchimp import consent
 from shoop_mailchimp.mailchimp import resources
-from shoop_mailchimp.mailchimp.members import mailchimp_email
+from shoop_mailchimp.mailchimp.members import ARCHIVED, mailchimp_email
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync.kinds.contact import address_problem
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, interest_groups
 
+#: A preview older than this confirms nothing: the shop's contacts and the audience have moved on.
+PREVIEW_MAX_AGE = timedelta(days=1)
 #: The contact figures, in the order the admin shows them.
-CONTACT_FIGURES = ("existing_member", "subscribed", "pending", "transactional", "no_consent", "no_address",
-                   "invalid_address")
+CONTACT_FIGURES = ("existing_member", "subscribed", "pending", "transactional", "shared_address", "no_consent",
+                   "no_address", "invalid_address")
 
 
 def preview(configuration, session):
@@ -28,7 +36,8 @@ def preview(configuration, session):
     for page, _total in resources.member_pages(session, configuration.list_id,
                                                "members.email_address,members.status"):
         for member in page:
-            addresses.add((member.get("email_address") or "").lower())
+            if member.get("status") != ARCHIVED:  # an archived member is added again like a new one
+                addresses.add((member.get("email_address") or "").lower())
             statuses[member.get("status", "")] = statuses.get(member.get("status", ""), 0) + 1
     store_id = configuration.store_id or MailchimpConfiguration.default_store_id(configuration.shop)
     store = resources.get_or_none(session, resources.store_path(store_id))
@@ -36,7 +45,7 @@ def preview(configuration, session):
     return {
         "list_id": configuration.list_id,
         "audience_name": audience.get("name", ""),
-        "members": len(addresses),
+        "members": sum(statuses.values()),
         "member_statuses": statuses,
         "contacts": count_contacts(configuration, addresses),
         "groups": groups,
@@ -51,32 +60,53 @@ def preview(configuration, session):
 def count_contacts(configuration, addresses):
     """How the shop's contacts would reach the audience: {figure: count} (see CONTACT_FIGURES)."""
     figures = dict.fromkeys(CONTACT_FIGURES, 0)
-    for email, permission in shop_contacts(configuration.shop_id).values_list("email", "marketing_permission"):
+    counted = set()
+    contacts = shop_contacts(configuration.shop_id).order_by("pk").values_list("email", "marketing_permission")
+    for email, permission in contacts:
         if address_problem(email) is not None:
             figures["no_address" if not (email or "").strip() else "invalid_address"] += 1
             continue
-        permission = bool(permission)
+        permission, address = bool(permission), mailchimp_email(email).lower()
         if not (configuration.send_unconsented or permission):
             figures["no_consent"] += 1
-        elif mailchimp_email(email).lower() in addresses:
+            continue
+        if address in counted:
+            figures["shared_address"] += 1  # one member for all of them: whichever Mailchimp takes first
+        elif address in addresses:
             figures["existing_member"] += 1
         else:
             figures[consent.status_if_new(permission, configuration.double_opt_in)] += 1
+        counted.add(address)
     return figures
 
 
+def preview_params(configuration):
+    """The job parameters of a preview: the settings its figures depend on. A preview confirms Initialize
+    only while they are unchanged (another audience, key, store id, consent setting or choice of groups
+    would make other figures)."""
+    settings = [configuration.list_id, configuration.api_key_hint if configuration.has_api_key else "",
+                configuration.store_id or MailchimpConfiguration.default_store_id(configuration.shop),
+                configuration.double_opt_in, configuration.send_unconsented,
+                sorted(interest_groups(configuration).values_list("pk", flat=True))]
+    return {"list_id": configuration.list_id,
+            "settings": hashlib.sha256(json.dumps(settings).encode("utf-8")).hexdigest()}
+
+
 def latest_preview(configuration):
-    """The newest preview job of the shop for its current audience (any status), or None."""
-    for job in MailchimpJob.objects.filter(shop_id=configuration.shop_id, kind=JobKind.PREVIEW_INITIALIZE)[:5]:
-        if (job.params or {}).get("list_id") == configuration.list_id:
+    """The newest preview job of the shop made with its current settings (any status), or None."""
+    wanted = preview_params(configuration)
+    for job in MailchimpJob.objects.filter(shop_id=configuration.shop_id, kind=JobKind.PREVIEW_INITIALIZE)[:10]:
+        if (job.params or {}) == wanted:
             return job
     return None
 
 
 def is_confirmed(configuration, preview_id):
-    """Whether ``preview_id`` names the newest finished preview of the current audience: Initialize runs only
-    after its figures were shown (Initialize again, once initialized, needs none)."""
+    """Whether ``preview_id`` names the newest finished preview of the current settings, counted within
+    PREVIEW_MAX_AGE: Initialize runs only after its figures were shown (Initialize again, once
+    initialized, needs none)."""
     if configuration.is_initialized:
         return True
     job = latest_preview(configuration)
-    return bool(job and job.status == JobStatus.DONE and str(job.pk) == str(preview_id or ""))
+    return bool(job and job.status == JobStatus.DONE and str(job.pk) == str(preview_id or "")
+                and job.finished_on and job.finished_on > timezone.now() - PREVIEW_MAX_AGE)

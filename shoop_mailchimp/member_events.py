@@ -26,11 +26,13 @@ class EventResult:
     details: dict = field(default_factory=dict)
 
 
-def handle_event(configuration, event, source="webhook"):
+def handle_event(configuration, event, source="webhook", states=None):
     """Apply one event and write one log entry for it; returns its :class:`EventResult`.
 
     A reconciliation (``source="reconcile"``) applies what it read from Mailchimp through here too, so
-    both follow the same rules; its log entries are named ``reconcile.*``.
+    both follow the same rules; its log entries are named ``reconcile.*``. ``states``: the rows concerned
+    when the caller knows them (a reconciliation finds a member's row by Mailchimp's id, which survives
+    an e-mail change); otherwise this shop's rows for the event's e-mail.
     """
     data = event["data"]
     extra = {"type": event["type"], "fired_at": event["fired_at"].isoformat(), "list_id": data.get("list_id", "")}
@@ -38,7 +40,7 @@ def handle_event(configuration, event, source="webhook"):
         result = EventResult("webhook.ignored", "Ignored a %s event for audience %r: this shop uses %r."
                              % (event["type"], data.get("list_id", ""), configuration.list_id))
     else:
-        result = HANDLERS.get(event["type"], handle_log_only)(configuration, event)
+        result = HANDLERS.get(event["type"], handle_log_only)(configuration, event, states)
     extra.update(result.details)
     if source != "webhook":
         result.action = source + result.action[len("webhook"):]
@@ -56,6 +58,12 @@ def matching_states(shop_id, email):
         return by_sent_email
     contact_ids = shop_contacts(shop_id).filter(email__iexact=email).values_list("pk", flat=True)
     return list(states.filter(object_id__in=list(contact_ids)))
+
+
+def _states(configuration, email, states):
+    """The rows an event concerns: those given (a reconciliation knows the member's row by its id), else
+    this shop's rows for the e-mail."""
+    return list(states) if states is not None else matching_states(configuration.shop_id, email)
 
 
 def _no_contact(event):
@@ -80,9 +88,9 @@ def _stale(event, states):
         details={"matched": len(contact_ids)})
 
 
-def handle_unsubscribe(configuration, event):
+def handle_unsubscribe(configuration, event, states=None):
     email = event["data"]["email"]
-    states = matching_states(configuration.shop_id, email)
+    states = _states(configuration, email, states)
     contact_ids = sorted({row.object_id for row in states} | set(
         shop_contacts(configuration.shop_id).filter(email__iexact=email).values_list("pk", flat=True)))
     if not contact_ids:
@@ -107,9 +115,9 @@ def handle_unsubscribe(configuration, event):
                                     "reason": reason})
 
 
-def handle_subscribe(configuration, event):
+def handle_subscribe(configuration, event, states=None):
     email = event["data"]["email"]
-    states = matching_states(configuration.shop_id, email)
+    states = _states(configuration, email, states)
     if not states:
         return _no_contact(event)
     if not _current(event, states):
@@ -125,9 +133,9 @@ def handle_subscribe(configuration, event):
         LogKind.INFO, contact_ids, {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed)})
 
 
-def handle_cleaned(configuration, event):
+def handle_cleaned(configuration, event, states=None):
     email = event["data"]["email"]
-    states = matching_states(configuration.shop_id, email)
+    states = _states(configuration, email, states)
     if not states:
         return _no_contact(event)
     if not _current(event, states):
@@ -140,7 +148,7 @@ def handle_cleaned(configuration, event):
                        {"email": email, "matched": len(contact_ids), "reason": reason})
 
 
-def handle_upemail(configuration, event):
+def handle_upemail(configuration, event, states=None):
     """The subscriber changed their e-mail in Mailchimp: later syncs address the member by the new one.
 
     The shop contact's e-mail is left alone on purpose: it is the person's login and identity in
@@ -149,7 +157,7 @@ def handle_upemail(configuration, event):
     way when the event arrives does not undo it, and the contact is sent again to the new address.
     """
     old_email, new_email = event["data"]["old_email"], event["data"]["new_email"]
-    states = matching_states(configuration.shop_id, old_email)
+    states = _states(configuration, old_email, states)
     if not states:
         return _no_contact(event)
     if not _current(event, states):
@@ -162,14 +170,14 @@ def handle_upemail(configuration, event):
         {"old_email": old_email, "new_email": new_email, "matched": len(contact_ids)})
 
 
-def handle_profile(configuration, event):
+def handle_profile(configuration, event, states=None):
     email = event["data"]["email"]
-    contact_ids = sorted(row.object_id for row in matching_states(configuration.shop_id, email))
+    contact_ids = sorted(row.object_id for row in _states(configuration, email, states))
     return EventResult("webhook.profile", "%s updated their profile in Mailchimp" % email, LogKind.INFO,
                        contact_ids, {"email": email, "merges": event["merges"]})
 
 
-def handle_log_only(configuration, event):
+def handle_log_only(configuration, event, states=None):
     return EventResult("webhook.%s" % event["type"], "Mailchimp sent a %s event" % event["type"],
                        details={"data": event["data"]})
 

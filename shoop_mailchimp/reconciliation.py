@@ -23,7 +23,7 @@ good in Mailchimp, or a send that never arrived): they are queued again as they 
 as transactional and never subscribed (Mailchimp refuses addresses deleted for good; the failed list
 then says so).
 """
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -56,6 +56,8 @@ STATUS_EVENTS = {
     statuses.SUBSCRIBED: ("subscribe", "", "subscribed"),
 }
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.SENDING)
+#: Rows whose last change Mailchimp has got: a Mailchimp status differing from them is drift.
+SETTLED = (SyncStatus.SYNCED, SyncStatus.SKIPPED)
 
 
 def new_report(full, since):
@@ -67,16 +69,18 @@ def reconcile(configuration, session, full=False, progress=None):
     """Read the audience's changed (or, ``full``, all) members and apply what the shop missed.
 
     Returns the report (see :func:`new_report`); ``progress(report)`` is called after each page. The
-    configuration's ``reconciled_until`` moves to the start of this pass once it has read everything.
+    configuration's ``reconciled_until`` moves to the start of this pass once it has read everything, or
+    only as far as the oldest fact left for a row that had a change on its way: the next pass reads it
+    again.
     """
     started = timezone.now()
     since = None if full or configuration.reconciled_until is None else configuration.reconciled_until - OVERLAP
     report = new_report(full, since)
-    seen_emails, seen_ids = set(), set()
+    seen_emails, seen_ids, deferred = set(), set(), []
     for page, total in resources.member_pages(session, configuration.list_id, MEMBER_FIELDS, since):
         report["total"] = total
         with transaction.atomic():
-            _apply_page(configuration, page, report)
+            _apply_page(configuration, page, report, deferred)
         report["read"] += len(page)
         if full:
             seen_emails.update((member.get("email_address") or "").lower() for member in page)
@@ -85,8 +89,9 @@ def reconcile(configuration, session, full=False, progress=None):
             progress(report)
     if full:
         report["found"]["missing_requeued"] = _requeue_missing(configuration, seen_emails, seen_ids, started)
-    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(reconciled_until=started)
-    configuration.reconciled_until = started
+    until = min([started] + deferred)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(reconciled_until=until)
+    configuration.reconciled_until = until
     log_event(configuration.shop_id, "reconcile", summary(report),
               kind=LogKind.WARNING if any(report["found"].values()) else LogKind.INFO,
               extra={key: report[key] for key in ("full", "since", "read", "total", "found", "unknown_count")})
@@ -100,15 +105,13 @@ def summary(report):
 
 
 def _last_changed(member):
-    value = (member.get("last_changed") or "").replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(value)
+        return resources.parse_time(member.get("last_changed"))
     except ValueError:
         return timezone.now()
-    return moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc)
 
 
-def _apply_page(configuration, page, report):
+def _apply_page(configuration, page, report, deferred):
     shop_id = configuration.shop_id
     emails = {(member.get("email_address") or "").lower() for member in page}
     ids = {member.get("unique_email_id") for member in page if member.get("unique_email_id")}
@@ -129,44 +132,51 @@ def _apply_page(configuration, page, report):
                 if len(report["unknown_emails"]) < UNKNOWN_EXPORT_LIMIT:
                     report["unknown_emails"].append(member.get("email_address") or "")
             continue
-        _apply_member(configuration, row, member, report)
+        _apply_member(configuration, row, member, report, deferred)
 
 
-def _in_flight(row):
-    """Whether the shop has a change of its own on the way for the row, read again just before a fact is
-    applied (a page's rows were read at its start: a consent given since must not be withdrawn)."""
-    row.refresh_from_db(fields=["status", "email", "member_status"])
-    return row.status in IN_FLIGHT
-
-
-def _apply_member(configuration, row, member, report):
-    if row.status in IN_FLIGHT:
-        report["found"]["in_flight"] += 1
-        return
+def _apply_member(configuration, row, member, report, deferred):
+    """Apply what the member says that the row does not know. ``deferred`` collects the change times of
+    facts left for the next pass (the row had a change of its own on the way)."""
     if not row.unique_email_id and member.get("unique_email_id"):
         SyncState.objects.filter(pk=row.pk, unique_email_id="").update(unique_email_id=member["unique_email_id"])
-    fired_at = _last_changed(member)
-    email = member.get("email_address") or ""
-    data = {"list_id": configuration.list_id, "email": email}
-    status = member.get("status") or ""
-    changed_email = bool(row.email) and email.lower() != row.email.lower()
-    changed_status = status in STATUS_EVENTS and status != row.member_status and bool(row.member_status)
-    if (changed_email or changed_status) and _in_flight(row):
-        report["found"]["in_flight"] += 1
+    email, status = member.get("email_address") or "", member.get("status") or ""
+    if not (_email_changed(row, email) or _status_changed(row, status)):
         return
-    if row.email and email.lower() != row.email.lower():
+    # The page's rows were read at its start: what the shop did since (a consent given, a send) counts.
+    row.refresh_from_db()
+    fired_at = _last_changed(member)
+    data = {"list_id": configuration.list_id, "email": email}
+    if _email_changed(row, email):
+        # A fact of Mailchimp's side alone, applied even while the shop sends (as the webhook does): the
+        # send then addresses the member where it now is.
         event = {"type": "upemail", "fired_at": fired_at, "merges": {},
                  "data": dict(data, old_email=row.email, new_email=email)}
-        _count(report, handle_event(configuration, event, source="reconcile"), "email_changed")
+        _count(report, handle_event(configuration, event, source="reconcile", states=[row]), "email_changed")
         row.refresh_from_db()
-    if status not in STATUS_EVENTS or status == row.member_status or not row.member_status:
+    if not _status_changed(row, status):
+        return
+    if row.status not in SETTLED:
+        # The shop holds a change Mailchimp has not got (on its way, or failed): its consent may be newer
+        # than this status. Its send (or Resend) settles it; one on its way is read again next pass.
+        report["found"]["in_flight"] += 1
+        if row.status in IN_FLIGHT:
+            deferred.append(fired_at)
         return
     event_type, action, category = STATUS_EVENTS[status]
     details = dict(data, action=action) if action else data
     if status == statuses.UNSUBSCRIBED:
         details["reason"] = member.get("unsubscribe_reason") or ""
     event = {"type": event_type, "fired_at": fired_at, "merges": {}, "data": details}
-    _count(report, handle_event(configuration, event, source="reconcile"), category)
+    _count(report, handle_event(configuration, event, source="reconcile", states=[row]), category)
+
+
+def _email_changed(row, email):
+    return bool(row.email) and email.lower() != row.email.lower()
+
+
+def _status_changed(row, status):
+    return status in STATUS_EVENTS and bool(row.member_status) and status != row.member_status
 
 
 def _count(report, result, category):

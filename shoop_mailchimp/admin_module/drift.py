@@ -21,7 +21,7 @@ CATEGORY_LABELS = {
     "subscribed": _("Subscribed in Mailchimp (recorded; it gives no consent in the shop)"),
     "email_changed": _("E-mail changed in Mailchimp: sent to the new address from now on"),
     "stale": _("Changed in Mailchimp before the shop's own newer change: ignored"),
-    "in_flight": _("Left alone: the shop has a change of its own on the way"),
+    "in_flight": _("Left for later: the shop has a change of its own Mailchimp has not got yet"),
     "missing_requeued": _("Gone from the audience: sent again as transactional (never subscribed)"),
 }
 #: Spreadsheets run a cell starting with one of these as a formula.
@@ -35,6 +35,7 @@ def drift_report(shop):
         return None
     result = job.result or {}
     found = result.get("found") or {}
+    full_pass = last_full_pass(shop)
     return {
         "job": job,
         "running": job.status == JobStatus.RUNNING,
@@ -42,8 +43,15 @@ def drift_report(shop):
         "read": result.get("read", 0),
         "total": result.get("total"),
         "rows": [(key, CATEGORY_LABELS[key], found.get(key, 0)) for key in CATEGORIES],
-        "unknown_count": result.get("unknown_count", 0),
+        # Only a full pass reads every member: an incremental one knows only the members it read.
+        "full_pass": full_pass,
+        "unknown_count": (full_pass.result or {}).get("unknown_count", 0) if full_pass else None,
     }
+
+
+def last_full_pass(shop):
+    return MailchimpJob.objects.filter(shop=shop, kind=JobKind.RECONCILE, status=JobStatus.DONE,
+                                       params={"full": True}).first()
 
 
 @method_decorator(require_POST, name="dispatch")
@@ -62,12 +70,12 @@ def _cell(text):
 
 
 class UnknownMembersExportView(View):
-    """The addresses of the audience's members no contact of the shop has, as the last reconciliation that
-    read them found them (CSV; only the header before any has finished)."""
+    """The addresses of the audience's members no contact of the shop has, as the last full reconciliation
+    found them (CSV; only the header before one has finished)."""
 
     def get(self, request):
         shop = get_shop(request)
-        job = MailchimpJob.objects.filter(shop=shop, kind=JobKind.RECONCILE, status=JobStatus.DONE).first()
+        job = last_full_pass(shop)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="mailchimp-unknown-members-%s.csv"' % shop.pk
         writer = csv.writer(response)

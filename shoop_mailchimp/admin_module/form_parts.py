@@ -11,7 +11,7 @@ from shuup.admin.form_part import FormPart, TemplatedFormDef
 
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.permissions import can_manage
-from shoop_mailchimp.admin_module.preview import preview_context
+from shoop_mailchimp.admin_module.preview import preview_context, request_preview
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import check_api_key_format
@@ -218,7 +218,7 @@ class MailchimpFormPart(FormPart):
                 messages.info(self.request, _("Saved; Mailchimp's initialization is queued. The Mailchimp status "
                                               "page shows when it is done."))
             else:
-                request_job(config.shop_id, JobKind.PREVIEW_INITIALIZE, user=self.request.user, list_id=config.list_id)
+                request_preview(config, user=self.request.user)
                 messages.info(self.request, _("Saved. Before the first initialization, Mailchimp is asked what it "
                                               "would do to this audience: the figures appear in the Mailchimp "
                                               "section in a moment, then confirm with \"Save and initialize as "

@@ -25,7 +25,7 @@ from shoop_mailchimp.admin_module.form_parts import get_configuration
 from shoop_mailchimp.admin_module.jobs import queue_job_of_active_shop
 from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFilter, WholeDaysFilter
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
-from shoop_mailchimp.admin_module.preview import preview_context
+from shoop_mailchimp.admin_module.preview import preview_context, request_preview
 from shoop_mailchimp.admin_module.status import shop_status, status_data
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.journal import Journal
@@ -101,7 +101,7 @@ class InitializeView(View):
             if confirmed:
                 request_job(shop.pk, JobKind.INITIALIZE, user=request.user)
             else:
-                request_job(shop.pk, JobKind.PREVIEW_INITIALIZE, user=request.user, list_id=configuration.list_id)
+                request_preview(configuration, user=request.user)
             schedule_delivery(shop.pk)
         if confirmed:
             messages.info(request, _("Initialization is queued: this page shows when it is done."))

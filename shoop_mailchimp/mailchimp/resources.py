@@ -3,6 +3,7 @@
 Plans (``shoop_mailchimp.sync.kinds``) build operations on these paths; initialization, the account
 check and the webhook registration use the small functions below. Nothing here knows Shuup.
 """
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
@@ -76,24 +77,49 @@ def list_audiences(session):
 
 #: Members read per request (Mailchimp's maximum).
 MEMBERS_PAGE_SIZE = 1000
+#: Members of one second read again at the start of the next page, in case some left it meanwhile.
+MEMBERS_PAGE_OVERLAP = 50
 
 
 def member_pages(session, list_id, fields, since=None):
     """Yield ``(members, total_items)`` page by page, oldest change first; ``since``: only members changed
-    after that moment. A member changed while the pages are read may move to the end: it is read again,
-    or by the next read after ``since``."""
-    offset = 0
+    after that moment. ``total_items`` is the first answer's: how many were to read when it began.
+
+    Pages follow ``last_changed`` rather than a plain offset: each next page asks for the members changed
+    since the second before the last one read, and a member changed meanwhile moves to the end, where it
+    is read again. Within that second (an import changes thousands at once) an offset goes on, started
+    MEMBERS_PAGE_OVERLAP members early: a member that left the second shifts none unread past it, and
+    those read twice are left out by their id.
+    """
+    fields = "total_items,members.last_changed,members.unique_email_id," + fields
+    cursor, skip, first_total, read_in_second = since, 0, None, set()
     while True:
-        params = {"count": MEMBERS_PAGE_SIZE, "offset": offset, "fields": "total_items," + fields,
-                  "sort_field": "last_changed", "sort_dir": "ASC"}
-        if since is not None:
-            params["since_last_changed"] = since.replace(microsecond=0).isoformat()
+        offset = max(0, skip - MEMBERS_PAGE_OVERLAP)
+        params = {"count": MEMBERS_PAGE_SIZE, "offset": offset, "fields": fields, "sort_field": "last_changed",
+                  "sort_dir": "ASC"}
+        if cursor is not None:
+            params["since_last_changed"] = cursor.replace(microsecond=0).isoformat()
         answer = session.get(members_path(list_id), **params) or {}
-        page, total = answer.get("members") or [], int(answer.get("total_items") or 0)
-        yield page, total
-        offset += len(page)
-        if not page or offset >= total:
+        answered = answer.get("members") or []
+        if first_total is None:
+            first_total = int(answer.get("total_items") or 0)
+        yield [member for member in answered if member.get("unique_email_id") not in read_in_second], first_total
+        if len(answered) < MEMBERS_PAGE_SIZE:
             return
+        last = answered[-1].get("last_changed") or ""
+        in_last_second = {member.get("unique_email_id") for member in answered if member.get("last_changed") == last}
+        boundary = parse_time(last) - timedelta(seconds=1)
+        if boundary == cursor:  # the whole page changed in that one second: on through it
+            skip = offset + len(answered)
+            read_in_second |= in_last_second
+        else:
+            cursor, skip, read_in_second = boundary, len(in_last_second), in_last_second
+
+
+def parse_time(value):
+    """Mailchimp's ISO 8601 time ("2015-10-21T15:41:36+00:00") as an aware datetime (UTC when naive)."""
+    moment = datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def get_or_none(session, path, **params):

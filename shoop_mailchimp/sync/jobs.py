@@ -219,7 +219,10 @@ def run_preview_initialize(job):
 
 
 def schedule_reconciliations(shop_id=None):
-    """Queue an incremental reconciliation for each active shop whose last one is RECONCILE_INTERVAL old."""
+    """Queue an incremental reconciliation for each active shop whose last one is RECONCILE_INTERVAL old.
+
+    One that failed (Mailchimp down, the audience gone) is tried again an interval later, not every round.
+    """
     interval = get_setting("RECONCILE_INTERVAL")
     if not interval:
         return
@@ -228,9 +231,10 @@ def schedule_reconciliations(shop_id=None):
         Q(reconciled_until__lt=cutoff) | Q(reconciled_until__isnull=True))
     if shop_id is not None:
         due = due.filter(shop_id=shop_id)
-    for due_shop_id in due.values_list("shop_id", flat=True):
-        if not open_jobs(due_shop_id).filter(kind=JobKind.RECONCILE).exists():
-            request_job(due_shop_id, JobKind.RECONCILE, full=False)
+    recent = set(MailchimpJob.objects.filter(kind=JobKind.RECONCILE).filter(
+        Q(created_on__gte=cutoff) | Q(status__in=JobStatus.OPEN)).values_list("shop_id", flat=True))
+    for due_shop_id in set(due.values_list("shop_id", flat=True)) - recent:
+        request_job(due_shop_id, JobKind.RECONCILE, full=False)
 
 
 RUNNERS = {

@@ -1,8 +1,10 @@
 """Before the first Initialize the shop owner sees what it will do to the audience, and it then does that."""
+from datetime import timedelta
+
 import pytest
 from shuup.core.models import ContactGroup, PersonContact
 
-from shoop_mailchimp.initialize_preview import is_confirmed
+from shoop_mailchimp.initialize_preview import is_confirmed, preview_params
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.sync import bulk
@@ -17,7 +19,7 @@ def person(email, permission):
 
 
 def run_preview(configuration):
-    job = request_job(configuration.shop_id, JobKind.PREVIEW_INITIALIZE, list_id=configuration.list_id)
+    job = request_job(configuration.shop_id, JobKind.PREVIEW_INITIALIZE, **preview_params(configuration))
     run_due_jobs(configuration.shop_id)
     job.refresh_from_db()
     return job
@@ -49,7 +51,7 @@ def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(unconfigu
     figures = job.result
     assert (figures["members"], figures["member_statuses"]) == (3, {"subscribed": 2, "unsubscribed": 1})
     assert figures["contacts"] == {"existing_member": 2, "subscribed": 2, "pending": 0, "transactional": 1,
-                                   "no_consent": 0, "no_address": 1, "invalid_address": 1}
+                                   "shared_address": 0, "no_consent": 0, "no_address": 1, "invalid_address": 1}
     assert (figures["groups"], figures["too_many_groups"], figures["store_exists"]) == (2, False, False)
     assert not MailchimpConfiguration.objects.get(pk=unconfigured.pk).is_initialized, "a preview creates nothing"
     assert emulator.stores(api_key) == []
@@ -131,3 +133,38 @@ def test_the_command_prints_the_preview_and_changes_nothing(unconfigured, mailch
     assert figures["contacts"]["subscribed"] == 1 and figures["store_exists"] is False
     assert emulator.stores(api_key) == []
     assert not MailchimpConfiguration.objects.get(pk=unconfigured.pk).is_initialized
+
+
+def test_archived_members_and_shared_addresses_are_counted_as_the_sync_treats_them(unconfigured, mailchimp_account,
+                                                                                    settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator.add_members(api_key, list_id, ["gone.once@fastmail.com"], status="archived")
+    person("gone.once@fastmail.com", True)  # an archived member is added again, as a new one
+    person("shared@fastmail.com", True)
+    person("Shared@fastmail.com", False)  # the same member as the one above
+    person("unsent.shared@fastmail.com", False)
+
+    figures = run_preview(unconfigured).result["contacts"]
+
+    assert (figures["existing_member"], figures["subscribed"], figures["shared_address"],
+            figures["transactional"]) == (0, 2, 1, 1)
+    request_job(unconfigured.shop_id, JobKind.INITIALIZE)
+    run_due_jobs(unconfigured.shop_id)
+    bulk.sync_existing(unconfigured.shop_id, poll_interval=0.05, timeout=30)
+    statuses = {m["email_address"].lower(): m["status"] for m in emulator.members(api_key, list_id)}
+    assert statuses["gone.once@fastmail.com"] == "subscribed"
+    assert len(statuses) == 3  # gone.once, shared (one member for two contacts), unsent.shared
+
+
+def test_a_preview_made_with_other_settings_confirms_nothing(unconfigured, mailchimp_account):
+    job = run_preview(unconfigured)
+    assert is_confirmed(unconfigured, job.pk)
+    unconfigured.double_opt_in = True
+    unconfigured.save()
+    assert not is_confirmed(unconfigured, job.pk), "its figures were counted without double opt-in"
+    unconfigured.double_opt_in = False
+    unconfigured.save()
+    assert is_confirmed(unconfigured, job.pk)
+    MailchimpJob.objects.filter(pk=job.pk).update(finished_on=job.finished_on - timedelta(days=2))
+    assert not is_confirmed(unconfigured, job.pk), "counted too long ago"

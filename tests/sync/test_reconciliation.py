@@ -268,3 +268,127 @@ def test_a_consent_recorded_while_a_page_is_applied_is_not_withdrawn(configurati
 
     assert queued and (job.result["found"]["unsubscribed"], job.result["found"]["in_flight"]) == (1, 1)
     assert Contact.objects.get(pk=queued[0].pk).marketing_permission is True
+
+
+def test_an_address_changed_in_mailchimp_while_the_shop_sends_is_followed(configuration, mailchimp_account):
+    """The e-mail change is Mailchimp's alone: applied even while the contact has a send on its way, so the
+    send and a later withdrawal reach the person's real member."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, email="first.address@fastmail.com")
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, new_email="second.address@fastmail.com")
+    emulator.faults.fail("/lists/*/members/*", status=503, method="PUT", times=1)
+    person.last_name = "Renamed"
+    person.save()
+    drain()
+    assert row_of(person).status == SyncStatus.PENDING
+
+    job = reconcile()
+
+    assert job.result["found"]["email_changed"] == 1
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, "first.address@fastmail.com") is None, "no second member"
+    person.marketing_permission = False
+    person.save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, "second.address@fastmail.com")["status"] == "unsubscribed"
+
+
+def test_a_status_left_for_a_send_on_its_way_is_read_again_by_the_next_pass(configuration, mailchimp_account,
+                                                                             settings):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="cleaned")
+    record(configuration.shop_id, SyncKind.CONTACT, [person.pk])  # a change of the shop's, not yet sent
+    assert reconcile().result["found"]["in_flight"] == 1
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    SyncState.objects.filter(pk=row_of(person).pk).update(status=SyncStatus.SYNCED)  # sent, as a drain would
+    job = reconcile()
+    assert job.result["found"]["cleaned"] == 1, "the pass after reads the member again"
+
+
+def test_a_consent_the_shop_failed_to_send_outranks_an_older_unsubscribe(configuration, mailchimp_account,
+                                                                          settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, MAX_ATTEMPTS=1)
+    person = new_person(permission=False)
+    sent(person)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        reconciled_until=timezone.now() - timedelta(hours=3))
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed",
+                                 last_changed=timezone.now() - timedelta(hours=1))
+    emulator.faults.fail_email(person.email, status=500, title="Internal Server Error")
+    person.marketing_permission = True
+    person.save()  # a newer decision of the person's, which Mailchimp never got
+    drain()
+    assert row_of(person).status == SyncStatus.FAILED
+    emulator.faults.clear()
+
+    job = reconcile()
+
+    assert job.result["found"]["in_flight"] == 1 and job.result["found"]["unsubscribed"] == 0
+    assert Contact.objects.get(pk=person.pk).marketing_permission is True
+
+
+def test_members_swapping_addresses_in_mailchimp_keep_their_contacts(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    first = new_person(permission=True, email="aaa@fastmail.com")
+    second = new_person(permission=False, email="bbb@fastmail.com")
+    sent(first, second)
+    ids = {first.pk: row_of(first).unique_email_id, second.pk: row_of(second).unique_email_id}
+    for old, new in (("aaa", "tmp"), ("bbb", "aaa"), ("tmp", "bbb")):
+        emulator.edit_member_by_hand(api_key, list_id, old + "@fastmail.com", new_email=new + "@fastmail.com")
+
+    reconcile()
+
+    addresses = {m["unique_email_id"]: m["email_address"] for m in emulator.members(api_key, list_id)}
+    assert row_of(first).email == addresses[ids[first.pk]] == "bbb@fastmail.com"
+    assert row_of(second).email == addresses[ids[second.pk]] == "aaa@fastmail.com"
+
+
+def test_a_member_changed_while_the_pages_are_read_shifts_no_other_out_of_them(configuration, mailchimp_account):
+    from shoop_mailchimp import reconciliation
+    from shoop_mailchimp.mailchimp.transport import open_session
+
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    sent(person)
+    long_ago = (timezone.now() - timedelta(hours=2)).replace(microsecond=0).isoformat()
+    emulator.add_members(api_key, list_id, ["other.%d@fastmail.com" % n for n in range(1000)], last_changed=long_ago)
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed",
+                                 last_changed=timezone.now() - timedelta(hours=1))
+
+    def a_member_of_the_first_page_changes(report):
+        if report["read"] == 1000:
+            emulator.edit_member_by_hand(api_key, list_id, "other.0@fastmail.com", status="unsubscribed")
+
+    with open_session(configuration) as session:
+        report = reconciliation.reconcile(configuration, session, full=True,
+                                          progress=a_member_of_the_first_page_changes)
+
+    assert report["found"]["unsubscribed"] == 1 and report["found"]["missing_requeued"] == 0
+    assert Contact.objects.get(pk=person.pk).marketing_permission is False
+
+
+def test_a_failing_reconciliation_is_tried_again_an_interval_later_not_every_round(configuration,
+                                                                                    mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        reconciled_until=timezone.now() - timedelta(hours=2))
+    emulator.faults.fail("/lists/*/members", status=503, method="GET")
+    for _ in range(4):
+        run_due_work(configuration.shop_id)
+    assert list(MailchimpJob.objects.filter(kind=JobKind.RECONCILE).values_list("status", flat=True)) == [
+        JobStatus.FAILED]
+    MailchimpJob.objects.update(created_on=timezone.now() - timedelta(hours=2))
+    run_due_work(configuration.shop_id)
+    assert MailchimpJob.objects.filter(kind=JobKind.RECONCILE).count() == 2
+
+
+def test_the_command_says_when_no_shop_can_be_reconciled(configuration, capsys):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="Mailchimp refused the key")
+    call_command("mailchimp_reconcile")
+    assert "nothing was reconciled" in capsys.readouterr().err

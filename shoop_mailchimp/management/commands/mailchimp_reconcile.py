@@ -24,7 +24,11 @@ class Command(BaseCommand):
                 raise CommandError("Shop %s has no active Mailchimp configuration (enabled, initialized, not "
                                    "paused)." % shop)
         failed = 0
-        for shop_id in configurations.values_list("shop_id", flat=True):
+        shop_ids = list(configurations.values_list("shop_id", flat=True))
+        if not shop_ids:
+            self.stderr.write("No shop has an active Mailchimp configuration (enabled, initialized, not paused): "
+                              "nothing was reconciled.")
+        for shop_id in shop_ids:
             job = run_job_now(request_job(shop_id, JobKind.RECONCILE, full=full))
             if job is None:
                 self.stdout.write("Shop %s: a drainer is already running this reconciliation." % shop_id)
