@@ -4,6 +4,8 @@
 ``edit SECONDS SEED``    random edits (names, e-mails, groups, consent on and off) in short transactions
 ``unsubscribe SECONDS SEED``  people unsubscribing in Mailchimp, and the webhook deliveries that
                          follow (through Django's full request stack)
+``lost-unsubscribe SECONDS SEED``  the same, with every webhook delivery lost
+``reconcile SECONDS SEED``  ``mailchimp_reconcile`` again and again
 ``upemail OLD NEW``      one person changing their address in Mailchimp, and its webhook delivery
 ``rename EMAIL NAME``    the shop renames the contact with that e-mail
 """
@@ -78,8 +80,9 @@ def edit(seconds, seed):
     print(edits)
 
 
-def unsubscribe(seconds, seed):
-    """As Mailchimp does it: the member changes first, then the webhook is delivered (sometimes late)."""
+def unsubscribe(seconds, seed, webhooks=True):
+    """As Mailchimp does it: the member changes first, then the webhook is delivered (sometimes late);
+    without ``webhooks``, every delivery is lost (the shop was down, or has no WEBHOOK_BASE_URL)."""
     from django.test import Client
     from django.urls import reverse
     from django.utils import timezone
@@ -102,9 +105,10 @@ def unsubscribe(seconds, seed):
             continue
         session.patch(member_path(configuration.list_id, row.email), {"status": "unsubscribed"})
         time.sleep(rng.uniform(0, 0.3))  # Mailchimp delivers a moment later
-        assert client.post(url, {"type": "unsubscribe", "fired_at": timezone.now().strftime("%Y-%m-%d %H:%M:%S"),
-                                 "data[list_id]": configuration.list_id, "data[email]": row.email,
-                                 "data[action]": "unsub"}).status_code == 200
+        if webhooks:
+            assert client.post(url, {"type": "unsubscribe", "fired_at": timezone.now().strftime("%Y-%m-%d %H:%M:%S"),
+                                     "data[list_id]": configuration.list_id, "data[email]": row.email,
+                                     "data[action]": "unsub"}).status_code == 200
         events += 1
     session.close()
     print(events)
@@ -139,6 +143,20 @@ def upemail(old_email, new_email, signal_dir=None):
                                "data[new_email]": new_email}).status_code == 200
 
 
+def reconcile(seconds, seed):
+    """``manage.py mailchimp_reconcile`` again and again, as an impatient admin (or a short
+    RECONCILE_INTERVAL) would, while the others run."""
+    from django.core.management import call_command
+
+    rng = random.Random(seed)
+    deadline, passes = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        call_command("mailchimp_reconcile", stdout=open(os.devnull, "w"))
+        passes += 1
+        time.sleep(rng.uniform(0.2, 1.5))
+    print(passes)
+
+
 def rename(email, name):
     from shuup.core.models import PersonContact
 
@@ -158,6 +176,10 @@ if __name__ == "__main__":
         edit(float(arguments[0]), int(arguments[1]))
     elif command == "unsubscribe":
         unsubscribe(float(arguments[0]), int(arguments[1]))
+    elif command == "lost-unsubscribe":
+        unsubscribe(float(arguments[0]), int(arguments[1]), webhooks=False)
+    elif command == "reconcile":
+        reconcile(float(arguments[0]), int(arguments[1]))
     elif command == "upemail":
         upemail(*arguments)
     elif command == "rename":

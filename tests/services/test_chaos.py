@@ -48,6 +48,34 @@ def shop_state(port):
     return {row[0]: row[1:] for row in rows}
 
 
+def disagreements(emulator, api_key, list_id, port):
+    """({contact id: [why Mailchimp's member is not what the shop holds]}, [members subscribed or pending
+    without the shop's consent])."""
+    stale = {}
+    for contact_id, (email, consent, first, last, sent_email, status, _groups) in shop_state(port).items():
+        member = emulator.get_member(api_key, list_id, sent_email or mailchimp_email(email))
+        reasons = []
+        if member is None:
+            reasons.append("no member")
+        else:
+            subscribed = member["status"] in ("subscribed", "pending")
+            if subscribed != consent:
+                reasons.append("member %s, shop consent %s" % (member["status"], consent))
+            if (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) != (first, last):
+                reasons.append("names %r" % member["merge_fields"])
+        if sent_email.lower() != mailchimp_email(email).lower():
+            reasons.append("Mailchimp holds %s, the shop %s" % (sent_email, email))
+        if status != "synced":
+            reasons.append("row %s" % status)
+        if reasons:
+            stale[contact_id] = reasons
+    consenting = {mailchimp_email(row[0]).lower() for row in shop_state(port).values() if row[1]}
+    violations = [member["email_address"] for member in emulator.members(api_key, list_id)
+                  if member["status"] in ("subscribed", "pending")
+                  and member["email_address"].lower() not in consenting]
+    return stale, violations
+
+
 def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
     emulator, api_key, list_id = new_account()
     emulator.faults.latency(0.01)
@@ -79,28 +107,7 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
         emulator.stop()
     assert remaining == 0, "rows still pending after the chaos settled (seed %s)" % seed
 
-    stale = {}
-    for contact_id, (email, consent, first, last, sent_email, status, _groups) in shop_state(postgres_port).items():
-        member = emulator.get_member(api_key, list_id, sent_email or mailchimp_email(email))
-        reasons = []
-        if member is None:
-            reasons.append("no member")
-        else:
-            subscribed = member["status"] in ("subscribed", "pending")
-            if subscribed != consent:
-                reasons.append("member %s, shop consent %s" % (member["status"], consent))
-            if (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) != (first, last):
-                reasons.append("names %r" % member["merge_fields"])
-        if sent_email.lower() != mailchimp_email(email).lower():
-            reasons.append("Mailchimp holds %s, the shop %s" % (sent_email, email))
-        if status != "synced":
-            reasons.append("row %s" % status)
-        if reasons:
-            stale[contact_id] = reasons
-    consenting = {mailchimp_email(row[0]).lower() for row in shop_state(postgres_port).values() if row[1]}
-    violations = [member["email_address"] for member in emulator.members(api_key, list_id)
-                  if member["status"] in ("subscribed", "pending")
-                  and member["email_address"].lower() not in consenting]
+    stale, violations = disagreements(emulator, api_key, list_id, postgres_port)
     for name, count in (("chaos_runs", 1), ("chaos_edits", edits), ("chaos_unsubscribes", unsubscribes),
                         ("chaos_kills", kills), ("chaos_stale", len(stale)), ("consent_violations", len(violations))):
         registry.add(name, count)
