@@ -118,9 +118,12 @@ def _apply_page(configuration, page, report, deferred):
     rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).annotate(
         email_lower=Lower("email")).filter(Q(unique_email_id__in=ids) | Q(email_lower__in=emails)))
     by_id = {row.unique_email_id: row for row in rows if row.unique_email_id}
+    # By address only the rows sent before Mailchimp's id was kept: a row that knows its member's id is
+    # not paired with another member that took its old address.
     by_email = {}
     for row in rows:
-        by_email.setdefault(row.email_lower, row)
+        if not row.unique_email_id:
+            by_email.setdefault(row.email_lower, row)
     contact_emails = set(shop_contacts(shop_id).annotate(email_lower=Lower("email")).filter(
         email_lower__in=emails).values_list("email_lower", flat=True))
     for member in page:

@@ -392,3 +392,17 @@ def test_the_command_says_when_no_shop_can_be_reconciled(configuration, capsys):
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="Mailchimp refused the key")
     call_command("mailchimp_reconcile")
     assert "nothing was reconciled" in capsys.readouterr().err
+
+
+def test_a_new_member_at_an_address_a_contact_left_is_not_that_contact(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, email="moving@fastmail.com")
+    sent(person)
+    emulator.edit_member_by_hand(api_key, list_id, "moving@fastmail.com", new_email="moved@fastmail.com")
+    emulator.add_members(api_key, list_id, ["moving@fastmail.com"], status="unsubscribed")  # someone else
+
+    job = reconcile()
+
+    assert (job.result["found"]["email_changed"], job.result["found"]["unsubscribed"]) == (1, 0)
+    assert row_of(person).email == "moved@fastmail.com"
+    assert Contact.objects.get(pk=person.pk).marketing_permission is True
