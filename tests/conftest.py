@@ -60,6 +60,13 @@ def mailchimp_settings(settings, mailchimp_emulator):
 
 
 @pytest.fixture
+def fresh_configuration(shop, mailchimp_settings, mailchimp_account):
+    """An enabled configuration for the default shop on a fresh emulator account, not yet initialized."""
+    emulator, api_key, list_id = mailchimp_account
+    return MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+
+
+@pytest.fixture
 def configuration(shop, mailchimp_settings, mailchimp_account):
     """An enabled, initialized configuration for the default shop, on a fresh emulator account."""
     emulator, api_key, list_id = mailchimp_account

@@ -9,12 +9,6 @@ from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fresh_configuration(shop, mailchimp_settings, mailchimp_account):
-    emulator, api_key, list_id = mailchimp_account
-    return MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-
-
 def test_initialize_creates_store_category_and_interests_once(shop, fresh_configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     groups = [create_random_contact_group() for _ in range(3)]

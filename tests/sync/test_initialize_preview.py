@@ -25,13 +25,8 @@ def run_preview(configuration):
     return job
 
 
-@pytest.fixture
-def unconfigured(shop, mailchimp_settings, mailchimp_account):
-    emulator, api_key, list_id = mailchimp_account
-    return MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-
-
-def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(unconfigured, mailchimp_account, settings):
+def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(fresh_configuration, mailchimp_account,
+                                                                        settings):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator.add_members(api_key, list_id, ["left.us@fastmail.com"], status="unsubscribed")
@@ -43,9 +38,9 @@ def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(unconfigu
     person("", True)
     person("not-an-address", True)
     for name in ("VIP", "Wholesale"):
-        ContactGroup.objects.create(identifier=name.lower(), name=name, shop=unconfigured.shop)
+        ContactGroup.objects.create(identifier=name.lower(), name=name, shop=fresh_configuration.shop)
 
-    job = run_preview(unconfigured)
+    job = run_preview(fresh_configuration)
 
     assert job.status == JobStatus.DONE, job.message
     figures = job.result
@@ -53,15 +48,15 @@ def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(unconfigu
     assert figures["contacts"] == {"existing_member": 2, "subscribed": 2, "pending": 0, "transactional": 1,
                                    "shared_address": 0, "no_consent": 0, "no_address": 1, "invalid_address": 1}
     assert (figures["groups"], figures["too_many_groups"], figures["store_exists"]) == (2, False, False)
-    assert not MailchimpConfiguration.objects.get(pk=unconfigured.pk).is_initialized, "a preview creates nothing"
+    assert not MailchimpConfiguration.objects.get(pk=fresh_configuration.pk).is_initialized, "a preview creates nothing"
     assert emulator.stores(api_key) == []
 
-    assert is_confirmed(unconfigured, job.pk)
-    request_job(unconfigured.shop_id, JobKind.INITIALIZE)
-    run_due_jobs(unconfigured.shop_id)
-    unconfigured.refresh_from_db()
-    assert unconfigured.is_active
-    bulk.sync_existing(unconfigured.shop_id, poll_interval=0.05, timeout=30)
+    assert is_confirmed(fresh_configuration, job.pk)
+    request_job(fresh_configuration.shop_id, JobKind.INITIALIZE)
+    run_due_jobs(fresh_configuration.shop_id)
+    fresh_configuration.refresh_from_db()
+    assert fresh_configuration.is_active
+    bulk.sync_existing(fresh_configuration.shop_id, poll_interval=0.05, timeout=30)
 
     statuses = {m["email_address"]: m["status"] for m in emulator.members(api_key, list_id)}
     assert statuses.pop("left.us@fastmail.com") == "unsubscribed"
@@ -76,50 +71,50 @@ def test_the_preview_counts_what_initialize_and_the_first_sync_then_do(unconfigu
     assert emulator.get_store(api_key, figures["store_id"])["list_id"] == list_id
 
 
-def test_a_preview_of_another_audience_confirms_nothing(unconfigured, mailchimp_account):
+def test_a_preview_of_another_audience_confirms_nothing(fresh_configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    job = run_preview(unconfigured)
-    assert is_confirmed(unconfigured, job.pk)
-    assert not is_confirmed(unconfigured, job.pk + 1)
-    assert not is_confirmed(unconfigured, "")
-    unconfigured.list_id = emulator.add_list(api_key, name="Another")
-    unconfigured.save()
-    assert not is_confirmed(unconfigured, job.pk), "the figures were of the audience before"
+    job = run_preview(fresh_configuration)
+    assert is_confirmed(fresh_configuration, job.pk)
+    assert not is_confirmed(fresh_configuration, job.pk + 1)
+    assert not is_confirmed(fresh_configuration, "")
+    fresh_configuration.list_id = emulator.add_list(api_key, name="Another")
+    fresh_configuration.save()
+    assert not is_confirmed(fresh_configuration, job.pk), "the figures were of the audience before"
 
 
 def test_a_store_of_another_audience_and_too_many_groups_are_shown_before_anything_happens(
-        unconfigured, mailchimp_account):
+        fresh_configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     other = emulator.add_list(api_key, name="Other")
-    store_id = MailchimpConfiguration.default_store_id(unconfigured.shop)
+    store_id = MailchimpConfiguration.default_store_id(fresh_configuration.shop)
     with MailchimpSession(api_key) as session:
         session.post("ecommerce/stores", {"id": store_id, "list_id": other, "name": "Elsewhere",
                                           "currency_code": "EUR"})
     for number in range(61):
-        ContactGroup.objects.create(identifier="g%d" % number, name="G%d" % number, shop=unconfigured.shop)
+        ContactGroup.objects.create(identifier="g%d" % number, name="G%d" % number, shop=fresh_configuration.shop)
 
-    figures = run_preview(unconfigured).result
+    figures = run_preview(fresh_configuration).result
 
     assert (figures["store_exists"], figures["store_list_id"]) == (True, other)
     assert (figures["groups"], figures["too_many_groups"]) == (61, True)
 
 
-def test_a_wrong_key_or_audience_fails_the_preview_clearly(unconfigured, mailchimp_account):
+def test_a_wrong_key_or_audience_fails_the_preview_clearly(fresh_configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    unconfigured.list_id = "gone"
-    unconfigured.save()
-    job = run_preview(unconfigured)
+    fresh_configuration.list_id = "gone"
+    fresh_configuration.save()
+    job = run_preview(fresh_configuration)
     assert job.status == JobStatus.FAILED and "does not exist" in job.message
     emulator.revoke_key(api_key)
-    unconfigured.list_id = list_id
-    unconfigured.save()
-    job = run_preview(unconfigured)
+    fresh_configuration.list_id = list_id
+    fresh_configuration.save()
+    job = run_preview(fresh_configuration)
     assert job.status == JobStatus.FAILED and "refused the API key" in job.message
     assert api_key not in job.message
     assert MailchimpJob.objects.filter(kind=JobKind.INITIALIZE).count() == 0
 
 
-def test_the_command_prints_the_preview_and_changes_nothing(unconfigured, mailchimp_account):
+def test_the_command_prints_the_preview_and_changes_nothing(fresh_configuration, mailchimp_account):
     import io
     import json
 
@@ -128,15 +123,15 @@ def test_the_command_prints_the_preview_and_changes_nothing(unconfigured, mailch
     emulator, api_key, _list_id = mailchimp_account
     person("someone@fastmail.com", True)
     out = io.StringIO()
-    call_command("mailchimp_initialize", "--shop", str(unconfigured.shop_id), "--preview", stdout=out)
+    call_command("mailchimp_initialize", "--shop", str(fresh_configuration.shop_id), "--preview", stdout=out)
     figures = json.loads(out.getvalue())
     assert figures["contacts"]["subscribed"] == 1 and figures["store_exists"] is False
     assert emulator.stores(api_key) == []
-    assert not MailchimpConfiguration.objects.get(pk=unconfigured.pk).is_initialized
+    assert not MailchimpConfiguration.objects.get(pk=fresh_configuration.pk).is_initialized
 
 
-def test_archived_members_and_shared_addresses_are_counted_as_the_sync_treats_them(unconfigured, mailchimp_account,
-                                                                                    settings):
+def test_archived_members_and_shared_addresses_are_counted_as_the_sync_treats_them(fresh_configuration,
+                                                                                    mailchimp_account, settings):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator.add_members(api_key, list_id, ["gone.once@fastmail.com"], status="archived")
@@ -145,26 +140,26 @@ def test_archived_members_and_shared_addresses_are_counted_as_the_sync_treats_th
     person("Shared@fastmail.com", False)  # the same member as the one above
     person("unsent.shared@fastmail.com", False)
 
-    figures = run_preview(unconfigured).result["contacts"]
+    figures = run_preview(fresh_configuration).result["contacts"]
 
     assert (figures["existing_member"], figures["subscribed"], figures["shared_address"],
             figures["transactional"]) == (0, 2, 1, 1)
-    request_job(unconfigured.shop_id, JobKind.INITIALIZE)
-    run_due_jobs(unconfigured.shop_id)
-    bulk.sync_existing(unconfigured.shop_id, poll_interval=0.05, timeout=30)
+    request_job(fresh_configuration.shop_id, JobKind.INITIALIZE)
+    run_due_jobs(fresh_configuration.shop_id)
+    bulk.sync_existing(fresh_configuration.shop_id, poll_interval=0.05, timeout=30)
     statuses = {m["email_address"].lower(): m["status"] for m in emulator.members(api_key, list_id)}
     assert statuses["gone.once@fastmail.com"] == "subscribed"
     assert len(statuses) == 3  # gone.once, shared (one member for two contacts), unsent.shared
 
 
-def test_a_preview_made_with_other_settings_confirms_nothing(unconfigured, mailchimp_account):
-    job = run_preview(unconfigured)
-    assert is_confirmed(unconfigured, job.pk)
-    unconfigured.double_opt_in = True
-    unconfigured.save()
-    assert not is_confirmed(unconfigured, job.pk), "its figures were counted without double opt-in"
-    unconfigured.double_opt_in = False
-    unconfigured.save()
-    assert is_confirmed(unconfigured, job.pk)
+def test_a_preview_made_with_other_settings_confirms_nothing(fresh_configuration, mailchimp_account):
+    job = run_preview(fresh_configuration)
+    assert is_confirmed(fresh_configuration, job.pk)
+    fresh_configuration.double_opt_in = True
+    fresh_configuration.save()
+    assert not is_confirmed(fresh_configuration, job.pk), "its figures were counted without double opt-in"
+    fresh_configuration.double_opt_in = False
+    fresh_configuration.save()
+    assert is_confirmed(fresh_configuration, job.pk)
     MailchimpJob.objects.filter(pk=job.pk).update(finished_on=job.finished_on - timedelta(days=2))
-    assert not is_confirmed(unconfigured, job.pk), "counted too long ago"
+    assert not is_confirmed(fresh_configuration, job.pk), "counted too long ago"
