@@ -3,6 +3,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS_VENV := .venv-docs
+# The fast tests run in this many processes (pytest-xdist); a file's tests stay together. The browser,
+# services and packaging tests run after them, one at a time: they time real processes.
+TEST_WORKERS ?= 2
+FAST_TESTS := -m "not browser and not services and not packaging"
 
 .PHONY: test test-fast lint demo docs bench clean system-deps messages
 
@@ -20,10 +24,11 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(PY) -m ruff check shoop_mailchimp tests benchmarks demo
-	$(PY) -m pytest -q -rs
+	$(PY) -m pytest -q -rs -n $(TEST_WORKERS) --dist loadfile $(FAST_TESTS)
+	$(PY) -m pytest -q -rs -m "browser or services or packaging"
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -x -m "not browser and not services and not packaging"
+	$(PY) -m pytest -q -x -n $(TEST_WORKERS) --dist loadfile $(FAST_TESTS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check shoop_mailchimp tests benchmarks demo

@@ -37,6 +37,7 @@ setup(
             "pytest",
             "pytest-django",
             "pytest-timeout",
+            "pytest-xdist",
             "hypothesis",
             "playwright==1.48.0",
             "psycopg2-binary<2.9",

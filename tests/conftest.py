@@ -1,5 +1,7 @@
 import pytest
+from django.contrib.auth.management import create_permissions
 from django.core.cache import cache
+from django.db.models.signals import post_migrate
 from shuup.core import cache as shuup_cache
 from shuup.testing.factories import get_default_shop
 
@@ -8,6 +10,29 @@ from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.rounds import run_due_work
+from tests.reliability import registry
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability figures of the whole run (see tests/reliability/registry.py)."""
+    if registry.FIGURES:
+        terminalreporter.write_line(registry.summary_line())
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: its figures go to the controller
+        session.config.workeroutput["reliability_figures"] = dict(registry.FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    registry.FIGURES.update(getattr(node, "workeroutput", {}).get("reliability_figures", {}))
+
+
+# A test with transaction=True ends by emptying every table, then Django sends post_migrate, whose
+# create_permissions writes a Permission row for each model: two thirds of that teardown. Nothing here
+# reads them (Shuup keeps its admin permissions in its configuration), so the tests go without them.
+post_migrate.disconnect(create_permissions, dispatch_uid="django.contrib.auth.management.create_permissions")
 
 
 @pytest.fixture(autouse=True)

@@ -1,16 +1,10 @@
-"""Fixtures for the reliability tests, and the summary line printed at the end of the run."""
+"""Fixtures for the reliability tests (their summary line is printed by tests/conftest.py)."""
 import pytest
 
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from tests.reliability import registry
 from tests.reliability.helpers import consent_violations
-
-
-def pytest_terminal_summary(terminalreporter):
-    if registry.FIGURES:
-        terminalreporter.write_line(registry.summary_line())
-
 
 
 @pytest.fixture

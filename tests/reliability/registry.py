@@ -19,6 +19,9 @@ CHAOS = (
 )
 
 
+RECONCILE_CHAOS = "; {lost} unsubscribes whose webhook was lost repaired by reconciliation"
+
+
 def summary_line():
     line = SUMMARY.format(
         faults=FIGURES["faults"],
@@ -30,4 +33,6 @@ def summary_line():
     if FIGURES["chaos_runs"]:
         line += CHAOS.format(edits=FIGURES["chaos_edits"], unsubscribes=FIGURES["chaos_unsubscribes"],
                              kills=FIGURES["chaos_kills"], stale=FIGURES["chaos_stale"])
+    if FIGURES["reconcile_chaos_runs"]:
+        line += RECONCILE_CHAOS.format(lost=FIGURES["reconcile_chaos_lost_webhooks"])
     return line
