@@ -142,7 +142,7 @@ def _apply_member(configuration, row, member, report, deferred):
     """Apply what the member says that the row does not know. ``deferred`` collects the change times of
     facts left for the next pass (the row had a change of its own on the way)."""
     if not row.unique_email_id and member.get("unique_email_id"):
-        SyncState.objects.filter(pk=row.pk, unique_email_id="").update(unique_email_id=member["unique_email_id"])
+        state.remember_member_id(row.pk, member["unique_email_id"])
     email, status = member.get("email_address") or "", member.get("status") or ""
     if not (_email_changed(row, email) or _status_changed(row, status)):
         return

@@ -98,6 +98,11 @@ def make_due(shop_id):
         next_attempt_at=timezone.now())
 
 
+def remember_member_id(state_id, unique_email_id):
+    """Keep Mailchimp's id of a row's member, read by a reconciliation for a row sent before ids were kept."""
+    return SyncState.objects.filter(id=state_id, unique_email_id="").update(unique_email_id=unique_email_id)
+
+
 def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):
     """Record a fact Mailchimp told us (a webhook) on these rows; a send under way does not undo it.
 
