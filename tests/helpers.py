@@ -10,7 +10,7 @@ from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 
 _counter = itertools.count(1)
 
@@ -21,6 +21,12 @@ def new_person(permission=True, **fields):
                   marketing_permission=permission)
     values.update(fields)
     return PersonContact.objects.create(**values)
+
+
+def row_of(contact, shop_id=None):
+    """The contact's sync-state row (of ``shop_id``, where several shops have one)."""
+    rows = SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact.pk)
+    return (rows.filter(shop_id=shop_id) if shop_id else rows).get()
 
 
 def make_all_due():

@@ -25,6 +25,17 @@ def mailchimp_emulator_rules_off():
     return frozenset()
 
 
+#: The id of the store the e-commerce tests create.
+STORE = "shop-1"
+
+
+@pytest.fixture
+def store(mailchimp_account, client):
+    """An e-commerce store on the test audience."""
+    _, _, list_id = mailchimp_account
+    return client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+
+
 @pytest.fixture
 def client(mailchimp_account):
     """A mailchimp3 client aimed at the emulator."""

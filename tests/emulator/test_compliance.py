@@ -8,7 +8,7 @@ import pytest
 
 from shoop_mailchimp.testing.emulator import rules
 
-from .conftest import md5
+from .conftest import STORE, md5
 from .test_batches import results_by_operation, wait_finished
 
 EMAIL = "ann.smith@gmail.com"
@@ -16,7 +16,6 @@ DETAIL = (
     "ann.smith@gmail.com is in a compliance state due to unsubscribe, bounce, or compliance review "
     "and cannot be subscribed."
 )
-STORE = "shop-1"
 
 
 def put(api, list_id, **body):
@@ -127,11 +126,6 @@ def test_rule_switched_per_audience_and_per_account(unsubscribed, api):
 
 # E-commerce customers ----------------------------------------------------------------------------
 
-
-@pytest.fixture
-def store(mailchimp_account, client):
-    _, _, list_id = mailchimp_account
-    return client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
 
 
 def put_customer(api, opt_in, email=EMAIL, customer_id="c1"):

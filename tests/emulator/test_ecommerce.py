@@ -3,13 +3,7 @@
 import pytest
 from mailchimp3.mailchimpclient import MailChimpError
 
-STORE = "shop-1"
-
-
-@pytest.fixture
-def store(mailchimp_account, client):
-    _, _, list_id = mailchimp_account
-    return client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+from .conftest import STORE
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ import requests
 
 from shoop_mailchimp.testing.emulator import rules
 
-STORE = "shop-1"
+from .conftest import STORE
 
 
 @pytest.fixture
-def store(mailchimp_account, client):
-    _, _, list_id = mailchimp_account
-    client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+def store_with_a_customer(mailchimp_account, client, store):
+    """The store, with a product and a customer to order it."""
     client.stores.products.create(STORE, {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]})
     customer = {"id": "c1", "email_address": "buyer@gmail.com", "opt_in_status": True}
     client.stores.customers.create_or_update(STORE, "c1", customer)
@@ -44,8 +43,8 @@ def kinds(emu, api_key):
     return [(n["kind"], n.get("order_id") or n.get("cart_id")) for n in emu.notifications(api_key)]
 
 
-def test_order_statuses_trigger_their_notifications(store, api):
-    emu, api_key, _ = store
+def test_order_statuses_trigger_their_notifications(store_with_a_customer, api):
+    emu, api_key, _ = store_with_a_customer
     url = f"ecommerce/stores/{STORE}/orders"
     assert api("POST", url, json=order(financial_status="pending")).status_code == 200
     api("PATCH", f"{url}/o1", json={"financial_status": "paid"})
@@ -66,8 +65,8 @@ def test_order_statuses_trigger_their_notifications(store, api):
     assert emu.notifications(api_key, store_id="other") == []
 
 
-def test_nothing_is_recorded_while_the_store_is_syncing(store, api, client):
-    emu, api_key, list_id = store
+def test_nothing_is_recorded_while_the_store_is_syncing(store_with_a_customer, api, client):
+    emu, api_key, list_id = store_with_a_customer
     assert client.stores.update(STORE, {"is_syncing": True})["is_syncing"] is True
     url = f"ecommerce/stores/{STORE}/orders"
     api("POST", url, json=order(financial_status="paid", fulfillment_status="shipped"))
@@ -90,8 +89,8 @@ def test_store_created_syncing(mailchimp_account, client, api):
     assert emu.notifications(api_key) == []
 
 
-def test_carts_trigger_abandoned_cart_automations(store, client, api, mailchimp_emulator):
-    emu, api_key, _ = store
+def test_carts_trigger_abandoned_cart_automations(store_with_a_customer, client, api, mailchimp_emulator):
+    emu, api_key, _ = store_with_a_customer
     created = client.stores.carts.create(STORE, cart())
     assert created["lines"][0]["product_title"] == "Mug"
     assert created["customer"]["email_address"] == "buyer@gmail.com"
@@ -111,15 +110,15 @@ def test_carts_trigger_abandoned_cart_automations(store, client, api, mailchimp_
     assert api("POST", f"ecommerce/stores/{STORE}/carts", json=missing_product).status_code == 400
 
 
-def test_rule_off_records_nothing(store, api):
-    emu, api_key, list_id = store
+def test_rule_off_records_nothing(store_with_a_customer, api):
+    emu, api_key, list_id = store_with_a_customer
     emu.set_rule(rules.NOTIFICATIONS, False, api_key=api_key, list_id=list_id)
     api("POST", f"ecommerce/stores/{STORE}/orders", json=order(financial_status="paid"))
     assert emu.notifications(api_key) == []
 
 
-def test_notifications_and_confirmations_over_the_control_api(store, api):
-    emu, api_key, list_id = store
+def test_notifications_and_confirmations_over_the_control_api(store_with_a_customer, api):
+    emu, api_key, list_id = store_with_a_customer
     api("POST", f"ecommerce/stores/{STORE}/orders", json=order(financial_status="paid"))
     params = {"api_key": api_key, "store_id": STORE}
     listed = requests.get(f"{emu.root_url}/_emulator/notifications", params=params, timeout=5).json()

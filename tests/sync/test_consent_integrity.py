@@ -17,11 +17,11 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
-from tests.helpers import new_person
+from tests.helpers import new_person, row_of
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,11 +33,6 @@ def worker(configuration, settings):
     """Saves only record; the test drains when it wants Mailchimp to hear."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     return configuration
-
-
-def row_of(contact, shop_id=None):
-    rows = SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact.pk)
-    return (rows.filter(shop_id=shop_id) if shop_id else rows).get()
 
 
 def place_order(shop, customer):

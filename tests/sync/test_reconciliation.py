@@ -20,13 +20,9 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from shoop_mailchimp.sync.state import record
-from tests.helpers import make_all_due, new_person
+from tests.helpers import make_all_due, new_person, row_of
 
 pytestmark = pytest.mark.django_db
-
-
-def row_of(contact):
-    return SyncState.objects.get(kind=SyncKind.CONTACT, object_id=contact.pk)
 
 
 def sent(*contacts):

@@ -10,20 +10,14 @@ from shoop_mailchimp.models import (
     ContactGroupInterest,
     MailchimpConfiguration,
     MailchimpLogEntry,
-    SyncKind,
-    SyncState,
     SyncStatus,
 )
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from shoop_mailchimp.sync.outcome import UNEXPECTED_ATTEMPTS
-from tests.helpers import make_all_due, new_person
+from tests.helpers import make_all_due, new_person, row_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def row_of(contact):
-    return SyncState.objects.get(kind=SyncKind.CONTACT, object_id=contact.pk)
 
 
 def deleted_in_mailchimp(api_key, path):
