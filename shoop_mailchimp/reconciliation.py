@@ -46,7 +46,7 @@ UNKNOWN_EXPORT_LIMIT = 50000
 MEMBER_FIELDS = ",".join(["members.%s" % name for name in (
     "email_address", "unique_email_id", "status", "last_changed", "unsubscribe_reason")])
 #: Report categories, in the order the admin shows them.
-CATEGORIES = ("unsubscribed", "cleaned", "archived", "subscribed", "email_changed", "stale", "in_flight",
+CATEGORIES = ("unsubscribed", "cleaned", "archived", "subscribed", "email_changed", "stale", "left_for_later",
               "missing_requeued")
 #: A member's status → the webhook event that tells the shop of it.
 STATUS_EVENTS = {
@@ -162,7 +162,7 @@ def _apply_member(configuration, row, member, report, deferred):
     if row.status not in SETTLED:
         # The shop holds a change Mailchimp has not got (on its way, or failed): its consent may be newer
         # than this status. Its send (or Resend) settles it; one on its way is read again next pass.
-        report["found"]["in_flight"] += 1
+        report["found"]["left_for_later"] += 1
         if row.status in IN_FLIGHT:
             deferred.append(fired_at)
         return

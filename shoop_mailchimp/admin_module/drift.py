@@ -21,7 +21,7 @@ CATEGORY_LABELS = {
     "subscribed": _("Subscribed in Mailchimp (recorded; it gives no consent in the shop)"),
     "email_changed": _("E-mail changed in Mailchimp: sent to the new address from now on"),
     "stale": _("Changed in Mailchimp before the shop's own newer change: ignored"),
-    "in_flight": _("Left for later: the shop has a change of its own Mailchimp has not got yet"),
+    "left_for_later": _("Left for later: the shop has a change of its own Mailchimp has not got yet"),
     "missing_requeued": _("Gone from the audience: sent again as transactional (never subscribed)"),
 }
 #: Spreadsheets run a cell starting with one of these as a formula.

@@ -30,14 +30,14 @@ STORE = "shop-1"
 
 
 @pytest.fixture
-def store(mailchimp_account, client):
+def store(mailchimp_account, mailchimp_client):
     """An e-commerce store on the test audience."""
     _, _, list_id = mailchimp_account
-    return client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+    return mailchimp_client.stores.create({"id": STORE, "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
 
 
 @pytest.fixture
-def client(mailchimp_account):
+def mailchimp_client(mailchimp_account):
     """A mailchimp3 client aimed at the emulator."""
     emu, api_key, _ = mailchimp_account
     mc = MailChimp(mc_api=api_key, timeout=10)

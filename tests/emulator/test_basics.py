@@ -6,8 +6,8 @@ from mailchimp3 import MailChimp
 from mailchimp3.mailchimpclient import MailChimpError
 
 
-def test_ping(client):
-    assert client.ping.get() == {"health_status": "Everything's Chimpy!"}
+def test_ping(mailchimp_client):
+    assert mailchimp_client.ping.get() == {"health_status": "Everything's Chimpy!"}
 
 
 def test_base_url_shape(mailchimp_emulator):
@@ -27,11 +27,11 @@ def test_wrong_key_is_401(mailchimp_account):
     assert response.headers["Content-Type"] == "application/problem+json"
 
 
-def test_revoked_key_is_401(client, mailchimp_account):
+def test_revoked_key_is_401(mailchimp_client, mailchimp_account):
     emu, api_key, _ = mailchimp_account
     emu.revoke_key(api_key)
     with pytest.raises(MailChimpError) as info:
-        client.lists.all()
+        mailchimp_client.lists.all()
     assert info.value.args[0]["status"] == 401
 
 
@@ -43,15 +43,15 @@ def test_accounts_are_isolated(mailchimp_account, api):
     assert [item["id"] for item in api("GET", "lists").json()["lists"]] == [list_id]
 
 
-def test_lists_and_paging(mailchimp_account, client, api):
+def test_lists_and_paging(mailchimp_account, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     ids = [list_id] + [emu.add_list(api_key, f"List {n}") for n in range(11)]
-    first = client.lists.all(count=5, offset=0)
+    first = mailchimp_client.lists.all(count=5, offset=0)
     assert first["total_items"] == 12 and len(first["lists"]) == 5
-    everything = client.lists.all(get_all=True)
+    everything = mailchimp_client.lists.all(get_all=True)
     assert sorted(item["id"] for item in everything["lists"]) == sorted(ids)
     assert api("GET", "lists").json()["lists"][0]["stats"]["member_count"] == 0
-    assert client.lists.get(list_id)["name"] == "Test audience"
+    assert mailchimp_client.lists.get(list_id)["name"] == "Test audience"
     missing = api("GET", "lists/0000000000")
     assert missing.status_code == 404
     assert missing.json()["title"] == "Resource Not Found"
@@ -88,9 +88,9 @@ def test_records_and_clearing(mailchimp_account, api):
     assert emu.stats["totals"] == {}
 
 
-def test_fields_and_exclude_fields(mailchimp_account, client, api):
+def test_fields_and_exclude_fields(mailchimp_account, mailchimp_client, api):
     _, _, list_id = mailchimp_account
     only = api("GET", "lists", params={"fields": "lists.id,lists.stats.member_count,total_items"}).json()
     assert only == {"lists": [{"id": list_id, "stats": {"member_count": 0}}], "total_items": 1}
-    without = client.lists.get(list_id, exclude_fields="stats,contact.city,_links")
+    without = mailchimp_client.lists.get(list_id, exclude_fields="stats,contact.city,_links")
     assert "stats" not in without and "city" not in without["contact"] and without["contact"]["country"]

@@ -10,10 +10,10 @@ import requests
 from .conftest import md5
 
 
-def wait_finished(client, batch_id, timeout=10):
+def wait_finished(mailchimp_client, batch_id, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        batch = client.batch_operations.get(batch_id)
+        batch = mailchimp_client.batch_operations.get(batch_id)
         if batch["status"] == "finished":
             return batch
         time.sleep(0.02)
@@ -42,17 +42,17 @@ def member_op(list_id, email, operation_id, **body):
     }
 
 
-def test_batch_end_to_end(mailchimp_account, client):
+def test_batch_end_to_end(mailchimp_account, mailchimp_client):
     emu, api_key, list_id = mailchimp_account
     operations = [member_op(list_id, f"user{n}@gmail.com", f"op-{n}") for n in range(3)]
     operations.append(member_op(list_id, "broken", "op-bad"))
     operations.append(
         {"method": "GET", "path": f"/lists/{list_id}", "operation_id": "op-get", "params": {"fields": "id"}}
     )
-    batch = client.batch_operations.create({"operations": operations})
+    batch = mailchimp_client.batch_operations.create({"operations": operations})
     assert batch["status"] == "pending"
     assert batch["total_operations"] == 5
-    finished = wait_finished(client, batch["id"])
+    finished = wait_finished(mailchimp_client, batch["id"])
     assert finished["finished_operations"] == 5
     assert finished["errored_operations"] == 1
     assert finished["completed_at"]
@@ -64,22 +64,22 @@ def test_batch_end_to_end(mailchimp_account, client):
     assert json.loads(results["op-bad"]["response"])["title"] == "Invalid Resource"
     assert json.loads(results["op-get"]["response"])["id"] == list_id
     assert len(emu.members(api_key, list_id)) == 3
-    assert [b["id"] for b in client.batch_operations.all()["batches"]] == [batch["id"]]
+    assert [b["id"] for b in mailchimp_client.batch_operations.all()["batches"]] == [batch["id"]]
 
 
-def test_batch_status_goes_pending_started_finished(mailchimp_account, client):
+def test_batch_status_goes_pending_started_finished(mailchimp_account, mailchimp_client):
     emu, _, list_id = mailchimp_account
     emu.batch_delay = 0.3  # reset() restores the default after the test
-    batch = client.batch_operations.create({"operations": [member_op(list_id, "a@gmail.com", "a")]})
+    batch = mailchimp_client.batch_operations.create({"operations": [member_op(list_id, "a@gmail.com", "a")]})
     seen = {batch["status"]}
     deadline = time.time() + 5
     while "finished" not in seen and time.time() < deadline:
-        seen.add(client.batch_operations.get(batch["id"])["status"])
+        seen.add(mailchimp_client.batch_operations.get(batch["id"])["status"])
         time.sleep(0.05)
     assert seen == {"pending", "started", "finished"}
 
 
-def test_spec_invalid_operation_fails_inside_batch(mailchimp_account, client):
+def test_spec_invalid_operation_fails_inside_batch(mailchimp_account, mailchimp_client):
     emu, _, list_id = mailchimp_account
     bad_tags = {
         "method": "POST",
@@ -88,8 +88,8 @@ def test_spec_invalid_operation_fails_inside_batch(mailchimp_account, client):
         "body": json.dumps({"tags": [{"name": "VIP"}]}),
     }
     unknown = {"method": "GET", "path": "/no/such/path", "operation_id": "unknown"}
-    batch = client.batch_operations.create({"operations": [bad_tags, unknown]})
-    results = results_by_operation(wait_finished(client, batch["id"])["response_body_url"])
+    batch = mailchimp_client.batch_operations.create({"operations": [bad_tags, unknown]})
+    results = results_by_operation(wait_finished(mailchimp_client, batch["id"])["response_body_url"])
     assert results["tags"]["status_code"] == 400
     assert results["unknown"]["status_code"] == 404
     # The batch request itself was valid; its operations are recorded with the batch id.
@@ -111,8 +111,8 @@ def test_batch_operation_body_must_be_a_string(mailchimp_emulator, mailchimp_acc
     mailchimp_emulator.clear_violations()
 
 
-def test_batch_delete_and_404(client, api):
-    batch = client.batch_operations.create({"operations": []})
+def test_batch_delete_and_404(mailchimp_client, api):
+    batch = mailchimp_client.batch_operations.create({"operations": []})
     assert api("DELETE", f"batches/{batch['id']}").status_code == 204
     assert api("GET", f"batches/{batch['id']}").status_code == 404
 

@@ -98,13 +98,13 @@ def test_archived_subscriber_comes_back(mailchimp_account, api):
     assert put(api, list_id).json()["status"] == "subscribed"
 
 
-def test_inside_a_batch(unsubscribed, client):
+def test_inside_a_batch(unsubscribed, mailchimp_client):
     emu, _, list_id = unsubscribed
     emu.batch_delay = 0
     body = '{"email_address": "%s", "status_if_new": "subscribed", "status": "subscribed"}' % EMAIL
     operation = {"method": "PUT", "path": f"/lists/{list_id}/members/{md5(EMAIL)}", "operation_id": "o", "body": body}
-    batch = client.batch_operations.create({"operations": [operation]})
-    results = results_by_operation(wait_finished(client, batch["id"])["response_body_url"])
+    batch = mailchimp_client.batch_operations.create({"operations": [operation]})
+    results = results_by_operation(wait_finished(mailchimp_client, batch["id"])["response_body_url"])
     assert results["o"]["status_code"] == 400
     assert '"Member In Compliance State"' in results["o"]["response"]
 
@@ -152,9 +152,10 @@ def test_customer_opt_in_that_does_not_change_never_touches_the_member(mailchimp
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "unsubscribed"
 
 
-def test_order_carrying_opt_in_for_a_compliance_member(mailchimp_account, store, client, api):
+def test_order_carrying_opt_in_for_a_compliance_member(mailchimp_account, store, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
-    client.stores.products.create(STORE, {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]})
+    mug = {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]}
+    mailchimp_client.stores.products.create(STORE, mug)
     put_customer(api, False)
     emu.set_member_status(api_key, list_id, EMAIL, "cleaned")
     order = {

@@ -7,8 +7,8 @@ from .conftest import STORE
 
 
 @pytest.fixture
-def product(store, client):
-    return client.stores.products.create(
+def product(store, mailchimp_client):
+    return mailchimp_client.stores.products.create(
         STORE,
         {
             "id": "p1",
@@ -40,29 +40,29 @@ def order_body(order_id="o1", customer_body=None, total=19.0, product_id="p1", v
     }
 
 
-def test_store_create_get_patch_delete(mailchimp_account, store, client, api):
+def test_store_create_get_patch_delete(mailchimp_account, store, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     assert store["id"] == STORE and store["list_id"] == list_id
     assert emu.get_store(api_key, STORE)["name"] == "Shop"
-    assert client.stores.update(STORE, {"name": "Renamed"})["name"] == "Renamed"
-    assert [s["id"] for s in client.stores.all()["stores"]] == [STORE]
+    assert mailchimp_client.stores.update(STORE, {"name": "Renamed"})["name"] == "Renamed"
+    assert [s["id"] for s in mailchimp_client.stores.all()["stores"]] == [STORE]
     duplicate = api("POST", "ecommerce/stores", json=dict(store, name="Again"))
     assert duplicate.status_code == 400
     assert api("DELETE", f"ecommerce/stores/{STORE}").status_code == 204
     assert emu.stores(api_key) == []
 
 
-def test_store_needs_existing_list(mailchimp_account, client):
+def test_store_needs_existing_list(mailchimp_account, mailchimp_client):
     with pytest.raises(MailChimpError) as info:
-        client.stores.create({"id": "s", "list_id": "0000000000", "name": "S", "currency_code": "EUR"})
+        mailchimp_client.stores.create({"id": "s", "list_id": "0000000000", "name": "S", "currency_code": "EUR"})
     assert info.value.args[0]["status"] == 400
     assert info.value.args[0]["errors"][0]["field"] == "list_id"
 
 
-def test_customer_upsert_adds_member(mailchimp_account, store, client):
+def test_customer_upsert_adds_member(mailchimp_account, store, mailchimp_client):
     emu, api_key, list_id = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "yes@gmail.com", True))
-    client.stores.customers.create_or_update(
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "yes@gmail.com", True))
+    mailchimp_client.stores.customers.create_or_update(
         STORE, "c2", customer("c2", "no@gmail.com", False, first_name="Noa")
     )
     assert emu.get_member(api_key, list_id, "yes@gmail.com")["status"] == "subscribed"
@@ -73,50 +73,50 @@ def test_customer_upsert_adds_member(mailchimp_account, store, client):
     assert len(emu.customers(api_key, STORE)) == 2
 
 
-def test_customer_never_overwrites_unsubscribed(mailchimp_account, store, client, api):
+def test_customer_never_overwrites_unsubscribed(mailchimp_account, store, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@gmail.com", True))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@gmail.com", True))
     emu.set_member_status(api_key, list_id, "ann@gmail.com", "unsubscribed")
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@gmail.com", True))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "ann@gmail.com", True))
     assert emu.get_member(api_key, list_id, "ann@gmail.com")["status"] == "unsubscribed"
-    client.stores.customers.update(STORE, "c1", {"opt_in_status": False})
+    mailchimp_client.stores.customers.update(STORE, "c1", {"opt_in_status": False})
     assert emu.get_member(api_key, list_id, "ann@gmail.com")["status"] == "unsubscribed"
 
 
-def test_customer_consent_lifts_transactional_only(mailchimp_account, store, client):
+def test_customer_consent_lifts_transactional_only(mailchimp_account, store, mailchimp_client):
     emu, api_key, list_id = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
     assert emu.get_member(api_key, list_id, "t@gmail.com")["status"] == "transactional"
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", True))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", True))
     assert emu.get_member(api_key, list_id, "t@gmail.com")["status"] == "subscribed"
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "t@gmail.com", False))
     assert emu.get_member(api_key, list_id, "t@gmail.com")["status"] == "subscribed"
 
 
-def test_customer_crud(store, client, api):
-    client.stores.customers.create(STORE, customer("c1", "a@gmail.com", False))
+def test_customer_crud(store, mailchimp_client, api):
+    mailchimp_client.stores.customers.create(STORE, customer("c1", "a@gmail.com", False))
     with pytest.raises(MailChimpError):
-        client.stores.customers.create(STORE, customer("c1", "a@gmail.com", False))
-    assert client.stores.customers.get(STORE, "c1")["email_address"] == "a@gmail.com"
-    assert client.stores.customers.all(STORE)["total_items"] == 1
+        mailchimp_client.stores.customers.create(STORE, customer("c1", "a@gmail.com", False))
+    assert mailchimp_client.stores.customers.get(STORE, "c1")["email_address"] == "a@gmail.com"
+    assert mailchimp_client.stores.customers.all(STORE)["total_items"] == 1
     assert api("DELETE", f"ecommerce/stores/{STORE}/customers/c1").status_code == 204
     assert api("GET", f"ecommerce/stores/{STORE}/customers/c1").status_code == 404
     assert api("GET", "ecommerce/stores/nope/customers/c1").status_code == 404
 
 
-def test_products_and_variants(mailchimp_account, product, client, api):
+def test_products_and_variants(mailchimp_account, product, mailchimp_client, api):
     emu, api_key, _ = mailchimp_account
     assert product["variants"][0]["id"] == "p1"
-    client.stores.products.variants.create_or_update(STORE, "p1", "p1-red", {"id": "p1-red", "title": "Red"})
-    client.stores.products.variants.update(STORE, "p1", "p1-red", {"price": 11})
-    assert client.stores.products.variants.get(STORE, "p1", "p1-red")["price"] == 11
+    mailchimp_client.stores.products.variants.create_or_update(STORE, "p1", "p1-red", {"id": "p1-red", "title": "Red"})
+    mailchimp_client.stores.products.variants.update(STORE, "p1", "p1-red", {"price": 11})
+    assert mailchimp_client.stores.products.variants.get(STORE, "p1", "p1-red")["price"] == 11
     assert [v["id"] for v in emu.products(api_key, STORE)[0]["variants"]] == ["p1", "p1-red"]
-    client.stores.products.update(STORE, "p1", {"title": "Big mug"})
-    assert client.stores.products.get(STORE, "p1")["title"] == "Big mug"
+    mailchimp_client.stores.products.update(STORE, "p1", {"title": "Big mug"})
+    assert mailchimp_client.stores.products.get(STORE, "p1")["title"] == "Big mug"
     assert api("POST", f"ecommerce/stores/{STORE}/products", json=product).status_code == 400
     assert api("DELETE", f"ecommerce/stores/{STORE}/products/p1/variants/p1-red").status_code == 204
-    assert client.stores.products.all(STORE)["total_items"] == 1
+    assert mailchimp_client.stores.products.all(STORE)["total_items"] == 1
     assert api("DELETE", f"ecommerce/stores/{STORE}/products/p1").status_code == 204
     assert emu.products(api_key, STORE) == []
 
@@ -127,12 +127,12 @@ def test_product_without_variants_is_rejected(mailchimp_emulator, store, api):
     mailchimp_emulator.clear_violations()
 
 
-def test_order_creates_customer_and_member(mailchimp_account, product, client, api):
+def test_order_creates_customer_and_member(mailchimp_account, product, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     body = order_body(
         customer_body={"id": "c9", "email_address": "buyer@gmail.com", "opt_in_status": False}
     )
-    order = client.stores.orders.create(STORE, body)
+    order = mailchimp_client.stores.orders.create(STORE, body)
     assert order["lines"][0]["product_title"] == "Mug"
     assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 1
     assert emu.get_customer(api_key, STORE, "c9")["total_spent"] == 19.0
@@ -140,9 +140,9 @@ def test_order_creates_customer_and_member(mailchimp_account, product, client, a
     assert [o["id"] for o in emu.orders(api_key, STORE)] == ["o1"]
     assert api("POST", f"ecommerce/stores/{STORE}/orders", json=body).status_code == 400
     assert (
-        client.stores.orders.update(STORE, "o1", {"financial_status": "paid"})["financial_status"] == "paid"
+        mailchimp_client.stores.orders.update(STORE, "o1", {"financial_status": "paid"})["financial_status"] == "paid"
     )
-    assert client.stores.orders.get(STORE, "o1")["customer"]["id"] == "c9"
+    assert mailchimp_client.stores.orders.get(STORE, "o1")["customer"]["id"] == "c9"
     assert api("DELETE", f"ecommerce/stores/{STORE}/orders/o1").status_code == 204
     assert emu.get_customer(api_key, STORE, "c9")["orders_count"] == 0
 
@@ -153,8 +153,8 @@ def test_order_for_unknown_customer_needs_email(product, api):
     assert "email_address" in response.json()["detail"]
 
 
-def test_order_with_unknown_product_or_variant(product, client, api):
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@gmail.com", False))
+def test_order_with_unknown_product_or_variant(product, mailchimp_client, api):
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@gmail.com", False))
     response = api("POST", f"ecommerce/stores/{STORE}/orders", json=order_body(product_id="missing"))
     assert response.status_code == 400
     assert response.json()["title"] == "Invalid Resource"
@@ -163,11 +163,11 @@ def test_order_with_unknown_product_or_variant(product, client, api):
     assert response.status_code == 400 and "nope" in response.json()["detail"]
 
 
-def test_order_total_as_string_is_a_violation(mailchimp_account, product, client):
+def test_order_total_as_string_is_a_violation(mailchimp_account, product, mailchimp_client):
     emu, api_key, _ = mailchimp_account
-    client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@gmail.com", False))
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer("c1", "a@gmail.com", False))
     with pytest.raises(MailChimpError) as info:
-        client.stores.orders.create(STORE, order_body(total="12"))
+        mailchimp_client.stores.orders.create(STORE, order_body(total="12"))
     assert info.value.args[0]["status"] == 400
     assert "'12' is not of type 'number'" in info.value.args[0]["detail"]
     assert len(emu.violations) == 1

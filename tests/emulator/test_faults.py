@@ -22,11 +22,11 @@ def test_fail_by_path_method_and_times(mailchimp_account, api):
     assert api("GET", "ping").json()["title"] == "Internal Server Error"
 
 
-def test_fail_email(mailchimp_account, client, api):
+def test_fail_email(mailchimp_account, mailchimp_client, api):
     emu, _, list_id = mailchimp_account
     emu.faults.fail_email("bad@gmail.com", detail="bad@gmail.com looks fake")
     with pytest.raises(MailChimpError) as info:
-        client.lists.members.create_or_update(
+        mailchimp_client.lists.members.create_or_update(
             list_id,
             md5("bad@gmail.com"),
             {"email_address": "bad@gmail.com", "status_if_new": "subscribed"},

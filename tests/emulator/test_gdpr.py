@@ -49,11 +49,11 @@ def test_unknown_permission_is_refused(gdpr_list, api):
     assert emu.get_member(api_key, list_id, EMAIL) is None
 
 
-def test_members_created_by_customers_get_the_permissions_too(gdpr_list, client):
+def test_members_created_by_customers_get_the_permissions_too(gdpr_list, mailchimp_client):
     emu, api_key, list_id = gdpr_list
-    client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+    mailchimp_client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
     customer = {"id": "c1", "email_address": EMAIL, "opt_in_status": True}
-    client.stores.customers.create_or_update("s1", "c1", customer)
+    mailchimp_client.stores.customers.create_or_update("s1", "c1", customer)
     member = emu.get_member(api_key, list_id, EMAIL)
     assert [p["enabled"] for p in member["marketing_permissions"]] == [False, False, False]
 
@@ -73,7 +73,7 @@ def test_rule_off_keeps_what_is_sent(mailchimp_account, api):
     assert put(api, list_id, marketing_permissions=sent).json()["marketing_permissions"] == sent
 
 
-def test_gdpr_audience_through_the_api_and_the_control_api(mailchimp_account, api, client):
+def test_gdpr_audience_through_the_api_and_the_control_api(mailchimp_account, api, mailchimp_client):
     emu, api_key, _ = mailchimp_account
     body = {
         "name": "Newsletter",
@@ -90,7 +90,7 @@ def test_gdpr_audience_through_the_api_and_the_control_api(mailchimp_account, ap
         "email_type_option": False,
         "marketing_permissions": True,
     }
-    created = client.lists.create(body)
+    created = mailchimp_client.lists.create(body)
     assert created["marketing_permissions"] is True and created["name"] == "Newsletter"
     assert len(emu.marketing_permissions(api_key, created["id"])) == 3
     response = requests.post(

@@ -20,9 +20,9 @@ def put_member(api, list_id, email=EMAIL, **body):
     return api("PUT", f"lists/{list_id}/members/{md5(email)}", json=body)
 
 
-def test_put_upsert_creates_with_status_if_new(mailchimp_account, client):
+def test_put_upsert_creates_with_status_if_new(mailchimp_account, mailchimp_client):
     emu, api_key, list_id = mailchimp_account
-    member = client.lists.members.create_or_update(
+    member = mailchimp_client.lists.members.create_or_update(
         list_id,
         md5(EMAIL),
         {"email_address": EMAIL, "status_if_new": "transactional", "merge_fields": {"FNAME": "Ann"}},
@@ -72,22 +72,22 @@ def test_put_without_status_if_new_is_a_violation(mailchimp_emulator, mailchimp_
     mailchimp_emulator.clear_violations()
 
 
-def test_post_patch_get_delete(mailchimp_account, client, api):
+def test_post_patch_get_delete(mailchimp_account, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
-    created = client.lists.members.create(list_id, {"email_address": EMAIL, "status": "subscribed"})
+    created = mailchimp_client.lists.members.create(list_id, {"email_address": EMAIL, "status": "subscribed"})
     assert created["status"] == "subscribed"
     with pytest.raises(MailChimpError) as info:
-        client.lists.members.create(list_id, {"email_address": EMAIL, "status": "subscribed"})
+        mailchimp_client.lists.members.create(list_id, {"email_address": EMAIL, "status": "subscribed"})
     assert info.value.args[0]["title"] == "Member Exists"
-    patched = client.lists.members.update(list_id, md5(EMAIL), {"status": "unsubscribed"})
+    patched = mailchimp_client.lists.members.update(list_id, md5(EMAIL), {"status": "unsubscribed"})
     assert patched["status"] == "unsubscribed"
-    assert client.lists.members.get(list_id, md5(EMAIL))["status"] == "unsubscribed"
+    assert mailchimp_client.lists.members.get(list_id, md5(EMAIL))["status"] == "unsubscribed"
     assert api("GET", f"lists/{list_id}/members/{md5('nobody@gmail.com')}").status_code == 404
     listing = api("GET", f"lists/{list_id}/members", params={"status": "unsubscribed"}).json()
     assert listing["total_items"] == 1
     assert api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}").status_code == 204
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "archived"
-    assert client.lists.get(list_id)["stats"]["member_count"] == 0
+    assert mailchimp_client.lists.get(list_id)["stats"]["member_count"] == 0
 
 
 def test_delete_permanent_forgets_email(mailchimp_account, api):
@@ -125,27 +125,27 @@ def test_tags_without_status_is_a_violation(mailchimp_emulator, mailchimp_accoun
     mailchimp_emulator.clear_violations()
 
 
-def test_interest_categories_and_interests(mailchimp_account, client, api):
+def test_interest_categories_and_interests(mailchimp_account, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
-    category = client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
-    vip = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
-    retail = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "Retail"})
+    category = mailchimp_client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
+    vip = mailchimp_client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
+    retail = mailchimp_client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "Retail"})
     with pytest.raises(MailChimpError) as info:
-        client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
+        mailchimp_client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
     assert info.value.args[0]["status"] == 400
     member = put_member(api, list_id, interests={vip["id"]: True}).json()
     assert member["interests"] == {vip["id"]: True, retail["id"]: False}
     unknown = put_member(api, list_id, interests={"nonexistent": True})
     assert unknown.status_code == 400
     assert (
-        client.lists.interest_categories.interests.get(list_id, category["id"], vip["id"])["subscriber_count"]
+        mailchimp_client.lists.interest_categories.interests.get(list_id, category["id"], vip["id"])["subscriber_count"]
         == "1"
     )
-    renamed = client.lists.interest_categories.interests.update(
+    renamed = mailchimp_client.lists.interest_categories.interests.update(
         list_id, category["id"], retail["id"], {"name": "Wholesale"}
     )
     assert renamed["name"] == "Wholesale"
-    client.lists.interest_categories.update(
+    mailchimp_client.lists.interest_categories.update(
         list_id, category["id"], {"title": "Customer groups", "type": "hidden"}
     )
     categories = emu.interest_categories(api_key, list_id)
@@ -158,14 +158,14 @@ def test_interest_categories_and_interests(mailchimp_account, client, api):
         == 204
     )
     assert vip["id"] not in emu.get_member(api_key, list_id, EMAIL)["interests"]
-    listing = client.lists.interest_categories.interests.all(list_id, category["id"], get_all=True)
+    listing = mailchimp_client.lists.interest_categories.interests.all(list_id, category["id"], get_all=True)
     assert [i["name"] for i in listing["interests"]] == ["Wholesale"]
     assert api("DELETE", f"lists/{list_id}/interest-categories/{category['id']}").status_code == 204
-    assert client.lists.interest_categories.all(list_id)["total_items"] == 0
+    assert mailchimp_client.lists.interest_categories.all(list_id)["total_items"] == 0
     assert emu.get_member(api_key, list_id, EMAIL)["interests"] == {}
 
 
-def test_webhooks(mailchimp_account, client, api):
+def test_webhooks(mailchimp_account, mailchimp_client, api):
     _, _, list_id = mailchimp_account
     # mailchimp3's own webhooks.create refuses loopback URLs, so register this one with plain requests.
     hook = api(
@@ -178,8 +178,8 @@ def test_webhooks(mailchimp_account, client, api):
         },
     ).json()
     assert hook["events"]["unsubscribe"] is True and hook["events"]["subscribe"] is False
-    assert client.lists.webhooks.get(list_id, hook["id"])["url"].endswith("secret=s")
-    assert client.lists.webhooks.all(list_id)["total_items"] == 1
+    assert mailchimp_client.lists.webhooks.get(list_id, hook["id"])["url"].endswith("secret=s")
+    assert mailchimp_client.lists.webhooks.all(list_id)["total_items"] == 1
     assert api("DELETE", f"lists/{list_id}/webhooks/{hook['id']}").status_code == 204
     assert api("GET", f"lists/{list_id}/webhooks/{hook['id']}").status_code == 404
 
@@ -229,14 +229,14 @@ def test_private_webhooks_rejected_when_not_allowed(mailchimp_account, api):
     assert public.status_code == 200
 
 
-def test_mailchimp3_tags_and_delete_permanent(mailchimp_account, client):
+def test_mailchimp3_tags_and_delete_permanent(mailchimp_account, mailchimp_client):
     emu, api_key, list_id = mailchimp_account
     put_body = {"email_address": EMAIL, "status_if_new": "subscribed"}
-    client.lists.members.create_or_update(list_id, md5(EMAIL), put_body)
+    mailchimp_client.lists.members.create_or_update(list_id, md5(EMAIL), put_body)
     tags = {"tags": [{"name": "Shop", "status": "active"}]}
-    assert client.lists.members.tags.update(list_id, md5(EMAIL), tags) is None
-    assert [t["name"] for t in client.lists.members.tags.all(list_id, md5(EMAIL))["tags"]] == ["Shop"]
-    assert client.lists.members.delete_permanent(list_id, md5(EMAIL)) is None
+    assert mailchimp_client.lists.members.tags.update(list_id, md5(EMAIL), tags) is None
+    assert [t["name"] for t in mailchimp_client.lists.members.tags.all(list_id, md5(EMAIL))["tags"]] == ["Shop"]
+    assert mailchimp_client.lists.members.delete_permanent(list_id, md5(EMAIL)) is None
     assert emu.members(api_key, list_id) == []
 
 

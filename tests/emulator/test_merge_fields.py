@@ -25,9 +25,9 @@ def assert_invalid(response, errors):
     assert problem["errors"] == errors
 
 
-def test_a_new_audience_has_mailchimps_default_fields(mailchimp_account, client, mailchimp_emulator):
+def test_a_new_audience_has_mailchimps_default_fields(mailchimp_account, mailchimp_client, mailchimp_emulator):
     _, _, list_id = mailchimp_account
-    listing = client.lists.merge_fields.all(list_id, get_all=True)
+    listing = mailchimp_client.lists.merge_fields.all(list_id, get_all=True)
     fields = [(f["merge_id"], f["tag"], f["name"], f["type"], f["required"]) for f in listing["merge_fields"]]
     assert fields == [
         (1, "FNAME", "First Name", "text", False),
@@ -41,17 +41,18 @@ def test_a_new_audience_has_mailchimps_default_fields(mailchimp_account, client,
     assert errors == []
 
 
-def test_create_get_patch_delete(mailchimp_account, client, api, mailchimp_emulator):
+def test_create_get_patch_delete(mailchimp_account, mailchimp_client, api, mailchimp_emulator):
     emu, api_key, list_id = mailchimp_account
-    created = client.lists.merge_fields.create(list_id, {"name": "Company", "type": "text", "tag": "company"})
+    created = mailchimp_client.lists.merge_fields.create(list_id, {"name": "Company", "type": "text", "tag": "company"})
     assert (created["merge_id"], created["tag"], created["required"]) == (6, "COMPANY", False)
     assert mailchimp_emulator.check_response("POST", "/lists/{listId}/merge-fields", 200, created) == []
-    generated = client.lists.merge_fields.create(list_id, {"name": "Shoe size", "type": "number"})
+    generated = mailchimp_client.lists.merge_fields.create(list_id, {"name": "Shoe size", "type": "number"})
     assert generated["tag"] == "MMERGE7"
     duplicate = api("POST", f"lists/{list_id}/merge-fields", json={"name": "Again", "type": "text", "tag": "COMPANY"})
     assert duplicate.status_code == 400
     put(api, list_id, {"COMPANY": "Acme"})
-    patched = client.lists.merge_fields.update(list_id, 6, {"name": "Employer", "tag": "EMPLOYER", "required": True})
+    patched = mailchimp_client.lists.merge_fields.update(
+        list_id, 6, {"name": "Employer", "tag": "EMPLOYER", "required": True})
     assert (patched["name"], patched["tag"], patched["required"], patched["type"]) == (
         "Employer",
         "EMPLOYER",
@@ -59,9 +60,9 @@ def test_create_get_patch_delete(mailchimp_account, client, api, mailchimp_emula
         "text",
     )
     assert emu.get_member(api_key, list_id, EMAIL)["merge_fields"]["EMPLOYER"] == "Acme"
-    assert client.lists.merge_fields.get(list_id, 6)["name"] == "Employer"
-    assert client.lists.merge_fields.all(list_id, required="true")["total_items"] == 1
-    assert client.lists.merge_fields.all(list_id, type="number")["merge_fields"][0]["tag"] == "MMERGE7"
+    assert mailchimp_client.lists.merge_fields.get(list_id, 6)["name"] == "Employer"
+    assert mailchimp_client.lists.merge_fields.all(list_id, required="true")["total_items"] == 1
+    assert mailchimp_client.lists.merge_fields.all(list_id, type="number")["merge_fields"][0]["tag"] == "MMERGE7"
     assert api("DELETE", f"lists/{list_id}/merge-fields/6").status_code == 204
     assert api("GET", f"lists/{list_id}/merge-fields/6").status_code == 404
     assert "EMPLOYER" not in emu.get_member(api_key, list_id, EMAIL)["merge_fields"]
@@ -174,12 +175,12 @@ def test_errors_list_every_field(mailchimp_account, api):
     )
 
 
-def test_customers_create_members_without_merge_validation(mailchimp_account, client):
+def test_customers_create_members_without_merge_validation(mailchimp_account, mailchimp_client):
     emu, api_key, list_id = mailchimp_account
     emu.set_merge_field_required(api_key, list_id, "PHONE")
-    client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+    mailchimp_client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
     customer = {"id": "c1", "email_address": EMAIL, "opt_in_status": False, "first_name": "Ann"}
-    client.stores.customers.create_or_update("s1", "c1", customer)
+    mailchimp_client.stores.customers.create_or_update("s1", "c1", customer)
     assert emu.get_member(api_key, list_id, EMAIL)["merge_fields"]["FNAME"] == "Ann"
 
 

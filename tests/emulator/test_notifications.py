@@ -12,11 +12,12 @@ from .conftest import STORE
 
 
 @pytest.fixture
-def store_with_a_customer(mailchimp_account, client, store):
+def store_with_a_customer(mailchimp_account, mailchimp_client, store):
     """The store, with a product and a customer to order it."""
-    client.stores.products.create(STORE, {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]})
+    mug = {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]}
+    mailchimp_client.stores.products.create(STORE, mug)
     customer = {"id": "c1", "email_address": "buyer@gmail.com", "opt_in_status": True}
-    client.stores.customers.create_or_update(STORE, "c1", customer)
+    mailchimp_client.stores.customers.create_or_update(STORE, "c1", customer)
     return mailchimp_account
 
 
@@ -65,23 +66,24 @@ def test_order_statuses_trigger_their_notifications(store_with_a_customer, api):
     assert emu.notifications(api_key, store_id="other") == []
 
 
-def test_nothing_is_recorded_while_the_store_is_syncing(store_with_a_customer, api, client):
+def test_nothing_is_recorded_while_the_store_is_syncing(store_with_a_customer, api, mailchimp_client):
     emu, api_key, list_id = store_with_a_customer
-    assert client.stores.update(STORE, {"is_syncing": True})["is_syncing"] is True
+    assert mailchimp_client.stores.update(STORE, {"is_syncing": True})["is_syncing"] is True
     url = f"ecommerce/stores/{STORE}/orders"
     api("POST", url, json=order(financial_status="paid", fulfillment_status="shipped"))
     api("POST", f"ecommerce/stores/{STORE}/carts", json=cart())
     assert emu.notifications(api_key) == []
-    client.stores.update(STORE, {"is_syncing": False})
+    mailchimp_client.stores.update(STORE, {"is_syncing": False})
     api("PATCH", f"{url}/o1", json={"financial_status": "refunded"})
     assert kinds(emu, api_key) == [("refund_confirmation", "o1")]
 
 
-def test_store_created_syncing(mailchimp_account, client, api):
+def test_store_created_syncing(mailchimp_account, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     body = {"id": "s2", "list_id": list_id, "name": "Shop", "currency_code": "EUR", "is_syncing": True}
-    assert client.stores.create(body)["is_syncing"] is True
-    client.stores.products.create("s2", {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]})
+    assert mailchimp_client.stores.create(body)["is_syncing"] is True
+    mug = {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]}
+    mailchimp_client.stores.products.create("s2", mug)
     customer = {"id": "c1", "email_address": "buyer@gmail.com", "opt_in_status": False}
     line = {"id": "l1", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5.0}
     body = {"id": "o1", "customer": customer, "currency_code": "EUR", "order_total": 5.0, "lines": [line]}
@@ -89,18 +91,18 @@ def test_store_created_syncing(mailchimp_account, client, api):
     assert emu.notifications(api_key) == []
 
 
-def test_carts_trigger_abandoned_cart_automations(store_with_a_customer, client, api, mailchimp_emulator):
+def test_carts_trigger_abandoned_cart_automations(store_with_a_customer, mailchimp_client, api, mailchimp_emulator):
     emu, api_key, _ = store_with_a_customer
-    created = client.stores.carts.create(STORE, cart())
+    created = mailchimp_client.stores.carts.create(STORE, cart())
     assert created["lines"][0]["product_title"] == "Mug"
     assert created["customer"]["email_address"] == "buyer@gmail.com"
     template = "/ecommerce/stores/{storeId}/carts"
     assert mailchimp_emulator.check_response("POST", template, 200, created) == []
-    client.stores.carts.update(STORE, "cart1", {"order_total": 15.0})
+    mailchimp_client.stores.carts.update(STORE, "cart1", {"order_total": 15.0})
     line = {"id": "l2", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5.0}
-    client.stores.carts.lines.create(STORE, "cart1", line)
-    assert [item["id"] for item in client.stores.carts.lines.all(STORE, "cart1")["lines"]] == ["l1", "l2"]
-    assert client.stores.carts.get(STORE, "cart1")["order_total"] == 15.0
+    mailchimp_client.stores.carts.lines.create(STORE, "cart1", line)
+    assert [item["id"] for item in mailchimp_client.stores.carts.lines.all(STORE, "cart1")["lines"]] == ["l1", "l2"]
+    assert mailchimp_client.stores.carts.get(STORE, "cart1")["order_total"] == 15.0
     assert kinds(emu, api_key) == [("abandoned_cart", "cart1")] * 3
     assert emu.carts(api_key, STORE)[0]["checkout_url"] == "https://shop.fi/checkout"
     assert api("DELETE", f"ecommerce/stores/{STORE}/carts/cart1/lines/l2").status_code == 204

@@ -9,14 +9,14 @@ from .test_batches import wait_finished
 
 
 @pytest.fixture
-def populated(mailchimp_account, client, api):
+def populated(mailchimp_account, mailchimp_client, api):
     """One of each main resource, created through the API."""
     emu, api_key, list_id = mailchimp_account
     emu.batch_delay = 0
     email = "ann@gmail.com"
-    category = client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
-    interest = client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
-    client.lists.members.create_or_update(
+    category = mailchimp_client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})
+    interest = mailchimp_client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
+    mailchimp_client.lists.members.create_or_update(
         list_id,
         md5(email),
         {
@@ -32,14 +32,14 @@ def populated(mailchimp_account, client, api):
         json={"tags": [{"name": "VIP", "status": "active"}]},
     )
     hook = api("POST", f"lists/{list_id}/webhooks", json={"url": "http://127.0.0.1:9/h"}).json()
-    client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
-    client.stores.customers.create_or_update(
+    mailchimp_client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+    mailchimp_client.stores.customers.create_or_update(
         "s1", "c1", {"id": "c1", "email_address": email, "opt_in_status": True, "first_name": "Ann"}
     )
-    client.stores.products.create(
+    mailchimp_client.stores.products.create(
         "s1", {"id": "p1", "title": "Mug", "variants": [{"id": "v1", "title": "Mug"}]}
     )
-    client.stores.orders.create(
+    mailchimp_client.stores.orders.create(
         "s1",
         {
             "id": "o1",
@@ -52,13 +52,13 @@ def populated(mailchimp_account, client, api):
         },
     )
     line = {"id": "l1", "product_id": "p1", "product_variant_id": "v1", "quantity": 1, "price": 9.5}
-    client.stores.carts.create(
+    mailchimp_client.stores.carts.create(
         "s1", {"id": "cart1", "customer": {"id": "c1"}, "currency_code": "EUR", "order_total": 9.5, "lines": [line]}
     )
-    batch = client.batch_operations.create(
+    batch = mailchimp_client.batch_operations.create(
         {"operations": [{"method": "GET", "path": "/ping", "operation_id": "ping"}]}
     )
-    wait_finished(client, batch["id"])
+    wait_finished(mailchimp_client, batch["id"])
     return {
         "listId": list_id,
         "subscriberHash": md5(email),

@@ -134,10 +134,10 @@ def test_sixty_interests_per_audience_across_categories(mailchimp_account, api):
 # Shuffled batches --------------------------------------------------------------------------------
 
 
-def run_batch(client, operations):
+def run_batch(mailchimp_client, operations):
     """``[(operation_id, status_code)]`` in the order the emulator ran them (its archive's order)."""
-    batch = client.batch_operations.create({"operations": operations})
-    url = wait_finished(client, batch["id"])["response_body_url"]
+    batch = mailchimp_client.batch_operations.create({"operations": operations})
+    url = wait_finished(mailchimp_client, batch["id"])["response_body_url"]
     with tarfile.open(fileobj=io.BytesIO(requests.get(url, timeout=10).content), mode="r:gz") as archive:
         files = sorted((m for m in archive.getmembers() if m.isfile()), key=lambda m: m.name)
         return [
@@ -145,28 +145,28 @@ def run_batch(client, operations):
         ]
 
 
-def executed_order(client, operations):
-    return [operation_id for operation_id, _ in run_batch(client, operations)]
+def executed_order(mailchimp_client, operations):
+    return [operation_id for operation_id, _ in run_batch(mailchimp_client, operations)]
 
 
-def test_batch_operations_run_shuffled_and_the_seed_reproduces_the_order(mailchimp_account, client):
+def test_batch_operations_run_shuffled_and_the_seed_reproduces_the_order(mailchimp_account, mailchimp_client):
     emu, _, list_id = mailchimp_account
     emu.batch_delay = 0
     operations = [member_op(list_id, f"user{n}@gmail.com", f"op-{n:02}") for n in range(20)]
     sent = [op["operation_id"] for op in operations]
     emu.set_batch_seed(7)
-    first = executed_order(client, operations)
+    first = executed_order(mailchimp_client, operations)
     assert sorted(first) == sent and first != sent
-    assert executed_order(client, operations) == first, "the order depends on the seed and the batch only"
+    assert executed_order(mailchimp_client, operations) == first, "the order depends on the seed and the batch only"
     assert control(emu, "POST", "batch-seed", json={"seed": 7}) == {"batch_seed": 7}
-    assert executed_order(client, operations) == first
+    assert executed_order(mailchimp_client, operations) == first
     emu.set_batch_seed(8)
-    assert executed_order(client, operations) != first
+    assert executed_order(mailchimp_client, operations) != first
     emu.set_rule(rules.BATCH_SHUFFLE, False)
-    assert executed_order(client, operations) == sent
+    assert executed_order(mailchimp_client, operations) == sent
 
 
-def test_a_shuffled_batch_can_run_an_update_before_its_create(mailchimp_account, client):
+def test_a_shuffled_batch_can_run_an_update_before_its_create(mailchimp_account, mailchimp_client):
     emu, _, list_id = mailchimp_account
     emu.batch_delay = 0
     for seed in range(20):
@@ -180,7 +180,7 @@ def test_a_shuffled_batch_can_run_an_update_before_its_create(mailchimp_account,
             "operation_id": "update",
             "body": body,
         }
-        outcome = run_batch(client, [create, update])
+        outcome = run_batch(mailchimp_client, [create, update])
         if outcome[0][0] == "update":
             assert outcome == [("update", 404), ("create", 200)]
             return
@@ -226,7 +226,7 @@ def test_real_looking_addresses(email):
     assert not looks_fake(email)
 
 
-def test_fake_addresses_are_refused_where_they_enter(mailchimp_account, client, api):
+def test_fake_addresses_are_refused_where_they_enter(mailchimp_account, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     email = "fooboo@example.com"
     detail = "fooboo@example.com looks fake or invalid, please enter a real email address."
@@ -239,7 +239,7 @@ def test_fake_addresses_are_refused_where_they_enter(mailchimp_account, client, 
     put = {"email_address": "ann@gmail.com", "status_if_new": "subscribed"}
     api("PUT", f"lists/{list_id}/members/{md5('ann@gmail.com')}", json=put)
     refusals.append(api("PATCH", f"lists/{list_id}/members/{md5('ann@gmail.com')}", json={"email_address": email}))
-    client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
+    mailchimp_client.stores.create({"id": "s1", "list_id": list_id, "name": "Shop", "currency_code": "EUR"})
     customer = {"id": "c1", "email_address": email, "opt_in_status": False}
     refusals.append(api("PUT", "ecommerce/stores/s1/customers/c1", json=customer))
     for response in refusals:
@@ -261,15 +261,15 @@ def test_fake_addresses_rule_off(mailchimp_account, api):
 
 
 @pytest.fixture
-def two_stores(mailchimp_account, client):
+def two_stores(mailchimp_account, mailchimp_client):
     _, _, list_id = mailchimp_account
     for store_id in ("s1", "s2"):
-        client.stores.create({"id": store_id, "list_id": list_id, "name": store_id, "currency_code": "EUR"})
-        client.stores.products.create(
+        mailchimp_client.stores.create({"id": store_id, "list_id": list_id, "name": store_id, "currency_code": "EUR"})
+        mailchimp_client.stores.products.create(
             store_id, {"id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug"}]}
         )
         customer = {"id": "c1", "email_address": "buyer@gmail.com", "opt_in_status": False}
-        client.stores.customers.create_or_update(store_id, "c1", customer)
+        mailchimp_client.stores.customers.create_or_update(store_id, "c1", customer)
     return mailchimp_account
 
 

@@ -136,7 +136,7 @@ def test_a_contact_with_a_change_on_the_way_is_left_to_its_send(configuration, m
 
     job = reconcile()
 
-    assert job.result["found"]["in_flight"] == 1
+    assert job.result["found"]["left_for_later"] == 1
     assert row_of(person).status == SyncStatus.PENDING
     assert Contact.objects.get(pk=person.pk).marketing_permission is True
 
@@ -262,7 +262,7 @@ def test_a_consent_recorded_while_a_page_is_applied_is_not_withdrawn(configurati
     finally:
         post_save.disconnect(dispatch_uid="test-concurrent-consent", sender=MailchimpLogEntry)
 
-    assert queued and (job.result["found"]["unsubscribed"], job.result["found"]["in_flight"]) == (1, 1)
+    assert queued and (job.result["found"]["unsubscribed"], job.result["found"]["left_for_later"]) == (1, 1)
     assert Contact.objects.get(pk=queued[0].pk).marketing_permission is True
 
 
@@ -299,7 +299,7 @@ def test_a_status_left_for_a_send_on_its_way_is_read_again_by_the_next_pass(conf
     sent(person)
     emulator.edit_member_by_hand(api_key, list_id, person.email, status="cleaned")
     record(configuration.shop_id, SyncKind.CONTACT, [person.pk])  # a change of the shop's, not yet sent
-    assert reconcile().result["found"]["in_flight"] == 1
+    assert reconcile().result["found"]["left_for_later"] == 1
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     SyncState.objects.filter(pk=row_of(person).pk).update(status=SyncStatus.SYNCED)  # sent, as a drain would
     job = reconcile()
@@ -325,7 +325,7 @@ def test_a_consent_the_shop_failed_to_send_outranks_an_older_unsubscribe(configu
 
     job = reconcile()
 
-    assert job.result["found"]["in_flight"] == 1 and job.result["found"]["unsubscribed"] == 0
+    assert job.result["found"]["left_for_later"] == 1 and job.result["found"]["unsubscribed"] == 0
     assert Contact.objects.get(pk=person.pk).marketing_permission is True
 
 
