@@ -115,7 +115,9 @@ def shop_status(shop, configuration):
         "bulk_text": bulk_text(batches, unqueued, MailchimpJob.objects.filter(
             shop=shop, kind=JobKind.SYNC_EXISTING, status=JobStatus.DONE).order_by("-pk").first()),
         "open_jobs": jobs,
-        "last_jobs": list(MailchimpJob.objects.filter(shop=shop).exclude(pk__in=[job.pk for job in jobs])[:3]),
+        # Reconciliations, hourly, have their own block: they would push the admin's own jobs out of these.
+        "last_jobs": list(MailchimpJob.objects.filter(shop=shop).exclude(pk__in=[job.pk for job in jobs]).exclude(
+            kind=JobKind.RECONCILE)[:3]),
         "days": chart(delivery_days(shop)),
     }
 

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: A running job whose drainer died is taken up again after this many seconds.
 JOB_LEASE_SECONDS = 600
+#: Days an ended reconciliation is kept for the admin.
+RECONCILE_KEEP_DAYS = 30
 
 
 def request_job(shop_id, kind, user=None, **params):
@@ -234,7 +236,18 @@ def schedule_reconciliations(shop_id=None):
     recent = set(MailchimpJob.objects.filter(kind=JobKind.RECONCILE).filter(
         Q(created_on__gte=cutoff) | Q(status__in=JobStatus.OPEN)).values_list("shop_id", flat=True))
     for due_shop_id in set(due.values_list("shop_id", flat=True)) - recent:
+        prune_reconciliations(due_shop_id)
         request_job(due_shop_id, JobKind.RECONCILE, full=False)
+
+
+def prune_reconciliations(shop_id):
+    """Reconciliations ended RECONCILE_KEEP_DAYS ago are deleted (one an hour adds up), except the newest
+    full one: the drift report counts the members the shop does not know from it. Their log entries stay."""
+    ended = MailchimpJob.objects.filter(shop_id=shop_id, kind=JobKind.RECONCILE, status__in=(
+        JobStatus.DONE, JobStatus.FAILED))
+    newest_full = ended.filter(status=JobStatus.DONE, params={"full": True}).values_list("pk", flat=True).first()
+    ended.filter(finished_on__lt=timezone.now() - timedelta(days=RECONCILE_KEEP_DAYS)).exclude(
+        pk=newest_full).delete()
 
 
 RUNNERS = {

@@ -402,3 +402,22 @@ def test_a_new_member_at_an_address_a_contact_left_is_not_that_contact(configura
     assert (job.result["found"]["email_changed"], job.result["found"]["unsubscribed"]) == (1, 0)
     assert row_of(person).email == "moved@fastmail.com"
     assert Contact.objects.get(pk=person.pk).marketing_permission is True
+
+
+def test_ended_reconciliations_are_kept_a_month_and_the_newest_full_one_longer(configuration):
+    def ended(days_ago, full, status=JobStatus.DONE):
+        moment = timezone.now() - timedelta(days=days_ago)
+        job = MailchimpJob.objects.create(shop_id=configuration.shop_id, kind=JobKind.RECONCILE, status=status,
+                                          params={"full": full}, finished_on=moment)
+        MailchimpJob.objects.filter(pk=job.pk).update(created_on=moment)
+        return job.pk
+
+    newest_full, recent = ended(35, True), ended(1, False)
+    ended(40, True), ended(40, False), ended(40, False, JobStatus.FAILED)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        reconciled_until=timezone.now() - timedelta(hours=2))
+
+    run_due_work(configuration.shop_id)
+
+    kept = set(MailchimpJob.objects.filter(kind=JobKind.RECONCILE).values_list("pk", flat=True))
+    assert {newest_full, recent} < kept and len(kept) == 3, "and the pass just made"
