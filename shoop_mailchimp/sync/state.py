@@ -52,13 +52,16 @@ def record(shop_id, kind, object_ids, only_known=False, force=False):
     if not object_ids:
         return False
     now = timezone.now()
-    if not only_known:
-        SyncState.objects.bulk_create(
-            [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
-            ignore_conflicts=True,
-        )
-    # Also the rows just created (or created by a concurrent transaction): one UPDATE for all of them.
     changes = dict(_pending_now(now), **({"refused_fingerprint": ""} if force else {}))
+    # One UPDATE when every row exists: a contact saved again, the common case in a shop's requests.
+    updated = _rows(shop_id, kind, object_ids).filter(erase=False).update(**changes)
+    if updated == len(object_ids) or only_known:
+        return bool(updated)
+    SyncState.objects.bulk_create(
+        [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
+        ignore_conflicts=True,
+    )
+    # Also the rows just created (or created by a concurrent transaction): one UPDATE for all of them.
     return bool(_rows(shop_id, kind, object_ids).filter(erase=False).update(**changes))
 
 
