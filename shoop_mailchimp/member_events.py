@@ -66,6 +66,17 @@ def _states(configuration, email, states):
     return list(states) if states is not None else matching_states(configuration.shop_id, email)
 
 
+def _applicable(configuration, event, email, states):
+    """``(rows, None)`` when the event applies to them, else ``(rows, the EventResult saying why not)``: no
+    contact of this shop has the e-mail, or the shop holds a newer fact."""
+    states = _states(configuration, email, states)
+    if not states:
+        return states, _no_contact(event)
+    if not _current(event, states):
+        return states, _stale(event, states)
+    return states, None
+
+
 def _no_contact(event):
     email = event["data"].get("email") or event["data"].get("old_email", "")
     return EventResult("webhook.%s" % event["type"], "%s event for %s: no contact of this shop has this e-mail"
@@ -117,11 +128,9 @@ def handle_unsubscribe(configuration, event, states=None):
 
 def handle_subscribe(configuration, event, states=None):
     email = event["data"]["email"]
-    states = _states(configuration, email, states)
-    if not states:
-        return _no_contact(event)
-    if not _current(event, states):
-        return _stale(event, states)
+    states, refusal = _applicable(configuration, event, email, states)
+    if refusal:
+        return refusal
     confirmed = [row.object_id for row in states if row.member_status == "pending"]
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED)
     contact_ids = sorted(row.object_id for row in states)
@@ -135,11 +144,9 @@ def handle_subscribe(configuration, event, states=None):
 
 def handle_cleaned(configuration, event, states=None):
     email = event["data"]["email"]
-    states = _states(configuration, email, states)
-    if not states:
-        return _no_contact(event)
-    if not _current(event, states):
-        return _stale(event, states)
+    states, refusal = _applicable(configuration, event, email, states)
+    if refusal:
+        return refusal
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=CLEANED)
     reason = event["data"].get("reason", "")
     contact_ids = sorted(row.object_id for row in states)
@@ -157,11 +164,9 @@ def handle_upemail(configuration, event, states=None):
     way when the event arrives does not undo it, and the contact is sent again to the new address.
     """
     old_email, new_email = event["data"]["old_email"], event["data"]["new_email"]
-    states = _states(configuration, old_email, states)
-    if not states:
-        return _no_contact(event)
-    if not _current(event, states):
-        return _stale(event, states)
+    states, refusal = _applicable(configuration, event, old_email, states)
+    if refusal:
+        return refusal
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], resend=True, email=new_email)
     contact_ids = sorted(row.object_id for row in states)
     return EventResult(

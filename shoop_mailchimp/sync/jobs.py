@@ -233,9 +233,12 @@ def schedule_reconciliations(shop_id=None):
         Q(reconciled_until__lt=cutoff) | Q(reconciled_until__isnull=True))
     if shop_id is not None:
         due = due.filter(shop_id=shop_id)
-    recent = set(MailchimpJob.objects.filter(kind=JobKind.RECONCILE).filter(
+    due_shop_ids = set(due.values_list("shop_id", flat=True))
+    if not due_shop_ids:
+        return  # most rounds: one query
+    recent = set(MailchimpJob.objects.filter(kind=JobKind.RECONCILE, shop_id__in=due_shop_ids).filter(
         Q(created_on__gte=cutoff) | Q(status__in=JobStatus.OPEN)).values_list("shop_id", flat=True))
-    for due_shop_id in set(due.values_list("shop_id", flat=True)) - recent:
+    for due_shop_id in due_shop_ids - recent:
         prune_reconciliations(due_shop_id)
         request_job(due_shop_id, JobKind.RECONCILE, full=False)
 
