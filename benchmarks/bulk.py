@@ -1,4 +1,5 @@
-"""Bulk sync of existing contacts through Mailchimp batches vs one request per contact.
+"""Bulk sync of existing contacts through Mailchimp batches vs one request per contact, and a burst of
+changed contacts (all added to a group) that the drainer sends through batches by itself.
 
 Against the bundled emulator with 50 ms latency per HTTP request. The per-contact side is measured
 on a sample (SAMPLE contacts through the incremental worker) and extrapolated linearly to CONTACTS.
@@ -27,6 +28,26 @@ def create_contacts(count, prefix):
         for number in range(count):
             PersonContact.objects.create(first_name="B%d" % number, email="%s%d@gmail.com" % (prefix, number),
                                          marketing_permission=number % 3 != 0)
+
+
+def measure_burst(emulator, configuration):
+    """Every synced contact added to a new group in one go; drainer rounds (as a worker runs them, one per
+    BATCH_POLL_INTERVAL) until nothing is due or open. Returns (seconds, API requests, contacts synced)."""
+    from shuup.core.models import ContactGroup, PersonContact
+
+    from shoop_mailchimp.models import SyncState, SyncStatus
+    from shoop_mailchimp.sync.rounds import run_due_work
+
+    people = list(PersonContact.objects.filter(email__startswith="bulk").values_list("pk", flat=True))
+    group = ContactGroup.objects.create(identifier="burst", name="Burst")
+    emulator.clear_requests()
+    started = time.perf_counter()
+    group.members.add(*people)
+    synced = 0
+    while SyncState.objects.exclude(status__in=(SyncStatus.SYNCED, SyncStatus.FAILED, SyncStatus.SKIPPED)).exists():
+        synced += run_due_work()["contact synced"]
+        time.sleep(0.2)
+    return time.perf_counter() - started, api_requests(emulator), synced
 
 
 def set_enabled(configuration, enabled):
@@ -125,9 +146,18 @@ def main():
     ok &= ratio_line("bulk %d contacts: API requests in all" % synced, bulk_requests, 60, unit="")
     ok &= ratio_line("wall time, per contact (extrapolated) / bulk", single_seconds / bulk_seconds, 20,
                      lower_is_better=False)
+
+    # 3. A burst: the same contacts, all changed at once (added to a group), sent by the drainer's rounds.
+    burst_seconds, burst_requests, burst_synced = measure_burst(emulator, configuration)
+    print("burst: %d changed contacts reached Mailchimp in %.1f s with %d API requests"
+          % (burst_synced, burst_seconds, burst_requests))
+    ok &= ratio_line("burst of %d changed contacts: API requests in all" % burst_synced, burst_requests, 60,
+                     unit="")
+    ok &= ratio_line("wall time, per contact (extrapolated) / burst",
+                     single_seconds * burst_synced / synced / burst_seconds, 20, lower_is_better=False)
     emulator.stop()
 
-    # 3. Memory: peak RSS of a bulk sync of the large size vs 10,000, each in a fresh process.
+    # 4. Memory: peak RSS of a bulk sync of the large size vs 10,000, each in a fresh process.
     peaks = {}
     for size in MEMORY_SIZES:
         output = subprocess.run([sys.executable, os.path.abspath(__file__), "memory", str(size)],

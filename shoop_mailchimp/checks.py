@@ -61,6 +61,14 @@ def check_settings(app_configs=None, **kwargs):
             hint="Seconds between two reconciliations with Mailchimp (3600 by default), or None or 0 for none.",
             id="shoop_mailchimp.E007",
         ))
+    threshold = get_setting("BURST_THRESHOLD")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0):
+        problems.append(Error(
+            "%s['BURST_THRESHOLD'] is %r." % (SETTING_NAME, threshold),
+            hint="Due contacts of one shop from which they go through batches (1000 by default), or None or 0 "
+                 "to always send one by one.",
+            id="shoop_mailchimp.E008",
+        ))
     # shoop_mailchimp.E005 (MIRAGE_SECRET_KEY) is retired: only migration 0005 reads it now.
     try:
         encryption.configured_secrets()

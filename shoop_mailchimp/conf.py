@@ -36,6 +36,9 @@ DEFAULTS = {
     "DRAIN_CONCURRENCY": 1,
     # Contacts (or orders) per Mailchimp batch in a bulk sync; a contact is two operations.
     "BATCH_SIZE": 500,
+    # Due contacts of one shop from which the drainer sends them through batches by itself, not one by one
+    # (a group filled, a CSV import). None or 0: never. See docs/performance.rst for how it was chosen.
+    "BURST_THRESHOLD": 1000,
     # Seconds between two looks at submitted batches while a bulk sync waits for them.
     "BATCH_POLL_INTERVAL": 5,
     # Rows in a submitted batch are leased to it this long; only a lost batch ever reaches the end.

@@ -47,3 +47,10 @@ def test_a_lease_shorter_than_three_requests_is_reported(settings):
 def test_a_reconcile_interval_that_is_no_number_of_seconds_is_reported(settings, interval, reported):
     settings.SHOOP_MAILCHIMP = {"RECONCILE_INTERVAL": interval}
     assert ("shoop_mailchimp.E007" in {problem.id for problem in check_settings()}) is reported
+
+
+@pytest.mark.parametrize("threshold, reported", [(None, False), (0, False), (1000, False), (-1, True), ("500", True),
+                                                 (True, True), (2.5, True)])
+def test_a_burst_threshold_that_is_no_count_of_contacts_is_reported(settings, threshold, reported):
+    settings.SHOOP_MAILCHIMP = {"BURST_THRESHOLD": threshold}
+    assert ("shoop_mailchimp.E008" in {problem.id for problem in check_settings()}) is reported

@@ -55,6 +55,13 @@ def bulk_text(progress, unqueued, last_sync=None):
                          "%(finished)d of %(operations)d operations done in %(open)d open batches.",
                          progress["open"]) % {"finished": progress["finished_operations"],
                                               "operations": progress["operations"], "open": progress["open"]}
+        if progress["burst_rows"]:
+            text += " " + ungettext(
+                "%(rows)d changed contact goes through them: more contacts were due at once than the burst "
+                "threshold, so they are sent in batches rather than one by one.",
+                "%(rows)d changed contacts go through them: more contacts were due at once than the burst "
+                "threshold, so they are sent in batches rather than one by one.",
+                progress["burst_rows"]) % {"rows": progress["burst_rows"]}
     elif progress["done"]:
         text = ungettext("%(done)d batch finished.", "%(done)d batches finished.", progress["done"]) % {
             "done": progress["done"]}

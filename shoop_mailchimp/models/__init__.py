@@ -1,4 +1,4 @@
-from shoop_mailchimp.models.batch import BatchStatus, MailchimpBatch
+from shoop_mailchimp.models.batch import BatchOrigin, BatchStatus, MailchimpBatch
 from shoop_mailchimp.models.configuration import MailchimpConfiguration
 from shoop_mailchimp.models.interest import ContactGroupInterest
 from shoop_mailchimp.models.job import JobKind, JobStatus, MailchimpJob
@@ -6,6 +6,7 @@ from shoop_mailchimp.models.log import LogKind, MailchimpLogEntry
 from shoop_mailchimp.models.sync_state import SyncKind, SyncState, SyncStatus
 
 __all__ = [
+    "BatchOrigin",
     "BatchStatus",
     "ContactGroupInterest",
     "JobKind",

@@ -23,6 +23,14 @@ class BatchStatus:
     ]
 
 
+class BatchOrigin:
+    #: "Sync existing contacts": objects the sync had never seen.
+    IMPORT = "import"
+    #: The drainer found more due contacts than BURST_THRESHOLD (a group renamed, a CSV import).
+    BURST = "burst"
+    CHOICES = [(IMPORT, _("sync of existing contacts")), (BURST, _("burst of changes"))]
+
+
 class MailchimpBatch(models.Model):
     """One chunk of a bulk sync sent through Mailchimp's ``POST /batches``.
 
@@ -32,6 +40,8 @@ class MailchimpBatch(models.Model):
 
     shop = models.ForeignKey("shuup.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
     kind = models.CharField(max_length=16, choices=SyncKind.CHOICES, default=SyncKind.CONTACT)
+    origin = models.CharField(max_length=16, choices=BatchOrigin.CHOICES, default=BatchOrigin.IMPORT,
+                              verbose_name=_("origin"))
     phase = models.PositiveSmallIntegerField(
         default=0, help_text=_("Dependent operations go in a later phase: members, then customers; products, "
                                "then orders. Mailchimp does not run a batch's operations in order."))

@@ -30,15 +30,24 @@ from shuup.core.models import Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp import batches
+from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.resources import customer_path, order_path, product_path, store_path
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
-from shoop_mailchimp.models import BatchStatus, LogKind, MailchimpBatch, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.models import (
+    BatchOrigin,
+    BatchStatus,
+    LogKind,
+    MailchimpBatch,
+    MailchimpConfiguration,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.drainer import pause
+from shoop_mailchimp.sync.drainer import pause, withdraw_consent
 from shoop_mailchimp.sync.kinds import contact, order
 from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
 
@@ -129,9 +138,14 @@ def member_operations(configuration, rows, sent, journal, report):
     """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
     operations = []
     for row, plan in _planned(contact, configuration, rows, journal, report):
+        if not plan.batchable:
+            # Changed since the burst chose it (a new address, consent given again): sent one by one.
+            state.release([row])
+            continue
         operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
         sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
                              "fingerprint": plan.fingerprint, "customer": plan.customer,
+                             "status_change": plan.status_change, "refusal_key": plan.refusal_key,
                              "decides_consent": plan.decides_consent(plan.status_change)}
     return operations
 
@@ -204,13 +218,18 @@ def _failed(result):
     return result is None or int(result.get("status_code") or 0) >= 400
 
 
-def read_members(row, results, facts):
+def read_members(configuration, row, results, facts):
     """None to go on to the customer phase (``facts`` then hold the member's status), else the Outcome."""
     member = results.get("member")
     if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if _failed(member):
-        return result_outcome(member, "member")
+        if contact.is_interest_missing(batches.error_of(member)):
+            return contact.interest_missing(configuration, batches.error_of(member).as_log_data())
+        outcome = result_outcome(member, "member")
+        if outcome.result == Result.FAILED:
+            outcome.refused_fingerprint = facts.get("refusal_key", "")
+        return outcome
     answer = batches.response_of(member)
     facts["member_status"] = answer.get("status", "")
     facts["unique_email_id"] = answer.get("unique_email_id", "")
@@ -218,24 +237,32 @@ def read_members(row, results, facts):
     return None
 
 
-def read_customers(row, results, facts):
+def read_customers(configuration, row, results, facts):
     customer = results.get("customer")
     if facts is None or customer is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     for step in ("customer", "permissions"):
         if step in results and _failed(results[step]):
             return result_outcome(results[step], step)
-    return Outcome.synced(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"],
-                          fingerprint=facts["fingerprint"], member_status=facts["member_status"],
-                          unique_email_id=facts.get("unique_email_id", ""))
+    status_change = facts.get("status_change")
+    # As one by one: a member unsubscribed in Mailchimp unbeknown to the shop withdraws the shop's consent.
+    withdrawn = facts["opt_in"] and not status_change and facts["member_status"] == members.UNSUBSCRIBED
+    synced = dict(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"] and not withdrawn,
+                  fingerprint=facts["fingerprint"], member_status=facts["member_status"],
+                  unique_email_id=facts.get("unique_email_id", ""))
+    if status_change:
+        synced["consent_sent_at"] = timezone.now()
+    outcome = Outcome.synced(**synced)
+    outcome.withdraw_consent = withdrawn
+    return outcome
 
 
-def read_products(row, results, facts):
+def read_products(configuration, row, results, facts):
     """Products are shared by orders: a refused one fails its orders in the next phase, not here."""
     return None
 
 
-def read_orders(row, results, facts):
+def read_orders(configuration, row, results, facts):
     result = results.get("order")
     if facts is None or result is None:
         return Outcome(Result.RETRY, "no batch result for this order")
@@ -256,7 +283,7 @@ ROW_READERS = {
 }
 
 
-def apply_results(batch, results, journal, report):
+def apply_results(configuration, batch, results, journal, report):
     """Read a finished phase's per-operation results: close the rows it settles; returns whether rows are
     left for the next phase."""
     by_row = defaultdict(dict)
@@ -268,11 +295,15 @@ def apply_results(batch, results, journal, report):
     read = ROW_READERS[(batch.kind, batch.phase)]
     left = False
     for row in state.held_by(batch.token).iterator():
-        outcome = read(row, by_row.get(row.id, {}), sent.get(str(row.id)))
+        outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
         if outcome is None:
             left = True
             continue
         status = state.close(row, outcome)
+        if outcome.withdraw_consent and status == SyncStatus.SYNCED:
+            withdraw_consent(row, journal)
+        for kind, object_ids, only_known in outcome.requeue:
+            state.record(batch.shop_id, kind, object_ids, only_known=only_known)
         word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
         report["%s %s" % (row.kind, word)] += 1
         if outcome.result != Result.SYNCED:
@@ -316,10 +347,10 @@ def _lose(batch, journal):
                 kind=LogKind.WARNING)
 
 
-def _finish(batch, info, journal, report):
+def _finish(configuration, batch, info, journal, report):
     """Read a finished phase; the chunk then goes on to its next phase, or is done."""
     results = batches.download_results(info["response_body_url"])
-    left = apply_results(batch, results, journal, report)
+    left = apply_results(configuration, batch, results, journal, report)
     journal.add("bulk.finish", "Batch %s finished: %d of %d operations failed" % (
         batch.batch_id, batch.errored_operations, batch.operations),
         kind=LogKind.WARNING if batch.errored_operations else LogKind.INFO)
@@ -379,7 +410,7 @@ def check_batches(shop_id, report=None, progress=None):
             batch.finished_operations = info.get("finished_operations") or 0
             batch.errored_operations = info.get("errored_operations") or 0
             if batch.remote_status == batches.FINISHED and info.get("response_body_url"):
-                _finish(batch, info, journal, report)
+                _finish(configuration, batch, info, journal, report)
                 if progress:
                     progress("done", batch)
             else:
@@ -484,6 +515,7 @@ def batch_progress(shop_id):
         "submitted": open_batches.filter(status=BatchStatus.SUBMITTED).count(),
         "done": rows.filter(status=BatchStatus.DONE).count(),
         "open_rows": sum(open_batches.values_list("rows", flat=True)),
+        "burst_rows": sum(open_batches.filter(origin=BatchOrigin.BURST).values_list("rows", flat=True)),
         "finished_operations": sum(open_batches.values_list("finished_operations", flat=True)),
         "operations": sum(open_batches.values_list("operations", flat=True)),
     }

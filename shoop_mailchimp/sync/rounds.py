@@ -9,6 +9,7 @@ from django.utils import timezone
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration
 from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
+from shoop_mailchimp.sync.bursts import send_bursts
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_reconciliations
 from shoop_mailchimp.webhook_registration import check_webhook
@@ -24,6 +25,7 @@ def run_due_work(shop_id=None, max_rounds=None):
     jobs = run_due_jobs(shop_id)
     if jobs:
         report["jobs"] = jobs
+    send_bursts(shop_id, report)
     report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
     poll_batches(shop_id, report)
     check_webhooks(shop_id)

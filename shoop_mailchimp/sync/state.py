@@ -176,6 +176,15 @@ def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):
     return SyncState.objects.filter(shop_id=shop_id, claimed_by=token).count()
 
 
+def hand_over(rows, token, lease_seconds):
+    """Lease claimed rows to a batch's ``token`` (a burst); returns how many it holds. A row whose lease
+    another worker took meanwhile stays with that worker. The claim's version stays: a change recorded
+    from now on sends the row again after the batch."""
+    return SyncState.objects.filter(
+        id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows}
+    ).update(claimed_by=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds))
+
+
 def held_by(token):
     return SyncState.objects.filter(claimed_by=token)
 

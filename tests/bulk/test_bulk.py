@@ -163,7 +163,9 @@ def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp
     for person in people:
         assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
         row = state(person)
-        assert row.status == SyncStatus.SYNCED and row.member_status == "unsubscribed"
+        assert row.status == SyncStatus.SYNCED and row.member_status == "unsubscribed" and row.opt_in is False
+        person.refresh_from_db()
+        assert person.marketing_permission is False, "the shop learnt the unsubscribe, as one by one it would"
     # Nor does the next change sent incrementally.
     people[0].first_name = "Changed"
     people[0].save()

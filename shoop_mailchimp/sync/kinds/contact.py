@@ -165,6 +165,13 @@ class ContactPlan:
         return hashlib.sha256(asked.encode("utf-8")).hexdigest()
 
     @property
+    def batchable(self):
+        """Whether a batch can carry this send: a member PUT then a customer PUT. An address change and a
+        renewed consent need answers in between (an existing member, a compliance state), so they go
+        one by one."""
+        return not self.previous_email and self.status_change != members.SUBSCRIBED
+
+    @property
     def unchanged(self):
         return self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
 
@@ -221,8 +228,8 @@ class ContactPlan:
         try:
             member = yield self.member_operation(status)
         except MailchimpAPIError as error:
-            if error.status == 400 and "interest" in (error.detail or "").lower():
-                return self._interest_missing(error)
+            if is_interest_missing(error):
+                return interest_missing(self.configuration, error.as_log_data())
             if status != members.SUBSCRIBED or _title(error) != "member in compliance state":
                 raise
             # Someone who unsubscribed or bounced can only come back by confirming: Mailchimp mails them.
@@ -254,14 +261,19 @@ class ContactPlan:
         return outcome
 
 
-    def _interest_missing(self, error):
-        """Someone deleted a group's interest in Mailchimp: every mapped group is checked (and its interest
-        re-created), and the contact is tried again after them. Nothing pauses the shop."""
-        outcome = Outcome(Result.RETRY, "An interest of a contact group is missing in Mailchimp; the groups are "
-                          "being repaired and the contact is sent again after them.", error=error.as_log_data())
-        outcome.requeue = [(SyncKind.GROUP, set(ContactGroupInterest.objects.filter(
-            shop_id=self.configuration.shop_id).values_list("group_id", flat=True)), False)]
-        return outcome
+
+def is_interest_missing(error):
+    return isinstance(error, MailchimpAPIError) and error.status == 400 and "interest" in (error.detail or "").lower()
+
+
+def interest_missing(configuration, error_data):
+    """Someone deleted a group's interest in Mailchimp: every mapped group is checked (and its interest
+    re-created), and the contact is tried again after them. Nothing pauses the shop."""
+    outcome = Outcome(Result.RETRY, "An interest of a contact group is missing in Mailchimp; the groups are "
+                      "being repaired and the contact is sent again after them.", error=error_data)
+    outcome.requeue = [(SyncKind.GROUP, set(ContactGroupInterest.objects.filter(
+        shop_id=configuration.shop_id).values_list("group_id", flat=True)), False)]
+    return outcome
 
 
 def permissions_operation(list_id, email, member, permission):

@@ -1,0 +1,110 @@
+"""Bursts: many contacts due at once go to Mailchimp through batches, without anyone pressing a button.
+
+A group renamed or filled, a CSV import, an audience re-mapping: each queues thousands of contacts.
+One by one that is two requests per contact, minutes to hours behind; a batch carries 500 contacts in
+two submissions. When a shop has at least ``BURST_THRESHOLD`` due contacts, every due contact is
+claimed ``BATCH_SIZE`` at a time and planned as the drainer would plan it; the sends a batch can carry
+(:attr:`ContactPlan.batchable`) are handed over to a :class:`MailchimpBatch`, the others (an address
+change, consent given again, an erasure, nothing to send) are delivered by the drainer at once. The
+batches then run as a bulk sync's do (:mod:`shoop_mailchimp.sync.bulk`): members first, then their
+customers, each row closed by the same :func:`state.close` with the same version rule.
+"""
+import logging
+import uuid
+from collections import Counter
+
+from django.db import transaction
+from django.db.models import Count
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.journal import Journal
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for
+from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync.drainer import ShopDelivery
+from shoop_mailchimp.sync.kinds import contact
+
+logger = logging.getLogger(__name__)
+
+
+def shops_in_a_burst(shop_id=None):
+    """Ids of active shops with at least BURST_THRESHOLD due contacts (none when the setting is 0 or None)."""
+    threshold = get_setting("BURST_THRESHOLD")
+    if not threshold:
+        return []
+    active = MailchimpConfiguration.objects.active().values("shop_id")
+    due = state.due(shop_id, kind=SyncKind.CONTACT).filter(shop_id__in=active)
+    return list(due.values("shop_id").annotate(due=Count("id")).filter(due__gte=threshold)
+                .values_list("shop_id", flat=True))
+
+
+def send_bursts(shop_id=None, report=None):
+    """Put every due contact of each shop in a burst into batches; returns the batches made."""
+    report = Counter() if report is None else report
+    made = []
+    for burst_shop_id in shops_in_a_burst(shop_id):
+        made.extend(send_burst(burst_shop_id, report))
+    return made
+
+
+def sendable_configuration(shop_id):
+    """The shop's configuration while it may send (not paused, not throttled), else None: the drainer then
+    says why (held, postponed)."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    if configuration is None or not configuration.is_active or shop_throttled_for(shop_id):
+        return None
+    return configuration
+
+
+def send_burst(shop_id, report):
+    # Groups first, as the drainer orders kinds: a contact planned before its group's interest exists would
+    # be sent without it.
+    groups = state.claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"), kind=SyncKind.GROUP)
+    if groups:
+        ShopDelivery(shop_id, report).deliver(groups)
+    size = max(1, int(get_setting("BATCH_SIZE")))
+    # Bounded by what is due now: contacts recorded meanwhile wait for the next round.
+    chunks = -(-state.due(shop_id, kind=SyncKind.CONTACT).count() // size)
+    made = []
+    for _chunk in range(chunks):
+        configuration = sendable_configuration(shop_id)  # a send of this round may have paused the shop
+        rows = state.claim(shop_id=shop_id, limit=size, kind=SyncKind.CONTACT) if configuration else []
+        if not rows:
+            break
+        batched, one_by_one = split(configuration, rows)
+        if batched:
+            made.append(hand_over(shop_id, batched))
+        if one_by_one:
+            ShopDelivery(shop_id, report).deliver(one_by_one)
+    if made:
+        journal = Journal(shop_id)
+        journal.add("bulk.burst", "%d changed contacts go to Mailchimp in %d batches, not one by one (more than "
+                    "%d were due at once)" % (sum(batch.rows for batch in made), len(made),
+                                              get_setting("BURST_THRESHOLD") - 1))
+        journal.flush()
+        bulk.check_batches(shop_id, report=report)
+    return made
+
+
+def split(configuration, rows):
+    """(rows a batch can carry, rows the drainer sends itself), by the plan the drainer would make."""
+    context = contact.load(configuration, rows)
+    batched, one_by_one = [], []
+    for row in rows:
+        try:
+            plan = contact.plan(configuration, row, context)
+        except Exception:  # the drainer plans it again, and records why it cannot be sent
+            logger.exception("Planning contact %s for a burst failed", row.object_id)
+            plan = None
+        carried = getattr(plan, "batchable", False) and not row.recovered and not (
+            row.refused_fingerprint and plan.refusal_key == row.refused_fingerprint)
+        (batched if carried else one_by_one).append(row)
+    return batched, one_by_one
+
+
+def hand_over(shop_id, rows):
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        count = state.hand_over(rows, token, get_setting("BATCH_LEASE_SECONDS"))
+        return MailchimpBatch.objects.create(shop_id=shop_id, kind=SyncKind.CONTACT, origin=BatchOrigin.BURST,
+                                             token=token, rows=count)

@@ -1,0 +1,252 @@
+"""Bursts: many contacts due at once go through batches by themselves, with the one-by-one path's rules."""
+import pytest
+from django.urls import reverse
+from shuup.testing.factories import create_random_contact_group
+
+from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.mailchimp.resources import interests_path
+from shoop_mailchimp.mailchimp.transport import MailchimpSession
+from shoop_mailchimp.models import (
+    BatchOrigin,
+    BatchStatus,
+    ContactGroupInterest,
+    MailchimpBatch,
+    MailchimpLogEntry,
+    SyncKind,
+    SyncStatus,
+)
+from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.bulk.conftest import members_sent_per_hash
+from tests.helpers import make_all_due, member_puts, new_person, row_of
+
+pytestmark = pytest.mark.django_db
+
+THRESHOLD = 6
+
+
+@pytest.fixture
+def burst_settings(settings, configuration):
+    """Saves only record (worker mode); six due contacts make a burst, four contacts per batch."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BURST_THRESHOLD=THRESHOLD,
+                                    BATCH_SIZE=4, BATCH_POLL_INTERVAL=0)
+    return configuration
+
+
+def finish_batches(configuration):
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+
+
+def batch_posts(emulator):
+    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
+
+
+def synced_people(count, **fields):
+    people = [new_person(**fields) for _ in range(count)]
+    drain()
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+    return people
+
+
+def test_a_burst_of_changed_contacts_reaches_mailchimp_through_batches(burst_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(3)
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()
+    newcomers = [new_person(permission=number % 2 == 0) for number in range(7)]
+    emulator.clear_requests()
+    group.members.add(*people, *newcomers)  # ten contacts changed at once
+
+    run_due_work()
+    finish_batches(burst_settings)
+
+    burst = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST)
+    assert burst.count() == 3 and sum(burst.values_list("rows", flat=True)) == 10
+    assert all(batch.status == BatchStatus.DONE for batch in burst)
+    assert len(batch_posts(emulator)) == 6, "each batch in two phases: members, then customers"
+    assert not member_puts(emulator), "no contact of the burst went one by one"
+    interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    for person in people + newcomers:
+        member = emulator.get_member(api_key, list_id, person.email)
+        assert member["interests"][interest] is True
+        assert member["status"] == ("subscribed" if person.marketing_permission else "transactional")
+        customer = emulator.get_customer(api_key, burst_settings.store_id, str(person.pk))
+        assert customer["opt_in_status"] is (member["status"] == "subscribed")
+        row = row_of(person)
+        assert row.status == SyncStatus.SYNCED and row.member_status == member["status"] and not row.claimed_by
+        assert row.unique_email_id == member["unique_email_id"]
+    assert MailchimpLogEntry.objects.filter(action="bulk.burst").exists()
+    # Nothing is left to send, and nothing is sent twice.
+    emulator.clear_requests()
+    run_due_work()
+    assert not members_sent_per_hash(emulator) and not batch_posts(emulator)
+
+
+def test_fewer_due_contacts_than_the_threshold_go_one_by_one(burst_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    people = [new_person() for _ in range(THRESHOLD - 1)]
+    emulator.clear_requests()
+    run_due_work()
+    assert not MailchimpBatch.objects.exists() and not batch_posts(emulator)
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+
+
+@pytest.mark.parametrize("threshold", [0, None])
+def test_a_threshold_of_nothing_turns_bursts_off(burst_settings, settings, threshold):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=threshold)
+    people = [new_person() for _ in range(THRESHOLD * 2)]
+    run_due_work()
+    assert not MailchimpBatch.objects.exists()
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+
+
+def test_a_burst_never_subscribes_and_keeps_what_mailchimp_says(burst_settings, mailchimp_account):
+    """Consent rules of the one-by-one path: an unsubscribe made in Mailchimp (its webhook lost) stands and
+    withdraws the shop's consent; a consent withdrawn in the shop unsubscribes; nobody is subscribed."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(8)
+    left_in_mailchimp, withdrawn_in_shop = people[0], people[1]
+    emulator.edit_member_by_hand(api_key, list_id, left_in_mailchimp.email, status="unsubscribed")
+    withdrawn_in_shop.marketing_permission = False
+    withdrawn_in_shop.save()
+    group = create_random_contact_group(shop=burst_settings.shop)
+    group.members.add(*people)
+    emulator.clear_requests()
+
+    run_due_work()
+    finish_batches(burst_settings)
+
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert not member_puts(emulator)
+    assert emulator.get_member(api_key, list_id, left_in_mailchimp.email)["status"] == "unsubscribed"
+    left_in_mailchimp.refresh_from_db()
+    assert left_in_mailchimp.marketing_permission is False, "the shop learnt the unsubscribe from the answer"
+    assert row_of(left_in_mailchimp).opt_in is False
+    assert emulator.get_member(api_key, list_id, withdrawn_in_shop.email)["status"] == "unsubscribed"
+    assert row_of(withdrawn_in_shop).opt_in is False and row_of(withdrawn_in_shop).consent_sent_at
+    for person in people[2:]:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    # Later saves do not bring the unsubscribed person back.
+    left_in_mailchimp.save()
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, left_in_mailchimp.email)["status"] == "unsubscribed"
+
+
+def test_sends_that_need_answers_in_between_go_one_by_one_in_the_same_round(burst_settings, mailchimp_account):
+    """A new address (the member is moved) and a consent given again (a compliance state may answer) are not
+    batch work: the drainer sends them itself, while the rest of the burst goes in batches."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(8, permission=False)
+    moved, consenting = people[0], people[1]
+    old_email = moved.email
+    moved.email = "moved.%d@fastmail.com" % moved.pk
+    moved.save()
+    consenting.marketing_permission = True
+    consenting.save()
+    emulator.edit_member_by_hand(api_key, list_id, consenting.email, status="unsubscribed")
+    for person in people[2:]:
+        person.first_name = "Renamed"
+        person.save()
+    emulator.clear_requests()
+
+    run_due_work()
+    one_by_one = {r["path"].rsplit("/", 1)[-1] for r in emulator.requests
+                  if "/members/" in r["path"] and r["method"] in ("PUT", "PATCH")}
+    assert one_by_one == {subscriber_hash(old_email), subscriber_hash(moved.email), subscriber_hash(consenting.email)}
+    finish_batches(burst_settings)
+
+    assert sum(MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).values_list("rows", flat=True)) == 6
+    assert emulator.get_member(api_key, list_id, moved.email)["email_address"] == moved.email
+    assert emulator.get_member(api_key, list_id, old_email) is None
+    # Unsubscribed in Mailchimp, consent given in the shop again: confirmation asked, not a subscription.
+    assert emulator.get_member(api_key, list_id, consenting.email)["status"] == "pending"
+    for person in people[2:]:
+        assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Renamed"
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+
+
+def test_a_change_while_its_batch_runs_is_sent_after_it(burst_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 0.3
+    people = synced_people(THRESHOLD)
+    for person in people:
+        person.first_name = "First"
+        person.save()
+    run_due_work()
+    changed = people[0]
+    assert row_of(changed).status == SyncStatus.SENDING
+    changed.first_name = "Second"
+    changed.save()
+    assert not state.claim(kind=SyncKind.CONTACT), "the batch's rows are not the worker's"
+
+    finish_batches(burst_settings)
+    assert row_of(changed).status == SyncStatus.PENDING, "the newer change is still to be sent"
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, changed.email)["merge_fields"]["FNAME"] == "Second"
+    assert row_of(changed).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, people[1].email)["merge_fields"]["FNAME"] == "First"
+
+
+def test_an_interest_deleted_in_mailchimp_mid_burst_is_repaired_and_the_contacts_arrive(burst_settings,
+                                                                                        mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD)
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()
+    interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    with MailchimpSession(api_key) as session:
+        session.delete(interests_path(list_id, burst_settings.interest_category_id, interest))
+    group.members.add(*people)
+
+    run_due_work()
+    finish_batches(burst_settings)
+    assert all(row_of(person).status == SyncStatus.PENDING for person in people)
+    assert "interest" in row_of(people[0]).last_error.lower()
+    # The groups were queued for repair; once repaired, the contacts arrive (by the next attempt).
+    for _ in range(3):
+        make_all_due()
+        run_due_work()
+        finish_batches(burst_settings)
+    new_interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    assert new_interest != interest
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["interests"][new_interest] is True
+        assert row_of(person).status == SyncStatus.SYNCED
+
+
+def test_an_address_mailchimp_refuses_fails_alone_and_is_not_batched_again_unchanged(burst_settings,
+                                                                                     mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    people = [new_person() for _ in range(THRESHOLD - 1)] + [new_person(email="fake@example.com")]
+    refused = people[-1]
+    run_due_work()
+    finish_batches(burst_settings)
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people[:-1])
+    row = row_of(refused)
+    assert row.status == SyncStatus.FAILED and "fake" in row.last_error.lower() and row.refused_fingerprint
+    assert emulator.get_member(api_key, list_id, refused.email) is None
+
+    for person in people:
+        person.save()  # saved again, nothing changed
+    emulator.clear_requests()
+    run_due_work()
+    finish_batches(burst_settings)
+    assert members_sent_per_hash(emulator).get(subscriber_hash(refused.email)) is None
+    assert row_of(refused).status == SyncStatus.FAILED
+
+
+def test_the_status_page_shows_a_burst_in_progress(burst_settings, mailchimp_account, admin_client):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 0.5
+    people = [new_person() for _ in range(THRESHOLD)]
+    due = state.due(kind=SyncKind.CONTACT).count()  # also the admin's own contact, made at a first login
+    run_due_work()
+    data = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status_data")).json()
+    assert "%d changed contacts go through them" % due in data["bulk"]["text"]
+    html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
+    assert "burst threshold" in html
+    finish_batches(burst_settings)
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+    assert "burst" not in admin_client.get(reverse("shuup_admin:shoop_mailchimp.status_data")).json()["bulk"]["text"]
