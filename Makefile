@@ -8,7 +8,7 @@ DOCS_VENV := .venv-docs
 TEST_WORKERS ?= 2
 FAST_TESTS := -m "not browser and not services and not packaging"
 
-.PHONY: test test-fast lint demo docs bench clean system-deps messages
+.PHONY: test test-fast lint demo docs bench bench-quick clean system-deps messages
 
 $(PY):
 	"$$(scripts/find-python38)" -m venv $(VENV)
@@ -36,8 +36,13 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) demo/run.py
 
-bench: $(STAMP)
+# Every figure with its target, SQLite and PostgreSQL side by side, one summary line (<= 10 minutes).
+bench: $(STAMP) system-deps
 	$(PY) benchmarks/run.py
+
+# The same at small sizes (<= 2 minutes); `make test` runs it: ratios printed, only a crash fails it.
+bench-quick: $(STAMP) system-deps
+	$(PY) benchmarks/run.py --quick
 
 # Refreshes the catalogues from the code and templates and compiles them (needs GNU gettext);
 # both files are committed, so installing never needs gettext.

@@ -11,23 +11,26 @@ import subprocess
 import sys
 import time
 
-from common import RemoteEmulator, configure_shop, ratio_line, setup_django, start_emulator
+from common import (
+    MISSED,
+    RemoteEmulator,
+    configure_shop,
+    database_name,
+    insert_people,
+    ratio_line,
+    setup_django,
+    size,
+)
 
-CONTACTS = int(os.environ.get("BENCH_BULK_CONTACTS", 10000))
-SAMPLE = 500
-MEMORY_SIZES = (10000, int(os.environ.get("BENCH_BULK_LARGE", 50000)))
+CONTACTS = size("BENCH_BULK_CONTACTS", 10000, 1000)
+SAMPLE = size("BENCH_BULK_SAMPLE", 500, 100)
+MEMORY_SIZES = (size("BENCH_BULK_SMALL", 10000, 1000), size("BENCH_BULK_LARGE", 50000, 3000))
 LATENCY = 0.05
 
 
 def create_contacts(count, prefix):
-    """Contacts created while the configuration is off: nothing recorded, as in a shop that predates it."""
-    from django.db import transaction
-    from shuup.core.models import PersonContact
-
-    with transaction.atomic():
-        for number in range(count):
-            PersonContact.objects.create(first_name="B%d" % number, email="%s%d@gmail.com" % (prefix, number),
-                                         marketing_permission=number % 3 != 0)
+    """Contacts as in a shop that predates the integration: inserted in bulk, nothing recorded."""
+    return insert_people(count, prefix, permission=lambda number: number % 3 != 0)
 
 
 def measure_burst(emulator, configuration):
@@ -53,6 +56,10 @@ def measure_burst(emulator, configuration):
 def set_enabled(configuration, enabled):
     configuration.enabled = enabled
     configuration.save()
+
+
+def batch_posts(emulator):
+    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
 
 
 def api_requests(emulator):
@@ -108,8 +115,11 @@ def main():
     from shoop_mailchimp.sync import bulk
     from shoop_mailchimp.sync.drainer import drain
     from shoop_mailchimp.sync.state import record
+    from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID
 
-    emulator, api_key, list_id = start_emulator()
+    # The emulator in a process of its own, as Mailchimp is: its CPU (running every batch operation) is
+    # not the shop's.
+    emulator, api_key, list_id = RemoteEmulator(), DEMO_API_KEY, DEMO_LIST_ID
     configuration = configure_shop(emulator, api_key, list_id, delivery="worker")
     drain()
     ok = True
@@ -129,7 +139,7 @@ def main():
     bulk_requests = api_requests(emulator)
     synced = report["contact synced"]
     print("bulk: %d contacts synced in %.1f s with %d API requests (+ %d result archive downloads, not API calls)"
-          % (synced, bulk_seconds, bulk_requests, len(emulator.batches(api_key))))
+          % (synced, bulk_seconds, bulk_requests, len(batch_posts(emulator))))
 
     # 2. One request pair per contact: SAMPLE contacts through the incremental worker, extrapolated.
     set_enabled(configuration, False)
@@ -157,17 +167,19 @@ def main():
                      single_seconds * burst_synced / synced / burst_seconds, 20, lower_is_better=False)
     emulator.stop()
 
-    # 4. Memory: peak RSS of a bulk sync of the large size vs 10,000, each in a fresh process.
+    if database_name() != "sqlite":
+        sys.exit(0 if ok else MISSED)  # the process's memory does not depend on the database: measured once
+    # 4. Memory: peak RSS of a bulk sync of the large size vs the small one, each in a fresh process.
     peaks = {}
-    for size in MEMORY_SIZES:
-        output = subprocess.run([sys.executable, os.path.abspath(__file__), "memory", str(size)],
+    for contacts in MEMORY_SIZES:
+        output = subprocess.run([sys.executable, os.path.abspath(__file__), "memory", str(contacts)],
                                 check=True, stdout=subprocess.PIPE, text=True).stdout
-        peaks[size] = float(output.split()[-1])
-        print("bulk sync of %d contacts: peak RSS %.0f MB" % (size, peaks[size]))
+        peaks[contacts] = float(output.split()[-1])
+        print("bulk sync of %d contacts: peak RSS %.0f MB" % (contacts, peaks[contacts]))
     small, large = MEMORY_SIZES
     ok &= ratio_line("peak RSS, %d contacts (MB)" % large, peaks[large], 300, unit="")
     ok &= ratio_line("peak RSS, %d / %d contacts" % (large, small), peaks[large] / peaks[small], 1.5)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if ok else MISSED)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,34 @@ in a process of its own, as Mailchimp would; BENCH_EMULATOR_IN_PROCESS=1 keeps i
 import os
 import sys
 
-from common import RemoteEmulator, configure_shop, ratio_line, setup_django, start_emulator, timed
+from common import (
+    MISSED,
+    RemoteEmulator,
+    configure_shop,
+    insert_people,
+    ratio_line,
+    setup_django,
+    size,
+    start_emulator,
+    timed,
+)
 
 LATENCY = 0.1
-CONTACTS = int(os.environ.get("BENCH_CONCURRENCY_CONTACTS", 2000))
-SEQUENTIAL_SAMPLE = 200
+CONTACTS = size("BENCH_CONCURRENCY_CONTACTS", 2000, 300)
+SEQUENTIAL_SAMPLE = size("BENCH_SEQUENTIAL_SAMPLE", 200, 50)
 CONCURRENCY = 10
 
 
 def create_people(prefix, count):
-    from shuup.core.models import PersonContact
+    """People with consent, each recorded as changed (as their saves would record them)."""
+    from shuup.testing.factories import get_default_shop
 
-    return [PersonContact.objects.create(first_name="%s%d" % (prefix, number), last_name="Example",
-                                         email="%s.%d@gmail.com" % (prefix, number), marketing_permission=True)
-            for number in range(count)]
+    from shoop_mailchimp.models import SyncKind
+    from shoop_mailchimp.sync import state
+
+    ids = insert_people(count, prefix + ".", first_name=prefix + "%d")
+    state.record(get_default_shop().pk, SyncKind.CONTACT, ids)
+    return ids
 
 
 def measure(emulator, settings, concurrency):
@@ -72,11 +86,11 @@ def main():
             # The latency is the emulator's sleep; its own handling (spec validation) comes on top.
             print("%-62s %8.2f" % ("requests/s / (10 / mean request time at the emulator)",
                                    figures[concurrency] / (CONCURRENCY / service)))
-    ok &= ratio_line("concurrent drain: requests/s (limit 10 / %.1f s = 100)" % LATENCY, figures[CONCURRENCY], 90,
+    ok &= ratio_line("concurrent drain: requests/s (limit 10 / %.1f s = 100)" % LATENCY, figures[CONCURRENCY], 95,
                      unit="", lower_is_better=False)
     print("%-62s %8.2fx" % ("concurrent / one by one", figures[CONCURRENCY] / figures[1]))
     emulator.stop()
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if ok else MISSED)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Benchmark settings: the test settings on a throw-away SQLite file, tables made without migrations."""
+"""Benchmark settings: the test settings on a throw-away SQLite file, tables made without migrations; on
+the PostgreSQL that benchmarks/run.py starts when BENCH_PG_PORT is set."""
 import os
 import tempfile
 
@@ -6,11 +7,22 @@ from tests.settings import *  # noqa: F401,F403
 from tests.settings import NoMigrations
 
 MIGRATION_MODULES = NoMigrations()
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(tempfile.mkdtemp(prefix="shoop-mailchimp-bench-"), "bench.sqlite3"),
-        "OPTIONS": {"timeout": 60},
+if os.environ.get("BENCH_PG_PORT"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "postgres",
+            "USER": "postgres",
+            "HOST": "127.0.0.1",
+            "PORT": os.environ["BENCH_PG_PORT"],
+        }
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.mkdtemp(prefix="shoop-mailchimp-bench-"), "bench.sqlite3"),
+            "OPTIONS": {"timeout": 60},
+        }
+    }
 DEBUG = False

@@ -81,6 +81,7 @@ def setup_django(database, api_base_url, webhook_base_url=None):
 def prepare_database():
     """Migrate (about a minute the first time), run shuup_init, set the shop up for its first sale
     and make the admin user."""
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -91,7 +92,10 @@ def prepare_database():
 
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if pending:
+    if settings.TABLES_FROM_MODELS:
+        say("Making the tables of %s from the models (no migrations)..." % connection.settings_dict["NAME"])
+        call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
+    elif pending:
         say("Migrating %s: %d migrations (the first run takes about a minute on SQLite)..."
             % (connection.settings_dict["NAME"], len(pending)))
         started = time.time()

@@ -67,6 +67,12 @@ class MailchimpSession:
         adapter = HTTPAdapter(pool_maxsize=get_setting("MAX_CONNECTIONS"))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here: requests would
+        # read it, and ~/.netrc, again for every call, which a drain at 100 requests/s notices.
+        environment = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+        self.session.proxies.update(environment["proxies"])
+        self.session.verify = environment["verify"]
+        self.session.trust_env = False
 
     def __enter__(self):
         return self

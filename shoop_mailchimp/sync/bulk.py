@@ -142,11 +142,14 @@ def member_operations(configuration, rows, sent, journal, report):
             # Changed since the burst chose it (a new address, consent given again): sent one by one.
             state.release([row])
             continue
-        operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
-        sent[str(row.id)] = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
-                             "fingerprint": plan.fingerprint, "customer": plan.customer,
-                             "status_change": plan.status_change, "refusal_key": plan.refusal_key,
-                             "decides_consent": plan.decides_consent(plan.status_change)}
+        facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
+                 "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
+                 "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change)}
+        if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
+            facts.update(member_skipped=True, member_status=row.member_status)
+        else:
+            operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
+        sent[str(row.id)] = facts
     return operations
 
 
@@ -157,6 +160,9 @@ def customer_operations(configuration, rows, sent, journal, report):
     for row in rows:
         facts = sent.get(str(row.id))
         if facts is None:
+            continue
+        if contact.customer_unchanged(facts["fingerprint"], facts.get("member_status"), row):
+            facts["customer_skipped"] = True  # only the member changed (a group, a name kept)
             continue
         customer = dict(facts["customer"], opt_in_status=facts.get("member_status") == "subscribed")
         operations.append(batches.encode(Operation("PUT", customer_path(configuration.store_id, customer["id"]),
@@ -221,6 +227,8 @@ def _failed(result):
 def read_members(configuration, row, results, facts):
     """None to go on to the customer phase (``facts`` then hold the member's status), else the Outcome."""
     member = results.get("member")
+    if facts is not None and facts.get("member_skipped"):
+        return None
     if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if _failed(member):
@@ -239,7 +247,7 @@ def read_members(configuration, row, results, facts):
 
 def read_customers(configuration, row, results, facts):
     customer = results.get("customer")
-    if facts is None or customer is None:
+    if facts is None or (customer is None and not facts.get("customer_skipped")):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     for step in ("customer", "permissions"):
         if step in results and _failed(results[step]):
@@ -248,8 +256,9 @@ def read_customers(configuration, row, results, facts):
     # As one by one: a member unsubscribed in Mailchimp unbeknown to the shop withdraws the shop's consent.
     withdrawn = facts["opt_in"] and not status_change and facts["member_status"] == members.UNSUBSCRIBED
     synced = dict(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"] and not withdrawn,
-                  fingerprint=facts["fingerprint"], member_status=facts["member_status"],
-                  unique_email_id=facts.get("unique_email_id", ""))
+                  fingerprint=facts["fingerprint"], member_status=facts["member_status"])
+    if "unique_email_id" in facts:  # the member was written (not skipped): Mailchimp said its id
+        synced["unique_email_id"] = facts["unique_email_id"]
     if status_change:
         synced["consent_sent_at"] = timezone.now()
     outcome = Outcome.synced(**synced)
@@ -322,8 +331,11 @@ def submit_batch(batch, configuration, session, journal, report):
     operations = OPERATION_BUILDERS[(batch.kind, batch.phase)](configuration, rows, sent, journal, report)
     now = timezone.now()
     if not operations:
-        MailchimpBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.DONE, finished_on=now)
-        batch.status = BatchStatus.DONE
+        # Nothing of this phase to send (every step skipped or closed): read it as done at once.
+        batch.sent = sent
+        _advance(configuration, batch, [], journal, report)
+        if batch.status == BatchStatus.PREPARING:
+            return submit_batch(batch, configuration, session, journal, report)
         return batch
     answer = batches.submit(session, operations)
     batch.batch_id = answer["id"]
@@ -350,10 +362,15 @@ def _lose(batch, journal):
 def _finish(configuration, batch, info, journal, report):
     """Read a finished phase; the chunk then goes on to its next phase, or is done."""
     results = batches.download_results(info["response_body_url"])
-    left = apply_results(configuration, batch, results, journal, report)
     journal.add("bulk.finish", "Batch %s finished: %d of %d operations failed" % (
         batch.batch_id, batch.errored_operations, batch.operations),
         kind=LogKind.WARNING if batch.errored_operations else LogKind.INFO)
+    _advance(configuration, batch, results, journal, report)
+
+
+def _advance(configuration, batch, results, journal, report):
+    """Close the rows a phase's results settle; the rest go on to the next phase, or the batch is done."""
+    left = apply_results(configuration, batch, results, journal, report)
     if left and batch.phase + 1 < len(PHASES[batch.kind]):
         batch.phase += 1
         batch.status, batch.batch_id, batch.remote_status = BatchStatus.PREPARING, "", ""

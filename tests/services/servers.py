@@ -1,7 +1,10 @@
 """Throw-away servers for the services tests and the benchmarks: each on a free local port."""
+import glob
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 
@@ -36,3 +39,32 @@ def start_redis():
         process.kill()
         raise
     return "redis://127.0.0.1:%d/0" % port, process
+
+
+def start_postgres():
+    """A PostgreSQL cluster of its own, fsync off (Debian's package, see scripts/system-deps): (port, stop),
+    or None when it is not installed. Its superuser is ``postgres``, trusted on 127.0.0.1."""
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not binaries:
+        return None
+    bin_dir = os.path.dirname(binaries[-1])
+    data = tempfile.mkdtemp(prefix="shoop-mailchimp-pg-")
+    # PostgreSQL refuses to run as root: run it as nobody then.
+    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        os.chmod(data, 0o777)
+        shutil.chown(data, "nobody")
+    port = free_port()
+    cluster = os.path.join(data, "cluster")
+    subprocess.run(as_user + [os.path.join(bin_dir, "initdb"), "-D", cluster, "-A", "trust", "-U", "postgres"],
+                   check=True, stdout=subprocess.DEVNULL)
+    options = "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" % (port, data)
+    subprocess.run(as_user + [os.path.join(bin_dir, "pg_ctl"), "-D", cluster, "-o", options, "-w", "-l",
+                              os.path.join(data, "log"), "start"], check=True, stdout=subprocess.DEVNULL)
+
+    def stop():
+        subprocess.run(as_user + [os.path.join(bin_dir, "pg_ctl"), "-D", cluster, "-m", "immediate", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(data, ignore_errors=True)
+
+    return port, stop

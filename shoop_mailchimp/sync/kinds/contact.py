@@ -98,6 +98,19 @@ def plan(configuration, row, context):
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
 
+#: Hex digits of each half of a contact's fingerprint: the member's, then the customer's.
+HALF = 32
+
+
+def _digest(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:HALF]
+
+
+def customer_unchanged(fingerprint, member_status, row):
+    """The customer PUT is skipped when its data and the member's status (its opt-in) are as last sent."""
+    return fingerprint[HALF:] == row.fingerprint[HALF:] and member_status == row.member_status
+
+
 def _same(email, other):
     return bool(email) and email.lower() == (other or "").lower()
 
@@ -152,10 +165,8 @@ class ContactPlan:
         self.customer = customer_payload(contact, self.email)
         # What Mailchimp holds after the send: status_if_new is left out, it only changes once the member
         # is known and would make the next save of an untouched contact send everything again.
-        sent_data = dict(self.member, status_if_new=None)
-        self.fingerprint = hashlib.sha256(
-            json.dumps([sent_data, self.customer], sort_keys=True).encode("utf-8")
-        ).hexdigest()
+        # One half per request, so that a send skips the request whose half Mailchimp already holds.
+        self.fingerprint = _digest(dict(self.member, status_if_new=None)) + _digest(self.customer)
 
     @property
     def refusal_key(self):
@@ -174,6 +185,16 @@ class ContactPlan:
     @property
     def unchanged(self):
         return self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
+
+    @property
+    def member_unchanged(self):
+        """Mailchimp holds this member as it would be sent and nothing asks for a new status or address: the
+        member PUT is skipped (a group or an address changed only the customer's part, or the reverse)."""
+        return (self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
+                and not self.previous_email and self.row.member_status not in ("", members.ERASED))
+
+    def customer_unchanged(self, member_status):
+        return customer_unchanged(self.fingerprint, member_status, self.row)
 
     def member_operation(self, status=None):
         body = dict(self.member)
@@ -225,6 +246,41 @@ class ContactPlan:
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                     "was archived%s" % (self.previous_email, self.email,
                                         " and the shop's consent applied to the new one" if status else ""))
+        if self.member_unchanged:
+            member, member_status = None, self.row.member_status
+        else:
+            member = yield from self._member_send(status, log)
+            if isinstance(member, Outcome):
+                return member
+            status = member.pop("_status_sent", status)
+            member_status = member.get("status", "")
+            permissions = self.permissions_operation(member, status)
+            if permissions is not None:
+                yield permissions
+                log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the "
+                    "shop's consent: %s" % ("given" if self.permission else "withdrawn"))
+        if not self.customer_unchanged(member_status):
+            yield self.customer_operation(member_status)
+        log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
+            self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
+            self.customer["id"]),
+            extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
+        # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
+        # registered): the shop learns it from this answer, as it would from the webhook.
+        withdrawn = self.permission and not status and member_status == members.UNSUBSCRIBED
+        facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission and not withdrawn,
+                     member_status=member_status, fingerprint=self.fingerprint)
+        if member is not None:
+            facts["unique_email_id"] = member.get("unique_email_id", "")
+        if status:
+            facts["consent_sent_at"] = timezone.now()
+        outcome = Outcome.synced(**facts)
+        outcome.withdraw_consent = withdrawn
+        return outcome
+
+    def _member_send(self, status, log):
+        """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
+        the Outcome when an interest is missing."""
         try:
             member = yield self.member_operation(status)
         except MailchimpAPIError as error:
@@ -237,28 +293,7 @@ class ContactPlan:
             member = yield self.member_operation(status)
             log("member.confirmation", "%s gave consent again in the shop after unsubscribing in Mailchimp: "
                 "Mailchimp sent them a confirmation e-mail (pending until they confirm)" % self.email)
-        member_status = (member or {}).get("status", "")
-        permissions = self.permissions_operation(member, status)
-        if permissions is not None:
-            yield permissions
-            log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the shop's "
-                "consent: %s" % ("given" if self.permission else "withdrawn"))
-        yield self.customer_operation(member_status)
-        log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
-            self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
-            self.customer["id"]),
-            extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
-        # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
-        # registered): the shop learns it from this answer, as it would from the webhook.
-        withdrawn = self.permission and not status and member_status == members.UNSUBSCRIBED
-        facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission and not withdrawn,
-                     member_status=member_status, fingerprint=self.fingerprint,
-                     unique_email_id=(member or {}).get("unique_email_id", ""))
-        if status:
-            facts["consent_sent_at"] = timezone.now()
-        outcome = Outcome.synced(**facts)
-        outcome.withdraw_consent = withdrawn
-        return outcome
+        return dict(member or {}, _status_sent=status)
 
 
 
