@@ -26,6 +26,7 @@ test: $(STAMP) system-deps
 	$(PY) -m ruff check shoop_mailchimp tests benchmarks demo
 	$(PY) -m pytest -q -rs -n $(TEST_WORKERS) --dist loadfile $(FAST_TESTS)
 	$(PY) -m pytest -q -rs -m "browser or services or packaging"
+	$(PY) benchmarks/run.py --quick
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -x -n $(TEST_WORKERS) --dist loadfile $(FAST_TESTS)

@@ -10,8 +10,10 @@ small size is reported but does not fail the quick run: small sizes are noisy an
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from common import MISSED, ROOT
@@ -27,6 +29,7 @@ FIGURE = re.compile(r"^(?P<name>.{62}) +(?P<value>-?[\d.]+)(?P<unit>\S*) +\(targ
 def run(name, env, figures, database):
     """Run one benchmark, echoing its output; returns its exit status."""
     print("== %s (%s)" % (name, database), flush=True)
+    started = time.monotonic()
     process = subprocess.Popen([sys.executable, os.path.join(HERE, name)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
@@ -34,7 +37,17 @@ def run(name, env, figures, database):
         match = FIGURE.match(line.rstrip("\n"))
         if match:
             figures.setdefault((name, match["name"].strip()), {})[database] = match
-    return process.wait()
+    status = process.wait()
+    print("-- %s (%s): %.0f s" % (name, database, time.monotonic() - started), flush=True)
+    return status
+
+
+def empty_sqlite_database(env, directory):
+    """An SQLite file with every table and no rows, which each benchmark copies instead of making its own."""
+    path = os.path.join(directory, "empty.sqlite3")
+    subprocess.run([sys.executable, "-c", "import common; common.setup_django()"], cwd=HERE, check=True,
+                   env=dict(env, BENCH_SQLITE_PATH=path))
+    return path
 
 
 def main():
@@ -42,6 +55,8 @@ def main():
     env = dict(os.environ, BENCH_QUICK="1" if quick else "")
     env.pop("BENCH_PG_PORT", None)
     started = time.monotonic()
+    directory = tempfile.mkdtemp(prefix="shoop-mailchimp-bench-")
+    env["BENCH_SQLITE_TEMPLATE"] = empty_sqlite_database(env, directory)
     figures = {}
     crashed = []
     for name in BENCHMARKS:
@@ -65,6 +80,7 @@ def main():
                     crashed.append("%s (postgresql)" % name)
         finally:
             stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
     print("\n== side by side%s" % (" (quick: small sizes)" if quick else ""))
     print("%-62s %12s %12s  %s" % ("figure", "sqlite", "postgresql", "target"))

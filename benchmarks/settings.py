@@ -21,7 +21,8 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.path.join(tempfile.mkdtemp(prefix="shoop-mailchimp-bench-"), "bench.sqlite3"),
+            "NAME": os.environ.get("BENCH_SQLITE_PATH")
+            or os.path.join(tempfile.mkdtemp(prefix="shoop-mailchimp-bench-"), "bench.sqlite3"),
             "OPTIONS": {"timeout": 60},
         }
     }

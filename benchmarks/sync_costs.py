@@ -10,10 +10,10 @@ import sys
 
 from common import MISSED, configure_shop, ratio_line, setup_django, size, start_emulator, timed
 
-SAVES = size("BENCH_SAVES", 1000, 200)
-ROUNDS = size("BENCH_ROUNDS", 5, 3)
-ORDERS = size("BENCH_ORDERS", 100, 30)
-DRAINS = (size("BENCH_DRAIN_SMALL", 100, 50), size("BENCH_DRAIN", 1000, 200))
+SAVES = size("BENCH_SAVES", 1000, 100)
+ROUNDS = size("BENCH_ROUNDS", 3, 2)
+ORDERS = size("BENCH_ORDERS", 50, 5)
+DRAINS = (size("BENCH_DRAIN_SMALL", 100, 20), size("BENCH_DRAIN", 1000, 100))
 
 
 def save_contacts(contacts):
@@ -68,8 +68,8 @@ def celery_mode_costs(configuration, contacts, checkouts):
         enqueued = broker.llen("celery")
         ok &= ratio_line("drain tasks published per save (on rounds)", enqueued / (ROUNDS * len(contacts)), 1,
                          unit="")
-        ok &= ratio_line("%d checkouts, on (celery mode) / off (median of 3)" % ORDERS,
-                         compare(configuration, checkouts, 3), 1.10)
+        ok &= ratio_line("%d checkouts, on (celery mode) / off (median of %d)" % (ORDERS, ROUNDS),
+                         compare(configuration, checkouts, ROUNDS), 1.10)
     finally:
         settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL=None)
         process.kill()
@@ -112,8 +112,8 @@ def main():
         for buyer in buyers:
             create_random_order(customer=buyer, products=[product], shop=shop, random_products=False)
 
-    ok &= ratio_line("%d checkouts, on (worker mode) / off (median of 3)" % ORDERS,
-                     compare(configuration, checkouts, 3), 1.10)
+    ok &= ratio_line("%d checkouts, on (worker mode) / off (median of %d)" % (ORDERS, ROUNDS),
+                     compare(configuration, checkouts, ROUNDS), 1.10)
     ok &= celery_mode_costs(configuration, contacts, checkouts)
     drain()
 

@@ -563,9 +563,10 @@ class Emulator:
             return api_key, None
         return api_key, account
 
-    def handle_http(self, method, path, query, raw_body, authorization):
-        """Serve one /3.0 request. Returns ``(status, body)`` or None to drop the connection."""
-        started = time.time()
+    def handle_http(self, method, path, query, raw_body, authorization, arrived=None):
+        """Serve one /3.0 request (``arrived``: when its first line was read). Returns ``(status, body)`` or
+        None to drop the connection."""
+        started = arrived or time.time()
         api_key, account = self._authenticate(authorization)
         body, parse_error = _decode(raw_body)
         route, _ = self.spec.resolve(method, path)
@@ -591,9 +592,9 @@ class Emulator:
             self._record(method, path, query, body, status, api_key, started)
             return status, response
         try:
-            delay = self.faults.delay_for(method, path)
-            if delay:
-                time.sleep(delay)
+            hang = self.faults.hang_for(method, path)
+            if hang:
+                time.sleep(hang)
             if generation != self.generation:
                 return None  # the emulator was reset while this request waited: it belongs to an old test
             if self.faults.should_reset(method, path):
@@ -604,6 +605,10 @@ class Emulator:
                 status, response = 400, problem(400, parse_error, title="JSON Parse Error")
             else:
                 status, response, _ = self.dispatch(account, method, path, query, body)
+            # The latency counts from the request's arrival: the emulator's own work is part of it.
+            remaining = started + hang + self.faults.latency_seconds - time.time()
+            if remaining > 0:
+                time.sleep(remaining)
             self._record(method, path, query, body, status, api_key, started)
             return status, response
         finally:

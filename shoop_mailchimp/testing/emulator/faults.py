@@ -104,12 +104,18 @@ class Faults:
                 return rule
         return None
 
-    def delay_for(self, method, path):
-        """Seconds to wait before handling this request (latency plus any hang)."""
+    def hang_for(self, method, path):
+        """Seconds to wait before handling this request (a hang), 0 for none."""
         with self._lock:
             hang = self._first(self._hangs, method, path)
             self.hangs_begun += bool(hang)
-            return self._latency + (hang.data["seconds"] if hang else 0.0)
+            return hang.data["seconds"] if hang else 0.0
+
+    @property
+    def latency_seconds(self):
+        """How long after its arrival a request is answered, the emulator's own work included: a server
+        whose latency is 100 ms answers in 100 ms, not in 100 ms plus its work."""
+        return self._latency
 
     def should_reset(self, method, path):
         with self._lock:

@@ -5,6 +5,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -58,6 +59,11 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.open_connections.discard(self.connection)
 
+    def parse_request(self):
+        # The request has arrived (its first line is read): a latency counts from here.
+        self.arrived = time.time()
+        return super().parse_request()
+
     def do_GET(self):
         self._handle("GET")
 
@@ -94,7 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._redirect(*redirect)
                 return
             outcome = emulator.handle_http(
-                method, path[len("/3.0") :] or "/", query, raw, self.headers.get("Authorization")
+                method, path[len("/3.0") :] or "/", query, raw, self.headers.get("Authorization"),
+                arrived=self.arrived,
             )
             if outcome is None:
                 self._reset()
