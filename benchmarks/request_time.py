@@ -26,8 +26,8 @@ from tests.admin.forms import form_values
 from tests.packaging.conftest import copy_sources, free_port
 
 HANG_SECONDS = 20
-REQUESTS = size("BENCH_REQUEST_COUNT", 8, 3)
-ROUNDS = size("BENCH_REQUEST_ROUNDS", 3, 2)
+REQUESTS = size("BENCH_REQUEST_COUNT", 5, 3)
+ROUNDS = size("BENCH_REQUEST_ROUNDS", 2, 2)
 
 
 class Demo:

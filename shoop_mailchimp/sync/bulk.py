@@ -292,6 +292,10 @@ ROW_READERS = {
 }
 
 
+#: Rows closed per transaction when a batch's results are read.
+CLOSE_CHUNK = 50
+
+
 def apply_results(configuration, batch, results, journal, report):
     """Read a finished phase's per-operation results: close the rows it settles; returns whether rows are
     left for the next phase."""
@@ -303,23 +307,32 @@ def apply_results(configuration, batch, results, journal, report):
     sent = batch.sent or {}
     read = ROW_READERS[(batch.kind, batch.phase)]
     left = False
-    for row in state.held_by(batch.token).iterator():
-        outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
-        if outcome is None:
-            left = True
-            continue
-        status = state.close(row, outcome)
-        if outcome.withdraw_consent and status == SyncStatus.SYNCED:
-            withdraw_consent(row, journal)
-        for kind, object_ids, only_known in outcome.requeue:
-            state.record(batch.shop_id, kind, object_ids, only_known=only_known)
-        word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
-        report["%s %s" % (row.kind, word)] += 1
-        if outcome.result != Result.SYNCED:
-            journal.add("%s.sync" % row.kind, outcome.reason, kind=LogKind.ERROR, extra=outcome.error,
-                        **_target(row))
+    rows = list(state.held_by(batch.token))
+    for start in range(0, len(rows), CLOSE_CHUNK):
+        # A few dozen closes per transaction: one commit each would be most of a big batch's time on
+        # SQLite, and a short transaction keeps a contact saved meanwhile from waiting on its row.
+        with transaction.atomic():
+            for row in rows[start:start + CLOSE_CHUNK]:
+                outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
+                if outcome is None:
+                    left = True
+                else:
+                    _close_read(batch, row, outcome, journal, report)
     batch.sent = sent
     return left
+
+
+def _close_read(batch, row, outcome, journal, report):
+    status = state.close(row, outcome)
+    if outcome.withdraw_consent and status == SyncStatus.SYNCED:
+        withdraw_consent(row, journal)
+    for kind, object_ids, only_known in outcome.requeue:
+        state.record(batch.shop_id, kind, object_ids, only_known=only_known)
+    word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
+    report["%s %s" % (row.kind, word)] += 1
+    if outcome.result != Result.SYNCED:
+        journal.add("%s.sync" % row.kind, outcome.reason, kind=LogKind.ERROR, extra=outcome.error,
+                    **_target(row))
 
 
 # Submitting and checking ---------------------------------------------------------------------------

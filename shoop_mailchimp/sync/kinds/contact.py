@@ -3,10 +3,11 @@ eCommerce customer, and where an erased contact is forgotten in Mailchimp."""
 import hashlib
 import json
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
-from shuup.core.models import Contact, ContactGroup
+from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, PersonContact
 
 from shoop_mailchimp import consent
 from shoop_mailchimp.mailchimp import members
@@ -14,7 +15,7 @@ from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFoun
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, SyncKind
-from shoop_mailchimp.sync.kinds.fields import address_payload, contact_names, mailchimp_email
+from shoop_mailchimp.sync.kinds.fields import COMPANY, PERSON, address_payload, contact_names, mailchimp_email
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
@@ -42,12 +43,42 @@ def customer_payload(contact, email):
     return payload
 
 
+class ContactData:
+    """What planning reads of a contact. Loaded with ``values()``: instantiating a Shuup PersonContact or
+    CompanyContact costs a query each (its ``__init__`` looks the default tax group up), which was half
+    the queries of a drain."""
+
+    __slots__ = ("pk", "kind", "email", "marketing_permission", "name", "first_name", "last_name",
+                 "default_billing_address")
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
+
+
+def load_contacts(ids):
+    """{contact id: ContactData} in two queries (contacts, then their billing addresses)."""
+    kinds = {ContentType.objects.get_for_model(model).pk: kind
+             for model, kind in ((PersonContact, PERSON), (CompanyContact, COMPANY))}
+    found = list(Contact.objects.filter(pk__in=ids).values(
+        "pk", "polymorphic_ctype_id", "email", "marketing_permission", "name", "personcontact__first_name",
+        "personcontact__last_name", "default_billing_address_id"))
+    addresses = MutableAddress.objects.in_bulk(
+        {values["default_billing_address_id"] for values in found if values["default_billing_address_id"]})
+    return {values["pk"]: ContactData(
+        pk=values["pk"], kind=kinds.get(values["polymorphic_ctype_id"], ""), email=values["email"],
+        marketing_permission=values["marketing_permission"], name=values["name"],
+        first_name=values["personcontact__first_name"], last_name=values["personcontact__last_name"],
+        default_billing_address=addresses.get(values["default_billing_address_id"]),
+    ) for values in found}
+
+
 class Context:
-    """What planning a slice of contact rows needs, loaded in three queries."""
+    """What planning a slice of contact rows needs, loaded in four queries."""
 
     def __init__(self, configuration, rows):
         ids = [row.object_id for row in rows]
-        self.contacts = Contact.objects.filter(pk__in=ids).select_related("default_billing_address").in_bulk()
+        self.contacts = load_contacts(ids)
         self.group_ids = {}
         through = ContactGroup.members.through
         for contact_id, group_id in through.objects.filter(contact_id__in=ids).values_list(

@@ -5,8 +5,10 @@ from shoop_mailchimp.mailchimp.members import mailchimp_email
 
 #: Names are cut to stay within Mailchimp's field limits.
 MAX_NAME_LENGTH = 255
+#: Kinds of contact, for a Shuup contact or data loaded without one (``ContactData.kind``).
+PERSON, COMPANY = "person", "company"
 
-__all__ = ["address_payload", "clean_name", "contact_names", "mailchimp_email"]
+__all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email"]
 
 
 def clean_name(value):
@@ -16,14 +18,23 @@ def clean_name(value):
 def contact_names(contact):
     """(first name, last name, company) as Mailchimp should see them. A company's name is also its
     first name, so that a campaign's greeting ("Hi *|FNAME|*") reads well."""
-    if isinstance(contact, PersonContact):
+    kind = contact_kind(contact)
+    if kind == PERSON:
         first, last = clean_name(contact.first_name), clean_name(contact.last_name)
         if not (first or last) and contact.name:
             first, _, last = clean_name(contact.name).partition(" ")
         return first, last, ""
-    if isinstance(contact, CompanyContact):
+    if kind == COMPANY:
         return clean_name(contact.name), "", clean_name(contact.name)
     return clean_name(contact.name), "", ""
+
+
+def contact_kind(contact):
+    if isinstance(contact, PersonContact):
+        return PERSON
+    if isinstance(contact, CompanyContact):
+        return COMPANY
+    return getattr(contact, "kind", "")
 
 
 def address_payload(address):
