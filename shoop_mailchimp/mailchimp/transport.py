@@ -9,8 +9,6 @@ time here or inside a Mailchimp batch.
 """
 import json
 import re
-import threading
-from contextlib import nullcontext
 from urllib.parse import urlsplit
 
 import requests
@@ -56,15 +54,12 @@ class Operation:
 class MailchimpSession:
     """Calls the Marketing API for one API key; close it (or use it as a context manager) when done."""
 
-    def __init__(self, api_key, base_url=None, timeout=None, max_in_flight=None):
+    def __init__(self, api_key, base_url=None, timeout=None):
         api_key = check_api_key_format(api_key)
         reference = MailChimp(mc_api=api_key)
         self.base_url = (base_url or get_setting("API_BASE_URL") or reference.base_url).rstrip("/") + "/"
         self.timeout = timeout or get_setting("TIMEOUT")
         self.key_id = api_key[-8:]
-        # Requests on the wire through this session at once (None: only the per-key cap applies). A sender
-        # with more threads than this keeps a request prepared for each slot that frees up.
-        self._in_flight = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
         self.session = requests.Session()
         self.session.auth = reference.auth
         self.session.headers.update({"User-Agent": get_setting("USER_AGENT"), "Accept": "application/json"})
@@ -99,7 +94,7 @@ class MailchimpSession:
             # only while the request is on the wire, so the per-key cap is spent on Mailchimp's time.
             prepared = self.session.prepare_request(requests.Request(
                 operation.method, url, params=operation.params or None, data=data, headers=headers))
-            with self._in_flight or nullcontext(), connection_slot(self.key_id):
+            with connection_slot(self.key_id):
                 response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:
             raise error_from_exception(exc, operation.method, path) from exc
@@ -132,6 +127,6 @@ class MailchimpSession:
         return self.run(Operation("DELETE", path))
 
 
-def open_session(configuration, timeout=None, max_in_flight=None):
+def open_session(configuration, timeout=None):
     """A session for a shop's :class:`~shoop_mailchimp.models.MailchimpConfiguration`."""
-    return MailchimpSession(configuration.api_key, timeout=timeout, max_in_flight=max_in_flight)
+    return MailchimpSession(configuration.api_key, timeout=timeout)

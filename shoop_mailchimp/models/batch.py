@@ -58,6 +58,9 @@ class MailchimpBatch(models.Model):
     submitted_on = models.DateTimeField(null=True, blank=True, verbose_name=_("submitted"))
     finished_on = models.DateTimeField(null=True, blank=True, verbose_name=_("finished"))
     last_error = models.TextField(blank=True)
+    taken_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("A worker submitting the batch or reading its results holds it until "
+                                           "then: another one leaves it alone."))
 
     class Meta:
         ordering = ("id",)

@@ -23,17 +23,20 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict
+from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from shuup.core.models import Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.limits import throttle_shop
-from shoop_mailchimp.mailchimp.resources import customer_path, order_path, product_path, store_path
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for, throttle_shop
+from shoop_mailchimp.mailchimp.resources import order_path, product_path, store_path
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import (
     BatchOrigin,
@@ -124,10 +127,15 @@ def _target(row):
 
 
 def _planned(kind_module, configuration, rows, journal, report):
-    """(row, plan) for each row with something to send; the others are closed with their Outcome."""
+    """(row, plan) for each row with something to send; the others are closed with their Outcome (a plan
+    that fails with an error of ours is retried later, by the drainer)."""
     context = kind_module.load(configuration, rows)
     for row in rows:
-        plan = kind_module.plan(configuration, row, context)
+        try:
+            plan = kind_module.plan(configuration, row, context)
+        except Exception as error:
+            logger.exception("Planning %s %s for a batch failed", row.kind, row.object_id)
+            plan = classify(error)
         if isinstance(plan, Outcome):
             _close_unplanned(row, plan, journal, report)
         else:
@@ -138,11 +146,13 @@ def member_operations(configuration, rows, sent, journal, report):
     """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
     operations = []
     for row, plan in _planned(contact, configuration, rows, journal, report):
-        if not plan.batchable:
-            # Changed since the burst chose it (a new address, consent given again): sent one by one.
+        if not getattr(plan, "batchable", False):
+            # Changed since the burst chose it (a new address, consent given again, an erasure): sent one by
+            # one, by the drainer.
             state.release([row])
             continue
         facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
+                 "sent_at": timezone.now().isoformat(),
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change)}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
@@ -163,10 +173,10 @@ def customer_operations(configuration, rows, sent, journal, report):
             continue
         if contact.customer_unchanged(facts["fingerprint"], facts.get("member_status"), row):
             facts["customer_skipped"] = True  # only the member changed (a group, a name kept)
-            continue
-        customer = dict(facts["customer"], opt_in_status=facts.get("member_status") == "subscribed")
-        operations.append(batches.encode(Operation("PUT", customer_path(configuration.store_id, customer["id"]),
-                                                   customer), "c:%d:customer" % row.id))
+        else:
+            operations.append(batches.encode(contact.customer_operation(
+                configuration, facts["customer"], facts.get("member_status"), not facts.get("member_skipped")),
+                "c:%d:customer" % row.id))
         permissions = facts["decides_consent"] and contact.permissions_operation(
             configuration.list_id, facts["email"], facts.get("member"), facts["opt_in"])
         if permissions:
@@ -260,7 +270,8 @@ def read_customers(configuration, row, results, facts):
     if "unique_email_id" in facts:  # the member was written (not skipped): Mailchimp said its id
         synced["unique_email_id"] = facts["unique_email_id"]
     if status_change:
-        synced["consent_sent_at"] = timezone.now()
+        # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
+        synced["consent_sent_at"] = parse_datetime(facts["sent_at"])
     outcome = Outcome.synced(**synced)
     outcome.withdraw_consent = withdrawn
     return outcome
@@ -292,7 +303,9 @@ ROW_READERS = {
 }
 
 
-#: Rows closed per transaction when a batch's results are read.
+#: Seconds a worker holds a batch it submits or reads; a worker killed meanwhile is replaced after it.
+TAKE_SECONDS = 120
+#: Rows closed per transaction when a batch's results are read on SQLite.
 CLOSE_CHUNK = 50
 
 
@@ -307,12 +320,14 @@ def apply_results(configuration, batch, results, journal, report):
     sent = batch.sent or {}
     read = ROW_READERS[(batch.kind, batch.phase)]
     left = False
-    rows = list(state.held_by(batch.token))
-    for start in range(0, len(rows), CLOSE_CHUNK):
-        # A few dozen closes per transaction: one commit each would be most of a big batch's time on
-        # SQLite, and a short transaction keeps a contact saved meanwhile from waiting on its row.
+    rows = list(state.held_by(batch.token).order_by("id"))
+    # On SQLite a few dozen closes per transaction: one commit each was most of a big batch's time, and a
+    # short transaction keeps a contact saved meanwhile from waiting long. Elsewhere one each: a transaction
+    # holding many rows' locks could deadlock with a group's multi-row record.
+    chunk = CLOSE_CHUNK if connection.vendor == "sqlite" else 1
+    for start in range(0, len(rows), chunk):
         with transaction.atomic():
-            for row in rows[start:start + CLOSE_CHUNK]:
+            for row in rows[start:start + chunk]:
                 outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
                 if outcome is None:
                     left = True
@@ -338,7 +353,31 @@ def _close_read(batch, row, outcome, journal, report):
 # Submitting and checking ---------------------------------------------------------------------------
 
 
+def _take(batch):
+    """Whether this worker may act on the batch (submit it, read its results): not when another worker
+    took it less than TAKE_SECONDS ago, nor when the batch moved on since this worker loaded it."""
+    now = timezone.now()
+    return bool(MailchimpBatch.objects.filter(pk=batch.pk, status=batch.status, phase=batch.phase).filter(
+        Q(taken_until__isnull=True) | Q(taken_until__lt=now)
+    ).update(taken_until=now + timedelta(seconds=TAKE_SECONDS)))
+
+
 def submit_batch(batch, configuration, session, journal, report):
+    if not _take(batch):
+        return batch
+    batch.taken_until = None  # given back by the save at the end
+    try:
+        return _submit(batch, configuration, session, journal, report)
+    except BaseException:
+        _give_back(batch)  # failed (or the worker is stopped): the next round may try at once
+        raise
+
+
+def _give_back(batch):
+    MailchimpBatch.objects.filter(pk=batch.pk).update(taken_until=None)
+
+
+def _submit(batch, configuration, session, journal, report):
     rows = list(state.held_by(batch.token))
     sent = batch.sent or {}
     operations = OPERATION_BUILDERS[(batch.kind, batch.phase)](configuration, rows, sent, journal, report)
@@ -374,7 +413,13 @@ def _lose(batch, journal):
 
 def _finish(configuration, batch, info, journal, report):
     """Read a finished phase; the chunk then goes on to its next phase, or is done."""
-    results = batches.download_results(info["response_body_url"])
+    if not _take(batch):
+        return
+    try:
+        results = batches.download_results(info["response_body_url"])
+    except BaseException:
+        _give_back(batch)
+        raise
     journal.add("bulk.finish", "Batch %s finished: %d of %d operations failed" % (
         batch.batch_id, batch.errored_operations, batch.operations),
         kind=LogKind.WARNING if batch.errored_operations else LogKind.INFO)
@@ -390,6 +435,7 @@ def _advance(configuration, batch, results, journal, report):
         batch.finished_operations = batch.errored_operations = 0
     else:
         batch.status, batch.finished_on, batch.sent = BatchStatus.DONE, timezone.now(), None
+    batch.taken_until = None
     batch.save()
 
 
@@ -416,8 +462,8 @@ def check_batches(shop_id, report=None, progress=None):
     if not open_batches:
         return 0
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
-    if configuration is None or not configuration.is_active:
-        return len(open_batches)
+    if configuration is None or not configuration.is_active or shop_throttled_for(shop_id):
+        return len(open_batches)  # nothing lost: the next round after the pause (or the repair) goes on
     journal = Journal(shop_id)
     session = None
     try:

@@ -43,7 +43,12 @@ def send_bursts(shop_id=None, report=None):
     report = Counter() if report is None else report
     made = []
     for burst_shop_id in shops_in_a_burst(shop_id):
-        made.extend(send_burst(burst_shop_id, report))
+        try:
+            made.extend(send_burst(burst_shop_id, report))
+        except Exception:
+            # One shop's failure (a bug of ours, the database) must not stop the round for the others: its
+            # claimed rows come back when their lease ends, and the drainer sends them one by one meanwhile.
+            logger.exception("The burst of shop %s failed", burst_shop_id)
     return made
 
 
@@ -71,9 +76,13 @@ def send_burst(shop_id, report):
         rows = state.claim(shop_id=shop_id, limit=size, kind=SyncKind.CONTACT) if configuration else []
         if not rows:
             break
-        batched, one_by_one = split(configuration, rows)
-        if batched:
-            made.append(hand_over(shop_id, batched))
+        try:
+            batched, one_by_one = split(configuration, rows)
+            if batched:
+                made.append(hand_over(shop_id, batched))
+        except Exception:
+            state.release(rows)
+            raise
         if one_by_one:
             ShopDelivery(shop_id, report).deliver(one_by_one)
     if made:

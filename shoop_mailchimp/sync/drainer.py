@@ -44,10 +44,6 @@ class ShopStopped(Exception):
         self.outcome = outcome
 
 
-#: Sending threads beyond DRAIN_CONCURRENCY, preparing requests while the others wait for Mailchimp.
-SPARE_THREADS = 2
-
-
 def drain_concurrency():
     return max(1, min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS")))
 
@@ -120,7 +116,7 @@ class ShopDelivery:
             return False
         self.held = {row.id: row for row in rows}
         try:
-            self.session = open_session(configuration, max_in_flight=drain_concurrency())
+            self.session = open_session(configuration)
             for kind_module in KINDS:
                 kind_rows = [row for row in self.held.values() if row.kind == kind_module.KIND]
                 if not kind_rows:
@@ -236,12 +232,10 @@ class ShopDelivery:
         waiting = sends()
         running = {}
         stop = None
-        # Two threads more than requests may be in flight: while a request is on the wire, the next one is
-        # prepared, so that a freed slot is taken at once (the session keeps the in-flight cap).
-        with ThreadPoolExecutor(max_workers=concurrency + SPARE_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
             while True:
                 # Twice as many sends as threads are queued, so that no thread waits while rows are closed.
-                while stop is None and len(running) < 2 * (concurrency + SPARE_THREADS):
+                while stop is None and len(running) < 2 * concurrency:
                     row, plan = next(waiting, (None, None))
                     if row is None:
                         break

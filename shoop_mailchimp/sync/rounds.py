@@ -1,5 +1,6 @@
 """One round of everything due, whoever runs it (the background thread, ``mailchimp_sync --loop``, a
 Celery beat task): admin jobs, queued rows, open batches, the webhook health check."""
+import logging
 import time
 from collections import Counter
 from datetime import timedelta
@@ -13,6 +14,8 @@ from shoop_mailchimp.sync.bursts import send_bursts
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_reconciliations
 from shoop_mailchimp.webhook_registration import check_webhook
+
+logger = logging.getLogger(__name__)
 
 #: {shop id: time.monotonic() of the last look at its open batches} in this process.
 _last_batch_poll = {}
@@ -43,7 +46,10 @@ def poll_batches(shop_id=None, report=None):
     for batch_shop_id in set(open_batches.values_list("shop_id", flat=True)):
         if now - _last_batch_poll.get(batch_shop_id, 0) >= get_setting("BATCH_POLL_INTERVAL"):
             _last_batch_poll[batch_shop_id] = now
-            check_batches(batch_shop_id, report=report)
+            try:
+                check_batches(batch_shop_id, report=report)
+            except Exception:  # a bug of ours, an unreadable result archive: the next poll tries again
+                logger.exception("Checking the batches of shop %s failed", batch_shop_id)
     for syncing_shop_id in syncing.values_list("shop_id", flat=True):
         finish_store_syncing(syncing_shop_id)
 

@@ -225,7 +225,8 @@ def release_token(token):
 
 
 def close(row, outcome):
-    """Close a claimed row with its delivery's Outcome. Returns the status it was closed with.
+    """Close a claimed row with its delivery's Outcome. Returns the status it was closed with (None when
+    the row is no longer this claim's).
 
     The status becomes final only if no newer change was recorded while it was out; otherwise the
     row returns to pending and the newer state is sent next.
@@ -239,7 +240,10 @@ def close(row, outcome):
         if result == Result.SYNCED:
             fields["last_synced_at"] = timezone.now()
             fields.update(_fact_fields(row, outcome.facts))
-        return _close(row, SyncStatus.SYNCED, **fields)
+        # A withdrawal read from Mailchimp's answer holds only if the row closes: a row changed meanwhile keeps
+        # the consent it had, so that its next send is not taken for a consent given again.
+        kept = ("opt_in",) if outcome.withdraw_consent else ()
+        return _close(row, SyncStatus.SYNCED, kept_if_pending=kept, **fields)
     error_text = outcome.reason[:MAX_ERROR_LENGTH]
     if result == Result.SKIPPED:
         return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
@@ -272,12 +276,16 @@ def _fact_fields(row, facts):
     return fields
 
 
-def _close(row, status, **fields):
-    SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by).update(
-        status=Case(When(version=row.claimed_version, then=Value(status)), default=Value(SyncStatus.PENDING)),
-        lease_until=None,
-        claimed_by="",
-        batch_id="",
-        **fields,
-    )
-    return status
+def _close(row, status, kept_if_pending=(), **fields):
+    """Returns the status the row really got: pending when a change was recorded while it was out (what
+    follows a close, such as withdrawing consent, must not act on a row that is to be sent again); the
+    fields named in ``kept_if_pending`` are then left as they were."""
+    held = SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by)
+    released = dict(lease_until=None, claimed_by="", batch_id="", **fields)
+    if held.filter(version=row.claimed_version).update(status=status, **released):
+        return status
+    for name in kept_if_pending:
+        released.pop(name, None)
+    if held.update(status=SyncStatus.PENDING, **released):
+        return SyncStatus.PENDING
+    return None  # no longer ours (a lapsed lease another worker took): that worker closes it

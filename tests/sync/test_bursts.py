@@ -3,9 +3,10 @@ import pytest
 from django.urls import reverse
 from shuup.testing.factories import create_random_contact_group
 
+from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.resources import interests_path
-from shoop_mailchimp.mailchimp.transport import MailchimpSession
+from shoop_mailchimp.mailchimp.transport import MailchimpSession, open_session
 from shoop_mailchimp.models import (
     BatchOrigin,
     BatchStatus,
@@ -15,7 +16,7 @@ from shoop_mailchimp.models import (
     SyncKind,
     SyncStatus,
 )
-from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync import bulk, bursts, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
@@ -127,9 +128,12 @@ def test_a_burst_never_subscribes_and_keeps_what_mailchimp_says(burst_settings, 
     assert row_of(withdrawn_in_shop).opt_in is False and row_of(withdrawn_in_shop).consent_sent_at
     for person in people[2:]:
         assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
-    # Later saves do not bring the unsubscribed person back.
+    # Later changes, sent one by one, do not bring the unsubscribed person back.
+    left_in_mailchimp.first_name = "Later"
     left_in_mailchimp.save()
+    emulator.clear_requests()
     run_due_work()
+    assert len(member_puts(emulator, left_in_mailchimp.email)) == 1
     assert emulator.get_member(api_key, list_id, left_in_mailchimp.email)["status"] == "unsubscribed"
 
 
@@ -250,3 +254,71 @@ def test_the_status_page_shows_a_burst_in_progress(burst_settings, mailchimp_acc
     finish_batches(burst_settings)
     assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
     assert "burst" not in admin_client.get(reverse("shuup_admin:shoop_mailchimp.status_data")).json()["bulk"]["text"]
+
+
+def test_an_erasure_while_its_batch_waits_is_sent_by_the_drainer(burst_settings, mailchimp_account):
+    """A batch whose submission failed waits; a contact of it erased meanwhile is not batch work: the batch
+    leaves it to the drainer, and the next rounds go on for everyone."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD)
+    for person in people:
+        person.first_name = "Changed"
+        person.save()
+    emulator.faults.fail("/batches", status=503, method="POST")
+    run_due_work()
+    waiting = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST)
+    assert waiting.filter(status=BatchStatus.PREPARING).exists()
+    erased = people[0]
+    state.erase(burst_settings.shop_id, [erased.pk])
+    emulator.faults.clear()
+
+    finish_batches(burst_settings)
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, erased.email) is None, "erased for good"
+    for person in people[1:]:
+        assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Changed"
+        assert row_of(person).status == SyncStatus.SYNCED
+
+
+def test_a_batch_is_submitted_once_when_two_workers_look_at_it(burst_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 0.3
+    people = synced_people(THRESHOLD)
+    for person in people:
+        person.first_name = "Once"
+        person.save()
+    rows = state.claim(kind=SyncKind.CONTACT, limit=100)
+    stale = bursts.hand_over(burst_settings.shop_id, rows)  # a worker that loaded the batch...
+    emulator.clear_requests()
+    bulk.check_batches(burst_settings.shop_id)  # ...while another submits it
+    assert len(batch_posts(emulator)) == 1
+    with open_session(burst_settings) as session:
+        bulk.submit_batch(stale, burst_settings, session, Journal(burst_settings.shop_id), {})
+    assert len(batch_posts(emulator)) == 1, "the second worker left the batch alone"
+    finish_batches(burst_settings)
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+
+
+def test_an_unseen_unsubscribe_is_not_applied_to_a_row_changed_while_its_batch_ran(burst_settings,
+                                                                                  mailchimp_account):
+    """The batch's answer says "unsubscribed", but the contact changed meanwhile: the row is sent again, and
+    only that later answer, about the current state, withdraws the shop's consent."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 0.3
+    people = synced_people(THRESHOLD)
+    changing = people[0]
+    emulator.edit_member_by_hand(api_key, list_id, changing.email, status="unsubscribed")
+    for person in people:
+        person.first_name = "Batched"
+        person.save()
+    run_due_work()
+    changing.refresh_from_db()
+    changing.last_name = "Meanwhile"
+    changing.save()
+    finish_batches(burst_settings)
+    changing.refresh_from_db()
+    assert changing.marketing_permission is True and row_of(changing).status == SyncStatus.PENDING
+    run_due_work()
+    changing.refresh_from_db()
+    assert changing.marketing_permission is False, "the next send's answer withdrew it"
+    assert emulator.get_member(api_key, list_id, changing.email)["status"] == "unsubscribed"

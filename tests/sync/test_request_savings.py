@@ -164,3 +164,33 @@ def test_an_address_burst_skips_the_member_phase(burst_settings, mailchimp_accou
         assert emulator.get_customer(api_key, burst_settings.store_id, str(person.pk))["address"]["city"] == "Oulu"
         row = row_of(person)
         assert row.status == SyncStatus.SYNCED and row.member_status == "subscribed" and row.unique_email_id
+
+
+def test_a_customer_only_send_never_brings_a_removed_member_back_subscribed(configuration, mailchimp_account):
+    """The member was archived in Mailchimp and the shop never heard (no webhook): the row still says
+    subscribed. An address change sends only the customer, and a customer never re-subscribes anyone."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    drain()
+    assert row_of(person).member_status == "subscribed"
+    with MailchimpSession(api_key) as session:
+        session.delete(member_path(list_id, person.email))
+    person.default_billing_address = an_address("Vaasa")
+    person.save()
+    emulator.clear_requests()
+    drain()
+    member = emulator.get_member(api_key, list_id, person.email)
+    assert member is None or member["status"] != "subscribed"
+    assert customer_puts(emulator)[0]["body"]["opt_in_status"] is False
+
+
+def test_an_archived_member_is_always_written_again(configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    drain()
+    SyncState.objects.filter(pk=row_of(person).pk).update(member_status="archived")  # as a webhook says
+    person.default_billing_address = an_address("Pori")
+    person.save()
+    emulator.clear_requests()
+    drain()
+    assert len(member_puts(emulator)) == 1

@@ -58,11 +58,10 @@ class ContactData:
 
 def load_contacts(ids):
     """{contact id: ContactData} in two queries (contacts, then their billing addresses)."""
-    kinds = {ContentType.objects.get_for_model(model).pk: kind
-             for model, kind in ((PersonContact, PERSON), (CompanyContact, COMPANY))}
     found = list(Contact.objects.filter(pk__in=ids).values(
         "pk", "polymorphic_ctype_id", "email", "marketing_permission", "name", "personcontact__first_name",
         "personcontact__last_name", "default_billing_address_id"))
+    kinds = {type_id: _kind_of_type(type_id) for type_id in {values["polymorphic_ctype_id"] for values in found}}
     addresses = MutableAddress.objects.in_bulk(
         {values["default_billing_address_id"] for values in found if values["default_billing_address_id"]})
     return {values["pk"]: ContactData(
@@ -71,6 +70,16 @@ def load_contacts(ids):
         first_name=values["personcontact__first_name"], last_name=values["personcontact__last_name"],
         default_billing_address=addresses.get(values["default_billing_address_id"]),
     ) for values in found}
+
+
+def _kind_of_type(type_id):
+    """PERSON, COMPANY or "" for a contact's content type (a subclass of PersonContact is a person)."""
+    model = ContentType.objects.get_for_id(type_id).model_class() if type_id else None
+    if model and issubclass(model, PersonContact):
+        return PERSON
+    if model and issubclass(model, CompanyContact):
+        return COMPANY
+    return ""
 
 
 class Context:
@@ -135,6 +144,14 @@ HALF = 32
 
 def _digest(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:HALF]
+
+
+def customer_operation(configuration, customer, member_status, member_written):
+    """The customer PUT. Its opt-in only counts when Mailchimp creates the member from it (an existing
+    member's status is never changed by a customer); without the member written just before, the member
+    may be gone, and a stale "subscribed" would bring it back subscribed: then it says no."""
+    opt_in = member_written and member_status == members.SUBSCRIBED
+    return Operation("PUT", customer_path(configuration.store_id, customer["id"]), dict(customer, opt_in_status=opt_in))
 
 
 def customer_unchanged(fingerprint, member_status, row):
@@ -222,7 +239,8 @@ class ContactPlan:
         """Mailchimp holds this member as it would be sent and nothing asks for a new status or address: the
         member PUT is skipped (a group or an address changed only the customer's part, or the reverse)."""
         return (self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
-                and not self.previous_email and self.row.member_status not in ("", members.ERASED))
+                and not self.previous_email
+                and self.row.member_status not in ("", members.ERASED, members.ARCHIVED))
 
     def customer_unchanged(self, member_status):
         return customer_unchanged(self.fingerprint, member_status, self.row)
@@ -247,9 +265,8 @@ class ContactPlan:
             return None
         return permissions_operation(self.configuration.list_id, self.email, member, self.permission)
 
-    def customer_operation(self, member_status):
-        body = dict(self.customer, opt_in_status=member_status == members.SUBSCRIBED)
-        return Operation("PUT", customer_path(self.configuration.store_id, self.customer["id"]), body)
+    def customer_operation(self, member_status, member_written=True):
+        return customer_operation(self.configuration, self.customer, member_status, member_written)
 
     def run(self, log):
         """Yields operations, receives their answers; returns the Outcome. Errors the plan does not
@@ -291,7 +308,7 @@ class ContactPlan:
                 log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the "
                     "shop's consent: %s" % ("given" if self.permission else "withdrawn"))
         if not self.customer_unchanged(member_status):
-            yield self.customer_operation(member_status)
+            yield self.customer_operation(member_status, member_written=member is not None)
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
