@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHMARKS = ["request_time.py", "sync_costs.py", "concurrency.py", "bulk.py", "reconcile.py"]
 #: Their figures depend on the database: measured on PostgreSQL too.
 ON_POSTGRESQL = ["sync_costs.py", "concurrency.py", "bulk.py"]
-FIGURE = re.compile(r"^(?P<name>.{62}) +(?P<value>-?[\d.]+)(?P<unit>\S*) +\(target (?P<target>[^)]*)\) +"
+FIGURE = re.compile(r"^(?P<name>.+?) +(?P<value>-?[\d.]+)(?P<unit> ?[^\s(]*) +\(target (?P<target>[^)]*)\) +"
                     r"(?P<verdict>ok|MISSED)$")
 
 

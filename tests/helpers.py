@@ -23,6 +23,21 @@ def new_person(permission=True, **fields):
     return PersonContact.objects.create(**values)
 
 
+def synced_people(count, **fields):
+    """People saved and sent: their rows are synced, as in a shop that has run for a while."""
+    from shoop_mailchimp.sync.drainer import drain
+
+    people = [new_person(**fields) for _ in range(count)]
+    drain()
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+    return people
+
+
+def batch_posts(emulator):
+    """The ``POST /batches`` the emulator received."""
+    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
+
+
 def row_of(contact, shop_id=None):
     """The contact's sync-state row (of ``shop_id``, where several shops have one)."""
     rows = SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact.pk)

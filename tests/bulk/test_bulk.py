@@ -18,6 +18,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
+from tests.helpers import batch_posts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,10 +30,6 @@ def state_or_none(contact):
 
 def state(contact):
     return SyncState.objects.get(kind="contact", object_id=contact.pk)
-
-
-def batch_posts(emulator):
-    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
 
 
 def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, mailchimp_account, make_existing):

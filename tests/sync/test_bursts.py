@@ -20,7 +20,7 @@ from shoop_mailchimp.sync import bulk, bursts, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
-from tests.helpers import make_all_due, member_puts, new_person, row_of
+from tests.helpers import batch_posts, make_all_due, member_puts, new_person, row_of, synced_people
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +37,6 @@ def burst_settings(settings, configuration):
 
 def finish_batches(configuration):
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
-
-
-def batch_posts(emulator):
-    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
-
-
-def synced_people(count, **fields):
-    people = [new_person(**fields) for _ in range(count)]
-    drain()
-    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
-    return people
 
 
 def test_a_burst_of_changed_contacts_reaches_mailchimp_through_batches(burst_settings, mailchimp_account):

@@ -10,17 +10,13 @@ from shoop_mailchimp.models import BatchOrigin, ContactGroupInterest, MailchimpB
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import member_puts, new_person, row_of
+from tests.helpers import batch_posts, member_puts, new_person, row_of, synced_people
 
 pytestmark = pytest.mark.django_db
 
 
 def customer_puts(emulator):
     return [r for r in emulator.requests if r["method"] == "PUT" and "/customers/" in r["path"]]
-
-
-def batch_posts(emulator):
-    return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
 
 
 def an_address(city="Turku"):
@@ -121,13 +117,6 @@ def burst_settings(settings, configuration):
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BURST_THRESHOLD=4, BATCH_SIZE=4,
                                     BATCH_POLL_INTERVAL=0)
     return configuration
-
-
-def synced_people(count):
-    people = [new_person() for _ in range(count)]
-    drain()
-    assert not SyncState.objects.exclude(status=SyncStatus.SYNCED).exists()
-    return people
 
 
 def test_a_group_burst_takes_one_batch_per_chunk_not_two(burst_settings, mailchimp_account):
