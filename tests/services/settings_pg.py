@@ -23,5 +23,8 @@ SHOOP_MAILCHIMP = dict(
     # Long enough for a claimed chunk to be sent even on a busy 2-core machine, short for the killed worker.
     LEASE_SECONDS=int(os.environ.get("SHOOP_MAILCHIMP_LEASE_SECONDS") or 20),
     DRAIN_CHUNK=10,
+    # These tests kill workers in the middle of the one-by-one drain and count its requests; bursts (through
+    # batches) have their own tests in tests/sync/test_bursts.py. SHOOP_MAILCHIMP_BURST_THRESHOLD turns them on.
+    BURST_THRESHOLD=int(os.environ.get("SHOOP_MAILCHIMP_BURST_THRESHOLD") or 0),
     TIMEOUT=(2, 5),
 )
