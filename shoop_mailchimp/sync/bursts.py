@@ -21,7 +21,7 @@ from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import bulk, state
-from shoop_mailchimp.sync.drainer import ShopDelivery
+from shoop_mailchimp.sync.drainer import ShopDelivery, still_refused
 from shoop_mailchimp.sync.kinds import contact
 
 logger = logging.getLogger(__name__)
@@ -105,8 +105,7 @@ def split(configuration, rows):
         except Exception:  # the drainer plans it again, and records why it cannot be sent
             logger.exception("Planning contact %s for a burst failed", row.object_id)
             plan = None
-        carried = getattr(plan, "batchable", False) and not row.recovered and not (
-            row.refused_fingerprint and plan.refusal_key == row.refused_fingerprint)
+        carried = getattr(plan, "batchable", False) and not row.recovered and not still_refused(row, plan)
         (batched if carried else one_by_one).append(row)
     return batched, one_by_one
 

@@ -146,7 +146,7 @@ class ShopDelivery:
             for row in rows_slice:
                 try:
                     plan = kind_module.plan(self.configuration, row, context)
-                    if row.refused_fingerprint and getattr(plan, "refusal_key", None) == row.refused_fingerprint:
+                    if still_refused(row, plan):
                         plan = Outcome.still_refused(row)  # what Mailchimp refused for good, unchanged
                     yield row, plan
                 except Exception as error:
@@ -296,6 +296,11 @@ class ShopDelivery:
             pause(self.configuration, outcome.reason, self.journal, outcome.error)
             state.release(held)
             self.report["held"] += len(held)
+
+
+def still_refused(row, plan):
+    """Whether the plan asks again what Mailchimp refused for good, unchanged: then it is not sent."""
+    return bool(row.refused_fingerprint) and getattr(plan, "refusal_key", None) == row.refused_fingerprint
 
 
 def withdraw_consent(row, journal):
