@@ -26,6 +26,7 @@ setup(
         "shuup>=3.1,<3.2",
         "mailchimp3>=3.0.21,<4",
         "requests>=2.20",
+        "urllib3>=1.26",
         # Fernet for the API key at rest; HKDF without a backend argument needs 3.1.
         "cryptography>=3.1",
     ],

@@ -37,14 +37,16 @@ def setup_django():
 
     template = os.environ.get("BENCH_SQLITE_TEMPLATE")
     database = settings.DATABASES["default"]
-    if (template and database["ENGINE"].endswith("sqlite3") and database["NAME"] != template
-            and not os.path.exists(database["NAME"])):
+    copied = (template and database["ENGINE"].endswith("sqlite3") and database["NAME"] != template
+              and not os.path.exists(database["NAME"]))
+    if copied:
         shutil.copyfile(template, database["NAME"])
     django.setup()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    if not copied:  # a copy of the template has every table already
+        call_command("migrate", run_syncdb=True, verbosity=0)
 
 
 def start_emulator():

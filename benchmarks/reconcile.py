@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from common import MISSED, RemoteEmulator, configure_shop, ratio_line, setup_django, size
 
-MEMBERS = size("BENCH_RECONCILE_MEMBERS", 50000, 5000)
-CHANGED = size("BENCH_RECONCILE_CHANGED", 500, 100)
+MEMBERS = size("BENCH_RECONCILE_MEMBERS", 50000, 2000)
+CHANGED = size("BENCH_RECONCILE_CHANGED", 500, 50)
 CHUNK = 5000
 
 

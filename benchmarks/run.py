@@ -3,7 +3,9 @@
 
 The benchmarks whose figures depend on the database run twice: on SQLite, then on a PostgreSQL
 cluster of their own (started here, as the services tests start theirs); their figures are printed
-side by side at the end, and one summary line closes the run.
+side by side at the end, and one summary line closes the run. The peak-memory figures (two bulk
+syncs in processes of their own) are taken beside the others at the lowest CPU priority: memory does
+not depend on CPU load. In a quick run the two databases' benchmarks also run at once.
 
 Exit status: 1 when a benchmark crashed (or, at full size, missed a target); a target missed at the
 small size is reported but does not fail the quick run: small sizes are noisy and CI machines vary.
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from common import MISSED, ROOT
@@ -22,24 +25,61 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHMARKS = ["request_time.py", "sync_costs.py", "concurrency.py", "bulk.py", "reconcile.py"]
 #: Their figures depend on the database: measured on PostgreSQL too.
 ON_POSTGRESQL = ["sync_costs.py", "concurrency.py", "bulk.py"]
-FIGURE = re.compile(r"^(?P<name>.+?) +(?P<value>-?[\d.]+)(?P<unit> ?[^\s(]*) +\(target (?P<target>[^)]*)\) +"
+FIGURE = re.compile(r"^(?P<name>.+?) +(?P<value>-?[\d.]+)(?P<unit> [^\s(]+|[^\s(]*) +\(target (?P<target>[^)]*)\) +"
                     r"(?P<verdict>ok|MISSED)$")
 
 
-def run(name, env, figures, database):
-    """Run one benchmark, echoing its output; returns its exit status."""
-    print("== %s (%s)" % (name, database), flush=True)
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, os.path.join(HERE, name)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+def start(name, env, *arguments, lowest_priority=False):
+    return subprocess.Popen([sys.executable, os.path.join(HERE, name), *arguments], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=(lambda: os.nice(19)) if lowest_priority else None)
+
+
+#: One benchmark's output at a time: in a quick run the two databases' benchmarks run at once.
+PRINTING = threading.Lock()
+
+
+def report(name, process, figures, database, started, live=True, label=None):
+    """Echo a benchmark's output (as it comes when ``live``, else in one piece at its end), keeping its
+    figures; returns its exit status."""
+    lines = []
     for line in process.stdout:
-        print(line, end="", flush=True)
+        if live:
+            print(line, end="", flush=True)
+        lines.append(line)
         match = FIGURE.match(line.rstrip("\n"))
         if match:
             figures.setdefault((name, match["name"].strip()), {})[database] = match
     status = process.wait()
-    print("-- %s (%s): %.0f s" % (name, database, time.monotonic() - started), flush=True)
+    label = label or "%s (%s)" % (name, database)
+    lines.append("-- %s: %.0f s\n" % (label, time.monotonic() - started))
+    with PRINTING:
+        print("".join(lines[-1:] if live else ["== %s\n" % label] + lines), end="", flush=True)
     return status
+
+
+def run_lane(names, env, figures, database, crashed, live=True):
+    """Run benchmarks one after the other on one database."""
+    for name in names:
+        if live:
+            print("== %s (%s)" % (name, database), flush=True)
+        if report(name, start(name, env), figures, database, time.monotonic(), live) not in (0, MISSED):
+            crashed.append("%s (%s)" % (name, database))
+
+
+def postgresql_lane(env, figures, crashed, live=True):
+    from tests.services.servers import start_postgres
+
+    postgres = start_postgres()
+    if postgres is None:
+        print("PostgreSQL is not installed (scripts/system-deps installs it): its figures are NOT MEASURED")
+        crashed.append("postgresql")
+        return
+    port, stop = postgres
+    try:
+        run_lane(ON_POSTGRESQL, dict(env, BENCH_PG_PORT=str(port)), figures, "postgresql", crashed, live)
+    finally:
+        stop()
 
 
 def empty_sqlite_database(env, directory):
@@ -59,27 +99,25 @@ def main():
     env["BENCH_SQLITE_TEMPLATE"] = empty_sqlite_database(env, directory)
     figures = {}
     crashed = []
-    for name in BENCHMARKS:
-        status = run(name, env, figures, "sqlite")
-        if status not in (0, MISSED):
-            crashed.append("%s (sqlite)" % name)
-
+    # Peak memory does not depend on CPU load: the two bulk syncs it takes run beside the other benchmarks,
+    # at the lowest CPU priority (they take the time the others leave idle), and report at the end.
+    env["BENCH_MEMORY_APART"] = "1"
+    memory_started = time.monotonic()
+    memory = start("bulk.py", env, "memory-figures", lowest_priority=True)
     sys.path.insert(0, ROOT)
-    from tests.services.servers import start_postgres
-
-    postgres = start_postgres()
-    if postgres is None:
-        print("PostgreSQL is not installed (scripts/system-deps installs it): its figures are NOT MEASURED")
-        crashed.append("postgresql")
+    if quick:
+        # Small sizes prove that every benchmark runs; their ratios are indicative at best, so the two
+        # databases' benchmarks run at once to keep CI short.
+        postgresql = threading.Thread(target=postgresql_lane, args=(env, figures, crashed, False))
+        postgresql.start()
+        run_lane(BENCHMARKS, env, figures, "sqlite", crashed, live=False)
+        postgresql.join()
     else:
-        port, stop = postgres
-        try:
-            for name in ON_POSTGRESQL:
-                status = run(name, dict(env, BENCH_PG_PORT=str(port)), figures, "postgresql")
-                if status not in (0, MISSED):
-                    crashed.append("%s (postgresql)" % name)
-        finally:
-            stop()
+        run_lane(BENCHMARKS, env, figures, "sqlite", crashed)
+        postgresql_lane(env, figures, crashed)
+    if report("bulk.py", memory, figures, "sqlite", memory_started, live=False,
+              label="bulk.py memory-figures (sqlite, beside the other benchmarks)") not in (0, MISSED):
+        crashed.append("bulk.py memory-figures")
     shutil.rmtree(directory, ignore_errors=True)
 
     print("\n== side by side%s" % (" (quick: small sizes)" if quick else ""))

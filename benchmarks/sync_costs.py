@@ -10,9 +10,9 @@ import sys
 
 from common import MISSED, configure_shop, insert_people, ratio_line, setup_django, size, start_emulator, timed
 
-SAVES = size("BENCH_SAVES", 300, 100)
+SAVES = size("BENCH_SAVES", 200, 50)
 ROUNDS = size("BENCH_ROUNDS", 3, 2)
-ORDERS = size("BENCH_ORDERS", 30, 5)
+ORDERS = size("BENCH_ORDERS", 20, 3)
 DRAINS = (size("BENCH_DRAIN_SMALL", 100, 20), size("BENCH_DRAIN", 1000, 100))
 
 

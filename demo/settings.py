@@ -8,6 +8,10 @@ webhook (``SHOOP_MAILCHIMP_DEMO_WEBHOOK_BASE_URL``) and, for the walk, another d
 """
 import os
 
+from demo.babel_listing import cache_babel_locale_listing
+
+cache_babel_locale_listing()
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VAR_DIR = os.path.join(REPO_DIR, "var")
 

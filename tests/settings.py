@@ -1,8 +1,12 @@
 import os
 import tempfile
 
-from shuup_workbench.test_settings import *  # noqa: F401,F403
-from shuup_workbench.test_settings import INSTALLED_APPS
+from demo.babel_listing import cache_babel_locale_listing
+
+cache_babel_locale_listing()
+
+from shuup_workbench.test_settings import *  # noqa: E402,F401,F403
+from shuup_workbench.test_settings import INSTALLED_APPS  # noqa: E402
 
 INSTALLED_APPS = list(INSTALLED_APPS) + ["shoop_mailchimp"]
 

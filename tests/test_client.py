@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+import urllib3
 
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import (
@@ -24,7 +25,7 @@ def test_client_uses_base_url_user_agent_and_timeout(client, mailchimp_account, 
     assert client.base_url == emulator.base_url
     assert client.timeout == settings.SHOOP_MAILCHIMP["TIMEOUT"]
     assert resources.ping(client)["health_status"]
-    assert client.session.headers["User-Agent"].startswith("shoop-mailchimp/")
+    assert client.headers["User-Agent"].startswith("shoop-mailchimp/")
 
 
 def test_bad_key_format_is_refused_before_any_request(mailchimp_settings):
@@ -75,11 +76,28 @@ def test_hang_beyond_timeout_is_a_transport_error(mailchimp_account, mailchimp_s
         resources.ping(client)
 
 
-def test_no_payload_or_key_reaches_python_logging(client, caplog):
+def test_no_payload_or_key_reaches_python_logging(client, mailchimp_account, caplog):
     caplog.set_level(logging.DEBUG)
     resources.ping(client)
     client.put(resources.member_path(resources.list_audiences(client)[0][0], "person@fastmail.com"),
                {"email_address": "person@fastmail.com", "status_if_new": "transactional"})
     text = caplog.text
     assert "person@fastmail.com" not in text
-    assert client.session.auth.password not in text
+    assert mailchimp_account[1] not in text
+
+
+def test_the_environment_names_the_proxy_and_the_ca_bundle(monkeypatch, mailchimp_settings):
+    """Read once, when the session is made (as requests would read them for every call)."""
+    key = "0123456789abcdef0123456789abcdef-us21"
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:secret@proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    pool = MailchimpSession(key, base_url="https://us21.api.mailchimp.com/3.0/").pool
+    assert isinstance(pool, urllib3.ProxyManager)
+    assert pool.proxy.host == "proxy.example" and pool.proxy.port == 3128
+    assert pool.proxy_headers["proxy-authorization"].startswith("Basic ")
+    assert pool.connection_pool_kw["ca_certs"] == "/etc/ssl/certs/ca-certificates.crt"
+    monkeypatch.setenv("NO_PROXY", "api.mailchimp.com")
+    assert not isinstance(MailchimpSession(key, base_url="https://us21.api.mailchimp.com/3.0/").pool,
+                          urllib3.ProxyManager)

@@ -4,7 +4,10 @@ Each carries the HTTP status, Mailchimp's problem JSON and a description of the 
 (method and path only: never the API key), and prints Mailchimp's ``title``/``detail`` so a log
 entry explains itself.
 """
+import json
+
 import requests
+import urllib3
 
 from shoop_mailchimp.conf import SETTING_NAME
 
@@ -109,15 +112,14 @@ class MailchimpRedirected(MailchimpTransportError):
 THROTTLE_MARKERS = ("throttl", "too many", "rate limit")
 
 
-def error_from_response(response, method=None, path=None):
-    """Turn an error response into the matching :class:`MailchimpAPIError` subclass."""
+def error_from_response(status, content, method=None, path=None):
+    """Turn an error answer (its status and body) into the matching :class:`MailchimpAPIError` subclass."""
     try:
-        problem = response.json()
+        problem = json.loads(content)
         if not isinstance(problem, dict):
             problem = {"detail": str(problem)}
     except ValueError:
-        problem = {"detail": (response.text or "")[:500]}
-    status = response.status_code
+        problem = {"detail": content.decode("utf-8", "replace")[:500]}
     problem.setdefault("status", status)
     return error_from_status(status, problem, method, path)
 
@@ -137,19 +139,21 @@ def error_from_status(status, problem, method=None, path=None):
                method=method, path=path)
 
 
-def error_from_redirect(response, method=None, path=None):
+def error_from_redirect(status, location, method=None, path=None):
     """A 3xx (or any other non-2xx below 400) as :class:`MailchimpRedirected`, naming where it pointed."""
-    location = response.headers.get("Location")
     message = "Redirected %s instead of answering (not followed): check %s['API_BASE_URL'] and any proxy " \
         "on the way to Mailchimp" % ("to %s" % location[:200] if location else "without a Location", SETTING_NAME)
-    return MailchimpRedirected(message, status=response.status_code, method=method, path=path)
+    return MailchimpRedirected(message, status=status, method=method, path=path)
 
 
 def error_from_exception(exc, method=None, path=None):
-    """Wrap a ``requests`` failure (or an undecodable body) as a transient transport error."""
-    if isinstance(exc, requests.Timeout):
+    """Wrap an HTTP failure (``urllib3``'s, or ``requests``' for a batch's result archive) or an undecodable
+    body as a transient transport error."""
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a subclass of the connect timeout
+        message = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__
+    elif isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         message = "Mailchimp did not answer in time (%s)" % exc.__class__.__name__
-    elif isinstance(exc, requests.ConnectionError):
+    elif isinstance(exc, (requests.ConnectionError, urllib3.exceptions.HTTPError)):
         message = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__
     else:
         message = "Unreadable answer from Mailchimp (%s)" % exc.__class__.__name__
