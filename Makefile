@@ -37,11 +37,12 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) demo/run.py
 
-# Every figure with its target, SQLite and PostgreSQL side by side, one summary line (<= 10 minutes).
+# Every figure with its target, SQLite and PostgreSQL side by side, one summary line (about 14 minutes
+# on a 2-core machine).
 bench: $(STAMP) system-deps
 	$(PY) benchmarks/run.py
 
-# The same at small sizes (<= 2 minutes); `make test` runs it: ratios printed, only a crash fails it.
+# The same at small sizes (under 2 minutes); `make test` runs it: ratios printed, only a crash fails it.
 bench-quick: $(STAMP) system-deps
 	$(PY) benchmarks/run.py --quick
 

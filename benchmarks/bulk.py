@@ -176,6 +176,7 @@ def memory_figures():
     """Peak RSS of a bulk sync of the large size vs the small one, each in a fresh process, both at once: a
     process's peak memory does not depend on how busy the CPUs are (``make bench`` runs this beside the
     other benchmarks, at the lowest CPU priority). Returns whether the targets were met."""
+    started = time.perf_counter()
     children = {contacts: subprocess.Popen([sys.executable, os.path.abspath(__file__), "memory", str(contacts)],
                                            stdout=subprocess.PIPE, text=True) for contacts in MEMORY_SIZES}
     peaks = {}
@@ -185,6 +186,7 @@ def memory_figures():
             raise SystemExit("the bulk sync of %d contacts failed" % contacts)
         peaks[contacts] = float(output.split()[-1])
         print("bulk sync of %d contacts: peak RSS %.0f MB" % (contacts, peaks[contacts]))
+    print("both bulk syncs took %.0f s" % (time.perf_counter() - started))
     small, large = MEMORY_SIZES
     ok = ratio_line("peak RSS, %d contacts (MB)" % large, peaks[large], 300, unit="")
     return ok & ratio_line("peak RSS, %d / %d contacts" % (large, small), peaks[large] / peaks[small], 1.5)

@@ -52,7 +52,7 @@ def report(name, process, figures, database, started, live=True, label=None):
             figures.setdefault((name, match["name"].strip()), {})[database] = match
     status = process.wait()
     label = label or "%s (%s)" % (name, database)
-    lines.append("-- %s: %.0f s\n" % (label, time.monotonic() - started))
+    lines.append("-- %s: %s\n" % (label, "%.0f s" % (time.monotonic() - started) if started else "done"))
     with PRINTING:
         print("".join(lines[-1:] if live else ["== %s\n" % label] + lines), end="", flush=True)
     return status
@@ -102,7 +102,6 @@ def main():
     # Peak memory does not depend on CPU load: the two bulk syncs it takes run beside the other benchmarks,
     # at the lowest CPU priority (they take the time the others leave idle), and report at the end.
     env["BENCH_MEMORY_APART"] = "1"
-    memory_started = time.monotonic()
     memory = start("bulk.py", env, "memory-figures", lowest_priority=True)
     sys.path.insert(0, ROOT)
     if quick:
@@ -115,7 +114,7 @@ def main():
     else:
         run_lane(BENCHMARKS, env, figures, "sqlite", crashed)
         postgresql_lane(env, figures, crashed)
-    if report("bulk.py", memory, figures, "sqlite", memory_started, live=False,
+    if report("bulk.py", memory, figures, "sqlite", None, live=False,
               label="bulk.py memory-figures (sqlite, beside the other benchmarks)") not in (0, MISSED):
         crashed.append("bulk.py memory-figures")
     shutil.rmtree(directory, ignore_errors=True)

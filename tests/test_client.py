@@ -1,3 +1,4 @@
+import base64
 import logging
 
 import pytest
@@ -101,3 +102,38 @@ def test_the_environment_names_the_proxy_and_the_ca_bundle(monkeypatch, mailchim
     monkeypatch.setenv("NO_PROXY", "api.mailchimp.com")
     assert not isinstance(MailchimpSession(key, base_url="https://us21.api.mailchimp.com/3.0/").pool,
                           urllib3.ProxyManager)
+
+
+@pytest.mark.parametrize("proxy, host, credentials", [
+    ("proxy.example:3128", "proxy.example", None),  # no scheme: as curl and requests read it, http
+    ("http://us%40r:p%40ss%3Aw@proxy.example:3128", "proxy.example", "us@r:p@ss:w"),  # sent decoded
+])
+def test_a_proxy_is_read_as_requests_reads_it(monkeypatch, mailchimp_settings, proxy, host, credentials):
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    pool = MailchimpSession("0123456789abcdef0123456789abcdef-us21", base_url="https://us21.api.mailchimp.com/3.0/").pool
+    assert pool.proxy.scheme == "http" and pool.proxy.host == host
+    expected = "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
+    assert pool.proxy_headers.get("proxy-authorization") == expected
+
+
+def test_an_unusable_proxy_is_a_transport_error(monkeypatch, mailchimp_settings):
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.example:21")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(MailchimpTransportError, match="proxy"):
+        MailchimpSession("0123456789abcdef0123456789abcdef-us21", base_url="https://us21.api.mailchimp.com/3.0/")
+
+
+def test_a_ca_directory_is_used_as_a_directory(monkeypatch, mailchimp_settings, tmp_path):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
+    pool = MailchimpSession("0123456789abcdef0123456789abcdef-us21", base_url="https://us21.api.mailchimp.com/3.0/").pool
+    assert pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path) and "ca_certs" not in pool.connection_pool_kw
+
+
+def test_parameters_without_a_value_are_not_sent(client, mailchimp_account):
+    emulator = mailchimp_account[0]
+    emulator.clear_requests()
+    client.get("ping", fields="health_status", exclude_fields=None)
+    assert emulator.requests[-1]["query"] == {"fields": "health_status"}

@@ -12,17 +12,19 @@ the same plan runs one call at a time here or inside a Mailchimp batch.
 """
 import base64
 import json
+import os
 import re
 from urllib.parse import urlencode, urlsplit
 
 import requests
 import urllib3
 from mailchimp3 import MailChimp
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, prepend_scheme_if_needed, select_proxy
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import (
     InvalidAPIKey,
+    MailchimpTransportError,
     error_from_exception,
     error_from_redirect,
     error_from_response,
@@ -70,6 +72,7 @@ class MailchimpSession:
             "Authorization": "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii"),
             "User-Agent": get_setting("USER_AGENT"),
             "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
         }
         self.pool = _pool(self.base_url, self.timeout)
 
@@ -86,8 +89,9 @@ class MailchimpSession:
         """Perform ``operation``; returns the decoded JSON answer (None when empty). Raises MailchimpError."""
         url = self.base_url + operation.path
         path = urlsplit(url).path
-        if operation.params:
-            url += "?" + urlencode(operation.params, doseq=True)
+        params = {name: value for name, value in operation.params.items() if value is not None}
+        if params:
+            url += "?" + urlencode(params, doseq=True)
         headers = self.headers
         body = None
         if operation.body is not None:
@@ -132,18 +136,33 @@ class MailchimpSession:
 
 def _pool(base_url, timeout):
     """Keep-alive connections for every request the per-key cap lets through at once, through the proxy and
-    with the CA bundle the environment names (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE), read once."""
+    with the CA bundle the environment names (HTTPS_PROXY, ALL_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE), read
+    once, as ``requests`` reads them. A proxy that cannot be used is a transport error, raised here."""
     environment = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
     verify = environment["verify"]
     connect, read = timeout if isinstance(timeout, (tuple, list)) else (timeout, timeout)
     options = dict(maxsize=get_setting("MAX_CONNECTIONS"), timeout=urllib3.Timeout(connect=connect, read=read),
-                   cert_reqs="CERT_REQUIRED", ca_certs=verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH)
+                   cert_reqs="CERT_REQUIRED")
+    if isinstance(verify, str) and os.path.isdir(verify):
+        options["ca_cert_dir"] = verify
+    else:
+        options["ca_certs"] = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
     proxy = select_proxy(base_url, environment["proxies"])
     if not proxy:
         return urllib3.PoolManager(**options)
-    proxy_auth = urllib3.util.parse_url(proxy).auth
-    proxy_headers = urllib3.util.make_headers(proxy_basic_auth=proxy_auth) if proxy_auth else None
-    return urllib3.ProxyManager(proxy, proxy_headers=proxy_headers, **options)
+    proxy = prepend_scheme_if_needed(proxy, "http")
+    try:
+        if proxy.lower().startswith("socks"):
+            from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks (pip install urllib3[socks])
+
+            return SOCKSProxyManager(proxy, **options)
+        username, password = get_auth_from_url(proxy)
+        proxy_headers = (urllib3.util.make_headers(proxy_basic_auth="%s:%s" % (username, password))
+                         if username or password else None)
+        return urllib3.ProxyManager(proxy, proxy_headers=proxy_headers, **options)
+    except (ImportError, ValueError, urllib3.exceptions.HTTPError) as exc:  # ProxySchemeUnknown is a ValueError
+        raise MailchimpTransportError("The proxy the environment names cannot be used (%s: %s)"
+                                      % (exc.__class__.__name__, exc)) from exc
 
 
 def open_session(configuration, timeout=None):

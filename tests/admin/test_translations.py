@@ -18,6 +18,7 @@ def finnish_catalogue():
         return read_po(po_file, locale="fi")
 
 
+@pytest.mark.django_db  # no commit needed
 def test_the_finnish_catalogue_is_complete_and_compiled():
     """No message left untranslated or fuzzy, placeholders kept, and the .mo is the .po compiled."""
     catalogue = finnish_catalogue()
@@ -56,6 +57,7 @@ def test_the_admin_speaks_finnish(admin_client, configuration, mailchimp_account
     assert "Mailchimp hylkäsi sen" in contact.content.decode()
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_shop_named_in_finnish_only_is_initialized_by_an_english_worker(mailchimp_settings, mailchimp_account):
     from shuup.core.models import Shop, ShopStatus
 
@@ -76,6 +78,7 @@ def test_a_shop_named_in_finnish_only_is_initialized_by_an_english_worker(mailch
     assert emulator.get_store(api_key, configuration.store_id)["name"] == "Kauppa vain suomeksi"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_no_message_of_ours_is_shadowed_by_shuups_finnish():
     """Django merges every app's catalogue and Shuup's apps come first: a message id Shuup also has
     reads with Shuup's words ("Item" became "Tuote", a product). Each of ours must read as ours."""

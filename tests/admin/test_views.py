@@ -55,6 +55,7 @@ def test_initialize_error_is_shown_on_the_status_page(admin_client, shop, mailch
     assert 'name="confirm_preview"' not in html, "nothing to confirm"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_initialize_needs_csrf(shop, client, admin_user, mailchimp_settings, mailchimp_account):
     from django.test import Client
 
@@ -80,12 +81,14 @@ def test_status_page_counts_and_last_error(admin_client, configuration, mailchim
     assert "nothing is overdue" in html
 
 
+@pytest.mark.django_db  # no commit needed
 def test_status_page_shows_pause_prominently(admin_client, configuration):
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="401 API Key Invalid")
     html = admin_client.get(url("status")).content.decode()
     assert 'id="mailchimp-paused-reason"' in html and "401 API Key Invalid" in html
 
 
+@pytest.mark.django_db  # no commit needed
 def test_status_page_tells_when_mailchimp_throttles(admin_client, configuration, mailchimp_account, settings):
     emulator, _api_key, _list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", RETRY_BASE_DELAY=60)
@@ -97,6 +100,7 @@ def test_status_page_tells_when_mailchimp_throttles(admin_client, configuration,
     assert 'id="mailchimp-throttled"' in html and "sending resumes by itself in about" in html
 
 
+@pytest.mark.django_db  # no commit needed
 def test_status_page_tells_when_no_worker_drains(admin_client, configuration, settings):
     from datetime import timedelta
 
@@ -138,6 +142,7 @@ def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mai
     assert "Every contact had already been sent." in html
 
 
+@pytest.mark.django_db  # no commit needed
 def test_send_pending_reports_outcomes(admin_client, configuration, settings):
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     person = new_person()
@@ -291,6 +296,7 @@ def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_acc
     assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_staff_without_permission_gets_nothing(client, configuration):
     user = staff_member(configuration.shop, "nopermission", [])
     client.force_login(user)
@@ -305,6 +311,7 @@ def test_staff_without_permission_gets_nothing(client, configuration):
     assert b"mailchimp-api_key" not in edit.content
 
 
+@pytest.mark.django_db  # no commit needed
 def test_second_shops_staff_sees_only_their_shop(client, configuration, settings):
     settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
     shop2 = Shop.objects.create(identifier="second", name="Second", status=ShopStatus.ENABLED)
@@ -338,6 +345,7 @@ def test_a_failed_group_is_named_and_linked(admin_client, configuration, mailchi
     assert "Check the group&#39;s name and the audience&#39;s groups in Mailchimp, then press Resend." in html
 
 
+@pytest.mark.django_db  # no commit needed
 def test_the_log_date_filter_includes_its_last_day(admin_client, configuration, mailchimp_account):
     from django.utils import timezone
 

@@ -20,7 +20,7 @@ from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
 from tests.helpers import batch_posts
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # no test here needs a commit (worker mode, explicit drains)
 
 
 def state_or_none(contact):

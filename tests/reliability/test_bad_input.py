@@ -146,6 +146,7 @@ def test_contacts_without_email_are_skipped_with_a_reason(consent_guard, mailchi
     assert emulator.members(api_key, list_id) == []
 
 
+@pytest.mark.django_db  # no commit needed
 def test_contact_deleted_with_work_pending(consent_guard, mailchimp_account, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     count_bad_input()
@@ -204,6 +205,7 @@ def order_state(order):
     return SyncState.objects.orders().get(object_id=order.pk)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_order_without_product_lines_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person())
@@ -214,6 +216,7 @@ def test_order_without_product_lines_is_skipped(consent_guard, shop, worker_mode
     assert MailchimpLogEntry.objects.filter(order_id=order.pk, kind=LogKind.WARNING).exists()
 
 
+@pytest.mark.django_db  # no commit needed
 def test_order_whose_products_were_deleted_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person(), count=2)
@@ -222,6 +225,7 @@ def test_order_whose_products_were_deleted_is_skipped(consent_guard, shop, worke
     assert order_state(order).status == SyncStatus.SKIPPED
 
 
+@pytest.mark.django_db  # no commit needed
 def test_order_with_a_soft_deleted_product_is_sent(consent_guard, shop, mailchimp_account, worker_mode):
     emulator, api_key, _ = mailchimp_account
     count_bad_input()
@@ -241,6 +245,7 @@ def test_order_with_zero_total_is_sent(consent_guard, shop, mailchimp_account):
     assert sent["order_total"] == 0
 
 
+@pytest.mark.django_db  # no commit needed
 def test_order_in_another_currency_is_sent_in_its_currency(consent_guard, shop, mailchimp_account, worker_mode):
     emulator, api_key, _ = mailchimp_account
     count_bad_input()
@@ -252,6 +257,7 @@ def test_order_in_another_currency_is_sent_in_its_currency(consent_guard, shop, 
     assert sent["currency_code"] == "SEK"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_guest_orders_subscribe_only_the_guest_who_ticked_the_box(consent_guard, shop, mailchimp_account,
                                                                   worker_mode):
     """The consent guard (afterwards) counts a guest's ticked box as consent, and nothing else."""
@@ -266,6 +272,7 @@ def test_guest_orders_subscribe_only_the_guest_who_ticked_the_box(consent_guard,
     assert emulator.get_member(api_key, list_id, "unticked@fastmail.com")["status"] == "transactional"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_guest_order_without_an_email_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person())

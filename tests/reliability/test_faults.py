@@ -48,6 +48,7 @@ def test_mailchimp_down_for_the_whole_run(scenario, mailchimp_account):
     assert_nothing_lost(emulator, api_key, list_id, scenario)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_thirty_percent_random_server_errors(scenario, mailchimp_account, settings, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, MAX_ATTEMPTS=100)
@@ -60,6 +61,7 @@ def test_thirty_percent_random_server_errors(scenario, mailchimp_account, settin
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_group_interest_created_after_its_members_were_sent(scenario, mailchimp_account, worker_mode):
     """The interest of a new group fails to be created while its members are sent: they get it later."""
     emulator, api_key, list_id = mailchimp_account
@@ -72,6 +74,7 @@ def test_group_interest_created_after_its_members_were_sent(scenario, mailchimp_
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_429_storm_causes_no_request_storm(scenario, mailchimp_account, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     people = [new_person() for _ in range(10)]
@@ -88,6 +91,7 @@ def test_a_429_storm_causes_no_request_storm(scenario, mailchimp_account, worker
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_hangs_past_the_client_timeout(scenario, mailchimp_account, settings, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(1, 0.3))
@@ -102,6 +106,7 @@ def test_hangs_past_the_client_timeout(scenario, mailchimp_account, settings, wo
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_connection_resets(scenario, mailchimp_account, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     people = people_in_a_group(5)
@@ -112,6 +117,7 @@ def test_connection_resets(scenario, mailchimp_account, worker_mode):
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_worker_killed_mid_delivery(scenario, mailchimp_account, worker_mode, monkeypatch):
     """A worker dies after some members were sent: its lease runs out and another drain finishes."""
     emulator, api_key, list_id = mailchimp_account
@@ -141,6 +147,7 @@ def test_worker_killed_mid_delivery(scenario, mailchimp_account, worker_mode, mo
     assert_nothing_lost(emulator, api_key, list_id, scenario, people + more)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_worker_killed_mid_batch(scenario, mailchimp_account, settings, worker_mode, monkeypatch):
     """A bulk sync killed between two batch submissions resumes; every contact arrives once."""
     from shoop_mailchimp.mailchimp import batches
@@ -168,6 +175,7 @@ def test_worker_killed_mid_batch(scenario, mailchimp_account, settings, worker_m
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_database_error_while_closing_a_delivered_row(scenario, mailchimp_account, worker_mode, monkeypatch):
     emulator, api_key, list_id = mailchimp_account
     people = [new_person() for _ in range(3)]
@@ -240,6 +248,7 @@ def test_edit_while_the_send_is_in_flight_newest_state_wins(scenario, mailchimp_
     assert_nothing_lost(emulator, api_key, list_id, scenario, [person])
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_thousand_rapid_edits_are_coalesced(scenario, mailchimp_account, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     person = new_person()
@@ -327,6 +336,7 @@ def test_faults_inside_one_transaction_never_fail_the_checkout_like_save(scenari
     assert_nothing_lost(emulator, api_key, list_id, scenario, people)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_withdrawal_after_a_subscription_lost_with_its_worker_still_reaches_mailchimp(
     configuration, mailchimp_account, worker_mode, monkeypatch
 ):

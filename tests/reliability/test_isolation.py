@@ -33,6 +33,7 @@ def admin_urls(shop, contact):
     return urls
 
 
+@pytest.mark.django_db  # no commit needed
 def test_every_admin_url_is_covered_here(configuration):
     expected = {"status", "status_data", "log", "log.detail", "failed", "unknown_members"} | STATE_CHANGING
     assert set(admin_urls(configuration.shop, new_person())) == expected
@@ -70,6 +71,7 @@ def test_state_changing_views_refuse_get_and_missing_csrf(configuration, admin_u
     assert len(writes()) == writes_before, "nothing was sent or initialized"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     configuration, mailchimp_account, client, settings, worker_mode
 ):
@@ -110,6 +112,7 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     assert MailchimpJob.objects.filter(kind=JobKind.RECONCILE).count() == 1
 
 
+@pytest.mark.django_db  # no commit needed
 def test_the_webhook_secret_is_compared_in_constant_time(configuration, client, monkeypatch):
     calls = []
     real = webhooks.hmac.compare_digest

@@ -24,11 +24,13 @@ STATUS = "/sa/mailchimp/"
 ROTATE = "/sa/mailchimp/webhook/rotate/"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_admin_urls_are_where_these_tests_look():
     assert reverse("shuup_admin:shoop_mailchimp.status") == STATUS
     assert reverse("shuup_admin:shoop_mailchimp.rotate_webhook_secret") == ROTATE
 
 
+@pytest.mark.django_db  # no commit needed
 def test_only_staff_who_may_manage_the_sync_see_the_secret(configuration, client, viewer, manager):
     secret = configuration.webhook_secret
     client.force_login(viewer)
@@ -62,6 +64,7 @@ def request_log(caplog, monkeypatch):
     logger.removeHandler(mailer)
 
 
+@pytest.mark.django_db  # no commit needed
 def test_the_request_log_and_error_mails_never_carry_the_secret(configuration, client, request_log, settings,
                                                                  monkeypatch):
     settings.ADMINS = [("Admin", "admin@fastmail.com")]
@@ -126,6 +129,7 @@ def test_the_development_servers_access_log_never_carries_the_secret(configurati
     ("9" * 23, 403), ("9" * 19, 403), ("0" * 30 + "1", 403), ("9" * 18, 403),  # no such shop
     ("\uff11", 404), ("\u0661", 404), ("-1", 404), ("1e3", 404),  # not ids: Shuup's front answers (405 to a POST)
 ])
+@pytest.mark.django_db  # no commit needed
 def test_shop_ids_no_shop_has_change_nothing_and_raise_nothing(configuration, client, shop_id, status):
     person = new_person()
     path = "/mailchimp/webhook/%s/%s/" % (shop_id, configuration.webhook_secret)
@@ -201,6 +205,7 @@ def test_without_mailchimp_the_old_secret_still_dies_and_the_next_rotation_clean
     ]
 
 
+@pytest.mark.django_db  # no commit needed
 def test_view_only_staff_and_other_shops_cannot_rotate(configuration, client, viewer, settings):
     secret = configuration.webhook_secret
     client.force_login(viewer)
@@ -214,6 +219,7 @@ def test_view_only_staff_and_other_shops_cannot_rotate(configuration, client, vi
     assert not MailchimpConfiguration.objects.filter(shop=other_shop).exists()
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_suspicious_request_log_never_carries_the_secret(configuration, client, settings):
     """django.security.DisallowedHost (a Host not in ALLOWED_HOSTS) logs the request on a logger named
     after the exception; the handlers of ``django`` (the admins' error e-mails by default) see it."""

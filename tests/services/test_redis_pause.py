@@ -11,7 +11,7 @@ from shoop_mailchimp.models import SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.tasks import drain_shop
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 OTHER_WORKER = """
 import django

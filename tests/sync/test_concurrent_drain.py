@@ -13,7 +13,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, member_puts
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # no test here needs a commit (worker mode, explicit drains)
 _counter = itertools.count(1)
 
 

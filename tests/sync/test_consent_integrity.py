@@ -52,6 +52,7 @@ def fired(seconds_ago=0):
 # 1. A change recorded while a worker holds the row is never lost --------------------------------
 
 
+@pytest.mark.django_db  # no commit needed
 def test_every_recorded_change_bumps_the_version_even_of_a_row_that_is_waiting(worker):
     contact = new_person()
     waiting = row_of(contact)
@@ -61,6 +62,7 @@ def test_every_recorded_change_bumps_the_version_even_of_a_row_that_is_waiting(w
     assert row_of(contact).version > waiting.version, "a worker that claimed the waiting row must see it changed"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_an_edit_committed_while_the_row_is_out_is_sent_after_it(worker, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person()
@@ -80,6 +82,7 @@ def test_an_edit_committed_while_the_row_is_out_is_sent_after_it(worker, mailchi
 # 2. A checkout does not undo a withdrawal Mailchimp has not heard of yet --------------------------
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_checkout_never_restores_consent_withdrawn_before_it(worker, shop, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
@@ -95,6 +98,7 @@ def test_a_checkout_never_restores_consent_withdrawn_before_it(worker, shop, mai
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_checkout_that_unticks_the_box_keeps_consent(worker, shop, mailchimp_account):
     """Shuup's OrderCreator copies the unticked box onto the customer: that is not a withdrawal."""
     emulator, api_key, list_id = mailchimp_account
@@ -110,6 +114,7 @@ def test_a_checkout_that_unticks_the_box_keeps_consent(worker, shop, mailchimp_a
 # 3. A webhook acts only inside its own shop ------------------------------------------------------
 
 
+@pytest.mark.django_db  # no commit needed
 @override_settings(SHUUP_ENABLE_MULTIPLE_SHOPS=True, SHUUP_MANAGE_CONTACTS_PER_SHOP=True)
 def test_a_webhook_of_shop_a_never_touches_a_contact_of_shop_b(client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
@@ -133,6 +138,7 @@ def test_a_webhook_of_shop_a_never_touches_a_contact_of_shop_b(client, configura
 # 4. Late and replayed events never win -------------------------------------------------------
 
 
+@pytest.mark.django_db  # no commit needed
 def test_an_event_fired_before_the_newest_fact_is_ignored(client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
@@ -184,6 +190,7 @@ def test_an_email_changed_to_an_address_already_in_the_audience(configuration, m
 # 6. An upemail webhook that arrives while a send is under way ------------------------------------
 
 
+@pytest.mark.django_db  # no commit needed
 def test_an_address_changed_in_mailchimp_during_a_send_is_not_undone(client, worker, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
@@ -223,6 +230,7 @@ def test_an_order_of_a_known_customer_carries_only_its_id(client, configuration,
 # 8. What a webhook means ---------------------------------------------------------------------------
 
 
+@pytest.mark.django_db  # no commit needed
 def test_an_admin_archiving_a_member_is_not_the_persons_withdrawal(client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
@@ -232,12 +240,14 @@ def test_an_admin_archiving_a_member_is_not_the_persons_withdrawal(client, confi
     assert MailchimpLogEntry.objects.get(action="webhook.archived").contact_id == contact.pk
 
 
+@pytest.mark.django_db  # no commit needed
 def test_the_webhook_listens_to_people_and_admins_not_to_the_api(configuration):
     """The shop's own API writes must not come back as events."""
     assert SOURCES == {"user": True, "admin": True, "api": False}
 
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_withdrawal_made_while_the_checkout_ran_is_not_undone_by_it(worker, shop, mailchimp_account):
     """The checkout saves the customer it loaded at its start; staff withdrew consent meanwhile."""
     emulator, api_key, list_id = mailchimp_account
@@ -254,6 +264,7 @@ def test_a_withdrawal_made_while_the_checkout_ran_is_not_undone_by_it(worker, sh
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
 
 
+@pytest.mark.django_db  # no commit needed
 def test_an_unsubscribe_that_arrives_while_the_checkout_runs_is_not_undone_by_it(client, worker, shop,
                                                                                 mailchimp_account):
     emulator, api_key, list_id = mailchimp_account

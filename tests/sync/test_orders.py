@@ -100,6 +100,7 @@ def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchim
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
 
 
+@pytest.mark.django_db  # no commit needed
 def test_an_order_id_another_store_of_the_account_uses_fails_that_order_alone(shop, configuration,
                                                                            mailchimp_account, settings):
     """Order ids are unique per Mailchimp account (a staging shop on the same account, say)."""

@@ -14,6 +14,7 @@ def registered_webhooks(emulator, api_key, list_id):
     return emulator.state[api_key]["lists"][list_id]["webhooks"]
 
 
+@pytest.mark.django_db  # no commit needed
 def test_without_a_base_url_the_log_tells_the_url_to_paste(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     assert registered_webhooks(emulator, api_key, list_id) == []
@@ -62,6 +63,7 @@ def test_a_webhook_already_pointing_at_the_url_is_reused(settings, live_server, 
     assert len(registered_webhooks(emulator, api_key, list_id)) == 1
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_refused_registration_is_logged_and_initialization_still_succeeds(settings, shop, mailchimp_settings,
                                                                            mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
@@ -82,6 +84,7 @@ def test_a_refused_registration_is_logged_and_initialization_still_succeeds(sett
     assert registered_webhooks(emulator, api_key, list_id) == []
 
 
+@pytest.mark.django_db  # no commit needed
 def test_a_failing_mailchimp_does_not_stop_initialization(settings, shop, mailchimp_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://shop.fastmail.com")
