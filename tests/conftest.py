@@ -47,7 +47,7 @@ def clean_shuup_caches():
 @pytest.fixture(autouse=True)
 def no_throttling_pauses(monkeypatch):
     """A 429 in one test pauses its shop (the same id in every test) for this process; not in the next test."""
-    monkeypatch.setattr(limits, "_local_pauses", {})
+    monkeypatch.setattr(limits, "_local_throttles", {})
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,14 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from shuup.admin.utils.permissions import set_permissions_for_group
 from shuup.core.models import PersonContact
+from shuup.testing.factories import create_product, create_random_order, get_default_supplier
 
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 
 _counter = itertools.count(1)
+
 
 def new_person(permission=True, **fields):
     """A person saved once, the way the admin or a registration creates one; names and e-mail unique."""
@@ -44,9 +46,26 @@ def row_of(contact, shop_id=None):
     return (rows.filter(shop_id=shop_id) if shop_id else rows).get()
 
 
+def order_row(order):
+    """The order's sync-state row."""
+    return SyncState.objects.orders().get(object_id=order.pk)
+
+
+def place_order(shop, customer, n_products=1):
+    """An order of ``n_products`` new products, made by Shuup's order factory; returns (order, products)."""
+    products = [create_product("sku-%d" % next(_counter), shop=shop, supplier=get_default_supplier(),
+                               default_price=10 + number) for number in range(n_products)]
+    return create_random_order(customer=customer, products=products, shop=shop, random_products=False), products
+
+
+def registered_webhooks(emulator, api_key, list_id):
+    """The webhooks the emulator's audience has."""
+    return emulator.state[api_key]["lists"][list_id]["webhooks"]
+
+
 def make_all_due():
-    """Skip the backoff, any throttling pause and every lease, as if enough time had passed."""
-    limits._local_pauses.clear()
+    """Skip the backoff, any throttle and every lease, as if enough time had passed."""
+    limits._local_throttles.clear()
     past = timezone.now() - timedelta(seconds=1)
     SyncState.objects.filter(status__in=(SyncStatus.PENDING, SyncStatus.SENDING)).update(
         next_attempt_at=past, lease_until=past

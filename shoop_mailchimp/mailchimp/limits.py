@@ -3,11 +3,12 @@
 Within one process a semaphore per key is enough. With ``SHOOP_MAILCHIMP["REDIS_URL"]`` set (Celery
 deployments) the cap holds across every process: a slot is a member of a Redis sorted set scored
 with its expiry, so a worker killed mid-request frees its slot once the request would have timed out.
-The same Redis carries per-shop "retry not before" pauses after Mailchimp throttled us, so that
-every worker waits; without Redis the pause holds within this process.
+The same Redis carries per-shop "retry not before" throttles after Mailchimp throttled us, so that
+every worker waits; without Redis the throttle holds within this process. (A throttle ends by itself;
+a shop *paused* by an account problem waits for its owner: ``MailchimpConfiguration.paused_reason``.)
 
 Redis going away stops nothing for good: a slot that cannot be taken raises
-:class:`LimiterUnavailable` (the drainer gives its rows back for later), and a pause falls back to
+:class:`LimiterUnavailable` (the drainer gives its rows back for later), and a throttle falls back to
 this process.
 """
 import contextlib
@@ -22,7 +23,7 @@ _lock = threading.Lock()
 _semaphores = {}
 _redis_clients = {}
 #: {shop id: time.time() when sending may resume}, used when REDIS_URL is not set.
-_local_pauses = {}
+_local_throttles = {}
 
 #: Seconds a slot outlives the request's own (connect + read) timeout.
 SLOT_MARGIN = 5
@@ -118,28 +119,28 @@ def throttle_shop(shop_id, seconds):
     if seconds <= 0:
         return
     resume_at = time.time() + seconds
-    with _lock:  # also here: the pause holds in this process when Redis is unreachable
-        _local_pauses[shop_id] = max(resume_at, _local_pauses.get(shop_id, 0))
+    with _lock:  # also here: the throttle holds in this process when Redis is unreachable
+        _local_throttles[shop_id] = max(resume_at, _local_throttles.get(shop_id, 0))
     client = redis_client()
     if client is not None:
         import redis
 
         try:
-            client.set(KEY_PREFIX + "paused:%s" % shop_id, str(resume_at), ex=max(1, int(seconds + 0.999)))
+            client.set(KEY_PREFIX + "throttled:%s" % shop_id, str(resume_at), ex=max(1, int(seconds + 0.999)))
         except redis.RedisError:
             pass
 
 
 def shop_throttled_for(shop_id):
-    """Seconds until the shop may be sent to again (0 when not paused)."""
+    """Seconds until the shop may be sent to again (0 when not throttled)."""
     with _lock:
-        resume_at = _local_pauses.get(shop_id, 0)
+        resume_at = _local_throttles.get(shop_id, 0)
     client = redis_client()
     if client is not None:
         import redis
 
         try:
-            value = client.get(KEY_PREFIX + "paused:%s" % shop_id)
+            value = client.get(KEY_PREFIX + "throttled:%s" % shop_id)
         except redis.RedisError:
             value = None
         resume_at = max(resume_at, float(value) if value else 0)

@@ -1,4 +1,4 @@
-"""List members: merge fields, interests and the consent Mailchimp holds for an e-mail."""
+"""List members: the statuses Mailchimp gives a member, and how an e-mail address is named to Mailchimp."""
 import hashlib
 
 SUBSCRIBED = "subscribed"
@@ -9,9 +9,6 @@ TRANSACTIONAL = "transactional"
 ARCHIVED = "archived"
 #: What the shop records when it erased the person from Mailchimp.
 ERASED = "erased"
-
-#: Statuses only the person (or Mailchimp) may leave: a sync never changes them.
-PROTECTED_STATUSES = (UNSUBSCRIBED, CLEANED)
 
 
 def mailchimp_email(email):

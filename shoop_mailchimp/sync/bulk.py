@@ -8,7 +8,7 @@ wait hours. Here each chunk of ``BATCH_SIZE`` objects becomes one ``POST /batche
    incremental worker's claim skips them. A change recorded meanwhile bumps the row's version:
    when the batch closes the row it goes back to pending and the newer state follows.
 2. **submit** — operations are built by the incremental path's payload code
-   (:class:`~shoop_mailchimp.sync.contacts.ContactPlan`), each ``operation_id`` naming the row and
+   (:class:`~shoop_mailchimp.sync.kinds.contact.ContactPlan`), each ``operation_id`` naming the row and
    step (``c:<row id>:member``); Mailchimp's batch id is saved.
 3. **check** — submitted batches are polled (one listing for all of them); a finished one's results
    close its rows: success → synced, a 4xx → failed with Mailchimp's detail, 5xx/429 → retried by

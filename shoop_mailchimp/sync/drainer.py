@@ -2,7 +2,7 @@
 
 Data flows one way: :mod:`~shoop_mailchimp.sync.state` (claim) → :mod:`~shoop_mailchimp.sync.kinds`
 (plan) → :mod:`~shoop_mailchimp.sync.transport.direct` (HTTP) → :mod:`~shoop_mailchimp.sync.state`
-(close). Only this module decides what stops a shop: a throttle pauses it for every worker, an
+(close). Only this module decides what stops a shop: a throttle holds it back for every worker, an
 account problem (key refused, audience or store gone) pauses it until an admin repairs it; anything
 else stays with the one row.
 """
@@ -108,10 +108,10 @@ class ShopDelivery:
             state.release(rows)
             self.report["held"] += len(rows)
             return False
-        paused_for = shop_throttled_for(self.shop_id)
-        if paused_for:
+        throttled_for = shop_throttled_for(self.shop_id)
+        if throttled_for:
             # Mailchimp throttled this shop (in this or another worker): wait as long as it asked.
-            state.release(rows, delay=paused_for)
+            state.release(rows, delay=throttled_for)
             self.report["postponed"] += len(rows)
             return False
         self.held = {row.id: row for row in rows}

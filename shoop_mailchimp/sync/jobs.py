@@ -112,11 +112,12 @@ def run_initialize(job):
 
 def run_check_account(job):
     """The account check behind the shop form: is the key accepted, which audiences are there, is the
-    chosen one among them. A working key and audience clear a pause they caused."""
+    chosen one among them. A working key and audience clear a pause they caused; a Mailchimp that could
+    not answer (a timeout, a 5xx, a 429) says nothing about the account and pauses nothing."""
     configuration = _configuration(job)
     if configuration is None or not configuration.has_api_key:
         return JobStatus.DONE, _("No API key is stored.")
-    audiences, problem = None, ""
+    audiences, problem, unanswered = None, "", False
     try:
         with open_session(configuration) as session:
             resources.ping(session)
@@ -131,10 +132,11 @@ def run_check_account(job):
         problem = _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
     except MailchimpError as error:
         problem = _("Could not check the key with Mailchimp: %(error)s") % {"error": error}
+        unanswered = error.transient
     changes = dict(account_checked_on=timezone.now(), account_problem=problem)
     if audiences is not None:
         changes["audiences"] = [list(pair) for pair in audiences]
-    if problem and configuration.enabled and configuration.is_initialized:
+    if problem and not unanswered and configuration.enabled and configuration.is_initialized:
         # The same finding the drainer would make on its next send: say it now.
         changes["paused_reason"] = problem
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(**changes)

@@ -18,7 +18,7 @@ def drain_shop(shop_id):
     if shop_throttled_for(shop_id):
         # Mailchimp throttled this shop (the worker that was told shared it through Redis): claim
         # nothing now; the beat schedule's round comes back.
-        return {"paused": 1}
+        return {"throttled": 1}
     return dict(rounds.run_due_work(shop_id=shop_id))
 
 

@@ -71,7 +71,6 @@ def test_an_outage_is_a_warning_that_retries_then_an_error_that_says_mailchimp_w
     assert "refused" not in html.split('id="mailchimp-failed"')[1].split("</table>")[0]
 
 
-@pytest.mark.django_db  # no commit needed
 def test_status_data_moves_with_the_sync_and_the_page_polls_it(admin_client, configuration, mailchimp_account,
                                                                settings):
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
@@ -136,7 +135,6 @@ def dashboard(client, shop):
     return response.content.decode()
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_dashboard_shows_the_health_and_a_pause_is_a_notification(admin_client, configuration):
     html = dashboard(admin_client, configuration.shop)
     assert 'id="mailchimp-dashboard-block" data-key="ok"' in html
@@ -147,13 +145,11 @@ def test_the_dashboard_shows_the_health_and_a_pause_is_a_notification(admin_clie
     assert "<b>Mailchimp</b>" not in html
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_dashboard_says_nothing_to_those_who_may_not_see_mailchimp(client, configuration):
     client.force_login(staff_member(configuration.shop, "clerk", ["dashboard"]))
     assert "mailchimp-dashboard-block" not in dashboard(client, configuration.shop)
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_dashboard_says_nothing_for_a_shop_without_mailchimp(admin_client, shop):
     assert "mailchimp-dashboard-block" not in dashboard(admin_client, shop)
 

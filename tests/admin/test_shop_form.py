@@ -142,6 +142,26 @@ def test_saving_a_repaired_configuration_resumes_sending(admin_client, shop, acc
         new_key, new_list, "", "")
 
 
+@pytest.mark.parametrize("fault", ["server error", "throttled", "down"])
+def test_an_account_check_mailchimp_cannot_answer_pauses_nothing(admin_client, configuration, account, fault):
+    """Saving is the repair of a paused shop; a check that meets a timeout, a 5xx or a 429 learns nothing
+    about the key: the sync resumes (and a send that meets the same will retry by itself)."""
+    emulator = account[0]
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="401 API Key Invalid")
+    if fault == "down":
+        emulator.faults.down()
+    else:
+        emulator.faults.fail("/ping", status=503 if fault == "server error" else 429, times=1)
+    try:
+        assert saved(post_shop_form(admin_client, configuration.shop, enabled=True))
+        run_due_jobs()
+    finally:
+        emulator.faults.up()
+    configuration.refresh_from_db()
+    assert configuration.account_problem.startswith("Could not check the key with Mailchimp")
+    assert configuration.paused_reason == "" and configuration.is_active
+
+
 def test_store_id_is_fixed_after_initialization(admin_client, configuration):
     response = post_shop_form(admin_client, configuration.shop, store_id="changed")
     assert saved(response), field_error(response, "api_key")

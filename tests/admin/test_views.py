@@ -10,18 +10,13 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import new_person, preview_and_initialize, staff_member
+from tests.helpers import new_person, preview_and_initialize, row_of, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def url(name, **kwargs):
     return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
-
-
-def contact_state(contact):
-    return SyncState.objects.get(kind="contact", object_id=contact.pk)
-
 
 def messages_of(response):
     """The messages the view added (read from the request, before a redirect would show them)."""
@@ -69,8 +64,8 @@ def test_status_page_counts_and_last_error(admin_client, configuration, mailchim
     synced = [new_person(), new_person()]
     emulator.faults.fail_email("broken@fastmail.com")
     broken = new_person(email="broken@fastmail.com")
-    assert {contact_state(c).status for c in synced} == {SyncStatus.SYNCED}
-    assert contact_state(broken).status == SyncStatus.FAILED
+    assert {row_of(c).status for c in synced} == {SyncStatus.SYNCED}
+    assert row_of(broken).status == SyncStatus.FAILED
     html = admin_client.get(url("status")).content.decode()
     # The admin user's own contact may be synced too, depending on what ran before.
     synced_count = SyncState.objects.filter(kind="contact", status=SyncStatus.SYNCED).count()
@@ -129,7 +124,7 @@ def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mai
     total = Contact.objects.count()
     assert "queued" in " ".join(messages_of(response))
     rounds = 0
-    while any(contact_state(person).status != SyncStatus.SYNCED for person in early):
+    while any(row_of(person).status != SyncStatus.SYNCED for person in early):
         rounds += 1
         assert rounds < 200
         run_due_work()  # the drainer's rounds poll the batch
@@ -146,11 +141,11 @@ def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mai
 def test_send_pending_reports_outcomes(admin_client, configuration, settings):
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     person = new_person()
-    assert contact_state(person).status == SyncStatus.PENDING
+    assert row_of(person).status == SyncStatus.PENDING
     response = admin_client.post(url("send_pending"))
     assert "will be tried now" in " ".join(messages_of(response))
     run_due_work()  # the worker
-    assert contact_state(person).status == SyncStatus.SYNCED
+    assert row_of(person).status == SyncStatus.SYNCED
 
 
 def picotable(client, **query):
@@ -227,7 +222,7 @@ def test_failed_list_resend_one_and_all(admin_client, configuration, mailchimp_a
     emulator.faults.fail_email("two@fastmail.com")
     one, two = new_person(email="one@fastmail.com"), new_person(email="two@fastmail.com")
     html = admin_client.get(url("failed")).content.decode()
-    one_state, two_state = contact_state(one), contact_state(two)
+    one_state, two_state = row_of(one), row_of(two)
     assert 'id="failed-%d"' % two_state.pk in html and "two@fastmail.com" in html
     assert 'id="failed-%d"' % one_state.pk in html and "one@fastmail.com" in html and "looks fake" in html
     assert str(one) in html
@@ -236,11 +231,11 @@ def test_failed_list_resend_one_and_all(admin_client, configuration, mailchimp_a
     emulator.faults.clear()
     assert admin_client.get(url("resend")).status_code == 405
     admin_client.post(url("resend"), {"state": one_state.pk})
-    assert contact_state(one).status == SyncStatus.SYNCED
-    assert contact_state(two).status == SyncStatus.FAILED
+    assert row_of(one).status == SyncStatus.SYNCED
+    assert row_of(two).status == SyncStatus.FAILED
     assert emulator.get_member(api_key, list_id, "one@fastmail.com")
     admin_client.post(url("resend"))
-    assert contact_state(two).status == SyncStatus.SYNCED
+    assert row_of(two).status == SyncStatus.SYNCED
     assert 'id="mailchimp-no-failed"' in admin_client.get(url("failed")).content.decode()
 
 
@@ -250,7 +245,7 @@ def test_a_retrying_contact_says_when_it_is_tried_again_and_that_nothing_needs_d
     emulator, _api_key, list_id = mailchimp_account
     emulator.faults.fail("/lists/%s/members/*" % list_id, status=503, title="Service Unavailable")
     person = new_person()
-    state = contact_state(person)
+    state = row_of(person)
     assert state.status == SyncStatus.PENDING and state.attempts == 1
     html = admin_client.get(reverse("shuup_admin:contact.detail", kwargs={"pk": person.pk})).content.decode()
     assert "Not delivered yet: Service Unavailable:" in html
@@ -284,13 +279,13 @@ def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_acc
     assert url("sync_contact", pk=person.pk) in html
     emulator.faults.fail_email("later@fastmail.com")
     late = new_person(email="later@fastmail.com")
-    assert contact_state(late).status == SyncStatus.FAILED
+    assert row_of(late).status == SyncStatus.FAILED
     emulator.faults.clear()
     emulator.clear_requests()
     response = admin_client.post(url("sync_contact", pk=late.pk))
     assert response.status_code == 302
     assert "The contact is queued for Mailchimp" in " ".join(messages_of(response))
-    assert contact_state(late).status == SyncStatus.SYNCED  # the drainer ran after the request's commit
+    assert row_of(late).status == SyncStatus.SYNCED  # the drainer ran after the request's commit
     html = admin_client.get(reverse("shuup_admin:contact.detail", kwargs={"pk": late.pk})).content.decode()
     assert "synced" in html
     assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"

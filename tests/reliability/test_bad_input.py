@@ -20,7 +20,7 @@ from shoop_mailchimp.models import (
     SyncStatus,
 )
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person
+from tests.helpers import new_person, order_row
 from tests.reliability import registry
 from tests.reliability.helpers import assert_nothing_lost
 
@@ -200,18 +200,13 @@ def order_for(shop, person, price=10, count=1):
                                supplier=get_default_supplier(), default_price=price) for number in range(count)]
     return create_random_order(customer=person, products=products, shop=shop, random_products=False)
 
-
-def order_state(order):
-    return SyncState.objects.orders().get(object_id=order.pk)
-
-
 @pytest.mark.django_db  # no commit needed
 def test_order_without_product_lines_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person())
     order.lines.filter(type=OrderLineType.PRODUCT).delete()
     drain()
-    state = order_state(order)
+    state = order_row(order)
     assert state.status == SyncStatus.SKIPPED and "no lines with an existing product" in state.last_error
     assert MailchimpLogEntry.objects.filter(order_id=order.pk, kind=LogKind.WARNING).exists()
 
@@ -222,7 +217,7 @@ def test_order_whose_products_were_deleted_is_skipped(consent_guard, shop, worke
     order = order_for(shop, new_person(), count=2)
     OrderLine.objects.filter(order=order).update(product=None)
     drain()
-    assert order_state(order).status == SyncStatus.SKIPPED
+    assert order_row(order).status == SyncStatus.SKIPPED
 
 
 @pytest.mark.django_db  # no commit needed
@@ -232,7 +227,7 @@ def test_order_with_a_soft_deleted_product_is_sent(consent_guard, shop, mailchim
     order = order_for(shop, new_person())
     order.lines.filter(type=OrderLineType.PRODUCT).first().product.soft_delete()
     drain()
-    assert order_state(order).status == SyncStatus.SYNCED
+    assert order_row(order).status == SyncStatus.SYNCED
     assert [sent["id"] for sent in emulator.orders(api_key, consent_guard.store_id)] == [str(order.pk)]
 
 
@@ -240,7 +235,7 @@ def test_order_with_zero_total_is_sent(consent_guard, shop, mailchimp_account):
     emulator, api_key, _ = mailchimp_account
     count_bad_input()
     order = order_for(shop, new_person(), price=0)
-    assert order_state(order).status == SyncStatus.SYNCED
+    assert order_row(order).status == SyncStatus.SYNCED
     [sent] = emulator.orders(api_key, consent_guard.store_id)
     assert sent["order_total"] == 0
 
@@ -252,7 +247,7 @@ def test_order_in_another_currency_is_sent_in_its_currency(consent_guard, shop, 
     order = order_for(shop, new_person())
     type(order).objects.filter(pk=order.pk).update(currency="SEK")
     drain()
-    assert order_state(order).status == SyncStatus.SYNCED
+    assert order_row(order).status == SyncStatus.SYNCED
     [sent] = emulator.orders(api_key, consent_guard.store_id)
     assert sent["currency_code"] == "SEK"
 
@@ -278,7 +273,7 @@ def test_guest_order_without_an_email_is_skipped(consent_guard, shop, worker_mod
     order = order_for(shop, new_person())
     type(order).objects.filter(pk=order.pk).update(customer=None, email="")
     drain()
-    state = order_state(order)
+    state = order_row(order)
     assert state.status == SyncStatus.SKIPPED and "guest order without an e-mail address" in state.last_error
 
 

@@ -15,7 +15,7 @@ from shuup.core.models import Contact, Shop, ShopStatus
 from shoop_mailchimp import webhooks
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry
-from tests.helpers import new_person, staff_member
+from tests.helpers import new_person, registered_webhooks, staff_member
 from tests.webhooks.helpers import configure_with_live_webhook, mailchimp_form, webhook_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,12 +145,6 @@ def live_webhook(settings, live_server, shop, mailchimp_settings, mailchimp_acco
     mailchimp_account[0].verify_webhooks = True
     return configure_with_live_webhook(settings, live_server, shop, mailchimp_account)
 
-
-def registered_webhooks(mailchimp_account):
-    emulator, api_key, list_id = mailchimp_account
-    return emulator.state[api_key]["lists"][list_id]["webhooks"]
-
-
 def test_rotating_refuses_the_old_url_and_moves_mailchimps_webhook(live_webhook, live_server, mailchimp_account,
                                                                    client, manager):
     emulator, api_key, list_id = mailchimp_account
@@ -164,7 +158,7 @@ def test_rotating_refuses_the_old_url_and_moves_mailchimps_webhook(live_webhook,
     assert response.status_code == 302 and response["Location"] == STATUS
     rotated = MailchimpConfiguration.objects.get(pk=live_webhook.pk)
     assert rotated.webhook_secret != old_secret and rotated.webhook_id not in ("", old_webhook_id)
-    [hook] = registered_webhooks(mailchimp_account)
+    [hook] = registered_webhooks(*mailchimp_account)
     assert (hook["id"], hook["url"]) == (rotated.webhook_id, live_server.url + webhook_path(rotated))
     forged = requests.post(old_url, data=mailchimp_form("unsubscribe", list_id, email=person.email))
     assert forged.status_code == 403 and Contact.objects.get(pk=person.pk).marketing_permission
@@ -190,7 +184,7 @@ def test_without_mailchimp_the_old_secret_still_dies_and_the_next_rotation_clean
 
     assert requests.get(old_url).status_code == 403
     assert MailchimpConfiguration.objects.get(pk=live_webhook.pk).webhook_id == old_webhook_id, "kept to delete later"
-    assert [hook["id"] for hook in registered_webhooks(mailchimp_account)] == [old_webhook_id]
+    assert [hook["id"] for hook in registered_webhooks(*mailchimp_account)] == [old_webhook_id]
     assert MailchimpLogEntry.objects.filter(action="webhook.register", kind="error").exists()
     assert MailchimpConfiguration.objects.get(pk=live_webhook.pk).webhook_state == "missing", "the page warns"
     status = client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
@@ -200,7 +194,7 @@ def test_without_mailchimp_the_old_secret_still_dies_and_the_next_rotation_clean
     client.post(ROTATE)
     rotated = MailchimpConfiguration.objects.get(pk=live_webhook.pk)
     assert rotated.webhook_state == "registered"
-    assert [hook["url"] for hook in registered_webhooks(mailchimp_account)] == [
+    assert [hook["url"] for hook in registered_webhooks(*mailchimp_account)] == [
         live_server.url + webhook_path(rotated)
     ]
 

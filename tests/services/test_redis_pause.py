@@ -1,15 +1,15 @@
-"""A 429 seen by one worker pauses the shop for every worker sharing Redis, until the retry time."""
+"""A 429 seen by one worker throttles the shop for every worker sharing Redis, until the retry time."""
 import subprocess
 import sys
 import time
 
 import pytest
-from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.tasks import drain_shop
+from tests.helpers import new_person
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -23,36 +23,31 @@ print(shop_throttled_for(%d))
 """
 
 
-def paused_for_in_another_process(redis_url, shop_id):
+def throttled_for_in_another_process(redis_url, shop_id):
     output = subprocess.run([sys.executable, "-c", OTHER_WORKER % (redis_url, shop_id)], check=True,
                             stdout=subprocess.PIPE, timeout=60).stdout
     return float(output.split()[-1])
 
 
-def new_person(number):
-    return PersonContact.objects.create(first_name="Rhea%d" % number, last_name="Example",
-                                        email="rhea.%d@fastmail.com" % number, marketing_permission=True)
-
-
-def test_a_429_pauses_the_shop_for_every_worker(redis_url, configuration, mailchimp_account, settings):
+def test_a_429_throttles_the_shop_for_every_worker(redis_url, configuration, mailchimp_account, settings):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL=redis_url,
                                     RETRY_BASE_DELAY=4)
-    people = [new_person(number) for number in range(5)]
+    people = [new_person() for _number in range(5)]
     emulator.faults.fail("/lists/*/members/*", status=429, times=1)
     assert drain()["postponed"] >= 5
 
-    seen_elsewhere = paused_for_in_another_process(redis_url, configuration.shop_id)
+    seen_elsewhere = throttled_for_in_another_process(redis_url, configuration.shop_id)
     assert 0 < seen_elsewhere <= 4
 
-    people.append(new_person(5))
+    people.append(new_person())
     emulator.clear_requests()
-    assert drain_shop(configuration.shop_id) == {"paused": 1}, "a Celery worker claims nothing"
+    assert drain_shop(configuration.shop_id) == {"throttled": 1}, "a Celery worker claims nothing"
     assert drain() == {"postponed": 1}, "the worker loop gives the new row back untried"
     assert emulator.requests == []
 
     time.sleep(limits.shop_throttled_for(configuration.shop_id) + 0.1)
-    assert paused_for_in_another_process(redis_url, configuration.shop_id) == 0
+    assert throttled_for_in_another_process(redis_url, configuration.shop_id) == 0
     deadline = time.time() + 15
     while time.time() < deadline and SyncState.objects.exclude(status=SyncStatus.SYNCED).exists():
         drain_shop(configuration.shop_id)

@@ -11,7 +11,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 from shuup.core.models import Contact, Shop
-from shuup.testing.factories import create_product, create_random_order, get_default_supplier
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
@@ -21,7 +20,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, Sy
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
-from tests.helpers import new_person, row_of
+from tests.helpers import new_person, place_order, row_of
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,12 +32,6 @@ def worker(configuration, settings):
     """Saves only record; the test drains when it wants Mailchimp to hear."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     return configuration
-
-
-def place_order(shop, customer):
-    product = create_product("sku-%d" % next(_counter), shop=shop, supplier=get_default_supplier(), default_price=10)
-    return create_random_order(customer=customer, products=[product], shop=shop, random_products=False)
-
 
 def change_address_in_mailchimp(api_key, list_id, old_email, new_email):
     with MailchimpSession(api_key) as session:
@@ -90,7 +83,7 @@ def test_a_checkout_never_restores_consent_withdrawn_before_it(worker, shop, mai
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
     contact.marketing_permission = False
     contact.save()  # withdrawn in the shop; Mailchimp is not told yet (no drain)
-    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    order, _products = place_order(shop, Contact.objects.get(pk=contact.pk))
     assert order.marketing_permission is False
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
     assert not MailchimpLogEntry.objects.filter(action="consent.kept").exists()
@@ -104,7 +97,7 @@ def test_a_checkout_that_unticks_the_box_keeps_consent(worker, shop, mailchimp_a
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=True)
     drain()
-    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    order, _products = place_order(shop, Contact.objects.get(pk=contact.pk))
     assert Contact.objects.get(pk=contact.pk).marketing_permission is True
     assert MailchimpLogEntry.objects.get(action="consent.kept").order_id == order.pk
     drain()
@@ -219,7 +212,7 @@ def test_an_order_of_a_known_customer_carries_only_its_id(client, configuration,
     old_email, new_email = contact.email, "new.%d@fastmail.com" % next(_counter)
     change_address_in_mailchimp(api_key, list_id, old_email, new_email)
     assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
-    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    order, _products = place_order(shop, Contact.objects.get(pk=contact.pk))
     posts = [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/orders")]
     assert posts[-1]["body"]["customer"] == {"id": str(contact.pk)}
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
@@ -289,7 +282,7 @@ def test_an_order_of_a_customer_sent_once_names_it_by_id_even_when_its_last_send
     old_email, new_email = contact.email, "moved.%d@fastmail.com" % next(_counter)
     change_address_in_mailchimp(api_key, list_id, old_email, new_email)
     assert post_event(client, configuration, "upemail", old_email=old_email, new_email=new_email).status_code == 200
-    order = place_order(shop, Contact.objects.get(pk=contact.pk))
+    order, _products = place_order(shop, Contact.objects.get(pk=contact.pk))
     emulator.faults.fail("*/members/*", status=400, method="PUT", times=1)
     contact = Contact.objects.get(pk=contact.pk)
     contact.first_name = "Refused"
@@ -317,10 +310,15 @@ def test_a_worker_whose_lease_ran_out_never_sends_an_older_plan_after_another_wo
     emulator.faults.hang(3, "*/members/%s" % subscriber_hash(slow.email), times=1)
     worker_a = threading.Thread(target=drain, kwargs={"max_rounds": 1})
     worker_a.start()  # claims both, plans both, then hangs on the first
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while emulator.stats["in_flight"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert emulator.stats["in_flight"] == 1, "A hangs on the first row"
     toggled.marketing_permission = False
     toggled.save()  # ... and withdrawn while A holds the row
-    time.sleep(2.2)  # A's lease runs out
+    lease_until = row_of(toggled).lease_until
+    while timezone.now() <= lease_until:  # A's lease runs out (A is held 3 s, its lease is 2 s)
+        time.sleep(0.05)
     drain()  # worker B
     worker_a.join(30)
     assert emulator.get_member(api_key, list_id, toggled.email)["status"] != "subscribed"
@@ -335,7 +333,7 @@ def test_a_shop_that_sends_only_people_who_consented(configuration, shop, mailch
     silent, consenting = new_person(permission=False), new_person(permission=True)
     assert row_of(silent).status == SyncStatus.SKIPPED and "only people who consented" in row_of(silent).last_error
     assert emulator.get_member(api_key, list_id, silent.email) is None
-    order = place_order(shop, Contact.objects.get(pk=silent.pk))
+    order, _products = place_order(shop, Contact.objects.get(pk=silent.pk))
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SKIPPED
     assert emulator.get_member(api_key, list_id, silent.email) is None, "nor through an order"
     assert emulator.get_member(api_key, list_id, consenting.email)["status"] == "subscribed"

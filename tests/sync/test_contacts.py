@@ -10,7 +10,7 @@ from shuup.testing.factories import create_random_contact_group
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
-from tests.helpers import member_puts, new_person
+from tests.helpers import make_all_due, member_puts, new_person, row_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,15 +19,10 @@ def contact_requests(emulator):
     """Requests about members and customers (default groups also create interests on the way)."""
     return [r for r in emulator.requests if "/members/" in r["path"] or "/customers/" in r["path"]]
 
-
-def contact_state(contact):
-    return SyncState.objects.get(kind="contact", object_id=contact.pk)
-
-
 def test_contact_save_reaches_mailchimp_as_customer_and_member(configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     person = new_person(permission=True)
-    assert contact_state(person).status == SyncStatus.SYNCED
+    assert row_of(person).status == SyncStatus.SYNCED
     member = emulator.get_member(api_key, list_id, person.email)
     assert member["status"] == "subscribed"
     assert member["merge_fields"]["FNAME"] == person.first_name
@@ -54,7 +49,7 @@ def test_no_request_before_commit_and_delivery_after(configuration, mailchimp_ac
         person.first_name = "Changed"
         person.save()
         assert emulator.requests == []
-        assert contact_state(person).status == SyncStatus.PENDING
+        assert row_of(person).status == SyncStatus.PENDING
     assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Changed"
     member_puts = [r for r in emulator.requests if r["method"] == "PUT" and "/members/" in r["path"]]
     assert len(member_puts) == 1, "two saves in one transaction are delivered once"
@@ -77,7 +72,7 @@ def test_save_that_changes_nothing_sends_nothing(configuration, mailchimp_accoun
     emulator.clear_requests()
     person.save()
     assert emulator.requests == []
-    assert contact_state(person).status == SyncStatus.SYNCED
+    assert row_of(person).status == SyncStatus.SYNCED
 
 
 def test_contacts_saved_before_initialization_are_not_sent(shop, mailchimp_settings, mailchimp_account):
@@ -105,7 +100,7 @@ def test_contact_without_email_is_skipped_with_reason(configuration, mailchimp_a
     emulator = mailchimp_account[0]
     emulator.clear_requests()
     person = new_person(email="")
-    state = contact_state(person)
+    state = row_of(person)
     assert state.status == SyncStatus.SKIPPED
     assert "no e-mail" in state.last_error
     assert contact_requests(emulator) == []
@@ -115,7 +110,7 @@ def test_invalid_email_fails_with_clear_error_and_no_request(configuration, mail
     emulator = mailchimp_account[0]
     emulator.clear_requests()
     person = new_person(email="not an address@")
-    state = contact_state(person)
+    state = row_of(person)
     assert state.status == SyncStatus.FAILED
     assert "not a valid e-mail" in state.last_error
     assert contact_requests(emulator) == []
@@ -127,7 +122,7 @@ def test_mailchimp_rejection_is_permanent_failure_with_detail(configuration, mai
     emulator.faults.fail_email("fake@fastmail.com", status=400, title="Invalid Resource",
                                detail="fake@fastmail.com looks fake or invalid, please enter a real email address.")
     person = new_person(email="fake@fastmail.com")
-    state = contact_state(person)
+    state = row_of(person)
     assert state.status == SyncStatus.FAILED
     assert "looks fake or invalid" in state.last_error
     assert state.next_attempt_at <= timezone.now()
@@ -189,7 +184,7 @@ def test_unsubscribed_in_mailchimp_is_never_resubscribed_by_a_sync(configuration
     member = emulator.get_member(api_key, list_id, person.email)
     assert member["merge_fields"]["FNAME"] == "Renamed"
     assert member["status"] == "unsubscribed"
-    assert contact_state(person).member_status == "unsubscribed"
+    assert row_of(person).member_status == "unsubscribed"
 
 
 def test_email_change_moves_the_member(configuration, mailchimp_account):
@@ -214,7 +209,7 @@ def test_mailchimp_down_loses_nothing(configuration, mailchimp_account, settings
     states = SyncState.objects.contacts().filter(object_id__in=[p.pk for p in people])
     assert {s.status for s in states} == {SyncStatus.PENDING}
     assert all(s.attempts == 1 and s.next_attempt_at > timezone.now() for s in states)
-    SyncState.objects.update(next_attempt_at=timezone.now())
+    make_all_due()
     drain()
     assert SyncState.objects.contacts().filter(status=SyncStatus.SYNCED).count() == 5
     for person in people:
@@ -227,10 +222,10 @@ def test_transient_errors_retry_then_fail(configuration, mailchimp_account, sett
     emulator.faults.fail("/lists/*/members/*", status=503)
     person = new_person()
     for expected_attempts in (2, 3):
-        SyncState.objects.update(next_attempt_at=timezone.now())
+        make_all_due()
         drain()
-        assert contact_state(person).attempts == expected_attempts
-    state = contact_state(person)
+        assert row_of(person).attempts == expected_attempts
+    state = row_of(person)
     assert state.status == SyncStatus.FAILED
     assert "Service Unavailable" in state.last_error
 
@@ -253,10 +248,10 @@ def test_revoked_key_pauses_the_shop_until_repaired(configuration, mailchimp_acc
     person = new_person()
     configuration.refresh_from_db()
     assert "API Key Invalid" in configuration.paused_reason
-    assert contact_state(person).status == SyncStatus.PENDING
+    assert row_of(person).status == SyncStatus.PENDING
     assert MailchimpLogEntry.objects.filter(action="sync.paused").exists()
     other = new_person()
-    assert contact_state(other).status == SyncStatus.PENDING, "recorded while paused, not sent"
+    assert row_of(other).status == SyncStatus.PENDING, "recorded while paused, not sent"
     new_key = emulator.add_account()
     new_list = emulator.add_list(new_key)
     configuration.api_key, configuration.list_id, configuration.paused_reason = new_key, new_list, ""
@@ -281,9 +276,9 @@ def test_newer_change_during_delivery_wins(configuration, mailchimp_account, set
     person.refresh_from_db()
     person.save()  # recorded while the claimed (older) version is still open
     ShopDelivery(configuration.shop_id, Counter()).deliver(rows)
-    assert contact_state(person).status == SyncStatus.PENDING
+    assert row_of(person).status == SyncStatus.PENDING
     drain()
-    assert contact_state(person).status == SyncStatus.SYNCED
+    assert row_of(person).status == SyncStatus.SYNCED
     assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Newest"
 
 
@@ -296,7 +291,7 @@ def test_dead_worker_lease_expires_and_row_is_delivered(configuration, mailchimp
     assert drain() == {}
     SyncState.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     drain()
-    assert contact_state(person).status == SyncStatus.SYNCED
+    assert row_of(person).status == SyncStatus.SYNCED
     assert emulator.get_member(api_key, list_id, person.email) is not None
 
 
@@ -310,7 +305,7 @@ def test_merge_fields_the_audience_requires_do_not_stop_the_sync(configuration, 
     company = CompanyContact.objects.create(name="Hat Factory", email="office.hats@fastmail.com",
                                             marketing_permission=True)
     for contact in (person, company):
-        assert contact_state(contact).status == SyncStatus.SYNCED, contact_state(contact).last_error
+        assert row_of(contact).status == SyncStatus.SYNCED, row_of(contact).last_error
         assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, company.email)["merge_fields"]["FNAME"] == "Hat Factory"
 

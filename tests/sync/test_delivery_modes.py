@@ -3,12 +3,11 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.utils import timezone
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync import delivery
+from tests.helpers import make_all_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,7 +118,6 @@ def test_an_unreachable_redis_postpones_sending_and_the_loop_goes_on(configurati
     assert emulator.get_member(api_key, list_id, person.email) is None
     assert MailchimpConfiguration.objects.get(pk=configuration.pk).paused_reason == ""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, REDIS_URL=None)  # Redis is back
-    limits._local_pauses.clear()
-    SyncState.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    make_all_due()
     call_command("mailchimp_sync")
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"

@@ -3,6 +3,7 @@ import pytest
 from shuup.testing.factories import create_random_person
 
 from shoop_mailchimp.models import SyncKind, SyncState
+from tests.helpers import member_puts
 from tests.webhooks.helpers import configure_with_live_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +41,7 @@ def test_consent_is_pending_until_the_subscribe_webhook_confirms_it(double_opt_i
     person.first_name = "Confirmed"
     person.save()
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
-    puts = [r for r in emulator.requests if r["method"] == "PUT" and "/members/" in r["path"]]
+    puts = member_puts(emulator)
     assert puts and all("status" not in r["body"] for r in puts)
 
 

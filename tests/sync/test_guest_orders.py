@@ -10,8 +10,9 @@ from shuup.testing.factories import (
     get_initial_order_status,
 )
 
-from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync.kinds.order import guest_customer_id
+from tests.helpers import order_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,16 +32,11 @@ def guest_order(shop, email, marketing_permission=False, name="Gil Guest"):
     with atomic():
         return OrderCreator().create_order(source)
 
-
-def order_state(order):
-    return SyncState.objects.orders().get(object_id=order.pk)
-
-
 def test_guest_order_goes_to_mailchimp_as_a_transactional_customer(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     order = guest_order(shop, "gil@fastmail.com")
     assert order.customer_id is None and order.email == "gil@fastmail.com"
-    assert order_state(order).status == SyncStatus.SYNCED
+    assert order_row(order).status == SyncStatus.SYNCED
     [sent] = emulator.orders(api_key, configuration.store_id)
     assert sent["customer"]["id"] == guest_customer_id("gil@fastmail.com")
     customer = emulator.get_customer(api_key, configuration.store_id, guest_customer_id("gil@fastmail.com"))
@@ -67,7 +63,7 @@ def test_a_guest_who_unsubscribed_stays_unsubscribed(shop, configuration, mailch
     guest_order(shop, "gone@fastmail.com", marketing_permission=True)
     emulator.set_member_status(api_key, list_id, "gone@fastmail.com", "unsubscribed")
     again = guest_order(shop, "Gone@FastMail.com", marketing_permission=True)
-    assert order_state(again).status == SyncStatus.SYNCED
+    assert order_row(again).status == SyncStatus.SYNCED
     assert emulator.get_member(api_key, list_id, "gone@fastmail.com")["status"] == "unsubscribed"
     customer_ids = {order["customer"]["id"] for order in emulator.orders(api_key, configuration.store_id)}
     assert customer_ids == {guest_customer_id("gone@fastmail.com")}, "one customer for both orders"
@@ -76,6 +72,6 @@ def test_a_guest_who_unsubscribed_stays_unsubscribed(shop, configuration, mailch
 def test_a_guest_order_without_an_email_is_skipped_with_the_reason(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     order = guest_order(shop, "")
-    state = order_state(order)
+    state = order_row(order)
     assert state.status == SyncStatus.SKIPPED and "without an e-mail address" in state.last_error
     assert emulator.orders(api_key, configuration.store_id) == []

@@ -1,30 +1,17 @@
 import pytest
 from shuup.core.models import OrderStatus, PersonContact
-from shuup.testing.factories import (
-    create_product,
-    create_random_contact_group,
-    create_random_order,
-    get_default_supplier,
-)
+from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+from tests.helpers import make_all_due, place_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def place_order(shop, customer, marketing_permission=None, n_products=2):
-    products = [
-        create_product("sku-%s-%d" % (customer.pk, i), shop=shop, supplier=get_default_supplier(), default_price=10 + i)
-        for i in range(n_products)
-    ]
-    order = create_random_order(customer=customer, products=products, shop=shop, random_products=False)
-    return order, products
 
 
 def test_order_sends_products_then_order_with_customer(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     person = PersonContact.objects.create(first_name="Olga", email="olga@fastmail.com", marketing_permission=True)
-    order, products = place_order(shop, person)
+    order, products = place_order(shop, person, n_products=2)
     state = SyncState.objects.get(kind="order", object_id=order.pk)
     assert state.status == SyncStatus.SYNCED
     [sent] = emulator.orders(api_key, configuration.store_id)
@@ -92,7 +79,7 @@ def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchim
     finally:
         emulator.faults.up()
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.PENDING
-    SyncState.objects.update(next_attempt_at=order.order_date.__class__.now(tz=order.order_date.tzinfo))
+    make_all_due()
     from shoop_mailchimp.sync.drainer import drain
 
     drain()

@@ -5,13 +5,10 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry
 from shoop_mailchimp.webhook_registration import check_webhook, webhook_url
+from tests.helpers import registered_webhooks
 from tests.webhooks.helpers import configure_with_live_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def registered_webhooks(emulator, api_key, list_id):
-    return emulator.state[api_key]["lists"][list_id]["webhooks"]
 
 
 @pytest.mark.django_db  # no commit needed
