@@ -14,6 +14,11 @@ from shoop_mailchimp.mailchimp.errors import (
 )
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
 
+#: An https address for the tests that only build a session's connection pool (nothing is sent): how the
+#: environment's proxy and CA settings are read for a host that is not the local emulator.
+REMOTE_BASE_URL = "https://mailchimp.example.invalid/3.0/"
+REMOTE_KEY = "0123456789abcdef0123456789abcdef-us21"
+
 
 @pytest.fixture
 def client(mailchimp_account, mailchimp_settings):
@@ -89,18 +94,17 @@ def test_no_payload_or_key_reaches_python_logging(client, mailchimp_account, cap
 
 def test_the_environment_names_the_proxy_and_the_ca_bundle(monkeypatch, mailchimp_settings):
     """Read once, when the session is made (as requests would read them for every call)."""
-    key = "0123456789abcdef0123456789abcdef-us21"
     monkeypatch.setenv("HTTPS_PROXY", "http://user:secret@proxy.example:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    pool = MailchimpSession(key, base_url="https://us21.api.mailchimp.com/3.0/").pool
+    pool = MailchimpSession(REMOTE_KEY, base_url=REMOTE_BASE_URL).pool
     assert isinstance(pool, urllib3.ProxyManager)
     assert pool.proxy.host == "proxy.example" and pool.proxy.port == 3128
     assert pool.proxy_headers["proxy-authorization"].startswith("Basic ")
     assert pool.connection_pool_kw["ca_certs"] == "/etc/ssl/certs/ca-certificates.crt"
-    monkeypatch.setenv("NO_PROXY", "api.mailchimp.com")
-    assert not isinstance(MailchimpSession(key, base_url="https://us21.api.mailchimp.com/3.0/").pool,
+    monkeypatch.setenv("NO_PROXY", "example.invalid")
+    assert not isinstance(MailchimpSession(REMOTE_KEY, base_url=REMOTE_BASE_URL).pool,
                           urllib3.ProxyManager)
 
 
@@ -112,7 +116,7 @@ def test_a_proxy_is_read_as_requests_reads_it(monkeypatch, mailchimp_settings, p
     monkeypatch.setenv("HTTPS_PROXY", proxy)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    pool = MailchimpSession("0123456789abcdef0123456789abcdef-us21", base_url="https://us21.api.mailchimp.com/3.0/").pool
+    pool = MailchimpSession(REMOTE_KEY, base_url=REMOTE_BASE_URL).pool
     assert pool.proxy.scheme == "http" and pool.proxy.host == host
     expected = "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
     assert pool.proxy_headers.get("proxy-authorization") == expected
@@ -123,12 +127,12 @@ def test_an_unusable_proxy_is_a_transport_error(monkeypatch, mailchimp_settings)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     with pytest.raises(MailchimpTransportError, match="proxy"):
-        MailchimpSession("0123456789abcdef0123456789abcdef-us21", base_url="https://us21.api.mailchimp.com/3.0/")
+        MailchimpSession(REMOTE_KEY, base_url=REMOTE_BASE_URL)
 
 
 def test_a_ca_directory_is_used_as_a_directory(monkeypatch, mailchimp_settings, tmp_path):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
-    pool = MailchimpSession("0123456789abcdef0123456789abcdef-us21", base_url="https://us21.api.mailchimp.com/3.0/").pool
+    pool = MailchimpSession(REMOTE_KEY, base_url=REMOTE_BASE_URL).pool
     assert pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path) and "ca_certs" not in pool.connection_pool_kw
 
 

@@ -153,7 +153,7 @@ def error_from_exception(exc, method=None, path=None):
         message = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__
     elif isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         message = "Mailchimp did not answer in time (%s)" % exc.__class__.__name__
-    elif isinstance(exc, urllib3.exceptions.ProtocolError) and "Connection refused" not in str(exc):
+    elif isinstance(exc, urllib3.exceptions.ProtocolError):
         message = "The connection to Mailchimp broke during the call (%s)" % exc.__class__.__name__
     elif isinstance(exc, urllib3.exceptions.DecodeError):
         message = "Unreadable answer from Mailchimp (%s)" % exc.__class__.__name__
