@@ -160,6 +160,33 @@ def test_an_unsubscribe_older_than_consent_given_again_in_the_shop_is_ignored(cl
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
 
 
+def test_an_unsubscribe_made_while_the_consent_is_being_sent_is_not_taken_for_older(client, worker,
+                                                                                    mailchimp_account):
+    """Mailchimp's ``fired_at`` has whole seconds: the consent's time is when it left, not when its send
+    ended, or an unsubscribe made between the two looks older than it and is ignored (found by the
+    reconciliation chaos test)."""
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=False)
+    drain()
+    contact.marketing_permission = True
+    contact.save()
+    emulator.faults.hang(1.5, path_pattern="*/customers/*", times=1)  # the send ends 1.5 s after the member PUT
+    sender = threading.Thread(target=drain)
+    sender.start()
+    deadline = time.monotonic() + 10
+    while (emulator.get_member(api_key, list_id, contact.email) or {}).get("status") != "subscribed":
+        assert time.monotonic() < deadline, "the consent never reached Mailchimp"
+        time.sleep(0.01)
+    with MailchimpSession(api_key) as session:  # the person unsubscribes from the first e-mail at once
+        session.patch(member_path(list_id, contact.email), {"status": "unsubscribed"})
+    unsubscribed_at = fired()
+    sender.join(30)
+    assert row_of(contact).status == SyncStatus.SYNCED
+    assert post_event(client, worker, "unsubscribe", email=contact.email, fired_at=unsubscribed_at).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    assert not MailchimpLogEntry.objects.filter(action="webhook.stale", contact_id=contact.pk).exists()
+
+
 # 5. A new e-mail that already has a member -----------------------------------------------------
 
 

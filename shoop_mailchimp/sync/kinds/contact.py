@@ -294,6 +294,9 @@ class ContactPlan:
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                     "was archived%s" % (self.previous_email, self.email,
                                         " and the shop's consent applied to the new one" if status else ""))
+        # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
+        # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
+        decided_at = timezone.now()
         if self.member_unchanged:
             member, member_status = None, self.row.member_status
         else:
@@ -307,21 +310,35 @@ class ContactPlan:
                 yield permissions
                 log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the "
                     "shop's consent: %s" % ("given" if self.permission else "withdrawn"))
+        unsubscribed_meanwhile = False
         if not self.customer_unchanged(member_status):
-            yield self.customer_operation(member_status, member_written=member is not None)
+            try:
+                yield self.customer_operation(member_status, member_written=member is not None)
+            except MailchimpAPIError as error:
+                if _title(error) != "member in compliance state":
+                    raise
+                # The person unsubscribed (or bounced) between the member PUT and this one: the customer's
+                # opt-in would subscribe them again. Their status now, then the customer without it.
+                member_status = (yield Operation("GET", member_path(list_id, self.email),
+                                                 params={"fields": "status"})).get("status", "")
+                yield self.customer_operation(member_status, member_written=False)
+                unsubscribed_meanwhile = member_status == members.UNSUBSCRIBED
+                log("member.unsubscribed", "%s is %s in Mailchimp since the member was written a moment ago: the "
+                    "customer was sent without an opt-in" % (self.email, member_status))
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
         # registered): the shop learns it from this answer, as it would from the webhook.
-        withdrawn = self.permission and not status and member_status == members.UNSUBSCRIBED
+        withdrawn = self.permission and member_status == members.UNSUBSCRIBED and (
+            unsubscribed_meanwhile or not status)
         facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission and not withdrawn,
                      member_status=member_status, fingerprint=self.fingerprint)
         if member is not None:
             facts["unique_email_id"] = member.get("unique_email_id", "")
         if status:
-            facts["consent_sent_at"] = timezone.now()
+            facts["consent_sent_at"] = decided_at
         outcome = Outcome.synced(**facts)
         outcome.withdraw_consent = withdrawn
         return outcome
