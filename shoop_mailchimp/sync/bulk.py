@@ -439,15 +439,15 @@ def _advance(configuration, batch, results, journal, report):
     batch.save()
 
 
-def _statuses(session, submitted):
+def _statuses(session, batch_ids):
     """{batch id: status}, one listing for many batches; a batch missing from it is asked for alone."""
-    known = batches.statuses(session) if len(submitted) > 1 else {}
-    for batch in submitted:
-        if batch.batch_id not in known:
+    known = batches.statuses(session) if len(batch_ids) > 1 else {}
+    for batch_id in batch_ids:
+        if batch_id not in known:
             try:
-                known[batch.batch_id] = batches.get_status(session, batch.batch_id)
+                known[batch_id] = batches.get_status(session, batch_id)
             except MailchimpNotFound:
-                known[batch.batch_id] = None
+                known[batch_id] = None
     return known
 
 
@@ -458,7 +458,10 @@ def check_batches(shop_id, report=None, progress=None):
     batch's results close only rows still leased to it.
     """
     report = Counter() if report is None else report
-    open_batches = list(MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN))
+    # A batch is loaded whole (with what it sent, a few hundred kilobytes) only to be submitted or read, and
+    # let go after: a sync of 50,000 contacts keeps 100 batches open at once.
+    open_batches = list(MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).order_by(
+        "pk").values_list("pk", "kind", "status"))
     if not open_batches:
         return 0
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
@@ -468,32 +471,34 @@ def check_batches(shop_id, report=None, progress=None):
     session = None
     try:
         session = open_session(configuration)
-        contacts_open = any(batch.kind == SyncKind.CONTACT for batch in open_batches)
-        for batch in open_batches:
+        contacts_open = any(kind == SyncKind.CONTACT for _pk, kind, _status in open_batches)
+        for pk, kind, status in open_batches:
             # Orders wait for their customers' batches: an order then names a customer Mailchimp knows.
-            if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and contacts_open):
-                submit_batch(batch, configuration, session, journal, report)
+            if status == BatchStatus.PREPARING and not (kind == SyncKind.ORDER and contacts_open):
+                batch = submit_batch(MailchimpBatch.objects.get(pk=pk), configuration, session, journal, report)
                 if progress:
                     progress("submitted", batch)
-        submitted = [batch for batch in open_batches if batch.status == BatchStatus.SUBMITTED]
-        statuses = _statuses(session, submitted) if submitted else {}
-        for batch in submitted:
-            info = statuses.get(batch.batch_id)
+        submitted = dict(MailchimpBatch.objects.filter(
+            pk__in=[pk for pk, _kind, _status in open_batches], status=BatchStatus.SUBMITTED
+        ).order_by("pk").values_list("batch_id", "pk"))
+        statuses = _statuses(session, list(submitted)) if submitted else {}
+        for batch_id, pk in submitted.items():
+            info = statuses.get(batch_id)
             if info is None:
-                _lose(batch, journal)
+                _lose(MailchimpBatch.objects.get(pk=pk), journal)
                 continue
-            batch.remote_status = info.get("status", "")
-            batch.finished_operations = info.get("finished_operations") or 0
-            batch.errored_operations = info.get("errored_operations") or 0
-            if batch.remote_status == batches.FINISHED and info.get("response_body_url"):
+            progress_fields = dict(remote_status=info.get("status", ""),
+                                   finished_operations=info.get("finished_operations") or 0,
+                                   errored_operations=info.get("errored_operations") or 0)
+            if progress_fields["remote_status"] == batches.FINISHED and info.get("response_body_url"):
+                batch = MailchimpBatch.objects.get(pk=pk)
+                for name, value in progress_fields.items():
+                    setattr(batch, name, value)
                 _finish(configuration, batch, info, journal, report)
                 if progress:
                     progress("done", batch)
             else:
-                MailchimpBatch.objects.filter(pk=batch.pk).update(
-                    remote_status=batch.remote_status, finished_operations=batch.finished_operations,
-                    errored_operations=batch.errored_operations,
-                )
+                MailchimpBatch.objects.filter(pk=pk).update(**progress_fields)
     except MailchimpError as error:
         # Nothing is lost: the next round starts where this one stopped; a throttle or an account
         # problem stops the shop as it would in the drainer.
