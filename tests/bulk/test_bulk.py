@@ -329,3 +329,23 @@ def test_any_order_mailchimp_runs_a_batch_in_leaves_every_order_and_member_right
         expected = "subscribed" if person.marketing_permission else "transactional"
         assert emulator.get_member(api_key, list_id, person.email)["status"] == expected
     assert len(batch_posts(emulator)) >= 4, "members, customers, products and orders in phases of their own"
+
+
+def test_a_round_of_batch_checks_loads_what_a_batch_sent_one_batch_at_a_time(configuration, mailchimp_account,
+                                                                             make_existing):
+    """What a batch sent is a few hundred kilobytes: a 50,000-contact sync keeps 100 batches open, and a
+    round that loaded all of them at once made the sync's memory grow with the shop."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_existing(12)
+    bulk.start(configuration.shop_id)  # three chunks of four: submitted
+    assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() >= 3
+    with CaptureQueriesContext(connection) as queries:
+        while bulk.check_batches(configuration.shop_id):
+            time.sleep(0.05)
+    sent_column = '"shoop_mailchimp_mailchimpbatch"."sent"'
+    loads = [query["sql"] for query in queries if query["sql"].startswith("SELECT") and sent_column in query["sql"]]
+    assert loads, "the batches were read"
+    assert all('"shoop_mailchimp_mailchimpbatch"."id" = ' in sql for sql in loads), loads[0]
+    assert not SyncState.objects.exclude(status=SyncStatus.SYNCED).exists()
