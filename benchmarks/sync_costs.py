@@ -12,7 +12,7 @@ from common import MISSED, configure_shop, insert_people, ratio_line, setup_djan
 
 SAVES = size("BENCH_SAVES", 200, 50)
 ROUNDS = size("BENCH_ROUNDS", 3, 2)
-ORDERS = size("BENCH_ORDERS", 20, 3)
+ORDERS = size("BENCH_ORDERS", 10, 3)
 DRAINS = (size("BENCH_DRAIN_SMALL", 100, 20), size("BENCH_DRAIN", 1000, 100))
 
 
@@ -94,8 +94,11 @@ def main():
     # 1. Contact saves: integration off vs on (worker mode: recorded only). Rounds alternate so that
     # disk and CPU noise hits both sides alike; the medians are compared.
     ids = insert_people(max(SAVES, *DRAINS), "p", permission=lambda number: False, first_name="P%d")
-    record(configuration.shop_id, SyncKind.CONTACT, ids)
-    drain()
+    record(configuration.shop_id, SyncKind.CONTACT, ids[:10])
+    drain()  # the store's groups, the connections: what a first drain sets up is not in the figures
+    # A save of a contact the sync knows updates its row (as in a shop that has run for a while); whether
+    # Mailchimp got the last change does not matter to the save, so the rest are not sent.
+    record(configuration.shop_id, SyncKind.CONTACT, ids[10:])
     contacts = list(PersonContact.objects.filter(pk__in=ids).order_by("pk"))
     save_contacts(contacts[:100])  # warm-up
     emulator.clear_requests()
@@ -117,7 +120,6 @@ def main():
     ok &= ratio_line("%d checkouts, on (worker mode) / off (median of %d)" % (ORDERS, ROUNDS),
                      compare(configuration, checkouts, ROUNDS), 1.10)
     ok &= celery_mode_costs(configuration, contacts, checkouts)
-    drain()
 
     # 2. Draining N pending contacts: DB queries per contact.
     for n in DRAINS:

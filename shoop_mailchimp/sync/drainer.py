@@ -7,6 +7,7 @@ account problem (key refused, audience or store gone) pauses it until an admin r
 else stays with the one row.
 """
 import logging
+import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -29,6 +30,8 @@ from shoop_mailchimp.sync.transport.direct import execute
 logger = logging.getLogger(__name__)
 
 #: Which log entry field names a row's object.
+#: Seconds a thread may hold the interpreter lock while a sending thread waits, during a concurrent drain.
+SWITCH_INTERVAL = 0.0005
 LOG_TARGETS = {
     SyncKind.CONTACT: lambda object_id: {"contact_id": object_id},
     SyncKind.ORDER: lambda object_id: {"order_id": object_id},
@@ -232,26 +235,36 @@ class ShopDelivery:
         waiting = sends()
         running = {}
         stop = None
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            while True:
-                # Twice as many sends as threads are queued, so that no thread waits while rows are closed.
-                while stop is None and len(running) < 2 * concurrency:
-                    row, plan = next(waiting, (None, None))
-                    if row is None:
+        # A sending thread whose answer came waits for the interpreter lock while this thread plans and closes
+        # rows; Python hands it over every 5 ms by default, a twentieth of a request at Mailchimp's latency.
+        # (Process-wide while the drain lasts; a drain running inside another leaves it to the outer one.)
+        switch_interval = sys.getswitchinterval()
+        if switch_interval > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                while True:
+                    # Twice as many sends as threads are queued, so that no thread waits while rows are closed.
+                    while stop is None and len(running) < 2 * concurrency:
+                        row, plan = next(waiting, (None, None))
+                        if row is None:
+                            break
+                        running[pool.submit(self._send, row, plan)] = row
+                    if not running:
                         break
-                    running[pool.submit(self._send, row, plan)] = row
-                if not running:
-                    break
-                finished, _unused = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    try:
-                        self._close(running.pop(future), future.result())
-                    except ShopStopped as stopped:
-                        stop = stop or stopped
-                if stop is not None:
-                    # Queued sends that have not started stay unsent: their rows are released.
-                    for future in [future for future in running if future.cancel()]:
-                        running.pop(future)
+                    finished, _unused = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        try:
+                            self._close(running.pop(future), future.result())
+                        except ShopStopped as stopped:
+                            stop = stop or stopped
+                    if stop is not None:
+                        # Queued sends that have not started stay unsent: their rows are released.
+                        for future in [future for future in running if future.cancel()]:
+                            running.pop(future)
+        finally:
+            if switch_interval > SWITCH_INTERVAL:
+                sys.setswitchinterval(switch_interval)
         if stop is not None:
             raise stop
 

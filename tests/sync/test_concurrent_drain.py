@@ -1,5 +1,6 @@
 """DRAIN_CONCURRENCY > 1: contacts are sent by several threads, rows are still closed one by one."""
 import itertools
+import sys
 import time
 from datetime import timedelta
 
@@ -53,6 +54,27 @@ def test_sixty_contacts_drain_concurrently(concurrent_worker, mailchimp_account)
         customer = emulator.get_customer(api_key, concurrent_worker.store_id, str(person.pk))
         assert customer["email_address"] == person.email
     assert 1 < emulator.stats["max_in_flight"] <= 10
+
+
+def test_the_interpreter_hands_over_quickly_while_sending_and_as_before_after(concurrent_worker, monkeypatch):
+    """Sending threads wait less for the interpreter lock during a concurrent drain; the process-wide
+    setting is given back after it, also when it ends in an error."""
+    from shoop_mailchimp.sync import drainer
+
+    seen = []
+    send = drainer.ShopDelivery._send
+    monkeypatch.setattr(drainer.ShopDelivery, "_send",
+                        lambda self, row, plan: seen.append(sys.getswitchinterval()) or send(self, row, plan))
+    before = sys.getswitchinterval()
+    new_people(3)
+    assert drain()["contact synced"] == 3
+    assert seen and set(seen) == {drainer.SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == before
+    monkeypatch.setattr(drainer.ShopDelivery, "_close", lambda self, row, outcome: 1 / 0)
+    new_people(1)
+    with pytest.raises(ZeroDivisionError):
+        drain()
+    assert sys.getswitchinterval() == before
 
 
 def test_a_permanent_failure_fails_only_its_row(concurrent_worker, mailchimp_account):
