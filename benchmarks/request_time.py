@@ -23,7 +23,8 @@ from common import MISSED, QUICK, ROOT, ratio_line, size
 
 from demo.shopper import admin_session, check_out
 from tests.admin.forms import form_values
-from tests.packaging.conftest import copy_sources, free_port
+from tests.packaging.conftest import copy_sources
+from tests.services.servers import free_port
 
 HANG_SECONDS = 20
 REQUESTS = size("BENCH_REQUEST_COUNT", 5, 3)

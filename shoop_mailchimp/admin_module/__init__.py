@@ -1,4 +1,6 @@
 """The "Mailchimp" admin module: status, log, failed contacts and the actions that repair the sync."""
+from weakref import WeakKeyDictionary
+
 from django.urls import reverse
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.base import AdminModule, MenuEntry, Notification
@@ -13,6 +15,8 @@ from shoop_mailchimp.admin_module.status import health_now
 
 VIEWS = "shoop_mailchimp.admin_module.views."
 DRIFT = "shoop_mailchimp.admin_module.drift."
+#: The shop's health per admin request, read once (the dashboard asks for its blocks and its notifications).
+_HEALTH_OF_REQUEST = WeakKeyDictionary()
 
 
 class MailchimpModule(AdminModule):
@@ -62,12 +66,12 @@ class MailchimpModule(AdminModule):
     def _health(self, request):
         """The shop's health, or None where the user may not see it or the shop does not use Mailchimp; read
         once per request (the dashboard asks for its blocks and for its notifications)."""
-        if not hasattr(request, "_mailchimp_health"):
+        if request not in _HEALTH_OF_REQUEST:
             shop = get_shop(request)
             configuration = get_configuration(shop) if shop is not None and can_view(request.user) else None
-            request._mailchimp_health = (health_now(shop, configuration)
-                                         if configuration is not None and configuration.pk else None)
-        return request._mailchimp_health
+            _HEALTH_OF_REQUEST[request] = (health_now(shop, configuration)
+                                           if configuration is not None and configuration.pk else None)
+        return _HEALTH_OF_REQUEST[request]
 
     def get_dashboard_blocks(self, request):
         health = self._health(request)

@@ -261,7 +261,12 @@ def read_customers(configuration, row, results, facts):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     for step in ("customer", "permissions"):
         if step in results and _failed(results[step]):
-            return result_outcome(results[step], step)
+            outcome = result_outcome(results[step], step)
+            if step == "customer" and contact.in_compliance_state(batches.error_of(results[step])):
+                # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
+                # the member's status and sends the customer without the opt-in.
+                outcome.result = Result.RETRY
+            return outcome
     status_change = facts.get("status_change")
     # As one by one: a member unsubscribed in Mailchimp unbeknown to the shop withdraws the shop's consent.
     withdrawn = facts["opt_in"] and not status_change and facts["member_status"] == members.UNSUBSCRIBED
@@ -289,8 +294,8 @@ def read_orders(configuration, row, results, facts):
     if not _failed(result):
         return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"])
     outcome = result_outcome(result, "order")
-    if int(result.get("status_code") or 0) == 400:
-        # The order exists already: the incremental path updates existing orders.
+    if order.already_exists(batches.error_of(result)):
+        # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
         outcome.result = Result.RETRY
     return outcome
 

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from shuup.core.models import Shop, ShopStatus
 from shuup.testing.factories import create_random_contact_group
@@ -20,7 +21,7 @@ def url(name, **kwargs):
 
 def messages_of(response):
     """The messages the view added (read from the request, before a redirect would show them)."""
-    return [str(message) for message in response.wsgi_request._messages]
+    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def test_initialize_is_post_only_and_reports_success(admin_client, shop, mailchimp_settings, mailchimp_account):

@@ -270,6 +270,28 @@ def test_existing_orders_go_through_batches_too(configuration, mailchimp_account
     assert emulator.products(api_key, configuration.store_id)
 
 
+@pytest.mark.parametrize("detail, status", [
+    ("An order with the provided ID already exists in the account.", SyncStatus.PENDING),  # updated one by one
+    ("The resource submitted could not be validated.", SyncStatus.FAILED),  # a refusal like any other
+])
+def test_an_order_refused_in_a_batch_is_retried_only_when_mailchimp_already_has_it(
+    configuration, mailchimp_account, make_existing, detail, status
+):
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = make_existing(1)[0]
+    product = create_product("refused-sku", shop=configuration.shop, supplier=get_default_supplier(), default_price=3)
+    order = create_random_order(customer=customer, products=[product], shop=configuration.shop, random_products=False)
+    SyncState.objects.filter(kind="order").delete()
+    SyncState.objects.filter(kind="contact", object_id=customer.pk).delete()  # both go through the batches
+    emulator.faults.fail("/ecommerce/stores/*/orders", status=400, method="POST", detail=detail)
+    bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=30)
+    row = SyncState.objects.get(kind="order", object_id=order.pk)
+    assert row.status == status
+    assert detail.split(".")[0] in row.last_error
+
+
 def test_an_import_of_history_triggers_no_order_email_and_the_store_notifies_again_after(
     configuration, mailchimp_account, make_existing, monkeypatch
 ):

@@ -1,4 +1,4 @@
-"""A copy of the sources as a fresh clone has them, and free ports."""
+"""A copy of the sources as a fresh clone has them, and ports: free or in use."""
 
 import os
 import shutil
@@ -7,13 +7,14 @@ import subprocess
 
 import pytest
 
+from tests.services.servers import free_port  # noqa: F401  (the packaging tests' and benchmarks' too)
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: What a clone never has: made by make, the demo, builds and test runs.
 NOT_IN_A_CLONE = shutil.ignore_patterns(
     ".git", ".venv*", "var", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache",
     ".ruff_cache", ".hypothesis", ".tox", "_build",
 )
-
 
 def copy_sources(destination):
     """Copy the tracked and new (not ignored) files of this checkout, or the tree of an unpacked sdist."""
@@ -31,17 +32,9 @@ def copy_sources(destination):
             shutil.copy2(source, os.path.join(destination, name))
     return destination
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def port_in_use(port):
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
 
 @pytest.fixture
 def sources(tmp_path):

@@ -13,8 +13,9 @@ import requests
 
 from demo.shopper import check_out
 from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID
+from tests.services.servers import free_port
 
-from .conftest import free_port, port_in_use
+from .conftest import port_in_use
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 

@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from shoop_mailchimp.testing.emulator import DEMO_API_KEY
+from tests.services.servers import free_port
 
-from .conftest import copy_sources, free_port
+from .conftest import copy_sources
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 

@@ -5,7 +5,7 @@ from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.mailchimp.resources import interests_path
+from shoop_mailchimp.mailchimp.resources import interests_path, member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession, open_session
 from shoop_mailchimp.models import (
     BatchOrigin,
@@ -21,19 +21,9 @@ from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
 from tests.helpers import batch_posts, make_all_due, member_puts, new_person, row_of, synced_people
+from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
 
 pytestmark = pytest.mark.django_db
-
-THRESHOLD = 6
-
-
-@pytest.fixture
-def burst_settings(settings, configuration):
-    """Saves only record (worker mode); six due contacts make a burst, four contacts per batch."""
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BURST_THRESHOLD=THRESHOLD,
-                                    BATCH_SIZE=4, BATCH_POLL_INTERVAL=0)
-    return configuration
-
 
 def finish_batches(configuration):
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
@@ -311,3 +301,35 @@ def test_an_unseen_unsubscribe_is_not_applied_to_a_row_changed_while_its_batch_r
     changing.refresh_from_db()
     assert changing.marketing_permission is False, "the next send's answer withdrew it"
     assert emulator.get_member(api_key, list_id, changing.email)["status"] == "unsubscribed"
+
+
+def test_someone_who_unsubscribes_between_a_bursts_two_phases_is_sent_again_one_by_one(burst_settings,
+                                                                                        mailchimp_account):
+    """They had subscribed in Mailchimp themselves: the members phase reads "subscribed", so their customer
+    would carry an opt-in, which Mailchimp refuses once they unsubscribed meanwhile. That is no failure of
+    the contact: the one-by-one send reads the member's status and sends the customer without it."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD, permission=False)
+    with MailchimpSession(api_key) as session:
+        for person in people:
+            session.patch(member_path(list_id, person.email), {"status": "subscribed"})
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()  # the group's interest
+    group.members.add(*people)
+    run_due_work()  # the burst's members phase is submitted
+    burst = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST)
+    while burst.filter(phase=0).exclude(status=BatchStatus.DONE).exists():
+        bulk.check_batches(burst_settings.shop_id)
+    leaving = people[0]
+    with MailchimpSession(api_key) as session:  # after the members phase, before the customers phase
+        session.patch(member_path(list_id, leaving.email), {"status": "unsubscribed"})
+    finish_batches(burst_settings)
+    assert row_of(leaving).status == SyncStatus.PENDING, "sent again, not failed"
+    make_all_due()
+    drain()
+    for person in people:
+        assert row_of(person).status == SyncStatus.SYNCED
+        customer = emulator.get_customer(api_key, burst_settings.store_id, str(person.pk))
+        assert customer["opt_in_status"] is (person != leaving)
+    assert emulator.get_member(api_key, list_id, leaving.email)["status"] == "unsubscribed"
+    assert row_of(leaving).member_status == "unsubscribed"

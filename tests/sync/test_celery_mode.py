@@ -3,6 +3,7 @@ import logging
 
 import celery
 import pytest
+from celery.app import app_or_default
 from django.db import transaction
 from shuup.core.models import PersonContact
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def broker(configuration, settings):
     """Celery's own in-memory transport as the broker: real publishing, messages read back here."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="celery")
-    previous = celery.current_app._get_current_object()
+    previous = app_or_default()  # the current app (the proxy resolved)
     app = celery.Celery("tests", broker="memory://", set_as_current=True)
     yield app
     app.close()
@@ -72,7 +73,7 @@ def test_a_rolled_back_change_publishes_nothing(broker, mailchimp_account):
 def test_a_dead_broker_loses_nothing(configuration, mailchimp_account, settings, caplog):
     """The save commits; publishing fails in the background; the row waits for the beat's round."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="celery")
-    previous = celery.current_app._get_current_object()
+    previous = app_or_default()  # the current app (the proxy resolved)
     app = celery.Celery("tests", broker="redis://127.0.0.1:9/0", set_as_current=True)  # nothing listens on 9
     app.conf.broker_connection_retry = False
     app.conf.broker_transport_options = {"max_retries": 0}

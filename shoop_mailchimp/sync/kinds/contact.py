@@ -167,6 +167,11 @@ def _title(error):
     return error.title.lower() if isinstance(error, MailchimpAPIError) else ""
 
 
+def in_compliance_state(error):
+    """Mailchimp refused to subscribe someone who unsubscribed or bounced (only their confirmation can)."""
+    return _title(error) == "member in compliance state"
+
+
 class ContactPlan:
     """Everything one contact's delivery sends, computed without touching the network.
 
@@ -315,7 +320,7 @@ class ContactPlan:
             try:
                 yield self.customer_operation(member_status, member_written=member is not None)
             except MailchimpAPIError as error:
-                if _title(error) != "member in compliance state":
+                if not in_compliance_state(error):
                     raise
                 # The person unsubscribed (or bounced) between the member PUT and this one: the customer's
                 # opt-in would subscribe them again. Their status now, then the customer without it.
@@ -351,7 +356,7 @@ class ContactPlan:
         except MailchimpAPIError as error:
             if is_interest_missing(error):
                 return interest_missing(self.configuration, error.as_log_data())
-            if status != members.SUBSCRIBED or _title(error) != "member in compliance state":
+            if status != members.SUBSCRIBED or not in_compliance_state(error):
                 raise
             # Someone who unsubscribed or bounced can only come back by confirming: Mailchimp mails them.
             status = members.PENDING

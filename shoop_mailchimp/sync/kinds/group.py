@@ -2,12 +2,7 @@
 renamed and deleted with the group, and re-created when someone deleted it in Mailchimp."""
 from django.conf import settings
 from django.db.models import Q
-from shuup.core.models import ContactGroup
-from shuup.core.models._contacts import (
-    DEFAULT_ANONYMOUS_GROUP_IDENTIFIER,
-    DEFAULT_COMPANY_GROUP_IDENTIFIER,
-    DEFAULT_PERSON_GROUP_IDENTIFIER,
-)
+from shuup.core.models import AnonymousContact, CompanyContact, ContactGroup, PersonContact
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import (
@@ -29,8 +24,8 @@ KIND = SyncKind.GROUP
 #: Mailchimp's cap on interests (groups) in one audience, all categories together.
 MAX_INTERESTS = 60
 #: Groups every person, company or visitor is in: as interests they would segment nothing.
-BUILT_IN_GROUPS = (DEFAULT_PERSON_GROUP_IDENTIFIER, DEFAULT_COMPANY_GROUP_IDENTIFIER,
-                   DEFAULT_ANONYMOUS_GROUP_IDENTIFIER)
+BUILT_IN_GROUPS = tuple(model.default_contact_group_identifier
+                        for model in (PersonContact, CompanyContact, AnonymousContact))
 
 
 def shop_groups(shop_id):

@@ -26,6 +26,11 @@ FINANCIAL_STATUS = {
 }
 
 
+def already_exists(error):
+    """Mailchimp has an order with this id (sent before, or by another store of the account)."""
+    return error.status == 400 and "already exists" in (error.detail or "").lower()
+
+
 class UnsendableOrder(Exception):
     """The order has nothing Mailchimp can take (no e-mail address, no product lines)."""
 
@@ -220,7 +225,7 @@ class OrderPlan:
         try:
             yield Operation("POST", order_path(store_id), payload)
         except MailchimpAPIError as error:
-            if error.status != 400 or "already exists" not in (error.detail or "").lower():
+            if not already_exists(error):
                 raise
             try:
                 yield Operation("PATCH", order_path(store_id, payload["id"]), update)
