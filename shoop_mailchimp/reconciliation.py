@@ -126,6 +126,7 @@ def _apply_page(configuration, page, report, deferred):
             by_email.setdefault(row.email_lower, row)
     contact_emails = set(shop_contacts(shop_id).annotate(email_lower=Lower("email")).filter(
         email_lower__in=emails).values_list("email_lower", flat=True))
+    member_ids = {}
     for member in page:
         email = (member.get("email_address") or "").lower()
         row = by_id.get(member.get("unique_email_id")) or by_email.get(email)
@@ -135,14 +136,15 @@ def _apply_page(configuration, page, report, deferred):
                 if len(report["unknown_emails"]) < UNKNOWN_EXPORT_LIMIT:
                     report["unknown_emails"].append(member.get("email_address") or "")
             continue
+        if not row.unique_email_id and member.get("unique_email_id"):
+            member_ids[row.pk] = member["unique_email_id"]
         _apply_member(configuration, row, member, report, deferred)
+    state.remember_member_ids(member_ids)
 
 
 def _apply_member(configuration, row, member, report, deferred):
     """Apply what the member says that the row does not know. ``deferred`` collects the change times of
     facts left for the next pass (the row had a change of its own on the way)."""
-    if not row.unique_email_id and member.get("unique_email_id"):
-        state.remember_member_id(row.pk, member["unique_email_id"])
     email, status = member.get("email_address") or "", member.get("status") or ""
     if not (_email_changed(row, email) or _status_changed(row, status)):
         return

@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import Case, F, Q, Subquery, Value, When
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
@@ -28,6 +28,8 @@ FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", 
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 MAX_ERROR_LENGTH = 4000
+#: Rows given their member's id per UPDATE (one UPDATE per member was a third of a full reconciliation).
+MEMBER_IDS_PER_UPDATE = 200
 
 
 def _rows(shop_id, kind, object_ids):
@@ -101,9 +103,17 @@ def make_due(shop_id):
         next_attempt_at=timezone.now())
 
 
-def remember_member_id(state_id, unique_email_id):
-    """Keep Mailchimp's id of a row's member, read by a reconciliation for a row sent before ids were kept."""
-    return SyncState.objects.filter(id=state_id, unique_email_id="").update(unique_email_id=unique_email_id)
+def remember_member_ids(member_ids):
+    """Keep Mailchimp's ids of rows' members ({row id: member id}), read by a reconciliation for rows sent
+    before ids were kept; a row that learnt its id meanwhile keeps it. Returns the rows updated."""
+    updated = 0
+    pairs = sorted(member_ids.items())
+    for start in range(0, len(pairs), MEMBER_IDS_PER_UPDATE):
+        chunk = pairs[start:start + MEMBER_IDS_PER_UPDATE]
+        updated += SyncState.objects.filter(id__in=[pk for pk, _id in chunk], unique_email_id="").update(
+            unique_email_id=Case(*[When(id=pk, then=Value(member_id)) for pk, member_id in chunk],
+                                 default=F("unique_email_id")))
+    return updated
 
 
 def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):

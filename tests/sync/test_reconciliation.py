@@ -421,3 +421,21 @@ def test_ended_reconciliations_are_kept_a_month_and_the_newest_full_one_longer(c
 
     kept = set(MailchimpJob.objects.filter(kind=JobKind.RECONCILE).values_list("pk", flat=True))
     assert {newest_full, recent} < kept and len(kept) == 3, "and the pass just made"
+
+
+def test_a_full_pass_gives_rows_sent_before_ids_were_kept_their_members_id(configuration, mailchimp_account):
+    """Rows sent by older versions have no ``unique_email_id``: a full pass finds their members by address
+    and keeps the id (in one UPDATE per 200 rows), so a later address change is followed."""
+    from shoop_mailchimp.sync import state
+
+    emulator, api_key, list_id = mailchimp_account
+    people = [new_person() for _ in range(5)]
+    sent(*people)
+    ids = {person.pk: row_of(person).unique_email_id for person in people}
+    assert all(ids.values())
+    SyncState.objects.filter(kind="contact").update(unique_email_id="")
+    reconcile(full=True)
+    assert {person.pk: row_of(person).unique_email_id for person in people} == ids
+    # A row that learnt its id meanwhile (a send) keeps it.
+    assert state.remember_member_ids({row_of(people[0]).pk: "another"}) == 0
+    assert row_of(people[0]).unique_email_id == ids[people[0].pk]
