@@ -37,7 +37,7 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) demo/run.py
 
-# Every figure with its target, SQLite and PostgreSQL side by side, one summary line (about 14 minutes
+# Every figure with its target, SQLite and PostgreSQL side by side, one summary line (about 10 minutes
 # on a 2-core machine).
 bench: $(STAMP) system-deps
 	$(PY) benchmarks/run.py

@@ -43,9 +43,27 @@ def start(name, env, *arguments, lowest_priority=False):
 PRINTING = threading.Lock()
 
 
+def cpu_times():
+    """(all, stolen) CPU time of the machine so far, in ticks; (0, 0) where /proc/stat is not there."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(ticks[:8]), (ticks[7] if len(ticks) > 7 else 0)
+
+
+def stolen_since(before):
+    """Share of the CPU time the virtual machine's host took since ``before`` (a ``cpu_times()``): on a
+    busy host it slows every figure that is a rate or a wall time."""
+    total, stolen = (now - then for now, then in zip(cpu_times(), before))
+    return stolen / total if total else 0.0
+
+
 def report(name, process, figures, database, started, live=True, label=None):
     """Echo a benchmark's output (as it comes when ``live``, else in one piece at its end), keeping its
     figures; returns its exit status."""
+    cpu_before = cpu_times()
     lines = []
     for line in process.stdout:
         if live:
@@ -56,7 +74,11 @@ def report(name, process, figures, database, started, live=True, label=None):
             figures.setdefault((name, match["name"].strip()), {})[database] = match
     status = process.wait()
     label = label or "%s (%s)" % (name, database)
-    lines.append("-- %s: %s\n" % (label, "%.0f s" % (time.monotonic() - started) if started else "done"))
+    if started:
+        lines.append("-- %s: %.0f s (CPU time stolen by the host meanwhile: %.0f%%)\n" % (
+            label, time.monotonic() - started, 100 * stolen_since(cpu_before)))
+    else:
+        lines.append("-- %s: done\n" % label)
     with PRINTING:
         print("".join(lines[-1:] if live else ["== %s\n" % label] + lines), end="", flush=True)
     return status
@@ -101,7 +123,7 @@ def main():
     quick = "--quick" in sys.argv[1:]
     env = dict(os.environ, BENCH_QUICK="1" if quick else "")
     env.pop("BENCH_PG_PORT", None)
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_times()
     directory = tempfile.mkdtemp(prefix="shoop-mailchimp-bench-")
     env["BENCH_SQLITE_TEMPLATE"] = empty_sqlite_database(env, directory)
     figures = {}
@@ -143,8 +165,9 @@ def main():
         print("%-62s %12s %12s  %s" % (figure[:62], values[0], values[1], target))
     minutes = (time.monotonic() - started) / 60
     print("\nbench%s: %d figures measured, %d missed their target (marked !), %d benchmarks crashed%s; %.1f minutes"
+          " (%.0f%% of the CPU time stolen by the host)"
           % (" (quick)" if quick else "", measured, missed, len(crashed),
-             (": " + ", ".join(crashed)) if crashed else "", minutes))
+             (": " + ", ".join(crashed)) if crashed else "", minutes, 100 * stolen_since(cpu_before)))
     failed = bool(crashed) or (missed and not quick)
     sys.exit(1 if failed else 0)
 
