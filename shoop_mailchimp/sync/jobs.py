@@ -17,10 +17,12 @@ from shoop_mailchimp.initialize_preview import preview
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.reconciliation import reconcile, summary
 from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.outcome import Result, classify
 from shoop_mailchimp.webhook_registration import move_webhook
 
 logger = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ def run_check_account(job):
     except MailchimpError as error:
         problem = _("Could not check the key with Mailchimp: %(error)s") % {"error": error}
         unanswered = error.transient
+        _honour_throttle(configuration, error)
     changes = dict(account_checked_on=timezone.now(), account_problem=problem)
     if audiences is not None:
         changes["audiences"] = [list(pair) for pair in audiences]
@@ -178,8 +181,17 @@ def run_move_webhook(job):
     return JobStatus.DONE, _("Mailchimp calls the webhook's new URL.")
 
 
+def _honour_throttle(configuration, error):
+    """A 429 throttles the shop, as it does in the drainer (the same classification): the next rounds leave
+    Mailchimp alone meanwhile."""
+    outcome = classify(error)
+    if outcome.result == Result.THROTTLED:
+        throttle_shop(configuration.shop_id, outcome.delay)
+
+
 def _audience_read_failure(configuration, error):
     """Why reading the audience failed, in the shop owner's words."""
+    _honour_throttle(configuration, error)
     if isinstance(error, MailchimpNotFound):
         return _("The audience %(list)s does not exist in this Mailchimp account.") % {"list": configuration.list_id}
     if isinstance(error, MailchimpAuthError):

@@ -223,6 +223,22 @@ def test_a_wrong_key_or_a_missing_audience_fails_clearly_and_keeps_the_starting_
     assert api_key not in "".join(MailchimpJob.objects.values_list("message", flat=True))
 
 
+def test_a_reconciliation_mailchimp_throttles_throttles_the_shop(configuration, mailchimp_account):
+    """The same classification as the drainer's: a 429 leaves Mailchimp alone for a while, sends included."""
+    from shoop_mailchimp.mailchimp import limits
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.faults.fail("/lists/*/members", status=429, times=1)
+    with pytest.raises(CommandError):
+        reconcile()
+    job = MailchimpJob.objects.get(kind=JobKind.RECONCILE)
+    assert job.status == JobStatus.FAILED and "try again later" in job.message
+    assert limits.shop_throttled_for(configuration.shop_id) > 0
+    person = new_person()
+    drain()
+    assert row_of(person).status == SyncStatus.PENDING, "nothing is sent while the shop is throttled"
+
+
 def test_the_command_names_a_shop_that_cannot_be_reconciled(db):
     with pytest.raises(CommandError, match="no active Mailchimp configuration"):
         call_command("mailchimp_reconcile", "--shop", "999")
