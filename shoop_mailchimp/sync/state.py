@@ -28,6 +28,8 @@ FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", 
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 MAX_ERROR_LENGTH = 4000
+#: Object ids per statement (older SQLite builds take at most 999 parameters).
+IDS_PER_STATEMENT = 900
 #: Rows given their member's id per UPDATE (one UPDATE per member was a third of a full reconciliation).
 MEMBER_IDS_PER_UPDATE = 200
 
@@ -54,9 +56,8 @@ def record(shop_id, kind, object_ids, only_known=False, force=False):
     if not object_ids:
         return False
     now = timezone.now()
-    changes = dict(_pending_now(now), **({"refused_fingerprint": ""} if force else {}))
     # One UPDATE when every row exists: a contact saved again, the common case in a shop's requests.
-    updated = _rows(shop_id, kind, object_ids).filter(erase=False).update(**changes)
+    updated = _mark_due(shop_id, kind, object_ids, now, force)
     if updated == len(object_ids) or only_known:
         return bool(updated)
     SyncState.objects.bulk_create(
@@ -64,7 +65,31 @@ def record(shop_id, kind, object_ids, only_known=False, force=False):
         ignore_conflicts=True,
     )
     # Also the rows just created (or created by a concurrent transaction): one UPDATE for all of them.
-    return bool(_rows(shop_id, kind, object_ids).filter(erase=False).update(**changes))
+    return bool(_mark_due(shop_id, kind, object_ids, now, force))
+
+
+def _mark_due(shop_id, kind, object_ids, now, force):
+    """Queue the (not erased) rows of these objects again, as ``_pending_now`` does; returns how many.
+    Written as SQL: it runs in every request that saves a contact, and Django compiling the statement
+    took longer than the database running it."""
+    column = connection.ops.quote_name
+    assignments = ["%s = %s + 1" % (column("version"), column("version")), "%s = %%s" % column("status"),
+                   "%s = 0" % column("attempts"), "%s = %%s" % column("next_attempt_at")]
+    if force:
+        assignments.append("%s = ''" % column("refused_fingerprint"))
+    next_attempt_at = SyncState._meta.get_field("next_attempt_at").get_db_prep_save(now, connection)
+    erase_flag = SyncState._meta.get_field("erase").get_db_prep_save(False, connection)
+    ids = sorted(object_ids)
+    updated = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            chunk = ids[start:start + IDS_PER_STATEMENT]
+            cursor.execute("UPDATE %s SET %s WHERE %s = %%s AND %s = %%s AND %s = %%s AND %s IN (%s)" % (
+                column(SyncState._meta.db_table), ", ".join(assignments), column("shop_id"), column("kind"),
+                column("erase"), column("object_id"), ", ".join(["%s"] * len(chunk))),
+                [SyncStatus.PENDING, next_attempt_at, shop_id, kind, erase_flag] + chunk)
+            updated += cursor.rowcount
+    return updated
 
 
 def erase(shop_id, contact_ids):
