@@ -27,7 +27,7 @@ from tests.packaging.conftest import copy_sources
 from tests.services.servers import free_port
 
 HANG_SECONDS = 20
-REQUESTS = size("BENCH_REQUEST_COUNT", 4, 3)
+REQUESTS = size("BENCH_REQUEST_COUNT", 3, 3)
 ROUNDS = size("BENCH_REQUEST_ROUNDS", 2, 1)
 
 

@@ -96,10 +96,12 @@ def run_lane(names, env, figures, database, crashed, live=True, alone=lambda: No
             crashed.append("%s (%s)" % (name, database))
 
 
-def postgresql_lane(env, figures, crashed, live=True, alone=lambda: None):
+def postgresql_lane(env, figures, crashed, live=True, alone=lambda: None, postgres=None):
+    """The ON_POSTGRESQL benchmarks on a cluster of their own: ``postgres`` is one already started (its
+    ``start_postgres()`` result, or a callable returning it), else one is started here."""
     from tests.services.servers import start_postgres
 
-    postgres = start_postgres()
+    postgres = postgres() if callable(postgres) else (postgres or start_postgres())
     if postgres is None:
         print("PostgreSQL is not installed (scripts/system-deps installs it): its figures are NOT MEASURED")
         crashed.append("postgresql")
@@ -141,8 +143,15 @@ def main():
         run_lane(BENCHMARKS, env, figures, "sqlite", crashed, live=False)
         postgresql.join()
     else:
-        run_lane(BENCHMARKS, env, figures, "sqlite", crashed, alone=memory.wait)
-        postgresql_lane(env, figures, crashed, alone=memory.wait)
+        # The cluster starts (initdb, a few seconds) while the SQLite benchmarks run.
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tests.services.servers import start_postgres
+
+        with ThreadPoolExecutor(max_workers=1) as starter:
+            postgres = starter.submit(start_postgres)
+            run_lane(BENCHMARKS, env, figures, "sqlite", crashed, alone=memory.wait)
+            postgresql_lane(env, figures, crashed, alone=memory.wait, postgres=postgres.result)
     if report("bulk.py", memory, figures, "sqlite", None, live=False,
               label="bulk.py memory-figures (sqlite, beside the other benchmarks)") not in (0, MISSED):
         crashed.append("bulk.py memory-figures")
