@@ -60,6 +60,9 @@ class Outcome:
     refused_fingerprint: str = ""
     #: FAILED without a request: the same data Mailchimp refused before (no new log entry).
     repeated: bool = False
+    #: RETRY that waits for another row (an order for its customer's contact, which a batch may hold for
+    #: minutes): no attempt is used up, so it never fails for waiting.
+    waits: bool = False
 
     @classmethod
     def synced(cls, **facts):

@@ -283,11 +283,11 @@ def close(row, outcome):
     if result == Result.SKIPPED:
         return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
                       **_fact_fields(row, outcome.facts))
-    attempts = row.attempts + 1
-    if result == Result.RETRY and not gives_up(attempts, outcome.max_attempts):
+    attempts = row.attempts if outcome.waits else row.attempts + 1
+    if result == Result.RETRY and (outcome.waits or not gives_up(attempts, outcome.max_attempts)):
         SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by).update(
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
-            next_attempt_at=next_attempt(timezone.now(), attempts),
+            next_attempt_at=next_attempt(timezone.now(), max(1, attempts)),
             last_error=error_text, last_error_data=outcome.error,
         )
         return SyncStatus.PENDING

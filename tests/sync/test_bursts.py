@@ -1,6 +1,7 @@
 """Bursts: many contacts due at once go through batches by themselves, with the one-by-one path's rules."""
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.journal import Journal
@@ -14,13 +15,23 @@ from shoop_mailchimp.models import (
     MailchimpBatch,
     MailchimpLogEntry,
     SyncKind,
+    SyncState,
     SyncStatus,
 )
 from shoop_mailchimp.sync import bulk, bursts, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
-from tests.helpers import batch_posts, make_all_due, member_puts, new_person, row_of, synced_people
+from tests.helpers import (
+    batch_posts,
+    make_all_due,
+    member_puts,
+    new_person,
+    order_row,
+    place_order,
+    row_of,
+    synced_people,
+)
 from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
 
 pytestmark = pytest.mark.django_db
@@ -333,3 +344,34 @@ def test_someone_who_unsubscribes_between_a_bursts_two_phases_is_sent_again_one_
         assert customer["opt_in_status"] is (person != leaving)
     assert emulator.get_member(api_key, list_id, leaving.email)["status"] == "unsubscribed"
     assert row_of(leaving).member_status == "unsubscribed"
+
+
+def test_an_order_waiting_for_a_customer_held_in_a_burst_uses_up_no_attempt(burst_settings, mailchimp_account,
+                                                                            settings):
+    """One by one a contact goes before its order in the same round; in a burst its batch may hold it for
+    minutes. The order waits without using up attempts (it used to fail after MAX_ATTEMPTS rounds), and is
+    sent once its customer is in Mailchimp (found by an independent review)."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, RETRY_BASE_DELAY=0.01, RETRY_MAX_DELAY=0.02,
+                                    MAX_ATTEMPTS=3)
+    emulator.batch_delay = 5  # Mailchimp runs the burst's batch a while later
+    people = [new_person() for _ in range(THRESHOLD + 2)]
+    order, _products = place_order(burst_settings.shop, people[0])
+    rounds_waited = 0
+    while rounds_waited < 5:  # more rounds than MAX_ATTEMPTS while the batch is out
+        run_due_work()
+        # The order's wait is over at once (the batch's lease on its customer is left alone).
+        SyncState.objects.filter(kind="order").update(next_attempt_at=timezone.now())
+        if row_of(people[0]).status != SyncStatus.SENDING:
+            break
+        waiting = order_row(order)
+        assert waiting.status == SyncStatus.PENDING and waiting.attempts == 0, waiting.last_error
+        assert "waiting for its customer" in waiting.last_error
+        rounds_waited += 1
+    assert rounds_waited == 5, "the batch was out for five rounds"
+    emulator.batch_delay = 0
+    finish_batches(burst_settings)
+    make_all_due()
+    run_due_work()
+    assert order_row(order).status == SyncStatus.SYNCED
+    assert [o["id"] for o in emulator.orders(api_key, burst_settings.store_id)] == [str(order.pk)]

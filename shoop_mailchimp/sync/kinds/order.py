@@ -143,7 +143,7 @@ def plan(configuration, row, context):
     except UnsendableOrder as reason:
         return Outcome.skipped(str(reason))
     if order_plan.waiting_for_customer:
-        return Outcome(Result.RETRY, "waiting for its customer to reach Mailchimp first")
+        return Outcome(Result.RETRY, "waiting for its customer to reach Mailchimp first", waits=True)
     return Outcome.unchanged() if order_plan.fingerprint == row.fingerprint else order_plan
 
 
