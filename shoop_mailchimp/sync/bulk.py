@@ -126,9 +126,15 @@ def _target(row):
     return {"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else {"order_id": row.object_id}
 
 
-def _planned(kind_module, configuration, rows, journal, report):
+def _planned(kind_module, configuration, rows, journal, report, planned=None):
     """(row, plan) for each row with something to send; the others are closed with their Outcome (a plan
-    that fails with an error of ours is retried later, by the drainer)."""
+    that fails with an error of ours is retried later, by the drainer). ``planned``: the (row, plan) pairs
+    a burst made moments ago, kept for the rows the batch still holds (planning again was a tenth of a
+    burst)."""
+    if planned is not None:
+        held = {row.id for row in rows}
+        yield from ((row, plan) for row, plan in planned if row.id in held)
+        return
     context = kind_module.load(configuration, rows)
     for row in rows:
         try:
@@ -142,10 +148,10 @@ def _planned(kind_module, configuration, rows, journal, report):
             yield row, plan
 
 
-def member_operations(configuration, rows, sent, journal, report):
+def member_operations(configuration, rows, sent, journal, report, planned=None):
     """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
     operations = []
-    for row, plan in _planned(contact, configuration, rows, journal, report):
+    for row, plan in _planned(contact, configuration, rows, journal, report, planned):
         if not getattr(plan, "batchable", False):
             # Changed since the burst chose it (a new address, consent given again, an erasure): sent one by
             # one, by the drainer.
@@ -163,7 +169,7 @@ def member_operations(configuration, rows, sent, journal, report):
     return operations
 
 
-def customer_operations(configuration, rows, sent, journal, report):
+def customer_operations(configuration, rows, sent, journal, report, planned=None):
     """Phase 2 of contacts: each customer PUT, opted in only when its member is subscribed, and the GDPR
     marketing permissions of members whose consent the shop decided."""
     operations = []
@@ -184,7 +190,7 @@ def customer_operations(configuration, rows, sent, journal, report):
     return operations
 
 
-def product_operations(configuration, rows, sent, journal, report):
+def product_operations(configuration, rows, sent, journal, report, planned=None):
     """Phase 1 of orders: each product the orders name, once ("already exists" is fine)."""
     products = {}
     for row, plan in _planned(order, configuration, rows, journal, report):
@@ -198,7 +204,7 @@ def product_operations(configuration, rows, sent, journal, report):
     ]
 
 
-def order_operations(configuration, rows, sent, journal, report):
+def order_operations(configuration, rows, sent, journal, report, planned=None):
     """Phase 2 of orders: each order, planned again (its products are in Mailchimp by now)."""
     operations = []
     for row, plan in _planned(order, configuration, rows, journal, report):
@@ -208,6 +214,8 @@ def order_operations(configuration, rows, sent, journal, report):
     return operations
 
 
+#: Builders of a phase's operations: (configuration, rows, sent, journal, report, planned) → operations.
+#: ``planned`` is a burst's plans of a contact chunk, given to its first phase when just made.
 OPERATION_BUILDERS = {
     (SyncKind.CONTACT, MEMBERS): member_operations,
     (SyncKind.CONTACT, CUSTOMERS): customer_operations,
@@ -325,25 +333,31 @@ def apply_results(configuration, batch, results, journal, report):
     sent = batch.sent or {}
     read = ROW_READERS[(batch.kind, batch.phase)]
     left = False
-    rows = list(state.held_by(batch.token).order_by("id"))
+    readings = []
+    for row in state.held_by(batch.token).order_by("id"):
+        outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
+        if outcome is None:
+            left = True
+        else:
+            readings.append((row, outcome))
+    closed = state.close_synced_together([(row, outcome) for row, outcome in readings if not outcome.requeue])
+    for row, outcome in readings:
+        if row.id in closed:
+            _after_close(batch, row, outcome, SyncStatus.SYNCED, journal, report)
+    readings = [(row, outcome) for row, outcome in readings if row.id not in closed]
     # On SQLite a few dozen closes per transaction: one commit each was most of a big batch's time, and a
     # short transaction keeps a contact saved meanwhile from waiting long. Elsewhere one each: a transaction
-    # holding many rows' locks could deadlock with a group's multi-row record.
+    # holding a row's lock while it withdraws a contact's consent must not hold many.
     chunk = CLOSE_CHUNK if connection.vendor == "sqlite" else 1
-    for start in range(0, len(rows), chunk):
+    for start in range(0, len(readings), chunk):
         with transaction.atomic():
-            for row in rows[start:start + chunk]:
-                outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
-                if outcome is None:
-                    left = True
-                else:
-                    _close_read(batch, row, outcome, journal, report)
+            for row, outcome in readings[start:start + chunk]:
+                _after_close(batch, row, outcome, state.close(row, outcome), journal, report)
     batch.sent = sent
     return left
 
 
-def _close_read(batch, row, outcome, journal, report):
-    status = state.close(row, outcome)
+def _after_close(batch, row, outcome, status, journal, report):
     if outcome.withdraw_consent and status == SyncStatus.SYNCED:
         withdraw_consent(row, journal)
     for kind, object_ids, only_known in outcome.requeue:
@@ -367,12 +381,12 @@ def _take(batch):
     ).update(taken_until=now + timedelta(seconds=TAKE_SECONDS)))
 
 
-def submit_batch(batch, configuration, session, journal, report):
+def submit_batch(batch, configuration, session, journal, report, planned=None):
     if not _take(batch):
         return batch
     batch.taken_until = None  # given back by the save at the end
     try:
-        return _submit(batch, configuration, session, journal, report)
+        return _submit(batch, configuration, session, journal, report, planned)
     except BaseException:
         _give_back(batch)  # failed (or the worker is stopped): the next round may try at once
         raise
@@ -382,10 +396,10 @@ def _give_back(batch):
     MailchimpBatch.objects.filter(pk=batch.pk).update(taken_until=None)
 
 
-def _submit(batch, configuration, session, journal, report):
+def _submit(batch, configuration, session, journal, report, planned=None):
     rows = list(state.held_by(batch.token))
     sent = batch.sent or {}
-    operations = OPERATION_BUILDERS[(batch.kind, batch.phase)](configuration, rows, sent, journal, report)
+    operations = OPERATION_BUILDERS[(batch.kind, batch.phase)](configuration, rows, sent, journal, report, planned)
     now = timezone.now()
     if not operations:
         # Nothing of this phase to send (every step skipped or closed): read it as done at once.
@@ -456,8 +470,9 @@ def _statuses(session, batch_ids):
     return known
 
 
-def check_batches(shop_id, report=None, progress=None):
-    """One round: submit unsubmitted batches, poll the rest, apply finished results.
+def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
+    """One round: submit unsubmitted batches, poll the rest (unless ``poll`` is false), apply finished
+    results. ``plans``: {batch pk: its first phase's (row, plan) pairs}, when the caller just made them.
 
     Returns the number of batches still open. Safe to call from any process at any time: a
     batch's results close only rows still leased to it.
@@ -480,12 +495,13 @@ def check_batches(shop_id, report=None, progress=None):
         for pk, kind, status in open_batches:
             # Orders wait for their customers' batches: an order then names a customer Mailchimp knows.
             if status == BatchStatus.PREPARING and not (kind == SyncKind.ORDER and contacts_open):
-                batch = submit_batch(MailchimpBatch.objects.get(pk=pk), configuration, session, journal, report)
+                batch = submit_batch(MailchimpBatch.objects.get(pk=pk), configuration, session, journal, report,
+                                     (plans or {}).get(pk))
                 if progress:
                     progress("submitted", batch)
         submitted = dict(MailchimpBatch.objects.filter(
             pk__in=[pk for pk, _kind, _status in open_batches], status=BatchStatus.SUBMITTED
-        ).order_by("pk").values_list("batch_id", "pk"))
+        ).order_by("pk").values_list("batch_id", "pk")) if poll else {}
         statuses = _statuses(session, list(submitted)) if submitted else {}
         for batch_id, pk in submitted.items():
             info = statuses.get(batch_id)

@@ -78,11 +78,14 @@ def send_burst(shop_id, report):
             break
         try:
             batched, one_by_one = split(configuration, rows)
-            if batched:
-                made.append(hand_over(shop_id, batched))
+            batch = hand_over(shop_id, [row for row, _plan in batched]) if batched else None
         except Exception:
             state.release(rows)
             raise
+        if batch is not None:
+            made.append(batch)
+            # Submitted at once with the plans just made: Mailchimp runs this chunk while the next is planned.
+            bulk.check_batches(shop_id, report=report, plans={batch.pk: batched}, poll=False)
         if one_by_one:
             ShopDelivery(shop_id, report).deliver(one_by_one)
     if made:
@@ -96,7 +99,8 @@ def send_burst(shop_id, report):
 
 
 def split(configuration, rows):
-    """(rows a batch can carry, rows the drainer sends itself), by the plan the drainer would make."""
+    """([(row, plan)] a batch can carry, [row] the drainer sends itself), by the plan the drainer would
+    make."""
     context = contact.load(configuration, rows)
     batched, one_by_one = [], []
     for row in rows:
@@ -105,8 +109,10 @@ def split(configuration, rows):
         except Exception:  # the drainer plans it again, and records why it cannot be sent
             logger.exception("Planning contact %s for a burst failed", row.object_id)
             plan = None
-        carried = getattr(plan, "batchable", False) and not row.recovered and not still_refused(row, plan)
-        (batched if carried else one_by_one).append(row)
+        if getattr(plan, "batchable", False) and not row.recovered and not still_refused(row, plan):
+            batched.append((row, plan))
+        else:
+            one_by_one.append(row)
     return batched, one_by_one
 
 

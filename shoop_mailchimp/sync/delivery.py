@@ -1,8 +1,9 @@
 """Who drains the queue, by ``SHOOP_MAILCHIMP['DELIVERY']``. No mode ever sends from a request's thread.
 
 - ``background`` (the default): a daemon thread in each web process. A commit that recorded a change
-  wakes it; it also wakes every ``POLL_INTERVAL`` seconds for retries, jobs and batches, so failed
-  deliveries are retried by themselves. It starts with the first request or commit of the process.
+  wakes it; it also wakes every ``POLL_INTERVAL`` seconds for retries, jobs and batches (every
+  ``BATCH_POLL_INTERVAL`` while batches are open), so failed deliveries are retried by themselves. It
+  starts with the first request or commit of the process.
 - ``worker``: nothing runs in the web process; ``manage.py mailchimp_sync --loop`` (a systemd
   service, a container) does the same rounds.
 - ``celery``: a commit publishes a ``drain_shop`` task (from a publishing thread, so that a request
@@ -16,7 +17,7 @@ import time
 from django.db import close_old_connections, transaction
 
 from shoop_mailchimp.conf import get_delivery_mode, get_setting
-from shoop_mailchimp.sync.rounds import run_due_work
+from shoop_mailchimp.sync.rounds import run_due_work, seconds_to_next_round
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +74,17 @@ class BackgroundDrainer:
             raise TimeoutError("The Mailchimp background drainer is still busy after %s s" % timeout)
 
     def _run(self):
+        wait = get_setting("POLL_INTERVAL")
         while True:
-            self._wakeup.wait(get_setting("POLL_INTERVAL"))
+            self._wakeup.wait(wait)
             self._wakeup.clear()
             if self._stopping:
                 return
             close_old_connections()
+            wait = get_setting("POLL_INTERVAL")
             try:
                 run_due_work()
+                wait = seconds_to_next_round()
             except Exception:
                 # Rows stay queued (their lease runs out): the next round takes them up again.
                 logger.exception("A Mailchimp delivery round failed")

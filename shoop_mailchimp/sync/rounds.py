@@ -35,6 +35,15 @@ def run_due_work(shop_id=None, max_rounds=None):
     return report
 
 
+def seconds_to_next_round():
+    """How long a drainer nobody wakes may wait: POLL_INTERVAL, or BATCH_POLL_INTERVAL while batches are
+    open (a burst's or a bulk sync's next phase waits on that look)."""
+    wait = get_setting("POLL_INTERVAL")
+    if MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN).exists():
+        wait = min(wait, get_setting("BATCH_POLL_INTERVAL"))
+    return wait
+
+
 def poll_batches(shop_id=None, report=None):
     """Look at open bulk-sync batches, at most every BATCH_POLL_INTERVAL seconds per shop; a store whose
     import is done stops being ``is_syncing``."""

@@ -12,6 +12,7 @@ Invariants
 - Erased rows stay erased: later saves of an anonymized contact are not sent.
 """
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -32,6 +33,8 @@ MAX_ERROR_LENGTH = 4000
 IDS_PER_STATEMENT = 900
 #: Rows given their member's id per UPDATE (one UPDATE per member was a third of a full reconciliation).
 MEMBER_IDS_PER_UPDATE = 200
+#: Rows closed per statement by close_synced_together.
+ROWS_PER_CLOSE = 500
 
 
 def _rows(shop_id, kind, object_ids):
@@ -80,14 +83,20 @@ def _mark_due(shop_id, kind, object_ids, now, force):
     next_attempt_at = SyncState._meta.get_field("next_attempt_at").get_db_prep_save(now, connection)
     erase_flag = SyncState._meta.get_field("erase").get_db_prep_save(False, connection)
     ids = sorted(object_ids)
+    table = column(SyncState._meta.db_table)
     updated = 0
     with connection.cursor() as cursor:
         for start in range(0, len(ids), IDS_PER_STATEMENT):
             chunk = ids[start:start + IDS_PER_STATEMENT]
-            cursor.execute("UPDATE %s SET %s WHERE %s = %%s AND %s = %%s AND %s = %%s AND %s IN (%s)" % (
-                column(SyncState._meta.db_table), ", ".join(assignments), column("shop_id"), column("kind"),
-                column("erase"), column("object_id"), ", ".join(["%s"] * len(chunk))),
-                [SyncStatus.PENDING, next_attempt_at, shop_id, kind, erase_flag] + chunk)
+            rows = "%s = %%s AND %s = %%s AND %s = %%s AND %s IN (%s)" % (
+                column("shop_id"), column("kind"), column("erase"), column("object_id"), ", ".join(["%s"] * len(chunk)))
+            params = [shop_id, kind, erase_flag] + chunk
+            if connection.vendor == "postgresql" and len(chunk) > 1:
+                # Rows locked in id order, as every multi-row close locks them: two statements locking rows
+                # in different orders could deadlock, and the loser here would be a shop's request.
+                rows = "id IN (SELECT id FROM %s WHERE %s ORDER BY id FOR UPDATE)" % (table, rows)
+            cursor.execute("UPDATE %s SET %s WHERE %s" % (table, ", ".join(assignments), rows),
+                           [SyncStatus.PENDING, next_attempt_at] + params)
             updated += cursor.rowcount
     return updated
 
@@ -271,14 +280,10 @@ def close(row, outcome):
         SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by, version=row.claimed_version).delete()
         return "removed"
     if result in (Result.SYNCED, Result.UNCHANGED):
-        fields = dict(attempts=0, last_error="", last_error_data=None, refused_fingerprint="")
-        if result == Result.SYNCED:
-            fields["last_synced_at"] = timezone.now()
-            fields.update(_fact_fields(row, outcome.facts))
         # A withdrawal read from Mailchimp's answer holds only if the row closes: a row changed meanwhile keeps
         # the consent it had, so that its next send is not taken for a consent given again.
         kept = ("opt_in",) if outcome.withdraw_consent else ()
-        return _close(row, SyncStatus.SYNCED, kept_if_pending=kept, **fields)
+        return _close(row, SyncStatus.SYNCED, kept_if_pending=kept, **_synced_fields(row, outcome))
     error_text = outcome.reason[:MAX_ERROR_LENGTH]
     if result == Result.SKIPPED:
         return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
@@ -293,6 +298,86 @@ def close(row, outcome):
         return SyncStatus.PENDING
     return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
                   refused_fingerprint=outcome.refused_fingerprint)
+
+
+def _synced_fields(row, outcome):
+    fields = dict(attempts=0, last_error="", last_error_data=None, refused_fingerprint="")
+    if outcome.result == Result.SYNCED:
+        fields["last_synced_at"] = timezone.now()
+        fields.update(_fact_fields(row, outcome.facts))
+    return fields
+
+
+def close_synced_together(closes):
+    """Close many rows synced with nothing more to do (no consent withdrawn): ``[(row, outcome)]`` → the
+    ids of the rows closed as synced. The others (changed while out, no longer this claim's) are left for
+    :func:`close`, which knows what they become.
+
+    On PostgreSQL one statement closes up to ROWS_PER_CLOSE rows: one UPDATE each was a third of a
+    10,000-contact burst. Elsewhere nothing is closed here (SQLite runs a row's UPDATE in-process, in
+    microseconds)."""
+    if connection.vendor != "postgresql":
+        return set()
+    layouts = defaultdict(list)
+    for row, outcome in closes:
+        if outcome.result != Result.SYNCED or outcome.withdraw_consent:
+            continue
+        values = dict(status=SyncStatus.SYNCED, lease_until=None, claimed_by="", batch_id="",
+                      **_synced_fields(row, outcome))
+        layouts[tuple((name, isinstance(value, _IfUnchanged)) for name, value in values.items())].append(
+            (row, values))
+    closed = set()
+    for layout, rows in layouts.items():
+        for start in range(0, len(rows), ROWS_PER_CLOSE):
+            closed.update(_update_held_together(layout, rows[start:start + ROWS_PER_CLOSE]))
+    return closed
+
+
+def _update_held_together(layout, rows):
+    """:func:`_update_held` (with the version check) for many rows alike in ``layout`` in one PostgreSQL
+    statement; returns the ids updated. The rows are locked in id order first, as ``_mark_due`` locks them:
+    two statements locking rows of the same table in different orders could deadlock."""
+    quote = connection.ops.quote_name
+    table = quote(SyncState._meta.db_table)
+    id_type = SyncState._meta.pk.rel_db_type(connection)
+    value_types = [id_type, _db_type("claimed_by"), _db_type("version")]
+    assignments = []
+    for name, guarded in layout:
+        column = quote(SyncState._meta.get_field(name).column)
+        value = "v.c%d" % len(value_types)
+        if guarded:
+            assignments.append("%s = CASE WHEN t.%s IS NOT DISTINCT FROM %s THEN v.c%d ELSE t.%s END" % (
+                column, column, value, len(value_types) + 1, column))
+            value_types += [_db_type(name)] * 2
+        else:
+            assignments.append("%s = %s" % (column, value))
+            value_types.append(_db_type(name))
+    params = []
+    for row, values in rows:
+        params += [row.id, row.claimed_by, row.claimed_version]
+        for name, guarded in layout:
+            value, field = values[name], SyncState._meta.get_field(name)
+            if guarded:
+                params += [field.get_db_prep_save(value.claimed, connection),
+                           field.get_db_prep_save(value.value, connection)]
+            else:
+                params.append(field.get_db_prep_save(value, connection))
+    one_row = "(%s)" % ", ".join("CAST(%%s AS %s)" % db_type for db_type in value_types)
+    ids = [row.id for row, _values in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE %s AS t SET %s FROM (VALUES %s) AS v(%s) "
+            "WHERE t.id = v.c0 AND t.claimed_by = v.c1 AND t.version = v.c2 "
+            "AND t.id IN (SELECT id FROM %s WHERE id IN (%s) ORDER BY id FOR UPDATE) RETURNING t.id" % (
+                table, ", ".join(assignments), ", ".join([one_row] * len(rows)),
+                ", ".join("c%d" % index for index in range(len(value_types))), table,
+                ", ".join(["%s"] * len(ids))),
+            params + ids)
+        return {updated for (updated,) in cursor.fetchall()}
+
+
+def _db_type(name):
+    return SyncState._meta.get_field(name).db_type(connection)
 
 
 class _IfUnchanged:

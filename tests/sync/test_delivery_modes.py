@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.db import transaction
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.models import MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync import delivery
 from tests.helpers import make_all_due
 
@@ -66,6 +66,25 @@ def test_background_mode_retries_by_itself_after_an_outage(configuration, mailch
         assert time.monotonic() < deadline, "the retry never went out by itself"
         time.sleep(0.1)
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_the_background_drainer_looks_at_open_batches_by_itself(configuration, mailchimp_account, settings,
+                                                               real_background_drainer):
+    """A burst's phases follow each other every BATCH_POLL_INTERVAL, though no commit wakes the drainer
+    and POLL_INTERVAL is a minute."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, POLL_INTERVAL=60, BATCH_POLL_INTERVAL=0.2,
+                                    BURST_THRESHOLD=3, BATCH_SIZE=4)
+    with transaction.atomic():
+        people = [PersonContact.objects.create(first_name="Burst", email="burst%d@fastmail.com" % number,
+                                               marketing_permission=True) for number in range(4)]
+    deadline = time.monotonic() + 20
+    while SyncState.objects.filter(kind="contact", status=SyncStatus.SYNCED).count() < len(people):
+        assert time.monotonic() < deadline, "the burst's batches waited for the next POLL_INTERVAL"
+        time.sleep(0.1)
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    for person in people:
+        assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["opt_in_status"] is True
 
 
 def test_worker_loop_survives_a_database_error(configuration, mailchimp_account, settings, monkeypatch, capsys):
