@@ -35,7 +35,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.limits import shop_throttled_for, throttle_shop
+from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.mailchimp.resources import order_path, product_path, store_path
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import (
@@ -50,7 +50,7 @@ from shoop_mailchimp.models import (
 )
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.drainer import pause, withdraw_consent
+from shoop_mailchimp.sync.drainer import stop_shop, withdraw_consent
 from shoop_mailchimp.sync.kinds import contact, order
 from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
 
@@ -523,11 +523,7 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
     except MailchimpError as error:
         # Nothing is lost: the next round starts where this one stopped; a throttle or an account
         # problem stops the shop as it would in the drainer.
-        outcome = classify(error)
-        if outcome.result == Result.THROTTLED:
-            throttle_shop(shop_id, outcome.delay)
-        elif outcome.result == Result.ACCOUNT_PROBLEM:
-            pause(configuration, outcome.reason, journal, outcome.error)
+        stop_shop(configuration, classify(error), journal)
         journal.error("bulk.check", error)
         logger.warning("Checking Mailchimp batches of shop %s failed: %s", shop_id, error)
     finally:

@@ -302,14 +302,13 @@ class ShopDelivery:
     def _stop(self, outcome):
         """Give back every row still held; pause the shop as the outcome says."""
         held, self.held = list(self.held.values()), {}
+        stop_shop(self.configuration, outcome, self.journal)
         if outcome.result == Result.THROTTLED:
-            throttle_shop(self.shop_id, outcome.delay)
             state.release(held, delay=outcome.delay)
             self.report["postponed"] += len(held)
             self.journal.add("sync.throttled", _("Mailchimp asked for a pause; sending resumes in about %d seconds.")
                              % outcome.delay, kind=LogKind.WARNING, extra=outcome.error)
         else:
-            pause(self.configuration, outcome.reason, self.journal, outcome.error)
             state.release(held)
             self.report["held"] += len(held)
 
@@ -325,6 +324,16 @@ def withdraw_consent(row, journal):
         journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
                                            "permission is withdrawn as well."), kind=LogKind.WARNING,
                     contact_id=row.object_id)
+
+
+def stop_shop(configuration, outcome, journal):
+    """What an Outcome in SHOP_STOPS does to the shop, whichever path met it (one by one, a batch, an admin
+    job): a throttle leaves Mailchimp alone for the delay it asked, an account problem pauses the shop
+    until an admin repairs the configuration. Other outcomes do nothing here."""
+    if outcome.result == Result.THROTTLED:
+        throttle_shop(configuration.shop_id, outcome.delay)
+    elif outcome.result == Result.ACCOUNT_PROBLEM:
+        pause(configuration, outcome.reason, journal, outcome.error)
 
 
 def pause(configuration, reason, journal, error=None):
