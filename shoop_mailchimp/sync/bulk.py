@@ -516,6 +516,10 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                 for name, value in progress_fields.items():
                     setattr(batch, name, value)
                 _finish(configuration, batch, info, journal, report)
+                if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and contacts_open):
+                    # The next phase at once, not a poll later: one with nothing to send (a burst of group
+                    # changes leaves every customer as it was) closes its rows now.
+                    batch = submit_batch(batch, configuration, session, journal, report)
                 if progress:
                     progress("done", batch)
             else:

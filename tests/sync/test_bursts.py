@@ -1,4 +1,6 @@
 """Bursts: many contacts due at once go through batches by themselves, with the one-by-one path's rules."""
+import time
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -375,3 +377,27 @@ def test_an_order_waiting_for_a_customer_held_in_a_burst_uses_up_no_attempt(burs
     run_due_work()
     assert order_row(order).status == SyncStatus.SYNCED
     assert [o["id"] for o in emulator.orders(api_key, burst_settings.store_id)] == [str(order.pk)]
+
+
+def test_a_phase_with_nothing_to_send_closes_its_rows_in_the_look_that_read_the_phase_before(burst_settings,
+                                                                                            mailchimp_account):
+    """A burst of group changes leaves every customer as it was: the look at the batches that reads the
+    members closes the rows at once, not a BATCH_POLL_INTERVAL later."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD)
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()
+    group.members.add(*people)
+    emulator.batch_delay = 0.3  # the burst's own look finds its batches still pending
+    bursts.send_bursts()
+    assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == 2
+    deadline = time.monotonic() + 20
+    while not all(batch["status"] == "finished" for batch in emulator.batches(api_key)):
+        assert time.monotonic() < deadline, "the emulator never ran the batches"
+        time.sleep(0.05)
+
+    assert bulk.check_batches(burst_settings.shop_id) == 0
+    interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    for person in people:
+        assert row_of(person).status == SyncStatus.SYNCED
+        assert emulator.get_member(api_key, list_id, person.email)["interests"][interest] is True
