@@ -158,6 +158,7 @@ def member_operations(configuration, rows, sent, journal, report, planned=None):
             state.release([row])
             continue
         facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
+                 "held": {name: getattr(row, name) for name in state.MAILCHIMP_SIDE_FIELDS},
                  "sent_at": timezone.now().isoformat(),
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change)}
@@ -335,6 +336,10 @@ def apply_results(configuration, batch, results, journal, report):
     left = False
     readings = []
     for row in state.held_by(batch.token).order_by("id"):
+        # The close writes a Mailchimp-side fact only where it still holds its value of when the batch was
+        # made: a webhook applied while the batch ran (an unsubscribe) is newer than the batch's results.
+        for name, value in (sent.get(str(row.id)) or {}).get("held", {}).items():
+            setattr(row, name, value)
         outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
         if outcome is None:
             left = True

@@ -92,8 +92,8 @@ def _mark_due(shop_id, kind, object_ids, now, force):
                 column("shop_id"), column("kind"), column("erase"), column("object_id"), ", ".join(["%s"] * len(chunk)))
             params = [shop_id, kind, erase_flag] + chunk
             if connection.vendor == "postgresql" and len(chunk) > 1:
-                # Rows locked in id order, as every multi-row close locks them: two statements locking rows
-                # in different orders could deadlock, and the loser here would be a shop's request.
+                # Rows locked in id order: two multi-row records (a group's members, another group's) then
+                # cannot deadlock each other. A batch's close skips locked rows and never waits.
                 rows = "id IN (SELECT id FROM %s WHERE %s ORDER BY id FOR UPDATE)" % (table, rows)
             cursor.execute("UPDATE %s SET %s WHERE %s" % (table, ", ".join(assignments), rows),
                            [SyncStatus.PENDING, next_attempt_at] + params)
@@ -335,8 +335,10 @@ def close_synced_together(closes):
 
 def _update_held_together(layout, rows):
     """:func:`_update_held` (with the version check) for many rows alike in ``layout`` in one PostgreSQL
-    statement; returns the ids updated. The rows are locked in id order first, as ``_mark_due`` locks them:
-    two statements locking rows of the same table in different orders could deadlock."""
+    statement; returns the ids updated. It never waits for a row: one a shop's transaction holds (a contact
+    saved meanwhile) is skipped and closed alone by :func:`close`. Waiting for it while holding the others
+    could deadlock with that transaction, which may lock rows in any order, and the loser could be the
+    shop's request."""
     quote = connection.ops.quote_name
     table = quote(SyncState._meta.db_table)
     id_type = SyncState._meta.pk.rel_db_type(connection)
@@ -368,7 +370,7 @@ def _update_held_together(layout, rows):
         cursor.execute(
             "UPDATE %s AS t SET %s FROM (VALUES %s) AS v(%s) "
             "WHERE t.id = v.c0 AND t.claimed_by = v.c1 AND t.version = v.c2 "
-            "AND t.id IN (SELECT id FROM %s WHERE id IN (%s) ORDER BY id FOR UPDATE) RETURNING t.id" % (
+            "AND t.id IN (SELECT id FROM %s WHERE id IN (%s) FOR UPDATE SKIP LOCKED) RETURNING t.id" % (
                 table, ", ".join(assignments), ", ".join([one_row] * len(rows)),
                 ", ".join("c%d" % index for index in range(len(value_types))), table,
                 ", ".join(["%s"] * len(ids))),

@@ -2,8 +2,10 @@
 import time
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from shuup.core.models import Contact
 from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.journal import Journal
@@ -22,6 +24,7 @@ from shoop_mailchimp.models import (
 )
 from shoop_mailchimp.sync import bulk, bursts, state
 from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.outcome import Outcome
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.bulk.conftest import members_sent_per_hash
 from tests.helpers import (
@@ -35,6 +38,7 @@ from tests.helpers import (
     synced_people,
 )
 from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
+from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
 
@@ -329,6 +333,9 @@ def test_someone_who_unsubscribes_between_a_bursts_two_phases_is_sent_again_one_
     group = create_random_contact_group(shop=burst_settings.shop)
     drain()  # the group's interest
     group.members.add(*people)
+    # The customers phase is submitted in the look that reads the members phase: Mailchimp runs it a second
+    # later, after the unsubscribe below.
+    emulator.batch_delay = 1
     run_due_work()  # the burst's members phase is submitted
     burst = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST)
     while burst.filter(phase=0).exclude(status=BatchStatus.DONE).exists():
@@ -401,3 +408,67 @@ def test_a_phase_with_nothing_to_send_closes_its_rows_in_the_look_that_read_the_
     for person in people:
         assert row_of(person).status == SyncStatus.SYNCED
         assert emulator.get_member(api_key, list_id, person.email)["interests"][interest] is True
+
+
+def test_an_unsubscribe_heard_while_its_batch_runs_is_not_overwritten_by_the_batch(burst_settings,
+                                                                                  mailchimp_account, client):
+    """The webhook's fact is newer than the batch's results: the row keeps "unsubscribed", so consent given
+    again later in the shop is sent, and Mailchimp asks the person to confirm."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD)
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()
+    interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    leaving = people[0]
+    time.sleep(1.1)  # a webhook's fired_at has whole seconds: it must be later than the rows' last send
+    emulator.batch_delay = 1
+    group.members.add(*people)
+    bursts.send_bursts()
+    deadline = time.monotonic() + 30
+    while not emulator.get_member(api_key, list_id, leaving.email)["interests"].get(interest):
+        assert time.monotonic() < deadline, "Mailchimp never ran the member PUT"
+        time.sleep(0.02)
+    emulator.set_member_status(api_key, list_id, leaving.email, "unsubscribed")
+    assert post_event(client, burst_settings, "unsubscribe", email=leaving.email).status_code == 200
+    finish_batches(burst_settings)
+
+    row = row_of(leaving)
+    assert row.status == SyncStatus.SYNCED and row.member_status == "unsubscribed" and row.opt_in is False
+    person = Contact.objects.get(pk=leaving.pk)
+    assert not person.marketing_permission
+    person.marketing_permission = True
+    person.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, leaving.email)["status"] == "pending"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_batch_close_never_waits_for_a_row_a_shop_transaction_holds(burst_settings):
+    """Waiting while holding the batch's other rows could deadlock with the shop's transaction, which locks
+    rows in any order; the row held is left for ``state.close``, one per transaction. Runs on PostgreSQL
+    (tests/services/test_batches_on_postgresql.py), where rows are closed many per statement."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL closes many rows per statement")
+    import psycopg2
+
+    people = [new_person() for _number in range(3)]
+    rows = sorted(state.claim(shop_id=burst_settings.shop_id, limit=10, kind=SyncKind.CONTACT), key=lambda r: r.id)
+    assert [row.object_id for row in rows] == sorted(person.pk for person in people)
+    database = connection.settings_dict
+    shop_transaction = psycopg2.connect(host=database["HOST"], port=database["PORT"], user=database["USER"],
+                                        dbname=database["NAME"])
+    try:
+        with shop_transaction.cursor() as cursor:  # a contact saved in a transaction still open
+            cursor.execute("SELECT id FROM shoop_mailchimp_syncstate WHERE id = %s FOR UPDATE", [rows[1].id])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # a close that waits fails instead of hanging the test
+        started = time.monotonic()
+        closed = state.close_synced_together([(row, Outcome.synced(fingerprint="f")) for row in rows])
+        assert time.monotonic() - started < 1, "the close waited for the shop's transaction"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+        shop_transaction.rollback()
+        shop_transaction.close()
+    assert closed == {rows[0].id, rows[2].id}
+    assert state.close(rows[1], Outcome.synced(fingerprint="f")) == SyncStatus.SYNCED
