@@ -395,7 +395,7 @@ def test_a_phase_with_nothing_to_send_closes_its_rows_in_the_look_that_read_the_
     group = create_random_contact_group(shop=burst_settings.shop)
     drain()
     group.members.add(*people)
-    emulator.batch_delay = 0.3  # the burst's own look finds its batches still pending
+    emulator.batch_delay = 1  # the burst's own look finds its batches still pending
     bursts.send_bursts()
     assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == 2
     deadline = time.monotonic() + 20
