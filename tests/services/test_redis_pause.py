@@ -56,3 +56,15 @@ def test_a_429_throttles_the_shop_for_every_worker(redis_url, configuration, mai
     for person in people:
         assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
     assert not [request for request in emulator.requests if request["status"] == 429]
+
+
+def test_one_look_at_a_shops_batches_is_booked_per_interval_for_every_worker(redis_url, settings):
+    from shoop_mailchimp.sync import tasks
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, REDIS_URL=redis_url)
+    assert tasks.book_batch_look(7, 0.5)
+    tasks._local_looks.clear()  # another worker: nothing booked in its memory, the same Redis
+    assert not tasks.book_batch_look(7, 0.5)
+    assert tasks.book_batch_look(8, 0.5), "each shop books its own"
+    time.sleep(0.6)
+    assert tasks.book_batch_look(7, 0.5), "the booking ends with its interval"

@@ -1,5 +1,6 @@
 """DELIVERY="celery": commits are followed by drain tasks on the broker, published off the request."""
 import logging
+import time
 
 import celery
 import pytest
@@ -88,3 +89,28 @@ def test_a_dead_broker_loses_nothing(configuration, mailchimp_account, settings,
         previous.set_current()
     assert "Could not enqueue the Mailchimp delivery task" in caplog.text
     assert SyncState.objects.get(kind="contact", object_id=person.pk).status == SyncStatus.PENDING
+
+
+def test_a_shop_with_open_batches_is_looked_at_again_before_beat_comes(broker, configuration, mailchimp_account,
+                                                                        settings):
+    """A burst's next phase would otherwise wait for beat's round, a minute: ``drain_shop`` follows itself
+    every BATCH_POLL_INTERVAL while batches are open, one follow-up for all the commits that asked."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=3, BATCH_SIZE=4, BATCH_POLL_INTERVAL=0.5)
+    emulator.batch_delay = 0.3  # the round's own look finds the batches still running
+    with transaction.atomic():
+        people = [PersonContact.objects.create(first_name="Burst", email="burst.%d@fastmail.com" % number,
+                                               marketing_permission=True) for number in range(4)]
+    task_publisher.wait_idle(30)
+    published_tasks(broker)
+    drain_shop(configuration.shop_id)
+    drain_shop(configuration.shop_id)  # a second commit's task in the same interval books no second look
+    follow_ups = published_tasks(broker)
+    assert follow_ups == [("shoop_mailchimp.sync.tasks.drain_shop", [configuration.shop_id])]
+    for _round in range(20):
+        if not SyncState.objects.filter(kind="contact").exclude(status=SyncStatus.SYNCED).exists():
+            break
+        time.sleep(0.5)
+        drain_shop(configuration.shop_id)  # the follow-up, as a worker runs it when its countdown ends
+    for person in people:
+        assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["opt_in_status"] is True
