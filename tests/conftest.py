@@ -1,5 +1,7 @@
 import pytest
 from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db.models.signals import post_migrate
 from shuup.core import cache as shuup_cache
@@ -30,9 +32,18 @@ def pytest_testnodedown(node, error):
 
 
 # A test with transaction=True ends by emptying every table, then Django sends post_migrate, whose
-# create_permissions writes a Permission row for each model: two thirds of that teardown. Nothing here
-# reads them (Shuup keeps its admin permissions in its configuration), so the tests go without them.
+# create_permissions writes a Permission row for each model and create_contenttypes a ContentType row:
+# most of that teardown. Nothing here reads the permissions (Shuup keeps its admin permissions in its
+# configuration), and a content type is created when first asked for (see fresh_content_types).
 post_migrate.disconnect(create_permissions, dispatch_uid="django.contrib.auth.management.create_permissions")
+post_migrate.disconnect(create_contenttypes)
+
+
+@pytest.fixture(autouse=True)
+def fresh_content_types():
+    """The previous test may have emptied the table: content types cached from before would name rows that
+    no longer exist."""
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(autouse=True)

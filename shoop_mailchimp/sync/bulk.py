@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from shuup.core.models import Order
+from shuup.core.models import Contact, Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -357,6 +357,10 @@ def apply_results(configuration, batch, results, journal, report):
     for start in range(0, len(readings), chunk):
         with transaction.atomic():
             for row, outcome in readings[start:start + chunk]:
+                if outcome.withdraw_consent:
+                    # The contact before its row, in the order a shop's save locks them (then records):
+                    # the other order could deadlock with it, and PostgreSQL could kill the shop's save.
+                    list(Contact.objects.select_for_update().filter(pk=row.object_id).values_list("pk"))
                 _after_close(batch, row, outcome, state.close(row, outcome), journal, report)
     batch.sent = sent
     return left
@@ -379,15 +383,18 @@ def _after_close(batch, row, outcome, status, journal, report):
 
 def _take(batch):
     """Whether this worker may act on the batch (submit it, read its results): not when another worker
-    took it less than TAKE_SECONDS ago, nor when the batch moved on since this worker loaded it."""
+    took it less than TAKE_SECONDS ago, nor when the batch moved on since this worker loaded it (another
+    status, phase or Mailchimp batch)."""
     now = timezone.now()
-    return bool(MailchimpBatch.objects.filter(pk=batch.pk, status=batch.status, phase=batch.phase).filter(
-        Q(taken_until__isnull=True) | Q(taken_until__lt=now)
-    ).update(taken_until=now + timedelta(seconds=TAKE_SECONDS)))
+    return bool(MailchimpBatch.objects.filter(
+        pk=batch.pk, status=batch.status, phase=batch.phase, batch_id=batch.batch_id
+    ).filter(Q(taken_until__isnull=True) | Q(taken_until__lt=now)).update(
+        taken_until=now + timedelta(seconds=TAKE_SECONDS)))
 
 
 def submit_batch(batch, configuration, session, journal, report, planned=None):
-    if not _take(batch):
+    # Loaded as waiting, it may have been submitted since by another worker: never a second time.
+    if batch.status != BatchStatus.PREPARING or not _take(batch):
         return batch
     batch.taken_until = None  # given back by the save at the end
     try:
@@ -518,6 +525,8 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                                    errored_operations=info.get("errored_operations") or 0)
             if progress_fields["remote_status"] == batches.FINISHED and info.get("response_body_url"):
                 batch = MailchimpBatch.objects.get(pk=pk)
+                if batch.status != BatchStatus.SUBMITTED or batch.batch_id != batch_id:
+                    continue  # another worker read these results and moved the batch on meanwhile
                 for name, value in progress_fields.items():
                     setattr(batch, name, value)
                 _finish(configuration, batch, info, journal, report)

@@ -202,8 +202,10 @@ def test_an_interest_deleted_in_mailchimp_mid_burst_is_repaired_and_the_contacts
 
     run_due_work()
     finish_batches(burst_settings)
-    assert all(row_of(person).status == SyncStatus.PENDING for person in people)
-    assert "interest" in row_of(people[0]).last_error.lower()
+    # Mailchimp refused the members for the missing interest; nobody failed for it (how many were already
+    # sent again after the repair depends on how quickly the rounds went).
+    assert MailchimpLogEntry.objects.filter(action="contact.sync", message__icontains="interest").exists()
+    assert not any(row_of(person).status == SyncStatus.FAILED for person in people)
     # The groups were queued for repair; once repaired, the contacts arrive (by the next attempt).
     for _ in range(3):
         make_all_due()

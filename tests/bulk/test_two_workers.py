@@ -1,0 +1,75 @@
+"""Two workers looking at the same open batches at once (background threads of several web processes,
+Celery workers): each phase is submitted once, and each result archive is read for the phase it belongs to."""
+import time
+from collections import Counter
+
+import pytest
+
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
+from tests.bulk.conftest import members_sent_per_hash
+from tests.helpers import batch_posts
+
+pytestmark = pytest.mark.django_db
+
+
+def wait_until_mailchimp_ran_them(emulator, api_key):
+    deadline = time.monotonic() + 30
+    while not all(batch["status"] == "finished" for batch in emulator.batches(api_key)):
+        assert time.monotonic() < deadline, "the emulator never ran the batches"
+        time.sleep(0.05)
+
+
+def phases_sent(emulator):
+    return Counter(post["body"]["operations"][0]["path"].split("/")[-2] for post in batch_posts(emulator))
+
+
+@pytest.mark.parametrize("waiting", ["first phase", "next phase"])
+def test_a_phase_is_submitted_once_when_another_worker_submitted_it_meanwhile(configuration, mailchimp_account,
+                                                                               make_existing, monkeypatch, waiting):
+    """Worker B has listed a phase as waiting; worker A's whole look (which submits it) runs before B goes on."""
+    emulator, api_key, list_id = mailchimp_account
+    make_existing(8)  # two chunks of four
+    emulator.clear_requests()
+    if waiting == "first phase":
+        bulk.record_existing(configuration.shop_id)
+    else:
+        bulk.start(configuration.shop_id)
+        wait_until_mailchimp_ran_them(emulator, api_key)
+    real_open_session = bulk.open_session
+
+    def open_session_after_worker_a(configuration):
+        monkeypatch.setattr(bulk, "open_session", real_open_session)
+        bulk.check_batches(configuration.shop_id)  # worker A
+        return real_open_session(configuration)
+
+    monkeypatch.setattr(bulk, "open_session", open_session_after_worker_a)
+    bulk.check_batches(configuration.shop_id)  # worker B, which listed the open batches before A's look
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=60) == 0
+    assert phases_sent(emulator) == {"members": 2, "customers": 2}
+    assert set(members_sent_per_hash(emulator).values()) == {1}
+
+
+def test_results_polled_for_one_phase_are_not_read_as_the_next_ones(configuration, mailchimp_account,
+                                                                     make_existing, monkeypatch):
+    """Worker B asks Mailchimp how batch X (the members phase) is doing; meanwhile worker A reads X and
+    submits the customers phase as batch Y. B must not read X's results as Y's."""
+    emulator, api_key, list_id = mailchimp_account
+    make_existing(4)
+    emulator.clear_requests()
+    bulk.start(configuration.shop_id)
+    wait_until_mailchimp_ran_them(emulator, api_key)
+    real_statuses = bulk._statuses
+
+    def statuses_then_worker_a(session, batch_ids):
+        answer = real_statuses(session, batch_ids)
+        monkeypatch.setattr(bulk, "_statuses", real_statuses)
+        bulk.check_batches(configuration.shop_id)  # worker A: reads X, submits the next phase at once
+        return answer
+
+    monkeypatch.setattr(bulk, "_statuses", statuses_then_worker_a)
+    bulk.check_batches(configuration.shop_id)  # worker B
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=60) == 0
+    assert set(SyncState.objects.filter(kind="contact").values_list("status", flat=True)) == {SyncStatus.SYNCED}
+    assert phases_sent(emulator) == {"members": 1, "customers": 1}
+    assert set(MailchimpBatch.objects.values_list("status", flat=True)) == {BatchStatus.DONE}
