@@ -386,17 +386,36 @@ def _take(batch):
     took it less than TAKE_SECONDS ago, nor when the batch moved on since this worker loaded it (another
     status, phase or Mailchimp batch)."""
     now = timezone.now()
-    return bool(MailchimpBatch.objects.filter(
+    until = now + timedelta(seconds=TAKE_SECONDS)
+    if not MailchimpBatch.objects.filter(
         pk=batch.pk, status=batch.status, phase=batch.phase, batch_id=batch.batch_id
-    ).filter(Q(taken_until__isnull=True) | Q(taken_until__lt=now)).update(
-        taken_until=now + timedelta(seconds=TAKE_SECONDS)))
+    ).filter(Q(taken_until__isnull=True) | Q(taken_until__lt=now)).update(taken_until=until):
+        return False
+    batch.taken_until = until  # this worker's take: its writes hold only while the batch still shows it
+    return True
+
+
+def _still_taken(batch):
+    return MailchimpBatch.objects.filter(pk=batch.pk, taken_until=batch.taken_until).exists()
+
+
+def _save_and_give_back(batch):
+    """Save what this worker did to the batch, and give it back, only if the batch still shows this
+    worker's take: a worker slower than TAKE_SECONDS (a read waiting on a lock) must not overwrite what
+    the worker that took the batch after it did. Returns whether it saved."""
+    taken, batch.taken_until = batch.taken_until, None
+    fields = {field.attname: getattr(batch, field.attname)
+              for field in MailchimpBatch._meta.concrete_fields if not field.primary_key}
+    saved = bool(MailchimpBatch.objects.filter(pk=batch.pk, taken_until=taken).update(**fields))
+    if not saved:
+        logger.warning("Batch %s was taken by another worker while this one held it too long", batch.pk)
+    return saved
 
 
 def submit_batch(batch, configuration, session, journal, report, planned=None):
     # Loaded as waiting, it may have been submitted since by another worker: never a second time.
     if batch.status != BatchStatus.PREPARING or not _take(batch):
         return batch
-    batch.taken_until = None  # given back by the save at the end
     try:
         return _submit(batch, configuration, session, journal, report, planned)
     except BaseException:
@@ -405,7 +424,7 @@ def submit_batch(batch, configuration, session, journal, report, planned=None):
 
 
 def _give_back(batch):
-    MailchimpBatch.objects.filter(pk=batch.pk).update(taken_until=None)
+    MailchimpBatch.objects.filter(pk=batch.pk, taken_until=batch.taken_until).update(taken_until=None)
 
 
 def _submit(batch, configuration, session, journal, report, planned=None):
@@ -420,6 +439,8 @@ def _submit(batch, configuration, session, journal, report, planned=None):
         if batch.status == BatchStatus.PREPARING:
             return submit_batch(batch, configuration, session, journal, report)
         return batch
+    if not _still_taken(batch):  # planning took longer than TAKE_SECONDS: another worker submits it
+        return batch
     answer = batches.submit(session, operations)
     batch.batch_id = answer["id"]
     batch.remote_status = answer.get("status", "")
@@ -427,17 +448,23 @@ def _submit(batch, configuration, session, journal, report, planned=None):
     batch.operations = len(operations)
     batch.sent = sent
     batch.submitted_on = now
-    batch.save()
+    if not _save_and_give_back(batch):
+        return batch
     state.extend_lease(batch.token, get_setting("BATCH_LEASE_SECONDS"), batch_id=batch.batch_id)
     journal.add("bulk.submit", "Batch %s submitted: %d operations for %d %ss (phase %d of 2)" % (
         batch.batch_id, len(operations), len(rows), batch.kind, batch.phase + 1))
     return batch
 
 
-def _lose(batch, journal):
-    """Mailchimp forgot the batch: its rows go back to the queue for the incremental worker."""
+def _lose(batch_pk, batch_id, journal):
+    """Mailchimp forgot the batch: its rows go back to the queue for the incremental worker (unless the
+    batch moved on meanwhile: another worker read it, and Mailchimp forgot a batch done with)."""
+    batch = MailchimpBatch.objects.filter(pk=batch_pk, status=BatchStatus.SUBMITTED, batch_id=batch_id).first()
+    if batch is None or not MailchimpBatch.objects.filter(
+            pk=batch_pk, status=BatchStatus.SUBMITTED, batch_id=batch_id).update(
+            status=BatchStatus.LOST, finished_on=timezone.now()):
+        return
     state.release_token(batch.token)
-    MailchimpBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.LOST, finished_on=timezone.now())
     journal.add("bulk.lost", "Mailchimp no longer knows batch %s: its rows are queued again" % batch.batch_id,
                 kind=LogKind.WARNING)
 
@@ -466,8 +493,7 @@ def _advance(configuration, batch, results, journal, report):
         batch.finished_operations = batch.errored_operations = 0
     else:
         batch.status, batch.finished_on, batch.sent = BatchStatus.DONE, timezone.now(), None
-    batch.taken_until = None
-    batch.save()
+    _save_and_give_back(batch)
 
 
 def _statuses(session, batch_ids):
@@ -518,7 +544,7 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
         for batch_id, pk in submitted.items():
             info = statuses.get(batch_id)
             if info is None:
-                _lose(MailchimpBatch.objects.get(pk=pk), journal)
+                _lose(pk, batch_id, journal)
                 continue
             progress_fields = dict(remote_status=info.get("status", ""),
                                    finished_operations=info.get("finished_operations") or 0,
@@ -536,8 +562,9 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                     batch = submit_batch(batch, configuration, session, journal, report)
                 if progress:
                     progress("done", batch)
-            else:
-                MailchimpBatch.objects.filter(pk=pk).update(**progress_fields)
+            else:  # only while it is still the batch polled: another worker may have moved it on meanwhile
+                MailchimpBatch.objects.filter(pk=pk, status=BatchStatus.SUBMITTED, batch_id=batch_id).update(
+                    **progress_fields)
     except MailchimpError as error:
         # Nothing is lost: the next round starts where this one stopped; a throttle or an account
         # problem stops the shop as it would in the drainer.

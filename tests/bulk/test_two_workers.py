@@ -2,8 +2,10 @@
 Celery workers): each phase is submitted once, and each result archive is read for the phase it belongs to."""
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
@@ -73,3 +75,51 @@ def test_results_polled_for_one_phase_are_not_read_as_the_next_ones(configuratio
     assert set(SyncState.objects.filter(kind="contact").values_list("status", flat=True)) == {SyncStatus.SYNCED}
     assert phases_sent(emulator) == {"members": 1, "customers": 1}
     assert set(MailchimpBatch.objects.values_list("status", flat=True)) == {BatchStatus.DONE}
+
+
+def test_a_worker_slower_than_its_take_does_not_overwrite_what_the_next_worker_did(configuration,
+                                                                                    mailchimp_account,
+                                                                                    make_existing, monkeypatch):
+    """Worker B's read of the members phase outlasts TAKE_SECONDS (waiting on a contact's lock, say); worker
+    A takes the batch, reads it and submits the customers phase. B must then neither put the batch back nor
+    submit the customers phase a second time."""
+    emulator, api_key, list_id = mailchimp_account
+    make_existing(4)
+    emulator.clear_requests()
+    bulk.start(configuration.shop_id)
+    wait_until_mailchimp_ran_them(emulator, api_key)
+    real_apply_results = bulk.apply_results
+
+    def take_runs_out_then_worker_a(configuration_, batch, results, journal, report):
+        monkeypatch.setattr(bulk, "apply_results", real_apply_results)
+        MailchimpBatch.objects.filter(pk=batch.pk).update(taken_until=timezone.now() - timedelta(seconds=1))
+        bulk.check_batches(configuration.shop_id)  # worker A
+        return real_apply_results(configuration_, batch, results, journal, report)
+
+    monkeypatch.setattr(bulk, "apply_results", take_runs_out_then_worker_a)
+    bulk.check_batches(configuration.shop_id)  # worker B
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=60) == 0
+    assert set(SyncState.objects.filter(kind="contact").values_list("status", flat=True)) == {SyncStatus.SYNCED}
+    assert phases_sent(emulator) == {"members": 1, "customers": 1}
+
+
+def test_a_stale_poll_does_not_rewrite_a_batch_that_moved_on(configuration, mailchimp_account, make_existing,
+                                                             monkeypatch):
+    """Worker B polls the members phase while it is pending; worker A then reads it and finishes the batch.
+    B's "not finished yet" must not be written over the batch that moved on."""
+    emulator, api_key, list_id = mailchimp_account
+    make_existing(4)
+    emulator.batch_delay = 0.5
+    bulk.start(configuration.shop_id)
+    real_statuses = bulk._statuses
+
+    def stale_poll_then_worker_a(session, batch_ids):
+        answer = real_statuses(session, batch_ids)
+        monkeypatch.setattr(bulk, "_statuses", real_statuses)
+        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=60) == 0  # worker A
+        return answer
+
+    monkeypatch.setattr(bulk, "_statuses", stale_poll_then_worker_a)
+    bulk.check_batches(configuration.shop_id)  # worker B
+    batch = MailchimpBatch.objects.get()
+    assert batch.status == BatchStatus.DONE and batch.remote_status == "finished"
