@@ -456,16 +456,21 @@ def _submit(batch, configuration, session, journal, report, planned=None):
     return batch
 
 
+def _still_polled(batch_pk, batch_id):
+    """The batch, while it still waits for the Mailchimp batch that was polled: another worker may have
+    read it and moved it on meanwhile."""
+    return MailchimpBatch.objects.filter(pk=batch_pk, status=BatchStatus.SUBMITTED, batch_id=batch_id)
+
+
 def _lose(batch_pk, batch_id, journal):
     """Mailchimp forgot the batch: its rows go back to the queue for the incremental worker (unless the
-    batch moved on meanwhile: another worker read it, and Mailchimp forgot a batch done with)."""
-    batch = MailchimpBatch.objects.filter(pk=batch_pk, status=BatchStatus.SUBMITTED, batch_id=batch_id).first()
-    if batch is None or not MailchimpBatch.objects.filter(
-            pk=batch_pk, status=BatchStatus.SUBMITTED, batch_id=batch_id).update(
-            status=BatchStatus.LOST, finished_on=timezone.now()):
+    batch moved on meanwhile, and Mailchimp forgot a batch done with)."""
+    token = _still_polled(batch_pk, batch_id).values_list("token", flat=True).first()
+    if token is None or not _still_polled(batch_pk, batch_id).update(status=BatchStatus.LOST,
+                                                                     finished_on=timezone.now()):
         return
-    state.release_token(batch.token)
-    journal.add("bulk.lost", "Mailchimp no longer knows batch %s: its rows are queued again" % batch.batch_id,
+    state.release_token(token)
+    journal.add("bulk.lost", "Mailchimp no longer knows batch %s: its rows are queued again" % batch_id,
                 kind=LogKind.WARNING)
 
 
@@ -562,9 +567,8 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                     batch = submit_batch(batch, configuration, session, journal, report)
                 if progress:
                     progress("done", batch)
-            else:  # only while it is still the batch polled: another worker may have moved it on meanwhile
-                MailchimpBatch.objects.filter(pk=pk, status=BatchStatus.SUBMITTED, batch_id=batch_id).update(
-                    **progress_fields)
+            else:
+                _still_polled(pk, batch_id).update(**progress_fields)
     except MailchimpError as error:
         # Nothing is lost: the next round starts where this one stopped; a throttle or an account
         # problem stops the shop as it would in the drainer.
