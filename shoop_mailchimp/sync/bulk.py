@@ -7,9 +7,10 @@ wait hours. Here each chunk of ``BATCH_SIZE`` objects becomes one ``POST /batche
    (status ``sending``, ``claimed_by`` = the batch's token, lease ``BATCH_LEASE_SECONDS``), so the
    incremental worker's claim skips them. A change recorded meanwhile bumps the row's version:
    when the batch closes the row it goes back to pending and the newer state follows.
-2. **submit** — operations are built by the incremental path's payload code
-   (:class:`~shoop_mailchimp.sync.kinds.contact.ContactPlan`), each ``operation_id`` naming the row and
-   step (``c:<row id>:member``); Mailchimp's batch id is saved.
+2. **submit** — operations are built by the kind's ``BATCH_PHASES`` from the plans the one-by-one
+   path runs (:class:`~shoop_mailchimp.sync.kinds.contact.ContactPlan`), each ``operation_id`` naming
+   the row and step (``c:<row id>:member``); Mailchimp's batch id is saved. A phase's results are
+   read by the same kind, and the chunk goes on to its next phase (members, then customers).
 3. **check** — submitted batches are polled (one listing for all of them); a finished one's results
    close its rows: success → synced, a 4xx → failed with Mailchimp's detail, 5xx/429 → retried by
    the incremental worker after a backoff.
@@ -28,16 +29,15 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from shuup.core.models import Contact, Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp import batches, members
+from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for
-from shoop_mailchimp.mailchimp.resources import order_path, product_path, store_path
-from shoop_mailchimp.mailchimp.transport import Operation, open_session
+from shoop_mailchimp.mailchimp.resources import store_path
+from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import (
     BatchOrigin,
     BatchStatus,
@@ -51,8 +51,8 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import stop_shop, withdraw_consent
-from shoop_mailchimp.sync.kinds import contact, order
-from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
+from shoop_mailchimp.sync.kinds import BY_KIND
+from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 logger = logging.getLogger(__name__)
 
@@ -101,17 +101,7 @@ def _record_chunk(shop_id, kind, object_ids):
         return MailchimpBatch.objects.create(shop_id=shop_id, kind=kind, token=token, rows=count)
 
 
-# Building operations ------------------------------------------------------------------------------
-#
-# Mailchimp does not run a batch's operations in order, so what depends on another operation goes in
-# a later phase of the chunk: members before their customers (a customer written first would create
-# the member without consent, and the member's own write could no longer add it), products before
-# the orders that name them.
-
-MEMBERS, CUSTOMERS = 0, 1
-PRODUCTS, ORDERS = 0, 1
-#: Phases a chunk of each kind goes through, one Mailchimp batch each.
-PHASES = {SyncKind.CONTACT: (MEMBERS, CUSTOMERS), SyncKind.ORDER: (PRODUCTS, ORDERS)}
+# Planning ---------------------------------------------------------------------------------------------
 
 
 def _close_unplanned(row, outcome, journal, report):
@@ -119,18 +109,15 @@ def _close_unplanned(row, outcome, journal, report):
     report["%s %s" % (row.kind, outcome.result.value)] += 1
     if outcome.result != Result.UNCHANGED:
         journal.add("%s.skip" % row.kind, "Not sent: %s" % outcome.reason, kind=LogKind.WARNING,
-                    **_target(row))
-
-
-def _target(row):
-    return {"contact_id": row.object_id} if row.kind == SyncKind.CONTACT else {"order_id": row.object_id}
+                    **BY_KIND[row.kind].log_target(row.object_id))
 
 
 def _planned(kind_module, configuration, rows, journal, report, planned=None):
-    """(row, plan) for each row with something to send; the others are closed with their Outcome (a plan
-    that fails with an error of ours is retried later, by the drainer). ``planned``: the (row, plan) pairs
-    a burst made moments ago, kept for the rows the batch still holds (planning again was a tenth of a
-    burst)."""
+    """(row, plan) for each row a batch can carry, by the kind's own plans. A row with nothing to send is
+    closed with its Outcome; a plan that fails with an error of ours is retried later, by the drainer; a
+    plan a batch cannot carry (changed since a burst chose it: a new address, consent given again, an
+    erasure) goes back to the drainer. ``planned``: the (row, plan) pairs a burst made moments ago, kept
+    for the rows the batch still holds (planning again was a tenth of a burst)."""
     if planned is not None:
         held = {row.id for row in rows}
         yield from ((row, plan) for row, plan in planned if row.id in held)
@@ -144,177 +131,32 @@ def _planned(kind_module, configuration, rows, journal, report, planned=None):
             plan = classify(error)
         if isinstance(plan, Outcome):
             _close_unplanned(row, plan, journal, report)
+        elif not plan.batchable:
+            state.release([row])
         else:
             yield row, plan
 
 
-def member_operations(configuration, rows, sent, journal, report, planned=None):
-    """Phase 1 of contacts: each member PUT, with the consent rules; ``sent`` records what it says."""
-    operations = []
-    for row, plan in _planned(contact, configuration, rows, journal, report, planned):
-        if not getattr(plan, "batchable", False):
-            # Changed since the burst chose it (a new address, consent given again, an erasure): sent one by
-            # one, by the drainer.
-            state.release([row])
-            continue
-        facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
-                 "held": {name: getattr(row, name) for name in state.MAILCHIMP_SIDE_FIELDS},
-                 "sent_at": timezone.now().isoformat(),
-                 "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
-                 "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change)}
-        if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
-            facts.update(member_skipped=True, member_status=row.member_status)
-        else:
-            operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
-        sent[str(row.id)] = facts
-    return operations
+def _phases(batch):
+    return BY_KIND[batch.kind].BATCH_PHASES
 
 
-def customer_operations(configuration, rows, sent, journal, report, planned=None):
-    """Phase 2 of contacts: each customer PUT, opted in only when its member is subscribed, and the GDPR
-    marketing permissions of members whose consent the shop decided."""
-    operations = []
+def _build(configuration, batch, rows, journal, report, planned=None):
+    """The phase's operations, by its kind; what each row's send says is kept in ``batch.sent``, with the
+    Mailchimp-side values its row held when the batch was made (see :func:`apply_results`)."""
+    phase = _phases(batch)[batch.phase]
+    sent = batch.sent or {}
+    pairs = _planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned) if phase.plans else None
+    operations = phase.build(configuration, pairs, rows, sent)
     for row in rows:
         facts = sent.get(str(row.id))
-        if facts is None:
-            continue
-        if contact.customer_unchanged(facts["fingerprint"], facts.get("member_status"), row):
-            facts["customer_skipped"] = True  # only the member changed (a group, a name kept)
-        else:
-            operations.append(batches.encode(contact.customer_operation(
-                configuration, facts["customer"], facts.get("member_status"), not facts.get("member_skipped")),
-                "c:%d:customer" % row.id))
-        permissions = facts["decides_consent"] and contact.permissions_operation(
-            configuration.list_id, facts["email"], facts.get("member"), facts["opt_in"])
-        if permissions:
-            operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
+        if facts is not None and "held" not in facts:
+            facts["held"] = {name: getattr(row, name) for name in state.MAILCHIMP_SIDE_FIELDS}
+    batch.sent = sent
     return operations
-
-
-def product_operations(configuration, rows, sent, journal, report, planned=None):
-    """Phase 1 of orders: each product the orders name, once ("already exists" is fine)."""
-    products = {}
-    for row, plan in _planned(order, configuration, rows, journal, report):
-        for line in plan.lines:
-            products.setdefault(line.product_id, line.product)
-        sent[str(row.id)] = {}
-    return [
-        batches.encode(Operation("POST", product_path(configuration.store_id), order.product_payload(product)),
-                       "p:%d:product" % product_id)
-        for product_id, product in sorted(products.items())
-    ]
-
-
-def order_operations(configuration, rows, sent, journal, report, planned=None):
-    """Phase 2 of orders: each order, planned again (its products are in Mailchimp by now)."""
-    operations = []
-    for row, plan in _planned(order, configuration, rows, journal, report):
-        operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
-                                         "o:%d:order" % row.id))
-        sent[str(row.id)] = {"email": plan.email, "fingerprint": plan.fingerprint}
-    return operations
-
-
-#: Builders of a phase's operations: (configuration, rows, sent, journal, report, planned) → operations.
-#: ``planned`` is a burst's plans of a contact chunk, given to its first phase when just made.
-OPERATION_BUILDERS = {
-    (SyncKind.CONTACT, MEMBERS): member_operations,
-    (SyncKind.CONTACT, CUSTOMERS): customer_operations,
-    (SyncKind.ORDER, PRODUCTS): product_operations,
-    (SyncKind.ORDER, ORDERS): order_operations,
-}
 
 
 # Closing rows from results -------------------------------------------------------------------------
-
-
-def result_outcome(result, step):
-    """The Outcome of one failed operation, by the classification every path uses. A batch runs outside
-    the shop's round, so what would stop the shop only postpones the row."""
-    outcome = classify(batches.error_of(result))
-    outcome.reason = "%s: %s" % (step, outcome.reason)
-    outcome.error = dict(outcome.error, operation_id=result.get("operation_id"))
-    if outcome.result in SHOP_STOPS:
-        outcome.result = Result.RETRY
-    return outcome
-
-
-def _failed(result):
-    return result is None or int(result.get("status_code") or 0) >= 400
-
-
-def read_members(configuration, row, results, facts):
-    """None to go on to the customer phase (``facts`` then hold the member's status), else the Outcome."""
-    member = results.get("member")
-    if facts is not None and facts.get("member_skipped"):
-        return None
-    if facts is None or member is None:
-        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    if _failed(member):
-        if contact.is_interest_missing(batches.error_of(member)):
-            return contact.interest_missing(configuration, batches.error_of(member).as_log_data())
-        outcome = result_outcome(member, "member")
-        if outcome.result == Result.FAILED:
-            outcome.refused_fingerprint = facts.get("refusal_key", "")
-        return outcome
-    answer = batches.response_of(member)
-    facts["member_status"] = answer.get("status", "")
-    facts["unique_email_id"] = answer.get("unique_email_id", "")
-    facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
-    return None
-
-
-def read_customers(configuration, row, results, facts):
-    customer = results.get("customer")
-    if facts is None or (customer is None and not facts.get("customer_skipped")):
-        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    for step in ("customer", "permissions"):
-        if step in results and _failed(results[step]):
-            outcome = result_outcome(results[step], step)
-            if step == "customer" and contact.in_compliance_state(batches.error_of(results[step])):
-                # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
-                # the member's status and sends the customer without the opt-in.
-                outcome.result = Result.RETRY
-            return outcome
-    status_change = facts.get("status_change")
-    # As one by one: a member unsubscribed in Mailchimp unbeknown to the shop withdraws the shop's consent.
-    withdrawn = facts["opt_in"] and not status_change and facts["member_status"] == members.UNSUBSCRIBED
-    synced = dict(email=facts["email"], shop_email=facts["shop_email"], opt_in=facts["opt_in"] and not withdrawn,
-                  fingerprint=facts["fingerprint"], member_status=facts["member_status"])
-    if "unique_email_id" in facts:  # the member was written (not skipped): Mailchimp said its id
-        synced["unique_email_id"] = facts["unique_email_id"]
-    if status_change:
-        # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
-        synced["consent_sent_at"] = parse_datetime(facts["sent_at"])
-    outcome = Outcome.synced(**synced)
-    outcome.withdraw_consent = withdrawn
-    return outcome
-
-
-def read_products(configuration, row, results, facts):
-    """Products are shared by orders: a refused one fails its orders in the next phase, not here."""
-    return None
-
-
-def read_orders(configuration, row, results, facts):
-    result = results.get("order")
-    if facts is None or result is None:
-        return Outcome(Result.RETRY, "no batch result for this order")
-    if not _failed(result):
-        return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"])
-    outcome = result_outcome(result, "order")
-    if order.already_exists(batches.error_of(result)):
-        # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
-        outcome.result = Result.RETRY
-    return outcome
-
-
-ROW_READERS = {
-    (SyncKind.CONTACT, MEMBERS): read_members,
-    (SyncKind.CONTACT, CUSTOMERS): read_customers,
-    (SyncKind.ORDER, PRODUCTS): read_products,
-    (SyncKind.ORDER, ORDERS): read_orders,
-}
 
 
 #: Seconds a worker holds a batch it submits or reads; a worker killed meanwhile is replaced after it.
@@ -332,7 +174,7 @@ def apply_results(configuration, batch, results, journal, report):
         if len(parts) == 3 and parts[1].isdigit():
             by_row[int(parts[1])][parts[2]] = result
     sent = batch.sent or {}
-    read = ROW_READERS[(batch.kind, batch.phase)]
+    read = _phases(batch)[batch.phase].read
     left = False
     readings = []
     for row in state.held_by(batch.token).order_by("id"):
@@ -375,7 +217,7 @@ def _after_close(batch, row, outcome, status, journal, report):
     report["%s %s" % (row.kind, word)] += 1
     if outcome.result != Result.SYNCED:
         journal.add("%s.sync" % row.kind, outcome.reason, kind=LogKind.ERROR, extra=outcome.error,
-                    **_target(row))
+                    **BY_KIND[row.kind].log_target(row.object_id))
 
 
 # Submitting and checking ---------------------------------------------------------------------------
@@ -429,12 +271,10 @@ def _give_back(batch):
 
 def _submit(batch, configuration, session, journal, report, planned=None):
     rows = list(state.held_by(batch.token))
-    sent = batch.sent or {}
-    operations = OPERATION_BUILDERS[(batch.kind, batch.phase)](configuration, rows, sent, journal, report, planned)
+    operations = _build(configuration, batch, rows, journal, report, planned)
     now = timezone.now()
     if not operations:
         # Nothing of this phase to send (every step skipped or closed): read it as done at once.
-        batch.sent = sent
         _advance(configuration, batch, [], journal, report)
         if batch.status == BatchStatus.PREPARING:
             return submit_batch(batch, configuration, session, journal, report)
@@ -446,7 +286,6 @@ def _submit(batch, configuration, session, journal, report, planned=None):
     batch.remote_status = answer.get("status", "")
     batch.status = BatchStatus.SUBMITTED
     batch.operations = len(operations)
-    batch.sent = sent
     batch.submitted_on = now
     if not _save_and_give_back(batch):
         return batch
@@ -492,7 +331,7 @@ def _finish(configuration, batch, info, journal, report):
 def _advance(configuration, batch, results, journal, report):
     """Close the rows a phase's results settle; the rest go on to the next phase, or the batch is done."""
     left = apply_results(configuration, batch, results, journal, report)
-    if left and batch.phase + 1 < len(PHASES[batch.kind]):
+    if left and batch.phase + 1 < len(_phases(batch)):
         batch.phase += 1
         batch.status, batch.batch_id, batch.remote_status = BatchStatus.PREPARING, "", ""
         batch.finished_operations = batch.errored_operations = 0

@@ -23,7 +23,7 @@ from shoop_mailchimp.mailchimp.resources import get_or_none, list_path, store_pa
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncStatus
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.kinds import KINDS, contact
+from shoop_mailchimp.sync.kinds import BY_KIND, KINDS, contact, group
 from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
 from shoop_mailchimp.sync.transport.direct import execute
 
@@ -33,12 +33,6 @@ logger = logging.getLogger(__name__)
 QUEUED_SENDS_PER_THREAD = 4
 #: Seconds a thread may hold the interpreter lock while a sending thread waits, during a concurrent drain.
 SWITCH_INTERVAL = 0.0005
-#: Which log entry field names a row's object.
-LOG_TARGETS = {
-    SyncKind.CONTACT: lambda object_id: {"contact_id": object_id},
-    SyncKind.ORDER: lambda object_id: {"order_id": object_id},
-    SyncKind.GROUP: lambda object_id: {},
-}
 
 
 class ShopStopped(Exception):
@@ -160,7 +154,7 @@ class ShopDelivery:
 
     def _send(self, row, plan):
         """The HTTP part: safe in a worker thread, it writes nothing to the database but log entries."""
-        target = LOG_TARGETS[row.kind](row.object_id)
+        target = BY_KIND[row.kind].log_target(row.object_id)
 
         def log(action, message, kind=LogKind.INFO, extra=None):
             self.journal.add(action, message, kind=kind, extra=extra, **target)
@@ -276,6 +270,8 @@ class ShopDelivery:
     def _close(self, row, outcome):
         if outcome.result in SHOP_STOPS:
             raise ShopStopped(outcome)
+        if outcome.interest is not None:
+            group.remember(self.configuration, outcome.interest)
         status = state.close(row, outcome)
         del self.held[row.id]
         if outcome.withdraw_consent and status == SyncStatus.SYNCED:
@@ -297,7 +293,7 @@ class ShopDelivery:
             self.journal.add(
                 "%s.%s" % (row.kind, "skip" if outcome.result == Result.SKIPPED else "sync"), message,
                 kind=LogKind.ERROR if final else LogKind.WARNING,
-                extra=outcome.error, **LOG_TARGETS[row.kind](row.object_id))
+                extra=outcome.error, **BY_KIND[row.kind].log_target(row.object_id))
 
     def _stop(self, outcome):
         """Give back every row still held; pause the shop as the outcome says."""

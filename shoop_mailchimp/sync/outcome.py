@@ -54,6 +54,9 @@ class Outcome:
     max_attempts: Optional[int] = None
     #: Other rows to send again because of this one: [(kind, object ids, only those already sent)].
     requeue: list = field(default_factory=list)
+    #: A group's interest as Mailchimp now has it (a :class:`~shoop_mailchimp.sync.kinds.group.InterestChange`),
+    #: recorded as the row closes.
+    interest: Optional[object] = None
     #: The send found the person unsubscribed in Mailchimp: the shop's consent is withdrawn too.
     withdraw_consent: bool = False
     #: FAILED: the key of what was refused (the plan's), so that the same data is not sent again.

@@ -1,8 +1,14 @@
-"""One module per kind of object the shop sends. Each has ``KIND``, ``load(configuration, rows)`` (what
-planning a slice of rows needs, in a few queries) and ``plan(configuration, row, context)``, which
+"""One module per kind of object the shop sends. Each has ``KIND``, ``log_target(object_id)`` (the log entry
+fields naming the object), ``load(configuration, rows)`` (what planning a slice of rows needs, in a few
+queries) and ``plan(configuration, row, context)``, which
 returns the row's Outcome when there is nothing to send, or a plan whose ``run(log)`` generator
 yields :class:`~shoop_mailchimp.mailchimp.transport.Operation` objects, receives their answers (or
-has their errors thrown in) and returns the Outcome.
+has their errors thrown in) and returns the Outcome. A plan only reads the database: what a send
+teaches the shop travels in the Outcome and is written as the row closes.
+
+A kind whose rows can go through Mailchimp batches (:mod:`shoop_mailchimp.sync.bulk`) also has
+``BATCH_PHASES``, a tuple of :class:`~shoop_mailchimp.sync.batch_phase.BatchPhase` built from the
+same plans; a plan says with ``batchable`` whether a batch can carry it.
 
 A new kind is one module here plus its place in :data:`KINDS`.
 """

@@ -7,20 +7,27 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, PersonContact
 
 from shoop_mailchimp import consent
-from shoop_mailchimp.mailchimp import members
+from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, SyncKind
+from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds.fields import COMPANY, PERSON, address_payload, contact_names, mailchimp_email
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
 #: Contacts loaded from the database at a time while their sends are planned.
 LOAD_SLICE = 50
+
+
+def log_target(object_id):
+    """The log entry fields that name the row's object."""
+    return {"contact_id": object_id}
 
 
 def customer_id_for(contact_id):
@@ -334,19 +341,9 @@ class ContactPlan:
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
-        # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
-        # registered): the shop learns it from this answer, as it would from the webhook.
-        withdrawn = self.permission and member_status == members.UNSUBSCRIBED and (
-            unsubscribed_meanwhile or not status)
-        facts = dict(email=self.email, shop_email=self.shop_email, opt_in=self.permission and not withdrawn,
-                     member_status=member_status, fingerprint=self.fingerprint)
-        if member is not None:
-            facts["unique_email_id"] = member.get("unique_email_id", "")
-        if status:
-            facts["consent_sent_at"] = decided_at
-        outcome = Outcome.synced(**facts)
-        outcome.withdraw_consent = withdrawn
-        return outcome
+        return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
+                            decided_at, None if member is None else member.get("unique_email_id", ""),
+                            unsubscribed_meanwhile)
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -365,6 +362,25 @@ class ContactPlan:
                 "Mailchimp sent them a confirmation e-mail (pending until they confirm)" % self.email)
         return dict(member or {}, _status_sent=status)
 
+
+
+def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
+                 unique_email_id=None, unsubscribed_meanwhile=False):
+    """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
+    answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
+    consent decision left, so that an unsubscribe recorded after it stays newer."""
+    # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
+    # registered): the shop learns it from this answer, as it would from the webhook.
+    withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
+    facts = dict(email=email, shop_email=shop_email, opt_in=permission and not withdrawn,
+                 member_status=member_status, fingerprint=fingerprint)
+    if unique_email_id is not None:
+        facts["unique_email_id"] = unique_email_id
+    if status_change:
+        facts["consent_sent_at"] = decided_at
+    outcome = Outcome.synced(**facts)
+    outcome.withdraw_consent = withdrawn
+    return outcome
 
 
 def is_interest_missing(error):
@@ -395,6 +411,9 @@ def permissions_operation(list_id, email, member, permission):
 class ErasePlan:
     """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer."""
 
+    #: A permanent delete cannot be undone: it is sent alone, one by one.
+    batchable = False
+
     def __init__(self, configuration, row):
         self.configuration = configuration
         self.row = row
@@ -413,3 +432,86 @@ class ErasePlan:
         except MailchimpNotFound:
             pass
         return Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED)
+
+
+# In a batch (sync.bulk) --------------------------------------------------------------------------------
+# The same plans in two phases: the member PUTs, then (with the members' statuses read from the first
+# phase's results) the customer PUTs and the GDPR permissions.
+
+
+def _build_members(configuration, pairs, rows, sent):
+    operations = []
+    for row, plan in pairs:
+        facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
+                 "sent_at": timezone.now().isoformat(),
+                 "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
+                 "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change)}
+        if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
+            facts.update(member_skipped=True, member_status=row.member_status)
+        else:
+            operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
+        sent[str(row.id)] = facts
+    return operations
+
+
+def _read_members(configuration, row, results, facts):
+    """None to go on to the customer phase (``facts`` then hold the member's status), else the Outcome."""
+    member = results.get("member")
+    if facts is not None and facts.get("member_skipped"):
+        return None
+    if facts is None or member is None:
+        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
+    if operation_failed(member):
+        if is_interest_missing(batches.error_of(member)):
+            return interest_missing(configuration, batches.error_of(member).as_log_data())
+        outcome = result_outcome(member, "member")
+        if outcome.result == Result.FAILED:
+            outcome.refused_fingerprint = facts.get("refusal_key", "")
+        return outcome
+    answer = batches.response_of(member)
+    facts["member_status"] = answer.get("status", "")
+    facts["unique_email_id"] = answer.get("unique_email_id", "")
+    facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
+    return None
+
+
+def _build_customers(configuration, pairs, rows, sent):
+    """Each customer PUT, opted in only when its member is subscribed, and the GDPR marketing permissions
+    of members whose consent the shop decided."""
+    operations = []
+    for row in rows:
+        facts = sent.get(str(row.id))
+        if facts is None:
+            continue
+        if customer_unchanged(facts["fingerprint"], facts.get("member_status"), row):
+            facts["customer_skipped"] = True  # only the member changed (a group, a name kept)
+        else:
+            operations.append(batches.encode(customer_operation(
+                configuration, facts["customer"], facts.get("member_status"), not facts.get("member_skipped")),
+                "c:%d:customer" % row.id))
+        permissions = facts["decides_consent"] and permissions_operation(
+            configuration.list_id, facts["email"], facts.get("member"), facts["opt_in"])
+        if permissions:
+            operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
+    return operations
+
+
+def _read_customers(configuration, row, results, facts):
+    customer = results.get("customer")
+    if facts is None or (customer is None and not facts.get("customer_skipped")):
+        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
+    for step in ("customer", "permissions"):
+        if step in results and operation_failed(results[step]):
+            outcome = result_outcome(results[step], step)
+            if step == "customer" and in_compliance_state(batches.error_of(results[step])):
+                # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
+                # the member's status and sends the customer without the opt-in.
+                outcome.result = Result.RETRY
+            return outcome
+    # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
+    return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
+                        facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
+                        facts.get("unique_email_id"))
+
+
+BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhase(_build_customers, _read_customers))

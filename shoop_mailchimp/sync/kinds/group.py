@@ -1,6 +1,10 @@
 """Where a ContactGroup becomes a Mailchimp interest under the "Contact Group" category: created,
 renamed and deleted with the group, and re-created when someone deleted it in Mailchimp."""
+from dataclasses import dataclass
+from typing import Optional
+
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from shuup.core.models import AnonymousContact, CompanyContact, ContactGroup, PersonContact
 
@@ -26,6 +30,11 @@ MAX_INTERESTS = 60
 #: Groups every person, company or visitor is in: as interests they would segment nothing.
 BUILT_IN_GROUPS = tuple(model.default_contact_group_identifier
                         for model in (PersonContact, CompanyContact, AnonymousContact))
+
+
+def log_target(object_id):
+    """A group's entries name no contact or order: the message names the interest."""
+    return {}
 
 
 def shop_groups(shop_id):
@@ -84,7 +93,39 @@ def plan(configuration, row, context):
     return GroupPlan(configuration, row, context.groups.get(row.object_id))
 
 
+@dataclass
+class InterestChange:
+    """What the shop keeps of a group's interest after a send. The plan only reads; the drainer applies
+    it with :func:`remember` as the row closes."""
+
+    group_id: int
+    #: The interest's id in Mailchimp, and its name; None: the group has no interest any more.
+    interest_id: Optional[str]
+    name: str = ""
+    #: The interest category was created again: its new id (every other group's interest is then forgotten).
+    category_id: str = ""
+
+
+def remember(configuration, change):
+    """Record an :class:`InterestChange`: Mailchimp made it, whatever became of the row meanwhile."""
+    with transaction.atomic():
+        mappings = ContactGroupInterest.objects.filter(shop_id=configuration.shop_id)
+        if change.category_id:
+            MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_category_id=change.category_id)
+            configuration.interest_category_id = change.category_id
+            mappings.exclude(group_id=change.group_id).delete()
+        if change.interest_id is None:
+            mappings.filter(group_id=change.group_id).delete()
+        else:
+            ContactGroupInterest.objects.update_or_create(
+                shop_id=configuration.shop_id, group_id=change.group_id,
+                defaults={"interest_id": change.interest_id, "name": change.name})
+
+
 class GroupPlan:
+    #: An interest's answer (its id) is needed before anything else is sent: never in a batch.
+    batchable = False
+
     def __init__(self, configuration, row, group):
         self.configuration = configuration
         self.row = row
@@ -93,7 +134,8 @@ class GroupPlan:
 
     def run(self, log):
         list_id, category_id = self.configuration.list_id, self.configuration.interest_category_id
-        mapping = ContactGroupInterest.objects.filter(shop_id=self.shop_id, group_id=self.row.object_id).first()
+        group_id = self.row.object_id
+        mapping = ContactGroupInterest.objects.filter(shop_id=self.shop_id, group_id=group_id).first()
         if self.group is not None and not interest_groups(self.configuration).filter(pk=self.group.pk).exists():
             if mapping is None:
                 return Outcome.skipped("the group is not one of the groups chosen as Mailchimp interests")
@@ -106,64 +148,62 @@ class GroupPlan:
                     pass
                 log("interest.delete", "Interest %r deleted (its group was deleted, or is no longer chosen)"
                     % mapping.name)
-                mapping.delete()
-            return Outcome.removed()
+            outcome = Outcome.removed()
+            outcome.interest = InterestChange(group_id, None)
+            return outcome
         taken = set(ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(
-            group_id=self.group.pk).values_list("name", flat=True))
-        name = unique_interest_name(self.shop_id, self.group.pk, taken)
+            group_id=group_id).values_list("name", flat=True))
+        name = unique_interest_name(self.shop_id, group_id, taken)
         if mapping is not None:
             try:
+                outcome = Outcome.synced()
                 if mapping.name != name:
                     yield Operation("PATCH", interests_path(list_id, category_id, mapping.interest_id), {"name": name})
                     log("interest.rename", "Interest %r renamed to %r" % (mapping.name, name))
-                    mapping.name = name
-                    mapping.save(update_fields=["name"])
+                    outcome.interest = InterestChange(group_id, mapping.interest_id, name)
                 else:
                     yield Operation("GET", interests_path(list_id, category_id, mapping.interest_id),
                                     params={"fields": "id"})
-                return Outcome.synced()
+                return outcome
             except MailchimpNotFound:
                 log("interest.missing", "The interest of group %r was deleted in Mailchimp: it is created again"
                     % name)
-        return (yield from self._create(name, mapping, log))
+        return (yield from self._create(name, log))
 
-    def _create(self, name, mapping, log):
+    def _create(self, name, log):
         """Create (or find by name) the group's interest, then send its members again with it."""
         configuration = self.configuration
-        mapping = mapping or ContactGroupInterest(shop_id=self.shop_id, group_id=self.group.pk)
+        group_id = self.group.pk
         try:
-            interest_id = yield from _find_or_create(configuration, name)
+            interest_id = yield from _find_or_create(configuration.list_id, configuration.interest_category_id, name)
         except MailchimpNotFound:
             # The category itself is gone: re-create it; every group's interest must be found again.
             category_id = yield from _ensure_category(configuration)
-            MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_category_id=category_id)
-            configuration.interest_category_id = category_id
-            ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(group_id=self.group.pk).delete()
             log("interest_category.missing", "The %r interest category was deleted in Mailchimp: it was created "
                 "again and every group's interest follows" % INTEREST_CATEGORY_TITLE)
-            interest_id = yield from _find_or_create(configuration, name)
-            requeue = [(SyncKind.GROUP, list(interest_groups(configuration).exclude(pk=self.group.pk).values_list(
+            interest_id = yield from _find_or_create(configuration.list_id, category_id, name)
+            change = InterestChange(group_id, interest_id, name, category_id=category_id)
+            requeue = [(SyncKind.GROUP, list(interest_groups(configuration).exclude(pk=group_id).values_list(
                 "pk", flat=True)), False)]
         else:
+            change = InterestChange(group_id, interest_id, name)
             requeue = []
-        mapping.interest_id, mapping.name = interest_id, name
-        mapping.save()
-        log("interest.create", "Interest %r is mapped to group %s" % (name, self.group.pk))
+        log("interest.create", "Interest %r is mapped to group %s" % (name, group_id))
         outcome = Outcome.synced()
+        outcome.interest = change
         # Members already sent (or being sent) get the new interest; never-sent contacts stay unsent.
-        outcome.requeue = requeue + [(SyncKind.CONTACT, group_member_ids(self.group.pk), True)]
+        outcome.requeue = requeue + [(SyncKind.CONTACT, group_member_ids(group_id), True)]
         return outcome
 
 
-def _find_or_create(configuration, name):
+def _find_or_create(list_id, category_id, name):
     """The interest id for ``name`` in the category: an existing one with that name, or a new one."""
-    answer = yield Operation("GET", interests_path(configuration.list_id, configuration.interest_category_id),
+    answer = yield Operation("GET", interests_path(list_id, category_id),
                              params={"count": 1000, "fields": "interests.id,interests.name"})
     for interest in (answer or {}).get("interests", []):
         if interest["name"] == name:
             return interest["id"]
-    created = yield Operation("POST", interests_path(configuration.list_id, configuration.interest_category_id),
-                              {"name": name})
+    created = yield Operation("POST", interests_path(list_id, category_id), {"name": name})
     return created["id"]
 
 

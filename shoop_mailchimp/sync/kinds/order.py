@@ -7,10 +7,12 @@ import json
 from django.db.models import Prefetch
 from shuup.core.models import Order, OrderLine, OrderLineType, PaymentStatus, ShippingStatus
 
+from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email
 from shoop_mailchimp.sync.outcome import Outcome, Result
@@ -33,6 +35,10 @@ def already_exists(error):
 
 class UnsendableOrder(Exception):
     """The order has nothing Mailchimp can take (no e-mail address, no product lines)."""
+
+
+def log_target(object_id):
+    return {"order_id": object_id}
 
 
 def order_id_for(order):
@@ -150,6 +156,9 @@ def plan(configuration, row, context):
 class OrderPlan:
     """What one order's delivery sends, computed without touching the network."""
 
+    #: A batch carries it as its products (phase 1) and the order (phase 2).
+    batchable = True
+
     def __init__(self, configuration, row, order, context):
         if order is None:
             raise UnsendableOrder("the order no longer exists")
@@ -234,3 +243,51 @@ class OrderPlan:
                 raise UnsendableOrder(
                     "Mailchimp already has an order %s in another store of this account (order ids are unique "
                     "per account)." % payload["id"])
+
+
+# In a batch (sync.bulk) --------------------------------------------------------------------------------
+# Products first, each once; then the orders, planned again (their products are in Mailchimp by then).
+
+
+def _build_products(configuration, pairs, rows, sent):
+    products = {}
+    for row, plan in pairs:
+        for line in plan.lines:
+            products.setdefault(line.product_id, line.product)
+        sent[str(row.id)] = {}
+    return [
+        batches.encode(Operation("POST", product_path(configuration.store_id), product_payload(product)),
+                       "p:%d:product" % product_id)
+        for product_id, product in sorted(products.items())
+    ]
+
+
+def _read_products(configuration, row, results, facts):
+    """Products are shared by orders: a refused one fails its orders in the next phase, not here."""
+    return None
+
+
+def _build_orders(configuration, pairs, rows, sent):
+    operations = []
+    for row, plan in pairs:
+        operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
+                                         "o:%d:order" % row.id))
+        sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint)
+    return operations
+
+
+def _read_orders(configuration, row, results, facts):
+    result = results.get("order")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this order")
+    if not operation_failed(result):
+        return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"])
+    outcome = result_outcome(result, "order")
+    if already_exists(batches.error_of(result)):
+        # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
+        outcome.result = Result.RETRY
+    return outcome
+
+
+BATCH_PHASES = (BatchPhase(_build_products, _read_products, plans=True),
+                BatchPhase(_build_orders, _read_orders, plans=True))
