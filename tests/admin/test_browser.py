@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
-from tests.helpers import new_person
+from tests.helpers import missing, new_person
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -15,16 +15,24 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 
+def chromium_driver():
+    """playwright's sync API, once Debian's Chromium is known to be there."""
+    if not os.path.exists(CHROMIUM):
+        missing("Debian's chromium is not at %s" % CHROMIUM)
+    from playwright import sync_api
+
+    return sync_api
+
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at %s" % CHROMIUM),
 ]
 
 
 @pytest.fixture
 def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = chromium_driver()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -4,7 +4,6 @@ Each payload calls ``alert``; any dialog, any uncaught page error and any consol
 test. The walk includes the chain that ran a script before: a customer's address Mailchimp
 echoes in its error, shown after "Sync now" on the contact's page.
 """
-import os
 
 import pytest
 import requests
@@ -14,7 +13,7 @@ from shuup.core.models import ContactGroup
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.webhook_registration import check_webhook
-from tests.admin.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.admin.test_browser import CHROMIUM, CHROMIUM_ARGS, chromium_driver
 from tests.helpers import new_person
 from tests.security.hostile import (
     FIRST_NAME,
@@ -31,7 +30,6 @@ SECTION_LINK = ".section-navigation >> text=Mailchimp"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at %s" % CHROMIUM),
 ]
 
 
@@ -64,7 +62,7 @@ class Watch:
 
 @pytest.fixture
 def watched_page(live_server, settings):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = chromium_driver()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

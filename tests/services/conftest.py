@@ -1,9 +1,11 @@
 """Real services for the tests marked ``services``: a Redis server and a PostgreSQL cluster of their own.
 
-Each needs its Debian package (``scripts/system-deps`` installs them); a test is skipped otherwise.
+Each needs its Debian package (``scripts/system-deps`` installs them); a test is skipped otherwise, and
+fails under ``make test`` (see :func:`tests.helpers.missing`).
 """
 import pytest
 
+from tests.helpers import missing
 from tests.services.servers import start_postgres, start_redis
 
 
@@ -11,7 +13,7 @@ from tests.services.servers import start_postgres, start_redis
 def redis_url():
     started = start_redis()
     if started is None:
-        pytest.skip("redis-server is not installed (scripts/system-deps installs it)")
+        missing("redis-server is not installed")
     url, process = started
     try:
         yield url
@@ -24,7 +26,7 @@ def redis_url():
 def postgres_port():
     started = start_postgres()
     if started is None:
-        pytest.skip("PostgreSQL is not installed (scripts/system-deps installs it)")
+        missing("PostgreSQL is not installed")
     port, stop = started
     try:
         yield port
