@@ -19,6 +19,23 @@ def md5(email):
     return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
 
 
+def control(emu, method, path, **kwargs):
+    """A call to the emulator's own control API (``/_emulator/``), which must succeed."""
+    response = requests.request(method, f"{emu.root_url}/_emulator/{path}", timeout=5, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+#: The address of the member the rule tests write.
+EMAIL = "ann.smith@gmail.com"
+
+
+def put_member(api, list_id, **body):
+    """PUT the member ``EMAIL`` (new ones subscribed), with ``body`` on top."""
+    body = dict({"email_address": EMAIL, "status_if_new": "subscribed"}, **body)
+    return api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json=body)
+
+
 @pytest.fixture
 def mailchimp_emulator_rules_off():
     """The emulator's own tests run with every Mailchimp rule on (tests switch one off to test it)."""

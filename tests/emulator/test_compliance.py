@@ -8,19 +8,13 @@ import pytest
 
 from shoop_mailchimp.testing.emulator import rules
 
-from .conftest import STORE, md5
+from .conftest import EMAIL, STORE, md5, put_member
 from .test_batches import results_by_operation, wait_finished
 
-EMAIL = "ann.smith@gmail.com"
 DETAIL = (
     "ann.smith@gmail.com is in a compliance state due to unsubscribe, bounce, or compliance review "
     "and cannot be subscribed."
 )
-
-
-def put(api, list_id, **body):
-    body = dict({"email_address": EMAIL, "status_if_new": "subscribed"}, **body)
-    return api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json=body)
 
 
 def assert_compliance_refusal(response):
@@ -35,7 +29,7 @@ def assert_compliance_refusal(response):
 @pytest.fixture
 def unsubscribed(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    assert put(api, list_id).status_code == 200
+    assert put_member(api, list_id).status_code == 200
     emu.set_member_status(api_key, list_id, EMAIL, "unsubscribed")
     return emu, api_key, list_id
 
@@ -43,9 +37,9 @@ def unsubscribed(mailchimp_account, api):
 @pytest.mark.parametrize("status", ["unsubscribed", "cleaned"])
 def test_put_and_patch_cannot_subscribe_again(mailchimp_account, api, status):
     emu, api_key, list_id = mailchimp_account
-    put(api, list_id)
+    put_member(api, list_id)
     emu.set_member_status(api_key, list_id, EMAIL, status)
-    assert_compliance_refusal(put(api, list_id, status="subscribed", merge_fields={"FNAME": "Ann"}))
+    assert_compliance_refusal(put_member(api, list_id, status="subscribed", merge_fields={"FNAME": "Ann"}))
     patch = api("PATCH", f"lists/{list_id}/members/{md5(EMAIL)}", json={"status": "subscribed"})
     assert_compliance_refusal(patch)
     member = emu.get_member(api_key, list_id, EMAIL)
@@ -55,16 +49,16 @@ def test_put_and_patch_cannot_subscribe_again(mailchimp_account, api, status):
 
 def test_other_writes_still_pass(unsubscribed, api):
     emu, api_key, list_id = unsubscribed
-    renamed = put(api, list_id, merge_fields={"FNAME": "Ann"})
+    renamed = put_member(api, list_id, merge_fields={"FNAME": "Ann"})
     assert renamed.status_code == 200 and renamed.json()["status"] == "unsubscribed"
-    again = put(api, list_id, status="unsubscribed")
+    again = put_member(api, list_id, status="unsubscribed")
     assert again.status_code == 200
     assert emu.confirmations(api_key) == []
 
 
 def test_pending_is_the_way_back_and_mails_a_confirmation(unsubscribed, api):
     emu, api_key, list_id = unsubscribed
-    response = put(api, list_id, status="pending")
+    response = put_member(api, list_id, status="pending")
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
     [confirmation] = emu.confirmations(api_key)
@@ -76,7 +70,7 @@ def test_pending_is_the_way_back_and_mails_a_confirmation(unsubscribed, api):
 
 def test_new_pending_members_get_a_confirmation_too(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put(api, list_id, status_if_new="pending")
+    put_member(api, list_id, status_if_new="pending")
     posted = api("POST", f"lists/{list_id}/members", json={"email_address": "bo@gmail.com", "status": "pending"})
     assert posted.status_code == 200
     assert [c["email_address"] for c in emu.confirmations(api_key)] == [EMAIL, "bo@gmail.com"]
@@ -85,7 +79,7 @@ def test_new_pending_members_get_a_confirmation_too(mailchimp_account, api):
 def test_archiving_does_not_clear_the_compliance_state(unsubscribed, api):
     emu, api_key, list_id = unsubscribed
     assert api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}").status_code == 204
-    assert_compliance_refusal(put(api, list_id))  # status_if_new applies to an archived member
+    assert_compliance_refusal(put_member(api, list_id))  # status_if_new applies to an archived member
     posted = api("POST", f"lists/{list_id}/members", json={"email_address": EMAIL, "status": "subscribed"})
     assert_compliance_refusal(posted)
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "archived"
@@ -93,9 +87,9 @@ def test_archiving_does_not_clear_the_compliance_state(unsubscribed, api):
 
 def test_archived_subscriber_comes_back(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put(api, list_id)
+    put_member(api, list_id)
     api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}")
-    assert put(api, list_id).json()["status"] == "subscribed"
+    assert put_member(api, list_id).json()["status"] == "subscribed"
 
 
 def test_inside_a_batch(unsubscribed, mailchimp_client):
@@ -112,16 +106,16 @@ def test_inside_a_batch(unsubscribed, mailchimp_client):
 def test_rule_off_is_lenient(unsubscribed, api):
     emu, api_key, list_id = unsubscribed
     emu.set_rule(rules.COMPLIANCE_STATE, False)
-    assert put(api, list_id, status="subscribed").json()["status"] == "subscribed"
+    assert put_member(api, list_id, status="subscribed").json()["status"] == "subscribed"
 
 
 def test_rule_switched_per_audience_and_per_account(unsubscribed, api):
     emu, api_key, list_id = unsubscribed
     emu.set_rule(rules.COMPLIANCE_STATE, False, api_key=api_key)
     emu.set_rule(rules.COMPLIANCE_STATE, True, api_key=api_key, list_id=list_id)
-    assert_compliance_refusal(put(api, list_id, status="subscribed"))
+    assert_compliance_refusal(put_member(api, list_id, status="subscribed"))
     emu.set_rule(rules.COMPLIANCE_STATE, None, api_key=api_key, list_id=list_id)
-    assert put(api, list_id, status="subscribed").status_code == 200
+    assert put_member(api, list_id, status="subscribed").status_code == 200
 
 
 # E-commerce customers ----------------------------------------------------------------------------
@@ -172,7 +166,7 @@ def test_order_carrying_opt_in_for_a_compliance_member(mailchimp_account, store,
 
 def test_new_customer_never_changes_an_existing_member(mailchimp_account, store, api):
     emu, api_key, list_id = mailchimp_account
-    put(api, list_id, status_if_new="transactional")
+    put_member(api, list_id, status_if_new="transactional")
     assert put_customer(api, True).status_code == 200
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "transactional"
     assert put_customer(api, False, customer_id="c2").status_code == 200
@@ -183,7 +177,7 @@ def test_new_customer_never_changes_an_existing_member(mailchimp_account, store,
 def test_customer_opt_in_rule_off_lifts_any_transactional_member(mailchimp_account, store, api):
     emu, api_key, list_id = mailchimp_account
     emu.set_rule(rules.CUSTOMER_OPT_IN, False, api_key=api_key, list_id=list_id)
-    put(api, list_id, status_if_new="transactional")
+    put_member(api, list_id, status_if_new="transactional")
     assert put_customer(api, True).status_code == 200
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "subscribed"
 

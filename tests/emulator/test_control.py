@@ -8,13 +8,7 @@ import requests
 
 from shoop_mailchimp.testing.emulator import DEMO_API_KEY, DEMO_LIST_ID
 
-from .conftest import md5
-
-
-def control(emu, method, path, **kwargs):
-    response = requests.request(method, f"{emu.root_url}/_emulator/{path}", timeout=5, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
+from .conftest import control, md5
 
 
 def test_accounts_lists_and_state(mailchimp_emulator):

@@ -5,9 +5,7 @@ import requests
 
 from shoop_mailchimp.testing.emulator import rules
 
-from .conftest import md5
-
-EMAIL = "ann.smith@gmail.com"
+from .conftest import EMAIL, md5, put_member
 
 
 @pytest.fixture
@@ -17,23 +15,19 @@ def gdpr_list(mailchimp_account):
     return emu, api_key, list_id
 
 
-def put(api, list_id, **body):
-    body = dict({"email_address": EMAIL, "status_if_new": "subscribed"}, **body)
-    return api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json=body)
-
-
 def test_members_of_a_gdpr_audience_carry_its_permissions(gdpr_list, api, mailchimp_emulator):
     emu, api_key, list_id = gdpr_list
     permissions = emu.marketing_permissions(api_key, list_id)
     assert [p["text"] for p in permissions] == ["Email", "Direct Mail", "Customized Online Advertising"]
     assert api("GET", f"lists/{list_id}").json()["marketing_permissions"] is True
-    member = put(api, list_id).json()
+    member = put_member(api, list_id).json()
     expected = [dict(p, enabled=False) for p in permissions]
     assert member["marketing_permissions"] == expected
     template = "/lists/{listId}/members/{subscriberHash}"
     assert mailchimp_emulator.check_response("PUT", template, 200, member) == []
     email_permission = permissions[0]["marketing_permission_id"]
-    changed = put(api, list_id, marketing_permissions=[{"marketing_permission_id": email_permission, "enabled": True}])
+    changed = put_member(api, list_id,
+                         marketing_permissions=[{"marketing_permission_id": email_permission, "enabled": True}])
     assert changed.json()["marketing_permissions"][0] == dict(permissions[0], enabled=True)
     assert [p["enabled"] for p in changed.json()["marketing_permissions"]] == [True, False, False]
     patch = {"marketing_permissions": [{"marketing_permission_id": email_permission, "enabled": False}]}
@@ -43,7 +37,7 @@ def test_members_of_a_gdpr_audience_carry_its_permissions(gdpr_list, api, mailch
 
 def test_unknown_permission_is_refused(gdpr_list, api):
     emu, api_key, list_id = gdpr_list
-    response = put(api, list_id, marketing_permissions=[{"marketing_permission_id": "nope", "enabled": True}])
+    response = put_member(api, list_id, marketing_permissions=[{"marketing_permission_id": "nope", "enabled": True}])
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "marketing_permissions"
     assert emu.get_member(api_key, list_id, EMAIL) is None
@@ -61,7 +55,7 @@ def test_members_created_by_customers_get_the_permissions_too(gdpr_list, mailchi
 def test_other_audiences_have_none(mailchimp_account, api):
     _, _, list_id = mailchimp_account
     sent = [{"marketing_permission_id": "abc", "enabled": True}]
-    member = put(api, list_id, marketing_permissions=sent).json()
+    member = put_member(api, list_id, marketing_permissions=sent).json()
     assert "marketing_permissions" not in member
     assert api("GET", f"lists/{list_id}").json()["marketing_permissions"] is False
 
@@ -70,7 +64,7 @@ def test_rule_off_keeps_what_is_sent(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
     emu.set_rule(rules.MARKETING_PERMISSIONS, False, api_key=api_key, list_id=list_id)
     sent = [{"marketing_permission_id": "abc", "enabled": True}]
-    assert put(api, list_id, marketing_permissions=sent).json()["marketing_permissions"] == sent
+    assert put_member(api, list_id, marketing_permissions=sent).json()["marketing_permissions"] == sent
 
 
 def test_gdpr_audience_through_the_api_and_the_control_api(mailchimp_account, api, mailchimp_client):
@@ -100,4 +94,4 @@ def test_gdpr_audience_through_the_api_and_the_control_api(mailchimp_account, ap
     )
     list_id = response.json()["id"]
     assert [p["text"] for p in emu.marketing_permissions(api_key, list_id)] == ["Email"]
-    assert [p["text"] for p in put(api, list_id).json()["marketing_permissions"]] == ["Email"]
+    assert [p["text"] for p in put_member(api, list_id).json()["marketing_permissions"]] == ["Email"]

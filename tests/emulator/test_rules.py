@@ -12,15 +12,8 @@ import requests
 from shoop_mailchimp.testing.emulator import DEMO_API_KEY, Emulator, rules
 from shoop_mailchimp.testing.emulator.addresses import looks_fake
 
-from .conftest import md5
+from .conftest import control, md5
 from .test_batches import member_op, wait_finished
-
-
-def control(emu, method, path, **kwargs):
-    response = requests.request(method, f"{emu.root_url}/_emulator/{path}", timeout=5, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
-
 
 # Switching ---------------------------------------------------------------------------------------
 
