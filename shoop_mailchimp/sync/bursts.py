@@ -117,8 +117,12 @@ def split(configuration, rows):
 
 
 def hand_over(shop_id, rows):
+    """A burst batch holding ``rows``. A row a shop's transaction held at that moment is not handed over: it
+    goes back to the queue, for the next round."""
     token = uuid.uuid4().hex
     with transaction.atomic():
-        count = state.hand_over(rows, token, get_setting("BATCH_LEASE_SECONDS"))
-        return MailchimpBatch.objects.create(shop_id=shop_id, kind=SyncKind.CONTACT, origin=BatchOrigin.BURST,
-                                             token=token, rows=count)
+        handed = state.hand_over(rows, token, get_setting("BATCH_LEASE_SECONDS"))
+        batch = MailchimpBatch.objects.create(shop_id=shop_id, kind=SyncKind.CONTACT, origin=BatchOrigin.BURST,
+                                              token=token, rows=len(handed))
+    state.release([row for row in rows if row.id not in handed])
+    return batch

@@ -221,12 +221,39 @@ def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):
 
 
 def hand_over(rows, token, lease_seconds):
-    """Lease claimed rows to a batch's ``token`` (a burst); returns how many it holds. A row whose lease
-    another worker took meanwhile stays with that worker. The claim's version stays: a change recorded
-    from now on sends the row again after the batch."""
-    return SyncState.objects.filter(
-        id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows}
-    ).update(claimed_by=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds))
+    """Lease claimed rows to a batch's ``token`` (a burst); returns the ids it holds. A row whose lease
+    another worker took meanwhile stays with that worker; in a transaction, a row a shop's transaction
+    holds at this moment stays with the claim (see :func:`_update_unlocked`). The claim's version stays: a
+    change recorded from now on sends the row again after the batch."""
+    _update_unlocked(_claimed(rows), claimed_by=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds))
+    return set(held_by(token).values_list("id", flat=True))
+
+
+def _claimed(rows):
+    """The rows, where they are still held by the claim they were read with."""
+    return SyncState.objects.filter(id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows})
+
+
+def _update_unlocked(rows, **changes):
+    """``rows.update(**changes)`` that cannot deadlock with a shop's transaction; returns the rows updated.
+
+    On PostgreSQL a multi-row UPDATE locks rows one after the other, and waits for a row a shop's
+    transaction holds (a contact saved meanwhile) while it holds the others; if that transaction then
+    wants one of those, the two deadlock and PostgreSQL aborts one, possibly the shop's request. So the
+    rows are locked with SKIP LOCKED, and those skipped are updated one per statement, each waiting while
+    holding nothing else. Inside a transaction (whose earlier rows stay locked) the skipped rows are left
+    as they are; the caller says what becomes of them."""
+    if not connection.features.has_select_for_update_skip_locked:
+        return rows.update(**changes)
+    in_transaction = connection.in_atomic_block
+    candidates = set() if in_transaction else set(rows.values_list("id", flat=True))
+    with transaction.atomic():
+        locked = list(rows.select_for_update(skip_locked=True).values_list("id", flat=True))
+        updated = sum(rows.filter(id__in=locked[start:start + IDS_PER_STATEMENT]).update(**changes)
+                      for start in range(0, len(locked), IDS_PER_STATEMENT))
+    for row_id in sorted(candidates - set(locked)):
+        updated += rows.filter(id=row_id).update(**changes)
+    return updated
 
 
 def held_by(token):
@@ -239,14 +266,14 @@ def renew_lease(rows, seconds):
     A worker that sends for long (a slow Mailchimp, a big claim) calls it before its lease could run
     out: a row another worker claimed after the lease ended is not sent again with older data.
     """
-    ids, tokens = [row.id for row in rows], {row.claimed_by for row in rows}
-    held = SyncState.objects.filter(id__in=ids, claimed_by__in=tokens)
-    held.update(lease_until=timezone.now() + timedelta(seconds=seconds))
+    held = _claimed(rows)
+    _update_unlocked(held, lease_until=timezone.now() + timedelta(seconds=seconds))
     return set(held.values_list("id", flat=True))
 
 
 def extend_lease(token, seconds, batch_id=""):
-    return held_by(token).update(batch_id=batch_id, lease_until=timezone.now() + timedelta(seconds=seconds))
+    return _update_unlocked(held_by(token), batch_id=batch_id,
+                            lease_until=timezone.now() + timedelta(seconds=seconds))
 
 
 def release(rows, delay=None):
@@ -254,15 +281,13 @@ def release(rows, delay=None):
     changes = dict(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="")
     if delay:
         changes["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
-    SyncState.objects.filter(
-        id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows}
-    ).update(**changes)
+    _update_unlocked(_claimed(rows), **changes)
 
 
 def release_token(token):
     """Every row still held by ``token`` goes back to the queue (a batch Mailchimp lost)."""
-    return held_by(token).update(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="",
-                                 next_attempt_at=timezone.now())
+    return _update_unlocked(held_by(token), status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="",
+                            next_attempt_at=timezone.now())
 
 
 # Closing (workers) -----------------------------------------------------------------------------------

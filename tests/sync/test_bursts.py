@@ -1,4 +1,5 @@
 """Bursts: many contacts due at once go through batches by themselves, with the one-by-one path's rules."""
+import threading
 import time
 
 import pytest
@@ -444,6 +445,109 @@ def test_an_unsubscribe_heard_while_its_batch_runs_is_not_overwritten_by_the_bat
     assert emulator.get_member(api_key, list_id, leaving.email)["status"] == "pending"
 
 
+def shop_connection():
+    """A second PostgreSQL connection, standing for a shop's request with its transaction open."""
+    import psycopg2
+
+    database = connection.settings_dict
+    return psycopg2.connect(host=database["HOST"], port=database["PORT"], user=database["USER"],
+                            dbname=database["NAME"])
+
+
+def claimed_rows(shop_id, count):
+    people = [new_person() for _number in range(count)]
+    rows = sorted(state.claim(shop_id=shop_id, limit=10, kind=SyncKind.CONTACT), key=lambda row: row.id)
+    assert [row.object_id for row in rows] == sorted(person.pk for person in people)
+    return rows
+
+
+class ShopRequest(threading.Thread):
+    """A shop's request in a transaction of its own: it saves the contact of ``first`` and, once the worker
+    (this test's connection) waits for a lock, the contact of ``then`` (if any); then it ends."""
+
+    def __init__(self, first, then=None):
+        super().__init__()
+        self.first, self.then = first, then
+        self.locked, self.errors = threading.Event(), []
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            [[self.worker_pid]] = cursor.fetchall()
+        self.start()
+        assert self.locked.wait(10)
+
+    def run(self):
+        shop = shop_connection()
+        try:
+            with shop.cursor() as cursor:
+                cursor.execute("SELECT id FROM shoop_mailchimp_syncstate WHERE id = %s FOR UPDATE", [self.first.id])
+                self.locked.set()
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                                   [self.worker_pid])
+                    if cursor.fetchall():
+                        break
+                    time.sleep(0.01)
+                if self.then is not None:
+                    cursor.execute("SELECT id FROM shoop_mailchimp_syncstate WHERE id = %s FOR UPDATE",
+                                   [self.then.id])
+            shop.commit()
+        except Exception as error:  # a deadlock PostgreSQL resolved by aborting the shop's request
+            self.errors.append(error)
+            shop.rollback()
+        finally:
+            shop.close()
+
+
+WORKER_UPDATES = {
+    "renew_lease": lambda rows: state.renew_lease(rows, 60),
+    "extend_lease": lambda rows: state.extend_lease(rows[0].claimed_by, 60, batch_id="b1"),
+    "release": lambda rows: state.release(rows),
+    "release_token": lambda rows: state.release_token(rows[0].claimed_by),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("update", sorted(WORKER_UPDATES))
+def test_on_postgresql_a_worker_updating_many_rows_never_deadlocks_a_shop_transaction(burst_settings, update):
+    """A shop's request saves the last contact, then (while the worker's update of all three waits for it)
+    the first. Updating many rows in one statement held the first while waiting for the last: a deadlock,
+    and PostgreSQL aborts one side, possibly the shop's request."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL locks rows")
+    rows = claimed_rows(burst_settings.shop_id, 3)
+    request = ShopRequest(rows[2], then=rows[0])
+    try:
+        WORKER_UPDATES[update](rows)
+    finally:
+        request.join(20)
+    assert request.errors == []
+    changed = SyncState.objects.filter(id__in=[row.id for row in rows])
+    if update in ("release", "release_token"):
+        assert set(changed.values_list("claimed_by", flat=True)) == {""}
+    else:
+        assert len(set(changed.values_list("lease_until", flat=True))) == 1  # all three renewed together
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_burst_leaves_a_row_a_shop_transaction_holds_to_the_next_round(burst_settings):
+    """Handing rows over to a burst's batch happens in a transaction (with the batch), so it must not wait for
+    a row while holding the others: the row a shop's transaction holds goes back to the queue instead."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL locks rows")
+    rows = claimed_rows(burst_settings.shop_id, 3)
+    request = ShopRequest(rows[1])
+    try:
+        batch = bursts.hand_over(burst_settings.shop_id, rows)
+    finally:
+        request.join(20)
+    assert request.errors == []
+    assert batch.rows == 2
+    assert set(state.held_by(batch.token).values_list("id", flat=True)) == {rows[0].id, rows[2].id}
+    left = SyncState.objects.get(id=rows[1].id)
+    assert left.status == SyncStatus.PENDING and left.claimed_by == ""
+
+
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_a_batch_close_never_waits_for_a_row_a_shop_transaction_holds(burst_settings):
     """Waiting while holding the batch's other rows could deadlock with the shop's transaction, which locks
@@ -451,14 +555,8 @@ def test_on_postgresql_a_batch_close_never_waits_for_a_row_a_shop_transaction_ho
     (tests/services/test_batches_on_postgresql.py), where rows are closed many per statement."""
     if connection.vendor != "postgresql":
         pytest.skip("only PostgreSQL closes many rows per statement")
-    import psycopg2
-
-    people = [new_person() for _number in range(3)]
-    rows = sorted(state.claim(shop_id=burst_settings.shop_id, limit=10, kind=SyncKind.CONTACT), key=lambda r: r.id)
-    assert [row.object_id for row in rows] == sorted(person.pk for person in people)
-    database = connection.settings_dict
-    shop_transaction = psycopg2.connect(host=database["HOST"], port=database["PORT"], user=database["USER"],
-                                        dbname=database["NAME"])
+    rows = claimed_rows(burst_settings.shop_id, 3)
+    shop_transaction = shop_connection()
     try:
         with shop_transaction.cursor() as cursor:  # a contact saved in a transaction still open
             cursor.execute("SELECT id FROM shoop_mailchimp_syncstate WHERE id = %s FOR UPDATE", [rows[1].id])

@@ -132,7 +132,9 @@ def test_a_429_midway_stops_sending_and_loses_nothing(concurrent_worker, mailchi
 
 def test_an_account_problem_stops_and_pauses_the_shop(concurrent_worker, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    people = new_people(30)
+    # Far more people than the sends queued at once (8 threads, QUEUED_SENDS_PER_THREAD each): the last ones
+    # cannot have been started when the 401 of an early one comes back.
+    people = new_people(100)
     emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(people[10].email), status=401, times=1)
     drain()
     assert MailchimpConfiguration.objects.get(pk=concurrent_worker.pk).paused_reason
