@@ -1,0 +1,71 @@
+"""What a shopper's newsletter choice changes in the shop: ``marketing_permission``, and nothing else.
+
+Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); the drainer sends it after
+the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then.
+"""
+from django.db import transaction
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.mailchimp import members
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState
+from shoop_mailchimp.shops import shop_contacts
+
+SUBSCRIBED = "subscribed"
+AWAITING_CONFIRMATION = "awaiting_confirmation"
+NOT_SUBSCRIBED = "not_subscribed"
+
+#: Member statuses from which a new consent reaches Mailchimp as ``pending`` whatever the configuration.
+CONFIRMATION_NEEDED_FROM = (members.PENDING, members.UNSUBSCRIBED, members.CLEANED)
+
+
+def double_opt_in(shop):
+    return MailchimpConfiguration.objects.filter(shop=shop, double_opt_in=True).exists()
+
+
+def subscribe_address(shop, email, first_name="", last_name=""):
+    """Consent given with an address alone (the newsletter block): every contact of the shop with that
+    address consents, or a new person is created. The names fill only a new person: an anonymous form
+    must not rename a customer."""
+    with transaction.atomic():
+        contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
+        if not contacts:
+            person = PersonContact.objects.create(
+                email=email, first_name=first_name, last_name=last_name, marketing_permission=True)
+            person.add_to_shop(shop)
+        for contact in contacts:
+            _set_consent(contact, True)
+
+
+def subscribe_person(contact):
+    """A logged-in shopper (account page, registration) consents for their own contact."""
+    _set_consent(contact, True)
+
+
+def withdraw_consent(shop, contact):
+    """The address says no: the shopper's contact and any other contact of the shop with the same address
+    stop consenting, so that no record of the shop still claims a consent the person withdrew."""
+    with transaction.atomic():
+        _set_consent(contact, False)
+        if contact.email:
+            for other in shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk):
+                _set_consent(other, False)
+
+
+def _set_consent(contact, permission):
+    if contact.marketing_permission != permission:
+        contact.marketing_permission = permission
+        contact.save(update_fields=["marketing_permission"])
+
+
+def newsletter_status(shop, contact):
+    """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
+    mailed a link, or will: double opt-in, or consent given again after an unsubscribe) or not subscribed."""
+    if not contact.marketing_permission:
+        return NOT_SUBSCRIBED
+    member_status = SyncState.objects.contacts().filter(shop=shop, object_id=contact.pk).values_list(
+        "member_status", flat=True).first()
+    if member_status == members.SUBSCRIBED:
+        return SUBSCRIBED
+    if member_status in CONFIRMATION_NEEDED_FROM or double_opt_in(shop):
+        return AWAITING_CONFIRMATION
+    return SUBSCRIBED
