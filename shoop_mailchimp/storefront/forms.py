@@ -13,9 +13,9 @@ class NewsletterSignupForm(forms.Form):
                         "invalid": _("Enter a valid e-mail address, such as name@example.com.")},
         widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": _("name@example.com")}),
     )
-    first_name = forms.CharField(label=_("First name"), max_length=NAME_LENGTH, required=False,
+    first_name = forms.CharField(label=_("First name (optional)"), max_length=NAME_LENGTH, required=False,
                                  widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(label=_("Last name"), max_length=NAME_LENGTH, required=False,
+    last_name = forms.CharField(label=_("Last name (optional)"), max_length=NAME_LENGTH, required=False,
                                 widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
 
     def __init__(self, *args, ask_name=True, **kwargs):

@@ -9,7 +9,12 @@ from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import new_person, row_of
-from tests.storefront.helpers import page_messages, place_newsletter_block, signup_url
+from tests.storefront.helpers import (
+    page_messages,
+    place_newsletter_block,
+    place_newsletter_block_with_editor,
+    signup_url,
+)
 
 
 def csrf_token(client):
@@ -33,6 +38,13 @@ def test_the_block_renders_where_the_shop_owner_placed_it_with_escaped_texts(sho
     assert "&lt;b&gt;News&lt;/b&gt; &amp; offers" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
     assert configuration.api_key not in page
+
+
+@pytest.mark.django_db
+def test_a_shop_owner_places_the_block_with_the_xtheme_editor(shop, admin_client):
+    place_newsletter_block_with_editor(admin_client, shop, title="Chimp news", ask_name=True)
+    page = Client().get("/").content.decode()
+    assert "Chimp news" in page and 'action="%s"' % signup_url() in page and 'name="first_name"' in page
 
 
 @pytest.mark.django_db
