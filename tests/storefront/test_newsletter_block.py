@@ -92,14 +92,17 @@ def test_double_opt_in_makes_the_new_member_pending_and_says_check_your_inbox(
 
 
 @pytest.mark.django_db
-def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_saying_so(shop, front_client):
+def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_saying_so(
+        shop, front_client, configuration):
     customer = new_person(permission=False, email="Known.Customer@fastmail.com", first_name="Ada")
+    version_before = row_of(customer).version
     unknown = subscribe(front_client, "someone.else@fastmail.com")
     known = subscribe(front_client, "known.customer@FASTMAIL.com", first_name="Mallory")
 
     customer.refresh_from_db()
     assert customer.marketing_permission is True
     assert customer.first_name == "Ada", "an anonymous form renamed a customer"
+    assert row_of(customer).version > version_before, "the consent was not recorded for the sync"
     assert PersonContact.objects.filter(email__iexact="known.customer@fastmail.com").count() == 1
     assert page_messages(known) == page_messages(unknown), "the answer tells whether the address is a customer"
 
