@@ -1,6 +1,5 @@
 """Storefront views: the newsletter block's signup and the account page. They only change consent in
 the shop (:mod:`.subscriptions`); Mailchimp hears of it from the drainer after the commit."""
-from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.http import is_safe_url
 from django.utils.translation import ugettext_lazy as _
@@ -8,6 +7,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 from shuup.front.views.dashboard import DashboardViewMixin
 
+from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
 from shoop_mailchimp.storefront import rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 
