@@ -5,7 +5,7 @@ from django.utils.translation import ugettext_lazy as _
 from shuup.front.providers import FormFieldDefinition, FormFieldProvider
 
 from shoop_mailchimp.shops import recording_shop_ids
-from shoop_mailchimp.storefront.subscriptions import double_opt_in, subscribe_person
+from shoop_mailchimp.storefront.subscriptions import REGISTRATION, double_opt_in, subscribe_person
 
 FIELD_NAME = "shoop_mailchimp_newsletter"
 
@@ -31,7 +31,7 @@ def person_registered(sender, request, user, contact, **kwargs):
     """Shuup's ``person_registration_save``: sent inside the registration's transaction, so the consent and
     its sync-state row commit with the new account."""
     if newsletter_ticked(request.POST):
-        subscribe_person(contact)
+        subscribe_person(request.shop, contact, REGISTRATION)
 
 
 REGISTERED_UID = "shoop_mailchimp.storefront.person_registered"

@@ -1,11 +1,13 @@
 """What a shopper's newsletter choice changes in the shop: ``marketing_permission``, and nothing else.
 
 Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); the drainer sends it after
-the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then.
+the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then. Each
+change is logged with where the shopper made it: the shop's proof of consent.
 """
 from django.db import transaction
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState
 from shoop_mailchimp.shops import shop_contacts
@@ -13,6 +15,11 @@ from shoop_mailchimp.shops import shop_contacts
 SUBSCRIBED = "subscribed"
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 NOT_SUBSCRIBED = "not_subscribed"
+
+#: Where the shopper made the choice, as the log says it.
+NEWSLETTER_BLOCK = "in the newsletter block"
+REGISTRATION = "on the registration form"
+ACCOUNT_PAGE = "on the account page"
 
 #: Member statuses from which a new consent reaches Mailchimp as ``pending`` whatever the configuration.
 CONFIRMATION_NEEDED_FROM = (members.PENDING, members.UNSUBSCRIBED, members.CLEANED)
@@ -32,29 +39,37 @@ def subscribe_address(shop, email, first_name="", last_name=""):
             person = PersonContact.objects.create(
                 email=email, first_name=first_name, last_name=last_name, marketing_permission=True)
             person.add_to_shop(shop)
+            _log_choice(shop, person, True, NEWSLETTER_BLOCK)
         for contact in contacts:
-            _set_consent(contact, True)
+            _set_consent(shop, contact, True, NEWSLETTER_BLOCK)
 
 
-def subscribe_person(contact):
+def subscribe_person(shop, contact, where):
     """A logged-in shopper (account page, registration) consents for their own contact."""
-    _set_consent(contact, True)
+    _set_consent(shop, contact, True, where)
 
 
 def withdraw_consent(shop, contact):
     """The address says no: the shopper's contact and any other contact of the shop with the same address
     stop consenting, so that no record of the shop still claims a consent the person withdrew."""
     with transaction.atomic():
-        _set_consent(contact, False)
+        _set_consent(shop, contact, False, ACCOUNT_PAGE)
         if contact.email:
             for other in shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk):
-                _set_consent(other, False)
+                _set_consent(shop, other, False, ACCOUNT_PAGE)
 
 
-def _set_consent(contact, permission):
+def _set_consent(shop, contact, permission, where):
     if contact.marketing_permission != permission:
         contact.marketing_permission = permission
         contact.save(update_fields=["marketing_permission"])
+        _log_choice(shop, contact, permission, where)
+
+
+def _log_choice(shop, contact, permission, where):
+    action, message = ("storefront.subscribe", "The shopper gave consent %s.") if permission else (
+        "storefront.unsubscribe", "The shopper withdrew consent %s.")
+    log_event(shop.pk, action, message % where, contact_id=contact.pk)
 
 
 def newsletter_status(shop, contact):

@@ -79,7 +79,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         person = request.person
         if request.POST.get("subscribe") == "1":
-            subscriptions.subscribe_person(person)
+            subscriptions.subscribe_person(request.shop, person, subscriptions.ACCOUNT_PAGE)
             messages.success(request, consent_given_message(request.shop))
         elif request.POST.get("subscribe") == "0":
             subscriptions.withdraw_consent(request.shop, person)

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from shuup.core.models import get_person_contact
 
+from shoop_mailchimp.models import MailchimpLogEntry
 from shoop_mailchimp.storefront import views
 from tests.helpers import new_person
 from tests.storefront.helpers import account_url, page_messages
@@ -76,6 +77,9 @@ def test_unsubscribing_withdraws_the_consent_of_every_contact_with_that_address(
     choose(shopper_client, subscribe=False)
     same_address.refresh_from_db()
     assert same_address.marketing_permission is False
+    withdrawals = MailchimpLogEntry.objects.filter(action="storefront.unsubscribe")
+    # The shopper had not consented: only the other contact had a consent to withdraw.
+    assert list(withdrawals.values_list("contact_id", flat=True)) == [same_address.pk]
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from shuup.core.models import Contact, PersonContact
 
-from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
@@ -103,6 +103,9 @@ def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_
     assert customer.marketing_permission is True
     assert customer.first_name == "Ada", "an anonymous form renamed a customer"
     assert row_of(customer).version > version_before, "the consent was not recorded for the sync"
+    proof = MailchimpLogEntry.objects.get(action="storefront.subscribe", contact_id=customer.pk)
+    assert proof.message == "The shopper gave consent in the newsletter block."
+    assert MailchimpLogEntry.objects.filter(action="storefront.subscribe").count() == 2
     assert PersonContact.objects.filter(email__iexact="known.customer@fastmail.com").count() == 1
     assert page_messages(known) == page_messages(unknown), "the answer tells whether the address is a customer"
 

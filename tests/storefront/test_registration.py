@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp.models import MailchimpLogEntry
 from shoop_mailchimp.storefront.registration import FIELD_NAME
 from tests.helpers import row_of
 
@@ -38,11 +39,14 @@ def test_ticking_the_box_gives_consent_and_records_the_contact(shop, configurati
     person = register(Client(), "ticks.the.box", ticked=True)
     assert person.marketing_permission is True
     assert row_of(person).version >= 1
+    assert MailchimpLogEntry.objects.get(action="storefront.subscribe", contact_id=person.pk).message == (
+        "The shopper gave consent on the registration form.")
 
 
 @pytest.mark.django_db
 def test_an_unticked_box_gives_no_consent(shop, configuration):
     assert register(Client(), "leaves.it.blank", ticked=False).marketing_permission is False
+    assert not MailchimpLogEntry.objects.filter(action="storefront.subscribe").exists()
 
 
 @pytest.mark.django_db(transaction=True)
