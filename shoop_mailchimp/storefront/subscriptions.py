@@ -4,6 +4,9 @@ Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); 
 the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then. Each
 change is logged with where the shopper made it: the shop's proof of consent.
 """
+import hashlib
+
+from django.core.cache import cache
 from django.db import transaction
 from shuup.core.models import PersonContact
 
@@ -21,6 +24,10 @@ NEWSLETTER_BLOCK = "in the newsletter block"
 REGISTRATION = "on the registration form"
 ACCOUNT_PAGE = "on the account page"
 
+ADDRESS_LOCK = "shoop_mailchimp:signup-recording:%s:%s"
+#: Longer than recording one address takes; the lock is released as soon as it is done.
+ADDRESS_LOCK_SECONDS = 30
+
 #: Member statuses from which a new consent reaches Mailchimp as ``pending`` whatever the configuration.
 CONFIRMATION_NEEDED_FROM = (members.PENDING, members.UNSUBSCRIBED, members.CLEANED)
 
@@ -32,16 +39,26 @@ def double_opt_in(shop):
 def subscribe_address(shop, email, first_name="", last_name=""):
     """Consent given with an address alone (the newsletter block): every contact of the shop with that
     address consents, or a new person is created. The names fill only a new person: an anonymous form
-    must not rename a customer."""
-    with transaction.atomic():
-        contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
-        if not contacts:
-            person = PersonContact.objects.create(
-                email=email, first_name=first_name, last_name=last_name, marketing_permission=True)
-            person.add_to_shop(shop)
-            _log_choice(shop, person, True, NEWSLETTER_BLOCK)
-        for contact in contacts:
-            _set_consent(shop, contact, True, NEWSLETTER_BLOCK)
+    must not rename a customer.
+
+    A second request for the same address while one is being recorded (a double click) records nothing:
+    both would find no contact and create two people.
+    """
+    lock = ADDRESS_LOCK % (shop.pk, hashlib.sha256(email.lower().encode("utf-8")).hexdigest())
+    if not cache.add(lock, True, ADDRESS_LOCK_SECONDS):
+        return
+    try:
+        with transaction.atomic():
+            contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
+            if not contacts:
+                person = PersonContact.objects.create(
+                    email=email, first_name=first_name, last_name=last_name, marketing_permission=True)
+                person.add_to_shop(shop)
+                _log_choice(shop, person, True, NEWSLETTER_BLOCK)
+            for contact in contacts:
+                _set_consent(shop, contact, True, NEWSLETTER_BLOCK)
+    finally:
+        cache.delete(lock)
 
 
 def subscribe_person(shop, contact, where):

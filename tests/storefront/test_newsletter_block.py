@@ -1,5 +1,7 @@
 """The newsletter block: it renders where the shop owner placed it, and its POST records consent for an
 address alone (CSRF-checked, rate limited, honest), leaving Mailchimp to the drainer after the commit."""
+import hashlib
+
 import pytest
 from django.test import Client
 from shuup.core.models import Contact, PersonContact
@@ -108,6 +110,30 @@ def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_
     assert MailchimpLogEntry.objects.filter(action="storefront.subscribe").count() == 2
     assert PersonContact.objects.filter(email__iexact="known.customer@fastmail.com").count() == 1
     assert page_messages(known) == page_messages(unknown), "the answer tells whether the address is a customer"
+
+
+@pytest.mark.django_db
+def test_a_double_click_creates_one_person(shop, front_client, monkeypatch):
+    """The second request arrives while the first still records the address (it holds the address's lock)."""
+    from django.core.cache import cache
+
+    from shoop_mailchimp.storefront import subscriptions
+
+    first_request_recording = []
+    real_create = PersonContact.objects.create
+
+    def create_while_a_second_request_arrives(**fields):
+        if not first_request_recording:
+            first_request_recording.append(True)
+            second = subscribe(Client(), fields["email"].upper())
+            assert page_messages(second) == [str(views.SUBSCRIBED)], "the second click is answered the same"
+        return real_create(**fields)
+
+    monkeypatch.setattr(PersonContact.objects, "create", create_while_a_second_request_arrives)
+    subscribe(front_client, "double.click@fastmail.com")
+    assert PersonContact.objects.filter(email__iexact="double.click@fastmail.com").count() == 1
+    lock = subscriptions.ADDRESS_LOCK % (shop.pk, hashlib.sha256(b"double.click@fastmail.com").hexdigest())
+    assert cache.get(lock) is None, "the lock outlived the request"
 
 
 @pytest.mark.django_db
