@@ -35,6 +35,11 @@ def test_no_checkbox_where_the_shop_does_not_use_mailchimp(shop):
 
 
 @pytest.mark.django_db
+def test_a_box_the_form_did_not_show_gives_nothing(shop):
+    assert register(Client(), "forges.the.box", ticked=True).marketing_permission is False
+
+
+@pytest.mark.django_db
 def test_ticking_the_box_gives_consent_and_records_the_contact(shop, configuration):
     person = register(Client(), "ticks.the.box", ticked=True)
     assert person.marketing_permission is True
