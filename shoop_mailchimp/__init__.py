@@ -11,7 +11,10 @@ class AppConfig(shuup.apps.AppConfig):
     verbose_name = "Mailchimp"
     label = "shoop_mailchimp"
     provides = {
-        "front_urls": ["shoop_mailchimp.urls:urlpatterns"],
+        "front_urls": ["shoop_mailchimp.urls:urlpatterns", "shoop_mailchimp.storefront.urls:urlpatterns"],
+        "xtheme_plugin": ["shoop_mailchimp.storefront.plugins:NewsletterPlugin"],
+        "front_registration_field_provider": ["shoop_mailchimp.storefront.registration:NewsletterFieldProvider"],
+        "customer_dashboard_items": ["shoop_mailchimp.storefront.dashboard_items:NewsletterDashboardItem"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
         "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],
         "admin_contact_toolbar_action_item": ["shoop_mailchimp.admin_module.toolbar:SyncContactAction"],
@@ -22,9 +25,11 @@ class AppConfig(shuup.apps.AppConfig):
         from django.core.signals import request_started
 
         from shoop_mailchimp import checks, log_filters, receivers  # noqa: F401  (registers checks)
+        from shoop_mailchimp.storefront import registration
         from shoop_mailchimp.sync.delivery import ensure_background_drainer
 
         receivers.connect_receivers()
+        registration.connect_receivers()
         log_filters.install()
         request_started.connect(ensure_background_drainer, dispatch_uid=BACKGROUND_DRAINER_UID)
 

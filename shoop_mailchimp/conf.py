@@ -60,6 +60,10 @@ DEFAULTS = {
     "RECONCILE_INTERVAL": 3600,
     # A due row waiting longer than this many seconds makes the status page ask whether a drainer runs.
     "OVERDUE_AFTER": 120,
+    # The storefront's newsletter block: (attempts, seconds) allowed per e-mail address and per client IP
+    # (REMOTE_ADDR) in a fixed window of Django's cache; an attempt over either limit records nothing.
+    "SIGNUP_LIMIT_PER_ADDRESS": (3, 3600),
+    "SIGNUP_LIMIT_PER_IP": (10, 3600),
 }
 
 DELIVERY_MODES = ("background", "worker", "celery")

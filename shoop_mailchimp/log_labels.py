@@ -21,6 +21,8 @@ ACTION_LABELS = {
     "customer.delete": _("Erased from the store"),
     "consent.withdrawn": _("Consent withdrawn"),
     "consent.kept": _("Consent kept"),
+    "storefront.subscribe": _("Subscribed in the storefront"),
+    "storefront.unsubscribe": _("Unsubscribed in the storefront"),
     "interest.create": _("Group added to Mailchimp"),
     "interest.rename": _("Group renamed in Mailchimp"),
     "interest.delete": _("Group removed from Mailchimp"),

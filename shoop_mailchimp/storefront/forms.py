@@ -1,0 +1,28 @@
+"""The newsletter block's form: an address, and the names only where the shop owner asks for them."""
+from django import forms
+from django.utils.translation import ugettext_lazy as _
+from shuup.core.models import PersonContact
+
+NAME_LENGTH = PersonContact._meta.get_field("first_name").max_length
+
+
+class NewsletterSignupForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"), max_length=254,
+        error_messages={"required": _("Enter your e-mail address to subscribe."),
+                        "invalid": _("Enter a valid e-mail address, such as name@example.com.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": _("name@example.com")}),
+    )
+    first_name = forms.CharField(label=_("First name (optional)"), max_length=NAME_LENGTH, required=False,
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label=_("Last name (optional)"), max_length=NAME_LENGTH, required=False,
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+
+    def __init__(self, *args, ask_name=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_name:
+            del self.fields["first_name"]
+            del self.fields["last_name"]
+
+    def first_error(self):
+        return next(iter(error for errors in self.errors.values() for error in errors))

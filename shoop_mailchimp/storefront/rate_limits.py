@@ -1,0 +1,33 @@
+"""How often the newsletter block may be used: a fixed window per e-mail address and per client IP,
+counted in Django's cache (limits in ``SIGNUP_LIMIT_PER_ADDRESS`` and ``SIGNUP_LIMIT_PER_IP``).
+
+The client IP is ``REMOTE_ADDR``, never a forwarded header a client could forge; behind a reverse proxy
+the deployment sets ``REMOTE_ADDR`` to the client's. Keys hold a hash, not the address itself. The
+cache must be shared by the web processes (Redis, Memcached) for a limit to hold across them.
+"""
+import hashlib
+
+from django.core.cache import cache
+
+from shoop_mailchimp.conf import get_setting
+
+PER_ADDRESS = "SIGNUP_LIMIT_PER_ADDRESS"
+PER_IP = "SIGNUP_LIMIT_PER_IP"
+CACHE_KEY = "shoop_mailchimp:signup:%s:%s"
+
+
+def allow_attempt(limit, value):
+    """Count one attempt for ``value`` (an address or an IP) under ``limit``; False once over it."""
+    attempts, seconds = get_setting(limit)
+    key = CACHE_KEY % (limit, hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest())
+    cache.add(key, 0, seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between add and incr
+        cache.set(key, 1, seconds)
+        count = 1
+    return count <= attempts
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR") or "unknown"

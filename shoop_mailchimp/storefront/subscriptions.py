@@ -1,0 +1,103 @@
+"""What a shopper's newsletter choice changes in the shop: ``marketing_permission``, and nothing else.
+
+Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); the drainer sends it after
+the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then. Each
+change is logged with where the shopper made it: the shop's proof of consent.
+"""
+import hashlib
+
+from django.core.cache import cache
+from django.db import transaction
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.journal import log_event
+from shoop_mailchimp.mailchimp import members
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState
+from shoop_mailchimp.shops import shop_contacts
+
+SUBSCRIBED = "subscribed"
+AWAITING_CONFIRMATION = "awaiting_confirmation"
+NOT_SUBSCRIBED = "not_subscribed"
+
+#: Where the shopper made the choice, as the log says it.
+NEWSLETTER_BLOCK = "in the newsletter block"
+REGISTRATION = "on the registration form"
+ACCOUNT_PAGE = "on the account page"
+
+ADDRESS_LOCK = "shoop_mailchimp:signup-recording:%s:%s"
+#: Longer than recording one address takes; the lock is released as soon as it is done.
+ADDRESS_LOCK_SECONDS = 30
+
+#: Member statuses from which a new consent reaches Mailchimp as ``pending`` whatever the configuration.
+CONFIRMATION_NEEDED_FROM = (members.PENDING, members.UNSUBSCRIBED, members.CLEANED)
+
+
+def double_opt_in(shop):
+    return MailchimpConfiguration.objects.filter(shop=shop, double_opt_in=True).exists()
+
+
+def subscribe_address(shop, email, first_name="", last_name=""):
+    """Consent given with an address alone (the newsletter block): every contact of the shop with that
+    address consents, or a new person is created. The names fill only a new person: an anonymous form
+    must not rename a customer.
+
+    A second request for the same address while one is being recorded (a double click) records nothing:
+    both would find no contact and create two people.
+    """
+    lock = ADDRESS_LOCK % (shop.pk, hashlib.sha256(email.lower().encode("utf-8")).hexdigest())
+    if not cache.add(lock, True, ADDRESS_LOCK_SECONDS):
+        return
+    try:
+        with transaction.atomic():
+            contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
+            if not contacts:
+                person = PersonContact.objects.create(
+                    email=email, first_name=first_name, last_name=last_name, marketing_permission=True)
+                person.add_to_shop(shop)
+                _log_choice(shop, person, True, NEWSLETTER_BLOCK)
+            for contact in contacts:
+                _set_consent(shop, contact, True, NEWSLETTER_BLOCK)
+    finally:
+        cache.delete(lock)
+
+
+def subscribe_person(shop, contact, where):
+    """A logged-in shopper (account page, registration) consents for their own contact."""
+    _set_consent(shop, contact, True, where)
+
+
+def withdraw_consent(shop, contact):
+    """The address says no: the shopper's contact and any other contact of the shop with the same address
+    stop consenting, so that no record of the shop still claims a consent the person withdrew."""
+    with transaction.atomic():
+        _set_consent(shop, contact, False, ACCOUNT_PAGE)
+        if contact.email:
+            for other in shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk):
+                _set_consent(shop, other, False, ACCOUNT_PAGE)
+
+
+def _set_consent(shop, contact, permission, where):
+    if contact.marketing_permission != permission:
+        contact.marketing_permission = permission
+        contact.save(update_fields=["marketing_permission"])
+        _log_choice(shop, contact, permission, where)
+
+
+def _log_choice(shop, contact, permission, where):
+    action, message = ("storefront.subscribe", "The shopper gave consent %s.") if permission else (
+        "storefront.unsubscribe", "The shopper withdrew consent %s.")
+    log_event(shop.pk, action, message % where, contact_id=contact.pk)
+
+
+def newsletter_status(shop, contact):
+    """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
+    mailed a link, or will: double opt-in, or consent given again after an unsubscribe) or not subscribed."""
+    if not contact.marketing_permission:
+        return NOT_SUBSCRIBED
+    member_status = SyncState.objects.contacts().filter(shop=shop, object_id=contact.pk).values_list(
+        "member_status", flat=True).first()
+    if member_status == members.SUBSCRIBED:
+        return SUBSCRIBED
+    if member_status in CONFIRMATION_NEEDED_FROM or double_opt_in(shop):
+        return AWAITING_CONFIRMATION
+    return SUBSCRIBED

@@ -1,0 +1,87 @@
+"""Storefront views: the newsletter block's signup and the account page. They only change consent in
+the shop (:mod:`.subscriptions`); Mailchimp hears of it from the drainer after the commit."""
+from django.shortcuts import redirect
+from django.utils.http import is_safe_url
+from django.utils.translation import ugettext_lazy as _
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+from shuup.front.views.dashboard import DashboardViewMixin
+
+from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
+from shoop_mailchimp.storefront import rate_limits, subscriptions
+from shoop_mailchimp.storefront.forms import NewsletterSignupForm
+
+SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
+ACCOUNT_URL_NAME = "shoop_mailchimp_newsletter_account"
+SIGNUP_VIEW_NAME = "shuup:" + SIGNUP_URL_NAME
+ACCOUNT_VIEW_NAME = "shuup:" + ACCOUNT_URL_NAME
+
+#: One message per outcome, the same whether the address was known or not (no leak of who is a customer).
+CHECK_YOUR_INBOX = _("Almost done: check your inbox and click the link in our e-mail to confirm your "
+                     "subscription.")
+SUBSCRIBED = _("Thank you for subscribing to our newsletter. If you had unsubscribed before, we will e-mail "
+               "you a link to confirm.")
+TOO_MANY_ATTEMPTS = _("We received too many subscription requests from you or for this address. Please try "
+                      "again later.")
+
+
+def consent_given_message(shop):
+    return CHECK_YOUR_INBOX if subscriptions.double_opt_in(shop) else SUBSCRIBED
+
+
+def _back_url(request):
+    """The page the block was on; only a URL of this site (no open redirect)."""
+    url = request.POST.get("next", "")
+    if url and is_safe_url(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return "/"
+
+
+@require_POST
+def newsletter_signup(request):
+    """The newsletter block's POST (CSRF-checked by Django's middleware): consent for an address, no
+    account needed. Over a rate limit nothing is recorded."""
+    back = _back_url(request)
+    if not rate_limits.allow_attempt(rate_limits.PER_IP, rate_limits.client_ip(request)):
+        messages.warning(request, TOO_MANY_ATTEMPTS)
+        return redirect(back)
+    form = NewsletterSignupForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+        return redirect(back)
+    email = form.cleaned_data["email"]
+    if not rate_limits.allow_attempt(rate_limits.PER_ADDRESS, email):
+        messages.warning(request, TOO_MANY_ATTEMPTS)
+        return redirect(back)
+    subscriptions.subscribe_address(request.shop, email, form.cleaned_data.get("first_name", ""),
+                                    form.cleaned_data.get("last_name", ""))
+    messages.success(request, consent_given_message(request.shop))
+    return redirect(back)
+
+
+class AccountNewsletterView(DashboardViewMixin, TemplateView):
+    """The shopper's own subscription, in Shuup's customer account area: see it, withdraw it, give it again."""
+
+    template_name = "shoop_mailchimp/storefront/account_newsletter.jinja"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        person = self.request.person
+        context.update(
+            person=person,
+            status=subscriptions.newsletter_status(self.request.shop, person),
+            SUBSCRIBED=subscriptions.SUBSCRIBED,
+            AWAITING_CONFIRMATION=subscriptions.AWAITING_CONFIRMATION,
+            NOT_SUBSCRIBED=subscriptions.NOT_SUBSCRIBED,
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        person = request.person
+        if request.POST.get("subscribe") == "1":
+            subscriptions.subscribe_person(request.shop, person, subscriptions.ACCOUNT_PAGE)
+            messages.success(request, consent_given_message(request.shop))
+        elif request.POST.get("subscribe") == "0":
+            subscriptions.withdraw_consent(request.shop, person)
+            messages.success(request, _("You are unsubscribed: we will not send you our newsletter."))
+        return redirect(ACCOUNT_VIEW_NAME)

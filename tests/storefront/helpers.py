@@ -1,0 +1,65 @@
+"""The newsletter block placed on the front page as a shop owner does with the xtheme editor (a published
+view configuration), and the pages a shopper sees."""
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from shuup.xtheme import set_current_theme
+from shuup.xtheme.layout import Layout
+from shuup.xtheme.models import SavedViewConfig, SavedViewConfigStatus
+
+from shoop_mailchimp.storefront.plugins import NewsletterPlugin
+from shoop_mailchimp.storefront.views import ACCOUNT_VIEW_NAME, SIGNUP_VIEW_NAME
+from tests.admin.forms import form_values
+
+FRONT_PAGE_VIEW = "IndexView"
+FRONT_PAGE_PLACEHOLDER = "front_content"
+
+
+def place_newsletter_block(shop, **config):
+    """The block in the front page's content placeholder of the Classic Gray theme, published."""
+    theme = set_current_theme("shuup.themes.classic_gray", shop)
+    layout = Layout(theme, FRONT_PAGE_PLACEHOLDER)
+    layout.begin_row()
+    layout.begin_column({"md": 12})
+    layout.add_plugin(NewsletterPlugin.identifier, config)
+    view_config = SavedViewConfig(theme_identifier=theme.identifier, shop=shop, view_name=FRONT_PAGE_VIEW,
+                                  status=SavedViewConfigStatus.CURRENT_DRAFT)
+    view_config.set_layout_data(layout.placeholder_name, layout)
+    view_config.save()
+    view_config.publish()
+    return view_config
+
+
+def place_newsletter_block_with_editor(admin_client, shop, title, ask_name):
+    """The block placed as a shop owner does it in xtheme's editor (its iframe's requests, made here without
+    the drag and drop): a new row, the plugin chosen in its cell, the plugin's form saved and published."""
+    theme = set_current_theme("shuup.themes.classic_gray", shop)
+    editor_url = reverse("shuup:xtheme_editor") + "?" + urlencode({
+        "theme": theme.identifier, "view": FRONT_PAGE_VIEW, "ph": FRONT_PAGE_PLACEHOLDER,
+        "layout_data_key": FRONT_PAGE_PLACEHOLDER, "x": 0, "y": 0})
+    assert admin_client.post(editor_url, {"command": "add_row"}).status_code == 200
+    page = admin_client.post(editor_url, {"command": "change_plugin", "plugin": NewsletterPlugin.identifier})
+    data = form_values(page.content.decode(), "xt-editor-form")
+    assert data["general-plugin"] == NewsletterPlugin.identifier
+    data.update({"plugin-title_en": title, "publish": "1"})
+    if ask_name:
+        data["plugin-ask_name"] = "on"
+    published = admin_client.post(editor_url, data)
+    assert "Published" in published.content.decode()
+
+
+def signup_url():
+    return reverse(SIGNUP_VIEW_NAME)
+
+
+def account_url():
+    return reverse(ACCOUNT_VIEW_NAME)
+
+
+def page_messages(response):
+    """The texts of the alerts Shuup's front shows (messages), as the page holds them."""
+    import re
+
+    return [" ".join(text.split()) for text in re.findall(
+        r'<div class="alert[^"]*" role="alert">\s*<button.*?</button>(.*?)</div>', response.content.decode(),
+        re.S)]

@@ -1,0 +1,121 @@
+"""The shopper's own subscription in the customer account: see it, withdraw it (Mailchimp then unsubscribes
+the member), give it again."""
+import pytest
+from django.test import Client
+from shuup.core.models import get_person_contact
+
+from shoop_mailchimp.models import MailchimpLogEntry
+from shoop_mailchimp.storefront import views
+from tests.helpers import new_person
+from tests.storefront.helpers import account_url, page_messages
+from tests.webhooks.helpers import post_event
+
+
+@pytest.fixture
+def shopper(shop, django_user_model):
+    user = django_user_model.objects.create_user("shopper", "o'brien&co@fastmail.com", "pw")
+    person = get_person_contact(user)
+    person.add_to_shop(shop)
+    return user
+
+
+@pytest.fixture
+def shopper_client(shopper, newsletter_block):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(shopper)
+    return client
+
+
+def status_on_page(client):
+    page = client.get(account_url())
+    assert page.status_code == 200
+    html = page.content.decode()
+    return html.split('id="shoop-mailchimp-account-newsletter" data-status="')[1].split('"')[0], html
+
+
+def choose(client, subscribe):
+    client.get(account_url())
+    token = client.cookies["csrftoken"].value
+    return client.post(account_url(), {"subscribe": "1" if subscribe else "0", "csrfmiddlewaretoken": token},
+                       follow=True)
+
+
+@pytest.mark.django_db
+def test_the_account_menu_links_the_newsletter_page(shopper_client):
+    assert 'href="%s"' % account_url() in shopper_client.get("/dashboard/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_page_needs_a_login(shop, newsletter_block):
+    response = Client().get(account_url())
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_subscribing_and_unsubscribing_change_consent_and_say_so_escaped(shop, shopper, shopper_client):
+    person = get_person_contact(shopper)
+    status, html = status_on_page(shopper_client)
+    assert status == "not_subscribed"
+
+    response = choose(shopper_client, subscribe=True)
+    person.refresh_from_db()
+    assert person.marketing_permission is True
+    assert page_messages(response) == [str(views.SUBSCRIBED)]
+    status, html = status_on_page(shopper_client)
+    assert status == "subscribed"
+    assert "o&#39;brien&amp;co@fastmail.com" in html and "o'brien&co@" not in html
+
+    choose(shopper_client, subscribe=False)
+    person.refresh_from_db()
+    assert person.marketing_permission is False
+    assert status_on_page(shopper_client)[0] == "not_subscribed"
+
+
+@pytest.mark.django_db
+def test_unsubscribing_withdraws_the_consent_of_every_contact_with_that_address(shop, shopper, shopper_client):
+    same_address = new_person(email="O'Brien&co@fastmail.com")
+    choose(shopper_client, subscribe=False)
+    same_address.refresh_from_db()
+    assert same_address.marketing_permission is False
+    withdrawals = MailchimpLogEntry.objects.filter(action="storefront.unsubscribe")
+    # The shopper had not consented: only the other contact had a consent to withdraw.
+    assert list(withdrawals.values_list("contact_id", flat=True)) == [same_address.pk]
+
+
+@pytest.mark.django_db
+def test_the_post_needs_the_csrf_token(shop, shopper, shopper_client):
+    shopper_client.get(account_url())
+    response = shopper_client.post(account_url(), {"subscribe": "1"})
+    assert response.status_code == 403
+    assert get_person_contact(shopper).marketing_permission is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_account_page_follows_mailchimp_and_an_unsubscribe_reaches_it(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    email = shopper.email
+
+    response = choose(shopper_client, subscribe=True)
+    assert page_messages(response) == [str(views.CHECK_YOUR_INBOX)]
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+
+    # The shopper clicks the link in Mailchimp's e-mail; Mailchimp tells the shop.
+    emulator.set_member_status(api_key, list_id, email, "subscribed")
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+    assert status_on_page(shopper_client)[0] == "subscribed"
+
+    choose(shopper_client, subscribe=False)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert status_on_page(shopper_client)[0] == "not_subscribed"
+
+
+@pytest.mark.django_db
+def test_nothing_changes_without_a_choice(shop, shopper, shopper_client):
+    shopper_client.get(account_url())
+    token = shopper_client.cookies["csrftoken"].value
+    shopper_client.post(account_url(), {"csrfmiddlewaretoken": token})
+    assert get_person_contact(shopper).marketing_permission is False

@@ -1,0 +1,175 @@
+"""The newsletter block: it renders where the shop owner placed it, and its POST records consent for an
+address alone (CSRF-checked, rate limited, honest), leaving Mailchimp to the drainer after the commit."""
+import hashlib
+
+import pytest
+from django.test import Client
+from shuup.core.models import Contact, PersonContact
+
+from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.storefront import views
+from shoop_mailchimp.sync import delivery
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import new_person, row_of
+from tests.storefront.helpers import (
+    page_messages,
+    place_newsletter_block,
+    place_newsletter_block_with_editor,
+    signup_url,
+)
+
+
+def csrf_token(client):
+    client.get("/")
+    return client.cookies["csrftoken"].value
+
+
+def subscribe(client, email, **fields):
+    data = dict(fields, email=email, next="/", csrfmiddlewaretoken=csrf_token(client))
+    return client.post(signup_url(), data, follow=True)
+
+
+@pytest.mark.django_db
+def test_the_block_renders_where_the_shop_owner_placed_it_with_escaped_texts(shop, configuration):
+    place_newsletter_block(shop, title={"en": "<b>News</b> & offers"}, text={"en": "<script>alert(1)</script>"},
+                           ask_name=True)
+    page = Client(enforce_csrf_checks=True).get("/").content.decode()
+    assert 'action="%s"' % signup_url() in page
+    assert "name='csrfmiddlewaretoken'" in page
+    assert 'name="first_name"' in page and 'name="last_name"' in page and 'type="email"' in page
+    assert "&lt;b&gt;News&lt;/b&gt; &amp; offers" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert configuration.api_key not in page
+
+
+@pytest.mark.django_db
+def test_a_shop_owner_places_the_block_with_the_xtheme_editor(shop, admin_client):
+    place_newsletter_block_with_editor(admin_client, shop, title="Chimp news", ask_name=True)
+    page = Client().get("/").content.decode()
+    assert "Chimp news" in page and 'action="%s"' % signup_url() in page and 'name="first_name"' in page
+
+
+@pytest.mark.django_db
+def test_the_block_asks_only_an_address_unless_the_owner_wants_names(shop):
+    place_newsletter_block(shop)
+    page = Client().get("/").content.decode()
+    assert 'type="email"' in page and 'name="first_name"' not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_alone_records_consent_and_the_request_never_calls_mailchimp(
+        shop, front_client, configuration, mailchimp_account, monkeypatch):
+    emulator, api_key, list_id = mailchimp_account
+    woken = []
+    monkeypatch.setattr(delivery.background_drainer, "wake", lambda: woken.append(True))
+    emulator.clear_requests()
+
+    response = subscribe(front_client, "new.reader@fastmail.com", first_name="Grace", last_name="Hopper")
+
+    assert emulator.requests == [], "the storefront request called Mailchimp"
+    assert woken, "the commit did not ask the drainer to deliver"
+    person = PersonContact.objects.get(email="new.reader@fastmail.com")
+    assert (person.marketing_permission, person.first_name, person.last_name) == (True, "Grace", "Hopper")
+    assert row_of(person).status == SyncStatus.PENDING
+    assert page_messages(response) == [str(views.SUBSCRIBED)]
+
+    drain()
+    member = emulator.get_member(api_key, list_id, "new.reader@fastmail.com")
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Grace", "Hopper")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_double_opt_in_makes_the_new_member_pending_and_says_check_your_inbox(
+        shop, front_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+
+    response = subscribe(front_client, "careful.reader@fastmail.com")
+
+    assert page_messages(response) == [str(views.CHECK_YOUR_INBOX)]
+    assert emulator.get_member(api_key, list_id, "careful.reader@fastmail.com")["status"] == "pending"
+    assert [c["email_address"] for c in emulator.confirmations(api_key)] == ["careful.reader@fastmail.com"]
+
+
+@pytest.mark.django_db
+def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_saying_so(
+        shop, front_client, configuration):
+    customer = new_person(permission=False, email="Known.Customer@fastmail.com", first_name="Ada")
+    version_before = row_of(customer).version
+    unknown = subscribe(front_client, "someone.else@fastmail.com")
+    known = subscribe(front_client, "known.customer@FASTMAIL.com", first_name="Mallory")
+
+    customer.refresh_from_db()
+    assert customer.marketing_permission is True
+    assert customer.first_name == "Ada", "an anonymous form renamed a customer"
+    assert row_of(customer).version > version_before, "the consent was not recorded for the sync"
+    proof = MailchimpLogEntry.objects.get(action="storefront.subscribe", contact_id=customer.pk)
+    assert proof.message == "The shopper gave consent in the newsletter block."
+    assert MailchimpLogEntry.objects.filter(action="storefront.subscribe").count() == 2
+    assert PersonContact.objects.filter(email__iexact="known.customer@fastmail.com").count() == 1
+    assert page_messages(known) == page_messages(unknown), "the answer tells whether the address is a customer"
+
+
+@pytest.mark.django_db
+def test_a_double_click_creates_one_person(shop, front_client, monkeypatch):
+    """The second request arrives while the first still records the address (it holds the address's lock)."""
+    from django.core.cache import cache
+
+    from shoop_mailchimp.storefront import subscriptions
+
+    first_request_recording = []
+    real_create = PersonContact.objects.create
+
+    def create_while_a_second_request_arrives(**fields):
+        if not first_request_recording:
+            first_request_recording.append(True)
+            second = subscribe(Client(), fields["email"].upper())
+            assert page_messages(second) == [str(views.SUBSCRIBED)], "the second click is answered the same"
+        return real_create(**fields)
+
+    monkeypatch.setattr(PersonContact.objects, "create", create_while_a_second_request_arrives)
+    subscribe(front_client, "double.click@fastmail.com")
+    assert PersonContact.objects.filter(email__iexact="double.click@fastmail.com").count() == 1
+    lock = subscriptions.ADDRESS_LOCK % (shop.pk, hashlib.sha256(b"double.click@fastmail.com").hexdigest())
+    assert cache.get(lock) is None, "the lock outlived the request"
+
+
+@pytest.mark.django_db
+def test_the_post_needs_the_csrf_token(shop, front_client):
+    response = front_client.post(signup_url(), {"email": "forged@fastmail.com", "next": "/"})
+    assert response.status_code == 403
+    assert not Contact.objects.filter(email="forged@fastmail.com").exists()
+
+
+@pytest.mark.django_db
+def test_an_invalid_address_gets_a_clear_error_and_hostile_input_is_never_shown_raw(shop, front_client):
+    hostile = '"><script>alert(1)</script>@x'
+    response = subscribe(front_client, hostile, first_name="<img src=x onerror=alert(1)>")
+    assert page_messages(response) == ["Enter a valid e-mail address, such as name@example.com."]
+    page = response.content.decode()
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert not Contact.objects.filter(email__contains="script").exists()
+    assert not SyncState.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_name_full_of_markup_is_kept_as_text(shop, front_client):
+    subscribe(front_client, "markup.fan@fastmail.com", first_name="<b>Bold</b>")
+    assert PersonContact.objects.get(email="markup.fan@fastmail.com").first_name == "<b>Bold</b>"
+
+
+@pytest.mark.django_db
+def test_the_block_redirects_only_to_this_site(shop, front_client):
+    data = {"email": "redirected@fastmail.com", "next": "https://evil.example.com/",
+            "csrfmiddlewaretoken": csrf_token(front_client)}
+    response = front_client.post(signup_url(), data)
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_a_get_subscribes_nobody(shop, front_client):
+    response = front_client.get(signup_url(), {"email": "prefetched@fastmail.com"})
+    assert response.status_code == 405
+    assert not Contact.objects.filter(email="prefetched@fastmail.com").exists()

@@ -1,0 +1,61 @@
+"""Rate limits of the newsletter block, per address and per client IP: over either, a polite refusal and
+nothing recorded."""
+import pytest
+from django.test import Client
+from shuup.core.models import Contact
+
+from shoop_mailchimp.models import SyncState
+from shoop_mailchimp.storefront import views
+from tests.storefront.helpers import page_messages, signup_url
+
+
+def post_from(ip, email):
+    return Client().post(signup_url(), {"email": email, "next": "/"}, REMOTE_ADDR=ip, follow=True)
+
+
+@pytest.fixture
+def limits(settings, newsletter_block):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_ADDRESS=(2, 3600),
+                                    SIGNUP_LIMIT_PER_IP=(3, 3600))
+
+
+@pytest.mark.django_db
+def test_one_address_is_refused_after_its_limit_from_any_ip(shop, limits):
+    for number in range(2):
+        assert page_messages(post_from("10.0.0.%d" % number, "target@fastmail.com")) == [str(views.SUBSCRIBED)]
+    Contact.objects.filter(email="target@fastmail.com").update(marketing_permission=False)
+    rows_before = list(SyncState.objects.values_list("pk", "version"))
+
+    refused = post_from("10.0.0.9", "Target@fastmail.com")
+
+    assert page_messages(refused) == [str(views.TOO_MANY_ATTEMPTS)]
+    assert Contact.objects.get(email="target@fastmail.com").marketing_permission is False, "recorded anyway"
+    assert list(SyncState.objects.values_list("pk", "version")) == rows_before
+
+
+@pytest.mark.django_db
+def test_one_ip_is_refused_after_its_limit_whatever_the_address(shop, limits):
+    for number in range(3):
+        post_from("192.0.2.1", "reader.%d@fastmail.com" % number)
+    refused = post_from("192.0.2.1", "reader.last@fastmail.com")
+    assert page_messages(refused) == [str(views.TOO_MANY_ATTEMPTS)]
+    assert not Contact.objects.filter(email="reader.last@fastmail.com").exists()
+    assert page_messages(post_from("192.0.2.2", "reader.last@fastmail.com")) == [str(views.SUBSCRIBED)]
+
+
+@pytest.mark.django_db
+def test_invalid_attempts_count_toward_the_ip_limit(shop, limits):
+    for _ in range(3):
+        post_from("198.51.100.7", "not-an-address")
+    assert page_messages(post_from("198.51.100.7", "real@fastmail.com")) == [str(views.TOO_MANY_ATTEMPTS)]
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_header_does_not_escape_the_ip_limit(shop, limits):
+    def post(email, forwarded_for):
+        return Client().post(signup_url(), {"email": email}, REMOTE_ADDR="203.0.113.5",
+                             HTTP_X_FORWARDED_FOR=forwarded_for, follow=True)
+
+    for number in range(3):
+        post("x%d@fastmail.com" % number, "1.2.3.%d" % number)
+    assert page_messages(post("x9@fastmail.com", "1.2.3.99")) == [str(views.TOO_MANY_ATTEMPTS)]
