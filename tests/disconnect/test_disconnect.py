@@ -47,6 +47,9 @@ def test_disconnect_deletes_the_webhook_and_keeps_the_store_and_audience(admin_c
     emulator, api_key, list_id = mailchimp_account
     person = new_person()
     assert row_of(person).status == SyncStatus.SYNCED
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert 'id="mailchimp-disconnect" formaction="%s" formmethod="post"' % url("disconnect") in shop_page
+    assert 'id="mailchimp-delete-store"' not in shop_page, "the store's deletion is the second step"
 
     response = disconnect(admin_client)
     assert response.status_code == 302
@@ -92,8 +95,8 @@ def test_the_store_goes_only_on_the_typed_confirmation_and_comes_back_with_every
     buyer = new_person()
     order, _products = place_order(connected.shop, buyer)
     leaver = new_person()
+    withdrawer = new_person()
     assert len(emulator.orders(api_key, store_id)) == 1
-    assert len(emulator.customers(api_key, store_id)) == 2
 
     response = disconnect(admin_client, store_id="not-the-store")
     assert "type its id (%s) exactly; nothing was deleted" % store_id in " ".join(messages_of(response))
@@ -106,6 +109,8 @@ def test_the_store_goes_only_on_the_typed_confirmation_and_comes_back_with_every
     assert 'id="mailchimp-disconnected"' in shop_page and 'id="mailchimp-delete-store"' in shop_page
     assert 'id="mailchimp-disconnect"' not in shop_page
     assert 'data-key="disconnected"' in section
+    customers = {c["email_address"] for c in emulator.customers(api_key, store_id)}
+    assert customers >= {buyer.email, leaver.email}
     disconnect(admin_client, store_id=store_id)
     assert emulator.get_store(api_key, store_id) is None
     assert registered_webhooks(emulator, api_key, list_id) == []
@@ -115,19 +120,23 @@ def test_the_store_goes_only_on_the_typed_confirmation_and_comes_back_with_every
     assert "the store %s was deleted" % store_id in MailchimpJob.objects.filter(
         kind=JobKind.DISCONNECT).first().message
 
-    # Meanwhile in Mailchimp the leaver unsubscribes: no webhook tells the shop.
+    # Meanwhile in Mailchimp the leaver unsubscribes: no webhook tells the shop. In the shop, the withdrawer
+    # takes back consent.
     _member, deliveries = emulator.fire_event(api_key, list_id, "unsubscribe", leaver.email)
     assert deliveries == []
+    withdrawer.marketing_permission = False
+    withdrawer.save()
 
     reconnect(admin_client, connected.shop)
     store = emulator.get_store(api_key, store_id)
     assert store is not None and store["list_id"] == list_id
-    assert {c["email_address"] for c in emulator.customers(api_key, store_id)} == {buyer.email, leaver.email}
+    assert {c["email_address"] for c in emulator.customers(api_key, store_id)} == customers
     assert [o["id"] for o in emulator.orders(api_key, store_id)] == [str(order.pk)]
     # Consent: the unsubscribe made while disconnected is read back, never undone.
     assert emulator.get_member(api_key, list_id, leaver.email)["status"] == "unsubscribed"
     assert PersonContact.objects.get(pk=leaver.pk).marketing_permission is False
     assert emulator.get_member(api_key, list_id, buyer.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, withdrawer.email)["status"] == "unsubscribed"
     assert all('"status": "subscribed"' not in str(put["body"]) for put in member_puts(emulator, leaver.email))
 
 
