@@ -4,6 +4,7 @@ from django.test import Client
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
+from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import (
     BatchStatus,
@@ -150,8 +151,8 @@ def test_a_store_already_gone_and_a_refused_key_still_disconnect_and_say_what_wa
     assert "the store %s was already gone from Mailchimp" % connected.store_id in finished.message
 
     MailchimpJob.objects.all().delete()
-    MailchimpConfiguration.objects.filter(pk=connected.pk).update(disconnected_on=None,
-                                                                  webhook_id=connected.webhook_id)
+    initialize(MailchimpConfiguration.objects.get(pk=connected.pk))  # connected again: a webhook to delete
+    assert len(registered_webhooks(emulator, api_key, list_id)) == 1
     emulator.revoke_key(api_key)
     disconnect(admin_client)
     configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
@@ -162,6 +163,16 @@ def test_a_store_already_gone_and_a_refused_key_still_disconnect_and_say_what_wa
                                        "deleted")
     page = admin_client.get(url("status")).content.decode()
     assert "the webhook could not be deleted" in page
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert "Delete the webhook in Mailchimp again" in shop_page
+
+    # The key works again: pressing it again deletes the webhook.
+    emulator.accounts[api_key].revoked = False
+    disconnect(admin_client)
+    assert registered_webhooks(emulator, api_key, list_id) == []
+    assert MailchimpJob.objects.first().status == JobStatus.DONE
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert "Delete the webhook in Mailchimp again" not in shop_page
     for text in [page, finished.message] + list(MailchimpLogEntry.objects.values_list("message", flat=True)):
         assert api_key not in text and api_key.split("-")[0] not in text
 
