@@ -24,9 +24,13 @@ def stop_sending(configuration, journal, delete_store):
         configuration.disconnected_on = timezone.now()
         MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
             disconnected_on=configuration.disconnected_on, store_syncing=False)
-    journal.add("disconnect.request", _("Disconnect requested: sending to Mailchimp stopped; the webhook%(store)s "
-                                        "will be deleted in Mailchimp, the audience and its members are kept.")
-                % {"store": _(" and the store %s") % configuration.store_id if delete_store else ""})
+    if delete_store:
+        message = _("Disconnect requested: sending to Mailchimp stopped; the webhook and the store %(store)s will be "
+                    "deleted in Mailchimp, the audience and its members are kept.") % {"store": configuration.store_id}
+    else:
+        message = _("Disconnect requested: sending to Mailchimp stopped; the webhook will be deleted in Mailchimp, "
+                    "the store, the audience and its members are kept.")
+    journal.add("disconnect.request", message)
 
 
 def disconnect(configuration, delete_store, journal):

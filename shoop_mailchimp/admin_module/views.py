@@ -17,7 +17,7 @@ from shuup.admin.utils.picotable import ChoicesFilter, Column, TextFilter
 from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, ContactGroup, Order, Shop
 
-from shoop_mailchimp import log_labels
+from shoop_mailchimp import disconnection, log_labels
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.drift import drift_report
 from shoop_mailchimp.admin_module.explanations import explain, technical_detail
@@ -27,7 +27,6 @@ from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFi
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.preview import preview_context, request_preview
 from shoop_mailchimp.admin_module.status import shop_status, status_data
-from shoop_mailchimp.disconnection import stop_sending as disconnect_stop_sending
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.journal import Journal, log_event
 from shoop_mailchimp.models import (
@@ -42,7 +41,7 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.shops import shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.jobs import cancel_queued, request_job
 from shoop_mailchimp.webhook_registration import masked, rotate_secret, webhook_url
 
 #: Shuup's shop page opens the section whose navigation link has this href.
@@ -141,8 +140,10 @@ class DisconnectView(View):
             return HttpResponseRedirect(back)
         journal = Journal(shop.pk, user=request.user)
         with transaction.atomic():
-            disconnect_stop_sending(configuration, journal, delete_store)
+            disconnection.stop_sending(configuration, journal, delete_store)
             journal.flush()
+            cancel_queued(shop.pk, (JobKind.INITIALIZE, JobKind.SYNC_EXISTING, JobKind.MOVE_WEBHOOK),
+                          _("Not run: the shop was disconnected from Mailchimp before it started."))
             request_job(shop.pk, JobKind.DISCONNECT, user=request.user, delete_store=delete_store)
             schedule_delivery(shop.pk)
         if delete_store:

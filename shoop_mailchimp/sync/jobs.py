@@ -42,6 +42,13 @@ def request_job(shop_id, kind, user=None, **params):
     return job
 
 
+def cancel_queued(shop_id, kinds, message):
+    """End jobs of these kinds still waiting for the drainer, with ``message`` as their outcome (a disconnect
+    supersedes an Initialize queued before it); returns how many."""
+    return MailchimpJob.objects.filter(shop_id=shop_id, kind__in=kinds, status=JobStatus.QUEUED).update(
+        status=JobStatus.FAILED, message=message, finished_on=timezone.now())
+
+
 def open_jobs(shop_id):
     return MailchimpJob.objects.filter(shop_id=shop_id, status__in=JobStatus.OPEN)
 
@@ -188,8 +195,8 @@ def run_sync_existing(job):
 
 def run_move_webhook(job):
     configuration = _configuration(job)
-    if configuration is None or not configuration.is_initialized:
-        return JobStatus.DONE, _("Mailchimp is not initialized: the new webhook URL is registered by Initialize.")
+    if configuration is None or not configuration.is_initialized or configuration.disconnected_on:
+        return JobStatus.DONE, _("Mailchimp is not connected: the new webhook URL is registered by Initialize.")
     journal = Journal(job.shop_id, user=job.requested_by)
     try:
         webhook_id = move_webhook(configuration, (job.params or {}).get("old_webhook_id", ""), journal)

@@ -220,6 +220,20 @@ def test_only_managers_disconnect_by_post_with_csrf(client, shop, admin_user, co
     assert MailchimpLogEntry.objects.get(action="disconnect").user == manager
 
 
+def test_a_disconnect_supersedes_work_queued_before_it(settings, admin_client, connected, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    admin_client.post(url("initialize", pk=connected.shop_id))
+    admin_client.post(url("rotate_webhook_secret"))
+    disconnect(admin_client)
+    run_due_work()
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
+    assert registered_webhooks(emulator, api_key, list_id) == []
+    superseded = MailchimpJob.objects.filter(kind__in=(JobKind.INITIALIZE, JobKind.MOVE_WEBHOOK))
+    assert {job.status for job in superseded} == {JobStatus.FAILED}
+    assert all("disconnected from Mailchimp before it started" in job.message for job in superseded)
+
+
 def test_nothing_to_disconnect_before_initialize(admin_client, shop, mailchimp_settings, mailchimp_account):
     response = disconnect(admin_client)
     assert "not connected to Mailchimp" in " ".join(messages_of(response))
