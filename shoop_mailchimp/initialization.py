@@ -56,6 +56,8 @@ def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):
         raise InitializationError("Set the API key and the audience (list) id first.")
     shop = configuration.shop
+    # Initializing here makes this the configuration's site (see shoop_mailchimp.sites); saved below.
+    configuration.site = configuration.site_here
     with open_session(configuration) as session:
         resources.ping(session)
         journal.add("account.ping", "The API key works")
@@ -87,7 +89,12 @@ def _initialize(configuration, journal):
         category_id, _created = ensure_group_interests(session, configuration, journal.add)
 
     with transaction.atomic():
-        if created and configuration.is_initialized:
+        if created and configuration.is_initialized and configuration.disconnected_on:
+            # A disconnect deleted the store; the audience stayed, and with it what the shop knows of members.
+            queued = state.requeue_for_new_store(configuration.shop_id)
+            journal.add("store.resend", "The store deleted at the disconnect was created again: %d contacts and "
+                        "orders queued to be sent again" % queued)
+        elif created and configuration.is_initialized:
             # A re-created store (and the audience it came with) knows none of the customers and orders.
             queued = sum(state.requeue_all(configuration.shop_id, kind)
                          for kind in (SyncKind.CONTACT, SyncKind.ORDER))
@@ -95,6 +102,10 @@ def _initialize(configuration, journal):
                         "to be sent again" % queued, kind=LogKind.WARNING)
         configuration.interest_category_id = category_id
         configuration.paused_reason = ""
+        if configuration.disconnected_on:
+            journal.add("reconnect", "Connected to Mailchimp again after the disconnect of %s"
+                        % configuration.disconnected_on.isoformat(timespec="seconds"))
+            configuration.disconnected_on = None
         configuration.initialized_on = timezone.now()
         # Members changed before the shop first sent anything are not drift: reconciliations start here.
         configuration.reconciled_until = configuration.reconciled_until or configuration.initialized_on

@@ -63,6 +63,12 @@ ACTION_LABELS = {
     "reconcile.stale": _("Reconciliation: older change ignored"),
     "reconcile.missing": _("Reconciliation: member gone, sent again"),
     "preview": _("Initialize preview"),
+    "disconnect.request": _("Disconnect requested"),
+    "disconnect": _("Disconnected from Mailchimp"),
+    "reconnect": _("Connected again"),
+    "store.delete": _("Store deleted"),
+    "bulk.cancel": _("Bulk sync: batch stopped by the disconnect"),
+    "site.confirm": _("New site confirmed"),
 }
 
 

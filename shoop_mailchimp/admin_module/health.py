@@ -35,6 +35,13 @@ def shop_health(configuration, failed, waiting, overdue, throttled_for, retrying
     if configuration.api_key_undecryptable:
         return Health("key-undecryptable", "danger", _("The API key cannot be read"),
                       _("It was encrypted with a key this site no longer has: enter it again on the shop page."))
+    site_mismatch = configuration.site_mismatch
+    if site_mismatch is not None:
+        return Health("site-mismatch", "danger", _("Sending is paused: another site"), str(site_mismatch))
+    if configuration.disconnected_on:
+        return Health("disconnected", "secondary", _("Disconnected"), _(
+            "An admin disconnected this shop from Mailchimp: nothing is sent, changes are recorded. Initialize "
+            "on the shop page connects it again and sends them."))
     if configuration.paused_reason:
         return Health("paused-reason", "danger", _("Sending is paused"), configuration.paused_reason)
     if not configuration.is_active:

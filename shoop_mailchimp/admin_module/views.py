@@ -17,7 +17,7 @@ from shuup.admin.utils.picotable import ChoicesFilter, Column, TextFilter
 from shuup.admin.utils.views import PicotableListView
 from shuup.core.models import Contact, ContactGroup, Order, Shop
 
-from shoop_mailchimp import log_labels
+from shoop_mailchimp import disconnection, log_labels
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.drift import drift_report
 from shoop_mailchimp.admin_module.explanations import explain, technical_detail
@@ -28,12 +28,20 @@ from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_mana
 from shoop_mailchimp.admin_module.preview import preview_context, request_preview
 from shoop_mailchimp.admin_module.status import shop_status, status_data
 from shoop_mailchimp.initialize_preview import is_confirmed
-from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.models import JobKind, LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.journal import Journal, log_event
+from shoop_mailchimp.models import (
+    JobKind,
+    LogKind,
+    MailchimpConfiguration,
+    MailchimpLogEntry,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.shops import shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.jobs import cancel_queued, request_job
 from shoop_mailchimp.webhook_registration import masked, rotate_secret, webhook_url
 
 #: Shuup's shop page opens the section whose navigation link has this href.
@@ -99,7 +107,7 @@ class InitializeView(View):
         confirmed = is_confirmed(configuration, request.POST.get("confirm_preview"))
         with transaction.atomic():
             if confirmed:
-                request_job(shop.pk, JobKind.INITIALIZE, user=request.user)
+                request_job(shop.pk, JobKind.INITIALIZE, user=request.user, site=configuration.site_here)
             else:
                 request_preview(configuration, user=request.user)
             schedule_delivery(shop.pk)
@@ -109,6 +117,64 @@ class InitializeView(View):
             messages.info(request, _("Before the first initialization, Mailchimp is asked what it would do to this "
                                      "audience: the figures appear on this page, then confirm with \"Initialize as "
                                      "shown\"."))
+        return HttpResponseRedirect(reverse(STATUS_URL))
+
+
+@method_decorator(require_POST, name="dispatch")
+class DisconnectView(View):
+    """Stop sending at once and queue the deletions in Mailchimp (the webhook; the store only when its id was
+    typed to confirm); the drainer runs them and the status page tells how it went."""
+
+    def post(self, request):
+        shop = get_shop(request)
+        configuration = get_configuration(shop)
+        back = reverse("shuup_admin:shop.edit", kwargs={"pk": shop.pk}) + SETTINGS_SECTION
+        if not (configuration.pk and configuration.is_initialized):
+            messages.error(request, _("This shop is not connected to Mailchimp: there is nothing to disconnect."))
+            return HttpResponseRedirect(back)
+        typed_store_id = (request.POST.get("mailchimp_delete_store_id") or "").strip()
+        delete_store = bool(typed_store_id)
+        if delete_store and typed_store_id != configuration.store_id:
+            messages.error(request, _("To delete the store in Mailchimp, type its id (%(store)s) exactly; nothing "
+                                      "was deleted.") % {"store": configuration.store_id})
+            return HttpResponseRedirect(back)
+        journal = Journal(shop.pk, user=request.user)
+        with transaction.atomic():
+            disconnection.stop_sending(configuration, journal, delete_store)
+            journal.flush()
+            cancel_queued(shop.pk, (JobKind.INITIALIZE, JobKind.SYNC_EXISTING, JobKind.MOVE_WEBHOOK),
+                          _("Not run: the shop was disconnected from Mailchimp before it started."))
+            request_job(shop.pk, JobKind.DISCONNECT, user=request.user, delete_store=delete_store)
+            schedule_delivery(shop.pk)
+        if delete_store:
+            messages.info(request, _("Sending to Mailchimp stopped. The webhook and the store %(store)s (its "
+                                     "customers, orders and products) are deleted in Mailchimp in a moment; the "
+                                     "audience and its members are kept. The status page shows the outcome.")
+                          % {"store": configuration.store_id})
+        else:
+            messages.info(request, _("Sending to Mailchimp stopped. The webhook is deleted in Mailchimp in a moment; "
+                                     "the store and the audience are kept. The status page shows the outcome."))
+        return HttpResponseRedirect(back)
+
+
+@method_decorator(require_POST, name="dispatch")
+class ConfirmSiteView(View):
+    """The staging guard's "this is the same shop at a new address": this site becomes the configuration's,
+    and sending resumes."""
+
+    def post(self, request):
+        shop = get_shop(request)
+        configuration = get_configuration(shop)
+        mismatch = configuration.site_mismatch if configuration.pk else None
+        if mismatch is None:
+            messages.info(request, _("This shop runs on the site it was connected on: nothing to confirm."))
+            return HttpResponseRedirect(reverse(STATUS_URL))
+        with transaction.atomic():
+            MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site=mismatch.here)
+            log_event(shop.pk, "site.confirm", "Confirmed that %s is the same shop as %s: sending to Mailchimp "
+                      "resumes" % (mismatch.here, mismatch.remembered), kind=LogKind.WARNING, user=request.user)
+            schedule_delivery(shop.pk)
+        messages.info(request, _("Confirmed: sending to Mailchimp resumes from %(site)s.") % {"site": mismatch.here})
         return HttpResponseRedirect(reverse(STATUS_URL))
 
 

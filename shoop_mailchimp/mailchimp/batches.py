@@ -10,7 +10,7 @@ import tarfile
 import requests
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.errors import error_from_exception, error_from_status
+from shoop_mailchimp.mailchimp.errors import MailchimpNotFound, error_from_exception, error_from_status
 
 FINISHED = "finished"
 #: Batches listed per poll; Mailchimp allows at most 500 pending ones per account anyway.
@@ -34,6 +34,15 @@ def submit(session, operations):
 
 def get_status(session, batch_id):
     return session.get("batches/%s" % batch_id, fields=STATUS_FIELDS)
+
+
+def stop(session, batch_id):
+    """Stop a batch Mailchimp has not finished (``DELETE /batches/{id}``); False when it no longer knows it."""
+    try:
+        session.delete("batches/%s" % batch_id)
+    except MailchimpNotFound:
+        return False
+    return True
 
 
 def statuses(session):

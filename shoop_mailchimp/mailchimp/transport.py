@@ -166,5 +166,10 @@ def _pool(base_url, timeout):
 
 
 def open_session(configuration, timeout=None):
-    """A session for a shop's :class:`~shoop_mailchimp.models.MailchimpConfiguration`."""
+    """A session for a shop's :class:`~shoop_mailchimp.models.MailchimpConfiguration`. Refused (raises its
+    ``site_mismatch``) on a copy of the database running on another site than the one it was initialized on:
+    every path to Mailchimp passes here, so a staging copy cannot write to production's audience."""
+    mismatch = configuration.site_mismatch
+    if mismatch is not None:
+        raise mismatch
     return MailchimpSession(configuration.api_key, timeout=timeout)

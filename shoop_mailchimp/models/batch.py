@@ -14,12 +14,15 @@ class BatchStatus:
     DONE = "done"
     #: Mailchimp no longer knows the batch: its rows went back to the queue.
     LOST = "lost"
+    #: Stopped by a disconnect: its rows went back to the queue, sent again on reconnect.
+    CANCELLED = "cancelled"
     OPEN = (PREPARING, SUBMITTED)
     CHOICES = [
         (PREPARING, _("preparing")),
         (SUBMITTED, _("submitted")),
         (DONE, _("done")),
         (LOST, _("lost")),
+        (CANCELLED, _("cancelled")),
     ]
 
 

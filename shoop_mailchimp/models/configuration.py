@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import ugettext_lazy as _
 from jsonfield import JSONField
 
-from shoop_mailchimp import encryption
+from shoop_mailchimp import encryption, sites
 from shoop_mailchimp.mailchimp.errors import InvalidAPIKey
 
 
@@ -32,8 +32,9 @@ class ConfigurationQuerySet(models.QuerySet):
         return self.filter(enabled=True, initialized_on__isnull=False).exclude(encrypted_api_key="")
 
     def active(self):
-        """Shops whose changes are sent: recording and not paused by an account error."""
-        return self.recording().filter(paused_reason="")
+        """Shops whose changes are sent: recording, connected, on the site they were initialized on, and not
+        paused by an account error."""
+        return self.recording().filter(sites.on_this_site(), paused_reason="", disconnected_on__isnull=True)
 
 
 class MailchimpConfiguration(models.Model):
@@ -85,6 +86,14 @@ class MailchimpConfiguration(models.Model):
         null=True, blank=True, verbose_name=_("reconciled until"),
         help_text=_("Changes Mailchimp made to members up to this moment have been read by a reconciliation; "
                     "the next one reads those made since."))
+    disconnected_on = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("disconnected on"),
+        help_text=_("An admin disconnected the shop from Mailchimp: nothing is sent, changes are still recorded; "
+                    "Initialize reconnects it."))
+    site = models.CharField(
+        max_length=255, blank=True, verbose_name=_("site"),
+        help_text=_("The site (host) this configuration was initialized on: a copy of the database running "
+                    "elsewhere (staging) sends nothing to Mailchimp."))
     modified_on = models.DateTimeField(auto_now=True)
 
     objects = ConfigurationQuerySet.as_manager()
@@ -102,7 +111,22 @@ class MailchimpConfiguration(models.Model):
 
     @property
     def is_active(self):
-        return bool(self.enabled and self.is_initialized and self.has_api_key and not self.paused_reason)
+        return bool(self.enabled and self.is_initialized and self.has_api_key and not self.paused_reason
+                    and not self.disconnected_on and not self.site_mismatch)
+
+    @property
+    def site_here(self):
+        """The site this copy of the database runs on, for this shop ("" when unknown)."""
+        return sites.site_of(self.shop.domain)
+
+    @property
+    def site_mismatch(self):
+        """A :class:`~shoop_mailchimp.sites.SiteMismatch` when this copy runs on another site than the one the
+        configuration was initialized on (a staging copy of the database), else None."""
+        if not self.site:
+            return None
+        here = self.site_here
+        return sites.SiteMismatch(self.site, here) if here and here != self.site else None
 
     @property
     def api_key(self):

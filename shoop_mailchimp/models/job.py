@@ -17,6 +17,8 @@ class JobKind:
     RECONCILE = "reconcile"
     #: Before the first Initialize: count what it and the first sync would do to the audience.
     PREVIEW_INITIALIZE = "preview_initialize"
+    #: Stop sending, delete the webhook and (when confirmed) the eCommerce store; the audience stays.
+    DISCONNECT = "disconnect"
     CHOICES = [
         (INITIALIZE, _("Initialize")),
         (CHECK_ACCOUNT, _("Check the API key and audience")),
@@ -24,6 +26,7 @@ class JobKind:
         (MOVE_WEBHOOK, _("Move the webhook to its new secret URL")),
         (RECONCILE, _("Reconcile with Mailchimp")),
         (PREVIEW_INITIALIZE, _("Preview what Initialize will do")),
+        (DISCONNECT, _("Disconnect from Mailchimp")),
     ]
 
 

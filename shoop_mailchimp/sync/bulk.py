@@ -313,6 +313,23 @@ def _lose(batch_pk, batch_id, journal):
                 kind=LogKind.WARNING)
 
 
+def cancel_open_batches(shop_id, journal):
+    """A disconnect: the shop's open batches stop here and their rows go back to the queue, sent again on
+    reconnect (the PUTs are idempotent). Returns the ids of the batches Mailchimp had accepted, to stop them
+    there too."""
+    submitted = []
+    for pk, token, batch_id in MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).values_list(
+            "pk", "token", "batch_id"):
+        if MailchimpBatch.objects.filter(pk=pk, status__in=BatchStatus.OPEN).update(
+                status=BatchStatus.CANCELLED, finished_on=timezone.now()):
+            rows = state.release_token(token)
+            journal.add("bulk.cancel", "Batch %s stopped by the disconnect: its %d items are sent again on "
+                        "reconnect" % (batch_id or pk, rows), kind=LogKind.WARNING)
+            if batch_id:
+                submitted.append(batch_id)
+    return submitted
+
+
 def _finish(configuration, batch, info, journal, report):
     """Read a finished phase; the chunk then goes on to its next phase, or is done."""
     if not _take(batch):

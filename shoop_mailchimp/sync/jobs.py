@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import ugettext as _
 from django.utils.translation import ungettext
 
+from shoop_mailchimp import disconnection
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.initialize_preview import preview
@@ -39,6 +40,13 @@ def request_job(shop_id, kind, user=None, **params):
     if job is None:
         job = MailchimpJob.objects.create(shop_id=shop_id, kind=kind, params=params, requested_by=user)
     return job
+
+
+def cancel_queued(shop_id, kinds, message):
+    """End jobs of these kinds still waiting for the drainer, with ``message`` as their outcome (a disconnect
+    supersedes an Initialize queued before it); returns how many."""
+    return MailchimpJob.objects.filter(shop_id=shop_id, kind__in=kinds, status=JobStatus.QUEUED).update(
+        status=JobStatus.FAILED, message=message, finished_on=timezone.now())
 
 
 def open_jobs(shop_id):
@@ -72,7 +80,8 @@ def run_job_now(job):
 
 def _run(job):
     try:
-        status, message = RUNNERS[job.kind](job)
+        refusal = site_refusal(job)
+        status, message = (JobStatus.FAILED, refusal) if refusal else RUNNERS[job.kind](job)
     except Exception as error:
         logger.exception("Mailchimp job %s failed", job.pk)
         status, message = JobStatus.FAILED, _("An unexpected error stopped it: %(error)s") % {
@@ -101,14 +110,35 @@ def _configuration(job):
     return MailchimpConfiguration.objects.filter(shop_id=job.shop_id).first()
 
 
+def site_refusal(job):
+    """Why a job may not run on this copy of the database (see :mod:`shoop_mailchimp.sites`), or "".
+
+    Two run anyway: a disconnect (it stops sending here and asks Mailchimp for nothing) and an Initialize
+    an admin requested on this very site (``params["site"]``), which makes this site the configuration's.
+    """
+    configuration = _configuration(job)
+    mismatch = configuration.site_mismatch if configuration is not None else None
+    if mismatch is None or job.kind == JobKind.DISCONNECT:
+        return ""
+    if job.kind == JobKind.INITIALIZE and (job.params or {}).get("site") == mismatch.here:
+        return ""
+    return str(mismatch)
+
+
 def run_initialize(job):
     configuration = _configuration(job)
     if configuration is None:
         return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
+    reconnecting = configuration.disconnected_on is not None
     try:
         initialize(configuration, user=job.requested_by)
     except InitializationError as error:
         return JobStatus.FAILED, str(error)
+    if reconnecting:
+        # Unsubscribes made in Mailchimp while no webhook called the shop: read before anything is sent.
+        request_job(job.shop_id, JobKind.RECONCILE, full=False)
+        return JobStatus.DONE, _("Mailchimp is connected again: the store, the group interests and the webhook "
+                                 "are set up, and what changed meanwhile is being sent.")
     return JobStatus.DONE, _("Mailchimp is initialized: the store, the group interests and the webhook are set up.")
 
 
@@ -165,8 +195,8 @@ def run_sync_existing(job):
 
 def run_move_webhook(job):
     configuration = _configuration(job)
-    if configuration is None or not configuration.is_initialized:
-        return JobStatus.DONE, _("Mailchimp is not initialized: the new webhook URL is registered by Initialize.")
+    if configuration is None or not configuration.is_initialized or configuration.disconnected_on:
+        return JobStatus.DONE, _("Mailchimp is not connected: the new webhook URL is registered by Initialize.")
     journal = Journal(job.shop_id, user=job.requested_by)
     try:
         webhook_id = move_webhook(configuration, (job.params or {}).get("old_webhook_id", ""), journal)
@@ -179,6 +209,16 @@ def run_move_webhook(job):
         return JobStatus.FAILED, _("Mailchimp was not told the new webhook URL: see the log, or enter the URL "
                                    "shown on this page in Mailchimp.")
     return JobStatus.DONE, _("Mailchimp calls the webhook's new URL.")
+
+
+def run_disconnect(job):
+    """Delete the webhook (and, when confirmed, the store) in Mailchimp; sending stopped when it was asked."""
+    configuration = _configuration(job)
+    if configuration is None or configuration.disconnected_on is None:
+        return JobStatus.DONE, _("The shop was connected again meanwhile: nothing was deleted in Mailchimp.")
+    succeeded, message = disconnection.run(configuration, bool((job.params or {}).get("delete_store")),
+                                           user=job.requested_by)
+    return (JobStatus.DONE if succeeded else JobStatus.FAILED), message
 
 
 def _honour_throttle(configuration, error):
@@ -274,4 +314,5 @@ RUNNERS = {
     JobKind.MOVE_WEBHOOK: run_move_webhook,
     JobKind.RECONCILE: run_reconcile,
     JobKind.PREVIEW_INITIALIZE: run_preview_initialize,
+    JobKind.DISCONNECT: run_disconnect,
 }

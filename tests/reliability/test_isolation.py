@@ -18,7 +18,7 @@ from tests.helpers import new_person, staff_member
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact", "rotate_webhook_secret",
-                  "reconcile"}
+                  "reconcile", "disconnect", "confirm_site"}
 
 
 def admin_urls(shop, contact):
@@ -110,6 +110,10 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     assert export.status_code == 200 and b"secret.member.of.a" not in export.content
     client.post(reverse("shuup_admin:shoop_mailchimp.reconcile"))
     assert MailchimpJob.objects.filter(kind=JobKind.RECONCILE).count() == 1
+    client.post(reverse("shuup_admin:shoop_mailchimp.disconnect"), {"mailchimp_delete_store_id": "x"})
+    client.post(reverse("shuup_admin:shoop_mailchimp.confirm_site"))
+    configuration.refresh_from_db()
+    assert configuration.disconnected_on is None and not MailchimpJob.objects.filter(kind=JobKind.DISCONNECT).exists()
 
 
 @pytest.mark.django_db  # no commit needed

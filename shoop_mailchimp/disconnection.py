@@ -1,0 +1,120 @@
+"""Disconnecting a shop from Mailchimp: sending stops, Mailchimp's webhook to the shop is deleted and,
+when the admin confirmed it, so is the eCommerce store (with its customers, orders, products and carts).
+The audience and its members stay: their consent is Mailchimp's record too.
+
+The admin's request stops sending at once (:func:`stop_sending`, database only) and queues the
+``DISCONNECT`` job; the drainer runs :func:`disconnect`. Changes made while disconnected are recorded as
+ever and sent when Initialize reconnects the shop (see docs/disconnect.rst).
+"""
+from django.utils import timezone
+from django.utils.translation import ugettext as _
+
+from shoop_mailchimp.journal import Journal
+from shoop_mailchimp.mailchimp import batches, resources
+from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.webhook_registration import webhook_url
+
+
+def stop_sending(configuration, journal, delete_store):
+    """Mark the shop disconnected (in the caller's transaction): the drainer sends nothing from now on."""
+    if configuration.disconnected_on is None:
+        configuration.disconnected_on = timezone.now()
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+            disconnected_on=configuration.disconnected_on, store_syncing=False)
+    if delete_store:
+        message = _("Disconnect requested: sending to Mailchimp stopped; the webhook and the store %(store)s will be "
+                    "deleted in Mailchimp, the audience and its members are kept.") % {"store": configuration.store_id}
+    else:
+        message = _("Disconnect requested: sending to Mailchimp stopped; the webhook will be deleted in Mailchimp, "
+                    "the store, the audience and its members are kept.")
+    journal.add("disconnect.request", message)
+
+
+def disconnect(configuration, delete_store, journal):
+    """Delete in Mailchimp what connects the shop to it. Returns ``(done, problems)``: sentences on what was
+    deleted, and on what could not be (the shop stays disconnected either way)."""
+    done, problems = [], []
+    stopped = bulk.cancel_open_batches(configuration.shop_id, journal)
+    mismatch = configuration.site_mismatch
+    if mismatch is not None:
+        problems.append(_("nothing was deleted in Mailchimp: %s") % mismatch)
+        journal.add("disconnect", problems[-1], kind=LogKind.WARNING)
+        return done, problems
+    try:
+        with open_session(configuration) as session:
+            _stop_batches(session, stopped, journal)
+            _delete_webhooks(session, configuration, journal, done, problems)
+            if delete_store:
+                _delete_store(session, configuration, journal, done, problems)
+    except MailchimpError as error:  # the key itself is refused or unreadable: nothing could be asked
+        journal.error("disconnect", error)
+        problems.append(_("Mailchimp could not be asked to delete anything (%s)") % error)
+    return done, problems
+
+
+def _stop_batches(session, batch_ids, journal):
+    for batch_id in batch_ids:
+        try:
+            batches.stop(session, batch_id)
+        except MailchimpError as error:  # it finishes in Mailchimp: its writes are the shop's own, idempotent
+            journal.error("bulk.cancel", error, extra={"batch_id": batch_id})
+
+
+def _delete_webhooks(session, configuration, journal, done, problems):
+    """The shop's webhook: the one it registered, and any other calling its URL."""
+    list_id = configuration.list_id
+    try:
+        webhook_ids = {configuration.webhook_id} - {""}
+        found = resources.find_webhook(session, list_id, webhook_url(configuration))
+        webhook_ids |= {found} - {None}
+        deleted = [webhook_id for webhook_id in sorted(webhook_ids)
+                   if resources.delete_webhook(session, list_id, webhook_id)]
+    except MailchimpError as error:
+        journal.error("webhook.delete", error, extra={"webhook_id": configuration.webhook_id})
+        problems.append(_("the webhook could not be deleted (%s): delete it in Mailchimp under Audience > "
+                          "Settings > Webhooks") % error)
+        return
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        webhook_id="", webhook_state="", webhook_problem="", webhook_checked_on=timezone.now())
+    message = (_("Mailchimp no longer calls the shop's webhook") if deleted
+               else _("Mailchimp had no webhook calling the shop"))
+    journal.add("webhook.delete", message, extra={"webhook_ids": deleted})
+    done.append(message)
+
+
+def _delete_store(session, configuration, journal, done, problems):
+    store_id = configuration.store_id
+    try:
+        session.delete(resources.store_path(store_id))
+    except MailchimpNotFound:
+        message = _("the store %s was already gone from Mailchimp") % store_id
+        journal.add("store.delete", message, kind=LogKind.WARNING)
+        done.append(message)
+        return
+    except MailchimpError as error:
+        journal.error("store.delete", error, extra={"store_id": store_id})
+        problems.append(_("the store %(store)s could not be deleted (%(error)s)") % {"store": store_id, "error": error})
+        return
+    message = _("the store %s was deleted from Mailchimp, with its customers, orders and products") % store_id
+    journal.add("store.delete", message, extra={"store_id": store_id})
+    done.append(message)
+
+
+def run(configuration, delete_store, user=None):
+    """The job's work: returns ``(succeeded, message)`` for the admin."""
+    journal = Journal(configuration.shop_id, user=user)
+    try:
+        done, problems = disconnect(configuration, delete_store, journal)
+        if problems:
+            message = _("Disconnected in the shop (nothing is sent), but %(problems)s.") % {
+                "problems": "; ".join(problems)}
+        else:
+            message = _("Disconnected: %(done)s. The audience and its members are kept; Initialize reconnects "
+                        "the shop.") % {"done": "; ".join(done)}
+        journal.add("disconnect", message, kind=LogKind.WARNING if problems else LogKind.INFO)
+    finally:
+        journal.flush()
+    return not problems, message

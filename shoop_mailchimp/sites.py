@@ -1,0 +1,46 @@
+"""Which site this copy of the database runs on: a staging copy of a production database must not
+write to production's Mailchimp audience.
+
+A configuration remembers the site it was initialized on (:attr:`MailchimpConfiguration.site`). The
+site is the host of ``SHOOP_MAILCHIMP["WEBHOOK_BASE_URL"]`` (a setting, so it differs between
+deployments sharing a database dump) or, where that is not set, the shop's domain. When neither is
+known, nothing can be compared and nothing is held.
+"""
+from urllib.parse import urlsplit
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp.errors import MailchimpError
+
+
+class SiteMismatch(MailchimpError):
+    """This copy runs on another site than the one the configuration was initialized on: nothing is sent."""
+
+    def __init__(self, remembered, here):
+        super().__init__(
+            "This shop was connected to Mailchimp on %s, but this copy of the database runs on %s (a staging "
+            "copy?): nothing is sent to Mailchimp from here. Initialize Mailchimp again on this site, or "
+            "confirm that this is the same shop at a new address." % (remembered, here))
+        self.remembered = remembered
+        self.here = here
+
+
+def configured_host():
+    """The host of WEBHOOK_BASE_URL, lower-cased; "" when unset."""
+    base_url = get_setting("WEBHOOK_BASE_URL") or ""
+    return (urlsplit(base_url).hostname or "").lower() if base_url else ""
+
+
+def site_of(shop_domain):
+    """The site a shop with this domain runs on here ("" when unknown)."""
+    return configured_host() or (shop_domain or "").strip().lower()
+
+
+def on_this_site():
+    """A filter on configurations: those initialized here, or where no site is known to compare."""
+    host = configured_host()
+    if host:
+        return Q(site="") | Q(site=host)
+    return Q(site="") | Q(shop__domain__isnull=True) | Q(shop__domain="") | Q(site=Lower("shop__domain"))

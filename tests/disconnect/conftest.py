@@ -1,0 +1,35 @@
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.models import MailchimpConfiguration
+
+#: Where the shop runs (the host of WEBHOOK_BASE_URL), and where a copy of its database runs.
+PRODUCTION = "https://shop.example.com"
+STAGING = "https://staging.example.com"
+
+
+def url(name, **kwargs):
+    return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
+
+
+def messages_of(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def run_on(settings, base_url):
+    """This process runs on the site of ``base_url`` (a deployment's own setting)."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL=base_url)
+
+
+@pytest.fixture
+def connected(settings, shop, mailchimp_settings, mailchimp_account):
+    """An initialized configuration on PRODUCTION, whose webhook is registered with the emulator's audience."""
+    emulator, api_key, list_id = mailchimp_account
+    run_on(settings, PRODUCTION)
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    configuration.refresh_from_db()
+    assert configuration.webhook_id and configuration.site == "shop.example.com"
+    return configuration

@@ -1,0 +1,240 @@
+"""Disconnect through the admin, run by the drainer against the emulator; reconnect with Initialize."""
+import pytest
+from django.test import Client
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, VIEW_PERMISSION
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.models import (
+    BatchStatus,
+    JobKind,
+    JobStatus,
+    LogKind,
+    MailchimpBatch,
+    MailchimpConfiguration,
+    MailchimpJob,
+    MailchimpLogEntry,
+    SyncState,
+    SyncStatus,
+)
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.admin.conftest import post_shop_form, shop_edit_url
+from tests.disconnect.conftest import messages_of, url
+from tests.helpers import member_puts, new_person, place_order, registered_webhooks, row_of, staff_member
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def disconnect(client, store_id=None):
+    data = {"mailchimp_delete_store_id": store_id} if store_id is not None else {}
+    return client.post(url("disconnect"), data)
+
+
+def job(kind):
+    return MailchimpJob.objects.filter(kind=kind).first()
+
+
+def reconnect(client, shop):
+    """"Save and initialize Mailchimp" on the shop page, as the disconnected section says."""
+    response = post_shop_form(client, shop, initialize="1")
+    assert response.status_code == 302
+    return response
+
+
+def test_disconnect_deletes_the_webhook_and_keeps_the_store_and_audience(admin_client, admin_user, connected,
+                                                                          mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    assert row_of(person).status == SyncStatus.SYNCED
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert 'id="mailchimp-disconnect" formaction="%s" formmethod="post"' % url("disconnect") in shop_page
+    assert 'id="mailchimp-delete-store"' not in shop_page, "the store's deletion is the second step"
+
+    response = disconnect(admin_client)
+    assert response.status_code == 302
+    assert "The webhook is deleted in Mailchimp in a moment" in " ".join(messages_of(response))
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.disconnected_on and not configuration.is_active
+    assert not MailchimpConfiguration.objects.active().exists()
+    assert registered_webhooks(emulator, api_key, list_id) == []
+    assert configuration.webhook_id == ""
+    assert emulator.get_store(api_key, connected.store_id) is not None, "kept without the second confirmation"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert job(JobKind.DISCONNECT).status == JobStatus.DONE
+    audit = MailchimpLogEntry.objects.get(action="disconnect")
+    assert audit.user == admin_user and audit.kind == LogKind.INFO
+    assert "audience and its members are kept" in audit.message
+    assert MailchimpLogEntry.objects.filter(action="disconnect.request", user=admin_user).exists()
+
+    # While disconnected: changes are recorded, nothing is sent.
+    emulator.clear_requests()
+    person.first_name = "Changed"
+    person.save()
+    newcomer = new_person()
+    run_due_work()
+    assert emulator.requests == []
+    assert row_of(person).status == SyncStatus.PENDING and row_of(newcomer).status == SyncStatus.PENDING
+    page = admin_client.get(url("status")).content.decode()
+    assert 'data-key="disconnected"' in page
+
+    reconnect(admin_client, connected.shop)
+    configuration.refresh_from_db()
+    assert configuration.disconnected_on is None and configuration.is_active
+    assert [hook["id"] for hook in registered_webhooks(emulator, api_key, list_id)] == [configuration.webhook_id]
+    assert row_of(person).status == SyncStatus.SYNCED and row_of(newcomer).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Changed"
+    assert emulator.get_member(api_key, list_id, newcomer.email)["status"] == "subscribed"
+    assert MailchimpLogEntry.objects.filter(action="reconnect").exists()
+
+
+def test_the_store_goes_only_on_the_typed_confirmation_and_comes_back_with_everything(
+        admin_client, connected, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    store_id = connected.store_id
+    buyer = new_person()
+    order, _products = place_order(connected.shop, buyer)
+    leaver = new_person()
+    withdrawer = new_person()
+    assert len(emulator.orders(api_key, store_id)) == 1
+
+    response = disconnect(admin_client, store_id="not-the-store")
+    assert "type its id (%s) exactly; nothing was deleted" % store_id in " ".join(messages_of(response))
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is None
+    assert not MailchimpJob.objects.filter(kind=JobKind.DISCONNECT).exists()
+
+    disconnect(admin_client)
+    section = admin_client.get(url("status")).content.decode()
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert 'id="mailchimp-disconnected"' in shop_page and 'id="mailchimp-delete-store"' in shop_page
+    assert 'id="mailchimp-disconnect"' not in shop_page
+    assert 'data-key="disconnected"' in section
+    customers = {c["email_address"] for c in emulator.customers(api_key, store_id)}
+    assert customers >= {buyer.email, leaver.email}
+    disconnect(admin_client, store_id=store_id)
+    assert emulator.get_store(api_key, store_id) is None
+    assert registered_webhooks(emulator, api_key, list_id) == []
+    # The audience stays, members and their statuses with it.
+    assert {member["email_address"] for member in emulator.members(api_key, list_id)} >= {buyer.email, leaver.email}
+    assert MailchimpLogEntry.objects.filter(action="store.delete").exists()
+    assert "the store %s was deleted" % store_id in MailchimpJob.objects.filter(
+        kind=JobKind.DISCONNECT).first().message
+
+    # Meanwhile in Mailchimp the leaver unsubscribes: no webhook tells the shop. In the shop, the withdrawer
+    # takes back consent.
+    _member, deliveries = emulator.fire_event(api_key, list_id, "unsubscribe", leaver.email)
+    assert deliveries == []
+    withdrawer.marketing_permission = False
+    withdrawer.save()
+
+    reconnect(admin_client, connected.shop)
+    store = emulator.get_store(api_key, store_id)
+    assert store is not None and store["list_id"] == list_id
+    assert {c["email_address"] for c in emulator.customers(api_key, store_id)} == customers
+    assert [o["id"] for o in emulator.orders(api_key, store_id)] == [str(order.pk)]
+    # Consent: the unsubscribe made while disconnected is read back, never undone.
+    assert emulator.get_member(api_key, list_id, leaver.email)["status"] == "unsubscribed"
+    assert PersonContact.objects.get(pk=leaver.pk).marketing_permission is False
+    assert emulator.get_member(api_key, list_id, buyer.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, withdrawer.email)["status"] == "unsubscribed"
+    assert all('"status": "subscribed"' not in str(put["body"]) for put in member_puts(emulator, leaver.email))
+
+
+def test_a_store_already_gone_and_a_refused_key_still_disconnect_and_say_what_was_not_deleted(
+        admin_client, connected, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.delete_store(api_key, connected.store_id)
+    disconnect(admin_client, store_id=connected.store_id)
+    finished = job(JobKind.DISCONNECT)
+    assert finished.status == JobStatus.DONE
+    assert "the store %s was already gone from Mailchimp" % connected.store_id in finished.message
+
+    MailchimpJob.objects.all().delete()
+    initialize(MailchimpConfiguration.objects.get(pk=connected.pk))  # connected again: a webhook to delete
+    assert len(registered_webhooks(emulator, api_key, list_id)) == 1
+    emulator.revoke_key(api_key)
+    disconnect(admin_client)
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.disconnected_on is not None, "disconnected in the shop all the same"
+    finished = job(JobKind.DISCONNECT)
+    assert finished.status == JobStatus.FAILED
+    assert finished.message.startswith("Disconnected in the shop (nothing is sent), but the webhook could not be "
+                                       "deleted")
+    page = admin_client.get(url("status")).content.decode()
+    assert "the webhook could not be deleted" in page
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert "Delete the webhook in Mailchimp again" in shop_page
+
+    # The key works again: pressing it again deletes the webhook.
+    emulator.accounts[api_key].revoked = False
+    disconnect(admin_client)
+    assert registered_webhooks(emulator, api_key, list_id) == []
+    assert MailchimpJob.objects.first().status == JobStatus.DONE
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert "Delete the webhook in Mailchimp again" not in shop_page
+    for text in [page, finished.message] + list(MailchimpLogEntry.objects.values_list("message", flat=True)):
+        assert api_key not in text and api_key.split("-")[0] not in text
+
+
+def test_open_batches_stop_and_their_contacts_are_sent_on_reconnect(settings, admin_client, connected,
+                                                                     mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BATCH_POLL_INTERVAL=3600)
+    people = [new_person() for _ in range(3)]
+    # Never seen by the sync, as in a shop connecting years of customers (see tests/bulk/conftest.py).
+    SyncState.objects.filter(kind="contact", object_id__in=[person.pk for person in people]).delete()
+    run_due_work()
+    rows, batches = bulk.start(connected.shop_id)
+    assert rows >= 3 and MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == batches == 1
+    batch_id = MailchimpBatch.objects.get().batch_id
+
+    disconnect(admin_client)
+    run_due_work()  # worker mode: the request only queued the job
+    assert MailchimpBatch.objects.get().status == BatchStatus.CANCELLED
+    assert all(row_of(person).status == SyncStatus.PENDING for person in people)
+    assert any(r["method"] == "DELETE" and r["path"].endswith("/batches/%s" % batch_id) for r in emulator.requests)
+    assert MailchimpLogEntry.objects.filter(action="bulk.cancel").exists()
+
+    reconnect(admin_client, connected.shop)
+    run_due_work()
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+    hashes = {subscriber_hash(member["email_address"]) for member in emulator.members(api_key, list_id)}
+    assert {subscriber_hash(person.email) for person in people} <= hashes
+
+
+def test_only_managers_disconnect_by_post_with_csrf(client, shop, admin_user, connected):
+    viewer = staff_member(shop, "viewer", {VIEW_PERMISSION})
+    client.force_login(viewer)
+    assert client.post(url("disconnect")).status_code == 400  # Shuup's refusal page
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is None
+    manager = staff_member(shop, "manager", {VIEW_PERMISSION, MANAGE_PERMISSION})
+    client.force_login(manager)
+    assert client.get(url("disconnect")).status_code == 405
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(manager)
+    assert csrf_client.post(url("disconnect")).status_code == 403
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is None
+    assert client.post(url("disconnect")).status_code == 302
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
+    assert MailchimpLogEntry.objects.get(action="disconnect").user == manager
+
+
+def test_a_disconnect_supersedes_work_queued_before_it(settings, admin_client, connected, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    admin_client.post(url("initialize", pk=connected.shop_id))
+    admin_client.post(url("rotate_webhook_secret"))
+    disconnect(admin_client)
+    run_due_work()
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
+    assert registered_webhooks(emulator, api_key, list_id) == []
+    superseded = MailchimpJob.objects.filter(kind__in=(JobKind.INITIALIZE, JobKind.MOVE_WEBHOOK))
+    assert {job.status for job in superseded} == {JobStatus.FAILED}
+    assert all("disconnected from Mailchimp before it started" in job.message for job in superseded)
+
+
+def test_nothing_to_disconnect_before_initialize(admin_client, shop, mailchimp_settings, mailchimp_account):
+    response = disconnect(admin_client)
+    assert "not connected to Mailchimp" in " ".join(messages_of(response))
+    assert not MailchimpJob.objects.exists()

@@ -1,0 +1,116 @@
+"""The staging guard: a copy of the database running on another site sends nothing until an admin resolves it."""
+import pytest
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob, MailchimpLogEntry
+from shoop_mailchimp.sites import SiteMismatch
+from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.admin.conftest import post_shop_form, shop_edit_url
+from tests.disconnect.conftest import PRODUCTION, STAGING, run_on, url
+from tests.helpers import new_person, registered_webhooks, row_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_copy_on_another_site_sends_nothing_and_says_why(settings, admin_client, connected, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    run_on(settings, STAGING)
+    emulator.clear_requests()
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert not configuration.is_active and not MailchimpConfiguration.objects.active().exists()
+    assert MailchimpConfiguration.objects.recording().exists(), "changes are still recorded"
+    person = new_person()
+    request_job(connected.shop_id, JobKind.CHECK_ACCOUNT)
+    request_job(connected.shop_id, JobKind.RECONCILE, full=True)
+    run_due_work()
+    assert emulator.requests == [], "no Mailchimp request from the copy"
+    assert row_of(person).status == "pending"
+    assert all(job.status == JobStatus.FAILED and "staging.example.com" in job.message
+               for job in MailchimpJob.objects.all())
+    with pytest.raises(SiteMismatch):
+        open_session(configuration)
+
+    for page in (admin_client.get(url("status")), admin_client.get(shop_edit_url(connected.shop))):
+        html = page.content.decode()
+        assert 'id="mailchimp-site-mismatch"' in html and 'id="mailchimp-confirm-site"' in html
+        assert "connected to Mailchimp on shop.example.com" in html and "runs on staging.example.com" in html
+        assert api_key not in html
+
+    # Back on the real site, nothing was needed: the copy's settings were the only difference.
+    run_on(settings, PRODUCTION)
+    assert MailchimpConfiguration.objects.active().exists()
+
+
+def test_confirming_the_new_address_resumes_sending(settings, admin_client, admin_user, connected,
+                                                    mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    run_on(settings, STAGING)
+    person = new_person()
+    assert row_of(person).status == "pending"
+    assert admin_client.get(url("confirm_site")).status_code == 405
+    response = admin_client.post(url("confirm_site"))
+    assert response.status_code == 302
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).site == "staging.example.com"
+    assert MailchimpLogEntry.objects.get(action="site.confirm").user == admin_user
+    assert row_of(person).status == "synced"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_initializing_on_the_copy_makes_it_the_configurations_site(settings, admin_client, connected,
+                                                                   mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    # Queued on production just before the copy was made: it does not run on the copy.
+    request_job(connected.shop_id, JobKind.INITIALIZE, site="shop.example.com")
+    run_on(settings, STAGING)
+    run_due_jobs(connected.shop_id)
+    assert MailchimpJob.objects.get().status == JobStatus.FAILED
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).site == "shop.example.com"
+
+    assert post_shop_form(admin_client, connected.shop, initialize="1").status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.site == "staging.example.com" and configuration.is_active
+    assert {hook["url"].split("/")[2] for hook in registered_webhooks(emulator, api_key, list_id)} == {
+        "shop.example.com", "staging.example.com"}
+
+
+def test_a_disconnect_on_the_copy_deletes_nothing_in_mailchimp(settings, admin_client, connected, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    run_on(settings, STAGING)
+    emulator.clear_requests()
+    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
+    assert emulator.requests == []
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
+    job = MailchimpJob.objects.get(kind=JobKind.DISCONNECT)
+    assert job.status == JobStatus.FAILED and "nothing was deleted in Mailchimp" in job.message
+    assert emulator.get_store(api_key, connected.store_id) is not None
+    assert len(registered_webhooks(emulator, api_key, list_id)) == 1
+
+
+def test_without_a_known_site_nothing_is_held(settings, configuration):
+    """Initialized before sites were remembered, or with neither WEBHOOK_BASE_URL nor a shop domain: nothing to
+    compare, nothing held."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site="")
+    configuration.shop.domain = "elsewhere.example.com"
+    configuration.shop.save()
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).is_active
+    assert MailchimpConfiguration.objects.active().exists()
+    configuration.shop.domain = None
+    configuration.shop.save()
+    initialize(configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site == "" and configuration.is_active
+
+
+def test_the_shop_domain_is_the_site_where_no_webhook_base_url_is_set(settings, configuration):
+    shop = configuration.shop
+    shop.domain = "Shop.Example.com"
+    shop.save()
+    initialize(configuration)
+    assert configuration.site == "shop.example.com" and MailchimpConfiguration.objects.active().exists()
+    shop.domain = "staging.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch.here == "staging.example.com"
+    assert not MailchimpConfiguration.objects.active().exists()
