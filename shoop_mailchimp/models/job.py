@@ -17,6 +17,8 @@ class JobKind:
     RECONCILE = "reconcile"
     #: Before the first Initialize: count what it and the first sync would do to the audience.
     PREVIEW_INITIALIZE = "preview_initialize"
+    #: Create merge fields the audience lacks for shop data the admin chose, and map them.
+    CREATE_MERGE_FIELDS = "create_merge_fields"
     CHOICES = [
         (INITIALIZE, _("Initialize")),
         (CHECK_ACCOUNT, _("Check the API key and audience")),
@@ -24,6 +26,7 @@ class JobKind:
         (MOVE_WEBHOOK, _("Move the webhook to its new secret URL")),
         (RECONCILE, _("Reconcile with Mailchimp")),
         (PREVIEW_INITIALIZE, _("Preview what Initialize will do")),
+        (CREATE_MERGE_FIELDS, _("Create merge fields in the audience")),
     ]
 
 
