@@ -160,8 +160,12 @@ def order_created(sender, order, **kwargs):
 
 
 def order_status_changed_receiver(sender, order, **kwargs):
+    """The order, and its customer: a cancellation changes what they spent and whether they are a customer
+    (merge fields, tags)."""
     if order.shop_id in recording_shop_ids():
         record(order.shop_id, SyncKind.ORDER, [order.pk])
+        if order.customer_id:
+            record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
 
 
 def order_saved(sender, order, **kwargs):
