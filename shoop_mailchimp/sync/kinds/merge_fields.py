@@ -6,7 +6,7 @@ still written, only that field keeps what Mailchimp had.
 """
 import re
 from collections import namedtuple
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import ugettext_lazy as _
 
@@ -111,19 +111,23 @@ def merge_values(mapping, values):
 
 
 def convert(value, field):
-    """``value`` as the merge field's type takes it, or None when it cannot take it."""
+    """``value`` (text, a date, a Decimal, or address parts) as the merge field's type takes it, or None when
+    that type cannot take it."""
     kind, options = field.get("type"), field.get("options") or {}
-    if isinstance(value, dict):  # an address
-        return address_value(value) if kind == "address" else as_text(one_line(value))
-    if hasattr(value, "strftime"):  # a date
-        if kind == "birthday":
-            return value.strftime(DATE_FORMATS.get(options.get("date_format"), "%m/%d"))
-        if kind == "date":
-            return value.strftime(DATE_FORMATS.get(options.get("date_format"), "%m/%d/%Y"))
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(round(value, 2)) if kind == "number" else as_text(str(round(value, 2)))
-    text = as_text(str(value))
+    is_date = hasattr(value, "strftime")
+    if kind == "address":
+        return address_value(value) if isinstance(value, dict) else None
+    if kind in ("birthday", "date"):
+        default = "%m/%d" if kind == "birthday" else "%m/%d/%Y"
+        return value.strftime(DATE_FORMATS.get(options.get("date_format"), default)) if is_date else None
+    if kind == "number":
+        return float(cents(value)) if isinstance(value, Decimal) else None
+    if isinstance(value, dict):
+        text = as_text(one_line(value))
+    elif is_date:
+        text = value.isoformat()
+    else:
+        text = as_text(str(cents(value) if isinstance(value, Decimal) else value))
     if kind == "phone":
         return phone_value(text, options.get("phone_format"))
     if kind == "zip":
@@ -131,6 +135,10 @@ def convert(value, field):
     if kind in ("radio", "dropdown"):
         return text if text in (options.get("choices") or []) else None
     return text
+
+
+def cents(amount):
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def as_text(value):
