@@ -81,7 +81,7 @@ def test_defaults_are_mailchimps_own_fields_where_the_audience_has_them_with_a_f
 
 
 def test_a_chosen_mapping_keeps_only_fields_the_audience_has():
-    chosen = {"phone": "PHONE", "company_name": "GONE", "birth_date": "FNAME"}
+    chosen = {"phone": "PHONE", "company_name": "GONE", "birth_date": "ADDRESS"}
     mapping = merge_fields.effective_map(configuration(audience_merge_fields=AUDIENCE, merge_field_map=chosen))
     assert {key: field["tag"] for key, field in mapping.items()} == {"phone": "PHONE"}
 

@@ -39,7 +39,7 @@ MAX_TEXT_LENGTH = 255
 PHONE_RE = re.compile(r"[\d\s()+.\-/x]+")
 US_PHONE_RE = re.compile(r"\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}")
 ZIP_RE = re.compile(r"\d{5}(-\d{4})?")
-DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD": "%m/%d", "DD/MM": "%d/%m"}
+DATE_FORMATS = ("MM/DD/YYYY", "DD/MM/YYYY", "MM/DD", "DD/MM")
 
 
 def audience_fields(configuration):
@@ -118,8 +118,8 @@ def convert(value, field):
     if kind == "address":
         return address_value(value) if isinstance(value, dict) else None
     if kind in ("birthday", "date"):
-        default = "%m/%d" if kind == "birthday" else "%m/%d/%Y"
-        return value.strftime(DATE_FORMATS.get(options.get("date_format"), default)) if is_date else None
+        default = "MM/DD" if kind == "birthday" else "MM/DD/YYYY"
+        return date_text(value, options.get("date_format"), default) if is_date else None
     if kind == "number":
         return float(cents(value)) if isinstance(value, Decimal) else None
     if isinstance(value, dict):
@@ -135,6 +135,13 @@ def convert(value, field):
     if kind in ("radio", "dropdown"):
         return text if text in (options.get("choices") or []) else None
     return text
+
+
+def date_text(value, date_format, default):
+    """A date in the field's format ("MM/DD", "DD/MM/YYYY"…), the year in four digits (strftime gives "999")."""
+    date_format = date_format if date_format in DATE_FORMATS else default
+    return date_format.replace("YYYY", "%04d" % value.year).replace("MM", "%02d" % value.month).replace(
+        "DD", "%02d" % value.day)
 
 
 def cents(amount):
