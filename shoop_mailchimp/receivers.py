@@ -160,17 +160,18 @@ def order_created(sender, order, **kwargs):
 
 
 def order_status_changed_receiver(sender, order, **kwargs):
-    """The order, and its customer: a cancellation changes what they spent and whether they are a customer
-    (merge fields, tags)."""
     if order.shop_id in recording_shop_ids():
         record(order.shop_id, SyncKind.ORDER, [order.pk])
-        if order.customer_id:
-            record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
 
 
 def order_saved(sender, order, **kwargs):
-    """Payment, shipping and cancellation changes of an order Mailchimp already has."""
-    record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True)
+    """Payment, shipping and cancellation changes of an order Mailchimp already has, and its customer (a
+    cancellation changes what they spent and whether they are a customer: merge fields, tags; a customer
+    whose data did not change closes without a request)."""
+    if state.record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True):
+        if order.customer_id:
+            state.record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
+        schedule_delivery(order.shop_id)
 
 
 def connect_receivers():

@@ -9,6 +9,8 @@ from shuup.core.models import CompanyContact, MutableAddress
 from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.merge_field_setup import create_merge_fields
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
@@ -195,3 +197,31 @@ def test_a_burst_carries_merge_fields_and_tags_through_batches(burst_settings, m
         assert tag_names(member) == ["customer"] and member["merge_fields"]["PHONE"] == person.phone
         assert row_of(person).applied_tags == "customer"
     assert any(r["path"].endswith("/batches") for r in mailchimp_account[0].requests)
+
+
+def test_a_cancelled_only_order_takes_the_customer_tag_and_total_away(configuration, mailchimp_account):
+    read_audience_fields(configuration)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    configuration.refresh_from_db()
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["total_spent"])
+    person = new_person()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    member = member_of(mailchimp_account, person)
+    assert tag_names(member) == ["customer"] and member["merge_fields"]["SPENT"] > 0
+    order.set_canceled()
+    drain()
+    member = member_of(mailchimp_account, person)
+    assert tag_names(member) == [] and member["merge_fields"]["SPENT"] == ""
+
+
+def test_the_account_check_reads_the_fields_and_sends_the_members_again(configuration, mailchimp_account):
+    person = new_person(phone="+358 40 123 4567")
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["PHONE"] == ""
+    read_audience_fields(configuration)
+    assert {field["tag"] for field in configuration.audience_merge_fields} >= {"FNAME", "PHONE", "ADDRESS"}
+    assert row_of(person).status == SyncStatus.PENDING
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["PHONE"] == "+358 40 123 4567"
