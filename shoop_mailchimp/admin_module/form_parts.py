@@ -161,6 +161,9 @@ class MailchimpConfigurationForm(forms.Form):
                                                   choices=[("", _("(not sent)"))] + choices)
             self.initial[name] = chosen.get(shop_field.key, "") if chosen.get(shop_field.key) in dict(choices) else ""
             names.append(name)
+        self.fields["read_merge_fields"] = forms.BooleanField(
+            label=_("Read the audience's merge fields again"), required=False,
+            help_text=_("After fields were added or changed in Mailchimp: they are read in a moment."))
         missing = missing_fields(configuration)
         if missing:
             self.fields["create_merge_fields"] = forms.MultipleChoiceField(
@@ -280,7 +283,8 @@ class MailchimpFormPart(FormPart):
             config.account_checked_on = None
         config.save()
         # The account check also reads the audience's merge fields (for a shop set up before they were read too).
-        if (check_account or (config.audience_merge_fields is None and config.list_id)) and config.has_api_key:
+        read_fields = data.get("read_merge_fields") or (config.audience_merge_fields is None and config.list_id)
+        if (check_account or read_fields) and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
         if config.is_initialized and _audience_data(config) != audience_data_before:

@@ -61,3 +61,16 @@ def test_changed_tag_rules_queue_the_sent_contacts_again(admin_client, configura
     assert row_of(person).status == SyncStatus.SYNCED
     assert saved(post_shop_form(admin_client, configuration.shop))  # nothing changed: nothing queued
     assert row_of(person).status == SyncStatus.SYNCED
+
+
+def test_fields_added_in_mailchimp_are_read_again_on_request(admin_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    assert saved(post_shop_form(admin_client, configuration.shop))
+    run_due_jobs()
+    emulator.add_merge_field(api_key, list_id, "MOBILE", type="phone", name="Mobile")
+    assert "*|MOBILE|*" not in page_of(admin_client, configuration.shop)
+    assert saved(post_shop_form(admin_client, configuration.shop, read_merge_fields=True))
+    run_due_jobs()
+    html = page_of(admin_client, configuration.shop)
+    start = html.index('name="mailchimp-merge_phone"')
+    assert "*|MOBILE|*" in html[start:html.index("</select>", start)]
