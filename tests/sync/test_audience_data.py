@@ -225,3 +225,21 @@ def test_the_account_check_reads_the_fields_and_sends_the_members_again(configur
     assert row_of(person).status == SyncStatus.PENDING
     drain()
     assert member_of(mailchimp_account, person)["merge_fields"]["PHONE"] == "+358 40 123 4567"
+
+
+def test_a_member_who_unsubscribed_in_mailchimp_stays_unsubscribed_when_tags_and_fields_are_sent(
+        configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, phone="+358 40 765 4321")
+    drain()
+    response = requests.patch("%slists/%s/members/%s" % (emulator.base_url, list_id, subscriber_hash(person.email)),
+                              auth=("any", api_key), json={"status": "unsubscribed"}, timeout=10)
+    assert response.status_code == 200  # in Mailchimp, and the shop has not heard of it (no webhook)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    place_order(configuration.shop, person)
+    read_audience_fields(configuration)  # PHONE is now mapped: every contact is sent again
+    drain()
+    member = member_of(mailchimp_account, person)
+    assert (member["status"], tag_names(member), member["merge_fields"]["PHONE"]) == (
+        "unsubscribed", ["customer"], "+358 40 765 4321")
+    assert all(put["body"].get("status") != "subscribed" for put in member_puts(emulator, person.email))
