@@ -243,3 +243,18 @@ def test_a_member_who_unsubscribed_in_mailchimp_stays_unsubscribed_when_tags_and
     assert (member["status"], tag_names(member), member["merge_fields"]["PHONE"]) == (
         "unsubscribed", ["customer"], "+358 40 765 4321")
     assert all(put["body"].get("status") != "subscribed" for put in member_puts(emulator, person.email))
+
+
+def test_joining_a_tag_group_that_is_no_interest_tags_the_member(configuration, mailchimp_account):
+    gold = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[],
+                                                                      tag_group_ids=[gold.pk])
+    person = new_person()
+    drain()
+    gold.members.add(person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == [gold.safe_translation_getter("name",
+                                                                                          any_language=True)]
+    person.groups.remove(gold)  # the other direction of the same relation
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == []

@@ -20,6 +20,7 @@ from shoop_mailchimp.mailchimp.resources import (
 )
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync.kinds.merge_fields import effective_map
 from shoop_mailchimp.sync.outcome import Outcome
 
 KIND = SyncKind.GROUP
@@ -52,11 +53,14 @@ def interest_groups(configuration):
 
 
 def concerns_mailchimp(shop_id, group_ids):
-    """Whether a change of these groups matters to the shop's audience: one of them is (or was) an interest."""
+    """Whether a change of these groups matters to the shop's audience: one of them is (or was) an interest or
+    gives a tag, or members carry their groups' names in a merge field."""
     group_ids = list(group_ids)
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
     return bool(configuration) and (
-        interest_groups(configuration).filter(pk__in=group_ids).exists()
+        bool(set(group_ids) & set(configuration.tag_group_ids or ()))
+        or "groups" in effective_map(configuration)
+        or interest_groups(configuration).filter(pk__in=group_ids).exists()
         or ContactGroupInterest.objects.filter(shop_id=shop_id, group_id__in=group_ids).exists())
 
 
