@@ -258,3 +258,17 @@ def test_joining_a_tag_group_that_is_no_interest_tags_the_member(configuration, 
     person.groups.remove(gold)  # the other direction of the same relation
     drain()
     assert tag_names(member_of(mailchimp_account, person)) == []
+
+
+def test_a_renamed_tag_group_moves_its_members_to_the_new_tag(configuration, mailchimp_account):
+    gold = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[], tag_group_ids=[gold.pk])
+    person = new_person()
+    gold.members.add(person)
+    drain()
+    tag_by_hand(mailchimp_account, person, "VIP")
+    gold.set_current_language("en")
+    gold.name = "Gold members"
+    gold.save()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["Gold members", "VIP"]

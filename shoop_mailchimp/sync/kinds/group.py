@@ -52,15 +52,19 @@ def interest_groups(configuration):
     return groups.exclude(identifier__in=BUILT_IN_GROUPS)
 
 
+def names_members(shop_id, group_ids):
+    """Whether members carry one of these groups' names: as a tag, or in a merge field of their groups."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    return bool(configuration) and (bool(set(group_ids) & set(configuration.tag_group_ids or ()))
+                                    or "groups" in effective_map(configuration))
+
+
 def concerns_mailchimp(shop_id, group_ids):
-    """Whether a change of these groups matters to the shop's audience: one of them is (or was) an interest or
-    gives a tag, or members carry their groups' names in a merge field."""
+    """Whether a change of these groups matters to the shop's audience: one of them is (or was) an interest."""
     group_ids = list(group_ids)
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
     return bool(configuration) and (
-        bool(set(group_ids) & set(configuration.tag_group_ids or ()))
-        or "groups" in effective_map(configuration)
-        or interest_groups(configuration).filter(pk__in=group_ids).exists()
+        interest_groups(configuration).filter(pk__in=group_ids).exists()
         or ContactGroupInterest.objects.filter(shop_id=shop_id, group_id__in=group_ids).exists())
 
 
