@@ -17,6 +17,7 @@ ACTION_LABELS = {
     "member.email": _("E-mail address changed"),
     "member.confirmation": _("Confirmation e-mail sent"),
     "member.marketing_permissions": _("GDPR permissions updated"),
+    "member.tags": _("Tags updated"),
     "member.delete_permanent": _("Erased from the audience"),
     "customer.delete": _("Erased from the store"),
     "consent.withdrawn": _("Consent withdrawn"),

@@ -13,7 +13,7 @@ from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfi
 from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.group import concerns_mailchimp
+from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, names_members
 
 CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
 CONTACT_SAVING_UID = "shoop_mailchimp.contact_saving.%s"
@@ -78,14 +78,15 @@ def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
 
 def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
     """Both directions: ``group.members.add(contact)`` and ``contact.groups.add(group)``; only groups that are
-    (or were) interests matter (Shuup puts every new person in its default group: no second send for that).
+    (or were) interests, or that members carry by name (tags, a merge field), matter (Shuup puts every new
+    person in its default group: no second send for that).
 
     ``group.members.clear()`` names no contacts afterwards, so its members are read before.
     """
     if reverse:  # instance is the contact
         if action in ("post_add", "post_remove", "post_clear"):
             for shop_id in shop_ids_for_contact(instance):
-                if pk_set is None or concerns_mailchimp(shop_id, pk_set):
+                if pk_set is None or concerns_mailchimp(shop_id, pk_set) or names_members(shop_id, pk_set):
                     record(shop_id, SyncKind.CONTACT, [instance.pk])
         return
     if action == "pre_clear":
@@ -93,7 +94,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
     elif action not in ("post_add", "post_remove"):
         return
     for shop_id in _shop_ids_for_group(instance):
-        if concerns_mailchimp(shop_id, [instance.pk]):
+        if concerns_mailchimp(shop_id, [instance.pk]) or names_members(shop_id, [instance.pk]):
             record(shop_id, SyncKind.CONTACT, pk_set or [])
 
 
@@ -119,9 +120,13 @@ def group_saved(sender, instance, raw=False, **kwargs):
 
 
 def group_renamed(sender, instance, raw=False, **kwargs):
+    """The interest is renamed; members who carry the group's name (a tag, a merge field) are sent again."""
     if raw or instance.master_id is None:
         return
     group_saved(ContactGroup, instance.master)
+    for shop_id in _shop_ids_for_group(instance.master):
+        if names_members(shop_id, [instance.master_id]):
+            record(shop_id, SyncKind.CONTACT, instance.master.members.values_list("pk", flat=True), only_known=True)
 
 
 def group_deleted(sender, instance, **kwargs):
@@ -165,8 +170,13 @@ def order_status_changed_receiver(sender, order, **kwargs):
 
 
 def order_saved(sender, order, **kwargs):
-    """Payment, shipping and cancellation changes of an order Mailchimp already has."""
-    record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True)
+    """Payment, shipping and cancellation changes of an order Mailchimp already has, and its customer (a
+    cancellation changes what they spent and whether they are a customer: merge fields, tags; a customer
+    whose data did not change closes without a request)."""
+    if state.record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True):
+        if order.customer_id:
+            state.record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
+        schedule_delivery(order.shop_id)
 
 
 def connect_receivers():

@@ -21,6 +21,14 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, interest_groups, shop_groups
+from shoop_mailchimp.sync.kinds.merge_fields import (
+    SHOP_FIELDS,
+    audience_fields,
+    chosen_map,
+    effective_map,
+    missing_fields,
+)
+from shoop_mailchimp.sync.kinds.tags import MAX_TAG_LENGTH, clean_tag
 
 FORM_NAME = "mailchimp"
 
@@ -74,6 +82,16 @@ class MailchimpConfigurationForm(forms.Form):
                     "can be sent to a group. Mailchimp allows at most 60 interests per audience. Shuup's built-in "
                     "groups (every person, every company) are left out unless chosen."),
     )
+    customer_tag = forms.CharField(
+        label=_("Tag for customers"), required=False, max_length=MAX_TAG_LENGTH,
+        help_text=_("Members who placed an order in this shop get this tag (e.g. \"customer\"); empty: no tag."))
+    company_tag = forms.CharField(
+        label=_("Tag for companies"), required=False, max_length=MAX_TAG_LENGTH,
+        help_text=_("Members who are company contacts get this tag (e.g. \"company\"); empty: no tag."))
+    tag_groups = forms.MultipleChoiceField(
+        label=_("Contact groups as Mailchimp tags"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Members of each chosen group get a tag named after the group, removed when they leave it. "
+                    "Tags added in Mailchimp by hand are never removed."))
     #: Set by the "Save and initialize Mailchimp" button, which submits the whole shop page.
     initialize = forms.BooleanField(required=False, widget=forms.HiddenInput)
     #: Set by "Save and initialize as shown": the preview whose figures the shop owner saw.
@@ -89,11 +107,14 @@ class MailchimpConfigurationForm(forms.Form):
             send_unconsented=configuration.send_unconsented,
         )
         initial["interest_groups"] = [str(pk) for pk in interest_groups(configuration).values_list("pk", flat=True)]
+        initial.update(customer_tag=configuration.customer_tag, company_tag=configuration.company_tag,
+                       tag_groups=[str(pk) for pk in configuration.tag_group_ids or ()])
         super().__init__(*args, **kwargs)
-        self.fields["interest_groups"].choices = [
+        self.fields["interest_groups"].choices = self.fields["tag_groups"].choices = [
             (str(group.pk), group.safe_translation_getter("name", any_language=True) or group.identifier or group.pk)
             for group in shop_groups(configuration.shop_id).order_by("pk")
         ]
+        self.merge_field_names = self._add_merge_fields(configuration)
         self.preview = preview_context(configuration)
         # Shuup skips unchanged optional forms; a paused configuration is checked even when unchanged.
         self.empty_permitted = False
@@ -124,6 +145,35 @@ class MailchimpConfigurationForm(forms.Form):
         if configuration.is_initialized:
             self.fields["store_id"].disabled = True
 
+    def _add_merge_fields(self, configuration):
+        """One choice per shop field among the audience's merge fields of a fitting type, and the offer to create
+        the missing ones; none until the account check has read the audience's fields. Returns their names."""
+        fields = audience_fields(configuration)
+        if fields is None:
+            return []
+        chosen = chosen_map(configuration)
+        names = []
+        for shop_field in SHOP_FIELDS:
+            name = "merge_" + shop_field.key
+            choices = [(tag, "%s (*|%s|*, %s)" % (field["name"], tag, field["type"])) for tag, field in fields.items()
+                       if field["type"] in shop_field.types]
+            self.fields[name] = forms.ChoiceField(label=shop_field.label, required=False,
+                                                  choices=[("", _("(not sent)"))] + choices)
+            self.initial[name] = chosen.get(shop_field.key, "") if chosen.get(shop_field.key) in dict(choices) else ""
+            names.append(name)
+        self.fields["read_merge_fields"] = forms.BooleanField(
+            label=_("Read the audience's merge fields again"), required=False,
+            help_text=_("After fields were added or changed in Mailchimp: they are read in a moment."))
+        missing = missing_fields(configuration)
+        if missing:
+            self.fields["create_merge_fields"] = forms.MultipleChoiceField(
+                label=_("Create these merge fields in the audience"), required=False,
+                widget=forms.CheckboxSelectMultiple,
+                choices=[(field.key, "%s (*|%s|*, %s)" % (field.label, field.tag, field.types[0]))
+                         for field in missing],
+                help_text=_("Created by Mailchimp in a moment, then filled for every member."))
+        return names
+
     def clean(self):
         data = super().clean()
         if self.errors:
@@ -148,6 +198,14 @@ class MailchimpConfigurationForm(forms.Form):
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
             return data
+        taken = {}
+        for name in self.merge_field_names:
+            tag = data.get(name)
+            if tag and tag in taken:
+                self.add_error(name, _("*|%(tag)s|* already receives %(other)s: a merge field holds one value.") % {
+                    "tag": tag, "other": self.fields[taken[tag]].label})
+                return data
+            taken[tag] = name
         if len(data.get("interest_groups") or []) > MAX_INTERESTS:
             self.add_error("interest_groups", _("Mailchimp allows at most %(max)d interests per audience: choose at "
                                                 "most %(max)d groups.") % {"max": MAX_INTERESTS})
@@ -161,6 +219,12 @@ class MailchimpConfigurationForm(forms.Form):
             except MailchimpError as error:
                 self.add_error("api_key", str(error))
         return data
+
+
+def _audience_data(config):
+    """What decides a member's merge fields and tags besides the contact: compared before and after a save."""
+    return (sorted((key, field["tag"]) for key, field in effective_map(config).items()), config.customer_tag,
+            config.company_tag, sorted(config.tag_group_ids or ()))
 
 
 class MailchimpFormPart(FormPart):
@@ -186,6 +250,8 @@ class MailchimpFormPart(FormPart):
         config = part.configuration
         if not config.pk and not (data["effective_api_key"] or data["effective_list_id"] or data["enabled"]):
             return
+        audience_data_before = _audience_data(config)
+        audience_changed = config.list_id != data["effective_list_id"]
         config.api_key = data["effective_api_key"]
         config.list_id = data["effective_list_id"]
         if not config.is_initialized:
@@ -195,6 +261,16 @@ class MailchimpFormPart(FormPart):
         config.enabled = data["enabled"]
         config.double_opt_in = data["double_opt_in"]
         config.send_unconsented = data["send_unconsented"]
+        if audience_changed:
+            # Another audience: its fields are read by the account check, and mapped by default until chosen.
+            config.audience_merge_fields = config.merge_fields_read_on = config.merge_field_map = None
+        elif part.merge_field_names:
+            mapping = {name[len("merge_"):]: data[name] for name in part.merge_field_names if data[name]}
+            if mapping != chosen_map(config):  # until one is chosen, the defaults follow the audience's fields
+                config.merge_field_map = mapping
+        config.customer_tag = clean_tag(data.get("customer_tag"))
+        config.company_tag = clean_tag(data.get("company_tag"))
+        config.tag_group_ids = sorted(int(pk) for pk in data.get("tag_groups") or []) or None
         before = set(interest_groups(config).values_list("pk", flat=True))
         chosen = {int(pk) for pk in data.get("interest_groups") or []}
         if chosen != before:  # until groups are chosen, new groups join by themselves (built-in ones not)
@@ -206,9 +282,20 @@ class MailchimpFormPart(FormPart):
             config.account_problem = ""
             config.account_checked_on = None
         config.save()
-        if check_account and config.has_api_key:
+        # The account check also reads the audience's merge fields (for a shop set up before they were read too).
+        read_fields = data.get("read_merge_fields") or (config.audience_merge_fields is None and config.list_id)
+        if (check_account or read_fields) and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
+        if config.is_initialized and _audience_data(config) != audience_data_before:
+            # What member writes carry changed: every contact again (unchanged payloads close without a request).
+            state.resend_all(config.shop_id, SyncKind.CONTACT)
+            schedule_delivery(config.shop_id)
+        if data.get("create_merge_fields"):
+            request_job(config.shop_id, JobKind.CREATE_MERGE_FIELDS, user=self.request.user,
+                        fields=sorted(data["create_merge_fields"]))
+            schedule_delivery(config.shop_id)
+            messages.info(self.request, _("Saved; the merge fields are being created in Mailchimp."))
         changed_groups = before ^ chosen
         if changed_groups and config.is_initialized and state.record(config.shop_id, SyncKind.GROUP, changed_groups):
             schedule_delivery(config.shop_id)  # chosen groups get their interest, the others lose it

@@ -129,6 +129,26 @@ def get_or_none(session, path, **params):
         return None
 
 
+# Merge fields ----------------------------------------------------------------------------------------
+
+#: What the shop keeps of a merge field: enough to map shop data to it and give each value its type's form.
+MERGE_FIELD_KEYS = ("tag", "name", "type", "required", "options")
+
+
+def merge_fields_path(list_id):
+    return "lists/%s/merge-fields" % _id(list_id)
+
+
+def list_merge_fields(session, list_id):
+    """The audience's merge fields (an audience has at most a few dozen: one page)."""
+    answer = session.get(merge_fields_path(list_id), count=1000) or {}
+    return [{key: field.get(key) for key in MERGE_FIELD_KEYS} for field in answer.get("merge_fields", [])]
+
+
+def create_merge_field(session, list_id, body):
+    return session.post(merge_fields_path(list_id), body)
+
+
 # Interests -------------------------------------------------------------------------------------------
 
 

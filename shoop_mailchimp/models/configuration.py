@@ -94,6 +94,22 @@ class MailchimpConfiguration(models.Model):
         max_length=255, blank=True, verbose_name=_("site"),
         help_text=_("The site (host) this configuration was initialized on: a copy of the database running "
                     "elsewhere (staging) sends nothing to Mailchimp."))
+    audience_merge_fields = JSONField(
+        null=True, blank=True, help_text=_("The audience's merge fields (tag, name, type, required, options), read "
+                                           "from Mailchimp by the last account check; empty until then."))
+    merge_fields_read_on = models.DateTimeField(null=True, blank=True, verbose_name=_("merge fields read on"))
+    merge_field_map = JSONField(
+        null=True, blank=True, help_text=_("Which shop data goes to which merge field ({shop field: merge tag}); "
+                                           "empty: FNAME, LNAME, ADDRESS, PHONE and BIRTHDAY where the audience "
+                                           "has them."))
+    customer_tag = models.CharField(
+        max_length=100, blank=True, verbose_name=_("tag for customers"),
+        help_text=_("Tags members who placed an order in this shop; empty: no such tag."))
+    company_tag = models.CharField(
+        max_length=100, blank=True, verbose_name=_("tag for companies"),
+        help_text=_("Tags members who are company contacts; empty: no such tag."))
+    tag_group_ids = JSONField(
+        null=True, blank=True, help_text=_("The contact groups whose members get a tag named after the group."))
     modified_on = models.DateTimeField(auto_now=True)
 
     objects = ConfigurationQuerySet.as_manager()

@@ -19,6 +19,8 @@ class JobKind:
     PREVIEW_INITIALIZE = "preview_initialize"
     #: Stop sending, delete the webhook and (when confirmed) the eCommerce store; the audience stays.
     DISCONNECT = "disconnect"
+    #: Create merge fields the audience lacks for shop data the admin chose, and map them.
+    CREATE_MERGE_FIELDS = "create_merge_fields"
     CHOICES = [
         (INITIALIZE, _("Initialize")),
         (CHECK_ACCOUNT, _("Check the API key and audience")),
@@ -27,6 +29,7 @@ class JobKind:
         (RECONCILE, _("Reconcile with Mailchimp")),
         (PREVIEW_INITIALIZE, _("Preview what Initialize will do")),
         (DISCONNECT, _("Disconnect from Mailchimp")),
+        (CREATE_MERGE_FIELDS, _("Create merge fields in the audience")),
     ]
 
 

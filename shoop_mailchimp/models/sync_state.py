@@ -80,6 +80,10 @@ class SyncState(models.Model):
         help_text=_("When a consent change made in the shop last reached Mailchimp; events fired before it "
                     "are older than the shop's decision."),
     )
+    applied_tags = models.TextField(
+        blank=True, verbose_name=_("tags the shop applied"),
+        help_text=_("The member's tags this shop added, one a line: only these are ever removed, never a tag "
+                    "added in Mailchimp."))
     batch_id = models.CharField(max_length=64, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
     modified_on = models.DateTimeField(auto_now=True)

@@ -20,6 +20,7 @@ from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.merge_field_setup import create_merge_fields, read_merge_fields
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.reconciliation import reconcile, summary
 from shoop_mailchimp.sync import bulk
@@ -144,8 +145,9 @@ def run_initialize(job):
 
 def run_check_account(job):
     """The account check behind the shop form: is the key accepted, which audiences are there, is the
-    chosen one among them. A working key and audience clear a pause they caused; a Mailchimp that could
-    not answer (a timeout, a 5xx, a 429) says nothing about the account and pauses nothing."""
+    chosen one among them, which merge fields it has. A working key and audience clear a pause they caused;
+    a Mailchimp that could not answer (a timeout, a 5xx, a 429) says nothing about the account and pauses
+    nothing."""
     configuration = _configuration(job)
     if configuration is None or not configuration.has_api_key:
         return JobStatus.DONE, _("No API key is stored.")
@@ -160,6 +162,8 @@ def run_check_account(job):
                 except MailchimpNotFound:
                     problem = _("The audience %(list)s does not exist in this Mailchimp account.") % {
                         "list": configuration.list_id}
+            if configuration.list_id and not problem:
+                read_merge_fields(configuration, session)
     except MailchimpAuthError as error:
         problem = _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
     except MailchimpError as error:
@@ -219,6 +223,25 @@ def run_disconnect(job):
     succeeded, message = disconnection.run(configuration, bool((job.params or {}).get("delete_store")),
                                            user=job.requested_by)
     return (JobStatus.DONE if succeeded else JobStatus.FAILED), message
+
+
+def run_create_merge_fields(job):
+    """Create the merge fields the admin asked for (``params["fields"]``: shop fields) and map them."""
+    configuration = _configuration(job)
+    if configuration is None or not (configuration.has_api_key and configuration.list_id):
+        return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
+    try:
+        with open_session(configuration) as session:
+            created, refusals = create_merge_fields(configuration, session, (job.params or {}).get("fields") or [])
+    except MailchimpError as error:
+        return JobStatus.FAILED, _audience_read_failure(configuration, error)
+    if refusals:
+        return JobStatus.FAILED, _("Mailchimp refused some merge fields: %(refusals)s") % {
+            "refusals": "; ".join(refusals)}
+    if not created:
+        return JobStatus.DONE, _("The audience already had these merge fields: they are mapped.")
+    return JobStatus.DONE, _("Created the merge fields %(tags)s in the audience; members are sent again with "
+                             "them.") % {"tags": ", ".join(created)}
 
 
 def _honour_throttle(configuration, error):
@@ -315,4 +338,5 @@ RUNNERS = {
     JobKind.RECONCILE: run_reconcile,
     JobKind.PREVIEW_INITIALIZE: run_preview_initialize,
     JobKind.DISCONNECT: run_disconnect,
+    JobKind.CREATE_MERGE_FIELDS: run_create_merge_fields,
 }

@@ -25,7 +25,8 @@ from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
-FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id")
+FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
+               "applied_tags")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 MAX_ERROR_LENGTH = 4000
@@ -111,7 +112,14 @@ def requeue_all(shop_id, kind):
     knows none of them. A member that does exist keeps its status: a first send never changes it."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
     return rows.update(fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
-                       refused_fingerprint="", **_pending_now(timezone.now()))
+                       refused_fingerprint="", applied_tags="", **_pending_now(timezone.now()))
+
+
+def resend_all(shop_id, kind):
+    """Queue every (not erased) row of the kind again, keeping what Mailchimp holds: what the shop sends
+    changed (the merge field mapping, the tag rules). A row whose payload is the same closes unchanged
+    without a request; many rows due at once go through the drainer's bursts (batches)."""
+    return SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False).update(**_pending_now(timezone.now()))
 
 
 def requeue_for_new_store(shop_id):
@@ -129,7 +137,7 @@ def requeue_missing(state_ids):
     shop knows of the member (status, consent last sent) stays, so the send re-adds it as transactional
     and never subscribes anyone."""
     return SyncState.objects.filter(id__in=list(state_ids), erase=False).update(
-        fingerprint="", unique_email_id="", refused_fingerprint="", **_pending_now(timezone.now()))
+        fingerprint="", unique_email_id="", refused_fingerprint="", applied_tags="", **_pending_now(timezone.now()))
 
 
 def resend_failed(shop_id, state_ids=None):

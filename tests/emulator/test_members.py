@@ -125,6 +125,36 @@ def test_tags_without_status_is_a_violation(mailchimp_emulator, mailchimp_accoun
     mailchimp_emulator.clear_violations()
 
 
+def test_tags_never_change_the_members_status_and_removing_a_missing_tag_is_a_no_op(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id, status_if_new="unsubscribed")
+    url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
+    body = {"tags": [{"name": "customer", "status": "active"}, {"name": "never added", "status": "inactive"}]}
+    assert api("POST", url, json=body).status_code == 204
+    member = emu.get_member(api_key, list_id, EMAIL)
+    assert member["status"] == "unsubscribed"
+    assert [t["name"] for t in member["tags"]] == ["customer"] and member["tags_count"] == 1
+
+
+def test_a_refused_tags_request_changes_no_tag(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id)
+    url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
+    too_long = {"tags": [{"name": "first", "status": "active"}, {"name": "x" * 101, "status": "active"}]}
+    response = api("POST", url, json=too_long)
+    assert response.status_code == 400 and "100 characters" in response.json()["detail"]
+    blank = api("POST", url, json={"tags": [{"name": "  ", "status": "active"}]})
+    assert blank.status_code == 400
+    assert emu.get_member(api_key, list_id, EMAIL)["tags"] == []
+
+
+def test_tags_of_an_unknown_member_are_not_found(mailchimp_account, api):
+    _, _, list_id = mailchimp_account
+    response = api("POST", f"lists/{list_id}/members/{md5('nobody@gmail.com')}/tags",
+                   json={"tags": [{"name": "customer", "status": "active"}]})
+    assert response.status_code == 404
+
+
 def test_interest_categories_and_interests(mailchimp_account, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     category = mailchimp_client.lists.interest_categories.create(list_id, {"title": "Groups", "type": "hidden"})

@@ -6,9 +6,10 @@ import json
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, PersonContact
+from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent
 from shoop_mailchimp.mailchimp import batches, members
@@ -17,7 +18,16 @@ from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import COMPANY, PERSON, address_payload, contact_names, mailchimp_email
+from shoop_mailchimp.sync.kinds import merge_fields, tags
+from shoop_mailchimp.sync.kinds.fields import (
+    COMPANY,
+    PERSON,
+    address_payload,
+    contact_kind,
+    contact_names,
+    mailchimp_email,
+)
+from shoop_mailchimp.sync.kinds.languages import mailchimp_language
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
@@ -56,7 +66,7 @@ class ContactData:
     the queries of a drain."""
 
     __slots__ = ("pk", "kind", "email", "marketing_permission", "name", "first_name", "last_name",
-                 "default_billing_address")
+                 "default_billing_address", "default_shipping_address", "phone", "birth_date", "language")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -64,18 +74,22 @@ class ContactData:
 
 
 def load_contacts(ids):
-    """{contact id: ContactData} in two queries (contacts, then their billing addresses)."""
+    """{contact id: ContactData} in two queries (contacts, then their addresses)."""
     found = list(Contact.objects.filter(pk__in=ids).values(
         "pk", "polymorphic_ctype_id", "email", "marketing_permission", "name", "personcontact__first_name",
-        "personcontact__last_name", "default_billing_address_id"))
+        "personcontact__last_name", "default_billing_address_id", "default_shipping_address_id", "phone",
+        "personcontact__birth_date", "_language"))
     kinds = {type_id: _kind_of_type(type_id) for type_id in {values["polymorphic_ctype_id"] for values in found}}
     addresses = MutableAddress.objects.in_bulk(
-        {values["default_billing_address_id"] for values in found if values["default_billing_address_id"]})
+        {values[name] for values in found for name in ("default_billing_address_id", "default_shipping_address_id")
+         if values[name]})
     return {values["pk"]: ContactData(
         pk=values["pk"], kind=kinds.get(values["polymorphic_ctype_id"], ""), email=values["email"],
         marketing_permission=values["marketing_permission"], name=values["name"],
         first_name=values["personcontact__first_name"], last_name=values["personcontact__last_name"],
         default_billing_address=addresses.get(values["default_billing_address_id"]),
+        default_shipping_address=addresses.get(values["default_shipping_address_id"]),
+        phone=values["phone"], birth_date=values["personcontact__birth_date"], language=values["_language"],
     ) for values in found}
 
 
@@ -89,8 +103,21 @@ def _kind_of_type(type_id):
     return ""
 
 
+class AudienceFacts:
+    """What the audience's merge fields and tags are made of besides the contact itself: the merge fields to
+    fill, the contact's orders in the shop and its groups' names. Empty by default (nothing to fill, no tag)."""
+
+    def __init__(self, mapping=None, order_count=0, first_order_on=None, total_spent=None, group_names=None):
+        self.mapping = mapping or {}
+        self.order_count = order_count
+        self.first_order_on = first_order_on
+        self.total_spent = total_spent
+        self.group_names = group_names or {}
+
+
 class Context:
-    """What planning a slice of contact rows needs, loaded in four queries."""
+    """What planning a slice of contact rows needs, loaded in four queries (six with orders and groups' names
+    for merge fields or tags)."""
 
     def __init__(self, configuration, rows):
         ids = [row.object_id for row in rows]
@@ -103,6 +130,28 @@ class Context:
             self.group_ids.setdefault(contact_id, set()).add(group_id)
         self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
             "group_id", "interest_id"))
+        self.mapping = merge_fields.effective_map(configuration)
+        self.orders = {}
+        if configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping):
+            self.orders = {facts["customer_id"]: facts for facts in Order.objects.filter(
+                shop_id=configuration.shop_id, customer_id__in=ids).valid().values("customer_id").annotate(
+                count=Count("id"), first=Min("created_on"), total=Sum("taxful_total_price_value"))}
+        self.group_names = {}
+        if configuration.tag_group_ids or "groups" in self.mapping:
+            wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
+            groups = ContactGroup.objects.filter(pk__in=wanted).prefetch_related("translations")
+            self.group_names = {group.pk: group.safe_translation_getter("name", any_language=True) or group.identifier
+                                or str(group.pk) for group in groups}
+
+    def facts(self, contact_id):
+        orders = self.orders.get(contact_id) or {}
+        first = orders.get("first")
+        return AudienceFacts(
+            mapping=self.mapping, order_count=orders.get("count", 0),
+            first_order_on=first and timezone.localtime(first).date(),
+            total_spent=orders.get("total"),
+            group_names={group_id: self.group_names[group_id] for group_id in self.group_ids.get(contact_id, ())
+                         if group_id in self.group_names})
 
 
 def load(configuration, rows):
@@ -139,7 +188,7 @@ def plan(configuration, row, context):
     if problem:
         return problem
     contact_plan = ContactPlan(configuration, row, contact, context.group_ids.get(contact.pk, set()),
-                               context.interest_ids)
+                               context.interest_ids, context.facts(contact.pk))
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
@@ -179,6 +228,27 @@ def in_compliance_state(error):
     return _title(error) == "member in compliance state"
 
 
+def _language_of(contact):
+    """The contact's own language; "" when unset (Shuup's ``Contact.language`` then gives the shop's default,
+    which says nothing of the person: Mailchimp keeps the language it has)."""
+    if isinstance(contact, Contact):
+        return contact._language or ""
+    return contact.language or ""
+
+
+def shop_values(contact, facts, language):
+    """{shop field: value} of the contact, as :mod:`merge_fields` maps them (None: the shop has none)."""
+    first, last, company = contact_names(contact)
+    return {
+        "first_name": first, "last_name": last, "company_name": company,
+        "phone": contact.phone, "birth_date": getattr(contact, "birth_date", None),
+        "billing_address": merge_fields.address_parts(contact.default_billing_address),
+        "shipping_address": merge_fields.address_parts(contact.default_shipping_address),
+        "language": language, "groups": ", ".join(sorted(facts.group_names.values())) or None,
+        "customer_since": facts.first_order_on, "total_spent": facts.total_spent,
+    }
+
+
 class ContactPlan:
     """Everything one contact's delivery sends, computed without touching the network.
 
@@ -186,7 +256,7 @@ class ContactPlan:
     existing member's status changes only when the shop's consent changed since it was last sent.
     """
 
-    def __init__(self, configuration, row, contact, group_ids, interest_ids):
+    def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -211,18 +281,25 @@ class ContactPlan:
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile.
             self.status_change = members.UNSUBSCRIBED
-        first, last, _ = contact_names(contact)
+        facts = facts or AudienceFacts(mapping=merge_fields.UNREAD_MAP)
+        language = _language_of(contact)
         self.member = {
             "email_address": self.email,
             "status_if_new": (members.TRANSACTIONAL if known_member
                               else consent.status_if_new(self.permission, configuration.double_opt_in)),
-            "merge_fields": {"FNAME": first, "LNAME": last},
+            "merge_fields": merge_fields.merge_values(facts.mapping, shop_values(contact, facts, language)),
         }
+        if mailchimp_language(language):
+            self.member["language"] = mailchimp_language(language)
         if interest_ids:
             self.member["interests"] = {
                 interest_id: group_id in group_ids for group_id, interest_id in interest_ids.items()
             }
         self.customer = customer_payload(contact, self.email)
+        # Tags are sent apart from the member (their own request), so they are compared apart from its fingerprint.
+        self.tags_wanted = tags.wanted_tags(configuration, contact_kind(contact) == COMPANY, facts.order_count,
+                                            facts.group_names)
+        self.tags_applied = tags.parse_applied(row.applied_tags)
         # What Mailchimp holds after the send: status_if_new is left out, it only changes once the member
         # is known and would make the next save of an untouched contact send everything again.
         # One half per request, so that a send skips the request whose half Mailchimp already holds.
@@ -244,7 +321,14 @@ class ContactPlan:
 
     @property
     def unchanged(self):
-        return self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
+        return (self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
+                and self.tags_wanted == self.tags_applied)
+
+    def tags_operation(self, member_status):
+        """The tags request, once Mailchimp has the member (None when the shop's tags are as last applied)."""
+        if member_status in ("", members.ERASED, members.ARCHIVED):
+            return None
+        return tags.tags_operation(self.configuration.list_id, self.email, self.tags_wanted, self.tags_applied)
 
     @property
     def member_unchanged(self):
@@ -337,13 +421,21 @@ class ContactPlan:
                 unsubscribed_meanwhile = member_status == members.UNSUBSCRIBED
                 log("member.unsubscribed", "%s is %s in Mailchimp since the member was written a moment ago: the "
                     "customer was sent without an opt-in" % (self.email, member_status))
+        applied_tags = None
+        tags_operation = self.tags_operation(member_status)
+        if tags_operation is not None:
+            yield tags_operation
+            applied_tags = self.tags_wanted
+            log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
+                "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
+                for change in tags_operation.body["tags"])))
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile)
+                            unsubscribed_meanwhile, applied_tags)
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -365,10 +457,11 @@ class ContactPlan:
 
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
-                 unique_email_id=None, unsubscribed_meanwhile=False):
+                 unique_email_id=None, unsubscribed_meanwhile=False, applied_tags=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
-    consent decision left, so that an unsubscribe recorded after it stays newer."""
+    consent decision left, so that an unsubscribe recorded after it stays newer; ``applied_tags``: the shop's
+    tags the member now carries (None when no tags request was sent)."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -376,6 +469,8 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
                  member_status=member_status, fingerprint=fingerprint)
     if unique_email_id is not None:
         facts["unique_email_id"] = unique_email_id
+    if applied_tags is not None:
+        facts["applied_tags"] = tags.format_applied(applied_tags)
     if status_change:
         facts["consent_sent_at"] = decided_at
     outcome = Outcome.synced(**facts)
@@ -431,7 +526,8 @@ class ErasePlan:
             log("customer.delete", "Customer deleted (erasure)")
         except MailchimpNotFound:
             pass
-        return Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED)
+        return Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
+                              applied_tags="")
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
@@ -445,7 +541,8 @@ def _build_members(configuration, pairs, rows, sent):
         facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
                  "sent_at": timezone.now().isoformat(),
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
-                 "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change)}
+                 "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
+                 "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied)}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -493,6 +590,12 @@ def _build_customers(configuration, pairs, rows, sent):
             configuration.list_id, facts["email"], facts.get("member"), facts["opt_in"])
         if permissions:
             operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
+        tags_operation = facts.get("member_status") not in ("", None, members.ERASED, members.ARCHIVED) and \
+            tags.tags_operation(configuration.list_id, facts["email"], set(facts.get("tags_wanted") or ()),
+                                set(facts.get("tags_applied") or ()))
+        if tags_operation:
+            facts["tags_sent"] = True
+            operations.append(batches.encode(tags_operation, "c:%d:tags" % row.id))
     return operations
 
 
@@ -500,7 +603,7 @@ def _read_customers(configuration, row, results, facts):
     customer = results.get("customer")
     if facts is None or (customer is None and not facts.get("customer_skipped")):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    for step in ("customer", "permissions"):
+    for step in ("customer", "permissions", "tags"):
         if step in results and operation_failed(results[step]):
             outcome = result_outcome(results[step], step)
             if step == "customer" and in_compliance_state(batches.error_of(results[step])):
@@ -511,7 +614,8 @@ def _read_customers(configuration, row, results, facts):
     # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
     return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
                         facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
-                        facts.get("unique_email_id"))
+                        facts.get("unique_email_id"),
+                        applied_tags=set(facts.get("tags_wanted") or ()) if facts.get("tags_sent") else None)
 
 
 BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhase(_build_customers, _read_customers))

@@ -20,6 +20,7 @@ from shoop_mailchimp.mailchimp.resources import (
 )
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync.kinds.merge_fields import effective_map
 from shoop_mailchimp.sync.outcome import Outcome
 
 KIND = SyncKind.GROUP
@@ -49,6 +50,13 @@ def interest_groups(configuration):
     if configuration.interest_group_ids is not None:
         return groups.filter(pk__in=configuration.interest_group_ids)
     return groups.exclude(identifier__in=BUILT_IN_GROUPS)
+
+
+def names_members(shop_id, group_ids):
+    """Whether members carry one of these groups' names: as a tag, or in a merge field of their groups."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    return bool(configuration) and (bool(set(group_ids) & set(configuration.tag_group_ids or ()))
+                                    or "groups" in effective_map(configuration))
 
 
 def concerns_mailchimp(shop_id, group_ids):

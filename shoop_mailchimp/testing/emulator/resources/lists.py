@@ -399,15 +399,44 @@ def list_member_tags(ctx):
     return page(member["tags"], ctx.query, "tags")
 
 
+#: Mailchimp's limit on a tag's name.
+MAX_TAG_NAME = 100
+TAG_STATUSES = ("active", "inactive")
+
+
+def _check_tags(tags):
+    """The whole request is checked before any tag changes: a refused request changes nothing."""
+    if not isinstance(tags, list):
+        raise invalid("The resource submitted could not be validated.",
+                      errors=[{"field": "tags", "message": "Schema describes array, object found instead"}])
+    for tag in tags:
+        name = tag.get("name") if isinstance(tag, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise invalid("The resource submitted could not be validated.",
+                          errors=[{"field": "tags.name", "message": "Tag name is required."}])
+        if len(name) > MAX_TAG_NAME:
+            # Unverified wording: a faithful paraphrase of Mailchimp's 100-character limit.
+            raise invalid(f"Tag names must be {MAX_TAG_NAME} characters or fewer.",
+                          errors=[{"field": "tags.name", "message": "Tag name is too long."}])
+        if tag.get("status") not in TAG_STATUSES:
+            raise invalid("The resource submitted could not be validated.",
+                          errors=[{"field": "tags.status", "message": "Status must be active or inactive."}])
+
+
 @handles("POST", "/lists/{listId}/members/{subscriberHash}/tags")
 def update_member_tags(ctx):
+    """Tags are added (``active``) or removed (``inactive``, a no-op for a tag the member lacks); the member's
+    status is never changed by them."""
     lst, member = _member(ctx)
     require(ctx.body, "tags")
+    _check_tags(ctx.body["tags"])
     for tag in ctx.body["tags"]:
-        current = [t for t in member["tags"] if t["name"] != tag["name"]]
-        if tag.get("status") == "active":
-            tag_id = lst.tag_ids.setdefault(tag["name"], len(lst.tag_ids) + 1)
-            current.append({"id": tag_id, "name": tag["name"], "date_added": now_iso()})
+        name = tag["name"].strip()
+        current = [t for t in member["tags"] if t["name"] != name]
+        if tag["status"] == "active":
+            kept = next((t for t in member["tags"] if t["name"] == name), None)
+            tag_id = lst.tag_ids.setdefault(name, len(lst.tag_ids) + 1)
+            current.append(kept or {"id": tag_id, "name": name, "date_added": now_iso()})
         member["tags"] = current
     member["last_changed"] = now_iso()
     return 204, None

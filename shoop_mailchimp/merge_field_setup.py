@@ -1,0 +1,61 @@
+"""Reading the audience's merge fields and creating the ones the shop's data lacks, for the jobs behind the
+shop form (the account check, "create missing merge fields"). The admin never calls Mailchimp itself.
+
+Whatever changes what a member write carries (the audience's fields, the mapping) queues every contact
+again: those whose payload did not change close without a request.
+"""
+from django.db import transaction
+from django.utils import timezone
+
+from shoop_mailchimp.mailchimp import resources
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError
+from shoop_mailchimp.models import MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.kinds import merge_fields
+
+
+def tags_of(mapping):
+    """{shop field: tag} of an effective mapping: what to compare to know whether member writes change."""
+    return {key: field["tag"] for key, field in mapping.items()}
+
+
+def store_merge_fields(configuration, fields, merge_field_map=None):
+    """Keep the audience's fields (and a new mapping); queue every contact again when member writes change."""
+    before = tags_of(merge_fields.effective_map(configuration))
+    configuration.audience_merge_fields = fields
+    configuration.merge_fields_read_on = timezone.now()
+    changes = dict(audience_merge_fields=fields, merge_fields_read_on=configuration.merge_fields_read_on)
+    if merge_field_map is not None:
+        configuration.merge_field_map = changes["merge_field_map"] = merge_field_map
+    with transaction.atomic():
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(**changes)
+        if tags_of(merge_fields.effective_map(configuration)) != before and configuration.is_initialized:
+            state.resend_all(configuration.shop_id, SyncKind.CONTACT)
+
+
+def read_merge_fields(configuration, session):
+    store_merge_fields(configuration, resources.list_merge_fields(session, configuration.list_id))
+
+
+def create_merge_fields(configuration, session, keys):
+    """Create a merge field for each of these shop fields and map it; returns (created tags, refusals).
+
+    A field whose tag the audience has meanwhile is mapped to it when its type fits, else left unmapped.
+    """
+    fields = {field["tag"]: field for field in resources.list_merge_fields(session, configuration.list_id)}
+    created, refusals = [], []
+    mapping = merge_fields.chosen_map(configuration) if configuration.audience_merge_fields is not None else {}
+    for key in keys:
+        body = merge_fields.creation_body(key)
+        if body["tag"] not in fields:
+            try:
+                resources.create_merge_field(session, configuration.list_id, body)
+            except MailchimpAPIError as error:
+                if error.transient:
+                    raise
+                refusals.append("%s: %s" % (body["tag"], error.detail or error.title))
+                continue
+            created.append(body["tag"])
+        mapping[key] = body["tag"]
+    store_merge_fields(configuration, resources.list_merge_fields(session, configuration.list_id), mapping)
+    return created, refusals

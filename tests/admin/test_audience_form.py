@@ -1,0 +1,76 @@
+"""The shop form's audience data: the merge field mapping (read from Mailchimp by a job, never by the page),
+the offer to create missing fields, and the tag rules."""
+import pytest
+
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpJob, SyncStatus
+from shoop_mailchimp.sync.jobs import run_due_jobs
+from tests.admin.conftest import post_shop_form, saved, shop_edit_url
+from tests.admin.forms import form_values
+from tests.helpers import new_person, row_of
+
+pytestmark = pytest.mark.django_db
+
+
+def page_of(client, shop):
+    return client.get(shop_edit_url(shop)).content.decode("utf-8")
+
+
+def test_the_merge_fields_are_read_by_a_job_then_offered_with_mailchimps_defaults(admin_client, configuration,
+                                                                                   mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    emulator.clear_requests()
+    html = page_of(admin_client, configuration.shop)
+    assert 'id="mailchimp-merge-fields-unread"' in html and 'name="mailchimp-merge_phone"' not in html
+    assert saved(post_shop_form(admin_client, configuration.shop))
+    assert emulator.requests == [], "pages and saves never call Mailchimp"
+    assert MailchimpJob.objects.filter(kind=JobKind.CHECK_ACCOUNT, status="queued").exists()
+    run_due_jobs()
+    html = page_of(admin_client, configuration.shop)
+    values = form_values(html, "shop_form")
+    assert values["mailchimp-merge_first_name"] == "FNAME" and values["mailchimp-merge_phone"] == "PHONE"
+    assert values["mailchimp-merge_birth_date"] == "BIRTHDAY"
+    assert values["mailchimp-merge_billing_address"] == "ADDRESS"
+    assert values["mailchimp-merge_company_name"] == "" and values["mailchimp-merge_shipping_address"] == ""
+    assert 'value="total_spent"' in html and "*|SPENT|*" in html  # offered for creation
+    assert api_key not in html
+
+
+def test_only_fields_of_a_fitting_type_are_offered(admin_client, configuration, mailchimp_account):
+    run_due_jobs()  # nothing queued yet: the check is queued by the save below
+    assert saved(post_shop_form(admin_client, configuration.shop))
+    run_due_jobs()
+    html = page_of(admin_client, configuration.shop)
+    start = html.index('name="mailchimp-merge_birth_date"')
+    birth_date_select = html[start:html.index("</select>", start)]
+    assert "*|BIRTHDAY|*" in birth_date_select and "*|ADDRESS|*" not in birth_date_select
+    response = post_shop_form(admin_client, configuration.shop, merge_birth_date="ADDRESS")
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode("utf-8")
+
+
+def test_changed_tag_rules_queue_the_sent_contacts_again(admin_client, configuration, mailchimp_account):
+    from shoop_mailchimp.sync.drainer import drain
+
+    person = new_person()
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    assert saved(post_shop_form(admin_client, configuration.shop, customer_tag="  customer  ", company_tag="company"))
+    saved_configuration = MailchimpConfiguration.objects.get()
+    assert (saved_configuration.customer_tag, saved_configuration.company_tag) == ("customer", "company")
+    assert row_of(person).status == SyncStatus.PENDING
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    assert saved(post_shop_form(admin_client, configuration.shop))  # nothing changed: nothing queued
+    assert row_of(person).status == SyncStatus.SYNCED
+
+
+def test_fields_added_in_mailchimp_are_read_again_on_request(admin_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    assert saved(post_shop_form(admin_client, configuration.shop))
+    run_due_jobs()
+    emulator.add_merge_field(api_key, list_id, "MOBILE", type="phone", name="Mobile")
+    assert "*|MOBILE|*" not in page_of(admin_client, configuration.shop)
+    assert saved(post_shop_form(admin_client, configuration.shop, read_merge_fields=True))
+    run_due_jobs()
+    html = page_of(admin_client, configuration.shop)
+    start = html.index('name="mailchimp-merge_phone"')
+    assert "*|MOBILE|*" in html[start:html.index("</select>", start)]

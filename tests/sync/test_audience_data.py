@@ -1,0 +1,274 @@
+"""Audience data: merge fields filled from the shop's mapping, the member's language and the shop's tags, over
+real HTTP to the emulator, one by one and in batches. None of them ever changes a member's status."""
+import datetime
+from decimal import Decimal
+
+import pytest
+import requests
+from shuup.core.models import CompanyContact, MutableAddress
+from shuup.testing.factories import create_random_contact_group
+
+from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.merge_field_setup import create_merge_fields
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.helpers import make_all_due, member_puts, new_person, place_order, row_of
+
+pytestmark = pytest.mark.django_db
+
+
+def read_audience_fields(configuration):
+    """The account check the shop form queues, run as the drainer would: it reads the audience's merge fields."""
+    request_job(configuration.shop_id, JobKind.CHECK_ACCOUNT)
+    run_due_jobs(configuration.shop_id)
+    configuration.refresh_from_db()
+    return configuration
+
+
+def address(**fields):
+    values = dict(name="Ann", street="Mannerheimintie 1", city="Helsinki", region="Uusimaa", postal_code="00100",
+                  country="FI")
+    values.update(fields)
+    return MutableAddress.objects.create(**values)
+
+
+def member_of(mailchimp_account, contact):
+    emulator, api_key, list_id = mailchimp_account
+    return emulator.get_member(api_key, list_id, contact.email)
+
+
+def tag_names(member):
+    return sorted(tag["name"] for tag in member["tags"])
+
+
+def test_the_default_fields_carry_phone_birthday_and_address(configuration, mailchimp_account):
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 123 4567", birth_date=datetime.date(1990, 3, 7),
+                        default_billing_address=address())
+    drain()
+    fields = member_of(mailchimp_account, person)["merge_fields"]
+    assert fields["FNAME"] == person.first_name and fields["LNAME"] == "Example"
+    assert fields["PHONE"] == "+358 40 123 4567"
+    assert fields["BIRTHDAY"] == "03/07"
+    assert fields["ADDRESS"] == {"addr1": "Mannerheimintie 1", "city": "Helsinki", "state": "Uusimaa",
+                                 "zip": "00100", "country": "FI"}
+
+
+def test_values_mailchimp_would_refuse_are_left_out_and_the_member_is_still_sent(configuration, mailchimp_account):
+    read_audience_fields(configuration)
+    person = new_person(phone="call me after six", default_billing_address=address(region="", region_code=""))
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    member = member_of(mailchimp_account, person)
+    assert member["status"] == "subscribed"
+    assert member["merge_fields"]["PHONE"] == "" and member["merge_fields"]["ADDRESS"] == ""
+    assert "PHONE" not in member_puts(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]
+
+
+def test_until_the_audience_is_read_only_names_are_sent(configuration, mailchimp_account):
+    person = new_person(phone="+358 40 123 4567")
+    drain()
+    assert set(member_puts(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]) == {"FNAME", "LNAME"}
+
+
+@pytest.mark.parametrize("shuup_code, mailchimp_code", [("fi", "fi"), ("pt-br", "pt"), ("pt", "pt_PT"),
+                                                          ("eo", "")])
+def test_the_members_language_is_the_contacts_when_mailchimp_knows_it(configuration, mailchimp_account,
+                                                                      shuup_code, mailchimp_code):
+    person = new_person()
+    person.language = shuup_code
+    person.save()
+    drain()
+    assert member_of(mailchimp_account, person)["language"] == mailchimp_code
+    sent = member_puts(mailchimp_account[0], person.email)[-1]["body"]
+    assert ("language" in sent) == bool(mailchimp_code)
+
+
+def test_a_changed_mapping_sends_the_members_again(admin_client, configuration, mailchimp_account):
+    from tests.admin.conftest import post_shop_form, saved
+
+    read_audience_fields(configuration)
+    person = new_person(default_billing_address=address(), default_shipping_address=address(street="Satama 5"))
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["ADDRESS"]["addr1"] == "Mannerheimintie 1"
+    response = post_shop_form(admin_client, configuration.shop, merge_billing_address="",
+                              merge_shipping_address="ADDRESS")
+    assert saved(response)
+    assert row_of(person).status == SyncStatus.PENDING, "the request only records"
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["ADDRESS"]["addr1"] == "Satama 5"
+    assert MailchimpConfiguration.objects.get().merge_field_map["shipping_address"] == "ADDRESS"
+
+
+def test_two_shop_fields_cannot_fill_one_merge_field(admin_client, configuration, mailchimp_account):
+    from tests.admin.conftest import field_error, post_shop_form
+
+    read_audience_fields(configuration)
+    response = post_shop_form(admin_client, configuration.shop, merge_shipping_address="ADDRESS")
+    assert "*|ADDRESS|* already receives" in field_error(response, "merge_shipping_address")
+    assert MailchimpConfiguration.objects.get().merge_field_map is None
+
+
+def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, configuration, mailchimp_account):
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    emulator.clear_requests()
+    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["total_spent", "groups"]))
+    assert emulator.requests == [], "the admin's request only queues the job"
+    run_due_jobs(configuration.shop_id)
+    created = {field["tag"]: field["type"] for field in emulator.state[api_key]["lists"][list_id]["merge_fields"]}
+    assert created["SPENT"] == "number" and created["GROUPS"] == "text"
+    drain()
+    fields = member_of(mailchimp_account, person)["merge_fields"]
+    assert Decimal(str(fields["SPENT"])) == order.taxful_total_price_value.quantize(Decimal("0.01"))
+    assert fields["GROUPS"]  # the person is in Shuup's default group for persons
+
+
+def tags_url(mailchimp_account, contact):
+    emulator, _api_key, list_id = mailchimp_account
+    return "%slists/%s/members/%s/tags" % (emulator.base_url, list_id, subscriber_hash(contact.email))
+
+
+def tag_by_hand(mailchimp_account, contact, name):
+    """The marketer tags the member in Mailchimp."""
+    response = requests.post(tags_url(mailchimp_account, contact), auth=("any", mailchimp_account[1]), timeout=10,
+                             json={"tags": [{"name": name, "status": "active"}]})
+    assert response.status_code == 204
+
+
+def test_the_shops_tags_follow_the_facts_and_a_hand_made_tag_stays(configuration, mailchimp_account):
+    group = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer",
+                                                                      tag_group_ids=[group.pk])
+    person = new_person()
+    group.members.add(person)
+    drain()
+    group_tag = group.safe_translation_getter("name", any_language=True)
+    assert tag_names(member_of(mailchimp_account, person)) == [group_tag]
+    tag_by_hand(mailchimp_account, person, "VIP")
+    tag_by_hand(mailchimp_account, person, "customer-care")
+
+    place_order(configuration.shop, person)  # a first order: the customer is sent again, now tagged
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == sorted([group_tag, "VIP", "customer", "customer-care"])
+
+    group.members.remove(person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == sorted(["VIP", "customer", "customer-care"])
+    assert sorted(row_of(person).applied_tags.split("\n")) == ["customer"]
+
+
+def test_tags_never_change_a_members_status(configuration, mailchimp_account):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(company_tag="company")
+    company = CompanyContact.objects.create(name="Hat Factory", email="hats@fastmail.com", marketing_permission=False)
+    drain()
+    member = member_of(mailchimp_account, company)
+    assert (member["status"], tag_names(member)) == ("transactional", ["company"])
+    tag_posts = [r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")]
+    assert len(tag_posts) == 1
+    company.save()  # nothing changed: no request at all
+    drain()
+    assert len([r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")]) == 1
+
+
+def test_a_burst_carries_merge_fields_and_tags_through_batches(burst_settings, mailchimp_account):
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    read_audience_fields(burst_settings)
+    people = [new_person(phone="+358 40 %07d" % number) for number in range(BURST_THRESHOLD)]
+    drain()
+    MailchimpConfiguration.objects.filter(pk=burst_settings.pk).update(customer_tag="customer")
+    for person in people:
+        place_order(burst_settings.shop, person)
+    make_all_due()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    for person in people:
+        member = member_of(mailchimp_account, person)
+        assert tag_names(member) == ["customer"] and member["merge_fields"]["PHONE"] == person.phone
+        assert row_of(person).applied_tags == "customer"
+    assert any(r["path"].endswith("/batches") for r in mailchimp_account[0].requests)
+
+
+def test_a_cancelled_only_order_takes_the_customer_tag_and_total_away(configuration, mailchimp_account):
+    read_audience_fields(configuration)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    configuration.refresh_from_db()
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["total_spent"])
+    person = new_person()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    member = member_of(mailchimp_account, person)
+    assert tag_names(member) == ["customer"] and member["merge_fields"]["SPENT"] > 0
+    order.set_canceled()
+    drain()
+    member = member_of(mailchimp_account, person)
+    assert tag_names(member) == [] and member["merge_fields"]["SPENT"] == ""
+
+
+def test_the_account_check_reads_the_fields_and_sends_the_members_again(configuration, mailchimp_account):
+    person = new_person(phone="+358 40 123 4567")
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["PHONE"] == ""
+    read_audience_fields(configuration)
+    assert {field["tag"] for field in configuration.audience_merge_fields} >= {"FNAME", "PHONE", "ADDRESS"}
+    assert row_of(person).status == SyncStatus.PENDING
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["PHONE"] == "+358 40 123 4567"
+
+
+def test_a_member_who_unsubscribed_in_mailchimp_stays_unsubscribed_when_tags_and_fields_are_sent(
+        configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, phone="+358 40 765 4321")
+    drain()
+    response = requests.patch("%slists/%s/members/%s" % (emulator.base_url, list_id, subscriber_hash(person.email)),
+                              auth=("any", api_key), json={"status": "unsubscribed"}, timeout=10)
+    assert response.status_code == 200  # in Mailchimp, and the shop has not heard of it (no webhook)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    place_order(configuration.shop, person)
+    read_audience_fields(configuration)  # PHONE is now mapped: every contact is sent again
+    drain()
+    member = member_of(mailchimp_account, person)
+    assert (member["status"], tag_names(member), member["merge_fields"]["PHONE"]) == (
+        "unsubscribed", ["customer"], "+358 40 765 4321")
+    assert all(put["body"].get("status") != "subscribed" for put in member_puts(emulator, person.email))
+
+
+def test_joining_a_tag_group_that_is_no_interest_tags_the_member(configuration, mailchimp_account):
+    gold = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[],
+                                                                      tag_group_ids=[gold.pk])
+    person = new_person()
+    drain()
+    gold.members.add(person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == [gold.safe_translation_getter("name",
+                                                                                          any_language=True)]
+    person.groups.remove(gold)  # the other direction of the same relation
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == []
+
+
+def test_a_renamed_tag_group_moves_its_members_to_the_new_tag(configuration, mailchimp_account):
+    gold = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[], tag_group_ids=[gold.pk])
+    person = new_person()
+    gold.members.add(person)
+    drain()
+    tag_by_hand(mailchimp_account, person, "VIP")
+    gold.set_current_language("en")
+    gold.name = "Gold members"
+    gold.save()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["Gold members", "VIP"]
