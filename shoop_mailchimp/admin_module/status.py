@@ -39,10 +39,7 @@ def overdue_rows(shop):
 def bulk_progress(shop):
     """The batches of the latest sync of existing contacts (and orders), for a progress bar."""
     progress = bulk.batch_progress(shop.pk)
-    operations = progress["operations"]
-    if operations:
-        progress["percent"] = int(100 * progress["finished_operations"] / operations)
-    else:
+    if progress["percent"] is None:
         progress["percent"] = 100 if progress["done"] else 0
     return progress
 

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from shuup.core.models import Contact, Order
 
@@ -510,10 +510,12 @@ def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, 
 
 
 def batch_progress(shop_id):
-    """Counts for the status page: open and finished batches, and the rows they hold."""
+    """Counts for the status page: open and finished batches, the rows they hold, and how far the current
+    run is (``percent``, see :func:`run_percent`)."""
     rows = MailchimpBatch.objects.filter(shop_id=shop_id)
     open_batches = rows.filter(status__in=BatchStatus.OPEN)
     return {
+        "percent": run_percent(rows, open_batches),
         "open": open_batches.count(),
         "submitted": open_batches.filter(status=BatchStatus.SUBMITTED).count(),
         "done": rows.filter(status=BatchStatus.DONE).count(),
@@ -522,3 +524,24 @@ def batch_progress(shop_id):
         "finished_operations": sum(open_batches.values_list("finished_operations", flat=True)),
         "operations": sum(open_batches.values_list("operations", flat=True)),
     }
+
+
+def run_percent(batches, open_batches):
+    """How far the current run is: the open batches and those finished since the oldest of them was made,
+    weighed by their rows; each counts its phases done and the share Mailchimp finished of the one it runs.
+    Moving on to the next phase or finishing never takes it back (a sum over open batches' operations did).
+    None when no batch is open."""
+    started = open_batches.aggregate(started=Min("created_on"))["started"]
+    if started is None:
+        return None
+    done = total = 0.0
+    for kind, phase, status, rows, operations, finished in batches.filter(created_on__gte=started).values_list(
+            "kind", "phase", "status", "rows", "operations", "finished_operations"):
+        if status in BatchStatus.OPEN:
+            running = finished / operations if status == BatchStatus.SUBMITTED and operations else 0
+            share = (phase + min(running, 1)) / len(BY_KIND[kind].BATCH_PHASES)
+        else:
+            share = 1
+        done += rows * share
+        total += rows
+    return int(100 * done / total) if total else 0

@@ -371,3 +371,21 @@ def test_a_round_of_batch_checks_loads_what_a_batch_sent_one_batch_at_a_time(con
     assert loads, "the batches were read"
     assert all('"shoop_mailchimp_mailchimpbatch"."id" = ' in sql for sql in loads), loads[0]
     assert not SyncState.objects.exclude(status=SyncStatus.SYNCED).exists()
+
+
+def test_the_progress_of_a_sync_never_goes_back_and_ends_at_a_hundred(configuration, mailchimp_account,
+                                                                      make_existing):
+    """Read after every step of a sync of three batches, two phases each: a batch moving on to its next
+    phase, or finishing, keeps what it counted (a sum over open batches' operations fell to 0 there)."""
+    make_existing(10)
+    seen = []
+
+    def progress(event, batch):
+        seen.append(bulk.batch_progress(configuration.shop_id)["percent"])
+
+    report = bulk.sync_existing(configuration.shop_id, progress=progress, poll_interval=0.05, timeout=30)
+    assert report["contact synced"] >= 10
+    readings = [percent for percent in seen if percent is not None]
+    assert len(readings) >= 6 and readings == sorted(readings), seen
+    assert any(0 < percent < 100 for percent in readings), seen
+    assert bulk.batch_progress(configuration.shop_id)["percent"] is None  # nothing open: the page says done
