@@ -8,6 +8,7 @@ import hashlib
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import get_language
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.journal import log_event
@@ -51,8 +52,10 @@ def subscribe_address(shop, email, first_name="", last_name=""):
         with transaction.atomic():
             contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
             if not contacts:
+                # In the language of the page the shopper signed up on: Mailchimp's e-mails to them follow it.
                 person = PersonContact.objects.create(
-                    email=email, first_name=first_name, last_name=last_name, marketing_permission=True)
+                    email=email, first_name=first_name, last_name=last_name, marketing_permission=True,
+                    language=get_language())
                 person.add_to_shop(shop)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
             for contact in contacts:

@@ -1,6 +1,7 @@
 """The storefront story in a real Chromium: the shop owner places the newsletter block on the front page with
 xtheme's editor, a shopper subscribes with it (pending under double opt-in), confirms from Mailchimp's e-mail
-(the emulator's subscribe webhook), and the member is subscribed in Mailchimp with the names typed in the block."""
+(the emulator's subscribe webhook), and the member is subscribed in Mailchimp with the names typed in the block
+and the language of the page."""
 import pytest
 
 from shoop_mailchimp.mailchimp import members
@@ -64,5 +65,6 @@ def test_a_shopper_subscribes_with_the_block_and_confirms(shopper_page, live_ser
     member = emulator.get_member(api_key, list_id, email)
     assert member["status"] == members.SUBSCRIBED
     assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Grace", "Hopper")
+    assert member["language"] == "en"  # the language of the page the shopper signed up on
     assert row_of(person, configuration.shop_id).member_status == members.SUBSCRIBED
     assert problems == [], "the pages loaded without errors"

@@ -173,3 +173,18 @@ def test_a_get_subscribes_nobody(shop, front_client):
     response = front_client.get(signup_url(), {"email": "prefetched@fastmail.com"})
     assert response.status_code == 405
     assert not Contact.objects.filter(email="prefetched@fastmail.com").exists()
+
+
+@pytest.mark.django_db
+def test_a_new_subscriber_gets_the_language_of_the_page_they_signed_up_on(shop, configuration, mailchimp_account):
+    from django.utils import translation
+
+    from shoop_mailchimp.storefront import subscriptions
+
+    emulator, api_key, list_id = mailchimp_account
+    with translation.override("fi"):
+        subscriptions.subscribe_address(shop, "lukija@fastmail.com")
+    person = PersonContact.objects.get(email="lukija@fastmail.com")
+    assert person.language == "fi"
+    drain()
+    assert emulator.get_member(api_key, list_id, "lukija@fastmail.com")["language"] == "fi"
