@@ -3,8 +3,9 @@ write to production's Mailchimp audience.
 
 A configuration remembers the site it was initialized on (:attr:`MailchimpConfiguration.site`). The
 site is the host of ``SHOOP_MAILCHIMP["WEBHOOK_BASE_URL"]`` (a setting, so it differs between
-deployments sharing a database dump) or, where that is not set, the shop's domain. When neither is
-known, nothing can be compared and nothing is held.
+deployments sharing a database dump) or, where that is not set, the shop's domain. A copy that knows
+neither while its configuration remembers a site is held too: a staging copy is the one nobody
+configured. Only a configuration that remembers no site (never initialized) is not compared.
 """
 from urllib.parse import urlsplit
 
@@ -13,6 +14,9 @@ from django.db.models.functions import Lower
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpError
+
+#: How a copy that cannot tell its own site is named in the banner.
+UNKNOWN_SITE = "an unknown site (neither WEBHOOK_BASE_URL nor the shop's domain is set)"
 
 
 class SiteMismatch(MailchimpError):
@@ -39,8 +43,8 @@ def site_of(shop_domain):
 
 
 def on_this_site():
-    """A filter on configurations: those initialized here, or where no site is known to compare."""
+    """A filter on configurations: those initialized here, or that remember no site."""
     host = configured_host()
     if host:
         return Q(site="") | Q(site=host)
-    return Q(site="") | Q(shop__domain__isnull=True) | Q(shop__domain="") | Q(site=Lower("shop__domain"))
+    return Q(site="") | Q(site=Lower("shop__domain"))

@@ -142,7 +142,9 @@ class MailchimpConfiguration(models.Model):
         if not self.site:
             return None
         here = self.site_here
-        return sites.SiteMismatch(self.site, here) if here and here != self.site else None
+        # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
+        # made for staging is exactly the one nobody configured.
+        return sites.SiteMismatch(self.site, here or sites.UNKNOWN_SITE) if here != self.site else None
 
     @property
     def api_key(self):

@@ -88,7 +88,23 @@ def test_a_disconnect_on_the_copy_deletes_nothing_in_mailchimp(settings, admin_c
     assert len(registered_webhooks(emulator, api_key, list_id)) == 1
 
 
-def test_without_a_known_site_nothing_is_held(settings, configuration):
+def test_a_copy_that_cannot_tell_its_site_sends_nothing(settings, connected, mailchimp_account):
+    """Production remembers its site; the copy has neither WEBHOOK_BASE_URL nor a shop domain (nobody
+    configured the staging copy): held, and the banner says why (found by review: it sent)."""
+    emulator, api_key, list_id = mailchimp_account
+    run_on(settings, "")
+    connected.shop.domain = None
+    connected.shop.save()
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert "unknown site" in str(configuration.site_mismatch)
+    assert not configuration.is_active and not MailchimpConfiguration.objects.active().exists()
+    person = new_person()
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, person.email) is None
+    assert row_of(person).status == "pending"
+
+
+def test_without_a_remembered_site_nothing_is_held(settings, configuration):
     """Initialized before sites were remembered, or with neither WEBHOOK_BASE_URL nor a shop domain: nothing to
     compare, nothing held."""
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site="")
