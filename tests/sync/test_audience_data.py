@@ -272,3 +272,22 @@ def test_a_renamed_tag_group_moves_its_members_to_the_new_tag(configuration, mai
     gold.save()
     drain()
     assert tag_names(member_of(mailchimp_account, person)) == ["Gold members", "VIP"]
+
+
+def test_what_a_person_filled_in_mailchimp_is_kept_when_the_shop_does_not_know_it(configuration,
+                                                                                 mailchimp_account):
+    """The first account check maps the default fields and sends everyone again: a phone and a birthday the
+    person typed into a Mailchimp form, which the shop never had, stay (found by review: they were cleared)."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    drain()
+    with open_session(configuration) as session:
+        session.patch("lists/%s/members/%s" % (list_id, subscriber_hash(person.email)),
+                      {"merge_fields": {"PHONE": "+1 555 0100", "BIRTHDAY": "03/07"}})
+    read_audience_fields(configuration)
+    make_all_due()
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    fields = member_of(mailchimp_account, person)["merge_fields"]
+    assert (fields["PHONE"], fields["BIRTHDAY"]) == ("+1 555 0100", "03/07")
+    assert fields["FNAME"] == person.first_name

@@ -56,11 +56,13 @@ def test_a_value_in_its_fields_form(value, field, expected):
     assert merge_fields.convert(value, field) == expected
 
 
-def test_a_missing_value_clears_the_field_and_an_invalid_one_is_left_out():
+def test_a_missing_value_clears_only_a_field_the_shop_alone_fills_and_an_invalid_one_is_left_out():
     mapping = {"phone": {"tag": "PHONE", "type": "phone"}, "birth_date": {"tag": "BIRTHDAY", "type": "birthday"},
-               "first_name": {"tag": "FNAME", "type": "text"}}
-    assert merge_fields.merge_values(mapping, {"phone": "no phone", "birth_date": None, "first_name": "Ann"}) == {
-        "BIRTHDAY": "", "FNAME": "Ann"}
+               "first_name": {"tag": "FNAME", "type": "text"}, "total_spent": {"tag": "SPENT", "type": "number"},
+               "groups": {"tag": "GROUPS", "type": "text"}}
+    assert merge_fields.merge_values(mapping, {"phone": "no phone", "birth_date": None, "first_name": "Ann",
+                                               "total_spent": None, "groups": ""}) == {
+        "FNAME": "Ann", "SPENT": "", "GROUPS": ""}
 
 
 def configuration(**fields):

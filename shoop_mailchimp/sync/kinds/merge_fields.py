@@ -31,6 +31,8 @@ SHOP_FIELDS = (
 BY_KEY = {field.key: field for field in SHOP_FIELDS}
 #: Mapped without asking when the audience has a field of that tag and a fitting type (Mailchimp's own fields).
 DEFAULT_KEYS = ("first_name", "last_name", "phone", "birth_date", "billing_address")
+#: Facts only the shop knows (a person cannot fill them in Mailchimp): cleared when the shop has none.
+SHOP_OWNED = frozenset({"groups", "customer_since", "total_spent"})
 #: Before the audience's fields are read: what the shop always sent (Mailchimp ignores a tag it lacks).
 UNREAD_MAP = {"first_name": {"tag": "FNAME", "type": "text"}, "last_name": {"tag": "LNAME", "type": "text"}}
 #: Mailchimp's address parts that must all be filled, or the whole address is refused.
@@ -96,13 +98,16 @@ def creation_body(key):
 
 
 def merge_values(mapping, values):
-    """{tag: value} for a member write. ``values``: {shop field: the shop's value or None}. A missing value
-    clears the field (""); one the field's type cannot take is left out."""
+    """{tag: value} for a member write. ``values``: {shop field: the shop's value or None}. A value the field's
+    type cannot take is left out. A missing value clears a field only the shop fills (SHOP_OWNED); any other
+    is left out: the person may have filled it in Mailchimp (a profile form), and the shop not knowing their
+    phone is no reason to erase it."""
     merged = {}
     for key, field in mapping.items():
         value = values.get(key)
         if value is None or value == "":
-            merged[field["tag"]] = ""
+            if key in SHOP_OWNED:
+                merged[field["tag"]] = ""
             continue
         converted = convert(value, field)
         if converted is not None:
