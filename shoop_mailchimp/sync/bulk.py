@@ -308,7 +308,7 @@ def _lose(batch_pk, batch_id, journal):
     if token is None or not _still_polled(batch_pk, batch_id).update(status=BatchStatus.LOST,
                                                                      finished_on=timezone.now()):
         return
-    state.release_token(token)
+    state.lapse_token(token)
     journal.add("bulk.lost", "Mailchimp no longer knows batch %s: its rows are queued again" % batch_id,
                 kind=LogKind.WARNING)
 
@@ -322,7 +322,7 @@ def cancel_open_batches(shop_id, journal):
             "pk", "token", "batch_id"):
         if MailchimpBatch.objects.filter(pk=pk, status__in=BatchStatus.OPEN).update(
                 status=BatchStatus.CANCELLED, finished_on=timezone.now()):
-            rows = state.release_token(token)
+            rows = state.lapse_token(token)
             journal.add("bulk.cancel", "Batch %s stopped by the disconnect: its %d items are sent again on "
                         "reconnect" % (batch_id or pk, rows), kind=LogKind.WARNING)
             if batch_id:
@@ -527,13 +527,21 @@ def batch_progress(shop_id):
 
 
 def run_percent(batches, open_batches):
-    """How far the current run is: the open batches and those finished since the oldest of them was made,
+    """How far the current run is: the open batches and those finished since the run began,
     weighed by their rows; each counts its phases done and the share Mailchimp finished of the one it runs.
     Moving on to the next phase or finishing never takes it back (a sum over open batches' operations did).
     None when no batch is open."""
     started = open_batches.aggregate(started=Min("created_on"))["started"]
     if started is None:
         return None
+    # The run began with its first batch: one that finished after an open one was made belongs to it too,
+    # however early it was made (a run's first batches finish first).
+    while True:
+        earlier = batches.filter(finished_on__gte=started, created_on__lt=started).aggregate(
+            started=Min("created_on"))["started"]
+        if earlier is None:
+            break
+        started = earlier
     done = total = 0.0
     for kind, phase, status, rows, operations, finished in batches.filter(created_on__gte=started).values_list(
             "kind", "phase", "status", "rows", "operations", "finished_operations"):

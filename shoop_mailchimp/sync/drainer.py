@@ -167,6 +167,7 @@ class ShopDelivery:
             outcome = self._scoped(classify(error), error)
             if outcome.result == Result.FAILED and isinstance(error, MailchimpError):
                 outcome.refused_fingerprint = getattr(plan, "refusal_key", "")
+            outcome.facts = dict(getattr(plan, "written", {}))  # what a member write before the error changed
             return outcome
 
     def _scoped(self, outcome, error):
@@ -269,6 +270,9 @@ class ShopDelivery:
 
     def _close(self, row, outcome):
         if outcome.result in SHOP_STOPS:
+            if outcome.facts:  # the member was written before the stop: the row keeps what Mailchimp holds
+                state.close(row, Outcome(Result.RETRY, outcome.reason, facts=outcome.facts, waits=True))
+                del self.held[row.id]
             raise ShopStopped(outcome)
         if outcome.interest is not None:
             group.remember(self.configuration, outcome.interest)

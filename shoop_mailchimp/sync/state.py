@@ -295,17 +295,25 @@ def extend_lease(token, seconds, batch_id=""):
 
 
 def release(rows, delay=None):
-    """Give claimed rows back untried, to be tried again after ``delay`` seconds."""
+    """Give claimed rows back untried, to be tried again after ``delay`` seconds. A recovered row (a lost
+    attempt's, see :func:`claim`) stays recovered: only its lease ends."""
     changes = dict(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="")
     if delay:
         changes["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
-    _update_unlocked(_claimed(rows), **changes)
+    recovered = [row for row in rows if getattr(row, "recovered", False)]
+    _update_unlocked(_claimed([row for row in rows if not getattr(row, "recovered", False)]), **changes)
+    if recovered:
+        lapsed = dict(lease_until=timezone.now())
+        if delay:
+            lapsed["next_attempt_at"] = changes["next_attempt_at"]
+        _update_unlocked(_claimed(recovered), **lapsed)
 
 
-def release_token(token):
-    """Every row still held by ``token`` goes back to the queue (a batch Mailchimp lost)."""
-    return _update_unlocked(held_by(token), status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="",
-                            next_attempt_at=timezone.now())
+def lapse_token(token):
+    """The rows of a batch whose fate is unknown (Mailchimp lost it; a disconnect stopped it after Mailchimp
+    took it) are due again now, as a dead worker's are: the token stays, so the next claim takes them as
+    recovered (the batch may have written their members, with the consent of then)."""
+    return _update_unlocked(held_by(token), lease_until=timezone.now(), next_attempt_at=timezone.now())
 
 
 # Closing (workers) -----------------------------------------------------------------------------------
@@ -332,15 +340,17 @@ def close(row, outcome):
         return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
                       **_fact_fields(row, outcome.facts))
     attempts = row.attempts if outcome.waits else row.attempts + 1
+    # An attempt that failed after writing part of what it sends (a member, then not its customer) records
+    # what Mailchimp holds now (``outcome.facts``), as a synced close would.
+    written = _fact_fields(row, outcome.facts)
     if result == Result.RETRY and (outcome.waits or not gives_up(attempts, outcome.max_attempts)):
-        SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by).update(
+        _update_held(row, dict(
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
             next_attempt_at=next_attempt(timezone.now(), max(1, attempts)),
-            last_error=error_text, last_error_data=outcome.error,
-        )
+            last_error=error_text, last_error_data=outcome.error, **written))
         return SyncStatus.PENDING
     return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
-                  refused_fingerprint=outcome.refused_fingerprint)
+                  refused_fingerprint=outcome.refused_fingerprint, **written)
 
 
 def _synced_fields(row, outcome):

@@ -503,7 +503,7 @@ WORKER_UPDATES = {
     "renew_lease": lambda rows: state.renew_lease(rows, 60),
     "extend_lease": lambda rows: state.extend_lease(rows[0].claimed_by, 60, batch_id="b1"),
     "release": lambda rows: state.release(rows),
-    "release_token": lambda rows: state.release_token(rows[0].claimed_by),
+    "lapse_token": lambda rows: state.lapse_token(rows[0].claimed_by),
 }
 
 
@@ -523,7 +523,7 @@ def test_on_postgresql_a_worker_updating_many_rows_never_deadlocks_a_shop_transa
         request.join(20)
     assert request.errors == []
     changed = SyncState.objects.filter(id__in=[row.id for row in rows])
-    if update in ("release", "release_token"):
+    if update == "release":
         assert set(changed.values_list("claimed_by", flat=True)) == {""}
     else:
         assert len(set(changed.values_list("lease_until", flat=True))) == 1  # all three renewed together

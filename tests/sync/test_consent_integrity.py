@@ -370,3 +370,58 @@ def test_a_shop_that_sends_only_people_who_consented(configuration, shop, mailch
     silent.marketing_permission = True
     silent.save()
     assert emulator.get_member(api_key, list_id, silent.email)["status"] == "subscribed"
+
+
+# 6. A member written by an attempt that then failed is known to be subscribed ----------------------
+
+
+@pytest.mark.django_db  # no commit needed
+@pytest.mark.parametrize("status", [503, 400])
+def test_a_member_subscribed_by_an_attempt_whose_customer_failed_is_unsubscribed_on_withdrawal(
+        worker, mailchimp_account, status):
+    """The member PUT subscribed the person, the customer PUT failed (passing or for good): the row kept
+    "consent never sent", so the withdrawal that followed sent no status and the member stayed subscribed
+    (found by review)."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True)
+    emulator.faults.fail("*/customers/*", status=status, method="PUT", times=1)
+    drain()
+    row = row_of(person)
+    assert row.status == (SyncStatus.PENDING if status == 503 else SyncStatus.FAILED)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert (row.opt_in, row.member_status) == (True, "subscribed")
+    person.marketing_permission = False
+    person.save()
+    state.make_due(worker.shop_id)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+    assert row_of(person).status == SyncStatus.SYNCED
+
+
+@pytest.mark.django_db  # no commit needed
+def test_a_member_a_lost_batch_may_have_subscribed_is_unsubscribed_on_withdrawal(worker, mailchimp_account, settings):
+    """Mailchimp ran a burst's batch and then forgot it: its rows go back as a lost attempt's, so a consent
+    withdrawn meanwhile is sent as a withdrawal (found by review: the members stayed subscribed)."""
+    from shoop_mailchimp.models import MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.bursts import send_bursts
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=3, BATCH_SIZE=10)
+    people = [new_person(permission=True) for _ in range(3)]
+
+    send_bursts(worker.shop_id)  # the members phase is submitted; the emulator runs it
+    batch = MailchimpBatch.objects.get()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(emulator.get_member(api_key, list_id, p.email) for p in people):
+        time.sleep(0.05)
+    assert all(emulator.get_member(api_key, list_id, p.email)["status"] == "subscribed" for p in people)
+    with emulator.lock:
+        emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
+    for person in people:
+        person.marketing_permission = False
+        person.save()
+    bulk.check_batches(worker.shop_id)
+    assert MailchimpBatch.objects.get(pk=batch.pk).status == "lost"
+    drain()
+    assert [emulator.get_member(api_key, list_id, p.email)["status"] for p in people] == ["unsubscribed"] * 3

@@ -260,6 +260,9 @@ class ContactPlan:
         self.configuration = configuration
         self.row = row
         self.contact = contact
+        #: What Mailchimp holds once the member is written, kept even if a later request fails (see
+        #: :func:`written_facts`); the drainer closes a failed attempt with it.
+        self.written = {}
         self.shop_email = mailchimp_email(contact.email)
         if _same(row.shop_email, self.shop_email) and row.email and not _same(row.email, self.shop_email):
             # The subscriber changed their address in Mailchimp (an upemail webhook) and the shop's
@@ -273,7 +276,9 @@ class ContactPlan:
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
         # Not sending those who did not consent (the plan's cost): only while Mailchimp has no member to update.
-        self.left_out = not (configuration.send_unconsented or self.permission or known_member)
+        # A recovered row is never left out: the lost attempt may have written the member (see below).
+        self.left_out = not (configuration.send_unconsented or self.permission or known_member
+                             or getattr(row, "recovered", False))
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
         if (self.status_change is None and not self.permission and getattr(row, "recovered", False)
                 and row.member_status != members.ERASED):
@@ -401,6 +406,7 @@ class ContactPlan:
                 return member
             status = member.pop("_status_sent", status)
             member_status = member.get("status", "")
+            self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status))
             permissions = self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
@@ -454,6 +460,16 @@ class ContactPlan:
                 "Mailchimp sent them a confirmation e-mail (pending until they confirm)" % self.email)
         return dict(member or {}, _status_sent=status)
 
+
+
+def written_facts(email, member_status, permission, decided):
+    """The facts of a member write whose send then failed (the customer, the tags): the row records them, so
+    that a consent withdrawn next is sent as a change. Without them the row kept "consent never sent", and a
+    member subscribed by the failed attempt stayed subscribed after the withdrawal."""
+    facts = dict(email=email, member_status=member_status)
+    if decided:
+        facts["opt_in"] = permission
+    return facts
 
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
@@ -606,6 +622,9 @@ def _read_customers(configuration, row, results, facts):
     for step in ("customer", "permissions", "tags"):
         if step in results and operation_failed(results[step]):
             outcome = result_outcome(results[step], step)
+            if not facts.get("member_skipped"):
+                outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"],
+                                              facts["decides_consent"])
             if step == "customer" and in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
                 # the member's status and sends the customer without the opt-in.
