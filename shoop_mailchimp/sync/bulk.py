@@ -50,7 +50,7 @@ from shoop_mailchimp.models import (
 )
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.drainer import stop_shop, withdraw_consent
+from shoop_mailchimp.sync.drainer import account_gone, stop_shop, withdraw_consent
 from shoop_mailchimp.sync.kinds import BY_KIND
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -204,6 +204,10 @@ def apply_results(configuration, batch, results, journal, report):
                     # the other order could deadlock with it, and PostgreSQL could kill the shop's save.
                     list(Contact.objects.select_for_update().filter(pk=row.object_id).values_list("pk"))
                 _after_close(batch, row, outcome, state.close(row, outcome), journal, report)
+        # Outside the transaction: queueing many rows again must not wait for one while holding others.
+        for _row, outcome in readings[start:start + chunk]:
+            for kind, object_ids, only_known in outcome.requeue:
+                state.requeue(batch.shop_id, kind, object_ids, only_known=only_known)
     batch.sent = sent
     return left
 
@@ -211,8 +215,6 @@ def apply_results(configuration, batch, results, journal, report):
 def _after_close(batch, row, outcome, status, journal, report):
     if outcome.withdraw_consent and status == SyncStatus.SYNCED:
         withdraw_consent(row, journal)
-    for kind, object_ids, only_known in outcome.requeue:
-        state.record(batch.shop_id, kind, object_ids, only_known=only_known)
     word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
     report["%s %s" % (row.kind, word)] += 1
     if outcome.result != Result.SYNCED:
@@ -330,19 +332,39 @@ def cancel_open_batches(shop_id, journal):
     return submitted
 
 
-def _finish(configuration, batch, info, journal, report):
-    """Read a finished phase; the chunk then goes on to its next phase, or is done."""
+def _finish(configuration, session, batch, info, journal, report):
+    """Read a finished phase; the chunk then goes on to its next phase, or is done. Operations refused with
+    a 404 are first checked as the drainer checks one: when the audience or the store itself is gone, the
+    shop pauses and the rows wait for the repair, instead of failing each."""
     if not _take(batch):
         return
     try:
         results = batches.download_results(info["response_body_url"])
+        gone = any(int(result.get("status_code") or 0) == 404 for result in results) and account_gone(
+            session, configuration, {"batch_id": batch.batch_id})
     except BaseException:
         _give_back(batch)
         raise
+    if gone:
+        stop_shop(configuration, gone, journal)
+        if gone.result == Result.ACCOUNT_PROBLEM:
+            _set_aside(batch, journal, gone.reason)
+        else:  # the check itself failed (a throttle, an outage): the results are read at a later look
+            _give_back(batch)
+        return
     journal.add("bulk.finish", "Batch %s finished: %d of %d operations failed" % (
         batch.batch_id, batch.errored_operations, batch.operations),
         kind=LogKind.WARNING if batch.errored_operations else LogKind.INFO)
     _advance(configuration, batch, results, journal, report)
+
+
+def _set_aside(batch, journal, reason):
+    """The phase's results cannot be read now (the shop stops: an audience or store gone): its rows are due
+    again as a lost attempt's, sent after the repair, and the batch ends as lost."""
+    batch.status, batch.finished_on, batch.sent = BatchStatus.LOST, timezone.now(), None
+    if _save_and_give_back(batch):
+        state.lapse_token(batch.token)
+        journal.add("bulk.lost", "Batch %s set aside: %s" % (batch.batch_id, reason), kind=LogKind.WARNING)
 
 
 def _advance(configuration, batch, results, journal, report):
@@ -416,7 +438,7 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                     continue  # another worker read these results and moved the batch on meanwhile
                 for name, value in progress_fields.items():
                     setattr(batch, name, value)
-                _finish(configuration, batch, info, journal, report)
+                _finish(configuration, session, batch, info, journal, report)
                 if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and contacts_open):
                     # The next phase at once, not a poll later: one with nothing to send (a burst of group
                     # changes leaves every customer as it was) closes its rows now.

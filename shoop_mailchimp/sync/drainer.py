@@ -175,20 +175,7 @@ class ShopDelivery:
         if not isinstance(error, MailchimpNotFound) or self._account_checked:
             return outcome
         self._account_checked = True
-        configuration = self.configuration
-        try:
-            if get_or_none(self.session, list_path(configuration.list_id), fields="id") is None:
-                return Outcome(Result.ACCOUNT_PROBLEM, _(
-                    "The audience %(list)s no longer exists in Mailchimp. Choose an audience on the shop's "
-                    "Mailchimp settings and press Initialize.") % {"list": configuration.list_id}, error=outcome.error)
-            if get_or_none(self.session, store_path(configuration.store_id), fields="id") is None:
-                return Outcome(Result.ACCOUNT_PROBLEM, _(
-                    "The store %(store)s no longer exists in Mailchimp. Press Initialize on the shop's Mailchimp "
-                    "settings to create it again; every contact and order is then sent again.")
-                    % {"store": configuration.store_id}, error=outcome.error)
-        except MailchimpError as check_error:
-            return classify(check_error)
-        return outcome
+        return account_gone(self.session, self.configuration, outcome.error) or outcome
 
     def _still_held(self, row):
         """Whether the row may still be sent by this round: the lease is renewed well before it could end
@@ -283,7 +270,7 @@ class ShopDelivery:
         for kind, object_ids, only_known in outcome.requeue:
             # Rows held in this round and not planned yet will be planned with the new state anyway.
             held = {held_row.object_id for held_row in self.held.values() if held_row.kind == kind}
-            state.record(self.shop_id, kind, set(object_ids) - held, only_known=only_known)
+            state.requeue(self.shop_id, kind, set(object_ids) - held, only_known=only_known)
         word = {Result.RETRY: "retried" if status == "pending" else "failed"}.get(outcome.result,
                                                                                  outcome.result.value)
         self.report["%s %s" % (row.kind, word)] += 1
@@ -324,6 +311,24 @@ def withdraw_consent(row, journal):
         journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
                                            "permission is withdrawn as well."), kind=LogKind.WARNING,
                     contact_id=row.object_id)
+
+
+def account_gone(session, configuration, error=None):
+    """After a 404: the ACCOUNT_PROBLEM Outcome when the audience or the store itself is gone (two cheap
+    GETs), the Outcome of the check's own error, or None when both are there (the 404 was the item's)."""
+    try:
+        if get_or_none(session, list_path(configuration.list_id), fields="id") is None:
+            return Outcome(Result.ACCOUNT_PROBLEM, _(
+                "The audience %(list)s no longer exists in Mailchimp. Choose an audience on the shop's "
+                "Mailchimp settings and press Initialize.") % {"list": configuration.list_id}, error=error)
+        if get_or_none(session, store_path(configuration.store_id), fields="id") is None:
+            return Outcome(Result.ACCOUNT_PROBLEM, _(
+                "The store %(store)s no longer exists in Mailchimp. Press Initialize on the shop's Mailchimp "
+                "settings to create it again; every contact and order is then sent again.")
+                % {"store": configuration.store_id}, error=error)
+    except MailchimpError as check_error:
+        return classify(check_error)
+    return None
 
 
 def stop_shop(configuration, outcome, journal):

@@ -102,6 +102,24 @@ def _mark_due(shop_id, kind, object_ids, now, force):
     return updated
 
 
+def requeue(shop_id, kind, object_ids, only_known=False):
+    """:func:`record` for a worker (a group's interest created again: its members are sent again with it),
+    outside the shop's transactions: rows are marked due without waiting for one while holding others (see
+    :func:`_update_unlocked`). Returns whether any row is due."""
+    ids = sorted(set(object_ids))
+    if not ids:
+        return False
+    now = timezone.now()
+    if not only_known:
+        SyncState.objects.bulk_create([SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now)
+                                       for pk in ids], ignore_conflicts=True)
+    updated = 0
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        updated += _update_unlocked(_rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).filter(erase=False),
+                                    **_pending_now(now))
+    return bool(updated)
+
+
 def erase(shop_id, contact_ids):
     """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
     return bool(_rows(shop_id, SyncKind.CONTACT, contact_ids).update(erase=True, **_pending_now(timezone.now())))

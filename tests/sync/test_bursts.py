@@ -18,6 +18,7 @@ from shoop_mailchimp.models import (
     BatchStatus,
     ContactGroupInterest,
     MailchimpBatch,
+    MailchimpConfiguration,
     MailchimpLogEntry,
     SyncKind,
     SyncState,
@@ -572,3 +573,27 @@ def test_on_postgresql_a_batch_close_never_waits_for_a_row_a_shop_transaction_ho
         shop_transaction.close()
     assert closed == {rows[0].id, rows[2].id}
     assert state.close(rows[1], Outcome.synced(fingerprint="f")) == SyncStatus.SYNCED
+
+
+@pytest.mark.parametrize("gone", ["audience", "store"])
+def test_a_burst_whose_audience_or_store_is_gone_pauses_the_shop_as_one_by_one_does(burst_settings,
+                                                                                    mailchimp_account, gone):
+    """Every operation comes back 404: the batch path checks the audience and the store as the drainer does
+    after a 404, pauses the shop and fails no row (found by review: each row failed, the shop went on)."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD)
+    for person in people:
+        person.first_name = "Changed"
+        person.save()
+    emulator.batch_delay = 0.5
+    run_due_work()  # the members phase is submitted
+    if gone == "audience":
+        emulator.delete_list(api_key, list_id)
+    else:
+        emulator.delete_store(api_key, burst_settings.store_id)
+        emulator.faults.fail("*/members/*", status=404, method="PUT")  # as the store's customers would
+    bulk.resume_batches(burst_settings.shop_id, poll_interval=0.05, timeout=2)  # ends paused, batches left
+    configuration = MailchimpConfiguration.objects.get(pk=burst_settings.pk)
+    assert gone in configuration.paused_reason
+    assert not any(row_of(person).status == SyncStatus.FAILED for person in people)
+    assert MailchimpBatch.objects.filter(status=BatchStatus.LOST).exists()
