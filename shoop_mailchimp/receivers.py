@@ -1,7 +1,7 @@
 """Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
 talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.delivery`).
 """
-from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
 from shuup.core.order_creator.signals import order_creator_finished
@@ -24,6 +24,7 @@ CONTACT_SHOPS_UID = "shoop_mailchimp.contact_shops_changed"
 GROUP_SAVED_UID = "shoop_mailchimp.group_saved"
 GROUP_RENAMED_UID = "shoop_mailchimp.group_renamed"
 GROUP_DELETED_UID = "shoop_mailchimp.group_deleted"
+GROUP_DELETING_UID = "shoop_mailchimp.group_deleting"
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
@@ -129,6 +130,14 @@ def group_renamed(sender, instance, raw=False, **kwargs):
             record(shop_id, SyncKind.CONTACT, instance.master.members.values_list("pk", flat=True), only_known=True)
 
 
+def group_deleting(sender, instance, **kwargs):
+    """Members who carry the group's name (a tag, a merge field) are sent again without it; read before the
+    delete takes the memberships with it."""
+    for shop_id in _shop_ids_for_group(instance):
+        if names_members(shop_id, [instance.pk]):
+            record(shop_id, SyncKind.CONTACT, instance.members.values_list("pk", flat=True), only_known=True)
+
+
 def group_deleted(sender, instance, **kwargs):
     for shop_id in _shop_ids_for_group(instance):
         if ContactGroupInterest.objects.filter(shop_id=shop_id, group_id=instance.pk).exists():
@@ -191,6 +200,7 @@ def connect_receivers():
     post_save.connect(group_renamed, sender=ContactGroup._meta.get_field("translations").related_model,
                       dispatch_uid=GROUP_RENAMED_UID)
     post_delete.connect(group_deleted, sender=ContactGroup, dispatch_uid=GROUP_DELETED_UID)
+    pre_delete.connect(group_deleting, sender=ContactGroup, dispatch_uid=GROUP_DELETING_UID)
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)

@@ -291,3 +291,18 @@ def test_what_a_person_filled_in_mailchimp_is_kept_when_the_shop_does_not_know_i
     fields = member_of(mailchimp_account, person)["merge_fields"]
     assert (fields["PHONE"], fields["BIRTHDAY"]) == ("+1 555 0100", "03/07")
     assert fields["FNAME"] == person.first_name
+
+
+def test_a_deleted_tag_group_takes_its_tag_away_from_its_members(configuration, mailchimp_account):
+    """Deleting the group removes its memberships without the signal a member leaving sends: its members are
+    read before the delete (found by review: the tag stayed for good)."""
+    gold = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[], tag_group_ids=[gold.pk])
+    person = new_person()
+    gold.members.add(person)
+    drain()
+    tag_by_hand(mailchimp_account, person, "VIP")
+    assert len(tag_names(member_of(mailchimp_account, person))) == 2
+    gold.delete()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["VIP"]
