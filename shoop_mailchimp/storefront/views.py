@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 from shuup.front.views.dashboard import DashboardViewMixin
 
 from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
+from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 
@@ -25,8 +26,15 @@ TOO_MANY_ATTEMPTS = _("We received too many subscription requests from you or fo
                       "again later.")
 
 
+#: While the shop sends nothing to Mailchimp (disconnected, paused): no e-mail is promised that is not on its way.
+RECORDED = _("Thank you: your subscription is recorded. If we need you to confirm it, we will e-mail you a link.")
+
+
 def consent_given_message(shop):
-    return CHECK_YOUR_INBOX if subscriptions.double_opt_in(shop) else SUBSCRIBED
+    configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
+    if configuration is not None and not configuration.is_active:
+        return RECORDED
+    return CHECK_YOUR_INBOX if configuration is not None and configuration.double_opt_in else SUBSCRIBED
 
 
 def _back_url(request):

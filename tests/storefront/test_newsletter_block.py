@@ -113,7 +113,7 @@ def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_
 
 
 @pytest.mark.django_db
-def test_a_double_click_creates_one_person(shop, front_client, monkeypatch):
+def test_a_double_click_creates_one_person(shop, front_client, monkeypatch, configuration):
     """The second request arrives while the first still records the address (it holds the address's lock)."""
     from django.core.cache import cache
 
@@ -188,3 +188,17 @@ def test_a_new_subscriber_gets_the_language_of_the_page_they_signed_up_on(shop, 
     assert person.language == "fi"
     drain()
     assert emulator.get_member(api_key, list_id, "lukija@fastmail.com")["language"] == "fi"
+
+
+@pytest.mark.django_db
+def test_a_disconnected_shop_promises_no_email_it_cannot_send(shop, front_client, configuration):
+    """Consent is recorded (sent when the shop reconnects), but "check your inbox" would not be true now
+    (found by review)."""
+    from django.utils import timezone
+
+    configuration.double_opt_in = True
+    configuration.disconnected_on = timezone.now()
+    configuration.save()
+    response = subscribe(front_client, "patient.reader@fastmail.com")
+    assert page_messages(response) == [str(views.RECORDED)]
+    assert PersonContact.objects.get(email="patient.reader@fastmail.com").marketing_permission is True
