@@ -126,6 +126,10 @@ def site_refusal(job):
     return str(mismatch)
 
 
+def _has_key_and_audience(configuration):
+    return configuration is not None and configuration.has_api_key and bool(configuration.list_id)
+
+
 def run_initialize(job):
     configuration = _configuration(job)
     if configuration is None:
@@ -228,7 +232,7 @@ def run_disconnect(job):
 def run_create_merge_fields(job):
     """Create the merge fields the admin asked for (``params["fields"]``: shop fields) and map them."""
     configuration = _configuration(job)
-    if configuration is None or not (configuration.has_api_key and configuration.list_id):
+    if not _has_key_and_audience(configuration):
         return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
     try:
         with open_session(configuration) as session:
@@ -285,7 +289,7 @@ def run_reconcile(job):
 def run_preview_initialize(job):
     """Count what Initialize and the first sync would do to the audience (see initialize_preview)."""
     configuration = _configuration(job)
-    if configuration is None or not (configuration.has_api_key and configuration.list_id):
+    if not _has_key_and_audience(configuration):
         return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
     try:
         with open_session(configuration) as session:

@@ -1,5 +1,6 @@
 """The whole admin story in a real Chromium: configure, initialize, watch a contact sync, repair a failure."""
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,14 +31,24 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def browser_page():
+@contextmanager
+def chromium_page(width=1400, height=1000):
+    """A fresh page in Debian's Chromium, 20 s timeouts; closed (with the browser) afterwards."""
     sync_api = chromium_driver()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(20000)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(20000)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page():
+    with chromium_page() as page:
         problems = []
         page.on("pageerror", lambda error: problems.append("page error: %s" % error))
         # Shuup 3.1's admin asks for /static/img/shuup.ico, which it does not ship: that 404 is not ours.
@@ -48,8 +59,7 @@ def browser_page():
                 if response.status >= 400 and not response.url.endswith("/shuup.ico") else None)
         page.problems = problems
         yield page
-        browser.close()
-        assert problems == [], "the pages ran without errors or dialogs"
+    assert problems == [], "the pages ran without errors or dialogs"
 
 
 def shoot(page, name):

@@ -14,7 +14,7 @@ from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpLog
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.webhook_registration import check_webhook
-from tests.admin.test_browser import CHROMIUM, CHROMIUM_ARGS, chromium_driver
+from tests.admin.test_browser import chromium_page
 from tests.helpers import new_person
 from tests.security.hostile import (
     FIRST_NAME,
@@ -63,13 +63,8 @@ class Watch:
 
 @pytest.fixture
 def watched_page(live_server, settings):
-    sync_api = chromium_driver()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(20000)
+    with chromium_page() as page:
         yield page, Watch(page, live_server.url + settings.STATIC_URL)
-        browser.close()
 
 
 def hostile_shop(configuration, mailchimp_account, live_server):

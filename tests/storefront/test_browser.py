@@ -6,7 +6,7 @@ import pytest
 
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.storefront import views
-from tests.admin.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, chromium_driver
+from tests.admin.test_browser import ARTIFACTS, chromium_page
 from tests.helpers import row_of
 from tests.storefront.helpers import place_newsletter_block_with_editor
 from tests.webhooks.helpers import configure_with_live_webhook
@@ -16,18 +16,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def shopper_page():
-    sync_api = chromium_driver()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(20000)
+    with chromium_page(1366, 900) as page:
         problems = []
         page.on("pageerror", lambda error: problems.append("page error: %s" % error))
         page.on("response", lambda response: problems.append("%s %s" % (response.status, response.url))
                 if response.status >= 400 else None)
         yield page, problems
-        browser.close()
 
 
 def test_a_shopper_subscribes_with_the_block_and_confirms(shopper_page, live_server, shop, settings, admin_client,
