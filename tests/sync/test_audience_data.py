@@ -260,13 +260,19 @@ def test_joining_a_tag_group_that_is_no_interest_tags_the_member(configuration, 
     assert tag_names(member_of(mailchimp_account, person)) == []
 
 
-def test_a_renamed_tag_group_moves_its_members_to_the_new_tag(configuration, mailchimp_account):
+def tagged_by_group_and_by_hand(configuration, mailchimp_account):
+    """A member of a tag group (not an interest), sent, who also carries a tag added by hand ("VIP")."""
     gold = create_random_contact_group(shop=configuration.shop)
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[], tag_group_ids=[gold.pk])
     person = new_person()
     gold.members.add(person)
     drain()
     tag_by_hand(mailchimp_account, person, "VIP")
+    return gold, person
+
+
+def test_a_renamed_tag_group_moves_its_members_to_the_new_tag(configuration, mailchimp_account):
+    gold, person = tagged_by_group_and_by_hand(configuration, mailchimp_account)
     gold.set_current_language("en")
     gold.name = "Gold members"
     gold.save()
@@ -296,12 +302,7 @@ def test_what_a_person_filled_in_mailchimp_is_kept_when_the_shop_does_not_know_i
 def test_a_deleted_tag_group_takes_its_tag_away_from_its_members(configuration, mailchimp_account):
     """Deleting the group removes its memberships without the signal a member leaving sends: its members are
     read before the delete (found by review: the tag stayed for good)."""
-    gold = create_random_contact_group(shop=configuration.shop)
-    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[], tag_group_ids=[gold.pk])
-    person = new_person()
-    gold.members.add(person)
-    drain()
-    tag_by_hand(mailchimp_account, person, "VIP")
+    gold, person = tagged_by_group_and_by_hand(configuration, mailchimp_account)
     assert len(tag_names(member_of(mailchimp_account, person))) == 2
     gold.delete()
     drain()
