@@ -281,7 +281,7 @@ def _update_unlocked(rows, **changes):
     as they are; the caller says what becomes of them."""
     if not connection.features.has_select_for_update_skip_locked:
         return rows.update(**changes)
-    in_transaction = connection.in_atomic_block
+    in_transaction = not transaction.get_autocommit()
     candidates = set() if in_transaction else set(rows.values_list("id", flat=True))
     with transaction.atomic():
         locked = list(rows.select_for_update(skip_locked=True).values_list("id", flat=True))
