@@ -14,14 +14,25 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import merge_fields
 
 
-def tags_of(mapping):
-    """{shop field: tag} of an effective mapping: what to compare to know whether member writes change."""
-    return {key: field["tag"] for key, field in mapping.items()}
+def member_write_inputs(configuration):
+    """What decides a member's merge fields and tags besides the contact: compared before and after a change
+    (the audience's fields read, the mapping or the tag rules saved)."""
+    return (sorted((key, field["tag"]) for key, field in merge_fields.effective_map(configuration).items()),
+            configuration.customer_tag, configuration.company_tag, sorted(configuration.tag_group_ids or ()))
+
+
+def resend_if_changed(configuration, before):
+    """Queue every contact again when what member writes carry changed since ``before`` (payloads that did not
+    change close without a request); returns whether it did."""
+    if not configuration.is_initialized or member_write_inputs(configuration) == before:
+        return False
+    state.resend_all(configuration.shop_id, SyncKind.CONTACT)
+    return True
 
 
 def store_merge_fields(configuration, fields, merge_field_map=None):
     """Keep the audience's fields (and a new mapping); queue every contact again when member writes change."""
-    before = tags_of(merge_fields.effective_map(configuration))
+    before = member_write_inputs(configuration)
     configuration.audience_merge_fields = fields
     configuration.merge_fields_read_on = timezone.now()
     changes = dict(audience_merge_fields=fields, merge_fields_read_on=configuration.merge_fields_read_on)
@@ -29,8 +40,7 @@ def store_merge_fields(configuration, fields, merge_field_map=None):
         configuration.merge_field_map = changes["merge_field_map"] = merge_field_map
     with transaction.atomic():
         MailchimpConfiguration.objects.filter(pk=configuration.pk).update(**changes)
-        if tags_of(merge_fields.effective_map(configuration)) != before and configuration.is_initialized:
-            state.resend_all(configuration.shop_id, SyncKind.CONTACT)
+        resend_if_changed(configuration, before)
 
 
 def read_merge_fields(configuration, session):

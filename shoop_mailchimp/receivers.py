@@ -13,7 +13,7 @@ from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfi
 from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, names_members
+from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, membership_matters, names_members
 
 CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
 CONTACT_SAVING_UID = "shoop_mailchimp.contact_saving.%s"
@@ -87,7 +87,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if reverse:  # instance is the contact
         if action in ("post_add", "post_remove", "post_clear"):
             for shop_id in shop_ids_for_contact(instance):
-                if pk_set is None or concerns_mailchimp(shop_id, pk_set) or names_members(shop_id, pk_set):
+                if pk_set is None or membership_matters(shop_id, pk_set):
                     record(shop_id, SyncKind.CONTACT, [instance.pk])
         return
     if action == "pre_clear":
@@ -95,7 +95,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
     elif action not in ("post_add", "post_remove"):
         return
     for shop_id in _shop_ids_for_group(instance):
-        if concerns_mailchimp(shop_id, [instance.pk]) or names_members(shop_id, [instance.pk]):
+        if membership_matters(shop_id, [instance.pk]):
             record(shop_id, SyncKind.CONTACT, pk_set or [])
 
 

@@ -15,6 +15,7 @@ from shoop_mailchimp.admin_module.preview import preview_context, request_previe
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.transport import check_api_key_format
+from shoop_mailchimp.merge_field_setup import member_write_inputs, resend_if_changed
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.models.configuration import APIKeyUndecryptable
 from shoop_mailchimp.sync import state
@@ -25,7 +26,6 @@ from shoop_mailchimp.sync.kinds.merge_fields import (
     SHOP_FIELDS,
     audience_fields,
     chosen_map,
-    effective_map,
     missing_fields,
 )
 from shoop_mailchimp.sync.kinds.tags import MAX_TAG_LENGTH, clean_tag
@@ -221,12 +221,6 @@ class MailchimpConfigurationForm(forms.Form):
         return data
 
 
-def _audience_data(config):
-    """What decides a member's merge fields and tags besides the contact: compared before and after a save."""
-    return (sorted((key, field["tag"]) for key, field in effective_map(config).items()), config.customer_tag,
-            config.company_tag, sorted(config.tag_group_ids or ()))
-
-
 class MailchimpFormPart(FormPart):
     priority = 20
     name = FORM_NAME
@@ -250,7 +244,7 @@ class MailchimpFormPart(FormPart):
         config = part.configuration
         if not config.pk and not (data["effective_api_key"] or data["effective_list_id"] or data["enabled"]):
             return
-        audience_data_before = _audience_data(config)
+        member_writes_before = member_write_inputs(config)
         audience_changed = config.list_id != data["effective_list_id"]
         config.api_key = data["effective_api_key"]
         config.list_id = data["effective_list_id"]
@@ -287,9 +281,7 @@ class MailchimpFormPart(FormPart):
         if (check_account or read_fields) and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
-        if config.is_initialized and _audience_data(config) != audience_data_before:
-            # What member writes carry changed: every contact again (unchanged payloads close without a request).
-            state.resend_all(config.shop_id, SyncKind.CONTACT)
+        if resend_if_changed(config, member_writes_before):
             schedule_delivery(config.shop_id)
         if data.get("create_merge_fields"):
             request_job(config.shop_id, JobKind.CREATE_MERGE_FIELDS, user=self.request.user,

@@ -52,20 +52,37 @@ def interest_groups(configuration):
     return groups.exclude(identifier__in=BUILT_IN_GROUPS)
 
 
+def _configuration(shop_id):
+    return MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+
+
+def _named_by(configuration, group_ids):
+    return bool(set(group_ids) & set(configuration.tag_group_ids or ())) or "groups" in effective_map(configuration)
+
+
+def _interest_of(configuration, group_ids):
+    return (interest_groups(configuration).filter(pk__in=group_ids).exists()
+            or ContactGroupInterest.objects.filter(shop_id=configuration.shop_id, group_id__in=group_ids).exists())
+
+
 def names_members(shop_id, group_ids):
     """Whether members carry one of these groups' names: as a tag, or in a merge field of their groups."""
-    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
-    return bool(configuration) and (bool(set(group_ids) & set(configuration.tag_group_ids or ()))
-                                    or "groups" in effective_map(configuration))
+    configuration = _configuration(shop_id)
+    return bool(configuration) and _named_by(configuration, group_ids)
 
 
 def concerns_mailchimp(shop_id, group_ids):
     """Whether a change of these groups matters to the shop's audience: one of them is (or was) an interest."""
+    configuration = _configuration(shop_id)
+    return bool(configuration) and _interest_of(configuration, list(group_ids))
+
+
+def membership_matters(shop_id, group_ids):
+    """Whether joining or leaving these groups changes a member in Mailchimp: an interest (now or before), a
+    tag, or the groups merge field. One configuration read: it runs in the request that saves the membership."""
+    configuration = _configuration(shop_id)
     group_ids = list(group_ids)
-    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
-    return bool(configuration) and (
-        interest_groups(configuration).filter(pk__in=group_ids).exists()
-        or ContactGroupInterest.objects.filter(shop_id=shop_id, group_id__in=group_ids).exists())
+    return bool(configuration) and (_interest_of(configuration, group_ids) or _named_by(configuration, group_ids))
 
 
 def group_name(group_id):
