@@ -204,7 +204,7 @@ def _requeue_missing(configuration, seen_emails, seen_ids, started):
     for _pk, email, contact_id in missing:
         journal.add("reconcile.missing", "%s is no longer in the audience: sent again as a transactional member "
                     "(never subscribed)" % email, kind=LogKind.WARNING, contact_id=contact_id)
-    with transaction.atomic():
-        count = state.requeue_missing([pk for pk, _email, _contact in missing])
-        journal.flush()
+    # Outside a transaction: a requeue of many rows never waits for one while holding others (state._requeue).
+    count = state.requeue_missing([pk for pk, _email, _contact in missing])
+    journal.flush()
     return count

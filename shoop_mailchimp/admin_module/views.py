@@ -173,6 +173,10 @@ class ConfirmSiteView(View):
             MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site=mismatch.here)
             log_event(shop.pk, "site.confirm", "Confirmed that %s is the same shop as %s: sending to Mailchimp "
                       "resumes" % (mismatch.here, mismatch.remembered), kind=LogKind.WARNING, user=request.user)
+            # Mailchimp still calls the webhook at the old address: it moves here (registered at this site's
+            # URL, then the old one deleted), or unsubscribes made in Mailchimp would no longer reach the shop.
+            if configuration.webhook_id:
+                request_job(shop.pk, JobKind.MOVE_WEBHOOK, user=request.user, old_webhook_id=configuration.webhook_id)
             schedule_delivery(shop.pk)
         messages.info(request, _("Confirmed: sending to Mailchimp resumes from %(site)s.") % {"site": mismatch.here})
         return HttpResponseRedirect(reverse(STATUS_URL))
@@ -218,9 +222,8 @@ class SendPendingView(View):
         if not configuration.is_active:
             messages.error(request, _("Sending is not active for this shop; nothing was queued."))
             return HttpResponseRedirect(reverse(STATUS_URL))
-        with transaction.atomic():
-            count = state.make_due(shop.pk)
-            schedule_delivery(shop.pk)
+        count = state.make_due(shop.pk)  # outside a transaction: it never waits for a row while holding others
+        schedule_delivery(shop.pk)
         messages.info(request, ungettext("%(count)d waiting item will be tried now.",
                                          "%(count)d waiting items will be tried now.", count) % {"count": count})
         return HttpResponseRedirect(reverse(STATUS_URL))
@@ -382,10 +385,9 @@ class ResendView(View):
     def post(self, request):
         shop = get_shop(request)
         state_ids = [int(value) for value in request.POST.getlist("state") if value.isdigit()] or None
-        with transaction.atomic():
-            count = state.resend_failed(shop.id, state_ids)
-            if count:
-                schedule_delivery(shop.id)
+        count = state.resend_failed(shop.id, state_ids)  # outside a transaction, as make_due
+        if count:
+            schedule_delivery(shop.id)
         messages.info(request, ungettext(
             "%(count)d failed item is queued again. If Mailchimp refuses it again it comes back to this list; "
             "if Mailchimp is unavailable it is retried by itself first.",

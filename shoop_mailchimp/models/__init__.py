@@ -3,11 +3,12 @@ from shoop_mailchimp.models.configuration import MailchimpConfiguration
 from shoop_mailchimp.models.interest import ContactGroupInterest
 from shoop_mailchimp.models.job import JobKind, JobStatus, MailchimpJob
 from shoop_mailchimp.models.log import LogKind, MailchimpLogEntry
-from shoop_mailchimp.models.sync_state import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.models.sync_state import ConsentRequest, SyncKind, SyncState, SyncStatus
 
 __all__ = [
     "BatchOrigin",
     "BatchStatus",
+    "ConsentRequest",
     "ContactGroupInterest",
     "JobKind",
     "JobStatus",

@@ -25,6 +25,20 @@ class SyncKind:
     CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group"))]
 
 
+class ConsentRequest:
+    """A shopper's request about their subscription that the shop's consent alone does not carry; it
+    travels with the contact's next send and is then cleared."""
+
+    #: Consent given on a form anyone can fill in (the newsletter block) for a contact the shop already
+    #: knows: an address typed there proves nothing, so Mailchimp mails its owner a confirmation link
+    #: whatever the audience's opt-in setting.
+    CONFIRM = "confirm"
+    #: The shopper asked to be unsubscribed (their account page): the member is unsubscribed even where the
+    #: shop never recorded their consent (subscribed on another form, or consent never sent).
+    UNSUBSCRIBE = "unsubscribe"
+    CHOICES = [(CONFIRM, _("confirm by e-mail first")), (UNSUBSCRIBE, _("unsubscribe"))]
+
+
 class SyncStateQuerySet(models.QuerySet):
     def contacts(self):
         return self.filter(kind=SyncKind.CONTACT)
@@ -84,6 +98,13 @@ class SyncState(models.Model):
         blank=True, verbose_name=_("tags the shop applied"),
         help_text=_("The member's tags this shop added, one a line: only these are ever removed, never a tag "
                     "added in Mailchimp."))
+    found_tags = models.TextField(
+        blank=True, verbose_name=_("tags found on the member"),
+        help_text=_("Tags a rule gives the member that it already carried when the shop first wanted them "
+                    "(added in Mailchimp): the shop never removes them."))
+    consent_request = models.CharField(
+        max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
+        help_text=_("A shopper's request the next send carries: confirm by e-mail first, or unsubscribe."))
     batch_id = models.CharField(max_length=64, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
     modified_on = models.DateTimeField(auto_now=True)

@@ -1,8 +1,13 @@
-"""What a shopper's newsletter choice changes in the shop: ``marketing_permission``, and nothing else.
+"""What a shopper's newsletter choice changes in the shop: ``marketing_permission``, and a consent request
+where consent alone cannot say it (:class:`~shoop_mailchimp.models.ConsentRequest`).
 
 Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); the drainer sends it after
 the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then. Each
 change is logged with where the shopper made it: the shop's proof of consent.
+
+An address typed into the newsletter block proves nothing about who typed it: consent given there for a
+contact the shop already knows goes to Mailchimp as ``pending`` (its owner confirms by e-mail), whatever
+the audience's opt-in setting. A new address follows the setting.
 """
 import hashlib
 
@@ -13,12 +18,16 @@ from shuup.core.models import PersonContact
 
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
-from shoop_mailchimp.models import MailchimpConfiguration, SyncState
+from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
 
 SUBSCRIBED = "subscribed"
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 NOT_SUBSCRIBED = "not_subscribed"
+#: Mailchimp mails the address although the shop holds no consent: subscribed on another form.
+SUBSCRIBED_ELSEWHERE = "subscribed_elsewhere"
 
 #: Where the shopper made the choice, as the log says it.
 NEWSLETTER_BLOCK = "in the newsletter block"
@@ -58,8 +67,11 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                     language=get_language())
                 person.add_to_shop(shop)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
+            confirm = [contact.pk for contact in contacts if not contact.marketing_permission]
             for contact in contacts:
                 _set_consent(shop, contact, True, NEWSLETTER_BLOCK)
+            if confirm and state.request_consent_change(shop.pk, confirm, ConsentRequest.CONFIRM):
+                schedule_delivery(shop.pk)
     finally:
         cache.delete(lock)
 
@@ -71,12 +83,16 @@ def subscribe_person(shop, contact, where):
 
 def withdraw_consent(shop, contact):
     """The address says no: the shopper's contact and any other contact of the shop with the same address
-    stop consenting, so that no record of the shop still claims a consent the person withdrew."""
+    stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
+    unsubscribes the member even where the shop never sent a consent (they subscribed on another form)."""
     with transaction.atomic():
-        _set_consent(shop, contact, False, ACCOUNT_PAGE)
+        contacts = [contact]
         if contact.email:
-            for other in shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk):
-                _set_consent(shop, other, False, ACCOUNT_PAGE)
+            contacts += list(shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk))
+        for each in contacts:
+            _set_consent(shop, each, False, ACCOUNT_PAGE)
+        if state.request_consent_change(shop.pk, [each.pk for each in contacts], ConsentRequest.UNSUBSCRIBE):
+            schedule_delivery(shop.pk)
 
 
 def _set_consent(shop, contact, permission, where):
@@ -94,13 +110,18 @@ def _log_choice(shop, contact, permission, where):
 
 def newsletter_status(shop, contact):
     """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
-    mailed a link, or will: double opt-in, or consent given again after an unsubscribe) or not subscribed."""
+    mailed a link, or will: double opt-in, consent given on the newsletter block, or given again after an
+    unsubscribe), subscribed on another form (Mailchimp mails them without the shop's consent), or not
+    subscribed."""
+    member_status, request = SyncState.objects.filter(
+        shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
+        "member_status", "consent_request").first() or ("", "")
     if not contact.marketing_permission:
+        if request != ConsentRequest.UNSUBSCRIBE and member_status in (members.SUBSCRIBED, members.PENDING):
+            return SUBSCRIBED_ELSEWHERE
         return NOT_SUBSCRIBED
-    member_status = SyncState.objects.contacts().filter(shop=shop, object_id=contact.pk).values_list(
-        "member_status", flat=True).first()
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
-    if member_status in CONFIRMATION_NEEDED_FROM or double_opt_in(shop):
+    if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):
         return AWAITING_CONFIRMATION
     return SUBSCRIBED

@@ -22,6 +22,9 @@ CHECK_YOUR_INBOX = _("Almost done: check your inbox and click the link in our e-
                      "subscription.")
 SUBSCRIBED = _("Thank you for subscribing to our newsletter. If you had unsubscribed before, we will e-mail "
                "you a link to confirm.")
+#: The newsletter block under single opt-in: an address the shop knew already is confirmed by e-mail first.
+SUBSCRIBED_BY_ADDRESS = _("Thank you for subscribing to our newsletter. If we knew your address already, or you "
+                          "had unsubscribed before, we will e-mail you a link to confirm.")
 TOO_MANY_ATTEMPTS = _("We received too many subscription requests from you or for this address. Please try "
                       "again later.")
 
@@ -30,11 +33,13 @@ TOO_MANY_ATTEMPTS = _("We received too many subscription requests from you or fo
 RECORDED = _("Thank you: your subscription is recorded. If we need you to confirm it, we will e-mail you a link.")
 
 
-def consent_given_message(shop):
+def consent_given_message(shop, by_address_alone=False):
     configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
     if configuration is not None and not configuration.is_active:
         return RECORDED
-    return CHECK_YOUR_INBOX if configuration is not None and configuration.double_opt_in else SUBSCRIBED
+    if configuration is not None and configuration.double_opt_in:
+        return CHECK_YOUR_INBOX
+    return SUBSCRIBED_BY_ADDRESS if by_address_alone else SUBSCRIBED
 
 
 def _back_url(request):
@@ -63,7 +68,7 @@ def newsletter_signup(request):
         return redirect(back)
     subscriptions.subscribe_address(request.shop, email, form.cleaned_data.get("first_name", ""),
                                     form.cleaned_data.get("last_name", ""))
-    messages.success(request, consent_given_message(request.shop))
+    messages.success(request, consent_given_message(request.shop, by_address_alone=True))
     return redirect(back)
 
 
@@ -81,6 +86,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             SUBSCRIBED=subscriptions.SUBSCRIBED,
             AWAITING_CONFIRMATION=subscriptions.AWAITING_CONFIRMATION,
             NOT_SUBSCRIBED=subscriptions.NOT_SUBSCRIBED,
+            SUBSCRIBED_ELSEWHERE=subscriptions.SUBSCRIBED_ELSEWHERE,
         )
         return context
 

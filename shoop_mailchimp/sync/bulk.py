@@ -143,7 +143,8 @@ def _phases(batch):
 
 def _build(configuration, batch, rows, journal, report, planned=None):
     """The phase's operations, by its kind; what each row's send says is kept in ``batch.sent``, with the
-    Mailchimp-side values its row held when the batch was made (see :func:`apply_results`)."""
+    guarded values (Mailchimp-side facts, a consent request) its row held when the batch was made (see
+    :func:`apply_results`)."""
     phase = _phases(batch)[batch.phase]
     sent = batch.sent or {}
     pairs = _planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned) if phase.plans else None
@@ -151,7 +152,7 @@ def _build(configuration, batch, rows, journal, report, planned=None):
     for row in rows:
         facts = sent.get(str(row.id))
         if facts is not None and "held" not in facts:
-            facts["held"] = {name: getattr(row, name) for name in state.MAILCHIMP_SIDE_FIELDS}
+            facts["held"] = {name: getattr(row, name) for name in state.GUARDED_FIELDS}
     batch.sent = sent
     return operations
 

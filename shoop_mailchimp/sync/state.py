@@ -26,9 +26,12 @@ from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
-               "applied_tags")
+               "applied_tags", "found_tags", "consent_request")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
+#: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, and a
+#: shopper's consent request made while the row was out (newer than the send that clears the old one).
+GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request",)
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900
@@ -120,6 +123,14 @@ def requeue(shop_id, kind, object_ids, only_known=False):
     return bool(updated)
 
 
+def request_consent_change(shop_id, contact_ids, request):
+    """A shopper's :class:`~shoop_mailchimp.models.ConsentRequest` for these contacts, in the caller's
+    transaction: their rows are queued and carry it until a send clears it. Returns whether any row is due."""
+    due = record(shop_id, SyncKind.CONTACT, contact_ids)
+    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).update(consent_request=request)
+    return due
+
+
 def erase(shop_id, contact_ids):
     """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
     return bool(_rows(shop_id, SyncKind.CONTACT, contact_ids).update(erase=True, **_pending_now(timezone.now())))
@@ -129,15 +140,15 @@ def requeue_all(shop_id, kind):
     """Send every row of the kind again as if never sent: a re-created store (often with a new audience)
     knows none of them. A member that does exist keeps its status: a first send never changes it."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
-    return rows.update(fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
-                       refused_fingerprint="", applied_tags="", **_pending_now(timezone.now()))
+    return _requeue(rows, fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
+                    refused_fingerprint="", applied_tags="", found_tags="")
 
 
 def resend_all(shop_id, kind):
     """Queue every (not erased) row of the kind again, keeping what Mailchimp holds: what the shop sends
     changed (the merge field mapping, the tag rules). A row whose payload is the same closes unchanged
     without a request; many rows due at once go through the drainer's bursts (batches)."""
-    return SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False).update(**_pending_now(timezone.now()))
+    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False))
 
 
 def requeue_for_new_store(shop_id):
@@ -145,8 +156,8 @@ def requeue_for_new_store(shop_id):
     deleted the store): orders as never sent; contacts keep what the shop knows of their member (address,
     status, consent last sent), so a consent change made while disconnected is sent as a change, and a first
     send never re-subscribes anyone. Returns how many rows were queued."""
-    contacts = SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False).update(
-        fingerprint="", refused_fingerprint="", **_pending_now(timezone.now()))
+    contacts = _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
+                        fingerprint="", refused_fingerprint="")
     return contacts + requeue_all(shop_id, SyncKind.ORDER)
 
 
@@ -154,8 +165,16 @@ def requeue_missing(state_ids):
     """Send these rows again although nothing changed: their member is gone from the audience. What the
     shop knows of the member (status, consent last sent) stays, so the send re-adds it as transactional
     and never subscribes anyone."""
-    return SyncState.objects.filter(id__in=list(state_ids), erase=False).update(
-        fingerprint="", unique_email_id="", refused_fingerprint="", applied_tags="", **_pending_now(timezone.now()))
+    return _requeue(SyncState.objects.filter(id__in=list(state_ids), erase=False),
+                    fingerprint="", unique_email_id="", refused_fingerprint="", applied_tags="", found_tags="")
+
+
+def _requeue(rows, **resets):
+    """Queue ``rows`` again (with ``resets``) for an admin's job or button: never waiting for a row while
+    holding others (see :func:`_update_unlocked`), so that it cannot deadlock a shop's transaction. Called
+    outside a transaction, a row a shop's transaction holds is updated once that commits; inside one it is
+    left as it is (the shop's transaction queues it anyway, without the resets)."""
+    return _update_unlocked(rows, **resets, **_pending_now(timezone.now()))
 
 
 def resend_failed(shop_id, state_ids=None):
@@ -163,14 +182,14 @@ def resend_failed(shop_id, state_ids=None):
     rows = SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.FAILED)
     if state_ids is not None:
         rows = rows.filter(id__in=state_ids)
-    return rows.update(status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), lease_until=None,
-                       claimed_by="", refused_fingerprint="")
+    return _update_unlocked(rows, status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(),
+                            lease_until=None, claimed_by="", refused_fingerprint="")
 
 
 def make_due(shop_id):
     """Pending rows waiting for a backoff are tried at the next drain ("Send pending now")."""
-    return SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.PENDING).update(
-        next_attempt_at=timezone.now())
+    return _update_unlocked(SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.PENDING),
+                            next_attempt_at=timezone.now())
 
 
 def remember_member_ids(member_ids):
@@ -468,7 +487,7 @@ def _fact_fields(row, facts):
     unknown = set(facts) - set(FACT_FIELDS)
     if unknown:
         raise ValueError("Not a sync-state fact: %s" % ", ".join(sorted(unknown)))
-    return {name: _IfUnchanged(value, getattr(row, name)) if name in MAILCHIMP_SIDE_FIELDS else value
+    return {name: _IfUnchanged(value, getattr(row, name)) if name in GUARDED_FIELDS else value
             for name, value in facts.items()}
 
 

@@ -56,6 +56,10 @@ def test_confirming_the_new_address_resumes_sending(settings, admin_client, admi
     assert MailchimpLogEntry.objects.get(action="site.confirm").user == admin_user
     assert row_of(person).status == "synced"
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    # Mailchimp now calls the new address, and no longer the old one, for unsubscribes made there.
+    assert [hook["url"].split("/")[2] for hook in registered_webhooks(emulator, api_key, list_id)] == [
+        "staging.example.com"]
+    assert MailchimpJob.objects.get(kind=JobKind.MOVE_WEBHOOK).status == JobStatus.DONE
 
 
 def test_initializing_on_the_copy_makes_it_the_configurations_site(settings, admin_client, connected,

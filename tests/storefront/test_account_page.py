@@ -119,3 +119,26 @@ def test_nothing_changes_without_a_choice(shop, shopper, shopper_client):
     token = shopper_client.cookies["csrftoken"].value
     shopper_client.post(account_url(), {"csrfmiddlewaretoken": token})
     assert get_person_contact(shopper).marketing_permission is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shopper_subscribed_on_another_form_sees_it_and_can_unsubscribe(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """The shop holds no consent, but Mailchimp mails them (they used Mailchimp's own sign-up form): the page
+    says so, and its Unsubscribe reaches Mailchimp although the shop's consent was never on."""
+    emulator, api_key, list_id = mailchimp_account
+    email = shopper.email
+    person = get_person_contact(shopper)
+    person.save()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    emulator.set_member_status(api_key, list_id, email, "subscribed")
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+
+    status, html = status_on_page(shopper_client)
+    assert status == "subscribed_elsewhere"
+    assert "you subscribed outside your account here" in html.replace("&#39;", "'")
+
+    choose(shopper_client, subscribe=False)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert status_on_page(shopper_client)[0] == "not_subscribed"
+    assert get_person_contact(shopper).marketing_permission is False

@@ -71,7 +71,7 @@ def test_an_address_alone_records_consent_and_the_request_never_calls_mailchimp(
     person = PersonContact.objects.get(email="new.reader@fastmail.com")
     assert (person.marketing_permission, person.first_name, person.last_name) == (True, "Grace", "Hopper")
     assert row_of(person).status == SyncStatus.PENDING
-    assert page_messages(response) == [str(views.SUBSCRIBED)]
+    assert page_messages(response) == [str(views.SUBSCRIBED_BY_ADDRESS)]
 
     drain()
     member = emulator.get_member(api_key, list_id, "new.reader@fastmail.com")
@@ -126,7 +126,7 @@ def test_a_double_click_creates_one_person(shop, front_client, monkeypatch, conf
         if not first_request_recording:
             first_request_recording.append(True)
             second = subscribe(Client(), fields["email"].upper())
-            assert page_messages(second) == [str(views.SUBSCRIBED)], "the second click is answered the same"
+            assert page_messages(second) == [str(views.SUBSCRIBED_BY_ADDRESS)], "the second click is answered the same"
         return real_create(**fields)
 
     monkeypatch.setattr(PersonContact.objects, "create", create_while_a_second_request_arrives)
@@ -202,3 +202,48 @@ def test_a_disconnected_shop_promises_no_email_it_cannot_send(shop, front_client
     response = subscribe(front_client, "patient.reader@fastmail.com")
     assert page_messages(response) == [str(views.RECORDED)]
     assert PersonContact.objects.get(email="patient.reader@fastmail.com").marketing_permission is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_single_opt_in_a_known_contact_signed_up_by_address_alone_confirms_by_email_first(
+        shop, front_client, configuration, mailchimp_account):
+    """Anyone can type a customer's address into the block: the customer, who had said no, is not subscribed
+    on a stranger's word. Mailchimp mails them a link (pending), as double opt-in would; a new address
+    follows the shop's single opt-in."""
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="said.no@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, "said.no@fastmail.com")["status"] == "transactional"
+
+    subscribe(front_client, "said.no@fastmail.com")
+    subscribe(front_client, "brand.new@fastmail.com")
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "said.no@fastmail.com")["status"] == "pending"
+    assert [c["email_address"] for c in emulator.confirmations(api_key)] == ["said.no@fastmail.com"]
+    assert emulator.get_member(api_key, list_id, "brand.new@fastmail.com")["status"] == "subscribed"
+    assert row_of(customer).consent_request == "", "the request was sent: it is done"
+
+    # The customer clicks the link: subscribed, and nothing in the shop asks for a confirmation again.
+    emulator.set_member_status(api_key, list_id, "said.no@fastmail.com", "subscribed")
+    customer.refresh_from_db()
+    customer.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, "said.no@fastmail.com")["status"] == "subscribed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_known_contact_subscribed_already_in_mailchimp_stays_subscribed_when_the_block_confirms(
+        shop, front_client, configuration, mailchimp_account):
+    """Pending would stop the newsletter of someone subscribed on another form until they confirm again."""
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="elsewhere@fastmail.com")
+    drain()
+    emulator.set_member_status(api_key, list_id, "elsewhere@fastmail.com", "subscribed")
+    SyncState.objects.filter(pk=row_of(customer).pk).update(member_status="subscribed")
+
+    subscribe(front_client, "elsewhere@fastmail.com")
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "elsewhere@fastmail.com")["status"] == "subscribed"
+    assert emulator.confirmations(api_key) == []

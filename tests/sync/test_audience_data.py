@@ -216,6 +216,52 @@ def test_a_cancelled_only_order_takes_the_customer_tag_and_total_away(configurat
     assert tag_names(member) == [] and member["merge_fields"]["SPENT"] == ""
 
 
+def test_a_tag_added_by_hand_with_a_rules_name_stays_when_the_rule_no_longer_gives_it(configuration,
+                                                                                       mailchimp_account):
+    """The marketer tagged the member "customer" before the shop's rule did: the shop finds it there, does not
+    count it as its own, and leaves it when the rule stops giving it (the only order is cancelled)."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person()
+    drain()
+    tag_by_hand(mailchimp_account, person, "customer")
+    mailchimp_account[0].clear_requests()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    row = row_of(person)
+    assert (row.applied_tags, row.found_tags) == ("", "customer")
+    assert not [r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")], "a tag it had was sent"
+    mailchimp_account[0].clear_requests()
+    person.save()  # nothing changed: nothing is sent
+    drain()
+    assert not [r for r in mailchimp_account[0].requests if r["method"] != "GET"]
+
+    order.set_canceled()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"], "the shop removed a hand-made tag"
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "")
+
+
+def test_in_a_burst_a_tag_found_on_the_member_is_not_taken_for_the_shops(burst_settings, mailchimp_account):
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    people = [new_person() for _ in range(BURST_THRESHOLD)]
+    drain()
+    tag_by_hand(mailchimp_account, people[0], "customer")
+    MailchimpConfiguration.objects.filter(pk=burst_settings.pk).update(customer_tag="customer")
+    orders = [place_order(burst_settings.shop, person)[0] for person in people]
+    make_all_due()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert (row_of(people[0]).applied_tags, row_of(people[0]).found_tags) == ("", "customer")
+    assert (row_of(people[1]).applied_tags, row_of(people[1]).found_tags) == ("customer", "")
+
+    for order in orders[:2]:
+        order.set_canceled()
+    drain()
+    assert tag_names(member_of(mailchimp_account, people[0])) == ["customer"]
+    assert tag_names(member_of(mailchimp_account, people[1])) == []
+
+
 def test_the_account_check_reads_the_fields_and_sends_the_members_again(configuration, mailchimp_account):
     person = new_person(phone="+358 40 123 4567")
     drain()

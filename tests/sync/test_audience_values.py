@@ -102,11 +102,17 @@ def test_mailchimp_language(shuup_code, expected):
 
 
 def test_tags_the_shop_no_longer_wants_are_removed_only_if_the_shop_applied_them():
-    operation = tags.tags_operation("list", "ann@fastmail.com", wanted={"customer", "company"},
-                                    applied={"customer", "Old group"})
-    assert operation.body == {"tags": [{"name": "company", "status": "active"},
-                                       {"name": "Old group", "status": "inactive"}]}
-    assert tags.tags_operation("list", "ann@fastmail.com", {"customer"}, {"customer"}) is None
+    change = tags.TagChange(wanted={"customer", "company"}, applied={"customer", "Old group"}, found=set())
+    assert change.operation("list", "ann@fastmail.com").body == {"tags": [
+        {"name": "company", "status": "active"}, {"name": "Old group", "status": "inactive"}]}
+    assert tags.TagChange({"customer"}, {"customer"}, set()).operation("list", "ann@fastmail.com") is None
+
+
+def test_a_rule_tag_the_member_carried_already_is_found_not_applied():
+    change = tags.TagChange(wanted={"customer", "company"}, applied=set(), found=set(), carried={"customer", "VIP"})
+    assert (change.add, change.applied, change.found) == ({"company"}, {"company"}, {"customer"})
+    later = tags.TagChange(wanted=set(), applied=change.applied, found=change.found)
+    assert (later.remove, later.applied, later.found) == ({"company"}, set(), set())
 
 
 def test_tag_rules():

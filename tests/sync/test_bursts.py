@@ -1,4 +1,5 @@
 """Bursts: many contacts due at once go through batches by themselves, with the one-by-one path's rules."""
+import datetime
 import threading
 import time
 
@@ -528,6 +529,40 @@ def test_on_postgresql_a_worker_updating_many_rows_never_deadlocks_a_shop_transa
         assert set(changed.values_list("claimed_by", flat=True)) == {""}
     else:
         assert len(set(changed.values_list("lease_until", flat=True))) == 1  # all three renewed together
+
+
+#: An admin's job or button queueing many rows again: (the status the rows have before, the call).
+JOB_UPDATES = {
+    "requeue_all": (SyncStatus.SYNCED, lambda shop_id, rows: state.requeue_all(shop_id, SyncKind.CONTACT)),
+    "resend_all": (SyncStatus.SYNCED, lambda shop_id, rows: state.resend_all(shop_id, SyncKind.CONTACT)),
+    "requeue_for_new_store": (SyncStatus.SYNCED, lambda shop_id, rows: state.requeue_for_new_store(shop_id)),
+    "requeue_missing": (SyncStatus.SYNCED, lambda shop_id, rows: state.requeue_missing([row.id for row in rows])),
+    "resend_failed": (SyncStatus.FAILED, lambda shop_id, rows: state.resend_failed(shop_id)),
+    "make_due": (SyncStatus.PENDING, lambda shop_id, rows: state.make_due(shop_id)),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("update", sorted(JOB_UPDATES))
+def test_on_postgresql_a_job_queueing_many_rows_never_deadlocks_a_shop_transaction(burst_settings, update):
+    """As above, for the updates of Initialize, a reconciliation, a merge-field change and the admin's buttons:
+    one statement for all rows held the first while waiting for the last, and PostgreSQL aborted one side."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL locks rows")
+    status, job = JOB_UPDATES[update]
+    rows = claimed_rows(burst_settings.shop_id, 3)
+    later = timezone.now() + datetime.timedelta(hours=1)
+    SyncState.objects.filter(id__in=[row.id for row in rows]).update(
+        status=status, claimed_by="", lease_until=None, next_attempt_at=later)
+    request = ShopRequest(rows[2], then=rows[0])
+    try:
+        assert job(burst_settings.shop_id, rows) == 3
+    finally:
+        request.join(20)
+    assert request.errors == []
+    changed = SyncState.objects.filter(id__in=[row.id for row in rows])
+    assert set(changed.values_list("status", flat=True)) == {SyncStatus.PENDING}
+    assert all(due_at < later for due_at in changed.values_list("next_attempt_at", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import ContactGroupInterest, SyncKind
+from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
 from shoop_mailchimp.sync.kinds.fields import (
@@ -286,12 +286,24 @@ class ContactPlan:
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile.
             self.status_change = members.UNSUBSCRIBED
+        self.consent_request = row.consent_request
+        confirm_first = self.permission and self.consent_request == ConsentRequest.CONFIRM
+        confirm = configuration.double_opt_in or confirm_first
+        if confirm_first and self.status_change == members.SUBSCRIBED:
+            # The consent came from a form anyone can fill in: its owner confirms by e-mail. A member who is
+            # subscribed already stays so (pending would stop their newsletter until they confirm).
+            self.status_change = None if row.member_status == members.SUBSCRIBED else members.PENDING
+        if (self.consent_request == ConsentRequest.UNSUBSCRIBE and not self.permission and self.status_change is None
+                and row.member_status in (members.SUBSCRIBED, members.PENDING)):
+            # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed
+            # elsewhere): their wish is sent all the same.
+            self.status_change = members.UNSUBSCRIBED
         facts = facts or AudienceFacts(mapping=merge_fields.UNREAD_MAP)
         language = _language_of(contact)
         self.member = {
             "email_address": self.email,
             "status_if_new": (members.TRANSACTIONAL if known_member
-                              else consent.status_if_new(self.permission, configuration.double_opt_in)),
+                              else consent.status_if_new(self.permission, confirm)),
             "merge_fields": merge_fields.merge_values(facts.mapping, shop_values(contact, facts, language)),
         }
         if mailchimp_language(language):
@@ -304,7 +316,8 @@ class ContactPlan:
         # Tags are sent apart from the member (their own request), so they are compared apart from its fingerprint.
         self.tags_wanted = tags.wanted_tags(configuration, contact_kind(contact) == COMPANY, facts.order_count,
                                             facts.group_names)
-        self.tags_applied = tags.parse_applied(row.applied_tags)
+        self.tags_applied = tags.parse_tags(row.applied_tags)
+        self.tags_found = tags.parse_tags(row.found_tags)
         # What Mailchimp holds after the send: status_if_new is left out, it only changes once the member
         # is known and would make the next save of an untouched contact send everything again.
         # One half per request, so that a send skips the request whose half Mailchimp already holds.
@@ -327,20 +340,23 @@ class ContactPlan:
     @property
     def unchanged(self):
         return (self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
-                and self.tags_wanted == self.tags_applied)
+                and not self.consent_request and self.tags_wanted == self.tags_applied | self.tags_found)
 
-    def tags_operation(self, member_status):
-        """The tags request, once Mailchimp has the member (None when the shop's tags are as last applied)."""
-        if member_status in ("", members.ERASED, members.ARCHIVED):
-            return None
-        return tags.tags_operation(self.configuration.list_id, self.email, self.tags_wanted, self.tags_applied)
+    @property
+    def tags_to_add(self):
+        """Rule tags the shop has neither applied nor found on the member: whether the member carries them
+        already (added by hand) is known only from a member write's answer."""
+        return self.tags_wanted - self.tags_applied - self.tags_found
+
+    def tag_change(self, carried=None):
+        return tags.TagChange(self.tags_wanted, self.tags_applied, self.tags_found, carried)
 
     @property
     def member_unchanged(self):
         """Mailchimp holds this member as it would be sent and nothing asks for a new status or address: the
         member PUT is skipped (a group or an address changed only the customer's part, or the reverse)."""
         return (self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
-                and not self.previous_email
+                and not self.previous_email and not self.consent_request and not self.tags_to_add
                 and self.row.member_status not in ("", members.ERASED, members.ARCHIVED))
 
     def customer_unchanged(self, member_status):
@@ -406,7 +422,8 @@ class ContactPlan:
                 return member
             status = member.pop("_status_sent", status)
             member_status = member.get("status", "")
-            self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status))
+            self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
+                                         self.consent_request)
             permissions = self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
@@ -427,21 +444,22 @@ class ContactPlan:
                 unsubscribed_meanwhile = member_status == members.UNSUBSCRIBED
                 log("member.unsubscribed", "%s is %s in Mailchimp since the member was written a moment ago: the "
                     "customer was sent without an opt-in" % (self.email, member_status))
-        applied_tags = None
-        tags_operation = self.tags_operation(member_status)
-        if tags_operation is not None:
-            yield tags_operation
-            applied_tags = self.tags_wanted
-            log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
-                "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
-                for change in tags_operation.body["tags"])))
+        tag_change = None
+        if member_status not in ("", members.ERASED, members.ARCHIVED):
+            tag_change = self.tag_change(None if member is None else tags.member_tags(member))
+            tags_operation = tag_change.operation(list_id, self.email)
+            if tags_operation is not None:
+                yield tags_operation
+                log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
+                    "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
+                    for change in tags_operation.body["tags"])))
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile, applied_tags)
+                            unsubscribed_meanwhile, tag_change, self.consent_request)
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -462,22 +480,26 @@ class ContactPlan:
 
 
 
-def written_facts(email, member_status, permission, decided):
+def written_facts(email, member_status, permission, decided, consent_request=""):
     """The facts of a member write whose send then failed (the customer, the tags): the row records them, so
     that a consent withdrawn next is sent as a change. Without them the row kept "consent never sent", and a
-    member subscribed by the failed attempt stayed subscribed after the withdrawal."""
+    member subscribed by the failed attempt stayed subscribed after the withdrawal. A shopper's consent
+    request the write carried is done."""
     facts = dict(email=email, member_status=member_status)
     if decided:
         facts["opt_in"] = permission
+        if consent_request:
+            facts["consent_request"] = ""
     return facts
 
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
-                 unique_email_id=None, unsubscribed_meanwhile=False, applied_tags=None):
+                 unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request=""):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
-    consent decision left, so that an unsubscribe recorded after it stays newer; ``applied_tags``: the shop's
-    tags the member now carries (None when no tags request was sent)."""
+    consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
+    :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
+    shopper's request this send carried, now done."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -485,8 +507,11 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
                  member_status=member_status, fingerprint=fingerprint)
     if unique_email_id is not None:
         facts["unique_email_id"] = unique_email_id
-    if applied_tags is not None:
-        facts["applied_tags"] = tags.format_applied(applied_tags)
+    if tag_change is not None:
+        facts["applied_tags"] = tags.format_tags(tag_change.applied)
+        facts["found_tags"] = tags.format_tags(tag_change.found)
+    if consent_request:
+        facts["consent_request"] = ""
     if status_change:
         facts["consent_sent_at"] = decided_at
     outcome = Outcome.synced(**facts)
@@ -543,7 +568,7 @@ class ErasePlan:
         except MailchimpNotFound:
             pass
         return Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
-                              applied_tags="")
+                              applied_tags="", found_tags="", consent_request="")
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
@@ -558,7 +583,8 @@ def _build_members(configuration, pairs, rows, sent):
                  "sent_at": timezone.now().isoformat(),
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
-                 "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied)}
+                 "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
+                 "tags_found": sorted(plan.tags_found), "consent_request": plan.consent_request}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -585,6 +611,9 @@ def _read_members(configuration, row, results, facts):
     facts["member_status"] = answer.get("status", "")
     facts["unique_email_id"] = answer.get("unique_email_id", "")
     facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
+    carried = tags.member_tags(answer)
+    if carried is not None:
+        facts["tags_carried"] = sorted(carried)
     return None
 
 
@@ -606,11 +635,9 @@ def _build_customers(configuration, pairs, rows, sent):
             configuration.list_id, facts["email"], facts.get("member"), facts["opt_in"])
         if permissions:
             operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
-        tags_operation = facts.get("member_status") not in ("", None, members.ERASED, members.ARCHIVED) and \
-            tags.tags_operation(configuration.list_id, facts["email"], set(facts.get("tags_wanted") or ()),
-                                set(facts.get("tags_applied") or ()))
+        tag_change = _batch_tag_change(facts)
+        tags_operation = tag_change and tag_change.operation(configuration.list_id, facts["email"])
         if tags_operation:
-            facts["tags_sent"] = True
             operations.append(batches.encode(tags_operation, "c:%d:tags" % row.id))
     return operations
 
@@ -624,7 +651,7 @@ def _read_customers(configuration, row, results, facts):
             outcome = result_outcome(results[step], step)
             if not facts.get("member_skipped"):
                 outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"],
-                                              facts["decides_consent"])
+                                              facts["decides_consent"], facts.get("consent_request", ""))
             if step == "customer" and in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
                 # the member's status and sends the customer without the opt-in.
@@ -633,8 +660,18 @@ def _read_customers(configuration, row, results, facts):
     # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
     return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
                         facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
-                        facts.get("unique_email_id"),
-                        applied_tags=set(facts.get("tags_wanted") or ()) if facts.get("tags_sent") else None)
+                        facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
+                        consent_request=facts.get("consent_request", ""))
+
+
+def _batch_tag_change(facts):
+    """The :class:`~.tags.TagChange` of a row in a batch, from what its members phase read; None when the
+    member has no tags to keep (not in the audience)."""
+    if facts.get("member_status") in ("", None, members.ERASED, members.ARCHIVED):
+        return None
+    carried = facts.get("tags_carried")
+    return tags.TagChange(set(facts.get("tags_wanted") or ()), set(facts.get("tags_applied") or ()),
+                          set(facts.get("tags_found") or ()), None if carried is None else set(carried))
 
 
 BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhase(_build_customers, _read_customers))

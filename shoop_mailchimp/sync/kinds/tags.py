@@ -1,7 +1,9 @@
 """The tags the shop's rules give a member, and the one request that adds and removes them. Pure, no I/O.
 
 Only tags the shop applied are ever removed (they are remembered on the contact's sync state): a tag the
-marketer added by hand in Mailchimp is never touched, even one with the same name as a rule's.
+marketer added by hand in Mailchimp is never touched, even one with the same name as a rule's. A rule's tag
+the member already carried when the shop first wanted it was added by hand: it is remembered as *found*, not
+sent, and not removed when the rule stops wanting it.
 """
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -28,20 +30,38 @@ def wanted_tags(configuration, is_company, order_count, group_names):
     return tags
 
 
-def parse_applied(text):
+def parse_tags(text):
     """The tags a sync state row remembers (one a line)."""
     return {line for line in (text or "").split("\n") if line}
 
 
-def format_applied(tags):
+def format_tags(tags):
     return "\n".join(sorted(tags))
 
 
-def tags_operation(list_id, email, wanted, applied):
-    """The POST that makes the member carry ``wanted`` of the shop's tags, removing those the shop applied
-    and no longer wants; None when nothing changes."""
-    changes = [{"name": name, "status": "active"} for name in sorted(wanted - applied)]
-    changes += [{"name": name, "status": "inactive"} for name in sorted(applied - wanted)]
-    if not changes:
-        return None
-    return Operation("POST", member_path(list_id, email) + "/tags", {"tags": changes})
+def member_tags(member):
+    """The names of the tags a member Mailchimp returned carries, or None when it did not say."""
+    listed = (member or {}).get("tags")
+    return None if listed is None else {tag.get("name", "") for tag in listed}
+
+
+class TagChange:
+    """What the shop's tags request does to one member, and what the row remembers after it.
+
+    ``carried``: the member's tags as Mailchimp just returned them (None when the member was not written:
+    then the row's ``found`` tags stand for those added by hand)."""
+
+    def __init__(self, wanted, applied, found, carried=None):
+        by_hand = (carried - applied) if carried is not None else found
+        self.found = (wanted - applied) & by_hand
+        self.add = wanted - applied - self.found
+        self.remove = applied - wanted
+        self.applied = (applied & wanted) | self.add
+
+    def operation(self, list_id, email):
+        """The POST adding and removing the shop's tags; None when nothing changes."""
+        changes = [{"name": name, "status": "active"} for name in sorted(self.add)]
+        changes += [{"name": name, "status": "inactive"} for name in sorted(self.remove)]
+        if not changes:
+            return None
+        return Operation("POST", member_path(list_id, email) + "/tags", {"tags": changes})
