@@ -307,9 +307,9 @@ def _still_polled(batch_pk, batch_id):
 def _lose(batch_pk, batch_id, journal):
     """Mailchimp forgot the batch: its rows go back to the queue for the incremental worker (unless the
     batch moved on meanwhile, and Mailchimp forgot a batch done with)."""
-    token = _still_polled(batch_pk, batch_id).values_list("token", flat=True).first()
-    if token is None or not _still_polled(batch_pk, batch_id).update(status=BatchStatus.LOST,
-                                                                     finished_on=timezone.now()):
+    polled = _still_polled(batch_pk, batch_id)
+    token = polled.values_list("token", flat=True).first()
+    if token is None or not polled.update(status=BatchStatus.LOST, finished_on=timezone.now()):
         return
     state.lapse_token(token)
     journal.add("bulk.lost", "Mailchimp no longer knows batch %s: its rows are queued again" % batch_id,

@@ -22,6 +22,16 @@ def wait_until_mailchimp_ran_them(emulator, api_key):
         time.sleep(0.05)
 
 
+def members_phase_ran(configuration, mailchimp_account, make_existing):
+    """Four contacts of a bulk sync whose members phase Mailchimp has run; returns the emulator."""
+    emulator, api_key, _list_id = mailchimp_account
+    make_existing(4)
+    emulator.clear_requests()
+    bulk.start(configuration.shop_id)
+    wait_until_mailchimp_ran_them(emulator, api_key)
+    return emulator
+
+
 def phases_sent(emulator):
     return Counter(post["body"]["operations"][0]["path"].split("/")[-2] for post in batch_posts(emulator))
 
@@ -56,11 +66,7 @@ def test_results_polled_for_one_phase_are_not_read_as_the_next_ones(configuratio
                                                                      make_existing, monkeypatch):
     """Worker B asks Mailchimp how batch X (the members phase) is doing; meanwhile worker A reads X and
     submits the customers phase as batch Y. B must not read X's results as Y's."""
-    emulator, api_key, list_id = mailchimp_account
-    make_existing(4)
-    emulator.clear_requests()
-    bulk.start(configuration.shop_id)
-    wait_until_mailchimp_ran_them(emulator, api_key)
+    emulator = members_phase_ran(configuration, mailchimp_account, make_existing)
     real_statuses = bulk._statuses
 
     def statuses_then_worker_a(session, batch_ids):
@@ -83,11 +89,7 @@ def test_a_worker_slower_than_its_take_does_not_overwrite_what_the_next_worker_d
     """Worker B's read of the members phase outlasts TAKE_SECONDS (waiting on a contact's lock, say); worker
     A takes the batch, reads it and submits the customers phase. B must then neither put the batch back nor
     submit the customers phase a second time."""
-    emulator, api_key, list_id = mailchimp_account
-    make_existing(4)
-    emulator.clear_requests()
-    bulk.start(configuration.shop_id)
-    wait_until_mailchimp_ran_them(emulator, api_key)
+    emulator = members_phase_ran(configuration, mailchimp_account, make_existing)
     real_apply_results = bulk.apply_results
 
     def take_runs_out_then_worker_a(configuration_, batch, results, journal, report):

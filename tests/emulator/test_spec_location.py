@@ -29,11 +29,12 @@ def test_the_emulator_reads_the_description_inside_the_package(no_override):
     assert path == os.path.realpath(spec_module.BUNDLED_SPEC_PATH)
 
 
-def test_a_shared_folder_around_the_working_directory_is_ignored(no_override, monkeypatch, tmp_path):
-    decoy = tmp_path / "shared" / "mailchimp-openapi" / "marketing-3.0.85.openapi.json"
+def test_a_description_next_to_the_working_directory_is_ignored(no_override, monkeypatch, tmp_path):
+    """Only the package's own copy counts, wherever the process runs."""
+    decoy = tmp_path / "outside" / "openapi" / os.path.basename(spec_module.BUNDLED_SPEC_PATH)
     decoy.parent.mkdir(parents=True)
     decoy.write_text(json.dumps(PING_ONLY))
-    monkeypatch.chdir(tmp_path / "shared")
+    monkeypatch.chdir(tmp_path / "outside")
     assert spec_module.spec_path() == spec_module.BUNDLED_SPEC_PATH
 
 

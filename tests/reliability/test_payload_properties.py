@@ -1,33 +1,25 @@
 """Property-based: every payload the service builds is valid for Mailchimp's OpenAPI description.
 
-Built from unsaved model instances with arbitrary text, then checked with the emulator's validators
-(the same ones that fail a test when a real request breaks the spec), after a JSON round trip.
+Built from unsaved model instances (for contacts, the data planning loads) with arbitrary text, then
+checked with the emulator's validators (the same ones that fail a test when a real request breaks the
+spec), after a JSON round trip.
 """
 import json
 import types
 from datetime import datetime, timezone
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shuup.core.models import (
-    CompanyContact,
-    MutableAddress,
-    OrderStatus,
-    PaymentStatus,
-    PersonContact,
-    Product,
-    ShippingStatus,
-    Shop,
-)
+from shuup.core.models import MutableAddress, OrderStatus, PaymentStatus, Product, ShippingStatus, Shop
 from shuup.utils.money import Money
 
 from shoop_mailchimp.initialization import store_payload
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from shoop_mailchimp.sync.kinds import order as order_kind
+from shoop_mailchimp.sync.kinds.fields import COMPANY, PERSON
 from shoop_mailchimp.testing.emulator.spec import load_spec
 from tests.reliability import registry
 
@@ -66,18 +58,14 @@ def addresses(draw):
 
 @st.composite
 def contacts(draw):
-    # Shuup looks the default tax group up in the database even when one is given.
-    if draw(st.booleans()):
-        with mock.patch.object(PersonContact, "default_tax_group_getter", None):
-            contact = PersonContact(first_name=draw(names), last_name=draw(names))
-    else:
-        with mock.patch.object(CompanyContact, "default_tax_group_getter", None):
-            contact = CompanyContact(name=draw(st.text(max_size=256)))
-    contact.pk = contact.id = draw(ids)
-    contact.email = draw(emails)
-    contact.marketing_permission = draw(st.booleans())
-    contact.default_billing_address = draw(addresses())
-    return contact
+    """What planning reads of a person or a company (as the drainer loads it)."""
+    person = draw(st.booleans())
+    return contact_kind.ContactData(
+        pk=draw(ids), kind=PERSON if person else COMPANY, email=draw(emails),
+        marketing_permission=draw(st.booleans()), name=draw(st.text(max_size=256)),
+        first_name=draw(names) if person else None, last_name=draw(names) if person else None,
+        default_billing_address=draw(addresses()), phone=draw(st.text(max_size=64)),
+        language=draw(st.sampled_from(["", "en", "fi", "pt-br", "eo"])))
 
 
 @PROPERTY_SETTINGS

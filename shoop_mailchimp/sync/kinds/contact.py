@@ -228,14 +228,6 @@ def in_compliance_state(error):
     return _title(error) == "member in compliance state"
 
 
-def _language_of(contact):
-    """The contact's own language; "" when unset (Shuup's ``Contact.language`` then gives the shop's default,
-    which says nothing of the person: Mailchimp keeps the language it has)."""
-    if isinstance(contact, Contact):
-        return contact._language or ""
-    return contact.language or ""
-
-
 def shop_values(contact, facts, language):
     """{shop field: value} of the contact, as :mod:`merge_fields` maps them (None: the shop has none)."""
     first, last, company = contact_names(contact)
@@ -299,7 +291,9 @@ class ContactPlan:
             # elsewhere): their wish is sent all the same.
             self.status_change = members.UNSUBSCRIBED
         facts = facts or AudienceFacts(mapping=merge_fields.UNREAD_MAP)
-        language = _language_of(contact)
+        # The contact's own language ("" when unset: Shuup's ``Contact.language`` would give the shop's
+        # default, which says nothing of the person, and Mailchimp keeps the language it has).
+        language = contact.language or ""
         self.member = {
             "email_address": self.email,
             "status_if_new": (members.TRANSACTIONAL if known_member
