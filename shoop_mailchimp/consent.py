@@ -7,8 +7,13 @@
   sent: on → subscribed (pending with double opt-in), off → unsubscribed. A first sync never
   changes an existing member, and a member who unsubscribed or was cleaned in Mailchimp is never
   re-subscribed by a resync: only a new consent given in the shop does that.
+- A consent request (:class:`~shoop_mailchimp.models.ConsentRequest`) says more than the consent: a
+  consent just given (sent as a change even to a member the shop never told), a confirmation the
+  address's owner must give first (``pending``; the shop records the consent when they confirm), or an
+  unsubscribe the shopper asked for.
 """
 from shoop_mailchimp.mailchimp import members
+from shoop_mailchimp.models import ConsentRequest
 
 
 def status_if_new(permission, double_opt_in):
@@ -24,3 +29,27 @@ def status_change(permission, consent_last_sent, double_opt_in):
     if permission:
         return members.PENDING if double_opt_in else members.SUBSCRIBED
     return members.UNSUBSCRIBED
+
+
+def requested_change(request, change, permission, member_status, double_opt_in):
+    """The status to force once the row's consent request is taken into account (``change``: what the
+    consent alone asks for)."""
+    if request == ConsentRequest.SUBSCRIBE and permission and change is None and member_status not in (
+            "", members.SUBSCRIBED, members.PENDING):
+        # A consent given since the last send reaches a member the shop never told (a former guest buyer).
+        # Never sent ("" ): the member write carries it as ``status_if_new``, and the answer says whether the
+        # member existed (see ContactPlan.run and the batch's members phase).
+        return status_if_new(True, double_opt_in)
+    if request == ConsentRequest.CONFIRM:
+        # Someone who may not own the address asked: its owner confirms by e-mail. A member subscribed already
+        # stays so, unless a withdrawal is on its way (then pending, never subscribed); one whose
+        # confirmation is mailed already is not mailed again.
+        if member_status in (members.SUBSCRIBED, members.PENDING) and change != members.UNSUBSCRIBED:
+            return None
+        return members.PENDING
+    if request == ConsentRequest.UNSUBSCRIBE and not permission and change is None and member_status in (
+            members.SUBSCRIBED, members.PENDING):
+        # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed
+        # elsewhere): their wish is sent all the same.
+        return members.UNSUBSCRIBED
+    return change

@@ -10,7 +10,7 @@ from typing import List
 
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED
-from shoop_mailchimp.models import LogKind, SyncState
+from shoop_mailchimp.models import ConsentRequest, LogKind, SyncState
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 
@@ -118,6 +118,7 @@ def handle_unsubscribe(configuration, event, states=None):
         marketing_permission=False)
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], opt_in=False,
                                member_status=UNSUBSCRIBED)
+    _drop_confirmation(states, event["fired_at"])
     reason = event["data"].get("reason", "")
     return EventResult(
         "webhook.unsubscribe", "%s unsubscribed in Mailchimp%s; marketing permission withdrawn for %d of %d contacts"
@@ -132,14 +133,31 @@ def handle_subscribe(configuration, event, states=None):
     if refusal:
         return refusal
     confirmed = [row.object_id for row in states if row.member_status == "pending"]
+    # A subscription asked for where the address proved nothing (ConsentRequest.CONFIRM): its owner has now
+    # confirmed, and that is the consent the shop records. A queryset update: nothing is sent back.
+    asked = [row for row in states if row.consent_request == ConsentRequest.CONFIRM]
+    given = shop_contacts(configuration.shop_id).filter(
+        pk__in=[row.object_id for row in asked], marketing_permission=False).update(marketing_permission=True)
+    state.apply_mailchimp_fact([row.pk for row in asked], event["fired_at"], opt_in=True, consent_request="")
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED)
     contact_ids = sorted(row.object_id for row in states)
-    return EventResult(
-        "webhook.subscribe",
-        ("%s confirmed the subscription the shop asked for" % email) if confirmed else (
-            "%s was subscribed in Mailchimp; the shop's marketing permission is unchanged (consent is given in "
-            "the shop)" % email),
-        LogKind.INFO, contact_ids, {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed)})
+    if asked:
+        message = ("%s confirmed the subscription asked for where the address proved nothing: marketing "
+                   "permission given for %d of %d contacts" % (email, given, len(contact_ids)))
+    elif confirmed:
+        message = "%s confirmed the subscription the shop asked for" % email
+    else:
+        message = ("%s was subscribed in Mailchimp; the shop's marketing permission is unchanged (consent is "
+                   "given in the shop)" % email)
+    return EventResult("webhook.subscribe", message, LogKind.INFO, contact_ids,
+                       {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed)})
+
+
+def _drop_confirmation(states, fired_at):
+    """An address unsubscribed or cleaned is not asked to confirm again by later sends."""
+    asked = [row.pk for row in states if row.consent_request == ConsentRequest.CONFIRM]
+    if asked:
+        state.apply_mailchimp_fact(asked, fired_at, consent_request="")
 
 
 def handle_cleaned(configuration, event, states=None):
@@ -148,6 +166,7 @@ def handle_cleaned(configuration, event, states=None):
     if refusal:
         return refusal
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=CLEANED)
+    _drop_confirmation(states, event["fired_at"])
     reason = event["data"].get("reason", "")
     contact_ids = sorted(row.object_id for row in states)
     return EventResult("webhook.cleaned", "Mailchimp cleaned %s (%s): marketing e-mails to it stopped"

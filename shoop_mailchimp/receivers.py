@@ -9,8 +9,15 @@ from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
+from shoop_mailchimp.models import (
+    ConsentRequest,
+    ContactGroupInterest,
+    LogKind,
+    MailchimpConfiguration,
+    SyncKind,
+    SyncState,
+)
+from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_contacts, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, membership_matters, names_members
@@ -57,12 +64,28 @@ def contact_saving(sender, instance, raw=False, **kwargs):
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
 
 
-def contact_saved(sender, instance, raw=False, **kwargs):
+def contact_saved(sender, instance, raw=False, created=False, **kwargs):
+    given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
+        instance, STORED_CONSENT, None) is False)
     setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
     if raw:
         return
     for shop_id in shop_ids_for_contact(instance):
-        record(shop_id, SyncKind.CONTACT, [instance.pk])
+        if given:
+            consent_given(shop_id, instance)
+        else:
+            record(shop_id, SyncKind.CONTACT, [instance.pk])
+
+
+def consent_given(shop_id, contact):
+    """This save gave consent: it is sent as a change, also to a member the shop never told (a former guest
+    buyer). An address another contact of the shop has proves nothing (anyone can type it into their account):
+    its owner confirms by e-mail first."""
+    shared = bool(contact.email) and shop_contacts(shop_id).filter(email__iexact=contact.email).exclude(
+        pk=contact.pk).exists()
+    request = ConsentRequest.CONFIRM if shared else ConsentRequest.SUBSCRIBE
+    if state.request_consent_change(shop_id, [contact.pk], request):
+        schedule_delivery(shop_id)
 
 
 def contact_deleted(sender, instance, **kwargs):

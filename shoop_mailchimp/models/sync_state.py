@@ -26,17 +26,21 @@ class SyncKind:
 
 
 class ConsentRequest:
-    """A shopper's request about their subscription that the shop's consent alone does not carry; it
-    travels with the contact's next send and is then cleared."""
+    """What a contact's next send must ask of Mailchimp beyond what the shop's consent says."""
 
-    #: Consent given on a form anyone can fill in (the newsletter block) for a contact the shop already
-    #: knows: an address typed there proves nothing, so Mailchimp mails its owner a confirmation link
-    #: whatever the audience's opt-in setting.
+    #: Consent was given in the shop since the last send (a box ticked, a form sent): it is sent as a change,
+    #: also to a member the shop never told (a former guest buyer, ``transactional``). Cleared by the send.
+    SUBSCRIBE = "subscribe"
+    #: Asked for where the address proves nothing (the newsletter block for an address the shop knows, an
+    #: address another contact of the shop has): Mailchimp mails its owner a confirmation link (``pending``)
+    #: whatever the audience's opt-in setting. Kept until the owner confirms (the webhook then records the
+    #: consent) or the shop's consent changes.
     CONFIRM = "confirm"
     #: The shopper asked to be unsubscribed (their account page): the member is unsubscribed even where the
-    #: shop never recorded their consent (subscribed on another form, or consent never sent).
+    #: shop never recorded their consent (subscribed on another form). Cleared by the send.
     UNSUBSCRIBE = "unsubscribe"
-    CHOICES = [(CONFIRM, _("confirm by e-mail first")), (UNSUBSCRIBE, _("unsubscribe"))]
+    CHOICES = [(SUBSCRIBE, _("send the consent given")), (CONFIRM, _("confirm by e-mail first")),
+               (UNSUBSCRIBE, _("unsubscribe"))]
 
 
 class SyncStateQuerySet(models.QuerySet):
@@ -104,7 +108,8 @@ class SyncState(models.Model):
                     "(added in Mailchimp): the shop never removes them."))
     consent_request = models.CharField(
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
-        help_text=_("A shopper's request the next send carries: confirm by e-mail first, or unsubscribe."))
+        help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "
+                    "confirm by e-mail first, or unsubscribe."))
     batch_id = models.CharField(max_length=64, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
     modified_on = models.DateTimeField(auto_now=True)

@@ -5,9 +5,10 @@ Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); 
 the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then. Each
 change is logged with where the shopper made it: the shop's proof of consent.
 
-An address typed into the newsletter block proves nothing about who typed it: consent given there for a
-contact the shop already knows goes to Mailchimp as ``pending`` (its owner confirms by e-mail), whatever
-the audience's opt-in setting. A new address follows the setting.
+An address typed into the newsletter block proves nothing about who typed it. For an address the shop
+already knows, the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
+confirmation link (``pending``, whatever the audience's opt-in setting), and the consent is recorded when
+they confirm (the ``subscribe`` webhook). A new address follows the setting.
 """
 import hashlib
 
@@ -47,9 +48,9 @@ def double_opt_in(shop):
 
 
 def subscribe_address(shop, email, first_name="", last_name=""):
-    """Consent given with an address alone (the newsletter block): every contact of the shop with that
-    address consents, or a new person is created. The names fill only a new person: an anonymous form
-    must not rename a customer.
+    """A subscription asked for with an address alone (the newsletter block): a new person who consents, or,
+    for the contacts of the shop with that address, a confirmation their owner must give (see above). The
+    names fill only a new person: an anonymous form must not rename a customer.
 
     A second request for the same address while one is being recorded (a double click) records nothing:
     both would find no contact and create two people.
@@ -67,10 +68,21 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                     language=get_language())
                 person.add_to_shop(shop)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
-            confirm = [contact.pk for contact in contacts if not contact.marketing_permission]
-            for contact in contacts:
-                _set_consent(shop, contact, True, NEWSLETTER_BLOCK)
-            if confirm and state.request_consent_change(shop.pk, confirm, ConsentRequest.CONFIRM):
+                # A consent just given: sent as a change even where the address is already in the audience.
+                if state.request_consent_change(shop.pk, [person.pk], ConsentRequest.SUBSCRIBE):
+                    schedule_delivery(shop.pk)
+            subscribed = set(SyncState.objects.filter(
+                shop=shop, kind=SyncKind.CONTACT, object_id__in=[contact.pk for contact in contacts],
+                member_status=members.SUBSCRIBED).values_list("object_id", flat=True))
+            # Nothing to ask of someone who consents and is subscribed; anyone else confirms by e-mail.
+            confirm = [contact for contact in contacts
+                       if not (contact.marketing_permission and contact.pk in subscribed)]
+            for contact in confirm:
+                log_event(shop.pk, "storefront.confirm", "Subscription asked for %s: Mailchimp mails the address "
+                          "a confirmation link, and the consent is recorded when its owner confirms."
+                          % NEWSLETTER_BLOCK, contact_id=contact.pk)
+            if confirm and state.request_consent_change(shop.pk, [contact.pk for contact in confirm],
+                                                        ConsentRequest.CONFIRM):
                 schedule_delivery(shop.pk)
     finally:
         cache.delete(lock)
@@ -86,16 +98,25 @@ def withdraw_consent(shop, contact):
     stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
     unsubscribes the member even where the shop never sent a consent (they subscribed on another form)."""
     with transaction.atomic():
-        contacts = [contact]
-        if contact.email:
-            contacts += list(shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk))
-        for each in contacts:
-            _set_consent(shop, each, False, ACCOUNT_PAGE)
-        if state.request_consent_change(shop.pk, [each.pk for each in contacts], ConsentRequest.UNSUBSCRIBE):
+        _set_consent(shop, contact, False, ACCOUNT_PAGE)
+        others = list(shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk)) \
+            if contact.email else []
+        for other in others:
+            if other.marketing_permission:
+                other.marketing_permission = False
+                other.save(update_fields=["marketing_permission"])
+                # Not claimed as this contact's own choice: the shop does not verify that an account's address
+                # is its owner's.
+                log_event(shop.pk, "storefront.unsubscribe", "Consent withdrawn: the shopper of contact %d, who "
+                          "has the same address, unsubscribed on the account page." % contact.pk,
+                          contact_id=other.pk)
+        if state.request_consent_change(shop.pk, [contact.pk] + [other.pk for other in others],
+                                        ConsentRequest.UNSUBSCRIBE):
             schedule_delivery(shop.pk)
 
 
 def _set_consent(shop, contact, permission, where):
+    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers`)."""
     if contact.marketing_permission != permission:
         contact.marketing_permission = permission
         contact.save(update_fields=["marketing_permission"])

@@ -142,3 +142,30 @@ def test_a_shopper_subscribed_on_another_form_sees_it_and_can_unsubscribe(
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
     assert status_on_page(shopper_client)[0] == "not_subscribed"
     assert get_person_contact(shopper).marketing_permission is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribing_with_an_address_another_contact_has_asks_its_owner_to_confirm(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """Shuup lets a shopper type any address into their account: consent given for an address another contact
+    of the shop has proves nothing, so Mailchimp mails its owner a link; the other contact's consent stays."""
+    emulator, api_key, list_id = mailchimp_account
+    owner = new_person(permission=False, email=shopper.email)
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "transactional"
+
+    choose(shopper_client, subscribe=True)
+
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "pending"
+    owner.refresh_from_db()
+    assert owner.marketing_permission is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, shopper_client, configuration,
+                                                                  mailchimp_account):
+    other = new_person(permission=True, email=shopper.email)
+    choose(shopper_client, subscribe=False)
+    other.refresh_from_db()
+    assert other.marketing_permission is False
+    entry = MailchimpLogEntry.objects.get(action="storefront.unsubscribe", contact_id=other.pk)
+    assert "who has the same address" in entry.message

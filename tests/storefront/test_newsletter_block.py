@@ -17,6 +17,7 @@ from tests.storefront.helpers import (
     place_newsletter_block_with_editor,
     signup_url,
 )
+from tests.webhooks.helpers import post_event
 
 
 def csrf_token(client):
@@ -94,20 +95,23 @@ def test_double_opt_in_makes_the_new_member_pending_and_says_check_your_inbox(
 
 
 @pytest.mark.django_db
-def test_a_known_address_gives_consent_to_its_contacts_without_renaming_them_or_saying_so(
+def test_a_known_address_asks_its_owner_to_confirm_without_renaming_them_or_saying_so(
         shop, front_client, configuration):
+    """Anyone can type a customer's address: the shop records no consent for the customer, it asks Mailchimp
+    to mail them a confirmation link (the consent is recorded when they confirm)."""
     customer = new_person(permission=False, email="Known.Customer@fastmail.com", first_name="Ada")
     version_before = row_of(customer).version
     unknown = subscribe(front_client, "someone.else@fastmail.com")
     known = subscribe(front_client, "known.customer@FASTMAIL.com", first_name="Mallory")
 
     customer.refresh_from_db()
-    assert customer.marketing_permission is True
+    assert customer.marketing_permission is False, "a stranger's form gave a customer's consent"
     assert customer.first_name == "Ada", "an anonymous form renamed a customer"
-    assert row_of(customer).version > version_before, "the consent was not recorded for the sync"
-    proof = MailchimpLogEntry.objects.get(action="storefront.subscribe", contact_id=customer.pk)
-    assert proof.message == "The shopper gave consent in the newsletter block."
-    assert MailchimpLogEntry.objects.filter(action="storefront.subscribe").count() == 2
+    row = row_of(customer)
+    assert row.version > version_before and row.consent_request == "confirm"
+    asked = MailchimpLogEntry.objects.get(action="storefront.confirm", contact_id=customer.pk)
+    assert "confirmation link" in asked.message
+    assert MailchimpLogEntry.objects.filter(action="storefront.subscribe").count() == 1  # the new address
     assert PersonContact.objects.filter(email__iexact="known.customer@fastmail.com").count() == 1
     assert page_messages(known) == page_messages(unknown), "the answer tells whether the address is a customer"
 
@@ -222,11 +226,18 @@ def test_under_single_opt_in_a_known_contact_signed_up_by_address_alone_confirms
     assert emulator.get_member(api_key, list_id, "said.no@fastmail.com")["status"] == "pending"
     assert [c["email_address"] for c in emulator.confirmations(api_key)] == ["said.no@fastmail.com"]
     assert emulator.get_member(api_key, list_id, "brand.new@fastmail.com")["status"] == "subscribed"
-    assert row_of(customer).consent_request == "", "the request was sent: it is done"
-
-    # The customer clicks the link: subscribed, and nothing in the shop asks for a confirmation again.
-    emulator.set_member_status(api_key, list_id, "said.no@fastmail.com", "subscribed")
     customer.refresh_from_db()
+    assert customer.marketing_permission is False, "consent recorded before its owner confirmed"
+    customer.save()  # a later send does not mail the link again
+    drain()
+    assert len(emulator.confirmations(api_key)) == 1
+
+    # The customer clicks the link; Mailchimp tells the shop, which records the consent now.
+    emulator.set_member_status(api_key, list_id, "said.no@fastmail.com", "subscribed")
+    assert post_event(Client(), configuration, "subscribe", email="said.no@fastmail.com").status_code == 200
+    customer.refresh_from_db()
+    row = row_of(customer)
+    assert (customer.marketing_permission, row.consent_request, row.opt_in) == (True, "", True)
     customer.save()
     drain()
     assert emulator.get_member(api_key, list_id, "said.no@fastmail.com")["status"] == "subscribed"
@@ -247,3 +258,46 @@ def test_a_known_contact_subscribed_already_in_mailchimp_stays_subscribed_when_t
 
     assert emulator.get_member(api_key, list_id, "elsewhere@fastmail.com")["status"] == "subscribed"
     assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_not_sent_yet_is_not_undone_by_a_stranger_typing_the_address(
+        shop, front_client, configuration, mailchimp_account):
+    """The shopper withdrew consent while the shop was not sending; before it was sent, someone typed their
+    address into the block. The withdrawal must still win: never subscribed, at most mailed a link."""
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=True, email="changed.mind@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "subscribed"
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="held for the test")
+    customer.marketing_permission = False
+    customer.save()
+    subscribe(front_client, customer.email)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="")
+    drain()
+
+    customer.refresh_from_db()
+    assert customer.marketing_permission is False
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "pending"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("before", ["transactional", "unsubscribed"])
+def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
+        shop, front_client, configuration, mailchimp_account, before):
+    """A former guest buyer (transactional) or someone who unsubscribed long ago, unknown to the shop's
+    contacts, subscribes in the block: the consent reaches Mailchimp (subscribed, or pending with Mailchimp's
+    confirmation for someone who had unsubscribed), and the shop keeps it."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_members(api_key, list_id, ["old.buyer@fastmail.com"], status=before)
+
+    subscribe(front_client, "old.buyer@fastmail.com")
+    drain()
+
+    expected = "subscribed" if before == "transactional" else "pending"
+    assert emulator.get_member(api_key, list_id, "old.buyer@fastmail.com")["status"] == expected
+    person = PersonContact.objects.get(email="old.buyer@fastmail.com")
+    assert person.marketing_permission is True
+    assert row_of(person).consent_request == ""

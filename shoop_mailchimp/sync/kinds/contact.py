@@ -269,7 +269,9 @@ class ContactPlan:
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
         # Not sending those who did not consent (the plan's cost): only while Mailchimp has no member to update.
         # A recovered row is never left out: the lost attempt may have written the member (see below).
-        self.left_out = not (configuration.send_unconsented or self.permission or known_member
+        self.consent_request = row.consent_request
+        confirming = self.consent_request == ConsentRequest.CONFIRM
+        self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
                              or getattr(row, "recovered", False))
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
         if (self.status_change is None and not self.permission and getattr(row, "recovered", False)
@@ -278,26 +280,16 @@ class ContactPlan:
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile.
             self.status_change = members.UNSUBSCRIBED
-        self.consent_request = row.consent_request
-        confirm_first = self.permission and self.consent_request == ConsentRequest.CONFIRM
-        confirm = configuration.double_opt_in or confirm_first
-        if confirm_first and self.status_change == members.SUBSCRIBED:
-            # The consent came from a form anyone can fill in: its owner confirms by e-mail. A member who is
-            # subscribed already stays so (pending would stop their newsletter until they confirm).
-            self.status_change = None if row.member_status == members.SUBSCRIBED else members.PENDING
-        if (self.consent_request == ConsentRequest.UNSUBSCRIBE and not self.permission and self.status_change is None
-                and row.member_status in (members.SUBSCRIBED, members.PENDING)):
-            # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed
-            # elsewhere): their wish is sent all the same.
-            self.status_change = members.UNSUBSCRIBED
+        self.status_change = consent.requested_change(
+            self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in)
         facts = facts or AudienceFacts(mapping=merge_fields.UNREAD_MAP)
         # The contact's own language ("" when unset: Shuup's ``Contact.language`` would give the shop's
         # default, which says nothing of the person, and Mailchimp keeps the language it has).
         language = contact.language or ""
         self.member = {
             "email_address": self.email,
-            "status_if_new": (members.TRANSACTIONAL if known_member
-                              else consent.status_if_new(self.permission, confirm)),
+            "status_if_new": (members.TRANSACTIONAL if known_member else members.PENDING if confirming
+                              else consent.status_if_new(self.permission, configuration.double_opt_in)),
             "merge_fields": merge_fields.merge_values(facts.mapping, shop_values(contact, facts, language)),
         }
         if mailchimp_language(language):
@@ -334,7 +326,19 @@ class ContactPlan:
     @property
     def unchanged(self):
         return (self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
-                and not self.consent_request and self.tags_wanted == self.tags_applied | self.tags_found)
+                and not self.request_done and self.tags_wanted == self.tags_applied | self.tags_found)
+
+    def existed_without_consent(self, status, member_status):
+        """The member write carried a consent just given only as ``status_if_new``, and the answer shows a member
+        that existed already without it (a former guest buyer): the consent must still be sent as a change."""
+        return (self.consent_request == ConsentRequest.SUBSCRIBE and self.permission and status is None
+                and member_status not in ("", members.SUBSCRIBED, members.PENDING))
+
+    @property
+    def request_done(self):
+        """The consent request this send carries out and clears ("" when none): a confirmation request stays
+        until the address's owner confirms."""
+        return "" if self.consent_request == ConsentRequest.CONFIRM else self.consent_request
 
     @property
     def tags_to_add(self):
@@ -350,7 +354,7 @@ class ContactPlan:
         """Mailchimp holds this member as it would be sent and nothing asks for a new status or address: the
         member PUT is skipped (a group or an address changed only the customer's part, or the reverse)."""
         return (self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
-                and not self.previous_email and not self.consent_request and not self.tags_to_add
+                and not self.previous_email and not self.request_done and not self.tags_to_add
                 and self.row.member_status not in ("", members.ERASED, members.ARCHIVED))
 
     def customer_unchanged(self, member_status):
@@ -400,7 +404,9 @@ class ContactPlan:
                     yield Operation("DELETE", member_path(list_id, self.previous_email))
                 except MailchimpNotFound:
                     pass
-                if self.permission:
+                if self.consent_request == ConsentRequest.CONFIRM:
+                    status = members.PENDING  # the new address's owner confirms first
+                elif self.permission:
                     status = consent.status_if_new(True, self.configuration.double_opt_in)
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                     "was archived%s" % (self.previous_email, self.email,
@@ -416,8 +422,17 @@ class ContactPlan:
                 return member
             status = member.pop("_status_sent", status)
             member_status = member.get("status", "")
+            if self.existed_without_consent(status, member_status):
+                member = yield from self._member_send(consent.status_if_new(True, self.configuration.double_opt_in),
+                                                      log)
+                if isinstance(member, Outcome):
+                    return member
+                status = member.pop("_status_sent")
+                member_status = member.get("status", "")
+                log("member.consent", "%s was in the audience already (as %s): the consent just given in the shop "
+                    "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
-                                         self.consent_request)
+                                         self.request_done)
             permissions = self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
@@ -453,7 +468,7 @@ class ContactPlan:
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile, tag_change, self.consent_request)
+                            unsubscribed_meanwhile, tag_change, self.request_done)
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -578,7 +593,7 @@ def _build_members(configuration, pairs, rows, sent):
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
-                 "tags_found": sorted(plan.tags_found), "consent_request": plan.consent_request}
+                 "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -603,6 +618,14 @@ def _read_members(configuration, row, results, facts):
         return outcome
     answer = batches.response_of(member)
     facts["member_status"] = answer.get("status", "")
+    if facts.get("consent_request") == ConsentRequest.SUBSCRIBE and facts["opt_in"] and not facts.get(
+            "status_change") and facts["member_status"] not in (members.SUBSCRIBED, members.PENDING):
+        # The member existed without the consent just given: the row learns its status, and its next plan sends
+        # the consent as a change, one by one (which can ask for a confirmation where Mailchimp wants one).
+        outcome = Outcome(Result.RETRY, "%s was in the audience already: the consent given is sent as a change"
+                          % facts["email"], waits=True)
+        outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"], False)
+        return outcome
     facts["unique_email_id"] = answer.get("unique_email_id", "")
     facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
     carried = tags.member_tags(answer)
