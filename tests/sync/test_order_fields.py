@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from shuup.campaigns.models import BasketCampaign, Coupon
 from shuup.campaigns.models.basket_effects import BasketDiscountPercentage
 from shuup.core.models import OrderLineType
@@ -111,6 +112,17 @@ def test_with_notifications_the_statuses_follow_payment_shipping_and_refunds(sho
     assert sent["financial_status"] == "refunded" and sent["order_total"] == 0
     assert notifications(emulator, api_key, configuration) == [
         "order_confirmation", "order_invoice", "shipping_confirmation", "refund_confirmation"]
+
+
+def test_an_order_paid_before_it_was_sent_is_confirmed_then_invoiced(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    configuration.send_order_notifications = True
+    configuration.save()
+    with transaction.atomic():  # paid in the checkout's own request: the drainer runs after the commit
+        order = checkout(shop, new_person())
+        order.create_payment(order.taxful_total_price.amount)
+    assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "paid"
+    assert notifications(emulator, api_key, configuration) == ["order_confirmation", "order_invoice"]
 
 
 def test_without_notifications_mailchimp_mails_nothing_and_still_counts_refunds_and_cancellations(

@@ -272,9 +272,15 @@ class OrderPlan:
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email)
 
     def _create(self, payload, update):
+        """A new order; one already paid is created pending, then paid, as Mailchimp's WooCommerce plugin does:
+        Mailchimp then sends the order confirmation and the invoice, not the invoice alone."""
         store_id = self.configuration.store_id
+        paid = payload.get("financial_status") == order_fields.PAID
         try:
-            yield Operation("POST", order_path(store_id), payload)
+            yield Operation("POST", order_path(store_id),
+                            dict(payload, financial_status=order_fields.PENDING) if paid else payload)
+            if paid:
+                yield Operation("PATCH", order_path(store_id, payload["id"]), {"financial_status": order_fields.PAID})
         except MailchimpAPIError as error:
             if not already_exists(error):
                 raise
