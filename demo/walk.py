@@ -1,10 +1,10 @@
 """``DEMO_WALK=1 make demo``: the whole story without a browser, checked at the end.
 
 Configure and initialize, create contacts with and without consent in groups, place an order
-without ticking the marketing box, change group memberships, withdraw one consent in the shop,
-unsubscribe one person in Mailchimp and save them again, drain the queue, unsubscribe another by
-hand in Mailchimp (no webhook) and reconcile, then compare what the emulator holds with what the
-shop holds. Exit status 0 only if they agree.
+without ticking the marketing box (then pay, ship and partly refund it), change group memberships,
+withdraw one consent in the shop, unsubscribe one person in Mailchimp and save them again, drain the
+queue, unsubscribe another by hand in Mailchimp (no webhook) and reconcile, then compare what the
+emulator holds with what the shop holds. Exit status 0 only if they agree.
 """
 import os
 import secrets
@@ -90,13 +90,17 @@ def run_story(emulator, api_key, list_id):
     alice, bob, carol, dave, erin = (person.contact for person in people)
     say("   %s" % queue_summary(shop, drain()))
 
-    step(4, "Alice orders without ticking the marketing box (Shuup copies it onto her contact)")
-    product = factories.create_product(
-        "walk-%s" % token, shop=shop, supplier=factories.get_default_supplier(shop), default_price=25)
+    step(4, "Alice orders without ticking the marketing box (Shuup copies it onto her contact); the shop lets "
+            "Mailchimp send order notifications")
+    configuration.send_order_notifications = True
+    configuration.save()
+    shipping_supplier = factories.get_supplier("simple_supplier", shop=shop, name="Walk %s" % token)  # ships
+    product = factories.create_product("walk-%s" % token, shop=shop, supplier=shipping_supplier, default_price=25)
     order = factories.create_random_order(customer=alice, products=[product], random_products=False)
     alice.refresh_from_db()
     if not alice.marketing_permission:
         differences.append("Alice lost her marketing permission by ordering without ticking the box")
+    pay_ship_and_refund_part(order)
 
     step(5, "Group changes: Dave leaves VIP (from the group), Bob joins VIP (from the contact)")
     vip.members.remove(dave)
@@ -144,6 +148,20 @@ def run_story(emulator, api_key, list_id):
         "all valid under the Mailchimp OpenAPI description" if emulator.validating
         else "NOT validated: install the emulator extra to check them"))
     return 0
+
+
+def pay_ship_and_refund_part(order):
+    from shuup.core.models import OrderLineType
+
+    step(4.5, "Alice's order is sent, paid, shipped, and one of its products refunded (a drain after each)")
+    drain()
+    line = order.lines.filter(type=OrderLineType.PRODUCT).first()
+    for change in (lambda: order.create_payment(order.taxful_total_price.amount),
+                   lambda: order.create_shipment_of_all_products(supplier=line.supplier).set_sent(),
+                   lambda: order.create_refund([{"line": line, "quantity": 1,
+                                                 "amount": line.taxful_price.amount / line.quantity}])):
+        change()
+        drain()
 
 
 def reconcile(shop):
@@ -227,7 +245,9 @@ def compare(emulator, api_key, configuration, people, order):
     ) if mailchimp_order else "NOT in Mailchimp"))
     if mailchimp_order is None:
         differences.append("order %s is not in Mailchimp" % order.pk)
-    elif mailchimp_order.get("customer", {}).get("id") != str(order.customer_id):
+    else:
+        differences += compare_order(emulator, api_key, configuration, order, mailchimp_order)
+    if mailchimp_order and mailchimp_order.get("customer", {}).get("id") != str(order.customer_id):
         differences.append("order %s belongs to customer %s in Mailchimp" % (
             order.pk, mailchimp_order.get("customer", {}).get("id")))
     for note in notes:
@@ -235,6 +255,24 @@ def compare(emulator, api_key, configuration, people, order):
     order_state = SyncState.objects.orders().filter(shop_id=configuration.shop_id, object_id=order.pk).first()
     if order_state is None or order_state.status != "synced":
         differences.append("order %s sync state is %s" % (order.pk, order_state.status if order_state else "missing"))
+    return differences
+
+
+def compare_order(emulator, api_key, configuration, order, mailchimp_order):
+    """Alice's paid, shipped and partly refunded order as Mailchimp holds it, and the e-mails it sent about it."""
+    order.refresh_from_db()
+    say("   %s, %s; charged %s (tax %s, shipping %s, discounts %s); placed %s" % tuple(
+        mailchimp_order.get(key) for key in ("financial_status", "fulfillment_status", "order_total", "tax_total",
+                                             "shipping_total", "discount_total", "processed_at_foreign")))
+    sent = [n["kind"] for n in emulator.notifications(api_key, configuration.store_id)
+            if n.get("order_id") == str(order.pk)]
+    say("   order e-mails Mailchimp sent: %s" % (", ".join(sent) or "none"))
+    expected = {"financial_status": "partially_refunded", "fulfillment_status": "shipped",
+                "order_total": round(float(order.taxful_total_price.value), 2)}
+    differences = ["order %s: %s is %r in Mailchimp, %r in the shop" % (order.pk, key, mailchimp_order.get(key), value)
+                   for key, value in expected.items() if mailchimp_order.get(key) != value]
+    if sent != ["order_confirmation", "order_invoice", "shipping_confirmation"]:
+        differences.append("order %s: Mailchimp sent %s" % (order.pk, sent))
     return differences
 
 

@@ -202,9 +202,14 @@ def order_status_changed_receiver(sender, order, **kwargs):
 
 
 def order_saved(sender, order, **kwargs):
-    """Payment, shipping and cancellation changes of an order Mailchimp already has, and its customer (a
+    """Payment, shipping, cancellation and refund changes of an order Mailchimp already has, and its customer (a
     cancellation changes what they spent and whether they are a customer: merge fields, tags; a customer
-    whose data did not change closes without a request)."""
+    whose data did not change closes without a request).
+
+    Shuup saves the order for each of them, so ``order_changed`` is the one signal: a payment that pays it in
+    full (``create_payment``), a shipment sent or received (``update_shipping_status``), a cancellation, a refund
+    (``create_refund`` saves before sending ``refund_created``). A payment or shipment that changes neither
+    status saves nothing, and changes nothing Mailchimp is sent."""
     if state.record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True):
         if order.customer_id:
             state.record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)

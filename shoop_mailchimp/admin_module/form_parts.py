@@ -74,6 +74,11 @@ class MailchimpConfigurationForm(forms.Form):
         help_text=_("As transactional members, for order history, segments and order e-mails. Mailchimp counts "
                     "them toward the plan's contacts: untick to send only people who consented, and their orders."),
     )
+    send_order_notifications = forms.BooleanField(
+        label=_("Let Mailchimp send order notifications"),
+        required=False,
+        help_text=MailchimpConfiguration._meta.get_field("send_order_notifications").help_text,
+    )
     interest_groups = forms.MultipleChoiceField(
         label=_("Contact groups as Mailchimp interests"),
         required=False,
@@ -105,6 +110,7 @@ class MailchimpConfigurationForm(forms.Form):
             enabled=configuration.enabled,
             double_opt_in=configuration.double_opt_in,
             send_unconsented=configuration.send_unconsented,
+            send_order_notifications=configuration.send_order_notifications,
         )
         initial["interest_groups"] = [str(pk) for pk in interest_groups(configuration).values_list("pk", flat=True)]
         initial.update(customer_tag=configuration.customer_tag, company_tag=configuration.company_tag,
@@ -255,6 +261,7 @@ class MailchimpFormPart(FormPart):
         config.enabled = data["enabled"]
         config.double_opt_in = data["double_opt_in"]
         config.send_unconsented = data["send_unconsented"]
+        config.send_order_notifications = data["send_order_notifications"]
         if audience_changed:
             # Another audience: its fields are read by the account check, and mapped by default until chosen.
             config.audience_merge_fields = config.merge_fields_read_on = config.merge_field_map = None

@@ -59,6 +59,14 @@ class MailchimpConfiguration(models.Model):
         help_text=_("As transactional members (order history, segments, order e-mails). Mailchimp counts them "
                     "toward the plan's contacts; untick to send only people who consented (and their orders)."),
     )
+    send_order_notifications = models.BooleanField(
+        default=False,
+        verbose_name=_("let Mailchimp send order notifications"),
+        help_text=_("Orders then carry their payment and shipping status, and Mailchimp e-mails the customer the "
+                    "order notifications turned on in Mailchimp: an order confirmation, an invoice when paid, a "
+                    "shipping confirmation, and a cancellation or refund confirmation. Leave it off when the shop "
+                    "sends these e-mails itself."),
+    )
     initialized_on = models.DateTimeField(null=True, blank=True, verbose_name=_("initialized on"))
     interest_category_id = models.CharField(max_length=64, blank=True)
     webhook_secret = models.CharField(max_length=64, default=generate_webhook_secret)

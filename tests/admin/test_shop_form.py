@@ -219,3 +219,13 @@ def test_groups_become_interests_as_chosen_and_the_built_in_ones_only_when_chose
     assert not saved(response) and "choose at most 60 groups" in response.content.decode("utf-8")
     assert MailchimpConfiguration.objects.get().interest_group_ids == sorted([vip.pk, person_group.pk])
     assert wholesale.pk not in MailchimpConfiguration.objects.get().interest_group_ids
+
+
+def test_order_notifications_are_off_until_the_shop_chooses_them(admin_client, configuration):
+    html = admin_client.get(shop_edit_url(configuration.shop)).content.decode("utf-8")
+    assert 'name="mailchimp-send_order_notifications"' in html and "an invoice when paid" in html
+    assert not configuration.send_order_notifications
+    assert saved(post_shop_form(admin_client, configuration.shop, send_order_notifications=True))
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).send_order_notifications
+    assert saved(post_shop_form(admin_client, configuration.shop, send_order_notifications=False))
+    assert not MailchimpConfiguration.objects.get(pk=configuration.pk).send_order_notifications

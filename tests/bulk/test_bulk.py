@@ -298,11 +298,13 @@ def test_an_order_refused_in_a_batch_is_retried_only_when_mailchimp_already_has_
 def test_an_import_of_history_triggers_no_order_email_and_the_store_notifies_again_after(
     configuration, mailchimp_account, make_existing, monkeypatch
 ):
-    """Mailchimp mails order confirmations, invoices and cancellations for orders it is sent, unless the
-    store is marked is_syncing: the bulk sync sets it for the import and clears it when done."""
+    """Mailchimp mails order confirmations, invoices and cancellations for orders it is sent (by a shop that lets
+    it), unless the store is marked is_syncing: the bulk sync sets it for the import and clears it when done."""
     from shuup.testing.factories import create_product, create_random_order, get_default_supplier
 
     emulator, api_key, list_id = mailchimp_account
+    configuration.send_order_notifications = True
+    configuration.save()
     customer = make_existing(1)[0]
     product = create_product("history-sku", shop=configuration.shop, supplier=get_default_supplier(), default_price=5)
     old_orders = [create_random_order(customer=customer, products=[product], shop=configuration.shop,

@@ -174,3 +174,33 @@ def test_order_total_as_string_is_a_violation(mailchimp_account, product, mailch
     assert emu.violations[0]["path"] == f"/ecommerce/stores/{STORE}/orders"
     assert emu.orders(api_key, STORE) == []
     emu.clear_violations()
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"lines": []}, "lines"),
+    ({"lines": [dict(order_body()["lines"][0]), dict(order_body()["lines"][0])]}, "lines.id"),
+    ({"order_total": -1}, "order_total"),
+    ({"discount_total": -0.5}, "discount_total"),
+    ({"lines": [dict(order_body()["lines"][0], price=-9.5)]}, "lines.price"),
+    ({"lines": [dict(order_body()["lines"][0], quantity=-2)]}, "lines.quantity"),
+])
+def test_an_order_without_lines_with_a_line_twice_or_a_negative_amount_is_refused(mailchimp_account, product, api,
+                                                                                   change, field):
+    emu, api_key, _list_id = mailchimp_account
+    body = dict(order_body(customer_body=customer("c1", "buyer@gmail.com", False)), **change)
+    response = api("POST", f"ecommerce/stores/{STORE}/orders", json=body)
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == field
+    assert emu.orders(api_key, STORE) == [], "nothing kept"
+
+
+def test_a_refund_lowers_and_a_cancellation_removes_what_the_customer_spent(mailchimp_account, product, api):
+    emu, api_key, _list_id = mailchimp_account
+    url = f"ecommerce/stores/{STORE}/orders"
+    api("POST", url, json=order_body("o1", customer("c1", "buyer@gmail.com", False), total=19.0))
+    api("POST", url, json=order_body("o2", {"id": "c1"}, total=10.0))
+    assert emu.get_customer(api_key, STORE, "c1")["total_spent"] == 29.0
+    api("PATCH", f"{url}/o1", json={"order_total": 9.5, "financial_status": "partially_refunded"})
+    assert emu.get_customer(api_key, STORE, "c1")["total_spent"] == 19.5
+    api("PATCH", f"{url}/o2", json={"cancelled_at_foreign": "2026-01-02T10:00:00+00:00"})
+    customer_now = emu.get_customer(api_key, STORE, "c1")
+    assert customer_now["total_spent"] == 9.5 and customer_now["orders_count"] == 2

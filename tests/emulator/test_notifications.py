@@ -51,9 +51,11 @@ def test_order_statuses_trigger_their_notifications(store_with_a_customer, api):
     api("PATCH", f"{url}/o1", json={"financial_status": "paid"})
     api("PATCH", f"{url}/o1", json={"financial_status": "paid", "order_total": 6.0})  # unchanged status: nothing
     api("PATCH", f"{url}/o1", json={"fulfillment_status": "shipped"})
+    api("PATCH", f"{url}/o1", json={"financial_status": "partially_refunded"})  # no documented notification
     api("PATCH", f"{url}/o1", json={"financial_status": "refunded"})
     api("POST", url, json=order("o2", financial_status="cancelled"))
     api("POST", url, json=order("o3"))  # no status: no notification
+    api("PATCH", f"{url}/o3", json={"cancelled_at_foreign": "2026-01-02T10:00:00+00:00"})  # nor a cancel time
     assert kinds(emu, api_key) == [
         ("order_confirmation", "o1"),
         ("order_invoice", "o1"),

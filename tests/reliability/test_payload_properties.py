@@ -12,7 +12,16 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shuup.core.models import MutableAddress, OrderStatus, PaymentStatus, Product, ShippingStatus, Shop
+from shuup.core.models import (
+    MutableAddress,
+    OrderLineType,
+    OrderStatus,
+    OrderStatusRole,
+    PaymentStatus,
+    Product,
+    ShippingStatus,
+    Shop,
+)
 from shuup.utils.money import Money
 
 from shoop_mailchimp.initialization import store_payload
@@ -108,37 +117,60 @@ def test_product_payloads(spec, product):
     assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}", {"title": payload["title"]})
 
 
+def price_line(currency, include_tax, type, value, pk=None, parent=None, quantity=1, discount=0, text=""):
+    """An unsaved order line of ``type`` priced ``value`` (a unit price; negative for discounts and refunds)."""
+    line = types.SimpleNamespace(
+        pk=pk, type=type, product_id=pk if type == OrderLineType.PRODUCT else None, parent_line_id=parent,
+        quantity=quantity, text=text, price=types.SimpleNamespace(includes_tax=include_tax),
+        discount_amount=Money(discount, currency),
+        taxful_price=Money(value * quantity - discount, currency),
+        taxless_price=Money((value * quantity - discount) * Decimal("0.8"), currency),
+    )
+    return line
+
+
 @st.composite
 def order_instances(draw):
     currency = draw(st.sampled_from(["EUR", "USD", "SEK", "JPY"]))
+    include_tax = draw(st.booleans())
     total = draw(prices)
     order = types.SimpleNamespace(
         pk=draw(ids), customer_id=draw(ids), currency=currency,
         taxful_total_price=Money(total, currency), taxless_total_price=Money(total * Decimal("0.8"), currency),
         payment_status=draw(st.sampled_from(list(PaymentStatus))),
         shipping_status=draw(st.sampled_from(list(ShippingStatus))),
-        status=OrderStatus(identifier=draw(st.sampled_from(["initial", "processing", "complete", "canceled"]))),
+        status=OrderStatus(role=draw(st.sampled_from(list(OrderStatusRole)))),
         order_date=datetime(2026, 1, 1, tzinfo=timezone.utc), modified_on=datetime.now(timezone.utc),
+        billing_address=draw(addresses()), shipping_address=draw(addresses()),
     )
-    lines = [
-        types.SimpleNamespace(pk=line_id, product=types.SimpleNamespace(pk=draw(ids)),
-                              quantity=draw(st.decimals(min_value=0, max_value=10 ** 4, places=3)),
-                              taxful_price=Money(draw(prices), currency))
-        for line_id in draw(st.sets(ids, min_size=1, max_size=5))
-    ]
-    return order, lines
+    product_ids = draw(st.sets(ids, min_size=1, max_size=5))
+    lines = [price_line(currency, include_tax, OrderLineType.PRODUCT, draw(prices), pk=line_id,
+                        quantity=draw(st.decimals(min_value=0, max_value=10 ** 4, places=3)),
+                        discount=draw(prices))
+             for line_id in product_ids]
+    for kind in (OrderLineType.SHIPPING, OrderLineType.PAYMENT, OrderLineType.DISCOUNT, OrderLineType.REFUND):
+        if draw(st.booleans()):
+            sign = -1 if kind in (OrderLineType.DISCOUNT, OrderLineType.REFUND) else 1
+            lines.append(price_line(currency, include_tax, kind, sign * draw(prices), text=draw(names),
+                                    parent=draw(st.none() | st.sampled_from(sorted(product_ids)))))
+    coupons = draw(st.lists(st.tuples(st.text(min_size=1, max_size=300), st.booleans()), max_size=3))
+    return order, lines, coupons
 
 
 @PROPERTY_SETTINGS
-@given(order_and_lines=order_instances(), email=emails, subscribed=st.booleans())
-def test_order_payloads(spec, order_and_lines, email, subscribed):
+@given(order_and_lines=order_instances(), email=emails, subscribed=st.booleans(), statuses=st.booleans(),
+       url=st.sampled_from(["", "https://shop.example.org/order-history/1/"]))
+def test_order_payloads(spec, order_and_lines, email, subscribed, statuses, url):
     registry.add("bad_inputs")
-    order, lines = order_and_lines
+    order, lines, coupons = order_and_lines
     customer = {"id": str(order.customer_id), "email_address": email, "opt_in_status": subscribed}
-    payload = order_kind.order_payload(order, lines, customer)
+    payload = order_kind.order_payload(order, lines, customer, statuses=statuses, coupons=coupons, url=url)
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/orders", payload)
     assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/orders/{orderId}",
                  {key: value for key, value in payload.items() if key != "id"})
+    amounts = [payload[key] for key in ("order_total", "tax_total", "shipping_total", "discount_total")]
+    amounts += [line[key] for line in payload["lines"] for key in ("price", "discount")]
+    assert all(amount >= 0 for amount in amounts), "the emulator refuses negative amounts"
 
 
 @PROPERTY_SETTINGS

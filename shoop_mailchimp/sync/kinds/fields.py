@@ -8,7 +8,8 @@ MAX_NAME_LENGTH = 255
 #: Kinds of contact, for a Shuup contact or data loaded without one (``ContactData.kind``).
 PERSON, COMPANY = "person", "company"
 
-__all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email"]
+__all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email",
+           "storefront_url"]
 
 
 def clean_name(value):
@@ -50,3 +51,12 @@ def address_payload(address):
         "country_code": str(address.country.code) if address.country else "",
     }
     return {key: value for key, value in data.items() if value} or None
+
+
+def storefront_url(domain, path):
+    """An absolute address in the shop's storefront, from the shop's domain (a bare host, or with its scheme);
+    empty when the shop has no domain (Mailchimp would mail a link to nowhere)."""
+    domain = (domain or "").strip().rstrip("/")
+    if not domain:
+        return ""
+    return (domain if "://" in domain else "https://" + domain) + path

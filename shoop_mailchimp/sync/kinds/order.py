@@ -1,11 +1,15 @@
 """Where a Shuup order becomes a Mailchimp eCommerce order: its products first (Mailchimp rejects an
-order naming a product it does not know), then the order, which follows payment, shipping and
-cancellation."""
+order naming a product it does not know), then the order, which follows payment, shipping, cancellation and
+refunds. The order's figures and statuses are :mod:`order_fields`'s; this module decides who the customer is
+and what is sent when."""
 import hashlib
 import json
 
 from django.db.models import Prefetch
-from shuup.core.models import Order, OrderLine, OrderLineType, PaymentStatus, ShippingStatus
+from django.urls import NoReverseMatch, reverse
+from shuup.campaigns.models.basket_effects import BasketDiscountPercentage, DiscountPercentageFromUndiscounted
+from shuup.campaigns.models.campaigns import CouponUsage
+from shuup.core.models import Order, OrderLine, OrderStatusHistory, OrderStatusRole, PersonContact
 
 from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
@@ -13,19 +17,15 @@ from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds import order_fields
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
-from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email
+from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email, storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.ORDER
 
-FINANCIAL_STATUS = {
-    PaymentStatus.NOT_PAID: "pending",
-    PaymentStatus.PARTIALLY_PAID: "pending",
-    PaymentStatus.FULLY_PAID: "paid",
-    PaymentStatus.CANCELED: "cancelled",
-    PaymentStatus.DEFERRED: "pending",
-}
+#: Basket discounts that take a percentage off (a promo code's ``type``); any other takes an amount off.
+PERCENTAGE_EFFECTS = (BasketDiscountPercentage, DiscountPercentageFromUndiscounted)
 
 
 def already_exists(error):
@@ -54,10 +54,6 @@ def guest_customer_id(email):
     return "guest-" + hashlib.sha256(email.lower().encode("utf-8")).hexdigest()[:32]
 
 
-def _number(price):
-    return round(float(price.value), 2)
-
-
 def product_payload(product):
     title = (product.safe_translation_getter("name", any_language=True) or product.sku or "").strip()
     title = title[:255] or "Product %s" % product.pk
@@ -65,10 +61,6 @@ def product_payload(product):
     if product.sku:
         variant["sku"] = product.sku[:255]
     return {"id": product_id_for(product), "title": title, "variants": [variant]}
-
-
-def product_lines(order):
-    return [line for line in order.lines.all() if line.type == OrderLineType.PRODUCT and line.product_id is not None]
 
 
 def guest_customer(order, double_opt_in):
@@ -91,43 +83,90 @@ def guest_customer(order, double_opt_in):
     return customer
 
 
-def order_payload(order, lines, customer):
-    if not lines:
+def order_url(order, can_log_in):
+    """The shopper's page of the order in the storefront (Shuup's order history), for a customer who can log in
+    to see it; empty for guests, a shop without a domain or a storefront without the order history."""
+    if not can_log_in:
+        return ""
+    try:
+        path = reverse("shuup:show-order", kwargs={"pk": order.pk})
+    except NoReverseMatch:
+        return ""
+    return storefront_url(order.shop.domain, path)
+
+
+def order_payload(order, lines, customer, statuses=False, coupons=(), cancelled_at=None, url=""):
+    """The order as Mailchimp takes it, from the order and all its lines. ``statuses``: whether the financial and
+    fulfillment statuses go too (they make Mailchimp send its order notifications); ``coupons``: the codes used,
+    as (code, percentage) pairs; ``cancelled_at``: when it was cancelled, if it was."""
+    line_payloads = order_fields.line_payloads(lines)
+    if not line_payloads:
         raise UnsendableOrder("the order has no lines with an existing product")
     payload = {
         "id": order_id_for(order),
         "customer": customer,
         "currency_code": order.currency,
-        "order_total": _number(order.taxful_total_price),
-        "tax_total": round(float(order.taxful_total_price.value - order.taxless_total_price.value), 2),
-        "financial_status": FINANCIAL_STATUS.get(order.payment_status, "pending"),
+        "order_total": order_fields.money(max(order.taxful_total_price.value, 0)),
+        "tax_total": order_fields.money(max(order.taxful_total_price.value - order.taxless_total_price.value, 0)),
+        "shipping_total": order_fields.shipping_total(lines),
+        "discount_total": order_fields.discount_total(lines, line_payloads),
         "processed_at_foreign": order.order_date.isoformat(),
-        "lines": [
-            {
-                "id": str(line.pk),
-                "product_id": product_id_for(line.product),
-                "product_variant_id": product_id_for(line.product),
-                "quantity": max(1, int(round(line.quantity))),
-                "price": _number(line.taxful_price),
-            }
-            for line in lines
-        ],
+        "updated_at_foreign": order.modified_on.isoformat(),
+        "lines": line_payloads,
     }
-    if order.shipping_status == ShippingStatus.FULLY_SHIPPED:
-        payload["fulfillment_status"] = "shipped"
-    if order.status.identifier == "canceled":
-        payload["financial_status"] = "cancelled"
-        payload["cancelled_at_foreign"] = order.modified_on.isoformat()
+    if statuses:
+        payload["financial_status"] = order_fields.financial_status(order, lines)
+        fulfillment = order_fields.fulfillment_status(order)
+        if fulfillment:
+            payload["fulfillment_status"] = fulfillment
+    if order_fields.is_cancelled(order):
+        payload["cancelled_at_foreign"] = (cancelled_at or order.modified_on).isoformat()
+    promos = order_fields.promo_payloads(lines, coupons)
+    if promos:
+        payload["promos"] = promos
+    if url:
+        payload["order_url"] = url
+    for key in ("billing_address", "shipping_address"):
+        address = order_fields.order_address(getattr(order, key))
+        if address:
+            payload[key] = address
     return payload
 
 
+def fingerprint_of(payload):
+    """What makes an order worth sending again: its payload but when it was last updated or cancelled (a later
+    save of a cancelled order moves those, and changes nothing Mailchimp shows)."""
+    facts = {key: value for key, value in payload.items() if key not in order_fields.TIMESTAMP_FIELDS}
+    facts["cancelled"] = "cancelled_at_foreign" in payload
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 class Context:
-    """The rows' orders with lines and products, and how far their customers got, in four queries."""
+    """The rows' orders with lines and products, how far their customers got, the coupon codes used and when
+    cancelled orders were cancelled, in a few queries."""
 
     def __init__(self, configuration, rows):
         lines = OrderLine.objects.select_related("product").prefetch_related("product__translations")
         self.orders = Order.objects.filter(pk__in=[row.object_id for row in rows]).select_related(
-            "customer", "status", "billing_address").prefetch_related(Prefetch("lines", queryset=lines)).in_bulk()
+            "customer", "status", "shop", "billing_address", "shipping_address").prefetch_related(
+            Prefetch("lines", queryset=lines)).in_bulk()
+        #: {order id: [(coupon code, whether its campaign takes a percentage off)]}
+        self.coupons = {}
+        usages = CouponUsage.objects.filter(order_id__in=self.orders).select_related("coupon__campaign")
+        for usage in usages.prefetch_related("coupon__campaign__discount_effects").order_by("pk"):
+            campaign = getattr(usage.coupon, "campaign", None)
+            effects = campaign.discount_effects.all() if campaign else ()
+            self.coupons.setdefault(usage.order_id, []).append(
+                (usage.coupon.code, any(isinstance(effect, PERCENTAGE_EFFECTS) for effect in effects)))
+        #: Customers who can log in to the storefront (and see their orders there).
+        self.customers_with_login = set(PersonContact.objects.filter(
+            pk__in={order.customer_id for order in self.orders.values() if order.customer_id}, user__isnull=False,
+        ).values_list("pk", flat=True))
+        #: {order id: when it last became cancelled}, for orders cancelled through a status change.
+        self.cancelled_at = dict(OrderStatusHistory.objects.filter(
+            order_id__in=[pk for pk, order in self.orders.items() if order_fields.is_cancelled(order)],
+            next_order_status__role=OrderStatusRole.CANCELED,
+        ).order_by("created_on").values_list("order_id", "created_on"))
         customer_rows = SyncState.objects.contacts().filter(
             shop_id=configuration.shop_id, erase=False,
             object_id__in={order.customer_id for order in self.orders.values() if order.customer_id},
@@ -168,7 +207,7 @@ class OrderPlan:
         self.row = row
         self.order = order
         self.context = context
-        self.lines = product_lines(order)
+        self.lines = order_fields.product_lines(order.lines.all())
         self.waiting_for_customer = False
         customer_state, customer_known = context.customer_states.get(order.customer_id, (None, False))
         if order.customer_id and customer_known:
@@ -195,9 +234,12 @@ class OrderPlan:
                                   "consented")
         else:
             customer = guest_customer(order, configuration.double_opt_in)
-        self.payload = order_payload(order, self.lines, customer)
+        self.payload = order_payload(
+            order, order.lines.all(), customer, statuses=configuration.send_order_notifications,
+            coupons=context.coupons.get(order.pk, ()), cancelled_at=context.cancelled_at.get(order.pk),
+            url=order_url(order, order.customer_id in context.customers_with_login))
         self.email = customer.get("email_address", "")
-        self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
+        self.fingerprint = fingerprint_of(self.payload)
 
     def run(self, log):
         store_id = self.configuration.store_id
@@ -230,9 +272,15 @@ class OrderPlan:
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email)
 
     def _create(self, payload, update):
+        """A new order; one already paid is created pending, then paid, as Mailchimp's WooCommerce plugin does:
+        Mailchimp then sends the order confirmation and the invoice, not the invoice alone."""
         store_id = self.configuration.store_id
+        paid = payload.get("financial_status") == order_fields.PAID
         try:
-            yield Operation("POST", order_path(store_id), payload)
+            yield Operation("POST", order_path(store_id),
+                            dict(payload, financial_status=order_fields.PENDING) if paid else payload)
+            if paid:
+                yield Operation("PATCH", order_path(store_id, payload["id"]), {"financial_status": order_fields.PAID})
         except MailchimpAPIError as error:
             if not already_exists(error):
                 raise

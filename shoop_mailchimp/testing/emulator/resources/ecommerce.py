@@ -367,11 +367,40 @@ def delete_variant(ctx):
 # Orders ------------------------------------------------------------------------------------------
 
 
+#: Amounts of an order (and of its lines) that cannot be negative.
+ORDER_AMOUNTS = ("order_total", "tax_total", "shipping_total", "discount_total")
+LINE_AMOUNTS = ("price", "discount")
+
+
+def check_amounts(data, names, field_prefix=""):
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise invalid(
+                "The resource submitted could not be validated.",
+                errors=[{"field": field_prefix + name, "message": "This value should be greater than or equal to 0."}],
+            )
+
+
 def check_lines(store, lines, discount=True):
-    """Order (or cart) lines naming products and variants the store has, with their titles added."""
+    """Order (or cart) lines naming products and variants the store has, with their titles added: at least one,
+    each id once, no negative price or quantity."""
+    if not lines:
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[{"field": "lines", "message": "At least one line item is required."}],
+        )
+    line_ids = [line.get("id") for line in lines]
+    duplicates = sorted({str(line_id) for line_id in line_ids if line_ids.count(line_id) > 1})
+    if duplicates:
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[{"field": "lines.id", "message": f"Line ids must be unique: {', '.join(duplicates)}."}],
+        )
     checked = []
     for line in lines:
         require(line, "id", "product_id", "product_variant_id", "quantity", "price")
+        check_amounts(line, LINE_AMOUNTS + ("quantity",), "lines.")
         product = store.products.get(line["product_id"])
         if product is None:
             raise invalid(
@@ -429,6 +458,7 @@ def _save_order(ctx, store, body, existing=None):
             "promos": [],
         }
     )
+    check_amounts(body, ORDER_AMOUNTS)
     lines = check_lines(store, body["lines"]) if "lines" in body else None
     customer = order_customer(ctx, store, body) if "customer" in body else None
     merge(order, body, exclude=("lines", "customer"))
@@ -467,13 +497,20 @@ def _check_order_id_free(ctx, store, order_id):
         )
 
 
+def is_cancelled(order):
+    """A cancelled order (``cancelled_at_foreign`` set, or the status ``cancelled``) counts for no revenue."""
+    return bool(order.get("cancelled_at_foreign")) or str(order.get("financial_status") or "").lower() == "cancelled"
+
+
 def _recount(store, customer_id):
+    """The customer's orders and what they spent: what their orders that stand were charged (a refund lowers an
+    order's total)."""
     customer = store.customers.get(customer_id)
     if customer is None:
         return
     orders = [o for o in store.orders.values() if o["customer"]["id"] == customer_id]
     customer["orders_count"] = len(orders)
-    customer["total_spent"] = round(sum(float(o.get("order_total") or 0) for o in orders), 2)
+    customer["total_spent"] = round(sum(float(o.get("order_total") or 0) for o in orders if not is_cancelled(o)), 2)
 
 
 def _order(ctx, store):

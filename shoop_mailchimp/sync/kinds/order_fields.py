@@ -1,0 +1,133 @@
+"""A Shuup order's figures and statuses as Mailchimp order fields. Pure functions of the order and its lines,
+no I/O (the order kind loads what they read, in a few queries per slice of rows).
+
+Money follows Mailchimp's official plugins (WooCommerce, Magento 2): line prices, shipping and discounts
+without tax, the tax apart in ``tax_total``, and ``order_total`` what the customer was charged, tax
+included, less what was refunded. Every amount is in the order's currency, rounded to cents.
+
+The statuses are what makes Mailchimp send its order notifications (see docs/orders.rst): they are sent only
+when the shop chose to have Mailchimp send them. A cancellation and a refund reach Mailchimp's revenue figures
+either way, through ``cancelled_at_foreign`` and ``order_total``.
+"""
+from decimal import ROUND_HALF_UP, Decimal
+
+from shuup.core.models import OrderLineType, OrderStatusRole, PaymentStatus, ShippingStatus
+
+from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name
+
+CENT = Decimal("0.01")
+
+#: Mailchimp's financial statuses and the order notification each one sends when it is new on an order.
+PENDING, PAID, CANCELLED = "pending", "paid", "cancelled"
+REFUNDED, PARTIALLY_REFUNDED = "refunded", "partially_refunded"
+#: The fulfillment status of an order all of whose products were shipped (Mailchimp's shipping confirmation).
+SHIPPED = "shipped"
+
+#: Line types whose amounts are the order's shipping (and the payment method's fee, which Mailchimp has no
+#: field of its own for: the plugins count it with shipping).
+SHIPPING_TYPES = (OrderLineType.SHIPPING, OrderLineType.PAYMENT)
+
+#: Fields that say *when* something happened: they change on saves that change nothing Mailchimp shows, so
+#: they alone do not make an order worth sending again.
+TIMESTAMP_FIELDS = ("updated_at_foreign", "cancelled_at_foreign")
+
+
+def money(value):
+    """An amount (a Decimal, or a Shuup price or money) as Mailchimp's number, rounded to cents."""
+    value = getattr(value, "value", value)
+    return float(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _without_tax(line, amount):
+    """``amount`` (in the order's price mode, like the line's prices) without the line's tax."""
+    if not line.price.includes_tax:
+        return amount
+    taxful, taxless = line.taxful_price.value, line.taxless_price.value
+    return amount * taxless / taxful if taxful else amount
+
+
+def is_cancelled(order):
+    return order.status.role == OrderStatusRole.CANCELED or order.payment_status == PaymentStatus.CANCELED
+
+
+def refunded_amount(lines):
+    """What was refunded, tax included (Shuup's refund lines carry negative prices)."""
+    return -sum((line.taxful_price.value for line in lines if line.type == OrderLineType.REFUND), Decimal(0))
+
+
+def financial_status(order, lines):
+    """The order's state of payment as Mailchimp names it: a refund wins over a payment, a cancellation over
+    everything."""
+    if is_cancelled(order):
+        return CANCELLED
+    if refunded_amount(lines) > 0:
+        return REFUNDED if order.taxful_total_price.value <= 0 else PARTIALLY_REFUNDED
+    return PAID if order.payment_status == PaymentStatus.FULLY_PAID else PENDING
+
+
+def fulfillment_status(order):
+    return SHIPPED if order.shipping_status == ShippingStatus.FULLY_SHIPPED else None
+
+
+def product_lines(lines):
+    return [line for line in lines if line.type == OrderLineType.PRODUCT and line.product_id is not None]
+
+
+def line_payloads(lines):
+    """The product lines with their unit price paid and their discount, both without tax. A discount line
+    attached to a product line (a campaign's line effect) is that line's discount."""
+    attached = {}
+    for line in lines:
+        if line.type == OrderLineType.DISCOUNT and line.parent_line_id:
+            attached[line.parent_line_id] = attached.get(line.parent_line_id, Decimal(0)) - line.taxless_price.value
+    payloads = []
+    for line in product_lines(lines):
+        quantity = max(1, int(round(line.quantity)))
+        extra_discount = attached.get(line.pk, Decimal(0))
+        own_discount = _without_tax(line, line.discount_amount.value)
+        paid = line.taxless_price.value - extra_discount
+        payloads.append({
+            "id": str(line.pk),
+            "product_id": str(line.product_id),
+            "product_variant_id": str(line.product_id),
+            "quantity": quantity,
+            "price": money(max(paid, Decimal(0)) / quantity),
+            "discount": money(max(own_discount + extra_discount, Decimal(0))),
+        })
+    return payloads
+
+
+def discount_total(lines, line_payloads):
+    """The lines' discounts and the order's own discount lines (a basket campaign, a coupon), without tax."""
+    order_discounts = -sum((line.taxless_price.value for line in lines
+                            if line.type == OrderLineType.DISCOUNT and not line.parent_line_id), Decimal(0))
+    return money(sum((Decimal(str(line["discount"])) for line in line_payloads), Decimal(0))
+                 + max(order_discounts, Decimal(0)))
+
+
+def shipping_total(lines):
+    return money(max(sum((line.taxless_price.value for line in lines if line.type in SHIPPING_TYPES), Decimal(0)), 0))
+
+
+def promo_payloads(lines, coupons):
+    """One promo per coupon code used: the discount its lines gave (Shuup names the code in the discount line's
+    text) without tax. ``coupons``: (code, whether its campaign takes a percentage off) pairs."""
+    promos = []
+    for code, percentage in coupons:
+        suffix = code.lower() + ")"
+        amount = -sum((line.taxless_price.value for line in lines
+                       if line.type == OrderLineType.DISCOUNT and line.text.lower().endswith(suffix)), Decimal(0))
+        promos.append({"code": code[:255], "amount_discounted": money(max(amount, Decimal(0))),
+                       "type": "percentage" if percentage else "fixed"})
+    return promos
+
+
+def order_address(address):
+    """A billing or shipping address as an order carries it: with the name, company and phone."""
+    data = address_payload(address)
+    if address is None:
+        return None
+    extra = {"name": clean_name(address.name), "company": clean_name(address.company_name),
+             "phone": clean_name(address.phone)}
+    data = dict(data or {}, **{key: value for key, value in extra.items() if value})
+    return data or None

@@ -1,0 +1,161 @@
+"""What an order tells Mailchimp: totals, addresses, the order page, promo codes, and the statuses that follow
+payment, shipping, cancellation and refunds, through the emulator. Order notifications are the shop's choice."""
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from shuup.campaigns.models import BasketCampaign, Coupon
+from shuup.campaigns.models.basket_effects import BasketDiscountPercentage
+from shuup.core.models import OrderLineType
+from shuup.core.order_creator import OrderCreator, OrderSource
+from shuup.testing import factories
+
+from shoop_mailchimp.models import MailchimpLogEntry
+from tests.helpers import new_person, order_row
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_skus = itertools.count(1)
+
+
+def checkout(shop, customer, code=None):
+    """Two of a product priced 20 with 4 off (24 % VAT included), shipping 5, a card fee 1 and, given ``code``, a
+    coupon taking 10 % off the basket; placed the way the storefront's checkout places it."""
+    tax = factories.get_test_tax(Decimal("0.24"))
+    factories.create_default_tax_rule(tax)
+    supplier = factories.get_default_supplier()
+    product = factories.create_product("mug-%d" % next(_skus), shop=shop, supplier=supplier, default_price=20)
+    if code:
+        campaign = BasketCampaign.objects.create(shop=shop, name="Spring", public_name="Spring", active=True,
+                                                 coupon=Coupon.objects.create(code=code, active=True))
+        BasketDiscountPercentage.objects.create(campaign=campaign, discount_percentage=Decimal("0.1"))
+    source = OrderSource(shop)
+    source.customer = customer
+    source.billing_address = factories.create_random_address(name="Olga Berg", phone="+358401234567")
+    source.shipping_address = factories.create_random_address(name="Olga Berg", city="Turku")
+    source.status = factories.get_initial_order_status()
+    source.shipping_method = factories.get_shipping_method(shop=shop, price=5, name="post")
+    source.payment_method = factories.get_payment_method(shop=shop, price=1, name="card")
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=supplier, quantity=2, sku=product.sku,
+                    base_unit_price=shop.create_price(20), discount_amount=shop.create_price(4), text="Mug")
+    if code:
+        source.add_code(code)
+    return OrderCreator().create_order(source)
+
+
+def sent_order(emulator, api_key, configuration, order):
+    return next(o for o in emulator.orders(api_key, configuration.store_id) if o["id"] == str(order.pk))
+
+
+def product_line(order):
+    return order.lines.filter(type=OrderLineType.PRODUCT).get()
+
+
+def notifications(emulator, api_key, configuration):
+    return [n["kind"] for n in emulator.notifications(api_key, configuration.store_id)]
+
+
+def test_an_order_carries_its_totals_lines_addresses_page_and_promo_code(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    person = new_person(user=get_user_model().objects.create_user("olga", "olga.berg@fastmail.com", "pw"))
+    order = checkout(shop, person, code="SPRING10")
+    sent = sent_order(emulator, api_key, configuration, order)
+    # 2 x (20 - 2 off), a 10 % coupon (3.60), shipping 5 and a card fee 1, all with 24 % VAT included.
+    assert sent["order_total"] == 38.40 == float(order.taxful_total_price.value)
+    assert sent["tax_total"] == 7.43
+    assert sent["shipping_total"] == 4.84, "shipping and the payment fee, without tax"
+    [line] = sent["lines"]
+    assert line["id"] == str(product_line(order).pk) and line["quantity"] == 2
+    assert line["price"] == 14.52, "the unit price paid, without tax"
+    assert line["discount"] == 3.23, "the line's own 4 off, without tax"
+    assert sent["discount_total"] == 6.13, "the line's discount and the coupon's, without tax"
+    assert sent["promos"] == [{"code": "SPRING10", "amount_discounted": 2.90, "type": "percentage"}]
+    assert sent["order_url"] == "https://%s/order-history/%d/" % (shop.domain, order.pk)
+    assert sent["billing_address"]["name"] == "Olga Berg" and sent["billing_address"]["phone"] == "+358401234567"
+    assert sent["shipping_address"]["city"] == "Turku"
+    assert sent["processed_at_foreign"] and sent["updated_at_foreign"]
+    assert sent["financial_status"] == "" and sent["fulfillment_status"] == "", "notifications are off by default"
+    assert notifications(emulator, api_key, configuration) == []
+
+
+def test_a_customer_who_cannot_log_in_gets_no_order_page(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    order = checkout(shop, new_person())
+    assert "order_url" not in sent_order(emulator, api_key, configuration, order)
+
+
+def test_with_notifications_the_statuses_follow_payment_shipping_and_refunds(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    configuration.send_order_notifications = True
+    configuration.save()
+    person = new_person()
+    order = checkout(shop, person)
+    assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "pending"
+
+    order.create_payment(order.taxful_total_price.amount)
+    assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "paid"
+
+    order.create_shipment_of_all_products(supplier=factories.get_default_supplier()).set_sent()
+    assert sent_order(emulator, api_key, configuration, order)["fulfillment_status"] == "shipped"
+
+    line = product_line(order)
+    order.create_refund([{"line": line, "quantity": 1, "amount": line.taxful_price.amount / 2}])
+    sent = sent_order(emulator, api_key, configuration, order)
+    assert sent["financial_status"] == "partially_refunded"
+    assert sent["order_total"] == 24.00, "what was charged: 42.00 less the 18.00 refunded"
+    assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["total_spent"] == 24.00
+
+    order.create_refund([{"line": "amount", "quantity": 1, "amount": order.taxful_total_price.amount}])
+    sent = sent_order(emulator, api_key, configuration, order)
+    assert sent["financial_status"] == "refunded" and sent["order_total"] == 0
+    assert notifications(emulator, api_key, configuration) == [
+        "order_confirmation", "order_invoice", "shipping_confirmation", "refund_confirmation"]
+
+
+def test_an_order_paid_before_it_was_sent_is_confirmed_then_invoiced(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    configuration.send_order_notifications = True
+    configuration.save()
+    with transaction.atomic():  # paid in the checkout's own request: the drainer runs after the commit
+        order = checkout(shop, new_person())
+        order.create_payment(order.taxful_total_price.amount)
+    assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "paid"
+    assert notifications(emulator, api_key, configuration) == ["order_confirmation", "order_invoice"]
+
+
+def test_without_notifications_mailchimp_mails_nothing_and_still_counts_refunds_and_cancellations(
+        shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    person = new_person()
+    order = checkout(shop, person)
+    order.create_payment(order.taxful_total_price.amount)
+    order.create_shipment_of_all_products(supplier=factories.get_default_supplier()).set_sent()
+    line = product_line(order)
+    order.create_refund([{"line": line, "quantity": 1, "amount": line.taxful_price.amount / 2}])
+    sent = sent_order(emulator, api_key, configuration, order)
+    assert sent["order_total"] == 24.00 and sent["financial_status"] == "" and sent["fulfillment_status"] == ""
+    customer = emulator.get_customer(api_key, configuration.store_id, str(person.pk))
+    assert customer["total_spent"] == 24.00
+
+    second = checkout(shop, person)
+    assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["total_spent"] == 66.00
+    second.set_canceled()
+    sent = sent_order(emulator, api_key, configuration, second)
+    assert sent["cancelled_at_foreign"] and sent["financial_status"] == ""
+    assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["total_spent"] == 24.00, \
+        "a cancelled order counts for no revenue"
+    assert notifications(emulator, api_key, configuration) == []
+
+
+def test_a_save_that_changes_nothing_mailchimp_shows_sends_nothing(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    order = checkout(shop, new_person())
+    order.set_canceled()
+    sends = MailchimpLogEntry.objects.filter(action="order.send", order_id=order.pk).count()
+    emulator.clear_requests()
+    order.save()  # moves modified_on, the cancellation's only time
+    assert [r for r in emulator.requests if "/orders" in r["path"]] == []
+    assert MailchimpLogEntry.objects.filter(action="order.send", order_id=order.pk).count() == sends
+    assert order_row(order).status == "synced"
