@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shoop_mailchimp', '0012_job_kinds'),
+        ('shoop_mailchimp', '0013_consent_requests'),
     ]
 
     operations = [
