@@ -43,6 +43,8 @@ CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 #: that instance last turned it off: see :func:`order_created`.
 STORED_CONSENT = "_shoop_mailchimp_stored_consent"
 CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
+#: Whether this save gives consent the database did not hold: see :func:`consent_given`.
+CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
 
 
 def record(shop_id, kind, object_ids, only_known=False):
@@ -56,17 +58,21 @@ def contact_loaded(sender, instance, **kwargs):
 
 
 def contact_saving(sender, instance, raw=False, **kwargs):
-    """Note when this save is the one that turns consent off. The instance may be stale (a checkout saves
-    the customer it loaded at the start of the request): the database says what the consent is now,
-    read only for saves that would turn it off."""
-    if getattr(instance, STORED_CONSENT, None) and instance.__dict__.get("marketing_permission") is False \
+    """Note when this save is the one that turns consent off, or on. The instance may be stale (a checkout
+    saves the customer it loaded at the start of the request): the database says what the consent is now,
+    read only for saves that would change it."""
+    permission = instance.__dict__.get("marketing_permission")
+    if getattr(instance, STORED_CONSENT, None) and permission is False \
             and Contact.objects.filter(pk=instance.pk, marketing_permission=True).exists():
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
+    setattr(instance, CONSENT_TURNED_ON, permission is True and instance.pk is not None and getattr(
+        instance, STORED_CONSENT, None) is False and Contact.objects.filter(
+        pk=instance.pk, marketing_permission=False).exists())
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
-        instance, STORED_CONSENT, None) is False)
+        instance, CONSENT_TURNED_ON, False))
     setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
     if raw:
         return
