@@ -22,7 +22,8 @@ class SyncKind:
     CONTACT = "contact"
     ORDER = "order"
     GROUP = "group"
-    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group"))]
+    PRODUCT = "product"
+    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")), (PRODUCT, _("product"))]
 
 
 class SyncStateQuerySet(models.QuerySet):
@@ -31,6 +32,9 @@ class SyncStateQuerySet(models.QuerySet):
 
     def orders(self):
         return self.filter(kind=SyncKind.ORDER)
+
+    def products(self):
+        return self.filter(kind=SyncKind.PRODUCT)
 
 
 class SyncState(models.Model):

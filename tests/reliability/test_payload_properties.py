@@ -28,6 +28,7 @@ from shoop_mailchimp.initialization import store_payload
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from shoop_mailchimp.sync.kinds import order as order_kind
+from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.testing.emulator.spec import load_spec
 from tests.reliability import registry
 
@@ -107,17 +108,21 @@ def product_instances(draw):
     product.pk = product.id = draw(ids)
     product.set_current_language("en")
     product.name = draw(st.text(max_size=300))
+    product.description = draw(st.text(max_size=300))
+    product.slug = draw(st.from_regex(r"[a-z0-9-]{0,40}", fullmatch=True))
+    product.created_on = datetime(2026, 1, 1, tzinfo=timezone.utc)
     return product
 
 
 @PROPERTY_SETTINGS
-@given(product=product_instances())
-def test_product_payloads(spec, product):
+@given(product=product_instances(), domain=st.sampled_from(["", "shop.fastmail.com"]), visible=st.booleans())
+def test_product_payloads(spec, product, domain, visible):
     registry.add("bad_inputs")
-    payload = order_kind.product_payload(product)
+    payload = product_kind.Catalogue(Shop(domain=domain), []).payload(product, visible=visible)
     assert payload["title"].strip()
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/products", payload)
-    assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}", {"title": payload["title"]})
+    assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}",
+                 {key: value for key, value in payload.items() if key != "id"})
 
 
 @st.composite
@@ -133,7 +138,7 @@ def order_instances(draw):
         order_date=datetime(2026, 1, 1, tzinfo=timezone.utc), modified_on=datetime.now(timezone.utc),
     )
     lines = [
-        types.SimpleNamespace(pk=line_id, product=types.SimpleNamespace(pk=draw(ids)),
+        types.SimpleNamespace(pk=line_id, product=types.SimpleNamespace(pk=draw(ids), variation_parent_id=None),
                               quantity=draw(st.decimals(min_value=0, max_value=10 ** 4, places=3)),
                               taxful_price=Money(draw(prices), currency))
         for line_id in draw(st.sets(ids, min_size=1, max_size=5))

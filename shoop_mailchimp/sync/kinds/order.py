@@ -13,6 +13,7 @@ from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds import product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email
 from shoop_mailchimp.sync.outcome import Outcome, Result
@@ -45,10 +46,6 @@ def order_id_for(order):
     return str(order.pk)
 
 
-def product_id_for(product):
-    return str(product.pk)
-
-
 def guest_customer_id(email):
     """Guests have no contact: one customer per e-mail address, so that their orders add up."""
     return "guest-" + hashlib.sha256(email.lower().encode("utf-8")).hexdigest()[:32]
@@ -56,15 +53,6 @@ def guest_customer_id(email):
 
 def _number(price):
     return round(float(price.value), 2)
-
-
-def product_payload(product):
-    title = (product.safe_translation_getter("name", any_language=True) or product.sku or "").strip()
-    title = title[:255] or "Product %s" % product.pk
-    variant = {"id": product_id_for(product), "title": title}
-    if product.sku:
-        variant["sku"] = product.sku[:255]
-    return {"id": product_id_for(product), "title": title, "variants": [variant]}
 
 
 def product_lines(order):
@@ -105,8 +93,8 @@ def order_payload(order, lines, customer):
         "lines": [
             {
                 "id": str(line.pk),
-                "product_id": product_id_for(line.product),
-                "product_variant_id": product_id_for(line.product),
+                "product_id": product.product_id_for(product.catalogue_id(line.product)),
+                "product_variant_id": product.variant_id_for(line.product),
                 "quantity": max(1, int(round(line.quantity))),
                 "price": _number(line.taxful_price),
             }
@@ -122,7 +110,8 @@ def order_payload(order, lines, customer):
 
 
 class Context:
-    """The rows' orders with lines and products, and how far their customers got, in four queries."""
+    """The rows' orders with lines and products, how far their customers got, and the products Mailchimp does
+    not have yet, in a few queries."""
 
     def __init__(self, configuration, rows):
         lines = OrderLine.objects.select_related("product").prefetch_related("product__translations")
@@ -134,8 +123,26 @@ class Context:
         ).values_list("object_id", "status", "last_synced_at")
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
+        parent_ids = {product.catalogue_id(line.product) for order in self.orders.values()
+                      for line in product_lines(order)}
+        sent = set(SyncState.objects.products().filter(
+            shop_id=configuration.shop_id, object_id__in=parent_ids, last_synced_at__isnull=False,
+        ).values_list("object_id", flat=True))
+        #: The orders' products as the product kind sends them, for those Mailchimp has not been sent yet.
+        self.catalogue = product.Catalogue(configuration.shop, parent_ids - sent)
         #: Products sent in this drain: each once, however many orders name it.
-        self.sent_products = set()
+        self.sent_products = sent
+
+    def unsent_products(self, lines):
+        """The products of these lines Mailchimp lacks, by id: as the product kind would send them (hidden
+        when the shop no longer shows them)."""
+        catalogue = self.catalogue
+        unsent = {}
+        for line in lines:
+            parent = catalogue.products.get(product.catalogue_id(line.product))
+            if parent is not None and parent.pk not in self.sent_products:
+                unsent[parent.pk] = catalogue.payload(parent, visible=catalogue.shown(parent))
+        return unsent
 
 
 def load(configuration, rows):
@@ -201,15 +208,16 @@ class OrderPlan:
 
     def run(self, log):
         store_id = self.configuration.store_id
-        for line in self.lines:
-            if line.product_id in self.context.sent_products:
-                continue
-            payload = product_payload(line.product)
+        for product_pk, payload in self.context.unsent_products(self.lines).items():
             try:
-                yield Operation("PATCH", product_path(store_id, payload["id"]), {"title": payload["title"]})
-            except MailchimpNotFound:
                 yield Operation("POST", product_path(store_id), payload)
-            self.context.sent_products.add(line.product_id)
+            except MailchimpAPIError as error:
+                if not product.already_exists(error):
+                    raise
+                # Sent before this shop kept product rows, perhaps without the variant this order names.
+                yield Operation("PATCH", product_path(store_id, payload["id"]),
+                                {key: value for key, value in payload.items() if key != "id"})
+            self.context.sent_products.add(product_pk)
         payload = self.payload
         update = {key: value for key, value in payload.items() if key != "id"}
         try:
@@ -252,13 +260,11 @@ class OrderPlan:
 def _build_products(configuration, pairs, rows, sent):
     products = {}
     for row, plan in pairs:
-        for line in plan.lines:
-            products.setdefault(line.product_id, line.product)
+        products.update(plan.context.unsent_products(plan.lines))
         sent[str(row.id)] = {}
     return [
-        batches.encode(Operation("POST", product_path(configuration.store_id), product_payload(product)),
-                       "p:%d:product" % product_id)
-        for product_id, product in sorted(products.items())
+        batches.encode(Operation("POST", product_path(configuration.store_id), payload), "p:%d:product" % product_pk)
+        for product_pk, payload in sorted(products.items())
     ]
 
 
