@@ -166,4 +166,4 @@ def test_a_sync_that_found_nothing_to_send_says_so(admin_client, configuration, 
     assert status_data(admin_client)["bulk"]["text"] == "No sync of existing contacts has run."
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"), {"orders": "1"})
     assert status_data(admin_client)["bulk"]["text"] == (
-        "The last sync found nothing to send: Every contact and order had already been sent.")
+        "The last sync found nothing to send: Every contact, product and order had already been sent.")
