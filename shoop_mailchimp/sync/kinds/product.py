@@ -15,9 +15,19 @@ from decimal import Decimal
 from urllib.parse import urljoin
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models import Q, Sum
 from django.urls import NoReverseMatch, reverse
-from shuup.core.models import OrderLine, Product, ProductMedia, ProductMediaKind, ShopProduct, ShopProductVisibility
+from django.utils.translation import get_language
+from shuup.core.models import (
+    Category,
+    OrderLine,
+    Product,
+    ProductMedia,
+    ProductMediaKind,
+    ShopProduct,
+    ShopProductVisibility,
+)
 
 from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
@@ -35,6 +45,9 @@ UNTRACKED_STOCK = 1000000
 #: Images sent per product (Mailchimp's product blocks show the first).
 MAX_IMAGES = 10
 VISIBLE, HIDDEN = "visible", "hidden"
+PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
+SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "purchasable", "default_price_value",
+                       "primary_category_id", "shop_primary_image_id")
 
 
 def log_target(object_id):
@@ -59,8 +72,8 @@ def already_exists(error):
     return error.status == 400 and "already exists" in (error.detail or "").lower()
 
 
-def _title(product):
-    title = (product.safe_translation_getter("name", any_language=True) or product.sku or "").strip()
+def _title(name, product):
+    title = (name or product.sku or "").strip()
     return title[:255] or "Product %s" % product.pk
 
 
@@ -68,25 +81,52 @@ def _money(value):
     return round(float(value or Decimal(0)), 2)
 
 
+def translated(model, ids, fields):
+    """{object id: {field: value}} of a translated model's objects in one query: the active language's
+    text, else the default language's, else any. (Prefetching parler's translations took most of a bulk
+    sync's planning.)"""
+    ids = set(ids)
+    if not ids:
+        return {}
+    preferred = [get_language(), getattr(settings, "PARLER_DEFAULT_LANGUAGE_CODE", None), settings.LANGUAGE_CODE]
+    rank = {code: position for position, code in reversed(list(enumerate(code for code in preferred if code)))}
+    texts, ranks = {}, {}
+    rows = model._parler_meta.root_model.objects.filter(master_id__in=ids).order_by("language_code")
+    for row in rows.values_list("master_id", "language_code", *fields):
+        master_id, language, values = row[0], row[1], row[2:]
+        position = rank.get(language, len(rank))
+        if master_id not in ranks or position < ranks[master_id]:
+            ranks[master_id] = position
+            texts[master_id] = dict(zip(fields, values))
+    return {pk: texts.get(pk, {}) for pk in ids}
+
+
 class Catalogue:
     """The products of some rows (or of an order's lines) with what their payloads need, in a few queries:
-    their variation children, shop products, images, stock and categories."""
+    their variation children, shop products, images, stock, categories and texts."""
 
     def __init__(self, shop, product_ids):
         self.shop = shop
         ids = set(product_ids)
-        translated = ("translations",)
-        self.products = Product.objects.filter(pk__in=ids).select_related("manufacturer").prefetch_related(
-            *translated).in_bulk()
+        # Only the columns a payload reads: a product has dozens, and converting them was most of the loading.
+        products = Product.objects.only(*PRODUCT_FIELDS)
+        self.products = products.filter(pk__in=ids).select_related("manufacturer").only(
+            *PRODUCT_FIELDS, "manufacturer__name").in_bulk()
         self.children = defaultdict(list)
-        for child in Product.objects.filter(variation_parent_id__in=ids).prefetch_related(*translated).order_by("pk"):
+        for child in products.filter(variation_parent_id__in=ids).order_by("pk"):
             self.children[child.variation_parent_id].append(child)
         every_id = ids | {child.pk for children in self.children.values() for child in children}
         self.shop_products = {
             shop_product.product_id: shop_product for shop_product in ShopProduct.objects.filter(
-                shop_id=shop.pk, product_id__in=every_id).select_related("primary_category").prefetch_related(
-                "translations", "primary_category__translations")
+                shop_id=shop.pk, product_id__in=every_id).only(*SHOP_PRODUCT_FIELDS)
         }
+        #: {product id: {"name", "slug", "description"}}
+        self.texts = translated(Product, every_id, ("name", "slug", "description"))
+        shop_product_texts = translated(ShopProduct, [sp.pk for sp in self.shop_products.values()], ("description",))
+        self.shop_descriptions = {sp.product_id: shop_product_texts.get(sp.pk, {}).get("description")
+                                  for sp in self.shop_products.values()}
+        categories = {sp.primary_category_id for sp in self.shop_products.values() if sp.primary_category_id}
+        self.category_names = {pk: text.get("name") for pk, text in translated(Category, categories, ("name",)).items()}
         self.images = defaultdict(list)
         media = ProductMedia.objects.filter(product_id__in=every_id, kind=ProductMediaKind.IMAGE, enabled=True,
                                             public=True, shops=shop.pk).select_related("file")
@@ -94,6 +134,12 @@ class Catalogue:
             self.images[item.product_id].append(item)
         self.stock = self._stock(every_id)
         self.base_url = "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+
+    def text(self, product, field):
+        """A product's translated text, from the texts loaded (an unsaved product: its own)."""
+        if product.pk in self.texts:
+            return self.texts[product.pk].get(field) or ""
+        return product.safe_translation_getter(field, any_language=True) or ""
 
     def _stock(self, product_ids):
         """{product id: the count the shop's suppliers can sell}, for products whose stock is counted."""
@@ -136,7 +182,7 @@ class Catalogue:
     def _page_url(self, product):
         if not self.base_url:
             return ""
-        slug = product.safe_translation_getter("slug", any_language=True) or "product"
+        slug = self.text(product, "slug") or "product"
         try:
             return self._absolute(reverse("shuup:product", kwargs={"pk": product.pk, "slug": slug}))
         except NoReverseMatch:  # a project without Shuup's storefront
@@ -150,7 +196,7 @@ class Catalogue:
         visible = visible and not product.deleted and shop_product is not None and shop_product.purchasable
         variant = {
             "id": variant_id_for(product),
-            "title": _title(product),
+            "title": _title(self.text(product, "name"), product),
             "price": _money(shop_product.default_price_value if shop_product else 0),
             "inventory_quantity": max(0, self._stock_of(product)) if visible else 0,
             "visibility": VISIBLE if visible else HIDDEN,
@@ -168,21 +214,20 @@ class Catalogue:
         """The product as Mailchimp gets it; ``visible`` false: every variant hidden and out of stock."""
         shop_product = self.shop_products.get(product.pk)
         url = self._page_url(product)
-        payload = {"id": product_id_for(product.pk), "title": _title(product)}
-        slug = product.safe_translation_getter("slug", any_language=True)
+        payload = {"id": product_id_for(product.pk), "title": _title(self.text(product, "name"), product)}
+        slug = self.text(product, "slug")
         if slug:
             payload["handle"] = slug[:255]
         if url:
             payload["url"] = url
-        description = ((shop_product.safe_translation_getter("description", any_language=True) if shop_product
-                        else None) or product.safe_translation_getter("description", any_language=True) or "")
+        description = self.shop_descriptions.get(product.pk) or self.text(product, "description")
         if description:
             payload["description"] = description
         if product.manufacturer_id:
             payload["vendor"] = product.manufacturer.name[:255]
-        category = shop_product.primary_category if shop_product else None
-        if category is not None:
-            payload["type"] = (category.safe_translation_getter("name", any_language=True) or "")[:255]
+        category_id = shop_product.primary_category_id if shop_product else None
+        if category_id and self.category_names.get(category_id):
+            payload["type"] = self.category_names[category_id][:255]
         # Always present, also empty: an update must remove a picture the shop removed.
         payload["image_url"] = self._image_url(product)
         payload["images"] = []
