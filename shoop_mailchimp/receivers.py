@@ -232,11 +232,21 @@ def _parents(product_ids):
 
 
 def product_saved(sender, instance, raw=False, **kwargs):
-    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent)."""
-    if not raw and recording_shop_ids():
-        record_catalogue([catalogue_id(instance)])
-        if instance.variation_parent_id:  # sent as a product of its own before it became a variant?
-            record_catalogue([instance.pk], only_known=True)
+    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent). A product
+    with a row in each recording shop is queued in one statement per shop, without reading its shop products:
+    the common case of an admin's save."""
+    shop_ids = recording_shop_ids()
+    if raw or not shop_ids:
+        return
+    parent_id = catalogue_id(instance)
+    unknown = [shop_id for shop_id in shop_ids if not state.record(shop_id, SyncKind.PRODUCT, [parent_id],
+                                                                    only_known=True)]
+    for shop_id in set(shop_ids) - set(unknown):
+        schedule_delivery(shop_id)
+    if unknown:
+        record_catalogue([parent_id], shop_ids=unknown)
+    if instance.variation_parent_id:  # sent as a product of its own before it became a variant?
+        record_catalogue([instance.pk], only_known=True)
 
 
 def product_deleted(sender, instance, **kwargs):
