@@ -132,6 +132,9 @@ def run_story(emulator, api_key, list_id):
     dave.save()  # the shop's next send must not subscribe him again
     say("   %s" % queue_summary(shop, drain()))
 
+    step(10, "Add a product with a picture and a variant to the catalogue")
+    differences += add_to_catalogue(emulator, api_key, configuration, token)
+
     configuration.refresh_from_db()
     differences += compare(emulator, api_key, configuration, people, order)
     if emulator.violations:
@@ -162,6 +165,37 @@ def pay_ship_and_refund_part(order):
                                                  "amount": line.taxful_price.amount / line.quantity}])):
         change()
         drain()
+
+
+def add_to_catalogue(emulator, api_key, configuration, token):
+    """A lamp with a picture and a brass variant: saved in the shop, then printed as Mailchimp holds it.
+    Returns the differences found."""
+    from shuup.core.models import ProductMedia, ProductMediaKind
+    from shuup.testing import factories
+
+    shop = configuration.shop
+    supplier = factories.get_default_supplier(shop)
+    lamp = factories.create_product("lamp-%s" % token, shop=shop, supplier=supplier, default_price=80)
+    brass = factories.create_product("lamp-%s-brass" % token, shop=shop, supplier=supplier, default_price=95)
+    brass.link_to_parent(lamp)
+    picture = ProductMedia.objects.create(product=lamp, kind=ProductMediaKind.IMAGE,
+                                          external_url="https://images.example.org/lamp-%s.jpg" % token)
+    picture.shops.add(shop)
+    say("   %s" % queue_summary(shop, drain()))
+    sent = next((product for product in emulator.products(api_key, configuration.store_id)
+                 if product["id"] == str(lamp.pk)), None)
+    if sent is None:
+        return ["the lamp is not in Mailchimp's catalogue"]
+    say("   Mailchimp holds product %s %r, image %s" % (sent["id"], sent["title"], sent["image_url"] or "-"))
+    print_table(["variant", "title", "sku", "price", "stock", "visibility"], [
+        [variant["id"], variant["title"], variant["sku"], variant["price"], variant["inventory_quantity"],
+         variant["visibility"]] for variant in sent["variants"]])
+    differences = []
+    if str(brass.pk) not in {variant["id"] for variant in sent["variants"]}:
+        differences.append("the lamp's brass variant is not in Mailchimp")
+    if not sent["image_url"]:
+        differences.append("the lamp's picture is not in Mailchimp")
+    return differences
 
 
 def reconcile(shop):

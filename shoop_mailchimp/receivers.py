@@ -1,11 +1,20 @@
 """Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
 talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.delivery`).
 """
+from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
-from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
+from shuup.core.models import (
+    CompanyContact,
+    Contact,
+    ContactGroup,
+    PersonContact,
+    Product,
+    ProductMedia,
+    ShopProduct,
+)
 from shuup.core.order_creator.signals import order_creator_finished
-from shuup.core.signals import order_changed, order_status_changed
+from shuup.core.signals import order_changed, order_status_changed, stocks_updated
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
@@ -21,6 +30,7 @@ from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, sh
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, membership_matters, names_members
+from shoop_mailchimp.sync.kinds.product import catalogue_id
 
 CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
 CONTACT_SAVING_UID = "shoop_mailchimp.contact_saving.%s"
@@ -36,6 +46,14 @@ ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
+PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
+SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
+SHOP_PRODUCT_DELETED_UID = "shoop_mailchimp.shop_product_deleted"
+PRODUCT_MEDIA_SAVED_UID = "shoop_mailchimp.product_media_saved"
+PRODUCT_MEDIA_DELETED_UID = "shoop_mailchimp.product_media_deleted"
+PRODUCT_MEDIA_SHOPS_UID = "shoop_mailchimp.product_media_shops_changed"
+STOCKS_UPDATED_UID = "shoop_mailchimp.stocks_updated"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
@@ -222,6 +240,89 @@ def order_saved(sender, order, **kwargs):
         schedule_delivery(order.shop_id)
 
 
+def record_catalogue(parent_ids, shop_ids=None, only_known=False):
+    """Note these products (variation parents or products without variants) for the recording shops that
+    sell them, one record per shop however many products: a stock update of a thousand products is one
+    burst, sent through batches."""
+    shop_ids = set(recording_shop_ids()) if shop_ids is None else set(shop_ids) & set(recording_shop_ids())
+    parent_ids = set(parent_ids)
+    if not (shop_ids and parent_ids):
+        return
+    if only_known:
+        per_shop = dict.fromkeys(shop_ids, parent_ids)
+    else:
+        per_shop = {}
+        for shop_id, product_id in ShopProduct.objects.filter(shop_id__in=shop_ids, product_id__in=parent_ids
+                                                              ).values_list("shop_id", "product_id"):
+            per_shop.setdefault(shop_id, set()).add(product_id)
+    for shop_id, product_ids in per_shop.items():
+        record(shop_id, SyncKind.PRODUCT, product_ids, only_known=only_known)
+
+
+def _parents(product_ids):
+    """The catalogue rows' ids for these products: a variation child's parent, else the product itself."""
+    return set(Product.objects.filter(pk__in=list(product_ids)).annotate(parent=Coalesce("variation_parent_id", "id"))
+               .values_list("parent", flat=True))
+
+
+def product_saved(sender, instance, raw=False, **kwargs):
+    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent). A product
+    with a row in each recording shop is queued in one statement per shop, without reading its shop products:
+    the common case of an admin's save."""
+    shop_ids = recording_shop_ids()
+    if raw or not shop_ids:
+        return
+    parent_id = catalogue_id(instance)
+    unknown = [shop_id for shop_id in shop_ids if not state.record(shop_id, SyncKind.PRODUCT, [parent_id],
+                                                                    only_known=True)]
+    for shop_id in set(shop_ids) - set(unknown):
+        schedule_delivery(shop_id)
+    if unknown:
+        record_catalogue([parent_id], shop_ids=unknown)
+    if instance.variation_parent_id:  # sent as a product of its own before it became a variant?
+        record_catalogue([instance.pk], only_known=True)
+
+
+def product_deleted(sender, instance, **kwargs):
+    """A product deleted for good: Mailchimp deletes it (no order can name it: Shuup protects those)."""
+    if recording_shop_ids():
+        record_catalogue({instance.pk, catalogue_id(instance)}, only_known=True)
+
+
+def shop_product_saved(sender, instance, raw=False, **kwargs):
+    """Price, visibility, description, category of a product in one shop."""
+    if not raw and instance.shop_id in recording_shop_ids():
+        record_catalogue([catalogue_id(instance.product)], shop_ids=[instance.shop_id])
+
+
+def shop_product_deleted(sender, instance, **kwargs):
+    if instance.shop_id in recording_shop_ids():
+        record_catalogue([instance.product_id], shop_ids=[instance.shop_id], only_known=True)
+
+
+def product_media_changed(sender, instance, raw=False, **kwargs):
+    """An image added, changed or removed: the product's images and image URL change."""
+    if not raw and recording_shop_ids():
+        record_catalogue(_parents([instance.product_id]), only_known=kwargs.get("signal") is post_delete)
+
+
+def product_media_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """An image shown in more or fewer shops."""
+    if action not in ("post_add", "post_remove", "post_clear") or not recording_shop_ids():
+        return
+    if reverse:  # instance is the shop, pk_set the media
+        product_ids = ProductMedia.objects.filter(pk__in=pk_set or []).values_list("product_id", flat=True)
+        record_catalogue(_parents(product_ids), shop_ids=[instance.pk])
+    else:
+        record_catalogue(_parents([instance.product_id]), shop_ids=pk_set)
+
+
+def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs):
+    """Shuup's stock signal (a supplier's stock counted again, an order shipped): the products' inventory."""
+    if recording_shop_ids():
+        record_catalogue(_parents(product_ids), shop_ids=[shop.pk for shop in shops])
+
+
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
         post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
@@ -239,5 +340,14 @@ def connect_receivers():
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
+    post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
+    post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
+    post_save.connect(shop_product_saved, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_SAVED_UID)
+    post_delete.connect(shop_product_deleted, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_DELETED_UID)
+    post_save.connect(product_media_changed, sender=ProductMedia, dispatch_uid=PRODUCT_MEDIA_SAVED_UID)
+    post_delete.connect(product_media_changed, sender=ProductMedia, dispatch_uid=PRODUCT_MEDIA_DELETED_UID)
+    m2m_changed.connect(product_media_shops_changed, sender=ProductMedia.shops.through,
+                        dispatch_uid=PRODUCT_MEDIA_SHOPS_UID)
+    stocks_updated.connect(stocks_updated_receiver, dispatch_uid=STOCKS_UPDATED_UID)
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
     post_delete.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

@@ -22,7 +22,8 @@ class SyncKind:
     CONTACT = "contact"
     ORDER = "order"
     GROUP = "group"
-    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group"))]
+    PRODUCT = "product"
+    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")), (PRODUCT, _("product"))]
 
 
 class ConsentRequest:
@@ -49,6 +50,9 @@ class SyncStateQuerySet(models.QuerySet):
 
     def orders(self):
         return self.filter(kind=SyncKind.ORDER)
+
+    def products(self):
+        return self.filter(kind=SyncKind.PRODUCT)
 
 
 class SyncState(models.Model):

@@ -1,4 +1,4 @@
-"""Bulk sync of a shop's existing contacts (and orders) through Mailchimp batch operations.
+"""Bulk sync of a shop's existing contacts and products (and orders) through Mailchimp batch operations.
 
 The incremental path sends one contact per request; a shop connecting years of customers would
 wait hours. Here each chunk of ``BATCH_SIZE`` objects becomes one ``POST /batches``:
@@ -29,7 +29,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
-from shuup.core.models import Contact, Order
+from shuup.core.models import Contact, Order, ShopProduct, ShopProductVisibility
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -74,6 +74,11 @@ def _configuration(shop_id):
 def unqueued_ids(shop_id, kind):
     """Objects of the shop the sync has never seen (no sync-state row)."""
     known = SyncState.objects.filter(shop_id=shop_id, kind=kind).values("object_id")
+    if kind == SyncKind.PRODUCT:
+        # The catalogue as the storefront shows it: variation parents and products without variants.
+        shown = ShopProduct.objects.filter(shop_id=shop_id, product__variation_parent__isnull=True,
+                                           product__deleted=False).exclude(visibility=ShopProductVisibility.NOT_VISIBLE)
+        return shown.exclude(product_id__in=known).values_list("product_id", flat=True)
     objects = shop_contacts(shop_id) if kind == SyncKind.CONTACT else Order.objects.filter(shop_id=shop_id)
     return objects.exclude(pk__in=known).values_list("pk", flat=True)
 
@@ -293,8 +298,8 @@ def _submit(batch, configuration, session, journal, report, planned=None):
     if not _save_and_give_back(batch):
         return batch
     state.extend_lease(batch.token, get_setting("BATCH_LEASE_SECONDS"), batch_id=batch.batch_id)
-    journal.add("bulk.submit", "Batch %s submitted: %d operations for %d %ss (phase %d of 2)" % (
-        batch.batch_id, len(operations), len(rows), batch.kind, batch.phase + 1))
+    journal.add("bulk.submit", "Batch %s submitted: %d operations for %d %ss (phase %d of %d)" % (
+        batch.batch_id, len(operations), len(rows), batch.kind, batch.phase + 1, len(_phases(batch))))
     return batch
 
 
@@ -413,10 +418,10 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
     session = None
     try:
         session = open_session(configuration)
-        contacts_open = any(kind == SyncKind.CONTACT for _pk, kind, _status in open_batches)
+        # Orders wait for their customers' and products' batches: an order then names what Mailchimp knows.
+        before_orders_open = any(kind in (SyncKind.CONTACT, SyncKind.PRODUCT) for _pk, kind, _status in open_batches)
         for pk, kind, status in open_batches:
-            # Orders wait for their customers' batches: an order then names a customer Mailchimp knows.
-            if status == BatchStatus.PREPARING and not (kind == SyncKind.ORDER and contacts_open):
+            if status == BatchStatus.PREPARING and not (kind == SyncKind.ORDER and before_orders_open):
                 batch = submit_batch(MailchimpBatch.objects.get(pk=pk), configuration, session, journal, report,
                                      (plans or {}).get(pk))
                 if progress:
@@ -440,7 +445,7 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                 for name, value in progress_fields.items():
                     setattr(batch, name, value)
                 _finish(configuration, session, batch, info, journal, report)
-                if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and contacts_open):
+                if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and before_orders_open):
                     # The next phase at once, not a poll later: one with nothing to send (a burst of group
                     # changes leaves every customer as it was) closes its rows now.
                     batch = submit_batch(batch, configuration, session, journal, report)
@@ -473,13 +478,13 @@ def resume_batches(shop_id, wait=True, poll_interval=None, timeout=None, report=
 
 
 def start(shop_id, include_orders=False, report=None, progress=None):
-    """Record never-seen contacts (and orders) and submit their batches; returns (rows, batches).
+    """Record never-seen contacts and products (and orders) and submit their batches; returns (rows, batches).
 
     The store is marked ``is_syncing`` first: Mailchimp then sends no order notification and starts no
     automation for what the import brings (years of orders would otherwise mail every customer).
     """
     configuration = _configuration(shop_id)
-    kinds = [SyncKind.CONTACT] + ([SyncKind.ORDER] if include_orders else [])
+    kinds = [SyncKind.CONTACT, SyncKind.PRODUCT] + ([SyncKind.ORDER] if include_orders else [])
     if not any(unqueued_ids(shop_id, kind).exists() for kind in kinds):
         return 0, 0
     mark_store_syncing(configuration, True)

@@ -1,13 +1,16 @@
-"""Bursts: many contacts due at once go to Mailchimp through batches, without anyone pressing a button.
+"""Bursts: many contacts (or products) due at once go to Mailchimp through batches, without anyone pressing
+a button.
 
-A group renamed or filled, a CSV import, an audience re-mapping: each queues thousands of contacts.
+A group renamed or filled, a CSV import, an audience re-mapping: each queues thousands of contacts; a
+stock count or a price list import queues thousands of products.
 One by one that is two requests per contact, minutes to hours behind; a batch carries 500 contacts in
 two submissions. When a shop has at least ``BURST_THRESHOLD`` due contacts, every due contact is
 claimed ``BATCH_SIZE`` at a time and planned as the drainer would plan it; the sends a batch can carry
 (:attr:`ContactPlan.batchable`) are handed over to a :class:`MailchimpBatch`, the others (an address
 change, consent given again, an erasure, nothing to send) are delivered by the drainer at once. The
 batches then run as a bulk sync's do (:mod:`shoop_mailchimp.sync.bulk`): members first, then their
-customers, each row closed by the same :func:`state.close` with the same version rule.
+customers, each row closed by the same :func:`state.close` with the same version rule. Products go the
+same way, each product one operation of a batch.
 """
 import logging
 import uuid
@@ -22,33 +25,38 @@ from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.drainer import ShopDelivery, still_refused
-from shoop_mailchimp.sync.kinds import contact
+from shoop_mailchimp.sync.kinds import BY_KIND
+
+#: The kinds whose rows go through batches when many are due at once, in delivery order.
+BURST_KINDS = (SyncKind.CONTACT, SyncKind.PRODUCT)
 
 logger = logging.getLogger(__name__)
 
 
-def shops_in_a_burst(shop_id=None):
-    """Ids of active shops with at least BURST_THRESHOLD due contacts (none when the setting is 0 or None)."""
+def shops_in_a_burst(shop_id=None, kind=SyncKind.CONTACT):
+    """Ids of active shops with at least BURST_THRESHOLD due rows of the kind (none when the setting is 0 or
+    None)."""
     threshold = get_setting("BURST_THRESHOLD")
     if not threshold:
         return []
     active = MailchimpConfiguration.objects.active().values("shop_id")
-    due = state.due(shop_id, kind=SyncKind.CONTACT).filter(shop_id__in=active)
+    due = state.due(shop_id, kind=kind).filter(shop_id__in=active)
     return list(due.values("shop_id").annotate(due=Count("id")).filter(due__gte=threshold)
                 .values_list("shop_id", flat=True))
 
 
 def send_bursts(shop_id=None, report=None):
-    """Put every due contact of each shop in a burst into batches; returns the batches made."""
+    """Put every due contact (product) of each shop in a burst into batches; returns the batches made."""
     report = Counter() if report is None else report
     made = []
-    for burst_shop_id in shops_in_a_burst(shop_id):
-        try:
-            made.extend(send_burst(burst_shop_id, report))
-        except Exception:
-            # One shop's failure (a bug of ours, the database) must not stop the round for the others: its
-            # claimed rows come back when their lease ends, and the drainer sends them one by one meanwhile.
-            logger.exception("The burst of shop %s failed", burst_shop_id)
+    for kind in BURST_KINDS:
+        for burst_shop_id in shops_in_a_burst(shop_id, kind):
+            try:
+                made.extend(send_burst(burst_shop_id, report, kind))
+            except Exception:
+                # One shop's failure (a bug of ours, the database) must not stop the round for the others: its
+                # claimed rows come back when their lease ends, and the drainer sends them one by one meanwhile.
+                logger.exception("The %s burst of shop %s failed", kind, burst_shop_id)
     return made
 
 
@@ -61,24 +69,25 @@ def sendable_configuration(shop_id):
     return configuration
 
 
-def send_burst(shop_id, report):
-    # Groups first, as the drainer orders kinds: a contact planned before its group's interest exists would
-    # be sent without it.
-    groups = state.claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"), kind=SyncKind.GROUP)
-    if groups:
-        ShopDelivery(shop_id, report).deliver(groups)
+def send_burst(shop_id, report, kind=SyncKind.CONTACT):
+    if kind == SyncKind.CONTACT:
+        # Groups first, as the drainer orders kinds: a contact planned before its group's interest exists would
+        # be sent without it.
+        groups = state.claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"), kind=SyncKind.GROUP)
+        if groups:
+            ShopDelivery(shop_id, report).deliver(groups)
     size = max(1, int(get_setting("BATCH_SIZE")))
-    # Bounded by what is due now: contacts recorded meanwhile wait for the next round.
-    chunks = -(-state.due(shop_id, kind=SyncKind.CONTACT).count() // size)
+    # Bounded by what is due now: rows recorded meanwhile wait for the next round.
+    chunks = -(-state.due(shop_id, kind=kind).count() // size)
     made = []
     for _chunk in range(chunks):
         configuration = sendable_configuration(shop_id)  # a send of this round may have paused the shop
-        rows = state.claim(shop_id=shop_id, limit=size, kind=SyncKind.CONTACT) if configuration else []
+        rows = state.claim(shop_id=shop_id, limit=size, kind=kind) if configuration else []
         if not rows:
             break
         try:
-            batched, one_by_one = split(configuration, rows)
-            batch = hand_over(shop_id, [row for row, _plan in batched]) if batched else None
+            batched, one_by_one = split(configuration, rows, kind)
+            batch = hand_over(shop_id, [row for row, _plan in batched], kind) if batched else None
         except Exception:
             state.release(rows)
             raise
@@ -90,24 +99,25 @@ def send_burst(shop_id, report):
             ShopDelivery(shop_id, report).deliver(one_by_one)
     if made:
         journal = Journal(shop_id)
-        journal.add("bulk.burst", "%d changed contacts go to Mailchimp in %d batches, not one by one (more than "
-                    "%d were due at once)" % (sum(batch.rows for batch in made), len(made),
+        journal.add("bulk.burst", "%d changed %ss go to Mailchimp in %d batches, not one by one (more than "
+                    "%d were due at once)" % (sum(batch.rows for batch in made), kind, len(made),
                                               get_setting("BURST_THRESHOLD") - 1))
         journal.flush()
         bulk.check_batches(shop_id, report=report)
     return made
 
 
-def split(configuration, rows):
+def split(configuration, rows, kind=SyncKind.CONTACT):
     """([(row, plan)] a batch can carry, [row] the drainer sends itself), by the plan the drainer would
     make."""
-    context = contact.load(configuration, rows)
+    kind_module = BY_KIND[kind]
+    context = kind_module.load(configuration, rows)
     batched, one_by_one = [], []
     for row in rows:
         try:
-            plan = contact.plan(configuration, row, context)
+            plan = kind_module.plan(configuration, row, context)
         except Exception:  # the drainer plans it again, and records why it cannot be sent
-            logger.exception("Planning contact %s for a burst failed", row.object_id)
+            logger.exception("Planning %s %s for a burst failed", kind, row.object_id)
             plan = None
         if getattr(plan, "batchable", False) and not row.recovered and not still_refused(row, plan):
             batched.append((row, plan))
@@ -116,13 +126,13 @@ def split(configuration, rows):
     return batched, one_by_one
 
 
-def hand_over(shop_id, rows):
+def hand_over(shop_id, rows, kind=SyncKind.CONTACT):
     """A burst batch holding ``rows``. A row a shop's transaction held at that moment is not handed over: it
     goes back to the queue, for the next round."""
     token = uuid.uuid4().hex
     with transaction.atomic():
         handed = state.hand_over(rows, token, get_setting("BATCH_LEASE_SECONDS"))
-        batch = MailchimpBatch.objects.create(shop_id=shop_id, kind=SyncKind.CONTACT, origin=BatchOrigin.BURST,
+        batch = MailchimpBatch.objects.create(shop_id=shop_id, kind=kind, origin=BatchOrigin.BURST,
                                               token=token, rows=len(handed))
     state.release([row for row in rows if row.id not in handed])
     return batch

@@ -193,8 +193,8 @@ def run_sync_existing(job):
     except bulk.BulkSyncError as error:
         return JobStatus.FAILED, str(error)
     if not rows:
-        return JobStatus.DONE, (_("Every contact and order had already been sent.") if include_orders
-                                else _("Every contact had already been sent."))
+        return JobStatus.DONE, (_("Every contact, product and order had already been sent.") if include_orders
+                                else _("Every contact and product had already been sent."))
     return JobStatus.DONE, "%s %s" % (
         ungettext("%(count)d item queued for Mailchimp", "%(count)d items queued for Mailchimp", rows) % {
             "count": rows},

@@ -135,7 +135,7 @@ def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mai
     assert "%d items queued for Mailchimp in 1 batch." % total in html
     admin_client.post(url("sync_existing"))
     html = admin_client.get(url("status")).content.decode()
-    assert "Every contact had already been sent." in html
+    assert "Every contact and product had already been sent." in html
 
 
 @pytest.mark.django_db  # no commit needed

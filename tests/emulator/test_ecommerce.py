@@ -127,6 +127,32 @@ def test_product_without_variants_is_rejected(mailchimp_emulator, store, api):
     mailchimp_emulator.clear_violations()
 
 
+def test_product_variants_are_required_and_unique(mailchimp_account, product, api):
+    emu, api_key, _list_id = mailchimp_account
+    products = f"ecommerce/stores/{STORE}/products"
+    assert api("POST", products, json={"id": "p2", "title": "Plate", "variants": []}).status_code == 400
+    twins = [{"id": "v", "title": "Blue"}, {"id": "v", "title": "Red"}]
+    assert api("POST", products, json={"id": "p2", "title": "Plate", "variants": twins}).status_code == 400
+    assert api("PATCH", f"{products}/p1", json={"variants": twins}).status_code == 400
+    assert api("PATCH", f"{products}/p1", json={"variants": []}).status_code == 400
+    assert [p["id"] for p in emu.products(api_key, STORE)] == ["p1"]
+    # A product keeps at least one variant: the last one goes with the product.
+    assert api("DELETE", f"{products}/p1/variants/p1").status_code == 400
+    assert [v["id"] for v in emu.products(api_key, STORE)[0]["variants"]] == ["p1"]
+
+
+def test_deleted_product_refuses_orders_naming_it(mailchimp_account, product, mailchimp_client, api):
+    """Mailchimp deletes a product an order names; that order then cannot be written again."""
+    emu, api_key, _list_id = mailchimp_account
+    body = order_body(customer_body={"id": "c9", "email_address": "buyer@gmail.com", "opt_in_status": False})
+    mailchimp_client.stores.orders.create(STORE, body)
+    assert api("DELETE", f"ecommerce/stores/{STORE}/products/p1").status_code == 204
+    assert emu.orders(api_key, STORE)[0]["lines"][0]["product_title"] == "Mug"
+    update = api("PATCH", f"ecommerce/stores/{STORE}/orders/o1", json={"lines": body["lines"]})
+    assert update.status_code == 400
+    assert "does not exist" in update.json()["detail"]
+
+
 def test_order_creates_customer_and_member(mailchimp_account, product, mailchimp_client, api):
     emu, api_key, list_id = mailchimp_account
     body = order_body(

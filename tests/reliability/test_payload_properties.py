@@ -28,6 +28,7 @@ from shoop_mailchimp.initialization import store_payload
 from shoop_mailchimp.models import MailchimpConfiguration, SyncState
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from shoop_mailchimp.sync.kinds import order as order_kind
+from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.kinds.fields import COMPANY, PERSON
 from shoop_mailchimp.testing.emulator.spec import load_spec
 from tests.reliability import registry
@@ -104,23 +105,28 @@ def product_instances(draw):
     product.pk = product.id = draw(ids)
     product.set_current_language("en")
     product.name = draw(st.text(max_size=300))
+    product.description = draw(st.text(max_size=300))
+    product.slug = draw(st.from_regex(r"[a-z0-9-]{0,40}", fullmatch=True))
+    product.created_on = datetime(2026, 1, 1, tzinfo=timezone.utc)
     return product
 
 
 @PROPERTY_SETTINGS
-@given(product=product_instances())
-def test_product_payloads(spec, product):
+@given(product=product_instances(), domain=st.sampled_from(["", "shop.fastmail.com"]), visible=st.booleans())
+def test_product_payloads(spec, product, domain, visible):
     registry.add("bad_inputs")
-    payload = order_kind.product_payload(product)
+    payload = product_kind.Catalogue(Shop(domain=domain), []).payload(product, visible=visible)
     assert payload["title"].strip()
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/products", payload)
-    assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}", {"title": payload["title"]})
+    assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}",
+                 {key: value for key, value in payload.items() if key != "id"})
 
 
 def price_line(currency, include_tax, type, value, pk=None, parent=None, quantity=1, discount=0, text=""):
     """An unsaved order line of ``type`` priced ``value`` (a unit price; negative for discounts and refunds)."""
     line = types.SimpleNamespace(
         pk=pk, type=type, product_id=pk if type == OrderLineType.PRODUCT else None, parent_line_id=parent,
+        product=types.SimpleNamespace(pk=pk, variation_parent_id=None) if type == OrderLineType.PRODUCT else None,
         quantity=quantity, text=text, price=types.SimpleNamespace(includes_tax=include_tax),
         discount_amount=Money(discount, currency),
         taxful_price=Money(value * quantity - discount, currency),

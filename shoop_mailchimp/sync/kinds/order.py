@@ -17,7 +17,7 @@ from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds import order_fields
+from shoop_mailchimp.sync.kinds import order_fields, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email, storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
@@ -45,22 +45,9 @@ def order_id_for(order):
     return str(order.pk)
 
 
-def product_id_for(product):
-    return str(product.pk)
-
-
 def guest_customer_id(email):
     """Guests have no contact: one customer per e-mail address, so that their orders add up."""
     return "guest-" + hashlib.sha256(email.lower().encode("utf-8")).hexdigest()[:32]
-
-
-def product_payload(product):
-    title = (product.safe_translation_getter("name", any_language=True) or product.sku or "").strip()
-    title = title[:255] or "Product %s" % product.pk
-    variant = {"id": product_id_for(product), "title": title}
-    if product.sku:
-        variant["sku"] = product.sku[:255]
-    return {"id": product_id_for(product), "title": title, "variants": [variant]}
 
 
 def guest_customer(order, double_opt_in):
@@ -95,11 +82,17 @@ def order_url(order, can_log_in):
     return storefront_url(order.shop.domain, path)
 
 
+def line_product_ids(line):
+    """(product id, variant id) of a line as the product kind sends them: a variation child is a variant of its
+    parent."""
+    return product.product_id_for(product.catalogue_id(line.product)), product.variant_id_for(line.product)
+
+
 def order_payload(order, lines, customer, statuses=False, coupons=(), cancelled_at=None, url=""):
     """The order as Mailchimp takes it, from the order and all its lines. ``statuses``: whether the financial and
     fulfillment statuses go too (they make Mailchimp send its order notifications); ``coupons``: the codes used,
     as (code, percentage) pairs; ``cancelled_at``: when it was cancelled, if it was."""
-    line_payloads = order_fields.line_payloads(lines)
+    line_payloads = order_fields.line_payloads(lines, line_product_ids)
     if not line_payloads:
         raise UnsendableOrder("the order has no lines with an existing product")
     payload = {
@@ -173,8 +166,26 @@ class Context:
         ).values_list("object_id", "status", "last_synced_at")
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
-        #: Products sent in this drain: each once, however many orders name it.
-        self.sent_products = set()
+        parent_ids = {product.catalogue_id(line.product) for order in self.orders.values()
+                      for line in order_fields.product_lines(order.lines.all())}
+        sent = set(SyncState.objects.products().filter(
+            shop_id=configuration.shop_id, object_id__in=parent_ids, last_synced_at__isnull=False,
+        ).values_list("object_id", flat=True))
+        #: The orders' products as the product kind sends them, for those Mailchimp has not been sent yet.
+        self.catalogue = product.Catalogue(configuration.shop, parent_ids - sent)
+        #: Products Mailchimp has, or was sent in this drain: each once, however many orders name it.
+        self.sent_products = sent
+
+    def unsent_products(self, lines):
+        """The products of these lines Mailchimp lacks, by id: as the product kind would send them (hidden
+        when the shop no longer shows them)."""
+        catalogue = self.catalogue
+        unsent = {}
+        for line in lines:
+            parent = catalogue.products.get(product.catalogue_id(line.product))
+            if parent is not None and parent.pk not in self.sent_products:
+                unsent[parent.pk] = catalogue.payload(parent, visible=catalogue.shown(parent))
+        return unsent
 
 
 def load(configuration, rows):
@@ -243,15 +254,16 @@ class OrderPlan:
 
     def run(self, log):
         store_id = self.configuration.store_id
-        for line in self.lines:
-            if line.product_id in self.context.sent_products:
-                continue
-            payload = product_payload(line.product)
+        for product_pk, payload in self.context.unsent_products(self.lines).items():
             try:
-                yield Operation("PATCH", product_path(store_id, payload["id"]), {"title": payload["title"]})
-            except MailchimpNotFound:
                 yield Operation("POST", product_path(store_id), payload)
-            self.context.sent_products.add(line.product_id)
+            except MailchimpAPIError as error:
+                if not product.already_exists(error):
+                    raise
+                # Sent before this shop kept product rows, perhaps without the variant this order names.
+                yield Operation("PATCH", product_path(store_id, payload["id"]),
+                                {key: value for key, value in payload.items() if key != "id"})
+            self.context.sent_products.add(product_pk)
         payload = self.payload
         update = {key: value for key, value in payload.items() if key != "id"}
         try:
@@ -300,13 +312,11 @@ class OrderPlan:
 def _build_products(configuration, pairs, rows, sent):
     products = {}
     for row, plan in pairs:
-        for line in plan.lines:
-            products.setdefault(line.product_id, line.product)
+        products.update(plan.context.unsent_products(plan.lines))
         sent[str(row.id)] = {}
     return [
-        batches.encode(Operation("POST", product_path(configuration.store_id), product_payload(product)),
-                       "p:%d:product" % product_id)
-        for product_id, product in sorted(products.items())
+        batches.encode(Operation("POST", product_path(configuration.store_id), payload), "p:%d:product" % product_pk)
+        for product_pk, payload in sorted(products.items())
     ]
 
 

@@ -73,9 +73,10 @@ def product_lines(lines):
     return [line for line in lines if line.type == OrderLineType.PRODUCT and line.product_id is not None]
 
 
-def line_payloads(lines):
+def line_payloads(lines, product_ids):
     """The product lines with their unit price paid and their discount, both without tax. A discount line
-    attached to a product line (a campaign's line effect) is that line's discount."""
+    attached to a product line (a campaign's line effect) is that line's discount. ``product_ids(line)``:
+    the line's (product id, variant id) in Mailchimp."""
     attached = {}
     for line in lines:
         if line.type == OrderLineType.DISCOUNT and line.parent_line_id:
@@ -86,10 +87,11 @@ def line_payloads(lines):
         extra_discount = attached.get(line.pk, Decimal(0))
         own_discount = _without_tax(line, line.discount_amount.value)
         paid = line.taxless_price.value - extra_discount
+        product_id, variant_id = product_ids(line)
         payloads.append({
             "id": str(line.pk),
-            "product_id": str(line.product_id),
-            "product_variant_id": str(line.product_id),
+            "product_id": product_id,
+            "product_variant_id": variant_id,
             "quantity": quantity,
             "price": money(max(paid, Decimal(0)) / quantity),
             "discount": money(max(own_discount + extra_discount, Decimal(0))),

@@ -234,8 +234,20 @@ def _variant(body):
     return stamped(variant)
 
 
+def _check_variants(variants):
+    """A product has at least one variant, and a variant id names one variant of the product."""
+    if not isinstance(variants, list) or not variants:
+        raise invalid("The resource submitted could not be validated.",
+                      errors=[{"field": "variants", "message": "A product must have at least one variant."}])
+    ids = [variant.get("id") for variant in variants if isinstance(variant, dict)]
+    if len(ids) != len(set(ids)):
+        raise invalid("The resource submitted could not be validated.",
+                      errors=[{"field": "variants", "message": "Variant ids must be unique within a product."}])
+
+
 def _product_from(body, existing=None):
     require(body, "id", "title", "variants")
+    _check_variants(body["variants"])
     product = {
         "handle": "",
         "url": "",
@@ -292,6 +304,14 @@ def put_product(ctx):
 @handles("PATCH", "/ecommerce/stores/{storeId}/products/{productId}")
 def patch_product(ctx):
     product = _product(ctx, ctx.store())
+    if "variants" in ctx.body:
+        _check_variants(ctx.body["variants"])
+        for body in ctx.body["variants"]:
+            require(body, "id")
+            if not any(variant["id"] == body["id"] for variant in product["variants"]):
+                require(body, "title")
+    if "title" in ctx.body and not str(ctx.body["title"] or "").strip():
+        require({}, "title")
     merge(product, ctx.body, exclude=("id", "variants"))
     for body in ctx.body.get("variants") or []:
         _upsert_variant(product, body)
@@ -310,6 +330,8 @@ def _upsert_variant(product, body):
 
 @handles("DELETE", "/ecommerce/stores/{storeId}/products/{productId}")
 def delete_product(ctx):
+    """Mailchimp deletes a product whatever names it: orders keep their lines as sent, but a later write of
+    such an order (or a cart) naming it is refused by :func:`check_lines`."""
     store = ctx.store()
     del store.products[_product(ctx, store)["id"]]
     return 204, None
@@ -360,6 +382,8 @@ def patch_variant(ctx):
 def delete_variant(ctx):
     product = _product(ctx, ctx.store())
     variant = _find_variant(ctx, product)
+    if len(product["variants"]) == 1:
+        raise invalid("A product must have at least one variant: delete the product instead.")
     product["variants"].remove(variant)
     return 204, None
 

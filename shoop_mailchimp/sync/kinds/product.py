@@ -1,0 +1,382 @@
+"""Where a Shuup product becomes a Mailchimp eCommerce product: the whole catalogue, not only what was
+ordered, because Mailchimp's product blocks, recommendations and revenue reports draw on it.
+
+A row is a product of a shop as the storefront shows it: a variation parent with its children as
+variants, or a simple product as its own single variant (the id an order line names as both). A
+product the shop no longer shows (hidden, soft-deleted, deleted) is deleted in Mailchimp, unless an
+order of the shop names it: Mailchimp refuses an order, and any later update of it (a cancellation, a
+shipment), whose lines name a product the store lacks, so such a product stays with its variants
+hidden and out of stock.
+"""
+import hashlib
+import json
+from collections import defaultdict
+from decimal import Decimal
+from urllib.parse import urljoin
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
+from shuup.core.models import (
+    Category,
+    OrderLine,
+    Product,
+    ProductMedia,
+    ProductMediaKind,
+    ShopProduct,
+    ShopProductVisibility,
+)
+
+from shoop_mailchimp.mailchimp import batches
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.resources import product_path
+from shoop_mailchimp.mailchimp.transport import Operation
+from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.outcome import Outcome, Result
+
+KIND = SyncKind.PRODUCT
+
+#: The stock sent for a product whose stock the shop does not count: Mailchimp takes 0 for sold out and
+#: would leave it out of recommendations.
+UNTRACKED_STOCK = 1000000
+#: Images sent per product (Mailchimp's product blocks show the first).
+MAX_IMAGES = 10
+VISIBLE, HIDDEN = "visible", "hidden"
+PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
+SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "purchasable", "default_price_value",
+                       "primary_category_id", "shop_primary_image_id")
+
+
+def log_target(object_id):
+    """Product entries name no contact or order: the message names the product."""
+    return {}
+
+
+def catalogue_id(product):
+    """The row's object id for a product: a variation child is a variant of its parent's row."""
+    return product.variation_parent_id or product.pk
+
+
+def product_id_for(product_pk):
+    return str(product_pk)
+
+
+def variant_id_for(product):
+    return str(product.pk)
+
+
+def already_exists(error):
+    return error.status == 400 and "already exists" in (error.detail or "").lower()
+
+
+def _title(name, product):
+    title = (name or product.sku or "").strip()
+    return title[:255] or "Product %s" % product.pk
+
+
+def _money(value):
+    return round(float(value or Decimal(0)), 2)
+
+
+def translated(model, ids, fields):
+    """{object id: {field: value}} of a translated model's objects in one query: the active language's
+    text, else the default language's, else any. (Prefetching parler's translations took most of a bulk
+    sync's planning.)"""
+    ids = set(ids)
+    if not ids:
+        return {}
+    preferred = [get_language(), getattr(settings, "PARLER_DEFAULT_LANGUAGE_CODE", None), settings.LANGUAGE_CODE]
+    rank = {code: position for position, code in reversed(list(enumerate(code for code in preferred if code)))}
+    texts, ranks = {}, {}
+    rows = model._parler_meta.root_model.objects.filter(master_id__in=ids).order_by("language_code")
+    for row in rows.values_list("master_id", "language_code", *fields):
+        master_id, language, values = row[0], row[1], row[2:]
+        position = rank.get(language, len(rank))
+        if master_id not in ranks or position < ranks[master_id]:
+            ranks[master_id] = position
+            texts[master_id] = dict(zip(fields, values))
+    return {pk: texts.get(pk, {}) for pk in ids}
+
+
+class Catalogue:
+    """The products of some rows (or of an order's lines) with what their payloads need, in a few queries:
+    their variation children, shop products, images, stock, categories and texts."""
+
+    def __init__(self, shop, product_ids):
+        self.shop = shop
+        ids = set(product_ids)
+        # Only the columns a payload reads: a product has dozens, and converting them was most of the loading.
+        products = Product.objects.only(*PRODUCT_FIELDS)
+        self.products = products.filter(pk__in=ids).select_related("manufacturer").only(
+            *PRODUCT_FIELDS, "manufacturer__name").in_bulk()
+        self.children = defaultdict(list)
+        for child in products.filter(variation_parent_id__in=ids).order_by("pk"):
+            self.children[child.variation_parent_id].append(child)
+        every_id = ids | {child.pk for children in self.children.values() for child in children}
+        self.shop_products = {
+            shop_product.product_id: shop_product for shop_product in ShopProduct.objects.filter(
+                shop_id=shop.pk, product_id__in=every_id).only(*SHOP_PRODUCT_FIELDS)
+        }
+        #: {product id: {"name", "slug", "description"}}
+        self.texts = translated(Product, every_id, ("name", "slug", "description"))
+        shop_product_texts = translated(ShopProduct, [sp.pk for sp in self.shop_products.values()], ("description",))
+        self.shop_descriptions = {sp.product_id: shop_product_texts.get(sp.pk, {}).get("description")
+                                  for sp in self.shop_products.values()}
+        categories = {sp.primary_category_id for sp in self.shop_products.values() if sp.primary_category_id}
+        self.category_names = {pk: text.get("name") for pk, text in translated(Category, categories, ("name",)).items()}
+        self.images = defaultdict(list)
+        media = ProductMedia.objects.filter(product_id__in=every_id, kind=ProductMediaKind.IMAGE, enabled=True,
+                                            public=True, shops=shop.pk).select_related("file")
+        for item in media.order_by("ordering", "pk"):
+            self.images[item.product_id].append(item)
+        self.stock = self._stock(every_id)
+        self.base_url = "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+
+    def text(self, product, field):
+        """A product's translated text, from the texts loaded (an unsaved product: its own)."""
+        if product.pk in self.texts:
+            return self.texts[product.pk].get(field) or ""
+        return product.safe_translation_getter(field, any_language=True) or ""
+
+    def _stock(self, product_ids):
+        """{product id: the count the shop's suppliers can sell}, for products whose stock is counted."""
+        if not apps.is_installed("shuup.simple_supplier"):
+            return {}
+        counts = apps.get_model("simple_supplier", "StockCount").objects.filter(
+            product_id__in=product_ids, stock_managed=True, supplier__shops=self.shop.pk)
+        return dict(counts.values("product_id").annotate(total=Sum("logical_count")).values_list("product_id", "total"))
+
+    def ordered(self, product_id):
+        """Whether an order of the shop names the product or one of its variants."""
+        return OrderLine.objects.filter(Q(product_id=product_id) | Q(product__variation_parent_id=product_id),
+                                        order__shop_id=self.shop.pk).exists()
+
+    def shown(self, product):
+        """Whether the storefront shows the product (a variation parent, or a product without variants)."""
+        shop_product = self.shop_products.get(product.pk)
+        return (not product.deleted and shop_product is not None
+                and shop_product.visibility != ShopProductVisibility.NOT_VISIBLE)
+
+    def _absolute(self, url):
+        if not url:
+            return ""
+        if url.startswith(("http://", "https://")):
+            return url
+        return urljoin(self.base_url + "/", url.lstrip("/")) if self.base_url else ""
+
+    def _image_url(self, product):
+        shop_product = self.shop_products.get(product.pk)
+        chosen = [item for item in self.images.get(product.pk, ())
+                  if shop_product is not None and item.pk == shop_product.shop_primary_image_id]
+        chosen += [item for item in self.images.get(product.pk, ()) if item.pk == product.primary_image_id]
+        chosen += self.images.get(product.pk, [])
+        for item in chosen:
+            url = self._absolute(item.url)
+            if url:
+                return url
+        return ""
+
+    def _page_url(self, product):
+        if not self.base_url:
+            return ""
+        slug = self.text(product, "slug") or "product"
+        try:
+            return self._absolute(reverse("shuup:product", kwargs={"pk": product.pk, "slug": slug}))
+        except NoReverseMatch:  # a project without Shuup's storefront
+            return ""
+
+    def _stock_of(self, product):
+        return int(self.stock[product.pk]) if product.pk in self.stock else UNTRACKED_STOCK
+
+    def _variant(self, product, own_shop_product, fallback, url, visible):
+        shop_product = own_shop_product or fallback
+        visible = visible and not product.deleted and shop_product is not None and shop_product.purchasable
+        variant = {
+            "id": variant_id_for(product),
+            "title": _title(self.text(product, "name"), product),
+            "price": _money(shop_product.default_price_value if shop_product else 0),
+            "inventory_quantity": max(0, self._stock_of(product)) if visible else 0,
+            "visibility": VISIBLE if visible else HIDDEN,
+        }
+        if product.sku:
+            variant["sku"] = product.sku[:255]
+        if url:
+            variant["url"] = url
+        image_url = self._image_url(product)
+        if image_url:
+            variant["image_url"] = image_url
+        return variant
+
+    def payload(self, product, visible=True):
+        """The product as Mailchimp gets it; ``visible`` false: every variant hidden and out of stock."""
+        shop_product = self.shop_products.get(product.pk)
+        url = self._page_url(product)
+        payload = {"id": product_id_for(product.pk), "title": _title(self.text(product, "name"), product)}
+        slug = self.text(product, "slug")
+        if slug:
+            payload["handle"] = slug[:255]
+        if url:
+            payload["url"] = url
+        description = self.shop_descriptions.get(product.pk) or self.text(product, "description")
+        if description:
+            payload["description"] = description
+        if product.manufacturer_id:
+            payload["vendor"] = product.manufacturer.name[:255]
+        category_id = shop_product.primary_category_id if shop_product else None
+        if category_id and self.category_names.get(category_id):
+            payload["type"] = self.category_names[category_id][:255]
+        # Always present, also empty: an update must remove a picture the shop removed.
+        payload["image_url"] = self._image_url(product)
+        payload["images"] = []
+        for item in self.images.get(product.pk, [])[:MAX_IMAGES]:
+            image = self._absolute(item.url)
+            if image:
+                payload["images"].append({"id": str(item.pk), "url": image})
+        payload["published_at_foreign"] = product.created_on.isoformat()
+        children = self.children.get(product.pk)
+        if children:
+            payload["variants"] = [self._variant(child, self.shop_products.get(child.pk), shop_product, url, visible)
+                                   for child in children]
+        else:
+            payload["variants"] = [self._variant(product, shop_product, None, url, visible)]
+        return payload
+
+
+def fingerprint_of(payload):
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+class Context:
+    def __init__(self, configuration, rows):
+        self.catalogue = Catalogue(configuration.shop, [row.object_id for row in rows])
+
+
+def load(configuration, rows):
+    return Context(configuration, rows)
+
+
+def plan(configuration, row, context):
+    catalogue = context.catalogue
+    product = catalogue.products.get(row.object_id)
+    if product is not None and not product.variation_parent_id and catalogue.shown(product):
+        product_plan = ProductPlan(configuration, row, catalogue.payload(product), ProductPlan.SEND)
+    elif not row.last_synced_at:
+        return Outcome.removed()  # never shown (or a variant: its parent's row sends it), never sent
+    elif product is not None and catalogue.ordered(product.pk):
+        product_plan = ProductPlan(configuration, row, catalogue.payload(product, visible=False), ProductPlan.HIDE)
+    else:
+        product_plan = ProductPlan(configuration, row, {"id": product_id_for(row.object_id)}, ProductPlan.DELETE)
+    if product_plan.action != ProductPlan.DELETE and product_plan.fingerprint == row.fingerprint:
+        return Outcome.unchanged()
+    return product_plan
+
+
+class ProductPlan:
+    """What one product's delivery sends, computed without touching the network."""
+
+    SEND, HIDE, DELETE = "send", "hide", "delete"
+    #: A batch carries it as one operation (a create, an update or a delete).
+    batchable = True
+
+    def __init__(self, configuration, row, payload, action):
+        self.configuration = configuration
+        self.row = row
+        self.payload = payload
+        self.action = action
+        self.fingerprint = fingerprint_of(payload)
+
+    @property
+    def path(self):
+        return product_path(self.configuration.store_id, self.payload["id"])
+
+    @property
+    def update(self):
+        return {key: value for key, value in self.payload.items() if key != "id"}
+
+    def operation(self):
+        """The one operation a batch carries: a product Mailchimp may have is updated, a new one created."""
+        if self.action == self.DELETE:
+            return Operation("DELETE", self.path)
+        if self.row.last_synced_at:
+            return Operation("PATCH", self.path, self.update)
+        return Operation("POST", product_path(self.configuration.store_id), self.payload)
+
+    def run(self, log):
+        if self.action == self.DELETE:
+            try:
+                yield Operation("DELETE", self.path)
+            except MailchimpNotFound:
+                pass  # already gone
+            log("product.delete", "Product %s deleted in Mailchimp (no longer in the shop)" % self.payload["id"])
+            return Outcome.removed()
+        answer = None
+        if self.row.last_synced_at:
+            try:
+                answer = yield Operation("PATCH", self.path, self.update)
+            except MailchimpNotFound:
+                yield Operation("POST", product_path(self.configuration.store_id), self.payload)
+        else:
+            try:
+                yield Operation("POST", product_path(self.configuration.store_id), self.payload)
+            except MailchimpAPIError as error:
+                if not already_exists(error):
+                    raise
+                answer = yield Operation("PATCH", self.path, self.update)
+        stale = self.stale_variants(answer)
+        if stale:
+            yield Operation("PATCH", self.path, {"variants": stale})
+        log(*self.log_entry())
+        return Outcome.synced(fingerprint=self.fingerprint)
+
+    def stale_variants(self, answer):
+        """Variants Mailchimp has that the product no longer has (it was sent as its own variant before it got
+        variations, a variation moved to another product), as hidden and out of stock: hidden, not deleted, as
+        an order sent before may name them."""
+        sent = {variant["id"] for variant in self.payload["variants"]}
+        return [{"id": variant["id"], "visibility": HIDDEN, "inventory_quantity": 0}
+                for variant in (answer or {}).get("variants") or ()
+                if variant.get("id") not in sent and variant.get("visibility") != HIDDEN]
+
+    def log_entry(self):
+        variants = len(self.payload["variants"])
+        if self.action == self.HIDE:
+            return ("product.hide", "Product %s (%s) hidden in Mailchimp: no longer in the shop, kept for the "
+                    "orders that name it" % (self.payload["id"], self.payload["title"]))
+        return ("product.send", "Product %s (%s) sent with %d %s" % (
+            self.payload["id"], self.payload["title"], variants, "variant" if variants == 1 else "variants"))
+
+
+# In a batch (sync.bulk) --------------------------------------------------------------------------------
+# One phase: each product's create, update or delete. A refused create of a product Mailchimp has, or an
+# update of one it lacks, goes back to the one-by-one path, which tries the other.
+
+
+def _build(configuration, pairs, rows, sent):
+    operations = []
+    for row, product_plan in pairs:
+        operations.append(batches.encode(product_plan.operation(), "p:%d:product" % row.id))
+        sent[str(row.id)] = {"fingerprint": product_plan.fingerprint, "action": product_plan.action}
+    return operations
+
+
+def _read(configuration, row, results, facts):
+    result = results.get("product")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this product")
+    if facts["action"] == ProductPlan.DELETE:
+        if not operation_failed(result) or int(result.get("status_code") or 0) == 404:
+            return Outcome.removed()
+        return result_outcome(result, "product")
+    if not operation_failed(result):
+        return Outcome.synced(fingerprint=facts["fingerprint"])
+    outcome = result_outcome(result, "product")
+    status = int(result.get("status_code") or 0)
+    if status == 404 or already_exists(batches.error_of(result)):
+        outcome.result = Result.RETRY
+    return outcome
+
+
+BATCH_PHASES = (BatchPhase(_build, _read, plans=True),)

@@ -1,0 +1,192 @@
+"""The catalogue: every product the storefront shows reaches Mailchimp with its variants, prices, stock and
+images, follows their changes, and leaves Mailchimp when the shop stops showing it."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from shuup.core.models import (
+    Manufacturer,
+    PersonContact,
+    Product,
+    ProductMedia,
+    ProductMediaKind,
+    ShopProduct,
+    ShopProductVisibility,
+)
+from shuup.core.signals import stocks_updated
+from shuup.simple_supplier.models import StockCount
+from shuup.testing.factories import create_product, create_random_order, get_default_category, get_default_supplier
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.models import MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.helpers import batch_posts, place_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sent_product(emulator, api_key, configuration, product):
+    return next((p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)), None)
+
+
+def product_row(product):
+    return SyncState.objects.products().get(object_id=product.pk)
+
+
+@pytest.fixture
+def shop_with_domain(shop):
+    shop.domain = "shop.fastmail.com"
+    shop.save()
+    return shop
+
+
+def add_image(product, shop, url):
+    media = ProductMedia.objects.create(product=product, kind=ProductMediaKind.IMAGE, external_url=url)
+    media.shops.add(shop)
+    return media
+
+
+def test_a_product_with_variants_and_picture_is_sent_whole(shop_with_domain, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    shop = shop_with_domain
+    supplier = get_default_supplier()
+    parent = create_product("mug", shop=shop, supplier=supplier, default_price=12,
+                            manufacturer=Manufacturer.objects.create(name="Arabia"), description="Stoneware")
+    ShopProduct.objects.filter(product=parent).update(primary_category=get_default_category())
+    red = create_product("mug-red", shop=shop, supplier=supplier, default_price=14)
+    blue = create_product("mug-blue", shop=shop, supplier=supplier, default_price=12)
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    add_image(parent, shop, "https://cdn.fastmail.com/mug.jpg")
+    supplier.adjust_stock(red.pk, 7)
+    sent = sent_product(emulator, api_key, configuration, parent)
+    assert sent["title"] == "Mug"
+    assert sent["url"].startswith("https://shop.fastmail.com/p/%d-" % parent.pk)
+    assert sent["description"] == "Stoneware"
+    assert sent["vendor"] == "Arabia"
+    assert sent["type"] == get_default_category().name
+    assert sent["image_url"] == "https://cdn.fastmail.com/mug.jpg"
+    assert [image["url"] for image in sent["images"]] == ["https://cdn.fastmail.com/mug.jpg"]
+    assert sent["published_at_foreign"]
+    variants = {variant["id"]: variant for variant in sent["variants"]}
+    # Sent as its own variant before it got variations: that one stays, hidden (an order may name it).
+    assert {key for key, variant in variants.items() if variant["visibility"] == "visible"} == {
+        str(red.pk), str(blue.pk)}
+    assert variants[str(parent.pk)]["visibility"] == "hidden"
+    assert variants[str(red.pk)]["sku"] == "mug-red"
+    assert variants[str(red.pk)]["price"] == 14
+    assert variants[str(red.pk)]["inventory_quantity"] == 7
+    assert variants[str(red.pk)]["visibility"] == "visible"
+    # Variants are not products of their own.
+    assert sent_product(emulator, api_key, configuration, red) is None
+    assert product_row(parent).status == SyncStatus.SYNCED
+    assert MailchimpLogEntry.objects.filter(action="product.send", message__contains="Mug").exists()
+
+
+def test_price_and_image_changes_follow(shop_with_domain, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("plate", shop=shop_with_domain, default_price=20)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 20
+    shop_product = product.get_shop_instance(shop_with_domain)
+    shop_product.default_price_value = 25
+    shop_product.save()
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 25
+    media = add_image(product, shop_with_domain, "https://cdn.fastmail.com/plate.jpg")
+    assert sent_product(emulator, api_key, configuration, product)["image_url"] == "https://cdn.fastmail.com/plate.jpg"
+    media.delete()
+    assert sent_product(emulator, api_key, configuration, product)["images"] == []
+
+
+def test_an_unchanged_save_sends_nothing(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("bowl", shop=shop, default_price=5)
+    requests = len(emulator.requests)
+    product.save()
+    assert len(emulator.requests) == requests
+    assert product_row(product).status == SyncStatus.SYNCED
+
+
+def test_a_stock_update_of_many_products_is_one_record_and_batches(shop, burst_settings, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    products = [create_product("cup-%d" % number, shop=shop, supplier=supplier, default_price=3)
+                for number in range(8)]
+    run_due_work(shop.pk)  # a new catalogue: a burst too
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert len(emulator.products(api_key, burst_settings.store_id)) == 8
+    assert len(batch_posts(emulator)) == 2
+    submitted = len(batch_posts(emulator))
+    # Counted in bulk (an inventory import), then one signal for all of them.
+    StockCount.objects.bulk_create([StockCount(supplier=supplier, product=product, logical_count=5, physical_count=5)
+                                    for product in products])
+    with CaptureQueriesContext(connection) as queries:
+        stocks_updated.send(type(supplier), shops=[shop], product_ids=[p.pk for p in products], supplier=supplier)
+    assert sum("UPDATE" in query["sql"] and "syncstate" in query["sql"] for query in queries.captured_queries) == 1
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    # Eight products, four per batch: two batches, no product sent one by one.
+    assert len(batch_posts(emulator)) - submitted == 2
+    assert not [r for r in emulator.requests if r["method"] == "PATCH" and "/products/" in r["path"]]
+    assert set(SyncState.objects.products().values_list("status", flat=True)) == {SyncStatus.SYNCED}
+    assert {p["variants"][0]["inventory_quantity"] for p in emulator.products(api_key, burst_settings.store_id)} == {5}
+
+
+def test_hidden_product_is_deleted_unless_an_order_names_it(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    lonely = create_product("lonely", shop=shop, default_price=5)
+    person = PersonContact.objects.create(first_name="Eva", email="eva@fastmail.com", marketing_permission=True)
+    order, [ordered] = place_order(shop, person, n_products=1)
+    assert sent_product(emulator, api_key, configuration, lonely)
+    assert sent_product(emulator, api_key, configuration, ordered)
+    for product in (lonely, ordered):
+        shop_product = product.get_shop_instance(shop)
+        shop_product.visibility = ShopProductVisibility.NOT_VISIBLE
+        shop_product.save()
+    assert sent_product(emulator, api_key, configuration, lonely) is None
+    assert not SyncState.objects.products().filter(object_id=lonely.pk).exists()
+    kept = sent_product(emulator, api_key, configuration, ordered)
+    assert [variant["visibility"] for variant in kept["variants"]] == ["hidden"]
+    assert [variant["inventory_quantity"] for variant in kept["variants"]] == [0]
+    assert MailchimpLogEntry.objects.filter(action="product.delete").exists()
+    assert MailchimpLogEntry.objects.filter(action="product.hide").exists()
+    # The order can still be updated in Mailchimp: its product is there.
+    order.set_canceled()
+    assert emulator.orders(api_key, configuration.store_id)[0]["financial_status"] == "cancelled"
+
+
+def test_deleted_product_leaves_mailchimp(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    soft = create_product("soft", shop=shop, default_price=5)
+    hard = create_product("hard", shop=shop, default_price=5)
+    soft.soft_delete()  # what Shuup's admin does
+    Product.objects.filter(pk=hard.pk).delete()  # Product.delete() refuses; a queryset's does not
+    assert sent_product(emulator, api_key, configuration, soft) is None
+    assert sent_product(emulator, api_key, configuration, hard) is None
+    assert not SyncState.objects.products().exists()
+
+
+def test_order_names_parent_and_variant(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("shirt", shop=shop, supplier=supplier, default_price=30)
+    child = create_product("shirt-xl", shop=shop, supplier=supplier, default_price=32)
+    child.link_to_parent(parent)
+    person = PersonContact.objects.create(first_name="Ola", email="ola@fastmail.com", marketing_permission=True)
+    order = create_random_order(customer=person, products=[child], shop=shop, random_products=False)
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert sent["id"] == str(order.pk)
+    assert [(line["product_id"], line["product_variant_id"]) for line in sent["lines"]] == [
+        (str(parent.pk), str(child.pk))]
+
+
+def test_sync_existing_sends_the_catalogue_in_batches(shop, fresh_configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    products = [create_product("vase-%d" % number, shop=shop, default_price=8) for number in range(3)]
+    hidden = create_product("hidden", shop=shop, default_price=8)
+    ShopProduct.objects.filter(product=hidden).update(visibility=ShopProductVisibility.NOT_VISIBLE)
+    initialize(fresh_configuration)
+    report = bulk.sync_existing(shop.pk, poll_interval=0)
+    assert report["product synced"] == 3
+    store_id = fresh_configuration.__class__.objects.get(pk=fresh_configuration.pk).store_id
+    assert {p["id"] for p in emulator.products(api_key, store_id)} == {str(p.pk) for p in products}
+    assert MailchimpBatch.objects.filter(kind="product").exists()
