@@ -3,6 +3,8 @@ talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.s
 """
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
+from shuup.campaigns.models import BasketCampaign, BasketDiscountEffect, BasketLineEffect, Coupon
+from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
@@ -29,6 +31,13 @@ ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+PROMO_CAMPAIGN_SAVED_UID = "shoop_mailchimp.promo_campaign_saved"
+PROMO_CAMPAIGN_DELETED_UID = "shoop_mailchimp.promo_campaign_deleted"
+PROMO_COUPON_SAVED_UID = "shoop_mailchimp.promo_coupon_saved"
+PROMO_EFFECT_SAVED_UID = "shoop_mailchimp.promo_effect_saved.%s"
+PROMO_EFFECT_DELETED_UID = "shoop_mailchimp.promo_effect_deleted.%s"
+PROMO_USAGE_SAVED_UID = "shoop_mailchimp.promo_usage_saved"
+PROMO_USAGE_DELETED_UID = "shoop_mailchimp.promo_usage_deleted"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
@@ -188,6 +197,64 @@ def order_saved(sender, order, **kwargs):
         schedule_delivery(order.shop_id)
 
 
+def _record_promos(campaigns):
+    """Basket campaigns with a coupon are promo rules; one whose coupon went is recorded only if it was sent."""
+    shop_ids = recording_shop_ids()
+    for campaign_id, shop_id, coupon_id in campaigns.values_list("pk", "shop_id", "coupon_id"):
+        if shop_id in shop_ids:
+            record(shop_id, SyncKind.PROMO, [campaign_id], only_known=coupon_id is None)
+
+
+def campaign_saved(sender, instance, raw=False, **kwargs):
+    if not raw and instance.shop_id in recording_shop_ids():
+        record(instance.shop_id, SyncKind.PROMO, [instance.pk], only_known=instance.coupon_id is None)
+
+
+def campaign_deleted(sender, instance, **kwargs):
+    """Also a coupon's deletion, which takes its campaign with it."""
+    if instance.shop_id in recording_shop_ids():
+        record(instance.shop_id, SyncKind.PROMO, [instance.pk], only_known=True)
+
+
+def coupon_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _record_promos(BasketCampaign.objects.filter(coupon_id=instance.pk))
+
+
+def campaign_effect_changed(sender, instance, raw=False, **kwargs):
+    """A discount set, changed or removed; read by id: a campaign being deleted takes its effects first."""
+    if not raw:
+        _record_promos(BasketCampaign.objects.filter(pk=instance.campaign_id))
+
+
+def coupon_usage_changed(sender, instance, raw=False, **kwargs):
+    """An order used the code (or a changed order no longer does): the code's usage count follows."""
+    if not raw:
+        _record_promos(BasketCampaign.objects.filter(coupon_id=instance.coupon_id))
+
+
+def _concrete_subclasses(model):
+    """Effects are polymorphic: a save signals the concrete class only."""
+    for subclass in model.__subclasses__():
+        if not subclass._meta.abstract and not subclass._meta.proxy:
+            yield subclass
+        yield from _concrete_subclasses(subclass)
+
+
+def connect_promo_receivers():
+    post_save.connect(campaign_saved, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_SAVED_UID)
+    post_delete.connect(campaign_deleted, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_DELETED_UID)
+    post_save.connect(coupon_saved, sender=Coupon, dispatch_uid=PROMO_COUPON_SAVED_UID)
+    for base in (BasketDiscountEffect, BasketLineEffect):
+        for model in _concrete_subclasses(base):
+            post_save.connect(campaign_effect_changed, sender=model,
+                              dispatch_uid=PROMO_EFFECT_SAVED_UID % model.__name__)
+            post_delete.connect(campaign_effect_changed, sender=model,
+                                dispatch_uid=PROMO_EFFECT_DELETED_UID % model.__name__)
+    post_save.connect(coupon_usage_changed, sender=CouponUsage, dispatch_uid=PROMO_USAGE_SAVED_UID)
+    post_delete.connect(coupon_usage_changed, sender=CouponUsage, dispatch_uid=PROMO_USAGE_DELETED_UID)
+
+
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
         post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
@@ -205,5 +272,6 @@ def connect_receivers():
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
+    connect_promo_receivers()
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
     post_delete.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

@@ -22,7 +22,9 @@ class SyncKind:
     CONTACT = "contact"
     ORDER = "order"
     GROUP = "group"
-    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group"))]
+    PROMO = "promo"
+    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")),
+               (PROMO, _("coupon campaign"))]
 
 
 class SyncStateQuerySet(models.QuerySet):
