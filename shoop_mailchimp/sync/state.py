@@ -141,13 +141,13 @@ def resend_all(shop_id, kind):
 
 
 def requeue_for_new_store(shop_id):
-    """Send every contact and order again to a re-created store in the same audience (after a disconnect
-    deleted the store): orders as never sent; contacts keep what the shop knows of their member (address,
-    status, consent last sent), so a consent change made while disconnected is sent as a change, and a first
-    send never re-subscribes anyone. Returns how many rows were queued."""
+    """Send every contact, order and promo code again to a re-created store in the same audience (after a
+    disconnect deleted the store): orders and promo codes as never sent; contacts keep what the shop knows of
+    their member (address, status, consent last sent), so a consent change made while disconnected is sent as
+    a change, and a first send never re-subscribes anyone. Returns how many rows were queued."""
     contacts = SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False).update(
         fingerprint="", refused_fingerprint="", **_pending_now(timezone.now()))
-    return contacts + requeue_all(shop_id, SyncKind.ORDER)
+    return contacts + requeue_all(shop_id, SyncKind.ORDER) + requeue_all(shop_id, SyncKind.PROMO)
 
 
 def requeue_missing(state_ids):

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from shuup.campaigns.models import BasketCampaign, Coupon
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
@@ -14,7 +15,18 @@ from shuup.core.models import OrderLineType, PersonContact
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import create_product, get_default_supplier, get_initial_order_status
 
-from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.models import (
+    JobKind,
+    LogKind,
+    MailchimpConfiguration,
+    MailchimpLogEntry,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
+from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.rounds import run_due_work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,8 +188,10 @@ def test_a_sent_campaign_that_mailchimp_can_no_longer_describe_is_taken_out(shop
     assert str(campaign.pk) in rules_of(mailchimp_account, configuration), "sent again as it was before"
 
 
-def test_a_code_text_mailchimp_already_has_fails_that_campaign_alone(shop, configuration, mailchimp_account):
-    """Shuup lets inactive campaigns share a code; a Mailchimp store does not."""
+def test_a_code_text_mailchimp_already_has_fails_that_campaign_alone(admin_client, shop, configuration,
+                                                                    mailchimp_account):
+    """Shuup lets inactive campaigns share a code; a Mailchimp store does not. The failed items page names the
+    campaign, links to it and says what to check."""
     first = coupon_campaign(shop, percentage=Decimal("0.1"), active=False)
     second = coupon_campaign(shop, code="SAVE10", amount=Decimal("5"), active=False)
     assert promo_row(first).status == SyncStatus.SYNCED
@@ -185,3 +199,30 @@ def test_a_code_text_mailchimp_already_has_fails_that_campaign_alone(shop, confi
     assert row.status == SyncStatus.FAILED and "already exists" in row.last_error
     configuration.refresh_from_db()
     assert configuration.paused_reason == ""
+    html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.failed")).content.decode()
+    edit_url = reverse("shuup_admin:basket_campaign.edit", kwargs={"pk": second.pk})
+    assert '<a href="%s">Summer</a>' % edit_url in html
+    assert "Check the campaign&#39;s coupon code" in html
+
+
+def test_sync_existing_sends_coupon_campaigns_made_before_the_connection(shop, fresh_configuration,
+                                                                         mailchimp_account):
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"))  # Mailchimp not initialized yet: not recorded
+    assert not SyncState.objects.filter(kind=SyncKind.PROMO).exists()
+    initialize(fresh_configuration)
+    job = request_job(shop.pk, JobKind.SYNC_EXISTING)
+    run_due_work(shop.pk)
+    job.refresh_from_db()
+    assert "1 coupon campaign queued as a promo code." in job.message
+    assert promo_row(campaign).status == SyncStatus.SYNCED
+    assert str(campaign.pk) in rules_of(mailchimp_account, fresh_configuration)
+
+
+def test_a_store_created_again_gets_its_promo_codes_again(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"))
+    emulator.delete_store(api_key, configuration.store_id)
+    initialize(MailchimpConfiguration.objects.get(pk=configuration.pk))
+    run_due_work(shop.pk)
+    [rule] = emulator.promo_rules(api_key, configuration.store_id)
+    assert rule["id"] == str(campaign.pk) and [code["code"] for code in rule["promo_codes"]] == ["SAVE10"]

@@ -24,7 +24,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.models import SyncKind, SyncState
 from shoop_mailchimp.sync.outcome import Outcome
 
 KIND = SyncKind.PROMO
@@ -138,6 +138,13 @@ def code_payload(campaign, usage_count):
         "enabled": bool(coupon.active) and not exhausted,
         "created_at_foreign": coupon.created_on.isoformat(),
     }
+
+
+def unsent_campaign_ids(shop_id):
+    """The shop's coupon campaigns the sync has never seen (no sync-state row): "sync existing" queues them."""
+    known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
+    return BasketCampaign.objects.filter(shop_id=shop_id, coupon__isnull=False).exclude(
+        pk__in=known).values_list("pk", flat=True)
 
 
 class Context:
