@@ -200,9 +200,11 @@ def order_saved(sender, order, **kwargs):
 def _record_promos(campaigns):
     """Basket campaigns with a coupon are promo rules; one whose coupon went is recorded only if it was sent."""
     shop_ids = recording_shop_ids()
-    for campaign_id, shop_id, coupon_id in campaigns.values_list("pk", "shop_id", "coupon_id"):
-        if shop_id in shop_ids:
-            record(shop_id, SyncKind.PROMO, [campaign_id], only_known=coupon_id is None)
+    if not shop_ids:  # no query in a checkout of a shop that sends nothing
+        return
+    for campaign_id, shop_id, coupon_id in campaigns.filter(shop_id__in=shop_ids).values_list(
+            "pk", "shop_id", "coupon_id"):
+        record(shop_id, SyncKind.PROMO, [campaign_id], only_known=coupon_id is None)
 
 
 def campaign_saved(sender, instance, raw=False, **kwargs):
