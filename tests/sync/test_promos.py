@@ -27,6 +27,7 @@ from shoop_mailchimp.models import (
 )
 from shoop_mailchimp.sync.jobs import request_job
 from shoop_mailchimp.sync.rounds import run_due_work
+from tests.admin.forms import form_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,3 +227,34 @@ def test_a_store_created_again_gets_its_promo_codes_again(shop, configuration, m
     run_due_work(shop.pk)
     [rule] = emulator.promo_rules(api_key, configuration.store_id)
     assert rule["id"] == str(campaign.pk) and [code["code"] for code in rule["promo_codes"]] == ["SAVE10"]
+
+
+def test_a_campaign_made_in_shuups_admin_is_sent_and_follows_its_edits(admin_client, shop, configuration,
+                                                                     mailchimp_account):
+    """The shop owner's way: a coupon, then a campaign with it, then its discount on the campaign's page."""
+    created = admin_client.post(reverse("shuup_admin:coupon.new"), {"code": "ADMIN15", "active": "on",
+                                                                    "shop": shop.pk})
+    assert created.status_code == 302
+    coupon = Coupon.objects.get(code="ADMIN15")
+    created = admin_client.post(reverse("shuup_admin:basket_campaign.new"), {
+        "base-shop": shop.pk, "base-name": "Autumn", "base-public_name__en": "Autumn sale",
+        "base-basket_line_text": "15% off", "base-coupon": coupon.pk, "base-active": "on"})
+    assert created.status_code == 302
+    campaign = BasketCampaign.objects.get(coupon=coupon)
+    assert "no discount" in promo_row(campaign).last_error, "a campaign without its discount yet is left out"
+    edit_url = reverse("shuup_admin:basket_campaign.edit", kwargs={"pk": campaign.pk})
+    values = {name: value for name, value in form_values(admin_client.get(edit_url).content.decode(),
+                                                         "campaign_form").items() if "__prefix__" not in name}
+    values.update({"effects_basketdiscountpercentage-TOTAL_FORMS": "1",
+                   "effects_basketdiscountpercentage-0-campaign": str(campaign.pk),
+                   "effects_basketdiscountpercentage-0-discount_percentage": "15",
+                   "effects_basketdiscountpercentage-0-id": ""})
+    assert admin_client.post(edit_url, values).status_code == 302
+    rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
+    assert (rule["title"], rule["type"], rule["amount"], rule["enabled"]) == ("Autumn sale", "percentage", 0.15, True)
+    assert [code["code"] for code in rule["promo_codes"]] == ["ADMIN15"]
+    values = {name: value for name, value in form_values(admin_client.get(edit_url).content.decode(),
+                                                         "campaign_form").items() if "__prefix__" not in name}
+    del values["base-active"]
+    assert admin_client.post(edit_url, values).status_code == 302
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["enabled"] is False
