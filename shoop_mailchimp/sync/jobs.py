@@ -279,6 +279,8 @@ def run_reconcile(job):
     configuration = _configuration(job)
     if configuration is None or not configuration.is_active:
         return JobStatus.DONE, _("Sending to Mailchimp is not active for this shop: nothing to reconcile.")
+    # Coupon campaigns that ended since they were sent go out disabled (no save happens when one ends).
+    state.record(job.shop_id, SyncKind.PROMO, promo.ended_since_sent(job.shop_id))
 
     def progress(report):
         MailchimpJob.objects.filter(pk=job.pk).update(result=report, lease_until=timezone.now() + timedelta(

@@ -258,3 +258,18 @@ def test_a_campaign_made_in_shuups_admin_is_sent_and_follows_its_edits(admin_cli
     del values["base-active"]
     assert admin_client.post(edit_url, values).status_code == 302
     assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["enabled"] is False
+
+
+def test_a_campaign_that_reaches_its_end_is_disabled_by_the_scheduled_reconciliation(shop, configuration,
+                                                                                    mailchimp_account):
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"), end_datetime=timezone.now() + timedelta(days=1))
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["enabled"] is True
+    # Its end comes (no save: nothing in the shop tells the sync) ...
+    ended_at = timezone.now()
+    BasketCampaign.objects.filter(pk=campaign.pk).update(end_datetime=ended_at)
+    # ... and the next scheduled reconciliation queues it.
+    request_job(shop.pk, JobKind.RECONCILE, full=False)
+    run_due_work(shop.pk)
+    rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
+    assert rule["enabled"] is False and rule["ends_at"] == ended_at.isoformat()
+    assert promo_row(campaign).status == SyncStatus.SYNCED

@@ -24,7 +24,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import SyncKind, SyncState
+from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.outcome import Outcome
 
 KIND = SyncKind.PROMO
@@ -145,6 +145,17 @@ def unsent_campaign_ids(shop_id):
     known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
     return BasketCampaign.objects.filter(shop_id=shop_id, coupon__isnull=False).exclude(
         pk__in=known).values_list("pk", flat=True)
+
+
+def ended_since_sent(shop_id, now=None):
+    """Active campaigns whose end came after their last send. Nothing in the shop changes at that moment, so
+    the scheduled reconciliation queues them, and their rule is sent again disabled."""
+    now = now or timezone.now()
+    sent = dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, status=SyncStatus.SYNCED,
+                                         last_synced_at__isnull=False).values_list("object_id", "last_synced_at"))
+    ended = BasketCampaign.objects.filter(pk__in=list(sent), active=True, end_datetime__lte=now).values_list(
+        "pk", "end_datetime")
+    return [campaign_id for campaign_id, end in ended if sent[campaign_id] < end]
 
 
 class Context:
