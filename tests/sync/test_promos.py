@@ -273,3 +273,13 @@ def test_a_campaign_that_reaches_its_end_is_disabled_by_the_scheduled_reconcilia
     rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
     assert rule["enabled"] is False and rule["ends_at"] == ended_at.isoformat()
     assert promo_row(campaign).status == SyncStatus.SYNCED
+
+
+def test_an_end_taken_off_the_campaign_is_taken_off_the_rule(shop, configuration, mailchimp_account):
+    """Mailchimp keeps a field a PATCH leaves out: the rule is created again without it, with its code."""
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"), end_datetime=timezone.now() + timedelta(days=3))
+    campaign.end_datetime = None
+    campaign.save()
+    rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
+    assert "ends_at" not in rule
+    assert [code["code"] for code in rule["promo_codes"]] == ["SAVE10"]

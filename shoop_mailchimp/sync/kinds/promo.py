@@ -178,7 +178,9 @@ def plan(configuration, row, context):
     campaign = context.campaigns.get(row.object_id)
     if campaign is None:
         return RemovalPlan(configuration, row, "its campaign was deleted", Outcome.removed())
-    if campaign.shop_id != configuration.shop_id or campaign.coupon is None:
+    if campaign.shop_id != configuration.shop_id:
+        return RemovalPlan(configuration, row, "its campaign moved to another shop", Outcome.removed())
+    if campaign.coupon is None:
         return RemovalPlan(configuration, row, "its campaign no longer has a coupon", Outcome.removed())
     try:
         promo_plan = PromoPlan(configuration, row, campaign, context)
@@ -230,33 +232,41 @@ class PromoPlan:
     def run(self, log):
         store_id = self.configuration.store_id
         rule, code = self.rule, self.code
-        rule_update = {key: value for key, value in rule.items() if key != "id"}
-        created = False
-        if self.row.last_synced_at:
-            try:
-                yield Operation("PATCH", promo_rule_path(store_id, rule["id"]), rule_update)
-            except MailchimpNotFound:
-                yield Operation("POST", promo_rule_path(store_id), rule)
-                created = True
-        else:
-            try:
-                yield Operation("POST", promo_rule_path(store_id), rule)
-                created = True
-            except MailchimpAPIError as error:
-                if not (error.status == 400 and "already exists" in (error.detail or "")):
-                    raise
-                yield Operation("PATCH", promo_rule_path(store_id, rule["id"]), rule_update)
-        code_update = {key: value for key, value in code.items() if key != "id"}
+        created = yield from self._send_rule(store_id)
         if created:
             yield Operation("POST", promo_code_path(store_id, rule["id"]), code)
         else:
-            yield from self._replace_code(store_id, rule["id"], code, code_update)
+            yield from self._replace_code(store_id, rule["id"], code)
         log("promo.send", "Coupon campaign %r sent as a %s promo rule with code %s (used %d %s)%s" % (
             self.campaign.name, rule["type"], code["code"], code["usage_count"],
             "time" if code["usage_count"] == 1 else "times", "" if rule["enabled"] else ", disabled"))
         return Outcome.synced(fingerprint=self.fingerprint)
 
-    def _replace_code(self, store_id, rule_id, code, code_update):
+    def _send_rule(self, store_id):
+        """Create or update the rule; returns whether it was created (and has no code yet)."""
+        rule = self.rule
+        if not self.row.last_synced_at:
+            try:
+                yield Operation("POST", promo_rule_path(store_id), rule)
+                return True
+            except MailchimpAPIError as error:
+                if not (error.status == 400 and "already exists" in (error.detail or "")):
+                    raise
+        try:
+            answer = yield Operation("PATCH", promo_rule_path(store_id, rule["id"]),
+                                     {key: value for key, value in rule.items() if key != "id"})
+        except MailchimpNotFound:
+            yield Operation("POST", promo_rule_path(store_id), rule)
+            return True
+        if any(name not in rule and (answer or {}).get(name) for name in ("starts_at", "ends_at")):
+            # Mailchimp keeps what a PATCH leaves out: a start or an end taken off the campaign is cleared by
+            # creating the rule again (its code goes with the old one).
+            yield Operation("DELETE", promo_rule_path(store_id, rule["id"]))
+            yield Operation("POST", promo_rule_path(store_id), rule)
+            return True
+        return False
+
+    def _replace_code(self, store_id, rule_id, code):
         """The rule existed: its code is updated, and a code of an earlier coupon of the campaign deleted
         first (a store's code texts are unique: the new coupon may reuse the old one's)."""
         answer = yield Operation("GET", promo_code_path(store_id, rule_id), params={
@@ -268,6 +278,7 @@ class PromoPlan:
             except MailchimpNotFound:
                 pass
         if code["id"] in existing:
-            yield Operation("PATCH", promo_code_path(store_id, rule_id, code["id"]), code_update)
+            yield Operation("PATCH", promo_code_path(store_id, rule_id, code["id"]),
+                            {key: value for key, value in code.items() if key != "id"})
         else:
             yield Operation("POST", promo_code_path(store_id, rule_id), code)
