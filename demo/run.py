@@ -141,7 +141,7 @@ def configure_shop(api_key, list_id):
 
     The emulator starts empty on every run while the database is kept: initialization creates the
     store and interests again (mappings whose interest no longer exists are replaced), and the
-    shop's sync states are reset so that every contact and order is sent to the new emulator.
+    shop's sync states are reset so that every contact, order and promo code is sent to the new emulator.
     """
     from shuup.core.models import Shop
 
@@ -156,7 +156,7 @@ def configure_shop(api_key, list_id):
     configuration.save()
     initialize(configuration)
     configuration.refresh_from_db()
-    for kind in (SyncKind.GROUP, SyncKind.CONTACT, SyncKind.ORDER):
+    for kind in (SyncKind.GROUP, SyncKind.CONTACT, SyncKind.ORDER, SyncKind.PROMO):
         state.requeue_all(shop.pk, kind)
     mappings = ContactGroupInterest.objects.filter(shop=shop).count()
     say("Shop %r -> list %s, store %s, %d group interests." % (

@@ -3,8 +3,9 @@
 Configure and initialize, create contacts with and without consent in groups, place an order
 without ticking the marketing box (then pay, ship and partly refund it), change group memberships,
 withdraw one consent in the shop, unsubscribe one person in Mailchimp and save them again, drain the
-queue, unsubscribe another by hand in Mailchimp (no webhook) and reconcile, then compare what the
-emulator holds with what the shop holds. Exit status 0 only if they agree.
+queue, unsubscribe another by hand in Mailchimp (no webhook) and reconcile, add a product with a
+picture and a variant, order with a coupon, then compare what the emulator holds with what the shop
+holds. Exit status 0 only if they agree.
 """
 import os
 import secrets
@@ -134,6 +135,7 @@ def run_story(emulator, api_key, list_id):
 
     step(10, "Add a product with a picture and a variant to the catalogue")
     differences += add_to_catalogue(emulator, api_key, configuration, token)
+    coupon_step(emulator, api_key, configuration, token, alice, product, differences)
 
     configuration.refresh_from_db()
     differences += compare(emulator, api_key, configuration, people, order)
@@ -196,6 +198,47 @@ def add_to_catalogue(emulator, api_key, configuration, token):
     if not sent["image_url"]:
         differences.append("the lamp's picture is not in Mailchimp")
     return differences
+
+
+def coupon_step(emulator, api_key, configuration, token, customer, product, differences):
+    """A 10 % coupon campaign becomes a promo rule with its code; an order placed with the code counts."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from shuup.campaigns.models import BasketCampaign, Coupon
+    from shuup.campaigns.models.basket_effects import BasketDiscountPercentage
+    from shuup.core.models import OrderLineType
+    from shuup.core.order_creator import OrderCreator, OrderSource
+    from shuup.testing import factories
+
+    shop = configuration.shop
+    if not shop.domain:
+        shop.domain = "shop.example.com"  # the code's redemption link needs the shop's address
+        shop.save()
+    code = "WALK%s" % token.upper()
+    step(11, "A 10%% coupon campaign with the code %s; Alice orders with it" % code)
+    with transaction.atomic():  # as the admin's campaign form saves it
+        coupon = Coupon.objects.create(code=code, active=True, shop=shop)
+        campaign = BasketCampaign.objects.create(shop=shop, name="Walk %s" % token, public_name="Ten percent off",
+                                                 basket_line_text="10% off the basket", active=True, coupon=coupon)
+        BasketDiscountPercentage.objects.create(campaign=campaign, discount_percentage=Decimal("0.1"))
+    source = OrderSource(shop)
+    source.status = factories.get_initial_order_status()
+    source.customer = type(customer).objects.get(pk=customer.pk)  # loaded afresh, as a checkout request does
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=factories.get_default_supplier(shop),
+                    quantity=1, base_unit_price=source.create_price(25))
+    source.add_code(code)
+    OrderCreator().create_order(source)
+    drain()
+    rule = next((rule for rule in emulator.promo_rules(api_key, configuration.store_id)
+                 if rule["id"] == str(campaign.pk)), None)
+    codes = rule["promo_codes"] if rule else []
+    if rule is None or [item["code"] for item in codes] != [code] or codes[0]["usage_count"] != 1:
+        differences.append("coupon %s: Mailchimp has %r" % (code, rule))
+        return
+    say("   promo rule %r: %s %s off the %s; code %s used %d time, link %s" % (
+        rule["title"], rule["amount"], rule["type"], rule["target"], code, codes[0]["usage_count"],
+        codes[0]["redemption_url"]))
 
 
 def reconcile(shop):

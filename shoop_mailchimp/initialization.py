@@ -94,13 +94,13 @@ def _initialize(configuration, journal):
         # A disconnect deleted the store; the audience stayed, and with it what the shop knows of members.
         queued = state.requeue_for_new_store(configuration.shop_id)
         journal.add("store.resend", "The store deleted at the disconnect was created again: %d contacts, "
-                    "products and orders queued to be sent again" % queued)
+                    "products, orders and promo codes queued to be sent again" % queued)
     elif created and configuration.is_initialized:
         # A re-created store (and the audience it came with) knows none of the customers and orders.
         queued = sum(state.requeue_all(configuration.shop_id, kind)
-                     for kind in (SyncKind.CONTACT, SyncKind.PRODUCT, SyncKind.ORDER))
-        journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products and orders "
-                    "queued to be sent again" % queued, kind=LogKind.WARNING)
+                     for kind in (SyncKind.CONTACT, SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
+        journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "
+                    "promo codes queued to be sent again" % queued, kind=LogKind.WARNING)
     with transaction.atomic():
         configuration.interest_category_id = category_id
         configuration.paused_reason = ""

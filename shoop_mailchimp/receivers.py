@@ -4,6 +4,8 @@ talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.s
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
+from shuup.campaigns.models import BasketCampaign, BasketDiscountEffect, BasketLineEffect, Coupon
+from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import (
     CompanyContact,
     Contact,
@@ -54,6 +56,13 @@ PRODUCT_MEDIA_SAVED_UID = "shoop_mailchimp.product_media_saved"
 PRODUCT_MEDIA_DELETED_UID = "shoop_mailchimp.product_media_deleted"
 PRODUCT_MEDIA_SHOPS_UID = "shoop_mailchimp.product_media_shops_changed"
 STOCKS_UPDATED_UID = "shoop_mailchimp.stocks_updated"
+PROMO_CAMPAIGN_SAVED_UID = "shoop_mailchimp.promo_campaign_saved"
+PROMO_CAMPAIGN_DELETED_UID = "shoop_mailchimp.promo_campaign_deleted"
+PROMO_COUPON_SAVED_UID = "shoop_mailchimp.promo_coupon_saved"
+PROMO_EFFECT_SAVED_UID = "shoop_mailchimp.promo_effect_saved.%s"
+PROMO_EFFECT_DELETED_UID = "shoop_mailchimp.promo_effect_deleted.%s"
+PROMO_USAGE_SAVED_UID = "shoop_mailchimp.promo_usage_saved"
+PROMO_USAGE_DELETED_UID = "shoop_mailchimp.promo_usage_deleted"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
@@ -321,6 +330,64 @@ def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs)
     """Shuup's stock signal (a supplier's stock counted again, an order shipped): the products' inventory."""
     if recording_shop_ids():
         record_catalogue(_parents(product_ids), shop_ids=[shop.pk for shop in shops])
+def _record_promos(campaigns):
+    """Basket campaigns with a coupon are promo rules; one whose coupon went is recorded only if it was sent."""
+    shop_ids = recording_shop_ids()
+    if not shop_ids:  # no query in a checkout of a shop that sends nothing
+        return
+    for campaign_id, shop_id, coupon_id in campaigns.filter(shop_id__in=shop_ids).values_list(
+            "pk", "shop_id", "coupon_id"):
+        record(shop_id, SyncKind.PROMO, [campaign_id], only_known=coupon_id is None)
+
+
+def campaign_saved(sender, instance, raw=False, **kwargs):
+    if not raw and instance.shop_id in recording_shop_ids():
+        record(instance.shop_id, SyncKind.PROMO, [instance.pk], only_known=instance.coupon_id is None)
+
+
+def campaign_deleted(sender, instance, **kwargs):
+    """Also a coupon's deletion, which takes its campaign with it."""
+    if instance.shop_id in recording_shop_ids():
+        record(instance.shop_id, SyncKind.PROMO, [instance.pk], only_known=True)
+
+
+def coupon_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _record_promos(BasketCampaign.objects.filter(coupon_id=instance.pk))
+
+
+def campaign_effect_changed(sender, instance, raw=False, **kwargs):
+    """A discount set, changed or removed; read by id: a campaign being deleted takes its effects first."""
+    if not raw:
+        _record_promos(BasketCampaign.objects.filter(pk=instance.campaign_id))
+
+
+def coupon_usage_changed(sender, instance, raw=False, **kwargs):
+    """An order used the code (or a changed order no longer does): the code's usage count follows."""
+    if not raw:
+        _record_promos(BasketCampaign.objects.filter(coupon_id=instance.coupon_id))
+
+
+def _concrete_subclasses(model):
+    """Effects are polymorphic: a save signals the concrete class only."""
+    for subclass in model.__subclasses__():
+        if not subclass._meta.abstract and not subclass._meta.proxy:
+            yield subclass
+        yield from _concrete_subclasses(subclass)
+
+
+def connect_promo_receivers():
+    post_save.connect(campaign_saved, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_SAVED_UID)
+    post_delete.connect(campaign_deleted, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_DELETED_UID)
+    post_save.connect(coupon_saved, sender=Coupon, dispatch_uid=PROMO_COUPON_SAVED_UID)
+    for base in (BasketDiscountEffect, BasketLineEffect):
+        for model in _concrete_subclasses(base):
+            post_save.connect(campaign_effect_changed, sender=model,
+                              dispatch_uid=PROMO_EFFECT_SAVED_UID % model.__name__)
+            post_delete.connect(campaign_effect_changed, sender=model,
+                                dispatch_uid=PROMO_EFFECT_DELETED_UID % model.__name__)
+    post_save.connect(coupon_usage_changed, sender=CouponUsage, dispatch_uid=PROMO_USAGE_SAVED_UID)
+    post_delete.connect(coupon_usage_changed, sender=CouponUsage, dispatch_uid=PROMO_USAGE_DELETED_UID)
 
 
 def connect_receivers():
@@ -349,5 +416,6 @@ def connect_receivers():
     m2m_changed.connect(product_media_shops_changed, sender=ProductMedia.shops.through,
                         dispatch_uid=PRODUCT_MEDIA_SHOPS_UID)
     stocks_updated.connect(stocks_updated_receiver, dispatch_uid=STOCKS_UPDATED_UID)
+    connect_promo_receivers()
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
     post_delete.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

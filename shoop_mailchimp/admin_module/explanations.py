@@ -26,6 +26,9 @@ def advice(state, button):
     if state.kind == SyncKind.GROUP:
         return _("Check the group's name and the audience's groups in Mailchimp, then press %(button)s.") % {
             "button": button}
+    if state.kind == SyncKind.PROMO:
+        return _("Check the campaign's coupon code (Mailchimp takes each code once per store, also from "
+                 "inactive campaigns), then press %(button)s.") % {"button": button}
     return _("Press %(button)s to try again.") % {"button": button}
 
 

@@ -15,6 +15,7 @@ from shuup.admin.shop_provider import get_shop
 from shuup.admin.toolbar import PostActionButton, Toolbar, URLActionButton
 from shuup.admin.utils.picotable import ChoicesFilter, Column, TextFilter
 from shuup.admin.utils.views import PicotableListView
+from shuup.campaigns.models import BasketCampaign
 from shuup.core.models import Contact, ContactGroup, Order, Shop
 
 from shoop_mailchimp import disconnection, log_labels
@@ -332,6 +333,7 @@ FAILED_ITEM_LINKS = {
     SyncKind.ORDER: (Order, "order.detail", str),
     SyncKind.GROUP: (ContactGroup, "contact_group.edit",
                      lambda group: group.safe_translation_getter("name", any_language=True)),
+    SyncKind.PROMO: (BasketCampaign, "basket_campaign.edit", lambda campaign: campaign.name),
 }
 
 

@@ -48,6 +48,16 @@ def product_path(store_id, product_id=None):
     return path if product_id is None else "%s/%s" % (path, _id(product_id))
 
 
+def promo_rule_path(store_id, rule_id=None):
+    path = "%s/promo-rules" % store_path(store_id)
+    return path if rule_id is None else "%s/%s" % (path, _id(rule_id))
+
+
+def promo_code_path(store_id, rule_id, code_id=None):
+    path = "%s/promo-codes" % promo_rule_path(store_id, rule_id)
+    return path if code_id is None else "%s/%s" % (path, _id(code_id))
+
+
 def interests_path(list_id, category_id, interest_id=None):
     path = "lists/%s/interest-categories/%s/interests" % (_id(list_id), _id(category_id))
     return path if interest_id is None else "%s/%s" % (path, _id(interest_id))

@@ -23,7 +23,9 @@ class SyncKind:
     ORDER = "order"
     GROUP = "group"
     PRODUCT = "product"
-    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")), (PRODUCT, _("product"))]
+    PROMO = "promo"
+    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")), (PRODUCT, _("product")),
+               (PROMO, _("coupon campaign"))]
 
 
 class ConsentRequest:

@@ -8,4 +8,5 @@ urlpatterns = [
     url(r"^newsletter/subscribe/$", views.newsletter_signup, name=views.SIGNUP_URL_NAME),
     url(r"^customer/newsletter/$", login_required(views.AccountNewsletterView.as_view()),
         name=views.ACCOUNT_URL_NAME),
+    url(r"^mailchimp/promo/$", views.redeem_promo_code, name=views.PROMO_URL_NAME),
 ]

@@ -1,10 +1,12 @@
-"""Storefront views: the newsletter block's signup and the account page. They only change consent in
-the shop (:mod:`.subscriptions`); Mailchimp hears of it from the drainer after the commit."""
+"""Storefront views: the newsletter block's signup and the account page, and the link of a promo code in a
+Mailchimp e-mail. They only change the shop (consent through :mod:`.subscriptions`, a basket's codes);
+Mailchimp hears of it from the drainer after the commit."""
 from django.shortcuts import redirect
 from django.utils.http import is_safe_url
 from django.utils.translation import ugettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
+from shuup.core.order_creator import is_code_usable
 from shuup.front.views.dashboard import DashboardViewMixin
 
 from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
@@ -13,6 +15,7 @@ from shoop_mailchimp.storefront import rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
+PROMO_URL_NAME = "shoop_mailchimp_promo_redeem"
 ACCOUNT_URL_NAME = "shoop_mailchimp_newsletter_account"
 SIGNUP_VIEW_NAME = "shuup:" + SIGNUP_URL_NAME
 ACCOUNT_VIEW_NAME = "shuup:" + ACCOUNT_URL_NAME
@@ -70,6 +73,28 @@ def newsletter_signup(request):
                                     form.cleaned_data.get("last_name", ""))
     messages.success(request, consent_given_message(request.shop, by_address_alone=True))
     return redirect(back)
+
+
+#: Shuup's coupon codes are at most 12 characters; anything longer names no code.
+MAX_CODE_LENGTH = 12
+CODE_APPLIED = _("The code %(code)s is in your basket: its discount shows there once what is in the basket "
+                 "meets the offer's conditions.")
+CODE_UNUSABLE = _("The code %(code)s cannot be used: it does not exist, has ended or has been used up.")
+
+
+@require_GET
+def redeem_promo_code(request):
+    """A promo code's redemption link in a Mailchimp e-mail: the code goes into the shopper's basket (as
+    Shuup's own code field does it), and the shopper to the basket page, the only destination (no open
+    redirect). A code that cannot be used says so there; the basket is left as it was."""
+    code = request.GET.get("code", "").strip()
+    basket = request.basket
+    if code and len(code) <= MAX_CODE_LENGTH and is_code_usable(basket, code):
+        basket.add_code(code)  # saved by Shuup's front middleware with the response
+        messages.success(request, CODE_APPLIED % {"code": code})
+    else:
+        messages.warning(request, CODE_UNUSABLE % {"code": code[:MAX_CODE_LENGTH * 2]})
+    return redirect("shuup:basket")
 
 
 class AccountNewsletterView(DashboardViewMixin, TemplateView):

@@ -21,9 +21,10 @@ from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, 
 from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields, read_merge_fields
-from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob, SyncKind
 from shoop_mailchimp.reconciliation import reconcile, summary
-from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync.kinds import promo
 from shoop_mailchimp.sync.outcome import Result, classify
 from shoop_mailchimp.webhook_registration import move_webhook
 
@@ -192,13 +193,19 @@ def run_sync_existing(job):
         rows, batches = bulk.start(job.shop_id, include_orders=include_orders)
     except bulk.BulkSyncError as error:
         return JobStatus.FAILED, str(error)
+    # Coupon campaigns are few: queued for the drainer, which sends them one by one in this round.
+    promo_ids = list(promo.unsent_campaign_ids(job.shop_id))
+    state.record(job.shop_id, SyncKind.PROMO, promo_ids)
+    promos = (" " + ungettext("%(count)d coupon campaign queued as a promo code.",
+                              "%(count)d coupon campaigns queued as promo codes.", len(promo_ids)) % {
+        "count": len(promo_ids)}) if promo_ids else ""
     if not rows:
         return JobStatus.DONE, (_("Every contact, product and order had already been sent.") if include_orders
-                                else _("Every contact and product had already been sent."))
+                                else _("Every contact and product had already been sent.")) + promos
     return JobStatus.DONE, "%s %s" % (
         ungettext("%(count)d item queued for Mailchimp", "%(count)d items queued for Mailchimp", rows) % {
             "count": rows},
-        ungettext("in %(batches)d batch.", "in %(batches)d batches.", batches) % {"batches": batches})
+        ungettext("in %(batches)d batch.", "in %(batches)d batches.", batches) % {"batches": batches}) + promos
 
 
 def run_move_webhook(job):
@@ -272,6 +279,8 @@ def run_reconcile(job):
     configuration = _configuration(job)
     if configuration is None or not configuration.is_active:
         return JobStatus.DONE, _("Sending to Mailchimp is not active for this shop: nothing to reconcile.")
+    # Coupon campaigns that ended since they were sent go out disabled (no save happens when one ends).
+    state.record(job.shop_id, SyncKind.PROMO, promo.ended_since_sent(job.shop_id))
 
     def progress(report):
         MailchimpJob.objects.filter(pk=job.pk).update(result=report, lease_until=timezone.now() + timedelta(

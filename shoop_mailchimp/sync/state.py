@@ -152,13 +152,14 @@ def resend_all(shop_id, kind):
 
 
 def requeue_for_new_store(shop_id):
-    """Send every contact, product and order again to a re-created store in the same audience (after a
-    disconnect deleted the store): contacts keep what the shop knows of their member (address,
+    """Send every contact, product, order and promo code again to a re-created store in the same audience
+    (after a disconnect deleted the store): contacts keep what the shop knows of their member (address,
     status, consent last sent), so a consent change made while disconnected is sent as a change, and a first
-    send never re-subscribes anyone; products and orders as never sent. Returns how many rows were queued."""
+    send never re-subscribes anyone; products, orders and promo codes as never sent. Returns how many rows were
+    queued."""
     contacts = _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
                         fingerprint="", refused_fingerprint="")
-    return contacts + requeue_all(shop_id, SyncKind.PRODUCT) + requeue_all(shop_id, SyncKind.ORDER)
+    return contacts + sum(requeue_all(shop_id, kind) for kind in (SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
 
 
 def requeue_missing(state_ids):

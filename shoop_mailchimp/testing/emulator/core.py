@@ -277,6 +277,7 @@ class Emulator:
                 products=copy.deepcopy(list(store.products.values())),
                 orders=copy.deepcopy(list(store.orders.values())),
                 carts=copy.deepcopy(list(store.carts.values())),
+                promo_rules=self._promo_rules_json(store),
             )
             stores[store.id] = data
         batches = [{k: v for k, v in b.items() if not k.startswith("_")} for b in account.batches.values()]
@@ -395,6 +396,16 @@ class Emulator:
 
     def carts(self, api_key, store_id):
         return self._store_items(api_key, store_id, "carts")
+
+    def promo_rules(self, api_key, store_id):
+        """The store's promo rules, each with its ``promo_codes``."""
+        with self.lock:
+            return self._promo_rules_json(self.accounts[api_key].stores[store_id])
+
+    @staticmethod
+    def _promo_rules_json(store):
+        return [dict(copy.deepcopy(rule), promo_codes=copy.deepcopy(list(store.promo_codes[rule_id].values())))
+                for rule_id, rule in store.promo_rules.items()]
 
     def batches(self, api_key):
         return self._account_json(self.accounts[api_key])["batches"]

@@ -145,7 +145,7 @@ class MailingList:
 
 
 class Store:
-    """An e-commerce store with customers, products, orders and carts."""
+    """An e-commerce store with customers, products, orders, carts and promo rules with their codes."""
 
     def __init__(self, data):
         self.id = data["id"]
@@ -154,6 +154,9 @@ class Store:
         self.products = {}
         self.orders = {}
         self.carts = {}
+        self.promo_rules = {}
+        #: {promo rule id: {promo code id: code}}
+        self.promo_codes = {}
 
 
 class Account:

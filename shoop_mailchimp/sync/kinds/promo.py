@@ -1,0 +1,284 @@
+"""Where a Shuup basket campaign with a coupon becomes a Mailchimp promo rule, and its coupon the rule's promo
+code: what Mailchimp's promo code blocks show in e-mails, with a link that puts the code in the shopper's
+basket. Kept in step with the campaign, its discount, its coupon and the coupon's uses; a campaign deleted,
+or left without a coupon, is deleted in Mailchimp with its code.
+
+A Mailchimp promo rule describes one discount: a fixed amount or a percentage, off the total, each item or
+the shipping. Shuup's campaigns can do more (free products, discounts on chosen products or a category, a
+percentage of part of the basket, several effects at once): such a campaign is not sent, its rule is taken
+out of Mailchimp if it was there, and the log says why. A campaign's conditions (a minimum basket, a
+customer group) decide who may use the code; Mailchimp's rule has no place for them.
+"""
+import hashlib
+import json
+from urllib.parse import urlencode
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from shuup.campaigns.models import BasketCampaign
+from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
+from shuup.campaigns.models.campaigns import CouponUsage
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
+from shoop_mailchimp.mailchimp.transport import Operation
+from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.outcome import Outcome
+
+KIND = SyncKind.PROMO
+
+#: The storefront view a promo code's redemption link opens (see :mod:`shoop_mailchimp.storefront.views`).
+REDEEM_VIEW_NAME = "shuup:shoop_mailchimp_promo_redeem"
+#: Mailchimp's maximum lengths, in bytes.
+MAX_TITLE = 100
+MAX_DESCRIPTION = 255
+
+
+class Inexpressible(Exception):
+    """The campaign's discount is not one a Mailchimp promo rule can describe."""
+
+
+class Unsendable(Exception):
+    """Something the shop must set first (its public address) before a code can be sent."""
+
+
+def log_target(object_id):
+    """A campaign's entries name no contact or order: the message names the campaign."""
+    return {}
+
+
+def rule_id_for(campaign_id):
+    return str(campaign_id)
+
+
+def _clip(text, limit):
+    """``text`` cut to ``limit`` UTF-8 bytes, without splitting a character."""
+    return (text or "").strip().encode("utf-8")[:limit].decode("utf-8", "ignore").strip()
+
+
+def discount(campaign):
+    """``(type, amount)`` of the campaign's discount as a Mailchimp rule has it; raises Inexpressible."""
+    effects = list(campaign.discount_effects.all())
+    if list(campaign.line_effects.all()):
+        raise Inexpressible("it gives free products or a discount on chosen products or a category, which a "
+                            "Mailchimp promo rule cannot describe")
+    if not effects:
+        raise Inexpressible("it gives no discount on the basket")
+    if len(effects) > 1:
+        raise Inexpressible("it has several discount effects, and a Mailchimp promo rule describes one discount")
+    effect = effects[0]
+    if isinstance(effect, BasketDiscountAmount):
+        if not effect.discount_amount or effect.discount_amount <= 0:
+            raise Inexpressible("its discount amount is not set")
+        return "fixed", round(float(effect.discount_amount), 2)
+    if isinstance(effect, BasketDiscountPercentage):
+        if not effect.discount_percentage or effect.discount_percentage <= 0:
+            raise Inexpressible("its discount percentage is not set")
+        if campaign.supplier_id:
+            raise Inexpressible("its percentage is taken of one supplier's products only, not of the total")
+        # Shuup never takes off more than the products cost: above 100 % is 100 %.
+        return "percentage", min(1.0, round(float(effect.discount_percentage), 5))
+    raise Inexpressible("its discount (%s) is not a fixed amount or a percentage of the total" % effect.name)
+
+
+def is_enabled(campaign, now):
+    return bool(campaign.active) and not (campaign.end_datetime and campaign.end_datetime < now)
+
+
+def rule_payload(campaign, now):
+    kind, amount = discount(campaign)
+    starts, ends = campaign.start_datetime, campaign.end_datetime
+    if starts and ends and ends <= starts:
+        raise Inexpressible("it ends before it starts")
+    title = _clip(campaign.safe_translation_getter("public_name", any_language=True) or campaign.name, MAX_TITLE)
+    title = title or "Campaign %s" % campaign.pk
+    rule = {
+        "id": rule_id_for(campaign.pk),
+        "title": title,
+        "description": _clip(campaign.basket_line_text, MAX_DESCRIPTION) or title,
+        "amount": amount,
+        "type": kind,
+        "target": "total",
+        "enabled": is_enabled(campaign, now),
+        "created_at_foreign": campaign.created_on.isoformat(),
+    }
+    if starts:
+        rule["starts_at"] = starts.isoformat()
+    if ends:
+        rule["ends_at"] = ends.isoformat()
+    return rule
+
+
+def shop_base_url(shop):
+    """The shop's public address: WEBHOOK_BASE_URL, else its domain; "" when neither is set."""
+    base_url = get_setting("WEBHOOK_BASE_URL")
+    if base_url:
+        return base_url.rstrip("/")
+    return "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+
+
+def redemption_url(shop, code):
+    base_url = shop_base_url(shop)
+    if not base_url:
+        raise Unsendable("the shop's public address is unknown, and a promo code needs a link that applies it: "
+                         "set SHOOP_MAILCHIMP['WEBHOOK_BASE_URL'] or the shop's domain")
+    return "%s%s?%s" % (base_url, reverse(REDEEM_VIEW_NAME), urlencode({"code": code}))
+
+
+def code_payload(campaign, usage_count):
+    coupon = campaign.coupon
+    exhausted = bool(coupon.usage_limit is not None and usage_count >= coupon.usage_limit)
+    return {
+        "id": str(coupon.pk),
+        "code": coupon.code,
+        "redemption_url": redemption_url(campaign.shop, coupon.code),
+        "usage_count": usage_count,
+        "enabled": bool(coupon.active) and not exhausted,
+        "created_at_foreign": coupon.created_on.isoformat(),
+    }
+
+
+def unsent_campaign_ids(shop_id):
+    """The shop's coupon campaigns the sync has never seen (no sync-state row): "sync existing" queues them."""
+    known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
+    return BasketCampaign.objects.filter(shop_id=shop_id, coupon__isnull=False).exclude(
+        pk__in=known).values_list("pk", flat=True)
+
+
+def ended_since_sent(shop_id, now=None):
+    """Active campaigns whose end came after their last send. Nothing in the shop changes at that moment, so
+    the scheduled reconciliation queues them, and their rule is sent again disabled."""
+    now = now or timezone.now()
+    sent = dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, status=SyncStatus.SYNCED,
+                                         last_synced_at__isnull=False).values_list("object_id", "last_synced_at"))
+    ended = BasketCampaign.objects.filter(pk__in=list(sent), active=True, end_datetime__lte=now).values_list(
+        "pk", "end_datetime")
+    return [campaign_id for campaign_id, end in ended if sent[campaign_id] < end]
+
+
+class Context:
+    """The rows' campaigns with their coupons, effects and shop, and how often each coupon was used."""
+
+    def __init__(self, configuration, rows):
+        ids = [row.object_id for row in rows]
+        self.campaigns = BasketCampaign.objects.filter(pk__in=ids).select_related("coupon", "shop").prefetch_related(
+            "discount_effects", "line_effects", "translations").in_bulk()
+        self.usage_counts = dict(CouponUsage.objects.filter(coupon__campaign__in=ids).values("coupon_id").annotate(
+            count=Count("pk")).values_list("coupon_id", "count"))
+        self.now = timezone.now()
+
+
+def load(configuration, rows):
+    return Context(configuration, rows)
+
+
+def plan(configuration, row, context):
+    campaign = context.campaigns.get(row.object_id)
+    if campaign is None:
+        return RemovalPlan(configuration, row, "its campaign was deleted", Outcome.removed())
+    if campaign.shop_id != configuration.shop_id:
+        return RemovalPlan(configuration, row, "its campaign moved to another shop", Outcome.removed())
+    if campaign.coupon is None:
+        return RemovalPlan(configuration, row, "its campaign no longer has a coupon", Outcome.removed())
+    try:
+        promo_plan = PromoPlan(configuration, row, campaign, context)
+    except Inexpressible as reason:
+        skipped = Outcome.skipped("coupon campaign %r: %s." % (campaign.name, reason))
+        skipped.facts = {"fingerprint": ""}  # its rule is gone: the same data is sent again when it can be
+        return RemovalPlan(configuration, row, "its campaign can no longer be described in Mailchimp", skipped)
+    except Unsendable as reason:
+        return Outcome.skipped(str(reason))
+    return Outcome.unchanged() if promo_plan.fingerprint == row.fingerprint else promo_plan
+
+
+class RemovalPlan:
+    """The campaign's rule (with its code) out of Mailchimp, wherever it was; then ``outcome``."""
+
+    #: Promotions are few: one by one.
+    batchable = False
+
+    def __init__(self, configuration, row, reason, outcome):
+        self.configuration = configuration
+        self.row = row
+        self.reason = reason
+        self.outcome = outcome
+
+    def run(self, log):
+        rule_id = rule_id_for(self.row.object_id)
+        try:
+            yield Operation("DELETE", promo_rule_path(self.configuration.store_id, rule_id))
+        except MailchimpNotFound:
+            return self.outcome  # never sent, or deleted in Mailchimp: nothing to take out
+        log("promo.delete", "Promo rule %s and its code deleted: %s" % (rule_id, self.reason))
+        return self.outcome
+
+
+class PromoPlan:
+    """What one campaign's delivery sends: its rule, then its code (and no other code under the rule)."""
+
+    batchable = False
+
+    def __init__(self, configuration, row, campaign, context):
+        self.configuration = configuration
+        self.row = row
+        self.campaign = campaign
+        self.rule = rule_payload(campaign, context.now)
+        self.code = code_payload(campaign, context.usage_counts.get(campaign.coupon_id, 0))
+        self.fingerprint = hashlib.sha256(json.dumps([self.rule, self.code], sort_keys=True).encode(
+            "utf-8")).hexdigest()
+
+    def run(self, log):
+        store_id = self.configuration.store_id
+        rule, code = self.rule, self.code
+        created = yield from self._send_rule(store_id)
+        if created:
+            yield Operation("POST", promo_code_path(store_id, rule["id"]), code)
+        else:
+            yield from self._replace_code(store_id, rule["id"], code)
+        log("promo.send", "Coupon campaign %r sent as a %s promo rule with code %s (used %d %s)%s" % (
+            self.campaign.name, rule["type"], code["code"], code["usage_count"],
+            "time" if code["usage_count"] == 1 else "times", "" if rule["enabled"] else ", disabled"))
+        return Outcome.synced(fingerprint=self.fingerprint)
+
+    def _send_rule(self, store_id):
+        """Create or update the rule; returns whether it was created (and has no code yet)."""
+        rule = self.rule
+        if not self.row.last_synced_at:
+            try:
+                yield Operation("POST", promo_rule_path(store_id), rule)
+                return True
+            except MailchimpAPIError as error:
+                if not (error.status == 400 and "already exists" in (error.detail or "")):
+                    raise
+        try:
+            answer = yield Operation("PATCH", promo_rule_path(store_id, rule["id"]),
+                                     {key: value for key, value in rule.items() if key != "id"})
+        except MailchimpNotFound:
+            yield Operation("POST", promo_rule_path(store_id), rule)
+            return True
+        if any(name not in rule and (answer or {}).get(name) for name in ("starts_at", "ends_at")):
+            # Mailchimp keeps what a PATCH leaves out: a start or an end taken off the campaign is cleared by
+            # creating the rule again (its code goes with the old one).
+            yield Operation("DELETE", promo_rule_path(store_id, rule["id"]))
+            yield Operation("POST", promo_rule_path(store_id), rule)
+            return True
+        return False
+
+    def _replace_code(self, store_id, rule_id, code):
+        """The rule existed: its code is updated, and a code of an earlier coupon of the campaign deleted
+        first (a store's code texts are unique: the new coupon may reuse the old one's)."""
+        answer = yield Operation("GET", promo_code_path(store_id, rule_id), params={
+            "count": 1000, "fields": "promo_codes.id"})
+        existing = {item["id"] for item in (answer or {}).get("promo_codes", [])}
+        for old_id in sorted(existing - {code["id"]}):
+            try:
+                yield Operation("DELETE", promo_code_path(store_id, rule_id, old_id))
+            except MailchimpNotFound:
+                pass
+        if code["id"] in existing:
+            yield Operation("PATCH", promo_code_path(store_id, rule_id, code["id"]),
+                            {key: value for key, value in code.items() if key != "id"})
+        else:
+            yield Operation("POST", promo_code_path(store_id, rule_id), code)
