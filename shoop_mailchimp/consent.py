@@ -7,6 +7,8 @@
   sent: on → subscribed (pending with double opt-in), off → unsubscribed. A first sync never
   changes an existing member, and a member who unsubscribed or was cleaned in Mailchimp is never
   re-subscribed by a resync: only a new consent given in the shop does that.
+- A cart (abandoned-cart e-mails) is sent for a shopper who consented, or, when the shop sends people who
+  did not (``send_unconsented``), for any known shopper; it never subscribes anyone.
 """
 from shoop_mailchimp.mailchimp import members
 
@@ -24,3 +26,7 @@ def status_change(permission, consent_last_sent, double_opt_in):
     if permission:
         return members.PENDING if double_opt_in else members.SUBSCRIBED
     return members.UNSUBSCRIBED
+
+
+def may_send_cart(permission, send_unconsented):
+    return bool(permission) or bool(send_unconsented)

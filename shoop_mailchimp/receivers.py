@@ -6,13 +6,16 @@ from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, ContactGroup, PersonContact
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
+from shuup.front.models import StoredBasket
 from shuup.gdpr.signals import anonymization_requested
 
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.kinds.cart import has_shopper
 from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, membership_matters, names_members
 
 CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
@@ -29,6 +32,7 @@ ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
@@ -188,6 +192,19 @@ def order_saved(sender, order, **kwargs):
         schedule_delivery(order.shop_id)
 
 
+def basket_saved(sender, instance, raw=False, **kwargs):
+    """A basket of a known shopper becomes a cart once the shopper pauses (CART_QUIET_SECONDS: each save pushes
+    the send back, so filling a basket is one send); an ordered or deleted basket's cart goes at once. Anonymous
+    baskets only matter if they were carts before. Runs in the storefront's request: one UPDATE, rarely two."""
+    if raw or instance.shop_id not in recording_shop_ids():
+        return
+    if instance.deleted:
+        record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=True)
+    else:
+        state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
+                     quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+
+
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
         post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
@@ -205,5 +222,6 @@ def connect_receivers():
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
+    post_save.connect(basket_saved, sender=StoredBasket, dispatch_uid=BASKET_SAVED_UID)
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
     post_delete.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

@@ -48,6 +48,11 @@ def product_path(store_id, product_id=None):
     return path if product_id is None else "%s/%s" % (path, _id(product_id))
 
 
+def cart_path(store_id, cart_id=None):
+    path = "%s/carts" % store_path(store_id)
+    return path if cart_id is None else "%s/%s" % (path, _id(cart_id))
+
+
 def interests_path(list_id, category_id, interest_id=None):
     path = "lists/%s/interest-categories/%s/interests" % (_id(list_id), _id(category_id))
     return path if interest_id is None else "%s/%s" % (path, _id(interest_id))

@@ -22,7 +22,8 @@ class SyncKind:
     CONTACT = "contact"
     ORDER = "order"
     GROUP = "group"
-    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group"))]
+    CART = "cart"
+    CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")), (CART, _("cart"))]
 
 
 class SyncStateQuerySet(models.QuerySet):
@@ -31,6 +32,9 @@ class SyncStateQuerySet(models.QuerySet):
 
     def orders(self):
         return self.filter(kind=SyncKind.ORDER)
+
+    def carts(self):
+        return self.filter(kind=SyncKind.CART)
 
 
 class SyncState(models.Model):

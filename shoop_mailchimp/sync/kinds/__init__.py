@@ -12,8 +12,8 @@ same plans; a plan says with ``batchable`` whether a batch can carry it.
 
 A new kind is one module here plus its place in :data:`KINDS`.
 """
-from shoop_mailchimp.sync.kinds import contact, group, order
+from shoop_mailchimp.sync.kinds import cart, contact, group, order
 
-#: In delivery order: interests exist before members use them; customers exist before their orders.
-KINDS = (group, contact, order)
+#: In delivery order: interests exist before members use them; customers exist before their orders and carts.
+KINDS = (group, contact, order, cart)
 BY_KIND = {module.KIND: module for module in KINDS}

@@ -67,6 +67,20 @@ def product_payload(product):
     return {"id": product_id_for(product), "title": title, "variants": [variant]}
 
 
+def send_products(store_id, products, sent_products):
+    """Operations making these products exist in Mailchimp (an order or a cart naming a missing one is
+    refused), each once per drain: ``sent_products`` holds the ids already sent."""
+    for product in products:
+        if product.pk in sent_products:
+            continue
+        payload = product_payload(product)
+        try:
+            yield Operation("PATCH", product_path(store_id, payload["id"]), {"title": payload["title"]})
+        except MailchimpNotFound:
+            yield Operation("POST", product_path(store_id), payload)
+        sent_products.add(product.pk)
+
+
 def product_lines(order):
     return [line for line in order.lines.all() if line.type == OrderLineType.PRODUCT and line.product_id is not None]
 
@@ -201,15 +215,7 @@ class OrderPlan:
 
     def run(self, log):
         store_id = self.configuration.store_id
-        for line in self.lines:
-            if line.product_id in self.context.sent_products:
-                continue
-            payload = product_payload(line.product)
-            try:
-                yield Operation("PATCH", product_path(store_id, payload["id"]), {"title": payload["title"]})
-            except MailchimpNotFound:
-                yield Operation("POST", product_path(store_id), payload)
-            self.context.sent_products.add(line.product_id)
+        yield from send_products(store_id, [line.product for line in self.lines], self.context.sent_products)
         payload = self.payload
         update = {key: value for key, value in payload.items() if key != "id"}
         try:
