@@ -3,60 +3,19 @@ while the store imports its history, and is deleted there when ordered, emptied 
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser
-from django.test import RequestFactory
 from django.utils import timezone
-from shuup.core.basket import get_basket
-from shuup.core.models import MutableAddress, PersonContact, get_person_contact
+from shuup.core.models import MutableAddress
 from shuup.front.models import StoredBasket
-from shuup.testing.factories import create_product, get_default_supplier
-from shuup.testing.utils import apply_request_middleware
 
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
+from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
 from tests.helpers import make_all_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STOREFRONT = "https://shop.example.com"
 
-
-@pytest.fixture
-def cart_settings(settings, configuration):
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=STOREFRONT)
-    return configuration
-
-
-def shopper(permission=True, email=None):
-    """A registered shopper: a user and their person contact (sent to Mailchimp as it is saved)."""
-    user = get_user_model().objects.create_user("shopper-%s" % (email or "x"), email or "", "pw")
-    person = get_person_contact(user)
-    PersonContact.objects.filter(pk=person.pk).update(email=email, marketing_permission=permission)
-    person.refresh_from_db()
-    person.save()
-    return user, person
-
-
-def basket_of(shop, user=None):
-    """The shopper's basket in a storefront request, as Shuup's front middleware makes it."""
-    request = apply_request_middleware(RequestFactory().get("/"), user=user or AnonymousUser())
-    return get_basket(request)
-
-
-def stored(basket):
-    return StoredBasket.objects.get(pk=basket.request.session["basket_basket_key"]["pk"])
-
-
-def add(basket, shop, product, quantity=1):
-    basket.add_product(supplier=get_default_supplier(), shop=shop, product=product, quantity=quantity)
-    basket.save()
-
-
-def products(shop, count=1):
-    return [create_product("cart-sku-%d" % number, shop=shop, supplier=get_default_supplier(), default_price=10)
-            for number in range(count)]
 
 
 def cart_requests(emulator):
