@@ -13,6 +13,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ContactGroupInterest, LogKind, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_ids_for_contact
+from shoop_mailchimp.storefront.attribution import remember_for_order
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.kinds.cart import has_shopper
@@ -148,8 +149,9 @@ def group_deleted(sender, instance, **kwargs):
             record(shop_id, SyncKind.GROUP, [instance.pk])
 
 
-def order_created(sender, order, **kwargs):
-    """A new order: send it, and refresh its customer (interests, and the consent trap below).
+def order_created(sender, order, source=None, **kwargs):
+    """A new order: send it (with the Mailchimp campaign its visit came from, kept here in the checkout's
+    transaction), and refresh its customer (interests, and the consent trap below).
 
     Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
     placed without ticking it would silently withdraw an earlier consent. An unticked box is not
@@ -159,6 +161,7 @@ def order_created(sender, order, **kwargs):
     """
     if order.shop_id not in recording_shop_ids():
         return
+    remember_for_order(order, getattr(source, "request", None))
     record(order.shop_id, SyncKind.ORDER, [order.pk])
     customer = order.customer
     if customer is None:

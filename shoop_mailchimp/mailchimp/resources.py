@@ -48,6 +48,10 @@ def product_path(store_id, product_id=None):
     return path if product_id is None else "%s/%s" % (path, _id(product_id))
 
 
+def campaign_path(campaign_id):
+    return "campaigns/%s" % _id(campaign_id)
+
+
 def cart_path(store_id, cart_id=None):
     path = "%s/carts" % store_path(store_id)
     return path if cart_id is None else "%s/%s" % (path, _id(cart_id))

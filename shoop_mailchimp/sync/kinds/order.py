@@ -13,6 +13,7 @@ from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds import attribution
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email
 from shoop_mailchimp.sync.outcome import Outcome, Result
@@ -150,6 +151,7 @@ class Context:
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
         #: Products sent in this drain: each once, however many orders name it.
         self.sent_products = set()
+        self.attributions = attribution.Attributions(self.orders)
 
 
 def load(configuration, rows):
@@ -210,11 +212,13 @@ class OrderPlan:
         else:
             customer = guest_customer(order, configuration.double_opt_in)
         self.payload = order_payload(order, self.lines, customer)
+        self.payload.update(attribution.order_fields(context.attributions.by_order.get(order.pk)))
         self.email = customer.get("email_address", "")
         self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
 
     def run(self, log):
         store_id = self.configuration.store_id
+        yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from send_products(store_id, [line.product for line in self.lines], self.context.sent_products)
         payload = self.payload
         update = {key: value for key, value in payload.items() if key != "id"}

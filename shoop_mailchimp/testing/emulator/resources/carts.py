@@ -8,7 +8,7 @@ import copy
 
 from ..errors import invalid, not_found, require
 from ..state import subscriber_hash
-from .ecommerce import check_lines, order_customer, record_notification, stamped, store_list
+from .ecommerce import check_campaign, check_lines, order_customer, record_notification, stamped, store_list
 from .registry import handles, merge, page
 
 ABANDONED_CART = "abandoned_cart"
@@ -53,6 +53,7 @@ def list_carts(ctx):
 def create_cart(ctx):
     store = ctx.store()
     require(ctx.body, "id", "customer", "currency_code", "order_total", "lines")
+    check_campaign(ctx, store, ctx.body)
     if ctx.body["id"] in store.carts:
         raise invalid("A cart with the provided ID already exists.")
     lines = check_lines(store, ctx.body["lines"], discount=False)
@@ -73,6 +74,7 @@ def get_cart(ctx):
 def patch_cart(ctx):
     store = ctx.store()
     cart = _cart(ctx, store)
+    check_campaign(ctx, store, ctx.body)
     lines = check_lines(store, ctx.body["lines"], discount=False) if "lines" in ctx.body else None
     customer = order_customer(ctx, store, ctx.body) if "customer" in ctx.body else None
     merge(cart, ctx.body, exclude=("id", "lines", "customer"))
