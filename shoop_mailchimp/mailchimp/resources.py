@@ -48,6 +48,10 @@ def product_path(store_id, product_id=None):
     return path if product_id is None else "%s/%s" % (path, _id(product_id))
 
 
+def connected_site_path(foreign_id=None):
+    return "connected-sites" if foreign_id is None else "connected-sites/%s" % _id(foreign_id)
+
+
 def campaign_path(campaign_id):
     return "campaigns/%s" % _id(campaign_id)
 
