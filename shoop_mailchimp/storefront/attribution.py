@@ -3,7 +3,8 @@
 Mailchimp's links carry ``mc_cid`` (the campaign), ``mc_eid`` (the recipient) and sometimes ``mc_tc`` (the
 tracking code). :class:`CampaignAttributionMiddleware` remembers them with the landing page for the visit (in the
 session) and in a signed first-party cookie for ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
-a newer campaign link replaces them. When an order is created from the visit, :func:`remember_for_order` keeps
+a newer campaign link replaces them. A basket filled in the visit carries them too (its cart names the campaign,
+its restore link brings the campaign back). When an order is created from the visit, :func:`remember_for_order` keeps
 them in an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own
 format are kept: a link cannot smuggle text into the shop or into Mailchimp.
 """
@@ -17,6 +18,9 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import OrderAttribution
 
 SESSION_KEY = "shoop_mailchimp_attribution"
+#: The basket's data carries the visit's attribution: its cart names the campaign, and its restore link brings the
+#: campaign back to whoever opens it (another browser, days later).
+BASKET_KEY = "shoop_mailchimp_attribution"
 COOKIE_NAME = "mc_attribution"
 COOKIE_SALT = "shoop_mailchimp.attribution"
 #: Mailchimp's campaign and recipient ids are ten hexadecimal digits.
@@ -68,6 +72,15 @@ class CampaignAttributionMiddleware(MiddlewareMixin):
                 request.session[SESSION_KEY] = remembered
 
     def process_response(self, request, response):
+        """Runs before Shuup's front middleware saves a changed basket: a basket this request filled carries the
+        visit's attribution. A basket the request did not load is not loaded here."""
+        basket = getattr(request, "basket", None)
+        data = getattr(basket, "_data", None)
+        if data and data.get("lines") and hasattr(request, "session"):
+            remembered = request.session.get(SESSION_KEY)
+            if remembered and data.get(BASKET_KEY) != remembered:
+                data[BASKET_KEY] = remembered
+                basket.dirty = True
         landed = getattr(request, "mailchimp_attribution_landed", None)
         age = get_setting("ATTRIBUTION_COOKIE_AGE")
         if landed:
@@ -85,3 +98,17 @@ def remember_for_order(order, request):
         "campaign_id": data["campaign_id"], "email_id": data.get("email_id", ""),
         "landing_site": data.get("landing_site", "")[:MAX_LANDING_SITE],
         "tracking_code": data.get("tracking_code", "")})
+
+
+def restore_from_basket(request, basket_data):
+    """A restored basket brings its campaign back to the visit, unless the visit came with its own link."""
+    remembered = (basket_data or {}).get(BASKET_KEY)
+    if remembered and not getattr(request, "mailchimp_attribution_landed", None) and hasattr(request, "session"):
+        request.session[SESSION_KEY] = remembered
+
+
+def of_basket(basket_data):
+    """The attribution a stored basket's data carries, or None."""
+    remembered = (basket_data or {}).get(BASKET_KEY)
+    return remembered if isinstance(remembered, dict) and MAILCHIMP_ID.match(
+        str(remembered.get("campaign_id", ""))) else None

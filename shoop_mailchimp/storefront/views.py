@@ -12,7 +12,7 @@ from shuup.front.views.dashboard import DashboardViewMixin
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
 from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.storefront import rate_limits, subscriptions
+from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
@@ -125,6 +125,7 @@ def restore_cart(request, token):
         data = {name: value for name, value in (stored.data or {}).items() if name not in ACCOUNT_DATA_KEYS}
         StoredBasket.objects.filter(pk=stored.pk).update(data=data)
     request.session[storage._get_session_key(request.basket)] = {"pk": stored.pk, "key": stored.key}
+    attribution.restore_from_basket(request, stored.data)
     request.basket.dirty = False  # the basket this request loaded must not overwrite the one restored
     messages.success(request, CART_RESTORED)
     return redirect(BASKET_VIEW_NAME)

@@ -16,7 +16,9 @@ from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp.models import OrderAttribution
 from shoop_mailchimp.storefront import attribution
-from tests.cart_helpers import add, products, shopper
+from shoop_mailchimp.sync.drainer import drain
+from tests.cart_helpers import STOREFRONT, add, products, shopper
+from tests.helpers import make_all_due
 
 CAMPAIGN = "1a2b3c4d5e"
 RECIPIENT = "0f9e8d7c6b"
@@ -93,3 +95,25 @@ def test_a_campaign_of_another_account_is_left_out_and_the_order_still_counts(sh
     [sent] = emulator.orders(api_key, configuration.store_id)
     assert "campaign_id" not in sent or sent["campaign_id"] == ""
     assert [r["path"] for r in emulator.requests if "/campaigns/" in r["path"]] == ["/campaigns/%s" % CAMPAIGN]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_basket_filled_from_a_campaign_names_it_in_its_cart_and_its_restore_link_brings_it_back(
+        shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="attr.cart@fastmail.com")
+    [product] = products(shop)
+    browser = Client()
+    browser.force_login(user)
+    browser.get("/", {"mc_cid": CAMPAIGN})
+    browser.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    make_all_due()
+    drain()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["campaign_id"] == CAMPAIGN
+
+    elsewhere = Client()  # another browser, without the campaign's cookie
+    elsewhere.get(cart["checkout_url"][len(STOREFRONT):])
+    assert elsewhere.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN

@@ -1,4 +1,4 @@
-"""An order's campaign attribution as Mailchimp order fields: ``campaign_id`` (its campaign report then shows
+"""An order's (and a cart's) campaign attribution as Mailchimp fields: ``campaign_id`` (its campaign report then shows
 the order's revenue), ``landing_site`` and ``tracking_code``. Mailchimp refuses an order naming a campaign the
 account does not have (a link from another account's e-mail, an altered one), so a campaign is looked up once
 per drain before an order names it, and left out if it is not there: the order counts anyway.
@@ -7,6 +7,7 @@ from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import campaign_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import OrderAttribution
+from shoop_mailchimp.storefront.attribution import of_basket
 
 
 class Attributions:
@@ -25,6 +26,12 @@ def order_fields(attribution):
     fields = {"campaign_id": attribution.campaign_id, "landing_site": attribution.landing_site,
               "tracking_code": attribution.tracking_code}
     return {name: value for name, value in fields.items() if value}
+
+
+def cart_fields(basket_data):
+    """A cart's attribution field: the campaign of the visit that filled the basket."""
+    remembered = of_basket(basket_data)
+    return {"campaign_id": remembered["campaign_id"]} if remembered else {}
 
 
 def check_campaign(payload, attributions):

@@ -26,6 +26,7 @@ from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFoun
 from shoop_mailchimp.mailchimp.resources import cart_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.kinds import attribution
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import mailchimp_email
 from shoop_mailchimp.sync.kinds.order import guest_customer_id, product_id_for, send_products
@@ -82,6 +83,8 @@ class Context:
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
         self.sent_products = set()
+        #: What this drain learnt of the campaigns carts name.
+        self.attributions = attribution.Attributions(())
         self.expired_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME"))
 
 
@@ -135,6 +138,7 @@ class CartPlan:
         if not self.products:
             raise NoCart("the basket is empty")
         self.payload = self._payload(contact)
+        self.payload.update(attribution.cart_fields(basket.data))
         self.email = self.customer.get("email_address", "")
         self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -194,6 +198,7 @@ class CartPlan:
 
     def run(self, log):
         store_id = self.configuration.store_id
+        yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from send_products(store_id, self.products, self.context.sent_products)
         payload = self.payload
         update = {key: value for key, value in payload.items() if key not in ("id", "customer")}
