@@ -23,7 +23,8 @@ import time
 from common import MISSED, ROOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ["request_time.py", "sync_costs.py", "bulk.py", "catalogue.py", "reconcile.py", "concurrency.py"]
+BENCHMARKS = ["request_time.py", "sync_costs.py", "bulk.py", "catalogue.py", "reconcile.py", "carts.py",
+              "concurrency.py"]
 #: Their figures depend on the database: measured on PostgreSQL too.
 ON_POSTGRESQL = ["sync_costs.py", "bulk.py", "concurrency.py"]
 #: Run with nothing beside them: the memory figures' syncs, even at the lowest CPU priority, took the

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "shuup.front.middleware.ShuupFrontMiddleware",
     "shuup.xtheme.middleware.XthemeMiddleware",
     "shuup.admin.middleware.ShuupAdminMiddleware",
+    "shoop_mailchimp.storefront.attribution.CampaignAttributionMiddleware",
 ]
 
 ROOT_URLCONF = "demo.urls"

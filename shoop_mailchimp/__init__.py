@@ -13,6 +13,7 @@ class AppConfig(shuup.apps.AppConfig):
     provides = {
         "front_urls": ["shoop_mailchimp.urls:urlpatterns", "shoop_mailchimp.storefront.urls:urlpatterns"],
         "xtheme_plugin": ["shoop_mailchimp.storefront.plugins:NewsletterPlugin"],
+        "xtheme_resource_injection": ["shoop_mailchimp.storefront.site_script:add_site_script"],
         "front_registration_field_provider": ["shoop_mailchimp.storefront.registration:NewsletterFieldProvider"],
         "customer_dashboard_items": ["shoop_mailchimp.storefront.dashboard_items:NewsletterDashboardItem"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],

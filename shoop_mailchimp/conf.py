@@ -64,6 +64,18 @@ DEFAULTS = {
     # (REMOTE_ADDR) in a fixed window of Django's cache; an attempt over either limit records nothing.
     "SIGNUP_LIMIT_PER_ADDRESS": (3, 3600),
     "SIGNUP_LIMIT_PER_IP": (10, 3600),
+    # Carts (abandoned-cart e-mails, docs/carts.rst): a basket is sent once it has been left alone this many
+    # seconds, so a shopper adding ten items makes one send, not ten.
+    "CART_QUIET_SECONDS": 60,
+    # Seconds a basket stays a cart in Mailchimp after its last change, and a restore link stays valid; after
+    # that the cart is deleted in Mailchimp.
+    "CART_LIFETIME": 14 * 24 * 3600,
+    # Public base URL of the storefront (e.g. "https://shop.example.com") for carts' restore links; None uses
+    # WEBHOOK_BASE_URL, then the shop's domain.
+    "STOREFRONT_BASE_URL": None,
+    # Seconds the first-party cookie remembers the Mailchimp campaign a visitor came from (mc_cid), so that an
+    # order placed on a later visit still earns the campaign its revenue. 0 keeps it for the session only.
+    "ATTRIBUTION_COOKIE_AGE": 30 * 24 * 3600,
 }
 
 DELIVERY_MODES = ("background", "worker", "celery")

@@ -11,6 +11,8 @@
   consent just given (sent as a change even to a member the shop never told), a confirmation the
   address's owner must give first (``pending``; the shop records the consent when they confirm), or an
   unsubscribe the shopper asked for.
+- A cart (abandoned-cart e-mails) is sent for a shopper who consented, or, when the shop sends people who
+  did not (``send_unconsented``), for any known shopper; it never subscribes anyone.
 """
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest
@@ -53,3 +55,7 @@ def requested_change(request, change, permission, member_status, double_opt_in):
         # elsewhere): their wish is sent all the same.
         return members.UNSUBSCRIBED
     return change
+
+
+def may_send_cart(permission, send_unconsented):
+    return bool(permission) or bool(send_unconsented)

@@ -5,6 +5,7 @@ what exists and creates only what is missing.
 from django.db import transaction
 from django.utils import timezone
 
+from shoop_mailchimp.connected_site import link_connected_site
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
@@ -81,6 +82,8 @@ def _initialize(configuration, journal):
         journal.add("store.create" if created else "store.check",
                     "Store %r %s" % (store_id, "created" if created else "already exists"))
         configuration.store_id = store_id
+        configuration.site_script_url = link_connected_site(session, shop, store_id, journal) or \
+            configuration.site_script_url
         chosen = interest_groups(configuration).count()
         if chosen > MAX_INTERESTS:
             raise InitializationError(

@@ -17,8 +17,10 @@ from shuup.core.models import (
 )
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed, stocks_updated
+from shuup.front.models import StoredBasket
 from shuup.gdpr.signals import anonymization_requested
 
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import (
     ConsentRequest,
@@ -29,8 +31,10 @@ from shoop_mailchimp.models import (
     SyncState,
 )
 from shoop_mailchimp.shops import forget_recording_shops, recording_shop_ids, shop_contacts, shop_ids_for_contact
+from shoop_mailchimp.storefront.attribution import remember_for_order
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.kinds.cart import has_shopper
 from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, membership_matters, names_members
 from shoop_mailchimp.sync.kinds.product import catalogue_id
 
@@ -63,6 +67,7 @@ PROMO_EFFECT_SAVED_UID = "shoop_mailchimp.promo_effect_saved.%s"
 PROMO_EFFECT_DELETED_UID = "shoop_mailchimp.promo_effect_deleted.%s"
 PROMO_USAGE_SAVED_UID = "shoop_mailchimp.promo_usage_saved"
 PROMO_USAGE_DELETED_UID = "shoop_mailchimp.promo_usage_deleted"
+BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
 
@@ -200,8 +205,9 @@ def group_deleted(sender, instance, **kwargs):
             record(shop_id, SyncKind.GROUP, [instance.pk])
 
 
-def order_created(sender, order, **kwargs):
-    """A new order: send it, and refresh its customer (interests, and the consent trap below).
+def order_created(sender, order, source=None, **kwargs):
+    """A new order: send it (with the Mailchimp campaign its visit came from, kept here in the checkout's
+    transaction), and refresh its customer (interests, and the consent trap below).
 
     Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
     placed without ticking it would silently withdraw an earlier consent. An unticked box is not
@@ -211,6 +217,7 @@ def order_created(sender, order, **kwargs):
     """
     if order.shop_id not in recording_shop_ids():
         return
+    remember_for_order(order, getattr(source, "request", None))
     record(order.shop_id, SyncKind.ORDER, [order.pk])
     customer = order.customer
     if customer is None:
@@ -390,6 +397,19 @@ def connect_promo_receivers():
     post_delete.connect(coupon_usage_changed, sender=CouponUsage, dispatch_uid=PROMO_USAGE_DELETED_UID)
 
 
+def basket_saved(sender, instance, raw=False, **kwargs):
+    """A basket of a known shopper becomes a cart once the shopper pauses (CART_QUIET_SECONDS: each save pushes
+    the send back, so filling a basket is one send); an ordered or deleted basket's cart goes at once. Anonymous
+    baskets only matter if they were carts before. Runs in the storefront's request: one UPDATE, rarely two."""
+    if raw or instance.shop_id not in recording_shop_ids():
+        return
+    if instance.deleted:
+        record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=True)
+    else:
+        state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
+                     quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+
+
 def connect_receivers():
     for model in (PersonContact, CompanyContact):
         post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
@@ -417,5 +437,6 @@ def connect_receivers():
                         dispatch_uid=PRODUCT_MEDIA_SHOPS_UID)
     stocks_updated.connect(stocks_updated_receiver, dispatch_uid=STOCKS_UPDATED_UID)
     connect_promo_receivers()
+    post_save.connect(basket_saved, sender=StoredBasket, dispatch_uid=BASKET_SAVED_UID)
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)
     post_delete.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_DELETED_UID)

@@ -123,3 +123,12 @@ def configuration(shop, mailchimp_settings, mailchimp_account):
     initialize(config)
     config.refresh_from_db()
     return config
+
+
+@pytest.fixture
+def cart_settings(settings, configuration):
+    """An initialized configuration whose carts' restore links point at STOREFRONT (tests/cart_helpers.py)."""
+    from tests.cart_helpers import STOREFRONT
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=STOREFRONT)
+    return configuration

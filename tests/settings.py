@@ -6,9 +6,10 @@ from demo.babel_listing import cache_babel_locale_listing
 cache_babel_locale_listing()
 
 from shuup_workbench.test_settings import *  # noqa: E402,F401,F403
-from shuup_workbench.test_settings import INSTALLED_APPS  # noqa: E402
+from shuup_workbench.test_settings import INSTALLED_APPS, MIDDLEWARE  # noqa: E402
 
 INSTALLED_APPS = list(INSTALLED_APPS) + ["shoop_mailchimp"]
+MIDDLEWARE = list(MIDDLEWARE) + ["shoop_mailchimp.storefront.attribution.CampaignAttributionMiddleware"]
 
 _DB_DIR = os.environ.get("SHOOP_MAILCHIMP_TEST_DB_DIR") or tempfile.gettempdir()
 DATABASES = {

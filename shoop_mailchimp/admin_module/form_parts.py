@@ -79,6 +79,13 @@ class MailchimpConfigurationForm(forms.Form):
         required=False,
         help_text=MailchimpConfiguration._meta.get_field("send_order_notifications").help_text,
     )
+    site_script_enabled = forms.BooleanField(
+        label=_("Mailchimp site script on the storefront"),
+        required=False,
+        help_text=_("Site tracking, pop-up forms and browse abandonment e-mails (the store's connected site, linked "
+                    "at initialization). With the shop's cookie consent on, only for visitors who accepted a cookie "
+                    "category that names Mailchimp's cookie _mcid."),
+    )
     interest_groups = forms.MultipleChoiceField(
         label=_("Contact groups as Mailchimp interests"),
         required=False,
@@ -111,6 +118,7 @@ class MailchimpConfigurationForm(forms.Form):
             double_opt_in=configuration.double_opt_in,
             send_unconsented=configuration.send_unconsented,
             send_order_notifications=configuration.send_order_notifications,
+            site_script_enabled=configuration.site_script_enabled,
         )
         initial["interest_groups"] = [str(pk) for pk in interest_groups(configuration).values_list("pk", flat=True)]
         initial.update(customer_tag=configuration.customer_tag, company_tag=configuration.company_tag,
@@ -262,6 +270,7 @@ class MailchimpFormPart(FormPart):
         config.double_opt_in = data["double_opt_in"]
         config.send_unconsented = data["send_unconsented"]
         config.send_order_notifications = data["send_order_notifications"]
+        config.site_script_enabled = data["site_script_enabled"]
         if audience_changed:
             # Another audience: its fields are read by the account check, and mapped by default until chosen.
             config.audience_merge_fields = config.merge_fields_read_on = config.merge_field_map = None

@@ -58,6 +58,19 @@ def promo_code_path(store_id, rule_id, code_id=None):
     return path if code_id is None else "%s/%s" % (path, _id(code_id))
 
 
+def connected_site_path(foreign_id=None):
+    return "connected-sites" if foreign_id is None else "connected-sites/%s" % _id(foreign_id)
+
+
+def campaign_path(campaign_id):
+    return "campaigns/%s" % _id(campaign_id)
+
+
+def cart_path(store_id, cart_id=None):
+    path = "%s/carts" % store_path(store_id)
+    return path if cart_id is None else "%s/%s" % (path, _id(cart_id))
+
+
 def interests_path(list_id, category_id, interest_id=None):
     path = "lists/%s/interest-categories/%s/interests" % (_id(list_id), _id(category_id))
     return path if interest_id is None else "%s/%s" % (path, _id(interest_id))

@@ -1,3 +1,4 @@
+from shoop_mailchimp.models.attribution import OrderAttribution
 from shoop_mailchimp.models.batch import BatchOrigin, BatchStatus, MailchimpBatch
 from shoop_mailchimp.models.configuration import MailchimpConfiguration
 from shoop_mailchimp.models.interest import ContactGroupInterest
@@ -17,6 +18,7 @@ __all__ = [
     "MailchimpConfiguration",
     "MailchimpJob",
     "MailchimpLogEntry",
+    "OrderAttribution",
     "SyncKind",
     "SyncState",
     "SyncStatus",

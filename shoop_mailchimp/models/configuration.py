@@ -118,6 +118,13 @@ class MailchimpConfiguration(models.Model):
         help_text=_("Tags members who are company contacts; empty: no such tag."))
     tag_group_ids = JSONField(
         null=True, blank=True, help_text=_("The contact groups whose members get a tag named after the group."))
+    site_script_enabled = models.BooleanField(
+        default=False, verbose_name=_("Mailchimp site script on the storefront"),
+        help_text=_("Site tracking, pop-up forms and browse abandonment. With the shop's cookie consent (GDPR) on, "
+                    "only for visitors who accepted Mailchimp's cookie (_mcid)."))
+    site_script_url = models.CharField(
+        max_length=500, blank=True, verbose_name=_("site script"),
+        help_text=_("The script of the store's connected site in Mailchimp, read at initialization."))
     modified_on = models.DateTimeField(auto_now=True)
 
     objects = ConfigurationQuerySet.as_manager()

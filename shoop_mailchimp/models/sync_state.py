@@ -24,8 +24,9 @@ class SyncKind:
     GROUP = "group"
     PRODUCT = "product"
     PROMO = "promo"
+    CART = "cart"
     CHOICES = [(CONTACT, _("contact")), (ORDER, _("order")), (GROUP, _("contact group")), (PRODUCT, _("product")),
-               (PROMO, _("coupon campaign"))]
+               (PROMO, _("coupon campaign")), (CART, _("cart"))]
 
 
 class ConsentRequest:
@@ -55,6 +56,9 @@ class SyncStateQuerySet(models.QuerySet):
 
     def products(self):
         return self.filter(kind=SyncKind.PRODUCT)
+
+    def carts(self):
+        return self.filter(kind=SyncKind.CART)
 
 
 class SyncState(models.Model):

@@ -2,6 +2,7 @@
 from django.conf.urls import url
 from django.contrib.auth.decorators import login_required
 
+from shoop_mailchimp import cart_links
 from shoop_mailchimp.storefront import views
 
 urlpatterns = [
@@ -9,4 +10,5 @@ urlpatterns = [
     url(r"^customer/newsletter/$", login_required(views.AccountNewsletterView.as_view()),
         name=views.ACCOUNT_URL_NAME),
     url(r"^mailchimp/promo/$", views.redeem_promo_code, name=views.PROMO_URL_NAME),
+    url(r"^basket/restore/(?P<token>[-\w:.]+)/$", views.restore_cart, name=cart_links.RESTORE_URL_NAME),
 ]

@@ -1,17 +1,19 @@
-"""Storefront views: the newsletter block's signup and the account page, and the link of a promo code in a
-Mailchimp e-mail. They only change the shop (consent through :mod:`.subscriptions`, a basket's codes);
-Mailchimp hears of it from the drainer after the commit."""
+"""Storefront views: the newsletter block's signup, the account page, the link of a promo code in a Mailchimp
+e-mail and a cart's restore link. They only change the shop (consent through :mod:`.subscriptions`, the
+visitor's basket and its codes); Mailchimp hears of it from the drainer after the commit."""
 from django.shortcuts import redirect
 from django.utils.http import is_safe_url
 from django.utils.translation import ugettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 from shuup.core.order_creator import is_code_usable
+from shuup.front.models import StoredBasket
 from shuup.front.views.dashboard import DashboardViewMixin
 
+from shoop_mailchimp import cart_links
 from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
 from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.storefront import rate_limits, subscriptions
+from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
@@ -124,3 +126,36 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             subscriptions.withdraw_consent(request.shop, person)
             messages.success(request, _("You are unsubscribed: we will not send you our newsletter."))
         return redirect(ACCOUNT_VIEW_NAME)
+
+
+BASKET_VIEW_NAME = "shuup:basket"
+CART_RESTORED = _("Welcome back: your basket is as you left it.")
+CART_LINK_BAD = _("This basket link is not valid or has expired. Your current basket is shown instead.")
+CART_GONE = _("This basket was ordered or emptied since the link was sent. Your current basket is shown instead.")
+#: What a basket's data says about its shopper's account: left out when somebody else opens the link.
+ACCOUNT_DATA_KEYS = ("customer_id", "orderer_id", "billing_address_id", "shipping_address_id")
+
+
+def restore_cart(request, token):
+    """A cart's ``checkout_url``: the visitor's basket becomes the stored basket the link names, and the basket
+    page shows it. No login: a shopper's account data in the basket (who orders, saved addresses) is kept only
+    for that shopper logged in; anybody else orders as themselves."""
+    try:
+        basket_id, key = cart_links.read_token(token)
+    except cart_links.BadLink:
+        messages.error(request, CART_LINK_BAD)
+        return redirect(BASKET_VIEW_NAME)
+    stored = StoredBasket.objects.filter(pk=basket_id, key=key, shop=request.shop, deleted=False).first()
+    storage = request.basket.storage
+    if stored is None or not hasattr(storage, "_get_session_key"):
+        messages.error(request, CART_GONE)
+        return redirect(BASKET_VIEW_NAME)
+    owners = {stored.customer_id, stored.orderer_id} - {None}
+    if owners and getattr(request.customer, "pk", None) not in owners:
+        data = {name: value for name, value in (stored.data or {}).items() if name not in ACCOUNT_DATA_KEYS}
+        StoredBasket.objects.filter(pk=stored.pk).update(data=data)
+    request.session[storage._get_session_key(request.basket)] = {"pk": stored.pk, "key": stored.key}
+    attribution.restore_from_basket(request, stored.data)
+    request.basket.dirty = False  # the basket this request loaded must not overwrite the one restored
+    messages.success(request, CART_RESTORED)
+    return redirect(BASKET_VIEW_NAME)

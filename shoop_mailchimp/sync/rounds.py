@@ -8,7 +8,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
 from shoop_mailchimp.sync.bursts import send_bursts
 from shoop_mailchimp.sync.drainer import drain
@@ -29,10 +30,16 @@ def run_due_work(shop_id=None, max_rounds=None):
     if jobs:
         report["jobs"] = jobs
     send_bursts(shop_id, report)
+    expire_carts()
     report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
     poll_batches(shop_id, report)
     check_webhooks(shop_id)
     return report
+
+
+def expire_carts():
+    """Carts left alone for CART_LIFETIME are queued once more: their plan deletes them in Mailchimp."""
+    state.requeue_stale(SyncKind.CART, timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME")))
 
 
 def seconds_to_next_round():

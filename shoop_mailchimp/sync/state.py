@@ -53,26 +53,29 @@ def _pending_now(now):
 # Recording changes (in the caller's transaction) ---------------------------------------------------
 
 
-def record(shop_id, kind, object_ids, only_known=False, force=False):
+def record(shop_id, kind, object_ids, only_known=False, force=False, quiet_seconds=0):
     """Note that Mailchimp must learn the current state of these objects; returns whether any row is due.
 
     ``only_known`` limits the note to objects Mailchimp has already been told about; ``force`` sends even
-    data Mailchimp refused before (the admin's "Sync now").
+    data Mailchimp refused before (the admin's "Sync now"). ``quiet_seconds`` makes the rows due only after
+    that long without a newer record: each record pushes the send back, so a burst of changes (a shopper
+    filling a basket) is one send of the latest state.
     """
     object_ids = set(object_ids)
     if not object_ids:
         return False
     now = timezone.now()
+    due_at = now + timedelta(seconds=quiet_seconds) if quiet_seconds else now
     # One UPDATE when every row exists: a contact saved again, the common case in a shop's requests.
-    updated = _mark_due(shop_id, kind, object_ids, now, force)
+    updated = _mark_due(shop_id, kind, object_ids, due_at, force)
     if updated == len(object_ids) or only_known:
         return bool(updated)
     SyncState.objects.bulk_create(
-        [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=now) for pk in object_ids],
+        [SyncState(shop_id=shop_id, kind=kind, object_id=pk, next_attempt_at=due_at) for pk in object_ids],
         ignore_conflicts=True,
     )
     # Also the rows just created (or created by a concurrent transaction): one UPDATE for all of them.
-    return bool(_mark_due(shop_id, kind, object_ids, now, force))
+    return bool(_mark_due(shop_id, kind, object_ids, due_at, force))
 
 
 def _mark_due(shop_id, kind, object_ids, now, force):
@@ -160,6 +163,13 @@ def requeue_for_new_store(shop_id):
     contacts = _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
                         fingerprint="", refused_fingerprint="")
     return contacts + sum(requeue_all(shop_id, kind) for kind in (SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
+
+
+def requeue_stale(kind, synced_before):
+    """Queue the rows of ``kind`` last sent before ``synced_before`` and not changed since (carts that
+    outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued."""
+    return SyncState.objects.filter(kind=kind, status=SyncStatus.SYNCED, last_synced_at__lt=synced_before).update(
+        **_pending_now(timezone.now()))
 
 
 def requeue_missing(state_ids):

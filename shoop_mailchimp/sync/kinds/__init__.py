@@ -12,9 +12,9 @@ same plans; a plan says with ``batchable`` whether a batch can carry it.
 
 A new kind is one module here plus its place in :data:`KINDS`.
 """
-from shoop_mailchimp.sync.kinds import contact, group, order, product, promo
+from shoop_mailchimp.sync.kinds import cart, contact, group, order, product, promo
 
 #: In delivery order: interests exist before members use them; customers and products exist before the
-#: orders that name them.
-KINDS = (group, contact, product, order, promo)
+#: orders and carts that name them.
+KINDS = (group, contact, product, order, cart, promo)
 BY_KIND = {module.KIND: module for module in KINDS}

@@ -17,7 +17,7 @@ from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds import order_fields, product
+from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email, storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
@@ -48,6 +48,43 @@ def order_id_for(order):
 def guest_customer_id(email):
     """Guests have no contact: one customer per e-mail address, so that their orders add up."""
     return "guest-" + hashlib.sha256(email.lower().encode("utf-8")).hexdigest()[:32]
+
+
+class CatalogueGap:
+    """The products some lines name (orders', carts') that Mailchimp has not been sent yet, as the product kind
+    sends them: an order or a cart naming a product Mailchimp lacks is refused."""
+
+    def __init__(self, configuration, products):
+        parent_ids = {product.catalogue_id(each) for each in products}
+        #: Products Mailchimp has, or was sent in this drain: each once, however many orders name it.
+        self.sent = set(SyncState.objects.products().filter(
+            shop_id=configuration.shop_id, object_id__in=parent_ids, last_synced_at__isnull=False,
+        ).values_list("object_id", flat=True))
+        self.catalogue = product.Catalogue(configuration.shop, parent_ids - self.sent)
+
+    def unsent(self, products):
+        """{product id: payload} of these products' catalogue entries Mailchimp lacks (hidden when the shop no
+        longer shows them)."""
+        catalogue = self.catalogue
+        unsent = {}
+        for each in products:
+            parent = catalogue.products.get(product.catalogue_id(each))
+            if parent is not None and parent.pk not in self.sent:
+                unsent[parent.pk] = catalogue.payload(parent, visible=catalogue.shown(parent))
+        return unsent
+
+    def operations(self, store_id, products):
+        """The requests that make these products exist in Mailchimp."""
+        for product_pk, payload in self.unsent(products).items():
+            try:
+                yield Operation("POST", product_path(store_id), payload)
+            except MailchimpAPIError as error:
+                if not product.already_exists(error):
+                    raise
+                # Sent before this shop kept product rows, perhaps without the variant this line names.
+                yield Operation("PATCH", product_path(store_id, payload["id"]),
+                                {key: value for key, value in payload.items() if key != "id"})
+            self.sent.add(product_pk)
 
 
 def guest_customer(order, double_opt_in):
@@ -166,26 +203,10 @@ class Context:
         ).values_list("object_id", "status", "last_synced_at")
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
-        parent_ids = {product.catalogue_id(line.product) for order in self.orders.values()
-                      for line in order_fields.product_lines(order.lines.all())}
-        sent = set(SyncState.objects.products().filter(
-            shop_id=configuration.shop_id, object_id__in=parent_ids, last_synced_at__isnull=False,
-        ).values_list("object_id", flat=True))
-        #: The orders' products as the product kind sends them, for those Mailchimp has not been sent yet.
-        self.catalogue = product.Catalogue(configuration.shop, parent_ids - sent)
-        #: Products Mailchimp has, or was sent in this drain: each once, however many orders name it.
-        self.sent_products = sent
-
-    def unsent_products(self, lines):
-        """The products of these lines Mailchimp lacks, by id: as the product kind would send them (hidden
-        when the shop no longer shows them)."""
-        catalogue = self.catalogue
-        unsent = {}
-        for line in lines:
-            parent = catalogue.products.get(product.catalogue_id(line.product))
-            if parent is not None and parent.pk not in self.sent_products:
-                unsent[parent.pk] = catalogue.payload(parent, visible=catalogue.shown(parent))
-        return unsent
+        #: The orders' products Mailchimp lacks.
+        self.catalogue_gap = CatalogueGap(configuration, [
+            line.product for order in self.orders.values() for line in order_fields.product_lines(order.lines.all())])
+        self.attributions = attribution.Attributions(self.orders)
 
 
 def load(configuration, rows):
@@ -249,21 +270,14 @@ class OrderPlan:
             order, order.lines.all(), customer, statuses=configuration.send_order_notifications,
             coupons=context.coupons.get(order.pk, ()), cancelled_at=context.cancelled_at.get(order.pk),
             url=order_url(order, order.customer_id in context.customers_with_login))
+        self.payload.update(attribution.order_fields(context.attributions.by_order.get(order.pk)))
         self.email = customer.get("email_address", "")
         self.fingerprint = fingerprint_of(self.payload)
 
     def run(self, log):
         store_id = self.configuration.store_id
-        for product_pk, payload in self.context.unsent_products(self.lines).items():
-            try:
-                yield Operation("POST", product_path(store_id), payload)
-            except MailchimpAPIError as error:
-                if not product.already_exists(error):
-                    raise
-                # Sent before this shop kept product rows, perhaps without the variant this order names.
-                yield Operation("PATCH", product_path(store_id, payload["id"]),
-                                {key: value for key, value in payload.items() if key != "id"})
-            self.context.sent_products.add(product_pk)
+        yield from attribution.check_campaign(self.payload, self.context.attributions)
+        yield from self.context.catalogue_gap.operations(store_id, [line.product for line in self.lines])
         payload = self.payload
         update = {key: value for key, value in payload.items() if key != "id"}
         try:
@@ -312,7 +326,7 @@ class OrderPlan:
 def _build_products(configuration, pairs, rows, sent):
     products = {}
     for row, plan in pairs:
-        products.update(plan.context.unsent_products(plan.lines))
+        products.update(plan.context.catalogue_gap.unsent([line.product for line in plan.lines]))
         sent[str(row.id)] = {}
     return [
         batches.encode(Operation("POST", product_path(configuration.store_id), payload), "p:%d:product" % product_pk)

@@ -19,6 +19,7 @@ from .batch_worker import BatchWorker
 from .errors import ApiError, problem
 from .faults import Faults
 from .resources import HANDLERS
+from .resources.campaigns import new_campaign
 from .resources.lists import WEBHOOK_SOURCES, apply_member_changes, change_email, new_member, set_status
 from .resources.registry import Context, select_fields
 from .server import EmulatorServer
@@ -237,6 +238,15 @@ class Emulator:
         with self.lock:
             items = self.accounts[api_key].notifications
             return copy.deepcopy([n for n in items if store_id in (None, n["store_id"])])
+
+    def add_campaign(self, api_key, campaign_id=None):
+        """A campaign of the account (as if sent from Mailchimp's UI); returns its id, for ``mc_cid`` links."""
+        with self.lock:
+            return new_campaign(self.accounts[api_key], campaign_id)
+
+    def connected_sites(self, api_key):
+        with self.lock:
+            return copy.deepcopy(list(self.accounts[api_key].connected_sites.values()))
 
     def revoke_key(self, api_key):
         with self.lock:

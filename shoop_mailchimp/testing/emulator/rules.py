@@ -30,6 +30,9 @@ NOTIFICATIONS = "notifications"
 #: A customer's ``opt_in_status`` subscribes its member only when it turns from false to true.
 CUSTOMER_OPT_IN = "customer_opt_in"
 
+#: An order or cart naming a campaign the account does not have is refused.
+CAMPAIGN_IDS = "campaign_ids"
+
 RULES = {
     COMPLIANCE_STATE: "unsubscribed or cleaned members cannot be subscribed again (400 Member In Compliance State)",
     MERGE_FIELDS: "member writes are checked against the audience's merge fields",
@@ -40,6 +43,7 @@ RULES = {
     MARKETING_PERMISSIONS: "GDPR audiences give their members marketing permissions",
     NOTIFICATIONS: "order notifications and automations are recorded unless the store is syncing",
     CUSTOMER_OPT_IN: "opt_in_status subscribes a member only when it turns from false to true",
+    CAMPAIGN_IDS: "an order or cart naming a campaign the account does not have is refused",
 }
 
 

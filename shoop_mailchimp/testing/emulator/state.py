@@ -174,3 +174,7 @@ class Account:
         self.confirmations = []
         #: Order notifications and automations Mailchimp would have triggered.
         self.notifications = []
+        #: Campaigns (sent e-mails) by id: what orders and carts may name in ``campaign_id``.
+        self.campaigns = {}
+        #: Connected sites by foreign id.
+        self.connected_sites = {}

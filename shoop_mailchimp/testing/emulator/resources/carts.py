@@ -1,9 +1,14 @@
-"""E-commerce carts and their lines: what feeds Mailchimp's abandoned-cart automations."""
+"""E-commerce carts and their lines: what feeds Mailchimp's abandoned-cart automations.
+
+Mailchimp's abandoned-cart e-mail goes only to a subscribed member, and needs the cart's ``checkout_url`` (the
+e-mail's button); a cart of anybody else is kept and mailed to nobody.
+"""
 
 import copy
 
 from ..errors import invalid, not_found, require
-from .ecommerce import check_lines, order_customer, record_notification, stamped
+from ..state import subscriber_hash
+from .ecommerce import check_campaign, check_lines, order_customer, record_notification, stamped, store_list
 from .registry import handles, merge, page
 
 ABANDONED_CART = "abandoned_cart"
@@ -23,10 +28,19 @@ def _line(ctx, cart):
     raise not_found()
 
 
+def _mailable(ctx, store, cart):
+    """Whether the abandoned-cart e-mail can go: a subscribed member, and a link back to the cart."""
+    customer = store.customers.get(cart["customer"]["id"]) or {}
+    lst = store_list(ctx, store)
+    member = lst.members.get(subscriber_hash(customer.get("email_address") or "")) if lst else None
+    return bool(cart.get("checkout_url")) and member is not None and member["status"] == "subscribed"
+
+
 def _touched(ctx, store, cart):
-    """Every cart write (re)starts Mailchimp's abandoned-cart automation for its customer."""
+    """Every cart write (re)starts Mailchimp's abandoned-cart automation for its customer, if it can mail one."""
     stamped(cart)
-    record_notification(ctx, store, ABANDONED_CART, cart_id=cart["id"], customer_id=cart["customer"]["id"])
+    if _mailable(ctx, store, cart):
+        record_notification(ctx, store, ABANDONED_CART, cart_id=cart["id"], customer_id=cart["customer"]["id"])
     return copy.deepcopy(cart)
 
 
@@ -39,6 +53,7 @@ def list_carts(ctx):
 def create_cart(ctx):
     store = ctx.store()
     require(ctx.body, "id", "customer", "currency_code", "order_total", "lines")
+    check_campaign(ctx, store, ctx.body)
     if ctx.body["id"] in store.carts:
         raise invalid("A cart with the provided ID already exists.")
     lines = check_lines(store, ctx.body["lines"], discount=False)
@@ -59,6 +74,7 @@ def get_cart(ctx):
 def patch_cart(ctx):
     store = ctx.store()
     cart = _cart(ctx, store)
+    check_campaign(ctx, store, ctx.body)
     lines = check_lines(store, ctx.body["lines"], discount=False) if "lines" in ctx.body else None
     customer = order_customer(ctx, store, ctx.body) if "customer" in ctx.body else None
     merge(cart, ctx.body, exclude=("id", "lines", "customer"))

@@ -462,9 +462,23 @@ def order_customer(ctx, store, body):
     )
 
 
+def check_campaign(ctx, store, body):
+    """An order or cart may name only a campaign of the account (``campaign_ids`` rule)."""
+    campaign_id = body.get("campaign_id")
+    if not campaign_id or not rule_on(ctx, store_list(ctx, store), rules.CAMPAIGN_IDS):
+        return
+    if campaign_id not in ctx.account.campaigns:
+        raise invalid(
+            "The resource submitted could not be validated.",
+            errors=[{"field": "campaign_id", "message": f"A campaign with the provided ID ('{campaign_id}') does "
+                                                        "not exist in the account."}],
+        )
+
+
 def _save_order(ctx, store, body, existing=None):
     if existing is None:
         require(body, "id", "customer", "currency_code", "order_total", "lines")
+    check_campaign(ctx, store, body)
     order = (
         copy.deepcopy(existing)
         if existing

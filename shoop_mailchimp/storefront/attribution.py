@@ -1,0 +1,114 @@
+"""Campaign attribution: which Mailchimp campaign brought the shopper who orders.
+
+Mailchimp's links carry ``mc_cid`` (the campaign), ``mc_eid`` (the recipient) and sometimes ``mc_tc`` (the
+tracking code). :class:`CampaignAttributionMiddleware` remembers them with the landing page for the visit (in the
+session) and in a signed first-party cookie for ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
+a newer campaign link replaces them. A basket filled in the visit carries them too (its cart names the campaign,
+its restore link brings the campaign back). When an order is created from the visit, :func:`remember_for_order` keeps
+them in an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own
+format are kept: a link cannot smuggle text into the shop or into Mailchimp.
+"""
+import json
+import re
+
+from django.core import signing
+from django.utils.deprecation import MiddlewareMixin
+
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.models import OrderAttribution
+
+SESSION_KEY = "shoop_mailchimp_attribution"
+#: The basket's data carries the visit's attribution: its cart names the campaign, and its restore link brings the
+#: campaign back to whoever opens it (another browser, days later).
+BASKET_KEY = "shoop_mailchimp_attribution"
+COOKIE_NAME = "mc_attribution"
+COOKIE_SALT = "shoop_mailchimp.attribution"
+#: Mailchimp's campaign and recipient ids are ten hexadecimal digits.
+MAILCHIMP_ID = re.compile(r"^[0-9a-f]{10}$")
+#: The tracking codes Mailchimp's API takes on an order.
+TRACKING_CODES = ("prec",)
+MAX_LANDING_SITE = 1000
+
+
+def from_query(request):
+    """The attribution a campaign link's query carries, or None."""
+    campaign_id = request.GET.get("mc_cid", "").strip().lower()
+    if not MAILCHIMP_ID.match(campaign_id):
+        return None
+    email_id = request.GET.get("mc_eid", "").strip().lower()
+    tracking_code = request.GET.get("mc_tc", "").strip().lower()
+    return {
+        "campaign_id": campaign_id,
+        "email_id": email_id if MAILCHIMP_ID.match(email_id) else "",
+        "landing_site": request.build_absolute_uri()[:MAX_LANDING_SITE],
+        "tracking_code": tracking_code if tracking_code in TRACKING_CODES else "",
+    }
+
+
+def current(request):
+    """The visit's attribution (the session's, else the cookie's), or None."""
+    session = getattr(request, "session", None)
+    if session is not None and session.get(SESSION_KEY):
+        return session[SESSION_KEY]
+    try:
+        value = request.get_signed_cookie(COOKIE_NAME, salt=COOKIE_SALT,
+                                          max_age=get_setting("ATTRIBUTION_COOKIE_AGE") or None)
+        data = json.loads(value)
+    except (KeyError, signing.BadSignature, ValueError):
+        return None
+    return data if isinstance(data, dict) and MAILCHIMP_ID.match(str(data.get("campaign_id", ""))) else None
+
+
+class CampaignAttributionMiddleware(MiddlewareMixin):
+    """Remembers a campaign link's ids for the visit; add it after Django's SessionMiddleware (docs/carts.rst)."""
+
+    def process_request(self, request):
+        request.mailchimp_attribution_landed = from_query(request)
+        if request.mailchimp_attribution_landed and hasattr(request, "session"):
+            request.session[SESSION_KEY] = request.mailchimp_attribution_landed
+        elif hasattr(request, "session") and not request.session.get(SESSION_KEY):
+            remembered = current(request)
+            if remembered:
+                request.session[SESSION_KEY] = remembered
+
+    def process_response(self, request, response):
+        """Runs before Shuup's front middleware saves a changed basket: a basket this request filled carries the
+        visit's attribution. A basket the request did not load is not loaded here."""
+        basket = getattr(request, "basket", None)
+        data = getattr(basket, "_data", None)
+        if data and data.get("lines") and hasattr(request, "session"):
+            remembered = request.session.get(SESSION_KEY)
+            if remembered and data.get(BASKET_KEY) != remembered:
+                data[BASKET_KEY] = remembered
+                basket.dirty = True
+        landed = getattr(request, "mailchimp_attribution_landed", None)
+        age = get_setting("ATTRIBUTION_COOKIE_AGE")
+        if landed:
+            response.set_signed_cookie(COOKIE_NAME, json.dumps(landed), salt=COOKIE_SALT, max_age=age or None,
+                                       httponly=True, samesite="Lax", secure=request.is_secure())
+        return response
+
+
+def remember_for_order(order, request):
+    """Keep the visit's attribution with an order created in it (in the checkout's transaction)."""
+    data = current(request) if request is not None else None
+    if not data:
+        return
+    OrderAttribution.objects.update_or_create(order=order, defaults={
+        "campaign_id": data["campaign_id"], "email_id": data.get("email_id", ""),
+        "landing_site": data.get("landing_site", "")[:MAX_LANDING_SITE],
+        "tracking_code": data.get("tracking_code", "")})
+
+
+def restore_from_basket(request, basket_data):
+    """A restored basket brings its campaign back to the visit, unless the visit came with its own link."""
+    remembered = (basket_data or {}).get(BASKET_KEY)
+    if remembered and not getattr(request, "mailchimp_attribution_landed", None) and hasattr(request, "session"):
+        request.session[SESSION_KEY] = remembered
+
+
+def of_basket(basket_data):
+    """The attribution a stored basket's data carries, or None."""
+    remembered = (basket_data or {}).get(BASKET_KEY)
+    return remembered if isinstance(remembered, dict) and MAILCHIMP_ID.match(
+        str(remembered.get("campaign_id", ""))) else None

@@ -1,0 +1,48 @@
+"""Mailchimp's site script (the store's connected site) in every storefront page, through xtheme's resource
+injection: site tracking, pop-up forms and browse abandonment. Only where the shop switched it on, never in the
+admin or xtheme's editor, and, with the shop's cookie consent (Shuup's GDPR settings) on, only for visitors who
+accepted a cookie category naming Mailchimp's cookie (``_mcid``).
+"""
+import json
+
+from django.conf import settings
+from shuup.gdpr.models import GDPRSettings
+from shuup.xtheme.resources import add_resource
+
+from shoop_mailchimp.models import MailchimpConfiguration
+
+#: The cookie Mailchimp's site script sets; a consent category must name it.
+MAILCHIMP_COOKIE = "_mcid"
+
+
+def visitor_accepted_mailchimp(request):
+    try:
+        consent = json.loads(request.COOKIES.get(settings.SHUUP_GDPR_CONSENT_COOKIE_NAME) or "{}")
+    except ValueError:
+        return False
+    return MAILCHIMP_COOKIE in (consent.get("cookies") or [])
+
+
+def script_url(request):
+    """The site script to include for this request, or ""."""
+    shop = getattr(request, "shop", None)
+    match = getattr(request, "resolver_match", None)
+    if shop is None or (match is not None and match.app_name == "shuup_admin"):
+        return ""
+    enabled, wanted, url = MailchimpConfiguration.objects.filter(shop=shop).values_list(
+        "enabled", "site_script_enabled", "site_script_url").first() or (False, False, "")
+    if not (enabled and wanted and url):
+        return ""
+    if GDPRSettings.get_for_shop(shop).enabled and not visitor_accepted_mailchimp(request):
+        return ""
+    return url
+
+
+def add_site_script(context, content):
+    request = context.get("request")
+    view = context.get("view")
+    if request is None or type(view).__name__ == "EditorView":
+        return
+    url = script_url(request)
+    if url:
+        add_resource(context, "body_end", url)

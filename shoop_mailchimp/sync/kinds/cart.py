@@ -1,0 +1,240 @@
+"""Where a shopper's basket (Shuup's ``StoredBasket``) becomes a Mailchimp cart, which feeds the
+abandoned-cart automations.
+
+A basket is a cart only while it has a known shopper (logged in, or an e-mail typed at checkout) whom the
+shop may mail under its consent rules (:func:`shoop_mailchimp.consent.may_send_cart`), product lines, and
+a restore link (:mod:`shoop_mailchimp.cart_links`). When it stops being one (ordered, emptied, deleted,
+left alone for ``CART_LIFETIME``, consent withdrawn) a cart sent before is deleted in Mailchimp and the
+row goes. Nothing is sent while the store imports its history (``is_syncing``): carts sent then would
+start no automation. Receivers record baskets with a quiet period (``CART_QUIET_SECONDS``), so the
+latest basket is sent once the shopper pauses.
+"""
+import hashlib
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from shuup.core.models import AnonymousContact, Product
+from shuup.core.pricing import PricingContext
+from shuup.front.models import StoredBasket
+
+from shoop_mailchimp import consent
+from shoop_mailchimp.cart_links import restore_url
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.resources import cart_path
+from shoop_mailchimp.mailchimp.transport import Operation
+from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.kinds import attribution, product
+from shoop_mailchimp.sync.kinds.contact import customer_id_for
+from shoop_mailchimp.sync.kinds.fields import mailchimp_email
+from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
+from shoop_mailchimp.sync.outcome import Outcome, Result
+
+KIND = SyncKind.CART
+
+
+class NoCart(Exception):
+    """The basket is not (or no longer) a cart Mailchimp should have."""
+
+
+def log_target(object_id):
+    return {}
+
+
+def cart_id_for(basket_id):
+    return str(basket_id)
+
+
+def typed_email(basket):
+    """The e-mail address a guest typed at checkout (the billing address), or ""."""
+    data = basket.data or {}
+    return ((data.get("billing_address_data") or {}).get("email") or "").strip()
+
+
+def has_shopper(basket):
+    """Whether the basket names somebody a cart could be for: cheap, read in the shop's request."""
+    return bool(basket.customer_id or basket.orderer_id or typed_email(basket))
+
+
+def product_quantities(basket):
+    """{product id: quantity} of the basket's product lines, in the order added."""
+    quantities = {}
+    for line in (basket.data or {}).get("lines") or []:
+        product_id = line.get("product_id")
+        if product_id and Decimal(str(line.get("quantity") or 0)) > 0:
+            quantities[product_id] = quantities.get(product_id, 0) + Decimal(str(line["quantity"]))
+    return quantities
+
+
+class Context:
+    """The rows' baskets with their shoppers, the products they hold, and how far the shoppers' contacts got."""
+
+    def __init__(self, configuration, rows):
+        self.baskets = StoredBasket.objects.filter(pk__in=[row.object_id for row in rows]).select_related(
+            "shop", "customer", "orderer").in_bulk()
+        product_ids = {pk for basket in self.baskets.values() for pk in product_quantities(basket)}
+        self.products = Product.objects.filter(pk__in=product_ids).prefetch_related("translations").in_bulk()
+        contact_ids = {shopper_contact(basket).pk for basket in self.baskets.values() if shopper_contact(basket)}
+        customer_rows = SyncState.objects.contacts().filter(
+            shop_id=configuration.shop_id, erase=False, object_id__in=contact_ids,
+        ).values_list("object_id", "status", "last_synced_at")
+        #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
+        self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
+        #: The baskets' products Mailchimp lacks.
+        self.catalogue_gap = CatalogueGap(configuration, self.products.values())
+        #: What this drain learnt of the campaigns carts name.
+        self.attributions = attribution.Attributions(())
+        self.expired_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME"))
+
+
+def load(configuration, rows):
+    return Context(configuration, rows)
+
+
+def shopper_contact(basket):
+    return basket.customer or basket.orderer
+
+
+def plan(configuration, row, context):
+    basket = context.baskets.get(row.object_id)
+    try:
+        cart_plan = CartPlan(configuration, row, basket, context)
+    except NoCart as reason:
+        return DeletePlan(configuration, row, str(reason)) if row.last_synced_at else Outcome.removed()
+    if configuration.store_syncing:
+        return Outcome(Result.RETRY, "waiting for the store's import to finish (no carts while it syncs)",
+                       waits=True)
+    if cart_plan.waiting_for_contact is not None:
+        return cart_plan.waiting_for_contact
+    if not cart_plan.payload["checkout_url"]:
+        return Outcome.failed("The cart needs a link back to the storefront: set SHOOP_MAILCHIMP "
+                              "STOREFRONT_BASE_URL or the shop's domain.")
+    return Outcome.unchanged() if cart_plan.fingerprint == row.fingerprint else cart_plan
+
+
+class CartPlan:
+    """What one basket's cart sends, computed without touching the network."""
+
+    batchable = False
+
+    def __init__(self, configuration, row, basket, context):
+        if basket is None or basket.shop_id != configuration.shop_id:
+            raise NoCart("the basket no longer exists")
+        if basket.finished:
+            raise NoCart("the basket was ordered")
+        if basket.deleted:
+            raise NoCart("the basket was deleted")
+        if basket.updated_on < context.expired_before:
+            raise NoCart("the basket was left alone longer than a cart lives")
+        self.configuration = configuration
+        self.row = row
+        self.basket = basket
+        self.context = context
+        self.waiting_for_contact = None
+        contact = shopper_contact(basket)
+        self.customer = self._customer(contact) if contact else self._guest()
+        self.products = [context.products[pk] for pk in product_quantities(basket) if pk in context.products]
+        if not self.products:
+            raise NoCart("the basket is empty")
+        self.payload = self._payload(contact)
+        self.payload.update(attribution.cart_fields(basket.data))
+        self.email = self.customer.get("email_address", "")
+        self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _customer(self, contact):
+        if not consent.may_send_cart(contact.marketing_permission, self.configuration.send_unconsented):
+            raise NoCart("the shopper did not consent, and the shop sends only people who consented")
+        status, known = self.context.customer_states.get(contact.pk, (None, False))
+        if known:
+            return {"id": customer_id_for(contact.pk)}
+        if status in (SyncStatus.PENDING, SyncStatus.SENDING):
+            # The contact goes first, with the consent rules: a customer created by the cart would make a
+            # transactional member that the contact's consent could no longer change.
+            self.waiting_for_contact = Outcome(Result.RETRY, "waiting for its shopper to reach Mailchimp first",
+                                               waits=True)
+        elif status is None:
+            self.waiting_for_contact = Outcome(Result.RETRY, "waiting for its shopper to reach Mailchimp first",
+                                               waits=True, requeue=[(SyncKind.CONTACT, [contact.pk], False)])
+        else:
+            raise NoCart("its shopper could not be sent to Mailchimp")
+        return {"id": customer_id_for(contact.pk)}
+
+    def _guest(self):
+        email = mailchimp_email(typed_email(self.basket))
+        if not email:
+            raise NoCart("the shopper is not known (not logged in, no e-mail typed at checkout)")
+        if not consent.may_send_cart(False, self.configuration.send_unconsented):
+            raise NoCart("a guest has not consented before ordering, and the shop sends only people who "
+                         "consented")
+        return {"id": guest_customer_id(email), "email_address": email, "opt_in_status": False}
+
+    def _payload(self, contact):
+        basket = self.basket
+        context = PricingContext(shop=basket.shop, customer=contact or AnonymousContact())
+        quantities = product_quantities(basket)
+        lines = []
+        for item in self.products:
+            quantity = quantities[item.pk]
+            price = item.get_price_info(context, quantity=quantity).price.value
+            lines.append({
+                "id": "%s-%s" % (basket.pk, item.pk),
+                "product_id": product.product_id_for(product.catalogue_id(item)),
+                "product_variant_id": product.variant_id_for(item),
+                "quantity": max(1, int(round(quantity))),
+                "price": round(float(price), 2),
+            })
+        taxful = basket.taxful_total_price_value or Decimal(0)
+        taxless = basket.taxless_total_price_value or taxful
+        return {
+            "id": cart_id_for(basket.pk),
+            "customer": self.customer,
+            "currency_code": basket.currency,
+            "order_total": round(float(taxful), 2),
+            "tax_total": round(float(taxful - taxless), 2),
+            "checkout_url": restore_url(basket),
+            "lines": lines,
+        }
+
+    def run(self, log):
+        store_id = self.configuration.store_id
+        yield from attribution.check_campaign(self.payload, self.context.attributions)
+        yield from self.context.catalogue_gap.operations(store_id, self.products)
+        payload = self.payload
+        update = {key: value for key, value in payload.items() if key not in ("id", "customer")}
+        try:
+            if self.row.last_synced_at:
+                yield Operation("PATCH", cart_path(store_id, payload["id"]), update)
+            else:
+                yield Operation("POST", cart_path(store_id), payload)
+        except MailchimpNotFound:
+            yield Operation("POST", cart_path(store_id), payload)
+        except MailchimpAPIError as error:
+            if not (error.status == 400 and "already exists" in (error.detail or "").lower()):
+                raise
+            yield Operation("PATCH", cart_path(store_id, payload["id"]), update)
+        lines = len(payload["lines"])
+        log("cart.send", "Cart %s sent (%s %s, %d %s)" % (
+            payload["id"], payload["order_total"], payload["currency_code"], lines, "line" if lines == 1 else "lines"))
+        return Outcome.synced(fingerprint=self.fingerprint, email=self.email)
+
+
+class DeletePlan:
+    """A cart Mailchimp has that is no longer one: it is deleted there, and its row goes."""
+
+    batchable = False
+
+    def __init__(self, configuration, row, reason):
+        self.configuration = configuration
+        self.row = row
+        self.reason = reason
+
+    def run(self, log):
+        cart_id = cart_id_for(self.row.object_id)
+        try:
+            yield Operation("DELETE", cart_path(self.configuration.store_id, cart_id))
+        except MailchimpNotFound:
+            pass  # deleted already (in Mailchimp, or by an earlier attempt)
+        log("cart.delete", "Cart %s deleted in Mailchimp: %s" % (cart_id, self.reason))
+        return Outcome.removed()

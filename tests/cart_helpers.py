@@ -1,0 +1,42 @@
+"""Shoppers and their baskets, made as Shuup's storefront makes them (its middleware, its basket storage)."""
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
+from shuup.core.basket import get_basket
+from shuup.core.models import PersonContact, get_person_contact
+from shuup.front.models import StoredBasket
+from shuup.testing.factories import create_product, get_default_supplier
+from shuup.testing.utils import apply_request_middleware
+
+#: The storefront's public address in restore links.
+STOREFRONT = "https://shop.example.com"
+
+
+def shopper(permission=True, email=None):
+    """A registered shopper: a user and their person contact (sent to Mailchimp as it is saved)."""
+    user = get_user_model().objects.create_user("shopper-%s" % (email or "x"), email or "", "pw")
+    person = get_person_contact(user)
+    PersonContact.objects.filter(pk=person.pk).update(email=email, marketing_permission=permission)
+    person.refresh_from_db()
+    person.save()
+    return user, person
+
+
+def basket_of(shop, user=None):
+    """The shopper's basket in a storefront request, as Shuup's front middleware makes it."""
+    request = apply_request_middleware(RequestFactory().get("/"), user=user or AnonymousUser())
+    return get_basket(request)
+
+
+def stored(basket):
+    return StoredBasket.objects.get(pk=basket.request.session["basket_basket_key"]["pk"])
+
+
+def add(basket, shop, product, quantity=1):
+    basket.add_product(supplier=get_default_supplier(), shop=shop, product=product, quantity=quantity)
+    basket.save()
+
+
+def products(shop, count=1):
+    return [create_product("cart-sku-%d" % number, shop=shop, supplier=get_default_supplier(), default_price=10)
+            for number in range(count)]

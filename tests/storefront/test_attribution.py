@@ -1,0 +1,119 @@
+"""Campaign attribution: a visit that starts from a Mailchimp campaign link (``mc_cid``) is remembered in the
+session and a first-party cookie, and the order placed from it reaches Mailchimp with the campaign, the landing
+page and the tracking code; a campaign the account does not have is left out, and the order still counts."""
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client, RequestFactory
+from shuup.core.basket import get_basket, get_basket_order_creator
+from shuup.testing.factories import (
+    create_random_address,
+    get_default_payment_method,
+    get_default_shipping_method,
+    get_initial_order_status,
+)
+from shuup.testing.utils import apply_request_middleware
+from shuup.xtheme import set_current_theme
+
+from shoop_mailchimp.models import OrderAttribution
+from shoop_mailchimp.storefront import attribution
+from shoop_mailchimp.sync.drainer import drain
+from tests.cart_helpers import STOREFRONT, add, products, shopper
+from tests.helpers import make_all_due
+
+CAMPAIGN = "1a2b3c4d5e"
+RECIPIENT = "0f9e8d7c6b"
+
+
+def order_from(shop, request):
+    """An order placed from the visit's basket, as Shuup's checkout creates it."""
+    basket = get_basket(request)
+    add(basket, shop, products(shop)[0])
+    basket.shipping_method = get_default_shipping_method()
+    basket.payment_method = get_default_payment_method()
+    basket.status = get_initial_order_status()
+    basket.billing_address = basket.shipping_address = create_random_address(email="attr.buyer@fastmail.com")
+    return get_basket_order_creator().create_order(basket)
+
+
+def landing(query, user=None):
+    return apply_request_middleware(RequestFactory().get("/landing/", query), user=user or AnonymousUser())
+
+
+@pytest.mark.django_db
+def test_the_campaign_link_is_remembered_for_the_visit_and_in_a_cookie(shop, settings):
+    set_current_theme("shuup.themes.classic_gray", shop)
+    browser = Client()
+    response = browser.get("/", {"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT, "mc_tc": "prec"})
+    remembered = browser.session[attribution.SESSION_KEY]
+    assert (remembered["campaign_id"], remembered["email_id"], remembered["tracking_code"]) == (
+        CAMPAIGN, RECIPIENT, "prec")
+    assert remembered["landing_site"].endswith("/?mc_cid=%s&mc_eid=%s&mc_tc=prec" % (CAMPAIGN, RECIPIENT))
+    cookie = response.cookies[attribution.COOKIE_NAME]
+    assert int(cookie["max-age"]) == 30 * 24 * 3600 and cookie["httponly"]
+
+    # A later visit (a new session) still knows the campaign from the cookie.
+    later = Client()
+    later.cookies[attribution.COOKIE_NAME] = cookie.value
+    later.get("/")
+    assert later.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
+
+
+@pytest.mark.django_db
+def test_links_that_are_not_mailchimps_are_ignored(shop):
+    request = landing({"mc_cid": "<script>", "mc_eid": "x"})
+    assert attribution.current(request) is None
+    request = landing({"mc_cid": CAMPAIGN, "mc_eid": "not-an-id", "mc_tc": "free text"})
+    assert attribution.current(request)["email_id"] == "" and attribution.current(request)["tracking_code"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_guests_order_carries_the_campaign(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    order = order_from(shop, landing({"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT, "mc_tc": "prec"}))
+    assert OrderAttribution.objects.get(order=order).campaign_id == CAMPAIGN
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert (sent["campaign_id"], sent["tracking_code"]) == (CAMPAIGN, "prec")
+    assert sent["landing_site"].startswith("http://testserver/landing/?mc_cid=%s" % CAMPAIGN)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_logged_in_shoppers_order_carries_the_campaign(shop, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    user, person = shopper(email="attr.member@fastmail.com")
+    order_from(shop, landing({"mc_cid": CAMPAIGN}, user=user))
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert sent["campaign_id"] == CAMPAIGN and sent["customer"]["id"] == str(person.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_of_another_account_is_left_out_and_the_order_still_counts(shop, configuration,
+                                                                              mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    order_from(shop, landing({"mc_cid": CAMPAIGN}))
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert "campaign_id" not in sent or sent["campaign_id"] == ""
+    assert [r["path"] for r in emulator.requests if "/campaigns/" in r["path"]] == ["/campaigns/%s" % CAMPAIGN]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_basket_filled_from_a_campaign_names_it_in_its_cart_and_its_restore_link_brings_it_back(
+        shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="attr.cart@fastmail.com")
+    [product] = products(shop)
+    browser = Client()
+    browser.force_login(user)
+    browser.get("/", {"mc_cid": CAMPAIGN})
+    browser.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    make_all_due()
+    drain()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["campaign_id"] == CAMPAIGN
+
+    elsewhere = Client()  # another browser, without the campaign's cookie
+    elsewhere.get(cart["checkout_url"][len(STOREFRONT):])
+    assert elsewhere.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN

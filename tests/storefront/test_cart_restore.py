@@ -1,0 +1,75 @@
+"""A cart's restore link: the exact basket comes back in a fresh browser without a login; the shopper's account
+data stays behind; an altered or expired link gets a clear message and the visitor's own basket."""
+import time
+
+import pytest
+from django.core import signing
+from django.test import Client
+from shuup.xtheme import set_current_theme
+
+from shoop_mailchimp import cart_links
+from shoop_mailchimp.storefront import views
+from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
+from tests.storefront.helpers import page_messages
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def abandoned_basket(shop, cart_settings):
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="restore.rita@fastmail.com")
+    basket = basket_of(shop, user)
+    [product] = products(shop)
+    add(basket, shop, product, quantity=3)
+    return stored(basket), product
+
+
+def restore_path(basket):
+    url = cart_links.restore_url(basket)
+    assert url.startswith(STOREFRONT)
+    return url[len(STOREFRONT):]
+
+
+def test_the_link_restores_the_exact_basket_in_a_fresh_browser(abandoned_basket):
+    basket, product = abandoned_basket
+    browser = Client()
+    response = browser.get(restore_path(basket))
+    assert response.status_code == 302 and response["Location"].endswith("/basket/")
+    page = browser.get(response["Location"])
+    assert str(views.CART_RESTORED) in page_messages(page)
+    assert browser.session["basket_basket_key"]["pk"] == basket.pk
+    assert product.name in page.content.decode()
+    basket.refresh_from_db()
+    assert "customer_id" not in basket.data and "orderer_id" not in basket.data, "the link logs nobody in"
+    assert [line["quantity"] for line in basket.data["lines"]] == [3]
+
+
+def test_an_altered_link_is_refused_clearly(abandoned_basket):
+    basket, product = abandoned_basket
+    path = restore_path(basket)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    browser = Client()
+    response = browser.get(path.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB")), follow=True)
+    assert str(views.CART_LINK_BAD) in page_messages(response)
+    assert product.name not in response.content.decode()
+
+
+def test_an_expired_link_is_refused_clearly(abandoned_basket, monkeypatch, settings):
+    basket, product = abandoned_basket
+    lifetime = settings.SHOOP_MAILCHIMP.get("CART_LIFETIME", 14 * 86400)
+    made_at = time.time() - lifetime - 60
+    monkeypatch.setattr(signing.time, "time", lambda: made_at)
+    path = restore_path(basket)
+    monkeypatch.undo()
+    response = Client().get(path, follow=True)
+    assert str(views.CART_LINK_BAD) in page_messages(response)
+
+
+def test_a_link_to_an_ordered_basket_says_so(abandoned_basket):
+    basket, product = abandoned_basket
+    path = restore_path(basket)
+    basket.deleted = basket.finished = True
+    basket.save()
+    response = Client().get(path, follow=True)
+    assert str(views.CART_GONE) in page_messages(response)

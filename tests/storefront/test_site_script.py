@@ -1,0 +1,73 @@
+"""The connected site: initialization links the store's connected site in Mailchimp, and the storefront's pages
+include its script where the shop switched it on, and, with the shop's cookie consent on, only for visitors who
+accepted Mailchimp's cookie."""
+import json
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from shuup.gdpr.models import GDPRSettings
+from shuup.xtheme import set_current_theme
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def linked(shop, fresh_configuration, mailchimp_account):
+    """An initialized shop whose domain is known, with the script switched on; the front page themed."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "shop.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    MailchimpConfiguration.objects.filter(pk=fresh_configuration.pk).update(site_script_enabled=True)
+    fresh_configuration.refresh_from_db()
+    return fresh_configuration
+
+
+def front_page(cookies=None):
+    browser = Client()
+    for name, value in (cookies or {}).items():
+        browser.cookies[name] = value
+    return browser.get("/").content.decode()
+
+
+def test_initialize_creates_the_connected_site_and_keeps_its_script(linked, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    [site] = emulator.connected_sites(api_key)
+    assert (site["foreign_id"], site["domain"], site["store_id"]) == (linked.store_id, "shop.example.com",
+                                                                      linked.store_id)
+    assert linked.site_script_url == site["site_script"]["url"]
+
+    initialize(linked)  # again: the site is found, not created twice
+    assert len(emulator.connected_sites(api_key)) == 1
+
+
+def test_the_storefront_includes_the_script_only_when_switched_on(linked):
+    assert '<script src="%s"></script>' % linked.site_script_url in front_page()
+    MailchimpConfiguration.objects.filter(pk=linked.pk).update(site_script_enabled=False)
+    assert linked.site_script_url not in front_page()
+
+
+def test_with_cookie_consent_on_only_visitors_who_accepted_mailchimps_cookie_get_it(shop, linked):
+    gdpr = GDPRSettings.get_for_shop(shop)
+    gdpr.enabled = True
+    gdpr.save()
+    consent = settings.SHUUP_GDPR_CONSENT_COOKIE_NAME
+    assert linked.site_script_url not in front_page()
+    assert linked.site_script_url not in front_page({consent: json.dumps({"cookies": ["sessionid"]})})
+    assert linked.site_script_url in front_page({consent: json.dumps({"cookies": ["sessionid", "_mcid"]})})
+
+
+def test_without_a_domain_initialization_goes_on_without_a_site(shop, fresh_configuration, mailchimp_account,
+                                                                 settings):
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=None, WEBHOOK_BASE_URL=None)
+    shop.domain = None
+    shop.save()
+    initialize(fresh_configuration)
+    assert fresh_configuration.initialized_on and fresh_configuration.site_script_url == ""
+    assert emulator.connected_sites(api_key) == []
+    assert MailchimpLogEntry.objects.filter(action="site.link", kind="warning").exists()

@@ -1,0 +1,164 @@
+"""Carts: a known shopper's basket reaches Mailchimp once the shopper pauses, only under the consent rules, never
+while the store imports its history, and is deleted there when ordered, emptied or left alone too long."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from shuup.core.models import MutableAddress
+from shuup.front.models import StoredBasket
+
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
+from tests.helpers import make_all_due
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+
+
+def cart_requests(emulator):
+    return [r for r in emulator.requests if "/carts" in r["path"]]
+
+
+def send_due_carts():
+    make_all_due()
+    return drain()
+
+
+def test_a_shoppers_basket_is_sent_once_the_shopper_pauses(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.ann@fastmail.com")
+    basket = basket_of(shop, user)
+    [product] = products(shop)
+    add(basket, shop, product, quantity=2)
+    row = SyncState.objects.carts().get(object_id=stored(basket).pk)
+    assert row.next_attempt_at > timezone.now() + timedelta(seconds=50), "due only after the quiet period"
+    drain()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["customer"]["id"] == str(person.pk)
+    assert [(line["product_id"], line["quantity"]) for line in cart["lines"]] == [(str(product.pk), 2)]
+    assert cart["lines"][0]["price"] == pytest.approx(20)
+    assert cart["checkout_url"].startswith(STOREFRONT + "/basket/restore/")
+    assert str(product.pk) in {p["id"] for p in emulator.products(api_key, cart_settings.store_id)}
+    assert MailchimpLogEntry.objects.filter(action="cart.send").exists()
+    assert [n["cart_id"] for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"] == [cart["id"]]
+
+
+def test_a_hundred_basket_updates_make_few_cart_requests(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.busy@fastmail.com")
+    basket = basket_of(shop, user)
+    items = products(shop, 4)
+    for number in range(100):
+        add(basket, shop, items[number % 4])
+    drain()
+    send_due_carts()
+    assert len(cart_requests(emulator)) <= 3
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert sorted(line["quantity"] for line in cart["lines"]) == [25, 25, 25, 25], "the latest basket"
+
+
+def test_no_cart_for_a_shopper_without_consent_when_the_shop_sends_only_consent(shop, cart_settings,
+                                                                                mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
+    user, person = shopper(permission=False, email="cart.no@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not SyncState.objects.carts().exists()
+
+
+def test_unconsented_shoppers_carts_when_the_shop_sends_them_never_subscribe(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    assert cart_settings.send_unconsented
+    user, person = shopper(permission=False, email="cart.maybe@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+    assert not [n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"], \
+        "Mailchimp mails no abandoned-cart e-mail to a transactional member"
+
+
+def test_a_guests_typed_email_makes_a_cart_only_when_the_shop_sends_unconsented(shop, cart_settings,
+                                                                                mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
+    basket = basket_of(shop)
+    add(basket, shop, products(shop)[0])
+    assert not SyncState.objects.carts().exists(), "an anonymous basket is no cart"
+    basket.billing_address = MutableAddress(name="Gus Guest", email="cart.guest@fastmail.com")
+    basket.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == [], "a guest has not consented yet"
+
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=True)
+    basket.save()
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["customer"]["email_address"] == "cart.guest@fastmail.com"
+    assert cart["customer"]["opt_in_status"] is False
+
+
+def test_an_ordered_basket_is_deleted_in_mailchimp_at_once(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.buyer@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
+    stored_basket = stored(basket)
+    basket.finalize()  # what Shuup's checkout does once the order is created
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not SyncState.objects.carts().filter(object_id=stored_basket.pk).exists()
+    assert MailchimpLogEntry.objects.filter(action="cart.delete", message__contains="ordered").exists()
+
+
+def test_an_emptied_basket_is_deleted_in_mailchimp(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.empty@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    basket.clear_all()
+    basket.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+def test_a_cart_left_alone_past_its_lifetime_is_deleted(shop, cart_settings, settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.old@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    run_due_work()
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 1, "not expired yet"
+    long_ago = timezone.now() - timedelta(seconds=settings.SHOOP_MAILCHIMP.get("CART_LIFETIME", 14 * 86400) + 60)
+    StoredBasket.objects.filter(pk=stored(basket).pk).update(updated_on=long_ago)
+    SyncState.objects.carts().update(last_synced_at=long_ago)
+    run_due_work()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+def test_no_cart_is_sent_while_the_store_syncs(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.wait@fastmail.com")
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(store_syncing=True)
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert SyncState.objects.carts().get().status == "pending"
+
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(store_syncing=False)
+    send_due_carts()
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
