@@ -33,11 +33,21 @@ BURST_KINDS = (SyncKind.CONTACT, SyncKind.PRODUCT)
 logger = logging.getLogger(__name__)
 
 
-def shops_in_a_burst(shop_id=None, kind=SyncKind.CONTACT):
-    """Ids of active shops with at least BURST_THRESHOLD due rows of the kind (none when the setting is 0 or
-    None)."""
+def burst_threshold():
+    """BURST_THRESHOLD as a whole number, or None when bursts are off (0, None, or a value the system check
+    shoop_mailchimp.E008 refuses: a worker that never ran ``manage.py check`` sends one by one, and logs why)."""
     threshold = get_setting("BURST_THRESHOLD")
-    if not threshold:
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        if threshold not in (None, 0):
+            logger.error("SHOOP_MAILCHIMP['BURST_THRESHOLD'] is %r, not a whole number: bursts are off", threshold)
+        return None
+    return threshold
+
+
+def shops_in_a_burst(shop_id=None, kind=SyncKind.CONTACT):
+    """Ids of active shops with at least BURST_THRESHOLD due rows of the kind (none when bursts are off)."""
+    threshold = burst_threshold()
+    if threshold is None:
         return []
     active = MailchimpConfiguration.objects.active().values("shop_id")
     due = state.due(shop_id, kind=kind).filter(shop_id__in=active)
@@ -101,7 +111,7 @@ def send_burst(shop_id, report, kind=SyncKind.CONTACT):
         journal = Journal(shop_id)
         journal.add("bulk.burst", "%d changed %ss go to Mailchimp in %d batches, not one by one (more than "
                     "%d were due at once)" % (sum(batch.rows for batch in made), kind, len(made),
-                                              get_setting("BURST_THRESHOLD") - 1))
+                                              (burst_threshold() or 1) - 1))
         journal.flush()
         bulk.check_batches(shop_id, report=report)
     return made

@@ -29,9 +29,11 @@ FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", 
                "applied_tags", "found_tags", "consent_request")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
-#: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, and a
-#: shopper's consent request made while the row was out (newer than the send that clears the old one).
-GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request",)
+#: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
+#: consent request made while the row was out (newer than the send that clears the old one), and what a
+#: requeue clears to have the row sent in full (a member gone from the audience, a store created again).
+GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
+                                          "found_tags")
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900
@@ -222,7 +224,9 @@ def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):
     ``resend`` also queues the rows, so the shop's own state follows the fact (an address changed in
     Mailchimp gets the shop's consent and interests).
     """
-    changes = dict(fields, mailchimp_fact_at=fired_at)
+    # The version moves too: a send under way when the fact arrived then closes its row pending, and the next
+    # send starts from the fact (a consent request that met an unsubscribe in flight is withdrawn again).
+    changes = dict(fields, mailchimp_fact_at=fired_at, version=F("version") + 1)
     if resend:
         changes.update(_pending_now(timezone.now()))
     return SyncState.objects.filter(id__in=list(state_ids)).update(**changes)

@@ -436,6 +436,8 @@ def test_an_unsubscribe_heard_while_its_batch_runs_is_not_overwritten_by_the_bat
     emulator.set_member_status(api_key, list_id, leaving.email, "unsubscribed")
     assert post_event(client, burst_settings, "unsubscribe", email=leaving.email).status_code == 200
     finish_batches(burst_settings)
+    assert row_of(leaving).status == SyncStatus.PENDING, "a fact heard mid-send has the row sent again"
+    drain()
 
     row = row_of(leaving)
     assert row.status == SyncStatus.SYNCED and row.member_status == "unsubscribed" and row.opt_in is False
@@ -632,3 +634,68 @@ def test_a_burst_whose_audience_or_store_is_gone_pauses_the_shop_as_one_by_one_d
     assert gone in configuration.paused_reason
     assert not any(row_of(person).status == SyncStatus.FAILED for person in people)
     assert MailchimpBatch.objects.filter(status=BatchStatus.LOST).exists()
+
+
+def test_an_unsubscribe_heard_while_a_consent_waits_in_a_batch_is_sent_after_it(burst_settings, mailchimp_account,
+                                                                                 client):
+    """Found by review: a shopper gives consent again (the batch asks Mailchimp for "pending"), then
+    unsubscribes in Mailchimp before Mailchimp runs the batch. The row is sent again after the batch, and the
+    member ends unsubscribed, not pending against the withdrawn consent."""
+    emulator, api_key, list_id = mailchimp_account
+    burst_settings.double_opt_in = True
+    burst_settings.save()
+    people = synced_people(THRESHOLD * 2, permission=False)
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()
+    rejoining = Contact.objects.get(pk=people[0].pk)
+    rejoining.marketing_permission = True
+    rejoining.save()
+    emulator.batch_delay = 2
+    group.members.add(*people)
+    run_due_work()
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST, status=BatchStatus.SUBMITTED).exists()
+    emulator.edit_member_by_hand(api_key, list_id, rejoining.email, status="unsubscribed")
+    assert post_event(client, burst_settings, "unsubscribe", email=rejoining.email).status_code == 200
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.1, timeout=30) == 0
+    drain()
+    assert emulator.get_member(api_key, list_id, rejoining.email)["status"] == "unsubscribed"
+    assert Contact.objects.get(pk=rejoining.pk).marketing_permission is False
+
+
+def test_a_member_requeued_as_missing_while_its_batch_runs_is_sent_in_full_after_it(burst_settings,
+                                                                                    mailchimp_account):
+    """Found by review: a reconciliation queues a row again in full (its member was deleted in Mailchimp)
+    while a batch holds it; the batch's close must not write back the fingerprint the requeue cleared."""
+    emulator, api_key, list_id = mailchimp_account
+    people = synced_people(THRESHOLD)
+    group = create_random_contact_group(shop=burst_settings.shop)
+    drain()
+    emulator.batch_delay = 1
+    group.members.add(*people)
+    run_due_work()
+    gone = people[0]
+    interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    deadline = time.monotonic() + 10
+    while not (emulator.get_member(api_key, list_id, gone.email) or {}).get("interests", {}).get(interest):
+        assert time.monotonic() < deadline, "Mailchimp never ran the member PUT"
+        time.sleep(0.02)
+    with MailchimpSession(api_key) as session:
+        session.delete(member_path(list_id, gone.email))  # archived by an admin: a reconciliation misses it
+    assert state.requeue_missing([row_of(gone).id]) == 1
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.1, timeout=30) == 0
+    drain()
+    assert emulator.get_member(api_key, list_id, gone.email) is not None, "the missing member was never re-added"
+
+
+@pytest.mark.parametrize("threshold", ["6", -1, 6.0, "abc"])
+def test_a_threshold_that_is_no_whole_number_sends_one_by_one_and_says_why(burst_settings, mailchimp_account,
+                                                                           settings, caplog, threshold):
+    """The system check refuses it (E008), but a worker may never run ``manage.py check``: its rounds go on,
+    one by one, and the log says why."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=threshold)
+    people = [new_person() for _ in range(THRESHOLD + 2)]
+    run_due_work()
+    assert not MailchimpBatch.objects.exists()
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
+    assert "BURST_THRESHOLD" in caplog.text
