@@ -93,6 +93,23 @@ def check_settings(app_configs=None, **kwargs):
     return problems
 
 
+#: Caches that keep nothing: the storefront's rate limits and its double-click lock count in the default cache.
+FORGETFUL_CACHES = ("django.core.cache.backends.dummy.DummyCache",)
+
+
+@register()
+def check_storefront_cache(app_configs=None, **kwargs):
+    backend = (getattr(settings, "CACHES", {}).get("default") or {}).get("BACKEND", "")
+    if backend in FORGETFUL_CACHES:
+        return [Warning(
+            "The default cache (%s) keeps nothing: the newsletter block's rate limits per address and per IP, "
+            "and its double-click lock, do nothing." % backend,
+            hint="Use a cache shared by every web process (Redis, Memcached, or the database cache).",
+            id="shoop_mailchimp.W006",
+        )]
+    return []
+
+
 @register(Tags.database)
 def check_stored_api_keys(app_configs=None, **kwargs):
     """Stored API keys that the configured ENCRYPTION_KEYS cannot read, or that an older key wrote."""

@@ -54,3 +54,12 @@ def test_a_reconcile_interval_that_is_no_number_of_seconds_is_reported(settings,
 def test_a_burst_threshold_that_is_no_count_of_contacts_is_reported(settings, threshold, reported):
     settings.SHOOP_MAILCHIMP = {"BURST_THRESHOLD": threshold}
     assert ("shoop_mailchimp.E008" in {problem.id for problem in check_settings()}) is reported
+
+
+def test_a_cache_that_keeps_nothing_is_a_warning(settings):
+    """Found by review: with DummyCache the newsletter block's rate limits silently did nothing."""
+    from shoop_mailchimp.checks import check_storefront_cache
+
+    assert check_storefront_cache() == []
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert [problem.id for problem in check_storefront_cache()] == ["shoop_mailchimp.W006"]
