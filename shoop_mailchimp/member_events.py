@@ -110,6 +110,7 @@ def handle_unsubscribe(configuration, event, states=None):
         return _stale(event, states)
     if event["data"].get("action") == "delete":
         state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=ARCHIVED)
+        _drop_confirmation(states, event["fired_at"])
         return EventResult(
             "webhook.archived", "%s was archived or deleted by an admin in Mailchimp; the shop's marketing "
             "permission is unchanged" % email, LogKind.WARNING, contact_ids, {"email": email, "action": "delete"})

@@ -81,8 +81,10 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                 log_event(shop.pk, "storefront.confirm", "Subscription asked for %s: Mailchimp mails the address "
                           "a confirmation link, and the consent is recorded when its owner confirms."
                           % NEWSLETTER_BLOCK, contact_id=contact.pk)
+            # A stranger's press never replaces what the shopper asked for themselves and is not sent yet.
             if confirm and state.request_consent_change(shop.pk, [contact.pk for contact in confirm],
-                                                        ConsentRequest.CONFIRM):
+                                                        ConsentRequest.CONFIRM, unless=(
+                                                            ConsentRequest.UNSUBSCRIBE, ConsentRequest.SUBSCRIBE)):
                 schedule_delivery(shop.pk)
     finally:
         cache.delete(lock)

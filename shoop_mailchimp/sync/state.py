@@ -128,11 +128,13 @@ def requeue(shop_id, kind, object_ids, only_known=False):
     return bool(updated)
 
 
-def request_consent_change(shop_id, contact_ids, request):
+def request_consent_change(shop_id, contact_ids, request, unless=()):
     """A shopper's :class:`~shoop_mailchimp.models.ConsentRequest` for these contacts, in the caller's
-    transaction: their rows are queued and carry it until a send clears it. Returns whether any row is due."""
+    transaction: their rows are queued and carry it until a send clears it; a row carrying a request in
+    ``unless`` keeps that one. Returns whether any row is due."""
     due = record(shop_id, SyncKind.CONTACT, contact_ids)
-    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).update(consent_request=request)
+    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).exclude(consent_request__in=unless).update(
+        consent_request=request)
     return due
 
 

@@ -301,3 +301,41 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
     person = PersonContact.objects.get(email="old.buyer@fastmail.com")
     assert person.marketing_permission is True
     assert row_of(person).consent_request == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_strangers_press_never_replaces_an_unsubscribe_not_sent_yet(shop, front_client, configuration,
+                                                                       mailchimp_account):
+    """Found by the second review: the shopper's own Unsubscribe, waiting to be sent, must win."""
+    from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration
+    from shoop_mailchimp.sync import state
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="elsewhere.subscriber@fastmail.com")
+    drain()
+    emulator.set_member_status(api_key, list_id, customer.email, "subscribed")
+    SyncState.objects.filter(pk=row_of(customer).pk).update(member_status="subscribed")
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="held for the test")
+    state.request_consent_change(shop.pk, [customer.pk], ConsentRequest.UNSUBSCRIBE)  # the account page's
+    subscribe(front_client, customer.email)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="")
+    drain()
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "unsubscribed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_contact_with_a_subscribers_address_does_not_put_the_member_back_to_pending(
+        shop, front_client, configuration, mailchimp_account):
+    """Found by the second review: someone subscribed through the block later registers (a second contact with
+    the same address, consenting): its confirmation request must not demote the subscribed member."""
+    emulator, api_key, list_id = mailchimp_account
+    subscribe(front_client, "loyal.reader@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, "loyal.reader@fastmail.com")["status"] == "subscribed"
+    second = PersonContact.objects.create(email="loyal.reader@fastmail.com", first_name="Loyal",
+                                          marketing_permission=True)
+    second.add_to_shop(shop)
+    drain()
+    assert row_of(second).consent_request == "confirm"
+    assert emulator.get_member(api_key, list_id, "loyal.reader@fastmail.com")["status"] == "subscribed"
+    assert emulator.confirmations(api_key) == []

@@ -200,7 +200,10 @@ def test_an_email_changed_to_an_address_already_in_the_audience(configuration, m
     contact.save()
     assert row_of(contact).status == SyncStatus.SYNCED
     assert emulator.get_member(api_key, list_id, old_email)["status"] == "archived", "no longer mailed"
-    assert emulator.get_member(api_key, list_id, new_email)["status"] == "subscribed", "consent follows the person"
+    # The consent follows the person, confirmed by the new address's owner: Shuup does not verify an address
+    # typed into an account, and the member there may be someone else's (found by review).
+    assert emulator.get_member(api_key, list_id, new_email)["status"] == "pending"
+    assert [c["email_address"] for c in emulator.confirmations(api_key)] == [new_email]
     contact.marketing_permission = False
     contact.save()
     assert emulator.get_member(api_key, list_id, new_email)["status"] == "unsubscribed"

@@ -329,10 +329,19 @@ class ContactPlan:
                 and not self.request_done and self.tags_wanted == self.tags_applied | self.tags_found)
 
     def existed_without_consent(self, status, member_status):
-        """The member write carried a consent just given only as ``status_if_new``, and the answer shows a member
-        that existed already without it (a former guest buyer): the consent must still be sent as a change."""
-        return (self.consent_request == ConsentRequest.SUBSCRIBE and self.permission and status is None
-                and member_status not in ("", members.SUBSCRIBED, members.PENDING))
+        """The member write carried a consent just given (or a confirmation asked for) only as ``status_if_new``,
+        and the answer shows a member that existed already without it (a former guest buyer): it must still be
+        sent as a change. A member subscribed or pending is left as it is."""
+        asked = (self.consent_request == ConsentRequest.SUBSCRIBE and self.permission) or \
+            self.consent_request == ConsentRequest.CONFIRM
+        return asked and status is None and member_status not in ("", members.SUBSCRIBED, members.PENDING)
+
+    @property
+    def status_asked(self):
+        """The status a consent request asks of a member that existed without it."""
+        if self.consent_request == ConsentRequest.CONFIRM:
+            return members.PENDING
+        return consent.status_if_new(True, self.configuration.double_opt_in)
 
     @property
     def request_done(self):
@@ -404,13 +413,15 @@ class ContactPlan:
                     yield Operation("DELETE", member_path(list_id, self.previous_email))
                 except MailchimpNotFound:
                     pass
-                if self.consent_request == ConsentRequest.CONFIRM:
-                    status = members.PENDING  # the new address's owner confirms first
-                elif self.permission:
-                    status = consent.status_if_new(True, self.configuration.double_opt_in)
+                if self.permission or self.consent_request == ConsentRequest.CONFIRM:
+                    # The member under the new address may be someone else's (Shuup does not verify an address
+                    # typed into an account): its owner confirms the shop's consent first, unless subscribed.
+                    existing = (yield Operation("GET", member_path(list_id, self.email), params={"fields": "status"}))
+                    if (existing or {}).get("status") not in (members.SUBSCRIBED, members.PENDING):
+                        status = members.PENDING
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                     "was archived%s" % (self.previous_email, self.email,
-                                        " and the shop's consent applied to the new one" if status else ""))
+                                        " and its owner is asked to confirm the shop's consent" if status else ""))
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
         # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
         decided_at = timezone.now()
@@ -423,8 +434,7 @@ class ContactPlan:
             status = member.pop("_status_sent", status)
             member_status = member.get("status", "")
             if self.existed_without_consent(status, member_status):
-                member = yield from self._member_send(consent.status_if_new(True, self.configuration.double_opt_in),
-                                                      log)
+                member = yield from self._member_send(self.status_asked, log)
                 if isinstance(member, Outcome):
                     return member
                 status = member.pop("_status_sent")
@@ -593,7 +603,8 @@ def _build_members(configuration, pairs, rows, sent):
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
-                 "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done}
+                 "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
+                 "consent_asked": plan.consent_request}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -618,8 +629,10 @@ def _read_members(configuration, row, results, facts):
         return outcome
     answer = batches.response_of(member)
     facts["member_status"] = answer.get("status", "")
-    if facts.get("consent_request") == ConsentRequest.SUBSCRIBE and facts["opt_in"] and not facts.get(
-            "status_change") and facts["member_status"] not in (members.SUBSCRIBED, members.PENDING):
+    asked = (facts.get("consent_request") == ConsentRequest.SUBSCRIBE and facts["opt_in"]) or facts.get(
+        "consent_asked") == ConsentRequest.CONFIRM
+    if asked and not facts.get("status_change") and facts["member_status"] not in (members.SUBSCRIBED,
+                                                                                   members.PENDING):
         # The member existed without the consent just given: the row learns its status, and its next plan sends
         # the consent as a change, one by one (which can ask for a confirmation where Mailchimp wants one).
         outcome = Outcome(Result.RETRY, "%s was in the audience already: the consent given is sent as a change"
