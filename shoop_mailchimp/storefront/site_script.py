@@ -16,11 +16,13 @@ MAILCHIMP_COOKIE = "_mcid"
 
 
 def visitor_accepted_mailchimp(request):
+    """Whether the visitor's consent cookie names Mailchimp's cookie; anything malformed is no consent."""
     try:
         consent = json.loads(request.COOKIES.get(settings.SHUUP_GDPR_CONSENT_COOKIE_NAME) or "{}")
     except ValueError:
         return False
-    return MAILCHIMP_COOKIE in (consent.get("cookies") or [])
+    cookies = consent.get("cookies") if isinstance(consent, dict) else None
+    return isinstance(cookies, list) and MAILCHIMP_COOKIE in cookies
 
 
 def script_url(request):

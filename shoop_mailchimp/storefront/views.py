@@ -133,7 +133,10 @@ CART_RESTORED = _("Welcome back: your basket is as you left it.")
 CART_LINK_BAD = _("This basket link is not valid or has expired. Your current basket is shown instead.")
 CART_GONE = _("This basket was ordered or emptied since the link was sent. Your current basket is shown instead.")
 #: What a basket's data says about its shopper's account: left out when somebody else opens the link.
-ACCOUNT_DATA_KEYS = ("customer_id", "orderer_id", "billing_address_id", "shipping_address_id")
+#: What a basket holds of the person who filled it: saved addresses and who orders, and the addresses typed
+#: at checkout (a guest's e-mail among them). Left behind when anybody else opens the link.
+ACCOUNT_DATA_KEYS = ("customer_id", "orderer_id", "billing_address_id", "shipping_address_id",
+                     "billing_address_data", "shipping_address_data")
 
 
 def restore_cart(request, token):
@@ -151,7 +154,7 @@ def restore_cart(request, token):
         messages.error(request, CART_GONE)
         return redirect(BASKET_VIEW_NAME)
     owners = {stored.customer_id, stored.orderer_id} - {None}
-    if owners and getattr(request.customer, "pk", None) not in owners:
+    if not owners or getattr(request.customer, "pk", None) not in owners:  # a guest's basket: anybody's link
         data = {name: value for name, value in (stored.data or {}).items() if name not in ACCOUNT_DATA_KEYS}
         StoredBasket.objects.filter(pk=stored.pk).update(data=data)
     request.session[storage._get_session_key(request.basket)] = {"pk": stored.pk, "key": stored.key}

@@ -73,3 +73,22 @@ def test_a_link_to_an_ordered_basket_says_so(abandoned_basket):
     basket.save()
     response = Client().get(path, follow=True)
     assert str(views.CART_GONE) in page_messages(response)
+
+
+@pytest.mark.parametrize("owned", [True, False])
+def test_a_link_opened_by_someone_else_leaves_the_typed_addresses_behind(shop, cart_settings, owned):
+    """Found by review: the addresses the owner typed at checkout (name, e-mail, phone, street) stayed in the
+    basket a stranger then held; a guest's basket kept them for anybody."""
+    from shuup.core.models import MutableAddress
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user = shopper(email="owner.olga@fastmail.com")[0] if owned else None
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    basket.billing_address = MutableAddress(name="Olga Owner", email="owner.olga@fastmail.com",
+                                            phone="+358401234567", street="Secret Street 7", city="Helsinki")
+    basket.save()
+    holder = stored(basket)
+    assert Client().get(restore_path(holder)).status_code == 302
+    holder.refresh_from_db()
+    assert not {key for key, value in holder.data.items() if key.endswith("address_data") and value}

@@ -71,3 +71,16 @@ def test_without_a_domain_initialization_goes_on_without_a_site(shop, fresh_conf
     assert fresh_configuration.initialized_on and fresh_configuration.site_script_url == ""
     assert emulator.connected_sites(api_key) == []
     assert MailchimpLogEntry.objects.filter(action="site.link", kind="warning").exists()
+
+
+@pytest.mark.parametrize("value", ["[]", "null", '"x"', '{"cookies": "xx_mcidxx"}', "{bad"])
+def test_a_malformed_consent_cookie_is_no_consent_and_no_error(shop, linked, value):
+    """Found by review: a consent cookie that was JSON but not an object made every storefront page a 500."""
+    gdpr = GDPRSettings.get_for_shop(shop)
+    gdpr.enabled = True
+    gdpr.save()
+    browser = Client()
+    browser.cookies[settings.SHUUP_GDPR_CONSENT_COOKIE_NAME] = value
+    page = browser.get("/")
+    assert page.status_code == 200
+    assert linked.site_script_url not in page.content.decode()

@@ -1,6 +1,8 @@
 """Carts: a known shopper's basket reaches Mailchimp once the shopper pauses, only under the consent rules, never
 while the store imports its history, and is deleted there when ordered, emptied or left alone too long."""
+import time
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -163,3 +165,33 @@ def test_no_cart_is_sent_while_the_store_syncs(shop, cart_settings, mailchimp_ac
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(store_syncing=False)
     send_due_carts()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
+
+
+def test_a_guest_who_corrects_the_typed_address_moves_the_cart_to_it(shop, cart_settings, mailchimp_account):
+    """Found by review: a cart's customer was never updated, so the abandoned-cart e-mail went to a typo."""
+    emulator, api_key, list_id = mailchimp_account
+    basket = basket_of(shop)
+    add(basket, shop, products(shop)[0])
+    basket.billing_address = MutableAddress(name="Gus", email="gus@fastmial.com")
+    basket.save()
+    send_due_carts()
+    basket.billing_address = MutableAddress(name="Gus", email="gus@fastmail.com")
+    basket.save()
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["customer"]["email_address"] == "gus@fastmail.com"
+
+
+def test_a_basket_saved_again_unchanged_sends_nothing(shop, cart_settings, mailchimp_account):
+    """Found by review: the restore link's signing time made every send look new, and each PATCH restarts
+    Mailchimp's abandoned-cart automation."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.same@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    emulator.clear_requests()
+    with mock.patch("django.core.signing.time.time", return_value=time.time() + 5):
+        basket.save()
+        send_due_carts()
+    assert not [r for r in emulator.requests if "/carts" in r["path"]]

@@ -141,7 +141,11 @@ class CartPlan:
         self.payload = self._payload(contact)
         self.payload.update(attribution.cart_fields(basket.data))
         self.email = self.customer.get("email_address", "")
-        self.fingerprint = hashlib.sha256(json.dumps(self.payload, sort_keys=True).encode("utf-8")).hexdigest()
+        # Without the link: its signature holds a timestamp, and a cart sent again restarts Mailchimp's
+        # abandoned-cart automation.
+        self.fingerprint = hashlib.sha256(json.dumps(
+            {key: value for key, value in self.payload.items() if key != "checkout_url"},
+            sort_keys=True).encode("utf-8")).hexdigest()
 
     def _customer(self, contact):
         if not consent.may_send_cart(contact.marketing_permission, self.configuration.send_unconsented):
@@ -202,7 +206,9 @@ class CartPlan:
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, self.products)
         payload = self.payload
-        update = {key: value for key, value in payload.items() if key not in ("id", "customer")}
+        # The customer too: the basket may have changed hands (a link opened by another shopper, a guest's
+        # typed address corrected), and the cart's e-mail must go to whoever holds it now.
+        update = {key: value for key, value in payload.items() if key != "id"}
         try:
             if self.row.last_synced_at:
                 yield Operation("PATCH", cart_path(store_id, payload["id"]), update)
