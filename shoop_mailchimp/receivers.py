@@ -91,15 +91,22 @@ def contact_loaded(sender, instance, **kwargs):
 
 def contact_saving(sender, instance, raw=False, **kwargs):
     """Note when this save is the one that turns consent off, or on. The instance may be stale (a checkout
-    saves the customer it loaded at the start of the request): the database says what the consent is now,
-    read only for saves that would change it."""
+    saves the customer it loaded at the start of the request, an admin form the contact it showed): a save
+    that did not touch the consent on its instance keeps what the database holds now, which a webhook (an
+    unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
     permission = instance.__dict__.get("marketing_permission")
-    if getattr(instance, STORED_CONSENT, None) and permission is False \
-            and Contact.objects.filter(pk=instance.pk, marketing_permission=True).exists():
+    loaded = getattr(instance, STORED_CONSENT, None)
+    setattr(instance, CONSENT_TURNED_ON, False)
+    if raw or instance.pk is None or permission is None or loaded is None:
+        return
+    stored = Contact.objects.filter(pk=instance.pk).values_list("marketing_permission", flat=True).first()
+    if stored is None:
+        return
+    if permission == loaded and stored != permission:
+        instance.marketing_permission = permission = stored
+    if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
-    setattr(instance, CONSENT_TURNED_ON, permission is True and instance.pk is not None and getattr(
-        instance, STORED_CONSENT, None) is False and Contact.objects.filter(
-        pk=instance.pk, marketing_permission=False).exists())
+    setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
@@ -118,12 +125,21 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
 def consent_given(shop_id, contact):
     """This save gave consent: it is sent as a change, also to a member the shop never told (a former guest
     buyer). An address another contact of the shop has proves nothing (anyone can type it into their account):
-    its owner confirms by e-mail first."""
-    shared = bool(contact.email) and shop_contacts(shop_id).filter(email__iexact=contact.email).exclude(
-        pk=contact.pk).exists()
+    its owner confirms by e-mail first. A company and its own members are one owner (a one-person business
+    gives the company its owner's address)."""
+    others = set(shop_contacts(shop_id).filter(email__iexact=contact.email).exclude(pk=contact.pk).values_list(
+        "pk", flat=True)) if contact.email else set()
+    shared = bool(others - _same_owner(contact.pk)) if others else False
     request = ConsentRequest.CONFIRM if shared else ConsentRequest.SUBSCRIBE
     if state.request_consent_change(shop_id, [contact.pk], request):
         schedule_delivery(shop_id)
+
+
+def _same_owner(contact_id):
+    """The companies a contact belongs to, and a company's members."""
+    memberships = CompanyContact.members.through.objects
+    return set(memberships.filter(contact_id=contact_id).values_list("companycontact_id", flat=True)) | set(
+        memberships.filter(companycontact_id=contact_id).values_list("contact_id", flat=True))
 
 
 def contact_deleted(sender, instance, **kwargs):

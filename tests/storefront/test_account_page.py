@@ -169,3 +169,20 @@ def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, s
     assert other.marketing_permission is False
     entry = MailchimpLogEntry.objects.get(action="storefront.unsubscribe", contact_id=other.pk)
     assert "who has the same address" in entry.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_company_sharing_its_members_address_does_not_make_the_member_confirm(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """A one-person business: the company contact carries its member's own address. The member's consent is
+    their own, given while logged in, not an address typed by a stranger (found by review)."""
+    from shuup.core.models import CompanyContact
+    emulator, api_key, list_id = mailchimp_account
+    company = CompanyContact.objects.create(name="O'Brien & Co", email=shopper.email)
+    company.members.add(get_person_contact(shopper))
+    company.add_to_shop(shop)
+
+    choose(shopper_client, subscribe=True)
+
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    assert emulator.confirmations(api_key) == []

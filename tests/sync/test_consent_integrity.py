@@ -16,7 +16,7 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
@@ -428,3 +428,58 @@ def test_a_member_a_lost_batch_may_have_subscribed_is_unsubscribed_on_withdrawal
     assert MailchimpBatch.objects.get(pk=batch.pk).status == "lost"
     drain()
     assert [emulator.get_member(api_key, list_id, p.email)["status"] for p in people] == ["unsubscribed"] * 3
+
+
+# 9. A save of a contact loaded before a webhook does not undo what the webhook recorded ------------
+
+
+@pytest.mark.django_db  # no commit needed
+def test_a_stale_save_after_an_unsubscribe_does_not_subscribe_again(client, worker, mailchimp_account):
+    """An admin form or a script holds the contact it loaded; the shopper unsubscribes meanwhile."""
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=True)
+    drain()
+    stale = Contact.objects.get(pk=contact.pk)
+    with MailchimpSession(api_key) as session:
+        session.patch(member_path(list_id, contact.email), {"status": "unsubscribed"})
+    assert post_event(client, worker, "unsubscribe", email=contact.email, action="unsub").status_code == 200
+    stale.first_name = "Renamed"
+    stale.save()  # its marketing_permission is the True it loaded
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+    drain()
+    member = emulator.get_member(api_key, list_id, contact.email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("unsubscribed", "Renamed")
+    assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.django_db  # no commit needed
+def test_a_stale_save_after_a_confirmation_does_not_withdraw_it(client, worker, mailchimp_account):
+    """The address's owner confirmed by e-mail (the shop records the consent); a copy loaded before saves."""
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=False)
+    drain()
+    state.request_consent_change(worker.shop_id, [contact.pk], ConsentRequest.CONFIRM)
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "pending"
+    stale = Contact.objects.get(pk=contact.pk)
+    emulator.set_member_status(api_key, list_id, contact.email, "subscribed")  # the link clicked
+    assert post_event(client, worker, "subscribe", email=contact.email).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    stale.first_name = "Renamed"
+    stale.save()  # its marketing_permission is the False it loaded
+    assert Contact.objects.get(pk=contact.pk).marketing_permission is True
+    drain()
+    member = emulator.get_member(api_key, list_id, contact.email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Renamed")
+
+
+@pytest.mark.django_db  # no commit needed
+def test_a_save_that_changes_the_consent_still_changes_it(worker, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    contact = new_person(permission=True)
+    drain()
+    copy = Contact.objects.get(pk=contact.pk)
+    copy.marketing_permission = False
+    copy.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
