@@ -45,8 +45,11 @@ def requested_change(request, change, permission, member_status, double_opt_in):
     if request == ConsentRequest.CONFIRM:
         # Someone who may not own the address asked: its owner confirms by e-mail. A member subscribed already
         # stays so, unless a withdrawal is on its way (then pending, never subscribed); one whose
-        # confirmation is mailed already is not mailed again. Never sent (""): the member write asks for
-        # pending only if new, and the answer says whether a member existed (see ContactPlan.run).
+        # confirmation is mailed already is not mailed again; a cleaned address (it bounces) is mailed
+        # nothing. Never sent (""): the member write asks for pending only if new, and the answer says
+        # whether a member existed (see ContactPlan.run).
+        if member_status == members.CLEANED:
+            return change
         if member_status in ("", members.SUBSCRIBED, members.PENDING) and change != members.UNSUBSCRIBED:
             return None
         return members.PENDING

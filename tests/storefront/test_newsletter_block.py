@@ -339,3 +339,20 @@ def test_a_second_contact_with_a_subscribers_address_does_not_put_the_member_bac
     assert row_of(second).consent_request == "confirm"
     assert emulator.get_member(api_key, list_id, "loyal.reader@fastmail.com")["status"] == "subscribed"
     assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_mailchimp_cleaned_is_not_mailed_a_link_by_the_block(shop, front_client, configuration,
+                                                                        mailchimp_account):
+    """Cleaned: the address bounces, and Mailchimp mails it nothing; a press on the block changes nothing."""
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="bounces@fastmail.com")
+    drain()
+    emulator.set_member_status(api_key, list_id, customer.email, "cleaned")
+    assert post_event(Client(), configuration, "cleaned", email=customer.email).status_code == 200
+
+    subscribe(front_client, customer.email)
+    drain()
+
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "cleaned"
+    assert emulator.confirmations(api_key) == []
