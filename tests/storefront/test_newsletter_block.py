@@ -356,3 +356,24 @@ def test_an_address_mailchimp_cleaned_is_not_mailed_a_link_by_the_block(shop, fr
 
     assert emulator.get_member(api_key, list_id, customer.email)["status"] == "cleaned"
     assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_press_after_an_unsubscribe_the_shop_never_heard_of_mails_the_link(shop, front_client, configuration,
+                                                                           mailchimp_account):
+    """The shop believes the member subscribed (the unsubscribe's webhook was lost): the press still reaches
+    Mailchimp, which mails its owner a link, rather than leaving them unsubscribed under a 'recorded'."""
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="lost.webhook@fastmail.com")
+    drain()
+    emulator.set_member_status(api_key, list_id, customer.email, "subscribed")
+    SyncState.objects.filter(pk=row_of(customer).pk).update(member_status="subscribed")
+    emulator.set_member_status(api_key, list_id, customer.email, "unsubscribed")  # no webhook reaches the shop
+
+    subscribe(front_client, customer.email)
+    drain()
+
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "pending"
+    assert [c["email_address"] for c in emulator.confirmations(api_key)] == [customer.email]
+    customer.refresh_from_db()
+    assert customer.marketing_permission is False

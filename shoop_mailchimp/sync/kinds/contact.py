@@ -326,7 +326,14 @@ class ContactPlan:
     @property
     def unchanged(self):
         return (self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
-                and not self.request_done and self.tags_wanted == self.tags_applied | self.tags_found)
+                and not self.request_done and self.tags_wanted == self.tags_applied | self.tags_found
+                and not self.confirmation_needs_answer)
+
+    @property
+    def confirmation_needs_answer(self):
+        """A confirmation asked of a member the shop believes subscribed: only a member write's answer tells
+        whether it still is (an unsubscribe whose webhook never came); if not, its owner is mailed a link."""
+        return self.consent_request == ConsentRequest.CONFIRM and self.row.member_status == members.SUBSCRIBED
 
     def existed_without_consent(self, status, member_status):
         """The member write carried a consent just given (or a confirmation asked for) only as ``status_if_new``,
@@ -364,6 +371,7 @@ class ContactPlan:
         member PUT is skipped (a group or an address changed only the customer's part, or the reverse)."""
         return (self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
                 and not self.previous_email and not self.request_done and not self.tags_to_add
+                and not self.confirmation_needs_answer
                 and self.row.member_status not in ("", members.ERASED, members.ARCHIVED))
 
     def customer_unchanged(self, member_status):
