@@ -29,6 +29,8 @@ AWAITING_CONFIRMATION = "awaiting_confirmation"
 NOT_SUBSCRIBED = "not_subscribed"
 #: Mailchimp mails the address although the shop holds no consent: subscribed on another form.
 SUBSCRIBED_ELSEWHERE = "subscribed_elsewhere"
+#: Mailchimp cleaned the address (it bounces): it mails nothing there, whatever the shop's consent says.
+UNDELIVERABLE = "undeliverable"
 
 #: Where the shopper made the choice, as the log says it.
 NEWSLETTER_BLOCK = "in the newsletter block"
@@ -134,11 +136,13 @@ def _log_choice(shop, contact, permission, where):
 def newsletter_status(shop, contact):
     """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
     mailed a link, or will: double opt-in, consent given on the newsletter block, or given again after an
-    unsubscribe), subscribed on another form (Mailchimp mails them without the shop's consent), or not
-    subscribed."""
+    unsubscribe), subscribed on another form (Mailchimp mails them without the shop's consent), undeliverable
+    (the address bounces: no link or newsletter reaches it), or not subscribed."""
     member_status, request = SyncState.objects.filter(
         shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
         "member_status", "consent_request").first() or ("", "")
+    if member_status == members.CLEANED:
+        return UNDELIVERABLE
     if not contact.marketing_permission:
         if request != ConsentRequest.UNSUBSCRIBE and member_status in (members.SUBSCRIBED, members.PENDING):
             return SUBSCRIBED_ELSEWHERE

@@ -114,6 +114,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             AWAITING_CONFIRMATION=subscriptions.AWAITING_CONFIRMATION,
             NOT_SUBSCRIBED=subscriptions.NOT_SUBSCRIBED,
             SUBSCRIBED_ELSEWHERE=subscriptions.SUBSCRIBED_ELSEWHERE,
+            UNDELIVERABLE=subscriptions.UNDELIVERABLE,
         )
         return context
 

@@ -186,3 +186,16 @@ def test_a_company_sharing_its_members_address_does_not_make_the_member_confirm(
 
     assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
     assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_that_bounces_is_told_so_not_to_wait_for_a_link(shop, shopper, shopper_client, configuration,
+                                                                  mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    choose(shopper_client, subscribe=True)
+    emulator.set_member_status(api_key, list_id, shopper.email, "cleaned")
+    assert post_event(Client(), configuration, "cleaned", email=shopper.email).status_code == 200
+    status, html = status_on_page(shopper_client)
+    assert status == "undeliverable"
+    assert "bounce" in html and "o&#39;brien&amp;co@fastmail.com" in html
+    assert 'value="0"' in html and 'name="subscribe" value="1"' not in html
