@@ -2,10 +2,13 @@
 counted in Django's cache (limits in ``SIGNUP_LIMIT_PER_ADDRESS`` and ``SIGNUP_LIMIT_PER_IP``).
 
 The client IP is ``REMOTE_ADDR``, never a forwarded header a client could forge; behind a reverse proxy
-the deployment sets ``REMOTE_ADDR`` to the client's. Keys hold a hash, not the address itself. The
-cache must be shared by the web processes (Redis, Memcached) for a limit to hold across them.
+the deployment sets ``REMOTE_ADDR`` to the client's. An IPv6 client is counted by its /64 network: one
+machine commonly holds a whole /64 and could otherwise take a new address for every attempt. Keys hold a
+hash, not the address itself. The cache must be shared by the web processes (Redis, Memcached) for a limit
+to hold across them.
 """
 import hashlib
+import ipaddress
 
 from django.core.cache import cache
 
@@ -30,4 +33,14 @@ def allow_attempt(limit, value):
 
 
 def client_ip(request):
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The client's address as the per-IP limit counts it: IPv4 as it is, IPv6 as its /64 network."""
+    remote = request.META.get("REMOTE_ADDR") or ""
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote or "unknown"
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network("%s/64" % address, strict=False))

@@ -45,6 +45,17 @@ def test_one_ip_is_refused_after_its_limit_whatever_the_address(shop, limits):
 
 
 @pytest.mark.django_db
+def test_an_ipv6_client_is_counted_by_its_network_not_by_each_address(shop, limits):
+    """One machine commonly holds a whole /64: a new address per attempt must not reset its limit."""
+    for number in range(3):
+        post_from("2001:db8:1:2::%x" % (number + 1), "v6.reader.%d@fastmail.com" % number)
+    refused = post_from("2001:db8:1:2:ffff::9", "v6.reader.last@fastmail.com")
+    assert page_messages(refused) == [str(views.TOO_MANY_ATTEMPTS)]
+    other_network = post_from("2001:db8:1:3::1", "v6.reader.last@fastmail.com")
+    assert page_messages(other_network) == [str(views.SUBSCRIBED_BY_ADDRESS)]
+
+
+@pytest.mark.django_db
 def test_invalid_attempts_count_toward_the_ip_limit(shop, limits):
     for _ in range(3):
         post_from("198.51.100.7", "not-an-address")
