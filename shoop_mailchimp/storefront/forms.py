@@ -24,5 +24,10 @@ class NewsletterSignupForm(forms.Form):
             del self.fields["first_name"]
             del self.fields["last_name"]
 
+    def input_to_show_again(self):
+        """What the shopper typed, cut to the fields' lengths: a refused address is shown for correction, not
+        erased (kept in the session for the next page only)."""
+        return {name: str(self.data.get(name, ""))[:field.max_length] for name, field in self.fields.items()}
+
     def first_error(self):
         return next(iter(error for errors in self.errors.values() for error in errors))

@@ -7,7 +7,7 @@ from shuup.xtheme.plugins.forms import TranslatableField
 
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 from shoop_mailchimp.storefront.subscriptions import double_opt_in
-from shoop_mailchimp.storefront.views import SIGNUP_VIEW_NAME
+from shoop_mailchimp.storefront.views import REJECTED_INPUT, SIGNUP_VIEW_NAME
 
 
 class NewsletterPlugin(TemplatedPlugin):
@@ -27,7 +27,8 @@ class NewsletterPlugin(TemplatedPlugin):
             "request": request,
             "title": self.get_translated_value("title") or _("Newsletter"),
             "text": self.get_translated_value("text", default=""),
-            "form": NewsletterSignupForm(ask_name=bool(self.config.get("ask_name")), auto_id="newsletter-%s"),
+            "form": NewsletterSignupForm(ask_name=bool(self.config.get("ask_name")), auto_id="newsletter-%s",
+                                         initial=request.session.pop(REJECTED_INPUT, None)),
             "action": reverse(SIGNUP_VIEW_NAME),
             "next_url": request.get_full_path(),
             "double_opt_in": double_opt_in(request.shop),

@@ -17,6 +17,8 @@ from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
+#: Session key: what the shopper typed into a newsletter block that was refused, shown again once.
+REJECTED_INPUT = "shoop_mailchimp_newsletter_input"
 PROMO_URL_NAME = "shoop_mailchimp_promo_redeem"
 ACCOUNT_URL_NAME = "shoop_mailchimp_newsletter_account"
 SIGNUP_VIEW_NAME = "shuup:" + SIGNUP_URL_NAME
@@ -66,6 +68,7 @@ def newsletter_signup(request):
     form = NewsletterSignupForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.first_error())
+        request.session[REJECTED_INPUT] = form.input_to_show_again()
         return redirect(back)
     email = form.cleaned_data["email"]
     if not rate_limits.allow_attempt(rate_limits.PER_ADDRESS, email):

@@ -159,6 +159,17 @@ def test_an_invalid_address_gets_a_clear_error_and_hostile_input_is_never_shown_
 
 
 @pytest.mark.django_db
+def test_a_refused_address_is_shown_again_for_correction_once(shop, front_client):
+    """Bad input loses nothing: the shopper corrects a typo rather than typing everything again."""
+    response = subscribe(front_client, "grace.hopper@fastmail", first_name="Grace", last_name="<b>Hopper</b>")
+    assert page_messages(response) == ["Enter a valid e-mail address, such as name@example.com."]
+    page = response.content.decode()
+    assert 'value="grace.hopper@fastmail"' in page and 'value="Grace"' in page
+    assert 'value="&lt;b&gt;Hopper&lt;/b&gt;"' in page and "<b>Hopper" not in page
+    assert 'value="grace.hopper@fastmail"' not in front_client.get("/").content.decode(), "shown once"
+
+
+@pytest.mark.django_db
 def test_a_name_full_of_markup_is_kept_as_text(shop, front_client):
     subscribe(front_client, "markup.fan@fastmail.com", first_name="<b>Bold</b>")
     assert PersonContact.objects.get(email="markup.fan@fastmail.com").first_name == "<b>Bold</b>"
