@@ -11,7 +11,7 @@ from shuup.campaigns.models import BasketCampaign, Coupon
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.basket_line_effects import FreeProductLine
 from shuup.campaigns.models.campaigns import CouponUsage
-from shuup.core.models import OrderLineType, PersonContact
+from shuup.core.models import OrderLineType, PersonContact, Shop, ShopStatus
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import create_product, get_default_supplier, get_initial_order_status
 
@@ -91,6 +91,41 @@ def test_the_redemption_link_opens_the_storefront_view(shop, configuration, mail
     url = rules_of(mailchimp_account, configuration)[str(campaign.pk)]["promo_codes"][0]["redemption_url"]
     response = Client().get(url.split(shop.domain, 1)[1])
     assert response.status_code == 302 and response["Location"].endswith("/basket/")
+
+
+def test_each_shop_links_its_codes_to_its_own_storefront(settings, shop, fresh_configuration, mailchimp_account):
+    """Two shops on different domains: each code opens its own shop, never the host of the settings every shop
+    shares. A shop without a domain takes STOREFRONT_BASE_URL, then WEBHOOK_BASE_URL."""
+    emulator, api_key, _list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.net")
+    shop.domain = "south.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    north = Shop.objects.create(identifier="north", name="North", public_name="North", currency="EUR",
+                                domain="north.example.com", status=ShopStatus.ENABLED)
+    north_config = MailchimpConfiguration.objects.create(shop=north, api_key=api_key, enabled=True,
+                                                         list_id=emulator.add_list(api_key, name="North"))
+    initialize(north_config)
+    north_config.refresh_from_db()
+    south_campaign = coupon_campaign(shop, code="SOUTH", percentage=Decimal("0.1"))
+    north_campaign = coupon_campaign(north, code="NORTH", percentage=Decimal("0.1"))
+
+    def link(config, campaign):
+        return rules_of(mailchimp_account, config)[str(campaign.pk)]["promo_codes"][0]["redemption_url"]
+
+    assert link(configuration, south_campaign) == "https://south.example.com/mailchimp/promo/?code=SOUTH"
+    assert link(north_config, north_campaign) == "https://north.example.com/mailchimp/promo/?code=NORTH"
+    north.domain = ""
+    north.save()
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL="https://www.example.org/")
+    north_campaign.coupon.code = "NORTH2"
+    north_campaign.coupon.save()
+    assert link(north_config, north_campaign) == "https://www.example.org/mailchimp/promo/?code=NORTH2"
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=None)
+    north_campaign.coupon.code = "NORTH3"
+    north_campaign.coupon.save()
+    assert link(north_config, north_campaign) == "https://hooks.example.net/mailchimp/promo/?code=NORTH3"
 
 
 def test_a_fixed_amount_campaign(shop, configuration, mailchimp_account):

@@ -20,11 +20,11 @@ from shuup.campaigns.models import BasketCampaign
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.campaigns import CouponUsage
 
-from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
 from shoop_mailchimp.sync.outcome import Outcome
 
 KIND = SyncKind.PROMO
@@ -111,20 +111,12 @@ def rule_payload(campaign, now):
     return rule
 
 
-def shop_base_url(shop):
-    """The shop's public address: WEBHOOK_BASE_URL, else its domain; "" when neither is set."""
-    base_url = get_setting("WEBHOOK_BASE_URL")
-    if base_url:
-        return base_url.rstrip("/")
-    return "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
-
-
 def redemption_url(shop, code):
-    base_url = shop_base_url(shop)
-    if not base_url:
+    url = shop_storefront_url(shop, "%s?%s" % (reverse(REDEEM_VIEW_NAME), urlencode({"code": code})))
+    if not url:
         raise Unsendable("the shop's public address is unknown, and a promo code needs a link that applies it: "
-                         "set SHOOP_MAILCHIMP['WEBHOOK_BASE_URL'] or the shop's domain")
-    return "%s%s?%s" % (base_url, reverse(REDEEM_VIEW_NAME), urlencode({"code": code}))
+                         "set the shop's domain, or SHOOP_MAILCHIMP['STOREFRONT_BASE_URL']")
+    return url
 
 
 def code_payload(campaign, usage_count):
