@@ -181,6 +181,19 @@ def test_orders_using_the_code_count_and_a_used_up_code_is_disabled(shop, config
     assert promo_row(campaign).status == SyncStatus.SYNCED
 
 
+def test_a_usage_limit_of_zero_is_no_limit_as_in_shuup(shop, configuration, mailchimp_account):
+    """Shuup's admin says a limit of 0 makes the code unusable, but Shuup (Coupon.exhausted) takes it without
+    limit: the code stays enabled, as the shop's basket takes it."""
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"), coupon_fields={"usage_limit": 0})
+    assert campaign.coupon.can_use_code(None) and not campaign.coupon.exhausted
+    [code] = rules_of(mailchimp_account, configuration)[str(campaign.pk)]["promo_codes"]
+    assert (code["usage_count"], code["enabled"]) == (0, True)
+    order = order_with_code(shop, "SAVE10")
+    assert CouponUsage.objects.filter(order=order, coupon=campaign.coupon).exists(), "Shuup took the code"
+    [code] = rules_of(mailchimp_account, configuration)[str(campaign.pk)]["promo_codes"]
+    assert (code["usage_count"], code["enabled"]) == (1, True)
+
+
 def test_a_deleted_campaign_is_deleted_with_its_code(shop, configuration, mailchimp_account):
     campaign = coupon_campaign(shop, percentage=Decimal("0.1"))
     kept = coupon_campaign(shop, code="KEEP", amount=Decimal("3"))

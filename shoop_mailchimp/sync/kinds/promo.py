@@ -121,7 +121,9 @@ def redemption_url(shop, code):
 
 def code_payload(campaign, usage_count):
     coupon = campaign.coupon
-    exhausted = bool(coupon.usage_limit is not None and usage_count >= coupon.usage_limit)
+    # As Shuup's Coupon.exhausted has it: no limit, or a limit of 0 (despite the admin's help text, Shuup then
+    # takes the code without limit), never runs out.
+    exhausted = bool(coupon.usage_limit and usage_count >= coupon.usage_limit)
     return {
         "id": str(coupon.pk),
         "code": coupon.code,
