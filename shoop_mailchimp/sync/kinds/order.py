@@ -207,7 +207,7 @@ def used_coupons(order_ids):
         percentage = any(isinstance(effect, PERCENTAGE_EFFECTS) for effect in effects) or any(
             discount.percentage and not discount.amount for discount in discounts)
         coupons.setdefault(usage.order_id, []).append(order_fields.UsedCoupon(
-            usage.coupon.code, percentage, basket_discount=bool(effects), line_discounts=discounts,
+            usage.coupon.code, percentage, line_discounts=discounts,
             supplier_id=campaign.supplier_id if campaign else None))
     return coupons
 

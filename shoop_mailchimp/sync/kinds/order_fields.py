@@ -145,8 +145,6 @@ class UsedCoupon(NamedTuple):
     code: str
     #: Whether its campaign takes a percentage off (the promo's ``type``).
     percentage: bool
-    #: Whether its campaign has basket discount effects, which Shuup gives as a discount line naming the code.
-    basket_discount: bool = True
     #: The campaign's line effects.
     line_discounts: tuple = ()
     #: The campaign's supplier, whose product lines alone its line effects discount.
@@ -158,8 +156,7 @@ def _named_coupon(line, coupons):
     campaign's name, then "(Coupon Code: <code>)". The line is the coupon's whose whole code ends that text, the
     longest such code (so a line of "XSAVE" is never one of "SAVE")."""
     text = (line.text or "").lower()
-    named = [index for index, coupon in enumerate(coupons) if coupon.basket_discount
-             and text.endswith(" %s)" % coupon.code.lower())]
+    named = [index for index, coupon in enumerate(coupons) if text.endswith(" %s)" % coupon.code.lower())]
     return max(named, key=lambda index: len(coupons[index].code), default=None)
 
 
