@@ -1,4 +1,4 @@
-"""Bulk sync of a shop's existing contacts and products (and orders) through Mailchimp batch operations.
+"""Bulk sync of a shop's existing contacts, products, orders and coupon campaigns through Mailchimp batches.
 
 The incremental path sends one contact per request; a shop connecting years of customers would
 wait hours. Here each chunk of ``BATCH_SIZE`` objects becomes one ``POST /batches``:
@@ -79,6 +79,8 @@ def unqueued_ids(shop_id, kind):
         shown = ShopProduct.objects.filter(shop_id=shop_id, product__variation_parent__isnull=True,
                                            product__deleted=False).exclude(visibility=ShopProductVisibility.NOT_VISIBLE)
         return shown.exclude(product_id__in=known).values_list("product_id", flat=True)
+    if kind == SyncKind.PROMO:
+        return BY_KIND[kind].unsent_campaign_ids(shop_id)
     objects = shop_contacts(shop_id) if kind == SyncKind.CONTACT else Order.objects.filter(shop_id=shop_id)
     return objects.exclude(pk__in=known).values_list("pk", flat=True)
 

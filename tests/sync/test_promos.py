@@ -25,9 +25,11 @@ from shoop_mailchimp.models import (
     SyncState,
     SyncStatus,
 )
+from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.jobs import request_job
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.forms import form_values
+from tests.helpers import batch_posts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -259,12 +261,41 @@ def test_sync_existing_sends_coupon_campaigns_made_before_the_connection(shop, f
     campaign = coupon_campaign(shop, percentage=Decimal("0.1"))  # Mailchimp not initialized yet: not recorded
     assert not SyncState.objects.filter(kind=SyncKind.PROMO).exists()
     initialize(fresh_configuration)
+    emulator = mailchimp_account[0]
+    emulator.clear_requests()
     job = request_job(shop.pk, JobKind.SYNC_EXISTING)
     run_due_work(shop.pk)
     job.refresh_from_db()
     assert "1 coupon campaign queued as a promo code." in job.message
+    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
     assert promo_row(campaign).status == SyncStatus.SYNCED
-    assert str(campaign.pk) in rules_of(mailchimp_account, fresh_configuration)
+    [code] = rules_of(mailchimp_account, fresh_configuration)[str(campaign.pk)]["promo_codes"]
+    assert (code["code"], code["redemption_url"]) == ("SAVE10", "https://%s/mailchimp/promo/?code=SAVE10" % shop.domain)
+    assert not [r for r in emulator.requests if "/promo-" in r["path"]], "in batches, not one by one"
+    assert len(batch_posts(emulator)) == 2, "the rule, then its code"
+    campaign.coupon.code = "SAVE11"
+    campaign.coupon.save()  # sent before: updated one by one
+    [code] = rules_of(mailchimp_account, fresh_configuration)[str(campaign.pk)]["promo_codes"]
+    assert code["code"] == "SAVE11"
+
+
+def test_sync_existing_leaves_a_rule_mailchimp_already_has_to_the_one_by_one_path(shop, configuration,
+                                                                                  mailchimp_account):
+    """A campaign the sync forgot but Mailchimp has: its batch is refused with "already exists", and the
+    drainer updates the rule and its code."""
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"))
+    promo_row(campaign).delete()
+    BasketDiscountPercentage.objects.filter(campaign=campaign).update(discount_percentage=Decimal("0.2"))
+    request_job(shop.pk, JobKind.SYNC_EXISTING)
+    run_due_work(shop.pk)
+    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
+    row = promo_row(campaign)
+    assert row.status == SyncStatus.PENDING and "already exists" in row.last_error
+    SyncState.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())  # its backoff over
+    run_due_work(shop.pk)
+    assert promo_row(campaign).status == SyncStatus.SYNCED
+    rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
+    assert rule["amount"] == 0.2 and [code["code"] for code in rule["promo_codes"]] == ["SAVE10"]
 
 
 def test_a_store_created_again_gets_its_promo_codes_again(shop, configuration, mailchimp_account):
