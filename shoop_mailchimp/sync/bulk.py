@@ -497,6 +497,15 @@ def start(shop_id, include_orders=False, report=None, progress=None):
     return sum(batch.rows for batch in created), len(created)
 
 
+def start_promos(shop_id, report=None, progress=None):
+    """Record the coupon campaigns never sent and submit their batches (rules, then codes); returns how many.
+    Apart from :func:`start`: a promo rule triggers no order e-mail, so the store need not be ``is_syncing``."""
+    created = record_existing(shop_id, SyncKind.PROMO, progress=progress)
+    if created:
+        check_batches(shop_id, report=report, progress=progress, poll=False)
+    return sum(batch.rows for batch in created)
+
+
 def mark_store_syncing(configuration, syncing):
     """Tell Mailchimp the store is (no longer) importing history; remembered on the configuration, so that
     the flag is cleared once the import's batches are done, also after a crash."""
@@ -530,6 +539,7 @@ def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, 
     """The whole bulk sync: record, submit, then wait for every open batch; returns a Counter."""
     report = Counter()
     start(shop_id, include_orders=include_orders, report=report, progress=progress)
+    start_promos(shop_id, report=report, progress=progress)
     remaining = resume_batches(shop_id, wait=wait, poll_interval=poll_interval, timeout=timeout, report=report,
                                progress=progress)
     if remaining:

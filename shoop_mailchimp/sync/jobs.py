@@ -193,11 +193,7 @@ def run_sync_existing(job):
         rows, batches = bulk.start(job.shop_id, include_orders=include_orders)
     except bulk.BulkSyncError as error:
         return JobStatus.FAILED, str(error)
-    # Coupon campaigns never sent: batches of their own (rules, then codes), submitted now.
-    promo_batches = bulk.record_existing(job.shop_id, SyncKind.PROMO)
-    if promo_batches:
-        bulk.check_batches(job.shop_id, poll=False)
-    promo_count = sum(batch.rows for batch in promo_batches)
+    promo_count = bulk.start_promos(job.shop_id)
     promos = (" " + ungettext("%(count)d coupon campaign queued as a promo code.",
                               "%(count)d coupon campaigns queued as promo codes.", promo_count) % {
         "count": promo_count}) if promo_count else ""

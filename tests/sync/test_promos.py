@@ -279,6 +279,16 @@ def test_sync_existing_sends_coupon_campaigns_made_before_the_connection(shop, f
     assert code["code"] == "SAVE11"
 
 
+def test_the_sync_command_sends_coupon_campaigns_too(shop, fresh_configuration, mailchimp_account):
+    """``manage.py mailchimp_sync --existing`` (bulk.sync_existing) takes the same path as the admin's button."""
+    campaign = coupon_campaign(shop, amount=Decimal("5"))
+    initialize(fresh_configuration)
+    report = bulk.sync_existing(shop.pk, poll_interval=0.05, timeout=30)
+    assert report["promo synced"] == 1 and promo_row(campaign).status == SyncStatus.SYNCED
+    assert [code["code"] for code in rules_of(mailchimp_account, fresh_configuration)[str(campaign.pk)][
+        "promo_codes"]] == ["SAVE10"]
+
+
 def test_sync_existing_leaves_a_rule_mailchimp_already_has_to_the_one_by_one_path(shop, configuration,
                                                                                   mailchimp_account):
     """A campaign the sync forgot but Mailchimp has: its batch is refused with "already exists", and the
