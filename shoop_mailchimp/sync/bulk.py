@@ -1,4 +1,4 @@
-"""Bulk sync of a shop's existing contacts and products (and orders) through Mailchimp batch operations.
+"""Bulk sync of a shop's existing contacts, products, orders and coupon campaigns through Mailchimp batches.
 
 The incremental path sends one contact per request; a shop connecting years of customers would
 wait hours. Here each chunk of ``BATCH_SIZE`` objects becomes one ``POST /batches``:
@@ -79,6 +79,8 @@ def unqueued_ids(shop_id, kind):
         shown = ShopProduct.objects.filter(shop_id=shop_id, product__variation_parent__isnull=True,
                                            product__deleted=False).exclude(visibility=ShopProductVisibility.NOT_VISIBLE)
         return shown.exclude(product_id__in=known).values_list("product_id", flat=True)
+    if kind == SyncKind.PROMO:
+        return BY_KIND[kind].unsent_campaign_ids(shop_id)
     objects = shop_contacts(shop_id) if kind == SyncKind.CONTACT else Order.objects.filter(shop_id=shop_id)
     return objects.exclude(pk__in=known).values_list("pk", flat=True)
 
@@ -495,6 +497,15 @@ def start(shop_id, include_orders=False, report=None, progress=None):
     return sum(batch.rows for batch in created), len(created)
 
 
+def start_promos(shop_id, report=None, progress=None):
+    """Record the coupon campaigns never sent and submit their batches (rules, then codes); returns how many.
+    Apart from :func:`start`: a promo rule triggers no order e-mail, so the store need not be ``is_syncing``."""
+    created = record_existing(shop_id, SyncKind.PROMO, progress=progress)
+    if created:
+        check_batches(shop_id, report=report, progress=progress, poll=False)
+    return sum(batch.rows for batch in created)
+
+
 def mark_store_syncing(configuration, syncing):
     """Tell Mailchimp the store is (no longer) importing history; remembered on the configuration, so that
     the flag is cleared once the import's batches are done, also after a crash."""
@@ -528,6 +539,7 @@ def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, 
     """The whole bulk sync: record, submit, then wait for every open batch; returns a Counter."""
     report = Counter()
     start(shop_id, include_orders=include_orders, report=report, progress=progress)
+    start_promos(shop_id, report=report, progress=progress)
     remaining = resume_batches(shop_id, wait=wait, poll_interval=poll_interval, timeout=timeout, report=report,
                                progress=progress)
     if remaining:

@@ -193,12 +193,10 @@ def run_sync_existing(job):
         rows, batches = bulk.start(job.shop_id, include_orders=include_orders)
     except bulk.BulkSyncError as error:
         return JobStatus.FAILED, str(error)
-    # Coupon campaigns are few: queued for the drainer, which sends them one by one in this round.
-    promo_ids = list(promo.unsent_campaign_ids(job.shop_id))
-    state.record(job.shop_id, SyncKind.PROMO, promo_ids)
+    promo_count = bulk.start_promos(job.shop_id)
     promos = (" " + ungettext("%(count)d coupon campaign queued as a promo code.",
-                              "%(count)d coupon campaigns queued as promo codes.", len(promo_ids)) % {
-        "count": len(promo_ids)}) if promo_ids else ""
+                              "%(count)d coupon campaigns queued as promo codes.", promo_count) % {
+        "count": promo_count}) if promo_count else ""
     if not rows:
         return JobStatus.DONE, (_("Every contact, product and order had already been sent.") if include_orders
                                 else _("Every contact and product had already been sent.")) + promos

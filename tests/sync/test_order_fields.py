@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from shuup.campaigns.models import BasketCampaign, Coupon
-from shuup.campaigns.models.basket_effects import BasketDiscountPercentage
+from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
+from shuup.campaigns.models.basket_line_effects import DiscountFromCategoryProducts, DiscountFromProduct
 from shuup.core.models import OrderLineType
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing import factories
@@ -78,6 +79,76 @@ def test_an_order_carries_its_totals_lines_addresses_page_and_promo_code(shop, c
     assert sent["processed_at_foreign"] and sent["updated_at_foreign"]
     assert sent["financial_status"] == "" and sent["fulfillment_status"] == "", "notifications are off by default"
     assert notifications(emulator, api_key, configuration) == []
+
+
+def coupon(shop, code, **effect):
+    """A basket campaign with ``code`` and one effect: ``amount`` or ``percentage`` off the basket, or a line
+    effect given as ``line=(effect class, its fields)``."""
+    with transaction.atomic():
+        campaign = BasketCampaign.objects.create(shop=shop, name=code, public_name="Offer %s" % code, active=True,
+                                                 coupon=Coupon.objects.create(code=code, active=True, shop=shop))
+        if "amount" in effect:
+            BasketDiscountAmount.objects.create(campaign=campaign, discount_amount=effect["amount"])
+        if "percentage" in effect:
+            BasketDiscountPercentage.objects.create(campaign=campaign, discount_percentage=effect["percentage"])
+        if "line" in effect:
+            effect_class, fields = effect["line"]
+            products = fields.pop("products", ())
+            line_effect = effect_class.objects.create(campaign=campaign, **fields)
+            if products:
+                line_effect.products.set(products)
+    return campaign
+
+
+def order_with_codes(shop, customer, product, *codes):
+    """Two of ``product`` at 20 each (24 % VAT included), with the coupon codes."""
+    factories.create_default_tax_rule(factories.get_test_tax(Decimal("0.24")))
+    source = OrderSource(shop)
+    source.customer = customer
+    source.status = factories.get_initial_order_status()
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=factories.get_default_supplier(),
+                    quantity=2, sku=product.sku, base_unit_price=shop.create_price(20), text="Mug")
+    for code in codes:
+        source.add_code(code)
+    return OrderCreator().create_order(source)
+
+
+def new_product(shop):
+    return factories.create_product("cup-%d" % next(_skus), shop=shop, supplier=factories.get_default_supplier(),
+                                    default_price=20)
+
+
+def test_each_code_gets_its_own_discount_when_one_code_ends_another(shop, configuration, mailchimp_account):
+    """SAVE and XSAVE in one order: Shuup's line for XSAVE ends with "SAVE)" too, and is still XSAVE's alone."""
+    emulator, api_key, _list_id = mailchimp_account
+    coupon(shop, "SAVE", amount=Decimal("5"))
+    coupon(shop, "XSAVE", amount=Decimal("3"))
+    order = order_with_codes(shop, new_person(), new_product(shop), "SAVE", "XSAVE")
+    assert order.lines.filter(type=OrderLineType.DISCOUNT).count() == 2
+    promos = sorted(sent_order(emulator, api_key, configuration, order)["promos"], key=lambda promo: promo["code"])
+    assert promos == [{"code": "SAVE", "amount_discounted": 4.03, "type": "fixed"},  # 5 without the 24 % VAT
+                      {"code": "XSAVE", "amount_discounted": 2.42, "type": "fixed"}]  # 3 without it
+
+
+def test_a_coupon_that_discounts_product_lines_reports_what_it_took_off(shop, configuration, mailchimp_account):
+    """A line effect makes no discount line: Shuup lowers the product lines it names."""
+    emulator, api_key, _list_id = mailchimp_account
+    mug = new_product(shop)
+    coupon(shop, "MUGS", line=(DiscountFromProduct, {"discount_amount": Decimal("3"), "per_line_discount": False,
+                                                     "products": [mug]}))
+    order = order_with_codes(shop, new_person(), mug, "MUGS")
+    assert product_line(order).discount_amount.value == 6, "3 off each of the two"
+    assert sent_order(emulator, api_key, configuration, order)["promos"] == [
+        {"code": "MUGS", "amount_discounted": 4.84, "type": "fixed"}]  # 6 without the 24 % VAT
+
+    category = factories.get_default_category()
+    cup = new_product(shop)
+    cup.get_shop_instance(shop).categories.add(category)
+    coupon(shop, "CUPS", line=(DiscountFromCategoryProducts, {"discount_percentage": Decimal("0.1"),
+                                                              "category": category}))
+    other = order_with_codes(shop, new_person(), cup, "CUPS")
+    assert sent_order(emulator, api_key, configuration, other)["promos"] == [
+        {"code": "CUPS", "amount_discounted": 3.23, "type": "percentage"}]  # 10 % of 40, without the VAT
 
 
 def test_a_customer_who_cannot_log_in_gets_no_order_page(shop, configuration, mailchimp_account):

@@ -11,7 +11,7 @@ from shuup.campaigns.models import BasketCampaign, Coupon
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.basket_line_effects import FreeProductLine
 from shuup.campaigns.models.campaigns import CouponUsage
-from shuup.core.models import OrderLineType, PersonContact
+from shuup.core.models import OrderLineType, PersonContact, Shop, ShopStatus
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import create_product, get_default_supplier, get_initial_order_status
 
@@ -25,9 +25,11 @@ from shoop_mailchimp.models import (
     SyncState,
     SyncStatus,
 )
+from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.jobs import request_job
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.forms import form_values
+from tests.helpers import batch_posts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,6 +95,41 @@ def test_the_redemption_link_opens_the_storefront_view(shop, configuration, mail
     assert response.status_code == 302 and response["Location"].endswith("/basket/")
 
 
+def test_each_shop_links_its_codes_to_its_own_storefront(settings, shop, fresh_configuration, mailchimp_account):
+    """Two shops on different domains: each code opens its own shop, never the host of the settings every shop
+    shares. A shop without a domain takes STOREFRONT_BASE_URL, then WEBHOOK_BASE_URL."""
+    emulator, api_key, _list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.net")
+    shop.domain = "south.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    north = Shop.objects.create(identifier="north", name="North", public_name="North", currency="EUR",
+                                domain="north.example.com", status=ShopStatus.ENABLED)
+    north_config = MailchimpConfiguration.objects.create(shop=north, api_key=api_key, enabled=True,
+                                                         list_id=emulator.add_list(api_key, name="North"))
+    initialize(north_config)
+    north_config.refresh_from_db()
+    south_campaign = coupon_campaign(shop, code="SOUTH", percentage=Decimal("0.1"))
+    north_campaign = coupon_campaign(north, code="NORTH", percentage=Decimal("0.1"))
+
+    def link(config, campaign):
+        return rules_of(mailchimp_account, config)[str(campaign.pk)]["promo_codes"][0]["redemption_url"]
+
+    assert link(configuration, south_campaign) == "https://south.example.com/mailchimp/promo/?code=SOUTH"
+    assert link(north_config, north_campaign) == "https://north.example.com/mailchimp/promo/?code=NORTH"
+    north.domain = ""
+    north.save()
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL="https://www.example.org/")
+    north_campaign.coupon.code = "NORTH2"
+    north_campaign.coupon.save()
+    assert link(north_config, north_campaign) == "https://www.example.org/mailchimp/promo/?code=NORTH2"
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=None)
+    north_campaign.coupon.code = "NORTH3"
+    north_campaign.coupon.save()
+    assert link(north_config, north_campaign) == "https://hooks.example.net/mailchimp/promo/?code=NORTH3"
+
+
 def test_a_fixed_amount_campaign(shop, configuration, mailchimp_account):
     campaign = coupon_campaign(shop, amount=Decimal("5"))
     rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
@@ -144,6 +181,19 @@ def test_orders_using_the_code_count_and_a_used_up_code_is_disabled(shop, config
     [code] = rules_of(mailchimp_account, configuration)[str(campaign.pk)]["promo_codes"]
     assert (code["usage_count"], code["enabled"]) == (1, False)
     assert promo_row(campaign).status == SyncStatus.SYNCED
+
+
+def test_a_usage_limit_of_zero_is_no_limit_as_in_shuup(shop, configuration, mailchimp_account):
+    """Shuup's admin says a limit of 0 makes the code unusable, but Shuup (Coupon.exhausted) takes it without
+    limit: the code stays enabled, as the shop's basket takes it."""
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"), coupon_fields={"usage_limit": 0})
+    assert campaign.coupon.can_use_code(None) and not campaign.coupon.exhausted
+    [code] = rules_of(mailchimp_account, configuration)[str(campaign.pk)]["promo_codes"]
+    assert (code["usage_count"], code["enabled"]) == (0, True)
+    order = order_with_code(shop, "SAVE10")
+    assert CouponUsage.objects.filter(order=order, coupon=campaign.coupon).exists(), "Shuup took the code"
+    [code] = rules_of(mailchimp_account, configuration)[str(campaign.pk)]["promo_codes"]
+    assert (code["usage_count"], code["enabled"]) == (1, True)
 
 
 def test_a_deleted_campaign_is_deleted_with_its_code(shop, configuration, mailchimp_account):
@@ -211,12 +261,51 @@ def test_sync_existing_sends_coupon_campaigns_made_before_the_connection(shop, f
     campaign = coupon_campaign(shop, percentage=Decimal("0.1"))  # Mailchimp not initialized yet: not recorded
     assert not SyncState.objects.filter(kind=SyncKind.PROMO).exists()
     initialize(fresh_configuration)
+    emulator = mailchimp_account[0]
+    emulator.clear_requests()
     job = request_job(shop.pk, JobKind.SYNC_EXISTING)
     run_due_work(shop.pk)
     job.refresh_from_db()
     assert "1 coupon campaign queued as a promo code." in job.message
+    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
     assert promo_row(campaign).status == SyncStatus.SYNCED
-    assert str(campaign.pk) in rules_of(mailchimp_account, fresh_configuration)
+    [code] = rules_of(mailchimp_account, fresh_configuration)[str(campaign.pk)]["promo_codes"]
+    assert (code["code"], code["redemption_url"]) == ("SAVE10", "https://%s/mailchimp/promo/?code=SAVE10" % shop.domain)
+    assert not [r for r in emulator.requests if "/promo-" in r["path"]], "in batches, not one by one"
+    assert len(batch_posts(emulator)) == 2, "the rule, then its code"
+    campaign.coupon.code = "SAVE11"
+    campaign.coupon.save()  # sent before: updated one by one
+    [code] = rules_of(mailchimp_account, fresh_configuration)[str(campaign.pk)]["promo_codes"]
+    assert code["code"] == "SAVE11"
+
+
+def test_the_sync_command_sends_coupon_campaigns_too(shop, fresh_configuration, mailchimp_account):
+    """``manage.py mailchimp_sync --existing`` (bulk.sync_existing) takes the same path as the admin's button."""
+    campaign = coupon_campaign(shop, amount=Decimal("5"))
+    initialize(fresh_configuration)
+    report = bulk.sync_existing(shop.pk, poll_interval=0.05, timeout=30)
+    assert report["promo synced"] == 1 and promo_row(campaign).status == SyncStatus.SYNCED
+    assert [code["code"] for code in rules_of(mailchimp_account, fresh_configuration)[str(campaign.pk)][
+        "promo_codes"]] == ["SAVE10"]
+
+
+def test_sync_existing_leaves_a_rule_mailchimp_already_has_to_the_one_by_one_path(shop, configuration,
+                                                                                  mailchimp_account):
+    """A campaign the sync forgot but Mailchimp has: its batch is refused with "already exists", and the
+    drainer updates the rule and its code."""
+    campaign = coupon_campaign(shop, percentage=Decimal("0.1"))
+    promo_row(campaign).delete()
+    BasketDiscountPercentage.objects.filter(campaign=campaign).update(discount_percentage=Decimal("0.2"))
+    request_job(shop.pk, JobKind.SYNC_EXISTING)
+    run_due_work(shop.pk)
+    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
+    row = promo_row(campaign)
+    assert row.status == SyncStatus.PENDING and "already exists" in row.last_error
+    SyncState.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())  # its backoff over
+    run_due_work(shop.pk)
+    assert promo_row(campaign).status == SyncStatus.SYNCED
+    rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
+    assert rule["amount"] == 0.2 and [code["code"] for code in rule["promo_codes"]] == ["SAVE10"]
 
 
 def test_a_store_created_again_gets_its_promo_codes_again(shop, configuration, mailchimp_account):

@@ -8,6 +8,11 @@ import json
 from django.db.models import Prefetch
 from django.urls import NoReverseMatch, reverse
 from shuup.campaigns.models.basket_effects import BasketDiscountPercentage, DiscountPercentageFromUndiscounted
+from shuup.campaigns.models.basket_line_effects import (
+    BasketLineEffect,
+    DiscountFromCategoryProducts,
+    DiscountFromProduct,
+)
 from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import Order, OrderLine, OrderStatusHistory, OrderStatusRole, PersonContact
 
@@ -128,7 +133,7 @@ def line_product_ids(line):
 def order_payload(order, lines, customer, statuses=False, coupons=(), cancelled_at=None, url=""):
     """The order as Mailchimp takes it, from the order and all its lines. ``statuses``: whether the financial and
     fulfillment statuses go too (they make Mailchimp send its order notifications); ``coupons``: the codes used,
-    as (code, percentage) pairs; ``cancelled_at``: when it was cancelled, if it was."""
+    as :class:`order_fields.UsedCoupon`; ``cancelled_at``: when it was cancelled, if it was."""
     line_payloads = order_fields.line_payloads(lines, line_product_ids)
     if not line_payloads:
         raise UnsendableOrder("the order has no lines with an existing product")
@@ -171,6 +176,42 @@ def fingerprint_of(payload):
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def line_discount(effect):
+    """A campaign's line effect as :class:`order_fields.LineDiscount`; None for one that discounts no line of
+    the order (free products come as lines of their own, priced 0)."""
+    if isinstance(effect, DiscountFromProduct):
+        return order_fields.LineDiscount(frozenset(effect.products.values_list("pk", flat=True)),
+                                         amount=effect.discount_amount, per_unit=not effect.per_line_discount)
+    if isinstance(effect, DiscountFromCategoryProducts):
+        return order_fields.LineDiscount(frozenset(effect.category.shop_products.values_list("product_id", flat=True)),
+                                         amount=effect.discount_amount, percentage=effect.discount_percentage,
+                                         by_parent=True)
+    return None
+
+
+def used_coupons(order_ids):
+    """{order id: [:class:`order_fields.UsedCoupon`]}: the coupons the orders used, with their campaigns'
+    effects (a few queries for all the orders, and one per line effect: campaigns are few)."""
+    usages = list(CouponUsage.objects.filter(order_id__in=order_ids).select_related(
+        "coupon__campaign").prefetch_related("coupon__campaign__discount_effects").order_by("pk"))
+    campaigns = {usage.coupon.campaign.pk for usage in usages if getattr(usage.coupon, "campaign", None)}
+    line_effects = {}
+    for effect in BasketLineEffect.objects.filter(campaign_id__in=campaigns).order_by("pk"):
+        line_effects.setdefault(effect.campaign_id, []).append(effect)
+    coupons = {}
+    for usage in usages:
+        campaign = getattr(usage.coupon, "campaign", None)
+        effects = list(campaign.discount_effects.all()) if campaign else []
+        discounts = [line_discount(effect) for effect in line_effects.get(campaign.pk, ())] if campaign else []
+        discounts = tuple(discount for discount in discounts if discount)
+        percentage = any(isinstance(effect, PERCENTAGE_EFFECTS) for effect in effects) or any(
+            discount.percentage and not discount.amount for discount in discounts)
+        coupons.setdefault(usage.order_id, []).append(order_fields.UsedCoupon(
+            usage.coupon.code, percentage, line_discounts=discounts,
+            supplier_id=campaign.supplier_id if campaign else None))
+    return coupons
+
+
 class Context:
     """The rows' orders with lines and products, how far their customers got, the coupon codes used and when
     cancelled orders were cancelled, in a few queries."""
@@ -180,14 +221,8 @@ class Context:
         self.orders = Order.objects.filter(pk__in=[row.object_id for row in rows]).select_related(
             "customer", "status", "shop", "billing_address", "shipping_address").prefetch_related(
             Prefetch("lines", queryset=lines)).in_bulk()
-        #: {order id: [(coupon code, whether its campaign takes a percentage off)]}
-        self.coupons = {}
-        usages = CouponUsage.objects.filter(order_id__in=self.orders).select_related("coupon__campaign")
-        for usage in usages.prefetch_related("coupon__campaign__discount_effects").order_by("pk"):
-            campaign = getattr(usage.coupon, "campaign", None)
-            effects = campaign.discount_effects.all() if campaign else ()
-            self.coupons.setdefault(usage.order_id, []).append(
-                (usage.coupon.code, any(isinstance(effect, PERCENTAGE_EFFECTS) for effect in effects)))
+        #: {order id: [order_fields.UsedCoupon]}
+        self.coupons = used_coupons(self.orders)
         #: Customers who can log in to the storefront (and see their orders there).
         self.customers_with_login = set(PersonContact.objects.filter(
             pk__in={order.customer_id for order in self.orders.values() if order.customer_id}, user__isnull=False,

@@ -10,6 +10,7 @@ when the shop chose to have Mailchimp send them. A cancellation and a refund rea
 either way, through ``cancelled_at_foreign`` and ``order_total``.
 """
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple, Optional
 
 from shuup.core.models import OrderLineType, OrderStatusRole, PaymentStatus, ShippingStatus
 
@@ -111,17 +112,85 @@ def shipping_total(lines):
     return money(max(sum((line.taxless_price.value for line in lines if line.type in SHIPPING_TYPES), Decimal(0)), 0))
 
 
+class LineDiscount(NamedTuple):
+    """A coupon campaign's *line effect* as Shuup applies it to the product lines it names (Shuup's
+    ``DiscountFromProduct`` and ``DiscountFromCategoryProducts``): ``amount`` off each line (off each unit when
+    ``per_unit``), else ``percentage`` of the line's undiscounted price, never more than that price."""
+
+    product_ids: frozenset
+    amount: Optional[Decimal] = None
+    per_unit: bool = False
+    percentage: Optional[Decimal] = None
+    #: Whether a variation counts when its parent is named (a category's products do; chosen products do not).
+    by_parent: bool = False
+
+    def discount(self, line):
+        """What the effect takes off ``line``, in the line's price mode (0 for a line it does not name)."""
+        parent_id = getattr(line.product, "variation_parent_id", None) if self.by_parent else None
+        if line.product_id not in self.product_ids and (parent_id is None or parent_id not in self.product_ids):
+            return Decimal(0)
+        base = line.base_unit_price.value * line.quantity
+        if self.amount:
+            amount = self.amount * line.quantity if self.per_unit else self.amount
+        elif self.percentage:
+            amount = base * self.percentage
+        else:
+            return Decimal(0)
+        return max(min(base, amount), Decimal(0))
+
+
+class UsedCoupon(NamedTuple):
+    """A coupon an order used, with what its campaign does (the order kind loads it)."""
+
+    code: str
+    #: Whether its campaign takes a percentage off (the promo's ``type``).
+    percentage: bool
+    #: The campaign's line effects.
+    line_discounts: tuple = ()
+    #: The campaign's supplier, whose product lines alone its line effects discount.
+    supplier_id: Optional[int] = None
+
+
+def _named_coupon(line, coupons):
+    """The coupon a basket discount line is for. Shuup links such a line to nothing but its text: the
+    campaign's name, then "(Coupon Code: <code>)". The line is the coupon's whose whole code ends that text, the
+    longest such code (so a line of "XSAVE" is never one of "SAVE")."""
+    text = (line.text or "").lower()
+    named = [index for index, coupon in enumerate(coupons) if text.endswith(" %s)" % coupon.code.lower())]
+    return max(named, key=lambda index: len(coupons[index].code), default=None)
+
+
+def _line_coupon(line, coupons):
+    """``(index of the coupon, what its line effect took off)`` for a product line one of the coupons' line
+    effects discounted: the largest effect, as Shuup keeps the largest discount; else None."""
+    candidates = [(effect.discount(line), index) for index, coupon in enumerate(coupons)
+                  if coupon.supplier_id is None or coupon.supplier_id == line.supplier_id
+                  for effect in coupon.line_discounts]
+    best = max(candidates, default=None, key=lambda candidate: (candidate[0], -candidate[1]))
+    return (best[1], best[0]) if best and best[0] > 0 else None
+
+
 def promo_payloads(lines, coupons):
-    """One promo per coupon code used: the discount its lines gave (Shuup names the code in the discount line's
-    text) without tax. ``coupons``: (code, whether its campaign takes a percentage off) pairs."""
-    promos = []
-    for code, percentage in coupons:
-        suffix = code.lower() + ")"
-        amount = -sum((line.taxless_price.value for line in lines
-                       if line.type == OrderLineType.DISCOUNT and line.text.lower().endswith(suffix)), Decimal(0))
-        promos.append({"code": code[:255], "amount_discounted": money(max(amount, Decimal(0))),
-                       "type": "percentage" if percentage else "fixed"})
-    return promos
+    """One promo per coupon code used: the discount its own campaign's effects gave, without tax. A basket
+    discount is the discount line Shuup wrote for the coupon; a line effect is the discount on the product lines
+    it names, as much as the line really got (another discount may have been larger, and Shuup keeps only the
+    largest). ``coupons``: :class:`UsedCoupon` (or ``(code, percentage)`` pairs)."""
+    coupons = [UsedCoupon(*coupon) for coupon in coupons]
+    amounts = [Decimal(0)] * len(coupons)
+    for line in lines:
+        if line.type == OrderLineType.DISCOUNT and not line.parent_line_id:
+            index = _named_coupon(line, coupons)
+            if index is not None:
+                amounts[index] -= line.taxless_price.value
+    if any(coupon.line_discounts for coupon in coupons):
+        for line in product_lines(lines):
+            given = line.discount_amount.value
+            found = _line_coupon(line, coupons) if given > 0 else None
+            if found:
+                index, amount = found
+                amounts[index] += _without_tax(line, min(amount, given))
+    return [{"code": coupon.code[:255], "amount_discounted": money(max(amount, Decimal(0))),
+             "type": "percentage" if coupon.percentage else "fixed"} for coupon, amount in zip(coupons, amounts)]
 
 
 def order_address(address):

@@ -20,12 +20,14 @@ from shuup.campaigns.models import BasketCampaign
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.campaigns import CouponUsage
 
-from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.sync.outcome import Outcome
+from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
+from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
 
@@ -111,25 +113,19 @@ def rule_payload(campaign, now):
     return rule
 
 
-def shop_base_url(shop):
-    """The shop's public address: WEBHOOK_BASE_URL, else its domain; "" when neither is set."""
-    base_url = get_setting("WEBHOOK_BASE_URL")
-    if base_url:
-        return base_url.rstrip("/")
-    return "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
-
-
 def redemption_url(shop, code):
-    base_url = shop_base_url(shop)
-    if not base_url:
+    url = shop_storefront_url(shop, "%s?%s" % (reverse(REDEEM_VIEW_NAME), urlencode({"code": code})))
+    if not url:
         raise Unsendable("the shop's public address is unknown, and a promo code needs a link that applies it: "
-                         "set SHOOP_MAILCHIMP['WEBHOOK_BASE_URL'] or the shop's domain")
-    return "%s%s?%s" % (base_url, reverse(REDEEM_VIEW_NAME), urlencode({"code": code}))
+                         "set the shop's domain, or SHOOP_MAILCHIMP['STOREFRONT_BASE_URL']")
+    return url
 
 
 def code_payload(campaign, usage_count):
     coupon = campaign.coupon
-    exhausted = bool(coupon.usage_limit is not None and usage_count >= coupon.usage_limit)
+    # As Shuup's Coupon.exhausted has it: no limit, or a limit of 0 (despite the admin's help text, Shuup then
+    # takes the code without limit), never runs out.
+    exhausted = bool(coupon.usage_limit and usage_count >= coupon.usage_limit)
     return {
         "id": str(coupon.pk),
         "code": coupon.code,
@@ -218,8 +214,6 @@ class RemovalPlan:
 class PromoPlan:
     """What one campaign's delivery sends: its rule, then its code (and no other code under the rule)."""
 
-    batchable = False
-
     def __init__(self, configuration, row, campaign, context):
         self.configuration = configuration
         self.row = row
@@ -228,6 +222,12 @@ class PromoPlan:
         self.code = code_payload(campaign, context.usage_counts.get(campaign.coupon_id, 0))
         self.fingerprint = hashlib.sha256(json.dumps([self.rule, self.code], sort_keys=True).encode(
             "utf-8")).hexdigest()
+
+    @property
+    def batchable(self):
+        """A campaign never sent goes in a bulk sync's batch (its rule, then its code); one sent before is
+        updated one by one (its old codes are looked up first)."""
+        return not self.row.last_synced_at
 
     def run(self, log):
         store_id = self.configuration.store_id
@@ -282,3 +282,51 @@ class PromoPlan:
                             {key: value for key, value in code.items() if key != "id"})
         else:
             yield Operation("POST", promo_code_path(store_id, rule_id), code)
+
+
+# In a batch (sync.bulk: "Sync existing") ----------------------------------------------------------------
+# Rules first; then the codes of the rules Mailchimp took (a batch's operations run in no set order).
+
+
+def _already_exists(result):
+    error = batches.error_of(result)
+    return error.status == 400 and "already exists" in (error.detail or "")
+
+
+def _build_rules(configuration, pairs, rows, sent):
+    operations = []
+    for row, plan in pairs:
+        operations.append(batches.encode(Operation("POST", promo_rule_path(configuration.store_id), plan.rule),
+                                         "r:%d:rule" % row.id))
+        sent[str(row.id)] = {"code": plan.code, "fingerprint": plan.fingerprint}
+    return operations
+
+
+def _read_rules(configuration, row, results, facts):
+    result = results.get("rule")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this promo rule")
+    if not operation_failed(result):
+        return None  # its code, in the next phase
+    outcome = result_outcome(result, "promo rule")
+    if _already_exists(result):
+        outcome.result = Result.RETRY  # Mailchimp has the rule: the one-by-one path updates it and its code
+    return outcome
+
+
+def _build_codes(configuration, pairs, rows, sent):
+    return [batches.encode(Operation("POST", promo_code_path(configuration.store_id, rule_id_for(row.object_id)),
+                                     sent[str(row.id)]["code"]), "r:%d:code" % row.id)
+            for row in rows if str(row.id) in sent]
+
+
+def _read_codes(configuration, row, results, facts):
+    result = results.get("code")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this promo code")
+    if operation_failed(result):
+        return result_outcome(result, "promo code")
+    return Outcome.synced(fingerprint=facts["fingerprint"])
+
+
+BATCH_PHASES = (BatchPhase(_build_rules, _read_rules, plans=True), BatchPhase(_build_codes, _read_codes))
