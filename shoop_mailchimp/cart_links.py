@@ -9,6 +9,7 @@ from django.core import signing
 from django.urls import reverse
 
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
 
 SALT = "shoop_mailchimp.cart_restore"
 RESTORE_URL_NAME = "shoop_mailchimp_cart_restore"
@@ -32,17 +33,8 @@ def read_token(token):
         raise BadLink()
 
 
-def storefront_base_url(shop):
-    """The public address of the storefront, or "" when none is known."""
-    base = get_setting("STOREFRONT_BASE_URL") or get_setting("WEBHOOK_BASE_URL")
-    if not base and shop.domain:
-        base = "https://" + shop.domain
-    return (base or "").rstrip("/")
-
-
 def restore_url(basket):
-    """The absolute restore link of a stored basket, or "" when the storefront's address is unknown."""
-    base = storefront_base_url(basket.shop)
-    if not base:
-        return ""
-    return base + reverse(RESTORE_VIEW_NAME, kwargs={"token": make_token(basket)})
+    """The absolute restore link of a stored basket in its own shop's storefront, or "" when that storefront's
+    address is unknown."""
+    path = reverse(RESTORE_VIEW_NAME, kwargs={"token": make_token(basket)})
+    return shop_storefront_url(basket.shop, path)

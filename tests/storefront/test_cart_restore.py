@@ -92,3 +92,33 @@ def test_a_link_opened_by_someone_else_leaves_the_typed_addresses_behind(shop, c
     assert Client().get(restore_path(holder)).status_code == 302
     holder.refresh_from_db()
     assert not {key for key, value in holder.data.items() if key.endswith("address_data") and value}
+
+
+def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
+    """Found by review: the global STOREFRONT_BASE_URL came before the shop's domain, so every shop but one mailed
+    restore links to another shop's storefront (where the basket is not found)."""
+    from shuup.core.models import Shop, ShopStatus
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "one.example.com"
+    shop.save()
+    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
+                                status=ShopStatus.ENABLED, currency=shop.currency,
+                                prices_include_tax=shop.prices_include_tax)
+    set_current_theme("shuup.themes.classic_gray", other)
+    user = shopper(email="two.tina@fastmail.com")[0]
+    basket = basket_of(other, user, host="two.example.com")
+    [product] = products(other)
+    add(basket, other, product, quantity=2)
+    holder = stored(basket)
+    assert holder.shop == other
+    url = cart_links.restore_url(holder)
+    assert url.startswith("https://two.example.com/basket/restore/")
+    first = basket_of(shop, shopper(email="one.oona@fastmail.com")[0])
+    add(first, shop, create_product("one-sku", shop=shop, supplier=get_default_supplier(), default_price=5))
+    assert cart_links.restore_url(stored(first)).startswith("https://one.example.com/basket/restore/")
+
+    browser = Client(HTTP_HOST="two.example.com")
+    browser.get(url[len("https://two.example.com"):])
+    assert browser.session["basket_basket_key"]["pk"] == holder.pk

@@ -1,6 +1,7 @@
 """Shuup values as Mailchimp fields: names, addresses, e-mail addresses. Pure functions, no I/O."""
 from shuup.core.models import CompanyContact, PersonContact
 
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import mailchimp_email
 
 #: Names are cut to stay within Mailchimp's field limits.
@@ -9,7 +10,7 @@ MAX_NAME_LENGTH = 255
 PERSON, COMPANY = "person", "company"
 
 __all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email",
-           "storefront_url"]
+           "shop_storefront_url", "storefront_url"]
 
 
 def clean_name(value):
@@ -60,3 +61,14 @@ def storefront_url(domain, path):
     if not domain:
         return ""
     return (domain if "://" in domain else "https://" + domain) + path
+
+
+def shop_storefront_url(shop, path):
+    """An absolute address in the shop's own storefront: the shop's domain first (a bare host, or with its
+    scheme), else SHOOP_MAILCHIMP's STOREFRONT_BASE_URL, else its WEBHOOK_BASE_URL; "" when none is set. The
+    domain comes first: with several shops, each mails links to its own storefront."""
+    for base in (getattr(shop, "domain", None), get_setting("STOREFRONT_BASE_URL"), get_setting("WEBHOOK_BASE_URL")):
+        url = storefront_url(base, path)
+        if url:
+            return url
+    return ""
