@@ -144,11 +144,14 @@ def restore_cart(request, token):
     page shows it. No login: a shopper's account data in the basket (who orders, saved addresses) is kept only
     for that shopper logged in; anybody else orders as themselves."""
     try:
-        basket_id, key = cart_links.read_token(token)
+        basket_id, hashed_key = cart_links.read_token(token)
     except cart_links.BadLink:
         messages.error(request, CART_LINK_BAD)
         return redirect(BASKET_VIEW_NAME)
-    stored = StoredBasket.objects.filter(pk=basket_id, key=key, shop=request.shop, deleted=False).first()
+    stored = StoredBasket.objects.filter(pk=basket_id, shop=request.shop, deleted=False).first()
+    if stored is not None and not cart_links.names_basket(hashed_key, stored):
+        messages.error(request, CART_LINK_BAD)
+        return redirect(BASKET_VIEW_NAME)
     storage = request.basket.storage
     if stored is None or not hasattr(storage, "_get_session_key"):
         messages.error(request, CART_GONE)

@@ -122,3 +122,21 @@ def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
     browser = Client(HTTP_HOST="two.example.com")
     browser.get(url[len("https://two.example.com"):])
     assert browser.session["basket_basket_key"]["pk"] == holder.pk
+
+
+def test_the_link_holds_no_secret_and_old_links_with_the_key_are_refused(abandoned_basket):
+    """Found by review: the basket's key (what Shuup finds a session's basket by) was readable in the signed
+    token: signing is not encryption."""
+    basket, product = abandoned_basket
+    path = restore_path(basket)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert basket.key not in signing.b64_decode(token.split(":")[0].lstrip(".").encode()).decode("utf-8", "replace")
+    assert basket.key not in str(signing.loads(token, salt=cart_links.SALT))
+
+    forged = signing.dumps({"b": basket.pk, "h": cart_links.key_hash(basket.key + "x")}, salt=cart_links.SALT)
+    old_style = signing.dumps({"b": basket.pk, "k": basket.key}, salt=cart_links.SALT, compress=True)
+    for other in (forged, old_style):
+        browser = Client()
+        response = browser.get(path.replace(token, other), follow=True)
+        assert str(views.CART_LINK_BAD) in page_messages(response)
+        assert browser.session.get("basket_basket_key", {}).get("pk") != basket.pk
