@@ -5,6 +5,7 @@ import time
 import pytest
 from django.core import signing
 from django.test import Client
+from shuup.front.models import StoredBasket
 from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
@@ -140,3 +141,42 @@ def test_the_link_holds_no_secret_and_old_links_with_the_key_are_refused(abandon
         response = browser.get(path.replace(token, other), follow=True)
         assert str(views.CART_LINK_BAD) in page_messages(response)
         assert browser.session.get("basket_basket_key", {}).get("pk") != basket.pk
+
+
+def test_a_visitor_with_a_basket_keeps_it_and_gets_the_links_products_added(shop, abandoned_basket):
+    """Found by review: any valid link replaced the visitor's own basket (their products, typed addresses)."""
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    basket, product = abandoned_basket
+    [mine] = [create_product("visitor-sku", shop=shop, supplier=get_default_supplier(), default_price=3)]
+    browser = Client()
+    browser.post("/basket/", {"command": "add", "product_id": mine.pk, "quantity": 1})
+    browser.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    own = browser.session["basket_basket_key"]["pk"]
+    assert own != basket.pk
+    response = browser.get(restore_path(basket), follow=True)
+    assert str(views.CART_ADDED) in page_messages(response)
+    assert browser.session["basket_basket_key"]["pk"] == own, "the visitor's own basket stays theirs"
+    own_lines = {(line["product_id"], line["quantity"]) for line in StoredBasket.objects.get(pk=own).data["lines"]}
+    assert own_lines == {(mine.pk, 1), (product.pk, 1)}, "the link's product held already keeps its quantity"
+
+    other = create_product("link-only-sku", shop=shop, supplier=get_default_supplier(), default_price=4)
+    data = dict(basket.data)
+    data["lines"] = data["lines"] + [dict(data["lines"][0], line_id="x2", product_id=other.pk, quantity=2)]
+    StoredBasket.objects.filter(pk=basket.pk).update(data=data)
+    browser.get(restore_path(basket))
+    own_lines = {(line["product_id"], line["quantity"]) for line in StoredBasket.objects.get(pk=own).data["lines"]}
+    assert own_lines == {(mine.pk, 1), (product.pk, 1), (other.pk, 2)}
+    basket.refresh_from_db()
+    assert basket.data == data, "the stored basket (somebody else's) is left as it was"
+
+
+def test_a_visitor_who_holds_the_basket_already_keeps_it_as_it_is(abandoned_basket):
+    basket, product = abandoned_basket
+    browser = Client()
+    browser.get(restore_path(basket))
+    response = browser.get(restore_path(basket), follow=True)
+    assert str(views.CART_RESTORED) in page_messages(response)
+    assert browser.session["basket_basket_key"]["pk"] == basket.pk
+    basket.refresh_from_db()
+    assert [line["quantity"] for line in basket.data["lines"]] == [3]
