@@ -136,3 +136,18 @@ def test_the_cookie_stays_well_under_4_kb_whatever_the_landing_page(shop, filler
     assert remembered["campaign_id"] == CAMPAIGN
     assert len(remembered["landing_site"]) <= attribution.MAX_LANDING_SITE
     assert remembered["landing_site"].startswith("http://testserver" + path[:50])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_orders_first_post_carries_its_campaign(shop, configuration, mailchimp_account):
+    """Found by review: the order's first status (given on its first save, before its lines and campaign) woke the
+    drainer, which POSTed the order without its campaign; a PATCH added it later."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    emulator.clear_requests()
+    order = order_from(shop, landing({"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT}))
+    make_all_due()
+    drain()
+    sent = [r for r in emulator.requests if "/orders" in r["path"]]
+    assert [r["method"] for r in sent] == ["POST"]
+    assert sent[0]["body"]["campaign_id"] == CAMPAIGN and sent[0]["body"]["id"] == str(order.pk)
