@@ -122,7 +122,10 @@ ATTRIBUTION_NEEDS = (
 
 def _middleware_index(middleware, dotted_path):
     """The position of a middleware class (or a subclass of it) in MIDDLEWARE, or None."""
-    wanted = import_string(dotted_path)
+    try:
+        wanted = import_string(dotted_path)
+    except ImportError:
+        return None
     for index, entry in enumerate(middleware):
         try:
             found = import_string(entry) if isinstance(entry, str) else entry
