@@ -1,16 +1,21 @@
 """Restore links: the ``checkout_url`` a cart carries to Mailchimp, which puts that exact basket back in a
 shopper's browser from an abandoned-cart e-mail.
 
-The token is the basket's id and key signed with the site's secret (``django.core.signing``, a salt of its
-own), so it cannot be guessed or forged, and it is refused after ``CART_LIFETIME``: the cart itself is deleted
-in Mailchimp by then. It carries no login: it restores lines, never the shopper's account.
+The token is the basket's id and a keyed hash of its key (HMAC with the site's secret), signed with the site's
+secret (``django.core.signing``, a salt of its own), so it cannot be guessed or forged, and it is refused after
+``CART_LIFETIME``: the cart itself is deleted in Mailchimp by then. Signing is not encryption: anybody can read a
+token, so it holds no secret (the basket's key is what Shuup finds a session's basket by). It carries no login:
+it restores lines, never the shopper's account.
 """
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
 
 SALT = "shoop_mailchimp.cart_restore"
+KEY_HASH_SALT = "shoop_mailchimp.cart_restore.key"
 RESTORE_URL_NAME = "shoop_mailchimp_cart_restore"
 RESTORE_VIEW_NAME = "shuup:" + RESTORE_URL_NAME
 
@@ -19,30 +24,32 @@ class BadLink(Exception):
     """The link was altered, names no basket, or is older than CART_LIFETIME."""
 
 
+def key_hash(key):
+    """A keyed hash of a basket's key: it proves the link was made for that basket, and does not reveal the key."""
+    return salted_hmac(KEY_HASH_SALT, str(key)).hexdigest()[:32]
+
+
 def make_token(basket):
-    return signing.dumps({"b": basket.pk, "k": basket.key}, salt=SALT, compress=True)
+    return signing.dumps({"b": basket.pk, "h": key_hash(basket.key)}, salt=SALT)
 
 
 def read_token(token):
-    """(basket id, basket key) of a token made by :func:`make_token`; raises BadLink."""
+    """(basket id, keyed hash of its key) of a token made by :func:`make_token`; raises BadLink. Links made
+    before the hash (with the key itself) are refused."""
     try:
         data = signing.loads(token, salt=SALT, max_age=get_setting("CART_LIFETIME"))
-        return int(data["b"]), str(data["k"])
+        return int(data["b"]), str(data["h"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise BadLink()
 
 
-def storefront_base_url(shop):
-    """The public address of the storefront, or "" when none is known."""
-    base = get_setting("STOREFRONT_BASE_URL") or get_setting("WEBHOOK_BASE_URL")
-    if not base and shop.domain:
-        base = "https://" + shop.domain
-    return (base or "").rstrip("/")
+def names_basket(hashed_key, basket):
+    """Whether a token's hash is of this basket's key (compared in constant time)."""
+    return bool(basket.key) and constant_time_compare(hashed_key, key_hash(basket.key))
 
 
 def restore_url(basket):
-    """The absolute restore link of a stored basket, or "" when the storefront's address is unknown."""
-    base = storefront_base_url(basket.shop)
-    if not base:
-        return ""
-    return base + reverse(RESTORE_VIEW_NAME, kwargs={"token": make_token(basket)})
+    """The absolute restore link of a stored basket in its own shop's storefront, or "" when that storefront's
+    address is unknown."""
+    path = reverse(RESTORE_VIEW_NAME, kwargs={"token": make_token(basket)})
+    return shop_storefront_url(basket.shop, path)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
+from django.utils.module_loading import import_string
 
 from shoop_mailchimp import encryption
 from shoop_mailchimp.conf import DEFAULTS, DELIVERY_MODES, SETTING_NAME, get_setting
@@ -108,6 +109,50 @@ def check_storefront_cache(app_configs=None, **kwargs):
             id="shoop_mailchimp.W006",
         )]
     return []
+
+
+ATTRIBUTION_MIDDLEWARE = "shoop_mailchimp.storefront.attribution.CampaignAttributionMiddleware"
+#: What the attribution middleware must come after: the session it remembers the campaign in, and Shuup's front
+#: middleware, whose basket it writes the campaign into before Shuup saves it.
+ATTRIBUTION_NEEDS = (
+    ("django.contrib.sessions.middleware.SessionMiddleware", "the visit's campaign is not remembered"),
+    ("shuup.front.middleware.ShuupFrontMiddleware", "carts never name their campaign"),
+)
+
+
+def _middleware_index(middleware, dotted_path):
+    """The position of a middleware class (or a subclass of it) in MIDDLEWARE, or None."""
+    try:
+        wanted = import_string(dotted_path)
+    except ImportError:
+        return None
+    for index, entry in enumerate(middleware):
+        try:
+            found = import_string(entry) if isinstance(entry, str) else entry
+        except ImportError:
+            continue
+        if isinstance(found, type) and issubclass(found, wanted):
+            return index
+    return None
+
+
+@register()
+def check_attribution_middleware(app_configs=None, **kwargs):
+    """The campaign attribution middleware placed where it silently does nothing (docs/carts.rst)."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    position = _middleware_index(middleware, ATTRIBUTION_MIDDLEWARE)
+    if position is None:
+        return []
+    problems = []
+    for needed, otherwise in ATTRIBUTION_NEEDS:
+        needed_position = _middleware_index(middleware, needed)
+        if needed_position is not None and needed_position > position:
+            problems.append(Warning(
+                "%s comes before %s in MIDDLEWARE: %s." % (ATTRIBUTION_MIDDLEWARE, needed, otherwise),
+                hint="Put it after %s (last is fine); see docs/carts.rst." % needed,
+                id="shoop_mailchimp.W007",
+            ))
+    return problems
 
 
 @register(Tags.database)

@@ -70,8 +70,8 @@ DEFAULTS = {
     # Seconds a basket stays a cart in Mailchimp after its last change, and a restore link stays valid; after
     # that the cart is deleted in Mailchimp.
     "CART_LIFETIME": 14 * 24 * 3600,
-    # Public base URL of the storefront (e.g. "https://shop.example.com") for carts' restore links; None uses
-    # WEBHOOK_BASE_URL, then the shop's domain.
+    # Public base URL of the storefront (e.g. "https://shop.example.com") for carts' restore links and the
+    # connected site of a shop without a domain (a shop's own domain comes first); None uses WEBHOOK_BASE_URL.
     "STOREFRONT_BASE_URL": None,
     # Seconds the first-party cookie remembers the Mailchimp campaign a visitor came from (mc_cid), so that an
     # order placed on a later visit still earns the campaign its revenue. 0 keeps it for the session only.

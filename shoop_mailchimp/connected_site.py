@@ -4,14 +4,16 @@ storefront's domain); :mod:`shoop_mailchimp.storefront.site_script` puts the scr
 """
 from urllib.parse import urlsplit
 
-from shoop_mailchimp.cart_links import storefront_base_url
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError
 from shoop_mailchimp.models import LogKind
+from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
 
 
 def site_domain(shop):
-    return shop.domain or urlsplit(storefront_base_url(shop)).hostname or ""
+    """The host of the shop's storefront, as restore links name it (the shop's domain first, with or without
+    its scheme)."""
+    return urlsplit(shop_storefront_url(shop, "/")).hostname or ""
 
 
 def link_connected_site(session, shop, store_id, journal):

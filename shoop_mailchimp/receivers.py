@@ -252,8 +252,11 @@ def order_created(sender, order, source=None, **kwargs):
     record(order.shop_id, SyncKind.CONTACT, [customer.pk])
 
 
-def order_status_changed_receiver(sender, order, **kwargs):
-    if order.shop_id in recording_shop_ids():
+def order_status_changed_receiver(sender, order, old_status=None, **kwargs):
+    """A status change of an order. Not its first status, given on its first save while Shuup's OrderCreator is
+    still adding its lines and its campaign: ``order_created`` records the order once it is complete (recorded
+    here, the drainer could send it at once without its campaign, and a PATCH add it later)."""
+    if old_status is not None and order.shop_id in recording_shop_ids():
         record(order.shop_id, SyncKind.ORDER, [order.pk])
 
 

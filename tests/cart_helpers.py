@@ -22,9 +22,11 @@ def shopper(permission=True, email=None):
     return user, person
 
 
-def basket_of(shop, user=None):
-    """The shopper's basket in a storefront request, as Shuup's front middleware makes it."""
-    request = apply_request_middleware(RequestFactory().get("/"), user=user or AnonymousUser())
+def basket_of(shop, user=None, host=None):
+    """The shopper's basket in a storefront request (to ``host``: the shop of that domain), as Shuup's front
+    middleware makes it."""
+    extra = {"HTTP_HOST": host} if host else {}
+    request = apply_request_middleware(RequestFactory().get("/", **extra), user=user or AnonymousUser())
     return get_basket(request)
 
 

@@ -126,8 +126,17 @@ def configuration(shop, mailchimp_settings, mailchimp_account):
 
 
 @pytest.fixture
-def cart_settings(settings, configuration):
-    """An initialized configuration whose carts' restore links point at STOREFRONT (tests/cart_helpers.py)."""
+def shop_without_domain(shop):
+    shop.domain = None
+    shop.save()
+    return shop
+
+
+@pytest.fixture
+def cart_settings(settings, shop_without_domain, configuration):
+    """An initialized configuration whose carts' restore links point at STOREFRONT (tests/cart_helpers.py): the
+    shop has no domain (a shop's own domain comes first) from before its initialization, STOREFRONT_BASE_URL
+    names it."""
     from tests.cart_helpers import STOREFRONT
 
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=STOREFRONT)

@@ -63,3 +63,20 @@ def test_a_cache_that_keeps_nothing_is_a_warning(settings):
     assert check_storefront_cache() == []
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     assert [problem.id for problem in check_storefront_cache()] == ["shoop_mailchimp.W006"]
+
+
+def test_the_attribution_middleware_placed_where_it_does_nothing_is_a_warning(settings):
+    """Found by review: placed before ShuupFrontMiddleware the middleware silently left every cart without its
+    campaign (docs/carts.rst says where it goes)."""
+    from shoop_mailchimp.checks import ATTRIBUTION_MIDDLEWARE, check_attribution_middleware
+
+    assert check_attribution_middleware() == []
+    front = "shuup.front.middleware.ShuupFrontMiddleware"
+    others = [entry for entry in settings.MIDDLEWARE if entry != ATTRIBUTION_MIDDLEWARE]
+    settings.MIDDLEWARE = others[:others.index(front)] + [ATTRIBUTION_MIDDLEWARE] + others[others.index(front):]
+    [problem] = check_attribution_middleware()
+    assert problem.id == "shoop_mailchimp.W007" and "ShuupFrontMiddleware" in problem.msg
+    settings.MIDDLEWARE = [ATTRIBUTION_MIDDLEWARE] + others
+    assert [problem.id for problem in check_attribution_middleware()] == ["shoop_mailchimp.W007"] * 2
+    settings.MIDDLEWARE = others
+    assert check_attribution_middleware() == [], "not installed: nothing to place"

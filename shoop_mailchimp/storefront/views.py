@@ -134,9 +134,9 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
 
 BASKET_VIEW_NAME = "shuup:basket"
 CART_RESTORED = _("Welcome back: your basket is as you left it.")
+CART_ADDED = _("Welcome back: the products of your saved basket were added to your basket.")
 CART_LINK_BAD = _("This basket link is not valid or has expired. Your current basket is shown instead.")
 CART_GONE = _("This basket was ordered or emptied since the link was sent. Your current basket is shown instead.")
-#: What a basket's data says about its shopper's account: left out when somebody else opens the link.
 #: What a basket holds of the person who filled it: saved addresses and who orders, and the addresses typed
 #: at checkout (a guest's e-mail among them). Left behind when anybody else opens the link.
 ACCOUNT_DATA_KEYS = ("customer_id", "orderer_id", "billing_address_id", "shipping_address_id",
@@ -144,25 +144,56 @@ ACCOUNT_DATA_KEYS = ("customer_id", "orderer_id", "billing_address_id", "shippin
 
 
 def restore_cart(request, token):
-    """A cart's ``checkout_url``: the visitor's basket becomes the stored basket the link names, and the basket
-    page shows it. No login: a shopper's account data in the basket (who orders, saved addresses) is kept only
-    for that shopper logged in; anybody else orders as themselves."""
+    """A cart's ``checkout_url``. A visitor with an empty basket gets the stored basket the link names; a visitor
+    who already holds it keeps it as it is; a visitor with a basket of their own keeps it (its lines, addresses,
+    codes) and gets the link's products it lacks added, and the stored basket is left as it was (it may be
+    somebody else's). The basket page shows the result. No login: a shopper's account data in the basket (who
+    orders, saved addresses) is kept only for that shopper logged in; anybody else orders as themselves."""
     try:
-        basket_id, key = cart_links.read_token(token)
+        basket_id, hashed_key = cart_links.read_token(token)
     except cart_links.BadLink:
         messages.error(request, CART_LINK_BAD)
         return redirect(BASKET_VIEW_NAME)
-    stored = StoredBasket.objects.filter(pk=basket_id, key=key, shop=request.shop, deleted=False).first()
-    storage = request.basket.storage
+    stored = StoredBasket.objects.filter(pk=basket_id, shop=request.shop, deleted=False).first()
+    if stored is not None and not cart_links.names_basket(hashed_key, stored):
+        messages.error(request, CART_LINK_BAD)
+        return redirect(BASKET_VIEW_NAME)
+    basket = request.basket
+    storage = basket.storage
     if stored is None or not hasattr(storage, "_get_session_key"):
         messages.error(request, CART_GONE)
+        return redirect(BASKET_VIEW_NAME)
+    attribution.restore_from_basket(request, stored.data)
+    session_key = storage._get_session_key(basket)
+    if (request.session.get(session_key) or {}).get("pk") == stored.pk:
+        messages.success(request, CART_RESTORED)  # the visitor holds that basket already: nothing changes
+        return redirect(BASKET_VIEW_NAME)
+    own_products = {line.product.pk for line in list(basket.get_lines()) + list(basket.get_unorderable_lines())
+                    if line.product}
+    if own_products:
+        _add_products_lacking(basket, stored, own_products)  # saved by Shuup's front middleware
+        messages.success(request, CART_ADDED)
         return redirect(BASKET_VIEW_NAME)
     owners = {stored.customer_id, stored.orderer_id} - {None}
     if not owners or getattr(request.customer, "pk", None) not in owners:  # a guest's basket: anybody's link
         data = {name: value for name, value in (stored.data or {}).items() if name not in ACCOUNT_DATA_KEYS}
         StoredBasket.objects.filter(pk=stored.pk).update(data=data)
-    request.session[storage._get_session_key(request.basket)] = {"pk": stored.pk, "key": stored.key}
-    attribution.restore_from_basket(request, stored.data)
-    request.basket.dirty = False  # the basket this request loaded must not overwrite the one restored
+    request.session[session_key] = {"pk": stored.pk, "key": stored.key}
+    basket.dirty = False  # the basket this request loaded must not overwrite the one restored
     messages.success(request, CART_RESTORED)
     return redirect(BASKET_VIEW_NAME)
+
+
+def _add_products_lacking(basket, stored, own_products):
+    """The stored basket's product lines (with their sub-lines) whose product the visitor's basket lacks, added to
+    it as they were; a product it holds keeps the visitor's quantity."""
+    added = set()
+    for line in (stored.data or {}).get("lines") or []:
+        parent = line.get("parent_line_id")
+        if parent:
+            if parent not in added:
+                continue
+        elif not line.get("product_id") or line["product_id"] in own_products:
+            continue
+        basket.update_line(dict(line))
+        added.add(line.get("line_id"))

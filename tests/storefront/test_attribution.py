@@ -117,3 +117,37 @@ def test_a_basket_filled_from_a_campaign_names_it_in_its_cart_and_its_restore_li
     elsewhere = Client()  # another browser, without the campaign's cookie
     elsewhere.get(cart["checkout_url"][len(STOREFRONT):])
     assert elsewhere.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("filler", [";", ",", '"', "\\", "ä", "\u2603", " ", "a"])
+@pytest.mark.parametrize("path", ["/", "/" + "p" * 3000 + "/"])
+def test_the_cookie_stays_well_under_4_kb_whatever_the_landing_page(shop, filler, path):
+    """Found by review: a long landing URL (``;`` grows fourfold in a cookie, non-ASCII more) made the cookie
+    exceed the 4 KB browsers keep, and the campaign was lost."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    response = Client().get("%s?mc_cid=%s&mc_eid=%s&q=%s" % (path, CAMPAIGN, RECIPIENT, filler * 4000))
+    cookie = response.cookies[attribution.COOKIE_NAME]
+    assert len(cookie.OutputString()) < 1500
+    later = Client()
+    later.cookies[attribution.COOKIE_NAME] = cookie.value
+    later.get("/")
+    remembered = later.session[attribution.SESSION_KEY]
+    assert remembered["campaign_id"] == CAMPAIGN
+    assert len(remembered["landing_site"]) <= attribution.MAX_LANDING_SITE
+    assert remembered["landing_site"].startswith("http://testserver" + path[:50])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_orders_first_post_carries_its_campaign(shop, configuration, mailchimp_account):
+    """Found by review: the order's first status (given on its first save, before its lines and campaign) woke the
+    drainer, which POSTed the order without its campaign; a PATCH added it later."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    emulator.clear_requests()
+    order = order_from(shop, landing({"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT}))
+    make_all_due()
+    drain()
+    sent = [r for r in emulator.requests if "/orders" in r["path"]]
+    assert [r["method"] for r in sent] == ["POST"]
+    assert sent[0]["body"]["campaign_id"] == CAMPAIGN and sent[0]["body"]["id"] == str(order.pk)

@@ -5,6 +5,7 @@ import time
 import pytest
 from django.core import signing
 from django.test import Client
+from shuup.front.models import StoredBasket
 from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
@@ -92,3 +93,90 @@ def test_a_link_opened_by_someone_else_leaves_the_typed_addresses_behind(shop, c
     assert Client().get(restore_path(holder)).status_code == 302
     holder.refresh_from_db()
     assert not {key for key, value in holder.data.items() if key.endswith("address_data") and value}
+
+
+def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
+    """Found by review: the global STOREFRONT_BASE_URL came before the shop's domain, so every shop but one mailed
+    restore links to another shop's storefront (where the basket is not found)."""
+    from shuup.core.models import Shop, ShopStatus
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "one.example.com"
+    shop.save()
+    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
+                                status=ShopStatus.ENABLED, currency=shop.currency,
+                                prices_include_tax=shop.prices_include_tax)
+    set_current_theme("shuup.themes.classic_gray", other)
+    user = shopper(email="two.tina@fastmail.com")[0]
+    basket = basket_of(other, user, host="two.example.com")
+    [product] = products(other)
+    add(basket, other, product, quantity=2)
+    holder = stored(basket)
+    assert holder.shop == other
+    url = cart_links.restore_url(holder)
+    assert url.startswith("https://two.example.com/basket/restore/")
+    first = basket_of(shop, shopper(email="one.oona@fastmail.com")[0])
+    add(first, shop, create_product("one-sku", shop=shop, supplier=get_default_supplier(), default_price=5))
+    assert cart_links.restore_url(stored(first)).startswith("https://one.example.com/basket/restore/")
+
+    browser = Client(HTTP_HOST="two.example.com")
+    browser.get(url[len("https://two.example.com"):])
+    assert browser.session["basket_basket_key"]["pk"] == holder.pk
+
+
+def test_the_link_holds_no_secret_and_old_links_with_the_key_are_refused(abandoned_basket):
+    """Found by review: the basket's key (what Shuup finds a session's basket by) was readable in the signed
+    token: signing is not encryption."""
+    basket, product = abandoned_basket
+    path = restore_path(basket)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert basket.key not in signing.b64_decode(token.split(":")[0].lstrip(".").encode()).decode("utf-8", "replace")
+    assert basket.key not in str(signing.loads(token, salt=cart_links.SALT))
+
+    forged = signing.dumps({"b": basket.pk, "h": cart_links.key_hash(basket.key + "x")}, salt=cart_links.SALT)
+    old_style = signing.dumps({"b": basket.pk, "k": basket.key}, salt=cart_links.SALT, compress=True)
+    for other in (forged, old_style):
+        browser = Client()
+        response = browser.get(path.replace(token, other), follow=True)
+        assert str(views.CART_LINK_BAD) in page_messages(response)
+        assert browser.session.get("basket_basket_key", {}).get("pk") != basket.pk
+
+
+def test_a_visitor_with_a_basket_keeps_it_and_gets_the_links_products_added(shop, abandoned_basket):
+    """Found by review: any valid link replaced the visitor's own basket (their products, typed addresses)."""
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    basket, product = abandoned_basket
+    [mine] = [create_product("visitor-sku", shop=shop, supplier=get_default_supplier(), default_price=3)]
+    browser = Client()
+    browser.post("/basket/", {"command": "add", "product_id": mine.pk, "quantity": 1})
+    browser.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    own = browser.session["basket_basket_key"]["pk"]
+    assert own != basket.pk
+    response = browser.get(restore_path(basket), follow=True)
+    assert str(views.CART_ADDED) in page_messages(response)
+    assert browser.session["basket_basket_key"]["pk"] == own, "the visitor's own basket stays theirs"
+    own_lines = {(line["product_id"], line["quantity"]) for line in StoredBasket.objects.get(pk=own).data["lines"]}
+    assert own_lines == {(mine.pk, 1), (product.pk, 1)}, "the link's product held already keeps its quantity"
+
+    other = create_product("link-only-sku", shop=shop, supplier=get_default_supplier(), default_price=4)
+    data = dict(basket.data)
+    data["lines"] = data["lines"] + [dict(data["lines"][0], line_id="x2", product_id=other.pk, quantity=2)]
+    StoredBasket.objects.filter(pk=basket.pk).update(data=data)
+    browser.get(restore_path(basket))
+    own_lines = {(line["product_id"], line["quantity"]) for line in StoredBasket.objects.get(pk=own).data["lines"]}
+    assert own_lines == {(mine.pk, 1), (product.pk, 1), (other.pk, 2)}
+    basket.refresh_from_db()
+    assert basket.data == data, "the stored basket (somebody else's) is left as it was"
+
+
+def test_a_visitor_who_holds_the_basket_already_keeps_it_as_it_is(abandoned_basket):
+    basket, product = abandoned_basket
+    browser = Client()
+    browser.get(restore_path(basket))
+    response = browser.get(restore_path(basket), follow=True)
+    assert str(views.CART_RESTORED) in page_messages(response)
+    assert browser.session["basket_basket_key"]["pk"] == basket.pk
+    basket.refresh_from_db()
+    assert [line["quantity"] for line in basket.data["lines"]] == [3]

@@ -84,3 +84,16 @@ def test_a_malformed_consent_cookie_is_no_consent_and_no_error(shop, linked, val
     page = browser.get("/")
     assert page.status_code == 200
     assert linked.site_script_url not in page.content.decode()
+
+
+def test_the_connected_site_is_the_shops_own_host_even_with_a_scheme(shop, fresh_configuration, mailchimp_account,
+                                                                      settings):
+    """Found by review: the connected site and the restore links disagreed on the storefront; a domain typed
+    with its scheme went to Mailchimp as it was."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL="https://elsewhere.example.com")
+    shop.domain = "https://Shop.example.com/"
+    shop.save()
+    initialize(fresh_configuration)
+    [site] = emulator.connected_sites(api_key)
+    assert site["domain"] == "shop.example.com"

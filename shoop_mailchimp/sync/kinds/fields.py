@@ -64,10 +64,10 @@ def storefront_url(domain, path):
 
 
 def shop_storefront_url(shop, path):
-    """An absolute address in ``shop``'s own storefront: from the shop's domain, else
-    ``SHOOP_MAILCHIMP["STOREFRONT_BASE_URL"]``, else ``WEBHOOK_BASE_URL`` (settings shared by every shop, so a
-    shop with a domain never takes another's address); empty when none is known."""
-    for base in (getattr(shop, "domain", ""), get_setting("STOREFRONT_BASE_URL"), get_setting("WEBHOOK_BASE_URL")):
+    """An absolute address in the shop's own storefront: the shop's domain first (a bare host, or with its
+    scheme), else SHOOP_MAILCHIMP's STOREFRONT_BASE_URL, else its WEBHOOK_BASE_URL; "" when none is set. The
+    domain comes first: with several shops, each mails links to its own storefront."""
+    for base in (getattr(shop, "domain", None), get_setting("STOREFRONT_BASE_URL"), get_setting("WEBHOOK_BASE_URL")):
         url = storefront_url(base, path)
         if url:
             return url
