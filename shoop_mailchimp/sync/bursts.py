@@ -143,7 +143,7 @@ def hand_over(shop_id, rows, kind=SyncKind.CONTACT):
     """A burst batch holding ``rows``. A row a shop's transaction held at that moment is not handed over: it
     goes back to the queue, for the next round. The batch remembers which rows were recovered (the token they
     carried is replaced by the batch's): planned again (by another worker, after a crash), given back or
-    lost again, they stay recovered (:func:`bulk.recovered_rows`)."""
+    lost again, they stay recovered (:func:`bulk.recovered_marks`)."""
     token = uuid.uuid4().hex
     with transaction.atomic():
         handed = state.hand_over(rows, token, get_setting("BATCH_LEASE_SECONDS"))
