@@ -144,6 +144,22 @@ def _planned(kind_module, configuration, rows, journal, report, planned=None):
             yield row, plan
 
 
+def recovered_marks(rows):
+    """What a burst's batch keeps in ``sent`` from the start: which of its rows were recovered (a lost
+    attempt's, see :func:`state.claim`), or None. The batch's token replaces the one that told so."""
+    return {str(row.id): {"recovered": True} for row in rows if getattr(row, "recovered", False)} or None
+
+
+def _mark_recovered(batch, rows):
+    """Rows loaded for a batch's first phase carry ``recovered`` as the burst claimed them: planned here
+    (another worker, after a crash) they are never left out and send a withdrawal again, given back they stay
+    recovered."""
+    sent = batch.sent or {}
+    for row in rows:
+        row.recovered = bool((sent.get(str(row.id)) or {}).get("recovered"))
+    return rows
+
+
 def _phases(batch):
     return BY_KIND[batch.kind].BATCH_PHASES
 
@@ -280,7 +296,7 @@ def _give_back(batch):
 
 
 def _submit(batch, configuration, session, journal, report, planned=None):
-    rows = list(state.held_by(batch.token))
+    rows = _mark_recovered(batch, list(state.held_by(batch.token)))
     operations = _build(configuration, batch, rows, journal, report, planned)
     now = timezone.now()
     if not operations:

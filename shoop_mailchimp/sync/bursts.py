@@ -129,7 +129,10 @@ def split(configuration, rows, kind=SyncKind.CONTACT):
         except Exception:  # the drainer plans it again, and records why it cannot be sent
             logger.exception("Planning %s %s for a burst failed", kind, row.object_id)
             plan = None
-        if getattr(plan, "batchable", False) and not row.recovered and not still_refused(row, plan):
+        # A recovered row (a lost attempt's: a batch Mailchimp lost, a disconnect stopped, a dead worker) goes too:
+        # its plan already sends what such a row must (never left out, a withdrawal sent again, the member
+        # written in full), and the batch keeps it recovered (see :func:`hand_over`).
+        if getattr(plan, "batchable", False) and not still_refused(row, plan):
             batched.append((row, plan))
         else:
             one_by_one.append(row)
@@ -138,11 +141,14 @@ def split(configuration, rows, kind=SyncKind.CONTACT):
 
 def hand_over(shop_id, rows, kind=SyncKind.CONTACT):
     """A burst batch holding ``rows``. A row a shop's transaction held at that moment is not handed over: it
-    goes back to the queue, for the next round."""
+    goes back to the queue, for the next round. The batch remembers which rows were recovered (the token they
+    carried is replaced by the batch's): planned again (by another worker, after a crash), given back or
+    lost again, they stay recovered (:func:`bulk.recovered_marks`)."""
     token = uuid.uuid4().hex
     with transaction.atomic():
         handed = state.hand_over(rows, token, get_setting("BATCH_LEASE_SECONDS"))
         batch = MailchimpBatch.objects.create(shop_id=shop_id, kind=kind, origin=BatchOrigin.BURST,
-                                              token=token, rows=len(handed))
+                                              token=token, rows=len(handed),
+                                              sent=bulk.recovered_marks(row for row in rows if row.id in handed))
     state.release([row for row in rows if row.id not in handed])
     return batch

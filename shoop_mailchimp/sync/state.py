@@ -398,10 +398,17 @@ def close(row, outcome):
     # what Mailchimp holds now (``outcome.facts``), as a synced close would.
     written = _fact_fields(row, outcome.facts)
     if result == Result.RETRY and (outcome.waits or not gives_up(attempts, outcome.max_attempts)):
+        retry_at = next_attempt(timezone.now(), max(1, attempts))
+        if getattr(row, "recovered", False) and "member_status" not in written:
+            # A lost attempt's row whose retry wrote no member: what the lost attempt may have written is still
+            # unknown, so the row stays recovered (its token stays, its lease ends now: it is due at ``retry_at``,
+            # or at once when a change is recorded).
+            _update_held(row, dict(lease_until=timezone.now(), batch_id="", attempts=attempts, next_attempt_at=retry_at,
+                                   last_error=error_text, last_error_data=outcome.error, **written))
+            return SyncStatus.PENDING
         _update_held(row, dict(
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
-            next_attempt_at=next_attempt(timezone.now(), max(1, attempts)),
-            last_error=error_text, last_error_data=outcome.error, **written))
+            next_attempt_at=retry_at, last_error=error_text, last_error_data=outcome.error, **written))
         return SyncStatus.PENDING
     return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
                   refused_fingerprint=outcome.refused_fingerprint, **written)

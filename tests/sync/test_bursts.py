@@ -699,3 +699,51 @@ def test_a_threshold_that_is_no_whole_number_sends_one_by_one_and_says_why(burst
     assert not MailchimpBatch.objects.exists()
     assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
     assert "BURST_THRESHOLD" in caplog.text
+
+
+@pytest.mark.parametrize("submitted_at_once", [True, False], ids=["with-the-bursts-plans", "planned-again"])
+def test_a_lost_bursts_rows_go_in_one_new_batch_and_a_withdrawal_meanwhile_unsubscribes(burst_settings,
+                                                                                        mailchimp_account, settings,
+                                                                                        submitted_at_once):
+    """Found by review: the rows of a burst batch Mailchimp lost (or a disconnect stopped, or one set aside)
+    come back recovered, and a burst left recovered rows out: 10,000 of them went back one by one, two
+    requests each. They go in a new batch, which keeps the rule a recovered row follows: the lost batch may
+    have subscribed its members, so a consent withdrawn meanwhile is sent as a withdrawal, and nobody is left
+    out. ``planned-again``: the first submission fails, and the batch is planned again from the database
+    (as another worker, or a worker after a crash, would plan it), where the rows no longer carry the token
+    that told they were recovered."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_SIZE=10)
+    people = [new_person(permission=True) for _ in range(THRESHOLD + 2)]
+    emulator.batch_delay = 1  # a second before the operations run, one more before the batch finishes
+    run_due_work()  # the burst's members phase is submitted; the emulator runs it
+    lost = MailchimpBatch.objects.get(origin=BatchOrigin.BURST)
+    deadline = time.monotonic() + 10
+    while not all(emulator.get_member(api_key, list_id, person.email) for person in people):
+        assert time.monotonic() < deadline, "Mailchimp never ran the lost batch"
+        time.sleep(0.02)
+    with emulator.lock:
+        emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
+    emulator.batch_delay = 0.05
+    withdrawn = people[:3]
+    for person in withdrawn:
+        person.marketing_permission = False
+        person.save()
+    bulk.check_batches(burst_settings.shop_id)
+    assert MailchimpBatch.objects.get(pk=lost.pk).status == BatchStatus.LOST
+
+    emulator.clear_requests()
+    if not submitted_at_once:
+        emulator.faults.fail("*/batches", status=503, method="POST", times=1)
+    run_due_work()
+    finish_batches(burst_settings)
+
+    again = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exclude(pk=lost.pk)
+    assert [(batch.rows, batch.status) for batch in again] == [(len(people), BatchStatus.DONE)], \
+        "the lost batch's rows went in one new batch"
+    assert not member_puts(emulator), "no row of the lost batch went one by one"
+    for person in people:
+        member = emulator.get_member(api_key, list_id, person.email)
+        assert member["status"] == ("unsubscribed" if person in withdrawn else "subscribed"), person.email
+        row = row_of(person)
+        assert (row.status, row.opt_in, row.claimed_by) == (SyncStatus.SYNCED, person not in withdrawn, "")

@@ -483,3 +483,34 @@ def test_a_save_that_changes_the_consent_still_changes_it(worker, mailchimp_acco
     copy.save()
     drain()
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "unsubscribed"
+
+
+@pytest.mark.django_db  # no commit needed
+def test_a_lost_batchs_member_stays_suspect_after_a_failed_retry(worker, mailchimp_account, settings):
+    """A lost batch may have subscribed its members; the first attempt after it fails before writing anything
+    (a 503). The row must stay a lost attempt's, so that a withdrawal after it is still sent as one (found by
+    review: the retry forgot, and the members stayed subscribed)."""
+    from shoop_mailchimp.models import MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.bursts import send_bursts
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=3, BATCH_SIZE=10)
+    people = [new_person(permission=True) for _ in range(3)]
+    send_bursts(worker.shop_id)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(emulator.get_member(api_key, list_id, p.email) for p in people):
+        time.sleep(0.05)
+    with emulator.lock:
+        emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
+    bulk.check_batches(worker.shop_id)
+    assert MailchimpBatch.objects.get().status == "lost"
+    emulator.faults.fail("*/members/*", status=503, method="PUT", times=3)
+    drain()
+    assert all(row_of(p).status != SyncStatus.SYNCED for p in people), "every retry failed"
+    for person in people:
+        person.marketing_permission = False
+        person.save()
+    state.make_due(worker.shop_id)
+    drain()
+    assert [emulator.get_member(api_key, list_id, p.email)["status"] for p in people] == ["unsubscribed"] * 3

@@ -271,10 +271,11 @@ class ContactPlan:
         # A recovered row is never left out: the lost attempt may have written the member (see below).
         self.consent_request = row.consent_request
         confirming = self.consent_request == ConsentRequest.CONFIRM
+        self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
-                             or getattr(row, "recovered", False))
+                             or self.recovered)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
-        if (self.status_change is None and not self.permission and getattr(row, "recovered", False)
+        if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status != members.ERASED):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
@@ -325,9 +326,9 @@ class ContactPlan:
 
     @property
     def unchanged(self):
-        return (self.fingerprint == self.row.fingerprint and self.status_change is None and not self.previous_email
-                and not self.request_done and self.tags_wanted == self.tags_applied | self.tags_found
-                and not self.confirmation_needs_answer)
+        return (not self.recovered and self.fingerprint == self.row.fingerprint and self.status_change is None
+                and not self.previous_email and not self.request_done
+                and self.tags_wanted == self.tags_applied | self.tags_found and not self.confirmation_needs_answer)
 
     @property
     def confirmation_needs_answer(self):
@@ -368,10 +369,12 @@ class ContactPlan:
     @property
     def member_unchanged(self):
         """Mailchimp holds this member as it would be sent and nothing asks for a new status or address: the
-        member PUT is skipped (a group or an address changed only the customer's part, or the reverse)."""
-        return (self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
-                and not self.previous_email and not self.request_done and not self.tags_to_add
-                and not self.confirmation_needs_answer
+        member PUT is skipped (a group or an address changed only the customer's part, or the reverse). A
+        recovered row's member is always written, one by one or in a batch: the lost attempt may have written
+        it with the data (and the consent) of then."""
+        return (not self.recovered and self.fingerprint[:HALF] == self.row.fingerprint[:HALF]
+                and self.status_change is None and not self.previous_email and not self.request_done
+                and not self.tags_to_add and not self.confirmation_needs_answer
                 and self.row.member_status not in ("", members.ERASED, members.ARCHIVED))
 
     def customer_unchanged(self, member_status):
