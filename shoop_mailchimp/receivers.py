@@ -337,6 +337,14 @@ def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs)
     """Shuup's stock signal (a supplier's stock counted again, an order shipped): the products' inventory."""
     if recording_shop_ids():
         record_catalogue(_parents(product_ids), shop_ids=[shop.pk for shop in shops])
+
+
+def shop_products_updated(shop_id, shop_products):
+    """Shop products of a shop changed without a save, so without a signal (the admin's "Set visible" and
+    "Set invisible" update a queryset): their catalogue rows, one record however many."""
+    if shop_id in recording_shop_ids():
+        record_catalogue(_parents(shop_products.values_list("product_id", flat=True)), shop_ids=[shop_id])
+
 def _record_promos(campaigns):
     """Basket campaigns with a coupon are promo rules; one whose coupon went is recorded only if it was sent."""
     shop_ids = recording_shop_ids()

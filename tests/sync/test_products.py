@@ -1,8 +1,12 @@
 """The catalogue: every product the storefront shows reaches Mailchimp with its variants, prices, stock and
 images, follows their changes, and leaves Mailchimp when the shop stops showing it."""
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from shuup.admin.modules.products.views.list import ProductListView
 from shuup.core.models import (
     Manufacturer,
     PersonContact,
@@ -15,6 +19,7 @@ from shuup.core.models import (
 from shuup.core.signals import stocks_updated
 from shuup.simple_supplier.models import StockCount
 from shuup.testing.factories import create_product, create_random_order, get_default_category, get_default_supplier
+from shuup.utils.importing import load
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.models import MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
@@ -190,3 +195,29 @@ def test_sync_existing_sends_the_catalogue_in_batches(shop, fresh_configuration,
     store_id = fresh_configuration.__class__.objects.get(pk=fresh_configuration.pk).store_id
     assert {p["id"] for p in emulator.products(api_key, store_id)} == {str(p.pk) for p in products}
     assert MailchimpBatch.objects.filter(kind="product").exists()
+
+
+def mass_action(admin_client, action, shop_products):
+    response = admin_client.post(reverse("shuup_admin:shop_product.list"), content_type="application/json",
+                                 data=json.dumps({"action": action, "values": [sp.pk for sp in shop_products]}))
+    assert response.json() == {"ok": True}
+
+
+def test_the_admin_mass_actions_set_visible_and_invisible_reach_mailchimp(shop, configuration, mailchimp_account,
+                                                                         admin_client):
+    emulator, api_key, _list_id = mailchimp_account
+    lamp = create_product("lamp", shop=shop, default_price=9)
+    shade = create_product("shade", shop=shop, default_price=9)
+    shop_products = [lamp.get_shop_instance(shop), shade.get_shop_instance(shop)]
+    assert sent_product(emulator, api_key, configuration, lamp)
+    assert sent_product(emulator, api_key, configuration, shade)
+    mass_action(admin_client, "mass_action_product_invisible", shop_products)
+    assert set(ShopProduct.objects.values_list("visibility", flat=True)) == {ShopProductVisibility.NOT_VISIBLE}
+    assert sent_product(emulator, api_key, configuration, lamp) is None
+    assert sent_product(emulator, api_key, configuration, shade) is None
+    mass_action(admin_client, "mass_action_product_visible", shop_products[:1])
+    assert sent_product(emulator, api_key, configuration, lamp)
+    assert sent_product(emulator, api_key, configuration, shade) is None
+    # The list offers each action once: the addon's in place of Shuup's.
+    identifiers = [load(action).identifier for action in ProductListView.mass_actions]
+    assert len(identifiers) == len(set(identifiers))
