@@ -52,6 +52,7 @@ ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+PRODUCT_SAVING_UID = "shoop_mailchimp.product_saving"
 PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
 PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
 SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
@@ -77,6 +78,8 @@ STORED_CONSENT = "_shoop_mailchimp_stored_consent"
 CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 #: Whether this save gives consent the database did not hold: see :func:`consent_given`.
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
+#: The variation parent a product being saved has in the database: see :func:`product_saving`.
+STORED_PARENT = "_shoop_mailchimp_stored_parent"
 
 
 def record(shop_id, kind, object_ids, only_known=False):
@@ -281,13 +284,27 @@ def _parents(product_ids):
                .values_list("parent", flat=True))
 
 
+def product_saving(sender, instance, raw=False, **kwargs):
+    """Remember the parent the database holds for a variation about to be saved: unlinked from it, or moved
+    to another, the variation leaves that parent's variants (see :func:`product_saved`)."""
+    if raw or not instance.pk or not recording_shop_ids():
+        setattr(instance, STORED_PARENT, None)
+        return
+    setattr(instance, STORED_PARENT, Product.objects.filter(pk=instance.pk).values_list(
+        "variation_parent_id", flat=True).first())
+
+
 def product_saved(sender, instance, raw=False, **kwargs):
-    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent). A product
-    with a row in each recording shop is queued in one statement per shop, without reading its shop products:
-    the common case of an admin's save."""
+    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent, unlinked
+    from it or moved to another). A product with a row in each recording shop is queued in one statement per
+    shop, without reading its shop products: the common case of an admin's save."""
     shop_ids = recording_shop_ids()
+    former_parent_id = instance.__dict__.pop(STORED_PARENT, None)
     if raw or not shop_ids:
         return
+    if former_parent_id and former_parent_id != instance.variation_parent_id:
+        # Its former parent is sent again without it: the variant is hidden there (an order may name it).
+        record_catalogue([former_parent_id], only_known=True)
     parent_id = catalogue_id(instance)
     unknown = [shop_id for shop_id in shop_ids if not state.record(shop_id, SyncKind.PRODUCT, [parent_id],
                                                                     only_known=True)]
@@ -435,6 +452,7 @@ def connect_receivers():
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
+    pre_save.connect(product_saving, sender=Product, dispatch_uid=PRODUCT_SAVING_UID)
     post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
     post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
     post_save.connect(shop_product_saved, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_SAVED_UID)

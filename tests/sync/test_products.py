@@ -221,3 +221,24 @@ def test_the_admin_mass_actions_set_visible_and_invisible_reach_mailchimp(shop, 
     # The list offers each action once: the addon's in place of Shuup's.
     identifiers = [load(action).identifier for action in ProductListView.mass_actions]
     assert len(identifiers) == len(set(identifiers))
+
+
+def visibilities(sent):
+    return {variant["id"]: variant["visibility"] for variant in sent["variants"]}
+
+
+def test_a_variation_unlinked_or_moved_leaves_its_former_parent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("coat", shop=shop, supplier=supplier, default_price=80)
+    other = create_product("jacket", shop=shop, supplier=supplier, default_price=60)
+    red, blue = [create_product(sku, shop=shop, supplier=supplier, default_price=80) for sku in ("coat-r", "coat-b")]
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
+    blue.unlink_from_parent()
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "hidden"
+    assert sent_product(emulator, api_key, configuration, blue)  # a product of its own again
+    red.link_to_parent(other)
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(red.pk)] == "hidden"
+    assert visibilities(sent_product(emulator, api_key, configuration, other))[str(red.pk)] == "visible"
