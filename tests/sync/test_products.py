@@ -242,3 +242,24 @@ def test_a_variation_unlinked_or_moved_leaves_its_former_parent(shop, configurat
     red.link_to_parent(other)
     assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(red.pk)] == "hidden"
     assert visibilities(sent_product(emulator, api_key, configuration, other))[str(red.pk)] == "visible"
+
+
+@pytest.mark.parametrize("visibility", [ShopProductVisibility.NOT_VISIBLE, ShopProductVisibility.LISTED,
+                                        ShopProductVisibility.SEARCHABLE])
+def test_a_variation_the_storefront_does_not_offer_is_a_hidden_variant(shop, configuration, mailchimp_account,
+                                                                        visibility):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("scarf", shop=shop, supplier=supplier, default_price=20)
+    red, blue = [create_product(sku, shop=shop, supplier=supplier, default_price=20) for sku in ("scarf-r", "scarf-b")]
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    shop_product = blue.get_shop_instance(shop)
+    shop_product.visibility = visibility
+    shop_product.save()
+    sent = sent_product(emulator, api_key, configuration, parent)
+    assert visibilities(sent) == {str(parent.pk): "hidden", str(red.pk): "visible", str(blue.pk): "hidden"}
+    assert {v["id"]: v["inventory_quantity"] for v in sent["variants"]}[str(blue.pk)] == 0
+    shop_product.visibility = ShopProductVisibility.ALWAYS_VISIBLE
+    shop_product.save()
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"

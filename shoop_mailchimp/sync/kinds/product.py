@@ -160,6 +160,13 @@ class Catalogue:
         return (not product.deleted and shop_product is not None
                 and shop_product.visibility != ShopProductVisibility.NOT_VISIBLE)
 
+    def offered(self, child):
+        """Whether the storefront offers a variation child among its parent's variations: Shuup's product page
+        offers only children whose own shop product is always visible (not those invisible, only listed or
+        only searchable, nor a child the shop does not sell)."""
+        shop_product = self.shop_products.get(child.pk)
+        return shop_product is not None and shop_product.visibility == ShopProductVisibility.ALWAYS_VISIBLE
+
     def _absolute(self, url):
         if not url:
             return ""
@@ -238,8 +245,8 @@ class Catalogue:
         payload["published_at_foreign"] = product.created_on.isoformat()
         children = self.children.get(product.pk)
         if children:
-            payload["variants"] = [self._variant(child, self.shop_products.get(child.pk), shop_product, url, visible)
-                                   for child in children]
+            payload["variants"] = [self._variant(child, self.shop_products.get(child.pk), shop_product, url,
+                                                 visible and self.offered(child)) for child in children]
         else:
             payload["variants"] = [self._variant(product, shop_product, None, url, visible)]
         return payload
