@@ -1,12 +1,15 @@
 """Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
 talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.delivery`).
 """
+from collections import defaultdict
+
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
 from shuup.campaigns.models import BasketCampaign, BasketDiscountEffect, BasketLineEffect, Coupon
 from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import (
+    Category,
     CompanyContact,
     Contact,
     ContactGroup,
@@ -55,6 +58,8 @@ ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
 PRODUCT_SAVING_UID = "shoop_mailchimp.product_saving"
 PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
 PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
+TEXT_SAVED_UID = "shoop_mailchimp.text_saved.%s"
+TEXT_DELETED_UID = "shoop_mailchimp.text_deleted.%s"
 SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
 SHOP_PRODUCT_DELETED_UID = "shoop_mailchimp.shop_product_deleted"
 PRODUCT_MEDIA_SAVED_UID = "shoop_mailchimp.product_media_saved"
@@ -316,6 +321,36 @@ def product_saved(sender, instance, raw=False, **kwargs):
         record_catalogue([instance.pk], only_known=True)
 
 
+def product_text_changed(sender, instance, raw=False, **kwargs):
+    """A product's name, slug or description in one language. Parler saves a product's translations after
+    the product (after its ``post_save``): a save outside a transaction commits the product, and may send it,
+    before its new name is in the database."""
+    if not raw and instance.master_id and recording_shop_ids():
+        record_catalogue(_parents([instance.master_id]))
+
+
+def shop_product_text_changed(sender, instance, raw=False, **kwargs):
+    """A shop product's description in one language (saved after the shop product, as a product's)."""
+    if raw or not instance.master_id or not recording_shop_ids():
+        return
+    shop_product = ShopProduct.objects.filter(pk=instance.master_id).values_list("shop_id", "product_id").first()
+    if shop_product and shop_product[0] in recording_shop_ids():
+        record_catalogue(_parents([shop_product[1]]), shop_ids=[shop_product[0]])
+
+
+def category_renamed(sender, instance, raw=False, **kwargs):
+    """A category's name: the products it is the primary category of in a shop (their ``type``)."""
+    shop_ids = recording_shop_ids()
+    if raw or not instance.master_id or not shop_ids:
+        return
+    per_shop = defaultdict(set)
+    for shop_id, product_id in ShopProduct.objects.filter(
+            primary_category_id=instance.master_id, shop_id__in=shop_ids).values_list("shop_id", "product_id"):
+        per_shop[shop_id].add(product_id)
+    for shop_id, product_ids in per_shop.items():
+        record_catalogue(_parents(product_ids), shop_ids=[shop_id], only_known=True)
+
+
 def product_deleted(sender, instance, **kwargs):
     """A product deleted for good: Mailchimp deletes it (no order can name it: Shuup protects those)."""
     if recording_shop_ids():
@@ -455,6 +490,11 @@ def connect_receivers():
     pre_save.connect(product_saving, sender=Product, dispatch_uid=PRODUCT_SAVING_UID)
     post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
     post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
+    for model, receiver in ((Product, product_text_changed), (ShopProduct, shop_product_text_changed),
+                            (Category, category_renamed)):
+        translation = model._parler_meta.root_model
+        post_save.connect(receiver, sender=translation, dispatch_uid=TEXT_SAVED_UID % model.__name__)
+        post_delete.connect(receiver, sender=translation, dispatch_uid=TEXT_DELETED_UID % model.__name__)
     post_save.connect(shop_product_saved, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_SAVED_UID)
     post_delete.connect(shop_product_deleted, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_DELETED_UID)
     post_save.connect(product_media_changed, sender=ProductMedia, dispatch_uid=PRODUCT_MEDIA_SAVED_UID)

@@ -263,3 +263,22 @@ def test_a_variation_the_storefront_does_not_offer_is_a_hidden_variant(shop, con
     shop_product.visibility = ShopProductVisibility.ALWAYS_VISIBLE
     shop_product.save()
     assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
+
+
+def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration, mailchimp_account):
+    """Parler saves the translations after the product's post_save: the product may be sent before them."""
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("teapot", shop=shop, default_price=15)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.primary_category = category = get_default_category()
+    shop_product.save()
+    product.name = "Cast iron teapot"
+    product.save()
+    assert sent_product(emulator, api_key, configuration, product)["title"] == "Cast iron teapot"
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["title"] == "Cast iron teapot"
+    shop_product.description = "Keeps tea warm"
+    shop_product.save()
+    assert sent_product(emulator, api_key, configuration, product)["description"] == "Keeps tea warm"
+    category.name = "Kitchen"
+    category.save()
+    assert sent_product(emulator, api_key, configuration, product)["type"] == "Kitchen"
