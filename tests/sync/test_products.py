@@ -282,3 +282,29 @@ def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration,
     category.name = "Kitchen"
     category.save()
     assert sent_product(emulator, api_key, configuration, product)["type"] == "Kitchen"
+
+
+def test_the_batch_path_hides_a_variant_the_product_no_longer_has(shop, burst_settings, mailchimp_account):
+    """As the one-by-one path does: sent as its own variant, then given variations, a product's own variant is
+    hidden, not left visible (nor deleted: an order may name it)."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parents = [create_product("rug-%d" % number, shop=shop, supplier=supplier, default_price=40) for number in range(6)]
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert len(emulator.products(api_key, burst_settings.store_id)) == 6
+    submitted = len(batch_posts(emulator))
+    children = []
+    for parent in parents:
+        child = create_product("%s-xl" % parent.sku, shop=shop, supplier=supplier, default_price=45)
+        child.link_to_parent(parent)
+        children.append(child)
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert len(batch_posts(emulator)) > submitted
+    assert not [r for r in emulator.requests if r["method"] == "PATCH" and "/products/" in r["path"]]
+    for parent, child in zip(parents, children):
+        sent = sent_product(emulator, api_key, burst_settings, parent)
+        assert visibilities(sent) == {str(parent.pk): "hidden", str(child.pk): "visible"}
+    assert set(SyncState.objects.products().values_list("status", flat=True)) == {SyncStatus.SYNCED}
+    assert not SyncState.objects.products().filter(object_id__in=[child.pk for child in children]).exists()

@@ -281,6 +281,17 @@ def plan(configuration, row, context):
     return product_plan
 
 
+def stale_variants(sent_ids, answer):
+    """Variants Mailchimp has (``answer``: its product after the write) that the product no longer has (it
+    was sent as its own variant before it got variations, a variation moved to another product or hidden
+    from it), as hidden and out of stock: hidden, not deleted, as an order sent before may name them. Both
+    paths send them after the product's write: one by one, and in a batch's second phase."""
+    sent = set(sent_ids)
+    return [{"id": variant["id"], "visibility": HIDDEN, "inventory_quantity": 0}
+            for variant in (answer or {}).get("variants") or ()
+            if variant.get("id") not in sent and variant.get("visibility") != HIDDEN]
+
+
 class ProductPlan:
     """What one product's delivery sends, computed without touching the network."""
 
@@ -339,13 +350,7 @@ class ProductPlan:
         return Outcome.synced(fingerprint=self.fingerprint)
 
     def stale_variants(self, answer):
-        """Variants Mailchimp has that the product no longer has (it was sent as its own variant before it got
-        variations, a variation moved to another product), as hidden and out of stock: hidden, not deleted, as
-        an order sent before may name them."""
-        sent = {variant["id"] for variant in self.payload["variants"]}
-        return [{"id": variant["id"], "visibility": HIDDEN, "inventory_quantity": 0}
-                for variant in (answer or {}).get("variants") or ()
-                if variant.get("id") not in sent and variant.get("visibility") != HIDDEN]
+        return stale_variants([variant["id"] for variant in self.payload["variants"]], answer)
 
     def log_entry(self):
         variants = len(self.payload["variants"])
@@ -357,15 +362,17 @@ class ProductPlan:
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
-# One phase: each product's create, update or delete. A refused create of a product Mailchimp has, or an
-# update of one it lacks, goes back to the one-by-one path, which tries the other.
+# Two phases, as the one-by-one path: each product's create, update or delete; then, for a product whose
+# update left Mailchimp with visible variants it no longer has, those variants hidden. A refused create of a
+# product Mailchimp has, or an update of one it lacks, goes back to the one-by-one path, which tries the other.
 
 
 def _build(configuration, pairs, rows, sent):
     operations = []
     for row, product_plan in pairs:
         operations.append(batches.encode(product_plan.operation(), "p:%d:product" % row.id))
-        sent[str(row.id)] = {"fingerprint": product_plan.fingerprint, "action": product_plan.action}
+        sent[str(row.id)] = {"fingerprint": product_plan.fingerprint, "action": product_plan.action,
+                             "variants": [variant["id"] for variant in product_plan.payload.get("variants", ())]}
     return operations
 
 
@@ -378,6 +385,10 @@ def _read(configuration, row, results, facts):
             return Outcome.removed()
         return result_outcome(result, "product")
     if not operation_failed(result):
+        stale = stale_variants(facts.get("variants", ()), batches.response_of(result))
+        if stale:
+            facts["stale"] = stale
+            return None  # its stale variants are hidden in the next phase
         return Outcome.synced(fingerprint=facts["fingerprint"])
     outcome = result_outcome(result, "product")
     status = int(result.get("status_code") or 0)
@@ -386,4 +397,26 @@ def _read(configuration, row, results, facts):
     return outcome
 
 
-BATCH_PHASES = (BatchPhase(_build, _read, plans=True),)
+def _build_stale(configuration, pairs, rows, sent):
+    operations = []
+    for row in rows:
+        stale = (sent.get(str(row.id)) or {}).get("stale")
+        if stale:
+            path = product_path(configuration.store_id, product_id_for(row.object_id))
+            operations.append(batches.encode(Operation("PATCH", path, {"variants": stale}), "p:%d:stale" % row.id))
+    return operations
+
+
+def _read_stale(configuration, row, results, facts):
+    result = results.get("stale")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this product's variants")
+    if operation_failed(result):
+        outcome = result_outcome(result, "stale variants")
+        if int(result.get("status_code") or 0) == 404:
+            outcome.result = Result.RETRY
+        return outcome
+    return Outcome.synced(fingerprint=facts["fingerprint"])
+
+
+BATCH_PHASES = (BatchPhase(_build, _read, plans=True), BatchPhase(_build_stale, _read_stale))
