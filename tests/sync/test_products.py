@@ -1,6 +1,7 @@
 """The catalogue: every product the storefront shows reaches Mailchimp with its variants, prices, stock and
 images, follows their changes, and leaves Mailchimp when the shop stops showing it."""
 import json
+import tracemalloc
 
 import pytest
 from django.db import connection
@@ -24,6 +25,7 @@ from shuup.utils.importing import load
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.models import MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, place_order
 
@@ -308,3 +310,35 @@ def test_the_batch_path_hides_a_variant_the_product_no_longer_has(shop, burst_se
         assert visibilities(sent) == {str(parent.pk): "hidden", str(child.pk): "visible"}
     assert set(SyncState.objects.products().values_list("status", flat=True)) == {SyncStatus.SYNCED}
     assert not SyncState.objects.products().filter(object_id__in=[child.pk for child in children]).exists()
+
+
+def test_a_description_is_sent_as_plain_text_of_bounded_length(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    picture = '<img src="data:image/png;base64,%s">' % ("A" * 60000)
+    html = "<p>Hand&nbsp;made <b>oak</b></p><p>Oiled</p><style>p {color: red}</style>%s%s" % (
+        "<p>%s</p>" % ("word " * 10000), picture)
+    product = create_product("table", shop=shop, default_price=300, description=html)
+    description = sent_product(emulator, api_key, configuration, product)["description"]
+    assert description.startswith("Hand made oak Oiled word word")
+    assert "color" not in description and "<" not in description
+    assert len(description) <= product_kind.MAX_DESCRIPTION_LENGTH and description.endswith("word\u2026")
+
+
+def test_planning_a_batch_of_long_descriptions_holds_a_bounded_memory(shop, burst_settings):
+    """A description can be megabytes of HTML (inline pictures): planning a batch must not hold them all."""
+    products = [create_product("book-%d" % number, shop=shop, default_price=9) for number in range(40)]
+    long = "<p>%s</p>" % ("x" * 200000)
+    Product._parler_meta.root_model.objects.filter(master__in=products).update(description=long)
+    rows = list(SyncState.objects.products())
+    assert len(rows) == 40
+    product_kind.plan(burst_settings, rows[0], product_kind.load(burst_settings, rows[:1]))  # Django's caches
+    tracemalloc.start()
+    try:
+        context = product_kind.load(burst_settings, rows)
+        plans = [product_kind.plan(burst_settings, row, context) for row in rows]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert all(len(plan.payload["description"]) <= product_kind.MAX_DESCRIPTION_LENGTH for plan in plans)
+    # 40 products of 200 KB each are 8 MB of descriptions, read whole before.
+    assert peak < 3 * 1024 * 1024, peak

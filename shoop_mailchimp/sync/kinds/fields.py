@@ -1,4 +1,8 @@
-"""Shuup values as Mailchimp fields: names, addresses, e-mail addresses. Pure functions, no I/O."""
+"""Shuup values as Mailchimp fields: names, addresses, e-mail addresses, texts. Pure functions, no I/O."""
+import html
+import re
+
+from django.utils.html import strip_tags
 from shuup.core.models import CompanyContact, PersonContact
 
 from shoop_mailchimp.mailchimp.members import mailchimp_email
@@ -9,7 +13,11 @@ MAX_NAME_LENGTH = 255
 PERSON, COMPANY = "person", "company"
 
 __all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email",
-           "storefront_url"]
+           "plain_text", "storefront_url"]
+#: Markup whose content is no text: a script, a style sheet, an HTML comment.
+_NO_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+#: Tags that separate words on a page (a paragraph, a line break, a list item, a cell).
+_BREAKS = re.compile(r"<(?=/?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section)\b)", re.IGNORECASE)
 
 
 def clean_name(value):
@@ -60,3 +68,22 @@ def storefront_url(domain, path):
     if not domain:
         return ""
     return (domain if "://" in domain else "https://" + domain) + path
+
+
+def plain_text(markup, limit, clipped_at=None):
+    """HTML (a description, as Shuup's editor saves it) as one line of plain text of at most ``limit``
+    characters, cut at a word with an ellipsis. ``clipped_at``: the length at which the HTML was read, when
+    it may be the start of a longer text (a tag cut in the middle is left out, not shown)."""
+    markup = markup or ""
+    if clipped_at and len(markup) >= clipped_at:
+        start = markup.rfind("<")
+        if start > markup.rfind(">"):
+            markup = markup[:start]
+    text = " ".join(html.unescape(strip_tags(_BREAKS.sub(" <", _NO_TEXT.sub(" ", markup)))).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "\u2026"

@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Q, Sum
+from django.db.models.functions import Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
 from shuup.core.models import (
@@ -35,6 +36,7 @@ from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds.fields import plain_text
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
@@ -44,6 +46,12 @@ KIND = SyncKind.PRODUCT
 UNTRACKED_STOCK = 1000000
 #: Images sent per product (Mailchimp's product blocks show the first).
 MAX_IMAGES = 10
+#: Characters of plain text sent as a product's description. Mailchimp documents no limit and its product
+#: blocks show a few lines: this keeps every word a campaign can show while a batch of 500 products stays a
+#: few megabytes, whatever the shop's descriptions hold (inline pictures made some 100 KB each).
+MAX_DESCRIPTION_LENGTH = 4000
+#: Characters of a description's HTML read from the database, before its markup is stripped.
+DESCRIPTION_SOURCE_LENGTH = 4 * MAX_DESCRIPTION_LENGTH
 VISIBLE, HIDDEN = "visible", "hidden"
 PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
 SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "purchasable", "default_price_value",
@@ -81,10 +89,15 @@ def _money(value):
     return round(float(value or Decimal(0)), 2)
 
 
-def translated(model, ids, fields):
+def _description(markup):
+    return plain_text(markup, MAX_DESCRIPTION_LENGTH, clipped_at=DESCRIPTION_SOURCE_LENGTH)
+
+
+def translated(model, ids, fields, clip=None):
     """{object id: {field: value}} of a translated model's objects in one query: the active language's
     text, else the default language's, else any. (Prefetching parler's translations took most of a bulk
-    sync's planning.)"""
+    sync's planning.) ``clip``: read at most this many characters of each field (a description can be
+    megabytes of HTML, inline pictures included: a batch of products would hold them all)."""
     ids = set(ids)
     if not ids:
         return {}
@@ -92,7 +105,8 @@ def translated(model, ids, fields):
     rank = {code: position for position, code in reversed(list(enumerate(code for code in preferred if code)))}
     texts, ranks = {}, {}
     rows = model._parler_meta.root_model.objects.filter(master_id__in=ids).order_by("language_code")
-    for row in rows.values_list("master_id", "language_code", *fields):
+    columns = [Substr(field, 1, clip) if clip else field for field in fields]
+    for row in rows.values_list("master_id", "language_code", *columns):
         master_id, language, values = row[0], row[1], row[2:]
         position = rank.get(language, len(rank))
         if master_id not in ranks or position < ranks[master_id]:
@@ -120,11 +134,18 @@ class Catalogue:
             shop_product.product_id: shop_product for shop_product in ShopProduct.objects.filter(
                 shop_id=shop.pk, product_id__in=every_id).only(*SHOP_PRODUCT_FIELDS)
         }
-        #: {product id: {"name", "slug", "description"}}
-        self.texts = translated(Product, every_id, ("name", "slug", "description"))
-        shop_product_texts = translated(ShopProduct, [sp.pk for sp in self.shop_products.values()], ("description",))
-        self.shop_descriptions = {sp.product_id: shop_product_texts.get(sp.pk, {}).get("description")
-                                  for sp in self.shop_products.values()}
+        #: {product id: {"name", "slug"}}, of the products and their variation children
+        self.texts = translated(Product, every_id, ("name", "slug"))
+        #: {product id: its description as sent}, of the products only (a variant has none): the shop
+        #: product's, else the product's, read clipped and kept as the plain text sent, not as HTML.
+        own = {sp.pk: sp.product_id for sp in self.shop_products.values() if sp.product_id in ids}
+        self.descriptions = {
+            product_id: _description(text.get("description"))
+            for product_id, text in translated(Product, ids, ("description",), clip=DESCRIPTION_SOURCE_LENGTH).items()}
+        for pk, text in translated(ShopProduct, own, ("description",), clip=DESCRIPTION_SOURCE_LENGTH).items():
+            description = _description(text.get("description"))
+            if description:
+                self.descriptions[own[pk]] = description
         categories = {sp.primary_category_id for sp in self.shop_products.values() if sp.primary_category_id}
         self.category_names = {pk: text.get("name") for pk, text in translated(Category, categories, ("name",)).items()}
         self.images = defaultdict(list)
@@ -140,6 +161,13 @@ class Catalogue:
         if product.pk in self.texts:
             return self.texts[product.pk].get(field) or ""
         return product.safe_translation_getter(field, any_language=True) or ""
+
+    def description(self, product):
+        """The shop product's description, else the product's, as plain text of at most
+        ``MAX_DESCRIPTION_LENGTH`` characters (an unsaved product: its own)."""
+        if product.pk in self.descriptions:
+            return self.descriptions[product.pk]
+        return _description(product.safe_translation_getter("description", any_language=True))
 
     def _stock(self, product_ids):
         """{product id: the count the shop's suppliers can sell}, for products whose stock is counted."""
@@ -227,7 +255,7 @@ class Catalogue:
             payload["handle"] = slug[:255]
         if url:
             payload["url"] = url
-        description = self.shop_descriptions.get(product.pk) or self.text(product, "description")
+        description = self.description(product)
         if description:
             payload["description"] = description
         if product.manufacturer_id:
