@@ -342,3 +342,16 @@ def test_planning_a_batch_of_long_descriptions_holds_a_bounded_memory(shop, burs
     assert all(len(plan.payload["description"]) <= product_kind.MAX_DESCRIPTION_LENGTH for plan in plans)
     # 40 products of 200 KB each are 8 MB of descriptions, read whole before.
     assert peak < 3 * 1024 * 1024, peak
+
+
+def test_only_absolute_http_image_addresses_are_sent(shop_with_domain, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("frame", shop=shop_with_domain, default_price=25)
+    for url in ("ftp://files.fastmail.com/frame.jpg", "data:image/png;base64,iVBORw0KGgo=", "javascript:alert(1)",
+                "https://", "//cdn.fastmail.com/frame.jpg", "HTTPS://CDN.fastmail.com/frame-2.jpg"):
+        add_image(product, shop_with_domain, url)
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert [image["url"] for image in sent["images"]] == [
+        "https://cdn.fastmail.com/frame.jpg", "HTTPS://CDN.fastmail.com/frame-2.jpg"]
+    assert sent["image_url"] == "https://cdn.fastmail.com/frame.jpg"
+    assert sent["variants"][0]["image_url"] == "https://cdn.fastmail.com/frame.jpg"

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import defaultdict
 from decimal import Decimal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -196,11 +196,16 @@ class Catalogue:
         return shop_product is not None and shop_product.visibility == ShopProductVisibility.ALWAYS_VISIBLE
 
     def _absolute(self, url):
-        if not url:
-            return ""
-        if url.startswith(("http://", "https://")):
-            return url
-        return urljoin(self.base_url + "/", url.lstrip("/")) if self.base_url else ""
+        """An absolute http(s) address for a picture's or page's URL, or "" for none: a path is joined to the
+        shop's domain, a protocol-relative address takes https, any other scheme (ftp, data, javascript) is
+        left out: Mailchimp puts the address in e-mails as it is."""
+        url = (url or "").strip()
+        if url.startswith("//"):
+            url = "https:" + url
+        parts = urlsplit(url)
+        if parts.scheme:
+            return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+        return urljoin(self.base_url + "/", url.lstrip("/")) if url and self.base_url else ""
 
     def _image_url(self, product):
         shop_product = self.shop_products.get(product.pk)
