@@ -4,11 +4,13 @@ import json
 import tracemalloc
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from shuup.admin.modules.products.views.list import ProductListView
 from shuup.core.models import (
+    Currency,
     Manufacturer,
     PersonContact,
     Product,
@@ -23,7 +25,7 @@ from shuup.testing.factories import create_product, create_random_order, get_def
 from shuup.utils.importing import load
 
 from shoop_mailchimp.initialization import initialize
-from shoop_mailchimp.models import MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import LogKind, MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
@@ -355,3 +357,57 @@ def test_only_absolute_http_image_addresses_are_sent(shop_with_domain, configura
         "https://cdn.fastmail.com/frame.jpg", "HTTPS://CDN.fastmail.com/frame-2.jpg"]
     assert sent["image_url"] == "https://cdn.fastmail.com/frame.jpg"
     assert sent["variants"][0]["image_url"] == "https://cdn.fastmail.com/frame.jpg"
+
+
+def test_a_negative_price_is_not_sent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("voucher", shop=shop, default_price=-5)
+    [variant] = sent_product(emulator, api_key, configuration, product)["variants"]
+    assert (variant["price"], variant["visibility"], variant["inventory_quantity"]) == (0, "hidden", 0)
+    warning = MailchimpLogEntry.objects.get(action="product.negative_price")
+    assert warning.kind == LogKind.WARNING and "negative price (-5" in warning.message
+    shop_product = product.get_shop_instance(shop)
+    shop_product.default_price_value = 5
+    shop_product.save()
+    [variant] = sent_product(emulator, api_key, configuration, product)["variants"]
+    assert (variant["price"], variant["visibility"]) == (5, "visible")
+
+
+def test_a_negative_price_is_not_sent_in_a_batch_either(shop, burst_settings, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    products = [create_product("gift-%d" % number, shop=shop, default_price=-number) for number in range(6)]
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert batch_posts(emulator)
+    for product in products:
+        [variant] = sent_product(emulator, api_key, burst_settings, product)["variants"]
+        assert variant["price"] == 0 and variant["visibility"] == ("visible" if product is products[0] else "hidden")
+    assert MailchimpLogEntry.objects.filter(action="product.negative_price", kind=LogKind.WARNING).count() == 5
+
+
+@pytest.fixture
+def dinar_shop(shop):
+    """A shop selling in Kuwaiti dinars: three decimal places."""
+    Currency.objects.update_or_create(code="KWD", defaults={"decimal_places": 3})
+    shop.currency = "KWD"
+    shop.save()
+    cache.clear()
+    return shop
+
+
+def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dinar_shop, configuration,
+                                                                            mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("dallah", shop=dinar_shop, supplier=get_default_supplier(), default_price="1.235")
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 1.235
+    person = PersonContact.objects.create(first_name="Noor", email="noor@fastmail.com", marketing_permission=True)
+    create_random_order(customer=person, products=[product], shop=dinar_shop, random_products=False)
+    [order] = emulator.orders(api_key, configuration.store_id)
+    assert order["currency_code"] == "KWD"
+    assert order["lines"][0]["price"] == 1.235
+
+
+def test_prices_round_half_up_as_orders_do(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("spoon", shop=shop, default_price="2.675")  # a float rounds it to 2.67
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 2.68

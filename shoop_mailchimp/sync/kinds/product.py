@@ -10,6 +10,7 @@ hidden and out of stock.
 """
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from decimal import Decimal
 from urllib.parse import urljoin, urlsplit
@@ -34,12 +35,13 @@ from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import plain_text
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
+logger = logging.getLogger(__name__)
 
 #: The stock sent for a product whose stock the shop does not count: Mailchimp takes 0 for sold out and
 #: would leave it out of recommendations.
@@ -85,10 +87,6 @@ def _title(name, product):
     return title[:255] or "Product %s" % product.pk
 
 
-def _money(value):
-    return round(float(value or Decimal(0)), 2)
-
-
 def _description(markup):
     return plain_text(markup, MAX_DESCRIPTION_LENGTH, clipped_at=DESCRIPTION_SOURCE_LENGTH)
 
@@ -119,7 +117,8 @@ class Catalogue:
     """The products of some rows (or of an order's lines) with what their payloads need, in a few queries:
     their variation children, shop products, images, stock, categories and texts."""
 
-    def __init__(self, shop, product_ids):
+    def __init__(self, shop, product_ids, places=None):
+        """``places``: the decimal places of the shop's currency, when known (else read from Shuup)."""
         self.shop = shop
         ids = set(product_ids)
         # Only the columns a payload reads: a product has dozens, and converting them was most of the loading.
@@ -155,6 +154,10 @@ class Catalogue:
             self.images[item.product_id].append(item)
         self.stock = self._stock(every_id)
         self.base_url = "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+        #: The decimal places of the shop's currency, as orders round it.
+        self.places = currency_places(shop.currency) if places is None else places
+        #: {product id: [(log action, message)]}: what a payload left out or changed, for the shop's log.
+        self.warnings = defaultdict(list)
 
     def text(self, product, field):
         """A product's translated text, from the texts loaded (an unsaved product: its own)."""
@@ -231,13 +234,28 @@ class Catalogue:
     def _stock_of(self, product):
         return int(self.stock[product.pk]) if product.pk in self.stock else UNTRACKED_STOCK
 
-    def _variant(self, product, own_shop_product, fallback, url, visible):
+    def _price(self, product, shop_product, payload_product):
+        """The variant's price, rounded as orders are; None for a negative price, which is not sent (a
+        campaign would show it): the variant goes hidden at 0, and the shop's log says why."""
+        price = shop_product.default_price_value if shop_product else None
+        price = Decimal(0) if price is None else Decimal(price)
+        if price >= 0:
+            return money(price, self.places)
+        message = ("Product %s: variant %s has a negative price (%s %s); Mailchimp gets it hidden, at 0, until "
+                   "the price is corrected" % (payload_product.pk, product.pk, price, self.shop.currency))
+        logger.warning(message)
+        self.warnings[payload_product.pk].append(("product.negative_price", message))
+        return None
+
+    def _variant(self, product, own_shop_product, fallback, url, visible, payload_product):
         shop_product = own_shop_product or fallback
-        visible = visible and not product.deleted and shop_product is not None and shop_product.purchasable
+        price = self._price(product, shop_product, payload_product)
+        visible = (visible and not product.deleted and shop_product is not None and shop_product.purchasable
+                   and price is not None)
         variant = {
             "id": variant_id_for(product),
             "title": _title(self.text(product, "name"), product),
-            "price": _money(shop_product.default_price_value if shop_product else 0),
+            "price": price or 0.0,
             "inventory_quantity": max(0, self._stock_of(product)) if visible else 0,
             "visibility": VISIBLE if visible else HIDDEN,
         }
@@ -252,6 +270,7 @@ class Catalogue:
 
     def payload(self, product, visible=True):
         """The product as Mailchimp gets it; ``visible`` false: every variant hidden and out of stock."""
+        self.warnings.pop(product.pk, None)
         shop_product = self.shop_products.get(product.pk)
         url = self._page_url(product)
         payload = {"id": product_id_for(product.pk), "title": _title(self.text(product, "name"), product)}
@@ -279,9 +298,9 @@ class Catalogue:
         children = self.children.get(product.pk)
         if children:
             payload["variants"] = [self._variant(child, self.shop_products.get(child.pk), shop_product, url,
-                                                 visible and self.offered(child)) for child in children]
+                                                 visible and self.offered(child), product) for child in children]
         else:
-            payload["variants"] = [self._variant(product, shop_product, None, url, visible)]
+            payload["variants"] = [self._variant(product, shop_product, None, url, visible, product)]
         return payload
 
 
@@ -302,11 +321,13 @@ def plan(configuration, row, context):
     catalogue = context.catalogue
     product = catalogue.products.get(row.object_id)
     if product is not None and not product.variation_parent_id and catalogue.shown(product):
-        product_plan = ProductPlan(configuration, row, catalogue.payload(product), ProductPlan.SEND)
+        product_plan = ProductPlan(configuration, row, catalogue.payload(product), ProductPlan.SEND,
+                                   catalogue.warnings.get(product.pk))
     elif not row.last_synced_at:
         return Outcome.removed()  # never shown (or a variant: its parent's row sends it), never sent
     elif product is not None and catalogue.ordered(product.pk):
-        product_plan = ProductPlan(configuration, row, catalogue.payload(product, visible=False), ProductPlan.HIDE)
+        product_plan = ProductPlan(configuration, row, catalogue.payload(product, visible=False), ProductPlan.HIDE,
+                                   catalogue.warnings.get(product.pk))
     else:
         product_plan = ProductPlan(configuration, row, {"id": product_id_for(row.object_id)}, ProductPlan.DELETE)
     if product_plan.action != ProductPlan.DELETE and product_plan.fingerprint == row.fingerprint:
@@ -332,12 +353,14 @@ class ProductPlan:
     #: A batch carries it as one operation (a create, an update or a delete).
     batchable = True
 
-    def __init__(self, configuration, row, payload, action):
+    def __init__(self, configuration, row, payload, action, warnings=None):
         self.configuration = configuration
         self.row = row
         self.payload = payload
         self.action = action
         self.fingerprint = fingerprint_of(payload)
+        #: (log action, message) pairs the shop's log gets as warnings, whichever path sends the plan.
+        self.warnings = list(warnings or ())
 
     @property
     def path(self):
@@ -380,6 +403,8 @@ class ProductPlan:
         if stale:
             yield Operation("PATCH", self.path, {"variants": stale})
         log(*self.log_entry())
+        for action, message in self.warnings:
+            log(action, message, kind=LogKind.WARNING)
         return Outcome.synced(fingerprint=self.fingerprint)
 
     def stale_variants(self, answer):
