@@ -23,6 +23,7 @@ class AppConfig(shuup.apps.AppConfig):
     }
 
     def ready(self):
+        from django.apps import apps
         from django.core.signals import request_started
 
         from shoop_mailchimp import checks, log_filters, receivers  # noqa: F401  (registers checks)
@@ -30,6 +31,10 @@ class AppConfig(shuup.apps.AppConfig):
         from shoop_mailchimp.sync.delivery import ensure_background_drainer
 
         receivers.connect_receivers()
+        if apps.is_installed("shuup.admin"):
+            from shoop_mailchimp.admin_module.product_list import use_in_product_list
+
+            use_in_product_list()
         registration.connect_receivers()
         log_filters.install()
         request_started.connect(ensure_background_drainer, dispatch_uid=BACKGROUND_DRAINER_UID)

@@ -1,12 +1,15 @@
 """Signal receivers: record what Mailchimp must learn, in the caller's transaction. Nothing here
 talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.delivery`).
 """
+from collections import defaultdict
+
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
 from shuup.campaigns.models import BasketCampaign, BasketDiscountEffect, BasketLineEffect, Coupon
 from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import (
+    Category,
     CompanyContact,
     Contact,
     ContactGroup,
@@ -52,8 +55,11 @@ ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+PRODUCT_SAVING_UID = "shoop_mailchimp.product_saving"
 PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
 PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
+TEXT_SAVED_UID = "shoop_mailchimp.text_saved.%s"
+TEXT_DELETED_UID = "shoop_mailchimp.text_deleted.%s"
 SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
 SHOP_PRODUCT_DELETED_UID = "shoop_mailchimp.shop_product_deleted"
 PRODUCT_MEDIA_SAVED_UID = "shoop_mailchimp.product_media_saved"
@@ -77,6 +83,8 @@ STORED_CONSENT = "_shoop_mailchimp_stored_consent"
 CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 #: Whether this save gives consent the database did not hold: see :func:`consent_given`.
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
+#: The variation parent a product being saved has in the database: see :func:`product_saving`.
+STORED_PARENT = "_shoop_mailchimp_stored_parent"
 
 
 def record(shop_id, kind, object_ids, only_known=False):
@@ -300,13 +308,27 @@ def _parents(product_ids):
                .values_list("parent", flat=True))
 
 
+def product_saving(sender, instance, raw=False, **kwargs):
+    """Remember the parent the database holds for a variation about to be saved: unlinked from it, or moved
+    to another, the variation leaves that parent's variants (see :func:`product_saved`)."""
+    if raw or not instance.pk or not recording_shop_ids():
+        setattr(instance, STORED_PARENT, None)
+        return
+    setattr(instance, STORED_PARENT, Product.objects.filter(pk=instance.pk).values_list(
+        "variation_parent_id", flat=True).first())
+
+
 def product_saved(sender, instance, raw=False, **kwargs):
-    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent). A product
-    with a row in each recording shop is queued in one statement per shop, without reading its shop products:
-    the common case of an admin's save."""
+    """A product edited (name, SKU, manufacturer, a soft delete, a variation linked to its parent, unlinked
+    from it or moved to another). A product with a row in each recording shop is queued in one statement per
+    shop, without reading its shop products: the common case of an admin's save."""
     shop_ids = recording_shop_ids()
+    former_parent_id = instance.__dict__.pop(STORED_PARENT, None)
     if raw or not shop_ids:
         return
+    if former_parent_id and former_parent_id != instance.variation_parent_id:
+        # Its former parent is sent again without it: the variant is hidden there (an order may name it).
+        record_catalogue([former_parent_id], only_known=True)
     parent_id = catalogue_id(instance)
     unknown = [shop_id for shop_id in shop_ids if not state.record(shop_id, SyncKind.PRODUCT, [parent_id],
                                                                     only_known=True)]
@@ -316,6 +338,36 @@ def product_saved(sender, instance, raw=False, **kwargs):
         record_catalogue([parent_id], shop_ids=unknown)
     if instance.variation_parent_id:  # sent as a product of its own before it became a variant?
         record_catalogue([instance.pk], only_known=True)
+
+
+def product_text_changed(sender, instance, raw=False, **kwargs):
+    """A product's name, slug or description in one language. Parler saves a product's translations after
+    the product (after its ``post_save``): a save outside a transaction commits the product, and may send it,
+    before its new name is in the database."""
+    if not raw and instance.master_id and recording_shop_ids():
+        record_catalogue(_parents([instance.master_id]))
+
+
+def shop_product_text_changed(sender, instance, raw=False, **kwargs):
+    """A shop product's description in one language (saved after the shop product, as a product's)."""
+    if raw or not instance.master_id or not recording_shop_ids():
+        return
+    shop_product = ShopProduct.objects.filter(pk=instance.master_id).values_list("shop_id", "product_id").first()
+    if shop_product and shop_product[0] in recording_shop_ids():
+        record_catalogue(_parents([shop_product[1]]), shop_ids=[shop_product[0]])
+
+
+def category_renamed(sender, instance, raw=False, **kwargs):
+    """A category's name: the products it is the primary category of in a shop (their ``type``)."""
+    shop_ids = recording_shop_ids()
+    if raw or not instance.master_id or not shop_ids:
+        return
+    per_shop = defaultdict(set)
+    for shop_id, product_id in ShopProduct.objects.filter(
+            primary_category_id=instance.master_id, shop_id__in=shop_ids).values_list("shop_id", "product_id"):
+        per_shop[shop_id].add(product_id)
+    for shop_id, product_ids in per_shop.items():
+        record_catalogue(_parents(product_ids), shop_ids=[shop_id], only_known=True)
 
 
 def product_deleted(sender, instance, **kwargs):
@@ -356,6 +408,14 @@ def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs)
     """Shuup's stock signal (a supplier's stock counted again, an order shipped): the products' inventory."""
     if recording_shop_ids():
         record_catalogue(_parents(product_ids), shop_ids=[shop.pk for shop in shops])
+
+
+def shop_products_updated(shop_id, shop_products):
+    """Shop products of a shop changed without a save, so without a signal (the admin's "Set visible" and
+    "Set invisible" update a queryset): their catalogue rows, one record however many."""
+    if shop_id in recording_shop_ids():
+        record_catalogue(_parents(shop_products.values_list("product_id", flat=True)), shop_ids=[shop_id])
+
 def _record_promos(campaigns):
     """Basket campaigns with a coupon are promo rules; one whose coupon went is recorded only if it was sent."""
     shop_ids = recording_shop_ids()
@@ -446,8 +506,14 @@ def connect_receivers():
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
     anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)
+    pre_save.connect(product_saving, sender=Product, dispatch_uid=PRODUCT_SAVING_UID)
     post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
     post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
+    for model, receiver in ((Product, product_text_changed), (ShopProduct, shop_product_text_changed),
+                            (Category, category_renamed)):
+        translation = model._parler_meta.root_model
+        post_save.connect(receiver, sender=translation, dispatch_uid=TEXT_SAVED_UID % model.__name__)
+        post_delete.connect(receiver, sender=translation, dispatch_uid=TEXT_DELETED_UID % model.__name__)
     post_save.connect(shop_product_saved, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_SAVED_UID)
     post_delete.connect(shop_product_deleted, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_DELETED_UID)
     post_save.connect(product_media_changed, sender=ProductMedia, dispatch_uid=PRODUCT_MEDIA_SAVED_UID)

@@ -160,6 +160,15 @@ def _mark_recovered(batch, rows):
     return rows
 
 
+def _with_warnings(pairs, journal):
+    """The (row, plan) pairs, each plan's warnings logged as the one-by-one path logs them (a product sent
+    without its negative price)."""
+    for row, plan in pairs:
+        for action, message in getattr(plan, "warnings", ()):
+            journal.add(action, message, kind=LogKind.WARNING, **BY_KIND[row.kind].log_target(row.object_id))
+        yield row, plan
+
+
 def _phases(batch):
     return BY_KIND[batch.kind].BATCH_PHASES
 
@@ -170,7 +179,8 @@ def _build(configuration, batch, rows, journal, report, planned=None):
     :func:`apply_results`)."""
     phase = _phases(batch)[batch.phase]
     sent = batch.sent or {}
-    pairs = _planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned) if phase.plans else None
+    pairs = (_with_warnings(_planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned), journal)
+             if phase.plans else None)
     operations = phase.build(configuration, pairs, rows, sent)
     for row in rows:
         facts = sent.get(str(row.id))

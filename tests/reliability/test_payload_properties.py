@@ -115,7 +115,7 @@ def product_instances(draw):
 @given(product=product_instances(), domain=st.sampled_from(["", "shop.fastmail.com"]), visible=st.booleans())
 def test_product_payloads(spec, product, domain, visible):
     registry.add("bad_inputs")
-    payload = product_kind.Catalogue(Shop(domain=domain), []).payload(product, visible=visible)
+    payload = product_kind.Catalogue(Shop(domain=domain), [], places=2).payload(product, visible=visible)
     assert payload["title"].strip()
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/products", payload)
     assert_valid(spec, "PATCH /ecommerce/stores/{storeId}/products/{productId}",

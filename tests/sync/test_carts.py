@@ -195,3 +195,17 @@ def test_a_basket_saved_again_unchanged_sends_nothing(shop, cart_settings, mailc
         basket.save()
         send_due_carts()
     assert not [r for r in emulator.requests if "/carts" in r["path"]]
+
+
+def test_cart_amounts_round_half_up_as_orders_and_products_do(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.round@fastmail.com")
+    basket = basket_of(shop, user)
+    [product] = products(shop)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.default_price_value = "2.675"  # a float rounds it to 2.67
+    shop_product.save()
+    add(basket, shop, product, quantity=1)
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["lines"][0]["price"] == 2.68

@@ -1,9 +1,16 @@
 """The catalogue: every product the storefront shows reaches Mailchimp with its variants, prices, stock and
 images, follows their changes, and leaves Mailchimp when the shop stops showing it."""
+import json
+import tracemalloc
+
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from shuup.admin.modules.products.views.list import ProductListView
 from shuup.core.models import (
+    Currency,
     Manufacturer,
     PersonContact,
     Product,
@@ -15,10 +22,12 @@ from shuup.core.models import (
 from shuup.core.signals import stocks_updated
 from shuup.simple_supplier.models import StockCount
 from shuup.testing.factories import create_product, create_random_order, get_default_category, get_default_supplier
+from shuup.utils.importing import load
 
 from shoop_mailchimp.initialization import initialize
-from shoop_mailchimp.models import MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import LogKind, MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, place_order
 
@@ -190,3 +199,215 @@ def test_sync_existing_sends_the_catalogue_in_batches(shop, fresh_configuration,
     store_id = fresh_configuration.__class__.objects.get(pk=fresh_configuration.pk).store_id
     assert {p["id"] for p in emulator.products(api_key, store_id)} == {str(p.pk) for p in products}
     assert MailchimpBatch.objects.filter(kind="product").exists()
+
+
+def mass_action(admin_client, action, shop_products):
+    response = admin_client.post(reverse("shuup_admin:shop_product.list"), content_type="application/json",
+                                 data=json.dumps({"action": action, "values": [sp.pk for sp in shop_products]}))
+    assert response.json() == {"ok": True}
+
+
+def test_the_admin_mass_actions_set_visible_and_invisible_reach_mailchimp(shop, configuration, mailchimp_account,
+                                                                         admin_client):
+    emulator, api_key, _list_id = mailchimp_account
+    lamp = create_product("lamp", shop=shop, default_price=9)
+    shade = create_product("shade", shop=shop, default_price=9)
+    shop_products = [lamp.get_shop_instance(shop), shade.get_shop_instance(shop)]
+    assert sent_product(emulator, api_key, configuration, lamp)
+    assert sent_product(emulator, api_key, configuration, shade)
+    mass_action(admin_client, "mass_action_product_invisible", shop_products)
+    assert set(ShopProduct.objects.values_list("visibility", flat=True)) == {ShopProductVisibility.NOT_VISIBLE}
+    assert sent_product(emulator, api_key, configuration, lamp) is None
+    assert sent_product(emulator, api_key, configuration, shade) is None
+    mass_action(admin_client, "mass_action_product_visible", shop_products[:1])
+    assert sent_product(emulator, api_key, configuration, lamp)
+    assert sent_product(emulator, api_key, configuration, shade) is None
+    # The list offers each action once: the addon's in place of Shuup's.
+    identifiers = [load(action).identifier for action in ProductListView.mass_actions]
+    assert len(identifiers) == len(set(identifiers))
+
+
+def visibilities(sent):
+    return {variant["id"]: variant["visibility"] for variant in sent["variants"]}
+
+
+def test_a_variation_unlinked_or_moved_leaves_its_former_parent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("coat", shop=shop, supplier=supplier, default_price=80)
+    other = create_product("jacket", shop=shop, supplier=supplier, default_price=60)
+    red, blue = [create_product(sku, shop=shop, supplier=supplier, default_price=80) for sku in ("coat-r", "coat-b")]
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
+    blue.unlink_from_parent()
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "hidden"
+    assert sent_product(emulator, api_key, configuration, blue)  # a product of its own again
+    red.link_to_parent(other)
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(red.pk)] == "hidden"
+    assert visibilities(sent_product(emulator, api_key, configuration, other))[str(red.pk)] == "visible"
+
+
+@pytest.mark.parametrize("visibility", [ShopProductVisibility.NOT_VISIBLE, ShopProductVisibility.LISTED,
+                                        ShopProductVisibility.SEARCHABLE])
+def test_a_variation_the_storefront_does_not_offer_is_a_hidden_variant(shop, configuration, mailchimp_account,
+                                                                        visibility):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("scarf", shop=shop, supplier=supplier, default_price=20)
+    red, blue = [create_product(sku, shop=shop, supplier=supplier, default_price=20) for sku in ("scarf-r", "scarf-b")]
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    shop_product = blue.get_shop_instance(shop)
+    shop_product.visibility = visibility
+    shop_product.save()
+    sent = sent_product(emulator, api_key, configuration, parent)
+    assert visibilities(sent) == {str(parent.pk): "hidden", str(red.pk): "visible", str(blue.pk): "hidden"}
+    assert {v["id"]: v["inventory_quantity"] for v in sent["variants"]}[str(blue.pk)] == 0
+    shop_product.visibility = ShopProductVisibility.ALWAYS_VISIBLE
+    shop_product.save()
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
+
+
+def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration, mailchimp_account):
+    """Parler saves the translations after the product's post_save: the product may be sent before them."""
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("teapot", shop=shop, default_price=15)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.primary_category = category = get_default_category()
+    shop_product.save()
+    product.name = "Cast iron teapot"
+    product.save()
+    assert sent_product(emulator, api_key, configuration, product)["title"] == "Cast iron teapot"
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["title"] == "Cast iron teapot"
+    shop_product.description = "Keeps tea warm"
+    shop_product.save()
+    assert sent_product(emulator, api_key, configuration, product)["description"] == "Keeps tea warm"
+    category.name = "Kitchen"
+    category.save()
+    assert sent_product(emulator, api_key, configuration, product)["type"] == "Kitchen"
+
+
+def test_the_batch_path_hides_a_variant_the_product_no_longer_has(shop, burst_settings, mailchimp_account):
+    """As the one-by-one path does: sent as its own variant, then given variations, a product's own variant is
+    hidden, not left visible (nor deleted: an order may name it)."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parents = [create_product("rug-%d" % number, shop=shop, supplier=supplier, default_price=40) for number in range(6)]
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert len(emulator.products(api_key, burst_settings.store_id)) == 6
+    submitted = len(batch_posts(emulator))
+    children = []
+    for parent in parents:
+        child = create_product("%s-xl" % parent.sku, shop=shop, supplier=supplier, default_price=45)
+        child.link_to_parent(parent)
+        children.append(child)
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert len(batch_posts(emulator)) > submitted
+    assert not [r for r in emulator.requests if r["method"] == "PATCH" and "/products/" in r["path"]]
+    for parent, child in zip(parents, children):
+        sent = sent_product(emulator, api_key, burst_settings, parent)
+        assert visibilities(sent) == {str(parent.pk): "hidden", str(child.pk): "visible"}
+    assert set(SyncState.objects.products().values_list("status", flat=True)) == {SyncStatus.SYNCED}
+    assert not SyncState.objects.products().filter(object_id__in=[child.pk for child in children]).exists()
+
+
+def test_a_description_is_sent_as_plain_text_of_bounded_length(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    picture = '<img src="data:image/png;base64,%s">' % ("A" * 60000)
+    html = "<p>Hand&nbsp;made <b>oak</b></p><p>Oiled</p><style>p {color: red}</style>%s%s" % (
+        "<p>%s</p>" % ("word " * 10000), picture)
+    product = create_product("table", shop=shop, default_price=300, description=html)
+    description = sent_product(emulator, api_key, configuration, product)["description"]
+    assert description.startswith("Hand made oak Oiled word word")
+    assert "color" not in description and "<" not in description
+    assert len(description) <= product_kind.MAX_DESCRIPTION_LENGTH and description.endswith("word\u2026")
+
+
+def test_planning_a_batch_of_long_descriptions_holds_a_bounded_memory(shop, burst_settings):
+    """A description can be megabytes of HTML (inline pictures): planning a batch must not hold them all."""
+    products = [create_product("book-%d" % number, shop=shop, default_price=9) for number in range(40)]
+    long = "<p>%s</p>" % ("x" * 200000)
+    Product._parler_meta.root_model.objects.filter(master__in=products).update(description=long)
+    rows = list(SyncState.objects.products())
+    assert len(rows) == 40
+    product_kind.plan(burst_settings, rows[0], product_kind.load(burst_settings, rows[:1]))  # Django's caches
+    tracemalloc.start()
+    try:
+        context = product_kind.load(burst_settings, rows)
+        plans = [product_kind.plan(burst_settings, row, context) for row in rows]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert all(len(plan.payload["description"]) <= product_kind.MAX_DESCRIPTION_LENGTH for plan in plans)
+    # 40 products of 200 KB each are 8 MB of descriptions, read whole before.
+    assert peak < 3 * 1024 * 1024, peak
+
+
+def test_only_absolute_http_image_addresses_are_sent(shop_with_domain, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("frame", shop=shop_with_domain, default_price=25)
+    for url in ("ftp://files.fastmail.com/frame.jpg", "data:image/png;base64,iVBORw0KGgo=", "javascript:alert(1)",
+                "https://", "//cdn.fastmail.com/frame.jpg", "HTTPS://CDN.fastmail.com/frame-2.jpg"):
+        add_image(product, shop_with_domain, url)
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert [image["url"] for image in sent["images"]] == [
+        "https://cdn.fastmail.com/frame.jpg", "HTTPS://CDN.fastmail.com/frame-2.jpg"]
+    assert sent["image_url"] == "https://cdn.fastmail.com/frame.jpg"
+    assert sent["variants"][0]["image_url"] == "https://cdn.fastmail.com/frame.jpg"
+
+
+def test_a_negative_price_is_not_sent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("voucher", shop=shop, default_price=-5)
+    [variant] = sent_product(emulator, api_key, configuration, product)["variants"]
+    assert (variant["price"], variant["visibility"], variant["inventory_quantity"]) == (0, "hidden", 0)
+    warning = MailchimpLogEntry.objects.get(action="product.negative_price")
+    assert warning.kind == LogKind.WARNING and "negative price (-5" in warning.message
+    shop_product = product.get_shop_instance(shop)
+    shop_product.default_price_value = 5
+    shop_product.save()
+    [variant] = sent_product(emulator, api_key, configuration, product)["variants"]
+    assert (variant["price"], variant["visibility"]) == (5, "visible")
+
+
+def test_a_negative_price_is_not_sent_in_a_batch_either(shop, burst_settings, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    products = [create_product("gift-%d" % number, shop=shop, default_price=-number) for number in range(6)]
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert batch_posts(emulator)
+    for product in products:
+        [variant] = sent_product(emulator, api_key, burst_settings, product)["variants"]
+        assert variant["price"] == 0 and variant["visibility"] == ("visible" if product is products[0] else "hidden")
+    assert MailchimpLogEntry.objects.filter(action="product.negative_price", kind=LogKind.WARNING).count() == 5
+
+
+@pytest.fixture
+def dinar_shop(shop):
+    """A shop selling in Kuwaiti dinars: three decimal places."""
+    Currency.objects.update_or_create(code="KWD", defaults={"decimal_places": 3})
+    shop.currency = "KWD"
+    shop.save()
+    cache.clear()
+    return shop
+
+
+def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dinar_shop, configuration,
+                                                                            mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("dallah", shop=dinar_shop, supplier=get_default_supplier(), default_price="1.235")
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 1.235
+    person = PersonContact.objects.create(first_name="Noor", email="noor@fastmail.com", marketing_permission=True)
+    create_random_order(customer=person, products=[product], shop=dinar_shop, random_products=False)
+    [order] = emulator.orders(api_key, configuration.store_id)
+    assert order["currency_code"] == "KWD"
+    assert order["lines"][0]["price"] == 1.235
+
+
+def test_prices_round_half_up_as_orders_do(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("spoon", shop=shop, default_price="2.675")  # a float rounds it to 2.67
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 2.68

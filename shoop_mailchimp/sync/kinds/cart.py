@@ -28,7 +28,7 @@ from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
-from shoop_mailchimp.sync.kinds.fields import mailchimp_email
+from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
 from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
@@ -178,6 +178,7 @@ class CartPlan:
         basket = self.basket
         context = PricingContext(shop=basket.shop, customer=contact or AnonymousContact())
         quantities = product_quantities(basket)
+        places = currency_places(basket.currency)
         lines = []
         for item in self.products:
             quantity = quantities[item.pk]
@@ -187,7 +188,7 @@ class CartPlan:
                 "product_id": product.product_id_for(product.catalogue_id(item)),
                 "product_variant_id": product.variant_id_for(item),
                 "quantity": max(1, int(round(quantity))),
-                "price": round(float(price), 2),
+                "price": money(price, places),
             })
         taxful = basket.taxful_total_price_value or Decimal(0)
         taxless = basket.taxless_total_price_value or taxful
@@ -195,8 +196,8 @@ class CartPlan:
             "id": cart_id_for(basket.pk),
             "customer": self.customer,
             "currency_code": basket.currency,
-            "order_total": round(float(taxful), 2),
-            "tax_total": round(float(taxful - taxless), 2),
+            "order_total": money(taxful, places),
+            "tax_total": money(taxful - taxless, places),
             "checkout_url": restore_url(basket),
             "lines": lines,
         }

@@ -1,5 +1,12 @@
-"""Shuup values as Mailchimp fields: names, addresses, e-mail addresses. Pure functions, no I/O."""
-from shuup.core.models import CompanyContact, PersonContact
+"""Shuup values as Mailchimp fields: names, addresses, e-mail addresses, texts, amounts of money. Pure functions,
+no I/O (but :func:`currency_places`, which reads Shuup's cached currency precision)."""
+import html
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import get_currency_precision as iso_currency_places
+from django.utils.html import strip_tags
+from shuup.core.models import CompanyContact, PersonContact, get_currency_precision
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import mailchimp_email
@@ -10,7 +17,11 @@ MAX_NAME_LENGTH = 255
 PERSON, COMPANY = "person", "company"
 
 __all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email",
-           "shop_storefront_url", "storefront_url"]
+           "currency_places", "money", "plain_text", "shop_storefront_url", "storefront_url"]
+#: Markup whose content is no text: a script, a style sheet, an HTML comment.
+_NO_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+#: Tags that separate words on a page (a paragraph, a line break, a list item, a cell).
+_BREAKS = re.compile(r"<(?=/?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section)\b)", re.IGNORECASE)
 
 
 def clean_name(value):
@@ -72,3 +83,41 @@ def shop_storefront_url(shop, path):
         if url:
             return url
     return ""
+
+
+def plain_text(markup, limit, clipped_at=None):
+    """HTML (a description, as Shuup's editor saves it) as one line of plain text of at most ``limit``
+    characters, cut at a word with an ellipsis. ``clipped_at``: the length at which the HTML was read, when
+    it may be the start of a longer text (a tag cut in the middle is left out, not shown)."""
+    markup = markup or ""
+    if clipped_at and len(markup) >= clipped_at:
+        start = markup.rfind("<")
+        if start > markup.rfind(">"):
+            markup = markup[:start]
+    text = " ".join(html.unescape(strip_tags(_BREAKS.sub(" <", _NO_TEXT.sub(" ", markup)))).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "\u2026"
+
+
+def currency_places(code):
+    """The decimal places of a currency, as Shuup rounds it: the ``decimal_places`` of its Shuup currency (3
+    for the Kuwaiti dinar, 0 for the yen where the shop says so), else ISO 4217's, else 2."""
+    precision = get_currency_precision(code) if code else None
+    if precision is not None:
+        return max(0, -precision.as_tuple().exponent)
+    return iso_currency_places(code) if code else 2
+
+
+def money(value, places=2):
+    """An amount (a Decimal, a number, a Shuup price or money) as Mailchimp's number, rounded half up to
+    ``places`` decimal places (see :func:`currency_places`): the one rounding of products, orders and carts."""
+    value = getattr(value, "value", value)
+    if value is None:
+        value = 0
+    amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return float(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))

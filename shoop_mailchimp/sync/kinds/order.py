@@ -24,7 +24,14 @@ from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
-from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, mailchimp_email, storefront_url
+from shoop_mailchimp.sync.kinds.fields import (
+    address_payload,
+    clean_name,
+    currency_places,
+    mailchimp_email,
+    money,
+    storefront_url,
+)
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.ORDER
@@ -130,21 +137,22 @@ def line_product_ids(line):
     return product.product_id_for(product.catalogue_id(line.product)), product.variant_id_for(line.product)
 
 
-def order_payload(order, lines, customer, statuses=False, coupons=(), cancelled_at=None, url=""):
+def order_payload(order, lines, customer, statuses=False, coupons=(), cancelled_at=None, url="", places=2):
     """The order as Mailchimp takes it, from the order and all its lines. ``statuses``: whether the financial and
     fulfillment statuses go too (they make Mailchimp send its order notifications); ``coupons``: the codes used,
-    as :class:`order_fields.UsedCoupon`; ``cancelled_at``: when it was cancelled, if it was."""
-    line_payloads = order_fields.line_payloads(lines, line_product_ids)
+    as :class:`order_fields.UsedCoupon`; ``cancelled_at``: when it was cancelled, if it was; ``places``: the decimal
+    places of the order's currency (:func:`~shoop_mailchimp.sync.kinds.fields.currency_places`)."""
+    line_payloads = order_fields.line_payloads(lines, line_product_ids, places)
     if not line_payloads:
         raise UnsendableOrder("the order has no lines with an existing product")
     payload = {
         "id": order_id_for(order),
         "customer": customer,
         "currency_code": order.currency,
-        "order_total": order_fields.money(max(order.taxful_total_price.value, 0)),
-        "tax_total": order_fields.money(max(order.taxful_total_price.value - order.taxless_total_price.value, 0)),
-        "shipping_total": order_fields.shipping_total(lines),
-        "discount_total": order_fields.discount_total(lines, line_payloads),
+        "order_total": money(max(order.taxful_total_price.value, 0), places),
+        "tax_total": money(max(order.taxful_total_price.value - order.taxless_total_price.value, 0), places),
+        "shipping_total": order_fields.shipping_total(lines, places),
+        "discount_total": order_fields.discount_total(lines, line_payloads, places),
         "processed_at_foreign": order.order_date.isoformat(),
         "updated_at_foreign": order.modified_on.isoformat(),
         "lines": line_payloads,
@@ -156,7 +164,7 @@ def order_payload(order, lines, customer, statuses=False, coupons=(), cancelled_
             payload["fulfillment_status"] = fulfillment
     if order_fields.is_cancelled(order):
         payload["cancelled_at_foreign"] = (cancelled_at or order.modified_on).isoformat()
-    promos = order_fields.promo_payloads(lines, coupons)
+    promos = order_fields.promo_payloads(lines, coupons, places)
     if promos:
         payload["promos"] = promos
     if url:
@@ -304,7 +312,8 @@ class OrderPlan:
         self.payload = order_payload(
             order, order.lines.all(), customer, statuses=configuration.send_order_notifications,
             coupons=context.coupons.get(order.pk, ()), cancelled_at=context.cancelled_at.get(order.pk),
-            url=order_url(order, order.customer_id in context.customers_with_login))
+            url=order_url(order, order.customer_id in context.customers_with_login),
+            places=currency_places(order.currency))
         self.payload.update(attribution.order_fields(context.attributions.by_order.get(order.pk)))
         self.email = customer.get("email_address", "")
         self.fingerprint = fingerprint_of(self.payload)

@@ -3,20 +3,19 @@ no I/O (the order kind loads what they read, in a few queries per slice of rows)
 
 Money follows Mailchimp's official plugins (WooCommerce, Magento 2): line prices, shipping and discounts
 without tax, the tax apart in ``tax_total``, and ``order_total`` what the customer was charged, tax
-included, less what was refunded. Every amount is in the order's currency, rounded to cents.
+included, less what was refunded. Every amount is in the order's currency, rounded half up to the currency's
+decimal places (``places``: :func:`~shoop_mailchimp.sync.kinds.fields.currency_places`, 2 unless told).
 
 The statuses are what makes Mailchimp send its order notifications (see docs/orders.rst): they are sent only
 when the shop chose to have Mailchimp send them. A cancellation and a refund reach Mailchimp's revenue figures
 either way, through ``cancelled_at_foreign`` and ``order_total``.
 """
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple, Optional
 
 from shuup.core.models import OrderLineType, OrderStatusRole, PaymentStatus, ShippingStatus
 
-from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name
-
-CENT = Decimal("0.01")
+from shoop_mailchimp.sync.kinds.fields import address_payload, clean_name, money
 
 #: Mailchimp's financial statuses and the order notification each one sends when it is new on an order.
 PENDING, PAID, CANCELLED = "pending", "paid", "cancelled"
@@ -31,12 +30,6 @@ SHIPPING_TYPES = (OrderLineType.SHIPPING, OrderLineType.PAYMENT)
 #: Fields that say *when* something happened: they change on saves that change nothing Mailchimp shows, so
 #: they alone do not make an order worth sending again.
 TIMESTAMP_FIELDS = ("updated_at_foreign", "cancelled_at_foreign")
-
-
-def money(value):
-    """An amount (a Decimal, or a Shuup price or money) as Mailchimp's number, rounded to cents."""
-    value = getattr(value, "value", value)
-    return float(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def _without_tax(line, amount):
@@ -74,7 +67,7 @@ def product_lines(lines):
     return [line for line in lines if line.type == OrderLineType.PRODUCT and line.product_id is not None]
 
 
-def line_payloads(lines, product_ids):
+def line_payloads(lines, product_ids, places=2):
     """The product lines with their unit price paid and their discount, both without tax. A discount line
     attached to a product line (a campaign's line effect) is that line's discount. ``product_ids(line)``:
     the line's (product id, variant id) in Mailchimp."""
@@ -94,22 +87,23 @@ def line_payloads(lines, product_ids):
             "product_id": product_id,
             "product_variant_id": variant_id,
             "quantity": quantity,
-            "price": money(max(paid, Decimal(0)) / quantity),
-            "discount": money(max(own_discount + extra_discount, Decimal(0))),
+            "price": money(max(paid, Decimal(0)) / quantity, places),
+            "discount": money(max(own_discount + extra_discount, Decimal(0)), places),
         })
     return payloads
 
 
-def discount_total(lines, line_payloads):
+def discount_total(lines, line_payloads, places=2):
     """The lines' discounts and the order's own discount lines (a basket campaign, a coupon), without tax."""
     order_discounts = -sum((line.taxless_price.value for line in lines
                             if line.type == OrderLineType.DISCOUNT and not line.parent_line_id), Decimal(0))
     return money(sum((Decimal(str(line["discount"])) for line in line_payloads), Decimal(0))
-                 + max(order_discounts, Decimal(0)))
+                 + max(order_discounts, Decimal(0)), places)
 
 
-def shipping_total(lines):
-    return money(max(sum((line.taxless_price.value for line in lines if line.type in SHIPPING_TYPES), Decimal(0)), 0))
+def shipping_total(lines, places=2):
+    return money(max(sum((line.taxless_price.value for line in lines if line.type in SHIPPING_TYPES), Decimal(0)), 0),
+                 places)
 
 
 class LineDiscount(NamedTuple):
@@ -170,7 +164,7 @@ def _line_coupon(line, coupons):
     return (best[1], best[0]) if best and best[0] > 0 else None
 
 
-def promo_payloads(lines, coupons):
+def promo_payloads(lines, coupons, places=2):
     """One promo per coupon code used: the discount its own campaign's effects gave, without tax. A basket
     discount is the discount line Shuup wrote for the coupon; a line effect is the discount on the product lines
     it names, as much as the line really got (another discount may have been larger, and Shuup keeps only the
@@ -189,7 +183,7 @@ def promo_payloads(lines, coupons):
             if found:
                 index, amount = found
                 amounts[index] += _without_tax(line, min(amount, given))
-    return [{"code": coupon.code[:255], "amount_discounted": money(max(amount, Decimal(0))),
+    return [{"code": coupon.code[:255], "amount_discounted": money(max(amount, Decimal(0)), places),
              "type": "percentage" if coupon.percentage else "fixed"} for coupon, amount in zip(coupons, amounts)]
 
 

@@ -10,13 +10,15 @@ hidden and out of stock.
 """
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from decimal import Decimal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Q, Sum
+from django.db.models.functions import Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
 from shuup.core.models import (
@@ -33,17 +35,25 @@ from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
+logger = logging.getLogger(__name__)
 
 #: The stock sent for a product whose stock the shop does not count: Mailchimp takes 0 for sold out and
 #: would leave it out of recommendations.
 UNTRACKED_STOCK = 1000000
 #: Images sent per product (Mailchimp's product blocks show the first).
 MAX_IMAGES = 10
+#: Characters of plain text sent as a product's description. Mailchimp documents no limit and its product
+#: blocks show a few lines: this keeps every word a campaign can show while a batch of 500 products stays a
+#: few megabytes, whatever the shop's descriptions hold (inline pictures made some 100 KB each).
+MAX_DESCRIPTION_LENGTH = 4000
+#: Characters of a description's HTML read from the database, before its markup is stripped.
+DESCRIPTION_SOURCE_LENGTH = 4 * MAX_DESCRIPTION_LENGTH
 VISIBLE, HIDDEN = "visible", "hidden"
 PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
 SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "purchasable", "default_price_value",
@@ -77,14 +87,15 @@ def _title(name, product):
     return title[:255] or "Product %s" % product.pk
 
 
-def _money(value):
-    return round(float(value or Decimal(0)), 2)
+def _description(markup):
+    return plain_text(markup, MAX_DESCRIPTION_LENGTH, clipped_at=DESCRIPTION_SOURCE_LENGTH)
 
 
-def translated(model, ids, fields):
+def translated(model, ids, fields, clip=None):
     """{object id: {field: value}} of a translated model's objects in one query: the active language's
     text, else the default language's, else any. (Prefetching parler's translations took most of a bulk
-    sync's planning.)"""
+    sync's planning.) ``clip``: read at most this many characters of each field (a description can be
+    megabytes of HTML, inline pictures included: a batch of products would hold them all)."""
     ids = set(ids)
     if not ids:
         return {}
@@ -92,7 +103,8 @@ def translated(model, ids, fields):
     rank = {code: position for position, code in reversed(list(enumerate(code for code in preferred if code)))}
     texts, ranks = {}, {}
     rows = model._parler_meta.root_model.objects.filter(master_id__in=ids).order_by("language_code")
-    for row in rows.values_list("master_id", "language_code", *fields):
+    columns = [Substr(field, 1, clip) if clip else field for field in fields]
+    for row in rows.values_list("master_id", "language_code", *columns):
         master_id, language, values = row[0], row[1], row[2:]
         position = rank.get(language, len(rank))
         if master_id not in ranks or position < ranks[master_id]:
@@ -105,7 +117,8 @@ class Catalogue:
     """The products of some rows (or of an order's lines) with what their payloads need, in a few queries:
     their variation children, shop products, images, stock, categories and texts."""
 
-    def __init__(self, shop, product_ids):
+    def __init__(self, shop, product_ids, places=None):
+        """``places``: the decimal places of the shop's currency, when known (else read from Shuup)."""
         self.shop = shop
         ids = set(product_ids)
         # Only the columns a payload reads: a product has dozens, and converting them was most of the loading.
@@ -120,11 +133,18 @@ class Catalogue:
             shop_product.product_id: shop_product for shop_product in ShopProduct.objects.filter(
                 shop_id=shop.pk, product_id__in=every_id).only(*SHOP_PRODUCT_FIELDS)
         }
-        #: {product id: {"name", "slug", "description"}}
-        self.texts = translated(Product, every_id, ("name", "slug", "description"))
-        shop_product_texts = translated(ShopProduct, [sp.pk for sp in self.shop_products.values()], ("description",))
-        self.shop_descriptions = {sp.product_id: shop_product_texts.get(sp.pk, {}).get("description")
-                                  for sp in self.shop_products.values()}
+        #: {product id: {"name", "slug"}}, of the products and their variation children
+        self.texts = translated(Product, every_id, ("name", "slug"))
+        #: {product id: its description as sent}, of the products only (a variant has none): the shop
+        #: product's, else the product's, read clipped and kept as the plain text sent, not as HTML.
+        own = {sp.pk: sp.product_id for sp in self.shop_products.values() if sp.product_id in ids}
+        self.descriptions = {
+            product_id: _description(text.get("description"))
+            for product_id, text in translated(Product, ids, ("description",), clip=DESCRIPTION_SOURCE_LENGTH).items()}
+        for pk, text in translated(ShopProduct, own, ("description",), clip=DESCRIPTION_SOURCE_LENGTH).items():
+            description = _description(text.get("description"))
+            if description:
+                self.descriptions[own[pk]] = description
         categories = {sp.primary_category_id for sp in self.shop_products.values() if sp.primary_category_id}
         self.category_names = {pk: text.get("name") for pk, text in translated(Category, categories, ("name",)).items()}
         self.images = defaultdict(list)
@@ -134,12 +154,23 @@ class Catalogue:
             self.images[item.product_id].append(item)
         self.stock = self._stock(every_id)
         self.base_url = "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+        #: The decimal places of the shop's currency, as orders round it.
+        self.places = currency_places(shop.currency) if places is None else places
+        #: {product id: [(log action, message)]}: what a payload left out or changed, for the shop's log.
+        self.warnings = defaultdict(list)
 
     def text(self, product, field):
         """A product's translated text, from the texts loaded (an unsaved product: its own)."""
         if product.pk in self.texts:
             return self.texts[product.pk].get(field) or ""
         return product.safe_translation_getter(field, any_language=True) or ""
+
+    def description(self, product):
+        """The shop product's description, else the product's, as plain text of at most
+        ``MAX_DESCRIPTION_LENGTH`` characters (an unsaved product: its own)."""
+        if product.pk in self.descriptions:
+            return self.descriptions[product.pk]
+        return _description(product.safe_translation_getter("description", any_language=True))
 
     def _stock(self, product_ids):
         """{product id: the count the shop's suppliers can sell}, for products whose stock is counted."""
@@ -160,12 +191,24 @@ class Catalogue:
         return (not product.deleted and shop_product is not None
                 and shop_product.visibility != ShopProductVisibility.NOT_VISIBLE)
 
+    def offered(self, child):
+        """Whether the storefront offers a variation child among its parent's variations: Shuup's product page
+        offers only children whose own shop product is always visible (not those invisible, only listed or
+        only searchable, nor a child the shop does not sell)."""
+        shop_product = self.shop_products.get(child.pk)
+        return shop_product is not None and shop_product.visibility == ShopProductVisibility.ALWAYS_VISIBLE
+
     def _absolute(self, url):
-        if not url:
-            return ""
-        if url.startswith(("http://", "https://")):
-            return url
-        return urljoin(self.base_url + "/", url.lstrip("/")) if self.base_url else ""
+        """An absolute http(s) address for a picture's or page's URL, or "" for none: a path is joined to the
+        shop's domain, a protocol-relative address takes https, any other scheme (ftp, data, javascript) is
+        left out: Mailchimp puts the address in e-mails as it is."""
+        url = (url or "").strip()
+        if url.startswith("//"):
+            url = "https:" + url
+        parts = urlsplit(url)
+        if parts.scheme:
+            return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+        return urljoin(self.base_url + "/", url.lstrip("/")) if url and self.base_url else ""
 
     def _image_url(self, product):
         shop_product = self.shop_products.get(product.pk)
@@ -191,13 +234,28 @@ class Catalogue:
     def _stock_of(self, product):
         return int(self.stock[product.pk]) if product.pk in self.stock else UNTRACKED_STOCK
 
-    def _variant(self, product, own_shop_product, fallback, url, visible):
+    def _price(self, product, shop_product, payload_product):
+        """The variant's price, rounded as orders are; None for a negative price, which is not sent (a
+        campaign would show it): the variant goes hidden at 0, and the shop's log says why."""
+        price = shop_product.default_price_value if shop_product else None
+        price = Decimal(0) if price is None else Decimal(price)
+        if price >= 0:
+            return money(price, self.places)
+        message = ("Product %s: variant %s has a negative price (%s %s); Mailchimp gets it hidden, at 0, until "
+                   "the price is corrected" % (payload_product.pk, product.pk, price, self.shop.currency))
+        logger.warning(message)
+        self.warnings[payload_product.pk].append(("product.negative_price", message))
+        return None
+
+    def _variant(self, product, own_shop_product, fallback, url, visible, payload_product):
         shop_product = own_shop_product or fallback
-        visible = visible and not product.deleted and shop_product is not None and shop_product.purchasable
+        price = self._price(product, shop_product, payload_product)
+        visible = (visible and not product.deleted and shop_product is not None and shop_product.purchasable
+                   and price is not None)
         variant = {
             "id": variant_id_for(product),
             "title": _title(self.text(product, "name"), product),
-            "price": _money(shop_product.default_price_value if shop_product else 0),
+            "price": price or 0.0,
             "inventory_quantity": max(0, self._stock_of(product)) if visible else 0,
             "visibility": VISIBLE if visible else HIDDEN,
         }
@@ -212,6 +270,7 @@ class Catalogue:
 
     def payload(self, product, visible=True):
         """The product as Mailchimp gets it; ``visible`` false: every variant hidden and out of stock."""
+        self.warnings.pop(product.pk, None)
         shop_product = self.shop_products.get(product.pk)
         url = self._page_url(product)
         payload = {"id": product_id_for(product.pk), "title": _title(self.text(product, "name"), product)}
@@ -220,7 +279,7 @@ class Catalogue:
             payload["handle"] = slug[:255]
         if url:
             payload["url"] = url
-        description = self.shop_descriptions.get(product.pk) or self.text(product, "description")
+        description = self.description(product)
         if description:
             payload["description"] = description
         if product.manufacturer_id:
@@ -238,10 +297,10 @@ class Catalogue:
         payload["published_at_foreign"] = product.created_on.isoformat()
         children = self.children.get(product.pk)
         if children:
-            payload["variants"] = [self._variant(child, self.shop_products.get(child.pk), shop_product, url, visible)
-                                   for child in children]
+            payload["variants"] = [self._variant(child, self.shop_products.get(child.pk), shop_product, url,
+                                                 visible and self.offered(child), product) for child in children]
         else:
-            payload["variants"] = [self._variant(product, shop_product, None, url, visible)]
+            payload["variants"] = [self._variant(product, shop_product, None, url, visible, product)]
         return payload
 
 
@@ -262,16 +321,29 @@ def plan(configuration, row, context):
     catalogue = context.catalogue
     product = catalogue.products.get(row.object_id)
     if product is not None and not product.variation_parent_id and catalogue.shown(product):
-        product_plan = ProductPlan(configuration, row, catalogue.payload(product), ProductPlan.SEND)
+        product_plan = ProductPlan(configuration, row, catalogue.payload(product), ProductPlan.SEND,
+                                   catalogue.warnings.get(product.pk))
     elif not row.last_synced_at:
         return Outcome.removed()  # never shown (or a variant: its parent's row sends it), never sent
     elif product is not None and catalogue.ordered(product.pk):
-        product_plan = ProductPlan(configuration, row, catalogue.payload(product, visible=False), ProductPlan.HIDE)
+        product_plan = ProductPlan(configuration, row, catalogue.payload(product, visible=False), ProductPlan.HIDE,
+                                   catalogue.warnings.get(product.pk))
     else:
         product_plan = ProductPlan(configuration, row, {"id": product_id_for(row.object_id)}, ProductPlan.DELETE)
     if product_plan.action != ProductPlan.DELETE and product_plan.fingerprint == row.fingerprint:
         return Outcome.unchanged()
     return product_plan
+
+
+def stale_variants(sent_ids, answer):
+    """Variants Mailchimp has (``answer``: its product after the write) that the product no longer has (it
+    was sent as its own variant before it got variations, a variation moved to another product or hidden
+    from it), as hidden and out of stock: hidden, not deleted, as an order sent before may name them. Both
+    paths send them after the product's write: one by one, and in a batch's second phase."""
+    sent = set(sent_ids)
+    return [{"id": variant["id"], "visibility": HIDDEN, "inventory_quantity": 0}
+            for variant in (answer or {}).get("variants") or ()
+            if variant.get("id") not in sent and variant.get("visibility") != HIDDEN]
 
 
 class ProductPlan:
@@ -281,12 +353,14 @@ class ProductPlan:
     #: A batch carries it as one operation (a create, an update or a delete).
     batchable = True
 
-    def __init__(self, configuration, row, payload, action):
+    def __init__(self, configuration, row, payload, action, warnings=None):
         self.configuration = configuration
         self.row = row
         self.payload = payload
         self.action = action
         self.fingerprint = fingerprint_of(payload)
+        #: (log action, message) pairs the shop's log gets as warnings, whichever path sends the plan.
+        self.warnings = list(warnings or ())
 
     @property
     def path(self):
@@ -329,16 +403,12 @@ class ProductPlan:
         if stale:
             yield Operation("PATCH", self.path, {"variants": stale})
         log(*self.log_entry())
+        for action, message in self.warnings:
+            log(action, message, kind=LogKind.WARNING)
         return Outcome.synced(fingerprint=self.fingerprint)
 
     def stale_variants(self, answer):
-        """Variants Mailchimp has that the product no longer has (it was sent as its own variant before it got
-        variations, a variation moved to another product), as hidden and out of stock: hidden, not deleted, as
-        an order sent before may name them."""
-        sent = {variant["id"] for variant in self.payload["variants"]}
-        return [{"id": variant["id"], "visibility": HIDDEN, "inventory_quantity": 0}
-                for variant in (answer or {}).get("variants") or ()
-                if variant.get("id") not in sent and variant.get("visibility") != HIDDEN]
+        return stale_variants([variant["id"] for variant in self.payload["variants"]], answer)
 
     def log_entry(self):
         variants = len(self.payload["variants"])
@@ -350,15 +420,17 @@ class ProductPlan:
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
-# One phase: each product's create, update or delete. A refused create of a product Mailchimp has, or an
-# update of one it lacks, goes back to the one-by-one path, which tries the other.
+# Two phases, as the one-by-one path: each product's create, update or delete; then, for a product whose
+# update left Mailchimp with visible variants it no longer has, those variants hidden. A refused create of a
+# product Mailchimp has, or an update of one it lacks, goes back to the one-by-one path, which tries the other.
 
 
 def _build(configuration, pairs, rows, sent):
     operations = []
     for row, product_plan in pairs:
         operations.append(batches.encode(product_plan.operation(), "p:%d:product" % row.id))
-        sent[str(row.id)] = {"fingerprint": product_plan.fingerprint, "action": product_plan.action}
+        sent[str(row.id)] = {"fingerprint": product_plan.fingerprint, "action": product_plan.action,
+                             "variants": [variant["id"] for variant in product_plan.payload.get("variants", ())]}
     return operations
 
 
@@ -371,6 +443,10 @@ def _read(configuration, row, results, facts):
             return Outcome.removed()
         return result_outcome(result, "product")
     if not operation_failed(result):
+        stale = stale_variants(facts.get("variants", ()), batches.response_of(result))
+        if stale:
+            facts["stale"] = stale
+            return None  # its stale variants are hidden in the next phase
         return Outcome.synced(fingerprint=facts["fingerprint"])
     outcome = result_outcome(result, "product")
     status = int(result.get("status_code") or 0)
@@ -379,4 +455,26 @@ def _read(configuration, row, results, facts):
     return outcome
 
 
-BATCH_PHASES = (BatchPhase(_build, _read, plans=True),)
+def _build_stale(configuration, pairs, rows, sent):
+    operations = []
+    for row in rows:
+        stale = (sent.get(str(row.id)) or {}).get("stale")
+        if stale:
+            path = product_path(configuration.store_id, product_id_for(row.object_id))
+            operations.append(batches.encode(Operation("PATCH", path, {"variants": stale}), "p:%d:stale" % row.id))
+    return operations
+
+
+def _read_stale(configuration, row, results, facts):
+    result = results.get("stale")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this product's variants")
+    if operation_failed(result):
+        outcome = result_outcome(result, "stale variants")
+        if int(result.get("status_code") or 0) == 404:
+            outcome.result = Result.RETRY
+        return outcome
+    return Outcome.synced(fingerprint=facts["fingerprint"])
+
+
+BATCH_PHASES = (BatchPhase(_build, _read, plans=True), BatchPhase(_build_stale, _read_stale))
