@@ -15,6 +15,13 @@ from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.reliability import registry
 
+# The shared background drainer never runs a thread in the test process, even between tests (a commit in a
+# session fixture, a request a live server answers after its test): such a thread's rounds touch the database
+# of later tests ("database is locked" in their teardown, found in CI). Each test gets the synchronous
+# stand-in below; tests of the thread itself build their own drainer (tests/sync/test_delivery_modes.py).
+delivery.background_drainer.start = lambda: None
+delivery.background_drainer.wake = lambda: None
+
 
 def pytest_terminal_summary(terminalreporter):
     """The reliability figures of the whole run (see tests/reliability/registry.py)."""
