@@ -18,6 +18,8 @@ SALT = "shoop_mailchimp.cart_restore"
 KEY_HASH_SALT = "shoop_mailchimp.cart_restore.key"
 RESTORE_URL_NAME = "shoop_mailchimp_cart_restore"
 RESTORE_VIEW_NAME = "shuup:" + RESTORE_URL_NAME
+#: In a basket's data: the stored basket a restore link copied into it (its order closes that basket's cart).
+RESTORED_FROM = "shoop_mailchimp_restored_from"
 
 
 class BadLink(Exception):

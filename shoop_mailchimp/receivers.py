@@ -20,6 +20,7 @@ from shuup.core.signals import order_changed, order_status_changed, stocks_updat
 from shuup.front.models import StoredBasket
 from shuup.gdpr.signals import anonymization_requested
 
+from shoop_mailchimp import cart_links
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import (
@@ -235,6 +236,7 @@ def order_created(sender, order, source=None, **kwargs):
         return
     remember_for_order(order, getattr(source, "request", None))
     record(order.shop_id, SyncKind.ORDER, [order.pk])
+    _record_carts_ordered(order, source)
     customer = order.customer
     if customer is None:
         return
@@ -250,6 +252,20 @@ def order_created(sender, order, source=None, **kwargs):
             kind=LogKind.INFO, contact_id=customer.pk, order_id=order.pk,
         )
     record(order.shop_id, SyncKind.CONTACT, [customer.pk])
+
+
+def _record_carts_ordered(order, source):
+    """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, and
+    the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed."""
+    basket_ids = set()
+    restored_from = (getattr(source, "_data", None) or {}).get(cart_links.RESTORED_FROM)
+    if isinstance(restored_from, int):
+        basket_ids.add(restored_from)
+    if order.customer_id:
+        basket_ids.update(StoredBasket.objects.filter(shop_id=order.shop_id, customer_id=order.customer_id,
+                                                      deleted=False).values_list("pk", flat=True))
+    if basket_ids:
+        record(order.shop_id, SyncKind.CART, basket_ids, only_known=True)
 
 
 def order_status_changed_receiver(sender, order, old_status=None, **kwargs):

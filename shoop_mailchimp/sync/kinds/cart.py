@@ -14,8 +14,10 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
-from shuup.core.models import AnonymousContact, Product
+from shuup.core.models import AnonymousContact, Order, Product
 from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
 
@@ -87,6 +89,34 @@ class Context:
         #: What this drain learnt of the campaigns carts name.
         self.attributions = attribution.Attributions(())
         self.expired_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME"))
+        self.last_orders = last_orders(configuration.shop_id, self.baskets.values())
+
+    def ordered_since(self, basket):
+        """Whether the basket's shopper (its contact, or the e-mail typed) has ordered in the shop since the basket
+        last changed: in another basket (a copy a restore link made in another browser, say)."""
+        keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
+        keys += [("email", email) for email in [typed_email(basket).lower()] if email]
+        return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
+
+
+def last_orders(shop_id, baskets):
+    """{("contact", id) or ("email", lowercased address): when they last ordered in the shop}, for these
+    baskets' shoppers, since the oldest basket's last change."""
+    baskets = list(baskets)
+    contact_ids = {shopper_contact(basket).pk for basket in baskets if shopper_contact(basket)}
+    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    if not contact_ids and not emails:
+        return {}
+    orders = Order.objects.filter(shop_id=shop_id, created_on__gte=min(basket.updated_on for basket in baskets)
+                                  ).annotate(lower_email=Lower("email")).filter(
+        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids) | Q(lower_email__in=emails))
+    latest = {}
+    for customer_id, orderer_id, email, created_on in orders.values_list("customer_id", "orderer_id", "lower_email",
+                                                                         "created_on"):
+        for key in (("contact", customer_id), ("contact", orderer_id), ("email", email)):
+            if key[1] and created_on > latest.get(key, created_on - timedelta(seconds=1)):
+                latest[key] = created_on
+    return latest
 
 
 def load(configuration, rows):
@@ -128,6 +158,8 @@ class CartPlan:
             raise NoCart("the basket was deleted")
         if basket.updated_on < context.expired_before:
             raise NoCart("the basket was left alone longer than a cart lives")
+        if context.ordered_since(basket):
+            raise NoCart("its shopper has ordered since")
         self.configuration = configuration
         self.row = row
         self.basket = basket
