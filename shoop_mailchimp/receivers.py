@@ -78,6 +78,8 @@ STORED_CONSENT = "_shoop_mailchimp_stored_consent"
 CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 #: Whether this save gives consent the database did not hold: see :func:`consent_given`.
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
+#: Whether this save withdraws consent the database held: the shopper's carts are sent again (or deleted).
+CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
 
 
 def record(shop_id, kind, object_ids, only_known=False):
@@ -98,6 +100,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     permission = instance.__dict__.get("marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     setattr(instance, CONSENT_TURNED_ON, False)
+    setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
         return
     stored = Contact.objects.filter(pk=instance.pk).values_list("marketing_permission", flat=True).first()
@@ -108,6 +111,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
+    setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
@@ -121,6 +125,8 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             consent_given(shop_id, instance)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
+        if getattr(instance, CONSENT_TURNED_OFF, False):
+            state.record_carts_of(shop_id, [instance.pk])
 
 
 def consent_given(shop_id, contact):

@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Subquery, Value, When
 from django.utils import timezone
+from shuup.front.models import StoredBasket
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -126,6 +127,20 @@ def requeue(shop_id, kind, object_ids, only_known=False):
         updated += _update_unlocked(_rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).filter(erase=False),
                                     **_pending_now(now))
     return bool(updated)
+
+
+def record_carts_of(shop_id, contact_ids, worker=False):
+    """Queue the carts Mailchimp has of these shoppers' open baskets (their consent went: with the shop sending
+    only people who consented, the plan deletes them; otherwise they close unchanged). ``worker``: outside the
+    shop's transactions, as :func:`requeue`. Returns whether any row is due."""
+    contact_ids = list(contact_ids)
+    if not contact_ids:
+        return False
+    basket_ids = set(StoredBasket.objects.filter(shop_id=shop_id, deleted=False).filter(
+        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids)).values_list("pk", flat=True))
+    if worker:
+        return requeue(shop_id, SyncKind.CART, basket_ids, only_known=True)
+    return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
 
 
 def request_consent_change(shop_id, contact_ids, request, unless=()):

@@ -5,11 +5,17 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from shuup.core.models import MutableAddress
 from shuup.front.models import StoredBasket
+from shuup.testing.factories import create_order_with_product, get_default_supplier
 
+from shoop_mailchimp import cart_links
+from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
+from shoop_mailchimp.receivers import order_created
+from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
@@ -195,3 +201,63 @@ def test_a_basket_saved_again_unchanged_sends_nothing(shop, cart_settings, mailc
         basket.save()
         send_due_carts()
     assert not [r for r in emulator.requests if "/carts" in r["path"]]
+
+
+def consenting_shoppers_cart(shop, cart_settings, mailchimp_account, email):
+    """A consenting shopper's cart in Mailchimp, the shop sending only people who consented."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
+    user, person = shopper(permission=True, email=email)
+    add(basket_of(shop, user), shop, products(shop)[0])
+    send_due_carts()
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
+    return person
+
+
+def test_consent_withdrawn_on_the_account_page_deletes_the_cart(shop, cart_settings, mailchimp_account):
+    """Found by review: nothing queued the cart, so it stayed in Mailchimp (with its restore link) until the basket
+    changed or its lifetime passed."""
+    emulator, api_key, list_id = mailchimp_account
+    person = consenting_shoppers_cart(shop, cart_settings, mailchimp_account, "cart.withdraw@fastmail.com")
+    person.refresh_from_db()
+    subscriptions.withdraw_consent(shop, person)
+    send_due_carts()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+def test_an_unsubscribe_webhook_deletes_the_cart(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = consenting_shoppers_cart(shop, cart_settings, mailchimp_account, "cart.webhook@fastmail.com")
+    handle_event(cart_settings, {"type": "unsubscribe", "fired_at": timezone.now().replace(microsecond=0),
+                                 "data": {"list_id": list_id, "email": person.email, "action": "unsub"}})
+    person.refresh_from_db()
+    assert person.marketing_permission is False
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+def test_an_order_of_a_restored_copy_deletes_the_links_cart(shop, cart_settings, mailchimp_account):
+    """A restore link copies its basket into the visitor's own; the shopper's order of the copy ends the cart the
+    link came from (Mailchimp would go on mailing it), as the shopper's order of any other basket does."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.copy@fastmail.com")
+    basket = basket_of(shop, user)
+    [product] = products(shop)
+    add(basket, shop, product)
+    send_due_carts()
+    holder = stored(basket)
+    browser = Client()
+    browser.force_login(user)
+    browser.get(cart_links.restore_url(holder)[len(STOREFRONT):])
+    copy = StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
+    assert copy.pk != holder.pk and copy.data[cart_links.RESTORED_FROM] == holder.pk
+
+    order = create_order_with_product(product, get_default_supplier(), 1, 10, shop=shop)
+    order.customer = person
+    order.save()
+    order_created(None, order, source=mock.Mock(_data=copy.data, request=None))
+    send_due_carts()
+    assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
+    holder.refresh_from_db()
+    assert not holder.deleted, "the shopper's basket itself is left as it was"
