@@ -261,3 +261,50 @@ def test_an_order_of_a_restored_copy_deletes_the_links_cart(shop, cart_settings,
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     holder.refresh_from_db()
     assert not holder.deleted, "the shopper's basket itself is left as it was"
+
+
+def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_settings, mailchimp_account, settings):
+    """Found by review: the POST reached Mailchimp but its answer timed out; the row looked never sent, so the
+    ordered basket's row went without a DELETE and Mailchimp went on mailing somebody who had ordered."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.timeout@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    drain()  # the contact and the product go; the cart waits for its quiet period
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1))
+    emulator.faults.latency(2)
+    send_due_carts()
+    emulator.faults.latency(0)
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 30))
+    assert emulator.carts(api_key, cart_settings.store_id), "the POST landed"
+    assert SyncState.objects.carts().get().last_synced_at is None, "the row never learnt it"
+
+    basket.finalize()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not SyncState.objects.carts().exists()
+
+
+def test_a_cart_of_a_lost_attempt_is_deleted_and_a_missing_one_tolerated(shop, cart_settings, mailchimp_account):
+    """A worker died mid-send (its lease ran out): the next claim takes the row as recovered, and a cart that is
+    no longer one is deleted whether or not the lost attempt created it (a 404 is fine)."""
+    emulator, api_key, list_id = mailchimp_account
+    items = products(shop, 2)
+    for number, landed in enumerate((True, False)):
+        user, person = shopper(email="cart.lost%d@fastmail.com" % number)
+        basket = basket_of(shop, user)
+        add(basket, shop, items[number])
+        send_due_carts()
+        holder = stored(basket)
+        if not landed:
+            with emulator.lock:
+                del emulator.accounts[api_key].stores[cart_settings.store_id].carts[str(holder.pk)]
+        SyncState.objects.carts().filter(object_id=holder.pk).update(
+            last_synced_at=None, status="sending", claimed_by="dead-worker", next_attempt_at=timezone.now(),
+            lease_until=timezone.now() - timedelta(seconds=1))
+        StoredBasket.objects.filter(pk=holder.pk).update(deleted=True)
+        emulator.clear_requests()
+        send_due_carts()
+        assert [r["method"] for r in cart_requests(emulator)] == ["DELETE"]
+        assert emulator.carts(api_key, cart_settings.store_id) == []
+        assert not SyncState.objects.carts().filter(object_id=holder.pk).exists()

@@ -127,12 +127,19 @@ def shopper_contact(basket):
     return basket.customer or basket.orderer
 
 
+def may_be_in_mailchimp(row):
+    """Whether Mailchimp may hold the row's cart: it was sent, or an attempt's fate is unknown (a timeout or a
+    5xx after the request may have landed, a worker whose lease ran out: see
+    :func:`~shoop_mailchimp.sync.state.claim`). Deleting a cart Mailchimp lacks costs one 404."""
+    return bool(row.last_synced_at or row.last_error_data or getattr(row, "recovered", False))
+
+
 def plan(configuration, row, context):
     basket = context.baskets.get(row.object_id)
     try:
         cart_plan = CartPlan(configuration, row, basket, context)
     except NoCart as reason:
-        return DeletePlan(configuration, row, str(reason)) if row.last_synced_at else Outcome.removed()
+        return DeletePlan(configuration, row, str(reason)) if may_be_in_mailchimp(row) else Outcome.removed()
     if configuration.store_syncing:
         return Outcome(Result.RETRY, "waiting for the store's import to finish (no carts while it syncs)",
                        waits=True)
