@@ -308,3 +308,42 @@ def test_a_cart_of_a_lost_attempt_is_deleted_and_a_missing_one_tolerated(shop, c
         assert [r["method"] for r in cart_requests(emulator)] == ["DELETE"]
         assert emulator.carts(api_key, cart_settings.store_id) == []
         assert not SyncState.objects.carts().filter(object_id=holder.pk).exists()
+
+
+def abandoned_cart_mails(emulator, api_key):
+    return [n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"]
+
+
+def test_a_guest_typing_a_customers_address_makes_no_cart(shop, cart_settings, mailchimp_account):
+    """Found by review: a visitor typing a subscribed customer's address at checkout made Mailchimp mail that
+    subscriber an abandoned-cart e-mail for a basket they never filled (with the stranger's restore link)."""
+    emulator, api_key, list_id = mailchimp_account
+    victim = shopper(permission=True, email="victim.vera@fastmail.com")[1]
+    send_due_carts()
+    assert emulator.get_member(api_key, list_id, victim.email)["status"] == "subscribed"
+
+    basket = basket_of(shop)
+    add(basket, shop, products(shop)[0])
+    basket.billing_address = MutableAddress(name="Anybody", email="Victim.Vera@fastmail.com")
+    basket.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == [] and not abandoned_cart_mails(emulator, api_key)
+    assert not SyncState.objects.carts().exists()
+
+
+def test_a_guest_typing_the_address_of_a_member_the_shop_does_not_know_makes_no_cart(shop, cart_settings,
+                                                                                       mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_members(api_key, list_id, ["reader.rory@fastmail.com"])  # joined on a form of Mailchimp's
+    basket = basket_of(shop)
+    add(basket, shop, products(shop)[0])
+    basket.billing_address = MutableAddress(name="Anybody", email="reader.rory@fastmail.com")
+    basket.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == [] and not abandoned_cart_mails(emulator, api_key)
+
+    basket.billing_address = MutableAddress(name="Gus", email="gus.guest@fastmail.com")  # an address of nobody
+    basket.save()
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["customer"]["email_address"] == "gus.guest@fastmail.com"

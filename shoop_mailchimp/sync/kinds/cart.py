@@ -25,9 +25,11 @@ from shoop_mailchimp import consent
 from shoop_mailchimp.cart_links import restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.resources import cart_path
+from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
+from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import mailchimp_email
@@ -90,6 +92,7 @@ class Context:
         self.attributions = attribution.Attributions(())
         self.expired_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME"))
         self.last_orders = last_orders(configuration.shop_id, self.baskets.values())
+        self.known_addresses = known_addresses(configuration.shop_id, self.baskets.values())
 
     def ordered_since(self, basket):
         """Whether the basket's shopper (its contact, or the e-mail typed) has ordered in the shop since the basket
@@ -97,6 +100,18 @@ class Context:
         keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
         keys += [("email", email) for email in [typed_email(basket).lower()] if email]
         return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
+
+
+def known_addresses(shop_id, baskets):
+    """The lowercased addresses typed in these baskets that belong to somebody the shop knows: a contact of the
+    shop has it, or a member the shop sent has it in Mailchimp."""
+    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    if not emails:
+        return set()
+    contacts = shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
+    members = SyncState.objects.contacts().filter(shop_id=shop_id).annotate(lower_email=Lower("email")).filter(
+        lower_email__in=emails)
+    return set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
 
 
 def last_orders(shop_id, baskets):
@@ -211,6 +226,10 @@ class CartPlan:
         if not consent.may_send_cart(False, self.configuration.send_unconsented):
             raise NoCart("a guest has not consented before ordering, and the shop sends only people who "
                          "consented")
+        if email.lower() in self.context.known_addresses:
+            # Anybody can type anybody's address: the abandoned-cart e-mail would go to a customer (a subscriber)
+            # for a basket they never filled. A customer's cart is theirs when they are logged in.
+            raise NoCart("a guest typed the address of a customer of the shop")
         return {"id": guest_customer_id(email), "email_address": email, "opt_in_status": False}
 
     def _payload(self, contact):
@@ -242,6 +261,23 @@ class CartPlan:
 
     def run(self, log):
         store_id = self.configuration.store_id
+        if self.customer.get("email_address") and self.email.lower() != (self.row.email or "").lower():
+            # A guest's address new to this cart: a member who joined the audience on their own (a form of
+            # Mailchimp's) is not the shop's to mail a stranger's basket to.
+            try:
+                member = yield Operation("GET", member_path(self.configuration.list_id, self.email),
+                                         params={"fields": "status"})
+            except MailchimpNotFound:
+                member = None
+            if member and member.get("status") != TRANSACTIONAL:
+                if may_be_in_mailchimp(self.row):
+                    try:
+                        yield Operation("DELETE", cart_path(store_id, self.payload["id"]))
+                    except MailchimpNotFound:
+                        pass
+                log("cart.skip", "Cart %s not sent: a guest typed the address of a member of the audience"
+                    % self.payload["id"])
+                return Outcome.removed()
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, self.products)
         payload = self.payload
