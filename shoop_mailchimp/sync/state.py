@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from shuup.front.models import StoredBasket
 
@@ -189,6 +189,18 @@ def requeue_stale(kind, synced_before):
     outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued."""
     return SyncState.objects.filter(kind=kind, status=SyncStatus.SYNCED, last_synced_at__lt=synced_before).update(
         **_pending_now(timezone.now()))
+
+
+def requeue_carts_to_renew(synced_before):
+    """Queue the cart rows last sent before ``synced_before`` whose basket changed after that send without
+    changing the cart (their restore link would expire before the cart: the plan sends a fresh one). Returns
+    how many were queued."""
+    touched = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gt=OuterRef("last_synced_at"))
+    ids = list(SyncState.objects.filter(kind=SyncKind.CART, status=SyncStatus.SYNCED,
+                                        last_synced_at__lt=synced_before).annotate(touched=Exists(touched)).filter(
+        touched=True).values_list("id", flat=True))
+    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
+                            **_pending_now(timezone.now())) if ids else 0
 
 
 def requeue_missing(state_ids):

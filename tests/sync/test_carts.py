@@ -347,3 +347,61 @@ def test_a_guest_typing_the_address_of_a_member_the_shop_does_not_know_makes_no_
     send_due_carts()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["email_address"] == "gus.guest@fastmail.com"
+
+
+DAY = 86400
+
+
+def link_token(cart):
+    return cart["checkout_url"].rstrip("/").rsplit("/", 1)[1]
+
+
+def test_a_basket_touched_late_gets_a_fresh_link_in_its_cart(shop, cart_settings, mailchimp_account, monkeypatch):
+    """Found by review: a cart sent on day 0 and re-planned unchanged on day 13 (the shopper typed their address)
+    closed 'unchanged': Mailchimp kept the day-0 link, refused from day 14, while the cart lived until day 27."""
+    emulator, api_key, list_id = mailchimp_account
+    now = time.time()
+    user, person = shopper(email="cart.later@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    monkeypatch.setattr("django.core.signing.time.time", lambda: now - 13 * DAY)
+    send_due_carts()
+    monkeypatch.undo()
+    sent_at = timezone.now() - timedelta(days=13)
+    SyncState.objects.carts().update(last_synced_at=sent_at)
+    StoredBasket.objects.filter(pk=stored(basket).pk).update(updated_on=sent_at)
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    old_token = link_token(cart)
+
+    basket.billing_address = MutableAddress(name="Later Lisa", email="cart.later@fastmail.com", street="S 1",
+                                            city="Oulu", postal_code="90100", country="FI")
+    basket.save()
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert link_token(cart) != old_token, "a fresh link"
+    monkeypatch.setattr("django.core.signing.time.time", lambda: now + 2 * DAY)
+    assert cart_links.read_token(link_token(cart))[0] == stored(basket).pk, "the link lives as long as its cart"
+
+
+def test_a_round_renews_the_link_of_a_cart_that_would_outlive_it(shop, cart_settings, mailchimp_account):
+    """The shopper came back on day 3 without changing the cart (nothing to send then: its link was new); on
+    day 8 the link is older than half of CART_LIFETIME and expires before the cart: a round sends a fresh one. A
+    basket untouched since its send expires with its link: nothing is sent."""
+    emulator, api_key, list_id = mailchimp_account
+    items = products(shop, 2)
+    holders = []
+    for number in range(2):
+        basket = basket_of(shop, shopper(email="cart.round%d@fastmail.com" % number)[0])
+        add(basket, shop, items[number])
+        holders.append(stored(basket))
+    send_due_carts()
+    SyncState.objects.carts().update(last_synced_at=timezone.now() - timedelta(days=8))
+    StoredBasket.objects.filter(pk=holders[0].pk).update(updated_on=timezone.now() - timedelta(days=5))
+    StoredBasket.objects.filter(pk=holders[1].pk).update(updated_on=timezone.now() - timedelta(days=8, seconds=60))
+    emulator.clear_requests()
+    run_due_work()
+    send_due_carts()
+    assert [(r["method"], r["path"].rsplit("/", 1)[1]) for r in cart_requests(emulator)] == [
+        ("PATCH", str(holders[0].pk))]
+    run_due_work()
+    assert len(cart_requests(emulator)) == 1, "renewed once"

@@ -91,6 +91,7 @@ class Context:
         #: What this drain learnt of the campaigns carts name.
         self.attributions = attribution.Attributions(())
         self.expired_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME"))
+        self.renew_links_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME") / 2)
         self.last_orders = last_orders(configuration.shop_id, self.baskets.values())
         self.known_addresses = known_addresses(configuration.shop_id, self.baskets.values())
 
@@ -163,7 +164,17 @@ def plan(configuration, row, context):
     if not cart_plan.payload["checkout_url"]:
         return Outcome.failed("The cart needs a link back to the storefront: set SHOOP_MAILCHIMP "
                               "STOREFRONT_BASE_URL or the shop's domain.")
-    return Outcome.unchanged() if cart_plan.fingerprint == row.fingerprint else cart_plan
+    if cart_plan.fingerprint == row.fingerprint and not link_to_renew(row, cart_plan.basket, context):
+        return Outcome.unchanged()
+    return cart_plan
+
+
+def link_to_renew(row, basket, context):
+    """Whether the restore link Mailchimp holds (signed when the cart was last sent) is older than half of
+    CART_LIFETIME while the basket changed since: the cart lives CART_LIFETIME from that change, and would
+    outlive its link. A fresh link is sent then; a basket untouched since the send expires with its link."""
+    return bool(row.last_synced_at and basket.updated_on > row.last_synced_at
+                and row.last_synced_at < context.renew_links_before)
 
 
 class CartPlan:
