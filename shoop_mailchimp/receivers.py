@@ -449,6 +449,11 @@ def basket_saved(sender, instance, raw=False, **kwargs):
     else:
         state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
                      quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+        restored_from = (instance.data or {}).get(cart_links.RESTORED_FROM)
+        if isinstance(restored_from, int) and instance.customer_id:
+            # A restore link's copy for a logged-in shopper: the cart of the basket it copied goes if it was theirs.
+            state.record(instance.shop_id, SyncKind.CART, [restored_from], only_known=True,
+                         quiet_seconds=get_setting("CART_QUIET_SECONDS"))
 
 
 def connect_receivers():

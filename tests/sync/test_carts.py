@@ -405,3 +405,22 @@ def test_a_round_renews_the_link_of_a_cart_that_would_outlive_it(shop, cart_sett
         ("PATCH", str(holders[0].pk))]
     run_due_work()
     assert len(cart_requests(emulator)) == 1, "renewed once"
+
+
+def test_a_logged_in_shopper_has_one_cart_their_newest_basket(shop, cart_settings, mailchimp_account):
+    """A restore link opened in another browser copies the basket (it never shares it): the shopper, logged in
+    there, then has two baskets, and Mailchimp would mail an abandoned-cart e-mail for each. The older cart
+    goes."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.twice@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    holder = stored(basket)
+    browser = Client()
+    browser.force_login(user)
+    browser.get(cart_links.restore_url(holder)[len(STOREFRONT):])
+    copy = StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
+    send_due_carts()
+    assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(copy.pk)]
+    assert abandoned_cart_mails(emulator, api_key)[-1]["cart_id"] == str(copy.pk)

@@ -14,7 +14,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from shuup.core.models import AnonymousContact, Order, Product
@@ -94,6 +94,7 @@ class Context:
         self.renew_links_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME") / 2)
         self.last_orders = last_orders(configuration.shop_id, self.baskets.values())
         self.known_addresses = known_addresses(configuration.shop_id, self.baskets.values())
+        self.newest_baskets = newest_baskets(configuration.shop_id, self.baskets.values())
 
     def ordered_since(self, basket):
         """Whether the basket's shopper (its contact, or the e-mail typed) has ordered in the shop since the basket
@@ -101,6 +102,16 @@ class Context:
         keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
         keys += [("email", email) for email in [typed_email(basket).lower()] if email]
         return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
+
+
+def newest_baskets(shop_id, baskets):
+    """{customer id: when their newest open basket with products changed}, for these baskets' customers."""
+    customer_ids = {basket.customer_id for basket in baskets if basket.customer_id}
+    if not customer_ids:
+        return {}
+    return dict(StoredBasket.objects.filter(shop_id=shop_id, deleted=False, customer_id__in=customer_ids,
+                                            product_count__gt=0).order_by().values("customer_id").annotate(
+        newest=Max("updated_on")).values_list("customer_id", "newest"))
 
 
 def known_addresses(shop_id, baskets):
@@ -193,6 +204,10 @@ class CartPlan:
             raise NoCart("the basket was left alone longer than a cart lives")
         if context.ordered_since(basket):
             raise NoCart("its shopper has ordered since")
+        if basket.customer_id and context.newest_baskets.get(basket.customer_id, basket.updated_on) > basket.updated_on:
+            # One cart per logged-in shopper (their basket in another browser, a restore link's copy): two
+            # would make Mailchimp mail two abandoned-cart e-mails.
+            raise NoCart("its shopper has a newer basket")
         self.configuration = configuration
         self.row = row
         self.basket = basket
