@@ -1,5 +1,5 @@
-"""Restore links: the ``checkout_url`` a cart carries to Mailchimp, which puts that exact basket back in a
-shopper's browser from an abandoned-cart e-mail.
+"""Restore links: the ``checkout_url`` a cart carries to Mailchimp, which puts a copy of that basket in a
+shopper's browser from an abandoned-cart e-mail (:func:`shoop_mailchimp.storefront.views.restore_cart`).
 
 The token is the basket's id and a keyed hash of its key (HMAC with the site's secret), signed with the site's
 secret (``django.core.signing``, a salt of its own), so it cannot be guessed or forged, and it is refused after

@@ -3,11 +3,12 @@ abandoned-cart automations.
 
 A basket is a cart only while it has a known shopper (logged in, or an e-mail typed at checkout) whom the
 shop may mail under its consent rules (:func:`shoop_mailchimp.consent.may_send_cart`), product lines, and
-a restore link (:mod:`shoop_mailchimp.cart_links`). When it stops being one (ordered, emptied, deleted,
-left alone for ``CART_LIFETIME``, consent withdrawn) a cart sent before is deleted in Mailchimp and the
-row goes. Nothing is sent while the store imports its history (``is_syncing``): carts sent then would
-start no automation. Receivers record baskets with a quiet period (``CART_QUIET_SECONDS``), so the
-latest basket is sent once the shopper pauses.
+a restore link (:mod:`shoop_mailchimp.cart_links`). A guest's typed address that belongs to somebody the shop
+knows makes no cart, and a logged-in shopper has one cart (their newest basket). When it stops being one
+(ordered, emptied, deleted, left alone for ``CART_LIFETIME``, consent withdrawn, its shopper ordered since) a
+cart that may be in Mailchimp is deleted there and the row goes. Nothing is sent while the store imports its
+history (``is_syncing``): carts sent then would start no automation. Receivers record baskets with a quiet
+period (``CART_QUIET_SECONDS``), so the latest basket is sent once the shopper pauses.
 """
 import hashlib
 import json
@@ -141,8 +142,8 @@ def last_orders(shop_id, baskets):
     for customer_id, orderer_id, email, created_on in orders.values_list("customer_id", "orderer_id", "lower_email",
                                                                          "created_on"):
         for key in (("contact", customer_id), ("contact", orderer_id), ("email", email)):
-            if key[1] and created_on > latest.get(key, created_on - timedelta(seconds=1)):
-                latest[key] = created_on
+            if key[1]:
+                latest[key] = max(created_on, latest.get(key, created_on))
     return latest
 
 
