@@ -16,7 +16,7 @@ from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
 from shoop_mailchimp.receivers import order_created
 from shoop_mailchimp.storefront import subscriptions
-from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.drainer import drain, withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
 from tests.helpers import make_all_due
@@ -424,3 +424,15 @@ def test_a_logged_in_shopper_has_one_cart_their_newest_basket(shop, cart_setting
     send_due_carts()
     assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(copy.pk)]
     assert abandoned_cart_mails(emulator, api_key)[-1]["cart_id"] == str(copy.pk)
+
+
+def test_a_worker_that_learns_of_an_unsubscribe_queues_the_carts(shop, cart_settings, mailchimp_account):
+    """The drainer's path: a send finds the member unsubscribed in Mailchimp and withdraws the shop's consent
+    (``drainer.withdraw_consent``), outside the shop's transactions."""
+    emulator, api_key, list_id = mailchimp_account
+    person = consenting_shoppers_cart(shop, cart_settings, mailchimp_account, "cart.worker@fastmail.com")
+    row = SyncState.objects.contacts().get(object_id=person.pk)
+    withdraw_consent(row, mock.Mock())
+    assert SyncState.objects.carts().get().status == "pending"
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
