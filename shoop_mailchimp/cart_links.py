@@ -1,5 +1,5 @@
-"""Restore links: the ``checkout_url`` a cart carries to Mailchimp, which puts that exact basket back in a
-shopper's browser from an abandoned-cart e-mail.
+"""Restore links: the ``checkout_url`` a cart carries to Mailchimp, which puts a copy of that basket in a
+shopper's browser from an abandoned-cart e-mail (:func:`shoop_mailchimp.storefront.views.restore_cart`).
 
 The token is the basket's id and a keyed hash of its key (HMAC with the site's secret), signed with the site's
 secret (``django.core.signing``, a salt of its own), so it cannot be guessed or forged, and it is refused after
@@ -18,6 +18,8 @@ SALT = "shoop_mailchimp.cart_restore"
 KEY_HASH_SALT = "shoop_mailchimp.cart_restore.key"
 RESTORE_URL_NAME = "shoop_mailchimp_cart_restore"
 RESTORE_VIEW_NAME = "shuup:" + RESTORE_URL_NAME
+#: In a basket's data: the stored basket a restore link copied into it (its order closes that basket's cart).
+RESTORED_FROM = "shoop_mailchimp_restored_from"
 
 
 class BadLink(Exception):

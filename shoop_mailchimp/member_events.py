@@ -117,6 +117,7 @@ def handle_unsubscribe(configuration, event, states=None):
     # A queryset update: no post_save, so nothing is recorded and nothing is sent back.
     withdrawn = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True).update(
         marketing_permission=False)
+    state.record_carts_of(configuration.shop_id, contact_ids)
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], opt_in=False,
                                member_status=UNSUBSCRIBED)
     _drop_confirmation(states, event["fired_at"])

@@ -23,6 +23,7 @@ from shuup.core.signals import order_changed, order_status_changed, stocks_updat
 from shuup.front.models import StoredBasket
 from shuup.gdpr.signals import anonymization_requested
 
+from shoop_mailchimp import cart_links
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import (
@@ -85,6 +86,8 @@ CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
 #: The variation parent a product being saved has in the database: see :func:`product_saving`.
 STORED_PARENT = "_shoop_mailchimp_stored_parent"
+#: Whether this save withdraws consent the database held: the shopper's carts are sent again (or deleted).
+CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
 
 
 def record(shop_id, kind, object_ids, only_known=False):
@@ -105,6 +108,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     permission = instance.__dict__.get("marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     setattr(instance, CONSENT_TURNED_ON, False)
+    setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
         return
     stored = Contact.objects.filter(pk=instance.pk).values_list("marketing_permission", flat=True).first()
@@ -115,6 +119,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
+    setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
@@ -128,6 +133,8 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             consent_given(shop_id, instance)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
+        if getattr(instance, CONSENT_TURNED_OFF, False):
+            state.record_carts_of(shop_id, [instance.pk])
 
 
 def consent_given(shop_id, contact):
@@ -243,6 +250,7 @@ def order_created(sender, order, source=None, **kwargs):
         return
     remember_for_order(order, getattr(source, "request", None))
     record(order.shop_id, SyncKind.ORDER, [order.pk])
+    _record_carts_ordered(order, source)
     customer = order.customer
     if customer is None:
         return
@@ -258,6 +266,20 @@ def order_created(sender, order, source=None, **kwargs):
             kind=LogKind.INFO, contact_id=customer.pk, order_id=order.pk,
         )
     record(order.shop_id, SyncKind.CONTACT, [customer.pk])
+
+
+def _record_carts_ordered(order, source):
+    """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, and
+    the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed."""
+    basket_ids = set()
+    restored_from = (getattr(source, "_data", None) or {}).get(cart_links.RESTORED_FROM)
+    if isinstance(restored_from, int):
+        basket_ids.add(restored_from)
+    if order.customer_id:
+        basket_ids.update(StoredBasket.objects.filter(shop_id=order.shop_id, customer_id=order.customer_id,
+                                                      deleted=False).values_list("pk", flat=True))
+    if basket_ids:
+        record(order.shop_id, SyncKind.CART, basket_ids, only_known=True)
 
 
 def order_status_changed_receiver(sender, order, old_status=None, **kwargs):
@@ -487,6 +509,11 @@ def basket_saved(sender, instance, raw=False, **kwargs):
     else:
         state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
                      quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+        restored_from = (instance.data or {}).get(cart_links.RESTORED_FROM)
+        if isinstance(restored_from, int) and instance.customer_id:
+            # A restore link's copy for a logged-in shopper: the cart of the basket it copied goes if it was theirs.
+            state.record(instance.shop_id, SyncKind.CART, [restored_from], only_known=True,
+                         quiet_seconds=get_setting("CART_QUIET_SECONDS"))
 
 
 def connect_receivers():

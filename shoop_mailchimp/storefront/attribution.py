@@ -2,7 +2,7 @@
 
 Mailchimp's links carry ``mc_cid`` (the campaign), ``mc_eid`` (the recipient) and sometimes ``mc_tc`` (the
 tracking code). :class:`CampaignAttributionMiddleware` remembers them with the landing page for the visit (in the
-session) and in a signed first-party cookie for ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
+session) and in a signed first-party cookie, both for ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
 a newer campaign link replaces them. A basket filled in the visit carries them too (its cart names the campaign,
 its restore link brings the campaign back). When an order is created from the visit, :func:`remember_for_order` keeps
 them in an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own
@@ -10,6 +10,7 @@ format are kept: a link cannot smuggle text into the shop or into Mailchimp.
 """
 import json
 import re
+import time
 from urllib.parse import quote
 
 from django.core import signing
@@ -19,6 +20,9 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import OrderAttribution
 
 SESSION_KEY = "shoop_mailchimp_attribution"
+#: Session key: when the session's attribution was remembered (seconds since the epoch); it lasts
+#: ATTRIBUTION_COOKIE_AGE from then, as the cookie does.
+SESSION_AT_KEY = "shoop_mailchimp_attribution_at"
 #: The basket's data carries the visit's attribution: its cart names the campaign, and its restore link brings the
 #: campaign back to whoever opens it (another browser, days later).
 BASKET_KEY = "shoop_mailchimp_attribution"
@@ -57,17 +61,48 @@ def landing_site(request):
 
 
 def current(request):
-    """The visit's attribution (the session's, else the cookie's), or None."""
+    """The visit's attribution (the session's, else the cookie's), or None. Both last ATTRIBUTION_COOKIE_AGE
+    seconds from the campaign link (0: the browser session); an expired session copy is forgotten."""
     session = getattr(request, "session", None)
     if session is not None and session.get(SESSION_KEY):
-        return session[SESSION_KEY]
+        if _fresh(session.get(SESSION_AT_KEY)):
+            return session[SESSION_KEY]
+        forget(session)
+    return from_cookie(request)[0]
+
+
+def _fresh(remembered_at):
+    """Whether a session copy remembered at ``remembered_at`` (seconds since the epoch) is still in its age; one
+    without the time (remembered before it was kept) is not."""
+    age = get_setting("ATTRIBUTION_COOKIE_AGE")
+    if not age:
+        return True
+    return isinstance(remembered_at, (int, float)) and time.time() - remembered_at <= age
+
+
+def from_cookie(request):
+    """(the attribution the signed cookie holds, when the campaign link set it), or (None, None)."""
+    signer = signing.get_cookie_signer(salt=COOKIE_NAME + COOKIE_SALT)
     try:
-        value = request.get_signed_cookie(COOKIE_NAME, salt=COOKIE_SALT,
-                                          max_age=get_setting("ATTRIBUTION_COOKIE_AGE") or None)
-        data = json.loads(value)
-    except (KeyError, signing.BadSignature, ValueError):
-        return None
-    return data if isinstance(data, dict) and MAILCHIMP_ID.match(str(data.get("campaign_id", ""))) else None
+        cookie = request.COOKIES[COOKIE_NAME]
+        data = json.loads(signer.unsign(cookie, max_age=get_setting("ATTRIBUTION_COOKIE_AGE") or None))
+        signed_at = signing.baseconv.base62.decode(signing.Signer.unsign(signer, cookie).rsplit(signer.sep, 1)[1])
+    except (KeyError, IndexError, signing.BadSignature, ValueError):
+        return None, None
+    if isinstance(data, dict) and MAILCHIMP_ID.match(str(data.get("campaign_id", ""))):
+        return data, signed_at
+    return None, None
+
+
+def remember(session, data, at=None):
+    """Keep an attribution for the visit, with the time its age counts from (now unless given)."""
+    session[SESSION_KEY] = data
+    session[SESSION_AT_KEY] = int(time.time() if at is None else at)
+
+
+def forget(session):
+    session.pop(SESSION_KEY, None)
+    session.pop(SESSION_AT_KEY, None)
 
 
 class CampaignAttributionMiddleware(MiddlewareMixin):
@@ -76,11 +111,13 @@ class CampaignAttributionMiddleware(MiddlewareMixin):
     def process_request(self, request):
         request.mailchimp_attribution_landed = from_query(request)
         if request.mailchimp_attribution_landed and hasattr(request, "session"):
-            request.session[SESSION_KEY] = request.mailchimp_attribution_landed
-        elif hasattr(request, "session") and not request.session.get(SESSION_KEY):
-            remembered = current(request)
-            if remembered:
-                request.session[SESSION_KEY] = remembered
+            remember(request.session, request.mailchimp_attribution_landed)
+        elif hasattr(request, "session"):
+            current(request)  # forgets a session copy past its age
+            if not request.session.get(SESSION_KEY):
+                remembered, signed_at = from_cookie(request)
+                if remembered:
+                    remember(request.session, remembered, at=signed_at)
 
     def process_response(self, request, response):
         """Runs before Shuup's front middleware saves a changed basket: a basket this request filled carries the
@@ -115,7 +152,7 @@ def restore_from_basket(request, basket_data):
     """A restored basket brings its campaign back to the visit, unless the visit came with its own link."""
     remembered = (basket_data or {}).get(BASKET_KEY)
     if remembered and not getattr(request, "mailchimp_attribution_landed", None) and hasattr(request, "session"):
-        request.session[SESSION_KEY] = remembered
+        remember(request.session, remembered)  # its age counts from this visit
 
 
 def of_basket(basket_data):

@@ -137,18 +137,17 @@ CART_RESTORED = _("Welcome back: your basket is as you left it.")
 CART_ADDED = _("Welcome back: the products of your saved basket were added to your basket.")
 CART_LINK_BAD = _("This basket link is not valid or has expired. Your current basket is shown instead.")
 CART_GONE = _("This basket was ordered or emptied since the link was sent. Your current basket is shown instead.")
-#: What a basket holds of the person who filled it: saved addresses and who orders, and the addresses typed
-#: at checkout (a guest's e-mail among them). Left behind when anybody else opens the link.
-ACCOUNT_DATA_KEYS = ("customer_id", "orderer_id", "billing_address_id", "shipping_address_id",
-                     "billing_address_data", "shipping_address_data")
+#: What a basket holds of the person who filled it: saved and typed addresses (a guest's e-mail among them).
+#: Copied with the lines only for that person logged in; anybody else orders as themselves.
+OWNER_DATA_KEYS = ("billing_address_id", "shipping_address_id", "billing_address_data", "shipping_address_data")
 
 
 def restore_cart(request, token):
-    """A cart's ``checkout_url``. A visitor with an empty basket gets the stored basket the link names; a visitor
-    who already holds it keeps it as it is; a visitor with a basket of their own keeps it (its lines, addresses,
-    codes) and gets the link's products it lacks added, and the stored basket is left as it was (it may be
-    somebody else's). The basket page shows the result. No login: a shopper's account data in the basket (who
-    orders, saved addresses) is kept only for that shopper logged in; anybody else orders as themselves."""
+    """A cart's ``checkout_url``. The link's stored basket is never handed over (it may be somebody else's, and a
+    shared basket would be shared live, both ways): a visitor who holds it already keeps it as it is; anybody
+    else gets the link's products their own basket lacks copied into it (an empty basket: all its lines and
+    codes), and the stored basket is left as it was. The basket page shows the result. No login: the owner's
+    addresses are copied only for that shopper logged in."""
     try:
         basket_id, hashed_key = cart_links.read_token(token)
     except cart_links.BadLink:
@@ -170,17 +169,17 @@ def restore_cart(request, token):
         return redirect(BASKET_VIEW_NAME)
     own_products = {line.product.pk for line in list(basket.get_lines()) + list(basket.get_unorderable_lines())
                     if line.product}
-    if own_products:
-        _add_products_lacking(basket, stored, own_products)  # saved by Shuup's front middleware
-        messages.success(request, CART_ADDED)
-        return redirect(BASKET_VIEW_NAME)
-    owners = {stored.customer_id, stored.orderer_id} - {None}
-    if not owners or getattr(request.customer, "pk", None) not in owners:  # a guest's basket: anybody's link
-        data = {name: value for name, value in (stored.data or {}).items() if name not in ACCOUNT_DATA_KEYS}
-        StoredBasket.objects.filter(pk=stored.pk).update(data=data)
-    request.session[session_key] = {"pk": stored.pk, "key": stored.key}
-    basket.dirty = False  # the basket this request loaded must not overwrite the one restored
-    messages.success(request, CART_RESTORED)
+    _add_products_lacking(basket, stored, own_products)  # saved by Shuup's front middleware
+    basket._set_value_to_data(cart_links.RESTORED_FROM, stored.pk)  # its order ends the link's cart (receivers)
+    if not own_products:
+        _copy_codes(basket, stored)
+        owners = {stored.customer_id, stored.orderer_id} - {None}
+        if owners and getattr(request.customer, "pk", None) in owners:
+            for name in OWNER_DATA_KEYS:
+                if (stored.data or {}).get(name):
+                    basket._set_value_to_data(name, stored.data[name])
+                    basket.dirty = True
+    messages.success(request, CART_ADDED if own_products else CART_RESTORED)
     return redirect(BASKET_VIEW_NAME)
 
 
@@ -197,3 +196,10 @@ def _add_products_lacking(basket, stored, own_products):
             continue
         basket.update_line(dict(line))
         added.add(line.get("line_id"))
+
+
+def _copy_codes(basket, stored):
+    """The stored basket's codes that can still be used, into the visitor's (empty) basket."""
+    for code in (stored.data or {}).get("codes") or []:
+        if isinstance(code, str) and is_code_usable(basket, code):
+            basket.add_code(code)

@@ -38,8 +38,12 @@ def run_due_work(shop_id=None, max_rounds=None):
 
 
 def expire_carts():
-    """Carts left alone for CART_LIFETIME are queued once more: their plan deletes them in Mailchimp."""
-    state.requeue_stale(SyncKind.CART, timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME")))
+    """Carts left alone for CART_LIFETIME are queued once more: their plan deletes them in Mailchimp. Carts whose
+    restore link is older than half of it while their basket changed since (a cart outliving its link) are
+    queued too: their plan sends a fresh link."""
+    lifetime = get_setting("CART_LIFETIME")
+    state.requeue_stale(SyncKind.CART, timezone.now() - timedelta(seconds=lifetime))
+    state.requeue_carts_to_renew(timezone.now() - timedelta(seconds=lifetime / 2))
 
 
 def seconds_to_next_round():

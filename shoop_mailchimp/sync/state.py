@@ -16,8 +16,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
+from shuup.front.models import StoredBasket
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -128,6 +129,20 @@ def requeue(shop_id, kind, object_ids, only_known=False):
     return bool(updated)
 
 
+def record_carts_of(shop_id, contact_ids, worker=False):
+    """Queue the carts Mailchimp has of these shoppers' open baskets (their consent went: with the shop sending
+    only people who consented, the plan deletes them; otherwise they close unchanged). ``worker``: outside the
+    shop's transactions, as :func:`requeue`. Returns whether any row is due."""
+    contact_ids = list(contact_ids)
+    if not contact_ids:
+        return False
+    basket_ids = set(StoredBasket.objects.filter(shop_id=shop_id, deleted=False).filter(
+        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids)).values_list("pk", flat=True))
+    if worker:
+        return requeue(shop_id, SyncKind.CART, basket_ids, only_known=True)
+    return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
+
+
 def request_consent_change(shop_id, contact_ids, request, unless=()):
     """A shopper's :class:`~shoop_mailchimp.models.ConsentRequest` for these contacts, in the caller's
     transaction: their rows are queued and carry it until a send clears it; a row carrying a request in
@@ -174,6 +189,18 @@ def requeue_stale(kind, synced_before):
     outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued."""
     return SyncState.objects.filter(kind=kind, status=SyncStatus.SYNCED, last_synced_at__lt=synced_before).update(
         **_pending_now(timezone.now()))
+
+
+def requeue_carts_to_renew(synced_before):
+    """Queue the cart rows last sent before ``synced_before`` whose basket changed after that send without
+    changing the cart (their restore link would expire before the cart: the plan sends a fresh one). Returns
+    how many were queued."""
+    touched = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gt=OuterRef("last_synced_at"))
+    ids = list(SyncState.objects.filter(kind=SyncKind.CART, status=SyncStatus.SYNCED,
+                                        last_synced_at__lt=synced_before).annotate(touched=Exists(touched)).filter(
+        touched=True).values_list("id", flat=True))
+    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
+                            **_pending_now(timezone.now())) if ids else 0
 
 
 def requeue_missing(state_ids):

@@ -1,6 +1,8 @@
 """Campaign attribution: a visit that starts from a Mailchimp campaign link (``mc_cid``) is remembered in the
 session and a first-party cookie, and the order placed from it reaches Mailchimp with the campaign, the landing
 page and the tracking code; a campaign the account does not have is left out, and the order still counts."""
+import time
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
@@ -56,6 +58,49 @@ def test_the_campaign_link_is_remembered_for_the_visit_and_in_a_cookie(shop, set
     later.cookies[attribution.COOKIE_NAME] = cookie.value
     later.get("/")
     assert later.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
+
+
+def visit(browser):
+    """A request of the browser's visit: its session and cookies."""
+    request = RequestFactory().get("/checkout/")
+    request.COOKIES = {name: morsel.value for name, morsel in browser.cookies.items()}
+    request.session = browser.session
+    return request
+
+
+@pytest.mark.django_db
+def test_the_session_forgets_the_campaign_after_the_cookies_age(shop, settings, monkeypatch):
+    """Found by review: the session copy had no age, so an order placed days after ATTRIBUTION_COOKIE_AGE in the
+    same session (Django's last two weeks) was still attributed to the campaign."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, ATTRIBUTION_COOKIE_AGE=3600)
+    set_current_theme("shuup.themes.classic_gray", shop)
+    now = time.time()
+    browser = Client()
+    browser.get("/", {"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT})
+    monkeypatch.setattr(time, "time", lambda: now + 3500)
+    assert attribution.current(visit(browser))["campaign_id"] == CAMPAIGN
+    monkeypatch.setattr(time, "time", lambda: now + 2 * 86400)
+    request = visit(browser)
+    assert attribution.current(request) is None
+    assert attribution.SESSION_KEY not in request.session
+
+
+@pytest.mark.django_db
+def test_a_session_copy_from_the_cookie_keeps_the_cookies_age(shop, settings, monkeypatch):
+    """A later visit copies the cookie's campaign into its session: that copy ends when the cookie does, not an
+    age later."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, ATTRIBUTION_COOKIE_AGE=3600)
+    set_current_theme("shuup.themes.classic_gray", shop)
+    now = time.time()
+    first = Client()
+    response = first.get("/", {"mc_cid": CAMPAIGN})
+    later = Client()
+    later.cookies[attribution.COOKIE_NAME] = response.cookies[attribution.COOKIE_NAME].value
+    monkeypatch.setattr(time, "time", lambda: now + 3000)
+    later.get("/")
+    assert later.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
+    monkeypatch.setattr(time, "time", lambda: now + 3700)
+    assert attribution.current(visit(later)) is None
 
 
 @pytest.mark.django_db

@@ -1,11 +1,17 @@
-"""A cart's restore link: the exact basket comes back in a fresh browser without a login; the shopper's account
-data stays behind; an altered or expired link gets a clear message and the visitor's own basket."""
+"""A cart's restore link: a copy of the basket comes back in a fresh browser without a login (the link's basket is
+never shared); the shopper's account data stays behind; an altered or expired link gets a clear message and the
+visitor's own basket."""
 import time
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
-from django.test import Client
+from django.test import Client, RequestFactory
+from shuup.core.basket import get_basket
+from shuup.core.models import MutableAddress
 from shuup.front.models import StoredBasket
+from shuup.testing.factories import create_product, get_default_supplier
+from shuup.testing.utils import apply_request_middleware
 from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
@@ -32,18 +38,25 @@ def restore_path(basket):
     return url[len(STOREFRONT):]
 
 
-def test_the_link_restores_the_exact_basket_in_a_fresh_browser(abandoned_basket):
+def own_basket(browser):
+    return StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
+
+
+def test_the_link_restores_a_copy_of_the_basket_in_a_fresh_browser(abandoned_basket):
     basket, product = abandoned_basket
+    before = basket.data
     browser = Client()
     response = browser.get(restore_path(basket))
     assert response.status_code == 302 and response["Location"].endswith("/basket/")
     page = browser.get(response["Location"])
     assert str(views.CART_RESTORED) in page_messages(page)
-    assert browser.session["basket_basket_key"]["pk"] == basket.pk
     assert product.name in page.content.decode()
+    copy = own_basket(browser)
+    assert copy.pk != basket.pk, "the visitor gets a basket of their own"
+    assert copy.customer_id is None and copy.orderer_id is None, "the link logs nobody in"
+    assert [(line["product_id"], line["quantity"]) for line in copy.data["lines"]] == [(product.pk, 3)]
     basket.refresh_from_db()
-    assert "customer_id" not in basket.data and "orderer_id" not in basket.data, "the link logs nobody in"
-    assert [line["quantity"] for line in basket.data["lines"]] == [3]
+    assert basket.data == before and not basket.deleted, "the link's basket is left as it was"
 
 
 def test_an_altered_link_is_refused_clearly(abandoned_basket):
@@ -80,8 +93,6 @@ def test_a_link_to_an_ordered_basket_says_so(abandoned_basket):
 def test_a_link_opened_by_someone_else_leaves_the_typed_addresses_behind(shop, cart_settings, owned):
     """Found by review: the addresses the owner typed at checkout (name, e-mail, phone, street) stayed in the
     basket a stranger then held; a guest's basket kept them for anybody."""
-    from shuup.core.models import MutableAddress
-
     set_current_theme("shuup.themes.classic_gray", shop)
     user = shopper(email="owner.olga@fastmail.com")[0] if owned else None
     basket = basket_of(shop, user)
@@ -90,9 +101,91 @@ def test_a_link_opened_by_someone_else_leaves_the_typed_addresses_behind(shop, c
                                             phone="+358401234567", street="Secret Street 7", city="Helsinki")
     basket.save()
     holder = stored(basket)
-    assert Client().get(restore_path(holder)).status_code == 302
+    stranger = Client()
+    assert stranger.get(restore_path(holder)).status_code == 302
+    copy = own_basket(stranger)
+    assert copy.pk != holder.pk and copy.data["lines"]
+    assert not {key for key, value in copy.data.items() if key.endswith("address_data") and value}
     holder.refresh_from_db()
-    assert not {key for key, value in holder.data.items() if key.endswith("address_data") and value}
+    assert holder.data["billing_address_data"]["street"] == "Secret Street 7", "the owner's basket keeps them"
+
+
+def test_the_logged_in_owner_gets_their_addresses_with_the_copy(abandoned_basket):
+    basket, product = abandoned_basket
+    data = dict(basket.data, billing_address_data={"name": "Rita", "email": "restore.rita@fastmail.com",
+                                                   "street": "Rue 1", "city": "Oulu"})
+    StoredBasket.objects.filter(pk=basket.pk).update(data=data)
+    browser = Client()
+    browser.force_login(basket.customer.user)
+    browser.get(restore_path(basket))
+    copy = own_basket(browser)
+    assert copy.pk != basket.pk and copy.customer_id == basket.customer_id
+    assert copy.data["billing_address_data"]["street"] == "Rue 1"
+
+
+@pytest.mark.parametrize("owned", [True, False])
+def test_what_the_owner_types_after_the_link_was_opened_stays_theirs(shop, cart_settings, owned):
+    """Found by review: a visitor with an empty basket who opened the link held the owner's stored basket itself,
+    live: the owner's address typed afterwards showed in the visitor's checkout."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user = shopper(email="owner.olga@fastmail.com")[0] if owned else None
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    holder = stored(basket)
+    stranger = Client()
+    assert stranger.get(restore_path(holder)).status_code == 302
+    assert stranger.session["basket_basket_key"]["pk"] != holder.pk
+
+    basket = get_basket(basket.request)  # the owner's next request types the address at checkout
+    basket.billing_address = MutableAddress(name="Olga Owner", email="owner.olga@fastmail.com",
+                                            phone="+358401234567", street="Secret Street 7", city="Helsinki",
+                                            postal_code="00100", country="FI")
+    basket.save()
+    assert "Secret Street 7" not in str(own_basket(stranger).data)
+    html = stranger.get("/checkout/", follow=True).content.decode()
+    assert "Secret Street 7" not in html and "+358401234567" not in html
+
+
+def test_a_stranger_ordering_the_restored_basket_leaves_the_owners_basket(shop, cart_settings):
+    """Found by review: the stranger's order finalized the shared stored basket, emptying the owner's."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user = shopper(email="owner.oona@fastmail.com")[0]
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0], quantity=2)
+    holder = stored(basket)
+    stranger = Client()
+    stranger.get(restore_path(holder))
+    request = apply_request_middleware(RequestFactory().get("/"))
+    request.session = SessionStore(session_key=stranger.session.session_key)
+    get_basket(request).finalize()  # the stranger's checkout
+
+    holder.refresh_from_db()
+    assert not holder.finished and not holder.deleted
+    owner_request = apply_request_middleware(RequestFactory().get("/"), user=user)
+    owner_request.session = basket.request.session
+    owner_lines = [line.product.pk for line in get_basket(owner_request).get_lines()]
+    assert owner_lines == [holder.data["lines"][0]["product_id"]]
+
+
+def test_a_link_pushed_onto_another_visitor_does_not_let_its_sender_watch_their_basket(shop, cart_settings):
+    """Found by review: a link to the sender's own guest basket, opened by a victim with an empty basket (a GET:
+    a plain link or a redirect does it), made the victim fill the sender's basket, visible on the sender's
+    basket page."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    bait = create_product("bait-sku", shop=shop, supplier=get_default_supplier(), default_price=1)
+    private = create_product("private-sku", shop=shop, supplier=get_default_supplier(), default_price=99,
+                             name="Pregnancy test kit")
+    attacker = Client()
+    attacker.post("/basket/", {"command": "add", "product_id": bait.pk, "quantity": 1})
+    holder = own_basket(attacker)
+    victim = Client()
+    victim.force_login(shopper(email="victim.val@fastmail.com")[0])
+    victim.get(restore_path(holder))
+    victim.post("/basket/", {"command": "add", "product_id": private.pk, "quantity": 1})
+
+    assert "Pregnancy test kit" not in attacker.get("/basket/").content.decode()
+    holder.refresh_from_db()
+    assert [line["product_id"] for line in holder.data["lines"]] == [bait.pk] and holder.customer_id is None
 
 
 def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
@@ -122,7 +215,7 @@ def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
 
     browser = Client(HTTP_HOST="two.example.com")
     browser.get(url[len("https://two.example.com"):])
-    assert browser.session["basket_basket_key"]["pk"] == holder.pk
+    assert [line["product_id"] for line in own_basket(browser).data["lines"]] == [product.pk]
 
 
 def test_the_link_holds_no_secret_and_old_links_with_the_key_are_refused(abandoned_basket):
@@ -145,8 +238,6 @@ def test_the_link_holds_no_secret_and_old_links_with_the_key_are_refused(abandon
 
 def test_a_visitor_with_a_basket_keeps_it_and_gets_the_links_products_added(shop, abandoned_basket):
     """Found by review: any valid link replaced the visitor's own basket (their products, typed addresses)."""
-    from shuup.testing.factories import create_product, get_default_supplier
-
     basket, product = abandoned_basket
     [mine] = [create_product("visitor-sku", shop=shop, supplier=get_default_supplier(), default_price=3)]
     browser = Client()
@@ -173,10 +264,22 @@ def test_a_visitor_with_a_basket_keeps_it_and_gets_the_links_products_added(shop
 
 def test_a_visitor_who_holds_the_basket_already_keeps_it_as_it_is(abandoned_basket):
     basket, product = abandoned_basket
-    browser = Client()
-    browser.get(restore_path(basket))
-    response = browser.get(restore_path(basket), follow=True)
+    owner = Client()
+    session = owner.session
+    session["basket_basket_key"] = {"pk": basket.pk, "key": basket.key}
+    session.save()
+    response = owner.get(restore_path(basket), follow=True)
     assert str(views.CART_RESTORED) in page_messages(response)
-    assert browser.session["basket_basket_key"]["pk"] == basket.pk
+    assert owner.session["basket_basket_key"]["pk"] == basket.pk
     basket.refresh_from_db()
     assert [line["quantity"] for line in basket.data["lines"]] == [3]
+
+
+def test_a_link_opened_twice_keeps_the_visitors_copy_as_it_is(abandoned_basket):
+    basket, product = abandoned_basket
+    browser = Client()
+    browser.get(restore_path(basket))
+    copy = own_basket(browser)
+    browser.get(restore_path(basket))
+    assert own_basket(browser).pk == copy.pk
+    assert [line["quantity"] for line in own_basket(browser).data["lines"]] == [3]

@@ -3,19 +3,22 @@ abandoned-cart automations.
 
 A basket is a cart only while it has a known shopper (logged in, or an e-mail typed at checkout) whom the
 shop may mail under its consent rules (:func:`shoop_mailchimp.consent.may_send_cart`), product lines, and
-a restore link (:mod:`shoop_mailchimp.cart_links`). When it stops being one (ordered, emptied, deleted,
-left alone for ``CART_LIFETIME``, consent withdrawn) a cart sent before is deleted in Mailchimp and the
-row goes. Nothing is sent while the store imports its history (``is_syncing``): carts sent then would
-start no automation. Receivers record baskets with a quiet period (``CART_QUIET_SECONDS``), so the
-latest basket is sent once the shopper pauses.
+a restore link (:mod:`shoop_mailchimp.cart_links`). A guest's typed address that belongs to somebody the shop
+knows makes no cart, and a logged-in shopper has one cart (their newest basket). When it stops being one
+(ordered, emptied, deleted, left alone for ``CART_LIFETIME``, consent withdrawn, its shopper ordered since) a
+cart that may be in Mailchimp is deleted there and the row goes. Nothing is sent while the store imports its
+history (``is_syncing``): carts sent then would start no automation. Receivers record baskets with a quiet
+period (``CART_QUIET_SECONDS``), so the latest basket is sent once the shopper pauses.
 """
 import hashlib
 import json
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db.models import Max, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
-from shuup.core.models import AnonymousContact, Product
+from shuup.core.models import AnonymousContact, Order, Product
 from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
 
@@ -23,9 +26,11 @@ from shoop_mailchimp import consent
 from shoop_mailchimp.cart_links import restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.resources import cart_path
+from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
+from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
@@ -87,6 +92,59 @@ class Context:
         #: What this drain learnt of the campaigns carts name.
         self.attributions = attribution.Attributions(())
         self.expired_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME"))
+        self.renew_links_before = timezone.now() - timedelta(seconds=get_setting("CART_LIFETIME") / 2)
+        self.last_orders = last_orders(configuration.shop_id, self.baskets.values())
+        self.known_addresses = known_addresses(configuration.shop_id, self.baskets.values())
+        self.newest_baskets = newest_baskets(configuration.shop_id, self.baskets.values())
+
+    def ordered_since(self, basket):
+        """Whether the basket's shopper (its contact, or the e-mail typed) has ordered in the shop since the basket
+        last changed: in another basket (a copy a restore link made in another browser, say)."""
+        keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
+        keys += [("email", email) for email in [typed_email(basket).lower()] if email]
+        return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
+
+
+def newest_baskets(shop_id, baskets):
+    """{customer id: when their newest open basket with products changed}, for these baskets' customers."""
+    customer_ids = {basket.customer_id for basket in baskets if basket.customer_id}
+    if not customer_ids:
+        return {}
+    return dict(StoredBasket.objects.filter(shop_id=shop_id, deleted=False, customer_id__in=customer_ids,
+                                            product_count__gt=0).order_by().values("customer_id").annotate(
+        newest=Max("updated_on")).values_list("customer_id", "newest"))
+
+
+def known_addresses(shop_id, baskets):
+    """The lowercased addresses typed in these baskets that belong to somebody the shop knows: a contact of the
+    shop has it, or a member the shop sent has it in Mailchimp."""
+    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    if not emails:
+        return set()
+    contacts = shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
+    members = SyncState.objects.contacts().filter(shop_id=shop_id).annotate(lower_email=Lower("email")).filter(
+        lower_email__in=emails)
+    return set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
+
+
+def last_orders(shop_id, baskets):
+    """{("contact", id) or ("email", lowercased address): when they last ordered in the shop}, for these
+    baskets' shoppers, since the oldest basket's last change."""
+    baskets = list(baskets)
+    contact_ids = {shopper_contact(basket).pk for basket in baskets if shopper_contact(basket)}
+    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    if not contact_ids and not emails:
+        return {}
+    orders = Order.objects.filter(shop_id=shop_id, created_on__gte=min(basket.updated_on for basket in baskets)
+                                  ).annotate(lower_email=Lower("email")).filter(
+        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids) | Q(lower_email__in=emails))
+    latest = {}
+    for customer_id, orderer_id, email, created_on in orders.values_list("customer_id", "orderer_id", "lower_email",
+                                                                         "created_on"):
+        for key in (("contact", customer_id), ("contact", orderer_id), ("email", email)):
+            if key[1]:
+                latest[key] = max(created_on, latest.get(key, created_on))
+    return latest
 
 
 def load(configuration, rows):
@@ -97,12 +155,19 @@ def shopper_contact(basket):
     return basket.customer or basket.orderer
 
 
+def may_be_in_mailchimp(row):
+    """Whether Mailchimp may hold the row's cart: it was sent, or an attempt's fate is unknown (a timeout or a
+    5xx after the request may have landed, a worker whose lease ran out: see
+    :func:`~shoop_mailchimp.sync.state.claim`). Deleting a cart Mailchimp lacks costs one 404."""
+    return bool(row.last_synced_at or row.last_error_data or getattr(row, "recovered", False))
+
+
 def plan(configuration, row, context):
     basket = context.baskets.get(row.object_id)
     try:
         cart_plan = CartPlan(configuration, row, basket, context)
     except NoCart as reason:
-        return DeletePlan(configuration, row, str(reason)) if row.last_synced_at else Outcome.removed()
+        return DeletePlan(configuration, row, str(reason)) if may_be_in_mailchimp(row) else Outcome.removed()
     if configuration.store_syncing:
         return Outcome(Result.RETRY, "waiting for the store's import to finish (no carts while it syncs)",
                        waits=True)
@@ -111,7 +176,17 @@ def plan(configuration, row, context):
     if not cart_plan.payload["checkout_url"]:
         return Outcome.failed("The cart needs a link back to the storefront: set SHOOP_MAILCHIMP "
                               "STOREFRONT_BASE_URL or the shop's domain.")
-    return Outcome.unchanged() if cart_plan.fingerprint == row.fingerprint else cart_plan
+    if cart_plan.fingerprint == row.fingerprint and not link_to_renew(row, cart_plan.basket, context):
+        return Outcome.unchanged()
+    return cart_plan
+
+
+def link_to_renew(row, basket, context):
+    """Whether the restore link Mailchimp holds (signed when the cart was last sent) is older than half of
+    CART_LIFETIME while the basket changed since: the cart lives CART_LIFETIME from that change, and would
+    outlive its link. A fresh link is sent then; a basket untouched since the send expires with its link."""
+    return bool(row.last_synced_at and basket.updated_on > row.last_synced_at
+                and row.last_synced_at < context.renew_links_before)
 
 
 class CartPlan:
@@ -128,6 +203,12 @@ class CartPlan:
             raise NoCart("the basket was deleted")
         if basket.updated_on < context.expired_before:
             raise NoCart("the basket was left alone longer than a cart lives")
+        if context.ordered_since(basket):
+            raise NoCart("its shopper has ordered since")
+        if basket.customer_id and context.newest_baskets.get(basket.customer_id, basket.updated_on) > basket.updated_on:
+            # One cart per logged-in shopper (their basket in another browser, a restore link's copy): two
+            # would make Mailchimp mail two abandoned-cart e-mails.
+            raise NoCart("its shopper has a newer basket")
         self.configuration = configuration
         self.row = row
         self.basket = basket
@@ -172,6 +253,10 @@ class CartPlan:
         if not consent.may_send_cart(False, self.configuration.send_unconsented):
             raise NoCart("a guest has not consented before ordering, and the shop sends only people who "
                          "consented")
+        if email.lower() in self.context.known_addresses:
+            # Anybody can type anybody's address: the abandoned-cart e-mail would go to a customer (a subscriber)
+            # for a basket they never filled. A customer's cart is theirs when they are logged in.
+            raise NoCart("a guest typed the address of a customer of the shop")
         return {"id": guest_customer_id(email), "email_address": email, "opt_in_status": False}
 
     def _payload(self, contact):
@@ -204,6 +289,23 @@ class CartPlan:
 
     def run(self, log):
         store_id = self.configuration.store_id
+        if self.customer.get("email_address") and self.email.lower() != (self.row.email or "").lower():
+            # A guest's address new to this cart: a member who joined the audience on their own (a form of
+            # Mailchimp's) is not the shop's to mail a stranger's basket to.
+            try:
+                member = yield Operation("GET", member_path(self.configuration.list_id, self.email),
+                                         params={"fields": "status"})
+            except MailchimpNotFound:
+                member = None
+            if member and member.get("status") != TRANSACTIONAL:
+                if may_be_in_mailchimp(self.row):
+                    try:
+                        yield Operation("DELETE", cart_path(store_id, self.payload["id"]))
+                    except MailchimpNotFound:
+                        pass
+                log("cart.skip", "Cart %s not sent: a guest typed the address of a member of the audience"
+                    % self.payload["id"])
+                return Outcome.removed()
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, self.products)
         payload = self.payload
