@@ -29,7 +29,7 @@ from shoop_mailchimp.models import LogKind, MailchimpBatch, MailchimpLogEntry, S
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import batch_posts, place_order
+from tests.helpers import batch_posts, new_person, place_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,6 +49,14 @@ def shop_with_domain(shop):
     return shop
 
 
+def stock_counting_supplier():
+    """Shuup's default supplier, counting stock (Shuup's default: it does not)."""
+    supplier = get_default_supplier()
+    supplier.stock_managed = True
+    supplier.save()
+    return supplier
+
+
 def add_image(product, shop, url):
     media = ProductMedia.objects.create(product=product, kind=ProductMediaKind.IMAGE, external_url=url)
     media.shops.add(shop)
@@ -58,7 +66,7 @@ def add_image(product, shop, url):
 def test_a_product_with_variants_and_picture_is_sent_whole(shop_with_domain, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     shop = shop_with_domain
-    supplier = get_default_supplier()
+    supplier = stock_counting_supplier()
     parent = create_product("mug", shop=shop, supplier=supplier, default_price=12,
                             manufacturer=Manufacturer.objects.create(name="Arabia"), description="Stoneware")
     ShopProduct.objects.filter(product=parent).update(primary_category=get_default_category())
@@ -117,7 +125,7 @@ def test_an_unchanged_save_sends_nothing(shop, configuration, mailchimp_account)
 
 def test_a_stock_update_of_many_products_is_one_record_and_batches(shop, burst_settings, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    supplier = get_default_supplier()
+    supplier = stock_counting_supplier()
     products = [create_product("cup-%d" % number, shop=shop, supplier=supplier, default_price=3)
                 for number in range(8)]
     run_due_work(shop.pk)  # a new catalogue: a burst too
@@ -138,6 +146,22 @@ def test_a_stock_update_of_many_products_is_one_record_and_batches(shop, burst_s
     assert not [r for r in emulator.requests if r["method"] == "PATCH" and "/products/" in r["path"]]
     assert set(SyncState.objects.products().values_list("status", flat=True)) == {SyncStatus.SYNCED}
     assert {p["variants"][0]["inventory_quantity"] for p in emulator.products(api_key, burst_settings.store_id)} == {5}
+
+
+def test_a_supplier_that_does_not_count_stock_sells_without_limit(shop, configuration, mailchimp_account):
+    """Shuup counts stock only where both the supplier and the product's stock count manage it: an order
+    still writes a count (negative) for a supplier that does not, and the shop keeps selling."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    assert not supplier.stock_managed
+    product = create_product("napkin", shop=shop, supplier=supplier, default_price=5)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == \
+        product_kind.UNTRACKED_STOCK
+    create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    assert StockCount.objects.get(product=product).logical_count < 0
+    assert product.get_shop_instance(shop).is_orderable(supplier, None, 100)
+    variant = sent_product(emulator, api_key, configuration, product)["variants"][0]
+    assert (variant["inventory_quantity"], variant["visibility"]) == (product_kind.UNTRACKED_STOCK, "visible")
 
 
 def test_hidden_product_is_deleted_unless_an_order_names_it(shop, configuration, mailchimp_account):

@@ -173,11 +173,13 @@ class Catalogue:
         return _description(product.safe_translation_getter("description", any_language=True))
 
     def _stock(self, product_ids):
-        """{product id: the count the shop's suppliers can sell}, for products whose stock is counted."""
+        """{product id: the count the shop's suppliers can sell}, for products whose stock is counted: as
+        Shuup's simple supplier, only where both the supplier and the product's stock count manage stock (an
+        order writes a count, negative, also for a supplier that does not: the shop keeps selling)."""
         if not apps.is_installed("shuup.simple_supplier"):
             return {}
         counts = apps.get_model("simple_supplier", "StockCount").objects.filter(
-            product_id__in=product_ids, stock_managed=True, supplier__shops=self.shop.pk)
+            product_id__in=product_ids, stock_managed=True, supplier__stock_managed=True, supplier__shops=self.shop.pk)
         return dict(counts.values("product_id").annotate(total=Sum("logical_count")).values_list("product_id", "total"))
 
     def ordered(self, product_id):
