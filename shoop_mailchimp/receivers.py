@@ -3,6 +3,7 @@ talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.s
 """
 from collections import defaultdict
 
+from django.apps import apps
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
@@ -66,6 +67,8 @@ PRODUCT_MEDIA_SAVED_UID = "shoop_mailchimp.product_media_saved"
 PRODUCT_MEDIA_DELETED_UID = "shoop_mailchimp.product_media_deleted"
 PRODUCT_MEDIA_SHOPS_UID = "shoop_mailchimp.product_media_shops_changed"
 STOCKS_UPDATED_UID = "shoop_mailchimp.stocks_updated"
+STOCK_COUNT_LOADED_UID = "shoop_mailchimp.stock_count_loaded"
+STOCK_COUNT_SAVED_UID = "shoop_mailchimp.stock_count_saved"
 PROMO_CAMPAIGN_SAVED_UID = "shoop_mailchimp.promo_campaign_saved"
 PROMO_CAMPAIGN_DELETED_UID = "shoop_mailchimp.promo_campaign_deleted"
 PROMO_COUPON_SAVED_UID = "shoop_mailchimp.promo_coupon_saved"
@@ -83,6 +86,9 @@ STORED_CONSENT = "_shoop_mailchimp_stored_consent"
 CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 #: Whether this save gives consent the database did not hold: see :func:`consent_given`.
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
+#: Whether a stock count instance manages stock in the database (as loaded or last saved): see
+#: :func:`stock_count_saved`.
+STORED_STOCK_MANAGED = "_shoop_mailchimp_stored_stock_managed"
 #: The variation parent a product being saved has in the database: see :func:`product_saving`.
 STORED_PARENT = "_shoop_mailchimp_stored_parent"
 
@@ -410,6 +416,20 @@ def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs)
         record_catalogue(_parents(product_ids), shop_ids=[shop.pk for shop in shops])
 
 
+def stock_count_loaded(sender, instance, **kwargs):
+    instance.__dict__[STORED_STOCK_MANAGED] = instance.__dict__.get("stock_managed")
+
+
+def stock_count_saved(sender, instance, raw=False, **kwargs):
+    """Stock management turned on or off for a product (simple_supplier's admin toggle saves the stock count
+    without ``stocks_updated``): its inventory is counted, or untracked, from now on. Other saves (every stock
+    adjustment, every order) cost nothing here: ``stocks_updated`` covers them."""
+    stored = instance.__dict__.get(STORED_STOCK_MANAGED)
+    instance.__dict__[STORED_STOCK_MANAGED] = instance.stock_managed
+    if not raw and stored != instance.stock_managed and recording_shop_ids():
+        record_catalogue(_parents([instance.product_id]))
+
+
 def shop_products_updated(shop_id, shop_products):
     """Shop products of a shop changed without a save, so without a signal (the admin's "Set visible" and
     "Set invisible" update a queryset): their catalogue rows, one record however many."""
@@ -521,6 +541,10 @@ def connect_receivers():
     m2m_changed.connect(product_media_shops_changed, sender=ProductMedia.shops.through,
                         dispatch_uid=PRODUCT_MEDIA_SHOPS_UID)
     stocks_updated.connect(stocks_updated_receiver, dispatch_uid=STOCKS_UPDATED_UID)
+    if apps.is_installed("shuup.simple_supplier"):
+        stock_count = apps.get_model("simple_supplier", "StockCount")
+        post_init.connect(stock_count_loaded, sender=stock_count, dispatch_uid=STOCK_COUNT_LOADED_UID)
+        post_save.connect(stock_count_saved, sender=stock_count, dispatch_uid=STOCK_COUNT_SAVED_UID)
     connect_promo_receivers()
     post_save.connect(basket_saved, sender=StoredBasket, dispatch_uid=BASKET_SAVED_UID)
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)

@@ -164,6 +164,20 @@ def test_a_supplier_that_does_not_count_stock_sells_without_limit(shop, configur
     assert (variant["inventory_quantity"], variant["visibility"]) == (product_kind.UNTRACKED_STOCK, "visible")
 
 
+def test_stock_management_turned_off_for_a_product_in_the_admin(shop, configuration, mailchimp_account):
+    """simple_supplier's admin toggle saves the stock count alone, without ``stocks_updated``."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = stock_counting_supplier()
+    product = create_product("spoon", shop=shop, supplier=supplier, default_price=5)
+    supplier.adjust_stock(product.pk, 0)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 0
+    stock_count = StockCount.objects.get(product=product)
+    stock_count.stock_managed = False
+    stock_count.save(update_fields=["stock_managed"])  # as process_stock_managed does
+    variant = sent_product(emulator, api_key, configuration, product)["variants"][0]
+    assert variant["inventory_quantity"] == product_kind.UNTRACKED_STOCK
+
+
 def test_hidden_product_is_deleted_unless_an_order_names_it(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     lonely = create_product("lonely", shop=shop, default_price=5)
