@@ -114,6 +114,37 @@ def test_price_and_image_changes_follow(shop_with_domain, configuration, mailchi
     assert sent_product(emulator, api_key, configuration, product)["images"] == []
 
 
+def test_fields_taken_off_a_product_are_taken_off_in_mailchimp(shop, configuration, mailchimp_account):
+    """Mailchimp keeps a field an update leaves out: a manufacturer, category or description removed in the
+    shop is sent empty."""
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("pot", shop=shop, default_price=5, manufacturer=Manufacturer.objects.create(name="Arabia"),
+                             description="Stoneware pot")
+    category = get_default_category()
+    shop_product = product.get_shop_instance(shop)
+    shop_product.primary_category = category
+    shop_product.save()
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert (sent["vendor"], sent["type"], sent["description"]) == ("Arabia", category.name, "Stoneware pot")
+    product.manufacturer = None
+    product.description = ""
+    product.save()
+    category.soft_delete()  # as Shuup's admin: taken off its shop products
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert (sent["vendor"], sent["type"], sent["description"]) == ("", "", "")
+
+
+def test_a_removed_picture_leaves_the_variants_too(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("saucer", shop=shop, default_price=20)
+    media = add_image(product, shop, "https://cdn.fastmail.com/saucer.jpg")
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert sent["variants"][0]["image_url"] == "https://cdn.fastmail.com/saucer.jpg"
+    media.delete()
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert (sent["image_url"], sent["images"], sent["variants"][0]["image_url"]) == ("", [], "")
+
+
 def test_an_unchanged_save_sends_nothing(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("bowl", shop=shop, default_price=5)

@@ -265,9 +265,7 @@ class Catalogue:
             variant["sku"] = product.sku[:255]
         if url:
             variant["url"] = url
-        image_url = self._image_url(product)
-        if image_url:
-            variant["image_url"] = image_url
+        variant["image_url"] = self._image_url(product)  # also empty: a picture removed leaves the variant
         return variant
 
     def payload(self, product, visible=True):
@@ -281,15 +279,12 @@ class Catalogue:
             payload["handle"] = slug[:255]
         if url:
             payload["url"] = url
-        description = self.description(product)
-        if description:
-            payload["description"] = description
-        if product.manufacturer_id:
-            payload["vendor"] = product.manufacturer.name[:255]
+        # Always present, also empty: Mailchimp keeps a field an update leaves out, so an update must remove
+        # a description, manufacturer, category or picture the shop removed.
+        payload["description"] = self.description(product)
+        payload["vendor"] = product.manufacturer.name[:255] if product.manufacturer_id else ""
         category_id = shop_product.primary_category_id if shop_product else None
-        if category_id and self.category_names.get(category_id):
-            payload["type"] = self.category_names[category_id][:255]
-        # Always present, also empty: an update must remove a picture the shop removed.
+        payload["type"] = (self.category_names.get(category_id) or "")[:255] if category_id else ""
         payload["image_url"] = self._image_url(product)
         payload["images"] = []
         for item in self.images.get(product.pk, [])[:MAX_IMAGES]:
