@@ -16,8 +16,10 @@ from shuup.core.models import (
     Product,
     ProductMedia,
     ProductMediaKind,
+    Shop,
     ShopProduct,
     ShopProductVisibility,
+    ShopStatus,
 )
 from shuup.core.signals import stocks_updated
 from shuup.simple_supplier.models import StockCount
@@ -25,7 +27,14 @@ from shuup.testing.factories import create_product, create_random_order, get_def
 from shuup.utils.importing import load
 
 from shoop_mailchimp.initialization import initialize
-from shoop_mailchimp.models import LogKind, MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import (
+    LogKind,
+    MailchimpBatch,
+    MailchimpConfiguration,
+    MailchimpLogEntry,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
@@ -143,6 +152,70 @@ def test_a_removed_picture_leaves_the_variants_too(shop, configuration, mailchim
     media.delete()
     sent = sent_product(emulator, api_key, configuration, product)
     assert (sent["image_url"], sent["images"], sent["variants"][0]["image_url"]) == ("", [], "")
+
+
+@pytest.fixture
+def shop_with_scheme(shop):
+    shop.domain = "http://shop.fastmail.com"
+    shop.save()
+    return shop
+
+
+def test_a_domain_with_its_scheme_gives_good_product_and_picture_urls(shop_with_scheme, configuration,
+                                                                      mailchimp_account):
+    """A shop's domain is a bare host, or with its scheme, as for orders, carts and promos."""
+    emulator, api_key, _list_id = mailchimp_account
+    shop = shop_with_scheme
+    product = create_product("jug", shop=shop, default_price=5)
+    add_image(product, shop, "/media/jug.jpg")
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert sent["url"].startswith("http://shop.fastmail.com/p/%d-" % product.pk)
+    assert sent["image_url"] == "http://shop.fastmail.com/media/jug.jpg"
+    assert sent["variants"][0]["url"] == sent["url"]
+
+
+def test_a_shop_without_a_domain_links_to_the_storefront_base_url(cart_settings, mailchimp_account):
+    """Carts and promo codes link to STOREFRONT_BASE_URL when the shop has no domain: products too."""
+    from tests.cart_helpers import STOREFRONT
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("bowl", shop=cart_settings.shop, default_price=5)
+    add_image(product, cart_settings.shop, "/media/bowl.jpg")
+    sent = sent_product(emulator, api_key, cart_settings, product)
+    assert sent["url"].startswith(STOREFRONT.rstrip("/") + "/p/%d-" % product.pk)
+    assert sent["image_url"] == STOREFRONT.rstrip("/") + "/media/bowl.jpg"
+
+
+def test_a_product_in_two_shops_follows_each(settings, shop, fresh_configuration, mailchimp_account):
+    """Each shop its own price, visibility, pictures and links."""
+    emulator, api_key, _list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.net")
+    shop.domain = "south.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    south_config = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    north = Shop.objects.create(identifier="north", name="North", public_name="North", currency="SEK",
+                                domain="north.example.com", status=ShopStatus.ENABLED, prices_include_tax=True)
+    north_config = MailchimpConfiguration.objects.create(shop=north, api_key=api_key, enabled=True,
+                                                         list_id=emulator.add_list(api_key, name="North"))
+    initialize(north_config)
+    north_config.refresh_from_db()
+    product = create_product("kettle", shop=shop, supplier=get_default_supplier(), default_price=30)
+    north_product = ShopProduct.objects.create(product=product, shop=north, default_price_value=300,
+                                               visibility=ShopProductVisibility.ALWAYS_VISIBLE)
+    south_sent = sent_product(emulator, api_key, south_config, product)
+    north_sent = sent_product(emulator, api_key, north_config, product)
+    assert south_sent["variants"][0]["price"] == 30 and south_sent["url"].startswith("https://south.example.com/")
+    assert north_sent["variants"][0]["price"] == 300 and north_sent["url"].startswith("https://north.example.com/")
+    north_product.visibility = ShopProductVisibility.NOT_VISIBLE
+    north_product.save()
+    assert sent_product(emulator, api_key, north_config, product) is None
+    assert sent_product(emulator, api_key, south_config, product)
+    add_image(product, shop, "https://cdn.example.com/kettle.jpg")  # shown in the south only
+    assert sent_product(emulator, api_key, south_config, product)["image_url"] == "https://cdn.example.com/kettle.jpg"
+    north_product.visibility = ShopProductVisibility.ALWAYS_VISIBLE
+    north_product.save()
+    assert sent_product(emulator, api_key, north_config, product)["image_url"] == ""
 
 
 def test_an_unchanged_save_sends_nothing(shop, configuration, mailchimp_account):

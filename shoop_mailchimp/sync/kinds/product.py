@@ -37,7 +37,7 @@ from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
@@ -153,7 +153,9 @@ class Catalogue:
         for item in media.order_by("ordering", "pk"):
             self.images[item.product_id].append(item)
         self.stock = self._stock(every_id)
-        self.base_url = "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+        #: The storefront's address, as orders, carts and promos link to it (the shop's domain, with or
+        #: without its scheme, else STOREFRONT_BASE_URL...); "" when none is set.
+        self.base_url = shop_storefront_url(shop, "")
         #: The decimal places of the shop's currency, as orders round it.
         self.places = currency_places(shop.currency) if places is None else places
         #: {product id: [(log action, message)]}: what a payload left out or changed, for the shop's log.
