@@ -389,8 +389,10 @@ def shop_product_saved(sender, instance, raw=False, **kwargs):
 
 
 def shop_product_deleted(sender, instance, **kwargs):
+    """A product no longer sold in a shop: its row, or its parent's (a variation child's variant goes hidden)."""
     if instance.shop_id in recording_shop_ids():
-        record_catalogue([instance.product_id], shop_ids=[instance.shop_id], only_known=True)
+        record_catalogue({instance.product_id} | _parents([instance.product_id]), shop_ids=[instance.shop_id],
+                         only_known=True)
 
 
 def product_media_changed(sender, instance, raw=False, **kwargs):

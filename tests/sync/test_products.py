@@ -411,6 +411,18 @@ def test_a_variation_the_storefront_does_not_offer_is_a_hidden_variant(shop, con
     assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
 
 
+def test_a_variation_removed_from_the_shop_is_a_hidden_variant(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("hat", shop=shop, supplier=supplier, default_price=20)
+    red, blue = [create_product(sku, shop=shop, supplier=supplier, default_price=20) for sku in ("hat-r", "hat-b")]
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
+    blue.get_shop_instance(shop).delete()
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "hidden"
+
+
 def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration, mailchimp_account):
     """Parler saves the translations after the product's post_save: the product may be sent before them."""
     emulator, api_key, _list_id = mailchimp_account
