@@ -14,6 +14,7 @@ from shuup.core.models import (
     CompanyContact,
     Contact,
     ContactGroup,
+    Manufacturer,
     PersonContact,
     Product,
     ProductMedia,
@@ -59,6 +60,7 @@ ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
 PRODUCT_SAVING_UID = "shoop_mailchimp.product_saving"
 PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
 PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
+MANUFACTURER_SAVED_UID = "shoop_mailchimp.manufacturer_saved"
 TEXT_SAVED_UID = "shoop_mailchimp.text_saved.%s"
 TEXT_DELETED_UID = "shoop_mailchimp.text_deleted.%s"
 SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
@@ -71,6 +73,7 @@ STOCK_COUNT_LOADED_UID = "shoop_mailchimp.stock_count_loaded"
 STOCK_COUNT_SAVED_UID = "shoop_mailchimp.stock_count_saved"
 PROMO_CAMPAIGN_SAVED_UID = "shoop_mailchimp.promo_campaign_saved"
 PROMO_CAMPAIGN_DELETED_UID = "shoop_mailchimp.promo_campaign_deleted"
+PROMO_CAMPAIGN_TEXT_SAVED_UID = "shoop_mailchimp.promo_campaign_text_saved"
 PROMO_COUPON_SAVED_UID = "shoop_mailchimp.promo_coupon_saved"
 PROMO_EFFECT_SAVED_UID = "shoop_mailchimp.promo_effect_saved.%s"
 PROMO_EFFECT_DELETED_UID = "shoop_mailchimp.promo_effect_deleted.%s"
@@ -376,6 +379,15 @@ def category_renamed(sender, instance, raw=False, **kwargs):
         record_catalogue(_parents(product_ids), shop_ids=[shop_id], only_known=True)
 
 
+def manufacturer_saved(sender, instance, raw=False, created=False, **kwargs):
+    """A manufacturer renamed: the ``vendor`` of its products Mailchimp has (one record per shop)."""
+    if raw or created or not recording_shop_ids():
+        return
+    parents = Product.objects.filter(manufacturer_id=instance.pk).annotate(
+        parent=Coalesce("variation_parent_id", "id")).values_list("parent", flat=True)
+    record_catalogue(set(parents), only_known=True)
+
+
 def product_deleted(sender, instance, **kwargs):
     """A product deleted for good: Mailchimp deletes it (no order can name it: Shuup protects those)."""
     if recording_shop_ids():
@@ -459,6 +471,13 @@ def campaign_deleted(sender, instance, **kwargs):
         record(instance.shop_id, SyncKind.PROMO, [instance.pk], only_known=True)
 
 
+def campaign_text_changed(sender, instance, raw=False, **kwargs):
+    """A campaign's public name in one language: parler saves it after the campaign's ``post_save``, so a
+    rename saved outside a transaction may send the campaign before its new name is in the database."""
+    if not raw and instance.master_id:
+        _record_promos(BasketCampaign.objects.filter(pk=instance.master_id))
+
+
 def coupon_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         _record_promos(BasketCampaign.objects.filter(coupon_id=instance.pk))
@@ -487,6 +506,8 @@ def _concrete_subclasses(model):
 def connect_promo_receivers():
     post_save.connect(campaign_saved, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_SAVED_UID)
     post_delete.connect(campaign_deleted, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_DELETED_UID)
+    post_save.connect(campaign_text_changed, sender=BasketCampaign._parler_meta.root_model,
+                      dispatch_uid=PROMO_CAMPAIGN_TEXT_SAVED_UID)
     post_save.connect(coupon_saved, sender=Coupon, dispatch_uid=PROMO_COUPON_SAVED_UID)
     for base in (BasketDiscountEffect, BasketLineEffect):
         for model in _concrete_subclasses(base):
@@ -531,6 +552,7 @@ def connect_receivers():
     pre_save.connect(product_saving, sender=Product, dispatch_uid=PRODUCT_SAVING_UID)
     post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
     post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
+    post_save.connect(manufacturer_saved, sender=Manufacturer, dispatch_uid=MANUFACTURER_SAVED_UID)
     for model, receiver in ((Product, product_text_changed), (ShopProduct, shop_product_text_changed),
                             (Category, category_renamed)):
         translation = model._parler_meta.root_model

@@ -442,6 +442,16 @@ def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration,
     assert sent_product(emulator, api_key, configuration, product)["type"] == "Kitchen"
 
 
+def test_a_manufacturer_renamed_is_the_new_vendor(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    maker = Manufacturer.objects.create(name="Arabia")
+    product = create_product("cup", shop=shop, default_price=5, manufacturer=maker)
+    assert sent_product(emulator, api_key, configuration, product)["vendor"] == "Arabia"
+    maker.name = "Iittala"
+    maker.save()
+    assert sent_product(emulator, api_key, configuration, product)["vendor"] == "Iittala"
+
+
 def test_the_batch_path_hides_a_variant_the_product_no_longer_has(shop, burst_settings, mailchimp_account):
     """As the one-by-one path does: sent as its own variant, then given variations, a product's own variant is
     hidden, not left visible (nor deleted: an order may name it)."""

@@ -157,6 +157,15 @@ def test_a_fixed_amount_keeps_the_places_of_the_shops_currency(dinar_shop, confi
     assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["amount"] == 1.235
 
 
+def test_a_public_name_renamed_outside_a_transaction_is_the_new_title(shop, configuration, mailchimp_account):
+    """Parler saves the translations after the campaign's post_save: the rule may be sent before them."""
+    campaign = coupon_campaign(shop, code="RENAME", percentage=Decimal("0.1"))
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["title"] == "Summer sale"
+    campaign.public_name = "Winter sale"
+    campaign.save()
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["title"] == "Winter sale"
+
+
 def test_a_deactivated_or_ended_campaign_is_disabled(shop, configuration, mailchimp_account):
     campaign = coupon_campaign(shop, percentage=Decimal("0.2"))
     campaign.active = False
