@@ -423,6 +423,33 @@ def test_a_variation_removed_from_the_shop_is_a_hidden_variant(shop, configurati
     assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "hidden"
 
 
+def test_images_list_the_shops_primary_picture_first(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("vase", shop=shop, default_price=5)
+    add_image(product, shop, "https://cdn.fastmail.com/side.jpg")
+    front = add_image(product, shop, "https://cdn.fastmail.com/front.jpg")
+    shop_product = product.get_shop_instance(shop)
+    shop_product.shop_primary_image = front
+    shop_product.save()
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert sent["image_url"] == "https://cdn.fastmail.com/front.jpg"
+    assert [image["url"] for image in sent["images"]] == [
+        "https://cdn.fastmail.com/front.jpg", "https://cdn.fastmail.com/side.jpg"]
+
+
+def test_a_variant_without_a_price_of_its_own_is_priced_0_as_in_shuup(shop, configuration, mailchimp_account):
+    """Shuup's pricing (``shuup.core.pricing.default_pricing``) takes a shop product without a price as 0,
+    whatever its parent's."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("sock", shop=shop, supplier=supplier, default_price=12)
+    child = create_product("sock-l", shop=shop, supplier=supplier, default_price=12)
+    ShopProduct.objects.filter(product=child).update(default_price_value=None)
+    child.link_to_parent(parent)
+    variants = {v["id"]: v for v in sent_product(emulator, api_key, configuration, parent)["variants"]}
+    assert variants[str(child.pk)]["price"] == 0
+
+
 def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration, mailchimp_account):
     """Parler saves the translations after the product's post_save: the product may be sent before them."""
     emulator, api_key, _list_id = mailchimp_account

@@ -214,17 +214,21 @@ class Catalogue:
             return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
         return urljoin(self.base_url + "/", url.lstrip("/")) if url and self.base_url else ""
 
-    def _image_url(self, product):
+    def _pictures(self, product):
+        """[(media id, absolute URL)] of the product's pictures: the shop's primary picture first, then the
+        product's, then the others in their order; those without an http(s) address left out."""
         shop_product = self.shop_products.get(product.pk)
-        chosen = [item for item in self.images.get(product.pk, ())
-                  if shop_product is not None and item.pk == shop_product.shop_primary_image_id]
-        chosen += [item for item in self.images.get(product.pk, ()) if item.pk == product.primary_image_id]
-        chosen += self.images.get(product.pk, [])
-        for item in chosen:
-            url = self._absolute(item.url)
-            if url:
-                return url
-        return ""
+        primary = {shop_product.shop_primary_image_id if shop_product is not None else None: 0,
+                   product.primary_image_id: 1}
+        primary.pop(None, None)
+        items = self.images.get(product.pk, [])
+        ordered = sorted(enumerate(items), key=lambda pair: (primary.get(pair[1].pk, 2), pair[0]))
+        pictures = ((item.pk, self._absolute(item.url)) for _position, item in ordered)
+        return [(pk, url) for pk, url in pictures if url]
+
+    def _image_url(self, product):
+        pictures = self._pictures(product)
+        return pictures[0][1] if pictures else ""
 
     def _page_url(self, product):
         if not self.base_url:
@@ -287,12 +291,9 @@ class Catalogue:
         payload["vendor"] = product.manufacturer.name[:255] if product.manufacturer_id else ""
         category_id = shop_product.primary_category_id if shop_product else None
         payload["type"] = (self.category_names.get(category_id) or "")[:255] if category_id else ""
-        payload["image_url"] = self._image_url(product)
-        payload["images"] = []
-        for item in self.images.get(product.pk, [])[:MAX_IMAGES]:
-            image = self._absolute(item.url)
-            if image:
-                payload["images"].append({"id": str(item.pk), "url": image})
+        pictures = self._pictures(product)
+        payload["image_url"] = pictures[0][1] if pictures else ""
+        payload["images"] = [{"id": str(pk), "url": url} for pk, url in pictures[:MAX_IMAGES]]
         payload["published_at_foreign"] = product.created_on.isoformat()
         children = self.children.get(product.pk)
         if children:
