@@ -268,6 +268,18 @@ def test_a_supplier_that_does_not_count_stock_sells_without_limit(shop, configur
     assert (variant["inventory_quantity"], variant["visibility"]) == (product_kind.UNTRACKED_STOCK, "visible")
 
 
+def test_an_order_lowers_the_inventory_of_a_supplier_that_counts_stock(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = stock_counting_supplier()
+    product = create_product("teacup", shop=shop, supplier=supplier, default_price=5)
+    supplier.adjust_stock(product.pk, 5)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 5
+    create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    left = StockCount.objects.get(product=product).logical_count
+    assert 0 <= left < 5
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == left
+
+
 def test_stock_management_turned_off_for_a_product_in_the_admin(shop, configuration, mailchimp_account):
     """simple_supplier's admin toggle saves the stock count alone, without ``stocks_updated``."""
     emulator, api_key, _list_id = mailchimp_account
