@@ -3,6 +3,7 @@ talks to Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.s
 """
 from collections import defaultdict
 
+from django.apps import apps
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete, pre_save
 from django.utils import timezone
@@ -13,6 +14,7 @@ from shuup.core.models import (
     CompanyContact,
     Contact,
     ContactGroup,
+    Manufacturer,
     PersonContact,
     Product,
     ProductMedia,
@@ -59,6 +61,7 @@ ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
 PRODUCT_SAVING_UID = "shoop_mailchimp.product_saving"
 PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
 PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
+MANUFACTURER_SAVED_UID = "shoop_mailchimp.manufacturer_saved"
 TEXT_SAVED_UID = "shoop_mailchimp.text_saved.%s"
 TEXT_DELETED_UID = "shoop_mailchimp.text_deleted.%s"
 SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
@@ -67,8 +70,11 @@ PRODUCT_MEDIA_SAVED_UID = "shoop_mailchimp.product_media_saved"
 PRODUCT_MEDIA_DELETED_UID = "shoop_mailchimp.product_media_deleted"
 PRODUCT_MEDIA_SHOPS_UID = "shoop_mailchimp.product_media_shops_changed"
 STOCKS_UPDATED_UID = "shoop_mailchimp.stocks_updated"
+STOCK_COUNT_LOADED_UID = "shoop_mailchimp.stock_count_loaded"
+STOCK_COUNT_SAVED_UID = "shoop_mailchimp.stock_count_saved"
 PROMO_CAMPAIGN_SAVED_UID = "shoop_mailchimp.promo_campaign_saved"
 PROMO_CAMPAIGN_DELETED_UID = "shoop_mailchimp.promo_campaign_deleted"
+PROMO_CAMPAIGN_TEXT_SAVED_UID = "shoop_mailchimp.promo_campaign_text_saved"
 PROMO_COUPON_SAVED_UID = "shoop_mailchimp.promo_coupon_saved"
 PROMO_EFFECT_SAVED_UID = "shoop_mailchimp.promo_effect_saved.%s"
 PROMO_EFFECT_DELETED_UID = "shoop_mailchimp.promo_effect_deleted.%s"
@@ -84,6 +90,9 @@ STORED_CONSENT = "_shoop_mailchimp_stored_consent"
 CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 #: Whether this save gives consent the database did not hold: see :func:`consent_given`.
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
+#: Whether a stock count instance manages stock in the database (as loaded or last saved): see
+#: :func:`stock_count_saved`.
+STORED_STOCK_MANAGED = "_shoop_mailchimp_stored_stock_managed"
 #: The variation parent a product being saved has in the database: see :func:`product_saving`.
 STORED_PARENT = "_shoop_mailchimp_stored_parent"
 #: Whether this save withdraws consent the database held: the shopper's carts are sent again (or deleted).
@@ -392,6 +401,15 @@ def category_renamed(sender, instance, raw=False, **kwargs):
         record_catalogue(_parents(product_ids), shop_ids=[shop_id], only_known=True)
 
 
+def manufacturer_saved(sender, instance, raw=False, created=False, **kwargs):
+    """A manufacturer renamed: the ``vendor`` of its products Mailchimp has (one record per shop)."""
+    if raw or created or not recording_shop_ids():
+        return
+    parents = Product.objects.filter(manufacturer_id=instance.pk).annotate(
+        parent=Coalesce("variation_parent_id", "id")).values_list("parent", flat=True)
+    record_catalogue(set(parents), only_known=True)
+
+
 def product_deleted(sender, instance, **kwargs):
     """A product deleted for good: Mailchimp deletes it (no order can name it: Shuup protects those)."""
     if recording_shop_ids():
@@ -405,8 +423,10 @@ def shop_product_saved(sender, instance, raw=False, **kwargs):
 
 
 def shop_product_deleted(sender, instance, **kwargs):
+    """A product no longer sold in a shop: its row, or its parent's (a variation child's variant goes hidden)."""
     if instance.shop_id in recording_shop_ids():
-        record_catalogue([instance.product_id], shop_ids=[instance.shop_id], only_known=True)
+        record_catalogue({instance.product_id} | _parents([instance.product_id]), shop_ids=[instance.shop_id],
+                         only_known=True)
 
 
 def product_media_changed(sender, instance, raw=False, **kwargs):
@@ -430,6 +450,20 @@ def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs)
     """Shuup's stock signal (a supplier's stock counted again, an order shipped): the products' inventory."""
     if recording_shop_ids():
         record_catalogue(_parents(product_ids), shop_ids=[shop.pk for shop in shops])
+
+
+def stock_count_loaded(sender, instance, **kwargs):
+    instance.__dict__[STORED_STOCK_MANAGED] = instance.__dict__.get("stock_managed")
+
+
+def stock_count_saved(sender, instance, raw=False, **kwargs):
+    """Stock management turned on or off for a product (simple_supplier's admin toggle saves the stock count
+    without ``stocks_updated``): its inventory is counted, or untracked, from now on. Other saves (every stock
+    adjustment, every order) cost nothing here: ``stocks_updated`` covers them."""
+    stored = instance.__dict__.get(STORED_STOCK_MANAGED)
+    instance.__dict__[STORED_STOCK_MANAGED] = instance.stock_managed
+    if not raw and stored != instance.stock_managed and recording_shop_ids():
+        record_catalogue(_parents([instance.product_id]))
 
 
 def shop_products_updated(shop_id, shop_products):
@@ -457,6 +491,13 @@ def campaign_deleted(sender, instance, **kwargs):
     """Also a coupon's deletion, which takes its campaign with it."""
     if instance.shop_id in recording_shop_ids():
         record(instance.shop_id, SyncKind.PROMO, [instance.pk], only_known=True)
+
+
+def campaign_text_changed(sender, instance, raw=False, **kwargs):
+    """A campaign's public name in one language: parler saves it after the campaign's ``post_save``, so a
+    rename saved outside a transaction may send the campaign before its new name is in the database."""
+    if not raw and instance.master_id:
+        _record_promos(BasketCampaign.objects.filter(pk=instance.master_id))
 
 
 def coupon_saved(sender, instance, raw=False, **kwargs):
@@ -487,6 +528,8 @@ def _concrete_subclasses(model):
 def connect_promo_receivers():
     post_save.connect(campaign_saved, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_SAVED_UID)
     post_delete.connect(campaign_deleted, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_DELETED_UID)
+    post_save.connect(campaign_text_changed, sender=BasketCampaign._parler_meta.root_model,
+                      dispatch_uid=PROMO_CAMPAIGN_TEXT_SAVED_UID)
     post_save.connect(coupon_saved, sender=Coupon, dispatch_uid=PROMO_COUPON_SAVED_UID)
     for base in (BasketDiscountEffect, BasketLineEffect):
         for model in _concrete_subclasses(base):
@@ -536,6 +579,7 @@ def connect_receivers():
     pre_save.connect(product_saving, sender=Product, dispatch_uid=PRODUCT_SAVING_UID)
     post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
     post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
+    post_save.connect(manufacturer_saved, sender=Manufacturer, dispatch_uid=MANUFACTURER_SAVED_UID)
     for model, receiver in ((Product, product_text_changed), (ShopProduct, shop_product_text_changed),
                             (Category, category_renamed)):
         translation = model._parler_meta.root_model
@@ -548,6 +592,10 @@ def connect_receivers():
     m2m_changed.connect(product_media_shops_changed, sender=ProductMedia.shops.through,
                         dispatch_uid=PRODUCT_MEDIA_SHOPS_UID)
     stocks_updated.connect(stocks_updated_receiver, dispatch_uid=STOCKS_UPDATED_UID)
+    if apps.is_installed("shuup.simple_supplier"):
+        stock_count = apps.get_model("simple_supplier", "StockCount")
+        post_init.connect(stock_count_loaded, sender=stock_count, dispatch_uid=STOCK_COUNT_LOADED_UID)
+        post_save.connect(stock_count_saved, sender=stock_count, dispatch_uid=STOCK_COUNT_SAVED_UID)
     connect_promo_receivers()
     post_save.connect(basket_saved, sender=StoredBasket, dispatch_uid=BASKET_SAVED_UID)
     post_save.connect(forget_recording_shops, sender=MailchimpConfiguration, dispatch_uid=CONFIGURATION_SAVED_UID)

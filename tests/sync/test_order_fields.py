@@ -196,6 +196,22 @@ def test_an_order_paid_before_it_was_sent_is_confirmed_then_invoiced(shop, confi
     assert notifications(emulator, api_key, configuration) == ["order_confirmation", "order_invoice"]
 
 
+def test_turning_notifications_on_sends_no_late_invoice(shop, configuration, mailchimp_account):
+    """An order paid while notifications were off: its next change (a shipment) sends only its own."""
+    emulator, api_key, _list_id = mailchimp_account
+    order = checkout(shop, new_person())
+    order.create_payment(order.taxful_total_price.amount)
+    configuration.send_order_notifications = True
+    configuration.save()
+    order.create_shipment_of_all_products(supplier=factories.get_default_supplier()).set_sent()
+    sent = sent_order(emulator, api_key, configuration, order)
+    assert (sent["financial_status"], sent["fulfillment_status"]) == ("", "shipped")
+    assert notifications(emulator, api_key, configuration) == ["shipping_confirmation"]
+    order.create_full_refund()
+    assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "refunded"
+    assert notifications(emulator, api_key, configuration) == ["shipping_confirmation", "refund_confirmation"]
+
+
 def test_without_notifications_mailchimp_mails_nothing_and_still_counts_refunds_and_cancellations(
         shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account

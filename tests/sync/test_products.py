@@ -16,8 +16,10 @@ from shuup.core.models import (
     Product,
     ProductMedia,
     ProductMediaKind,
+    Shop,
     ShopProduct,
     ShopProductVisibility,
+    ShopStatus,
 )
 from shuup.core.signals import stocks_updated
 from shuup.simple_supplier.models import StockCount
@@ -25,11 +27,18 @@ from shuup.testing.factories import create_product, create_random_order, get_def
 from shuup.utils.importing import load
 
 from shoop_mailchimp.initialization import initialize
-from shoop_mailchimp.models import LogKind, MailchimpBatch, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import (
+    LogKind,
+    MailchimpBatch,
+    MailchimpConfiguration,
+    MailchimpLogEntry,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import batch_posts, place_order
+from tests.helpers import batch_posts, new_person, place_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,6 +58,14 @@ def shop_with_domain(shop):
     return shop
 
 
+def stock_counting_supplier():
+    """Shuup's default supplier, counting stock (Shuup's default: it does not)."""
+    supplier = get_default_supplier()
+    supplier.stock_managed = True
+    supplier.save()
+    return supplier
+
+
 def add_image(product, shop, url):
     media = ProductMedia.objects.create(product=product, kind=ProductMediaKind.IMAGE, external_url=url)
     media.shops.add(shop)
@@ -58,7 +75,7 @@ def add_image(product, shop, url):
 def test_a_product_with_variants_and_picture_is_sent_whole(shop_with_domain, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     shop = shop_with_domain
-    supplier = get_default_supplier()
+    supplier = stock_counting_supplier()
     parent = create_product("mug", shop=shop, supplier=supplier, default_price=12,
                             manufacturer=Manufacturer.objects.create(name="Arabia"), description="Stoneware")
     ShopProduct.objects.filter(product=parent).update(primary_category=get_default_category())
@@ -106,6 +123,101 @@ def test_price_and_image_changes_follow(shop_with_domain, configuration, mailchi
     assert sent_product(emulator, api_key, configuration, product)["images"] == []
 
 
+def test_fields_taken_off_a_product_are_taken_off_in_mailchimp(shop, configuration, mailchimp_account):
+    """Mailchimp keeps a field an update leaves out: a manufacturer, category or description removed in the
+    shop is sent empty."""
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("pot", shop=shop, default_price=5, manufacturer=Manufacturer.objects.create(name="Arabia"),
+                             description="Stoneware pot")
+    category = get_default_category()
+    shop_product = product.get_shop_instance(shop)
+    shop_product.primary_category = category
+    shop_product.save()
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert (sent["vendor"], sent["type"], sent["description"]) == ("Arabia", category.name, "Stoneware pot")
+    product.manufacturer = None
+    product.description = ""
+    product.save()
+    category.soft_delete()  # as Shuup's admin: taken off its shop products
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert (sent["vendor"], sent["type"], sent["description"]) == ("", "", "")
+
+
+def test_a_removed_picture_leaves_the_variants_too(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("saucer", shop=shop, default_price=20)
+    media = add_image(product, shop, "https://cdn.fastmail.com/saucer.jpg")
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert sent["variants"][0]["image_url"] == "https://cdn.fastmail.com/saucer.jpg"
+    media.delete()
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert (sent["image_url"], sent["images"], sent["variants"][0]["image_url"]) == ("", [], "")
+
+
+@pytest.fixture
+def shop_with_scheme(shop):
+    shop.domain = "http://shop.fastmail.com"
+    shop.save()
+    return shop
+
+
+def test_a_domain_with_its_scheme_gives_good_product_and_picture_urls(shop_with_scheme, configuration,
+                                                                      mailchimp_account):
+    """A shop's domain is a bare host, or with its scheme, as for orders, carts and promos."""
+    emulator, api_key, _list_id = mailchimp_account
+    shop = shop_with_scheme
+    product = create_product("jug", shop=shop, default_price=5)
+    add_image(product, shop, "/media/jug.jpg")
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert sent["url"].startswith("http://shop.fastmail.com/p/%d-" % product.pk)
+    assert sent["image_url"] == "http://shop.fastmail.com/media/jug.jpg"
+    assert sent["variants"][0]["url"] == sent["url"]
+
+
+def test_a_shop_without_a_domain_links_to_the_storefront_base_url(cart_settings, mailchimp_account):
+    """Carts and promo codes link to STOREFRONT_BASE_URL when the shop has no domain: products too."""
+    from tests.cart_helpers import STOREFRONT
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("bowl", shop=cart_settings.shop, default_price=5)
+    add_image(product, cart_settings.shop, "/media/bowl.jpg")
+    sent = sent_product(emulator, api_key, cart_settings, product)
+    assert sent["url"].startswith(STOREFRONT.rstrip("/") + "/p/%d-" % product.pk)
+    assert sent["image_url"] == STOREFRONT.rstrip("/") + "/media/bowl.jpg"
+
+
+def test_a_product_in_two_shops_follows_each(settings, shop, fresh_configuration, mailchimp_account):
+    """Each shop its own price, visibility, pictures and links."""
+    emulator, api_key, _list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.net")
+    shop.domain = "south.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    south_config = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    north = Shop.objects.create(identifier="north", name="North", public_name="North", currency="SEK",
+                                domain="north.example.com", status=ShopStatus.ENABLED, prices_include_tax=True)
+    north_config = MailchimpConfiguration.objects.create(shop=north, api_key=api_key, enabled=True,
+                                                         list_id=emulator.add_list(api_key, name="North"))
+    initialize(north_config)
+    north_config.refresh_from_db()
+    product = create_product("kettle", shop=shop, supplier=get_default_supplier(), default_price=30)
+    north_product = ShopProduct.objects.create(product=product, shop=north, default_price_value=300,
+                                               visibility=ShopProductVisibility.ALWAYS_VISIBLE)
+    south_sent = sent_product(emulator, api_key, south_config, product)
+    north_sent = sent_product(emulator, api_key, north_config, product)
+    assert south_sent["variants"][0]["price"] == 30 and south_sent["url"].startswith("https://south.example.com/")
+    assert north_sent["variants"][0]["price"] == 300 and north_sent["url"].startswith("https://north.example.com/")
+    north_product.visibility = ShopProductVisibility.NOT_VISIBLE
+    north_product.save()
+    assert sent_product(emulator, api_key, north_config, product) is None
+    assert sent_product(emulator, api_key, south_config, product)
+    add_image(product, shop, "https://cdn.example.com/kettle.jpg")  # shown in the south only
+    assert sent_product(emulator, api_key, south_config, product)["image_url"] == "https://cdn.example.com/kettle.jpg"
+    north_product.visibility = ShopProductVisibility.ALWAYS_VISIBLE
+    north_product.save()
+    assert sent_product(emulator, api_key, north_config, product)["image_url"] == ""
+
+
 def test_an_unchanged_save_sends_nothing(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("bowl", shop=shop, default_price=5)
@@ -117,7 +229,7 @@ def test_an_unchanged_save_sends_nothing(shop, configuration, mailchimp_account)
 
 def test_a_stock_update_of_many_products_is_one_record_and_batches(shop, burst_settings, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    supplier = get_default_supplier()
+    supplier = stock_counting_supplier()
     products = [create_product("cup-%d" % number, shop=shop, supplier=supplier, default_price=3)
                 for number in range(8)]
     run_due_work(shop.pk)  # a new catalogue: a burst too
@@ -138,6 +250,48 @@ def test_a_stock_update_of_many_products_is_one_record_and_batches(shop, burst_s
     assert not [r for r in emulator.requests if r["method"] == "PATCH" and "/products/" in r["path"]]
     assert set(SyncState.objects.products().values_list("status", flat=True)) == {SyncStatus.SYNCED}
     assert {p["variants"][0]["inventory_quantity"] for p in emulator.products(api_key, burst_settings.store_id)} == {5}
+
+
+def test_a_supplier_that_does_not_count_stock_sells_without_limit(shop, configuration, mailchimp_account):
+    """Shuup counts stock only where both the supplier and the product's stock count manage it: an order
+    still writes a count (negative) for a supplier that does not, and the shop keeps selling."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    assert not supplier.stock_managed
+    product = create_product("napkin", shop=shop, supplier=supplier, default_price=5)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == \
+        product_kind.UNTRACKED_STOCK
+    create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    assert StockCount.objects.get(product=product).logical_count < 0
+    assert product.get_shop_instance(shop).is_orderable(supplier, None, 100)
+    variant = sent_product(emulator, api_key, configuration, product)["variants"][0]
+    assert (variant["inventory_quantity"], variant["visibility"]) == (product_kind.UNTRACKED_STOCK, "visible")
+
+
+def test_an_order_lowers_the_inventory_of_a_supplier_that_counts_stock(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = stock_counting_supplier()
+    product = create_product("teacup", shop=shop, supplier=supplier, default_price=5)
+    supplier.adjust_stock(product.pk, 5)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 5
+    create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    left = StockCount.objects.get(product=product).logical_count
+    assert 0 <= left < 5
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == left
+
+
+def test_stock_management_turned_off_for_a_product_in_the_admin(shop, configuration, mailchimp_account):
+    """simple_supplier's admin toggle saves the stock count alone, without ``stocks_updated``."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = stock_counting_supplier()
+    product = create_product("spoon", shop=shop, supplier=supplier, default_price=5)
+    supplier.adjust_stock(product.pk, 0)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 0
+    stock_count = StockCount.objects.get(product=product)
+    stock_count.stock_managed = False
+    stock_count.save(update_fields=["stock_managed"])  # as process_stock_managed does
+    variant = sent_product(emulator, api_key, configuration, product)["variants"][0]
+    assert variant["inventory_quantity"] == product_kind.UNTRACKED_STOCK
 
 
 def test_hidden_product_is_deleted_unless_an_order_names_it(shop, configuration, mailchimp_account):
@@ -269,6 +423,45 @@ def test_a_variation_the_storefront_does_not_offer_is_a_hidden_variant(shop, con
     assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
 
 
+def test_a_variation_removed_from_the_shop_is_a_hidden_variant(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("hat", shop=shop, supplier=supplier, default_price=20)
+    red, blue = [create_product(sku, shop=shop, supplier=supplier, default_price=20) for sku in ("hat-r", "hat-b")]
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "visible"
+    blue.get_shop_instance(shop).delete()
+    assert visibilities(sent_product(emulator, api_key, configuration, parent))[str(blue.pk)] == "hidden"
+
+
+def test_images_list_the_shops_primary_picture_first(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("vase", shop=shop, default_price=5)
+    add_image(product, shop, "https://cdn.fastmail.com/side.jpg")
+    front = add_image(product, shop, "https://cdn.fastmail.com/front.jpg")
+    shop_product = product.get_shop_instance(shop)
+    shop_product.shop_primary_image = front
+    shop_product.save()
+    sent = sent_product(emulator, api_key, configuration, product)
+    assert sent["image_url"] == "https://cdn.fastmail.com/front.jpg"
+    assert [image["url"] for image in sent["images"]] == [
+        "https://cdn.fastmail.com/front.jpg", "https://cdn.fastmail.com/side.jpg"]
+
+
+def test_a_variant_without_a_price_of_its_own_is_priced_0_as_in_shuup(shop, configuration, mailchimp_account):
+    """Shuup's pricing (``shuup.core.pricing.default_pricing``) takes a shop product without a price as 0,
+    whatever its parent's."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("sock", shop=shop, supplier=supplier, default_price=12)
+    child = create_product("sock-l", shop=shop, supplier=supplier, default_price=12)
+    ShopProduct.objects.filter(product=child).update(default_price_value=None)
+    child.link_to_parent(parent)
+    variants = {v["id"]: v for v in sent_product(emulator, api_key, configuration, parent)["variants"]}
+    assert variants[str(child.pk)]["price"] == 0
+
+
 def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration, mailchimp_account):
     """Parler saves the translations after the product's post_save: the product may be sent before them."""
     emulator, api_key, _list_id = mailchimp_account
@@ -286,6 +479,16 @@ def test_a_rename_outside_a_transaction_sends_the_new_texts(shop, configuration,
     category.name = "Kitchen"
     category.save()
     assert sent_product(emulator, api_key, configuration, product)["type"] == "Kitchen"
+
+
+def test_a_manufacturer_renamed_is_the_new_vendor(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    maker = Manufacturer.objects.create(name="Arabia")
+    product = create_product("cup", shop=shop, default_price=5, manufacturer=maker)
+    assert sent_product(emulator, api_key, configuration, product)["vendor"] == "Arabia"
+    maker.name = "Iittala"
+    maker.save()
+    assert sent_product(emulator, api_key, configuration, product)["vendor"] == "Iittala"
 
 
 def test_the_batch_path_hides_a_variant_the_product_no_longer_has(shop, burst_settings, mailchimp_account):

@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -11,7 +12,7 @@ from shuup.campaigns.models import BasketCampaign, Coupon
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.basket_line_effects import FreeProductLine
 from shuup.campaigns.models.campaigns import CouponUsage
-from shuup.core.models import OrderLineType, PersonContact, Shop, ShopStatus
+from shuup.core.models import Currency, OrderLineType, PersonContact, Shop, ShopStatus
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import create_product, get_default_supplier, get_initial_order_status
 
@@ -134,6 +135,35 @@ def test_a_fixed_amount_campaign(shop, configuration, mailchimp_account):
     campaign = coupon_campaign(shop, amount=Decimal("5"))
     rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
     assert (rule["type"], rule["amount"], rule["target"]) == ("fixed", 5.0, "total")
+
+
+def test_a_fixed_amount_rounds_half_up_as_orders_do(shop, configuration, mailchimp_account):
+    campaign = coupon_campaign(shop, code="HALF", amount=Decimal("2.675"))
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["amount"] == 2.68
+
+
+@pytest.fixture
+def dinar_shop(shop):
+    """A shop selling in Kuwaiti dinars: three decimal places."""
+    Currency.objects.update_or_create(code="KWD", defaults={"decimal_places": 3})
+    shop.currency = "KWD"
+    shop.save()
+    cache.clear()
+    return shop
+
+
+def test_a_fixed_amount_keeps_the_places_of_the_shops_currency(dinar_shop, configuration, mailchimp_account):
+    campaign = coupon_campaign(dinar_shop, code="DINAR", amount=Decimal("1.235"))
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["amount"] == 1.235
+
+
+def test_a_public_name_renamed_outside_a_transaction_is_the_new_title(shop, configuration, mailchimp_account):
+    """Parler saves the translations after the campaign's post_save: the rule may be sent before them."""
+    campaign = coupon_campaign(shop, code="RENAME", percentage=Decimal("0.1"))
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["title"] == "Summer sale"
+    campaign.public_name = "Winter sale"
+    campaign.save()
+    assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["title"] == "Winter sale"
 
 
 def test_a_deactivated_or_ended_campaign_is_disabled(shop, configuration, mailchimp_account):

@@ -282,7 +282,11 @@ class OrderPlan:
         self.row = row
         self.order = order
         self.context = context
-        self.lines = order_fields.product_lines(order.lines.all())
+        all_lines = order.lines.all()
+        self.lines = order_fields.product_lines(all_lines)
+        #: The order's statuses now, kept in the row's ``member_status`` (a contact's column, unused by orders:
+        #: no migration) after each send: :func:`order_fields.new_statuses`.
+        self.statuses = order_fields.status_record(order, all_lines)
         self.waiting_for_customer = False
         customer_state, customer_known = context.customer_states.get(order.customer_id, (None, False))
         if order.customer_id and customer_known:
@@ -310,13 +314,16 @@ class OrderPlan:
         else:
             customer = guest_customer(order, configuration.double_opt_in)
         self.payload = order_payload(
-            order, order.lines.all(), customer, statuses=configuration.send_order_notifications,
+            order, all_lines, customer, statuses=configuration.send_order_notifications,
             coupons=context.coupons.get(order.pk, ()), cancelled_at=context.cancelled_at.get(order.pk),
             url=order_url(order, order.customer_id in context.customers_with_login),
             places=currency_places(order.currency))
         self.payload.update(attribution.order_fields(context.attributions.by_order.get(order.pk)))
         self.email = customer.get("email_address", "")
-        self.fingerprint = fingerprint_of(self.payload)
+        # Without statuses in the payload, their record still counts: a payment while the shop sends no statuses
+        # is kept, so that turning them on later sends no late invoice for it.
+        self.fingerprint = fingerprint_of(self.payload if configuration.send_order_notifications
+                                          else dict(self.payload, statuses=self.statuses))
 
     def run(self, log):
         store_id = self.configuration.store_id
@@ -327,7 +334,8 @@ class OrderPlan:
         try:
             if self.row.last_synced_at:
                 try:
-                    yield Operation("PATCH", order_path(store_id, payload["id"]), update)
+                    yield Operation("PATCH", order_path(store_id, payload["id"]),
+                                    order_fields.new_statuses(update, self.row.member_status))
                 except MailchimpNotFound:
                     yield from self._create(payload, update)
             else:
@@ -339,7 +347,7 @@ class OrderPlan:
         log("order.send", "Order %s sent (%s %s, %d %s)" % (
             order.identifier or order.pk, payload["order_total"], payload["currency_code"], lines,
             "line" if lines == 1 else "lines"))
-        return Outcome.synced(fingerprint=self.fingerprint, email=self.email)
+        return Outcome.synced(fingerprint=self.fingerprint, email=self.email, member_status=self.statuses)
 
     def _create(self, payload, update):
         """A new order; one already paid is created pending, then paid, as Mailchimp's WooCommerce plugin does:
@@ -388,7 +396,8 @@ def _build_orders(configuration, pairs, rows, sent):
     for row, plan in pairs:
         operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
                                          "o:%d:order" % row.id))
-        sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint)
+        sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint,
+                                                statuses=plan.statuses)
     return operations
 
 
@@ -397,7 +406,8 @@ def _read_orders(configuration, row, results, facts):
     if not facts or result is None:
         return Outcome(Result.RETRY, "no batch result for this order")
     if not operation_failed(result):
-        return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"])
+        return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"],
+                              member_status=facts.get("statuses", ""))
     outcome = result_outcome(result, "order")
     if already_exists(batches.error_of(result)):
         # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.

@@ -63,6 +63,29 @@ def fulfillment_status(order):
     return SHIPPED if order.shipping_status == ShippingStatus.FULLY_SHIPPED else None
 
 
+def status_record(order, lines):
+    """The order's statuses as a row keeps them after each send, sent or not (``financial/fulfillment``): an
+    order Mailchimp has gets a status again only when it changes (see :func:`new_statuses`)."""
+    return "%s/%s" % (financial_status(order, lines), fulfillment_status(order) or "")
+
+
+def new_statuses(update, record):
+    """``update`` (an order's payload for Mailchimp) without the statuses unchanged since the send that kept
+    ``record`` (:func:`status_record`; "" for none kept, as before this was kept: all are sent). Mailchimp
+    sends a notification when an order gets a status: a status it has is sent again for nothing, and one the
+    order had while the shop sent no statuses (turned on later) would send a late notification (an invoice
+    for an order paid last month)."""
+    if not record:
+        return update
+    financial, _, fulfillment = record.partition("/")
+    update = dict(update)
+    if update.get("financial_status") == financial:
+        del update["financial_status"]
+    if "fulfillment_status" in update and update["fulfillment_status"] == fulfillment:
+        del update["fulfillment_status"]
+    return update
+
+
 def product_lines(lines):
     return [line for line in lines if line.type == OrderLineType.PRODUCT and line.product_id is not None]
 

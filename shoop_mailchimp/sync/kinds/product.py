@@ -37,7 +37,7 @@ from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
@@ -153,7 +153,9 @@ class Catalogue:
         for item in media.order_by("ordering", "pk"):
             self.images[item.product_id].append(item)
         self.stock = self._stock(every_id)
-        self.base_url = "https://%s" % shop.domain.strip().strip("/") if (shop.domain or "").strip() else ""
+        #: The storefront's address, as orders, carts and promos link to it (the shop's domain, with or
+        #: without its scheme, else STOREFRONT_BASE_URL...); "" when none is set.
+        self.base_url = shop_storefront_url(shop, "")
         #: The decimal places of the shop's currency, as orders round it.
         self.places = currency_places(shop.currency) if places is None else places
         #: {product id: [(log action, message)]}: what a payload left out or changed, for the shop's log.
@@ -173,11 +175,13 @@ class Catalogue:
         return _description(product.safe_translation_getter("description", any_language=True))
 
     def _stock(self, product_ids):
-        """{product id: the count the shop's suppliers can sell}, for products whose stock is counted."""
+        """{product id: the count the shop's suppliers can sell}, for products whose stock is counted: as
+        Shuup's simple supplier, only where both the supplier and the product's stock count manage stock (an
+        order writes a count, negative, also for a supplier that does not: the shop keeps selling)."""
         if not apps.is_installed("shuup.simple_supplier"):
             return {}
         counts = apps.get_model("simple_supplier", "StockCount").objects.filter(
-            product_id__in=product_ids, stock_managed=True, supplier__shops=self.shop.pk)
+            product_id__in=product_ids, stock_managed=True, supplier__stock_managed=True, supplier__shops=self.shop.pk)
         return dict(counts.values("product_id").annotate(total=Sum("logical_count")).values_list("product_id", "total"))
 
     def ordered(self, product_id):
@@ -210,17 +214,21 @@ class Catalogue:
             return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
         return urljoin(self.base_url + "/", url.lstrip("/")) if url and self.base_url else ""
 
-    def _image_url(self, product):
+    def _pictures(self, product):
+        """[(media id, absolute URL)] of the product's pictures: the shop's primary picture first, then the
+        product's, then the others in their order; those without an http(s) address left out."""
         shop_product = self.shop_products.get(product.pk)
-        chosen = [item for item in self.images.get(product.pk, ())
-                  if shop_product is not None and item.pk == shop_product.shop_primary_image_id]
-        chosen += [item for item in self.images.get(product.pk, ()) if item.pk == product.primary_image_id]
-        chosen += self.images.get(product.pk, [])
-        for item in chosen:
-            url = self._absolute(item.url)
-            if url:
-                return url
-        return ""
+        primary = {shop_product.shop_primary_image_id if shop_product is not None else None: 0,
+                   product.primary_image_id: 1}
+        primary.pop(None, None)
+        items = self.images.get(product.pk, [])
+        ordered = sorted(enumerate(items), key=lambda pair: (primary.get(pair[1].pk, 2), pair[0]))
+        pictures = ((item.pk, self._absolute(item.url)) for _position, item in ordered)
+        return [(pk, url) for pk, url in pictures if url]
+
+    def _image_url(self, product):
+        pictures = self._pictures(product)
+        return pictures[0][1] if pictures else ""
 
     def _page_url(self, product):
         if not self.base_url:
@@ -263,9 +271,7 @@ class Catalogue:
             variant["sku"] = product.sku[:255]
         if url:
             variant["url"] = url
-        image_url = self._image_url(product)
-        if image_url:
-            variant["image_url"] = image_url
+        variant["image_url"] = self._image_url(product)  # also empty: a picture removed leaves the variant
         return variant
 
     def payload(self, product, visible=True):
@@ -279,21 +285,15 @@ class Catalogue:
             payload["handle"] = slug[:255]
         if url:
             payload["url"] = url
-        description = self.description(product)
-        if description:
-            payload["description"] = description
-        if product.manufacturer_id:
-            payload["vendor"] = product.manufacturer.name[:255]
+        # Always present, also empty: Mailchimp keeps a field an update leaves out, so an update must remove
+        # a description, manufacturer, category or picture the shop removed.
+        payload["description"] = self.description(product)
+        payload["vendor"] = product.manufacturer.name[:255] if product.manufacturer_id else ""
         category_id = shop_product.primary_category_id if shop_product else None
-        if category_id and self.category_names.get(category_id):
-            payload["type"] = self.category_names[category_id][:255]
-        # Always present, also empty: an update must remove a picture the shop removed.
-        payload["image_url"] = self._image_url(product)
-        payload["images"] = []
-        for item in self.images.get(product.pk, [])[:MAX_IMAGES]:
-            image = self._absolute(item.url)
-            if image:
-                payload["images"].append({"id": str(item.pk), "url": image})
+        payload["type"] = (self.category_names.get(category_id) or "")[:255] if category_id else ""
+        pictures = self._pictures(product)
+        payload["image_url"] = pictures[0][1] if pictures else ""
+        payload["images"] = [{"id": str(pk), "url": url} for pk, url in pictures[:MAX_IMAGES]]
         payload["published_at_foreign"] = product.created_on.isoformat()
         children = self.children.get(product.pk)
         if children:

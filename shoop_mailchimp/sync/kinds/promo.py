@@ -26,7 +26,7 @@ from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, shop_storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
@@ -74,7 +74,8 @@ def discount(campaign):
     if isinstance(effect, BasketDiscountAmount):
         if not effect.discount_amount or effect.discount_amount <= 0:
             raise Inexpressible("its discount amount is not set")
-        return "fixed", round(float(effect.discount_amount), 2)
+        # Rounded as orders are: half up, to the decimal places of the shop's currency.
+        return "fixed", money(effect.discount_amount, currency_places(campaign.shop.currency))
     if isinstance(effect, BasketDiscountPercentage):
         if not effect.discount_percentage or effect.discount_percentage <= 0:
             raise Inexpressible("its discount percentage is not set")
