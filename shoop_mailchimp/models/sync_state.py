@@ -90,6 +90,10 @@ class SyncState(models.Model):
     )
     opt_in = models.NullBooleanField(verbose_name=_("consent last sent"))
     member_status = models.CharField(max_length=32, blank=True, verbose_name=_("member status in Mailchimp"))
+    order_statuses = models.CharField(
+        max_length=64, blank=True, verbose_name=_("order statuses last recorded"),
+        help_text=_("An order's financial and fulfillment status at its last send: Mailchimp sends a notification "
+                    "when an order gets a status, so only a changed one is sent again."))
     unique_email_id = models.CharField(
         max_length=64, blank=True, verbose_name=_("Mailchimp member id"),
         help_text=_("Mailchimp's unique_email_id: it stays when the e-mail changes, so a reconciliation "

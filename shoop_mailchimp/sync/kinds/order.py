@@ -284,8 +284,8 @@ class OrderPlan:
         self.context = context
         all_lines = order.lines.all()
         self.lines = order_fields.product_lines(all_lines)
-        #: The order's statuses now, kept in the row's ``member_status`` (a contact's column, unused by orders:
-        #: no migration) after each send: :func:`order_fields.new_statuses`.
+        #: The order's statuses now, kept in the row's ``order_statuses`` after each send:
+        #: :func:`order_fields.new_statuses`.
         self.statuses = order_fields.status_record(order, all_lines)
         self.waiting_for_customer = False
         customer_state, customer_known = context.customer_states.get(order.customer_id, (None, False))
@@ -335,7 +335,7 @@ class OrderPlan:
             if self.row.last_synced_at:
                 try:
                     yield Operation("PATCH", order_path(store_id, payload["id"]),
-                                    order_fields.new_statuses(update, self.row.member_status))
+                                    order_fields.new_statuses(update, self.row.order_statuses))
                 except MailchimpNotFound:
                     yield from self._create(payload, update)
             else:
@@ -347,7 +347,7 @@ class OrderPlan:
         log("order.send", "Order %s sent (%s %s, %d %s)" % (
             order.identifier or order.pk, payload["order_total"], payload["currency_code"], lines,
             "line" if lines == 1 else "lines"))
-        return Outcome.synced(fingerprint=self.fingerprint, email=self.email, member_status=self.statuses)
+        return Outcome.synced(fingerprint=self.fingerprint, email=self.email, order_statuses=self.statuses)
 
     def _create(self, payload, update):
         """A new order; one already paid is created pending, then paid, as Mailchimp's WooCommerce plugin does:
@@ -407,7 +407,7 @@ def _read_orders(configuration, row, results, facts):
         return Outcome(Result.RETRY, "no batch result for this order")
     if not operation_failed(result):
         return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"],
-                              member_status=facts.get("statuses", ""))
+                              order_statuses=facts.get("statuses", ""))
     outcome = result_outcome(result, "order")
     if already_exists(batches.error_of(result)):
         # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
