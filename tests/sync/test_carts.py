@@ -288,6 +288,11 @@ def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_se
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1))
     emulator.faults.latency(2)
     send_due_carts()
+    # The emulator records the POST when its (late) answer is written: wait for it, or it lands in the next test.
+    deadline = time.monotonic() + 10
+    while not [r for r in cart_requests(emulator) if r["method"] == "POST"]:
+        assert time.monotonic() < deadline, "the POST never reached the emulator"
+        time.sleep(0.05)
     emulator.faults.latency(0)
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 30))
     assert emulator.carts(api_key, cart_settings.store_id), "the POST landed"
