@@ -16,6 +16,7 @@ from shuup.core.models import (
     Product,
     ProductMedia,
     ProductMediaKind,
+    ProductVisibility,
     Shop,
     ShopProduct,
     ShopProductVisibility,
@@ -315,6 +316,24 @@ def test_hidden_product_is_deleted_unless_an_order_names_it(shop, configuration,
     # The order can still be updated in Mailchimp: its product is there.
     order.set_canceled()
     assert emulator.orders(api_key, configuration.store_id)[0].get("cancelled_at_foreign")
+
+
+@pytest.mark.parametrize("limit", [ProductVisibility.VISIBLE_TO_LOGGED_IN, ProductVisibility.VISIBLE_TO_GROUPS])
+def test_a_product_not_shown_to_every_shopper_is_not_recommended_to_every_subscriber(shop, configuration,
+                                                                                     mailchimp_account, limit):
+    """Found by review: a product only logged-in customers (or some groups, e.g. wholesale) may see was sent as
+    visible, so a campaign to every subscriber could recommend it and its link shows most readers "not
+    visible". Such a product is hidden from Mailchimp as an invisible one is: deleted, or hidden when ordered."""
+    emulator, api_key, _list_id = mailchimp_account
+    trade = create_product("trade-only", shop=shop, default_price=5)
+    assert sent_product(emulator, api_key, configuration, trade)
+    shop_product = trade.get_shop_instance(shop)
+    shop_product.visibility_limit = limit
+    shop_product.save()
+    assert sent_product(emulator, api_key, configuration, trade) is None
+    shop_product.visibility_limit = ProductVisibility.VISIBLE_TO_ALL
+    shop_product.save()
+    assert sent_product(emulator, api_key, configuration, trade)
 
 
 def test_deleted_product_leaves_mailchimp(shop, configuration, mailchimp_account):

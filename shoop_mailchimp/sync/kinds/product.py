@@ -27,6 +27,7 @@ from shuup.core.models import (
     Product,
     ProductMedia,
     ProductMediaKind,
+    ProductVisibility,
     ShopProduct,
     ShopProductVisibility,
 )
@@ -56,8 +57,8 @@ MAX_DESCRIPTION_LENGTH = 4000
 DESCRIPTION_SOURCE_LENGTH = 4 * MAX_DESCRIPTION_LENGTH
 VISIBLE, HIDDEN = "visible", "hidden"
 PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
-SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "purchasable", "default_price_value",
-                       "primary_category_id", "shop_primary_image_id")
+SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "visibility_limit", "purchasable",
+                       "default_price_value", "primary_category_id", "shop_primary_image_id")
 
 
 def log_target(object_id):
@@ -190,17 +191,21 @@ class Catalogue:
                                         order__shop_id=self.shop.pk).exists()
 
     def shown(self, product):
-        """Whether the storefront shows the product (a variation parent, or a product without variants)."""
+        """Whether the storefront shows the product (a variation parent, or a product without variants) to every
+        shopper: a campaign goes to every subscriber, so a product only logged-in customers or some groups may
+        see is not recommended to them."""
         shop_product = self.shop_products.get(product.pk)
         return (not product.deleted and shop_product is not None
-                and shop_product.visibility != ShopProductVisibility.NOT_VISIBLE)
+                and shop_product.visibility != ShopProductVisibility.NOT_VISIBLE
+                and shop_product.visibility_limit == ProductVisibility.VISIBLE_TO_ALL)
 
     def offered(self, child):
         """Whether the storefront offers a variation child among its parent's variations: Shuup's product page
         offers only children whose own shop product is always visible (not those invisible, only listed or
         only searchable, nor a child the shop does not sell)."""
         shop_product = self.shop_products.get(child.pk)
-        return shop_product is not None and shop_product.visibility == ShopProductVisibility.ALWAYS_VISIBLE
+        return (shop_product is not None and shop_product.visibility == ShopProductVisibility.ALWAYS_VISIBLE
+                and shop_product.visibility_limit == ProductVisibility.VISIBLE_TO_ALL)
 
     def _absolute(self, url):
         """An absolute http(s) address for a picture's or page's URL, or "" for none: a path is joined to the
