@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
+from shuup.core.models import ShopProduct
 from shuup.front.models import StoredBasket
 
 from shoop_mailchimp.conf import get_setting
@@ -189,6 +190,19 @@ def requeue_stale(kind, synced_before):
     outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued."""
     return SyncState.objects.filter(kind=kind, status=SyncStatus.SYNCED, last_synced_at__lt=synced_before).update(
         **_pending_now(timezone.now()))
+
+
+def requeue_products_past_availability(now=None):
+    """Queue the product rows whose shop product's *available until* passed since their last send: the
+    storefront stopped showing them with no save to say so (the plan then deletes or hides them). Returns how
+    many were queued."""
+    now = now or timezone.now()
+    ended = ShopProduct.objects.filter(shop_id=OuterRef("shop_id"), product_id=OuterRef("object_id"),
+                                       available_until__gt=OuterRef("last_synced_at"), available_until__lte=now)
+    ids = list(SyncState.objects.filter(kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).annotate(
+        ended=Exists(ended)).filter(ended=True).values_list("id", flat=True))
+    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
+                            **_pending_now(now)) if ids else 0
 
 
 def requeue_carts_to_renew(synced_before):

@@ -336,6 +336,25 @@ def test_a_product_not_shown_to_every_shopper_is_not_recommended_to_every_subscr
     assert sent_product(emulator, api_key, configuration, trade)
 
 
+def test_a_product_past_its_available_until_leaves_mailchimp_by_itself(shop, configuration, mailchimp_account):
+    """Found by review: the storefront stops showing a product when its *available until* passes, and no save
+    says so; it stayed visible and in stock in Mailchimp. A round finds such products and sends them again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    emulator, api_key, _list_id = mailchimp_account
+    seasonal = create_product("seasonal", shop=shop, default_price=5)
+    shop_product = seasonal.get_shop_instance(shop)
+    shop_product.available_until = timezone.now() + timedelta(days=1)
+    shop_product.save()
+    assert sent_product(emulator, api_key, configuration, seasonal)
+    ShopProduct.objects.filter(pk=shop_product.pk).update(available_until=timezone.now())  # the day came
+    run_due_work()
+    assert sent_product(emulator, api_key, configuration, seasonal) is None
+    assert not SyncState.objects.products().filter(object_id=seasonal.pk).exists()
+
+
 def test_deleted_product_leaves_mailchimp(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     soft = create_product("soft", shop=shop, default_price=5)

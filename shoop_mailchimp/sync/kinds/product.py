@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.db.models.functions import Substr
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from shuup.core.models import (
     Category,
@@ -57,8 +58,8 @@ MAX_DESCRIPTION_LENGTH = 4000
 DESCRIPTION_SOURCE_LENGTH = 4 * MAX_DESCRIPTION_LENGTH
 VISIBLE, HIDDEN = "visible", "hidden"
 PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
-SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "visibility_limit", "purchasable",
-                       "default_price_value", "primary_category_id", "shop_primary_image_id")
+SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "visibility_limit", "available_until",
+                       "purchasable", "default_price_value", "primary_category_id", "shop_primary_image_id")
 
 
 def log_target(object_id):
@@ -197,7 +198,8 @@ class Catalogue:
         shop_product = self.shop_products.get(product.pk)
         return (not product.deleted and shop_product is not None
                 and shop_product.visibility != ShopProductVisibility.NOT_VISIBLE
-                and shop_product.visibility_limit == ProductVisibility.VISIBLE_TO_ALL)
+                and shop_product.visibility_limit == ProductVisibility.VISIBLE_TO_ALL
+                and (shop_product.available_until is None or shop_product.available_until > timezone.now()))
 
     def offered(self, child):
         """Whether the storefront offers a variation child among its parent's variations: Shuup's product page
