@@ -88,6 +88,11 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away mid-request (a worker killed while sending): a server never handles half a
+            # request, and it is no client's spec violation.
+            self.close_connection = True
+            return
         path = parsed.path
         if path.startswith("/_emulator/"):
             status, body, content_type = control.handle(
