@@ -151,6 +151,18 @@ def test_a_coupon_that_discounts_product_lines_reports_what_it_took_off(shop, co
         {"code": "CUPS", "amount_discounted": 3.23, "type": "percentage"}]  # 10 % of 40, without the VAT
 
 
+def test_the_order_page_of_a_shop_without_a_domain_is_on_the_storefront_base_url(cart_settings, mailchimp_account):
+    """Carts, products and promo codes link to STOREFRONT_BASE_URL when the shop has no domain: the order page
+    too (it was left out)."""
+    from tests.cart_helpers import STOREFRONT
+
+    emulator, api_key, _list_id = mailchimp_account
+    person = new_person(user=get_user_model().objects.create_user("ilse", "ilse.berg@fastmail.com", "pw"))
+    order = checkout(cart_settings.shop, person)
+    sent = sent_order(emulator, api_key, cart_settings, order)
+    assert sent["order_url"] == STOREFRONT.rstrip("/") + "/order-history/%d/" % order.pk
+
+
 def test_a_customer_who_cannot_log_in_gets_no_order_page(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     order = checkout(shop, new_person())

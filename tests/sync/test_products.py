@@ -187,6 +187,26 @@ def test_a_shop_without_a_domain_links_to_the_storefront_base_url(cart_settings,
     assert sent["image_url"] == STOREFRONT.rstrip("/") + "/media/bowl.jpg"
 
 
+def test_a_shop_domain_of_one_label_is_no_address(settings, cart_settings, mailchimp_account):
+    """Shuup matches a domain such as ``north`` as the first label of any host: ``https://north/`` would be a
+    link to nowhere in every mail, so the storefront base address is used."""
+    from tests.cart_helpers import STOREFRONT
+
+    emulator, api_key, _list_id = mailchimp_account
+    shop = cart_settings.shop
+    shop.domain = "north"
+    shop.save()
+    product = create_product("plate", shop=shop, default_price=5)
+    sent = sent_product(emulator, api_key, cart_settings, product)
+    assert sent["url"].startswith(STOREFRONT.rstrip("/") + "/p/%d-" % product.pk)
+
+    shop.domain = "localhost:8000"
+    shop.save()
+    product.save()
+    assert sent_product(emulator, api_key, cart_settings, product)["url"].startswith(
+        "https://localhost:8000/p/%d-" % product.pk)
+
+
 def test_a_product_in_two_shops_follows_each(settings, shop, fresh_configuration, mailchimp_account):
     """Each shop its own price, visibility, pictures and links."""
     emulator, api_key, _list_id = mailchimp_account

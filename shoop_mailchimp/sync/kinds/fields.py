@@ -67,11 +67,18 @@ def address_payload(address):
 
 def storefront_url(domain, path):
     """An absolute address in the shop's storefront, from the shop's domain (a bare host, or with its scheme);
-    empty when the shop has no domain (Mailchimp would mail a link to nowhere)."""
+    empty when the shop has no domain (Mailchimp would mail a link to nowhere) or when the domain is one label
+    such as ``north``: Shuup matches that as the first label of any host (``north.example.com``), so it names
+    no host a mail could link to."""
     domain = (domain or "").strip().rstrip("/")
     if not domain:
         return ""
-    return (domain if "://" in domain else "https://" + domain) + path
+    if "://" in domain:
+        return domain + path
+    host = domain.split("/", 1)[0].rsplit(":", 1)[0]
+    if "." not in host and host != "localhost":
+        return ""
+    return "https://" + domain + path
 
 
 def shop_storefront_url(shop, path):

@@ -30,7 +30,7 @@ from shoop_mailchimp.sync.kinds.fields import (
     currency_places,
     mailchimp_email,
     money,
-    storefront_url,
+    shop_storefront_url,
 )
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
@@ -121,14 +121,15 @@ def guest_customer(order, double_opt_in):
 
 def order_url(order, can_log_in):
     """The shopper's page of the order in the storefront (Shuup's order history), for a customer who can log in
-    to see it; empty for guests, a shop without a domain or a storefront without the order history."""
+    to see it; empty for guests, a storefront without an address (see ``fields.shop_storefront_url``) or without
+    the order history."""
     if not can_log_in:
         return ""
     try:
         path = reverse("shuup:show-order", kwargs={"pk": order.pk})
     except NoReverseMatch:
         return ""
-    return storefront_url(order.shop.domain, path)
+    return shop_storefront_url(order.shop, path)
 
 
 def line_product_ids(line):
