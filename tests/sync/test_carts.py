@@ -14,7 +14,7 @@ from shuup.testing.factories import create_order_with_product, get_default_suppl
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
-from shoop_mailchimp.receivers import order_created
+from shoop_mailchimp.receivers.orders import order_created
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain, withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
