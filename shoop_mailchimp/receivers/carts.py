@@ -25,19 +25,19 @@ def basket_saved(sender, instance, raw=False, **kwargs):
     else:
         state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
                      quiet_seconds=get_setting("CART_QUIET_SECONDS"))
-        restored_from = (instance.data or {}).get(cart_links.RESTORED_FROM)
-        if isinstance(restored_from, int) and instance.customer_id:
+        restored_from = cart_links.basket_restored_from(instance.data)
+        if restored_from and instance.customer_id:
             # A restore link's copy for a logged-in shopper: the cart of the basket it copied goes if it was theirs.
             state.record(instance.shop_id, SyncKind.CART, [restored_from], only_known=True,
                          quiet_seconds=get_setting("CART_QUIET_SECONDS"))
 
 
-def record_carts_ordered(order, source):
+def record_carts_ordered(order):
     """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, and
     the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed."""
     basket_ids = set()
-    restored_from = (getattr(source, "_data", None) or {}).get(cart_links.RESTORED_FROM)
-    if isinstance(restored_from, int):
+    restored_from = cart_links.restored_from(order.extra_data)  # the basket's extra_data, copied by the creator
+    if restored_from:
         basket_ids.add(restored_from)
     if order.customer_id:
         basket_ids.update(StoredBasket.objects.filter(shop_id=order.shop_id, customer_id=order.customer_id,

@@ -33,7 +33,7 @@ def order_created(sender, order, source=None, **kwargs):
         return
     remember_for_order(order, getattr(source, "request", None))
     record(order.shop_id, SyncKind.ORDER, [order.pk])
-    record_carts_ordered(order, source)
+    record_carts_ordered(order)
     customer = order.customer
     if customer is None:
         return
