@@ -176,7 +176,7 @@ def connect():
     post_save.connect(manufacturer_saved, sender=Manufacturer, dispatch_uid=MANUFACTURER_SAVED_UID)
     for model, receiver in ((Product, product_text_changed), (ShopProduct, shop_product_text_changed),
                             (Category, category_renamed)):
-        translation = model._parler_meta.root_model
+        translation = model._meta.get_field("translations").related_model
         post_save.connect(receiver, sender=translation, dispatch_uid=TEXT_SAVED_UID % model.__name__)
         post_delete.connect(receiver, sender=translation, dispatch_uid=TEXT_DELETED_UID % model.__name__)
     post_save.connect(shop_product_saved, sender=ShopProduct, dispatch_uid=SHOP_PRODUCT_SAVED_UID)

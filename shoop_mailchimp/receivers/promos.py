@@ -74,7 +74,7 @@ def _concrete_subclasses(model):
 def connect():
     post_save.connect(campaign_saved, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_SAVED_UID)
     post_delete.connect(campaign_deleted, sender=BasketCampaign, dispatch_uid=PROMO_CAMPAIGN_DELETED_UID)
-    post_save.connect(campaign_text_changed, sender=BasketCampaign._parler_meta.root_model,
+    post_save.connect(campaign_text_changed, sender=BasketCampaign._meta.get_field("translations").related_model,
                       dispatch_uid=PROMO_CAMPAIGN_TEXT_SAVED_UID)
     post_save.connect(coupon_saved, sender=Coupon, dispatch_uid=PROMO_COUPON_SAVED_UID)
     for base in (BasketDiscountEffect, BasketLineEffect):
