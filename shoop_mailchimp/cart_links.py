@@ -18,8 +18,23 @@ SALT = "shoop_mailchimp.cart_restore"
 KEY_HASH_SALT = "shoop_mailchimp.cart_restore.key"
 RESTORE_URL_NAME = "shoop_mailchimp_cart_restore"
 RESTORE_VIEW_NAME = "shuup:" + RESTORE_URL_NAME
-#: In a basket's data: the stored basket a restore link copied into it (its order closes that basket's cart).
+#: In a basket's ``extra_data`` (Shuup's public place for an addon's data, which the order creator copies into the
+#: order's ``extra_data``): the stored basket a restore link copied into it (its order closes that basket's cart).
 RESTORED_FROM = "shoop_mailchimp_restored_from"
+
+
+def restored_from(extra_data):
+    """The id of the stored basket a restore link copied into a basket (or an order), from its ``extra_data``; or
+    None."""
+    value = (extra_data or {}).get(RESTORED_FROM) if isinstance(extra_data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def basket_restored_from(basket_data):
+    """:func:`restored_from` of a stored basket's data; also the key at the top of the data, where restores wrote it
+    before they used Shuup's public basket API."""
+    basket_data = basket_data if isinstance(basket_data, dict) else {}
+    return restored_from(basket_data.get("extra_data")) or restored_from(basket_data)
 
 
 class BadLink(Exception):

@@ -15,7 +15,7 @@ from shuup.admin.modules.products import mass_actions
 from shuup.admin.shop_provider import get_shop
 from shuup.core.models import ShopProduct
 
-from shoop_mailchimp.receivers import shop_products_updated
+from shoop_mailchimp.receivers.products import shop_products_updated
 
 
 def _selected(request, ids):

@@ -1,7 +1,7 @@
 """What a shopper's newsletter choice changes in the shop: ``marketing_permission``, and a consent request
 where consent alone cannot say it (:class:`~shoop_mailchimp.models.ConsentRequest`).
 
-Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers`); the drainer sends it after
+Saving a contact records its sync-state row (:mod:`shoop_mailchimp.receivers.contacts`); the drainer sends it after
 the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) or a withdrawal then. Each
 change is logged with where the shopper made it: the shop's proof of consent.
 
@@ -120,7 +120,7 @@ def withdraw_consent(shop, contact):
 
 
 def _set_consent(shop, contact, permission, where):
-    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers`)."""
+    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers.contacts`)."""
     if contact.marketing_permission != permission:
         contact.marketing_permission = permission
         contact.save(update_fields=["marketing_permission"])

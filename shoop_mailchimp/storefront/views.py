@@ -6,7 +6,9 @@ from django.utils.http import is_safe_url
 from django.utils.translation import ugettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
+from shuup.core.models import MutableAddress
 from shuup.core.order_creator import is_code_usable
+from shuup.front.basket.storage import DatabaseBasketStorage
 from shuup.front.models import StoredBasket
 from shuup.front.views.dashboard import DashboardViewMixin
 
@@ -137,9 +139,6 @@ CART_RESTORED = _("Welcome back: your basket is as you left it.")
 CART_ADDED = _("Welcome back: the products of your saved basket were added to your basket.")
 CART_LINK_BAD = _("This basket link is not valid or has expired. Your current basket is shown instead.")
 CART_GONE = _("This basket was ordered or emptied since the link was sent. Your current basket is shown instead.")
-#: What a basket holds of the person who filled it: saved and typed addresses (a guest's e-mail among them).
-#: Copied with the lines only for that person logged in; anybody else orders as themselves.
-OWNER_DATA_KEYS = ("billing_address_id", "shipping_address_id", "billing_address_data", "shipping_address_data")
 
 
 def restore_cart(request, token):
@@ -159,28 +158,43 @@ def restore_cart(request, token):
         return redirect(BASKET_VIEW_NAME)
     basket = request.basket
     storage = basket.storage
-    if stored is None or not hasattr(storage, "_get_session_key"):
+    if stored is None or not isinstance(storage, DatabaseBasketStorage):
         messages.error(request, CART_GONE)
         return redirect(BASKET_VIEW_NAME)
     attribution.restore_from_basket(request, stored.data)
-    session_key = storage._get_session_key(basket)
-    if (request.session.get(session_key) or {}).get("pk") == stored.pk:
+    if storage.get_basket_kwargs(basket).get("pk") == stored.pk:
         messages.success(request, CART_RESTORED)  # the visitor holds that basket already: nothing changes
         return redirect(BASKET_VIEW_NAME)
     own_products = {line.product.pk for line in list(basket.get_lines()) + list(basket.get_unorderable_lines())
                     if line.product}
     _add_products_lacking(basket, stored, own_products)  # saved by Shuup's front middleware
-    basket._set_value_to_data(cart_links.RESTORED_FROM, stored.pk)  # its order ends the link's cart (receivers)
+    # Its order ends the link's cart (receivers.carts); the order creator copies it into the order's extra_data.
+    basket.extra_data = dict(basket.extra_data or {}, **{cart_links.RESTORED_FROM: stored.pk})
     if not own_products:
         _copy_codes(basket, stored)
         owners = {stored.customer_id, stored.orderer_id} - {None}
         if owners and getattr(request.customer, "pk", None) in owners:
-            for name in OWNER_DATA_KEYS:
-                if (stored.data or {}).get(name):
-                    basket._set_value_to_data(name, stored.data[name])
-                    basket.dirty = True
+            _copy_owner_addresses(basket, stored)
     messages.success(request, CART_ADDED if own_products else CART_RESTORED)
     return redirect(BASKET_VIEW_NAME)
+
+
+def _copy_owner_addresses(basket, stored):
+    """The billing and shipping addresses of the stored basket, into the owner's (empty) copy, through Shuup's
+    address setters: a saved address by its id (if it still exists), else the typed one (``*_address_data``)."""
+    data = stored.data or {}
+    for name in ("billing_address", "shipping_address"):
+        address = None
+        if data.get(name + "_id"):
+            address = MutableAddress.objects.filter(pk=data[name + "_id"]).first()
+        if address is None and isinstance(data.get(name + "_data"), dict):
+            try:
+                address = MutableAddress.from_data(data[name + "_data"])
+            except (TypeError, ValueError):  # fields of another Shuup version: the owner types it again
+                address = None
+        if address is not None:
+            setattr(basket, name, address)
+            basket.dirty = True
 
 
 def _add_products_lacking(basket, stored, own_products):

@@ -123,6 +123,28 @@ def test_the_logged_in_owner_gets_their_addresses_with_the_copy(abandoned_basket
     assert copy.data["billing_address_data"]["street"] == "Rue 1"
 
 
+def test_the_logged_in_owner_gets_their_saved_address_and_the_copy_names_the_links_basket(abandoned_basket):
+    """The copy is made through Shuup's public basket API: a saved address by its id, and the stored basket the
+    link came from in the copy's ``extra_data`` (which Shuup's order creator copies into the order)."""
+    basket, product = abandoned_basket
+    address = MutableAddress.objects.create(name="Rita", email="restore.rita@fastmail.com", street="Rue 2",
+                                            city="Oulu", postal_code="90100", country="FI")
+    StoredBasket.objects.filter(pk=basket.pk).update(data=dict(basket.data, shipping_address_id=address.pk))
+    browser = Client()
+    browser.force_login(basket.customer.user)
+    browser.get(restore_path(basket))
+    copy = own_basket(browser)
+    assert copy.pk != basket.pk and copy.data["shipping_address_id"] == address.pk
+    assert copy.data["extra_data"] == {cart_links.RESTORED_FROM: basket.pk}
+
+
+def test_the_restored_from_basket_is_read_where_older_copies_wrote_it():
+    assert cart_links.basket_restored_from({"extra_data": {cart_links.RESTORED_FROM: 7}}) == 7
+    assert cart_links.basket_restored_from({cart_links.RESTORED_FROM: 8}) == 8, "a copy made before the public API"
+    assert cart_links.basket_restored_from({"extra_data": {cart_links.RESTORED_FROM: True}}) is None
+    assert cart_links.basket_restored_from(None) is None and cart_links.restored_from(None) is None
+
+
 @pytest.mark.parametrize("owned", [True, False])
 def test_what_the_owner_types_after_the_link_was_opened_stays_theirs(shop, cart_settings, owned):
     """Found by review: a visitor with an empty basket who opened the link held the owner's stored basket itself,

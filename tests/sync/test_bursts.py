@@ -747,3 +747,32 @@ def test_a_lost_bursts_rows_go_in_one_new_batch_and_a_withdrawal_meanwhile_unsub
         assert member["status"] == ("unsubscribed" if person in withdrawn else "subscribed"), person.email
         row = row_of(person)
         assert (row.status, row.opt_in, row.claimed_by) == (SyncStatus.SYNCED, person not in withdrawn, "")
+
+
+@pytest.mark.parametrize("before", ["transactional", "unsubscribed"])
+def test_consent_given_to_a_member_that_existed_ends_the_same_one_by_one_and_in_a_batch(
+        burst_settings, mailchimp_account, before):
+    """"A member existed in Mailchimp without the shop's consent" is one rule (``kinds.contact
+    .existed_without_consent``): one by one the consent is sent as a change at once; in a batch the row learns the
+    member's status and its next send carries the change. The member ends with the same status either way."""
+    emulator, api_key, list_id = mailchimp_account
+    emails = ["existed.%s.%d@fastmail.com" % (before, number) for number in range(THRESHOLD + 1)]
+    emulator.add_members(api_key, list_id, emails, status=before)
+    alone = new_person(email=emails[0])  # consent given as the contact is created
+    drain()  # one contact due: no burst, one by one
+    assert len(member_puts(emulator, alone.email)) >= 2, "the first write only carried status_if_new"
+    expected = emulator.get_member(api_key, list_id, alone.email)["status"]
+    assert expected == ("subscribed" if before == "transactional" else "pending")
+
+    crowd = [new_person(email=email) for email in emails[1:]]
+    emulator.clear_requests()
+    run_due_work()
+    finish_batches(burst_settings)
+    assert batch_posts(emulator) and not member_puts(emulator), "the first writes went in batches"
+    assert {row_of(person).member_status for person in crowd} == {before}, "the rows learnt the member's status"
+    make_all_due()
+    drain()  # their next plans: the consent as a change
+    for person in [alone] + crowd:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == expected
+        row = row_of(person)
+        assert row.member_status == expected and row.consent_request == "" and row.status == SyncStatus.SYNCED

@@ -5,16 +5,23 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.test import Client
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client, RequestFactory
 from django.utils import timezone
+from shuup.core.basket import get_basket, get_basket_order_creator
 from shuup.core.models import MutableAddress
 from shuup.front.models import StoredBasket
-from shuup.testing.factories import create_order_with_product, get_default_supplier
+from shuup.testing.factories import (
+    create_random_address,
+    get_default_payment_method,
+    get_default_shipping_method,
+    get_initial_order_status,
+)
+from shuup.testing.utils import apply_request_middleware
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
-from shoop_mailchimp.receivers import order_created
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain, withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
@@ -253,7 +260,8 @@ def test_an_unsubscribe_webhook_deletes_the_cart(shop, cart_settings, mailchimp_
 
 def test_an_order_of_a_restored_copy_deletes_the_links_cart(shop, cart_settings, mailchimp_account):
     """A restore link copies its basket into the visitor's own; the shopper's order of the copy ends the cart the
-    link came from (Mailchimp would go on mailing it), as the shopper's order of any other basket does."""
+    link came from (Mailchimp would go on mailing it), as the shopper's order of any other basket does. The copy
+    names the link's basket in its public ``extra_data``, which Shuup's order creator copies into the order."""
     emulator, api_key, list_id = mailchimp_account
     user, person = shopper(email="cart.copy@fastmail.com")
     basket = basket_of(shop, user)
@@ -261,20 +269,32 @@ def test_an_order_of_a_restored_copy_deletes_the_links_cart(shop, cart_settings,
     add(basket, shop, product)
     send_due_carts()
     holder = stored(basket)
+    assert str(holder.pk) in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     browser = Client()
     browser.force_login(user)
     browser.get(cart_links.restore_url(holder)[len(STOREFRONT):])
     copy = StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
-    assert copy.pk != holder.pk and copy.data[cart_links.RESTORED_FROM] == holder.pk
+    assert copy.pk != holder.pk and cart_links.basket_restored_from(copy.data) == holder.pk
 
-    order = create_order_with_product(product, get_default_supplier(), 1, 10, shop=shop)
-    order.customer = person
-    order.save()
-    order_created(None, order, source=mock.Mock(_data=copy.data, request=None))
+    order = checkout(browser, user)
+    assert order.customer_id == person.pk and order.lines.products().count() == 1
+    assert cart_links.restored_from(order.extra_data) == holder.pk, "the order names the basket it was restored from"
     send_due_carts()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     holder.refresh_from_db()
     assert not holder.deleted, "the shopper's basket itself is left as it was"
+
+
+def checkout(browser, user):
+    """The order Shuup's checkout creates from the browser's basket."""
+    request = apply_request_middleware(RequestFactory().get("/checkout/"), user=user)
+    request.session = SessionStore(session_key=browser.session.session_key)
+    basket = get_basket(request)
+    basket.shipping_method = get_default_shipping_method()
+    basket.payment_method = get_default_payment_method()
+    basket.status = get_initial_order_status()
+    basket.billing_address = basket.shipping_address = create_random_address(email=user.email)
+    return get_basket_order_creator().create_order(basket)
 
 
 def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_settings, mailchimp_account, settings):

@@ -337,12 +337,8 @@ class ContactPlan:
         return self.consent_request == ConsentRequest.CONFIRM and self.row.member_status == members.SUBSCRIBED
 
     def existed_without_consent(self, status, member_status):
-        """The member write carried a consent just given (or a confirmation asked for) only as ``status_if_new``,
-        and the answer shows a member that existed already without it (a former guest buyer): it must still be
-        sent as a change. A member subscribed or pending is left as it is."""
-        asked = (self.consent_request == ConsentRequest.SUBSCRIBE and self.permission) or \
-            self.consent_request == ConsentRequest.CONFIRM
-        return asked and status is None and member_status not in ("", members.SUBSCRIBED, members.PENDING)
+        """:func:`existed_without_consent` for this plan's send (``status``: the status the write asked for)."""
+        return existed_without_consent(self.consent_request, self.permission, status, member_status)
 
     @property
     def status_asked(self):
@@ -510,6 +506,24 @@ class ContactPlan:
 
 
 
+def existed_without_consent(consent_request, permission, status_sent, member_status):
+    """The one rule of "a member existed in Mailchimp without the shop's consent", for both transports: the member
+    write carried a consent just given (or a confirmation asked for) only as ``status_if_new`` (``status_sent`` is
+    empty), and the answer shows a member that existed already without it (a former guest buyer, someone who
+    unsubscribed long ago): the consent must still be sent as a change, with :attr:`ContactPlan.status_asked`. A
+    member subscribed or pending is left as it is; an answer without a status tells nothing.
+
+    The rule is one; what follows it cannot be, without changing what Mailchimp receives. One by one
+    (:meth:`ContactPlan.run`) the change is a second member PUT at once, whose answer may ask for a confirmation
+    instead (a member in a compliance state: ``_member_send``). A batch phase cannot send a request that depends
+    on an answer of the same batch, nor read a refusal in between, so the batch (``_read_members``) closes the row
+    as a retry that learnt the member's status, and the row's next plan sends the same change (one by one when it
+    subscribes). Sending the change one by one as a retry too would delay every such consent by a retry; sending
+    it in a later batch phase would lose the compliance fallback."""
+    asked = (consent_request == ConsentRequest.SUBSCRIBE and permission) or consent_request == ConsentRequest.CONFIRM
+    return bool(asked) and not status_sent and member_status not in ("", members.SUBSCRIBED, members.PENDING)
+
+
 def written_facts(email, member_status, permission, decided, consent_request=""):
     """The facts of a member write whose send then failed (the customer, the tags): the row records them, so
     that a consent withdrawn next is sent as a change. Without them the row kept "consent never sent", and a
@@ -640,10 +654,8 @@ def _read_members(configuration, row, results, facts):
         return outcome
     answer = batches.response_of(member)
     facts["member_status"] = answer.get("status", "")
-    asked = (facts.get("consent_request") == ConsentRequest.SUBSCRIBE and facts["opt_in"]) or facts.get(
-        "consent_asked") == ConsentRequest.CONFIRM
-    if asked and not facts.get("status_change") and facts["member_status"] not in (members.SUBSCRIBED,
-                                                                                   members.PENDING):
+    if existed_without_consent(facts.get("consent_asked", facts.get("consent_request")), facts["opt_in"],
+                               facts.get("status_change"), facts["member_status"]):
         # The member existed without the consent just given: the row learns its status, and its next plan sends
         # the consent as a change, one by one (which can ask for a confirmation where Mailchimp wants one).
         outcome = Outcome(Result.RETRY, "%s was in the audience already: the consent given is sent as a change"

@@ -104,7 +104,8 @@ def translated(model, ids, fields, clip=None):
     preferred = [get_language(), getattr(settings, "PARLER_DEFAULT_LANGUAGE_CODE", None), settings.LANGUAGE_CODE]
     rank = {code: position for position, code in reversed(list(enumerate(code for code in preferred if code)))}
     texts, ranks = {}, {}
-    rows = model._parler_meta.root_model.objects.filter(master_id__in=ids).order_by("language_code")
+    translations = model._meta.get_field("translations").related_model  # parler's translation model
+    rows = translations.objects.filter(master_id__in=ids).order_by("language_code")
     columns = [Substr(field, 1, clip) if clip else field for field in fields]
     for row in rows.values_list("master_id", "language_code", *columns):
         master_id, language, values = row[0], row[1], row[2:]

@@ -1,0 +1,50 @@
+"""Shoppers' baskets as Mailchimp carts: a stored basket saved (quietly: each save pushes the send back), and
+the carts an order ends."""
+from django.db.models.signals import post_save
+from shuup.front.models import StoredBasket
+
+from shoop_mailchimp import cart_links
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.shops import recording_shop_ids
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.kinds.cart import has_shopper
+
+BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
+
+
+def basket_saved(sender, instance, raw=False, **kwargs):
+    """A basket of a known shopper becomes a cart once the shopper pauses (CART_QUIET_SECONDS: each save pushes
+    the send back, so filling a basket is one send); an ordered or deleted basket's cart goes at once. Anonymous
+    baskets only matter if they were carts before. Runs in the storefront's request: one UPDATE, rarely two."""
+    if raw or instance.shop_id not in recording_shop_ids():
+        return
+    if instance.deleted:
+        record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=True)
+    else:
+        state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
+                     quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+        restored_from = cart_links.basket_restored_from(instance.data)
+        if restored_from and instance.customer_id:
+            # A restore link's copy for a logged-in shopper: the cart of the basket it copied goes if it was theirs.
+            state.record(instance.shop_id, SyncKind.CART, [restored_from], only_known=True,
+                         quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+
+
+def record_carts_ordered(order):
+    """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, and
+    the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed."""
+    basket_ids = set()
+    restored_from = cart_links.restored_from(order.extra_data)  # the basket's extra_data, copied by the creator
+    if restored_from:
+        basket_ids.add(restored_from)
+    if order.customer_id:
+        basket_ids.update(StoredBasket.objects.filter(shop_id=order.shop_id, customer_id=order.customer_id,
+                                                      deleted=False).values_list("pk", flat=True))
+    if basket_ids:
+        record(order.shop_id, SyncKind.CART, basket_ids, only_known=True)
+
+
+def connect():
+    post_save.connect(basket_saved, sender=StoredBasket, dispatch_uid=BASKET_SAVED_UID)

@@ -1,0 +1,120 @@
+"""A contact (person or company) saved, deleted, anonymized or added to a shop: where a contact change is
+recorded, and where a save that turns consent on or off is told from one that does not."""
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
+from django.utils import timezone
+from shuup.core.models import CompanyContact, Contact, PersonContact
+from shuup.gdpr.signals import anonymization_requested
+
+from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
+from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.shops import recording_shop_ids, shop_contacts, shop_ids_for_contact
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
+
+CONTACT_LOADED_UID = "shoop_mailchimp.contact_loaded.%s"
+CONTACT_SAVING_UID = "shoop_mailchimp.contact_saving.%s"
+CONTACT_SAVED_UID = "shoop_mailchimp.contact_saved.%s"
+CONTACT_DELETED_UID = "shoop_mailchimp.contact_deleted.%s"
+CONTACT_SHOPS_UID = "shoop_mailchimp.contact_shops_changed"
+ANONYMIZATION_UID = "shoop_mailchimp.anonymization_requested"
+
+#: The consent a contact instance holds in the database (as loaded or last saved), and when a save of
+#: that instance last turned it off: see :func:`shoop_mailchimp.receivers.orders.order_created`.
+STORED_CONSENT = "_shoop_mailchimp_stored_consent"
+CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
+#: Whether this save gives consent the database did not hold: see :func:`consent_given`.
+CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
+#: Whether this save withdraws consent the database held: the shopper's carts are sent again (or deleted).
+CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
+
+
+def contact_loaded(sender, instance, **kwargs):
+    # Read without triggering the load of a deferred field.
+    setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
+
+
+def contact_saving(sender, instance, raw=False, **kwargs):
+    """Note when this save is the one that turns consent off, or on. The instance may be stale (a checkout
+    saves the customer it loaded at the start of the request, an admin form the contact it showed): a save
+    that did not touch the consent on its instance keeps what the database holds now, which a webhook (an
+    unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
+    permission = instance.__dict__.get("marketing_permission")
+    loaded = getattr(instance, STORED_CONSENT, None)
+    setattr(instance, CONSENT_TURNED_ON, False)
+    setattr(instance, CONSENT_TURNED_OFF, False)
+    if raw or instance.pk is None or permission is None or loaded is None:
+        return
+    stored = Contact.objects.filter(pk=instance.pk).values_list("marketing_permission", flat=True).first()
+    if stored is None:
+        return
+    if permission == loaded and stored != permission:
+        instance.marketing_permission = permission = stored
+    if loaded and permission is False and stored:
+        setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
+    setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
+    setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
+
+
+def contact_saved(sender, instance, raw=False, created=False, **kwargs):
+    given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
+        instance, CONSENT_TURNED_ON, False))
+    setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
+    if raw:
+        return
+    for shop_id in shop_ids_for_contact(instance):
+        if given:
+            consent_given(shop_id, instance)
+        else:
+            record(shop_id, SyncKind.CONTACT, [instance.pk])
+        if getattr(instance, CONSENT_TURNED_OFF, False):
+            state.record_carts_of(shop_id, [instance.pk])
+
+
+def consent_given(shop_id, contact):
+    """This save gave consent: it is sent as a change, also to a member the shop never told (a former guest
+    buyer). An address another contact of the shop has proves nothing (anyone can type it into their account):
+    its owner confirms by e-mail first. A company and its own members are one owner (a one-person business
+    gives the company its owner's address)."""
+    others = set(shop_contacts(shop_id).filter(email__iexact=contact.email).exclude(pk=contact.pk).values_list(
+        "pk", flat=True)) if contact.email else set()
+    shared = bool(others - _same_owner(contact.pk)) if others else False
+    request = ConsentRequest.CONFIRM if shared else ConsentRequest.SUBSCRIBE
+    if state.request_consent_change(shop_id, [contact.pk], request):
+        schedule_delivery(shop_id)
+
+
+def _same_owner(contact_id):
+    """The companies a contact belongs to, and a company's members."""
+    memberships = CompanyContact.members.through.objects
+    return set(memberships.filter(contact_id=contact_id).values_list("companycontact_id", flat=True)) | set(
+        memberships.filter(companycontact_id=contact_id).values_list("contact_id", flat=True))
+
+
+def contact_deleted(sender, instance, **kwargs):
+    """A deleted contact is erased from Mailchimp, wherever it had been sent."""
+    for shop_id in SyncState.objects.contacts().filter(object_id=instance.pk).values_list("shop_id", flat=True):
+        if state.erase(shop_id, [instance.pk]):
+            schedule_delivery(shop_id)
+
+
+def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
+    if contact is not None and shop.pk in recording_shop_ids() and state.erase(shop.pk, [contact.pk]):
+        schedule_delivery(shop.pk)
+
+
+def contact_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A contact added to a shop (multi-shop set-ups) becomes that shop's to send."""
+    if action != "post_add" or reverse or not pk_set:
+        return
+    for shop_id in set(pk_set) & set(recording_shop_ids()):
+        record(shop_id, SyncKind.CONTACT, [instance.pk])
+
+
+def connect():
+    for model in (PersonContact, CompanyContact):
+        post_init.connect(contact_loaded, sender=model, dispatch_uid=CONTACT_LOADED_UID % model.__name__)
+        pre_save.connect(contact_saving, sender=model, dispatch_uid=CONTACT_SAVING_UID % model.__name__)
+        post_save.connect(contact_saved, sender=model, dispatch_uid=CONTACT_SAVED_UID % model.__name__)
+        post_delete.connect(contact_deleted, sender=model, dispatch_uid=CONTACT_DELETED_UID % model.__name__)
+    m2m_changed.connect(contact_shops_changed, sender=Contact.shops.through, dispatch_uid=CONTACT_SHOPS_UID)
+    anonymization_requested.connect(anonymization_requested_receiver, dispatch_uid=ANONYMIZATION_UID)

@@ -1,0 +1,80 @@
+"""An order placed (with its campaign, the carts it ends and the consent its checkout must not withdraw),
+its status changed, or paid, shipped, cancelled or refunded."""
+from shuup.core.models import Contact
+from shuup.core.order_creator.signals import order_creator_finished
+from shuup.core.signals import order_changed, order_status_changed
+
+from shoop_mailchimp.journal import log_event
+from shoop_mailchimp.models import LogKind, SyncKind
+from shoop_mailchimp.receivers.carts import record_carts_ordered
+from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT
+from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.shops import recording_shop_ids
+from shoop_mailchimp.storefront.attribution import remember_for_order
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
+
+ORDER_CREATED_UID = "shoop_mailchimp.order_created"
+ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
+ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
+
+
+def order_created(sender, order, source=None, **kwargs):
+    """A new order: send it (with the Mailchimp campaign its visit came from, kept here in the checkout's
+    transaction), and refresh its customer (interests, and the consent trap below).
+
+    Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
+    placed without ticking it would silently withdraw an earlier consent. An unticked box is not
+    a withdrawal: when the save that turned consent off happened while this order was being created,
+    it is undone and the event logged. Consent withdrawn before the order (by the shop, by the person,
+    by an unsubscribe) stays withdrawn, even if Mailchimp has not heard of it yet.
+    """
+    if order.shop_id not in recording_shop_ids():
+        return
+    remember_for_order(order, getattr(source, "request", None))
+    record(order.shop_id, SyncKind.ORDER, [order.pk])
+    record_carts_ordered(order)
+    customer = order.customer
+    if customer is None:
+        return
+    turned_off_at = getattr(customer, CONSENT_TURNED_OFF_AT, None)
+    if turned_off_at and turned_off_at >= order.created_on and not order.marketing_permission \
+            and not customer.marketing_permission:
+        Contact.objects.filter(pk=customer.pk).update(marketing_permission=True)
+        customer.marketing_permission = True
+        log_event(
+            order.shop_id, "consent.kept",
+            "Order %s was placed without ticking the marketing box; the customer keeps the consent given "
+            "earlier (only an unsubscribe or an edit of the contact withdraws it)." % (order.identifier or order.pk),
+            kind=LogKind.INFO, contact_id=customer.pk, order_id=order.pk,
+        )
+    record(order.shop_id, SyncKind.CONTACT, [customer.pk])
+
+
+def order_status_changed_receiver(sender, order, old_status=None, **kwargs):
+    """A status change of an order. Not its first status, given on its first save while Shuup's OrderCreator is
+    still adding its lines and its campaign: ``order_created`` records the order once it is complete (recorded
+    here, the drainer could send it at once without its campaign, and a PATCH add it later)."""
+    if old_status is not None and order.shop_id in recording_shop_ids():
+        record(order.shop_id, SyncKind.ORDER, [order.pk])
+
+
+def order_saved(sender, order, **kwargs):
+    """Payment, shipping, cancellation and refund changes of an order Mailchimp already has, and its customer (a
+    cancellation changes what they spent and whether they are a customer: merge fields, tags; a customer
+    whose data did not change closes without a request).
+
+    Shuup saves the order for each of them, so ``order_changed`` is the one signal: a payment that pays it in
+    full (``create_payment``), a shipment sent or received (``update_shipping_status``), a cancellation, a refund
+    (``create_refund`` saves before sending ``refund_created``). A payment or shipment that changes neither
+    status saves nothing, and changes nothing Mailchimp is sent."""
+    if state.record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True):
+        if order.customer_id:
+            state.record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
+        schedule_delivery(order.shop_id)
+
+
+def connect():
+    order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
+    order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
+    order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)
