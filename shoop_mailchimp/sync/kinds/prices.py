@@ -21,6 +21,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from shuup.core.models import AnonymousContact, ShopProduct, TaxClass, get_price_display_for_group_and_shop
 from shuup.core.pricing import PricingContext, get_price_info
 from shuup.core.taxing import get_tax_module, should_calculate_taxes_automatically
@@ -77,16 +78,25 @@ class VisitorPrices:
     def __init__(self, shop):
         self.shop = shop
         self.context = PricingContext(shop=shop, customer=AnonymousContact())
-        self.include_taxes = visitor_includes_taxes(shop)
-        self.converts = (self.include_taxes is not None and self.include_taxes != bool(shop.prices_include_tax)
-                         and should_calculate_taxes_automatically())
         self._tax_groups = {}
         self._tax_classes = {}
+
+    @cached_property
+    def include_taxes(self):
+        return visitor_includes_taxes(self.shop)
+
+    @cached_property
+    def converts(self):
+        """Whether prices are shown in another taxness than the shop enters them in, and Shuup converts them."""
+        return (self.include_taxes is not None and self.include_taxes != bool(self.shop.prices_include_tax)
+                and should_calculate_taxes_automatically())
 
     def prices(self, products, shop_products):
         """{product id: the Decimal price shown} of ``products`` (loaded with their ``tax_class_id``);
         ``shop_products``: {product id: its shop product in the shop, with ``default_price_value``}."""
         products = list(products)
+        if not products:
+            return {}
         ruled = self._ruled([product.pk for product in products])
         prices = {}
         for product in products:

@@ -262,9 +262,11 @@ class Catalogue:
         or without tax as the storefront shows it: see :mod:`.prices`), rounded as orders are; None for a
         negative price, which is not sent (a campaign would show it): the variant goes hidden at 0, and the
         shop's log says why."""
-        if product.pk not in self.prices:  # not loaded with the catalogue (an unsaved product)
-            self.prices.update(self.visitor_prices.prices([product], self.shop_products))
-        price = Decimal(self.prices[product.pk])
+        if product.pk in self.prices:
+            price = Decimal(self.prices[product.pk])
+        else:  # not loaded with the catalogue (an unsaved product): its shop product's price, as entered
+            shop_product = self.shop_products.get(product.pk)
+            price = Decimal((shop_product.default_price_value if shop_product else None) or 0)
         if price >= 0:
             return money(price, self.places)
         message = ("Product %s: variant %s has a negative price (%s %s); Mailchimp gets it hidden, at 0, until "
