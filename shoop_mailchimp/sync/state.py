@@ -233,10 +233,10 @@ def requeue_products_priced_anew(shop_id, shop_products, changed_at, now=None):
 def requeue_products_past_discount_dates(now=None):
     """Queue the product rows whose price for visitors changed since their last send with no save: a
     ``shuup.discounts`` discount for visitors started or ended (its dates), or one of its happy hours began or
-    ended. One query when no discount has dates; then one per discount whose change may be newer than a row's
-    last send. Returns how many rows were queued."""
+    ended. One query when no discount for visitors has a date or a happy hour; else one per discount whose
+    change may be newer than a row's last send. Returns how many rows were queued."""
     now = now or timezone.now()
-    changes = prices.discount_date_changes(now, SyncState.objects.filter(
+    changes = prices.discount_date_changes(now, lambda: SyncState.objects.filter(
         kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).aggregate(oldest=Min("next_attempt_at"))["oldest"])
     return sum(requeue_products_priced_anew(shop_id, shop_products, changed_at, now)
                for shop_id, shop_products, changed_at in changes)

@@ -181,15 +181,23 @@ def _last_weekly(now_local, weekday, at):
     return moment - timedelta(days=7) if moment > now_local else moment
 
 
-def discount_date_changes(now, since):
+def discount_date_changes(now, oldest_send):
     """[(shop id, the shop products it touches, when)] for each discount for visitors whose price changed
-    after ``since`` and at or before ``now`` with no save: its start or end date passed, one of its happy hours
-    began or ended. ``since`` None (nothing sent): none."""
-    if since is None or not apps.is_installed("shuup.discounts"):
+    after ``oldest_send()`` (called only when some discount has a date or a happy hour: the oldest time a row
+    could have been sent; None when none was) and at or before ``now`` with no save: its start or end date
+    passed, one of its happy hours began or ended."""
+    if not apps.is_installed("shuup.discounts"):
         return []
     from shuup.discounts.models import TimeRange
 
     dated = discounts_for_visitors().filter(
+        Q(start_datetime__lte=now) | Q(end_datetime__lte=now) | Q(happy_hours__time_ranges__isnull=False))
+    if not dated.exists():
+        return []
+    since = oldest_send()
+    if since is None:
+        return []
+    dated = dated.filter(
         Q(start_datetime__gt=since, start_datetime__lte=now) | Q(end_datetime__gt=since, end_datetime__lte=now)
         | Q(happy_hours__time_ranges__isnull=False)).distinct()
     discounts = list(dated.values_list("pk", "shop_id", "product_id", "category_id", "exclude_selected_category",
