@@ -31,27 +31,18 @@ KNOWN_PRICING_MODULES = ("customer_group_pricing",)
 KNOWN_DISCOUNT_MODULES = ("customer_group_discount", "product_discounts")
 
 
-def visitor_includes_taxes(shop):
-    """Whether the storefront shows an anonymous visitor prices including tax (True), excluding it (False),
-    or as the shop enters them (None): ``AnonymousContact.get_price_display_options(shop=shop)``, read
-    without creating the options row Shuup creates on a visitor's first request."""
-    group = AnonymousContact.get_default_group()
-    display = get_price_display_for_group_and_shop(group, shop, create_if_missing=False)
-    return display.show_prices_including_taxes if display is not None else None
-
-
 def anonymous_group_id():
     return AnonymousContact.get_default_group().pk
 
 
-def discounts_for_visitors(shop_ids=None, now=None):
-    """``shuup.discounts`` Discounts that may change what an anonymous visitor pays: active, not ended, for no
-    one contact, for every group or the anonymous one, not limited to a supplier (the storefront's product
-    price is asked without one)."""
+def discounts_for_visitors(shop_ids=None, now=None, group_id=None):
+    """``shuup.discounts`` Discounts that may change what an anonymous visitor pays: active (not ended at
+    ``now``, when given), for no one contact, for every group or the anonymous one (``group_id``, when known),
+    not limited to a supplier (the storefront's product price is asked without one)."""
     from shuup.discounts.models import Discount
 
     discounts = Discount.objects.filter(active=True, contact__isnull=True, supplier__isnull=True).filter(
-        Q(contact_group__isnull=True) | Q(contact_group_id=anonymous_group_id()))
+        Q(contact_group__isnull=True) | Q(contact_group_id=group_id or anonymous_group_id()))
     if now is not None:
         discounts = discounts.filter(Q(end_datetime__isnull=True) | Q(end_datetime__gte=now))
     if shop_ids is not None:
@@ -83,7 +74,12 @@ class VisitorPrices:
 
     @cached_property
     def include_taxes(self):
-        return visitor_includes_taxes(self.shop)
+        """Whether the storefront shows an anonymous visitor prices including tax (True), excluding it (False),
+        or as the shop enters them (None): ``AnonymousContact.get_price_display_options(shop=shop)``, read
+        without creating the options row Shuup creates on a visitor's first request."""
+        display = get_price_display_for_group_and_shop(self.context.customer.default_group, self.shop,
+                                                       create_if_missing=False)
+        return display.show_prices_including_taxes if display is not None else None
 
     @cached_property
     def converts(self):
@@ -152,7 +148,7 @@ class VisitorPrices:
             return set()
         from shuup.customer_group_pricing.models import CgpDiscount, CgpPrice
 
-        group_id = anonymous_group_id()
+        group_id = self.context.customer.default_group.pk
         ruled = set(CgpPrice.objects.filter(shop=self.shop, product_id__in=ids, group_id=group_id,
                                             price_value__gt=0).values_list("product_id", flat=True))
         if "customer_group_discount" in discount_modules:
@@ -160,7 +156,7 @@ class VisitorPrices:
                 shop=self.shop, product_id__in=ids, group_id=group_id, discount_amount_value__gt=0).values_list(
                 "product_id", flat=True))
         if "product_discounts" in discount_modules:
-            links = discounts_for_visitors([self.shop.pk], now=timezone.now()).values_list(
+            links = discounts_for_visitors([self.shop.pk], now=timezone.now(), group_id=group_id).values_list(
                 "product_id", "category_id", "exclude_selected_category").distinct()
             for product_id, category_id, exclude in links:
                 if product_id:
