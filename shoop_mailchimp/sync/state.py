@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -45,6 +46,9 @@ IDS_PER_STATEMENT = 900
 MEMBER_IDS_PER_UPDATE = 200
 #: Rows closed per statement by close_synced_together.
 ROWS_PER_CLOSE = 500
+#: When a round last looked for discounts whose dates or happy hours passed (see
+#: :func:`requeue_products_past_discount_dates`).
+DISCOUNT_DATES_CHECKED_KEY = "shoop_mailchimp:discount_dates_checked"
 
 
 def _rows(shop_id, kind, object_ids):
@@ -233,13 +237,22 @@ def requeue_products_priced_anew(shop_id, shop_products, changed_at, now=None):
 def requeue_products_past_discount_dates(now=None):
     """Queue the product rows whose price for visitors changed since their last send with no save: a
     ``shuup.discounts`` discount for visitors started or ended (its dates), or one of its happy hours began or
-    ended. One query when no discount for visitors has a date or a happy hour; else one per discount whose
-    change may be newer than a row's last send. Returns how many rows were queued."""
+    ended. Each round looks at what passed since the previous round's look (kept in the cache,
+    ``DISCOUNT_DATES_CHECKED_KEY``; without it, since the oldest row's last send): one query when nothing
+    did, then one per discount whose moment passed. Returns how many rows were queued."""
     now = now or timezone.now()
-    changes = prices.discount_date_changes(now, lambda: SyncState.objects.filter(
-        kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).aggregate(oldest=Min("next_attempt_at"))["oldest"])
-    return sum(requeue_products_priced_anew(shop_id, shop_products, changed_at, now)
-               for shop_id, shop_products, changed_at in changes)
+
+    def since():
+        checked = cache.get(DISCOUNT_DATES_CHECKED_KEY)
+        if checked is not None:
+            return checked
+        return SyncState.objects.filter(kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).aggregate(
+            oldest=Min("next_attempt_at"))["oldest"]
+
+    queued = sum(requeue_products_priced_anew(shop_id, shop_products, changed_at, now)
+                 for shop_id, shop_products, changed_at in prices.discount_date_changes(now, since))
+    cache.set(DISCOUNT_DATES_CHECKED_KEY, now, None)
+    return queued
 
 
 def requeue_carts_to_renew(synced_before):

@@ -177,11 +177,11 @@ def _last_weekly(now_local, weekday, at):
     return moment - timedelta(days=7) if moment > now_local else moment
 
 
-def discount_date_changes(now, oldest_send):
+def discount_date_changes(now, since):
     """[(shop id, the shop products it touches, when)] for each discount for visitors whose price changed
-    after ``oldest_send()`` (called only when some discount has a date or a happy hour: the oldest time a row
-    could have been sent; None when none was) and at or before ``now`` with no save: its start or end date
-    passed, one of its happy hours began or ended."""
+    after ``since()`` (called only when some discount has a date or a happy hour; None: nothing to look at)
+    and at or before ``now`` with no save: its start or end date passed, one of its happy hours began or
+    ended."""
     if not apps.is_installed("shuup.discounts"):
         return []
     from shuup.discounts.models import TimeRange
@@ -190,7 +190,7 @@ def discount_date_changes(now, oldest_send):
         Q(start_datetime__lte=now) | Q(end_datetime__lte=now) | Q(happy_hours__time_ranges__isnull=False))
     if not dated.exists():
         return []
-    since = oldest_send()
+    since = since()
     if since is None:
         return []
     dated = dated.filter(
