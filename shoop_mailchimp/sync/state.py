@@ -15,8 +15,10 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from shuup.core.models import ShopProduct
 from shuup.front.models import StoredBasket
@@ -24,6 +26,7 @@ from shuup.front.models import StoredBasket
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
+from shoop_mailchimp.sync.kinds import prices
 from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
@@ -43,6 +46,9 @@ IDS_PER_STATEMENT = 900
 MEMBER_IDS_PER_UPDATE = 200
 #: Rows closed per statement by close_synced_together.
 ROWS_PER_CLOSE = 500
+#: When a round last looked for discounts whose dates or happy hours passed (see
+#: :func:`requeue_products_past_discount_dates`).
+DISCOUNT_DATES_CHECKED_KEY = "shoop_mailchimp:discount_dates_checked"
 
 
 def _rows(shop_id, kind, object_ids):
@@ -203,6 +209,50 @@ def requeue_products_past_availability(now=None):
         ended=Exists(ended)).filter(ended=True).values_list("id", flat=True))
     return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
                             **_pending_now(now)) if ids else 0
+
+
+def record_catalogue_rows(shop_id, shop_products):
+    """Queue, in the caller's transaction, the shop's product rows Mailchimp has of these shop products (a
+    queryset: those a discount touches): a variation child's is its parent's. Returns whether any row is due."""
+    parents = shop_products.annotate(parent=Coalesce("product__variation_parent_id", "product_id")).values_list(
+        "parent", flat=True)
+    return record(shop_id, SyncKind.PRODUCT, set(parents), only_known=True)
+
+
+def requeue_products_priced_anew(shop_id, shop_products, changed_at, now=None):
+    """Queue the shop's product rows of these shop products (a queryset: a discount's; a variation child's row
+    is its parent's) sent before ``changed_at`` and not queued since: their price for visitors changed then
+    with no save to say so (a discount's start or end date, a happy hour). A row queued after ``changed_at``
+    is left: its next send, or the send that closed it unchanged, already had the new price. Returns how many
+    were queued."""
+    now = now or timezone.now()
+    parents = shop_products.annotate(parent=Coalesce("product__variation_parent_id", "product_id")).values("parent")
+    ids = list(SyncState.objects.filter(
+        shop_id=shop_id, kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED, object_id__in=Subquery(parents),
+        last_synced_at__lt=changed_at, next_attempt_at__lt=changed_at).values_list("id", flat=True))
+    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
+                            **_pending_now(now)) if ids else 0
+
+
+def requeue_products_past_discount_dates(now=None):
+    """Queue the product rows whose price for visitors changed since their last send with no save: a
+    ``shuup.discounts`` discount for visitors started or ended (its dates), or one of its happy hours began or
+    ended. Each round looks at what passed since the previous round's look (kept in the cache,
+    ``DISCOUNT_DATES_CHECKED_KEY``; without it, since the oldest row's last send): one query when nothing
+    did, then one per discount whose moment passed. Returns how many rows were queued."""
+    now = now or timezone.now()
+
+    def since():
+        checked = cache.get(DISCOUNT_DATES_CHECKED_KEY)
+        if checked is not None:
+            return checked
+        return SyncState.objects.filter(kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).aggregate(
+            oldest=Min("next_attempt_at"))["oldest"]
+
+    queued = sum(requeue_products_priced_anew(shop_id, shop_products, changed_at, now)
+                 for shop_id, shop_products, changed_at in prices.discount_date_changes(now, since))
+    cache.set(DISCOUNT_DATES_CHECKED_KEY, now, None)
+    return queued
 
 
 def requeue_carts_to_renew(synced_before):

@@ -40,6 +40,7 @@ from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
+from shoop_mailchimp.sync.kinds.prices import VisitorPrices
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
@@ -57,7 +58,8 @@ MAX_DESCRIPTION_LENGTH = 4000
 #: Characters of a description's HTML read from the database, before its markup is stripped.
 DESCRIPTION_SOURCE_LENGTH = 4 * MAX_DESCRIPTION_LENGTH
 VISIBLE, HIDDEN = "visible", "hidden"
-PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on")
+PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on",
+                  "tax_class_id")
 SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "visibility_limit", "available_until",
                        "purchasable", "default_price_value", "primary_category_id", "shop_primary_image_id")
 
@@ -156,6 +158,12 @@ class Catalogue:
         for item in media.order_by("ordering", "pk"):
             self.images[item.product_id].append(item)
         self.stock = self._stock(every_id)
+        #: {product id: its price as an anonymous visitor of the shop sees it} (a Decimal, not rounded), of the
+        #: products and their variation children.
+        self.visitor_prices = VisitorPrices(shop)
+        self.prices = self.visitor_prices.prices(
+            list(self.products.values()) + [child for children in self.children.values() for child in children],
+            self.shop_products)
         #: The storefront's address, as orders, carts and promos link to it (the shop's domain, with or
         #: without its scheme, else STOREFRONT_BASE_URL...); "" when none is set.
         self.base_url = shop_storefront_url(shop, "")
@@ -250,11 +258,16 @@ class Catalogue:
     def _stock_of(self, product):
         return int(self.stock[product.pk]) if product.pk in self.stock else UNTRACKED_STOCK
 
-    def _price(self, product, shop_product, payload_product):
-        """The variant's price, rounded as orders are; None for a negative price, which is not sent (a
-        campaign would show it): the variant goes hidden at 0, and the shop's log says why."""
-        price = shop_product.default_price_value if shop_product else None
-        price = Decimal(0) if price is None else Decimal(price)
+    def _price(self, product, payload_product):
+        """The variant's price as an anonymous visitor of the shop sees it (Shuup's pricing and discounts, with
+        or without tax as the storefront shows it: see :mod:`.prices`), rounded as orders are; None for a
+        negative price, which is not sent (a campaign would show it): the variant goes hidden at 0, and the
+        shop's log says why."""
+        if product.pk in self.prices:
+            price = Decimal(self.prices[product.pk])
+        else:  # not loaded with the catalogue (an unsaved product): its shop product's price, as entered
+            shop_product = self.shop_products.get(product.pk)
+            price = Decimal((shop_product.default_price_value if shop_product else None) or 0)
         if price >= 0:
             return money(price, self.places)
         message = ("Product %s: variant %s has a negative price (%s %s); Mailchimp gets it hidden, at 0, until "
@@ -265,7 +278,7 @@ class Catalogue:
 
     def _variant(self, product, own_shop_product, fallback, url, visible, payload_product):
         shop_product = own_shop_product or fallback
-        price = self._price(product, shop_product, payload_product)
+        price = self._price(product, payload_product)
         visible = (visible and not product.deleted and shop_product is not None and shop_product.purchasable
                    and price is not None)
         variant = {

@@ -1,0 +1,215 @@
+"""The price a product is sent with: what an anonymous visitor of the shop sees on the storefront.
+
+Shuup's storefront prices a product through its pricing pipeline (the pricing module, then every discount
+module: ``shuup.core.pricing.get_price_info``) for the visitor's contact, an ``AnonymousContact`` for a
+visitor not logged in, and shows it with or without tax as the price display options of the visitor's contact
+group say (``Contact.get_price_display_options``: the anonymous group's ``ContactGroupPriceDisplay`` for the
+shop; none set, prices are shown as the shop enters them), converting it as ``convert_taxness`` does.
+
+A catalogue of thousands of variants is not priced one query set per variant: with Shuup's own modules
+(customer group pricing, customer group discounts, product discounts), a product that no rule for anonymous
+visitors concerns is priced as those modules price it, at its shop product's price, from the rows already
+loaded; only the products a rule may concern go through the pipeline. With any other module, every product
+does. Taxes are converted with the tax rules read once per tax class (Shuup's default tax module), or through
+the configured tax module.
+"""
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+from shuup.core.models import AnonymousContact, ShopProduct, TaxClass, get_price_display_for_group_and_shop
+from shuup.core.pricing import PricingContext, get_price_info
+from shuup.core.taxing import get_tax_module, should_calculate_taxes_automatically
+
+#: Shuup's modules whose rules for anonymous visitors are read in bulk (see :meth:`VisitorPrices._ruled`).
+KNOWN_PRICING_MODULES = ("customer_group_pricing",)
+KNOWN_DISCOUNT_MODULES = ("customer_group_discount", "product_discounts")
+
+
+def anonymous_group_id():
+    return AnonymousContact.get_default_group().pk
+
+
+def discounts_for_visitors(shop_ids=None, now=None, group_id=None):
+    """``shuup.discounts`` Discounts that may change what an anonymous visitor pays: active (not ended at
+    ``now``, when given), for no one contact, for every group or the anonymous one (``group_id``, when known),
+    not limited to a supplier (the storefront's product price is asked without one)."""
+    from shuup.discounts.models import Discount
+
+    discounts = Discount.objects.filter(active=True, contact__isnull=True, supplier__isnull=True).filter(
+        Q(contact_group__isnull=True) | Q(contact_group_id=group_id or anonymous_group_id()))
+    if now is not None:
+        discounts = discounts.filter(Q(end_datetime__isnull=True) | Q(end_datetime__gte=now))
+    if shop_ids is not None:
+        discounts = discounts.filter(shop_id__in=list(shop_ids))
+    return discounts
+
+
+def products_of_discount(shop_id, product_id, category_id, exclude_category):
+    """A ShopProduct queryset of the shop's products a discount with these links applies to."""
+    shop_products = ShopProduct.objects.filter(shop_id=shop_id)
+    if product_id:
+        shop_products = shop_products.filter(product_id=product_id)
+    if category_id:
+        if exclude_category:
+            shop_products = shop_products.exclude(categories=category_id)
+        else:
+            shop_products = shop_products.filter(categories=category_id)
+    return shop_products
+
+
+class VisitorPrices:
+    """Prices of a shop's products as an anonymous visitor sees them, in a few queries for many products."""
+
+    def __init__(self, shop):
+        self.shop = shop
+        self.context = PricingContext(shop=shop, customer=AnonymousContact())
+        self._tax_groups = {}
+        self._tax_classes = {}
+
+    @cached_property
+    def include_taxes(self):
+        """Whether the storefront shows an anonymous visitor prices including tax (True), excluding it (False),
+        or as the shop enters them (None): ``AnonymousContact.get_price_display_options(shop=shop)``, read
+        without creating the options row Shuup creates on a visitor's first request."""
+        display = get_price_display_for_group_and_shop(self.context.customer.default_group, self.shop,
+                                                       create_if_missing=False)
+        return display.show_prices_including_taxes if display is not None else None
+
+    @cached_property
+    def converts(self):
+        """Whether prices are shown in another taxness than the shop enters them in, and Shuup converts them."""
+        return (self.include_taxes is not None and self.include_taxes != bool(self.shop.prices_include_tax)
+                and should_calculate_taxes_automatically())
+
+    def prices(self, products, shop_products):
+        """{product id: the Decimal price shown} of ``products`` (loaded with their ``tax_class_id``);
+        ``shop_products``: {product id: its shop product in the shop, with ``default_price_value``}."""
+        products = list(products)
+        if not products:
+            return {}
+        ruled = self._ruled([product.pk for product in products])
+        prices = {}
+        for product in products:
+            if ruled is None or product.pk in ruled:
+                price = get_price_info(self.context, product).price
+            else:  # as customer group pricing prices it: the shop product's price, else 0
+                shop_product = shop_products.get(product.pk)
+                price = self.shop.create_price((shop_product.default_price_value if shop_product else None) or 0)
+            prices[product.pk] = self.shown(product, price)
+        return prices
+
+    def shown(self, product, price):
+        """``price`` (a Shuup price) as the visitor sees it: converted to the taxness the display options ask
+        for, as ``shuup.core.utils.prices.convert_taxness`` does."""
+        if not self.converts or price.includes_tax == self.include_taxes:
+            return Decimal(price.value)
+        taxed = self._taxed(product.tax_class_id, price)
+        return Decimal((taxed.taxful if self.include_taxes else taxed.taxless).value)
+
+    def _taxed(self, tax_class_id, price):
+        module = get_tax_module()
+        context = module.get_context_from_data(customer=self.context.customer)
+        try:
+            from shuup.default_tax.module import (
+                DefaultTaxModule,
+                _get_enabled_tax_rules,
+                get_taxes_of_effective_rules,
+            )
+        except ImportError:  # pragma: no cover (a project without Shuup's default tax module)
+            DefaultTaxModule = None
+        if DefaultTaxModule is not None and type(module) is DefaultTaxModule:
+            # DefaultTaxModule.get_taxed_price, with the rules of a tax class read once, not per variant.
+            from shuup.core.taxing.utils import calculate_compounded_added_taxes
+
+            if tax_class_id not in self._tax_groups:
+                rules = list(_get_enabled_tax_rules(context, tax_class_id).select_related("tax"))
+                self._tax_groups[tax_class_id] = get_taxes_of_effective_rules(context, rules)
+            return calculate_compounded_added_taxes(price, self._tax_groups[tax_class_id])
+        if tax_class_id not in self._tax_classes:
+            self._tax_classes[tax_class_id] = TaxClass.objects.filter(pk=tax_class_id).first()
+        return module.get_taxed_price(context, price, self._tax_classes[tax_class_id])
+
+    def _ruled(self, product_ids):
+        """The ids among ``product_ids`` whose price a rule for anonymous visitors may change (a group price or
+        discount of the anonymous group, a discount for everyone); None when the shop prices with a module
+        whose rules are not known here: then every product goes through Shuup's pipeline."""
+        pricing = getattr(settings, "SHUUP_PRICING_MODULE", None)
+        discount_modules = list(getattr(settings, "SHUUP_DISCOUNT_MODULES", ()))
+        if pricing not in KNOWN_PRICING_MODULES or set(discount_modules) - set(KNOWN_DISCOUNT_MODULES):
+            return None
+        ids = set(product_ids)
+        if not ids:
+            return set()
+        from shuup.customer_group_pricing.models import CgpDiscount, CgpPrice
+
+        group_id = self.context.customer.default_group.pk
+        ruled = set(CgpPrice.objects.filter(shop=self.shop, product_id__in=ids, group_id=group_id,
+                                            price_value__gt=0).values_list("product_id", flat=True))
+        if "customer_group_discount" in discount_modules:
+            ruled.update(CgpDiscount.objects.filter(
+                shop=self.shop, product_id__in=ids, group_id=group_id, discount_amount_value__gt=0).values_list(
+                "product_id", flat=True))
+        if "product_discounts" in discount_modules:
+            links = discounts_for_visitors([self.shop.pk], now=timezone.now(), group_id=group_id).values_list(
+                "product_id", "category_id", "exclude_selected_category").distinct()
+            for product_id, category_id, exclude in links:
+                if product_id:
+                    ruled.add(product_id)
+                elif category_id and not exclude:
+                    in_category = ShopProduct.objects.filter(shop=self.shop, product_id__in=ids, categories=category_id)
+                    ruled.update(in_category.values_list("product_id", flat=True))
+                else:
+                    return ids
+        return ruled & ids
+
+
+def _last_weekly(now_local, weekday, at):
+    """The latest moment at or before ``now_local`` that is ``at`` o'clock on ``weekday`` (Monday 0), in the
+    time zone of ``now_local``, as Shuup's happy hours compare it (``timezone.localtime``)."""
+    moment = (now_local - timedelta(days=(now_local.weekday() - weekday) % 7)).replace(
+        hour=at.hour, minute=at.minute, second=at.second, microsecond=at.microsecond)
+    return moment - timedelta(days=7) if moment > now_local else moment
+
+
+def discount_date_changes(now, since):
+    """[(shop id, the shop products it touches, when)] for each discount for visitors whose price changed
+    after ``since()`` (called only when some discount has a date or a happy hour; None: nothing to look at)
+    and at or before ``now`` with no save: its start or end date passed, one of its happy hours began or
+    ended."""
+    if not apps.is_installed("shuup.discounts"):
+        return []
+    from shuup.discounts.models import TimeRange
+
+    dated = discounts_for_visitors().filter(
+        Q(start_datetime__lte=now) | Q(end_datetime__lte=now) | Q(happy_hours__time_ranges__isnull=False))
+    if not dated.exists():
+        return []
+    since = since()
+    if since is None:
+        return []
+    dated = dated.filter(
+        Q(start_datetime__gt=since, start_datetime__lte=now) | Q(end_datetime__gt=since, end_datetime__lte=now)
+        | Q(happy_hours__time_ranges__isnull=False)).distinct()
+    discounts = list(dated.values_list("pk", "shop_id", "product_id", "category_id", "exclude_selected_category",
+                                       "start_datetime", "end_datetime"))
+    if not discounts:
+        return []
+    now_local = timezone.localtime(now)
+    hours = defaultdict(list)
+    for discount_id, weekday, from_hour, to_hour in TimeRange.objects.filter(
+            happy_hour__discounts__in=[row[0] for row in discounts]).values_list(
+            "happy_hour__discounts", "weekday", "from_hour", "to_hour"):
+        hours[discount_id] += [_last_weekly(now_local, weekday, from_hour), _last_weekly(now_local, weekday, to_hour)]
+    changes = []
+    for discount_id, shop_id, product_id, category_id, exclude, start, end in discounts:
+        moments = [moment for moment in [start, end] + hours[discount_id]
+                   if moment is not None and since < moment <= now]
+        if moments:
+            changes.append((shop_id, products_of_discount(shop_id, product_id, category_id, exclude), max(moments)))
+    return changes

@@ -1,0 +1,217 @@
+"""Product prices as an anonymous visitor of the storefront sees them: Shuup's pricing and discounts, shown
+with or without tax as the shop displays prices to visitors, and sent again when a discount changes them."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from shuup.core.models import AnonymousContact, ContactGroup
+from shuup.customer_group_pricing.models import CgpPrice
+from shuup.discounts.models import Discount, HappyHour, TimeRange
+from shuup.testing.factories import create_product, get_default_category, get_default_supplier, get_default_tax_class
+from shuup.testing.factories import get_tax as shuup_tax
+
+from shoop_mailchimp.models import SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.helpers import batch_posts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sent_variants(emulator, api_key, configuration, product):
+    sent = next(p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk))
+    return {variant["id"]: variant for variant in sent["variants"]}
+
+
+def sent_price(emulator, api_key, configuration, product):
+    [variant] = sent_variants(emulator, api_key, configuration, product).values()
+    return variant["price"]
+
+
+def vat_24():
+    """A 24 % tax on Shuup's default tax class, for every customer and place."""
+    from shuup.default_tax.models import TaxRule
+
+    tax = shuup_tax("VAT24", "VAT 24 %", rate=Decimal("0.24"))
+    rule = TaxRule.objects.create(tax=tax)
+    rule.tax_classes.add(get_default_tax_class())
+    return tax
+
+
+def shows_visitors(shop, including_taxes):
+    AnonymousContact.get_default_group().set_price_display_options(shop=shop,
+                                                                   show_prices_including_taxes=including_taxes)
+
+
+@pytest.fixture
+def taxless_shop(shop):
+    """A shop whose prices are entered without tax."""
+    shop.prices_include_tax = False
+    shop.save()
+    vat_24()
+    return shop
+
+
+@pytest.fixture
+def taxful_shop(shop):
+    shop.prices_include_tax = True
+    shop.save()
+    vat_24()
+    return shop
+
+
+def test_prices_entered_without_tax_shown_with_tax_are_sent_with_tax(taxless_shop, configuration,
+                                                                      mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    shows_visitors(taxless_shop, including_taxes=True)
+    product = create_product("kettle", shop=taxless_shop, supplier=get_default_supplier(), default_price=10)
+    assert sent_price(emulator, api_key, configuration, product) == 12.4
+
+
+def test_prices_entered_with_tax_shown_without_it_are_sent_without_it(taxful_shop, configuration,
+                                                                       mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    shows_visitors(taxful_shop, including_taxes=False)
+    product = create_product("toaster", shop=taxful_shop, supplier=get_default_supplier(), default_price="12.40")
+    assert sent_price(emulator, api_key, configuration, product) == 10
+
+
+def test_the_display_option_changed_sends_the_products_again(taxless_shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("pan", shop=taxless_shop, supplier=get_default_supplier(), default_price=10)
+    assert sent_price(emulator, api_key, configuration, product) == 10
+    shows_visitors(taxless_shop, including_taxes=True)
+    assert sent_price(emulator, api_key, configuration, product) == 12.4
+
+
+def test_a_discount_sends_the_sale_price_and_its_end_restores_the_price(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("lamp", shop=shop, supplier=get_default_supplier(), default_price=20)
+    assert sent_price(emulator, api_key, configuration, product) == 20
+    discount = Discount.objects.create(shop=shop, name="Lamp sale", active=True, product=product,
+                                       discounted_price_value=15)
+    assert sent_price(emulator, api_key, configuration, product) == 15
+    discount.active = False
+    discount.save()
+    assert sent_price(emulator, api_key, configuration, product) == 20
+
+
+def test_a_deleted_discount_restores_the_price(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("rug", shop=shop, supplier=get_default_supplier(), default_price=40)
+    product.get_shop_instance(shop).categories.add(get_default_category())
+    discount = Discount.objects.create(shop=shop, name="Rugs -25 %", active=True, category=get_default_category(),
+                                       discount_percentage=Decimal("0.25"))
+    assert sent_price(emulator, api_key, configuration, product) == 30
+    discount.delete()
+    assert sent_price(emulator, api_key, configuration, product) == 40
+
+
+def test_a_discount_moved_to_another_product_restores_the_first(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    first = create_product("chair", shop=shop, supplier=get_default_supplier(), default_price=50)
+    second = create_product("stool", shop=shop, supplier=get_default_supplier(), default_price=30)
+    discount = Discount.objects.create(shop=shop, name="Seat sale", active=True, product=first,
+                                       discount_amount_value=10)
+    assert sent_price(emulator, api_key, configuration, first) == 40
+    discount.product = second
+    discount.save()
+    assert sent_price(emulator, api_key, configuration, first) == 50
+    assert sent_price(emulator, api_key, configuration, second) == 20
+
+
+def test_a_variants_discount_sends_its_parent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    parent = create_product("shirt", shop=shop, supplier=supplier, default_price=25)
+    small = create_product("shirt-s", shop=shop, supplier=supplier, default_price=25)
+    small.link_to_parent(parent)
+    Discount.objects.create(shop=shop, name="Small shirts", active=True, product=small, discounted_price_value=19)
+    assert sent_variants(emulator, api_key, configuration, parent)[str(small.pk)]["price"] == 19
+
+
+def test_a_discount_for_a_group_visitors_are_not_in_is_not_sent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("vase", shop=shop, supplier=get_default_supplier(), default_price=20)
+    members = ContactGroup.objects.create(name="Members")
+    Discount.objects.create(shop=shop, name="Members", active=True, product=product, contact_group=members,
+                            discounted_price_value=10)
+    Discount.objects.create(shop=shop, name="Everyone", active=True, product=product, discounted_price_value=15)
+    assert sent_price(emulator, api_key, configuration, product) == 15
+
+
+def test_a_group_price_of_visitors_is_sent(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("bowl", shop=shop, supplier=get_default_supplier(), default_price=20)
+    assert sent_price(emulator, api_key, configuration, product) == 20
+    CgpPrice.objects.create(shop=shop, product=product, group=AnonymousContact.get_default_group(), price_value=17)
+    assert sent_price(emulator, api_key, configuration, product) == 17
+
+
+def test_a_discount_whose_end_passes_is_sent_again_without_a_save(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("clock", shop=shop, supplier=get_default_supplier(), default_price=80)
+    discount = Discount.objects.create(shop=shop, name="Weekend", active=True, product=product,
+                                       discounted_price_value=60, end_datetime=timezone.now() + timedelta(days=1))
+    assert sent_price(emulator, api_key, configuration, product) == 60
+    Discount.objects.filter(pk=discount.pk).update(end_datetime=timezone.now())  # the day came
+    run_due_work()
+    assert sent_price(emulator, api_key, configuration, product) == 80
+    row = SyncState.objects.products().get(object_id=product.pk)
+    assert row.status == SyncStatus.SYNCED
+    # Once only: the next round does not queue it again.
+    run_due_work()
+    assert SyncState.objects.products().get(object_id=product.pk).version == row.version
+
+
+def test_a_discount_whose_start_passes_is_sent_without_a_save(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("desk", shop=shop, supplier=get_default_supplier(), default_price=200)
+    discount = Discount.objects.create(shop=shop, name="Next week", active=True, product=product,
+                                       discounted_price_value=150, start_datetime=timezone.now() + timedelta(days=7))
+    assert sent_price(emulator, api_key, configuration, product) == 200
+    Discount.objects.filter(pk=discount.pk).update(start_datetime=timezone.now())
+    run_due_work()
+    assert sent_price(emulator, api_key, configuration, product) == 150
+
+
+def test_a_happy_hour_that_began_is_sent_without_a_save(shop, configuration, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("beer", shop=shop, supplier=get_default_supplier(), default_price=8)
+    now = timezone.localtime(timezone.now())
+    later, end = (now + timedelta(hours=1)).time(), (now + timedelta(hours=3)).time()
+    if end < now.time():
+        pytest.skip("the happy hour would cross midnight")
+    happy_hour = HappyHour.objects.create(shop=shop, name="After work")
+    time_range = TimeRange.objects.create(happy_hour=happy_hour, weekday=now.weekday(), from_hour=later, to_hour=end)
+    discount = Discount.objects.create(shop=shop, name="Beer", active=True, product=product,
+                                       discounted_price_value=5)
+    discount.happy_hours.add(happy_hour)
+    assert sent_price(emulator, api_key, configuration, product) == 8
+    TimeRange.objects.filter(pk=time_range.pk).update(from_hour=timezone.localtime(timezone.now()).time())  # began
+    run_due_work()
+    assert sent_price(emulator, api_key, configuration, product) == 5
+
+
+def test_the_batch_path_sends_sale_prices_in_few_queries(shop, burst_settings, mailchimp_account):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shoop_mailchimp.sync.kinds import product as product_kind
+
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    products = [create_product("cup-%d" % number, shop=shop, supplier=supplier, default_price=10)
+                for number in range(8)]
+    Discount.objects.create(shop=shop, name="Cup", active=True, product=products[0], discounted_price_value=7)
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert batch_posts(emulator)
+    assert [sent_price(emulator, api_key, burst_settings, product) for product in products] == [7] + [10] * 7
+    with CaptureQueriesContext(connection) as one:
+        product_kind.Catalogue(shop, [products[1].pk])
+    with CaptureQueriesContext(connection) as seven:
+        product_kind.Catalogue(shop, [product.pk for product in products[1:]])
+    # Products no rule for visitors concerns go through no query of their own.
+    assert len(seven) == len(one)
