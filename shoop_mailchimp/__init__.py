@@ -26,12 +26,11 @@ class AppConfig(shuup.apps.AppConfig):
         from django.apps import apps
         from django.core.signals import request_started
 
-        from shoop_mailchimp import checks, log_filters, price_receivers, receivers  # noqa: F401  (registers checks)
+        from shoop_mailchimp import checks, log_filters, receivers  # noqa: F401  (registers checks)
         from shoop_mailchimp.storefront import registration
         from shoop_mailchimp.sync.delivery import ensure_background_drainer
 
         receivers.connect_receivers()
-        price_receivers.connect_price_receivers()
         if apps.is_installed("shuup.admin"):
             from shoop_mailchimp.admin_module.product_list import use_in_product_list
 

@@ -3,14 +3,25 @@ Mailchimp; a drainer delivers after commit (see :mod:`shoop_mailchimp.sync.deliv
 
 One module per thing the shop changes: ``contacts`` (a contact saved, deleted, anonymized, added to a
 shop; consent turned on or off), ``groups`` (contact groups and their members), ``orders``,
-``products`` (the catalogue), ``stock``, ``promos`` (coupon campaigns), ``carts`` (stored baskets) and
+``products`` (the catalogue), ``stock``, ``prices`` (what changes a visitor's price without a product
+save: discounts, group prices, price display), ``promos`` (coupon campaigns), ``carts`` (stored baskets) and
 ``configuration`` (a shop's Mailchimp settings). ``recording.record`` is what they share. Each module's
 ``connect()`` connects its receivers, with fixed ``dispatch_uid`` values; :func:`connect_receivers` (called
 from the app's ``ready()``) connects them all.
 """
-from shoop_mailchimp.receivers import carts, configuration, contacts, groups, orders, products, promos, stock
+from shoop_mailchimp.receivers import (
+    carts,
+    configuration,
+    contacts,
+    groups,
+    orders,
+    prices,
+    products,
+    promos,
+    stock,
+)
 
-MODULES = (contacts, groups, orders, products, stock, promos, carts, configuration)
+MODULES = (contacts, groups, orders, products, stock, prices, promos, carts, configuration)
 
 
 def connect_receivers():

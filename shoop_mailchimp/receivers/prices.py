@@ -134,7 +134,7 @@ def price_display_saved(sender, instance, raw=False, **kwargs):
         schedule_delivery(instance.shop_id)
 
 
-def connect_price_receivers():
+def connect():
     post_save.connect(price_display_saved, sender=ContactGroupPriceDisplay, dispatch_uid=PRICE_DISPLAY_SAVED_UID)
     if apps.is_installed("shuup.customer_group_pricing"):
         from shuup.customer_group_pricing.models import CgpDiscount, CgpPrice
