@@ -69,7 +69,7 @@ class VisitorPrices:
     def __init__(self, shop):
         self.shop = shop
         self.context = PricingContext(shop=shop, customer=AnonymousContact())
-        self._tax_groups = {}
+        self._tax_factors = {}
         self._tax_classes = {}
 
     @cached_property
@@ -109,30 +109,30 @@ class VisitorPrices:
         for, as ``shuup.core.utils.prices.convert_taxness`` does."""
         if not self.converts or price.includes_tax == self.include_taxes:
             return Decimal(price.value)
-        taxed = self._taxed(product.tax_class_id, price)
-        return Decimal((taxed.taxful if self.include_taxes else taxed.taxless).value)
+        taxful, taxless = self._taxed(product.tax_class_id, price)
+        return taxful if self.include_taxes else taxless
 
     def _taxed(self, tax_class_id, price):
-        module = get_tax_module()
-        context = module.get_context_from_data(customer=self.context.customer)
-        try:
-            from shuup.default_tax.module import (
-                DefaultTaxModule,
-                _get_enabled_tax_rules,
-                get_taxes_of_effective_rules,
-            )
-        except ImportError:  # pragma: no cover (a project without Shuup's default tax module)
-            DefaultTaxModule = None
-        if DefaultTaxModule is not None and type(module) is DefaultTaxModule:
-            # DefaultTaxModule.get_taxed_price, with the rules of a tax class read once, not per variant.
-            from shuup.core.taxing.utils import calculate_compounded_added_taxes
+        """(taxful, taxless) Decimal values of ``price``, as the tax module taxes it. Taxes that are all rates
+        scale with the price, so the module is asked once per tax class and taxness (a query each with Shuup's
+        default module), not once per variant; a fixed-amount tax asks it for every price."""
+        key = (tax_class_id, price.includes_tax)
+        if key not in self._tax_factors:
+            taxed = self._module_taxed(tax_class_id, type(price)(1, price.currency))
+            rates_only = all(getattr(line.tax, "rate", None) is not None for line in taxed.taxes)
+            self._tax_factors[key] = (taxed.taxful.value / taxed.taxless.value) if rates_only else None
+        factor = self._tax_factors[key]
+        if factor is None:
+            taxed = self._module_taxed(tax_class_id, price)
+            return Decimal(taxed.taxful.value), Decimal(taxed.taxless.value)
+        value = Decimal(price.value)
+        return (value, value / factor) if price.includes_tax else (value * factor, value)
 
-            if tax_class_id not in self._tax_groups:
-                rules = list(_get_enabled_tax_rules(context, tax_class_id).select_related("tax"))
-                self._tax_groups[tax_class_id] = get_taxes_of_effective_rules(context, rules)
-            return calculate_compounded_added_taxes(price, self._tax_groups[tax_class_id])
+    def _module_taxed(self, tax_class_id, price):
+        module = get_tax_module()
         if tax_class_id not in self._tax_classes:
             self._tax_classes[tax_class_id] = TaxClass.objects.filter(pk=tax_class_id).first()
+        context = module.get_context_from_data(customer=self.context.customer)
         return module.get_taxed_price(context, price, self._tax_classes[tax_class_id])
 
     def _ruled(self, product_ids):
