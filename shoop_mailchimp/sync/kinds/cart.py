@@ -59,8 +59,16 @@ def typed_email(basket):
 
 
 def has_shopper(basket):
-    """Whether the basket names somebody a cart could be for: cheap, read in the shop's request."""
-    return bool(basket.customer_id or basket.orderer_id or typed_email(basket))
+    """Whether the basket names somebody a cart could be for, and is no saved cart (see :func:`is_saved_cart`):
+    cheap, read in the shop's request."""
+    return not is_saved_cart(basket) and bool(basket.customer_id or basket.orderer_id or typed_email(basket))
+
+
+def is_saved_cart(basket):
+    """Whether the basket is one the shopper saved under a title (Shuup's saved carts: a ``persistent`` copy of
+    their basket). A list kept on purpose is no abandoned basket: it never becomes a cart, and never takes the
+    place of the basket the shopper is filling."""
+    return bool(basket.persistent)
 
 
 def product_quantities(basket):
@@ -106,13 +114,15 @@ class Context:
 
 
 def newest_baskets(shop_id, baskets):
-    """{customer id: when their newest open basket with products changed}, for these baskets' customers."""
+    """{customer id: when their newest open basket with products changed}, for these baskets' customers (their
+    saved carts are no baskets they fill)."""
     customer_ids = {basket.customer_id for basket in baskets if basket.customer_id}
     if not customer_ids:
         return {}
-    return dict(StoredBasket.objects.filter(shop_id=shop_id, deleted=False, customer_id__in=customer_ids,
-                                            product_count__gt=0).order_by().values("customer_id").annotate(
-        newest=Max("updated_on")).values_list("customer_id", "newest"))
+    baskets = StoredBasket.objects.filter(shop_id=shop_id, deleted=False, persistent=False,
+                                          customer_id__in=customer_ids, product_count__gt=0)
+    return dict(baskets.order_by().values("customer_id").annotate(newest=Max("updated_on")).values_list(
+        "customer_id", "newest"))
 
 
 def known_addresses(shop_id, baskets):
@@ -197,6 +207,8 @@ class CartPlan:
     def __init__(self, configuration, row, basket, context):
         if basket is None or basket.shop_id != configuration.shop_id:
             raise NoCart("the basket no longer exists")
+        if is_saved_cart(basket):
+            raise NoCart("the basket is a cart the shopper saved (a list kept on purpose)")
         if basket.finished:
             raise NoCart("the basket was ordered")
         if basket.deleted:
