@@ -5,8 +5,8 @@ accepted a cookie category naming Mailchimp's cookie (``_mcid``).
 """
 import json
 
+from django.apps import apps
 from django.conf import settings
-from shuup.gdpr.models import GDPRSettings
 from shuup.xtheme.resources import add_resource
 
 from shoop_mailchimp.models import MailchimpConfiguration
@@ -25,6 +25,16 @@ def visitor_accepted_mailchimp(request):
     return isinstance(cookies, list) and MAILCHIMP_COOKIE in cookies
 
 
+def cookie_consent_asked(shop):
+    """Whether the shop asks its visitors for cookie consent (Shuup's GDPR settings). Shuup's GDPR app is
+    optional: imported here, at call time, only when installed (without it no shop asks)."""
+    if not apps.is_installed("shuup.gdpr"):
+        return False
+    from shuup.gdpr.models import GDPRSettings
+
+    return GDPRSettings.get_for_shop(shop).enabled
+
+
 def script_url(request):
     """The site script to include for this request, or ""."""
     shop = getattr(request, "shop", None)
@@ -35,7 +45,7 @@ def script_url(request):
         "enabled", "site_script_enabled", "site_script_url").first() or (False, False, "")
     if not (enabled and wanted and url):
         return ""
-    if GDPRSettings.get_for_shop(shop).enabled and not visitor_accepted_mailchimp(request):
+    if cookie_consent_asked(shop) and not visitor_accepted_mailchimp(request):
         return ""
     return url
 
