@@ -106,10 +106,11 @@ class Context:
         self.newest_baskets = newest_baskets(configuration.shop_id, self.baskets.values())
 
     def ordered_since(self, basket):
-        """Whether the basket's shopper (its contact, or the e-mail typed) has ordered in the shop since the basket
-        last changed: in another basket (a copy a restore link made in another browser, say)."""
+        """Whether the basket's shopper (its contact or the contact's e-mail address, or the e-mail typed) has
+        ordered in the shop since the basket last changed: in another basket (a copy a restore link made in
+        another browser, say, ordered there as a guest with their own address)."""
         keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
-        keys += [("email", email) for email in [typed_email(basket).lower()] if email]
+        keys += [("email", email) for email in shopper_emails(basket)]
         return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
 
 
@@ -137,12 +138,18 @@ def known_addresses(shop_id, baskets):
     return set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
 
 
+def shopper_emails(basket):
+    """The lowercased addresses the basket's shopper orders under: the typed one, their contact's."""
+    contact = shopper_contact(basket)
+    return {email.strip().lower() for email in (typed_email(basket), contact and contact.email) if email}
+
+
 def last_orders(shop_id, baskets):
     """{("contact", id) or ("email", lowercased address): when they last ordered in the shop}, for these
     baskets' shoppers, since the oldest basket's last change."""
     baskets = list(baskets)
     contact_ids = {shopper_contact(basket).pk for basket in baskets if shopper_contact(basket)}
-    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    emails = {email for basket in baskets for email in shopper_emails(basket)}
     if not contact_ids and not emails:
         return {}
     orders = Order.objects.filter(shop_id=shop_id, created_on__gte=min(basket.updated_on for basket in baskets)
