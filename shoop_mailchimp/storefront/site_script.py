@@ -1,7 +1,8 @@
 """Mailchimp's site script (the store's connected site) in every storefront page, through xtheme's resource
-injection: site tracking, pop-up forms and browse abandonment. Only where the shop switched it on, never in the
-admin or xtheme's editor, and, with the shop's cookie consent (Shuup's GDPR settings) on, only for visitors who
-accepted a cookie category naming Mailchimp's cookie (``_mcid``).
+injection: site tracking, pop-up forms and browse abandonment. Only where the shop switched it on and sends to
+Mailchimp (not disconnected, paused or in a staging copy of the database), never in the admin or xtheme's
+editor, and, with the shop's cookie consent (Shuup's GDPR settings) on, only for visitors who accepted a cookie
+category naming Mailchimp's cookie (``_mcid``).
 """
 import json
 
@@ -41,9 +42,11 @@ def script_url(request):
     match = getattr(request, "resolver_match", None)
     if shop is None or (match is not None and match.app_name == "shuup_admin"):
         return ""
-    enabled, wanted, url = MailchimpConfiguration.objects.filter(shop=shop).values_list(
-        "enabled", "site_script_enabled", "site_script_url").first() or (False, False, "")
-    if not (enabled and wanted and url):
+    # Only while the shop sends to Mailchimp (``active``): not after Disconnect, not while paused by an account
+    # error, not in a copy of the database running on another site (a staging copy).
+    wanted, url = MailchimpConfiguration.objects.active().filter(shop=shop).values_list(
+        "site_script_enabled", "site_script_url").first() or (False, "")
+    if not (wanted and url):
         return ""
     if cookie_consent_asked(shop) and not visitor_accepted_mailchimp(request):
         return ""
