@@ -27,13 +27,22 @@ def visitor_accepted_mailchimp(request):
 
 
 def cookie_consent_asked(shop):
-    """Whether the shop asks its visitors for cookie consent (Shuup's GDPR settings). Shuup's GDPR app is
-    optional: imported here, at call time, only when installed (without it no shop asks)."""
+    """Whether the shop asks its visitors for cookie consent (Shuup's GDPR settings; a request of no known shop
+    is taken to ask). Shuup's GDPR app is optional: imported here, at call time, only when installed (without it
+    no shop asks)."""
     if not apps.is_installed("shuup.gdpr"):
         return False
+    if shop is None:
+        return True
     from shuup.gdpr.models import GDPRSettings
 
     return GDPRSettings.get_for_shop(shop).enabled
+
+
+def mailchimp_cookies_allowed(request):
+    """Whether Mailchimp's tracking (its site script, the attribution cookie) may set cookies in the visitor's
+    browser: the shop asks no cookie consent, or the visitor accepted a category naming Mailchimp's cookie."""
+    return not cookie_consent_asked(getattr(request, "shop", None)) or visitor_accepted_mailchimp(request)
 
 
 def script_url(request):
@@ -48,9 +57,7 @@ def script_url(request):
         "site_script_enabled", "site_script_url").first() or (False, "")
     if not (wanted and url):
         return ""
-    if cookie_consent_asked(shop) and not visitor_accepted_mailchimp(request):
-        return ""
-    return url
+    return url if mailchimp_cookies_allowed(request) else ""
 
 
 def add_site_script(context, content):
