@@ -280,14 +280,12 @@ def order_created(sender, order, source=None, **kwargs):
 def _record_carts_ordered(order, source):
     """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, and
     the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed.
-    The link's basket was ordered from its copy: it is marked so, as Shuup's finalize marks an ordered basket
-    (its link then says it is gone, rather than restore the products bought)."""
+    The link's basket is noted as ordered from its copy: its link then says it is gone."""
     basket_ids = set()
     restored_from = (getattr(source, "_data", None) or {}).get(cart_links.RESTORED_FROM)
     if isinstance(restored_from, int):
         basket_ids.add(restored_from)
-        StoredBasket.objects.filter(pk=restored_from, shop_id=order.shop_id, deleted=False,
-                                    persistent=False).update(finished=True, deleted=True)
+        cart_links.mark_ordered_from_copy(order.shop_id, restored_from, order.created_on)
     if order.customer_id:
         basket_ids.update(StoredBasket.objects.filter(shop_id=order.shop_id, customer_id=order.customer_id,
                                                       deleted=False).values_list("pk", flat=True))

@@ -160,8 +160,9 @@ def restore_cart(request, token):
         return redirect(BASKET_VIEW_NAME)
     basket = request.basket
     storage = basket.storage
-    if stored is None or not product_quantities(stored) or not hasattr(storage, "_get_session_key"):
-        # Ordered (here, or from a copy a link made: receivers mark it so), deleted, or emptied line by line.
+    if stored is None or not product_quantities(stored) or cart_links.ordered_from_copy(stored) \
+            or not hasattr(storage, "_get_session_key"):
+        # Ordered (here, or from a copy a link made: receivers note it), deleted, or emptied line by line.
         messages.error(request, CART_GONE)
         return redirect(BASKET_VIEW_NAME)
     attribution.restore_from_basket(request, stored.data)

@@ -23,7 +23,7 @@ from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import consent
-from shoop_mailchimp.cart_links import restore_url
+from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
@@ -218,6 +218,8 @@ class CartPlan:
             raise NoCart("the basket is a cart the shopper saved (a list kept on purpose)")
         if basket.finished:
             raise NoCart("the basket was ordered")
+        if ordered_from_copy(basket):
+            raise NoCart("the basket was ordered from a copy its restore link made")
         if basket.deleted:
             raise NoCart("the basket was deleted")
         if basket.updated_on < context.expired_before:
