@@ -10,6 +10,7 @@ it restores lines, never the shopper's account.
 from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+from shuup.front.models import StoredBasket
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
@@ -21,6 +22,8 @@ RESTORE_VIEW_NAME = "shuup:" + RESTORE_URL_NAME
 #: In a basket's ``extra_data`` (Shuup's public place for an addon's data, which the order creator copies into the
 #: order's ``extra_data``): the stored basket a restore link copied into it (its order closes that basket's cart).
 RESTORED_FROM = "shoop_mailchimp_restored_from"
+#: In a stored basket's data: when (seconds since the epoch) an order was placed from a copy its link made.
+ORDERED_FROM_COPY = "shoop_mailchimp_ordered_from_copy"
 
 
 def restored_from(extra_data):
@@ -70,3 +73,19 @@ def restore_url(basket):
     address is unknown."""
     path = reverse(RESTORE_VIEW_NAME, kwargs={"token": make_token(basket)})
     return shop_storefront_url(basket.shop, path)
+
+
+def mark_ordered_from_copy(shop_id, basket_id, ordered_on):
+    """Note in a link's stored basket that an order was placed from a copy of it (in the checkout's transaction).
+    The basket itself stays as it is for whoever holds it; its link says it is gone, and its cart goes, until
+    it changes again."""
+    stored = StoredBasket.objects.filter(pk=basket_id, shop_id=shop_id, deleted=False).only("data").first()
+    if stored is not None:
+        data = dict(stored.data or {}, **{ORDERED_FROM_COPY: ordered_on.timestamp()})
+        StoredBasket.objects.filter(pk=basket_id).update(data=data)  # not its updated_on: it did not change
+
+
+def ordered_from_copy(basket):
+    """Whether an order was placed from a copy of this stored basket since the basket last changed."""
+    ordered_at = (basket.data or {}).get(ORDERED_FROM_COPY)
+    return isinstance(ordered_at, (int, float)) and ordered_at >= basket.updated_on.timestamp()

@@ -1,11 +1,18 @@
 """Shoppers and their baskets, made as Shuup's storefront makes them (its middleware, its basket storage)."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
-from shuup.core.basket import get_basket
-from shuup.core.models import PersonContact, get_person_contact
+from shuup.core.basket import get_basket, get_basket_order_creator
+from shuup.core.models import MutableAddress, PersonContact, get_person_contact
 from shuup.front.models import StoredBasket
-from shuup.testing.factories import create_product, get_default_supplier
+from shuup.testing.factories import (
+    create_product,
+    get_default_payment_method,
+    get_default_shipping_method,
+    get_default_supplier,
+    get_initial_order_status,
+)
 from shuup.testing.utils import apply_request_middleware
 
 #: The storefront's public address in restore links.
@@ -42,3 +49,19 @@ def add(basket, shop, product, quantity=1):
 def products(shop, count=1):
     return [create_product("cart-sku-%d" % number, shop=shop, supplier=get_default_supplier(), default_price=10)
             for number in range(count)]
+
+
+def order_in(browser, email, name="Guest Shopper"):
+    """The basket of a browser (a test Client) ordered by whoever holds it, with ``email``, through Shuup's order
+    creator and finalized, as Shuup's checkout does. Returns the order."""
+    request = apply_request_middleware(RequestFactory().get("/checkout/"))
+    request.session = SessionStore(session_key=browser.session.session_key)
+    basket = get_basket(request)
+    basket.shipping_method = get_default_shipping_method()
+    basket.payment_method = get_default_payment_method()
+    basket.status = get_initial_order_status()
+    basket.billing_address = basket.shipping_address = MutableAddress(
+        name=name, email=email, street="Main Street 1", city="Helsinki", postal_code="00100", country="FI")
+    order = get_basket_order_creator().create_order(basket)
+    basket.finalize()
+    return order

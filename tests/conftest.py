@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from shuup.core import cache as shuup_cache
+from shuup.gdpr.models import get_setting as gdpr_settings
 from shuup.testing.factories import get_default_shop
 
 from shoop_mailchimp.initialization import initialize
@@ -68,11 +69,14 @@ def fresh_content_types():
 
 @pytest.fixture(autouse=True)
 def clean_shuup_caches():
-    """Shuup caches configuration between tests; without this settings leak and admin logins fail."""
+    """Shuup caches configuration between tests; without this settings leak and admin logins fail. Shuup's GDPR
+    settings are cached per process (an lru_cache holding the instance a test turns on)."""
     cache.clear()
     shuup_cache.init_cache()
+    gdpr_settings.cache_clear()
     yield
     cache.clear()
+    gdpr_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

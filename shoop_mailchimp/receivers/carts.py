@@ -34,11 +34,13 @@ def basket_saved(sender, instance, raw=False, **kwargs):
 
 def record_carts_ordered(order):
     """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, and
-    the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed."""
+    the customer's other open baskets. Their plan deletes a cart whose shopper ordered since it last changed.
+    The link's basket is noted as ordered from its copy: its link then says it is gone."""
     basket_ids = set()
     restored_from = cart_links.restored_from(order.extra_data)  # the basket's extra_data, copied by the creator
     if restored_from:
         basket_ids.add(restored_from)
+        cart_links.mark_ordered_from_copy(order.shop_id, restored_from, order.created_on)
     if order.customer_id:
         basket_ids.update(StoredBasket.objects.filter(shop_id=order.shop_id, customer_id=order.customer_id,
                                                       deleted=False).values_list("pk", flat=True))

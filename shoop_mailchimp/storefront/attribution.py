@@ -2,7 +2,8 @@
 
 Mailchimp's links carry ``mc_cid`` (the campaign), ``mc_eid`` (the recipient) and sometimes ``mc_tc`` (the
 tracking code). :class:`CampaignAttributionMiddleware` remembers them with the landing page for the visit (in the
-session) and in a signed first-party cookie, both for ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
+session) and in a signed first-party cookie (where the shop's cookie consent allows Mailchimp's cookies), both for
+``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
 a newer campaign link replaces them. A basket filled in the visit carries them too (its cart names the campaign,
 its restore link brings the campaign back). When an order is created from the visit, :func:`remember_for_order` keeps
 them in an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own
@@ -18,6 +19,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import OrderAttribution
+from shoop_mailchimp.storefront.site_script import mailchimp_cookies_allowed
 
 SESSION_KEY = "shoop_mailchimp_attribution"
 #: Session key: when the session's attribution was remembered (seconds since the epoch); it lasts
@@ -131,7 +133,9 @@ class CampaignAttributionMiddleware(MiddlewareMixin):
                 basket.dirty = True
         landed = getattr(request, "mailchimp_attribution_landed", None)
         age = get_setting("ATTRIBUTION_COOKIE_AGE")
-        if landed:
+        if landed and mailchimp_cookies_allowed(request):
+            # A marketing cookie (the recipient's id, 30 days): under the shop's cookie consent, as the site
+            # script. The session's copy lives only for the visit.
             response.set_signed_cookie(COOKIE_NAME, json.dumps(landed), salt=COOKIE_SALT, max_age=age or None,
                                        httponly=True, samesite="Lax", secure=request.is_secure())
         return response

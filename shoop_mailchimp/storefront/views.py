@@ -17,6 +17,7 @@ from shoop_mailchimp.admin_module import messages  # script-safe: a message may 
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
+from shoop_mailchimp.sync.kinds.cart import product_quantities
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
 #: Session key: what the shopper typed into a newsletter block that was refused, shown again once.
@@ -158,7 +159,9 @@ def restore_cart(request, token):
         return redirect(BASKET_VIEW_NAME)
     basket = request.basket
     storage = basket.storage
-    if stored is None or not isinstance(storage, DatabaseBasketStorage):
+    if stored is None or not product_quantities(stored) or cart_links.ordered_from_copy(stored) \
+            or not isinstance(storage, DatabaseBasketStorage):
+        # Ordered (here, or from a copy a link made: receivers note it), deleted, or emptied line by line.
         messages.error(request, CART_GONE)
         return redirect(BASKET_VIEW_NAME)
     attribution.restore_from_basket(request, stored.data)

@@ -193,9 +193,19 @@ def requeue_for_new_store(shop_id):
 
 def requeue_stale(kind, synced_before):
     """Queue the rows of ``kind`` last sent before ``synced_before`` and not changed since (carts that
-    outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued."""
-    return SyncState.objects.filter(kind=kind, status=SyncStatus.SYNCED, last_synced_at__lt=synced_before).update(
-        **_pending_now(timezone.now()))
+    outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued.
+
+    A cart sent once whose later send failed is taken too (Mailchimp still holds what was sent) when its basket
+    is past that time as well (left alone, or gone): one whose basket is still being changed is not queued at
+    each round."""
+    rows = SyncState.objects.filter(kind=kind, last_synced_at__lt=synced_before)
+    if kind != SyncKind.CART:
+        return rows.filter(status=SyncStatus.SYNCED).update(**_pending_now(timezone.now()))
+    changed = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gte=synced_before)
+    ids = list(rows.annotate(changed=Exists(changed)).filter(
+        Q(status=SyncStatus.SYNCED) | Q(status=SyncStatus.FAILED, changed=False)).values_list("id", flat=True))
+    return _update_unlocked(SyncState.objects.filter(id__in=ids, status__in=(SyncStatus.SYNCED, SyncStatus.FAILED)),
+                            **_pending_now(timezone.now())) if ids else 0
 
 
 def requeue_products_past_availability(now=None):

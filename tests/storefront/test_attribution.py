@@ -1,12 +1,15 @@
 """Campaign attribution: a visit that starts from a Mailchimp campaign link (``mc_cid``) is remembered in the
 session and a first-party cookie, and the order placed from it reaches Mailchimp with the campaign, the landing
 page and the tracking code; a campaign the account does not have is left out, and the order still counts."""
+import json
 import time
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 from shuup.core.basket import get_basket, get_basket_order_creator
+from shuup.gdpr.models import GDPRSettings
 from shuup.testing.factories import (
     create_random_address,
     get_default_payment_method,
@@ -17,7 +20,7 @@ from shuup.testing.utils import apply_request_middleware
 from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp.models import OrderAttribution
-from shoop_mailchimp.storefront import attribution
+from shoop_mailchimp.storefront import attribution, site_script
 from shoop_mailchimp.sync.drainer import drain
 from tests.cart_helpers import STOREFRONT, add, products, shopper
 from tests.helpers import make_all_due
@@ -58,6 +61,27 @@ def test_the_campaign_link_is_remembered_for_the_visit_and_in_a_cookie(shop, set
     later.cookies[attribution.COOKIE_NAME] = cookie.value
     later.get("/")
     assert later.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
+
+
+@pytest.mark.django_db
+def test_with_cookie_consent_on_the_cookie_is_set_only_for_visitors_who_accepted_mailchimps(shop):
+    """Found by review: the 30-day cookie with the recipient's Mailchimp id was set for every visitor from a
+    campaign link, before and without consent; it follows the consent as the site script does. The session
+    keeps the visit's attribution."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    gdpr = GDPRSettings.get_for_shop(shop)
+    gdpr.enabled = True
+    gdpr.save()
+    consent = settings.SHUUP_GDPR_CONSENT_COOKIE_NAME
+    query = {"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT}
+    for accepted, gets_cookie in ((None, False), (["sessionid", "csrftoken", consent], False),
+                                  (["sessionid", "csrftoken", consent, site_script.MAILCHIMP_COOKIE], True)):
+        browser = Client()
+        if accepted is not None:
+            browser.cookies[consent] = json.dumps({"groups": [], "cookies": accepted})
+        response = browser.get("/", query)
+        assert (attribution.COOKIE_NAME in response.cookies) is gets_cookie, accepted
+        assert browser.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
 
 
 def visit(browser):

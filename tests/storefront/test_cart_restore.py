@@ -16,7 +16,7 @@ from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.storefront import views
-from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
+from tests.cart_helpers import STOREFRONT, add, basket_of, order_in, products, shopper, stored
 from tests.storefront.helpers import page_messages
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,54 @@ def test_a_link_to_an_ordered_basket_says_so(abandoned_basket):
     basket.save()
     response = Client().get(path, follow=True)
     assert str(views.CART_GONE) in page_messages(response)
+
+
+def test_a_link_whose_basket_was_ordered_from_its_copy_says_so(abandoned_basket):
+    """Found by review: ordering the copy left the link's basket open, and the same link (a second click, the
+    automation's reminder) put the products just bought back in a basket."""
+    basket, product = abandoned_basket
+    path = restore_path(basket)
+    phone = Client()
+    phone.get(path)
+    assert order_in(phone, email="restore.rita@fastmail.com").lines.filter(product=product).exists()
+
+    page = Client().get(path, follow=True)
+    shown = page_messages(page)
+    assert str(views.CART_RESTORED) not in shown and str(views.CART_GONE) in shown, shown
+    assert product.name not in page.content.decode(), "the products just bought are back in a basket"
+    basket.refresh_from_db()
+    assert not basket.deleted, "the basket stays as it is in the browser holding it"
+
+
+def test_the_link_of_a_basket_changed_after_its_copy_was_ordered_restores_it_again(abandoned_basket):
+    basket, product = abandoned_basket
+    path = restore_path(basket)
+    phone = Client()
+    phone.get(path)
+    order_in(phone, email="restore.rita@fastmail.com")
+    basket.refresh_from_db()
+    basket.save()  # the shopper changes it in their own browser afterwards
+    assert str(views.CART_RESTORED) in page_messages(Client().get(path, follow=True))
+
+
+def test_the_link_of_an_emptied_basket_says_it_was_emptied(shop, cart_settings):
+    """Found by review: a basket emptied line by line (Shuup's remove button keeps the stored basket) greeted the
+    link's visitor with "your basket is as you left it" over an empty basket."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user = shopper(email="empty.emma@fastmail.com")[0]
+    [product] = products(shop)
+    owner = Client()
+    owner.force_login(user)
+    owner.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 2})
+    basket = own_basket(owner)
+    path = restore_path(basket)
+    [line] = basket.data["lines"]
+    owner.post("/basket/", {"command": "update", "delete_%s" % line["line_id"]: "1"})  # the remove button
+    basket.refresh_from_db()
+    assert not basket.data["lines"] and not basket.deleted
+    for browser in (Client(), owner):
+        shown = page_messages(browser.get(path, follow=True))
+        assert str(views.CART_RESTORED) not in shown and str(views.CART_GONE) in shown, shown
 
 
 @pytest.mark.parametrize("owned", [True, False])

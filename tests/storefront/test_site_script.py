@@ -2,17 +2,26 @@
 include its script where the shop switched it on, and, with the shop's cookie consent on, only for visitors who
 accepted Mailchimp's cookie."""
 import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from shuup.gdpr.models import GDPRSettings
 from shuup.xtheme import set_current_theme
 
+from shoop_mailchimp.disconnection import stop_sending
 from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry
 
 pytestmark = pytest.mark.django_db
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
@@ -48,6 +57,21 @@ def test_initialize_creates_the_connected_site_and_keeps_its_script(linked, mail
 def test_the_storefront_includes_the_script_only_when_switched_on(linked):
     assert '<script src="%s"></script>' % linked.site_script_url in front_page()
     MailchimpConfiguration.objects.filter(pk=linked.pk).update(site_script_enabled=False)
+    assert linked.site_script_url not in front_page()
+
+
+def test_a_shop_that_does_not_send_to_mailchimp_includes_no_script(linked):
+    """Found by review: after Disconnect the visitors' browsers went on loading Mailchimp's tracking. Nor while
+    sending is paused by an account error, nor in a copy of the database on another site (staging)."""
+    assert linked.site_script_url in front_page()
+    for stopped in ({"paused_reason": "The API key was revoked."}, {"site": "production.example.com"},
+                    {"disconnected_on": timezone.now()}):
+        MailchimpConfiguration.objects.filter(pk=linked.pk).update(**stopped)
+        assert linked.site_script_url not in front_page(), stopped
+        MailchimpConfiguration.objects.filter(pk=linked.pk).update(paused_reason="", site=linked.site,
+                                                                   disconnected_on=None)
+    assert linked.site_script_url in front_page()
+    stop_sending(linked, Journal(linked.shop_id), delete_store=False)  # what the admin's Disconnect does first
     assert linked.site_script_url not in front_page()
 
 
@@ -97,3 +121,35 @@ def test_the_connected_site_is_the_shops_own_host_even_with_a_scheme(shop, fresh
     initialize(fresh_configuration)
     [site] = emulator.connected_sites(api_key)
     assert site["domain"] == "shop.example.com"
+
+
+SETTINGS_WITHOUT_GDPR = textwrap.dedent("""
+    from tests.settings import *  # noqa
+    INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "shuup.gdpr"]
+    MIDDLEWARE = [name for name in MIDDLEWARE if "gdpr" not in name]
+""")
+
+#: What Shuup loads of the addon: xtheme's engine loads every ``xtheme_resource_injection`` provide for each page.
+LOAD_PROVIDES = textwrap.dedent("""
+    import django
+    django.setup()
+    from django.apps import apps
+    from shuup.apps.provides import get_provide_objects
+    for category in apps.get_app_config("shoop_mailchimp").provides:
+        for provided in get_provide_objects(category):
+            assert provided is not None, category
+    from shoop_mailchimp.storefront.site_script import mailchimp_cookies_allowed
+    print("ok")
+""")
+
+
+@pytest.mark.timeout(300)
+def test_a_project_without_shuup_gdpr_loads_the_addon(tmp_path):
+    """Found by review: the script's injection imported ``shuup.gdpr.models`` at module level; Shuup's GDPR app is
+    optional, and without it every storefront page failed."""
+    (tmp_path / "settings_without_gdpr.py").write_text(SETTINGS_WITHOUT_GDPR)
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="settings_without_gdpr",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", LOAD_PROVIDES], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-1500:]

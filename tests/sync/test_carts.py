@@ -18,14 +18,16 @@ from shuup.testing.factories import (
     get_initial_order_status,
 )
 from shuup.testing.utils import apply_request_middleware
+from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import drain, withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.cart_helpers import STOREFRONT, add, basket_of, products, shopper, stored
+from tests.cart_helpers import STOREFRONT, add, basket_of, order_in, products, shopper, stored
 from tests.helpers import make_all_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,6 +166,33 @@ def test_a_cart_left_alone_past_its_lifetime_is_deleted(shop, cart_settings, set
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
 
+def test_a_sent_cart_whose_later_send_failed_is_still_deleted_after_its_lifetime(shop, cart_settings, settings,
+                                                                                 mailchimp_account):
+    """Found by review: the round's expiry queued only synced rows; a cart Mailchimp held whose later send failed
+    (here the storefront's address went missing) stayed there, its link long expired."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.failed@fastmail.com")
+    basket = basket_of(shop, user)
+    first, second = products(shop, 2)
+    add(basket, shop, first)
+    send_due_carts()
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=None)  # a settings change
+    add(basket, shop, second)
+    send_due_carts()
+    row = SyncState.objects.carts().get(object_id=stored(basket).pk)
+    assert row.status == "failed" and row.last_synced_at
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 1, "the first send is still in Mailchimp"
+
+    lifetime = settings.SHOOP_MAILCHIMP.get("CART_LIFETIME", 14 * 86400)
+    long_ago = timezone.now() - timedelta(seconds=lifetime + 60)
+    SyncState.objects.carts().update(last_synced_at=long_ago)
+    expired_before = timezone.now() - timedelta(seconds=lifetime)
+    assert state.requeue_stale(SyncKind.CART, expired_before) == 0, "its basket changed lately: not at each round"
+    StoredBasket.objects.filter(pk=stored(basket).pk).update(updated_on=long_ago)
+    run_due_work()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
 def test_no_cart_is_sent_while_the_store_syncs(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     user, person = shopper(email="cart.wait@fastmail.com")
@@ -295,6 +324,24 @@ def checkout(browser, user):
     basket.status = get_initial_order_status()
     basket.billing_address = basket.shipping_address = create_random_address(email=user.email)
     return get_basket_order_creator().create_order(basket)
+
+
+def test_the_customers_own_guest_order_of_the_restored_basket_deletes_their_cart(shop, cart_settings,
+                                                                                 mailchimp_account):
+    """Found by review: the link opened on another device (not logged in) and ordered there as a guest with the
+    customer's own address named neither their contact nor an address typed in their basket: the cart stayed."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="Cart.Phone@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0], quantity=2)
+    send_due_carts()
+    holder = stored(basket)
+    phone = Client()
+    phone.get(cart_links.restore_url(holder)[len(STOREFRONT):])
+    order = order_in(phone, email="cart.phone@FASTMAIL.com")
+    assert order.customer_id is None
+    send_due_carts()
+    assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
 
 
 def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_settings, mailchimp_account, settings):
@@ -463,6 +510,29 @@ def test_a_logged_in_shopper_has_one_cart_their_newest_basket(shop, cart_setting
     send_due_carts()
     assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(copy.pk)]
     assert abandoned_cart_mails(emulator, api_key)[-1]["cart_id"] == str(copy.pk)
+
+
+def test_a_saved_cart_is_no_cart_and_leaves_the_live_baskets_cart_alone(shop, cart_settings, mailchimp_account):
+    """Found by review: a basket the shopper saved under a title (Shuup's saved carts, a persistent copy) became
+    their cart (an abandoned-cart e-mail for a list kept on purpose), and, being newer, ended the cart of the
+    basket they go on filling."""
+    emulator, api_key, list_id = mailchimp_account
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="cart.saver@fastmail.com")
+    first, second = products(shop, 2)
+    browser = Client()
+    browser.force_login(user)
+    browser.post("/basket/", {"command": "add", "product_id": first.pk, "quantity": 1})
+    live = browser.session["basket_basket_key"]["pk"]
+    assert browser.post("/saved-carts/save/", {"title": "Birthday list"}).json()["ok"]
+    [saved] = StoredBasket.objects.filter(persistent=True, customer=person)
+    send_due_carts()
+    assert {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)} == {str(live)}
+    assert not SyncState.objects.carts().filter(object_id=saved.pk).exists()
+
+    browser.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
+    send_due_carts()
+    assert {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)} == {str(live)}
 
 
 def test_a_worker_that_learns_of_an_unsubscribe_queues_the_carts(shop, cart_settings, mailchimp_account):

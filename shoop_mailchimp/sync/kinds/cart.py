@@ -23,7 +23,7 @@ from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import consent
-from shoop_mailchimp.cart_links import restore_url
+from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
@@ -59,8 +59,16 @@ def typed_email(basket):
 
 
 def has_shopper(basket):
-    """Whether the basket names somebody a cart could be for: cheap, read in the shop's request."""
-    return bool(basket.customer_id or basket.orderer_id or typed_email(basket))
+    """Whether the basket names somebody a cart could be for, and is no saved cart (see :func:`is_saved_cart`):
+    cheap, read in the shop's request."""
+    return not is_saved_cart(basket) and bool(basket.customer_id or basket.orderer_id or typed_email(basket))
+
+
+def is_saved_cart(basket):
+    """Whether the basket is one the shopper saved under a title (Shuup's saved carts: a ``persistent`` copy of
+    their basket). A list kept on purpose is no abandoned basket: it never becomes a cart, and never takes the
+    place of the basket the shopper is filling."""
+    return bool(basket.persistent)
 
 
 def product_quantities(basket):
@@ -98,21 +106,24 @@ class Context:
         self.newest_baskets = newest_baskets(configuration.shop_id, self.baskets.values())
 
     def ordered_since(self, basket):
-        """Whether the basket's shopper (its contact, or the e-mail typed) has ordered in the shop since the basket
-        last changed: in another basket (a copy a restore link made in another browser, say)."""
+        """Whether the basket's shopper (its contact or the contact's e-mail address, or the e-mail typed) has
+        ordered in the shop since the basket last changed: in another basket (a copy a restore link made in
+        another browser, say, ordered there as a guest with their own address)."""
         keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
-        keys += [("email", email) for email in [typed_email(basket).lower()] if email]
+        keys += [("email", email) for email in shopper_emails(basket)]
         return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
 
 
 def newest_baskets(shop_id, baskets):
-    """{customer id: when their newest open basket with products changed}, for these baskets' customers."""
+    """{customer id: when their newest open basket with products changed}, for these baskets' customers (their
+    saved carts are no baskets they fill)."""
     customer_ids = {basket.customer_id for basket in baskets if basket.customer_id}
     if not customer_ids:
         return {}
-    return dict(StoredBasket.objects.filter(shop_id=shop_id, deleted=False, customer_id__in=customer_ids,
-                                            product_count__gt=0).order_by().values("customer_id").annotate(
-        newest=Max("updated_on")).values_list("customer_id", "newest"))
+    baskets = StoredBasket.objects.filter(shop_id=shop_id, deleted=False, persistent=False,
+                                          customer_id__in=customer_ids, product_count__gt=0)
+    return dict(baskets.order_by().values("customer_id").annotate(newest=Max("updated_on")).values_list(
+        "customer_id", "newest"))
 
 
 def known_addresses(shop_id, baskets):
@@ -127,12 +138,18 @@ def known_addresses(shop_id, baskets):
     return set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
 
 
+def shopper_emails(basket):
+    """The lowercased addresses the basket's shopper orders under: the typed one, their contact's."""
+    contact = shopper_contact(basket)
+    return {email.strip().lower() for email in (typed_email(basket), contact and contact.email) if email}
+
+
 def last_orders(shop_id, baskets):
     """{("contact", id) or ("email", lowercased address): when they last ordered in the shop}, for these
     baskets' shoppers, since the oldest basket's last change."""
     baskets = list(baskets)
     contact_ids = {shopper_contact(basket).pk for basket in baskets if shopper_contact(basket)}
-    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    emails = {email for basket in baskets for email in shopper_emails(basket)}
     if not contact_ids and not emails:
         return {}
     orders = Order.objects.filter(shop_id=shop_id, created_on__gte=min(basket.updated_on for basket in baskets)
@@ -197,8 +214,12 @@ class CartPlan:
     def __init__(self, configuration, row, basket, context):
         if basket is None or basket.shop_id != configuration.shop_id:
             raise NoCart("the basket no longer exists")
+        if is_saved_cart(basket):
+            raise NoCart("the basket is a cart the shopper saved (a list kept on purpose)")
         if basket.finished:
             raise NoCart("the basket was ordered")
+        if ordered_from_copy(basket):
+            raise NoCart("the basket was ordered from a copy its restore link made")
         if basket.deleted:
             raise NoCart("the basket was deleted")
         if basket.updated_on < context.expired_before:
