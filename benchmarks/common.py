@@ -149,13 +149,16 @@ class RemoteEmulator:
         self.control = "http://127.0.0.1:%d/_emulator/" % port
         self.http = requests.Session()
         self.faults = self
-        deadline = time.time() + 30
+        # Two minutes: started at the lowest CPU priority (the memory figures') beside busy benchmarks, it can take
+        # well over thirty seconds to import; it is stopped when it never answers (not left running).
+        deadline = time.time() + 120
         while True:
             try:
                 self.http.get(self.control + "stats", timeout=1).raise_for_status()
                 break
             except requests.RequestException:
-                if time.time() > deadline:
+                if time.time() > deadline or self.process.poll() is not None:
+                    self.stop()
                     raise
                 time.sleep(0.2)
 
