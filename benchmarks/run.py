@@ -254,7 +254,9 @@ def main():
     print("\n== side by side%s" % (" (quick: small sizes)" if quick else ""))
     print("%-62s %12s %12s  %s" % ("figure", "sqlite", "postgresql", "target"))
     missed = measured = 0
-    for (_benchmark, figure), by_database in figures.items():
+    # In the order of BENCHMARKS (a quick run's benchmarks end in any order), each benchmark's figures as it printed
+    # them.
+    for (_benchmark, figure), by_database in sorted(figures.items(), key=lambda item: BENCHMARKS.index(item[0][0])):
         values = []
         for database in ("sqlite", "postgresql"):
             match = by_database.get(database)
