@@ -29,7 +29,8 @@ def database_name():
 
 def setup_django():
     """Django on an empty database: a new SQLite file (a copy of run.py's empty one, made once: creating
-    Shuup's tables takes seconds), or PostgreSQL's schema emptied."""
+    Shuup's tables takes seconds), or PostgreSQL's schema emptied (unless BENCH_PG_COPIED says that run.py made
+    the database as a copy of one with every table and no rows)."""
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -43,8 +44,10 @@ def setup_django():
         shutil.copyfile(template, database["NAME"])
     django.setup()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        copied = bool(os.environ.get("BENCH_PG_COPIED"))
+        if not copied:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     if not copied:  # a copy of the template has every table already
         call_command("migrate", run_syncdb=True, verbosity=0)
 
@@ -146,13 +149,16 @@ class RemoteEmulator:
         self.control = "http://127.0.0.1:%d/_emulator/" % port
         self.http = requests.Session()
         self.faults = self
-        deadline = time.time() + 30
+        # Two minutes: started at the lowest CPU priority (the memory figures') beside busy benchmarks, it can take
+        # well over thirty seconds to import; it is stopped when it never answers (not left running).
+        deadline = time.time() + 120
         while True:
             try:
                 self.http.get(self.control + "stats", timeout=1).raise_for_status()
                 break
             except requests.RequestException:
-                if time.time() > deadline:
+                if time.time() > deadline or self.process.poll() is not None:
+                    self.stop()
                     raise
                 time.sleep(0.2)
 

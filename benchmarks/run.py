@@ -2,11 +2,13 @@
 ``make bench-quick`` (``--quick``) at a small size for CI.
 
 The benchmarks whose figures depend on the database run twice: on SQLite, then on a PostgreSQL
-cluster of their own (started here, as the services tests start theirs); their figures are printed
-side by side at the end, and one summary line closes the run. The peak-memory figures (two bulk
-syncs in processes of their own) are taken beside the others at the lowest CPU priority (memory does
-not depend on CPU load), except the concurrent drain, which runs alone. In a quick run the two
-databases' benchmarks also run at once.
+cluster of their own (started here, as the services tests start theirs; each benchmark gets a copy of
+one database whose tables were made once); their figures are printed side by side at the end, and
+one summary line closes the run. The peak-memory figures (two bulk syncs in processes of their own)
+are taken beside the others at the lowest CPU priority (memory does not depend on CPU load), except
+the concurrent drain, which runs alone. A quick run runs every benchmark of both databases in
+QUICK_LANES lanes at once, longest first (most of a benchmark's time at the small size is waiting:
+its start, latencies, batch polls), and prints how long each took.
 
 Exit status: 1 when a benchmark crashed (or, at full size, missed a target); a target missed at the
 small size is reported but does not fail the quick run: small sizes are noisy and CI machines vary.
@@ -30,6 +32,13 @@ ON_POSTGRESQL = ["sync_costs.py", "bulk.py", "concurrency.py"]
 #: Run with nothing beside them: the memory figures' syncs, even at the lowest CPU priority, took the
 #: concurrent drain below its 95 requests/s (it is latency-bound: every millisecond of a send counts).
 ALONE = {"concurrency.py"}
+#: Lanes of a quick run, and its benchmarks longest first (seconds each took in a quick run on the 2-core machine
+#: with other work beside: the order matters, not the values).
+QUICK_LANES = int(os.environ.get("BENCH_QUICK_LANES") or 3)
+QUICK_SECONDS = {("request_time.py", "sqlite"): 60, ("sync_costs.py", "sqlite"): 55, ("bulk.py", "sqlite"): 55,
+                 ("bulk.py", "postgresql"): 50, ("sync_costs.py", "postgresql"): 45,
+                 ("bulk.py memory-figures", "sqlite"): 40, ("carts.py", "sqlite"): 30, ("catalogue.py", "sqlite"): 25,
+                 ("concurrency.py", "postgresql"): 20, ("concurrency.py", "sqlite"): 15, ("reconcile.py", "sqlite"): 10}
 FIGURE = re.compile(r"^(?P<name>.+?) +(?P<value>-?[\d.]+)(?P<unit> [^\s(]+|[^\s(]*) +\(target (?P<target>[^)]*)\) +"
                     r"(?P<verdict>ok|MISSED)$")
 
@@ -104,13 +113,99 @@ def postgresql_lane(env, figures, crashed, live=True, alone=lambda: None, postgr
 
     postgres = postgres() if callable(postgres) else (postgres or start_postgres())
     if postgres is None:
-        print("PostgreSQL is not installed (scripts/system-deps installs it): its figures are NOT MEASURED")
+        print(NO_POSTGRESQL)
         crashed.append("postgresql")
         return
     port, stop = postgres
     try:
-        run_lane(ON_POSTGRESQL, dict(env, BENCH_PG_PORT=str(port)), figures, "postgresql", crashed, live, alone)
+        databases = postgresql_databases(env, port, ON_POSTGRESQL)
+        for name in ON_POSTGRESQL:
+            run_lane([name], databases[name], figures, "postgresql", crashed, live, alone)
     finally:
+        stop()
+
+
+NO_POSTGRESQL = "PostgreSQL is not installed (scripts/system-deps installs it): its figures are NOT MEASURED"
+
+
+def postgresql_databases(env, port, names):
+    """{benchmark: its environment}: each benchmark on a database of its own, a copy of one whose tables were made
+    once (creating Shuup's tables takes seconds; copying a database, a fraction of one)."""
+    import psycopg2
+
+    def create(name, template=None):
+        connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute('CREATE DATABASE "%s"%s' % (name, ' TEMPLATE "%s"' % template if template else ""))
+        finally:
+            connection.close()
+
+    create("bench_template")
+    subprocess.run([sys.executable, "-c", "import common; common.setup_django()"], cwd=HERE, check=True,
+                   env=dict(env, BENCH_PG_PORT=str(port), BENCH_PG_DATABASE="bench_template"))
+    databases = {}
+    for name in names:
+        database = "bench_" + name.replace(".py", "")
+        create(database, "bench_template")
+        databases[name] = dict(env, BENCH_PG_PORT=str(port), BENCH_PG_DATABASE=database, BENCH_PG_COPIED="1")
+    return databases
+
+
+def quick_lanes(env, figures, crashed):
+    """Every benchmark of both databases (each PostgreSQL one on a database of its own), QUICK_LANES at a time,
+    longest first; the cluster starts while the first SQLite benchmarks run."""
+    import queue
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.services.servers import start_postgres
+
+    jobs = queue.Queue()
+    every = ([(name, "sqlite") for name in BENCHMARKS] + [("bulk.py memory-figures", "sqlite")]
+             + [(name, "postgresql") for name in ON_POSTGRESQL])
+    for job in sorted(every, key=lambda job: -QUICK_SECONDS.get(job, 0)):
+        jobs.put(job)
+    stops = []
+
+    def prepare_postgresql():
+        postgres = start_postgres()
+        if postgres is None:
+            return None
+        stops.append(postgres[1])
+        return postgresql_databases(env, postgres[0], ON_POSTGRESQL)
+
+    def lane():
+        while True:
+            try:
+                name, database = jobs.get_nowait()
+            except queue.Empty:
+                return
+            job_env = env
+            if database == "postgresql":
+                try:
+                    job_env = (postgresql.result() or {}).get(name)
+                except Exception as error:
+                    job_env = None
+                    print("PostgreSQL could not be prepared: %r" % error, flush=True)
+                if job_env is None:
+                    if "postgresql" not in crashed:
+                        crashed.append("postgresql")
+                        print(NO_POSTGRESQL, flush=True)
+                    continue
+            script, *arguments = name.split()  # "bulk.py memory-figures": the script, then its arguments
+            if report(script, start(script, job_env, *arguments), figures, database, time.monotonic(), live=False,
+                      label="%s (%s)" % (name, database)) not in (0, MISSED):
+                crashed.append("%s (%s)" % (name, database))
+
+    with ThreadPoolExecutor(max_workers=1) as starter:
+        postgresql = starter.submit(prepare_postgresql)
+        lanes = [threading.Thread(target=lane) for _ in range(QUICK_LANES)]
+        for thread in lanes:
+            thread.start()
+        for thread in lanes:
+            thread.join()
+    for stop in stops:
         stop()
 
 
@@ -131,19 +226,17 @@ def main():
     env["BENCH_SQLITE_TEMPLATE"] = empty_sqlite_database(env, directory)
     figures = {}
     crashed = []
-    # Peak memory does not depend on CPU load: the two bulk syncs it takes run beside the other benchmarks,
-    # at the lowest CPU priority (they take the time the others leave idle), and report at the end.
+    # Peak memory does not depend on CPU load: the two bulk syncs it takes run beside the other benchmarks (in a
+    # quick run as one of its jobs; else at the lowest CPU priority, taking the time the others leave idle, and
+    # reporting at the end).
     env["BENCH_MEMORY_APART"] = "1"
-    memory = start("bulk.py", env, "memory-figures", lowest_priority=True)
     sys.path.insert(0, ROOT)
     if quick:
-        # Small sizes prove that every benchmark runs; their ratios are indicative at best, so the two
-        # databases' benchmarks run at once to keep CI short.
-        postgresql = threading.Thread(target=postgresql_lane, args=(env, figures, crashed, False))
-        postgresql.start()
-        run_lane(BENCHMARKS, env, figures, "sqlite", crashed, live=False)
-        postgresql.join()
+        # Small sizes prove that every benchmark runs; their ratios are indicative at best, so the benchmarks run
+        # several at once to keep CI short.
+        quick_lanes(env, figures, crashed)
     else:
+        memory = start("bulk.py", env, "memory-figures", lowest_priority=True)
         # The cluster starts (initdb, a few seconds) while the SQLite benchmarks run.
         from concurrent.futures import ThreadPoolExecutor
 
@@ -153,15 +246,17 @@ def main():
             postgres = starter.submit(start_postgres)
             run_lane(BENCHMARKS, env, figures, "sqlite", crashed, alone=memory.wait)
             postgresql_lane(env, figures, crashed, alone=memory.wait, postgres=postgres.result)
-    if report("bulk.py", memory, figures, "sqlite", None, live=False,
-              label="bulk.py memory-figures (sqlite, beside the other benchmarks)") not in (0, MISSED):
-        crashed.append("bulk.py memory-figures")
+        if report("bulk.py", memory, figures, "sqlite", None, live=False,
+                  label="bulk.py memory-figures (sqlite, beside the other benchmarks)") not in (0, MISSED):
+            crashed.append("bulk.py memory-figures")
     shutil.rmtree(directory, ignore_errors=True)
 
     print("\n== side by side%s" % (" (quick: small sizes)" if quick else ""))
     print("%-62s %12s %12s  %s" % ("figure", "sqlite", "postgresql", "target"))
     missed = measured = 0
-    for (_benchmark, figure), by_database in figures.items():
+    # In the order of BENCHMARKS (a quick run's benchmarks end in any order), each benchmark's figures as it printed
+    # them.
+    for (_benchmark, figure), by_database in sorted(figures.items(), key=lambda item: BENCHMARKS.index(item[0][0])):
         values = []
         for database in ("sqlite", "postgresql"):
             match = by_database.get(database)

@@ -11,7 +11,8 @@ if os.environ.get("BENCH_PG_PORT"):
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": "postgres",
+            # run.py gives each benchmark a database of its own, a copy of one that has every table.
+            "NAME": os.environ.get("BENCH_PG_DATABASE") or "postgres",
             "USER": "postgres",
             "HOST": "127.0.0.1",
             "PORT": os.environ["BENCH_PG_PORT"],

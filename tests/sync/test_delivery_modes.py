@@ -114,6 +114,41 @@ def test_worker_loop_survives_a_database_error(configuration, mailchimp_account,
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
 
 
+def test_the_worker_looks_at_open_batches_every_batch_poll_interval_not_every_round(burst_settings, mailchimp_account,
+                                                                                   settings, monkeypatch):
+    """A burst's batch Mailchimp finished waits BATCH_POLL_INTERVAL for its look, not the worker's --interval (a
+    shop running rounds every minute would have each burst phase wait a minute); without open batches the
+    worker keeps its interval."""
+    from types import SimpleNamespace
+
+    from shoop_mailchimp.management.commands import mailchimp_sync
+    from shoop_mailchimp.models import BatchStatus
+    from shoop_mailchimp.sync import bulk
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_POLL_INTERVAL=2)
+    emulator.batch_delay = 0.5  # the burst's batches are still running when its round ends
+    people = [PersonContact.objects.create(first_name="Bo%d" % number, email="bo%d@fastmail.com" % number,
+                                           marketing_permission=True) for number in range(BURST_THRESHOLD)]
+    pauses = []
+
+    def sleep(seconds):
+        open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN).exists()
+        pauses.append((seconds, open_batches))
+        if not open_batches:
+            raise KeyboardInterrupt
+        emulator.batch_delay = 0
+        assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+
+    monkeypatch.setattr(mailchimp_sync, "time", SimpleNamespace(sleep=sleep))
+    call_command("mailchimp_sync", loop=True, interval=60)
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert pauses == [(2, True), (60, False)]
+    for person in people:
+        assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
 def test_an_unreachable_redis_postpones_sending_and_the_loop_goes_on(configuration, mailchimp_account, settings,
                                                                       monkeypatch, capsys):
     """REDIS_URL carries the per-key connection cap: while it is down nothing is sent, nothing fails."""

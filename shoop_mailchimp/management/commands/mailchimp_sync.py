@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 from shuup.core.models import Shop
 
+from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.rounds import run_due_work
 
@@ -18,7 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--shop", type=int, help="Only this shop's queue")
         parser.add_argument("--loop", action="store_true", help="Keep draining until interrupted")
-        parser.add_argument("--interval", type=float, default=5.0, help="Seconds between rounds with --loop")
+        parser.add_argument("--interval", type=float, default=5.0,
+                            help="Seconds between rounds with --loop (at most BATCH_POLL_INTERVAL while batches "
+                                 "are open)")
         parser.add_argument("--existing", action="store_true",
                             help="Bulk sync the never-synced contacts of --shop through Mailchimp batches")
         parser.add_argument("--orders", action="store_true", help="With --existing: the shop's orders too")
@@ -49,9 +53,24 @@ class Command(BaseCommand):
                 return
             close_old_connections()
             try:
-                time.sleep(interval)
+                time.sleep(self._pause(interval, shop))
             except KeyboardInterrupt:
                 return
+
+    @staticmethod
+    def _pause(interval, shop_id=None):
+        """Seconds until the next round: ``interval``, or BATCH_POLL_INTERVAL when shorter while batches are
+        open (a burst's or a bulk sync's batch Mailchimp finished would otherwise wait a whole interval for
+        its look, and its next phase another), as the background drainer wakes."""
+        try:
+            open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
+            if shop_id is not None:
+                open_batches = open_batches.filter(shop_id=shop_id)
+            if open_batches.exists():
+                return min(interval, get_setting("BATCH_POLL_INTERVAL"))
+        except DatabaseError:  # the database is down: the next round says so
+            pass
+        return interval
 
     def _sync_existing(self, shop_id, orders, poll_interval):
         if shop_id is None:
