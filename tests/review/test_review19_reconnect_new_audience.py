@@ -38,3 +38,24 @@ def test_reconnect_to_another_audience_subscribes_the_consenting_contacts(admin_
     assert person.marketing_permission and member["status"] == "subscribed", (
         "the contact consented in the shop, but the new audience holds them as %r (row: %r)"
         % (member["status"], row_of(person).member_status))
+
+
+def test_choosing_another_audience_while_connected_subscribes_the_consenting_contacts(admin_client, connected,
+                                                                                       mailchimp_account):
+    """The same without a disconnect: the audience id stays editable on an initialized shop, and the next send
+    of a consenting contact writes them to the new audience as ``transactional`` (the row still holds the old
+    audience's member status)."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    other_list = emulator.add_list(api_key, name="New audience")
+    response = post_shop_form(admin_client, connected.shop, list_id=other_list)
+    assert response.status_code == 302
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).list_id == other_list
+
+    person.first_name = "Renamed"
+    person.save()
+    member = emulator.get_member(api_key, other_list, person.email)
+    assert member is not None and member["status"] == "subscribed", (
+        "the contact consented in the shop; the new audience holds them as %r"
+        % (member or {}).get("status"))
