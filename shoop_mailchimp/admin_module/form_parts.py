@@ -259,6 +259,7 @@ class MailchimpFormPart(FormPart):
         if not config.pk and not (data["effective_api_key"] or data["effective_list_id"] or data["enabled"]):
             return
         member_writes_before = member_write_inputs(config)
+        sending_before = bool(config.pk) and config.is_active
         audience_changed = config.list_id != data["effective_list_id"]
         config.api_key = data["effective_api_key"]
         config.list_id = data["effective_list_id"]
@@ -297,6 +298,8 @@ class MailchimpFormPart(FormPart):
         if (check_account or read_fields) and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
+        if config.is_active and not sending_before:
+            schedule_delivery(config.shop_id)  # the changes recorded while nothing was sent ("Send changes" off)
         if resend_if_changed(config, member_writes_before):
             schedule_delivery(config.shop_id)
         if data.get("create_merge_fields"):
