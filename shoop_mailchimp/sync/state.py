@@ -174,6 +174,18 @@ def resend_all(shop_id, kind):
     return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False))
 
 
+def forget_audience(shop_id):
+    """The shop chose another audience (while disconnected): what it knew of the old audience's members is
+    no fact of the new one. Every contact is queued as never sent: no address, member status, consent last
+    sent, member id, tags or Mailchimp event of the old audience, so a consenting contact is subscribed in the
+    new audience as by a first send, and a first send never changes a member that exists there. A shopper's
+    consent request stays. Returns how many rows were queued (sent once the shop is reconnected)."""
+    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
+                    fingerprint="", refused_fingerprint="", last_synced_at=None, email="", shop_email="",
+                    member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
+                    consent_sent_at=None, mailchimp_fact_at=None)
+
+
 def requeue_for_new_store(shop_id):
     """Send every contact, product, order and promo code again to a re-created store in the same audience
     (after a disconnect deleted the store): contacts keep what the shop knows of their member (address,
