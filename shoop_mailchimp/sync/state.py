@@ -160,11 +160,14 @@ def erase(shop_id, contact_ids):
 
 
 def requeue_all(shop_id, kind):
-    """Send every row of the kind again as if never sent: a re-created store (often with a new audience)
-    knows none of them. A member that does exist keeps its status: a first send never changes it."""
+    """Send every row of the kind again as if never sent: a re-created store knows none of them. A member that
+    does exist keeps its status: a first send never changes it. The store is re-created in the same audience
+    (choosing another one forgets its members first, see :func:`forget_audience`), so the tags the shop applied
+    to its members, and those it found added by hand, stay known: the shop's own tag is still the shop's to
+    remove."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
     return _requeue(rows, fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
-                    refused_fingerprint="", applied_tags="", found_tags="")
+                    refused_fingerprint="")
 
 
 def resend_all(shop_id, kind):

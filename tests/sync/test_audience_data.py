@@ -8,6 +8,7 @@ import requests
 from shuup.core.models import CompanyContact, MutableAddress
 from shuup.testing.factories import create_random_contact_group
 
+from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields
@@ -214,6 +215,33 @@ def test_a_cancelled_only_order_takes_the_customer_tag_and_total_away(configurat
     drain()
     member = member_of(mailchimp_account, person)
     assert tag_names(member) == [] and member["merge_fields"]["SPENT"] == ""
+
+
+def test_the_shops_tag_stays_the_shops_after_the_store_is_created_again(configuration, mailchimp_account):
+    """The store deleted by hand in Mailchimp, Initialize pressed: the same audience, whose members keep the tags
+    the shop gave them; the shop still takes its own tag away when its rule no longer gives it (review19)."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"]
+    assert row_of(person).applied_tags == "customer"
+
+    emulator.delete_store(api_key, configuration.store_id)
+    configuration.refresh_from_db()
+    initialize(configuration)
+    make_all_due()
+    drain()
+    assert emulator.get_store(api_key, configuration.store_id) is not None
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("customer", "")
+
+    order.set_canceled()
+    make_all_due()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == [], (
+        "the shop's own tag is kept as if added by hand (row: applied %r, found %r)"
+        % (row_of(person).applied_tags, row_of(person).found_tags))
 
 
 def test_a_tag_added_by_hand_with_a_rules_name_stays_when_the_rule_no_longer_gives_it(configuration,
