@@ -244,6 +244,48 @@ def test_the_shops_tag_stays_the_shops_after_the_store_is_created_again(configur
         % (row_of(person).applied_tags, row_of(person).found_tags))
 
 
+def test_moving_onto_an_address_with_its_own_member_gives_that_member_the_rules_tag(configuration,
+                                                                                   mailchimp_account):
+    """A customer changes their e-mail to an address that has a member of its own (signed up on a Mailchimp
+    form): the old member is archived with the tag the shop gave it; the member moved into gets the tag."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person(email="old.address@fastmail.com")
+    place_order(configuration.shop, person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"]
+    emulator.add_members(api_key, list_id, ["new.address@fastmail.com"])
+
+    person.email = "new.address@fastmail.com"
+    person.save()
+    drain()
+    assert row_of(person).email == "new.address@fastmail.com"
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"], (
+        "the shop took the old member's tag for the new one's (row applied %r)" % row_of(person).applied_tags)
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("customer", "")
+
+
+def test_a_hand_made_tag_on_the_member_moved_into_is_never_removed(configuration, mailchimp_account):
+    """The same move, where the marketer had tagged the other member "customer" by hand: the shop finds it there,
+    and leaves it when the customer's only order is cancelled."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person(email="first.address@fastmail.com")
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    emulator.add_members(api_key, list_id, ["second.address@fastmail.com"])
+    person.email = "second.address@fastmail.com"
+    tag_by_hand(mailchimp_account, person, "customer")
+
+    person.save()
+    drain()
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "customer")
+    order.set_canceled()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"], (
+        "the shop removed a tag the marketer added by hand")
+
+
 def test_a_tag_added_by_hand_with_a_rules_name_stays_when_the_rule_no_longer_gives_it(configuration,
                                                                                        mailchimp_account):
     """The marketer tagged the member "customer" before the shop's rule did: the shop finds it there, does not

@@ -424,6 +424,9 @@ class ContactPlan:
                     yield Operation("DELETE", member_path(list_id, self.previous_email))
                 except MailchimpNotFound:
                     pass
+                # The tags the shop applied (and found) are the archived member's: the member moved into carries its
+                # own, read from its write's answer below (a rule's tag it has already was added by hand there).
+                self.tags_applied, self.tags_found = set(), set()
                 if self.permission or self.consent_request == ConsentRequest.CONFIRM:
                     # The member under the new address may be someone else's (Shuup does not verify an address
                     # typed into an account): its owner confirms the shop's consent first, unless subscribed.
