@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 import requests
-from shuup.core.models import CompanyContact, MutableAddress
-from shuup.testing.factories import create_random_contact_group
+from shuup.core.models import CompanyContact, ContactGroup, MutableAddress, PersonContact
+from shuup.testing.factories import create_random_contact_group, get_shop
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
@@ -120,6 +120,7 @@ def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, conf
     emulator, api_key, list_id = mailchimp_account
     read_audience_fields(configuration)
     person = new_person()
+    ContactGroup.objects.create(identifier="regulars", shop=configuration.shop, name="Regulars").members.add(person)
     order, _products = place_order(configuration.shop, person)
     drain()
     emulator.clear_requests()
@@ -131,7 +132,35 @@ def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, conf
     drain()
     fields = member_of(mailchimp_account, person)["merge_fields"]
     assert Decimal(str(fields["SPENT"])) == order.taxful_total_price_value.quantize(Decimal("0.01"))
-    assert fields["GROUPS"]  # the person is in Shuup's default group for persons
+    assert fields["GROUPS"] == "Regulars"  # not Shuup's default group for persons, which every person is in
+
+
+def test_the_groups_merge_field_names_only_this_shops_groups(configuration, mailchimp_account):
+    """Another shop's group (its private segmentation) never reaches this shop's audience, nor does Shuup's
+    built-in group every person is in, until the shop uses it as a group (here: a tag group)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["groups"])
+    configuration.refresh_from_db()
+    own = ContactGroup.objects.create(identifier="regulars", shop=configuration.shop, name="Regulars")
+    shared = ContactGroup.objects.create(identifier="newsletter-friends", name="Friends")
+    other_shop = get_shop(identifier="other-shop", name="Other shop", domain="other.example.com")
+    theirs = ContactGroup.objects.create(identifier="late-payers", shop=other_shop, name="Late payers - wholesale")
+    person = new_person()
+    assert person.groups.filter(identifier=PersonContact.default_contact_group_identifier).exists()
+    for group in (own, shared, theirs):
+        group.members.add(person)
+    drain()
+    groups = member_of(mailchimp_account, person)["merge_fields"]["GROUPS"]
+    assert groups == "Friends, Regulars", "another shop's or the built-in group reached the audience: %r" % groups
+
+    built_in = person.groups.get(identifier=PersonContact.default_contact_group_identifier)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(tag_group_ids=[built_in.pk])
+    person.save()
+    drain()
+    groups = member_of(mailchimp_account, person)["merge_fields"]["GROUPS"]
+    assert groups == ", ".join(sorted(["Friends", "Regulars", built_in.name])), groups
 
 
 def tags_url(mailchimp_account, contact):
