@@ -180,7 +180,7 @@ class MailchimpConfigurationForm(forms.Form):
         self.fields["read_merge_fields"] = forms.BooleanField(
             label=_("Read the audience's merge fields again"), required=False,
             help_text=_("After fields were added or changed in Mailchimp: they are read in a moment."))
-        missing = missing_fields(configuration)
+        missing = missing_fields(configuration) if not configuration.disconnected_on else []  # nothing is written
         if missing:
             self.fields["create_merge_fields"] = forms.MultipleChoiceField(
                 label=_("Create these merge fields in the audience"), required=False,
