@@ -23,6 +23,7 @@ from common import (
     ratio_line,
     setup_django,
     size,
+    switch_integration,
 )
 
 CONTACTS = size("BENCH_BULK_CONTACTS", 10000, 1000)
@@ -100,8 +101,7 @@ def measure_group_add_one_by_one(emulator, identifier="one-by-one"):
 
 
 def set_enabled(configuration, enabled):
-    configuration.enabled = enabled
-    configuration.save()
+    switch_integration(configuration, enabled)
 
 
 def batch_posts(emulator):

@@ -9,7 +9,16 @@ the worker mode keeps a drainer thread from sharing SQLite with the requests mea
 import statistics
 import sys
 
-from common import MISSED, configure_shop, ratio_line, setup_django, size, start_emulator, timed
+from common import (
+    MISSED,
+    configure_shop,
+    ratio_line,
+    setup_django,
+    size,
+    start_emulator,
+    switch_integration,
+    timed,
+)
 
 #: Timed basket requests per side (on, off), alternating one by one: Shuup's add to basket is some 60 queries, of
 #: which the integration adds one UPDATE; alternating keeps the machine's other work from weighing on one side.
@@ -53,8 +62,7 @@ def set_enabled(configuration, enabled):
     as it is in a running shop."""
     from shoop_mailchimp.shops import recording_shop_ids
 
-    configuration.enabled = enabled
-    configuration.save()
+    switch_integration(configuration, enabled)
     recording_shop_ids()
 
 

@@ -77,6 +77,21 @@ def configure_shop(emulator, api_key, list_id, delivery="worker"):
     return configuration
 
 
+def switch_integration(configuration, on):
+    """The integration on, or off as a shop without it: "Send changes" unticked still records every change
+    (sent when ticked again), so off also takes the audience away (a configuration without one records
+    nothing). Saved as the shop page saves it: the shops that record are looked up again."""
+    if not on and configuration.list_id:
+        _SWITCHED_OFF_AUDIENCES[configuration.pk] = configuration.list_id
+    configuration.enabled = on
+    configuration.list_id = _SWITCHED_OFF_AUDIENCES.get(configuration.pk, configuration.list_id) if on else ""
+    configuration.save()
+
+
+#: {configuration id: its audience} while switched off by :func:`switch_integration`.
+_SWITCHED_OFF_AUDIENCES = {}
+
+
 def insert_people(count, prefix, permission=lambda number: True, first_name="B%d"):
     """``count`` person contacts e-mailed ``<prefix><number>@gmail.com``, inserted in a few statements as a
     shop's existing customers (each in Shuup's default person group, as a save would put them). No signal

@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import timedelta
 
-from common import MISSED, RemoteEmulator, configure_shop, ratio_line, setup_django, size
+from common import MISSED, RemoteEmulator, configure_shop, ratio_line, setup_django, size, switch_integration
 
 MEMBERS = size("BENCH_RECONCILE_MEMBERS", 50000, 2000)
 CHANGED = size("BENCH_RECONCILE_CHANGED", 500, 50)
@@ -29,8 +29,7 @@ def prepare(emulator, api_key, list_id):
     from shoop_mailchimp.models import MailchimpConfiguration, SyncKind, SyncState, SyncStatus
 
     configuration = configure_shop(emulator, api_key, list_id, delivery="worker")
-    configuration.enabled = False  # the contacts below are not sent: the shop "sent" them long ago
-    configuration.save()
+    switch_integration(configuration, False)  # the contacts below are not sent: the shop "sent" them long ago
     long_ago = timezone.now() - timedelta(days=2)
     for start in range(0, MEMBERS, CHUNK):
         emails = [email(n) for n in range(start, min(MEMBERS, start + CHUNK))]
@@ -49,8 +48,9 @@ def prepare(emulator, api_key, list_id):
     for n in range(CHANGED):
         emulator.http.post(emulator.control + "members/edit", json={
             "api_key": api_key, "list_id": list_id, "email": email(n), "status": "unsubscribed"}).raise_for_status()
+    switch_integration(configuration, True)
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
-        enabled=True, reconciled_until=timezone.now() - timedelta(days=1))
+        reconciled_until=timezone.now() - timedelta(days=1))
     configuration.refresh_from_db()
     return configuration
 

@@ -18,6 +18,7 @@ from common import (
     setup_django,
     size,
     start_emulator,
+    switch_integration,
     timed,
 )
 
@@ -41,8 +42,7 @@ def save_contacts(contacts):
 
 
 def set_enabled(configuration, enabled):
-    configuration.enabled = enabled
-    configuration.save()
+    switch_integration(configuration, enabled)
 
 
 def compare(configuration, work, rounds):

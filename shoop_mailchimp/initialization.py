@@ -99,7 +99,8 @@ def _initialize(configuration, journal):
         journal.add("store.resend", "The store deleted at the disconnect was created again: %d contacts, "
                     "products, orders and promo codes queued to be sent again" % queued)
     elif created and configuration.is_initialized:
-        # A re-created store (and the audience it came with) knows none of the customers and orders.
+        # A re-created store knows none of the customers and orders; the audience is the same (another one chosen
+        # had its members' facts forgotten when it was chosen), and its members keep their tags.
         queued = sum(state.requeue_all(configuration.shop_id, kind)
                      for kind in (SyncKind.CONTACT, SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
         journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "

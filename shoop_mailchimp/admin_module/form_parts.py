@@ -5,6 +5,8 @@ drainer runs; its findings (the account's audiences, what is wrong) are shown he
 status page. The key is never rendered back: only its last four characters.
 """
 from django import forms
+from django.db import transaction
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
@@ -178,7 +180,7 @@ class MailchimpConfigurationForm(forms.Form):
         self.fields["read_merge_fields"] = forms.BooleanField(
             label=_("Read the audience's merge fields again"), required=False,
             help_text=_("After fields were added or changed in Mailchimp: they are read in a moment."))
-        missing = missing_fields(configuration)
+        missing = missing_fields(configuration) if not configuration.disconnected_on else []  # nothing is written
         if missing:
             self.fields["create_merge_fields"] = forms.MultipleChoiceField(
                 label=_("Create these merge fields in the audience"), required=False,
@@ -209,6 +211,17 @@ class MailchimpConfigurationForm(forms.Form):
         data["account_changed"] = bool(entered_key) or list_id != config.list_id or bool(
             data.get("remove_api_key"))
 
+        if list_id != config.list_id and config.is_initialized and not (config.disconnected_on or config.paused_reason):
+            # The store belongs to its audience in Mailchimp (its customers are that audience's members): moving
+            # is a disconnect, the store deleted, and an Initialize with the new audience. A paused shop sends
+            # nothing: its audience (or store, or key) is gone, and Initialize creates the store in the new one.
+            field = "list_id" if (data.get("list_id") or "").strip() or "audience" not in self.fields else "audience"
+            self.add_error(field, _(
+                "The shop sends to the audience %(audience)s through its store %(store)s, which Mailchimp ties to "
+                "that audience. To move to another audience: disconnect the shop and delete its store, "
+                "then choose the audience and initialize again.") % {
+                    "audience": config.list_id, "store": config.store_id})
+            return data
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
             return data
@@ -259,6 +272,7 @@ class MailchimpFormPart(FormPart):
         if not config.pk and not (data["effective_api_key"] or data["effective_list_id"] or data["enabled"]):
             return
         member_writes_before = member_write_inputs(config)
+        sending_before = bool(config.pk) and config.is_active
         audience_changed = config.list_id != data["effective_list_id"]
         config.api_key = data["effective_api_key"]
         config.list_id = data["effective_list_id"]
@@ -274,6 +288,13 @@ class MailchimpFormPart(FormPart):
         if audience_changed:
             # Another audience: its fields are read by the account check, and mapped by default until chosen.
             config.audience_merge_fields = config.merge_fields_read_on = config.merge_field_map = None
+        if audience_changed and config.is_initialized:
+            # Disconnected or paused (clean refuses it otherwise): what the shop knew of the old audience's members
+            # is no fact of the new one; contacts are sent to it as never sent. Members the new audience changed
+            # before the shop chose it are not drift: reconciliations start now.
+            config.reconciled_until = timezone.now()
+            shop_id = config.shop_id
+            transaction.on_commit(lambda: state.forget_audience(shop_id))
         elif part.merge_field_names:
             mapping = {name[len("merge_"):]: data[name] for name in part.merge_field_names if data[name]}
             if mapping != chosen_map(config):  # until one is chosen, the defaults follow the audience's fields
@@ -297,6 +318,8 @@ class MailchimpFormPart(FormPart):
         if (check_account or read_fields) and config.has_api_key:
             request_job(config.shop_id, JobKind.CHECK_ACCOUNT, user=self.request.user)
             schedule_delivery(config.shop_id)
+        if config.is_active and not sending_before:
+            schedule_delivery(config.shop_id)  # the changes recorded while nothing was sent ("Send changes" off)
         if resend_if_changed(config, member_writes_before):
             schedule_delivery(config.shop_id)
         if data.get("create_merge_fields"):

@@ -28,13 +28,16 @@ def generate_webhook_secret():
 
 class ConfigurationQuerySet(models.QuerySet):
     def recording(self):
-        """Shops whose changes are recorded: enabled and initialized (also while paused, so none is lost)."""
-        return self.filter(enabled=True, initialized_on__isnull=False).exclude(encrypted_api_key="")
+        """Shops whose changes are recorded: initialized, with an audience. Also while nothing is sent (paused,
+        disconnected, "Send changes" unticked, the key removed): a change made meanwhile, a consent withdrawn
+        above all, is sent when the shop sends again, none is lost."""
+        return self.filter(initialized_on__isnull=False).exclude(list_id="")
 
     def active(self):
-        """Shops whose changes are sent: recording, connected, on the site they were initialized on, and not
-        paused by an account error."""
-        return self.recording().filter(sites.on_this_site(), paused_reason="", disconnected_on__isnull=True)
+        """Shops whose changes are sent: recording, enabled, with a key, connected, on the site they were
+        initialized on, and not paused by an account error."""
+        return self.recording().filter(sites.on_this_site(), enabled=True, paused_reason="",
+                                       disconnected_on__isnull=True).exclude(encrypted_api_key="")
 
 
 class MailchimpConfiguration(models.Model):

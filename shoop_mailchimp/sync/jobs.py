@@ -239,6 +239,10 @@ def run_create_merge_fields(job):
     configuration = _configuration(job)
     if not _has_key_and_audience(configuration):
         return JobStatus.FAILED, _("Save the Mailchimp API key and audience first.")
+    if configuration.disconnected_on:
+        # A disconnected shop writes nothing to Mailchimp (a job queued before the disconnect included).
+        return JobStatus.FAILED, _("The shop is disconnected from Mailchimp: no merge field was created. Create "
+                                   "them once Initialize has connected the shop again.")
     try:
         with open_session(configuration) as session:
             created, refusals = create_merge_fields(configuration, session, (job.params or {}).get("fields") or [])

@@ -166,11 +166,14 @@ def erase(shop_id, contact_ids):
 
 
 def requeue_all(shop_id, kind):
-    """Send every row of the kind again as if never sent: a re-created store (often with a new audience)
-    knows none of them. A member that does exist keeps its status: a first send never changes it."""
+    """Send every row of the kind again as if never sent: a re-created store knows none of them. A member that
+    does exist keeps its status: a first send never changes it. The store is re-created in the same audience
+    (choosing another one forgets its members first, see :func:`forget_audience`), so the tags the shop applied
+    to its members, and those it found added by hand, stay known: the shop's own tag is still the shop's to
+    remove."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
     return _requeue(rows, fingerprint="", last_synced_at=None, email="", shop_email="", member_status="", opt_in=None,
-                    refused_fingerprint="", applied_tags="", found_tags="")
+                    refused_fingerprint="")
 
 
 def resend_all(shop_id, kind):
@@ -178,6 +181,18 @@ def resend_all(shop_id, kind):
     changed (the merge field mapping, the tag rules). A row whose payload is the same closes unchanged
     without a request; many rows due at once go through the drainer's bursts (batches)."""
     return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False))
+
+
+def forget_audience(shop_id):
+    """The shop chose another audience (while disconnected): what it knew of the old audience's members is
+    no fact of the new one. Every contact is queued as never sent: no address, member status, consent last
+    sent, member id, tags or Mailchimp event of the old audience, so a consenting contact is subscribed in the
+    new audience as by a first send, and a first send never changes a member that exists there. A shopper's
+    consent request stays. Returns how many rows were queued (sent once the shop is reconnected)."""
+    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
+                    fingerprint="", refused_fingerprint="", last_synced_at=None, email="", shop_email="",
+                    member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
+                    consent_sent_at=None, mailchimp_fact_at=None)
 
 
 def requeue_for_new_store(shop_id):

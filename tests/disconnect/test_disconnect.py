@@ -20,6 +20,7 @@ from shoop_mailchimp.models import (
     SyncStatus,
 )
 from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.conftest import post_shop_form, shop_edit_url
 from tests.disconnect.conftest import messages_of, url
@@ -239,3 +240,46 @@ def test_nothing_to_disconnect_before_initialize(admin_client, shop, mailchimp_s
     response = disconnect(admin_client)
     assert "not connected to Mailchimp" in " ".join(messages_of(response))
     assert not MailchimpJob.objects.exists()
+
+
+def test_a_disconnected_shop_creates_no_merge_field_in_mailchimp(admin_client, connected, mailchimp_account):
+    """The shop page no longer offers to create merge fields, and a creation queued before the disconnect writes
+    nothing (review19 finding 10)."""
+    emulator, api_key, list_id = mailchimp_account
+    request_job(connected.shop_id, JobKind.CHECK_ACCOUNT)
+    run_due_jobs(connected.shop_id)
+    assert 'name="mailchimp-create_merge_fields"' in admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    queued = request_job(connected.shop_id, JobKind.CREATE_MERGE_FIELDS, fields=["customer_since"])
+    disconnect(admin_client)
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
+    assert not {"SINCE", "SPENT"} & {field["tag"] for field in emulator.merge_fields(api_key, list_id)}
+    emulator.clear_requests()
+
+    assert 'name="mailchimp-create_merge_fields"' not in admin_client.get(
+        shop_edit_url(connected.shop)).content.decode()
+    response = post_shop_form(admin_client, connected.shop, create_merge_fields="total_spent")
+    assert response.status_code == 302
+    run_due_jobs(connected.shop_id)
+
+    writes = [r for r in emulator.requests if r["method"] != "GET"]
+    assert writes == [], "the disconnected shop wrote to Mailchimp: %s" % [(r["method"], r["path"]) for r in writes]
+    queued.refresh_from_db()
+    assert queued.status == JobStatus.FAILED and "disconnected" in queued.message
+
+
+@pytest.mark.parametrize("kind, params", [
+    (JobKind.CHECK_ACCOUNT, {}), (JobKind.SYNC_EXISTING, {"orders": True}),
+    (JobKind.MOVE_WEBHOOK, {"old_webhook_id": "x"}), (JobKind.RECONCILE, {"full": True}),
+    (JobKind.PREVIEW_INITIALIZE, {}),
+    (JobKind.CREATE_MERGE_FIELDS, {"fields": ["total_spent"]}),
+])
+def test_no_job_but_initialize_and_disconnect_writes_to_mailchimp_while_disconnected(admin_client, connected,
+                                                                                     mailchimp_account, kind, params):
+    emulator = mailchimp_account[0]
+    new_person()
+    disconnect(admin_client)
+    emulator.clear_requests()
+    request_job(connected.shop_id, kind, **params)
+    run_due_jobs(connected.shop_id)
+    writes = [(r["method"], r["path"]) for r in emulator.requests if r["method"] != "GET"]
+    assert writes == [], "%s wrote to Mailchimp while disconnected: %s" % (kind, writes)

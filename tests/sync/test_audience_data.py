@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import pytest
 import requests
-from shuup.core.models import CompanyContact, MutableAddress
-from shuup.testing.factories import create_random_contact_group
+from shuup.core.models import CompanyContact, ContactGroup, MutableAddress, PersonContact
+from shuup.testing.factories import create_random_contact_group, get_shop
 
+from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields
@@ -119,6 +120,7 @@ def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, conf
     emulator, api_key, list_id = mailchimp_account
     read_audience_fields(configuration)
     person = new_person()
+    ContactGroup.objects.create(identifier="regulars", shop=configuration.shop, name="Regulars").members.add(person)
     order, _products = place_order(configuration.shop, person)
     drain()
     emulator.clear_requests()
@@ -130,7 +132,35 @@ def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, conf
     drain()
     fields = member_of(mailchimp_account, person)["merge_fields"]
     assert Decimal(str(fields["SPENT"])) == order.taxful_total_price_value.quantize(Decimal("0.01"))
-    assert fields["GROUPS"]  # the person is in Shuup's default group for persons
+    assert fields["GROUPS"] == "Regulars"  # not Shuup's default group for persons, which every person is in
+
+
+def test_the_groups_merge_field_names_only_this_shops_groups(configuration, mailchimp_account):
+    """Another shop's group (its private segmentation) never reaches this shop's audience, nor does Shuup's
+    built-in group every person is in, until the shop uses it as a group (here: a tag group)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["groups"])
+    configuration.refresh_from_db()
+    own = ContactGroup.objects.create(identifier="regulars", shop=configuration.shop, name="Regulars")
+    shared = ContactGroup.objects.create(identifier="newsletter-friends", name="Friends")
+    other_shop = get_shop(identifier="other-shop", name="Other shop", domain="other.example.com")
+    theirs = ContactGroup.objects.create(identifier="late-payers", shop=other_shop, name="Late payers - wholesale")
+    person = new_person()
+    assert person.groups.filter(identifier=PersonContact.default_contact_group_identifier).exists()
+    for group in (own, shared, theirs):
+        group.members.add(person)
+    drain()
+    groups = member_of(mailchimp_account, person)["merge_fields"]["GROUPS"]
+    assert groups == "Friends, Regulars", "another shop's or the built-in group reached the audience: %r" % groups
+
+    built_in = person.groups.get(identifier=PersonContact.default_contact_group_identifier)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(tag_group_ids=[built_in.pk])
+    person.save()
+    drain()
+    groups = member_of(mailchimp_account, person)["merge_fields"]["GROUPS"]
+    assert groups == ", ".join(sorted(["Friends", "Regulars", built_in.name])), groups
 
 
 def tags_url(mailchimp_account, contact):
@@ -214,6 +244,75 @@ def test_a_cancelled_only_order_takes_the_customer_tag_and_total_away(configurat
     drain()
     member = member_of(mailchimp_account, person)
     assert tag_names(member) == [] and member["merge_fields"]["SPENT"] == ""
+
+
+def test_the_shops_tag_stays_the_shops_after_the_store_is_created_again(configuration, mailchimp_account):
+    """The store deleted by hand in Mailchimp, Initialize pressed: the same audience, whose members keep the tags
+    the shop gave them; the shop still takes its own tag away when its rule no longer gives it (review19)."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"]
+    assert row_of(person).applied_tags == "customer"
+
+    emulator.delete_store(api_key, configuration.store_id)
+    configuration.refresh_from_db()
+    initialize(configuration)
+    make_all_due()
+    drain()
+    assert emulator.get_store(api_key, configuration.store_id) is not None
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("customer", "")
+
+    order.set_canceled()
+    make_all_due()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == [], (
+        "the shop's own tag is kept as if added by hand (row: applied %r, found %r)"
+        % (row_of(person).applied_tags, row_of(person).found_tags))
+
+
+def test_moving_onto_an_address_with_its_own_member_gives_that_member_the_rules_tag(configuration,
+                                                                                   mailchimp_account):
+    """A customer changes their e-mail to an address that has a member of its own (signed up on a Mailchimp
+    form): the old member is archived with the tag the shop gave it; the member moved into gets the tag."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person(email="old.address@fastmail.com")
+    place_order(configuration.shop, person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"]
+    emulator.add_members(api_key, list_id, ["new.address@fastmail.com"])
+
+    person.email = "new.address@fastmail.com"
+    person.save()
+    drain()
+    assert row_of(person).email == "new.address@fastmail.com"
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"], (
+        "the shop took the old member's tag for the new one's (row applied %r)" % row_of(person).applied_tags)
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("customer", "")
+
+
+def test_a_hand_made_tag_on_the_member_moved_into_is_never_removed(configuration, mailchimp_account):
+    """The same move, where the marketer had tagged the other member "customer" by hand: the shop finds it there,
+    and leaves it when the customer's only order is cancelled."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    person = new_person(email="first.address@fastmail.com")
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    emulator.add_members(api_key, list_id, ["second.address@fastmail.com"])
+    person.email = "second.address@fastmail.com"
+    tag_by_hand(mailchimp_account, person, "customer")
+
+    person.save()
+    drain()
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "customer")
+    order.set_canceled()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["customer"], (
+        "the shop removed a tag the marketer added by hand")
 
 
 def test_a_tag_added_by_hand_with_a_rules_name_stays_when_the_rule_no_longer_gives_it(configuration,

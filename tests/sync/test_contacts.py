@@ -88,12 +88,14 @@ def test_contacts_saved_before_initialization_are_not_sent(shop, mailchimp_setti
     assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"
 
 
-@pytest.mark.django_db  # no commit needed
-def test_disabled_shop_records_nothing(configuration, mailchimp_account):
+def test_a_disabled_shop_records_its_changes_and_sends_nothing(configuration, mailchimp_account):
+    """"Send changes to Mailchimp" unticked: the change waits for the box to be ticked again."""
+    emulator, api_key, list_id = mailchimp_account
     configuration.enabled = False
     configuration.save()
     person = new_person()
-    assert not SyncState.objects.filter(object_id=person.pk).exists()
+    assert row_of(person).status == SyncStatus.PENDING
+    assert emulator.get_member(api_key, list_id, person.email) is None
 
 
 def test_contact_without_email_is_skipped_with_reason(configuration, mailchimp_account):

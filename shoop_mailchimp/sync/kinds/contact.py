@@ -27,6 +27,7 @@ from shoop_mailchimp.sync.kinds.fields import (
     contact_names,
     mailchimp_email,
 )
+from shoop_mailchimp.sync.kinds.group import named_groups
 from shoop_mailchimp.sync.kinds.languages import mailchimp_language
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
@@ -139,7 +140,7 @@ class Context:
         self.group_names = {}
         if configuration.tag_group_ids or "groups" in self.mapping:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
-            groups = ContactGroup.objects.filter(pk__in=wanted).prefetch_related("translations")
+            groups = named_groups(configuration).filter(pk__in=wanted).prefetch_related("translations")
             self.group_names = {group.pk: group.safe_translation_getter("name", any_language=True) or group.identifier
                                 or str(group.pk) for group in groups}
 
@@ -420,6 +421,9 @@ class ContactPlan:
                     yield Operation("DELETE", member_path(list_id, self.previous_email))
                 except MailchimpNotFound:
                     pass
+                # The tags the shop applied (and found) are the archived member's: the member moved into carries its
+                # own, read from its write's answer below (a rule's tag it has already was added by hand there).
+                self.tags_applied, self.tags_found = set(), set()
                 if self.permission or self.consent_request == ConsentRequest.CONFIRM:
                     # The member under the new address may be someone else's (Shuup does not verify an address
                     # typed into an account): its owner confirms the shop's consent first, unless subscribed.

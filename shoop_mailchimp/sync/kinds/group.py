@@ -43,6 +43,14 @@ def shop_groups(shop_id):
     return ContactGroup.objects.filter(Q(shop_id=shop_id) | Q(shop__isnull=True))
 
 
+def named_groups(configuration):
+    """The groups whose names members carry (the groups merge field, the tag groups): the shop's own and the
+    shared ones, never another shop's. Shuup's built-in groups (every person, every company is in one) only
+    where the shop uses them as groups: chosen as an interest or as a tag group."""
+    chosen = set(configuration.interest_group_ids or ()) | set(configuration.tag_group_ids or ())
+    return shop_groups(configuration.shop_id).exclude(Q(identifier__in=BUILT_IN_GROUPS) & ~Q(pk__in=chosen))
+
+
 def interest_groups(configuration):
     """The groups that become interests: those chosen on the shop's Mailchimp settings, or, until some
     are chosen, every group of the shop but Shuup's built-in ones."""
