@@ -17,10 +17,12 @@ from django.db import transaction
 from django.utils.translation import get_language
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.receivers import CONSENT_SHOP, consent_given
+from shoop_mailchimp.shops import shop_contacts, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -65,9 +67,13 @@ def subscribe_address(shop, email, first_name="", last_name=""):
             contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
             if not contacts:
                 # In the language of the page the shopper signed up on: Mailchimp's e-mails to them follow it.
-                person = PersonContact.objects.create(
+                # The consent counts in this shop only (see shoop_mailchimp.shop_consent): the other shops
+                # sharing the contact do not take a stranger's press for their own subscriber's consent.
+                person = PersonContact(
                     email=email, first_name=first_name, last_name=last_name, marketing_permission=True,
                     language=get_language())
+                setattr(person, CONSENT_SHOP, shop.pk)
+                person.save()
                 person.add_to_shop(shop)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
                 # A consent just given: sent as a change even where the address is already in the audience.
@@ -77,8 +83,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                 shop=shop, kind=SyncKind.CONTACT, object_id__in=[contact.pk for contact in contacts],
                 member_status=members.SUBSCRIBED).values_list("object_id", flat=True))
             # Nothing to ask of someone who consents and is subscribed; anyone else confirms by e-mail.
-            confirm = [contact for contact in contacts
-                       if not (contact.marketing_permission and contact.pk in subscribed)]
+            withheld = shop_consent.withheld(shop.pk, [contact.pk for contact in contacts])
+            confirm = [contact for contact in contacts if not (
+                contact.marketing_permission and contact.pk not in withheld and contact.pk in subscribed)]
             for contact in confirm:
                 log_event(shop.pk, "storefront.confirm", "Subscription asked for %s: Mailchimp mails the address "
                           "a confirmation link, and the consent is recorded when its owner confirms."
@@ -120,10 +127,20 @@ def withdraw_consent(shop, contact):
 
 
 def _set_consent(shop, contact, permission, where):
-    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers`)."""
+    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers`). A
+    consent given here counts in this shop only (see :mod:`shoop_mailchimp.shop_consent`); a withdrawal, in
+    every shop."""
     if contact.marketing_permission != permission:
         contact.marketing_permission = permission
+        if permission:
+            setattr(contact, CONSENT_SHOP, shop.pk)
         contact.save(update_fields=["marketing_permission"])
+        _log_choice(shop, contact, permission, where)
+    elif permission and not shop_consent.consents_in(shop.pk, contact):
+        # Consent given in another shop only: now given in this one too.
+        shop_consent.given_in_shop(shop.pk, contact.pk, fresh=False)
+        if shop.pk in shop_ids_for_contact(contact):
+            consent_given(shop.pk, contact)
         _log_choice(shop, contact, permission, where)
 
 
@@ -143,7 +160,7 @@ def newsletter_status(shop, contact):
         "member_status", "consent_request").first() or ("", "")
     if member_status == members.CLEANED:
         return UNDELIVERABLE
-    if not contact.marketing_permission:
+    if not shop_consent.consents_in(shop.pk, contact):
         if request != ConsentRequest.UNSUBSCRIBE and member_status in (members.SUBSCRIBED, members.PENDING):
             return SUBSCRIBED_ELSEWHERE
         return NOT_SUBSCRIBED

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
-from shoop_mailchimp import consent
+from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
@@ -122,6 +122,9 @@ class Context:
     def __init__(self, configuration, rows):
         ids = [row.object_id for row in rows]
         self.contacts = load_contacts(ids)
+        # A consent given in another shop only (its storefront) is no consent in this one: see shop_consent.
+        for contact_id in shop_consent.withheld(configuration.shop_id, self.contacts):
+            self.contacts[contact_id].marketing_permission = False
         self.group_ids = {}
         through = ContactGroup.members.through
         for contact_id, group_id in through.objects.filter(contact_id__in=ids).values_list(
