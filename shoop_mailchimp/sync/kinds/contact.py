@@ -325,7 +325,8 @@ class ContactPlan:
         """Whether a batch can carry this send: a member PUT then a customer PUT. An address change and a
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
-        return not self.previous_email and self.status_change != members.SUBSCRIBED
+        return (not self.previous_email and self.status_change != members.SUBSCRIBED
+                and not self.confirmation_decided_by_answer)
 
     @property
     def unchanged(self):
@@ -335,9 +336,18 @@ class ContactPlan:
 
     @property
     def confirmation_needs_answer(self):
-        """A confirmation asked of a member the shop believes subscribed: only a member write's answer tells
-        whether it still is (an unsubscribe whose webhook never came); if not, its owner is mailed a link."""
-        return self.consent_request == ConsentRequest.CONFIRM and self.row.member_status == members.SUBSCRIBED
+        """A confirmation asked of a member the shop knows, unless mailed already (pending) or bouncing
+        (cleaned): only a member write's answer tells whether it is subscribed (an unsubscribe, or a
+        subscription on Mailchimp's own form, whose webhook never came); if not, its owner is mailed a link."""
+        return self.consent_request == ConsentRequest.CONFIRM and self.row.member_status not in (
+            members.PENDING, members.CLEANED)
+
+    @property
+    def confirmation_decided_by_answer(self):
+        """A confirmation asked of a member the shop believes exists unsubscribed: the member write's answer
+        decides whether pending is asked for, so it goes one by one (a batch would only learn the status)."""
+        return self.confirmation_needs_answer and self.status_change is None and self.row.member_status not in (
+            "", members.SUBSCRIBED)
 
     def existed_without_consent(self, status, member_status):
         """The member write carried a consent just given (or a confirmation asked for) only as ``status_if_new``,
