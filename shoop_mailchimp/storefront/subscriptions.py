@@ -33,6 +33,12 @@ NOT_SUBSCRIBED = "not_subscribed"
 SUBSCRIBED_ELSEWHERE = "subscribed_elsewhere"
 #: Mailchimp cleaned the address (it bounces): it mails nothing there, whatever the shop's consent says.
 UNDELIVERABLE = "undeliverable"
+#: The shop holds no consent, but Mailchimp mailed the address a link to confirm a subscription (someone typed
+#: it into the newsletter block, or into Mailchimp's own form): no newsletter until its owner clicks it.
+CONFIRMATION_MAILED = "confirmation_mailed"
+#: Consent given that needs a confirmation, while the shop sends nothing to Mailchimp (disconnected, paused):
+#: no link was mailed yet.
+RECORDED = "recorded"
 
 #: Where the shopper made the choice, as the log says it.
 NEWSLETTER_BLOCK = "in the newsletter block"
@@ -150,22 +156,33 @@ def _log_choice(shop, contact, permission, where):
     log_event(shop.pk, action, message % where, contact_id=contact.pk)
 
 
+def sending(shop):
+    """Whether the shop sends to Mailchimp now (not disconnected, paused or switched off)."""
+    configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
+    return configuration is not None and configuration.is_active
+
+
 def newsletter_status(shop, contact):
     """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
     mailed a link, or will: double opt-in, consent given on the newsletter block, or given again after an
-    unsubscribe), subscribed on another form (Mailchimp mails them without the shop's consent), undeliverable
-    (the address bounces: no link or newsletter reaches it), or not subscribed."""
+    unsubscribe), recorded (a confirmation is needed but the shop sends nothing now: no link yet), subscribed on
+    another form (Mailchimp mails them without the shop's consent), a confirmation link mailed without their
+    consent (someone typed their address into a sign-up form), undeliverable (the address bounces: no link or
+    newsletter reaches it), or not subscribed."""
     member_status, request = SyncState.objects.filter(
         shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
         "member_status", "consent_request").first() or ("", "")
     if member_status == members.CLEANED:
         return UNDELIVERABLE
     if not shop_consent.consents_in(shop.pk, contact):
-        if request != ConsentRequest.UNSUBSCRIBE and member_status in (members.SUBSCRIBED, members.PENDING):
+        if request != ConsentRequest.UNSUBSCRIBE and member_status == members.SUBSCRIBED:
             return SUBSCRIBED_ELSEWHERE
+        if request != ConsentRequest.UNSUBSCRIBE and member_status == members.PENDING:
+            return CONFIRMATION_MAILED  # not subscribed anywhere: a pending member is mailed no newsletter
         return NOT_SUBSCRIBED
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
     if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):
-        return AWAITING_CONFIRMATION
+        # A pending member was mailed its link; otherwise the link goes with the next send, if the shop sends.
+        return AWAITING_CONFIRMATION if member_status == members.PENDING or sending(shop) else RECORDED
     return SUBSCRIBED

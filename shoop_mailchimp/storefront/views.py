@@ -119,6 +119,8 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             NOT_SUBSCRIBED=subscriptions.NOT_SUBSCRIBED,
             SUBSCRIBED_ELSEWHERE=subscriptions.SUBSCRIBED_ELSEWHERE,
             UNDELIVERABLE=subscriptions.UNDELIVERABLE,
+            CONFIRMATION_MAILED=subscriptions.CONFIRMATION_MAILED,
+            RECORDED=subscriptions.RECORDED,
         )
         return context
 
