@@ -1,6 +1,7 @@
 """Consent rules: who may be subscribed, and when a member's status may change.
 
-- A contact's ``marketing_permission`` is the shop's record of consent.
+- A contact's ``marketing_permission`` is the shop's record of consent; given in one shop's storefront (or
+  confirmed from one shop's audience) it counts in that shop only (:mod:`shoop_mailchimp.shop_consent`).
 - A new member gets ``subscribed`` (``pending`` with double opt-in) only with consent, otherwise
   ``transactional`` (Mailchimp's status for people who only buy).
 - An existing member's status is changed only when consent changed *in the shop* since it was last

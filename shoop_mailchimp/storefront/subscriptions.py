@@ -9,6 +9,9 @@ An address typed into the newsletter block proves nothing about who typed it. Fo
 already knows, the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
 confirmation link (``pending``, whatever the audience's opt-in setting), and the consent is recorded when
 they confirm (the ``subscribe`` webhook). A new address follows the setting.
+
+A consent given here counts in this shop only, though Shuup keeps one ``marketing_permission`` for all shops
+(see :mod:`shoop_mailchimp.shop_consent`); a withdrawal counts in every shop.
 """
 import hashlib
 

@@ -3,6 +3,7 @@ consent given in one shop's storefront (the newsletter block, the registration b
 that shop only (shoop_mailchimp.shop_consent). Anyone can type anyone's address into shop A's block: the
 address's owner must not be subscribed in shop B, where they confirmed nothing."""
 import pytest
+from django.test import Client
 from shuup.core.models import PersonContact, Shop
 
 from shoop_mailchimp.initialization import initialize
@@ -10,6 +11,7 @@ from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import new_person, row_of
+from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
 
@@ -85,4 +87,27 @@ def test_a_consent_given_in_the_admin_counts_in_every_shop(configuration, mailch
     drain()
 
     assert status_in(emulator, api_key, list_b, person.email) == "subscribed"
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configuration, mailchimp_account, shop_b):
+    """A press on shop A's block for a known address; its owner confirms from A's e-mail: the consent Shuup
+    records (its one marketing permission) is A's, and a later send of the contact to B does not subscribe it."""
+    emulator, api_key, list_id = mailchimp_account
+    shop, list_b = shop_b
+    person = new_person(permission=False, email="known@fastmail.com")
+    drain()
+    subscriptions.subscribe_address(configuration.shop, person.email)
+    drain()
+    assert status_in(emulator, api_key, list_id, person.email) == "pending"
+
+    emulator.set_member_status(api_key, list_id, person.email, "subscribed")  # the owner clicks the link
+    assert post_event(Client(), configuration, "subscribe", email=person.email).status_code == 200
+    person = PersonContact.objects.get(pk=person.pk)
+    assert person.marketing_permission is True
+    person.first_name = "Renamed"  # any later save sends the contact to both shops
+    person.save()
+    drain()
+
+    assert status_in(emulator, api_key, list_b, person.email) == "transactional"
     assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
