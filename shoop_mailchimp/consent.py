@@ -1,6 +1,7 @@
 """Consent rules: who may be subscribed, and when a member's status may change.
 
-- A contact's ``marketing_permission`` is the shop's record of consent.
+- A contact's ``marketing_permission`` is the shop's record of consent; given in one shop's storefront (or
+  confirmed from one shop's audience) it counts in that shop only (:mod:`shoop_mailchimp.shop_consent`).
 - A new member gets ``subscribed`` (``pending`` with double opt-in) only with consent, otherwise
   ``transactional`` (Mailchimp's status for people who only buy).
 - An existing member's status is changed only when consent changed *in the shop* since it was last
@@ -43,16 +44,15 @@ def requested_change(request, change, permission, member_status, double_opt_in):
         # member existed (see ContactPlan.run and the batch's members phase).
         return status_if_new(True, double_opt_in)
     if request == ConsentRequest.CONFIRM:
-        # Someone who may not own the address asked: its owner confirms by e-mail. A member subscribed already
-        # stays so, unless a withdrawal is on its way (then pending, never subscribed); one whose
-        # confirmation is mailed already is not mailed again; a cleaned address (it bounces) is mailed
-        # nothing. Never sent (""): the member write asks for pending only if new, and the answer says
-        # whether a member existed (see ContactPlan.run).
+        # Someone who may not own the address asked: its owner confirms by e-mail. A withdrawal on its way
+        # makes the member pending, never subscribed; a cleaned address (it bounces) is mailed nothing.
+        # Otherwise no status is forced: the shop's view of the member may be stale (subscribed on Mailchimp's
+        # own form, the webhook lost), and forcing pending would turn a subscriber back to pending. The member
+        # write asks for pending only if new, and its answer says whether the member exists without a
+        # subscription (then pending is asked for: see ContactPlan.run).
         if member_status == members.CLEANED:
             return change
-        if member_status in ("", members.SUBSCRIBED, members.PENDING) and change != members.UNSUBSCRIBED:
-            return None
-        return members.PENDING
+        return members.PENDING if change == members.UNSUBSCRIBED else None
     if request == ConsentRequest.UNSUBSCRIBE and not permission and change is None and member_status in (
             members.SUBSCRIBED, members.PENDING):
         # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from shoop_mailchimp import consent
+from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.members import ARCHIVED, mailchimp_email
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
@@ -61,12 +61,13 @@ def count_contacts(configuration, addresses):
     """How the shop's contacts would reach the audience: {figure: count} (see CONTACT_FIGURES)."""
     figures = dict.fromkeys(CONTACT_FIGURES, 0)
     counted = set()
-    contacts = shop_contacts(configuration.shop_id).order_by("pk").values_list("email", "marketing_permission")
-    for email, permission in contacts:
+    contacts = shop_contacts(configuration.shop_id).order_by("pk").values_list("pk", "email", "marketing_permission")
+    withheld = shop_consent.withheld(configuration.shop_id)  # consent given in another shop only
+    for contact_id, email, permission in contacts:
         if address_problem(email) is not None:
             figures["no_address" if not (email or "").strip() else "invalid_address"] += 1
             continue
-        permission, address = bool(permission), mailchimp_email(email).lower()
+        permission, address = bool(permission) and contact_id not in withheld, mailchimp_email(email).lower()
         if not (configuration.send_unconsented or permission):
             figures["no_consent"] += 1
             continue

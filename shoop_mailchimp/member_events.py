@@ -8,6 +8,7 @@ nothing here talks to Mailchimp: a row queued again (an e-mail change) is sent b
 from dataclasses import dataclass, field
 from typing import List
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncState
@@ -137,9 +138,13 @@ def handle_subscribe(configuration, event, states=None):
     confirmed = [row.object_id for row in states if row.member_status == "pending"]
     # A subscription asked for where the address proved nothing (ConsentRequest.CONFIRM): its owner has now
     # confirmed, and that is the consent the shop records. A queryset update: nothing is sent back.
+    # The consent is this shop's (its audience mailed the link): it counts in the other shops only where it did.
     asked = [row for row in states if row.consent_request == ConsentRequest.CONFIRM]
-    given = shop_contacts(configuration.shop_id).filter(
-        pk__in=[row.object_id for row in asked], marketing_permission=False).update(marketing_permission=True)
+    asked_contacts = shop_contacts(configuration.shop_id).filter(pk__in=[row.object_id for row in asked])
+    fresh = set(asked_contacts.filter(marketing_permission=False).values_list("pk", flat=True))
+    given = asked_contacts.filter(pk__in=fresh, marketing_permission=False).update(marketing_permission=True)
+    for contact_id in asked_contacts.values_list("pk", flat=True):
+        shop_consent.given_in_shop(configuration.shop_id, contact_id, fresh=contact_id in fresh)
     state.apply_mailchimp_fact([row.pk for row in asked], event["fired_at"], opt_in=True, consent_request="")
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED)
     contact_ids = sorted(row.object_id for row in states)

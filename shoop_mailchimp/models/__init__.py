@@ -4,6 +4,7 @@ from shoop_mailchimp.models.configuration import MailchimpConfiguration
 from shoop_mailchimp.models.interest import ContactGroupInterest
 from shoop_mailchimp.models.job import JobKind, JobStatus, MailchimpJob
 from shoop_mailchimp.models.log import LogKind, MailchimpLogEntry
+from shoop_mailchimp.models.shop_consent import ShopConsent
 from shoop_mailchimp.models.sync_state import ConsentRequest, SyncKind, SyncState, SyncStatus
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MailchimpJob",
     "MailchimpLogEntry",
     "OrderAttribution",
+    "ShopConsent",
     "SyncKind",
     "SyncState",
     "SyncStatus",

@@ -5,6 +5,7 @@ from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, PersonContact
 from shuup.gdpr.signals import anonymization_requested
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids, shop_contacts, shop_ids_for_contact
@@ -26,6 +27,9 @@ CONSENT_TURNED_OFF_AT = "_shoop_mailchimp_consent_turned_off_at"
 CONSENT_TURNED_ON = "_shoop_mailchimp_consent_turned_on"
 #: Whether this save withdraws consent the database held: the shopper's carts are sent again (or deleted).
 CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
+#: The shop whose storefront this save gives consent in (set by :mod:`shoop_mailchimp.storefront.subscriptions`):
+#: the consent counts in that shop only (see :mod:`shoop_mailchimp.shop_consent`).
+CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -56,13 +60,21 @@ def contact_saving(sender, instance, raw=False, **kwargs):
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
+    """A consent this save gives counts in every shop, or, when the storefront of one shop gave it
+    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent."""
     given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
+    consent_shop_id = instance.__dict__.pop(CONSENT_SHOP, None)
     setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
     if raw:
         return
+    if given:
+        if consent_shop_id is None:
+            shop_consent.given_everywhere([instance.pk])
+        else:
+            shop_consent.given_in_shop(consent_shop_id, instance.pk, fresh=True)
     for shop_id in shop_ids_for_contact(instance):
-        if given:
+        if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])

@@ -1,6 +1,7 @@
 """The newsletter checkbox on Shuup's registration form: unticked by default, and ticking it is the only
 way it gives consent."""
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import ugettext_lazy as _
 from shuup.front.providers import FormFieldDefinition, FormFieldProvider
 from shuup.front.signals import person_registration_save
@@ -35,7 +36,14 @@ def newsletter_ticked(data):
 def person_registered(sender, request, user, contact, **kwargs):
     """Shuup's ``person_registration_save``: sent inside the registration's transaction, so the consent and
     its sync-state row commit with the new account. A box the form did not show gives nothing."""
-    if offered(request.shop) and newsletter_ticked(request.POST):
+    if not offered(request.shop):
+        return
+    if not contact._language and get_language():
+        # The language of the page they registered on, as the newsletter block gives a new contact: Mailchimp's
+        # e-mails to them (a confirmation under double opt-in, campaigns) follow it.
+        contact.language = get_language()
+        contact.save(update_fields=["_language"])
+    if newsletter_ticked(request.POST):
         subscribe_person(request.shop, contact, REGISTRATION)
 
 

@@ -9,6 +9,9 @@ An address typed into the newsletter block proves nothing about who typed it. Fo
 already knows, the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
 confirmation link (``pending``, whatever the audience's opt-in setting), and the consent is recorded when
 they confirm (the ``subscribe`` webhook). A new address follows the setting.
+
+A consent given here counts in this shop only, though Shuup keeps one ``marketing_permission`` for all shops
+(see :mod:`shoop_mailchimp.shop_consent`); a withdrawal counts in every shop.
 """
 import hashlib
 
@@ -17,10 +20,12 @@ from django.db import transaction
 from django.utils.translation import get_language
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given
+from shoop_mailchimp.shops import shop_contacts, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -31,6 +36,12 @@ NOT_SUBSCRIBED = "not_subscribed"
 SUBSCRIBED_ELSEWHERE = "subscribed_elsewhere"
 #: Mailchimp cleaned the address (it bounces): it mails nothing there, whatever the shop's consent says.
 UNDELIVERABLE = "undeliverable"
+#: The shop holds no consent, but Mailchimp mailed the address a link to confirm a subscription (someone typed
+#: it into the newsletter block, or into Mailchimp's own form): no newsletter until its owner clicks it.
+CONFIRMATION_MAILED = "confirmation_mailed"
+#: Consent given that needs a confirmation, while the shop sends nothing to Mailchimp (disconnected, paused):
+#: no link was mailed yet.
+RECORDED = "recorded"
 
 #: Where the shopper made the choice, as the log says it.
 NEWSLETTER_BLOCK = "in the newsletter block"
@@ -65,9 +76,13 @@ def subscribe_address(shop, email, first_name="", last_name=""):
             contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
             if not contacts:
                 # In the language of the page the shopper signed up on: Mailchimp's e-mails to them follow it.
-                person = PersonContact.objects.create(
+                # The consent counts in this shop only (see shoop_mailchimp.shop_consent): the other shops
+                # sharing the contact do not take a stranger's press for their own subscriber's consent.
+                person = PersonContact(
                     email=email, first_name=first_name, last_name=last_name, marketing_permission=True,
                     language=get_language())
+                setattr(person, CONSENT_SHOP, shop.pk)
+                person.save()
                 person.add_to_shop(shop)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
                 # A consent just given: sent as a change even where the address is already in the audience.
@@ -77,8 +92,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                 shop=shop, kind=SyncKind.CONTACT, object_id__in=[contact.pk for contact in contacts],
                 member_status=members.SUBSCRIBED).values_list("object_id", flat=True))
             # Nothing to ask of someone who consents and is subscribed; anyone else confirms by e-mail.
-            confirm = [contact for contact in contacts
-                       if not (contact.marketing_permission and contact.pk in subscribed)]
+            withheld = shop_consent.withheld(shop.pk, [contact.pk for contact in contacts])
+            confirm = [contact for contact in contacts if not (
+                contact.marketing_permission and contact.pk not in withheld and contact.pk in subscribed)]
             for contact in confirm:
                 log_event(shop.pk, "storefront.confirm", "Subscription asked for %s: Mailchimp mails the address "
                           "a confirmation link, and the consent is recorded when its owner confirms."
@@ -120,10 +136,20 @@ def withdraw_consent(shop, contact):
 
 
 def _set_consent(shop, contact, permission, where):
-    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers.contacts`)."""
+    """Change the shop's consent (the save records it for the sync; see :mod:`shoop_mailchimp.receivers.contacts`).
+    A consent given here counts in this shop only (see :mod:`shoop_mailchimp.shop_consent`); a withdrawal, in
+    every shop."""
     if contact.marketing_permission != permission:
         contact.marketing_permission = permission
+        if permission:
+            setattr(contact, CONSENT_SHOP, shop.pk)
         contact.save(update_fields=["marketing_permission"])
+        _log_choice(shop, contact, permission, where)
+    elif permission and not shop_consent.consents_in(shop.pk, contact):
+        # Consent given in another shop only: now given in this one too.
+        shop_consent.given_in_shop(shop.pk, contact.pk, fresh=False)
+        if shop.pk in shop_ids_for_contact(contact):
+            consent_given(shop.pk, contact)
         _log_choice(shop, contact, permission, where)
 
 
@@ -133,22 +159,33 @@ def _log_choice(shop, contact, permission, where):
     log_event(shop.pk, action, message % where, contact_id=contact.pk)
 
 
+def sending(shop):
+    """Whether the shop sends to Mailchimp now (not disconnected, paused or switched off)."""
+    configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
+    return configuration is not None and configuration.is_active
+
+
 def newsletter_status(shop, contact):
     """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
     mailed a link, or will: double opt-in, consent given on the newsletter block, or given again after an
-    unsubscribe), subscribed on another form (Mailchimp mails them without the shop's consent), undeliverable
-    (the address bounces: no link or newsletter reaches it), or not subscribed."""
+    unsubscribe), recorded (a confirmation is needed but the shop sends nothing now: no link yet), subscribed on
+    another form (Mailchimp mails them without the shop's consent), a confirmation link mailed without their
+    consent (someone typed their address into a sign-up form), undeliverable (the address bounces: no link or
+    newsletter reaches it), or not subscribed."""
     member_status, request = SyncState.objects.filter(
         shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
         "member_status", "consent_request").first() or ("", "")
     if member_status == members.CLEANED:
         return UNDELIVERABLE
-    if not contact.marketing_permission:
-        if request != ConsentRequest.UNSUBSCRIBE and member_status in (members.SUBSCRIBED, members.PENDING):
+    if not shop_consent.consents_in(shop.pk, contact):
+        if request != ConsentRequest.UNSUBSCRIBE and member_status == members.SUBSCRIBED:
             return SUBSCRIBED_ELSEWHERE
+        if request != ConsentRequest.UNSUBSCRIBE and member_status == members.PENDING:
+            return CONFIRMATION_MAILED  # not subscribed anywhere: a pending member is mailed no newsletter
         return NOT_SUBSCRIBED
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
     if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):
-        return AWAITING_CONFIRMATION
+        # A pending member was mailed its link; otherwise the link goes with the next send, if the shop sends.
+        return AWAITING_CONFIRMATION if member_status == members.PENDING or sending(shop) else RECORDED
     return SUBSCRIBED

@@ -12,7 +12,7 @@ from shuup.front.basket.storage import DatabaseBasketStorage
 from shuup.front.models import StoredBasket
 from shuup.front.views.dashboard import DashboardViewMixin
 
-from shoop_mailchimp import cart_links
+from shoop_mailchimp import cart_links, shop_consent
 from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
@@ -116,11 +116,14 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
         context.update(
             person=person,
             status=subscriptions.newsletter_status(self.request.shop, person),
+            consents=shop_consent.consents_in(self.request.shop.pk, person),
             SUBSCRIBED=subscriptions.SUBSCRIBED,
             AWAITING_CONFIRMATION=subscriptions.AWAITING_CONFIRMATION,
             NOT_SUBSCRIBED=subscriptions.NOT_SUBSCRIBED,
             SUBSCRIBED_ELSEWHERE=subscriptions.SUBSCRIBED_ELSEWHERE,
             UNDELIVERABLE=subscriptions.UNDELIVERABLE,
+            CONFIRMATION_MAILED=subscriptions.CONFIRMATION_MAILED,
+            RECORDED=subscriptions.RECORDED,
         )
         return context
 

@@ -2,12 +2,14 @@
 the member), give it again."""
 import pytest
 from django.test import Client
+from django.utils import timezone
 from shuup.core.models import get_person_contact
 
 from shoop_mailchimp.models import MailchimpLogEntry
 from shoop_mailchimp.storefront import views
+from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import new_person
-from tests.storefront.helpers import account_url, page_messages
+from tests.storefront.helpers import account_url, page_messages, signup_url
 from tests.webhooks.helpers import post_event
 
 
@@ -199,3 +201,44 @@ def test_an_address_that_bounces_is_told_so_not_to_wait_for_a_link(shop, shopper
     assert status == "undeliverable"
     assert "bounce" in html and "o&#39;brien&amp;co@fastmail.com" in html
     assert 'value="0"' in html and 'name="subscribe" value="1"' not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_a_stranger_signed_up_is_told_a_link_was_mailed_not_that_they_subscribed_elsewhere(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """A pending member is mailed no newsletter, and the customer subscribed nowhere: the page says a link to
+    confirm was mailed and offers Subscribe, not "Keep me subscribed"."""
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    person.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+
+    stranger = Client(enforce_csrf_checks=True)
+    stranger.get("/")
+    stranger.post(signup_url(), {"email": person.email, "next": "/",
+                                 "csrfmiddlewaretoken": stranger.cookies["csrftoken"].value})
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "pending"
+
+    status, html = status_on_page(shopper_client)
+    assert status == "confirmation_mailed"
+    assert "you subscribed outside your account" not in html and "Keep me subscribed" not in html
+    assert "You are not subscribed to our newsletter." in html and 'name="subscribe" value="1"' in html
+
+
+@pytest.mark.django_db
+def test_a_disconnected_shop_does_not_claim_it_mailed_a_confirmation_link(shop, shopper, shopper_client,
+                                                                          configuration):
+    configuration.double_opt_in = True
+    configuration.disconnected_on = timezone.now()
+    configuration.save()
+
+    response = choose(shopper_client, True)
+
+    assert page_messages(response) == [str(views.RECORDED)]
+    assert MailchimpLogEntry.objects.filter(action="storefront.subscribe").exists()
+    html = response.content.decode()
+    assert "a link to confirm your subscription" not in html, "nothing was e-mailed: the shop sends nothing"
+    status, html = status_on_page(shopper_client)
+    assert status == "recorded" and "we will e-mail" in html

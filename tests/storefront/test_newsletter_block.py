@@ -272,6 +272,25 @@ def test_a_known_contact_subscribed_already_in_mailchimp_stays_subscribed_when_t
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_press_on_a_member_subscribed_on_mailchimps_form_unknown_to_the_shop_keeps_it_subscribed(
+        shop, front_client, configuration, mailchimp_account):
+    """The shop believes the member transactional (the subscribe webhook of Mailchimp's own form was lost): the
+    press sends no status, and the member write's answer shows a subscriber, who is left subscribed."""
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="reads.already@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "transactional"
+    emulator.set_member_status(api_key, list_id, customer.email, "subscribed")  # Mailchimp's form; webhook lost
+
+    subscribe(front_client, customer.email)
+    drain()
+
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "subscribed"
+    assert emulator.confirmations(api_key) == []
+    assert row_of(customer).member_status == "subscribed"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_withdrawal_not_sent_yet_is_not_undone_by_a_stranger_typing_the_address(
         shop, front_client, configuration, mailchimp_account):
     """The shopper withdrew consent while the shop was not sending; before it was sent, someone typed their

@@ -7,6 +7,7 @@ from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import MailchimpLogEntry
 from shoop_mailchimp.storefront.registration import FIELD_NAME
+from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import row_of
 
 REGISTER_URL_NAME = "shuup:registration_register"
@@ -65,3 +66,14 @@ def test_under_double_opt_in_a_new_account_that_ticked_the_box_is_pending_in_mai
 
     register(Client(), "new.account", ticked=True)
     assert emulator.get_member(api_key, list_id, "new.account@fastmail.com")["status"] == "pending"
+
+
+@pytest.mark.django_db
+def test_a_shopper_registering_in_finnish_with_the_box_ticked_gets_finnish_emails(shop, configuration,
+                                                                                   mailchimp_account):
+    """As the newsletter block gives a new contact: the page's language, which Mailchimp's e-mails follow."""
+    emulator, api_key, list_id = mailchimp_account
+    person = register(Client(HTTP_ACCEPT_LANGUAGE="fi"), "lukija", ticked=True)
+    assert (person.marketing_permission, person._language) == (True, "fi")
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email).get("language") == "fi"

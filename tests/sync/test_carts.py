@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from shuup.core.basket import get_basket, get_basket_order_creator
-from shuup.core.models import MutableAddress
+from shuup.core.models import MutableAddress, Shop
 from shuup.front.models import StoredBasket
 from shuup.testing.factories import (
     create_random_address,
@@ -90,6 +90,24 @@ def test_no_cart_for_a_shopper_without_consent_when_the_shop_sends_only_consent(
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().exists()
+
+
+def test_no_cart_for_a_shopper_whose_consent_was_given_in_another_shops_storefront(shop, cart_settings, settings,
+                                                                                    mailchimp_account):
+    """Shops sharing their contacts: the consent given on another shop's account page is no consent here."""
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = False
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
+    other = Shop.objects.create(identifier="other", name="Other", public_name="Other", currency="EUR")
+    user, person = shopper(permission=False, email="cart.elsewhere@fastmail.com")
+    subscriptions.subscribe_person(other, person, subscriptions.ACCOUNT_PAGE)
+    assert person.marketing_permission is True
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert emulator.get_member(api_key, list_id, person.email) is None
 
 
 def test_unconsented_shoppers_carts_when_the_shop_sends_them_never_subscribe(shop, cart_settings, mailchimp_account):

@@ -1,8 +1,9 @@
 import pytest
-from shuup.core.models import OrderStatus, PersonContact
+from shuup.core.models import OrderStatus, PersonContact, Shop
 from shuup.testing.factories import create_random_contact_group
 
-from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.storefront import subscriptions
 from tests.helpers import make_all_due, place_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +114,22 @@ def test_an_order_id_another_store_of_the_account_uses_fails_that_order_alone(sh
     configuration.refresh_from_db()
     assert configuration.paused_reason == "", "one order's problem, not the account's"
     assert SyncState.objects.get(kind="contact", object_id=person.pk).status == SyncStatus.SYNCED
+
+
+def test_no_order_for_a_customer_whose_consent_was_given_in_another_shops_storefront(
+        shop, configuration, mailchimp_account, settings):
+    """Shops sharing their contacts, this one sending only people who consented: the consent given on another
+    shop's account page is no consent here, so the order (and a member made from its customer) is not sent."""
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = False
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_unconsented=False)
+    other = Shop.objects.create(identifier="other", name="Other", public_name="Other", currency="EUR")
+    person = PersonContact.objects.create(first_name="Eve", email="eve.elsewhere@fastmail.com")
+    subscriptions.subscribe_person(other, person, subscriptions.ACCOUNT_PAGE)
+    assert person.marketing_permission is True
+
+    place_order(shop, person)
+
+    assert emulator.orders(api_key, configuration.store_id) == []
+    assert emulator.get_member(api_key, list_id, person.email) is None

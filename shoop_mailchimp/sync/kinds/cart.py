@@ -22,7 +22,7 @@ from shuup.core.models import AnonymousContact, Order, Product
 from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
 
-from shoop_mailchimp import consent
+from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
@@ -95,6 +95,8 @@ class Context:
         ).values_list("object_id", "status", "last_synced_at")
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
+        #: Shoppers whose consent was given in another shop only: no consent here (see shop_consent).
+        self.withheld = shop_consent.withheld(configuration.shop_id, contact_ids)
         #: The baskets' products Mailchimp lacks.
         self.catalogue_gap = CatalogueGap(configuration, self.products.values())
         #: What this drain learnt of the campaigns carts name.
@@ -250,7 +252,8 @@ class CartPlan:
             sort_keys=True).encode("utf-8")).hexdigest()
 
     def _customer(self, contact):
-        if not consent.may_send_cart(contact.marketing_permission, self.configuration.send_unconsented):
+        permission = contact.marketing_permission and contact.pk not in self.context.withheld
+        if not consent.may_send_cart(permission, self.configuration.send_unconsented):
             raise NoCart("the shopper did not consent, and the shop sends only people who consented")
         status, known = self.context.customer_states.get(contact.pk, (None, False))
         if known:

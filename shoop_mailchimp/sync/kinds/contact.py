@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
-from shoop_mailchimp import consent
+from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
@@ -123,6 +123,9 @@ class Context:
     def __init__(self, configuration, rows):
         ids = [row.object_id for row in rows]
         self.contacts = load_contacts(ids)
+        # A consent given in another shop only (its storefront) is no consent in this one: see shop_consent.
+        for contact_id in shop_consent.withheld(configuration.shop_id, self.contacts):
+            self.contacts[contact_id].marketing_permission = False
         self.group_ids = {}
         through = ContactGroup.members.through
         for contact_id, group_id in through.objects.filter(contact_id__in=ids).values_list(
@@ -323,7 +326,8 @@ class ContactPlan:
         """Whether a batch can carry this send: a member PUT then a customer PUT. An address change and a
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
-        return not self.previous_email and self.status_change != members.SUBSCRIBED
+        return (not self.previous_email and self.status_change != members.SUBSCRIBED
+                and not self.confirmation_decided_by_answer)
 
     @property
     def unchanged(self):
@@ -333,9 +337,18 @@ class ContactPlan:
 
     @property
     def confirmation_needs_answer(self):
-        """A confirmation asked of a member the shop believes subscribed: only a member write's answer tells
-        whether it still is (an unsubscribe whose webhook never came); if not, its owner is mailed a link."""
-        return self.consent_request == ConsentRequest.CONFIRM and self.row.member_status == members.SUBSCRIBED
+        """A confirmation asked of a member the shop knows, unless mailed already (pending) or bouncing
+        (cleaned): only a member write's answer tells whether it is subscribed (an unsubscribe, or a
+        subscription on Mailchimp's own form, whose webhook never came); if not, its owner is mailed a link."""
+        return self.consent_request == ConsentRequest.CONFIRM and self.row.member_status not in (
+            members.PENDING, members.CLEANED)
+
+    @property
+    def confirmation_decided_by_answer(self):
+        """A confirmation asked of a member the shop believes exists unsubscribed: the member write's answer
+        decides whether pending is asked for, so it goes one by one (a batch would only learn the status)."""
+        return self.confirmation_needs_answer and self.status_change is None and self.row.member_status not in (
+            "", members.SUBSCRIBED)
 
     def existed_without_consent(self, status, member_status):
         """:func:`existed_without_consent` for this plan's send (``status``: the status the write asked for)."""

@@ -16,6 +16,7 @@ from shuup.campaigns.models.basket_line_effects import (
 from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import Order, OrderLine, OrderStatusHistory, OrderStatusRole, PersonContact
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.mailchimp import batches
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
@@ -247,6 +248,9 @@ class Context:
         ).values_list("object_id", "status", "last_synced_at")
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
         self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
+        #: Customers whose consent was given in another shop only: no consent here (see shop_consent).
+        self.withheld = shop_consent.withheld(
+            configuration.shop_id, {order.customer_id for order in self.orders.values() if order.customer_id})
         #: The orders' products Mailchimp lacks.
         self.catalogue_gap = CatalogueGap(configuration, [
             line.product for order in self.orders.values() for line in order_fields.product_lines(order.lines.all())])
@@ -300,7 +304,8 @@ class OrderPlan:
             # would create a transactional member that the contact's consent could no longer change.
             self.waiting_for_customer = True
             customer = {"id": customer_id_for(order.customer_id)}
-        elif order.customer_id and not (configuration.send_unconsented or order.customer.marketing_permission):
+        elif order.customer_id and not (configuration.send_unconsented or (
+                order.customer.marketing_permission and order.customer_id not in context.withheld)):
             raise UnsendableOrder("its customer did not consent, and the shop sends only people who consented")
         elif order.customer_id:
             # The contact cannot be sent (no valid address, refused): the order still counts, and

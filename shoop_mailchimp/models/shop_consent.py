@@ -1,0 +1,23 @@
+from django.db import models
+from django.utils.translation import ugettext_lazy as _
+
+
+class ShopConsent(models.Model):
+    """A shop where a contact gave their consent in that shop alone: its storefront (the newsletter block, the
+    registration box, the account page) or a confirmation its audience mailed. Shuup keeps one marketing
+    permission for all shops; while a contact has rows here, that permission is consent only in the shops they
+    name (see :mod:`shoop_mailchimp.shop_consent`). A contact without rows consents wherever its marketing
+    permission says so (given in the admin or at a checkout)."""
+
+    contact = models.ForeignKey("shuup.Contact", on_delete=models.CASCADE, related_name="+",
+                                verbose_name=_("contact"))
+    shop = models.ForeignKey("shuup.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    created_on = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("contact", "shop")]
+        verbose_name = _("consent given in one shop")
+        verbose_name_plural = _("consents given in one shop")
+
+    def __str__(self):
+        return "contact %s consents in shop %s" % (self.contact_id, self.shop_id)

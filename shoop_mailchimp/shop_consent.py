@@ -1,0 +1,45 @@
+"""Where a contact's consent counts. Shuup keeps one ``Contact.marketing_permission`` for all shops, but a
+consent given in one shop's storefront (the newsletter block, the registration box, the account page) or
+confirmed from one shop's audience is that shop's alone: a press on shop A's block must not subscribe the
+address in shop B. Such a consent is written down here (:class:`~shoop_mailchimp.models.ShopConsent`), and every
+reading of consent for a shop (a contact's send one by one or in a batch, a cart, an order, the account page)
+asks :func:`withheld` which contacts' permission does not count there.
+
+- A consent given in one shop, where the contact had none: it counts in that shop only.
+- A consent given in one more shop, where it counted in other shops only: it counts there too.
+- A consent given where no shop is named (the admin's contact form, a checkout's box): it counts in every shop.
+- A withdrawal counts in every shop; what is written here then no longer matters (a consent given next says
+  where it counts again).
+"""
+from shoop_mailchimp.models import ShopConsent
+
+
+def given_in_shop(shop_id, contact_id, fresh):
+    """Consent given for the contact in this shop alone. ``fresh``: the contact had no consent before (it
+    counts here only); otherwise it also counts where it counted already (everywhere when it did)."""
+    if fresh:
+        ShopConsent.objects.filter(contact_id=contact_id).exclude(shop_id=shop_id).delete()
+    elif not ShopConsent.objects.filter(contact_id=contact_id).exists():
+        return  # counted in every shop already
+    ShopConsent.objects.get_or_create(contact_id=contact_id, shop_id=shop_id)
+
+
+def given_everywhere(contact_ids):
+    """Consent given where no shop is named: it counts in every shop."""
+    ShopConsent.objects.filter(contact_id__in=list(contact_ids)).delete()
+
+
+def withheld(shop_id, contact_ids=None):
+    """The contacts (of ``contact_ids``; None: all) whose consent was given in other shops only: their
+    marketing permission is no consent in this shop."""
+    rows = ShopConsent.objects.all() if contact_ids is None else ShopConsent.objects.filter(
+        contact_id__in=list(contact_ids))
+    scoped = {}
+    for contact_id, scope_shop_id in rows.values_list("contact_id", "shop_id"):
+        scoped.setdefault(contact_id, set()).add(scope_shop_id)
+    return {contact_id for contact_id, shop_ids in scoped.items() if shop_id not in shop_ids}
+
+
+def consents_in(shop_id, contact):
+    """Whether the contact consents in this shop."""
+    return bool(contact.marketing_permission) and contact.pk not in withheld(shop_id, [contact.pk])

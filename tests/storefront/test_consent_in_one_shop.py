@@ -1,0 +1,113 @@
+"""Shops sharing their contacts (``SHUUP_MANAGE_CONTACTS_PER_SHOP`` off) share one ``marketing_permission``; a
+consent given in one shop's storefront (the newsletter block, the registration box, the account page) counts in
+that shop only (shoop_mailchimp.shop_consent). Anyone can type anyone's address into shop A's block: the
+address's owner must not be subscribed in shop B, where they confirmed nothing."""
+import pytest
+from django.test import Client
+from shuup.core.models import PersonContact, Shop
+
+from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.storefront import subscriptions
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import new_person, row_of
+from tests.webhooks.helpers import post_event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_contacts(settings):
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = False
+
+
+@pytest.fixture
+def shop_b(shared_contacts, configuration, mailchimp_account):
+    """A second shop with its own audience, recording since before the press, on single opt-in."""
+    emulator, api_key, _list_id = mailchimp_account
+    shop = Shop.objects.create(identifier="b", name="Shop B", public_name="Shop B", currency="EUR")
+    list_b = emulator.add_list(api_key, name="Shop B audience")
+    config_b = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_b, enabled=True)
+    initialize(config_b)
+    return shop, list_b
+
+
+def status_in(emulator, api_key, list_id, email):
+    member = emulator.get_member(api_key, list_id, email)
+    return member and member["status"]
+
+
+def test_a_press_on_shop_as_double_opt_in_block_subscribes_nobody_in_shop_b(configuration, mailchimp_account, shop_b):
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+    shop, list_b = shop_b
+
+    subscriptions.subscribe_address(configuration.shop, "victim@fastmail.com")  # a stranger's press on shop A
+    drain()
+
+    assert status_in(emulator, api_key, list_id, "victim@fastmail.com") == "pending"
+    assert status_in(emulator, api_key, list_b, "victim@fastmail.com") in (None, "transactional")
+    person = PersonContact.objects.get(email="victim@fastmail.com")
+    assert row_of(person, shop.pk).opt_in in (None, False)
+    assert subscriptions.newsletter_status(shop, person) == subscriptions.NOT_SUBSCRIBED
+
+
+def test_consent_given_on_one_shops_account_page_counts_there_only(configuration, mailchimp_account, shop_b):
+    emulator, api_key, list_id = mailchimp_account
+    shop, list_b = shop_b
+    person = new_person(permission=False, email="ann@fastmail.com")
+    drain()
+
+    subscriptions.subscribe_person(configuration.shop, person, subscriptions.ACCOUNT_PAGE)
+    drain()
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+    assert status_in(emulator, api_key, list_b, person.email) == "transactional"
+
+    # Given in shop B too (its account page): now B subscribes the address, and A keeps it.
+    subscriptions.subscribe_person(shop, PersonContact.objects.get(pk=person.pk), subscriptions.ACCOUNT_PAGE)
+    drain()
+    assert status_in(emulator, api_key, list_b, person.email) == "subscribed"
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def test_a_consent_given_in_the_admin_counts_in_every_shop(configuration, mailchimp_account, shop_b):
+    emulator, api_key, list_id = mailchimp_account
+    shop, list_b = shop_b
+    subscriptions.subscribe_address(configuration.shop, "bob@fastmail.com")
+    drain()
+    person = PersonContact.objects.get(email="bob@fastmail.com")
+    assert status_in(emulator, api_key, list_b, person.email) in (None, "transactional")
+
+    person.marketing_permission = False  # the shop withdraws it, then the shopper gives it at the counter
+    person.save()
+    person = PersonContact.objects.get(pk=person.pk)
+    person.marketing_permission = True
+    person.save()
+    drain()
+
+    assert status_in(emulator, api_key, list_b, person.email) == "subscribed"
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configuration, mailchimp_account, shop_b):
+    """A press on shop A's block for a known address; its owner confirms from A's e-mail: the consent Shuup
+    records (its one marketing permission) is A's, and a later send of the contact to B does not subscribe it."""
+    emulator, api_key, list_id = mailchimp_account
+    shop, list_b = shop_b
+    person = new_person(permission=False, email="known@fastmail.com")
+    drain()
+    subscriptions.subscribe_address(configuration.shop, person.email)
+    drain()
+    assert status_in(emulator, api_key, list_id, person.email) == "pending"
+
+    emulator.set_member_status(api_key, list_id, person.email, "subscribed")  # the owner clicks the link
+    assert post_event(Client(), configuration, "subscribe", email=person.email).status_code == 200
+    person = PersonContact.objects.get(pk=person.pk)
+    assert person.marketing_permission is True
+    person.first_name = "Renamed"  # any later save sends the contact to both shops
+    person.save()
+    drain()
+
+    assert status_in(emulator, api_key, list_b, person.email) == "transactional"
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
