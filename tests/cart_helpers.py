@@ -42,3 +42,24 @@ def add(basket, shop, product, quantity=1):
 def products(shop, count=1):
     return [create_product("cart-sku-%d" % number, shop=shop, supplier=get_default_supplier(), default_price=10)
             for number in range(count)]
+
+
+def shopper_with_a_basket(shop, email, permission=True):
+    """A registered shopper whose basket holds one new product: (user, person, basket)."""
+    user, person = shopper(permission=permission, email=email)
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    return user, person, basket
+
+
+def restored_copy(user, holder):
+    """Open the restore link of the stored basket ``holder`` in another browser, logged in as ``user``: the copy
+    of it that browser's basket becomes."""
+    from django.test import Client
+
+    from shoop_mailchimp import cart_links
+
+    browser = Client()
+    browser.force_login(user)
+    browser.get(cart_links.restore_url(holder)[len(STOREFRONT):])
+    return StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from shuup.core.models import Shop, ShopStatus
 from shuup.testing.factories import create_random_contact_group
@@ -11,17 +10,10 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
+from tests.admin.conftest import messages_of, url
 from tests.helpers import new_person, preview_and_initialize, row_of, staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def url(name, **kwargs):
-    return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
-
-def messages_of(response):
-    """The messages the view added (read from the request, before a redirect would show them)."""
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def test_initialize_is_post_only_and_reports_success(admin_client, shop, mailchimp_settings, mailchimp_account):
