@@ -24,7 +24,7 @@ from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
 from tests.helpers import member_puts, new_person, place_order, registered_webhooks, row_of, staff_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def disconnect(client, store_id=None):

@@ -11,7 +11,7 @@ from tests.admin.conftest import post_shop_form, shop_edit_url, url
 from tests.disconnect.conftest import PRODUCTION, STAGING, run_on
 from tests.helpers import new_person, registered_webhooks, row_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_a_copy_on_another_site_sends_nothing_and_says_why(settings, admin_client, connected, mailchimp_account):

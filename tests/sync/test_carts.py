@@ -29,7 +29,7 @@ from tests.cart_helpers import (
 )
 from tests.helpers import make_all_due
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 

@@ -36,7 +36,7 @@ from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, new_person, place_order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def sent_product(emulator, api_key, configuration, product):

@@ -31,7 +31,7 @@ from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.forms import form_values
 from tests.helpers import batch_posts
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def coupon_campaign(shop, code="SAVE10", percentage=None, amount=None, coupon_fields=None, **fields):
