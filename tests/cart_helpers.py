@@ -65,3 +65,24 @@ def order_in(browser, email, name="Guest Shopper"):
     order = get_basket_order_creator().create_order(basket)
     basket.finalize()
     return order
+
+
+def shopper_with_a_basket(shop, email, permission=True):
+    """A registered shopper whose basket holds one new product: (user, person, basket)."""
+    user, person = shopper(permission=permission, email=email)
+    basket = basket_of(shop, user)
+    add(basket, shop, products(shop)[0])
+    return user, person, basket
+
+
+def restored_copy(user, holder):
+    """Open the restore link of the stored basket ``holder`` in another browser, logged in as ``user``: the copy
+    of it that browser's basket becomes."""
+    from django.test import Client
+
+    from shoop_mailchimp import cart_links
+
+    browser = Client()
+    browser.force_login(user)
+    browser.get(cart_links.restore_url(holder)[len(STOREFRONT):])
+    return StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])

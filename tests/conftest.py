@@ -3,6 +3,7 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from shuup.core import cache as shuup_cache
@@ -91,6 +92,45 @@ def synchronous_drainer(monkeypatch):
     the test's thread; no drainer thread is started. Tests of the thread itself undo this."""
     monkeypatch.setattr(delivery.background_drainer, "wake", run_due_work)
     monkeypatch.setattr(delivery.background_drainer, "start", lambda: None)
+
+
+@pytest.fixture
+def commits(db, monkeypatch):
+    """Each block of the code that would commit runs its on-commit callbacks as it ends, inside the test's
+    transaction that is rolled back after the test: a test that needs the callbacks (a save wakes the drainer
+    on commit) but not the data seen from another connection, without ``transaction=True`` (whose teardown
+    empties every table). As in autocommit: a callback registered outside any block of the code runs at once;
+    one of a block rolled back never runs (Django drops it with the savepoint). Not for a test whose data a
+    thread, a process or a live server reads: those need ``transaction=True``.
+
+    (Django 2.2 has no ``TestCase.captureOnCommitCallbacks``, so no ``django_capture_on_commit_callbacks``.)"""
+    connection = connections[DEFAULT_DB_ALIAS]
+    test_depth = len(connection.savepoint_ids)
+
+    def run_callbacks():
+        """As Django's commit runs them: those registered until now, in order; a callback's own blocks run
+        theirs as they end."""
+        if len(connection.savepoint_ids) != test_depth or connection.needs_rollback:
+            return
+        pending, connection.run_on_commit = connection.run_on_commit, []
+        while pending:
+            pending.pop(0)[1]()  # (savepoint ids, callback)
+
+    atomic_exit, on_commit = transaction.Atomic.__exit__, type(connection).on_commit
+
+    def exit_and_commit(self, *exc_info):
+        result = atomic_exit(self, *exc_info)
+        if transaction.get_connection(self.using) is connection:
+            run_callbacks()
+        return result
+
+    def on_commit_and_run(self, func):
+        on_commit(self, func)
+        if self is connection:
+            run_callbacks()
+
+    monkeypatch.setattr(transaction.Atomic, "__exit__", exit_and_commit)
+    monkeypatch.setattr(type(connection), "on_commit", on_commit_and_run)
 
 
 @pytest.fixture

@@ -1,9 +1,20 @@
 import re
 from html import unescape
 
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from tests.admin.forms import form_values
+
+
+def url(name, **kwargs):
+    """The address of one of the Mailchimp admin views."""
+    return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
+
+
+def messages_of(response):
+    """The messages the view added (read from the request, before a redirect would show them)."""
+    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def shop_edit_url(shop):

@@ -17,7 +17,7 @@ from shoop_mailchimp.sync.jobs import run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import make_all_due, new_person, staff_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def status_data(client):

@@ -171,7 +171,8 @@ def test_store_id_is_fixed_after_initialization(admin_client, configuration):
     assert configuration.api_key not in html
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_save_and_initialize_keeps_every_edit_of_the_shop_page(admin_client, shop, account):
     """The button submits the whole shop page: the shop's own fields and the Mailchimp ones are saved,
     then initialization runs (after the commit, in the drainer)."""
@@ -195,7 +196,8 @@ def test_save_and_initialize_keeps_every_edit_of_the_shop_page(admin_client, sho
     assert shop.public_name == "Renamed shop"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_groups_become_interests_as_chosen_and_the_built_in_ones_only_when_chosen(admin_client, configuration,
                                                                                  mailchimp_account):
     from shuup.core.models import ContactGroup, PersonContact

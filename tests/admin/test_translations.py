@@ -10,7 +10,7 @@ from django.utils import translation
 from tests.helpers import new_person
 
 LOCALE = Path(__file__).resolve().parents[2] / "shoop_mailchimp" / "locale"
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def finnish_catalogue():
@@ -18,7 +18,6 @@ def finnish_catalogue():
         return read_po(po_file, locale="fi")
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_finnish_catalogue_is_complete_and_compiled():
     """No message left untranslated or fuzzy, placeholders kept, and the .mo is the .po compiled."""
     catalogue = finnish_catalogue()
@@ -57,7 +56,6 @@ def test_the_admin_speaks_finnish(admin_client, configuration, mailchimp_account
     assert "Mailchimp hylkäsi sen" in contact.content.decode()
 
 
-@pytest.mark.django_db  # no commit needed
 def test_a_shop_named_in_finnish_only_is_initialized_by_an_english_worker(mailchimp_settings, mailchimp_account):
     from shuup.core.models import Shop, ShopStatus
 
@@ -78,7 +76,6 @@ def test_a_shop_named_in_finnish_only_is_initialized_by_an_english_worker(mailch
     assert emulator.get_store(api_key, configuration.store_id)["name"] == "Kauppa vain suomeksi"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_no_message_of_ours_is_shadowed_by_shuups_finnish():
     """Django merges every app's catalogue and Shuup's apps come first: a message id Shuup also has
     reads with Shuup's words ("Item" became "Tuote", a product). Each of ours must read as ours."""

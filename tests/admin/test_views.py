@@ -1,7 +1,6 @@
 import json
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from shuup.core.models import Shop, ShopStatus
 from shuup.testing.factories import create_random_contact_group
@@ -11,17 +10,10 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
+from tests.admin.conftest import messages_of, url
 from tests.helpers import new_person, preview_and_initialize, row_of, staff_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def url(name, **kwargs):
-    return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
-
-def messages_of(response):
-    """The messages the view added (read from the request, before a redirect would show them)."""
-    return [str(message) for message in get_messages(response.wsgi_request)]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_initialize_is_post_only_and_reports_success(admin_client, shop, mailchimp_settings, mailchimp_account):
@@ -51,7 +43,6 @@ def test_initialize_error_is_shown_on_the_status_page(admin_client, shop, mailch
     assert 'name="confirm_preview"' not in html, "nothing to confirm"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_initialize_needs_csrf(shop, client, admin_user, mailchimp_settings, mailchimp_account):
     from django.test import Client
 
@@ -77,14 +68,12 @@ def test_status_page_counts_and_last_error(admin_client, configuration, mailchim
     assert "nothing is overdue" in html
 
 
-@pytest.mark.django_db  # no commit needed
 def test_status_page_shows_pause_prominently(admin_client, configuration):
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="401 API Key Invalid")
     html = admin_client.get(url("status")).content.decode()
     assert 'id="mailchimp-paused-reason"' in html and "401 API Key Invalid" in html
 
 
-@pytest.mark.django_db  # no commit needed
 def test_status_page_tells_when_mailchimp_throttles(admin_client, configuration, mailchimp_account, settings):
     emulator, _api_key, _list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", RETRY_BASE_DELAY=60)
@@ -96,7 +85,6 @@ def test_status_page_tells_when_mailchimp_throttles(admin_client, configuration,
     assert 'id="mailchimp-throttled"' in html and "sending resumes by itself in about" in html
 
 
-@pytest.mark.django_db  # no commit needed
 def test_status_page_tells_when_no_worker_drains(admin_client, configuration, settings):
     from datetime import timedelta
 
@@ -138,7 +126,6 @@ def test_sync_existing_contacts_queues_only_unknown_ones(admin_client, shop, mai
     assert "Every contact and product had already been sent." in html
 
 
-@pytest.mark.django_db  # no commit needed
 def test_send_pending_reports_outcomes(admin_client, configuration, settings):
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     person = new_person()
@@ -292,7 +279,6 @@ def test_contact_section_and_sync_now(admin_client, configuration, mailchimp_acc
     assert emulator.get_member(api_key, list_id, late.email)["status"] == "subscribed"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_staff_without_permission_gets_nothing(client, configuration):
     user = staff_member(configuration.shop, "nopermission", [])
     client.force_login(user)
@@ -307,7 +293,6 @@ def test_staff_without_permission_gets_nothing(client, configuration):
     assert b"mailchimp-api_key" not in edit.content
 
 
-@pytest.mark.django_db  # no commit needed
 def test_second_shops_staff_sees_only_their_shop(client, configuration, settings):
     settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
     shop2 = Shop.objects.create(identifier="second", name="Second", status=ShopStatus.ENABLED)
@@ -341,7 +326,6 @@ def test_a_failed_group_is_named_and_linked(admin_client, configuration, mailchi
     assert "Check the group&#39;s name and the audience&#39;s groups in Mailchimp, then press Resend." in html
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_log_date_filter_includes_its_last_day(admin_client, configuration, mailchimp_account):
     from django.utils import timezone
 

@@ -1,6 +1,4 @@
 import pytest
-from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.models import MailchimpConfiguration
@@ -8,14 +6,6 @@ from shoop_mailchimp.models import MailchimpConfiguration
 #: Where the shop runs (the host of WEBHOOK_BASE_URL), and where a copy of its database runs.
 PRODUCTION = "https://shop.example.com"
 STAGING = "https://staging.example.com"
-
-
-def url(name, **kwargs):
-    return reverse("shuup_admin:shoop_mailchimp.%s" % name, kwargs=kwargs or None)
-
-
-def messages_of(response):
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def run_on(settings, base_url):

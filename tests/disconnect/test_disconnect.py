@@ -22,11 +22,10 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, shop_edit_url
-from tests.disconnect.conftest import messages_of, url
+from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
 from tests.helpers import member_puts, new_person, place_order, registered_webhooks, row_of, staff_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def disconnect(client, store_id=None):

@@ -7,11 +7,11 @@ from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, M
 from shoop_mailchimp.sites import SiteMismatch
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, shop_edit_url
-from tests.disconnect.conftest import PRODUCTION, STAGING, run_on, url
+from tests.admin.conftest import post_shop_form, shop_edit_url, url
+from tests.disconnect.conftest import PRODUCTION, STAGING, run_on
 from tests.helpers import new_person, registered_webhooks, row_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_a_copy_on_another_site_sends_nothing_and_says_why(settings, admin_client, connected, mailchimp_account):

@@ -30,10 +30,18 @@ def control(emu, method, path, **kwargs):
 EMAIL = "ann.smith@gmail.com"
 
 
-def put_member(api, list_id, **body):
-    """PUT the member ``EMAIL`` (new ones subscribed), with ``body`` on top."""
-    body = dict({"email_address": EMAIL, "status_if_new": "subscribed"}, **body)
-    return api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json=body)
+def put_member(api, list_id, email=EMAIL, **body):
+    """PUT the member ``email`` (new ones subscribed), with ``body`` on top."""
+    body.setdefault("email_address", email)
+    body.setdefault("status_if_new", "subscribed")
+    return api("PUT", f"lists/{list_id}/members/{md5(email)}", json=body)
+
+
+def order(order_id="o1", **extra):
+    """An e-commerce order of one line (product p1) by customer c1, with ``extra`` on top."""
+    line = {"id": "l1", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5.0}
+    body = {"id": order_id, "customer": {"id": "c1"}, "currency_code": "EUR", "order_total": 5.0, "lines": [line]}
+    return dict(body, **extra)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from mailchimp3.mailchimpclient import MailChimpError
 
+from . import conftest
 from .conftest import md5
 
 EMAIL = "Ann.Smith@Gmail.com"
@@ -15,9 +16,7 @@ EMPTY_FIELDS = {"FNAME": "", "LNAME": "", "ADDRESS": "", "PHONE": "", "BIRTHDAY"
 
 
 def put_member(api, list_id, email=EMAIL, **body):
-    body.setdefault("email_address", email)
-    body.setdefault("status_if_new", "subscribed")
-    return api("PUT", f"lists/{list_id}/members/{md5(email)}", json=body)
+    return conftest.put_member(api, list_id, email, **body)
 
 
 def test_put_upsert_creates_with_status_if_new(mailchimp_account, mailchimp_client):

@@ -8,7 +8,7 @@ import requests
 
 from shoop_mailchimp.testing.emulator import rules
 
-from .conftest import STORE
+from .conftest import STORE, order
 
 
 @pytest.fixture
@@ -21,10 +21,6 @@ def store_with_a_customer(mailchimp_account, mailchimp_client, store):
     return mailchimp_account
 
 
-def order(order_id="o1", **extra):
-    line = {"id": "l1", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5.0}
-    body = {"id": order_id, "customer": {"id": "c1"}, "currency_code": "EUR", "order_total": 5.0, "lines": [line]}
-    return dict(body, **extra)
 
 
 def cart(cart_id="cart1", **extra):

@@ -12,7 +12,7 @@ import requests
 from shoop_mailchimp.testing.emulator import DEMO_API_KEY, Emulator, rules
 from shoop_mailchimp.testing.emulator.addresses import looks_fake
 
-from .conftest import control, md5
+from .conftest import control, md5, order
 from .test_batches import member_op, wait_finished
 
 # Switching ---------------------------------------------------------------------------------------
@@ -266,9 +266,6 @@ def two_stores(mailchimp_account, mailchimp_client):
     return mailchimp_account
 
 
-def order(order_id="o1"):
-    line = {"id": "l1", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5.0}
-    return {"id": order_id, "customer": {"id": "c1"}, "currency_code": "EUR", "order_total": 5.0, "lines": [line]}
 
 
 def test_order_ids_are_unique_in_the_account(two_stores, api):

@@ -24,7 +24,7 @@ from tests.helpers import new_person, order_row
 from tests.reliability import registry
 from tests.reliability.helpers import assert_nothing_lost
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 FAKE_DETAIL = "looks fake or invalid, please enter a real email address."
 
@@ -146,7 +146,6 @@ def test_contacts_without_email_are_skipped_with_a_reason(consent_guard, mailchi
     assert emulator.members(api_key, list_id) == []
 
 
-@pytest.mark.django_db  # no commit needed
 def test_contact_deleted_with_work_pending(consent_guard, mailchimp_account, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     count_bad_input()
@@ -200,7 +199,6 @@ def order_for(shop, person, price=10, count=1):
                                supplier=get_default_supplier(), default_price=price) for number in range(count)]
     return create_random_order(customer=person, products=products, shop=shop, random_products=False)
 
-@pytest.mark.django_db  # no commit needed
 def test_order_without_product_lines_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person())
@@ -211,7 +209,6 @@ def test_order_without_product_lines_is_skipped(consent_guard, shop, worker_mode
     assert MailchimpLogEntry.objects.filter(order_id=order.pk, kind=LogKind.WARNING).exists()
 
 
-@pytest.mark.django_db  # no commit needed
 def test_order_whose_products_were_deleted_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person(), count=2)
@@ -220,7 +217,6 @@ def test_order_whose_products_were_deleted_is_skipped(consent_guard, shop, worke
     assert order_row(order).status == SyncStatus.SKIPPED
 
 
-@pytest.mark.django_db  # no commit needed
 def test_order_with_a_soft_deleted_product_is_sent(consent_guard, shop, mailchimp_account, worker_mode):
     emulator, api_key, _ = mailchimp_account
     count_bad_input()
@@ -240,7 +236,6 @@ def test_order_with_zero_total_is_sent(consent_guard, shop, mailchimp_account):
     assert sent["order_total"] == 0
 
 
-@pytest.mark.django_db  # no commit needed
 def test_order_in_another_currency_is_sent_in_its_currency(consent_guard, shop, mailchimp_account, worker_mode):
     emulator, api_key, _ = mailchimp_account
     count_bad_input()
@@ -252,7 +247,6 @@ def test_order_in_another_currency_is_sent_in_its_currency(consent_guard, shop, 
     assert sent["currency_code"] == "SEK"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_guest_orders_subscribe_only_the_guest_who_ticked_the_box(consent_guard, shop, mailchimp_account,
                                                                   worker_mode):
     """The consent guard (afterwards) counts a guest's ticked box as consent, and nothing else."""
@@ -267,7 +261,6 @@ def test_guest_orders_subscribe_only_the_guest_who_ticked_the_box(consent_guard,
     assert emulator.get_member(api_key, list_id, "unticked@fastmail.com")["status"] == "transactional"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_guest_order_without_an_email_is_skipped(consent_guard, shop, worker_mode):
     count_bad_input()
     order = order_for(shop, new_person())

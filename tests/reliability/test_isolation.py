@@ -15,7 +15,7 @@ from shoop_mailchimp.models import JobKind, JobStatus, MailchimpJob, MailchimpLo
 from shoop_mailchimp.webhook_registration import webhook_url
 from tests.helpers import new_person, staff_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 STATE_CHANGING = {"resend", "sync_existing", "send_pending", "initialize", "sync_contact", "rotate_webhook_secret",
                   "reconcile", "disconnect", "confirm_site"}
@@ -33,7 +33,6 @@ def admin_urls(shop, contact):
     return urls
 
 
-@pytest.mark.django_db  # no commit needed
 def test_every_admin_url_is_covered_here(configuration):
     expected = {"status", "status_data", "log", "log.detail", "failed", "unknown_members"} | STATE_CHANGING
     assert set(admin_urls(configuration.shop, new_person())) == expected
@@ -71,7 +70,6 @@ def test_state_changing_views_refuse_get_and_missing_csrf(configuration, admin_u
     assert len(writes()) == writes_before, "nothing was sent or initialized"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     configuration, mailchimp_account, client, settings, worker_mode
 ):
@@ -116,7 +114,6 @@ def test_another_shops_staff_cannot_see_or_act_on_this_shops_sync(
     assert configuration.disconnected_on is None and not MailchimpJob.objects.filter(kind=JobKind.DISCONNECT).exists()
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_webhook_secret_is_compared_in_constant_time(configuration, client, monkeypatch):
     calls = []
     real = webhooks.hmac.compare_digest

@@ -12,7 +12,7 @@ from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, new_person
 from tests.reliability import registry
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def secret_parts(api_key):

@@ -17,7 +17,7 @@ from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import field_error, post_shop_form, saved
 from tests.helpers import make_all_due, new_person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 UNDECRYPTABLE = "The stored API key cannot be decrypted with the configured ENCRYPTION_KEYS: re-enter it or " \
                 "restore the old key."
@@ -36,7 +36,6 @@ def use_keys(settings, *secrets):
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, ENCRYPTION_KEYS=list(secrets) or None)
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_same_key_never_encrypts_alike_and_reads_back(shop, settings):
     use_keys(settings, NEW_SECRET)
     api_key = "0123456789abcdef0123456789abcdef-us21"
@@ -49,7 +48,6 @@ def test_the_same_key_never_encrypts_alike_and_reads_back(shop, settings):
     assert MailchimpConfiguration.objects.get(pk=configuration.pk).api_key == api_key
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_whole_secret_counts_and_a_wrong_one_never_reads_garbage(shop, settings):
     use_keys(settings, NEW_SECRET)
     configuration = MailchimpConfiguration.objects.create(shop=shop, api_key="0123456789abcdef0123456789abcdef-us21")
@@ -63,7 +61,6 @@ def test_the_whole_secret_counts_and_a_wrong_one_never_reads_garbage(shop, setti
             encryption.decrypt(tampered)
 
 
-@pytest.mark.django_db  # no commit needed
 def test_without_the_setting_the_key_derives_from_secret_key_and_the_old_one_can_be_listed(shop, settings):
     use_keys(settings)
     settings.SECRET_KEY = OLD_SECRET
@@ -91,7 +88,6 @@ def test_rotation_re_encrypts_with_the_newest_key_so_the_old_one_can_go(configur
     assert SyncState.objects.contacts().get(object_id=person.pk).status == SyncStatus.SYNCED
 
 
-@pytest.mark.django_db  # no commit needed
 def test_keys_no_configured_key_reads_are_reported_by_the_check_and_the_rotation(configuration, settings):
     use_keys(settings, NEW_SECRET)
     [problem] = check_stored_api_keys()
@@ -106,7 +102,6 @@ def test_keys_no_configured_key_reads_are_reported_by_the_check_and_the_rotation
         call_command("check")
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_sync_stops_with_the_reason_and_sends_nothing(configuration, mailchimp_account, settings):
     emulator = mailchimp_account[0]
     use_keys(settings, NEW_SECRET)

@@ -17,7 +17,7 @@ from shoop_mailchimp.models import SyncState, SyncStatus
 from tests.helpers import new_person
 from tests.security.hostile import MAILCHIMP_DETAIL, SCRIPT_BREAKING_EMAIL
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 class InjectedMarkup(HTMLParser):

@@ -14,7 +14,7 @@ from shoop_mailchimp.sync.jobs import run_due_jobs
 from tests.admin.conftest import post_shop_form, saved
 from tests.helpers import make_all_due, new_person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 @pytest.fixture
@@ -72,7 +72,6 @@ def test_a_redirected_contact_is_retried_not_synced_and_the_shop_keeps_going(
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_client_raises_a_transient_error_naming_the_redirect(mailchimp_settings, mailchimp_account, elsewhere):
     emulator, api_key, _list_id = mailchimp_account
     emulator.faults.redirect("/ping", status=301, location=elsewhere.url + "/3.0/ping")
@@ -84,7 +83,6 @@ def test_the_client_raises_a_transient_error_naming_the_redirect(mailchimp_setti
     assert api_key not in str(raised.value) and elsewhere.visits == []
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_account_check_does_not_call_a_redirect_a_refused_key(shop, admin_client, mailchimp_settings,
                                                                   mailchimp_account):
     emulator, api_key, list_id = mailchimp_account

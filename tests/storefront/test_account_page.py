@@ -92,7 +92,8 @@ def test_the_post_needs_the_csrf_token(shop, shopper, shopper_client):
     assert get_person_contact(shopper).marketing_permission is False
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_the_account_page_follows_mailchimp_and_an_unsubscribe_reaches_it(
         shop, shopper, shopper_client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
@@ -123,7 +124,8 @@ def test_nothing_changes_without_a_choice(shop, shopper, shopper_client):
     assert get_person_contact(shopper).marketing_permission is False
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_shopper_subscribed_on_another_form_sees_it_and_can_unsubscribe(
         shop, shopper, shopper_client, configuration, mailchimp_account):
     """The shop holds no consent, but Mailchimp mails them (they used Mailchimp's own sign-up form): the page
@@ -146,7 +148,8 @@ def test_a_shopper_subscribed_on_another_form_sees_it_and_can_unsubscribe(
     assert get_person_contact(shopper).marketing_permission is False
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_subscribing_with_an_address_another_contact_has_asks_its_owner_to_confirm(
         shop, shopper, shopper_client, configuration, mailchimp_account):
     """Shuup lets a shopper type any address into their account: consent given for an address another contact
@@ -162,7 +165,8 @@ def test_subscribing_with_an_address_another_contact_has_asks_its_owner_to_confi
     assert owner.marketing_permission is False
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, shopper_client, configuration,
                                                                   mailchimp_account):
     other = new_person(permission=True, email=shopper.email)
@@ -173,7 +177,8 @@ def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, s
     assert "who has the same address" in entry.message
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_company_sharing_its_members_address_does_not_make_the_member_confirm(
         shop, shopper, shopper_client, configuration, mailchimp_account):
     """A one-person business: the company contact carries its member's own address. The member's consent is
@@ -190,7 +195,8 @@ def test_a_company_sharing_its_members_address_does_not_make_the_member_confirm(
     assert emulator.confirmations(api_key) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_an_address_that_bounces_is_told_so_not_to_wait_for_a_link(shop, shopper, shopper_client, configuration,
                                                                   mailchimp_account):
     emulator, api_key, list_id = mailchimp_account

@@ -135,7 +135,8 @@ def test_links_that_are_not_mailchimps_are_ignored(shop):
     assert attribution.current(request)["email_id"] == "" and attribution.current(request)["tracking_code"] == ""
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_guests_order_carries_the_campaign(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     emulator.add_campaign(api_key, CAMPAIGN)
@@ -146,7 +147,8 @@ def test_a_guests_order_carries_the_campaign(shop, configuration, mailchimp_acco
     assert sent["landing_site"].startswith("http://testserver/landing/?mc_cid=%s" % CAMPAIGN)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_logged_in_shoppers_order_carries_the_campaign(shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     emulator.add_campaign(api_key, CAMPAIGN)
@@ -156,7 +158,8 @@ def test_a_logged_in_shoppers_order_carries_the_campaign(shop, configuration, ma
     assert sent["campaign_id"] == CAMPAIGN and sent["customer"]["id"] == str(person.pk)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_campaign_of_another_account_is_left_out_and_the_order_still_counts(shop, configuration,
                                                                               mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
@@ -166,7 +169,8 @@ def test_a_campaign_of_another_account_is_left_out_and_the_order_still_counts(sh
     assert [r["path"] for r in emulator.requests if "/campaigns/" in r["path"]] == ["/campaigns/%s" % CAMPAIGN]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_basket_filled_from_a_campaign_names_it_in_its_cart_and_its_restore_link_brings_it_back(
         shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
@@ -207,7 +211,8 @@ def test_the_cookie_stays_well_under_4_kb_whatever_the_landing_page(shop, filler
     assert remembered["landing_site"].startswith("http://testserver" + path[:50])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_an_orders_first_post_carries_its_campaign(shop, configuration, mailchimp_account):
     """Found by review: the order's first status (given on its first save, before its lines and campaign) woke the
     drainer, which POSTed the order without its campaign; a PATCH added it later."""

@@ -57,7 +57,8 @@ def test_the_block_asks_only_an_address_unless_the_owner_wants_names(shop):
     assert 'type="email"' in page and 'name="first_name"' not in page
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_an_address_alone_records_consent_and_the_request_never_calls_mailchimp(
         shop, front_client, configuration, mailchimp_account, monkeypatch):
     emulator, api_key, list_id = mailchimp_account
@@ -80,7 +81,8 @@ def test_an_address_alone_records_consent_and_the_request_never_calls_mailchimp(
     assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Grace", "Hopper")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_double_opt_in_makes_the_new_member_pending_and_says_check_your_inbox(
         shop, front_client, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
@@ -219,7 +221,8 @@ def test_a_disconnected_shop_promises_no_email_it_cannot_send(shop, front_client
     assert PersonContact.objects.get(email="patient.reader@fastmail.com").marketing_permission is True
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_under_single_opt_in_a_known_contact_signed_up_by_address_alone_confirms_by_email_first(
         shop, front_client, configuration, mailchimp_account):
     """Anyone can type a customer's address into the block: the customer, who had said no, is not subscribed
@@ -254,7 +257,8 @@ def test_under_single_opt_in_a_known_contact_signed_up_by_address_alone_confirms
     assert emulator.get_member(api_key, list_id, "said.no@fastmail.com")["status"] == "subscribed"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_known_contact_subscribed_already_in_mailchimp_stays_subscribed_when_the_block_confirms(
         shop, front_client, configuration, mailchimp_account):
     """Pending would stop the newsletter of someone subscribed on another form until they confirm again."""
@@ -290,7 +294,8 @@ def test_a_press_on_a_member_subscribed_on_mailchimps_form_unknown_to_the_shop_k
     assert row_of(customer).member_status == "subscribed"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_withdrawal_not_sent_yet_is_not_undone_by_a_stranger_typing_the_address(
         shop, front_client, configuration, mailchimp_account):
     """The shopper withdrew consent while the shop was not sending; before it was sent, someone typed their
@@ -313,7 +318,8 @@ def test_a_withdrawal_not_sent_yet_is_not_undone_by_a_stranger_typing_the_addres
     assert emulator.get_member(api_key, list_id, customer.email)["status"] == "pending"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("before", ["transactional", "unsubscribed"])
 def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
         shop, front_client, configuration, mailchimp_account, before):
@@ -333,7 +339,8 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
     assert row_of(person).consent_request == ""
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_strangers_press_never_replaces_an_unsubscribe_not_sent_yet(shop, front_client, configuration,
                                                                        mailchimp_account):
     """Found by the second review: the shopper's own Unsubscribe, waiting to be sent, must win."""
@@ -353,7 +360,8 @@ def test_a_strangers_press_never_replaces_an_unsubscribe_not_sent_yet(shop, fron
     assert emulator.get_member(api_key, list_id, customer.email)["status"] == "unsubscribed"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_second_contact_with_a_subscribers_address_does_not_put_the_member_back_to_pending(
         shop, front_client, configuration, mailchimp_account):
     """Found by the second review: someone subscribed through the block later registers (a second contact with
@@ -371,7 +379,8 @@ def test_a_second_contact_with_a_subscribers_address_does_not_put_the_member_bac
     assert emulator.confirmations(api_key) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_an_address_mailchimp_cleaned_is_not_mailed_a_link_by_the_block(shop, front_client, configuration,
                                                                         mailchimp_account):
     """Cleaned: the address bounces, and Mailchimp mails it nothing; a press on the block changes nothing."""
@@ -388,7 +397,8 @@ def test_an_address_mailchimp_cleaned_is_not_mailed_a_link_by_the_block(shop, fr
     assert emulator.confirmations(api_key) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_press_after_an_unsubscribe_the_shop_never_heard_of_mails_the_link(shop, front_client, configuration,
                                                                            mailchimp_account):
     """The shop believes the member subscribed (the unsubscribe's webhook was lost): the press still reaches

@@ -55,7 +55,8 @@ def test_an_unticked_box_gives_no_consent(shop, configuration):
     assert not MailchimpLogEntry.objects.filter(action="storefront.subscribe").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_under_double_opt_in_a_new_account_that_ticked_the_box_is_pending_in_mailchimp(
         shop, configuration, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account

@@ -27,10 +27,20 @@ from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import drain, withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.cart_helpers import STOREFRONT, add, basket_of, order_in, products, shopper, stored
+from tests.cart_helpers import (
+    STOREFRONT,
+    add,
+    basket_of,
+    order_in,
+    products,
+    restored_copy,
+    shopper,
+    shopper_with_a_basket,
+    stored,
+)
 from tests.helpers import make_all_due
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 
@@ -84,9 +94,7 @@ def test_no_cart_for_a_shopper_without_consent_when_the_shop_sends_only_consent(
                                                                                 mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
-    user, person = shopper(permission=False, email="cart.no@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.no@fastmail.com", permission=False)
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().exists()
@@ -113,9 +121,7 @@ def test_no_cart_for_a_shopper_whose_consent_was_given_in_another_shops_storefro
 def test_unconsented_shoppers_carts_when_the_shop_sends_them_never_subscribe(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     assert cart_settings.send_unconsented
-    user, person = shopper(permission=False, email="cart.maybe@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.maybe@fastmail.com", permission=False)
     send_due_carts()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
@@ -145,9 +151,7 @@ def test_a_guests_typed_email_makes_a_cart_only_when_the_shop_sends_unconsented(
 
 def test_an_ordered_basket_is_deleted_in_mailchimp_at_once(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="cart.buyer@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.buyer@fastmail.com")
     send_due_carts()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
     stored_basket = stored(basket)
@@ -159,9 +163,7 @@ def test_an_ordered_basket_is_deleted_in_mailchimp_at_once(shop, cart_settings, 
 
 def test_an_emptied_basket_is_deleted_in_mailchimp(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="cart.empty@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.empty@fastmail.com")
     send_due_carts()
     basket.clear_all()
     basket.save()
@@ -171,9 +173,7 @@ def test_an_emptied_basket_is_deleted_in_mailchimp(shop, cart_settings, mailchim
 
 def test_a_cart_left_alone_past_its_lifetime_is_deleted(shop, cart_settings, settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="cart.old@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.old@fastmail.com")
     send_due_carts()
     run_due_work()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1, "not expired yet"
@@ -246,9 +246,7 @@ def test_a_basket_saved_again_unchanged_sends_nothing(shop, cart_settings, mailc
     """Found by review: the restore link's signing time made every send look new, and each PATCH restarts
     Mailchimp's abandoned-cart automation."""
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="cart.same@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.same@fastmail.com")
     send_due_carts()
     emulator.clear_requests()
     with mock.patch("django.core.signing.time.time", return_value=time.time() + 5):
@@ -366,9 +364,7 @@ def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_se
     """Found by review: the POST reached Mailchimp but its answer timed out; the row looked never sent, so the
     ordered basket's row went without a DELETE and Mailchimp went on mailing somebody who had ordered."""
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="cart.timeout@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.timeout@fastmail.com")
     drain()  # the contact and the product go; the cart waits for its quiet period
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1))
     emulator.faults.latency(2)
@@ -465,9 +461,7 @@ def test_a_basket_touched_late_gets_a_fresh_link_in_its_cart(shop, cart_settings
     closed 'unchanged': Mailchimp kept the day-0 link, refused from day 14, while the cart lived until day 27."""
     emulator, api_key, list_id = mailchimp_account
     now = time.time()
-    user, person = shopper(email="cart.later@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.later@fastmail.com")
     monkeypatch.setattr("django.core.signing.time.time", lambda: now - 13 * DAY)
     send_due_carts()
     monkeypatch.undo()
@@ -516,15 +510,10 @@ def test_a_logged_in_shopper_has_one_cart_their_newest_basket(shop, cart_setting
     there, then has two baskets, and Mailchimp would mail an abandoned-cart e-mail for each. The older cart
     goes."""
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="cart.twice@fastmail.com")
-    basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    user, person, basket = shopper_with_a_basket(shop, "cart.twice@fastmail.com")
     send_due_carts()
     holder = stored(basket)
-    browser = Client()
-    browser.force_login(user)
-    browser.get(cart_links.restore_url(holder)[len(STOREFRONT):])
-    copy = StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
+    copy = restored_copy(user, holder)
     send_due_carts()
     assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(copy.pk)]
     assert abandoned_cart_mails(emulator, api_key)[-1]["cart_id"] == str(copy.pk)

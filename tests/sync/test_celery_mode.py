@@ -12,7 +12,7 @@ from shoop_mailchimp.models import SyncState, SyncStatus
 from shoop_mailchimp.sync.delivery import task_publisher
 from shoop_mailchimp.sync.tasks import drain_shop
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from tests.helpers import make_all_due, member_puts, new_person, row_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def contact_requests(emulator):
@@ -267,7 +267,6 @@ def test_revoked_key_pauses_the_shop_until_repaired(configuration, mailchimp_acc
     assert emulator.get_member(new_key, new_list, person.email)["status"] == "subscribed"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_newer_change_during_delivery_wins(configuration, mailchimp_account, settings):
     """A change recorded while an older version is on the wire is sent afterwards."""
     emulator, api_key, list_id = mailchimp_account
@@ -284,7 +283,6 @@ def test_newer_change_during_delivery_wins(configuration, mailchimp_account, set
     assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Newest"
 
 
-@pytest.mark.django_db  # no commit needed
 def test_dead_worker_lease_expires_and_row_is_delivered(configuration, mailchimp_account, settings):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")

@@ -15,7 +15,7 @@ from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def synced_person(emulator, api_key, list_id, configuration):

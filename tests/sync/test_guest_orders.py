@@ -14,7 +14,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync.kinds.order import guest_customer_id
 from tests.helpers import order_row
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def guest_order(shop, email, marketing_permission=False, name="Gil Guest"):

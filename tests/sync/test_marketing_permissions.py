@@ -8,7 +8,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, SyncState
 from shoop_mailchimp.sync import bulk
 from tests.helpers import new_person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 @pytest.fixture

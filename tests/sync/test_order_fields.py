@@ -16,7 +16,7 @@ from shuup.testing import factories
 from shoop_mailchimp.models import MailchimpLogEntry
 from tests.helpers import new_person, order_row
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 _skus = itertools.count(1)
 

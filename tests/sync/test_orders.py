@@ -6,7 +6,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, Sy
 from shoop_mailchimp.storefront import subscriptions
 from tests.helpers import make_all_due, place_order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_order_sends_products_then_order_with_customer(shop, configuration, mailchimp_account):
@@ -88,7 +88,6 @@ def test_checkout_succeeds_while_mailchimp_is_down(shop, configuration, mailchim
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
 
 
-@pytest.mark.django_db  # no commit needed
 def test_an_order_id_another_store_of_the_account_uses_fails_that_order_alone(shop, configuration,
                                                                            mailchimp_account, settings):
     """Order ids are unique per Mailchimp account (a staging shop on the same account, say)."""

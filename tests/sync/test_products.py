@@ -4,23 +4,19 @@ import json
 import tracemalloc
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from shuup.admin.modules.products.views.list import ProductListView
 from shuup.core.models import (
-    Currency,
     Manufacturer,
     PersonContact,
     Product,
     ProductMedia,
     ProductMediaKind,
     ProductVisibility,
-    Shop,
     ShopProduct,
     ShopProductVisibility,
-    ShopStatus,
 )
 from shuup.core.signals import stocks_updated
 from shuup.simple_supplier.models import StockCount
@@ -31,7 +27,6 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.models import (
     LogKind,
     MailchimpBatch,
-    MailchimpConfiguration,
     MailchimpLogEntry,
     SyncState,
     SyncStatus,
@@ -41,7 +36,7 @@ from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, new_person, place_order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def sent_product(emulator, api_key, configuration, product):
@@ -207,20 +202,11 @@ def test_a_shop_domain_of_one_label_is_no_address(settings, cart_settings, mailc
         "https://localhost:8000/p/%d-" % product.pk)
 
 
-def test_a_product_in_two_shops_follows_each(settings, shop, fresh_configuration, mailchimp_account):
+def test_a_product_in_two_shops_follows_each(shop, south_and_north, mailchimp_account):
     """Each shop its own price, visibility, pictures and links."""
     emulator, api_key, _list_id = mailchimp_account
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.net")
-    shop.domain = "south.example.com"
-    shop.save()
-    initialize(fresh_configuration)
-    south_config = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
-    north = Shop.objects.create(identifier="north", name="North", public_name="North", currency="SEK",
-                                domain="north.example.com", status=ShopStatus.ENABLED, prices_include_tax=True)
-    north_config = MailchimpConfiguration.objects.create(shop=north, api_key=api_key, enabled=True,
-                                                         list_id=emulator.add_list(api_key, name="North"))
-    initialize(north_config)
-    north_config.refresh_from_db()
+    south_config, north_config = south_and_north
+    north = north_config.shop
     product = create_product("kettle", shop=shop, supplier=get_default_supplier(), default_price=30)
     north_product = ShopProduct.objects.create(product=product, shop=north, default_price_value=300,
                                                visibility=ShopProductVisibility.ALWAYS_VISIBLE)
@@ -644,16 +630,6 @@ def test_a_negative_price_is_not_sent_in_a_batch_either(shop, burst_settings, ma
         [variant] = sent_product(emulator, api_key, burst_settings, product)["variants"]
         assert variant["price"] == 0 and variant["visibility"] == ("visible" if product is products[0] else "hidden")
     assert MailchimpLogEntry.objects.filter(action="product.negative_price", kind=LogKind.WARNING).count() == 5
-
-
-@pytest.fixture
-def dinar_shop(shop):
-    """A shop selling in Kuwaiti dinars: three decimal places."""
-    Currency.objects.update_or_create(code="KWD", defaults={"decimal_places": 3})
-    shop.currency = "KWD"
-    shop.save()
-    cache.clear()
-    return shop
 
 
 def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dinar_shop, configuration,

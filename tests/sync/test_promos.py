@@ -3,7 +3,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -12,7 +11,7 @@ from shuup.campaigns.models import BasketCampaign, Coupon
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.basket_line_effects import FreeProductLine
 from shuup.campaigns.models.campaigns import CouponUsage
-from shuup.core.models import Currency, OrderLineType, PersonContact, Shop, ShopStatus
+from shuup.core.models import OrderLineType, PersonContact
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import create_product, get_default_supplier, get_initial_order_status
 
@@ -32,7 +31,7 @@ from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.forms import form_values
 from tests.helpers import batch_posts
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def coupon_campaign(shop, code="SAVE10", percentage=None, amount=None, coupon_fields=None, **fields):
@@ -96,21 +95,11 @@ def test_the_redemption_link_opens_the_storefront_view(shop, configuration, mail
     assert response.status_code == 302 and response["Location"].endswith("/basket/")
 
 
-def test_each_shop_links_its_codes_to_its_own_storefront(settings, shop, fresh_configuration, mailchimp_account):
+def test_each_shop_links_its_codes_to_its_own_storefront(settings, shop, south_and_north, mailchimp_account):
     """Two shops on different domains: each code opens its own shop, never the host of the settings every shop
     shares. A shop without a domain takes STOREFRONT_BASE_URL, then WEBHOOK_BASE_URL."""
-    emulator, api_key, _list_id = mailchimp_account
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.net")
-    shop.domain = "south.example.com"
-    shop.save()
-    initialize(fresh_configuration)
-    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
-    north = Shop.objects.create(identifier="north", name="North", public_name="North", currency="EUR",
-                                domain="north.example.com", status=ShopStatus.ENABLED)
-    north_config = MailchimpConfiguration.objects.create(shop=north, api_key=api_key, enabled=True,
-                                                         list_id=emulator.add_list(api_key, name="North"))
-    initialize(north_config)
-    north_config.refresh_from_db()
+    configuration, north_config = south_and_north
+    north = north_config.shop
     south_campaign = coupon_campaign(shop, code="SOUTH", percentage=Decimal("0.1"))
     north_campaign = coupon_campaign(north, code="NORTH", percentage=Decimal("0.1"))
 
@@ -140,16 +129,6 @@ def test_a_fixed_amount_campaign(shop, configuration, mailchimp_account):
 def test_a_fixed_amount_rounds_half_up_as_orders_do(shop, configuration, mailchimp_account):
     campaign = coupon_campaign(shop, code="HALF", amount=Decimal("2.675"))
     assert rules_of(mailchimp_account, configuration)[str(campaign.pk)]["amount"] == 2.68
-
-
-@pytest.fixture
-def dinar_shop(shop):
-    """A shop selling in Kuwaiti dinars: three decimal places."""
-    Currency.objects.update_or_create(code="KWD", defaults={"decimal_places": 3})
-    shop.currency = "KWD"
-    shop.save()
-    cache.clear()
-    return shop
 
 
 def test_a_fixed_amount_keeps_the_places_of_the_shops_currency(dinar_shop, configuration, mailchimp_account):

@@ -17,7 +17,7 @@ from shoop_mailchimp.sync.kinds import contact as contact_kind
 from shoop_mailchimp.sync.outcome import UNEXPECTED_ATTEMPTS
 from tests.helpers import make_all_due, new_person, row_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def deleted_in_mailchimp(api_key, path):

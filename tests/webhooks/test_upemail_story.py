@@ -5,7 +5,7 @@ from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from tests.webhooks.helpers import post_event
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_address_changed_in_mailchimp_is_kept_until_the_shop_changes_its_own(

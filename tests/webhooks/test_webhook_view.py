@@ -5,7 +5,7 @@ from shuup.testing.factories import create_random_person
 from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncKind, SyncState
 from tests.webhooks.helpers import mailchimp_form, post_event, webhook_path
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def make_contact(permission=True, email=None):
@@ -25,7 +25,6 @@ def webhook_entries():
     return MailchimpLogEntry.objects.filter(action__startswith="webhook.").exclude(action="webhook.register")
 
 
-@pytest.mark.django_db  # no commit needed
 def test_get_and_head_with_the_secret_answer_200(client, configuration):
     assert client.get(webhook_path(configuration)).status_code == 200
     assert client.head(webhook_path(configuration)).status_code == 200
@@ -49,7 +48,6 @@ def test_wrong_missing_secret_or_unknown_shop_is_forbidden_and_changes_nothing(c
     assert not webhook_entries().exists()
 
 
-@pytest.mark.django_db  # no commit needed
 def test_only_get_head_and_post_are_allowed(client, configuration):
     path = webhook_path(configuration)
     assert client.put(path).status_code == 405
@@ -64,14 +62,12 @@ def test_only_get_head_and_post_are_allowed(client, configuration):
     {"type": "cleaned", "data[email]": " "},
     {"type": "upemail", "data[old_email]": "a@fastmail.com"},
 ])
-@pytest.mark.django_db  # no commit needed
 def test_malformed_deliveries_are_rejected(client, configuration, form):
     form = dict(form, **{"data[list_id]": configuration.list_id})
     assert client.post(webhook_path(configuration), form).status_code == 400
     assert not webhook_entries().exists()
 
 
-@pytest.mark.django_db  # no commit needed
 def test_a_json_body_is_not_a_mailchimp_delivery(client, configuration):
     response = client.post(webhook_path(configuration), '{"type": "unsubscribe"}', content_type="application/json")
     assert response.status_code == 400
@@ -181,7 +177,6 @@ def test_upemail_moves_the_sync_to_the_new_address_and_keeps_the_shop_email(
     ("profile", {"merges": {"FNAME": "Changed"}}),
     ("campaign", {"id": "camp1", "subject": "Hello", "status": "sent"}),
 ])
-@pytest.mark.django_db  # no commit needed
 def test_profile_and_campaign_are_logged_only(client, configuration, event_type, data):
     contact = make_contact(permission=True)
     if event_type == "profile":
@@ -194,7 +189,6 @@ def test_profile_and_campaign_are_logged_only(client, configuration, event_type,
     assert webhook_entries().get().action == "webhook.%s" % event_type
 
 
-@pytest.mark.django_db  # no commit needed
 def test_the_webhook_works_while_the_shop_is_in_maintenance_mode(client, configuration):
     contact = make_contact(permission=True)
     shop = configuration.shop
