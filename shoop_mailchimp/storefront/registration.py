@@ -6,7 +6,7 @@ from django.utils.translation import ugettext_lazy as _
 from shuup.front.providers import FormFieldDefinition, FormFieldProvider
 from shuup.front.signals import person_registration_save
 
-from shoop_mailchimp.shops import recording_shop_ids
+from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront.subscriptions import REGISTRATION, double_opt_in, subscribe_person
 
 FIELD_NAME = "shoop_mailchimp_newsletter"
@@ -14,8 +14,10 @@ REGISTERED_UID = "shoop_mailchimp.storefront.person_registered"
 
 
 def offered(shop):
-    """The box is shown where the shop sends to Mailchimp (enabled and initialized)."""
-    return shop.pk in recording_shop_ids()
+    """The box is shown where the shop sends to Mailchimp now (enabled, initialized, connected, not paused), as
+    the newsletter block is: elsewhere its promise (a confirmation e-mail, a subscription) would not be kept.
+    A shop that only records changes meanwhile (see ``MailchimpConfiguration.objects.recording``) offers none."""
+    return MailchimpConfiguration.objects.active().filter(shop=shop).exists()
 
 
 class NewsletterFieldProvider(FormFieldProvider):

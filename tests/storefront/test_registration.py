@@ -3,6 +3,7 @@ default, and only ticking it gives consent."""
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import MailchimpLogEntry
@@ -33,6 +34,20 @@ def test_the_checkbox_is_offered_unticked_where_the_shop_sends_to_mailchimp(shop
 @pytest.mark.django_db
 def test_no_checkbox_where_the_shop_does_not_use_mailchimp(shop):
     assert FIELD_NAME not in Client().get(reverse(REGISTER_URL_NAME)).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["unticked", "disconnected"])
+def test_no_checkbox_where_the_shop_only_records_changes(shop, configuration, change):
+    """A shop with "Send changes to Mailchimp" unticked, or disconnected, still records changes to send them
+    later, but promises no newsletter on its registration form (the newsletter block says so too)."""
+    if change == "unticked":
+        configuration.enabled = False
+    else:
+        configuration.disconnected_on = timezone.now()
+    configuration.save()
+    assert FIELD_NAME not in Client().get(reverse(REGISTER_URL_NAME)).content.decode()
+    assert register(Client(), "sees.no.box", ticked=True).marketing_permission is False
 
 
 @pytest.mark.django_db
