@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+from django.utils import translation
 from shuup.core import cache as shuup_cache
 from shuup.gdpr.models import get_setting as gdpr_settings
 from shuup.testing.factories import get_default_shop
@@ -66,6 +67,15 @@ def fresh_content_types():
     """The previous test may have emptied the table: content types cached from before would name rows that
     no longer exist."""
     ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def default_language(settings):
+    """The test client leaves the last request's language active in its thread (a Finnish storefront request,
+    say): the next test's shop would be named in that language only."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
