@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from shuup.core.models import CategoryStatus
 from shuup.discounts.models import Discount
-from shuup.testing.factories import create_product, get_default_supplier, get_default_category
+from shuup.testing.factories import create_product, get_default_supplier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
