@@ -37,7 +37,7 @@ DISCOUNT_FIELDS = ("shop_id", "product_id", "category_id", "exclude_selected_cat
 def _for_visitors(values):
     """Whether a discount with these field values can change what an anonymous visitor pays (as
     :func:`~shoop_mailchimp.sync.kinds.prices.discounts_for_visitors` selects them)."""
-    return bool(values["active"] and values["contact_id"] is None and values["supplier_id"] is None
+    return bool(values["active"] and values["contact_id"] is None
                 and values["contact_group_id"] in (None, anonymous_group_id()))
 
 
@@ -52,7 +52,7 @@ def _record_discounts(links):
     for values in links:
         if values["shop_id"] in shop_ids and _for_visitors(values):
             shop_products = products_of_discount(values["shop_id"], values["product_id"], values["category_id"],
-                                                  values["exclude_selected_category"])
+                                                  values["exclude_selected_category"], values["supplier_id"])
             if state.record_catalogue_rows(values["shop_id"], shop_products):
                 due.add(values["shop_id"])
     for shop_id in due:

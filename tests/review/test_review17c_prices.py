@@ -32,19 +32,6 @@ def storefront_price(product):
     return Decimal(re.sub(r"[^0-9.]", "", match.group(1).replace(",", ".")))
 
 
-def test_a_discount_of_the_products_supplier_shown_on_its_page_is_sent(shop, configuration, mailchimp_account):
-    """The product page prices with the shop product's supplier (ProductDetailView: shop_product.get_supplier),
-    so a Discount limited to that supplier is the sale price every visitor sees there."""
-    emulator, api_key, _list_id = mailchimp_account
-    supplier = get_default_supplier()
-    product = create_product("teapot", shop=shop, supplier=supplier, default_price=30)
-    Discount.objects.create(shop=shop, name="Supplier week", active=True, product=product, supplier=supplier,
-                            discounted_price_value=21)
-    product.save()  # whatever the receivers miss, a save sends the product again
-    assert storefront_price(product) == Decimal("21")
-    assert sent_price(emulator, api_key, configuration, product) == Decimal("21")
-
-
 def primary_category(shop, product):
     """Gives the product a primary category of its own (so that adding or removing another one saves nothing)."""
     from shuup.core.models import Category

@@ -1,9 +1,12 @@
 """Product prices as an anonymous visitor of the storefront sees them: Shuup's pricing and discounts, shown
 with or without tax as the shop displays prices to visitors, and sent again when a discount changes them."""
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from shuup.core.models import AnonymousContact, ContactGroup
 from shuup.customer_group_pricing.models import CgpPrice
@@ -27,6 +30,20 @@ def sent_variants(emulator, api_key, configuration, product):
 def sent_price(emulator, api_key, configuration, product):
     [variant] = sent_variants(emulator, api_key, configuration, product).values()
     return variant["price"]
+
+
+def storefront_price(product):
+    """The price Shuup's product page shows a visitor who is not logged in."""
+    from shuup.core.models import Shop
+    from shuup.xtheme import set_current_theme
+
+    set_current_theme("shuup.themes.classic_gray", Shop.objects.first())
+    response = Client().get(reverse("shuup:product", kwargs={"pk": product.pk, "slug": product.slug}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    match = re.search(r'class="price-line">.*?<strong>([^<]+)</strong>', html, re.S)
+    assert match, html[:3000]
+    return Decimal(re.sub(r"[^0-9.]", "", match.group(1).replace(",", ".")))
 
 
 def vat_24():
@@ -131,6 +148,31 @@ def test_a_variants_discount_sends_its_parent(shop, configuration, mailchimp_acc
     assert sent_variants(emulator, api_key, configuration, parent)[str(small.pk)]["price"] == 19
 
 
+def test_a_discount_of_the_products_supplier_shown_on_its_page_is_sent(shop, configuration, mailchimp_account):
+    """The product page prices with the shop product's supplier (ProductDetailView: shop_product.get_supplier),
+    so a Discount limited to that supplier is the sale price every visitor sees there."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    product = create_product("teapot", shop=shop, supplier=supplier, default_price=30)
+    Discount.objects.create(shop=shop, name="Supplier week", active=True, product=product, supplier=supplier,
+                            discounted_price_value=21)
+    assert storefront_price(product) == Decimal("21")
+    assert sent_price(emulator, api_key, configuration, product) == 21
+
+
+def test_a_discount_of_another_supplier_is_not_sent(shop, configuration, mailchimp_account):
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("saucer", shop=shop, supplier=get_default_supplier(), default_price=30)
+    other = get_supplier("simple_supplier", shop=shop, identifier="other", name="Other")
+    Discount.objects.create(shop=shop, name="Other week", active=True, product=product, supplier=other,
+                            discounted_price_value=21)
+    product.save()
+    assert storefront_price(product) == Decimal("30")
+    assert sent_price(emulator, api_key, configuration, product) == 30
+
+
 def test_a_discount_for_a_group_visitors_are_not_in_is_not_sent(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("vase", shop=shop, supplier=get_default_supplier(), default_price=20)
@@ -205,13 +247,15 @@ def test_the_batch_path_sends_sale_prices_in_few_queries(shop, burst_settings, m
     products = [create_product("cup-%d" % number, shop=shop, supplier=supplier, default_price=10)
                 for number in range(8)]
     Discount.objects.create(shop=shop, name="Cup", active=True, product=products[0], discounted_price_value=7)
+    Discount.objects.create(shop=shop, name="Supplier cup", active=True, product=products[1], supplier=supplier,
+                            discounted_price_value=8)
     run_due_work(shop.pk)
     bulk.resume_batches(shop.pk, poll_interval=0)
     assert batch_posts(emulator)
-    assert [sent_price(emulator, api_key, burst_settings, product) for product in products] == [7] + [10] * 7
+    assert [sent_price(emulator, api_key, burst_settings, product) for product in products] == [7, 8] + [10] * 6
     with CaptureQueriesContext(connection) as one:
-        product_kind.Catalogue(shop, [products[1].pk])
+        product_kind.Catalogue(shop, [products[2].pk])
     with CaptureQueriesContext(connection) as seven:
-        product_kind.Catalogue(shop, [product.pk for product in products[1:]])
+        product_kind.Catalogue(shop, [product.pk for product in products[2:]])
     # Products no rule for visitors concerns go through no query of their own.
     assert len(seven) == len(one)
