@@ -5,8 +5,6 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
-from shuup.core.models import CategoryStatus
-from shuup.discounts.models import Discount
 from shuup.testing.factories import create_product, get_default_supplier
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,65 +28,6 @@ def storefront_price(product):
     match = re.search(r'class="price-line">.*?<strong>([^<]+)</strong>', html, re.S)
     assert match, html[:3000]
     return Decimal(re.sub(r"[^0-9.]", "", match.group(1).replace(",", ".")))
-
-
-def primary_category(shop, product):
-    """Gives the product a primary category of its own (so that adding or removing another one saves nothing)."""
-    from shuup.core.models import Category
-
-    kitchen = Category.objects.create(identifier="kitchen", name="Kitchen", status=CategoryStatus.VISIBLE)
-    kitchen.shops.add(shop)
-    shop_product = product.get_shop_instance(shop)
-    shop_product.primary_category = kitchen
-    shop_product.save()
-    shop_product.categories.add(kitchen)
-
-
-def discounted_category(shop):
-    from shuup.core.models import Category
-
-    sale = Category.objects.create(identifier="sale", name="Sale", status=CategoryStatus.VISIBLE)
-    sale.shops.add(shop)
-    Discount.objects.create(shop=shop, name="Sale -50 %", active=True, category=sale,
-                            discount_percentage=Decimal("0.5"))
-    return sale
-
-
-def test_a_product_added_to_a_discounted_category_from_the_category_admin_is_sent_again(
-        shop, configuration, mailchimp_account):
-    """The category admin's *Additional Category* products (CategoryProductForm) only add the category to the
-    shop products (no save of a product that has a primary category): a discount for that category then gives
-    them the sale price on the storefront."""
-    from shuup.admin.modules.categories.forms import CategoryProductForm
-
-    emulator, api_key, _list_id = mailchimp_account
-    product = create_product("mug", shop=shop, supplier=get_default_supplier(), default_price=10)
-    primary_category(shop, product)
-    sale = discounted_category(shop)
-    assert sent_price(emulator, api_key, configuration, product) == Decimal("10")
-    form = CategoryProductForm(shop=shop, category=sale, data={"additional_products": [product.pk]})
-    assert form.is_valid(), form.errors
-    form.save()
-    assert storefront_price(product) == Decimal("5")
-    assert sent_price(emulator, api_key, configuration, product) == Decimal("5")
-
-
-def test_a_product_removed_from_a_discounted_category_from_the_category_admin_is_sent_again(
-        shop, configuration, mailchimp_account):
-    from shuup.admin.modules.categories.forms import CategoryProductForm
-
-    emulator, api_key, _list_id = mailchimp_account
-    product = create_product("jug", shop=shop, supplier=get_default_supplier(), default_price=10)
-    primary_category(shop, product)
-    sale = discounted_category(shop)
-    product.get_shop_instance(shop).categories.add(sale)
-    product.save()
-    assert sent_price(emulator, api_key, configuration, product) == Decimal("5")
-    form = CategoryProductForm(shop=shop, category=sale, data={"remove_products": [product.pk]})
-    assert form.is_valid(), form.errors
-    form.save()
-    assert storefront_price(product) == Decimal("10")
-    assert sent_price(emulator, api_key, configuration, product) == Decimal("10")
 
 
 def test_a_half_cent_is_rounded_as_the_storefront_shows_it(shop, configuration, mailchimp_account):

@@ -173,6 +173,65 @@ def test_a_discount_of_another_supplier_is_not_sent(shop, configuration, mailchi
     assert sent_price(emulator, api_key, configuration, product) == 30
 
 
+def primary_category(shop, product):
+    """Gives the product a primary category of its own (so that adding or removing another one saves nothing)."""
+    from shuup.core.models import Category, CategoryStatus
+
+    kitchen = Category.objects.create(identifier="kitchen", name="Kitchen", status=CategoryStatus.VISIBLE)
+    kitchen.shops.add(shop)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.primary_category = kitchen
+    shop_product.save()
+    shop_product.categories.add(kitchen)
+
+
+def discounted_category(shop):
+    from shuup.core.models import Category, CategoryStatus
+
+    sale = Category.objects.create(identifier="sale", name="Sale", status=CategoryStatus.VISIBLE)
+    sale.shops.add(shop)
+    Discount.objects.create(shop=shop, name="Sale -50 %", active=True, category=sale,
+                            discount_percentage=Decimal("0.5"))
+    return sale
+
+
+def test_a_product_added_to_a_discounted_category_from_the_category_admin_is_sent_again(
+        shop, configuration, mailchimp_account):
+    """The category admin's *Additional Category* products (CategoryProductForm) only add the category to the
+    shop products (no save of a product that has a primary category): a discount for that category then gives
+    them the sale price on the storefront."""
+    from shuup.admin.modules.categories.forms import CategoryProductForm
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("mug", shop=shop, supplier=get_default_supplier(), default_price=10)
+    primary_category(shop, product)
+    sale = discounted_category(shop)
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("10")
+    form = CategoryProductForm(shop=shop, category=sale, data={"additional_products": [product.pk]})
+    assert form.is_valid(), form.errors
+    form.save()
+    assert storefront_price(product) == Decimal("5")
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("5")
+
+
+def test_a_product_removed_from_a_discounted_category_from_the_category_admin_is_sent_again(
+        shop, configuration, mailchimp_account):
+    from shuup.admin.modules.categories.forms import CategoryProductForm
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("jug", shop=shop, supplier=get_default_supplier(), default_price=10)
+    primary_category(shop, product)
+    sale = discounted_category(shop)
+    product.get_shop_instance(shop).categories.add(sale)
+    product.save()
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("5")
+    form = CategoryProductForm(shop=shop, category=sale, data={"remove_products": [product.pk]})
+    assert form.is_valid(), form.errors
+    form.save()
+    assert storefront_price(product) == Decimal("10")
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("10")
+
+
 def test_a_discount_for_a_group_visitors_are_not_in_is_not_sent(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("vase", shop=shop, supplier=get_default_supplier(), default_price=20)
