@@ -266,6 +266,48 @@ def test_a_discount_whose_end_passes_is_sent_again_without_a_save(shop, configur
     assert SyncState.objects.products().get(object_id=product.pk).version == row.version
 
 
+def test_a_discount_that_ends_while_its_batch_is_out_is_sent_again(shop, burst_settings, mailchimp_account):
+    """A bulk send submits the sale price; the sale ends (midnight) before the batch is read back. The rows
+    close after the end, but their payload was built before it: the next rounds send the price again."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    products = [create_product("plate-%d" % number, shop=shop, supplier=supplier, default_price=10)
+                for number in range(8)]
+    discount = Discount.objects.create(shop=shop, name="Night sale", active=True, product=products[0],
+                                       discounted_price_value=7, end_datetime=timezone.now() + timedelta(days=1))
+    run_due_work(shop.pk)  # the batch goes out with the sale price
+    assert batch_posts(emulator)
+    Discount.objects.filter(pk=discount.pk).update(end_datetime=timezone.now())  # midnight, no save
+    bulk.resume_batches(shop.pk, poll_interval=0)  # read back after the end
+    assert sent_price(emulator, api_key, burst_settings, products[0]) == 7
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    run_due_work(shop.pk)
+    assert sent_price(emulator, api_key, burst_settings, products[0]) == 10
+
+
+def test_a_discount_that_ends_while_a_round_finds_its_batch_out_is_sent_again(shop, burst_settings,
+                                                                              mailchimp_account):
+    """The round that sees the end passes while the batch is still out: its rows are queued all the same, and
+    sent again once the batch closes them."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    products = [create_product("bowl-%d" % number, shop=shop, supplier=supplier, default_price=10)
+                for number in range(8)]
+    discount = Discount.objects.create(shop=shop, name="Night sale", active=True, product=products[0],
+                                       discounted_price_value=7, end_datetime=timezone.now() + timedelta(days=1))
+    run_due_work(shop.pk)
+    assert batch_posts(emulator)
+    Discount.objects.filter(pk=discount.pk).update(end_datetime=timezone.now())
+    assert SyncState.objects.products().get(object_id=products[0].pk).status == SyncStatus.SENDING
+    run_due_work(shop.pk)  # the end passed; the batch is still out
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    run_due_work(shop.pk)
+    assert sent_price(emulator, api_key, burst_settings, products[0]) == 10
+
+
 def test_a_discount_whose_start_passes_is_sent_without_a_save(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("desk", shop=shop, supplier=get_default_supplier(), default_price=200)
