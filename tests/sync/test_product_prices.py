@@ -360,3 +360,20 @@ def test_the_batch_path_sends_sale_prices_in_few_queries(shop, burst_settings, m
         product_kind.Catalogue(shop, [product.pk for product in products[2:]])
     # Products no rule for visitors concerns go through no query of their own.
     assert len(seven) == len(one)
+
+
+def test_a_half_cent_is_rounded_as_the_storefront_shows_it(shop, configuration, mailchimp_account):
+    """Entered without tax, shown to visitors with 25 % VAT (Sweden, Denmark): 8.10 → 10.125. The product page
+    shows €10.12 (Shuup formats money with Babel, which rounds half to even): Mailchimp gets the same, not the
+    10.13 an order's half up would give."""
+    from shuup.default_tax.models import TaxRule
+
+    emulator, api_key, _list_id = mailchimp_account
+    shop.prices_include_tax = False
+    shop.save()
+    rule = TaxRule.objects.create(tax=shuup_tax("VAT25", "VAT 25 %", rate=Decimal("0.25")))
+    rule.tax_classes.add(get_default_tax_class())
+    AnonymousContact.get_default_group().set_price_display_options(shop=shop, show_prices_including_taxes=True)
+    product = create_product("candle", shop=shop, supplier=get_default_supplier(), default_price="8.10")
+    assert storefront_price(product) == Decimal("10.12")
+    assert Decimal(str(sent_price(emulator, api_key, configuration, product))) == storefront_price(product)

@@ -677,8 +677,7 @@ def test_a_negative_price_is_not_sent_in_a_batch_either(shop, burst_settings, ma
     assert MailchimpLogEntry.objects.filter(action="product.negative_price", kind=LogKind.WARNING).count() == 5
 
 
-def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dinar_shop, configuration,
-                                                                            mailchimp_account):
+def test_prices_keep_the_currency_places_in_products_and_orders(dinar_shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("dallah", shop=dinar_shop, supplier=get_default_supplier(), default_price="1.235")
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 1.235
@@ -689,7 +688,7 @@ def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dina
     assert order["lines"][0]["price"] == 1.235
 
 
-def test_prices_round_half_up_as_orders_do(shop, configuration, mailchimp_account):
+def test_prices_are_rounded_from_their_decimal_not_a_float(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("spoon", shop=shop, default_price="2.675")  # a float rounds it to 2.67
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 2.68
