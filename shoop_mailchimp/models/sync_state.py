@@ -77,6 +77,9 @@ class SyncState(models.Model):
     version = models.PositiveIntegerField(default=1, help_text=_("Bumped by every recorded change."))
     claimed_version = models.PositiveIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the row was last claimed: what it last sent was built after it "
+                                           "(a batch closes its rows minutes later)."))
     claimed_by = models.CharField(max_length=32, blank=True, help_text=_("Token of the claim holding the lease."))
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt"))

@@ -1,6 +1,7 @@
 """Signal receivers for what changes the price an anonymous visitor sees (see
 :mod:`shoop_mailchimp.sync.kinds.prices`) without a product or shop product save: a ``shuup.discounts``
-discount, its happy hours and their time ranges, a customer group price or discount of the anonymous group,
+discount, its happy hours and their time ranges, a product added to a category or removed from it (a
+discount for the category), a customer group price or discount of the anonymous group,
 the anonymous group's price display options. They queue the products Mailchimp has (sync state's
 :func:`~shoop_mailchimp.sync.state.record_catalogue_rows`), in the caller's transaction; a product never sent
 gets its price when it is. A discount's start, end or happy hour passing is no save: each round looks for
@@ -26,6 +27,7 @@ TIME_RANGE_DELETING_UID = "shoop_mailchimp.time_range_deleting"
 GROUP_PRICE_SAVED_UID = "shoop_mailchimp.group_price_saved.%s"
 GROUP_PRICE_DELETED_UID = "shoop_mailchimp.group_price_deleted.%s"
 PRICE_DISPLAY_SAVED_UID = "shoop_mailchimp.price_display_saved"
+SHOP_PRODUCT_CATEGORIES_UID = "shoop_mailchimp.shop_product_categories_changed"
 
 #: What a discount being saved holds in the database (its links, and whether visitors get it): see
 #: :func:`discount_saving`.
@@ -37,7 +39,7 @@ DISCOUNT_FIELDS = ("shop_id", "product_id", "category_id", "exclude_selected_cat
 def _for_visitors(values):
     """Whether a discount with these field values can change what an anonymous visitor pays (as
     :func:`~shoop_mailchimp.sync.kinds.prices.discounts_for_visitors` selects them)."""
-    return bool(values["active"] and values["contact_id"] is None and values["supplier_id"] is None
+    return bool(values["active"] and values["contact_id"] is None
                 and values["contact_group_id"] in (None, anonymous_group_id()))
 
 
@@ -52,7 +54,7 @@ def _record_discounts(links):
     for values in links:
         if values["shop_id"] in shop_ids and _for_visitors(values):
             shop_products = products_of_discount(values["shop_id"], values["product_id"], values["category_id"],
-                                                  values["exclude_selected_category"])
+                                                  values["exclude_selected_category"], values["supplier_id"])
             if state.record_catalogue_rows(values["shop_id"], shop_products):
                 due.add(values["shop_id"])
     for shop_id in due:
@@ -113,6 +115,25 @@ def time_range_changed(sender, instance, raw=False, **kwargs):
         _record_happy_hours([instance.happy_hour_id])
 
 
+def shop_product_categories_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A product added to a category or removed from it, from either side, without a shop product save (the
+    category admin's *Additional Category* and *Remove Products*): a discount for the category gives its
+    products the sale price, or takes it away. Products Mailchimp has are queued, one statement per shop."""
+    if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
+        return
+    if action != "pre_clear" and not pk_set:
+        return
+    if reverse:  # instance is the category, pk_set the shop products (none: all of them, before a clear)
+        shop_products = (ShopProduct.objects.filter(pk__in=pk_set) if pk_set
+                         else ShopProduct.objects.filter(categories=instance.pk))
+    else:
+        shop_products = ShopProduct.objects.filter(pk=instance.pk)
+    shop_ids = set(recording_shop_ids())
+    for shop_id in set(shop_products.values_list("shop_id", flat=True)) & shop_ids:
+        if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
+            schedule_delivery(shop_id)
+
+
 def group_price_changed(sender, instance, raw=False, **kwargs):
     """A customer group price or discount of the anonymous group (customer group pricing)."""
     if raw or instance.shop_id not in recording_shop_ids() or instance.group_id != anonymous_group_id():
@@ -136,6 +157,8 @@ def price_display_saved(sender, instance, raw=False, **kwargs):
 
 def connect():
     post_save.connect(price_display_saved, sender=ContactGroupPriceDisplay, dispatch_uid=PRICE_DISPLAY_SAVED_UID)
+    m2m_changed.connect(shop_product_categories_changed, sender=ShopProduct.categories.through,
+                        dispatch_uid=SHOP_PRODUCT_CATEGORIES_UID)
     if apps.is_installed("shuup.customer_group_pricing"):
         from shuup.customer_group_pricing.models import CgpDiscount, CgpPrice
 

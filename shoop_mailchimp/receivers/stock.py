@@ -1,19 +1,29 @@
-"""A product's inventory: Shuup's ``stocks_updated``, and stock management turned on or off in
-simple_supplier (recorded as the product's catalogue row, :mod:`shoop_mailchimp.receivers.products`)."""
+"""A product's inventory: Shuup's ``stocks_updated``, stock management turned on or off in simple_supplier
+(for a product, recorded as the product's catalogue row, :mod:`shoop_mailchimp.receivers.products`), and a
+supplier's *Stock managed* switched or its shops changed (its counted products' rows, through sync state)."""
 from django.apps import apps
-from django.db.models.signals import post_init, post_save
+from django.db.models import Subquery
+from django.db.models.signals import m2m_changed, post_init, post_save, pre_save
+from shuup.core.models import ShopProduct, Supplier
 from shuup.core.signals import stocks_updated
 
 from shoop_mailchimp.receivers.products import catalogue_ids, record_catalogue
 from shoop_mailchimp.shops import recording_shop_ids
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
 
 STOCKS_UPDATED_UID = "shoop_mailchimp.stocks_updated"
 STOCK_COUNT_LOADED_UID = "shoop_mailchimp.stock_count_loaded"
 STOCK_COUNT_SAVED_UID = "shoop_mailchimp.stock_count_saved"
+SUPPLIER_SAVING_UID = "shoop_mailchimp.supplier_saving"
+SUPPLIER_SAVED_UID = "shoop_mailchimp.supplier_saved"
+SUPPLIER_SHOPS_UID = "shoop_mailchimp.supplier_shops_changed"
 
 #: Whether a stock count instance manages stock in the database (as loaded or last saved): see
 #: :func:`stock_count_saved`.
 STORED_STOCK_MANAGED = "_shoop_mailchimp_stored_stock_managed"
+#: Whether a supplier being saved manages stock in the database: see :func:`supplier_saving`.
+STORED_SUPPLIER_STOCK_MANAGED = "_shoop_mailchimp_stored_supplier_stock_managed"
 
 
 def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs):
@@ -36,8 +46,60 @@ def stock_count_saved(sender, instance, raw=False, **kwargs):
         record_catalogue(catalogue_ids([instance.product_id]))
 
 
+def _record_counted(supplier_id, shop_ids):
+    """Queue, in the caller's transaction, the rows Mailchimp has of the products whose stock the supplier
+    counts (a stock count managing stock: the only ones whose figure its switch or its shops change), in
+    these shops (the recording ones among them); one statement per shop however many products (a
+    thousand rows due at once go through batches)."""
+    if not apps.is_installed("shuup.simple_supplier"):
+        return
+    counted = apps.get_model("simple_supplier", "StockCount").objects.filter(
+        supplier_id=supplier_id, stock_managed=True).values("product_id")
+    for shop_id in set(shop_ids) & set(recording_shop_ids()):
+        if state.record_catalogue_rows(shop_id, ShopProduct.objects.filter(
+                shop_id=shop_id, product_id__in=Subquery(counted))):
+            schedule_delivery(shop_id)
+
+
+def supplier_saving(sender, instance, raw=False, **kwargs):
+    """Remember whether the supplier manages stock in the database (its admin form saves the whole supplier)."""
+    stored = None
+    if not raw and instance.pk and recording_shop_ids():
+        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", flat=True).first()
+    instance.__dict__[STORED_SUPPLIER_STOCK_MANAGED] = stored
+
+
+def supplier_saved(sender, instance, raw=False, created=False, **kwargs):
+    """*Stock managed* switched on (Shuup then sells only what is counted: a sold-out product is sent sold
+    out) or off (untracked again): its counted products' stock in its shops."""
+    stored = instance.__dict__.pop(STORED_SUPPLIER_STOCK_MANAGED, None)
+    if raw or created or stored is None or bool(stored) == bool(instance.stock_managed):
+        return
+    _record_counted(instance.pk, Supplier.shops.through.objects.filter(supplier_id=instance.pk).values_list(
+        "shop_id", flat=True))
+
+
+def supplier_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A supplier that manages stock added to shops or removed from them (from either side; before a clear,
+    the shops it leaves): its counted products' stock there."""
+    if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
+        return
+    if action != "pre_clear" and not pk_set:
+        return
+    if reverse:  # instance is the shop, pk_set the suppliers (none: all of the shop's, before a clear)
+        suppliers = Supplier.objects.filter(pk__in=pk_set) if pk_set else Supplier.objects.filter(shops=instance.pk)
+        for supplier_id in suppliers.filter(stock_managed=True).values_list("pk", flat=True):
+            _record_counted(supplier_id, [instance.pk])
+    elif instance.stock_managed:
+        _record_counted(instance.pk, pk_set or Supplier.shops.through.objects.filter(
+            supplier_id=instance.pk).values_list("shop_id", flat=True))
+
+
 def connect():
     stocks_updated.connect(stocks_updated_receiver, dispatch_uid=STOCKS_UPDATED_UID)
+    pre_save.connect(supplier_saving, sender=Supplier, dispatch_uid=SUPPLIER_SAVING_UID)
+    post_save.connect(supplier_saved, sender=Supplier, dispatch_uid=SUPPLIER_SAVED_UID)
+    m2m_changed.connect(supplier_shops_changed, sender=Supplier.shops.through, dispatch_uid=SUPPLIER_SHOPS_UID)
     if apps.is_installed("shuup.simple_supplier"):
         stock_count = apps.get_model("simple_supplier", "StockCount")
         post_init.connect(stock_count_loaded, sender=stock_count, dispatch_uid=STOCK_COUNT_LOADED_UID)

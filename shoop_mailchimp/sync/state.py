@@ -229,9 +229,11 @@ def requeue_products_past_availability(now=None):
     many were queued."""
     now = now or timezone.now()
     ended = ShopProduct.objects.filter(shop_id=OuterRef("shop_id"), product_id=OuterRef("object_id"),
-                                       available_until__gt=OuterRef("last_synced_at"), available_until__lte=now)
+                                       available_until__gt=OuterRef("built"), available_until__lte=now)
+    # Compared with the claim that built the last payload, not the close (a batch's comes minutes later).
     ids = list(SyncState.objects.filter(kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).annotate(
-        ended=Exists(ended)).filter(ended=True).values_list("id", flat=True))
+        built=Coalesce("claimed_at", "last_synced_at")).annotate(ended=Exists(ended)).filter(
+        ended=True).values_list("id", flat=True))
     return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
                             **_pending_now(now)) if ids else 0
 
@@ -244,19 +246,28 @@ def record_catalogue_rows(shop_id, shop_products):
     return record(shop_id, SyncKind.PRODUCT, set(parents), only_known=True)
 
 
+def _built_before(moment):
+    """Rows whose last payload may have been built before ``moment``: claimed before it (a payload is built
+    after its row's claim; a batch's rows close minutes after it, so the close time says nothing of the
+    payload's age). A row never claimed since this was kept: its last send, else its last queueing."""
+    return Q(claimed_at__lt=moment) | Q(claimed_at__isnull=True, last_synced_at__lt=moment) | Q(
+        claimed_at__isnull=True, last_synced_at__isnull=True, next_attempt_at__lt=moment)
+
+
 def requeue_products_priced_anew(shop_id, shop_products, changed_at, now=None):
     """Queue the shop's product rows of these shop products (a queryset: a discount's; a variation child's row
-    is its parent's) sent before ``changed_at`` and not queued since: their price for visitors changed then
-    with no save to say so (a discount's start or end date, a happy hour). A row queued after ``changed_at``
-    is left: its next send, or the send that closed it unchanged, already had the new price. Returns how many
-    were queued."""
+    is its parent's) whose last payload was built before ``changed_at`` (claimed before it): their price for
+    visitors changed then with no save to say so (a discount's start or end date, a happy hour). That is also a
+    row still out in a batch built before then: queued now, it is sent again when the batch closes it. A row
+    claimed after ``changed_at`` is left: what it sent, or found unchanged, already had the new price. Returns
+    how many were queued."""
     now = now or timezone.now()
     parents = shop_products.annotate(parent=Coalesce("product__variation_parent_id", "product_id")).values("parent")
+    out = (SyncStatus.SYNCED, SyncStatus.SENDING)
     ids = list(SyncState.objects.filter(
-        shop_id=shop_id, kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED, object_id__in=Subquery(parents),
-        last_synced_at__lt=changed_at, next_attempt_at__lt=changed_at).values_list("id", flat=True))
-    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
-                            **_pending_now(now)) if ids else 0
+        _built_before(changed_at), shop_id=shop_id, kind=SyncKind.PRODUCT, status__in=out, erase=False,
+        object_id__in=Subquery(parents)).values_list("id", flat=True))
+    return _update_unlocked(SyncState.objects.filter(id__in=ids, status__in=out), **_pending_now(now)) if ids else 0
 
 
 def requeue_products_past_discount_dates(now=None):
@@ -376,7 +387,8 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
     now = now or timezone.now()
     lease_until = now + timedelta(seconds=lease_seconds or get_setting("LEASE_SECONDS"))
     token = uuid.uuid4().hex
-    take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"))
+    take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"),
+                claimed_at=now)
     chosen = due(shop_id, now, kind).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
@@ -402,7 +414,8 @@ def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):
     now = timezone.now()
     SyncState.objects.bulk_create([
         SyncState(shop_id=shop_id, kind=kind, object_id=pk, status=SyncStatus.SENDING, next_attempt_at=now,
-                  lease_until=now + timedelta(seconds=lease_seconds), claimed_by=token, claimed_version=1)
+                  lease_until=now + timedelta(seconds=lease_seconds), claimed_by=token, claimed_version=1,
+                  claimed_at=now)
         for pk in object_ids
     ], ignore_conflicts=True)
     return SyncState.objects.filter(shop_id=shop_id, claimed_by=token).count()

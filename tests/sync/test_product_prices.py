@@ -1,9 +1,12 @@
 """Product prices as an anonymous visitor of the storefront sees them: Shuup's pricing and discounts, shown
 with or without tax as the shop displays prices to visitors, and sent again when a discount changes them."""
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from shuup.core.models import AnonymousContact, ContactGroup
 from shuup.customer_group_pricing.models import CgpPrice
@@ -27,6 +30,20 @@ def sent_variants(emulator, api_key, configuration, product):
 def sent_price(emulator, api_key, configuration, product):
     [variant] = sent_variants(emulator, api_key, configuration, product).values()
     return variant["price"]
+
+
+def storefront_price(product):
+    """The price Shuup's product page shows a visitor who is not logged in."""
+    from shuup.core.models import Shop
+    from shuup.xtheme import set_current_theme
+
+    set_current_theme("shuup.themes.classic_gray", Shop.objects.first())
+    response = Client().get(reverse("shuup:product", kwargs={"pk": product.pk, "slug": product.slug}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    match = re.search(r'class="price-line">.*?<strong>([^<]+)</strong>', html, re.S)
+    assert match, html[:3000]
+    return Decimal(re.sub(r"[^0-9.]", "", match.group(1).replace(",", ".")))
 
 
 def vat_24():
@@ -131,6 +148,90 @@ def test_a_variants_discount_sends_its_parent(shop, configuration, mailchimp_acc
     assert sent_variants(emulator, api_key, configuration, parent)[str(small.pk)]["price"] == 19
 
 
+def test_a_discount_of_the_products_supplier_shown_on_its_page_is_sent(shop, configuration, mailchimp_account):
+    """The product page prices with the shop product's supplier (ProductDetailView: shop_product.get_supplier),
+    so a Discount limited to that supplier is the sale price every visitor sees there."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    product = create_product("teapot", shop=shop, supplier=supplier, default_price=30)
+    Discount.objects.create(shop=shop, name="Supplier week", active=True, product=product, supplier=supplier,
+                            discounted_price_value=21)
+    assert storefront_price(product) == Decimal("21")
+    assert sent_price(emulator, api_key, configuration, product) == 21
+
+
+def test_a_discount_of_another_supplier_is_not_sent(shop, configuration, mailchimp_account):
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("saucer", shop=shop, supplier=get_default_supplier(), default_price=30)
+    other = get_supplier("simple_supplier", shop=shop, identifier="other", name="Other")
+    Discount.objects.create(shop=shop, name="Other week", active=True, product=product, supplier=other,
+                            discounted_price_value=21)
+    product.save()
+    assert storefront_price(product) == Decimal("30")
+    assert sent_price(emulator, api_key, configuration, product) == 30
+
+
+def primary_category(shop, product):
+    """Gives the product a primary category of its own (so that adding or removing another one saves nothing)."""
+    from shuup.core.models import Category, CategoryStatus
+
+    kitchen = Category.objects.create(identifier="kitchen", name="Kitchen", status=CategoryStatus.VISIBLE)
+    kitchen.shops.add(shop)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.primary_category = kitchen
+    shop_product.save()
+    shop_product.categories.add(kitchen)
+
+
+def discounted_category(shop):
+    from shuup.core.models import Category, CategoryStatus
+
+    sale = Category.objects.create(identifier="sale", name="Sale", status=CategoryStatus.VISIBLE)
+    sale.shops.add(shop)
+    Discount.objects.create(shop=shop, name="Sale -50 %", active=True, category=sale,
+                            discount_percentage=Decimal("0.5"))
+    return sale
+
+
+def test_a_product_added_to_a_discounted_category_from_the_category_admin_is_sent_again(
+        shop, configuration, mailchimp_account):
+    """The category admin's *Additional Category* products (CategoryProductForm) only add the category to the
+    shop products (no save of a product that has a primary category): a discount for that category then gives
+    them the sale price on the storefront."""
+    from shuup.admin.modules.categories.forms import CategoryProductForm
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("mug", shop=shop, supplier=get_default_supplier(), default_price=10)
+    primary_category(shop, product)
+    sale = discounted_category(shop)
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("10")
+    form = CategoryProductForm(shop=shop, category=sale, data={"additional_products": [product.pk]})
+    assert form.is_valid(), form.errors
+    form.save()
+    assert storefront_price(product) == Decimal("5")
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("5")
+
+
+def test_a_product_removed_from_a_discounted_category_from_the_category_admin_is_sent_again(
+        shop, configuration, mailchimp_account):
+    from shuup.admin.modules.categories.forms import CategoryProductForm
+
+    emulator, api_key, _list_id = mailchimp_account
+    product = create_product("jug", shop=shop, supplier=get_default_supplier(), default_price=10)
+    primary_category(shop, product)
+    sale = discounted_category(shop)
+    product.get_shop_instance(shop).categories.add(sale)
+    product.save()
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("5")
+    form = CategoryProductForm(shop=shop, category=sale, data={"remove_products": [product.pk]})
+    assert form.is_valid(), form.errors
+    form.save()
+    assert storefront_price(product) == Decimal("10")
+    assert sent_price(emulator, api_key, configuration, product) == Decimal("10")
+
+
 def test_a_discount_for_a_group_visitors_are_not_in_is_not_sent(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("vase", shop=shop, supplier=get_default_supplier(), default_price=20)
@@ -163,6 +264,48 @@ def test_a_discount_whose_end_passes_is_sent_again_without_a_save(shop, configur
     # Once only: the next round does not queue it again.
     run_due_work()
     assert SyncState.objects.products().get(object_id=product.pk).version == row.version
+
+
+def test_a_discount_that_ends_while_its_batch_is_out_is_sent_again(shop, burst_settings, mailchimp_account):
+    """A bulk send submits the sale price; the sale ends (midnight) before the batch is read back. The rows
+    close after the end, but their payload was built before it: the next rounds send the price again."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    products = [create_product("plate-%d" % number, shop=shop, supplier=supplier, default_price=10)
+                for number in range(8)]
+    discount = Discount.objects.create(shop=shop, name="Night sale", active=True, product=products[0],
+                                       discounted_price_value=7, end_datetime=timezone.now() + timedelta(days=1))
+    run_due_work(shop.pk)  # the batch goes out with the sale price
+    assert batch_posts(emulator)
+    Discount.objects.filter(pk=discount.pk).update(end_datetime=timezone.now())  # midnight, no save
+    bulk.resume_batches(shop.pk, poll_interval=0)  # read back after the end
+    assert sent_price(emulator, api_key, burst_settings, products[0]) == 7
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    run_due_work(shop.pk)
+    assert sent_price(emulator, api_key, burst_settings, products[0]) == 10
+
+
+def test_a_discount_that_ends_while_a_round_finds_its_batch_out_is_sent_again(shop, burst_settings,
+                                                                              mailchimp_account):
+    """The round that sees the end passes while the batch is still out: its rows are queued all the same, and
+    sent again once the batch closes them."""
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    products = [create_product("bowl-%d" % number, shop=shop, supplier=supplier, default_price=10)
+                for number in range(8)]
+    discount = Discount.objects.create(shop=shop, name="Night sale", active=True, product=products[0],
+                                       discounted_price_value=7, end_datetime=timezone.now() + timedelta(days=1))
+    run_due_work(shop.pk)
+    assert batch_posts(emulator)
+    Discount.objects.filter(pk=discount.pk).update(end_datetime=timezone.now())
+    assert SyncState.objects.products().get(object_id=products[0].pk).status == SyncStatus.SENDING
+    run_due_work(shop.pk)  # the end passed; the batch is still out
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    run_due_work(shop.pk)
+    assert sent_price(emulator, api_key, burst_settings, products[0]) == 10
 
 
 def test_a_discount_whose_start_passes_is_sent_without_a_save(shop, configuration, mailchimp_account):
@@ -205,13 +348,32 @@ def test_the_batch_path_sends_sale_prices_in_few_queries(shop, burst_settings, m
     products = [create_product("cup-%d" % number, shop=shop, supplier=supplier, default_price=10)
                 for number in range(8)]
     Discount.objects.create(shop=shop, name="Cup", active=True, product=products[0], discounted_price_value=7)
+    Discount.objects.create(shop=shop, name="Supplier cup", active=True, product=products[1], supplier=supplier,
+                            discounted_price_value=8)
     run_due_work(shop.pk)
     bulk.resume_batches(shop.pk, poll_interval=0)
     assert batch_posts(emulator)
-    assert [sent_price(emulator, api_key, burst_settings, product) for product in products] == [7] + [10] * 7
+    assert [sent_price(emulator, api_key, burst_settings, product) for product in products] == [7, 8] + [10] * 6
     with CaptureQueriesContext(connection) as one:
-        product_kind.Catalogue(shop, [products[1].pk])
+        product_kind.Catalogue(shop, [products[2].pk])
     with CaptureQueriesContext(connection) as seven:
-        product_kind.Catalogue(shop, [product.pk for product in products[1:]])
+        product_kind.Catalogue(shop, [product.pk for product in products[2:]])
     # Products no rule for visitors concerns go through no query of their own.
     assert len(seven) == len(one)
+
+
+def test_a_half_cent_is_rounded_as_the_storefront_shows_it(shop, configuration, mailchimp_account):
+    """Entered without tax, shown to visitors with 25 % VAT (Sweden, Denmark): 8.10 → 10.125. The product page
+    shows €10.12 (Shuup formats money with Babel, which rounds half to even): Mailchimp gets the same, not the
+    10.13 an order's half up would give."""
+    from shuup.default_tax.models import TaxRule
+
+    emulator, api_key, _list_id = mailchimp_account
+    shop.prices_include_tax = False
+    shop.save()
+    rule = TaxRule.objects.create(tax=shuup_tax("VAT25", "VAT 25 %", rate=Decimal("0.25")))
+    rule.tax_classes.add(get_default_tax_class())
+    AnonymousContact.get_default_group().set_price_display_options(shop=shop, show_prices_including_taxes=True)
+    product = create_product("candle", shop=shop, supplier=get_default_supplier(), default_price="8.10")
+    assert storefront_price(product) == Decimal("10.12")
+    assert Decimal(str(sent_price(emulator, api_key, configuration, product))) == storefront_price(product)

@@ -287,6 +287,51 @@ def test_an_order_lowers_the_inventory_of_a_supplier_that_counts_stock(shop, con
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == left
 
 
+def sold_out_kettle(shop, supplier):
+    """A product whose stock the supplier counts (a stock count managing it) at 0."""
+    product = create_product("kettle", shop=shop, supplier=supplier, default_price=10)
+    StockCount.objects.bulk_create([StockCount(supplier=supplier, product=product, logical_count=0,
+                                               physical_count=0)])  # counted, sold out
+    product.save()
+    return product
+
+
+def test_a_supplier_that_starts_counting_stock_sends_its_sold_out_products_again(shop, configuration,
+                                                                                mailchimp_account):
+    """Suppliers > edit > *Stock managed* ticked: Shuup now sells only what is counted, and the sold out
+    product can no longer be ordered; Mailchimp must not keep 1,000,000 in stock and go on recommending it."""
+    from shuup.core.models import AnonymousContact
+
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = get_default_supplier()
+    assert not supplier.stock_managed
+    product = sold_out_kettle(shop, supplier)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == \
+        product_kind.UNTRACKED_STOCK
+    supplier.stock_managed = True
+    supplier.save()  # as the supplier's admin form saves it
+    shop_product = product.get_shop_instance(shop)
+    assert not shop_product.is_orderable(supplier=supplier, customer=AnonymousContact(), quantity=1)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 0
+    supplier.stock_managed = False
+    supplier.save()
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == \
+        product_kind.UNTRACKED_STOCK
+
+
+def test_a_supplier_that_counts_stock_leaving_the_shop_sends_its_products_again(shop, configuration,
+                                                                              mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    supplier = stock_counting_supplier()
+    product = sold_out_kettle(shop, supplier)
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 0
+    supplier.shops.remove(shop)  # the supplier's admin form sets its shops
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == \
+        product_kind.UNTRACKED_STOCK
+    shop.suppliers.add(supplier)  # from the shop's side
+    assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 0
+
+
 def test_stock_management_turned_off_for_a_product_in_the_admin(shop, configuration, mailchimp_account):
     """simple_supplier's admin toggle saves the stock count alone, without ``stocks_updated``."""
     emulator, api_key, _list_id = mailchimp_account
@@ -632,8 +677,7 @@ def test_a_negative_price_is_not_sent_in_a_batch_either(shop, burst_settings, ma
     assert MailchimpLogEntry.objects.filter(action="product.negative_price", kind=LogKind.WARNING).count() == 5
 
 
-def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dinar_shop, configuration,
-                                                                            mailchimp_account):
+def test_prices_keep_the_currency_places_in_products_and_orders(dinar_shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("dallah", shop=dinar_shop, supplier=get_default_supplier(), default_price="1.235")
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 1.235
@@ -644,7 +688,7 @@ def test_prices_round_half_up_to_the_currency_places_in_products_and_orders(dina
     assert order["lines"][0]["price"] == 1.235
 
 
-def test_prices_round_half_up_as_orders_do(shop, configuration, mailchimp_account):
+def test_prices_are_rounded_from_their_decimal_not_a_float(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("spoon", shop=shop, default_price="2.675")  # a float rounds it to 2.67
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 2.68

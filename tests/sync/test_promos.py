@@ -381,3 +381,32 @@ def test_an_end_taken_off_the_campaign_is_taken_off_the_rule(shop, configuration
     rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
     assert "ends_at" not in rule
     assert [code["code"] for code in rule["promo_codes"]] == ["SAVE10"]
+
+
+def codes_in_mailchimp(mailchimp_account, configuration):
+    """{code text: the rule holding it}."""
+    emulator, api_key, _list_id = mailchimp_account
+    return {code["code"]: rule for rule in emulator.promo_rules(api_key, configuration.store_id)
+            for code in rule["promo_codes"]}
+
+
+def test_a_code_of_an_ended_campaign_reused_by_a_live_one_reaches_mailchimp(shop, configuration, mailchimp_account):
+    """Last summer's SUMMER campaign is switched off; this summer's reuses the code (Shuup allows it: only active
+    campaigns may not share a code). The live campaign's code is the one shoppers get: Mailchimp has it under the
+    live rule, taken from the dead one's (a store's code texts are unique, as the emulator checks)."""
+    last_year = coupon_campaign(shop, code="SUMMER", percentage=Decimal("0.1"))
+    assert promo_row(last_year).status == SyncStatus.SYNCED
+    last_year.active = False
+    last_year.save()
+    this_year = coupon_campaign(shop, code="SUMMER", percentage=Decimal("0.15"))
+    row = promo_row(this_year)
+    assert row.status == SyncStatus.SYNCED, row.last_error
+    assert codes_in_mailchimp(mailchimp_account, configuration)["SUMMER"]["id"] == str(this_year.pk)
+    # The dead campaign sent again later (its coupon edited; Shuup refuses to save the campaign itself) goes
+    # without the code the live one holds.
+    last_year.coupon.usage_limit = 5
+    last_year.coupon.save()
+    assert promo_row(last_year).status == SyncStatus.SYNCED, promo_row(last_year).last_error
+    rules = rules_of(mailchimp_account, configuration)
+    assert rules[str(last_year.pk)]["enabled"] is False
+    assert codes_in_mailchimp(mailchimp_account, configuration)["SUMMER"]["id"] == str(this_year.pk)

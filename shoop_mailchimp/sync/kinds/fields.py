@@ -120,11 +120,12 @@ def currency_places(code):
     return iso_currency_places(code) if code else 2
 
 
-def money(value, places=2):
-    """An amount (a Decimal, a number, a Shuup price or money) as Mailchimp's number, rounded half up to
-    ``places`` decimal places (see :func:`currency_places`): the one rounding of products, orders and carts."""
+def money(value, places=2, rounding=ROUND_HALF_UP):
+    """An amount (a Decimal, a number, a Shuup price or money) as Mailchimp's number, rounded to ``places``
+    decimal places (see :func:`currency_places`): half up for orders and carts (what was charged); a product's
+    price passes ``ROUND_HALF_EVEN``, as the storefront shows it (see :mod:`.product`)."""
     value = getattr(value, "value", value)
     if value is None:
         value = 0
     amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    return float(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    return float(amount.quantize(Decimal(1).scaleb(-places), rounding=rounding))

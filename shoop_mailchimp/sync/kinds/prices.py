@@ -2,7 +2,9 @@
 
 Shuup's storefront prices a product through its pricing pipeline (the pricing module, then every discount
 module: ``shuup.core.pricing.get_price_info``) for the visitor's contact, an ``AnonymousContact`` for a
-visitor not logged in, and shows it with or without tax as the price display options of the visitor's contact
+visitor not logged in, and the supplier the product page prices with (``ProductDetailView``: the shop
+product's ``get_supplier``, Shuup's supplier strategy; a discount limited to that supplier is the sale price
+every visitor sees there), and shows it with or without tax as the price display options of the visitor's contact
 group say (``Contact.get_price_display_options``: the anonymous group's ``ContactGroupPriceDisplay`` for the
 shop; none set, prices are shown as the shop enters them), converting it as ``convert_taxness`` does.
 
@@ -10,7 +12,9 @@ A catalogue of thousands of variants is not priced one query set per variant: wi
 (customer group pricing, customer group discounts, product discounts), a product that no rule for anonymous
 visitors concerns is priced as those modules price it, at its shop product's price, from the rows already
 loaded; only the products a rule may concern go through the pipeline. With any other module, every product
-does. Taxes are converted with the tax rules read once per tax class (Shuup's default tax module), or through
+does. The product page's supplier is read for many shop products in two queries with Shuup's default
+strategy (the first enabled supplier of the shop product, by id), asked of the strategy per product with any
+other. Taxes are converted with the tax rules read once per tax class (Shuup's default tax module), or through
 the configured tax module.
 """
 from collections import defaultdict
@@ -19,16 +23,25 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 from django.utils.functional import cached_property
-from shuup.core.models import AnonymousContact, ShopProduct, TaxClass, get_price_display_for_group_and_shop
+from shuup.core.models import (
+    AnonymousContact,
+    ShopProduct,
+    Supplier,
+    TaxClass,
+    get_price_display_for_group_and_shop,
+)
 from shuup.core.pricing import PricingContext, get_price_info
 from shuup.core.taxing import get_tax_module, should_calculate_taxes_automatically
 
 #: Shuup's modules whose rules for anonymous visitors are read in bulk (see :meth:`VisitorPrices._ruled`).
 KNOWN_PRICING_MODULES = ("customer_group_pricing",)
 KNOWN_DISCOUNT_MODULES = ("customer_group_discount", "product_discounts")
+#: Shuup's default supplier strategy (``SHUUP_SHOP_PRODUCT_SUPPLIERS_STRATEGY``), whose choice is read in bulk
+#: (see :meth:`VisitorPrices.suppliers`).
+FIRST_SUPPLIER_STRATEGY = "shuup.core.suppliers.FirstSupplierStrategy"
 
 
 def anonymous_group_id():
@@ -37,11 +50,12 @@ def anonymous_group_id():
 
 def discounts_for_visitors(shop_ids=None, now=None, group_id=None):
     """``shuup.discounts`` Discounts that may change what an anonymous visitor pays: active (not ended at
-    ``now``, when given), for no one contact, for every group or the anonymous one (``group_id``, when known),
-    not limited to a supplier (the storefront's product price is asked without one)."""
+    ``now``, when given), for no one contact, for every group or the anonymous one (``group_id``, when known);
+    also those limited to a supplier (the product page prices with its shop product's supplier: such a
+    discount concerns the products that supplier supplies)."""
     from shuup.discounts.models import Discount
 
-    discounts = Discount.objects.filter(active=True, contact__isnull=True, supplier__isnull=True).filter(
+    discounts = Discount.objects.filter(active=True, contact__isnull=True).filter(
         Q(contact_group__isnull=True) | Q(contact_group_id=group_id or anonymous_group_id()))
     if now is not None:
         discounts = discounts.filter(Q(end_datetime__isnull=True) | Q(end_datetime__gte=now))
@@ -50,9 +64,12 @@ def discounts_for_visitors(shop_ids=None, now=None, group_id=None):
     return discounts
 
 
-def products_of_discount(shop_id, product_id, category_id, exclude_category):
-    """A ShopProduct queryset of the shop's products a discount with these links applies to."""
+def products_of_discount(shop_id, product_id, category_id, exclude_category, supplier_id=None):
+    """A ShopProduct queryset of the shop's products a discount with these links applies to (a discount
+    limited to a supplier: those the supplier supplies, the only ones whose page it may price)."""
     shop_products = ShopProduct.objects.filter(shop_id=shop_id)
+    if supplier_id:
+        shop_products = shop_products.filter(suppliers=supplier_id)
     if product_id:
         shop_products = shop_products.filter(product_id=product_id)
     if category_id:
@@ -71,6 +88,10 @@ class VisitorPrices:
         self.context = PricingContext(shop=shop, customer=AnonymousContact())
         self._tax_factors = {}
         self._tax_classes = {}
+        #: {supplier id: the pricing context of an anonymous visitor on a page priced with that supplier}
+        self._contexts = {None: self.context}
+        #: {product id: the id of the supplier its product page prices with, or None}, as read so far
+        self._suppliers = {}
 
     @cached_property
     def include_taxes(self):
@@ -93,16 +114,49 @@ class VisitorPrices:
         products = list(products)
         if not products:
             return {}
-        ruled = self._ruled([product.pk for product in products])
+        ruled = self._ruled([product.pk for product in products], shop_products)
+        priced = [product.pk for product in products if ruled is None or product.pk in ruled]
+        suppliers = self.suppliers(priced, shop_products)
         prices = {}
         for product in products:
             if ruled is None or product.pk in ruled:
-                price = get_price_info(self.context, product).price
+                price = get_price_info(self._context(suppliers.get(product.pk)), product).price
             else:  # as customer group pricing prices it: the shop product's price, else 0
                 shop_product = shop_products.get(product.pk)
                 price = self.shop.create_price((shop_product.default_price_value if shop_product else None) or 0)
             prices[product.pk] = self.shown(product, price)
         return prices
+
+    def suppliers(self, product_ids, shop_products):
+        """{product id: the id of the supplier the product page prices it with (None: no supplier)}, of
+        ``product_ids``, each from its own shop product in ``shop_products`` (a selected variation's price is
+        asked with its own shop product's supplier): the strategy's ``get_supplier`` for a visitor, read for
+        all of them in two queries with Shuup's default strategy."""
+        missing = [pk for pk in set(product_ids) if pk not in self._suppliers]
+        by_shop_product = {shop_products[pk].pk: pk for pk in missing if shop_products.get(pk) is not None}
+        self._suppliers.update(dict.fromkeys(missing))
+        if not by_shop_product:
+            return {pk: self._suppliers[pk] for pk in product_ids}
+        strategy = getattr(settings, "SHUUP_SHOP_PRODUCT_SUPPLIERS_STRATEGY", FIRST_SUPPLIER_STRATEGY)
+        if strategy == FIRST_SUPPLIER_STRATEGY:
+            # shop_product.suppliers.enabled(shop=shop).first(): the lowest id (Supplier has no ordering).
+            links = ShopProduct.suppliers.through.objects.filter(
+                shopproduct_id__in=list(by_shop_product),
+                supplier_id__in=Subquery(Supplier.objects.enabled(shop=self.shop.pk).values("pk")))
+            for shop_product_id, supplier_id in links.values("shopproduct_id").annotate(
+                    first=Min("supplier_id")).values_list("shopproduct_id", "first"):
+                self._suppliers[by_shop_product[shop_product_id]] = supplier_id
+        else:
+            for product_id in by_shop_product.values():
+                supplier = shop_products[product_id].get_supplier(customer=self.context.customer)
+                self._suppliers[product_id] = supplier.pk if supplier is not None else None
+        return {pk: self._suppliers[pk] for pk in product_ids}
+
+    def _context(self, supplier_id):
+        if supplier_id not in self._contexts:
+            self._contexts[supplier_id] = PricingContext(shop=self.shop, customer=self.context.customer,
+                                                         supplier=Supplier.objects.filter(pk=supplier_id).first())
+        return self._contexts[supplier_id]
 
     def shown(self, product, price):
         """``price`` (a Shuup price) as the visitor sees it: converted to the taxness the display options ask
@@ -135,9 +189,10 @@ class VisitorPrices:
         context = module.get_context_from_data(customer=self.context.customer)
         return module.get_taxed_price(context, price, self._tax_classes[tax_class_id])
 
-    def _ruled(self, product_ids):
+    def _ruled(self, product_ids, shop_products):
         """The ids among ``product_ids`` whose price a rule for anonymous visitors may change (a group price or
-        discount of the anonymous group, a discount for everyone); None when the shop prices with a module
+        discount of the anonymous group, a discount for everyone, one limited to the supplier the product's
+        page prices with); None when the shop prices with a module
         whose rules are not known here: then every product goes through Shuup's pipeline."""
         pricing = getattr(settings, "SHUUP_PRICING_MODULE", None)
         discount_modules = list(getattr(settings, "SHUUP_DISCOUNT_MODULES", ()))
@@ -157,15 +212,19 @@ class VisitorPrices:
                 "product_id", flat=True))
         if "product_discounts" in discount_modules:
             links = discounts_for_visitors([self.shop.pk], now=timezone.now(), group_id=group_id).values_list(
-                "product_id", "category_id", "exclude_selected_category").distinct()
-            for product_id, category_id, exclude in links:
+                "product_id", "category_id", "exclude_selected_category", "supplier_id").distinct()
+            for product_id, category_id, exclude, supplier_id in links:
                 if product_id:
-                    ruled.add(product_id)
+                    concerned = {product_id} & ids
                 elif category_id and not exclude:
                     in_category = ShopProduct.objects.filter(shop=self.shop, product_id__in=ids, categories=category_id)
-                    ruled.update(in_category.values_list("product_id", flat=True))
+                    concerned = set(in_category.values_list("product_id", flat=True))
                 else:
-                    return ids
+                    concerned = ids
+                if supplier_id and concerned:
+                    suppliers = self.suppliers(concerned, shop_products)
+                    concerned = {pk for pk in concerned if suppliers[pk] == supplier_id}
+                ruled.update(concerned)
         return ruled & ids
 
 
@@ -197,7 +256,7 @@ def discount_date_changes(now, since):
         Q(start_datetime__gt=since, start_datetime__lte=now) | Q(end_datetime__gt=since, end_datetime__lte=now)
         | Q(happy_hours__time_ranges__isnull=False)).distinct()
     discounts = list(dated.values_list("pk", "shop_id", "product_id", "category_id", "exclude_selected_category",
-                                       "start_datetime", "end_datetime"))
+                                       "supplier_id", "start_datetime", "end_datetime"))
     if not discounts:
         return []
     now_local = timezone.localtime(now)
@@ -207,9 +266,10 @@ def discount_date_changes(now, since):
             "happy_hour__discounts", "weekday", "from_hour", "to_hour"):
         hours[discount_id] += [_last_weekly(now_local, weekday, from_hour), _last_weekly(now_local, weekday, to_hour)]
     changes = []
-    for discount_id, shop_id, product_id, category_id, exclude, start, end in discounts:
+    for discount_id, shop_id, product_id, category_id, exclude, supplier_id, start, end in discounts:
         moments = [moment for moment in [start, end] + hours[discount_id]
                    if moment is not None and since < moment <= now]
         if moments:
-            changes.append((shop_id, products_of_discount(shop_id, product_id, category_id, exclude), max(moments)))
+            changes.append((shop_id, products_of_discount(shop_id, product_id, category_id, exclude, supplier_id),
+                            max(moments)))
     return changes

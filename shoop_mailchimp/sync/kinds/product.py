@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import urljoin, urlsplit
 
 from django.apps import apps
@@ -57,6 +57,10 @@ MAX_IMAGES = 10
 MAX_DESCRIPTION_LENGTH = 4000
 #: Characters of a description's HTML read from the database, before its markup is stripped.
 DESCRIPTION_SOURCE_LENGTH = 4 * MAX_DESCRIPTION_LENGTH
+#: How a product's price is rounded to the currency's places: as the storefront shows it. Shuup formats money
+#: with Babel (``shuup.utils.i18n.format_money``: ``babel.numbers.format_currency``), which rounds half to even:
+#: 10.125 is shown €10.12. Orders and carts keep half up (what was charged).
+PRICE_ROUNDING = ROUND_HALF_EVEN
 VISIBLE, HIDDEN = "visible", "hidden"
 PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on",
                   "tax_class_id")
@@ -167,7 +171,7 @@ class Catalogue:
         #: The storefront's address, as orders, carts and promos link to it (the shop's domain, with or
         #: without its scheme, else STOREFRONT_BASE_URL...); "" when none is set.
         self.base_url = shop_storefront_url(shop, "")
-        #: The decimal places of the shop's currency, as orders round it.
+        #: The decimal places of the shop's currency, as orders round to.
         self.places = currency_places(shop.currency) if places is None else places
         #: {product id: [(log action, message)]}: what a payload left out or changed, for the shop's log.
         self.warnings = defaultdict(list)
@@ -260,7 +264,8 @@ class Catalogue:
 
     def _price(self, product, payload_product):
         """The variant's price as an anonymous visitor of the shop sees it (Shuup's pricing and discounts, with
-        or without tax as the storefront shows it: see :mod:`.prices`), rounded as orders are; None for a
+        or without tax as the storefront shows it: see :mod:`.prices`), rounded as the storefront shows it
+        (``PRICE_ROUNDING``); None for a
         negative price, which is not sent (a campaign would show it): the variant goes hidden at 0, and the
         shop's log says why."""
         if product.pk in self.prices:
@@ -269,7 +274,7 @@ class Catalogue:
             shop_product = self.shop_products.get(product.pk)
             price = Decimal((shop_product.default_price_value if shop_product else None) or 0)
         if price >= 0:
-            return money(price, self.places)
+            return money(price, self.places, PRICE_ROUNDING)
         message = ("Product %s: variant %s has a negative price (%s %s); Mailchimp gets it hidden, at 0, until "
                    "the price is corrected" % (payload_product.pk, product.pk, price, self.shop.currency))
         logger.warning(message)

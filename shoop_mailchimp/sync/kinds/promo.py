@@ -190,6 +190,12 @@ def plan(configuration, row, context):
     return Outcome.unchanged() if promo_plan.fingerprint == row.fingerprint else promo_plan
 
 
+def code_taken(error):
+    """Whether Mailchimp refused a promo code because another rule of the store has its code text."""
+    detail = (error.detail or "").lower()
+    return error.status == 400 and "promo code with the code" in detail and "already exists" in detail
+
+
 class RemovalPlan:
     """The campaign's rule (with its code) out of Mailchimp, wherever it was; then ``outcome``."""
 
@@ -234,10 +240,32 @@ class PromoPlan:
         store_id = self.configuration.store_id
         rule, code = self.rule, self.code
         created = yield from self._send_rule(store_id)
-        if created:
+        try:
+            if created:
+                yield Operation("POST", promo_code_path(store_id, rule["id"]), code)
+            else:
+                yield from self._replace_code(store_id, rule["id"], code)
+        except MailchimpAPIError as error:
+            if not code_taken(error):
+                raise
+            # A store's code texts are unique, and Shuup lets a new campaign reuse the code of one no longer
+            # active: the live campaign's code is the one shoppers get.
+            rivals = self._rivals()
+            if not rule["enabled"] and any(is_enabled(rival, timezone.now()) for rival in rivals):
+                log("promo.send", "Coupon campaign %r sent as a disabled promo rule without its code %s: a live "
+                    "campaign uses that code" % (self.campaign.name, code["code"]))
+                return Outcome.synced(fingerprint=self.fingerprint)
+            if not rule["enabled"] or not rivals:
+                raise
+            for rival in rivals:  # none is live: Shuup allows a code to only one active campaign
+                try:
+                    yield Operation("DELETE", promo_code_path(store_id, rule_id_for(rival.pk), str(rival.coupon_id)))
+                except MailchimpNotFound:
+                    continue
+                log("promo.delete", "Promo code %s taken from the rule of coupon campaign %r (%s), which is no "
+                    "longer live: campaign %r uses it now" % (code["code"], rival.name, rule_id_for(rival.pk),
+                                                               self.campaign.name))
             yield Operation("POST", promo_code_path(store_id, rule["id"]), code)
-        else:
-            yield from self._replace_code(store_id, rule["id"], code)
         log("promo.send", "Coupon campaign %r sent as a %s promo rule with code %s (used %d %s)%s" % (
             self.campaign.name, rule["type"], code["code"], code["usage_count"],
             "time" if code["usage_count"] == 1 else "times", "" if rule["enabled"] else ", disabled"))
@@ -266,6 +294,12 @@ class PromoPlan:
             yield Operation("POST", promo_rule_path(store_id), rule)
             return True
         return False
+
+    def _rivals(self):
+        """The shop's other campaigns whose coupon has this campaign's code text (Shuup allows it where at most
+        one of them is active)."""
+        return list(BasketCampaign.objects.filter(shop_id=self.campaign.shop_id, coupon__code=self.code["code"])
+                    .exclude(pk=self.campaign.pk).select_related("coupon"))
 
     def _replace_code(self, store_id, rule_id, code):
         """The rule existed: its code is updated, and a code of an earlier coupon of the campaign deleted
