@@ -291,6 +291,7 @@ def test_a_discount_that_ends_while_a_round_finds_its_batch_out_is_sent_again(sh
     """The round that sees the end passes while the batch is still out: its rows are queued all the same, and
     sent again once the batch closes them."""
     emulator, api_key, _list_id = mailchimp_account
+    emulator.batch_delay = 0.5  # the batch is still out when the round looks
     supplier = get_default_supplier()
     products = [create_product("bowl-%d" % number, shop=shop, supplier=supplier, default_price=10)
                 for number in range(8)]
