@@ -360,6 +360,50 @@ def test_the_customers_own_guest_order_of_the_restored_basket_deletes_their_cart
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
 
 
+def test_the_customers_own_guest_order_placed_elsewhere_deletes_their_cart(shop, cart_settings, mailchimp_account):
+    """Found by review: an order on another device (not logged in, no restore link) under the customer's own
+    address queued neither their basket nor any cart: Mailchimp went on mailing somebody who had ordered."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="guest.gina@fastmail.com")
+    basket = basket_of(shop, user)
+    first, second = products(shop, 2)
+    add(basket, shop, first)
+    send_due_carts()
+    holder = stored(basket)
+    assert str(holder.pk) in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
+
+    phone = Client()  # another device, not logged in, no restore link
+    phone.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
+    order = order_in(phone, email="Guest.Gina@fastmail.com")
+    assert order.customer_id is None and order.lines.products().filter(product=second).exists()
+    send_due_carts()
+    assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
+    holder.refresh_from_db()
+    assert not holder.deleted, "the shopper's basket itself is left as it was"
+
+
+def test_a_guests_order_on_another_device_deletes_the_cart_of_the_address_they_typed(shop, cart_settings,
+                                                                                      mailchimp_account):
+    """Found by review: a guest's cart (made by the address typed at checkout) stayed in Mailchimp when the guest
+    ordered in another browser under that address."""
+    emulator, api_key, list_id = mailchimp_account
+    first, second = products(shop, 2)
+    basket = basket_of(shop)
+    add(basket, shop, first)
+    basket.billing_address = MutableAddress(name="Gus Guest", email="gus.guest@fastmail.com")
+    basket.save()
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["id"] == str(stored(basket).pk)
+
+    phone = Client()
+    phone.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
+    order_in(phone, email="GUS.guest@fastmail.com")
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not SyncState.objects.carts().filter(object_id=stored(basket).pk).exists()
+
+
 def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_settings, mailchimp_account, settings):
     """Found by review: the POST reached Mailchimp but its answer timed out; the row looked never sent, so the
     ordered basket's row went without a DELETE and Mailchimp went on mailing somebody who had ordered."""
