@@ -6,7 +6,7 @@ from django.utils.http import is_safe_url
 from django.utils.translation import ugettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
-from shuup.core.models import MutableAddress
+from shuup.core.models import MutableAddress, ShopProduct
 from shuup.core.order_creator import is_code_usable
 from shuup.front.basket.storage import DatabaseBasketStorage
 from shuup.front.models import StoredBasket
@@ -205,14 +205,22 @@ def _copy_owner_addresses(basket, stored):
 
 def _add_products_lacking(basket, stored, own_products):
     """The stored basket's product lines (with their sub-lines) whose product the visitor's basket lacks, added to
-    it as they were; a product it holds keeps the visitor's quantity."""
+    it as they were; a product it holds keeps the visitor's quantity. A line whose product is no longer sold in
+    the shop (deleted, or its shop product removed) is left out, with its sub-lines: Shuup cannot price it."""
+    lines = [line for line in (stored.data or {}).get("lines") or [] if isinstance(line, dict)]
+    sold = set(ShopProduct.objects.filter(
+        shop_id=basket.shop.pk, product__deleted=False,
+        product_id__in={line["product_id"] for line in lines if line.get("product_id")},
+    ).values_list("product_id", flat=True))
     added = set()
-    for line in (stored.data or {}).get("lines") or []:
+    for line in lines:
         parent = line.get("parent_line_id")
         if parent:
             if parent not in added:
                 continue
         elif not line.get("product_id") or line["product_id"] in own_products:
+            continue
+        if line.get("product_id") and line["product_id"] not in sold:
             continue
         basket.update_line(dict(line))
         added.add(line.get("line_id"))
