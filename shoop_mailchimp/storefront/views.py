@@ -6,7 +6,7 @@ from django.utils.http import is_safe_url
 from django.utils.translation import ugettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
-from shuup.core.models import MutableAddress, ShopProduct
+from shuup.core.models import MutableAddress
 from shuup.core.order_creator import is_code_usable
 from shuup.front.basket.storage import DatabaseBasketStorage
 from shuup.front.models import StoredBasket
@@ -17,7 +17,7 @@ from shoop_mailchimp.admin_module import messages  # script-safe: a message may 
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
-from shoop_mailchimp.sync.kinds.cart import product_quantities
+from shoop_mailchimp.sync.kinds.cart import product_quantities, sold_product_ids
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
 #: Session key: what the shopper typed into a newsletter block that was refused, shown again once.
@@ -208,10 +208,7 @@ def _add_products_lacking(basket, stored, own_products):
     it as they were; a product it holds keeps the visitor's quantity. A line whose product is no longer sold in
     the shop (deleted, or its shop product removed) is left out, with its sub-lines: Shuup cannot price it."""
     lines = [line for line in (stored.data or {}).get("lines") or [] if isinstance(line, dict)]
-    sold = set(ShopProduct.objects.filter(
-        shop_id=basket.shop.pk, product__deleted=False,
-        product_id__in={line["product_id"] for line in lines if line.get("product_id")},
-    ).values_list("product_id", flat=True))
+    sold = sold_product_ids(basket.shop.pk, {line["product_id"] for line in lines if line.get("product_id")})
     added = set()
     for line in lines:
         parent = line.get("parent_line_id")
