@@ -472,6 +472,42 @@ def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_se
     assert not SyncState.objects.carts().exists()
 
 
+def test_a_failed_cart_whose_first_post_timed_out_is_deleted_after_its_lifetime(shop, cart_settings,
+                                                                               mailchimp_account, settings):
+    """Found by review: the first POST landed but timed out, the retries failed for good (failed, never known
+    sent): the round's expiry took only rows with a send time, so Mailchimp kept the cart for ever, although its
+    plan counts it as one Mailchimp may hold."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person, basket = shopper_with_a_basket(shop, "cart.unsent@fastmail.com")
+    drain()  # the contact and the product go; the cart waits for its quiet period
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1), MAX_ATTEMPTS=2)
+    emulator.faults.latency(2)
+    send_due_carts()
+    # The emulator records the POST when its (late) answer is written: wait for it, or it lands in the next test.
+    deadline = time.monotonic() + 10
+    while not emulator.carts(api_key, cart_settings.store_id):
+        assert time.monotonic() < deadline, "the POST never reached the emulator"
+        time.sleep(0.05)
+    emulator.faults.latency(0)
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 30))
+    emulator.faults.fail("*/carts*", status=503)
+    for _ in range(3):
+        send_due_carts()
+    row = SyncState.objects.carts().get(object_id=stored(basket).pk)
+    assert row.status == "failed" and row.last_synced_at is None
+    emulator.faults.clear()
+    assert emulator.carts(api_key, cart_settings.store_id), "Mailchimp holds the cart"
+
+    lifetime = settings.SHOOP_MAILCHIMP.get("CART_LIFETIME", 14 * 86400)
+    assert state.requeue_stale(SyncKind.CART, timezone.now() - timedelta(seconds=lifetime)) == 0, \
+        "its basket is young: not queued at each round"
+    long_ago = timezone.now() - timedelta(seconds=lifetime + 60)
+    StoredBasket.objects.filter(pk=stored(basket).pk).update(updated_on=long_ago)
+    run_due_work()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not SyncState.objects.carts().exists()
+
+
 def test_a_cart_of_a_lost_attempt_is_deleted_and_a_missing_one_tolerated(shop, cart_settings, mailchimp_account):
     """A worker died mid-send (its lease ran out): the next claim takes the row as recovered, and a cart that is
     no longer one is deleted whether or not the lost attempt created it (a 404 is fine)."""
