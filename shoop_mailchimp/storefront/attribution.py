@@ -2,7 +2,8 @@
 
 Mailchimp's links carry ``mc_cid`` (the campaign), ``mc_eid`` (the recipient) and sometimes ``mc_tc`` (the
 tracking code). :class:`CampaignAttributionMiddleware` remembers them with the landing page for the visit (in the
-session) and in a signed first-party cookie (where the shop's cookie consent allows Mailchimp's cookies), both for
+session) and in a signed first-party cookie (set and read only where the shop's cookie consent allows Mailchimp's
+cookies, deleted where it no longer does), both for
 ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
 a newer campaign link replaces them. A basket filled in the visit carries them too (its cart names the campaign,
 its restore link brings the campaign back). When an order is created from the visit, :func:`remember_for_order` keeps
@@ -83,7 +84,11 @@ def _fresh(remembered_at):
 
 
 def from_cookie(request):
-    """(the attribution the signed cookie holds, when the campaign link set it), or (None, None)."""
+    """(the attribution the signed cookie holds, when the campaign link set it), or (None, None). Read only while
+    the shop's cookie consent allows Mailchimp's cookies: a visitor who withdrew it is no longer tracked by the
+    cookie set before (the middleware deletes it)."""
+    if COOKIE_NAME not in getattr(request, "COOKIES", {}) or not mailchimp_cookies_allowed(request):
+        return None, None
     signer = signing.get_cookie_signer(salt=COOKIE_NAME + COOKIE_SALT)
     try:
         cookie = request.COOKIES[COOKIE_NAME]
@@ -133,11 +138,16 @@ class CampaignAttributionMiddleware(MiddlewareMixin):
                 basket.dirty = True
         landed = getattr(request, "mailchimp_attribution_landed", None)
         age = get_setting("ATTRIBUTION_COOKIE_AGE")
-        if landed and mailchimp_cookies_allowed(request):
-            # A marketing cookie (the recipient's id, 30 days): under the shop's cookie consent, as the site
-            # script. The session's copy lives only for the visit.
-            response.set_signed_cookie(COOKIE_NAME, json.dumps(landed), salt=COOKIE_SALT, max_age=age or None,
-                                       httponly=True, samesite="Lax", secure=request.is_secure())
+        has_cookie = COOKIE_NAME in request.COOKIES
+        if landed or has_cookie:
+            allowed = mailchimp_cookies_allowed(request)
+            if landed and allowed:
+                # A marketing cookie (the recipient's id, 30 days): under the shop's cookie consent, as the site
+                # script. The session's copy lives only for the visit.
+                response.set_signed_cookie(COOKIE_NAME, json.dumps(landed), salt=COOKIE_SALT, max_age=age or None,
+                                           httponly=True, samesite="Lax", secure=request.is_secure())
+            elif has_cookie and not allowed:
+                response.delete_cookie(COOKIE_NAME, samesite="Lax")  # consent withdrawn since it was set
         return response
 
 

@@ -17,7 +17,7 @@ from shoop_mailchimp.admin_module import messages  # script-safe: a message may 
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
 from shoop_mailchimp.storefront.forms import NewsletterSignupForm
-from shoop_mailchimp.sync.kinds.cart import product_quantities
+from shoop_mailchimp.sync.kinds.cart import product_quantities, sold_product_ids
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
 #: Session key: what the shopper typed into a newsletter block that was refused, shown again once.
@@ -205,14 +205,19 @@ def _copy_owner_addresses(basket, stored):
 
 def _add_products_lacking(basket, stored, own_products):
     """The stored basket's product lines (with their sub-lines) whose product the visitor's basket lacks, added to
-    it as they were; a product it holds keeps the visitor's quantity."""
+    it as they were; a product it holds keeps the visitor's quantity. A line whose product is no longer sold in
+    the shop (deleted, or its shop product removed) is left out, with its sub-lines: Shuup cannot price it."""
+    lines = [line for line in (stored.data or {}).get("lines") or [] if isinstance(line, dict)]
+    sold = sold_product_ids(basket.shop.pk, {line["product_id"] for line in lines if line.get("product_id")})
     added = set()
-    for line in (stored.data or {}).get("lines") or []:
+    for line in lines:
         parent = line.get("parent_line_id")
         if parent:
             if parent not in added:
                 continue
         elif not line.get("product_id") or line["product_id"] in own_products:
+            continue
+        if line.get("product_id") and line["product_id"] not in sold:
             continue
         basket.update_line(dict(line))
         added.add(line.get("line_id"))

@@ -212,10 +212,14 @@ def requeue_stale(kind, synced_before):
 
     A cart sent once whose later send failed is taken too (Mailchimp still holds what was sent) when its basket
     is past that time as well (left alone, or gone): one whose basket is still being changed is not queued at
-    each round."""
-    rows = SyncState.objects.filter(kind=kind, last_synced_at__lt=synced_before)
+    each round. So is a failed cart never known sent whose attempts may have reached Mailchimp (an error
+    after the request: a timeout, a 5xx; see ``cart.may_be_in_mailchimp``), once its basket is past that time."""
     if kind != SyncKind.CART:
+        rows = SyncState.objects.filter(kind=kind, last_synced_at__lt=synced_before)
         return rows.filter(status=SyncStatus.SYNCED).update(**_pending_now(timezone.now()))
+    rows = SyncState.objects.filter(
+        Q(last_synced_at__lt=synced_before)
+        | Q(last_synced_at__isnull=True, status=SyncStatus.FAILED, last_error_data__isnull=False), kind=kind)
     changed = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gte=synced_before)
     ids = list(rows.annotate(changed=Exists(changed)).filter(
         Q(status=SyncStatus.SYNCED) | Q(status=SyncStatus.FAILED, changed=False)).values_list("id", flat=True))

@@ -84,6 +84,41 @@ def test_with_cookie_consent_on_the_cookie_is_set_only_for_visitors_who_accepted
         assert browser.session[attribution.SESSION_KEY]["campaign_id"] == CAMPAIGN
 
 
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_visitor_who_withdrew_cookie_consent_is_no_longer_attributed_by_the_cookie_and_loses_it(
+        shop, configuration, mailchimp_account):
+    """Found by review: the cookie followed the consent when set, not when read: after the visitor unticked
+    Mailchimp's cookies it was still read on each visit (its campaign copied into the session and onto orders)
+    and never removed."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    gdpr = GDPRSettings.get_for_shop(shop)
+    gdpr.enabled = True
+    gdpr.save()
+    consent = settings.SHUUP_GDPR_CONSENT_COOKIE_NAME
+    browser = Client()
+    browser.cookies[consent] = json.dumps({"groups": [], "cookies": ["sessionid", consent,
+                                                                      site_script.MAILCHIMP_COOKIE]})
+    response = browser.get("/", {"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT})
+    assert attribution.COOKIE_NAME in response.cookies, "accepted: the cookie is set"
+    cookie = response.cookies[attribution.COOKIE_NAME].value
+
+    later = Client()  # a later visit, after the visitor unticked Mailchimp's cookies
+    later.cookies[consent] = json.dumps({"groups": [], "cookies": ["sessionid", consent]})
+    later.cookies[attribution.COOKIE_NAME] = cookie
+    response = later.get("/")
+    assert not later.session.get(attribution.SESSION_KEY), "the cookie is not read"
+    deleted = response.cookies[attribution.COOKIE_NAME]
+    assert deleted.value == "" and int(deleted["max-age"]) == 0, "the cookie is deleted"
+
+    request = visit(later)
+    request.shop = shop
+    request.COOKIES[attribution.COOKIE_NAME] = cookie  # a checkout request that still sends it
+    order = order_from(shop, request)
+    attribution.remember_for_order(order, request)
+    assert not OrderAttribution.objects.filter(order=order).exists(), "no campaign on the order"
+
+
 def visit(browser):
     """A request of the browser's visit: its session and cookies."""
     request = RequestFactory().get("/checkout/")

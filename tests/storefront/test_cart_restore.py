@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
 from django.test import Client, RequestFactory
 from shuup.core.basket import get_basket
-from shuup.core.models import MutableAddress
+from shuup.core.models import MutableAddress, ShopProduct
 from shuup.front.models import StoredBasket
 from shuup.testing.factories import create_product, get_default_supplier
 from shuup.testing.utils import apply_request_middleware
@@ -353,3 +353,25 @@ def test_a_link_opened_twice_keeps_the_visitors_copy_as_it_is(abandoned_basket):
     browser.get(restore_path(basket))
     assert own_basket(browser).pk == copy.pk
     assert [line["quantity"] for line in own_basket(browser).data["lines"]] == [3]
+
+
+@pytest.mark.parametrize("gone", ["shop product removed", "product deleted"])
+def test_a_link_naming_a_product_no_longer_sold_restores_the_others(shop, abandoned_basket, gone):
+    """Found by review: a line whose product left the shop (its shop product removed, as a multi-shop catalogue
+    does) made the link answer 500: Shuup cannot price it. Such a line, and a deleted product's, is left out."""
+    basket, kept = abandoned_basket
+    gone_product = create_product("gone-sku", shop=shop, supplier=get_default_supplier(), default_price=4)
+    data = dict(basket.data)
+    data["lines"] = data["lines"] + [dict(data["lines"][0], line_id="gone", product_id=gone_product.pk, quantity=1)]
+    StoredBasket.objects.filter(pk=basket.pk).update(data=data)
+    if gone == "shop product removed":
+        ShopProduct.objects.filter(shop=shop, product=gone_product).delete()
+    else:
+        gone_product.soft_delete()
+
+    browser = Client()
+    response = browser.get(restore_path(basket))
+    assert response.status_code == 302 and response["Location"].endswith("/basket/")
+    copy = own_basket(browser)
+    assert copy.pk != basket.pk
+    assert [(line["product_id"], line["quantity"]) for line in copy.data["lines"]] == [(kept.pk, 3)]

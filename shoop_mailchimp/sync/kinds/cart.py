@@ -81,6 +81,18 @@ def product_quantities(basket):
     return quantities
 
 
+def sold_product_ids(shop_id, product_ids):
+    """The ids among these of the products the shop still sells: not deleted (nor their variation parent), and in
+    the shop (a shop product). One query."""
+    product_ids = set(product_ids)
+    if not product_ids:
+        return set()
+    return set(Product.objects.filter(
+        Q(variation_parent__isnull=True) | Q(variation_parent__deleted=False),
+        pk__in=product_ids, deleted=False, shop_products__shop_id=shop_id,
+    ).values_list("pk", flat=True))
+
+
 class Context:
     """The rows' baskets with their shoppers, the products they hold, and how far the shoppers' contacts got."""
 
@@ -88,7 +100,10 @@ class Context:
         self.baskets = StoredBasket.objects.filter(pk__in=[row.object_id for row in rows]).select_related(
             "shop", "customer", "orderer").in_bulk()
         product_ids = {pk for basket in self.baskets.values() for pk in product_quantities(basket)}
-        self.products = Product.objects.filter(pk__in=product_ids).prefetch_related("translations").in_bulk()
+        #: The products the shop still sells: a line naming another is left out of the cart (the cart's
+        #: catalogue gap would bring a product deleted in Mailchimp back, and nothing would delete it again).
+        self.products = Product.objects.filter(pk__in=sold_product_ids(configuration.shop_id, product_ids)
+                                               ).prefetch_related("translations").in_bulk()
         contact_ids = {shopper_contact(basket).pk for basket in self.baskets.values() if shopper_contact(basket)}
         customer_rows = SyncState.objects.contacts().filter(
             shop_id=configuration.shop_id, erase=False, object_id__in=contact_ids,
@@ -241,7 +256,8 @@ class CartPlan:
         self.customer = self._customer(contact) if contact else self._guest()
         self.products = [context.products[pk] for pk in product_quantities(basket) if pk in context.products]
         if not self.products:
-            raise NoCart("the basket is empty")
+            raise NoCart("the basket is empty" if not product_quantities(basket)
+                         else "the basket holds no product the shop still sells")
         self.payload = self._payload(contact)
         self.payload.update(attribution.cart_fields(basket.data))
         self.email = self.customer.get("email_address", "")
