@@ -9,7 +9,6 @@ from django.utils import timezone
 from shuup.core.models import get_person_contact
 
 from shoop_mailchimp.sync.drainer import drain
-from tests.storefront.conftest import newsletter_block  # noqa: F401
 from tests.storefront.helpers import account_url, page_messages
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +29,7 @@ def choose(client, subscribe):
                        follow=True)
 
 
-def test_an_unsubscribe_while_disconnected_is_not_claimed_done(shop, shopper, newsletter_block, configuration,  # noqa: F811
+def test_an_unsubscribe_while_disconnected_is_not_claimed_done(shop, shopper, newsletter_block, configuration,
                                                                mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     client = Client(enforce_csrf_checks=True)

@@ -6,14 +6,13 @@ import pytest
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import post_shop_form
-from tests.disconnect.conftest import connected  # noqa: F401
 from tests.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_an_audience_chosen_while_paused_never_subscribes_anyone_in_the_old_audience(
-        admin_client, connected, mailchimp_account):  # noqa: F811
+        admin_client, connected, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     person = new_person(permission=False, email="no.consent@fastmail.com")  # a buyer who never consented
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"

@@ -8,14 +8,13 @@ import pytest
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import post_shop_form, url
-from tests.disconnect.conftest import connected  # noqa: F401
 from tests.helpers import new_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_an_erasure_recorded_while_disconnected_never_deletes_a_member_of_the_new_audience(
-        admin_client, connected, mailchimp_account):  # noqa: F811
+        admin_client, connected, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     person = new_person(email="leaving@fastmail.com")
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
