@@ -47,3 +47,21 @@ def test_an_unsubscribe_while_disconnected_is_not_claimed_done(shop, shopper, ne
     assert page_messages(response) != ["You are unsubscribed: we will not send you our newsletter."], (
         "the shopper is told the newsletter stopped; the audience still mails them")
     assert "You are not subscribed to our newsletter." not in client.get(account_url()).content.decode()
+
+
+def test_a_subscription_recorded_while_disconnected_is_not_shown_as_done(shop, shopper, newsletter_block,
+                                                                         configuration, mailchimp_account):
+    """Single opt-in: the press is answered "your subscription is recorded", then the page says "You are
+    subscribed to our newsletter" although Mailchimp was sent nothing (and may hold the address unsubscribed)."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration.disconnected_on = timezone.now()
+    configuration.save()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(shopper)
+
+    choose(client, subscribe=True)
+    drain()
+
+    assert emulator.get_member(api_key, list_id, shopper.email) is None  # nothing was sent
+    html = client.get(account_url()).content.decode()
+    assert "You are subscribed to our newsletter" not in html, "the page claims a subscription nobody made yet"
