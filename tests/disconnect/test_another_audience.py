@@ -4,8 +4,7 @@ old one's member facts (review19 finding 3)."""
 import pytest
 
 from shoop_mailchimp.models import MailchimpConfiguration
-from tests.admin.conftest import field_error, post_shop_form
-from tests.disconnect.conftest import url
+from tests.admin.conftest import field_error, post_shop_form, url
 from tests.helpers import member_puts, new_person, row_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

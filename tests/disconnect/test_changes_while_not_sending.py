@@ -6,8 +6,7 @@ import pytest
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
-from tests.admin.conftest import post_shop_form
-from tests.disconnect.conftest import url
+from tests.admin.conftest import post_shop_form, url
 from tests.helpers import make_all_due, member_puts, new_person, row_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
