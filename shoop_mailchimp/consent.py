@@ -11,7 +11,9 @@
 - A consent request (:class:`~shoop_mailchimp.models.ConsentRequest`) says more than the consent: a
   consent just given (sent as a change even to a member the shop never told), a confirmation the
   address's owner must give first (``pending``; the shop records the consent when they confirm), or an
-  unsubscribe the shopper asked for.
+  unsubscribe the shopper asked for (sent even to a member the shop never told: see :func:`requested_change`;
+  a withdrawal not yet sent when the shop moved to another audience becomes one, see
+  :func:`shoop_mailchimp.sync.state.forget_audience`).
 - A cart (abandoned-cart e-mails) is sent for a shopper who consented, or, when the shop sends people who
   did not (``send_unconsented``), for any known shopper; it never subscribes anyone.
 """
@@ -54,9 +56,11 @@ def requested_change(request, change, permission, member_status, double_opt_in):
             return change
         return members.PENDING if change == members.UNSUBSCRIBED else None
     if request == ConsentRequest.UNSUBSCRIBE and not permission and change is None and member_status in (
-            members.SUBSCRIBED, members.PENDING):
+            "", members.SUBSCRIBED, members.PENDING):
         # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed
-        # elsewhere): their wish is sent all the same.
+        # elsewhere): their wish is sent all the same. Also where the shop never sent them to the audience
+        # (""): a member it has of the address (an audience chosen since, into which a marketer imported
+        # subscribers) is unsubscribed, and a member the write creates gets ``status_if_new``.
         return members.UNSUBSCRIBED
     return change
 

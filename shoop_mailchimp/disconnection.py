@@ -90,6 +90,7 @@ def _delete_store(session, configuration, journal, done, problems):
     try:
         session.delete(resources.store_path(store_id))
     except MailchimpNotFound:
+        _store_deleted(configuration)
         message = _("the store %s was already gone from Mailchimp") % store_id
         journal.add("store.delete", message, kind=LogKind.WARNING)
         done.append(message)
@@ -98,9 +99,16 @@ def _delete_store(session, configuration, journal, done, problems):
         journal.error("store.delete", error, extra={"store_id": store_id})
         problems.append(_("the store %(store)s could not be deleted (%(error)s)") % {"store": store_id, "error": error})
         return
+    _store_deleted(configuration)
     message = _("the store %s was deleted from Mailchimp, with its customers, orders and products") % store_id
     journal.add("store.delete", message, extra={"store_id": store_id})
     done.append(message)
+
+
+def _store_deleted(configuration):
+    """No store of the shop is left in Mailchimp: another audience may be chosen now (see docs/disconnect.rst)."""
+    configuration.store_deleted_on = timezone.now()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(store_deleted_on=configuration.store_deleted_on)
 
 
 def run(configuration, delete_store, user=None):

@@ -9,7 +9,7 @@ from shoop_mailchimp.connected_site import link_connected_site
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
@@ -53,6 +53,36 @@ def initialize(configuration, user=None):
     return configuration
 
 
+def _erase_in_old_audience(session, configuration, old_list_id, journal):
+    """The erasures recorded while disconnected were of the old audience's members (the shop never sent these
+    people to the new one): they are done there, never in the new audience, where a member of the address is
+    someone's own sign-up. When the old audience is gone (deleted with its members), there is nothing left to
+    erase and they are dropped, each with a log entry saying why. Either way :func:`state.forget_audience`
+    then forgets their addresses."""
+    erasures = state.erasures_not_sent(configuration.shop_id)
+    if not erasures:
+        return
+    try:
+        resources.get_list(session, old_list_id)
+    except MailchimpNotFound:
+        for contact_id in sorted(erasures):
+            journal.add("member.delete_permanent", "Erasure not sent: the audience %s it was recorded for no longer "
+                        "exists in Mailchimp (deleted with its members; or it is in an account the shop's key does "
+                        "not reach), and the shop never sent the person to the new audience %s"
+                        % (old_list_id, configuration.list_id),
+                        kind=LogKind.WARNING, contact_id=contact_id)
+        return
+    for contact_id in sorted(erasures):
+        try:
+            session.run(Operation("POST", resources.member_path(old_list_id, erasures[contact_id])
+                                  + "/actions/delete-permanent"))
+        except MailchimpNotFound:
+            pass
+        journal.add("member.delete_permanent", "Member permanently deleted from the audience %s the erasure was "
+                    "recorded for, not from the new audience %s (erasure)" % (old_list_id, configuration.list_id),
+                    contact_id=contact_id)
+
+
 def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):
         raise InitializationError("Set the API key and the audience (list) id first.")
@@ -81,6 +111,13 @@ def _initialize(configuration, journal):
             )
         journal.add("store.create" if created else "store.check",
                     "Store %r %s" % (store_id, "created" if created else "already exists"))
+        # The store is in the audience now; the shop's rows describe the members of the audience it had before
+        # (chosen while disconnected, the old store deleted): they are forgotten below, once the erasures
+        # recorded for that audience are done there.
+        old_list_id = configuration.members_list_id
+        moved = bool(old_list_id) and old_list_id != configuration.list_id
+        if moved:
+            _erase_in_old_audience(session, configuration, old_list_id, journal)
         configuration.store_id = store_id
         configuration.site_script_url = link_connected_site(session, shop, store_id, journal) or \
             configuration.site_script_url
@@ -93,14 +130,22 @@ def _initialize(configuration, journal):
 
     # Queued before the configuration is saved, outside its transaction (a requeue of many rows never waits for
     # one while holding others): if this stops in between, the next Initialize finds the store and saves.
-    if created and configuration.is_initialized and configuration.disconnected_on:
+    if moved:
+        forgotten = state.forget_audience(configuration.shop_id)
+        journal.add("audience.move", "The store is in the audience %s now: what the shop knew of the members of "
+                    "the audience %s is forgotten, and %d contacts are queued to be sent to the new audience as "
+                    "never sent (a withdrawal not yet sent is sent as an unsubscribe)"
+                    % (configuration.list_id, old_list_id, forgotten), kind=LogKind.WARNING)
+        # Members the new audience changed before the shop sent to it are not drift: reconciliations start here.
+        configuration.reconciled_until = None
+    if (created or moved) and configuration.is_initialized and configuration.disconnected_on:
         # A disconnect deleted the store; the audience stayed, and with it what the shop knows of members.
         queued = state.requeue_for_new_store(configuration.shop_id)
         journal.add("store.resend", "The store deleted at the disconnect was created again: %d contacts, "
                     "products, orders and promo codes queued to be sent again" % queued)
     elif created and configuration.is_initialized:
-        # A re-created store knows none of the customers and orders; the audience is the same (another one chosen
-        # had its members' facts forgotten when it was chosen), and its members keep their tags.
+        # A re-created store knows none of the customers and orders; the audience is the same (another audience
+        # can only be chosen while disconnected), and its members keep their tags.
         queued = sum(state.requeue_all(configuration.shop_id, kind)
                      for kind in (SyncKind.CONTACT, SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
         journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "
@@ -113,6 +158,8 @@ def _initialize(configuration, journal):
                         % configuration.disconnected_on.isoformat(timespec="seconds"))
             configuration.disconnected_on = None
         configuration.initialized_on = timezone.now()
+        configuration.members_list_id = configuration.list_id
+        configuration.store_deleted_on = None
         # Members changed before the shop first sent anything are not drift: reconciliations start here.
         configuration.reconciled_until = configuration.reconciled_until or configuration.initialized_on
         # Initializing checked the key and the audience too: the shop page need not say a check is under way.

@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "store.create": _("Store created"),
     "store.check": _("Store checked"),
     "store.resend": _("Store sent again"),
+    "audience.move": _("Moved to another audience"),
     "sync.paused": _("Sending paused"),
     "sync.throttled": _("Mailchimp asked for a pause"),
     "bulk.submit": _("Bulk sync: batch sent"),

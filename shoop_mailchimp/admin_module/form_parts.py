@@ -5,8 +5,6 @@ drainer runs; its findings (the account's audiences, what is wrong) are shown he
 status page. The key is never rendered back: only its last four characters.
 """
 from django import forms
-from django.db import transaction
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
@@ -211,16 +209,19 @@ class MailchimpConfigurationForm(forms.Form):
         data["account_changed"] = bool(entered_key) or list_id != config.list_id or bool(
             data.get("remove_api_key"))
 
-        if list_id != config.list_id and config.is_initialized and not (config.disconnected_on or config.paused_reason):
-            # The store belongs to its audience in Mailchimp (its customers are that audience's members): moving
-            # is a disconnect, the store deleted, and an Initialize with the new audience. A paused shop sends
-            # nothing: its audience (or store, or key) is gone, and Initialize creates the store in the new one.
+        store_gone = config.disconnected_on and config.store_deleted_on
+        if list_id != config.list_id and config.is_initialized and not store_gone:
+            # The store belongs to its audience in Mailchimp (its customers are that audience's members), also
+            # while the shop is paused or disconnected with the store kept: a shop sending on through it would
+            # file its customers' opt-ins in the old audience. Moving is a disconnect that deletes the store, and
+            # an Initialize with the new audience (which forgets the old audience's members: see
+            # state.forget_audience).
             field = "list_id" if (data.get("list_id") or "").strip() or "audience" not in self.fields else "audience"
             self.add_error(field, _(
-                "The shop sends to the audience %(audience)s through its store %(store)s, which Mailchimp ties to "
-                "that audience. To move to another audience: disconnect the shop and delete its store, "
-                "then choose the audience and initialize again.") % {
-                    "audience": config.list_id, "store": config.store_id})
+                "The shop's store %(store)s in Mailchimp belongs to the audience %(audience)s, also while the shop "
+                "is paused or disconnected. To move to another audience: disconnect the shop and delete its store "
+                "(type its id when disconnecting; the status page says when it is deleted), then choose the "
+                "audience and initialize again.") % {"audience": config.list_id, "store": config.store_id})
             return data
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))
@@ -288,14 +289,10 @@ class MailchimpFormPart(FormPart):
         if audience_changed:
             # Another audience: its fields are read by the account check, and mapped by default until chosen.
             config.audience_merge_fields = config.merge_fields_read_on = config.merge_field_map = None
-        if audience_changed and config.is_initialized:
-            # Disconnected or paused (clean refuses it otherwise): what the shop knew of the old audience's members
-            # is no fact of the new one; contacts are sent to it as never sent. Members the new audience changed
-            # before the shop chose it are not drift: reconciliations start now.
-            config.reconciled_until = timezone.now()
-            shop_id = config.shop_id
-            transaction.on_commit(lambda: state.forget_audience(shop_id))
-        elif part.merge_field_names:
+        # Another audience of an initialized shop (disconnected, its store deleted: clean refuses it otherwise):
+        # what the shop knows of the old audience's members stays until Initialize creates the store in the new
+        # one (state.forget_audience), so an admin who chooses the old audience again loses nothing.
+        if part.merge_field_names and not (audience_changed and config.is_initialized):
             mapping = {name[len("merge_"):]: data[name] for name in part.merge_field_names if data[name]}
             if mapping != chosen_map(config):  # until one is chosen, the defaults follow the audience's fields
                 config.merge_field_map = mapping

@@ -101,6 +101,14 @@ class MailchimpConfiguration(models.Model):
         null=True, blank=True, verbose_name=_("disconnected on"),
         help_text=_("An admin disconnected the shop from Mailchimp: nothing is sent, changes are still recorded; "
                     "Initialize reconnects it."))
+    store_deleted_on = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("store deleted on"),
+        help_text=_("A disconnect deleted the shop's store in Mailchimp (or found it gone): only then may another "
+                    "audience be chosen. Cleared when Initialize has the store again."))
+    members_list_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("audience of the members known"),
+        help_text=_("The audience whose members the shop's sync records describe (the one of the last "
+                    "initialization): when Initialize creates the store in another audience, they are forgotten."))
     site = models.CharField(
         max_length=255, blank=True, verbose_name=_("site"),
         help_text=_("The site (host) this configuration was initialized on: a copy of the database running "

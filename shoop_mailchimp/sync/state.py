@@ -20,11 +20,13 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from shuup.core.models import ShopProduct
+from shuup.core.models import Contact, ShopProduct
 from shuup.front.models import StoredBasket
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.mailchimp.members import ERASED
+from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.kinds import prices
 from shoop_mailchimp.sync.outcome import Result
@@ -184,15 +186,44 @@ def resend_all(shop_id, kind):
 
 
 def forget_audience(shop_id):
-    """The shop chose another audience (while disconnected): what it knew of the old audience's members is
-    no fact of the new one. Every contact is queued as never sent: no address, member status, consent last
-    sent, member id, tags or Mailchimp event of the old audience, so a consenting contact is subscribed in the
-    new audience as by a first send, and a first send never changes a member that exists there. A shopper's
-    consent request stays. Returns how many rows were queued (sent once the shop is reconnected)."""
-    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
-                    fingerprint="", refused_fingerprint="", last_synced_at=None, email="", shop_email="",
-                    member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
-                    consent_sent_at=None, mailchimp_fact_at=None)
+    """Initialize created the shop's store in another audience than the one its rows describe (chosen while
+    disconnected, the old store deleted): what the shop knew of the old audience's members is no fact of the
+    new one. Every contact is queued as never sent: no address, member status, consent last sent, member id,
+    tags or Mailchimp event of the old audience, so a consenting contact is subscribed in the new audience as
+    by a first send, and a first send never changes a member that exists there.
+
+    Consent withdrawn stays withdrawn: a shopper's consent request stays, and a withdrawal not yet sent (the
+    consent last sent was given, and the contact no longer consents in the shop) becomes an unsubscribe
+    request, which reaches a member the new audience has of the address (a marketer's import of the old
+    audience) as it would have reached the old one (see :func:`shoop_mailchimp.consent.requested_change`).
+    An erasure not yet sent was of the old audience's member (Initialize carries it out there, or drops it
+    when that audience is gone): its address is forgotten too, so that no member of the new audience is
+    deleted; the customer is still deleted from the store. Returns how many rows were queued (sent once the
+    shop is reconnected). Safe to run again (an Initialize that stopped before saving runs it again)."""
+    contacts = SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT)
+    consent_sent = dict(contacts.filter(erase=False, opt_in=True).exclude(
+        consent_request=ConsentRequest.CONFIRM).values_list("object_id", "id"))
+    contact_ids = sorted(consent_sent)
+    withdrawn = []
+    for start in range(0, len(contact_ids), IDS_PER_STATEMENT):
+        chunk = contact_ids[start:start + IDS_PER_STATEMENT]
+        consenting = set(Contact.objects.filter(pk__in=chunk, marketing_permission=True).values_list(
+            "pk", flat=True)) - shop_consent.withheld(shop_id, chunk)
+        withdrawn += [consent_sent[pk] for pk in chunk if pk not in consenting]
+    for start in range(0, len(withdrawn), IDS_PER_STATEMENT):
+        _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
+                         consent_request=ConsentRequest.UNSUBSCRIBE)
+    forgotten = dict(fingerprint="", refused_fingerprint="", last_synced_at=None, email="", shop_email="",
+                     member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
+                     consent_sent_at=None, mailchimp_fact_at=None)
+    erasures = _requeue(contacts.filter(erase=True).exclude(member_status=ERASED), **forgotten)
+    return erasures + _requeue(contacts.filter(erase=False), **forgotten)
+
+
+def erasures_not_sent(shop_id):
+    """``{contact id: e-mail last sent}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
+    return dict(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=True).exclude(
+        member_status=ERASED).exclude(email="").values_list("object_id", "email"))
 
 
 def requeue_for_new_store(shop_id):

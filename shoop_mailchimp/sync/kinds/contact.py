@@ -272,12 +272,13 @@ class ContactPlan:
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
         # Not sending those who did not consent (the plan's cost): only while Mailchimp has no member to update.
-        # A recovered row is never left out: the lost attempt may have written the member (see below).
+        # A recovered row is never left out: the lost attempt may have written the member (see below); nor an
+        # unsubscribe asked for: the audience may have a member of the address the shop never told.
         self.consent_request = row.consent_request
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
-                             or self.recovered)
+                             or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
         if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status != members.ERASED):
