@@ -10,7 +10,7 @@ from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
-from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
 from shoop_mailchimp.webhook_registration import register_webhook
@@ -145,9 +145,9 @@ def _initialize(configuration, journal):
                     "products, orders and promo codes queued to be sent again" % queued)
     elif created and configuration.is_initialized:
         # A re-created store knows none of the customers and orders; the audience is the same (another audience
-        # can only be chosen while disconnected), and its members keep their tags.
-        queued = sum(state.requeue_all(configuration.shop_id, kind)
-                     for kind in (SyncKind.CONTACT, SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
+        # can only be chosen while disconnected), and its members keep their status, consent last sent and tags:
+        # a withdrawal not yet sent is still sent as one.
+        queued = state.requeue_for_new_store(configuration.shop_id)
         journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "
                     "promo codes queued to be sent again" % queued, kind=LogKind.WARNING)
     with transaction.atomic():

@@ -273,6 +273,26 @@ def test_the_shops_tag_stays_the_shops_after_the_store_is_created_again(configur
         % (row_of(person).applied_tags, row_of(person).found_tags))
 
 
+def test_a_withdrawal_not_yet_sent_when_the_store_is_created_again_is_sent(configuration, mailchimp_account):
+    """The store deleted by hand in Mailchimp, consent withdrawn before the shop sent anything, Initialize
+    pressed: the same audience, whose member is unsubscribed (the re-created store's resend had forgotten the
+    consent last sent, and a first send never changes a member)."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+    emulator.delete_store(api_key, configuration.store_id)
+    person.marketing_permission = False
+    person.save()
+    configuration.refresh_from_db()
+    initialize(configuration)
+    make_all_due()
+    drain()
+    assert emulator.get_store(api_key, configuration.store_id) is not None
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+
+
 def test_moving_onto_an_address_with_its_own_member_gives_that_member_the_rules_tag(configuration,
                                                                                    mailchimp_account):
     """A customer changes their e-mail to an address that has a member of its own (signed up on a Mailchimp
