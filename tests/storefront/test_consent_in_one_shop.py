@@ -4,9 +4,8 @@ that shop only (shoop_mailchimp.shop_consent). Anyone can type anyone's address 
 address's owner must not be subscribed in shop B, where they confirmed nothing."""
 import pytest
 from django.test import Client
-from shuup.core.models import PersonContact, Shop
+from shuup.core.models import PersonContact
 
-from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
@@ -14,23 +13,6 @@ from tests.helpers import new_person, row_of
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shared_contacts(settings):
-    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
-    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = False
-
-
-@pytest.fixture
-def shop_b(shared_contacts, configuration, mailchimp_account):
-    """A second shop with its own audience, recording since before the press, on single opt-in."""
-    emulator, api_key, _list_id = mailchimp_account
-    shop = Shop.objects.create(identifier="b", name="Shop B", public_name="Shop B", currency="EUR")
-    list_b = emulator.add_list(api_key, name="Shop B audience")
-    config_b = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_b, enabled=True)
-    initialize(config_b)
-    return shop, list_b
 
 
 def status_in(emulator, api_key, list_id, email):
