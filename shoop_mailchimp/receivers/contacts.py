@@ -95,6 +95,24 @@ def consent_given(shop_id, contact):
         schedule_delivery(shop_id)
 
 
+def consent_given_again(contact, shop_id=None):
+    """Consent given for a contact whose marketing permission is on already, counting in other shops only: Shuup
+    changes nothing (a checkout's box, a storefront's press), so no save says it. ``shop_id``: given in that
+    shop's storefront, it counts there too; None: given where no shop is named, it counts in every shop. Sent as
+    a consent given in each shop where it did not count. Returns those shops' ids."""
+    if not contact.marketing_permission:
+        return []
+    withheld_in = [candidate for candidate in shop_ids_for_contact(contact)
+                   if shop_id in (None, candidate) and not shop_consent.consents_in(candidate, contact)]
+    if shop_id is None:
+        shop_consent.given_everywhere([contact.pk])
+    else:
+        shop_consent.given_in_shop(shop_id, contact.pk, fresh=False)
+    for candidate in withheld_in:
+        consent_given(candidate, contact)
+    return withheld_in
+
+
 def _same_owner(contact_id):
     """The companies a contact belongs to, and a company's members."""
     memberships = CompanyContact.members.through.objects

@@ -24,8 +24,8 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given
-from shoop_mailchimp.shops import shop_contacts, shop_ids_for_contact
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again
+from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -147,9 +147,7 @@ def _set_consent(shop, contact, permission, where):
         _log_choice(shop, contact, permission, where)
     elif permission and not shop_consent.consents_in(shop.pk, contact):
         # Consent given in another shop only: now given in this one too.
-        shop_consent.given_in_shop(shop.pk, contact.pk, fresh=False)
-        if shop.pk in shop_ids_for_contact(contact):
-            consent_given(shop.pk, contact)
+        consent_given_again(contact, shop.pk)
         _log_choice(shop, contact, permission, where)
 
 

@@ -4,8 +4,16 @@ that shop only (shoop_mailchimp.shop_consent). Anyone can type anyone's address 
 address's owner must not be subscribed in shop B, where they confirmed nothing."""
 import pytest
 from django.test import Client
-from shuup.core.models import PersonContact
+from shuup.core.models import OrderLineType, PersonContact
+from shuup.core.order_creator import OrderCreator, OrderSource
+from shuup.testing.factories import (
+    create_product,
+    create_random_address,
+    get_default_supplier,
+    get_initial_order_status,
+)
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
@@ -93,3 +101,57 @@ def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configu
 
     assert status_in(emulator, api_key, list_b, person.email) == "transactional"
     assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def checkout(shop, customer, marketing):
+    """An order through Shuup's OrderCreator, with the checkout's marketing box as the shopper left it."""
+    product = create_product("sku-checkout-consent", shop=shop, supplier=get_default_supplier(), default_price=10)
+    source = OrderSource(shop)
+    source.customer = customer
+    source.billing_address = create_random_address()
+    source.shipping_address = create_random_address()
+    source.status = get_initial_order_status()
+    source.marketing_permission = marketing
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=1,
+                    base_unit_price=source.create_price(10), sku=product.sku, text="Product")
+    return OrderCreator().create_order(source)
+
+
+def consenting_in_shop_b_only(emulator, api_key, list_id, shop):
+    person = new_person(permission=False, email="eve@fastmail.com")
+    subscriptions.subscribe_person(shop, person, subscriptions.ACCOUNT_PAGE)
+    drain()
+    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
+    return PersonContact.objects.get(pk=person.pk)
+
+
+def test_the_box_ticked_at_a_checkout_counts_in_every_shop_also_after_a_consent_given_in_another(
+        configuration, mailchimp_account, shop_b):
+    """Shuup saves nothing (the shared marketing permission is on already): the order's box says it."""
+    emulator, api_key, list_id = mailchimp_account
+    shop, _list_b = shop_b
+    person = consenting_in_shop_b_only(emulator, api_key, list_id, shop)
+
+    order = checkout(configuration.shop, person, marketing=True)  # ticked at shop A's checkout
+    drain()
+
+    assert order.marketing_permission is True
+    assert shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def test_the_box_shuup_hides_and_fills_from_the_consent_is_no_consent_in_the_shop(configuration, mailchimp_account,
+                                                                               shop_b):
+    """Once it asked, Shuup's checkout hides the box and copies the customer's flag into it: the order's box
+    then says nothing the shopper chose at this checkout."""
+    emulator, api_key, list_id = mailchimp_account
+    shop, _list_b = shop_b
+    person = consenting_in_shop_b_only(emulator, api_key, list_id, shop)
+    person.options = {"marketing_permission_asked": True}
+    person.save(update_fields=["options"])
+
+    checkout(configuration.shop, person, marketing=person.marketing_permission)
+    drain()
+
+    assert not shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
+    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
