@@ -50,6 +50,24 @@ def test_an_unsubscribe_webhook_of_shop_a_unsubscribes_the_member_in_shop_b(conf
     assert subscriptions.newsletter_status(shop, person) == subscriptions.NOT_SUBSCRIBED
 
 
+def test_with_contacts_per_shop_the_unsubscribe_reaches_the_other_shops_of_the_contact_only(
+        settings, configuration, mailchimp_account, shop_b):
+    emulator, api_key, list_id = mailchimp_account
+    shop, list_b = shop_b
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = True
+    person = new_person(permission=True)
+    person.add_to_shop(configuration.shop)
+    person.add_to_shop(shop)
+    drain()
+    assert status_in(emulator, api_key, list_b, person.email) == "subscribed"
+
+    emulator.set_member_status(api_key, list_id, person.email, "unsubscribed")
+    assert post_event(Client(), configuration, "unsubscribe", email=person.email).status_code == 200
+    drain()
+
+    assert status_in(emulator, api_key, list_b, person.email) == "unsubscribed"
+
+
 def test_a_send_of_shop_a_that_finds_the_member_unsubscribed_unsubscribes_it_in_shop_b(
         configuration, mailchimp_account, shop_b):
     """No webhook: shop A's next send of the contact reads the unsubscribe from Mailchimp's answer."""
