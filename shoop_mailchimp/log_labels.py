@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "customer.delete": _("Erased from the store"),
     "consent.withdrawn": _("Consent withdrawn"),
     "consent.kept": _("Consent kept"),
+    "consent.given": _("Consent given at a checkout"),
     "storefront.subscribe": _("Subscribed in the storefront"),
     "storefront.unsubscribe": _("Unsubscribed in the storefront"),
     "interest.create": _("Group added to Mailchimp"),

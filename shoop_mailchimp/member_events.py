@@ -25,6 +25,8 @@ class EventResult:
     kind: str = LogKind.INFO
     contact_ids: List[int] = field(default_factory=list)
     details: dict = field(default_factory=dict)
+    #: The shops with rows the event queued (a withdrawal counts in every shop): the caller asks for a delivery.
+    due_shop_ids: List[int] = field(default_factory=list)
 
 
 def handle_event(configuration, event, source="webhook", states=None):
@@ -115,10 +117,12 @@ def handle_unsubscribe(configuration, event, states=None):
         return EventResult(
             "webhook.archived", "%s was archived or deleted by an admin in Mailchimp; the shop's marketing "
             "permission is unchanged" % email, LogKind.WARNING, contact_ids, {"email": email, "action": "delete"})
-    # A queryset update: no post_save, so nothing is recorded and nothing is sent back.
-    withdrawn = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True).update(
-        marketing_permission=False)
-    state.record_carts_of(configuration.shop_id, contact_ids)
+    # A queryset update: no post_save, so nothing is recorded and nothing is sent back to this audience. The
+    # withdrawal counts in every shop: the others' audiences are sent it, and every shop's carts go.
+    consenting = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True)
+    withdrawn_ids = list(consenting.values_list("pk", flat=True))
+    withdrawn = consenting.filter(pk__in=withdrawn_ids).update(marketing_permission=False)
+    due_shop_ids = state.record_withdrawal(configuration.shop_id, withdrawn_ids)
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], opt_in=False,
                                member_status=UNSUBSCRIBED)
     _drop_confirmation(states, event["fired_at"])
@@ -127,7 +131,7 @@ def handle_unsubscribe(configuration, event, states=None):
         "webhook.unsubscribe", "%s unsubscribed in Mailchimp%s; marketing permission withdrawn for %d of %d contacts"
         % (email, " (%s)" % reason if reason else "", withdrawn, len(contact_ids)),
         LogKind.INFO, contact_ids, {"email": email, "matched": len(contact_ids), "changed": withdrawn,
-                                    "reason": reason})
+                                    "reason": reason}, due_shop_ids=sorted(due_shop_ids))
 
 
 def handle_subscribe(configuration, event, states=None):

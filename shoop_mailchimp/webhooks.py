@@ -100,6 +100,8 @@ class MailchimpWebhookView(View):
             result = handle_event(self.configuration, event)
             if result.action == "webhook.upemail":
                 schedule_delivery(self.configuration.shop_id)  # sent to the new address after the commit
+            for shop_id in result.due_shop_ids:  # a withdrawal sent to the other shops' audiences, carts deleted
+                schedule_delivery(shop_id)
         mailchimp_event_received.send(sender=self.__class__, configuration=self.configuration, event=event,
                                       result=result)
         return HttpResponse("OK", content_type="text/plain")

@@ -8,6 +8,7 @@ from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils import translation
 from shuup.core import cache as shuup_cache
+from shuup.core.models import Shop, ShopStatus
 from shuup.gdpr.models import get_setting as gdpr_settings
 from shuup.testing.factories import get_default_shop
 
@@ -184,6 +185,26 @@ def configuration(shop, mailchimp_settings, mailchimp_account):
     initialize(config)
     config.refresh_from_db()
     return config
+
+
+@pytest.fixture
+def shared_contacts(settings):
+    """Several shops sharing their contacts (``SHUUP_MANAGE_CONTACTS_PER_SHOP`` off), as most multi-shop Shuups do."""
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = False
+
+
+@pytest.fixture
+def shop_b(shared_contacts, configuration, mailchimp_account):
+    """A second shop sharing the default shop's contacts, with its own storefront (``b.example.com``) and audience,
+    recording since before the test, on single opt-in: ``(shop, its audience's id)``."""
+    emulator, api_key, _list_id = mailchimp_account
+    shop = Shop.objects.create(identifier="b", name="Shop B", public_name="Shop B", domain="b.example.com",
+                               status=ShopStatus.ENABLED, currency=configuration.shop.currency,
+                               prices_include_tax=configuration.shop.prices_include_tax)
+    list_b = emulator.add_list(api_key, name="Shop B audience")
+    initialize(MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_b, enabled=True))
+    return shop, list_b
 
 
 @pytest.fixture

@@ -30,6 +30,9 @@ CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
 #: The shop whose storefront this save gives consent in (set by :mod:`shoop_mailchimp.storefront.subscriptions`):
 #: the consent counts in that shop only (see :mod:`shoop_mailchimp.shop_consent`).
 CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
+#: Set by a form whose marketing box was shown unticked and was ticked (see :mod:`shoop_mailchimp.marketing_box`):
+#: a consent given where no shop is named, although the flag was on already (given in some shops only).
+GIVE_CONSENT_EVERYWHERE = "_shoop_mailchimp_give_consent_everywhere"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -65,6 +68,7 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
     consent_shop_id = instance.__dict__.pop(CONSENT_SHOP, None)
+    given_again = instance.__dict__.pop(GIVE_CONSENT_EVERYWHERE, False)
     setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
     if raw:
         return
@@ -80,6 +84,8 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
+    if given_again and not given:
+        consent_given_again(instance)
 
 
 def consent_given(shop_id, contact):
@@ -93,6 +99,24 @@ def consent_given(shop_id, contact):
     request = ConsentRequest.CONFIRM if shared else ConsentRequest.SUBSCRIBE
     if state.request_consent_change(shop_id, [contact.pk], request):
         schedule_delivery(shop_id)
+
+
+def consent_given_again(contact, shop_id=None):
+    """Consent given for a contact whose marketing permission is on already, counting in other shops only: Shuup
+    changes nothing (a checkout's box, a storefront's press), so no save says it. ``shop_id``: given in that
+    shop's storefront, it counts there too; None: given where no shop is named, it counts in every shop. Sent as
+    a consent given in each shop where it did not count. Returns those shops' ids."""
+    if not contact.marketing_permission:
+        return []
+    withheld_in = [candidate for candidate in shop_ids_for_contact(contact)
+                   if shop_id in (None, candidate) and not shop_consent.consents_in(candidate, contact)]
+    if shop_id is None:
+        shop_consent.given_everywhere([contact.pk])
+    else:
+        shop_consent.given_in_shop(shop_id, contact.pk, fresh=False)
+    for candidate in withheld_in:
+        consent_given(candidate, contact)
+    return withheld_in
 
 
 def _same_owner(contact_id):

@@ -7,7 +7,7 @@ from shuup.core.signals import order_changed, order_status_changed
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.receivers.carts import record_carts_ordered
-from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT
+from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT, consent_given_again
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.storefront.attribution import remember_for_order
@@ -17,6 +17,8 @@ from shoop_mailchimp.sync.delivery import schedule_delivery
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
+#: Set in the customer's options by Shuup's checkout once it showed the marketing box: later checkouts hide it.
+MARKETING_ASKED = "marketing_permission_asked"
 
 
 def order_created(sender, order, source=None, **kwargs):
@@ -48,6 +50,15 @@ def order_created(sender, order, source=None, **kwargs):
             "earlier (only an unsubscribe or an edit of the contact withdraws it)." % (order.identifier or order.pk),
             kind=LogKind.INFO, contact_id=customer.pk, order_id=order.pk,
         )
+    elif order.marketing_permission and customer.marketing_permission and not (customer.options or {}).get(
+            MARKETING_ASKED):
+        # The box shown at this checkout and ticked, while the consent was on already because another shop's
+        # storefront gave it: Shuup saves nothing, yet a consent given at a checkout counts in every shop. (Once
+        # asked, Shuup's checkout hides the box and copies the customer's flag into it: no consent given here.)
+        if consent_given_again(customer):
+            log_event(order.shop_id, "consent.given", "Order %s was placed with the marketing box ticked: the "
+                      "customer's consent, given in another shop only, counts in every shop." % (
+                          order.identifier or order.pk), contact_id=customer.pk, order_id=order.pk)
     record(order.shop_id, SyncKind.CONTACT, [customer.pk])
 
 

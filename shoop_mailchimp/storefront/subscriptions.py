@@ -24,8 +24,8 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given
-from shoop_mailchimp.shops import shop_contacts, shop_ids_for_contact
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again
+from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -39,9 +39,12 @@ UNDELIVERABLE = "undeliverable"
 #: The shop holds no consent, but Mailchimp mailed the address a link to confirm a subscription (someone typed
 #: it into the newsletter block, or into Mailchimp's own form): no newsletter until its owner clicks it.
 CONFIRMATION_MAILED = "confirmation_mailed"
-#: Consent given that needs a confirmation, while the shop sends nothing to Mailchimp (disconnected, paused):
-#: no link was mailed yet.
+#: Consent given while the shop sends nothing to Mailchimp (disconnected, paused, "Send changes" unticked): nothing
+#: was sent yet, no subscription made and no link mailed.
 RECORDED = "recorded"
+#: Consent withdrawn while the shop sends nothing to Mailchimp, for a member Mailchimp holds subscribed: the
+#: newsletter may still come until the shop sends again.
+UNSUBSCRIBE_RECORDED = "unsubscribe_recorded"
 
 #: Where the shopper made the choice, as the log says it.
 NEWSLETTER_BLOCK = "in the newsletter block"
@@ -147,9 +150,7 @@ def _set_consent(shop, contact, permission, where):
         _log_choice(shop, contact, permission, where)
     elif permission and not shop_consent.consents_in(shop.pk, contact):
         # Consent given in another shop only: now given in this one too.
-        shop_consent.given_in_shop(shop.pk, contact.pk, fresh=False)
-        if shop.pk in shop_ids_for_contact(contact):
-            consent_given(shop.pk, contact)
+        consent_given_again(contact, shop.pk)
         _log_choice(shop, contact, permission, where)
 
 
@@ -159,25 +160,31 @@ def _log_choice(shop, contact, permission, where):
     log_event(shop.pk, action, message % where, contact_id=contact.pk)
 
 
-def sending(shop):
-    """Whether the shop sends to Mailchimp now (not disconnected, paused or switched off)."""
+def held_back(shop):
+    """Whether the shop uses Mailchimp but sends it nothing now (disconnected, paused, switched off): what the
+    shopper chooses waits for its next send."""
     configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
-    return configuration is not None and configuration.is_active
+    return configuration is not None and not configuration.is_active
 
 
 def newsletter_status(shop, contact):
     """What the shopper is told on their account page: subscribed, waiting for their confirmation (Mailchimp
     mailed a link, or will: double opt-in, consent given on the newsletter block, or given again after an
-    unsubscribe), recorded (a confirmation is needed but the shop sends nothing now: no link yet), subscribed on
-    another form (Mailchimp mails them without the shop's consent), a confirmation link mailed without their
-    consent (someone typed their address into a sign-up form), undeliverable (the address bounces: no link or
-    newsletter reaches it), or not subscribed."""
-    member_status, request = SyncState.objects.filter(
+    unsubscribe), recorded (consent given while the shop sends nothing: no subscription or link yet), an
+    unsubscribe recorded (withdrawn while the shop sends nothing: Mailchimp still holds the member subscribed),
+    subscribed on another form (Mailchimp mails them without the shop's consent), a confirmation link mailed
+    without their consent (someone typed their address into a sign-up form), undeliverable (the address
+    bounces: no link or newsletter reaches it), or not subscribed. Nothing is claimed done that waits for a
+    send the shop does not make now."""
+    member_status, request, consent_sent = SyncState.objects.filter(
         shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
-        "member_status", "consent_request").first() or ("", "")
+        "member_status", "consent_request", "opt_in").first() or ("", "", None)
     if member_status == members.CLEANED:
         return UNDELIVERABLE
     if not shop_consent.consents_in(shop.pk, contact):
+        withdrawn_unsent = request == ConsentRequest.UNSUBSCRIBE or bool(consent_sent)
+        if member_status == members.SUBSCRIBED and withdrawn_unsent and held_back(shop):
+            return UNSUBSCRIBE_RECORDED
         if request != ConsentRequest.UNSUBSCRIBE and member_status == members.SUBSCRIBED:
             return SUBSCRIBED_ELSEWHERE
         if request != ConsentRequest.UNSUBSCRIBE and member_status == members.PENDING:
@@ -185,7 +192,8 @@ def newsletter_status(shop, contact):
         return NOT_SUBSCRIBED
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
+    if member_status != members.PENDING and held_back(shop):
+        return RECORDED  # the consent goes with the next send, once the shop sends again
     if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):
-        # A pending member was mailed its link; otherwise the link goes with the next send, if the shop sends.
-        return AWAITING_CONFIRMATION if member_status == members.PENDING or sending(shop) else RECORDED
+        return AWAITING_CONFIRMATION  # a pending member was mailed its link; otherwise it goes with the next send
     return SUBSCRIBED

@@ -43,6 +43,12 @@ TOO_MANY_ATTEMPTS = _("We received too many subscription requests from you or fo
 RECORDED = _("Thank you: your subscription is recorded. If we need you to confirm it, we will e-mail you a link.")
 
 
+UNSUBSCRIBED = _("You are unsubscribed: we will not send you our newsletter.")
+#: An Unsubscribe while the shop sends nothing to Mailchimp, which still holds the member subscribed.
+UNSUBSCRIBE_RECORDED = _("Your unsubscribe is recorded. Our newsletter service learns of it as soon as our shop "
+                         "sends to it again: until then you may still receive our newsletter.")
+
+
 def consent_given_message(shop, by_address_alone=False):
     configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
     if configuration is not None and not configuration.is_active:
@@ -124,6 +130,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             UNDELIVERABLE=subscriptions.UNDELIVERABLE,
             CONFIRMATION_MAILED=subscriptions.CONFIRMATION_MAILED,
             RECORDED=subscriptions.RECORDED,
+            UNSUBSCRIBE_RECORDED=subscriptions.UNSUBSCRIBE_RECORDED,
         )
         return context
 
@@ -134,7 +141,8 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             messages.success(request, consent_given_message(request.shop))
         elif request.POST.get("subscribe") == "0":
             subscriptions.withdraw_consent(request.shop, person)
-            messages.success(request, _("You are unsubscribed: we will not send you our newsletter."))
+            recorded = subscriptions.newsletter_status(request.shop, person) == subscriptions.UNSUBSCRIBE_RECORDED
+            messages.success(request, UNSUBSCRIBE_RECORDED if recorded else UNSUBSCRIBED)
         return redirect(ACCOUNT_VIEW_NAME)
 
 

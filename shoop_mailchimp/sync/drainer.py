@@ -306,9 +306,10 @@ def still_refused(row, plan):
 
 
 def withdraw_consent(row, journal):
-    """The person unsubscribed in Mailchimp: the shop's consent goes too (no post_save, nothing is sent)."""
+    """The person unsubscribed in Mailchimp: the shop's consent goes too (no post_save, nothing is sent to this
+    audience), in every shop (see :func:`~shoop_mailchimp.sync.state.record_withdrawal`)."""
     if Contact.objects.filter(pk=row.object_id, marketing_permission=True).update(marketing_permission=False):
-        state.record_carts_of(row.shop_id, [row.object_id], worker=True)
+        state.record_withdrawal(row.shop_id, [row.object_id], worker=True)
         journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
                                            "permission is withdrawn as well."), kind=LogKind.WARNING,
                     contact_id=row.object_id)

@@ -27,6 +27,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import ERASED
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_ids_by_contact
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.kinds import prices
 from shoop_mailchimp.sync.outcome import Result
@@ -150,6 +151,27 @@ def record_carts_of(shop_id, contact_ids, worker=False):
     if worker:
         return requeue(shop_id, SyncKind.CART, basket_ids, only_known=True)
     return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
+
+
+def record_withdrawal(heard_in, contact_ids, worker=False):
+    """Consent these contacts gave is withdrawn by an unsubscribe heard from shop ``heard_in``'s audience (its
+    webhook, its reconciliation, the answer to one of its sends), whose rows hold it already. A withdrawal counts
+    in every shop (see :mod:`shoop_mailchimp.shop_consent`): every other recording shop a contact belongs to
+    sends its contact again (its member is unsubscribed where that shop's consent subscribed it), and every such
+    shop, ``heard_in`` too, its carts (see :func:`record_carts_of`). The one path for all three; ``worker``: outside
+    the shop's transactions, as :func:`requeue`. Returns the ids of the shops with a row due."""
+    contact_ids = set(contact_ids)
+    due = set()
+    if record_carts_of(heard_in, contact_ids, worker=worker):
+        due.add(heard_in)
+    queue = requeue if worker else record
+    for shop_id, ids in shop_ids_by_contact(contact_ids).items():
+        if shop_id == heard_in:
+            continue
+        contacts_due = queue(shop_id, SyncKind.CONTACT, ids, only_known=True)
+        if record_carts_of(shop_id, ids, worker=worker) or contacts_due:
+            due.add(shop_id)
+    return due
 
 
 def request_consent_change(shop_id, contact_ids, request, unless=()):

@@ -248,3 +248,50 @@ def test_a_disconnected_shop_does_not_claim_it_mailed_a_confirmation_link(shop, 
     assert "a link to confirm your subscription" not in html, "nothing was e-mailed: the shop sends nothing"
     status, html = status_on_page(shopper_client)
     assert status == "recorded" and "we will e-mail" in html
+
+
+@pytest.mark.django_db
+def test_an_unsubscribe_while_disconnected_is_told_as_recorded_not_as_done(shop, shopper, shopper_client,
+                                                                           configuration, mailchimp_account):
+    """The disconnect keeps the audience, which still mails the member until the shop sends again."""
+    emulator, api_key, list_id = mailchimp_account
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    configuration.disconnected_on = timezone.now()
+    configuration.save()
+
+    response = choose(shopper_client, subscribe=False)
+    drain()
+
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"  # nothing is sent
+    assert page_messages(response) == [str(views.UNSUBSCRIBE_RECORDED)]
+    status, html = status_on_page(shopper_client)
+    assert status == "unsubscribe_recorded"
+    assert "You are not subscribed to our newsletter." not in html and 'name="subscribe" value="1"' in html
+
+    configuration.disconnected_on = None
+    configuration.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "unsubscribed"
+    assert status_on_page(shopper_client)[0] == "not_subscribed"
+
+
+@pytest.mark.django_db
+def test_a_single_opt_in_subscription_while_disconnected_is_not_shown_as_done(shop, shopper, shopper_client,
+                                                                              configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    configuration.disconnected_on = timezone.now()
+    configuration.save()
+
+    choose(shopper_client, subscribe=True)
+    drain()
+
+    assert emulator.get_member(api_key, list_id, shopper.email) is None  # nothing was sent
+    status, html = status_on_page(shopper_client)
+    assert status == "recorded" and "You are subscribed to our newsletter" not in html
+
+    configuration.disconnected_on = None
+    configuration.save()
+    drain()
+    assert status_on_page(shopper_client)[0] == "subscribed"

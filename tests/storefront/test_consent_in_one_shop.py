@@ -3,10 +3,18 @@ consent given in one shop's storefront (the newsletter block, the registration b
 that shop only (shoop_mailchimp.shop_consent). Anyone can type anyone's address into shop A's block: the
 address's owner must not be subscribed in shop B, where they confirmed nothing."""
 import pytest
-from django.test import Client
-from shuup.core.models import PersonContact, Shop
+from django.test import Client, RequestFactory
+from shuup.core.models import OrderLineType, PersonContact
+from shuup.core.order_creator import OrderCreator, OrderSource
+from shuup.testing.factories import (
+    create_product,
+    create_random_address,
+    get_default_supplier,
+    get_initial_order_status,
+)
+from shuup.testing.utils import apply_request_middleware
 
-from shoop_mailchimp.initialization import initialize
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
@@ -14,23 +22,6 @@ from tests.helpers import new_person, row_of
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shared_contacts(settings):
-    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
-    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = False
-
-
-@pytest.fixture
-def shop_b(shared_contacts, configuration, mailchimp_account):
-    """A second shop with its own audience, recording since before the press, on single opt-in."""
-    emulator, api_key, _list_id = mailchimp_account
-    shop = Shop.objects.create(identifier="b", name="Shop B", public_name="Shop B", currency="EUR")
-    list_b = emulator.add_list(api_key, name="Shop B audience")
-    config_b = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_b, enabled=True)
-    initialize(config_b)
-    return shop, list_b
 
 
 def status_in(emulator, api_key, list_id, email):
@@ -111,3 +102,116 @@ def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configu
 
     assert status_in(emulator, api_key, list_b, person.email) == "transactional"
     assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def checkout(shop, customer, marketing):
+    """An order through Shuup's OrderCreator, with the checkout's marketing box as the shopper left it."""
+    product = create_product("sku-checkout-consent", shop=shop, supplier=get_default_supplier(), default_price=10)
+    source = OrderSource(shop)
+    source.customer = customer
+    source.billing_address = create_random_address()
+    source.shipping_address = create_random_address()
+    source.status = get_initial_order_status()
+    source.marketing_permission = marketing
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=1,
+                    base_unit_price=source.create_price(10), sku=product.sku, text="Product")
+    return OrderCreator().create_order(source)
+
+
+def consenting_in_shop_b_only(emulator, api_key, list_id, shop):
+    person = new_person(permission=False, email="eve@fastmail.com")
+    subscriptions.subscribe_person(shop, person, subscriptions.ACCOUNT_PAGE)
+    drain()
+    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
+    return PersonContact.objects.get(pk=person.pk)
+
+
+def test_the_box_ticked_at_a_checkout_counts_in_every_shop_also_after_a_consent_given_in_another(
+        configuration, mailchimp_account, shop_b):
+    """Shuup saves nothing (the shared marketing permission is on already): the order's box says it."""
+    emulator, api_key, list_id = mailchimp_account
+    shop, _list_b = shop_b
+    person = consenting_in_shop_b_only(emulator, api_key, list_id, shop)
+
+    order = checkout(configuration.shop, person, marketing=True)  # ticked at shop A's checkout
+    drain()
+
+    assert order.marketing_permission is True
+    assert shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+
+
+def test_the_box_shuup_hides_and_fills_from_the_consent_is_no_consent_in_the_shop(configuration, mailchimp_account,
+                                                                               shop_b):
+    """Once it asked, Shuup's checkout hides the box and copies the customer's flag into it: the order's box
+    then says nothing the shopper chose at this checkout."""
+    emulator, api_key, list_id = mailchimp_account
+    shop, _list_b = shop_b
+    person = consenting_in_shop_b_only(emulator, api_key, list_id, shop)
+    person.options = {"marketing_permission_asked": True}
+    person.save(update_fields=["options"])
+
+    checkout(configuration.shop, person, marketing=person.marketing_permission)
+    drain()
+
+    assert not shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
+    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
+
+
+def form_data(form, **changes):
+    """What the browser posts back for a form shown unchanged (an unticked box is not posted), with ``changes``."""
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False or value == [] or value == "":
+            continue
+        data[name] = [getattr(item, "pk", item) for item in value] if isinstance(value, (list, tuple)) else value
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+def saved_through(form_class, person, context, **changes):
+    """The contact saved through one of Shuup's contact forms, as shown to the admin or the shopper."""
+    person = PersonContact.objects.get(pk=person.pk)
+    shown = form_class(instance=person, **context)
+    form = form_class(instance=person, data=form_data(shown, **changes), **context)
+    assert form.is_valid(), form.errors
+    form.save()
+    return shown
+
+
+@pytest.mark.parametrize("form_path", ["shuup.admin.modules.contacts.forms:PersonContactBaseForm",
+                                       "shuup.front.apps.customer_information.forms:PersonContactForm"])
+def test_shuups_contact_forms_show_and_take_the_consent_as_one_for_every_shop(configuration, mailchimp_account,
+                                                                            shop_b, admin_user, form_path):
+    """The admin's contact form and the storefront's Customer Information page give consent where no shop is
+    named (every shop): a consent given in shop B only is shown unticked there, kept by a save that leaves the
+    box so, and given in every shop by a tick."""
+    from shuup.utils.importing import load
+
+    emulator, api_key, list_id = mailchimp_account
+    shop, _list_b = shop_b
+    form_class = load(form_path)
+    admin_request = apply_request_middleware(RequestFactory().get("/sa/"), user=admin_user)
+    context = {"request": admin_request} if "admin" in form_path else {}
+    person = consenting_in_shop_b_only(emulator, api_key, list_id, shop)
+
+    shown = saved_through(form_class, person, context, first_name="Evelyn")  # an edit of the name only
+    assert shown["marketing_permission"].value() is False, "the box claims a consent that counts in B only"
+    drain()
+    person = PersonContact.objects.get(pk=person.pk)
+    assert (person.first_name, person.marketing_permission) == ("Evelyn", True)
+    assert shop_consent.consents_in(shop.pk, person) and not shop_consent.consents_in(configuration.shop_id, person)
+    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
+
+    saved_through(form_class, person, context, marketing_permission=True)  # ticked
+    drain()
+
+    person = PersonContact.objects.get(pk=person.pk)
+    assert shop_consent.consents_in(configuration.shop_id, person) and shop_consent.consents_in(shop.pk, person)
+    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+    assert form_class(instance=person, **context)["marketing_permission"].value() is True
