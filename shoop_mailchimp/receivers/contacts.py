@@ -30,9 +30,6 @@ CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
 #: The shop whose storefront this save gives consent in (set by :mod:`shoop_mailchimp.storefront.subscriptions`):
 #: the consent counts in that shop only (see :mod:`shoop_mailchimp.shop_consent`).
 CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
-#: Set by a form whose marketing box was shown unticked and was ticked (see :mod:`shoop_mailchimp.marketing_box`):
-#: a consent given where no shop is named, although the flag was on already (given in some shops only).
-GIVE_CONSENT_EVERYWHERE = "_shoop_mailchimp_give_consent_everywhere"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -68,7 +65,6 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
     consent_shop_id = instance.__dict__.pop(CONSENT_SHOP, None)
-    given_again = instance.__dict__.pop(GIVE_CONSENT_EVERYWHERE, False)
     setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
     if raw:
         return
@@ -84,8 +80,6 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
-    if given_again and not given:
-        consent_given_again(instance)
 
 
 def consent_given(shop_id, contact):

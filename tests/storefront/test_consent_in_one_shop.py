@@ -3,7 +3,7 @@ consent given in one shop's storefront (the newsletter block, the registration b
 that shop only (shoop_mailchimp.shop_consent). Anyone can type anyone's address into shop A's block: the
 address's owner must not be subscribed in shop B, where they confirmed nothing."""
 import pytest
-from django.test import Client, RequestFactory
+from django.test import Client
 from shuup.core.models import OrderLineType, PersonContact
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import (
@@ -12,7 +12,6 @@ from shuup.testing.factories import (
     get_default_supplier,
     get_initial_order_status,
 )
-from shuup.testing.utils import apply_request_middleware
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpConfiguration
@@ -156,62 +155,3 @@ def test_the_box_shuup_hides_and_fills_from_the_consent_is_no_consent_in_the_sho
 
     assert not shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
     assert status_in(emulator, api_key, list_id, person.email) == "transactional"
-
-
-def form_data(form, **changes):
-    """What the browser posts back for a form shown unchanged (an unticked box is not posted), with ``changes``."""
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if value is None or value is False or value == [] or value == "":
-            continue
-        data[name] = [getattr(item, "pk", item) for item in value] if isinstance(value, (list, tuple)) else value
-    for name, value in changes.items():
-        if value is False:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return data
-
-
-def saved_through(form_class, person, context, **changes):
-    """The contact saved through one of Shuup's contact forms, as shown to the admin or the shopper."""
-    person = PersonContact.objects.get(pk=person.pk)
-    shown = form_class(instance=person, **context)
-    form = form_class(instance=person, data=form_data(shown, **changes), **context)
-    assert form.is_valid(), form.errors
-    form.save()
-    return shown
-
-
-@pytest.mark.parametrize("form_path", ["shuup.admin.modules.contacts.forms:PersonContactBaseForm",
-                                       "shuup.front.apps.customer_information.forms:PersonContactForm"])
-def test_shuups_contact_forms_show_and_take_the_consent_as_one_for_every_shop(configuration, mailchimp_account,
-                                                                            shop_b, admin_user, form_path):
-    """The admin's contact form and the storefront's Customer Information page give consent where no shop is
-    named (every shop): a consent given in shop B only is shown unticked there, kept by a save that leaves the
-    box so, and given in every shop by a tick."""
-    from shuup.utils.importing import load
-
-    emulator, api_key, list_id = mailchimp_account
-    shop, _list_b = shop_b
-    form_class = load(form_path)
-    admin_request = apply_request_middleware(RequestFactory().get("/sa/"), user=admin_user)
-    context = {"request": admin_request} if "admin" in form_path else {}
-    person = consenting_in_shop_b_only(emulator, api_key, list_id, shop)
-
-    shown = saved_through(form_class, person, context, first_name="Evelyn")  # an edit of the name only
-    assert shown["marketing_permission"].value() is False, "the box claims a consent that counts in B only"
-    drain()
-    person = PersonContact.objects.get(pk=person.pk)
-    assert (person.first_name, person.marketing_permission) == ("Evelyn", True)
-    assert shop_consent.consents_in(shop.pk, person) and not shop_consent.consents_in(configuration.shop_id, person)
-    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
-
-    saved_through(form_class, person, context, marketing_permission=True)  # ticked
-    drain()
-
-    person = PersonContact.objects.get(pk=person.pk)
-    assert shop_consent.consents_in(configuration.shop_id, person) and shop_consent.consents_in(shop.pk, person)
-    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
-    assert form_class(instance=person, **context)["marketing_permission"].value() is True
