@@ -14,7 +14,8 @@ from shoop_mailchimp.admin_module.permissions import can_manage
 from shoop_mailchimp.admin_module.preview import preview_context, request_preview
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.mailchimp.errors import MailchimpError
-from shoop_mailchimp.mailchimp.transport import check_api_key_format
+from shoop_mailchimp.mailchimp.resources import get_or_none, list_path
+from shoop_mailchimp.mailchimp.transport import check_api_key_format, open_session
 from shoop_mailchimp.merge_field_setup import member_write_inputs, resend_if_changed
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.models.configuration import APIKeyUndecryptable
@@ -209,7 +210,8 @@ class MailchimpConfigurationForm(forms.Form):
         data["account_changed"] = bool(entered_key) or list_id != config.list_id or bool(
             data.get("remove_api_key"))
 
-        store_gone = config.disconnected_on and config.store_deleted_on
+        store_gone = (config.disconnected_on and config.store_deleted_on) or (
+            list_id != config.list_id and config.is_initialized and self._audience_gone(config))
         if list_id != config.list_id and config.is_initialized and not store_gone:
             # The store belongs to its audience in Mailchimp (its customers are that audience's members), also
             # while the shop is paused or disconnected with the store kept: a shop sending on through it would
@@ -247,6 +249,19 @@ class MailchimpConfigurationForm(forms.Form):
             except MailchimpError as error:
                 self.add_error("api_key", str(error))
         return data
+
+
+    @staticmethod
+    def _audience_gone(config):
+        """Whether the shop's audience was deleted in Mailchimp (a shop paused for it): its stores went with it,
+        so another audience may be chosen; the shop sends again once Initialize has the store there. Asked of
+        Mailchimp only for a paused shop (one GET)."""
+        if not config.paused_reason or not config.has_api_key or config.api_key_undecryptable:
+            return False
+        try:
+            return get_or_none(open_session(config), list_path(config.list_id), fields="id") is None
+        except MailchimpError:
+            return False
 
 
 class MailchimpFormPart(FormPart):

@@ -1,6 +1,7 @@
 import secrets
 
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import ugettext_lazy as _
 from jsonfield import JSONField
 
@@ -35,9 +36,11 @@ class ConfigurationQuerySet(models.QuerySet):
 
     def active(self):
         """Shops whose changes are sent: recording, enabled, with a key, connected, on the site they were
-        initialized on, and not paused by an account error."""
-        return self.recording().filter(sites.on_this_site(), enabled=True, paused_reason="",
-                                       disconnected_on__isnull=True).exclude(encrypted_api_key="")
+        initialized on, not paused by an account error, and not waiting for Initialize to move the store to
+        another audience chosen."""
+        return self.recording().filter(sites.on_this_site(), Q(members_list_id="") | Q(members_list_id=F("list_id")),
+                                       enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
+            encrypted_api_key="")
 
 
 class MailchimpConfiguration(models.Model):
@@ -153,8 +156,11 @@ class MailchimpConfiguration(models.Model):
 
     @property
     def is_active(self):
+        """Sending: also not while another audience is chosen and Initialize has not yet moved the store there
+        (what the shop knows of members is of the old audience until then)."""
         return bool(self.enabled and self.is_initialized and self.has_api_key and not self.paused_reason
-                    and not self.disconnected_on and not self.site_mismatch)
+                    and not self.disconnected_on and self.members_list_id in ("", self.list_id)
+                    and not self.site_mismatch)
 
     @property
     def site_here(self):

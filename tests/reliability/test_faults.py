@@ -318,7 +318,12 @@ def test_deleted_audience_pauses_and_a_new_one_gets_every_contact(scenario, mail
     assert scenario.paused_reason in status_page(admin_client).replace("&#39;", "'")
     new_list = emulator.add_list(api_key, name="Replacement audience")
     assert post_shop_form(admin_client, scenario.shop, list_id=new_list, enabled=True).status_code == 302
-    initialize(MailchimpConfiguration.objects.get(pk=scenario.pk))
+    chosen = MailchimpConfiguration.objects.get(pk=scenario.pk)
+    assert not chosen.is_active and not MailchimpConfiguration.objects.active().filter(pk=scenario.pk).exists(), (
+        "nothing is sent to the new audience with the old audience's member facts before Initialize moves there")
+    drain()
+    assert emulator.members(api_key, new_list) == []
+    initialize(chosen)
     drain_until_settled()
     assert_nothing_lost(emulator, api_key, new_list, scenario, before + during)
 
