@@ -316,7 +316,10 @@ def test_key_for_another_data_centre(consent_guard, mailchimp_account, settings)
 def test_audience_that_does_not_exist(consent_guard, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     count_bad_input()
-    MailchimpConfiguration.objects.filter(pk=consent_guard.pk).update(list_id="nosuchlist")
+    # The audience the shop was initialized with is not there (an id mistyped in the database, an account
+    # whose audience went): its member facts are of that audience, so the shop does send, and pauses.
+    MailchimpConfiguration.objects.filter(pk=consent_guard.pk).update(list_id="nosuchlist",
+                                                                     members_list_id="nosuchlist")
     person = new_person()
     configuration = MailchimpConfiguration.objects.get(pk=consent_guard.pk)
     assert "no longer exists" in configuration.paused_reason and "nosuchlist" in configuration.paused_reason
