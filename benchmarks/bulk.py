@@ -76,7 +76,7 @@ def measure_burst(emulator, configuration, count=None, identifier="burst", pace=
                                          ).exists():
             return time.perf_counter() - started, api_requests(emulator), synced
         # The worker's own pause (mailchimp_sync --loop): its interval, BATCH_POLL_INTERVAL while batches are open.
-        time.sleep(Command._pause(WORKER_INTERVAL) if pace == "worker" else seconds_to_next_round())
+        time.sleep(Command.next_round_in(WORKER_INTERVAL) if pace == "worker" else seconds_to_next_round())
 
 
 def measure_group_add_one_by_one(emulator, identifier="one-by-one"):

@@ -12,7 +12,7 @@ from shoop_mailchimp.mailchimp.errors import (
     MailchimpRateLimited,
     MailchimpTransportError,
 )
-from shoop_mailchimp.mailchimp.transport import MailchimpSession
+from shoop_mailchimp.mailchimp.transport import MailchimpSession, Operation
 
 #: An https address for the tests that only build a session's connection pool (nothing is sent): how the
 #: environment's proxy and CA settings are read for a host that is not the local emulator.
@@ -85,8 +85,8 @@ def test_hang_beyond_timeout_is_a_transport_error(mailchimp_account, mailchimp_s
 def test_no_payload_or_key_reaches_python_logging(client, mailchimp_account, caplog):
     caplog.set_level(logging.DEBUG)
     resources.ping(client)
-    client.put(resources.member_path(resources.list_audiences(client)[0][0], "person@fastmail.com"),
-               {"email_address": "person@fastmail.com", "status_if_new": "transactional"})
+    client.run(Operation("PUT", resources.member_path(resources.list_audiences(client)[0][0], "person@fastmail.com"),
+                         {"email_address": "person@fastmail.com", "status_if_new": "transactional"}))
     text = caplog.text
     assert "person@fastmail.com" not in text
     assert mailchimp_account[1] not in text

@@ -5,15 +5,14 @@ the row (``last_error_data``) for the "technical detail" the pages fold away.
 from django.utils.translation import ugettext as _
 from shuup.core.templatetags.shuup_common import datetime as shuup_datetime
 
-from shoop_mailchimp.mailchimp.errors import error_from_status
+from shoop_mailchimp.mailchimp.errors import was_transient
 from shoop_mailchimp.models import SyncKind, SyncStatus
 
 
 def mailchimp_was_unavailable(error_data):
     """Whether the stored answer said "not now" rather than "not this" (Mailchimp down, slow or throttling),
     by the classification every send uses."""
-    status = (error_data or {}).get("status")
-    return status is None or error_from_status(status, dict(error_data)).transient
+    return was_transient(error_data)
 
 
 def advice(state, button):

@@ -67,10 +67,28 @@ def download_results(url, timeout=None):
     return results
 
 
+def operation_status(result):
+    """The HTTP status Mailchimp answered one batch operation with (0 when the result says none)."""
+    try:
+        return int(result.get("status_code") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def operation_failed(result):
+    """Whether an operation did not do what was asked: an error answer, or no result at all (``None``)."""
+    return result is None or operation_status(result) >= 400
+
+
+def operation_not_found(result):
+    """Whether an operation addressed something Mailchimp does not have (404)."""
+    return result is not None and operation_status(result) == 404
+
+
 def error_of(result, operation_id=None):
     """The MailchimpAPIError a failed operation's result stands for, as the direct transport raises it."""
     problem = dict(response_of(result))
-    status = int(result.get("status_code") or 0)
+    status = operation_status(result)
     problem.setdefault("status", status)
     return error_from_status(status, problem, "BATCH", "operation %s" % (operation_id or result.get("operation_id")))
 

@@ -162,3 +162,70 @@ def error_from_exception(exc, method=None, path=None):
     else:
         message = "Unreadable answer from Mailchimp (%s)" % exc.__class__.__name__
     return MailchimpTransportError(message, method=method, path=path)
+
+
+# The one classification: every module asks these (and batches.operation_*) rather than reading an error's
+# status, title or detail itself (tests/test_structure.py checks it).
+
+
+def is_transient(error):
+    """Trying the same call again later may succeed (an outage, a timeout, a 5xx, a 408, a throttle)."""
+    return isinstance(error, MailchimpError) and error.transient
+
+
+def is_rate_limited(error):
+    """Mailchimp asks for a pause (429, or its throttling 403)."""
+    return isinstance(error, MailchimpRateLimited)
+
+
+def is_auth_problem(error):
+    """The key is refused or cannot be a key: nothing works until an admin repairs it."""
+    return isinstance(error, (MailchimpAuthError, InvalidAPIKey))
+
+
+def is_not_found(error):
+    """The addressed resource does not exist (404)."""
+    return isinstance(error, MailchimpNotFound)
+
+
+def is_permanent(error):
+    """Mailchimp refused the call for good: the same call fails again until the shop's data changes."""
+    return isinstance(error, MailchimpError) and not error.transient and not is_auth_problem(error)
+
+
+def _refusal(error):
+    """(status, title, detail lowercased) of an error answer; None for anything else."""
+    if not isinstance(error, MailchimpAPIError):
+        return None
+    return error.status, (error.title or "").lower(), (error.detail or "").lower()
+
+
+def already_exists(error):
+    """A POST of something Mailchimp already has (a product, an order, a cart, a promo rule or code)."""
+    refusal = _refusal(error)
+    return refusal is not None and refusal[0] == 400 and "already exists" in refusal[2]
+
+
+def interest_missing(error):
+    """A member write naming an interest Mailchimp no longer has (someone deleted it there)."""
+    refusal = _refusal(error)
+    return refusal is not None and refusal[0] == 400 and "interest" in refusal[2]
+
+
+def member_exists(error):
+    """An address change to an address that already has a member of its own."""
+    refusal = _refusal(error)
+    return refusal is not None and refusal[1] == "member exists"
+
+
+def in_compliance_state(error):
+    """Mailchimp refused to subscribe someone who unsubscribed or bounced (only their confirmation can)."""
+    refusal = _refusal(error)
+    return refusal is not None and refusal[1] == "member in compliance state"
+
+
+def was_transient(error_data):
+    """Whether an error stored as :meth:`MailchimpError.as_log_data` said "not now" rather than "not this"
+    (no answer, Mailchimp down, slow or throttling)."""
+    status = (error_data or {}).get("status")
+    return status is None or error_from_status(status, dict((error_data or {}).get("problem") or {})).transient

@@ -124,9 +124,6 @@ class MailchimpSession:
     def post(self, path, body):
         return self.run(Operation("POST", path, body))
 
-    def put(self, path, body, **params):
-        return self.run(Operation("PUT", path, body, params))
-
     def patch(self, path, body, **params):
         return self.run(Operation("PATCH", path, body, params))
 

@@ -7,7 +7,7 @@ from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
-from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.receivers.recording import loaded_value, recall, record
 from shoop_mailchimp.shops import recording_shop_ids, shop_contacts, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -34,7 +34,7 @@ CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
 
 def contact_loaded(sender, instance, **kwargs):
     # Read without triggering the load of a deferred field.
-    setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
+    setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
 
 
 def contact_saving(sender, instance, raw=False, **kwargs):
@@ -42,7 +42,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     saves the customer it loaded at the start of the request, an admin form the contact it showed): a save
     that did not touch the consent on its instance keeps what the database holds now, which a webhook (an
     unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
-    permission = instance.__dict__.get("marketing_permission")
+    permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     setattr(instance, CONSENT_TURNED_ON, False)
     setattr(instance, CONSENT_TURNED_OFF, False)
@@ -62,10 +62,10 @@ def contact_saving(sender, instance, raw=False, **kwargs):
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     """A consent this save gives counts in every shop, or, when the storefront of one shop gave it
     (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent."""
-    given = instance.__dict__.get("marketing_permission") is True and (created or getattr(
+    given = loaded_value(instance, "marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
-    consent_shop_id = instance.__dict__.pop(CONSENT_SHOP, None)
-    setattr(instance, STORED_CONSENT, instance.__dict__.get("marketing_permission"))
+    consent_shop_id = recall(instance, CONSENT_SHOP)
+    setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
     if given:

@@ -12,6 +12,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from shuup.core.models import AnonymousContact, ContactGroupPriceDisplay, ShopProduct
 
 from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.receivers.recording import recall, remember
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -67,11 +68,11 @@ def discount_saving(sender, instance, raw=False, **kwargs):
     stored = None
     if not raw and instance.pk and recording_shop_ids():
         stored = sender.objects.filter(pk=instance.pk).values(*DISCOUNT_FIELDS).first()
-    instance.__dict__[STORED_DISCOUNT] = stored
+    remember(instance, STORED_DISCOUNT, stored)
 
 
 def discount_saved(sender, instance, raw=False, **kwargs):
-    stored = instance.__dict__.pop(STORED_DISCOUNT, None)
+    stored = recall(instance, STORED_DISCOUNT)
     if raw or not recording_shop_ids():
         return
     _record_discounts([values for values in (stored, _values(instance)) if values])

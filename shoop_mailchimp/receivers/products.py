@@ -8,7 +8,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from shuup.core.models import Category, Manufacturer, Product, ProductMedia, ShopProduct
 
 from shoop_mailchimp.models import SyncKind
-from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.receivers.recording import recall, record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -70,7 +70,7 @@ def product_saved(sender, instance, raw=False, **kwargs):
     from it or moved to another). A product with a row in each recording shop is queued in one statement per
     shop, without reading its shop products: the common case of an admin's save."""
     shop_ids = recording_shop_ids()
-    former_parent_id = instance.__dict__.pop(STORED_PARENT, None)
+    former_parent_id = recall(instance, STORED_PARENT)
     if raw or not shop_ids:
         return
     if former_parent_id and former_parent_id != instance.variation_parent_id:

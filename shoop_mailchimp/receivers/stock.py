@@ -8,6 +8,7 @@ from shuup.core.models import ShopProduct, Supplier
 from shuup.core.signals import stocks_updated
 
 from shoop_mailchimp.receivers.products import catalogue_ids, record_catalogue
+from shoop_mailchimp.receivers.recording import loaded_value, recall, remember
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -33,15 +34,15 @@ def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs)
 
 
 def stock_count_loaded(sender, instance, **kwargs):
-    instance.__dict__[STORED_STOCK_MANAGED] = instance.__dict__.get("stock_managed")
+    remember(instance, STORED_STOCK_MANAGED, loaded_value(instance, "stock_managed"))
 
 
 def stock_count_saved(sender, instance, raw=False, **kwargs):
     """Stock management turned on or off for a product (simple_supplier's admin toggle saves the stock count
     without ``stocks_updated``): its inventory is counted, or untracked, from now on. Other saves (every stock
     adjustment, every order) cost nothing here: ``stocks_updated`` covers them."""
-    stored = instance.__dict__.get(STORED_STOCK_MANAGED)
-    instance.__dict__[STORED_STOCK_MANAGED] = instance.stock_managed
+    stored = getattr(instance, STORED_STOCK_MANAGED, None)
+    remember(instance, STORED_STOCK_MANAGED, instance.stock_managed)
     if not raw and stored != instance.stock_managed and recording_shop_ids():
         record_catalogue(catalogue_ids([instance.product_id]))
 
@@ -66,13 +67,13 @@ def supplier_saving(sender, instance, raw=False, **kwargs):
     stored = None
     if not raw and instance.pk and recording_shop_ids():
         stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", flat=True).first()
-    instance.__dict__[STORED_SUPPLIER_STOCK_MANAGED] = stored
+    remember(instance, STORED_SUPPLIER_STOCK_MANAGED, stored)
 
 
 def supplier_saved(sender, instance, raw=False, created=False, **kwargs):
     """*Stock managed* switched on (Shuup then sells only what is counted: a sold-out product is sent sold
     out) or off (untracked again): its counted products' stock in its shops."""
-    stored = instance.__dict__.pop(STORED_SUPPLIER_STOCK_MANAGED, None)
+    stored = recall(instance, STORED_SUPPLIER_STOCK_MANAGED)
     if raw or created or stored is None or bool(stored) == bool(instance.stock_managed):
         return
     _record_counted(instance.pk, Supplier.shops.through.objects.filter(supplier_id=instance.pk).values_list(

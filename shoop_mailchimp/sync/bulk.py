@@ -29,7 +29,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
-from shuup.core.models import Contact, Order, ShopProduct, ShopProductVisibility
+from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -45,12 +45,10 @@ from shoop_mailchimp.models import (
     MailchimpBatch,
     MailchimpConfiguration,
     SyncKind,
-    SyncState,
     SyncStatus,
 )
-from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.drainer import account_gone, stop_shop, withdraw_consent
+from shoop_mailchimp.sync.drainer import account_gone, report_close, stop_shop, withdraw_consent
 from shoop_mailchimp.sync.kinds import BY_KIND
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -72,17 +70,8 @@ def _configuration(shop_id):
 
 
 def unqueued_ids(shop_id, kind):
-    """Objects of the shop the sync has never seen (no sync-state row)."""
-    known = SyncState.objects.filter(shop_id=shop_id, kind=kind).values("object_id")
-    if kind == SyncKind.PRODUCT:
-        # The catalogue as the storefront shows it: variation parents and products without variants.
-        shown = ShopProduct.objects.filter(shop_id=shop_id, product__variation_parent__isnull=True,
-                                           product__deleted=False).exclude(visibility=ShopProductVisibility.NOT_VISIBLE)
-        return shown.exclude(product_id__in=known).values_list("product_id", flat=True)
-    if kind == SyncKind.PROMO:
-        return BY_KIND[kind].unsent_campaign_ids(shop_id)
-    objects = shop_contacts(shop_id) if kind == SyncKind.CONTACT else Order.objects.filter(shop_id=shop_id)
-    return objects.exclude(pk__in=known).values_list("pk", flat=True)
+    """Objects of the shop the sync has never seen (no sync-state row), as the kind says."""
+    return BY_KIND[kind].unsent_ids(shop_id)
 
 
 def record_existing(shop_id, kind=SyncKind.CONTACT, progress=None):
@@ -112,11 +101,7 @@ def _record_chunk(shop_id, kind, object_ids):
 
 
 def _close_unplanned(row, outcome, journal, report):
-    state.close(row, outcome)
-    report["%s %s" % (row.kind, outcome.result.value)] += 1
-    if outcome.result != Result.UNCHANGED:
-        journal.add("%s.skip" % row.kind, "Not sent: %s" % outcome.reason, kind=LogKind.WARNING,
-                    **BY_KIND[row.kind].log_target(row.object_id))
+    report_close(journal, report, row, outcome, state.close(row, outcome))
 
 
 def _planned(kind_module, configuration, rows, journal, report, planned=None):
@@ -249,11 +234,7 @@ def apply_results(configuration, batch, results, journal, report):
 def _after_close(batch, row, outcome, status, journal, report):
     if outcome.withdraw_consent and status == SyncStatus.SYNCED:
         withdraw_consent(row, journal)
-    word = "retried" if outcome.result == Result.RETRY and status == "pending" else outcome.result.value
-    report["%s %s" % (row.kind, word)] += 1
-    if outcome.result != Result.SYNCED:
-        journal.add("%s.sync" % row.kind, outcome.reason, kind=LogKind.ERROR, extra=outcome.error,
-                    **BY_KIND[row.kind].log_target(row.object_id))
+    report_close(journal, report, row, outcome, status)
 
 
 # Submitting and checking ---------------------------------------------------------------------------
@@ -374,7 +355,7 @@ def _finish(configuration, session, batch, info, journal, report):
         return
     try:
         results = batches.download_results(info["response_body_url"])
-        gone = any(int(result.get("status_code") or 0) == 404 for result in results) and account_gone(
+        gone = any(batches.operation_not_found(result) for result in results) and account_gone(
             session, configuration, {"batch_id": batch.batch_id})
     except BaseException:
         _give_back(batch)

@@ -17,13 +17,14 @@ from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp import errors
+from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for, throttle_shop
 from shoop_mailchimp.mailchimp.resources import get_or_none, list_path, store_path
 from shoop_mailchimp.mailchimp.transport import open_session
-from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind, SyncStatus
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.kinds import BY_KIND, KINDS, contact, group
+from shoop_mailchimp.sync.kinds import BY_KIND, KINDS, sends_concurrently
 from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
 from shoop_mailchimp.sync.transport.direct import execute
 
@@ -33,6 +34,11 @@ logger = logging.getLogger(__name__)
 QUEUED_SENDS_PER_THREAD = 4
 #: Seconds a thread may hold the interpreter lock while a sending thread waits, during a concurrent drain.
 SWITCH_INTERVAL = 0.0005
+#: A claim's lease is renewed once this share of LEASE_SECONDS passed since its last renewal: well before it
+#: could end, however slow the sends.
+RENEW_LEASE_AFTER = 1 / 3
+#: Rows planned per ``load``: loading costs far more than claiming, and the sends start after the first slice.
+LOAD_SLICE = 50
 
 
 class ShopStopped(Exception):
@@ -64,12 +70,12 @@ def drain(shop_id=None, max_rounds=None):
     def rounds_left():
         return max_rounds is None or rounds < max_rounds
 
-    def claim_more_contacts(row_shop_id):
+    def claim_more(row_shop_id, kind):
         nonlocal rounds
         if not rounds_left():
             return []
         rounds += 1
-        return state.claim(shop_id=row_shop_id, limit=claim_limit(), kind=SyncKind.CONTACT)
+        return state.claim(shop_id=row_shop_id, limit=claim_limit(), kind=kind)
 
     while rounds_left():
         rows = state.claim(shop_id=shop_id, limit=claim_limit())
@@ -81,7 +87,7 @@ def drain(shop_id=None, max_rounds=None):
             by_shop[row.shop_id].append(row)
         progressed = False
         for row_shop_id, shop_rows in by_shop.items():
-            progressed |= ShopDelivery(row_shop_id, report).deliver(shop_rows, claim_more_contacts)
+            progressed |= ShopDelivery(row_shop_id, report).deliver(shop_rows, claim_more)
         if not progressed:
             break
     return report
@@ -100,7 +106,7 @@ class ShopDelivery:
         self._account_checked = False
         self._lease_renewed_at = time.monotonic()
 
-    def deliver(self, rows, claim_more_contacts=None):
+    def deliver(self, rows, claim_more=None):
         """Deliver the claimed rows; returns whether any row was closed."""
         configuration = self.configuration
         if configuration is None or not configuration.is_active:
@@ -120,8 +126,8 @@ class ShopDelivery:
                 kind_rows = [row for row in self.held.values() if row.kind == kind_module.KIND]
                 if not kind_rows:
                     continue
-                if kind_module is contact and drain_concurrency() > 1:
-                    self._deliver_concurrently(kind_rows, claim_more_contacts)
+                if sends_concurrently(kind_module) and drain_concurrency() > 1:
+                    self._deliver_concurrently(kind_module, kind_rows, claim_more)
                 else:
                     self._deliver_one_by_one(kind_module, kind_rows)
         except ShopStopped as stopped:
@@ -139,8 +145,8 @@ class ShopDelivery:
     def _slices(self, kind_module, rows):
         """(row, plan or Outcome) pairs, loading what planning needs a slice at a time: loading costs far
         more than claiming, and sends start after the first slice."""
-        for start in range(0, len(rows), contact.LOAD_SLICE):
-            rows_slice = rows[start:start + contact.LOAD_SLICE]
+        for start in range(0, len(rows), LOAD_SLICE):
+            rows_slice = rows[start:start + LOAD_SLICE]
             context = kind_module.load(self.configuration, rows_slice)
             for row in rows_slice:
                 try:
@@ -172,16 +178,16 @@ class ShopDelivery:
 
     def _scoped(self, outcome, error):
         """A 404 stops the shop only if the audience or the store itself is gone; else it is the row's."""
-        if not isinstance(error, MailchimpNotFound) or self._account_checked:
+        if not errors.is_not_found(error) or self._account_checked:
             return outcome
         self._account_checked = True
         return account_gone(self.session, self.configuration, outcome.error) or outcome
 
     def _still_held(self, row):
         """Whether the row may still be sent by this round: the lease is renewed well before it could end
-        (a third of LEASE_SECONDS), and a row another worker took after a lapse is dropped unsent."""
+        (``RENEW_LEASE_AFTER``), and a row another worker took after a lapse is dropped unsent."""
         lease = get_setting("LEASE_SECONDS")
-        if time.monotonic() - self._lease_renewed_at > lease / 3:
+        if time.monotonic() - self._lease_renewed_at > lease * RENEW_LEASE_AFTER:
             kept = state.renew_lease(self.held.values(), lease)
             self._lease_renewed_at = time.monotonic()
             for lost in set(self.held) - kept:
@@ -193,11 +199,11 @@ class ShopDelivery:
             if self._still_held(row):
                 self._close(row, plan if isinstance(plan, Outcome) else self._send(row, plan))
 
-    def _deliver_concurrently(self, rows, claim_more_contacts):
-        """Send contacts in DRAIN_CONCURRENCY threads; plan and close each row here, as it finishes.
+    def _deliver_concurrently(self, kind_module, rows, claim_more):
+        """Send a kind's rows (contacts) in DRAIN_CONCURRENCY threads; plan and close each row here, as it finishes.
 
         Only the HTTP calls run in the threads; every database write but the log stays in this one.
-        As its last rows start sending, the next chunk of due contacts is claimed, so that the threads
+        As its last rows start sending, the next chunk of the kind's due rows is claimed, so that the threads
         never wait for a claim.
         """
         concurrency = drain_concurrency()
@@ -205,14 +211,14 @@ class ShopDelivery:
         def sends():
             chunk = rows
             while chunk:
-                for row, plan in self._slices(contact, chunk):
+                for row, plan in self._slices(kind_module, chunk):
                     if not self._still_held(row):
                         continue
                     if isinstance(plan, Outcome):
                         self._close(row, plan)
                     else:
                         yield row, plan
-                chunk = claim_more_contacts(self.shop_id) if claim_more_contacts else []
+                chunk = claim_more(self.shop_id, kind_module.KIND) if claim_more else []
                 self.held.update((row.id, row) for row in chunk)
                 self.journal.flush()  # a long drain writes its log entries chunk by chunk
 
@@ -261,8 +267,8 @@ class ShopDelivery:
                 state.close(row, Outcome(Result.RETRY, outcome.reason, facts=outcome.facts, waits=True))
                 del self.held[row.id]
             raise ShopStopped(outcome)
-        if outcome.interest is not None:
-            group.remember(self.configuration, outcome.interest)
+        if outcome.learnt is not None:
+            outcome.learnt.remember(self.configuration)
         status = state.close(row, outcome)
         del self.held[row.id]
         if outcome.withdraw_consent and status == SyncStatus.SYNCED:
@@ -271,20 +277,7 @@ class ShopDelivery:
             # Rows held in this round and not planned yet will be planned with the new state anyway.
             held = {held_row.object_id for held_row in self.held.values() if held_row.kind == kind}
             state.requeue(self.shop_id, kind, set(object_ids) - held, only_known=only_known)
-        word = {Result.RETRY: "retried" if status == "pending" else "failed"}.get(outcome.result,
-                                                                                 outcome.result.value)
-        self.report["%s %s" % (row.kind, word)] += 1
-        if outcome.result in (Result.FAILED, Result.RETRY, Result.SKIPPED) and not outcome.repeated:
-            # An attempt that is tried again by itself is a warning; an error is what needs the owner.
-            final = word == "failed"  # no attempt follows
-            if outcome.result == Result.SKIPPED:
-                message = "Not sent: %s" % outcome.reason
-            else:
-                message = outcome.reason if final else "%s (tried again by itself)" % outcome.reason
-            self.journal.add(
-                "%s.%s" % (row.kind, "skip" if outcome.result == Result.SKIPPED else "sync"), message,
-                kind=LogKind.ERROR if final else LogKind.WARNING,
-                extra=outcome.error, **BY_KIND[row.kind].log_target(row.object_id))
+        report_close(self.journal, self.report, row, outcome, status)
 
     def _stop(self, outcome):
         """Give back every row still held; pause the shop as the outcome says."""
@@ -298,6 +291,17 @@ class ShopDelivery:
         else:
             state.release(held)
             self.report["held"] += len(held)
+
+
+def report_close(journal, report, row, outcome, status):
+    """Count a closed row in the report and log it, by :meth:`Outcome.report_word` and
+    :meth:`Outcome.log_entry`: the one rule of the one-by-one path and the batches."""
+    report["%s %s" % (row.kind, outcome.report_word(status))] += 1
+    entry = outcome.log_entry(status)
+    if entry is not None:
+        action, message, final = entry
+        journal.add("%s.%s" % (row.kind, action), message, kind=LogKind.ERROR if final else LogKind.WARNING,
+                    extra=outcome.error, **BY_KIND[row.kind].log_target(row.object_id))
 
 
 def still_refused(row, plan):

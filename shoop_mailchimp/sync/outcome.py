@@ -4,14 +4,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Optional
 
-from shoop_mailchimp.mailchimp.errors import (
-    InvalidAPIKey,
-    MailchimpAPIError,
-    MailchimpAuthError,
-    MailchimpError,
-    MailchimpRateLimited,
-)
+from shoop_mailchimp.mailchimp import errors
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpError
 from shoop_mailchimp.mailchimp.limits import LimiterUnavailable
+from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.sync.backoff import retry_delay
 
 
@@ -54,9 +50,10 @@ class Outcome:
     max_attempts: Optional[int] = None
     #: Other rows to send again because of this one: [(kind, object ids, only those already sent)].
     requeue: list = field(default_factory=list)
-    #: A group's interest as Mailchimp now has it (a :class:`~shoop_mailchimp.sync.kinds.group.InterestChange`),
-    #: recorded as the row closes.
-    interest: Optional[object] = None
+    #: What the send taught the shop besides the row's own facts, recorded as the row closes (whatever becomes
+    #: of the row): an object whose ``remember(configuration)`` writes it (a group's interest as Mailchimp now
+    #: has it, :class:`~shoop_mailchimp.sync.kinds.group.InterestChange`). The plan itself only reads.
+    learnt: Optional[object] = None
     #: The send found the person unsubscribed in Mailchimp: the shop's consent is withdrawn too.
     withdraw_consent: bool = False
     #: FAILED: the key of what was refused (the plan's), so that the same data is not sent again.
@@ -93,6 +90,27 @@ class Outcome:
     def removed(cls):
         return cls(Result.REMOVED)
 
+    def report_word(self, status):
+        """The word every report (the drainer's, a batch's) counts this outcome under, given the status its row
+        was closed with: a retry is "retried" while its row waits for the next attempt, and "failed" once it
+        gave up (the row closed as failed)."""
+        if self.result == Result.RETRY:
+            return "failed" if status == SyncStatus.FAILED else "retried"
+        return self.result.value
+
+    def log_entry(self, status):
+        """``(action suffix, message, final)`` of the log entry a closed row gets, by the one rule every path
+        follows, or None: a refusal or a retry that gave up is final (an error: it needs the owner), a retry
+        tried again by itself and an item not sent are warnings; what was sent, unchanged or removed, and the
+        same refusal again, are not logged here."""
+        if self.result not in (Result.FAILED, Result.RETRY, Result.SKIPPED) or self.repeated:
+            return None
+        if self.result == Result.SKIPPED:
+            return "skip", "Not sent: %s" % self.reason, False
+        if self.report_word(status) == "failed":
+            return "sync", self.reason, True
+        return "sync", "%s (tried again by itself)" % self.reason, False
+
 
 #: Unexpected exceptions (our bugs, odd data) are tried this many times, then the row fails.
 UNEXPECTED_ATTEMPTS = 3
@@ -103,15 +121,15 @@ def classify(error):
     a 404 only means the addressed item is missing unless the audience or store itself is gone."""
     if isinstance(error, LimiterUnavailable):
         return Outcome(Result.THROTTLED, str(error), error=error.as_log_data(), delay=retry_delay(1))
-    if isinstance(error, MailchimpRateLimited):
+    if errors.is_rate_limited(error):
         return Outcome(Result.THROTTLED, "Mailchimp asked for a pause (too many requests).",
                        # Mailchimp sends no Retry-After: the first step of the retry backoff.
                        error=error.as_log_data(), delay=retry_delay(1))
-    if isinstance(error, (MailchimpAuthError, InvalidAPIKey)):
+    if errors.is_auth_problem(error):
         return Outcome(Result.ACCOUNT_PROBLEM, str(error), error=error.as_log_data())
     if isinstance(error, MailchimpError):
         reason = plain_reason(error)
-        if error.transient:
+        if errors.is_transient(error):
             return Outcome(Result.RETRY, reason, error=error.as_log_data())
         return Outcome(Result.FAILED, reason, error=error.as_log_data())
     details = "".join(traceback.format_exception(type(error), error, error.__traceback__))

@@ -14,6 +14,7 @@ from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
 from shoop_mailchimp.sync.bursts import send_bursts
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_reconciliations
+from shoop_mailchimp.sync.kinds import prices
 from shoop_mailchimp.webhook_registration import check_webhook
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def run_due_work(shop_id=None, max_rounds=None):
     send_bursts(shop_id, report)
     expire_carts()
     state.requeue_products_past_availability()
-    state.requeue_products_past_discount_dates()
+    state.requeue_products_past_discount_dates(prices.discount_date_changes)
     report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
     poll_batches(shop_id, report)
     check_webhooks(shop_id)
@@ -48,11 +49,16 @@ def expire_carts():
     state.requeue_carts_to_renew(timezone.now() - timedelta(seconds=lifetime / 2))
 
 
-def seconds_to_next_round():
-    """How long a drainer nobody wakes may wait: POLL_INTERVAL, or BATCH_POLL_INTERVAL while batches are
-    open (a burst's or a bulk sync's next phase waits on that look)."""
-    wait = get_setting("POLL_INTERVAL")
-    if MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN).exists():
+def seconds_to_next_round(interval=None, shop_id=None):
+    """How long a drainer nobody wakes may wait: ``interval`` (POLL_INTERVAL by default), or
+    BATCH_POLL_INTERVAL when shorter while batches (of ``shop_id``, when given) are open: a burst's or a bulk
+    sync's batch Mailchimp finished would otherwise wait a whole interval for its look, and its next phase
+    another."""
+    wait = get_setting("POLL_INTERVAL") if interval is None else interval
+    open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
+    if shop_id is not None:
+        open_batches = open_batches.filter(shop_id=shop_id)
+    if open_batches.exists():
         wait = min(wait, get_setting("BATCH_POLL_INTERVAL"))
     return wait
 

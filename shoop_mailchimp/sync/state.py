@@ -29,7 +29,6 @@ from shoop_mailchimp.mailchimp.members import ERASED
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_ids_by_contact
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
-from shoop_mailchimp.sync.kinds import prices
 from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
@@ -327,12 +326,14 @@ def requeue_products_priced_anew(shop_id, shop_products, changed_at, now=None):
     return _update_unlocked(SyncState.objects.filter(id__in=ids, status__in=out), **_pending_now(now)) if ids else 0
 
 
-def requeue_products_past_discount_dates(now=None):
+def requeue_products_past_discount_dates(discount_date_changes, now=None):
     """Queue the product rows whose price for visitors changed since their last send with no save: a
     ``shuup.discounts`` discount for visitors started or ended (its dates), or one of its happy hours began or
     ended. Each round looks at what passed since the previous round's look (kept in the cache,
     ``DISCOUNT_DATES_CHECKED_KEY``; without it, since the oldest row's last send): one query when nothing
-    did, then one per discount whose moment passed. Returns how many rows were queued."""
+    did, then one per discount whose moment passed. ``discount_date_changes(now, since)`` says which (the
+    caller passes :func:`shoop_mailchimp.sync.kinds.prices.discount_date_changes`: the state rules know no
+    kind). Returns how many rows were queued."""
     now = now or timezone.now()
 
     def since():
@@ -343,7 +344,7 @@ def requeue_products_past_discount_dates(now=None):
             oldest=Min("next_attempt_at"))["oldest"]
 
     queued = sum(requeue_products_priced_anew(shop_id, shop_products, changed_at, now)
-                 for shop_id, shop_products, changed_at in prices.discount_date_changes(now, since))
+                 for shop_id, shop_products, changed_at in discount_date_changes(now, since))
     cache.set(DISCOUNT_DATES_CHECKED_KEY, now, None)
     return queued
 

@@ -15,7 +15,7 @@ from shuup.core.models import Contact, Shop
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.resources import member_path
-from shoop_mailchimp.mailchimp.transport import MailchimpSession
+from shoop_mailchimp.mailchimp.transport import MailchimpSession, Operation
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
@@ -195,7 +195,8 @@ def test_an_email_changed_to_an_address_already_in_the_audience(configuration, m
     contact = new_person(permission=True)
     old_email, new_email = contact.email, "taken.%d@fastmail.com" % next(_counter)
     with MailchimpSession(api_key) as session:  # a guest's address, say
-        session.put(member_path(list_id, new_email), {"email_address": new_email, "status_if_new": "transactional"})
+        session.run(Operation("PUT", member_path(list_id, new_email),
+                              {"email_address": new_email, "status_if_new": "transactional"}))
     contact.email = new_email
     contact.save()
     assert row_of(contact).status == SyncStatus.SYNCED

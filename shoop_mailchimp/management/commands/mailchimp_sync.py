@@ -4,13 +4,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 from shuup.core.models import Shop
 
-from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.models import BatchStatus, MailchimpBatch
 from shoop_mailchimp.sync import bulk
-from shoop_mailchimp.sync.rounds import run_due_work
+from shoop_mailchimp.sync.rounds import run_due_work, seconds_to_next_round
 
 
 class Command(BaseCommand):
+    #: Seconds between rounds with --loop when nothing is open (``--interval``).
+    DEFAULT_INTERVAL = 5.0
+
     help = (
         "Deliver recorded changes to Mailchimp and run queued admin jobs: once, or continuously with --loop "
         "(the drainer of DELIVERY='worker'). --existing sends the contacts (and with --orders the orders) the "
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--shop", type=int, help="Only this shop's queue")
         parser.add_argument("--loop", action="store_true", help="Keep draining until interrupted")
-        parser.add_argument("--interval", type=float, default=5.0,
+        parser.add_argument("--interval", type=float, default=self.DEFAULT_INTERVAL,
                             help="Seconds between rounds with --loop (at most BATCH_POLL_INTERVAL while batches "
                                  "are open)")
         parser.add_argument("--existing", action="store_true",
@@ -29,8 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--poll-interval", type=float, default=None,
                             help="With --existing: seconds between looks at submitted batches")
 
-    def handle(self, *args, shop=None, loop=False, interval=5.0, existing=False, orders=False, poll_interval=None,
-               **options):
+    def handle(self, *args, shop=None, loop=False, interval=DEFAULT_INTERVAL, existing=False, orders=False,
+               poll_interval=None, **options):
         if existing:
             return self._sync_existing(shop, orders, poll_interval)
         if orders:
@@ -53,24 +54,18 @@ class Command(BaseCommand):
                 return
             close_old_connections()
             try:
-                time.sleep(self._pause(interval, shop))
+                time.sleep(self.next_round_in(interval, shop))
             except KeyboardInterrupt:
                 return
 
     @staticmethod
-    def _pause(interval, shop_id=None):
-        """Seconds until the next round: ``interval``, or BATCH_POLL_INTERVAL when shorter while batches are
-        open (a burst's or a bulk sync's batch Mailchimp finished would otherwise wait a whole interval for
-        its look, and its next phase another), as the background drainer wakes."""
+    def next_round_in(interval=DEFAULT_INTERVAL, shop_id=None):
+        """Seconds until the next round of ``--loop``: ``interval``, or BATCH_POLL_INTERVAL when shorter while
+        the shop's batches are open, as the background drainer wakes (:func:`rounds.seconds_to_next_round`)."""
         try:
-            open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
-            if shop_id is not None:
-                open_batches = open_batches.filter(shop_id=shop_id)
-            if open_batches.exists():
-                return min(interval, get_setting("BATCH_POLL_INTERVAL"))
+            return seconds_to_next_round(interval, shop_id)
         except DatabaseError:  # the database is down: the next round says so
-            pass
-        return interval
+            return interval
 
     def _sync_existing(self, shop_id, orders, poll_interval):
         if shop_id is None:

@@ -18,3 +18,18 @@ from shoop_mailchimp.sync.kinds import cart, contact, group, order, product, pro
 #: orders and carts that name them.
 KINDS = (group, contact, product, order, cart, promo)
 BY_KIND = {module.KIND: module for module in KINDS}
+
+#: What the drainer calls on every kind (tests/test_structure.py checks each registered kind has them).
+DRAINER_NEEDS = ("KIND", "log_target", "load", "plan")
+#: What the batch path (:mod:`shoop_mailchimp.sync.bulk`, bursts) needs of a kind that has ``BATCH_PHASES``.
+BATCH_NEEDS = ("BATCH_PHASES", "unsent_ids")
+
+
+def sends_concurrently(kind_module):
+    """Whether the drainer sends the kind's rows in DRAIN_CONCURRENCY threads (``SEND_CONCURRENTLY``)."""
+    return getattr(kind_module, "SEND_CONCURRENTLY", False)
+
+
+def goes_through_batches(kind_module):
+    """Whether a Mailchimp batch can carry the kind's rows (``BATCH_PHASES``)."""
+    return hasattr(kind_module, "BATCH_PHASES")

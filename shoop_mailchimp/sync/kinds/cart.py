@@ -25,6 +25,7 @@ from shuup.front.models import StoredBasket
 from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp import errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
 from shoop_mailchimp.mailchimp.resources import cart_path, member_path
@@ -360,7 +361,7 @@ class CartPlan:
         except MailchimpNotFound:
             yield Operation("POST", cart_path(store_id), payload)
         except MailchimpAPIError as error:
-            if not (error.status == 400 and "already exists" in (error.detail or "").lower()):
+            if not errors.already_exists(error):
                 raise
             yield Operation("PATCH", cart_path(store_id, payload["id"]), update)
         lines = len(payload["lines"])

@@ -12,11 +12,12 @@ from django.utils.dateparse import parse_datetime
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent, shop_consent
-from shoop_mailchimp.mailchimp import batches, members
+from shoop_mailchimp.mailchimp import batches, errors, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, SyncKind
+from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, SyncKind, SyncState
+from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
 from shoop_mailchimp.sync.kinds.fields import (
@@ -33,12 +34,19 @@ from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
 #: Contacts loaded from the database at a time while their sends are planned.
-LOAD_SLICE = 50
+#: The drainer sends this kind's rows in DRAIN_CONCURRENCY threads (each send is a few independent requests).
+SEND_CONCURRENTLY = True
 
 
 def log_target(object_id):
     """The log entry fields that name the row's object."""
     return {"contact_id": object_id}
+
+
+def unsent_ids(shop_id):
+    """The shop's contacts the sync has never seen (no sync-state row): what a bulk sync sends."""
+    known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
+    return shop_contacts(shop_id).exclude(pk__in=known).values_list("pk", flat=True)
 
 
 def customer_id_for(contact_id):
@@ -221,15 +229,6 @@ def customer_unchanged(fingerprint, member_status, row):
 
 def _same(email, other):
     return bool(email) and email.lower() == (other or "").lower()
-
-
-def _title(error):
-    return error.title.lower() if isinstance(error, MailchimpAPIError) else ""
-
-
-def in_compliance_state(error):
-    """Mailchimp refused to subscribe someone who unsubscribed or bounced (only their confirmation can)."""
-    return _title(error) == "member in compliance state"
 
 
 def shop_values(contact, facts, language):
@@ -427,7 +426,7 @@ class ContactPlan:
                 log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
                     "address" % (self.previous_email, self.email))
             except MailchimpAPIError as error:
-                if _title(error) != "member exists":
+                if not errors.member_exists(error):
                     raise
                 # The new address already has a member of its own. The person lives there now: the old
                 # address is archived (no longer mailed), and the shop's consent goes with the person.
@@ -478,7 +477,7 @@ class ContactPlan:
             try:
                 yield self.customer_operation(member_status, member_written=member is not None)
             except MailchimpAPIError as error:
-                if not in_compliance_state(error):
+                if not errors.in_compliance_state(error):
                     raise
                 # The person unsubscribed (or bounced) between the member PUT and this one: the customer's
                 # opt-in would subscribe them again. Their status now, then the customer without it.
@@ -511,9 +510,9 @@ class ContactPlan:
         try:
             member = yield self.member_operation(status)
         except MailchimpAPIError as error:
-            if is_interest_missing(error):
+            if errors.interest_missing(error):
                 return interest_missing(self.configuration, error.as_log_data())
-            if status != members.SUBSCRIBED or not in_compliance_state(error):
+            if status != members.SUBSCRIBED or not errors.in_compliance_state(error):
                 raise
             # Someone who unsubscribed or bounced can only come back by confirming: Mailchimp mails them.
             status = members.PENDING
@@ -579,10 +578,6 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     return outcome
-
-
-def is_interest_missing(error):
-    return isinstance(error, MailchimpAPIError) and error.status == 400 and "interest" in (error.detail or "").lower()
 
 
 def interest_missing(configuration, error_data):
@@ -664,7 +659,7 @@ def _read_members(configuration, row, results, facts):
     if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if operation_failed(member):
-        if is_interest_missing(batches.error_of(member)):
+        if errors.interest_missing(batches.error_of(member)):
             return interest_missing(configuration, batches.error_of(member).as_log_data())
         outcome = result_outcome(member, "member")
         if outcome.result == Result.FAILED:
@@ -723,7 +718,7 @@ def _read_customers(configuration, row, results, facts):
             if not facts.get("member_skipped"):
                 outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"],
                                               facts["decides_consent"], facts.get("consent_request", ""))
-            if step == "customer" and in_compliance_state(batches.error_of(results[step])):
+            if step == "customer" and errors.in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
                 # the member's status and sends the customer without the opt-in.
                 outcome.result = Result.RETRY

@@ -138,6 +138,10 @@ class InterestChange:
     #: The interest category was created again: its new id (every other group's interest is then forgotten).
     category_id: str = ""
 
+    def remember(self, configuration):
+        """What the drainer calls as the row closes (``Outcome.learnt``)."""
+        remember(configuration, self)
+
 
 def remember(configuration, change):
     """Record an :class:`InterestChange`: Mailchimp made it, whatever became of the row meanwhile."""
@@ -182,7 +186,7 @@ class GroupPlan:
                 log("interest.delete", "Interest %r deleted (its group was deleted, or is no longer chosen)"
                     % mapping.name)
             outcome = Outcome.removed()
-            outcome.interest = InterestChange(group_id, None)
+            outcome.learnt = InterestChange(group_id, None)
             return outcome
         taken = set(ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(
             group_id=group_id).values_list("name", flat=True))
@@ -193,7 +197,7 @@ class GroupPlan:
                 if mapping.name != name:
                     yield Operation("PATCH", interests_path(list_id, category_id, mapping.interest_id), {"name": name})
                     log("interest.rename", "Interest %r renamed to %r" % (mapping.name, name))
-                    outcome.interest = InterestChange(group_id, mapping.interest_id, name)
+                    outcome.learnt = InterestChange(group_id, mapping.interest_id, name)
                 else:
                     yield Operation("GET", interests_path(list_id, category_id, mapping.interest_id),
                                     params={"fields": "id"})
@@ -223,7 +227,7 @@ class GroupPlan:
             requeue = []
         log("interest.create", "Interest %r is mapped to group %s" % (name, group_id))
         outcome = Outcome.synced()
-        outcome.interest = change
+        outcome.learnt = change
         # Members already sent (or being sent) get the new interest; never-sent contacts stay unsent.
         outcome.requeue = requeue + [(SyncKind.CONTACT, group_member_ids(group_id), True)]
         return outcome

@@ -17,7 +17,7 @@ from shuup.campaigns.models.campaigns import CouponUsage
 from shuup.core.models import Order, OrderLine, OrderStatusHistory, OrderStatusRole, PersonContact
 
 from shoop_mailchimp import shop_consent
-from shoop_mailchimp.mailchimp import batches
+from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -43,7 +43,7 @@ PERCENTAGE_EFFECTS = (BasketDiscountPercentage, DiscountPercentageFromUndiscount
 
 def already_exists(error):
     """Mailchimp has an order with this id (sent before, or by another store of the account)."""
-    return error.status == 400 and "already exists" in (error.detail or "").lower()
+    return errors.already_exists(error)
 
 
 class UnsendableOrder(Exception):
@@ -52,6 +52,12 @@ class UnsendableOrder(Exception):
 
 def log_target(object_id):
     return {"order_id": object_id}
+
+
+def unsent_ids(shop_id):
+    """The shop's orders the sync has never seen (no sync-state row): what a bulk sync with orders sends."""
+    known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
+    return Order.objects.filter(shop_id=shop_id).exclude(pk__in=known).values_list("pk", flat=True)
 
 
 def order_id_for(order):

@@ -33,11 +33,11 @@ from shuup.core.models import (
     ShopProductVisibility,
 )
 
-from shoop_mailchimp.mailchimp import batches
+from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import LogKind, SyncKind
+from shoop_mailchimp.models import LogKind, SyncKind, SyncState
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
 from shoop_mailchimp.sync.kinds.prices import VisitorPrices
@@ -73,6 +73,15 @@ def log_target(object_id):
     return {}
 
 
+def unsent_ids(shop_id):
+    """The catalogue as the storefront shows it (variation parents and products without variants) that the sync
+    has never seen (no sync-state row): what a bulk sync sends."""
+    known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
+    return ShopProduct.objects.filter(shop_id=shop_id, product__variation_parent__isnull=True, product__deleted=False
+                                      ).exclude(visibility=ShopProductVisibility.NOT_VISIBLE).exclude(
+        product_id__in=known).values_list("product_id", flat=True)
+
+
 def catalogue_id(product):
     """The row's object id for a product: a variation child is a variant of its parent's row."""
     return product.variation_parent_id or product.pk
@@ -87,7 +96,7 @@ def variant_id_for(product):
 
 
 def already_exists(error):
-    return error.status == 400 and "already exists" in (error.detail or "").lower()
+    return errors.already_exists(error)
 
 
 def _title(name, product):
@@ -465,7 +474,7 @@ def _read(configuration, row, results, facts):
     if not facts or result is None:
         return Outcome(Result.RETRY, "no batch result for this product")
     if facts["action"] == ProductPlan.DELETE:
-        if not operation_failed(result) or int(result.get("status_code") or 0) == 404:
+        if not operation_failed(result) or batches.operation_not_found(result):
             return Outcome.removed()
         return result_outcome(result, "product")
     if not operation_failed(result):
@@ -475,8 +484,7 @@ def _read(configuration, row, results, facts):
             return None  # its stale variants are hidden in the next phase
         return Outcome.synced(fingerprint=facts["fingerprint"])
     outcome = result_outcome(result, "product")
-    status = int(result.get("status_code") or 0)
-    if status == 404 or already_exists(batches.error_of(result)):
+    if batches.operation_not_found(result) or already_exists(batches.error_of(result)):
         outcome.result = Result.RETRY
     return outcome
 
@@ -497,7 +505,7 @@ def _read_stale(configuration, row, results, facts):
         return Outcome(Result.RETRY, "no batch result for this product's variants")
     if operation_failed(result):
         outcome = result_outcome(result, "stale variants")
-        if int(result.get("status_code") or 0) == 404:
+        if batches.operation_not_found(result):
             outcome.result = Result.RETRY
         return outcome
     return Outcome.synced(fingerprint=facts["fingerprint"])

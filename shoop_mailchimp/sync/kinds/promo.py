@@ -20,7 +20,7 @@ from shuup.campaigns.models import BasketCampaign
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.campaigns import CouponUsage
 
-from shoop_mailchimp.mailchimp import batches
+from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -137,7 +137,7 @@ def code_payload(campaign, usage_count):
     }
 
 
-def unsent_campaign_ids(shop_id):
+def unsent_ids(shop_id):
     """The shop's coupon campaigns the sync has never seen (no sync-state row): "sync existing" queues them."""
     known = SyncState.objects.filter(shop_id=shop_id, kind=KIND).values("object_id")
     return BasketCampaign.objects.filter(shop_id=shop_id, coupon__isnull=False).exclude(
@@ -279,7 +279,7 @@ class PromoPlan:
                 yield Operation("POST", promo_rule_path(store_id), rule)
                 return True
             except MailchimpAPIError as error:
-                if not (error.status == 400 and "already exists" in (error.detail or "")):
+                if not errors.already_exists(error):
                     raise
         try:
             answer = yield Operation("PATCH", promo_rule_path(store_id, rule["id"]),
@@ -325,7 +325,7 @@ class PromoPlan:
 
 def _already_exists(result):
     error = batches.error_of(result)
-    return error.status == 400 and "already exists" in (error.detail or "")
+    return errors.already_exists(error)
 
 
 def _build_rules(configuration, pairs, rows, sent):

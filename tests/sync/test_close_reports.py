@@ -1,0 +1,50 @@
+"""One rule for what a closed row counts as and logs, whichever path closed it (one by one, a batch):
+``Outcome.report_word`` and ``Outcome.log_entry`` (see ``drainer.report_close``)."""
+import pytest
+from shuup.testing.factories import create_product
+
+from shoop_mailchimp.mailchimp.errors import error_from_status
+from shoop_mailchimp.models import LogKind, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.outcome import Outcome, Result, classify
+from shoop_mailchimp.sync.rounds import run_due_work
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
+
+
+def test_products_deleted_through_a_batch_log_no_empty_error(shop, burst_settings, mailchimp_account):
+    emulator, api_key, _list_id = mailchimp_account
+    products = [create_product("mug-%d" % number, shop=shop, default_price=3) for number in range(8)]
+    run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0)
+    assert len(emulator.products(api_key, burst_settings.store_id)) == 8
+    MailchimpLogEntry.objects.all().delete()
+    for product in products:
+        product.soft_delete()
+    report = run_due_work(shop.pk)
+    bulk.resume_batches(shop.pk, poll_interval=0, report=report)
+    assert emulator.products(api_key, burst_settings.store_id) == []
+    assert not SyncState.objects.products().exists()
+    assert report["product removed"] == 8
+    assert not MailchimpLogEntry.objects.filter(kind=LogKind.ERROR).exists()
+    assert not MailchimpLogEntry.objects.filter(message="").exists()
+
+
+@pytest.mark.parametrize("status, word", [(SyncStatus.PENDING, "retried"), (SyncStatus.FAILED, "failed"),
+                                          (None, "retried")])
+def test_a_retry_counts_as_retried_until_it_gives_up(status, word):
+    outcome = classify(error_from_status(503, {"title": "Service Unavailable", "detail": "down"}))
+    assert outcome.result == Result.RETRY
+    assert outcome.report_word(status) == word
+    action, message, final = outcome.log_entry(status)
+    assert (action, final) == ("sync", word == "failed")
+    assert message.endswith("(tried again by itself)") != final
+
+
+def test_what_is_logged_of_a_closed_row():
+    assert Outcome.removed().log_entry("removed") is None
+    assert Outcome.synced().log_entry(SyncStatus.SYNCED) is None
+    assert Outcome.unchanged().log_entry(SyncStatus.SYNCED) is None
+    assert Outcome.skipped("no e-mail").log_entry(SyncStatus.SKIPPED) == ("skip", "Not sent: no e-mail", False)
+    assert Outcome.failed("refused").log_entry(SyncStatus.FAILED) == ("sync", "refused", True)
+    assert Outcome.removed().report_word("removed") == "removed"
