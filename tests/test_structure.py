@@ -1,0 +1,301 @@
+"""The sync core's structure, read from the source (issue 14): one module writes sync-state rows, one
+classification reads Mailchimp's error statuses, no private API of Django, Celery, mailchimp3 or Shuup, a
+transport that knows no Shuup, and kinds that each satisfy the contract the drainer and the batch path call.
+
+Each check is a function over source text, and each is also run on a planted violation: a check that
+finds nothing there could not fail."""
+import ast
+import re
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+
+import shoop_mailchimp
+from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.sync import kinds
+from shoop_mailchimp.sync.batch_phase import BatchPhase
+from tests.test_import_graph import import_graph
+
+PACKAGE = Path(shoop_mailchimp.__file__).parent
+
+
+def package_sources(*, include_testing=False):
+    """{path relative to the package ("sync/state.py"): source} of the package's modules, migrations left out
+    (and the test emulator, unless asked)."""
+    sources = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = set(path.relative_to(PACKAGE).parts)
+        if "migrations" in parts or ("testing" in parts and not include_testing):
+            continue
+        sources[path.relative_to(PACKAGE).as_posix()] = path.read_text(encoding="utf-8")
+    return sources
+
+
+def scopes(tree):
+    """The module's own statements, then each function: each has its own names."""
+    yield tree
+    yield from (node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+def root_name(node):
+    """The name an expression chain starts from: ``SyncState`` of ``SyncState.objects.filter(x).first()``."""
+    while True:
+        if isinstance(node, ast.Attribute):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        else:
+            return node.id if isinstance(node, ast.Name) else None
+
+
+def bound_names(target):
+    return {node.id for node in ast.walk(target) if isinstance(node, ast.Name)}
+
+
+# One module writes SyncState ----------------------------------------------------------------------------------
+
+MODEL = "SyncState"
+WRITE_METHODS = {"save", "update", "create", "bulk_create", "bulk_update", "delete", "get_or_create",
+                 "update_or_create", "refresh_from_db_and_save"}
+
+
+def sync_state_writes(source):
+    """Line numbers of the module's writes to SyncState: a write method called on ``SyncState`` or on a name
+    bound from it in the same scope (a queryset, a row, a loop over them), or a ``SyncState(...)`` made."""
+    found = set()
+    tree = ast.parse(source)
+    for scope in scopes(tree):
+        tainted = {MODEL}
+        body = scope.body if isinstance(scope, ast.Module) else [scope]
+        # Twice: a name bound late in a loop may be used above its binding.
+        for _pass in range(2):
+            for node in (inner for statement in body for inner in ast.walk(statement)):
+                if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+                    value = node.value
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if value is not None and root_name(value) in tainted:
+                        for target in targets:
+                            tainted |= bound_names(target)
+                elif isinstance(node, (ast.For, ast.comprehension)):
+                    if any(isinstance(inner, ast.Name) and inner.id in tainted for inner in ast.walk(node.iter)):
+                        tainted |= bound_names(node.target)
+                elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                    if root_name(node.context_expr) in tainted:
+                        tainted |= bound_names(node.optional_vars)
+        for statement in body:
+            for node in ast.walk(statement):
+                if not isinstance(node, ast.Call):
+                    continue
+                if isinstance(node.func, ast.Name) and node.func.id == MODEL:
+                    found.add(node.lineno)
+                elif (isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS
+                      and root_name(node.func.value) in tainted):
+                    found.add(node.lineno)
+    return sorted(found)
+
+
+def test_only_the_state_module_writes_sync_state():
+    sources = package_sources(include_testing=True)
+    assert sync_state_writes(sources["sync/state.py"])  # the check sees the writes where they are
+    writes = {path: sync_state_writes(source) for path, source in sources.items() if path != "sync/state.py"}
+    assert {path: lines for path, lines in writes.items() if lines} == {}
+
+
+@pytest.mark.parametrize("planted", [
+    "SyncState.objects.filter(kind=k).update(status='pending')",
+    "rows = SyncState.objects.filter(kind=k)\n    rows.delete()",
+    "row = SyncState.objects.get(pk=1)\n    row.attempts = 0\n    row.save()",
+    "for row in SyncState.objects.contacts():\n        row.save()",
+    "SyncState.objects.bulk_create([SyncState(kind=k)])",
+    "SyncState.objects.update_or_create(kind=k)",
+])
+def test_a_write_outside_the_state_module_is_found(planted):
+    source = "def f(k):\n    x = set()\n    x.update([1])\n    %s\n" % planted
+    assert sync_state_writes(source), planted
+    assert not sync_state_writes("def f(ids):\n    ids.update(SyncState.objects.values_list('id'))\n")
+
+
+# One classification of Mailchimp's errors ---------------------------------------------------------------------
+
+#: The modules that read an error's status, title or detail (and a batch operation's status): the rest ask them.
+CLASSIFIERS = {"mailchimp/errors.py", "mailchimp/batches.py"}
+#: Left to the promo helper's rewrite of the "code already taken" detection (issue 14 brief): its one function.
+CLASSIFYING_ELSEWHERE = {("sync/kinds/promo.py", "code_taken")}
+ERROR_FIELDS = {"status", "title", "detail", "problem", "status_code"}
+ERROR_NAME = re.compile(r"(^|_)(error|exc|err|e)$")
+TEXT_TESTS = {"lower", "upper", "casefold", "startswith", "endswith", "find", "index"}
+
+
+def error_readings(source):
+    """[(line, function)] where the module reads an error's status, title or detail to decide something: in a
+    comparison, a text test (``.lower()``, ``startswith``), or a batch result's ``status_code``."""
+    found = set()
+
+    def visit(node, function, handlers):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node.name
+            handlers = {inner.name for inner in ast.walk(node) if isinstance(inner, ast.ExceptHandler) and inner.name}
+
+        def is_error_field(inner):
+            return (isinstance(inner, ast.Attribute) and inner.attr in ERROR_FIELDS
+                    and isinstance(inner.value, ast.Name)
+                    and (inner.value.id in handlers or ERROR_NAME.search(inner.value.id)))
+
+        if isinstance(node, ast.Constant) and node.value == "status_code":
+            found.add((node.lineno, function))
+        elif isinstance(node, ast.Compare) and any(is_error_field(inner) for inner in ast.walk(node)):
+            found.add((node.lineno, function))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in TEXT_TESTS
+              and any(is_error_field(inner) for inner in ast.walk(node.func.value))):
+            found.add((node.lineno, function))
+        for child in ast.iter_child_nodes(node):
+            visit(child, function, handlers)
+
+    tree = ast.parse(source)
+    visit(tree, "", {node.name for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.name})
+    return sorted(found)
+
+
+def test_only_the_classification_modules_read_error_statuses():
+    sources = package_sources()
+    assert error_readings(sources["mailchimp/errors.py"])  # the check sees the readings where they are
+    assert error_readings(sources["mailchimp/batches.py"])
+    readings = {}
+    for path, source in sources.items():
+        if path in CLASSIFIERS:
+            continue
+        lines = [(line, name) for line, name in error_readings(source) if (path, name) not in CLASSIFYING_ELSEWHERE]
+        if lines:
+            readings[path] = lines
+    assert readings == {}
+
+
+@pytest.mark.parametrize("planted", [
+    "return error.status == 400",
+    "return 'already exists' in (error.detail or '').lower()",
+    "return error.title.lower()",
+    "return int(result.get('status_code') or 0) >= 400",
+    "try:\n        pass\n    except Exception as problem_seen:\n        return problem_seen.status in (401, 403)",
+])
+def test_a_reading_outside_the_classification_is_found(planted):
+    assert error_readings("def f(error, result):\n    %s\n" % planted), planted
+    assert not error_readings("def f(error):\n    return 'refused: %s' % error.detail\n")
+
+
+# No private API -------------------------------------------------------------------------------------------
+
+PRIVATE_API = {
+    "mailchimp3's private request": r"\._make_request\b",
+    "Celery's proxy internals": r"_get_current_object\b",
+    "Django's private on-commit list": r"\brun_on_commit\b",
+    "django-parler's private meta": r"\b_parler_meta\b",
+    "mailchimp3's private client calls": r"\bclient\._(get|post|put|patch|delete)\b",
+    "a Shuup object's private data": r"\._data\b",
+    "Django's private form cleaning": r"\._post_clean\b",
+    "an instance's __dict__ (not self's)": r"(?<!\bself)\.__dict__\b",
+}
+
+
+def private_uses(source):
+    return sorted({(line_number, what) for line_number, line in enumerate(source.splitlines(), 1)
+                   for what, pattern in PRIVATE_API.items() if re.search(pattern, line)})
+
+
+def test_no_private_api():
+    uses = {path: found for path, source in package_sources(include_testing=True).items()
+            if (found := private_uses(source))}
+    assert uses == {}
+
+
+@pytest.mark.parametrize("planted", [
+    "client._make_request(**kwargs)", "celery.current_app._get_current_object()",
+    "for _sp, func in connection.run_on_commit:", "Product._parler_meta.root_model", "client._get(url=x)",
+    "basket._data", "form._post_clean()", "instance.__dict__.get('email')",
+])
+def test_a_private_api_use_is_found(planted):
+    assert private_uses(planted), planted
+    assert not private_uses("cache = self.__dict__.setdefault('_objects', {})")
+
+
+# The transport knows no Shuup ---------------------------------------------------------------------------------
+
+
+def shuup_importers(graph, sources, start):
+    """Modules reachable from ``start`` in the import graph whose source imports Shuup (or Django's ORM)."""
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph.get(name, ()))
+    return sorted(name for name in seen if re.search(r"^\s*(from|import) (shuup|django\.db)\b",
+                                                      sources.get(name, ""), re.MULTILINE))
+
+
+def module_sources():
+    return {"shoop_mailchimp." + path[:-3].replace("/", ".").replace(".__init__", ""): source
+            for path, source in package_sources().items()}
+
+
+@pytest.mark.parametrize("module", ["shoop_mailchimp.mailchimp.transport", "shoop_mailchimp.mailchimp.errors",
+                                    "shoop_mailchimp.mailchimp.batches", "shoop_mailchimp.mailchimp.resources",
+                                    "shoop_mailchimp.mailchimp.limits", "shoop_mailchimp.mailchimp.members"])
+def test_the_transport_imports_nothing_from_shuup(module):
+    graph, sources = import_graph(), module_sources()
+    assert module in graph
+    assert shuup_importers(graph, sources, module) == []
+
+
+def test_a_transport_reaching_shuup_is_found():
+    graph = {"t": {"m"}, "m": set()}
+    assert shuup_importers(graph, {"t": "import json\n", "m": "from shuup.core.models import Shop\n"}, "t") == ["m"]
+
+
+# Each kind satisfies the contract -----------------------------------------------------------------------------
+
+
+def contract_problems(kind_module):
+    """What the drainer or the batch path would miss in the kind module."""
+    problems = [name for name in kinds.DRAINER_NEEDS if not hasattr(kind_module, name)]
+    problems += [name for name in ("log_target", "load", "plan") if not callable(getattr(kind_module, name, None))]
+    if getattr(kind_module, "KIND", None) not in dict(SyncKind.CHOICES):
+        problems.append("KIND is no SyncKind")
+    elif not isinstance(kind_module.log_target(1), dict):
+        problems.append("log_target gives no dict")
+    if kinds.goes_through_batches(kind_module):
+        problems += [name for name in kinds.BATCH_NEEDS if not callable(getattr(kind_module, name, None))
+                     and name != "BATCH_PHASES"]
+        phases = kind_module.BATCH_PHASES
+        if not phases or not all(isinstance(phase, BatchPhase) and callable(phase.build) and callable(phase.read)
+                                 for phase in phases):
+            problems.append("BATCH_PHASES")
+        elif not phases[0].plans:
+            problems.append("the first phase does not plan")
+    return problems
+
+
+@pytest.mark.parametrize("kind_module", kinds.KINDS, ids=lambda module: module.KIND)
+def test_each_registered_kind_satisfies_the_contract(kind_module):
+    assert contract_problems(kind_module) == []
+    assert kinds.BY_KIND[kind_module.KIND] is kind_module
+
+
+def test_every_kind_is_registered_once():
+    assert len(kinds.BY_KIND) == len(kinds.KINDS)
+    assert set(kinds.BY_KIND) == set(dict(SyncKind.CHOICES))
+
+
+def test_a_kind_breaking_the_contract_is_found():
+    contact = kinds.BY_KIND[SyncKind.CONTACT]
+    broken = types.SimpleNamespace(KIND=SyncKind.CONTACT, log_target=contact.log_target, load=contact.load,
+                                   BATCH_PHASES=contact.BATCH_PHASES)
+    assert contract_problems(broken) == ["plan", "plan", "unsent_ids"]
+
+
+def test_the_planted_sources_parse():
+    # The planted snippets above are parsed as written: a syntax slip would make their checks pass for nothing.
+    ast.parse(textwrap.dedent("def f(k):\n    for row in SyncState.objects.contacts():\n        row.save()\n"))
