@@ -297,3 +297,33 @@ def test_a_kind_breaking_the_contract_is_found():
     assert contract_problems(broken) == ["plan", "unsent_ids"]
     broken.plan, broken.unsent_ids, broken.BATCH_PHASES = "plan", contact.unsent_ids, ("members",)
     assert contract_problems(broken) == ["plan is not callable", "BATCH_PHASES are no BatchPhase"]
+
+
+# The drainer knows no kind -------------------------------------------------------------------------------------
+
+
+def kind_mentions(source):
+    """Where a module names a kind: imports one of ``sync/kinds``' modules, or names a ``SyncKind`` value or a Shuup
+    model of one."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("shoop_mailchimp.sync.kinds"):
+            found.update("import %s" % alias.name for alias in node.names
+                         if node.module != "shoop_mailchimp.sync.kinds" or alias.name in kinds.__dict__
+                         and isinstance(getattr(kinds, alias.name), types.ModuleType))
+            if node.module != "shoop_mailchimp.sync.kinds":
+                found.add("import %s" % node.module)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "SyncKind":
+            found.add("SyncKind.%s" % node.attr)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("shuup"):
+            found.update("shuup %s" % alias.name for alias in node.names)
+    return sorted(found)
+
+
+def test_the_drainer_names_no_kind():
+    assert kind_mentions(package_sources()["sync/drainer.py"]) == []
+
+
+def test_a_drainer_naming_a_kind_is_found():
+    assert kind_mentions("from shoop_mailchimp.sync.kinds import BY_KIND, contact\nfrom shuup.core.models import "
+                         "Contact\nx = SyncKind.CONTACT\n") == ["SyncKind.CONTACT", "import contact", "shuup Contact"]

@@ -29,7 +29,6 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
-from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -47,8 +46,8 @@ from shoop_mailchimp.models import (
     SyncKind,
     SyncStatus,
 )
-from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.drainer import account_gone, report_close, stop_shop, withdraw_consent
+from shoop_mailchimp.sync import kinds, state
+from shoop_mailchimp.sync.drainer import account_gone, report_close, stop_shop
 from shoop_mailchimp.sync.kinds import BY_KIND
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -218,10 +217,7 @@ def apply_results(configuration, batch, results, journal, report):
     for start in range(0, len(readings), chunk):
         with transaction.atomic():
             for row, outcome in readings[start:start + chunk]:
-                if outcome.withdraw_consent:
-                    # The contact before its row, in the order a shop's save locks them (then records):
-                    # the other order could deadlock with it, and PostgreSQL could kill the shop's save.
-                    list(Contact.objects.select_for_update().filter(pk=row.object_id).values_list("pk"))
+                kinds.before_close(BY_KIND[row.kind], row, outcome)
                 _after_close(batch, row, outcome, state.close(row, outcome), journal, report)
         # Outside the transaction: queueing many rows again must not wait for one while holding others.
         for _row, outcome in readings[start:start + chunk]:
@@ -232,8 +228,7 @@ def apply_results(configuration, batch, results, journal, report):
 
 
 def _after_close(batch, row, outcome, status, journal, report):
-    if outcome.withdraw_consent and status == SyncStatus.SYNCED:
-        withdraw_consent(row, journal)
+    kinds.after_close(BY_KIND[row.kind], row, outcome, status, journal)
     report_close(journal, report, row, outcome, status)
 
 

@@ -13,7 +13,6 @@ from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.utils.translation import ugettext as _
-from shuup.core.models import Contact
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -22,8 +21,8 @@ from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for, throttle_shop
 from shoop_mailchimp.mailchimp.resources import get_or_none, list_path, store_path
 from shoop_mailchimp.mailchimp.transport import open_session
-from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncStatus
-from shoop_mailchimp.sync import state
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration
+from shoop_mailchimp.sync import kinds, state
 from shoop_mailchimp.sync.kinds import BY_KIND, KINDS, sends_concurrently
 from shoop_mailchimp.sync.outcome import SHOP_STOPS, Outcome, Result, classify
 from shoop_mailchimp.sync.transport.direct import execute
@@ -271,8 +270,7 @@ class ShopDelivery:
             outcome.learnt.remember(self.configuration)
         status = state.close(row, outcome)
         del self.held[row.id]
-        if outcome.withdraw_consent and status == SyncStatus.SYNCED:
-            withdraw_consent(row, self.journal)
+        kinds.after_close(BY_KIND[row.kind], row, outcome, status, self.journal)
         for kind, object_ids, only_known in outcome.requeue:
             # Rows held in this round and not planned yet will be planned with the new state anyway.
             held = {held_row.object_id for held_row in self.held.values() if held_row.kind == kind}
@@ -307,16 +305,6 @@ def report_close(journal, report, row, outcome, status):
 def still_refused(row, plan):
     """Whether the plan asks again what Mailchimp refused for good, unchanged: then it is not sent."""
     return bool(row.refused_fingerprint) and getattr(plan, "refusal_key", None) == row.refused_fingerprint
-
-
-def withdraw_consent(row, journal):
-    """The person unsubscribed in Mailchimp: the shop's consent goes too (no post_save, nothing is sent to this
-    audience), in every shop (see :func:`~shoop_mailchimp.sync.state.record_withdrawal`)."""
-    if Contact.objects.filter(pk=row.object_id, marketing_permission=True).update(marketing_permission=False):
-        state.record_withdrawal(row.shop_id, [row.object_id], worker=True)
-        journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
-                                           "permission is withdrawn as well."), kind=LogKind.WARNING,
-                    contact_id=row.object_id)
 
 
 def account_gone(session, configuration, error=None):

@@ -25,7 +25,8 @@ from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.drainer import drain, withdraw_consent
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.kinds.contact import withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.cart_helpers import (
     STOREFRONT,
@@ -667,7 +668,7 @@ def test_a_saved_cart_is_no_cart_and_leaves_the_live_baskets_cart_alone(shop, ca
 
 def test_a_worker_that_learns_of_an_unsubscribe_queues_the_carts(shop, cart_settings, mailchimp_account):
     """The drainer's path: a send finds the member unsubscribed in Mailchimp and withdraws the shop's consent
-    (``drainer.withdraw_consent``), outside the shop's transactions."""
+    (``kinds.contact.withdraw_consent``), outside the shop's transactions."""
     emulator, api_key, list_id = mailchimp_account
     person = consenting_shoppers_cart(shop, cart_settings, mailchimp_account, "cart.worker@fastmail.com")
     row = SyncState.objects.contacts().get(object_id=person.pk)

@@ -30,6 +30,22 @@ def sends_concurrently(kind_module):
     return getattr(kind_module, "SEND_CONCURRENTLY", False)
 
 
+def before_close(kind_module, row, outcome):
+    """The kind's ``before_close(row, outcome)``, if it has one, in the transaction a batch closes the row in
+    (contacts: lock the contact whose consent the close withdraws)."""
+    hook = getattr(kind_module, "before_close", None)
+    if hook is not None:
+        hook(row, outcome)
+
+
+def after_close(kind_module, row, outcome, status, journal):
+    """The kind's ``after_close(row, outcome, status, journal)``, if it has one: what a closed row does besides
+    itself, on every path (contacts: the shop's consent withdrawn when the send found the person unsubscribed)."""
+    hook = getattr(kind_module, "after_close", None)
+    if hook is not None:
+        hook(row, outcome, status, journal)
+
+
 def goes_through_batches(kind_module):
     """Whether a Mailchimp batch can carry the kind's rows (``BATCH_PHASES``)."""
     return hasattr(kind_module, "BATCH_PHASES")

@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import ugettext as _
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent, shop_consent
@@ -16,8 +17,9 @@ from shoop_mailchimp.mailchimp import batches, errors, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, SyncKind, SyncState
+from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, LogKind, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
 from shoop_mailchimp.sync.kinds.fields import (
@@ -588,6 +590,31 @@ def interest_missing(configuration, error_data):
     outcome.requeue = [(SyncKind.GROUP, set(ContactGroupInterest.objects.filter(
         shop_id=configuration.shop_id).values_list("group_id", flat=True)), False)]
     return outcome
+
+
+def before_close(row, outcome):
+    """In the transaction that closes a batch's row: a row whose send found the person unsubscribed locks its
+    contact before the row, in the order a shop's save locks them (then records): the other order could
+    deadlock with it, and PostgreSQL could kill the shop's save."""
+    if outcome.withdraw_consent:
+        list(Contact.objects.select_for_update().filter(pk=row.object_id).values_list("pk"))
+
+
+def after_close(row, outcome, status, journal):
+    """What a closed row does besides itself: the send found the person unsubscribed in Mailchimp and the row
+    closed as synced (a row changed meanwhile is sent again instead): the shop's consent is withdrawn."""
+    if outcome.withdraw_consent and status == SyncStatus.SYNCED:
+        withdraw_consent(row, journal)
+
+
+def withdraw_consent(row, journal):
+    """The person unsubscribed in Mailchimp: the shop's consent goes too (no post_save, nothing is sent to this
+    audience), in every shop (see :func:`~shoop_mailchimp.sync.state.record_withdrawal`)."""
+    if Contact.objects.filter(pk=row.object_id, marketing_permission=True).update(marketing_permission=False):
+        state.record_withdrawal(row.shop_id, [row.object_id], worker=True)
+        journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
+                                           "permission is withdrawn as well."), kind=LogKind.WARNING,
+                    contact_id=row.object_id)
 
 
 def permissions_operation(list_id, email, member, permission):
