@@ -710,10 +710,11 @@ class Emulator:
                 status, response = 400, problem(400, parse_error, title="JSON Parse Error")
             else:
                 status, response, _ = self.dispatch(account, method, path, query, body)
-            # The latency counts from the request's arrival: the emulator's own work is part of it.
-            remaining = started + hung + self.faults.latency_seconds - time.time()
-            if remaining > 0 and not self.hold(lambda: remaining, time.monotonic(),
-                                               lambda: generation != self.generation):
+            # The latency counts from the request's arrival: the emulator's own work is part of it. Lowered,
+            # it takes effect at once for an answer it holds.
+            arrived_at = time.monotonic() - (time.time() - started)
+            if not self.hold(lambda: hung + self.faults.latency_seconds, arrived_at,
+                             lambda: generation != self.generation):
                 return None  # reset while its answer waited: recorded in no later test
             self._record(method, path, query, body, status, api_key, started)
             return status, response

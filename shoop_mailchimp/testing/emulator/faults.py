@@ -76,6 +76,7 @@ class Faults:
     def latency(self, seconds):
         with self._lock:
             self._latency = float(seconds)
+        self._on_change()  # an answer it holds now waits as long as the new latency says
 
     def hang(self, seconds, path_pattern=None, times=None):
         with self._lock:
