@@ -60,6 +60,9 @@ def run_suite(folder, xdist, **env):
     wall, cpu = time.perf_counter() - started, children_cpu() - cpu
     lines = [line for line in result.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
     summary = lines[-1].strip("= ") if lines else result.stdout[-300:].strip()
+    for line in result.stdout.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            print("    " + line, flush=True)
     return wall, cpu, counts(summary), summary, result.returncode
 
 
