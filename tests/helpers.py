@@ -116,3 +116,17 @@ def preview_and_initialize(client, shop):
         run_due_jobs(shop.pk)  # where no commit runs the drainer (a test without transaction=True)
         preview.refresh_from_db()
     return client.post(url, {"confirm_preview": str(preview.pk)})
+
+
+def wait_for_batches(emulator, api_key, status="finished", timeout=30):
+    """Wait on the emulator's events until every batch of ``api_key`` has ``status`` (Mailchimp ran them).
+    To let held batches go now, lower ``emulator.batch_delay`` first."""
+    assert emulator.wait_until(lambda: all(batch["status"] == status for batch in emulator.batches(api_key)),
+                               timeout), "the emulator's batches never got %s" % status
+
+
+def wait_for(emulator, predicate, what, timeout=10):
+    """Wait on the emulator's events until ``predicate()`` is true; fails naming ``what`` never happened."""
+    result = emulator.wait_until(predicate, timeout)
+    assert result, "%s never happened" % what
+    return result

@@ -1,5 +1,4 @@
 """The health sentence, the deliveries chart, the live figures, the dashboard block and notifications."""
-import time
 
 import pytest
 from django.urls import reverse
@@ -15,7 +14,7 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import make_all_due, new_person, staff_member
+from tests.helpers import make_all_due, new_person, staff_member, wait_for_batches
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -115,14 +114,16 @@ def test_order_history_can_be_synced_from_the_admin(admin_client, shop, configur
     assert not emulator.orders(api_key, configuration.store_id)
     # Mailchimp takes its time: the first batches (products, contacts) do not finish before the job's own
     # look at them, whatever the order they were submitted in.
-    emulator.batch_delay = 1
+    emulator.batch_delay = 60  # held until the test lets it go
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"), {"orders": "1"})
     run_due_jobs()  # the worker runs the job: the batches are submitted, none is polled yet
     submitted = status_data(admin_client)["bulk"]
     assert submitted["percent"] == 0 and "0 of " in submitted["text"], submitted
-    deadline = time.time() + 20
-    while MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN).exists() and time.time() < deadline:
-        time.sleep(0.1)
+    emulator.batch_delay = 0
+    for _round in range(20):
+        if not MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN).exists():
+            break
+        wait_for_batches(emulator, api_key)
         run_due_work()  # the worker polls the open batches
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
     data = status_data(admin_client)

@@ -1,5 +1,4 @@
 import json
-import time
 
 import pytest
 from django.core.management import call_command
@@ -19,7 +18,7 @@ from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from shoop_mailchimp.sync.state import claim
 from tests.bulk.conftest import members_sent_per_hash
-from tests.helpers import batch_posts
+from tests.helpers import batch_posts, wait_for_batches
 
 pytestmark = pytest.mark.django_db  # no test here needs a commit (worker mode, explicit drains)
 
@@ -71,7 +70,7 @@ def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, ma
 
 def test_rows_in_a_batch_are_not_sent_by_the_incremental_worker(configuration, mailchimp_account, make_existing):
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.5
+    emulator.batch_delay = 60  # held until the test lets it go
     people = make_existing(3)
     bulk.start(configuration.shop_id)
     assert state(people[0]).status == SyncStatus.SENDING
@@ -79,6 +78,7 @@ def test_rows_in_a_batch_are_not_sent_by_the_incremental_worker(configuration, m
     people[0].first_name = "Renamed"
     people[0].save()
     assert not [outcome for outcome in drain() if outcome.startswith("contact")]
+    emulator.batch_delay = 0
     bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30)
     # ...and sends the newer state once the batch closed the row.
     assert state(people[0]).status == SyncStatus.PENDING
@@ -117,7 +117,7 @@ def test_transient_failures_go_back_to_the_queue(configuration, mailchimp_accoun
 
 def test_a_crash_before_polling_resumes_without_sending_twice(configuration, mailchimp_account, make_existing):
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.2
+    emulator.batch_delay = 60  # held until the test lets it go
     people = make_existing(6)
     # Submit, then "crash": the process ends before looking at any result.
     rows, batch_count = bulk.start(configuration.shop_id)
@@ -128,6 +128,7 @@ def test_a_crash_before_polling_resumes_without_sending_twice(configuration, mai
     bulk.record_existing(configuration.shop_id)
     assert MailchimpBatch.objects.filter(status=BatchStatus.PREPARING).count() == 1
 
+    emulator.batch_delay = 0
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30) == 0
     puts = members_sent_per_hash(emulator)
     for person in people + extra:
@@ -219,11 +220,12 @@ def test_admin_button_syncs_existing_contacts_in_batches(admin_client, configura
     response = admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"), follow=True)
     assert "The sync of existing contacts is queued" in response.content.decode()
     assert emulator.requests == [], "the admin's request only queues the job"
-    deadline = time.monotonic() + 30
-    while any(state_or_none(person) != SyncStatus.SYNCED for person in people):
-        assert time.monotonic() < deadline
+    for _round in range(20):
         run_due_work()  # the worker's rounds
-        time.sleep(0.05)
+        if all(state_or_none(person) == SyncStatus.SYNCED for person in people):
+            break
+        wait_for_batches(emulator, api_key)  # Mailchimp ran what the round submitted
+    assert all(state_or_none(person) == SyncStatus.SYNCED for person in people)
     hashes = {subscriber_hash(person.email) for person in people}
     assert batch_posts(emulator)
     assert not [r for r in emulator.requests if r["method"] == "PUT" and r["path"].rsplit("/", 1)[-1] in hashes]
@@ -237,7 +239,7 @@ def test_status_page_reads_results_of_open_batches(admin_client, configuration, 
     from django.urls import reverse
 
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.3
+    emulator.batch_delay = 60  # held until the test lets it go
     people = make_existing(2)
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_existing"))
     run_due_work()  # the worker runs the job: rows recorded and the batch submitted
@@ -246,9 +248,11 @@ def test_status_page_reads_results_of_open_batches(admin_client, configuration, 
     html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
     assert "1 open" in html
     assert emulator.requests == [], "the status page reads the database only"
-    deadline = time.time() + 20
-    while state(people[0]).status == SyncStatus.SENDING and time.time() < deadline:
-        time.sleep(0.2)
+    emulator.batch_delay = 0
+    for _round in range(20):
+        if state(people[0]).status != SyncStatus.SENDING:
+            break
+        wait_for_batches(emulator, api_key)
         run_due_work()  # the worker polls open batches
     assert state(people[0]).status == SyncStatus.SYNCED
     html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
@@ -365,12 +369,13 @@ def test_a_round_of_batch_checks_loads_what_a_batch_sent_one_batch_at_a_time(con
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    emulator, api_key, _list_id = mailchimp_account
     make_existing(12)
     bulk.start(configuration.shop_id)  # three chunks of four: submitted
     assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() >= 3
     with CaptureQueriesContext(connection) as queries:
         while bulk.check_batches(configuration.shop_id):
-            time.sleep(0.05)
+            wait_for_batches(emulator, api_key)
     sent_column = '"shoop_mailchimp_mailchimpbatch"."sent"'
     loads = [query["sql"] for query in queries if query["sql"].startswith("SELECT") and sent_column in query["sql"]]
     assert loads, "the batches were read"

@@ -1,6 +1,5 @@
 """Two workers looking at the same open batches at once (background threads of several web processes,
 Celery workers): each phase is submitted once, and each result archive is read for the phase it belongs to."""
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -10,16 +9,9 @@ from django.utils import timezone
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from tests.bulk.conftest import members_sent_per_hash
-from tests.helpers import batch_posts
+from tests.helpers import batch_posts, wait_for_batches
 
 pytestmark = pytest.mark.django_db
-
-
-def wait_until_mailchimp_ran_them(emulator, api_key):
-    deadline = time.monotonic() + 30
-    while not all(batch["status"] == "finished" for batch in emulator.batches(api_key)):
-        assert time.monotonic() < deadline, "the emulator never ran the batches"
-        time.sleep(0.05)
 
 
 def members_phase_ran(configuration, mailchimp_account, make_existing):
@@ -28,7 +20,7 @@ def members_phase_ran(configuration, mailchimp_account, make_existing):
     make_existing(4)
     emulator.clear_requests()
     bulk.start(configuration.shop_id)
-    wait_until_mailchimp_ran_them(emulator, api_key)
+    wait_for_batches(emulator, api_key)
     return emulator
 
 
@@ -47,7 +39,7 @@ def test_a_phase_is_submitted_once_when_another_worker_submitted_it_meanwhile(co
         bulk.record_existing(configuration.shop_id)
     else:
         bulk.start(configuration.shop_id)
-        wait_until_mailchimp_ran_them(emulator, api_key)
+        wait_for_batches(emulator, api_key)
     real_open_session = bulk.open_session
 
     def open_session_after_worker_a(configuration):
@@ -111,13 +103,14 @@ def test_a_stale_poll_does_not_rewrite_a_batch_that_moved_on(configuration, mail
     B's "not finished yet" must not be written over the batch that moved on."""
     emulator, api_key, list_id = mailchimp_account
     make_existing(4)
-    emulator.batch_delay = 0.5
+    emulator.batch_delay = 60  # held until B's poll has its answer
     bulk.start(configuration.shop_id)
     real_statuses = bulk._statuses
 
     def stale_poll_then_worker_a(session, batch_ids):
         answer = real_statuses(session, batch_ids)
         monkeypatch.setattr(bulk, "_statuses", real_statuses)
+        emulator.batch_delay = 0
         assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=60) == 0  # worker A
         return answer
 

@@ -67,6 +67,7 @@ def mailchimp_client(mailchimp_account):
     emu, api_key, _ = mailchimp_account
     mc = MailChimp(mc_api=api_key, timeout=10)
     mc.base_url = emu.base_url
+    mc.emulator, mc.api_key = emu, api_key  # for waits on the emulator's events
     return mc
 
 

@@ -3,7 +3,6 @@
 import io
 import json
 import tarfile
-import time
 
 import requests
 
@@ -11,13 +10,12 @@ from .conftest import md5
 
 
 def wait_finished(mailchimp_client, batch_id, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        batch = mailchimp_client.batch_operations.get(batch_id)
-        if batch["status"] == "finished":
-            return batch
-        time.sleep(0.02)
-    raise AssertionError(f"batch {batch_id} did not finish")
+    """The batch, read over HTTP once the emulator says it finished."""
+    emu = mailchimp_client.emulator
+    finished = emu.wait_until(lambda: [b for b in emu.batches(mailchimp_client.api_key)
+                                       if b["id"] == batch_id and b["status"] == "finished"], timeout)
+    assert finished, f"batch {batch_id} did not finish"
+    return mailchimp_client.batch_operations.get(batch_id)
 
 
 def results_by_operation(url):
@@ -69,14 +67,17 @@ def test_batch_end_to_end(mailchimp_account, mailchimp_client):
 
 def test_batch_status_goes_pending_started_finished(mailchimp_account, mailchimp_client):
     emu, _, list_id = mailchimp_account
-    emu.batch_delay = 0.3  # reset() restores the default after the test
+    emu.batch_delay = 60  # held in each state until the test lowers it; reset() restores the default
     batch = mailchimp_client.batch_operations.create({"operations": [member_op(list_id, "a@gmail.com", "a")]})
-    seen = {batch["status"]}
-    deadline = time.time() + 5
-    while "finished" not in seen and time.time() < deadline:
-        seen.add(mailchimp_client.batch_operations.get(batch["id"])["status"])
-        time.sleep(0.05)
-    assert seen == {"pending", "started", "finished"}
+    seen = [batch["status"]]
+    emu.batch_delay = 0.5  # long enough to read "started" before the second hold is made long again
+    assert emu.wait_until(lambda: emu.batches(mailchimp_client.api_key)[0]["status"] == "started")
+    emu.batch_delay = 60
+    seen.append(mailchimp_client.batch_operations.get(batch["id"])["status"])
+    emu.batch_delay = 0
+    assert wait_finished(mailchimp_client, batch["id"])
+    seen.append(mailchimp_client.batch_operations.get(batch["id"])["status"])
+    assert seen == ["pending", "started", "finished"]
 
 
 def test_spec_invalid_operation_fails_inside_batch(mailchimp_account, mailchimp_client):

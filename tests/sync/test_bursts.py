@@ -39,11 +39,16 @@ from tests.helpers import (
     place_order,
     row_of,
     synced_people,
+    wait_for,
+    wait_for_batches,
 )
 from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
+
+#: A ``batch_delay`` that holds a batch until the test lowers it (lowering takes effect at once).
+HELD = 60
 
 def finish_batches(configuration):
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
@@ -172,7 +177,7 @@ def test_sends_that_need_answers_in_between_go_one_by_one_in_the_same_round(burs
 
 def test_a_change_while_its_batch_runs_is_sent_after_it(burst_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.3
+    emulator.batch_delay = HELD
     people = synced_people(THRESHOLD)
     for person in people:
         person.first_name = "First"
@@ -184,6 +189,7 @@ def test_a_change_while_its_batch_runs_is_sent_after_it(burst_settings, mailchim
     changed.save()
     assert not state.claim(kind=SyncKind.CONTACT), "the batch's rows are not the worker's"
 
+    emulator.batch_delay = 0
     finish_batches(burst_settings)
     assert row_of(changed).status == SyncStatus.PENDING, "the newer change is still to be sent"
     run_due_work()
@@ -244,7 +250,7 @@ def test_an_address_mailchimp_refuses_fails_alone_and_is_not_batched_again_uncha
 
 def test_the_status_page_shows_a_burst_in_progress(burst_settings, mailchimp_account, admin_client):
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.5
+    emulator.batch_delay = HELD
     people = [new_person() for _ in range(THRESHOLD)]
     due = state.due(kind=SyncKind.CONTACT).count()  # also the admin's own contact, made at a first login
     run_due_work()
@@ -252,6 +258,7 @@ def test_the_status_page_shows_a_burst_in_progress(burst_settings, mailchimp_acc
     assert "%d changed contacts go through them" % due in data["bulk"]["text"]
     html = admin_client.get(reverse("shuup_admin:shoop_mailchimp.status")).content.decode()
     assert "burst threshold" in html
+    emulator.batch_delay = 0
     finish_batches(burst_settings)
     assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
     assert "burst" not in admin_client.get(reverse("shuup_admin:shoop_mailchimp.status_data")).json()["bulk"]["text"]
@@ -283,7 +290,7 @@ def test_an_erasure_while_its_batch_waits_is_sent_by_the_drainer(burst_settings,
 
 def test_a_batch_is_submitted_once_when_two_workers_look_at_it(burst_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.3
+    emulator.batch_delay = HELD
     people = synced_people(THRESHOLD)
     for person in people:
         person.first_name = "Once"
@@ -296,6 +303,7 @@ def test_a_batch_is_submitted_once_when_two_workers_look_at_it(burst_settings, m
     with open_session(burst_settings) as session:
         bulk.submit_batch(stale, burst_settings, session, Journal(burst_settings.shop_id), {})
     assert len(batch_posts(emulator)) == 1, "the second worker left the batch alone"
+    emulator.batch_delay = 0
     finish_batches(burst_settings)
     assert all(row_of(person).status == SyncStatus.SYNCED for person in people)
 
@@ -305,7 +313,7 @@ def test_an_unseen_unsubscribe_is_not_applied_to_a_row_changed_while_its_batch_r
     """The batch's answer says "unsubscribed", but the contact changed meanwhile: the row is sent again, and
     only that later answer, about the current state, withdraws the shop's consent."""
     emulator, api_key, list_id = mailchimp_account
-    emulator.batch_delay = 0.3
+    emulator.batch_delay = HELD
     people = synced_people(THRESHOLD)
     changing = people[0]
     emulator.edit_member_by_hand(api_key, list_id, changing.email, status="unsubscribed")
@@ -316,6 +324,7 @@ def test_an_unseen_unsubscribe_is_not_applied_to_a_row_changed_while_its_batch_r
     changing.refresh_from_db()
     changing.last_name = "Meanwhile"
     changing.save()
+    emulator.batch_delay = 0
     finish_batches(burst_settings)
     changing.refresh_from_db()
     assert changing.marketing_permission is True and row_of(changing).status == SyncStatus.PENDING
@@ -338,16 +347,20 @@ def test_someone_who_unsubscribes_between_a_bursts_two_phases_is_sent_again_one_
     group = create_random_contact_group(shop=burst_settings.shop)
     drain()  # the group's interest
     group.members.add(*people)
-    # The customers phase is submitted in the look that reads the members phase: Mailchimp runs it a second
-    # later, after the unsubscribe below.
-    emulator.batch_delay = 1
+    emulator.batch_delay = HELD
     run_due_work()  # the burst's members phase is submitted
+    emulator.batch_delay = 0
+    wait_for_batches(emulator, api_key)  # Mailchimp ran the members phase
+    # The customers phase is submitted in the look that reads the members phase: Mailchimp runs it after the
+    # unsubscribe below.
+    emulator.batch_delay = HELD
     burst = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST)
     while burst.filter(phase=0).exclude(status=BatchStatus.DONE).exists():
         bulk.check_batches(burst_settings.shop_id)
     leaving = people[0]
     with MailchimpSession(api_key) as session:  # after the members phase, before the customers phase
         session.patch(member_path(list_id, leaving.email), {"status": "unsubscribed"})
+    emulator.batch_delay = 0
     finish_batches(burst_settings)
     assert row_of(leaving).status == SyncStatus.PENDING, "sent again, not failed"
     make_all_due()
@@ -368,7 +381,7 @@ def test_an_order_waiting_for_a_customer_held_in_a_burst_uses_up_no_attempt(burs
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, RETRY_BASE_DELAY=0.01, RETRY_MAX_DELAY=0.02,
                                     MAX_ATTEMPTS=3)
-    emulator.batch_delay = 5  # Mailchimp runs the burst's batch a while later
+    emulator.batch_delay = HELD  # Mailchimp runs the burst's batch a while later
     people = [new_person() for _ in range(THRESHOLD + 2)]
     order, _products = place_order(burst_settings.shop, people[0])
     rounds_waited = 0
@@ -400,13 +413,11 @@ def test_a_phase_with_nothing_to_send_closes_its_rows_in_the_look_that_read_the_
     group = create_random_contact_group(shop=burst_settings.shop)
     drain()
     group.members.add(*people)
-    emulator.batch_delay = 1  # the burst's own look finds its batches still pending
+    emulator.batch_delay = HELD  # the burst's own look finds its batches still pending
     bursts.send_bursts()
     assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == 2
-    deadline = time.monotonic() + 20
-    while not all(batch["status"] == "finished" for batch in emulator.batches(api_key)):
-        assert time.monotonic() < deadline, "the emulator never ran the batches"
-        time.sleep(0.05)
+    emulator.batch_delay = 0
+    wait_for_batches(emulator, api_key)
 
     assert bulk.check_batches(burst_settings.shop_id) == 0
     interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
@@ -425,14 +436,17 @@ def test_an_unsubscribe_heard_while_its_batch_runs_is_not_overwritten_by_the_bat
     drain()
     interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
     leaving = people[0]
-    time.sleep(1.1)  # a webhook's fired_at has whole seconds: it must be later than the rows' last send
-    emulator.batch_delay = 1
+    # A webhook's fired_at has whole seconds: it must be later than the rows' last send. The rows were sent
+    # two seconds ago, rather than the test waiting for the next second.
+    two_seconds_ago = timezone.now() - datetime.timedelta(seconds=2)
+    SyncState.objects.filter(consent_sent_at__isnull=False).update(consent_sent_at=two_seconds_ago)
+    SyncState.objects.filter(mailchimp_fact_at__isnull=False).update(mailchimp_fact_at=two_seconds_ago)
+    emulator.batch_delay = HELD  # the burst's own look finds its batch pending
     group.members.add(*people)
     bursts.send_bursts()
-    deadline = time.monotonic() + 30
-    while not emulator.get_member(api_key, list_id, leaving.email)["interests"].get(interest):
-        assert time.monotonic() < deadline, "Mailchimp never ran the member PUT"
-        time.sleep(0.02)
+    emulator.batch_delay = 0
+    wait_for(emulator, lambda: emulator.get_member(api_key, list_id, leaving.email)["interests"].get(interest),
+             "Mailchimp running the member PUT", timeout=30)
     emulator.set_member_status(api_key, list_id, leaving.email, "unsubscribed")
     assert post_event(client, burst_settings, "unsubscribe", email=leaving.email).status_code == 200
     finish_batches(burst_settings)
@@ -622,13 +636,14 @@ def test_a_burst_whose_audience_or_store_is_gone_pauses_the_shop_as_one_by_one_d
     for person in people:
         person.first_name = "Changed"
         person.save()
-    emulator.batch_delay = 0.5
+    emulator.batch_delay = HELD
     run_due_work()  # the members phase is submitted
     if gone == "audience":
         emulator.delete_list(api_key, list_id)
     else:
         emulator.delete_store(api_key, burst_settings.store_id)
         emulator.faults.fail("*/members/*", status=404, method="PUT")  # as the store's customers would
+    emulator.batch_delay = 0
     bulk.resume_batches(burst_settings.shop_id, poll_interval=0.05, timeout=2)  # ends paused, batches left
     configuration = MailchimpConfiguration.objects.get(pk=burst_settings.pk)
     assert gone in configuration.paused_reason
@@ -650,12 +665,13 @@ def test_an_unsubscribe_heard_while_a_consent_waits_in_a_batch_is_sent_after_it(
     rejoining = Contact.objects.get(pk=people[0].pk)
     rejoining.marketing_permission = True
     rejoining.save()
-    emulator.batch_delay = 2
+    emulator.batch_delay = HELD
     group.members.add(*people)
     run_due_work()
     assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST, status=BatchStatus.SUBMITTED).exists()
     emulator.edit_member_by_hand(api_key, list_id, rejoining.email, status="unsubscribed")
     assert post_event(client, burst_settings, "unsubscribe", email=rejoining.email).status_code == 200
+    emulator.batch_delay = 0
     assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.1, timeout=30) == 0
     drain()
     assert emulator.get_member(api_key, list_id, rejoining.email)["status"] == "unsubscribed"
@@ -670,15 +686,14 @@ def test_a_member_requeued_as_missing_while_its_batch_runs_is_sent_in_full_after
     people = synced_people(THRESHOLD)
     group = create_random_contact_group(shop=burst_settings.shop)
     drain()
-    emulator.batch_delay = 1
+    emulator.batch_delay = HELD  # the round's own look finds the batch pending
     group.members.add(*people)
     run_due_work()
     gone = people[0]
     interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
-    deadline = time.monotonic() + 10
-    while not (emulator.get_member(api_key, list_id, gone.email) or {}).get("interests", {}).get(interest):
-        assert time.monotonic() < deadline, "Mailchimp never ran the member PUT"
-        time.sleep(0.02)
+    emulator.batch_delay = 0
+    wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, gone.email) or {}).get("interests", {})
+             .get(interest), "Mailchimp running the member PUT")
     with MailchimpSession(api_key) as session:
         session.delete(member_path(list_id, gone.email))  # archived by an admin: a reconciliation misses it
     assert state.requeue_missing([row_of(gone).id]) == 1
@@ -715,13 +730,12 @@ def test_a_lost_bursts_rows_go_in_one_new_batch_and_a_withdrawal_meanwhile_unsub
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BATCH_SIZE=10)
     people = [new_person(permission=True) for _ in range(THRESHOLD + 2)]
-    emulator.batch_delay = 1  # a second before the operations run, one more before the batch finishes
+    emulator.batch_delay = HELD  # the round's own look finds the batch pending
     run_due_work()  # the burst's members phase is submitted; the emulator runs it
     lost = MailchimpBatch.objects.get(origin=BatchOrigin.BURST)
-    deadline = time.monotonic() + 10
-    while not all(emulator.get_member(api_key, list_id, person.email) for person in people):
-        assert time.monotonic() < deadline, "Mailchimp never ran the lost batch"
-        time.sleep(0.02)
+    emulator.batch_delay = 0
+    wait_for(emulator, lambda: all(emulator.get_member(api_key, list_id, person.email) for person in people),
+             "Mailchimp running the lost batch")
     with emulator.lock:
         emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
     emulator.batch_delay = 0.05

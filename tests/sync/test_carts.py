@@ -39,7 +39,7 @@ from tests.cart_helpers import (
     shopper_with_a_basket,
     stored,
 )
-from tests.helpers import make_all_due
+from tests.helpers import make_all_due, wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -457,12 +457,9 @@ def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_se
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1))
     emulator.faults.latency(2)
     send_due_carts()
-    # The emulator records the POST when its (late) answer is written: wait for it, or it lands in the next test.
-    deadline = time.monotonic() + 10
-    while not [r for r in cart_requests(emulator) if r["method"] == "POST"]:
-        assert time.monotonic() < deadline, "the POST never reached the emulator"
-        time.sleep(0.05)
+    # The emulator records the POST when its (late) answer is written: the lowered latency lets it go now.
     emulator.faults.latency(0)
+    wait_for(emulator, lambda: [r for r in cart_requests(emulator) if r["method"] == "POST"], "the POST's record")
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 30))
     assert emulator.carts(api_key, cart_settings.store_id), "the POST landed"
     assert SyncState.objects.carts().get().last_synced_at is None, "the row never learnt it"
@@ -484,12 +481,8 @@ def test_a_failed_cart_whose_first_post_timed_out_is_deleted_after_its_lifetime(
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1), MAX_ATTEMPTS=2)
     emulator.faults.latency(2)
     send_due_carts()
-    # The emulator records the POST when its (late) answer is written: wait for it, or it lands in the next test.
-    deadline = time.monotonic() + 10
-    while not emulator.carts(api_key, cart_settings.store_id):
-        assert time.monotonic() < deadline, "the POST never reached the emulator"
-        time.sleep(0.05)
-    emulator.faults.latency(0)
+    emulator.faults.latency(0)  # the late answer is written now
+    wait_for(emulator, lambda: emulator.carts(api_key, cart_settings.store_id), "the POST reaching the emulator")
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 30))
     emulator.faults.fail("*/carts*", status=503)
     for _ in range(3):

@@ -1,8 +1,6 @@
 """DRAIN_CONCURRENCY > 1: contacts are sent by several threads, rows are still closed one by one."""
 import itertools
 import sys
-import time
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -232,9 +230,7 @@ def test_a_429_pauses_the_shop_for_the_next_drains_too(concurrent_worker, mailch
     assert emulator.requests == []
     assert {state.status for state in states(later).values()} == {SyncStatus.PENDING}
 
-    deadline = timezone.now() + timedelta(seconds=10)
-    while timezone.now() < deadline and SyncState.objects.exclude(status=SyncStatus.SYNCED).exists():
-        time.sleep(0.25)
-        drain()
+    make_all_due()  # as if the retry time had passed
+    drain()
     assert {state.status for state in states(first + later).values()} == {SyncStatus.SYNCED}
     assert not [request for request in emulator.requests if request["status"] == 429]

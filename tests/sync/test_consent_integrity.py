@@ -20,7 +20,7 @@ from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, Mailc
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
-from tests.helpers import new_person, place_order, row_of
+from tests.helpers import new_person, place_order, row_of, wait_for
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -170,16 +170,19 @@ def test_an_unsubscribe_made_while_the_consent_is_being_sent_is_not_taken_for_ol
     drain()
     contact.marketing_permission = True
     contact.save()
-    emulator.faults.hang(1.5, path_pattern="*/customers/*", times=1)  # the send ends 1.5 s after the member PUT
+    emulator.faults.hang(60, path_pattern="*/customers/*", times=1)  # the send ends when the test lets it
     sender = threading.Thread(target=drain)
     sender.start()
-    deadline = time.monotonic() + 10
-    while (emulator.get_member(api_key, list_id, contact.email) or {}).get("status") != "subscribed":
-        assert time.monotonic() < deadline, "the consent never reached Mailchimp"
-        time.sleep(0.01)
+    wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, contact.email) or {}).get("status")
+             == "subscribed", "the consent reaching Mailchimp")
     with MailchimpSession(api_key) as session:  # the person unsubscribes from the first e-mail at once
         session.patch(member_path(list_id, contact.email), {"status": "unsubscribed"})
     unsubscribed_at = fired()
+    wait_for(emulator, lambda: emulator.faults.hangs_begun == 1, "the customer PUT being held")
+    # The send ends in a later second than the unsubscribe (fired_at has whole seconds): the only wait on
+    # the clock, at most a second.
+    time.sleep(1 - timezone.now().microsecond / 1e6)
+    emulator.release_hangs()
     sender.join(30)
     assert row_of(contact).status == SyncStatus.SYNCED
     assert post_event(client, worker, "unsubscribe", email=contact.email, fired_at=unsubscribed_at).status_code == 200
@@ -338,19 +341,18 @@ def test_a_worker_whose_lease_ran_out_never_sends_an_older_plan_after_another_wo
     slow.save()
     toggled.marketing_permission = True
     toggled.save()  # consent given ...
-    emulator.faults.hang(3, "*/members/%s" % subscriber_hash(slow.email), times=1)
+    emulator.faults.hang(60, "*/members/%s" % subscriber_hash(slow.email), times=1)
     worker_a = threading.Thread(target=drain, kwargs={"max_rounds": 1})
     worker_a.start()  # claims both, plans both, then hangs on the first
-    deadline = time.monotonic() + 10
-    while emulator.stats["in_flight"] == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert emulator.stats["in_flight"] == 1, "A hangs on the first row"
+    wait_for(emulator, lambda: emulator.stats["in_flight"] == 1, "A hanging on the first row")
     toggled.marketing_permission = False
     toggled.save()  # ... and withdrawn while A holds the row
-    lease_until = row_of(toggled).lease_until
-    while timezone.now() <= lease_until:  # A's lease runs out (A is held 3 s, its lease is 2 s)
-        time.sleep(0.05)
+    # A's lease runs out while it is held: as if its 2 s had passed.
+    claimed = SyncState.objects.filter(pk__in=[row_of(slow).pk, row_of(toggled).pk])
+    assert all(row.lease_until and row.lease_until > timezone.now() for row in claimed), "A holds both rows"
+    claimed.update(lease_until=timezone.now() - timedelta(seconds=1))
     drain()  # worker B
+    emulator.release_hangs()  # A is back, after B
     worker_a.join(30)
     assert emulator.get_member(api_key, list_id, toggled.email)["status"] != "subscribed"
     row = row_of(toggled)
@@ -416,9 +418,8 @@ def test_a_member_a_lost_batch_may_have_subscribed_is_unsubscribed_on_withdrawal
 
     send_bursts(worker.shop_id)  # the members phase is submitted; the emulator runs it
     batch = MailchimpBatch.objects.get()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(emulator.get_member(api_key, list_id, p.email) for p in people):
-        time.sleep(0.05)
+    wait_for(emulator, lambda: all(emulator.get_member(api_key, list_id, p.email) for p in people),
+             "the batch's members reaching Mailchimp")
     assert all(emulator.get_member(api_key, list_id, p.email)["status"] == "subscribed" for p in people)
     with emulator.lock:
         emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
@@ -499,9 +500,8 @@ def test_a_lost_batchs_member_stays_suspect_after_a_failed_retry(worker, mailchi
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=3, BATCH_SIZE=10)
     people = [new_person(permission=True) for _ in range(3)]
     send_bursts(worker.shop_id)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(emulator.get_member(api_key, list_id, p.email) for p in people):
-        time.sleep(0.05)
+    wait_for(emulator, lambda: all(emulator.get_member(api_key, list_id, p.email) for p in people),
+             "the batch's members reaching Mailchimp")
     with emulator.lock:
         emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
     bulk.check_batches(worker.shop_id)

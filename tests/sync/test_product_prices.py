@@ -291,7 +291,7 @@ def test_a_discount_that_ends_while_a_round_finds_its_batch_out_is_sent_again(sh
     """The round that sees the end passes while the batch is still out: its rows are queued all the same, and
     sent again once the batch closes them."""
     emulator, api_key, _list_id = mailchimp_account
-    emulator.batch_delay = 0.5  # the batch is still out when the round looks
+    emulator.batch_delay = 60  # the batch is still out when the round looks (held until the test lets it go)
     supplier = get_default_supplier()
     products = [create_product("bowl-%d" % number, shop=shop, supplier=supplier, default_price=10)
                 for number in range(8)]
@@ -302,6 +302,7 @@ def test_a_discount_that_ends_while_a_round_finds_its_batch_out_is_sent_again(sh
     Discount.objects.filter(pk=discount.pk).update(end_datetime=timezone.now())
     assert SyncState.objects.products().get(object_id=products[0].pk).status == SyncStatus.SENDING
     run_due_work(shop.pk)  # the end passed; the batch is still out
+    emulator.batch_delay = 0
     bulk.resume_batches(shop.pk, poll_interval=0)
     run_due_work(shop.pk)
     bulk.resume_batches(shop.pk, poll_interval=0)

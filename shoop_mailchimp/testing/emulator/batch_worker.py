@@ -45,11 +45,14 @@ class BatchWorker:
             if item is None:
                 return
             generation, account, batch = item
-            if not self._still_wanted(generation, account, batch):
-                continue
-            time.sleep(self.emulator.batch_delay)
-            if self._still_wanted(generation, account, batch):
+            if self._held(generation, account, batch):
                 self._process(generation, account, batch)
+
+    def _held(self, generation, account, batch):
+        """Wait ``batch_delay`` (read again whenever it changes: lowering it lets the batch go at once); False
+        when the batch is no longer wanted (deleted, or the emulator reset)."""
+        return self.emulator.hold(lambda: self.emulator.batch_delay, time.monotonic(),
+                                  lambda: not self._still_wanted(generation, account, batch))
 
     def _still_wanted(self, generation, account, batch):
         return generation == self.emulator.generation and account.batches.get(batch["id"]) is batch
@@ -57,6 +60,7 @@ class BatchWorker:
     def _process(self, generation, account, batch):
         with self.emulator.lock:
             batch["status"] = "started"
+        self.emulator.changed()
         results = []
         # Mailchimp does not promise to run a batch's operations in the order they were sent.
         for operation in self.emulator.shuffle_operations(account, batch["_operations"]):
@@ -72,8 +76,7 @@ class BatchWorker:
                 batch["finished_operations"] += 1
                 if status >= 400:
                     batch["errored_operations"] += 1
-        time.sleep(self.emulator.batch_delay)
-        if not self._still_wanted(generation, account, batch):
+        if not self._held(generation, account, batch):
             return
         self.results[batch["id"]] = build_archive(batch["id"], results)
         with self.emulator.lock:
@@ -82,6 +85,7 @@ class BatchWorker:
                 completed_at=now_iso(),
                 response_body_url=f"{self.emulator.root_url}/_emulator/batch-results/{batch['id']}.tar.gz",
             )
+        self.emulator.changed()
 
     def _run_operation(self, account, batch, operation):
         method = str(operation.get("method", "")).upper()

@@ -94,6 +94,7 @@ def _route(emulator, method, path, body, query):
         ("GET", "/stats"): lambda: emulator.stats,
         ("DELETE", "/stats"): emulator.reset_stats,
         ("DELETE", "/faults"): emulator.faults.clear,
+        ("POST", "/faults/release-hangs"): emulator.release_hangs,
         ("POST", "/reset"): emulator.reset,
         ("GET", "/state"): lambda: emulator.state,
     }

@@ -78,7 +78,11 @@ class Emulator:
         self._initial_batch_seed = batch_seed
         self.lock = threading.RLock()
         self._records_lock = threading.Lock()
-        self.faults = Faults(on_down=self._down, on_up=self._up)
+        #: Signalled whenever the emulator's state, records, batches or settings change (see wait_until).
+        self._changed = threading.Condition(threading.Lock())
+        self._changes = 0
+        self._hang_releases = 0
+        self.faults = Faults(on_down=self._down, on_up=self._up, on_change=self.changed)
         self.batch_worker = BatchWorker(self)
         self.generation = 0
         self._stats_epoch = 0
@@ -117,8 +121,70 @@ class Emulator:
     def base_url(self):
         return self.root_url + "/3.0/"
 
+    # Waiting on events --------------------------------------------------------------------------
+
+    @property
+    def batch_delay(self):
+        """Seconds a submitted batch waits before its operations run, and again before it finishes. Lowering
+        it takes effect at once for a batch being held (``emulator.batch_delay = 0`` lets it go)."""
+        return self._batch_delay
+
+    @batch_delay.setter
+    def batch_delay(self, seconds):
+        self._batch_delay = float(seconds)
+        self.changed()
+
+    def changed(self):
+        """Wake whoever waits in :meth:`wait_until` (and the emulator's own held batches and hangs)."""
+        with self._changed:
+            self._changes += 1
+            self._changed.notify_all()
+
+    def wait_until(self, predicate, timeout=10):
+        """Wait until ``predicate()`` is true, evaluating it again each time the emulator changes (a request
+        answered or recorded, a batch moving on, a member edited, a setting changed), at most ``timeout``
+        seconds. Returns the predicate's last value: truthy, or falsy once the time is up, so that a test
+        writes ``assert emulator.wait_until(lambda: ..., 10), "what never happened"``.
+
+        The predicate runs without any emulator lock held; it may call the emulator's helpers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                seen = self._changes
+            result = predicate()
+            if result:
+                return result
+            with self._changed:
+                while self._changes == seen:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return result
+                    self._changed.wait(remaining)
+
+    def hold(self, seconds, since, stop=lambda: False):
+        """Wait until ``since`` (a ``time.monotonic()``) plus ``seconds()`` has passed, re-reading ``seconds``
+        at each change, or until ``stop()``; True when the time ran out, False when stopped."""
+        while True:
+            with self._changed:
+                seen = self._changes
+            if stop():
+                return False
+            remaining = since + seconds() - time.monotonic()
+            if remaining <= 0:
+                return True
+            with self._changed:
+                if self._changes == seen:
+                    self._changed.wait(remaining)
+
+    def release_hangs(self):
+        """Let every request a ``hang`` fault holds now go on at once (later ones still hang, by its rule)."""
+        with self._changed:
+            self._hang_releases += 1
+        self.changed()
+
     def reset(self):
-        """Forget everything and restore the constructor's settings; the server keeps its port."""
+        """Forget everything and restore the constructor's settings; the server keeps its port. A batch held by
+        ``batch_delay`` and a request held by a hang or a latency end at once (they belong to an old test)."""
         with self.lock, self._records_lock:
             self.generation += 1
             for name, value in self._settings.items():
@@ -131,6 +197,7 @@ class Emulator:
             self.rules = {name: name not in self._rules_off for name in rules.RULES}
             self.set_batch_seed(self._initial_batch_seed)
         self.faults.clear()
+        self.changed()
 
     # Rules --------------------------------------------------------------------------------------
 
@@ -251,14 +318,17 @@ class Emulator:
     def revoke_key(self, api_key):
         with self.lock:
             self.accounts[api_key].revoked = True
+            self.changed()
 
     def delete_list(self, api_key, list_id):
         with self.lock:
             del self.accounts[api_key].lists[list_id]
+            self.changed()
 
     def delete_store(self, api_key, store_id):
         with self.lock:
             del self.accounts[api_key].stores[store_id]
+            self.changed()
 
     @property
     def state(self):
@@ -331,6 +401,7 @@ class Emulator:
             elif status != "archived":
                 lst.archived_status.pop(member["id"], None)
             set_status(member, status)
+            self.changed()
             return lst.member_json(member)
 
     def edit_member_by_hand(self, api_key, list_id, email, status=None, new_email=None, last_changed=None,
@@ -342,6 +413,7 @@ class Emulator:
         with self.lock:
             lst = self.accounts[api_key].lists[list_id]
             member = lst.members[subscriber_hash(email)]
+            self.changed()
             if delete:
                 del lst.members[member["id"]]
                 lst.forgotten.add(member["id"])
@@ -372,6 +444,7 @@ class Emulator:
                     "merge_fields": {}, "interests": {}, "tags": [], "last_changed": stamp, "list_id": list_id,
                     "timestamp_opt": stamp if status == "subscribed" else "", "language": "", "vip": False,
                 }
+            self.changed()
 
     def interest_categories(self, api_key, list_id):
         with self.lock:
@@ -451,6 +524,7 @@ class Emulator:
                 set_status(member, MEMBER_EVENTS_STATUS[type])
             data = _event_data(type, member, old_email)
             member = lst.member_json(member)
+            self.changed()
         return member, self.deliver_webhook(api_key, list_id, type, data, source=source)
 
     def deliver_webhook(self, api_key, list_id, type, data, timeout=10, source=None):
@@ -486,6 +560,7 @@ class Emulator:
     def clear_requests(self):
         with self._records_lock:
             self.requests = []
+        self.changed()
 
     def clear_violations(self):
         with self._records_lock:
@@ -540,13 +615,16 @@ class Emulator:
             self._max_in_flight[api_key] = max(self._max_in_flight.get(api_key, 0), current + 1)
             self._overall_in_flight += 1
             self._overall_max = max(self._overall_max, self._overall_in_flight)
-            return self._stats_epoch
+            epoch = self._stats_epoch
+        self.changed()
+        return epoch
 
     def _leave(self, api_key, epoch):
         with self._records_lock:
             if epoch == self._stats_epoch:
                 self._in_flight[api_key] -= 1
                 self._overall_in_flight -= 1
+        self.changed()
 
     def _record(self, method, path, query, body, status, api_key, started):
         with self._records_lock:
@@ -562,11 +640,13 @@ class Emulator:
                     "api_key_suffix": api_key[-8:] if api_key else None,
                 }
             )
+        self.changed()
 
     def _violation(self, method, path, message, context=None):
         log.warning("Mailchimp spec violation: %s %s: %s", method, path, message)
         with self._records_lock:
             self.violations.append(dict(context or {}, method=method, path=path, message=message))
+        self.changed()
 
     # Dispatching --------------------------------------------------------------------------------
 
@@ -614,8 +694,12 @@ class Emulator:
             return status, response
         try:
             hang = self.faults.hang_for(method, path)
+            held_since = time.monotonic()
             if hang:
-                time.sleep(hang)
+                releases = self._hang_releases
+                self.hold(lambda: hang, held_since,
+                          lambda: generation != self.generation or releases != self._hang_releases)
+            hung = time.monotonic() - held_since
             if generation != self.generation:
                 return None  # the emulator was reset while this request waited: it belongs to an old test
             if self.faults.should_reset(method, path):
@@ -626,10 +710,12 @@ class Emulator:
                 status, response = 400, problem(400, parse_error, title="JSON Parse Error")
             else:
                 status, response, _ = self.dispatch(account, method, path, query, body)
-            # The latency counts from the request's arrival: the emulator's own work is part of it.
-            remaining = started + hang + self.faults.latency_seconds - time.time()
-            if remaining > 0:
-                time.sleep(remaining)
+            # The latency counts from the request's arrival: the emulator's own work is part of it. Lowered,
+            # it takes effect at once for an answer it holds.
+            arrived_at = time.monotonic() - (time.time() - started)
+            if not self.hold(lambda: hung + self.faults.latency_seconds, arrived_at,
+                             lambda: generation != self.generation):
+                return None  # reset while its answer waited: recorded in no later test
             self._record(method, path, query, body, status, api_key, started)
             return status, response
         finally:
@@ -665,7 +751,10 @@ class Emulator:
             return 404, problem(404, f"The emulator does not implement {route.key}"), route.key
         try:
             with self.lock:
-                result = handler(Context(self, account, params, copy.deepcopy(body), query))
+                try:
+                    result = handler(Context(self, account, params, copy.deepcopy(body), query))
+                finally:
+                    self.changed()
         except ApiError as exc:
             if exc.violation:
                 self._violation(method, path, f"{exc.detail} {exc.errors or ''}", context)

@@ -39,10 +39,11 @@ class _Rule:
 class Faults:
     """Thread-safe fault registry consulted by the server for every /3.0 request."""
 
-    def __init__(self, on_down=None, on_up=None):
+    def __init__(self, on_down=None, on_up=None, on_change=None):
         self._lock = threading.Lock()
         self._on_down = on_down
         self._on_up = on_up
+        self._on_change = on_change or (lambda: None)
         self.clear()
 
     def clear(self):
@@ -75,6 +76,7 @@ class Faults:
     def latency(self, seconds):
         with self._lock:
             self._latency = float(seconds)
+        self._on_change()  # an answer it holds now waits as long as the new latency says
 
     def hang(self, seconds, path_pattern=None, times=None):
         with self._lock:
@@ -109,7 +111,9 @@ class Faults:
         with self._lock:
             hang = self._first(self._hangs, method, path)
             self.hangs_begun += bool(hang)
-            return hang.data["seconds"] if hang else 0.0
+        if hang:
+            self._on_change()  # a test may wait for the hang to begin (Emulator.wait_until)
+        return hang.data["seconds"] if hang else 0.0
 
     @property
     def latency_seconds(self):
