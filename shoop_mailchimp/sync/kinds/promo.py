@@ -21,7 +21,7 @@ from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDi
 from shuup.campaigns.models.campaigns import CouponUsage
 
 from shoop_mailchimp.mailchimp import batches
-from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound, promo_code_taken
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -190,12 +190,6 @@ def plan(configuration, row, context):
     return Outcome.unchanged() if promo_plan.fingerprint == row.fingerprint else promo_plan
 
 
-def code_taken(error):
-    """Whether Mailchimp refused a promo code because another rule of the store has its code text."""
-    detail = (error.detail or "").lower()
-    return error.status == 400 and "promo code with the code" in detail and "already exists" in detail
-
-
 class RemovalPlan:
     """The campaign's rule (with its code) out of Mailchimp, wherever it was; then ``outcome``."""
 
@@ -246,7 +240,7 @@ class PromoPlan:
             else:
                 yield from self._replace_code(store_id, rule["id"], code)
         except MailchimpAPIError as error:
-            if not code_taken(error):
+            if not promo_code_taken(error):
                 raise
             # A store's code texts are unique, and Shuup lets a new campaign reuse the code of one no longer
             # active: the live campaign's code is the one shoppers get.
