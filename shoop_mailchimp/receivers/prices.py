@@ -33,6 +33,7 @@ SHOP_PRODUCT_CATEGORIES_UID = "shoop_mailchimp.shop_product_categories_changed"
 SHOP_SAVING_UID = "shoop_mailchimp.shop_saving"
 SHOP_SAVED_UID = "shoop_mailchimp.shop_saved"
 TAX_SAVED_UID = "shoop_mailchimp.tax_saved"
+SHOP_PRODUCT_SUPPLIERS_UID = "shoop_mailchimp.shop_product_suppliers_changed"
 TAX_RULE_SAVED_UID = "shoop_mailchimp.tax_rule_saved"
 TAX_RULE_DELETING_UID = "shoop_mailchimp.tax_rule_deleting"
 TAX_RULE_CLASSES_UID = "shoop_mailchimp.tax_rule_classes_changed"
@@ -143,6 +144,24 @@ def shop_product_categories_changed(sender, instance, action, reverse, pk_set, *
         shop_products = ShopProduct.objects.filter(pk=instance.pk)
     shop_ids = set(recording_shop_ids())
     for shop_id in set(shop_products.values_list("shop_id", flat=True)) & shop_ids:
+        if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
+            schedule_delivery(shop_id)
+
+
+def shop_product_suppliers_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Suppliers given to a shop product or taken from it, from either side, without a shop product save: the
+    supplier its page prices with (a discount limited to a supplier), and which variations a parent's page
+    offers. Products Mailchimp has are queued, one statement per shop."""
+    if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
+        return
+    if action != "pre_clear" and not pk_set:
+        return
+    if reverse:  # instance is the supplier, pk_set the shop products (none: all of them, before a clear)
+        shop_products = (ShopProduct.objects.filter(pk__in=pk_set) if pk_set
+                         else ShopProduct.objects.filter(suppliers=instance.pk))
+    else:
+        shop_products = ShopProduct.objects.filter(pk=instance.pk)
+    for shop_id in set(shop_products.values_list("shop_id", flat=True)) & set(recording_shop_ids()):
         if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
             schedule_delivery(shop_id)
 
@@ -261,6 +280,8 @@ def connect():
     post_save.connect(price_display_saved, sender=ContactGroupPriceDisplay, dispatch_uid=PRICE_DISPLAY_SAVED_UID)
     m2m_changed.connect(shop_product_categories_changed, sender=ShopProduct.categories.through,
                         dispatch_uid=SHOP_PRODUCT_CATEGORIES_UID)
+    m2m_changed.connect(shop_product_suppliers_changed, sender=ShopProduct.suppliers.through,
+                        dispatch_uid=SHOP_PRODUCT_SUPPLIERS_UID)
     if apps.is_installed("shuup.customer_group_pricing"):
         from shuup.customer_group_pricing.models import CgpDiscount, CgpPrice
 
