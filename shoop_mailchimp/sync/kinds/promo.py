@@ -314,7 +314,11 @@ class PromoPlan:
 
 
 # In a batch (sync.bulk: "Sync existing") ----------------------------------------------------------------
-# Rules first; then the codes of the rules Mailchimp took (a batch's operations run in no set order).
+# Rules first; then the codes of the rules Mailchimp took (a batch's operations run in no set order). A code
+# Mailchimp refuses as taken is handled as the one-by-one path handles it (:meth:`PromoPlan.run`): a live
+# campaign's code is deleted from the rules of the shop's other campaigns with that code text (none of them
+# live), in a third phase, and created under the live rule in a fourth; a campaign that is not live, while a
+# live one holds its code, is left as its disabled rule without the code.
 
 
 def _already_exists(result):
@@ -327,7 +331,8 @@ def _build_rules(configuration, pairs, rows, sent):
     for row, plan in pairs:
         operations.append(batches.encode(Operation("POST", promo_rule_path(configuration.store_id), plan.rule),
                                          "r:%d:rule" % row.id))
-        sent[str(row.id)] = {"code": plan.code, "fingerprint": plan.fingerprint}
+        sent[str(row.id)] = {"code": plan.code, "fingerprint": plan.fingerprint, "enabled": plan.rule["enabled"],
+                             "campaign": plan.campaign.pk, "shop": plan.campaign.shop_id}
     return operations
 
 
@@ -349,8 +354,59 @@ def _build_codes(configuration, pairs, rows, sent):
             for row in rows if str(row.id) in sent]
 
 
+def _rival_codes(facts):
+    """[(rule id, code id, live)] of the shop's other campaigns whose coupon has this code's text."""
+    now = timezone.now()
+    rivals = BasketCampaign.objects.filter(shop_id=facts.get("shop"), coupon__code=facts["code"]["code"]).exclude(
+        pk=facts.get("campaign")).select_related("coupon")
+    return [(rule_id_for(rival.pk), str(rival.coupon_id), is_enabled(rival, now)) for rival in rivals]
+
+
 def _read_codes(configuration, row, results, facts):
     result = results.get("code")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this promo code")
+    if not operation_failed(result):
+        return Outcome.synced(fingerprint=facts["fingerprint"])
+    if "campaign" in facts and promo_code_taken(batches.error_of(result)):
+        rivals = _rival_codes(facts)
+        if not facts["enabled"] and any(live for _rule, _code, live in rivals):
+            return Outcome.synced(fingerprint=facts["fingerprint"])  # a live campaign holds the code
+        if facts["enabled"] and rivals and not any(live for _rule, _code, live in rivals):
+            facts["take_from"] = [[rule_id, code_id] for rule_id, code_id, _live in rivals]
+            return None  # the code is taken from their rules in the next phase, then created under this one
+    return result_outcome(result, "promo code")
+
+
+def _build_take(configuration, pairs, rows, sent):
+    operations = []
+    for row in rows:
+        for position, (rule_id, code_id) in enumerate((sent.get(str(row.id)) or {}).get("take_from") or ()):
+            operations.append(batches.encode(Operation("DELETE", promo_code_path(
+                configuration.store_id, rule_id, code_id)), "r:%d:take%d" % (row.id, position)))
+    return operations
+
+
+def _read_take(configuration, row, results, facts):
+    if not facts or not facts.get("take_from"):
+        return Outcome(Result.RETRY, "no batch result for this promo code")
+    for position in range(len(facts["take_from"])):
+        result = results.get("take%d" % position)
+        if result is None:
+            return Outcome(Result.RETRY, "no batch result for this promo code")
+        if operation_failed(result) and int(result.get("status_code") or 0) != 404:  # 404: not there
+            return result_outcome(result, "promo code of another rule")
+    return None  # the code, created under this rule in the next phase
+
+
+def _build_retake(configuration, pairs, rows, sent):
+    return [batches.encode(Operation("POST", promo_code_path(configuration.store_id, rule_id_for(row.object_id)),
+                                     sent[str(row.id)]["code"]), "r:%d:retake" % row.id)
+            for row in rows if str(row.id) in sent]
+
+
+def _read_retake(configuration, row, results, facts):
+    result = results.get("retake")
     if not facts or result is None:
         return Outcome(Result.RETRY, "no batch result for this promo code")
     if operation_failed(result):
@@ -358,4 +414,5 @@ def _read_codes(configuration, row, results, facts):
     return Outcome.synced(fingerprint=facts["fingerprint"])
 
 
-BATCH_PHASES = (BatchPhase(_build_rules, _read_rules, plans=True), BatchPhase(_build_codes, _read_codes))
+BATCH_PHASES = (BatchPhase(_build_rules, _read_rules, plans=True), BatchPhase(_build_codes, _read_codes),
+                BatchPhase(_build_take, _read_take), BatchPhase(_build_retake, _read_retake))
