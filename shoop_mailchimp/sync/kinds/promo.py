@@ -26,7 +26,7 @@ from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import currency_places, money, shop_storefront_url
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
@@ -58,6 +58,14 @@ def rule_id_for(campaign_id):
 def _clip(text, limit):
     """``text`` cut to ``limit`` UTF-8 bytes, without splitting a character."""
     return (text or "").strip().encode("utf-8")[:limit].decode("utf-8", "ignore").strip()
+
+
+def _text(value, limit):
+    """A campaign's text as a rule's title or description: plain text (markup left out, entities read, one
+    line), at most ``limit`` UTF-8 bytes. Mailchimp puts the rule's title and description into e-mails' promo
+    blocks; Shuup shows a campaign's names as text (escaped), so markup in them is never meant to be markup,
+    and an e-mail must not get it as markup (a ``<script>``, an ``<img onerror>``) or as visible tags."""
+    return _clip(plain_text(value, limit), limit)
 
 
 def discount(campaign):
@@ -95,12 +103,12 @@ def rule_payload(campaign, now):
     starts, ends = campaign.start_datetime, campaign.end_datetime
     if starts and ends and ends <= starts:
         raise Inexpressible("it ends before it starts")
-    title = _clip(campaign.safe_translation_getter("public_name", any_language=True) or campaign.name, MAX_TITLE)
-    title = title or "Campaign %s" % campaign.pk
+    title = (_text(campaign.safe_translation_getter("public_name", any_language=True), MAX_TITLE)
+             or _text(campaign.name, MAX_TITLE) or "Campaign %s" % campaign.pk)
     rule = {
         "id": rule_id_for(campaign.pk),
         "title": title,
-        "description": _clip(campaign.basket_line_text, MAX_DESCRIPTION) or title,
+        "description": _text(campaign.basket_line_text, MAX_DESCRIPTION) or title,
         "amount": amount,
         "type": kind,
         "target": "total",
