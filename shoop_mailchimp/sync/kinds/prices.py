@@ -174,10 +174,12 @@ class VisitorPrices:
         own = self.suppliers(set(pages) | set(pages.values()), shop_products)
         return {pk: own[pages[pk]] if own[pages[pk]] is not None else own[pk] for pk in pages}
 
-    def unsupplied_children(self, child_ids, shop_products):
-        """The ids among these variation children that their parent page's supplier does not supply (enabled
-        for the shop): the page does not offer them ("Combination not available")."""
-        pages = {pk: self._page_of(pk, shop_products) for pk in set(child_ids)}
+    def unsupplied_children(self, children, shop_products):
+        """The ids of these variation children (loaded with their ``variation_parent_id``) that their parent
+        page's supplier does not supply (enabled for the shop): the page does not offer them ("Combination not
+        available")."""
+        self._parents.update({child.pk: child.variation_parent_id for child in children if child.variation_parent_id})
+        pages = {child.pk: self._page_of(child.pk, shop_products) for child in children}
         page_suppliers = self.suppliers(set(pages.values()), shop_products)
         expected = {shop_products[pk].pk: page_suppliers[page] for pk, page in pages.items()
                     if page != pk and page_suppliers[page] is not None and shop_products.get(pk) is not None}

@@ -170,7 +170,7 @@ class Catalogue:
             self.shop_products)
         #: Variation children their parent page's supplier does not supply: the page does not offer them.
         self.unsupplied = self.visitor_prices.unsupplied_children(
-            [child.pk for children in self.children.values() for child in children], self.shop_products)
+            [child for children in self.children.values() for child in children], self.shop_products)
         #: The storefront's address, as orders, carts and promos link to it (the shop's domain, with or
         #: without its scheme, else STOREFRONT_BASE_URL...); "" when none is set.
         self.base_url = shop_storefront_url(shop, "")
