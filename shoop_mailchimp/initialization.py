@@ -111,6 +111,11 @@ def _initialize(configuration, journal):
             )
         journal.add("store.create" if created else "store.check",
                     "Store %r %s" % (store_id, "created" if created else "already exists"))
+        if not created and store.get("currency_code") != shop.currency:
+            # The shop's currency changed since the store was created (its save queues an Initialize).
+            session.patch(resources.store_path(store_id), {"currency_code": shop.currency})
+            journal.add("store.update", "Store %r now in %s (was %s), as the shop" % (
+                store_id, shop.currency, store.get("currency_code") or "-"))
         # The store is in the audience now; the shop's rows describe the members of the audience it had before
         # (chosen while disconnected, the old store deleted): they are forgotten below, once the erasures
         # recorded for that audience are done there.

@@ -122,8 +122,8 @@ def test_a_write_outside_the_state_module_is_found(planted):
 
 #: The modules that read an error's status, title or detail (and a batch operation's status): the rest ask them.
 CLASSIFIERS = {"mailchimp/errors.py", "mailchimp/batches.py"}
-#: Left to the promo helper's rewrite of the "code already taken" detection (issue 14 brief): its one function.
-CLASSIFYING_ELSEWHERE = {("sync/kinds/promo.py", "code_taken")}
+#: Functions outside the classification allowed to read an error's fields (none: keep it so).
+CLASSIFYING_ELSEWHERE = set()
 ERROR_FIELDS = {"status", "title", "detail", "problem", "status_code"}
 ERROR_NAME = re.compile(r"(^|_)(error|exc|err|e)$")
 TEXT_TESTS = {"lower", "upper", "casefold", "startswith", "endswith", "find", "index"}

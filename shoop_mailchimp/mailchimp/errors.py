@@ -229,3 +229,31 @@ def was_transient(error_data):
     (no answer, Mailchimp down, slow or throttling)."""
     status = (error_data or {}).get("status")
     return status is None or error_from_status(status, dict((error_data or {}).get("problem") or {})).transient
+#: Words of a 400's ``detail`` saying a promo code's text is a store's already (see :func:`promo_code_taken`).
+PROMO_CODE_TAKEN_MARKERS = ("already exists", "already in use", "already been taken", "already taken", "duplicate",
+                            "must be unique")
+
+
+def promo_code_taken(error):
+    """Whether Mailchimp refused a promo code because another promo code of the store has its code text (a
+    store takes each code text once). Mailchimp answers a 400 titled "Invalid Resource" whose detail names
+    the code as a duplicate; its exact wording is not documented (the emulator says "A promo code with the
+    code '…' already exists in this store."), so any detail naming a code and one of
+    ``PROMO_CODE_TAKEN_MARKERS`` counts, except one naming an id (``with the id '…' already exists``: the
+    same promo code, or rule, sent twice) and one whose field errors name only other fields than ``code``."""
+    if getattr(error, "status", None) != 400:
+        return False
+    title = (getattr(error, "title", "") or "").strip().lower()
+    if title and title != "invalid resource":
+        return False
+    detail = (getattr(error, "detail", "") or "").lower()
+    if "with the id" in detail:
+        return False
+    fields = {(item.get("field") or "").lower() for item in (getattr(error, "problem", None) or {}).get("errors") or ()
+              if isinstance(item, dict)}
+    if fields and "code" not in fields:
+        return False
+    texts = [detail] + [(item.get("message") or "").lower()
+                        for item in (getattr(error, "problem", None) or {}).get("errors") or ()
+                        if isinstance(item, dict) and (item.get("field") or "").lower() == "code"]
+    return any("code" in text and any(marker in text for marker in PROMO_CODE_TAKEN_MARKERS) for text in texts)

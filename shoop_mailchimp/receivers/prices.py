@@ -2,21 +2,23 @@
 :mod:`shoop_mailchimp.sync.kinds.prices`) without a product or shop product save: a ``shuup.discounts``
 discount, its happy hours and their time ranges, a product added to a category or removed from it (a
 discount for the category), a customer group price or discount of the anonymous group,
-the anonymous group's price display options. They queue the products Mailchimp has (sync state's
-:func:`~shoop_mailchimp.sync.state.record_catalogue_rows`), in the caller's transaction; a product never sent
-gets its price when it is. A discount's start, end or happy hour passing is no save: each round looks for
-those (:func:`~shoop_mailchimp.sync.state.requeue_products_past_discount_dates`).
+the anonymous group's price display options, a tax or tax rule (where the storefront shows visitors prices in
+another taxness than the shop enters them), the shop's currency or its "prices include tax". They queue the
+products Mailchimp has (sync state's :func:`~shoop_mailchimp.sync.state.record_catalogue_rows`), in the caller's
+transaction; a product never sent gets its price when it is. A discount's start, end or happy hour passing
+is no save: each round looks for those (:func:`~shoop_mailchimp.sync.state.requeue_products_past_discount_dates`).
 """
 from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
-from shuup.core.models import AnonymousContact, ContactGroupPriceDisplay, ShopProduct
+from shuup.core.models import AnonymousContact, ContactGroupPriceDisplay, Shop, ShopProduct, Tax
 
-from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.receivers.recording import recall, remember
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.prices import anonymous_group_id, products_of_discount
+from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.kinds.prices import VisitorPrices, anonymous_group_id, products_of_discount
 
 DISCOUNT_SAVING_UID = "shoop_mailchimp.discount_saving"
 DISCOUNT_SAVED_UID = "shoop_mailchimp.discount_saved"
@@ -29,6 +31,18 @@ GROUP_PRICE_SAVED_UID = "shoop_mailchimp.group_price_saved.%s"
 GROUP_PRICE_DELETED_UID = "shoop_mailchimp.group_price_deleted.%s"
 PRICE_DISPLAY_SAVED_UID = "shoop_mailchimp.price_display_saved"
 SHOP_PRODUCT_CATEGORIES_UID = "shoop_mailchimp.shop_product_categories_changed"
+SHOP_SAVING_UID = "shoop_mailchimp.shop_saving"
+SHOP_SAVED_UID = "shoop_mailchimp.shop_saved"
+TAX_SAVED_UID = "shoop_mailchimp.tax_saved"
+SHOP_PRODUCT_SUPPLIERS_UID = "shoop_mailchimp.shop_product_suppliers_changed"
+TAX_RULE_SAVED_UID = "shoop_mailchimp.tax_rule_saved"
+TAX_RULE_DELETING_UID = "shoop_mailchimp.tax_rule_deleting"
+TAX_RULE_CLASSES_UID = "shoop_mailchimp.tax_rule_classes_changed"
+
+#: What a shop being saved holds in the database (its currency and whether its prices include tax): see
+#: :func:`shop_saving`.
+STORED_SHOP = "_shoop_mailchimp_stored_shop"
+SHOP_PRICE_FIELDS = ("currency", "prices_include_tax")
 
 #: What a discount being saved holds in the database (its links, and whether visitors get it): see
 #: :func:`discount_saving`.
@@ -135,6 +149,24 @@ def shop_product_categories_changed(sender, instance, action, reverse, pk_set, *
             schedule_delivery(shop_id)
 
 
+def shop_product_suppliers_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Suppliers given to a shop product or taken from it, from either side, without a shop product save: the
+    supplier its page prices with (a discount limited to a supplier), and which variations a parent's page
+    offers. Products Mailchimp has are queued, one statement per shop."""
+    if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
+        return
+    if action != "pre_clear" and not pk_set:
+        return
+    if reverse:  # instance is the supplier, pk_set the shop products (none: all of them, before a clear)
+        shop_products = (ShopProduct.objects.filter(pk__in=pk_set) if pk_set
+                         else ShopProduct.objects.filter(suppliers=instance.pk))
+    else:
+        shop_products = ShopProduct.objects.filter(pk=instance.pk)
+    for shop_id in set(shop_products.values_list("shop_id", flat=True)) & set(recording_shop_ids()):
+        if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
+            schedule_delivery(shop_id)
+
+
 def group_price_changed(sender, instance, raw=False, **kwargs):
     """A customer group price or discount of the anonymous group (customer group pricing)."""
     if raw or instance.shop_id not in recording_shop_ids() or instance.group_id != anonymous_group_id():
@@ -156,10 +188,101 @@ def price_display_saved(sender, instance, raw=False, **kwargs):
         schedule_delivery(instance.shop_id)
 
 
+def shop_saving(sender, instance, raw=False, **kwargs):
+    """Remember the shop's currency and "prices include tax" as the database holds them."""
+    stored = None
+    if not raw and instance.pk and instance.pk in recording_shop_ids():
+        stored = sender.objects.filter(pk=instance.pk).values(*SHOP_PRICE_FIELDS).first()
+    remember(instance, STORED_SHOP, stored)
+
+
+def shop_saved(sender, instance, raw=False, **kwargs):
+    """The shop's currency or its "prices include tax" changed: every product Mailchimp has goes again (its
+    prices are of another currency, or entered with another taxness; those whose payload is the same close
+    without a request, many through batches). A new currency is also the store's: an Initialize is queued
+    for a connected shop, which updates the store's ``currency_code`` (a paused or disconnected shop's is
+    updated by the Initialize that repairs or reconnects it)."""
+    stored = recall(instance, STORED_SHOP)
+    if raw or stored is None or instance.pk not in recording_shop_ids():
+        return
+    currency_changed = stored["currency"] != instance.currency
+    if not currency_changed and bool(stored["prices_include_tax"]) == bool(instance.prices_include_tax):
+        return
+    if currency_changed:
+        configuration = MailchimpConfiguration.objects.filter(shop_id=instance.pk).first()
+        if configuration is not None and configuration.is_active:
+            request_job(instance.pk, JobKind.INITIALIZE)
+    if state.resend_all(instance.pk, SyncKind.PRODUCT) or currency_changed:
+        schedule_delivery(instance.pk)
+
+
+def _record_tax_classes(tax_class_ids):
+    """Queue the products of these tax classes (a variation child's: its parent's row) that Mailchimp has, in
+    the recording shops that show visitors prices in another taxness than they enter them (Shuup converts them
+    with the tax rules: a rate changed changes what visitors see). A shop that shows prices as it enters them
+    shows the same prices whatever the taxes."""
+    tax_class_ids = {pk for pk in tax_class_ids if pk}
+    if not tax_class_ids:
+        return
+    for shop in Shop.objects.filter(pk__in=list(recording_shop_ids())):
+        if not VisitorPrices(shop).converts:
+            continue
+        if state.record_catalogue_rows(shop.pk, ShopProduct.objects.filter(
+                shop_id=shop.pk, product__tax_class_id__in=list(tax_class_ids))):
+            schedule_delivery(shop.pk)
+
+
+def _rule_tax_classes(rules):
+    from shuup.default_tax.models import TaxRule
+
+    return set(TaxRule.tax_classes.through.objects.filter(taxrule_id__in=rules).values_list(
+        "taxclass_id", flat=True))
+
+
+def tax_saved(sender, instance, raw=False, created=False, **kwargs):
+    """A tax's rate, amount or ``enabled`` changed: the tax classes of the rules that apply it."""
+    if raw or created or not recording_shop_ids() or not apps.is_installed("shuup.default_tax"):
+        return
+    from shuup.default_tax.models import TaxRule
+
+    _record_tax_classes(_rule_tax_classes(TaxRule.objects.filter(tax_id=instance.pk).values("pk")))
+
+
+def tax_rule_changed(sender, instance, raw=False, **kwargs):
+    """A tax rule saved (its tax, ``enabled``, conditions) or about to be deleted (its classes still linked)."""
+    if not raw and instance.pk and recording_shop_ids():
+        _record_tax_classes(_rule_tax_classes([instance.pk]))
+
+
+def tax_rule_classes_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Tax classes given to a rule or taken from it (the admin's form sets them after saving the rule), from
+    either side."""
+    if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
+        return
+    if reverse:  # instance is the tax class
+        _record_tax_classes([instance.pk])
+    elif pk_set:
+        _record_tax_classes(pk_set)
+    elif action == "pre_clear":
+        _record_tax_classes(_rule_tax_classes([instance.pk]))
+
+
 def connect():
+    pre_save.connect(shop_saving, sender=Shop, dispatch_uid=SHOP_SAVING_UID)
+    post_save.connect(shop_saved, sender=Shop, dispatch_uid=SHOP_SAVED_UID)
+    post_save.connect(tax_saved, sender=Tax, dispatch_uid=TAX_SAVED_UID)
+    if apps.is_installed("shuup.default_tax"):
+        from shuup.default_tax.models import TaxRule
+
+        post_save.connect(tax_rule_changed, sender=TaxRule, dispatch_uid=TAX_RULE_SAVED_UID)
+        pre_delete.connect(tax_rule_changed, sender=TaxRule, dispatch_uid=TAX_RULE_DELETING_UID)
+        m2m_changed.connect(tax_rule_classes_changed, sender=TaxRule.tax_classes.through,
+                            dispatch_uid=TAX_RULE_CLASSES_UID)
     post_save.connect(price_display_saved, sender=ContactGroupPriceDisplay, dispatch_uid=PRICE_DISPLAY_SAVED_UID)
     m2m_changed.connect(shop_product_categories_changed, sender=ShopProduct.categories.through,
                         dispatch_uid=SHOP_PRODUCT_CATEGORIES_UID)
+    m2m_changed.connect(shop_product_suppliers_changed, sender=ShopProduct.suppliers.through,
+                        dispatch_uid=SHOP_PRODUCT_SUPPLIERS_UID)
     if apps.is_installed("shuup.customer_group_pricing"):
         from shuup.customer_group_pricing.models import CgpDiscount, CgpPrice
 

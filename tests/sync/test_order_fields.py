@@ -258,3 +258,19 @@ def test_a_save_that_changes_nothing_mailchimp_shows_sends_nothing(shop, configu
     assert [r for r in emulator.requests if "/orders" in r["path"]] == []
     assert MailchimpLogEntry.objects.filter(action="order.send", order_id=order.pk).count() == sends
     assert order_row(order).status == "synced"
+
+
+def test_a_refund_of_the_shipping_leaves_shipping_total_and_lowers_order_total(shop, configuration,
+                                                                             mailchimp_account):
+    """``shipping_total`` is what the shipping and payment lines cost, without tax, as placed: Shuup's refund
+    is a line of its own (type refund), also for the shipping, and counts in ``order_total`` and ``tax_total``
+    only (as Mailchimp's WooCommerce plugin, whose shipping total leaves refunds out)."""
+    emulator, api_key, _list_id = mailchimp_account
+    order = checkout(shop, new_person())
+    before = sent_order(emulator, api_key, configuration, order)
+    shipping = order.lines.get(type=OrderLineType.SHIPPING)
+    order.create_refund([{"line": shipping, "quantity": 1, "amount": shipping.taxful_price.amount}])
+    after = sent_order(emulator, api_key, configuration, order)
+    assert after["shipping_total"] == before["shipping_total"] > 0
+    assert after["order_total"] == before["order_total"] - 5
+    assert after["tax_total"] < before["tax_total"]

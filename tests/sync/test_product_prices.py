@@ -379,3 +379,75 @@ def test_a_half_cent_is_rounded_as_the_storefront_shows_it(shop, configuration, 
     product = create_product("candle", shop=shop, supplier=get_default_supplier(), default_price="8.10")
     assert storefront_price(product) == Decimal("10.12")
     assert Decimal(str(sent_price(emulator, api_key, configuration, product))) == storefront_price(product)
+
+
+def storefront_variation(parent, child):
+    """The selected variation's price as the parent's product page shows it (None: not offered there): the
+    page's hidden supplier field and the price update its script asks (``/xtheme/product_price``)."""
+    from shuup.core.models import Shop
+    from shuup.xtheme import set_current_theme
+
+    set_current_theme("shuup.themes.classic_gray", Shop.objects.first())
+    html = Client().get(reverse("shuup:product", kwargs={"pk": parent.pk, "slug": parent.slug})).content.decode()
+    supplier = re.search(r'id="product-supplier-%d" name="supplier_id" value="(\d+)"' % parent.pk, html)
+    assert supplier, html[:3000]
+    offered = re.search(r'<option value="%d"' % child.pk, html) is not None
+    response = Client().get("/xtheme/product_price", {"id": child.pk, "quantity": 1, "supplier": supplier.group(1)})
+    match = re.search(r'<span class="product-price"><strong>([^<]+)</strong>', response.content.decode())
+    if not offered or match is None or "--" in match.group(1):
+        return None
+    return Decimal(re.sub(r"[^0-9.]", "", match.group(1).replace(",", ".")))
+
+
+def test_a_variation_is_priced_with_the_supplier_of_its_parents_page(shop, configuration, mailchimp_account):
+    """The child's own first supplier is another than the parent's: the parent's page prices the selected
+    variation with the page's supplier (its hidden field goes with the price update), so a discount of that
+    supplier is what visitors pay, and one of the child's first supplier is not."""
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _list_id = mailchimp_account
+    first = get_default_supplier()
+    page_supplier = get_supplier("simple_supplier", shop=shop, identifier="page", name="Page")
+    parent = create_product("coat", shop=shop, supplier=page_supplier, default_price=80)
+    child = create_product("coat-m", shop=shop, supplier=first, default_price=80)
+    child.get_shop_instance(shop).suppliers.add(page_supplier)
+    child.link_to_parent(parent)
+    Discount.objects.create(shop=shop, name="Page week", active=True, product=child, supplier=page_supplier,
+                            discounted_price_value=60)
+    Discount.objects.create(shop=shop, name="First week", active=True, product=child, supplier=first,
+                            discounted_price_value=50)
+    assert storefront_variation(parent, child) == Decimal("60")
+    assert sent_variants(emulator, api_key, configuration, parent)[str(child.pk)]["price"] == 60
+
+
+def test_a_variation_the_parents_page_supplier_does_not_supply_is_hidden(shop, configuration, mailchimp_account):
+    """The parent's page lists only the variations its supplier supplies: another supplier's is not offered."""
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _list_id = mailchimp_account
+    other = get_supplier("simple_supplier", shop=shop, identifier="other", name="Other")
+    parent = create_product("scarf", shop=shop, supplier=get_default_supplier(), default_price=20)
+    red = create_product("scarf-red", shop=shop, supplier=get_default_supplier(), default_price=20)
+    blue = create_product("scarf-blue", shop=shop, supplier=other, default_price=20)
+    red.link_to_parent(parent)
+    blue.link_to_parent(parent)
+    parent.save()
+    assert storefront_variation(parent, red) == Decimal("20")
+    assert storefront_variation(parent, blue) is None
+    variants = sent_variants(emulator, api_key, configuration, parent)
+    assert variants[str(red.pk)]["visibility"] == "visible"
+    assert (variants[str(blue.pk)]["visibility"], variants[str(blue.pk)]["inventory_quantity"]) == ("hidden", 0)
+
+
+def test_a_supplier_given_to_a_variation_without_a_save_offers_it_again(shop, configuration, mailchimp_account):
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _list_id = mailchimp_account
+    other = get_supplier("simple_supplier", shop=shop, identifier="other", name="Other")
+    parent = create_product("glove", shop=shop, supplier=get_default_supplier(), default_price=20)
+    child = create_product("glove-l", shop=shop, supplier=other, default_price=20)
+    child.link_to_parent(parent)
+    assert sent_variants(emulator, api_key, configuration, parent)[str(child.pk)]["visibility"] == "hidden"
+    child.get_shop_instance(shop).suppliers.add(get_default_supplier())
+    assert storefront_variation(parent, child) == Decimal("20")
+    assert sent_variants(emulator, api_key, configuration, parent)[str(child.pk)]["visibility"] == "visible"

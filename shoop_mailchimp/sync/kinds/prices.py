@@ -4,9 +4,11 @@ Shuup's storefront prices a product through its pricing pipeline (the pricing mo
 module: ``shuup.core.pricing.get_price_info``) for the visitor's contact, an ``AnonymousContact`` for a
 visitor not logged in, and the supplier the product page prices with (``ProductDetailView``: the shop
 product's ``get_supplier``, Shuup's supplier strategy; a discount limited to that supplier is the sale price
-every visitor sees there), and shows it with or without tax as the price display options of the visitor's contact
-group say (``Contact.get_price_display_options``: the anonymous group's ``ContactGroupPriceDisplay`` for the
-shop; none set, prices are shown as the shop enters them), converting it as ``convert_taxness`` does.
+every visitor sees there; a variation child is priced with its parent page's supplier, see
+:meth:`VisitorPrices.page_suppliers`), and shows it with or without tax as the price display options of the
+visitor's contact group say (``Contact.get_price_display_options``: the anonymous group's
+``ContactGroupPriceDisplay`` for the shop; none set, prices are shown as the shop enters them), converting
+it as ``convert_taxness`` does.
 
 A catalogue of thousands of variants is not priced one query set per variant: with Shuup's own modules
 (customer group pricing, customer group discounts, product discounts), a product that no rule for anonymous
@@ -90,8 +92,10 @@ class VisitorPrices:
         self._tax_classes = {}
         #: {supplier id: the pricing context of an anonymous visitor on a page priced with that supplier}
         self._contexts = {None: self.context}
-        #: {product id: the id of the supplier its product page prices with, or None}, as read so far
+        #: {product id: the id of the supplier its own shop product's strategy gives, or None}, as read so far
         self._suppliers = {}
+        #: {variation child id: its parent's id}, of the products priced so far
+        self._parents = {}
 
     @cached_property
     def include_taxes(self):
@@ -114,9 +118,11 @@ class VisitorPrices:
         products = list(products)
         if not products:
             return {}
+        self._parents.update({product.pk: product.variation_parent_id for product in products
+                              if product.variation_parent_id})
         ruled = self._ruled([product.pk for product in products], shop_products)
         priced = [product.pk for product in products if ruled is None or product.pk in ruled]
-        suppliers = self.suppliers(priced, shop_products)
+        suppliers = self.page_suppliers(priced, shop_products)
         prices = {}
         for product in products:
             if ruled is None or product.pk in ruled:
@@ -129,9 +135,9 @@ class VisitorPrices:
 
     def suppliers(self, product_ids, shop_products):
         """{product id: the id of the supplier the product page prices it with (None: no supplier)}, of
-        ``product_ids``, each from its own shop product in ``shop_products`` (a selected variation's price is
-        asked with its own shop product's supplier): the strategy's ``get_supplier`` for a visitor, read for
-        all of them in two queries with Shuup's default strategy."""
+        ``product_ids``, each from its own shop product in ``shop_products`` (a variation child's page is its
+        parent's: see :meth:`page_suppliers`): the strategy's ``get_supplier`` for a visitor, read for all of
+        them in two queries with Shuup's default strategy."""
         missing = [pk for pk in set(product_ids) if pk not in self._suppliers]
         by_shop_product = {shop_products[pk].pk: pk for pk in missing if shop_products.get(pk) is not None}
         self._suppliers.update(dict.fromkeys(missing))
@@ -151,6 +157,41 @@ class VisitorPrices:
                 supplier = shop_products[product_id].get_supplier(customer=self.context.customer)
                 self._suppliers[product_id] = supplier.pk if supplier is not None else None
         return {pk: self._suppliers[pk] for pk in product_ids}
+
+    def _page_of(self, product_id, shop_products):
+        """The product whose page offers ``product_id``: a variation child's parent (when the shop sells it),
+        else the product itself."""
+        parent_id = self._parents.get(product_id)
+        return parent_id if parent_id is not None and shop_products.get(parent_id) is not None else product_id
+
+    def page_suppliers(self, product_ids, shop_products):
+        """{product id: the id of the supplier the storefront prices it with (None: no supplier)}. A variation
+        child is priced on its parent's page, with the parent page's supplier: Shuup's page keeps it in a hidden
+        field (``product-supplier-<parent>``) that its price update (``/xtheme/product_price``) and the basket
+        send with the selected variation, and lists only the variations that supplier supplies. Without one
+        (the parent's shop product has no supplier), the variation's own shop product's supplier."""
+        pages = {pk: self._page_of(pk, shop_products) for pk in set(product_ids)}
+        own = self.suppliers(set(pages) | set(pages.values()), shop_products)
+        return {pk: own[pages[pk]] if own[pages[pk]] is not None else own[pk] for pk in pages}
+
+    def unsupplied_children(self, children, shop_products):
+        """The ids of these variation children (loaded with their ``variation_parent_id``) that their parent
+        page's supplier does not supply (enabled for the shop): the page does not offer them ("Combination not
+        available")."""
+        self._parents.update({child.pk: child.variation_parent_id for child in children if child.variation_parent_id})
+        pages = {child.pk: self._page_of(child.pk, shop_products) for child in children}
+        page_suppliers = self.suppliers(set(pages.values()), shop_products)
+        expected = {shop_products[pk].pk: page_suppliers[page] for pk, page in pages.items()
+                    if page != pk and page_suppliers[page] is not None and shop_products.get(pk) is not None}
+        if not expected:
+            return set()
+        supplied = set(ShopProduct.suppliers.through.objects.filter(
+            shopproduct_id__in=list(expected), supplier_id__in=set(expected.values())).filter(
+            supplier_id__in=Subquery(Supplier.objects.enabled(shop=self.shop.pk).values("pk"))).values_list(
+            "shopproduct_id", "supplier_id"))
+        by_shop_product = {shop_products[pk].pk: pk for pk in pages if shop_products.get(pk) is not None}
+        return {by_shop_product[sp_id] for sp_id, supplier_id in expected.items()
+                if (sp_id, supplier_id) not in supplied}
 
     def _context(self, supplier_id):
         if supplier_id not in self._contexts:
@@ -222,7 +263,7 @@ class VisitorPrices:
                 else:
                     concerned = ids
                 if supplier_id and concerned:
-                    suppliers = self.suppliers(concerned, shop_products)
+                    suppliers = self.page_suppliers(concerned, shop_products)
                     concerned = {pk for pk in concerned if suppliers[pk] == supplier_id}
                 ruled.update(concerned)
         return ruled & ids

@@ -177,6 +177,9 @@ class Catalogue:
         self.prices = self.visitor_prices.prices(
             list(self.products.values()) + [child for children in self.children.values() for child in children],
             self.shop_products)
+        #: Variation children their parent page's supplier does not supply: the page does not offer them.
+        self.unsupplied = self.visitor_prices.unsupplied_children(
+            [child for children in self.children.values() for child in children], self.shop_products)
         #: The storefront's address, as orders, carts and promos link to it (the shop's domain, with or
         #: without its scheme, else STOREFRONT_BASE_URL...); "" when none is set.
         self.base_url = shop_storefront_url(shop, "")
@@ -226,10 +229,12 @@ class Catalogue:
     def offered(self, child):
         """Whether the storefront offers a variation child among its parent's variations: Shuup's product page
         offers only children whose own shop product is always visible (not those invisible, only listed or
-        only searchable, nor a child the shop does not sell)."""
+        only searchable, nor a child the shop does not sell), and that the supplier of its page (the parent's
+        shop product's) supplies."""
         shop_product = self.shop_products.get(child.pk)
         return (shop_product is not None and shop_product.visibility == ShopProductVisibility.ALWAYS_VISIBLE
-                and shop_product.visibility_limit == ProductVisibility.VISIBLE_TO_ALL)
+                and shop_product.visibility_limit == ProductVisibility.VISIBLE_TO_ALL
+                and child.pk not in self.unsupplied)
 
     def _absolute(self, url):
         """An absolute http(s) address for a picture's or page's URL, or "" for none: a path is joined to the

@@ -21,12 +21,12 @@ from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDi
 from shuup.campaigns.models.campaigns import CouponUsage
 
 from shoop_mailchimp.mailchimp import batches, errors
-from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound, promo_code_taken
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import currency_places, money, shop_storefront_url
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
@@ -58,6 +58,14 @@ def rule_id_for(campaign_id):
 def _clip(text, limit):
     """``text`` cut to ``limit`` UTF-8 bytes, without splitting a character."""
     return (text or "").strip().encode("utf-8")[:limit].decode("utf-8", "ignore").strip()
+
+
+def _text(value, limit):
+    """A campaign's text as a rule's title or description: plain text (markup left out, entities read, one
+    line), at most ``limit`` UTF-8 bytes. Mailchimp puts the rule's title and description into e-mails' promo
+    blocks; Shuup shows a campaign's names as text (escaped), so markup in them is never meant to be markup,
+    and an e-mail must not get it as markup (a ``<script>``, an ``<img onerror>``) or as visible tags."""
+    return _clip(plain_text(value, limit), limit)
 
 
 def discount(campaign):
@@ -95,12 +103,12 @@ def rule_payload(campaign, now):
     starts, ends = campaign.start_datetime, campaign.end_datetime
     if starts and ends and ends <= starts:
         raise Inexpressible("it ends before it starts")
-    title = _clip(campaign.safe_translation_getter("public_name", any_language=True) or campaign.name, MAX_TITLE)
-    title = title or "Campaign %s" % campaign.pk
+    title = (_text(campaign.safe_translation_getter("public_name", any_language=True), MAX_TITLE)
+             or _text(campaign.name, MAX_TITLE) or "Campaign %s" % campaign.pk)
     rule = {
         "id": rule_id_for(campaign.pk),
         "title": title,
-        "description": _clip(campaign.basket_line_text, MAX_DESCRIPTION) or title,
+        "description": _text(campaign.basket_line_text, MAX_DESCRIPTION) or title,
         "amount": amount,
         "type": kind,
         "target": "total",
@@ -190,12 +198,6 @@ def plan(configuration, row, context):
     return Outcome.unchanged() if promo_plan.fingerprint == row.fingerprint else promo_plan
 
 
-def code_taken(error):
-    """Whether Mailchimp refused a promo code because another rule of the store has its code text."""
-    detail = (error.detail or "").lower()
-    return error.status == 400 and "promo code with the code" in detail and "already exists" in detail
-
-
 class RemovalPlan:
     """The campaign's rule (with its code) out of Mailchimp, wherever it was; then ``outcome``."""
 
@@ -246,7 +248,7 @@ class PromoPlan:
             else:
                 yield from self._replace_code(store_id, rule["id"], code)
         except MailchimpAPIError as error:
-            if not code_taken(error):
+            if not promo_code_taken(error):
                 raise
             # A store's code texts are unique, and Shuup lets a new campaign reuse the code of one no longer
             # active: the live campaign's code is the one shoppers get.
@@ -320,7 +322,11 @@ class PromoPlan:
 
 
 # In a batch (sync.bulk: "Sync existing") ----------------------------------------------------------------
-# Rules first; then the codes of the rules Mailchimp took (a batch's operations run in no set order).
+# Rules first; then the codes of the rules Mailchimp took (a batch's operations run in no set order). A code
+# Mailchimp refuses as taken is handled as the one-by-one path handles it (:meth:`PromoPlan.run`): a live
+# campaign's code is deleted from the rules of the shop's other campaigns with that code text (none of them
+# live), in a third phase, and created under the live rule in a fourth; a campaign that is not live, while a
+# live one holds its code, is left as its disabled rule without the code.
 
 
 def _already_exists(result):
@@ -333,7 +339,8 @@ def _build_rules(configuration, pairs, rows, sent):
     for row, plan in pairs:
         operations.append(batches.encode(Operation("POST", promo_rule_path(configuration.store_id), plan.rule),
                                          "r:%d:rule" % row.id))
-        sent[str(row.id)] = {"code": plan.code, "fingerprint": plan.fingerprint}
+        sent[str(row.id)] = {"code": plan.code, "fingerprint": plan.fingerprint, "enabled": plan.rule["enabled"],
+                             "campaign": plan.campaign.pk, "shop": plan.campaign.shop_id}
     return operations
 
 
@@ -355,8 +362,59 @@ def _build_codes(configuration, pairs, rows, sent):
             for row in rows if str(row.id) in sent]
 
 
+def _rival_codes(facts):
+    """[(rule id, code id, live)] of the shop's other campaigns whose coupon has this code's text."""
+    now = timezone.now()
+    rivals = BasketCampaign.objects.filter(shop_id=facts.get("shop"), coupon__code=facts["code"]["code"]).exclude(
+        pk=facts.get("campaign")).select_related("coupon")
+    return [(rule_id_for(rival.pk), str(rival.coupon_id), is_enabled(rival, now)) for rival in rivals]
+
+
 def _read_codes(configuration, row, results, facts):
     result = results.get("code")
+    if not facts or result is None:
+        return Outcome(Result.RETRY, "no batch result for this promo code")
+    if not operation_failed(result):
+        return Outcome.synced(fingerprint=facts["fingerprint"])
+    if "campaign" in facts and promo_code_taken(batches.error_of(result)):
+        rivals = _rival_codes(facts)
+        if not facts["enabled"] and any(live for _rule, _code, live in rivals):
+            return Outcome.synced(fingerprint=facts["fingerprint"])  # a live campaign holds the code
+        if facts["enabled"] and rivals and not any(live for _rule, _code, live in rivals):
+            facts["take_from"] = [[rule_id, code_id] for rule_id, code_id, _live in rivals]
+            return None  # the code is taken from their rules in the next phase, then created under this one
+    return result_outcome(result, "promo code")
+
+
+def _build_take(configuration, pairs, rows, sent):
+    operations = []
+    for row in rows:
+        for position, (rule_id, code_id) in enumerate((sent.get(str(row.id)) or {}).get("take_from") or ()):
+            operations.append(batches.encode(Operation("DELETE", promo_code_path(
+                configuration.store_id, rule_id, code_id)), "r:%d:take%d" % (row.id, position)))
+    return operations
+
+
+def _read_take(configuration, row, results, facts):
+    if not facts or not facts.get("take_from"):
+        return Outcome(Result.RETRY, "no batch result for this promo code")
+    for position in range(len(facts["take_from"])):
+        result = results.get("take%d" % position)
+        if result is None:
+            return Outcome(Result.RETRY, "no batch result for this promo code")
+        if operation_failed(result) and int(result.get("status_code") or 0) != 404:  # 404: not there
+            return result_outcome(result, "promo code of another rule")
+    return None  # the code, created under this rule in the next phase
+
+
+def _build_retake(configuration, pairs, rows, sent):
+    return [batches.encode(Operation("POST", promo_code_path(configuration.store_id, rule_id_for(row.object_id)),
+                                     sent[str(row.id)]["code"]), "r:%d:retake" % row.id)
+            for row in rows if str(row.id) in sent]
+
+
+def _read_retake(configuration, row, results, facts):
+    result = results.get("retake")
     if not facts or result is None:
         return Outcome(Result.RETRY, "no batch result for this promo code")
     if operation_failed(result):
@@ -364,4 +422,5 @@ def _read_codes(configuration, row, results, facts):
     return Outcome.synced(fingerprint=facts["fingerprint"])
 
 
-BATCH_PHASES = (BatchPhase(_build_rules, _read_rules, plans=True), BatchPhase(_build_codes, _read_codes))
+BATCH_PHASES = (BatchPhase(_build_rules, _read_rules, plans=True), BatchPhase(_build_codes, _read_codes),
+                BatchPhase(_build_take, _read_take), BatchPhase(_build_retake, _read_retake))
