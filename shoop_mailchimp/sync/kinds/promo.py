@@ -402,7 +402,7 @@ def _read_take(configuration, row, results, facts):
         result = results.get("take%d" % position)
         if result is None:
             return Outcome(Result.RETRY, "no batch result for this promo code")
-        if operation_failed(result) and int(result.get("status_code") or 0) != 404:  # 404: not there
+        if operation_failed(result) and not batches.operation_not_found(result):  # not there: nothing to take
             return result_outcome(result, "promo code of another rule")
     return None  # the code, created under this rule in the next phase
 
