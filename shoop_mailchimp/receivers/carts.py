@@ -20,14 +20,20 @@ BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 def basket_saved(sender, instance, raw=False, **kwargs):
     """A basket of a known shopper becomes a cart once the shopper pauses (CART_QUIET_SECONDS: each save pushes
     the send back, so filling a basket is one send); an ordered or deleted basket's cart goes at once. Anonymous
-    baskets only matter if they were carts before. Runs in the storefront's request: one UPDATE, rarely two."""
+    baskets only matter if they were carts before. Runs in the storefront's request: one SELECT while the cart
+    waits to be sent anyway (see :func:`~shoop_mailchimp.sync.state.record_quietly`), else one UPDATE, rarely
+    more."""
     if raw or instance.shop_id not in recording_shop_ids():
         return
     if instance.deleted:
         record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=True)
     else:
-        state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=not has_shopper(instance),
-                     quiet_seconds=get_setting("CART_QUIET_SECONDS"))
+        quiet_seconds = get_setting("CART_QUIET_SECONDS")
+        if has_shopper(instance):
+            # Filling a basket: while its cart waits for more than half the quiet period, a save writes nothing.
+            state.record_quietly(instance.shop_id, SyncKind.CART, instance.pk, quiet_seconds)
+        else:
+            state.record(instance.shop_id, SyncKind.CART, [instance.pk], only_known=True, quiet_seconds=quiet_seconds)
         restored_from = cart_links.basket_restored_from(instance.data)
         if restored_from and instance.customer_id:
             # A restore link's copy for a logged-in shopper: the cart of the basket it copied goes if it was theirs.
