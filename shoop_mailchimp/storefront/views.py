@@ -184,6 +184,7 @@ def restore_cart(request, token):
     _add_products_lacking(basket, stored, own_products)  # saved by Shuup's front middleware
     # Its order ends the link's cart (receivers.carts); the order creator copies it into the order's extra_data.
     basket.extra_data = dict(basket.extra_data or {}, **{cart_links.RESTORED_FROM: stored.pk})
+    basket.dirty = True  # Shuup's extra_data setter does not mark it: a copy that added no line must be saved too
     if not own_products:
         _copy_codes(basket, stored)
         owners = {stored.customer_id, stored.orderer_id} - {None}
