@@ -422,3 +422,39 @@ def test_an_order_from_a_copy_never_overwrites_a_save_of_the_links_basket_made_m
     assert {line["product_id"] for line in stored_basket.data["lines"]} == {product.pk, other.pk}, \
         "the holder's save is kept"
     assert cart_links.ORDERED_FROM_COPY in stored_basket.data, "the note is written on top of it"
+
+
+@pytest.mark.parametrize("gone", ["shop product removed", "product deleted"])
+def test_a_link_whose_products_are_all_no_longer_sold_says_the_basket_is_gone(shop, abandoned_basket, gone):
+    """Not "your basket is as you left it" over an empty basket."""
+    basket, product = abandoned_basket
+    if gone == "shop product removed":
+        ShopProduct.objects.filter(shop=shop, product=product).delete()
+    else:
+        product.soft_delete()
+    browser = Client()
+    shown = page_messages(browser.get(restore_path(basket), follow=True))
+    assert str(views.CART_PRODUCTS_GONE) in shown and str(views.CART_RESTORED) not in shown, shown
+    assert browser.session.get("basket_basket_key", {}).get("pk") != basket.pk
+    assert not StoredBasket.objects.filter(data__contains=cart_links.RESTORED_FROM).exists(), "no copy was made"
+
+
+def test_a_link_of_another_shops_basket_is_refused(shop, cart_settings):
+    """A token of shop two's basket opened in shop one's storefront: refused as a bad link (the basket is shop
+    two's: its products, prices and codes), never "gone"."""
+    from shuup.core.models import Shop, ShopStatus
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "one.example.com"
+    shop.save()
+    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
+                                status=ShopStatus.ENABLED, currency=shop.currency,
+                                prices_include_tax=shop.prices_include_tax)
+    set_current_theme("shuup.themes.classic_gray", other)
+    basket = basket_of(other, shopper(email="two.tom@fastmail.com")[0], host="two.example.com")
+    add(basket, other, products(other)[0])
+    url = cart_links.restore_url(stored(basket))
+    browser = Client(HTTP_HOST="one.example.com")
+    shown = page_messages(browser.get(url[len("https://two.example.com"):], follow=True))
+    assert str(views.CART_LINK_BAD) in shown and str(views.CART_GONE) not in shown, shown
+    assert browser.session.get("basket_basket_key", {}).get("pk") != stored(basket).pk
