@@ -1,9 +1,10 @@
 """Shoppers' baskets as Mailchimp carts: a stored basket saved (quietly: each save pushes the send back), and
 the carts an order ends."""
 from django.db.models import Q
-from django.db.models.signals import post_save
-from shuup.core.models import Contact
+from django.db.models.signals import post_save, pre_delete
+from shuup.core.models import CompanyContact, Contact, PersonContact
 from shuup.front.models import StoredBasket
+from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.conf import get_setting
@@ -12,9 +13,12 @@ from shoop_mailchimp.models import SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.kinds.cart import has_shopper
 
 BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
+CONTACT_DELETING_UID = "shoop_mailchimp.cart_contact_deleting_%s"
+CONTACT_ANONYMIZED_UID = "shoop_mailchimp.cart_contact_anonymized"
 
 
 def basket_saved(sender, instance, raw=False, **kwargs):
@@ -72,5 +76,21 @@ def record_carts_ordered(order):
         record(order.shop_id, SyncKind.CART, basket_ids, only_known=True)
 
 
+def contact_deleting(sender, instance, **kwargs):
+    """A contact about to be deleted: its carts go for good (before Shuup detaches its baskets from it)."""
+    for shop_id in state.erase_carts([instance.pk], recording_shop_ids()):
+        schedule_delivery(shop_id)
+
+
+def contact_anonymized(sender, shop, contact=None, **kwargs):
+    """A GDPR anonymization: the person's carts go for good, in every shop (Shuup anonymizes all their baskets)."""
+    if contact is not None:
+        for shop_id in state.erase_carts([contact.pk], recording_shop_ids()):
+            schedule_delivery(shop_id)
+
+
 def connect():
     post_save.connect(basket_saved, sender=StoredBasket, dispatch_uid=BASKET_SAVED_UID)
+    for model in (PersonContact, CompanyContact):
+        pre_delete.connect(contact_deleting, sender=model, dispatch_uid=CONTACT_DELETING_UID % model.__name__)
+    anonymization_requested.connect(contact_anonymized, dispatch_uid=CONTACT_ANONYMIZED_UID)

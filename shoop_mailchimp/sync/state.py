@@ -206,6 +206,33 @@ def record_withdrawal(heard_in, contact_ids, worker=False):
     return due
 
 
+def erase_carts(contact_ids, shop_ids):
+    """These shoppers were erased (GDPR anonymization, contact deleted): the carts of their open baskets in these
+    shops are deleted in Mailchimp, and none of those baskets is ever sent again (their rows stay, erased, as a
+    contact's do: a later save, an anonymized basket, a basket whose shopper became nobody when the contact went,
+    is not sent). In the caller's transaction, before Shuup detaches the baskets from a deleted contact. Returns
+    the ids of the shops with a row due."""
+    contact_ids = list(contact_ids)
+    if not contact_ids or not shop_ids:
+        return set()
+    by_shop = defaultdict(set)
+    for shop_id, basket_id in StoredBasket.objects.filter(
+            Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids), shop_id__in=list(shop_ids),
+            deleted=False).values_list("shop_id", "pk"):
+        by_shop[shop_id].add(basket_id)
+    now = timezone.now()
+    due = set()
+    for shop_id, basket_ids in by_shop.items():
+        SyncState.objects.bulk_create([SyncState(shop_id=shop_id, kind=SyncKind.CART, object_id=pk, erase=True,
+                                                 next_attempt_at=now) for pk in basket_ids], ignore_conflicts=True)
+        ids = sorted(basket_ids)
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            if _rows(shop_id, SyncKind.CART, ids[start:start + IDS_PER_STATEMENT]).update(
+                    erase=True, **_pending_now(now)):
+                due.add(shop_id)
+    return due
+
+
 def request_consent_change(shop_id, contact_ids, request, unless=()):
     """A shopper's :class:`~shoop_mailchimp.models.ConsentRequest` for these contacts, in the caller's
     transaction: their rows are queued and carry it until a send clears it; a row carrying a request in

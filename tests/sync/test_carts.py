@@ -715,3 +715,36 @@ def test_a_worker_that_learns_of_an_unsubscribe_queues_the_carts(shop, cart_sett
     assert SyncState.objects.carts().get().status == "pending"
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+@pytest.mark.parametrize("erasure", ["contact deleted", "GDPR anonymization"])
+def test_an_erased_shoppers_carts_are_deleted_and_never_sent_again(shop, cart_settings, mailchimp_account, erasure):
+    """Found by review: a deleted contact's baskets lost their shopper (Shuup sets it to NULL, with no save), so
+    their carts stayed in Mailchimp; an anonymized one's went only after a quiet period, as an emptied basket."""
+    from django.db import transaction
+    from shuup.core.models import Contact
+    from shuup.gdpr.anonymizer import Anonymizer
+
+    emulator, api_key, list_id = mailchimp_account
+    user, person, basket = shopper_with_a_basket(shop, "cart.erased@fastmail.com")
+    holder = stored(basket)
+    data = dict(holder.data, billing_address_data={"email": "cart.erased@fastmail.com"})  # typed at checkout too
+    StoredBasket.objects.filter(pk=holder.pk).update(data=data)
+    send_due_carts()
+    assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(holder.pk)]
+
+    with transaction.atomic():
+        if erasure == "contact deleted":
+            Contact.objects.get(pk=person.pk).delete()
+        else:
+            Anonymizer().anonymize(shop, person)
+    drain()  # at once: no quiet period
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert MailchimpLogEntry.objects.filter(action="cart.delete").exists()
+
+    holder.refresh_from_db()
+    holder.data = dict(data)  # the basket saved again, as its browser may still do
+    holder.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not [r for r in cart_requests(emulator) if r["method"] in ("POST", "PATCH")][1:], "never sent again"
