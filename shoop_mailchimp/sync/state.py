@@ -107,17 +107,25 @@ def record_quietly(shop_id, kind, object_id, quiet_seconds):
 
 def _waits_quietly(shop_id, kind, object_id, after, until):
     """Whether the object's row is pending (not erased, not out with a worker, no attempt failed) and due after
-    ``after``, by ``until``. One SELECT by the unique key, written as SQL as :func:`_mark_due` is."""
+    ``after``, by ``until``. One SELECT by the unique key, written as SQL as :func:`_mark_due` is.
+
+    The row is then left as it is, so no version tells a worker of the caller's change: were the row made due and
+    claimed by another transaction before the caller commits, the worker would read the object as it was before
+    and close the row as sent. On PostgreSQL the SELECT locks the row (``FOR UPDATE``) until the caller commits: a
+    claim waits (or passes the row over), and reads the object afterwards. On SQLite the caller has written the
+    object already (its post_save): no claim commits before the caller does; in autocommit the object is committed
+    before the SELECT, and a claim after it reads the object as saved."""
     column = connection.ops.quote_name
     field = SyncState._meta.get_field
     when = field("next_attempt_at")
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM %s WHERE %s = %%s AND %s = %%s AND %s = %%s AND %s = %%s AND %s = %%s AND %s = 0 "
-            "AND %s > %%s AND %s <= %%s" % (
+            "AND %s > %%s AND %s <= %%s%s" % (
                 column(SyncState._meta.db_table), column("shop_id"), column("kind"), column("object_id"),
                 column("status"), column("erase"), column("attempts"), column("next_attempt_at"),
-                column("next_attempt_at")),
+                column("next_attempt_at"), lock),
             [shop_id, kind, object_id, SyncStatus.PENDING, field("erase").get_db_prep_save(False, connection),
              when.get_db_prep_save(after, connection), when.get_db_prep_save(until, connection)])
         return cursor.fetchone() is not None
