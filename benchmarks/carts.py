@@ -21,7 +21,8 @@ from common import (
 )
 
 #: Timed basket requests per side (on, off), alternating one by one: Shuup's add to basket is some 60 queries, of
-#: which the integration adds one UPDATE; alternating keeps the machine's other work from weighing on one side.
+#: which the integration adds one SELECT while the cart waits out its quiet period (one UPDATE when it starts one);
+#: alternating keeps the machine's other work from weighing on one side.
 UPDATES = size("BENCH_CART_UPDATES", 20, 8)
 BURST = size("BENCH_CART_BURST", 100, 100)
 

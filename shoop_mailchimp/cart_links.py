@@ -75,14 +75,26 @@ def restore_url(basket):
     return shop_storefront_url(basket.shop, path)
 
 
+#: Compare-and-set attempts of :func:`mark_ordered_from_copy` against the basket's own saves.
+MARK_ATTEMPTS = 5
+
+
 def mark_ordered_from_copy(shop_id, basket_id, ordered_on):
     """Note in a link's stored basket that an order was placed from a copy of it (in the checkout's transaction).
     The basket itself stays as it is for whoever holds it; its link says it is gone, and its cart goes, until
-    it changes again."""
-    stored = StoredBasket.objects.filter(pk=basket_id, shop_id=shop_id, deleted=False).only("data").first()
-    if stored is not None:
+    it changes again. A compare-and-set on the basket's ``updated_on`` (which every save of the basket moves):
+    a save by its holder between the read and the write is never overwritten, the note is written on top of it.
+    Returns whether the note was written."""
+    for _attempt in range(MARK_ATTEMPTS):
+        stored = StoredBasket.objects.filter(pk=basket_id, shop_id=shop_id, deleted=False).only(
+            "data", "updated_on").first()
+        if stored is None:
+            return False
         data = dict(stored.data or {}, **{ORDERED_FROM_COPY: ordered_on.timestamp()})
-        StoredBasket.objects.filter(pk=basket_id).update(data=data)  # not its updated_on: it did not change
+        # Not its updated_on: the basket did not change.
+        if StoredBasket.objects.filter(pk=basket_id, updated_on=stored.updated_on).update(data=data):
+            return True
+    return False
 
 
 def ordered_from_copy(basket):

@@ -1,6 +1,7 @@
 """The store's connected site in Mailchimp: the site script that gives the storefront site tracking, pop-up
 forms and browse abandonment. Initialization links it (an existing site of the same id, else a new one for the
-storefront's domain); :mod:`shoop_mailchimp.storefront.site_script` puts the script in the pages.
+storefront's domain); :mod:`shoop_mailchimp.storefront.site_script` puts the script in the pages. When the shop's
+domain changes, the ``FOLLOW_DOMAIN`` job (:func:`follow_domain`) moves the site and the store's ``domain`` to it.
 """
 from urllib.parse import urlsplit
 
@@ -34,4 +35,32 @@ def link_connected_site(session, shop, store_id, journal):
     except MailchimpAPIError as error:
         journal.add("site.link", "No connected site: %s" % error, kind=LogKind.WARNING, extra=error.as_log_data())
         return ""
+    return (site.get("site_script") or {}).get("url", "")
+
+
+def follow_domain(session, configuration, journal):
+    """The storefront's domain changed (or the shop has one at last): the store's ``domain`` follows it (Mailchimp
+    takes it in a PATCH of the store), and so does the connected site. Mailchimp cannot change a connected site's
+    domain (the API has no update of it): a site of another domain is deleted and created again for this one, with
+    a new script URL. Returns the site script URL the storefront includes now (the one it had when nothing could be
+    done); raises MailchimpError."""
+    shop = configuration.shop
+    store_id = configuration.store_id
+    if shop.domain:
+        session.patch(resources.store_path(store_id), {"domain": shop.domain})
+        journal.add("store.domain", "Store %r: its domain is %s now" % (store_id, shop.domain))
+    domain = site_domain(shop)
+    if not domain:
+        journal.add("site.link", "The connected site stays as it is: the shop has no domain (set the shop's domain "
+                    "or SHOOP_MAILCHIMP STOREFRONT_BASE_URL)", kind=LogKind.WARNING)
+        return configuration.site_script_url
+    site = resources.get_or_none(session, resources.connected_site_path(store_id))
+    if site is not None and site.get("domain") == domain:
+        return (site.get("site_script") or {}).get("url", "") or configuration.site_script_url
+    if site is not None:
+        session.delete(resources.connected_site_path(store_id))
+        journal.add("site.link", "Connected site %r of %s deleted: Mailchimp cannot move a site to another domain"
+                    % (store_id, site.get("domain")))
+    site = session.post(resources.connected_site_path(), {"foreign_id": store_id, "domain": domain})
+    journal.add("site.link", "Connected site %r created for %s" % (store_id, domain))
     return (site.get("site_script") or {}).get("url", "")

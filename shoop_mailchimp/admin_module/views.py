@@ -178,6 +178,8 @@ class ConfirmSiteView(View):
             # URL, then the old one deleted), or unsubscribes made in Mailchimp would no longer reach the shop.
             if configuration.webhook_id:
                 request_job(shop.pk, JobKind.MOVE_WEBHOOK, user=request.user, old_webhook_id=configuration.webhook_id)
+            # The store and its connected site move to the new address too (the site script is of a domain).
+            request_job(shop.pk, JobKind.FOLLOW_DOMAIN, user=request.user)
             schedule_delivery(shop.pk)
         messages.info(request, _("Confirmed: sending to Mailchimp resumes from %(site)s.") % {"site": mismatch.here})
         return HttpResponseRedirect(reverse(STATUS_URL))

@@ -21,6 +21,8 @@ class JobKind:
     DISCONNECT = "disconnect"
     #: Create merge fields the audience lacks for shop data the admin chose, and map them.
     CREATE_MERGE_FIELDS = "create_merge_fields"
+    #: The shop's domain changed: the store's domain and the connected site follow it.
+    FOLLOW_DOMAIN = "follow_domain"
     CHOICES = [
         (INITIALIZE, _("Initialize")),
         (CHECK_ACCOUNT, _("Check the API key and audience")),
@@ -30,6 +32,7 @@ class JobKind:
         (PREVIEW_INITIALIZE, _("Preview what Initialize will do")),
         (DISCONNECT, _("Disconnect from Mailchimp")),
         (CREATE_MERGE_FIELDS, _("Create merge fields in the audience")),
+        (FOLLOW_DOMAIN, _("Move the store and its connected site to the shop's domain")),
     ]
 
 

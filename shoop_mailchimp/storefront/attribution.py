@@ -3,12 +3,12 @@
 Mailchimp's links carry ``mc_cid`` (the campaign), ``mc_eid`` (the recipient) and sometimes ``mc_tc`` (the
 tracking code). :class:`CampaignAttributionMiddleware` remembers them with the landing page for the visit (in the
 session) and in a signed first-party cookie (set and read only where the shop's cookie consent allows Mailchimp's
-cookies, deleted where it no longer does), both for
-``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still counts);
-a newer campaign link replaces them. A basket filled in the visit carries them too (its cart names the campaign,
-its restore link brings the campaign back). When an order is created from the visit, :func:`remember_for_order` keeps
-them in an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own
-format are kept: a link cannot smuggle text into the shop or into Mailchimp.
+cookies, deleted where it no longer does), both for ``ATTRIBUTION_COOKIE_AGE`` seconds (a later visit still
+counts); a newer campaign link replaces them. A basket changed in the visit carries them too, in its public
+``extra_data`` (its cart names the campaign; its restore link brings the campaign back, unless the visit knows one
+whose link was followed later). When an order is created from the visit, :func:`remember_for_order` keeps them in
+an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own format
+are kept: a link cannot smuggle text into the shop or into Mailchimp.
 """
 import json
 import re
@@ -26,8 +26,9 @@ SESSION_KEY = "shoop_mailchimp_attribution"
 #: Session key: when the session's attribution was remembered (seconds since the epoch); it lasts
 #: ATTRIBUTION_COOKIE_AGE from then, as the cookie does.
 SESSION_AT_KEY = "shoop_mailchimp_attribution_at"
-#: The basket's data carries the visit's attribution: its cart names the campaign, and its restore link brings the
-#: campaign back to whoever opens it (another browser, days later).
+#: In a basket's ``extra_data`` (Shuup's public place for an addon's data; baskets saved before kept it at the top of
+#: their data): the visit's attribution. Its cart names the campaign, and its restore link brings the campaign back
+#: to whoever opens it (another browser, days later).
 BASKET_KEY = "shoop_mailchimp_attribution"
 COOKIE_NAME = "mc_attribution"
 COOKIE_SALT = "shoop_mailchimp.attribution"
@@ -54,6 +55,8 @@ def from_query(request):
         "email_id": email_id if MAILCHIMP_ID.match(email_id) else "",
         "landing_site": landing_site(request),
         "tracking_code": tracking_code if tracking_code in TRACKING_CODES else "",
+        # When the link was followed (seconds since the epoch): of two campaigns, the later link counts.
+        "landed_at": int(time.time()),
     }
 
 
@@ -127,15 +130,16 @@ class CampaignAttributionMiddleware(MiddlewareMixin):
                     remember(request.session, remembered, at=signed_at)
 
     def process_response(self, request, response):
-        """Runs before Shuup's front middleware saves a changed basket: a basket this request filled carries the
-        visit's attribution. A basket the request did not load is not loaded here."""
+        """Runs before Shuup's front middleware saves a changed basket: a basket this request changed (``dirty``,
+        so loaded already) carries the visit's attribution in its ``extra_data``. A basket the request did not
+        change is neither loaded nor saved here."""
         basket = getattr(request, "basket", None)
-        data = getattr(basket, "_data", None)
-        if data and data.get("lines") and hasattr(request, "session"):
+        if getattr(basket, "dirty", False) and hasattr(request, "session"):
             remembered = request.session.get(SESSION_KEY)
-            if remembered and data.get(BASKET_KEY) != remembered:
-                data[BASKET_KEY] = remembered
-                basket.dirty = True
+            if remembered:
+                extra_data = basket.extra_data
+                if extra_data.get(BASKET_KEY) != remembered:
+                    basket.extra_data = dict(extra_data, **{BASKET_KEY: remembered})
         landed = getattr(request, "mailchimp_attribution_landed", None)
         age = get_setting("ATTRIBUTION_COOKIE_AGE")
         has_cookie = COOKIE_NAME in request.COOKIES
@@ -163,14 +167,37 @@ def remember_for_order(order, request):
 
 
 def restore_from_basket(request, basket_data):
-    """A restored basket brings its campaign back to the visit, unless the visit came with its own link."""
-    remembered = (basket_data or {}).get(BASKET_KEY)
-    if remembered and not getattr(request, "mailchimp_attribution_landed", None) and hasattr(request, "session"):
-        remember(request.session, remembered)  # its age counts from this visit
+    """A restored basket brings its campaign back to the visit, unless the visit came with its own link or knows a
+    campaign whose link was followed later (a basket saved before links kept that time brings its campaign only to
+    a visit that knows none)."""
+    remembered = of_basket(basket_data)
+    if not remembered or getattr(request, "mailchimp_attribution_landed", None) or not hasattr(request, "session"):
+        return
+    present = current(request)
+    if present and not _landed_after(remembered, present, request.session.get(SESSION_AT_KEY)):
+        return
+    remember(request.session, remembered)  # its age counts from this visit
+
+
+def _landed_after(remembered, present, present_remembered_at):
+    """Whether the link of ``remembered`` was followed after that of the visit's ``present`` attribution (whose
+    time is its link's, else when the visit remembered it)."""
+    landed_at = remembered.get("landed_at")
+    if not isinstance(landed_at, (int, float)):
+        return False
+    present_at = present.get("landed_at")
+    if not isinstance(present_at, (int, float)):
+        present_at = present_remembered_at if isinstance(present_remembered_at, (int, float)) else 0
+    return landed_at > present_at
 
 
 def of_basket(basket_data):
-    """The attribution a stored basket's data carries, or None."""
-    remembered = (basket_data or {}).get(BASKET_KEY)
-    return remembered if isinstance(remembered, dict) and MAILCHIMP_ID.match(
-        str(remembered.get("campaign_id", ""))) else None
+    """The attribution a stored basket's data carries (in its ``extra_data``, or at the top where baskets saved
+    before kept it), or None."""
+    basket_data = basket_data if isinstance(basket_data, dict) else {}
+    extra_data = basket_data.get("extra_data")
+    for remembered in ((extra_data if isinstance(extra_data, dict) else {}).get(BASKET_KEY),
+                       basket_data.get(BASKET_KEY)):
+        if isinstance(remembered, dict) and MAILCHIMP_ID.match(str(remembered.get("campaign_id", ""))):
+            return remembered
+    return None

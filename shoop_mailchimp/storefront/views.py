@@ -151,6 +151,7 @@ CART_RESTORED = _("Welcome back: your basket is as you left it.")
 CART_ADDED = _("Welcome back: the products of your saved basket were added to your basket.")
 CART_LINK_BAD = _("This basket link is not valid or has expired. Your current basket is shown instead.")
 CART_GONE = _("This basket was ordered or emptied since the link was sent. Your current basket is shown instead.")
+CART_PRODUCTS_GONE = _("This basket is gone: its products are no longer sold. Your current basket is shown instead.")
 
 
 def restore_cart(request, token):
@@ -164,16 +165,21 @@ def restore_cart(request, token):
     except cart_links.BadLink:
         messages.error(request, CART_LINK_BAD)
         return redirect(BASKET_VIEW_NAME)
-    stored = StoredBasket.objects.filter(pk=basket_id, shop=request.shop, deleted=False).first()
-    if stored is not None and not cart_links.names_basket(hashed_key, stored):
+    stored = StoredBasket.objects.filter(pk=basket_id).first()
+    if stored is not None and (not cart_links.names_basket(hashed_key, stored) or stored.shop_id != request.shop.pk):
+        # Altered, or a basket of another shop's storefront (its products, prices and codes are that shop's).
         messages.error(request, CART_LINK_BAD)
         return redirect(BASKET_VIEW_NAME)
     basket = request.basket
     storage = basket.storage
-    if stored is None or not product_quantities(stored) or cart_links.ordered_from_copy(stored) \
+    if stored is None or stored.deleted or not product_quantities(stored) or cart_links.ordered_from_copy(stored) \
             or not isinstance(storage, DatabaseBasketStorage):
         # Ordered (here, or from a copy a link made: receivers note it), deleted, or emptied line by line.
         messages.error(request, CART_GONE)
+        return redirect(BASKET_VIEW_NAME)
+    sold = sold_product_ids(request.shop.pk, product_quantities(stored))
+    if not sold:
+        messages.error(request, CART_PRODUCTS_GONE)  # not an empty basket "as you left it"
         return redirect(BASKET_VIEW_NAME)
     attribution.restore_from_basket(request, stored.data)
     if storage.get_basket_kwargs(basket).get("pk") == stored.pk:
@@ -181,9 +187,10 @@ def restore_cart(request, token):
         return redirect(BASKET_VIEW_NAME)
     own_products = {line.product.pk for line in list(basket.get_lines()) + list(basket.get_unorderable_lines())
                     if line.product}
-    _add_products_lacking(basket, stored, own_products)  # saved by Shuup's front middleware
+    _add_products_lacking(basket, stored, own_products, sold)  # saved by Shuup's front middleware
     # Its order ends the link's cart (receivers.carts); the order creator copies it into the order's extra_data.
     basket.extra_data = dict(basket.extra_data or {}, **{cart_links.RESTORED_FROM: stored.pk})
+    basket.dirty = True  # Shuup's extra_data setter does not mark it: a copy that added no line must be saved too
     if not own_products:
         _copy_codes(basket, stored)
         owners = {stored.customer_id, stored.orderer_id} - {None}
@@ -211,12 +218,12 @@ def _copy_owner_addresses(basket, stored):
             basket.dirty = True
 
 
-def _add_products_lacking(basket, stored, own_products):
+def _add_products_lacking(basket, stored, own_products, sold):
     """The stored basket's product lines (with their sub-lines) whose product the visitor's basket lacks, added to
     it as they were; a product it holds keeps the visitor's quantity. A line whose product is no longer sold in
-    the shop (deleted, or its shop product removed) is left out, with its sub-lines: Shuup cannot price it."""
+    the shop (not in ``sold``: deleted, or its shop product removed) is left out, with its sub-lines: Shuup cannot
+    price it."""
     lines = [line for line in (stored.data or {}).get("lines") or [] if isinstance(line, dict)]
-    sold = sold_product_ids(basket.shop.pk, {line["product_id"] for line in lines if line.get("product_id")})
     added = set()
     for line in lines:
         parent = line.get("parent_line_id")

@@ -13,6 +13,7 @@ from django.utils.translation import ungettext
 
 from shoop_mailchimp import disconnection
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.connected_site import follow_domain
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.initialize_preview import preview
 from shoop_mailchimp.journal import Journal
@@ -257,6 +258,28 @@ def run_create_merge_fields(job):
                              "them.") % {"tags": ", ".join(created)}
 
 
+def run_follow_domain(job):
+    """The shop's domain changed: the store's domain and the connected site follow it (see
+    :func:`shoop_mailchimp.connected_site.follow_domain`)."""
+    configuration = _configuration(job)
+    if configuration is None or not configuration.is_initialized or configuration.disconnected_on:
+        return JobStatus.DONE, _("Mailchimp is not connected: Initialize links the store and its site to the "
+                                 "shop's domain.")
+    journal = Journal(job.shop_id, user=job.requested_by)
+    try:
+        with open_session(configuration) as session:
+            url = follow_domain(session, configuration, journal)
+    except MailchimpError as error:
+        journal.error("site.link", error)
+        _honour_throttle(configuration, error)
+        return JobStatus.FAILED, _("Mailchimp was not told the shop's new domain (try again later): %(error)s") % {
+            "error": error}
+    finally:
+        journal.flush()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site_script_url=url)
+    return JobStatus.DONE, _("The store and its connected site follow the shop's domain.")
+
+
 def _honour_throttle(configuration, error):
     """A 429 throttles the shop, as it does in the drainer (the same classification): the next rounds leave
     Mailchimp alone meanwhile."""
@@ -354,4 +377,5 @@ RUNNERS = {
     JobKind.PREVIEW_INITIALIZE: run_preview_initialize,
     JobKind.DISCONNECT: run_disconnect,
     JobKind.CREATE_MERGE_FIELDS: run_create_merge_fields,
+    JobKind.FOLLOW_DOMAIN: run_follow_domain,
 }

@@ -90,6 +90,46 @@ def record(shop_id, kind, object_ids, only_known=False, force=False, quiet_secon
     return bool(_mark_due(shop_id, kind, object_ids, due_at, force))
 
 
+def record_quietly(shop_id, kind, object_id, quiet_seconds):
+    """:func:`record` of one object with a quiet period, skipped while its row already waits out a quiet period
+    with more than half of it left: a basket saved again and again (a shopper filling it) then costs one SELECT,
+    not a write, in the storefront's request. The send, when the row comes due, reads the object as it is then
+    (with the last save), at least half the quiet period after that save; a save with less of the wait left
+    pushes it back a full period. A row waiting out a retry's backoff is recorded as by :func:`record`. Returns
+    whether the row is due (False when skipped)."""
+    now = timezone.now()
+    if _waits_quietly(shop_id, kind, object_id, now + timedelta(seconds=quiet_seconds / 2),
+                      now + timedelta(seconds=quiet_seconds)):
+        return False
+    return record(shop_id, kind, [object_id], quiet_seconds=quiet_seconds)
+
+
+def _waits_quietly(shop_id, kind, object_id, after, until):
+    """Whether the object's row is pending (not erased, not out with a worker, no attempt failed) and due after
+    ``after``, by ``until``. One SELECT by the unique key, written as SQL as :func:`_mark_due` is.
+
+    The row is then left as it is, so no version tells a worker of the caller's change: were the row made due and
+    claimed by another transaction before the caller commits, the worker would read the object as it was before
+    and close the row as sent. On PostgreSQL the SELECT locks the row (``FOR UPDATE``) until the caller commits: a
+    claim waits (or passes the row over), and reads the object afterwards. On SQLite the caller has written the
+    object already (its post_save): no claim commits before the caller does; in autocommit the object is committed
+    before the SELECT, and a claim after it reads the object as saved."""
+    column = connection.ops.quote_name
+    field = SyncState._meta.get_field
+    when = field("next_attempt_at")
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM %s WHERE %s = %%s AND %s = %%s AND %s = %%s AND %s = %%s AND %s = %%s AND %s = 0 "
+            "AND %s > %%s AND %s <= %%s%s" % (
+                column(SyncState._meta.db_table), column("shop_id"), column("kind"), column("object_id"),
+                column("status"), column("erase"), column("attempts"), column("next_attempt_at"),
+                column("next_attempt_at"), lock),
+            [shop_id, kind, object_id, SyncStatus.PENDING, field("erase").get_db_prep_save(False, connection),
+             when.get_db_prep_save(after, connection), when.get_db_prep_save(until, connection)])
+        return cursor.fetchone() is not None
+
+
 def _mark_due(shop_id, kind, object_ids, now, force):
     """Queue the (not erased) rows of these objects again, as ``_pending_now`` does; returns how many.
     Written as SQL: it runs in every request that saves a contact, and Django compiling the statement
@@ -170,6 +210,33 @@ def record_withdrawal(heard_in, contact_ids, worker=False):
         contacts_due = queue(shop_id, SyncKind.CONTACT, ids, only_known=True)
         if record_carts_of(shop_id, ids, worker=worker) or contacts_due:
             due.add(shop_id)
+    return due
+
+
+def erase_carts(contact_ids, shop_ids):
+    """These shoppers were erased (GDPR anonymization, contact deleted): the carts of their open baskets in these
+    shops are deleted in Mailchimp, and none of those baskets is ever sent again (their rows stay, erased, as a
+    contact's do: a later save, an anonymized basket, a basket whose shopper became nobody when the contact went,
+    is not sent). In the caller's transaction, before Shuup detaches the baskets from a deleted contact. Returns
+    the ids of the shops with a row due."""
+    contact_ids = list(contact_ids)
+    if not contact_ids or not shop_ids:
+        return set()
+    by_shop = defaultdict(set)
+    for shop_id, basket_id in StoredBasket.objects.filter(
+            Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids), shop_id__in=list(shop_ids),
+            deleted=False).values_list("shop_id", "pk"):
+        by_shop[shop_id].add(basket_id)
+    now = timezone.now()
+    due = set()
+    for shop_id, basket_ids in by_shop.items():
+        SyncState.objects.bulk_create([SyncState(shop_id=shop_id, kind=SyncKind.CART, object_id=pk, erase=True,
+                                                 next_attempt_at=now) for pk in basket_ids], ignore_conflicts=True)
+        ids = sorted(basket_ids)
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            if _rows(shop_id, SyncKind.CART, ids[start:start + IDS_PER_STATEMENT]).update(
+                    erase=True, **_pending_now(now)):
+                due.add(shop_id)
     return due
 
 

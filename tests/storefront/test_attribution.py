@@ -260,3 +260,80 @@ def test_an_orders_first_post_carries_its_campaign(shop, configuration, mailchim
     sent = [r for r in emulator.requests if "/orders" in r["path"]]
     assert [r["method"] for r in sent] == ["POST"]
     assert sent[0]["body"]["campaign_id"] == CAMPAIGN and sent[0]["body"]["id"] == str(order.pk)
+
+
+OLDER, NEWER = "0a0a0a0a0a", "0b0b0b0b0b"
+
+
+def landed_then_filled(shop, product, campaign, at, monkeypatch):
+    """A browser that followed ``campaign``'s link at ``at`` (seconds since the epoch) and then filled a basket:
+    its stored basket."""
+    from shuup.front.models import StoredBasket
+
+    browser = Client()
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: at)
+        browser.get("/", {"mc_cid": campaign})
+    browser.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    return StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
+
+
+def restore_link(basket):
+    from shoop_mailchimp import cart_links
+
+    return cart_links.restore_url(basket)[len(STOREFRONT):]
+
+
+@pytest.mark.django_db
+def test_a_restore_link_never_replaces_a_campaign_followed_later_with_its_older_one(shop, cart_settings,
+                                                                                    monkeypatch):
+    set_current_theme("shuup.themes.classic_gray", shop)
+    [product] = products(shop)
+    now = time.time()
+    older_basket = landed_then_filled(shop, product, OLDER, now - 3600, monkeypatch)
+    assert attribution.of_basket(older_basket.data)["campaign_id"] == OLDER
+    assert older_basket.data["extra_data"][attribution.BASKET_KEY]["campaign_id"] == OLDER, \
+        "kept in the basket's public extra_data"
+
+    browser = Client()
+    browser.get("/", {"mc_cid": NEWER})
+    browser.get(restore_link(older_basket))
+    assert browser.session[attribution.SESSION_KEY]["campaign_id"] == NEWER, "the later link counts"
+
+    # A visit whose own campaign link is older than the basket's takes the basket's.
+    earlier = Client()
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: now - 7200)
+        earlier.get("/", {"mc_cid": NEWER})
+    earlier.get(restore_link(older_basket))
+    assert earlier.session[attribution.SESSION_KEY]["campaign_id"] == OLDER
+
+
+@pytest.mark.django_db
+def test_a_basket_saved_before_keeps_its_campaign_at_the_top_of_its_data_and_it_still_counts(shop, cart_settings):
+    """Baskets saved before attributions moved to ``extra_data``: their campaign still reaches a visit that knows
+    none (and their cart), never one that knows a campaign (its time unknown)."""
+    from shuup.front.models import StoredBasket
+
+    from shoop_mailchimp.sync.kinds.attribution import cart_fields
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    [product] = products(shop)
+    owner = Client()
+    owner.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    basket = StoredBasket.objects.get(pk=owner.session["basket_basket_key"]["pk"])
+    data = dict(basket.data, **{attribution.BASKET_KEY: {"campaign_id": OLDER, "email_id": "", "landing_site": "",
+                                                         "tracking_code": ""}})
+    StoredBasket.objects.filter(pk=basket.pk).update(data=data)
+    basket.refresh_from_db()
+    assert cart_fields(basket.data) == {"campaign_id": OLDER}
+
+    fresh = Client()
+    fresh.get(restore_link(basket))
+    assert fresh.session[attribution.SESSION_KEY]["campaign_id"] == OLDER
+    assert fresh.session[attribution.SESSION_KEY] == data[attribution.BASKET_KEY]
+
+    landed = Client()
+    landed.get("/", {"mc_cid": NEWER})
+    landed.get(restore_link(basket))
+    assert landed.session[attribution.SESSION_KEY]["campaign_id"] == NEWER

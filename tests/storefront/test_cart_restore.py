@@ -4,9 +4,12 @@ visitor's own basket."""
 import time
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.utils import timezone
 from shuup.core.basket import get_basket
 from shuup.core.models import MutableAddress, ShopProduct
 from shuup.front.models import StoredBasket
@@ -20,6 +23,7 @@ from tests.cart_helpers import STOREFRONT, add, basket_of, order_in, products, s
 from tests.storefront.helpers import page_messages
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 
 @pytest.fixture
@@ -375,3 +379,82 @@ def test_a_link_naming_a_product_no_longer_sold_restores_the_others(shop, abando
     copy = own_basket(browser)
     assert copy.pk != basket.pk
     assert [(line["product_id"], line["quantity"]) for line in copy.data["lines"]] == [(kept.pk, 3)]
+
+
+def test_a_link_whose_products_the_visitor_holds_already_still_names_its_basket(abandoned_basket):
+    """Shuup's ``extra_data`` setter does not mark the basket changed: a copy that added no line was not saved, and
+    its order left the link's cart in Mailchimp."""
+    basket, product = abandoned_basket
+    browser = Client()
+    browser.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    own = own_basket(browser)
+    response = browser.get(restore_path(basket), follow=True)
+    assert str(views.CART_ADDED) in page_messages(response)
+    own.refresh_from_db()
+    assert cart_links.basket_restored_from(own.data) == basket.pk
+    assert [line["quantity"] for line in own.data["lines"]] == [1], "the visitor's quantity stays"
+
+
+def test_an_order_from_a_copy_never_overwrites_a_save_of_the_links_basket_made_meanwhile(shop, abandoned_basket):
+    """Two writers: the checkout notes the order in the link's basket while its holder saves it. The note is a
+    compare-and-set on the basket's ``updated_on``: the holder's save (here, between the note's read and its
+    write) is kept, and the note is written on top of it."""
+    stored_basket, product = abandoned_basket
+    request = apply_request_middleware(RequestFactory().get("/"), user=User.objects.get(
+        pk=stored_basket.customer.user_id))
+    request.session["basket_basket_key"] = {"pk": stored_basket.pk, "key": stored_basket.key}
+    holder = get_basket(request)  # the browser holding the link's basket
+    other = create_product("meanwhile-sku", shop=shop, supplier=get_default_supplier(), default_price=5)
+    table = StoredBasket._meta.db_table
+    armed = []
+
+    def holder_saves_first(execute, sql, params, many, context):
+        if armed and sql.lstrip().upper().startswith("UPDATE") and table in sql:
+            armed.clear()
+            add(holder, shop, other)  # the holder's save, committed before the checkout's write
+        return execute(sql, params, many, context)
+
+    armed.append(True)
+    with connection.execute_wrapper(holder_saves_first):
+        cart_links.mark_ordered_from_copy(shop.pk, stored_basket.pk, timezone.now())
+    assert not armed, "the holder saved between the read and the write"
+    stored_basket.refresh_from_db()
+    assert {line["product_id"] for line in stored_basket.data["lines"]} == {product.pk, other.pk}, \
+        "the holder's save is kept"
+    assert cart_links.ORDERED_FROM_COPY in stored_basket.data, "the note is written on top of it"
+
+
+@pytest.mark.parametrize("gone", ["shop product removed", "product deleted"])
+def test_a_link_whose_products_are_all_no_longer_sold_says_the_basket_is_gone(shop, abandoned_basket, gone):
+    """Not "your basket is as you left it" over an empty basket."""
+    basket, product = abandoned_basket
+    if gone == "shop product removed":
+        ShopProduct.objects.filter(shop=shop, product=product).delete()
+    else:
+        product.soft_delete()
+    browser = Client()
+    shown = page_messages(browser.get(restore_path(basket), follow=True))
+    assert str(views.CART_PRODUCTS_GONE) in shown and str(views.CART_RESTORED) not in shown, shown
+    assert browser.session.get("basket_basket_key", {}).get("pk") != basket.pk
+    assert not StoredBasket.objects.filter(data__contains=cart_links.RESTORED_FROM).exists(), "no copy was made"
+
+
+def test_a_link_of_another_shops_basket_is_refused(shop, cart_settings):
+    """A token of shop two's basket opened in shop one's storefront: refused as a bad link (the basket is shop
+    two's: its products, prices and codes), never "gone"."""
+    from shuup.core.models import Shop, ShopStatus
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "one.example.com"
+    shop.save()
+    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
+                                status=ShopStatus.ENABLED, currency=shop.currency,
+                                prices_include_tax=shop.prices_include_tax)
+    set_current_theme("shuup.themes.classic_gray", other)
+    basket = basket_of(other, shopper(email="two.tom@fastmail.com")[0], host="two.example.com")
+    add(basket, other, products(other)[0])
+    url = cart_links.restore_url(stored(basket))
+    browser = Client(HTTP_HOST="one.example.com")
+    shown = page_messages(browser.get(url[len("https://two.example.com"):], follow=True))
+    assert str(views.CART_LINK_BAD) in shown and str(views.CART_GONE) not in shown, shown
+    assert browser.session.get("basket_basket_key", {}).get("pk") != stored(basket).pk

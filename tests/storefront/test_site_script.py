@@ -153,3 +153,64 @@ def test_a_project_without_shuup_gdpr_loads_the_addon(tmp_path):
     done = subprocess.run([sys.executable, "-c", LOAD_PROVIDES], env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-1500:]
+
+
+@pytest.mark.parametrize("site_named_by", ["shop domain", "WEBHOOK_BASE_URL"])
+def test_the_store_and_its_connected_site_follow_the_shops_new_domain(shop, fresh_configuration, mailchimp_account,
+                                                                      settings, admin_client, site_named_by):
+    """Mailchimp cannot change a connected site's domain: the site of the old one is deleted and created again for
+    the new one (a new script, which the storefront then includes); the store's domain is updated. The admin's save
+    only queues a job; where the shop's domain names the site it was connected on, the staging guard holds the shop
+    until the admin confirms the new address, and the confirmation queues it."""
+    from django.urls import reverse
+
+    from shoop_mailchimp.models import JobKind, MailchimpJob
+    from shoop_mailchimp.sync.jobs import run_due_jobs
+
+    if site_named_by == "WEBHOOK_BASE_URL":
+        settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.com")
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "shop.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    MailchimpConfiguration.objects.filter(pk=fresh_configuration.pk).update(site_script_enabled=True)
+    linked = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    emulator, api_key, list_id = mailchimp_account
+    [old_site] = emulator.connected_sites(api_key)
+    emulator.clear_requests()
+    shop.domain = "new.example.com"
+    shop.save()
+    assert emulator.requests == [], "the save calls no Mailchimp"
+    if site_named_by == "shop domain":
+        assert not MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).exists(), "held by the staging guard"
+        assert admin_client.post(reverse("shuup_admin:shoop_mailchimp.confirm_site")).status_code == 302
+    assert MailchimpJob.objects.filter(shop=shop, kind=JobKind.FOLLOW_DOMAIN).count() == 1
+    run_due_jobs()
+    [site] = emulator.connected_sites(api_key)
+    assert (site["foreign_id"], site["domain"]) == (linked.store_id, "new.example.com")
+    assert emulator.get_store(api_key, linked.store_id)["domain"] == "new.example.com"
+    linked.refresh_from_db()
+    assert linked.site_script_url == site["site_script"]["url"] != old_site["site_script"]["url"]
+    page = Client(HTTP_HOST="new.example.com").get("/").content.decode()
+    assert linked.site_script_url in page and old_site["site_script"]["url"] not in page
+
+    shop.save()  # the domain unchanged: nothing to do
+    assert MailchimpJob.objects.filter(shop=shop, kind=JobKind.FOLLOW_DOMAIN).count() == 1
+
+
+def test_a_shop_gaining_a_domain_gets_its_connected_site(shop, fresh_configuration, mailchimp_account, settings):
+    from shoop_mailchimp.sync.jobs import run_due_jobs
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=None, WEBHOOK_BASE_URL=None)
+    shop.domain = None
+    shop.save()
+    initialize(fresh_configuration)
+    assert emulator.connected_sites(api_key) == []
+    shop.domain = "found.example.com"
+    shop.save()
+    run_due_jobs()
+    [site] = emulator.connected_sites(api_key)
+    assert site["domain"] == "found.example.com"
+    fresh_configuration.refresh_from_db()
+    assert fresh_configuration.site_script_url == site["site_script"]["url"]

@@ -6,7 +6,9 @@ from unittest import mock
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from shuup.core.basket import get_basket, get_basket_order_creator
 from shuup.core.models import MutableAddress, Shop, ShopProduct
@@ -89,6 +91,44 @@ def test_a_hundred_basket_updates_make_few_cart_requests(shop, cart_settings, ma
     assert len(cart_requests(emulator)) <= 3
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert sorted(line["quantity"] for line in cart["lines"]) == [25, 25, 25, 25], "the latest basket"
+
+
+def sync_state_statements(queries):
+    table = SyncState._meta.db_table
+    return [query["sql"].split()[0].upper() for query in queries if table in query["sql"]]
+
+
+def test_a_basket_saved_while_its_cart_waits_writes_no_sync_state(shop, cart_settings, mailchimp_account):
+    """The add-to-basket figure: a save while the cart waits out more than half its quiet period only reads; the
+    cart, once due, is the basket of the last save, and a save late in the wait pushes it back a full period."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.quiet@fastmail.com")
+    basket = basket_of(shop, user)
+    first, second, third = products(shop, 3)
+    add(basket, shop, first)
+    row = SyncState.objects.carts().get(object_id=stored(basket).pk)
+    with CaptureQueriesContext(connection) as queries:
+        add(basket, shop, second)
+    assert sync_state_statements(queries.captured_queries) == ["SELECT"]
+    assert SyncState.objects.carts().values_list("version", "next_attempt_at").get(pk=row.pk) == (
+        row.version, row.next_attempt_at)
+
+    SyncState.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=20))
+    add(basket, shop, third)  # less than half the quiet period left: the send goes back a full one
+    later = SyncState.objects.carts().get(pk=row.pk)
+    assert later.version == row.version + 1
+    assert later.next_attempt_at > timezone.now() + timedelta(seconds=50)
+
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert sorted(line["product_id"] for line in cart["lines"]) == sorted(str(p.pk) for p in (first, second, third))
+
+    # A row in a retry's backoff is no quiet wait: a save queues it again as before (its attempts start over).
+    SyncState.objects.filter(pk=row.pk).update(attempts=2, next_attempt_at=timezone.now() + timedelta(seconds=55))
+    before = SyncState.objects.carts().get(pk=row.pk)
+    add(basket, shop, first)
+    again = SyncState.objects.carts().get(pk=row.pk)
+    assert (again.version, again.attempts) == (before.version + 1, 0)
 
 
 def test_no_cart_for_a_shopper_without_consent_when_the_shop_sends_only_consent(shop, cart_settings,
@@ -669,3 +709,36 @@ def test_a_worker_that_learns_of_an_unsubscribe_queues_the_carts(shop, cart_sett
     assert SyncState.objects.carts().get().status == "pending"
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+@pytest.mark.parametrize("erasure", ["contact deleted", "GDPR anonymization"])
+def test_an_erased_shoppers_carts_are_deleted_and_never_sent_again(shop, cart_settings, mailchimp_account, erasure):
+    """Found by review: a deleted contact's baskets lost their shopper (Shuup sets it to NULL, with no save), so
+    their carts stayed in Mailchimp; an anonymized one's went only after a quiet period, as an emptied basket."""
+    from django.db import transaction
+    from shuup.core.models import Contact
+    from shuup.gdpr.anonymizer import Anonymizer
+
+    emulator, api_key, list_id = mailchimp_account
+    user, person, basket = shopper_with_a_basket(shop, "cart.erased@fastmail.com")
+    holder = stored(basket)
+    data = dict(holder.data, billing_address_data={"email": "cart.erased@fastmail.com"})  # typed at checkout too
+    StoredBasket.objects.filter(pk=holder.pk).update(data=data)
+    send_due_carts()
+    assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(holder.pk)]
+
+    with transaction.atomic():
+        if erasure == "contact deleted":
+            Contact.objects.get(pk=person.pk).delete()
+        else:
+            Anonymizer().anonymize(shop, person)
+    drain()  # at once: no quiet period
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert MailchimpLogEntry.objects.filter(action="cart.delete").exists()
+
+    holder.refresh_from_db()
+    holder.data = dict(data)  # the basket saved again, as its browser may still do
+    holder.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not [r for r in cart_requests(emulator) if r["method"] in ("POST", "PATCH")][1:], "never sent again"

@@ -197,7 +197,14 @@ def may_be_in_mailchimp(row):
     return bool(row.last_synced_at or row.last_error_data or getattr(row, "recovered", False))
 
 
+#: Why an erased row's cart goes (see :func:`~shoop_mailchimp.sync.state.erase_carts`).
+ERASED = "its shopper was erased (GDPR anonymization, or the contact was deleted)"
+
+
 def plan(configuration, row, context):
+    if row.erase:
+        # For good: the row stays, erased, so that no later save of the basket makes it a cart again.
+        return DeletePlan(configuration, row, ERASED) if may_be_in_mailchimp(row) else Outcome.skipped(ERASED)
     basket = context.baskets.get(row.object_id)
     try:
         cart_plan = CartPlan(configuration, row, basket, context)
@@ -387,4 +394,4 @@ class DeletePlan:
         except MailchimpNotFound:
             pass  # deleted already (in Mailchimp, or by an earlier attempt)
         log("cart.delete", "Cart %s deleted in Mailchimp: %s" % (cart_id, self.reason))
-        return Outcome.removed()
+        return Outcome.skipped(self.reason) if self.row.erase else Outcome.removed()
