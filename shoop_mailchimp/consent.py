@@ -56,11 +56,12 @@ def requested_change(request, change, permission, member_status, double_opt_in):
             return change
         return members.PENDING if change == members.UNSUBSCRIBED else None
     if request == ConsentRequest.UNSUBSCRIBE and not permission and change is None and member_status in (
-            "", members.SUBSCRIBED, members.PENDING):
+            "", members.SUBSCRIBED, members.PENDING, members.ARCHIVED):
         # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed
         # elsewhere): their wish is sent all the same. Also where the shop never sent them to the audience
         # (""): a member it has of the address (an audience chosen since, into which a marketer imported
-        # subscribers) is unsubscribed, and a member the write creates gets ``status_if_new``.
+        # subscribers) is unsubscribed, and a member the write creates gets ``status_if_new``. An archived member
+        # too: only a status reaches it, and a marketer who unarchives it later finds it unsubscribed.
         return members.UNSUBSCRIBED
     return change
 

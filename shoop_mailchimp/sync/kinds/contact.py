@@ -195,6 +195,8 @@ def plan(configuration, row, context):
                                context.interest_ids, context.facts(contact.pk))
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
+    if contact_plan.left_archived:
+        return Outcome.skipped("archived in Mailchimp: left archived until consent is given or withdrawn in the shop")
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
 
@@ -281,7 +283,7 @@ class ContactPlan:
                              or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
         if (self.status_change is None and not self.permission and self.recovered
-                and row.member_status != members.ERASED):
+                and row.member_status not in (members.ERASED, members.ARCHIVED)):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile.
@@ -329,6 +331,14 @@ class ContactPlan:
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
                 and not self.confirmation_decided_by_answer)
+
+    @property
+    def left_archived(self):
+        """A member archived in Mailchimp (by a marketer, or the shop's move of an address) stays archived: the
+        shop sends it nothing, not even the customer (a store's customer brings an archived contact back), until
+        the shop has news for it: a consent given or withdrawn (a status, which brings it back subscribed,
+        pending or unsubscribed), or a shopper's request. A resend or a re-queue is no news."""
+        return self.row.member_status == members.ARCHIVED and not self.status_change and not self.consent_request
 
     @property
     def unchanged(self):
@@ -468,13 +478,17 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
-            permissions = self.permissions_operation(member, status)
+            permissions = None if member_status == members.ARCHIVED else self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
                 log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the "
                     "shop's consent: %s" % ("given" if self.permission else "withdrawn"))
         unsubscribed_meanwhile = False
-        if not self.customer_unchanged(member_status):
+        if member_status == members.ARCHIVED:
+            # The write left an archived member archived (it carried no status): the customer would bring it back.
+            log("member.archived", "%s is archived in Mailchimp: left archived, and the customer was not sent"
+                % self.email)
+        elif not self.customer_unchanged(member_status):
             try:
                 yield self.customer_operation(member_status, member_written=member is not None)
             except MailchimpAPIError as error:
@@ -695,6 +709,9 @@ def _build_customers(configuration, pairs, rows, sent):
     for row in rows:
         facts = sent.get(str(row.id))
         if facts is None:
+            continue
+        if facts.get("member_status") == members.ARCHIVED:
+            facts["customer_skipped"] = True  # left archived: a customer would bring the member back
             continue
         if customer_unchanged(facts["fingerprint"], facts.get("member_status"), row):
             facts["customer_skipped"] = True  # only the member changed (a group, a name kept)

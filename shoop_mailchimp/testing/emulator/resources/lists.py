@@ -337,7 +337,12 @@ def upsert_member(ctx):
     if member is None:
         check_not_fake(ctx, lst, email)
         return lst.member_json(new_member(ctx, lst, email, ctx.body["status_if_new"], ctx.body))
-    status = ctx.body.get("status") or (ctx.body["status_if_new"] if member["status"] == "archived" else None)
+    status = ctx.body.get("status")
+    if member["status"] == "archived" and not status:
+        # ``status_if_new`` is for an address the audience lacks: an archived member is not new, and a write
+        # without ``status`` leaves it archived and its profile as it was (an archived contact cannot be
+        # edited). Only a ``status`` brings it back (or the member's own signup, or its store activity).
+        return lst.member_json(member)
     if status == "subscribed" and member["status"] != "subscribed":
         check_can_subscribe(ctx, lst, member)
     apply_member_changes(ctx, lst, member, ctx.body)
