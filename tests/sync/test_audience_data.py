@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 import requests
-from shuup.core.models import CompanyContact, ContactGroup, MutableAddress, PersonContact
+from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, PersonContact
 from shuup.testing.factories import create_random_contact_group, get_shop
 
 from shoop_mailchimp.initialization import initialize
@@ -358,6 +358,39 @@ def test_a_tag_added_by_hand_with_a_rules_name_stays_when_the_rule_no_longer_giv
     drain()
     assert tag_names(member_of(mailchimp_account, person)) == ["customer"], "the shop removed a hand-made tag"
     assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "")
+
+
+def test_a_hand_made_tag_differing_only_in_case_is_the_marketers(configuration, mailchimp_account):
+    """Mailchimp's tag names ignore case: the marketer's "VIP" is the rule's "vip". The shop finds it, sends
+    nothing, and never removes it."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="vip")
+    person = new_person()
+    drain()
+    tag_by_hand(mailchimp_account, person, "VIP")
+    mailchimp_account[0].clear_requests()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    assert not [r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")], "a tag it had was sent"
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "vip")
+    order.set_canceled()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["VIP"], "the shop removed a hand-made tag"
+
+
+def test_a_rule_renamed_only_in_case_keeps_the_shops_tag(configuration, mailchimp_account):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="Customer")
+    person = new_person()
+    place_order(configuration.shop, person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["Customer"]
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    mailchimp_account[0].clear_requests()
+    Contact.objects.get(pk=person.pk).save()
+    make_all_due()
+    drain()
+    assert not [r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")]
+    assert tag_names(member_of(mailchimp_account, person)) == ["Customer"]
+    assert row_of(person).applied_tags.lower() == "customer"
 
 
 def test_in_a_burst_a_tag_found_on_the_member_is_not_taken_for_the_shops(burst_settings, mailchimp_account):

@@ -344,7 +344,8 @@ class ContactPlan:
     def unchanged(self):
         return (not self.recovered and self.fingerprint == self.row.fingerprint and self.status_change is None
                 and not self.previous_email and not self.request_done
-                and self.tags_wanted == self.tags_applied | self.tags_found and not self.confirmation_needs_answer)
+                and tags.same_tags(self.tags_wanted, self.tags_applied | self.tags_found)
+                and not self.confirmation_needs_answer)
 
     @property
     def confirmation_needs_answer(self):
@@ -382,7 +383,7 @@ class ContactPlan:
     def tags_to_add(self):
         """Rule tags the shop has neither applied nor found on the member: whether the member carries them
         already (added by hand) is known only from a member write's answer."""
-        return self.tags_wanted - self.tags_applied - self.tags_found
+        return tags.without(self.tags_wanted, self.tags_applied, self.tags_found)
 
     def tag_change(self, carried=None):
         return tags.TagChange(self.tags_wanted, self.tags_applied, self.tags_found, carried)

@@ -431,17 +431,19 @@ def _check_tags(tags):
 @handles("POST", "/lists/{listId}/members/{subscriberHash}/tags")
 def update_member_tags(ctx):
     """Tags are added (``active``) or removed (``inactive``, a no-op for a tag the member lacks); the member's
-    status is never changed by them."""
+    status is never changed by them. Names are compared regardless of case, as Mailchimp does: "vip" is the
+    audience's tag "VIP" (it keeps the spelling it was created with), and removing "vip" removes "VIP"."""
     lst, member = _member(ctx)
     require(ctx.body, "tags")
     _check_tags(ctx.body["tags"])
     for tag in ctx.body["tags"]:
         name = tag["name"].strip()
-        current = [t for t in member["tags"] if t["name"] != name]
+        key = name.casefold()
+        current = [t for t in member["tags"] if t["name"].casefold() != key]
         if tag["status"] == "active":
-            kept = next((t for t in member["tags"] if t["name"] == name), None)
-            tag_id = lst.tag_ids.setdefault(name, len(lst.tag_ids) + 1)
-            current.append(kept or {"id": tag_id, "name": name, "date_added": now_iso()})
+            kept = next((t for t in member["tags"] if t["name"].casefold() == key), None)
+            known = lst.tag_ids.setdefault(key, (len(lst.tag_ids) + 1, name))
+            current.append(kept or {"id": known[0], "name": known[1], "date_added": now_iso()})
         member["tags"] = current
     member["last_changed"] = now_iso()
     return 204, None
