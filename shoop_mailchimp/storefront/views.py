@@ -129,6 +129,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             SUBSCRIBED_ELSEWHERE=subscriptions.SUBSCRIBED_ELSEWHERE,
             UNDELIVERABLE=subscriptions.UNDELIVERABLE,
             CONFIRMATION_MAILED=subscriptions.CONFIRMATION_MAILED,
+            CONFIRMATION_LAPSED=subscriptions.CONFIRMATION_LAPSED,
             RECORDED=subscriptions.RECORDED,
             UNSUBSCRIBE_RECORDED=subscriptions.UNSUBSCRIBE_RECORDED,
         )

@@ -1,11 +1,13 @@
 """The shopper's own subscription in the customer account: see it, withdraw it (Mailchimp then unsubscribes
 the member), give it again."""
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 from shuup.core.models import get_person_contact
 
-from shoop_mailchimp.models import MailchimpLogEntry
+from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import new_person
@@ -295,3 +297,42 @@ def test_a_single_opt_in_subscription_while_disconnected_is_not_shown_as_done(sh
     configuration.save()
     drain()
     assert status_on_page(shopper_client)[0] == "subscribed"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_lapsed_confirmation_link_is_told_and_a_later_signup_mails_a_fresh_one(
+        shop, shopper, shopper_client, configuration, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    person = get_person_contact(shopper)
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "pending"
+    assert len(emulator.confirmations(api_key)) == 1
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=person.pk)
+    assert row.confirmation_sent_at is not None
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+    choose(shopper_client, subscribe=True)  # pressed again while the link is fresh: no second e-mail
+    drain()
+    assert len(emulator.confirmations(api_key)) == 1
+
+    # CONFIRMATION_LIFETIME later the link was never clicked.
+    lifetime = timedelta(seconds=settings.SHOOP_MAILCHIMP.get("CONFIRMATION_LIFETIME", 60 * 24 * 3600))
+    SyncState.objects.filter(pk=row.pk).update(confirmation_sent_at=timezone.now() - lifetime - timedelta(hours=1),
+                                               consent_requested_at=timezone.now() - lifetime - timedelta(hours=1))
+    status, html = status_on_page(shopper_client)
+    assert status == "confirmation_lapsed"
+    assert "has lapsed" in html and 'name="subscribe" value="1"' in html
+    person = get_person_contact(shopper)
+    person.last_name = "Renamed"  # an unrelated send mails nothing
+    person.save()
+    drain()
+    assert len(emulator.confirmations(api_key)) == 1
+
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert len(emulator.confirmations(api_key)) == 2, "a fresh link"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "pending"
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"

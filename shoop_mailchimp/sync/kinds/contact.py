@@ -2,6 +2,7 @@
 eCommerce customer, and where an erased contact is forgotten in Mailchimp."""
 import hashlib
 import json
+from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent, shop_consent
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
@@ -290,6 +292,12 @@ class ContactPlan:
             self.status_change = members.UNSUBSCRIBED
         self.status_change = consent.requested_change(
             self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in)
+        # A shopper asked to subscribe after the confirmation link lapsed: Mailchimp mails a fresh one.
+        self.fresh_link = (self.permission or confirming) and consent.fresh_link_due(
+            row.member_status, getattr(row, "confirmation_sent_at", None), getattr(row, "consent_requested_at", None),
+            timezone.now(), confirmation_lifetime())
+        if self.fresh_link and self.status_change is None:
+            self.status_change = members.PENDING
         facts = facts or AudienceFacts(mapping=merge_fields.UNREAD_MAP)
         # The contact's own language ("" when unset: Shuup's ``Contact.language`` would give the shop's
         # default, which says nothing of the person, and Mailchimp keeps the language it has).
@@ -512,13 +520,14 @@ class ContactPlan:
                 log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
                     "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
                     for change in tags_operation.body["tags"])))
+        link_asked = member is not None and link_mailed(member_status, status, self.row.member_status)
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile, tag_change, self.request_done)
+                            unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -570,8 +579,19 @@ def written_facts(email, member_status, permission, decided, consent_request="")
     return facts
 
 
+def confirmation_lifetime():
+    return timedelta(seconds=get_setting("CONFIRMATION_LIFETIME"))
+
+
+def link_mailed(member_status, status_sent, status_before):
+    """Whether the member write had Mailchimp mail a confirmation link: the member is pending, asked so now
+    (a fresh link) or new to pending."""
+    return member_status == members.PENDING and (status_sent == members.PENDING or status_before != members.PENDING)
+
+
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
-                 unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request=""):
+                 unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
+                 link_asked=False):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
@@ -591,6 +611,8 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
         facts["consent_request"] = ""
     if status_change:
         facts["consent_sent_at"] = decided_at
+    if link_asked:
+        facts["confirmation_sent_at"] = decided_at  # the link's lifetime runs from here
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     return outcome
@@ -662,7 +684,7 @@ def _build_members(configuration, pairs, rows, sent):
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
                  "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
-                 "consent_asked": plan.consent_request}
+                 "consent_asked": plan.consent_request, "status_before": row.member_status}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -750,7 +772,9 @@ def _read_customers(configuration, row, results, facts):
     return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
                         facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
                         facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
-                        consent_request=facts.get("consent_request", ""))
+                        consent_request=facts.get("consent_request", ""),
+                        link_asked=not facts.get("member_skipped") and link_mailed(
+                            facts["member_status"], facts.get("status_change"), facts.get("status_before", "")))
 
 
 def _batch_tag_change(facts):

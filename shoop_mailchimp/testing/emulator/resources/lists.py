@@ -79,8 +79,11 @@ def check_can_subscribe(ctx, lst, member):
 
 
 def change_status(ctx, lst, member, status):
-    """Set a status through the API: compliance checked, a confirmation e-mail recorded for ``pending``."""
+    """Set a status through the API: compliance checked, a confirmation e-mail recorded for ``pending`` (also
+    for a member pending already: asking ``pending`` again mails the link again)."""
     if status == member["status"]:
+        if status == "pending":
+            record_confirmation(ctx, lst, member)
         return
     if status == "subscribed":
         check_can_subscribe(ctx, lst, member)
