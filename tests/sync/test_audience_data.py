@@ -135,6 +135,42 @@ def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, conf
     assert fields["GROUPS"] == "Regulars"  # not Shuup's default group for persons, which every person is in
 
 
+def test_unmapping_a_field_the_shop_created_clears_it_once_and_leaves_the_audiences_own(
+        admin_client, configuration, mailchimp_account):
+    """The shop created GROUPS and filled it: unmapped, its last value would stay on every member for good.
+    Each member is sent it empty once; later writes leave it alone. Mailchimp's own ADDRESS, unmapped, keeps
+    its value (a person may have filled it)."""
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(default_billing_address=address())
+    ContactGroup.objects.create(identifier="regulars", shop=configuration.shop, name="Regulars").members.add(person)
+    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["groups"]))
+    run_due_jobs(configuration.shop_id)
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["GROUPS"] == "Regulars"
+
+    assert saved(post_shop_form(admin_client, configuration.shop, merge_groups="", merge_billing_address=""))
+    drain()
+    fields = member_of(mailchimp_account, person)["merge_fields"]
+    assert fields["GROUPS"] == "", "the shop's last value lingered"
+    assert fields["ADDRESS"]["city"] == "Helsinki", "a field the shop did not create is left as it is"
+    assert list(MailchimpConfiguration.objects.get().merge_fields_to_clear) == ["GROUPS"]
+
+    # The marketer uses the field for something else now: the shop's later writes leave it alone.
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(person.email)]["merge_fields"][
+            "GROUPS"] = "by hand"
+    emulator.clear_requests()
+    person.last_name = "Later"
+    person.save()
+    drain()
+    [put] = member_puts(emulator)
+    assert "GROUPS" not in put["body"]["merge_fields"]
+    assert member_of(mailchimp_account, person)["merge_fields"]["GROUPS"] == "by hand"
+
+
 def test_the_groups_merge_field_names_only_this_shops_groups(configuration, mailchimp_account):
     """Another shop's group (its private segmentation) never reaches this shop's audience, nor does Shuup's
     built-in group every person is in, until the shop uses it as a group (here: a tag group)."""

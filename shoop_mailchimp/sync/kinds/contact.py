@@ -110,8 +110,11 @@ class AudienceFacts:
     """What the audience's merge fields and tags are made of besides the contact itself: the merge fields to
     fill, the contact's orders in the shop and its groups' names. Empty by default (nothing to fill, no tag)."""
 
-    def __init__(self, mapping=None, order_count=0, first_order_on=None, total_spent=None, group_names=None):
+    def __init__(self, mapping=None, order_count=0, first_order_on=None, total_spent=None, group_names=None,
+                 clears=None):
         self.mapping = mapping or {}
+        #: {tag: when unmapped} of the fields the shop created and no longer fills (merge_fields.fields_to_clear).
+        self.clears = clears or {}
         self.order_count = order_count
         self.first_order_on = first_order_on
         self.total_spent = total_spent
@@ -137,6 +140,7 @@ class Context:
         self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
             "group_id", "interest_id"))
         self.mapping = merge_fields.effective_map(configuration)
+        self.clears = merge_fields.fields_to_clear(configuration)
         self.orders = {}
         if configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping):
             self.orders = {facts["customer_id"]: facts for facts in Order.objects.filter(
@@ -153,7 +157,7 @@ class Context:
         orders = self.orders.get(contact_id) or {}
         first = orders.get("first")
         return AudienceFacts(
-            mapping=self.mapping, order_count=orders.get("count", 0),
+            mapping=self.mapping, clears=self.clears, order_count=orders.get("count", 0),
             first_order_on=first and timezone.localtime(first).date(),
             total_spent=orders.get("total"),
             group_names={group_id: self.group_names[group_id] for group_id in self.group_ids.get(contact_id, ())
@@ -324,6 +328,9 @@ class ContactPlan:
         # is known and would make the next save of an untouched contact send everything again.
         # One half per request, so that a send skips the request whose half Mailchimp already holds.
         self.fingerprint = _digest(dict(self.member, status_if_new=None)) + _digest(self.customer)
+        # A field the shop created and no longer fills is sent empty to a member written before it was unmapped,
+        # once: left out of the fingerprint, so that the next write leaves it alone (a marketer's later use).
+        self.member["merge_fields"].update(merge_fields.clear_values(facts.clears, row.last_synced_at))
 
     @property
     def refusal_key(self):
