@@ -45,6 +45,8 @@ CONFIRMATION_MAILED = "confirmation_mailed"
 #: Mailchimp mailed a link to confirm a subscription longer ago than CONFIRMATION_LIFETIME, and nobody clicked it:
 #: subscribing again has a fresh one mailed.
 CONFIRMATION_LAPSED = "confirmation_lapsed"
+#: The shopper's account has no e-mail address: no newsletter can reach them, whatever they choose.
+NO_ADDRESS = "no_address"
 #: Consent given while the shop sends nothing to Mailchimp (disconnected, paused, "Send changes" unticked): nothing
 #: was sent yet, no subscription made and no link mailed.
 RECORDED = "recorded"
@@ -191,6 +193,8 @@ def newsletter_status(shop, contact):
     without their consent (someone typed their address into a sign-up form), undeliverable (the address
     bounces: no link or newsletter reaches it), or not subscribed. Nothing is claimed done that waits for a
     send the shop does not make now."""
+    if not (contact.email or "").strip():
+        return NO_ADDRESS
     member_status, request, consent_sent, link_sent_at, requested_at = SyncState.objects.filter(
         shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
         "member_status", "consent_request", "opt_in", "confirmation_sent_at", "consent_requested_at",

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from shuup.core.models import get_person_contact
+from shuup.core.models import Contact, get_person_contact
 
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
@@ -336,3 +336,36 @@ def test_a_lapsed_confirmation_link_is_told_and_a_later_signup_mails_a_fresh_one
     assert len(emulator.confirmations(api_key)) == 2, "a fresh link"
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "pending"
     assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+
+
+@pytest.mark.django_db
+def test_an_account_without_an_email_address_is_told_so_and_records_nothing(shop, newsletter_block,
+                                                                           django_user_model):
+    user = django_user_model.objects.create_user("no.mail", "", "pw")
+    person = get_person_contact(user)
+    person.add_to_shop(shop)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    status, html = status_on_page(client)
+    assert status == "no_address"
+    assert "has no e-mail address" in html and 'name="subscribe" value="1"' not in html
+    response = choose(client, subscribe=True)  # a page loaded before the address was removed
+    assert page_messages(response) == [str(views.NO_ADDRESS)]
+    assert get_person_contact(user).marketing_permission is False
+
+
+@pytest.mark.django_db
+def test_subscribe_on_the_account_page_is_rate_limited_per_address_with_the_block(shop, shopper, shopper_client,
+                                                                                  settings):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_ADDRESS=(2, 3600))
+    person = get_person_contact(shopper)
+    front = Client(enforce_csrf_checks=True)
+    front.get("/")
+    front.post(signup_url(), {"email": shopper.email, "next": "/",
+                              "csrfmiddlewaretoken": front.cookies["csrftoken"].value})  # the block: one attempt
+    Contact.objects.filter(pk=person.pk).update(marketing_permission=False)
+    assert page_messages(choose(shopper_client, subscribe=True)) != [str(views.TOO_MANY_ATTEMPTS)]
+    choose(shopper_client, subscribe=False)
+    refused = choose(shopper_client, subscribe=True)
+    assert page_messages(refused) == [str(views.TOO_MANY_ATTEMPTS)]
+    assert get_person_contact(shopper).marketing_permission is False, "recorded anyway"
