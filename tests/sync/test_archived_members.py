@@ -13,7 +13,7 @@ from shoop_mailchimp.models import JobKind, MailchimpJob, SyncKind, SyncStatus
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of
+from tests.helpers import make_all_due, new_person, place_order, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +116,19 @@ def test_a_reconciliation_notices_a_marketer_unarchiving(configuration, mailchim
     drain()  # what the shop held back while the member was archived reaches it now
     member = emulator.get_member(api_key, list_id, person.email)
     assert member["status"] == "transactional" and member["merge_fields"]["LNAME"] == "Edited"
+
+
+def test_an_order_by_an_archived_contact_brings_the_member_back_never_subscribed(configuration, mailchimp_account):
+    """Mailchimp's rule: a purchase in the connected store unarchives the contact (the order's customer). The
+    shop does not hold the order back; the member comes back as it was (here without a subscription), and a
+    reconciliation records it."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False)
+    drain()
+    archived_by_a_marketer(configuration, emulator, api_key, list_id, person)
+    place_order(configuration.shop, person)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
+    call_command("mailchimp_reconcile")
+    assert row_of(person).member_status == "transactional"
+    assert MailchimpJob.objects.filter(kind=JobKind.RECONCILE).first().result["found"]["unarchived"] == 1

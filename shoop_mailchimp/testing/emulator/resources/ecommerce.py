@@ -113,9 +113,14 @@ def sync_customer_member(ctx, store, customer, previous_opt_in, opt_in):
     if hashed in lst.forgotten:
         return
     member = lst.members.get(hashed)
-    if member is None or member["status"] == "archived":
-        if opt_in and member is not None:
+    if member is not None and member["status"] == "archived":
+        # Store activity unarchives a contact (Mailchimp's help, "Archive or Unarchive Contacts"): the same member
+        # (its id, data and tags) with the status it had, subscribed only by an opt-in Mailchimp accepts.
+        if opt_in:
             check_can_subscribe(ctx, lst, member)
+        previous = lst.archived_status.pop(member["id"], None) or "transactional"
+        set_status(member, "subscribed" if opt_in else previous)
+    elif member is None:
         names = customer_merge_fields(ctx, lst, customer)
         new_member(
             ctx,
