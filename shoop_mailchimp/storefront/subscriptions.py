@@ -45,6 +45,9 @@ CONFIRMATION_MAILED = "confirmation_mailed"
 #: Mailchimp mailed a link to confirm a subscription longer ago than CONFIRMATION_LIFETIME, and nobody clicked it:
 #: subscribing again has a fresh one mailed.
 CONFIRMATION_LAPSED = "confirmation_lapsed"
+#: The shop holds the shopper's consent, but a marketer archived their member in Mailchimp: no newsletter goes
+#: to them until they subscribe again (a consent given again brings the member back).
+ARCHIVED = "archived"
 #: The shopper's account has no e-mail address: no newsletter can reach them, whatever they choose.
 NO_ADDRESS = "no_address"
 #: Consent given while the shop sends nothing to Mailchimp (disconnected, paused, "Send changes" unticked): nothing
@@ -122,8 +125,16 @@ def subscribe_address(shop, email, first_name="", last_name=""):
 def subscribe_person(shop, contact, where):
     """A logged-in shopper (account page, registration) consents for their own contact. Consenting already,
     with the confirmation link lapsed, they are mailed a fresh one."""
+    status = newsletter_status(shop, contact)
+    if status == ARCHIVED:
+        # Consenting already, the member archived: a consent given again is sent, and brings the member back.
+        _log_choice(shop, contact, True, where)
+        if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.SUBSCRIBE,
+                                        unless=(ConsentRequest.UNSUBSCRIBE,)):
+            schedule_delivery(shop.pk)
+        return
     if (contact.marketing_permission and shop_consent.consents_in(shop.pk, contact)
-            and newsletter_status(shop, contact) == CONFIRMATION_LAPSED):
+            and status == CONFIRMATION_LAPSED):
         log_event(shop.pk, "storefront.confirm", "The shopper asked again %s after the confirmation link lapsed: "
                   "Mailchimp mails a fresh one." % where, contact_id=contact.pk)
         if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.CONFIRM,
@@ -191,7 +202,8 @@ def newsletter_status(shop, contact):
     unsubscribe recorded (withdrawn while the shop sends nothing: Mailchimp still holds the member subscribed),
     subscribed on another form (Mailchimp mails them without the shop's consent), a confirmation link mailed
     without their consent (someone typed their address into a sign-up form), undeliverable (the address
-    bounces: no link or newsletter reaches it), or not subscribed. Nothing is claimed done that waits for a
+    bounces: no link or newsletter reaches it), archived by a marketer though consenting, a confirmation link that
+    lapsed, no e-mail address, or not subscribed. Nothing is claimed done that waits for a
     send the shop does not make now."""
     if not (contact.email or "").strip():
         return NO_ADDRESS
@@ -217,6 +229,8 @@ def newsletter_status(shop, contact):
         return NOT_SUBSCRIBED
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
+    if member_status == members.ARCHIVED and request != ConsentRequest.SUBSCRIBE:
+        return ARCHIVED  # (a consent given again goes with the next send: below)
     if member_status != members.PENDING and held_back(shop):
         return RECORDED  # the consent goes with the next send, once the shop sends again
     if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):

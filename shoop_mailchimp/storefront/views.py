@@ -134,6 +134,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             CONFIRMATION_MAILED=subscriptions.CONFIRMATION_MAILED,
             CONFIRMATION_LAPSED=subscriptions.CONFIRMATION_LAPSED,
             NO_ADDRESS=subscriptions.NO_ADDRESS,
+            ARCHIVED=subscriptions.ARCHIVED,
             RECORDED=subscriptions.RECORDED,
             UNSUBSCRIBE_RECORDED=subscriptions.UNSUBSCRIBE_RECORDED,
         )

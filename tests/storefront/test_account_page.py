@@ -369,3 +369,23 @@ def test_subscribe_on_the_account_page_is_rate_limited_per_address_with_the_bloc
     refused = choose(shopper_client, subscribe=True)
     assert page_messages(refused) == [str(views.TOO_MANY_ATTEMPTS)]
     assert get_person_contact(shopper).marketing_permission is False, "recorded anyway"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_consenting_shopper_whose_member_a_marketer_archived_is_told_and_can_subscribe_again(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="archived")
+    assert post_event(Client(), configuration, "unsubscribe", email=person.email, action="delete").status_code == 200
+
+    status, html = status_on_page(shopper_client)
+    assert status == "archived" and 'name="subscribe" value="1"' in html
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    assert status_on_page(shopper_client)[0] == "subscribed"
