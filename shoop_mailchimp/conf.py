@@ -64,6 +64,10 @@ DEFAULTS = {
     # (REMOTE_ADDR) in a fixed window of Django's cache; an attempt over either limit records nothing.
     "SIGNUP_LIMIT_PER_ADDRESS": (3, 3600),
     "SIGNUP_LIMIT_PER_IP": (10, 3600),
+    # Seconds a confirmation link (double opt-in, or a subscription asked for on the newsletter block for a known
+    # address) counts as waiting for its owner: after that the account page says it lapsed, and a later signup
+    # has Mailchimp mail a fresh one (docs/consent.rst).
+    "CONFIRMATION_LIFETIME": 60 * 24 * 3600,
     # Carts (abandoned-cart e-mails, docs/carts.rst): a basket is sent once it has been left alone this many
     # seconds, so a shopper adding ten items makes one send, not ten.
     "CART_QUIET_SECONDS": 60,

@@ -56,13 +56,28 @@ def requested_change(request, change, permission, member_status, double_opt_in):
             return change
         return members.PENDING if change == members.UNSUBSCRIBED else None
     if request == ConsentRequest.UNSUBSCRIBE and not permission and change is None and member_status in (
-            "", members.SUBSCRIBED, members.PENDING):
+            "", members.SUBSCRIBED, members.PENDING, members.ARCHIVED):
         # The shopper asked to be unsubscribed, though the shop never sent their consent (they subscribed
         # elsewhere): their wish is sent all the same. Also where the shop never sent them to the audience
         # (""): a member it has of the address (an audience chosen since, into which a marketer imported
-        # subscribers) is unsubscribed, and a member the write creates gets ``status_if_new``.
+        # subscribers) is unsubscribed, and a member the write creates gets ``status_if_new``. An archived member
+        # too: only a status reaches it, and a marketer who unarchives it later finds it unsubscribed.
         return members.UNSUBSCRIBED
     return change
+
+
+def confirmation_lapsed(member_status, link_sent_at, now, lifetime):
+    """Whether the confirmation link Mailchimp mailed (the member is still ``pending``) is older than its
+    lifetime (a timedelta): its owner is taken not to have seen it. A link of unknown age (mailed before the
+    shop kept the time, or on Mailchimp's own form) never lapses."""
+    return member_status == members.PENDING and link_sent_at is not None and now - link_sent_at > lifetime
+
+
+def fresh_link_due(member_status, link_sent_at, requested_at, now, lifetime):
+    """Whether a shopper asked to subscribe after the confirmation link lapsed: Mailchimp mails a fresh one
+    (the member is asked ``pending`` again). A send for anything else (a new name) mails nothing."""
+    return (confirmation_lapsed(member_status, link_sent_at, now, lifetime) and requested_at is not None
+            and requested_at > link_sent_at + lifetime)
 
 
 def may_send_cart(permission, send_unconsented):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.mailchimp import resources
-from shoop_mailchimp.mailchimp.members import ARCHIVED, mailchimp_email
+from shoop_mailchimp.mailchimp.members import mailchimp_email
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync.kinds.contact import address_problem
@@ -36,8 +36,8 @@ def preview(configuration, session):
     for page, _total in resources.member_pages(session, configuration.list_id,
                                                "members.email_address,members.status"):
         for member in page:
-            if member.get("status") != ARCHIVED:  # an archived member is added again like a new one
-                addresses.add((member.get("email_address") or "").lower())
+            # An archived member is an existing one: the first sync leaves it archived (see docs/consent.rst).
+            addresses.add((member.get("email_address") or "").lower())
             statuses[member.get("status", "")] = statuses.get(member.get("status", ""), 0) + 1
     store_id = configuration.store_id or MailchimpConfiguration.default_store_id(configuration.shop)
     store = resources.get_or_none(session, resources.store_path(store_id))

@@ -205,6 +205,23 @@ def handle_upemail(configuration, event, states=None):
         {"old_email": old_email, "new_email": new_email, "matched": len(contact_ids)})
 
 
+def handle_unarchive(configuration, event, states=None):
+    """A marketer unarchived the member (reconciliation only: Mailchimp fires no webhook for it; ``data[status]``
+    is its status now). The shop sent the archived member nothing: its rows are sent again in full (a member
+    write without a status, which changes no consent)."""
+    email, status = event["data"]["email"], event["data"]["status"]
+    states, refusal = _applicable(configuration, event, email, states)
+    if refusal:
+        return refusal
+    archived = [row for row in states if row.member_status == ARCHIVED]
+    state.apply_mailchimp_fact([row.pk for row in archived], event["fired_at"], resend=True, member_status=status,
+                               fingerprint="")
+    contact_ids = sorted(row.object_id for row in archived)
+    return EventResult("webhook.unarchived", "%s was unarchived in Mailchimp (now %s): the shop sends it its "
+                       "changes again" % (email, status), LogKind.INFO, contact_ids,
+                       {"email": email, "status": status, "matched": len(contact_ids)})
+
+
 def handle_profile(configuration, event, states=None):
     email = event["data"]["email"]
     contact_ids = sorted(row.object_id for row in _states(configuration, email, states))
@@ -223,4 +240,5 @@ HANDLERS = {
     "cleaned": handle_cleaned,
     "upemail": handle_upemail,
     "profile": handle_profile,
+    "unarchive": handle_unarchive,
 }

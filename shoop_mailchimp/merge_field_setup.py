@@ -23,8 +23,15 @@ def member_write_inputs(configuration):
 
 def resend_if_changed(configuration, before):
     """Queue every contact again when what member writes carry changed since ``before`` (payloads that did not
-    change close without a request); returns whether it did."""
-    if not configuration.is_initialized or member_write_inputs(configuration) == before:
+    change close without a request); returns whether it did. A field the shop created and no longer fills is
+    remembered, to be sent empty once to each member written before (its last value would linger)."""
+    if member_write_inputs(configuration) == before:
+        return False
+    clears = merge_fields.unmapped_created(configuration, [tag for _key, tag in before[0]], timezone.now())
+    if clears != configuration.merge_fields_to_clear:
+        configuration.merge_fields_to_clear = clears
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(merge_fields_to_clear=clears)
+    if not configuration.is_initialized:
         return False
     state.resend_all(configuration.shop_id, SyncKind.CONTACT)
     return True
@@ -67,5 +74,9 @@ def create_merge_fields(configuration, session, keys):
                 continue
             created.append(body["tag"])
         mapping[key] = body["tag"]
+    if created:
+        configuration.created_merge_fields = sorted(set(configuration.created_merge_fields or ()) | set(created))
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+            created_merge_fields=configuration.created_merge_fields)
     store_merge_fields(configuration, resources.list_merge_fields(session, configuration.list_id), mapping)
     return created, refusals

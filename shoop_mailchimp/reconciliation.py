@@ -16,6 +16,9 @@ which survives an e-mail change, else by the e-mail last sent):
   ``archived`` where the shop knew another → ``unsubscribe``, ``cleaned``, ``unsubscribe`` (delete);
   ``subscribed`` where the shop knew another (a confirmed opt-in, or an admin's change) → ``subscribe``,
   which records the status and gives no consent;
+- any status but ``unsubscribed`` or ``cleaned`` where the shop knew the member archived (a marketer unarchived
+  it; Mailchimp fires no webhook for that) → ``unarchive``, which records the status and sends the contact again
+  (the shop sent an archived member nothing);
 - a member no contact of the shop has: counted, and its address kept for the export.
 
 A full pass also finds contacts the shop sent whose member is gone from the audience (deleted for
@@ -46,8 +49,8 @@ UNKNOWN_EXPORT_LIMIT = 50000
 MEMBER_FIELDS = ",".join(["members.%s" % name for name in (
     "email_address", "unique_email_id", "status", "last_changed", "unsubscribe_reason")])
 #: Report categories, in the order the admin shows them.
-CATEGORIES = ("unsubscribed", "cleaned", "archived", "subscribed", "email_changed", "stale", "left_for_later",
-              "missing_requeued")
+CATEGORIES = ("unsubscribed", "cleaned", "archived", "unarchived", "subscribed", "email_changed", "stale",
+              "left_for_later", "missing_requeued")
 #: A member's status → the webhook event that tells the shop of it.
 STATUS_EVENTS = {
     statuses.UNSUBSCRIBED: ("unsubscribe", "unsub", "unsubscribed"),
@@ -55,6 +58,8 @@ STATUS_EVENTS = {
     statuses.ARCHIVED: ("unsubscribe", "delete", "archived"),
     statuses.SUBSCRIBED: ("subscribe", "", "subscribed"),
 }
+#: Statuses of a member a marketer unarchived that only record it (an unsubscribe or a bounce goes its own way).
+UNARCHIVED_TO = (statuses.SUBSCRIBED, statuses.PENDING, statuses.TRANSACTIONAL)
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.SENDING)
 #: Rows whose last change Mailchimp has got: a Mailchimp status differing from them is drift.
 SETTLED = (SyncStatus.SYNCED, SyncStatus.SKIPPED)
@@ -168,6 +173,10 @@ def _apply_member(configuration, row, member, report, deferred):
         if row.status in IN_FLIGHT:
             deferred.append(fired_at)
         return
+    if row.member_status == statuses.ARCHIVED and status in UNARCHIVED_TO:
+        event = {"type": "unarchive", "fired_at": fired_at, "merges": {}, "data": dict(data, status=status)}
+        _count(report, handle_event(configuration, event, source="reconcile", states=[row]), "unarchived")
+        return
     event_type, action, category = STATUS_EVENTS[status]
     details = dict(data, action=action) if action else data
     if status == statuses.UNSUBSCRIBED:
@@ -181,7 +190,8 @@ def _email_changed(row, email):
 
 
 def _status_changed(row, status):
-    return status in STATUS_EVENTS and bool(row.member_status) and status != row.member_status
+    known = status in STATUS_EVENTS or (row.member_status == statuses.ARCHIVED and status in UNARCHIVED_TO)
+    return known and bool(row.member_status) and status != row.member_status
 
 
 def _count(report, result, category):

@@ -26,7 +26,7 @@ shop (see docs/consent.rst).
   that (through Mailchimp's confirmation e-mail).
 - ``unsubscribe`` with ``data[action]`` ``delete``: an admin archived or deleted the member in
   Mailchimp. That is not the person's choice: the shop's consent is left alone, and the member is
-  recorded as archived.
+  recorded as archived (and sent nothing until consent is given or withdrawn: see docs/consent.rst).
 - ``subscribe``: recorded (the member is subscribed in Mailchimp), but it does not give consent in
   the shop: it may come from an admin, and a double opt-in confirmation completes consent the shop
   already holds.

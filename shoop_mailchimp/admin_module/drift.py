@@ -18,6 +18,7 @@ CATEGORY_LABELS = {
     "unsubscribed": _("Unsubscribed in Mailchimp: the shop's marketing permission withdrawn"),
     "cleaned": _("Bounced (cleaned) in Mailchimp"),
     "archived": _("Archived or deleted by an admin in Mailchimp (marketing permission kept)"),
+    "unarchived": _("Unarchived by an admin in Mailchimp: the shop sends its changes again"),
     "subscribed": _("Subscribed in Mailchimp (recorded; it gives no consent in the shop)"),
     "email_changed": _("E-mail changed in Mailchimp: sent to the new address from now on"),
     "stale": _("Changed in Mailchimp before the shop's own newer change: ignored"),

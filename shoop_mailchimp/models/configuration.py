@@ -124,6 +124,12 @@ class MailchimpConfiguration(models.Model):
         null=True, blank=True, help_text=_("Which shop data goes to which merge field ({shop field: merge tag}); "
                                            "empty: FNAME, LNAME, ADDRESS, PHONE and BIRTHDAY where the audience "
                                            "has them."))
+    created_merge_fields = JSONField(
+        null=True, blank=True, help_text=_("The tags of the merge fields the shop created in the audience: only the "
+                                           "shop fills them, so unmapping one clears it on the members."))
+    merge_fields_to_clear = JSONField(
+        null=True, blank=True, help_text=_("Merge fields the shop created and no longer fills ({tag: when "
+                                           "unmapped}): each member written before then is sent them empty once."))
     customer_tag = models.CharField(
         max_length=100, blank=True, verbose_name=_("tag for customers"),
         help_text=_("Tags members who placed an order in this shop; empty: no such tag."))

@@ -115,6 +115,16 @@ class SyncState(models.Model):
         help_text=_("When a consent change made in the shop last reached Mailchimp; events fired before it "
                     "are older than the shop's decision."),
     )
+    consent_requested_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("consent asked for"),
+        help_text=_("When the shopper last asked to subscribe (a consent request): asked after the confirmation "
+                    "link lapsed, it has Mailchimp mail a fresh one."),
+    )
+    confirmation_sent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("confirmation link mailed"),
+        help_text=_("When the shop last had Mailchimp e-mail the member a link to confirm a subscription (pending); "
+                    "the link lapses CONFIRMATION_LIFETIME after it."),
+    )
     applied_tags = models.TextField(
         blank=True, verbose_name=_("tags the shop applied"),
         help_text=_("The member's tags this shop added, one a line: only these are ever removed, never a tag "

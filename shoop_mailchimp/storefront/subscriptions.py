@@ -14,13 +14,16 @@ A consent given here counts in this shop only, though Shuup keeps one ``marketin
 (see :mod:`shoop_mailchimp.shop_consent`); a withdrawal counts in every shop.
 """
 import hashlib
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import get_language
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp import shop_consent
+from shoop_mailchimp import consent, shop_consent
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
@@ -39,6 +42,14 @@ UNDELIVERABLE = "undeliverable"
 #: The shop holds no consent, but Mailchimp mailed the address a link to confirm a subscription (someone typed
 #: it into the newsletter block, or into Mailchimp's own form): no newsletter until its owner clicks it.
 CONFIRMATION_MAILED = "confirmation_mailed"
+#: Mailchimp mailed a link to confirm a subscription longer ago than CONFIRMATION_LIFETIME, and nobody clicked it:
+#: subscribing again has a fresh one mailed.
+CONFIRMATION_LAPSED = "confirmation_lapsed"
+#: The shop holds the shopper's consent, but a marketer archived their member in Mailchimp: no newsletter goes
+#: to them until they subscribe again (a consent given again brings the member back).
+ARCHIVED = "archived"
+#: The shopper's account has no e-mail address: no newsletter can reach them, whatever they choose.
+NO_ADDRESS = "no_address"
 #: Consent given while the shop sends nothing to Mailchimp (disconnected, paused, "Send changes" unticked): nothing
 #: was sent yet, no subscription made and no link mailed.
 RECORDED = "recorded"
@@ -112,7 +123,24 @@ def subscribe_address(shop, email, first_name="", last_name=""):
 
 
 def subscribe_person(shop, contact, where):
-    """A logged-in shopper (account page, registration) consents for their own contact."""
+    """A logged-in shopper (account page, registration) consents for their own contact. Consenting already,
+    with the confirmation link lapsed, they are mailed a fresh one."""
+    status = newsletter_status(shop, contact)
+    if status == ARCHIVED:
+        # Consenting already, the member archived: a consent given again is sent, and brings the member back.
+        _log_choice(shop, contact, True, where)
+        if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.SUBSCRIBE,
+                                        unless=(ConsentRequest.UNSUBSCRIBE,)):
+            schedule_delivery(shop.pk)
+        return
+    if (contact.marketing_permission and shop_consent.consents_in(shop.pk, contact)
+            and status == CONFIRMATION_LAPSED):
+        log_event(shop.pk, "storefront.confirm", "The shopper asked again %s after the confirmation link lapsed: "
+                  "Mailchimp mails a fresh one." % where, contact_id=contact.pk)
+        if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.CONFIRM,
+                                        unless=(ConsentRequest.UNSUBSCRIBE, ConsentRequest.SUBSCRIBE)):
+            schedule_delivery(shop.pk)
+        return
     _set_consent(shop, contact, True, where)
 
 
@@ -174,13 +202,22 @@ def newsletter_status(shop, contact):
     unsubscribe recorded (withdrawn while the shop sends nothing: Mailchimp still holds the member subscribed),
     subscribed on another form (Mailchimp mails them without the shop's consent), a confirmation link mailed
     without their consent (someone typed their address into a sign-up form), undeliverable (the address
-    bounces: no link or newsletter reaches it), or not subscribed. Nothing is claimed done that waits for a
+    bounces: no link or newsletter reaches it), archived by a marketer though consenting, a confirmation link that
+    lapsed, no e-mail address, or not subscribed. Nothing is claimed done that waits for a
     send the shop does not make now."""
-    member_status, request, consent_sent = SyncState.objects.filter(
+    if not (contact.email or "").strip():
+        return NO_ADDRESS
+    member_status, request, consent_sent, link_sent_at, requested_at = SyncState.objects.filter(
         shop=shop, kind=SyncKind.CONTACT, object_id=contact.pk).values_list(
-        "member_status", "consent_request", "opt_in").first() or ("", "", None)
+        "member_status", "consent_request", "opt_in", "confirmation_sent_at", "consent_requested_at",
+    ).first() or ("", "", None, None, None)
     if member_status == members.CLEANED:
         return UNDELIVERABLE
+    lifetime = timedelta(seconds=get_setting("CONFIRMATION_LIFETIME"))
+    if consent.confirmation_lapsed(member_status, link_sent_at, timezone.now(), lifetime) and not (
+            request != ConsentRequest.UNSUBSCRIBE
+            and consent.fresh_link_due(member_status, link_sent_at, requested_at, timezone.now(), lifetime)):
+        return CONFIRMATION_LAPSED  # unless a fresh link was asked for since: it goes with the next send
     if not shop_consent.consents_in(shop.pk, contact):
         withdrawn_unsent = request == ConsentRequest.UNSUBSCRIBE or bool(consent_sent)
         if member_status == members.SUBSCRIBED and withdrawn_unsent and held_back(shop):
@@ -192,6 +229,8 @@ def newsletter_status(shop, contact):
         return NOT_SUBSCRIBED
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
+    if member_status == members.ARCHIVED and request != ConsentRequest.SUBSCRIBE:
+        return ARCHIVED  # (a consent given again goes with the next send: below)
     if member_status != members.PENDING and held_back(shop):
         return RECORDED  # the consent goes with the next send, once the shop sends again
     if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):

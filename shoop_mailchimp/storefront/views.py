@@ -44,6 +44,9 @@ RECORDED = _("Thank you: your subscription is recorded. If we need you to confir
 
 
 UNSUBSCRIBED = _("You are unsubscribed: we will not send you our newsletter.")
+#: The account page's Subscribe for an account without an e-mail address: nothing is recorded.
+NO_ADDRESS = _("Your account has no e-mail address, so our newsletter cannot reach you. Add one in your account "
+               "details, then subscribe.")
 #: An Unsubscribe while the shop sends nothing to Mailchimp, which still holds the member subscribed.
 UNSUBSCRIBE_RECORDED = _("Your unsubscribe is recorded. Our newsletter service learns of it as soon as our shop "
                          "sends to it again: until then you may still receive our newsletter.")
@@ -129,6 +132,9 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
             SUBSCRIBED_ELSEWHERE=subscriptions.SUBSCRIBED_ELSEWHERE,
             UNDELIVERABLE=subscriptions.UNDELIVERABLE,
             CONFIRMATION_MAILED=subscriptions.CONFIRMATION_MAILED,
+            CONFIRMATION_LAPSED=subscriptions.CONFIRMATION_LAPSED,
+            NO_ADDRESS=subscriptions.NO_ADDRESS,
+            ARCHIVED=subscriptions.ARCHIVED,
             RECORDED=subscriptions.RECORDED,
             UNSUBSCRIBE_RECORDED=subscriptions.UNSUBSCRIBE_RECORDED,
         )
@@ -137,8 +143,14 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         person = request.person
         if request.POST.get("subscribe") == "1":
-            subscriptions.subscribe_person(request.shop, person, subscriptions.ACCOUNT_PAGE)
-            messages.success(request, consent_given_message(request.shop))
+            # As the newsletter block: an address subscribed too often (here or there) records nothing more.
+            if not (person.email or "").strip():
+                messages.error(request, NO_ADDRESS)
+            elif not rate_limits.allow_attempt(rate_limits.PER_ADDRESS, person.email):
+                messages.warning(request, TOO_MANY_ATTEMPTS)
+            else:
+                subscriptions.subscribe_person(request.shop, person, subscriptions.ACCOUNT_PAGE)
+                messages.success(request, consent_given_message(request.shop))
         elif request.POST.get("subscribe") == "0":
             subscriptions.withdraw_consent(request.shop, person)
             recorded = subscriptions.newsletter_status(request.shop, person) == subscriptions.UNSUBSCRIBE_RECORDED

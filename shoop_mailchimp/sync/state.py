@@ -33,7 +33,7 @@ from shoop_mailchimp.sync.outcome import Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
-               "applied_tags", "found_tags", "consent_request", "order_statuses")
+               "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -246,7 +246,7 @@ def request_consent_change(shop_id, contact_ids, request, unless=()):
     ``unless`` keeps that one. Returns whether any row is due."""
     due = record(shop_id, SyncKind.CONTACT, contact_ids)
     _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).exclude(consent_request__in=unless).update(
-        consent_request=request)
+        consent_request=request, consent_requested_at=timezone.now())
     return due
 
 

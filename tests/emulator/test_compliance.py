@@ -79,17 +79,29 @@ def test_new_pending_members_get_a_confirmation_too(mailchimp_account, api):
 def test_archiving_does_not_clear_the_compliance_state(unsubscribed, api):
     emu, api_key, list_id = unsubscribed
     assert api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}").status_code == 204
-    assert_compliance_refusal(put_member(api, list_id))  # status_if_new applies to an archived member
+    assert_compliance_refusal(put_member(api, list_id, status="subscribed"))
     posted = api("POST", f"lists/{list_id}/members", json={"email_address": EMAIL, "status": "subscribed"})
     assert_compliance_refusal(posted)
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "archived"
 
 
-def test_archived_subscriber_comes_back(mailchimp_account, api):
+def test_archived_subscriber_comes_back_only_with_a_status(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id, merge_fields={"FNAME": "Ann"})
+    assert api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}").status_code == 204
+    assert api("GET", f"lists/{list_id}/members/{md5(EMAIL)}").json()["status"] == "archived"
+    # status_if_new is for an address the audience lacks: the archived member stays archived, unedited.
+    kept = put_member(api, list_id, merge_fields={"FNAME": "Bea"})
+    assert kept.status_code == 200 and kept.json()["status"] == "archived"
+    assert emu.get_member(api_key, list_id, EMAIL)["merge_fields"]["FNAME"] == "Ann"
+    assert put_member(api, list_id, status="subscribed").json()["status"] == "subscribed"
+
+
+def test_an_unsubscribe_reaches_an_archived_member(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
     put_member(api, list_id)
     api("DELETE", f"lists/{list_id}/members/{md5(EMAIL)}")
-    assert put_member(api, list_id).json()["status"] == "subscribed"
+    assert put_member(api, list_id, status="unsubscribed").json()["status"] == "unsubscribed"
 
 
 def test_inside_a_batch(unsubscribed, mailchimp_client):

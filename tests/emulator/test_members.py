@@ -114,6 +114,21 @@ def test_tags(mailchimp_account, api):
     assert emu.get_member(api_key, list_id, EMAIL)["tags"][0]["name"] == "VIP"
 
 
+def test_tag_names_are_one_tag_regardless_of_case(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    put_member(api, list_id)
+    put_member(api, list_id, email="bo@gmail.com")
+    url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
+    assert api("POST", url, json={"tags": [{"name": "VIP", "status": "active"}]}).status_code == 204
+    api("POST", url, json={"tags": [{"name": "vip", "status": "active"}]})
+    assert [t["name"] for t in emu.get_member(api_key, list_id, EMAIL)["tags"]] == ["VIP"]
+    other = f"lists/{list_id}/members/{md5('bo@gmail.com')}/tags"
+    api("POST", other, json={"tags": [{"name": "vIp", "status": "active"}]})
+    assert [t["name"] for t in emu.get_member(api_key, list_id, "bo@gmail.com")["tags"]] == ["VIP"]
+    api("POST", url, json={"tags": [{"name": "vip", "status": "inactive"}]})
+    assert emu.get_member(api_key, list_id, EMAIL)["tags"] == []
+
+
 def test_tags_without_status_is_a_violation(mailchimp_emulator, mailchimp_account, api):
     _, _, list_id = mailchimp_account
     put_member(api, list_id)

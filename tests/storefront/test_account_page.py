@@ -1,11 +1,13 @@
 """The shopper's own subscription in the customer account: see it, withdraw it (Mailchimp then unsubscribes
 the member), give it again."""
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
-from shuup.core.models import get_person_contact
+from shuup.core.models import Contact, get_person_contact
 
-from shoop_mailchimp.models import MailchimpLogEntry
+from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import new_person
@@ -294,4 +296,96 @@ def test_a_single_opt_in_subscription_while_disconnected_is_not_shown_as_done(sh
     configuration.disconnected_on = None
     configuration.save()
     drain()
+    assert status_on_page(shopper_client)[0] == "subscribed"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_lapsed_confirmation_link_is_told_and_a_later_signup_mails_a_fresh_one(
+        shop, shopper, shopper_client, configuration, mailchimp_account, settings):
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    person = get_person_contact(shopper)
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "pending"
+    assert len(emulator.confirmations(api_key)) == 1
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=person.pk)
+    assert row.confirmation_sent_at is not None
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+    choose(shopper_client, subscribe=True)  # pressed again while the link is fresh: no second e-mail
+    drain()
+    assert len(emulator.confirmations(api_key)) == 1
+
+    # CONFIRMATION_LIFETIME later the link was never clicked.
+    lifetime = timedelta(seconds=settings.SHOOP_MAILCHIMP.get("CONFIRMATION_LIFETIME", 60 * 24 * 3600))
+    SyncState.objects.filter(pk=row.pk).update(confirmation_sent_at=timezone.now() - lifetime - timedelta(hours=1),
+                                               consent_requested_at=timezone.now() - lifetime - timedelta(hours=1))
+    status, html = status_on_page(shopper_client)
+    assert status == "confirmation_lapsed"
+    assert "has lapsed" in html and 'name="subscribe" value="1"' in html
+    person = get_person_contact(shopper)
+    person.last_name = "Renamed"  # an unrelated send mails nothing
+    person.save()
+    drain()
+    assert len(emulator.confirmations(api_key)) == 1
+
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert len(emulator.confirmations(api_key)) == 2, "a fresh link"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "pending"
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+
+
+@pytest.mark.django_db
+def test_an_account_without_an_email_address_is_told_so_and_records_nothing(shop, newsletter_block,
+                                                                           django_user_model):
+    user = django_user_model.objects.create_user("no.mail", "", "pw")
+    person = get_person_contact(user)
+    person.add_to_shop(shop)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    status, html = status_on_page(client)
+    assert status == "no_address"
+    assert "has no e-mail address" in html and 'name="subscribe" value="1"' not in html
+    response = choose(client, subscribe=True)  # a page loaded before the address was removed
+    assert page_messages(response) == [str(views.NO_ADDRESS)]
+    assert get_person_contact(user).marketing_permission is False
+
+
+@pytest.mark.django_db
+def test_subscribe_on_the_account_page_is_rate_limited_per_address_with_the_block(shop, shopper, shopper_client,
+                                                                                  settings):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_ADDRESS=(2, 3600))
+    person = get_person_contact(shopper)
+    front = Client(enforce_csrf_checks=True)
+    front.get("/")
+    front.post(signup_url(), {"email": shopper.email, "next": "/",
+                              "csrfmiddlewaretoken": front.cookies["csrftoken"].value})  # the block: one attempt
+    Contact.objects.filter(pk=person.pk).update(marketing_permission=False)
+    assert page_messages(choose(shopper_client, subscribe=True)) != [str(views.TOO_MANY_ATTEMPTS)]
+    choose(shopper_client, subscribe=False)
+    refused = choose(shopper_client, subscribe=True)
+    assert page_messages(refused) == [str(views.TOO_MANY_ATTEMPTS)]
+    assert get_person_contact(shopper).marketing_permission is False, "recorded anyway"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_consenting_shopper_whose_member_a_marketer_archived_is_told_and_can_subscribe_again(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="archived")
+    assert post_event(Client(), configuration, "unsubscribe", email=person.email, action="delete").status_code == 200
+
+    status, html = status_on_page(shopper_client)
+    assert status == "archived" and 'name="subscribe" value="1"' in html
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
     assert status_on_page(shopper_client)[0] == "subscribed"

@@ -1,9 +1,11 @@
 """The newsletter block: it renders where the shop owner placed it, and its POST records consent for an
 address alone (CSRF-checked, rate limited, honest), leaving Mailchimp to the drainer after the commit."""
 import hashlib
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
 from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
@@ -417,3 +419,27 @@ def test_a_press_after_an_unsubscribe_the_shop_never_heard_of_mails_the_link(sho
     assert [c["email_address"] for c in emulator.confirmations(api_key)] == [customer.email]
     customer.refresh_from_db()
     assert customer.marketing_permission is False
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_the_block_mails_a_fresh_link_only_once_the_last_one_lapsed(shop, front_client, configuration,
+                                                                    mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    customer = new_person(permission=False, email="slow.reader@fastmail.com")
+    drain()
+    subscribe(front_client, "slow.reader@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, customer.email)["status"] == "pending"
+    subscribe(front_client, "slow.reader@fastmail.com")  # again while the link is fresh: no second e-mail
+    drain()
+    assert len(emulator.confirmations(api_key)) == 1
+
+    long_ago = timezone.now() - timedelta(days=61)  # CONFIRMATION_LIFETIME is 60 days
+    SyncState.objects.filter(pk=row_of(customer).pk).update(confirmation_sent_at=long_ago,
+                                                            consent_requested_at=long_ago)
+    subscribe(front_client, "slow.reader@fastmail.com")
+    drain()
+    assert len(emulator.confirmations(api_key)) == 2, "a fresh link"
+    assert row_of(customer).confirmation_sent_at > timezone.now() - timedelta(minutes=1)
+    assert Contact.objects.get(pk=customer.pk).marketing_permission is False  # until its owner confirms

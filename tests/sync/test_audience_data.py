@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 import requests
-from shuup.core.models import CompanyContact, ContactGroup, MutableAddress, PersonContact
+from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, PersonContact
 from shuup.testing.factories import create_random_contact_group, get_shop
 
 from shoop_mailchimp.initialization import initialize
@@ -133,6 +133,42 @@ def test_missing_merge_fields_are_created_by_a_job_and_filled(admin_client, conf
     fields = member_of(mailchimp_account, person)["merge_fields"]
     assert Decimal(str(fields["SPENT"])) == order.taxful_total_price_value.quantize(Decimal("0.01"))
     assert fields["GROUPS"] == "Regulars"  # not Shuup's default group for persons, which every person is in
+
+
+def test_unmapping_a_field_the_shop_created_clears_it_once_and_leaves_the_audiences_own(
+        admin_client, configuration, mailchimp_account):
+    """The shop created GROUPS and filled it: unmapped, its last value would stay on every member for good.
+    Each member is sent it empty once; later writes leave it alone. Mailchimp's own ADDRESS, unmapped, keeps
+    its value (a person may have filled it)."""
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(default_billing_address=address())
+    ContactGroup.objects.create(identifier="regulars", shop=configuration.shop, name="Regulars").members.add(person)
+    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["groups"]))
+    run_due_jobs(configuration.shop_id)
+    drain()
+    assert member_of(mailchimp_account, person)["merge_fields"]["GROUPS"] == "Regulars"
+
+    assert saved(post_shop_form(admin_client, configuration.shop, merge_groups="", merge_billing_address=""))
+    drain()
+    fields = member_of(mailchimp_account, person)["merge_fields"]
+    assert fields["GROUPS"] == "", "the shop's last value lingered"
+    assert fields["ADDRESS"]["city"] == "Helsinki", "a field the shop did not create is left as it is"
+    assert list(MailchimpConfiguration.objects.get().merge_fields_to_clear) == ["GROUPS"]
+
+    # The marketer uses the field for something else now: the shop's later writes leave it alone.
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(person.email)]["merge_fields"][
+            "GROUPS"] = "by hand"
+    emulator.clear_requests()
+    person.last_name = "Later"
+    person.save()
+    drain()
+    [put] = member_puts(emulator)
+    assert "GROUPS" not in put["body"]["merge_fields"]
+    assert member_of(mailchimp_account, person)["merge_fields"]["GROUPS"] == "by hand"
 
 
 def test_the_groups_merge_field_names_only_this_shops_groups(configuration, mailchimp_account):
@@ -358,6 +394,39 @@ def test_a_tag_added_by_hand_with_a_rules_name_stays_when_the_rule_no_longer_giv
     drain()
     assert tag_names(member_of(mailchimp_account, person)) == ["customer"], "the shop removed a hand-made tag"
     assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "")
+
+
+def test_a_hand_made_tag_differing_only_in_case_is_the_marketers(configuration, mailchimp_account):
+    """Mailchimp's tag names ignore case: the marketer's "VIP" is the rule's "vip". The shop finds it, sends
+    nothing, and never removes it."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="vip")
+    person = new_person()
+    drain()
+    tag_by_hand(mailchimp_account, person, "VIP")
+    mailchimp_account[0].clear_requests()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    assert not [r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")], "a tag it had was sent"
+    assert (row_of(person).applied_tags, row_of(person).found_tags) == ("", "vip")
+    order.set_canceled()
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["VIP"], "the shop removed a hand-made tag"
+
+
+def test_a_rule_renamed_only_in_case_keeps_the_shops_tag(configuration, mailchimp_account):
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="Customer")
+    person = new_person()
+    place_order(configuration.shop, person)
+    drain()
+    assert tag_names(member_of(mailchimp_account, person)) == ["Customer"]
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    mailchimp_account[0].clear_requests()
+    Contact.objects.get(pk=person.pk).save()
+    make_all_due()
+    drain()
+    assert not [r for r in mailchimp_account[0].requests if r["path"].endswith("/tags")]
+    assert tag_names(member_of(mailchimp_account, person)) == ["Customer"]
+    assert row_of(person).applied_tags.lower() == "customer"
 
 
 def test_in_a_burst_a_tag_found_on_the_member_is_not_taken_for_the_shops(burst_settings, mailchimp_account):

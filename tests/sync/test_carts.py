@@ -742,3 +742,17 @@ def test_an_erased_shoppers_carts_are_deleted_and_never_sent_again(shop, cart_se
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not [r for r in cart_requests(emulator) if r["method"] in ("POST", "PATCH")][1:], "never sent again"
+
+
+def test_no_cart_for_a_shopper_whose_member_is_archived(shop, cart_settings, mailchimp_account):
+    """A cart's customer would bring the member a marketer archived back into the audience."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.archived@fastmail.com")
+    drain()
+    emulator.edit_member_by_hand(api_key, list_id, person.email, status="archived")
+    handle_event(cart_settings, {"type": "unsubscribe", "fired_at": timezone.now(), "merges": {},
+                                 "data": {"list_id": list_id, "email": person.email, "action": "delete"}})
+    add(basket_of(shop, user), shop, products(shop)[0])
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "archived"

@@ -108,9 +108,11 @@ class Context:
         contact_ids = {shopper_contact(basket).pk for basket in self.baskets.values() if shopper_contact(basket)}
         customer_rows = SyncState.objects.contacts().filter(
             shop_id=configuration.shop_id, erase=False, object_id__in=contact_ids,
-        ).values_list("object_id", "status", "last_synced_at")
+        ).values_list("object_id", "status", "last_synced_at", "member_status")
         #: {contact id: (its row's status, whether Mailchimp has ever been sent the customer)}
-        self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at in customer_rows}
+        self.customer_states = {object_id: (status, bool(sent_at)) for object_id, status, sent_at, _m in customer_rows}
+        #: Shoppers whose member is archived in Mailchimp: no cart (its customer would bring the member back).
+        self.archived = {object_id for object_id, _s, _t, member_status in customer_rows if member_status == "archived"}
         #: Shoppers whose consent was given in another shop only: no consent here (see shop_consent).
         self.withheld = shop_consent.withheld(configuration.shop_id, contact_ids)
         #: The baskets' products Mailchimp lacks.
@@ -279,6 +281,8 @@ class CartPlan:
         permission = contact.marketing_permission and contact.pk not in self.context.withheld
         if not consent.may_send_cart(permission, self.configuration.send_unconsented):
             raise NoCart("the shopper did not consent, and the shop sends only people who consented")
+        if contact.pk in self.context.archived:
+            raise NoCart("the shopper's member is archived in Mailchimp")
         status, known = self.context.customer_states.get(contact.pk, (None, False))
         if known:
             return {"id": customer_id_for(contact.pk)}

@@ -2,6 +2,7 @@
 eCommerce customer, and where an erased contact is forgotten in Mailchimp."""
 import hashlib
 import json
+from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils.translation import ugettext as _
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent, shop_consent
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
@@ -118,8 +120,11 @@ class AudienceFacts:
     """What the audience's merge fields and tags are made of besides the contact itself: the merge fields to
     fill, the contact's orders in the shop and its groups' names. Empty by default (nothing to fill, no tag)."""
 
-    def __init__(self, mapping=None, order_count=0, first_order_on=None, total_spent=None, group_names=None):
+    def __init__(self, mapping=None, order_count=0, first_order_on=None, total_spent=None, group_names=None,
+                 clears=None):
         self.mapping = mapping or {}
+        #: {tag: when unmapped} of the fields the shop created and no longer fills (merge_fields.fields_to_clear).
+        self.clears = clears or {}
         self.order_count = order_count
         self.first_order_on = first_order_on
         self.total_spent = total_spent
@@ -145,6 +150,7 @@ class Context:
         self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
             "group_id", "interest_id"))
         self.mapping = merge_fields.effective_map(configuration)
+        self.clears = merge_fields.fields_to_clear(configuration)
         self.orders = {}
         if configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping):
             self.orders = {facts["customer_id"]: facts for facts in Order.objects.filter(
@@ -161,7 +167,7 @@ class Context:
         orders = self.orders.get(contact_id) or {}
         first = orders.get("first")
         return AudienceFacts(
-            mapping=self.mapping, order_count=orders.get("count", 0),
+            mapping=self.mapping, clears=self.clears, order_count=orders.get("count", 0),
             first_order_on=first and timezone.localtime(first).date(),
             total_spent=orders.get("total"),
             group_names={group_id: self.group_names[group_id] for group_id in self.group_ids.get(contact_id, ())
@@ -205,6 +211,8 @@ def plan(configuration, row, context):
                                context.interest_ids, context.facts(contact.pk))
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
+    if contact_plan.left_archived:
+        return Outcome.skipped("archived in Mailchimp: left archived until consent is given or withdrawn in the shop")
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
 
@@ -282,13 +290,19 @@ class ContactPlan:
                              or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
         if (self.status_change is None and not self.permission and self.recovered
-                and row.member_status != members.ERASED):
+                and row.member_status not in (members.ERASED, members.ARCHIVED)):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile.
             self.status_change = members.UNSUBSCRIBED
         self.status_change = consent.requested_change(
             self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in)
+        # A shopper asked to subscribe after the confirmation link lapsed: Mailchimp mails a fresh one.
+        self.fresh_link = (self.permission or confirming) and consent.fresh_link_due(
+            row.member_status, getattr(row, "confirmation_sent_at", None), getattr(row, "consent_requested_at", None),
+            timezone.now(), confirmation_lifetime())
+        if self.fresh_link and self.status_change is None:
+            self.status_change = members.PENDING
         facts = facts or AudienceFacts(mapping=merge_fields.UNREAD_MAP)
         # The contact's own language ("" when unset: Shuup's ``Contact.language`` would give the shop's
         # default, which says nothing of the person, and Mailchimp keeps the language it has).
@@ -315,6 +329,9 @@ class ContactPlan:
         # is known and would make the next save of an untouched contact send everything again.
         # One half per request, so that a send skips the request whose half Mailchimp already holds.
         self.fingerprint = _digest(dict(self.member, status_if_new=None)) + _digest(self.customer)
+        # A field the shop created and no longer fills is sent empty to a member written before it was unmapped,
+        # once: left out of the fingerprint, so that the next write leaves it alone (a marketer's later use).
+        self.member["merge_fields"].update(merge_fields.clear_values(facts.clears, row.last_synced_at))
 
     @property
     def refusal_key(self):
@@ -332,10 +349,19 @@ class ContactPlan:
                 and not self.confirmation_decided_by_answer)
 
     @property
+    def left_archived(self):
+        """A member archived in Mailchimp (by a marketer, or the shop's move of an address) stays archived: the
+        shop sends it nothing, not even the customer (a store's customer brings an archived contact back), until
+        the shop has news for it: a consent given or withdrawn (a status, which brings it back subscribed,
+        pending or unsubscribed), or a shopper's request. A resend or a re-queue is no news."""
+        return self.row.member_status == members.ARCHIVED and not self.status_change and not self.consent_request
+
+    @property
     def unchanged(self):
         return (not self.recovered and self.fingerprint == self.row.fingerprint and self.status_change is None
                 and not self.previous_email and not self.request_done
-                and self.tags_wanted == self.tags_applied | self.tags_found and not self.confirmation_needs_answer)
+                and tags.same_tags(self.tags_wanted, self.tags_applied | self.tags_found)
+                and not self.confirmation_needs_answer)
 
     @property
     def confirmation_needs_answer(self):
@@ -373,7 +399,7 @@ class ContactPlan:
     def tags_to_add(self):
         """Rule tags the shop has neither applied nor found on the member: whether the member carries them
         already (added by hand) is known only from a member write's answer."""
-        return self.tags_wanted - self.tags_applied - self.tags_found
+        return tags.without(self.tags_wanted, self.tags_applied, self.tags_found)
 
     def tag_change(self, carried=None):
         return tags.TagChange(self.tags_wanted, self.tags_applied, self.tags_found, carried)
@@ -469,13 +495,17 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
-            permissions = self.permissions_operation(member, status)
+            permissions = None if member_status == members.ARCHIVED else self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
                 log("member.marketing_permissions", "The audience's GDPR marketing permissions follow the "
                     "shop's consent: %s" % ("given" if self.permission else "withdrawn"))
         unsubscribed_meanwhile = False
-        if not self.customer_unchanged(member_status):
+        if member_status == members.ARCHIVED:
+            # The write left an archived member archived (it carried no status): the customer would bring it back.
+            log("member.archived", "%s is archived in Mailchimp: left archived, and the customer was not sent"
+                % self.email)
+        elif not self.customer_unchanged(member_status):
             try:
                 yield self.customer_operation(member_status, member_written=member is not None)
             except MailchimpAPIError as error:
@@ -498,13 +528,14 @@ class ContactPlan:
                 log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
                     "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
                     for change in tags_operation.body["tags"])))
+        link_asked = member is not None and link_mailed(member_status, status, self.row.member_status)
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile, tag_change, self.request_done)
+                            unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -556,8 +587,19 @@ def written_facts(email, member_status, permission, decided, consent_request="")
     return facts
 
 
+def confirmation_lifetime():
+    return timedelta(seconds=get_setting("CONFIRMATION_LIFETIME"))
+
+
+def link_mailed(member_status, status_sent, status_before):
+    """Whether the member write had Mailchimp mail a confirmation link: the member is pending, asked so now
+    (a fresh link) or new to pending."""
+    return member_status == members.PENDING and (status_sent == members.PENDING or status_before != members.PENDING)
+
+
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
-                 unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request=""):
+                 unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
+                 link_asked=False):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
@@ -577,6 +619,8 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
         facts["consent_request"] = ""
     if status_change:
         facts["consent_sent_at"] = decided_at
+    if link_asked:
+        facts["confirmation_sent_at"] = decided_at  # the link's lifetime runs from here
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     return outcome
@@ -669,7 +713,7 @@ def _build_members(configuration, pairs, rows, sent):
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
                  "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
-                 "consent_asked": plan.consent_request}
+                 "consent_asked": plan.consent_request, "status_before": row.member_status}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -718,6 +762,9 @@ def _build_customers(configuration, pairs, rows, sent):
         facts = sent.get(str(row.id))
         if facts is None:
             continue
+        if facts.get("member_status") == members.ARCHIVED:
+            facts["customer_skipped"] = True  # left archived: a customer would bring the member back
+            continue
         if customer_unchanged(facts["fingerprint"], facts.get("member_status"), row):
             facts["customer_skipped"] = True  # only the member changed (a group, a name kept)
         else:
@@ -754,7 +801,9 @@ def _read_customers(configuration, row, results, facts):
     return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
                         facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
                         facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
-                        consent_request=facts.get("consent_request", ""))
+                        consent_request=facts.get("consent_request", ""),
+                        link_asked=not facts.get("member_skipped") and link_mailed(
+                            facts["member_status"], facts.get("status_change"), facts.get("status_before", "")))
 
 
 def _batch_tag_change(facts):

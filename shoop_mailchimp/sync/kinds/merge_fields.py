@@ -8,6 +8,7 @@ import re
 from collections import namedtuple
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext_lazy as _
 
 from shoop_mailchimp.sync.kinds.fields import clean_name
@@ -77,6 +78,35 @@ def effective_map(configuration):
         return dict(UNREAD_MAP)
     return {key: fields[tag] for key, tag in chosen_map(configuration).items()
             if key in BY_KEY and fits(key, fields.get(tag))}
+
+
+def fields_to_clear(configuration):
+    """{tag: when it was unmapped} of the fields the shop created and no longer fills, that the audience still
+    has: a member written before that moment still holds the shop's last value, and is sent them empty."""
+    fields = audience_fields(configuration)
+    if not fields or not configuration.merge_fields_to_clear:
+        return {}
+    filled = {field["tag"] for field in effective_map(configuration).values()}
+    return {tag: parse_datetime(since) for tag, since in configuration.merge_fields_to_clear.items()
+            if tag in fields and tag not in filled and parse_datetime(since or "")}
+
+
+def clear_values(clears, last_synced_at):
+    """{tag: ""} of the ``clears`` (see :func:`fields_to_clear`) a member last written at ``last_synced_at`` still
+    holds the shop's value of: it is sent them empty once, and never again after that write."""
+    return {tag: "" for tag, since in clears.items() if last_synced_at is None or last_synced_at < since}
+
+
+def unmapped_created(configuration, before_tags, now):
+    """The configuration's ``merge_fields_to_clear`` after a change of what member writes fill: a field the shop
+    created, filled before (``before_tags``) and not now, is to be cleared from ``now``; one filled again no
+    longer is."""
+    created = set(configuration.created_merge_fields or ())
+    filled = {field["tag"] for field in effective_map(configuration).values()}
+    clears = {tag: since for tag, since in (configuration.merge_fields_to_clear or {}).items() if tag not in filled}
+    for tag in (set(before_tags) & created) - filled:
+        clears[tag] = now.isoformat()
+    return clears or None
 
 
 def missing_fields(configuration):

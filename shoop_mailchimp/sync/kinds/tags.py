@@ -4,6 +4,10 @@ Only tags the shop applied are ever removed (they are remembered on the contact'
 marketer added by hand in Mailchimp is never touched, even one with the same name as a rule's. A rule's tag
 the member already carried when the shop first wanted it was added by hand: it is remembered as *found*, not
 sent, and not removed when the rule stops wanting it.
+
+Mailchimp compares tag names without regard to case ("VIP" and "vip" are one tag): so does every comparison
+here. A rule's tag that differs from the marketer's only in case is the marketer's, and a rule renamed only in
+case keeps the tag the shop applied (removing the old spelling would remove the tag).
 """
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -16,8 +20,32 @@ def clean_tag(name):
     return " ".join((name or "").split())[:MAX_TAG_LENGTH]
 
 
+def tag_key(name):
+    """What Mailchimp tells tags apart by: the name regardless of case."""
+    return name.casefold()
+
+
+def by_key(names):
+    """{tag_key: name}; of names the same but for case, the first in sorted order stands for them."""
+    keyed = {}
+    for name in sorted(names):
+        keyed.setdefault(tag_key(name), name)
+    return keyed
+
+
+def without(names, *others):
+    """The names none of ``others`` holds, regardless of case."""
+    taken = {tag_key(name) for other in others for name in other}
+    return {name for name in names if tag_key(name) not in taken}
+
+
+def same_tags(names, other):
+    return set(by_key(names)) == set(by_key(other))
+
+
 def wanted_tags(configuration, is_company, order_count, group_names):
-    """The tags the rules give a contact. ``group_names``: {group id: name} of the contact's groups."""
+    """The tags the rules give a contact. ``group_names``: {group id: name} of the contact's groups. Two rules
+    giving the same tag but for case give it once."""
     tags = set()
     if configuration.customer_tag and order_count:
         tags.add(clean_tag(configuration.customer_tag))
@@ -27,7 +55,7 @@ def wanted_tags(configuration, is_company, order_count, group_names):
         if group_id in group_names:
             tags.add(clean_tag(group_names[group_id]))
     tags.discard("")
-    return tags
+    return set(by_key(tags).values())
 
 
 def parse_tags(text):
@@ -52,11 +80,13 @@ class TagChange:
     then the row's ``found`` tags stand for those added by hand)."""
 
     def __init__(self, wanted, applied, found, carried=None):
-        by_hand = (carried - applied) if carried is not None else found
-        self.found = (wanted - applied) & by_hand
-        self.add = wanted - applied - self.found
-        self.remove = applied - wanted
-        self.applied = (applied & wanted) | self.add
+        wanted, applied = by_key(wanted), by_key(applied)
+        by_hand = set(by_key(carried)) - set(applied) if carried is not None else set(by_key(found))
+        found_keys = (set(wanted) - set(applied)) & by_hand
+        self.found = {wanted[key] for key in found_keys}
+        self.add = {wanted[key] for key in set(wanted) - set(applied) - found_keys}
+        self.remove = {applied[key] for key in set(applied) - set(wanted)}
+        self.applied = {wanted[key] for key in set(applied) & set(wanted)} | self.add
 
     def operation(self, list_id, email):
         """The POST adding and removing the shop's tags; None when nothing changes."""

@@ -5,7 +5,16 @@ import copy
 from .. import rules
 from ..errors import ApiError, invalid, not_found, require
 from ..state import Store, now_iso, subscriber_hash
-from .lists import change_status, check_can_subscribe, check_email, check_not_fake, new_member, rule_on, set_status
+from .lists import (
+    COMPLIANCE_STATUSES,
+    change_status,
+    check_can_subscribe,
+    check_email,
+    check_not_fake,
+    new_member,
+    rule_on,
+    set_status,
+)
 from .merge_fields import customer_merge_fields
 from .registry import handles, merge, page
 
@@ -113,9 +122,17 @@ def sync_customer_member(ctx, store, customer, previous_opt_in, opt_in):
     if hashed in lst.forgotten:
         return
     member = lst.members.get(hashed)
-    if member is None or member["status"] == "archived":
-        if opt_in and member is not None:
+    if member is not None and member["status"] == "archived":
+        # Store activity unarchives a contact (Mailchimp's help, "Archive or Unarchive Contacts"): the same member
+        # (its id, data and tags), subscribed only by an opt-in Mailchimp accepts; otherwise transactional, or
+        # unsubscribed or cleaned as before (a compliance state outlives archiving). Which status Mailchimp gives
+        # is not documented: the emulator takes the one that never mails anybody who did not opt in.
+        if opt_in:
             check_can_subscribe(ctx, lst, member)
+        previous = lst.archived_status.pop(member["id"], None)
+        kept = previous if previous in COMPLIANCE_STATUSES else "transactional"
+        set_status(member, "subscribed" if opt_in else kept)
+    elif member is None:
         names = customer_merge_fields(ctx, lst, customer)
         new_member(
             ctx,

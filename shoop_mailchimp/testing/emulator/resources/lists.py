@@ -79,8 +79,11 @@ def check_can_subscribe(ctx, lst, member):
 
 
 def change_status(ctx, lst, member, status):
-    """Set a status through the API: compliance checked, a confirmation e-mail recorded for ``pending``."""
+    """Set a status through the API: compliance checked, a confirmation e-mail recorded for ``pending`` (also
+    for a member pending already: asking ``pending`` again mails the link again)."""
     if status == member["status"]:
+        if status == "pending":
+            record_confirmation(ctx, lst, member)
         return
     if status == "subscribed":
         check_can_subscribe(ctx, lst, member)
@@ -337,7 +340,12 @@ def upsert_member(ctx):
     if member is None:
         check_not_fake(ctx, lst, email)
         return lst.member_json(new_member(ctx, lst, email, ctx.body["status_if_new"], ctx.body))
-    status = ctx.body.get("status") or (ctx.body["status_if_new"] if member["status"] == "archived" else None)
+    status = ctx.body.get("status")
+    if member["status"] == "archived" and not status:
+        # ``status_if_new`` is for an address the audience lacks: an archived member is not new, and a write
+        # without ``status`` leaves it archived and its profile as it was (an archived contact cannot be
+        # edited). Only a ``status`` brings it back (or the member's own signup, or its store activity).
+        return lst.member_json(member)
     if status == "subscribed" and member["status"] != "subscribed":
         check_can_subscribe(ctx, lst, member)
     apply_member_changes(ctx, lst, member, ctx.body)
@@ -426,17 +434,19 @@ def _check_tags(tags):
 @handles("POST", "/lists/{listId}/members/{subscriberHash}/tags")
 def update_member_tags(ctx):
     """Tags are added (``active``) or removed (``inactive``, a no-op for a tag the member lacks); the member's
-    status is never changed by them."""
+    status is never changed by them. Names are compared regardless of case, as Mailchimp does: "vip" is the
+    audience's tag "VIP" (it keeps the spelling it was created with), and removing "vip" removes "VIP"."""
     lst, member = _member(ctx)
     require(ctx.body, "tags")
     _check_tags(ctx.body["tags"])
     for tag in ctx.body["tags"]:
         name = tag["name"].strip()
-        current = [t for t in member["tags"] if t["name"] != name]
+        key = name.casefold()
+        current = [t for t in member["tags"] if t["name"].casefold() != key]
         if tag["status"] == "active":
-            kept = next((t for t in member["tags"] if t["name"] == name), None)
-            tag_id = lst.tag_ids.setdefault(name, len(lst.tag_ids) + 1)
-            current.append(kept or {"id": tag_id, "name": name, "date_added": now_iso()})
+            kept = next((t for t in member["tags"] if t["name"].casefold() == key), None)
+            known = lst.tag_ids.setdefault(key, (len(lst.tag_ids) + 1, name))
+            current.append(kept or {"id": known[0], "name": known[1], "date_added": now_iso()})
         member["tags"] = current
     member["last_changed"] = now_iso()
     return 204, None
