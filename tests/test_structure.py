@@ -327,3 +327,32 @@ def test_the_drainer_names_no_kind():
 def test_a_drainer_naming_a_kind_is_found():
     assert kind_mentions("from shoop_mailchimp.sync.kinds import BY_KIND, contact\nfrom shuup.core.models import "
                          "Contact\nx = SyncKind.CONTACT\n") == ["SyncKind.CONTACT", "import contact", "shuup Contact"]
+
+
+# Receivers' dispatch_uid constants --------------------------------------------------------------------------------
+
+
+def dispatch_uids(sources):
+    """{uid: [module, ...]} of every ``*_UID = "..."`` constant: Django keeps one receiver per uid and sender, so
+    a second receiver under a uid already taken is dropped without a word."""
+    found = {}
+    for path, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                    and isinstance(node.value.value, str)
+                    and any(isinstance(target, ast.Name) and target.id.endswith("_UID") for target in node.targets)):
+                found.setdefault(node.value.value, []).append(path)
+    return found
+
+
+def test_every_dispatch_uid_is_unique():
+    """Found at a merge: two modules connected their Shop receivers as "shoop_mailchimp.shop_saving", so the
+    domain receiver was silently dropped."""
+    uids = dispatch_uids(package_sources())
+    assert len(uids) > 40
+    assert {uid: paths for uid, paths in uids.items() if len(paths) > 1} == {}
+
+
+def test_a_dispatch_uid_taken_twice_is_found():
+    planted = {"a.py": 'SAVED_UID = "shoop_mailchimp.saved"\n', "b.py": 'OTHER_UID = "shoop_mailchimp.saved"\n'}
+    assert dispatch_uids(planted) == {"shoop_mailchimp.saved": ["a.py", "b.py"]}

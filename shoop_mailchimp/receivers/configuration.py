@@ -4,13 +4,14 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from shuup.core.models import Shop
 
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration
+from shoop_mailchimp.receivers.recording import recall, remember
 from shoop_mailchimp.shops import forget_recording_shops
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
 CONFIGURATION_SAVED_UID = "shoop_mailchimp.configuration_saved"
 CONFIGURATION_DELETED_UID = "shoop_mailchimp.configuration_deleted"
-SHOP_SAVING_UID = "shoop_mailchimp.shop_saving"
-SHOP_SAVED_UID = "shoop_mailchimp.shop_saved"
+SHOP_SAVING_UID = "shoop_mailchimp.shop_domain_saving"
+SHOP_SAVED_UID = "shoop_mailchimp.shop_domain_saved"
 #: Set on a shop being saved whose domain changed.
 DOMAIN_CHANGED = "_shoop_mailchimp_domain_changed"
 
@@ -20,7 +21,7 @@ def shop_saving(sender, instance, raw=False, **kwargs):
     if raw or not instance.pk:
         return
     old = Shop.objects.filter(pk=instance.pk).values_list("domain", flat=True).first()
-    setattr(instance, DOMAIN_CHANGED, (old or "") != (instance.domain or ""))
+    remember(instance, DOMAIN_CHANGED, (old or "") != (instance.domain or ""))
 
 
 def shop_saved(sender, instance, raw=False, **kwargs):
@@ -28,7 +29,7 @@ def shop_saved(sender, instance, raw=False, **kwargs):
     in a job (the admin's save calls no Mailchimp). Where the shop's domain names the site the shop was connected
     on (no WEBHOOK_BASE_URL), the staging guard holds the shop until an admin confirms the new address
     (:mod:`shoop_mailchimp.sites`): the confirmation queues the job then."""
-    if raw or not instance.__dict__.pop(DOMAIN_CHANGED, False):
+    if raw or not recall(instance, DOMAIN_CHANGED):
         return
     configuration = MailchimpConfiguration.objects.filter(
         shop_id=instance.pk, initialized_on__isnull=False, disconnected_on__isnull=True).first()
