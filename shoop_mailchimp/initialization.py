@@ -143,6 +143,8 @@ def _initialize(configuration, journal):
                     % (configuration.list_id, old_list_id, forgotten), kind=LogKind.WARNING)
         # Members the new audience changed before the shop sent to it are not drift: reconciliations start here.
         configuration.reconciled_until = None
+        # The merge fields the shop created are the old audience's: the new one has none of them to clear.
+        configuration.created_merge_fields, configuration.merge_fields_to_clear = None, None
     if (created or moved) and configuration.is_initialized and configuration.disconnected_on:
         # A disconnect deleted the store; the audience stayed, and with it what the shop knows of members.
         queued = state.requeue_for_new_store(configuration.shop_id)

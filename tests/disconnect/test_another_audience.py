@@ -243,3 +243,20 @@ def test_an_erasure_for_an_old_audience_deleted_meanwhile_is_dropped_with_the_re
     assert emulator.get_member(api_key, other_list, person.email)["status"] == "subscribed"
     entry = MailchimpLogEntry.objects.get(contact_id=contact_id, action="member.delete_permanent")
     assert "no longer exists" in entry.message and entry.kind == "warning", entry.message
+
+
+def test_the_merge_fields_the_shop_created_are_forgotten_with_the_old_audience(admin_client, connected,
+                                                                                mailchimp_account):
+    """The fields the shop created (and those it was to clear on members) are the old audience's: the new audience
+    has none of them, so nothing is sent empty there, nor is an unrelated field of the same tag taken for ours."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=connected.pk).update(
+        created_merge_fields=["MMERGE9"], merge_fields_to_clear={"MMERGE9": "2026-01-01T00:00:00+00:00"})
+    admin_client.post(url("disconnect"))
+    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
+    other_list = emulator.add_list(api_key, name="New audience")
+    assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
+
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.members_list_id == other_list
+    assert not configuration.created_merge_fields and not configuration.merge_fields_to_clear
