@@ -130,41 +130,36 @@ def time_range_changed(sender, instance, raw=False, **kwargs):
         _record_happy_hours([instance.happy_hour_id])
 
 
-def shop_product_categories_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """A product added to a category or removed from it, from either side, without a shop product save (the
-    category admin's *Additional Category* and *Remove Products*): a discount for the category gives its
-    products the sale price, or takes it away. Products Mailchimp has are queued, one statement per shop."""
+def _record_shop_products_of_m2m_change(field, instance, action, reverse, pk_set):
+    """Queue the products Mailchimp has among those a many-to-many change of ShopProduct.``field`` touched,
+    from either side (``reverse``: instance is the related object, pk_set the shop products; none: all of
+    them, before a clear), one statement per shop."""
     if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
         return
     if action != "pre_clear" and not pk_set:
         return
-    if reverse:  # instance is the category, pk_set the shop products (none: all of them, before a clear)
+    if reverse:
         shop_products = (ShopProduct.objects.filter(pk__in=pk_set) if pk_set
-                         else ShopProduct.objects.filter(categories=instance.pk))
-    else:
-        shop_products = ShopProduct.objects.filter(pk=instance.pk)
-    shop_ids = set(recording_shop_ids())
-    for shop_id in set(shop_products.values_list("shop_id", flat=True)) & shop_ids:
-        if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
-            schedule_delivery(shop_id)
-
-
-def shop_product_suppliers_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """Suppliers given to a shop product or taken from it, from either side, without a shop product save: the
-    supplier its page prices with (a discount limited to a supplier), and which variations a parent's page
-    offers. Products Mailchimp has are queued, one statement per shop."""
-    if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
-        return
-    if action != "pre_clear" and not pk_set:
-        return
-    if reverse:  # instance is the supplier, pk_set the shop products (none: all of them, before a clear)
-        shop_products = (ShopProduct.objects.filter(pk__in=pk_set) if pk_set
-                         else ShopProduct.objects.filter(suppliers=instance.pk))
+                         else ShopProduct.objects.filter(**{field: instance.pk}))
     else:
         shop_products = ShopProduct.objects.filter(pk=instance.pk)
     for shop_id in set(shop_products.values_list("shop_id", flat=True)) & set(recording_shop_ids()):
         if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
             schedule_delivery(shop_id)
+
+
+def shop_product_categories_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A product added to a category or removed from it, from either side, without a shop product save (the
+    category admin's *Additional Category* and *Remove Products*): a discount for the category gives its
+    products the sale price, or takes it away."""
+    _record_shop_products_of_m2m_change("categories", instance, action, reverse, pk_set)
+
+
+def shop_product_suppliers_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Suppliers given to a shop product or taken from it, from either side, without a shop product save: the
+    supplier its page prices with (a discount limited to a supplier), and which variations a parent's page
+    offers."""
+    _record_shop_products_of_m2m_change("suppliers", instance, action, reverse, pk_set)
 
 
 def group_price_changed(sender, instance, raw=False, **kwargs):
