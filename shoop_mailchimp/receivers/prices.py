@@ -31,17 +31,13 @@ GROUP_PRICE_SAVED_UID = "shoop_mailchimp.group_price_saved.%s"
 GROUP_PRICE_DELETED_UID = "shoop_mailchimp.group_price_deleted.%s"
 PRICE_DISPLAY_SAVED_UID = "shoop_mailchimp.price_display_saved"
 SHOP_PRODUCT_CATEGORIES_UID = "shoop_mailchimp.shop_product_categories_changed"
-SHOP_SAVING_UID = "shoop_mailchimp.shop_prices_saving"
-SHOP_SAVED_UID = "shoop_mailchimp.shop_prices_saved"
 TAX_SAVED_UID = "shoop_mailchimp.tax_saved"
 SHOP_PRODUCT_SUPPLIERS_UID = "shoop_mailchimp.shop_product_suppliers_changed"
 TAX_RULE_SAVED_UID = "shoop_mailchimp.tax_rule_saved"
 TAX_RULE_DELETING_UID = "shoop_mailchimp.tax_rule_deleting"
 TAX_RULE_CLASSES_UID = "shoop_mailchimp.tax_rule_classes_changed"
 
-#: What a shop being saved holds in the database (its currency and whether its prices include tax): see
-#: :func:`shop_saving`.
-STORED_SHOP = "_shoop_mailchimp_stored_shop"
+#: The shop's fields its products' prices depend on (:mod:`.shops` reads them before a save).
 SHOP_PRICE_FIELDS = ("currency", "prices_include_tax")
 
 #: What a discount being saved holds in the database (its links, and whether visitors get it): see
@@ -183,32 +179,23 @@ def price_display_saved(sender, instance, raw=False, **kwargs):
         schedule_delivery(instance.shop_id)
 
 
-def shop_saving(sender, instance, raw=False, **kwargs):
-    """Remember the shop's currency and "prices include tax" as the database holds them."""
-    stored = None
-    if not raw and instance.pk and instance.pk in recording_shop_ids():
-        stored = sender.objects.filter(pk=instance.pk).values(*SHOP_PRICE_FIELDS).first()
-    remember(instance, STORED_SHOP, stored)
-
-
-def shop_saved(sender, instance, raw=False, **kwargs):
+def shop_saved(shop, stored):
     """The shop's currency or its "prices include tax" changed: every product Mailchimp has goes again (its
     prices are of another currency, or entered with another taxness; those whose payload is the same close
     without a request, many through batches). A new currency is also the store's: an Initialize is queued
     for a connected shop, which updates the store's ``currency_code`` (a paused or disconnected shop's is
     updated by the Initialize that repairs or reconnects it)."""
-    stored = recall(instance, STORED_SHOP)
-    if raw or stored is None or instance.pk not in recording_shop_ids():
+    if shop.pk not in recording_shop_ids():
         return
-    currency_changed = stored["currency"] != instance.currency
-    if not currency_changed and bool(stored["prices_include_tax"]) == bool(instance.prices_include_tax):
+    currency_changed = stored["currency"] != shop.currency
+    if not currency_changed and bool(stored["prices_include_tax"]) == bool(shop.prices_include_tax):
         return
     if currency_changed:
-        configuration = MailchimpConfiguration.objects.filter(shop_id=instance.pk).first()
+        configuration = MailchimpConfiguration.objects.filter(shop_id=shop.pk).first()
         if configuration is not None and configuration.is_active:
-            request_job(instance.pk, JobKind.INITIALIZE)
-    if state.resend_all(instance.pk, SyncKind.PRODUCT) or currency_changed:
-        schedule_delivery(instance.pk)
+            request_job(shop.pk, JobKind.INITIALIZE)
+    if state.resend_all(shop.pk, SyncKind.PRODUCT) or currency_changed:
+        schedule_delivery(shop.pk)
 
 
 def _record_tax_classes(tax_class_ids):
@@ -263,8 +250,6 @@ def tax_rule_classes_changed(sender, instance, action, reverse, pk_set, **kwargs
 
 
 def connect():
-    pre_save.connect(shop_saving, sender=Shop, dispatch_uid=SHOP_SAVING_UID)
-    post_save.connect(shop_saved, sender=Shop, dispatch_uid=SHOP_SAVED_UID)
     post_save.connect(tax_saved, sender=Tax, dispatch_uid=TAX_SAVED_UID)
     if apps.is_installed("shuup.default_tax"):
         from shuup.default_tax.models import TaxRule

@@ -214,3 +214,19 @@ def test_a_shop_gaining_a_domain_gets_its_connected_site(shop, fresh_configurati
     assert site["domain"] == "found.example.com"
     fresh_configuration.refresh_from_db()
     assert fresh_configuration.site_script_url == site["site_script"]["url"]
+
+
+def test_a_shop_save_reads_the_stored_shop_once(shop, fresh_configuration, mailchimp_account):
+    """The domain (connected site) and the currency and taxness (product prices) are compared with one read of the
+    stored shop, not one per receiver (Shuup's own reads load the whole row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    initialize(fresh_configuration)
+    shop.domain = "another.example.com"
+    with CaptureQueriesContext(connection) as queries:
+        shop.save()
+    shop_reads = [query["sql"] for query in queries.captured_queries
+                  if query["sql"].startswith("SELECT") and 'FROM "shuup_shop"' in query["sql"]
+                  and '"shuup_shop"."created_on"' not in query["sql"]]
+    assert len(shop_reads) == 1, "\n".join(s[:200] for s in shop_reads)
