@@ -1,7 +1,8 @@
 """The store's connected site in Mailchimp: the site script that gives the storefront site tracking, pop-up
 forms and browse abandonment. Initialization links it (an existing site of the same id, else a new one for the
-storefront's domain); :mod:`shoop_mailchimp.storefront.site_script` puts the script in the pages. When the shop's
-domain changes, the ``FOLLOW_DOMAIN`` job (:func:`follow_domain`) moves the site and the store's ``domain`` to it.
+storefront's domain; a site of another domain is made again for this one); :mod:`shoop_mailchimp.storefront.site_script`
+puts the script in the pages. When the shop's domain changes, the ``FOLLOW_DOMAIN`` job (:func:`follow_domain`) moves
+the site and the store's ``domain`` to it.
 """
 from urllib.parse import urlsplit
 
@@ -21,46 +22,46 @@ def link_connected_site(session, shop, store_id, journal):
     """The site script URL of the store's connected site, created if missing; "" when it cannot be had (no
     domain known, Mailchimp refused): initialization goes on without it."""
     try:
-        site = resources.get_or_none(session, resources.connected_site_path(store_id))
-        if site is None:
-            domain = site_domain(shop)
-            if not domain:
-                journal.add("site.link", "No connected site: the shop has no domain (set the shop's domain or "
-                            "SHOOP_MAILCHIMP STOREFRONT_BASE_URL)", kind=LogKind.WARNING)
-                return ""
-            site = session.post(resources.connected_site_path(), {"foreign_id": store_id, "domain": domain})
-            journal.add("site.link", "Connected site %r created for %s" % (store_id, domain))
-        else:
-            journal.add("site.link", "Connected site %r found" % store_id)
+        return _site_for_domain(session, shop, store_id, journal)
     except MailchimpAPIError as error:
         journal.add("site.link", "No connected site: %s" % error, kind=LogKind.WARNING, extra=error.as_log_data())
         return ""
-    return (site.get("site_script") or {}).get("url", "")
 
 
 def follow_domain(session, configuration, journal):
     """The storefront's domain changed (or the shop has one at last): the store's ``domain`` follows it (Mailchimp
-    takes it in a PATCH of the store), and so does the connected site. Mailchimp cannot change a connected site's
-    domain (the API has no update of it): a site of another domain is deleted and created again for this one, with
-    a new script URL. Returns the site script URL the storefront includes now (the one it had when nothing could be
-    done); raises MailchimpError."""
+    takes it in a PATCH of the store), and so does the connected site. Returns the site script URL the storefront
+    includes now (the one it had when nothing could be done); raises MailchimpError."""
     shop = configuration.shop
-    store_id = configuration.store_id
     if shop.domain:
-        session.patch(resources.store_path(store_id), {"domain": shop.domain})
-        journal.add("store.domain", "Store %r: its domain is %s now" % (store_id, shop.domain))
+        session.patch(resources.store_path(configuration.store_id), {"domain": shop.domain})
+        journal.add("store.domain", "Store %r: its domain is %s now" % (configuration.store_id, shop.domain))
+    return _site_for_domain(session, shop, configuration.store_id, journal) or configuration.site_script_url
+
+
+def _site_for_domain(session, shop, store_id, journal):
+    """The script URL of the store's connected site for the storefront's domain: the site found, or created.
+    Mailchimp cannot change a connected site's domain (the API has no update of it): a site of another domain is
+    deleted and created again for this one, with a new script URL. Without a known domain an existing site stays
+    as it is; "" when there is none. Raises MailchimpAPIError."""
+    site = resources.get_or_none(session, resources.connected_site_path(store_id))
     domain = site_domain(shop)
     if not domain:
-        journal.add("site.link", "The connected site stays as it is: the shop has no domain (set the shop's domain "
-                    "or SHOOP_MAILCHIMP STOREFRONT_BASE_URL)", kind=LogKind.WARNING)
-        return configuration.site_script_url
-    site = resources.get_or_none(session, resources.connected_site_path(store_id))
-    if site is not None and site.get("domain") == domain:
-        return (site.get("site_script") or {}).get("url", "") or configuration.site_script_url
-    if site is not None:
+        if site is None:
+            journal.add("site.link", "No connected site: the shop has no domain (set the shop's domain or "
+                        "SHOOP_MAILCHIMP STOREFRONT_BASE_URL)", kind=LogKind.WARNING)
+            return ""
+        journal.add("site.link", "Connected site %r of %s stays as it is: the shop has no domain (set the shop's "
+                    "domain or SHOOP_MAILCHIMP STOREFRONT_BASE_URL)" % (store_id, site.get("domain")),
+                    kind=LogKind.WARNING)
+    elif site is not None and site.get("domain") != domain:
         session.delete(resources.connected_site_path(store_id))
         journal.add("site.link", "Connected site %r of %s deleted: Mailchimp cannot move a site to another domain"
                     % (store_id, site.get("domain")))
-    site = session.post(resources.connected_site_path(), {"foreign_id": store_id, "domain": domain})
-    journal.add("site.link", "Connected site %r created for %s" % (store_id, domain))
+        site = None
+    elif site is not None:
+        journal.add("site.link", "Connected site %r found" % store_id)
+    if site is None:
+        site = session.post(resources.connected_site_path(), {"foreign_id": store_id, "domain": domain})
+        journal.add("site.link", "Connected site %r created for %s" % (store_id, domain))
     return (site.get("site_script") or {}).get("url", "")

@@ -230,3 +230,23 @@ def test_a_shop_save_reads_the_stored_shop_once(shop, fresh_configuration, mailc
                   if query["sql"].startswith("SELECT") and 'FROM "shuup_shop"' in query["sql"]
                   and '"shuup_shop"."created_on"' not in query["sql"]]
     assert len(shop_reads) == 1, "\n".join(s[:200] for s in shop_reads)
+
+
+def test_initialize_remakes_a_connected_site_of_another_domain(shop, fresh_configuration, mailchimp_account):
+    """A domain changed where no signal saw it (a queryset update, a restored dump): Initialize, the admin's repair,
+    makes the site for the storefront's domain as the domain job would, instead of keeping a script that tracks
+    another host."""
+    from shuup.core.models import Shop
+
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "old.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    [old_site] = emulator.connected_sites(api_key)
+    Shop.objects.filter(pk=shop.pk).update(domain="moved.example.com")
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    initialize(configuration)
+    [site] = emulator.connected_sites(api_key)
+    assert (old_site["domain"], site["domain"]) == ("old.example.com", "moved.example.com")
+    configuration.refresh_from_db()
+    assert configuration.site_script_url == site["site_script"]["url"] != old_site["site_script"]["url"]
