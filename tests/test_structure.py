@@ -320,8 +320,10 @@ def kind_mentions(source):
     return sorted(found)
 
 
-def test_the_drainer_names_no_kind():
-    assert kind_mentions(package_sources()["sync/drainer.py"]) == []
+@pytest.mark.parametrize("module", ["sync/drainer.py", "sync/bursts.py"])
+def test_the_drainer_and_bursts_name_no_kind(module):
+    """What goes first and what goes in bursts is each kind's declaration (``DEPENDS_ON``, ``IN_BURSTS``)."""
+    assert kind_mentions(package_sources()[module]) == []
 
 
 def test_a_drainer_naming_a_kind_is_found():

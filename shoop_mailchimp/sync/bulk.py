@@ -48,7 +48,7 @@ from shoop_mailchimp.models import (
 )
 from shoop_mailchimp.sync import kinds, state
 from shoop_mailchimp.sync.drainer import account_gone, report_close, stop_shop
-from shoop_mailchimp.sync.kinds import BY_KIND
+from shoop_mailchimp.sync.kinds import BY_KIND, depends_on
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 logger = logging.getLogger(__name__)
@@ -422,10 +422,11 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
     session = None
     try:
         session = open_session(configuration)
-        # Orders wait for their customers' and products' batches: an order then names what Mailchimp knows.
-        before_orders_open = any(kind in (SyncKind.CONTACT, SyncKind.PRODUCT) for _pk, kind, _status in open_batches)
+        # A kind's batches wait for those of the kinds it names (orders for their customers' and products'): its
+        # operations then name what Mailchimp knows.
+        open_kinds = {kind for _pk, kind, _status in open_batches}
         for pk, kind, status in open_batches:
-            if status == BatchStatus.PREPARING and not (kind == SyncKind.ORDER and before_orders_open):
+            if status == BatchStatus.PREPARING and not open_kinds.intersection(depends_on(kind)):
                 batch = submit_batch(MailchimpBatch.objects.get(pk=pk), configuration, session, journal, report,
                                      (plans or {}).get(pk))
                 if progress:
@@ -449,7 +450,7 @@ def check_batches(shop_id, report=None, progress=None, plans=None, poll=True):
                 for name, value in progress_fields.items():
                     setattr(batch, name, value)
                 _finish(configuration, session, batch, info, journal, report)
-                if batch.status == BatchStatus.PREPARING and not (batch.kind == SyncKind.ORDER and before_orders_open):
+                if batch.status == BatchStatus.PREPARING and not open_kinds.intersection(depends_on(batch.kind)):
                     # The next phase at once, not a poll later: one with nothing to send (a burst of group
                     # changes leaves every customer as it was) closes its rows now.
                     batch = submit_batch(batch, configuration, session, journal, report)

@@ -22,13 +22,10 @@ from django.db.models import Count
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp.limits import shop_throttled_for
-from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.drainer import ShopDelivery, still_refused
-from shoop_mailchimp.sync.kinds import BY_KIND
-
-#: The kinds whose rows go through batches when many are due at once, in delivery order.
-BURST_KINDS = (SyncKind.CONTACT, SyncKind.PRODUCT)
+from shoop_mailchimp.sync.kinds import BURST_KINDS, BY_KIND, depends_on
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +41,7 @@ def burst_threshold():
     return threshold
 
 
-def shops_in_a_burst(shop_id=None, kind=SyncKind.CONTACT):
+def shops_in_a_burst(shop_id, kind):
     """Ids of active shops with at least BURST_THRESHOLD due rows of the kind (none when bursts are off)."""
     threshold = burst_threshold()
     if threshold is None:
@@ -79,13 +76,12 @@ def sendable_configuration(shop_id):
     return configuration
 
 
-def send_burst(shop_id, report, kind=SyncKind.CONTACT):
-    if kind == SyncKind.CONTACT:
-        # Groups first, as the drainer orders kinds: a contact planned before its group's interest exists would
-        # be sent without it.
-        groups = state.claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"), kind=SyncKind.GROUP)
-        if groups:
-            ShopDelivery(shop_id, report).deliver(groups)
+def send_burst(shop_id, report, kind):
+    for first in depends_on(kind):
+        # As the drainer orders kinds: a contact planned before its group's interest exists would be sent without it.
+        rows = state.claim(shop_id=shop_id, limit=get_setting("DRAIN_CHUNK"), kind=first)
+        if rows:
+            ShopDelivery(shop_id, report).deliver(rows)
     size = max(1, int(get_setting("BATCH_SIZE")))
     # Bounded by what is due now: rows recorded meanwhile wait for the next round.
     chunks = -(-state.due(shop_id, kind=kind).count() // size)
@@ -117,7 +113,7 @@ def send_burst(shop_id, report, kind=SyncKind.CONTACT):
     return made
 
 
-def split(configuration, rows, kind=SyncKind.CONTACT):
+def split(configuration, rows, kind):
     """([(row, plan)] a batch can carry, [row] the drainer sends itself), by the plan the drainer would
     make."""
     kind_module = BY_KIND[kind]
@@ -139,7 +135,7 @@ def split(configuration, rows, kind=SyncKind.CONTACT):
     return batched, one_by_one
 
 
-def hand_over(shop_id, rows, kind=SyncKind.CONTACT):
+def hand_over(shop_id, rows, kind):
     """A burst batch holding ``rows``. A row a shop's transaction held at that moment is not handed over: it
     goes back to the queue, for the next round. The batch remembers which rows were recovered (the token they
     carried is replaced by the batch's): planned again (by another worker, after a crash), given back or

@@ -296,7 +296,7 @@ def test_a_batch_is_submitted_once_when_two_workers_look_at_it(burst_settings, m
         person.first_name = "Once"
         person.save()
     rows = state.claim(kind=SyncKind.CONTACT, limit=100)
-    stale = bursts.hand_over(burst_settings.shop_id, rows)  # a worker that loaded the batch...
+    stale = bursts.hand_over(burst_settings.shop_id, rows, SyncKind.CONTACT)  # a worker that loaded the batch...
     emulator.clear_requests()
     bulk.check_batches(burst_settings.shop_id)  # ...while another submits it
     assert len(batch_posts(emulator)) == 1
@@ -590,7 +590,7 @@ def test_on_postgresql_a_burst_leaves_a_row_a_shop_transaction_holds_to_the_next
     rows = claimed_rows(burst_settings.shop_id, 3)
     request = ShopRequest(rows[1])
     try:
-        batch = bursts.hand_over(burst_settings.shop_id, rows)
+        batch = bursts.hand_over(burst_settings.shop_id, rows, SyncKind.CONTACT)
     finally:
         request.join(20)
     assert request.errors == []

@@ -10,6 +10,9 @@ A kind whose rows can go through Mailchimp batches (:mod:`shoop_mailchimp.sync.b
 ``BATCH_PHASES``, a tuple of :class:`~shoop_mailchimp.sync.batch_phase.BatchPhase` built from the
 same plans; a plan says with ``batchable`` whether a batch can carry it.
 
+A kind may also declare ``DEPENDS_ON`` (the kinds its operations name: their rows and batches go first) and
+``IN_BURSTS`` (many rows due at once go through batches, :mod:`shoop_mailchimp.sync.bursts`).
+
 A new kind is one module here plus its place in :data:`KINDS`.
 """
 from shoop_mailchimp.sync.kinds import cart, contact, group, order, product, promo
@@ -44,6 +47,15 @@ def after_close(kind_module, row, outcome, status, journal):
     hook = getattr(kind_module, "after_close", None)
     if hook is not None:
         hook(row, outcome, status, journal)
+
+
+#: The kinds whose rows go through batches when many are due at once, in delivery order.
+BURST_KINDS = tuple(module.KIND for module in KINDS if getattr(module, "IN_BURSTS", False))
+
+
+def depends_on(kind):
+    """The kinds whose rows and batches go before this kind's (``DEPENDS_ON``): what its operations name."""
+    return getattr(BY_KIND[kind], "DEPENDS_ON", ())
 
 
 def goes_through_batches(kind_module):

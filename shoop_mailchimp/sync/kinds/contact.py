@@ -37,7 +37,10 @@ from shoop_mailchimp.sync.kinds.languages import mailchimp_language
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
-#: Contacts loaded from the database at a time while their sends are planned.
+#: A member names its groups' interests: due group rows go before a burst of contacts.
+DEPENDS_ON = (SyncKind.GROUP,)
+#: Many due at once go through batches (:mod:`shoop_mailchimp.sync.bursts`).
+IN_BURSTS = True
 #: The drainer sends this kind's rows in DRAIN_CONCURRENCY threads (each send is a few independent requests).
 SEND_CONCURRENTLY = True
 

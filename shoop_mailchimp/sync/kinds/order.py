@@ -36,6 +36,8 @@ from shoop_mailchimp.sync.kinds.fields import (
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.ORDER
+#: An order names its customer and its products: its batches wait while theirs are open, so Mailchimp knows them.
+DEPENDS_ON = (SyncKind.CONTACT, SyncKind.PRODUCT)
 
 #: Basket discounts that take a percentage off (a promo code's ``type``); any other takes an amount off.
 PERCENTAGE_EFFECTS = (BasketDiscountPercentage, DiscountPercentageFromUndiscounted)

@@ -44,6 +44,8 @@ from shoop_mailchimp.sync.kinds.prices import VisitorPrices
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
+#: Many due at once (a stock count, a price list import) go through batches (:mod:`shoop_mailchimp.sync.bursts`).
+IN_BURSTS = True
 logger = logging.getLogger(__name__)
 
 #: The stock sent for a product whose stock the shop does not count: Mailchimp takes 0 for sold out and
