@@ -15,6 +15,13 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
 from shoop_mailchimp.webhook_registration import register_webhook
 
+#: The configuration fields Initialize writes at its end (an admin's settings saved meanwhile are kept); when it
+#: moves the store to another audience, also what it forgets of the old one (see :func:`_initialize`).
+INITIALIZE_OWNS = (
+    "site", "store_id", "site_script_url", "interest_category_id", "paused_reason", "disconnected_on",
+    "initialized_on", "members_list_id", "store_deleted_on", "account_checked_on", "account_problem", "modified_on",
+)
+
 
 class InitializationError(Exception):
     """Initialization stopped; the message says why in the shop owner's terms."""
@@ -87,6 +94,7 @@ def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):
         raise InitializationError("Set the API key and the audience (list) id first.")
     shop = configuration.shop
+    loaded_disconnected_on = configuration.disconnected_on
     # Initializing here makes this the configuration's site (see shoop_mailchimp.sites); saved below.
     configuration.site = configuration.site_here
     with open_session(configuration) as session:
@@ -158,9 +166,18 @@ def _initialize(configuration, journal):
         journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "
                     "promo codes queued to be sent again" % queued, kind=LogKind.WARNING)
     with transaction.atomic():
+        # Only the fields Initialize owns are written: what an admin saved meanwhile (double opt-in, the merge
+        # field mapping, ...) stays. A Disconnect pressed meanwhile wins: the shop stays disconnected.
+        stored = list(MailchimpConfiguration.objects.select_for_update().filter(pk=configuration.pk).values_list(
+            "disconnected_on", flat=True))
+        if not stored:
+            raise InitializationError("The Mailchimp configuration was deleted while Initialize ran.")
+        disconnected_meanwhile = stored[0] != loaded_disconnected_on
         configuration.interest_category_id = category_id
         configuration.paused_reason = ""
-        if configuration.disconnected_on:
+        if disconnected_meanwhile:
+            configuration.disconnected_on = stored[0]
+        elif configuration.disconnected_on:
             journal.add("reconnect", "Connected to Mailchimp again after the disconnect of %s"
                         % configuration.disconnected_on.isoformat(timespec="seconds"))
             configuration.disconnected_on = None
@@ -168,10 +185,20 @@ def _initialize(configuration, journal):
         configuration.members_list_id = configuration.list_id
         configuration.store_deleted_on = None
         # Members changed before the shop first sent anything are not drift: reconciliations start here.
+        owned = list(INITIALIZE_OWNS)
+        if moved:
+            owned += ["created_merge_fields", "merge_fields_to_clear"]
+        if moved or not configuration.reconciled_until:
+            owned.append("reconciled_until")
+        if disconnected_meanwhile:  # the DISCONNECT job says whether it deleted the store
+            owned.remove("store_deleted_on")
         configuration.reconciled_until = configuration.reconciled_until or configuration.initialized_on
         # Initializing checked the key and the audience too: the shop page need not say a check is under way.
         configuration.account_checked_on, configuration.account_problem = configuration.initialized_on, ""
-        configuration.save()
+        configuration.save(update_fields=owned)
+    if disconnected_meanwhile:
+        raise InitializationError("Disconnect was pressed while Initialize ran: the shop stays disconnected from "
+                                  "Mailchimp (press Initialize to connect it again).")
     # Unsubscribes made in Mailchimp reach the shop through the webhook; a failure is logged, not fatal.
     register_webhook(configuration, journal)
     journal.add("initialize", "Initialization finished")

@@ -5,6 +5,7 @@ from shuup.testing.factories import create_random_contact_group
 
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, MailchimpLogEntry
+from tests.disconnect.conftest import connected  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +79,43 @@ def test_more_groups_than_an_audience_takes_stop_initialization_with_what_to_do(
     initialize(fresh_configuration)
     emulator, api_key, list_id = mailchimp_account
     assert len(emulator.interest_categories(api_key, list_id)[0]["interests"]) == 5
+
+
+def _meanwhile(monkeypatch, change):
+    """Run ``change`` while Initialize talks to Mailchimp (between its start and its final save)."""
+    from shoop_mailchimp import initialization
+
+    original = initialization.ensure_group_interests
+
+    def ensure_group_interests(*args, **kwargs):
+        change()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(initialization, "ensure_group_interests", ensure_group_interests)
+
+
+@pytest.mark.usefixtures("commits")
+def test_double_opt_in_ticked_while_initialize_runs_is_kept(monkeypatch, connected):  # noqa: F811
+    """The admin ticks "double opt-in" and saves while a re-Initialize runs: Initialize writes only the fields it
+    owns, not back the copy it loaded (review aud)."""
+    running = MailchimpConfiguration.objects.get(pk=connected.pk)  # the job's copy
+    _meanwhile(monkeypatch, lambda: MailchimpConfiguration.objects.filter(pk=connected.pk).update(
+        double_opt_in=True))
+    initialize(running)
+    stored = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert stored.double_opt_in is True
+    assert stored.initialized_on == running.initialized_on > connected.initialized_on
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_disconnect_pressed_while_initialize_runs_is_not_undone(monkeypatch, connected):  # noqa: F811
+    """The admin presses Disconnect while an Initialize runs (the view cancels only a *queued* Initialize): the
+    shop stays disconnected, and Initialize says so rather than "finished" (review aud)."""
+    from django.utils import timezone
+
+    running = MailchimpConfiguration.objects.get(pk=connected.pk)
+    _meanwhile(monkeypatch, lambda: MailchimpConfiguration.objects.filter(pk=connected.pk).update(
+        disconnected_on=timezone.now()))
+    with pytest.raises(InitializationError, match="Disconnect was pressed while Initialize ran"):
+        initialize(running)
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
