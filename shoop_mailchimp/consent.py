@@ -27,12 +27,23 @@ def status_if_new(permission, double_opt_in):
     return members.PENDING if double_opt_in else members.SUBSCRIBED
 
 
-def status_change(permission, consent_last_sent, double_opt_in):
-    """The status to force on an existing member, or None to leave Mailchimp's status alone."""
+def confirmed_already(member_status):
+    """The one rule of "a consent given needs no confirmation": Mailchimp mails the member already (subscribed on
+    any form; that form asked its own confirmation). The newsletter block asks no confirmation of them, a
+    registration's consent leaves them subscribed (see ``existed_without_consent`` in the contact kind), and a
+    consent given on the account page, under double opt-in, does not turn them back to pending."""
+    return member_status == members.SUBSCRIBED
+
+
+def status_change(permission, consent_last_sent, double_opt_in, member_status=""):
+    """The status to force on an existing member, or None to leave Mailchimp's status alone. A consent given for a
+    member the shop knows subscribed is sent as ``subscribed`` even under double opt-in (:func:`confirmed_already`):
+    where the shop's view is stale and the member unsubscribed meanwhile, Mailchimp refuses it and pending is
+    asked (see ``ContactPlan._member_send``)."""
     if consent_last_sent is None or bool(permission) == bool(consent_last_sent):
         return None
     if permission:
-        return members.PENDING if double_opt_in else members.SUBSCRIBED
+        return members.PENDING if double_opt_in and not confirmed_already(member_status) else members.SUBSCRIBED
     return members.UNSUBSCRIBED
 
 

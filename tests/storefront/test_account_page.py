@@ -389,3 +389,58 @@ def test_a_consenting_shopper_whose_member_a_marketer_archived_is_told_and_can_s
     drain()
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
     assert status_on_page(shopper_client)[0] == "subscribed"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_subscribing_on_the_account_page_under_double_opt_in_keeps_a_member_subscribed_elsewhere_subscribed(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """Mailchimp mails the shopper already (its own form): the shop's double opt-in must not put the member back
+    to pending (no newsletter until they click a link) when they press Subscribe on the account page, as the
+    newsletter block and the registration box do not (review aud)."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    person = get_person_contact(shopper)
+    person.save()
+    drain()
+    emulator.set_member_status(api_key, list_id, shopper.email, "subscribed")
+    assert post_event(Client(), configuration, "subscribe", email=shopper.email).status_code == 200
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    assert get_person_contact(shopper).marketing_permission is True
+    assert status_on_page(shopper_client)[0] == "subscribed"
+    # The consent was sent: withdrawing it in the admin (no request of the shopper's) unsubscribes the member.
+    person = get_person_contact(shopper)
+    person.marketing_permission = False
+    person.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "unsubscribed"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_subscribing_again_under_double_opt_in_after_an_unsubscribe_the_shop_missed_asks_a_confirmation(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """The shop believes the member subscribed, but they unsubscribed in Mailchimp and the webhook was lost: the
+    consent sent as "subscribed" is refused, and the member is asked to confirm (pending)."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    get_person_contact(shopper).save()
+    drain()
+    emulator.set_member_status(api_key, list_id, shopper.email, "subscribed")
+    assert post_event(Client(), configuration, "subscribe", email=shopper.email).status_code == 200
+    emulator.set_member_status(api_key, list_id, shopper.email, "unsubscribed")  # its webhook never comes
+    choose(shopper_client, subscribe=True)
+    drain()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "pending"
+
+
+# passes: not a defect (review aud)
+@pytest.mark.django_db
+def test_the_account_page_post_needs_the_csrf_token(shop, shopper, shopper_client, configuration):
+    response = shopper_client.post(account_url(), {"subscribe": "1"})
+    assert response.status_code == 403
+    assert get_person_contact(shopper).marketing_permission is False

@@ -291,7 +291,8 @@ class ContactPlan:
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
                              or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
-        self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in)
+        self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in,
+                                                   row.member_status)
         if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status not in (members.ERASED, members.ARCHIVED)):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
@@ -574,7 +575,8 @@ def existed_without_consent(consent_request, permission, status_sent, member_sta
     subscribes). Sending the change one by one as a retry too would delay every such consent by a retry; sending
     it in a later batch phase would lose the compliance fallback."""
     asked = (consent_request == ConsentRequest.SUBSCRIBE and permission) or consent_request == ConsentRequest.CONFIRM
-    return bool(asked) and not status_sent and member_status not in ("", members.SUBSCRIBED, members.PENDING)
+    return bool(asked) and not status_sent and member_status not in ("", members.PENDING) and not (
+        consent.confirmed_already(member_status))
 
 
 def written_facts(email, member_status, permission, decided, consent_request=""):
