@@ -47,14 +47,33 @@ def status_change(permission, consent_last_sent, double_opt_in, member_status=""
     return members.UNSUBSCRIBED
 
 
-def requested_change(request, change, permission, member_status, double_opt_in):
+#: Statuses of a member who left the audience's mailings (unsubscribed, bounced, archived by a marketer): a consent
+#: the shop never sent for them brings them back only when the address's owner confirms by e-mail. The address
+#: may be typed by anyone (the newsletter block, an unverified account): Mailchimp knowing it is no less known
+#: than a contact of the shop having it.
+LEFT = (members.UNSUBSCRIBED, members.CLEANED, members.ARCHIVED)
+
+
+def status_asked(request, member_status, double_opt_in):
+    """The status asked of a member the write found existing without the consent just given (or a confirmation
+    asked for): pending for a confirmation, and for a member who left (:data:`LEFT`); else as a new member."""
+    if request == ConsentRequest.CONFIRM or member_status in LEFT:
+        return members.PENDING
+    return status_if_new(True, double_opt_in)
+
+
+def requested_change(request, change, permission, member_status, double_opt_in, consent_last_sent=None):
     """The status to force once the row's consent request is taken into account (``change``: what the
-    consent alone asks for)."""
+    consent alone asks for; ``consent_last_sent``: the row's consent last sent, None when never)."""
     if request == ConsentRequest.SUBSCRIBE and permission and change is None and member_status not in (
             "", members.SUBSCRIBED, members.PENDING):
         # A consent given since the last send reaches a member the shop never told (a former guest buyer).
         # Never sent ("" ): the member write carries it as ``status_if_new``, and the answer says whether the
-        # member existed (see ContactPlan.run and the batch's members phase).
+        # member existed (see ContactPlan.run and the batch's members phase). A member who left and was never
+        # sent the shop's consent confirms first (:func:`status_asked`); one the shop had subscribed (a marketer
+        # archived it since) comes back as the consent says.
+        if consent_last_sent is None:
+            return status_asked(request, member_status, double_opt_in)
         return status_if_new(True, double_opt_in)
     if request == ConsentRequest.CONFIRM:
         # Someone who may not own the address asked: its owner confirms by e-mail. A withdrawal on its way

@@ -343,6 +343,35 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("left", ["archived", "unsubscribed"])
+def test_a_strangers_press_does_not_bring_back_a_member_the_marketer_archived(shop, front_client, configuration,
+                                                                             mailchimp_account, left):
+    """An address the shop has no contact for, but that Mailchimp holds archived (the marketer archived a
+    subscriber who came from another form) or unsubscribed. Under single opt-in a stranger types it into the
+    block: its owner is asked to confirm (pending), as the owner of an address the shop knows would be; an
+    address Mailchimp knows is no less known (review aud)."""
+    from shoop_mailchimp.mailchimp.resources import member_path
+    from shoop_mailchimp.mailchimp.transport import MailchimpSession
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_members(api_key, list_id, ["archived.one@fastmail.com"], status="subscribed")
+    if left == "archived":
+        with MailchimpSession(api_key) as session:
+            session.delete(member_path(list_id, "archived.one@fastmail.com"))
+    else:
+        emulator.set_member_status(api_key, list_id, "archived.one@fastmail.com", "unsubscribed")
+    assert emulator.get_member(api_key, list_id, "archived.one@fastmail.com")["status"] == left
+
+    subscribe(front_client, "archived.one@fastmail.com")
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "archived.one@fastmail.com")["status"] == "pending"
+    person = PersonContact.objects.get(email="archived.one@fastmail.com")
+    assert row_of(person).member_status == "pending" and row_of(person).consent_request == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_strangers_press_never_replaces_an_unsubscribe_not_sent_yet(shop, front_client, configuration,
                                                                        mailchimp_account):
     """Found by the second review: the shopper's own Unsubscribe, waiting to be sent, must win."""

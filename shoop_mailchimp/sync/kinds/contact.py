@@ -300,7 +300,8 @@ class ContactPlan:
             # Mailchimp meanwhile.
             self.status_change = members.UNSUBSCRIBED
         self.status_change = consent.requested_change(
-            self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in)
+            self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in,
+            row.opt_in)
         # A shopper asked to subscribe after the confirmation link lapsed: Mailchimp mails a fresh one.
         self.fresh_link = (self.permission or confirming) and consent.fresh_link_due(
             row.member_status, getattr(row, "confirmation_sent_at", None), getattr(row, "consent_requested_at", None),
@@ -386,12 +387,9 @@ class ContactPlan:
         """:func:`existed_without_consent` for this plan's send (``status``: the status the write asked for)."""
         return existed_without_consent(self.consent_request, self.permission, status, member_status)
 
-    @property
-    def status_asked(self):
-        """The status a consent request asks of a member that existed without it."""
-        if self.consent_request == ConsentRequest.CONFIRM:
-            return members.PENDING
-        return consent.status_if_new(True, self.configuration.double_opt_in)
+    def status_asked(self, member_status):
+        """The status a consent request asks of a member that existed without it (:func:`consent.status_asked`)."""
+        return consent.status_asked(self.consent_request, member_status, self.configuration.double_opt_in)
 
     @property
     def request_done(self):
@@ -490,7 +488,7 @@ class ContactPlan:
             status = member.pop("_status_sent", status)
             member_status = member.get("status", "")
             if self.existed_without_consent(status, member_status):
-                member = yield from self._member_send(self.status_asked, log)
+                member = yield from self._member_send(self.status_asked(member_status), log)
                 if isinstance(member, Outcome):
                     return member
                 status = member.pop("_status_sent")
@@ -564,7 +562,7 @@ def existed_without_consent(consent_request, permission, status_sent, member_sta
     """The one rule of "a member existed in Mailchimp without the shop's consent", for both transports: the member
     write carried a consent just given (or a confirmation asked for) only as ``status_if_new`` (``status_sent`` is
     empty), and the answer shows a member that existed already without it (a former guest buyer, someone who
-    unsubscribed long ago): the consent must still be sent as a change, with :attr:`ContactPlan.status_asked`. A
+    unsubscribed long ago): the consent must still be sent as a change, with :meth:`ContactPlan.status_asked`. A
     member subscribed or pending is left as it is; an answer without a status tells nothing.
 
     The rule is one; what follows it cannot be, without changing what Mailchimp receives. One by one
