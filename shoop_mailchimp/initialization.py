@@ -5,6 +5,7 @@ what exists and creates only what is missing.
 from django.db import transaction
 from django.utils import timezone
 
+from shoop_mailchimp import sites
 from shoop_mailchimp.connected_site import link_connected_site
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
@@ -18,8 +19,9 @@ from shoop_mailchimp.webhook_registration import register_webhook
 #: The configuration fields Initialize writes at its end (an admin's settings saved meanwhile are kept); when it
 #: moves the store to another audience, also what it forgets of the old one (see :func:`_initialize`).
 INITIALIZE_OWNS = (
-    "site", "store_id", "site_script_url", "interest_category_id", "paused_reason", "disconnected_on",
-    "initialized_on", "members_list_id", "store_deleted_on", "account_checked_on", "account_problem", "modified_on",
+    "site", "site_from_setting", "store_id", "site_script_url", "interest_category_id", "paused_reason",
+    "disconnected_on", "initialized_on", "members_list_id", "store_deleted_on", "account_checked_on",
+    "account_problem", "modified_on",
 )
 
 
@@ -96,7 +98,7 @@ def _initialize(configuration, journal):
     shop = configuration.shop
     loaded_disconnected_on = configuration.disconnected_on
     # Initializing here makes this the configuration's site (see shoop_mailchimp.sites); saved below.
-    configuration.site = configuration.site_here
+    configuration.site, configuration.site_from_setting = configuration.site_here, sites.named_by_setting()
     with open_session(configuration) as session:
         resources.ping(session)
         journal.add("account.ping", "The API key works")

@@ -344,7 +344,7 @@ class MailchimpFormPart(FormPart):
             schedule_delivery(config.shop_id)  # chosen groups get their interest, the others lose it
         if data.get("initialize") or data.get("confirm_preview"):
             if is_confirmed(config, data.get("confirm_preview")):
-                request_job(config.shop_id, JobKind.INITIALIZE, user=self.request.user, site=config.site_here)
+                request_job(config.shop_id, JobKind.INITIALIZE, user=self.request.user, **config.site_params)
                 messages.info(self.request, _("Saved; Mailchimp's initialization is queued. The Mailchimp status "
                                               "page shows when it is done."))
             else:

@@ -18,7 +18,7 @@ from shuup.admin.utils.views import PicotableListView
 from shuup.campaigns.models import BasketCampaign
 from shuup.core.models import Contact, ContactGroup, Order, Shop
 
-from shoop_mailchimp import disconnection, log_labels
+from shoop_mailchimp import disconnection, log_labels, sites
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.drift import drift_report
 from shoop_mailchimp.admin_module.explanations import explain, technical_detail
@@ -108,7 +108,7 @@ class InitializeView(View):
         confirmed = is_confirmed(configuration, request.POST.get("confirm_preview"))
         with transaction.atomic():
             if confirmed:
-                request_job(shop.pk, JobKind.INITIALIZE, user=request.user, site=configuration.site_here)
+                request_job(shop.pk, JobKind.INITIALIZE, user=request.user, **configuration.site_params)
             else:
                 request_preview(configuration, user=request.user)
             schedule_delivery(shop.pk)
@@ -171,7 +171,8 @@ class ConfirmSiteView(View):
             messages.info(request, _("This shop runs on the site it was connected on: nothing to confirm."))
             return HttpResponseRedirect(reverse(STATUS_URL))
         with transaction.atomic():
-            MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site=mismatch.here)
+            MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+                site=mismatch.here, site_from_setting=sites.named_by_setting())
             log_event(shop.pk, "site.confirm", "Confirmed that %s is the same shop as %s: sending to Mailchimp "
                       "resumes" % (mismatch.here, mismatch.remembered), kind=LogKind.WARNING, user=request.user)
             # Mailchimp still calls the webhook at the old address: it moves here (registered at this site's

@@ -116,6 +116,10 @@ class MailchimpConfiguration(models.Model):
         max_length=255, blank=True, verbose_name=_("site"),
         help_text=_("The site (host) this configuration was initialized on: a copy of the database running "
                     "elsewhere (staging) sends nothing to Mailchimp."))
+    site_from_setting = models.BooleanField(
+        default=False, verbose_name=_("site named by WEBHOOK_BASE_URL"),
+        help_text=_("The site was the host of SHOOP_MAILCHIMP['WEBHOOK_BASE_URL'] (not the shop's domain): a copy of "
+                    "the database whose settings do not set it sends nothing to Mailchimp."))
     audience_merge_fields = JSONField(
         null=True, blank=True, help_text=_("The audience's merge fields (tag, name, type, required, options), read "
                                            "from Mailchimp by the last account check; empty until then."))
@@ -174,6 +178,11 @@ class MailchimpConfiguration(models.Model):
         return sites.site_of(self.shop.domain)
 
     @property
+    def site_params(self):
+        """What an Initialize requested here records of this site (see ``sync.jobs.site_refusal``)."""
+        return {"site": self.site_here, "site_from_setting": sites.named_by_setting()}
+
+    @property
     def site_mismatch(self):
         """A :class:`~shoop_mailchimp.sites.SiteMismatch` when this copy runs on another site than the one the
         configuration was initialized on (a staging copy of the database), else None."""
@@ -182,7 +191,13 @@ class MailchimpConfiguration(models.Model):
         here = self.site_here
         # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
         # made for staging is exactly the one nobody configured.
-        return sites.SiteMismatch(self.site, here or sites.UNKNOWN_SITE) if here != self.site else None
+        if here != self.site:
+            return sites.SiteMismatch(self.site, here or sites.UNKNOWN_SITE)
+        # Named by the setting where it was initialized, by the copied shop domain here: a copy whose settings
+        # lack the setting production has is held, though the domain it copied is production's.
+        if self.site_from_setting and not sites.configured_host():
+            return sites.SiteMismatch(self.site, here, setting_missing=True)
+        return None
 
     @property
     def api_key(self):

@@ -123,8 +123,10 @@ def site_refusal(job):
     mismatch = configuration.site_mismatch if configuration is not None else None
     if mismatch is None or job.kind == JobKind.DISCONNECT:
         return ""
-    if job.kind == JobKind.INITIALIZE and (job.params or {}).get("site") == mismatch.here:
-        return ""
+    params = job.params or {}
+    if job.kind == JobKind.INITIALIZE and params.get("site") == mismatch.here and (
+            not mismatch.setting_missing or params.get("site_from_setting") is False):
+        return ""  # (an Initialize queued where the setting named the site, copied here, is not of this site)
     return str(mismatch)
 
 

@@ -134,3 +134,48 @@ def test_the_shop_domain_is_the_site_where_no_webhook_base_url_is_set(settings, 
     configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
     assert configuration.site_mismatch.here == "staging.example.com"
     assert not MailchimpConfiguration.objects.active().exists()
+
+
+def test_a_copy_without_the_webhook_base_url_setting_but_with_the_copied_shop_domain_sends_nothing(
+        settings, admin_client, connected, mailchimp_account):
+    """Production sets WEBHOOK_BASE_URL and its shop's domain is shop.example.com. A copy of its database whose
+    settings do not set WEBHOOK_BASE_URL still names the shop's domain shop.example.com: the configuration
+    remembers that its site was named by the setting, so the copy is held and says why (review aud)."""
+    emulator, api_key, list_id = mailchimp_account
+    assert connected.site_from_setting is True
+    connected.shop.domain = "shop.example.com"
+    connected.shop.save()
+    # Queued on production just before the copy was made: it does not run on the copy either.
+    request_job(connected.shop_id, JobKind.INITIALIZE, **MailchimpConfiguration.objects.get(
+        pk=connected.pk).site_params)
+    run_on(settings, "")  # the copy's own settings: nobody configured it
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert "WEBHOOK_BASE_URL, which named the site where it was connected, is not set here" in str(
+        configuration.site_mismatch)
+    assert not configuration.is_active and not MailchimpConfiguration.objects.active().exists()
+    person = new_person(email="test.user.on.staging@fastmail.com")
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, person.email) is None
+    assert MailchimpJob.objects.get(kind=JobKind.INITIALIZE).status == JobStatus.FAILED
+    html = admin_client.get(url("status")).content.decode()
+    assert 'id="mailchimp-site-mismatch"' in html
+
+    # An admin confirms that the copy is the same shop: it is now named by the shop's domain, and sends.
+    assert admin_client.post(url("confirm_site")).status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.site == "shop.example.com" and configuration.site_from_setting is False
+    assert configuration.site_mismatch is None and configuration.is_active
+
+
+def test_initializing_where_the_shop_domain_names_the_site_connects_a_copy_without_the_setting(
+        settings, admin_client, connected, mailchimp_account):
+    run_on(settings, "")
+    connected.shop.domain = "shop.example.com"
+    connected.shop.save()
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).site_mismatch is not None
+    assert post_shop_form(admin_client, connected.shop, initialize="1").status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.site_from_setting is False and configuration.is_active
+    # The real site, whose settings name it, is not held by a site that was named by the shop's domain.
+    run_on(settings, PRODUCTION)
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).site_mismatch is None
