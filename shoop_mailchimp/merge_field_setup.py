@@ -57,11 +57,12 @@ def read_merge_fields(configuration, session):
 def create_merge_fields(configuration, session, keys):
     """Create a merge field for each of these shop fields and map it; returns (created tags, refusals).
 
-    A field whose tag the audience has meanwhile is mapped to it when its type fits, else left unmapped.
+    A field whose tag the audience has meanwhile is mapped to it when its type fits, else left unmapped. Only
+    these fields' mapping is written, into the mapping stored when the job ends: a mapping an admin saved while
+    the job talked to Mailchimp is kept.
     """
     fields = {field["tag"]: field for field in resources.list_merge_fields(session, configuration.list_id)}
-    created, refusals = [], []
-    mapping = merge_fields.chosen_map(configuration) if configuration.audience_merge_fields is not None else {}
+    created, refusals, mapped = [], [], {}
     for key in keys:
         body = merge_fields.creation_body(key)
         if body["tag"] not in fields:
@@ -73,10 +74,18 @@ def create_merge_fields(configuration, session, keys):
                 refusals.append("%s: %s" % (body["tag"], error.detail or error.title))
                 continue
             created.append(body["tag"])
-        mapping[key] = body["tag"]
-    if created:
-        configuration.created_merge_fields = sorted(set(configuration.created_merge_fields or ()) | set(created))
-        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
-            created_merge_fields=configuration.created_merge_fields)
-    store_merge_fields(configuration, resources.list_merge_fields(session, configuration.list_id), mapping)
+        mapped[key] = body["tag"]
+    audience = resources.list_merge_fields(session, configuration.list_id)
+    with transaction.atomic():
+        current = MailchimpConfiguration.objects.select_for_update().get(pk=configuration.pk)
+        mapping = merge_fields.chosen_map(current) if current.audience_merge_fields is not None else {}
+        mapping.update(mapped)
+        if created:
+            current.created_merge_fields = sorted(set(current.created_merge_fields or ()) | set(created))
+            MailchimpConfiguration.objects.filter(pk=current.pk).update(
+                created_merge_fields=current.created_merge_fields)
+        store_merge_fields(current, audience, mapping)
+    for name in ("created_merge_fields", "merge_fields_to_clear", "audience_merge_fields", "merge_fields_read_on",
+                 "merge_field_map"):
+        setattr(configuration, name, getattr(current, name))
     return created, refusals
