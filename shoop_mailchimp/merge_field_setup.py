@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from shoop_mailchimp.mailchimp import resources
-from shoop_mailchimp.mailchimp.errors import MailchimpAPIError
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpError
+from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import merge_fields
@@ -52,6 +53,38 @@ def store_merge_fields(configuration, fields, merge_field_map=None):
 
 def read_merge_fields(configuration, session):
     store_merge_fields(configuration, resources.list_merge_fields(session, configuration.list_id))
+
+
+def same_fields(fields, other):
+    """Whether two reads of the audience's merge fields are the same (in any order)."""
+    def by_tag(read):
+        return sorted((read or []), key=lambda field: str(field.get("tag")))
+    return other is not None and by_tag(fields) == by_tag(other)
+
+
+class AudienceFieldsLearnt:
+    """A member write refused for its merge fields (a marketer replaced a mapped field by one of another type):
+    the shop re-reads the audience's fields by itself, as the account check does, and every contact is sent
+    again with the mapping they give, with no admin to act. Learnt by a send (``Outcome.learnt``), recorded as its
+    row closes: ``fields`` read by the send, or, where it could not read them (a batch), read here unless they
+    were read since ``asked_at``."""
+
+    def __init__(self, fields=None, asked_at=None):
+        self.fields = fields
+        self.asked_at = asked_at
+
+    def remember(self, configuration):
+        fields = self.fields
+        if fields is None:
+            if configuration.merge_fields_read_on and self.asked_at and configuration.merge_fields_read_on >= \
+                    self.asked_at:
+                return  # read again since that write was sent (by another row's refusal)
+            try:
+                with open_session(configuration) as session:
+                    fields = resources.list_merge_fields(session, configuration.list_id)
+            except MailchimpError:
+                return  # the row is tried again, and its refusal asks again
+        store_merge_fields(configuration, fields)
 
 
 def create_merge_fields(configuration, session, keys):

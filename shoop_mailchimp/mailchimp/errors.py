@@ -212,6 +212,13 @@ def interest_missing(error):
     return refusal is not None and refusal[0] == 400 and "interest" in refusal[2]
 
 
+def merge_fields_invalid(error):
+    """A member write whose merge field values the audience refused ("Your merge fields were invalid."): a value
+    of the wrong type, or a field the shop maps that a marketer replaced in Mailchimp by one of another type."""
+    refusal = _refusal(error)
+    return refusal is not None and refusal[0] == 400 and "merge fields were invalid" in refusal[2]
+
+
 def member_exists(error):
     """An address change to an address that already has a member of its own."""
     refusal = _refusal(error)

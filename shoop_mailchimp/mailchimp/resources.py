@@ -162,10 +162,18 @@ def merge_fields_path(list_id):
     return "lists/%s/merge-fields" % _id(list_id)
 
 
+#: The query of the merge fields' one page.
+MERGE_FIELDS_QUERY = {"count": 1000}
+
+
 def list_merge_fields(session, list_id):
     """The audience's merge fields (an audience has at most a few dozen: one page)."""
-    answer = session.get(merge_fields_path(list_id), count=1000) or {}
-    return [{key: field.get(key) for key in MERGE_FIELD_KEYS} for field in answer.get("merge_fields", [])]
+    return merge_fields_of(session.get(merge_fields_path(list_id), **MERGE_FIELDS_QUERY))
+
+
+def merge_fields_of(answer):
+    """What the shop keeps of the merge fields in an answer to ``GET lists/{id}/merge-fields``."""
+    return [{key: field.get(key) for key in MERGE_FIELD_KEYS} for field in (answer or {}).get("merge_fields", [])]
 
 
 def create_merge_field(session, list_id, body):

@@ -595,3 +595,60 @@ def test_hostile_text_in_the_address_reaches_mailchimp_as_plain_text_cut_to_its_
     assert row_of(person).status == SyncStatus.SYNCED
     sent = emulator.get_member(api_key, list_id, person.email)["merge_fields"]["ADDRESS"]
     assert len(sent["addr1"]) <= 255
+
+
+def test_a_field_retyped_in_mailchimp_does_not_stop_the_members_sync(configuration, mailchimp_account):
+    """The shop read the audience's fields (PHONE a phone field). The marketer then replaces PHONE in Mailchimp
+    with a number field: the refusal ("Your merge fields were invalid") has the shop read the audience's fields
+    again by itself, and the contact is sent again without PHONE, no admin acting (review aud)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    _replace_field(emulator, api_key, list_id, "PHONE", "number")
+    person = new_person(phone="+358 40 123 4567")
+    for _ in range(4):
+        drain()
+        make_all_due()
+        run_due_work(configuration.shop_id)
+    member = emulator.get_member(api_key, list_id, person.email)
+    assert member is not None and member["status"] == "subscribed", (row_of(person).status, row_of(person).last_error)
+    assert row_of(person).status == SyncStatus.SYNCED
+    configuration.refresh_from_db()
+    assert {field["tag"]: field["type"] for field in configuration.audience_merge_fields}["PHONE"] == "number"
+    assert not member["merge_fields"].get("PHONE")
+
+
+def test_a_field_retyped_in_mailchimp_is_read_again_once_for_a_burst(burst_settings, mailchimp_account):
+    """In a burst (a batch), the refused members have the fields read once, and are sent again with them."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration = read_audience_fields(MailchimpConfiguration.objects.get())
+    _replace_field(emulator, api_key, list_id, "PHONE", "number")
+    people = [new_person(phone="+358 40 123 456%d" % number) for number in range(6)]
+    emulator.clear_requests()
+    run_due_work(configuration.shop_id)
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert [r for r in emulator.requests if r["path"] == "/batches"], "sent in a burst"
+    reads = [r for r in emulator.requests if r["method"] == "GET" and r["path"].endswith("/merge-fields")]
+    assert len(reads) == 1, reads
+    make_all_due()
+    run_due_work(configuration.shop_id)
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert all(row_of(person).status == SyncStatus.SYNCED for person in people), [
+        (row_of(person).status, row_of(person).last_error) for person in people]
+    assert all(emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed" for person in people)
+
+
+def test_a_value_mailchimp_refuses_with_the_fields_unchanged_still_fails(configuration, mailchimp_account,
+                                                                       monkeypatch):
+    """A refusal the audience's fields do not explain (they are as the shop read them) is a refusal: the contact
+    fails at once, as before, and is not tried again and again."""
+    from shoop_mailchimp.sync.kinds import merge_fields
+
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    monkeypatch.setattr(merge_fields, "phone_value", lambda *args, **kwargs: "not a phone")
+    person = new_person(phone="+358 40 123 4567")
+    drain()
+    assert row_of(person).status == SyncStatus.FAILED
+    assert "merge fields" in row_of(person).last_error.lower()
+    reads = [r for r in emulator.requests if r["method"] == "GET" and r["path"].endswith("/merge-fields")]
+    assert len(reads) == 2, "the account check's read, and the refusal's"

@@ -15,10 +15,11 @@ from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddr
 
 from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp import batches, errors, members
+from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
+from shoop_mailchimp.merge_field_setup import AudienceFieldsLearnt, same_fields
 from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, LogKind, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
@@ -547,6 +548,15 @@ class ContactPlan:
         except MailchimpAPIError as error:
             if errors.interest_missing(error):
                 return interest_missing(self.configuration, error.as_log_data())
+            if errors.merge_fields_invalid(error):
+                # A mapped field retyped in Mailchimp? The audience's fields say: when they changed since the
+                # shop read them, they are recorded and the contact is sent again with them; else it is refused.
+                fields = resources.merge_fields_of((yield Operation(
+                    "GET", resources.merge_fields_path(self.configuration.list_id),
+                    params=dict(resources.MERGE_FIELDS_QUERY))))
+                if same_fields(fields, self.configuration.audience_merge_fields):
+                    raise error
+                return merge_fields_changed(self.configuration, error.as_log_data(), AudienceFieldsLearnt(fields))
             if status != members.SUBSCRIBED or not errors.in_compliance_state(error):
                 raise
             # Someone who unsubscribed or bounced can only come back by confirming: Mailchimp mails them.
@@ -637,6 +647,14 @@ def interest_missing(configuration, error_data):
     outcome.requeue = [(SyncKind.GROUP, set(ContactGroupInterest.objects.filter(
         shop_id=configuration.shop_id).values_list("group_id", flat=True)), False)]
     return outcome
+
+
+def merge_fields_changed(configuration, error_data, learnt):
+    """Mailchimp refused the member's merge fields: the audience's fields are read again (``learnt``), and the
+    contact is tried again with the mapping they give. Nothing pauses the shop, and no admin needs to act."""
+    return Outcome(Result.RETRY, _("Mailchimp refused the member's merge fields: the audience's merge fields were "
+                                   "read again (one may have been changed in Mailchimp), and the contact is sent "
+                                   "again with them."), error=error_data, learnt=learnt)
 
 
 def before_close(row, outcome):
@@ -735,6 +753,11 @@ def _read_members(configuration, row, results, facts):
     if operation_failed(member):
         if errors.interest_missing(batches.error_of(member)):
             return interest_missing(configuration, batches.error_of(member).as_log_data())
+        if errors.merge_fields_invalid(batches.error_of(member)):
+            # A batch cannot read between its requests: the fields are read as the row closes (once for all the
+            # rows refused alike), and the row is tried again (one by one, a refusal then reads them itself).
+            return merge_fields_changed(configuration, batches.error_of(member).as_log_data(), AudienceFieldsLearnt(
+                asked_at=parse_datetime((facts or {}).get("sent_at") or "")))
         outcome = result_outcome(member, "member")
         if outcome.result == Result.FAILED:
             outcome.refused_fingerprint = facts.get("refusal_key", "")
