@@ -192,6 +192,16 @@ def record_carts_of(shop_id, contact_ids, worker=False):
     return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
 
 
+def record_carts_in_mailchimp(shop_id):
+    """Queue the shop's carts Mailchimp may hold (sent, or an attempt's fate unknown): the shop now sends only
+    people who consented, so their plans delete those of shoppers who did not. In the caller's transaction.
+    Returns whether any row is due."""
+    basket_ids = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(
+        Q(last_synced_at__isnull=False) | Q(last_error_data__isnull=False) | ~Q(claimed_by="")).values_list(
+        "object_id", flat=True)
+    return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
+
+
 def record_withdrawal(heard_in, contact_ids, worker=False):
     """Consent these contacts gave is withdrawn by an unsubscribe heard from shop ``heard_in``'s audience (its
     webhook, its reconciliation, the answer to one of its sends), whose rows hold it already. A withdrawal counts

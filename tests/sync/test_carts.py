@@ -14,9 +14,11 @@ from shuup.core.basket import get_basket, get_basket_order_creator
 from shuup.core.models import MutableAddress, Shop, ShopProduct
 from shuup.front.models import StoredBasket
 from shuup.testing.factories import (
+    create_product,
     create_random_address,
     get_default_payment_method,
     get_default_shipping_method,
+    get_default_supplier,
     get_initial_order_status,
 )
 from shuup.testing.utils import apply_request_middleware
@@ -756,3 +758,25 @@ def test_no_cart_for_a_shopper_whose_member_is_archived(shop, cart_settings, mai
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "archived"
+
+
+def test_unticking_send_unconsented_deletes_the_unconsented_carts_in_mailchimp(shop, cart_settings,
+                                                                               mailchimp_account):
+    """The shop sent people who did not consent (the default); a guest's typed address and a non-consenting
+    customer's basket became carts. Unticking "Send contacts who did not consent" queues the carts Mailchimp may
+    hold: their plans delete both (review of issue 18)."""
+    emulator, api_key, list_id = mailchimp_account
+    assert cart_settings.send_unconsented
+    shopper_with_a_basket(shop, "rev.unconsented@fastmail.com", permission=False)
+    guest = basket_of(shop)
+    add(guest, shop, create_product("rev-sku-guest", shop=shop, supplier=get_default_supplier(), default_price=5))
+    guest.billing_address = MutableAddress(name="Gus Guest", email="rev.guest@fastmail.com")
+    guest.save()
+    send_due_carts()
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 2
+
+    configuration = MailchimpConfiguration.objects.get(pk=cart_settings.pk)
+    configuration.send_unconsented = False
+    configuration.save()  # what the shop's Mailchimp form part saves
+    drain()  # no waiting: the rows are due at once
+    assert emulator.carts(api_key, cart_settings.store_id) == []
