@@ -780,3 +780,24 @@ def test_unticking_send_unconsented_deletes_the_unconsented_carts_in_mailchimp(s
     configuration.save()  # what the shop's Mailchimp form part saves
     drain()  # no waiting: the rows are due at once
     assert emulator.carts(api_key, cart_settings.store_id) == []
+
+
+@pytest.mark.parametrize("customers, typed", [
+    ("vera@b\u00fccher.de", "vera@b\u00fccher.de"),
+    ("vera@xn--bcher-kva.de", "Vera@B\u00fccher.de"),
+    ("vera@b\u00fccher.de", "vera@xn--bcher-kva.de"),
+])
+def test_a_guest_typing_a_customers_internationalized_address_makes_no_cart(shop, cart_settings, mailchimp_account,
+                                                                            customers, typed):
+    """A customer's address with an internationalized domain is theirs in either form (Unicode or punycode):
+    a guest typing it makes no cart (review of issue 18: the typed address and the lookup were compared in
+    different forms, and the stranger's basket went to Mailchimp under the customer's address)."""
+    emulator, api_key, list_id = mailchimp_account
+    shopper(permission=False, email=customers)
+    send_due_carts()
+    basket = basket_of(shop)
+    add(basket, shop, create_product("rev-sku-idn", shop=shop, supplier=get_default_supplier(), default_price=5))
+    basket.billing_address = MutableAddress(name="Anybody", email=typed)
+    basket.save()
+    send_due_carts()
+    assert emulator.carts(api_key, cart_settings.store_id) == [], "a stranger's basket under a customer's address"

@@ -146,16 +146,37 @@ def newest_baskets(shop_id, baskets):
         "customer_id", "newest"))
 
 
+def address_key(email):
+    """One form of an address to compare: stripped, lowercased, an internationalized domain in its ASCII
+    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address)."""
+    return mailchimp_email(email).lower()
+
+
+def address_forms(email):
+    """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
+    and with its domain in Unicode."""
+    key = address_key(email)
+    forms = {email.strip().lower(), key}
+    local, at, domain = key.rpartition("@")
+    if at:
+        try:
+            forms.add("%s@%s" % (local, domain.encode("ascii").decode("idna")))
+        except UnicodeError:
+            pass
+    return forms
+
+
 def known_addresses(shop_id, baskets):
-    """The lowercased addresses typed in these baskets that belong to somebody the shop knows: a contact of the
-    shop has it, or a member the shop sent has it in Mailchimp."""
-    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    """The addresses typed in these baskets (as :func:`address_key`) that belong to somebody the shop knows: a
+    contact of the shop has it, or a member the shop sent has it in Mailchimp, in any of its forms."""
+    emails = {form for basket in baskets if typed_email(basket) for form in address_forms(typed_email(basket))}
     if not emails:
         return set()
     contacts = shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
     members = SyncState.objects.contacts().filter(shop_id=shop_id).annotate(lower_email=Lower("email")).filter(
         lower_email__in=emails)
-    return set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
+    found = set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
+    return {address_key(email) for email in found}
 
 
 def shopper_emails(basket):
@@ -305,7 +326,7 @@ class CartPlan:
         if not consent.may_send_cart(False, self.configuration.send_unconsented):
             raise NoCart("a guest has not consented before ordering, and the shop sends only people who "
                          "consented")
-        if email.lower() in self.context.known_addresses:
+        if address_key(email) in self.context.known_addresses:
             # Anybody can type anybody's address: the abandoned-cart e-mail would go to a customer (a subscriber)
             # for a basket they never filled. A customer's cart is theirs when they are logged in.
             raise NoCart("a guest typed the address of a customer of the shop")
