@@ -661,7 +661,7 @@ def close(row, outcome):
     # An attempt that failed after writing part of what it sends (a member, then not its customer) records
     # what Mailchimp holds now (``outcome.facts``), as a synced close would.
     written = _fact_fields(row, outcome.facts)
-    if result == Result.RETRY and (outcome.waits or not gives_up(attempts, outcome.max_attempts)):
+    if result == Result.RETRY and (outcome.waits or outcome.persists or not gives_up(attempts, outcome.max_attempts)):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
         if getattr(row, "recovered", False) and "member_status" not in written:
             # A lost attempt's row whose retry wrote no member: what the lost attempt may have written is still

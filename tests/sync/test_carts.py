@@ -29,6 +29,7 @@ from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.backoff import retry_delay
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds.contact import withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
@@ -801,3 +802,33 @@ def test_a_guest_typing_a_customers_internationalized_address_makes_no_cart(shop
     basket.save()
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == [], "a stranger's basket under a customer's address"
+
+
+def test_an_ordered_baskets_cart_survives_an_outage_longer_than_the_retries(shop, cart_settings, mailchimp_account):
+    """The shopper orders; the cart's DELETE meets a Mailchimp outage (503) longer than a row's retries
+    (MAX_ATTEMPTS). The delete is never given up: once Mailchimp is back, its next attempt deletes the cart (review
+    of issue 18: the row failed for good, and Mailchimp mailed an abandoned-cart e-mail for what was bought)."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person, basket = shopper_with_a_basket(shop, "rev.outage@fastmail.com")
+    make_all_due()
+    run_due_work()
+    assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
+    emulator.faults.fail("/ecommerce/stores/*/carts/*", status=503, method="DELETE")
+    basket.finalize()  # ordered
+    for _ in range(12):  # more attempts than MAX_ATTEMPTS (8), each after its backoff
+        make_all_due()
+        run_due_work()
+    [row] = SyncState.objects.carts()
+    assert row.status == "pending" and row.attempts > 8, "still queued, its backoff growing"
+    emulator.faults.clear()  # Mailchimp is back
+    make_all_due()  # the next attempt's time (the probe ran rounds without it: the backoff holds the row)
+    run_due_work()
+    assert emulator.carts(api_key, cart_settings.store_id) == []
+    assert not SyncState.objects.carts().exists()
+
+
+def test_the_backoff_of_a_delete_that_never_gives_up_stays_bounded(settings):
+    """A cart delete counts attempts past MAX_ATTEMPTS through a long outage: its delay stays RETRY_MAX_DELAY (the
+    doubling once overflowed a float base)."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, RETRY_BASE_DELAY=0.5, RETRY_MAX_DELAY=3600)
+    assert 1800 <= retry_delay(5000) <= 3600

@@ -26,7 +26,7 @@ from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import errors
-from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
 from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -36,7 +36,7 @@ from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
 from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
-from shoop_mailchimp.sync.outcome import Outcome, Result
+from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.CART
 
@@ -418,5 +418,13 @@ class DeletePlan:
             yield Operation("DELETE", cart_path(self.configuration.store_id, cart_id))
         except MailchimpNotFound:
             pass  # deleted already (in Mailchimp, or by an earlier attempt)
+        except MailchimpError as error:
+            if errors.is_rate_limited(error) or not errors.is_transient(error):
+                raise
+            # Mailchimp down or slow: the delete is tried again until it goes, however long the outage (left in
+            # Mailchimp, the cart of an ordered basket gets its abandoned-cart e-mail).
+            outcome = classify(error)
+            outcome.persists = True
+            return outcome
         log("cart.delete", "Cart %s deleted in Mailchimp: %s" % (cart_id, self.reason))
         return Outcome.skipped(self.reason) if self.row.erase else Outcome.removed()
