@@ -438,6 +438,15 @@ def requeue_carts_to_renew(synced_before):
                             **_pending_now(timezone.now())) if ids else 0
 
 
+def resend_carts_sent_since(shop_id, since):
+    """Send again the shop's carts sent since ``since`` (the store's import began: Mailchimp started no
+    automation for them), and those out with a worker now (their send may land before the import's end is told):
+    their fingerprint is cleared, so the plan writes them again. Returns how many were queued."""
+    rows = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(
+        Q(last_synced_at__gte=since) | ~Q(claimed_by=""))
+    return _requeue(rows, fingerprint="")
+
+
 def requeue_missing(state_ids):
     """Send these rows again although nothing changed: their member is gone from the audience. What the
     shop knows of the member (status, consent last sent) stays, so the send re-adds it as transactional

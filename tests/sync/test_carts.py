@@ -28,7 +28,7 @@ from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
-from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.backoff import retry_delay
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds.contact import withdraw_consent
@@ -832,3 +832,39 @@ def test_the_backoff_of_a_delete_that_never_gives_up_stays_bounded(settings):
     doubling once overflowed a float base)."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, RETRY_BASE_DELAY=0.5, RETRY_MAX_DELAY=3600)
     assert 1800 <= retry_delay(5000) <= 3600
+
+
+def test_an_import_sends_again_only_the_carts_sent_while_it_ran(shop, cart_settings, mailchimp_account):
+    """The configuration is marked syncing before Mailchimp is told, with the time: once the import is done, the
+    carts sent before it began are left alone (their automation ran: no second abandoned-cart e-mail), those
+    sent since go again."""
+    emulator, api_key, list_id = mailchimp_account
+    shopper_with_a_basket(shop, "cart.before@fastmail.com")
+    send_due_carts()
+    [before] = [n["cart_id"] for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"]
+    configuration = MailchimpConfiguration.objects.get(pk=cart_settings.pk)
+    bulk.mark_store_syncing(configuration, True)
+    configuration.refresh_from_db()
+    assert configuration.store_syncing and configuration.store_syncing_since is not None
+    assert emulator.get_store(api_key, cart_settings.store_id)["is_syncing"] is True
+    SyncState.objects.carts().update(last_synced_at=timezone.now())  # as if it had landed while syncing
+    bulk.finish_store_syncing(shop.pk)
+    configuration.refresh_from_db()
+    assert (configuration.store_syncing, configuration.store_syncing_since) == (False, None)
+    send_due_carts()
+    assert [n["cart_id"] for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"] == [before] * 2
+
+    bulk.mark_store_syncing(configuration, True)
+    bulk.finish_store_syncing(shop.pk)
+    send_due_carts()
+    assert len([n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"]) == 2, "sent before"
+
+
+def test_a_store_mailchimp_was_not_told_is_syncing_is_not_marked_syncing(shop, cart_settings, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
+    configuration = MailchimpConfiguration.objects.get(pk=cart_settings.pk)
+    emulator.faults.fail("/ecommerce/stores/*", status=400, method="PATCH")
+    with pytest.raises(bulk.BulkSyncError):
+        bulk.mark_store_syncing(configuration, True)
+    configuration.refresh_from_db()
+    assert (configuration.store_syncing, configuration.store_syncing_since) == (False, None)
