@@ -96,6 +96,9 @@ class MailchimpConfiguration(models.Model):
     store_syncing = models.BooleanField(
         default=False, help_text=_("The store is marked is_syncing in Mailchimp for an import of history (no order "
                                    "e-mails, no automations); cleared when the import's batches are done."))
+    store_syncing_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the shop began marking the store is_syncing: carts sent since "
+                                           "started no automation, and are sent again once the import is done."))
     reconciled_until = models.DateTimeField(
         null=True, blank=True, verbose_name=_("reconciled until"),
         help_text=_("Changes Mailchimp made to members up to this moment have been read by a reconciliation; "

@@ -514,20 +514,30 @@ def start_promos(shop_id, report=None, progress=None):
 
 def mark_store_syncing(configuration, syncing):
     """Tell Mailchimp the store is (no longer) importing history; remembered on the configuration, so that
-    the flag is cleared once the import's batches are done, also after a crash."""
+    the flag is cleared once the import's batches are done, also after a crash.
+
+    The configuration is marked syncing before Mailchimp is told (carts planned from then on wait), with the
+    time (``store_syncing_since``): a cart a drain had planned before and that lands while Mailchimp's store
+    syncs starts no automation, so it is sent again once the import is done (:func:`finish_store_syncing`)."""
+    rows = MailchimpConfiguration.objects.filter(pk=configuration.pk)
+    if syncing:
+        rows.filter(store_syncing=False).update(store_syncing=True, store_syncing_since=timezone.now())
     try:
         with open_session(configuration) as session:
             session.patch(store_path(configuration.store_id), {"is_syncing": syncing})
     except MailchimpError as error:
         if syncing:
+            rows.update(store_syncing=False, store_syncing_since=None)
             raise BulkSyncError("Mailchimp could not be told that the store imports its history, so nothing was "
                                 "imported (it would have sent order e-mails): %s" % error) from error
         raise
-    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(store_syncing=syncing)
+    if not syncing:
+        rows.update(store_syncing=False, store_syncing_since=None)
 
 
 def finish_store_syncing(shop_id):
-    """After the last batch of an import: the store notifies and automates again."""
+    """After the last batch of an import: the store notifies and automates again, and the carts sent while it
+    synced are sent again (their automation starts now)."""
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id, store_syncing=True).first()
     if configuration is None or MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).exists():
         return
@@ -538,6 +548,8 @@ def finish_store_syncing(shop_id):
         journal.error("bulk.store_syncing", error)  # tried again at the next round
     else:
         journal.add("bulk.store_syncing", "The import is done: Mailchimp sends the store's order e-mails again")
+        if configuration.store_syncing_since:  # due at once: the drainer's next round sends them
+            state.resend_carts_sent_since(shop_id, configuration.store_syncing_since)
     journal.flush()
 
 

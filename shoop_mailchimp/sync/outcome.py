@@ -63,6 +63,10 @@ class Outcome:
     #: RETRY that waits for another row (an order for its customer's contact, which a batch may hold for
     #: minutes): no attempt is used up, so it never fails for waiting.
     waits: bool = False
+    #: RETRY of a passing failure (Mailchimp down, a timeout) of what must reach Mailchimp whatever the outage (a
+    #: cart's delete: a cart left there gets its abandoned-cart e-mail for a basket that was bought): attempts
+    #: count (the backoff grows to RETRY_MAX_DELAY), but it is never given up.
+    persists: bool = False
 
     @classmethod
     def synced(cls, **facts):

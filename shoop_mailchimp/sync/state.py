@@ -192,6 +192,16 @@ def record_carts_of(shop_id, contact_ids, worker=False):
     return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
 
 
+def record_carts_in_mailchimp(shop_id):
+    """Queue the shop's carts Mailchimp may hold (sent, or an attempt's fate unknown): the shop now sends only
+    people who consented, so their plans delete those of shoppers who did not. In the caller's transaction.
+    Returns whether any row is due."""
+    basket_ids = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(
+        Q(last_synced_at__isnull=False) | Q(last_error_data__isnull=False) | ~Q(claimed_by="")).values_list(
+        "object_id", flat=True)
+    return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
+
+
 def record_withdrawal(heard_in, contact_ids, worker=False):
     """Consent these contacts gave is withdrawn by an unsubscribe heard from shop ``heard_in``'s audience (its
     webhook, its reconciliation, the answer to one of its sends), whose rows hold it already. A withdrawal counts
@@ -428,6 +438,15 @@ def requeue_carts_to_renew(synced_before):
                             **_pending_now(timezone.now())) if ids else 0
 
 
+def resend_carts_sent_since(shop_id, since):
+    """Send again the shop's carts sent since ``since`` (the store's import began: Mailchimp started no
+    automation for them), and those out with a worker now (their send may land before the import's end is told):
+    their fingerprint is cleared, so the plan writes them again. Returns how many were queued."""
+    rows = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(
+        Q(last_synced_at__gte=since) | ~Q(claimed_by=""))
+    return _requeue(rows, fingerprint="")
+
+
 def requeue_missing(state_ids):
     """Send these rows again although nothing changed: their member is gone from the audience. What the
     shop knows of the member (status, consent last sent) stays, so the send re-adds it as transactional
@@ -651,7 +670,7 @@ def close(row, outcome):
     # An attempt that failed after writing part of what it sends (a member, then not its customer) records
     # what Mailchimp holds now (``outcome.facts``), as a synced close would.
     written = _fact_fields(row, outcome.facts)
-    if result == Result.RETRY and (outcome.waits or not gives_up(attempts, outcome.max_attempts)):
+    if result == Result.RETRY and (outcome.waits or outcome.persists or not gives_up(attempts, outcome.max_attempts)):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
         if getattr(row, "recovered", False) and "member_status" not in written:
             # A lost attempt's row whose retry wrote no member: what the lost attempt may have written is still

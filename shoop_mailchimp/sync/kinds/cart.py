@@ -26,7 +26,7 @@ from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import errors
-from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
 from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -36,7 +36,7 @@ from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
 from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
-from shoop_mailchimp.sync.outcome import Outcome, Result
+from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.CART
 
@@ -146,16 +146,37 @@ def newest_baskets(shop_id, baskets):
         "customer_id", "newest"))
 
 
+def address_key(email):
+    """One form of an address to compare: stripped, lowercased, an internationalized domain in its ASCII
+    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address)."""
+    return mailchimp_email(email).lower()
+
+
+def address_forms(email):
+    """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
+    and with its domain in Unicode."""
+    key = address_key(email)
+    forms = {email.strip().lower(), key}
+    local, at, domain = key.rpartition("@")
+    if at:
+        try:
+            forms.add("%s@%s" % (local, domain.encode("ascii").decode("idna")))
+        except UnicodeError:
+            pass
+    return forms
+
+
 def known_addresses(shop_id, baskets):
-    """The lowercased addresses typed in these baskets that belong to somebody the shop knows: a contact of the
-    shop has it, or a member the shop sent has it in Mailchimp."""
-    emails = {typed_email(basket).lower() for basket in baskets if typed_email(basket)}
+    """The addresses typed in these baskets (as :func:`address_key`) that belong to somebody the shop knows: a
+    contact of the shop has it, or a member the shop sent has it in Mailchimp, in any of its forms."""
+    emails = {form for basket in baskets if typed_email(basket) for form in address_forms(typed_email(basket))}
     if not emails:
         return set()
     contacts = shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
     members = SyncState.objects.contacts().filter(shop_id=shop_id).annotate(lower_email=Lower("email")).filter(
         lower_email__in=emails)
-    return set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
+    found = set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
+    return {address_key(email) for email in found}
 
 
 def shopper_emails(basket):
@@ -305,7 +326,7 @@ class CartPlan:
         if not consent.may_send_cart(False, self.configuration.send_unconsented):
             raise NoCart("a guest has not consented before ordering, and the shop sends only people who "
                          "consented")
-        if email.lower() in self.context.known_addresses:
+        if address_key(email) in self.context.known_addresses:
             # Anybody can type anybody's address: the abandoned-cart e-mail would go to a customer (a subscriber)
             # for a basket they never filled. A customer's cart is theirs when they are logged in.
             raise NoCart("a guest typed the address of a customer of the shop")
@@ -397,5 +418,13 @@ class DeletePlan:
             yield Operation("DELETE", cart_path(self.configuration.store_id, cart_id))
         except MailchimpNotFound:
             pass  # deleted already (in Mailchimp, or by an earlier attempt)
+        except MailchimpError as error:
+            if errors.is_rate_limited(error) or not errors.is_transient(error):
+                raise
+            # Mailchimp down or slow: the delete is tried again until it goes, however long the outage (left in
+            # Mailchimp, the cart of an ordered basket gets its abandoned-cart e-mail).
+            outcome = classify(error)
+            outcome.persists = True
+            return outcome
         log("cart.delete", "Cart %s deleted in Mailchimp: %s" % (cart_id, self.reason))
         return Outcome.skipped(self.reason) if self.row.erase else Outcome.removed()
