@@ -206,6 +206,21 @@ def already_exists(error):
     return refusal is not None and refusal[0] == 400 and "already exists" in refusal[2]
 
 
+def product_missing(error):
+    """An order or a cart refused because Mailchimp lacks a product (or a variant) one of its lines names:
+    someone deleted it there while the shop holds it sent. Mailchimp answers a 400 whose detail says "A product
+    (variant) with the provided ID ... does not exist", and names the line's ``product_id`` or
+    ``product_variant_id`` field."""
+    refusal = _refusal(error)
+    if refusal is None or refusal[0] != 400:
+        return False
+    fields = {(item.get("field") or "").lower() for item in error.problem.get("errors") or ()
+              if isinstance(item, dict)}
+    if fields & {"lines.product_id", "lines.product_variant_id"}:
+        return True
+    return "product" in refusal[2] and "does not exist" in refusal[2]
+
+
 def interest_missing(error):
     """A member write naming an interest Mailchimp no longer has (someone deleted it there)."""
     refusal = _refusal(error)

@@ -25,6 +25,8 @@ SUPPLIER_SHOPS_UID = "shoop_mailchimp.supplier_shops_changed"
 STORED_STOCK_MANAGED = "_shoop_mailchimp_stored_stock_managed"
 #: Whether a supplier being saved manages stock in the database: see :func:`supplier_saving`.
 STORED_SUPPLIER_STOCK_MANAGED = "_shoop_mailchimp_stored_supplier_stock_managed"
+#: Whether a supplier being saved is enabled in the database: see :func:`supplier_saving`.
+STORED_SUPPLIER_ENABLED = "_shoop_mailchimp_stored_supplier_enabled"
 
 
 def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs):
@@ -66,13 +68,22 @@ def supplier_saving(sender, instance, raw=False, **kwargs):
     """Remember whether the supplier manages stock in the database (its admin form saves the whole supplier)."""
     stored = None
     if not raw and instance.pk and recording_shop_ids():
-        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", flat=True).first()
-    remember(instance, STORED_SUPPLIER_STOCK_MANAGED, stored)
+        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", "enabled").first()
+    remember(instance, STORED_SUPPLIER_STOCK_MANAGED, stored[0] if stored else None)
+    remember(instance, STORED_SUPPLIER_ENABLED, stored[1] if stored else None)
 
 
 def supplier_saved(sender, instance, raw=False, created=False, **kwargs):
     """*Stock managed* switched on (Shuup then sells only what is counted: a sold-out product is sent sold
     out) or off (untracked again): its counted products' stock in its shops."""
+    enabled = recall(instance, STORED_SUPPLIER_ENABLED)
+    if not raw and not created and enabled is not None and bool(enabled) != bool(instance.enabled):
+        # Enabled or disabled: its products can be bought, or not (a product with no enabled supplier is hidden).
+        for shop_id in set(Supplier.shops.through.objects.filter(supplier_id=instance.pk).values_list(
+                "shop_id", flat=True)) & set(recording_shop_ids()):
+            if state.record_catalogue_rows(shop_id, ShopProduct.objects.filter(shop_id=shop_id,
+                                                                                suppliers=instance.pk)):
+                schedule_delivery(shop_id)
     stored = recall(instance, STORED_SUPPLIER_STOCK_MANAGED)
     if raw or created or stored is None or bool(stored) == bool(instance.stock_managed):
         return

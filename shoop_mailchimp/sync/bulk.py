@@ -226,6 +226,8 @@ def apply_results(configuration, batch, results, journal, report):
         for _row, outcome in readings[start:start + chunk]:
             for kind, object_ids, only_known in outcome.requeue:
                 state.requeue(batch.shop_id, kind, object_ids, only_known=only_known)
+            for kind, object_ids in outcome.resend_as_new:
+                state.resend_as_new(batch.shop_id, kind, object_ids)
     batch.sent = sent
     return left
 

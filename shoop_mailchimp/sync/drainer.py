@@ -275,6 +275,8 @@ class ShopDelivery:
             # Rows held in this round and not planned yet will be planned with the new state anyway.
             held = {held_row.object_id for held_row in self.held.values() if held_row.kind == kind}
             state.requeue(self.shop_id, kind, set(object_ids) - held, only_known=only_known)
+        for kind, object_ids in outcome.resend_as_new:
+            state.resend_as_new(self.shop_id, kind, object_ids)
         report_close(self.journal, self.report, row, outcome, status)
 
     def _stop(self, outcome):

@@ -279,6 +279,10 @@ def run_follow_domain(job):
     finally:
         journal.flush()
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site_script_url=url)
+    # What Mailchimp holds with the shop's address in it (product and picture URLs, promo codes' redemption
+    # links, orders' pages) is sent again; a row whose payload is the same closes unchanged, many go in batches.
+    for kind in (SyncKind.PRODUCT, SyncKind.PROMO, SyncKind.ORDER):
+        state.resend_all(configuration.shop_id, kind)
     return JobStatus.DONE, _("The store and its connected site follow the shop's domain.")
 
 

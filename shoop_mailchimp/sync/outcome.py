@@ -50,6 +50,9 @@ class Outcome:
     max_attempts: Optional[int] = None
     #: Other rows to send again because of this one: [(kind, object ids, only those already sent)].
     requeue: list = field(default_factory=list)
+    #: Other rows Mailchimp turned out to lack although the shop holds them sent (a product deleted in Mailchimp
+    #: that an order names): [(kind, object ids)], sent again as never sent (``state.resend_as_new``).
+    resend_as_new: list = field(default_factory=list)
     #: What the send taught the shop besides the row's own facts, recorded as the row closes (whatever becomes
     #: of the row): an object whose ``remember(configuration)`` writes it (a group's interest as Mailchimp now
     #: has it, :class:`~shoop_mailchimp.sync.kinds.group.InterestChange`). The plan itself only reads.

@@ -283,6 +283,15 @@ def resend_all(shop_id, kind):
     return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False))
 
 
+def resend_as_new(shop_id, kind, object_ids):
+    """Send these (sent, not erased) rows again as never sent: Mailchimp turned out to lack them (a product
+    deleted there that an order names). Returns how many were queued."""
+    ids = sorted(set(object_ids))
+    return sum(_requeue(_rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).filter(
+        erase=False, last_synced_at__isnull=False), fingerprint="", last_synced_at=None, refused_fingerprint="")
+        for start in range(0, len(ids), IDS_PER_STATEMENT))
+
+
 def forget_audience(shop_id):
     """Initialize created the shop's store in another audience than the one its rows describe (chosen while
     disconnected, the old store deleted): what the shop knew of the old audience's members is no fact of the

@@ -399,3 +399,34 @@ def test_the_progress_of_a_sync_never_goes_back_and_ends_at_a_hundred(configurat
     assert len(readings) >= 6 and readings == sorted(readings), seen
     assert any(0 < percent < 100 for percent in readings), seen
     assert bulk.batch_progress(configuration.shop_id)["percent"] is None  # nothing open: the page says done
+
+
+def test_an_order_refused_in_a_batch_for_a_product_deleted_in_mailchimp_sends_the_product_again(
+        configuration, mailchimp_account, make_existing):
+    """A product deleted on Mailchimp's side while the shop holds it sent: the batch's order is refused ("A
+    product with the provided ID does not exist"); the product is sent again as new, then the order."""
+    import requests
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = make_existing(1)[0]
+    product = create_product("gone-in-batch", shop=configuration.shop, supplier=get_default_supplier(),
+                             default_price=4)
+    drain()
+    assert any(p["id"] == str(product.pk) for p in emulator.products(api_key, configuration.store_id))
+    response = requests.delete("%secommerce/stores/%s/products/%s" % (emulator.base_url, configuration.store_id,
+                                                                     product.pk), auth=("x", api_key), timeout=5)
+    assert response.status_code == 204, response.text
+    order = create_random_order(customer=customer, products=[product], shop=configuration.shop, random_products=False)
+    SyncState.objects.filter(kind="order").delete()
+    SyncState.objects.filter(kind="contact", object_id=customer.pk).delete()  # both go through the batches
+    bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=30)
+    row = SyncState.objects.get(kind="order", object_id=order.pk)
+    assert row.status == SyncStatus.PENDING and "does not exist" in row.last_error, row.last_error
+    assert SyncState.objects.get(kind="product", object_id=product.pk).last_synced_at is None
+    make_all_due()
+    drain()
+    assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
+    assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]

@@ -132,3 +132,60 @@ def test_no_order_for_a_customer_whose_consent_was_given_in_another_shops_storef
 
     assert emulator.orders(api_key, configuration.store_id) == []
     assert emulator.get_member(api_key, list_id, person.email) is None
+
+
+def test_an_order_of_a_product_deleted_in_mailchimp_still_reaches_mailchimp(shop, configuration, mailchimp_account):
+    """The order fails for good with Mailchimp's "A product with the provided ID ('1') does not exist in the
+    store": the shop's product row says Mailchimp has it, so the order's CatalogueGap never sends it again, and
+    the unchanged product's fingerprint costs no request either. The order is missing from revenue reports; a
+    resend from the failed items page fails the same way."""
+    import requests
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person, order_row
+
+    emulator, api_key, _ = mailchimp_account
+    product = create_product("gone-there", shop=shop, supplier=get_default_supplier(), default_price=9)
+    assert any(p["id"] == str(product.pk) for p in emulator.products(api_key, configuration.store_id))
+    response = requests.delete("%secommerce/stores/%s/products/%s" % (emulator.base_url, configuration.store_id,
+                                                                     product.pk), auth=("x", api_key), timeout=5)
+    assert response.status_code == 204, response.text
+    order = create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    for _ in range(3):
+        make_all_due()
+        drain()
+    state.resend_failed(shop.id, list(SyncState.objects.orders().values_list("id", flat=True)))
+    make_all_due()
+    drain()
+    orders = {o["id"] for o in emulator.orders(api_key, configuration.store_id)}
+    row = order_row(order)
+    assert str(order.pk) in orders, (row.status, row.last_error)
+
+
+def test_a_failed_order_of_a_product_deleted_in_mailchimp_is_sent_by_a_resend(settings, shop, configuration,
+                                                                             mailchimp_account):
+    """An order that failed for the missing product (before this was repaired): "Resend" on the failed items
+    page sends its products again and the order, in one drain."""
+    import requests
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person, order_row
+
+    emulator, api_key, _ = mailchimp_account
+    product = create_product("gone-failed", shop=shop, supplier=get_default_supplier(), default_price=9)
+    response = requests.delete("%secommerce/stores/%s/products/%s" % (emulator.base_url, configuration.store_id,
+                                                                     product.pk), auth=("x", api_key), timeout=5)
+    assert response.status_code == 204, response.text
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")  # saves only record
+    order = create_random_order(customer=new_person(), products=[product], shop=shop, random_products=False)
+    SyncState.objects.filter(kind="order", object_id=order.pk).update(status=SyncStatus.FAILED)
+    assert str(order.pk) not in {o["id"] for o in emulator.orders(api_key, configuration.store_id)}
+    state.resend_failed(shop.id, [order_row(order).id])
+    drain()
+    assert order_row(order).status == SyncStatus.SYNCED, order_row(order).last_error
+    assert str(order.pk) in {o["id"] for o in emulator.orders(api_key, configuration.store_id)}
+    assert any(p["id"] == str(product.pk) for p in emulator.products(api_key, configuration.store_id))

@@ -324,6 +324,10 @@ def test_a_supplier_that_counts_stock_leaving_the_shop_sends_its_products_again(
     emulator, api_key, _list_id = mailchimp_account
     supplier = stock_counting_supplier()
     product = sold_out_kettle(shop, supplier)
+    # A second supplier, counting no stock, sells it once the first leaves (without one nobody could buy it).
+    from shuup.testing.factories import get_supplier
+    product.get_shop_instance(shop).suppliers.add(get_supplier("simple_supplier", shop=shop, name="Other",
+                                                               identifier="other"))
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == 0
     supplier.shops.remove(shop)  # the supplier's admin form sets its shops
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["inventory_quantity"] == \
@@ -653,7 +657,7 @@ def test_only_absolute_http_image_addresses_are_sent(shop_with_domain, configura
 
 def test_a_negative_price_is_not_sent(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    product = create_product("voucher", shop=shop, default_price=-5)
+    product = create_product("voucher", shop=shop, supplier=get_default_supplier(), default_price=-5)
     [variant] = sent_product(emulator, api_key, configuration, product)["variants"]
     assert (variant["price"], variant["visibility"], variant["inventory_quantity"]) == (0, "hidden", 0)
     warning = MailchimpLogEntry.objects.get(action="product.negative_price")
@@ -667,7 +671,8 @@ def test_a_negative_price_is_not_sent(shop, configuration, mailchimp_account):
 
 def test_a_negative_price_is_not_sent_in_a_batch_either(shop, burst_settings, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    products = [create_product("gift-%d" % number, shop=shop, default_price=-number) for number in range(6)]
+    products = [create_product("gift-%d" % number, shop=shop, supplier=get_default_supplier(), default_price=-number)
+                for number in range(6)]
     run_due_work(shop.pk)
     bulk.resume_batches(shop.pk, poll_interval=0)
     assert batch_posts(emulator)

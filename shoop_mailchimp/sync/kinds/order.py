@@ -33,7 +33,7 @@ from shoop_mailchimp.sync.kinds.fields import (
     money,
     shop_storefront_url,
 )
-from shoop_mailchimp.sync.outcome import Outcome, Result
+from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.ORDER
 #: An order names its customer and its products: its batches wait while theirs are open, so Mailchimp knows them.
@@ -81,6 +81,7 @@ class CatalogueGap:
         self.sent = set(SyncState.objects.products().filter(
             shop_id=configuration.shop_id, object_id__in=parent_ids, last_synced_at__isnull=False,
         ).values_list("object_id", flat=True))
+        self.shop = configuration.shop
         self.catalogue = product.Catalogue(configuration.shop, parent_ids - self.sent)
 
     def unsent(self, products):
@@ -97,15 +98,29 @@ class CatalogueGap:
     def operations(self, store_id, products):
         """The requests that make these products exist in Mailchimp."""
         for product_pk, payload in self.unsent(products).items():
-            try:
-                yield Operation("POST", product_path(store_id), payload)
-            except MailchimpAPIError as error:
-                if not product.already_exists(error):
-                    raise
-                # Sent before this shop kept product rows, perhaps without the variant this line names.
-                yield Operation("PATCH", product_path(store_id, payload["id"]),
-                                {key: value for key, value in payload.items() if key != "id"})
+            yield from self._send(store_id, payload)
             self.sent.add(product_pk)
+
+    def resend(self, store_id, products):
+        """The requests that send these products' catalogue entries again although the shop holds them sent:
+        Mailchimp lost them (deleted there by hand or by another tool)."""
+        parent_ids = {product.catalogue_id(each) for each in products}
+        catalogue = product.Catalogue(self.shop, parent_ids)
+        for parent_pk in sorted(parent_ids):
+            parent = catalogue.products.get(parent_pk)
+            if parent is not None:
+                yield from self._send(store_id, catalogue.payload(parent, visible=catalogue.shown(parent)))
+                self.sent.add(parent_pk)
+
+    def _send(self, store_id, payload):
+        try:
+            yield Operation("POST", product_path(store_id), payload)
+        except MailchimpAPIError as error:
+            if not product.already_exists(error):
+                raise
+            # Sent before this shop kept product rows, perhaps without the variant this line names.
+            yield Operation("PATCH", product_path(store_id, payload["id"]),
+                            {key: value for key, value in payload.items() if key != "id"})
 
 
 def guest_customer(order, double_opt_in):
@@ -346,14 +361,20 @@ class OrderPlan:
         payload = self.payload
         update = {key: value for key, value in payload.items() if key != "id"}
         try:
-            if self.row.last_synced_at:
+            try:
+                yield from self._send(payload, update)
+            except MailchimpAPIError as error:
+                if not errors.product_missing(error):
+                    raise
+                # Mailchimp lost a product the shop holds sent (deleted there): the order's products again, then
+                # the order once more.
+                yield from self.context.catalogue_gap.resend(store_id, [line.product for line in self.lines])
                 try:
-                    yield Operation("PATCH", order_path(store_id, payload["id"]),
-                                    order_fields.new_statuses(update, self.row.order_statuses))
-                except MailchimpNotFound:
-                    yield from self._create(payload, update)
-            else:
-                yield from self._create(payload, update)
+                    yield from self._send(payload, update)
+                except MailchimpAPIError as again:
+                    if not errors.product_missing(again):
+                        raise
+                    return products_gone(classify(again), self.product_ids())
         except UnsendableOrder as reason:
             return Outcome.failed(str(reason))
         order = self.order
@@ -362,6 +383,22 @@ class OrderPlan:
             order.identifier or order.pk, payload["order_total"], payload["currency_code"], lines,
             "line" if lines == 1 else "lines"))
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email, order_statuses=self.statuses)
+
+    def _send(self, payload, update):
+        """The order to Mailchimp: an update of one it was sent, else a new one."""
+        store_id = self.configuration.store_id
+        if self.row.last_synced_at:
+            try:
+                yield Operation("PATCH", order_path(store_id, payload["id"]),
+                                order_fields.new_statuses(update, self.row.order_statuses))
+            except MailchimpNotFound:
+                yield from self._create(payload, update)
+        else:
+            yield from self._create(payload, update)
+
+    def product_ids(self):
+        """The ids of the catalogue entries (parents) the order's lines name."""
+        return sorted({product.catalogue_id(line.product) for line in self.lines})
 
     def _create(self, payload, update):
         """A new order; one already paid is created pending, then paid, as Mailchimp's WooCommerce plugin does:
@@ -383,6 +420,16 @@ class OrderPlan:
                 raise UnsendableOrder(
                     "Mailchimp already has an order %s in another store of this account (order ids are unique "
                     "per account)." % payload["id"])
+
+
+def products_gone(outcome, product_ids):
+    """The ``outcome`` of an order Mailchimp refused for a product it lacks although the shop holds it sent (deleted
+    in Mailchimp by hand or by another tool): the order's products are sent again as never sent, and the order
+    is tried again after them."""
+    outcome.result = Result.RETRY
+    outcome.reason = "%s (its products are sent again, then the order)" % outcome.reason
+    outcome.resend_as_new = [(SyncKind.PRODUCT, list(product_ids))]
+    return outcome
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
@@ -411,7 +458,7 @@ def _build_orders(configuration, pairs, rows, sent):
         operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
                                          "o:%d:order" % row.id))
         sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint,
-                                                statuses=plan.statuses)
+                                                statuses=plan.statuses, products=plan.product_ids())
     return operations
 
 
@@ -422,8 +469,11 @@ def _read_orders(configuration, row, results, facts):
     if not operation_failed(result):
         return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"],
                               order_statuses=facts.get("statuses", ""))
+    error = batches.error_of(result)
     outcome = result_outcome(result, "order")
-    if already_exists(batches.error_of(result)):
+    if errors.product_missing(error) and facts.get("products"):
+        return products_gone(outcome, facts["products"])
+    if already_exists(error):
         # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
         outcome.result = Result.RETRY
     return outcome

@@ -179,6 +179,8 @@ class Catalogue:
         self.prices = self.visitor_prices.prices(
             list(self.products.values()) + [child for children in self.children.values() for child in children],
             self.shop_products)
+        #: {product id: the supplier its page sells it with (None: no enabled supplier, nobody can buy it)}.
+        self.page_suppliers = self.visitor_prices.page_suppliers(every_id, self.shop_products)
         #: Variation children their parent page's supplier does not supply: the page does not offer them.
         self.unsupplied = self.visitor_prices.unsupplied_children(
             [child for children in self.children.values() for child in children], self.shop_products)
@@ -300,8 +302,10 @@ class Catalogue:
     def _variant(self, product, own_shop_product, fallback, url, visible, payload_product):
         shop_product = own_shop_product or fallback
         price = self._price(product, payload_product)
+        # No enabled supplier (none left, or only disabled ones): Shuup's page says the product has no supplier,
+        # and nobody can buy it.
         visible = (visible and not product.deleted and shop_product is not None and shop_product.purchasable
-                   and price is not None)
+                   and price is not None and self.page_suppliers.get(product.pk, True) is not None)
         variant = {
             "id": variant_id_for(product),
             "title": _title(self.text(product, "name"), product),
