@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shoop_mailchimp', '0024_merge_fields_to_clear'),
+        ('shoop_mailchimp', '0025_site_from_setting'),
     ]
 
     operations = [
