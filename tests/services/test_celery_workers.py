@@ -46,6 +46,8 @@ def start_worker(env, number):
                              "warning"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# Shop set-up, two Celery workers and a kill in real processes: past the default 300 s on a loaded 2-core machine.
+@pytest.mark.timeout(600)
 def test_two_workers_one_killed_every_contact_arrives(redis_url, postgres_port):
     emulator, api_key, list_id = new_account()
     emulator.faults.latency(0.02)
