@@ -1,16 +1,35 @@
 """The newsletter checkbox on Shuup's registration form: unticked by default, and ticking it is the only
-way it gives consent."""
+way it gives consent. Rate limited as the newsletter block is (per client IP and per address: Shuup lets any
+number of accounts share an address). Where the account must be activated first (Shuup's
+``SHUUP_REGISTRATION_REQUIRES_ACTIVATION``), the consent is recorded when its owner activates it: the
+activation link, mailed to the address, proves the address is theirs; an account never activated subscribes
+nobody."""
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.utils.translation import get_language
 from django.utils.translation import ugettext_lazy as _
+from registration.signals import user_activated
+from shuup.core.models import get_person_contact
 from shuup.front.providers import FormFieldDefinition, FormFieldProvider
 from shuup.front.signals import person_registration_save
 
 from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.storefront.subscriptions import REGISTRATION, double_opt_in, subscribe_person
+from shoop_mailchimp.storefront import rate_limits
+from shoop_mailchimp.storefront.subscriptions import (
+    REGISTRATION,
+    await_activation,
+    double_opt_in,
+    subscribe_after_activation,
+    subscribe_person,
+)
 
 FIELD_NAME = "shoop_mailchimp_newsletter"
 REGISTERED_UID = "shoop_mailchimp.storefront.person_registered"
+ACTIVATED_UID = "shoop_mailchimp.storefront.account_activated"
+TOO_MANY_ATTEMPTS = _("Your account was created, but we received too many newsletter subscription requests from "
+                      "you or for this address, so the newsletter was not subscribed. You can subscribe later on "
+                      "your account page.")
 
 
 def offered(shop):
@@ -45,9 +64,29 @@ def person_registered(sender, request, user, contact, **kwargs):
         # e-mails to them (a confirmation under double opt-in, campaigns) follow it.
         contact.language = get_language()
         contact.save(update_fields=["_language"])
-    if newsletter_ticked(request.POST):
+    if not newsletter_ticked(request.POST):
+        return
+    # As the newsletter block: over a limit nothing is recorded (the per-address count is shared with it).
+    if not (rate_limits.allow_attempt(rate_limits.PER_IP, rate_limits.client_ip(request))
+            and rate_limits.allow_attempt(rate_limits.PER_ADDRESS, contact.email or "")):
+        messages.warning(request, TOO_MANY_ATTEMPTS)
+        return
+    if activation_required():
+        await_activation(request.shop, contact, REGISTRATION)
+    else:
         subscribe_person(request.shop, contact, REGISTRATION)
+
+
+def activation_required():
+    """Whether Shuup's registration leaves a new account inactive until its owner clicks the mailed link."""
+    return bool(getattr(settings, "SHUUP_REGISTRATION_REQUIRES_ACTIVATION", True))
+
+
+def account_activated(sender, user, request=None, **kwargs):
+    """django-registration's ``user_activated``: the box ticked at registration gives its consent now."""
+    subscribe_after_activation(get_person_contact(user))
 
 
 def connect_receivers():
     person_registration_save.connect(person_registered, dispatch_uid=REGISTERED_UID)
+    user_activated.connect(account_activated, dispatch_uid=ACTIVATED_UID)
