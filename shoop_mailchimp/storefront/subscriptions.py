@@ -209,10 +209,10 @@ def _log_choice(shop, contact, permission, where):
 
 
 def held_back(shop):
-    """Whether the shop uses Mailchimp but sends it nothing now (disconnected, paused, switched off): what the
-    shopper chooses waits for its next send."""
+    """Whether the shop sends Mailchimp nothing now (disconnected, paused, switched off, or no Mailchimp set up at
+    all): what the shopper chooses waits for a send, and no subscription is claimed made."""
     configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
-    return configuration is not None and not configuration.is_active
+    return configuration is None or not configuration.is_active
 
 
 def newsletter_status(shop, contact):
