@@ -206,3 +206,56 @@ def test_registering_with_the_box_under_double_opt_in_keeps_a_member_subscribed_
     register(Client(), "reader", ticked=True, email="long.time.reader@fastmail.com")
     drain()
     assert emulator.get_member(api_key, list_id, "long.time.reader@fastmail.com")["status"] == "subscribed"
+
+
+def register_company(client, username, ticked):
+    data = {
+        "company-name": "Acme %s" % username, "company-tax_number": "FI%08d" % (abs(hash(username)) % 10 ** 8),
+        "company-email": "office.%s@fastmail.com" % username, "company-phone": "+358401234567",
+        "billing-street": "Mannerheimintie 1", "billing-postal_code": "00100", "billing-city": "Helsinki",
+        "billing-country": "FI",
+        "contact_person-first_name": "Cee", "contact_person-last_name": "Eeo",
+        "contact_person-email": "%s@fastmail.com" % username,
+        "user_account-username": username, "user_account-password1": "A-long-pass-1",
+        "user_account-password2": "A-long-pass-1",
+    }
+    if ticked:
+        data["user_account-" + FIELD_NAME] = "on"
+    response = client.post(reverse("shuup:registration_register_company"), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return PersonContact.objects.get(email="%s@fastmail.com" % username)
+
+
+@pytest.mark.django_db
+def test_the_company_registration_form_offers_the_newsletter_checkbox_too(shop, configuration):
+    """With company registration allowed, a business registering on /register/company/ gets the unticked "Send
+    me the newsletter" box too (review aud)."""
+    from shuup import configuration as shuup_configuration
+
+    shuup_configuration.set(shop, "allow_company_registration", True)
+    page = Client().get(reverse("shuup:registration_register_company"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="user_account-%s"' % FIELD_NAME in html
+    assert "checked" not in html.split('name="user_account-%s"' % FIELD_NAME)[0].rsplit("<input", 1)[1]
+
+
+@pytest.mark.django_db
+def test_the_company_box_gives_consent_when_the_company_is_activated(shop, configuration, admin_client):
+    from shuup import configuration as shuup_configuration
+    from shuup.core.models import CompanyContact
+
+    shuup_configuration.set(shop, "allow_company_registration", True)
+    person = register_company(Client(), "ceo", ticked=True)
+    assert person.marketing_permission is False
+    assert MailchimpLogEntry.objects.filter(action="storefront.awaiting_activation", contact_id=person.pk).exists()
+    unticked = register_company(Client(), "cfo", ticked=False)
+
+    for company in CompanyContact.objects.all():
+        company.is_active = False
+        company.save()
+        response = admin_client.post(reverse("shuup_admin:contact.detail", kwargs={"pk": company.pk}),
+                                     {"set_is_active": "1"})
+        assert response.status_code == 302
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+    assert PersonContact.objects.get(pk=unticked.pk).marketing_permission is False
