@@ -6,7 +6,6 @@ activation link, mailed to the address, proves the address is theirs; an account
 nobody."""
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.utils.translation import get_language
 from django.utils.translation import ugettext_lazy as _
 from registration.signals import user_activated
@@ -15,6 +14,7 @@ from shuup.front.apps.registration.signals import company_contact_activated
 from shuup.front.providers import FormDefinition, FormDefProvider, FormFieldDefinition, FormFieldProvider
 from shuup.front.signals import company_registration_save, person_registration_save
 
+from shoop_mailchimp.admin_module import messages  # script-safe (see tests/security)
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import rate_limits
 from shoop_mailchimp.storefront.subscriptions import (
