@@ -15,6 +15,8 @@ class AppConfig(shuup.apps.AppConfig):
         "xtheme_plugin": ["shoop_mailchimp.storefront.plugins:NewsletterPlugin"],
         "xtheme_resource_injection": ["shoop_mailchimp.storefront.site_script:add_site_script"],
         "front_registration_field_provider": ["shoop_mailchimp.storefront.registration:NewsletterFieldProvider"],
+        "front_company_registration_form_provider": [
+            "shoop_mailchimp.storefront.registration:CompanyNewsletterFormProvider"],
         "customer_dashboard_items": ["shoop_mailchimp.storefront.dashboard_items:NewsletterDashboardItem"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
         "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],

@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "consent.given": _("Consent given at a checkout"),
     "storefront.subscribe": _("Subscribed in the storefront"),
     "storefront.unsubscribe": _("Unsubscribed in the storefront"),
+    "storefront.awaiting_activation": _("Newsletter asked for at registration, until the account is activated"),
     "interest.create": _("Group added to Mailchimp"),
     "interest.rename": _("Group renamed in Mailchimp"),
     "interest.delete": _("Group removed from Mailchimp"),

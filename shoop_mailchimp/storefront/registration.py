@@ -1,16 +1,40 @@
 """The newsletter checkbox on Shuup's registration form: unticked by default, and ticking it is the only
-way it gives consent."""
+way it gives consent. Rate limited as the newsletter block is (per client IP and per address: Shuup lets any
+number of accounts share an address). Where the account must be activated first (Shuup's
+``SHUUP_REGISTRATION_REQUIRES_ACTIVATION``), the consent is recorded when its owner activates it: the
+activation link, mailed to the address, proves the address is theirs; an account never activated subscribes
+nobody."""
 from django import forms
+from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import ugettext_lazy as _
-from shuup.front.providers import FormFieldDefinition, FormFieldProvider
-from shuup.front.signals import person_registration_save
+from registration.signals import user_activated
+from shuup.core.models import get_person_contact
+from shuup.front.apps.registration.signals import company_contact_activated
+from shuup.front.providers import FormDefinition, FormDefProvider, FormFieldDefinition, FormFieldProvider
+from shuup.front.signals import company_registration_save, person_registration_save
 
+from shoop_mailchimp.admin_module import messages  # script-safe (see tests/security)
 from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.storefront.subscriptions import REGISTRATION, double_opt_in, subscribe_person
+from shoop_mailchimp.storefront import rate_limits
+from shoop_mailchimp.storefront.subscriptions import (
+    REGISTRATION,
+    await_activation,
+    double_opt_in,
+    subscribe_after_activation,
+    subscribe_person,
+)
 
 FIELD_NAME = "shoop_mailchimp_newsletter"
 REGISTERED_UID = "shoop_mailchimp.storefront.person_registered"
+ACTIVATED_UID = "shoop_mailchimp.storefront.account_activated"
+COMPANY_REGISTERED_UID = "shoop_mailchimp.storefront.company_registered"
+COMPANY_ACTIVATED_UID = "shoop_mailchimp.storefront.company_activated"
+#: The form of the company registration's form group that carries the box.
+COMPANY_FORM_NAME = "user_account"
+TOO_MANY_ATTEMPTS = _("Your account was created, but we received too many newsletter subscription requests from "
+                      "you or for this address, so the newsletter was not subscribed. You can subscribe later on "
+                      "your account page.")
 
 
 def offered(shop):
@@ -31,8 +55,33 @@ class NewsletterFieldProvider(FormFieldProvider):
         return [FormFieldDefinition(name=FIELD_NAME, field=field)]
 
 
-def newsletter_ticked(data):
-    return forms.CheckboxInput().value_from_datadict(data, None, FIELD_NAME)
+class NewsletterFieldMixin:
+    """Adds the box to a form of Shuup's company registration form group (which renders only its own forms: the
+    box goes with the login information, ``user_account-shoop_mailchimp_newsletter``)."""
+
+    def __init__(self, *args, shop=None, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for definition in NewsletterFieldProvider().get_fields(request=request):
+            self.fields[definition.name] = definition.field
+
+
+class CompanyNewsletterFormProvider(FormDefProvider):
+    """``front_company_registration_form_provider``: the same box for a business registering, on the form group's
+    login information form (whatever its class: this one extends it)."""
+
+    def get_definitions(self, **kwargs):
+        existing = getattr(self.source, "form_defs", {}).get(COMPANY_FORM_NAME)
+        if existing is None or self.request is None or not offered(self.request.shop):
+            return []
+        if issubclass(existing.form_class, NewsletterFieldMixin):
+            return []
+        form_class = type("Newsletter" + existing.form_class.__name__, (NewsletterFieldMixin, existing.form_class),
+                          {})
+        return [FormDefinition(COMPANY_FORM_NAME, form_class, required=existing.required)]
+
+
+def newsletter_ticked(data, prefix=""):
+    return forms.CheckboxInput().value_from_datadict(data, None, prefix + FIELD_NAME)
 
 
 def person_registered(sender, request, user, contact, **kwargs):
@@ -46,8 +95,46 @@ def person_registered(sender, request, user, contact, **kwargs):
         contact.language = get_language()
         contact.save(update_fields=["_language"])
     if newsletter_ticked(request.POST):
+        _ticked(request, contact, activation_required())
+
+
+def company_registered(sender, request, user, company, **kwargs):
+    """Shuup's ``company_registration_save``: the person registering the business ticked the box. The account is
+    created inactive (activated by its link, or the company by an admin): the consent waits for that."""
+    if offered(request.shop) and newsletter_ticked(request.POST, COMPANY_FORM_NAME + "-"):
+        _ticked(request, get_person_contact(user), True)
+
+
+def _ticked(request, contact, wait_for_activation):
+    # As the newsletter block: over a limit nothing is recorded (the per-address count is shared with it).
+    if not (rate_limits.allow_attempt(rate_limits.PER_IP, rate_limits.client_ip(request))
+            and rate_limits.allow_attempt(rate_limits.PER_ADDRESS, contact.email or "")):
+        messages.warning(request, TOO_MANY_ATTEMPTS)
+        return
+    if wait_for_activation:
+        await_activation(request.shop, contact, REGISTRATION)
+    else:
         subscribe_person(request.shop, contact, REGISTRATION)
+
+
+def activation_required():
+    """Whether Shuup's registration leaves a new account inactive until its owner clicks the mailed link."""
+    return bool(getattr(settings, "SHUUP_REGISTRATION_REQUIRES_ACTIVATION", True))
+
+
+def account_activated(sender, user, request=None, **kwargs):
+    """django-registration's ``user_activated``: the box ticked at registration gives its consent now."""
+    subscribe_after_activation(get_person_contact(user))
+
+
+def company_activated(sender, instance, request=None, **kwargs):
+    """Shuup's ``company_contact_activated`` (an admin approved the business): its members' boxes give consent."""
+    for person in instance.members.all():
+        subscribe_after_activation(person)
 
 
 def connect_receivers():
     person_registration_save.connect(person_registered, dispatch_uid=REGISTERED_UID)
+    company_registration_save.connect(company_registered, dispatch_uid=COMPANY_REGISTERED_UID)
+    user_activated.connect(account_activated, dispatch_uid=ACTIVATED_UID)
+    company_contact_activated.connect(company_activated, dispatch_uid=COMPANY_ACTIVATED_UID)

@@ -20,13 +20,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import get_language
-from shuup.core.models import PersonContact
+from shuup.core.models import PersonContact, Shop
 
 from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
-from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
@@ -60,6 +60,10 @@ UNSUBSCRIBE_RECORDED = "unsubscribe_recorded"
 #: Where the shopper made the choice, as the log says it.
 NEWSLETTER_BLOCK = "in the newsletter block"
 REGISTRATION = "on the registration form"
+ACTIVATION = "on the registration form (the account activated since)"
+#: The log entry of a box ticked on the registration form of an account not activated yet: its consent is recorded
+#: at the activation (see :func:`subscribe_after_activation`).
+AWAITING_ACTIVATION = "storefront.awaiting_activation"
 ACCOUNT_PAGE = "on the account page"
 
 ADDRESS_LOCK = "shoop_mailchimp:signup-recording:%s:%s"
@@ -144,6 +148,22 @@ def subscribe_person(shop, contact, where):
     _set_consent(shop, contact, True, where)
 
 
+def await_activation(shop, contact, where):
+    """The shopper ticked the box on the registration form of an account that is inactive until they click the
+    activation link mailed to its address: nothing is recorded but the wish (the log), until then."""
+    log_event(shop.pk, AWAITING_ACTIVATION, "The shopper asked for the newsletter %s: the consent is recorded when "
+              "they activate their account (its link, mailed to the address, proves it is theirs)." % where,
+              contact_id=contact.pk)
+
+
+def subscribe_after_activation(contact):
+    """The account was activated: the newsletter asked for at its registration is subscribed, in each shop where
+    it was asked for (an account is activated once)."""
+    asked = MailchimpLogEntry.objects.filter(action=AWAITING_ACTIVATION, contact_id=contact.pk)
+    for shop in Shop.objects.filter(pk__in=asked.values_list("shop_id", flat=True)):
+        subscribe_person(shop, contact, ACTIVATION)
+
+
 def withdraw_consent(shop, contact):
     """The address says no: the shopper's contact and any other contact of the shop with the same address
     stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
@@ -189,10 +209,10 @@ def _log_choice(shop, contact, permission, where):
 
 
 def held_back(shop):
-    """Whether the shop uses Mailchimp but sends it nothing now (disconnected, paused, switched off): what the
-    shopper chooses waits for its next send."""
+    """Whether the shop sends Mailchimp nothing now (disconnected, paused, switched off, or no Mailchimp set up at
+    all): what the shopper chooses waits for a send, and no subscription is claimed made."""
     configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
-    return configuration is not None and not configuration.is_active
+    return configuration is None or not configuration.is_active
 
 
 def newsletter_status(shop, contact):

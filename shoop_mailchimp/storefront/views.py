@@ -54,9 +54,9 @@ UNSUBSCRIBE_RECORDED = _("Your unsubscribe is recorded. Our newsletter service l
 
 def consent_given_message(shop, by_address_alone=False):
     configuration = MailchimpConfiguration.objects.filter(shop=shop).first()
-    if configuration is not None and not configuration.is_active:
-        return RECORDED
-    if configuration is not None and configuration.double_opt_in:
+    if configuration is None or not configuration.is_active:
+        return RECORDED  # (a shop without Mailchimp set up thanks for no subscription either)
+    if configuration.double_opt_in:
         return CHECK_YOUR_INBOX
     return SUBSCRIBED_BY_ADDRESS if by_address_alone else SUBSCRIBED
 

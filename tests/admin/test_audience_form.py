@@ -74,3 +74,15 @@ def test_fields_added_in_mailchimp_are_read_again_on_request(admin_client, confi
     html = page_of(admin_client, configuration.shop)
     start = html.index('name="mailchimp-merge_phone"')
     assert "*|MOBILE|*" in html[start:html.index("</select>", start)]
+
+
+# passes: not a defect (review aud)
+def test_a_hostile_merge_field_name_from_mailchimp_is_shown_as_text(admin_client, configuration, mailchimp_account):
+    """A marketer names a merge field with markup in Mailchimp; the shop form lists it among the choices."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "EVIL", type="text", name='<img src=x onerror="alert(1)">')
+    assert saved(post_shop_form(admin_client, configuration.shop))
+    run_due_jobs()
+    html = admin_client.get(shop_edit_url(configuration.shop)).content.decode()
+    assert "*|EVIL|*" in html
+    assert '<img src=x onerror="alert(1)">' not in html

@@ -47,3 +47,22 @@ def test_a_deleted_webhook_is_no_longer_called(mailchimp_account, api):
     _member, deliveries = emu.fire_event(api_key, list_id, "unsubscribe", "ann.smith@gmail.com")
     assert deliveries == received == []
     assert emu.get_member(api_key, list_id, "ann.smith@gmail.com")["status"] == "unsubscribed"
+
+
+# passes: not a defect (review aud)
+def test_tags_of_a_member_the_audience_lacks_are_a_404(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    response = api("POST", f"lists/{list_id}/members/{md5('nobody@fastmail.com')}/tags",
+                   json={"tags": [{"name": "x", "status": "active"}]})
+    assert response.status_code == 404, response.text
+
+
+# passes: not a defect (review aud)
+def test_a_deleted_webhook_is_gone_and_a_second_delete_is_a_404(mailchimp_account, api):
+    emu, api_key, list_id = mailchimp_account
+    created = api("POST", f"lists/{list_id}/webhooks", json={
+        "url": "https://shop.example.com/hook/", "events": {"unsubscribe": True}, "sources": {"user": True}})
+    assert created.status_code == 200, created.text
+    hook_id = created.json()["id"]
+    assert api("DELETE", f"lists/{list_id}/webhooks/{hook_id}").status_code == 204
+    assert api("DELETE", f"lists/{list_id}/webhooks/{hook_id}").status_code == 404

@@ -56,7 +56,8 @@ def test_the_page_needs_a_login(shop, newsletter_block):
 
 
 @pytest.mark.django_db
-def test_subscribing_and_unsubscribing_change_consent_and_say_so_escaped(shop, shopper, shopper_client):
+def test_subscribing_and_unsubscribing_change_consent_and_say_so_escaped(shop, shopper, shopper_client,
+                                                                        configuration):
     person = get_person_contact(shopper)
     status, html = status_on_page(shopper_client)
     assert status == "not_subscribed"
@@ -444,3 +445,23 @@ def test_the_account_page_post_needs_the_csrf_token(shop, shopper, shopper_clien
     response = shopper_client.post(account_url(), {"subscribe": "1"})
     assert response.status_code == 403
     assert get_person_contact(shopper).marketing_permission is False
+
+
+@pytest.mark.django_db
+def test_the_account_page_does_not_claim_a_subscription_where_the_shop_has_no_newsletter(shop, newsletter_block):
+    """A shop that never set up Mailchimp: a customer who once ticked Shuup's checkout marketing box reads that
+    their subscription is recorded, not that they are subscribed to a newsletter nothing sends (review aud)."""
+    from django.contrib.auth import get_user_model
+
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    assert not MailchimpConfiguration.objects.exists()
+    user = get_user_model().objects.create_user("reader", "reader@fastmail.com", "A-long-pass-1")
+    person = Contact.objects.get(pk=get_person_contact(user).pk)
+    person.marketing_permission = True
+    person.save()
+    person.add_to_shop(shop)
+    client = Client()
+    client.force_login(user)
+    status, html = status_on_page(client)
+    assert "You are subscribed" not in html and status == "recorded"

@@ -472,3 +472,63 @@ def test_the_block_mails_a_fresh_link_only_once_the_last_one_lapsed(shop, front_
     assert len(emulator.confirmations(api_key)) == 2, "a fresh link"
     assert row_of(customer).confirmation_sent_at > timezone.now() - timedelta(minutes=1)
     assert Contact.objects.get(pk=customer.pk).marketing_permission is False  # until its owner confirms
+
+
+@pytest.mark.django_db
+def test_a_shop_without_mailchimp_does_not_thank_for_a_subscription(shop, front_client):
+    """A shop owner placed the block but never set up Mailchimp: the block records the consent, and says so,
+    without thanking for a subscription no newsletter service will hear of (review aud)."""
+    response = subscribe(front_client, "nowhere@fastmail.com")
+    assert not any("Thank you for subscribing" in message for message in page_messages(response)), \
+        page_messages(response)
+    assert str(views.RECORDED) in page_messages(response)
+    assert PersonContact.objects.get(email="nowhere@fastmail.com").marketing_permission is True
+
+
+# passes: not a defect (review aud)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_the_message_is_the_same_for_a_subscribed_customer_and_a_new_address(shop, front_client, configuration,
+                                                                            mailchimp_account):
+    """Honest messages that do not reveal who is subscribed."""
+    new_person(email="known.one@fastmail.com")
+    drain()
+    known_messages = page_messages(subscribe(front_client, "KNOWN.one@fastmail.com"))
+    new_messages = page_messages(subscribe(Client(enforce_csrf_checks=True), "brand.new@fastmail.com"))
+    assert known_messages == new_messages
+
+
+# passes: not a defect (review aud)
+@pytest.mark.django_db
+def test_the_per_address_limit_counts_case_variants_together(shop, front_client, configuration, settings):
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_ADDRESS=(2, 3600),
+                                    SIGNUP_LIMIT_PER_IP=(100, 3600))
+    for email in ("Limit@Fastmail.com", "limit@fastmail.com", "LIMIT@FASTMAIL.COM"):
+        response = subscribe(Client(enforce_csrf_checks=True), email)
+    assert any("too many" in message.lower() for message in page_messages(response))
+
+
+# passes: not a defect (review aud)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_registering_later_without_ticking_the_box_does_not_unsubscribe_the_block_subscriber(
+        shop, front_client, configuration, mailchimp_account, settings):
+    """A shopper subscribes in the newsletter block (a person without an account is created), and later
+    registers an account with the same address, leaving the newsletter box unticked (not ticking it is no
+    withdrawal). Shuup creates a second contact for the account: the member must stay subscribed."""
+    from django.urls import reverse
+
+    from shoop_mailchimp.storefront.registration import FIELD_NAME
+
+    settings.SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False
+    emulator, api_key, list_id = mailchimp_account
+    subscribe(front_client, "same.person@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"
+    data = {"username": "same.person", "email": "same.person@fastmail.com", "password1": "A-long-pass-1",
+            "password2": "A-long-pass-1"}
+    assert FIELD_NAME not in data
+    assert Client().post(reverse("shuup:registration_register"), data).status_code == 302
+    assert PersonContact.objects.filter(email="same.person@fastmail.com").count() == 2
+    drain()
+    assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"

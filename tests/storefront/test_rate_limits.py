@@ -14,7 +14,8 @@ def post_from(ip, email):
 
 
 @pytest.fixture
-def limits(settings, newsletter_block):
+def limits(settings, newsletter_block, configuration):
+    """A shop that uses Mailchimp (one without says only that the subscription is recorded)."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_ADDRESS=(2, 3600),
                                     SIGNUP_LIMIT_PER_IP=(3, 3600))
 

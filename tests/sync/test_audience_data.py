@@ -282,6 +282,25 @@ def test_a_cancelled_only_order_takes_the_customer_tag_and_total_away(configurat
     assert tag_names(member) == [] and member["merge_fields"]["SPENT"] == ""
 
 
+def test_an_order_moved_to_another_customer_takes_the_customer_tag_from_the_first(configuration,
+                                                                                    mailchimp_account):
+    """In the admin an order placed on the wrong account is moved to the right customer (Shuup's order editor
+    saves the order with the new customer): the first contact, with no order left, loses the "customer" tag,
+    and the new one gets it (review aud)."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer")
+    wrong, right = new_person(), new_person()
+    order, _products = place_order(configuration.shop, wrong)
+    drain()
+    assert tag_names(member_of(mailchimp_account, wrong)) == ["customer"]
+    order.customer = right
+    order.orderer = right
+    order.save()
+    drain()
+    assert tag_names(member_of(mailchimp_account, right)) == ["customer"]
+    assert tag_names(member_of(mailchimp_account, wrong)) == []
+
+
 def test_the_shops_tag_stays_the_shops_after_the_store_is_created_again(configuration, mailchimp_account):
     """The store deleted by hand in Mailchimp, Initialize pressed: the same audience, whose members keep the tags
     the shop gave them; the shop still takes its own tag away when its rule no longer gives it (review19)."""
