@@ -334,3 +334,26 @@ def test_an_order_placed_before_it_recorded_its_promos_keeps_the_code_it_was_pla
     order = Order.objects.get(pk=order.pk)
     order.create_payment(order.taxful_total_price.amount)
     assert sent_order(emulator, api_key, configuration, order)["promos"] == before
+
+
+def test_a_field_removed_from_an_order_address_is_removed_in_mailchimp(shop, configuration, mailchimp_account):
+    """The merchant corrects a shipping address: the wrong second line ("Apt 5") and company are removed.
+    Mailchimp keeps what a PATCH leaves out (the emulator merges the address), and the order's payload leaves
+    empty address fields out: Mailchimp keeps showing "Apt 5" and the old company on the order."""
+    from shuup.testing import factories
+
+    emulator, api_key, _ = mailchimp_account
+    order = checkout(shop, new_person())
+    wrong = factories.create_random_address(name="Olga Berg", street2="Apt 5", company_name="ACME Oy",
+                                            city="Turku")
+    order.shipping_address = wrong.to_immutable() if hasattr(wrong, "to_immutable") else wrong
+    order.shipping_address.save()
+    order.save(update_fields=["shipping_address"])
+    sent = sent_order(emulator, api_key, configuration, order)["shipping_address"]
+    assert sent.get("address2") == "Apt 5" and sent.get("company") == "ACME Oy"
+    right = factories.create_random_address(name="Olga Berg", street2="", company_name="", city="Turku")
+    order.shipping_address = right.to_immutable() if hasattr(right, "to_immutable") else right
+    order.shipping_address.save()
+    order.save(update_fields=["shipping_address"])
+    sent = sent_order(emulator, api_key, configuration, order)["shipping_address"]
+    assert not sent.get("address2") and not sent.get("company"), sent
