@@ -78,11 +78,15 @@ def new_statuses(update, record):
     if not record:
         return update
     financial, _, fulfillment = record.partition("/")
+    statuses_sent = "financial_status" in update
     update = dict(update)
     if update.get("financial_status") == financial:
         del update["financial_status"]
     if "fulfillment_status" in update and update["fulfillment_status"] == fulfillment:
         del update["fulfillment_status"]
+    elif fulfillment and statuses_sent and "fulfillment_status" not in update:
+        # Shipped no longer (its shipment deleted): Mailchimp keeps a status an update leaves out.
+        update["fulfillment_status"] = ""
     return update
 
 
