@@ -231,7 +231,7 @@ def record_promos(order):
     """Keep on the order (in the checkout's transaction) the code and the kind of discount (percentage or not) of
     each coupon it used, as they are now: :func:`used_coupons` reads them back instead of the coupon's and the
     campaign's later state. One UPDATE, only for an order that used a coupon."""
-    coupons = _current_coupons([order.pk]).get(order.pk)
+    coupons = _current_coupons([order.pk]).get(order.pk) if order.codes else None
     if not coupons:
         return
     extra = dict(order.extra_data or {})
