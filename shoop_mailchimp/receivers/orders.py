@@ -14,6 +14,7 @@ from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.storefront.attribution import remember_for_order
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.kinds import order as order_kind
 
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
@@ -38,6 +39,7 @@ def order_created(sender, order, source=None, **kwargs):
     if order.shop_id not in recording_shop_ids():
         return
     remember_for_order(order, getattr(source, "request", None))
+    order_kind.record_promos(order)
     record(order.shop_id, SyncKind.ORDER, [order.pk])
     record_carts_ordered(order)
     customer = order.customer

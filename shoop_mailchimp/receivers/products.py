@@ -4,7 +4,7 @@ its images; one record per shop however many products (``record_catalogue``). St
 from collections import defaultdict
 
 from django.db.models.functions import Coalesce
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from shuup.core.models import Category, Manufacturer, Product, ProductMedia, ShopProduct
 
 from shoop_mailchimp.models import SyncKind
@@ -18,6 +18,7 @@ PRODUCT_SAVING_UID = "shoop_mailchimp.product_saving"
 PRODUCT_SAVED_UID = "shoop_mailchimp.product_saved"
 PRODUCT_DELETED_UID = "shoop_mailchimp.product_deleted"
 MANUFACTURER_SAVED_UID = "shoop_mailchimp.manufacturer_saved"
+MANUFACTURER_DELETING_UID = "shoop_mailchimp.manufacturer_deleting"
 TEXT_SAVED_UID = "shoop_mailchimp.text_saved.%s"
 TEXT_DELETED_UID = "shoop_mailchimp.text_deleted.%s"
 SHOP_PRODUCT_SAVED_UID = "shoop_mailchimp.shop_product_saved"
@@ -126,6 +127,12 @@ def manufacturer_saved(sender, instance, raw=False, created=False, **kwargs):
     record_catalogue(set(parents), only_known=True)
 
 
+def manufacturer_deleting(sender, instance, **kwargs):
+    """A manufacturer deleted: Django takes it off its products with one UPDATE (no product save), so their
+    ``vendor`` is recorded here, before; they are sent after the commit, without it."""
+    manufacturer_saved(sender, instance)
+
+
 def product_deleted(sender, instance, **kwargs):
     """A product deleted for good: Mailchimp deletes it (no order can name it: Shuup protects those)."""
     if recording_shop_ids():
@@ -174,6 +181,7 @@ def connect():
     post_save.connect(product_saved, sender=Product, dispatch_uid=PRODUCT_SAVED_UID)
     post_delete.connect(product_deleted, sender=Product, dispatch_uid=PRODUCT_DELETED_UID)
     post_save.connect(manufacturer_saved, sender=Manufacturer, dispatch_uid=MANUFACTURER_SAVED_UID)
+    pre_delete.connect(manufacturer_deleting, sender=Manufacturer, dispatch_uid=MANUFACTURER_DELETING_UID)
     for model, receiver in ((Product, product_text_changed), (ShopProduct, shop_product_text_changed),
                             (Category, category_renamed)):
         translation = model._meta.get_field("translations").related_model

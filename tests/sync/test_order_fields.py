@@ -274,3 +274,86 @@ def test_a_refund_of_the_shipping_leaves_shipping_total_and_lowers_order_total(s
     assert after["shipping_total"] == before["shipping_total"] > 0
     assert after["order_total"] == before["order_total"] - 5
     assert after["tax_total"] < before["tax_total"]
+
+
+def test_an_order_keeps_the_code_it_used_after_the_coupon_is_renamed(shop, configuration, mailchimp_account):
+    """The shop renames a coupon (SPRING10 -> SPRING20) after an order used it; the order is then paid (or
+    shipped, refunded) and sent again. Mailchimp's promo report must still say the order used SPRING10 and what
+    it took off: the user sees the order re-attributed to a code it never used, with 0 discounted."""
+    from shuup.campaigns.models import Coupon
+
+    emulator, api_key, _ = mailchimp_account
+    order = checkout(shop, new_person(), code="SPRING10")
+    before = sent_order(emulator, api_key, configuration, order)["promos"]
+    assert before == [{"code": "SPRING10", "amount_discounted": 2.90, "type": "percentage"}]
+    coupon = Coupon.objects.get(code="SPRING10")
+    coupon.code = "SPRING20"
+    coupon.save()
+    order.create_payment(order.taxful_total_price.amount)
+    after = sent_order(emulator, api_key, configuration, order)
+    assert after["promos"] == before, after["promos"]
+
+
+def test_an_order_keeps_the_type_of_discount_it_got_after_the_campaign_changes(shop, configuration,
+                                                                               mailchimp_account):
+    """The campaign the order used took 10 % off; later the merchant turns it into "5 off". When the old order is
+    sent again (paid), its promo must still say what it got (a percentage), not the campaign's new kind."""
+    from decimal import Decimal
+
+    from shuup.campaigns.models import BasketCampaign
+    from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
+
+    emulator, api_key, _ = mailchimp_account
+    order = checkout(shop, new_person(), code="SPRING10")
+    before = sent_order(emulator, api_key, configuration, order)["promos"]
+    assert before[0]["type"] == "percentage"
+    campaign = BasketCampaign.objects.get(coupon__code="SPRING10")
+    BasketDiscountPercentage.objects.filter(campaign=campaign).delete()
+    BasketDiscountAmount.objects.create(campaign=campaign, discount_amount=Decimal("5"))
+    order.create_payment(order.taxful_total_price.amount)
+    after = sent_order(emulator, api_key, configuration, order)["promos"]
+    assert after == before, after
+
+
+def test_an_order_placed_before_it_recorded_its_promos_keeps_the_code_it_was_placed_with(shop, configuration,
+                                                                                         mailchimp_account):
+    """An order whose checkout kept no promos (placed before this version): the code it was placed with
+    (``Order.codes``) stands for a coupon renamed since."""
+    from shuup.campaigns.models import Coupon
+    from shuup.core.models import Order
+
+    from shoop_mailchimp.sync.kinds.order import RECORDED_PROMOS_KEY
+
+    emulator, api_key, _ = mailchimp_account
+    order = checkout(shop, new_person(), code="AUTUMN10")
+    before = sent_order(emulator, api_key, configuration, order)["promos"]
+    extra = dict(order.extra_data)
+    del extra[RECORDED_PROMOS_KEY]
+    Order.objects.filter(pk=order.pk).update(extra_data=extra)
+    Coupon.objects.filter(code="AUTUMN10").update(code="AUTUMN20")
+    order = Order.objects.get(pk=order.pk)
+    order.create_payment(order.taxful_total_price.amount)
+    assert sent_order(emulator, api_key, configuration, order)["promos"] == before
+
+
+def test_a_field_removed_from_an_order_address_is_removed_in_mailchimp(shop, configuration, mailchimp_account):
+    """The merchant corrects a shipping address: the wrong second line ("Apt 5") and company are removed.
+    Mailchimp keeps what a PATCH leaves out (the emulator merges the address), and the order's payload leaves
+    empty address fields out: Mailchimp keeps showing "Apt 5" and the old company on the order."""
+    from shuup.testing import factories
+
+    emulator, api_key, _ = mailchimp_account
+    order = checkout(shop, new_person())
+    wrong = factories.create_random_address(name="Olga Berg", street2="Apt 5", company_name="ACME Oy",
+                                            city="Turku")
+    order.shipping_address = wrong.to_immutable() if hasattr(wrong, "to_immutable") else wrong
+    order.shipping_address.save()
+    order.save(update_fields=["shipping_address"])
+    sent = sent_order(emulator, api_key, configuration, order)["shipping_address"]
+    assert sent.get("address2") == "Apt 5" and sent.get("company") == "ACME Oy"
+    right = factories.create_random_address(name="Olga Berg", street2="", company_name="", city="Turku")
+    order.shipping_address = right.to_immutable() if hasattr(right, "to_immutable") else right
+    order.shipping_address.save()
+    order.save(update_fields=["shipping_address"])
+    sent = sent_order(emulator, api_key, configuration, order)["shipping_address"]
+    assert not sent.get("address2") and not sent.get("company"), sent

@@ -52,3 +52,35 @@ def test_fulfillment_status(shipping, status):
 ])
 def test_money_is_rounded_to_cents(value, number):
     assert order_fields.money(value) == number
+
+
+def test_an_order_no_longer_shipped_is_sent_an_empty_fulfillment_status():
+    update = {"financial_status": "paid", "order_total": 5}
+    assert order_fields.new_statuses(update, "paid/shipped") == {"order_total": 5, "fulfillment_status": ""}
+    assert order_fields.new_statuses(update, "paid/") == {"order_total": 5}
+    assert order_fields.new_statuses({"order_total": 5}, "paid/shipped") == {"order_total": 5}, "no statuses sent"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_deleted_shipment_takes_shipped_off_the_order(shop, configuration, mailchimp_account):
+    """The merchant deletes a shipment made by mistake (Orders > order > Shipments > Delete): Shuup's order is
+    no longer shipped. The order is sent again without ``fulfillment_status`` (left out when not shipped), and
+    Mailchimp keeps "shipped" — its reports and any later notification logic think the parcel left."""
+    from shuup.core.models import ShippingStatus
+    from shuup.testing import factories
+
+    from tests.helpers import new_person
+    from tests.sync.test_order_fields import checkout, sent_order
+
+    emulator, api_key, _ = mailchimp_account
+    configuration.send_order_notifications = True
+    configuration.save()
+    order = checkout(shop, new_person())
+    shipment = order.create_shipment_of_all_products(supplier=factories.get_default_supplier())
+    shipment.set_sent()
+    assert sent_order(emulator, api_key, configuration, order)["fulfillment_status"] == "shipped"
+    shipment.soft_delete()
+    order.refresh_from_db()
+    assert order.shipping_status != ShippingStatus.FULLY_SHIPPED
+    assert sent_order(emulator, api_key, configuration, order)["fulfillment_status"] != "shipped"

@@ -59,3 +59,76 @@ def test_a_supplier_disabled_hides_its_products_without_a_product_save(shop, con
     supplier.enabled = True
     supplier.save()
     assert sent_variant(emulator, api_key, configuration, product)["visibility"] == "visible"
+
+
+def test_a_product_sold_on_backorder_is_not_sold_out_in_mailchimp(shop, configuration, mailchimp_account):
+    """Stock counted at 0, backorder maximum left blank (Shuup: "unlimited backorders"): the storefront keeps
+    selling it (an order of 3 is accepted below), yet Mailchimp gets inventory 0 with no ``backorders``: it takes
+    the product for sold out and leaves it out of recommendations and product blocks. The addon itself sends
+    1,000,000 for products whose stock nobody counts so that Mailchimp "never takes it for sold out"."""
+    from shuup.core.models import OrderLineType
+    from shuup.core.order_creator import OrderCreator, OrderSource
+    from shuup.testing.factories import get_initial_order_status
+
+    from tests.helpers import new_person
+
+    emulator, api_key, _ = mailchimp_account
+    supplier = get_default_supplier()
+    supplier.stock_managed = True
+    supplier.save()
+    product = create_product("preorder-lamp", shop=shop, supplier=supplier, default_price=10)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.backorder_maximum = None
+    shop_product.save()
+    supplier.adjust_stock(product.pk, 1)
+    supplier.adjust_stock(product.pk, -1)
+    # The shop sells it all the same.
+    errors = list(shop_product.get_orderability_errors(supplier=supplier, quantity=3, customer=None))
+    assert not errors, errors
+    source = OrderSource(shop)
+    source.status = get_initial_order_status()
+    source.customer = new_person()
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=supplier, quantity=3,
+                    base_unit_price=source.create_price(10))
+    OrderCreator().create_order(source)
+    variant = sent_variant(emulator, api_key, configuration, product)
+    assert variant["visibility"] == "visible" and variant["backorders"] == "true"
+    assert variant["inventory_quantity"] > 0 or variant.get("backorders") not in ("", None, "0", "false"), variant
+
+
+def test_a_product_the_pages_supplier_sells_without_counting_is_not_sold_out(shop, configuration,
+                                                                            mailchimp_account):
+    """Two suppliers: the product page's (Shuup's first enabled supplier) does not count stock and sells
+    without limit; a second one counts stock and has none. The storefront sells the product, but Mailchimp
+    gets inventory 0 (only counting suppliers are summed) and takes it for sold out."""
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _ = mailchimp_account
+    seller = get_default_supplier()  # does not count stock (Shuup's default)
+    warehouse = get_supplier("simple_supplier", shop=shop, name="Warehouse", identifier="warehouse",
+                             stock_managed=True)
+    product = create_product("two-suppliers", shop=shop, supplier=seller, default_price=10)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.suppliers.add(warehouse)
+    assert shop_product.get_supplier() == seller
+    warehouse.adjust_stock(product.pk, 1)
+    warehouse.adjust_stock(product.pk, -1)
+    assert not list(shop_product.get_orderability_errors(supplier=seller, quantity=5, customer=None))
+    variant = sent_variant(emulator, api_key, configuration, product)
+    assert variant["inventory_quantity"] > 0, variant
+
+
+def test_a_limited_backorder_maximum_adds_to_the_stock(shop, configuration, mailchimp_account):
+    """A backorder maximum of 4 with 1 in stock: the shop sells 5."""
+    emulator, api_key, _ = mailchimp_account
+    supplier = get_default_supplier()
+    supplier.stock_managed = True
+    supplier.save()
+    product = create_product("few-lamps", shop=shop, supplier=supplier, default_price=10)
+    supplier.adjust_stock(product.pk, 1)
+    assert sent_variant(emulator, api_key, configuration, product)["inventory_quantity"] == 1
+    shop_product = product.get_shop_instance(shop)
+    shop_product.backorder_maximum = 4
+    shop_product.save()
+    variant = sent_variant(emulator, api_key, configuration, product)
+    assert (variant["inventory_quantity"], variant["backorders"]) == (5, "true"), variant

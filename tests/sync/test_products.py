@@ -697,3 +697,16 @@ def test_prices_are_rounded_from_their_decimal_not_a_float(shop, configuration, 
     emulator, api_key, _list_id = mailchimp_account
     product = create_product("spoon", shop=shop, default_price="2.675")  # a float rounds it to 2.67
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["price"] == 2.68
+
+
+def test_a_deleted_manufacturer_is_taken_off_its_products_vendor(shop, configuration, mailchimp_account):
+    """Django sets the products' manufacturer to NULL with one UPDATE (no product save): the storefront no
+    longer names the vendor, but Mailchimp keeps "Arabia" as the products' vendor (product blocks, segments)."""
+    emulator, api_key, _ = mailchimp_account
+    arabia = Manufacturer.objects.create(name="Arabia")
+    product = create_product("cup", shop=shop, supplier=get_default_supplier(), default_price=5, manufacturer=arabia)
+    [sent] = [p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)]
+    assert sent["vendor"] == "Arabia"
+    arabia.delete()
+    [sent] = [p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)]
+    assert sent["vendor"] == "", sent["vendor"]

@@ -222,9 +222,51 @@ def line_discount(effect):
     return None
 
 
+#: Where an order keeps, from its checkout on, the code and kind of discount of each coupon it used
+#: (``Order.extra_data``): a coupon renamed or a campaign changed later does not change what the order used.
+RECORDED_PROMOS_KEY = "shoop_mailchimp_promos"
+
+
+def record_promos(order):
+    """Keep on the order (in the checkout's transaction) the code and the kind of discount (percentage or not) of
+    each coupon it used, as they are now: :func:`used_coupons` reads them back instead of the coupon's and the
+    campaign's later state. One UPDATE, only for an order that used a coupon."""
+    coupons = _current_coupons([order.pk]).get(order.pk) if order.codes else None
+    if not coupons:
+        return
+    extra = dict(order.extra_data or {})
+    extra[RECORDED_PROMOS_KEY] = [{"coupon": coupon_id, "code": used.code, "percentage": used.percentage}
+                                  for coupon_id, used in coupons]
+    Order.objects.filter(pk=order.pk).update(extra_data=extra)
+    order.extra_data = extra
+
+
 def used_coupons(order_ids):
     """{order id: [:class:`order_fields.UsedCoupon`]}: the coupons the orders used, with their campaigns'
-    effects (a few queries for all the orders, and one per line effect: campaigns are few)."""
+    effects; the code and the kind of discount as the order recorded them at its checkout (see
+    :func:`record_promos`), else (an order placed before it kept them) the code the order was placed with."""
+    current = _current_coupons(order_ids)
+    facts = Order.objects.filter(pk__in=list(current)).only("pk", "extra_data", "_codes")
+    coupons = {}
+    for order_id, extra, codes in ((each.pk, each.extra_data, each.codes) for each in facts):
+        recorded = {item.get("coupon"): item for item in (extra or {}).get(RECORDED_PROMOS_KEY) or ()
+                    if isinstance(item, dict)}
+        entered = [str(code) for code in codes or ()]
+        unmatched = [code for code in entered
+                     if code.lower() not in {used.code.lower() for _pk, used in current[order_id]}]
+        for coupon_id, used in current[order_id]:
+            if coupon_id in recorded:
+                used = used._replace(code=str(recorded[coupon_id].get("code") or used.code),
+                                     percentage=bool(recorded[coupon_id].get("percentage")))
+            elif used.code.lower() not in {code.lower() for code in entered} and len(unmatched) == 1:
+                used = used._replace(code=unmatched[0])  # renamed since: the code the order was placed with
+            coupons.setdefault(order_id, []).append(used)
+    return coupons
+
+
+def _current_coupons(order_ids):
+    """{order id: [(coupon id, :class:`order_fields.UsedCoupon`)]}: the coupons the orders used, as they and their
+    campaigns' effects are now (a few queries for all the orders, and one per line effect: campaigns are few)."""
     usages = list(CouponUsage.objects.filter(order_id__in=order_ids).select_related(
         "coupon__campaign").prefetch_related("coupon__campaign__discount_effects").order_by("pk"))
     campaigns = {usage.coupon.campaign.pk for usage in usages if getattr(usage.coupon, "campaign", None)}
@@ -239,9 +281,9 @@ def used_coupons(order_ids):
         discounts = tuple(discount for discount in discounts if discount)
         percentage = any(isinstance(effect, PERCENTAGE_EFFECTS) for effect in effects) or any(
             discount.percentage and not discount.amount for discount in discounts)
-        coupons.setdefault(usage.order_id, []).append(order_fields.UsedCoupon(
+        coupons.setdefault(usage.order_id, []).append((usage.coupon_id, order_fields.UsedCoupon(
             usage.coupon.code, percentage, line_discounts=discounts,
-            supplier_id=campaign.supplier_id if campaign else None))
+            supplier_id=campaign.supplier_id if campaign else None)))
     return coupons
 
 

@@ -78,11 +78,15 @@ def new_statuses(update, record):
     if not record:
         return update
     financial, _, fulfillment = record.partition("/")
+    statuses_sent = "financial_status" in update
     update = dict(update)
     if update.get("financial_status") == financial:
         del update["financial_status"]
     if "fulfillment_status" in update and update["fulfillment_status"] == fulfillment:
         del update["fulfillment_status"]
+    elif fulfillment and statuses_sent and "fulfillment_status" not in update:
+        # Shipped no longer (its shipment deleted): Mailchimp keeps a status an update leaves out.
+        update["fulfillment_status"] = ""
     return update
 
 
@@ -210,12 +214,19 @@ def promo_payloads(lines, coupons, places=2):
              "type": "percentage" if coupon.percentage else "fixed"} for coupon, amount in zip(coupons, amounts)]
 
 
+#: The fields of an order's address, each sent also empty: Mailchimp keeps a field an update leaves out, so a
+#: field cleared in the shop (a wrong second line, a company removed) must be sent empty to be cleared there.
+ORDER_ADDRESS_FIELDS = ("address1", "address2", "city", "province", "province_code", "postal_code", "country_code",
+                        "name", "company", "phone")
+
+
 def order_address(address):
-    """A billing or shipping address as an order carries it: with the name, company and phone."""
-    data = address_payload(address)
+    """A billing or shipping address as an order carries it: with the name, company and phone, every field
+    present (empty where the shop has nothing); None for no address, or one with nothing in it."""
     if address is None:
         return None
-    extra = {"name": clean_name(address.name), "company": clean_name(address.company_name),
-             "phone": clean_name(address.phone)}
-    data = dict(data or {}, **{key: value for key, value in extra.items() if value})
-    return data or None
+    data = dict.fromkeys(ORDER_ADDRESS_FIELDS, "")
+    data.update(address_payload(address) or {})
+    data.update(name=clean_name(address.name), company=clean_name(address.company_name),
+                phone=clean_name(address.phone))
+    return data if any(data.values()) else None

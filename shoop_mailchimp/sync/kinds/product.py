@@ -67,7 +67,8 @@ VISIBLE, HIDDEN = "visible", "hidden"
 PRODUCT_FIELDS = ("id", "sku", "deleted", "variation_parent_id", "manufacturer_id", "primary_image_id", "created_on",
                   "tax_class_id")
 SHOP_PRODUCT_FIELDS = ("id", "product_id", "shop_id", "visibility", "visibility_limit", "available_until",
-                       "purchasable", "default_price_value", "primary_category_id", "shop_primary_image_id")
+                       "purchasable", "default_price_value", "primary_category_id", "shop_primary_image_id",
+                       "backorder_maximum")
 
 
 def log_target(object_id):
@@ -172,6 +173,8 @@ class Catalogue:
                                             public=True, shops=shop.pk).select_related("file")
         for item in media.order_by("ordering", "pk"):
             self.images[item.product_id].append(item)
+        #: {product id: the suppliers counting its stock}
+        self.counting = defaultdict(set)
         self.stock = self._stock(every_id)
         #: {product id: its price as an anonymous visitor of the shop sees it} (a Decimal, not rounded), of the
         #: products and their variation children.
@@ -213,6 +216,8 @@ class Catalogue:
             return {}
         counts = apps.get_model("simple_supplier", "StockCount").objects.filter(
             product_id__in=product_ids, stock_managed=True, supplier__stock_managed=True, supplier__shops=self.shop.pk)
+        for product_id, supplier_id in counts.values_list("product_id", "supplier_id").distinct():
+            self.counting[product_id].add(supplier_id)
         return dict(counts.values("product_id").annotate(total=Sum("logical_count")).values_list("product_id", "total"))
 
     def ordered(self, product_id):
@@ -277,8 +282,24 @@ class Catalogue:
         except NoReverseMatch:  # a project without Shuup's storefront
             return ""
 
-    def _stock_of(self, product):
-        return int(self.stock[product.pk]) if product.pk in self.stock else UNTRACKED_STOCK
+    def _stock_of(self, product, shop_product):
+        """What the storefront can still sell of the product: untracked where nobody counts its stock, or where
+        its page's supplier (the one it is sold with) does not; with Shuup's backorders, the count and the
+        backorder maximum (none: unlimited backorders, untracked)."""
+        supplier_id = self.page_suppliers.get(product.pk)
+        if product.pk not in self.stock or (supplier_id is not None and supplier_id not in self.counting[product.pk]):
+            return UNTRACKED_STOCK
+        backorders = shop_product.backorder_maximum if shop_product is not None else 0
+        if backorders is None:
+            return UNTRACKED_STOCK
+        return max(0, int(self.stock[product.pk])) + max(0, int(backorders))
+
+    @staticmethod
+    def _backorders(shop_product):
+        """Mailchimp's ``backorders`` of a variant: whether the shop sells it beyond its stock (Shuup's backorder
+        maximum left blank, unlimited, or above 0)."""
+        backorders = shop_product.backorder_maximum if shop_product is not None else 0
+        return "true" if backorders is None or backorders > 0 else "false"
 
     def _price(self, product, payload_product):
         """The variant's price as an anonymous visitor of the shop sees it (Shuup's pricing and discounts, with
@@ -310,8 +331,9 @@ class Catalogue:
             "id": variant_id_for(product),
             "title": _title(self.text(product, "name"), product),
             "price": price or 0.0,
-            "inventory_quantity": max(0, self._stock_of(product)) if visible else 0,
+            "inventory_quantity": max(0, self._stock_of(product, shop_product)) if visible else 0,
             "visibility": VISIBLE if visible else HIDDEN,
+            "backorders": self._backorders(shop_product) if visible else "false",
         }
         if product.sku:
             variant["sku"] = product.sku[:255]
