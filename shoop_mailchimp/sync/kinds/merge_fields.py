@@ -196,10 +196,11 @@ def phone_value(text, phone_format):
 
 
 def address_value(address):
-    """Mailchimp's address object, or None when a part it requires is empty (it would refuse the member)."""
-    if not all(address.get(part) for part in ADDRESS_REQUIRED):
+    """Mailchimp's address object, or None when a part it requires is empty or blank (it would refuse the member)."""
+    parts = {part: value.strip() if isinstance(value, str) else value for part, value in address.items()}
+    if not all(parts.get(part) for part in ADDRESS_REQUIRED):
         return None
-    return {part: value for part, value in address.items() if value}
+    return {part: value for part, value in parts.items() if value}
 
 
 def one_line(address):

@@ -360,12 +360,11 @@ class Emulator:
                 promo_rules=self._promo_rules_json(store),
             )
             stores[store.id] = data
-        batches = [{k: v for k, v in b.items() if not k.startswith("_")} for b in account.batches.values()]
         return {
             "revoked": account.revoked,
             "lists": lists,
             "stores": stores,
-            "batches": batches,
+            "batches": self._batches_json(account),
             "rules": dict(account.rules),
             "confirmations": copy.deepcopy(account.confirmations),
             "notifications": copy.deepcopy(account.notifications),
@@ -490,8 +489,14 @@ class Emulator:
         return [dict(copy.deepcopy(rule), promo_codes=copy.deepcopy(list(store.promo_codes[rule_id].values())))
                 for rule_id, rule in store.promo_rules.items()]
 
+    @staticmethod
+    def _batches_json(account):
+        return [copy.deepcopy({k: v for k, v in b.items() if not k.startswith("_")}) for b in account.batches.values()]
+
     def batches(self, api_key):
-        return self._account_json(self.accounts[api_key])["batches"]
+        """The account's batches (under the lock: the batch worker thread changes the account meanwhile)."""
+        with self.lock:
+            return self._batches_json(self.accounts[api_key])
 
     def fire_event(self, api_key, list_id, type, email, source="user", new_email=None, merges=None):
         """Make a change in Mailchimp as a subscriber (``source="user"``) or an admin would, then send
