@@ -75,7 +75,7 @@ def test_a_shoppers_basket_is_sent_once_the_shopper_pauses(shop, cart_settings, 
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["id"] == str(person.pk)
     assert [(line["product_id"], line["quantity"]) for line in cart["lines"]] == [(str(product.pk), 2)]
-    assert cart["lines"][0]["price"] == pytest.approx(20)
+    assert cart["lines"][0]["price"] == pytest.approx(10), "the unit price, as an order's lines carry it"
     assert cart["checkout_url"].startswith(STOREFRONT + "/basket/restore/")
     assert str(product.pk) in {p["id"] for p in emulator.products(api_key, cart_settings.store_id)}
     assert MailchimpLogEntry.objects.filter(action="cart.send").exists()
@@ -868,3 +868,20 @@ def test_a_store_mailchimp_was_not_told_is_syncing_is_not_marked_syncing(shop, c
         bulk.mark_store_syncing(configuration, True)
     configuration.refresh_from_db()
     assert (configuration.store_syncing, configuration.store_syncing_since) == (False, None)
+
+
+def test_cart_line_price_is_the_unit_price_as_order_lines_carry_it(shop, cart_settings, mailchimp_account):
+    """Two of a 10 EUR product go as ``quantity: 2, price: 10``, as the same line in an order does and as
+    Mailchimp's own integrations send cart lines (review of issue 18: the line went with the price of the whole
+    quantity, and the abandoned-cart e-mail showed "2 x 20 EUR" for a 20 EUR basket)."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="rev.price@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, create_product("rev-sku-price", shop=shop, supplier=get_default_supplier(), default_price=10),
+        quantity=2)
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    [line] = cart["lines"]
+    assert line["quantity"] == 2
+    assert line["price"] == pytest.approx(10), "unit price, as order lines and Mailchimp's plugins send"
+    assert cart["order_total"] == pytest.approx(line["quantity"] * line["price"])
