@@ -1,8 +1,10 @@
 """An order placed (with its campaign, the carts it ends and the consent its checkout must not withdraw),
-its status changed, or paid, shipped, cancelled or refunded."""
+its status changed, or paid, shipped, cancelled or refunded; a customer anonymized (their orders' attribution
+forgets the recipient's Mailchimp id)."""
 from shuup.core.models import Contact
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
+from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
@@ -10,13 +12,14 @@ from shoop_mailchimp.receivers.carts import record_carts_ordered
 from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT, consent_given_again
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
-from shoop_mailchimp.storefront.attribution import remember_for_order
+from shoop_mailchimp.storefront.attribution import forget_recipient, remember_for_order
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
+ATTRIBUTION_ANONYMIZED_UID = "shoop_mailchimp.attribution_contact_anonymized"
 #: Set in the customer's options by Shuup's checkout once it showed the marketing box: later checkouts hide it.
 MARKETING_ASKED = "marketing_permission_asked"
 
@@ -85,7 +88,15 @@ def order_saved(sender, order, **kwargs):
         schedule_delivery(order.shop_id)
 
 
+def contact_anonymized(sender, shop, contact=None, **kwargs):
+    """A GDPR anonymization (Shuup's *Anonymize*): the person's orders, in every shop, keep their campaign but not
+    the recipient's Mailchimp id (see :func:`~shoop_mailchimp.storefront.attribution.forget_recipient`)."""
+    if contact is not None:
+        forget_recipient([contact.pk])
+
+
 def connect():
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
+    anonymization_requested.connect(contact_anonymized, dispatch_uid=ATTRIBUTION_ANONYMIZED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)

@@ -7,8 +7,10 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.test import Client, RequestFactory
 from shuup.core.basket import get_basket, get_basket_order_creator
+from shuup.gdpr.anonymizer import Anonymizer
 from shuup.gdpr.models import GDPRSettings
 from shuup.testing.factories import (
     create_random_address,
@@ -337,3 +339,41 @@ def test_a_basket_saved_before_keeps_its_campaign_at_the_top_of_its_data_and_it_
     landed.get("/", {"mc_cid": NEWER})
     landed.get(restore_link(basket))
     assert landed.session[attribution.SESSION_KEY]["campaign_id"] == NEWER
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_anonymized_shoppers_orders_forget_their_mailchimp_recipient_id(shop, configuration, mailchimp_account):
+    """A logged-in shopper came from a campaign (``mc_eid``: Mailchimp's id of that recipient) and ordered; the shop
+    then anonymizes them (Shuup's GDPR "Anonymize"). Their orders keep the campaign, but no longer the recipient's
+    id: not in the attribution's ``email_id``, not in its landing page, not in the order's ``extra_data`` copy
+    (review of issue 18: it linked the anonymized orders back to the person in Mailchimp's reports)."""
+    user, person = shopper(email="rev.erase@fastmail.com")
+    request = landing({"mc_cid": CAMPAIGN, "mc_eid": RECIPIENT, "utm_source": "mail"}, user=user)
+    basket = get_basket(request)
+    basket.extra_data = {attribution.BASKET_KEY: attribution.current(request)}  # as the middleware writes it
+    order = order_from(shop, request)
+    kept = OrderAttribution.objects.get(order=order)
+    assert kept.email_id == RECIPIENT and "mc_eid=%s" % RECIPIENT in kept.landing_site
+    assert order.extra_data[attribution.BASKET_KEY]["email_id"] == RECIPIENT
+
+    with transaction.atomic():
+        Anonymizer().anonymize(shop, person)
+    kept.refresh_from_db()
+    assert (kept.campaign_id, kept.email_id) == (CAMPAIGN, "")
+    assert RECIPIENT not in kept.landing_site
+    assert kept.landing_site == "http://testserver/landing/?mc_cid=%s&utm_source=mail" % CAMPAIGN
+    order.refresh_from_db()
+    copy = order.extra_data[attribution.BASKET_KEY]
+    assert (copy["campaign_id"], copy["email_id"]) == (CAMPAIGN, "") and RECIPIENT not in copy["landing_site"]
+
+
+@pytest.mark.parametrize("url, kept", [
+    ("https://x.example/?mc_cid=1a&mc_eid=0f", "https://x.example/?mc_cid=1a"),
+    ("https://x.example/?mc_eid=0f&mc_cid=1a", "https://x.example/?mc_cid=1a"),
+    ("https://x.example/p?mc_eid=0f#top", "https://x.example/p#top"),
+    ("https://x.example/p?a=1&MC_EID=0f&b=2", "https://x.example/p?a=1&b=2"),
+    ("https://x.example/p?a=1", "https://x.example/p?a=1"),
+])
+def test_a_landing_page_without_its_recipient(url, kept):
+    assert attribution.without_recipient(url) == kept
