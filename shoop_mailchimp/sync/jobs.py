@@ -277,6 +277,8 @@ def run_follow_domain(job):
     finally:
         journal.flush()
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site_script_url=url)
+    # The carts Mailchimp holds link to the old storefront: they go again with restore links to the new one.
+    state.resend_carts(configuration.shop_id)
     return JobStatus.DONE, _("The store and its connected site follow the shop's domain.")
 
 

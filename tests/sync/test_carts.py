@@ -26,7 +26,7 @@ from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.backoff import retry_delay
@@ -885,3 +885,24 @@ def test_cart_line_price_is_the_unit_price_as_order_lines_carry_it(shop, cart_se
     assert line["quantity"] == 2
     assert line["price"] == pytest.approx(10), "unit price, as order lines and Mailchimp's plugins send"
     assert cart["order_total"] == pytest.approx(line["quantity"] * line["price"])
+
+
+def test_carts_get_restore_links_to_the_new_storefront_after_a_domain_change(shop, cart_settings, mailchimp_account):
+    """The shop gets its own domain: the store and the connected site follow it (FOLLOW_DOMAIN), and so do the
+    restore links of the carts Mailchimp holds (review of issue 18: they kept linking to the old storefront for up
+    to CART_LIFETIME)."""
+    emulator, api_key, list_id = mailchimp_account
+    shopper_with_a_basket(shop, "rev.moving@fastmail.com")
+    make_all_due()
+    run_due_work()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["checkout_url"].startswith(STOREFRONT)
+
+    shop.domain = "moved.example.org"
+    shop.save()
+    assert MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).exists()
+    make_all_due()
+    run_due_work()
+    assert emulator.get_store(api_key, cart_settings.store_id)["domain"] == "moved.example.org"
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["checkout_url"].startswith("https://moved.example.org/basket/restore/"), cart["checkout_url"]
