@@ -208,6 +208,22 @@ def test_a_campaign_of_another_account_is_left_out_and_the_order_still_counts(sh
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
+def test_a_campaign_deleted_between_its_look_up_and_the_orders_post_is_left_out(shop, configuration,
+                                                                               mailchimp_account):
+    """Mailchimp refuses the order for its campaign (deleted after the drain looked it up): the order goes again
+    at once without it, as a batch's refused order does (one classification, ``errors.campaign_refused``)."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, CAMPAIGN)
+    emulator.faults.fail("/ecommerce/stores/*/orders", status=400, method="POST", times=1, title="Bad Request",
+                         detail="A campaign with the provided ID does not exist in the account for this list.")
+    order_from(shop, landing({"mc_cid": CAMPAIGN}))
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert not sent.get("campaign_id")
+    assert [r["method"] for r in emulator.requests if "/orders" in r["path"]] == ["POST", "POST"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_basket_filled_from_a_campaign_names_it_in_its_cart_and_its_restore_link_brings_it_back(
         shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account

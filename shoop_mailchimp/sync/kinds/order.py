@@ -344,16 +344,15 @@ class OrderPlan:
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, [line.product for line in self.lines])
         payload = self.payload
-        update = {key: value for key, value in payload.items() if key != "id"}
         try:
-            if self.row.last_synced_at:
-                try:
-                    yield Operation("PATCH", order_path(store_id, payload["id"]),
-                                    order_fields.new_statuses(update, self.row.order_statuses))
-                except MailchimpNotFound:
-                    yield from self._create(payload, update)
-            else:
-                yield from self._create(payload, update)
+            try:
+                yield from self._write(payload)
+            except MailchimpAPIError as error:
+                if not (errors.campaign_refused(error) and payload.get("campaign_id")):
+                    raise
+                # The campaign went between the look-up and the write: the order goes without it.
+                self.context.attributions.campaigns[payload.pop("campaign_id")] = False
+                yield from self._write(payload)
         except UnsendableOrder as reason:
             return Outcome.failed(str(reason))
         order = self.order
@@ -362,6 +361,17 @@ class OrderPlan:
             order.identifier or order.pk, payload["order_total"], payload["currency_code"], lines,
             "line" if lines == 1 else "lines"))
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email, order_statuses=self.statuses)
+
+    def _write(self, payload):
+        update = {key: value for key, value in payload.items() if key != "id"}
+        if self.row.last_synced_at:
+            try:
+                yield Operation("PATCH", order_path(self.configuration.store_id, payload["id"]),
+                                order_fields.new_statuses(update, self.row.order_statuses))
+            except MailchimpNotFound:
+                yield from self._create(payload, update)
+        else:
+            yield from self._create(payload, update)
 
     def _create(self, payload, update):
         """A new order; one already paid is created pending, then paid, as Mailchimp's WooCommerce plugin does:
@@ -423,8 +433,13 @@ def _read_orders(configuration, row, results, facts):
         return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"],
                               order_statuses=facts.get("statuses", ""))
     outcome = result_outcome(result, "order")
-    if already_exists(batches.error_of(result)):
+    error = batches.error_of(result)
+    if already_exists(error):
         # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
+        outcome.result = Result.RETRY
+    elif errors.campaign_refused(error):
+        # A batch names the campaign unchecked; one deleted since (an old order's) is refused: the one-by-one
+        # path looks it up and sends the order without it, as it sends every order.
         outcome.result = Result.RETRY
     return outcome
 

@@ -485,8 +485,9 @@ def check_campaign(ctx, store, body):
     if not campaign_id or not rule_on(ctx, store_list(ctx, store), rules.CAMPAIGN_IDS):
         return
     if campaign_id not in ctx.account.campaigns:
+        # Mailchimp's words (seen in its WooCommerce and Magento plugins' logs), with the field named.
         raise invalid(
-            "The resource submitted could not be validated.",
+            "A campaign with the provided ID does not exist in the account for this list.",
             errors=[{"field": "campaign_id", "message": f"A campaign with the provided ID ('{campaign_id}') does "
                                                         "not exist in the account."}],
         )
