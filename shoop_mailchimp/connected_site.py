@@ -1,6 +1,7 @@
 """The store's connected site in Mailchimp: the site script that gives the storefront site tracking, pop-up
-forms and browse abandonment. Initialization links it (an existing site of the same id, else a new one for the
-storefront's domain; a site of another domain is made again for this one); :mod:`shoop_mailchimp.storefront.site_script`
+forms and browse abandonment. Initialization links it (an existing site of the same id: Mailchimp makes one with a
+store created with a domain; else a new one for the storefront's domain; a site of another domain is made again
+for this one); :mod:`shoop_mailchimp.storefront.site_script`
 puts the script in the pages. When the shop's domain changes, the ``FOLLOW_DOMAIN`` job (:func:`follow_domain`) moves
 the site and the store's ``domain`` to it. The store's domain and the site's are one: the storefront's host
 (:func:`site_domain`). The script of a site deleted here is forgotten at once (:func:`forget_script`): a site that
@@ -8,7 +9,7 @@ could not be created again leaves the storefront with no script rather than a de
 """
 from urllib.parse import urlsplit
 
-from shoop_mailchimp.mailchimp import resources
+from shoop_mailchimp.mailchimp import errors, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration
 from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
@@ -73,6 +74,14 @@ def _site_for_domain(session, configuration, store_id, journal):
     elif site is not None:
         journal.add("site.link", "Connected site %r found" % store_id)
     if site is None:
-        site = session.post(resources.connected_site_path(), {"foreign_id": store_id, "domain": domain})
-        journal.add("site.link", "Connected site %r created for %s" % (store_id, domain))
+        try:
+            site = session.post(resources.connected_site_path(), {"foreign_id": store_id, "domain": domain})
+        except MailchimpAPIError as error:
+            if not errors.already_exists(error):
+                raise
+            # Mailchimp made the store's own site meanwhile (it comes with a store created with a domain).
+            site = session.get(resources.connected_site_path(store_id))
+            journal.add("site.link", "Connected site %r found" % store_id)
+        else:
+            journal.add("site.link", "Connected site %r created for %s" % (store_id, domain))
     return (site.get("site_script") or {}).get("url", "")

@@ -370,3 +370,18 @@ def test_a_domain_move_failing_again_and_again_is_left_to_the_admin(shop, fresh_
         schedule_domain_retries(now=later)
     assert list(MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).values_list("status", flat=True)) == [
         JobStatus.FAILED] * 3
+
+
+def test_initialize_finds_the_site_mailchimp_made_with_the_store(shop, fresh_configuration, mailchimp_account):
+    """Mailchimp makes a store's own connected site when the store is created with a domain: Initialize links that
+    one, also when its look-up missed it and the create is refused as "already exists" (review of issue 18)."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "shop.example.com"
+    shop.save()
+    emulator.faults.fail("/connected-sites/*", status=404, method="GET", times=1)  # the look-up misses it
+    initialize(fresh_configuration)
+    [site] = emulator.connected_sites(api_key)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    assert site["foreign_id"] == configuration.store_id
+    assert configuration.site_script_url == site["site_script"]["url"]
+    assert emulator.get_store(api_key, configuration.store_id)["domain"] == site["domain"] == "shop.example.com"
