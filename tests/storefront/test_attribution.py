@@ -393,3 +393,20 @@ def test_an_anonymized_shoppers_orders_forget_their_mailchimp_recipient_id(shop,
 ])
 def test_a_landing_page_without_its_recipient(url, kept):
     assert attribution.without_recipient(url) == kept
+
+
+@pytest.mark.django_db
+def test_logging_in_after_landing_keeps_the_campaign(shop):
+    """A campaign visit that logs in through Shuup's own login view keeps its attribution, and the cookie brings it
+    back after the logout (review of issue 18: it does; kept as evidence)."""
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="rev.login@fastmail.com")
+    browser = Client()
+    browser.get("/", {"mc_cid": "1a2b3c4d5e"})
+    response = browser.post("/login/", {"username": user.username, "password": "pw"})
+    assert response.status_code in (200, 302)
+    assert browser.session.get("_auth_user_id") == str(user.pk), "logged in"
+    assert browser.session[attribution.SESSION_KEY]["campaign_id"] == "1a2b3c4d5e"
+    browser.get("/logout/")
+    fresh = browser.get("/")
+    assert attribution.current(fresh.wsgi_request)["campaign_id"] == "1a2b3c4d5e", "the cookie brings it back"

@@ -906,3 +906,30 @@ def test_carts_get_restore_links_to_the_new_storefront_after_a_domain_change(sho
     assert emulator.get_store(api_key, cart_settings.store_id)["domain"] == "moved.example.org"
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["checkout_url"].startswith("https://moved.example.org/basket/restore/"), cart["checkout_url"]
+
+
+def test_a_hundred_storefront_adds_make_at_most_three_mailchimp_requests(shop, cart_settings, mailchimp_account):
+    """100 add-to-basket requests through the storefront (the whole middleware stack) make at most 3 requests to
+    Mailchimp once the cart goes, counting every request (review of issue 18: they do; kept as evidence)."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, "1a2b3c4d5e")
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="rev.busy@fastmail.com")
+    items = [create_product("rev-busy-%d" % n, shop=shop, supplier=get_default_supplier(), default_price=4)
+             for n in range(4)]
+    make_all_due()
+    drain()  # the shopper and the products are in Mailchimp already
+    emulator.clear_requests()
+    browser = Client()
+    browser.force_login(user)
+    browser.get("/", {"mc_cid": "1a2b3c4d5e"})
+    for number in range(100):
+        response = browser.post("/basket/", {"command": "add", "product_id": items[number % 4].pk, "quantity": 1})
+        assert response.status_code in (200, 302)
+    assert emulator.requests == [], "nothing in the requests"
+    make_all_due()
+    drain()
+    paths = [(r["method"], r["path"]) for r in emulator.requests]
+    assert len(paths) <= 3, paths
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert sorted(line["quantity"] for line in cart["lines"]) == [25, 25, 25, 25]
