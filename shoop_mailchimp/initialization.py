@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shoop_mailchimp import sites
-from shoop_mailchimp.connected_site import link_connected_site
+from shoop_mailchimp.connected_site import link_connected_site, site_domain
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
@@ -39,8 +39,9 @@ def store_payload(shop, store_id, list_id):
         "currency_code": shop.currency,
         "platform": "Shuup",
     }
-    if shop.domain:
-        payload["domain"] = shop.domain
+    domain = site_domain(shop)  # the storefront's host, as the connected site's
+    if domain:
+        payload["domain"] = domain
     if shop.contact_address and shop.contact_address.email:
         payload["email_address"] = shop.contact_address.email
     return payload
@@ -121,11 +122,22 @@ def _initialize(configuration, journal):
             )
         journal.add("store.create" if created else "store.check",
                     "Store %r %s" % (store_id, "created" if created else "already exists"))
+        changes = {}
         if not created and store.get("currency_code") != shop.currency:
             # The shop's currency changed since the store was created (its save queues an Initialize).
-            session.patch(resources.store_path(store_id), {"currency_code": shop.currency})
+            changes["currency_code"] = shop.currency
             journal.add("store.update", "Store %r now in %s (was %s), as the shop" % (
                 store_id, shop.currency, store.get("currency_code") or "-"))
+        domain = site_domain(shop)
+        # The shop's domain changed where no save saw it (a queryset update, a restored dump), or while the shop
+        # was disconnected (no FOLLOW_DOMAIN job then): the store follows it here, as the connected site does.
+        domain_moved = not created and bool(domain) and store.get("domain") != domain
+        if domain_moved:
+            changes["domain"] = domain
+            journal.add("store.update", "Store %r: its domain is %s now (was %s), as the storefront's" % (
+                store_id, domain, store.get("domain") or "-"))
+        if changes:
+            session.patch(resources.store_path(store_id), changes)
         # The store is in the audience now; the shop's rows describe the members of the audience it had before
         # (chosen while disconnected, the old store deleted): they are forgotten below, once the erasures
         # recorded for that audience are done there.
@@ -134,7 +146,7 @@ def _initialize(configuration, journal):
         if moved:
             _erase_in_old_audience(session, configuration, old_list_id, journal)
         configuration.store_id = store_id
-        configuration.site_script_url = link_connected_site(session, shop, store_id, journal) or \
+        configuration.site_script_url = link_connected_site(session, configuration, store_id, journal) or \
             configuration.site_script_url
         chosen = interest_groups(configuration).count()
         if chosen > MAX_INTERESTS:
@@ -155,6 +167,9 @@ def _initialize(configuration, journal):
         configuration.reconciled_until = None
         # The merge fields the shop created are the old audience's: the new one has none of them to clear.
         configuration.created_merge_fields, configuration.merge_fields_to_clear = None, None
+    if domain_moved and configuration.is_initialized:
+        # The carts Mailchimp holds link to the old storefront: they go again with links to this one.
+        state.resend_carts(configuration.shop_id)
     if (created or moved) and configuration.is_initialized and configuration.disconnected_on:
         # A disconnect deleted the store; the audience stayed, and with it what the shop knows of members.
         queued = state.requeue_for_new_store(configuration.shop_id)

@@ -221,6 +221,17 @@ def product_missing(error):
     return "product" in refusal[2] and "does not exist" in refusal[2]
 
 
+def campaign_refused(error):
+    """An order or cart naming a campaign the account does not have (deleted since the shopper followed its link,
+    or of another account): Mailchimp answers 400 "A campaign with the provided ID does not exist in the account
+    for this list." (or names the ``campaign_id`` field). The order goes again without it."""
+    refusal = _refusal(error)
+    if refusal is None or refusal[0] != 400:
+        return False
+    fields = {(item.get("field") or "").lower() for item in error.problem.get("errors") or () if isinstance(item, dict)}
+    return "campaign_id" in fields or ("campaign" in refusal[2] and "does not exist" in refusal[2])
+
+
 def interest_missing(error):
     """A member write naming an interest Mailchimp no longer has (someone deleted it there)."""
     refusal = _refusal(error)

@@ -1,9 +1,11 @@
 """An order placed (with its campaign, the carts it ends and the consent its checkout must not withdraw),
-its status changed, or paid, shipped, cancelled or refunded."""
+its status changed, moved to another customer, or paid, shipped, cancelled or refunded; a customer anonymized
+(their orders' attribution forgets the recipient's Mailchimp id)."""
 from django.db.models.signals import pre_save
 from shuup.core.models import Contact, Order
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
+from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
@@ -11,7 +13,7 @@ from shoop_mailchimp.receivers.carts import record_carts_ordered
 from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT, consent_given_again
 from shoop_mailchimp.receivers.recording import recall, record, remember
 from shoop_mailchimp.shops import recording_shop_ids
-from shoop_mailchimp.storefront.attribution import remember_for_order
+from shoop_mailchimp.storefront.attribution import forget_recipient, remember_for_order
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.kinds import order as order_kind
@@ -22,6 +24,7 @@ ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ORDER_SAVING_UID = "shoop_mailchimp.order_saving"
 #: The customer an order had before a save that moved it to another (see :func:`order_saving`).
 PREVIOUS_CUSTOMER = "_shoop_mailchimp_previous_customer_id"
+ATTRIBUTION_ANONYMIZED_UID = "shoop_mailchimp.attribution_contact_anonymized"
 #: Set in the customer's options by Shuup's checkout once it showed the marketing box: later checkouts hide it.
 MARKETING_ASKED = "marketing_permission_asked"
 
@@ -111,8 +114,16 @@ def order_saving(sender, instance, raw=False, update_fields=None, **kwargs):
         remember(instance, PREVIOUS_CUSTOMER, stored)
 
 
+def contact_anonymized(sender, shop, contact=None, **kwargs):
+    """A GDPR anonymization (Shuup's *Anonymize*): the person's orders, in every shop, keep their campaign but not
+    the recipient's Mailchimp id (see :func:`~shoop_mailchimp.storefront.attribution.forget_recipient`)."""
+    if contact is not None:
+        forget_recipient([contact.pk])
+
+
 def connect():
     pre_save.connect(order_saving, sender=Order, dispatch_uid=ORDER_SAVING_UID)
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
+    anonymization_requested.connect(contact_anonymized, dispatch_uid=ATTRIBUTION_ANONYMIZED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)

@@ -16,7 +16,9 @@ import time
 from urllib.parse import quote
 
 from django.core import signing
+from django.db.models import Q
 from django.utils.deprecation import MiddlewareMixin
+from shuup.core.models import Order
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.models import OrderAttribution
@@ -41,6 +43,8 @@ TRACKING_CODES = ("prec",)
 #: clipped to this many characters: the cookie stays under 1.5 KB (browsers drop one over 4 KB).
 MAX_LANDING_SITE = 1000
 LANDING_SITE_SAFE = "/:?#[]@!$&'()*+=%-._~"
+#: ``mc_eid=…`` in a landing page's query (see :func:`without_recipient`).
+RECIPIENT_PARAMETER = re.compile(r"([?&])mc_eid=[^&#]*&?", re.IGNORECASE)
 
 
 def from_query(request):
@@ -164,6 +168,32 @@ def remember_for_order(order, request):
         "campaign_id": data["campaign_id"], "email_id": data.get("email_id", ""),
         "landing_site": data.get("landing_site", "")[:MAX_LANDING_SITE],
         "tracking_code": data.get("tracking_code", "")})
+
+
+def without_recipient(url):
+    """A landing page's address without its ``mc_eid`` (the recipient's Mailchimp id): what stays of it once the
+    shopper was erased."""
+    url = RECIPIENT_PARAMETER.sub(lambda match: match.group(1), url)
+    return re.sub(r"[?&](?=#|$)", "", url)
+
+
+def forget_recipient(contact_ids):
+    """A GDPR anonymization of these contacts: their orders' attribution keeps its campaign (no personal data) but
+    no longer the recipient's Mailchimp id (``email_id``, ``mc_eid`` in the landing page), which would link the
+    anonymized orders back to the person in Mailchimp's reports and exports. The copy in the orders'
+    ``extra_data`` (Shuup's order creator copies the basket's) goes too. In the caller's transaction; written
+    with UPDATEs, so that no order save is signalled."""
+    orders = Order.objects.filter(Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids))
+    for attribution in OrderAttribution.objects.filter(order__in=orders).exclude(email_id="", landing_site=""):
+        OrderAttribution.objects.filter(pk=attribution.pk).update(
+            email_id="", landing_site=without_recipient(attribution.landing_site))
+    for order in orders.only("pk", "extra_data"):  # (the field decodes the JSON; values_list would not)
+        extra_data = order.extra_data
+        remembered = extra_data.get(BASKET_KEY) if isinstance(extra_data, dict) else None
+        if isinstance(remembered, dict):
+            remembered = dict(remembered, email_id="", landing_site=without_recipient(
+                str(remembered.get("landing_site") or "")))
+            Order.objects.filter(pk=order.pk).update(extra_data=dict(extra_data, **{BASKET_KEY: remembered}))
 
 
 def restore_from_basket(request, basket_data):

@@ -551,7 +551,7 @@ def finish_store_syncing(shop_id):
     else:
         journal.add("bulk.store_syncing", "The import is done: Mailchimp sends the store's order e-mails again")
         if configuration.store_syncing_since:  # due at once: the drainer's next round sends them
-            state.resend_carts_sent_since(shop_id, configuration.store_syncing_since)
+            state.resend_carts(shop_id, sent_since=configuration.store_syncing_since)
     journal.flush()
 
 

@@ -25,6 +25,7 @@ from shoop_mailchimp.merge_field_setup import create_merge_fields, read_merge_fi
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob, SyncKind
 from shoop_mailchimp.reconciliation import reconcile, summary
 from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync.backoff import retry_delay
 from shoop_mailchimp.sync.kinds import promo
 from shoop_mailchimp.sync.outcome import Result, classify
 from shoop_mailchimp.webhook_registration import move_webhook
@@ -274,7 +275,8 @@ def run_follow_domain(job):
     except MailchimpError as error:
         journal.error("site.link", error)
         _honour_throttle(configuration, error)
-        return JobStatus.FAILED, _("Mailchimp was not told the shop's new domain (try again later): %(error)s") % {
+        return JobStatus.FAILED, _("Mailchimp was not told the shop's new domain (tried again by itself after a "
+                                 "while): %(error)s") % {
             "error": error}
     finally:
         journal.flush()
@@ -283,6 +285,8 @@ def run_follow_domain(job):
     # links, orders' pages) is sent again; a row whose payload is the same closes unchanged, many go in batches.
     for kind in (SyncKind.PRODUCT, SyncKind.PROMO, SyncKind.ORDER):
         state.resend_all(configuration.shop_id, kind)
+    # The carts Mailchimp holds link to the old storefront: they go again with restore links to the new one.
+    state.resend_carts(configuration.shop_id)
     return JobStatus.DONE, _("The store and its connected site follow the shop's domain.")
 
 
@@ -362,6 +366,36 @@ def schedule_reconciliations(shop_id=None):
     for due_shop_id in due_shop_ids - recent:
         prune_reconciliations(due_shop_id)
         request_job(due_shop_id, JobKind.RECONCILE, full=False)
+
+
+def schedule_domain_retries(shop_id=None, now=None):
+    """Queue again the FOLLOW_DOMAIN job of each connected shop whose last one failed (Mailchimp down, the new
+    site's create refused: the store or the connected site still names the old domain, or the shop has no site),
+    after the rows' retry backoff for that many failures in a row, at most MAX_ATTEMPTS times in a row. Most
+    rounds: one query (no failure in the last MAX_ATTEMPTS × RETRY_MAX_DELAY)."""
+    now = now or timezone.now()
+    attempts = get_setting("MAX_ATTEMPTS")
+    recent = MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN, status=JobStatus.FAILED, finished_on__gte=(
+        now - timedelta(seconds=get_setting("RETRY_MAX_DELAY") * attempts)))
+    if shop_id is not None:
+        recent = recent.filter(shop_id=shop_id)
+    failed_shop_ids = set(recent.values_list("shop_id", flat=True))
+    if not failed_shop_ids:
+        return
+    connected = set(MailchimpConfiguration.objects.active().filter(
+        shop_id__in=failed_shop_ids, initialized_on__isnull=False).values_list("shop_id", flat=True))
+    for failed_shop_id in connected:
+        jobs = list(MailchimpJob.objects.filter(shop_id=failed_shop_id, kind=JobKind.FOLLOW_DOMAIN).order_by(
+            "-created_on", "-id").values_list("status", "finished_on")[:attempts])
+        failures = 0
+        for status, _finished_on in jobs:
+            if status != JobStatus.FAILED:
+                break
+            failures += 1
+        if not failures or failures >= attempts:
+            continue  # the last one did not fail (or one is queued), or it failed too often: the admin's turn
+        if jobs[0][1] + timedelta(seconds=retry_delay(failures)) <= now:
+            request_job(failed_shop_id, JobKind.FOLLOW_DOMAIN)
 
 
 def prune_reconciliations(shop_id):

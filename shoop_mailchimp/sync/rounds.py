@@ -13,7 +13,7 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
 from shoop_mailchimp.sync.bursts import send_bursts
 from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_reconciliations
+from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_domain_retries, schedule_reconciliations
 from shoop_mailchimp.sync.kinds import prices
 from shoop_mailchimp.webhook_registration import check_webhook
 
@@ -27,6 +27,7 @@ def run_due_work(shop_id=None, max_rounds=None):
     """Returns the delivery report (a Counter of row outcomes, plus "jobs" run)."""
     report = Counter()
     schedule_reconciliations(shop_id)
+    schedule_domain_retries(shop_id)
     jobs = run_due_jobs(shop_id)
     if jobs:
         report["jobs"] = jobs

@@ -447,12 +447,13 @@ def requeue_carts_to_renew(synced_before):
                             **_pending_now(timezone.now())) if ids else 0
 
 
-def resend_carts_sent_since(shop_id, since):
-    """Send again the shop's carts sent since ``since`` (the store's import began: Mailchimp started no
-    automation for them), and those out with a worker now (their send may land before the import's end is told):
-    their fingerprint is cleared, so the plan writes them again. Returns how many were queued."""
-    rows = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(
-        Q(last_synced_at__gte=since) | ~Q(claimed_by=""))
+def resend_carts(shop_id, sent_since=None):
+    """Send again the shop's carts Mailchimp holds (sent since ``sent_since``, when given), and those out with a
+    worker now (their send may land with what is to be repaired): their fingerprint is cleared, so the plan writes
+    them again. For an import that began (Mailchimp started no automation for carts sent since) and a storefront
+    that moved to another domain (their restore links name the old one). Returns how many were queued."""
+    sent = Q(last_synced_at__gte=sent_since) if sent_since else Q(last_synced_at__isnull=False)
+    rows = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(sent | ~Q(claimed_by=""))
     return _requeue(rows, fingerprint="")
 
 

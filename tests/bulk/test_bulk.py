@@ -279,9 +279,11 @@ def test_existing_orders_go_through_batches_too(configuration, mailchimp_account
 
 @pytest.mark.parametrize("detail, status", [
     ("An order with the provided ID already exists in the account.", SyncStatus.PENDING),  # updated one by one
+    # sent one by one: its campaign looked up, and left out
+    ("A campaign with the provided ID does not exist in the account for this list.", SyncStatus.PENDING),
     ("The resource submitted could not be validated.", SyncStatus.FAILED),  # a refusal like any other
 ])
-def test_an_order_refused_in_a_batch_is_retried_only_when_mailchimp_already_has_it(
+def test_an_order_refused_in_a_batch_is_retried_only_when_mailchimp_has_it_or_refused_its_campaign(
     configuration, mailchimp_account, make_existing, detail, status
 ):
     from shuup.testing.factories import create_product, create_random_order, get_default_supplier
@@ -430,3 +432,31 @@ def test_an_order_refused_in_a_batch_for_a_product_deleted_in_mailchimp_sends_th
     drain()
     assert SyncState.objects.get(kind="order", object_id=order.pk).status == SyncStatus.SYNCED
     assert [o["id"] for o in emulator.orders(api_key, configuration.store_id)] == [str(order.pk)]
+
+
+def test_a_past_order_naming_a_deleted_campaign_reaches_mailchimp_after_a_bulk_sync(
+        configuration, mailchimp_account, make_existing):
+    """A shop importing its history: an order that once came from a campaign deleted since is refused in the batch
+    (its campaign is sent unchecked there), then goes one by one without it, as the drainer sends every order
+    (review of issue 18: the order stayed failed, and its revenue was lost for an optional field)."""
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    from shoop_mailchimp.models import OrderAttribution
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    customer = make_existing(1)[0]
+    product = create_product("rev-bulk-sku", shop=configuration.shop, supplier=get_default_supplier(),
+                             default_price=10)
+    order = create_random_order(customer=customer, products=[product], shop=configuration.shop,
+                                random_products=False)
+    OrderAttribution.objects.create(order=order, campaign_id="abcdef0123", landing_site="https://x.example/")
+    SyncState.objects.filter(kind="order").delete()
+    SyncState.objects.filter(kind="contact", object_id=customer.pk).delete()
+    bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=30)
+    for _ in range(3):
+        make_all_due()
+        run_due_work()
+    [sent] = emulator.orders(api_key, configuration.store_id)
+    assert sent["id"] == str(order.pk) and not sent.get("campaign_id")
+    assert sent["landing_site"] == "https://x.example/"

@@ -230,3 +230,58 @@ def test_a_refund_lowers_and_a_cancellation_removes_what_the_customer_spent(mail
     api("PATCH", f"{url}/o2", json={"cancelled_at_foreign": "2026-01-02T10:00:00+00:00"})
     customer_now = emu.get_customer(api_key, STORE, "c1")
     assert customer_now["total_spent"] == 9.5 and customer_now["orders_count"] == 2
+
+
+def test_a_store_created_with_a_domain_comes_with_its_connected_site(mailchimp_account, api, mailchimp_emulator):
+    """As Mailchimp (mc-magento2#214; its WooCommerce plugin reads ``connected-sites/{store id}`` after creating the
+    store): the store's ``connected_site`` names the site, whose id is the store's (review of issue 18: the
+    emulator's store had none, so only the code's "create the site" path ever ran)."""
+    _, _, list_id = mailchimp_account
+    body = {"id": "shop-rev", "list_id": list_id, "name": "Shop", "currency_code": "EUR", "domain": "shop.example.com"}
+    created = api("POST", "ecommerce/stores", json=body)
+    assert created.status_code == 200, created.text
+    store = created.json()
+    assert store["connected_site"]["site_foreign_id"] == "shop-rev"
+    assert mailchimp_emulator.check_response("POST", "/ecommerce/stores", 200, store) == []
+    site = api("GET", "connected-sites/shop-rev").json()
+    script = store["connected_site"]["site_script"]["url"]
+    assert (site["domain"], site["site_script"]["url"]) == ("shop.example.com", script)
+    assert api("GET", "ecommerce/stores/shop-rev").json()["connected_site"] == store["connected_site"]
+
+    # Only one store per domain: another store of that domain is "not connected".
+    other = api("POST", "ecommerce/stores", json=dict(body, id="shop-two")).json()
+    assert "connected_site" not in other and api("GET", "connected-sites/shop-two").status_code == 404
+    # A store without a domain has no site.
+    bare = api("POST", "ecommerce/stores", json=dict(body, id="shop-bare", domain="")).json()
+    assert "connected_site" not in bare
+
+
+def test_the_store_site_rule_off_makes_no_site(mailchimp_account, api, mailchimp_emulator):
+    from shoop_mailchimp.testing.emulator import rules
+
+    emu, api_key, list_id = mailchimp_account
+    emu.set_rule(rules.STORE_SITE, False, api_key=api_key)
+    body = {"id": "shop-rev", "list_id": list_id, "name": "Shop", "currency_code": "EUR", "domain": "shop.example.com"}
+    assert "connected_site" not in api("POST", "ecommerce/stores", json=body).json()
+    assert emu.connected_sites(api_key) == []
+
+
+def test_a_cart_line_cannot_be_deleted_on_its_own(store, api, mailchimp_emulator, mailchimp_account):
+    """Mailchimp answers ``DELETE .../carts/{cart}/lines/{line}`` with 400 "In order to delete this line item,
+    delete the parent resource." (mailchimp/APIv3-examples#48); the emulator deleted it (review of issue 18)."""
+    from shoop_mailchimp.testing.emulator import rules
+
+    assert api("POST", f"ecommerce/stores/{STORE}/products", json={
+        "id": "p1", "title": "Mug", "variants": [{"id": "p1", "title": "Mug", "price": 5}]}).status_code == 200
+    line = {"id": "l1", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5}
+    created = api("POST", f"ecommerce/stores/{STORE}/carts", json={
+        "id": "c1", "customer": {"id": "cu1", "email_address": "ann.cart@gmail.com", "opt_in_status": False},
+        "currency_code": "EUR", "order_total": 10, "lines": [line, dict(line, id="l2")]})
+    assert created.status_code == 200, created.text
+    response = api("DELETE", f"ecommerce/stores/{STORE}/carts/c1/lines/l2")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "In order to delete this line item, delete the parent resource."
+    assert len(api("GET", f"ecommerce/stores/{STORE}/carts/c1").json()["lines"]) == 2
+    emu, api_key, list_id = mailchimp_account
+    emu.set_rule(rules.CART_LINE_DELETE, False, api_key=api_key)
+    assert api("DELETE", f"ecommerce/stores/{STORE}/carts/c1/lines/l2").status_code == 204

@@ -103,7 +103,8 @@ def test_carts_trigger_abandoned_cart_automations(store_with_a_customer, mailchi
     assert mailchimp_client.stores.carts.get(STORE, "cart1")["order_total"] == 15.0
     assert kinds(emu, api_key) == [("abandoned_cart", "cart1")] * 3
     assert emu.carts(api_key, STORE)[0]["checkout_url"] == "https://shop.fi/checkout"
-    assert api("DELETE", f"ecommerce/stores/{STORE}/carts/cart1/lines/l2").status_code == 204
+    # Mailchimp deletes no line on its own (mailchimp/APIv3-examples#48): only the whole cart.
+    assert api("DELETE", f"ecommerce/stores/{STORE}/carts/cart1/lines/l2").status_code == 400
     assert api("DELETE", f"ecommerce/stores/{STORE}/carts/cart1").status_code == 204
     assert api("GET", f"ecommerce/stores/{STORE}/carts/cart1").status_code == 404
     missing_product = cart("cart2", lines=[dict(line, product_id="nope")])

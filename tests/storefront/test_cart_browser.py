@@ -11,8 +11,11 @@ from shuup.testing.factories import (
 )
 from shuup.xtheme import set_current_theme
 
+from shoop_mailchimp import cart_links
+from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.test_browser import ARTIFACTS, chromium_page
+from tests.cart_helpers import add, basket_of, shopper, stored
 from tests.helpers import make_all_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,3 +99,33 @@ def test_a_campaign_shoppers_abandoned_cart_is_restored_elsewhere_and_ordered(li
     assert order["campaign_id"] == CAMPAIGN
     assert order["landing_site"].startswith(live_server.url + "/?mc_cid=%s" % CAMPAIGN)
     assert emulator.carts(api_key, cart_settings.store_id) == [], "the ordered basket's cart is deleted"
+
+
+def test_a_logged_in_shoppers_link_restores_in_a_fresh_browser_and_says_gone_after_the_order(
+        live_server, shop, cart_settings, settings):
+    """A logged-in shopper's restore link in fresh Chromium browsers, before and after the order (review of issue
+    18: it restores, then says gone; kept as evidence)."""
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=live_server.url)
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="rev.chromium@fastmail.com")
+    basket = basket_of(shop, user)
+    product = create_product("rev-chromium-mug", shop=shop, supplier=get_default_supplier(), default_price=7,
+                             name="Review mug")
+    add(basket, shop, product, quantity=2)
+    link = cart_links.restore_url(stored(basket))
+    assert link.startswith(live_server.url)
+
+    with chromium_page() as page:
+        page.goto(link)
+        assert page.url.endswith("/basket/")
+        page.locator("text=Review mug >> visible=true").first.wait_for()
+        assert str(views.CART_RESTORED) in page.inner_text("body")
+        assert "rev.chromium" not in page.content(), "no account data of the owner"
+
+    basket.finalize()  # the owner ordered
+    with chromium_page() as page:
+        page.goto(link)
+        body = page.inner_text("body")
+        assert str(views.CART_GONE) in body and "Review mug" not in body

@@ -250,3 +250,138 @@ def test_initialize_remakes_a_connected_site_of_another_domain(shop, fresh_confi
     assert (old_site["domain"], site["domain"]) == ("old.example.com", "moved.example.com")
     configuration.refresh_from_db()
     assert configuration.site_script_url == site["site_script"]["url"] != old_site["site_script"]["url"]
+
+
+def test_reconnecting_after_a_domain_change_while_disconnected_moves_the_store_and_its_site(
+        shop, fresh_configuration, mailchimp_account):
+    """A shop disconnected (store kept), its domain changed meanwhile (no FOLLOW_DOMAIN job: the receiver skips
+    disconnected shops), then reconnected with Initialize: the connected site and the store's ``domain`` are the
+    new domain's (review of issue 18: the store kept the old one)."""
+    from shoop_mailchimp import disconnection
+
+    emulator, api_key, list_id = mailchimp_account
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "shop.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    stop_sending(configuration, Journal(shop.pk), delete_store=False)
+    disconnection.run(configuration, delete_store=False)
+
+    shop.domain = "new.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    initialize(configuration)
+    configuration.refresh_from_db()
+    assert configuration.disconnected_on is None, "reconnected"
+    [site] = emulator.connected_sites(api_key)
+    assert site["domain"] == "new.example.com"
+    assert emulator.get_store(api_key, configuration.store_id)["domain"] == "new.example.com"
+    assert MailchimpLogEntry.objects.filter(action="store.update", message__contains="new.example.com").exists()
+
+
+def test_the_stores_domain_is_the_storefronts_host_as_the_sites(shop, fresh_configuration, mailchimp_account,
+                                                                settings):
+    """The shop's domain typed with its scheme and a slash: the store is created with the host, as the connected
+    site is (review of issue 18: the store's ``domain`` was the text as typed), and the domain job sends the host."""
+    from shoop_mailchimp.sync.jobs import run_due_jobs
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.com")
+    shop.domain = "https://Shop.example.com/"
+    shop.save()
+    initialize(fresh_configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    [site] = emulator.connected_sites(api_key)
+    assert emulator.get_store(api_key, configuration.store_id)["domain"] == site["domain"] == "shop.example.com"
+
+    shop.domain = "http://New.example.com:8000/"
+    shop.save()
+    run_due_jobs()
+    [site] = emulator.connected_sites(api_key)
+    assert emulator.get_store(api_key, configuration.store_id)["domain"] == site["domain"] == "new.example.com"
+
+
+def test_a_failed_domain_move_leaves_no_dead_script_and_is_tried_again(shop, fresh_configuration, mailchimp_account,
+                                                                       settings):
+    """FOLLOW_DOMAIN deletes the connected site of the old domain, then creates the new one. When the create is
+    refused (Mailchimp down), the storefront includes no script rather than the deleted site's (review of issue
+    18), and the job is queued again after a backoff until it goes."""
+    from datetime import timedelta
+
+    from shoop_mailchimp.models import JobKind, JobStatus, MailchimpJob
+    from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_domain_retries
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.com",
+                                    RETRY_BASE_DELAY=60)
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "shop.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    MailchimpConfiguration.objects.filter(pk=fresh_configuration.pk).update(site_script_enabled=True)
+    [old_site] = emulator.connected_sites(api_key)
+    emulator.faults.fail("/connected-sites", status=503, method="POST")
+    shop.domain = "new.example.com"
+    shop.save()
+    run_due_jobs()
+    assert MailchimpJob.objects.get(kind=JobKind.FOLLOW_DOMAIN).status == JobStatus.FAILED
+    assert emulator.connected_sites(api_key) == []
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    assert configuration.site_script_url == ""
+    page = Client(HTTP_HOST="new.example.com").get("/").content.decode()
+    assert old_site["site_script"]["url"] not in page, "the storefront includes a deleted site's script"
+
+    schedule_domain_retries()
+    assert MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).count() == 1, "not before its backoff"
+    emulator.faults.clear()
+    schedule_domain_retries(now=timezone.now() + timedelta(hours=1))
+    run_due_jobs()
+    assert MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).latest("created_on").status == JobStatus.DONE
+    [site] = emulator.connected_sites(api_key)
+    configuration.refresh_from_db()
+    assert site["domain"] == "new.example.com" and configuration.site_script_url == site["site_script"]["url"]
+    page = Client(HTTP_HOST="new.example.com").get("/").content.decode()
+    assert configuration.site_script_url in page
+    schedule_domain_retries(now=timezone.now() + timedelta(days=1))
+    assert not MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN, status=JobStatus.QUEUED).exists()
+
+
+def test_a_domain_move_failing_again_and_again_is_left_to_the_admin(shop, fresh_configuration, mailchimp_account,
+                                                                     settings):
+    from datetime import timedelta
+
+    from shoop_mailchimp.models import JobKind, JobStatus, MailchimpJob
+    from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_domain_retries
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, WEBHOOK_BASE_URL="https://hooks.example.com",
+                                    MAX_ATTEMPTS=3)
+    shop.domain = "shop.example.com"
+    shop.save()
+    initialize(fresh_configuration)
+    emulator.faults.fail("/connected-sites", status=503, method="POST")
+    shop.domain = "new.example.com"
+    shop.save()
+    later = timezone.now()
+    for _ in range(5):
+        run_due_jobs()
+        later += timedelta(minutes=10)  # past each backoff (RETRY_BASE_DELAY is 1 s in the tests)
+        schedule_domain_retries(now=later)
+    assert list(MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).values_list("status", flat=True)) == [
+        JobStatus.FAILED] * 3
+
+
+def test_initialize_finds_the_site_mailchimp_made_with_the_store(shop, fresh_configuration, mailchimp_account):
+    """Mailchimp makes a store's own connected site when the store is created with a domain: Initialize links that
+    one, also when its look-up missed it and the create is refused as "already exists" (review of issue 18)."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "shop.example.com"
+    shop.save()
+    emulator.faults.fail("/connected-sites/*", status=404, method="GET", times=1)  # the look-up misses it
+    initialize(fresh_configuration)
+    [site] = emulator.connected_sites(api_key)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    assert site["foreign_id"] == configuration.store_id
+    assert configuration.site_script_url == site["site_script"]["url"]
+    assert emulator.get_store(api_key, configuration.store_id)["domain"] == site["domain"] == "shop.example.com"

@@ -26,7 +26,7 @@ from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.backoff import retry_delay
@@ -75,7 +75,7 @@ def test_a_shoppers_basket_is_sent_once_the_shopper_pauses(shop, cart_settings, 
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["id"] == str(person.pk)
     assert [(line["product_id"], line["quantity"]) for line in cart["lines"]] == [(str(product.pk), 2)]
-    assert cart["lines"][0]["price"] == pytest.approx(20)
+    assert cart["lines"][0]["price"] == pytest.approx(10), "the unit price, as an order's lines carry it"
     assert cart["checkout_url"].startswith(STOREFRONT + "/basket/restore/")
     assert str(product.pk) in {p["id"] for p in emulator.products(api_key, cart_settings.store_id)}
     assert MailchimpLogEntry.objects.filter(action="cart.send").exists()
@@ -868,3 +868,68 @@ def test_a_store_mailchimp_was_not_told_is_syncing_is_not_marked_syncing(shop, c
         bulk.mark_store_syncing(configuration, True)
     configuration.refresh_from_db()
     assert (configuration.store_syncing, configuration.store_syncing_since) == (False, None)
+
+
+def test_cart_line_price_is_the_unit_price_as_order_lines_carry_it(shop, cart_settings, mailchimp_account):
+    """Two of a 10 EUR product go as ``quantity: 2, price: 10``, as the same line in an order does and as
+    Mailchimp's own integrations send cart lines (review of issue 18: the line went with the price of the whole
+    quantity, and the abandoned-cart e-mail showed "2 x 20 EUR" for a 20 EUR basket)."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="rev.price@fastmail.com")
+    basket = basket_of(shop, user)
+    add(basket, shop, create_product("rev-sku-price", shop=shop, supplier=get_default_supplier(), default_price=10),
+        quantity=2)
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    [line] = cart["lines"]
+    assert line["quantity"] == 2
+    assert line["price"] == pytest.approx(10), "unit price, as order lines and Mailchimp's plugins send"
+    assert cart["order_total"] == pytest.approx(line["quantity"] * line["price"])
+
+
+def test_carts_get_restore_links_to_the_new_storefront_after_a_domain_change(shop, cart_settings, mailchimp_account):
+    """The shop gets its own domain: the store and the connected site follow it (FOLLOW_DOMAIN), and so do the
+    restore links of the carts Mailchimp holds (review of issue 18: they kept linking to the old storefront for up
+    to CART_LIFETIME)."""
+    emulator, api_key, list_id = mailchimp_account
+    shopper_with_a_basket(shop, "rev.moving@fastmail.com")
+    make_all_due()
+    run_due_work()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["checkout_url"].startswith(STOREFRONT)
+
+    shop.domain = "moved.example.org"
+    shop.save()
+    assert MailchimpJob.objects.filter(kind=JobKind.FOLLOW_DOMAIN).exists()
+    make_all_due()
+    run_due_work()
+    assert emulator.get_store(api_key, cart_settings.store_id)["domain"] == "moved.example.org"
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert cart["checkout_url"].startswith("https://moved.example.org/basket/restore/"), cart["checkout_url"]
+
+
+def test_a_hundred_storefront_adds_make_at_most_three_mailchimp_requests(shop, cart_settings, mailchimp_account):
+    """100 add-to-basket requests through the storefront (the whole middleware stack) make at most 3 requests to
+    Mailchimp once the cart goes, counting every request (review of issue 18: they do; kept as evidence)."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_campaign(api_key, "1a2b3c4d5e")
+    set_current_theme("shuup.themes.classic_gray", shop)
+    user, person = shopper(email="rev.busy@fastmail.com")
+    items = [create_product("rev-busy-%d" % n, shop=shop, supplier=get_default_supplier(), default_price=4)
+             for n in range(4)]
+    make_all_due()
+    drain()  # the shopper and the products are in Mailchimp already
+    emulator.clear_requests()
+    browser = Client()
+    browser.force_login(user)
+    browser.get("/", {"mc_cid": "1a2b3c4d5e"})
+    for number in range(100):
+        response = browser.post("/basket/", {"command": "add", "product_id": items[number % 4].pk, "quantity": 1})
+        assert response.status_code in (200, 302)
+    assert emulator.requests == [], "nothing in the requests"
+    make_all_due()
+    drain()
+    paths = [(r["method"], r["path"]) for r in emulator.requests]
+    assert len(paths) <= 3, paths
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert sorted(line["quantity"] for line in cart["lines"]) == [25, 25, 25, 25]

@@ -340,13 +340,16 @@ class CartPlan:
         lines = []
         for item in self.products:
             quantity = quantities[item.pk]
-            price = item.get_price_info(context, quantity=quantity).price.value
+            sent_quantity = max(1, int(round(quantity)))
+            # The price of the whole quantity (its quantity breaks) per unit sent: a line's ``price`` is the unit
+            # price, as an order's lines carry it (order_fields.line_payloads) and Mailchimp's plugins send it.
+            total = item.get_price_info(context, quantity=quantity).price.value
             lines.append({
                 "id": "%s-%s" % (basket.pk, item.pk),
                 "product_id": product.product_id_for(product.catalogue_id(item)),
                 "product_variant_id": product.variant_id_for(item),
-                "quantity": max(1, int(round(quantity))),
-                "price": money(price, places),
+                "quantity": sent_quantity,
+                "price": money(total / sent_quantity, places),
             })
         taxful = basket.taxful_total_price_value or Decimal(0)
         taxless = basket.taxless_total_price_value or taxful

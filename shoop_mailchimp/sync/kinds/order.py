@@ -401,18 +401,21 @@ class OrderPlan:
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, [line.product for line in self.lines])
         payload = self.payload
-        update = {key: value for key, value in payload.items() if key != "id"}
         try:
             try:
-                yield from self._send(payload, update)
+                yield from self._send(payload)
             except MailchimpAPIError as error:
-                if not errors.product_missing(error):
+                if errors.campaign_refused(error) and payload.get("campaign_id"):
+                    # The campaign went between the look-up and the write: the order goes without it.
+                    self.context.attributions.campaigns[payload.pop("campaign_id")] = False
+                elif errors.product_missing(error):
+                    # Mailchimp lost a product the shop holds sent (deleted there): the order's products again,
+                    # then the order once more.
+                    yield from self.context.catalogue_gap.resend(store_id, [line.product for line in self.lines])
+                else:
                     raise
-                # Mailchimp lost a product the shop holds sent (deleted there): the order's products again, then
-                # the order once more.
-                yield from self.context.catalogue_gap.resend(store_id, [line.product for line in self.lines])
                 try:
-                    yield from self._send(payload, update)
+                    yield from self._send(payload)
                 except MailchimpAPIError as again:
                     if not errors.product_missing(again):
                         raise
@@ -426,12 +429,12 @@ class OrderPlan:
             "line" if lines == 1 else "lines"))
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email, order_statuses=self.statuses)
 
-    def _send(self, payload, update):
+    def _send(self, payload):
         """The order to Mailchimp: an update of one it was sent, else a new one."""
-        store_id = self.configuration.store_id
+        update = {key: value for key, value in payload.items() if key != "id"}
         if self.row.last_synced_at:
             try:
-                yield Operation("PATCH", order_path(store_id, payload["id"]),
+                yield Operation("PATCH", order_path(self.configuration.store_id, payload["id"]),
                                 order_fields.new_statuses(update, self.row.order_statuses))
             except MailchimpNotFound:
                 yield from self._create(payload, update)
@@ -517,6 +520,10 @@ def _read_orders(configuration, row, results, facts):
         return products_gone(outcome, facts["products"])
     if already_exists(error):
         # Sent before (a resumed batch, a change meanwhile): the one-by-one path updates existing orders.
+        outcome.result = Result.RETRY
+    elif errors.campaign_refused(error):
+        # A batch names the campaign unchecked; one deleted since (an old order's) is refused: the one-by-one
+        # path looks it up and sends the order without it, as it sends every order.
         outcome.result = Result.RETRY
     return outcome
 

@@ -32,6 +32,10 @@ CUSTOMER_OPT_IN = "customer_opt_in"
 
 #: An order or cart naming a campaign the account does not have is refused.
 CAMPAIGN_IDS = "campaign_ids"
+#: A cart line cannot be deleted on its own (400): only its cart can.
+CART_LINE_DELETE = "cart_line_delete"
+#: A store created with a domain comes with its connected site (the store's id), unless the domain has one.
+STORE_SITE = "store_site"
 
 RULES = {
     COMPLIANCE_STATE: "unsubscribed or cleaned members cannot be subscribed again (400 Member In Compliance State)",
@@ -44,6 +48,8 @@ RULES = {
     NOTIFICATIONS: "order notifications and automations are recorded unless the store is syncing",
     CUSTOMER_OPT_IN: "opt_in_status subscribes a member only when it turns from false to true",
     CAMPAIGN_IDS: "an order or cart naming a campaign the account does not have is refused",
+    CART_LINE_DELETE: "a cart line cannot be deleted on its own (400): only its cart can",
+    STORE_SITE: "a store created with a domain comes with its connected site, unless the domain has one",
 }
 
 

@@ -5,7 +5,7 @@ import copy
 
 from ..errors import invalid, not_found, require
 from ..state import random_hex
-from .ecommerce import stamped
+from .ecommerce import site_script, stamped
 from .registry import handles, page
 
 
@@ -23,13 +23,6 @@ def get_campaign(ctx):
     if campaign is None:
         raise not_found()
     return copy.deepcopy(campaign)
-
-
-def site_script(foreign_id):
-    url = f"https://chimpstatic.com/mcjs-connected/js/users/{random_hex(24)}/{foreign_id}.js"
-    return {"url": url, "fragment": f'<script id="mcjs">!function(c,h,i,m,p){{m=c.createElement(h),'
-                                    f'p=c.getElementsByTagName(h)[0],m.async=1,m.src=i,p.parentNode.insertBefore(m,p)}}'
-                                    f'(document,"script","{url}");</script>'}
 
 
 def _site(ctx):

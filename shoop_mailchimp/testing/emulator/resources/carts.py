@@ -6,9 +6,11 @@ e-mail's button); a cart of anybody else is kept and mailed to nobody.
 
 import copy
 
+from .. import rules
 from ..errors import invalid, not_found, require
 from ..state import subscriber_hash
 from .ecommerce import check_campaign, check_lines, order_customer, record_notification, stamped, store_list
+from .lists import rule_on
 from .registry import handles, merge, page
 
 ABANDONED_CART = "abandoned_cart"
@@ -128,8 +130,13 @@ def patch_cart_line(ctx):
 
 @handles("DELETE", "/ecommerce/stores/{storeId}/carts/{cartId}/lines/{lineId}")
 def delete_cart_line(ctx):
+    """Mailchimp refuses it (mailchimp/APIv3-examples#48): a line goes by writing its cart without it, or by
+    deleting the cart and posting it again."""
     store = ctx.store()
     cart = _cart(ctx, store)
-    cart["lines"].remove(_line(ctx, cart))
+    line = _line(ctx, cart)
+    if rule_on(ctx, store_list(ctx, store), rules.CART_LINE_DELETE):
+        raise invalid("In order to delete this line item, delete the parent resource.")
+    cart["lines"].remove(line)
     _touched(ctx, store, cart)
     return 204, None

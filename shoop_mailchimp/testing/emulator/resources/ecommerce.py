@@ -4,7 +4,7 @@ import copy
 
 from .. import rules
 from ..errors import ApiError, invalid, not_found, require
-from ..state import Store, now_iso, subscriber_hash
+from ..state import Store, now_iso, random_hex, subscriber_hash
 from .lists import (
     COMPLIANCE_STATUSES,
     change_status,
@@ -39,9 +39,41 @@ def stamped(data, created=True):
 # Stores ------------------------------------------------------------------------------------------
 
 
+def site_script(foreign_id):
+    url = f"https://chimpstatic.com/mcjs-connected/js/users/{random_hex(24)}/{foreign_id}.js"
+    return {"url": url, "fragment": f'<script id="mcjs">!function(c,h,i,m,p){{m=c.createElement(h),'
+                                    f'p=c.getElementsByTagName(h)[0],m.async=1,m.src=i,p.parentNode.insertBefore(m,p)}}'
+                                    f'(document,"script","{url}");</script>'}
+
+
+def _store_site(ctx, store):
+    """A store created with a domain comes with its connected site, whose id is the store's (Mailchimp's
+    WooCommerce plugin reads ``connected-sites/{store id}`` after creating the store, mc-magento2#214: "the store is
+    created with connected_site attributes, like site_script"); a domain that has a site already makes the store
+    "not connected" (only one store per domain)."""
+    domain = store.data.get("domain") or ""
+    sites = ctx.account.connected_sites
+    if not domain or not rule_on(ctx, store_list(ctx, store), rules.STORE_SITE) or store.id in sites:
+        return
+    if any(site.get("domain") == domain for site in sites.values()):
+        return
+    sites[store.id] = stamped({"foreign_id": store.id, "store_id": store.id, "platform": store.data.get("platform", ""),
+                               "domain": domain, "site_script": site_script(store.id)})
+
+
+def store_view(ctx, store):
+    """The store as Mailchimp answers it: with its ``connected_site`` (the site of the store's id), if any."""
+    data = copy.deepcopy(store.data)
+    site = ctx.account.connected_sites.get(store.id)
+    if site is not None:
+        data["connected_site"] = {"site_foreign_id": site["foreign_id"],
+                                  "site_script": copy.deepcopy(site["site_script"])}
+    return data
+
+
 @handles("GET", "/ecommerce/stores")
 def list_stores(ctx):
-    return page((s.data for s in ctx.account.stores.values()), ctx.query, "stores")
+    return page((store_view(ctx, s) for s in ctx.account.stores.values()), ctx.query, "stores")
 
 
 @handles("POST", "/ecommerce/stores")
@@ -66,14 +98,16 @@ def create_store(ctx):
         "list_is_active": True,
     }
     data.update(copy.deepcopy(ctx.body))
+    data.pop("connected_site", None)  # read-only
     store = Store(stamped(data))
     ctx.account.stores[store.id] = store
-    return copy.deepcopy(store.data)
+    _store_site(ctx, store)
+    return store_view(ctx, store)
 
 
 @handles("GET", "/ecommerce/stores/{storeId}")
 def get_store(ctx):
-    return copy.deepcopy(ctx.store().data)
+    return store_view(ctx, ctx.store())
 
 
 @handles("PATCH", "/ecommerce/stores/{storeId}")
@@ -81,8 +115,9 @@ def patch_store(ctx):
     store = ctx.store()
     if ctx.body.get("list_id") not in (None, store.data["list_id"]):
         raise invalid("The list_id of a store cannot be changed.")
-    merge(store.data, ctx.body, exclude=("id",))
-    return copy.deepcopy(stamped(store.data, created=False))
+    merge(store.data, ctx.body, exclude=("id", "connected_site"))
+    stamped(store.data, created=False)
+    return store_view(ctx, store)
 
 
 @handles("DELETE", "/ecommerce/stores/{storeId}")
@@ -485,8 +520,9 @@ def check_campaign(ctx, store, body):
     if not campaign_id or not rule_on(ctx, store_list(ctx, store), rules.CAMPAIGN_IDS):
         return
     if campaign_id not in ctx.account.campaigns:
+        # Mailchimp's words (seen in its WooCommerce and Magento plugins' logs), with the field named.
         raise invalid(
-            "The resource submitted could not be validated.",
+            "A campaign with the provided ID does not exist in the account for this list.",
             errors=[{"field": "campaign_id", "message": f"A campaign with the provided ID ('{campaign_id}') does "
                                                         "not exist in the account."}],
         )
