@@ -82,6 +82,37 @@ def test_a_shoppers_basket_is_sent_once_the_shopper_pauses(shop, cart_settings, 
     assert [n["cart_id"] for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"] == [cart["id"]]
 
 
+def test_a_product_taken_out_of_the_basket_leaves_mailchimps_cart(shop, cart_settings, mailchimp_account):
+    """Mailchimp keeps the lines a cart PATCH leaves out (the emulator's ``cart_patch_keeps_lines``) and refuses to
+    delete a line alone: the abandoned-cart e-mail would still show the product taken out. A cart that lost a line
+    is deleted and posted whole; one that only gained or changed lines is PATCHed."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person = shopper(email="cart.changes@fastmail.com")
+    basket = basket_of(shop, user)
+    kept, dropped, added = products(shop, 3)
+    add(basket, shop, kept)
+    add(basket, shop, dropped)
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert {line["product_id"] for line in cart["lines"]} == {str(kept.pk), str(dropped.pk)}
+
+    emulator.clear_requests()
+    [line] = [line for line in basket.get_lines() if line.product == dropped]
+    basket.delete_line(line.line_id)
+    basket.save()
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert [line["product_id"] for line in cart["lines"]] == [str(kept.pk)]
+    assert [r["method"] for r in cart_requests(emulator)] == ["GET", "DELETE", "POST"]
+
+    emulator.clear_requests()
+    add(basket, shop, added)
+    send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert sorted(line["product_id"] for line in cart["lines"]) == sorted([str(kept.pk), str(added.pk)])
+    assert [r["method"] for r in cart_requests(emulator)] == ["GET", "PATCH"]
+
+
 def test_a_hundred_basket_updates_make_few_cart_requests(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     user, person = shopper(email="cart.busy@fastmail.com")
@@ -660,9 +691,9 @@ def test_a_round_renews_the_link_of_a_cart_that_would_outlive_it(shop, cart_sett
     run_due_work()
     send_due_carts()
     assert [(r["method"], r["path"].rsplit("/", 1)[1]) for r in cart_requests(emulator)] == [
-        ("PATCH", str(holders[0].pk))]
+        ("GET", str(holders[0].pk)), ("PATCH", str(holders[0].pk))], "its lines are the same: a PATCH"
     run_due_work()
-    assert len(cart_requests(emulator)) == 1, "renewed once"
+    assert len(cart_requests(emulator)) == 2, "renewed once"
 
 
 def test_a_logged_in_shopper_has_one_cart_their_newest_basket(shop, cart_settings, mailchimp_account):

@@ -385,24 +385,46 @@ class CartPlan:
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, self.products)
         payload = self.payload
-        # The customer too: the basket may have changed hands (a link opened by another shopper, a guest's
-        # typed address corrected), and the cart's e-mail must go to whoever holds it now.
-        update = {key: value for key, value in payload.items() if key != "id"}
-        try:
-            if self.row.last_synced_at:
-                yield Operation("PATCH", cart_path(store_id, payload["id"]), update)
-            else:
-                yield Operation("POST", cart_path(store_id), payload)
-        except MailchimpNotFound:
-            yield Operation("POST", cart_path(store_id), payload)
-        except MailchimpAPIError as error:
-            if not errors.already_exists(error):
-                raise
-            yield Operation("PATCH", cart_path(store_id, payload["id"]), update)
+        yield from self._write(store_id)
         lines = len(payload["lines"])
         log("cart.send", "Cart %s sent (%s %s, %d %s)" % (
             payload["id"], payload["order_total"], payload["currency_code"], lines, "line" if lines == 1 else "lines"))
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email)
+
+
+    def _write(self, store_id):
+        """The cart whole: posted when new; else PATCHed, its customer too (the basket may have changed hands: a link
+        opened by another shopper, a guest's typed address corrected). Mailchimp keeps the lines a PATCH leaves out
+        and refuses to delete a line alone: a cart that lost a line is deleted and posted whole (as Mailchimp's
+        WooCommerce plugin does)."""
+        payload = self.payload
+        held = (yield from self._held_line_ids(store_id)) if self.row.last_synced_at else None
+        if held is None:
+            try:
+                yield Operation("POST", cart_path(store_id), payload)
+                return
+            except MailchimpAPIError as error:
+                if not errors.already_exists(error):
+                    raise
+            # Posted by an attempt whose answer was lost: the row does not know it.
+            held = (yield from self._held_line_ids(store_id)) or set()
+        if held - {line["id"] for line in payload["lines"]}:
+            try:
+                yield Operation("DELETE", cart_path(store_id, payload["id"]))
+            except MailchimpNotFound:
+                pass
+            yield Operation("POST", cart_path(store_id), payload)
+        else:
+            yield Operation("PATCH", cart_path(store_id, payload["id"]),
+                            {key: value for key, value in payload.items() if key != "id"})
+
+    def _held_line_ids(self, store_id):
+        """The ids of the lines Mailchimp holds in the cart; None when it has no such cart."""
+        try:
+            cart = yield Operation("GET", cart_path(store_id, self.payload["id"]), params={"fields": "lines.id"})
+        except MailchimpNotFound:
+            return None
+        return {line.get("id") for line in (cart or {}).get("lines") or ()}
 
 
 class DeletePlan:

@@ -36,6 +36,8 @@ CAMPAIGN_IDS = "campaign_ids"
 CART_LINE_DELETE = "cart_line_delete"
 #: A store created with a domain comes with its connected site (the store's id), unless the domain has one.
 STORE_SITE = "store_site"
+#: A cart PATCH's lines change or add the lines of those ids; a line left out stays in the cart.
+CART_PATCH_KEEPS_LINES = "cart_patch_keeps_lines"
 
 RULES = {
     COMPLIANCE_STATE: "unsubscribed or cleaned members cannot be subscribed again (400 Member In Compliance State)",
@@ -50,6 +52,7 @@ RULES = {
     CAMPAIGN_IDS: "an order or cart naming a campaign the account does not have is refused",
     CART_LINE_DELETE: "a cart line cannot be deleted on its own (400): only its cart can",
     STORE_SITE: "a store created with a domain comes with its connected site, unless the domain has one",
+    CART_PATCH_KEEPS_LINES: "a cart PATCH changes or adds the lines it names; a line left out stays",
 }
 
 

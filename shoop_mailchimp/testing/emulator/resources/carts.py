@@ -80,7 +80,10 @@ def patch_cart(ctx):
     lines = check_lines(store, ctx.body["lines"], discount=False) if "lines" in ctx.body else None
     customer = order_customer(ctx, store, ctx.body) if "customer" in ctx.body else None
     merge(cart, ctx.body, exclude=("id", "lines", "customer"))
-    if lines is not None:
+    if lines is not None and rule_on(ctx, store_list(ctx, store), rules.CART_PATCH_KEEPS_LINES):
+        sent = {line["id"]: line for line in lines}
+        cart["lines"] = [sent.pop(line["id"], line) for line in cart["lines"]] + list(sent.values())
+    elif lines is not None:
         cart["lines"] = lines
     if customer is not None:
         cart["customer"] = copy.deepcopy(customer)
