@@ -16,24 +16,30 @@ from tests.helpers import make_all_due, wait_for
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
-def test_an_order_placed_while_its_cart_is_being_posted_still_deletes_the_cart(shop, cart_settings,
-                                                                               mailchimp_account):
-    """The drainer POSTs the cart (Mailchimp slow to answer); the shopper orders meanwhile (Shuup finalizes the
-    basket). Once the POST lands, the cart must still be deleted: otherwise Mailchimp mails an abandoned-cart
-    e-mail for a basket the shopper bought."""  # passes: not a defect
-    emulator, api_key, list_id = mailchimp_account
-    user, person, basket = shopper_with_a_basket(shop, "rev.race@fastmail.com")
-    make_all_due()
-    emulator.faults.hang(2, "/ecommerce/stores/*/carts", times=1)
-
-    def drain_in_thread():
+def drain_in_a_thread():
+    """A drainer thread, started (it closes its own database connection)."""
+    def drain_and_close():
         try:
             drain()
         finally:
             connection.close()
 
-    worker = threading.Thread(target=drain_in_thread)
+    worker = threading.Thread(target=drain_and_close)
     worker.start()
+    return worker
+
+
+def test_an_order_placed_while_its_cart_is_being_posted_still_deletes_the_cart(shop, cart_settings,
+                                                                               mailchimp_account):
+    """The drainer POSTs the cart (Mailchimp slow to answer); the shopper orders meanwhile (Shuup finalizes the
+    basket). Once the POST lands, the cart must still be deleted: otherwise Mailchimp mails an abandoned-cart
+    e-mail for a basket the shopper bought."""
+    emulator, api_key, list_id = mailchimp_account
+    user, person, basket = shopper_with_a_basket(shop, "rev.race@fastmail.com")
+    make_all_due()
+    emulator.faults.hang(2, "/ecommerce/stores/*/carts", times=1)
+
+    worker = drain_in_a_thread()
     wait_for(emulator, lambda: emulator.faults.hangs_begun, "the cart's POST is held")
     basket.finalize()  # the order is placed while the POST is in flight
     worker.join(30)
@@ -65,14 +71,7 @@ def test_a_cart_landing_just_after_the_import_began_gets_its_abandoned_cart_mail
     emulator.faults.hang(2, "/ecommerce/stores/*/carts*", times=5)
     before = len([n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"])
 
-    def drain_in_thread():
-        try:
-            drain()
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=drain_in_thread)
-    worker.start()
+    worker = drain_in_a_thread()
     wait_for(emulator, lambda: emulator.faults.hangs_begun, "a cart's request is held")
     configuration = MailchimpConfiguration.objects.get(pk=cart_settings.pk)
     mark_store_syncing(configuration, True)  # what bulk.start does first
