@@ -242,6 +242,8 @@ def test_the_company_registration_form_offers_the_newsletter_checkbox_too(shop, 
 
 @pytest.mark.django_db
 def test_the_company_box_gives_consent_when_the_company_is_activated(shop, configuration, admin_client):
+    """The approval of the company gives the consent of members whose account is active; a member whose account
+    still waits for its activation link gives it when they click it (review aud3)."""
     from shuup import configuration as shuup_configuration
     from shuup.core.models import CompanyContact
 
@@ -250,6 +252,10 @@ def test_the_company_box_gives_consent_when_the_company_is_activated(shop, confi
     assert person.marketing_permission is False
     assert MailchimpLogEntry.objects.filter(action="storefront.awaiting_activation", contact_id=person.pk).exists()
     unticked = register_company(Client(), "cfo", ticked=False)
+    waiting = register_company(Client(), "cto", ticked=True)
+    for member in (person, unticked):
+        member.user.is_active = True  # activated by the shop's staff in the admin (no activation link)
+        member.user.save(update_fields=["is_active"])
 
     for company in CompanyContact.objects.all():
         company.is_active = False
@@ -258,4 +264,7 @@ def test_the_company_box_gives_consent_when_the_company_is_activated(shop, confi
                                      {"set_is_active": "1"})
         assert response.status_code == 302
     assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+    assert PersonContact.objects.get(pk=waiting.pk).marketing_permission is False
+    activate_account(waiting)
+    assert PersonContact.objects.get(pk=waiting.pk).marketing_permission is True
     assert PersonContact.objects.get(pk=unticked.pk).marketing_permission is False
