@@ -92,8 +92,9 @@ def create_merge_fields(configuration, session, keys):
 
     A field whose tag the audience has meanwhile is mapped to it when its type fits, else left unmapped. Only
     these fields' mapping is written, into the mapping stored when the job ends: a mapping an admin saved while
-    the job talked to Mailchimp is kept.
+    the job talked to Mailchimp is kept, also for these fields (one mapped meanwhile to another field keeps it).
     """
+    loaded = merge_fields.chosen_map(configuration) if configuration.audience_merge_fields is not None else {}
     fields = {field["tag"]: field for field in resources.list_merge_fields(session, configuration.list_id)}
     created, refusals, mapped = [], [], {}
     for key in keys:
@@ -112,7 +113,10 @@ def create_merge_fields(configuration, session, keys):
     with transaction.atomic():
         current = MailchimpConfiguration.objects.select_for_update().get(pk=configuration.pk)
         mapping = merge_fields.chosen_map(current) if current.audience_merge_fields is not None else {}
-        mapping.update(mapped)
+        # A key the admin mapped to another field while the job ran keeps the admin's choice; a key still unmapped,
+        # as the job found it, or already on the field created is mapped to it.
+        mapping.update({key: tag for key, tag in mapped.items()
+                        if mapping.get(key) in (None, "", tag) or mapping.get(key) == loaded.get(key)})
         if created:
             current.created_merge_fields = sorted(set(current.created_merge_fields or ()) | set(created))
             MailchimpConfiguration.objects.filter(pk=current.pk).update(

@@ -591,6 +591,24 @@ def test_a_mapping_saved_while_the_create_job_runs_is_not_overwritten(admin_clie
     assert "GROUPS" in MailchimpConfiguration.objects.get().created_merge_fields
 
 
+def test_the_create_job_does_not_override_the_field_an_admin_chose_meanwhile_for_the_same_data(
+        admin_client, configuration, mailchimp_account):
+    """The admin asks to create GROUPS for contact groups; while the job talks to Mailchimp, the admin (or a
+    colleague) instead maps contact groups to the audience's existing SEGMENTS field and saves. The job ends and
+    must keep the admin's later choice (review aud3)."""
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "SEGMENTS", type="text")
+    read_audience_fields(configuration)
+    job_copy = MailchimpConfiguration.objects.get(pk=configuration.pk)  # as the job loaded it
+    assert saved(post_shop_form(admin_client, configuration.shop, merge_groups="SEGMENTS"))
+    assert MailchimpConfiguration.objects.get().merge_field_map["groups"] == "SEGMENTS"
+    with open_session(job_copy) as session:
+        create_merge_fields(job_copy, session, ["groups"])
+    assert MailchimpConfiguration.objects.get().merge_field_map["groups"] == "SEGMENTS"
+
+
 # passes: not a defect (review aud)
 def test_birthday_with_dd_mm_format_is_sent_day_first(configuration, mailchimp_account):
     """A BIRTHDAY field whose format is DD/MM receives 07/03 for 7 March."""
