@@ -17,8 +17,10 @@ from shoop_mailchimp.sync.kinds import merge_fields
 
 def member_write_inputs(configuration):
     """What decides a member's merge fields and tags besides the contact: compared before and after a change
-    (the audience's fields read, the mapping or the tag rules saved)."""
-    return (sorted((key, field["tag"]) for key, field in merge_fields.effective_map(configuration).items()),
+    (the audience's fields read, the mapping or the tag rules saved). A field is its tag and type: one deleted in
+    Mailchimp and made again of another type (its values went with it) sends the members again."""
+    return (sorted((key, field["tag"], field.get("type") or "")
+                   for key, field in merge_fields.effective_map(configuration).items()),
             configuration.customer_tag, configuration.company_tag, sorted(configuration.tag_group_ids or ()))
 
 
@@ -28,7 +30,7 @@ def resend_if_changed(configuration, before):
     remembered, to be sent empty once to each member written before (its last value would linger)."""
     if member_write_inputs(configuration) == before:
         return False
-    clears = merge_fields.unmapped_created(configuration, [tag for _key, tag in before[0]], timezone.now())
+    clears = merge_fields.unmapped_created(configuration, [field[1] for field in before[0]], timezone.now())
     if clears != configuration.merge_fields_to_clear:
         configuration.merge_fields_to_clear = clears
         MailchimpConfiguration.objects.filter(pk=configuration.pk).update(merge_fields_to_clear=clears)

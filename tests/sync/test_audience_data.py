@@ -10,7 +10,7 @@ from shuup.testing.factories import create_random_contact_group, get_shop
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.mailchimp.transport import MailchimpSession, open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync import bulk
@@ -689,3 +689,29 @@ def test_a_value_mailchimp_refuses_with_the_fields_unchanged_still_fails(configu
     assert "merge fields" in row_of(person).last_error.lower()
     reads = [r for r in emulator.requests if r["method"] == "GET" and r["path"].endswith("/merge-fields")]
     assert len(reads) == 2, "the account check's read, and the refusal's"
+
+
+def test_an_address_field_replaced_by_a_text_field_is_filled_again_for_existing_members(configuration,
+                                                                                          mailchimp_account):
+    """The shop fills ADDRESS (an address field) for its members. The marketer deletes ADDRESS in Mailchimp and
+    makes a text field ADDRESS instead (the values went with the old field). The account check reads the new field;
+    the billing address still fits it (as one line): every existing member is sent again, so their ADDRESS does not
+    stay empty until their contact happens to change (review aud3)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(default_billing_address=address())
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["ADDRESS"]["city"] == "Helsinki"
+
+    with MailchimpSession(api_key) as session:  # as the marketer does in Mailchimp: delete, then add
+        fields = session.get("lists/%s/merge-fields" % list_id, count=1000)["merge_fields"]
+        merge_id = next(field["merge_id"] for field in fields if field["tag"] == "ADDRESS")
+        session.delete("lists/%s/merge-fields/%s" % (list_id, merge_id))
+    emulator.add_merge_field(api_key, list_id, "ADDRESS", type="text")
+    assert not emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("ADDRESS")
+    read_audience_fields(configuration)
+    for _ in range(3):
+        drain()
+        make_all_due()
+        run_due_work(configuration.shop_id)
+    assert "Helsinki" in (emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("ADDRESS") or "")
