@@ -268,3 +268,32 @@ def test_the_company_box_gives_consent_when_the_company_is_activated(shop, confi
     activate_account(waiting)
     assert PersonContact.objects.get(pk=waiting.pk).marketing_permission is True
     assert PersonContact.objects.get(pk=unticked.pk).marketing_permission is False
+
+
+# passes: not a defect (review aud3)
+@pytest.mark.django_db
+def test_a_shopper_who_used_the_block_can_still_register_with_the_box(shop, configuration, newsletter_block, settings):
+    """An office behind one IP: nine colleagues used the block this hour, then one registers with the box ticked
+    (the limits' defaults: 10 per IP, 3 per address). The consent is recorded; only the eleventh attempt is
+    refused."""
+    from tests.storefront.test_newsletter_block import subscribe
+
+    settings.SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False
+    for number in range(9):
+        subscribe(Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.7"), "colleague%d@fastmail.com" % number)
+    subscribe(Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.8"), "me.myself@fastmail.com")
+    person = register(Client(REMOTE_ADDR="198.51.100.7"), "me.myself", ticked=True, email="me.myself@fastmail.com")
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+
+
+# passes: not a defect (review aud3)
+@pytest.mark.django_db
+def test_an_unticked_registration_does_not_use_up_the_limit(shop, configuration, settings):
+    """Registrations without the box count nothing: after many of them from one IP, one with the box still
+    records its consent."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_IP=(2, 3600))
+    settings.SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False
+    for number in range(4):
+        register(Client(REMOTE_ADDR="203.0.113.50"), "plain%d" % number, ticked=False)
+    person = register(Client(REMOTE_ADDR="203.0.113.50"), "wants.it", ticked=True)
+    assert person.marketing_permission is True
