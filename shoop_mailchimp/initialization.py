@@ -112,6 +112,12 @@ def _initialize(configuration, journal):
         journal.add("list.check", "Audience %r (%s) found" % (audience.get("name"), configuration.list_id))
 
         store_id = configuration.store_id or MailchimpConfiguration.default_store_id(shop)
+        disconnected_on = MailchimpConfiguration.objects.filter(pk=configuration.pk).values_list(
+            "disconnected_on", flat=True).first()
+        if disconnected_on is not None and disconnected_on != loaded_disconnected_on:
+            # A Disconnect ran meanwhile (deleting the store, perhaps): no store is created for a disconnected shop.
+            raise InitializationError("The shop was disconnected while Initialize ran: nothing more was done. "
+                                      "Press Initialize again to reconnect.")
         store = resources.get_or_none(session, resources.store_path(store_id))
         created = store is None
         if created:

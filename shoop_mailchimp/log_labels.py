@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "storefront.subscribe": _("Subscribed in the storefront"),
     "storefront.unsubscribe": _("Unsubscribed in the storefront"),
     "storefront.awaiting_activation": _("Newsletter asked for at registration, until the account is activated"),
+    "storefront.activation_consent": _("Account activated: the newsletter asked for at registration recorded"),
     "interest.create": _("Group added to Mailchimp"),
     "interest.rename": _("Group renamed in Mailchimp"),
     "interest.delete": _("Group removed from Mailchimp"),

@@ -17,8 +17,10 @@ from shoop_mailchimp.sync.kinds import merge_fields
 
 def member_write_inputs(configuration):
     """What decides a member's merge fields and tags besides the contact: compared before and after a change
-    (the audience's fields read, the mapping or the tag rules saved)."""
-    return (sorted((key, field["tag"]) for key, field in merge_fields.effective_map(configuration).items()),
+    (the audience's fields read, the mapping or the tag rules saved). A field is its tag and type: one deleted in
+    Mailchimp and made again of another type (its values went with it) sends the members again."""
+    return (sorted((key, field["tag"], field.get("type") or "")
+                   for key, field in merge_fields.effective_map(configuration).items()),
             configuration.customer_tag, configuration.company_tag, sorted(configuration.tag_group_ids or ()))
 
 
@@ -28,7 +30,7 @@ def resend_if_changed(configuration, before):
     remembered, to be sent empty once to each member written before (its last value would linger)."""
     if member_write_inputs(configuration) == before:
         return False
-    clears = merge_fields.unmapped_created(configuration, [tag for _key, tag in before[0]], timezone.now())
+    clears = merge_fields.unmapped_created(configuration, [field[1] for field in before[0]], timezone.now())
     if clears != configuration.merge_fields_to_clear:
         configuration.merge_fields_to_clear = clears
         MailchimpConfiguration.objects.filter(pk=configuration.pk).update(merge_fields_to_clear=clears)
@@ -92,8 +94,9 @@ def create_merge_fields(configuration, session, keys):
 
     A field whose tag the audience has meanwhile is mapped to it when its type fits, else left unmapped. Only
     these fields' mapping is written, into the mapping stored when the job ends: a mapping an admin saved while
-    the job talked to Mailchimp is kept.
+    the job talked to Mailchimp is kept, also for these fields (one mapped meanwhile to another field keeps it).
     """
+    loaded = merge_fields.chosen_map(configuration) if configuration.audience_merge_fields is not None else {}
     fields = {field["tag"]: field for field in resources.list_merge_fields(session, configuration.list_id)}
     created, refusals, mapped = [], [], {}
     for key in keys:
@@ -112,7 +115,10 @@ def create_merge_fields(configuration, session, keys):
     with transaction.atomic():
         current = MailchimpConfiguration.objects.select_for_update().get(pk=configuration.pk)
         mapping = merge_fields.chosen_map(current) if current.audience_merge_fields is not None else {}
-        mapping.update(mapped)
+        # A key the admin mapped to another field while the job ran keeps the admin's choice; a key still unmapped,
+        # as the job found it, or already on the field created is mapped to it.
+        mapping.update({key: tag for key, tag in mapped.items()
+                        if mapping.get(key) in (None, "", tag) or mapping.get(key) == loaded.get(key)})
         if created:
             current.created_merge_fields = sorted(set(current.created_merge_fields or ()) | set(created))
             MailchimpConfiguration.objects.filter(pk=current.pk).update(

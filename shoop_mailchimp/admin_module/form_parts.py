@@ -264,6 +264,14 @@ class MailchimpConfigurationForm(forms.Form):
             return False
 
 
+#: The configuration's fields the shop form always writes; others only where it changes them (see
+#: :meth:`MailchimpFormPart.form_valid`).
+FORM_FIELDS = [
+    "encrypted_api_key", "list_id", "enabled", "double_opt_in", "send_unconsented", "send_order_notifications",
+    "site_script_enabled", "customer_tag", "company_tag", "tag_group_ids", "modified_on",
+]
+
+
 class MailchimpFormPart(FormPart):
     priority = 20
     name = FORM_NAME
@@ -296,6 +304,7 @@ class MailchimpFormPart(FormPart):
             config.store_id = (data.get("store_id") or "").strip() or MailchimpConfiguration.default_store_id(
                 self.object
             )
+        fields = list(FORM_FIELDS) if config.is_initialized else FORM_FIELDS + ["store_id"]
         config.enabled = data["enabled"]
         config.double_opt_in = data["double_opt_in"]
         config.send_unconsented = data["send_unconsented"]
@@ -304,6 +313,7 @@ class MailchimpFormPart(FormPart):
         if audience_changed:
             # Another audience: its fields are read by the account check, and mapped by default until chosen.
             config.audience_merge_fields = config.merge_fields_read_on = config.merge_field_map = None
+            fields += ["audience_merge_fields", "merge_fields_read_on", "merge_field_map"]
         # Another audience of an initialized shop (disconnected, its store deleted: clean refuses it otherwise):
         # what the shop knows of the old audience's members stays until Initialize creates the store in the new
         # one (state.forget_audience), so an admin who chooses the old audience again loses nothing.
@@ -311,6 +321,7 @@ class MailchimpFormPart(FormPart):
             mapping = {name[len("merge_"):]: data[name] for name in part.merge_field_names if data[name]}
             if mapping != chosen_map(config):  # until one is chosen, the defaults follow the audience's fields
                 config.merge_field_map = mapping
+                fields.append("merge_field_map")
         config.customer_tag = clean_tag(data.get("customer_tag"))
         config.company_tag = clean_tag(data.get("company_tag"))
         config.tag_group_ids = sorted(int(pk) for pk in data.get("tag_groups") or []) or None
@@ -318,13 +329,20 @@ class MailchimpFormPart(FormPart):
         chosen = {int(pk) for pk in data.get("interest_groups") or []}
         if chosen != before:  # until groups are chosen, new groups join by themselves (built-in ones not)
             config.interest_group_ids = sorted(chosen)
+            fields.append("interest_group_ids")
         check_account = data["account_changed"] or bool(config.paused_reason)
         if check_account:
             # Saving is the repair: sending resumes, and the drainer pauses again if Mailchimp still refuses.
             config.paused_reason = ""
             config.account_problem = ""
             config.account_checked_on = None
-        config.save()
+            fields += ["paused_reason", "account_problem", "account_checked_on"]
+        if config.pk:
+            # Only what this form edits: a Disconnect, an Initialize or a job finishing while the page was open
+            # wrote other fields of the row (disconnected_on, webhook_id, ...), which a whole save would undo.
+            config.save(update_fields=sorted(set(fields)))
+        else:
+            config.save()
         # The account check also reads the audience's merge fields (for a shop set up before they were read too).
         read_fields = data.get("read_merge_fields") or (config.audience_merge_fields is None and config.list_id)
         if (check_account or read_fields) and config.has_api_key:

@@ -128,9 +128,13 @@ def account_activated(sender, user, request=None, **kwargs):
 
 
 def company_activated(sender, instance, request=None, **kwargs):
-    """Shuup's ``company_contact_activated`` (an admin approved the business): its members' boxes give consent."""
+    """Shuup's ``company_contact_activated`` (an admin approved the business): the boxes of its members whose
+    account is activated give consent. The approval checks the business, not the mailbox: a member whose account
+    waits for its activation link gives consent when they click it (:func:`account_activated`)."""
     for person in instance.members.all():
-        subscribe_after_activation(person)
+        user = getattr(person, "user", None)
+        if user is not None and user.is_active:
+            subscribe_after_activation(person)
 
 
 def connect_receivers():

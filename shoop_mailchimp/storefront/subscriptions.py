@@ -64,6 +64,8 @@ ACTIVATION = "on the registration form (the account activated since)"
 #: The log entry of a box ticked on the registration form of an account not activated yet: its consent is recorded
 #: at the activation (see :func:`subscribe_after_activation`).
 AWAITING_ACTIVATION = "storefront.awaiting_activation"
+#: The log entry that uses up the ``AWAITING_ACTIVATION`` entries before it: their consent was recorded.
+ACTIVATION_USED = "storefront.activation_consent"
 ACCOUNT_PAGE = "on the account page"
 
 ADDRESS_LOCK = "shoop_mailchimp:signup-recording:%s:%s"
@@ -158,10 +160,22 @@ def await_activation(shop, contact, where):
 
 def subscribe_after_activation(contact):
     """The account was activated: the newsletter asked for at its registration is subscribed, in each shop where
-    it was asked for (an account is activated once)."""
-    asked = MailchimpLogEntry.objects.filter(action=AWAITING_ACTIVATION, contact_id=contact.pk)
-    for shop in Shop.objects.filter(pk__in=asked.values_list("shop_id", flat=True)):
-        subscribe_person(shop, contact, ACTIVATION)
+    it was asked for. The wish is used up then (an ``ACTIVATION_USED`` entry follows it in the log): an account or
+    company activated again later (a credit hold lifted) subscribes nobody who unsubscribed since."""
+    with transaction.atomic():
+        asked = {}
+        for shop_id, entry_id in MailchimpLogEntry.objects.filter(
+                action=AWAITING_ACTIVATION, contact_id=contact.pk).values_list("shop_id", "pk"):
+            asked[shop_id] = max(entry_id, asked.get(shop_id, 0))
+        used = {}
+        for shop_id, entry_id in MailchimpLogEntry.objects.filter(
+                action=ACTIVATION_USED, contact_id=contact.pk).values_list("shop_id", "pk"):
+            used[shop_id] = max(entry_id, used.get(shop_id, 0))
+        waiting = [shop_id for shop_id, entry_id in asked.items() if entry_id > used.get(shop_id, 0)]
+        for shop in Shop.objects.filter(pk__in=waiting):
+            log_event(shop.pk, ACTIVATION_USED, "The account was activated: the newsletter asked for at its "
+                      "registration becomes the shopper's consent (once).", contact_id=contact.pk)
+            subscribe_person(shop, contact, ACTIVATION)
 
 
 def withdraw_consent(shop, contact):

@@ -95,18 +95,29 @@ def _run(job):
 
 
 def _claim(shop_id):
+    """The oldest job that may run now. The jobs of one shop run one at a time: none is claimed while another of its
+    shop runs under a live lease (a Disconnect deleting the store must not interleave with an Initialize creating
+    it); a dead drainer's job frees its shop when its lease ends."""
     now = timezone.now()
+    busy = MailchimpJob.objects.filter(status=JobStatus.RUNNING, lease_until__gte=now).values("shop_id")
     candidates = MailchimpJob.objects.filter(
-        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_until__lt=now))
+        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_until__lt=now)).exclude(shop_id__in=busy)
     if shop_id is not None:
         candidates = candidates.filter(shop_id=shop_id)
     for job in candidates.order_by("created_on", "id")[:5]:
         # One UPDATE decides who runs it, in any number of drainers.
         taken = MailchimpJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
             status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
-        if taken:
-            job.refresh_from_db()
-            return job
+        if not taken:
+            continue
+        # Two drainers may have claimed two jobs of one shop at once: the later claimed gives its job back.
+        if MailchimpJob.objects.filter(shop_id=job.shop_id, status=JobStatus.RUNNING, lease_until__gte=now,
+                                       pk__lt=job.pk).exists():
+            MailchimpJob.objects.filter(pk=job.pk).update(
+                status=job.status, started_on=job.started_on, lease_until=job.lease_until)
+            continue
+        job.refresh_from_db()
+        return job
     return None
 
 

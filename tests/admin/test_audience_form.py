@@ -86,3 +86,19 @@ def test_a_hostile_merge_field_name_from_mailchimp_is_shown_as_text(admin_client
     html = admin_client.get(shop_edit_url(configuration.shop)).content.decode()
     assert "*|EVIL|*" in html
     assert '<img src=x onerror="alert(1)">' not in html
+
+
+HOSTILE_FIELD_NAME = '<img src=x onerror="alert(1)">\u202e' + "\u00e4" * 40
+
+
+# passes: not a defect (review aud3)
+def test_a_merge_field_named_with_markup_is_shown_escaped_in_the_mapping(admin_client, configuration,
+                                                                         mailchimp_account):
+    from tests.sync.test_audience_data import read_audience_fields
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "HOSTILE", type="text", name=HOSTILE_FIELD_NAME)
+    read_audience_fields(configuration)
+    html = admin_client.get(shop_edit_url(configuration.shop)).content.decode()
+    assert "*|HOSTILE|*" in html
+    assert '<img src=x onerror="alert(1)">' not in html

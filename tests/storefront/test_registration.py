@@ -242,6 +242,8 @@ def test_the_company_registration_form_offers_the_newsletter_checkbox_too(shop, 
 
 @pytest.mark.django_db
 def test_the_company_box_gives_consent_when_the_company_is_activated(shop, configuration, admin_client):
+    """The approval of the company gives the consent of members whose account is active; a member whose account
+    still waits for its activation link gives it when they click it (review aud3)."""
     from shuup import configuration as shuup_configuration
     from shuup.core.models import CompanyContact
 
@@ -250,6 +252,10 @@ def test_the_company_box_gives_consent_when_the_company_is_activated(shop, confi
     assert person.marketing_permission is False
     assert MailchimpLogEntry.objects.filter(action="storefront.awaiting_activation", contact_id=person.pk).exists()
     unticked = register_company(Client(), "cfo", ticked=False)
+    waiting = register_company(Client(), "cto", ticked=True)
+    for member in (person, unticked):
+        member.user.is_active = True  # activated by the shop's staff in the admin (no activation link)
+        member.user.save(update_fields=["is_active"])
 
     for company in CompanyContact.objects.all():
         company.is_active = False
@@ -258,4 +264,36 @@ def test_the_company_box_gives_consent_when_the_company_is_activated(shop, confi
                                      {"set_is_active": "1"})
         assert response.status_code == 302
     assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+    assert PersonContact.objects.get(pk=waiting.pk).marketing_permission is False
+    activate_account(waiting)
+    assert PersonContact.objects.get(pk=waiting.pk).marketing_permission is True
     assert PersonContact.objects.get(pk=unticked.pk).marketing_permission is False
+
+
+# passes: not a defect (review aud3)
+@pytest.mark.django_db
+def test_a_shopper_who_used_the_block_can_still_register_with_the_box(shop, configuration, newsletter_block, settings):
+    """An office behind one IP: nine colleagues used the block this hour, then one registers with the box ticked
+    (the limits' defaults: 10 per IP, 3 per address). The consent is recorded; only the eleventh attempt is
+    refused."""
+    from tests.storefront.test_newsletter_block import subscribe
+
+    settings.SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False
+    for number in range(9):
+        subscribe(Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.7"), "colleague%d@fastmail.com" % number)
+    subscribe(Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.8"), "me.myself@fastmail.com")
+    person = register(Client(REMOTE_ADDR="198.51.100.7"), "me.myself", ticked=True, email="me.myself@fastmail.com")
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+
+
+# passes: not a defect (review aud3)
+@pytest.mark.django_db
+def test_an_unticked_registration_does_not_use_up_the_limit(shop, configuration, settings):
+    """Registrations without the box count nothing: after many of them from one IP, one with the box still
+    records its consent."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, SIGNUP_LIMIT_PER_IP=(2, 3600))
+    settings.SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False
+    for number in range(4):
+        register(Client(REMOTE_ADDR="203.0.113.50"), "plain%d" % number, ticked=False)
+    person = register(Client(REMOTE_ADDR="203.0.113.50"), "wants.it", ticked=True)
+    assert person.marketing_permission is True

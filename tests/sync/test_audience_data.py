@@ -10,7 +10,7 @@ from shuup.testing.factories import create_random_contact_group, get_shop
 
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.mailchimp.transport import MailchimpSession, open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync import bulk
@@ -591,6 +591,24 @@ def test_a_mapping_saved_while_the_create_job_runs_is_not_overwritten(admin_clie
     assert "GROUPS" in MailchimpConfiguration.objects.get().created_merge_fields
 
 
+def test_the_create_job_does_not_override_the_field_an_admin_chose_meanwhile_for_the_same_data(
+        admin_client, configuration, mailchimp_account):
+    """The admin asks to create GROUPS for contact groups; while the job talks to Mailchimp, the admin (or a
+    colleague) instead maps contact groups to the audience's existing SEGMENTS field and saves. The job ends and
+    must keep the admin's later choice (review aud3)."""
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "SEGMENTS", type="text")
+    read_audience_fields(configuration)
+    job_copy = MailchimpConfiguration.objects.get(pk=configuration.pk)  # as the job loaded it
+    assert saved(post_shop_form(admin_client, configuration.shop, merge_groups="SEGMENTS"))
+    assert MailchimpConfiguration.objects.get().merge_field_map["groups"] == "SEGMENTS"
+    with open_session(job_copy) as session:
+        create_merge_fields(job_copy, session, ["groups"])
+    assert MailchimpConfiguration.objects.get().merge_field_map["groups"] == "SEGMENTS"
+
+
 # passes: not a defect (review aud)
 def test_birthday_with_dd_mm_format_is_sent_day_first(configuration, mailchimp_account):
     """A BIRTHDAY field whose format is DD/MM receives 07/03 for 7 March."""
@@ -671,3 +689,29 @@ def test_a_value_mailchimp_refuses_with_the_fields_unchanged_still_fails(configu
     assert "merge fields" in row_of(person).last_error.lower()
     reads = [r for r in emulator.requests if r["method"] == "GET" and r["path"].endswith("/merge-fields")]
     assert len(reads) == 2, "the account check's read, and the refusal's"
+
+
+def test_an_address_field_replaced_by_a_text_field_is_filled_again_for_existing_members(configuration,
+                                                                                          mailchimp_account):
+    """The shop fills ADDRESS (an address field) for its members. The marketer deletes ADDRESS in Mailchimp and
+    makes a text field ADDRESS instead (the values went with the old field). The account check reads the new field;
+    the billing address still fits it (as one line): every existing member is sent again, so their ADDRESS does not
+    stay empty until their contact happens to change (review aud3)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(default_billing_address=address())
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["ADDRESS"]["city"] == "Helsinki"
+
+    with MailchimpSession(api_key) as session:  # as the marketer does in Mailchimp: delete, then add
+        fields = session.get("lists/%s/merge-fields" % list_id, count=1000)["merge_fields"]
+        merge_id = next(field["merge_id"] for field in fields if field["tag"] == "ADDRESS")
+        session.delete("lists/%s/merge-fields/%s" % (list_id, merge_id))
+    emulator.add_merge_field(api_key, list_id, "ADDRESS", type="text")
+    assert not emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("ADDRESS")
+    read_audience_fields(configuration)
+    for _ in range(3):
+        drain()
+        make_all_due()
+        run_due_work(configuration.shop_id)
+    assert "Helsinki" in (emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("ADDRESS") or "")
