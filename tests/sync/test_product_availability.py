@@ -132,3 +132,41 @@ def test_a_limited_backorder_maximum_adds_to_the_stock(shop, configuration, mail
     shop_product.save()
     variant = sent_variant(emulator, api_key, configuration, product)
     assert (variant["inventory_quantity"], variant["backorders"]) == (5, "true"), variant
+
+
+def _order(shop, product, supplier, quantity):
+    from shuup.core.models import OrderLineType
+    from shuup.core.order_creator import OrderCreator, OrderSource
+    from shuup.testing.factories import get_initial_order_status
+
+    from tests.helpers import new_person
+
+    source = OrderSource(shop)
+    source.status = get_initial_order_status()
+    source.customer = new_person()
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=supplier, quantity=quantity,
+                    base_unit_price=source.create_price(10))
+    return OrderCreator().create_order(source)
+
+
+def test_backorders_already_taken_are_not_counted_again_as_inventory(shop, configuration, mailchimp_account):
+    """Stock 0, backorder maximum 4 (Shuup sells up to logical count + backorder maximum). Three are ordered on
+    backorder: the logical count is -3 and the storefront sells only 1 more. Mailchimp is told 4 in stock
+    (max(0, count) + backorder maximum in Catalogue._stock_of): product blocks keep offering 4; after a fourth
+    sale (nothing left to sell) it still says 4, visible."""
+    emulator, api_key, _ = mailchimp_account
+    supplier = get_default_supplier()
+    supplier.stock_managed = True
+    supplier.save()
+    product = create_product("backorder-lamp", shop=shop, supplier=supplier, default_price=10)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.backorder_maximum = 4
+    shop_product.save()
+    supplier.adjust_stock(product.pk, 1)
+    supplier.adjust_stock(product.pk, -1)
+    _order(shop, product, supplier, 3)
+    shop_product.refresh_from_db()
+    assert not list(shop_product.get_orderability_errors(supplier=supplier, quantity=1, customer=None))
+    assert list(shop_product.get_orderability_errors(supplier=supplier, quantity=2, customer=None))
+    variant = sent_variant(emulator, api_key, configuration, product)
+    assert variant["inventory_quantity"] == 1, variant

@@ -284,15 +284,16 @@ class Catalogue:
 
     def _stock_of(self, product, shop_product):
         """What the storefront can still sell of the product: untracked where nobody counts its stock, or where
-        its page's supplier (the one it is sold with) does not; with Shuup's backorders, the count and the
-        backorder maximum (none: unlimited backorders, untracked)."""
+        its page's supplier (the one it is sold with) does not; with Shuup's backorders, as Shuup sells: the
+        count plus the backorder maximum, at least 0 (backorders already taken have made the count negative,
+        and are not offered again; a blank maximum: unlimited backorders, untracked)."""
         supplier_id = self.page_suppliers.get(product.pk)
         if product.pk not in self.stock or (supplier_id is not None and supplier_id not in self.counting[product.pk]):
             return UNTRACKED_STOCK
         backorders = shop_product.backorder_maximum if shop_product is not None else 0
         if backorders is None:
             return UNTRACKED_STOCK
-        return max(0, int(self.stock[product.pk])) + max(0, int(backorders))
+        return max(0, int(self.stock[product.pk]) + max(0, int(backorders)))
 
     @staticmethod
     def _backorders(shop_product):
