@@ -170,3 +170,30 @@ def test_backorders_already_taken_are_not_counted_again_as_inventory(shop, confi
     assert list(shop_product.get_orderability_errors(supplier=supplier, quantity=2, customer=None))
     variant = sent_variant(emulator, api_key, configuration, product)
     assert variant["inventory_quantity"] == 1, variant
+
+
+def test_another_suppliers_stock_is_not_the_page_suppliers(shop, configuration, mailchimp_account):
+    """Two suppliers counting stock: the product page's (Shuup's first enabled supplier, the one the storefront
+    sells it with) has none and takes no backorders, so the page refuses every purchase; a second supplier has
+    10. Mailchimp is told 10 in stock (Catalogue._stock sums every counting supplier of the shop, though
+    _stock_of says it follows the page's supplier): product blocks offer a product nobody can buy."""
+    from shuup.testing.factories import get_supplier
+
+    emulator, api_key, _ = mailchimp_account
+    seller = get_default_supplier()
+    seller.stock_managed = True
+    seller.save()
+    warehouse = get_supplier("simple_supplier", shop=shop, name="Warehouse", identifier="warehouse2",
+                             stock_managed=True)
+    product = create_product("page-seller-empty", shop=shop, supplier=seller, default_price=10)
+    shop_product = product.get_shop_instance(shop)
+    shop_product.suppliers.add(warehouse)
+    assert shop_product.get_supplier() == seller
+    seller.adjust_stock(product.pk, 1)
+    seller.adjust_stock(product.pk, -1)
+    warehouse.adjust_stock(product.pk, 10)
+    shop_product.refresh_from_db()
+    assert list(shop_product.get_orderability_errors(supplier=shop_product.get_supplier(), quantity=1,
+                                                     customer=None))
+    variant = sent_variant(emulator, api_key, configuration, product)
+    assert variant["inventory_quantity"] == 0, variant
