@@ -27,6 +27,8 @@ STORED_STOCK_MANAGED = "_shoop_mailchimp_stored_stock_managed"
 STORED_SUPPLIER_STOCK_MANAGED = "_shoop_mailchimp_stored_supplier_stock_managed"
 #: Whether a supplier being saved is enabled in the database: see :func:`supplier_saving`.
 STORED_SUPPLIER_ENABLED = "_shoop_mailchimp_stored_supplier_enabled"
+#: Whether a supplier being saved is deleted in the database: see :func:`supplier_saving`.
+STORED_SUPPLIER_DELETED = "_shoop_mailchimp_stored_supplier_deleted"
 
 
 def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs):
@@ -64,26 +66,44 @@ def _record_counted(supplier_id, shop_ids):
             schedule_delivery(shop_id)
 
 
+def _record_supplied(supplier_ids, shop_ids):
+    """Queue, in the caller's transaction, the rows Mailchimp has of the products these suppliers supply in
+    these shops (the recording ones among them): whether they can be bought there changed (a supplier
+    enabled or disabled, deleted, approved or not, added to a shop or taken out of it)."""
+    for shop_id in set(shop_ids) & set(recording_shop_ids()):
+        if state.record_catalogue_rows(shop_id, ShopProduct.objects.filter(
+                shop_id=shop_id, suppliers__in=list(supplier_ids)).distinct()):
+            schedule_delivery(shop_id)
+
+
+def _shops_of(supplier_id):
+    return Supplier.shops.through.objects.filter(supplier_id=supplier_id).values_list("shop_id", flat=True)
+
+
 def supplier_saving(sender, instance, raw=False, **kwargs):
-    """Remember whether the supplier manages stock in the database (its admin form saves the whole supplier)."""
+    """Remember whether the supplier manages stock, is enabled and is deleted in the database (its admin form
+    saves the whole supplier; its delete is a save of ``deleted``); and, for the next round, which of its shops
+    approve it (the admin form updates that after the save, with no signal: see
+    :func:`shoop_mailchimp.sync.state.requeue_products_of_suppliers_approved_anew`)."""
     stored = None
     if not raw and instance.pk and recording_shop_ids():
-        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", "enabled").first()
+        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", "enabled", "deleted").first()
+        state.remember_supplier_approvals(instance.pk)
     remember(instance, STORED_SUPPLIER_STOCK_MANAGED, stored[0] if stored else None)
     remember(instance, STORED_SUPPLIER_ENABLED, stored[1] if stored else None)
+    remember(instance, STORED_SUPPLIER_DELETED, stored[2] if stored else None)
 
 
 def supplier_saved(sender, instance, raw=False, created=False, **kwargs):
     """*Stock managed* switched on (Shuup then sells only what is counted: a sold-out product is sent sold
     out) or off (untracked again): its counted products' stock in its shops."""
     enabled = recall(instance, STORED_SUPPLIER_ENABLED)
-    if not raw and not created and enabled is not None and bool(enabled) != bool(instance.enabled):
-        # Enabled or disabled: its products can be bought, or not (a product with no enabled supplier is hidden).
-        for shop_id in set(Supplier.shops.through.objects.filter(supplier_id=instance.pk).values_list(
-                "shop_id", flat=True)) & set(recording_shop_ids()):
-            if state.record_catalogue_rows(shop_id, ShopProduct.objects.filter(shop_id=shop_id,
-                                                                                suppliers=instance.pk)):
-                schedule_delivery(shop_id)
+    deleted = recall(instance, STORED_SUPPLIER_DELETED)
+    if not raw and not created and enabled is not None and (
+            bool(enabled) != bool(instance.enabled) or bool(deleted) != bool(instance.deleted)):
+        # Enabled, disabled or deleted: its products can be bought, or not (a product with no enabled supplier
+        # is hidden).
+        _record_supplied([instance.pk], _shops_of(instance.pk))
     stored = recall(instance, STORED_SUPPLIER_STOCK_MANAGED)
     if raw or created or stored is None or bool(stored) == bool(instance.stock_managed):
         return
@@ -92,19 +112,23 @@ def supplier_saved(sender, instance, raw=False, created=False, **kwargs):
 
 
 def supplier_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """A supplier that manages stock added to shops or removed from them (from either side; before a clear,
-    the shops it leaves): its counted products' stock there."""
+    """A supplier added to shops or removed from them (from either side; before a clear, the shops it
+    leaves): the products it supplies there (sold by it, or by nobody now), and, if it manages stock, its
+    counted products' stock there."""
     if action not in ("post_add", "post_remove", "pre_clear") or not recording_shop_ids():
         return
     if action != "pre_clear" and not pk_set:
         return
     if reverse:  # instance is the shop, pk_set the suppliers (none: all of the shop's, before a clear)
         suppliers = Supplier.objects.filter(pk__in=pk_set) if pk_set else Supplier.objects.filter(shops=instance.pk)
+        _record_supplied(list(suppliers.values_list("pk", flat=True)), [instance.pk])
         for supplier_id in suppliers.filter(stock_managed=True).values_list("pk", flat=True):
             _record_counted(supplier_id, [instance.pk])
-    elif instance.stock_managed:
-        _record_counted(instance.pk, pk_set or Supplier.shops.through.objects.filter(
-            supplier_id=instance.pk).values_list("shop_id", flat=True))
+    else:
+        shop_ids = list(pk_set or _shops_of(instance.pk))
+        _record_supplied([instance.pk], shop_ids)
+        if instance.stock_managed:
+            _record_counted(instance.pk, shop_ids)
 
 
 def connect():

@@ -69,3 +69,31 @@ def test_order_pages_follow_the_shops_new_domain(old_domain_shop, configuration,
     move(old_domain_shop)
     url = sent_order(emulator, api_key, configuration, order)["order_url"]
     assert url.startswith("https://www.new-shop.example.com/"), url
+
+
+def test_a_domain_move_sends_no_order_notification_again(old_domain_shop, configuration, mailchimp_account):
+    """Not a defect (second review of issue 17, kept as evidence).
+    Notifications on; a paid and shipped order. The shop moves to a new domain: FOLLOW_DOMAIN re-sends every
+    order (its order_url); the customer must not get a second confirmation, invoice or shipping e-mail."""
+    from django.contrib.auth import get_user_model
+    from shuup.core.models import PaymentStatus, ShippingStatus
+
+    from shoop_mailchimp.models import MailchimpConfiguration
+    from tests.helpers import new_person
+    from tests.sync.test_order_fields import checkout, notifications, sent_order
+
+    emulator, api_key, _ = mailchimp_account
+    shop = old_domain_shop
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_order_notifications=True)
+    person = new_person(user=get_user_model().objects.create_user("mover", "mover.customer@fastmail.com", "pw"))
+    order = checkout(shop, person)
+    order.payment_status = PaymentStatus.FULLY_PAID
+    order.shipping_status = ShippingStatus.FULLY_SHIPPED
+    order.save()
+    make_all_due()
+    run_due_work()
+    before = notifications(emulator, api_key, configuration)
+    assert sent_order(emulator, api_key, configuration, order)["fulfillment_status"] == "shipped", before
+    move(shop)
+    assert sent_order(emulator, api_key, configuration, order)["order_url"].startswith("https://www.new-shop")
+    assert notifications(emulator, api_key, configuration) == before

@@ -357,3 +357,63 @@ def test_a_field_removed_from_an_order_address_is_removed_in_mailchimp(shop, con
     order.save(update_fields=["shipping_address"])
     sent = sent_order(emulator, api_key, configuration, order)["shipping_address"]
     assert not sent.get("address2") and not sent.get("company"), sent
+
+
+def test_an_old_orders_promo_keeps_its_amount_when_its_campaign_changes(shop, configuration, mailchimp_account):
+    """An order used MUGS (3 off each mug, a line effect): Mailchimp has promo MUGS 4.84. Later the shop points
+    the campaign at other products (or removes the effect). The order keeps its code and type from its checkout
+    (Order.extra_data) but the amount is worked out again from the campaign as it is now: the next send of the
+    order (any save of it, or the domain move that now resends every order) reports MUGS 0.00 off in revenue
+    reports, though the customer really got 4.84 (6 with VAT) off."""
+    from shuup.campaigns.models.basket_line_effects import DiscountFromProduct
+
+    emulator, api_key, _ = mailchimp_account
+    mug = new_product(shop)
+    campaign = coupon(shop, "MUGS", line=(DiscountFromProduct, {"discount_amount": Decimal("3"),
+                                                                "per_line_discount": False, "products": [mug]}))
+    order = order_with_codes(shop, new_person(), mug, "MUGS")
+    assert sent_order(emulator, api_key, configuration, order)["promos"] == [
+        {"code": "MUGS", "amount_discounted": 4.84, "type": "fixed"}]
+    effect = DiscountFromProduct.objects.get(campaign=campaign)
+    effect.products.set([new_product(shop)])
+    order.refresh_from_db()
+    order.add_log_entry("note")
+    order.shipping_data = {"note": "x"}
+    order.save()
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.helpers import make_all_due
+    make_all_due()
+    run_due_work()
+    assert sent_order(emulator, api_key, configuration, order)["promos"] == [
+        {"code": "MUGS", "amount_discounted": 4.84, "type": "fixed"}]
+
+
+def test_a_paid_order_retried_for_a_lost_product_notifies_once(shop, configuration, mailchimp_account):
+    """Not a defect (second review of issue 17, kept as evidence).
+    Notifications on; a product deleted in Mailchimp; a paid order of it. The order is refused, its product sent
+    again, the order again: the customer gets one confirmation and one invoice, not two."""
+    import requests
+    from shuup.core.models import PaymentStatus
+
+    from shoop_mailchimp.models import MailchimpConfiguration
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.helpers import make_all_due
+
+    emulator, api_key, _ = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_order_notifications=True)
+    product = factories.create_product("lost-then-paid", shop=shop, supplier=factories.get_default_supplier(),
+                                       default_price=20)
+    response = requests.delete("%secommerce/stores/%s/products/%s" % (emulator.base_url, configuration.store_id,
+                                                                     product.pk), auth=("x", api_key), timeout=5)
+    assert response.status_code == 204
+    from django.db import transaction
+    with transaction.atomic():
+        order = order_with_codes(shop, new_person(), product)
+        order.payment_status = PaymentStatus.FULLY_PAID
+        order.save()
+    for _ in range(3):
+        make_all_due()
+        run_due_work()
+    assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "paid"
+    kinds = notifications(emulator, api_key, configuration)
+    assert sorted(kinds) == sorted(set(kinds)) and len(kinds) == 2, kinds

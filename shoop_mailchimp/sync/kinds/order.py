@@ -4,6 +4,7 @@ refunds. The order's figures and statuses are :mod:`order_fields`'s; this module
 and what is sent when."""
 import hashlib
 import json
+from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.urls import NoReverseMatch, reverse
@@ -222,28 +223,31 @@ def line_discount(effect):
     return None
 
 
-#: Where an order keeps, from its checkout on, the code and kind of discount of each coupon it used
+#: Where an order keeps, from its checkout on, the code, kind of discount and amount of each coupon it used
 #: (``Order.extra_data``): a coupon renamed or a campaign changed later does not change what the order used.
 RECORDED_PROMOS_KEY = "shoop_mailchimp_promos"
 
 
 def record_promos(order):
-    """Keep on the order (in the checkout's transaction) the code and the kind of discount (percentage or not) of
-    each coupon it used, as they are now: :func:`used_coupons` reads them back instead of the coupon's and the
-    campaign's later state. One UPDATE, only for an order that used a coupon."""
+    """Keep on the order (in the checkout's transaction) the code, the kind of discount (percentage or not) and
+    the amount taken off (without tax, as a string) of each coupon it used, as they are now: :func:`used_coupons`
+    reads them back instead of the coupon's and the campaign's later state. One UPDATE, only for an order that
+    used a coupon."""
     coupons = _current_coupons([order.pk]).get(order.pk) if order.codes else None
     if not coupons:
         return
+    amounts = order_fields.promo_amounts(list(order.lines.all()), [used for _coupon_id, used in coupons])
     extra = dict(order.extra_data or {})
-    extra[RECORDED_PROMOS_KEY] = [{"coupon": coupon_id, "code": used.code, "percentage": used.percentage}
-                                  for coupon_id, used in coupons]
+    extra[RECORDED_PROMOS_KEY] = [{"coupon": coupon_id, "code": used.code, "percentage": used.percentage,
+                                   "amount": str(amount)}
+                                  for (coupon_id, used), amount in zip(coupons, amounts)]
     Order.objects.filter(pk=order.pk).update(extra_data=extra)
     order.extra_data = extra
 
 
 def used_coupons(order_ids):
     """{order id: [:class:`order_fields.UsedCoupon`]}: the coupons the orders used, with their campaigns'
-    effects; the code and the kind of discount as the order recorded them at its checkout (see
+    effects; the code, the kind of discount and the amount as the order recorded them at its checkout (see
     :func:`record_promos`), else (an order placed before it kept them) the code the order was placed with."""
     current = _current_coupons(order_ids)
     facts = Order.objects.filter(pk__in=list(current)).only("pk", "extra_data", "_codes")
@@ -257,11 +261,20 @@ def used_coupons(order_ids):
         for coupon_id, used in current[order_id]:
             if coupon_id in recorded:
                 used = used._replace(code=str(recorded[coupon_id].get("code") or used.code),
-                                     percentage=bool(recorded[coupon_id].get("percentage")))
+                                     percentage=bool(recorded[coupon_id].get("percentage")),
+                                     amount=_recorded_amount(recorded[coupon_id].get("amount")))
             elif used.code.lower() not in {code.lower() for code in entered} and len(unmatched) == 1:
                 used = used._replace(code=unmatched[0])  # renamed since: the code the order was placed with
             coupons.setdefault(order_id, []).append(used)
     return coupons
+
+
+def _recorded_amount(value):
+    """A recorded promo amount as a Decimal; None for none (recorded before amounts were) or a broken one."""
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except (ArithmeticError, ValueError):
+        return None
 
 
 def _current_coupons(order_ids):

@@ -170,6 +170,9 @@ class UsedCoupon(NamedTuple):
     line_discounts: tuple = ()
     #: The campaign's supplier, whose product lines alone its line effects discount.
     supplier_id: Optional[int] = None
+    #: What it took off at the checkout, without tax (recorded on the order then); None: worked out from the
+    #: lines and the campaign's effects as they are now (an order placed before it was recorded).
+    amount: Optional[Decimal] = None
 
 
 def _named_coupon(line, coupons):
@@ -195,7 +198,18 @@ def promo_payloads(lines, coupons, places=2):
     """One promo per coupon code used: the discount its own campaign's effects gave, without tax. A basket
     discount is the discount line Shuup wrote for the coupon; a line effect is the discount on the product lines
     it names, as much as the line really got (another discount may have been larger, and Shuup keeps only the
-    largest). ``coupons``: :class:`UsedCoupon` (or ``(code, percentage)`` pairs)."""
+    largest); the amount a coupon recorded at the checkout, when it did (its campaign may have changed since).
+    ``coupons``: :class:`UsedCoupon` (or ``(code, percentage)`` pairs)."""
+    coupons = [UsedCoupon(*coupon) for coupon in coupons]
+    amounts = [coupon.amount if coupon.amount is not None else computed
+               for coupon, computed in zip(coupons, promo_amounts(lines, coupons))]
+    return [{"code": coupon.code[:255], "amount_discounted": money(max(amount, Decimal(0)), places),
+             "type": "percentage" if coupon.percentage else "fixed"} for coupon, amount in zip(coupons, amounts)]
+
+
+def promo_amounts(lines, coupons):
+    """[Decimal]: what each coupon's campaign took off the lines, without tax, from its effects as the coupons
+    carry them (see :func:`promo_payloads`); not rounded."""
     coupons = [UsedCoupon(*coupon) for coupon in coupons]
     amounts = [Decimal(0)] * len(coupons)
     for line in lines:
@@ -210,8 +224,7 @@ def promo_payloads(lines, coupons, places=2):
             if found:
                 index, amount = found
                 amounts[index] += _without_tax(line, min(amount, given))
-    return [{"code": coupon.code[:255], "amount_discounted": money(max(amount, Decimal(0)), places),
-             "type": "percentage" if coupon.percentage else "fixed"} for coupon, amount in zip(coupons, amounts)]
+    return amounts
 
 
 #: The fields of an order's address, each sent also empty: Mailchimp keeps a field an update leaves out, so a

@@ -209,16 +209,19 @@ class Catalogue:
         return _description(product.safe_translation_getter("description", any_language=True))
 
     def _stock(self, product_ids):
-        """{product id: the count the shop's suppliers can sell}, for products whose stock is counted: as
+        """{product id: {supplier id: the count it can sell}}, for products whose stock is counted: as
         Shuup's simple supplier, only where both the supplier and the product's stock count manage stock (an
         order writes a count, negative, also for a supplier that does not: the shop keeps selling)."""
         if not apps.is_installed("shuup.simple_supplier"):
             return {}
         counts = apps.get_model("simple_supplier", "StockCount").objects.filter(
             product_id__in=product_ids, stock_managed=True, supplier__stock_managed=True, supplier__shops=self.shop.pk)
-        for product_id, supplier_id in counts.values_list("product_id", "supplier_id").distinct():
+        stock = defaultdict(dict)
+        for product_id, supplier_id, count in counts.values("product_id", "supplier_id").annotate(
+                total=Sum("logical_count")).values_list("product_id", "supplier_id", "total"):
             self.counting[product_id].add(supplier_id)
-        return dict(counts.values("product_id").annotate(total=Sum("logical_count")).values_list("product_id", "total"))
+            stock[product_id][supplier_id] = count
+        return dict(stock)
 
     def ordered(self, product_id):
         """Whether an order of the shop names the product or one of its variants."""
@@ -284,15 +287,21 @@ class Catalogue:
 
     def _stock_of(self, product, shop_product):
         """What the storefront can still sell of the product: untracked where nobody counts its stock, or where
-        its page's supplier (the one it is sold with) does not; with Shuup's backorders, the count and the
-        backorder maximum (none: unlimited backorders, untracked)."""
+        its page's supplier (the one it is sold with) does not, else that supplier's count (not other
+        suppliers'); with Shuup's backorders, as Shuup sells: the count plus the backorder maximum, at least 0
+        (backorders already taken have made the count negative, and are not offered again; a blank maximum:
+        unlimited backorders, untracked)."""
         supplier_id = self.page_suppliers.get(product.pk)
         if product.pk not in self.stock or (supplier_id is not None and supplier_id not in self.counting[product.pk]):
             return UNTRACKED_STOCK
         backorders = shop_product.backorder_maximum if shop_product is not None else 0
         if backorders is None:
             return UNTRACKED_STOCK
-        return max(0, int(self.stock[product.pk])) + max(0, int(backorders))
+        # The page's supplier's count (Shuup sells from it alone; another supplier's stock is not on offer); a
+        # product without one (not sold, sent hidden) or not loaded with the catalogue: its suppliers' total.
+        counts = self.stock[product.pk]
+        count = counts[supplier_id] if supplier_id is not None else sum(counts.values())
+        return max(0, int(count) + max(0, int(backorders)))
 
     @staticmethod
     def _backorders(shop_product):
