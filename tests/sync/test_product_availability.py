@@ -199,25 +199,30 @@ def test_another_suppliers_stock_is_not_the_page_suppliers(shop, configuration, 
     assert variant["inventory_quantity"] == 0, variant
 
 
+def assert_not_offered_after_two_rounds(emulator, api_key, configuration, product):
+    """Two rounds later Mailchimp offers the product no more: hidden, or none in stock."""
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.helpers import make_all_due
+
+    for _ in range(2):
+        make_all_due()
+        run_due_work()
+    variant = sent_variant(emulator, api_key, configuration, product)
+    assert variant["visibility"] == "hidden" or variant["inventory_quantity"] == 0, variant
+
+
 def test_a_supplier_deleted_in_the_admin_hides_its_products(shop, configuration, mailchimp_account):
     """Suppliers > Delete (Shuup's SupplierDeleteView: supplier.soft_delete(), a save of ``deleted`` alone). The
     product's only supplier is gone: Shuup's page has no supplier and nobody can buy it, and a product save
     now would send it hidden. But only enabled/disabled is watched (receivers/stock.supplier_saved): Mailchimp
     keeps the product visible and in stock in product blocks and recommendations."""
-    from shoop_mailchimp.sync.rounds import run_due_work
-    from tests.helpers import make_all_due
-
     emulator, api_key, _ = mailchimp_account
     supplier = get_default_supplier()
     product = create_product("deleted-supplier", shop=shop, supplier=supplier, default_price=10)
     assert sent_variant(emulator, api_key, configuration, product)["visibility"] == "visible"
     supplier.soft_delete()
     assert product.get_shop_instance(shop).get_supplier() is None
-    for _ in range(2):
-        make_all_due()
-        run_due_work()
-    variant = sent_variant(emulator, api_key, configuration, product)
-    assert variant["visibility"] == "hidden" or variant["inventory_quantity"] == 0, variant
+    assert_not_offered_after_two_rounds(emulator, api_key, configuration, product)
 
 
 def test_a_supplier_unapproved_for_the_shop_hides_its_products(shop, configuration, mailchimp_account):
@@ -226,9 +231,6 @@ def test_a_supplier_unapproved_for_the_shop_hides_its_products(shop, configurati
     out, so the product has no supplier there and cannot be bought; Mailchimp keeps it visible and in stock."""
     from shuup.core.models import SupplierShop
 
-    from shoop_mailchimp.sync.rounds import run_due_work
-    from tests.helpers import make_all_due
-
     emulator, api_key, _ = mailchimp_account
     supplier = get_default_supplier()
     product = create_product("unapproved-supplier", shop=shop, supplier=supplier, default_price=10)
@@ -236,11 +238,7 @@ def test_a_supplier_unapproved_for_the_shop_hides_its_products(shop, configurati
     supplier.save()
     SupplierShop.objects.filter(shop=shop, supplier=supplier).update(is_approved=False)
     assert product.get_shop_instance(shop).get_supplier() is None
-    for _ in range(2):
-        make_all_due()
-        run_due_work()
-    variant = sent_variant(emulator, api_key, configuration, product)
-    assert variant["visibility"] == "hidden" or variant["inventory_quantity"] == 0, variant
+    assert_not_offered_after_two_rounds(emulator, api_key, configuration, product)
 
 
 def test_a_supplier_taken_out_of_the_shop_hides_its_products(shop, configuration, mailchimp_account):
@@ -248,9 +246,6 @@ def test_a_supplier_taken_out_of_the_shop_hides_its_products(shop, configuration
     no longer has it, the product page has no supplier and nobody can buy it. receivers/stock.supplier_shops_changed
     queues only the products of a supplier that manages stock (off by default): Mailchimp keeps the product
     visible, 1,000,000 in stock."""
-    from shoop_mailchimp.sync.rounds import run_due_work
-    from tests.helpers import make_all_due
-
     emulator, api_key, _ = mailchimp_account
     supplier = get_default_supplier()
     assert not supplier.stock_managed
@@ -258,8 +253,4 @@ def test_a_supplier_taken_out_of_the_shop_hides_its_products(shop, configuration
     assert sent_variant(emulator, api_key, configuration, product)["visibility"] == "visible"
     supplier.shops.remove(shop)
     assert product.get_shop_instance(shop).get_supplier() is None
-    for _ in range(2):
-        make_all_due()
-        run_due_work()
-    variant = sent_variant(emulator, api_key, configuration, product)
-    assert variant["visibility"] == "hidden" or variant["inventory_quantity"] == 0, variant
+    assert_not_offered_after_two_rounds(emulator, api_key, configuration, product)
