@@ -25,10 +25,6 @@ SUPPLIER_SHOPS_UID = "shoop_mailchimp.supplier_shops_changed"
 STORED_STOCK_MANAGED = "_shoop_mailchimp_stored_stock_managed"
 #: Whether a supplier being saved manages stock in the database: see :func:`supplier_saving`.
 STORED_SUPPLIER_STOCK_MANAGED = "_shoop_mailchimp_stored_supplier_stock_managed"
-#: Whether a supplier being saved is enabled in the database: see :func:`supplier_saving`.
-STORED_SUPPLIER_ENABLED = "_shoop_mailchimp_stored_supplier_enabled"
-#: Whether a supplier being saved is deleted in the database: see :func:`supplier_saving`.
-STORED_SUPPLIER_DELETED = "_shoop_mailchimp_stored_supplier_deleted"
 
 
 def stocks_updated_receiver(sender, shops, product_ids, supplier=None, **kwargs):
@@ -81,34 +77,26 @@ def _shops_of(supplier_id):
 
 
 def supplier_saving(sender, instance, raw=False, **kwargs):
-    """Remember whether the supplier manages stock, is enabled and is deleted in the database (its admin form
-    saves the whole supplier; its delete is a save of ``deleted``); and, for the next round, which of its shops
-    approve it (the admin form updates that after the save, with no signal: see
-    :func:`shoop_mailchimp.sync.state.requeue_products_of_suppliers_approved_anew`)."""
+    """Remember whether the supplier manages stock in the database (its admin form saves the whole supplier)."""
     stored = None
     if not raw and instance.pk and recording_shop_ids():
-        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", "enabled", "deleted").first()
-        state.remember_supplier_approvals(instance.pk)
-    remember(instance, STORED_SUPPLIER_STOCK_MANAGED, stored[0] if stored else None)
-    remember(instance, STORED_SUPPLIER_ENABLED, stored[1] if stored else None)
-    remember(instance, STORED_SUPPLIER_DELETED, stored[2] if stored else None)
+        stored = sender.objects.filter(pk=instance.pk).values_list("stock_managed", flat=True).first()
+    remember(instance, STORED_SUPPLIER_STOCK_MANAGED, stored)
 
 
 def supplier_saved(sender, instance, raw=False, created=False, **kwargs):
-    """*Stock managed* switched on (Shuup then sells only what is counted: a sold-out product is sent sold
-    out) or off (untracked again): its counted products' stock in its shops."""
-    enabled = recall(instance, STORED_SUPPLIER_ENABLED)
-    deleted = recall(instance, STORED_SUPPLIER_DELETED)
-    if not raw and not created and enabled is not None and (
-            bool(enabled) != bool(instance.enabled) or bool(deleted) != bool(instance.deleted)):
-        # Enabled, disabled or deleted: its products can be bought, or not (a product with no enabled supplier
-        # is hidden).
-        _record_supplied([instance.pk], _shops_of(instance.pk))
-    stored = recall(instance, STORED_SUPPLIER_STOCK_MANAGED)
-    if raw or created or stored is None or bool(stored) == bool(instance.stock_managed):
+    """A supplier saved: whether its products can be bought in its shops may have changed (enabled or disabled,
+    deleted; its admin form then sets its approval per shop with a queryset update that sends no signal, in the
+    same transaction), so they are queued there; a product whose payload is the same closes without a request.
+    *Stock managed* switched on (Shuup then sells only what is counted: a sold-out product is sent sold out) or
+    off (untracked again): its counted products' stock in its shops."""
+    if raw or created:
         return
-    _record_counted(instance.pk, Supplier.shops.through.objects.filter(supplier_id=instance.pk).values_list(
-        "shop_id", flat=True))
+    _record_supplied([instance.pk], _shops_of(instance.pk))
+    stored = recall(instance, STORED_SUPPLIER_STOCK_MANAGED)
+    if stored is None or bool(stored) == bool(instance.stock_managed):
+        return
+    _record_counted(instance.pk, _shops_of(instance.pk))
 
 
 def supplier_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):

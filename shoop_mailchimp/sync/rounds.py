@@ -34,7 +34,6 @@ def run_due_work(shop_id=None, max_rounds=None):
     send_bursts(shop_id, report)
     expire_carts()
     state.requeue_products_past_availability()
-    state.requeue_products_of_suppliers_approved_anew()
     state.requeue_products_past_discount_dates(prices.discount_date_changes)
     report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
     poll_batches(shop_id, report)

@@ -20,14 +20,14 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from shuup.core.models import Contact, ShopProduct, SupplierShop
+from shuup.core.models import Contact, ShopProduct
 from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import ERASED
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.shops import recording_shop_ids, shop_ids_by_contact
+from shoop_mailchimp.shops import shop_ids_by_contact
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import Result
 
@@ -51,9 +51,6 @@ ROWS_PER_CLOSE = 500
 #: When a round last looked for discounts whose dates or happy hours passed (see
 #: :func:`requeue_products_past_discount_dates`).
 DISCOUNT_DATES_CHECKED_KEY = "shoop_mailchimp:discount_dates_checked"
-#: {supplier id: the shops approving it before its last save}, for the next round to compare: see
-#: :func:`requeue_products_of_suppliers_approved_anew`.
-SUPPLIER_APPROVALS_KEY = "shoop_mailchimp:supplier_approvals"
 
 
 def _rows(shop_id, kind, object_ids):
@@ -381,38 +378,6 @@ def requeue_products_past_availability(now=None):
         ended=True).values_list("id", flat=True))
     return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
                             **_pending_now(now)) if ids else 0
-
-
-def _approving_shop_ids(supplier_id):
-    return set(SupplierShop.objects.filter(supplier_id=supplier_id, is_approved=True).values_list("shop_id",
-                                                                                                  flat=True))
-
-
-def remember_supplier_approvals(supplier_id):
-    """Keep, for the next round, which shops approve the supplier before a save of it (the first of several
-    saves before a round): Shuup's supplier form saves the supplier, then sets its approval with a queryset
-    update, which sends no signal."""
-    pending = cache.get(SUPPLIER_APPROVALS_KEY) or {}
-    if supplier_id not in pending:
-        pending[supplier_id] = sorted(_approving_shop_ids(supplier_id))
-        cache.set(SUPPLIER_APPROVALS_KEY, pending, None)
-
-
-def requeue_products_of_suppliers_approved_anew():
-    """Queue the product rows of the suppliers saved since the previous round whose approval changed in a
-    shop (approved, or no longer: Shuup then sells their products there from them, or from nobody), in those
-    shops. Costs one cache read when no supplier was saved. Returns how many shops had rows queued."""
-    pending = cache.get(SUPPLIER_APPROVALS_KEY)
-    if not pending:
-        return 0
-    cache.delete(SUPPLIER_APPROVALS_KEY)
-    queued = 0
-    recording = set(recording_shop_ids())
-    for supplier_id, before in pending.items():
-        for shop_id in (set(before) ^ _approving_shop_ids(supplier_id)) & recording:
-            queued += bool(record_catalogue_rows(shop_id, ShopProduct.objects.filter(shop_id=shop_id,
-                                                                                     suppliers=supplier_id)))
-    return queued
 
 
 def record_catalogue_rows(shop_id, shop_products):

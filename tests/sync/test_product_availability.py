@@ -2,6 +2,7 @@
 not recommended as visible and in stock; products sold on backorder or by a supplier that counts no stock are not
 sold out."""
 import pytest
+from django.db import transaction
 from shuup.core.models import Supplier
 from shuup.testing.factories import create_product, get_default_supplier
 
@@ -235,8 +236,9 @@ def test_a_supplier_unapproved_for_the_shop_hides_its_products(shop, configurati
     supplier = get_default_supplier()
     product = create_product("unapproved-supplier", shop=shop, supplier=supplier, default_price=10)
     assert sent_variant(emulator, api_key, configuration, product)["visibility"] == "visible"
-    supplier.save()
-    SupplierShop.objects.filter(shop=shop, supplier=supplier).update(is_approved=False)
+    with transaction.atomic():  # the supplier edit view's form_valid is atomic: Shuup's form saves, then updates
+        supplier.save()
+        SupplierShop.objects.filter(shop=shop, supplier=supplier).update(is_approved=False)
     assert product.get_shop_instance(shop).get_supplier() is None
     assert_not_offered_after_two_rounds(emulator, api_key, configuration, product)
 
