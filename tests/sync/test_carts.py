@@ -964,3 +964,35 @@ def test_a_hundred_storefront_adds_make_at_most_three_mailchimp_requests(shop, c
     assert len(paths) <= 3, paths
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert sorted(line["quantity"] for line in cart["lines"]) == [25, 25, 25, 25]
+
+
+def test_a_cart_whose_campaign_went_between_lookup_and_write_is_sent_without_it(shop, cart_settings,
+                                                                                  mailchimp_account):
+    """Second review of issue 18: the campaign is deleted in Mailchimp between the cart's campaign look-up and its
+    POST. Mailchimp refuses the cart (400, ``errors.campaign_refused``); it goes again without the campaign, as an
+    order does (the row failed for good: no abandoned-cart e-mail at all)."""
+    from shuup.front.models import StoredBasket
+
+    from shoop_mailchimp.storefront.attribution import BASKET_KEY
+    from shoop_mailchimp.sync.kinds import attribution
+    from tests.cart_helpers import shopper_with_a_basket
+
+    emulator, api_key, list_id = mailchimp_account
+    campaign = emulator.add_campaign(api_key, "1a2b3c4d5e")
+    user, person, basket = shopper_with_a_basket(shop, "rev.campaign@fastmail.com")
+    holder = stored(basket)
+    data = dict(holder.data)
+    data["extra_data"] = dict(data.get("extra_data") or {}, **{BASKET_KEY: {"campaign_id": campaign}})
+    StoredBasket.objects.filter(pk=holder.pk).update(data=data)
+    check_campaign = attribution.check_campaign
+
+    def check_then_campaign_deleted(payload, attributions):
+        yield from check_campaign(payload, attributions)
+        with emulator.lock:
+            emulator.accounts[api_key].campaigns.pop(campaign, None)
+
+    with mock.patch.object(attribution, "check_campaign", check_then_campaign_deleted):
+        send_due_carts()
+    [cart] = emulator.carts(api_key, cart_settings.store_id)
+    assert not cart.get("campaign_id")
+    assert SyncState.objects.carts().get(object_id=holder.pk).status == "synced"

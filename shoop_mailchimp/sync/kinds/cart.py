@@ -385,7 +385,14 @@ class CartPlan:
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, self.products)
         payload = self.payload
-        yield from self._write(store_id)
+        try:
+            yield from self._write(store_id)
+        except MailchimpAPIError as error:
+            if not (errors.campaign_refused(error) and payload.get("campaign_id")):
+                raise
+            # The campaign went between the look-up and the write: the cart goes without it, as an order does.
+            self.context.attributions.campaigns[payload.pop("campaign_id")] = False
+            yield from self._write(store_id)
         lines = len(payload["lines"])
         log("cart.send", "Cart %s sent (%s %s, %d %s)" % (
             payload["id"], payload["order_total"], payload["currency_code"], lines, "line" if lines == 1 else "lines"))
