@@ -13,7 +13,7 @@ are kept: a link cannot smuggle text into the shop or into Mailchimp.
 import json
 import re
 import time
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from django.core import signing
 from django.db.models import Q
@@ -43,8 +43,6 @@ TRACKING_CODES = ("prec",)
 #: clipped to this many characters: the cookie stays under 1.5 KB (browsers drop one over 4 KB).
 MAX_LANDING_SITE = 1000
 LANDING_SITE_SAFE = "/:?#[]@!$&'()*+=%-._~"
-#: ``mc_eid=…`` in a landing page's query (see :func:`without_recipient`).
-RECIPIENT_PARAMETER = re.compile(r"([?&])mc_eid=[^&#]*&?", re.IGNORECASE)
 
 
 def from_query(request):
@@ -173,8 +171,18 @@ def remember_for_order(order, request):
 def without_recipient(url):
     """A landing page's address without its ``mc_eid`` (the recipient's Mailchimp id): what stays of it once the
     shopper was erased."""
-    url = RECIPIENT_PARAMETER.sub(lambda match: match.group(1), url)
-    return re.sub(r"[?&](?=#|$)", "", url)
+    parts = urlsplit(url)
+    kept = [piece for piece in parts.query.split("&") if piece and _parameter_name(piece) != "mc_eid"]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def _parameter_name(piece):
+    """A query piece's parameter name as the storefront reads it: decoded (``mc%5Feid``), and without the ``amp;`` an
+    HTML-escaped link leaves before it."""
+    name = unquote_plus(piece.split("=", 1)[0]).lower()
+    while name.startswith("amp;"):
+        name = name[len("amp;"):]
+    return name
 
 
 def forget_recipient(contact_ids):

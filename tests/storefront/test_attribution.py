@@ -390,6 +390,9 @@ def test_an_anonymized_shoppers_orders_forget_their_mailchimp_recipient_id(shop,
     ("https://x.example/p?mc_eid=0f#top", "https://x.example/p#top"),
     ("https://x.example/p?a=1&MC_EID=0f&b=2", "https://x.example/p?a=1&b=2"),
     ("https://x.example/p?a=1", "https://x.example/p?a=1"),
+    # Second review of issue 18: the name percent-encoded (link rewriters), or after an HTML-escaped "&amp;".
+    ("https://x.example/?mc_cid=1a&mc%5Feid=0f", "https://x.example/?mc_cid=1a"),
+    ("https://x.example/p?mc_cid=1a&amp;mc_eid=0f", "https://x.example/p?mc_cid=1a"),
 ])
 def test_a_landing_page_without_its_recipient(url, kept):
     assert attribution.without_recipient(url) == kept
