@@ -1,6 +1,7 @@
 """Shoppers' baskets as Mailchimp carts: a stored basket saved (quietly: each save pushes the send back), and
 the carts an order ends."""
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.db.models.signals import post_save, pre_delete
 from shuup.core.models import CompanyContact, Contact, PersonContact
 from shuup.front.models import StoredBasket
@@ -8,13 +9,12 @@ from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.members import mailchimp_email
 from shoop_mailchimp.models import SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.cart import has_shopper
+from shoop_mailchimp.sync.kinds.cart import address_forms, has_shopper
 
 BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 CONTACT_DELETING_UID = "shoop_mailchimp.cart_contact_deleting_%s"
@@ -62,16 +62,16 @@ def record_carts_ordered(order):
     shoppers = Q(customer_id=order.customer_id) if order.customer_id else Q()
     if email and not order.customer_id:
         # A basket of somebody ordering under their own address as a guest (another device, logged out).
-        contacts = Contact.objects.filter(email__iexact=email).values("pk")
+        contacts = Contact.objects.annotate(lower_email=Lower("email")).filter(
+            lower_email__in=address_forms(email)).values("pk")
         shoppers |= Q(customer_id__in=contacts) | Q(orderer_id__in=contacts)
     if shoppers:
         basket_ids.update(StoredBasket.objects.filter(shoppers, shop_id=order.shop_id, deleted=False).values_list(
             "pk", flat=True))
     if email:
         # A guest's carts sent under the address typed (their other baskets: another device, another visit).
-        basket_ids.update(SyncState.objects.carts().filter(
-            Q(email__iexact=email) | Q(email__iexact=mailchimp_email(email)), shop_id=order.shop_id,
-        ).values_list("object_id", flat=True))
+        basket_ids.update(SyncState.objects.carts().annotate(lower_email=Lower("email")).filter(
+            lower_email__in=address_forms(email), shop_id=order.shop_id).values_list("object_id", flat=True))
     if basket_ids:
         record(order.shop_id, SyncKind.CART, basket_ids, only_known=True)
 

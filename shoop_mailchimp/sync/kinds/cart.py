@@ -130,7 +130,7 @@ class Context:
         ordered in the shop since the basket last changed: in another basket (a copy a restore link made in
         another browser, say, ordered there as a guest with their own address)."""
         keys = [("contact", contact.pk) for contact in [shopper_contact(basket)] if contact]
-        keys += [("email", email) for email in shopper_emails(basket)]
+        keys += [("email", address_key(email)) for email in shopper_emails(basket)]
         return any(self.last_orders.get(key) and self.last_orders[key] >= basket.updated_on for key in keys)
 
 
@@ -180,13 +180,15 @@ def known_addresses(shop_id, baskets):
 
 
 def shopper_emails(basket):
-    """The lowercased addresses the basket's shopper orders under: the typed one, their contact's."""
+    """The lowercased addresses the basket's shopper orders under, in each of their forms (:func:`address_forms`):
+    the typed one, their contact's."""
     contact = shopper_contact(basket)
-    return {email.strip().lower() for email in (typed_email(basket), contact and contact.email) if email}
+    return {form for email in (typed_email(basket), contact and contact.email) if email
+            for form in address_forms(email)}
 
 
 def last_orders(shop_id, baskets):
-    """{("contact", id) or ("email", lowercased address): when they last ordered in the shop}, for these
+    """{("contact", id) or ("email", :func:`address_key`): when they last ordered in the shop}, for these
     baskets' shoppers, since the oldest basket's last change."""
     baskets = list(baskets)
     contact_ids = {shopper_contact(basket).pk for basket in baskets if shopper_contact(basket)}
@@ -199,7 +201,7 @@ def last_orders(shop_id, baskets):
     latest = {}
     for customer_id, orderer_id, email, created_on in orders.values_list("customer_id", "orderer_id", "lower_email",
                                                                          "created_on"):
-        for key in (("contact", customer_id), ("contact", orderer_id), ("email", email)):
+        for key in (("contact", customer_id), ("contact", orderer_id), ("email", email and address_key(email))):
             if key[1]:
                 latest[key] = max(created_on, latest.get(key, created_on))
     return latest
