@@ -56,8 +56,10 @@ LEFT = (members.UNSUBSCRIBED, members.CLEANED, members.ARCHIVED)
 
 def status_asked(request, member_status, double_opt_in):
     """The status asked of a member the write found existing without the consent just given (or a confirmation
-    asked for): pending for a confirmation, and for a member who left (:data:`LEFT`); else as a new member."""
-    if request == ConsentRequest.CONFIRM or member_status in LEFT:
+    asked for): pending for a confirmation, for a consent typed into the newsletter block (whoever typed the address
+    of a guest buyer Mailchimp holds is not shown to be its owner) and for a member who left (:data:`LEFT`); else as
+    a new member."""
+    if request in (ConsentRequest.CONFIRM, ConsentRequest.SIGNUP) or member_status in LEFT:
         return members.PENDING
     return status_if_new(True, double_opt_in)
 
@@ -65,7 +67,7 @@ def status_asked(request, member_status, double_opt_in):
 def requested_change(request, change, permission, member_status, double_opt_in, consent_last_sent=None):
     """The status to force once the row's consent request is taken into account (``change``: what the
     consent alone asks for; ``consent_last_sent``: the row's consent last sent, None when never)."""
-    if request == ConsentRequest.SUBSCRIBE and permission and change is None and member_status not in (
+    if request in ConsentRequest.GIVEN and permission and change is None and member_status not in (
             "", members.SUBSCRIBED, members.PENDING):
         # A consent given since the last send reaches a member the shop never told (a former guest buyer).
         # Never sent ("" ): the member write carries it as ``status_if_new``, and the answer says whether the

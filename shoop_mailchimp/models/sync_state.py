@@ -35,6 +35,11 @@ class ConsentRequest:
     #: Consent was given in the shop since the last send (a box ticked, a form sent): it is sent as a change,
     #: also to a member the shop never told (a former guest buyer, ``transactional``). Cleared by the send.
     SUBSCRIBE = "subscribe"
+    #: Consent given with an address alone (the newsletter block, for an address the shop had no contact of): sent
+    #: as ``SUBSCRIBE`` to a new member, but a member Mailchimp already holds of the address (a guest buyer,
+    #: ``transactional``; someone who left) is asked to confirm by e-mail first (``pending``): the address proves
+    #: nothing about who typed it. Cleared by the send.
+    SIGNUP = "signup"
     #: Asked for where the address proves nothing (the newsletter block for an address the shop knows, an
     #: address another contact of the shop has): Mailchimp mails its owner a confirmation link (``pending``)
     #: whatever the audience's opt-in setting. Kept until the owner confirms (the webhook then records the
@@ -43,7 +48,10 @@ class ConsentRequest:
     #: The shopper asked to be unsubscribed (their account page): the member is unsubscribed even where the
     #: shop never recorded their consent (subscribed on another form). Cleared by the send.
     UNSUBSCRIBE = "unsubscribe"
-    CHOICES = [(SUBSCRIBE, _("send the consent given")), (CONFIRM, _("confirm by e-mail first")),
+    #: The requests that carry a consent just given in the shop.
+    GIVEN = (SUBSCRIBE, SIGNUP)
+    CHOICES = [(SUBSCRIBE, _("send the consent given")), (SIGNUP, _("send the consent typed into the block")),
+               (CONFIRM, _("confirm by e-mail first")),
                (UNSUBSCRIBE, _("unsubscribe"))]
 
 

@@ -105,8 +105,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                 person.save()
                 person.add_to_shop(shop)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
-                # A consent just given: sent as a change even where the address is already in the audience.
-                if state.request_consent_change(shop.pk, [person.pk], ConsentRequest.SUBSCRIBE):
+                # A consent just given: sent as a change even where the address is already in the audience, where
+                # its owner is asked to confirm it (ConsentRequest.SIGNUP).
+                if state.request_consent_change(shop.pk, [person.pk], ConsentRequest.SIGNUP):
                     schedule_delivery(shop.pk)
             subscribed = set(SyncState.objects.filter(
                 shop=shop, kind=SyncKind.CONTACT, object_id__in=[contact.pk for contact in contacts],
@@ -122,7 +123,7 @@ def subscribe_address(shop, email, first_name="", last_name=""):
             # A stranger's press never replaces what the shopper asked for themselves and is not sent yet.
             if confirm and state.request_consent_change(shop.pk, [contact.pk for contact in confirm],
                                                         ConsentRequest.CONFIRM, unless=(
-                                                            ConsentRequest.UNSUBSCRIBE, ConsentRequest.SUBSCRIBE)):
+                                                            ConsentRequest.UNSUBSCRIBE,) + ConsentRequest.GIVEN):
                 schedule_delivery(shop.pk)
     finally:
         cache.delete(lock)
@@ -144,7 +145,7 @@ def subscribe_person(shop, contact, where):
         log_event(shop.pk, "storefront.confirm", "The shopper asked again %s after the confirmation link lapsed: "
                   "Mailchimp mails a fresh one." % where, contact_id=contact.pk)
         if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.CONFIRM,
-                                        unless=(ConsentRequest.UNSUBSCRIBE, ConsentRequest.SUBSCRIBE)):
+                                        unless=(ConsentRequest.UNSUBSCRIBE,) + ConsentRequest.GIVEN):
             schedule_delivery(shop.pk)
         return
     _set_consent(shop, contact, True, where)
@@ -263,7 +264,7 @@ def newsletter_status(shop, contact):
         return NOT_SUBSCRIBED
     if member_status == members.SUBSCRIBED:
         return SUBSCRIBED
-    if member_status == members.ARCHIVED and request != ConsentRequest.SUBSCRIBE:
+    if member_status == members.ARCHIVED and request not in ConsentRequest.GIVEN:
         return ARCHIVED  # (a consent given again goes with the next send: below)
     if member_status != members.PENDING and held_back(shop):
         return RECORDED  # the consent goes with the next send, once the shop sends again

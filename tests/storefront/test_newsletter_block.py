@@ -326,16 +326,15 @@ def test_a_withdrawal_not_sent_yet_is_not_undone_by_a_stranger_typing_the_addres
 def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
         shop, front_client, configuration, mailchimp_account, before):
     """A former guest buyer (transactional) or someone who unsubscribed long ago, unknown to the shop's
-    contacts, subscribes in the block: the consent reaches Mailchimp (subscribed, or pending with Mailchimp's
-    confirmation for someone who had unsubscribed), and the shop keeps it."""
+    contacts, subscribes in the block: the consent reaches Mailchimp as a request to confirm (pending: whoever
+    typed the address is not shown to be its owner), and the shop keeps it."""
     emulator, api_key, list_id = mailchimp_account
     emulator.add_members(api_key, list_id, ["old.buyer@fastmail.com"], status=before)
 
     subscribe(front_client, "old.buyer@fastmail.com")
     drain()
 
-    expected = "subscribed" if before == "transactional" else "pending"
-    assert emulator.get_member(api_key, list_id, "old.buyer@fastmail.com")["status"] == expected
+    assert emulator.get_member(api_key, list_id, "old.buyer@fastmail.com")["status"] == "pending"
     person = PersonContact.objects.get(email="old.buyer@fastmail.com")
     assert person.marketing_permission is True
     assert row_of(person).consent_request == ""
@@ -532,26 +531,3 @@ def test_registering_later_without_ticking_the_box_does_not_unsubscribe_the_bloc
     assert PersonContact.objects.filter(email="same.person@fastmail.com").count() == 2
     drain()
     assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"
-
-
-@pytest.mark.django_db
-@pytest.mark.usefixtures("commits")
-@pytest.mark.xfail(strict=True, reason="open policy call (review aud3): asking a transactional member to confirm "
-                   "needs a consent request of the block's own; consent.status_asked for every SUBSCRIBE would also "
-                   "make a logged-in shopper's own consent pending (test_account_page's one-person business)")
-def test_a_strangers_press_does_not_subscribe_a_known_buyer_without_confirmation(
-        shop, front_client, configuration, mailchimp_account):
-    """Under single opt-in, a stranger types into the block the address of a buyer Mailchimp holds as
-    ``transactional`` (a guest buyer: known, never consented). The buyer is subscribed outright, with no
-    confirmation mail. The same press on the address of a shop contact, or of a member who left, asks its owner to
-    confirm (pending) -- the fix e0d08da's own reason ("an address Mailchimp knows is no less known than a contact
-    of the shop having it") applies to a transactional member too (consent.status_asked / LEFT)."""
-    emulator, api_key, list_id = mailchimp_account
-    assert not configuration.double_opt_in
-    emulator.add_members(api_key, list_id, ["guest.buyer@fastmail.com"], status="transactional")
-
-    subscribe(front_client, "guest.buyer@fastmail.com")
-    drain()
-
-    assert PersonContact.objects.filter(email="guest.buyer@fastmail.com").exists()
-    assert emulator.get_member(api_key, list_id, "guest.buyer@fastmail.com")["status"] == "pending"

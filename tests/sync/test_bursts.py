@@ -790,3 +790,32 @@ def test_consent_given_to_a_member_that_existed_ends_the_same_one_by_one_and_in_
         assert emulator.get_member(api_key, list_id, person.email)["status"] == expected
         row = row_of(person)
         assert row.member_status == expected and row.consent_request == "" and row.status == SyncStatus.SYNCED
+
+
+def test_an_address_typed_into_the_block_that_mailchimp_holds_is_confirmed_one_by_one_and_in_a_batch(
+        burst_settings, mailchimp_account):
+    """The newsletter block for addresses the shop has no contact of but Mailchimp holds as guest buyers
+    (``transactional``): whoever typed them is not shown to own them, so each owner is asked to confirm (pending),
+    one by one and through a batch alike, under single opt-in."""
+    from shoop_mailchimp.storefront.subscriptions import subscribe_address
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not burst_settings.double_opt_in
+    emails = ["typed.buyer.%d@fastmail.com" % number for number in range(THRESHOLD + 1)]
+    emulator.add_members(api_key, list_id, emails, status="transactional")
+    subscribe_address(burst_settings.shop, emails[0])
+    drain()  # one contact due: one by one
+    assert emulator.get_member(api_key, list_id, emails[0])["status"] == "pending"
+
+    for email in emails[1:]:
+        subscribe_address(burst_settings.shop, email)
+    emulator.clear_requests()
+    run_due_work()
+    finish_batches(burst_settings)
+    assert batch_posts(emulator) and not member_puts(emulator), "the first writes went in batches"
+    make_all_due()
+    drain()
+    for email in emails:
+        assert emulator.get_member(api_key, list_id, email)["status"] == "pending", email
+        row = row_of(Contact.objects.get(email=email))
+        assert row.member_status == "pending" and row.consent_request == "" and row.status == SyncStatus.SYNCED

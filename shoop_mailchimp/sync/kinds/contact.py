@@ -582,7 +582,7 @@ def existed_without_consent(consent_request, permission, status_sent, member_sta
     as a retry that learnt the member's status, and the row's next plan sends the same change (one by one when it
     subscribes). Sending the change one by one as a retry too would delay every such consent by a retry; sending
     it in a later batch phase would lose the compliance fallback."""
-    asked = (consent_request == ConsentRequest.SUBSCRIBE and permission) or consent_request == ConsentRequest.CONFIRM
+    asked = (consent_request in ConsentRequest.GIVEN and permission) or consent_request == ConsentRequest.CONFIRM
     return bool(asked) and not status_sent and member_status not in ("", members.PENDING) and not (
         consent.confirmed_already(member_status))
 
