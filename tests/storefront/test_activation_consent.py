@@ -9,11 +9,23 @@ from shoop_mailchimp.sync.drainer import drain
 from tests.storefront.test_registration import activate_account, register, register_company
 
 
+def _set_active(admin_client, company, state):
+    """The company's admin page: Activate ("1") or Deactivate ("0")."""
+    response = admin_client.post(reverse("shuup_admin:contact.detail", kwargs={"pk": company.pk}),
+                                 {"set_is_active": state})
+    assert response.status_code == 302
+
+
 def _reactivate(admin_client, company):
     for state in ("0", "1"):
-        response = admin_client.post(reverse("shuup_admin:contact.detail", kwargs={"pk": company.pk}),
-                                     {"set_is_active": state})
-        assert response.status_code == 302
+        _set_active(admin_client, company, state)
+
+
+def _assert_unsubscribed(emulator, api_key, list_id, person):
+    """Once the queue is drained: no marketing permission in the shop, unsubscribed in Mailchimp."""
+    drain()
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is False
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
 
 
 @pytest.mark.django_db
@@ -41,14 +53,10 @@ def test_reactivating_a_company_does_not_resubscribe_a_member_who_unsubscribed(
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
 
     subscriptions.withdraw_consent(shop, person)  # what the account page's "unsubscribe" does
-    drain()
-    assert PersonContact.objects.get(pk=person.pk).marketing_permission is False
-    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+    _assert_unsubscribed(emulator, api_key, list_id, person)
 
     _reactivate(admin_client, company)
-    drain()
-    assert PersonContact.objects.get(pk=person.pk).marketing_permission is False
-    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+    _assert_unsubscribed(emulator, api_key, list_id, person)
 
 
 @pytest.mark.django_db
@@ -66,12 +74,8 @@ def test_a_person_who_unsubscribed_is_not_resubscribed_when_a_company_of_theirs_
     company = CompanyContact.objects.create(name="Employer Oy", is_active=False)
     company.add_to_shop(shop)
     company.members.add(person)
-    response = admin_client.post(reverse("shuup_admin:contact.detail", kwargs={"pk": company.pk}),
-                                 {"set_is_active": "1"})
-    assert response.status_code == 302
-    drain()
-    assert PersonContact.objects.get(pk=person.pk).marketing_permission is False
-    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+    _set_active(admin_client, company, "1")
+    _assert_unsubscribed(emulator, api_key, list_id, person)
 
 
 @pytest.mark.django_db
@@ -91,9 +95,7 @@ def test_approving_a_company_does_not_subscribe_an_address_its_registrant_never_
     person = register_company(Client(), "victim.co", ticked=True)
     assert person.user.is_active is False
     company = CompanyContact.objects.get(members=person)
-    response = admin_client.post(reverse("shuup_admin:contact.detail", kwargs={"pk": company.pk}),
-                                 {"set_is_active": "1"})
-    assert response.status_code == 302
+    _set_active(admin_client, company, "1")
     person = PersonContact.objects.get(pk=person.pk)
     assert person.user.is_active is False  # the mailed link was never clicked
     drain()

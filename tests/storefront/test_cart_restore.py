@@ -36,6 +36,20 @@ def abandoned_basket(shop, cart_settings):
     return stored(basket), product
 
 
+def second_storefront(shop):
+    """Two storefronts: ``shop`` at one.example.com and a shop two at two.example.com (returned), both themed."""
+    from shuup.core.models import Shop, ShopStatus
+
+    set_current_theme("shuup.themes.classic_gray", shop)
+    shop.domain = "one.example.com"
+    shop.save()
+    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
+                                status=ShopStatus.ENABLED, currency=shop.currency,
+                                prices_include_tax=shop.prices_include_tax)
+    set_current_theme("shuup.themes.classic_gray", other)
+    return other
+
+
 def restore_path(basket):
     url = cart_links.restore_url(basket)
     assert url.startswith(STOREFRONT)
@@ -265,16 +279,9 @@ def test_a_link_pushed_onto_another_visitor_does_not_let_its_sender_watch_their_
 def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
     """Found by review: the global STOREFRONT_BASE_URL came before the shop's domain, so every shop but one mailed
     restore links to another shop's storefront (where the basket is not found)."""
-    from shuup.core.models import Shop, ShopStatus
     from shuup.testing.factories import create_product, get_default_supplier
 
-    set_current_theme("shuup.themes.classic_gray", shop)
-    shop.domain = "one.example.com"
-    shop.save()
-    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
-                                status=ShopStatus.ENABLED, currency=shop.currency,
-                                prices_include_tax=shop.prices_include_tax)
-    set_current_theme("shuup.themes.classic_gray", other)
+    other = second_storefront(shop)
     user = shopper(email="two.tina@fastmail.com")[0]
     basket = basket_of(other, user, host="two.example.com")
     [product] = products(other)
@@ -442,15 +449,7 @@ def test_a_link_whose_products_are_all_no_longer_sold_says_the_basket_is_gone(sh
 def test_a_link_of_another_shops_basket_is_refused(shop, cart_settings):
     """A token of shop two's basket opened in shop one's storefront: refused as a bad link (the basket is shop
     two's: its products, prices and codes), never "gone"."""
-    from shuup.core.models import Shop, ShopStatus
-
-    set_current_theme("shuup.themes.classic_gray", shop)
-    shop.domain = "one.example.com"
-    shop.save()
-    other = Shop.objects.create(identifier="two", name="Two", public_name="Two", domain="two.example.com",
-                                status=ShopStatus.ENABLED, currency=shop.currency,
-                                prices_include_tax=shop.prices_include_tax)
-    set_current_theme("shuup.themes.classic_gray", other)
+    other = second_storefront(shop)
     basket = basket_of(other, shopper(email="two.tom@fastmail.com")[0], host="two.example.com")
     add(basket, other, products(other)[0])
     url = cart_links.restore_url(stored(basket))

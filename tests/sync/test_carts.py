@@ -478,21 +478,33 @@ def test_the_customers_own_guest_order_of_the_restored_basket_deletes_their_cart
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
 
 
-def test_the_customers_own_guest_order_placed_elsewhere_deletes_their_cart(shop, cart_settings, mailchimp_account):
-    """Found by review: an order on another device (not logged in, no restore link) under the customer's own
-    address queued neither their basket nor any cart: Mailchimp went on mailing somebody who had ordered."""
-    emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email="guest.gina@fastmail.com")
+def customers_sent_cart(shop, cart_settings, emulator, api_key, email):
+    """A logged-in customer's basket holding the first of two products, sent as a cart. Returns the stored basket
+    and the second product."""
+    user, person = shopper(email=email)
     basket = basket_of(shop, user)
     first, second = products(shop, 2)
     add(basket, shop, first)
     send_due_carts()
     holder = stored(basket)
     assert str(holder.pk) in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
+    return holder, second
 
-    phone = Client()  # another device, not logged in, no restore link
-    phone.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
-    order = order_in(phone, email="Guest.Gina@fastmail.com")
+
+def guest_order_on_another_device(product, email):
+    """Another device, not logged in, no restore link: a guest orders ``product`` under ``email``."""
+    phone = Client()
+    phone.post("/basket/", {"command": "add", "product_id": product.pk, "quantity": 1})
+    return order_in(phone, email=email)
+
+
+def test_the_customers_own_guest_order_placed_elsewhere_deletes_their_cart(shop, cart_settings, mailchimp_account):
+    """Found by review: an order on another device (not logged in, no restore link) under the customer's own
+    address queued neither their basket nor any cart: Mailchimp went on mailing somebody who had ordered."""
+    emulator, api_key, list_id = mailchimp_account
+    holder, second = customers_sent_cart(shop, cart_settings, emulator, api_key, "guest.gina@fastmail.com")
+
+    order = guest_order_on_another_device(second, "Guest.Gina@fastmail.com")
     assert order.customer_id is None and order.lines.products().filter(product=second).exists()
     send_due_carts()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
@@ -514,9 +526,7 @@ def test_a_guests_order_on_another_device_deletes_the_cart_of_the_address_they_t
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["id"] == str(stored(basket).pk)
 
-    phone = Client()
-    phone.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
-    order_in(phone, email="GUS.guest@fastmail.com")
+    guest_order_on_another_device(second, "GUS.guest@fastmail.com")
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().filter(object_id=stored(basket).pk).exists()
@@ -1014,9 +1024,7 @@ def test_a_guests_idn_cart_is_deleted_when_they_order_under_the_other_form(shop,
     basket.save()
     send_due_carts()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
-    phone = Client()
-    phone.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
-    order_in(phone, email=ordered)
+    guest_order_on_another_device(second, ordered)
     send_due_carts()
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
@@ -1028,15 +1036,7 @@ def test_a_customers_idn_cart_is_deleted_when_they_order_as_a_guest_under_the_ot
     """Second review of issue 18: a logged-in customer whose address has an internationalized domain leaves a cart,
     then orders as a guest on another device with the address in its other form: their cart goes."""
     emulator, api_key, list_id = mailchimp_account
-    user, person = shopper(email=contact_email)
-    basket = basket_of(shop, user)
-    first, second = products(shop, 2)
-    add(basket, shop, first)
-    send_due_carts()
-    holder = stored(basket)
-    assert str(holder.pk) in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
-    phone = Client()
-    phone.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
-    order_in(phone, email=ordered)
+    holder, second = customers_sent_cart(shop, cart_settings, emulator, api_key, contact_email)
+    guest_order_on_another_device(second, ordered)
     send_due_carts()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}

@@ -461,6 +461,16 @@ def unrecorded_coupon_campaign(shop, **kwargs):
     return campaign
 
 
+def assert_synced_in_batches(shop, emulator, campaign):
+    """Sync existing, from a cleared request log: every batch done, and the campaign's row synced."""
+    emulator.clear_requests()
+    request_job(shop.pk, JobKind.SYNC_EXISTING)
+    run_due_work(shop.pk)
+    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
+    row = promo_row(campaign)
+    assert row.status == SyncStatus.SYNCED, row.last_error
+
+
 def test_sync_existing_moves_a_code_from_a_dead_campaigns_rule_to_the_live_one(shop, configuration,
                                                                               mailchimp_account):
     """The bulk path does what the one-by-one path does: last summer's switched-off campaign holds SUMMER in
@@ -472,12 +482,7 @@ def test_sync_existing_moves_a_code_from_a_dead_campaigns_rule_to_the_live_one(s
     last_year.save()
     assert codes_in_mailchimp(mailchimp_account, configuration)["SUMMER"]["id"] == str(last_year.pk)
     this_year = unrecorded_coupon_campaign(shop, code="SUMMER", percentage=Decimal("0.15"))
-    emulator.clear_requests()
-    request_job(shop.pk, JobKind.SYNC_EXISTING)
-    run_due_work(shop.pk)
-    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
-    row = promo_row(this_year)
-    assert row.status == SyncStatus.SYNCED, row.last_error
+    assert_synced_in_batches(shop, emulator, this_year)
     assert codes_in_mailchimp(mailchimp_account, configuration)["SUMMER"]["id"] == str(this_year.pk)
     assert rules_of(mailchimp_account, configuration)[str(last_year.pk)]["promo_codes"] == []
     assert not [r for r in emulator.requests if "/promo-" in r["path"]], "in batches, not one by one"
@@ -489,12 +494,7 @@ def test_sync_existing_leaves_a_dead_campaign_without_the_code_a_live_one_holds(
     emulator = mailchimp_account[0]
     dead = unrecorded_coupon_campaign(shop, code="WINTER", percentage=Decimal("0.2"), active=False)
     live = coupon_campaign(shop, code="WINTER", percentage=Decimal("0.1"))
-    emulator.clear_requests()
-    request_job(shop.pk, JobKind.SYNC_EXISTING)
-    run_due_work(shop.pk)
-    assert bulk.resume_batches(shop.pk, poll_interval=0.05, timeout=30) == 0
-    row = promo_row(dead)
-    assert row.status == SyncStatus.SYNCED, row.last_error
+    assert_synced_in_batches(shop, emulator, dead)
     rules = rules_of(mailchimp_account, configuration)
     assert rules[str(dead.pk)]["enabled"] is False and rules[str(dead.pk)]["promo_codes"] == []
     assert codes_in_mailchimp(mailchimp_account, configuration)["WINTER"]["id"] == str(live.pk)
