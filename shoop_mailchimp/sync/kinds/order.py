@@ -443,9 +443,8 @@ class OrderPlan:
             try:
                 yield from self._send(payload)
             except MailchimpAPIError as error:
-                if errors.campaign_refused(error) and payload.get("campaign_id"):
-                    # The campaign went between the look-up and the write: the order goes without it.
-                    self.context.attributions.campaigns[payload.pop("campaign_id")] = False
+                if attribution.drop_refused_campaign(error, payload, self.context.attributions):
+                    pass  # the campaign went between the look-up and the write: the order goes without it
                 elif errors.product_missing(error):
                     # Mailchimp lost a product the shop holds sent (deleted there): the order's products again,
                     # then the order once more.
