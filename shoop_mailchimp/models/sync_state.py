@@ -105,6 +105,10 @@ class SyncState(models.Model):
         max_length=64, blank=True, verbose_name=_("order statuses last recorded"),
         help_text=_("An order's financial and fulfillment status at its last send: Mailchimp sends a notification "
                     "when an order gets a status, so only a changed one is sent again."))
+    customer_sent = models.IntegerField(
+        null=True, blank=True, verbose_name=_("customer last sent"),
+        help_text=_("The contact an order's last send named as its customer: an order moved to another customer "
+                    "sends the first one again too (one order fewer)."))
     unique_email_id = models.CharField(
         max_length=64, blank=True, verbose_name=_("Mailchimp member id"),
         help_text=_("Mailchimp's unique_email_id: it stays when the e-mail changes, so a reconciliation "

@@ -1,8 +1,7 @@
 """An order placed (with its campaign, the carts it ends and the consent its checkout must not withdraw),
 its status changed, moved to another customer, or paid, shipped, cancelled or refunded; a customer anonymized
 (their orders' attribution forgets the recipient's Mailchimp id)."""
-from django.db.models.signals import pre_save
-from shuup.core.models import Contact, Order
+from shuup.core.models import Contact
 from shuup.core.order_creator.signals import order_creator_finished
 from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
@@ -11,7 +10,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.receivers.carts import record_carts_ordered
 from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT, consent_given_again
-from shoop_mailchimp.receivers.recording import recall, record, remember
+from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.storefront.attribution import forget_recipient, remember_for_order
 from shoop_mailchimp.sync import state
@@ -21,9 +20,6 @@ from shoop_mailchimp.sync.kinds import order as order_kind
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
-ORDER_SAVING_UID = "shoop_mailchimp.order_saving"
-#: The customer an order had before a save that moved it to another (see :func:`order_saving`).
-PREVIOUS_CUSTOMER = "_shoop_mailchimp_previous_customer_id"
 ATTRIBUTION_ANONYMIZED_UID = "shoop_mailchimp.attribution_contact_anonymized"
 #: Set in the customer's options by Shuup's checkout once it showed the marketing box: later checkouts hide it.
 MARKETING_ASKED = "marketing_permission_asked"
@@ -87,31 +83,16 @@ def order_saved(sender, order, **kwargs):
     Shuup saves the order for each of them, so ``order_changed`` is the one signal: a payment that pays it in
     full (``create_payment``), a shipment sent or received (``update_shipping_status``), a cancellation, a refund
     (``create_refund`` saves before sending ``refund_created``). A payment or shipment that changes neither
-    status saves nothing, and changes nothing Mailchimp is sent."""
-    moved_from = recall(order, PREVIOUS_CUSTOMER)
+    status saves nothing, and changes nothing Mailchimp is sent.
+
+    An order moved to another customer (Shuup's order editor) queues its new customer here; the first one is
+    sent again by the order's plan, which compares the customer with the one its row last sent
+    (:func:`~shoop_mailchimp.sync.kinds.order.with_customer`): a save reads nothing of the order."""
     recorded = state.record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True)
-    contacts = [order.customer_id] if order.customer_id and (recorded or moved_from) else []
-    if moved_from:
-        # The order was moved to another customer (Shuup's order editor): the first has one order fewer (their
-        # merge fields, their "customer" tag), the new one one more.
-        contacts.append(moved_from)
-    if contacts and state.record(order.shop_id, SyncKind.CONTACT, contacts, only_known=True):
-        recorded = True
+    if recorded and order.customer_id:
+        state.record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
     if recorded:
         schedule_delivery(order.shop_id)
-
-
-def order_saving(sender, instance, raw=False, update_fields=None, **kwargs):
-    """Before an order's save: the customer it had, when the save moves it to another (read only where the save
-    can change the customer, in a shop that records changes)."""
-    if raw or instance.pk is None or (update_fields is not None and "customer" not in update_fields
-                                      and "customer_id" not in update_fields):
-        return
-    if instance.shop_id not in recording_shop_ids():
-        return
-    stored = Order.objects.filter(pk=instance.pk).values_list("customer_id", flat=True).first()
-    if stored and stored != instance.customer_id:
-        remember(instance, PREVIOUS_CUSTOMER, stored)
 
 
 def contact_anonymized(sender, shop, contact=None, **kwargs):
@@ -122,7 +103,6 @@ def contact_anonymized(sender, shop, contact=None, **kwargs):
 
 
 def connect():
-    pre_save.connect(order_saving, sender=Order, dispatch_uid=ORDER_SAVING_UID)
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
     anonymization_requested.connect(contact_anonymized, dispatch_uid=ATTRIBUTION_ANONYMIZED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 import requests
-from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, PersonContact
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 from shuup.testing.factories import create_random_contact_group, get_shop
 
 from shoop_mailchimp.initialization import initialize
@@ -17,7 +19,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import make_all_due, member_puts, new_person, place_order, row_of
+from tests.helpers import make_all_due, member_puts, new_person, order_row, place_order, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -299,6 +301,46 @@ def test_an_order_moved_to_another_customer_takes_the_customer_tag_from_the_firs
     drain()
     assert tag_names(member_of(mailchimp_account, right)) == ["customer"]
     assert tag_names(member_of(mailchimp_account, wrong)) == []
+
+
+def test_an_order_moved_to_a_customer_it_cannot_be_sent_for_still_sends_the_first_again(configuration,
+                                                                                       mailchimp_account):
+    """The order moved to a customer who never consented, in a shop that sends only people who consented: the order
+    is not sent for them, yet the first customer, with no order left, loses the "customer" tag; the row keeps the
+    customer it was planned for, so a later save queues the first one no more."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(customer_tag="customer", send_unconsented=False)
+    wrong, right = new_person(), new_person(permission=False)
+    order, _products = place_order(configuration.shop, wrong)
+    drain()
+    assert tag_names(member_of(mailchimp_account, wrong)) == ["customer"]
+    assert order_row(order).customer_sent == wrong.pk
+    order.customer = right
+    order.orderer = right
+    order.save()
+    drain()
+    assert order_row(order).status == SyncStatus.SKIPPED and order_row(order).customer_sent == right.pk
+    assert tag_names(member_of(mailchimp_account, wrong)) == []
+    version = row_of(wrong).version
+    order.save()
+    drain()
+    assert order_row(order).status == SyncStatus.SKIPPED and row_of(wrong).version == version
+
+
+def test_an_order_save_reads_nothing_of_the_order_back(configuration, mailchimp_account):
+    """Shuup saves an order on each payment, shipment and status change: the shop's receivers read nothing of the
+    order's stored row (its customer before the save, to notice an order moved to another customer: the order's
+    plan compares its customer with the one its row last sent). The save still queues the order and its
+    customer."""
+    person = new_person()
+    order, _products = place_order(configuration.shop, person)
+    drain()
+    order = Order.objects.get(pk=order.pk)
+    with CaptureQueriesContext(connection) as queries:
+        order.save()
+    reads = [query["sql"] for query in queries.captured_queries
+             if query["sql"].lstrip().upper().startswith("SELECT") and 'FROM "shuup_order" ' in query["sql"]]
+    assert reads == []
+    assert order_row(order).status == SyncStatus.PENDING and row_of(person).status == SyncStatus.PENDING
 
 
 def test_the_shops_tag_stays_the_shops_after_the_store_is_created_again(configuration, mailchimp_account):

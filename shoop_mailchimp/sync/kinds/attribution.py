@@ -3,6 +3,7 @@ the order's revenue), ``landing_site`` and ``tracking_code``. Mailchimp refuses 
 account does not have (a link from another account's e-mail, an altered one), so a campaign is looked up once
 per drain before an order names it, and left out if it is not there: the order counts anyway.
 """
+from shoop_mailchimp.mailchimp import errors
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import campaign_path
 from shoop_mailchimp.mailchimp.transport import Operation
@@ -47,3 +48,13 @@ def check_campaign(payload, attributions):
             attributions.campaigns[campaign_id] = False
     if not attributions.campaigns[campaign_id]:
         del payload["campaign_id"]
+
+
+def drop_refused_campaign(error, payload, attributions):
+    """Whether ``error`` is Mailchimp refusing the payload's campaign, deleted between the look-up
+    (:func:`check_campaign`) and the write: the campaign is then dropped from the payload, and known gone for the rest
+    of the drain, and the order or cart is written again without it (it counts anyway)."""
+    if not (errors.campaign_refused(error) and payload.get("campaign_id")):
+        return False
+    attributions.campaigns[payload.pop("campaign_id")] = False
+    return True

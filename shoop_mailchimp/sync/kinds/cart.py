@@ -390,10 +390,9 @@ class CartPlan:
         try:
             yield from self._write(store_id)
         except MailchimpAPIError as error:
-            if not (errors.campaign_refused(error) and payload.get("campaign_id")):
-                raise
             # The campaign went between the look-up and the write: the cart goes without it, as an order does.
-            self.context.attributions.campaigns[payload.pop("campaign_id")] = False
+            if not attribution.drop_refused_campaign(error, payload, self.context.attributions):
+                raise
             yield from self._write(store_id)
         lines = len(payload["lines"])
         log("cart.send", "Cart %s sent (%s %s, %d %s)" % (

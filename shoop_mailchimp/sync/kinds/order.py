@@ -344,10 +344,31 @@ def plan(configuration, row, context):
     try:
         order_plan = OrderPlan(configuration, row, order, context)
     except UnsendableOrder as reason:
-        return Outcome.skipped(str(reason))
+        outcome = Outcome.skipped(str(reason))
+        return with_customer(outcome, row, order.customer_id) if order is not None else outcome
     if order_plan.waiting_for_customer:
-        return Outcome(Result.RETRY, "waiting for its customer to reach Mailchimp first", waits=True)
-    return Outcome.unchanged() if order_plan.fingerprint == row.fingerprint else order_plan
+        return with_customer(Outcome(Result.RETRY, "waiting for its customer to reach Mailchimp first", waits=True),
+                             row, order.customer_id)
+    if order_plan.fingerprint == row.fingerprint and not moved_from(row, order.customer_id):
+        return Outcome.unchanged()
+    return order_plan
+
+
+def moved_from(row, customer_id):
+    """The customer the order's last send named (``SyncState.customer_sent``) when the order has another one now
+    (moved in Shuup's order editor); else None."""
+    return row.customer_sent if row.customer_sent and row.customer_sent != customer_id else None
+
+
+def with_customer(outcome, row, customer_id):
+    """``outcome`` of an order's row, keeping on the row the customer the order names now and, when the order was
+    moved to another customer since its last send, sending the first one again: with one order fewer, their
+    merge fields and their "customer" tag change (the new customer's contact is queued by the order's save)."""
+    outcome.facts["customer_sent"] = customer_id
+    previous = moved_from(row, customer_id)
+    if previous:
+        outcome.requeue.append((SyncKind.CONTACT, [previous], True))
+    return outcome
 
 
 class OrderPlan:
@@ -410,6 +431,10 @@ class OrderPlan:
                                           else dict(self.payload, statuses=self.statuses))
 
     def run(self, log):
+        outcome = yield from self._run(log)
+        return with_customer(outcome, self.row, self.order.customer_id)
+
+    def _run(self, log):
         store_id = self.configuration.store_id
         yield from attribution.check_campaign(self.payload, self.context.attributions)
         yield from self.context.catalogue_gap.operations(store_id, [line.product for line in self.lines])
@@ -418,9 +443,8 @@ class OrderPlan:
             try:
                 yield from self._send(payload)
             except MailchimpAPIError as error:
-                if errors.campaign_refused(error) and payload.get("campaign_id"):
-                    # The campaign went between the look-up and the write: the order goes without it.
-                    self.context.attributions.campaigns[payload.pop("campaign_id")] = False
+                if attribution.drop_refused_campaign(error, payload, self.context.attributions):
+                    pass  # the campaign went between the look-up and the write: the order goes without it
                 elif errors.product_missing(error):
                     # Mailchimp lost a product the shop holds sent (deleted there): the order's products again,
                     # then the order once more.
@@ -516,11 +540,18 @@ def _build_orders(configuration, pairs, rows, sent):
         operations.append(batches.encode(Operation("POST", order_path(configuration.store_id), plan.payload),
                                          "o:%d:order" % row.id))
         sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint,
-                                                statuses=plan.statuses, products=plan.product_ids())
+                                                statuses=plan.statuses, products=plan.product_ids(),
+                                                customer=plan.order.customer_id)
     return operations
 
 
 def _read_orders(configuration, row, results, facts):
+    outcome = _read_order(row, results, facts)
+    # Batches submitted before orders kept their customer say none.
+    return with_customer(outcome, row, facts["customer"]) if facts and "customer" in facts else outcome
+
+
+def _read_order(row, results, facts):
     result = results.get("order")
     if not facts or result is None:
         return Outcome(Result.RETRY, "no batch result for this order")
