@@ -16,7 +16,7 @@ def remember_customers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shoop_mailchimp', '0026_store_syncing_since'),
+        ('shoop_mailchimp', '0027_signup_consent_request'),
     ]
 
     operations = [
