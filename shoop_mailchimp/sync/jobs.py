@@ -75,12 +75,11 @@ def run_due_jobs(shop_id=None):
 
 
 def run_job_now(job):
-    """Run a queued job in this process (a management command) unless a drainer took it first; returns
-    the job as it ended, or None when it was taken."""
-    now = timezone.now()
-    taken = MailchimpJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
-    if not taken:
+    """Run a queued job in this process (a management command), under the rule of :func:`_claim`: not while
+    another job of its shop runs (it stays queued, and a drainer runs it after), nor when a drainer took it first.
+    Returns the job as it ended, or None when it was not run here."""
+    if job.status != JobStatus.QUEUED or not _shop_free(job.shop_id, timezone.now()) or not _take(
+            job, timezone.now()):
         return None
     job.refresh_from_db()
     _run(job)
