@@ -17,18 +17,29 @@ from shoop_mailchimp.sync.kinds import merge_fields
 
 def member_write_inputs(configuration):
     """What decides a member's merge fields and tags besides the contact: compared before and after a change
-    (the audience's fields read, the mapping or the tag rules saved). A field is its tag and type: one deleted in
-    Mailchimp and made again of another type (its values went with it) sends the members again."""
-    return (sorted((key, field["tag"], field.get("type") or "")
+    (the audience's fields read, the mapping or the tag rules saved). A field is its tag, type and merge id: one
+    deleted in Mailchimp and made again (its values went with it), of another type or of the same, sends the
+    members again."""
+    return (sorted((key, field["tag"], field.get("type") or "", field.get("merge_id"))
                    for key, field in merge_fields.effective_map(configuration).items()),
             configuration.customer_tag, configuration.company_tag, sorted(configuration.tag_group_ids or ()))
 
 
+def inputs_changed(before, after):
+    """Whether what member writes carry changed from ``before`` to ``after`` (:func:`member_write_inputs`). A merge id
+    learnt for a field known without one (read before the shop kept them) is no change: the field is the same."""
+    unknown = {entry[:3] for entry in before[0] if entry[3] is None}
+    fields_after = [entry[:3] + (None,) if entry[:3] in unknown else entry for entry in after[0]]
+    return before != (fields_after,) + tuple(after[1:])
+
+
 def resend_if_changed(configuration, before):
     """Queue every contact again when what member writes carry changed since ``before`` (payloads that did not
-    change close without a request); returns whether it did. A field the shop created and no longer fills is
-    remembered, to be sent empty once to each member written before (its last value would linger)."""
-    if member_write_inputs(configuration) == before:
+    change close without a request; a member whose field was made again is written again, see
+    :func:`shoop_mailchimp.sync.kinds.merge_fields.filled_field_ids`); returns whether it did. A field the shop
+    created and no longer fills is remembered, to be sent empty once to each member written before (its last value
+    would linger)."""
+    if not inputs_changed(before, member_write_inputs(configuration)):
         return False
     clears = merge_fields.unmapped_created(configuration, [field[1] for field in before[0]], timezone.now())
     if clears != configuration.merge_fields_to_clear:

@@ -155,7 +155,9 @@ def get_or_none(session, path, **params):
 # Merge fields ----------------------------------------------------------------------------------------
 
 #: What the shop keeps of a merge field: enough to map shop data to it and give each value its type's form.
-MERGE_FIELD_KEYS = ("tag", "name", "type", "required", "options")
+#: ``merge_id`` tells a field deleted and made again (its values gone with it) from the field, even with the same tag
+#: and type: Mailchimp gives each new field a new one.
+MERGE_FIELD_KEYS = ("merge_id", "tag", "name", "type", "required", "options")
 
 
 def merge_fields_path(list_id):

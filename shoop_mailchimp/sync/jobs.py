@@ -4,8 +4,10 @@ The admin's request only queues a :class:`~shoop_mailchimp.models.MailchimpJob`;
 it, and the status page shows how it went.
 """
 import logging
+import threading
 from datetime import timedelta
 
+from django.db import DatabaseError, connections
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import ugettext as _
@@ -32,8 +34,12 @@ from shoop_mailchimp.webhook_registration import move_webhook
 
 logger = logging.getLogger(__name__)
 
-#: A running job whose drainer died is taken up again after this many seconds.
+#: A running job whose drainer died is taken up again after this many seconds: a job that runs renews its lease
+#: while its worker lives (:class:`LeaseKeeper`), however long it runs.
 JOB_LEASE_SECONDS = 600
+#: A running job's lease is renewed each time this share of JOB_LEASE_SECONDS passed (as the drainer renews its
+#: rows' leases, ``drainer.RENEW_LEASE_AFTER``): well before it could end.
+RENEW_JOB_LEASE_AFTER = 1 / 3
 #: Days an ended reconciliation is kept for the admin.
 RECONCILE_KEEP_DAYS = 30
 
@@ -69,12 +75,11 @@ def run_due_jobs(shop_id=None):
 
 
 def run_job_now(job):
-    """Run a queued job in this process (a management command) unless a drainer took it first; returns
-    the job as it ended, or None when it was taken."""
-    now = timezone.now()
-    taken = MailchimpJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
-    if not taken:
+    """Run a queued job in this process (a management command), under the rule of :func:`_claim`: not while
+    another job of its shop runs (it stays queued, and a drainer runs it after), nor when a drainer took it first.
+    Returns the job as it ended, or None when it was not run here."""
+    if job.status != JobStatus.QUEUED or not _shop_free(job.shop_id, timezone.now()) or not _take(
+            job, timezone.now()):
         return None
     job.refresh_from_db()
     _run(job)
@@ -82,10 +87,56 @@ def run_job_now(job):
     return job
 
 
+class LeaseKeeper:
+    """Renews a running job's lease from a thread of its own while the job runs, every RENEW_JOB_LEASE_AFTER of
+    JOB_LEASE_SECONDS: the jobs of its shop stay held however long one step of the job takes (a slow Mailchimp
+    answer, a wait for a lock), and a job whose worker died (its process, and so this thread, gone) frees its shop
+    when its lease ends. The thread touches the database only when a job runs that long (most end in a second).
+
+    A thread rather than renewals between the job's steps, as the drainer renews its rows' leases between sends:
+    a job's steps are spread over modules that know no job (Initialize, a reconciliation, a Disconnect), and one
+    step may take longer than a lease. It renews only its own claim (the job still running, ``started_on`` as
+    claimed): a job taken over by another drainer after a lapse is not held for that one."""
+
+    def __init__(self, job):
+        self.job_id, self.started_on = job.pk, job.started_on
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="shoop-mailchimp-job-%s" % job.pk, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stopped.set()
+        self._thread.join()
+
+    def renew(self):
+        """Extend the lease by JOB_LEASE_SECONDS from now; returns whether the job was still this claim's."""
+        return bool(MailchimpJob.objects.filter(
+            pk=self.job_id, status=JobStatus.RUNNING, started_on=self.started_on).update(
+            lease_until=timezone.now() + timedelta(seconds=JOB_LEASE_SECONDS)))
+
+    def _keep(self):
+        try:
+            while not self._stopped.wait(JOB_LEASE_SECONDS * RENEW_JOB_LEASE_AFTER):
+                try:
+                    if not self.renew():
+                        return
+                except DatabaseError:
+                    logger.exception("The lease of Mailchimp job %s could not be renewed", self.job_id)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+
 def _run(job):
     try:
         refusal = site_refusal(job)
-        status, message = (JobStatus.FAILED, refusal) if refusal else RUNNERS[job.kind](job)
+        if refusal:
+            status, message = JobStatus.FAILED, refusal
+        else:
+            with LeaseKeeper(job):
+                status, message = RUNNERS[job.kind](job)
     except Exception as error:
         logger.exception("Mailchimp job %s failed", job.pk)
         status, message = JobStatus.FAILED, _("An unexpected error stopped it: %(error)s") % {
@@ -97,7 +148,8 @@ def _run(job):
 def _claim(shop_id):
     """The oldest job that may run now. The jobs of one shop run one at a time: none is claimed while another of its
     shop runs under a live lease (a Disconnect deleting the store must not interleave with an Initialize creating
-    it); a dead drainer's job frees its shop when its lease ends."""
+    it); a running job renews its lease while its worker lives (:class:`LeaseKeeper`), and a dead drainer's job
+    frees its shop when its lease ends."""
     now = timezone.now()
     busy = MailchimpJob.objects.filter(status=JobStatus.RUNNING, lease_until__gte=now).values("shop_id")
     candidates = MailchimpJob.objects.filter(
@@ -105,20 +157,33 @@ def _claim(shop_id):
     if shop_id is not None:
         candidates = candidates.filter(shop_id=shop_id)
     for job in candidates.order_by("created_on", "id")[:5]:
-        # One UPDATE decides who runs it, in any number of drainers.
-        taken = MailchimpJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
-            status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
-        if not taken:
-            continue
-        # Two drainers may have claimed two jobs of one shop at once: the later claimed gives its job back.
-        if MailchimpJob.objects.filter(shop_id=job.shop_id, status=JobStatus.RUNNING, lease_until__gte=now,
-                                       pk__lt=job.pk).exists():
-            MailchimpJob.objects.filter(pk=job.pk).update(
-                status=job.status, started_on=job.started_on, lease_until=job.lease_until)
-            continue
-        job.refresh_from_db()
-        return job
+        if _take(job, now):
+            job.refresh_from_db()
+            return job
     return None
+
+
+def _shop_free(shop_id, now, but=None):
+    """Whether no job of the shop (other than ``but``) runs under a live lease."""
+    return not MailchimpJob.objects.filter(shop_id=shop_id, status=JobStatus.RUNNING, lease_until__gte=now).exclude(
+        pk=but).exists()
+
+
+def _take(job, now):
+    """Claim ``job`` (queued, or running under a lapsed lease, as read) for this worker, unless another job of its
+    shop runs; returns whether it did. One UPDATE decides who runs it, in any number of drainers; then two workers
+    may have claimed two jobs of one shop at once (each read the shop free): one that finds another job of its shop
+    running gives its own back. At least one of two such claims sees the other, so they never both run (both may
+    give back, and the next round tries again)."""
+    taken = MailchimpJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
+        status=JobStatus.RUNNING, started_on=now, lease_until=now + timedelta(seconds=JOB_LEASE_SECONDS))
+    if not taken:
+        return False
+    if not _shop_free(job.shop_id, now, but=job.pk):
+        MailchimpJob.objects.filter(pk=job.pk).update(
+            status=job.status, started_on=job.started_on, lease_until=job.lease_until)
+        return False
+    return True
 
 
 def _configuration(job):
@@ -329,8 +394,7 @@ def run_reconcile(job):
     state.record(job.shop_id, SyncKind.PROMO, promo.ended_since_sent(job.shop_id))
 
     def progress(report):
-        MailchimpJob.objects.filter(pk=job.pk).update(result=report, lease_until=timezone.now() + timedelta(
-            seconds=JOB_LEASE_SECONDS))
+        MailchimpJob.objects.filter(pk=job.pk).update(result=report)
 
     try:
         with open_session(configuration) as session:

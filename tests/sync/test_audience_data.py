@@ -14,7 +14,7 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.transport import MailchimpSession, open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields
-from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
@@ -758,3 +758,55 @@ def test_an_address_field_replaced_by_a_text_field_is_filled_again_for_existing_
         make_all_due()
         run_due_work(configuration.shop_id)
     assert "Helsinki" in (emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("ADDRESS") or "")
+
+
+def test_a_field_deleted_and_made_again_with_the_same_type_is_filled_again_through_batches(burst_settings,
+                                                                                             mailchimp_account):
+    """The shop fills PHONE (a phone field) for its members. The marketer deletes PHONE in Mailchimp and makes it
+    again, a phone field of the same tag (Mailchimp gives it a new merge id; the values went with the old field).
+    The account check reads it, and every member is sent again, in batches, so their PHONE does not stay empty until
+    their contact happens to change (third review of issue 19)."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration = read_audience_fields(MailchimpConfiguration.objects.get())
+    phones = {new_person(phone="+358 40 123 456%d" % number).email: "+358 40 123 456%d" % number
+              for number in range(6)}
+    for _ in range(2):
+        run_due_work(configuration.shop_id)
+        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+
+    def phones_in_mailchimp():
+        return {email: emulator.get_member(api_key, list_id, email)["merge_fields"].get("PHONE") for email in phones}
+
+    assert phones_in_mailchimp() == phones
+    with MailchimpSession(api_key) as session:  # as the marketer does in Mailchimp: delete, then add
+        path = "lists/%s/merge-fields" % list_id
+        old = next(field for field in session.get(path, count=1000)["merge_fields"] if field["tag"] == "PHONE")
+        session.delete("%s/%s" % (path, old["merge_id"]))
+        new = session.post(path, {"tag": "PHONE", "name": "Phone", "type": "phone",
+                                  "options": {"phone_format": old["options"].get("phone_format", "none")}})
+    assert (new["tag"], new["type"]) == ("PHONE", "phone") and new["merge_id"] != old["merge_id"]
+    assert not any(phones_in_mailchimp().values())
+
+    read_audience_fields(configuration)
+    emulator.clear_requests()
+    run_due_work(configuration.shop_id)
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert [r for r in emulator.requests if r["path"] == "/batches"], "sent again in a burst"
+    assert phones_in_mailchimp() == phones, "the members' PHONE stayed empty"
+
+
+def test_fields_read_before_merge_ids_were_kept_queue_no_contact_when_read_with_them(configuration,
+                                                                                    mailchimp_account):
+    """A shop that read the audience's fields before it kept their merge ids reads the same fields with them: no
+    field was made again, so no contact is queued (every member of a big audience would be written again). Guards
+    the change above; it passes on the code before it, which kept no merge id."""
+    configuration = read_audience_fields(configuration)
+    new_person(phone="+358 40 123 4567")
+    drain()
+    without_ids = [{key: value for key, value in field.items() if key != "merge_id"}
+                   for field in configuration.audience_merge_fields]
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(audience_merge_fields=without_ids)
+    rows = list(SyncState.objects.values_list("status", "next_attempt_at"))
+    read_audience_fields(MailchimpConfiguration.objects.get())
+    assert all(field.get("merge_id") for field in MailchimpConfiguration.objects.get().audience_merge_fields)
+    assert list(SyncState.objects.values_list("status", "next_attempt_at")) == rows

@@ -455,3 +455,33 @@ def test_a_full_pass_gives_rows_sent_before_ids_were_kept_their_members_id(confi
     # A row that learnt its id meanwhile (a send) keeps it.
     assert state.remember_member_ids({row_of(people[0]).pk: "another"}) == 0
     assert row_of(people[0]).unique_email_id == ids[people[0].pk]
+
+
+def test_the_command_waits_for_a_job_of_the_shop_that_runs(monkeypatch, configuration, mailchimp_account, capsys):
+    """``mailchimp_reconcile`` while a drainer runs another job of the shop (an account check, as it could be an
+    Initialize or a Disconnect): its reconciliation does not run beside it (the jobs of one shop run one at a time)
+    but stays queued, and the drainer runs it after (third review of issue 19)."""
+    from shoop_mailchimp.sync import jobs
+
+    emulator, api_key, list_id = mailchimp_account
+    original = jobs.resources.ping
+    during = []
+
+    def ping_while_the_command_runs(session):
+        answer = original(session)
+        if not during:
+            emulator.clear_requests()
+            during.append(reconcile())
+            during.append([r["path"] for r in emulator.requests if "/members" in r["path"]])
+        return answer
+
+    monkeypatch.setattr(jobs.resources, "ping", ping_while_the_command_runs)
+    jobs.request_job(configuration.shop_id, JobKind.CHECK_ACCOUNT)
+    ran = jobs.run_due_jobs(configuration.shop_id)
+    job, members_read = during
+    assert (job.status, members_read) == (JobStatus.QUEUED, []), "the reconciliation ran beside the account check"
+    assert ran == 2
+    assert "another Mailchimp job of this shop is running" in capsys.readouterr().out
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.message
+    assert job.started_on >= MailchimpJob.objects.get(kind=JobKind.CHECK_ACCOUNT).finished_on

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.sync.jobs import request_job, run_job_now
 
 
@@ -29,9 +29,14 @@ class Command(BaseCommand):
             self.stderr.write("No shop has an active Mailchimp configuration (enabled, initialized, not paused): "
                               "nothing was reconciled.")
         for shop_id in shop_ids:
-            job = run_job_now(request_job(shop_id, JobKind.RECONCILE, full=full))
+            queued = request_job(shop_id, JobKind.RECONCILE, full=full)
+            job = run_job_now(queued)
             if job is None:
-                self.stdout.write("Shop %s: a drainer is already running this reconciliation." % shop_id)
+                if MailchimpJob.objects.filter(pk=queued.pk, status=JobStatus.QUEUED).exists():
+                    self.stdout.write("Shop %s: another Mailchimp job of this shop is running; the drainer runs "
+                                      "this reconciliation after it." % shop_id)
+                else:
+                    self.stdout.write("Shop %s: a drainer is already running this reconciliation." % shop_id)
                 continue
             failed += job.status == JobStatus.FAILED
             self.stdout.write("Shop %s: %s" % (shop_id, job.message))

@@ -334,7 +334,11 @@ class ContactPlan:
         # What Mailchimp holds after the send: status_if_new is left out, it only changes once the member
         # is known and would make the next save of an untouched contact send everything again.
         # One half per request, so that a send skips the request whose half Mailchimp already holds.
-        self.fingerprint = _digest(dict(self.member, status_if_new=None)) + _digest(self.customer)
+        # The fields' merge ids too: a field the marketer deleted and made again (same tag and type) holds none of
+        # the values last sent, and the member is written again with them.
+        field_ids = merge_fields.filled_field_ids(facts.mapping, self.member["merge_fields"])
+        self.fingerprint = _digest(dict(self.member, status_if_new=None, **(
+            {"merge_field_ids": field_ids} if field_ids else {}))) + _digest(self.customer)
         # A field the shop created and no longer fills is sent empty to a member written before it was unmapped,
         # once: left out of the fingerprint, so that the next write leaves it alone (a marketer's later use).
         self.member["merge_fields"].update(merge_fields.clear_values(facts.clears, row.last_synced_at))

@@ -145,6 +145,15 @@ def merge_values(mapping, values):
     return merged
 
 
+def filled_field_ids(mapping, merged):
+    """{tag: merge id} of the fields a member write fills with a value (``merged``, from :func:`merge_values`), as
+    the audience's fields were read: Mailchimp holds the value in that very field. A field deleted in Mailchimp and
+    made again, even with the same tag and type, has a new merge id and holds no value. Empty before the fields
+    are read (or read without their ids)."""
+    return {field["tag"]: field["merge_id"] for field in mapping.values()
+            if field.get("merge_id") is not None and merged.get(field["tag"]) not in (None, "")}
+
+
 def convert(value, field):
     """``value`` (text, a date, a Decimal, or address parts) as the merge field's type takes it, or None when
     that type cannot take it."""
