@@ -1,20 +1,18 @@
 """Shoppers' baskets as Mailchimp carts: a stored basket saved (quietly: each save pushes the send back), and
 the carts an order ends."""
-from django.db.models import Q
-from django.db.models.functions import Lower
 from django.db.models.signals import post_save, pre_delete
-from shuup.core.models import CompanyContact, Contact, PersonContact
+from shuup.core.models import CompanyContact, PersonContact
 from shuup.front.models import StoredBasket
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.models import SyncKind, SyncState
+from shoop_mailchimp.models import SyncKind
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.cart import address_forms, has_shopper
+from shoop_mailchimp.sync.kinds.cart import has_shopper
 
 BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 CONTACT_DELETING_UID = "shoop_mailchimp.cart_contact_deleting_%s"
@@ -46,32 +44,20 @@ def basket_saved(sender, instance, raw=False, **kwargs):
 
 
 def record_carts_ordered(order):
-    """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it, the
-    open baskets of the customer and of any contact whose address the order has (their own guest order placed
-    elsewhere), and the carts sent for a guest's typed address it has. Their plan deletes a cart whose shopper
-    ordered since it last changed. The link's basket is noted as ordered from its copy: its link then says it
-    is gone. Runs in the checkout's transaction, with no request to Mailchimp: a customer's order reads their
-    baskets (indexed) and the shop's cart rows; only a guest's order also looks up contacts by address (Shuup
-    indexes no e-mail, so that read grows with the contacts)."""
+    """The carts an order ends, besides its own basket's: the stored basket a restore link copied into it and the
+    open baskets of its customer. Their plan deletes a cart whose shopper ordered since it last changed. The link's
+    basket is noted as ordered from its copy: its link then says it is gone. Runs in the checkout's transaction,
+    with no request to Mailchimp and indexed reads only; the carts found by the address the order has (a guest's
+    baskets elsewhere, the carts sent under the address typed) are the order's send's to queue
+    (:func:`shoop_mailchimp.sync.kinds.order.carts_of_address`): Shuup indexes no e-mail."""
     basket_ids = set()
     restored_from = cart_links.restored_from(order.extra_data)  # the basket's extra_data, copied by the creator
     if restored_from:
         basket_ids.add(restored_from)
         cart_links.mark_ordered_from_copy(order.shop_id, restored_from, order.created_on)
-    email = (order.email or "").strip()
-    shoppers = Q(customer_id=order.customer_id) if order.customer_id else Q()
-    if email and not order.customer_id:
-        # A basket of somebody ordering under their own address as a guest (another device, logged out).
-        contacts = Contact.objects.annotate(lower_email=Lower("email")).filter(
-            lower_email__in=address_forms(email)).values("pk")
-        shoppers |= Q(customer_id__in=contacts) | Q(orderer_id__in=contacts)
-    if shoppers:
-        basket_ids.update(StoredBasket.objects.filter(shoppers, shop_id=order.shop_id, deleted=False).values_list(
-            "pk", flat=True))
-    if email:
-        # A guest's carts sent under the address typed (their other baskets: another device, another visit).
-        basket_ids.update(SyncState.objects.carts().annotate(lower_email=Lower("email")).filter(
-            lower_email__in=address_forms(email), shop_id=order.shop_id).values_list("object_id", flat=True))
+    if order.customer_id:
+        basket_ids.update(StoredBasket.objects.filter(
+            customer_id=order.customer_id, shop_id=order.shop_id, deleted=False).values_list("pk", flat=True))
     if basket_ids:
         record(order.shop_id, SyncKind.CART, basket_ids, only_known=True)
 

@@ -512,6 +512,27 @@ def test_the_customers_own_guest_order_placed_elsewhere_deletes_their_cart(shop,
     assert not holder.deleted, "the shopper's basket itself is left as it was"
 
 
+def test_a_guests_checkout_looks_up_no_address_the_worker_ends_their_carts(shop, cart_settings, mailchimp_account,
+                                                                            settings):
+    """The carts found by a guest order's address (their baskets elsewhere, the carts sent under it) are looked up
+    by the order's send, in the worker: Shuup indexes no e-mail, and the checkout must not read through every
+    contact of the shop. The customer's cart still ends."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    emulator, api_key, list_id = mailchimp_account
+    holder, second = customers_sent_cart(shop, cart_settings, emulator, api_key, "guest.gail@fastmail.com")
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")  # the checkout's own work only
+    with CaptureQueriesContext(connection) as checkout:
+        guest_order_on_another_device(second, "Guest.Gail@fastmail.com")
+    by_address = [query["sql"] for query in checkout.captured_queries
+                  if "LOWER(" in query["sql"].upper() and "email" in query["sql"].lower()]
+    assert by_address == []
+    send_due_carts()
+    assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
+
+
 def test_a_guests_order_on_another_device_deletes_the_cart_of_the_address_they_typed(shop, cart_settings,
                                                                                       mailchimp_account):
     """Found by review: a guest's cart (made by the address typed at checkout) stayed in Mailchimp when the guest

@@ -6,7 +6,8 @@ import hashlib
 import json
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
 from shuup.campaigns.models.basket_effects import BasketDiscountPercentage, DiscountPercentageFromUndiscounted
 from shuup.campaigns.models.basket_line_effects import (
@@ -15,11 +16,13 @@ from shuup.campaigns.models.basket_line_effects import (
     DiscountFromProduct,
 )
 from shuup.campaigns.models.campaigns import CouponUsage
-from shuup.core.models import Order, OrderLine, OrderStatusHistory, OrderStatusRole, PersonContact
+from shuup.core.models import Contact, Order, OrderLine, OrderStatusHistory, OrderStatusRole, PersonContact
+from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.members import address_forms
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -333,6 +336,49 @@ class Context:
         self.catalogue_gap = CatalogueGap(configuration, [
             line.product for order in self.orders.values() for line in order_fields.product_lines(order.lines.all())])
         self.attributions = attribution.Attributions(self.orders)
+        #: {order id: the carts its address ends}, for the orders never sent before: their first plan queues them.
+        self.ended_carts = carts_of_addresses(configuration.shop_id, [
+            self.orders[row.object_id] for row in rows if row.last_synced_at is None and row.object_id in self.orders])
+
+
+def carts_of_addresses(shop_id, orders):
+    """{order id: cart ids} the orders end besides those their checkout queued (a customer's own baskets, see
+    :func:`shoop_mailchimp.receivers.carts.record_carts_ordered`): for a guest's order, the open baskets of the
+    contacts with its address (their own guest order, placed on another device or logged out); for any order, the
+    carts sent under the address it has. Looked up here, in the worker, not in the checkout: Shuup indexes no
+    e-mail, so these reads grow with the shop's contacts."""
+    by_form, guests_by_form = {}, {}
+    for order in orders:
+        if (order.email or "").strip():
+            for form in address_forms(order.email):
+                by_form.setdefault(form, set()).add(order.pk)
+                if not order.customer_id:
+                    guests_by_form.setdefault(form, set()).add(order.pk)
+    ended = {}
+    if guests_by_form:
+        contacts = dict(Contact.objects.annotate(lower_email=Lower("email")).filter(
+            lower_email__in=guests_by_form).values_list("pk", "lower_email"))
+        baskets = StoredBasket.objects.filter(
+            Q(customer_id__in=contacts) | Q(orderer_id__in=contacts), shop_id=shop_id, deleted=False,
+        ).values_list("pk", "customer_id", "orderer_id") if contacts else ()
+        for basket_id, customer_id, orderer_id in baskets:
+            for contact_id in {customer_id, orderer_id} & set(contacts):
+                for order_id in guests_by_form[contacts[contact_id]]:
+                    ended.setdefault(order_id, set()).add(basket_id)
+    if by_form:
+        for basket_id, email in SyncState.objects.carts().annotate(lower_email=Lower("email")).filter(
+                shop_id=shop_id, lower_email__in=by_form).values_list("object_id", "lower_email"):
+            for order_id in by_form[email]:
+                ended.setdefault(order_id, set()).add(basket_id)
+    return ended
+
+
+def with_carts_ended(outcome, basket_ids):
+    """``outcome``, queueing again the carts the order ends (:func:`carts_of_addresses`): their plan deletes a
+    cart whose shopper ordered since it last changed."""
+    if basket_ids:
+        outcome.requeue.append((SyncKind.CART, sorted(basket_ids), True))
+    return outcome
 
 
 def load(configuration, rows):
@@ -340,6 +386,13 @@ def load(configuration, rows):
 
 
 def plan(configuration, row, context):
+    planned = _plan(configuration, row, context)
+    if isinstance(planned, Outcome):
+        return with_carts_ended(planned, context.ended_carts.get(row.object_id))
+    return planned
+
+
+def _plan(configuration, row, context):
     order = context.orders.get(row.object_id)
     try:
         order_plan = OrderPlan(configuration, row, order, context)
@@ -432,7 +485,8 @@ class OrderPlan:
 
     def run(self, log):
         outcome = yield from self._run(log)
-        return with_customer(outcome, self.row, self.order.customer_id)
+        return with_carts_ended(with_customer(outcome, self.row, self.order.customer_id),
+                                self.context.ended_carts.get(self.order.pk))
 
     def _run(self, log):
         store_id = self.configuration.store_id
@@ -541,14 +595,16 @@ def _build_orders(configuration, pairs, rows, sent):
                                          "o:%d:order" % row.id))
         sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint,
                                                 statuses=plan.statuses, products=plan.product_ids(),
-                                                customer=plan.order.customer_id)
+                                                customer=plan.order.customer_id,
+                                                carts=sorted(plan.context.ended_carts.get(plan.order.pk, ())))
     return operations
 
 
 def _read_orders(configuration, row, results, facts):
     outcome = _read_order(row, results, facts)
     # Batches submitted before orders kept their customer say none.
-    return with_customer(outcome, row, facts["customer"]) if facts and "customer" in facts else outcome
+    outcome = with_customer(outcome, row, facts["customer"]) if facts and "customer" in facts else outcome
+    return with_carts_ended(outcome, (facts or {}).get("carts"))
 
 
 def _read_order(row, results, facts):
