@@ -327,7 +327,8 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
         shop, front_client, configuration, mailchimp_account, before):
     """A former guest buyer (transactional) or someone who unsubscribed long ago, unknown to the shop's
     contacts, subscribes in the block: the consent reaches Mailchimp as a request to confirm (pending: whoever
-    typed the address is not shown to be its owner), and the shop keeps it."""
+    typed the address is not shown to be its owner), and the shop keeps it. The row keeps a confirmation request
+    until the owner confirms (third review of issue 19, finding 1): their confirmation clears it."""
     emulator, api_key, list_id = mailchimp_account
     emulator.add_members(api_key, list_id, ["old.buyer@fastmail.com"], status=before)
 
@@ -337,6 +338,33 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
     assert emulator.get_member(api_key, list_id, "old.buyer@fastmail.com")["status"] == "pending"
     person = PersonContact.objects.get(email="old.buyer@fastmail.com")
     assert person.marketing_permission is True
+    assert row_of(person).consent_request == "confirm"
+
+    assert post_event(Client(), configuration, "subscribe", email="old.buyer@fastmail.com").status_code == 200
+    row = row_of(person)
+    assert (row.consent_request, row.member_status, row.opt_in) == ("", "subscribed", True)
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_block_consent_withdrawn_before_its_owner_confirmed_unsubscribes_the_pending_member(
+        shop, front_client, configuration, mailchimp_account):
+    """A stranger's press for a former guest buyer's address left the member pending (a link mailed, never
+    clicked); the shop then withdraws the consent (the admin unticks marketing permission): the withdrawal is sent
+    (unsubscribed), not a fresh confirmation link, and a later confirmation of the old link asks nothing more."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_members(api_key, list_id, ["withdrawn.buyer@fastmail.com"], status="transactional")
+    subscribe(front_client, "withdrawn.buyer@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, "withdrawn.buyer@fastmail.com")["status"] == "pending"
+    person = PersonContact.objects.get(email="withdrawn.buyer@fastmail.com")
+
+    person.marketing_permission = False
+    person.save()
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "withdrawn.buyer@fastmail.com")["status"] == "unsubscribed"
     assert row_of(person).consent_request == ""
 
 
@@ -366,7 +394,8 @@ def test_a_strangers_press_does_not_bring_back_a_member_the_marketer_archived(sh
 
     assert emulator.get_member(api_key, list_id, "archived.one@fastmail.com")["status"] == "pending"
     person = PersonContact.objects.get(email="archived.one@fastmail.com")
-    assert row_of(person).member_status == "pending" and row_of(person).consent_request == ""
+    # Kept a confirmation request until its owner confirms (third review of issue 19, finding 1).
+    assert row_of(person).member_status == "pending" and row_of(person).consent_request == "confirm"
 
 
 @pytest.mark.django_db
