@@ -9,12 +9,13 @@ from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp.members import address_forms
 from shoop_mailchimp.models import SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.cart import address_forms, has_shopper
+from shoop_mailchimp.sync.kinds.cart import has_shopper
 
 BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 CONTACT_DELETING_UID = "shoop_mailchimp.cart_contact_deleting_%s"

@@ -8,11 +8,13 @@ from django.test import Client
 from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
-from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.mailchimp.members import mailchimp_email
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
+from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person, row_of
+from tests.helpers import make_all_due, new_person, row_of
 from tests.storefront.helpers import (
     page_messages,
     place_newsletter_block,
@@ -563,3 +565,27 @@ def test_registering_later_without_ticking_the_box_does_not_unsubscribe_the_bloc
     assert PersonContact.objects.filter(email="same.person@fastmail.com").count() == 2
     drain()
     assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"
+
+
+# Third review of issue 19, finding 3: other spellings of a contact's address.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("known,typed", [("vera@bücher.de", "vera@xn--bcher-kva.de"),
+                                         ("vera@xn--bcher-kva.de", "vera@bücher.de"),
+                                         ("vera@fastmail.com", "vera@\uff46astmail.com")])
+def test_another_spelling_of_a_known_contacts_address_is_asked_to_confirm(
+        shop, configuration, mailchimp_account, known, typed):
+    """A shop contact who never consented has an address; the shop sends only people who consented (so Mailchimp
+    holds no member of it). A stranger typing another spelling of the same mailbox that the form accepts and the
+    shop sends to Mailchimp as the same address (punycode vs unicode domain; a fullwidth letter, which IDNA maps to
+    ASCII) asks its owner to confirm (pending), as the same spelling does: no second contact is made."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_unconsented=False)
+    new_person(permission=False, email=known)
+    drain()
+    subscribe_address(shop, typed)
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, mailchimp_email(known))
+    assert member is not None and member["status"] == "pending", member and member["status"]
+    assert Contact.objects.filter(email__in=[known, typed]).count() == 1

@@ -27,7 +27,7 @@ from shoop_mailchimp.cart_links import ordered_from_copy, restore_url
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.members import TRANSACTIONAL
+from shoop_mailchimp.mailchimp.members import TRANSACTIONAL, address_forms, address_key
 from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -144,26 +144,6 @@ def newest_baskets(shop_id, baskets):
                                           customer_id__in=customer_ids, product_count__gt=0)
     return dict(baskets.order_by().values("customer_id").annotate(newest=Max("updated_on")).values_list(
         "customer_id", "newest"))
-
-
-def address_key(email):
-    """One form of an address to compare: stripped, lowercased, an internationalized domain in its ASCII
-    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address)."""
-    return mailchimp_email(email).lower()
-
-
-def address_forms(email):
-    """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
-    and with its domain in Unicode."""
-    key = address_key(email)
-    forms = {email.strip().lower(), key}
-    local, at, domain = key.rpartition("@")
-    if at:
-        try:
-            forms.add("%s@%s" % (local, domain.encode("ascii").decode("idna")))
-        except UnicodeError:
-            pass
-    return forms
 
 
 def known_addresses(shop_id, baskets):
