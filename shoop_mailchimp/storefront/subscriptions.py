@@ -6,7 +6,8 @@ the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) o
 change is logged with where the shopper made it: the shop's proof of consent.
 
 An address typed into the newsletter block proves nothing about who typed it. For an address the shop
-already knows, the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
+already knows (a contact's, or a guest buyer's from their orders, in any spelling Mailchimp gets as the same
+address), the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
 confirmation link (``pending``, whatever the audience's opt-in setting), and the consent is recorded when
 they confirm (the ``subscribe`` webhook). A new address follows the setting.
 
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import get_language
-from shuup.core.models import PersonContact, Shop
+from shuup.core.models import Order, PersonContact, Shop
 
 from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
@@ -84,7 +85,9 @@ def double_opt_in(shop):
 
 def subscribe_address(shop, email, first_name="", last_name=""):
     """A subscription asked for with an address alone (the newsletter block): a new person who consents, or,
-    for the contacts of the shop with that address, a confirmation their owner must give (see above). The
+    for the contacts of the shop with that address, a confirmation their owner must give (see above); for the
+    address of a guest buyer (an order of the shop has it, no contact does), a new person who does not consent yet,
+    whose owner confirms. The
     names fill only a new person: an anonymous form must not rename a customer.
 
     A second request for the same address while one is being recorded (a double click) records nothing:
@@ -100,7 +103,14 @@ def subscribe_address(shop, email, first_name="", last_name=""):
             forms = address_forms(email)
             contacts = list(shop_contacts(shop.pk).annotate(lower_email=Lower("email")).filter(
                 lower_email__in=forms))
-            if not contacts:
+            if not contacts and Order.objects.filter(shop=shop).annotate(lower_email=Lower("email")).filter(
+                    lower_email__in=forms).exists():
+                # A guest buyer's address, which the shop knows from their orders though it has no contact of it:
+                # a new person who has not consented, whose owner confirms (whether Mailchimp holds the buyer yet
+                # or not: the order may be sent after this press).
+                person = _new_person(shop, email, first_name, last_name, False)
+                contacts = [person]
+            elif not contacts:
                 person = _new_person(shop, email, first_name, last_name, True)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
                 # A consent just given: sent as a change even where the address is already in the audience, where

@@ -21,6 +21,7 @@ from tests.storefront.helpers import (
     place_newsletter_block_with_editor,
     signup_url,
 )
+from tests.sync.test_guest_orders import guest_order
 from tests.webhooks.helpers import post_event
 
 
@@ -565,6 +566,53 @@ def test_registering_later_without_ticking_the_box_does_not_unsubscribe_the_bloc
     assert PersonContact.objects.filter(email="same.person@fastmail.com").count() == 2
     drain()
     assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"
+
+
+# Third review of issue 19, finding 2: an address the shop knows from a guest order only.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_guest_buyers_address_typed_while_the_shop_holds_its_sends_is_not_subscribed_outright(
+        shop, configuration, mailchimp_account):
+    """Under single opt-in, a guest buyer orders while "Send changes to Mailchimp" is unticked (or the shop is
+    paused, or during an outage); a stranger then types the buyer's address into the newsletter block. When the
+    shop sends again, the stranger's press may reach Mailchimp before the buyer's order: the shop knew the address
+    from the order, so its owner confirms first (pending), whatever the order of the sends."""
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(enabled=False)
+    email = "held.buyer@fastmail.com"
+    guest_order(shop, email)
+    subscribe_address(shop, email)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(enabled=True)
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] != "subscribed", (
+        "a stranger's press subscribed a guest buyer the shop knew, without confirmation")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_guest_buyers_address_in_another_spelling_asks_its_owner_to_confirm(shop, configuration,
+                                                                               mailchimp_account):
+    """The guest ordered as ``Vera@xn--bcher-kva.de``; the block gets ``vera@bücher.de`` (the same mailbox): no
+    consent is recorded in the shop, its owner is mailed a link (pending), and their confirmation records it."""
+    emulator, api_key, list_id = mailchimp_account
+    guest_order(shop, "Vera@xn--bcher-kva.de")
+    drain()
+    assert emulator.get_member(api_key, list_id, "vera@xn--bcher-kva.de")["status"] == "transactional"
+
+    subscribe_address(shop, "vera@bücher.de")
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "vera@xn--bcher-kva.de")["status"] == "pending"
+    person = PersonContact.objects.get(email="vera@bücher.de")
+    assert person.marketing_permission is False
+    assert row_of(person).consent_request == "confirm"
+    assert post_event(Client(), configuration, "subscribe", email="vera@xn--bcher-kva.de").status_code == 200
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
 
 
 # Third review of issue 19, finding 3: other spellings of a contact's address.
