@@ -64,6 +64,18 @@ def status_asked(request, member_status, double_opt_in):
     return status_if_new(True, double_opt_in)
 
 
+def request_left(request, member_status):
+    """The consent request a row keeps once a send carried ``request`` and left the member ``member_status``: a
+    consent typed into the newsletter block (:attr:`~ConsentRequest.SIGNUP`) whose member is ``pending`` (its owner
+    was mailed a link: the address was known to Mailchimp, or double opt-in) is still a request its owner has not
+    confirmed, and stays one (:attr:`~ConsentRequest.CONFIRM`) until they do (the ``subscribe`` webhook), so that
+    no later first send (another audience, whatever its opt-in setting) subscribes the address outright. Any other
+    request is done ("")."""
+    if request == ConsentRequest.SIGNUP and member_status == members.PENDING:
+        return ConsentRequest.CONFIRM
+    return ""
+
+
 def requested_change(request, change, permission, member_status, double_opt_in, consent_last_sent=None):
     """The status to force once the row's consent request is taken into account (``change``: what the
     consent alone asks for; ``consent_last_sent``: the row's consent last sent, None when never)."""

@@ -28,13 +28,14 @@ def mailchimp_email(email):
 
 def address_key(email):
     """One form of an address to compare: stripped, lowercased, an internationalized domain in its ASCII
-    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address)."""
+    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address; so are
+    "vera@ｆastmail.com", with a fullwidth letter IDNA maps to ASCII, and "vera@fastmail.com")."""
     return mailchimp_email(email).lower()
 
 
 def address_forms(email):
     """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
-    and with its domain in Unicode."""
+    and with its domain in Unicode. Compared with a lowercased column (``Lower("email")``)."""
     key = address_key(email)
     forms = {email.strip().lower(), key}
     local, at, domain = key.rpartition("@")

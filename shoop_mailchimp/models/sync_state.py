@@ -38,7 +38,9 @@ class ConsentRequest:
     #: Consent given with an address alone (the newsletter block, for an address the shop had no contact of): sent
     #: as ``SUBSCRIBE`` to a new member, but a member Mailchimp already holds of the address (a guest buyer,
     #: ``transactional``; someone who left) is asked to confirm by e-mail first (``pending``): the address proves
-    #: nothing about who typed it. Cleared by the send.
+    #: nothing about who typed it. Cleared by the send, unless the send left the member pending (a link mailed, for
+    #: an address Mailchimp held or under double opt-in): then the row keeps ``CONFIRM`` until its owner confirms,
+    #: so that no later first send (another audience) subscribes the address outright.
     SIGNUP = "signup"
     #: Asked for where the address proves nothing (the newsletter block for an address the shop knows, an
     #: address another contact of the shop has): Mailchimp mails its owner a confirmation link (``pending``)

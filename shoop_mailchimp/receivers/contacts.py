@@ -74,6 +74,9 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
         else:
             shop_consent.given_in_shop(consent_shop_id, instance.pk, fresh=True)
     for shop_id in shop_ids_for_contact(instance):
+        if getattr(instance, CONSENT_TURNED_OFF, False):
+            # Before the row is queued: its send may start as soon as it is.
+            state.drop_unconfirmed_requests(shop_id, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance)
         else:

@@ -13,6 +13,7 @@ import ipaddress
 from django.core.cache import cache
 
 from shoop_mailchimp.conf import get_setting
+from shoop_mailchimp.mailchimp.members import address_key
 
 PER_ADDRESS = "SIGNUP_LIMIT_PER_ADDRESS"
 PER_IP = "SIGNUP_LIMIT_PER_IP"
@@ -20,9 +21,12 @@ CACHE_KEY = "shoop_mailchimp:signup:%s:%s"
 
 
 def allow_attempt(limit, value):
-    """Count one attempt for ``value`` (an address or an IP) under ``limit``; False once over it."""
+    """Count one attempt for ``value`` (an address or an IP) under ``limit``; False once over it. An address counts
+    as the one Mailchimp mails (:func:`~shoop_mailchimp.mailchimp.members.address_key`): its other spellings (letter
+    case, a domain in Unicode or punycode, a fullwidth letter) share its limit."""
     attempts, seconds = get_setting(limit)
-    key = CACHE_KEY % (limit, hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest())
+    counted = address_key(value) if limit == PER_ADDRESS else value.strip().lower()
+    key = CACHE_KEY % (limit, hashlib.sha256(counted.encode("utf-8")).hexdigest())
     cache.add(key, 0, seconds)
     try:
         count = cache.incr(key)

@@ -6,7 +6,8 @@ the commit, so Mailchimp learns of a consent (``pending`` under double opt-in) o
 change is logged with where the shopper made it: the shop's proof of consent.
 
 An address typed into the newsletter block proves nothing about who typed it. For an address the shop
-already knows, the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
+already knows (a contact's, or a guest buyer's from their orders, in any spelling Mailchimp gets as the same
+address), the block changes no consent in the shop: it asks Mailchimp to mail the address's owner a
 confirmation link (``pending``, whatever the audience's opt-in setting), and the consent is recorded when
 they confirm (the ``subscribe`` webhook). A new address follows the setting.
 
@@ -18,14 +19,16 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import get_language
-from shuup.core.models import PersonContact, Shop
+from shuup.core.models import Order, PersonContact, Shop
 
 from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
+from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again
 from shoop_mailchimp.shops import shop_contacts
@@ -82,28 +85,33 @@ def double_opt_in(shop):
 
 def subscribe_address(shop, email, first_name="", last_name=""):
     """A subscription asked for with an address alone (the newsletter block): a new person who consents, or,
-    for the contacts of the shop with that address, a confirmation their owner must give (see above). The
+    for the contacts of the shop with that address, a confirmation their owner must give (see above); for the
+    address of a guest buyer (an order of the shop has it, no contact does), a new person who does not consent yet,
+    whose owner confirms. The
     names fill only a new person: an anonymous form must not rename a customer.
 
     A second request for the same address while one is being recorded (a double click) records nothing:
     both would find no contact and create two people.
     """
-    lock = ADDRESS_LOCK % (shop.pk, hashlib.sha256(email.lower().encode("utf-8")).hexdigest())
+    lock = ADDRESS_LOCK % (shop.pk, hashlib.sha256(address_key(email).encode("utf-8")).hexdigest())
     if not cache.add(lock, True, ADDRESS_LOCK_SECONDS):
         return
     try:
         with transaction.atomic():
-            contacts = list(shop_contacts(shop.pk).filter(email__iexact=email))
-            if not contacts:
-                # In the language of the page the shopper signed up on: Mailchimp's e-mails to them follow it.
-                # The consent counts in this shop only (see shoop_mailchimp.shop_consent): the other shops
-                # sharing the contact do not take a stranger's press for their own subscriber's consent.
-                person = PersonContact(
-                    email=email, first_name=first_name, last_name=last_name, marketing_permission=True,
-                    language=get_language())
-                setattr(person, CONSENT_SHOP, shop.pk)
-                person.save()
-                person.add_to_shop(shop)
+            # Any spelling of the address Mailchimp gets as the same one (letter case, a domain in Unicode or
+            # punycode, a fullwidth letter): see address_forms.
+            forms = address_forms(email)
+            contacts = list(shop_contacts(shop.pk).annotate(lower_email=Lower("email")).filter(
+                lower_email__in=forms))
+            if not contacts and Order.objects.filter(shop=shop).annotate(lower_email=Lower("email")).filter(
+                    lower_email__in=forms).exists():
+                # A guest buyer's address, which the shop knows from their orders though it has no contact of it:
+                # a new person who has not consented, whose owner confirms (whether Mailchimp holds the buyer yet
+                # or not: the order may be sent after this press).
+                person = _new_person(shop, email, first_name, last_name, False)
+                contacts = [person]
+            elif not contacts:
+                person = _new_person(shop, email, first_name, last_name, True)
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
                 # A consent just given: sent as a change even where the address is already in the audience, where
                 # its owner is asked to confirm it (ConsentRequest.SIGNUP).
@@ -127,6 +135,19 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                 schedule_delivery(shop.pk)
     finally:
         cache.delete(lock)
+
+
+def _new_person(shop, email, first_name, last_name, permission):
+    """A person for an address typed into the block, in the language of the page the shopper signed up on
+    (Mailchimp's e-mails to them follow it). A consent counts in this shop only (see shoop_mailchimp.shop_consent):
+    the other shops sharing the contact do not take a stranger's press for their own subscriber's consent."""
+    person = PersonContact(email=email, first_name=first_name, last_name=last_name, marketing_permission=permission,
+                           language=get_language())
+    if permission:
+        setattr(person, CONSENT_SHOP, shop.pk)
+    person.save()
+    person.add_to_shop(shop)
+    return person
 
 
 def subscribe_person(shop, contact, where):

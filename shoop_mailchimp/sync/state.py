@@ -261,6 +261,15 @@ def request_consent_change(shop_id, contact_ids, request, unless=()):
     return due
 
 
+def drop_unconfirmed_requests(shop_id, contact_ids):
+    """The shop withdrew these contacts' consent: a consent typed into the newsletter block not sent yet
+    (``SIGNUP``) and a confirmation its owner has not given (``CONFIRM``) are void, in the caller's transaction. The
+    withdrawal is then sent as any other (a member left pending unsubscribed), not as a fresh link. A request made
+    after the withdrawal (a stranger's later press) asks its owner again."""
+    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(consent_request__in=(
+        ConsentRequest.SIGNUP, ConsentRequest.CONFIRM)).update(consent_request="")
+
+
 def erase(shop_id, contact_ids):
     """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
     return bool(_rows(shop_id, SyncKind.CONTACT, contact_ids).update(erase=True, **_pending_now(timezone.now())))

@@ -260,3 +260,61 @@ def test_the_merge_fields_the_shop_created_are_forgotten_with_the_old_audience(a
     configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
     assert configuration.members_list_id == other_list
     assert not configuration.created_merge_fields and not configuration.merge_fields_to_clear
+
+
+@pytest.mark.parametrize("before", ["transactional", "unsubscribed"])
+def test_a_strangers_unconfirmed_signup_is_not_subscribed_outright_in_a_new_audience(
+        admin_client, connected, mailchimp_account, before):
+    """Under single opt-in a stranger types into the newsletter block the address of a guest buyer
+    (``transactional``) or of someone who unsubscribed: the old audience rightly holds it ``pending`` (its owner
+    never confirmed). Moved to another audience (disconnect, store deleted, Initialize with the new audience), the
+    press is still only a request its owner has not confirmed: the new audience holds the address pending, never
+    subscribed (third review of issue 19, finding 1)."""
+    emulator, api_key, list_id = mailchimp_account
+    assert not connected.double_opt_in
+    email = "guest.owner@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status=before)
+
+    subscriptions.subscribe_address(connected.shop, email)
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+    person = PersonContact.objects.get(email=email)
+    assert row_of(person).member_status == "pending"
+
+    admin_client.post(url("disconnect"))
+    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
+    other_list = emulator.add_list(api_key, name="New audience")
+    response = post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1")
+    assert response.status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.list_id == other_list and configuration.is_active
+    drain()
+
+    member = emulator.get_member(api_key, other_list, email)
+    assert member is None or member["status"] != "subscribed", (
+        "a stranger's never-confirmed press subscribed %s in the new audience" % email)
+
+
+def test_a_new_address_never_confirmed_under_double_opt_in_is_not_subscribed_outright_in_a_new_audience(
+        admin_client, connected, mailchimp_account):
+    """Under double opt-in a stranger types a new address into the block: Mailchimp mails its owner a link
+    (``pending``), never clicked. The shop then moves to another audience with double opt-in off: the press is
+    still a request its owner has not confirmed, and the new audience is asked ``pending`` again, not
+    ``subscribed``."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=connected.pk).update(double_opt_in=True)
+    email = "never.clicked@fastmail.com"
+    subscriptions.subscribe_address(connected.shop, email)
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+
+    admin_client.post(url("disconnect"))
+    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
+    other_list = emulator.add_list(api_key, name="New audience")
+    response = post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1", double_opt_in=None)
+    assert response.status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.list_id == other_list and configuration.is_active and not configuration.double_opt_in
+    drain()
+
+    assert emulator.get_member(api_key, other_list, email)["status"] == "pending"

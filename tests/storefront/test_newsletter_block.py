@@ -8,17 +8,20 @@ from django.test import Client
 from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
-from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.mailchimp.members import mailchimp_email
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
+from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person, row_of
+from tests.helpers import make_all_due, new_person, row_of
 from tests.storefront.helpers import (
     page_messages,
     place_newsletter_block,
     place_newsletter_block_with_editor,
     signup_url,
 )
+from tests.sync.test_guest_orders import guest_order
 from tests.webhooks.helpers import post_event
 
 
@@ -327,7 +330,8 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
         shop, front_client, configuration, mailchimp_account, before):
     """A former guest buyer (transactional) or someone who unsubscribed long ago, unknown to the shop's
     contacts, subscribes in the block: the consent reaches Mailchimp as a request to confirm (pending: whoever
-    typed the address is not shown to be its owner), and the shop keeps it."""
+    typed the address is not shown to be its owner), and the shop keeps it. The row keeps a confirmation request
+    until the owner confirms (third review of issue 19, finding 1): their confirmation clears it."""
     emulator, api_key, list_id = mailchimp_account
     emulator.add_members(api_key, list_id, ["old.buyer@fastmail.com"], status=before)
 
@@ -337,6 +341,33 @@ def test_a_new_address_already_in_the_audience_gets_its_consent_sent(
     assert emulator.get_member(api_key, list_id, "old.buyer@fastmail.com")["status"] == "pending"
     person = PersonContact.objects.get(email="old.buyer@fastmail.com")
     assert person.marketing_permission is True
+    assert row_of(person).consent_request == "confirm"
+
+    assert post_event(Client(), configuration, "subscribe", email="old.buyer@fastmail.com").status_code == 200
+    row = row_of(person)
+    assert (row.consent_request, row.member_status, row.opt_in) == ("", "subscribed", True)
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_block_consent_withdrawn_before_its_owner_confirmed_unsubscribes_the_pending_member(
+        shop, front_client, configuration, mailchimp_account):
+    """A stranger's press for a former guest buyer's address left the member pending (a link mailed, never
+    clicked); the shop then withdraws the consent (the admin unticks marketing permission): the withdrawal is sent
+    (unsubscribed), not a fresh confirmation link, and a later confirmation of the old link asks nothing more."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_members(api_key, list_id, ["withdrawn.buyer@fastmail.com"], status="transactional")
+    subscribe(front_client, "withdrawn.buyer@fastmail.com")
+    drain()
+    assert emulator.get_member(api_key, list_id, "withdrawn.buyer@fastmail.com")["status"] == "pending"
+    person = PersonContact.objects.get(email="withdrawn.buyer@fastmail.com")
+
+    person.marketing_permission = False
+    person.save()
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "withdrawn.buyer@fastmail.com")["status"] == "unsubscribed"
     assert row_of(person).consent_request == ""
 
 
@@ -366,7 +397,8 @@ def test_a_strangers_press_does_not_bring_back_a_member_the_marketer_archived(sh
 
     assert emulator.get_member(api_key, list_id, "archived.one@fastmail.com")["status"] == "pending"
     person = PersonContact.objects.get(email="archived.one@fastmail.com")
-    assert row_of(person).member_status == "pending" and row_of(person).consent_request == ""
+    # Kept a confirmation request until its owner confirms (third review of issue 19, finding 1).
+    assert row_of(person).member_status == "pending" and row_of(person).consent_request == "confirm"
 
 
 @pytest.mark.django_db
@@ -534,3 +566,74 @@ def test_registering_later_without_ticking_the_box_does_not_unsubscribe_the_bloc
     assert PersonContact.objects.filter(email="same.person@fastmail.com").count() == 2
     drain()
     assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"
+
+
+# Third review of issue 19, finding 2: an address the shop knows from a guest order only.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_guest_buyers_address_typed_while_the_shop_holds_its_sends_is_not_subscribed_outright(
+        shop, configuration, mailchimp_account):
+    """Under single opt-in, a guest buyer orders while "Send changes to Mailchimp" is unticked (or the shop is
+    paused, or during an outage); a stranger then types the buyer's address into the newsletter block. When the
+    shop sends again, the stranger's press may reach Mailchimp before the buyer's order: the shop knew the address
+    from the order, so its owner confirms first (pending), whatever the order of the sends."""
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(enabled=False)
+    email = "held.buyer@fastmail.com"
+    guest_order(shop, email)
+    subscribe_address(shop, email)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(enabled=True)
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] != "subscribed", (
+        "a stranger's press subscribed a guest buyer the shop knew, without confirmation")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_guest_buyers_address_in_another_spelling_asks_its_owner_to_confirm(shop, configuration,
+                                                                               mailchimp_account):
+    """The guest ordered as ``Vera@xn--bcher-kva.de``; the block gets ``vera@bücher.de`` (the same mailbox): no
+    consent is recorded in the shop, its owner is mailed a link (pending), and their confirmation records it."""
+    emulator, api_key, list_id = mailchimp_account
+    guest_order(shop, "Vera@xn--bcher-kva.de")
+    drain()
+    assert emulator.get_member(api_key, list_id, "vera@xn--bcher-kva.de")["status"] == "transactional"
+
+    subscribe_address(shop, "vera@bücher.de")
+    drain()
+
+    assert emulator.get_member(api_key, list_id, "vera@xn--bcher-kva.de")["status"] == "pending"
+    person = PersonContact.objects.get(email="vera@bücher.de")
+    assert person.marketing_permission is False
+    assert row_of(person).consent_request == "confirm"
+    assert post_event(Client(), configuration, "subscribe", email="vera@xn--bcher-kva.de").status_code == 200
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+
+
+# Third review of issue 19, finding 3: other spellings of a contact's address.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("known,typed", [("vera@bücher.de", "vera@xn--bcher-kva.de"),
+                                         ("vera@xn--bcher-kva.de", "vera@bücher.de"),
+                                         ("vera@fastmail.com", "vera@\uff46astmail.com")])
+def test_another_spelling_of_a_known_contacts_address_is_asked_to_confirm(
+        shop, configuration, mailchimp_account, known, typed):
+    """A shop contact who never consented has an address; the shop sends only people who consented (so Mailchimp
+    holds no member of it). A stranger typing another spelling of the same mailbox that the form accepts and the
+    shop sends to Mailchimp as the same address (punycode vs unicode domain; a fullwidth letter, which IDNA maps to
+    ASCII) asks its owner to confirm (pending), as the same spelling does: no second contact is made."""
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_unconsented=False)
+    new_person(permission=False, email=known)
+    drain()
+    subscribe_address(shop, typed)
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, mailchimp_email(known))
+    assert member is not None and member["status"] == "pending", member and member["status"]
+    assert Contact.objects.filter(email__in=[known, typed]).count() == 1

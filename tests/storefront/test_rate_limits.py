@@ -72,3 +72,27 @@ def test_a_forged_forwarded_header_does_not_escape_the_ip_limit(shop, limits):
     for number in range(3):
         post("x%d@fastmail.com" % number, "1.2.3.%d" % number)
     assert page_messages(post("x9@fastmail.com", "1.2.3.99")) == [str(views.TOO_MANY_ATTEMPTS)]
+
+
+@pytest.mark.django_db
+def test_other_spellings_of_one_mailbox_do_not_reset_its_limit(shop, limits):
+    """The per-address limit (2 an hour here) protects the owner of an address from a flood of confirmation
+    e-mails. Once it is reached for ``target@fastmail.com``, the same mailbox spelt with a fullwidth letter
+    (``target@ｆastmail.com``: Django's validator accepts it, and the shop sends it to Mailchimp as
+    ``target@fastmail.com``) is refused too: the limit counts the address Mailchimp mails, not the text typed
+    (third review of issue 19, finding 4)."""
+    for number in range(2):
+        post_from("10.0.0.%d" % number, "target@fastmail.com")
+    assert page_messages(post_from("10.0.0.8", "target@fastmail.com")) == [str(views.TOO_MANY_ATTEMPTS)]
+
+    answer = page_messages(post_from("10.0.0.9", "target@\uff46astmail.com"))
+
+    assert answer == [str(views.TOO_MANY_ATTEMPTS)], "the limit of the mailbox was reset by another spelling"
+    assert Contact.objects.filter(email__icontains="target@").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_domain_in_unicode_and_in_punycode_share_one_limit(shop, limits):
+    post_from("10.0.0.1", "vera@bücher.de")
+    post_from("10.0.0.2", "Vera@XN--BCHER-KVA.DE")
+    assert page_messages(post_from("10.0.0.3", "vera@xn--bcher-kva.de")) == [str(views.TOO_MANY_ATTEMPTS)]

@@ -600,7 +600,7 @@ def written_facts(email, member_status, permission, decided, consent_request="")
     if decided:
         facts["opt_in"] = permission
         if consent_request:
-            facts["consent_request"] = ""
+            facts["consent_request"] = consent.request_left(consent_request, member_status)
     return facts
 
 
@@ -633,7 +633,7 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
         facts["applied_tags"] = tags.format_tags(tag_change.applied)
         facts["found_tags"] = tags.format_tags(tag_change.found)
     if consent_request:
-        facts["consent_request"] = ""
+        facts["consent_request"] = consent.request_left(consent_request, member_status)
     if status_change:
         facts["consent_sent_at"] = decided_at
     if link_asked:
