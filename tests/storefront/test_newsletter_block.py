@@ -8,17 +8,19 @@ from django.test import Client
 from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
+from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person, row_of
+from tests.helpers import make_all_due, new_person, row_of
 from tests.storefront.helpers import (
     page_messages,
     place_newsletter_block,
     place_newsletter_block_with_editor,
     signup_url,
 )
+from tests.sync.test_guest_orders import guest_order
 from tests.webhooks.helpers import post_event
 
 
@@ -534,3 +536,56 @@ def test_registering_later_without_ticking_the_box_does_not_unsubscribe_the_bloc
     assert PersonContact.objects.filter(email="same.person@fastmail.com").count() == 2
     drain()
     assert emulator.get_member(api_key, list_id, "same.person@fastmail.com")["status"] == "subscribed"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_names_do_not_overwrite_a_guest_buyers_names_in_mailchimp(
+        shop, front_client, configuration, mailchimp_account):
+    """A guest bought as "Gil Guest": Mailchimp holds the member (transactional) with FNAME "Gil". A stranger
+    types Gil's address into the block (which asks for names) with the names "Fake" "Person": the block asks Gil
+    to confirm (pending), and the member keeps Gil's names (an anonymous form never renames anyone)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "gil.guest@fastmail.com"
+    guest_order(shop, email)
+    drain()
+    before = emulator.get_member(api_key, list_id, email)
+    assert before["status"] == "transactional" and before["merge_fields"].get("FNAME") == "Gil"
+
+    subscribe(front_client, email, first_name="Fake", last_name="Person")
+    make_all_due()
+    drain()
+
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "pending"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Gil", "Guest"), (
+        "the stranger's names replaced the buyer's in Mailchimp: %r" % member["merge_fields"])
+
+    # The block's contact saved again unchanged (its first send counted as sent): still Gil's names.
+    PersonContact.objects.get(email=email).save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"].get("FNAME") == "Gil"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_names_do_not_overwrite_a_subscribers_names_in_mailchimp(
+        shop, front_client, configuration, mailchimp_account):
+    """Someone subscribed on Mailchimp's own form (not a shop contact) as "Margaret Hamilton". A stranger types
+    her address into the block with the names "<b>Fool</b>" "X": she stays subscribed, and keeps her names."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "margaret@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
+            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+
+    subscribe(front_client, email, first_name="<b>Fool</b>", last_name="X")
+    make_all_due()
+    drain()
+
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Margaret", "Hamilton"), (
+        "the stranger's names replaced the subscriber's in Mailchimp: %r" % member["merge_fields"])

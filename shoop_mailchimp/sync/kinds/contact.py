@@ -220,6 +220,9 @@ def plan(configuration, row, context):
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
 
+#: What a member write carries of the contact besides its address and status.
+MEMBER_DATA = ("merge_fields", "language", "interests")
+
 #: Hex digits of each half of a contact's fingerprint: the member's, then the customer's.
 HALF = 32
 
@@ -288,6 +291,9 @@ class ContactPlan:
         # A recovered row is never left out: the lost attempt may have written the member (see below); nor an
         # unsubscribe asked for: the audience may have a member of the address the shop never told.
         self.consent_request = row.consent_request
+        #: A consent typed into the newsletter block (a new person's contact) reached a member Mailchimp already
+        #: held (a guest buyer, a subscriber of Mailchimp's own form): the write left its data alone (see run).
+        self.member_data_left_out = False
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
@@ -356,7 +362,14 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
-                and not self.confirmation_decided_by_answer)
+                and not self.confirmation_decided_by_answer and not self.signup)
+
+    @property
+    def signup(self):
+        """A consent typed into the newsletter block (:data:`ConsentRequest.SIGNUP`): whoever typed the address is
+        not shown to own it, and their names must not rename a member Mailchimp holds of it. Such a send first
+        reads the member (see :meth:`run`), so it goes one by one, never in a batch."""
+        return self.consent_request == ConsentRequest.SIGNUP
 
     @property
     def left_archived(self):
@@ -427,6 +440,10 @@ class ContactPlan:
 
     def member_operation(self, status=None):
         body = dict(self.member)
+        if self.member_data_left_out:
+            # Only what the consent rules say (the status): no names, language or groups of the block's contact.
+            for name in MEMBER_DATA:
+                body.pop(name, None)
         if status:
             body["status"] = status
         # An audience may mark merge fields the shop does not have (an address, a phone) required:
@@ -481,6 +498,8 @@ class ContactPlan:
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                     "was archived%s" % (self.previous_email, self.email,
                                         " and its owner is asked to confirm the shop's consent" if status else ""))
+        if self.signup and not self.member_unchanged:
+            status = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
         # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
         decided_at = timezone.now()
@@ -502,6 +521,9 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
+            if self.member_data_left_out:
+                # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
+                self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
             permissions = None if member_status == members.ARCHIVED else self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
@@ -543,6 +565,25 @@ class ContactPlan:
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
                             unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+
+    def _signup_read(self, status, log):
+        """A consent typed into the newsletter block: the member of the address is read first. A new one is
+        written in full; one Mailchimp holds already (a guest buyer, a subscriber of Mailchimp's own form) keeps
+        its names, language and groups (the block's are a stranger's, maybe), and gets only the status the consent
+        rules ask: pending, unless subscribed or pending already. Returns the status to send."""
+        try:
+            existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
+                                       params={"fields": "status"})
+        except MailchimpNotFound:
+            return status
+        self.member_data_left_out = True
+        found = (existing or {}).get("status", "")
+        if status is None and self.existed_without_consent(None, found):
+            status = self.status_asked(found)
+        log("member.signup", "%s was in the audience already (as %s): the consent typed into the newsletter block "
+            "was sent%s, without the names, language or groups typed with it" % (
+                self.email, found or "a member", " as %s" % status if status else ""))
+        return status
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
