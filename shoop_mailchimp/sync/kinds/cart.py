@@ -34,7 +34,7 @@ from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
-from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
+from shoop_mailchimp.sync.kinds.fields import address_forms, address_key, currency_places, mailchimp_email, money
 from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -144,26 +144,6 @@ def newest_baskets(shop_id, baskets):
                                           customer_id__in=customer_ids, product_count__gt=0)
     return dict(baskets.order_by().values("customer_id").annotate(newest=Max("updated_on")).values_list(
         "customer_id", "newest"))
-
-
-def address_key(email):
-    """One form of an address to compare: stripped, lowercased, an internationalized domain in its ASCII
-    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address)."""
-    return mailchimp_email(email).lower()
-
-
-def address_forms(email):
-    """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
-    and with its domain in Unicode."""
-    key = address_key(email)
-    forms = {email.strip().lower(), key}
-    local, at, domain = key.rpartition("@")
-    if at:
-        try:
-            forms.add("%s@%s" % (local, domain.encode("ascii").decode("idna")))
-        except UnicodeError:
-            pass
-    return forms
 
 
 def known_addresses(shop_id, baskets):

@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Min, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
@@ -28,6 +29,8 @@ from shoop_mailchimp.sync.kinds import merge_fields, tags
 from shoop_mailchimp.sync.kinds.fields import (
     COMPANY,
     PERSON,
+    address_forms,
+    address_key,
     address_payload,
     contact_kind,
     contact_names,
@@ -136,8 +139,15 @@ class AudienceFacts:
 
 
 class Context:
-    """What planning a slice of contact rows needs, loaded in four queries (six with orders and groups' names
-    for merge fields or tags)."""
+    """What planning a slice of contact rows needs, loaded in four queries (seven with interests, orders and
+    groups' names for merge fields or tags: the shop's other contacts of the same addresses, their orders, the
+    groups' names).
+
+    Several contacts of the shop may have one address (a newsletter block's contact and the account registered
+    later): Mailchimp has one member of it, and whichever is sent last writes it. So the facts only the shop knows
+    (orders, groups: :data:`merge_fields.SHOP_OWNED`, the interests and the tags made of them) are those of all the
+    shop's contacts with the address: a contact without orders never clears another's total spent, nor one
+    without groups another's interests."""
 
     def __init__(self, configuration, rows):
         ids = [row.object_id for row in rows]
@@ -145,37 +155,66 @@ class Context:
         # A consent given in another shop only (its storefront) is no consent in this one: see shop_consent.
         for contact_id in shop_consent.withheld(configuration.shop_id, self.contacts):
             self.contacts[contact_id].marketing_permission = False
+        self.mapping = merge_fields.effective_map(configuration)
+        self.clears = merge_fields.fields_to_clear(configuration)
+        wants_orders = bool(configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping))
+        wants_groups = bool(configuration.tag_group_ids or "groups" in self.mapping)
+        self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
+            "group_id", "interest_id"))
+        #: {contact id: the ids of the shop's contacts with its address, itself included}
+        self.same_address = same_address(configuration.shop_id, self.contacts) if (
+            wants_orders or wants_groups or self.interest_ids) else {}
+        everyone = set(ids).union(*self.same_address.values())
         self.group_ids = {}
         through = ContactGroup.members.through
-        for contact_id, group_id in through.objects.filter(contact_id__in=ids).values_list(
+        for contact_id, group_id in through.objects.filter(contact_id__in=everyone).values_list(
             "contact_id", "contactgroup_id"
         ):
             self.group_ids.setdefault(contact_id, set()).add(group_id)
-        self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
-            "group_id", "interest_id"))
-        self.mapping = merge_fields.effective_map(configuration)
-        self.clears = merge_fields.fields_to_clear(configuration)
         self.orders = {}
-        if configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping):
+        if wants_orders:
             self.orders = {facts["customer_id"]: facts for facts in Order.objects.filter(
-                shop_id=configuration.shop_id, customer_id__in=ids).valid().values("customer_id").annotate(
+                shop_id=configuration.shop_id, customer_id__in=everyone).valid().values("customer_id").annotate(
                 count=Count("id"), first=Min("created_on"), total=Sum("taxful_total_price_value"))}
         self.group_names = {}
-        if configuration.tag_group_ids or "groups" in self.mapping:
+        if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
             groups = named_groups(configuration).filter(pk__in=wanted).prefetch_related("translations")
             self.group_names = {group.pk: group.safe_translation_getter("name", any_language=True) or group.identifier
                                 or str(group.pk) for group in groups}
 
+    def address_group_ids(self, contact_id):
+        """The groups of the shop's contacts with the contact's address: the member's interests and groups."""
+        others = self.same_address.get(contact_id) or {contact_id}
+        return set().union(*(self.group_ids.get(other, ()) for other in others))
+
     def facts(self, contact_id):
-        orders = self.orders.get(contact_id) or {}
-        first = orders.get("first")
+        """The contact's :class:`AudienceFacts`: its orders and groups with those of the shop's other contacts
+        with its address (one member in Mailchimp)."""
+        others = self.same_address.get(contact_id) or {contact_id}
+        orders = [self.orders[other] for other in others if other in self.orders]
+        firsts = [facts["first"] for facts in orders if facts.get("first")]
+        totals = [facts["total"] for facts in orders if facts.get("total") is not None]
+        group_ids = self.address_group_ids(contact_id)
         return AudienceFacts(
-            mapping=self.mapping, clears=self.clears, order_count=orders.get("count", 0),
-            first_order_on=first and timezone.localtime(first).date(),
-            total_spent=orders.get("total"),
-            group_names={group_id: self.group_names[group_id] for group_id in self.group_ids.get(contact_id, ())
+            mapping=self.mapping, clears=self.clears, order_count=sum(facts.get("count", 0) for facts in orders),
+            first_order_on=timezone.localtime(min(firsts)).date() if firsts else None,
+            total_spent=sum(totals) if totals else None,
+            group_names={group_id: self.group_names[group_id] for group_id in group_ids
                          if group_id in self.group_names})
+
+
+def same_address(shop_id, contacts):
+    """{contact id: the ids of the shop's contacts with the same address (any letter case, either form of an
+    internationalized domain), itself included} for ``contacts`` ({id: ContactData}), in one query."""
+    keys = {pk: address_key(contact.email) for pk, contact in contacts.items() if (contact.email or "").strip()}
+    forms = {form for pk, contact in contacts.items() if pk in keys for form in address_forms(contact.email)}
+    by_key = {}
+    if forms:
+        for pk, email in shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(
+                lower_email__in=forms).values_list("pk", "email"):
+            by_key.setdefault(address_key(email), set()).add(pk)
+    return {pk: by_key.get(key, set()) | {pk} for pk, key in keys.items()}
 
 
 def load(configuration, rows):
@@ -211,7 +250,7 @@ def plan(configuration, row, context):
     problem = unsendable(contact)
     if problem:
         return problem
-    contact_plan = ContactPlan(configuration, row, contact, context.group_ids.get(contact.pk, set()),
+    contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk))
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")

@@ -129,3 +129,23 @@ def money(value, places=2, rounding=ROUND_HALF_UP):
         value = 0
     amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     return float(amount.quantize(Decimal(1).scaleb(-places), rounding=rounding))
+
+
+def address_key(email):
+    """One form of an address to compare: stripped, lowercased, an internationalized domain in its ASCII
+    (punycode) form, as Mailchimp gets it ("vera@bücher.de" and "vera@xn--bcher-kva.de" are one address)."""
+    return mailchimp_email(email).lower()
+
+
+def address_forms(email):
+    """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
+    and with its domain in Unicode."""
+    key = address_key(email)
+    forms = {email.strip().lower(), key}
+    local, at, domain = key.rpartition("@")
+    if at:
+        try:
+            forms.add("%s@%s" % (local, domain.encode("ascii").decode("idna")))
+        except UnicodeError:
+            pass
+    return forms
