@@ -589,3 +589,32 @@ def test_a_strangers_names_do_not_overwrite_a_subscribers_names_in_mailchimp(
     assert member["status"] == "subscribed"
     assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Margaret", "Hamilton"), (
         "the stranger's names replaced the subscriber's in Mailchimp: %r" % member["merge_fields"])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_signup_whose_customer_failed_renames_nobody_when_tried_again(
+        shop, front_client, configuration, mailchimp_account):
+    """The same press, the store's customer refused once after the member was written (without the typed names and
+    language): the retry counts the member's data as sent, and still leaves the subscriber's names and language."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "margaret.fi@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    with emulator.lock:
+        member = emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]
+        member["merge_fields"].update({"FNAME": "Margaret", "LNAME": "Hamilton"})
+        member["language"] = "fi"
+    emulator.faults.fail("*/customers/*", status=503, method="PUT", times=1)
+
+    subscribe(front_client, email, first_name="Typed", last_name="Stranger")
+    drain()
+    row = row_of(PersonContact.objects.get(email=email))
+    assert (row.status, row.member_status, row.consent_request) == (SyncStatus.PENDING, "subscribed", ""), (
+        "the member was written, the customer failed once")
+    make_all_due()
+    drain()
+
+    assert row_of(PersonContact.objects.get(email=email)).status == SyncStatus.SYNCED
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"], member["language"]) == (
+        "Margaret", "Hamilton", "fi")
