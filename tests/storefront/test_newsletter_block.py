@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
-from shoop_mailchimp.mailchimp.members import mailchimp_email
+from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
@@ -637,3 +637,85 @@ def test_another_spelling_of_a_known_contacts_address_is_asked_to_confirm(
     member = emulator.get_member(api_key, list_id, mailchimp_email(known))
     assert member is not None and member["status"] == "pending", member and member["status"]
     assert Contact.objects.filter(email__in=[known, typed]).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_names_do_not_overwrite_a_guest_buyers_names_in_mailchimp(
+        shop, front_client, configuration, mailchimp_account):
+    """A guest bought as "Gil Guest": Mailchimp holds the member (transactional) with FNAME "Gil". A stranger
+    types Gil's address into the block (which asks for names) with the names "Fake" "Person": the block asks Gil
+    to confirm (pending), and the member keeps Gil's names (an anonymous form never renames anyone)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "gil.guest@fastmail.com"
+    guest_order(shop, email)
+    drain()
+    before = emulator.get_member(api_key, list_id, email)
+    assert before["status"] == "transactional" and before["merge_fields"].get("FNAME") == "Gil"
+
+    subscribe(front_client, email, first_name="Fake", last_name="Person")
+    make_all_due()
+    drain()
+
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "pending"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Gil", "Guest"), (
+        "the stranger's names replaced the buyer's in Mailchimp: %r" % member["merge_fields"])
+
+    # The block's contact saved again unchanged (its first send counted as sent): still Gil's names.
+    PersonContact.objects.get(email=email).save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"].get("FNAME") == "Gil"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_names_do_not_overwrite_a_subscribers_names_in_mailchimp(
+        shop, front_client, configuration, mailchimp_account):
+    """Someone subscribed on Mailchimp's own form (not a shop contact) as "Margaret Hamilton". A stranger types
+    her address into the block with the names "<b>Fool</b>" "X": she stays subscribed, and keeps her names."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "margaret@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
+            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+
+    subscribe(front_client, email, first_name="<b>Fool</b>", last_name="X")
+    make_all_due()
+    drain()
+
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Margaret", "Hamilton"), (
+        "the stranger's names replaced the subscriber's in Mailchimp: %r" % member["merge_fields"])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_signup_whose_customer_failed_renames_nobody_when_tried_again(
+        shop, front_client, configuration, mailchimp_account):
+    """The same press, the store's customer refused once after the member was written (without the typed names and
+    language): the retry counts the member's data as sent, and still leaves the subscriber's names and language."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "margaret.fi@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    with emulator.lock:
+        member = emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]
+        member["merge_fields"].update({"FNAME": "Margaret", "LNAME": "Hamilton"})
+        member["language"] = "fi"
+    emulator.faults.fail("*/customers/*", status=503, method="PUT", times=1)
+
+    subscribe(front_client, email, first_name="Typed", last_name="Stranger")
+    drain()
+    row = row_of(PersonContact.objects.get(email=email))
+    assert (row.status, row.member_status, row.consent_request) == (SyncStatus.PENDING, "subscribed", ""), (
+        "the member was written, the customer failed once")
+    make_all_due()
+    drain()
+
+    assert row_of(PersonContact.objects.get(email=email)).status == SyncStatus.SYNCED
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"], member["language"]) == (
+        "Margaret", "Hamilton", "fi")

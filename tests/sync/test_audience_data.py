@@ -810,3 +810,65 @@ def test_fields_read_before_merge_ids_were_kept_queue_no_contact_when_read_with_
     read_audience_fields(MailchimpConfiguration.objects.get())
     assert all(field.get("merge_id") for field in MailchimpConfiguration.objects.get().audience_merge_fields)
     assert list(SyncState.objects.values_list("status", "next_attempt_at")) == rows
+
+
+@pytest.mark.usefixtures("commits")
+def test_the_block_contact_of_an_address_does_not_clear_its_customers_total_spent(
+        admin_client, configuration, mailchimp_account):
+    """A shopper subscribes in the newsletter block (a contact is created for the address), later registers an
+    account with the same address and buys: Mailchimp's member carries SPENT. Then the block's contact is sent
+    again (a staff member corrects its name): the shop's order facts of a member are those of all the shop's
+    contacts with its address, so the block's contact sends the account's total spent, never an empty one."""
+    from shoop_mailchimp.storefront.subscriptions import subscribe_address
+    from tests.admin.conftest import post_shop_form, saved
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["total_spent"]))
+    run_due_jobs(configuration.shop_id)
+    drain()
+    email = "block.then.account@fastmail.com"
+    subscribe_address(configuration.shop, email, first_name="Ann")
+    drain()
+    block_contact = PersonContact.objects.get(email=email)
+    account = new_person(email=email, permission=True)
+    order, _products = place_order(configuration.shop, account)
+    make_all_due()
+    drain()
+    spent = order.taxful_total_price_value.quantize(Decimal("0.01"))
+    assert Decimal(str(emulator.get_member(api_key, list_id, email)["merge_fields"]["SPENT"])) == spent
+
+    block_contact.first_name = "Anne"  # the admin corrects the name
+    block_contact.save()
+    make_all_due()
+    drain()
+
+    value = emulator.get_member(api_key, list_id, email)["merge_fields"].get("SPENT")
+    assert value not in ("", None) and Decimal(str(value)) == spent, "SPENT is now %r" % (value,)
+
+
+@pytest.mark.usefixtures("commits")
+def test_the_block_contact_of_an_address_does_not_take_its_customer_out_of_a_groups_interest(
+        configuration, mailchimp_account):
+    """The same two contacts of one address, the account in a group of the shop (an interest in Mailchimp): the
+    block's contact sent again sends the interests of the address's contacts, and the member stays in it."""
+    from shoop_mailchimp.models import ContactGroupInterest
+    from shoop_mailchimp.storefront.subscriptions import subscribe_address
+    emulator, api_key, list_id = mailchimp_account
+    email = "block.then.grouped@fastmail.com"
+    subscribe_address(configuration.shop, email, first_name="Ann")
+    drain()
+    block_contact = PersonContact.objects.get(email=email)
+    account = new_person(email=email, permission=True)
+    group = create_random_contact_group(shop=configuration.shop)
+    group.members.add(account)
+    make_all_due()
+    drain()
+    interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
+    assert emulator.get_member(api_key, list_id, email)["interests"][interest] is True
+
+    block_contact.first_name = "Anne"
+    block_contact.save()
+    make_all_due()
+    drain()
+
+    assert emulator.get_member(api_key, list_id, email)["interests"][interest] is True

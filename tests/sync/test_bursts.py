@@ -792,11 +792,11 @@ def test_consent_given_to_a_member_that_existed_ends_the_same_one_by_one_and_in_
         assert row.member_status == expected and row.consent_request == "" and row.status == SyncStatus.SYNCED
 
 
-def test_an_address_typed_into_the_block_that_mailchimp_holds_is_confirmed_one_by_one_and_in_a_batch(
+def test_an_address_typed_into_the_block_that_mailchimp_holds_is_confirmed_one_by_one_even_in_a_burst(
         burst_settings, mailchimp_account):
     """The newsletter block for addresses the shop has no contact of but Mailchimp holds as guest buyers
     (``transactional``): whoever typed them is not shown to own them, so each owner is asked to confirm (pending),
-    one by one and through a batch alike, under single opt-in."""
+    under single opt-in. Such a send reads the member first: a burst of them goes one by one, never in a batch."""
     from shoop_mailchimp.storefront.subscriptions import subscribe_address
 
     emulator, api_key, list_id = mailchimp_account
@@ -812,7 +812,7 @@ def test_an_address_typed_into_the_block_that_mailchimp_holds_is_confirmed_one_b
     emulator.clear_requests()
     run_due_work()
     finish_batches(burst_settings)
-    assert batch_posts(emulator) and not member_puts(emulator), "the first writes went in batches"
+    assert not batch_posts(emulator) and member_puts(emulator), "a burst of signups went one by one"
     make_all_due()
     drain()
     for email in emails:
@@ -820,3 +820,28 @@ def test_an_address_typed_into_the_block_that_mailchimp_holds_is_confirmed_one_b
         row = row_of(Contact.objects.get(email=email))
         # A confirmation request until its owner confirms (third review of issue 19, finding 1).
         assert row.member_status == "pending" and row.consent_request == "confirm" and row.status == SyncStatus.SYNCED
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_burst_of_newsletter_block_signups_goes_one_by_one_and_renames_nobody(burst_settings, mailchimp_account):
+    """Consents typed into the newsletter block (new contacts, ``signup``) first read their member: a burst of
+    them goes one by one, never in a batch, and a member Mailchimp held keeps its names."""
+    from shoop_mailchimp.storefront.subscriptions import subscribe_address
+    emulator, api_key, list_id = mailchimp_account
+    emails = ["signup%d@fastmail.com" % number for number in range(THRESHOLD + 1)]
+    emulator.add_members(api_key, list_id, emails[:2], status="subscribed")
+    with emulator.lock:
+        for email in emails[:2]:
+            emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
+                {"FNAME": "Kept", "LNAME": "Name"})
+    for email in emails:
+        subscribe_address(burst_settings.shop, email, first_name="Typed", last_name="Stranger")
+
+    run_due_work()
+    drain()
+
+    assert not MailchimpBatch.objects.exists() and not batch_posts(emulator)
+    for email in emails:
+        member = emulator.get_member(api_key, list_id, email)
+        assert member["status"] == "subscribed"
+        assert member["merge_fields"]["FNAME"] == ("Kept" if email in emails[:2] else "Typed"), email

@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Min, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
@@ -17,6 +18,7 @@ from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.merge_field_setup import AudienceFieldsLearnt, same_fields
@@ -136,8 +138,15 @@ class AudienceFacts:
 
 
 class Context:
-    """What planning a slice of contact rows needs, loaded in four queries (six with orders and groups' names
-    for merge fields or tags)."""
+    """What planning a slice of contact rows needs, loaded in four queries (seven with interests, orders and
+    groups' names for merge fields or tags: the shop's other contacts of the same addresses, their orders, the
+    groups' names).
+
+    Several contacts of the shop may have one address (a newsletter block's contact and the account registered
+    later): Mailchimp has one member of it, and whichever is sent last writes it. So the facts only the shop knows
+    (orders, groups: :data:`merge_fields.SHOP_OWNED`, the interests and the tags made of them) are those of all the
+    shop's contacts with the address: a contact without orders never clears another's total spent, nor one
+    without groups another's interests."""
 
     def __init__(self, configuration, rows):
         ids = [row.object_id for row in rows]
@@ -145,37 +154,66 @@ class Context:
         # A consent given in another shop only (its storefront) is no consent in this one: see shop_consent.
         for contact_id in shop_consent.withheld(configuration.shop_id, self.contacts):
             self.contacts[contact_id].marketing_permission = False
+        self.mapping = merge_fields.effective_map(configuration)
+        self.clears = merge_fields.fields_to_clear(configuration)
+        wants_orders = bool(configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping))
+        wants_groups = bool(configuration.tag_group_ids or "groups" in self.mapping)
+        self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
+            "group_id", "interest_id"))
+        #: {contact id: the ids of the shop's contacts with its address, itself included}
+        self.same_address = same_address(configuration.shop_id, self.contacts) if (
+            wants_orders or wants_groups or self.interest_ids) else {}
+        everyone = set(ids).union(*self.same_address.values())
         self.group_ids = {}
         through = ContactGroup.members.through
-        for contact_id, group_id in through.objects.filter(contact_id__in=ids).values_list(
+        for contact_id, group_id in through.objects.filter(contact_id__in=everyone).values_list(
             "contact_id", "contactgroup_id"
         ):
             self.group_ids.setdefault(contact_id, set()).add(group_id)
-        self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
-            "group_id", "interest_id"))
-        self.mapping = merge_fields.effective_map(configuration)
-        self.clears = merge_fields.fields_to_clear(configuration)
         self.orders = {}
-        if configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping):
+        if wants_orders:
             self.orders = {facts["customer_id"]: facts for facts in Order.objects.filter(
-                shop_id=configuration.shop_id, customer_id__in=ids).valid().values("customer_id").annotate(
+                shop_id=configuration.shop_id, customer_id__in=everyone).valid().values("customer_id").annotate(
                 count=Count("id"), first=Min("created_on"), total=Sum("taxful_total_price_value"))}
         self.group_names = {}
-        if configuration.tag_group_ids or "groups" in self.mapping:
+        if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
             groups = named_groups(configuration).filter(pk__in=wanted).prefetch_related("translations")
             self.group_names = {group.pk: group.safe_translation_getter("name", any_language=True) or group.identifier
                                 or str(group.pk) for group in groups}
 
+    def address_group_ids(self, contact_id):
+        """The groups of the shop's contacts with the contact's address: the member's interests and groups."""
+        others = self.same_address.get(contact_id) or {contact_id}
+        return set().union(*(self.group_ids.get(other, ()) for other in others))
+
     def facts(self, contact_id):
-        orders = self.orders.get(contact_id) or {}
-        first = orders.get("first")
+        """The contact's :class:`AudienceFacts`: its orders and groups with those of the shop's other contacts
+        with its address (one member in Mailchimp)."""
+        others = self.same_address.get(contact_id) or {contact_id}
+        orders = [self.orders[other] for other in others if other in self.orders]
+        firsts = [facts["first"] for facts in orders if facts.get("first")]
+        totals = [facts["total"] for facts in orders if facts.get("total") is not None]
+        group_ids = self.address_group_ids(contact_id)
         return AudienceFacts(
-            mapping=self.mapping, clears=self.clears, order_count=orders.get("count", 0),
-            first_order_on=first and timezone.localtime(first).date(),
-            total_spent=orders.get("total"),
-            group_names={group_id: self.group_names[group_id] for group_id in self.group_ids.get(contact_id, ())
+            mapping=self.mapping, clears=self.clears, order_count=sum(facts.get("count", 0) for facts in orders),
+            first_order_on=timezone.localtime(min(firsts)).date() if firsts else None,
+            total_spent=sum(totals) if totals else None,
+            group_names={group_id: self.group_names[group_id] for group_id in group_ids
                          if group_id in self.group_names})
+
+
+def same_address(shop_id, contacts):
+    """{contact id: the ids of the shop's contacts with the same address (any letter case, either form of an
+    internationalized domain), itself included} for ``contacts`` ({id: ContactData}), in one query."""
+    keys = {pk: address_key(contact.email) for pk, contact in contacts.items() if (contact.email or "").strip()}
+    forms = {form for pk, contact in contacts.items() if pk in keys for form in address_forms(contact.email)}
+    by_key = {}
+    if forms:
+        for pk, email in shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(
+                lower_email__in=forms).values_list("pk", "email"):
+            by_key.setdefault(address_key(email), set()).add(pk)
+    return {pk: by_key.get(key, set()) | {pk} for pk, key in keys.items()}
 
 
 def load(configuration, rows):
@@ -211,7 +249,7 @@ def plan(configuration, row, context):
     problem = unsendable(contact)
     if problem:
         return problem
-    contact_plan = ContactPlan(configuration, row, contact, context.group_ids.get(contact.pk, set()),
+    contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk))
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
@@ -219,6 +257,9 @@ def plan(configuration, row, context):
         return Outcome.skipped("archived in Mailchimp: left archived until consent is given or withdrawn in the shop")
     return Outcome.unchanged() if contact_plan.unchanged else contact_plan
 
+
+#: What a member write carries of the contact besides its address and status.
+MEMBER_DATA = ("merge_fields", "language", "interests")
 
 #: Hex digits of each half of a contact's fingerprint: the member's, then the customer's.
 HALF = 32
@@ -288,6 +329,9 @@ class ContactPlan:
         # A recovered row is never left out: the lost attempt may have written the member (see below); nor an
         # unsubscribe asked for: the audience may have a member of the address the shop never told.
         self.consent_request = row.consent_request
+        #: A consent typed into the newsletter block (a new person's contact) reached a member Mailchimp already
+        #: held (a guest buyer, a subscriber of Mailchimp's own form): the write left its data alone (see run).
+        self.member_data_left_out = False
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
@@ -356,7 +400,14 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
-                and not self.confirmation_decided_by_answer)
+                and not self.confirmation_decided_by_answer and not self.signup)
+
+    @property
+    def signup(self):
+        """A consent typed into the newsletter block (:data:`ConsentRequest.SIGNUP`): whoever typed the address is
+        not shown to own it, and their names must not rename a member Mailchimp holds of it. Such a send first
+        reads the member (see :meth:`run`), so it goes one by one, never in a batch."""
+        return self.consent_request == ConsentRequest.SIGNUP
 
     @property
     def left_archived(self):
@@ -427,6 +478,10 @@ class ContactPlan:
 
     def member_operation(self, status=None):
         body = dict(self.member)
+        if self.member_data_left_out:
+            # Only what the consent rules say (the status): no names, language or groups of the block's contact.
+            for name in MEMBER_DATA:
+                body.pop(name, None)
         if status:
             body["status"] = status
         # An audience may mark merge fields the shop does not have (an address, a phone) required:
@@ -481,6 +536,8 @@ class ContactPlan:
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                     "was archived%s" % (self.previous_email, self.email,
                                         " and its owner is asked to confirm the shop's consent" if status else ""))
+        if self.signup and not self.member_unchanged:
+            status = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
         # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
         decided_at = timezone.now()
@@ -502,6 +559,9 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
+            if self.member_data_left_out:
+                # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
+                self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
             permissions = None if member_status == members.ARCHIVED else self.permissions_operation(member, status)
             if permissions is not None:
                 yield permissions
@@ -543,6 +603,25 @@ class ContactPlan:
         return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                             decided_at, None if member is None else member.get("unique_email_id", ""),
                             unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+
+    def _signup_read(self, status, log):
+        """A consent typed into the newsletter block: the member of the address is read first. A new one is
+        written in full; one Mailchimp holds already (a guest buyer, a subscriber of Mailchimp's own form) keeps
+        its names, language and groups (the block's are a stranger's, maybe), and gets only the status the consent
+        rules ask: pending, unless subscribed or pending already. Returns the status to send."""
+        try:
+            existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
+                                       params={"fields": "status"})
+        except MailchimpNotFound:
+            return status
+        self.member_data_left_out = True
+        found = (existing or {}).get("status", "")
+        if status is None and self.existed_without_consent(None, found):
+            status = self.status_asked(found)
+        log("member.signup", "%s was in the audience already (as %s): the consent typed into the newsletter block "
+            "was sent%s, without the names, language or groups typed with it" % (
+                self.email, found or "a member", " as %s" % status if status else ""))
+        return status
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
