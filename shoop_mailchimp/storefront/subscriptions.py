@@ -27,7 +27,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -131,12 +131,16 @@ def subscribe_address(shop, email, first_name="", last_name=""):
 
 def subscribe_person(shop, contact, where):
     """A logged-in shopper (account page, registration) consents for their own contact. Consenting already,
-    with the confirmation link lapsed, they are mailed a fresh one."""
+    with the confirmation link lapsed, they are mailed a fresh one. The consent is sent as given only for an
+    address the shopper proved theirs (the account activated through the link mailed to it, and the address not
+    changed since): for another, a member Mailchimp already holds of it (a guest buyer) is asked to confirm first,
+    as in the newsletter block (see :func:`shoop_mailchimp.receivers.contacts.given_request`)."""
     status = newsletter_status(shop, contact)
     if status == ARCHIVED:
-        # Consenting already, the member archived: a consent given again is sent, and brings the member back.
+        # Consenting already, the member archived: a consent given again is sent, and brings the member back
+        # (as given where the address is proven its owner's; see given_request).
         _log_choice(shop, contact, True, where)
-        if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.SUBSCRIBE,
+        if state.request_consent_change(shop.pk, [contact.pk], given_request(contact),
                                         unless=(ConsentRequest.UNSUBSCRIBE,)):
             schedule_delivery(shop.pk)
         return

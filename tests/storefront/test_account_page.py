@@ -7,6 +7,7 @@ from django.test import Client
 from django.utils import timezone
 from shuup.core.models import Contact, get_person_contact
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
@@ -59,6 +60,7 @@ def test_the_page_needs_a_login(shop, newsletter_block):
 def test_subscribing_and_unsubscribing_change_consent_and_say_so_escaped(shop, shopper, shopper_client,
                                                                         configuration):
     person = get_person_contact(shopper)
+    shop_consent.record_proof(person.pk, shopper.email)  # activated through the link mailed to the address
     status, html = status_on_page(shopper_client)
     assert status == "not_subscribed"
 
@@ -185,9 +187,11 @@ def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, s
 def test_a_company_sharing_its_members_address_does_not_make_the_member_confirm(
         shop, shopper, shopper_client, configuration, mailchimp_account):
     """A one-person business: the company contact carries its member's own address. The member's consent is
-    their own, given while logged in, not an address typed by a stranger (found by review)."""
+    their own, given while logged in, not an address typed by a stranger (found by review). The member proved the
+    address theirs (their account was activated through the link mailed to it)."""
     from shuup.core.models import CompanyContact
     emulator, api_key, list_id = mailchimp_account
+    shop_consent.record_proof(get_person_contact(shopper).pk, shopper.email)
     company = CompanyContact.objects.create(name="O'Brien & Co", email=shopper.email)
     company.members.add(get_person_contact(shopper))
     company.add_to_shop(shop)
@@ -466,3 +470,4 @@ def test_the_account_page_does_not_claim_a_subscription_where_the_shop_has_no_ne
     client.force_login(user)
     status, html = status_on_page(client)
     assert "You are subscribed" not in html and status == "recorded"
+
