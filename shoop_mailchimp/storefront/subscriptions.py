@@ -155,6 +155,12 @@ def subscribe_person(shop, contact, where):
     _set_consent(shop, contact, True, where)
 
 
+def address_unproven(contact):
+    """Whether a consent the shopper gives for the contact is sent as one typed into the newsletter block (their
+    address not proven theirs): a member Mailchimp holds of the address is asked to confirm first."""
+    return given_request(contact) == ConsentRequest.SIGNUP
+
+
 def await_activation(shop, contact, where):
     """The shopper ticked the box on the registration form of an account that is inactive until they click the
     activation link mailed to its address: nothing is recorded but the wish (the log), until then."""
@@ -272,6 +278,8 @@ def newsletter_status(shop, contact):
         return ARCHIVED  # (a consent given again goes with the next send: below)
     if member_status != members.PENDING and held_back(shop):
         return RECORDED  # the consent goes with the next send, once the shop sends again
-    if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):
+    if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop) or (
+            request == ConsentRequest.SIGNUP and member_status == members.TRANSACTIONAL):
+        # (a consent from an address not proven the shopper's, for a member Mailchimp holds: its owner confirms)
         return AWAITING_CONFIRMATION  # a pending member was mailed its link; otherwise it goes with the next send
     return SUBSCRIBED

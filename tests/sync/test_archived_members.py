@@ -60,7 +60,7 @@ def test_edits_and_resends_never_bring_an_archived_member_back(configuration, ma
     assert Contact.objects.get(pk=person.pk).marketing_permission is True  # archiving is not the person's choice
 
 
-@pytest.mark.parametrize("proven", [True])
+@pytest.mark.parametrize("proven", [True, False])
 def test_a_consent_given_again_brings_it_back_subscribed(configuration, mailchimp_account, proven):
     """The shopper's consent on the account page brings an archived member back: subscribed where the address is
     proven theirs (their account activated through the link mailed to it); otherwise its owner confirms first
