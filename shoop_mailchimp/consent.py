@@ -79,6 +79,12 @@ def request_left(request, member_status):
 def requested_change(request, change, permission, member_status, double_opt_in, consent_last_sent=None):
     """The status to force once the row's consent request is taken into account (``change``: what the
     consent alone asks for; ``consent_last_sent``: the row's consent last sent, None when never)."""
+    if request == ConsentRequest.SIGNUP and permission and change == members.SUBSCRIBED and not consent_last_sent:
+        # A consent from an address nobody proved theirs (the newsletter block, an account's unproven address),
+        # for a contact the shop had sent without consent: nothing is forced. The member write carries it as
+        # ``status_if_new``, and a member the answer shows existing without it is asked to confirm
+        # (:func:`status_asked`), as for a contact never sent.
+        return None
     if request in ConsentRequest.GIVEN and permission and change is None and member_status not in (
             "", members.SUBSCRIBED, members.PENDING):
         # A consent given since the last send reaches a member the shop never told (a former guest buyer).

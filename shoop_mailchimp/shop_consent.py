@@ -10,8 +10,13 @@ asks :func:`withheld` which contacts' permission does not count there.
 - A consent given where no shop is named (the admin's contact form, a checkout's box): it counts in every shop.
 - A withdrawal counts in every shop; what is written here then no longer matters (a consent given next says
   where it counts again).
+
+Also whose address is proven (:class:`~shoop_mailchimp.models.ProvenAddress`): a consent given in a storefront
+shows its owner's wish only for an address they proved theirs (the account activated through the link mailed to
+it). For any other address the consent is sent as one typed into the newsletter block (``ConsentRequest.SIGNUP``:
+a member Mailchimp already holds of the address is asked to confirm first).
 """
-from shoop_mailchimp.models import ShopConsent
+from shoop_mailchimp.models import ProvenAddress, ShopConsent
 
 
 def given_in_shop(shop_id, contact_id, fresh):
@@ -43,3 +48,22 @@ def withheld(shop_id, contact_ids=None):
 def consents_in(shop_id, contact):
     """Whether the contact consents in this shop."""
     return bool(contact.marketing_permission) and contact.pk not in withheld(shop_id, [contact.pk])
+
+
+def normalised(email):
+    return (email or "").strip().lower()
+
+
+def record_proof(contact_id, email):
+    """The contact's owner proved the address theirs (they clicked the activation link mailed to it)."""
+    if normalised(email):
+        ProvenAddress.objects.update_or_create(contact_id=contact_id, defaults={"email": normalised(email)})
+
+
+def address_proven(contact, owner_ids=()):
+    """Whether the contact's current address is one its owner proved: theirs, or that of a contact of the same
+    owner (``owner_ids``: a one-person business gives the company its member's address), compared
+    case-insensitively."""
+    email = normalised(contact.email)
+    return bool(email) and ProvenAddress.objects.filter(
+        contact_id__in={contact.pk} | set(owner_ids), email=email).exists()

@@ -4,7 +4,7 @@ from shoop_mailchimp.models.configuration import MailchimpConfiguration
 from shoop_mailchimp.models.interest import ContactGroupInterest
 from shoop_mailchimp.models.job import JobKind, JobStatus, MailchimpJob
 from shoop_mailchimp.models.log import LogKind, MailchimpLogEntry
-from shoop_mailchimp.models.shop_consent import ShopConsent
+from shoop_mailchimp.models.shop_consent import ProvenAddress, ShopConsent
 from shoop_mailchimp.models.sync_state import ConsentRequest, SyncKind, SyncState, SyncStatus
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "MailchimpJob",
     "MailchimpLogEntry",
     "OrderAttribution",
+    "ProvenAddress",
     "ShopConsent",
     "SyncKind",
     "SyncState",

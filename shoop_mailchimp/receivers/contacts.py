@@ -78,24 +78,37 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             # Before the row is queued: its send may start as soon as it is.
             state.drop_unconfirmed_requests(shop_id, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
-            consent_given(shop_id, instance)
+            consent_given(shop_id, instance, storefront=consent_shop_id is not None)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
 
 
-def consent_given(shop_id, contact):
+def consent_given(shop_id, contact, storefront=False):
     """This save gave consent: it is sent as a change, also to a member the shop never told (a former guest
     buyer). An address another contact of the shop has proves nothing (anyone can type it into their account):
     its owner confirms by e-mail first. A company and its own members are one owner (a one-person business
-    gives the company its owner's address)."""
+    gives the company its owner's address). Given in a storefront (``storefront``), it is sent as given only
+    for an address its owner proved theirs (:func:`given_request`)."""
     others = set(shop_contacts(shop_id).filter(email__iexact=contact.email).exclude(pk=contact.pk).values_list(
         "pk", flat=True)) if contact.email else set()
     shared = bool(others - _same_owner(contact.pk)) if others else False
-    request = ConsentRequest.CONFIRM if shared else ConsentRequest.SUBSCRIBE
+    request = ConsentRequest.CONFIRM if shared else (
+        given_request(contact) if storefront else ConsentRequest.SUBSCRIBE)
     if state.request_consent_change(shop_id, [contact.pk], request):
         schedule_delivery(shop_id)
+
+
+def given_request(contact):
+    """The request of a consent the shopper gave in a storefront: ``SUBSCRIBE`` where the contact's address is one
+    its owner proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into
+    the newsletter block: sent as given to a new member, while a member Mailchimp already holds of the address, a
+    guest buyer, is asked to confirm first). A consent given in the admin or at a checkout (no shop named) is the
+    shop owner's to answer for and is sent as given."""
+    if shop_consent.address_proven(contact, _same_owner(contact.pk)):
+        return ConsentRequest.SUBSCRIBE
+    return ConsentRequest.SIGNUP
 
 
 def consent_given_again(contact, shop_id=None):
@@ -112,7 +125,7 @@ def consent_given_again(contact, shop_id=None):
     else:
         shop_consent.given_in_shop(shop_id, contact.pk, fresh=False)
     for candidate in withheld_in:
-        consent_given(candidate, contact)
+        consent_given(candidate, contact, storefront=shop_id is not None)
     return withheld_in
 
 

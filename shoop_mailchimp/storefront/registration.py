@@ -14,6 +14,7 @@ from shuup.front.apps.registration.signals import company_contact_activated
 from shuup.front.providers import FormDefinition, FormDefProvider, FormFieldDefinition, FormFieldProvider
 from shuup.front.signals import company_registration_save, person_registration_save
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.admin_module import messages  # script-safe (see tests/security)
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import rate_limits
@@ -123,8 +124,13 @@ def activation_required():
 
 
 def account_activated(sender, user, request=None, **kwargs):
-    """django-registration's ``user_activated``: the box ticked at registration gives its consent now."""
-    subscribe_after_activation(get_person_contact(user))
+    """django-registration's ``user_activated``: the link mailed to the account's address was clicked, which
+    proves the address is its owner's (a consent given for it later, on the account page, is sent as given while
+    the contact keeps it); the box ticked at registration gives its consent now."""
+    contact = get_person_contact(user)
+    if contact.pk is not None:
+        shop_consent.record_proof(contact.pk, user.email)
+    subscribe_after_activation(contact)
 
 
 def company_activated(sender, instance, request=None, **kwargs):

@@ -30,7 +30,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request
 from shoop_mailchimp.shops import shop_contacts
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -152,12 +152,16 @@ def _new_person(shop, email, first_name, last_name, permission):
 
 def subscribe_person(shop, contact, where):
     """A logged-in shopper (account page, registration) consents for their own contact. Consenting already,
-    with the confirmation link lapsed, they are mailed a fresh one."""
+    with the confirmation link lapsed, they are mailed a fresh one. The consent is sent as given only for an
+    address the shopper proved theirs (the account activated through the link mailed to it, and the address not
+    changed since): for another, a member Mailchimp already holds of it (a guest buyer) is asked to confirm first,
+    as in the newsletter block (see :func:`shoop_mailchimp.receivers.contacts.given_request`)."""
     status = newsletter_status(shop, contact)
     if status == ARCHIVED:
-        # Consenting already, the member archived: a consent given again is sent, and brings the member back.
+        # Consenting already, the member archived: a consent given again is sent, and brings the member back
+        # (as given where the address is proven its owner's; see given_request).
         _log_choice(shop, contact, True, where)
-        if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.SUBSCRIBE,
+        if state.request_consent_change(shop.pk, [contact.pk], given_request(contact),
                                         unless=(ConsentRequest.UNSUBSCRIBE,)):
             schedule_delivery(shop.pk)
         return
@@ -170,6 +174,12 @@ def subscribe_person(shop, contact, where):
             schedule_delivery(shop.pk)
         return
     _set_consent(shop, contact, True, where)
+
+
+def address_unproven(contact):
+    """Whether a consent the shopper gives for the contact is sent as one typed into the newsletter block (their
+    address not proven theirs): a member Mailchimp holds of the address is asked to confirm first."""
+    return given_request(contact) == ConsentRequest.SIGNUP
 
 
 def await_activation(shop, contact, where):
@@ -289,6 +299,8 @@ def newsletter_status(shop, contact):
         return ARCHIVED  # (a consent given again goes with the next send: below)
     if member_status != members.PENDING and held_back(shop):
         return RECORDED  # the consent goes with the next send, once the shop sends again
-    if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop):
+    if member_status in CONFIRMATION_NEEDED_FROM or request == ConsentRequest.CONFIRM or double_opt_in(shop) or (
+            request == ConsentRequest.SIGNUP and member_status == members.TRANSACTIONAL):
+        # (a consent from an address not proven the shopper's, for a member Mailchimp holds: its owner confirms)
         return AWAITING_CONFIRMATION  # a pending member was mailed its link; otherwise it goes with the next send
     return SUBSCRIBED

@@ -150,7 +150,9 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
                 messages.warning(request, TOO_MANY_ATTEMPTS)
             else:
                 subscriptions.subscribe_person(request.shop, person, subscriptions.ACCOUNT_PAGE)
-                messages.success(request, consent_given_message(request.shop))
+                # An address the shopper never proved theirs is told as the block tells one: a known one confirms.
+                messages.success(request, consent_given_message(
+                    request.shop, by_address_alone=subscriptions.address_unproven(person)))
         elif request.POST.get("subscribe") == "0":
             subscriptions.withdraw_consent(request.shop, person)
             recorded = subscriptions.newsletter_status(request.shop, person) == subscriptions.UNSUBSCRIBE_RECORDED

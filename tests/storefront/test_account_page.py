@@ -7,6 +7,7 @@ from django.test import Client
 from django.utils import timezone
 from shuup.core.models import Contact, get_person_contact
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
@@ -59,6 +60,7 @@ def test_the_page_needs_a_login(shop, newsletter_block):
 def test_subscribing_and_unsubscribing_change_consent_and_say_so_escaped(shop, shopper, shopper_client,
                                                                         configuration):
     person = get_person_contact(shopper)
+    shop_consent.record_proof(person.pk, shopper.email)  # activated through the link mailed to the address
     status, html = status_on_page(shopper_client)
     assert status == "not_subscribed"
 
@@ -185,9 +187,11 @@ def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, s
 def test_a_company_sharing_its_members_address_does_not_make_the_member_confirm(
         shop, shopper, shopper_client, configuration, mailchimp_account):
     """A one-person business: the company contact carries its member's own address. The member's consent is
-    their own, given while logged in, not an address typed by a stranger (found by review)."""
+    their own, given while logged in, not an address typed by a stranger (found by review). The member proved the
+    address theirs (their account was activated through the link mailed to it)."""
     from shuup.core.models import CompanyContact
     emulator, api_key, list_id = mailchimp_account
+    shop_consent.record_proof(get_person_contact(shopper).pk, shopper.email)
     company = CompanyContact.objects.create(name="O'Brien & Co", email=shopper.email)
     company.members.add(get_person_contact(shopper))
     company.add_to_shop(shop)
@@ -466,3 +470,63 @@ def test_the_account_page_does_not_claim_a_subscription_where_the_shop_has_no_ne
     client.force_login(user)
     status, html = status_on_page(client)
     assert "You are subscribed" not in html and status == "recorded"
+
+
+# Found by independent review aud5 (issue 19): an address typed into the account proves nothing.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_account_moved_to_a_guest_buyers_address_does_not_subscribe_it_without_confirmation(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """Single opt-in, Shuup's default activation. An activated shopper changes their account's e-mail (Shuup's
+    customer information page accepts any address, unverified) to the address of a guest buyer Mailchimp holds as
+    ``transactional``, then presses Subscribe on the newsletter page: the buyer is asked to confirm (pending), as
+    when the address is typed into the newsletter block (SIGNUP) or another shop contact has it (CONFIRM)."""
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    victim = "only.bought@fastmail.com"
+    emulator.add_members(api_key, list_id, [victim], status="transactional")
+    person = get_person_contact(shopper)
+    shop_consent.record_proof(person.pk, shopper.email)  # activated through the link mailed to its first address
+    person.save()
+    drain()
+    person.email = victim  # Shuup's customer information form
+    person.save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, victim)["status"] == "transactional"
+
+    response = choose(shopper_client, subscribe=True)
+    assert page_messages(response) == [str(views.SUBSCRIBED_BY_ADDRESS)]
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, victim)["status"] == "pending"
+    assert status_on_page(shopper_client)[0] == "awaiting_confirmation"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_guest_buyer_who_registers_and_activates_subscribes_on_the_account_page_without_confirming(
+        shop, newsletter_block, configuration, mailchimp_account):
+    """The other side of the rule above: a guest buyer Mailchimp holds as ``transactional`` registers with their
+    own address and activates the account through the link mailed to it (Shuup's default): the address is proven
+    theirs, and Subscribe on the account page subscribes them (single opt-in), whatever the case they type it in."""
+    from tests.helpers import make_all_due
+    from tests.storefront.test_registration import register
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    emulator.add_members(api_key, list_id, ["bought.before@fastmail.com"], status="transactional")
+    person = register(Client(), "bought.before", ticked=False, email="bought.before@fastmail.com")
+    assert person.user.is_active
+    person.email = "Bought.Before@fastmail.com"
+    person.save()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(person.user)
+    choose(client, subscribe=True)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, "bought.before@fastmail.com")["status"] == "subscribed"
+    assert emulator.confirmations(api_key) == []

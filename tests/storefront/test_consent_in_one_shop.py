@@ -47,6 +47,7 @@ def test_consent_given_on_one_shops_account_page_counts_there_only(configuration
     emulator, api_key, list_id = mailchimp_account
     shop, list_b = shop_b
     person = new_person(permission=False, email="ann@fastmail.com")
+    shop_consent.record_proof(person.pk, person.email)  # her account was activated through the mailed link
     drain()
 
     subscriptions.subscribe_person(configuration.shop, person, subscriptions.ACCOUNT_PAGE)

@@ -301,3 +301,25 @@ def test_an_unticked_registration_does_not_use_up_the_limit(shop, configuration,
         register(Client(REMOTE_ADDR="203.0.113.50"), "plain%d" % number, ticked=False)
     person = register(Client(REMOTE_ADDR="203.0.113.50"), "wants.it", ticked=True)
     assert person.marketing_permission is True
+
+
+# Found by independent review aud5 (issue 19): an unactivated registration proves no address.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_registering_unverified_with_a_guest_buyers_address_does_not_subscribe_it_without_confirmation(
+        shop, configuration, mailchimp_account, settings):
+    """Shop without account activation (``SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False``), single opt-in. A
+    stranger registers with the address of a guest buyer Mailchimp holds as ``transactional`` and ticks the box:
+    nothing shows the address is theirs, so its owner is asked to confirm (pending), as when the same address is
+    typed into the newsletter block (ConsentRequest.SIGNUP)."""
+    from tests.helpers import make_all_due
+
+    settings.SHUUP_REGISTRATION_REQUIRES_ACTIVATION = False
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    emulator.add_members(api_key, list_id, ["bought.once@fastmail.com"], status="transactional")
+    contact = register(Client(), "not.the.buyer", ticked=True, email="bought.once@fastmail.com")
+    assert contact.marketing_permission is True
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, "bought.once@fastmail.com")["status"] == "pending"

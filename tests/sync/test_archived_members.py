@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from shuup.core.models import Contact
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession
 from shoop_mailchimp.member_events import handle_event
@@ -59,15 +60,22 @@ def test_edits_and_resends_never_bring_an_archived_member_back(configuration, ma
     assert Contact.objects.get(pk=person.pk).marketing_permission is True  # archiving is not the person's choice
 
 
-def test_a_consent_given_again_brings_it_back_subscribed(configuration, mailchimp_account):
+@pytest.mark.parametrize("proven", [True, False])
+def test_a_consent_given_again_brings_it_back_subscribed(configuration, mailchimp_account, proven):
+    """The shopper's consent on the account page brings an archived member back: subscribed where the address is
+    proven theirs (their account activated through the link mailed to it); otherwise its owner confirms first
+    (``pending``), as for an address typed into the newsletter block."""
     emulator, api_key, list_id = mailchimp_account
     person = new_person(permission=False)
+    if proven:
+        shop_consent.record_proof(person.pk, person.email)
     drain()
     archived_by_a_marketer(configuration, emulator, api_key, list_id, person)
     subscriptions.subscribe_person(configuration.shop, person, subscriptions.ACCOUNT_PAGE)
     drain()
-    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
-    assert row_of(person).member_status == "subscribed"
+    expected = "subscribed" if proven else "pending"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == expected
+    assert row_of(person).member_status == expected
 
 
 @pytest.mark.parametrize("how", ["withdrawn", "asked"])
