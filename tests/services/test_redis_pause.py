@@ -32,13 +32,13 @@ def throttled_for_in_another_process(redis_url, shop_id):
 def test_a_429_throttles_the_shop_for_every_worker(redis_url, configuration, mailchimp_account, settings):
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", REDIS_URL=redis_url,
-                                    RETRY_BASE_DELAY=4)
+                                    RETRY_BASE_DELAY=15)  # long enough for a process started on a busy machine
     people = [new_person() for _number in range(5)]
     emulator.faults.fail("/lists/*/members/*", status=429, times=1)
     assert drain()["postponed"] >= 5
 
     seen_elsewhere = throttled_for_in_another_process(redis_url, configuration.shop_id)
-    assert 0 < seen_elsewhere <= 4
+    assert 0 < seen_elsewhere <= 15
 
     people.append(new_person())
     emulator.clear_requests()
