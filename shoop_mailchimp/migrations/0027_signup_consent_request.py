@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='syncstate',
             name='consent_request',
-            field=models.CharField(blank=True, choices=[('subscribe', 'send the consent given'), ('signup', 'send the consent typed into the block'), ('confirm', 'confirm by e-mail first'), ('unsubscribe', 'unsubscribe')], help_text="What the next send asks of Mailchimp beyond the shop's consent: send the consent given, confirm by e-mail first, or unsubscribe.", max_length=16, verbose_name='consent request'),
+            field=models.CharField(blank=True, choices=[('subscribe', 'send the consent given'), ('signup', 'send the consent of an unproven address'), ('confirm', 'confirm by e-mail first'), ('unsubscribe', 'unsubscribe')], help_text="What the next send asks of Mailchimp beyond the shop's consent: send the consent given, confirm by e-mail first, or unsubscribe.", max_length=16, verbose_name='consent request'),
         ),
     ]

@@ -35,7 +35,8 @@ class ConsentRequest:
     #: Consent was given in the shop since the last send (a box ticked, a form sent): it is sent as a change,
     #: also to a member the shop never told (a former guest buyer, ``transactional``). Cleared by the send.
     SUBSCRIBE = "subscribe"
-    #: Consent given with an address alone (the newsletter block, for an address the shop had no contact of): sent
+    #: Consent given with an address not shown to be the giver's (the newsletter block, for an address the shop had
+    #: no contact of; a shopper's own consent for an address they never proved theirs, see ``ProvenAddress``): sent
     #: as ``SUBSCRIBE`` to a new member, but a member Mailchimp already holds of the address (a guest buyer,
     #: ``transactional``; someone who left) is asked to confirm by e-mail first (``pending``): the address proves
     #: nothing about who typed it. Cleared by the send, unless the send left the member pending (a link mailed, for
@@ -52,7 +53,7 @@ class ConsentRequest:
     UNSUBSCRIBE = "unsubscribe"
     #: The requests that carry a consent just given in the shop.
     GIVEN = (SUBSCRIBE, SIGNUP)
-    CHOICES = [(SUBSCRIBE, _("send the consent given")), (SIGNUP, _("send the consent typed into the block")),
+    CHOICES = [(SUBSCRIBE, _("send the consent given")), (SIGNUP, _("send the consent of an unproven address")),
                (CONFIRM, _("confirm by e-mail first")),
                (UNSUBSCRIBE, _("unsubscribe"))]
 

@@ -107,8 +107,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                     lower_email__in=forms).exists():
                 # A guest buyer's address, which the shop knows from their orders though it has no contact of it:
                 # a new person who has not consented, whose owner confirms (whether Mailchimp holds the buyer yet
-                # or not: the order may be sent after this press).
-                person = _new_person(shop, email, first_name, last_name, False)
+                # or not: the order may be sent after this press). Nor the names nor the page's language typed with
+                # it: the buyer's member, if Mailchimp holds it, must not be renamed by an anonymous form.
+                person = _new_person(shop, email, "", "", False, language="")
                 contacts = [person]
             elif not contacts:
                 person = _new_person(shop, email, first_name, last_name, True)
@@ -137,12 +138,12 @@ def subscribe_address(shop, email, first_name="", last_name=""):
         cache.delete(lock)
 
 
-def _new_person(shop, email, first_name, last_name, permission):
+def _new_person(shop, email, first_name, last_name, permission, language=None):
     """A person for an address typed into the block, in the language of the page the shopper signed up on
-    (Mailchimp's e-mails to them follow it). A consent counts in this shop only (see shoop_mailchimp.shop_consent):
+    (Mailchimp's e-mails to them follow it) unless ``language`` says otherwise. A consent counts in this shop only (see shoop_mailchimp.shop_consent):
     the other shops sharing the contact do not take a stranger's press for their own subscriber's consent."""
     person = PersonContact(email=email, first_name=first_name, last_name=last_name, marketing_permission=permission,
-                           language=get_language())
+                           language=get_language() if language is None else language)
     if permission:
         setattr(person, CONSENT_SHOP, shop.pk)
     person.save()
