@@ -140,8 +140,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
 
 def _new_person(shop, email, first_name, last_name, permission, language=None):
     """A person for an address typed into the block, in the language of the page the shopper signed up on
-    (Mailchimp's e-mails to them follow it) unless ``language`` says otherwise. A consent counts in this shop only (see shoop_mailchimp.shop_consent):
-    the other shops sharing the contact do not take a stranger's press for their own subscriber's consent."""
+    (Mailchimp's e-mails to them follow it) unless ``language`` says otherwise. A consent counts in this shop only
+    (see shoop_mailchimp.shop_consent): the other shops sharing the contact do not take a stranger's press for their
+    own subscriber's consent."""
     person = PersonContact(email=email, first_name=first_name, last_name=last_name, marketing_permission=permission,
                            language=get_language() if language is None else language)
     if permission:
