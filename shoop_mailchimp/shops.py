@@ -1,8 +1,10 @@
 """Which shops send to Mailchimp, and which contacts belong to which shop."""
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.functions import Lower
 from shuup.core.models import Contact
 
+from shoop_mailchimp.mailchimp.members import address_forms
 from shoop_mailchimp.models import MailchimpConfiguration
 
 RECORDING_SHOPS_CACHE_KEY = "shoop_mailchimp:recording_shop_ids"
@@ -31,6 +33,12 @@ def contacts_per_shop():
 def shop_contacts(shop_id):
     """The contacts of a shop as Shuup's admin lists them."""
     return Contact.objects.filter(shops=shop_id) if contacts_per_shop() else Contact.objects.all()
+
+
+def shop_contacts_with_address(shop_id, email):
+    """The shop's contacts whose address is ``email`` in any spelling Mailchimp gets as the same mailbox (letter
+    case, a domain in Unicode or punycode: :func:`~shoop_mailchimp.mailchimp.members.address_forms`)."""
+    return shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=address_forms(email))
 
 
 def shop_ids_for_contact(contact, shop_ids=None):

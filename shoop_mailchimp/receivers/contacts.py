@@ -8,7 +8,7 @@ from shuup.gdpr.signals import anonymization_requested
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
-from shoop_mailchimp.shops import recording_shop_ids, shop_contacts, shop_ids_for_contact
+from shoop_mailchimp.shops import recording_shop_ids, shop_contacts_with_address, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -91,7 +91,7 @@ def consent_given(shop_id, contact, storefront=False):
     its owner confirms by e-mail first. A company and its own members are one owner (a one-person business
     gives the company its owner's address). Given in a storefront (``storefront``), it is sent as given only
     for an address its owner proved theirs (:func:`given_request`)."""
-    others = set(shop_contacts(shop_id).filter(email__iexact=contact.email).exclude(pk=contact.pk).values_list(
+    others = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
         "pk", flat=True)) if contact.email else set()
     shared = bool(others - _same_owner(contact.pk)) if others else False
     request = ConsentRequest.CONFIRM if shared else (

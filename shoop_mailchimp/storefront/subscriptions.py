@@ -31,7 +31,7 @@ from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.shops import shop_contacts_with_address
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -100,11 +100,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
         with transaction.atomic():
             # Any spelling of the address Mailchimp gets as the same one (letter case, a domain in Unicode or
             # punycode, a fullwidth letter): see address_forms.
-            forms = address_forms(email)
-            contacts = list(shop_contacts(shop.pk).annotate(lower_email=Lower("email")).filter(
-                lower_email__in=forms))
+            contacts = list(shop_contacts_with_address(shop.pk, email))
             if not contacts and Order.objects.filter(shop=shop).annotate(lower_email=Lower("email")).filter(
-                    lower_email__in=forms).exists():
+                    lower_email__in=address_forms(email)).exists():
                 # A guest buyer's address, which the shop knows from their orders though it has no contact of it:
                 # a new person who has not consented, whose owner confirms (whether Mailchimp holds the buyer yet
                 # or not: the order may be sent after this press). Nor the names nor the page's language typed with
@@ -218,7 +216,7 @@ def withdraw_consent(shop, contact):
     unsubscribes the member even where the shop never sent a consent (they subscribed on another form)."""
     with transaction.atomic():
         _set_consent(shop, contact, False, ACCOUNT_PAGE)
-        others = list(shop_contacts(shop.pk).filter(email__iexact=contact.email).exclude(pk=contact.pk)) \
+        others = list(shop_contacts_with_address(shop.pk, contact.email).exclude(pk=contact.pk)) \
             if contact.email else []
         for other in others:
             if other.marketing_permission:

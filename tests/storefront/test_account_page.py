@@ -530,3 +530,39 @@ def test_a_guest_buyer_who_registers_and_activates_subscribes_on_the_account_pag
     drain()
     assert emulator.get_member(api_key, list_id, "bought.before@fastmail.com")["status"] == "subscribed"
     assert emulator.confirmations(api_key) == []
+
+
+# Fourth review of issue 19 (aud6): spellings of one mailbox outside the newsletter block's own look-up.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_unsubscribing_on_the_account_page_withdraws_every_spelling_of_the_address(shop, configuration):
+    """withdraw_consent promises that every contact of the shop with the same address stops consenting. A second
+    contact with the Unicode spelling of the shopper's punycode address (one Mailchimp member) kept consenting:
+    the shop still claimed a consent the person withdrew (a move to another audience would subscribe it there)."""
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.storefront import subscriptions
+
+    me = new_person(permission=True, email="vera@xn--bcher-kva.de")
+    other = new_person(permission=True, email="vera@bücher.de")
+    same = new_person(permission=True, email="VERA@xn--bcher-kva.de")
+    subscriptions.withdraw_consent(shop, me)
+    assert PersonContact.objects.get(pk=same.pk).marketing_permission is False
+    assert PersonContact.objects.get(pk=other.pk).marketing_permission is False, (
+        "the Unicode spelling of the same mailbox still consents after the withdrawal")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("other_email", ["VERA@xn--bcher-kva.de", "vera@bücher.de"])
+def test_a_consent_for_an_address_another_contact_has_in_another_spelling_is_a_confirmation(
+        shop, configuration, other_email):
+    """An address another contact of the shop has proves nothing: its owner confirms by e-mail, whether the other
+    contact has it in another letter case or in the Unicode spelling of the same mailbox."""
+    from tests.helpers import row_of
+
+    new_person(permission=False, email=other_email)
+    me = new_person(permission=False, email="vera@xn--bcher-kva.de")
+    me.marketing_permission = True
+    me.save()
+    assert row_of(me).consent_request == "confirm", row_of(me).consent_request
