@@ -1,0 +1,38 @@
+"""Two contacts of one shop with one address (a newsletter block's contact and the account registered later, a
+guest checkout's contact): Mailchimp has one member of it. One contact leaving the address, deleted or anonymized
+never takes the other's member with it (fourth review of issue 19, aud6)."""
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, new_person
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_contact_leaving_a_shared_address_does_not_take_the_other_contacts_member_with_it(
+        shop, configuration, mailchimp_account):
+    """Two contacts of one address (one member; e.g. a block subscriber and an account later registered with the
+    address): P consents (subscribed), Q does not. Q's address is changed to a new one: the shop PATCHes the
+    shared member's email_address to Q's new address. P's subscription vanishes from the shared address, and Q's
+    new address is subscribed without Q's consent (contact.py ContactPlan.run, the previous_email PATCH)."""
+    emulator, api_key, list_id = mailchimp_account
+    email, new_email = "shared.member@fastmail.com", "q.moved@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    q = PersonContact.objects.get(pk=q.pk)
+    q.email = new_email
+    q.save()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    moved = emulator.get_member(api_key, list_id, new_email)
+    assert member is not None and member["status"] == "subscribed", (
+        "shared address: %s; Q's new address: %s" % (member and member["status"], moved and moved["status"]))
+    assert moved is None or moved["status"] != "subscribed", "Q's new address was subscribed without consent"
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
