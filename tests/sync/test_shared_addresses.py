@@ -36,3 +36,29 @@ def test_a_contact_leaving_a_shared_address_does_not_take_the_other_contacts_mem
         "shared address: %s; Q's new address: %s" % (member and member["status"], moved and moved["status"]))
     assert moved is None or moved["status"] != "subscribed", "Q's new address was subscribed without consent"
     assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_deleting_a_duplicate_contact_does_not_erase_the_other_contacts_member(
+        shop, configuration, mailchimp_account):
+    """Two contacts of one address (one member): P consents (subscribed); Q is a duplicate (a contact the newsletter
+    block or a guest checkout made). The admin deletes the duplicate Q: the shop erases (permanently deletes) the
+    shared member, so P, who consents, loses her subscription for good (receivers.contacts.contact_deleted ->
+    state.erase, without looking at the shop's other contacts with the address)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "dup.delete@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    PersonContact.objects.get(pk=q.pk).delete()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    # The erased contact's own customer goes; the other contact's stays.
+    assert emulator.get_customer(api_key, configuration.store_id, str(q.pk)) is None
+    assert emulator.get_customer(api_key, configuration.store_id, str(p.pk))

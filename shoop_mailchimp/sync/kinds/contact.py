@@ -267,7 +267,7 @@ def address_problem(email):
 def plan(configuration, row, context):
     """The row's :class:`ContactPlan`, :class:`ErasePlan`, or its Outcome when there is nothing to send."""
     if row.erase:
-        return ErasePlan(configuration, row)
+        return ErasePlan(configuration, row, shared=row.object_id in context.held_by_others)
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -812,17 +812,27 @@ def permissions_operation(list_id, email, member, permission):
 
 
 class ErasePlan:
-    """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer."""
+    """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer.
+
+    The member is left alone when another of the shop's contacts still has its address (``shared``, loaded with
+    the slice the worker plans, when the erasure is sent rather than when it was asked: a contact given the address
+    meanwhile counts): Mailchimp has one member of the address, and it is that contact's too (a duplicate contact
+    deleted, an account registered with someone else's address anonymized). Only the erased contact's customer
+    goes."""
 
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row):
+    def __init__(self, configuration, row, shared=False):
         self.configuration = configuration
         self.row = row
+        self.shared = shared
 
     def run(self, log):
-        if self.row.email:
+        if self.row.email and self.shared:
+            log("member.kept", "%s was not deleted (erasure): another contact of the shop has the address, and the "
+                "member is theirs too" % self.row.email)
+        elif self.row.email:
             try:
                 yield Operation("POST", member_path(self.configuration.list_id, self.row.email)
                                 + "/actions/delete-permanent")
