@@ -62,3 +62,54 @@ def test_deleting_a_duplicate_contact_does_not_erase_the_other_contacts_member(
     # The erased contact's own customer goes; the other contact's stays.
     assert emulator.get_customer(api_key, configuration.store_id, str(q.pk)) is None
     assert emulator.get_customer(api_key, configuration.store_id, str(p.pk))
+
+
+@pytest.mark.usefixtures("commits")
+def test_anonymizing_an_account_with_someone_elses_address_does_not_erase_their_member(
+        shop, configuration, mailchimp_account):
+    """P consents (subscribed). Someone registers an account Q with P's address (nothing proves it theirs) and asks
+    Shuup's GDPR anonymization of their own account (a task; staff run Shuup's Anonymizer on it): the shop
+    permanently deletes the shared member in Mailchimp, so a stranger can have any subscriber erased for good
+    (receivers.contacts.anonymization_requested_receiver)."""
+    from shuup.gdpr.anonymizer import Anonymizer
+    emulator, api_key, list_id = mailchimp_account
+    email = "victim.anon@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    q.add_to_shop(shop)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=q.pk))
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_an_anonymization_sent_in_one_go_with_the_address_change_keeps_the_other_contacts_member(
+        shop, configuration, mailchimp_account):
+    """As above, with the anonymized save and Shuup's anonymization request in one transaction (Shuup's GDPR
+    view): the worker finds the row to erase still holding the shared address last sent, and must not delete it."""
+    from django.db import transaction
+    from shuup.gdpr.anonymizer import Anonymizer
+    emulator, api_key, list_id = mailchimp_account
+    email = "victim.atomic@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    q.add_to_shop(shop)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    with transaction.atomic():
+        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=q.pk))
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    assert emulator.get_customer(api_key, configuration.store_id, str(q.pk)) is None
