@@ -228,15 +228,22 @@ def held_by_others(shop_id, rows, contacts):
         contact = contacts.get(row.object_id)
         if (row.email or "").strip() and (row.erase or contact is None
                                           or address_key(row.email) != address_key(contact.email)):
-            left[row.object_id] = address_key(row.email)
-    forms = {form for row in rows if row.object_id in left for form in address_forms(row.email)}
+            left[row.object_id] = row.email
+    return addresses_held_by_others(shop_id, left)
+
+
+def addresses_held_by_others(shop_id, emails):
+    """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
+    case, either form of an internationalized domain), in one query (none for no address)."""
+    forms = {form for email in emails.values() if (email or "").strip() for form in address_forms(email)}
     if not forms:
         return set()
     holders = {}
     for pk, email in shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(
             lower_email__in=forms).values_list("pk", "email"):
         holders.setdefault(address_key(email), set()).add(pk)
-    return {object_id for object_id, key in left.items() if holders.get(key, set()) - {object_id}}
+    return {object_id for object_id, email in emails.items()
+            if (email or "").strip() and holders.get(address_key(email), set()) - {object_id}}
 
 
 def load(configuration, rows):
