@@ -13,6 +13,7 @@ from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import Operation, open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration
 from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.kinds.contact import addresses_held_by_others
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
 from shoop_mailchimp.webhook_registration import register_webhook
 
@@ -82,7 +83,14 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
                         % (old_list_id, configuration.list_id),
                         kind=LogKind.WARNING, contact_id=contact_id)
         return
+    # A member another of the shop's contacts still has the address of is theirs too: kept, as a sent erasure does.
+    kept = addresses_held_by_others(configuration.shop_id, erasures)
     for contact_id in sorted(erasures):
+        if contact_id in kept:
+            journal.add("member.kept", "%s was not deleted from the audience %s (erasure): another contact of the "
+                        "shop has the address, and the member is theirs too" % (erasures[contact_id], old_list_id),
+                        contact_id=contact_id)
+            continue
         try:
             session.run(Operation("POST", resources.member_path(old_list_id, erasures[contact_id])
                                   + "/actions/delete-permanent"))

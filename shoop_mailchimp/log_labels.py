@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "member.marketing_permissions": _("GDPR permissions updated"),
     "member.tags": _("Tags updated"),
     "member.delete_permanent": _("Erased from the audience"),
+    "member.kept": _("Kept in the audience: another contact has the address"),
     "customer.delete": _("Erased from the store"),
     "consent.withdrawn": _("Consent withdrawn"),
     "consent.kept": _("Consent kept"),

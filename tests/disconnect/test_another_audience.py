@@ -318,3 +318,28 @@ def test_a_new_address_never_confirmed_under_double_opt_in_is_not_subscribed_out
     drain()
 
     assert emulator.get_member(api_key, other_list, email)["status"] == "pending"
+
+
+def test_an_erasure_recorded_while_disconnected_keeps_a_member_another_contact_has_the_address_of(
+        admin_client, connected, mailchimp_account):
+    """A duplicate contact of a consenting person's address deleted while disconnected: the old audience's member is
+    the other contact's too, and the erasure done at the Initialize that moves the shop leaves it there, as a sent
+    erasure does (fourth review of issue 19)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "shared.leaving@fastmail.com"
+    new_person(permission=True, email=email)
+    duplicate = new_person(permission=False, email=email)
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    admin_client.post(url("disconnect"))
+    disconnect_deleting_the_store(admin_client, connected, emulator)
+    contact_id = duplicate.pk
+    duplicate.delete()
+
+    other_list = emulator.add_list(api_key, name="New audience")
+    assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
+    drain()
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).is_active
+
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", "the other contact's member"
+    assert MailchimpLogEntry.objects.filter(contact_id=contact_id, action="member.kept").exists()

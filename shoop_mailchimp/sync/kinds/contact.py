@@ -140,7 +140,8 @@ class AudienceFacts:
 class Context:
     """What planning a slice of contact rows needs, loaded in four queries (seven with interests, orders and
     groups' names for merge fields or tags: the shop's other contacts of the same addresses, their orders, the
-    groups' names).
+    groups' names), and one more when a row left its address last sent (erased, or the contact's address changed):
+    whether another of the shop's contacts still has it (:func:`held_by_others`).
 
     Several contacts of the shop may have one address (a newsletter block's contact and the account registered
     later): Mailchimp has one member of it, and whichever is sent last writes it. So the facts only the shop knows
@@ -175,6 +176,9 @@ class Context:
             self.orders = {facts["customer_id"]: facts for facts in Order.objects.filter(
                 shop_id=configuration.shop_id, customer_id__in=everyone).valid().values("customer_id").annotate(
                 count=Count("id"), first=Min("created_on"), total=Sum("taxful_total_price_value"))}
+        #: The ids of the rows whose address last sent (``row.email``) another of the shop's contacts still has:
+        #: the member of it is that contact's too, neither moved to the row's new address nor erased with the row.
+        self.held_by_others = held_by_others(configuration.shop_id, rows, self.contacts)
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -216,6 +220,33 @@ def same_address(shop_id, contacts):
     return {pk: by_key.get(key, set()) | {pk} for pk, key in keys.items()}
 
 
+def held_by_others(shop_id, rows, contacts):
+    """The ids of the ``rows`` (to erase, or of a contact whose address changed since it was sent) whose address last
+    sent another of the shop's contacts still has (any letter case, either form of an internationalized domain), in
+    one query, none when no row left its address. Mailchimp has one member of the address: the other contact's."""
+    left = {}
+    for row in rows:
+        contact = contacts.get(row.object_id)
+        if (row.email or "").strip() and (row.erase or contact is None
+                                          or address_key(row.email) != address_key(contact.email)):
+            left[row.object_id] = row.email
+    return addresses_held_by_others(shop_id, left)
+
+
+def addresses_held_by_others(shop_id, emails):
+    """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
+    case, either form of an internationalized domain), in one query (none for no address)."""
+    forms = {form for email in emails.values() if (email or "").strip() for form in address_forms(email)}
+    if not forms:
+        return set()
+    holders = {}
+    for pk, email in shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(
+            lower_email__in=forms).values_list("pk", "email"):
+        holders.setdefault(address_key(email), set()).add(pk)
+    return {object_id for object_id, email in emails.items()
+            if (email or "").strip() and holders.get(address_key(email), set()) - {object_id}}
+
+
 def load(configuration, rows):
     return Context(configuration, rows)
 
@@ -244,13 +275,14 @@ def address_problem(email):
 def plan(configuration, row, context):
     """The row's :class:`ContactPlan`, :class:`ErasePlan`, or its Outcome when there is nothing to send."""
     if row.erase:
-        return ErasePlan(configuration, row)
+        return ErasePlan(configuration, row, shared=row.object_id in context.held_by_others)
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
         return problem
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
-                               context.interest_ids, context.facts(contact.pk))
+                               context.interest_ids, context.facts(contact.pk),
+                               previous_shared=row.object_id in context.held_by_others)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     if contact_plan.left_archived:
@@ -306,7 +338,7 @@ class ContactPlan:
     existing member's status changes only when the shop's consent changed since it was last sent.
     """
 
-    def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None):
+    def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -322,6 +354,9 @@ class ContactPlan:
             self.email = self.shop_email
         self.permission = bool(contact.marketing_permission)
         self.previous_email = row.email if row.email and not _same(row.email, self.email) else ""
+        #: The address left is another contact's of the shop too (one member of it, theirs as well): the member
+        #: stays where it is, and the new address is written as a member of its own (see run).
+        self.previous_shared = bool(self.previous_email) and previous_shared
         # A member the shop created before is never re-created subscribed by a stray write (an address
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
@@ -508,7 +543,15 @@ class ContactPlan:
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
         status = self.status_change
-        if self.previous_email:
+        if self.previous_shared:
+            # Another of the shop's contacts still has the old address: its member (the other contact's consent,
+            # data and tags) stays there. The new address is a member of its own, written under the consent rules
+            # like any new member (status_if_new: subscribed only with this contact's consent).
+            self.tags_applied, self.tags_found = set(), set()
+            log("member.email", "E-mail changed from %s to %s: another contact of the shop still has %s, whose "
+                "member was left there; %s is written as a member of its own" % (
+                    self.previous_email, self.email, self.previous_email, self.email))
+        elif self.previous_email:
             try:
                 yield Operation("PATCH", member_path(list_id, self.previous_email), {"email_address": self.email})
                 log("member.email", "E-mail changed in Mailchimp from %s to %s" % (self.previous_email, self.email))
@@ -777,17 +820,27 @@ def permissions_operation(list_id, email, member, permission):
 
 
 class ErasePlan:
-    """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer."""
+    """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer.
+
+    The member is left alone when another of the shop's contacts still has its address (``shared``, loaded with
+    the slice the worker plans, when the erasure is sent rather than when it was asked: a contact given the address
+    meanwhile counts): Mailchimp has one member of the address, and it is that contact's too (a duplicate contact
+    deleted, an account registered with someone else's address anonymized). Only the erased contact's customer
+    goes."""
 
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row):
+    def __init__(self, configuration, row, shared=False):
         self.configuration = configuration
         self.row = row
+        self.shared = shared
 
     def run(self, log):
-        if self.row.email:
+        if self.row.email and self.shared:
+            log("member.kept", "%s was not deleted (erasure): another contact of the shop has the address, and the "
+                "member is theirs too" % self.row.email)
+        elif self.row.email:
             try:
                 yield Operation("POST", member_path(self.configuration.list_id, self.row.email)
                                 + "/actions/delete-permanent")

@@ -1,0 +1,115 @@
+"""Two contacts of one shop with one address (a newsletter block's contact and the account registered later, a
+guest checkout's contact): Mailchimp has one member of it. One contact leaving the address, deleted or anonymized
+never takes the other's member with it (fourth review of issue 19, aud6)."""
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, new_person
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_contact_leaving_a_shared_address_does_not_take_the_other_contacts_member_with_it(
+        shop, configuration, mailchimp_account):
+    """Two contacts of one address (one member; e.g. a block subscriber and an account later registered with the
+    address): P consents (subscribed), Q does not. Q's address is changed to a new one: the shop PATCHes the
+    shared member's email_address to Q's new address. P's subscription vanishes from the shared address, and Q's
+    new address is subscribed without Q's consent (contact.py ContactPlan.run, the previous_email PATCH)."""
+    emulator, api_key, list_id = mailchimp_account
+    email, new_email = "shared.member@fastmail.com", "q.moved@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    q = PersonContact.objects.get(pk=q.pk)
+    q.email = new_email
+    q.save()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    moved = emulator.get_member(api_key, list_id, new_email)
+    assert member is not None and member["status"] == "subscribed", (
+        "shared address: %s; Q's new address: %s" % (member and member["status"], moved and moved["status"]))
+    assert moved is None or moved["status"] != "subscribed", "Q's new address was subscribed without consent"
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_deleting_a_duplicate_contact_does_not_erase_the_other_contacts_member(
+        shop, configuration, mailchimp_account):
+    """Two contacts of one address (one member): P consents (subscribed); Q is a duplicate (a contact the newsletter
+    block or a guest checkout made). The admin deletes the duplicate Q: the shop erases (permanently deletes) the
+    shared member, so P, who consents, loses her subscription for good (receivers.contacts.contact_deleted ->
+    state.erase, without looking at the shop's other contacts with the address)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "dup.delete@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    PersonContact.objects.get(pk=q.pk).delete()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    # The erased contact's own customer goes; the other contact's stays.
+    assert emulator.get_customer(api_key, configuration.store_id, str(q.pk)) is None
+    assert emulator.get_customer(api_key, configuration.store_id, str(p.pk))
+
+
+@pytest.mark.usefixtures("commits")
+def test_anonymizing_an_account_with_someone_elses_address_does_not_erase_their_member(
+        shop, configuration, mailchimp_account):
+    """P consents (subscribed). Someone registers an account Q with P's address (nothing proves it theirs) and asks
+    Shuup's GDPR anonymization of their own account (a task; staff run Shuup's Anonymizer on it): the shop
+    permanently deletes the shared member in Mailchimp, so a stranger can have any subscriber erased for good
+    (receivers.contacts.anonymization_requested_receiver)."""
+    from shuup.gdpr.anonymizer import Anonymizer
+    emulator, api_key, list_id = mailchimp_account
+    email = "victim.anon@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    q.add_to_shop(shop)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=q.pk))
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_an_anonymization_sent_in_one_go_with_the_address_change_keeps_the_other_contacts_member(
+        shop, configuration, mailchimp_account):
+    """As above, with the anonymized save and Shuup's anonymization request in one transaction (Shuup's GDPR
+    view): the worker finds the row to erase still holding the shared address last sent, and must not delete it."""
+    from django.db import transaction
+    from shuup.gdpr.anonymizer import Anonymizer
+    emulator, api_key, list_id = mailchimp_account
+    email = "victim.atomic@fastmail.com"
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    q.add_to_shop(shop)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    with transaction.atomic():
+        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=q.pk))
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    assert emulator.get_customer(api_key, configuration.store_id, str(q.pk)) is None
