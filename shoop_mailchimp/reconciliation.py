@@ -82,10 +82,16 @@ def reconcile(configuration, session, full=False, progress=None):
     since = None if full or configuration.reconciled_until is None else configuration.reconciled_until - OVERLAP
     report = new_report(full, since)
     seen_emails, seen_ids, deferred = set(), set(), []
-    for page, total in resources.member_pages(session, configuration.list_id, MEMBER_FIELDS, since):
+    pages = iter(resources.member_pages(session, configuration.list_id, MEMBER_FIELDS, since))
+    while True:
+        asked_at = timezone.now()  # a row sent after this may be newer than the page says
+        try:
+            page, total = next(pages)
+        except StopIteration:
+            break
         report["total"] = total
         with transaction.atomic():
-            _apply_page(configuration, page, report, deferred)
+            _apply_page(configuration, page, report, deferred, asked_at)
         report["read"] += len(page)
         if full:
             seen_emails.update((member.get("email_address") or "").lower() for member in page)
@@ -116,7 +122,7 @@ def _last_changed(member):
         return timezone.now()
 
 
-def _apply_page(configuration, page, report, deferred):
+def _apply_page(configuration, page, report, deferred, asked_at):
     shop_id = configuration.shop_id
     emails = {(member.get("email_address") or "").lower() for member in page}
     ids = {member.get("unique_email_id") for member in page if member.get("unique_email_id")}
@@ -143,13 +149,15 @@ def _apply_page(configuration, page, report, deferred):
             continue
         if not row.unique_email_id and member.get("unique_email_id"):
             member_ids[row.pk] = member["unique_email_id"]
-        _apply_member(configuration, row, member, report, deferred)
+        _apply_member(configuration, row, member, report, deferred, asked_at)
     state.remember_member_ids(member_ids)
 
 
-def _apply_member(configuration, row, member, report, deferred):
+def _apply_member(configuration, row, member, report, deferred, asked_at):
     """Apply what the member says that the row does not know. ``deferred`` collects the change times of
-    facts left for the next pass (the row had a change of its own on the way)."""
+    facts left for the next pass (the row had a change of its own on the way). ``asked_at``: when the page was
+    asked for; a row sent since may have moved the member after Mailchimp read it (whose ``last_changed`` has whole
+    seconds, so it cannot tell), and its address is not taken from the page."""
     email, status = member.get("email_address") or "", member.get("status") or ""
     if not (_email_changed(row, email) or _status_changed(row, status)):
         return
@@ -157,6 +165,11 @@ def _apply_member(configuration, row, member, report, deferred):
     row.refresh_from_db()
     fired_at = _last_changed(member)
     data = {"list_id": configuration.list_id, "email": email}
+    if _email_changed(row, email) and row.last_synced_at is not None and row.last_synced_at >= asked_at:
+        # Sent since the page was asked for (an address change the send made, say): the page may predate it.
+        report["found"]["left_for_later"] += 1
+        deferred.append(min(fired_at, asked_at))
+        return
     if _email_changed(row, email):
         # A fact of Mailchimp's side alone, applied even while the shop sends (as the webhook does): the
         # send then addresses the member where it now is.
