@@ -2,10 +2,11 @@
 recorded, and where a save that turns consent on or off is told from one that does not."""
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
 from django.utils import timezone
-from shuup.core.models import CompanyContact, Contact, PersonContact
+from shuup.core.models import CompanyContact, Contact, PersonContact, Shop
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import shop_consent
+from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
 from shoop_mailchimp.shops import recording_shop_ids, shop_contacts_with_address, shop_ids_for_contact
@@ -73,16 +74,39 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             shop_consent.given_everywhere([instance.pk])
         else:
             shop_consent.given_in_shop(consent_shop_id, instance.pk, fresh=True)
-    for shop_id in shop_ids_for_contact(instance):
-        if getattr(instance, CONSENT_TURNED_OFF, False):
-            # Before the row is queued: its send may start as soon as it is.
-            state.drop_unconfirmed_requests(shop_id, [instance.pk])
+    shop_ids = shop_ids_for_contact(instance)
+    if getattr(instance, CONSENT_TURNED_OFF, False):
+        # Before the rows are queued: their sends may start as soon as they are.
+        withdrawn_for_address(instance)
+    for shop_id in shop_ids:
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance, storefront=consent_shop_id is not None)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
+
+
+def withdrawn_for_address(contact):
+    """A save withdrew the contact's consent: it withdraws the address's. Mailchimp holds one member of an address,
+    so the withdrawal unsubscribes it whichever contact of the shop it was sent for: every other contact of the
+    shop with the address stops consenting too (no record of the shop claims a consent the member no longer
+    has), and no confirmation asked for any of them before the withdrawal (a stranger's press on the newsletter
+    block) is sent after it. A request made later asks again. In every shop of the contact, sending to
+    Mailchimp or not yet."""
+    shop_ids = shop_ids_for_contact(contact, list(Shop.objects.values_list("pk", flat=True)))
+    others = set()
+    for shop_id in shop_ids:
+        same_address = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
+            "pk", flat=True)) if contact.email else set()
+        state.drop_unconfirmed_requests(shop_id, [contact.pk, *same_address])
+        others |= same_address
+    for other in Contact.objects.filter(pk__in=others, marketing_permission=True).order_by("pk"):
+        other.marketing_permission = False
+        other.save(update_fields=["marketing_permission"])
+        for shop_id in shop_ids_for_contact(other, shop_ids):
+            log_event(shop_id, "consent.withdrawn", "Consent withdrawn: contact %d, which has the same address "
+                      "(one member in Mailchimp), stopped consenting." % contact.pk, contact_id=other.pk)
 
 
 def consent_given(shop_id, contact, storefront=False):

@@ -1,11 +1,14 @@
 """Two contacts of one shop with one address (a newsletter block's contact and the account registered later, a
 guest checkout's contact): Mailchimp has one member of it. One contact leaving the address, deleted or anonymized
-never takes the other's member with it (fourth review of issue 19, aud6)."""
+never takes the other's member with it; one contact's withdrawal is the address's (fourth review of issue 19, aud6)."""
 import pytest
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp.models import MailchimpLogEntry
+from shoop_mailchimp.storefront import subscriptions
+from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person
+from tests.helpers import make_all_due, new_person, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +22,16 @@ def two_contacts_one_member(emulator, api_key, list_id, email):
     drain()
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
     return p, q
+
+
+def edit_and_send(contact, **fields):
+    """The contact, loaded afresh, saved with ``fields`` (as the admin's form saves it), and what is due sent."""
+    contact = PersonContact.objects.get(pk=contact.pk)
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.save()
+    make_all_due()
+    drain()
 
 
 @pytest.mark.usefixtures("commits")
@@ -93,3 +106,51 @@ def test_anonymizing_an_account_with_someone_elses_address_does_not_erase_their_
     assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
     if in_one_transaction:
         assert emulator.get_customer(api_key, configuration.store_id, str(q.pk)) is None
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_old_press_does_not_mail_a_link_after_the_admin_withdrew_the_consent(
+        shop, configuration, mailchimp_account):
+    """P consents (subscribed), Q does not. A stranger presses the newsletter block with the address: Q's row asks
+    a confirmation (P, subscribed, needs none). The admin then withdraws P's consent (the member is unsubscribed)
+    and later edits Q's name: the stranger's press, made before the withdrawal, mails the person who just
+    withdrew no confirmation link."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "two.contacts@fastmail.com"
+    p, q = two_contacts_one_member(emulator, api_key, list_id, email)
+    subscribe_address(shop, email)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    edit_and_send(p, marketing_permission=False)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    edit_and_send(q, first_name="Renamed")
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert row_of(q).consent_request == ""
+
+
+@pytest.mark.usefixtures("commits")
+def test_withdrawing_one_contacts_consent_withdraws_the_addresss_other_contacts(
+        shop, configuration, mailchimp_account):
+    """Someone subscribed in the block; the same person later gets an account (the admin creates it with consent)
+    with that address. The admin then unticks the block person's permission: Mailchimp's one member of the
+    address is unsubscribed, so the account stops consenting too, and its account page does not claim a
+    subscription Mailchimp no longer holds; the log says why."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "shared.address@fastmail.com"
+    subscribe_address(shop, email, first_name="Ann")
+    drain()
+    block_person = PersonContact.objects.get(email=email)
+    account = new_person(permission=True, email=email)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+
+    edit_and_send(block_person, marketing_permission=False)
+
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    account = PersonContact.objects.get(pk=account.pk)
+    assert account.marketing_permission is False
+    assert subscriptions.newsletter_status(shop, account) == subscriptions.NOT_SUBSCRIBED
+    entry = MailchimpLogEntry.objects.get(action="consent.withdrawn", contact_id=account.pk)
+    assert "contact %d, which has the same address" % block_person.pk in entry.message
