@@ -30,6 +30,10 @@ CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
 #: The shop whose storefront this save gives consent in (set by :mod:`shoop_mailchimp.storefront.subscriptions`):
 #: the consent counts in that shop only (see :mod:`shoop_mailchimp.shop_consent`).
 CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
+#: Set on the customer by a shopper's checkout (Shuup's OrderCreator, not the admin's) before it copies the order's
+#: marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): a consent this save gives
+#: is the shopper's, given in a storefront, and follows :func:`given_request` (it counts in every shop still).
+CONSENT_AT_CHECKOUT = "_shoop_mailchimp_consent_at_checkout"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -61,10 +65,13 @@ def contact_saving(sender, instance, raw=False, **kwargs):
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     """A consent this save gives counts in every shop, or, when the storefront of one shop gave it
-    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent."""
+    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent. Given in a
+    storefront (one shop's, or a shopper's checkout: :data:`CONSENT_AT_CHECKOUT`), it is sent as the shopper's
+    (:func:`given_request`); given by the staff, as the shop owner's."""
     given = loaded_value(instance, "marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
     consent_shop_id = recall(instance, CONSENT_SHOP)
+    storefront = consent_shop_id is not None or bool(recall(instance, CONSENT_AT_CHECKOUT))
     setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
@@ -78,7 +85,7 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             # Before the row is queued: its send may start as soon as it is.
             state.drop_unconfirmed_requests(shop_id, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
-            consent_given(shop_id, instance, storefront=consent_shop_id is not None)
+            consent_given(shop_id, instance, storefront=storefront)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
@@ -101,21 +108,23 @@ def consent_given(shop_id, contact, storefront=False):
 
 
 def given_request(contact):
-    """The request of a consent the shopper gave in a storefront: ``SUBSCRIBE`` where the contact's address is one
-    its owner proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into
-    the newsletter block: sent as given to a new member, while a member Mailchimp already holds of the address, a
-    guest buyer, is asked to confirm first). A consent given in the admin or at a checkout (no shop named) is the
+    """The request of a consent the shopper gave in a storefront (the newsletter block's account, the registration
+    box, the account page, a checkout's marketing box): ``SUBSCRIBE`` where the contact's address is one its owner
+    proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into the newsletter
+    block: sent as given to a new member, while a member Mailchimp already holds of the address, a guest buyer, is
+    asked to confirm first). A consent the staff give (the admin's contact form, the admin's order creator) is the
     shop owner's to answer for and is sent as given."""
     if shop_consent.address_proven(contact, _same_owner(contact.pk)):
         return ConsentRequest.SUBSCRIBE
     return ConsentRequest.SIGNUP
 
 
-def consent_given_again(contact, shop_id=None):
+def consent_given_again(contact, shop_id=None, storefront=False):
     """Consent given for a contact whose marketing permission is on already, counting in other shops only: Shuup
     changes nothing (a checkout's box, a storefront's press), so no save says it. ``shop_id``: given in that
-    shop's storefront, it counts there too; None: given where no shop is named, it counts in every shop. Sent as
-    a consent given in each shop where it did not count. Returns those shops' ids."""
+    shop's storefront, it counts there too; None: given where no shop is named, it counts in every shop
+    (``storefront``: by the shopper, at a checkout). Sent as a consent given in each shop where it did not count.
+    Returns those shops' ids."""
     if not contact.marketing_permission:
         return []
     withheld_in = [candidate for candidate in shop_ids_for_contact(contact)
@@ -125,7 +134,7 @@ def consent_given_again(contact, shop_id=None):
     else:
         shop_consent.given_in_shop(shop_id, contact.pk, fresh=False)
     for candidate in withheld_in:
-        consent_given(candidate, contact, storefront=shop_id is not None)
+        consent_given(candidate, contact, storefront=storefront or shop_id is not None)
     return withheld_in
 
 
