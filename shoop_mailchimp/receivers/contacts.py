@@ -95,26 +95,33 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
 def consent_given(shop_id, contact, storefront=False):
     """This save gave consent: it is sent as a change, also to a member the shop never told (a former guest
     buyer). An address another contact of the shop has proves nothing (anyone can type it into their account):
-    its owner confirms by e-mail first. A company and its own members are one owner (a one-person business
-    gives the company its owner's address). Given in a storefront (``storefront``), it is sent as given only
-    for an address its owner proved theirs (:func:`given_request`)."""
+    its owner confirms by e-mail first, unless the contact's owner proved the address theirs (a stranger's block
+    press, or an account someone registered with it, does not make its proven owner confirm). A company and its
+    own members are one owner (a one-person business gives the company its owner's address). Given in a storefront
+    (``storefront``: the shopper's own consent), it is sent as given only for an address its owner proved theirs
+    (:func:`given_request`)."""
     others = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
         "pk", flat=True)) if contact.email else set()
-    shared = bool(others - _same_owner(contact.pk)) if others else False
-    request = ConsentRequest.CONFIRM if shared else (
-        given_request(contact) if storefront else ConsentRequest.SUBSCRIBE)
+    owners = _same_owner(contact.pk) if others or storefront else set()
+    shared = bool(others - owners) if others else False
+    if shared or storefront:
+        request = given_request(contact, owners)
+        if shared and request != ConsentRequest.SUBSCRIBE:
+            request = ConsentRequest.CONFIRM
+    else:
+        request = ConsentRequest.SUBSCRIBE
     if state.request_consent_change(shop_id, [contact.pk], request):
         schedule_delivery(shop_id)
 
 
-def given_request(contact):
+def given_request(contact, owners=None):
     """The request of a consent the shopper gave in a storefront (the newsletter block's account, the registration
     box, the account page, a checkout's marketing box): ``SUBSCRIBE`` where the contact's address is one its owner
     proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into the newsletter
     block: sent as given to a new member, while a member Mailchimp already holds of the address, a guest buyer, is
     asked to confirm first). A consent the staff give (the admin's contact form, the admin's order creator) is the
-    shop owner's to answer for and is sent as given."""
-    if shop_consent.address_proven(contact, _same_owner(contact.pk)):
+    shop owner's to answer for and is sent as given. ``owners``: :func:`_same_owner` of the contact, when known."""
+    if shop_consent.address_proven(contact, _same_owner(contact.pk) if owners is None else owners):
         return ConsentRequest.SUBSCRIBE
     return ConsentRequest.SIGNUP
 
