@@ -115,8 +115,8 @@ def consent_given(shop_id, contact, storefront=False):
 
 
 def given_request(contact, owners=None):
-    """The request of a consent the shopper gave in a storefront (the newsletter block's account, the registration
-    box, the account page, a checkout's marketing box): ``SUBSCRIBE`` where the contact's address is one its owner
+    """The request of a consent the shopper gave in a storefront (the registration box, the account page, a
+    checkout's marketing box): ``SUBSCRIBE`` where the contact's address is one its owner
     proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into the newsletter
     block: sent as given to a new member, while a member Mailchimp already holds of the address, a guest buyer, is
     asked to confirm first). A consent the staff give (the admin's contact form, the admin's order creator) is the
