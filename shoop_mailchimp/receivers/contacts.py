@@ -31,6 +31,10 @@ CONSENT_TURNED_OFF = "_shoop_mailchimp_consent_turned_off"
 #: The shop whose storefront this save gives consent in (set by :mod:`shoop_mailchimp.storefront.subscriptions`):
 #: the consent counts in that shop only (see :mod:`shoop_mailchimp.shop_consent`).
 CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
+#: Set on the customer by a shopper's checkout (Shuup's OrderCreator, not the admin's) before it copies the order's
+#: marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): a consent this save gives
+#: is the shopper's, given in a storefront, and follows :func:`given_request` (it counts in every shop still).
+CONSENT_AT_CHECKOUT = "_shoop_mailchimp_consent_at_checkout"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -62,10 +66,13 @@ def contact_saving(sender, instance, raw=False, **kwargs):
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     """A consent this save gives counts in every shop, or, when the storefront of one shop gave it
-    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent."""
+    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent. Given in a
+    storefront (one shop's, or a shopper's checkout: :data:`CONSENT_AT_CHECKOUT`), it is sent as the shopper's
+    (:func:`given_request`); given by the staff, as the shop owner's."""
     given = loaded_value(instance, "marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
     consent_shop_id = recall(instance, CONSENT_SHOP)
+    storefront = consent_shop_id is not None or bool(recall(instance, CONSENT_AT_CHECKOUT))
     setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
@@ -80,7 +87,7 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
         withdrawn_for_address(instance)
     for shop_id in shop_ids:
         if given and consent_shop_id in (None, shop_id):
-            consent_given(shop_id, instance, storefront=consent_shop_id is not None)
+            consent_given(shop_id, instance, storefront=storefront)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
@@ -112,34 +119,43 @@ def withdrawn_for_address(contact):
 def consent_given(shop_id, contact, storefront=False):
     """This save gave consent: it is sent as a change, also to a member the shop never told (a former guest
     buyer). An address another contact of the shop has proves nothing (anyone can type it into their account):
-    its owner confirms by e-mail first. A company and its own members are one owner (a one-person business
-    gives the company its owner's address). Given in a storefront (``storefront``), it is sent as given only
-    for an address its owner proved theirs (:func:`given_request`)."""
+    its owner confirms by e-mail first, unless the contact's owner proved the address theirs (a stranger's block
+    press, or an account someone registered with it, does not make its proven owner confirm). A company and its
+    own members are one owner (a one-person business gives the company its owner's address). Given in a storefront
+    (``storefront``: the shopper's own consent), it is sent as given only for an address its owner proved theirs
+    (:func:`given_request`)."""
     others = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
         "pk", flat=True)) if contact.email else set()
-    shared = bool(others - _same_owner(contact.pk)) if others else False
-    request = ConsentRequest.CONFIRM if shared else (
-        given_request(contact) if storefront else ConsentRequest.SUBSCRIBE)
+    owners = _same_owner(contact.pk) if others or storefront else set()
+    shared = bool(others - owners) if others else False
+    if shared or storefront:
+        request = given_request(contact, owners)
+        if shared and request != ConsentRequest.SUBSCRIBE:
+            request = ConsentRequest.CONFIRM
+    else:
+        request = ConsentRequest.SUBSCRIBE
     if state.request_consent_change(shop_id, [contact.pk], request):
         schedule_delivery(shop_id)
 
 
-def given_request(contact):
-    """The request of a consent the shopper gave in a storefront: ``SUBSCRIBE`` where the contact's address is one
-    its owner proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into
-    the newsletter block: sent as given to a new member, while a member Mailchimp already holds of the address, a
-    guest buyer, is asked to confirm first). A consent given in the admin or at a checkout (no shop named) is the
-    shop owner's to answer for and is sent as given."""
-    if shop_consent.address_proven(contact, _same_owner(contact.pk)):
+def given_request(contact, owners=None):
+    """The request of a consent the shopper gave in a storefront (the registration box, the account page, a
+    checkout's marketing box): ``SUBSCRIBE`` where the contact's address is one its owner
+    proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into the newsletter
+    block: sent as given to a new member, while a member Mailchimp already holds of the address, a guest buyer, is
+    asked to confirm first). A consent the staff give (the admin's contact form, the admin's order creator) is the
+    shop owner's to answer for and is sent as given. ``owners``: :func:`_same_owner` of the contact, when known."""
+    if shop_consent.address_proven(contact, _same_owner(contact.pk) if owners is None else owners):
         return ConsentRequest.SUBSCRIBE
     return ConsentRequest.SIGNUP
 
 
-def consent_given_again(contact, shop_id=None):
+def consent_given_again(contact, shop_id=None, storefront=False):
     """Consent given for a contact whose marketing permission is on already, counting in other shops only: Shuup
     changes nothing (a checkout's box, a storefront's press), so no save says it. ``shop_id``: given in that
-    shop's storefront, it counts there too; None: given where no shop is named, it counts in every shop. Sent as
-    a consent given in each shop where it did not count. Returns those shops' ids."""
+    shop's storefront, it counts there too; None: given where no shop is named, it counts in every shop
+    (``storefront``: by the shopper, at a checkout). Sent as a consent given in each shop where it did not count.
+    Returns those shops' ids."""
     if not contact.marketing_permission:
         return []
     withheld_in = [candidate for candidate in shop_ids_for_contact(contact)
@@ -149,7 +165,7 @@ def consent_given_again(contact, shop_id=None):
     else:
         shop_consent.given_in_shop(shop_id, contact.pk, fresh=False)
     for candidate in withheld_in:
-        consent_given(candidate, contact, storefront=shop_id is not None)
+        consent_given(candidate, contact, storefront=storefront or shop_id is not None)
     return withheld_in
 
 

@@ -2,15 +2,16 @@
 its status changed, moved to another customer, or paid, shipped, cancelled or refunded; a customer anonymized
 (their orders' attribution forgets the recipient's Mailchimp id)."""
 from shuup.core.models import Contact
-from shuup.core.order_creator.signals import order_creator_finished
+from shuup.core.order_creator import OrderCreator
+from shuup.core.order_creator.signals import order_creator_finished, post_order_line_save
 from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.receivers.carts import record_carts_ordered
-from shoop_mailchimp.receivers.contacts import CONSENT_TURNED_OFF_AT, consent_given_again
-from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.receivers.contacts import CONSENT_AT_CHECKOUT, CONSENT_TURNED_OFF_AT, consent_given_again
+from shoop_mailchimp.receivers.recording import recall, record, remember
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.storefront.attribution import forget_recipient, remember_for_order
 from shoop_mailchimp.sync import state
@@ -18,11 +19,34 @@ from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.kinds import order as order_kind
 
 ORDER_CREATED_UID = "shoop_mailchimp.order_created"
+ORDER_LINE_SAVED_UID = "shoop_mailchimp.order_line_saved"
 ORDER_STATUS_UID = "shoop_mailchimp.order_status_changed"
 ORDER_CHANGED_UID = "shoop_mailchimp.order_changed"
 ATTRIBUTION_ANONYMIZED_UID = "shoop_mailchimp.attribution_contact_anonymized"
 #: Set in the customer's options by Shuup's checkout once it showed the marketing box: later checkouts hide it.
 MARKETING_ASKED = "marketing_permission_asked"
+#: Shuup's order creators whose orders the staff make (the admin's order creator): the marketing box of such an
+#: order is the shop owner's to answer for. Named, not imported: the storefront's checkout imports no admin code.
+STAFF_ORDER_CREATORS = ("shuup.admin.modules.orders.json_order_creator.AdminOrderCreator",)
+
+
+def shoppers_checkout(sender):
+    """Whether the order processor that sent one of Shuup's order creator signals (``sender``: its class) is a
+    shopper's checkout: an ``OrderCreator`` (the storefront's basket order creator, or any other code creating
+    orders) that is not the admin's. Shuup's ``OrderModifier`` (the admin's order editor) is not one."""
+    return isinstance(sender, type) and issubclass(sender, OrderCreator) and not any(
+        "%s.%s" % (cls.__module__, cls.__qualname__) in STAFF_ORDER_CREATORS for cls in sender.__mro__)
+
+
+def order_line_saved(sender, order, **kwargs):
+    """A line of an order Shuup's OrderCreator is creating was saved. Next, still before ``order_creator_finished``,
+    the creator copies the order's marketing box onto the customer and saves them (``_update_customer_info_if_needed``,
+    on the very instance the order holds), naming no shop: at a shopper's checkout with the box ticked, that instance
+    is told so (:data:`~shoop_mailchimp.receivers.contacts.CONSENT_AT_CHECKOUT`), and the consent the save gives is
+    sent as the shopper's own (proven address or not: see :func:`~shoop_mailchimp.receivers.contacts.given_request`),
+    not as the shop owner's."""
+    if order.customer_id and order.marketing_permission and shoppers_checkout(sender):
+        remember(order.customer, CONSENT_AT_CHECKOUT, True)
 
 
 def order_created(sender, order, source=None, **kwargs):
@@ -35,6 +59,8 @@ def order_created(sender, order, source=None, **kwargs):
     it is undone and the event logged. Consent withdrawn before the order (by the shop, by the person,
     by an unsubscribe) stays withdrawn, even if Mailchimp has not heard of it yet.
     """
+    if order.customer_id:
+        recall(order.customer, CONSENT_AT_CHECKOUT)  # not left for a later save when the creator saved nothing
     if order.shop_id not in recording_shop_ids():
         return
     remember_for_order(order, getattr(source, "request", None))
@@ -60,7 +86,8 @@ def order_created(sender, order, source=None, **kwargs):
         # The box shown at this checkout and ticked, while the consent was on already because another shop's
         # storefront gave it: Shuup saves nothing, yet a consent given at a checkout counts in every shop. (Once
         # asked, Shuup's checkout hides the box and copies the customer's flag into it: no consent given here.)
-        if consent_given_again(customer):
+        # The shopper's, at a storefront's checkout: sent as their own (see order_line_saved).
+        if consent_given_again(customer, storefront=shoppers_checkout(sender)):
             log_event(order.shop_id, "consent.given", "Order %s was placed with the marketing box ticked: the "
                       "customer's consent, given in another shop only, counts in every shop." % (
                           order.identifier or order.pk), contact_id=customer.pk, order_id=order.pk)
@@ -104,6 +131,7 @@ def contact_anonymized(sender, shop, contact=None, **kwargs):
 
 def connect():
     order_creator_finished.connect(order_created, dispatch_uid=ORDER_CREATED_UID)
+    post_order_line_save.connect(order_line_saved, dispatch_uid=ORDER_LINE_SAVED_UID)
     anonymization_requested.connect(contact_anonymized, dispatch_uid=ATTRIBUTION_ANONYMIZED_UID)
     order_status_changed.connect(order_status_changed_receiver, dispatch_uid=ORDER_STATUS_UID)
     order_changed.connect(order_saved, dispatch_uid=ORDER_CHANGED_UID)

@@ -566,3 +566,40 @@ def test_a_consent_for_an_address_another_contact_has_in_another_spelling_is_a_c
     me.marketing_permission = True
     me.save()
     assert row_of(me).consent_request == "confirm", row_of(me).consent_request
+
+
+# Fourth review of issue 19 (aud6): a proof beats "another contact has the address".
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_proven_shopper_is_not_asked_to_confirm_because_a_strangers_block_contact_has_their_address(
+        shop, configuration, mailchimp_account):
+    """A guest bought as an address; a stranger typed it into the block (a nameless contact without consent, a
+    confirmation link mailed: pending). The buyer later makes an account with that address, proves it (activated
+    through the mailed link) and presses Subscribe on the account page, single opt-in. Their proven consent is sent
+    as given (subscribed); the stranger's contact made it a confirmation request (CONFIRM) and the member stayed
+    pending: the proven owner had to dig out the stranger-triggered link."""
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.storefront import subscriptions
+    from tests.helpers import make_all_due
+    from tests.sync.test_guest_orders import guest_order
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "proven.owner@fastmail.com"
+    guest_order(shop, email)
+    drain()
+    subscriptions.subscribe_address(shop, email)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+    owner = new_person(permission=False, email=email)
+    owner.add_to_shop(shop)
+    shop_consent.record_proof(owner.pk, email)
+    make_all_due()
+    drain()
+    subscriptions.subscribe_person(shop, PersonContact.objects.get(pk=owner.pk), subscriptions.ACCOUNT_PAGE)
+    make_all_due()
+    drain()
+    member_status = emulator.get_member(api_key, list_id, email)["status"]
+    page = subscriptions.newsletter_status(shop, PersonContact.objects.get(pk=owner.pk))
+    assert (member_status, page) == ("subscribed", subscriptions.SUBSCRIBED), (member_status, page)

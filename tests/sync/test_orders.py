@@ -189,3 +189,75 @@ def test_a_failed_order_of_a_product_deleted_in_mailchimp_is_sent_by_a_resend(se
     assert order_row(order).status == SyncStatus.SYNCED, order_row(order).last_error
     assert str(order.pk) in {o["id"] for o in emulator.orders(api_key, configuration.store_id)}
     assert any(p["id"] == str(product.pk) for p in emulator.products(api_key, configuration.store_id))
+
+
+def account_order(shop, customer, marketing_permission, creator_class=None, source_class=None):
+    """An order of an account through Shuup's OrderCreator (the storefront's checkout), or ``creator_class`` (the
+    admin's order creator), with the checkout's marketing box as left."""
+    from django.db.transaction import atomic
+    from shuup.core.models import OrderLineType
+    from shuup.core.order_creator import OrderCreator, OrderSource
+    from shuup.testing.factories import (
+        create_product,
+        create_random_address,
+        get_default_supplier,
+        get_initial_order_status,
+    )
+
+    product = create_product("acct-%s" % customer.pk, shop=shop, supplier=get_default_supplier(), default_price=12)
+    source = (source_class or OrderSource)(shop)
+    source.customer = customer
+    source.billing_address = create_random_address(name="Stranger")
+    source.billing_address.email = customer.email
+    source.shipping_address = create_random_address(name="Stranger")
+    source.status = get_initial_order_status()
+    source.marketing_permission = marketing_permission
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=1,
+                    base_unit_price=source.create_price(12), sku=product.sku, text="Thing")
+    with atomic():
+        return (creator_class or OrderCreator)().create_order(source)
+
+
+# Fourth review of issue 19 (aud6): the checkout's marketing box of an account whose address nobody proved.
+@pytest.mark.parametrize("by", ["order_creator", "storefront_checkout", "staff"])
+def test_an_unproven_accounts_checkout_box_does_not_subscribe_a_guest_buyers_member_outright(
+        shop, configuration, mailchimp_account, by):
+    """A guest bought as an address (Mailchimp holds a transactional member). Someone registers an account with that
+    address where Shuup requires no activation (nothing proves it theirs) and ticks the marketing box at checkout.
+    Such a shopper's own consent (registration box, account page) is a SIGNUP (pending for a member Mailchimp
+    holds): so is the checkout's box, which subscribed the buyer's member outright. An order the staff create in
+    the admin's order creator with the box ticked is the shop owner's consent, as the admin's contact form: sent as
+    given."""
+    from shuup.admin.modules.orders.json_order_creator import AdminOrderCreator, AdminOrderSource
+    from shuup.core.basket import get_basket_order_creator
+
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person
+    from tests.sync.test_guest_orders import guest_order
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "buyer.victim@fastmail.com"
+    guest_order(shop, email)
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    stranger = new_person(permission=False, email=email)
+    stranger.add_to_shop(shop)
+    make_all_due()
+    drain()
+    if by == "staff":
+        account_order(shop, stranger, marketing_permission=True, creator_class=AdminOrderCreator,
+                      source_class=AdminOrderSource)
+    elif by == "storefront_checkout":  # the creator Shuup's checkout uses
+        account_order(shop, stranger, marketing_permission=True, creator_class=type(get_basket_order_creator()))
+    else:
+        account_order(shop, stranger, marketing_permission=True)
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    assert PersonContact.objects.get(pk=stranger.pk).marketing_permission is True
+    if by == "staff":
+        assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    else:
+        assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+        assert emulator.confirmations(api_key)[-1]["email_address"] == email
