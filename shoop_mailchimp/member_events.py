@@ -12,7 +12,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncState
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.shops import shop_contacts, shop_contacts_with_address
 from shoop_mailchimp.sync import state
 
 
@@ -54,12 +54,13 @@ def handle_event(configuration, event, source="webhook", states=None):
 
 
 def matching_states(shop_id, email):
-    """This shop's contact sync states for the e-mail: by the e-mail last sent, else by the contacts' e-mail."""
+    """This shop's contact sync states for the e-mail: by the e-mail last sent, else by the contacts' e-mail (any
+    spelling of the mailbox: their address keys)."""
     states = SyncState.objects.contacts().filter(shop_id=shop_id, erase=False)
     by_sent_email = list(states.filter(email__iexact=email))
     if by_sent_email:
         return by_sent_email
-    contact_ids = shop_contacts(shop_id).filter(email__iexact=email).values_list("pk", flat=True)
+    contact_ids = shop_contacts_with_address(shop_id, email).values_list("pk", flat=True)
     return list(states.filter(object_id__in=list(contact_ids)))
 
 
@@ -106,7 +107,7 @@ def handle_unsubscribe(configuration, event, states=None):
     email = event["data"]["email"]
     states = _states(configuration, email, states)
     contact_ids = sorted({row.object_id for row in states} | set(
-        shop_contacts(configuration.shop_id).filter(email__iexact=email).values_list("pk", flat=True)))
+        shop_contacts_with_address(configuration.shop_id, email).values_list("pk", flat=True)))
     if not contact_ids:
         return _no_contact(event)
     if not _current(event, states):

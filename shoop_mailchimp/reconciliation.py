@@ -38,7 +38,7 @@ from shoop_mailchimp.mailchimp import members as statuses
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.member_events import handle_event
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncState, SyncStatus
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.shops import address_keys, shop_contacts_with_keys
 from shoop_mailchimp.sync import state
 
 #: Each incremental pass reads this much before the last one ended: ``last_changed`` has whole seconds,
@@ -135,14 +135,15 @@ def _apply_page(configuration, page, report, deferred, asked_at):
     for row in rows:
         if not row.unique_email_id:
             by_email.setdefault(row.email_lower, row)
-    contact_emails = set(shop_contacts(shop_id).annotate(email_lower=Lower("email")).filter(
-        email_lower__in=emails).values_list("email_lower", flat=True))
+    # The shop's contacts of these members in any spelling of the mailbox (their address keys).
+    contact_keys = set(shop_contacts_with_keys(shop_id, address_keys(emails)).values_list(
+        "mailchimp_address__key", flat=True))
     member_ids = {}
     for member in page:
         email = (member.get("email_address") or "").lower()
         row = by_id.get(member.get("unique_email_id")) or by_email.get(email)
         if row is None:
-            if email not in contact_emails:
+            if statuses.address_key(email) not in contact_keys:
                 report["unknown_count"] += 1
                 if len(report["unknown_emails"]) < UNKNOWN_EXPORT_LIMIT:
                     report["unknown_emails"].append(member.get("email_address") or "")

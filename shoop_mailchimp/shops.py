@@ -1,10 +1,9 @@
 """Which shops send to Mailchimp, and which contacts belong to which shop."""
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models.functions import Lower
-from shuup.core.models import Contact
+from shuup.core.models import Contact, Order
 
-from shoop_mailchimp.mailchimp.members import address_forms
+from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import MailchimpConfiguration
 
 RECORDING_SHOPS_CACHE_KEY = "shoop_mailchimp:recording_shop_ids"
@@ -35,10 +34,29 @@ def shop_contacts(shop_id):
     return Contact.objects.filter(shops=shop_id) if contacts_per_shop() else Contact.objects.all()
 
 
+def address_keys(emails):
+    """The keys of these addresses (:func:`~shoop_mailchimp.mailchimp.members.address_key`), blank ones left out."""
+    return {address_key(email) for email in emails if (email or "").strip()}
+
+
+def shop_contacts_with_keys(shop_id, keys):
+    """The shop's contacts whose address has one of these keys: any spelling Mailchimp gets as the same mailbox
+    (letter case, a domain in Unicode, decomposed or with fullwidth letters, or in punycode), in one indexed query
+    on the keys :mod:`shoop_mailchimp.receivers.addresses` stores. ``values_list("pk", "mailchimp_address__key")``
+    gives each one's key."""
+    return shop_contacts(shop_id).filter(mailchimp_address__key__in=set(keys) - {""})
+
+
 def shop_contacts_with_address(shop_id, email):
-    """The shop's contacts whose address is ``email`` in any spelling Mailchimp gets as the same mailbox (letter
-    case, a domain in Unicode or punycode: :func:`~shoop_mailchimp.mailchimp.members.address_forms`)."""
-    return shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=address_forms(email))
+    """The shop's contacts whose address is ``email`` in any spelling Mailchimp gets as the same mailbox
+    (:func:`shop_contacts_with_keys`)."""
+    return shop_contacts_with_keys(shop_id, address_keys([email]))
+
+
+def orders_with_keys(keys, orders=None):
+    """The orders (of ``orders``, all by default) whose address has one of these keys, as
+    :func:`shop_contacts_with_keys`."""
+    return (Order.objects.all() if orders is None else orders).filter(mailchimp_address__key__in=set(keys) - {""})
 
 
 def shop_ids_for_contact(contact, shop_ids=None):

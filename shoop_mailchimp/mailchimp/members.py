@@ -35,7 +35,9 @@ def address_key(email):
 
 def address_forms(email):
     """The lowercased forms an address may be stored under in the shop: as typed, with its domain in punycode,
-    and with its domain in Unicode. Compared with a lowercased column (``Lower("email")``)."""
+    and with its domain in Unicode. Compared with a lowercased column (``Lower("email")``) of the addresses the shop
+    sent (``SyncState.email``); the shop's contacts and orders are compared by their stored address keys
+    (:func:`shoop_mailchimp.shops.shop_contacts_with_keys`), which find every stored spelling."""
     key = address_key(email)
     forms = {email.strip().lower(), key}
     local, at, domain = key.rpartition("@")

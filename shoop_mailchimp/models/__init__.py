@@ -1,3 +1,4 @@
+from shoop_mailchimp.models.address_key import ContactAddressKey, OrderAddressKey
 from shoop_mailchimp.models.attribution import OrderAttribution
 from shoop_mailchimp.models.batch import BatchOrigin, BatchStatus, MailchimpBatch
 from shoop_mailchimp.models.configuration import MailchimpConfiguration
@@ -11,6 +12,7 @@ __all__ = [
     "BatchOrigin",
     "BatchStatus",
     "ConsentRequest",
+    "ContactAddressKey",
     "ContactGroupInterest",
     "JobKind",
     "JobStatus",
@@ -19,6 +21,7 @@ __all__ = [
     "MailchimpConfiguration",
     "MailchimpJob",
     "MailchimpLogEntry",
+    "OrderAddressKey",
     "OrderAttribution",
     "ProvenAddress",
     "ShopConsent",

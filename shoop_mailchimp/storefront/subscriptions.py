@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import get_language
 from shuup.core.models import Order, PersonContact, Shop
@@ -28,10 +27,10 @@ from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
-from shoop_mailchimp.mailchimp.members import address_forms, address_key
+from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request, withdrawn_for_address
-from shoop_mailchimp.shops import shop_contacts_with_address
+from shoop_mailchimp.shops import address_keys, orders_with_keys, shop_contacts_with_address
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -99,10 +98,9 @@ def subscribe_address(shop, email, first_name="", last_name=""):
     try:
         with transaction.atomic():
             # Any spelling of the address Mailchimp gets as the same one (letter case, a domain in Unicode or
-            # punycode, a fullwidth letter): see address_forms.
+            # punycode, decomposed, a fullwidth letter), stored or typed: their address keys compared.
             contacts = list(shop_contacts_with_address(shop.pk, email))
-            if not contacts and Order.objects.filter(shop=shop).annotate(lower_email=Lower("email")).filter(
-                    lower_email__in=address_forms(email)).exists():
+            if not contacts and orders_with_keys(address_keys([email]), Order.objects.filter(shop=shop)).exists():
                 # A guest buyer's address, which the shop knows from their orders though it has no contact of it:
                 # a new person who has not consented, whose owner confirms (whether Mailchimp holds the buyer yet
                 # or not: the order may be sent after this press). Nor the names nor the page's language typed with

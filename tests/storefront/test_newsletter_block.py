@@ -720,3 +720,52 @@ def test_a_strangers_signup_whose_customer_failed_renames_nobody_when_tried_agai
     member = emulator.get_member(api_key, list_id, email)
     assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"], member["language"]) == (
         "Margaret", "Hamilton", "fi")
+
+
+# Spellings the shop stores that the typed address cannot name: compared by their stored address keys.
+FULLWIDTH = "vera@\uff46astmail.com"  # the domain "ｆastmail.com": IDNA maps it to fastmail.com
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("stored,typed", [(FULLWIDTH, "vera@fastmail.com"),
+                                          ("vera@bu\u0308cher.de", "vera@b\u00fccher.de"),  # NFD stored, NFC typed
+                                          ("Vera@B\u00dcCHER.de", "vera@b\u00fccher.de")])  # upper-case Unicode
+def test_the_block_finds_a_contact_stored_under_another_spelling(shop, configuration, mailchimp_account,
+                                                                 stored, typed):
+    """A customer registered as vera@ｆastmail.com (Django's validator accepts it; the shop sends it to Mailchimp as
+    vera@fastmail.com). A stranger types vera@fastmail.com into the block: the block finds her contact and asks her
+    to confirm; no second contact consents outright. Same for a domain stored decomposed (NFD, as pasted on macOS)
+    and typed composed (NFC), and for an upper-case Unicode domain (SQLite's lower() folds ASCII only)."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_unconsented=False)
+    new_person(permission=False, email=stored)
+    subscribe_address(shop, typed)
+    assert Contact.objects.filter(email__in=[stored, typed]).count() == 1, (
+        "a second contact was made for the same mailbox")
+    assert not PersonContact.objects.filter(email=typed, marketing_permission=True).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_the_ascii_spelling_of_a_guest_buyers_fullwidth_address_is_a_known_address(shop, configuration):
+    """A guest ordered as vera@ｆastmail.com. The block gets vera@fastmail.com (the same member in Mailchimp): the
+    address is a guest buyer's, so the new person does not consent until its owner confirms."""
+    guest_order(shop, FULLWIDTH)
+    subscribe_address(shop, "vera@fastmail.com")
+    person = PersonContact.objects.get(email="vera@fastmail.com")
+    assert person.marketing_permission is False, "a stranger's press made the guest buyer's address consent"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_contact_whose_address_changes_is_found_under_its_new_address_only(shop, configuration):
+    """The stored key follows the contact's address: after a change to vera@ｆastmail.com, a press for the ASCII
+    spelling finds the contact; its old address is nobody's (a new person who consents)."""
+    person = new_person(permission=False, email="old.vera@example.com")
+    person.email = FULLWIDTH
+    person.save()
+    subscribe_address(shop, "vera@fastmail.com")
+    assert not PersonContact.objects.filter(email="vera@fastmail.com").exists()
+    subscribe_address(shop, "old.vera@example.com")
+    assert PersonContact.objects.get(email="old.vera@example.com").marketing_permission is True
+

@@ -79,6 +79,27 @@ def test_deleting_a_duplicate_contact_does_not_erase_the_other_contacts_member(
 
 
 @pytest.mark.usefixtures("commits")
+def test_deleting_a_duplicate_keeps_the_member_of_a_contact_stored_with_a_fullwidth_letter(
+        shop, configuration, mailchimp_account):
+    """P consents, stored as dup.fw@ｆastmail.com (sent to Mailchimp as dup.fw@fastmail.com); Q, a duplicate, has
+    the ASCII spelling: one member. Deleting Q keeps the member: the contacts' address keys say P still has it."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "dup.fw@fastmail.com"
+    p = new_person(permission=True, email="dup.fw@\uff46astmail.com")
+    q = new_person(permission=False, email=email)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    PersonContact.objects.get(pk=q.pk).delete()
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member and member["status"]
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("in_one_transaction", [False, True])
 def test_anonymizing_an_account_with_someone_elses_address_does_not_erase_their_member(
         shop, configuration, mailchimp_account, in_one_transaction):

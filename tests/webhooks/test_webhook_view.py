@@ -109,6 +109,23 @@ def test_unsubscribe_withdraws_consent_without_sending_anything_and_twice_change
     assert [r for r in emulator.requests if "/members" in r["path"] or "/customers" in r["path"]] == []
 
 
+def test_an_unsubscribe_withdraws_every_spelling_of_the_address(client, configuration, mailchimp_account):
+    """Two consenting contacts, vera@xn--bcher-kva.de and vera@bücher.de (one member in Mailchimp), both sent;
+    Mailchimp's unsubscribe webhook for the punycode address withdraws both."""
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due, new_person, row_of
+    a = new_person(permission=True, email="vera@xn--bcher-kva.de")
+    b = new_person(permission=True, email="vera@bücher.de")
+    drain()
+    make_all_due()
+    drain()
+    assert post_event(client, configuration, "unsubscribe", email="vera@xn--bcher-kva.de",
+                      action="unsub", reason="manual").status_code == 200
+    assert Contact.objects.get(pk=a.pk).marketing_permission is False
+    assert Contact.objects.get(pk=b.pk).marketing_permission is False
+    assert row_of(b).member_status == "unsubscribed"
+
+
 def test_a_subscribe_made_in_mailchimp_is_recorded_but_gives_no_consent_in_the_shop(
     client, configuration, mailchimp_account
 ):

@@ -31,7 +31,7 @@ from shoop_mailchimp.mailchimp.members import TRANSACTIONAL, address_forms, addr
 from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.shops import address_keys, shop_contacts_with_keys
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
 from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
@@ -148,15 +148,16 @@ def newest_baskets(shop_id, baskets):
 
 def known_addresses(shop_id, baskets):
     """The addresses typed in these baskets (as :func:`address_key`) that belong to somebody the shop knows: a
-    contact of the shop has it, or a member the shop sent has it in Mailchimp, in any of its forms."""
+    contact of the shop has it (in any spelling: the contacts' address keys), or a member the shop sent has it in
+    Mailchimp, in any of its forms."""
     emails = {form for basket in baskets if typed_email(basket) for form in address_forms(typed_email(basket))}
     if not emails:
         return set()
-    contacts = shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
+    contacts = shop_contacts_with_keys(shop_id, address_keys(emails))
     members = SyncState.objects.contacts().filter(shop_id=shop_id).annotate(lower_email=Lower("email")).filter(
         lower_email__in=emails)
-    found = set(contacts.values_list("lower_email", flat=True)) | set(members.values_list("lower_email", flat=True))
-    return {address_key(email) for email in found}
+    return set(contacts.values_list("mailchimp_address__key", flat=True)) | {
+        address_key(email) for email in members.values_list("lower_email", flat=True)}
 
 
 def shopper_emails(basket):
@@ -172,16 +173,17 @@ def last_orders(shop_id, baskets):
     baskets' shoppers, since the oldest basket's last change."""
     baskets = list(baskets)
     contact_ids = {shopper_contact(basket).pk for basket in baskets if shopper_contact(basket)}
-    emails = {email for basket in baskets for email in shopper_emails(basket)}
-    if not contact_ids and not emails:
+    keys = address_keys(email for basket in baskets for email in shopper_emails(basket))
+    if not contact_ids and not keys:
         return {}
+    # The orders' address keys: any spelling of the mailbox they are stored under.
     orders = Order.objects.filter(shop_id=shop_id, created_on__gte=min(basket.updated_on for basket in baskets)
-                                  ).annotate(lower_email=Lower("email")).filter(
-        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids) | Q(lower_email__in=emails))
+                                  ).filter(Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids)
+                                           | Q(mailchimp_address__key__in=keys))
     latest = {}
-    for customer_id, orderer_id, email, created_on in orders.values_list("customer_id", "orderer_id", "lower_email",
-                                                                         "created_on"):
-        for key in (("contact", customer_id), ("contact", orderer_id), ("email", email and address_key(email))):
+    for customer_id, orderer_id, email_key, created_on in orders.values_list(
+            "customer_id", "orderer_id", "mailchimp_address__key", "created_on"):
+        for key in (("contact", customer_id), ("contact", orderer_id), ("email", email_key)):
             if key[1]:
                 latest[key] = max(created_on, latest.get(key, created_on))
     return latest

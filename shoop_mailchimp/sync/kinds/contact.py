@@ -8,7 +8,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Min, Sum
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
@@ -18,12 +17,12 @@ from shoop_mailchimp import consent, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.members import address_forms, address_key
+from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.merge_field_setup import AudienceFieldsLearnt, same_fields
 from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, LogKind, SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.shops import shop_contacts
+from shoop_mailchimp.shops import address_keys, shop_contacts, shop_contacts_with_keys
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
@@ -209,20 +208,19 @@ class Context:
 
 def same_address(shop_id, contacts):
     """{contact id: the ids of the shop's contacts with the same address (any letter case, either form of an
-    internationalized domain), itself included} for ``contacts`` ({id: ContactData}), in one query."""
+    internationalized domain, however stored: their address keys), itself included} for ``contacts`` ({id:
+    ContactData}), in one indexed query."""
     keys = {pk: address_key(contact.email) for pk, contact in contacts.items() if (contact.email or "").strip()}
-    forms = {form for pk, contact in contacts.items() if pk in keys for form in address_forms(contact.email)}
     by_key = {}
-    if forms:
-        for pk, email in shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(
-                lower_email__in=forms).values_list("pk", "email"):
-            by_key.setdefault(address_key(email), set()).add(pk)
+    if keys:
+        for pk, key in shop_contacts_with_keys(shop_id, keys.values()).values_list("pk", "mailchimp_address__key"):
+            by_key.setdefault(key, set()).add(pk)
     return {pk: by_key.get(key, set()) | {pk} for pk, key in keys.items()}
 
 
 def held_by_others(shop_id, rows, contacts):
     """The ids of the ``rows`` (to erase, or of a contact whose address changed since it was sent) whose address last
-    sent another of the shop's contacts still has (any letter case, either form of an internationalized domain), in
+    sent another of the shop's contacts still has (any spelling of the mailbox: their address keys), in
     one query, none when no row left its address. Mailchimp has one member of the address: the other contact's."""
     left = {}
     for row in rows:
@@ -235,14 +233,13 @@ def held_by_others(shop_id, rows, contacts):
 
 def addresses_held_by_others(shop_id, emails):
     """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
-    case, either form of an internationalized domain), in one query (none for no address)."""
-    forms = {form for email in emails.values() if (email or "").strip() for form in address_forms(email)}
-    if not forms:
+    case, either form of an internationalized domain: their address keys), in one query (none for no address)."""
+    keys = address_keys(emails.values())
+    if not keys:
         return set()
     holders = {}
-    for pk, email in shop_contacts(shop_id).annotate(lower_email=Lower("email")).filter(
-            lower_email__in=forms).values_list("pk", "email"):
-        holders.setdefault(address_key(email), set()).add(pk)
+    for pk, key in shop_contacts_with_keys(shop_id, keys).values_list("pk", "mailchimp_address__key"):
+        holders.setdefault(key, set()).add(pk)
     return {object_id for object_id, email in emails.items()
             if (email or "").strip() and holders.get(address_key(email), set()) - {object_id}}
 

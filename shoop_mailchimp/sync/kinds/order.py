@@ -22,7 +22,7 @@ from shuup.front.models import StoredBasket
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.members import address_forms
+from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -347,23 +347,24 @@ def carts_of_addresses(shop_id, orders):
     contacts with its address (their own guest order, placed on another device or logged out); for any order, the
     carts sent under the address it has. Looked up here, in the worker, not in the checkout: Shuup indexes no
     e-mail, so these reads grow with the shop's contacts."""
-    by_form, guests_by_form = {}, {}
+    by_form, guests_by_key = {}, {}
     for order in orders:
         if (order.email or "").strip():
             for form in address_forms(order.email):
                 by_form.setdefault(form, set()).add(order.pk)
-                if not order.customer_id:
-                    guests_by_form.setdefault(form, set()).add(order.pk)
+            if not order.customer_id:
+                guests_by_key.setdefault(address_key(order.email), set()).add(order.pk)
     ended = {}
-    if guests_by_form:
-        contacts = dict(Contact.objects.annotate(lower_email=Lower("email")).filter(
-            lower_email__in=guests_by_form).values_list("pk", "lower_email"))
+    if guests_by_key:
+        # The contacts' address keys: any spelling of the mailbox they are stored under.
+        contacts = dict(Contact.objects.filter(mailchimp_address__key__in=guests_by_key).values_list(
+            "pk", "mailchimp_address__key"))
         baskets = StoredBasket.objects.filter(
             Q(customer_id__in=contacts) | Q(orderer_id__in=contacts), shop_id=shop_id, deleted=False,
         ).values_list("pk", "customer_id", "orderer_id") if contacts else ()
         for basket_id, customer_id, orderer_id in baskets:
             for contact_id in {customer_id, orderer_id} & set(contacts):
-                for order_id in guests_by_form[contacts[contact_id]]:
+                for order_id in guests_by_key[contacts[contact_id]]:
                     ended.setdefault(order_id, set()).add(basket_id)
     if by_form:
         for basket_id, email in SyncState.objects.carts().annotate(lower_email=Lower("email")).filter(
