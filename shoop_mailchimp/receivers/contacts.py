@@ -35,6 +35,10 @@ CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
 #: marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): a consent this save gives
 #: is the shopper's, given in a storefront, and follows :func:`given_request` (it counts in every shop still).
 CONSENT_AT_CHECKOUT = "_shoop_mailchimp_consent_at_checkout"
+#: Set on the customer by Shuup's OrderModifier (the admin's order editor: the order it edits) before it copies the
+#: order's marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): the box is the one
+#: ticked when the order was placed, not a consent given now, so this save gives none (see :func:`contact_saving`).
+ORDER_EDITED = "_shoop_mailchimp_order_edited"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -49,6 +53,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
+    edited_order = recall(instance, ORDER_EDITED)
     setattr(instance, CONSENT_TURNED_ON, False)
     setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
@@ -58,10 +63,20 @@ def contact_saving(sender, instance, raw=False, **kwargs):
         return
     if permission == loaded and stored != permission:
         instance.marketing_permission = permission = stored
+    if edited_order is not None and permission is True and not stored:
+        instance.marketing_permission = permission = False
+        _log_order_edit_gives_no_consent(edited_order, instance)
     if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
     setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
+
+
+def _log_order_edit_gives_no_consent(order, contact):
+    log_event(order.shop_id, "consent.not_given", "Order %s was edited: its marketing box, ticked when it was placed, "
+              "gives no consent now; the customer keeps the choice they made since (only the shopper, or an edit "
+              "of the contact, gives consent)." % (order.identifier or order.pk), contact_id=contact.pk,
+              order_id=order.pk)
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
