@@ -10,6 +10,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
 from shoop_mailchimp.shops import recording_shop_ids, shop_contacts_with_address, shop_ids_for_contact
+from shoop_mailchimp.storefront.attribution import STOREFRONT_REQUEST
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -81,13 +82,17 @@ def _log_order_edit_gives_no_consent(order, contact):
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     """A consent this save gives counts in every shop, or, when the storefront of one shop gave it
-    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent. Given in a
-    storefront (one shop's, or a shopper's checkout: :data:`CONSENT_AT_CHECKOUT`), it is sent as the shopper's
-    (:func:`given_request`); given by the staff, as the shop owner's."""
+    (:data:`CONSENT_SHOP`, or a save of the shopper's own contact in a storefront request:
+    :func:`storefront_consent_shop`), in that shop only: the others send the contact as one who did not consent.
+    Given in a storefront (one shop's, or a shopper's checkout: :data:`CONSENT_AT_CHECKOUT`), it is sent as the
+    shopper's (:func:`given_request`); given by the staff, as the shop owner's."""
     given = loaded_value(instance, "marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
     consent_shop_id = recall(instance, CONSENT_SHOP)
-    storefront = consent_shop_id is not None or bool(recall(instance, CONSENT_AT_CHECKOUT))
+    at_checkout = bool(recall(instance, CONSENT_AT_CHECKOUT))
+    if given and consent_shop_id is None and not at_checkout and not raw:
+        consent_shop_id = storefront_consent_shop(instance, created)
+    storefront = consent_shop_id is not None or at_checkout
     setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
@@ -107,6 +112,22 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
+
+
+def storefront_consent_shop(contact, created=False):
+    """The shop whose storefront gives the consent a save that names no shop gives ``contact``, or None (the staff's
+    consent). While a storefront request is served (marked by
+    :class:`~shoop_mailchimp.storefront.attribution.CampaignAttributionMiddleware`), a consent given to its shopper's
+    own contact (the person logged in, or the company they buy as), or to a contact the shopper's request creates (a
+    company they register on Shuup's company page), is theirs, given in the request's shop: Shuup's own *Customer
+    Information* and *Company Information* pages, or any other storefront page saving the marketing box. The
+    admin's saves are not served by a storefront request. Logged as the shopper's choice."""
+    served = STOREFRONT_REQUEST.get()
+    if served is None or not (contact.pk in served.contact_ids or created):
+        return None
+    log_event(served.shop_id, "storefront.subscribe", "The shopper gave consent on the storefront page %s." %
+              served.view_name, contact_id=contact.pk)
+    return served.shop_id
 
 
 def withdrawn_for_address(contact):
