@@ -155,6 +155,21 @@ def check_attribution_middleware(app_configs=None, **kwargs):
     return problems
 
 
+@register()
+def check_storefront_request_middleware(app_configs=None, **kwargs):
+    """The middleware that tells a shopper's storefront request from the admin's missing: a consent a shopper gives on
+    Shuup's own Customer Information page is then taken for the staff's (docs/consent.rst)."""
+    if _middleware_index(list(getattr(settings, "MIDDLEWARE", None) or []), ATTRIBUTION_MIDDLEWARE) is not None:
+        return []
+    return [Warning(
+        "%s is not in MIDDLEWARE: a consent a shopper gives on Shuup's own Customer Information (or Company "
+        "Information) page is sent as the staff's, subscribing an address nobody proved theirs without "
+        "confirmation, in every shop; and orders and carts name no campaign." % ATTRIBUTION_MIDDLEWARE,
+        hint="Add it to MIDDLEWARE (last is fine); see docs/consent.rst.",
+        id="shoop_mailchimp.W008",
+    )]
+
+
 @register(Tags.database)
 def check_stored_api_keys(app_configs=None, **kwargs):
     """Stored API keys that the configured ENCRYPTION_KEYS cannot read, or that an older key wrote."""

@@ -80,3 +80,14 @@ def test_the_attribution_middleware_placed_where_it_does_nothing_is_a_warning(se
     assert [problem.id for problem in check_attribution_middleware()] == ["shoop_mailchimp.W007"] * 2
     settings.MIDDLEWARE = others
     assert check_attribution_middleware() == [], "not installed: nothing to place"
+
+
+def test_a_missing_storefront_middleware_is_a_warning(settings):
+    """Fourth review of issue 19 (aud6): without the middleware a consent given on Shuup's Customer Information page
+    cannot be told from the staff's."""
+    from shoop_mailchimp.checks import ATTRIBUTION_MIDDLEWARE, check_storefront_request_middleware
+
+    assert check_storefront_request_middleware() == []
+    settings.MIDDLEWARE = [entry for entry in settings.MIDDLEWARE if entry != ATTRIBUTION_MIDDLEWARE]
+    [problem] = check_storefront_request_middleware()
+    assert problem.id == "shoop_mailchimp.W008" and "Customer Information" in problem.msg

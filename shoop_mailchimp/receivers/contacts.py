@@ -10,6 +10,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
 from shoop_mailchimp.shops import recording_shop_ids, shop_contacts_with_address, shop_ids_for_contact
+from shoop_mailchimp.storefront.attribution import STOREFRONT_REQUEST
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -35,6 +36,10 @@ CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
 #: marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): a consent this save gives
 #: is the shopper's, given in a storefront, and follows :func:`given_request` (it counts in every shop still).
 CONSENT_AT_CHECKOUT = "_shoop_mailchimp_consent_at_checkout"
+#: Set on the customer by Shuup's OrderModifier (the admin's order editor: the order it edits) before it copies the
+#: order's marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): the box is the one
+#: ticked when the order was placed, not a consent given now, so this save gives none (see :func:`contact_saving`).
+ORDER_EDITED = "_shoop_mailchimp_order_edited"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -49,6 +54,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
+    edited_order = recall(instance, ORDER_EDITED)
     setattr(instance, CONSENT_TURNED_ON, False)
     setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
@@ -58,21 +64,35 @@ def contact_saving(sender, instance, raw=False, **kwargs):
         return
     if permission == loaded and stored != permission:
         instance.marketing_permission = permission = stored
+    if edited_order is not None and permission is True and not stored:
+        instance.marketing_permission = permission = False
+        _log_order_edit_gives_no_consent(edited_order, instance)
     if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
     setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
 
 
+def _log_order_edit_gives_no_consent(order, contact):
+    log_event(order.shop_id, "consent.not_given", "Order %s was edited: its marketing box, ticked when it was placed, "
+              "gives no consent now; the customer keeps the choice they made since (only the shopper, or an edit "
+              "of the contact, gives consent)." % (order.identifier or order.pk), contact_id=contact.pk,
+              order_id=order.pk)
+
+
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     """A consent this save gives counts in every shop, or, when the storefront of one shop gave it
-    (:data:`CONSENT_SHOP`), in that shop only: the others send the contact as one who did not consent. Given in a
-    storefront (one shop's, or a shopper's checkout: :data:`CONSENT_AT_CHECKOUT`), it is sent as the shopper's
-    (:func:`given_request`); given by the staff, as the shop owner's."""
+    (:data:`CONSENT_SHOP`, or a save of the shopper's own contact in a storefront request:
+    :func:`storefront_consent_shop`), in that shop only: the others send the contact as one who did not consent.
+    Given in a storefront (one shop's, or a shopper's checkout: :data:`CONSENT_AT_CHECKOUT`), it is sent as the
+    shopper's (:func:`given_request`); given by the staff, as the shop owner's."""
     given = loaded_value(instance, "marketing_permission") is True and (created or getattr(
         instance, CONSENT_TURNED_ON, False))
     consent_shop_id = recall(instance, CONSENT_SHOP)
-    storefront = consent_shop_id is not None or bool(recall(instance, CONSENT_AT_CHECKOUT))
+    at_checkout = bool(recall(instance, CONSENT_AT_CHECKOUT))
+    if given and consent_shop_id is None and not at_checkout and not raw:
+        consent_shop_id = storefront_consent_shop(instance, created)
+    storefront = consent_shop_id is not None or at_checkout
     setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
@@ -92,6 +112,22 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
+
+
+def storefront_consent_shop(contact, created=False):
+    """The shop whose storefront gives the consent a save that names no shop gives ``contact``, or None (the staff's
+    consent). While a storefront request is served (marked by
+    :class:`~shoop_mailchimp.storefront.attribution.CampaignAttributionMiddleware`), a consent given to its shopper's
+    own contact (the person logged in, or the company they buy as), or to a contact the shopper's request creates (a
+    company they register on Shuup's company page), is theirs, given in the request's shop: Shuup's own *Customer
+    Information* and *Company Information* pages, or any other storefront page saving the marketing box. The
+    admin's saves are not served by a storefront request. Logged as the shopper's choice."""
+    served = STOREFRONT_REQUEST.get()
+    if served is None or not (contact.pk in served.contact_ids or created):
+        return None
+    log_event(served.shop_id, "storefront.subscribe", "The shopper gave consent on the storefront page %s." %
+              served.view_name, contact_id=contact.pk)
+    return served.shop_id
 
 
 def withdrawn_for_address(contact):

@@ -2,7 +2,7 @@
 its status changed, moved to another customer, or paid, shipped, cancelled or refunded; a customer anonymized
 (their orders' attribution forgets the recipient's Mailchimp id)."""
 from shuup.core.models import Contact
-from shuup.core.order_creator import OrderCreator
+from shuup.core.order_creator import OrderCreator, OrderModifier
 from shuup.core.order_creator.signals import order_creator_finished, post_order_line_save
 from shuup.core.signals import order_changed, order_status_changed
 from shuup.gdpr.signals import anonymization_requested
@@ -10,7 +10,12 @@ from shuup.gdpr.signals import anonymization_requested
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.receivers.carts import record_carts_ordered
-from shoop_mailchimp.receivers.contacts import CONSENT_AT_CHECKOUT, CONSENT_TURNED_OFF_AT, consent_given_again
+from shoop_mailchimp.receivers.contacts import (
+    CONSENT_AT_CHECKOUT,
+    CONSENT_TURNED_OFF_AT,
+    ORDER_EDITED,
+    consent_given_again,
+)
 from shoop_mailchimp.receivers.recording import recall, record, remember
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.storefront.attribution import forget_recipient, remember_for_order
@@ -38,15 +43,29 @@ def shoppers_checkout(sender):
         "%s.%s" % (cls.__module__, cls.__qualname__) in STAFF_ORDER_CREATORS for cls in sender.__mro__)
 
 
+def order_editor(sender):
+    """Whether the order processor that sent one of Shuup's order creator signals is Shuup's ``OrderModifier`` (the
+    admin's order editor), which rewrites an existing order's lines and copies its original marketing box onto its
+    customer, as its creator did."""
+    return isinstance(sender, type) and issubclass(sender, OrderModifier)
+
+
 def order_line_saved(sender, order, **kwargs):
     """A line of an order Shuup's OrderCreator is creating was saved. Next, still before ``order_creator_finished``,
     the creator copies the order's marketing box onto the customer and saves them (``_update_customer_info_if_needed``,
     on the very instance the order holds), naming no shop: at a shopper's checkout with the box ticked, that instance
     is told so (:data:`~shoop_mailchimp.receivers.contacts.CONSENT_AT_CHECKOUT`), and the consent the save gives is
     sent as the shopper's own (proven address or not: see :func:`~shoop_mailchimp.receivers.contacts.given_request`),
-    not as the shop owner's."""
+    not as the shop owner's. Shuup's OrderModifier (the admin's order editor) does the same with the box ticked when
+    the order was placed: no consent given now, the save gives none
+    (:data:`~shoop_mailchimp.receivers.contacts.ORDER_EDITED`), and a customer who withdrew since is not
+    resubscribed."""
     if order.customer_id and order.marketing_permission and shoppers_checkout(sender):
         remember(order.customer, CONSENT_AT_CHECKOUT, True)
+    elif order.customer_id and order.marketing_permission and order_editor(sender):
+        # The order's box, ticked when it was placed, copied back onto a customer who may have withdrawn since:
+        # the save gives no consent (see shoop_mailchimp.receivers.contacts.contact_saving).
+        remember(order.customer, ORDER_EDITED, order)
 
 
 def order_created(sender, order, source=None, **kwargs):

@@ -9,7 +9,12 @@ counts); a newer campaign link replaces them. A basket changed in the visit carr
 whose link was followed later). When an order is created from the visit, :func:`remember_for_order` keeps them in
 an :class:`~shoop_mailchimp.models.OrderAttribution`, sent with the order. Only values in Mailchimp's own format
 are kept: a link cannot smuggle text into the shop or into Mailchimp.
+
+The middleware also tells the rest of the addon which storefront request it serves (:data:`STOREFRONT_REQUEST`):
+a consent a save gives to that request's own shopper is theirs, given in that shop's storefront (see
+:func:`shoop_mailchimp.receivers.contacts.storefront_consent_shop`), not the staff's.
 """
+import contextvars
 import json
 import re
 import time
@@ -43,6 +48,25 @@ TRACKING_CODES = ("prec",)
 #: clipped to this many characters: the cookie stays under 1.5 KB (browsers drop one over 4 KB).
 MAX_LANDING_SITE = 1000
 LANDING_SITE_SAFE = "/:?#[]@!$&'()*+=%-._~"
+#: The URL namespace of Shuup's storefront (``shuup.front.urls``, with every addon's ``front_urls``): a request whose
+#: view is in it is a storefront request; the admin's (``shuup_admin``), Shuup's API or Django's admin are not.
+FRONT_NAMESPACE = "shuup"
+
+
+class StorefrontRequest:
+    """The storefront request being served: its shop, the ids of its shopper's contacts (the person logged in and
+    the customer they buy as: their company, if any) and its view's name."""
+
+    def __init__(self, shop_id, contact_ids, view_name):
+        self.shop_id = shop_id
+        self.contact_ids = frozenset(contact_ids)
+        self.view_name = view_name
+
+
+#: The :class:`StorefrontRequest` the current thread (or task) serves, or None: set by
+#: :class:`CampaignAttributionMiddleware` once the request's view is resolved to Shuup's storefront, and reset when
+#: the response is made (a worker thread serves one request after another).
+STOREFRONT_REQUEST = contextvars.ContextVar("shoop_mailchimp_storefront_request", default=None)
 
 
 def from_query(request):
@@ -118,7 +142,27 @@ def forget(session):
 
 
 class CampaignAttributionMiddleware(MiddlewareMixin):
-    """Remembers a campaign link's ids for the visit; add it after Django's SessionMiddleware (docs/carts.rst)."""
+    """Remembers a campaign link's ids for the visit; add it after Django's SessionMiddleware (docs/carts.rst).
+    Also marks a storefront request for as long as it is served (:data:`STOREFRONT_REQUEST`)."""
+
+    def __call__(self, request):
+        token = STOREFRONT_REQUEST.set(None)
+        try:
+            return super().__call__(request)
+        finally:
+            STOREFRONT_REQUEST.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """A view of Shuup's storefront (not of its admin) serving a shopper who is logged in: the request is marked
+        with its shop and its shopper's contacts (Shuup's front middleware set them when the request came in)."""
+        match = getattr(request, "resolver_match", None)
+        shop = getattr(request, "shop", None)
+        if match is None or FRONT_NAMESPACE not in match.namespaces or getattr(shop, "pk", None) is None:
+            return None
+        contact_ids = {getattr(getattr(request, name, None), "pk", None) for name in ("person", "customer")} - {None}
+        if contact_ids:
+            STOREFRONT_REQUEST.set(StorefrontRequest(shop.pk, contact_ids, match.view_name))
+        return None
 
     def process_request(self, request):
         request.mailchimp_attribution_landed = from_query(request)

@@ -179,7 +179,7 @@ def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper, s
     other.refresh_from_db()
     assert other.marketing_permission is False
     entry = MailchimpLogEntry.objects.get(action="consent.withdrawn", contact_id=other.pk)
-    assert "contact %d, which has the same address" % shopper.pk in entry.message
+    assert "contact %d, which has the same address" % get_person_contact(shopper).pk in entry.message
 
 
 @pytest.mark.django_db
@@ -603,3 +603,102 @@ def test_a_proven_shopper_is_not_asked_to_confirm_because_a_strangers_block_cont
     member_status = emulator.get_member(api_key, list_id, email)["status"]
     page = subscriptions.newsletter_status(shop, PersonContact.objects.get(pk=owner.pk))
     assert (member_status, page) == ("subscribed", subscriptions.SUBSCRIBED), (member_status, page)
+
+
+def customer_information_post(client, **contact_fields):
+    """Post Shuup's own *Customer Information* page (``shuup:customer_edit``) as a shopper does: their details, both
+    addresses, and ``contact_fields`` (``marketing_permission``: the page's box)."""
+    from shuup.utils.django_compat import reverse
+
+    url = reverse("shuup:customer_edit")
+    assert client.get(url).status_code == 200
+    data = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+    for prefix in ("billing", "shipping"):
+        data.update({"%s-name" % prefix: "Tess Tester", "%s-street" % prefix: "Main Street 1",
+                     "%s-city" % prefix: "Turku", "%s-postal_code" % prefix: "20100", "%s-country" % prefix: "FI"})
+    data.update({"contact-first_name": "Tess", "contact-last_name": "Tester", "contact-language": "en",
+                 "contact-gender": "u"})
+    data.update({"contact-%s" % name: value for name, value in contact_fields.items()})
+    response = client.post(url, data)
+    assert response.status_code == 302, {
+        name: form.errors for name, form in response.context_data["form"].forms.items() if form.errors}
+    return response
+
+
+# Fourth review of issue 19 (aud6): Shuup's Customer Information page gave consent as the staff's.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("proven", [False, True])
+def test_the_customer_information_pages_box_is_the_shoppers_storefront_consent(
+        shop, shopper, shopper_client, configuration, mailchimp_account, proven):
+    """A guest bought as an address (Mailchimp holds a ``transactional`` member); someone registered an account with
+    it where nothing proved it theirs (no activation), and ticks the marketing box on Shuup's own *Customer
+    Information* page. That save named no shop, so its consent was taken for the shop owner's and subscribed the
+    buyer's member outright. It is the shopper's consent given in this shop's storefront, as on the account page:
+    the member is asked to confirm (``pending``); for an address the shopper proved theirs, subscribed."""
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    victim = shopper.email
+    emulator.add_members(api_key, list_id, [victim], status="transactional")
+    person = get_person_contact(shopper)
+    if proven:
+        shop_consent.record_proof(person.pk, victim)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, victim)["status"] == "transactional"
+
+    customer_information_post(shopper_client, email=victim, marketing_permission="on")
+    assert Contact.objects.get(pk=person.pk).marketing_permission is True
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    if proven:
+        assert emulator.get_member(api_key, list_id, victim)["status"] == "subscribed"
+        assert emulator.confirmations(api_key) == []
+    else:
+        assert emulator.get_member(api_key, list_id, victim)["status"] == "pending"
+        assert emulator.confirmations(api_key)[-1]["email_address"] == victim
+    assert shop_consent.consents_in(shop.pk, Contact.objects.get(pk=person.pk))
+    entry = MailchimpLogEntry.objects.get(action="storefront.subscribe", contact_id=person.pk)
+    assert "shuup:customer_edit" in entry.message
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_the_company_information_pages_box_is_the_shoppers_storefront_consent(
+        shop, shopper, shopper_client, configuration, mailchimp_account):
+    """The same on Shuup's *Company Information* page: a shopper whose address nobody proved registers a company there
+    with a guest buyer's address and the marketing box ticked. The new company's consent is the shopper's, given in
+    this shop's storefront: the buyer's member is asked to confirm (``pending``), not subscribed outright."""
+    from shuup import configuration as shuup_configuration
+    from shuup.core.models import CompanyContact
+    from shuup.utils.django_compat import reverse
+
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    victim = "company.bought@fastmail.com"
+    emulator.add_members(api_key, list_id, [victim], status="transactional")
+    shuup_configuration.set(None, "allow_company_registration", True)
+    url = reverse("shuup:company_edit")
+    assert shopper_client.get(url).status_code == 200
+    data = {"csrfmiddlewaretoken": shopper_client.cookies["csrftoken"].value, "contact-name": "Tess Trading",
+            "contact-tax_number": "FI-1234567", "contact-email": victim, "contact-marketing_permission": "on"}
+    for prefix in ("billing", "shipping"):
+        data.update({"%s-name" % prefix: "Tess Trading", "%s-street" % prefix: "Main Street 1",
+                     "%s-city" % prefix: "Turku", "%s-postal_code" % prefix: "20100", "%s-country" % prefix: "FI"})
+    response = shopper_client.post(url, data)
+    assert response.status_code == 302, {
+        name: form.errors for name, form in response.context_data["form"].forms.items() if form.errors}
+    company = CompanyContact.objects.get(email=victim)
+    assert company.marketing_permission is True
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, victim)["status"] == "pending"
+    assert emulator.confirmations(api_key)[-1]["email_address"] == victim

@@ -261,3 +261,53 @@ def test_an_unproven_accounts_checkout_box_does_not_subscribe_a_guest_buyers_mem
     else:
         assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
         assert emulator.confirmations(api_key)[-1]["email_address"] == email
+
+
+# Fourth review of issue 19 (aud6): the admin's order editor copies the order's original marketing box back.
+@pytest.mark.parametrize("modifier", ["order_modifier", "admin_order_modifier"])
+def test_editing_an_old_order_does_not_resubscribe_a_customer_who_withdrew(shop, configuration, mailchimp_account,
+                                                                           modifier):
+    """An account ticked the marketing box at checkout, later unsubscribed (their consent withdrawn). The staff edit
+    that old order in the admin (Shuup's OrderModifier): Shuup copies the order's marketing box, ticked when it was
+    placed, back onto the customer, which turned their consent on again and had Mailchimp resubscribe someone who
+    unsubscribed. An order edit gives no consent: the customer keeps none, the member stays unsubscribed, and the
+    edit is logged."""
+    from shuup.admin.modules.orders.json_order_creator import AdminOrderModifier, AdminOrderSource
+    from shuup.core.models import OrderLineType
+    from shuup.core.order_creator import OrderModifier, OrderSource
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, email="edited.later@fastmail.com")
+    person.add_to_shop(shop)
+    order = account_order(shop, person, marketing_permission=True)
+    assert order.marketing_permission is True
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    person = PersonContact.objects.get(pk=person.pk)
+    person.marketing_permission = False  # withdrawn (the account page, an edit of the contact)
+    person.save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+
+    source = (AdminOrderSource if modifier == "admin_order_modifier" else OrderSource)(shop)
+    source.update_from_order(order)
+    assert source.marketing_permission is True, "the order's original box"
+    product = create_product("edited-%s" % order.pk, shop=shop, supplier=get_default_supplier(), default_price=5)
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=2,
+                    base_unit_price=source.create_price(5), sku=product.sku, text="Another thing")
+    (AdminOrderModifier if modifier == "admin_order_modifier" else OrderModifier)().update_order_from_source(
+        source, order)
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is False
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
+    entry = MailchimpLogEntry.objects.get(action="consent.not_given", contact_id=person.pk)
+    assert entry.order_id == order.pk and order.identifier in entry.message
