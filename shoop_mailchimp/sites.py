@@ -7,12 +7,12 @@ deployments sharing a database dump) or, where that is not set, the shop's domai
 neither while its configuration remembers a site is held too: a staging copy is the one nobody
 configured. So is a copy that lacks the setting the configuration's site was named by
 (:attr:`MailchimpConfiguration.site_from_setting`), though the shop domain it copied names the same host. Only a
-configuration that remembers no site (never initialized) is not compared.
+configuration that remembers no site (never initialized) is not compared. :func:`mismatch` decides, for the admin's
+pages and the drainer's filter alike.
 """
 from urllib.parse import urlsplit
 
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.errors import MailchimpError
@@ -50,12 +50,37 @@ def site_of(shop_domain):
     return configured_host() or (shop_domain or "").strip().lower()
 
 
+def mismatch(site, site_from_setting, shop_domain):
+    """A :class:`SiteMismatch` when a configuration that remembers ``site`` (named by the setting where
+    ``site_from_setting``) of a shop with this domain runs on another site here, else None. The one decision of the
+    staging guard: the admin's pages (``MailchimpConfiguration.site_mismatch``) and the drainer's filter
+    (:func:`on_this_site`) both take it, so no shop is held without the banner saying so."""
+    if not site:
+        return None
+    here = site_of(shop_domain)
+    # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
+    # made for staging is exactly the one nobody configured.
+    if here != site:
+        return SiteMismatch(site, here or UNKNOWN_SITE)
+    # Named by the setting where it was initialized, by the copied shop domain here: a copy whose settings
+    # lack the setting production has is held, though the domain it copied is production's.
+    if site_from_setting and not configured_host():
+        return SiteMismatch(site, here, setting_missing=True)
+    return None
+
+
 def on_this_site():
-    """A filter on configurations: those initialized here, or that remember no site."""
-    host = configured_host()
-    if host:
-        return Q(site="") | Q(site=host)
-    return Q(site="") | Q(site=Lower("shop__domain"), site_from_setting=False)
+    """A filter on configurations: those initialized here, or that remember no site. Decided in Python by
+    :func:`mismatch` for each configuration that remembers a site (a shop or a few): SQL's ``LOWER`` folds ASCII
+    only (SQLite; PostgreSQL under the C locale) and would exclude, without a banner, a shop the admin's pages
+    show as sending."""
+    from shoop_mailchimp.models import MailchimpConfiguration  # the models import this module
+
+    remembering = MailchimpConfiguration.objects.exclude(site="").values_list(
+        "pk", "site", "site_from_setting", "shop__domain")
+    here = [pk for pk, site, site_from_setting, shop_domain in remembering
+            if mismatch(site, site_from_setting, shop_domain) is None]
+    return Q(site="") | Q(pk__in=here)
 
 
 def named_by_setting():

@@ -191,16 +191,7 @@ class MailchimpConfiguration(models.Model):
         configuration was initialized on (a staging copy of the database), else None."""
         if not self.site:
             return None
-        here = self.site_here
-        # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
-        # made for staging is exactly the one nobody configured.
-        if here != self.site:
-            return sites.SiteMismatch(self.site, here or sites.UNKNOWN_SITE)
-        # Named by the setting where it was initialized, by the copied shop domain here: a copy whose settings
-        # lack the setting production has is held, though the domain it copied is production's.
-        if self.site_from_setting and not sites.configured_host():
-            return sites.SiteMismatch(self.site, here, setting_missing=True)
-        return None
+        return sites.mismatch(self.site, self.site_from_setting, self.shop.domain)
 
     @property
     def api_key(self):

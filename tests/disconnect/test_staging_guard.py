@@ -179,3 +179,61 @@ def test_initializing_where_the_shop_domain_names_the_site_connects_a_copy_witho
     # The real site, whose settings name it, is not held by a site that was named by the shop's domain.
     run_on(settings, PRODUCTION)
     assert MailchimpConfiguration.objects.get(pk=connected.pk).site_mismatch is None
+
+
+@pytest.mark.parametrize("domain", ["Kauppa-Ä.example", "  shop.example.com  "])
+def test_a_shop_the_admin_sees_sending_is_sent_whatever_its_domain_is_written_with(shop, mailchimp_settings,
+                                                                                   mailchimp_account, domain):
+    """No WEBHOOK_BASE_URL: the shop's domain names the site. A domain with a non-ASCII capital (an IDN typed as
+    "Kauppa-Ä.example") or surrounding blanks (set through the API or a shell) is the site the configuration
+    remembers: the drainer's filter (``active()``) takes the admin pages' decision, and the shop's changes reach
+    Mailchimp (SQL's LOWER folds ASCII only: the shop was held without a banner)."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = domain
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is None and configuration.is_active
+    assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists(), (
+        "active() disagrees with is_active: %r vs %r" % (configuration.site, domain))
+    person = new_person()
+    run_due_work()
+    assert row_of(person).status == "synced"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_a_domain_changed_back_resumes_sending_with_what_was_recorded(shop, mailchimp_settings, mailchimp_account):
+    """The shop's domain changed (held: another site) and back, written in other capitals: what was recorded while
+    held is sent."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "shop.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    shop.domain = "staging.example.com"
+    shop.save()
+    person = new_person()
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, person.email) is None
+    shop.domain = "Shop.Example.com"
+    shop.save()
+    run_due_work()
+    assert row_of(person).status == "synced"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_the_banner_shows_a_shop_domain_holding_markup_as_text(admin_client, shop, mailchimp_settings,
+                                                               mailchimp_account):
+    """The red banner (status page and shop page) shows the copy's shop domain as text, not markup."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "shop.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    shop.domain = '"><img src=x onerror=alert(1)>'
+    shop.save()
+    for page in (admin_client.get(url("status")), admin_client.get(shop_edit_url(shop))):
+        html = page.content.decode()
+        assert 'id="mailchimp-site-mismatch"' in html
+        assert "<img src=x onerror=alert(1)>" not in html
