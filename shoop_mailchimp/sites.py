@@ -39,15 +39,39 @@ class SiteMismatch(MailchimpError):
         self.setting_missing = setting_missing
 
 
+def host_of(value):
+    """The host a shop domain or URL names, written one way: without scheme, port, path or trailing dot, with
+    blanks around it stripped, lower-cased, an internationalized name in its Unicode form (``xn--`` labels decoded,
+    so ``Kauppa-Ä.example`` and its punycode are one host); "" when none. ``https://Shop.example.com:443/`` and
+    ``shop.example.com`` are one site, as the connected site's domain already reads them."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        host = urlsplit(value if "://" in value or value.startswith("//") else "//" + value).hostname or ""
+    except ValueError:  # an unclosed "[" (IPv6): kept as written
+        host = value
+    host = host.strip().rstrip(".").lower()
+    try:
+        return host.encode("idna").decode("idna")
+    except UnicodeError:  # not a name IDNA takes (an empty label, a label over 63 characters): as written
+        return host
+
+
 def configured_host():
-    """The host of WEBHOOK_BASE_URL, lower-cased; "" when unset."""
-    base_url = get_setting("WEBHOOK_BASE_URL") or ""
-    return (urlsplit(base_url).hostname or "").lower() if base_url else ""
+    """The host of WEBHOOK_BASE_URL (see :func:`host_of`); "" when unset."""
+    return host_of(get_setting("WEBHOOK_BASE_URL") or "")
 
 
 def site_of(shop_domain):
     """The site a shop with this domain runs on here ("" when unknown)."""
-    return configured_host() or (shop_domain or "").strip().lower()
+    return configured_host() or host_of(shop_domain)
+
+
+def same_site(remembered, here):
+    """Whether two sites are one host, however each was written (a site remembered before :func:`host_of` wrote
+    them one way may hold a scheme or a trailing slash)."""
+    return host_of(remembered) == host_of(here)
 
 
 def mismatch(site, site_from_setting, shop_domain):
@@ -60,7 +84,7 @@ def mismatch(site, site_from_setting, shop_domain):
     here = site_of(shop_domain)
     # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
     # made for staging is exactly the one nobody configured.
-    if here != site:
+    if not here or not same_site(site, here):
         return SiteMismatch(site, here or UNKNOWN_SITE)
     # Named by the setting where it was initialized, by the copied shop domain here: a copy whose settings
     # lack the setting production has is held, though the domain it copied is production's.

@@ -237,3 +237,36 @@ def test_the_banner_shows_a_shop_domain_holding_markup_as_text(admin_client, sho
         html = page.content.decode()
         assert 'id="mailchimp-site-mismatch"' in html
         assert "<img src=x onerror=alert(1)>" not in html
+
+
+@pytest.mark.parametrize("before, after", [("https://shop.example.com/", "shop.example.com"),
+                                           ("shop.example.com", "https://shop.example.com"),
+                                           ("shop.example.com", "Shop.Example.com.:443"),
+                                           ("Kauppa-Ä.example", "xn--kauppa--cxa.example")])
+def test_writing_the_same_shop_domain_another_way_does_not_pause_sending(shop, mailchimp_settings, mailchimp_account,
+                                                                        before, after):
+    """No WEBHOOK_BASE_URL: the shop's domain names the site. The same host written another way (with or without
+    the scheme Shuup lets an admin type, a port, capitals, a trailing dot, an IDN or its punycode) is the same
+    site, as the connected site's domain reads it: sending goes on, no banner."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = before
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    shop.domain = after
+    shop.save()
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is None, str(configuration.site_mismatch)
+    assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists()
+
+
+def test_a_site_remembered_as_the_domain_was_written_is_the_same_site(configuration):
+    """A site remembered before sites were written one way (the shop's domain with its scheme and slash, lower-cased
+    only) is the host it names: the shop is not held."""
+    configuration.shop.domain = "shop.example.com"
+    configuration.shop.save()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site="https://shop.example.com/",
+                                                                      site_from_setting=False)
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is None and configuration.is_active
+    assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists()
