@@ -22,19 +22,30 @@ UNKNOWN_SITE = "an unknown site (neither WEBHOOK_BASE_URL nor the shop's domain 
 
 
 class SiteMismatch(MailchimpError):
-    """This copy runs on another site than the one the configuration was initialized on: nothing is sent."""
+    """This copy runs on another site than the one the configuration was initialized on: nothing is sent.
+    ``here`` is "" when the copy cannot tell its site (``unknown``): nothing can be confirmed there until
+    WEBHOOK_BASE_URL or the shop's domain names it."""
 
     def __init__(self, remembered, here, setting_missing=False):
+        self.unknown = not here
+        here = here or UNKNOWN_SITE
         if setting_missing:
             where = ("%s as named by the shop's domain only: WEBHOOK_BASE_URL, which named the site where it was "
                      "connected, is not set here" % here)
         else:
             where = here
+        if self.unknown:
+            way_out = ("Set SHOOP_MAILCHIMP[\"WEBHOOK_BASE_URL\"] in this deployment's settings, or the shop's "
+                       "domain, first: then Initialize Mailchimp again on this site, or confirm that this is the "
+                       "same shop at a new address.")
+        else:
+            way_out = ("Initialize Mailchimp again on this site, or confirm that this is the same shop at a new "
+                       "address.")
         super().__init__(
             "This shop was connected to Mailchimp on %s, but this copy of the database runs on %s (a staging "
-            "copy?): nothing is sent to Mailchimp from here. Initialize Mailchimp again on this site, or "
-            "confirm that this is the same shop at a new address." % (remembered, where))
+            "copy?): nothing is sent to Mailchimp from here. %s" % (remembered, where, way_out))
         self.remembered = remembered
+        #: The site this copy runs on, as the banner names it (:data:`UNKNOWN_SITE` when ``unknown``).
         self.here = here
         self.setting_missing = setting_missing
 
@@ -85,7 +96,7 @@ def mismatch(site, site_from_setting, shop_domain):
     # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
     # made for staging is exactly the one nobody configured.
     if not here or not same_site(site, here):
-        return SiteMismatch(site, here or UNKNOWN_SITE)
+        return SiteMismatch(site, here)
     # Named by the setting where it was initialized, by the copied shop domain here: a copy whose settings
     # lack the setting production has is held, though the domain it copied is production's.
     if site_from_setting and not configured_host():

@@ -7,7 +7,7 @@ from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, M
 from shoop_mailchimp.sites import SiteMismatch
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, shop_edit_url, url
+from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
 from tests.disconnect.conftest import PRODUCTION, STAGING, run_on
 from tests.helpers import new_person, registered_webhooks, row_of
 
@@ -107,6 +107,39 @@ def test_a_copy_that_cannot_tell_its_site_sends_nothing(settings, connected, mai
     assert emulator.get_member(api_key, list_id, person.email) is None
     assert row_of(person).status == "pending"
 
+
+
+def test_a_copy_that_cannot_tell_its_site_offers_no_confirm_and_says_what_to_set(settings, admin_client, connected,
+                                                                                 mailchimp_account):
+    """No WEBHOOK_BASE_URL, no shop domain: confirming would remember no site and nothing would resume. The banner
+    says what to set and offers no Confirm; a Confirm posted all the same is refused and changes nothing."""
+    run_on(settings, "")
+    connected.shop.domain = None
+    connected.shop.save()
+    for page in (admin_client.get(url("status")), admin_client.get(shop_edit_url(connected.shop))):
+        html = page.content.decode()
+        assert 'id="mailchimp-site-mismatch"' in html
+        assert 'id="mailchimp-confirm-site"' not in html
+        assert "cannot tell which site it runs on" in html and "WEBHOOK_BASE_URL" in html
+    response = admin_client.post(url("confirm_site"))
+    assert response.status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.site == "shop.example.com", "the banner's sentence became the remembered site: %r" % (
+        configuration.site)
+    assert configuration.site_from_setting is True
+    assert not any("resumes" in message for message in messages_of(response)), messages_of(response)
+    assert any("Nothing was confirmed" in message for message in messages_of(response)), messages_of(response)
+    assert not MailchimpLogEntry.objects.filter(action="site.confirm").exists()
+    assert not MailchimpJob.objects.filter(kind__in=[JobKind.FOLLOW_DOMAIN, JobKind.MOVE_WEBHOOK]).exists()
+    assert "WEBHOOK_BASE_URL\"] in this deployment's settings, or the shop's domain, first" in str(
+        configuration.site_mismatch)
+
+    # The shop's domain set on the copy: now it can be confirmed.
+    connected.shop.domain = "staging.example.com"
+    connected.shop.save()
+    assert 'id="mailchimp-confirm-site"' in admin_client.get(url("status")).content.decode()
+    admin_client.post(url("confirm_site"))
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).site == "staging.example.com"
 
 def test_without_a_remembered_site_nothing_is_held(settings, configuration):
     """Initialized before sites were remembered, or with neither WEBHOOK_BASE_URL nor a shop domain: nothing to
