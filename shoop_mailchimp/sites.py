@@ -104,14 +104,12 @@ def mismatch(site, site_from_setting, shop_domain):
     return None
 
 
-def on_this_site():
-    """A filter on configurations: those initialized here, or that remember no site. Decided in Python by
-    :func:`mismatch` for each configuration that remembers a site (a shop or a few): SQL's ``LOWER`` folds ASCII
-    only (SQLite; PostgreSQL under the C locale) and would exclude, without a banner, a shop the admin's pages
-    show as sending."""
-    from shoop_mailchimp.models import MailchimpConfiguration  # the models import this module
-
-    remembering = MailchimpConfiguration.objects.exclude(site="").values_list(
+def on_this_site(configurations):
+    """A filter on ``configurations`` (a queryset of them): those initialized here, or that remember no site.
+    Decided in Python by :func:`mismatch` for each configuration that remembers a site (a shop or a few): SQL's
+    ``LOWER`` folds ASCII only (SQLite; PostgreSQL under the C locale) and would exclude, without a banner, a shop
+    the admin's pages show as sending."""
+    remembering = configurations.exclude(site="").values_list(
         "pk", "site", "site_from_setting", "shop__domain")
     here = [pk for pk, site, site_from_setting, shop_domain in remembering
             if mismatch(site, site_from_setting, shop_domain) is None]

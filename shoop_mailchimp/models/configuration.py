@@ -38,8 +38,9 @@ class ConfigurationQuerySet(models.QuerySet):
         """Shops whose changes are sent: recording, enabled, with a key, connected, on the site they were
         initialized on, not paused by an account error, and not waiting for Initialize to move the store to
         another audience chosen."""
-        return self.recording().filter(sites.on_this_site(), Q(members_list_id="") | Q(members_list_id=F("list_id")),
-                                       enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
+        recording = self.recording()
+        return recording.filter(sites.on_this_site(recording), Q(members_list_id="") | Q(members_list_id=F("list_id")),
+                                enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
             encrypted_api_key="")
 
 
