@@ -64,7 +64,8 @@ def _stop_batches(session, batch_ids, journal):
 
 
 def _delete_webhooks(session, configuration, journal, done, problems):
-    """The shop's webhook: the one it registered, and any other calling its URL."""
+    """The shop's webhook: the one it registered, and any other calling its URL. An audience deleted in Mailchimp
+    (its webhook listing answers 404) took its webhooks with it: nothing is left to delete."""
     list_id = configuration.list_id
     try:
         webhook_ids = {configuration.webhook_id} - {""}
@@ -72,17 +73,29 @@ def _delete_webhooks(session, configuration, journal, done, problems):
         webhook_ids |= {found} - {None}
         deleted = [webhook_id for webhook_id in sorted(webhook_ids)
                    if resources.delete_webhook(session, list_id, webhook_id)]
+    except MailchimpNotFound:
+        _webhook_gone(configuration)
+        message = _("the audience %s is gone from Mailchimp, and its webhooks with it: no webhook calls the "
+                    "shop") % list_id
+        journal.add("webhook.delete", message, kind=LogKind.WARNING, extra={"webhook_id": configuration.webhook_id})
+        done.append(message)
+        return
     except MailchimpError as error:
         journal.error("webhook.delete", error, extra={"webhook_id": configuration.webhook_id})
         problems.append(_("the webhook could not be deleted (%s): delete it in Mailchimp under Audience > "
                           "Settings > Webhooks") % error)
         return
-    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
-        webhook_id="", webhook_state="", webhook_problem="", webhook_checked_on=timezone.now())
+    _webhook_gone(configuration)
     message = (_("Mailchimp no longer calls the shop's webhook") if deleted
                else _("Mailchimp had no webhook calling the shop"))
     journal.add("webhook.delete", message, extra={"webhook_ids": deleted})
     done.append(message)
+
+
+def _webhook_gone(configuration):
+    """No webhook of the shop is left in Mailchimp."""
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        webhook_id="", webhook_state="", webhook_problem="", webhook_checked_on=timezone.now())
 
 
 def _delete_store(session, configuration, journal, done, problems):

@@ -161,7 +161,7 @@ class DisconnectView(View):
 @method_decorator(require_POST, name="dispatch")
 class ConfirmSiteView(View):
     """The staging guard's "this is the same shop at a new address": this site becomes the configuration's,
-    and sending resumes."""
+    and sending resumes. Refused on a copy that cannot tell its site (no WEBHOOK_BASE_URL, no shop domain)."""
 
     def post(self, request):
         shop = get_shop(request)
@@ -169,6 +169,12 @@ class ConfirmSiteView(View):
         mismatch = configuration.site_mismatch if configuration.pk else None
         if mismatch is None:
             messages.info(request, _("This shop runs on the site it was connected on: nothing to confirm."))
+            return HttpResponseRedirect(reverse(STATUS_URL))
+        if mismatch.unknown:
+            # Nothing names this copy's site: confirming would remember no site, and nothing would resume.
+            messages.error(request, _("Nothing was confirmed: this copy cannot tell which site it runs on. Set "
+                                      "SHOOP_MAILCHIMP[\"WEBHOOK_BASE_URL\"] in this deployment's settings, or the "
+                                      "shop's domain, first; sending stays paused until then."))
             return HttpResponseRedirect(reverse(STATUS_URL))
         with transaction.atomic():
             MailchimpConfiguration.objects.filter(pk=configuration.pk).update(

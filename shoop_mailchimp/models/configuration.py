@@ -38,8 +38,9 @@ class ConfigurationQuerySet(models.QuerySet):
         """Shops whose changes are sent: recording, enabled, with a key, connected, on the site they were
         initialized on, not paused by an account error, and not waiting for Initialize to move the store to
         another audience chosen."""
-        return self.recording().filter(sites.on_this_site(), Q(members_list_id="") | Q(members_list_id=F("list_id")),
-                                       enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
+        recording = self.recording()
+        return recording.filter(sites.on_this_site(recording), Q(members_list_id="") | Q(members_list_id=F("list_id")),
+                                enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
             encrypted_api_key="")
 
 
@@ -191,16 +192,7 @@ class MailchimpConfiguration(models.Model):
         configuration was initialized on (a staging copy of the database), else None."""
         if not self.site:
             return None
-        here = self.site_here
-        # A copy that cannot tell its own site (no WEBHOOK_BASE_URL, no shop domain) is held too: the copy
-        # made for staging is exactly the one nobody configured.
-        if here != self.site:
-            return sites.SiteMismatch(self.site, here or sites.UNKNOWN_SITE)
-        # Named by the setting where it was initialized, by the copied shop domain here: a copy whose settings
-        # lack the setting production has is held, though the domain it copied is production's.
-        if self.site_from_setting and not sites.configured_host():
-            return sites.SiteMismatch(self.site, here, setting_missing=True)
-        return None
+        return sites.mismatch(self.site, self.site_from_setting, self.shop.domain)
 
     @property
     def api_key(self):

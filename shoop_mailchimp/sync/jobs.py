@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import ugettext as _
 from django.utils.translation import ungettext
 
-from shoop_mailchimp import disconnection
+from shoop_mailchimp import disconnection, sites
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.connected_site import follow_domain
 from shoop_mailchimp.initialization import InitializationError, initialize
@@ -201,7 +201,8 @@ def site_refusal(job):
     if mismatch is None or job.kind == JobKind.DISCONNECT:
         return ""
     params = job.params or {}
-    if job.kind == JobKind.INITIALIZE and params.get("site") == mismatch.here and (
+    if job.kind == JobKind.INITIALIZE and not mismatch.unknown and sites.same_site(
+            params.get("site"), mismatch.here) and (
             not mismatch.setting_missing or params.get("site_from_setting") is False):
         return ""  # (an Initialize queued where the setting named the site, copied here, is not of this site)
     return str(mismatch)

@@ -178,6 +178,47 @@ def test_a_store_already_gone_and_a_refused_key_still_disconnect_and_say_what_wa
         assert api_key not in text and api_key.split("-")[0] not in text
 
 
+
+def test_an_audience_deleted_in_mailchimp_leaves_no_webhook_to_delete(admin_client, connected, mailchimp_account):
+    """The audience was deleted in Mailchimp (its webhooks with it): its webhook listing answers 404. The disconnect
+    is done, says the audience is gone, and asks for nothing more in Mailchimp."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.delete_list(api_key, list_id)
+    disconnect(admin_client)
+    finished = job(JobKind.DISCONNECT)
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.disconnected_on is not None
+    assert finished.status == JobStatus.DONE, finished.message
+    assert "the webhook could not be deleted" not in finished.message, finished.message
+    assert "the audience %s is gone from Mailchimp" % list_id in finished.message
+    assert configuration.webhook_id == ""
+    assert MailchimpLogEntry.objects.filter(action="webhook.delete",
+                                            message__contains="is gone from Mailchimp").exists()
+    shop_page = admin_client.get(shop_edit_url(connected.shop)).content.decode()
+    assert "Delete the webhook in Mailchimp again" not in shop_page
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_store_deletion_refused_for_a_moment_is_done_by_pressing_again(admin_client, connected,
+                                                                          mailchimp_account, status):
+    """Mailchimp throttles (429) or fails (503) the DELETE of the store: the shop is disconnected all the same, the
+    store is kept and said so; pressing again deletes it, and a reconnect creates it again with the contacts."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person()
+    disconnect(admin_client)
+    emulator.faults.fail("/ecommerce/stores/*", status=status, method="DELETE", times=1)
+    disconnect(admin_client, store_id=connected.store_id)
+    assert MailchimpJob.objects.filter(kind=JobKind.DISCONNECT).order_by("-pk").first().status == JobStatus.FAILED
+    assert emulator.get_store(api_key, connected.store_id) is not None
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).store_deleted_on is None
+    disconnect(admin_client, store_id=connected.store_id)
+    assert emulator.get_store(api_key, connected.store_id) is None
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).store_deleted_on is not None
+    reconnect(admin_client, connected.shop)
+    assert emulator.get_store(api_key, connected.store_id) is not None
+    assert len(registered_webhooks(emulator, api_key, list_id)) == 1
+    assert row_of(person).status == "synced"
+
 def test_open_batches_stop_and_their_contacts_are_sent_on_reconnect(settings, admin_client, connected,
                                                                      mailchimp_account):
     emulator, api_key, list_id = mailchimp_account

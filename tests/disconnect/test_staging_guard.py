@@ -7,7 +7,7 @@ from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, M
 from shoop_mailchimp.sites import SiteMismatch
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, shop_edit_url, url
+from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
 from tests.disconnect.conftest import PRODUCTION, STAGING, run_on
 from tests.helpers import new_person, registered_webhooks, row_of
 
@@ -108,6 +108,39 @@ def test_a_copy_that_cannot_tell_its_site_sends_nothing(settings, connected, mai
     assert row_of(person).status == "pending"
 
 
+
+def test_a_copy_that_cannot_tell_its_site_offers_no_confirm_and_says_what_to_set(settings, admin_client, connected,
+                                                                                 mailchimp_account):
+    """No WEBHOOK_BASE_URL, no shop domain: confirming would remember no site and nothing would resume. The banner
+    says what to set and offers no Confirm; a Confirm posted all the same is refused and changes nothing."""
+    run_on(settings, "")
+    connected.shop.domain = None
+    connected.shop.save()
+    for page in (admin_client.get(url("status")), admin_client.get(shop_edit_url(connected.shop))):
+        html = page.content.decode()
+        assert 'id="mailchimp-site-mismatch"' in html
+        assert 'id="mailchimp-confirm-site"' not in html
+        assert "cannot tell which site it runs on" in html and "WEBHOOK_BASE_URL" in html
+    response = admin_client.post(url("confirm_site"))
+    assert response.status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.site == "shop.example.com", "the banner's sentence became the remembered site: %r" % (
+        configuration.site)
+    assert configuration.site_from_setting is True
+    assert not any("resumes" in message for message in messages_of(response)), messages_of(response)
+    assert any("Nothing was confirmed" in message for message in messages_of(response)), messages_of(response)
+    assert not MailchimpLogEntry.objects.filter(action="site.confirm").exists()
+    assert not MailchimpJob.objects.filter(kind__in=[JobKind.FOLLOW_DOMAIN, JobKind.MOVE_WEBHOOK]).exists()
+    assert "WEBHOOK_BASE_URL\"] in this deployment's settings, or the shop's domain, first" in str(
+        configuration.site_mismatch)
+
+    # The shop's domain set on the copy: now it can be confirmed.
+    connected.shop.domain = "staging.example.com"
+    connected.shop.save()
+    assert 'id="mailchimp-confirm-site"' in admin_client.get(url("status")).content.decode()
+    admin_client.post(url("confirm_site"))
+    assert MailchimpConfiguration.objects.get(pk=connected.pk).site == "staging.example.com"
+
 def test_without_a_remembered_site_nothing_is_held(settings, configuration):
     """Initialized before sites were remembered, or with neither WEBHOOK_BASE_URL nor a shop domain: nothing to
     compare, nothing held."""
@@ -179,3 +212,94 @@ def test_initializing_where_the_shop_domain_names_the_site_connects_a_copy_witho
     # The real site, whose settings name it, is not held by a site that was named by the shop's domain.
     run_on(settings, PRODUCTION)
     assert MailchimpConfiguration.objects.get(pk=connected.pk).site_mismatch is None
+
+
+@pytest.mark.parametrize("domain", ["Kauppa-Ä.example", "  shop.example.com  "])
+def test_a_shop_the_admin_sees_sending_is_sent_whatever_its_domain_is_written_with(shop, mailchimp_settings,
+                                                                                   mailchimp_account, domain):
+    """No WEBHOOK_BASE_URL: the shop's domain names the site. A domain with a non-ASCII capital (an IDN typed as
+    "Kauppa-Ä.example") or surrounding blanks (set through the API or a shell) is the site the configuration
+    remembers: the drainer's filter (``active()``) takes the admin pages' decision, and the shop's changes reach
+    Mailchimp (SQL's LOWER folds ASCII only: the shop was held without a banner)."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = domain
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is None and configuration.is_active
+    assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists(), (
+        "active() disagrees with is_active: %r vs %r" % (configuration.site, domain))
+    person = new_person()
+    run_due_work()
+    assert row_of(person).status == "synced"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_a_domain_changed_back_resumes_sending_with_what_was_recorded(shop, mailchimp_settings, mailchimp_account):
+    """The shop's domain changed (held: another site) and back, written in other capitals: what was recorded while
+    held is sent."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "shop.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    shop.domain = "staging.example.com"
+    shop.save()
+    person = new_person()
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, person.email) is None
+    shop.domain = "Shop.Example.com"
+    shop.save()
+    run_due_work()
+    assert row_of(person).status == "synced"
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+
+def test_the_banner_shows_a_shop_domain_holding_markup_as_text(admin_client, shop, mailchimp_settings,
+                                                               mailchimp_account):
+    """The red banner (status page and shop page) shows the copy's shop domain as text, not markup."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = "shop.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    shop.domain = '"><img src=x onerror=alert(1)>'
+    shop.save()
+    for page in (admin_client.get(url("status")), admin_client.get(shop_edit_url(shop))):
+        html = page.content.decode()
+        assert 'id="mailchimp-site-mismatch"' in html
+        assert "<img src=x onerror=alert(1)>" not in html
+
+
+@pytest.mark.parametrize("before, after", [("https://shop.example.com/", "shop.example.com"),
+                                           ("shop.example.com", "https://shop.example.com"),
+                                           ("shop.example.com", "Shop.Example.com.:443"),
+                                           ("Kauppa-Ä.example", "xn--kauppa--cxa.example")])
+def test_writing_the_same_shop_domain_another_way_does_not_pause_sending(shop, mailchimp_settings, mailchimp_account,
+                                                                        before, after):
+    """No WEBHOOK_BASE_URL: the shop's domain names the site. The same host written another way (with or without
+    the scheme Shuup lets an admin type, a port, capitals, a trailing dot, an IDN or its punycode) is the same
+    site, as the connected site's domain reads it: sending goes on, no banner."""
+    emulator, api_key, list_id = mailchimp_account
+    shop.domain = before
+    shop.save()
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
+    initialize(configuration)
+    shop.domain = after
+    shop.save()
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is None, str(configuration.site_mismatch)
+    assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists()
+
+
+def test_a_site_remembered_as_the_domain_was_written_is_the_same_site(configuration):
+    """A site remembered before sites were written one way (the shop's domain with its scheme and slash, lower-cased
+    only) is the host it names: the shop is not held."""
+    configuration.shop.domain = "shop.example.com"
+    configuration.shop.save()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site="https://shop.example.com/",
+                                                                      site_from_setting=False)
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is None and configuration.is_active
+    assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists()
