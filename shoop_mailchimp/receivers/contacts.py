@@ -131,25 +131,16 @@ def storefront_consent_shop(contact, created=False):
 
 
 def withdrawn_for_address(contact):
-    """A save withdrew the contact's consent: it withdraws the address's. Mailchimp holds one member of an address,
-    so the withdrawal unsubscribes it whichever contact of the shop it was sent for: every other contact of the
-    shop with the address stops consenting too (no record of the shop claims a consent the member no longer
-    has), and no confirmation asked for any of them before the withdrawal (a stranger's press on the newsletter
-    block) is sent after it. A request made later asks again. In every shop of the contact, sending to
-    Mailchimp or not yet."""
-    shop_ids = shop_ids_for_contact(contact, list(Shop.objects.values_list("pk", flat=True)))
-    others = set()
-    for shop_id in shop_ids:
-        same_address = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
-            "pk", flat=True)) if contact.email else set()
-        state.drop_unconfirmed_requests(shop_id, [contact.pk, *same_address])
-        others |= same_address
-    for other in Contact.objects.filter(pk__in=others, marketing_permission=True).order_by("pk"):
-        other.marketing_permission = False
-        other.save(update_fields=["marketing_permission"])
-        for shop_id in shop_ids_for_contact(other, shop_ids):
-            log_event(shop_id, "consent.withdrawn", "Consent withdrawn: contact %d, which has the same address "
-                      "(one member in Mailchimp), stopped consenting." % contact.pk, contact_id=other.pk)
+    """A save withdrew the contact's consent. Its own requests not sent yet are void, and so is a confirmation
+    asked for another contact of the shop with the address that does not consent (a stranger's press on the
+    newsletter block): the member is unsubscribed, and no link is mailed to it after the withdrawal. A request
+    made later asks again. The other contacts' own consent is theirs: a contact's withdrawal does not change it
+    (it may be a stranger's account typed with the address, or a consent given in another shop only)."""
+    for shop_id in shop_ids_for_contact(contact, list(Shop.objects.values_list("pk", flat=True))):
+        unconsenting = list(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).filter(
+            marketing_permission=False).values_list("pk", flat=True)) if contact.email else []
+        state.drop_unconfirmed_requests(shop_id, [contact.pk])
+        state.drop_confirmation_requests(shop_id, unconsenting)
 
 
 def consent_given(shop_id, contact, storefront=False):

@@ -29,7 +29,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request, withdrawn_for_address
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request
 from shoop_mailchimp.shops import address_keys, orders_with_keys, shop_contacts_with_address
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -209,17 +209,24 @@ def subscribe_after_activation(contact):
 
 
 def withdraw_consent(shop, contact):
-    """The address says no: the shopper's contact stops consenting, and with it any other contact of the shop
-    with the same address (see :func:`~shoop_mailchimp.receivers.contacts.withdrawn_for_address`); and Mailchimp
+    """The address says no: the shopper's contact and any other contact of the shop with the same address
+    stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
     unsubscribes the member even where the shop never sent a consent (they subscribed on another form)."""
     with transaction.atomic():
-        if contact.marketing_permission:
-            _set_consent(shop, contact, False, ACCOUNT_PAGE)  # the save withdraws the address's consent
-        else:
-            withdrawn_for_address(contact)
-        others = list(shop_contacts_with_address(shop.pk, contact.email).exclude(pk=contact.pk).values_list(
-            "pk", flat=True)) if contact.email else []
-        if state.request_consent_change(shop.pk, [contact.pk, *others], ConsentRequest.UNSUBSCRIBE):
+        _set_consent(shop, contact, False, ACCOUNT_PAGE)
+        others = list(shop_contacts_with_address(shop.pk, contact.email).exclude(pk=contact.pk)) \
+            if contact.email else []
+        for other in others:
+            if other.marketing_permission:
+                other.marketing_permission = False
+                other.save(update_fields=["marketing_permission"])
+                # Not claimed as this contact's own choice: the shop does not verify that an account's address
+                # is its owner's.
+                log_event(shop.pk, "storefront.unsubscribe", "Consent withdrawn: the shopper of contact %d, who "
+                          "has the same address, unsubscribed on the account page." % contact.pk,
+                          contact_id=other.pk)
+        if state.request_consent_change(shop.pk, [contact.pk] + [other.pk for other in others],
+                                        ConsentRequest.UNSUBSCRIBE):
             schedule_delivery(shop.pk)
 
 
