@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 from shoop_mailchimp import encryption
 from shoop_mailchimp.conf import DEFAULTS, DELIVERY_MODES, SETTING_NAME, get_setting
 from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.models.configuration import held_configuration_ids
 
 ENCRYPTION_KEYS_HINT = (
     "For example %s = {'ENCRYPTION_KEYS': [os.environ['MAILCHIMP_ENCRYPTION_KEY']]}; see docs/security.rst."
@@ -212,3 +213,27 @@ def check_stored_api_keys(app_configs=None, **kwargs):
 
 def _ids(shop_ids):
     return ", ".join(str(shop_id) for shop_id in sorted(shop_ids))
+
+
+@register(Tags.database)
+def check_shared_audiences(app_configs=None, **kwargs):
+    """Two shops of this installation connected to one audience (a database from before an audience served one
+    shop): the later-connected one sends nothing (``MailchimpConfiguration.audience_holder``)."""
+    try:
+        with transaction.atomic():
+            held = held_configuration_ids()
+            found = [(config, config.audience_holder()) for config in
+                     MailchimpConfiguration.objects.filter(pk__in=held).order_by("shop_id")] if held else []
+    except DatabaseError:
+        return []  # `migrate` runs this check before the columns exist
+    problems = []
+    for config, holder in found:
+        problems.append(Warning(
+            "Shop %s is connected to the Mailchimp audience %s, which shop %s was connected to first: shop %s "
+            "sends nothing." % (config.shop_id, config.members_list_id or config.list_id,
+                                holder.shop_id if holder else "?", config.shop_id),
+            hint="An audience serves one shop (docs/configuration.rst, One audience, one shop): disconnect shop "
+                 "%s deleting its store, choose another audience for it and initialize again." % config.shop_id,
+            id="shoop_mailchimp.W009",
+        ))
+    return problems

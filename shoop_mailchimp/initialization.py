@@ -4,6 +4,7 @@ what exists and creates only what is missing.
 """
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ugettext as _
 
 from shoop_mailchimp import sites
 from shoop_mailchimp.connected_site import link_connected_site, site_domain
@@ -46,6 +47,20 @@ def store_payload(shop, store_id, list_id):
     if shop.contact_address and shop.contact_address.email:
         payload["email_address"] = shop.contact_address.email
     return payload
+
+
+def shop_label(shop):
+    """A shop as its staff knows it: its name (in any language) and id."""
+    name = shop.safe_translation_getter("name", any_language=True) or shop.identifier or ""
+    return "%s (%s)" % (name, shop.pk) if name else str(shop.pk)
+
+
+def audience_taken_message(list_id, holder):
+    """Why this shop cannot be connected to the audience ``list_id``: it serves the shop of ``holder``."""
+    return _("The audience %(list)s already serves the shop %(shop)s of this installation: an audience serves "
+             "one shop (the two shops would overwrite each other's total spent, tags and other facts of a person "
+             "both have). Choose another audience for this shop.") % {
+        "list": list_id, "shop": shop_label(holder.shop)}
 
 
 def initialize(configuration, user=None):
@@ -104,6 +119,9 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
 def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):
         raise InitializationError("Set the API key and the audience (list) id first.")
+    holder = configuration.audience_holder(configuration.list_id)
+    if holder is not None:
+        raise InitializationError(audience_taken_message(configuration.list_id, holder))
     shop = configuration.shop
     loaded_disconnected_on = configuration.disconnected_on
     # Initializing here makes this the configuration's site (see shoop_mailchimp.sites); saved below.

@@ -12,6 +12,7 @@ from shuup.admin.form_part import FormPart, TemplatedFormDef
 from shoop_mailchimp.admin_module import messages
 from shoop_mailchimp.admin_module.permissions import can_manage
 from shoop_mailchimp.admin_module.preview import preview_context, request_preview
+from shoop_mailchimp.initialization import audience_taken_message
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.resources import get_or_none, list_path
@@ -224,6 +225,13 @@ class MailchimpConfigurationForm(forms.Form):
                 "is paused or disconnected. To move to another audience: disconnect the shop and delete its store "
                 "(type its id when disconnecting; the status page says when it is deleted), then choose the "
                 "audience and initialize again.") % {"audience": config.list_id, "store": config.store_id})
+            return data
+        holder = config.audience_holder(list_id) if list_id and (
+            list_id != config.list_id or not config.is_initialized) else None
+        if holder is not None:
+            # An audience serves one shop of the installation (docs/configuration.rst, One audience, one shop).
+            field = "list_id" if (data.get("list_id") or "").strip() or "audience" not in self.fields else "audience"
+            self.add_error(field, audience_taken_message(list_id, holder))
             return data
         if data.get("enabled") and not (api_key and list_id):
             self.add_error("enabled", _("Set the API key and the audience before enabling the sync."))

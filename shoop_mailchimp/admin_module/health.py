@@ -42,6 +42,13 @@ def shop_health(configuration, failed, waiting, overdue, throttled_for, retrying
         return Health("disconnected", "secondary", _("Disconnected"), _(
             "An admin disconnected this shop from Mailchimp: nothing is sent, changes are recorded. Initialize "
             "on the shop page connects it again and sends them."))
+    holder = configuration.audience_holder() if configuration.is_initialized else None
+    if holder is not None:
+        from shoop_mailchimp.initialization import shop_label
+        return Health("audience-taken", "danger", _("Sending is paused: the audience serves another shop"), _(
+            "The audience %(list)s serves the shop %(shop)s of this installation, connected to it first; an "
+            "audience serves one shop. Disconnect this shop deleting its store, choose another audience and "
+            "initialize again.") % {"list": configuration.list_id, "shop": shop_label(holder.shop)})
     if configuration.paused_reason:
         return Health("paused-reason", "danger", _("Sending is paused"), configuration.paused_reason)
     if not configuration.is_active:

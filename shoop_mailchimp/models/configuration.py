@@ -27,6 +27,31 @@ def generate_webhook_secret():
     return secrets.token_urlsafe(24)
 
 
+def connected_audience(configuration):
+    """The audience an initialized configuration's store is in (its members' audience), else ""."""
+    if configuration.initialized_on is None:
+        return ""
+    return configuration.members_list_id or configuration.list_id
+
+
+def held_configuration_ids():
+    """The configurations connected to an audience another shop of this installation was connected to first (a
+    lower id): a database made before an audience served one shop (``shoop_mailchimp.W009``). They send nothing
+    (see :meth:`MailchimpConfiguration.audience_holder`)."""
+    first, held = {}, []
+    rows = MailchimpConfiguration.objects.filter(initialized_on__isnull=False).order_by("pk").values_list(
+        "pk", "list_id", "members_list_id")
+    for pk, list_id, members_list_id in rows:
+        audience = members_list_id or list_id
+        if not audience:
+            continue
+        if audience in first:
+            held.append(pk)
+        else:
+            first[audience] = pk
+    return held
+
+
 class ConfigurationQuerySet(models.QuerySet):
     def recording(self):
         """Shops whose changes are recorded: initialized, with an audience. Also while nothing is sent (paused,
@@ -36,12 +61,14 @@ class ConfigurationQuerySet(models.QuerySet):
 
     def active(self):
         """Shops whose changes are sent: recording, enabled, with a key, connected, on the site they were
-        initialized on, not paused by an account error, and not waiting for Initialize to move the store to
-        another audience chosen."""
+        initialized on, not paused by an account error, not waiting for Initialize to move the store to
+        another audience chosen, and not in an audience another shop was connected to first."""
         recording = self.recording()
-        return recording.filter(sites.on_this_site(recording), Q(members_list_id="") | Q(members_list_id=F("list_id")),
-                                enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
+        active = recording.filter(sites.on_this_site(recording), Q(members_list_id="") | Q(members_list_id=F("list_id")),
+                                  enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
             encrypted_api_key="")
+        held = held_configuration_ids()
+        return active.exclude(pk__in=held) if held else active
 
 
 class MailchimpConfiguration(models.Model):
@@ -174,7 +201,25 @@ class MailchimpConfiguration(models.Model):
         (what the shop knows of members is of the old audience until then)."""
         return bool(self.enabled and self.is_initialized and self.has_api_key and not self.paused_reason
                     and not self.disconnected_on and self.members_list_id in ("", self.list_id)
-                    and not self.site_mismatch)
+                    and not self.site_mismatch and self.audience_holder() is None)
+
+    def audience_holder(self, list_id=None):
+        """The configuration of another shop of this installation that the audience ``list_id`` (default: the
+        one this shop is connected to, else its chosen one) serves, or None. An audience serves one shop: the
+        facts the shop sends of a member (merge fields, tags) are the shop's, and a second shop sending the
+        same person would overwrite them (docs/configuration.rst, *One audience, one shop*). It is the one
+        connected to it (initialized) already; of two connected to it (a database from before), the first
+        configuration (lowest id) keeps it."""
+        list_id = list_id or connected_audience(self) or self.list_id
+        if not list_id:
+            return None
+        others = MailchimpConfiguration.objects.filter(initialized_on__isnull=False).filter(
+            Q(members_list_id=list_id) | Q(members_list_id="", list_id=list_id))
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+            if connected_audience(self) == list_id:
+                others = others.filter(pk__lt=self.pk)
+        return others.select_related("shop").order_by("pk").first()
 
     @property
     def site_here(self):
