@@ -64,9 +64,9 @@ class ConfigurationQuerySet(models.QuerySet):
         initialized on, not paused by an account error, not waiting for Initialize to move the store to
         another audience chosen, and not in an audience another shop was connected to first."""
         recording = self.recording()
-        active = recording.filter(sites.on_this_site(recording), Q(members_list_id="") | Q(members_list_id=F("list_id")),
-                                  enabled=True, paused_reason="", disconnected_on__isnull=True).exclude(
-            encrypted_api_key="")
+        active = recording.filter(
+            sites.on_this_site(recording), Q(members_list_id="") | Q(members_list_id=F("list_id")), enabled=True,
+            paused_reason="", disconnected_on__isnull=True).exclude(encrypted_api_key="")
         held = held_configuration_ids()
         return active.exclude(pk__in=held) if held else active
 
