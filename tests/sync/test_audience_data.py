@@ -872,3 +872,24 @@ def test_the_block_contact_of_an_address_does_not_take_its_customer_out_of_a_gro
     drain()
 
     assert emulator.get_member(api_key, list_id, email)["interests"][interest] is True
+
+
+def test_total_spent_keeps_the_places_of_a_three_decimal_currency(dinar_shop, configuration, mailchimp_account):
+    """A shop in Kuwaiti dinars (three decimals, as its orders and prices are sent to Mailchimp): a customer who
+    spent 1.235 KWD gets SPENT = 1.235, the figure of the order Mailchimp holds, not 1.24 (found by review aud7)."""
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "SPENT", type="number")
+    read_audience_fields(configuration)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        merge_field_map={"first_name": "FNAME", "total_spent": "SPENT"})
+    product = create_product("dallah", shop=dinar_shop, supplier=get_default_supplier(), default_price="1.235")
+    person = PersonContact.objects.create(first_name="Noor", email="noor@fastmail.com", marketing_permission=True)
+    order = create_random_order(customer=person, products=[product], shop=dinar_shop, random_products=False)
+    for _ in range(2):
+        make_all_due()
+        drain()
+    [sent_order] = emulator.orders(api_key, configuration.store_id)
+    spent = emulator.get_member(api_key, list_id, person.email)["merge_fields"]["SPENT"]
+    assert float(spent) == float(sent_order["order_total"]) == float(order.taxful_total_price.value), (
+        spent, sent_order["order_total"])

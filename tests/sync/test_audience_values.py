@@ -58,6 +58,14 @@ def test_a_value_in_its_fields_form(value, field, expected):
     assert merge_fields.convert(value, field) == expected
 
 
+@pytest.mark.parametrize("places, number, text", [(3, 1.235, "1.235"), (2, 1.24, "1.24"), (0, 1.0, "1")])
+def test_an_amount_keeps_the_places_of_the_shops_currency(places, number, text):
+    """Total spent in a Kuwaiti dinar shop keeps its three places, as the orders sent (found by review aud7)."""
+    assert merge_fields.convert(Decimal("1.235"), {"type": "number"}, places) == number
+    mapping = {"total_spent": {"tag": "SPENT", "type": "text"}}
+    assert merge_fields.merge_values(mapping, {"total_spent": Decimal("1.235")}, places) == {"SPENT": text}
+
+
 def test_a_missing_value_clears_only_a_field_the_shop_alone_fills_and_an_invalid_one_is_left_out():
     mapping = {"phone": {"tag": "PHONE", "type": "phone"}, "birth_date": {"tag": "BIRTHDAY", "type": "birthday"},
                "first_name": {"tag": "FNAME", "type": "text"}, "total_spent": {"tag": "SPENT", "type": "number"},
@@ -101,6 +109,7 @@ def test_missing_fields_are_those_unmapped_whose_tag_the_audience_lacks():
 ])
 def test_mailchimp_language(shuup_code, expected):
     assert mailchimp_language(shuup_code) == expected
+
 
 
 def test_tags_the_shop_no_longer_wants_are_removed_only_if_the_shop_applied_them():
