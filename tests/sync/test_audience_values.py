@@ -111,6 +111,21 @@ def test_mailchimp_language(shuup_code, expected):
     assert mailchimp_language(shuup_code) == expected
 
 
+@pytest.mark.parametrize("shuup_code, expected", [("es", "es_ES"), ("es-es", "es_ES"), ("es-mx", "es"),
+                                                   ("es-ar", "es")])
+def test_spanish_of_spain_is_not_sent_as_mexican_spanish(shuup_code, expected):
+    """Mailchimp's plain ``es`` is Spanish (Mexico) and ``es_ES`` Spain's, as its ``pt`` is Brazil's and ``pt_PT``
+    Portugal's: Django's generic ``es`` (a shop in Spain) is sent as ``es_ES``, as its generic ``pt`` is ``pt_PT``;
+    Latin American Spanish stays ``es`` (found by review aud7)."""
+    assert mailchimp_language(shuup_code) == expected
+
+
+@pytest.mark.parametrize("shuup_code, expected", [("PT-BR", "pt"), ("zh_Hans", "zh"), ("sr-latn", "sr"),
+                                                   ("  ", ""), ("x" * 300, ""), ("<script>", "")])
+def test_odd_language_codes(shuup_code, expected):
+    """Any letter case or separator, a script subtag, blanks, an overlong or hostile code."""
+    assert mailchimp_language(shuup_code) == expected
+
 
 def test_tags_the_shop_no_longer_wants_are_removed_only_if_the_shop_applied_them():
     change = tags.TagChange(wanted={"customer", "company"}, applied={"customer", "Old group"}, found=set())
