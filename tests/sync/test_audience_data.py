@@ -606,11 +606,15 @@ def test_a_deleted_tag_group_takes_its_tag_away_from_its_members(configuration, 
 
 def _replace_field(emulator, api_key, list_id, tag, new_type, **extra):
     """The marketer deletes a merge field in Mailchimp and makes another with the same tag."""
-    with emulator.lock:
-        lst = emulator.accounts[api_key].lists[list_id]
-        field = lst.merge_field_by_tag(tag)
-        del lst.merge_fields[field["merge_id"]]
+    response = requests.delete("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, _field_id(
+        emulator, api_key, list_id, tag)), auth=("any", api_key), timeout=10)
+    assert response.status_code == 204, response.text
     emulator.add_merge_field(api_key, list_id, tag, type=new_type, **extra)
+
+
+def _field_id(emulator, api_key, list_id, tag):
+    with emulator.lock:
+        return emulator.accounts[api_key].lists[list_id].merge_field_by_tag(tag)["merge_id"]
 
 
 def test_a_mapping_saved_while_the_create_job_runs_is_not_overwritten(admin_client, configuration,
@@ -893,3 +897,70 @@ def test_total_spent_keeps_the_places_of_a_three_decimal_currency(dinar_shop, co
     spent = emulator.get_member(api_key, list_id, person.email)["merge_fields"]["SPENT"]
     assert float(spent) == float(sent_order["order_total"]) == float(order.taxful_total_price.value), (
         spent, sent_order["order_total"])
+
+
+def test_a_merge_tag_renamed_in_mailchimp_keeps_receiving_the_shops_data(configuration, mailchimp_account):
+    """The marketer renames the audience's PHONE tag to MOBILE in Mailchimp (the field and its values stay, only the
+    tag changes). Mailchimp ignores the unknown PHONE tag a write then carries: the member write's answer lacks it,
+    so the shop reads the fields again, follows the field by its merge id (logged) and sends the contact again: a
+    customer's new phone reaches MOBILE (found by review aud7)."""
+    from shoop_mailchimp.models import MailchimpLogEntry
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 111 1111")
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["PHONE"] == "+358 40 111 1111"
+    merge_id = _field_id(emulator, api_key, list_id, "PHONE")
+    response = requests.patch("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, merge_id),
+                              auth=("any", api_key), json={"tag": "MOBILE", "name": "Mobile"}, timeout=10)
+    assert response.status_code == 200, response.text
+    person.phone = "+358 40 222 2222"
+    person.save()
+    for _ in range(3):
+        make_all_due()
+        drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    fields = emulator.get_member(api_key, list_id, person.email)["merge_fields"]
+    assert fields.get("MOBILE") == "+358 40 222 2222", fields
+    assert MailchimpConfiguration.objects.get().merge_field_map["phone"] == "MOBILE"
+    assert MailchimpLogEntry.objects.filter(action="merge_fields.renamed", message__contains="*|MOBILE|*").exists()
+
+
+def test_a_merge_tag_renamed_in_mailchimp_is_followed_by_the_reconciliation(configuration, mailchimp_account):
+    """The same rename, found by the periodic reconciliation (which reads the audience's fields again) before any
+    contact is sent: the mapping follows the merge id, and the members are written again under the new tag."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 111 1111")
+    drain()
+    merge_id = _field_id(emulator, api_key, list_id, "PHONE")
+    response = requests.patch("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, merge_id),
+                              auth=("any", api_key), json={"tag": "MOBILE", "name": "Mobile"}, timeout=10)
+    assert response.status_code == 200, response.text
+    emulator.clear_requests()
+    request_job(configuration.shop_id, JobKind.RECONCILE, full=False)
+    run_due_work(configuration.shop_id)
+    make_all_due()
+    drain()
+    assert MailchimpConfiguration.objects.get().merge_field_map["phone"] == "MOBILE"
+    assert [put["body"]["merge_fields"].get("MOBILE") for put in member_puts(emulator, person.email)] == [
+        "+358 40 111 1111"]
+
+
+def test_a_mapped_field_deleted_and_made_again_in_mailchimp_is_refilled_without_an_admin(configuration,
+                                                                                         mailchimp_account):
+    """The marketer deletes PHONE in Mailchimp (its values go) and makes it again. Mailchimp silently ignores tags it
+    lacks, so no write is refused: the periodic reconciliation reads the audience's fields again, sees a new merge id
+    for a mapped tag and sends the members again, no admin acting (found by review aud7)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 111 1111")
+    drain()
+    _replace_field(emulator, api_key, list_id, "PHONE", "phone")
+    assert not emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("PHONE")
+    request_job(configuration.shop_id, JobKind.RECONCILE, full=False)
+    for _ in range(3):
+        make_all_due()
+        run_due_work(configuration.shop_id)
+        drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("PHONE") == "+358 40 111 1111"

@@ -649,9 +649,24 @@ class ContactPlan:
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
-        return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
-                            decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+        outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
+                               decided_at, None if member is None else member.get("unique_email_id", ""),
+                               unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+        if member is not None and self.tags_ignored(member):
+            # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
+            # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
+            # one followed by its merge id) and the contact is sent again with them.
+            outcome.learnt = AudienceFieldsLearnt(asked_at=decided_at)
+            outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
+        return outcome
+
+    def tags_ignored(self, member):
+        """Whether Mailchimp's answer to the member write lacks a merge tag the write carried (an answer lists
+        every merge field of the audience)."""
+        answer = member.get("merge_fields")
+        if self.member_data_left_out or not isinstance(answer, dict):
+            return False
+        return bool(set(self.member.get("merge_fields") or ()) - set(answer))
 
     def _signup_read(self, status, log):
         """A consent typed into the newsletter block: the member of the address is read first. A new one is
