@@ -964,3 +964,57 @@ def test_a_mapped_field_deleted_and_made_again_in_mailchimp_is_refilled_without_
         run_due_work(configuration.shop_id)
         drain()
     assert emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("PHONE") == "+358 40 111 1111"
+
+
+@pytest.mark.parametrize("birth_date, expected", [(datetime.date(1992, 2, 29), "02/29"),
+                                                  (datetime.date(1, 1, 1), "01/01")])
+def test_a_leap_day_or_year_one_birthday_is_sent(configuration, mailchimp_account, birth_date, expected):
+    """A person born on 29 February (or a birth date of year 1 typed by mistake): BIRTHDAY gets MM/DD."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(birth_date=birth_date)
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["BIRTHDAY"] == expected
+
+
+def test_a_300_character_unicode_company_name_is_cut_and_sent(configuration, mailchimp_account):
+    """A company of 300 characters (markup, emoji, combining marks): its member is written with FNAME/COMPANY cut
+    to 255 characters."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "COMPANY", type="text")
+    read_audience_fields(configuration)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        merge_field_map={"first_name": "FNAME", "company_name": "COMPANY"})
+    name = "<b>Å</b>\U0001F600e\u0301" + "Ω" * 300
+    company = CompanyContact.objects.create(name=name, email="ceo@fastmail.com", marketing_permission=True)
+    drain()
+    assert row_of(company).status == SyncStatus.SYNCED, row_of(company).last_error
+    fields = emulator.get_member(api_key, list_id, company.email)["merge_fields"]
+    assert fields["COMPANY"] and len(fields["COMPANY"]) <= 255 and len(fields["FNAME"]) <= 255
+
+
+@pytest.mark.parametrize("phone", ["+358 (0)40 123 4567", "040-123 45 67", "+1.555.123.4567", "(555) 123-4567 x12"])
+def test_phones_in_common_formats_reach_a_phone_field(configuration, mailchimp_account, phone):
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone=phone)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["PHONE"] == phone
+
+
+def test_a_required_field_the_shop_cannot_fill_blocks_no_member_in_a_burst(burst_settings, mailchimp_account):
+    """The marketer made a required DEPT text field and PHONE required: contacts without a phone still go, in
+    batches (``skip_merge_validation``)."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "DEPT", type="text", required=True)
+    with emulator.lock:
+        field = emulator.accounts[api_key].lists[list_id].merge_field_by_tag("PHONE")
+        field["required"] = True
+    configuration = read_audience_fields(MailchimpConfiguration.objects.get())
+    people = [new_person() for _ in range(6)]
+    for _ in range(2):
+        run_due_work(configuration.shop_id)
+        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert [row_of(person).status for person in people] == [SyncStatus.SYNCED] * 6
+    assert all(emulator.get_member(api_key, list_id, p.email)["status"] == "subscribed" for p in people)
