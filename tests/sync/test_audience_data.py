@@ -1018,3 +1018,21 @@ def test_a_required_field_the_shop_cannot_fill_blocks_no_member_in_a_burst(burst
         assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
     assert [row_of(person).status for person in people] == [SyncStatus.SYNCED] * 6
     assert all(emulator.get_member(api_key, list_id, p.email)["status"] == "subscribed" for p in people)
+
+
+def test_a_field_the_shop_created_and_renamed_in_mailchimp_stays_the_shops(configuration, mailchimp_account):
+    """The shop created SPENT; a marketer renames it TOTAL. The reconciliation's read follows it: Total spent goes
+    to TOTAL, and TOTAL is remembered as the shop's own (cleared for the members when unmapped later)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["total_spent"])
+    merge_id = _field_id(emulator, api_key, list_id, "SPENT")
+    response = requests.patch("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, merge_id),
+                              auth=("any", api_key), json={"tag": "TOTAL", "name": "Total"}, timeout=10)
+    assert response.status_code == 200, response.text
+    request_job(configuration.shop_id, JobKind.RECONCILE, full=False)
+    run_due_work(configuration.shop_id)
+    configuration.refresh_from_db()
+    assert configuration.merge_field_map["total_spent"] == "TOTAL"
+    assert "TOTAL" in configuration.created_merge_fields and "SPENT" not in configuration.created_merge_fields

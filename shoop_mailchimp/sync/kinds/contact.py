@@ -662,10 +662,11 @@ class ContactPlan:
 
     def tags_ignored(self, member):
         """Whether Mailchimp's answer to the member write lacks a merge tag the write carried (an answer lists
-        every merge field of the audience)."""
+        every merge field of the audience), the audience's fields being read."""
         answer = member.get("merge_fields")
-        if self.member_data_left_out or not isinstance(answer, dict):
-            return False
+        if self.member_data_left_out or not isinstance(answer, dict) or \
+                self.configuration.audience_merge_fields is None:
+            return False  # before the fields are read, the shop sends FNAME and LNAME whatever the audience has
         return bool(set(self.member.get("merge_fields") or ()) - set(answer))
 
     def _signup_read(self, status, log):
