@@ -7,10 +7,11 @@ again: those whose payload did not change close without a request.
 from django.db import transaction
 from django.utils import timezone
 
+from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpError
 from shoop_mailchimp.mailchimp.transport import open_session
-from shoop_mailchimp.models import MailchimpConfiguration, SyncKind
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import merge_fields
 
@@ -51,8 +52,63 @@ def resend_if_changed(configuration, before):
     return True
 
 
+def renamed_tags(before, after):
+    """{old tag: new tag} of the fields read ``before`` that the audience now has under another tag (a marketer
+    renamed the merge tag in Mailchimp: same merge id, values kept)."""
+    now = {field.get("merge_id"): field["tag"] for field in after or () if field.get("merge_id") is not None}
+    return {field["tag"]: now[field["merge_id"]] for field in before or ()
+            if field.get("merge_id") in now and now[field["merge_id"]] != field["tag"]}
+
+
+def follow_renamed(configuration, fields, merge_field_map):
+    """The mapping to store with the audience's ``fields`` read again: a mapped field whose tag a marketer renamed
+    in Mailchimp keeps receiving the shop's data under its new tag (followed by merge id; Mailchimp ignores the
+    old tag silently); the fields the shop created follow too. Logs what it followed; returns the mapping (None:
+    unchanged)."""
+    renamed = renamed_tags(configuration.audience_merge_fields, fields)
+    if not renamed:
+        return merge_field_map
+    mapping = merge_field_map if merge_field_map is not None else (
+        merge_fields.chosen_map(configuration) if configuration.audience_merge_fields is not None else None)
+    followed = {key: renamed[tag] for key, tag in (mapping or {}).items() if tag in renamed}
+    created = set(configuration.created_merge_fields or ())
+    if created & set(renamed):
+        configuration.created_merge_fields = sorted(renamed.get(tag, tag) for tag in created)
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+            created_merge_fields=configuration.created_merge_fields)
+    if not followed:
+        return merge_field_map
+    for key, tag in sorted(followed.items()):
+        label = merge_fields.BY_KEY[key].label if key in merge_fields.BY_KEY else key
+        log_event(configuration.shop_id, "merge_fields.renamed", "The audience's merge field *|%s|* is now called "
+                  "*|%s|* in Mailchimp (the same field, merge id %s): the shop's %s goes to *|%s|*, and every contact "
+                  "is sent again" % (mapping[key], tag, _merge_id(fields, tag), label, tag), kind=LogKind.WARNING)
+    return dict(mapping, **followed)
+
+
+def remade_tags(before, after, mapping):
+    """The mapped tags whose field has another merge id than when read ``before``: deleted in Mailchimp (with
+    their values) and made again."""
+    was = {field["tag"]: field.get("merge_id") for field in before or ()}
+    return sorted(field["tag"] for field in after or () if field["tag"] in set((mapping or {}).values())
+                  and was.get(field["tag"]) is not None and field.get("merge_id") not in (None, was[field["tag"]]))
+
+
+def _merge_id(fields, tag):
+    return next((field.get("merge_id") for field in fields or () if field["tag"] == tag), None)
+
+
 def store_merge_fields(configuration, fields, merge_field_map=None):
-    """Keep the audience's fields (and a new mapping); queue every contact again when member writes change."""
+    """Keep the audience's fields (and a new mapping); queue every contact again when member writes change. A
+    mapped field renamed in Mailchimp is followed by its merge id (:func:`follow_renamed`)."""
+    merge_field_map = follow_renamed(configuration, fields, merge_field_map)
+    remade = remade_tags(configuration.audience_merge_fields, fields, merge_fields.chosen_map(configuration)
+                         if configuration.audience_merge_fields is not None else {})
+    if remade:
+        log_event(configuration.shop_id, "merge_fields.remade", "The audience's merge field(s) %s were deleted in "
+                  "Mailchimp and made again (another merge id, their values gone): every contact is sent again, and "
+                  "the members that had a value get it again" % ", ".join("*|%s|*" % tag for tag in remade),
+                  kind=LogKind.WARNING)
     before = member_write_inputs(configuration)
     configuration.audience_merge_fields = fields
     configuration.merge_fields_read_on = timezone.now()

@@ -386,8 +386,9 @@ def _audience_read_failure(configuration, error):
 
 
 def run_reconcile(job):
-    """Read members Mailchimp changed (``full``: all of them) and apply what the shop missed; the report
-    goes to ``job.result`` page by page, so the status page shows progress."""
+    """Read members Mailchimp changed (``full``: all of them) and apply what the shop missed, then the audience's
+    merge fields again (once they were read); the report goes to ``job.result`` page by page, so the status page
+    shows progress."""
     configuration = _configuration(job)
     if configuration is None or not configuration.is_active:
         return JobStatus.DONE, _("Sending to Mailchimp is not active for this shop: nothing to reconcile.")
@@ -400,6 +401,11 @@ def run_reconcile(job):
     try:
         with open_session(configuration) as session:
             report = reconcile(configuration, session, full=bool((job.params or {}).get("full")), progress=progress)
+            if configuration.audience_merge_fields is not None:
+                # The audience's merge fields as they are now (one request; after the members, whose contacts it
+                # may queue again): a mapped field a marketer renamed is followed by its merge id, one deleted and
+                # made again (its values gone) has its members written again.
+                read_merge_fields(configuration, session)
     except MailchimpError as error:
         return JobStatus.FAILED, _audience_read_failure(configuration, error)
     MailchimpJob.objects.filter(pk=job.pk).update(result=report)

@@ -606,11 +606,15 @@ def test_a_deleted_tag_group_takes_its_tag_away_from_its_members(configuration, 
 
 def _replace_field(emulator, api_key, list_id, tag, new_type, **extra):
     """The marketer deletes a merge field in Mailchimp and makes another with the same tag."""
-    with emulator.lock:
-        lst = emulator.accounts[api_key].lists[list_id]
-        field = lst.merge_field_by_tag(tag)
-        del lst.merge_fields[field["merge_id"]]
+    response = requests.delete("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, _field_id(
+        emulator, api_key, list_id, tag)), auth=("any", api_key), timeout=10)
+    assert response.status_code == 204, response.text
     emulator.add_merge_field(api_key, list_id, tag, type=new_type, **extra)
+
+
+def _field_id(emulator, api_key, list_id, tag):
+    with emulator.lock:
+        return emulator.accounts[api_key].lists[list_id].merge_field_by_tag(tag)["merge_id"]
 
 
 def test_a_mapping_saved_while_the_create_job_runs_is_not_overwritten(admin_client, configuration,
@@ -876,3 +880,163 @@ def test_the_block_contact_of_an_address_does_not_take_its_customer_out_of_a_gro
     drain()
 
     assert emulator.get_member(api_key, list_id, email)["interests"][interest] is True
+
+
+def test_total_spent_keeps_the_places_of_a_three_decimal_currency(dinar_shop, configuration, mailchimp_account):
+    """A shop in Kuwaiti dinars (three decimals, as its orders and prices are sent to Mailchimp): a customer who
+    spent 1.235 KWD gets SPENT = 1.235, the figure of the order Mailchimp holds, not 1.24 (found by review aud7)."""
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "SPENT", type="number")
+    read_audience_fields(configuration)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        merge_field_map={"first_name": "FNAME", "total_spent": "SPENT"})
+    product = create_product("dallah", shop=dinar_shop, supplier=get_default_supplier(), default_price="1.235")
+    person = PersonContact.objects.create(first_name="Noor", email="noor@fastmail.com", marketing_permission=True)
+    order = create_random_order(customer=person, products=[product], shop=dinar_shop, random_products=False)
+    for _ in range(2):
+        make_all_due()
+        drain()
+    [sent_order] = emulator.orders(api_key, configuration.store_id)
+    spent = emulator.get_member(api_key, list_id, person.email)["merge_fields"]["SPENT"]
+    assert float(spent) == float(sent_order["order_total"]) == float(order.taxful_total_price.value), (
+        spent, sent_order["order_total"])
+
+
+def test_a_merge_tag_renamed_in_mailchimp_keeps_receiving_the_shops_data(configuration, mailchimp_account):
+    """The marketer renames the audience's PHONE tag to MOBILE in Mailchimp (the field and its values stay, only the
+    tag changes). Mailchimp ignores the unknown PHONE tag a write then carries: the member write's answer lacks it,
+    so the shop reads the fields again, follows the field by its merge id (logged) and sends the contact again: a
+    customer's new phone reaches MOBILE (found by review aud7)."""
+    from shoop_mailchimp.models import MailchimpLogEntry
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 111 1111")
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["PHONE"] == "+358 40 111 1111"
+    merge_id = _field_id(emulator, api_key, list_id, "PHONE")
+    response = requests.patch("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, merge_id),
+                              auth=("any", api_key), json={"tag": "MOBILE", "name": "Mobile"}, timeout=10)
+    assert response.status_code == 200, response.text
+    person.phone = "+358 40 222 2222"
+    person.save()
+    for _ in range(3):
+        make_all_due()
+        drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    fields = emulator.get_member(api_key, list_id, person.email)["merge_fields"]
+    assert fields.get("MOBILE") == "+358 40 222 2222", fields
+    assert MailchimpConfiguration.objects.get().merge_field_map["phone"] == "MOBILE"
+    assert MailchimpLogEntry.objects.filter(action="merge_fields.renamed", message__contains="*|MOBILE|*").exists()
+
+
+def test_a_merge_tag_renamed_in_mailchimp_is_followed_by_the_reconciliation(configuration, mailchimp_account):
+    """The same rename, found by the periodic reconciliation (which reads the audience's fields again) before any
+    contact is sent: the mapping follows the merge id, and the members are written again under the new tag."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 111 1111")
+    drain()
+    merge_id = _field_id(emulator, api_key, list_id, "PHONE")
+    response = requests.patch("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, merge_id),
+                              auth=("any", api_key), json={"tag": "MOBILE", "name": "Mobile"}, timeout=10)
+    assert response.status_code == 200, response.text
+    emulator.clear_requests()
+    request_job(configuration.shop_id, JobKind.RECONCILE, full=False)
+    run_due_work(configuration.shop_id)
+    make_all_due()
+    drain()
+    assert MailchimpConfiguration.objects.get().merge_field_map["phone"] == "MOBILE"
+    assert [put["body"]["merge_fields"].get("MOBILE") for put in member_puts(emulator, person.email)] == [
+        "+358 40 111 1111"]
+
+
+def test_a_mapped_field_deleted_and_made_again_in_mailchimp_is_refilled_without_an_admin(configuration,
+                                                                                         mailchimp_account):
+    """The marketer deletes PHONE in Mailchimp (its values go) and makes it again. Mailchimp silently ignores tags it
+    lacks, so no write is refused: the periodic reconciliation reads the audience's fields again, sees a new merge id
+    for a mapped tag and sends the members again, no admin acting (found by review aud7)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone="+358 40 111 1111")
+    drain()
+    _replace_field(emulator, api_key, list_id, "PHONE", "phone")
+    assert not emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("PHONE")
+    request_job(configuration.shop_id, JobKind.RECONCILE, full=False)
+    for _ in range(3):
+        make_all_due()
+        run_due_work(configuration.shop_id)
+        drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"].get("PHONE") == "+358 40 111 1111"
+
+
+@pytest.mark.parametrize("birth_date, expected", [(datetime.date(1992, 2, 29), "02/29"),
+                                                  (datetime.date(1, 1, 1), "01/01")])
+def test_a_leap_day_or_year_one_birthday_is_sent(configuration, mailchimp_account, birth_date, expected):
+    """A person born on 29 February (or a birth date of year 1 typed by mistake): BIRTHDAY gets MM/DD."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(birth_date=birth_date)
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["BIRTHDAY"] == expected
+
+
+def test_a_300_character_unicode_company_name_is_cut_and_sent(configuration, mailchimp_account):
+    """A company of 300 characters (markup, emoji, combining marks): its member is written with FNAME/COMPANY cut
+    to 255 characters."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "COMPANY", type="text")
+    read_audience_fields(configuration)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        merge_field_map={"first_name": "FNAME", "company_name": "COMPANY"})
+    name = "<b>Å</b>\U0001F600e\u0301" + "Ω" * 300
+    company = CompanyContact.objects.create(name=name, email="ceo@fastmail.com", marketing_permission=True)
+    drain()
+    assert row_of(company).status == SyncStatus.SYNCED, row_of(company).last_error
+    fields = emulator.get_member(api_key, list_id, company.email)["merge_fields"]
+    assert fields["COMPANY"] and len(fields["COMPANY"]) <= 255 and len(fields["FNAME"]) <= 255
+
+
+@pytest.mark.parametrize("phone", ["+358 (0)40 123 4567", "040-123 45 67", "+1.555.123.4567", "(555) 123-4567 x12"])
+def test_phones_in_common_formats_reach_a_phone_field(configuration, mailchimp_account, phone):
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    person = new_person(phone=phone)
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["PHONE"] == phone
+
+
+def test_a_required_field_the_shop_cannot_fill_blocks_no_member_in_a_burst(burst_settings, mailchimp_account):
+    """The marketer made a required DEPT text field and PHONE required: contacts without a phone still go, in
+    batches (``skip_merge_validation``)."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_merge_field(api_key, list_id, "DEPT", type="text", required=True)
+    with emulator.lock:
+        field = emulator.accounts[api_key].lists[list_id].merge_field_by_tag("PHONE")
+        field["required"] = True
+    configuration = read_audience_fields(MailchimpConfiguration.objects.get())
+    people = [new_person() for _ in range(6)]
+    for _ in range(2):
+        run_due_work(configuration.shop_id)
+        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert [row_of(person).status for person in people] == [SyncStatus.SYNCED] * 6
+    assert all(emulator.get_member(api_key, list_id, p.email)["status"] == "subscribed" for p in people)
+
+
+def test_a_field_the_shop_created_and_renamed_in_mailchimp_stays_the_shops(configuration, mailchimp_account):
+    """The shop created SPENT; a marketer renames it TOTAL. The reconciliation's read follows it: Total spent goes
+    to TOTAL, and TOTAL is remembered as the shop's own (cleared for the members when unmapped later)."""
+    emulator, api_key, list_id = mailchimp_account
+    read_audience_fields(configuration)
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["total_spent"])
+    merge_id = _field_id(emulator, api_key, list_id, "SPENT")
+    response = requests.patch("%slists/%s/merge-fields/%s" % (emulator.base_url, list_id, merge_id),
+                              auth=("any", api_key), json={"tag": "TOTAL", "name": "Total"}, timeout=10)
+    assert response.status_code == 200, response.text
+    request_job(configuration.shop_id, JobKind.RECONCILE, full=False)
+    run_due_work(configuration.shop_id)
+    configuration.refresh_from_db()
+    assert configuration.merge_field_map["total_spent"] == "TOTAL"
+    assert "TOTAL" in configuration.created_merge_fields and "SPENT" not in configuration.created_merge_fields

@@ -58,6 +58,14 @@ def test_a_value_in_its_fields_form(value, field, expected):
     assert merge_fields.convert(value, field) == expected
 
 
+@pytest.mark.parametrize("places, number, text", [(3, 1.235, "1.235"), (2, 1.24, "1.24"), (0, 1.0, "1")])
+def test_an_amount_keeps_the_places_of_the_shops_currency(places, number, text):
+    """Total spent in a Kuwaiti dinar shop keeps its three places, as the orders sent (found by review aud7)."""
+    assert merge_fields.convert(Decimal("1.235"), {"type": "number"}, places) == number
+    mapping = {"total_spent": {"tag": "SPENT", "type": "text"}}
+    assert merge_fields.merge_values(mapping, {"total_spent": Decimal("1.235")}, places) == {"SPENT": text}
+
+
 def test_a_missing_value_clears_only_a_field_the_shop_alone_fills_and_an_invalid_one_is_left_out():
     mapping = {"phone": {"tag": "PHONE", "type": "phone"}, "birth_date": {"tag": "BIRTHDAY", "type": "birthday"},
                "first_name": {"tag": "FNAME", "type": "text"}, "total_spent": {"tag": "SPENT", "type": "number"},
@@ -100,6 +108,22 @@ def test_missing_fields_are_those_unmapped_whose_tag_the_audience_lacks():
     ("zh-hans", "zh"), ("de-at", "de"), ("eo", ""), ("", ""), (None, ""),
 ])
 def test_mailchimp_language(shuup_code, expected):
+    assert mailchimp_language(shuup_code) == expected
+
+
+@pytest.mark.parametrize("shuup_code, expected", [("es", "es_ES"), ("es-es", "es_ES"), ("es-mx", "es"),
+                                                   ("es-ar", "es")])
+def test_spanish_of_spain_is_not_sent_as_mexican_spanish(shuup_code, expected):
+    """Mailchimp's plain ``es`` is Spanish (Mexico) and ``es_ES`` Spain's, as its ``pt`` is Brazil's and ``pt_PT``
+    Portugal's: Django's generic ``es`` (a shop in Spain) is sent as ``es_ES``, as its generic ``pt`` is ``pt_PT``;
+    Latin American Spanish stays ``es`` (found by review aud7)."""
+    assert mailchimp_language(shuup_code) == expected
+
+
+@pytest.mark.parametrize("shuup_code, expected", [("PT-BR", "pt"), ("zh_Hans", "zh"), ("sr-latn", "sr"),
+                                                   ("  ", ""), ("x" * 300, ""), ("<script>", "")])
+def test_odd_language_codes(shuup_code, expected):
+    """Any letter case or separator, a script subtag, blanks, an overlong or hostile code."""
     assert mailchimp_language(shuup_code) == expected
 
 

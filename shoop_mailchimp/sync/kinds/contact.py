@@ -32,6 +32,7 @@ from shoop_mailchimp.sync.kinds.fields import (
     address_payload,
     contact_kind,
     contact_names,
+    currency_places,
     mailchimp_email,
 )
 from shoop_mailchimp.sync.kinds.group import named_groups
@@ -126,8 +127,10 @@ class AudienceFacts:
     fill, the contact's orders in the shop and its groups' names. Empty by default (nothing to fill, no tag)."""
 
     def __init__(self, mapping=None, order_count=0, first_order_on=None, total_spent=None, group_names=None,
-                 clears=None):
+                 clears=None, places=2):
         self.mapping = mapping or {}
+        #: The decimal places of the shop's currency: an amount (Total spent) keeps them, as its orders do.
+        self.places = places
         #: {tag: when unmapped} of the fields the shop created and no longer fills (merge_fields.fields_to_clear).
         self.clears = clears or {}
         self.order_count = order_count
@@ -156,6 +159,7 @@ class Context:
             self.contacts[contact_id].marketing_permission = False
         self.mapping = merge_fields.effective_map(configuration)
         self.clears = merge_fields.fields_to_clear(configuration)
+        self.places = currency_places(configuration.shop.currency)
         wants_orders = bool(configuration.customer_tag or {"customer_since", "total_spent"} & set(self.mapping))
         wants_groups = bool(configuration.tag_group_ids or "groups" in self.mapping)
         self.interest_ids = dict(ContactGroupInterest.objects.filter(shop_id=configuration.shop_id).values_list(
@@ -199,7 +203,8 @@ class Context:
         totals = [facts["total"] for facts in orders if facts.get("total") is not None]
         group_ids = self.address_group_ids(contact_id)
         return AudienceFacts(
-            mapping=self.mapping, clears=self.clears, order_count=sum(facts.get("count", 0) for facts in orders),
+            mapping=self.mapping, clears=self.clears, places=self.places,
+            order_count=sum(facts.get("count", 0) for facts in orders),
             first_order_on=timezone.localtime(min(firsts)).date() if firsts else None,
             total_spent=sum(totals) if totals else None,
             group_names={group_id: self.group_names[group_id] for group_id in group_ids
@@ -393,7 +398,8 @@ class ContactPlan:
             "email_address": self.email,
             "status_if_new": (members.TRANSACTIONAL if known_member else members.PENDING if confirming
                               else consent.status_if_new(self.permission, configuration.double_opt_in)),
-            "merge_fields": merge_fields.merge_values(facts.mapping, shop_values(contact, facts, language)),
+            "merge_fields": merge_fields.merge_values(facts.mapping, shop_values(contact, facts, language),
+                                                      facts.places),
         }
         if mailchimp_language(language):
             self.member["language"] = mailchimp_language(language)
@@ -640,9 +646,25 @@ class ContactPlan:
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
-        return sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
-                            decided_at, None if member is None else member.get("unique_email_id", ""),
-                            unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+        outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
+                               decided_at, None if member is None else member.get("unique_email_id", ""),
+                               unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+        if member is not None and self.tags_ignored(member):
+            # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
+            # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
+            # one followed by its merge id) and the contact is sent again with them.
+            outcome.learnt = AudienceFieldsLearnt(asked_at=decided_at)
+            outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
+        return outcome
+
+    def tags_ignored(self, member):
+        """Whether Mailchimp's answer to the member write lacks a merge tag the write carried (an answer lists
+        every merge field of the audience), the audience's fields being read."""
+        answer = member.get("merge_fields")
+        if self.member_data_left_out or not isinstance(answer, dict) or \
+                self.configuration.audience_merge_fields is None:
+            return False  # before the fields are read, the shop sends FNAME and LNAME whatever the audience has
+        return bool(set(self.member.get("merge_fields") or ()) - set(answer))
 
     def _signup_read(self, status, log):
         """A consent typed into the newsletter block: the member of the address is read first. A new one is

@@ -127,9 +127,10 @@ def creation_body(key):
     return body
 
 
-def merge_values(mapping, values):
-    """{tag: value} for a member write. ``values``: {shop field: the shop's value or None}. A value the field's
-    type cannot take is left out. A missing value clears a field only the shop fills (SHOP_OWNED); any other
+def merge_values(mapping, values, places=2):
+    """{tag: value} for a member write. ``values``: {shop field: the shop's value or None}; an amount is rounded
+    to ``places`` decimal places (the shop currency's, as its orders are sent). A value the field's type cannot
+    take is left out. A missing value clears a field only the shop fills (SHOP_OWNED); any other
     is left out: the person may have filled it in Mailchimp (a profile form), and the shop not knowing their
     phone is no reason to erase it."""
     merged = {}
@@ -139,7 +140,7 @@ def merge_values(mapping, values):
             if key in SHOP_OWNED:
                 merged[field["tag"]] = ""
             continue
-        converted = convert(value, field)
+        converted = convert(value, field, places)
         if converted is not None:
             merged[field["tag"]] = converted
     return merged
@@ -154,9 +155,9 @@ def filled_field_ids(mapping, merged):
             if field.get("merge_id") is not None and merged.get(field["tag"]) not in (None, "")}
 
 
-def convert(value, field):
-    """``value`` (text, a date, a Decimal, or address parts) as the merge field's type takes it, or None when
-    that type cannot take it."""
+def convert(value, field, places=2):
+    """``value`` (text, a date, a Decimal amount rounded to ``places`` decimal places, or address parts) as the
+    merge field's type takes it, or None when that type cannot take it."""
     kind, options = field.get("type"), field.get("options") or {}
     is_date = hasattr(value, "strftime")
     if kind == "address":
@@ -165,13 +166,13 @@ def convert(value, field):
         default = "MM/DD" if kind == "birthday" else "MM/DD/YYYY"
         return date_text(value, options.get("date_format"), default) if is_date else None
     if kind == "number":
-        return float(cents(value)) if isinstance(value, Decimal) else None
+        return float(rounded(value, places)) if isinstance(value, Decimal) else None
     if isinstance(value, dict):
         text = as_text(one_line(value))
     elif is_date:
         text = value.isoformat()
     else:
-        text = as_text(str(cents(value) if isinstance(value, Decimal) else value))
+        text = as_text(str(rounded(value, places) if isinstance(value, Decimal) else value))
     if kind == "phone":
         return phone_value(text, options.get("phone_format"))
     if kind == "zip":
@@ -188,8 +189,9 @@ def date_text(value, date_format, default):
         "DD", "%02d" % value.day)
 
 
-def cents(amount):
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def rounded(amount, places):
+    """An amount to the currency's ``places`` (1.235 KWD stays 1.235, 10.005 EUR is 10.01), half up as orders."""
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def as_text(value):
