@@ -5,47 +5,54 @@
 these keys: a spelling stored in the shop (a fullwidth letter, a decomposed or upper-case Unicode domain) that the
 typed address cannot name is found all the same. Connected before the other receivers, which look addresses up.
 
-A save that leaves the address as loaded writes nothing; a deleted contact or order takes its key with it
-(``CASCADE``). Rows written without ``save()`` (a queryset ``update()`` of ``email``, ``bulk_create``) are not seen:
-migration ``0030`` keyed the rows that existed before."""
-from django.db.models.signals import post_init, post_save
+The key follows what the save wrote, not what the instance was loaded with: Shuup saves instances it loaded earlier
+in full (a checkout's customer, an admin form's contact), so a save can write back an address another request had
+changed since, and ``refresh_from_db()`` loads another address without ``post_init``. Each save that writes the
+address therefore costs one statement, an upsert keyed on the computed key that writes the row only when the key
+differs (``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` on SQLite and PostgreSQL), never a read then a write. A save
+whose ``update_fields`` leave ``email`` out, or of an instance whose ``email`` is deferred, writes nothing; a
+deleted contact or order takes its key with it (``CASCADE``). Rows written without ``save()`` (a queryset
+``update()`` of ``email``, ``bulk_create``) are not seen: migration ``0030`` keyed the rows that existed before."""
+from django.db import connections, router
+from django.db.models.signals import post_save
 from shuup.core.models import CompanyContact, Contact, Order, PersonContact
 
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import ContactAddressKey, OrderAddressKey
 from shoop_mailchimp.receivers.recording import loaded_value
 
-LOADED_UID = "shoop_mailchimp.address_loaded.%s"
 SAVED_UID = "shoop_mailchimp.address_saved.%s"
-#: The address the instance holds in the database (as loaded or last saved); absent on a new instance.
-STORED_EMAIL = "_shoop_mailchimp_stored_email"
 KEY_MODELS = {Contact: ContactAddressKey, PersonContact: ContactAddressKey, CompanyContact: ContactAddressKey,
               Order: OrderAddressKey}
+#: The backends whose ``INSERT`` takes ``ON CONFLICT (...) DO UPDATE ... WHERE`` (SQLite 3.24+, PostgreSQL 9.5+).
+UPSERT_VENDORS = ("sqlite", "postgresql")
 
 
-def address_loaded(sender, instance, **kwargs):
-    if instance.pk is not None and "email" not in instance.get_deferred_fields():
-        setattr(instance, STORED_EMAIL, instance.email)
-
-
-def address_saved(sender, instance, created=False, **kwargs):
+def address_saved(sender, instance, update_fields=None, **kwargs):
+    if update_fields is not None and "email" not in update_fields:
+        return
     email = loaded_value(instance, "email")
     if email is None:
         return
-    if not created and getattr(instance, STORED_EMAIL, None) == email:
+    write_key(KEY_MODELS[sender], instance.pk, address_key(email))
+
+
+def write_key(model, pk, key):
+    """One statement: the key row inserted, or updated where its key differs (a row already right is not written)."""
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor not in UPSERT_VENDORS:
+        if model.objects.filter(pk=pk).exclude(key=key).update(key=key) == 0:
+            model.objects.get_or_create(pk=pk, defaults={"key": key})
         return
-    setattr(instance, STORED_EMAIL, email)
-    write_key(KEY_MODELS[sender], instance.pk, address_key(email), created)
-
-
-def write_key(model, pk, key, created):
-    """One query: an insert for a new contact or order, else an update (and an insert where the row is missing:
-    saved without this module)."""
-    if created or model.objects.filter(pk=pk).update(key=key) == 0:
-        model.objects.create(pk=pk, key=key)
+    quote = connection.ops.quote_name
+    table, pk_column, key_column = (quote(model._meta.db_table), quote(model._meta.pk.column),
+                                    quote(model._meta.get_field("key").column))
+    sql = ("INSERT INTO {table} ({pk}, {key}) VALUES (%s, %s) ON CONFLICT ({pk}) DO UPDATE SET {key} = excluded.{key} "
+           "WHERE {table}.{key} <> excluded.{key}").format(table=table, pk=pk_column, key=key_column)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk, key])
 
 
 def connect():
     for model in KEY_MODELS:
-        post_init.connect(address_loaded, sender=model, dispatch_uid=LOADED_UID % model.__name__)
         post_save.connect(address_saved, sender=model, dispatch_uid=SAVED_UID % model.__name__)

@@ -769,3 +769,96 @@ def test_a_contact_whose_address_changes_is_found_under_its_new_address_only(sho
     subscribe_address(shop, "old.vera@example.com")
     assert PersonContact.objects.get(email="old.vera@example.com").marketing_permission is True
 
+
+
+# Found by review aud8: a save of an instance loaded before another request changed the address (a checkout's
+# customer, an admin form's contact) wrote the old address back and kept the new address's key.
+@pytest.mark.django_db
+def test_a_stale_instance_saved_back_over_an_address_change_keeps_its_key_in_step(shop):
+    """Shuup saves instances it loaded earlier in full (a checkout's OrderCreator saves the customer it loaded at the
+    start of the request; an admin form the contact it showed). The shopper changes their e-mail from A to B on the
+    Customer Information page while such a request runs; that request's save writes A back into the contact. The
+    key must be A's again: the shop's look-ups of A (the withdrawal spread to the address, the block's "known
+    address", the erasure's held_by_others, webhooks) find the contact that has A, and those of B do not."""
+    from shoop_mailchimp.mailchimp.members import address_key
+    from shoop_mailchimp.models import ContactAddressKey
+    from shoop_mailchimp.shops import shop_contacts_with_address
+    person = new_person(permission=True, email="before.change@fastmail.com")
+    person.add_to_shop(shop)
+    stale = PersonContact.objects.get(pk=person.pk)  # loaded by a request still running
+    fresh = PersonContact.objects.get(pk=person.pk)
+    fresh.email = "after.change@fastmail.com"
+    fresh.save()
+    stale.first_name = "Checkout"
+    stale.save()  # Shuup's full save: the e-mail it loaded is written back
+    stored = Contact.objects.get(pk=person.pk).email
+    assert stored == "before.change@fastmail.com"
+    key = ContactAddressKey.objects.get(pk=person.pk).key
+    found = list(shop_contacts_with_address(shop.pk, stored).values_list("pk", flat=True))
+    assert (key, found) == (address_key(stored), [person.pk]), (key, found)
+    assert not shop_contacts_with_address(shop.pk, "after.change@fastmail.com").exists()
+
+
+@pytest.mark.django_db
+def test_an_instance_saved_after_refresh_from_db_keeps_its_key_in_step(shop):
+    """The same through ``refresh_from_db()``, which loads another address into an instance without post_init: an
+    instance loaded with A, refreshed after a change to B, then set back to A and saved writes A and A's key."""
+    from shoop_mailchimp.mailchimp.members import address_key
+    from shoop_mailchimp.models import ContactAddressKey
+    person = new_person(permission=True, email="first.spelling@fastmail.com")
+    person.add_to_shop(shop)
+    instance = PersonContact.objects.get(pk=person.pk)
+    other = PersonContact.objects.get(pk=person.pk)
+    other.email = "second.spelling@fastmail.com"
+    other.save()
+    instance.refresh_from_db()
+    assert instance.email == "second.spelling@fastmail.com"
+    instance.email = "first.spelling@fastmail.com"
+    instance.save()
+    key = ContactAddressKey.objects.get(pk=person.pk).key
+    assert key == address_key("first.spelling@fastmail.com"), key
+
+
+@pytest.mark.django_db
+def test_a_stale_order_saved_back_over_an_address_change_keeps_its_key_in_step(shop):
+    """Orders alike: an order loaded by one request (the order editor, a status change) and saved after another
+    changed its address writes the old address back, and with it the old address's key."""
+    from shuup.core.models import Order
+
+    from shoop_mailchimp.mailchimp.members import address_key
+    from shoop_mailchimp.models import OrderAddressKey
+    from shoop_mailchimp.shops import orders_with_keys
+    order = guest_order(shop, "order.before@fastmail.com")
+    stale = Order.objects.get(pk=order.pk)
+    fresh = Order.objects.get(pk=order.pk)
+    fresh.email = "order.after@fastmail.com"
+    fresh.save()
+    stale.save()
+    assert Order.objects.get(pk=order.pk).email == "order.before@fastmail.com"
+    assert OrderAddressKey.objects.get(pk=order.pk).key == address_key("order.before@fastmail.com")
+    assert list(orders_with_keys([address_key("order.before@fastmail.com")]).values_list("pk", flat=True)) == [
+        order.pk]
+
+
+@pytest.mark.django_db
+def test_a_save_costs_one_key_statement_and_writes_no_key_left_as_it_was(shop):
+    """What each save pays for its key: one statement on the key table (the upsert), whether the address changed or
+    not; a save whose ``update_fields`` leave the address out costs none and keeps the key of the address stored."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shoop_mailchimp.mailchimp.members import address_key
+    from shoop_mailchimp.models import ContactAddressKey
+    table = ContactAddressKey._meta.db_table
+    person = new_person(permission=True, email="count.keys@fastmail.com")
+    for email in ("count.keys@fastmail.com", "Count.Keys@fastmail.com", "counted.keys@fastmail.com"):
+        person.email = email
+        with CaptureQueriesContext(connection) as queries:
+            person.save()
+        assert len([query for query in queries.captured_queries if table in query["sql"]]) == 1, email
+        assert ContactAddressKey.objects.get(pk=person.pk).key == address_key(email)
+    person.email = "not.written@fastmail.com"
+    with CaptureQueriesContext(connection) as queries:
+        person.save(update_fields=["first_name"])
+    assert not [query for query in queries.captured_queries if table in query["sql"]]
+    assert ContactAddressKey.objects.get(pk=person.pk).key == address_key("counted.keys@fastmail.com")
