@@ -56,15 +56,15 @@ def order_line_saved(sender, order, **kwargs):
     on the very instance the order holds), naming no shop: at a shopper's checkout with the box ticked, that instance
     is told so (:data:`~shoop_mailchimp.receivers.contacts.CONSENT_AT_CHECKOUT`), and the consent the save gives is
     sent as the shopper's own (proven address or not: see :func:`~shoop_mailchimp.receivers.contacts.given_request`),
-    not as the shop owner's. Shuup's OrderModifier (the admin's order editor) does the same with the box ticked when
-    the order was placed: no consent given now, the save gives none
-    (:data:`~shoop_mailchimp.receivers.contacts.ORDER_EDITED`), and a customer who withdrew since is not
-    resubscribed."""
+    not as the shop owner's. Shuup's OrderModifier (the admin's order editor) does the same with the box as it was
+    when the order was placed: no choice made now, the save changes the customer's consent in neither direction
+    (:data:`~shoop_mailchimp.receivers.contacts.ORDER_EDITED`): a customer who withdrew since is not resubscribed,
+    one who consented since keeps it."""
     if order.customer_id and order.marketing_permission and shoppers_checkout(sender):
         remember(order.customer, CONSENT_AT_CHECKOUT, True)
-    elif order.customer_id and order.marketing_permission and order_editor(sender):
-        # The order's box, ticked when it was placed, copied back onto a customer who may have withdrawn since:
-        # the save gives no consent (see shoop_mailchimp.receivers.contacts.contact_saving).
+    elif order.customer_id and order_editor(sender):
+        # The order's box, as it was when the order was placed, copied back onto a customer who may have changed
+        # their choice since: the save keeps it (see shoop_mailchimp.receivers.contacts.contact_saving).
         remember(order.customer, ORDER_EDITED, order)
 
 
@@ -80,6 +80,7 @@ def order_created(sender, order, source=None, **kwargs):
     """
     if order.customer_id:
         recall(order.customer, CONSENT_AT_CHECKOUT)  # not left for a later save when the creator saved nothing
+        recall(order.customer, ORDER_EDITED)
     if order.shop_id not in recording_shop_ids():
         return
     remember_for_order(order, getattr(source, "request", None))

@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def guest_order(shop, email, marketing_permission=False, name="Gil Guest"):
-    """A checkout without an account, through Shuup's OrderCreator."""
+    """A checkout without an account, through Shuup's OrderCreator (a product of its own each time: an earlier
+    order's product of the address is renamed)."""
+    from shuup.core.models import Product
+    Product.objects.filter(sku="guest-%s" % email).update(sku="old-%s-%d" % (email, Product.objects.count()))
     product = create_product("guest-%s" % email, shop=shop, supplier=get_default_supplier(), default_price=12)
     source = OrderSource(shop)
     source.customer = AnonymousContact()
@@ -75,3 +78,29 @@ def test_a_guest_order_without_an_email_is_skipped_with_the_reason(shop, configu
     state = order_row(order)
     assert state.status == SyncStatus.SKIPPED and "without an e-mail address" in state.last_error
     assert emulator.orders(api_key, configuration.store_id) == []
+
+
+# Fifth review of issue 19 (aud8): a guest's box for an address Mailchimp holds does not subscribe it outright.
+def test_a_strangers_guest_checkout_box_does_not_subscribe_a_guest_buyers_held_member_outright(
+        shop, configuration, mailchimp_account):
+    """A guest bought as an address without ticking the box (Mailchimp holds a transactional member). A stranger
+    checks out as a guest typing that address, box ticked, single opt-in. Every other storefront consent for an
+    address nobody proved (block, registration box, account page, an account's checkout box) asks a member
+    Mailchimp holds to confirm first; the guest checkout's box subscribes the buyer outright (the order's customer
+    goes with opt_in_status true: false -> true on an existing customer subscribes, PLATFORM.md)."""
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    email = "guest.victim@fastmail.com"
+    guest_order(shop, email)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    guest_order(shop, email, marketing_permission=True, name="Stranger Danger")
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed"
