@@ -41,6 +41,11 @@ CONSENT_AT_CHECKOUT = "_shoop_mailchimp_consent_at_checkout"
 #: left when the order was placed, not a choice made now, so this save neither gives nor withdraws consent (see
 #: :func:`contact_saving`).
 ORDER_EDITED = "_shoop_mailchimp_order_edited"
+#: Set on the customer by a shopper's checkout whose marketing box Shuup hid (the customer was asked before: see
+#: :func:`shoop_mailchimp.receivers.orders.box_hidden`) and filled with their consent as the page was rendered, before
+#: it copies the box onto them and saves them: no choice made, so this save gives no consent the database does not
+#: hold (an unsubscribe heard since the page was rendered stays; see :func:`contact_saving`).
+CONSENT_BOX_HIDDEN = "_shoop_mailchimp_consent_box_hidden"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -56,6 +61,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     edited_order = recall(instance, ORDER_EDITED)
+    hidden_box_order = recall(instance, CONSENT_BOX_HIDDEN)
     setattr(instance, CONSENT_TURNED_ON, False)
     setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
@@ -68,6 +74,13 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     if edited_order is not None and permission != bool(stored):
         instance.marketing_permission = permission = bool(stored)
         _log_order_edit_keeps_consent(edited_order, instance, stored)
+    if hidden_box_order is not None and permission is True and not stored:
+        instance.marketing_permission = permission = False
+        log_event(hidden_box_order.shop_id, "consent.not_given", "Order %s was placed from a checkout that hid the "
+                  "marketing box (the customer was asked before) and filled it with their consent as the page was "
+                  "shown: it gives no consent; the customer keeps the choice they made since." % (
+                      hidden_box_order.identifier or hidden_box_order.pk), contact_id=instance.pk,
+                  order_id=hidden_box_order.pk)
     if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)

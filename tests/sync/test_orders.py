@@ -396,3 +396,5 @@ def test_a_hidden_checkout_box_copied_from_a_stale_page_does_not_give_consent_ba
     member = emulator.get_member(api_key, list_id, person.email)["status"]
     asked = len(emulator.confirmations(api_key)) - before
     assert (consent, member, asked) == (False, "unsubscribed", 0), (consent, member, asked)
+    entry = MailchimpLogEntry.objects.get(action="consent.not_given", contact_id=person.pk)
+    assert "hid the marketing box" in entry.message
