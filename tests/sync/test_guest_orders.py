@@ -104,3 +104,32 @@ def test_a_strangers_guest_checkout_box_does_not_subscribe_a_guest_buyers_held_m
     make_all_due()
     drain()
     assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed"
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    from shoop_mailchimp.models import MailchimpLogEntry
+    assert MailchimpLogEntry.objects.filter(action="order.box_not_applied").count() == 1
+
+
+def test_in_a_burst_a_guests_box_does_not_subscribe_a_held_member_outright(burst_settings, mailchimp_account):
+    """The same through a burst's batch (orders planned in bulk): the box of a guest order for an address Mailchimp
+    holds is not applied, and logged; the box of a guest order for a new address subscribes it."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpLogEntry
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+
+    emulator, api_key, list_id = mailchimp_account
+    shop = burst_settings.shop
+    held = "burst.victim@fastmail.com"
+    guest_order(shop, held)
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, held)["status"] == "transactional"
+    newcomers = ["burst.newcomer%d@fastmail.com" % number for number in range(6)]
+    orders = [guest_order(shop, held, marketing_permission=True, name="Stranger Danger")] + [
+        guest_order(shop, email, marketing_permission=True) for email in newcomers]
+    run_due_work()
+    assert bulk.resume_batches(shop.pk, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert all(order_row(order).status == SyncStatus.SYNCED for order in orders)
+    assert emulator.get_member(api_key, list_id, held)["status"] == "transactional"
+    assert {emulator.get_member(api_key, list_id, email)["status"] for email in newcomers} == {"subscribed"}
+    [entry] = MailchimpLogEntry.objects.filter(action="order.box_not_applied")
+    assert entry.order_id == orders[0].pk
