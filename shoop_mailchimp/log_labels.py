@@ -12,6 +12,7 @@ ACTION_LABELS = {
     "order.send": _("Order sent"),
     "order.sync": _("Order not sent"),
     "order.skip": _("Order left out"),
+    "order.box_not_applied": _("Marketing box of a guest order not applied: the address is in Mailchimp already"),
     "product.send": _("Product sent"),
     "product.hide": _("Product hidden in Mailchimp"),
     "product.delete": _("Product deleted in Mailchimp"),

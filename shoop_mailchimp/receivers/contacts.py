@@ -7,7 +7,7 @@ from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
+from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
 from shoop_mailchimp.shops import recording_shop_ids, shop_contacts_with_address, shop_ids_for_contact
 from shoop_mailchimp.storefront.attribution import STOREFRONT_REQUEST
@@ -38,8 +38,14 @@ CONSENT_SHOP = "_shoop_mailchimp_consent_shop"
 CONSENT_AT_CHECKOUT = "_shoop_mailchimp_consent_at_checkout"
 #: Set on the customer by Shuup's OrderModifier (the admin's order editor: the order it edits) before it copies the
 #: order's marketing box onto them and saves them (see :mod:`shoop_mailchimp.receivers.orders`): the box is the one
-#: ticked when the order was placed, not a consent given now, so this save gives none (see :func:`contact_saving`).
+#: left when the order was placed, not a choice made now, so this save neither gives nor withdraws consent (see
+#: :func:`contact_saving`).
 ORDER_EDITED = "_shoop_mailchimp_order_edited"
+#: Set on the customer by a shopper's checkout whose marketing box Shuup hid (the customer was asked before: see
+#: :func:`shoop_mailchimp.receivers.orders.box_hidden`) and filled with their consent as the page was rendered, before
+#: it copies the box onto them and saves them: no choice made, so this save gives no consent the database does not
+#: hold (an unsubscribe heard since the page was rendered stays; see :func:`contact_saving`).
+CONSENT_BOX_HIDDEN = "_shoop_mailchimp_consent_box_hidden"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -55,6 +61,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     edited_order = recall(instance, ORDER_EDITED)
+    hidden_box_order = recall(instance, CONSENT_BOX_HIDDEN)
     setattr(instance, CONSENT_TURNED_ON, False)
     setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
@@ -64,20 +71,35 @@ def contact_saving(sender, instance, raw=False, **kwargs):
         return
     if permission == loaded and stored != permission:
         instance.marketing_permission = permission = stored
-    if edited_order is not None and permission is True and not stored:
+    if edited_order is not None and permission != bool(stored):
+        instance.marketing_permission = permission = bool(stored)
+        _log_order_edit_keeps_consent(edited_order, instance, stored)
+    if hidden_box_order is not None and permission is True and not stored:
         instance.marketing_permission = permission = False
-        _log_order_edit_gives_no_consent(edited_order, instance)
+        log_event(hidden_box_order.shop_id, "consent.not_given", "Order %s was placed from a checkout that hid the "
+                  "marketing box (the customer was asked before) and filled it with their consent as the page was "
+                  "shown: it gives no consent; the customer keeps the choice they made since." % (
+                      hidden_box_order.identifier or hidden_box_order.pk), contact_id=instance.pk,
+                  order_id=hidden_box_order.pk)
     if loaded and permission is False and stored:
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
     setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
 
 
-def _log_order_edit_gives_no_consent(order, contact):
-    log_event(order.shop_id, "consent.not_given", "Order %s was edited: its marketing box, ticked when it was placed, "
-              "gives no consent now; the customer keeps the choice they made since (only the shopper, or an edit "
-              "of the contact, gives consent)." % (order.identifier or order.pk), contact_id=contact.pk,
-              order_id=order.pk)
+def _log_order_edit_keeps_consent(order, contact, stored):
+    """An order edit (Shuup's OrderModifier) copied the order's original marketing box onto its customer, who has
+    made another choice since: the choice is kept, and the event logged."""
+    if stored:
+        log_event(order.shop_id, "consent.kept", "Order %s was edited: its marketing box, unticked when it was "
+                  "placed, withdraws no consent now; the customer keeps the consent given since (only an "
+                  "unsubscribe or an edit of the contact withdraws it)." % (order.identifier or order.pk),
+                  kind=LogKind.INFO, contact_id=contact.pk, order_id=order.pk)
+    else:
+        log_event(order.shop_id, "consent.not_given", "Order %s was edited: its marketing box, ticked when it was "
+                  "placed, gives no consent now; the customer keeps the choice they made since (only the shopper, "
+                  "or an edit of the contact, gives consent)." % (order.identifier or order.pk), contact_id=contact.pk,
+                  order_id=order.pk)
 
 
 def contact_saved(sender, instance, raw=False, created=False, **kwargs):

@@ -12,6 +12,7 @@ from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.receivers.carts import record_carts_ordered
 from shoop_mailchimp.receivers.contacts import (
     CONSENT_AT_CHECKOUT,
+    CONSENT_BOX_HIDDEN,
     CONSENT_TURNED_OFF_AT,
     ORDER_EDITED,
     consent_given_again,
@@ -50,21 +51,35 @@ def order_editor(sender):
     return isinstance(sender, type) and issubclass(sender, OrderModifier)
 
 
+def box_hidden(customer):
+    """Whether Shuup's checkout hid the marketing box of ``customer``'s order: once a checkout showed it, Shuup sets
+    :data:`MARKETING_ASKED` in the customer's options (after creating the order), and its later confirm pages hide
+    the box and fill it with the customer's consent as the page was rendered: no choice the shopper made."""
+    return bool((customer.options or {}).get(MARKETING_ASKED))
+
+
 def order_line_saved(sender, order, **kwargs):
     """A line of an order Shuup's OrderCreator is creating was saved. Next, still before ``order_creator_finished``,
     the creator copies the order's marketing box onto the customer and saves them (``_update_customer_info_if_needed``,
     on the very instance the order holds), naming no shop: at a shopper's checkout with the box ticked, that instance
     is told so (:data:`~shoop_mailchimp.receivers.contacts.CONSENT_AT_CHECKOUT`), and the consent the save gives is
     sent as the shopper's own (proven address or not: see :func:`~shoop_mailchimp.receivers.contacts.given_request`),
-    not as the shop owner's. Shuup's OrderModifier (the admin's order editor) does the same with the box ticked when
-    the order was placed: no consent given now, the save gives none
-    (:data:`~shoop_mailchimp.receivers.contacts.ORDER_EDITED`), and a customer who withdrew since is not
-    resubscribed."""
-    if order.customer_id and order.marketing_permission and shoppers_checkout(sender):
+    not as the shop owner's. A box Shuup's checkout hid (:func:`box_hidden`) is no choice made at this checkout: the
+    save gives no consent to a customer who holds none (:data:`~shoop_mailchimp.receivers.contacts.CONSENT_BOX_HIDDEN`).
+    Shuup's OrderModifier (the admin's order editor) does the same with the box as it was
+    when the order was placed: no choice made now, the save changes the customer's consent in neither direction
+    (:data:`~shoop_mailchimp.receivers.contacts.ORDER_EDITED`): a customer who withdrew since is not resubscribed,
+    one who consented since keeps it."""
+    if order.customer_id and order.marketing_permission and shoppers_checkout(sender) and box_hidden(order.customer):
+        # Shuup's checkout hid the box and filled it with the customer's consent as the page was shown: the
+        # customer may have withdrawn since (an unsubscribe heard meanwhile); the save gives no consent (see
+        # shoop_mailchimp.receivers.contacts.contact_saving).
+        remember(order.customer, CONSENT_BOX_HIDDEN, order)
+    elif order.customer_id and order.marketing_permission and shoppers_checkout(sender):
         remember(order.customer, CONSENT_AT_CHECKOUT, True)
-    elif order.customer_id and order.marketing_permission and order_editor(sender):
-        # The order's box, ticked when it was placed, copied back onto a customer who may have withdrawn since:
-        # the save gives no consent (see shoop_mailchimp.receivers.contacts.contact_saving).
+    elif order.customer_id and order_editor(sender):
+        # The order's box, as it was when the order was placed, copied back onto a customer who may have changed
+        # their choice since: the save keeps it (see shoop_mailchimp.receivers.contacts.contact_saving).
         remember(order.customer, ORDER_EDITED, order)
 
 
@@ -80,6 +95,8 @@ def order_created(sender, order, source=None, **kwargs):
     """
     if order.customer_id:
         recall(order.customer, CONSENT_AT_CHECKOUT)  # not left for a later save when the creator saved nothing
+        recall(order.customer, ORDER_EDITED)
+        recall(order.customer, CONSENT_BOX_HIDDEN)
     if order.shop_id not in recording_shop_ids():
         return
     remember_for_order(order, getattr(source, "request", None))

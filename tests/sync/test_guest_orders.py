@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def guest_order(shop, email, marketing_permission=False, name="Gil Guest"):
-    """A checkout without an account, through Shuup's OrderCreator."""
+    """A checkout without an account, through Shuup's OrderCreator (a product of its own each time: an earlier
+    order's product of the address is renamed)."""
+    from shuup.core.models import Product
+    Product.objects.filter(sku="guest-%s" % email).update(sku="old-%s-%d" % (email, Product.objects.count()))
     product = create_product("guest-%s" % email, shop=shop, supplier=get_default_supplier(), default_price=12)
     source = OrderSource(shop)
     source.customer = AnonymousContact()
@@ -75,3 +78,58 @@ def test_a_guest_order_without_an_email_is_skipped_with_the_reason(shop, configu
     state = order_row(order)
     assert state.status == SyncStatus.SKIPPED and "without an e-mail address" in state.last_error
     assert emulator.orders(api_key, configuration.store_id) == []
+
+
+# Fifth review of issue 19 (aud8): a guest's box for an address Mailchimp holds does not subscribe it outright.
+def test_a_strangers_guest_checkout_box_does_not_subscribe_a_guest_buyers_held_member_outright(
+        shop, configuration, mailchimp_account):
+    """A guest bought as an address without ticking the box (Mailchimp holds a transactional member). A stranger
+    checks out as a guest typing that address, box ticked, single opt-in. Every other storefront consent for an
+    address nobody proved (block, registration box, account page, an account's checkout box) asks a member
+    Mailchimp holds to confirm first; the guest checkout's box subscribes the buyer outright (the order's customer
+    goes with opt_in_status true: false -> true on an existing customer subscribes, PLATFORM.md)."""
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    assert not configuration.double_opt_in
+    email = "guest.victim@fastmail.com"
+    guest_order(shop, email)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    guest_order(shop, email, marketing_permission=True, name="Stranger Danger")
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed"
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    from shoop_mailchimp.models import MailchimpLogEntry
+    assert MailchimpLogEntry.objects.filter(action="order.box_not_applied").count() == 1
+
+
+def test_in_a_burst_a_guests_box_does_not_subscribe_a_held_member_outright(burst_settings, mailchimp_account):
+    """The same through a burst's batch (orders planned in bulk): the box of a guest order for an address Mailchimp
+    holds is not applied, and logged; the box of a guest order for a new address subscribes it."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpLogEntry
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+
+    emulator, api_key, list_id = mailchimp_account
+    shop = burst_settings.shop
+    held = "burst.victim@fastmail.com"
+    guest_order(shop, held)
+    run_due_work()
+    assert emulator.get_member(api_key, list_id, held)["status"] == "transactional"
+    newcomers = ["burst.newcomer%d@fastmail.com" % number for number in range(6)]
+    orders = [guest_order(shop, held, marketing_permission=True, name="Stranger Danger")] + [
+        guest_order(shop, email, marketing_permission=True) for email in newcomers]
+    run_due_work()
+    assert bulk.resume_batches(shop.pk, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert all(order_row(order).status == SyncStatus.SYNCED for order in orders)
+    assert emulator.get_member(api_key, list_id, held)["status"] == "transactional"
+    assert {emulator.get_member(api_key, list_id, email)["status"] for email in newcomers} == {"subscribed"}
+    [entry] = MailchimpLogEntry.objects.filter(action="order.box_not_applied")
+    assert entry.order_id == orders[0].pk

@@ -311,3 +311,90 @@ def test_editing_an_old_order_does_not_resubscribe_a_customer_who_withdrew(shop,
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
     entry = MailchimpLogEntry.objects.get(action="consent.not_given", contact_id=person.pk)
     assert entry.order_id == order.pk and order.identifier in entry.message
+
+
+# Fifth review of issue 19 (aud8): an order edit changes the customer's consent in neither direction; a box
+# Shuup's checkout hid gives no consent.
+def test_editing_an_old_unticked_order_does_not_withdraw_a_consent_given_since(shop, configuration, mailchimp_account):
+    """A customer placed an order without ticking the marketing box (no consent then), and later subscribed (the
+    account page, the staff). The staff edit that old order in the admin (Shuup's OrderModifier, e.g. add a line):
+    Shuup copies the order's unticked box back onto the customer and saves them. An order edit gives no consent
+    (ORDER_EDITED), and it withdraws none either: yet the customer's consent is turned off, Mailchimp unsubscribes
+    them (a member who can then only come back through a confirmation), and every other contact of the address
+    stops consenting too."""
+    from shuup.admin.modules.orders.json_order_creator import AdminOrderModifier, AdminOrderSource
+    from shuup.core.models import Contact, OrderLineType
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=False, email="subscribed.since@fastmail.com")
+    person.add_to_shop(shop)
+    order = account_order(shop, person, marketing_permission=False)
+    person = PersonContact.objects.get(pk=person.pk)
+    person.marketing_permission = True  # given since (the admin's contact form)
+    person.save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+
+    source = AdminOrderSource(shop)
+    source.update_from_order(order)
+    assert source.marketing_permission is False, "the order's original box"
+    product = create_product("edited-%s" % order.pk, shop=shop, supplier=get_default_supplier(), default_price=5)
+    source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=2,
+                    base_unit_price=source.create_price(5), sku=product.sku, text="Another thing")
+    AdminOrderModifier().update_order_from_source(source, order)
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    kept = Contact.objects.get(pk=person.pk).marketing_permission
+    member = emulator.get_member(api_key, list_id, person.email)["status"]
+    assert (kept, member) == (True, "subscribed"), (kept, member)
+    entry = MailchimpLogEntry.objects.get(action="consent.kept", contact_id=person.pk)
+    assert entry.order_id == order.pk and order.identifier in entry.message
+
+
+def test_a_hidden_checkout_box_copied_from_a_stale_page_does_not_give_consent_back(
+        shop, configuration, mailchimp_account):
+    """Once a customer was asked at checkout (``marketing_permission_asked``), Shuup's confirm page hides the box and
+    fills it with the customer's consent as the page was rendered. The customer (subscribed) opens the confirm page,
+    unsubscribes through Mailchimp's link meanwhile (webhook: consent off), and places the order from the open page:
+    the hidden box carries True, OrderCreator copies it onto them and the addon takes it for the shopper's consent
+    at checkout: consent on again in the shop and a confirmation asked of someone who just unsubscribed (the addon's
+    own docstring: 'Once asked, Shuup's checkout hides the box and copies the customer's flag into it: no consent
+    given here')."""
+    from django.test import Client
+    from shuup.core.models import Contact
+
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person
+    from tests.webhooks.helpers import post_event
+
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, email="asked.before@fastmail.com")
+    person.add_to_shop(shop)
+    person.options = {"marketing_permission_asked": True}
+    person.save()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
+    emulator.set_member_status(api_key, list_id, person.email, "unsubscribed")
+    assert post_event(Client(), configuration, "unsubscribe", email=person.email, action="unsub").status_code == 200
+    assert Contact.objects.get(pk=person.pk).marketing_permission is False
+    before = len(emulator.confirmations(api_key))
+    # The confirm page rendered before the unsubscribe: its hidden box holds True.
+    account_order(shop, PersonContact.objects.get(pk=person.pk), marketing_permission=True)
+    make_all_due()
+    drain()
+    make_all_due()
+    drain()
+    consent = Contact.objects.get(pk=person.pk).marketing_permission
+    member = emulator.get_member(api_key, list_id, person.email)["status"]
+    asked = len(emulator.confirmations(api_key)) - before
+    assert (consent, member, asked) == (False, "unsubscribed", 0), (consent, member, asked)
+    entry = MailchimpLogEntry.objects.get(action="consent.not_given", contact_id=person.pk)
+    assert "hid the marketing box" in entry.message

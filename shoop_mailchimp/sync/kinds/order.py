@@ -20,6 +20,7 @@ from shuup.core.models import Contact, Order, OrderLine, OrderStatusHistory, Ord
 from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
+from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import address_forms, address_key
@@ -127,15 +128,24 @@ class CatalogueGap:
                             {key: value for key, value in payload.items() if key != "id"})
 
 
-def guest_customer(order, double_opt_in):
+#: Logged when a guest order whose box was ticked is sent for an address Mailchimp already holds.
+BOX_NOT_APPLIED = ("Order %s was placed as a guest with the marketing box ticked, for an address Mailchimp already "
+                   "holds (an earlier order, cart or contact): the box was not applied (anyone may type an address "
+                   "at a guest checkout); the member keeps its status. A subscription of the address is asked for "
+                   "through the newsletter block or the account page, which ask its owner to confirm.")
+
+
+def guest_customer(order, double_opt_in, held=False):
     """The customer of an order placed without an account: its e-mail, its billing name, and the order's own
     marketing box as consent. Double opt-in needs a confirmation letter, which only a member write asks
-    for, so there a guest goes in as a transactional member."""
+    for, so there a guest goes in as a transactional member. ``held``: Mailchimp already holds a customer or member
+    of the address (:func:`held_guest_orders`); the box, ticked by whoever typed the address, does not subscribe it
+    (``opt_in_status`` false → true on an existing customer subscribes its member outright)."""
     email = mailchimp_email(order.email)
     if not email:
         raise UnsendableOrder("a guest order without an e-mail address has nobody to attach it to")
     customer = {"id": guest_customer_id(email), "email_address": email,
-                "opt_in_status": bool(order.marketing_permission) and not double_opt_in}
+                "opt_in_status": bool(order.marketing_permission) and not double_opt_in and not held}
     first, _, last = clean_name(order.billing_address.name if order.billing_address else "").partition(" ")
     if first:
         customer["first_name"] = first
@@ -336,9 +346,38 @@ class Context:
         self.catalogue_gap = CatalogueGap(configuration, [
             line.product for order in self.orders.values() for line in order_fields.product_lines(order.lines.all())])
         self.attributions = attribution.Attributions(self.orders)
+        #: The guest orders whose address Mailchimp already holds a customer or member of (their box subscribes
+        #: nobody outright).
+        self.held_guests = held_guest_orders(configuration.shop_id, self.orders.values())
         #: {order id: the carts its address ends}, for the orders never sent before: their first plan queues them.
         self.ended_carts = carts_of_addresses(configuration.shop_id, [
             self.orders[row.object_id] for row in rows if row.last_synced_at is None and row.object_id in self.orders])
+
+
+def held_guest_orders(shop_id, orders):
+    """The ids of the guest orders (no customer) among ``orders`` whose address Mailchimp already holds a customer or
+    member of: the shop sent it before (another order's customer, a cart's, a contact's member: a row of the shop
+    with the address sent), or an earlier order of this drain has it. Mailchimp subscribes an existing customer's
+    member outright when its ``opt_in_status`` turns true, and anyone may type an address at a guest checkout: such
+    an order's box is not applied (:func:`guest_customer`)."""
+    guests = sorted((order for order in orders if not order.customer_id and (order.email or "").strip()),
+                    key=lambda order: order.pk)
+    if not guests:
+        return set()
+    forms = {order.pk: address_forms(order.email) for order in guests}
+    sent = set()
+    for object_id, kind, email in SyncState.objects.annotate(lower_email=Lower("email")).filter(
+            shop_id=shop_id, last_synced_at__isnull=False,
+            lower_email__in=set().union(*forms.values())).values_list("object_id", "kind", "lower_email"):
+        sent.add((object_id, kind, email))
+    held, seen_keys = set(), set()
+    for order in guests:
+        key = address_key(order.email)
+        if key in seen_keys or any(email in forms[order.pk] and not (kind == KIND and object_id == order.pk)
+                                   for object_id, kind, email in sent):
+            held.add(order.pk)
+        seen_keys.add(key)
+    return held
 
 
 def carts_of_addresses(shop_id, orders):
@@ -446,6 +485,7 @@ class OrderPlan:
         #: :func:`order_fields.new_statuses`.
         self.statuses = order_fields.status_record(order, all_lines)
         self.waiting_for_customer = False
+        self.box_not_applied = False
         customer_state, customer_known = context.customer_states.get(order.customer_id, (None, False))
         if order.customer_id and customer_known:
             # Mailchimp knows the customer (it was sent once, whatever happened since): an order carries
@@ -471,7 +511,10 @@ class OrderPlan:
             raise UnsendableOrder("the guest did not tick the marketing box, and the shop sends only people who "
                                   "consented")
         else:
-            customer = guest_customer(order, configuration.double_opt_in)
+            held = order.pk in context.held_guests
+            customer = guest_customer(order, configuration.double_opt_in, held=held)
+            #: The guest ticked the box, and Mailchimp holds the address: the box is not applied (logged once sent).
+            self.box_not_applied = held and bool(order.marketing_permission) and not configuration.double_opt_in
         self.payload = order_payload(
             order, all_lines, customer, statuses=configuration.send_order_notifications,
             coupons=context.coupons.get(order.pk, ()), cancelled_at=context.cancelled_at.get(order.pk),
@@ -519,6 +562,8 @@ class OrderPlan:
         log("order.send", "Order %s sent (%s %s, %d %s)" % (
             order.identifier or order.pk, payload["order_total"], payload["currency_code"], lines,
             "line" if lines == 1 else "lines"))
+        if self.box_not_applied:
+            log("order.box_not_applied", BOX_NOT_APPLIED % (order.identifier or order.pk))
         return Outcome.synced(fingerprint=self.fingerprint, email=self.email, order_statuses=self.statuses)
 
     def _send(self, payload):
@@ -597,6 +642,8 @@ def _build_orders(configuration, pairs, rows, sent):
         sent.setdefault(str(row.id), {}).update(email=plan.email, fingerprint=plan.fingerprint,
                                                 statuses=plan.statuses, products=plan.product_ids(),
                                                 customer=plan.order.customer_id,
+                                                box_not_applied=(plan.order.identifier or str(plan.order.pk))
+                                                if plan.box_not_applied else "",
                                                 carts=sorted(plan.context.ended_carts.get(plan.order.pk, ())))
     return operations
 
@@ -613,6 +660,9 @@ def _read_order(row, results, facts):
     if not facts or result is None:
         return Outcome(Result.RETRY, "no batch result for this order")
     if not operation_failed(result):
+        if facts.get("box_not_applied"):
+            log_event(row.shop_id, "order.box_not_applied", BOX_NOT_APPLIED % facts["box_not_applied"],
+                      order_id=row.object_id)
         return Outcome.synced(email=facts["email"], fingerprint=facts["fingerprint"],
                               order_statuses=facts.get("statuses", ""))
     error = batches.error_of(result)
