@@ -46,6 +46,10 @@ ORDER_EDITED = "_shoop_mailchimp_order_edited"
 #: it copies the box onto them and saves them: no choice made, so this save gives no consent the database does not
 #: hold (an unsubscribe heard since the page was rendered stays; see :func:`contact_saving`).
 CONSENT_BOX_HIDDEN = "_shoop_mailchimp_consent_box_hidden"
+#: Set on the customer by an order creator (a checkout, the admin's) whose order's marketing box is unticked, before
+#: it copies the box onto them and saves them: an unticked box is no withdrawal, so this save keeps the consent the
+#: customer holds, and the confirmation it may wait for (see :func:`contact_saving`).
+BOX_UNTICKED = "_shoop_mailchimp_box_unticked"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -61,6 +65,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     edited_order = recall(instance, ORDER_EDITED)
+    unticked_order = recall(instance, BOX_UNTICKED)
     hidden_box_order = recall(instance, CONSENT_BOX_HIDDEN)
     setattr(instance, CONSENT_TURNED_ON, False)
     setattr(instance, CONSENT_TURNED_OFF, False)
@@ -74,6 +79,12 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     if edited_order is not None and permission != bool(stored):
         instance.marketing_permission = permission = bool(stored)
         _log_order_edit_keeps_consent(edited_order, instance, stored)
+    if unticked_order is not None and permission is False and stored:
+        instance.marketing_permission = permission = True
+        log_event(unticked_order.shop_id, "consent.kept", "Order %s was placed without ticking the marketing box; the "
+                  "customer keeps the consent given earlier (only an unsubscribe or an edit of the contact withdraws "
+                  "it)." % (unticked_order.identifier or unticked_order.pk), kind=LogKind.INFO, contact_id=instance.pk,
+                  order_id=unticked_order.pk)
     if hidden_box_order is not None and permission is True and not stored:
         instance.marketing_permission = permission = False
         log_event(hidden_box_order.shop_id, "consent.not_given", "Order %s was placed from a checkout that hid the "

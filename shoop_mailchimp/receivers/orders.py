@@ -11,6 +11,7 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import LogKind, SyncKind
 from shoop_mailchimp.receivers.carts import record_carts_ordered
 from shoop_mailchimp.receivers.contacts import (
+    BOX_UNTICKED,
     CONSENT_AT_CHECKOUT,
     CONSENT_BOX_HIDDEN,
     CONSENT_TURNED_OFF_AT,
@@ -77,6 +78,10 @@ def order_line_saved(sender, order, **kwargs):
         remember(order.customer, CONSENT_BOX_HIDDEN, order)
     elif order.customer_id and order.marketing_permission and shoppers_checkout(sender):
         remember(order.customer, CONSENT_AT_CHECKOUT, True)
+    elif order.customer_id and not order.marketing_permission and issubclass(sender, OrderCreator):
+        # An unticked box is no withdrawal (see order_created): the save keeps the consent the customer holds, and
+        # with it the confirmation it may still wait for (see shoop_mailchimp.receivers.contacts.contact_saving).
+        remember(order.customer, BOX_UNTICKED, order)
     elif order.customer_id and order_editor(sender):
         # The order's box, as it was when the order was placed, copied back onto a customer who may have changed
         # their choice since: the save keeps it (see shoop_mailchimp.receivers.contacts.contact_saving).
@@ -89,14 +94,16 @@ def order_created(sender, order, source=None, **kwargs):
 
     Shuup's OrderCreator copies the order's marketing checkbox onto the customer, so an order
     placed without ticking it would silently withdraw an earlier consent. An unticked box is not
-    a withdrawal: when the save that turned consent off happened while this order was being created,
-    it is undone and the event logged. Consent withdrawn before the order (by the shop, by the person,
-    by an unsubscribe) stays withdrawn, even if Mailchimp has not heard of it yet.
+    a withdrawal: the save keeps the consent (:data:`~shoop_mailchimp.receivers.contacts.BOX_UNTICKED`), and
+    when a save that turned consent off happened while this order was being created all the same (an order
+    Shuup saved no line of), it is undone here; both log it. Consent withdrawn before the order (by the shop, by
+    the person, by an unsubscribe) stays withdrawn, even if Mailchimp has not heard of it yet.
     """
     if order.customer_id:
         recall(order.customer, CONSENT_AT_CHECKOUT)  # not left for a later save when the creator saved nothing
         recall(order.customer, ORDER_EDITED)
         recall(order.customer, CONSENT_BOX_HIDDEN)
+        recall(order.customer, BOX_UNTICKED)
     if order.shop_id not in recording_shop_ids():
         return
     remember_for_order(order, getattr(source, "request", None))

@@ -10,7 +10,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import field_error, post_shop_form, url
-from tests.helpers import member_puts, new_person, row_of
+from tests.helpers import make_all_due, member_puts, new_person, row_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -343,3 +343,26 @@ def test_an_erasure_recorded_while_disconnected_keeps_a_member_another_contact_h
 
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", "the other contact's member"
     assert MailchimpLogEntry.objects.filter(contact_id=contact_id, action="member.kept").exists()
+
+
+def test_an_unconfirmed_consent_kept_through_an_unticked_order_is_not_subscribed_outright_in_a_new_audience(
+        admin_client, connected, mailchimp_account):
+    """Found by review aud8: the unticked order's save dropped the confirmation request the consent waited for; moved
+    to another audience, the never-confirmed address was subscribed outright (the third review's finding 1)."""
+    from tests.sync.test_orders import asked_to_confirm_then_ordered_unticked
+    emulator, api_key, list_id = mailchimp_account
+    assert not connected.double_opt_in
+    email = "never.confirmed@fastmail.com"
+    person = asked_to_confirm_then_ordered_unticked(connected.shop, emulator, api_key, list_id, email)
+    assert PersonContact.objects.get(pk=person.pk).marketing_permission is True
+
+    admin_client.post(url("disconnect"))
+    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
+    other_list = emulator.add_list(api_key, name="New audience")
+    assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
+    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+    assert configuration.list_id == other_list and configuration.is_active
+    make_all_due()
+    drain()
+    member = emulator.get_member(api_key, other_list, email)
+    assert member is None or member["status"] != "subscribed", (row_of(person).consent_request, member["status"])

@@ -2,9 +2,10 @@ import pytest
 from shuup.core.models import OrderStatus, PersonContact, Shop
 from shuup.testing.factories import create_random_contact_group
 
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import subscriptions
-from tests.helpers import make_all_due, place_order
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, new_person, place_order, row_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -398,3 +399,39 @@ def test_a_hidden_checkout_box_copied_from_a_stale_page_does_not_give_consent_ba
     assert (consent, member, asked) == (False, "unsubscribed", 0), (consent, member, asked)
     entry = MailchimpLogEntry.objects.get(action="consent.not_given", contact_id=person.pk)
     assert "hid the marketing box" in entry.message
+
+
+def asked_to_confirm_then_ordered_unticked(shop, emulator, api_key, list_id, email):
+    """A shopper whose address nobody proved presses Subscribe on the account page while Mailchimp holds the address
+    as a guest buyer: asked to confirm (member pending, the row keeps ``confirm`` until the owner confirms). They
+    then place an order without ticking the marketing box. Returns the person."""
+    emulator.add_members(api_key, list_id, [email], status="transactional")
+    person = new_person(permission=False, email=email)
+    person.add_to_shop(shop)
+    make_all_due()
+    drain()
+    subscriptions.subscribe_person(shop, PersonContact.objects.get(pk=person.pk), subscriptions.ACCOUNT_PAGE)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+    assert row_of(person).consent_request == ConsentRequest.CONFIRM
+    account_order(shop, PersonContact.objects.get(pk=person.pk), marketing_permission=False)
+    make_all_due()
+    drain()
+    return person
+
+
+def test_an_order_placed_without_ticking_the_box_keeps_a_pending_confirmation_request(
+        shop, configuration, mailchimp_account):
+    """The unticked box is no withdrawal: the save keeps the consent and the confirmation it waits for (before, the
+    save's withdrawal dropped the request and the undo gave back the flag only: the next send took the consent as
+    given outright)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "pending.buyer@fastmail.com"
+    person = asked_to_confirm_then_ordered_unticked(shop, emulator, api_key, list_id, email)
+    make_all_due()
+    drain()
+    consent = PersonContact.objects.get(pk=person.pk).marketing_permission
+    state = (consent, row_of(person).consent_request, emulator.get_member(api_key, list_id, email)["status"])
+    assert state == (True, ConsentRequest.CONFIRM, "pending")
+    assert MailchimpLogEntry.objects.filter(action="consent.kept", contact_id=person.pk).count() == 1
