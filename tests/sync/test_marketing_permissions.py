@@ -61,3 +61,21 @@ def test_a_bulk_import_sets_them_from_the_shops_consent(gdpr_configuration, sett
     bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     assert all(enabled(emulator, api_key, list_id, consenting.email).values())
     assert not any(enabled(emulator, api_key, list_id, silent.email).values())
+
+
+def test_a_withdrawal_saved_with_a_move_to_another_contacts_address_disables_them_at_the_old_address(
+        gdpr_configuration):
+    """Fifth review of issue 19 (aud8): a contact's e-mail changed to another consenting contact's address, its
+    consent withdrawn in the same save: the withdrawal was the consent given for its old address. The member there is
+    unsubscribed with its permissions off; the other contact's member keeps its status and permissions."""
+    emulator, api_key, list_id = gdpr_configuration
+    other = new_person(permission=True)
+    moving = new_person(permission=True)
+    old_email = moving.email
+    moving.email = other.email
+    moving.marketing_permission = False
+    moving.save()
+    assert emulator.get_member(api_key, list_id, other.email)["status"] == "subscribed"
+    assert all(enabled(emulator, api_key, list_id, other.email).values())
+    assert emulator.get_member(api_key, list_id, old_email)["status"] == "unsubscribed"
+    assert not any(enabled(emulator, api_key, list_id, old_email).values())

@@ -143,7 +143,7 @@ class Context:
     """What planning a slice of contact rows needs, loaded in four queries (seven with interests, orders and
     groups' names for merge fields or tags: the shop's other contacts of the same addresses, their orders, the
     groups' names), and one more when a row left its address last sent (erased, or the contact's address changed):
-    whether another of the shop's contacts still has it (:func:`held_by_others`).
+    whether another of the shop's contacts still has it, or has the contact's new address (:func:`held_by_others`).
 
     Several contacts of the shop may have one address (a newsletter block's contact and the account registered
     later): Mailchimp has one member of it, and whichever is sent last writes it. So the facts only the shop knows
@@ -181,7 +181,10 @@ class Context:
                 count=Count("id"), first=Min("created_on"), total=Sum("taxful_total_price_value"))}
         #: The ids of the rows whose address last sent (``row.email``) another of the shop's contacts still has:
         #: the member of it is that contact's too, neither moved to the row's new address nor erased with the row.
-        self.held_by_others = held_by_others(configuration.shop_id, rows, self.contacts)
+        #: And the ids of the rows of a contact whose new address (changed since it was sent) another of the shop's
+        #: contacts has: the member there is that contact's, whose status a contact arriving without its own
+        #: consent does not change.
+        self.held_by_others, self.arrived_at_held = held_by_others(configuration.shop_id, rows, self.contacts)
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -224,27 +227,44 @@ def same_address(shop_id, contacts):
 
 
 def held_by_others(shop_id, rows, contacts):
-    """The ids of the ``rows`` (to erase, or of a contact whose address changed since it was sent) whose address last
-    sent another of the shop's contacts still has (any spelling of the mailbox: their address keys), in
-    one query, none when no row left its address. Mailchimp has one member of the address: the other contact's."""
-    left = {}
+    """(left, arrived) for the ``rows`` (to erase, or of a contact whose address changed since it was sent), in one
+    query, none when no row left its address: ``left``, the ids of those whose address last sent another of the
+    shop's contacts still has (any spelling of the mailbox: their address keys; Mailchimp has one member of the
+    address, the other contact's); ``arrived``, the ids of those whose contact's new address another of the shop's
+    contacts has (the member there is that contact's)."""
+    left, arrived = {}, {}
     for row in rows:
+        if not (row.email or "").strip():
+            continue
         contact = contacts.get(row.object_id)
-        if (row.email or "").strip() and (row.erase or contact is None
-                                          or address_key(row.email) != address_key(contact.email)):
+        if row.erase or contact is None:
             left[row.object_id] = row.email
-    return addresses_held_by_others(shop_id, left)
+        elif address_key(row.email) != address_key(contact.email):
+            left[row.object_id] = row.email
+            arrived[row.object_id] = contact.email
+    holders = address_holders(shop_id, list(left.values()) + list(arrived.values()))
+    return _held(left, holders), _held(arrived, holders)
 
 
 def addresses_held_by_others(shop_id, emails):
     """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
     case, either form of an internationalized domain: their address keys), in one query (none for no address)."""
-    keys = address_keys(emails.values())
-    if not keys:
-        return set()
+    return _held(emails, address_holders(shop_id, emails.values()))
+
+
+def address_holders(shop_id, emails):
+    """{address key: the ids of the shop's contacts with it} of these addresses, in one query (none for no
+    address)."""
+    keys = address_keys(emails)
     holders = {}
-    for pk, key in shop_contacts_with_keys(shop_id, keys).values_list("pk", "mailchimp_address__key"):
-        holders.setdefault(key, set()).add(pk)
+    if keys:
+        for pk, key in shop_contacts_with_keys(shop_id, keys).values_list("pk", "mailchimp_address__key"):
+            holders.setdefault(key, set()).add(pk)
+    return holders
+
+
+def _held(emails, holders):
+    """The ids of ``emails`` ({contact id: an address}) whose address another contact in ``holders`` has."""
     return {object_id for object_id, email in emails.items()
             if (email or "").strip() and holders.get(address_key(email), set()) - {object_id}}
 
@@ -284,7 +304,8 @@ def plan(configuration, row, context):
         return problem
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
-                               previous_shared=row.object_id in context.held_by_others)
+                               previous_shared=row.object_id in context.held_by_others,
+                               arrived_shared=row.object_id in context.arrived_at_held)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     if contact_plan.left_archived:
@@ -340,7 +361,8 @@ class ContactPlan:
     existing member's status changes only when the shop's consent changed since it was last sent.
     """
 
-    def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False):
+    def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
+                 arrived_shared=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -359,6 +381,11 @@ class ContactPlan:
         #: The address left is another contact's of the shop too (one member of it, theirs as well): the member
         #: stays where it is, and the new address is written as a member of its own (see run).
         self.previous_shared = bool(self.previous_email) and previous_shared
+        #: The new address is another contact's of the shop too (the member there is theirs as well), and this
+        #: contact arrives there without consent of its own: that member's status is left as it is, the member under
+        #: the old address is not moved onto it, and a status change of this contact's (its consent withdrawn in
+        #: the same save) reaches the member its consent was given for, under the old address (see run).
+        self.arrived_shared = bool(self.previous_email) and arrived_shared and not self.permission
         # A member the shop created before is never re-created subscribed by a stray write (an address
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
@@ -546,7 +573,9 @@ class ContactPlan:
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
         status = self.status_change
-        if self.previous_shared:
+        if self.arrived_shared:
+            status = yield from self._arrived_at_shared(status, log)
+        elif self.previous_shared:
             # Another of the shop's contacts still has the old address: its member (the other contact's consent,
             # data and tags) stays there. The new address is a member of its own, written under the consent rules
             # like any new member (status_if_new: subscribed only with this contact's consent).
@@ -656,6 +685,38 @@ class ContactPlan:
             outcome.learnt = AudienceFieldsLearnt(asked_at=decided_at)
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
+
+    def _arrived_at_shared(self, status, log):
+        """The contact's new address is another contact's of the shop too, and the contact has no consent of its
+        own: that member's status is theirs, and this send leaves it as it is (its write carries no status, the
+        member under the old address is not moved onto it). A status change of this contact's (its consent
+        withdrawn in the save that changed its address: a stranger typing a subscriber's address into their account
+        and unticking the box) is the consent given for the old address, and reaches the member there. Returns the
+        status for the new address's write: none."""
+        list_id = self.configuration.list_id
+        # The tags the shop applied (and found) are the old member's: the member arrived at carries its own.
+        self.tags_applied, self.tags_found = set(), set()
+        left, member = "", None
+        if status:
+            try:
+                member = yield Operation("PATCH", member_path(list_id, self.previous_email), {"status": status})
+                left = (member or {}).get("status", "")
+            except MailchimpNotFound:
+                pass
+            except MailchimpAPIError as error:
+                if not errors.in_compliance_state(error):
+                    raise
+                left = "unchanged: %s" % error
+        permissions = member is not None and permissions_operation(list_id, self.previous_email, member,
+                                                                   self.permission)
+        if permissions:
+            yield permissions
+        log("member.email", "E-mail changed from %s to %s, which another contact of the shop has: its member keeps "
+            "its status, and the member of %s was not moved onto it%s" % (
+                self.previous_email, self.email, self.previous_email,
+                "" if not status else "; the consent change was sent to %s (%s)" % (
+                    self.previous_email, left or "no member there")))
+        return None
 
     def tags_ignored(self, member):
         """Whether Mailchimp's answer to the member write lacks a merge tag the write carried (an answer lists
