@@ -74,6 +74,7 @@ ACTION_LABELS = {
     "reconcile": _("Reconciliation with Mailchimp"),
     "reconcile.subscribe": _("Reconciliation: subscribed in Mailchimp"),
     "reconcile.unsubscribe": _("Reconciliation: unsubscribed in Mailchimp"),
+    "send.unsubscribe": _("Unsubscribed by the shop: the address's other contacts follow"),
     "reconcile.upemail": _("Reconciliation: e-mail changed in Mailchimp"),
     "reconcile.cleaned": _("Reconciliation: address cleaned by Mailchimp"),
     "reconcile.archived": _("Reconciliation: archived in Mailchimp"),

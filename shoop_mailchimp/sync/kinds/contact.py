@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
-from shoop_mailchimp import consent, shop_consent
+from shoop_mailchimp import consent, member_events, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
@@ -677,12 +677,14 @@ class ContactPlan:
             extra={"status": member_status, "status_change": status, "interests": self.member.get("interests")})
         outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                                decided_at, None if member is None else member.get("unique_email_id", ""),
-                               unsubscribed_meanwhile, tag_change, self.request_done, link_asked)
+                               unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
+                               contact_id=self.row.object_id)
         if member is not None and self.tags_ignored(member):
             # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
             # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
             # one followed by its merge id) and the contact is sent again with them.
-            outcome.learnt = AudienceFieldsLearnt(asked_at=decided_at)
+            fields_learnt = AudienceFieldsLearnt(asked_at=decided_at)
+            outcome.learnt = fields_learnt if outcome.learnt is None else LearntTogether(outcome.learnt, fields_learnt)
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
 
@@ -818,12 +820,12 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False):
+                 link_asked=False, contact_id=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
     :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
-    shopper's request this send carried, now done."""
+    shopper's request this send carried, now done; ``contact_id``: the contact sent."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -842,7 +844,43 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
         facts["confirmation_sent_at"] = decided_at  # the link's lifetime runs from here
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
+    if status_change == members.UNSUBSCRIBED and member_status == members.UNSUBSCRIBED and not permission:
+        outcome.learnt = AddressUnsubscribed(email, decided_at, contact_id)
     return outcome
+
+
+class AddressUnsubscribed:
+    """The shop's withdrawal of one contact unsubscribed the member of its address: Mailchimp holds one member of
+    an address, so the shop's other contacts with it learn it as from Mailchimp's ``unsubscribe`` webhook (their
+    consent withdrawn, their rows told the member's status, confirmations asked for them dropped): no other
+    contact's page claims a subscription, and no later send of theirs asks the unsubscribed address to confirm.
+    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``."""
+
+    def __init__(self, email, decided_at, contact_id):
+        self.email = email
+        self.decided_at = decided_at
+        self.contact_id = contact_id
+
+    def remember(self, configuration):
+        others = [row for row in member_events.matching_states(configuration.shop_id, self.email)
+                  if row.object_id != self.contact_id]
+        if not others:
+            return
+        event = {"type": "unsubscribe", "fired_at": self.decided_at, "data": {
+            "email": self.email, "list_id": configuration.list_id, "action": "unsub",
+            "reason": "the shop withdrew the consent of a contact with this address"}}
+        member_events.handle_event(configuration, event, source="send", states=others)
+
+
+class LearntTogether:
+    """Two things one send taught the shop, remembered in turn."""
+
+    def __init__(self, *learnt):
+        self.learnt = learnt
+
+    def remember(self, configuration):
+        for item in self.learnt:
+            item.remember(configuration)
 
 
 def interest_missing(configuration, error_data):
@@ -1042,7 +1080,7 @@ def _read_customers(configuration, row, results, facts):
     # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
     return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
                         facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
-                        facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
+                        facts.get("unique_email_id"), tag_change=_batch_tag_change(facts), contact_id=row.object_id,
                         consent_request=facts.get("consent_request", ""),
                         link_asked=not facts.get("member_skipped") and link_mailed(
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")))
