@@ -2,7 +2,7 @@
 recorded, and where a save that turns consent on or off is told from one that does not."""
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
 from django.utils import timezone
-from shuup.core.models import CompanyContact, Contact, PersonContact, Shop
+from shuup.core.models import CompanyContact, Contact, PersonContact
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import shop_consent
@@ -134,11 +134,10 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             shop_consent.given_everywhere([instance.pk])
         else:
             shop_consent.given_in_shop(consent_shop_id, instance.pk, fresh=True)
-    shop_ids = shop_ids_for_contact(instance)
-    if getattr(instance, CONSENT_TURNED_OFF, False):
-        # Before the rows are queued: their sends may start as soon as they are.
-        withdrawn_for_address(instance)
-    for shop_id in shop_ids:
+    for shop_id in shop_ids_for_contact(instance):
+        if getattr(instance, CONSENT_TURNED_OFF, False):
+            # Before the row is queued: its send may start as soon as it is.
+            state.drop_unconfirmed_requests(shop_id, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance, storefront=storefront)
         else:
@@ -161,19 +160,6 @@ def storefront_consent_shop(contact, created=False):
     log_event(served.shop_id, "storefront.subscribe", "The shopper gave consent on the storefront page %s." %
               served.view_name, contact_id=contact.pk)
     return served.shop_id
-
-
-def withdrawn_for_address(contact):
-    """A save withdrew the contact's consent. Its own requests not sent yet are void, and so is a confirmation
-    asked for another contact of the shop with the address that does not consent (a stranger's press on the
-    newsletter block): the member is unsubscribed, and no link is mailed to it after the withdrawal. A request
-    made later asks again. The other contacts' own consent is theirs: a contact's withdrawal does not change it
-    (it may be a stranger's account typed with the address, or a consent given in another shop only)."""
-    for shop_id in shop_ids_for_contact(contact, list(Shop.objects.values_list("pk", flat=True))):
-        unconsenting = list(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).filter(
-            marketing_permission=False).values_list("pk", flat=True)) if contact.email else []
-        state.drop_unconfirmed_requests(shop_id, [contact.pk])
-        state.drop_confirmation_requests(shop_id, unconsenting)
 
 
 def consent_given(shop_id, contact, storefront=False):

@@ -270,13 +270,6 @@ def drop_unconfirmed_requests(shop_id, contact_ids):
         ConsentRequest.SIGNUP, ConsentRequest.CONFIRM)).update(consent_request="")
 
 
-def drop_confirmation_requests(shop_id, contact_ids):
-    """A confirmation asked for these contacts (``CONFIRM``: a stranger's press for an address they do not consent
-    for) is void: the address's consent was withdrawn in the shop since, in the caller's transaction."""
-    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(consent_request=ConsentRequest.CONFIRM).update(
-        consent_request="")
-
-
 def erase(shop_id, contact_ids):
     """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
     return bool(_rows(shop_id, SyncKind.CONTACT, contact_ids).update(erase=True, **_pending_now(timezone.now())))
