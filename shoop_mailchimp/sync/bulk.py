@@ -206,8 +206,8 @@ def apply_results(configuration, batch, results, journal, report):
         else:
             readings.append((row, outcome))
     for _row, outcome in readings:
-        if outcome.learnt is not None:  # as the drainer does: what the send taught, whatever becomes of the row
-            outcome.learnt.remember(configuration)
+        for learnt in outcome.learnt:  # as the drainer does: what the send taught, whatever becomes of the row
+            learnt.remember(configuration)
     closed = state.close_synced_together([(row, outcome) for row, outcome in readings if not outcome.requeue])
     for row, outcome in readings:
         if row.id in closed:

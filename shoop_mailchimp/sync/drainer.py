@@ -266,8 +266,8 @@ class ShopDelivery:
                 state.close(row, Outcome(Result.RETRY, outcome.reason, facts=outcome.facts, waits=True))
                 del self.held[row.id]
             raise ShopStopped(outcome)
-        if outcome.learnt is not None:
-            outcome.learnt.remember(self.configuration)
+        for learnt in outcome.learnt:
+            learnt.remember(self.configuration)
         status = state.close(row, outcome)
         del self.held[row.id]
         kinds.after_close(BY_KIND[row.kind], row, outcome, status, self.journal)

@@ -53,10 +53,10 @@ class Outcome:
     #: Other rows Mailchimp turned out to lack although the shop holds them sent (a product deleted in Mailchimp
     #: that an order names): [(kind, object ids)], sent again as never sent (``state.resend_as_new``).
     resend_as_new: list = field(default_factory=list)
-    #: What the send taught the shop besides the row's own facts, recorded as the row closes (whatever becomes
-    #: of the row): an object whose ``remember(configuration)`` writes it (a group's interest as Mailchimp now
-    #: has it, :class:`~shoop_mailchimp.sync.kinds.group.InterestChange`). The plan itself only reads.
-    learnt: Optional[object] = None
+    #: What the send taught the shop besides the row's own facts, recorded in turn as the row closes (whatever
+    #: becomes of the row): objects whose ``remember(configuration)`` writes each (a group's interest as Mailchimp
+    #: now has it, :class:`~shoop_mailchimp.sync.kinds.group.InterestChange`). The plan itself only reads.
+    learnt: list = field(default_factory=list)
     #: The send found the person unsubscribed in Mailchimp: the shop's consent is withdrawn too.
     withdraw_consent: bool = False
     #: FAILED: the key of what was refused (the plan's), so that the same data is not sent again.

@@ -683,8 +683,7 @@ class ContactPlan:
             # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
             # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
             # one followed by its merge id) and the contact is sent again with them.
-            fields_learnt = AudienceFieldsLearnt(asked_at=decided_at)
-            outcome.learnt = fields_learnt if outcome.learnt is None else LearntTogether(outcome.learnt, fields_learnt)
+            outcome.learnt.append(AudienceFieldsLearnt(asked_at=decided_at))
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
 
@@ -845,7 +844,7 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     if status_change == members.UNSUBSCRIBED and member_status == members.UNSUBSCRIBED and not permission:
-        outcome.learnt = AddressUnsubscribed(email, decided_at, contact_id)
+        outcome.learnt.append(AddressUnsubscribed(email, decided_at, contact_id))
     return outcome
 
 
@@ -872,17 +871,6 @@ class AddressUnsubscribed:
         member_events.handle_event(configuration, event, source="send", states=others)
 
 
-class LearntTogether:
-    """Two things one send taught the shop, remembered in turn."""
-
-    def __init__(self, *learnt):
-        self.learnt = learnt
-
-    def remember(self, configuration):
-        for item in self.learnt:
-            item.remember(configuration)
-
-
 def interest_missing(configuration, error_data):
     """Someone deleted a group's interest in Mailchimp: every mapped group is checked (and its interest
     re-created), and the contact is tried again after them. Nothing pauses the shop."""
@@ -898,7 +886,7 @@ def merge_fields_changed(configuration, error_data, learnt):
     contact is tried again with the mapping they give. Nothing pauses the shop, and no admin needs to act."""
     return Outcome(Result.RETRY, _("Mailchimp refused the member's merge fields: the audience's merge fields were "
                                    "read again (one may have been changed in Mailchimp), and the contact is sent "
-                                   "again with them."), error=error_data, learnt=learnt)
+                                   "again with them."), error=error_data, learnt=[learnt])
 
 
 def before_close(row, outcome):

@@ -186,7 +186,7 @@ class GroupPlan:
                 log("interest.delete", "Interest %r deleted (its group was deleted, or is no longer chosen)"
                     % mapping.name)
             outcome = Outcome.removed()
-            outcome.learnt = InterestChange(group_id, None)
+            outcome.learnt.append(InterestChange(group_id, None))
             return outcome
         taken = set(ContactGroupInterest.objects.filter(shop_id=self.shop_id).exclude(
             group_id=group_id).values_list("name", flat=True))
@@ -197,7 +197,7 @@ class GroupPlan:
                 if mapping.name != name:
                     yield Operation("PATCH", interests_path(list_id, category_id, mapping.interest_id), {"name": name})
                     log("interest.rename", "Interest %r renamed to %r" % (mapping.name, name))
-                    outcome.learnt = InterestChange(group_id, mapping.interest_id, name)
+                    outcome.learnt.append(InterestChange(group_id, mapping.interest_id, name))
                 else:
                     yield Operation("GET", interests_path(list_id, category_id, mapping.interest_id),
                                     params={"fields": "id"})
@@ -227,7 +227,7 @@ class GroupPlan:
             requeue = []
         log("interest.create", "Interest %r is mapped to group %s" % (name, group_id))
         outcome = Outcome.synced()
-        outcome.learnt = change
+        outcome.learnt.append(change)
         # Members already sent (or being sent) get the new interest; never-sent contacts stay unsent.
         outcome.requeue = requeue + [(SyncKind.CONTACT, group_member_ids(group_id), True)]
         return outcome
