@@ -32,27 +32,72 @@ def package_sources(*, include_testing=False):
     return sources
 
 
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
 def scopes(tree):
     """The module's own statements, then each function: each has its own names."""
     yield tree
-    yield from (node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    yield from (node for node in ast.walk(tree) if isinstance(node, FUNCTIONS))
 
 
-def root_name(node):
-    """The name an expression chain starts from: ``SyncState`` of ``SyncState.objects.filter(x).first()``."""
+def scope_nodes(scope):
+    """The nodes of a scope: a function's, its inner functions' too (they see its names); the module's own, without
+    its functions' (a name a function binds is not the module's)."""
+    if not isinstance(scope, ast.Module):
+        yield from ast.walk(scope)
+        return
+    todo = [node for node in scope.body if not isinstance(node, FUNCTIONS)]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, FUNCTIONS))
+
+
+def chain_names(node):
+    """The names along an expression chain, from its end to the name it starts from: ``held``, ``self`` of
+    ``self.held[key].save``, ``SyncState`` of ``SyncState.objects.filter(x).first()``; the model also of
+    ``models.SyncState`` and ``apps.get_model("shoop_mailchimp", "SyncState")``, and ``row`` of
+    ``type(row).objects``."""
     while True:
         if isinstance(node, ast.Attribute):
+            yield node.attr
+            if node.attr == MODEL:
+                return
             node = node.value
         elif isinstance(node, ast.Call):
-            node = node.func
+            if any(isinstance(arg, ast.Constant) and arg.value == MODEL for arg in node.args):
+                yield MODEL
+                return
+            if isinstance(node.func, ast.Name) and node.func.id == "type" and len(node.args) == 1:
+                node = node.args[0]
+            else:
+                node = node.func
         elif isinstance(node, ast.Subscript):
             node = node.value
         else:
-            return node.id if isinstance(node, ast.Name) else None
+            if isinstance(node, ast.Name):
+                yield node.id
+            return
+
+
+def reaches_rows(node, tainted):
+    """Whether the expression is SyncState, its rows or querysets: it starts from a tainted name, reaches the model,
+    or goes through an attribute named as rows are (``self.row``)."""
+    names = list(chain_names(node))
+    return bool(names) and (names[-1] in tainted or MODEL in names
+                            or any(ROW_NAME.search(name) for name in names[:-1]))
 
 
 def bound_names(target):
-    return {node.id for node in ast.walk(target) if isinstance(node, ast.Name)}
+    """The names an assignment's target binds: ``a, *b`` binds a and b; ``self.held[key]`` binds no name."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(bound_names(element) for element in target.elts))
+    if isinstance(target, ast.Starred):
+        return bound_names(target.value)
+    return set()
 
 
 # One module writes SyncState ----------------------------------------------------------------------------------
@@ -62,38 +107,71 @@ WRITE_METHODS = {"save", "update", "create", "bulk_create", "bulk_update", "dele
                  "update_or_create", "refresh_from_db_and_save"}
 
 
+#: The state module's names in other modules: what its functions hand out (``state.claim()``'s rows,
+#: ``state.held_by(token)``'s queryset) are SyncState rows.
+STATE_MODULE = "shoop_mailchimp.sync.state"
+#: Parameters and attributes that hold SyncState rows by the package's naming: the kinds' hooks get ``row``
+#: (``after_close(row, outcome, status, journal)``, ``before_close(row, outcome)``, ``plan(configuration, row,
+#: context)``), ``load`` and the batch path ``rows``; a plan keeps ``self.row``, the drainer gets a ``held_row``.
+ROW_NAME = re.compile(r"(^|_)rows?$")
+
+
+def state_module_names(tree):
+    """The names a module reaches sync/state.py by: ``state`` (how every module imports it) and the aliases and
+    functions it imports from it."""
+    names = {"state"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "shoop_mailchimp.sync":
+            names |= {alias.asname or alias.name for alias in node.names if alias.name == "state"}
+        elif isinstance(node, ast.ImportFrom) and node.module == STATE_MODULE:
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {alias.asname for alias in node.names if alias.name == STATE_MODULE and alias.asname}
+    return names
+
+
+def row_parameters(scope):
+    if isinstance(scope, ast.Module):
+        return set()
+    arguments = scope.args
+    return {argument.arg for argument in arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+            + [arguments.vararg, arguments.kwarg] if argument is not None and ROW_NAME.search(argument.arg)}
+
+
 def sync_state_writes(source):
-    """Line numbers of the module's writes to SyncState: a write method called on ``SyncState`` or on a name
-    bound from it in the same scope (a queryset, a row, a loop over them), or a ``SyncState(...)`` made."""
+    """Line numbers of the module's writes to SyncState: a write method called on ``SyncState`` (also reached as
+    ``models.SyncState``, ``type(row)``, ``apps.get_model(..., "SyncState")``), on what the state module hands out
+    (``state.held_by(token)``, ``state.claim()``'s rows), on a parameter named as a row (``row``, ``rows``,
+    ``held_row``), or on a name bound from any of these in the same scope (a queryset, a row, a loop over them), or
+    a ``SyncState(...)`` made."""
     found = set()
     tree = ast.parse(source)
+    handed_out = state_module_names(tree)
     for scope in scopes(tree):
-        tainted = {MODEL}
-        body = scope.body if isinstance(scope, ast.Module) else [scope]
+        tainted = {MODEL} | handed_out | row_parameters(scope)
         # Twice: a name bound late in a loop may be used above its binding.
         for _pass in range(2):
-            for node in (inner for statement in body for inner in ast.walk(statement)):
+            for node in scope_nodes(scope):
                 if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
                     value = node.value
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    if value is not None and root_name(value) in tainted:
+                    if value is not None and reaches_rows(value, tainted):
                         for target in targets:
                             tainted |= bound_names(target)
                 elif isinstance(node, (ast.For, ast.comprehension)):
                     if any(isinstance(inner, ast.Name) and inner.id in tainted for inner in ast.walk(node.iter)):
                         tainted |= bound_names(node.target)
                 elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                    if root_name(node.context_expr) in tainted:
+                    if reaches_rows(node.context_expr, tainted):
                         tainted |= bound_names(node.optional_vars)
-        for statement in body:
-            for node in ast.walk(statement):
-                if not isinstance(node, ast.Call):
-                    continue
-                if isinstance(node.func, ast.Name) and node.func.id == MODEL:
-                    found.add(node.lineno)
-                elif (isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS
-                      and root_name(node.func.value) in tainted):
-                    found.add(node.lineno)
+        for node in scope_nodes(scope):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id == MODEL:
+                found.add(node.lineno)
+            elif (isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS
+                  and reaches_rows(node.func.value, tainted)):
+                found.add(node.lineno)
     return sorted(found)
 
 
@@ -106,6 +184,11 @@ def test_only_the_state_module_writes_sync_state():
 
 @pytest.mark.parametrize("planted", [
     "SyncState.objects.filter(kind=k).update(status='pending')",
+    "state.held_by(k).update(status='pending')",
+    "(row,) = state.claim(k)\n    row.save()",
+    "models.SyncState.objects.filter(kind=k).delete()",
+    "apps.get_model('shoop_mailchimp', 'SyncState').objects.all().delete()",
+    "self.row.attempts = 0\n    self.row.save()",
     "rows = SyncState.objects.filter(kind=k)\n    rows.delete()",
     "row = SyncState.objects.get(pk=1)\n    row.attempts = 0\n    row.save()",
     "for row in SyncState.objects.contacts():\n        row.save()",
@@ -116,6 +199,21 @@ def test_a_write_outside_the_state_module_is_found(planted):
     source = "def f(k):\n    x = set()\n    x.update([1])\n    %s\n" % planted
     assert sync_state_writes(source), planted
     assert not sync_state_writes("def f(ids):\n    ids.update(SyncState.objects.values_list('id'))\n")
+
+
+@pytest.mark.parametrize("planted", [
+    # a queryset the state module hands out (state.held_by is public, used by bulk.py)
+    "def f(token):\n    state.held_by(token).update(status='pending')\n",
+    # a row passed in, as every kind hook gets one (after_close(row, ...), before_close(row, ...))
+    "def after_close(row, outcome, status, journal):\n    row.attempts = 0\n    row.save()\n",
+    # the model reached through the row's class or apps
+    "def f(row):\n    type(row).objects.filter(pk=row.pk).delete()\n",
+])
+def test_a_write_outside_the_state_module_through_a_handed_out_row_is_found(planted):
+    """Review aud10: a kind's after_close that saves the row it is handed, or a module that updates
+    ``state.held_by(token)``, wrote SyncState outside sync/state.py, and the check above, which found a write
+    only on a name bound from ``SyncState`` in the same function, did not see it."""
+    assert sync_state_writes(planted), planted
 
 
 # One classification of Mailchimp's errors ---------------------------------------------------------------------

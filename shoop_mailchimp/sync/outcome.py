@@ -34,6 +34,10 @@ class Result(enum.Enum):
 SHOP_STOPS = (Result.THROTTLED, Result.ACCOUNT_PROBLEM)
 #: Results a row is closed with as sent.
 SENT = (Result.SYNCED, Result.UNCHANGED)
+#: What :func:`shoop_mailchimp.sync.state.close` returns for a row it deleted (``Result.REMOVED`` of a row nothing
+#: changed while it was out): no :class:`~shoop_mailchimp.models.SyncStatus`, the row is no more. Beside the
+#: statuses a close returns (a ``SyncStatus`` value, or None when the row is no longer the claim's).
+ROW_DELETED = "row deleted"
 
 
 @dataclass
@@ -100,9 +104,12 @@ class Outcome:
     def report_word(self, status):
         """The word every report (the drainer's, a batch's) counts this outcome under, given the status its row
         was closed with: a retry is "retried" while its row waits for the next attempt, and "failed" once it
-        gave up (the row closed as failed)."""
+        gave up (the row closed as failed); a removal is "removed" once its row is deleted, and "requeued" when a
+        change recorded while the row was out gave it back as pending (its newer state is planned next)."""
         if self.result == Result.RETRY:
             return "failed" if status == SyncStatus.FAILED else "retried"
+        if self.result == Result.REMOVED and status != ROW_DELETED:
+            return "requeued"
         return self.result.value
 
     def log_entry(self, status):

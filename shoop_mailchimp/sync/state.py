@@ -29,7 +29,7 @@ from shoop_mailchimp.mailchimp.members import ERASED
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_ids_by_contact
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
-from shoop_mailchimp.sync.outcome import Result
+from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
@@ -667,17 +667,18 @@ def lapse_token(token):
 
 
 def close(row, outcome):
-    """Close a claimed row with its delivery's Outcome. Returns the status it was closed with (None when
-    the row is no longer this claim's).
+    """Close a claimed row with its delivery's Outcome. Returns the status it was closed with, ROW_DELETED
+    for a row removed, or None when the row is no longer this claim's.
 
-    The status becomes final only if no newer change was recorded while it was out; otherwise the
-    row returns to pending and the newer state is sent next.
+    The status becomes final (a removed row deleted) only if no newer change was recorded while it was out;
+    otherwise the row returns to pending and the newer state is sent next.
     """
     result = outcome.result
     if result == Result.REMOVED:
-        SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by, version=row.claimed_version).delete()
-        return "removed"
-    if result in (Result.SYNCED, Result.UNCHANGED):
+        if SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by, version=row.claimed_version).delete()[0]:
+            return ROW_DELETED
+        return _close_changed(row, {})
+    if result in SENT:
         # A withdrawal read from Mailchimp's answer holds only if the row closes: a row changed meanwhile keeps
         # the consent it had, so that its next send is not taken for a consent given again.
         kept = ("opt_in",) if outcome.withdraw_consent else ()
@@ -816,10 +817,16 @@ def _close(row, status, kept_if_pending=(), **fields):
     if _update_held(row, dict(released, status=status), version=row.claimed_version):
         return status
     for name in kept_if_pending:
-        released.pop(name, None)
-    if _update_held(row, dict(released, status=SyncStatus.PENDING)):
+        fields.pop(name, None)
+    return _close_changed(row, fields)
+
+
+def _close_changed(row, fields):
+    """Give back as pending a row changed while it was out, with ``fields``; returns PENDING, or None when the row
+    is no longer ours (a lapsed lease another worker took: that worker closes it)."""
+    if _update_held(row, dict(lease_until=None, claimed_by="", batch_id="", status=SyncStatus.PENDING, **fields)):
         return SyncStatus.PENDING
-    return None  # no longer ours (a lapsed lease another worker took): that worker closes it
+    return None
 
 
 def _update_held(row, values, version=None):
