@@ -69,3 +69,35 @@ def test_under_double_opt_in_a_move_to_an_address_the_shopper_proved_keeps_the_s
     assert emulator.get_member(api_key, list_id, mine)["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, shopper.email) is None
     assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.usefixtures("commits")
+def test_moving_onto_a_guest_subscribers_address_while_withdrawing_does_not_unsubscribe_the_guest(
+        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """A guest bought with the box ticked: Mailchimp holds their address subscribed (no contact of the shop has it).
+    A subscribed shopper types that guest's address into their account on Shuup's *Customer Information* page and
+    unticks the marketing box in the same save. The shopper's withdrawal is theirs (their old address); the member
+    they arrive at is the guest's, whose consent they cannot withdraw. For an address another *contact* holds the
+    shop left that member's status alone; for a guest's, the withdrawal was written onto the guest's member and
+    unsubscribed it. Now the member Mailchimp holds is read first: it keeps its status and the guest's names, and
+    the withdrawal reaches the shopper's own member under the old address."""
+    from tests.sync.test_guest_orders import guest_order
+
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    old_address = shopper.email
+    shop_consent.record_proof(person.pk, shopper.email)
+    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
+    guest = "guest.subscriber@fastmail.com"
+    guest_order(shop, guest, marketing_permission=True, name="Gina Guest")
+    send_all()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, guest)["status"] == "subscribed"
+
+    customer_information_post(shopper_client, email=guest)  # the box unticked
+    send_all()
+    assert Contact.objects.get(pk=person.pk).marketing_permission is False
+    assert emulator.get_member(api_key, list_id, guest)["status"] == "subscribed", (
+        "the guest's subscription was withdrawn by a stranger's account edit: %s" %
+        emulator.get_member(api_key, list_id, guest)["status"])
+    assert emulator.get_member(api_key, list_id, old_address)["status"] == "unsubscribed"

@@ -605,8 +605,11 @@ class ContactPlan:
         list_id = self.configuration.list_id
         status = self.status_change
         link_on_move = False
-        if self.arrived_shared:
-            status = yield from self._arrived_at_shared(status, log)
+        held_by = "another contact of the shop has" if self.arrived_shared else ""
+        if self.previous_email and not self.permission and not held_by:
+            held_by = yield from self._arriving_at_held_member()
+        if held_by:
+            status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.previous_shared:
             # Another of the shop's contacts still has the old address: its member (the other contact's consent,
             # data and tags) stays there. The new address is a member of its own, written under the consent rules
@@ -734,9 +737,21 @@ class ContactPlan:
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
 
-    def _arrived_at_shared(self, status, log):
-        """The contact's new address is another contact's of the shop too, and the contact has no consent of its
-        own: that member's status is theirs, and this send leaves it as it is (its write carries no status, the
+    def _arriving_at_held_member(self):
+        """Whether Mailchimp holds a member of the contact's new address already, the contact arriving there without
+        consent of its own: a guest buyer's (their order's marketing box), a subscriber of Mailchimp's own form, an
+        import; none of them this contact's (its own member is under the old address). Read first (one GET), as
+        the newsletter block's signup does. Returns how the member is held ("" when Mailchimp has none)."""
+        try:
+            yield Operation("GET", member_path(self.configuration.list_id, self.email), params={"fields": "status"})
+        except MailchimpNotFound:
+            return ""
+        return "Mailchimp holds a member of (not this contact's)"
+
+    def _arrived_at_shared(self, status, log, held_by):
+        """The contact's new address has a member that is not the contact's (another contact of the shop has the
+        address, or Mailchimp held a member of it: ``held_by`` says which), and the contact has no consent of its
+        own: that member's status is its owner's, and this send leaves it as it is (its write carries no status, the
         member under the old address is not moved onto it). A status change of this contact's (its consent
         withdrawn in the save that changed its address: a stranger typing a subscriber's address into their account
         and unticking the box) is the consent given for the old address, and reaches the member there. Returns the
@@ -759,9 +774,9 @@ class ContactPlan:
                                                                    self.permission)
         if permissions:
             yield permissions
-        log("member.email", "E-mail changed from %s to %s, which another contact of the shop has: its member keeps "
-            "its status, and the member of %s was not moved onto it%s" % (
-                self.previous_email, self.email, self.previous_email,
+        log("member.email", "E-mail changed from %s to %s, which %s: its member keeps its status, and the member "
+            "of %s was not moved onto it%s" % (
+                self.previous_email, self.email, held_by, self.previous_email,
                 "" if not status else "; the consent change was sent to %s (%s)" % (
                     self.previous_email, left or "no member there")))
         return None
