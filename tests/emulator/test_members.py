@@ -89,6 +89,20 @@ def test_post_patch_get_delete(mailchimp_account, mailchimp_client, api):
     assert mailchimp_client.lists.get(list_id)["stats"]["member_count"] == 0
 
 
+def test_a_patch_readdressing_a_subscribed_member_as_pending_mails_the_new_address_a_link(mailchimp_account, api):
+    """PATCH ``email_address`` with ``status: pending`` (the shop's move of a subscription to an address nobody
+    proved, under double opt-in): the member is readdressed and pending, and the confirmation goes to the new
+    address (Mailchimp mails a link to a member asked ``pending``, spatie/laravel-newsletter#158)."""
+    emu, api_key, list_id = mailchimp_account
+    assert put_member(api, list_id, status="subscribed").status_code == 200
+    moved = api("PATCH", f"lists/{list_id}/members/{md5(EMAIL)}",
+                json={"email_address": "moved.away@gmail.com", "status": "pending"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["email_address"], moved.json()["status"]) == ("moved.away@gmail.com", "pending")
+    assert emu.get_member(api_key, list_id, EMAIL) is None
+    assert [item["email_address"] for item in emu.confirmations(api_key)] == ["moved.away@gmail.com"]
+
+
 def test_delete_permanent_forgets_email(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
     put_member(api, list_id)

@@ -21,7 +21,15 @@ from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.merge_field_setup import AudienceFieldsLearnt, same_fields
-from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, LogKind, SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.models import (
+    ConsentRequest,
+    ContactGroupInterest,
+    LogKind,
+    ProvenAddress,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.shops import address_keys, shop_contacts, shop_contacts_with_keys
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
@@ -185,6 +193,9 @@ class Context:
         #: contacts has: the member there is that contact's, whose status a contact arriving without its own
         #: consent does not change.
         self.held_by_others, self.arrived_at_held = held_by_others(configuration.shop_id, rows, self.contacts)
+        #: Under double opt-in, the ids of the rows of a contact whose new address (changed since it was sent) its
+        #: owner proved theirs: its subscribed member moves there as it is; onto any other address, only pending.
+        self.moved_to_proven = moved_to_proven(rows, self.contacts) if configuration.double_opt_in else set()
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -246,6 +257,19 @@ def held_by_others(shop_id, rows, contacts):
     return _held(left, holders), _held(arrived, holders)
 
 
+def moved_to_proven(rows, contacts):
+    """The ids of the ``rows`` of a contact whose address changed since it was sent to one its owner proved theirs
+    (:class:`~shoop_mailchimp.models.ProvenAddress`, the activation link mailed to it), in one query (none when no
+    row moved)."""
+    moved = {row.object_id: shop_consent.normalised(contacts[row.object_id].email) for row in rows
+             if not row.erase and (row.email or "").strip() and row.object_id in contacts
+             and address_key(row.email) != address_key(contacts[row.object_id].email)}
+    if not moved:
+        return set()
+    return {contact_id for contact_id, email in ProvenAddress.objects.filter(contact_id__in=list(moved)).values_list(
+        "contact_id", "email") if email and moved.get(contact_id) == email}
+
+
 def addresses_held_by_others(shop_id, emails):
     """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
     case, either form of an internationalized domain: their address keys), in one query (none for no address)."""
@@ -305,7 +329,8 @@ def plan(configuration, row, context):
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
                                previous_shared=row.object_id in context.held_by_others,
-                               arrived_shared=row.object_id in context.arrived_at_held)
+                               arrived_shared=row.object_id in context.arrived_at_held,
+                               moved_to_proven=row.object_id in context.moved_to_proven)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     if contact_plan.left_archived:
@@ -362,7 +387,7 @@ class ContactPlan:
     """
 
     def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
-                 arrived_shared=False):
+                 arrived_shared=False, moved_to_proven=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -386,6 +411,12 @@ class ContactPlan:
         #: the old address is not moved onto it, and a status change of this contact's (its consent withdrawn in
         #: the same save) reaches the member its consent was given for, under the old address (see run).
         self.arrived_shared = bool(self.previous_email) and arrived_shared and not self.permission
+        #: Under double opt-in, the member moved to the new address carries the consent given for the old one, and
+        #: nothing shows the new address the person's (Shuup does not verify an address typed into an account, and
+        #: its owner did not prove it theirs): its owner is asked to confirm (the move asks ``pending``, Mailchimp
+        #: mails them a link), and the consent stays a request (*confirm*) until they do (see run).
+        self.move_confirms = bool(self.previous_email) and configuration.double_opt_in and self.permission and (
+            not moved_to_proven) and row.member_status in (members.SUBSCRIBED, members.PENDING)
         # A member the shop created before is never re-created subscribed by a stray write (an address
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
@@ -573,8 +604,12 @@ class ContactPlan:
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
         status = self.status_change
-        if self.arrived_shared:
-            status = yield from self._arrived_at_shared(status, log)
+        link_on_move = False
+        held_by = "another contact of the shop has" if self.arrived_shared else ""
+        if self.previous_email and not self.permission and not held_by:
+            held_by = yield from self._arriving_at_held_member()
+        if held_by:
+            status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.previous_shared:
             # Another of the shop's contacts still has the old address: its member (the other contact's consent,
             # data and tags) stays there. The new address is a member of its own, written under the consent rules
@@ -585,8 +620,16 @@ class ContactPlan:
                     self.previous_email, self.email, self.previous_email, self.email))
         elif self.previous_email:
             try:
-                yield Operation("PATCH", member_path(list_id, self.previous_email), {"email_address": self.email})
-                log("member.email", "E-mail changed in Mailchimp from %s to %s" % (self.previous_email, self.email))
+                move = {"email_address": self.email}
+                if self.move_confirms:
+                    move["status"] = members.PENDING
+                moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
+                if self.move_confirms:
+                    # The member's status now is the new address's owner's to confirm: no write forces another.
+                    status, link_on_move = None, (moved or {}).get("status") == members.PENDING
+                log("member.email", "E-mail changed in Mailchimp from %s to %s%s" % (
+                    self.previous_email, self.email, "; double opt-in: the new address's owner is asked to confirm "
+                    "the consent (pending)" if self.move_confirms else ""))
             except MailchimpNotFound:
                 log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
                     "address" % (self.previous_email, self.email))
@@ -634,6 +677,8 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
+            if link_on_move:
+                self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
             if self.member_data_left_out:
                 # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
                 self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
@@ -670,7 +715,8 @@ class ContactPlan:
                 log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
                     "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
                     for change in tags_operation.body["tags"])))
-        link_asked = member is not None and link_mailed(member_status, status, self.row.member_status)
+        link_asked = link_on_move or (member is not None and link_mailed(member_status, status,
+                                                                          self.row.member_status))
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
             self.email, member_status or "unknown", " (consent changed in the shop)" if status else "",
             self.customer["id"]),
@@ -679,6 +725,10 @@ class ContactPlan:
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
                                contact_id=self.row.object_id)
+        if link_on_move:
+            # The consent moved with the member is a request its owner has not confirmed, as one typed for an
+            # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook).
+            outcome.facts["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
         if member is not None and self.tags_ignored(member):
             # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
             # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
@@ -687,9 +737,21 @@ class ContactPlan:
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
 
-    def _arrived_at_shared(self, status, log):
-        """The contact's new address is another contact's of the shop too, and the contact has no consent of its
-        own: that member's status is theirs, and this send leaves it as it is (its write carries no status, the
+    def _arriving_at_held_member(self):
+        """Whether Mailchimp holds a member of the contact's new address already, the contact arriving there without
+        consent of its own: a guest buyer's (their order's marketing box), a subscriber of Mailchimp's own form, an
+        import; none of them this contact's (its own member is under the old address). Read first (one GET), as
+        the newsletter block's signup does. Returns how the member is held ("" when Mailchimp has none)."""
+        try:
+            yield Operation("GET", member_path(self.configuration.list_id, self.email), params={"fields": "status"})
+        except MailchimpNotFound:
+            return ""
+        return "Mailchimp holds a member of (not this contact's)"
+
+    def _arrived_at_shared(self, status, log, held_by):
+        """The contact's new address has a member that is not the contact's (another contact of the shop has the
+        address, or Mailchimp held a member of it: ``held_by`` says which), and the contact has no consent of its
+        own: that member's status is its owner's, and this send leaves it as it is (its write carries no status, the
         member under the old address is not moved onto it). A status change of this contact's (its consent
         withdrawn in the save that changed its address: a stranger typing a subscriber's address into their account
         and unticking the box) is the consent given for the old address, and reaches the member there. Returns the
@@ -712,9 +774,9 @@ class ContactPlan:
                                                                    self.permission)
         if permissions:
             yield permissions
-        log("member.email", "E-mail changed from %s to %s, which another contact of the shop has: its member keeps "
-            "its status, and the member of %s was not moved onto it%s" % (
-                self.previous_email, self.email, self.previous_email,
+        log("member.email", "E-mail changed from %s to %s, which %s: its member keeps its status, and the member "
+            "of %s was not moved onto it%s" % (
+                self.previous_email, self.email, held_by, self.previous_email,
                 "" if not status else "; the consent change was sent to %s (%s)" % (
                     self.previous_email, left or "no member there")))
         return None

@@ -1,0 +1,103 @@
+"""A shopper moving their account to another address on Shuup's *Customer Information* page: what the move does to
+the member they leave and to the member they arrive at (consent, status, names)."""
+import pytest
+from shuup.core.models import Contact, get_person_contact
+
+from shoop_mailchimp import shop_consent
+from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due
+from tests.storefront.test_account_page import customer_information_post, shopper, shopper_client  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def send_all():
+    for _ in range(3):
+        make_all_due()
+        drain()
+
+
+# Found by independent review aud9 (issue 19).
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_shopper_cannot_move_their_subscription_onto_an_unconfirmed_address(
+        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """A shopper proved their own address (activation link) and is subscribed. The shop runs double opt-in. On
+    Shuup's *Customer Information* page they replace their address with someone else's (nothing proves it theirs;
+    Mailchimp holds no member of it) and keep the box ticked. The shop PATCHed the subscribed member's
+    email_address to the typed address: that address was subscribed outright, never asked to confirm, although any
+    consent typed for it anywhere else in the storefront (block, account page, checkout box) would be ``pending``.
+    The move now asks the new address's owner to confirm, and the consent stays a request until they do."""
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    shop_consent.record_proof(person.pk, shopper.email)
+    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
+    send_all()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+
+    victim = "never.asked@fastmail.com"
+    customer_information_post(shopper_client, email=victim, marketing_permission="on")
+    send_all()
+    assert Contact.objects.get(pk=person.pk).email == victim
+    member = emulator.get_member(api_key, list_id, victim)
+    assert member is None or member["status"] != "subscribed", (
+        "%s, typed into an account under double opt-in, is subscribed without confirming" % victim)
+    assert member["status"] == "pending"
+    assert [item["email_address"] for item in emulator.confirmations(api_key)] == [victim]
+    row = SyncState.objects.get(shop=shop, kind=SyncKind.CONTACT, object_id=person.pk)
+    assert (row.email, row.member_status, row.consent_request) == (victim, "pending", ConsentRequest.CONFIRM)
+    assert row.confirmation_sent_at is not None
+
+
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_move_to_an_address_the_shopper_proved_keeps_the_subscription(
+        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """The other side: the shopper activated their account again through the link mailed to the new address (it is
+    proven theirs): their subscribed member moves there as it is, nobody is mailed a confirmation."""
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    shop_consent.record_proof(person.pk, shopper.email)
+    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
+    send_all()
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+
+    mine = "Tess.New@fastmail.com"
+    shop_consent.record_proof(person.pk, mine)
+    customer_information_post(shopper_client, email=mine, marketing_permission="on")
+    send_all()
+    assert emulator.get_member(api_key, list_id, mine)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, shopper.email) is None
+    assert emulator.confirmations(api_key) == []
+
+
+@pytest.mark.usefixtures("commits")
+def test_moving_onto_a_guest_subscribers_address_while_withdrawing_does_not_unsubscribe_the_guest(
+        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """A guest bought with the box ticked: Mailchimp holds their address subscribed (no contact of the shop has it).
+    A subscribed shopper types that guest's address into their account on Shuup's *Customer Information* page and
+    unticks the marketing box in the same save. The shopper's withdrawal is theirs (their old address); the member
+    they arrive at is the guest's, whose consent they cannot withdraw. For an address another *contact* holds the
+    shop left that member's status alone; for a guest's, the withdrawal was written onto the guest's member and
+    unsubscribed it. Now the member Mailchimp holds is read first: it keeps its status and the guest's names, and
+    the withdrawal reaches the shopper's own member under the old address."""
+    from tests.sync.test_guest_orders import guest_order
+
+    emulator, api_key, list_id = mailchimp_account
+    person = get_person_contact(shopper)
+    old_address = shopper.email
+    shop_consent.record_proof(person.pk, shopper.email)
+    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
+    guest = "guest.subscriber@fastmail.com"
+    guest_order(shop, guest, marketing_permission=True, name="Gina Guest")
+    send_all()
+    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, guest)["status"] == "subscribed"
+
+    customer_information_post(shopper_client, email=guest)  # the box unticked
+    send_all()
+    assert Contact.objects.get(pk=person.pk).marketing_permission is False
+    assert emulator.get_member(api_key, list_id, guest)["status"] == "subscribed", (
+        "the guest's subscription was withdrawn by a stranger's account edit: %s" %
+        emulator.get_member(api_key, list_id, guest)["status"])
+    assert emulator.get_member(api_key, list_id, old_address)["status"] == "unsubscribed"
