@@ -9,7 +9,12 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
-from shoop_mailchimp.shops import recording_shop_ids, shop_contacts_with_address, shop_ids_for_contact
+from shoop_mailchimp.shops import (
+    contacts_per_shop,
+    recording_shop_ids,
+    shop_contacts_with_address,
+    shop_ids_for_contact,
+)
 from shoop_mailchimp.storefront.attribution import STOREFRONT_REQUEST
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
@@ -50,6 +55,12 @@ CONSENT_BOX_HIDDEN = "_shoop_mailchimp_consent_box_hidden"
 #: it copies the box onto them and saves them: an unticked box is no withdrawal, so this save keeps the consent the
 #: customer holds, and the confirmation it may wait for (see :func:`contact_saving`).
 BOX_UNTICKED = "_shoop_mailchimp_box_unticked"
+#: Where Shuup manages contacts per shop, a consent a save gave a contact that is not yet one of the shops it counts
+#: in: Shuup saves the contact first and adds it to the shop after (a checkout's first order in a shop, a company
+#: registered on Shuup's *Company Information* page). ``(shop id or None, storefront)`` as :func:`contact_saved` had
+#: it: when the contact joins such a shop (:func:`contact_shops_changed`, the same instance, in the same
+#: transaction), the consent is sent there as it would have been, had the contact been the shop's at the save.
+CONSENT_AWAITING_SHOP = "_shoop_mailchimp_consent_awaiting_shop"
 
 
 def contact_loaded(sender, instance, **kwargs):
@@ -144,6 +155,10 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
             state.record_carts_of(shop_id, [instance.pk])
+    if given and contacts_per_shop():
+        setattr(instance, CONSENT_AWAITING_SHOP, (consent_shop_id, storefront))
+    elif getattr(instance, CONSENT_TURNED_OFF, False):
+        recall(instance, CONSENT_AWAITING_SHOP)
 
 
 def storefront_consent_shop(contact, created=False):
@@ -235,11 +250,19 @@ def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
 
 
 def contact_shops_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """A contact added to a shop (multi-shop set-ups) becomes that shop's to send."""
+    """A contact added to a shop (multi-shop set-ups) becomes that shop's to send. A consent the contact's last
+    save gave while it was not yet the shop's (:data:`CONSENT_AWAITING_SHOP`: Shuup adds the contact to the shop
+    after saving it) is sent there as the save would have sent it (:func:`consent_given`): the shopper's, given in a
+    storefront, asks an address nobody proved to confirm first."""
     if action != "post_add" or reverse or not pk_set:
         return
+    awaiting = getattr(instance, CONSENT_AWAITING_SHOP, None)
+    consents = awaiting is not None and loaded_value(instance, "marketing_permission") is True
     for shop_id in set(pk_set) & set(recording_shop_ids()):
-        record(shop_id, SyncKind.CONTACT, [instance.pk])
+        if consents and awaiting[0] in (None, shop_id):
+            consent_given(shop_id, instance, storefront=awaiting[1])
+        else:
+            record(shop_id, SyncKind.CONTACT, [instance.pk])
 
 
 def connect():

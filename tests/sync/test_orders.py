@@ -264,6 +264,41 @@ def test_an_unproven_accounts_checkout_box_does_not_subscribe_a_guest_buyers_mem
         assert emulator.confirmations(api_key)[-1]["email_address"] == email
 
 
+# Review aud9: Shuup's contacts per shop; the customer joins the shop after the box is saved onto them.
+def test_with_contacts_per_shop_a_first_checkout_box_is_still_the_shoppers_consent(
+        shop, configuration, mailchimp_account, django_user_model, settings):
+    """Shuup manages contacts per shop (SHUUP_ENABLE_MULTIPLE_SHOPS, SHUUP_MANAGE_CONTACTS_PER_SHOP). A shopper whose
+    contact is not yet one of this shop's (their first order here: Shuup's OrderCreator adds the customer to the
+    shop only after saving the box onto them) ticks the box; their address, which nobody proved, is held by
+    Mailchimp as a guest buyer's transactional member. The save named no shop the contact belongs to, so no
+    storefront consent request was made; the shop-added signal then queued the contact as a plain change: the held
+    member stayed transactional (nobody asked to confirm) while the shop held the shopper as consenting. The
+    consent is handled when the contact joins the shop: the member is asked to confirm."""
+    from shuup.core.models import get_person_contact
+
+    from tests.storefront.checkout import logged_in, storefront_checkout
+
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = True
+    emulator, api_key, list_id = mailchimp_account
+    email = "first.order.here@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="transactional")
+    user = django_user_model.objects.create_user("tess", email, "pw")
+    person = get_person_contact(user)
+    assert not person.shops.filter(pk=shop.pk).exists()
+    order = storefront_checkout(logged_in(user), shop, email, marketing=True)
+    assert order.marketing_permission and person.shops.filter(pk=shop.pk).exists()
+    for _ in range(3):
+        make_all_due()
+        drain()
+    person = PersonContact.objects.get(pk=person.pk)
+    assert person.marketing_permission is True
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending", (
+        "held, unproven address: member %s; the shopper's page says %s" % (
+            emulator.get_member(api_key, list_id, email)["status"], subscriptions.newsletter_status(shop, person)))
+    assert emulator.confirmations(api_key)[-1]["email_address"] == email
+
+
 # Fourth review of issue 19 (aud6): the admin's order editor copies the order's original marketing box back.
 @pytest.mark.parametrize("modifier", ["order_modifier", "admin_order_modifier"])
 def test_editing_an_old_order_does_not_resubscribe_a_customer_who_withdrew(shop, configuration, mailchimp_account,
