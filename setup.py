@@ -27,6 +27,9 @@ setup(
         "mailchimp3>=3.0.21,<4",
         "requests>=2.20",
         "urllib3>=1.26",
+        # IDNA 2008 / UTS 46 for the domains of e-mail addresses (members.ascii_domain); 3.7 fixed the quadratic
+        # time on crafted long input (CVE-2024-3651), and the addresses are typed by anybody.
+        "idna>=3.7,<4",
         # Fernet for the API key at rest; HKDF without a backend argument needs 3.1.
         "cryptography>=3.1",
     ],

@@ -1,0 +1,78 @@
+"""The address keys of the contacts and orders whose address is not all ASCII, recomputed with IDNA 2008 (UTS 46
+non-transitional) as :func:`shoop_mailchimp.mailchimp.members.address_key` now computes them: under IDNA 2003 a
+stored ``anna@straße.de`` was keyed as ``anna@strasse.de`` (another domain), ``ς`` as ``σ``, and a joiner was dropped.
+An all-ASCII address has the same key under both, so only the others are computed and written (one read of the
+addresses, a write per key that changed). Reversed, the keys are those of IDNA 2003 again."""
+import idna
+from django.db import migrations
+
+#: Addresses read per query of the key rows.
+BATCH = 2000
+
+
+def idna2008_key(email):
+    # As shoop_mailchimp.mailchimp.members.address_key when this migration was written.
+    email = (email or "").strip()
+    local, at, domain = email.rpartition("@")
+    if at and not domain.isascii():
+        try:
+            email = "%s@%s" % (local, idna.encode(domain, uts46=True, transitional=False).decode("ascii"))
+        except UnicodeError:
+            pass
+    return email.lower()
+
+
+def idna2003_key(email):
+    # As migration 0030 keyed addresses (Python's IDNA 2003 codec).
+    email = (email or "").strip()
+    local, at, domain = email.rpartition("@")
+    if at and not domain.isascii():
+        try:
+            email = "%s@%s" % (local, domain.encode("idna").decode("ascii"))
+        except UnicodeError:
+            pass
+    return email.lower()
+
+
+def rekey_batch(key_model, field, keys):
+    stored = dict(key_model.objects.filter(pk__in=list(keys)).values_list("pk", "key"))
+    for pk, key in keys.items():
+        if pk not in stored:
+            key_model.objects.create(**{field + "_id": pk, "key": key})
+        elif stored[pk] != key:
+            key_model.objects.filter(pk=pk).update(key=key)
+
+
+def rekey(model, key_model, field, key):
+    keys = {}
+    for pk, email in model.objects.order_by().values_list("pk", "email").iterator():
+        if email and not email.isascii():
+            keys[pk] = key(email)
+            if len(keys) >= BATCH:
+                rekey_batch(key_model, field, keys)
+                keys = {}
+    rekey_batch(key_model, field, keys)
+
+
+def rekey_all(apps, key):
+    rekey(apps.get_model("shuup", "Contact"), apps.get_model("shoop_mailchimp", "ContactAddressKey"), "contact", key)
+    rekey(apps.get_model("shuup", "Order"), apps.get_model("shoop_mailchimp", "OrderAddressKey"), "order", key)
+
+
+def forwards(apps, schema_editor):
+    rekey_all(apps, idna2008_key)
+
+
+def backwards(apps, schema_editor):
+    rekey_all(apps, idna2003_key)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('shoop_mailchimp', '0030_address_keys'),
+    ]
+
+    operations = [
+        migrations.RunPython(forwards, backwards),
+    ]
