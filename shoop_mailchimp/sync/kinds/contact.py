@@ -20,12 +20,12 @@ from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFoun
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.merge_field_setup import AudienceFieldsLearnt, same_fields
 from shoop_mailchimp.models import ConsentRequest, ContactGroupInterest, LogKind, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import address_keys, shop_contacts, shop_contacts_with_keys
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
+from shoop_mailchimp.sync.kinds.audience_fields import AudienceFieldsLearnt, same_fields
 from shoop_mailchimp.sync.kinds.fields import (
     COMPANY,
     PERSON,
