@@ -13,7 +13,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from shuup.front.models import StoredBasket
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
+from shoop_mailchimp.shops import shop_storefront_url
 
 SALT = "shoop_mailchimp.cart_restore"
 KEY_HASH_SALT = "shoop_mailchimp.cart_restore.key"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from shoop_mailchimp.mailchimp import errors, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration
-from shoop_mailchimp.sync.kinds.fields import shop_storefront_url
+from shoop_mailchimp.shops import shop_storefront_url
 
 
 def site_domain(shop):

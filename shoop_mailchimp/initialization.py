@@ -11,11 +11,12 @@ from shoop_mailchimp.connected_site import link_connected_site, site_domain
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.transport import Operation, open_session
+from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration
 from shoop_mailchimp.sync import state
-from shoop_mailchimp.sync.kinds.contact import addresses_held_by_others
+from shoop_mailchimp.sync.kinds import contact
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
+from shoop_mailchimp.sync.transport.direct import drive
 from shoop_mailchimp.webhook_registration import register_webhook
 
 #: The configuration fields Initialize writes at its end (an admin's settings saved meanwhile are kept); when it
@@ -98,22 +99,16 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
                         % (old_list_id, configuration.list_id),
                         kind=LogKind.WARNING, contact_id=contact_id)
         return
-    # A member another of the shop's contacts still has the address of is theirs too: kept, as a sent erasure does.
-    kept = addresses_held_by_others(configuration.shop_id, erasures)
+    # The contact kind's erasure of a member, in the old audience: a member another of the shop's contacts still
+    # has the address of is theirs too, and kept.
+    kept = contact.addresses_held_by_others(configuration.shop_id, erasures)
+    where = " from the audience %s the erasure was recorded for, not from the new audience %s" % (
+        old_list_id, configuration.list_id)
     for contact_id in sorted(erasures):
-        if contact_id in kept:
-            journal.add("member.kept", "%s was not deleted from the audience %s (erasure): another contact of the "
-                        "shop has the address, and the member is theirs too" % (erasures[contact_id], old_list_id),
-                        contact_id=contact_id)
-            continue
-        try:
-            session.run(Operation("POST", resources.member_path(old_list_id, erasures[contact_id])
-                                  + "/actions/delete-permanent"))
-        except MailchimpNotFound:
-            pass
-        journal.add("member.delete_permanent", "Member permanently deleted from the audience %s the erasure was "
-                    "recorded for, not from the new audience %s (erasure)" % (old_list_id, configuration.list_id),
-                    contact_id=contact_id)
+        def log(action, message, contact_id=contact_id, **fields):
+            journal.add(action, message, contact_id=contact_id, **fields)
+
+        drive(session, contact.erase_member(old_list_id, erasures[contact_id], contact_id in kept, log, where))
 
 
 def _initialize(configuration, journal):

@@ -1,8 +1,10 @@
-"""Which shops send to Mailchimp, and which contacts belong to which shop."""
+"""Which shops send to Mailchimp, which contacts belong to which shop, and where a shop's storefront is (the links
+Mailchimp mails: products, orders, restore links, promo codes)."""
 from django.conf import settings
 from django.core.cache import cache
 from shuup.core.models import Contact, Order
 
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import MailchimpConfiguration
 
@@ -83,3 +85,30 @@ def shop_ids_by_contact(contact_ids, shop_ids=None):
             contact_id__in=list(contact_ids), shop_id__in=list(shop_ids)).values_list("contact_id", "shop_id"):
         found.setdefault(shop_id, set()).add(contact_id)
     return found
+
+
+def storefront_url(domain, path):
+    """An absolute address in the shop's storefront, from the shop's domain (a bare host, or with its scheme);
+    empty when the shop has no domain (Mailchimp would mail a link to nowhere) or when the domain is one label
+    such as ``north``: Shuup matches that as the first label of any host (``north.example.com``), so it names
+    no host a mail could link to."""
+    domain = (domain or "").strip().rstrip("/")
+    if not domain:
+        return ""
+    if "://" in domain:
+        return domain + path
+    host = domain.split("/", 1)[0].rsplit(":", 1)[0]
+    if "." not in host and host != "localhost":
+        return ""
+    return "https://" + domain + path
+
+
+def shop_storefront_url(shop, path):
+    """An absolute address in the shop's own storefront: the shop's domain first (a bare host, or with its
+    scheme), else SHOOP_MAILCHIMP's STOREFRONT_BASE_URL, else its WEBHOOK_BASE_URL; "" when none is set. The
+    domain comes first: with several shops, each mails links to its own storefront."""
+    for base in (getattr(shop, "domain", None), get_setting("STOREFRONT_BASE_URL"), get_setting("WEBHOOK_BASE_URL")):
+        url = storefront_url(base, path)
+        if url:
+            return url
+    return ""

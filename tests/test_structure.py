@@ -364,13 +364,16 @@ def contract_problems(kind_module):
         problems.append("KIND is no SyncKind")
     elif callable(getattr(kind_module, "log_target", None)) and not isinstance(kind_module.log_target(1), dict):
         problems.append("log_target gives no dict")
-    if kinds.goes_through_batches(kind_module):
+    # A kind goes through batches when it has BATCH_PHASES (bulk reads them) or sends many due rows in bursts.
+    if hasattr(kind_module, "BATCH_PHASES") or getattr(kind_module, "IN_BURSTS", False):
         problems += [name for name in kinds.BATCH_NEEDS if not hasattr(kind_module, name)]
         if hasattr(kind_module, "unsent_ids") and not callable(kind_module.unsent_ids):
             problems.append("unsent_ids is not callable")
-        phases = kind_module.BATCH_PHASES
-        if not phases or not all(isinstance(phase, BatchPhase) and callable(phase.build) and callable(phase.read)
-                                 for phase in phases):
+        phases = getattr(kind_module, "BATCH_PHASES", None)
+        if phases is None:
+            pass  # named missing above
+        elif not phases or not all(isinstance(phase, BatchPhase) and callable(phase.build) and callable(phase.read)
+                                   for phase in phases):
             problems.append("BATCH_PHASES are no BatchPhase")
         elif not phases[0].plans:
             problems.append("the first phase does not plan")
@@ -395,6 +398,9 @@ def test_a_kind_breaking_the_contract_is_found():
     assert contract_problems(broken) == ["plan", "unsent_ids"]
     broken.plan, broken.unsent_ids, broken.BATCH_PHASES = "plan", contact.unsent_ids, ("members",)
     assert contract_problems(broken) == ["plan is not callable", "BATCH_PHASES are no BatchPhase"]
+    bursting = types.SimpleNamespace(KIND=SyncKind.CONTACT, log_target=contact.log_target, load=contact.load,
+                                     plan=contact.plan, IN_BURSTS=True)
+    assert contract_problems(bursting) == ["BATCH_PHASES", "unsent_ids"], "bursts go through batches"
 
 
 # The drainer knows no kind -------------------------------------------------------------------------------------

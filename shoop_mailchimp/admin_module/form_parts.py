@@ -17,12 +17,12 @@ from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.mailchimp.errors import MailchimpError
 from shoop_mailchimp.mailchimp.resources import get_or_none, list_path
 from shoop_mailchimp.mailchimp.transport import check_api_key_format, open_session
-from shoop_mailchimp.merge_field_setup import member_write_inputs, resend_if_changed
 from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.models.configuration import APIKeyUndecryptable
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.kinds.audience_fields import member_write_inputs, resend_if_changed
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, interest_groups, shop_groups
 from shoop_mailchimp.sync.kinds.merge_fields import (
     SHOP_FIELDS,

@@ -188,11 +188,6 @@ def is_not_found(error):
     return isinstance(error, MailchimpNotFound)
 
 
-def is_permanent(error):
-    """Mailchimp refused the call for good: the same call fails again until the shop's data changes."""
-    return isinstance(error, MailchimpError) and not error.transient and not is_auth_problem(error)
-
-
 def _refusal(error):
     """(status, title, detail lowercased) of an error answer; None for anything else."""
     if not isinstance(error, MailchimpAPIError):

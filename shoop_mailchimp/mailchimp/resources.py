@@ -190,29 +190,6 @@ def interest_name(name, group_id):
     return name[:MAX_INTEREST_NAME]
 
 
-def ensure_interest_category(session, list_id):
-    """Find the "Contact Group" category or create it (hidden from signup forms); returns its id."""
-    answer = session.get("lists/%s/interest-categories" % _id(list_id), count=1000,
-                         fields="categories.id,categories.title") or {}
-    for category in answer.get("categories", []):
-        if category["title"] == INTEREST_CATEGORY_TITLE:
-            return category["id"]
-    created = session.post("lists/%s/interest-categories" % _id(list_id),
-                           {"title": INTEREST_CATEGORY_TITLE, "type": "hidden"})
-    return created["id"]
-
-
-def existing_interests(session, list_id, category_id):
-    """{name: interest id} of the category; {} when the category itself is gone."""
-    answer = get_or_none(session, interests_path(list_id, category_id), count=1000,
-                         fields="interests.id,interests.name") or {}
-    return {interest["name"]: interest["id"] for interest in answer.get("interests", [])}
-
-
-def create_interest(session, list_id, category_id, name):
-    return session.post(interests_path(list_id, category_id), {"name": name})["id"]
-
-
 # Webhooks --------------------------------------------------------------------------------------------
 
 

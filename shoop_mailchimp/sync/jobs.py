@@ -20,7 +20,7 @@ from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.initialize_preview import preview
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
-from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpAuthError, MailchimpError, MailchimpNotFound
+from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpError, is_auth_problem, is_not_found, is_transient
 from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields, read_merge_fields
@@ -245,17 +245,20 @@ def run_check_account(job):
             if configuration.list_id and configuration.list_id not in {list_id for list_id, _name in audiences}:
                 try:
                     resources.get_list(session, configuration.list_id)
-                except MailchimpNotFound:
+                except MailchimpError as error:
+                    if not is_not_found(error):
+                        raise
                     problem = _("The audience %(list)s does not exist in this Mailchimp account.") % {
                         "list": configuration.list_id}
             if configuration.list_id and not problem:
                 read_merge_fields(configuration, session)
-    except MailchimpAuthError as error:
-        problem = _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
     except MailchimpError as error:
-        problem = _("Could not check the key with Mailchimp: %(error)s") % {"error": error}
-        unanswered = error.transient
-        _honour_throttle(configuration, error)
+        if is_auth_problem(error):
+            problem = _key_problem(error)
+        else:
+            problem = _("Could not check the key with Mailchimp: %(error)s") % {"error": error}
+            unanswered = is_transient(error)
+            _honour_throttle(configuration, error)
     changes = dict(account_checked_on=timezone.now(), account_problem=problem)
     if audiences is not None:
         changes["audiences"] = [list(pair) for pair in audiences]
@@ -375,13 +378,21 @@ def _honour_throttle(configuration, error):
         throttle_shop(configuration.shop_id, outcome.delay)
 
 
+def _key_problem(error):
+    """What an auth problem (:func:`~shoop_mailchimp.mailchimp.errors.is_auth_problem`) says to the shop owner: the
+    key Mailchimp refused, or a stored key that cannot be one (or that no ENCRYPTION_KEYS reads: nothing was sent)."""
+    if error.status:
+        return _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
+    return _("The stored API key cannot be used (nothing was sent to Mailchimp): %(error)s") % {"error": error.detail}
+
+
 def _audience_read_failure(configuration, error):
     """Why reading the audience failed, in the shop owner's words."""
     _honour_throttle(configuration, error)
-    if isinstance(error, MailchimpNotFound):
+    if is_not_found(error):
         return _("The audience %(list)s does not exist in this Mailchimp account.") % {"list": configuration.list_id}
-    if isinstance(error, MailchimpAuthError):
-        return _("Mailchimp refused the API key: %(error)s") % {"error": error.detail}
+    if is_auth_problem(error):
+        return _key_problem(error)
     return _("Could not read the audience from Mailchimp (try again later): %(error)s") % {"error": error}
 
 

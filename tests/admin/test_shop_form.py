@@ -233,3 +233,23 @@ def test_order_notifications_are_off_until_the_shop_chooses_them(admin_client, c
     assert MailchimpConfiguration.objects.get(pk=configuration.pk).send_order_notifications
     assert saved(post_shop_form(admin_client, configuration.shop, send_order_notifications=False))
     assert not MailchimpConfiguration.objects.get(pk=configuration.pk).send_order_notifications
+
+
+@pytest.mark.parametrize("stored", ["not a key", "undecryptable"])
+def test_an_account_check_of_a_key_that_cannot_be_one_says_so_and_pauses(shop, account, stored):
+    """A stored key that cannot be a Mailchimp key (or that no ENCRYPTION_KEYS reads) is an auth problem as the
+    errors module sorts it (``is_auth_problem``), like a key Mailchimp refused: the check says the key is what
+    must be repaired, not that Mailchimp could not be asked (review aud10)."""
+    from shoop_mailchimp.models import JobKind
+    from shoop_mailchimp.sync.jobs import request_job
+
+    _emulator, _api_key, list_id = account
+    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key="not-a-key", list_id=list_id,
+                                                          enabled=True, initialized_on=timezone.now())
+    if stored == "undecryptable":
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(encrypted_api_key="garbage")
+    request_job(shop.pk, JobKind.CHECK_ACCOUNT)
+    run_due_jobs()
+    configuration.refresh_from_db()
+    assert configuration.account_problem.startswith("The stored API key cannot be used"), configuration.account_problem
+    assert configuration.paused_reason == configuration.account_problem

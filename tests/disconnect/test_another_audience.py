@@ -366,3 +366,36 @@ def test_an_unconfirmed_consent_kept_through_an_unticked_order_is_not_subscribed
     drain()
     member = emulator.get_member(api_key, other_list, email)
     assert member is None or member["status"] != "subscribed", (row_of(person).consent_request, member["status"])
+
+
+def test_an_erasure_sent_by_initialize_and_by_the_worker_is_the_contact_kinds_one(
+        admin_client, connected, mailchimp_account, monkeypatch):
+    """Initialize's erasure in the old audience and the worker's erasure run the contact kind's one step (the
+    permanent delete, a member another contact still has the address of kept): not written twice (review aud10)."""
+    from shoop_mailchimp.sync.kinds import contact as contact_kind
+
+    erased = []
+    original = contact_kind.erase_member
+
+    def erase_member(list_id, email, held_by_others, log, where=""):
+        erased.append((list_id, email, held_by_others))
+        return (yield from original(list_id, email, held_by_others, log, where))
+
+    monkeypatch.setattr(contact_kind, "erase_member", erase_member)
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(email="leaving@fastmail.com")
+    admin_client.post(url("disconnect"))
+    disconnect_deleting_the_store(admin_client, connected, emulator)
+    person.delete()
+    other_list = emulator.add_list(api_key, name="New audience")
+    assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
+    drain()
+    assert erased == [(list_id, "leaving@fastmail.com", False)]
+    assert emulator.get_member(api_key, list_id, "leaving@fastmail.com") is None
+
+    staying = new_person(email="staying@fastmail.com")
+    assert emulator.get_member(api_key, other_list, staying.email)["status"] == "subscribed"
+    staying.delete()
+    drain()
+    assert erased[1:] == [(other_list, "staying@fastmail.com", False)]
+    assert emulator.get_member(api_key, other_list, "staying@fastmail.com") is None

@@ -119,3 +119,33 @@ def test_a_disconnect_pressed_while_initialize_runs_is_not_undone(monkeypatch, c
     with pytest.raises(InitializationError, match="Disconnect was pressed while Initialize ran"):
         initialize(running)
     assert MailchimpConfiguration.objects.get(pk=connected.pk).disconnected_on is not None
+
+
+@pytest.mark.usefixtures("commits")
+def test_initialize_and_a_group_send_find_interests_by_the_same_steps(monkeypatch, shop, fresh_configuration,
+                                                                      mailchimp_account):
+    """The interest category and the interests of a name are found (or created) by one set of steps of the group
+    kind, which Initialize runs over its session and a group's plan yields: not written twice (review aud10)."""
+    from shoop_mailchimp.sync.drainer import drain
+    from shoop_mailchimp.sync.kinds import group as group_kind
+
+    calls = []
+
+    def spying(name, original):
+        def spy(*args):
+            calls.append(name)
+            return (yield from original(*args))
+        return spy
+
+    for name in ("find_or_create_category", "interests_by_name", "create_interest"):
+        monkeypatch.setattr(group_kind, name, spying(name, getattr(group_kind, name)))
+    before = create_random_contact_group()
+    initialize(fresh_configuration)
+    assert calls == ["find_or_create_category", "interests_by_name", "create_interest"]
+    del calls[:]
+    after = create_random_contact_group()
+    drain()
+    assert calls == ["interests_by_name", "create_interest"]
+    emulator, api_key, list_id = mailchimp_account
+    [category] = emulator.interest_categories(api_key, list_id)
+    assert {before.name, after.name} <= {interest["name"] for interest in category["interests"]}

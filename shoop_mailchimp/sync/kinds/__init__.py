@@ -56,8 +56,3 @@ BURST_KINDS = tuple(module.KIND for module in KINDS if getattr(module, "IN_BURST
 def depends_on(kind):
     """The kinds whose rows and batches go before this kind's (``DEPENDS_ON``): what its operations name."""
     return getattr(BY_KIND[kind], "DEPENDS_ON", ())
-
-
-def goes_through_batches(kind_module):
-    """Whether a Mailchimp batch can carry the kind's rows (``BATCH_PHASES``)."""
-    return hasattr(kind_module, "BATCH_PHASES")

@@ -20,7 +20,6 @@ from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFoun
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.merge_field_setup import AudienceFieldsLearnt, same_fields
 from shoop_mailchimp.models import (
     ConsentRequest,
     ContactGroupInterest,
@@ -34,6 +33,7 @@ from shoop_mailchimp.shops import address_keys, shop_contacts, shop_contacts_wit
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
+from shoop_mailchimp.sync.kinds.audience_fields import AudienceFieldsLearnt, same_fields
 from shoop_mailchimp.sync.kinds.fields import (
     COMPANY,
     PERSON,
@@ -987,6 +987,23 @@ def permissions_operation(list_id, email, member, permission):
                      params={"skip_merge_validation": "true"})
 
 
+def erase_member(list_id, email, held_by_others, log, where=""):
+    """An erasure's member: permanently deleted from the audience (a permanent delete cannot be undone; a member
+    already gone is done), unless another of the shop's contacts still has the address (``held_by_others``, see
+    :func:`addresses_held_by_others`): Mailchimp has one member of the address, and it is theirs too. Steps (yields
+    the Operation), for :class:`ErasePlan` and for Initialize's erasures in the audience they were recorded for
+    (``where`` names it in the log)."""
+    if held_by_others:
+        log("member.kept", "%s was not deleted%s (erasure): another contact of the shop has the address, and the "
+            "member is theirs too" % (email, where))
+        return
+    try:
+        yield Operation("POST", member_path(list_id, email) + "/actions/delete-permanent")
+    except MailchimpNotFound:
+        pass
+    log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
+
+
 class ErasePlan:
     """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer.
 
@@ -1005,16 +1022,8 @@ class ErasePlan:
         self.shared = shared
 
     def run(self, log):
-        if self.row.email and self.shared:
-            log("member.kept", "%s was not deleted (erasure): another contact of the shop has the address, and the "
-                "member is theirs too" % self.row.email)
-        elif self.row.email:
-            try:
-                yield Operation("POST", member_path(self.configuration.list_id, self.row.email)
-                                + "/actions/delete-permanent")
-            except MailchimpNotFound:
-                pass
-            log("member.delete_permanent", "Member permanently deleted (erasure)")
+        if self.row.email:
+            yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")

@@ -8,7 +8,6 @@ from babel.numbers import get_currency_precision as iso_currency_places
 from django.utils.html import strip_tags
 from shuup.core.models import CompanyContact, PersonContact, get_currency_precision
 
-from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import mailchimp_email
 
 #: Names are cut to stay within Mailchimp's field limits.
@@ -17,7 +16,7 @@ MAX_NAME_LENGTH = 255
 PERSON, COMPANY = "person", "company"
 
 __all__ = ["COMPANY", "PERSON", "address_payload", "clean_name", "contact_kind", "contact_names", "mailchimp_email",
-           "currency_places", "money", "plain_text", "shop_storefront_url", "storefront_url"]
+           "currency_places", "money", "plain_text"]
 #: Markup whose content is no text: a script, a style sheet, an HTML comment.
 _NO_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 #: Tags that separate words on a page (a paragraph, a line break, a list item, a cell).
@@ -63,33 +62,6 @@ def address_payload(address):
         "country_code": str(address.country.code) if address.country else "",
     }
     return {key: value for key, value in data.items() if value} or None
-
-
-def storefront_url(domain, path):
-    """An absolute address in the shop's storefront, from the shop's domain (a bare host, or with its scheme);
-    empty when the shop has no domain (Mailchimp would mail a link to nowhere) or when the domain is one label
-    such as ``north``: Shuup matches that as the first label of any host (``north.example.com``), so it names
-    no host a mail could link to."""
-    domain = (domain or "").strip().rstrip("/")
-    if not domain:
-        return ""
-    if "://" in domain:
-        return domain + path
-    host = domain.split("/", 1)[0].rsplit(":", 1)[0]
-    if "." not in host and host != "localhost":
-        return ""
-    return "https://" + domain + path
-
-
-def shop_storefront_url(shop, path):
-    """An absolute address in the shop's own storefront: the shop's domain first (a bare host, or with its
-    scheme), else SHOOP_MAILCHIMP's STOREFRONT_BASE_URL, else its WEBHOOK_BASE_URL; "" when none is set. The
-    domain comes first: with several shops, each mails links to its own storefront."""
-    for base in (getattr(shop, "domain", None), get_setting("STOREFRONT_BASE_URL"), get_setting("WEBHOOK_BASE_URL")):
-        url = storefront_url(base, path)
-        if url:
-            return url
-    return ""
 
 
 def plain_text(markup, limit, clipped_at=None):

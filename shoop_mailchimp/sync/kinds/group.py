@@ -11,9 +11,6 @@ from shuup.core.models import AnonymousContact, CompanyContact, ContactGroup, Pe
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import (
     INTEREST_CATEGORY_TITLE,
-    create_interest,
-    ensure_interest_category,
-    existing_interests,
     interest_name,
     interests_path,
     list_path,
@@ -22,6 +19,7 @@ from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync.kinds.merge_fields import effective_map
 from shoop_mailchimp.sync.outcome import Outcome
+from shoop_mailchimp.sync.transport.direct import drive
 
 KIND = SyncKind.GROUP
 
@@ -215,7 +213,7 @@ class GroupPlan:
             interest_id = yield from _find_or_create(configuration.list_id, configuration.interest_category_id, name)
         except MailchimpNotFound:
             # The category itself is gone: re-create it; every group's interest must be found again.
-            category_id = yield from _ensure_category(configuration)
+            category_id = yield from find_or_create_category(configuration.list_id)
             log("interest_category.missing", "The %r interest category was deleted in Mailchimp: it was created "
                 "again and every group's interest follows" % INTEREST_CATEGORY_TITLE)
             interest_id = yield from _find_or_create(configuration.list_id, category_id, name)
@@ -233,19 +231,10 @@ class GroupPlan:
         return outcome
 
 
-def _find_or_create(list_id, category_id, name):
-    """The interest id for ``name`` in the category: an existing one with that name, or a new one."""
-    answer = yield Operation("GET", interests_path(list_id, category_id),
-                             params={"count": 1000, "fields": "interests.id,interests.name"})
-    for interest in (answer or {}).get("interests", []):
-        if interest["name"] == name:
-            return interest["id"]
-    created = yield Operation("POST", interests_path(list_id, category_id), {"name": name})
-    return created["id"]
-
-
-def _ensure_category(configuration):
-    path = list_path(configuration.list_id) + "/interest-categories"
+def find_or_create_category(list_id):
+    """The id of the audience's "Contact Group" interest category: found by its title, else created (hidden from
+    signup forms). Steps (yields Operations), for the group plan and Initialize alike."""
+    path = list_path(list_id) + "/interest-categories"
     answer = yield Operation("GET", path, params={"count": 1000, "fields": "categories.id,categories.title"})
     for category in (answer or {}).get("categories", []):
         if category["title"] == INTEREST_CATEGORY_TITLE:
@@ -254,10 +243,34 @@ def _ensure_category(configuration):
     return created["id"]
 
 
+def interests_by_name(list_id, category_id):
+    """{name: interest id} of the category (the first of a name). Steps; MailchimpNotFound: the category is gone."""
+    answer = yield Operation("GET", interests_path(list_id, category_id),
+                             params={"count": 1000, "fields": "interests.id,interests.name"})
+    found = {}
+    for interest in (answer or {}).get("interests", []):
+        found.setdefault(interest["name"], interest["id"])
+    return found
+
+
+def create_interest(list_id, category_id, name):
+    """Create an interest named ``name`` in the category; returns its id. Steps."""
+    created = yield Operation("POST", interests_path(list_id, category_id), {"name": name})
+    return created["id"]
+
+
+def _find_or_create(list_id, category_id, name):
+    """The interest id for ``name`` in the category: an existing one with that name, or a new one."""
+    interest_id = (yield from interests_by_name(list_id, category_id)).get(name)
+    if interest_id is None:
+        interest_id = yield from create_interest(list_id, category_id, name)
+    return interest_id
+
+
 def ensure_group_interests(session, configuration, log):
     """Initialization: the category and one interest per group of the shop; returns (category id, created)."""
-    category_id = ensure_interest_category(session, configuration.list_id)
-    existing = existing_interests(session, configuration.list_id, category_id)
+    category_id = drive(session, find_or_create_category(configuration.list_id))
+    existing = drive(session, interests_by_name(configuration.list_id, category_id))
     valid_ids = set(existing.values())
     mappings = ContactGroupInterest.objects.filter(shop_id=configuration.shop_id)
     known = {mapping.group_id: mapping for mapping in mappings}
@@ -270,7 +283,7 @@ def ensure_group_interests(session, configuration, log):
         name = unique_interest_name(configuration.shop_id, group_id, used_names)
         interest_id = existing.get(name)
         if interest_id is None:
-            interest_id = create_interest(session, configuration.list_id, category_id, name)
+            interest_id = drive(session, create_interest(configuration.list_id, category_id, name))
             created += 1
         used_names.add(name)
         ContactGroupInterest.objects.update_or_create(

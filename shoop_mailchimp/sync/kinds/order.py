@@ -27,6 +27,7 @@ from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
@@ -36,7 +37,6 @@ from shoop_mailchimp.sync.kinds.fields import (
     currency_places,
     mailchimp_email,
     money,
-    shop_storefront_url,
 )
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -159,7 +159,7 @@ def guest_customer(order, double_opt_in, held=False):
 
 def order_url(order, can_log_in):
     """The shopper's page of the order in the storefront (Shuup's order history), for a customer who can log in
-    to see it; empty for guests, a storefront without an address (see ``fields.shop_storefront_url``) or without
+    to see it; empty for guests, a storefront without an address (see ``shops.shop_storefront_url``) or without
     the order history."""
     if not can_log_in:
         return ""

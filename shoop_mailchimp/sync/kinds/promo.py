@@ -25,8 +25,9 @@ from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFoun
 from shoop_mailchimp.mailchimp.resources import promo_code_path, promo_rule_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.shops import shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text, shop_storefront_url
+from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
