@@ -53,7 +53,7 @@ ACTION_LABELS = {
     "store.resend": _("Store sent again"),
     "audience.move": _("Moved to another audience"),
     "sync.paused": _("Sending paused"),
-    "sync.throttled": _("Mailchimp asked for a pause"),
+    "sync.throttled": _("Mailchimp asked to slow down"),
     "bulk.submit": _("Bulk sync: batch sent"),
     "bulk.check": _("Bulk sync: batch checked"),
     "bulk.finish": _("Bulk sync: batch finished"),

@@ -60,9 +60,9 @@ def shop_health(configuration, failed, waiting, overdue, throttled_for, retrying
             "%(num)d items have waited too long: no drainer seems to run (see the Delivery setting).",
             overdue) % {"num": overdue})
     if throttled_for:
-        return Health("throttled", "warning", _("Mailchimp asked for a pause"), _(
-            "Too many requests were sent to it; sending resumes by itself in about %(seconds)d seconds. "
-            "Nothing is lost meanwhile.")
+        return Health("throttled", "warning", _("Mailchimp asked to slow down"), _(
+            "Too many requests were sent to it: sending is held back until Mailchimp's retry time, about "
+            "%(seconds)d seconds from now, then resumes by itself. Nothing is lost meanwhile.")
             % {"seconds": throttled_for})
     if failed:
         headline = ungettext("%(num)d item failed", "%(num)d items failed", failed) % {"num": failed}

@@ -80,7 +80,7 @@ def chart(days):
 
 
 def throttled_seconds(shop):
-    """Seen across processes with REDIS_URL; otherwise only a pause met by this process."""
+    """Seen across processes with REDIS_URL; otherwise only a throttle met by this process."""
     return int(shop_throttled_for(shop.pk) + 0.999)
 
 

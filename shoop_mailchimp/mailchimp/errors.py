@@ -174,7 +174,7 @@ def is_transient(error):
 
 
 def is_rate_limited(error):
-    """Mailchimp asks for a pause (429, or its throttling 403)."""
+    """Mailchimp asks the shop to slow down (429, or its throttling 403): sending is held back, nothing paused."""
     return isinstance(error, MailchimpRateLimited)
 
 

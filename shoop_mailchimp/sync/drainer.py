@@ -286,8 +286,9 @@ class ShopDelivery:
         if outcome.result == Result.THROTTLED:
             state.release(held, delay=outcome.delay)
             self.report["postponed"] += len(held)
-            self.journal.add("sync.throttled", _("Mailchimp asked for a pause; sending resumes in about %d seconds.")
-                             % outcome.delay, kind=LogKind.WARNING, extra=outcome.error)
+            self.journal.add("sync.throttled", _("Mailchimp asked to slow down: sending is held back until its "
+                                                 "retry time, about %d seconds from now.") % outcome.delay,
+                             kind=LogKind.WARNING, extra=outcome.error)
         else:
             state.release(held)
             self.report["held"] += len(held)

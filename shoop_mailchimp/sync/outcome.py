@@ -136,7 +136,7 @@ def classify(error):
     if isinstance(error, LimiterUnavailable):
         return Outcome(Result.THROTTLED, str(error), error=error.as_log_data(), delay=retry_delay(1))
     if errors.is_rate_limited(error):
-        return Outcome(Result.THROTTLED, "Mailchimp asked for a pause (too many requests).",
+        return Outcome(Result.THROTTLED, "Mailchimp asked to slow down (too many requests).",
                        # Mailchimp sends no Retry-After: the first step of the retry backoff.
                        error=error.as_log_data(), delay=retry_delay(1))
     if errors.is_auth_problem(error):

@@ -82,7 +82,12 @@ def test_status_page_tells_when_mailchimp_throttles(admin_client, configuration,
     emulator.faults.fail("/lists/*/members/*", status=429, times=1)
     assert drain()["postponed"]
     html = admin_client.get(url("status")).content.decode()
-    assert 'id="mailchimp-throttled"' in html and "sending resumes by itself in about" in html
+    assert 'id="mailchimp-throttled"' in html and "Mailchimp asked to slow down" in html
+    assert "sending is held back until Mailchimp" in html, html[html.index("mailchimp-throttled"):][:800]
+    # Throttling is worded as slowing down, never as a pause (a pause is an account problem an admin repairs).
+    entry = MailchimpLogEntry.objects.get(action="sync.throttled")
+    assert entry.message.startswith("Mailchimp asked to slow down: sending is held back until its retry time")
+    assert "pause" not in html[html.index('id="mailchimp-throttled"'):][:600].lower()
 
 
 def test_status_page_tells_when_no_worker_drains(admin_client, configuration, settings):
