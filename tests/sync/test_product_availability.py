@@ -6,7 +6,7 @@ from django.db import transaction
 from shuup.core.models import Supplier
 from shuup.testing.factories import create_product, get_default_supplier
 
-from tests.sync.test_products import stock_counting_supplier
+from tests.helpers import stock_counting_supplier
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
