@@ -41,7 +41,7 @@ def stored(basket):
     return StoredBasket.objects.get(pk=basket.request.session["basket_basket_key"]["pk"])
 
 
-def add(basket, shop, product, quantity=1):
+def add_to_basket(basket, shop, product, quantity=1):
     basket.add_product(supplier=get_default_supplier(), shop=shop, product=product, quantity=quantity)
     basket.save()
 
@@ -71,7 +71,7 @@ def shopper_with_a_basket(shop, email, permission=True):
     """A registered shopper whose basket holds one new product: (user, person, basket)."""
     user, person = shopper(permission=permission, email=email)
     basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     return user, person, basket
 
 

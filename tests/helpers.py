@@ -1,7 +1,10 @@
-"""Helpers every test folder uses: people, making due rows due now, member writes seen by the emulator."""
+"""Helpers every test folder uses: people, making due rows due now and sending them, what the emulator was sent,
+waits."""
 import itertools
 import os
+import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -130,3 +133,64 @@ def wait_for(emulator, predicate, what, timeout=10):
     result = emulator.wait_until(predicate, timeout)
     assert result, "%s never happened" % what
     return result
+
+
+def poll_until(condition, timeout, what, interval=0.05):
+    """Look at ``condition()`` until it holds (returning its value) or ``timeout`` seconds pass (failing, naming
+    ``what``). Only for the state of another process (Redis, a server, a child process) that offers no event to
+    wait on: in this process wait on an event (``emulator.wait_until``, a ``threading.Event``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "timed out waiting until %s" % what
+        time.sleep(interval)
+
+
+def send_due(rounds=1):
+    """Make every queued row due and drain, ``rounds`` times (a row a round queues, a cart after its contact,
+    goes in the next); returns the last round's counts."""
+    from shoop_mailchimp.sync.drainer import drain
+
+    counts = None
+    for _round in range(rounds):
+        make_all_due()
+        counts = drain()
+    return counts
+
+
+def member_status(emulator, api_key, list_id, email):
+    """The status of ``email``'s member of the audience (None: no member)."""
+    member = emulator.get_member(api_key, list_id, email)
+    return member and member["status"]
+
+
+def sent_product(emulator, api_key, configuration, product):
+    """The product as the store of ``configuration`` has it on Mailchimp (None: not there)."""
+    return next((p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)), None)
+
+
+def sent_order(emulator, api_key, configuration, order):
+    """The order as the store of ``configuration`` has it on Mailchimp (None: not there)."""
+    return next((o for o in emulator.orders(api_key, configuration.store_id) if o["id"] == str(order.pk)), None)
+
+
+def stock_counting_supplier():
+    """Shuup's default supplier, counting stock (Shuup's default: it does not)."""
+    supplier = get_default_supplier()
+    supplier.stock_managed = True
+    supplier.save()
+    return supplier
+
+
+def five_off(shop, code="SAVE5", **fields):
+    """An active basket campaign of ``shop`` taking 5 off with the coupon ``code``."""
+    from shuup.campaigns.models import BasketCampaign, Coupon
+    from shuup.campaigns.models.basket_effects import BasketDiscountAmount
+
+    coupon = Coupon.objects.create(code=code, active=True, shop=shop)
+    campaign = BasketCampaign.objects.create(shop=shop, name="Five off", public_name="Five off", active=True,
+                                             coupon=coupon, **fields)
+    BasketDiscountAmount.objects.create(campaign=campaign, discount_amount=Decimal("5"))
+    return campaign

@@ -3,19 +3,11 @@ import importlib
 
 import pytest
 from django.apps import apps
-from django.utils import timezone
-from shuup.core.models import Shop, ShopStatus
 
 from shoop_mailchimp.models import MailchimpConfiguration
-from tests.disconnect.conftest import STAGING, run_on
+from tests.disconnect.conftest import STAGING, configuration_of_a_new_shop, run_on
 
 migration = importlib.import_module("shoop_mailchimp.migrations.0011_disconnect")
-
-
-def configuration(domain, initialized=True):
-    shop = Shop.objects.create(identifier="shop-%s" % Shop.objects.count(), status=ShopStatus.ENABLED,
-                               domain=domain)
-    return MailchimpConfiguration.objects.create(shop=shop, initialized_on=timezone.now() if initialized else None)
 
 
 def sites_after_migration(*configurations):
@@ -26,7 +18,8 @@ def sites_after_migration(*configurations):
 @pytest.mark.django_db
 def test_the_shop_domain_or_the_webhook_host_becomes_the_site(settings):
     by_domain, without_domain, uninitialized = (
-        configuration("Shop.Example.com"), configuration(None), configuration("new.example.com", initialized=False))
+        configuration_of_a_new_shop(domain="Shop.Example.com"), configuration_of_a_new_shop(),
+        configuration_of_a_new_shop(domain="new.example.com", initialized=False))
     assert sites_after_migration(by_domain, without_domain, uninitialized) == ["shop.example.com", "", ""]
     run_on(settings, STAGING)
     assert sites_after_migration(without_domain, by_domain) == ["staging.example.com", "shop.example.com"], \

@@ -8,7 +8,7 @@ from shoop_mailchimp.sites import SiteMismatch
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
-from tests.disconnect.conftest import PRODUCTION, STAGING, run_on
+from tests.disconnect.conftest import PRODUCTION, STAGING, initialized_on_domain, run_on
 from tests.helpers import new_person, registered_webhooks, row_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -222,11 +222,7 @@ def test_a_shop_the_admin_sees_sending_is_sent_whatever_its_domain_is_written_wi
     remembers: the drainer's filter (``active()``) takes the admin pages' decision, and the shop's changes reach
     Mailchimp (SQL's LOWER folds ASCII only: the shop was held without a banner)."""
     emulator, api_key, list_id = mailchimp_account
-    shop.domain = domain
-    shop.save()
-    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-    initialize(configuration)
-    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    configuration = initialized_on_domain(shop, mailchimp_account, domain)
     assert configuration.site_mismatch is None and configuration.is_active
     assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists(), (
         "active() disagrees with is_active: %r vs %r" % (configuration.site, domain))
@@ -240,10 +236,7 @@ def test_a_domain_changed_back_resumes_sending_with_what_was_recorded(shop, mail
     """The shop's domain changed (held: another site) and back, written in other capitals: what was recorded while
     held is sent."""
     emulator, api_key, list_id = mailchimp_account
-    shop.domain = "shop.example.com"
-    shop.save()
-    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-    initialize(configuration)
+    initialized_on_domain(shop, mailchimp_account, "shop.example.com")
     shop.domain = "staging.example.com"
     shop.save()
     person = new_person()
@@ -260,10 +253,7 @@ def test_the_banner_shows_a_shop_domain_holding_markup_as_text(admin_client, sho
                                                                mailchimp_account):
     """The red banner (status page and shop page) shows the copy's shop domain as text, not markup."""
     emulator, api_key, list_id = mailchimp_account
-    shop.domain = "shop.example.com"
-    shop.save()
-    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-    initialize(configuration)
+    initialized_on_domain(shop, mailchimp_account, "shop.example.com")
     shop.domain = '"><img src=x onerror=alert(1)>'
     shop.save()
     for page in (admin_client.get(url("status")), admin_client.get(shop_edit_url(shop))):
@@ -282,10 +272,7 @@ def test_writing_the_same_shop_domain_another_way_does_not_pause_sending(shop, m
     the scheme Shuup lets an admin type, a port, capitals, a trailing dot, an IDN or its punycode) is the same
     site, as the connected site's domain reads it: sending goes on, no banner."""
     emulator, api_key, list_id = mailchimp_account
-    shop.domain = before
-    shop.save()
-    configuration = MailchimpConfiguration.objects.create(shop=shop, api_key=api_key, list_id=list_id, enabled=True)
-    initialize(configuration)
+    configuration = initialized_on_domain(shop, mailchimp_account, before)
     shop.domain = after
     shop.save()
     configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)

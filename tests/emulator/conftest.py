@@ -37,6 +37,18 @@ def put_member(api, list_id, email=EMAIL, **body):
     return api("PUT", f"lists/{list_id}/members/{md5(email)}", json=body)
 
 
+def promo_rule_body(rule_id="r1", **changes):
+    """A promo rule's body: 10 % off the basket, with ``changes`` on top."""
+    return dict({"id": rule_id, "title": "10% off", "description": "Ten percent off the basket", "amount": 0.1,
+                 "type": "percentage", "target": "total"}, **changes)
+
+
+def promo_code_body(code_id="c1", code="SAVE10", **changes):
+    """A promo code's body, redeemed at the shop's link naming the code, with ``changes`` on top."""
+    return dict({"id": code_id, "code": code, "redemption_url": "https://shop.example.com/p/?code=" + code},
+                **changes)
+
+
 def order(order_id="o1", **extra):
     """An e-commerce order of one line (product p1) by customer c1, with ``extra`` on top."""
     line = {"id": "l1", "product_id": "p1", "product_variant_id": "p1", "quantity": 1, "price": 5.0}

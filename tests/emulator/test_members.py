@@ -7,16 +7,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from mailchimp3.mailchimpclient import MailChimpError
 
-from . import conftest
-from .conftest import md5
+from .conftest import md5, put_member
 
 EMAIL = "Ann.Smith@Gmail.com"
 #: A new audience's merge fields, all empty: Mailchimp shows every one on every member.
 EMPTY_FIELDS = {"FNAME": "", "LNAME": "", "ADDRESS": "", "PHONE": "", "BIRTHDAY": ""}
-
-
-def put_member(api, list_id, email=EMAIL, **body):
-    return conftest.put_member(api, list_id, email, **body)
 
 
 def test_put_upsert_creates_with_status_if_new(mailchimp_account, mailchimp_client):
@@ -35,13 +30,13 @@ def test_put_upsert_creates_with_status_if_new(mailchimp_account, mailchimp_clie
 
 def test_put_never_overwrites_status_without_status(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id, status_if_new="subscribed")
+    put_member(api, list_id, EMAIL, status_if_new="subscribed")
     emu.set_member_status(api_key, list_id, EMAIL, "unsubscribed")
-    again = put_member(api, list_id, status_if_new="subscribed", merge_fields={"LNAME": "Smith"})
+    again = put_member(api, list_id, EMAIL, status_if_new="subscribed", merge_fields={"LNAME": "Smith"})
     assert again.status_code == 200
     assert again.json()["status"] == "unsubscribed"
     assert again.json()["merge_fields"] == dict(EMPTY_FIELDS, LNAME="Smith")
-    explicit = put_member(api, list_id, status="transactional")
+    explicit = put_member(api, list_id, EMAIL, status="transactional")
     assert explicit.json()["status"] == "transactional"
 
 
@@ -105,11 +100,11 @@ def test_a_patch_readdressing_a_subscribed_member_as_pending_mails_the_new_addre
 
 def test_delete_permanent_forgets_email(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id)
+    put_member(api, list_id, EMAIL)
     response = api("POST", f"lists/{list_id}/members/{md5(EMAIL)}/actions/delete-permanent")
     assert response.status_code == 204 and response.content == b""
     assert emu.get_member(api_key, list_id, EMAIL) is None
-    again = put_member(api, list_id)
+    again = put_member(api, list_id, EMAIL)
     assert again.status_code == 400
     assert again.json()["title"] == "Forgotten Email Not Subscribed"
     posted = api("POST", f"lists/{list_id}/members", json={"email_address": EMAIL, "status": "subscribed"})
@@ -118,7 +113,7 @@ def test_delete_permanent_forgets_email(mailchimp_account, api):
 
 def test_tags(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id)
+    put_member(api, list_id, EMAIL)
     url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
     body = {"tags": [{"name": "VIP", "status": "active"}, {"name": "Shop", "status": "active"}]}
     assert api("POST", url, json=body).status_code == 204
@@ -130,7 +125,7 @@ def test_tags(mailchimp_account, api):
 
 def test_tag_names_are_one_tag_regardless_of_case(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id)
+    put_member(api, list_id, EMAIL)
     put_member(api, list_id, email="bo@gmail.com")
     url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
     assert api("POST", url, json={"tags": [{"name": "VIP", "status": "active"}]}).status_code == 204
@@ -145,7 +140,7 @@ def test_tag_names_are_one_tag_regardless_of_case(mailchimp_account, api):
 
 def test_tags_without_status_is_a_violation(mailchimp_emulator, mailchimp_account, api):
     _, _, list_id = mailchimp_account
-    put_member(api, list_id)
+    put_member(api, list_id, EMAIL)
     response = api("POST", f"lists/{list_id}/members/{md5(EMAIL)}/tags", json={"tags": [{"name": "VIP"}]})
     assert response.status_code == 400
     assert "status" in response.json()["detail"]
@@ -155,7 +150,7 @@ def test_tags_without_status_is_a_violation(mailchimp_emulator, mailchimp_accoun
 
 def test_tags_never_change_the_members_status_and_removing_a_missing_tag_is_a_no_op(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id, status_if_new="unsubscribed")
+    put_member(api, list_id, EMAIL, status_if_new="unsubscribed")
     url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
     body = {"tags": [{"name": "customer", "status": "active"}, {"name": "never added", "status": "inactive"}]}
     assert api("POST", url, json=body).status_code == 204
@@ -166,7 +161,7 @@ def test_tags_never_change_the_members_status_and_removing_a_missing_tag_is_a_no
 
 def test_a_refused_tags_request_changes_no_tag(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id)
+    put_member(api, list_id, EMAIL)
     url = f"lists/{list_id}/members/{md5(EMAIL)}/tags"
     too_long = {"tags": [{"name": "first", "status": "active"}, {"name": "x" * 101, "status": "active"}]}
     response = api("POST", url, json=too_long)
@@ -191,9 +186,9 @@ def test_interest_categories_and_interests(mailchimp_account, mailchimp_client, 
     with pytest.raises(MailChimpError) as info:
         mailchimp_client.lists.interest_categories.interests.create(list_id, category["id"], {"name": "VIP"})
     assert info.value.args[0]["status"] == 400
-    member = put_member(api, list_id, interests={vip["id"]: True}).json()
+    member = put_member(api, list_id, EMAIL, interests={vip["id"]: True}).json()
     assert member["interests"] == {vip["id"]: True, retail["id"]: False}
-    unknown = put_member(api, list_id, interests={"nonexistent": True})
+    unknown = put_member(api, list_id, EMAIL, interests={"nonexistent": True})
     assert unknown.status_code == 400
     assert (
         mailchimp_client.lists.interest_categories.interests.get(list_id, category["id"], vip["id"])["subscriber_count"]
@@ -355,7 +350,7 @@ def test_members_changed_since_a_time_come_in_pages_oldest_change_first(mailchim
 
 def test_a_hand_made_change_fires_no_webhook_and_a_deleted_member_cannot_come_back(mailchimp_account, api):
     emu, api_key, list_id = mailchimp_account
-    put_member(api, list_id)
+    put_member(api, list_id, EMAIL)
     emu.edit_member_by_hand(api_key, list_id, EMAIL, new_email="ann.new@fastmail.com", status="unsubscribed")
     member = emu.get_member(api_key, list_id, "ann.new@fastmail.com")
     assert (member["status"], member["unsubscribe_reason"]) == ("unsubscribed", "N/A (by an admin)")

@@ -34,13 +34,13 @@ def consent_guard(configuration, mailchimp_account, client_errors):
     """An initialized shop; afterwards nobody in any audience may be subscribed without consent."""
     yield configuration
     violations = consent_violations(mailchimp_account[0])
-    registry.add("consent_violations", len(violations))
+    registry.tally("consent_violations", len(violations))
     assert not violations, "subscribed without consent: %s" % violations
 
 
 @pytest.fixture
 def scenario(consent_guard, client_errors):
     """One injected fault scenario; it and the requests that failed in it are counted in the summary."""
-    registry.add("faults")
+    registry.tally("faults")
     yield consent_guard
-    registry.add("requests_failed", len(client_errors))
+    registry.tally("requests_failed", len(client_errors))

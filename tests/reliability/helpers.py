@@ -60,7 +60,7 @@ def contact_differences(emulator, api_key, list_id, configuration, contacts=None
 def assert_nothing_lost(emulator, api_key, list_id, configuration, contacts=None):
     configuration.refresh_from_db()
     differences = contact_differences(emulator, api_key, list_id, configuration, contacts)
-    registry.add("contacts_lost", len(differences))
+    registry.tally("contacts_lost", len(differences))
     assert not differences, "contacts whose Mailchimp state is not the shop's: %s" % differences
 
 

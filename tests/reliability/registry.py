@@ -9,7 +9,7 @@ SUMMARY = (
 )
 
 
-def add(name, count=1):
+def tally(name, count=1):
     FIGURES[name] += count
 
 

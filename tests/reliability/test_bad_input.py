@@ -69,7 +69,7 @@ NAME_CASES = [
 
 
 def count_bad_input():
-    registry.add("bad_inputs")
+    registry.tally("bad_inputs")
 
 
 def failed_page(client):

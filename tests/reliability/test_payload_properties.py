@@ -87,7 +87,7 @@ def contacts(draw):
     group_ids=st.sets(ids, max_size=5),
 )
 def test_member_and_customer_payloads(spec, contact, opt_in, double_opt_in, interest_ids, group_ids):
-    registry.add("bad_inputs")
+    registry.tally("bad_inputs")
     row = SyncState(opt_in=opt_in, email="")
     configuration = MailchimpConfiguration(double_opt_in=double_opt_in)
     configuration.list_id, configuration.store_id = "0123456789", "shuup-shop-1"
@@ -114,7 +114,7 @@ def product_instances(draw):
 @PROPERTY_SETTINGS
 @given(product=product_instances(), domain=st.sampled_from(["", "shop.fastmail.com"]), visible=st.booleans())
 def test_product_payloads(spec, product, domain, visible):
-    registry.add("bad_inputs")
+    registry.tally("bad_inputs")
     payload = product_kind.Catalogue(Shop(domain=domain), [], places=2).payload(product, visible=visible)
     assert payload["title"].strip()
     assert_valid(spec, "POST /ecommerce/stores/{storeId}/products", payload)
@@ -167,7 +167,7 @@ def order_instances(draw):
 @given(order_and_lines=order_instances(), email=emails, subscribed=st.booleans(), statuses=st.booleans(),
        url=st.sampled_from(["", "https://shop.example.org/order-history/1/"]))
 def test_order_payloads(spec, order_and_lines, email, subscribed, statuses, url):
-    registry.add("bad_inputs")
+    registry.tally("bad_inputs")
     order, lines, coupons = order_and_lines
     customer = {"id": str(order.customer_id), "email_address": email, "opt_in_status": subscribed}
     payload = order_kind.order_payload(order, lines, customer, statuses=statuses, coupons=coupons, url=url)
@@ -186,7 +186,7 @@ def test_order_payloads(spec, order_and_lines, email, subscribed, statuses, url)
     list_id=st.text(alphabet="0123456789abcdef", min_size=10, max_size=10),
 )
 def test_store_payloads(spec, name, public_name, shop_id, currency, domain, list_id):
-    registry.add("bad_inputs")
+    registry.tally("bad_inputs")
     shop = Shop(currency=currency, domain=domain)
     shop.pk = shop.id = shop_id
     shop.set_current_language("en")

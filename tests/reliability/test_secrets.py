@@ -27,7 +27,7 @@ def assert_no_key(text, api_key, where):
 
 def run_through_every_kind_of_failure(emulator, api_key, configuration, settings):
     """A full sync with successes, rejections, server errors, resets, timeouts and a revoked key."""
-    registry.add("faults")
+    registry.tally("faults")
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(1, 0.3))
     people = [new_person() for _ in range(3)]
     emulator.faults.fail_email("fake@fastmail.com")
@@ -76,7 +76,7 @@ def test_the_key_is_in_no_admin_page_log_entry_error_or_log_line(
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="mailchimp3.client")
     people = run_through_every_kind_of_failure(emulator, api_key, consent_guard, settings)
-    registry.add("requests_failed", len(client_errors))
+    registry.tally("requests_failed", len(client_errors))
 
     # Every error the client raised, and everything that was logged with Python logging.
     assert len(client_errors) >= 6

@@ -1,7 +1,6 @@
 """The webhook secret: seen only by staff who may manage the sync, never logged, replaceable at will."""
 import logging
 import threading
-import time
 
 import pytest
 import requests
@@ -93,6 +92,19 @@ def test_the_request_log_and_error_mails_never_carry_the_secret(configuration, c
         assert secret not in error_mail.subject + error_mail.body
 
 
+class RecordsSeen(logging.Handler):
+    """Keeps the records its logger handles; ``all_seen`` is set once ``count`` of them came."""
+
+    def __init__(self, count):
+        super().__init__()
+        self.count, self.records, self.all_seen = count, [], threading.Event()
+
+    def emit(self, record):
+        self.records.append(record)
+        if len(self.records) >= self.count:
+            self.all_seen.set()
+
+
 @pytest.fixture
 def runserver():
     """Django's development server (``manage.py runserver``'s classes) in a thread, logging as it does."""
@@ -107,19 +119,18 @@ def runserver():
 
 def test_the_development_servers_access_log_never_carries_the_secret(configuration, runserver, caplog, monkeypatch):
     logger = listen_to(monkeypatch, "django.server")  # it does not propagate: listen to it directly
+    logged = RecordsSeen(2)  # the server logs a request after answering it: wait for both lines
     logger.addHandler(caplog.handler)
+    logger.addHandler(logged)
     try:
         path = webhook_path(configuration)
         assert requests.get(runserver + path).status_code == 200
         assert requests.put(runserver + path + "?x=1").status_code == 405
-        lines = []
-        for _ in range(50):  # the server logs a request after answering it
-            lines = [record.getMessage() for record in caplog.records if record.name == "django.server"]
-            if len(lines) == 2:
-                break
-            time.sleep(0.05)
+        assert logged.all_seen.wait(10), "the server logged %d of its 2 requests" % len(logged.records)
     finally:
+        logger.removeHandler(logged)
         logger.removeHandler(caplog.handler)
+    lines = [record.getMessage() for record in caplog.records if record.name == "django.server"]
     masked = "/mailchimp/webhook/%s/<secret>/" % configuration.shop_id
     assert ['"GET %s HTTP/1.1" 200 2' % masked, '"PUT %s?x=1 HTTP/1.1" 405 0' % masked] == lines
     assert configuration.webhook_secret not in caplog.text

@@ -148,7 +148,7 @@ def upemail(old_email, new_email, signal_dir=None):
                                "data[new_email]": new_email}).status_code == 200
 
 
-def reconcile(seconds, seed):
+def reconcile_repeatedly(seconds, seed):
     """``manage.py mailchimp_reconcile`` again and again, as an impatient admin (or a short
     RECONCILE_INTERVAL) would, while the others run."""
     from django.core.management import call_command
@@ -184,7 +184,7 @@ if __name__ == "__main__":
     elif command == "lost-unsubscribe":
         unsubscribe(float(arguments[0]), int(arguments[1]), webhooks=False)
     elif command == "reconcile":
-        reconcile(float(arguments[0]), int(arguments[1]))
+        reconcile_repeatedly(float(arguments[0]), int(arguments[1]))
     elif command == "upemail":
         upemail(*arguments)
     elif command == "rename":

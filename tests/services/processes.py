@@ -24,7 +24,7 @@ def services_env(emulator, api_key, list_id, redis_url, postgres_port, **extra):
     )
 
 
-def run(env, *args, timeout=300):
+def run_module(env, *args, timeout=300):
     """``python -m ARGS`` to completion; returns its standard output."""
     return subprocess.run([sys.executable, "-m", *args], env=env, cwd=ROOT, check=True, stdout=subprocess.PIPE,
                           timeout=timeout).stdout.decode()

@@ -14,8 +14,9 @@ import psycopg2
 import pytest
 
 from shoop_mailchimp.mailchimp.members import mailchimp_email
+from tests.helpers import poll_until, wait_for
 from tests.reliability import registry
-from tests.services.processes import new_account, run, services_env, start, stop
+from tests.services.processes import new_account, run_module, services_env, start, stop
 
 pytestmark = pytest.mark.services
 CONTACTS = 40
@@ -32,6 +33,15 @@ def query(port, sql):
 
 def unsettled(port):
     return query(port, "SELECT count(*) FROM shoop_mailchimp_syncstate WHERE status IN ('pending', 'sending')")[0][0]
+
+
+def settled(port, seconds=90):
+    """Wait until the workers (other processes) left no row pending or sending; returns how many are left."""
+    try:
+        poll_until(lambda: not unsettled(port), seconds, "no row is pending", interval=0.5)
+    except AssertionError:
+        pass  # the caller names what is left
+    return unsettled(port)
 
 
 def shop_state(port):
@@ -81,7 +91,7 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
     emulator.faults.latency(0.01)
     env = services_env(emulator, api_key, list_id, None, postgres_port, SHOOP_MAILCHIMP_LEASE_SECONDS="4")
     try:
-        run(env, "tests.services.chaos_actors", "setup", str(CONTACTS))
+        run_module(env, "tests.services.chaos_actors", "setup", str(CONTACTS))
         seed = random.randrange(10 ** 6)
         rng = random.Random(seed)
         workers = [start(env, *WORKER) for _ in range(2)]
@@ -98,10 +108,7 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
         edits = int(editor.communicate(timeout=60)[0].split()[-1])
         unsubscribes = int(unsubscriber.communicate(timeout=60)[0].split()[-1])
         assert editor.returncode == 0 and unsubscriber.returncode == 0
-        settle_by = time.monotonic() + 90
-        while unsettled(postgres_port) and time.monotonic() < settle_by:
-            time.sleep(0.5)
-        remaining = unsettled(postgres_port)
+        remaining = settled(postgres_port)
     finally:
         stop(locals().get("workers", []))
         emulator.stop()
@@ -110,7 +117,7 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
     stale, violations = disagreements(emulator, api_key, list_id, postgres_port)
     for name, count in (("chaos_runs", 1), ("chaos_edits", edits), ("chaos_unsubscribes", unsubscribes),
                         ("chaos_kills", kills), ("chaos_stale", len(stale)), ("consent_violations", len(violations))):
-        registry.add(name, count)
+        registry.tally(name, count)
     print("chaos (seed %s): %d edits, %d Mailchimp-side unsubscribes, %d worker kills, %d stale, %d consent "
           "violations" % (seed, edits, unsubscribes, kills, len(stale), len(violations)))
     assert not stale, "contacts whose Mailchimp state is not the shop's (seed %s): %s" % (seed, stale)
@@ -118,34 +125,27 @@ def test_chaos_ends_with_the_shop_and_mailchimp_in_agreement(postgres_port):
     assert not emulator.violations
 
 
-def wait_for(condition, seconds, what):
-    deadline = time.time() + seconds
-    while not condition():
-        assert time.time() < deadline, "timed out waiting until " + what
-        time.sleep(0.02)
-
-
 def test_an_address_changed_in_mailchimp_while_a_worker_sends_is_kept(postgres_port):
     """The upemail webhook lands (in another process) while a worker's send to the old address hangs."""
     emulator, api_key, list_id = new_account()
     env = services_env(emulator, api_key, list_id, None, postgres_port)
     try:
-        run(env, "tests.services.chaos_actors", "setup", "1")
-        run(env, "tests.services.chaos_actors", "rename", "c0@fastmail.com", "Renamed")
+        run_module(env, "tests.services.chaos_actors", "setup", "1")
+        run_module(env, "tests.services.chaos_actors", "rename", "c0@fastmail.com", "Renamed")
         # The webhook's process starts first and waits; it acts the moment the worker's send is held.
         signals = tempfile.mkdtemp()
         webhook = start(env, "tests.services.chaos_actors", "upemail", "c0@fastmail.com", "c0.new@fastmail.com",
                         signals)
-        wait_for(lambda: os.path.exists(os.path.join(signals, "ready")), 120, "the webhook process is ready")
+        poll_until(lambda: os.path.exists(os.path.join(signals, "ready")), 120, "the webhook process is ready")
         emulator.faults.hang(3, "/lists/*/members/*", times=1)  # under the client's 5 s read timeout
         worker = start(env, "django", "mailchimp_sync")  # one round: its member PUT hangs
-        wait_for(lambda: emulator.faults.hangs_begun, 120, "the worker's send is held")
+        wait_for(emulator, lambda: emulator.faults.hangs_begun, "the worker's send being held", timeout=120)
         open(os.path.join(signals, "go"), "w").close()
         webhook.communicate(timeout=60)
         assert webhook.returncode == 0
         worker.communicate(timeout=60)  # its close keeps the webhook's address
         assert worker.returncode == 0
-        run(env, "django", "mailchimp_sync")  # the next round sends the row again, to the new address
+        run_module(env, "django", "mailchimp_sync")  # the next round sends the row again, to the new address
     finally:
         emulator.stop()
     member = emulator.get_member(api_key, list_id, "c0.new@fastmail.com")

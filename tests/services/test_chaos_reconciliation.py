@@ -4,23 +4,15 @@ run, every contact in Mailchimp is what the shop holds, and nobody is subscribed
 """
 import json
 import random
-import time
 
 import pytest
 
 from tests.reliability import registry
-from tests.services.processes import new_account, run, services_env, start, stop
-from tests.services.test_chaos import CONTACTS, WORKER, disagreements, query, unsettled
+from tests.services.processes import new_account, run_module, services_env, start, stop
+from tests.services.test_chaos import CONTACTS, WORKER, disagreements, query, settled
 
 pytestmark = pytest.mark.services
 CHAOS_SECONDS = 20
-
-
-def settle(port, seconds=90):
-    deadline = time.monotonic() + seconds
-    while unsettled(port) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return unsettled(port)
 
 
 def drift_found(port):
@@ -36,7 +28,7 @@ def test_reconciliation_repairs_lost_webhooks_while_the_shop_changes(postgres_po
     emulator.faults.latency(0.01)
     env = services_env(emulator, api_key, list_id, None, postgres_port)
     try:
-        run(env, "tests.services.chaos_actors", "setup", str(CONTACTS))
+        run_module(env, "tests.services.chaos_actors", "setup", str(CONTACTS))
         seed = random.randrange(10 ** 6)
         actors = [start(env, *WORKER), start(env, *WORKER),
                   start(env, "tests.services.chaos_actors", "edit", str(CHAOS_SECONDS), str(seed)),
@@ -47,11 +39,11 @@ def test_reconciliation_repairs_lost_webhooks_while_the_shop_changes(postgres_po
         # Settle, then reconcile until a pass finds nothing left to apply (one left for a send on its way
         # is read again by the next).
         for _ in range(5):
-            assert settle(postgres_port) == 0, "rows still pending (seed %s)" % seed
-            run(env, "django", "mailchimp_reconcile")
+            assert settled(postgres_port) == 0, "rows still pending (seed %s)" % seed
+            run_module(env, "django", "mailchimp_reconcile")
             if not drift_found(postgres_port):
                 break
-        remaining = settle(postgres_port)
+        remaining = settled(postgres_port)
     finally:
         stop(locals().get("actors", []))
         emulator.stop()
@@ -60,7 +52,7 @@ def test_reconciliation_repairs_lost_webhooks_while_the_shop_changes(postgres_po
     edits, unsubscribes, passes = counts
     for name, count in (("reconcile_chaos_runs", 1), ("reconcile_chaos_lost_webhooks", unsubscribes),
                         ("consent_violations", len(violations))):
-        registry.add(name, count)
+        registry.tally(name, count)
     print("reconciliation chaos (seed %s): %d edits, %d unsubscribes whose webhook was lost, %d reconciliations "
           "meanwhile, %d stale, %d consent violations" % (seed, edits, unsubscribes, passes, len(stale),
                                                            len(violations)))

@@ -24,7 +24,7 @@ from shuup.xtheme import set_current_theme
 from shoop_mailchimp.models import OrderAttribution
 from shoop_mailchimp.storefront import attribution, site_script
 from shoop_mailchimp.sync.drainer import drain
-from tests.cart_helpers import STOREFRONT, add, products, shopper
+from tests.cart_helpers import STOREFRONT, add_to_basket, products, shopper
 from tests.helpers import make_all_due
 
 CAMPAIGN = "1a2b3c4d5e"
@@ -34,7 +34,7 @@ RECIPIENT = "0f9e8d7c6b"
 def order_from(shop, request):
     """An order placed from the visit's basket, as Shuup's checkout creates it."""
     basket = get_basket(request)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     basket.shipping_method = get_default_shipping_method()
     basket.payment_method = get_default_payment_method()
     basket.status = get_initial_order_status()

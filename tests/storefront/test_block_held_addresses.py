@@ -9,17 +9,11 @@ from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, member_puts, row_of
+from tests.helpers import member_puts, row_of, send_due
 from tests.sync.test_guest_orders import guest_order
 from tests.webhooks.helpers import post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
-
-
-def send_due(times=1):
-    for _attempt in range(times):
-        make_all_due()
-        drain()
 
 
 def typed_and_confirmed(shop, configuration, emulator, api_key, list_id, email, **names):
@@ -85,7 +79,7 @@ def test_a_signup_for_a_held_address_refused_once_is_asked_pending_without_the_t
     emulator.clear_requests()
     emulator.faults.fail("*/members/*", status=status, method=method, times=1)
     subscribe_address(shop, email, first_name="Fake", last_name="Typed")
-    send_due(times=3)
+    send_due(rounds=3)
     if known == "mailchimp" or method == "PUT":
         assert any(r["status"] == status and r["method"] == method and "/members/" in r["path"]
                    for r in emulator.requests), "the fault never fired"
@@ -104,7 +98,7 @@ def test_a_new_address_signup_refused_once_is_subscribed_with_its_names(shop, co
     email = "new.retry@fastmail.com"
     emulator.faults.fail("*/members/*", status=status, method="PUT", times=1)
     subscribe_address(shop, email, first_name="Nina", last_name="New")
-    send_due(times=3)
+    send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
     assert member["status"] == "subscribed"
     assert member["merge_fields"].get("FNAME") == "Nina"

@@ -15,7 +15,7 @@ from shoop_mailchimp import cart_links
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.test_browser import ARTIFACTS, chromium_page
-from tests.cart_helpers import add, basket_of, shopper, stored
+from tests.cart_helpers import add_to_basket, basket_of, shopper, stored
 from tests.helpers import make_all_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,7 @@ ADDRESS = {"name": "Grace Hopper", "email": "grace.cart@fastmail.com", "street":
            "city": "Arlington", "postal_code": "22201", "phone": "+1 555 0100"}
 
 
-def add_to_basket(page, product):
+def add_in_browser(page, product):
     """The product page's add-to-basket command, posted by the browser (its cookies, its session)."""
     with page.expect_navigation():
         page.evaluate("""([productId]) => {
@@ -70,7 +70,7 @@ def test_a_campaign_shoppers_abandoned_cart_is_restored_elsewhere_and_ordered(li
 
     with chromium_page() as page:
         page.goto(live_server.url + "/?mc_cid=%s&mc_eid=0a1b2c3d4e" % CAMPAIGN)
-        add_to_basket(page, product)
+        add_in_browser(page, product)
         fill_addresses(page)  # the e-mail typed: the shopper is known
         # ...and the shopper leaves.
 
@@ -113,7 +113,7 @@ def test_a_logged_in_shoppers_link_restores_in_a_fresh_browser_and_says_gone_aft
     basket = basket_of(shop, user)
     product = create_product("rev-chromium-mug", shop=shop, supplier=get_default_supplier(), default_price=7,
                              name="Review mug")
-    add(basket, shop, product, quantity=2)
+    add_to_basket(basket, shop, product, quantity=2)
     link = cart_links.restore_url(stored(basket))
     assert link.startswith(live_server.url)
 

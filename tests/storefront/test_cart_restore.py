@@ -19,7 +19,7 @@ from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.storefront import views
-from tests.cart_helpers import STOREFRONT, add, basket_of, order_in, products, shopper, stored
+from tests.cart_helpers import STOREFRONT, add_to_basket, basket_of, order_in, products, shopper, stored
 from tests.storefront.helpers import page_messages
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def abandoned_basket(shop, cart_settings):
     user, person = shopper(email="restore.rita@fastmail.com")
     basket = basket_of(shop, user)
     [product] = products(shop)
-    add(basket, shop, product, quantity=3)
+    add_to_basket(basket, shop, product, quantity=3)
     return stored(basket), product
 
 
@@ -162,7 +162,7 @@ def test_a_link_opened_by_someone_else_leaves_the_typed_addresses_behind(shop, c
     set_current_theme("shuup.themes.classic_gray", shop)
     user = shopper(email="owner.olga@fastmail.com")[0] if owned else None
     basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     basket.billing_address = MutableAddress(name="Olga Owner", email="owner.olga@fastmail.com",
                                             phone="+358401234567", street="Secret Street 7", city="Helsinki")
     basket.save()
@@ -218,7 +218,7 @@ def test_what_the_owner_types_after_the_link_was_opened_stays_theirs(shop, cart_
     set_current_theme("shuup.themes.classic_gray", shop)
     user = shopper(email="owner.olga@fastmail.com")[0] if owned else None
     basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     holder = stored(basket)
     stranger = Client()
     assert stranger.get(restore_path(holder)).status_code == 302
@@ -239,7 +239,7 @@ def test_a_stranger_ordering_the_restored_basket_leaves_the_owners_basket(shop, 
     set_current_theme("shuup.themes.classic_gray", shop)
     user = shopper(email="owner.oona@fastmail.com")[0]
     basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0], quantity=2)
+    add_to_basket(basket, shop, products(shop)[0], quantity=2)
     holder = stored(basket)
     stranger = Client()
     stranger.get(restore_path(holder))
@@ -285,13 +285,13 @@ def test_each_shop_mails_links_to_its_own_storefront(shop, cart_settings):
     user = shopper(email="two.tina@fastmail.com")[0]
     basket = basket_of(other, user, host="two.example.com")
     [product] = products(other)
-    add(basket, other, product, quantity=2)
+    add_to_basket(basket, other, product, quantity=2)
     holder = stored(basket)
     assert holder.shop == other
     url = cart_links.restore_url(holder)
     assert url.startswith("https://two.example.com/basket/restore/")
     first = basket_of(shop, shopper(email="one.oona@fastmail.com")[0])
-    add(first, shop, create_product("one-sku", shop=shop, supplier=get_default_supplier(), default_price=5))
+    add_to_basket(first, shop, create_product("one-sku", shop=shop, supplier=get_default_supplier(), default_price=5))
     assert cart_links.restore_url(stored(first)).startswith("https://one.example.com/basket/restore/")
 
     browser = Client(HTTP_HOST="two.example.com")
@@ -418,7 +418,7 @@ def test_an_order_from_a_copy_never_overwrites_a_save_of_the_links_basket_made_m
     def holder_saves_first(execute, sql, params, many, context):
         if armed and sql.lstrip().upper().startswith("UPDATE") and table in sql:
             armed.clear()
-            add(holder, shop, other)  # the holder's save, committed before the checkout's write
+            add_to_basket(holder, shop, other)  # the holder's save, committed before the checkout's write
         return execute(sql, params, many, context)
 
     armed.append(True)
@@ -451,7 +451,7 @@ def test_a_link_of_another_shops_basket_is_refused(shop, cart_settings):
     two's: its products, prices and codes), never "gone"."""
     other = second_storefront(shop)
     basket = basket_of(other, shopper(email="two.tom@fastmail.com")[0], host="two.example.com")
-    add(basket, other, products(other)[0])
+    add_to_basket(basket, other, products(other)[0])
     url = cart_links.restore_url(stored(basket))
     browser = Client(HTTP_HOST="one.example.com")
     shown = page_messages(browser.get(url[len("https://two.example.com"):], follow=True))

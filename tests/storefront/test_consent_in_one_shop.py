@@ -17,15 +17,10 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person, row_of
+from tests.helpers import member_status, new_person, row_of
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
-
-
-def status_in(emulator, api_key, list_id, email):
-    member = emulator.get_member(api_key, list_id, email)
-    return member and member["status"]
 
 
 def test_a_press_on_shop_as_double_opt_in_block_subscribes_nobody_in_shop_b(configuration, mailchimp_account, shop_b):
@@ -36,8 +31,8 @@ def test_a_press_on_shop_as_double_opt_in_block_subscribes_nobody_in_shop_b(conf
     subscriptions.subscribe_address(configuration.shop, "victim@fastmail.com")  # a stranger's press on shop A
     drain()
 
-    assert status_in(emulator, api_key, list_id, "victim@fastmail.com") == "pending"
-    assert status_in(emulator, api_key, list_b, "victim@fastmail.com") in (None, "transactional")
+    assert member_status(emulator, api_key, list_id, "victim@fastmail.com") == "pending"
+    assert member_status(emulator, api_key, list_b, "victim@fastmail.com") in (None, "transactional")
     person = PersonContact.objects.get(email="victim@fastmail.com")
     assert row_of(person, shop.pk).opt_in in (None, False)
     assert subscriptions.newsletter_status(shop, person) == subscriptions.NOT_SUBSCRIBED
@@ -52,14 +47,14 @@ def test_consent_given_on_one_shops_account_page_counts_there_only(configuration
 
     subscriptions.subscribe_person(configuration.shop, person, subscriptions.ACCOUNT_PAGE)
     drain()
-    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
-    assert status_in(emulator, api_key, list_b, person.email) == "transactional"
+    assert member_status(emulator, api_key, list_id, person.email) == "subscribed"
+    assert member_status(emulator, api_key, list_b, person.email) == "transactional"
 
     # Given in shop B too (its account page): now B subscribes the address, and A keeps it.
     subscriptions.subscribe_person(shop, PersonContact.objects.get(pk=person.pk), subscriptions.ACCOUNT_PAGE)
     drain()
-    assert status_in(emulator, api_key, list_b, person.email) == "subscribed"
-    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+    assert member_status(emulator, api_key, list_b, person.email) == "subscribed"
+    assert member_status(emulator, api_key, list_id, person.email) == "subscribed"
 
 
 def test_a_consent_given_in_the_admin_counts_in_every_shop(configuration, mailchimp_account, shop_b):
@@ -68,7 +63,7 @@ def test_a_consent_given_in_the_admin_counts_in_every_shop(configuration, mailch
     subscriptions.subscribe_address(configuration.shop, "bob@fastmail.com")
     drain()
     person = PersonContact.objects.get(email="bob@fastmail.com")
-    assert status_in(emulator, api_key, list_b, person.email) in (None, "transactional")
+    assert member_status(emulator, api_key, list_b, person.email) in (None, "transactional")
 
     person.marketing_permission = False  # the shop withdraws it, then the shopper gives it at the counter
     person.save()
@@ -77,8 +72,8 @@ def test_a_consent_given_in_the_admin_counts_in_every_shop(configuration, mailch
     person.save()
     drain()
 
-    assert status_in(emulator, api_key, list_b, person.email) == "subscribed"
-    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+    assert member_status(emulator, api_key, list_b, person.email) == "subscribed"
+    assert member_status(emulator, api_key, list_id, person.email) == "subscribed"
 
 
 def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configuration, mailchimp_account, shop_b):
@@ -90,7 +85,7 @@ def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configu
     drain()
     subscriptions.subscribe_address(configuration.shop, person.email)
     drain()
-    assert status_in(emulator, api_key, list_id, person.email) == "pending"
+    assert member_status(emulator, api_key, list_id, person.email) == "pending"
 
     emulator.set_member_status(api_key, list_id, person.email, "subscribed")  # the owner clicks the link
     assert post_event(Client(), configuration, "subscribe", email=person.email).status_code == 200
@@ -100,11 +95,11 @@ def test_a_confirmation_from_shop_as_audience_gives_no_consent_in_shop_b(configu
     person.save()
     drain()
 
-    assert status_in(emulator, api_key, list_b, person.email) == "transactional"
-    assert status_in(emulator, api_key, list_id, person.email) == "subscribed"
+    assert member_status(emulator, api_key, list_b, person.email) == "transactional"
+    assert member_status(emulator, api_key, list_id, person.email) == "subscribed"
 
 
-def checkout(shop, customer, marketing):
+def order_with_marketing_box(shop, customer, marketing):
     """An order through Shuup's OrderCreator, with the checkout's marketing box as the shopper left it."""
     product = create_product("sku-checkout-consent", shop=shop, supplier=get_default_supplier(), default_price=10)
     source = OrderSource(shop)
@@ -122,7 +117,7 @@ def consenting_in_shop_b_only(emulator, api_key, list_id, shop):
     person = new_person(permission=False, email="eve@fastmail.com")
     subscriptions.subscribe_person(shop, person, subscriptions.ACCOUNT_PAGE)
     drain()
-    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
+    assert member_status(emulator, api_key, list_id, person.email) == "transactional"
     return PersonContact.objects.get(pk=person.pk)
 
 
@@ -139,12 +134,12 @@ def test_the_box_ticked_at_a_checkout_counts_in_every_shop_also_after_a_consent_
     if proven:
         shop_consent.record_proof(person.pk, person.email)
 
-    order = checkout(configuration.shop, person, marketing=True)  # ticked at shop A's checkout
+    order = order_with_marketing_box(configuration.shop, person, marketing=True)  # ticked at shop A's checkout
     drain()
 
     assert order.marketing_permission is True
     assert shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
-    assert status_in(emulator, api_key, list_id, person.email) == ("subscribed" if proven else "pending")
+    assert member_status(emulator, api_key, list_id, person.email) == ("subscribed" if proven else "pending")
 
 
 def test_the_box_shuup_hides_and_fills_from_the_consent_is_no_consent_in_the_shop(configuration, mailchimp_account,
@@ -157,8 +152,8 @@ def test_the_box_shuup_hides_and_fills_from_the_consent_is_no_consent_in_the_sho
     person.options = {"marketing_permission_asked": True}
     person.save(update_fields=["options"])
 
-    checkout(configuration.shop, person, marketing=person.marketing_permission)
+    order_with_marketing_box(configuration.shop, person, marketing=person.marketing_permission)
     drain()
 
     assert not shop_consent.consents_in(configuration.shop_id, PersonContact.objects.get(pk=person.pk))
-    assert status_in(emulator, api_key, list_id, person.email) == "transactional"
+    assert member_status(emulator, api_key, list_id, person.email) == "transactional"

@@ -14,7 +14,7 @@ from shoop_mailchimp.storefront import views
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, member_puts, new_person, row_of
+from tests.helpers import make_all_due, member_puts, new_person, row_of, send_due
 from tests.storefront.helpers import (
     page_messages,
     place_newsletter_block,
@@ -584,10 +584,7 @@ def test_a_guest_buyers_address_typed_while_the_shop_holds_its_sends_is_not_subs
     guest_order(shop, email)
     subscribe_address(shop, email)
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(enabled=True)
-    make_all_due()
-    drain()
-    make_all_due()
-    drain()
+    send_due(rounds=2)
     member = emulator.get_member(api_key, list_id, email)
     assert member is not None and member["status"] != "subscribed", (
         "a stranger's press subscribed a guest buyer the shop knew, without confirmation")

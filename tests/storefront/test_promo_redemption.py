@@ -1,28 +1,18 @@
 """A promo code's redemption link (the ``redemption_url`` Mailchimp's e-mails carry): it puts the code in the
 shopper's basket and shows the basket; a code that cannot be used says so, and nothing leads off the site."""
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from shuup.campaigns.models import BasketCampaign, Coupon
-from shuup.campaigns.models.basket_effects import BasketDiscountAmount
 from shuup.testing.factories import create_product, get_default_supplier
 
 from shoop_mailchimp.storefront.views import PROMO_URL_NAME
+from tests.helpers import five_off
 from tests.storefront.helpers import page_messages
 
 pytestmark = pytest.mark.django_db
-
-
-def five_off(shop, code="SAVE5", **fields):
-    coupon = Coupon.objects.create(code=code, active=True, shop=shop)
-    campaign = BasketCampaign.objects.create(shop=shop, name="Five off", public_name="Five off", active=True,
-                                             coupon=coupon, **fields)
-    BasketDiscountAmount.objects.create(campaign=campaign, discount_amount=Decimal("5"))
-    return campaign
 
 
 def redeem(client, code, **extra):

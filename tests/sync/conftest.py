@@ -18,6 +18,14 @@ def burst_settings(settings, configuration):
 
 
 @pytest.fixture
+def taxless_shop(shop):
+    """The default shop, its prices entered without tax."""
+    shop.prices_include_tax = False
+    shop.save()
+    return shop
+
+
+@pytest.fixture
 def dinar_shop(shop):
     """A shop selling in Kuwaiti dinars: three decimal places."""
     Currency.objects.update_or_create(code="KWD", defaults={"decimal_places": 3})

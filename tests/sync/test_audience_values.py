@@ -75,7 +75,7 @@ def test_a_missing_value_clears_only_a_field_the_shop_alone_fills_and_an_invalid
         "FNAME": "Ann", "SPENT": "", "GROUPS": ""}
 
 
-def configuration(**fields):
+def unsaved_configuration(**fields):
     return MailchimpConfiguration(**fields)
 
 
@@ -87,19 +87,19 @@ def test_defaults_are_mailchimps_own_fields_where_the_audience_has_them_with_a_f
     audience = [field for field in AUDIENCE if field["tag"] != "PHONE"] + [
         {"tag": "COMPANY", "name": "Company", "type": "text", "required": False, "options": {}}]
     audience[3] = dict(audience[3], type="number")  # a BIRTHDAY field of another type is not filled
-    mapping = merge_fields.effective_map(configuration(audience_merge_fields=audience))
+    mapping = merge_fields.effective_map(unsaved_configuration(audience_merge_fields=audience))
     assert {key: field["tag"] for key, field in mapping.items()} == {
         "first_name": "FNAME", "last_name": "LNAME", "billing_address": "ADDRESS"}
 
 
 def test_a_chosen_mapping_keeps_only_fields_the_audience_has():
     chosen = {"phone": "PHONE", "company_name": "GONE", "birth_date": "ADDRESS"}
-    mapping = merge_fields.effective_map(configuration(audience_merge_fields=AUDIENCE, merge_field_map=chosen))
+    mapping = merge_fields.effective_map(unsaved_configuration(audience_merge_fields=AUDIENCE, merge_field_map=chosen))
     assert {key: field["tag"] for key, field in mapping.items()} == {"phone": "PHONE"}
 
 
 def test_missing_fields_are_those_unmapped_whose_tag_the_audience_lacks():
-    missing = merge_fields.missing_fields(configuration(audience_merge_fields=AUDIENCE))
+    missing = merge_fields.missing_fields(unsaved_configuration(audience_merge_fields=AUDIENCE))
     assert [field.tag for field in missing] == ["COMPANY", "SHIPPING", "LANGUAGE", "GROUPS", "SINCE", "SPENT"]
 
 
@@ -142,8 +142,8 @@ def test_a_rule_tag_the_member_carried_already_is_found_not_applied():
 
 
 def test_tag_rules():
-    rules = configuration(customer_tag="customer", company_tag="company", tag_group_ids=[7])
+    rules = unsaved_configuration(customer_tag="customer", company_tag="company", tag_group_ids=[7])
     assert tags.wanted_tags(rules, is_company=True, order_count=0, group_names={7: "  Gold   members ", 8: "x"}) == {
         "company", "Gold members"}
     assert tags.wanted_tags(rules, is_company=False, order_count=2, group_names={}) == {"customer"}
-    assert tags.wanted_tags(configuration(), is_company=True, order_count=2, group_names={7: "Gold"}) == set()
+    assert tags.wanted_tags(unsaved_configuration(), is_company=True, order_count=2, group_names={7: "Gold"}) == set()

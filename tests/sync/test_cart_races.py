@@ -10,7 +10,7 @@ from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync.bulk import finish_store_syncing, mark_store_syncing
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.cart_helpers import add, basket_of, shopper, shopper_with_a_basket
+from tests.cart_helpers import add_to_basket, basket_of, shopper, shopper_with_a_basket
 from tests.helpers import make_all_due, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -60,13 +60,15 @@ def test_a_cart_landing_just_after_the_import_began_gets_its_abandoned_cart_mail
     make_all_due()
     drain()  # contact (subscribed) and cart sent
     make_all_due()
-    add(basket, shop, create_product("rev-sync-2", shop=shop, supplier=get_default_supplier(), default_price=3))
+    add_to_basket(basket, shop,
+                  create_product("rev-sync-2", shop=shop, supplier=get_default_supplier(), default_price=3))
     # a new basket of another subscribed shopper, not sent yet
     user2, person2 = shopper(email="rev.syncrace2@fastmail.com")
     make_all_due()
     drain()  # person2's contact goes
     basket2 = basket_of(shop, user2)
-    add(basket2, shop, create_product("rev-sync-3", shop=shop, supplier=get_default_supplier(), default_price=3))
+    add_to_basket(basket2, shop,
+                  create_product("rev-sync-3", shop=shop, supplier=get_default_supplier(), default_price=3))
     make_all_due()
     emulator.faults.hang(2, "/ecommerce/stores/*/carts*", times=5)
     before = len([n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"])

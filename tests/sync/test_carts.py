@@ -35,7 +35,7 @@ from shoop_mailchimp.sync.kinds.contact import withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.cart_helpers import (
     STOREFRONT,
-    add,
+    add_to_basket,
     basket_of,
     order_in,
     products,
@@ -44,7 +44,7 @@ from tests.cart_helpers import (
     shopper_with_a_basket,
     stored,
 )
-from tests.helpers import make_all_due, wait_for
+from tests.helpers import make_all_due, send_due, wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -55,23 +55,18 @@ def cart_requests(emulator):
     return [r for r in emulator.requests if "/carts" in r["path"]]
 
 
-def send_due_carts():
-    make_all_due()
-    return drain()
-
-
 def test_a_shoppers_basket_is_sent_once_the_shopper_pauses(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     user, person = shopper(email="cart.ann@fastmail.com")
     basket = basket_of(shop, user)
     [product] = products(shop)
-    add(basket, shop, product, quantity=2)
+    add_to_basket(basket, shop, product, quantity=2)
     row = SyncState.objects.carts().get(object_id=stored(basket).pk)
     assert row.next_attempt_at > timezone.now() + timedelta(seconds=50), "due only after the quiet period"
     drain()
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["id"] == str(person.pk)
     assert [(line["product_id"], line["quantity"]) for line in cart["lines"]] == [(str(product.pk), 2)]
@@ -90,9 +85,9 @@ def test_a_product_taken_out_of_the_basket_leaves_mailchimps_cart(shop, cart_set
     user, person = shopper(email="cart.changes@fastmail.com")
     basket = basket_of(shop, user)
     kept, dropped, added = products(shop, 3)
-    add(basket, shop, kept)
-    add(basket, shop, dropped)
-    send_due_carts()
+    add_to_basket(basket, shop, kept)
+    add_to_basket(basket, shop, dropped)
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert {line["product_id"] for line in cart["lines"]} == {str(kept.pk), str(dropped.pk)}
 
@@ -100,14 +95,14 @@ def test_a_product_taken_out_of_the_basket_leaves_mailchimps_cart(shop, cart_set
     [line] = [line for line in basket.get_lines() if line.product == dropped]
     basket.delete_line(line.line_id)
     basket.save()
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert [line["product_id"] for line in cart["lines"]] == [str(kept.pk)]
     assert [r["method"] for r in cart_requests(emulator)] == ["GET", "DELETE", "POST"]
 
     emulator.clear_requests()
-    add(basket, shop, added)
-    send_due_carts()
+    add_to_basket(basket, shop, added)
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert sorted(line["product_id"] for line in cart["lines"]) == sorted([str(kept.pk), str(added.pk)])
     assert [r["method"] for r in cart_requests(emulator)] == ["GET", "PATCH"]
@@ -119,9 +114,9 @@ def test_a_hundred_basket_updates_make_few_cart_requests(shop, cart_settings, ma
     basket = basket_of(shop, user)
     items = products(shop, 4)
     for number in range(100):
-        add(basket, shop, items[number % 4])
+        add_to_basket(basket, shop, items[number % 4])
     drain()
-    send_due_carts()
+    send_due()
     assert len(cart_requests(emulator)) <= 3
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert sorted(line["quantity"] for line in cart["lines"]) == [25, 25, 25, 25], "the latest basket"
@@ -139,28 +134,28 @@ def test_a_basket_saved_while_its_cart_waits_writes_no_sync_state(shop, cart_set
     user, person = shopper(email="cart.quiet@fastmail.com")
     basket = basket_of(shop, user)
     first, second, third = products(shop, 3)
-    add(basket, shop, first)
+    add_to_basket(basket, shop, first)
     row = SyncState.objects.carts().get(object_id=stored(basket).pk)
     with CaptureQueriesContext(connection) as queries:
-        add(basket, shop, second)
+        add_to_basket(basket, shop, second)
     assert sync_state_statements(queries.captured_queries) == ["SELECT"]
     assert SyncState.objects.carts().values_list("version", "next_attempt_at").get(pk=row.pk) == (
         row.version, row.next_attempt_at)
 
     SyncState.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=20))
-    add(basket, shop, third)  # less than half the quiet period left: the send goes back a full one
+    add_to_basket(basket, shop, third)  # less than half the quiet period left: the send goes back a full one
     later = SyncState.objects.carts().get(pk=row.pk)
     assert later.version == row.version + 1
     assert later.next_attempt_at > timezone.now() + timedelta(seconds=50)
 
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert sorted(line["product_id"] for line in cart["lines"]) == sorted(str(p.pk) for p in (first, second, third))
 
     # A row in a retry's backoff is no quiet wait: a save queues it again as before (its attempts start over).
     SyncState.objects.filter(pk=row.pk).update(attempts=2, next_attempt_at=timezone.now() + timedelta(seconds=55))
     before = SyncState.objects.carts().get(pk=row.pk)
-    add(basket, shop, first)
+    add_to_basket(basket, shop, first)
     again = SyncState.objects.carts().get(pk=row.pk)
     assert (again.version, again.attempts) == (before.version + 1, 0)
 
@@ -170,7 +165,7 @@ def test_no_cart_for_a_shopper_without_consent_when_the_shop_sends_only_consent(
     emulator, api_key, list_id = mailchimp_account
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
     user, person, basket = shopper_with_a_basket(shop, "cart.no@fastmail.com", permission=False)
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().exists()
 
@@ -187,8 +182,8 @@ def test_no_cart_for_a_shopper_whose_consent_was_given_in_another_shops_storefro
     subscriptions.subscribe_person(other, person, subscriptions.ACCOUNT_PAGE)
     assert person.marketing_permission is True
     basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0])
-    send_due_carts()
+    add_to_basket(basket, shop, products(shop)[0])
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert emulator.get_member(api_key, list_id, person.email) is None
 
@@ -197,7 +192,7 @@ def test_unconsented_shoppers_carts_when_the_shop_sends_them_never_subscribe(sho
     emulator, api_key, list_id = mailchimp_account
     assert cart_settings.send_unconsented
     user, person, basket = shopper_with_a_basket(shop, "cart.maybe@fastmail.com", permission=False)
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "transactional"
     assert not [n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"], \
@@ -209,16 +204,16 @@ def test_a_guests_typed_email_makes_a_cart_only_when_the_shop_sends_unconsented(
     emulator, api_key, list_id = mailchimp_account
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
     basket = basket_of(shop)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     assert not SyncState.objects.carts().exists(), "an anonymous basket is no cart"
     basket.billing_address = MutableAddress(name="Gus Guest", email="cart.guest@fastmail.com")
     basket.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == [], "a guest has not consented yet"
 
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=True)
     basket.save()
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["email_address"] == "cart.guest@fastmail.com"
     assert cart["customer"]["opt_in_status"] is False
@@ -227,7 +222,7 @@ def test_a_guests_typed_email_makes_a_cart_only_when_the_shop_sends_unconsented(
 def test_an_ordered_basket_is_deleted_in_mailchimp_at_once(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     user, person, basket = shopper_with_a_basket(shop, "cart.buyer@fastmail.com")
-    send_due_carts()
+    send_due()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
     stored_basket = stored(basket)
     basket.finalize()  # what Shuup's checkout does once the order is created
@@ -239,17 +234,17 @@ def test_an_ordered_basket_is_deleted_in_mailchimp_at_once(shop, cart_settings, 
 def test_an_emptied_basket_is_deleted_in_mailchimp(shop, cart_settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     user, person, basket = shopper_with_a_basket(shop, "cart.empty@fastmail.com")
-    send_due_carts()
+    send_due()
     basket.clear_all()
     basket.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
 
 def test_a_cart_left_alone_past_its_lifetime_is_deleted(shop, cart_settings, settings, mailchimp_account):
     emulator, api_key, list_id = mailchimp_account
     user, person, basket = shopper_with_a_basket(shop, "cart.old@fastmail.com")
-    send_due_carts()
+    send_due()
     run_due_work()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1, "not expired yet"
     long_ago = timezone.now() - timedelta(seconds=settings.SHOOP_MAILCHIMP.get("CART_LIFETIME", 14 * 86400) + 60)
@@ -267,11 +262,11 @@ def test_a_sent_cart_whose_later_send_failed_is_still_deleted_after_its_lifetime
     user, person = shopper(email="cart.failed@fastmail.com")
     basket = basket_of(shop, user)
     first, second = products(shop, 2)
-    add(basket, shop, first)
-    send_due_carts()
+    add_to_basket(basket, shop, first)
+    send_due()
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, STOREFRONT_BASE_URL=None)  # a settings change
-    add(basket, shop, second)
-    send_due_carts()
+    add_to_basket(basket, shop, second)
+    send_due()
     row = SyncState.objects.carts().get(object_id=stored(basket).pk)
     assert row.status == "failed" and row.last_synced_at
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1, "the first send is still in Mailchimp"
@@ -294,19 +289,19 @@ def test_a_product_no_longer_sold_is_left_out_of_the_cart(shop, cart_settings, m
     user, person = shopper(email="deleted.dora@fastmail.com")
     basket = basket_of(shop, user)
     kept, dropped = products(shop, 2)
-    add(basket, shop, kept)
-    add(basket, shop, dropped)
-    send_due_carts()
+    add_to_basket(basket, shop, kept)
+    add_to_basket(basket, shop, dropped)
+    send_due()
     if gone == "deleted":
         dropped.soft_delete()
     else:
         ShopProduct.objects.filter(shop=shop, product=dropped).delete()
-    send_due_carts()
+    send_due()
     assert str(dropped.pk) not in {p["id"] for p in emulator.products(api_key, cart_settings.store_id)}, \
         "the product sync deleted it in Mailchimp"
 
-    add(basket, shop, kept)  # the shopper changes the basket
-    send_due_carts()
+    add_to_basket(basket, shop, kept)  # the shopper changes the basket
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert [line["product_id"] for line in cart["lines"]] == [str(kept.pk)]
     assert str(dropped.pk) not in {p["id"] for p in emulator.products(api_key, cart_settings.store_id)}
@@ -317,12 +312,12 @@ def test_a_cart_left_with_no_product_the_shop_sells_is_deleted(shop, cart_settin
     user, person = shopper(email="deleted.dan@fastmail.com")
     basket = basket_of(shop, user)
     [dropped] = products(shop)
-    add(basket, shop, dropped)
-    send_due_carts()
+    add_to_basket(basket, shop, dropped)
+    send_due()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
     dropped.soft_delete()
     basket.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().exists()
     assert MailchimpLogEntry.objects.filter(action="cart.delete", message__contains="no product").exists()
@@ -335,13 +330,13 @@ def test_no_cart_is_sent_while_the_store_syncs(shop, cart_settings, mailchimp_ac
     product = products(shop)[0]  # (a new product is sent at once: before the import starts)
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(store_syncing=True)
     basket = basket_of(shop, user)
-    add(basket, shop, product)
-    send_due_carts()
+    add_to_basket(basket, shop, product)
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert SyncState.objects.carts().get().status == "pending"
 
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(store_syncing=False)
-    send_due_carts()
+    send_due()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
 
 
@@ -349,13 +344,13 @@ def test_a_guest_who_corrects_the_typed_address_moves_the_cart_to_it(shop, cart_
     """Found by review: a cart's customer was never updated, so the abandoned-cart e-mail went to a typo."""
     emulator, api_key, list_id = mailchimp_account
     basket = basket_of(shop)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     basket.billing_address = MutableAddress(name="Gus", email="gus@fastmial.com")
     basket.save()
-    send_due_carts()
+    send_due()
     basket.billing_address = MutableAddress(name="Gus", email="gus@fastmail.com")
     basket.save()
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["email_address"] == "gus@fastmail.com"
 
@@ -365,11 +360,11 @@ def test_a_basket_saved_again_unchanged_sends_nothing(shop, cart_settings, mailc
     Mailchimp's abandoned-cart automation."""
     emulator, api_key, list_id = mailchimp_account
     user, person, basket = shopper_with_a_basket(shop, "cart.same@fastmail.com")
-    send_due_carts()
+    send_due()
     emulator.clear_requests()
     with mock.patch("django.core.signing.time.time", return_value=time.time() + 5):
         basket.save()
-        send_due_carts()
+        send_due()
     assert not [r for r in emulator.requests if "/carts" in r["path"]]
 
 
@@ -381,8 +376,8 @@ def test_cart_amounts_round_half_up_as_orders_and_products_do(shop, cart_setting
     shop_product = product.get_shop_instance(shop)
     shop_product.default_price_value = "2.675"  # a float rounds it to 2.67
     shop_product.save()
-    add(basket, shop, product, quantity=1)
-    send_due_carts()
+    add_to_basket(basket, shop, product, quantity=1)
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["lines"][0]["price"] == 2.68
 
@@ -392,8 +387,8 @@ def consenting_shoppers_cart(shop, cart_settings, mailchimp_account, email):
     emulator, api_key, list_id = mailchimp_account
     MailchimpConfiguration.objects.filter(pk=cart_settings.pk).update(send_unconsented=False)
     user, person = shopper(permission=True, email=email)
-    add(basket_of(shop, user), shop, products(shop)[0])
-    send_due_carts()
+    add_to_basket(basket_of(shop, user), shop, products(shop)[0])
+    send_due()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
     return person
 
@@ -405,7 +400,7 @@ def test_consent_withdrawn_on_the_account_page_deletes_the_cart(shop, cart_setti
     person = consenting_shoppers_cart(shop, cart_settings, mailchimp_account, "cart.withdraw@fastmail.com")
     person.refresh_from_db()
     subscriptions.withdraw_consent(shop, person)
-    send_due_carts()
+    send_due()
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
@@ -417,7 +412,7 @@ def test_an_unsubscribe_webhook_deletes_the_cart(shop, cart_settings, mailchimp_
                                  "data": {"list_id": list_id, "email": person.email, "action": "unsub"}})
     person.refresh_from_db()
     assert person.marketing_permission is False
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
 
@@ -429,8 +424,8 @@ def test_an_order_of_a_restored_copy_deletes_the_links_cart(shop, cart_settings,
     user, person = shopper(email="cart.copy@fastmail.com")
     basket = basket_of(shop, user)
     [product] = products(shop)
-    add(basket, shop, product)
-    send_due_carts()
+    add_to_basket(basket, shop, product)
+    send_due()
     holder = stored(basket)
     assert str(holder.pk) in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     browser = Client()
@@ -439,16 +434,16 @@ def test_an_order_of_a_restored_copy_deletes_the_links_cart(shop, cart_settings,
     copy = StoredBasket.objects.get(pk=browser.session["basket_basket_key"]["pk"])
     assert copy.pk != holder.pk and cart_links.basket_restored_from(copy.data) == holder.pk
 
-    order = checkout(browser, user)
+    order = order_from_basket(browser, user)
     assert order.customer_id == person.pk and order.lines.products().count() == 1
     assert cart_links.restored_from(order.extra_data) == holder.pk, "the order names the basket it was restored from"
-    send_due_carts()
+    send_due()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     holder.refresh_from_db()
     assert not holder.deleted, "the shopper's basket itself is left as it was"
 
 
-def checkout(browser, user):
+def order_from_basket(browser, user):
     """The order Shuup's checkout creates from the browser's basket."""
     request = apply_request_middleware(RequestFactory().get("/checkout/"), user=user)
     request.session = SessionStore(session_key=browser.session.session_key)
@@ -467,14 +462,14 @@ def test_the_customers_own_guest_order_of_the_restored_basket_deletes_their_cart
     emulator, api_key, list_id = mailchimp_account
     user, person = shopper(email="Cart.Phone@fastmail.com")
     basket = basket_of(shop, user)
-    add(basket, shop, products(shop)[0], quantity=2)
-    send_due_carts()
+    add_to_basket(basket, shop, products(shop)[0], quantity=2)
+    send_due()
     holder = stored(basket)
     phone = Client()
     phone.get(cart_links.restore_url(holder)[len(STOREFRONT):])
     order = order_in(phone, email="cart.phone@FASTMAIL.com")
     assert order.customer_id is None
-    send_due_carts()
+    send_due()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
 
 
@@ -484,8 +479,8 @@ def customers_sent_cart(shop, cart_settings, emulator, api_key, email):
     user, person = shopper(email=email)
     basket = basket_of(shop, user)
     first, second = products(shop, 2)
-    add(basket, shop, first)
-    send_due_carts()
+    add_to_basket(basket, shop, first)
+    send_due()
     holder = stored(basket)
     assert str(holder.pk) in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     return holder, second
@@ -506,7 +501,7 @@ def test_the_customers_own_guest_order_placed_elsewhere_deletes_their_cart(shop,
 
     order = guest_order_on_another_device(second, "Guest.Gina@fastmail.com")
     assert order.customer_id is None and order.lines.products().filter(product=second).exists()
-    send_due_carts()
+    send_due()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
     holder.refresh_from_db()
     assert not holder.deleted, "the shopper's basket itself is left as it was"
@@ -529,7 +524,7 @@ def test_a_guests_checkout_looks_up_no_address_the_worker_ends_their_carts(shop,
     by_address = [query["sql"] for query in checkout.captured_queries
                   if "LOWER(" in query["sql"].upper() and "email" in query["sql"].lower()]
     assert by_address == []
-    send_due_carts()
+    send_due()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}
 
 
@@ -540,15 +535,15 @@ def test_a_guests_order_on_another_device_deletes_the_cart_of_the_address_they_t
     emulator, api_key, list_id = mailchimp_account
     first, second = products(shop, 2)
     basket = basket_of(shop)
-    add(basket, shop, first)
+    add_to_basket(basket, shop, first)
     basket.billing_address = MutableAddress(name="Gus Guest", email="gus.guest@fastmail.com")
     basket.save()
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["id"] == str(stored(basket).pk)
 
     guest_order_on_another_device(second, "GUS.guest@fastmail.com")
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().filter(object_id=stored(basket).pk).exists()
 
@@ -561,7 +556,7 @@ def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_se
     drain()  # the contact and the product go; the cart waits for its quiet period
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1))
     emulator.faults.latency(2)
-    send_due_carts()
+    send_due()
     # The emulator records the POST when its (late) answer is written: the lowered latency lets it go now.
     emulator.faults.latency(0)
     wait_for(emulator, lambda: [r for r in cart_requests(emulator) if r["method"] == "POST"], "the POST's record")
@@ -570,7 +565,7 @@ def test_a_cart_whose_first_post_timed_out_is_deleted_when_ordered(shop, cart_se
     assert SyncState.objects.carts().get().last_synced_at is None, "the row never learnt it"
 
     basket.finalize()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not SyncState.objects.carts().exists()
 
@@ -585,13 +580,13 @@ def test_a_failed_cart_whose_first_post_timed_out_is_deleted_after_its_lifetime(
     drain()  # the contact and the product go; the cart waits for its quiet period
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 1), MAX_ATTEMPTS=2)
     emulator.faults.latency(2)
-    send_due_carts()
+    send_due()
     emulator.faults.latency(0)  # the late answer is written now
     wait_for(emulator, lambda: emulator.carts(api_key, cart_settings.store_id), "the POST reaching the emulator")
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, TIMEOUT=(5, 30))
     emulator.faults.fail("*/carts*", status=503)
     for _ in range(3):
-        send_due_carts()
+        send_due()
     row = SyncState.objects.carts().get(object_id=stored(basket).pk)
     assert row.status == "failed" and row.last_synced_at is None
     emulator.faults.clear()
@@ -615,8 +610,8 @@ def test_a_cart_of_a_lost_attempt_is_deleted_and_a_missing_one_tolerated(shop, c
     for number, landed in enumerate((True, False)):
         user, person = shopper(email="cart.lost%d@fastmail.com" % number)
         basket = basket_of(shop, user)
-        add(basket, shop, items[number])
-        send_due_carts()
+        add_to_basket(basket, shop, items[number])
+        send_due()
         holder = stored(basket)
         if not landed:
             with emulator.lock:
@@ -626,7 +621,7 @@ def test_a_cart_of_a_lost_attempt_is_deleted_and_a_missing_one_tolerated(shop, c
             lease_until=timezone.now() - timedelta(seconds=1))
         StoredBasket.objects.filter(pk=holder.pk).update(deleted=True)
         emulator.clear_requests()
-        send_due_carts()
+        send_due()
         assert [r["method"] for r in cart_requests(emulator)] == ["DELETE"]
         assert emulator.carts(api_key, cart_settings.store_id) == []
         assert not SyncState.objects.carts().filter(object_id=holder.pk).exists()
@@ -641,14 +636,14 @@ def test_a_guest_typing_a_customers_address_makes_no_cart(shop, cart_settings, m
     subscriber an abandoned-cart e-mail for a basket they never filled (with the stranger's restore link)."""
     emulator, api_key, list_id = mailchimp_account
     victim = shopper(permission=True, email="victim.vera@fastmail.com")[1]
-    send_due_carts()
+    send_due()
     assert emulator.get_member(api_key, list_id, victim.email)["status"] == "subscribed"
 
     basket = basket_of(shop)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     basket.billing_address = MutableAddress(name="Anybody", email="Victim.Vera@fastmail.com")
     basket.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == [] and not abandoned_cart_mails(emulator, api_key)
     assert not SyncState.objects.carts().exists()
 
@@ -658,15 +653,15 @@ def test_a_guest_typing_the_address_of_a_member_the_shop_does_not_know_makes_no_
     emulator, api_key, list_id = mailchimp_account
     emulator.add_members(api_key, list_id, ["reader.rory@fastmail.com"])  # joined on a form of Mailchimp's
     basket = basket_of(shop)
-    add(basket, shop, products(shop)[0])
+    add_to_basket(basket, shop, products(shop)[0])
     basket.billing_address = MutableAddress(name="Anybody", email="reader.rory@fastmail.com")
     basket.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == [] and not abandoned_cart_mails(emulator, api_key)
 
     basket.billing_address = MutableAddress(name="Gus", email="gus.guest@fastmail.com")  # an address of nobody
     basket.save()
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert cart["customer"]["email_address"] == "gus.guest@fastmail.com"
 
@@ -685,7 +680,7 @@ def test_a_basket_touched_late_gets_a_fresh_link_in_its_cart(shop, cart_settings
     now = time.time()
     user, person, basket = shopper_with_a_basket(shop, "cart.later@fastmail.com")
     monkeypatch.setattr("django.core.signing.time.time", lambda: now - 13 * DAY)
-    send_due_carts()
+    send_due()
     monkeypatch.undo()
     sent_at = timezone.now() - timedelta(days=13)
     SyncState.objects.carts().update(last_synced_at=sent_at)
@@ -696,7 +691,7 @@ def test_a_basket_touched_late_gets_a_fresh_link_in_its_cart(shop, cart_settings
     basket.billing_address = MutableAddress(name="Later Lisa", email="cart.later@fastmail.com", street="S 1",
                                             city="Oulu", postal_code="90100", country="FI")
     basket.save()
-    send_due_carts()
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert link_token(cart) != old_token, "a fresh link"
     monkeypatch.setattr("django.core.signing.time.time", lambda: now + 2 * DAY)
@@ -712,15 +707,15 @@ def test_a_round_renews_the_link_of_a_cart_that_would_outlive_it(shop, cart_sett
     holders = []
     for number in range(2):
         basket = basket_of(shop, shopper(email="cart.round%d@fastmail.com" % number)[0])
-        add(basket, shop, items[number])
+        add_to_basket(basket, shop, items[number])
         holders.append(stored(basket))
-    send_due_carts()
+    send_due()
     SyncState.objects.carts().update(last_synced_at=timezone.now() - timedelta(days=8))
     StoredBasket.objects.filter(pk=holders[0].pk).update(updated_on=timezone.now() - timedelta(days=5))
     StoredBasket.objects.filter(pk=holders[1].pk).update(updated_on=timezone.now() - timedelta(days=8, seconds=60))
     emulator.clear_requests()
     run_due_work()
-    send_due_carts()
+    send_due()
     assert [(r["method"], r["path"].rsplit("/", 1)[1]) for r in cart_requests(emulator)] == [
         ("GET", str(holders[0].pk)), ("PATCH", str(holders[0].pk))], "its lines are the same: a PATCH"
     run_due_work()
@@ -733,10 +728,10 @@ def test_a_logged_in_shopper_has_one_cart_their_newest_basket(shop, cart_setting
     goes."""
     emulator, api_key, list_id = mailchimp_account
     user, person, basket = shopper_with_a_basket(shop, "cart.twice@fastmail.com")
-    send_due_carts()
+    send_due()
     holder = stored(basket)
     copy = restored_copy(user, holder)
-    send_due_carts()
+    send_due()
     assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(copy.pk)]
     assert abandoned_cart_mails(emulator, api_key)[-1]["cart_id"] == str(copy.pk)
 
@@ -755,12 +750,12 @@ def test_a_saved_cart_is_no_cart_and_leaves_the_live_baskets_cart_alone(shop, ca
     live = browser.session["basket_basket_key"]["pk"]
     assert browser.post("/saved-carts/save/", {"title": "Birthday list"}).json()["ok"]
     [saved] = StoredBasket.objects.filter(persistent=True, customer=person)
-    send_due_carts()
+    send_due()
     assert {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)} == {str(live)}
     assert not SyncState.objects.carts().filter(object_id=saved.pk).exists()
 
     browser.post("/basket/", {"command": "add", "product_id": second.pk, "quantity": 1})
-    send_due_carts()
+    send_due()
     assert {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)} == {str(live)}
 
 
@@ -772,7 +767,7 @@ def test_a_worker_that_learns_of_an_unsubscribe_queues_the_carts(shop, cart_sett
     row = SyncState.objects.contacts().get(object_id=person.pk)
     withdraw_consent(row, mock.Mock())
     assert SyncState.objects.carts().get().status == "pending"
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
 
@@ -789,7 +784,7 @@ def test_an_erased_shoppers_carts_are_deleted_and_never_sent_again(shop, cart_se
     holder = stored(basket)
     data = dict(holder.data, billing_address_data={"email": "cart.erased@fastmail.com"})  # typed at checkout too
     StoredBasket.objects.filter(pk=holder.pk).update(data=data)
-    send_due_carts()
+    send_due()
     assert [cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)] == [str(holder.pk)]
 
     with transaction.atomic():
@@ -804,7 +799,7 @@ def test_an_erased_shoppers_carts_are_deleted_and_never_sent_again(shop, cart_se
     holder.refresh_from_db()
     holder.data = dict(data)  # the basket saved again, as its browser may still do
     holder.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert not [r for r in cart_requests(emulator) if r["method"] in ("POST", "PATCH")][1:], "never sent again"
 
@@ -817,8 +812,8 @@ def test_no_cart_for_a_shopper_whose_member_is_archived(shop, cart_settings, mai
     emulator.edit_member_by_hand(api_key, list_id, person.email, status="archived")
     handle_event(cart_settings, {"type": "unsubscribe", "fired_at": timezone.now(), "merges": {},
                                  "data": {"list_id": list_id, "email": person.email, "action": "delete"}})
-    add(basket_of(shop, user), shop, products(shop)[0])
-    send_due_carts()
+    add_to_basket(basket_of(shop, user), shop, products(shop)[0])
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "archived"
 
@@ -832,10 +827,11 @@ def test_unticking_send_unconsented_deletes_the_unconsented_carts_in_mailchimp(s
     assert cart_settings.send_unconsented
     shopper_with_a_basket(shop, "rev.unconsented@fastmail.com", permission=False)
     guest = basket_of(shop)
-    add(guest, shop, create_product("rev-sku-guest", shop=shop, supplier=get_default_supplier(), default_price=5))
+    add_to_basket(guest, shop,
+                  create_product("rev-sku-guest", shop=shop, supplier=get_default_supplier(), default_price=5))
     guest.billing_address = MutableAddress(name="Gus Guest", email="rev.guest@fastmail.com")
     guest.save()
-    send_due_carts()
+    send_due()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 2
 
     configuration = MailchimpConfiguration.objects.get(pk=cart_settings.pk)
@@ -857,12 +853,13 @@ def test_a_guest_typing_a_customers_internationalized_address_makes_no_cart(shop
     different forms, and the stranger's basket went to Mailchimp under the customer's address)."""
     emulator, api_key, list_id = mailchimp_account
     shopper(permission=False, email=customers)
-    send_due_carts()
+    send_due()
     basket = basket_of(shop)
-    add(basket, shop, create_product("rev-sku-idn", shop=shop, supplier=get_default_supplier(), default_price=5))
+    add_to_basket(basket, shop,
+                  create_product("rev-sku-idn", shop=shop, supplier=get_default_supplier(), default_price=5))
     basket.billing_address = MutableAddress(name="Anybody", email=typed)
     basket.save()
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == [], "a stranger's basket under a customer's address"
 
 
@@ -902,7 +899,7 @@ def test_an_import_sends_again_only_the_carts_sent_while_it_ran(shop, cart_setti
     sent since go again."""
     emulator, api_key, list_id = mailchimp_account
     shopper_with_a_basket(shop, "cart.before@fastmail.com")
-    send_due_carts()
+    send_due()
     [before] = [n["cart_id"] for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"]
     configuration = MailchimpConfiguration.objects.get(pk=cart_settings.pk)
     bulk.mark_store_syncing(configuration, True)
@@ -913,12 +910,12 @@ def test_an_import_sends_again_only_the_carts_sent_while_it_ran(shop, cart_setti
     bulk.finish_store_syncing(shop.pk)
     configuration.refresh_from_db()
     assert (configuration.store_syncing, configuration.store_syncing_since) == (False, None)
-    send_due_carts()
+    send_due()
     assert [n["cart_id"] for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"] == [before] * 2
 
     bulk.mark_store_syncing(configuration, True)
     bulk.finish_store_syncing(shop.pk)
-    send_due_carts()
+    send_due()
     assert len([n for n in emulator.notifications(api_key) if n["kind"] == "abandoned_cart"]) == 2, "sent before"
 
 
@@ -939,9 +936,10 @@ def test_cart_line_price_is_the_unit_price_as_order_lines_carry_it(shop, cart_se
     emulator, api_key, list_id = mailchimp_account
     user, person = shopper(email="rev.price@fastmail.com")
     basket = basket_of(shop, user)
-    add(basket, shop, create_product("rev-sku-price", shop=shop, supplier=get_default_supplier(), default_price=10),
-        quantity=2)
-    send_due_carts()
+    add_to_basket(basket, shop,
+                  create_product("rev-sku-price", shop=shop, supplier=get_default_supplier(), default_price=10),
+                  quantity=2)
+    send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     [line] = cart["lines"]
     assert line["quantity"] == 2
@@ -1023,7 +1021,7 @@ def test_a_cart_whose_campaign_went_between_lookup_and_write_is_sent_without_it(
             emulator.accounts[api_key].campaigns.pop(campaign, None)
 
     with mock.patch.object(attribution, "check_campaign", check_then_campaign_deleted):
-        send_due_carts()
+        send_due()
     [cart] = emulator.carts(api_key, cart_settings.store_id)
     assert not cart.get("campaign_id")
     assert SyncState.objects.carts().get(object_id=holder.pk).status == "synced"
@@ -1040,13 +1038,13 @@ def test_a_guests_idn_cart_is_deleted_when_they_order_under_the_other_form(shop,
     emulator, api_key, list_id = mailchimp_account
     first, second = products(shop, 2)
     basket = basket_of(shop)
-    add(basket, shop, first)
+    add_to_basket(basket, shop, first)
     basket.billing_address = MutableAddress(name="Vera", email=typed)
     basket.save()
-    send_due_carts()
+    send_due()
     assert len(emulator.carts(api_key, cart_settings.store_id)) == 1
     guest_order_on_another_device(second, ordered)
-    send_due_carts()
+    send_due()
     assert emulator.carts(api_key, cart_settings.store_id) == []
 
 
@@ -1059,5 +1057,5 @@ def test_a_customers_idn_cart_is_deleted_when_they_order_as_a_guest_under_the_ot
     emulator, api_key, list_id = mailchimp_account
     holder, second = customers_sent_cart(shop, cart_settings, emulator, api_key, contact_email)
     guest_order_on_another_device(second, ordered)
-    send_due_carts()
+    send_due()
     assert str(holder.pk) not in {cart["id"] for cart in emulator.carts(api_key, cart_settings.store_id)}

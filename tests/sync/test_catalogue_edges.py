@@ -1,35 +1,17 @@
 """End-to-end probes of issue 17 (catalogue, complete orders, promo rules and codes) through the emulator."""
-from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from shuup.campaigns.models import BasketCampaign, Coupon
-from shuup.campaigns.models.basket_effects import BasketDiscountAmount
 from shuup.core.models import OrderLineType, ProductVisibility
 from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing.factories import create_product, get_default_supplier, get_initial_order_status
 
 from shoop_mailchimp.models import SyncState
-from tests.helpers import new_person
+from tests.helpers import five_off, new_person, sent_order, sent_product, stock_counting_supplier
 from tests.storefront.helpers import page_messages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
-
-
-def sent_product(emulator, api_key, configuration, product):
-    return next((p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)), None)
-
-
-def sent_order(emulator, api_key, configuration, order):
-    return next((o for o in emulator.orders(api_key, configuration.store_id) if o["id"] == str(order.pk)), None)
-
-
-def stock_counting_supplier():
-    supplier = get_default_supplier()
-    supplier.stock_managed = True
-    supplier.save()
-    return supplier
 
 
 def order_of(shop, product, customer, quantity=1, price=10):
@@ -82,14 +64,6 @@ def test_an_order_of_a_product_the_storefront_hides_still_reaches_mailchimp(shop
     sent = sent_order(emulator, api_key, configuration, order)
     assert sent is not None, [r.last_error for r in SyncState.objects.orders()]
     assert sent_product(emulator, api_key, configuration, product)["variants"][0]["visibility"] == "hidden"
-
-
-def five_off(shop, code):
-    coupon = Coupon.objects.create(code=code, active=True, shop=shop)
-    campaign = BasketCampaign.objects.create(shop=shop, name="Five off", public_name="Five off", active=True,
-                                             coupon=coupon)
-    BasketDiscountAmount.objects.create(campaign=campaign, discount_amount=Decimal("5"))
-    return campaign
 
 
 def redemption_url(emulator, api_key, configuration, campaign):

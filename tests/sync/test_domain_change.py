@@ -59,12 +59,12 @@ def test_order_pages_follow_the_shops_new_domain(old_domain_shop, configuration,
     """An order's page (``order_url``, the customer's order history) opens the shop where it is now."""
     from django.contrib.auth import get_user_model
 
-    from tests.helpers import new_person
-    from tests.sync.test_order_fields import checkout, sent_order
+    from tests.helpers import new_person, sent_order
+    from tests.sync.test_order_fields import mug_order
 
     emulator, api_key, _ = mailchimp_account
     person = new_person(user=get_user_model().objects.create_user("moved", "moved.customer@fastmail.com", "pw"))
-    order = checkout(old_domain_shop, person)
+    order = mug_order(old_domain_shop, person)
     assert sent_order(emulator, api_key, configuration, order)["order_url"].startswith("https://old-shop.example.com/")
     move(old_domain_shop)
     url = sent_order(emulator, api_key, configuration, order)["order_url"]
@@ -79,14 +79,14 @@ def test_a_domain_move_sends_no_order_notification_again(old_domain_shop, config
     from shuup.core.models import PaymentStatus, ShippingStatus
 
     from shoop_mailchimp.models import MailchimpConfiguration
-    from tests.helpers import new_person
-    from tests.sync.test_order_fields import checkout, notifications, sent_order
+    from tests.helpers import new_person, sent_order
+    from tests.sync.test_order_fields import mug_order, notifications
 
     emulator, api_key, _ = mailchimp_account
     shop = old_domain_shop
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_order_notifications=True)
     person = new_person(user=get_user_model().objects.create_user("mover", "mover.customer@fastmail.com", "pw"))
-    order = checkout(shop, person)
+    order = mug_order(shop, person)
     order.payment_status = PaymentStatus.FULLY_PAID
     order.shipping_status = ShippingStatus.FULLY_SHIPPED
     order.save()

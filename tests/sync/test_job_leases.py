@@ -2,7 +2,6 @@
 while its worker lives, and a job whose worker died frees its shop when its lease ends (review of issue 19: a job
 that ran longer than its 10 minutes' lease let a second job of its shop start)."""
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -14,38 +13,60 @@ from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the lease is renewed from a thread of its own
 
-#: A lease short enough to lapse in a test (10 minutes in production).
+#: A lease whose renewals (every third of it) come within a test's time (10 minutes in production).
 LEASE = 0.6
 
 
-def wait_until(moment, timeout=30):
-    """Wait (in this thread) until the clock passes ``moment``: a Mailchimp slower than the job's lease."""
-    deadline = time.monotonic() + timeout
-    while timezone.now() <= moment:
-        assert time.monotonic() < deadline, "the clock never passed %s" % moment
-        time.sleep(0.05)
+class MovedClock:
+    """``sync.jobs``' clock (its ``timezone``), which a test moves forward: a Mailchimp slower than a job's lease, or
+    a lease running out, without waiting for it."""
+
+    def __init__(self):
+        self.offset = timedelta(0)
+
+    def now(self):
+        return timezone.now() + self.offset
+
+    def move(self, seconds):
+        self.offset += timedelta(seconds=seconds)
 
 
-def test_a_job_running_longer_than_its_lease_still_holds_its_shop(monkeypatch, configuration):
+@pytest.fixture
+def clock(monkeypatch):
+    clock = MovedClock()
+    monkeypatch.setattr(jobs, "timezone", clock)
+    return clock
+
+
+def test_a_job_running_longer_than_its_lease_still_holds_its_shop(monkeypatch, configuration, clock):
     """The account check waits for Mailchimp longer than its lease; meanwhile another drainer's round finds the
     preview the admin asked for: it leaves it queued (the check renewed its lease), and runs it once the check
     ended."""
     monkeypatch.setattr(jobs, "JOB_LEASE_SECONDS", LEASE)
-    original = jobs.resources.ping
+    original_ping, original_renew = jobs.resources.ping, jobs.LeaseKeeper.renew
     pings, inner, renewed = [], [], []
+    renewal = threading.Event()  # a renewal that read the moved clock
+
+    def renew_and_tell(keeper):
+        moved = bool(clock.offset)  # read before the renewal reads the clock
+        still_ours = original_renew(keeper)
+        if moved:
+            renewal.set()
+        return still_ours
 
     def slow_ping(session):
-        answer = original(session)
+        answer = original_ping(session)
         pings.append(session)
         if len(pings) == 1:
-            claimed = MailchimpJob.objects.get(kind=JobKind.CHECK_ACCOUNT)
-            wait_until(claimed.started_on + timedelta(seconds=3 * LEASE))
+            clock.move(3 * LEASE)  # Mailchimp took three leases to answer, its keeper renewing it meanwhile
+            assert renewal.wait(30), "the running job's lease was never renewed"
             request_job(configuration.shop_id, JobKind.PREVIEW_INITIALIZE)
             inner.append(run_due_jobs(configuration.shop_id))  # another drainer
-            renewed.append(MailchimpJob.objects.get(kind=JobKind.CHECK_ACCOUNT).lease_until > timezone.now())
+            renewed.append(MailchimpJob.objects.get(kind=JobKind.CHECK_ACCOUNT).lease_until > clock.now())
         return answer
 
     monkeypatch.setattr(jobs.resources, "ping", slow_ping)
+    monkeypatch.setattr(jobs.LeaseKeeper, "renew", renew_and_tell)
     request_job(configuration.shop_id, JobKind.CHECK_ACCOUNT)
     ran = run_due_jobs(configuration.shop_id)
     assert inner == [0], "a second job of the shop ran while the first one ran past its lease"
@@ -59,15 +80,16 @@ def test_a_job_running_longer_than_its_lease_still_holds_its_shop(monkeypatch, c
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("shoop-mailchimp-job-")]
 
 
-def test_a_job_whose_worker_died_is_taken_over_when_its_lease_ends(monkeypatch, configuration):
+def test_a_job_whose_worker_died_is_taken_over_when_its_lease_ends(configuration, clock):
     """A worker claimed the account check and died (nothing renews its lease): the check holds the shop until its
     lease ends, then another drainer runs it, and the preview after it."""
-    monkeypatch.setattr(jobs, "JOB_LEASE_SECONDS", LEASE)
     check = request_job(configuration.shop_id, JobKind.CHECK_ACCOUNT)
     request_job(configuration.shop_id, JobKind.PREVIEW_INITIALIZE)
     claimed = jobs._claim(configuration.shop_id)  # the worker that dies before it runs it
     assert claimed.pk == check.pk and claimed.status == JobStatus.RUNNING
     assert run_due_jobs(configuration.shop_id) == 0, "the shop is held while the lease lasts"
-    wait_until(claimed.lease_until)
+    clock.move(jobs.JOB_LEASE_SECONDS - 1)
+    assert run_due_jobs(configuration.shop_id) == 0, "the shop is held until the lease's last second"
+    clock.move(2)
     assert run_due_jobs(configuration.shop_id) == 2
     assert set(MailchimpJob.objects.values_list("status", flat=True)) == {JobStatus.DONE}

@@ -12,7 +12,7 @@ from shuup.testing.factories import create_product, create_random_order, get_def
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, member_puts, new_person, place_order
+from tests.helpers import member_puts, new_person, place_order, send_due
 from tests.sync.test_audience_data import member_of, read_audience_fields, tag_names
 
 pytestmark = pytest.mark.django_db
@@ -47,12 +47,6 @@ def refused(configuration):
     return str(refusal.value)
 
 
-def settle(rounds=3):
-    for _ in range(rounds):
-        make_all_due()
-        drain()
-
-
 def test_a_second_shop_cannot_connect_to_the_audience_so_it_never_clears_the_first_shops_total_spent(
         south, north, mailchimp_account):
     """(aud7's probe) South and North both map Total spent to SPENT; Ann, one contact (Shuup shares contacts
@@ -69,7 +63,7 @@ def test_a_second_shop_cannot_connect_to_the_audience_so_it_never_clears_the_fir
     assert [store["id"] for store in emulator.stores(api_key)] == [south.store_id]
     person = PersonContact.objects.create(first_name="Ann", email="ann.both@fastmail.com", marketing_permission=True)
     order, _products = place_order(south.shop, person)
-    settle()
+    send_due(rounds=3)
     sent = [put["body"]["merge_fields"].get("SPENT") for put in member_puts(emulator, person.email)]
     spent = emulator.get_member(api_key, list_id, person.email)["merge_fields"]["SPENT"]
     assert spent and float(spent) == float(order.taxful_total_price.value), sent
@@ -96,10 +90,10 @@ def test_a_second_shop_cannot_connect_to_the_audience_so_it_never_takes_the_firs
     north_product = create_product("north-sku", shop=north.shop, supplier=get_default_supplier(north.shop),
                                    default_price=10)
     create_random_order(customer=north_ann, products=[north_product], shop=north.shop, random_products=False)
-    settle(2)
+    send_due(rounds=2)
     assert all("shuup-shop-north" not in request["path"] for request in emulator.requests[requests_before:])
     south_order.set_canceled()
-    settle()
+    send_due(rounds=3)
     # South's only order is cancelled: South's tag goes, as in a shop with an audience of its own.
     assert tag_names(member_of(mailchimp_account, ann)) == []
     assert emulator.get_store(api_key, "shuup-shop-north") is None
@@ -157,7 +151,7 @@ def test_a_database_where_two_shops_share_an_audience_is_flagged_and_the_later_o
     requests_before = len(emulator.requests)
     person = new_person()
     person.add_to_shop(north.shop)
-    settle()
+    send_due(rounds=3)
     assert all("shuup-shop-north" not in request["path"] for request in emulator.requests[requests_before:])
     assert "(%d)" % south.shop_id in refused_again(north)
 

@@ -14,14 +14,14 @@ from shuup.core.order_creator import OrderCreator, OrderSource
 from shuup.testing import factories
 
 from shoop_mailchimp.models import MailchimpLogEntry
-from tests.helpers import new_person, order_row
+from tests.helpers import new_person, order_row, sent_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 _skus = itertools.count(1)
 
 
-def checkout(shop, customer, code=None):
+def mug_order(shop, customer, code=None):
     """Two of a product priced 20 with 4 off (24 % VAT included), shipping 5, a card fee 1 and, given ``code``, a
     coupon taking 10 % off the basket; placed the way the storefront's checkout places it."""
     tax = factories.get_test_tax(Decimal("0.24"))
@@ -46,10 +46,6 @@ def checkout(shop, customer, code=None):
     return OrderCreator().create_order(source)
 
 
-def sent_order(emulator, api_key, configuration, order):
-    return next(o for o in emulator.orders(api_key, configuration.store_id) if o["id"] == str(order.pk))
-
-
 def product_line(order):
     return order.lines.filter(type=OrderLineType.PRODUCT).get()
 
@@ -61,7 +57,7 @@ def notifications(emulator, api_key, configuration):
 def test_an_order_carries_its_totals_lines_addresses_page_and_promo_code(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     person = new_person(user=get_user_model().objects.create_user("olga", "olga.berg@fastmail.com", "pw"))
-    order = checkout(shop, person, code="SPRING10")
+    order = mug_order(shop, person, code="SPRING10")
     sent = sent_order(emulator, api_key, configuration, order)
     # 2 x (20 - 2 off), a 10 % coupon (3.60), shipping 5 and a card fee 1, all with 24 % VAT included.
     assert sent["order_total"] == 38.40 == float(order.taxful_total_price.value)
@@ -158,14 +154,14 @@ def test_the_order_page_of_a_shop_without_a_domain_is_on_the_storefront_base_url
 
     emulator, api_key, _list_id = mailchimp_account
     person = new_person(user=get_user_model().objects.create_user("ilse", "ilse.berg@fastmail.com", "pw"))
-    order = checkout(cart_settings.shop, person)
+    order = mug_order(cart_settings.shop, person)
     sent = sent_order(emulator, api_key, cart_settings, order)
     assert sent["order_url"] == STOREFRONT.rstrip("/") + "/order-history/%d/" % order.pk
 
 
 def test_a_customer_who_cannot_log_in_gets_no_order_page(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    order = checkout(shop, new_person())
+    order = mug_order(shop, new_person())
     assert "order_url" not in sent_order(emulator, api_key, configuration, order)
 
 
@@ -174,7 +170,7 @@ def test_with_notifications_the_statuses_follow_payment_shipping_and_refunds(sho
     configuration.send_order_notifications = True
     configuration.save()
     person = new_person()
-    order = checkout(shop, person)
+    order = mug_order(shop, person)
     assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "pending"
 
     order.create_payment(order.taxful_total_price.amount)
@@ -202,7 +198,7 @@ def test_an_order_paid_before_it_was_sent_is_confirmed_then_invoiced(shop, confi
     configuration.send_order_notifications = True
     configuration.save()
     with transaction.atomic():  # paid in the checkout's own request: the drainer runs after the commit
-        order = checkout(shop, new_person())
+        order = mug_order(shop, new_person())
         order.create_payment(order.taxful_total_price.amount)
     assert sent_order(emulator, api_key, configuration, order)["financial_status"] == "paid"
     assert notifications(emulator, api_key, configuration) == ["order_confirmation", "order_invoice"]
@@ -211,7 +207,7 @@ def test_an_order_paid_before_it_was_sent_is_confirmed_then_invoiced(shop, confi
 def test_turning_notifications_on_sends_no_late_invoice(shop, configuration, mailchimp_account):
     """An order paid while notifications were off: its next change (a shipment) sends only its own."""
     emulator, api_key, _list_id = mailchimp_account
-    order = checkout(shop, new_person())
+    order = mug_order(shop, new_person())
     order.create_payment(order.taxful_total_price.amount)
     configuration.send_order_notifications = True
     configuration.save()
@@ -228,7 +224,7 @@ def test_without_notifications_mailchimp_mails_nothing_and_still_counts_refunds_
         shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     person = new_person()
-    order = checkout(shop, person)
+    order = mug_order(shop, person)
     order.create_payment(order.taxful_total_price.amount)
     order.create_shipment_of_all_products(supplier=factories.get_default_supplier()).set_sent()
     line = product_line(order)
@@ -238,7 +234,7 @@ def test_without_notifications_mailchimp_mails_nothing_and_still_counts_refunds_
     customer = emulator.get_customer(api_key, configuration.store_id, str(person.pk))
     assert customer["total_spent"] == 24.00
 
-    second = checkout(shop, person)
+    second = mug_order(shop, person)
     assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["total_spent"] == 66.00
     second.set_canceled()
     sent = sent_order(emulator, api_key, configuration, second)
@@ -250,7 +246,7 @@ def test_without_notifications_mailchimp_mails_nothing_and_still_counts_refunds_
 
 def test_a_save_that_changes_nothing_mailchimp_shows_sends_nothing(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    order = checkout(shop, new_person())
+    order = mug_order(shop, new_person())
     order.set_canceled()
     sends = MailchimpLogEntry.objects.filter(action="order.send", order_id=order.pk).count()
     emulator.clear_requests()
@@ -266,7 +262,7 @@ def test_a_refund_of_the_shipping_leaves_shipping_total_and_lowers_order_total(s
     is a line of its own (type refund), also for the shipping, and counts in ``order_total`` and ``tax_total``
     only (as Mailchimp's WooCommerce plugin, whose shipping total leaves refunds out)."""
     emulator, api_key, _list_id = mailchimp_account
-    order = checkout(shop, new_person())
+    order = mug_order(shop, new_person())
     before = sent_order(emulator, api_key, configuration, order)
     shipping = order.lines.get(type=OrderLineType.SHIPPING)
     order.create_refund([{"line": shipping, "quantity": 1, "amount": shipping.taxful_price.amount}])
@@ -283,7 +279,7 @@ def test_an_order_keeps_the_code_it_used_after_the_coupon_is_renamed(shop, confi
     from shuup.campaigns.models import Coupon
 
     emulator, api_key, _ = mailchimp_account
-    order = checkout(shop, new_person(), code="SPRING10")
+    order = mug_order(shop, new_person(), code="SPRING10")
     before = sent_order(emulator, api_key, configuration, order)["promos"]
     assert before == [{"code": "SPRING10", "amount_discounted": 2.90, "type": "percentage"}]
     coupon = Coupon.objects.get(code="SPRING10")
@@ -304,7 +300,7 @@ def test_an_order_keeps_the_type_of_discount_it_got_after_the_campaign_changes(s
     from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 
     emulator, api_key, _ = mailchimp_account
-    order = checkout(shop, new_person(), code="SPRING10")
+    order = mug_order(shop, new_person(), code="SPRING10")
     before = sent_order(emulator, api_key, configuration, order)["promos"]
     assert before[0]["type"] == "percentage"
     campaign = BasketCampaign.objects.get(coupon__code="SPRING10")
@@ -325,7 +321,7 @@ def test_an_order_placed_before_it_recorded_its_promos_keeps_the_code_it_was_pla
     from shoop_mailchimp.sync.kinds.order import RECORDED_PROMOS_KEY
 
     emulator, api_key, _ = mailchimp_account
-    order = checkout(shop, new_person(), code="AUTUMN10")
+    order = mug_order(shop, new_person(), code="AUTUMN10")
     before = sent_order(emulator, api_key, configuration, order)["promos"]
     extra = dict(order.extra_data)
     del extra[RECORDED_PROMOS_KEY]
@@ -343,7 +339,7 @@ def test_a_field_removed_from_an_order_address_is_removed_in_mailchimp(shop, con
     from shuup.testing import factories
 
     emulator, api_key, _ = mailchimp_account
-    order = checkout(shop, new_person())
+    order = mug_order(shop, new_person())
     wrong = factories.create_random_address(name="Olga Berg", street2="Apt 5", company_name="ACME Oy",
                                             city="Turku")
     order.shipping_address = wrong.to_immutable() if hasattr(wrong, "to_immutable") else wrong

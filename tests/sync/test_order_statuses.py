@@ -12,7 +12,7 @@ NOT_PAID, PAID, CANCELED = PaymentStatus.NOT_PAID, PaymentStatus.FULLY_PAID, Pay
 OPEN, CANCELLED = OrderStatusRole.PROCESSING, OrderStatusRole.CANCELED
 
 
-def order_of(payment, role, total):
+def order_stub(payment, role, total):
     return types.SimpleNamespace(payment_status=payment, status=types.SimpleNamespace(role=role),
                                  taxful_total_price=Money(total, "EUR"), shipping_status=ShippingStatus.NOT_SHIPPED)
 
@@ -34,7 +34,7 @@ def refund(amount):
 ])
 def test_financial_status(payment, role, total, refunded, status):
     lines = [refund(refunded)] if refunded else []
-    assert order_fields.financial_status(order_of(payment, role, total), lines) == status
+    assert order_fields.financial_status(order_stub(payment, role, total), lines) == status
 
 
 @pytest.mark.parametrize("shipping, status", [
@@ -70,13 +70,13 @@ def test_a_deleted_shipment_takes_shipped_off_the_order(shop, configuration, mai
     from shuup.core.models import ShippingStatus
     from shuup.testing import factories
 
-    from tests.helpers import new_person
-    from tests.sync.test_order_fields import checkout, sent_order
+    from tests.helpers import new_person, sent_order
+    from tests.sync.test_order_fields import mug_order
 
     emulator, api_key, _ = mailchimp_account
     configuration.send_order_notifications = True
     configuration.save()
-    order = checkout(shop, new_person())
+    order = mug_order(shop, new_person())
     shipment = order.create_shipment_of_all_products(supplier=factories.get_default_supplier())
     shipment.set_sent()
     assert sent_order(emulator, api_key, configuration, order)["fulfillment_status"] == "shipped"

@@ -5,7 +5,7 @@ from shuup.testing.factories import create_random_contact_group
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, place_order, row_of
+from tests.helpers import make_all_due, new_person, place_order, row_of, send_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -252,10 +252,7 @@ def test_an_unproven_accounts_checkout_box_does_not_subscribe_a_guest_buyers_mem
         account_order(shop, stranger, marketing_permission=True, creator_class=type(get_basket_order_creator()))
     else:
         account_order(shop, stranger, marketing_permission=True)
-    make_all_due()
-    drain()
-    make_all_due()
-    drain()
+    send_due(rounds=2)
     assert PersonContact.objects.get(pk=stranger.pk).marketing_permission is True
     if by == "staff":
         assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
@@ -339,10 +336,7 @@ def test_editing_an_old_order_does_not_resubscribe_a_customer_who_withdrew(shop,
                     base_unit_price=source.create_price(5), sku=product.sku, text="Another thing")
     (AdminOrderModifier if modifier == "admin_order_modifier" else OrderModifier)().update_order_from_source(
         source, order)
-    make_all_due()
-    drain()
-    make_all_due()
-    drain()
+    send_due(rounds=2)
     assert PersonContact.objects.get(pk=person.pk).marketing_permission is False
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
     entry = MailchimpLogEntry.objects.get(action="consent.not_given", contact_id=person.pk)
@@ -383,10 +377,7 @@ def test_editing_an_old_unticked_order_does_not_withdraw_a_consent_given_since(s
     source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=2,
                     base_unit_price=source.create_price(5), sku=product.sku, text="Another thing")
     AdminOrderModifier().update_order_from_source(source, order)
-    make_all_due()
-    drain()
-    make_all_due()
-    drain()
+    send_due(rounds=2)
     kept = Contact.objects.get(pk=person.pk).marketing_permission
     member = emulator.get_member(api_key, list_id, person.email)["status"]
     assert (kept, member) == (True, "subscribed"), (kept, member)
@@ -424,10 +415,7 @@ def test_a_hidden_checkout_box_copied_from_a_stale_page_does_not_give_consent_ba
     before = len(emulator.confirmations(api_key))
     # The confirm page rendered before the unsubscribe: its hidden box holds True.
     account_order(shop, PersonContact.objects.get(pk=person.pk), marketing_permission=True)
-    make_all_due()
-    drain()
-    make_all_due()
-    drain()
+    send_due(rounds=2)
     consent = Contact.objects.get(pk=person.pk).marketing_permission
     member = emulator.get_member(api_key, list_id, person.email)["status"]
     asked = len(emulator.confirmations(api_key)) - before

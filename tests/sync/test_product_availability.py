@@ -6,7 +6,7 @@ from django.db import transaction
 from shuup.core.models import Supplier
 from shuup.testing.factories import create_product, get_default_supplier
 
-from tests.sync.test_products import stock_counting_supplier
+from tests.helpers import stock_counting_supplier
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -17,9 +17,9 @@ def sent_variant(emulator, api_key, configuration, product):
 
 
 def assert_not_offered(emulator, api_key, configuration, product):
-    """Mailchimp offers the product no more: hidden, or none in stock."""
+    """Mailchimp offers the product no more: hidden, with a stock of 0 (docs/products.rst, Visibility)."""
     variant = sent_variant(emulator, api_key, configuration, product)
-    assert variant["visibility"] == "hidden" or variant["inventory_quantity"] == 0, variant
+    assert (variant["visibility"], variant["inventory_quantity"]) == ("hidden", 0), variant
 
 
 def offered_product(shop, emulator, api_key, configuration, sku, supplier=None):

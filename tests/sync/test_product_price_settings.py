@@ -20,13 +20,6 @@ def product_requests(emulator):
     return [r for r in emulator.requests if "/products" in r["path"] or r["path"].endswith("/batches")]
 
 
-@pytest.fixture
-def taxless_shop(shop):
-    shop.prices_include_tax = False
-    shop.save()
-    return shop
-
-
 def test_a_tax_rate_changed_sends_the_products_again(taxless_shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
     tax = vat_24()

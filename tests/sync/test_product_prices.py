@@ -62,12 +62,10 @@ def shows_visitors(shop, including_taxes):
 
 
 @pytest.fixture
-def taxless_shop(shop):
-    """A shop whose prices are entered without tax."""
-    shop.prices_include_tax = False
-    shop.save()
+def taxless_shop_with_vat(taxless_shop):
+    """A shop whose prices are entered without tax, with a 24 % tax on them."""
     vat_24()
-    return shop
+    return taxless_shop
 
 
 @pytest.fixture
@@ -78,11 +76,11 @@ def taxful_shop(shop):
     return shop
 
 
-def test_prices_entered_without_tax_shown_with_tax_are_sent_with_tax(taxless_shop, configuration,
+def test_prices_entered_without_tax_shown_with_tax_are_sent_with_tax(taxless_shop_with_vat, configuration,
                                                                       mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    shows_visitors(taxless_shop, including_taxes=True)
-    product = create_product("kettle", shop=taxless_shop, supplier=get_default_supplier(), default_price=10)
+    shows_visitors(taxless_shop_with_vat, including_taxes=True)
+    product = create_product("kettle", shop=taxless_shop_with_vat, supplier=get_default_supplier(), default_price=10)
     assert sent_price(emulator, api_key, configuration, product) == 12.4
 
 
@@ -94,11 +92,11 @@ def test_prices_entered_with_tax_shown_without_it_are_sent_without_it(taxful_sho
     assert sent_price(emulator, api_key, configuration, product) == 10
 
 
-def test_the_display_option_changed_sends_the_products_again(taxless_shop, configuration, mailchimp_account):
+def test_the_display_option_changed_sends_the_products_again(taxless_shop_with_vat, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    product = create_product("pan", shop=taxless_shop, supplier=get_default_supplier(), default_price=10)
+    product = create_product("pan", shop=taxless_shop_with_vat, supplier=get_default_supplier(), default_price=10)
     assert sent_price(emulator, api_key, configuration, product) == 10
-    shows_visitors(taxless_shop, including_taxes=True)
+    shows_visitors(taxless_shop_with_vat, including_taxes=True)
     assert sent_price(emulator, api_key, configuration, product) == 12.4
 
 
@@ -321,13 +319,16 @@ def test_a_discount_whose_start_passes_is_sent_without_a_save(shop, configuratio
     assert sent_price(emulator, api_key, configuration, product) == 150
 
 
-def test_a_happy_hour_that_began_is_sent_without_a_save(shop, configuration, mailchimp_account):
+def test_a_happy_hour_that_began_is_sent_without_a_save(settings, shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
+    # The shop's time zone is the one where it is now 12 something: a happy hour from an hour from now to three hours
+    # from now ends before midnight, whenever the test runs.
+    utc_now = timezone.now()
+    settings.TIME_ZONE = "Etc/GMT%+d" % (utc_now.hour - 12)  # (POSIX signs: Etc/GMT-2 is UTC+2)
+    now = timezone.localtime(utc_now)
+    assert now.hour == 12, now
     product = create_product("beer", shop=shop, supplier=get_default_supplier(), default_price=8)
-    now = timezone.localtime(timezone.now())
     later, end = (now + timedelta(hours=1)).time(), (now + timedelta(hours=3)).time()
-    if end < now.time():
-        pytest.skip("the happy hour would cross midnight")
     happy_hour = HappyHour.objects.create(shop=shop, name="After work")
     time_range = TimeRange.objects.create(happy_hour=happy_hour, weekday=now.weekday(), from_hour=later, to_hour=end)
     discount = Discount.objects.create(shop=shop, name="Beer", active=True, product=product,

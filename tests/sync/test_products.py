@@ -34,13 +34,9 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.kinds import product as product_kind
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import batch_posts, new_person, place_order
+from tests.helpers import batch_posts, new_person, place_order, sent_product, stock_counting_supplier
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
-
-
-def sent_product(emulator, api_key, configuration, product):
-    return next((p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)), None)
 
 
 def product_row(product):
@@ -52,14 +48,6 @@ def shop_with_domain(shop):
     shop.domain = "shop.fastmail.com"
     shop.save()
     return shop
-
-
-def stock_counting_supplier():
-    """Shuup's default supplier, counting stock (Shuup's default: it does not)."""
-    supplier = get_default_supplier()
-    supplier.stock_managed = True
-    supplier.save()
-    return supplier
 
 
 def add_image(product, shop, url):
@@ -626,7 +614,8 @@ def test_planning_a_batch_of_long_descriptions_holds_a_bounded_memory(shop, burs
     """A description can be megabytes of HTML (inline pictures): planning a batch must not hold them all."""
     products = [create_product("book-%d" % number, shop=shop, default_price=9) for number in range(40)]
     long = "<p>%s</p>" % ("x" * 200000)
-    Product._parler_meta.root_model.objects.filter(master__in=products).update(description=long)
+    translations = Product._meta.get_field("translations").related_model  # parler's translation model
+    translations.objects.filter(master__in=products).update(description=long)
     rows = list(SyncState.objects.products())
     assert len(rows) == 40
     product_kind.plan(burst_settings, rows[0], product_kind.load(burst_settings, rows[:1]))  # Django's caches

@@ -14,10 +14,10 @@ def products_of(emulator, api_key, configuration):
     return {p["id"]: p for p in emulator.products(api_key, configuration.store_id)}
 
 
-def test_a_product_first_sent_with_an_order_and_then_hidden_leaves_mailchimp(shop, fresh_configuration,
+def test_a_product_first_sent_with_an_order_and_then_hidden_is_hidden_in_mailchimp(shop, fresh_configuration,
                                                                             mailchimp_account):
     """A product made before the shop was connected (no *Sync existing* yet) reaches Mailchimp when an order
-    names it. The merchant then hides it (or deletes it): Mailchimp must hide or delete it, not keep
+    names it. The merchant then hides it: Mailchimp keeps it (an order names it) but hidden and out of stock, not
     recommending it as visible and in stock."""
     emulator, api_key, _ = mailchimp_account
     product = create_product("legacy-vase", shop=shop, supplier=get_default_supplier(), default_price=8)
@@ -32,4 +32,7 @@ def test_a_product_first_sent_with_an_order_and_then_hidden_leaves_mailchimp(sho
     shop_product.visibility = ShopProductVisibility.NOT_VISIBLE
     shop_product.save()
     sent = products_of(emulator, api_key, configuration).get(str(product.pk))
-    assert sent is None or all(v["visibility"] == "hidden" for v in sent["variants"]), sent["variants"]
+    # An order names it: it stays, its variant hidden and out of stock (Mailchimp refuses an order naming a product
+    # the store lacks).
+    assert sent is not None, "deleted though an order names it"
+    assert [(v["visibility"], v["inventory_quantity"]) for v in sent["variants"]] == [("hidden", 0)], sent["variants"]
