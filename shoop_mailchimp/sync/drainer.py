@@ -176,6 +176,7 @@ class ShopDelivery:
             if outcome.result == Result.FAILED and isinstance(error, MailchimpError):
                 outcome.refused_fingerprint = getattr(plan, "refusal_key", "")
             outcome.facts = dict(getattr(plan, "written", {}))  # what a member write before the error changed
+            outcome.learnt.extend(getattr(plan, "learnt", ()))  # and what it taught (remembered whatever happens)
             return outcome
 
     def _scoped(self, outcome, error):
@@ -274,6 +275,7 @@ class ShopDelivery:
 
     def _close(self, row, outcome):
         if outcome.result in SHOP_STOPS:
+            self._remember(outcome)
             if outcome.facts:  # the member was written before the stop: the row keeps what Mailchimp holds
                 state.close(row, Outcome(Result.RETRY, outcome.reason, facts=outcome.facts, waits=True))
                 del self.held[row.id]

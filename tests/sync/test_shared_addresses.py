@@ -285,3 +285,57 @@ def test_a_contact_of_the_address_not_sent_yet_learns_the_unsubscribe_too(shop, 
     assert (member, q.marketing_permission) == ("unsubscribed", False), (
         "member=%s, Q consents=%s, Q's page=%s" % (member, q.marketing_permission,
                                                   subscriptions.newsletter_status(shop, q)))
+
+
+@pytest.mark.usefixtures("commits")
+def test_other_contact_learns_the_unsubscribe_when_the_withdrawal_send_failed_after_the_member_write(
+        shop, configuration, mailchimp_account):
+    """The admin withdraws P. The worker's send unsubscribes the one member of the address, then the customer PUT
+    that follows it fails once (a 503). The retry finds the consent already sent and changes no status, so Q, who
+    shares the address, is never told: Q's account page keeps claiming a subscription while Mailchimp holds the
+    address unsubscribed (and Q's later consent changes look like no change). Same as when the send succeeds."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "fail.after.member@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    emulator.faults.fail("/ecommerce/stores/*/customers/*", status=503, method="PUT", times=1,
+                         title="Service Unavailable")
+    withdraw(p)
+    for _ in range(3):
+        make_all_due()
+        drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(shop, q)) != (True, subscriptions.SUBSCRIBED), (
+        "Q still consents and its page says subscribed; Mailchimp's member is %s; Q's row member_status=%r" % (
+            emulator.get_member(api_key, list_id, email)["status"], row_of(q).member_status))
+
+
+def test_other_contact_learns_the_unsubscribe_when_a_batchs_customer_failed_after_the_member_write(
+        burst_settings, mailchimp_account):
+    """As above, the withdrawal sent in a burst's batch: the members phase unsubscribed the address, the customers
+    phase refused P's customer once. The row retries, and Q learns the unsubscribe all the same."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "batch.fail.after.member@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    others = [new_person(permission=False) for _ in range(BURST_THRESHOLD - 1)]
+    drain()
+    emulator.faults.fail("/ecommerce/stores/*/customers/%d" % p.pk, status=503, method="PUT", times=1,
+                         title="Service Unavailable")
+    withdraw(p)
+    for other in others:
+        other = PersonContact.objects.get(pk=other.pk)
+        other.first_name = "Renamed"
+        other.save()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) != (
+        True, subscriptions.SUBSCRIBED)
+    assert q.marketing_permission is False

@@ -1097,6 +1097,7 @@ def _read_customers(configuration, row, results, facts):
             if not facts.get("member_skipped"):
                 outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"],
                                               facts["decides_consent"], facts.get("consent_request", ""))
+                outcome.learnt.extend(_batch_learnt(row, facts))  # the member write taught it, whatever follows
             if step == "customer" and errors.in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
                 # the member's status and sends the customer without the opt-in.
