@@ -339,3 +339,36 @@ def test_other_contact_learns_the_unsubscribe_when_a_batchs_customer_failed_afte
     assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) != (
         True, subscriptions.SUBSCRIBED)
     assert q.marketing_permission is False
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_withdrawal_saved_with_a_move_onto_a_held_address_is_learnt_by_the_old_addresss_other_contacts(
+        shop, configuration, mailchimp_account):
+    """R and Q share the address o@ and both consent (one member, subscribed); P consents at p@. The admin edits Q:
+    address p@ (P's) and marketing permission unticked, in one save. Q arrives at P's member without consent of its
+    own (its status is left alone), and Q's withdrawal is sent to the member of the old address o@, which
+    unsubscribes it. R shares o@ and is never told (the arrival path sets no AddressUnsubscribed): R's account page
+    keeps saying subscribed while Mailchimp holds o@ unsubscribed."""
+    emulator, api_key, list_id = mailchimp_account
+    old, held = "old.shared@fastmail.com", "p.held@fastmail.com"
+    r = new_person(permission=True, email=old)
+    q = new_person(permission=True, email=old)
+    new_person(permission=True, email=held)  # P, whose address Q moves onto
+    for _ in range(2):
+        make_all_due()
+        drain()
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, held)["status"] == "subscribed"
+
+    q = PersonContact.objects.get(pk=q.pk)
+    q.email, q.marketing_permission = held, False
+    q.save()  # the admin's contact form
+    for _ in range(3):
+        make_all_due()
+        drain()
+    assert emulator.get_member(api_key, list_id, held)["status"] == "subscribed"  # P's, left alone
+    old_status = emulator.get_member(api_key, list_id, old)["status"]
+    r = PersonContact.objects.get(pk=r.pk)
+    page = subscriptions.newsletter_status(shop, r)
+    assert not (old_status == "unsubscribed" and (r.marketing_permission or page == subscriptions.SUBSCRIBED)), (
+        "o@ is %s in Mailchimp; R consents=%s, R's page=%s" % (old_status, r.marketing_permission, page))

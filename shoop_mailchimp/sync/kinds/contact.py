@@ -715,6 +715,9 @@ class ContactPlan:
                 if not errors.in_compliance_state(error):
                     raise
                 left = "unchanged: %s" % error
+        # The withdrawal unsubscribed the old address's member: its other contacts learn it (as any withdrawal).
+        self.learnt.extend(address_unsubscribed(self.previous_email, status, left, self.permission,
+                                                self.consent_changed_at or timezone.now(), self.row.object_id))
         permissions = member is not None and permissions_operation(list_id, self.previous_email, member,
                                                                    self.permission)
         if permissions:
