@@ -29,13 +29,14 @@ class EventResult:
     due_shop_ids: List[int] = field(default_factory=list)
 
 
-def handle_event(configuration, event, source="webhook", states=None):
+def handle_event(configuration, event, source="webhook", states=None, told_ids=None):
     """Apply one event and write one log entry for it; returns its :class:`EventResult`.
 
     A reconciliation (``source="reconcile"``) applies what it read from Mailchimp through here too, so
     both follow the same rules; its log entries are named ``reconcile.*``. ``states``: the rows concerned
     when the caller knows them (a reconciliation finds a member's row by Mailchimp's id, which survives
-    an e-mail change); otherwise this shop's rows for the event's e-mail.
+    an e-mail change); otherwise this shop's rows for the event's e-mail. ``told_ids`` (an unsubscribe the
+    shop's own send learnt): the contacts it concerns, the caller having weighed each one's newer facts.
     """
     data = event["data"]
     extra = {"type": event["type"], "fired_at": event["fired_at"].isoformat(), "list_id": data.get("list_id", "")}
@@ -43,7 +44,9 @@ def handle_event(configuration, event, source="webhook", states=None):
         result = EventResult("webhook.ignored", "Ignored a %s event for audience %r: this shop uses %r."
                              % (event["type"], data.get("list_id", ""), configuration.list_id))
     else:
-        result = HANDLERS.get(event["type"], handle_log_only)(configuration, event, states)
+        handler = HANDLERS.get(event["type"], handle_log_only)
+        result = handler(configuration, event, states) if told_ids is None else handler(
+            configuration, event, states, told_ids=told_ids)
     extra.update(result.details)
     if source != "webhook":
         result.action = source + result.action[len("webhook"):]
@@ -103,14 +106,20 @@ def _stale(event, states):
         details={"matched": len(contact_ids)})
 
 
-def handle_unsubscribe(configuration, event, states=None):
+def handle_unsubscribe(configuration, event, states=None, told_ids=None):
+    """``told_ids``: the contacts an unsubscribe the shop's own send learnt concerns (see
+    :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`), each one's newer facts weighed by the caller;
+    else the rows' and the shop's contacts with the address, unless any holds a newer fact."""
     email = event["data"]["email"]
     states = _states(configuration, email, states)
-    contact_ids = sorted({row.object_id for row in states} | set(
-        shop_contacts_with_address(configuration.shop_id, email).values_list("pk", flat=True)))
+    if told_ids is not None:
+        contact_ids = sorted(told_ids)
+    else:
+        contact_ids = sorted({row.object_id for row in states} | set(
+            shop_contacts_with_address(configuration.shop_id, email).values_list("pk", flat=True)))
     if not contact_ids:
         return _no_contact(event)
-    if not _current(event, states):
+    if told_ids is None and not _current(event, states):
         return _stale(event, states)
     if event["data"].get("action") == "delete":
         state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=ARCHIVED)

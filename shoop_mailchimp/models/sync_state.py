@@ -130,6 +130,11 @@ class SyncState(models.Model):
         help_text=_("When a consent change made in the shop last reached Mailchimp; events fired before it "
                     "are older than the shop's decision."),
     )
+    consent_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("consent changed in the shop"),
+        help_text=_("When the contact's consent last changed in the shop (given, withdrawn, or asked for): a "
+                    "withdrawal of another contact with the address decided before it does not undo it."),
+    )
     consent_requested_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("consent asked for"),
         help_text=_("When the shopper last asked to subscribe (a consent request): asked after the confirmation "

@@ -149,6 +149,7 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
         if getattr(instance, CONSENT_TURNED_OFF, False):
             # Before the row is queued: its send may start as soon as it is.
             state.drop_unconfirmed_requests(shop_id, [instance.pk])
+            state.note_consent_change(shop_id, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance, storefront=storefront)
         else:

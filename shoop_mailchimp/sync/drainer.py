@@ -102,6 +102,9 @@ class ShopDelivery:
         self.journal = Journal(shop_id)
         self.session = None
         self.held = {}  # {row id: row} claimed and not closed yet
+        #: Held rows a send's lesson changed after they were claimed (another contact's withdrawal unsubscribed their
+        #: address): given back unsent, and planned afresh by the next round.
+        self.taught_row_ids = set()
         self._account_checked = False
         self._lease_renewed_at = time.monotonic()
 
@@ -173,6 +176,7 @@ class ShopDelivery:
             if outcome.result == Result.FAILED and isinstance(error, MailchimpError):
                 outcome.refused_fingerprint = getattr(plan, "refusal_key", "")
             outcome.facts = dict(getattr(plan, "written", {}))  # what a member write before the error changed
+            outcome.learnt.extend(getattr(plan, "learnt", ()))  # and what it taught (remembered whatever happens)
             return outcome
 
     def _scoped(self, outcome, error):
@@ -191,6 +195,9 @@ class ShopDelivery:
             self._lease_renewed_at = time.monotonic()
             for lost in set(self.held) - kept:
                 del self.held[lost]
+        if row.id in self.taught_row_ids and row.id in self.held:
+            state.release([self.held.pop(row.id)])
+            return False
         return row.id in self.held
 
     def _deliver_one_by_one(self, kind_module, rows):
@@ -260,14 +267,20 @@ class ShopDelivery:
 
     # Closing ------------------------------------------------------------------------------------------
 
+    def _remember(self, outcome):
+        """What the send taught the shop, whatever becomes of the row; rows of this round it changed are not sent
+        with the plans made before (see :attr:`taught_row_ids`)."""
+        for learnt in outcome.learnt:
+            self.taught_row_ids.update(learnt.remember(self.configuration) or ())
+
     def _close(self, row, outcome):
         if outcome.result in SHOP_STOPS:
+            self._remember(outcome)
             if outcome.facts:  # the member was written before the stop: the row keeps what Mailchimp holds
                 state.close(row, Outcome(Result.RETRY, outcome.reason, facts=outcome.facts, waits=True))
                 del self.held[row.id]
             raise ShopStopped(outcome)
-        for learnt in outcome.learnt:
-            learnt.remember(self.configuration)
+        self._remember(outcome)
         status = state.close(row, outcome)
         del self.held[row.id]
         kinds.after_close(BY_KIND[row.kind], row, outcome, status, self.journal)

@@ -25,7 +25,7 @@ from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.members import ERASED
+from shoop_mailchimp.mailchimp.members import ERASED, UNSUBSCRIBED
 from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_ids_by_contact
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
@@ -256,9 +256,28 @@ def request_consent_change(shop_id, contact_ids, request, unless=()):
     transaction: their rows are queued and carry it until a send clears it; a row carrying a request in
     ``unless`` keeps that one. Returns whether any row is due."""
     due = record(shop_id, SyncKind.CONTACT, contact_ids)
-    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).exclude(consent_request__in=unless).update(
-        consent_request=request, consent_requested_at=timezone.now())
+    now = timezone.now()
+    rows = _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False)
+    rows.exclude(consent_request__in=unless).update(consent_request=request, consent_requested_at=now)
+    rows.update(consent_changed_at=now)
     return due
+
+
+def note_consent_change(shop_id, contact_ids):
+    """The shop changed these contacts' consent now (the staff withdrew it), in the caller's transaction, before
+    their rows are queued (a send may start as soon as they are): a withdrawal of another contact with the address
+    decided before it does not undo it (see :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`)."""
+    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).update(consent_changed_at=timezone.now())
+
+
+def unsubscribed_under(shop_id, state_ids):
+    """Another contact's withdrawal, decided before these rows' contacts last decided, unsubscribed the member of
+    their address: their rows learn the member's status, a consent they last sent is no longer Mailchimp's, and
+    they are sent again (by the worker, outside the shop's transactions): a consent given after the withdrawal is
+    sent as a change (Mailchimp asks the address to confirm), a withdrawal finds the member as it wants it."""
+    rows = SyncState.objects.filter(shop_id=shop_id, id__in=list(state_ids))
+    rows.filter(opt_in=True).update(opt_in=False)
+    return rows.update(member_status=UNSUBSCRIBED, **_pending_now(timezone.now()))
 
 
 def drop_unconfirmed_requests(shop_id, contact_ids):

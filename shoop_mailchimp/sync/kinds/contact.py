@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
@@ -394,6 +394,11 @@ class ContactPlan:
         #: What Mailchimp holds once the member is written, kept even if a later request fails (see
         #: :func:`written_facts`); the drainer closes a failed attempt with it.
         self.written = {}
+        #: What the send taught the shop so far (the address's unsubscribe: :class:`AddressUnsubscribed`), remembered
+        #: even if a later request fails (the drainer carries it onto the failed attempt's Outcome).
+        self.learnt = []
+        #: When the shop decided this contact's consent (a withdrawal's time, for the address's other contacts).
+        self.consent_changed_at = getattr(row, "consent_changed_at", None)
         self.shop_email = mailchimp_email(contact.email)
         if _same(row.shop_email, self.shop_email) and row.email and not _same(row.email, self.shop_email):
             # The subscriber changed their address in Mailchimp (an upemail webhook) and the shop's
@@ -679,6 +684,8 @@ class ContactPlan:
                                          self.request_done)
             if link_on_move:
                 self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
+            self.learnt.extend(address_unsubscribed(self.email, status, member_status, self.permission,
+                                                    self.consent_changed_at or decided_at, self.row.object_id))
             if self.member_data_left_out:
                 # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
                 self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
@@ -724,7 +731,7 @@ class ContactPlan:
         outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
-                               contact_id=self.row.object_id)
+                               learnt=self.learnt)
         if link_on_move:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
             # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook).
@@ -770,6 +777,9 @@ class ContactPlan:
                 if not errors.in_compliance_state(error):
                     raise
                 left = "unchanged: %s" % error
+        # The withdrawal unsubscribed the old address's member: its other contacts learn it (as any withdrawal).
+        self.learnt.extend(address_unsubscribed(self.previous_email, status, left, self.permission,
+                                                self.consent_changed_at or timezone.now(), self.row.object_id))
         permissions = member is not None and permissions_operation(list_id, self.previous_email, member,
                                                                    self.permission)
         if permissions:
@@ -881,12 +891,13 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False, contact_id=None):
+                 link_asked=False, learnt=()):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
     :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
-    shopper's request this send carried, now done; ``contact_id``: the contact sent."""
+    shopper's request this send carried, now done; ``learnt``: what the send taught the shop
+    (:func:`address_unsubscribed`)."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -905,9 +916,17 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
         facts["confirmation_sent_at"] = decided_at  # the link's lifetime runs from here
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
-    if status_change == members.UNSUBSCRIBED and member_status == members.UNSUBSCRIBED and not permission:
-        outcome.learnt.append(AddressUnsubscribed(email, decided_at, contact_id))
+    outcome.learnt.extend(learnt)
     return outcome
+
+
+def address_unsubscribed(email, status_change, member_status, permission, decided_at, contact_id):
+    """``[AddressUnsubscribed]`` when the shop's withdrawal of the contact unsubscribed the member of ``email``
+    (``decided_at``: when the shop decided it, the contact's consent change), else ``[]``. One rule for both
+    transports, and for the member under the old address of a contact that moved onto another's."""
+    if status_change == members.UNSUBSCRIBED and member_status == members.UNSUBSCRIBED and not permission:
+        return [AddressUnsubscribed(email, decided_at, contact_id)]
+    return []
 
 
 class AddressUnsubscribed:
@@ -915,7 +934,14 @@ class AddressUnsubscribed:
     an address, so the shop's other contacts with it learn it as from Mailchimp's ``unsubscribe`` webhook (their
     consent withdrawn, their rows told the member's status, confirmations asked for them dropped): no other
     contact's page claims a subscription, and no later send of theirs asks the unsubscribed address to confirm.
-    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``."""
+    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``.
+
+    The other contacts are those of the shop with the address (their address keys, sent or not yet: a contact
+    created meanwhile) and the rows that last sent it. The withdrawal counts from when the shop decided it
+    (``decided_at``: the withdrawn contact's consent change), not from when the worker sent it: a contact whose
+    consent changed after it (a shopper's *Subscribe* while the withdrawal waited for the worker) keeps its choice,
+    and its consent is sent again as a change (Mailchimp's member now unsubscribed: it asks the address to
+    confirm)."""
 
     def __init__(self, email, decided_at, contact_id):
         self.email = email
@@ -923,14 +949,27 @@ class AddressUnsubscribed:
         self.contact_id = contact_id
 
     def remember(self, configuration):
-        others = [row for row in member_events.matching_states(configuration.shop_id, self.email)
-                  if row.object_id != self.contact_id]
-        if not others:
-            return
-        event = {"type": "unsubscribe", "fired_at": self.decided_at, "data": {
-            "email": self.email, "list_id": configuration.list_id, "action": "unsub",
-            "reason": "the shop withdrew the consent of a contact with this address"}}
-        member_events.handle_event(configuration, event, source="send", states=others)
+        """Returns the ids of the rows it changed."""
+        shop_id = configuration.shop_id
+        holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
+        rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
+            Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id))
+        newer = [row for row in rows if self._newer(row)]
+        told = [row for row in rows if row not in newer]
+        told_ids = (holders | {row.object_id for row in told}) - {row.object_id for row in newer} - {self.contact_id}
+        if told_ids:
+            event = {"type": "unsubscribe", "fired_at": self.decided_at, "data": {
+                "email": self.email, "list_id": configuration.list_id, "action": "unsub",
+                "reason": "the shop withdrew the consent of a contact with this address"}}
+            member_events.handle_event(configuration, event, source="send", states=told, told_ids=told_ids)
+        if newer:
+            state.unsubscribed_under(shop_id, [row.pk for row in newer])
+        return {row.pk for row in rows}
+
+    def _newer(self, row):
+        """Whether the row's contact decided after the withdrawal (in the shop, or in Mailchimp)."""
+        return any(moment is not None and moment > self.decided_at
+                   for moment in (row.consent_changed_at, row.mailchimp_fact_at))
 
 
 def interest_missing(configuration, error_data):
@@ -1047,7 +1086,8 @@ def _build_members(configuration, pairs, rows, sent):
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
                  "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
-                 "consent_asked": plan.consent_request, "status_before": row.member_status}
+                 "consent_asked": plan.consent_request, "status_before": row.member_status,
+                 "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else ""}
         if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -1131,6 +1171,7 @@ def _read_customers(configuration, row, results, facts):
             if not facts.get("member_skipped"):
                 outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"],
                                               facts["decides_consent"], facts.get("consent_request", ""))
+                outcome.learnt.extend(_batch_learnt(row, facts))  # the member write taught it, whatever follows
             if step == "customer" and errors.in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
                 # the member's status and sends the customer without the opt-in.
@@ -1139,10 +1180,18 @@ def _read_customers(configuration, row, results, facts):
     # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
     return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
                         facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
-                        facts.get("unique_email_id"), tag_change=_batch_tag_change(facts), contact_id=row.object_id,
+                        facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
                         consent_request=facts.get("consent_request", ""),
                         link_asked=not facts.get("member_skipped") and link_mailed(
-                            facts["member_status"], facts.get("status_change"), facts.get("status_before", "")))
+                            facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
+                        learnt=_batch_learnt(row, facts))
+
+
+def _batch_learnt(row, facts):
+    """What a row's member write in a batch taught the shop (:func:`address_unsubscribed`)."""
+    decided_at = parse_datetime(facts.get("consent_changed_at") or "") or parse_datetime(facts["sent_at"])
+    return address_unsubscribed(facts["email"], facts.get("status_change"), facts.get("member_status"),
+                                facts["opt_in"], decided_at, row.object_id)
 
 
 def _batch_tag_change(facts):
