@@ -238,6 +238,9 @@ def _same_owner(contact_id):
         memberships.filter(companycontact_id=contact_id).values_list("contact_id", flat=True))
 
 
+same_owner = _same_owner
+
+
 def contact_deleted(sender, instance, **kwargs):
     """A deleted contact is erased from Mailchimp, wherever it had been sent."""
     for shop_id in SyncState.objects.contacts().filter(object_id=instance.pk).values_list("shop_id", flat=True):

@@ -29,8 +29,8 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request
-from shoop_mailchimp.shops import address_keys, orders_with_keys, shop_contacts_with_address
+from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request, same_owner
+from shoop_mailchimp.shops import address_keys, orders_with_keys, shop_contacts_with_address, shop_ids_for_contact
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -211,9 +211,27 @@ def subscribe_after_activation(contact):
 def withdraw_consent(shop, contact):
     """The address says no: the shopper's contact and any other contact of the shop with the same address
     stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
-    unsubscribes the member even where the shop never sent a consent (they subscribed on another form)."""
+    unsubscribes the member even where the shop never sent a consent (they subscribed on another form).
+
+    Unless the shopper never proved the address theirs while another contact of the shop with it did and consents
+    (:func:`proven_subscriber_of`): anyone can register an account with a subscriber's address, so such a press
+    withdraws the shopper's own consent only. The member stays as it is and the other contacts keep theirs (in
+    each shop where the proven owner consents, the shopper's row is told its consent is no longer the member's to
+    withdraw); every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner. Returns whether
+    the press unsubscribes the address (False: the shopper's own consent only)."""
     with transaction.atomic():
+        guarded = [shop_id for shop_id in [shop.pk] + [
+            other for other in shop_ids_for_contact(contact) if other != shop.pk
+        ] if proven_subscriber_of(shop_id, contact) is not None]
+        if shop.pk in guarded:
+            _set_consent(shop, contact, False, ACCOUNT_PAGE)
+            _own_withdrawal_only(guarded, contact)
+            log_event(shop.pk, "storefront.unsubscribe", "The shopper's own consent only: contact %d, whose owner "
+                      "proved the address theirs, consents; the member was left subscribed (this shopper never "
+                      "proved the address)." % proven_subscriber_of(shop.pk, contact), contact_id=contact.pk)
+            return False
         _set_consent(shop, contact, False, ACCOUNT_PAGE)
+        _own_withdrawal_only([shop_id for shop_id in guarded if shop_id != shop.pk], contact)
         others = list(shop_contacts_with_address(shop.pk, contact.email).exclude(pk=contact.pk)) \
             if contact.email else []
         for other in others:
@@ -228,6 +246,29 @@ def withdraw_consent(shop, contact):
         if state.request_consent_change(shop.pk, [contact.pk] + [other.pk for other in others],
                                         ConsentRequest.UNSUBSCRIBE):
             schedule_delivery(shop.pk)
+        return True
+
+
+def proven_subscriber_of(shop_id, contact):
+    """Another contact of the shop with ``contact``'s address whose owner proved the address theirs and who consents
+    in the shop (its id), where ``contact``'s owner never proved it (see :func:`given_request`); else None. A
+    company and its own members are one owner."""
+    if not (contact.email or "").strip() or not address_unproven(contact):
+        return None
+    owners = same_owner(contact.pk)
+    for other in shop_contacts_with_address(shop_id, contact.email).exclude(pk__in={contact.pk} | owners):
+        if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, same_owner(other.pk)):
+            return other.pk
+    return None
+
+
+def _own_withdrawal_only(shop_ids, contact):
+    """The contact's consent, withdrawn by a save, is not sent as the member's unsubscribe in these shops (the
+    member is a proven owner's who consents): the row's consent last sent is the withdrawn one already, and no
+    unsubscribe asked for earlier is left to send."""
+    rows = SyncState.objects.contacts().filter(shop_id__in=shop_ids, object_id=contact.pk)
+    rows.filter(opt_in=True).update(opt_in=False)
+    rows.filter(consent_request=ConsentRequest.UNSUBSCRIBE).update(consent_request="")
 
 
 def _set_consent(shop, contact, permission, where):

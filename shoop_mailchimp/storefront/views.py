@@ -44,6 +44,11 @@ RECORDED = _("Thank you: your subscription is recorded. If we need you to confir
 
 
 UNSUBSCRIBED = _("You are unsubscribed: we will not send you our newsletter.")
+#: An Unsubscribe by an account whose address nobody proved theirs while another of the shop's customers proved it
+#: and subscribed (anyone can register an account with any address): this account's consent only is withdrawn.
+UNSUBSCRIBED_ACCOUNT_ONLY = _("Your account is unsubscribed: we will not send our newsletter on its behalf. If "
+                              "this address still receives our newsletter, every newsletter e-mail has a link to "
+                              "unsubscribe it.")
 #: The account page's Subscribe for an account without an e-mail address: nothing is recorded.
 NO_ADDRESS = _("Your account has no e-mail address, so our newsletter cannot reach you. Add one in your account "
                "details, then subscribe.")
@@ -154,7 +159,10 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
                 messages.success(request, consent_given_message(
                     request.shop, by_address_alone=subscriptions.address_unproven(person)))
         elif request.POST.get("subscribe") == "0":
-            subscriptions.withdraw_consent(request.shop, person)
+            if not subscriptions.withdraw_consent(request.shop, person):
+                # The address is another customer's, who proved it theirs and subscribed: not this press's to end.
+                messages.success(request, UNSUBSCRIBED_ACCOUNT_ONLY)
+                return redirect(ACCOUNT_VIEW_NAME)
             recorded = subscriptions.newsletter_status(request.shop, person) == subscriptions.UNSUBSCRIBE_RECORDED
             messages.success(request, UNSUBSCRIBE_RECORDED if recorded else UNSUBSCRIBED)
         return redirect(ACCOUNT_VIEW_NAME)

@@ -702,3 +702,58 @@ def test_the_company_information_pages_box_is_the_shoppers_storefront_consent(
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, victim)["status"] == "pending"
     assert emulator.confirmations(api_key)[-1]["email_address"] == victim
+
+
+# Review aud9: a stranger's account registered with a proven subscriber's address.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_unproven_account_cannot_unsubscribe_a_proven_subscriber(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Ann proved her address (activation link) and subscribed on her account page. A stranger registers an account
+    with Ann's address (Shuup verifies nothing) and presses *Unsubscribe* on their own account page. The stranger's
+    request unsubscribed the one member of the address and withdrew Ann's consent: anyone could end any subscriber's
+    subscription, and the shop believed Ann withdrew. The stranger's own consent only is withdrawn; the page says
+    so, and that every newsletter carries the address's unsubscribe link."""
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.proven@fastmail.com"
+    ann_user = django_user_model.objects.create_user("ann", email, "pw")
+    ann = get_person_contact(ann_user)
+    ann.add_to_shop(shop)
+    shop_consent.record_proof(ann.pk, email)
+    ann_browser = Client(enforce_csrf_checks=True)
+    ann_browser.force_login(ann_user)
+    choose(ann_browser, subscribe=True)
+    for _ in range(2):
+        make_all_due()
+        drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+
+    stranger_user = django_user_model.objects.create_user("mallory", email, "pw")
+    mallory = get_person_contact(stranger_user)
+    mallory.add_to_shop(shop)
+    stranger = Client(enforce_csrf_checks=True)
+    stranger.force_login(stranger_user)
+    choose(stranger, subscribe=True)  # the stranger's consent too (asked to confirm: Ann's member stays subscribed)
+    for _ in range(2):
+        make_all_due()
+        drain()
+    assert Contact.objects.get(pk=mallory.pk).marketing_permission is True
+    response = choose(stranger, subscribe=False)
+    assert page_messages(response) == [str(views.UNSUBSCRIBED_ACCOUNT_ONLY)]
+    for _ in range(3):
+        make_all_due()
+        drain()
+    ann = Contact.objects.get(pk=ann.pk)
+    assert (emulator.get_member(api_key, list_id, email)["status"], ann.marketing_permission) == ("subscribed", True)
+    assert Contact.objects.get(pk=mallory.pk).marketing_permission is False
+    assert status_on_page(ann_browser)[0] == "subscribed"
+
+    # Ann's own press still unsubscribes the address, and the stranger's contact learns it.
+    choose(ann_browser, subscribe=False)
+    for _ in range(2):
+        make_all_due()
+        drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert Contact.objects.get(pk=ann.pk).marketing_permission is False

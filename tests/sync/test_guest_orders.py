@@ -130,3 +130,53 @@ def test_in_a_burst_a_guests_box_does_not_subscribe_a_held_member_outright(burst
     assert {emulator.get_member(api_key, list_id, email)["status"] for email in newcomers} == {"subscribed"}
     [entry] = MailchimpLogEntry.objects.filter(action="order.box_not_applied")
     assert entry.order_id == orders[0].pk
+
+
+# Review aud9: a guest's box for an address a contact of the shop has, never sent (the shop sends only consenters).
+def test_a_strangers_guest_box_does_not_subscribe_a_contacts_address_the_shop_never_sent(
+        shop, configuration, mailchimp_account):
+    """The shop sends only people who consented (its Mailchimp settings). Vera has an account and never consented,
+    so Mailchimp holds nothing of her address. A stranger checks out as a guest typing Vera's address and ticks the
+    box: the order's customer went with opt_in_status true and Vera's address was subscribed outright (single
+    opt-in), although the shop holds her as not consenting and every other storefront consent typed for an address
+    the shop knows (the newsletter block: *confirm*) asks its owner first. The box is not applied, and logged."""
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.models import MailchimpLogEntry
+    from shoop_mailchimp.storefront import subscriptions
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due, new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(send_unconsented=False)
+    vera = new_person(permission=False, email="vera.known@fastmail.com")
+    for _ in range(3):
+        make_all_due()
+        drain()
+    assert emulator.get_member(api_key, list_id, vera.email) is None
+    order = guest_order(shop, vera.email, marketing_permission=True, name="Stranger Danger")
+    for _ in range(3):
+        make_all_due()
+        drain()
+    member = emulator.get_member(api_key, list_id, vera.email)
+    vera = PersonContact.objects.get(pk=vera.pk)
+    assert member is None or member["status"] != "subscribed", (
+        "Vera's address subscribed by a stranger's guest box; her page says %s, her consent %s" % (
+            subscriptions.newsletter_status(shop, vera), vera.marketing_permission))
+    assert vera.marketing_permission is False
+    assert list(MailchimpLogEntry.objects.filter(action="order.box_not_applied").values_list(
+        "order_id", flat=True)) == [order.pk]
+
+
+def test_a_guest_box_for_a_new_address_still_subscribes_it_while_another_contact_exists(
+        shop, configuration, mailchimp_account):
+    """The held look-up is by address: a guest's box for an address no contact of the shop has still subscribes."""
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due, new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    new_person(permission=False, email="someone.else@fastmail.com")
+    guest_order(shop, "fresh.guest@fastmail.com", marketing_permission=True)
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, "fresh.guest@fastmail.com")["status"] == "subscribed"

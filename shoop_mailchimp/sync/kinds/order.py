@@ -27,7 +27,7 @@ from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.shops import shop_storefront_url
+from shoop_mailchimp.shops import shop_contacts_with_keys, shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
@@ -128,11 +128,12 @@ class CatalogueGap:
                             {key: value for key, value in payload.items() if key != "id"})
 
 
-#: Logged when a guest order whose box was ticked is sent for an address Mailchimp already holds.
+#: Logged when a guest order whose box was ticked is sent for an address Mailchimp already holds, or a contact has.
 BOX_NOT_APPLIED = ("Order %s was placed as a guest with the marketing box ticked, for an address Mailchimp already "
-                   "holds (an earlier order, cart or contact): the box was not applied (anyone may type an address "
-                   "at a guest checkout); the member keeps its status. A subscription of the address is asked for "
-                   "through the newsletter block or the account page, which ask its owner to confirm.")
+                   "holds (an earlier order, cart or contact) or a contact of the shop has: the box was not applied "
+                   "(anyone may type an address at a guest checkout); the member keeps its status. A subscription of "
+                   "the address is asked for through the newsletter block or the account page, which ask its owner "
+                   "to confirm.")
 
 
 def guest_customer(order, double_opt_in, held=False):
@@ -359,7 +360,9 @@ def held_guest_orders(shop_id, orders):
     member of: the shop sent it before (another order's customer, a cart's, a contact's member: a row of the shop
     with the address sent), or an earlier order of this drain has it. Mailchimp subscribes an existing customer's
     member outright when its ``opt_in_status`` turns true, and anyone may type an address at a guest checkout: such
-    an order's box is not applied (:func:`guest_customer`)."""
+    an order's box is not applied (:func:`guest_customer`). So too for an address a contact of the shop has, sent
+    or not (its owner may never have consented, and the shop may send only people who consented): a subscription
+    of a contact's address is asked for through the newsletter block, which asks its owner to confirm."""
     guests = sorted((order for order in orders if not order.customer_id and (order.email or "").strip()),
                     key=lambda order: order.pk)
     if not guests:
@@ -370,7 +373,8 @@ def held_guest_orders(shop_id, orders):
             shop_id=shop_id, last_synced_at__isnull=False,
             lower_email__in=set().union(*forms.values())).values_list("object_id", "kind", "lower_email"):
         sent.add((object_id, kind, email))
-    held, seen_keys = set(), set()
+    held, seen_keys = set(), set(shop_contacts_with_keys(shop_id, {address_key(order.email) for order in guests})
+                                 .values_list("mailchimp_address__key", flat=True))
     for order in guests:
         key = address_key(order.email)
         if key in seen_keys or any(email in forms[order.pk] and not (kind == KIND and object_id == order.pk)
