@@ -57,6 +57,22 @@ def test_put_validates_email_and_hash(mailchimp_account, api):
     assert mismatch.status_code == 400
 
 
+def test_internationalized_domains_are_taken_in_punycode_only_and_kept_as_sent(mailchimp_account, api):
+    """As the shop assumes Mailchimp does (docs/emulator.rst, "Internationalized domains"): a non-ASCII domain is
+    refused; a punycode one, an internationalized top-level domain too, is taken as sent, never decoded nor folded
+    (IDNA 2008's straße.de and IDNA 2003's strasse.de are two members)."""
+    emu, api_key, list_id = mailchimp_account
+    refused = put_member(api, list_id, "anna@straße.de")
+    assert (refused.status_code, refused.json()["detail"]) == (400, "Please provide a valid email address.")
+    for email in ("anna@xn--strae-oqa.de", "anna@strasse.de", "Kontakt@XN--E1AFMKFD.XN--P1AI"):
+        response = put_member(api, list_id, email)
+        assert response.status_code == 200, response.text
+        assert response.json()["email_address"] == email
+    assert sorted(member["email_address"] for member in emu.members(api_key, list_id)) == [
+        "Kontakt@XN--E1AFMKFD.XN--P1AI", "anna@strasse.de", "anna@xn--strae-oqa.de"]
+    assert api("GET", f"lists/{list_id}/members/{md5('kontakt@xn--e1afmkfd.xn--p1ai')}").status_code == 200
+
+
 def test_put_without_status_if_new_is_a_violation(mailchimp_emulator, mailchimp_account, api):
     _, _, list_id = mailchimp_account
     response = api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json={"email_address": EMAIL})

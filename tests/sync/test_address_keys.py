@@ -93,6 +93,16 @@ def test_a_final_sigma_or_joiner_domain_is_sent_as_its_own_mailbox(shop, configu
 
 
 @pytest.mark.usefixtures("commits")
+def test_an_internationalized_top_level_domain_is_sent_in_punycode(shop, configuration, mailchimp_account):
+    """пример.рф: the top-level domain is internationalized too; Mailchimp is assumed to take its punycode."""
+    emulator, api_key, list_id = mailchimp_account
+    person = new_person(permission=True, email="kontakt@пример.рф")
+    drain()
+    assert row_of(person).status == SyncStatus.SYNCED, row_of(person).last_error
+    assert emulator.get_member(api_key, list_id, "kontakt@xn--e1afmkfd.xn--p1ai")["status"] == "subscribed"
+
+
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("email,old", INVALID_DOMAINS, ids=["joiner-out-of-context", "symbol"])
 def test_a_domain_idna_2008_refuses_fails_the_contact_with_a_reason_and_mails_nobody(
         shop, configuration, mailchimp_account, email, old):

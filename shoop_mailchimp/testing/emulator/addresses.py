@@ -13,6 +13,14 @@ address when, case-insensitively:
 
 Anything else passes, so realistic test data (``ann.smith@gmail.com``, Faker's addresses,
 Shuup's ``user1@example.shuup.com``) is accepted. ``docs/emulator.rst`` repeats this rule.
+
+Internationalized domains, as the shop assumes Mailchimp treats them (not verified against Mailchimp): an address
+is taken only with an ASCII domain, a non-ASCII one (``anna@straße.de``) is refused as "Please provide a valid email
+address." (``resources/lists.py``, ``check_email``); a punycode domain, top-level domain included
+(``kontakt@xn--e1afmkfd.xn--p1ai`` for пример.рф), is taken and kept as sent, never decoded nor folded (IDNA 2003's
+``anna@strasse.de`` and IDNA 2008's ``anna@xn--strae-oqa.de`` are two members); the subscriber hash is the MD5 of the
+lower-cased address as sent. The shop converts a Unicode domain with IDNA 2008 (UTS 46 non-transitional) before
+sending (``shoop_mailchimp.mailchimp.members.mailchimp_email``).
 """
 
 FAKE_DOMAINS = frozenset(

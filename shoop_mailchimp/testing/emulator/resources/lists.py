@@ -15,9 +15,12 @@ from ..state import DEFAULT_MARKETING_PERMISSIONS, MailingList, now_iso, random_
 from .merge_fields import member_merge_fields
 from .registry import handles, merge, page
 
+#: An address Mailchimp takes (see ``addresses.py``, "Internationalized domains"): an ASCII domain of letters,
+#: digits and hyphens whose top-level domain is letters or, for an internationalized one (``.рф``), its punycode
+#: A-label (``xn--p1ai``); a non-ASCII domain is refused.
 EMAIL_RE = re.compile(
     r"^[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.(?:[A-Za-z]{2,}|[Xx][Nn]--[A-Za-z0-9-]*[A-Za-z0-9])$"
 )
 MEMBER_FIELDS = (
     "email_type",
