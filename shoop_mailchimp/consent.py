@@ -13,7 +13,7 @@
   address's owner must give first (``pending``; the shop records the consent when they confirm), or an
   unsubscribe the shopper asked for (sent even to a member the shop never told: see :func:`requested_change`;
   a withdrawal not yet sent when the shop moved to another audience becomes one, see
-  :func:`shoop_mailchimp.sync.state.forget_audience`).
+  :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`).
 - A cart (abandoned-cart e-mails) is sent for a shopper who consented, or, when the shop sends people who
   did not (``send_unconsented``), for any known shopper; it never subscribes anyone.
 """

@@ -12,9 +12,10 @@ from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
-from shoop_mailchimp.models import LogKind, MailchimpConfiguration
-from shoop_mailchimp.sync import state
+from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync import kinds, state
 from shoop_mailchimp.sync.kinds import contact
+from shoop_mailchimp.sync.kinds.contact import erasures_not_sent, forget_audience
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, ensure_group_interests, interest_groups
 from shoop_mailchimp.sync.transport.direct import drive
 from shoop_mailchimp.webhook_registration import register_webhook
@@ -84,9 +85,9 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
     """The erasures recorded while disconnected were of the old audience's members (the shop never sent these
     people to the new one): they are done there, never in the new audience, where a member of the address is
     someone's own sign-up. When the old audience is gone (deleted with its members), there is nothing left to
-    erase and they are dropped, each with a log entry saying why. Either way :func:`state.forget_audience`
+    erase and they are dropped, each with a log entry saying why. Either way :func:`forget_audience`
     then forgets their addresses."""
-    erasures = state.erasures_not_sent(configuration.shop_id)
+    erasures = erasures_not_sent(configuration.shop_id)
     if not erasures:
         return
     try:
@@ -185,7 +186,7 @@ def _initialize(configuration, journal):
     # Queued before the configuration is saved, outside its transaction (a requeue of many rows never waits for
     # one while holding others): if this stops in between, the next Initialize finds the store and saves.
     if moved:
-        forgotten = state.forget_audience(configuration.shop_id)
+        forgotten = forget_audience(configuration.shop_id)
         journal.add("audience.move", "The store is in the audience %s now: what the shop knew of the members of "
                     "the audience %s is forgotten, and %d contacts are queued to be sent to the new audience as "
                     "never sent (a withdrawal not yet sent is sent as an unsubscribe)"
@@ -196,17 +197,17 @@ def _initialize(configuration, journal):
         configuration.created_merge_fields, configuration.merge_fields_to_clear = None, None
     if domain_moved and configuration.is_initialized:
         # The carts Mailchimp holds link to the old storefront: they go again with links to this one.
-        state.resend_carts(configuration.shop_id)
+        state.rewrite_sent(configuration.shop_id, SyncKind.CART)
     if (created or moved) and configuration.is_initialized and configuration.disconnected_on:
         # A disconnect deleted the store; the audience stayed, and with it what the shop knows of members.
-        queued = state.requeue_for_new_store(configuration.shop_id)
+        queued = kinds.requeue_for_new_store(configuration.shop_id)
         journal.add("store.resend", "The store deleted at the disconnect was created again: %d contacts, "
                     "products, orders and promo codes queued to be sent again" % queued)
     elif created and configuration.is_initialized:
         # A re-created store knows none of the customers and orders; the audience is the same (another audience
         # can only be chosen while disconnected), and its members keep their status, consent last sent and tags:
         # a withdrawal not yet sent is still sent as one.
-        queued = state.requeue_for_new_store(configuration.shop_id)
+        queued = kinds.requeue_for_new_store(configuration.shop_id)
         journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "
                     "promo codes queued to be sent again" % queued, kind=LogKind.WARNING)
     with transaction.atomic():

@@ -8,11 +8,14 @@ nothing here talks to Mailchimp: a row queued again (an e-mail change) is sent b
 from dataclasses import dataclass, field
 from typing import List
 
+from django.db.models import Q
+from shuup.front.models import StoredBasket
+
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED
-from shoop_mailchimp.models import ConsentRequest, LogKind, SyncState
-from shoop_mailchimp.shops import shop_contacts, shop_contacts_with_address
+from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
+from shoop_mailchimp.shops import shop_contacts, shop_contacts_with_address, shop_ids_by_contact
 from shoop_mailchimp.sync import state
 
 
@@ -132,7 +135,7 @@ def handle_unsubscribe(configuration, event, states=None, told_ids=None):
     consenting = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True)
     withdrawn_ids = list(consenting.values_list("pk", flat=True))
     withdrawn = consenting.filter(pk__in=withdrawn_ids).update(marketing_permission=False)
-    due_shop_ids = state.record_withdrawal(configuration.shop_id, withdrawn_ids)
+    due_shop_ids = record_withdrawal(configuration.shop_id, withdrawn_ids)
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], opt_in=False,
                                member_status=UNSUBSCRIBED)
     _drop_confirmation(states, event["fired_at"])
@@ -252,3 +255,37 @@ HANDLERS = {
     "profile": handle_profile,
     "unarchive": handle_unarchive,
 }
+
+
+def record_carts_of(shop_id, contact_ids, worker=False):
+    """Queue the carts Mailchimp has of these shoppers' open baskets (their consent went: with the shop sending
+    only people who consented, the plan deletes them; otherwise they close unchanged). ``worker``: outside the
+    shop's transactions (``state.requeue``). Returns whether any row is due."""
+    contact_ids = list(contact_ids)
+    if not contact_ids:
+        return False
+    basket_ids = set(StoredBasket.objects.filter(shop_id=shop_id, deleted=False).filter(
+        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids)).values_list("pk", flat=True))
+    queue = state.requeue if worker else state.record
+    return queue(shop_id, SyncKind.CART, basket_ids, only_known=True)
+
+
+def record_withdrawal(heard_in, contact_ids, worker=False):
+    """Consent these contacts gave is withdrawn by an unsubscribe heard from shop ``heard_in``'s audience (its
+    webhook, its reconciliation, the answer to one of its sends), whose rows hold it already. A withdrawal counts
+    in every shop (see :mod:`shoop_mailchimp.shop_consent`): every other recording shop a contact belongs to
+    sends its contact again (its member is unsubscribed where that shop's consent subscribed it), and every such
+    shop, ``heard_in`` too, its carts (see :func:`record_carts_of`). The one path for all three; ``worker``: outside
+    the shop's transactions, as ``state.requeue``. Returns the ids of the shops with a row due."""
+    contact_ids = set(contact_ids)
+    due = set()
+    if record_carts_of(heard_in, contact_ids, worker=worker):
+        due.add(heard_in)
+    queue = state.requeue if worker else state.record
+    for shop_id, ids in shop_ids_by_contact(contact_ids).items():
+        if shop_id == heard_in:
+            continue
+        contacts_due = queue(shop_id, SyncKind.CONTACT, ids, only_known=True)
+        if record_carts_of(shop_id, ids, worker=worker) or contacts_due:
+            due.add(shop_id)
+    return due

@@ -12,7 +12,7 @@ from shoop_mailchimp.receivers.recording import record
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.kinds.cart import has_shopper
+from shoop_mailchimp.sync.kinds.cart import erase_carts, has_shopper
 
 BASKET_SAVED_UID = "shoop_mailchimp.basket_saved"
 CONTACT_DELETING_UID = "shoop_mailchimp.cart_contact_deleting_%s"
@@ -64,14 +64,14 @@ def record_carts_ordered(order):
 
 def contact_deleting(sender, instance, **kwargs):
     """A contact about to be deleted: its carts go for good (before Shuup detaches its baskets from it)."""
-    for shop_id in state.erase_carts([instance.pk], recording_shop_ids()):
+    for shop_id in erase_carts([instance.pk], recording_shop_ids()):
         schedule_delivery(shop_id)
 
 
 def contact_anonymized(sender, shop, contact=None, **kwargs):
     """A GDPR anonymization: the person's carts go for good, in every shop (Shuup anonymizes all their baskets)."""
     if contact is not None:
-        for shop_id in state.erase_carts([contact.pk], recording_shop_ids()):
+        for shop_id in erase_carts([contact.pk], recording_shop_ids()):
             schedule_delivery(shop_id)
 
 

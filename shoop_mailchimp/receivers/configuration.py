@@ -4,7 +4,7 @@ delete those of shoppers who did not consent). A shop's domain changed (:mod:`.s
 its store and connected site follow it."""
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from shoop_mailchimp.models import JobKind, MailchimpConfiguration
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.receivers.recording import recall, remember
 from shoop_mailchimp.shops import forget_recording_shops
 from shoop_mailchimp.sync import state
@@ -34,7 +34,7 @@ def consent_setting_saved(sender, instance, raw=False, **kwargs):
     stored = recall(instance, STORED_SEND_UNCONSENTED)
     if raw or not stored or instance.send_unconsented or not instance.is_initialized:
         return
-    if state.record_carts_in_mailchimp(instance.shop_id):
+    if state.record_maybe_in_mailchimp(instance.shop_id, SyncKind.CART):
         schedule_delivery(instance.shop_id)
 
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, PersonContact
 from shuup.gdpr.signals import anonymization_requested
 
-from shoop_mailchimp import shop_consent
+from shoop_mailchimp import member_events, shop_consent
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
@@ -148,14 +148,14 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     for shop_id in shop_ids_for_contact(instance):
         if getattr(instance, CONSENT_TURNED_OFF, False):
             # Before the row is queued: its send may start as soon as it is.
-            state.drop_unconfirmed_requests(shop_id, [instance.pk])
-            state.note_consent_change(shop_id, [instance.pk])
+            state.drop_unconfirmed_requests(shop_id, SyncKind.CONTACT, [instance.pk])
+            state.note_consent_change(shop_id, SyncKind.CONTACT, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance, storefront=storefront)
         else:
             record(shop_id, SyncKind.CONTACT, [instance.pk])
         if getattr(instance, CONSENT_TURNED_OFF, False):
-            state.record_carts_of(shop_id, [instance.pk])
+            member_events.record_carts_of(shop_id, [instance.pk])
     if given and contacts_per_shop():
         setattr(instance, CONSENT_AWAITING_SHOP, (consent_shop_id, storefront))
     elif getattr(instance, CONSENT_TURNED_OFF, False):
@@ -196,7 +196,7 @@ def consent_given(shop_id, contact, storefront=False):
             request = ConsentRequest.CONFIRM
     else:
         request = ConsentRequest.SUBSCRIBE
-    if state.request_consent_change(shop_id, [contact.pk], request):
+    if state.request_consent_change(shop_id, SyncKind.CONTACT, [contact.pk], request):
         schedule_delivery(shop_id)
 
 
@@ -244,12 +244,12 @@ same_owner = _same_owner
 def contact_deleted(sender, instance, **kwargs):
     """A deleted contact is erased from Mailchimp, wherever it had been sent."""
     for shop_id in SyncState.objects.contacts().filter(object_id=instance.pk).values_list("shop_id", flat=True):
-        if state.erase(shop_id, [instance.pk]):
+        if state.erase(shop_id, SyncKind.CONTACT, [instance.pk]):
             schedule_delivery(shop_id)
 
 
 def anonymization_requested_receiver(sender, shop, contact=None, **kwargs):
-    if contact is not None and shop.pk in recording_shop_ids() and state.erase(shop.pk, [contact.pk]):
+    if contact is not None and shop.pk in recording_shop_ids() and state.erase(shop.pk, SyncKind.CONTACT, [contact.pk]):
         schedule_delivery(shop.pk)
 
 

@@ -4,9 +4,9 @@ discount, its happy hours and their time ranges, a product added to a category o
 discount for the category), a customer group price or discount of the anonymous group,
 the anonymous group's price display options, a tax or tax rule (where the storefront shows visitors prices in
 another taxness than the shop enters them), the shop's currency or its "prices include tax". They queue the
-products Mailchimp has (sync state's :func:`~shoop_mailchimp.sync.state.record_catalogue_rows`), in the caller's
+products Mailchimp has (:func:`~shoop_mailchimp.sync.kinds.product.record_catalogue_rows`), in the caller's
 transaction; a product never sent gets its price when it is. A discount's start, end or happy hour passing
-is no save: each round looks for those (:func:`~shoop_mailchimp.sync.state.requeue_products_past_discount_dates`).
+is no save: each round looks for those (:func:`~shoop_mailchimp.sync.kinds.product.requeue_past_discount_dates`).
 """
 from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
@@ -19,6 +19,7 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import request_job
 from shoop_mailchimp.sync.kinds.prices import VisitorPrices, anonymous_group_id, products_of_discount
+from shoop_mailchimp.sync.kinds.product import record_catalogue_rows
 
 DISCOUNT_SAVING_UID = "shoop_mailchimp.discount_saving"
 DISCOUNT_SAVED_UID = "shoop_mailchimp.discount_saved"
@@ -66,7 +67,7 @@ def _record_discounts(links):
         if values["shop_id"] in shop_ids and _for_visitors(values):
             shop_products = products_of_discount(values["shop_id"], values["product_id"], values["category_id"],
                                                   values["exclude_selected_category"], values["supplier_id"])
-            if state.record_catalogue_rows(values["shop_id"], shop_products):
+            if record_catalogue_rows(values["shop_id"], shop_products):
                 due.add(values["shop_id"])
     for shop_id in due:
         schedule_delivery(shop_id)
@@ -140,7 +141,7 @@ def _record_shop_products_of_m2m_change(field, instance, action, reverse, pk_set
     else:
         shop_products = ShopProduct.objects.filter(pk=instance.pk)
     for shop_id in set(shop_products.values_list("shop_id", flat=True)) & set(recording_shop_ids()):
-        if state.record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
+        if record_catalogue_rows(shop_id, shop_products.filter(shop_id=shop_id)):
             schedule_delivery(shop_id)
 
 
@@ -162,7 +163,7 @@ def group_price_changed(sender, instance, raw=False, **kwargs):
     """A customer group price or discount of the anonymous group (customer group pricing)."""
     if raw or instance.shop_id not in recording_shop_ids() or instance.group_id != anonymous_group_id():
         return
-    if state.record_catalogue_rows(instance.shop_id, ShopProduct.objects.filter(
+    if record_catalogue_rows(instance.shop_id, ShopProduct.objects.filter(
             shop_id=instance.shop_id, product_id=instance.product_id)):
         schedule_delivery(instance.shop_id)
 
@@ -209,7 +210,7 @@ def _record_tax_classes(tax_class_ids):
     for shop in Shop.objects.filter(pk__in=list(recording_shop_ids())):
         if not VisitorPrices(shop).converts:
             continue
-        if state.record_catalogue_rows(shop.pk, ShopProduct.objects.filter(
+        if record_catalogue_rows(shop.pk, ShopProduct.objects.filter(
                 shop_id=shop.pk, product__tax_class_id__in=list(tax_class_ids))):
             schedule_delivery(shop.pk)
 

@@ -10,8 +10,8 @@ from shuup.core.signals import stocks_updated
 from shoop_mailchimp.receivers.products import catalogue_ids, record_catalogue
 from shoop_mailchimp.receivers.recording import loaded_value, recall, remember
 from shoop_mailchimp.shops import recording_shop_ids
-from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
+from shoop_mailchimp.sync.kinds.product import record_catalogue_rows
 
 STOCKS_UPDATED_UID = "shoop_mailchimp.stocks_updated"
 STOCK_COUNT_LOADED_UID = "shoop_mailchimp.stock_count_loaded"
@@ -57,7 +57,7 @@ def _record_counted(supplier_id, shop_ids):
     counted = apps.get_model("simple_supplier", "StockCount").objects.filter(
         supplier_id=supplier_id, stock_managed=True).values("product_id")
     for shop_id in set(shop_ids) & set(recording_shop_ids()):
-        if state.record_catalogue_rows(shop_id, ShopProduct.objects.filter(
+        if record_catalogue_rows(shop_id, ShopProduct.objects.filter(
                 shop_id=shop_id, product_id__in=Subquery(counted))):
             schedule_delivery(shop_id)
 
@@ -67,7 +67,7 @@ def _record_supplied(supplier_ids, shop_ids):
     these shops (the recording ones among them): whether they can be bought there changed (a supplier
     enabled or disabled, deleted, approved or not, added to a shop or taken out of it)."""
     for shop_id in set(shop_ids) & set(recording_shop_ids()):
-        if state.record_catalogue_rows(shop_id, ShopProduct.objects.filter(
+        if record_catalogue_rows(shop_id, ShopProduct.objects.filter(
                 shop_id=shop_id, suppliers__in=list(supplier_ids)).distinct()):
             schedule_delivery(shop_id)
 

@@ -112,7 +112,7 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                 _log_choice(shop, person, True, NEWSLETTER_BLOCK)
                 # A consent just given: sent as a change even where the address is already in the audience, where
                 # its owner is asked to confirm it (ConsentRequest.SIGNUP).
-                if state.request_consent_change(shop.pk, [person.pk], ConsentRequest.SIGNUP):
+                if state.request_consent_change(shop.pk, SyncKind.CONTACT, [person.pk], ConsentRequest.SIGNUP):
                     schedule_delivery(shop.pk)
             subscribed = set(SyncState.objects.filter(
                 shop=shop, kind=SyncKind.CONTACT, object_id__in=[contact.pk for contact in contacts],
@@ -126,7 +126,7 @@ def subscribe_address(shop, email, first_name="", last_name=""):
                           "a confirmation link, and the consent is recorded when its owner confirms."
                           % NEWSLETTER_BLOCK, contact_id=contact.pk)
             # A stranger's press never replaces what the shopper asked for themselves and is not sent yet.
-            if confirm and state.request_consent_change(shop.pk, [contact.pk for contact in confirm],
+            if confirm and state.request_consent_change(shop.pk, SyncKind.CONTACT, [contact.pk for contact in confirm],
                                                         ConsentRequest.CONFIRM, unless=(
                                                             ConsentRequest.UNSUBSCRIBE,) + ConsentRequest.GIVEN):
                 schedule_delivery(shop.pk)
@@ -159,7 +159,7 @@ def subscribe_person(shop, contact, where):
         # Consenting already, the member archived: a consent given again is sent, and brings the member back
         # (as given where the address is proven its owner's; see given_request).
         _log_choice(shop, contact, True, where)
-        if state.request_consent_change(shop.pk, [contact.pk], given_request(contact),
+        if state.request_consent_change(shop.pk, SyncKind.CONTACT, [contact.pk], given_request(contact),
                                         unless=(ConsentRequest.UNSUBSCRIBE,)):
             schedule_delivery(shop.pk)
         return
@@ -167,7 +167,7 @@ def subscribe_person(shop, contact, where):
             and status == CONFIRMATION_LAPSED):
         log_event(shop.pk, "storefront.confirm", "The shopper asked again %s after the confirmation link lapsed: "
                   "Mailchimp mails a fresh one." % where, contact_id=contact.pk)
-        if state.request_consent_change(shop.pk, [contact.pk], ConsentRequest.CONFIRM,
+        if state.request_consent_change(shop.pk, SyncKind.CONTACT, [contact.pk], ConsentRequest.CONFIRM,
                                         unless=(ConsentRequest.UNSUBSCRIBE,) + ConsentRequest.GIVEN):
             schedule_delivery(shop.pk)
         return
@@ -243,7 +243,7 @@ def withdraw_consent(shop, contact):
                 log_event(shop.pk, "storefront.unsubscribe", "Consent withdrawn: the shopper of contact %d, who "
                           "has the same address, unsubscribed on the account page." % contact.pk,
                           contact_id=other.pk)
-        if state.request_consent_change(shop.pk, [contact.pk] + [other.pk for other in others],
+        if state.request_consent_change(shop.pk, SyncKind.CONTACT, [contact.pk] + [other.pk for other in others],
                                         ConsentRequest.UNSUBSCRIBE):
             schedule_delivery(shop.pk)
         return True

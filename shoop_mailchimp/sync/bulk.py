@@ -43,7 +43,6 @@ from shoop_mailchimp.models import (
     LogKind,
     MailchimpBatch,
     MailchimpConfiguration,
-    SyncKind,
     SyncStatus,
 )
 from shoop_mailchimp.sync import kinds, state
@@ -73,7 +72,7 @@ def unqueued_ids(shop_id, kind):
     return BY_KIND[kind].unsent_ids(shop_id)
 
 
-def record_existing(shop_id, kind=SyncKind.CONTACT, progress=None):
+def record_existing(shop_id, kind, progress=None):
     """Lease a new row for every never-seen object to a batch, ``BATCH_SIZE`` per batch; returns the batches."""
     ids = list(unqueued_ids(shop_id, kind).order_by("pk"))
     size = max(1, int(get_setting("BATCH_SIZE")))
@@ -494,21 +493,25 @@ def start(shop_id, include_orders=False, report=None, progress=None):
     automation for what the import brings (years of orders would otherwise mail every customer).
     """
     configuration = _configuration(shop_id)
-    kinds = [SyncKind.CONTACT, SyncKind.PRODUCT] + ([SyncKind.ORDER] if include_orders else [])
-    if not any(unqueued_ids(shop_id, kind).exists() for kind in kinds):
+    imported = kinds.synced_existing(kinds.IN_IMPORT, kinds.HISTORY) if include_orders else kinds.synced_existing(
+        kinds.IN_IMPORT)
+    if not any(unqueued_ids(shop_id, kind).exists() for kind in imported):
         return 0, 0
     mark_store_syncing(configuration, True)
     created = []
-    for kind in kinds:
+    for kind in imported:
         created.extend(record_existing(shop_id, kind, progress=progress))
     check_batches(shop_id, report=report, progress=progress)
     return sum(batch.rows for batch in created), len(created)
 
 
-def start_promos(shop_id, report=None, progress=None):
-    """Record the coupon campaigns never sent and submit their batches (rules, then codes); returns how many.
-    Apart from :func:`start`: a promo rule triggers no order e-mail, so the store need not be ``is_syncing``."""
-    created = record_existing(shop_id, SyncKind.PROMO, progress=progress)
+def start_apart(shop_id, report=None, progress=None):
+    """Record the objects never sent of the kinds synced apart from the import (``SYNC_EXISTING = APART``: coupon
+    campaigns) and submit their batches (promos: rules, then codes); returns how many. Apart from :func:`start`:
+    a promo rule triggers no order e-mail, so the store need not be ``is_syncing``."""
+    created = []
+    for kind in kinds.synced_existing(kinds.APART):
+        created.extend(record_existing(shop_id, kind, progress=progress))
     if created:
         check_batches(shop_id, report=report, progress=progress, poll=False)
     return sum(batch.rows for batch in created)
@@ -551,7 +554,7 @@ def finish_store_syncing(shop_id):
     else:
         journal.add("bulk.store_syncing", "The import is done: Mailchimp sends the store's order e-mails again")
         if configuration.store_syncing_since:  # due at once: the drainer's next round sends them
-            state.resend_carts(shop_id, sent_since=configuration.store_syncing_since)
+            kinds.import_done(shop_id, configuration.store_syncing_since)
     journal.flush()
 
 
@@ -559,7 +562,7 @@ def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, 
     """The whole bulk sync: record, submit, then wait for every open batch; returns a Counter."""
     report = Counter()
     start(shop_id, include_orders=include_orders, report=report, progress=progress)
-    start_promos(shop_id, report=report, progress=progress)
+    start_apart(shop_id, report=report, progress=progress)
     remaining = resume_batches(shop_id, wait=wait, poll_interval=poll_interval, timeout=timeout, report=report,
                                progress=progress)
     if remaining:

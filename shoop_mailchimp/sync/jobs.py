@@ -24,11 +24,10 @@ from shoop_mailchimp.mailchimp.errors import InvalidAPIKey, MailchimpError, is_a
 from shoop_mailchimp.mailchimp.limits import throttle_shop
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields, read_merge_fields
-from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob, SyncKind
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob
 from shoop_mailchimp.reconciliation import reconcile, summary
-from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync import bulk, kinds
 from shoop_mailchimp.sync.backoff import retry_delay
-from shoop_mailchimp.sync.kinds import promo
 from shoop_mailchimp.sync.outcome import Result, classify
 from shoop_mailchimp.webhook_registration import move_webhook
 
@@ -277,7 +276,7 @@ def run_sync_existing(job):
         rows, batches = bulk.start(job.shop_id, include_orders=include_orders)
     except bulk.BulkSyncError as error:
         return JobStatus.FAILED, str(error)
-    promo_count = bulk.start_promos(job.shop_id)
+    promo_count = bulk.start_apart(job.shop_id)
     promos = (" " + ungettext("%(count)d coupon campaign queued as a promo code.",
                               "%(count)d coupon campaigns queued as promo codes.", promo_count) % {
         "count": promo_count}) if promo_count else ""
@@ -361,12 +360,8 @@ def run_follow_domain(job):
     finally:
         journal.flush()
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(site_script_url=url)
-    # What Mailchimp holds with the shop's address in it (product and picture URLs, promo codes' redemption
-    # links, orders' pages) is sent again; a row whose payload is the same closes unchanged, many go in batches.
-    for kind in (SyncKind.PRODUCT, SyncKind.PROMO, SyncKind.ORDER):
-        state.resend_all(configuration.shop_id, kind)
-    # The carts Mailchimp holds link to the old storefront: they go again with restore links to the new one.
-    state.resend_carts(configuration.shop_id)
+    # What Mailchimp holds with the shop's address in it is sent again, as each kind declares.
+    kinds.follow_domain(configuration.shop_id)
     return JobStatus.DONE, _("The store and its connected site follow the shop's domain.")
 
 
@@ -404,7 +399,7 @@ def run_reconcile(job):
     if configuration is None or not configuration.is_active:
         return JobStatus.DONE, _("Sending to Mailchimp is not active for this shop: nothing to reconcile.")
     # Coupon campaigns that ended since they were sent go out disabled (no save happens when one ends).
-    state.record(job.shop_id, SyncKind.PROMO, promo.ended_since_sent(job.shop_id))
+    kinds.record_ended(job.shop_id)
 
     def progress(report):
         MailchimpJob.objects.filter(pk=job.pk).update(result=report)

@@ -8,13 +8,12 @@ from datetime import timedelta
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration, SyncKind
-from shoop_mailchimp.sync import state
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch, MailchimpConfiguration
 from shoop_mailchimp.sync.bulk import check_batches, finish_store_syncing
 from shoop_mailchimp.sync.bursts import send_bursts
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import run_due_jobs, schedule_domain_retries, schedule_reconciliations
-from shoop_mailchimp.sync.kinds import prices
+from shoop_mailchimp.sync.kinds import cart, prices, product
 from shoop_mailchimp.webhook_registration import check_webhook
 
 logger = logging.getLogger(__name__)
@@ -33,8 +32,8 @@ def run_due_work(shop_id=None, max_rounds=None):
         report["jobs"] = jobs
     send_bursts(shop_id, report)
     expire_carts()
-    state.requeue_products_past_availability()
-    state.requeue_products_past_discount_dates(prices.discount_date_changes)
+    product.requeue_past_availability()
+    product.requeue_past_discount_dates(prices.discount_date_changes)
     report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
     poll_batches(shop_id, report)
     check_webhooks(shop_id)
@@ -46,8 +45,8 @@ def expire_carts():
     restore link is older than half of it while their basket changed since (a cart outliving its link) are
     queued too: their plan sends a fresh link."""
     lifetime = get_setting("CART_LIFETIME")
-    state.requeue_stale(SyncKind.CART, timezone.now() - timedelta(seconds=lifetime))
-    state.requeue_carts_to_renew(timezone.now() - timedelta(seconds=lifetime / 2))
+    cart.requeue_stale(timezone.now() - timedelta(seconds=lifetime))
+    cart.requeue_to_renew(timezone.now() - timedelta(seconds=lifetime / 2))
 
 
 def seconds_to_next_round(interval=None, shop_id=None):

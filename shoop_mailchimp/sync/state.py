@@ -10,24 +10,21 @@ Invariants
 - A close records what was sent field by field, and only where the field still holds what it held
   when the row was claimed: a fact Mailchimp told us meanwhile (a webhook) is newer than the send.
 - Erased rows stay erased: later saves of an anonymized contact are not sent.
+
+It knows no kind: a kind's rules choose the objects or rows (its module in :mod:`shoop_mailchimp.sync.kinds`, or
+the consent rules of :mod:`shoop_mailchimp.member_events`) and pass them in with the kind; the writes are here.
 """
 import uuid
 from collections import defaultdict
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, Min, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, Q, Subquery, Value, When
 from django.utils import timezone
-from shuup.core.models import Contact, ShopProduct
-from shuup.front.models import StoredBasket
 
-from shoop_mailchimp import shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import ERASED, UNSUBSCRIBED
-from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.shops import shop_ids_by_contact
+from shoop_mailchimp.models import ConsentRequest, SyncState, SyncStatus
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 
@@ -49,9 +46,6 @@ IDS_PER_STATEMENT = 900
 MEMBER_IDS_PER_UPDATE = 200
 #: Rows closed per statement by close_synced_together.
 ROWS_PER_CLOSE = 500
-#: When a round last looked for discounts whose dates or happy hours passed (see
-#: :func:`requeue_products_past_discount_dates`).
-DISCOUNT_DATES_CHECKED_KEY = "shoop_mailchimp:discount_dates_checked"
 
 
 def _rows(shop_id, kind, object_ids):
@@ -179,95 +173,48 @@ def requeue(shop_id, kind, object_ids, only_known=False):
     return bool(updated)
 
 
-def record_carts_of(shop_id, contact_ids, worker=False):
-    """Queue the carts Mailchimp has of these shoppers' open baskets (their consent went: with the shop sending
-    only people who consented, the plan deletes them; otherwise they close unchanged). ``worker``: outside the
-    shop's transactions, as :func:`requeue`. Returns whether any row is due."""
-    contact_ids = list(contact_ids)
-    if not contact_ids:
-        return False
-    basket_ids = set(StoredBasket.objects.filter(shop_id=shop_id, deleted=False).filter(
-        Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids)).values_list("pk", flat=True))
-    if worker:
-        return requeue(shop_id, SyncKind.CART, basket_ids, only_known=True)
-    return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
-
-
-def record_carts_in_mailchimp(shop_id):
-    """Queue the shop's carts Mailchimp may hold (sent, or an attempt's fate unknown): the shop now sends only
-    people who consented, so their plans delete those of shoppers who did not. In the caller's transaction.
-    Returns whether any row is due."""
-    basket_ids = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(
+def record_maybe_in_mailchimp(shop_id, kind):
+    """Queue the shop's rows of the kind Mailchimp may hold (sent, an attempt's fate unknown, out with a worker) so
+    that their plans look again (carts: the shop now sends only people who consented, so the plans delete those of
+    shoppers who did not). In the caller's transaction. Returns whether any row is due."""
+    object_ids = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False).filter(
         Q(last_synced_at__isnull=False) | Q(last_error_data__isnull=False) | ~Q(claimed_by="")).values_list(
         "object_id", flat=True)
-    return record(shop_id, SyncKind.CART, basket_ids, only_known=True)
+    return record(shop_id, kind, object_ids, only_known=True)
 
 
-def record_withdrawal(heard_in, contact_ids, worker=False):
-    """Consent these contacts gave is withdrawn by an unsubscribe heard from shop ``heard_in``'s audience (its
-    webhook, its reconciliation, the answer to one of its sends), whose rows hold it already. A withdrawal counts
-    in every shop (see :mod:`shoop_mailchimp.shop_consent`): every other recording shop a contact belongs to
-    sends its contact again (its member is unsubscribed where that shop's consent subscribed it), and every such
-    shop, ``heard_in`` too, its carts (see :func:`record_carts_of`). The one path for all three; ``worker``: outside
-    the shop's transactions, as :func:`requeue`. Returns the ids of the shops with a row due."""
-    contact_ids = set(contact_ids)
-    due = set()
-    if record_carts_of(heard_in, contact_ids, worker=worker):
-        due.add(heard_in)
-    queue = requeue if worker else record
-    for shop_id, ids in shop_ids_by_contact(contact_ids).items():
-        if shop_id == heard_in:
-            continue
-        contacts_due = queue(shop_id, SyncKind.CONTACT, ids, only_known=True)
-        if record_carts_of(shop_id, ids, worker=worker) or contacts_due:
-            due.add(shop_id)
-    return due
-
-
-def erase_carts(contact_ids, shop_ids):
-    """These shoppers were erased (GDPR anonymization, contact deleted): the carts of their open baskets in these
-    shops are deleted in Mailchimp, and none of those baskets is ever sent again (their rows stay, erased, as a
-    contact's do: a later save, an anonymized basket, a basket whose shopper became nobody when the contact went,
-    is not sent). In the caller's transaction, before Shuup detaches the baskets from a deleted contact. Returns
-    the ids of the shops with a row due."""
-    contact_ids = list(contact_ids)
-    if not contact_ids or not shop_ids:
-        return set()
-    by_shop = defaultdict(set)
-    for shop_id, basket_id in StoredBasket.objects.filter(
-            Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids), shop_id__in=list(shop_ids),
-            deleted=False).values_list("shop_id", "pk"):
-        by_shop[shop_id].add(basket_id)
+def erase_rows(shop_id, kind, object_ids):
+    """These objects' people were erased (GDPR anonymization, contact deleted): their rows are queued erased
+    (created erased where none exists), so their plans delete them in Mailchimp, and none is ever sent again (a
+    later save is not sent). In the caller's transaction. Returns whether any row is due."""
     now = timezone.now()
-    due = set()
-    for shop_id, basket_ids in by_shop.items():
-        SyncState.objects.bulk_create([SyncState(shop_id=shop_id, kind=SyncKind.CART, object_id=pk, erase=True,
-                                                 next_attempt_at=now) for pk in basket_ids], ignore_conflicts=True)
-        ids = sorted(basket_ids)
-        for start in range(0, len(ids), IDS_PER_STATEMENT):
-            if _rows(shop_id, SyncKind.CART, ids[start:start + IDS_PER_STATEMENT]).update(
-                    erase=True, **_pending_now(now)):
-                due.add(shop_id)
+    SyncState.objects.bulk_create([SyncState(shop_id=shop_id, kind=kind, object_id=pk, erase=True,
+                                             next_attempt_at=now) for pk in object_ids], ignore_conflicts=True)
+    ids = sorted(object_ids)
+    due = False
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        if _rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).update(erase=True, **_pending_now(now)):
+            due = True
     return due
 
 
-def request_consent_change(shop_id, contact_ids, request, unless=()):
+def request_consent_change(shop_id, kind, contact_ids, request, unless=()):
     """A shopper's :class:`~shoop_mailchimp.models.ConsentRequest` for these contacts, in the caller's
     transaction: their rows are queued and carry it until a send clears it; a row carrying a request in
     ``unless`` keeps that one. Returns whether any row is due."""
-    due = record(shop_id, SyncKind.CONTACT, contact_ids)
+    due = record(shop_id, kind, contact_ids)
     now = timezone.now()
-    rows = _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False)
+    rows = _rows(shop_id, kind, contact_ids).filter(erase=False)
     rows.exclude(consent_request__in=unless).update(consent_request=request, consent_requested_at=now)
     rows.update(consent_changed_at=now)
     return due
 
 
-def note_consent_change(shop_id, contact_ids):
+def note_consent_change(shop_id, kind, contact_ids):
     """The shop changed these contacts' consent now (the staff withdrew it), in the caller's transaction, before
     their rows are queued (a send may start as soon as they are): a withdrawal of another contact with the address
     decided before it does not undo it (see :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`)."""
-    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(erase=False).update(consent_changed_at=timezone.now())
+    _rows(shop_id, kind, contact_ids).filter(erase=False).update(consent_changed_at=timezone.now())
 
 
 def unsubscribed_under(shop_id, state_ids):
@@ -280,18 +227,18 @@ def unsubscribed_under(shop_id, state_ids):
     return rows.update(member_status=UNSUBSCRIBED, **_pending_now(timezone.now()))
 
 
-def drop_unconfirmed_requests(shop_id, contact_ids):
+def drop_unconfirmed_requests(shop_id, kind, contact_ids):
     """The shop withdrew these contacts' consent: a consent typed into the newsletter block not sent yet
     (``SIGNUP``) and a confirmation its owner has not given (``CONFIRM``) are void, in the caller's transaction. The
     withdrawal is then sent as any other (a member left pending unsubscribed), not as a fresh link. A request made
     after the withdrawal (a stranger's later press) asks its owner again."""
-    _rows(shop_id, SyncKind.CONTACT, contact_ids).filter(consent_request__in=(
+    _rows(shop_id, kind, contact_ids).filter(consent_request__in=(
         ConsentRequest.SIGNUP, ConsentRequest.CONFIRM)).update(consent_request="")
 
 
-def erase(shop_id, contact_ids):
+def erase(shop_id, kind, contact_ids):
     """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
-    return bool(_rows(shop_id, SyncKind.CONTACT, contact_ids).update(erase=True, **_pending_now(timezone.now())))
+    return bool(_rows(shop_id, kind, contact_ids).update(erase=True, **_pending_now(timezone.now())))
 
 
 def requeue_all(shop_id, kind):
@@ -321,103 +268,46 @@ def resend_as_new(shop_id, kind, object_ids):
         for start in range(0, len(ids), IDS_PER_STATEMENT))
 
 
-def forget_audience(shop_id):
-    """Initialize created the shop's store in another audience than the one its rows describe (chosen while
-    disconnected, the old store deleted): what the shop knew of the old audience's members is no fact of the
-    new one. Every contact is queued as never sent: no address, member status, consent last sent, member id,
-    tags or Mailchimp event of the old audience, so a consenting contact is subscribed in the new audience as
-    by a first send, and a first send never changes a member that exists there.
-
-    Consent withdrawn stays withdrawn: a shopper's consent request stays, and a withdrawal not yet sent (the
-    consent last sent was given, and the contact no longer consents in the shop) becomes an unsubscribe
-    request, which reaches a member the new audience has of the address (a marketer's import of the old
-    audience) as it would have reached the old one (see :func:`shoop_mailchimp.consent.requested_change`).
-    An erasure not yet sent was of the old audience's member (Initialize carries it out there, or drops it
-    when that audience is gone): its address is forgotten too, so that no member of the new audience is
-    deleted; the customer is still deleted from the store. Returns how many rows were queued (sent once the
-    shop is reconnected). Safe to run again (an Initialize that stopped before saving runs it again)."""
-    contacts = SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT)
-    consent_sent = dict(contacts.filter(erase=False, opt_in=True).exclude(
-        consent_request=ConsentRequest.CONFIRM).values_list("object_id", "id"))
-    contact_ids = sorted(consent_sent)
-    withdrawn = []
-    for start in range(0, len(contact_ids), IDS_PER_STATEMENT):
-        chunk = contact_ids[start:start + IDS_PER_STATEMENT]
-        consenting = set(Contact.objects.filter(pk__in=chunk, marketing_permission=True).values_list(
-            "pk", flat=True)) - shop_consent.withheld(shop_id, chunk)
-        withdrawn += [consent_sent[pk] for pk in chunk if pk not in consenting]
+def forget_audience(shop_id, kind, withdrawn):
+    """Initialize created the shop's store in another audience than the one its rows of the kind (contacts)
+    describe: what the shop knew of the old audience's members is no fact of the new one. Every row is queued as
+    never sent (no address, member status, consent last sent, member id, tags or Mailchimp event of the old
+    audience); the rows ``withdrawn`` (ids of rows: consent last sent given, withdrawn in the shop since, chosen by
+    :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`) carry an unsubscribe request. An erasure not yet
+    sent forgets its address too. Returns how many rows were queued."""
+    withdrawn = sorted(withdrawn)
     for start in range(0, len(withdrawn), IDS_PER_STATEMENT):
         _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
                          consent_request=ConsentRequest.UNSUBSCRIBE)
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint="", refused_fingerprint="", last_synced_at=None, email="", shop_email="",
                      member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
                      consent_sent_at=None, mailchimp_fact_at=None)
-    erasures = _requeue(contacts.filter(erase=True).exclude(member_status=ERASED), **forgotten)
-    return erasures + _requeue(contacts.filter(erase=False), **forgotten)
+    erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
+    return erasures + _requeue(rows.filter(erase=False), **forgotten)
 
 
-def erasures_not_sent(shop_id):
-    """``{contact id: e-mail last sent}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
-    return dict(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=True).exclude(
-        member_status=ERASED).exclude(email="").values_list("object_id", "email"))
+def requeue_keeping_member(shop_id, kind):
+    """Send every (not erased) row of the kind again to a re-created store in the same audience (after a disconnect
+    deleted the store), keeping what the shop knows of its member (address, status, consent last sent, tags): a
+    consent change made while disconnected is sent as a change, and a first send never re-subscribes anyone. The
+    payload's fingerprint is cleared, so it is written again. Returns how many rows were queued."""
+    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False), fingerprint="",
+                    refused_fingerprint="")
 
 
-def requeue_for_new_store(shop_id):
-    """Send every contact, product, order and promo code again to a re-created store in the same audience
-    (after a disconnect deleted the store): contacts keep what the shop knows of their member (address,
-    status, consent last sent), so a consent change made while disconnected is sent as a change, and a first
-    send never re-subscribes anyone; products, orders and promo codes as never sent. Returns how many rows were
-    queued."""
-    contacts = _requeue(SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, erase=False),
-                        fingerprint="", refused_fingerprint="")
-    return contacts + sum(requeue_all(shop_id, kind) for kind in (SyncKind.PRODUCT, SyncKind.ORDER, SyncKind.PROMO))
-
-
-def requeue_stale(kind, synced_before):
-    """Queue the rows of ``kind`` last sent before ``synced_before`` and not changed since (carts that
-    outlived their lifetime: their plan deletes them in Mailchimp). Returns how many were queued.
-
-    A cart sent once whose later send failed is taken too (Mailchimp still holds what was sent) when its basket
-    is past that time as well (left alone, or gone): one whose basket is still being changed is not queued at
-    each round. So is a failed cart never known sent whose attempts may have reached Mailchimp (an error
-    after the request: a timeout, a 5xx; see ``cart.may_be_in_mailchimp``), once its basket is past that time."""
-    if kind != SyncKind.CART:
-        rows = SyncState.objects.filter(kind=kind, last_synced_at__lt=synced_before)
-        return rows.filter(status=SyncStatus.SYNCED).update(**_pending_now(timezone.now()))
-    rows = SyncState.objects.filter(
-        Q(last_synced_at__lt=synced_before)
-        | Q(last_synced_at__isnull=True, status=SyncStatus.FAILED, last_error_data__isnull=False), kind=kind)
-    changed = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gte=synced_before)
-    ids = list(rows.annotate(changed=Exists(changed)).filter(
-        Q(status=SyncStatus.SYNCED) | Q(status=SyncStatus.FAILED, changed=False)).values_list("id", flat=True))
-    return _update_unlocked(SyncState.objects.filter(id__in=ids, status__in=(SyncStatus.SYNCED, SyncStatus.FAILED)),
-                            **_pending_now(timezone.now())) if ids else 0
-
-
-def requeue_products_past_availability(now=None):
-    """Queue the product rows whose shop product's *available until* passed since their last send: the
-    storefront stopped showing them with no save to say so (the plan then deletes or hides them). Returns how
+def requeue_ids(state_ids, statuses, now=None):
+    """Queue again the rows of these ids that still have one of ``statuses`` (a kind chose them: carts past their
+    lifetime, products past their availability); outside the shop's transactions, as :func:`requeue`. Returns how
     many were queued."""
+    state_ids = sorted(state_ids)
     now = now or timezone.now()
-    ended = ShopProduct.objects.filter(shop_id=OuterRef("shop_id"), product_id=OuterRef("object_id"),
-                                       available_until__gt=OuterRef("built"), available_until__lte=now)
-    # Compared with the claim that built the last payload, not the close (a batch's comes minutes later).
-    ids = list(SyncState.objects.filter(kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).annotate(
-        built=Coalesce("claimed_at", "last_synced_at")).annotate(ended=Exists(ended)).filter(
-        ended=True).values_list("id", flat=True))
-    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
-                            **_pending_now(now)) if ids else 0
+    return sum(_update_unlocked(SyncState.objects.filter(id__in=state_ids[start:start + IDS_PER_STATEMENT],
+                                                         status__in=statuses), **_pending_now(now))
+               for start in range(0, len(state_ids), IDS_PER_STATEMENT))
 
 
-def record_catalogue_rows(shop_id, shop_products):
-    """Queue, in the caller's transaction, the shop's product rows Mailchimp has of these shop products (a
-    queryset: those a discount touches): a variation child's is its parent's. Returns whether any row is due."""
-    parents = shop_products.annotate(parent=Coalesce("product__variation_parent_id", "product_id")).values_list(
-        "parent", flat=True)
-    return record(shop_id, SyncKind.PRODUCT, set(parents), only_known=True)
-
-
-def _built_before(moment):
+def built_before(moment):
     """Rows whose last payload may have been built before ``moment``: claimed before it (a payload is built
     after its row's claim; a batch's rows close minutes after it, so the close time says nothing of the
     payload's age). A row never claimed since this was kept: its last send, else its last queueing."""
@@ -425,64 +315,27 @@ def _built_before(moment):
         claimed_at__isnull=True, last_synced_at__isnull=True, next_attempt_at__lt=moment)
 
 
-def requeue_products_priced_anew(shop_id, shop_products, changed_at, now=None):
-    """Queue the shop's product rows of these shop products (a queryset: a discount's; a variation child's row
-    is its parent's) whose last payload was built before ``changed_at`` (claimed before it): their price for
-    visitors changed then with no save to say so (a discount's start or end date, a happy hour). That is also a
+def requeue_built_before(shop_id, kind, object_ids, changed_at, now=None):
+    """Queue the shop's rows of the kind of these objects (ids, or a subquery of them) whose last payload was built
+    before ``changed_at`` (claimed before it): what they send changed then with no save to say so. That is also a
     row still out in a batch built before then: queued now, it is sent again when the batch closes it. A row
-    claimed after ``changed_at`` is left: what it sent, or found unchanged, already had the new price. Returns
-    how many were queued."""
-    now = now or timezone.now()
-    parents = shop_products.annotate(parent=Coalesce("product__variation_parent_id", "product_id")).values("parent")
+    claimed after ``changed_at`` is left: what it sent, or found unchanged, was already built anew. Returns how
+    many were queued."""
     out = (SyncStatus.SYNCED, SyncStatus.SENDING)
     ids = list(SyncState.objects.filter(
-        _built_before(changed_at), shop_id=shop_id, kind=SyncKind.PRODUCT, status__in=out, erase=False,
-        object_id__in=Subquery(parents)).values_list("id", flat=True))
-    return _update_unlocked(SyncState.objects.filter(id__in=ids, status__in=out), **_pending_now(now)) if ids else 0
+        built_before(changed_at), shop_id=shop_id, kind=kind, status__in=out, erase=False,
+        object_id__in=object_ids).values_list("id", flat=True))
+    return requeue_ids(ids, out, now)
 
 
-def requeue_products_past_discount_dates(discount_date_changes, now=None):
-    """Queue the product rows whose price for visitors changed since their last send with no save: a
-    ``shuup.discounts`` discount for visitors started or ended (its dates), or one of its happy hours began or
-    ended. Each round looks at what passed since the previous round's look (kept in the cache,
-    ``DISCOUNT_DATES_CHECKED_KEY``; without it, since the oldest row's last send): one query when nothing
-    did, then one per discount whose moment passed. ``discount_date_changes(now, since)`` says which (the
-    caller passes :func:`shoop_mailchimp.sync.kinds.prices.discount_date_changes`: the state rules know no
-    kind). Returns how many rows were queued."""
-    now = now or timezone.now()
-
-    def since():
-        checked = cache.get(DISCOUNT_DATES_CHECKED_KEY)
-        if checked is not None:
-            return checked
-        return SyncState.objects.filter(kind=SyncKind.PRODUCT, status=SyncStatus.SYNCED).aggregate(
-            oldest=Min("next_attempt_at"))["oldest"]
-
-    queued = sum(requeue_products_priced_anew(shop_id, shop_products, changed_at, now)
-                 for shop_id, shop_products, changed_at in discount_date_changes(now, since))
-    cache.set(DISCOUNT_DATES_CHECKED_KEY, now, None)
-    return queued
-
-
-def requeue_carts_to_renew(synced_before):
-    """Queue the cart rows last sent before ``synced_before`` whose basket changed after that send without
-    changing the cart (their restore link would expire before the cart: the plan sends a fresh one). Returns
-    how many were queued."""
-    touched = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gt=OuterRef("last_synced_at"))
-    ids = list(SyncState.objects.filter(kind=SyncKind.CART, status=SyncStatus.SYNCED,
-                                        last_synced_at__lt=synced_before).annotate(touched=Exists(touched)).filter(
-        touched=True).values_list("id", flat=True))
-    return _update_unlocked(SyncState.objects.filter(id__in=ids, status=SyncStatus.SYNCED),
-                            **_pending_now(timezone.now())) if ids else 0
-
-
-def resend_carts(shop_id, sent_since=None):
-    """Send again the shop's carts Mailchimp holds (sent since ``sent_since``, when given), and those out with a
-    worker now (their send may land with what is to be repaired): their fingerprint is cleared, so the plan writes
-    them again. For an import that began (Mailchimp started no automation for carts sent since) and a storefront
-    that moved to another domain (their restore links name the old one). Returns how many were queued."""
+def rewrite_sent(shop_id, kind, sent_since=None):
+    """Send again the shop's rows of the kind Mailchimp holds (sent since ``sent_since``, when given), and those out
+    with a worker now (their send may land with what is to be repaired): their fingerprint is cleared, so the plan
+    writes them again. For carts: an import that began (Mailchimp started no automation for carts sent since) and
+    a storefront that moved to another domain (their restore links name the old one). Returns how many were
+    queued."""
     sent = Q(last_synced_at__gte=sent_since) if sent_since else Q(last_synced_at__isnull=False)
-    rows = SyncState.objects.carts().filter(shop_id=shop_id, erase=False).filter(sent | ~Q(claimed_by=""))
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False).filter(sent | ~Q(claimed_by=""))
     return _requeue(rows, fingerprint="")
 
 

@@ -10,6 +10,7 @@ from shoop_mailchimp.models import (
     MailchimpBatch,
     MailchimpConfiguration,
     MailchimpLogEntry,
+    SyncKind,
     SyncState,
     SyncStatus,
 )
@@ -125,7 +126,7 @@ def test_a_crash_before_polling_resumes_without_sending_twice(configuration, mai
     assert MailchimpBatch.objects.filter(status=BatchStatus.SUBMITTED).count() == batch_count
     # A batch recorded but never submitted (the crash came earlier for it).
     extra = make_existing(1)
-    bulk.record_existing(configuration.shop_id)
+    bulk.record_existing(configuration.shop_id, SyncKind.CONTACT)
     assert MailchimpBatch.objects.filter(status=BatchStatus.PREPARING).count() == 1
 
     emulator.batch_delay = 0

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncState, SyncStatus
+from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from tests.bulk.conftest import members_sent_per_hash
 from tests.helpers import batch_posts, wait_for_batches
@@ -36,7 +36,7 @@ def test_a_phase_is_submitted_once_when_another_worker_submitted_it_meanwhile(co
     make_existing(8)  # two chunks of four
     emulator.clear_requests()
     if waiting == "first phase":
-        bulk.record_existing(configuration.shop_id)
+        bulk.record_existing(configuration.shop_id, SyncKind.CONTACT)
     else:
         bulk.start(configuration.shop_id)
         wait_for_batches(emulator, api_key)

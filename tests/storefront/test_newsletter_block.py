@@ -9,7 +9,7 @@ from django.utils import timezone
 from shuup.core.models import Contact, PersonContact
 
 from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
-from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import delivery
@@ -415,7 +415,8 @@ def test_a_strangers_press_never_replaces_an_unsubscribe_not_sent_yet(shop, fron
     emulator.set_member_status(api_key, list_id, customer.email, "subscribed")
     SyncState.objects.filter(pk=row_of(customer).pk).update(member_status="subscribed")
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="held for the test")
-    state.request_consent_change(shop.pk, [customer.pk], ConsentRequest.UNSUBSCRIBE)  # the account page's
+    # what the account page asks
+    state.request_consent_change(shop.pk, SyncKind.CONTACT, [customer.pk], ConsentRequest.UNSUBSCRIBE)
     subscribe(front_client, customer.email)
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(paused_reason="")
     drain()

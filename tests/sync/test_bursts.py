@@ -25,7 +25,7 @@ from shoop_mailchimp.models import (
     SyncState,
     SyncStatus,
 )
-from shoop_mailchimp.sync import bulk, bursts, state
+from shoop_mailchimp.sync import bulk, bursts, kinds, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.outcome import Outcome
 from shoop_mailchimp.sync.rounds import run_due_work
@@ -277,7 +277,7 @@ def test_an_erasure_while_its_batch_waits_is_sent_by_the_drainer(burst_settings,
     waiting = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST)
     assert waiting.filter(status=BatchStatus.PREPARING).exists()
     erased = people[0]
-    state.erase(burst_settings.shop_id, [erased.pk])
+    state.erase(burst_settings.shop_id, SyncKind.CONTACT, [erased.pk])
     emulator.faults.clear()
 
     finish_batches(burst_settings)
@@ -551,7 +551,7 @@ def test_on_postgresql_a_worker_updating_many_rows_never_deadlocks_a_shop_transa
 JOB_UPDATES = {
     "requeue_all": (SyncStatus.SYNCED, lambda shop_id, rows: state.requeue_all(shop_id, SyncKind.CONTACT)),
     "resend_all": (SyncStatus.SYNCED, lambda shop_id, rows: state.resend_all(shop_id, SyncKind.CONTACT)),
-    "requeue_for_new_store": (SyncStatus.SYNCED, lambda shop_id, rows: state.requeue_for_new_store(shop_id)),
+    "requeue_for_new_store": (SyncStatus.SYNCED, lambda shop_id, rows: kinds.requeue_for_new_store(shop_id)),
     "requeue_missing": (SyncStatus.SYNCED, lambda shop_id, rows: state.requeue_missing([row.id for row in rows])),
     "resend_failed": (SyncStatus.FAILED, lambda shop_id, rows: state.resend_failed(shop_id)),
     "make_due": (SyncStatus.PENDING, lambda shop_id, rows: state.make_due(shop_id)),

@@ -26,11 +26,12 @@ from shuup.xtheme import set_current_theme
 
 from shoop_mailchimp import cart_links
 from shoop_mailchimp.member_events import handle_event
-from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpJob, MailchimpLogEntry, SyncKind, SyncState
+from shoop_mailchimp.models import JobKind, MailchimpConfiguration, MailchimpJob, MailchimpLogEntry, SyncState
 from shoop_mailchimp.storefront import subscriptions
-from shoop_mailchimp.sync import bulk, state
+from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.backoff import retry_delay
 from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.kinds import cart as cart_kind
 from shoop_mailchimp.sync.kinds.contact import withdraw_consent
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.cart_helpers import (
@@ -275,7 +276,7 @@ def test_a_sent_cart_whose_later_send_failed_is_still_deleted_after_its_lifetime
     long_ago = timezone.now() - timedelta(seconds=lifetime + 60)
     SyncState.objects.carts().update(last_synced_at=long_ago)
     expired_before = timezone.now() - timedelta(seconds=lifetime)
-    assert state.requeue_stale(SyncKind.CART, expired_before) == 0, "its basket changed lately: not at each round"
+    assert cart_kind.requeue_stale(expired_before) == 0, "its basket changed lately: not at each round"
     StoredBasket.objects.filter(pk=stored(basket).pk).update(updated_on=long_ago)
     run_due_work()
     assert emulator.carts(api_key, cart_settings.store_id) == []
@@ -593,7 +594,7 @@ def test_a_failed_cart_whose_first_post_timed_out_is_deleted_after_its_lifetime(
     assert emulator.carts(api_key, cart_settings.store_id), "Mailchimp holds the cart"
 
     lifetime = settings.SHOOP_MAILCHIMP.get("CART_LIFETIME", 14 * 86400)
-    assert state.requeue_stale(SyncKind.CART, timezone.now() - timedelta(seconds=lifetime)) == 0, \
+    assert cart_kind.requeue_stale(timezone.now() - timedelta(seconds=lifetime)) == 0, \
         "its basket is young: not queued at each round"
     long_ago = timezone.now() - timedelta(seconds=lifetime + 60)
     StoredBasket.objects.filter(pk=stored(basket).pk).update(updated_on=long_ago)

@@ -15,7 +15,14 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.resources import member_path
 from shoop_mailchimp.mailchimp.transport import MailchimpSession, Operation
-from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
+from shoop_mailchimp.models import (
+    ConsentRequest,
+    MailchimpConfiguration,
+    MailchimpLogEntry,
+    SyncKind,
+    SyncState,
+    SyncStatus,
+)
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
@@ -459,7 +466,7 @@ def test_a_stale_save_after_a_confirmation_does_not_withdraw_it(client, worker, 
     emulator, api_key, list_id = mailchimp_account
     contact = new_person(permission=False)
     drain()
-    state.request_consent_change(worker.shop_id, [contact.pk], ConsentRequest.CONFIRM)
+    state.request_consent_change(worker.shop_id, SyncKind.CONTACT, [contact.pk], ConsentRequest.CONFIRM)
     drain()
     assert emulator.get_member(api_key, list_id, contact.email)["status"] == "pending"
     stale = Contact.objects.get(pk=contact.pk)

@@ -13,9 +13,25 @@ same plans; a plan says with ``batchable`` whether a batch can carry it.
 A kind may also declare ``DEPENDS_ON`` (the kinds its operations name: their rows and batches go first) and
 ``IN_BURSTS`` (many rows due at once go through batches, :mod:`shoop_mailchimp.sync.bursts`).
 
-A new kind is one module here plus its place in :data:`KINDS`.
+What the sync core does with a kind's rows besides sending them is the kind's declaration too, read here (the
+values are :mod:`~shoop_mailchimp.sync.kinds.declarations`'): ``SYNC_EXISTING`` (what "Sync existing" sends),
+``FOR_NEW_STORE`` (what a store created again gets), ``ON_DOMAIN_CHANGE`` (what the shop's new domain sends again),
+``AFTER_IMPORT`` (what the end of the store's import sends again) and ``ended_since_sent(shop_id)`` (objects
+whose end passed with no save to say so: each reconciliation queues them).
+
+A new kind is one module here plus its place in :data:`KINDS` (see docs/architecture.rst for the rest).
 """
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import cart, contact, group, order, product, promo
+from shoop_mailchimp.sync.kinds.declarations import (  # noqa: F401 (the declarations' values, for the core)
+    APART,
+    AS_NEW,
+    HISTORY,
+    IN_IMPORT,
+    KEEPING_MEMBER,
+    RESEND,
+    REWRITE_SENT,
+)
 
 #: In delivery order: interests exist before members use them; customers and products exist before the
 #: orders and carts that name them.
@@ -56,3 +72,54 @@ BURST_KINDS = tuple(module.KIND for module in KINDS if getattr(module, "IN_BURST
 def depends_on(kind):
     """The kinds whose rows and batches go before this kind's (``DEPENDS_ON``): what its operations name."""
     return getattr(BY_KIND[kind], "DEPENDS_ON", ())
+
+
+def synced_existing(*how):
+    """The kinds "Sync existing" sends in one of the ways ``how`` (``SYNC_EXISTING``), in delivery order."""
+    return tuple(module.KIND for module in KINDS if getattr(module, "SYNC_EXISTING", None) in how)
+
+
+def requeue_for_new_store(shop_id):
+    """Send every row a store created again in the same audience lacks, as each kind declares (``FOR_NEW_STORE``):
+    contacts keep what the shop knows of their member (a consent change made while disconnected is sent as a
+    change, and a first send never re-subscribes anyone); products, orders and promo codes go as never sent.
+    Returns how many rows were queued."""
+    queued = 0
+    for module in KINDS:
+        how = getattr(module, "FOR_NEW_STORE", None)
+        if how == KEEPING_MEMBER:
+            queued += state.requeue_keeping_member(shop_id, module.KIND)
+        elif how == AS_NEW:
+            queued += state.requeue_all(shop_id, module.KIND)
+    return queued
+
+
+def follow_domain(shop_id):
+    """The shop's storefront moved to another domain: what Mailchimp holds naming it is sent again, as each kind
+    declares (``ON_DOMAIN_CHANGE``): product and picture URLs, promo codes' redemption links and orders' pages
+    queued again (a payload that is the same closes unchanged, many go in batches); the carts Mailchimp holds
+    written again with restore links to the new storefront."""
+    for module in KINDS:
+        how = getattr(module, "ON_DOMAIN_CHANGE", None)
+        if how == RESEND:
+            state.resend_all(shop_id, module.KIND)
+        elif how == REWRITE_SENT:
+            state.rewrite_sent(shop_id, module.KIND)
+
+
+def record_ended(shop_id):
+    """Queue the objects whose end passed since their last send with no save to say so (``ended_since_sent``:
+    coupon campaigns that ended go out disabled)."""
+    for module in KINDS:
+        ended = getattr(module, "ended_since_sent", None)
+        if ended is not None:
+            state.record(shop_id, module.KIND, ended(shop_id))
+
+
+def import_done(shop_id, sent_since):
+    """The store's import is done (it notifies and automates again): the rows sent while it imported, since
+    ``sent_since``, are written again where the kind declares it (``AFTER_IMPORT``: carts, whose automation starts
+    now)."""
+    for module in KINDS:
+        if getattr(module, "AFTER_IMPORT", None) == REWRITE_SENT:
+            state.rewrite_sent(shop_id, module.KIND, sent_since=sent_since)

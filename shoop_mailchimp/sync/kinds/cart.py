@@ -12,10 +12,11 @@ period (``CART_QUIET_SECONDS``), so the latest basket is sent once the shopper p
 """
 import hashlib
 import json
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from shuup.core.models import AnonymousContact, Order, Product
@@ -32,13 +33,19 @@ from shoop_mailchimp.mailchimp.resources import cart_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import address_keys, shop_contacts_with_keys
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
+from shoop_mailchimp.sync.kinds.declarations import REWRITE_SENT
 from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
 from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.CART
+#: The carts Mailchimp holds are written again when the storefront moves (their restore links name the old domain)
+#: and once the store's import is done (Mailchimp started no automation for those sent during it).
+ON_DOMAIN_CHANGE = REWRITE_SENT
+AFTER_IMPORT = REWRITE_SENT
 
 
 class NoCart(Exception):
@@ -204,7 +211,7 @@ def may_be_in_mailchimp(row):
     return bool(row.last_synced_at or row.last_error_data or getattr(row, "recovered", False))
 
 
-#: Why an erased row's cart goes (see :func:`~shoop_mailchimp.sync.state.erase_carts`).
+#: Why an erased row's cart goes (see :func:`erase_carts`).
 ERASED = "its shopper was erased (GDPR anonymization, or the contact was deleted)"
 
 
@@ -443,3 +450,47 @@ class DeletePlan:
             return outcome
         log("cart.delete", "Cart %s deleted in Mailchimp: %s" % (cart_id, self.reason))
         return Outcome.skipped(self.reason) if self.row.erase else Outcome.removed()
+
+
+def erase_carts(contact_ids, shop_ids):
+    """These shoppers were erased (GDPR anonymization, contact deleted): the carts of their open baskets in these
+    shops are deleted in Mailchimp, and none of those baskets is ever sent again (their rows stay, erased, as a
+    contact's do: a later save, an anonymized basket, a basket whose shopper became nobody when the contact went,
+    is not sent). In the caller's transaction, before Shuup detaches the baskets from a deleted contact. Returns
+    the ids of the shops with a row due."""
+    contact_ids = list(contact_ids)
+    if not contact_ids or not shop_ids:
+        return set()
+    by_shop = defaultdict(set)
+    for shop_id, basket_id in StoredBasket.objects.filter(
+            Q(customer_id__in=contact_ids) | Q(orderer_id__in=contact_ids), shop_id__in=list(shop_ids),
+            deleted=False).values_list("shop_id", "pk"):
+        by_shop[shop_id].add(basket_id)
+    return {shop_id for shop_id, basket_ids in by_shop.items() if state.erase_rows(shop_id, KIND, basket_ids)}
+
+
+def requeue_stale(synced_before):
+    """Queue the carts last sent before ``synced_before`` and not changed since (they outlived their lifetime:
+    their plan deletes them in Mailchimp). Returns how many were queued.
+
+    A cart sent once whose later send failed is taken too (Mailchimp still holds what was sent) when its basket
+    is past that time as well (left alone, or gone): one whose basket is still being changed is not queued at
+    each round. So is a failed cart never known sent whose attempts may have reached Mailchimp (an error
+    after the request: a timeout, a 5xx; see :func:`may_be_in_mailchimp`), once its basket is past that time."""
+    rows = SyncState.objects.filter(
+        Q(last_synced_at__lt=synced_before)
+        | Q(last_synced_at__isnull=True, status=SyncStatus.FAILED, last_error_data__isnull=False), kind=KIND)
+    changed = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gte=synced_before)
+    ids = rows.annotate(changed=Exists(changed)).filter(
+        Q(status=SyncStatus.SYNCED) | Q(status=SyncStatus.FAILED, changed=False)).values_list("id", flat=True)
+    return state.requeue_ids(ids, (SyncStatus.SYNCED, SyncStatus.FAILED))
+
+
+def requeue_to_renew(synced_before):
+    """Queue the carts last sent before ``synced_before`` whose basket changed after that send without changing the
+    cart (their restore link would expire before the cart: the plan sends a fresh one). Returns how many were
+    queued."""
+    touched = StoredBasket.objects.filter(pk=OuterRef("object_id"), updated_on__gt=OuterRef("last_synced_at"))
+    ids = SyncState.objects.filter(kind=KIND, status=SyncStatus.SYNCED, last_synced_at__lt=synced_before).annotate(
+        touched=Exists(touched)).filter(touched=True).values_list("id", flat=True)
+    return state.requeue_ids(ids, (SyncStatus.SYNCED,))

@@ -34,6 +34,7 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
 from shoop_mailchimp.sync.kinds.audience_fields import AudienceFieldsLearnt, same_fields
+from shoop_mailchimp.sync.kinds.declarations import IN_IMPORT, KEEPING_MEMBER
 from shoop_mailchimp.sync.kinds.fields import (
     COMPANY,
     PERSON,
@@ -48,6 +49,9 @@ from shoop_mailchimp.sync.kinds.languages import mailchimp_language
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
+#: "Sync existing" sends them in the store's import; a store created again gets them keeping their member.
+SYNC_EXISTING = IN_IMPORT
+FOR_NEW_STORE = KEEPING_MEMBER
 #: A member names its groups' interests: due group rows go before a burst of contacts.
 DEPENDS_ON = (SyncKind.GROUP,)
 #: Many due at once go through batches (:mod:`shoop_mailchimp.sync.bursts`).
@@ -1007,9 +1011,9 @@ def after_close(row, outcome, status, journal):
 
 def withdraw_consent(row, journal):
     """The person unsubscribed in Mailchimp: the shop's consent goes too (no post_save, nothing is sent to this
-    audience), in every shop (see :func:`~shoop_mailchimp.sync.state.record_withdrawal`)."""
+    audience), in every shop (see :func:`~shoop_mailchimp.member_events.record_withdrawal`)."""
     if Contact.objects.filter(pk=row.object_id, marketing_permission=True).update(marketing_permission=False):
-        state.record_withdrawal(row.shop_id, [row.object_id], worker=True)
+        member_events.record_withdrawal(row.shop_id, [row.object_id], worker=True)
         journal.add("consent.withdrawn", _("Mailchimp reports this person unsubscribed: the shop's marketing "
                                            "permission is withdrawn as well."), kind=LogKind.WARNING,
                     contact_id=row.object_id)
@@ -1205,3 +1209,36 @@ def _batch_tag_change(facts):
 
 
 BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhase(_build_customers, _read_customers))
+
+
+def erasures_not_sent(shop_id):
+    """``{contact id: e-mail last sent}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
+    return dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
+        member_status=members.ERASED).exclude(email="").values_list("object_id", "email"))
+
+
+def forget_audience(shop_id):
+    """Initialize created the shop's store in another audience than the one its rows describe (chosen while
+    disconnected, the old store deleted): what the shop knew of the old audience's members is no fact of the
+    new one. Every contact is queued as never sent: no address, member status, consent last sent, member id,
+    tags or Mailchimp event of the old audience, so a consenting contact is subscribed in the new audience as
+    by a first send, and a first send never changes a member that exists there.
+
+    Consent withdrawn stays withdrawn: a shopper's consent request stays, and a withdrawal not yet sent (the
+    consent last sent was given, and the contact no longer consents in the shop) becomes an unsubscribe
+    request, which reaches a member the new audience has of the address (a marketer's import of the old
+    audience) as it would have reached the old one (see :func:`shoop_mailchimp.consent.requested_change`).
+    An erasure not yet sent was of the old audience's member (Initialize carries it out there, or drops it
+    when that audience is gone): its address is forgotten too, so that no member of the new audience is
+    deleted; the customer is still deleted from the store. Returns how many rows were queued (sent once the
+    shop is reconnected). Safe to run again (an Initialize that stopped before saving runs it again)."""
+    consent_sent = dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=False, opt_in=True).exclude(
+        consent_request=ConsentRequest.CONFIRM).values_list("object_id", "id"))
+    contact_ids = sorted(consent_sent)
+    withdrawn = []
+    for start in range(0, len(contact_ids), state.IDS_PER_STATEMENT):
+        chunk = contact_ids[start:start + state.IDS_PER_STATEMENT]
+        consenting = set(Contact.objects.filter(pk__in=chunk, marketing_permission=True).values_list(
+            "pk", flat=True)) - shop_consent.withheld(shop_id, chunk)
+        withdrawn += [consent_sent[pk] for pk in chunk if pk not in consenting]
+    return state.forget_audience(shop_id, KIND, withdrawn)

@@ -31,6 +31,7 @@ from shoop_mailchimp.shops import shop_contacts_with_keys, shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
+from shoop_mailchimp.sync.kinds.declarations import AS_NEW, HISTORY, RESEND
 from shoop_mailchimp.sync.kinds.fields import (
     address_payload,
     clean_name,
@@ -41,6 +42,11 @@ from shoop_mailchimp.sync.kinds.fields import (
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.ORDER
+#: "Sync existing" sends them in the store's import when the history is asked for; a store created again gets them
+#: as never sent; their pages name the storefront.
+SYNC_EXISTING = HISTORY
+FOR_NEW_STORE = AS_NEW
+ON_DOMAIN_CHANGE = RESEND
 #: An order names its customer and its products: its batches wait while theirs are open, so Mailchimp knows them.
 DEPENDS_ON = (SyncKind.CONTACT, SyncKind.PRODUCT)
 

@@ -17,8 +17,9 @@ from urllib.parse import urljoin, urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Q, Sum
-from django.db.models.functions import Substr
+from django.core.cache import cache
+from django.db.models import Exists, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -37,14 +38,21 @@ from shoop_mailchimp.mailchimp import batches, errors
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.resources import product_path
 from shoop_mailchimp.mailchimp.transport import Operation
-from shoop_mailchimp.models import LogKind, SyncKind, SyncState
+from shoop_mailchimp.models import LogKind, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_storefront_url
+from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds.declarations import AS_NEW, IN_IMPORT, RESEND
 from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.kinds.prices import VisitorPrices
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
+#: "Sync existing" sends them in the store's import; a store created again gets them as never sent; their URLs
+#: name the storefront (a new domain sends them again).
+SYNC_EXISTING = IN_IMPORT
+FOR_NEW_STORE = AS_NEW
+ON_DOMAIN_CHANGE = RESEND
 #: Many due at once (a stock count, a price list import) go through batches (:mod:`shoop_mailchimp.sync.bursts`).
 IN_BURSTS = True
 logger = logging.getLogger(__name__)
@@ -555,3 +563,66 @@ def _read_stale(configuration, row, results, facts):
 
 
 BATCH_PHASES = (BatchPhase(_build, _read, plans=True), BatchPhase(_build_stale, _read_stale))
+
+
+#: When a round last looked for discounts whose dates or happy hours passed (see
+#: :func:`requeue_past_discount_dates`).
+DISCOUNT_DATES_CHECKED_KEY = "shoop_mailchimp:discount_dates_checked"
+
+
+def requeue_past_availability(now=None):
+    """Queue the product rows whose shop product's *available until* passed since their last send: the
+    storefront stopped showing them with no save to say so (the plan then deletes or hides them). Returns how
+    many were queued."""
+    now = now or timezone.now()
+    ended = ShopProduct.objects.filter(shop_id=OuterRef("shop_id"), product_id=OuterRef("object_id"),
+                                       available_until__gt=OuterRef("built"), available_until__lte=now)
+    # Compared with the claim that built the last payload, not the close (a batch's comes minutes later).
+    ids = SyncState.objects.filter(kind=KIND, status=SyncStatus.SYNCED).annotate(
+        built=Coalesce("claimed_at", "last_synced_at")).annotate(ended=Exists(ended)).filter(
+        ended=True).values_list("id", flat=True)
+    return state.requeue_ids(ids, (SyncStatus.SYNCED,), now)
+
+
+def _parents(shop_products):
+    """The ids of the products whose rows Mailchimp has of these shop products: a variation child's is its
+    parent's."""
+    return shop_products.annotate(parent=Coalesce("product__variation_parent_id", "product_id"))
+
+
+def record_catalogue_rows(shop_id, shop_products):
+    """Queue, in the caller's transaction, the shop's product rows Mailchimp has of these shop products (a
+    queryset: those a discount touches): a variation child's is its parent's. Returns whether any row is due."""
+    return state.record(shop_id, KIND, set(_parents(shop_products).values_list("parent", flat=True)),
+                        only_known=True)
+
+
+def requeue_priced_anew(shop_id, shop_products, changed_at, now=None):
+    """Queue the shop's product rows of these shop products (a queryset: a discount's; a variation child's row
+    is its parent's) whose last payload was built before ``changed_at``: their price for visitors changed then
+    with no save to say so (a discount's start or end date, a happy hour); see ``state.requeue_built_before``.
+    Returns how many were queued."""
+    return state.requeue_built_before(shop_id, KIND, Subquery(_parents(shop_products).values("parent")),
+                                      changed_at, now or timezone.now())
+
+
+def requeue_past_discount_dates(discount_date_changes, now=None):
+    """Queue the product rows whose price for visitors changed since their last send with no save: a
+    ``shuup.discounts`` discount for visitors started or ended (its dates), or one of its happy hours began or
+    ended. Each round looks at what passed since the previous round's look (kept in the cache,
+    ``DISCOUNT_DATES_CHECKED_KEY``; without it, since the oldest row's last send): one query when nothing
+    did, then one per discount whose moment passed. ``discount_date_changes(now, since)`` says which
+    (:func:`shoop_mailchimp.sync.kinds.prices.discount_date_changes`). Returns how many rows were queued."""
+    now = now or timezone.now()
+
+    def since():
+        checked = cache.get(DISCOUNT_DATES_CHECKED_KEY)
+        if checked is not None:
+            return checked
+        return SyncState.objects.filter(kind=KIND, status=SyncStatus.SYNCED).aggregate(
+            oldest=Min("next_attempt_at"))["oldest"]
+
+    queued = sum(requeue_priced_anew(shop_id, shop_products, changed_at, now)
+                 for shop_id, shop_products, changed_at in discount_date_changes(now, since))
+    cache.set(DISCOUNT_DATES_CHECKED_KEY, now, None)
+    return queued

@@ -27,10 +27,16 @@ from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
+from shoop_mailchimp.sync.kinds.declarations import APART, AS_NEW, RESEND
 from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
+#: "Sync existing" sends them apart from the import (a promo rule triggers no e-mail); a store created again gets
+#: them as never sent; their redemption links name the storefront.
+SYNC_EXISTING = APART
+FOR_NEW_STORE = AS_NEW
+ON_DOMAIN_CHANGE = RESEND
 
 #: The storefront view a promo code's redemption link opens (see :mod:`shoop_mailchimp.storefront.views`).
 REDEEM_VIEW_NAME = "shuup:shoop_mailchimp_promo_redeem"
