@@ -59,6 +59,13 @@ def row_of(contact, shop_id=None):
     return (rows.filter(shop_id=shop_id) if shop_id else rows).get()
 
 
+def logged_message(action, contact):
+    """The message of the one log entry of ``action`` about ``contact``."""
+    from shoop_mailchimp.models import MailchimpLogEntry
+
+    return MailchimpLogEntry.objects.get(action=action, contact_id=contact.pk).message
+
+
 def order_row(order):
     """The order's sync-state row."""
     return SyncState.objects.orders().get(object_id=order.pk)

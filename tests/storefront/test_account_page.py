@@ -11,7 +11,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person, send_due
+from tests.helpers import logged_message, new_person, send_due
 from tests.storefront.helpers import account_url, page_messages, signup_url
 from tests.webhooks.helpers import post_event
 
@@ -178,8 +178,7 @@ def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper_us
     choose(shopper_client, subscribe=False)
     other.refresh_from_db()
     assert other.marketing_permission is False
-    entry = MailchimpLogEntry.objects.get(action="storefront.unsubscribe", contact_id=other.pk)
-    assert "who has the same address" in entry.message
+    assert "who has the same address" in logged_message("storefront.unsubscribe", other)
 
 
 @pytest.mark.django_db
@@ -659,8 +658,7 @@ def test_the_customer_information_pages_box_is_the_shoppers_storefront_consent(
         assert emulator.get_member(api_key, list_id, victim)["status"] == "pending"
         assert emulator.confirmations(api_key)[-1]["email_address"] == victim
     assert shop_consent.consents_in(shop.pk, Contact.objects.get(pk=person.pk))
-    entry = MailchimpLogEntry.objects.get(action="storefront.subscribe", contact_id=person.pk)
-    assert "shuup:customer_edit" in entry.message
+    assert "shuup:customer_edit" in logged_message("storefront.subscribe", person)
 
 
 @pytest.mark.django_db
