@@ -52,6 +52,10 @@ EMAIL_CASES = [
     ("upper-case", "UPPER.Case@FastMail.COM", None),
     ("plus-tag", "ann+news@fastmail.com", None),
     ("longest", "%s@%s.%s.%s.com" % ("l" * 64, "d" * 60, "e" * 60, "f" * 60), None),
+    # Shuup keeps 256 characters, each label and part within its limits: longer than any address (254).
+    ("too-long", "%s@%s.%s.%s.com" % ("l" * 64, "d" * 63, "e" * 63, "f" * 58), "not a valid e-mail address"),
+    ("too-long-in-punycode", "%s@%s.%s.%s.bücher.de" % ("l" * 64, "d" * 63, "e" * 63, "f" * 47),
+     "not a valid e-mail address"),
 ]
 
 #: (id, contact fields) that Mailchimp must take as they are (names cut to its limits).

@@ -14,6 +14,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 MARKUP = '<script>alert("7")</script><img src=x onerror=alert(8)><b>Summer</b> '
 TEXT = "«Ünïcødé» \"quoted\" & 'single' 🎉 漢字 "
 LONG = MARKUP + TEXT + "ä" * 400
+# Shuup keeps at most 120 characters of a campaign's names and 256 of a product's (its admin forms refuse more,
+# PostgreSQL too): 4-byte characters make 120 of them longer than Mailchimp's bytes all the same.
+CAMPAIGN_NAME = (MARKUP + TEXT + "ä" + "🎉" * 120)[:120]
+CAMPAIGN_LINE = ("<b>Summer</b> " + TEXT + "ä" + "🎉" * 120)[:120]
+PRODUCT_NAME = LONG[:256]
 
 
 def no_markup(value):
@@ -32,8 +37,8 @@ def test_a_campaign_with_markup_quotes_and_long_unicode_text_becomes_a_plain_tex
     into e-mails; Shuup shows a campaign's names as text), clipped to Mailchimp's bytes without splitting a
     character. The code goes as it is, and its redemption link carries it encoded."""
     code = 'Ä"<b>🎉&'
-    campaign = coupon_campaign(shop, code=code, percentage=Decimal("0.1"), name=LONG, public_name=LONG,
-                               basket_line_text=LONG)
+    campaign = coupon_campaign(shop, code=code, percentage=Decimal("0.1"), name=CAMPAIGN_NAME,
+                               public_name=CAMPAIGN_NAME, basket_line_text=CAMPAIGN_LINE)
     row = promo_row(campaign)
     assert row.status == SyncStatus.SYNCED, row.last_error
     rule = rules_of(mailchimp_account, configuration)[str(campaign.pk)]
@@ -51,11 +56,13 @@ def test_a_campaign_with_markup_quotes_and_long_unicode_text_becomes_a_plain_tex
 def test_a_product_with_markup_quotes_and_long_unicode_text_is_sent_and_shown_as_text(
         admin_client, shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    product = create_product("hostile-1", shop=shop, supplier=get_default_supplier(), default_price=10, name=LONG)
+    product = create_product("hostile-1", shop=shop, supplier=get_default_supplier(), default_price=10,
+                             name=PRODUCT_NAME)
     product.description = "<p>%s</p><script>alert(9)</script>" % LONG
     product.save()
     [sent] = [p for p in emulator.products(api_key, configuration.store_id) if p["id"] == str(product.pk)]
-    assert sent["title"] == LONG.strip()[:255]  # a product's name is sent as the shop has it: see docs/products.rst
+    # A product's name is sent as the shop has it: see docs/products.rst
+    assert sent["title"] == PRODUCT_NAME.strip()[:255]
     assert no_markup(sent["description"]) and sent["description"].startswith("Summer «Ünïcødé»")
     [variant] = sent["variants"]
     assert variant["title"] == sent["title"]

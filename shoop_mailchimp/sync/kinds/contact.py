@@ -311,6 +311,11 @@ def unsendable(contact):
     return address_problem(contact.email)
 
 
+#: The longest address there is (RFC 5321), as the sync state keeps the address last sent: Shuup takes 256 characters
+#: in a contact's e-mail, and its validator checks no length.
+MAX_ADDRESS = SyncState._meta.get_field("email").max_length
+
+
 def address_problem(email):
     """The Outcome of a contact with this address when it cannot be sent, else None."""
     if not (email or "").strip():
@@ -319,6 +324,9 @@ def address_problem(email):
         validate_email((email or "").strip())
     except ValidationError:
         return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % email)
+    if len(mailchimp_email(email)) > MAX_ADDRESS:
+        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on the "
+                              "contact." % (email, MAX_ADDRESS))
     return None
 
 
