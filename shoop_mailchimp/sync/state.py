@@ -237,8 +237,11 @@ def drop_unconfirmed_requests(shop_id, kind, contact_ids):
 
 
 def erase(shop_id, kind, contact_ids):
-    """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase."""
-    return bool(_rows(shop_id, kind, contact_ids).update(erase=True, **_pending_now(timezone.now())))
+    """Forget these people in Mailchimp for good (GDPR); only rows of people ever sent exist to erase. Their consent
+    ends now (``consent_changed_at``: a member another contact keeps is unsubscribed from this moment when none of
+    them consents, see :class:`~shoop_mailchimp.sync.kinds.contact.ErasePlan`)."""
+    now = timezone.now()
+    return bool(_rows(shop_id, kind, contact_ids).update(erase=True, consent_changed_at=now, **_pending_now(now)))
 
 
 def requeue_all(shop_id, kind):

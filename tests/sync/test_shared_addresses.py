@@ -372,3 +372,39 @@ def test_a_withdrawal_saved_with_a_move_onto_a_held_address_is_learnt_by_the_old
     page = subscriptions.newsletter_status(shop, r)
     assert not (old_status == "unsubscribed" and (r.marketing_permission or page == subscriptions.SUBSCRIBED)), (
         "o@ is %s in Mailchimp; R consents=%s, R's page=%s" % (old_status, r.marketing_permission, page))
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("withdrawn_first", [False, True], ids=["deleted", "unticked-then-deleted"])
+def test_erasing_the_only_consenting_contact_of_a_shared_address_leaves_no_subscription_without_consent(
+        shop, configuration, mailchimp_account, withdrawn_first):
+    """P consents (subscribed); Q, a duplicate contact of the same address, never consented. The admin deletes P
+    (a GDPR erasure; or first unticks P's marketing permission, then deletes P before the worker's round). The
+    erasure sees Q still holding the address and leaves the member as it is: subscribed. Nobody in the shop consents
+    any more (and P's withdrawal is lost), yet Mailchimp keeps mailing the address; Q's page says not subscribed."""
+    from shoop_mailchimp.sync import delivery
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "erased.consenter%s@fastmail.com" % ("-w" if withdrawn_first else "")
+    p = new_person(permission=True, email=email)
+    q = new_person(permission=False, email=email)
+    drain()
+    make_all_due()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    original = delivery.background_drainer.wake
+    delivery.background_drainer.wake = lambda: None
+    try:
+        if withdrawn_first:
+            withdraw(p)
+        PersonContact.objects.get(pk=p.pk).delete()
+    finally:
+        delivery.background_drainer.wake = original
+    for _ in range(3):
+        make_all_due()
+        drain()
+    q = PersonContact.objects.get(pk=q.pk)
+    assert q.marketing_permission is False
+    assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed", (
+        "no contact consents; Mailchimp's member is still subscribed (Q's page: %s)" % (
+            subscriptions.newsletter_status(shop, q)))

@@ -333,7 +333,9 @@ def address_problem(email):
 def plan(configuration, row, context):
     """The row's :class:`ContactPlan`, :class:`ErasePlan`, or its Outcome when there is nothing to send."""
     if row.erase:
-        return ErasePlan(configuration, row, shared=row.object_id in context.held_by_others)
+        shared = row.object_id in context.held_by_others
+        return ErasePlan(configuration, row, shared=shared,
+                         withdraw=shared and consent_left_with(configuration.shop_id, row))
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -1055,33 +1057,65 @@ def erase_member(list_id, email, held_by_others, log, where=""):
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
 
 
+def consent_left_with(shop_id, row):
+    """Whether the consent the member of an erased row's address was subscribed with leaves with the row: the row
+    last sent it subscribed (or asked to confirm), and none of the shop's other contacts with the address consents
+    in this shop. One query, for an erasure whose address another contact has."""
+    if row.member_status not in (members.SUBSCRIBED, members.PENDING) and not row.opt_in:
+        return False
+    consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
+        marketing_permission=True).values_list("pk", flat=True))
+    return not (consenting - shop_consent.withheld(shop_id, consenting))
+
+
 class ErasePlan:
     """Forget the person in Mailchimp for good: the member (by the e-mail last sent) and the customer.
 
     The member is left alone when another of the shop's contacts still has its address (``shared``, loaded with
     the slice the worker plans, when the erasure is sent rather than when it was asked: a contact given the address
     meanwhile counts): Mailchimp has one member of the address, and it is that contact's too (a duplicate contact
-    deleted, an account registered with someone else's address anonymized). Only the erased contact's customer
-    goes."""
+    deleted, an account registered with someone else's address anonymized). It is never deleted then; but when
+    none of those contacts consents (``withdraw``: the erased contact's consent was the one it was subscribed with),
+    it is unsubscribed, and the other contacts learn it (:class:`AddressUnsubscribed`). Only the erased contact's
+    customer goes."""
 
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False):
+    def __init__(self, configuration, row, shared=False, withdraw=False):
         self.configuration = configuration
         self.row = row
         self.shared = shared
+        self.withdraw = shared and withdraw
+        #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
+        self.learnt = []
 
     def run(self, log):
-        if self.row.email:
+        if self.row.email and self.withdraw:
+            try:
+                member = yield Operation("PATCH", member_path(self.configuration.list_id, self.row.email),
+                                         {"status": members.UNSUBSCRIBED},
+                                         params={"skip_merge_validation": "true"})
+            except MailchimpNotFound:
+                member = None
+            left = (member or {}).get("status", "")
+            self.learnt.extend(address_unsubscribed(self.row.email, members.UNSUBSCRIBED, left, False,
+                                                    self.row.consent_changed_at or timezone.now(),
+                                                    self.row.object_id))
+            log("member.unsubscribed", "%s was not deleted (erasure): another contact of the shop has the address, "
+                "and the member is theirs too; none of them consents, so it was unsubscribed (%s)" % (
+                    self.row.email, left or "no member there"))
+        elif self.row.email:
             yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")
         except MailchimpNotFound:
             pass
-        return Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
-                              applied_tags="", found_tags="", consent_request="")
+        outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
+                                 applied_tags="", found_tags="", consent_request="")
+        outcome.learnt.extend(self.learnt)
+        return outcome
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
