@@ -151,7 +151,9 @@ class Context:
     """What planning a slice of contact rows needs, loaded in four queries (seven with interests, orders and
     groups' names for merge fields or tags: the shop's other contacts of the same addresses, their orders, the
     groups' names), and one more when a row left its address last sent (erased, or the contact's address changed):
-    whether another of the shop's contacts still has it, or has the contact's new address (:func:`held_by_others`).
+    whether another of the shop's contacts still has it, or has the contact's new address (:func:`held_by_others`);
+    under double opt-in, one more when a contact's address changed: whether its owner proved the new one
+    (:func:`moved_to_proven`).
 
     Several contacts of the shop may have one address (a newsletter block's contact and the account registered
     later): Mailchimp has one member of it, and whichever is sent last writes it. So the facts only the shop knows
