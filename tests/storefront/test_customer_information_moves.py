@@ -49,6 +49,11 @@ def test_under_double_opt_in_a_shopper_cannot_move_their_subscription_onto_an_un
     assert (row.email, row.member_status, row.consent_request) == (victim, "pending", ConsentRequest.CONFIRM)
     assert row.confirmation_sent_at is not None
 
+    customer_information_post(shopper_client, email=victim)  # the shopper withdraws: no link, an unsubscribe
+    send_all()
+    assert emulator.get_member(api_key, list_id, victim)["status"] == "unsubscribed"
+    assert len(emulator.confirmations(api_key)) == 1
+
 
 @pytest.mark.usefixtures("commits")
 def test_under_double_opt_in_a_move_to_an_address_the_shopper_proved_keeps_the_subscription(
