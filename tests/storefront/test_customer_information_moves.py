@@ -49,6 +49,11 @@ def test_under_double_opt_in_a_shopper_cannot_move_their_subscription_onto_an_un
     assert (row.email, row.member_status, row.consent_request) == (victim, "pending", ConsentRequest.CONFIRM)
     assert row.confirmation_sent_at is not None
 
+    customer_information_post(shopper_client, email=victim)  # the shopper withdraws: no link, an unsubscribe
+    send_all()
+    assert emulator.get_member(api_key, list_id, victim)["status"] == "unsubscribed"
+    assert len(emulator.confirmations(api_key)) == 1
+
 
 @pytest.mark.usefixtures("commits")
 def test_under_double_opt_in_a_move_to_an_address_the_shopper_proved_keeps_the_subscription(
@@ -101,3 +106,37 @@ def test_moving_onto_a_guest_subscribers_address_while_withdrawing_does_not_unsu
         "the guest's subscription was withdrawn by a stranger's account edit: %s" %
         emulator.get_member(api_key, list_id, guest)["status"])
     assert emulator.get_member(api_key, list_id, old_address)["status"] == "unsubscribed"
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_stranger_moving_onto_a_subscribers_address_does_not_rename_their_member(
+        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """Ann has an account with her address, consents, and is subscribed as FNAME "Ann". A shopper who does not
+    consent types Ann's address into their own account on Shuup's *Customer Information* page (Shuup checks
+    nothing). The shop left the status of Ann's member alone, but the move wrote the stranger's names onto it: Ann's
+    next newsletter greeted her as "Tess" (the newsletter block, for the same situation, leaves an existing member's
+    names alone: "the block's are a stranger's"). Nor are the stranger's language, groups or tags written onto
+    Ann's member."""
+    from shuup.testing.factories import create_random_contact_group
+
+    from tests.helpers import new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    group = create_random_contact_group(shop=shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(tag_group_ids=[group.pk])
+    ann = new_person(permission=True, email="ann.subscriber@fastmail.com", first_name="Ann", last_name="Original")
+    person = get_person_contact(shopper)
+    group.members.add(person)  # the stranger's group tag is theirs, not Ann's
+    send_all()
+    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
+    language = emulator.get_member(api_key, list_id, ann.email)["language"]
+
+    customer_information_post(shopper_client, email=ann.email)  # Tess Tester, box unticked
+    send_all()
+    assert Contact.objects.get(pk=person.pk).email == ann.email
+    member = emulator.get_member(api_key, list_id, ann.email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
+        "Ann's member renamed by a stranger's account edit: %r" % member["merge_fields"])
+    assert member["language"] == language
+    assert [tag["name"] for tag in member["tags"]] == []

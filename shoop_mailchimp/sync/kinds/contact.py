@@ -155,7 +155,9 @@ class Context:
     """What planning a slice of contact rows needs, loaded in four queries (seven with interests, orders and
     groups' names for merge fields or tags: the shop's other contacts of the same addresses, their orders, the
     groups' names), and one more when a row left its address last sent (erased, or the contact's address changed):
-    whether another of the shop's contacts still has it, or has the contact's new address (:func:`held_by_others`).
+    whether another of the shop's contacts still has it, or has the contact's new address (:func:`held_by_others`);
+    under double opt-in, one more when a contact's address changed: whether its owner proved the new one
+    (:func:`moved_to_proven`).
 
     Several contacts of the shop may have one address (a newsletter block's contact and the account registered
     later): Mailchimp has one member of it, and whichever is sent last writes it. So the facts only the shop knows
@@ -444,8 +446,12 @@ class ContactPlan:
         # unsubscribe asked for: the audience may have a member of the address the shop never told.
         self.consent_request = row.consent_request
         #: A consent typed into the newsletter block (a new person's contact) reached a member Mailchimp already
-        #: held (a guest buyer, a subscriber of Mailchimp's own form): the write left its data alone (see run).
+        #: held (a guest buyer, a subscriber of Mailchimp's own form), or the contact moved without consent onto a
+        #: member not its own (:attr:`arrived_at_held`): the write left its data alone (see run).
         self.member_data_left_out = False
+        #: The contact moved without consent onto a member of its new address that is not its own (another
+        #: contact's, a guest buyer's, a subscriber of Mailchimp's own form): the write left its data and tags alone.
+        self.arrived_at_held = False
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
@@ -729,7 +735,10 @@ class ContactPlan:
                     "customer was sent without an opt-in" % (self.email, member_status))
         tag_change = None
         if member_status not in ("", members.ERASED, members.ARCHIVED):
-            tag_change = self.tag_change(None if member is None else tags.member_tags(member))
+            # A member arrived at that is not the contact's: the rules' tags are taken as its own (found), none
+            # added or removed.
+            tag_change = self.tag_change(set(self.tags_wanted) if self.arrived_at_held else (
+                None if member is None else tags.member_tags(member)))
             tags_operation = tag_change.operation(list_id, self.email)
             if tags_operation is not None:
                 yield tags_operation
@@ -780,6 +789,9 @@ class ContactPlan:
         list_id = self.configuration.list_id
         # The tags the shop applied (and found) are the old member's: the member arrived at carries its own.
         self.tags_applied, self.tags_found = set(), set()
+        # Nor are its data: the write carries none of the contact's names, language or groups (as the newsletter
+        # block's signup leaves an existing member's alone: they may be a stranger's), and its tags stay as they are.
+        self.member_data_left_out = self.arrived_at_held = True
         left, member = "", None
         if status:
             try:
