@@ -328,6 +328,10 @@ def newsletter_status(shop, contact):
         if member_status == members.SUBSCRIBED and withdrawn_unsent and held_back(shop):
             return UNSUBSCRIBE_RECORDED
         if request != ConsentRequest.UNSUBSCRIBE and member_status == members.SUBSCRIBED:
+            if proven_subscriber_of(shop.pk, contact) is not None:
+                # The address's subscription is another customer's, who proved the address theirs (this account's
+                # owner never did): not this account's, whose Unsubscribe withdraws its own consent only.
+                return NOT_SUBSCRIBED
             return SUBSCRIBED_ELSEWHERE
         if request != ConsentRequest.UNSUBSCRIBE and member_status == members.PENDING:
             return CONFIRMATION_MAILED  # not subscribed anywhere: a pending member is mailed no newsletter

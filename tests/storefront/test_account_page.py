@@ -747,6 +747,8 @@ def test_a_strangers_unproven_account_cannot_unsubscribe_a_proven_subscriber(
     assert (emulator.get_member(api_key, list_id, email)["status"], ann.marketing_permission) == ("subscribed", True)
     assert Contact.objects.get(pk=mallory.pk).marketing_permission is False
     assert status_on_page(ann_browser)[0] == "subscribed"
+    # The stranger's page claims no subscription of theirs (nor one they made "outside the account").
+    assert status_on_page(stranger)[0] == "not_subscribed"
 
     # Ann's own press still unsubscribes the address, and the stranger's contact learns it.
     choose(ann_browser, subscribe=False)
