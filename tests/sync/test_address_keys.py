@@ -209,3 +209,34 @@ def test_the_migration_rekeys_the_addresses_that_are_not_ascii_with_idna_2008(sh
     keys = dict(ContactAddressKey.objects.values_list("pk", "key"))
     assert [keys[person.pk] for person in (eszett, sigma, plain)] == [
         "anna@strasse.de", "eleni@xn--kxae4bpq.gr", "left@as.is"]
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_contact_sent_under_idna_2003_is_moved_to_its_own_mailbox_by_the_migration(
+        shop, configuration, mailchimp_account, monkeypatch):
+    """A contact sent and keyed before the upgrade (as anna@strasse.de, a stranger's mailbox): the migration re-keys
+    it and queues it again, and its next send readdresses the member to its own mailbox; a contact whose address is
+    the same under both is not queued."""
+    from shoop_mailchimp.mailchimp import members
+    from tests.helpers import make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    with monkeypatch.context() as patch:
+        patch.setattr(members, "ascii_domain", lambda domain: domain.encode("idna").decode("ascii"))
+        person = new_person(permission=True, email="anna@straße.de")
+        same = new_person(permission=True, email="vera@bücher.de")
+        drain()
+    assert emulator.get_member(api_key, list_id, "anna@strasse.de")["status"] == "subscribed"
+    assert ContactAddressKey.objects.get(pk=person.pk).key == "anna@strasse.de"
+    version = row_of(same).version
+
+    rekey_migration.forwards(apps, None)
+    assert ContactAddressKey.objects.get(pk=person.pk).key == "anna@xn--strae-oqa.de"
+    assert (row_of(person).status, row_of(same).status, row_of(same).version) == (
+        SyncStatus.PENDING, SyncStatus.SYNCED, version)
+    for _ in range(3):
+        make_all_due()
+        drain()
+    assert row_of(person).email == "anna@xn--strae-oqa.de", row_of(person).last_error
+    assert [(member["email_address"], member["status"]) for member in emulator.members(api_key, list_id)
+            if member["email_address"].startswith("anna")] == [("anna@xn--strae-oqa.de", "subscribed")]
