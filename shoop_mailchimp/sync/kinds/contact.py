@@ -17,7 +17,7 @@ from shoop_mailchimp import consent, member_events, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
-from shoop_mailchimp.mailchimp.members import address_key
+from shoop_mailchimp.mailchimp.members import address_key, domain_problem
 from shoop_mailchimp.mailchimp.resources import customer_path, member_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import (
@@ -326,6 +326,11 @@ def address_problem(email):
         validate_email((email or "").strip())
     except ValidationError:
         return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % email)
+    refused = domain_problem(email)
+    if refused:
+        # Django's validator still follows IDNA 2003, which named another, real domain for such an address.
+        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on the contact."
+                              % (email, refused))
     if len(mailchimp_email(email)) > MAX_ADDRESS:
         return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on the "
                               "contact." % (email, MAX_ADDRESS))
