@@ -12,7 +12,7 @@ from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, new_person, row_of
 from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture of shopper_client)
-from tests.storefront.test_account_page import customer_information_post, shopper, shopper_client  # noqa: F401
+from tests.storefront.test_account_page import customer_information_post, shopper_client, shopper_user  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
