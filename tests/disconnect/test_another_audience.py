@@ -12,7 +12,7 @@ from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import field_error, post_shop_form, url
 from tests.helpers import make_all_due, member_puts, new_person, row_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_reconnecting_to_another_audience_subscribes_the_consenting_contacts_there(admin_client, connected,

@@ -9,7 +9,7 @@ from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from tests.admin.conftest import post_shop_form, url
 from tests.helpers import make_all_due, member_puts, new_person, row_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def test_a_withdrawal_made_while_disconnected_without_a_key_reaches_mailchimp_at_the_reconnect(

@@ -22,7 +22,7 @@ from tests.admin.conftest import post_shop_form
 from tests.helpers import make_all_due, member_puts, new_person, wait_for
 from tests.reliability.helpers import assert_nothing_lost, drain_until_settled
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def people_in_a_group(count, **fields):
@@ -216,6 +216,7 @@ def test_database_error_after_commit_does_not_break_the_save(scenario, mailchimp
     assert_nothing_lost(emulator, api_key, list_id, scenario, [person])
 
 
+@pytest.mark.django_db(transaction=True)  # a thread of its own reads the test's data
 def test_edit_while_the_send_is_in_flight_newest_state_wins(scenario, mailchimp_account, worker_mode):
     emulator, api_key, list_id = mailchimp_account
     person = new_person(first_name="Old")
@@ -325,6 +326,7 @@ def test_deleted_audience_pauses_and_a_new_one_gets_every_contact(scenario, mail
     assert_nothing_lost(emulator, api_key, new_list, scenario, before + during)
 
 
+@pytest.mark.django_db(transaction=True)  # its subject is the request's own commit
 def test_faults_inside_one_transaction_never_fail_the_checkout_like_save(scenario, mailchimp_account):
     """Mailchimp errors of every kind while a request saves several contacts: every save commits."""
     emulator, api_key, list_id = mailchimp_account

@@ -215,7 +215,8 @@ def test_an_address_that_bounces_is_told_so_not_to_wait_for_a_link(shop, shopper
     assert 'value="0"' in html and 'name="subscribe" value="1"' not in html
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_customer_a_stranger_signed_up_is_told_a_link_was_mailed_not_that_they_subscribed_elsewhere(
         shop, shopper_user, shopper_client, configuration, mailchimp_account):
     """A pending member is mailed no newsletter, and the customer subscribed nowhere: the page says a link to

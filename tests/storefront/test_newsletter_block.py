@@ -280,7 +280,8 @@ def test_a_known_contact_subscribed_already_in_mailchimp_stays_subscribed_when_t
     assert emulator.confirmations(api_key) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_press_on_a_member_subscribed_on_mailchimps_form_unknown_to_the_shop_keeps_it_subscribed(
         shop, front_client, configuration, mailchimp_account):
     """The shop believes the member transactional (the subscribe webhook of Mailchimp's own form was lost): the

@@ -29,7 +29,7 @@ from shoop_mailchimp.webhook_registration import SOURCES
 from tests.helpers import new_person, place_order, row_of, wait_for
 from tests.webhooks.helpers import post_event
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 _counter = itertools.count(1)
 
 
@@ -166,6 +166,7 @@ def test_an_unsubscribe_older_than_consent_given_again_in_the_shop_is_ignored(cl
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
 
 
+@pytest.mark.django_db(transaction=True)  # a thread of its own reads the test's data
 def test_an_unsubscribe_made_while_the_consent_is_being_sent_is_not_taken_for_older(client, worker, monkeypatch,
                                                                                     mailchimp_account):
     """Mailchimp's ``fired_at`` has whole seconds: the consent's time is when it left, not when its send
@@ -335,6 +336,7 @@ def test_an_order_of_a_customer_sent_once_names_it_by_id_even_when_its_last_send
     assert emulator.get_member(api_key, list_id, old_email) is None, "the old address is not re-created"
 
 
+@pytest.mark.django_db(transaction=True)  # a thread of its own reads the test's data
 def test_a_worker_whose_lease_ran_out_never_sends_an_older_plan_after_another_worker(worker, settings,
                                                                                     mailchimp_account):
     """Worker A claims two rows and hangs on the first past its lease; worker B takes both and sends the

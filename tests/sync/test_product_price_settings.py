@@ -13,7 +13,7 @@ from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts
 from tests.sync.test_product_prices import sent_price, shows_visitors, vat_24
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def product_requests(emulator):

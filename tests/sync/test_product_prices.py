@@ -19,7 +19,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
 def sent_variants(emulator, api_key, configuration, product):
@@ -319,25 +319,27 @@ def test_a_discount_whose_start_passes_is_sent_without_a_save(shop, configuratio
     assert sent_price(emulator, api_key, configuration, product) == 150
 
 
-def test_a_happy_hour_that_began_is_sent_without_a_save(settings, shop, configuration, mailchimp_account):
+def test_a_happy_hour_that_began_is_sent_without_a_save(shop, configuration, mailchimp_account):
     emulator, api_key, _list_id = mailchimp_account
-    # The shop's time zone is the one where it is now 12 something: a happy hour from an hour from now to three hours
-    # from now ends before midnight, whenever the test runs.
+    # The time zone is the one where it is now 12 something (as Shuup's happy hours read it: the active one): a
+    # happy hour from an hour from now to three hours from now ends before midnight, whenever the test runs.
     utc_now = timezone.now()
-    settings.TIME_ZONE = "Etc/GMT%+d" % (utc_now.hour - 12)  # (POSIX signs: Etc/GMT-2 is UTC+2)
-    now = timezone.localtime(utc_now)
-    assert now.hour == 12, now
-    product = create_product("beer", shop=shop, supplier=get_default_supplier(), default_price=8)
-    later, end = (now + timedelta(hours=1)).time(), (now + timedelta(hours=3)).time()
-    happy_hour = HappyHour.objects.create(shop=shop, name="After work")
-    time_range = TimeRange.objects.create(happy_hour=happy_hour, weekday=now.weekday(), from_hour=later, to_hour=end)
-    discount = Discount.objects.create(shop=shop, name="Beer", active=True, product=product,
-                                       discounted_price_value=5)
-    discount.happy_hours.add(happy_hour)
-    assert sent_price(emulator, api_key, configuration, product) == 8
-    TimeRange.objects.filter(pk=time_range.pk).update(from_hour=timezone.localtime(timezone.now()).time())  # began
-    run_due_work()
-    assert sent_price(emulator, api_key, configuration, product) == 5
+    with timezone.override("Etc/GMT%+d" % (utc_now.hour - 12)):  # (POSIX signs: Etc/GMT-2 is UTC+2)
+        now = timezone.localtime(utc_now)
+        assert now.hour == 12, now
+        product = create_product("beer", shop=shop, supplier=get_default_supplier(), default_price=8)
+        later, end = (now + timedelta(hours=1)).time(), (now + timedelta(hours=3)).time()
+        happy_hour = HappyHour.objects.create(shop=shop, name="After work")
+        time_range = TimeRange.objects.create(happy_hour=happy_hour, weekday=now.weekday(), from_hour=later,
+                                              to_hour=end)
+        discount = Discount.objects.create(shop=shop, name="Beer", active=True, product=product,
+                                           discounted_price_value=5)
+        discount.happy_hours.add(happy_hour)
+        assert sent_price(emulator, api_key, configuration, product) == 8
+        TimeRange.objects.filter(pk=time_range.pk).update(
+            from_hour=timezone.localtime(timezone.now()).time())  # began
+        run_due_work()
+        assert sent_price(emulator, api_key, configuration, product) == 5
 
 
 def test_the_batch_path_sends_sale_prices_in_few_queries(shop, burst_settings, mailchimp_account):

@@ -18,8 +18,8 @@ from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture 
 from tests.storefront.test_account_page import (  # noqa: F401
     choose,
     customer_information_post,
-    shopper,
     shopper_client,
+    shopper_user,
 )
 
 pytestmark = pytest.mark.django_db
