@@ -5,23 +5,16 @@ from shuup.core.models import Contact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
-from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due
-from tests.storefront.test_account_page import customer_information_post, shopper, shopper_client  # noqa: F401
+from tests.helpers import send_due
+from tests.storefront.test_account_page import customer_information_post, shopper_client, shopper_user  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-def send_all():
-    for _ in range(3):
-        make_all_due()
-        drain()
 
 
 # Found by independent review aud9 (issue 19).
 @pytest.mark.usefixtures("commits")
 def test_under_double_opt_in_a_shopper_cannot_move_their_subscription_onto_an_unconfirmed_address(
-        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
     """A shopper proved their own address (activation link) and is subscribed. The shop runs double opt-in. On
     Shuup's *Customer Information* page they replace their address with someone else's (nothing proves it theirs;
     Mailchimp holds no member of it) and keep the box ticked. The shop PATCHed the subscribed member's
@@ -29,16 +22,16 @@ def test_under_double_opt_in_a_shopper_cannot_move_their_subscription_onto_an_un
     consent typed for it anywhere else in the storefront (block, account page, checkout box) would be ``pending``.
     The move now asks the new address's owner to confirm, and the consent stays a request until they do."""
     emulator, api_key, list_id = mailchimp_account
-    person = get_person_contact(shopper)
-    shop_consent.record_proof(person.pk, shopper.email)
-    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
-    send_all()
-    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    person = get_person_contact(shopper_user)
+    shop_consent.record_proof(person.pk, shopper_user.email)
+    customer_information_post(shopper_client, email=shopper_user.email, marketing_permission="on")
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, shopper_user.email)["status"] == "subscribed"
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
 
     victim = "never.asked@fastmail.com"
     customer_information_post(shopper_client, email=victim, marketing_permission="on")
-    send_all()
+    send_due(rounds=3)
     assert Contact.objects.get(pk=person.pk).email == victim
     member = emulator.get_member(api_key, list_id, victim)
     assert member is None or member["status"] != "subscribed", (
@@ -50,35 +43,35 @@ def test_under_double_opt_in_a_shopper_cannot_move_their_subscription_onto_an_un
     assert row.confirmation_sent_at is not None
 
     customer_information_post(shopper_client, email=victim)  # the shopper withdraws: no link, an unsubscribe
-    send_all()
+    send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, victim)["status"] == "unsubscribed"
     assert len(emulator.confirmations(api_key)) == 1
 
 
 @pytest.mark.usefixtures("commits")
 def test_under_double_opt_in_a_move_to_an_address_the_shopper_proved_keeps_the_subscription(
-        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
     """The other side: the shopper activated their account again through the link mailed to the new address (it is
     proven theirs): their subscribed member moves there as it is, nobody is mailed a confirmation."""
     emulator, api_key, list_id = mailchimp_account
-    person = get_person_contact(shopper)
-    shop_consent.record_proof(person.pk, shopper.email)
-    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
-    send_all()
+    person = get_person_contact(shopper_user)
+    shop_consent.record_proof(person.pk, shopper_user.email)
+    customer_information_post(shopper_client, email=shopper_user.email, marketing_permission="on")
+    send_due(rounds=3)
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
 
     mine = "Tess.New@fastmail.com"
     shop_consent.record_proof(person.pk, mine)
     customer_information_post(shopper_client, email=mine, marketing_permission="on")
-    send_all()
+    send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, mine)["status"] == "subscribed"
-    assert emulator.get_member(api_key, list_id, shopper.email) is None
+    assert emulator.get_member(api_key, list_id, shopper_user.email) is None
     assert emulator.confirmations(api_key) == []
 
 
 @pytest.mark.usefixtures("commits")
 def test_moving_onto_a_guest_subscribers_address_while_withdrawing_does_not_unsubscribe_the_guest(
-        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
     """A guest bought with the box ticked: Mailchimp holds their address subscribed (no contact of the shop has it).
     A subscribed shopper types that guest's address into their account on Shuup's *Customer Information* page and
     unticks the marketing box in the same save. The shopper's withdrawal is theirs (their old address); the member
@@ -89,18 +82,18 @@ def test_moving_onto_a_guest_subscribers_address_while_withdrawing_does_not_unsu
     from tests.sync.test_guest_orders import guest_order
 
     emulator, api_key, list_id = mailchimp_account
-    person = get_person_contact(shopper)
-    old_address = shopper.email
-    shop_consent.record_proof(person.pk, shopper.email)
-    customer_information_post(shopper_client, email=shopper.email, marketing_permission="on")
+    person = get_person_contact(shopper_user)
+    old_address = shopper_user.email
+    shop_consent.record_proof(person.pk, shopper_user.email)
+    customer_information_post(shopper_client, email=shopper_user.email, marketing_permission="on")
     guest = "guest.subscriber@fastmail.com"
     guest_order(shop, guest, marketing_permission=True, name="Gina Guest")
-    send_all()
-    assert emulator.get_member(api_key, list_id, shopper.email)["status"] == "subscribed"
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, shopper_user.email)["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, guest)["status"] == "subscribed"
 
     customer_information_post(shopper_client, email=guest)  # the box unticked
-    send_all()
+    send_due(rounds=3)
     assert Contact.objects.get(pk=person.pk).marketing_permission is False
     assert emulator.get_member(api_key, list_id, guest)["status"] == "subscribed", (
         "the guest's subscription was withdrawn by a stranger's account edit: %s" %
@@ -110,7 +103,7 @@ def test_moving_onto_a_guest_subscribers_address_while_withdrawing_does_not_unsu
 
 @pytest.mark.usefixtures("commits")
 def test_a_stranger_moving_onto_a_subscribers_address_does_not_rename_their_member(
-        shop, shopper, shopper_client, configuration, mailchimp_account):  # noqa: F811
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
     """Ann has an account with her address, consents, and is subscribed as FNAME "Ann". A shopper who does not
     consent types Ann's address into their own account on Shuup's *Customer Information* page (Shuup checks
     nothing). The shop left the status of Ann's member alone, but the move wrote the stranger's names onto it: Ann's
@@ -125,14 +118,14 @@ def test_a_stranger_moving_onto_a_subscribers_address_does_not_rename_their_memb
     group = create_random_contact_group(shop=shop)
     MailchimpConfiguration.objects.filter(pk=configuration.pk).update(tag_group_ids=[group.pk])
     ann = new_person(permission=True, email="ann.subscriber@fastmail.com", first_name="Ann", last_name="Original")
-    person = get_person_contact(shopper)
+    person = get_person_contact(shopper_user)
     group.members.add(person)  # the stranger's group tag is theirs, not Ann's
-    send_all()
+    send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
     language = emulator.get_member(api_key, list_id, ann.email)["language"]
 
     customer_information_post(shopper_client, email=ann.email)  # Tess Tester, box unticked
-    send_all()
+    send_due(rounds=3)
     assert Contact.objects.get(pk=person.pk).email == ann.email
     member = emulator.get_member(api_key, list_id, ann.email)
     assert member["status"] == "subscribed"
