@@ -52,7 +52,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from shoop_mailchimp.member_events import handle_event
-from shoop_mailchimp.models import MailchimpConfiguration
+from shoop_mailchimp.models import MailchimpConfiguration, SyncState
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
 URL_NAME = "shoop_mailchimp_webhook"
@@ -66,6 +66,8 @@ NEEDS_EMAIL = ("subscribe", "unsubscribe", "profile", "cleaned")
 FIRED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: Longer ids overflow the database's integers (SQLite raises OverflowError); no shop has one.
 MAX_SHOP_ID_DIGITS = 18
+#: The longest e-mail address there is (RFC 5321): an upemail's new address is kept in the contact's sync state.
+MAX_ADDRESS = SyncState._meta.get_field("email").max_length
 
 
 class BadDelivery(Exception):
@@ -137,5 +139,7 @@ def parse_event(form):
         raise BadDelivery("A %s event needs data[email]." % event_type)
     if event_type == "upemail" and not (data.get("old_email") and data.get("new_email")):
         raise BadDelivery("An upemail event needs data[old_email] and data[new_email].")
+    if event_type == "upemail" and len(data["new_email"]) > MAX_ADDRESS:
+        raise BadDelivery("data[new_email] is longer than an e-mail address can be (%d characters)." % MAX_ADDRESS)
     return {"type": event_type, "fired_at": parse_fired_at(form.get("fired_at", "")), "data": data,
             "merges": merges}

@@ -190,6 +190,18 @@ def test_upemail_moves_the_sync_to_the_new_address_and_keeps_the_shop_email(
     assert "new@fastmail.com" in entry.message and old_email.upper() in entry.message
 
 
+def test_an_upemail_to_an_address_longer_than_any_is_rejected_and_changes_nothing(client, configuration):
+    """No address is longer than 254 characters: such a new address is a malformed delivery (on PostgreSQL it
+    did not fit the sync state's column and the webhook failed with a server error)."""
+    contact = make_contact(permission=True)
+    before = state_of(contact).email
+    too_long = "%s@%s.%s.%s.com" % ("l" * 64, "d" * 63, "e" * 63, "f" * 58)
+    response = post_event(client, configuration, "upemail", old_email=contact.email, new_email=too_long)
+    assert response.status_code == 400 and b"longer than an e-mail address can be" in response.content
+    assert state_of(contact).email == before
+    assert not webhook_entries().exists()
+
+
 @pytest.mark.parametrize("event_type, data", [
     ("profile", {"merges": {"FNAME": "Changed"}}),
     ("campaign", {"id": "camp1", "subject": "Hello", "status": "sent"}),
