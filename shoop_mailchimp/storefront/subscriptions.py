@@ -225,13 +225,14 @@ def withdraw_consent(shop, contact):
         ] if proven_subscriber_of(shop_id, contact) is not None]
         if shop.pk in guarded:
             _set_consent(shop, contact, False, ACCOUNT_PAGE)
-            _own_withdrawal_only(guarded, contact)
+            state.withdrawal_not_the_members(guarded, SyncKind.CONTACT, contact.pk)
             log_event(shop.pk, "storefront.unsubscribe", "The shopper's own consent only: contact %d, whose owner "
                       "proved the address theirs, consents; the member was left subscribed (this shopper never "
                       "proved the address)." % proven_subscriber_of(shop.pk, contact), contact_id=contact.pk)
             return False
         _set_consent(shop, contact, False, ACCOUNT_PAGE)
-        _own_withdrawal_only([shop_id for shop_id in guarded if shop_id != shop.pk], contact)
+        state.withdrawal_not_the_members([shop_id for shop_id in guarded if shop_id != shop.pk], SyncKind.CONTACT,
+                                       contact.pk)
         others = list(shop_contacts_with_address(shop.pk, contact.email).exclude(pk=contact.pk)) \
             if contact.email else []
         for other in others:
@@ -260,15 +261,6 @@ def proven_subscriber_of(shop_id, contact):
         if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, same_owner(other.pk)):
             return other.pk
     return None
-
-
-def _own_withdrawal_only(shop_ids, contact):
-    """The contact's consent, withdrawn by a save, is not sent as the member's unsubscribe in these shops (the
-    member is a proven owner's who consents): the row's consent last sent is the withdrawn one already, and no
-    unsubscribe asked for earlier is left to send."""
-    rows = SyncState.objects.contacts().filter(shop_id__in=shop_ids, object_id=contact.pk)
-    rows.filter(opt_in=True).update(opt_in=False)
-    rows.filter(consent_request=ConsentRequest.UNSUBSCRIBE).update(consent_request="")
 
 
 def _set_consent(shop, contact, permission, where):

@@ -227,6 +227,15 @@ def unsubscribed_under(shop_id, state_ids):
     return rows.update(member_status=UNSUBSCRIBED, **_pending_now(timezone.now()))
 
 
+def withdrawal_not_the_members(shop_ids, kind, object_id):
+    """The object's consent, withdrawn by a save, is not sent as the member's unsubscribe in these shops (the member
+    is a proven owner's who consents): the row's consent last sent is the withdrawn one already, and no unsubscribe
+    asked for earlier is left to send."""
+    rows = SyncState.objects.filter(shop_id__in=list(shop_ids), kind=kind, object_id=object_id)
+    rows.filter(opt_in=True).update(opt_in=False)
+    rows.filter(consent_request=ConsentRequest.UNSUBSCRIBE).update(consent_request="")
+
+
 def drop_unconfirmed_requests(shop_id, kind, contact_ids):
     """The shop withdrew these contacts' consent: a consent typed into the newsletter block not sent yet
     (``SIGNUP``) and a confirmation its owner has not given (``CONFIRM``) are void, in the caller's transaction. The
