@@ -326,7 +326,6 @@ def test_deleted_audience_pauses_and_a_new_one_gets_every_contact(scenario, mail
     assert_nothing_lost(emulator, api_key, new_list, scenario, before + during)
 
 
-@pytest.mark.django_db(transaction=True)  # its subject is the request's own commit
 def test_faults_inside_one_transaction_never_fail_the_checkout_like_save(scenario, mailchimp_account):
     """Mailchimp errors of every kind while a request saves several contacts: every save commits."""
     emulator, api_key, list_id = mailchimp_account
