@@ -127,6 +127,9 @@ def parse_fired_at(value):
 def parse_event(form):
     """``type``, ``fired_at`` and the ``data[...]`` fields as a flat dict (``merges`` nested)."""
     event_type = form.get("type", "")
+    if any("\x00" in value for values in form.lists() for value in values[1]):
+        # No address or name holds one; PostgreSQL refuses it in any query (a server error, not an answer).
+        raise BadDelivery("A field contains a NUL character.")
     if event_type not in HANDLED_TYPES:
         raise BadDelivery("Unknown or missing event type %r." % event_type[:40])
     data, merges = {}, {}

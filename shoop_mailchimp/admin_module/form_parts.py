@@ -51,7 +51,8 @@ class MailchimpConfigurationForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     remove_api_key = forms.BooleanField(label=_("Remove the stored key"), required=False)
-    audience = forms.CharField(label=_("Audience"), required=False, widget=forms.Select())
+    # A posted value is not checked against the choices: its length is, as the audience id's.
+    audience = forms.CharField(label=_("Audience"), required=False, max_length=64, widget=forms.Select())
     list_id = forms.CharField(
         label=_("Audience id"),
         required=False,

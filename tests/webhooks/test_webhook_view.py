@@ -61,6 +61,8 @@ def test_only_get_head_and_post_are_allowed(client, configuration):
     {"type": "unsubscribe"},
     {"type": "cleaned", "data[email]": " "},
     {"type": "upemail", "data[old_email]": "a@fastmail.com"},
+    {"type": "unsubscribe", "data[email]": "a\x00@fastmail.com"},
+    {"type": "upemail", "data[old_email]": "a@fastmail.com", "data[new_email]": "b\x00@fastmail.com"},
 ])
 def test_malformed_deliveries_are_rejected(client, configuration, form):
     form = dict(form, **{"data[list_id]": configuration.list_id})
