@@ -196,6 +196,7 @@ class ShopDelivery:
             for lost in set(self.held) - kept:
                 del self.held[lost]
         if row.id in self.taught_row_ids and row.id in self.held:
+            self.taught_row_ids.discard(row.id)  # claimed again (a later chunk), it is planned afresh
             state.release([self.held.pop(row.id)])
             return False
         return row.id in self.held
