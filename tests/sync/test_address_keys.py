@@ -13,7 +13,7 @@ from shoop_mailchimp.models import ContactAddressKey, OrderAddressKey, SyncStatu
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import new_person, row_of
 
-rekey_migration = importlib.import_module("shoop_mailchimp.migrations.0031_h_idna_rekey")
+rekey_migration = importlib.import_module("shoop_mailchimp.migrations.0032_idna_address_keys")
 
 ZWJ = "\u200d"
 #: (address, as Mailchimp gets it, as IDNA 2003 named it: another domain)

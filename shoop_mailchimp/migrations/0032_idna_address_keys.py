@@ -85,7 +85,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shoop_mailchimp', '0030_address_keys'),
+        ('shoop_mailchimp', '0031_consent_changed_at'),
     ]
 
     operations = [
