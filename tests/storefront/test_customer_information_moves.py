@@ -133,3 +133,26 @@ def test_a_stranger_moving_onto_a_subscribers_address_does_not_rename_their_memb
         "Ann's member renamed by a stranger's account edit: %r" % member["merge_fields"])
     assert member["language"] == language
     assert [tag["name"] for tag in member["tags"]] == []
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_stranger_never_sent_typing_a_subscribers_address_does_not_rename_their_member(
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """Review aud9, as the reviewer wrote it: the stranger's account was never sent (no consent, and the shop sends
+    only people who consented), so typing Ann's address is its first send, not a move. That send wrote the
+    stranger's names onto Ann's member; it now reads the member first and leaves its names alone."""
+    from tests.helpers import new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    ann = new_person(permission=True, email="ann.subscriber@fastmail.com", first_name="Ann", last_name="Original")
+    person = get_person_contact(shopper_user)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
+
+    customer_information_post(shopper_client, email=ann.email)  # Tess Tester, box unticked
+    send_due(rounds=3)
+    assert Contact.objects.get(pk=person.pk).email == ann.email
+    member = emulator.get_member(api_key, list_id, ann.email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
+        "Ann's member renamed by a stranger's account edit: %r" % member["merge_fields"])

@@ -248,12 +248,16 @@ def held_by_others(shop_id, rows, contacts):
     query, none when no row left its address: ``left``, the ids of those whose address last sent another of the
     shop's contacts still has (any spelling of the mailbox: their address keys; Mailchimp has one member of the
     address, the other contact's); ``arrived``, the ids of those whose contact's new address another of the shop's
-    contacts has (the member there is that contact's)."""
+    contacts has (the member there is that contact's), or the address of a contact without consent never sent yet
+    (its first send may reach a member that is another's)."""
     left, arrived = {}, {}
     for row in rows:
-        if not (row.email or "").strip():
-            continue
         contact = contacts.get(row.object_id)
+        if not (row.email or "").strip():
+            if (contact is not None and not row.erase and not row.member_status and (contact.email or "").strip()
+                    and not contact.marketing_permission):
+                arrived[row.object_id] = contact.email
+            continue
         if row.erase or contact is None:
             left[row.object_id] = row.email
         elif address_key(row.email) != address_key(contact.email):
@@ -441,6 +445,10 @@ class ContactPlan:
         #: nothing shows the new address the person's (Shuup does not verify an address typed into an account, and
         #: its owner did not prove it theirs): its owner is asked to confirm (the move asks ``pending``, Mailchimp
         #: mails them a link), and the consent stays a request (*confirm*) until they do (see run).
+        #: The contact's first send, without consent of its own, of an address another contact of the shop has: the
+        #: member Mailchimp may hold there is that contact's (a stranger's account typed with a subscriber's address),
+        #: read first, and its names, language, groups and tags are left as they are (see run).
+        self.first_at_shared = arrived_shared and not row.email and not row.member_status and not self.permission
         self.move_confirms = bool(self.previous_email) and configuration.double_opt_in and self.permission and (
             not moved_to_proven) and row.member_status in (members.SUBSCRIBED, members.PENDING)
         # A member the shop created before is never re-created subscribed by a stray write (an address
@@ -526,7 +534,7 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
-                and not self.confirmation_decided_by_answer and not self.signup)
+                and not self.confirmation_decided_by_answer and not self.signup and not self.first_at_shared)
 
     @property
     def signup(self):
@@ -640,6 +648,12 @@ class ContactPlan:
             held_by = yield from self._arriving_at_held_member()
         if held_by:
             status = yield from self._arrived_at_shared(status, log, held_by)
+        elif self.first_at_shared and (yield from self._arriving_at_held_member()):
+            # As a move onto it: the member is another's; this write carries only what the consent rules say.
+            self.tags_applied, self.tags_found = set(), set()
+            self.member_data_left_out = self.arrived_at_held = True
+            log("member.kept", "%s is another contact's of the shop too, and Mailchimp holds its member: this "
+                "contact's first send left that member's names, language, groups and tags as they are" % self.email)
         elif self.previous_shared:
             # Another of the shop's contacts still has the old address: its member (the other contact's consent,
             # data and tags) stays there. The new address is a member of its own, written under the consent rules
