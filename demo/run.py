@@ -175,11 +175,13 @@ def missing_interests(configuration, interest_ids_in_mailchimp):
 
 
 def mailchimp_interest_ids(configuration):
-    from shoop_mailchimp.mailchimp.resources import existing_interests
     from shoop_mailchimp.mailchimp.transport import open_session
+    from shoop_mailchimp.sync.kinds.group import interests_by_name
+    from shoop_mailchimp.sync.transport.direct import drive
 
     with open_session(configuration) as session:
-        return set(existing_interests(session, configuration.list_id, configuration.interest_category_id).values())
+        found = drive(session, interests_by_name(configuration.list_id, configuration.interest_category_id))
+    return set(found.values())
 
 
 def drain():
