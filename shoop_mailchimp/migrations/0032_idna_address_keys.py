@@ -6,6 +6,8 @@ addresses, a write per key that changed). A contact whose key changed was sent t
 its rows already sent (not erased) are queued again, as a save of the contact queues them, so that its next send
 addresses its own mailbox (the member Mailchimp has under the other domain is readdressed). Reversed, the keys are
 those of IDNA 2003 again (nothing is queued)."""
+import importlib
+
 import idna
 from django.db import migrations
 from django.db.models import F
@@ -27,16 +29,8 @@ def idna2008_key(email):
     return email.lower()
 
 
-def idna2003_key(email):
-    # As migration 0030 keyed addresses (Python's IDNA 2003 codec).
-    email = (email or "").strip()
-    local, at, domain = email.rpartition("@")
-    if at and not domain.isascii():
-        try:
-            email = "%s@%s" % (local, domain.encode("idna").decode("ascii"))
-        except UnicodeError:
-            pass
-    return email.lower()
+#: The key migration 0030 computed (Python's IDNA 2003 codec), for the reverse.
+idna2003_key = importlib.import_module("shoop_mailchimp.migrations.0030_address_keys").address_key
 
 
 def rekey_batch(key_model, field, keys):
