@@ -1071,21 +1071,35 @@ def permissions_operation(list_id, email, member, permission):
                      params={"skip_merge_validation": "true"})
 
 
-def erase_member(list_id, email, held_by_others, log, where=""):
+def erase_member(list_id, email, held_by_others, withdraw, log, where=""):
     """An erasure's member: permanently deleted from the audience (a permanent delete cannot be undone; a member
     already gone is done), unless another of the shop's contacts still has the address (``held_by_others``, see
-    :func:`addresses_held_by_others`): Mailchimp has one member of the address, and it is theirs too. Steps (yields
-    the Operation), for :class:`ErasePlan` and for Initialize's erasures in the audience they were recorded for
-    (``where`` names it in the log)."""
+    :func:`addresses_held_by_others`): Mailchimp has one member of the address, and it is theirs too. It is never
+    deleted then; but when none of them consents (``withdraw``, see :func:`consent_left_with`: the erased contact's
+    consent was the one it was subscribed with), it is unsubscribed. Steps (yields the Operation; returns the
+    status the member was left in when unsubscribed, "" otherwise), for :class:`ErasePlan` and for Initialize's
+    erasures in the audience they were recorded for (``where`` names it in the log)."""
+    if held_by_others and withdraw:
+        try:
+            member = yield Operation("PATCH", member_path(list_id, email), {"status": members.UNSUBSCRIBED},
+                                     params={"skip_merge_validation": "true"})
+        except MailchimpNotFound:
+            member = None
+        left = (member or {}).get("status", "")
+        log("member.unsubscribed", "%s was not deleted%s (erasure): another contact of the shop has the address, "
+            "and the member is theirs too; none of them consents, so it was unsubscribed (%s)" % (
+                email, where, left or "no member there"))
+        return left
     if held_by_others:
         log("member.kept", "%s was not deleted%s (erasure): another contact of the shop has the address, and the "
             "member is theirs too" % (email, where))
-        return
+        return ""
     try:
         yield Operation("POST", member_path(list_id, email) + "/actions/delete-permanent")
     except MailchimpNotFound:
         pass
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
+    return ""
 
 
 def consent_left_with(shop_id, row):
@@ -1122,22 +1136,13 @@ class ErasePlan:
         self.learnt = []
 
     def run(self, log):
-        if self.row.email and self.withdraw:
-            try:
-                member = yield Operation("PATCH", member_path(self.configuration.list_id, self.row.email),
-                                         {"status": members.UNSUBSCRIBED},
-                                         params={"skip_merge_validation": "true"})
-            except MailchimpNotFound:
-                member = None
-            left = (member or {}).get("status", "")
-            self.learnt.extend(address_unsubscribed(self.row.email, members.UNSUBSCRIBED, left, False,
-                                                    self.row.consent_changed_at or timezone.now(),
-                                                    self.row.object_id))
-            log("member.unsubscribed", "%s was not deleted (erasure): another contact of the shop has the address, "
-                "and the member is theirs too; none of them consents, so it was unsubscribed (%s)" % (
-                    self.row.email, left or "no member there"))
-        elif self.row.email:
-            yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
+        if self.row.email:
+            left = yield from erase_member(self.configuration.list_id, self.row.email, self.shared, self.withdraw,
+                                           log)
+            if self.withdraw:
+                self.learnt.extend(address_unsubscribed(self.row.email, members.UNSUBSCRIBED, left, False,
+                                                        self.row.consent_changed_at or timezone.now(),
+                                                        self.row.object_id))
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")
@@ -1285,9 +1290,9 @@ BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhas
 
 
 def erasures_not_sent(shop_id):
-    """``{contact id: e-mail last sent}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
-    return dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
-        member_status=members.ERASED).exclude(email="").values_list("object_id", "email"))
+    """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
+    return {row.object_id: row for row in SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
+        member_status=members.ERASED).exclude(email="")}
 
 
 def forget_audience(shop_id):
