@@ -148,8 +148,7 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     for shop_id in shop_ids_for_contact(instance):
         if getattr(instance, CONSENT_TURNED_OFF, False):
             # Before the row is queued: its send may start as soon as it is.
-            state.drop_unconfirmed_requests(shop_id, SyncKind.CONTACT, [instance.pk])
-            state.note_consent_change(shop_id, SyncKind.CONTACT, [instance.pk])
+            state.consent_withdrawn(shop_id, SyncKind.CONTACT, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance, storefront=storefront)
         else:
@@ -188,7 +187,7 @@ def consent_given(shop_id, contact, storefront=False):
     (:func:`given_request`)."""
     others = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
         "pk", flat=True)) if contact.email else set()
-    owners = _same_owner(contact.pk) if others or storefront else set()
+    owners = same_owner(contact.pk) if others or storefront else set()
     shared = bool(others - owners) if others else False
     if shared or storefront:
         request = given_request(contact, owners)
@@ -206,8 +205,8 @@ def given_request(contact, owners=None):
     proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into the newsletter
     block: sent as given to a new member, while a member Mailchimp already holds of the address, a guest buyer, is
     asked to confirm first). A consent the staff give (the admin's contact form, the admin's order creator) is the
-    shop owner's to answer for and is sent as given. ``owners``: :func:`_same_owner` of the contact, when known."""
-    if shop_consent.address_proven(contact, _same_owner(contact.pk) if owners is None else owners):
+    shop owner's to answer for and is sent as given. ``owners``: :func:`same_owner` of the contact, when known."""
+    if shop_consent.address_proven(contact, same_owner(contact.pk) if owners is None else owners):
         return ConsentRequest.SUBSCRIBE
     return ConsentRequest.SIGNUP
 
@@ -231,14 +230,12 @@ def consent_given_again(contact, shop_id=None, storefront=False):
     return withheld_in
 
 
-def _same_owner(contact_id):
+def same_owner(contact_id):
     """The companies a contact belongs to, and a company's members."""
     memberships = CompanyContact.members.through.objects
     return set(memberships.filter(contact_id=contact_id).values_list("companycontact_id", flat=True)) | set(
         memberships.filter(companycontact_id=contact_id).values_list("contact_id", flat=True))
 
-
-same_owner = _same_owner
 
 
 def contact_deleted(sender, instance, **kwargs):

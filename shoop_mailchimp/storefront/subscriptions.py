@@ -220,15 +220,15 @@ def withdraw_consent(shop, contact):
     withdraw); every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner. Returns whether
     the press unsubscribes the address (False: the shopper's own consent only)."""
     with transaction.atomic():
-        guarded = [shop_id for shop_id in [shop.pk] + [
-            other for other in shop_ids_for_contact(contact) if other != shop.pk
-        ] if proven_subscriber_of(shop_id, contact) is not None]
+        proven_subscribers = {shop_id: proven_subscriber_of(shop_id, contact) for shop_id in [shop.pk] + [
+            other for other in shop_ids_for_contact(contact) if other != shop.pk]}
+        guarded = [shop_id for shop_id, subscriber in proven_subscribers.items() if subscriber is not None]
         if shop.pk in guarded:
             _set_consent(shop, contact, False, ACCOUNT_PAGE)
             state.withdrawal_not_the_members(guarded, SyncKind.CONTACT, contact.pk)
             log_event(shop.pk, "storefront.unsubscribe", "The shopper's own consent only: contact %d, whose owner "
                       "proved the address theirs, consents; the member was left subscribed (this shopper never "
-                      "proved the address)." % proven_subscriber_of(shop.pk, contact), contact_id=contact.pk)
+                      "proved the address)." % proven_subscribers[shop.pk], contact_id=contact.pk)
             return False
         _set_consent(shop, contact, False, ACCOUNT_PAGE)
         state.withdrawal_not_the_members([shop_id for shop_id in guarded if shop_id != shop.pk], SyncKind.CONTACT,

@@ -210,11 +210,18 @@ def request_consent_change(shop_id, kind, contact_ids, request, unless=()):
     return due
 
 
-def note_consent_change(shop_id, kind, contact_ids):
-    """The shop changed these contacts' consent now (the staff withdrew it), in the caller's transaction, before
-    their rows are queued (a send may start as soon as they are): a withdrawal of another contact with the address
-    decided before it does not undo it (see :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`)."""
-    _rows(shop_id, kind, contact_ids).filter(erase=False).update(consent_changed_at=timezone.now())
+def consent_withdrawn(shop_id, kind, contact_ids):
+    """The shop withdrew these contacts' consent now (the staff), in the caller's transaction, before their rows are
+    queued (a send may start as soon as they are). In one UPDATE: a withdrawal of another contact with the address
+    decided before it does not undo it (``consent_changed_at``, see
+    :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`); and a consent typed into the newsletter block
+    not sent yet (``SIGNUP``) or a confirmation its owner has not given (``CONFIRM``) is void: the withdrawal is sent
+    as any other (a member left pending unsubscribed), not as a fresh link. A request made after the withdrawal (a
+    stranger's later press) asks its owner again."""
+    _rows(shop_id, kind, contact_ids).filter(erase=False).update(
+        consent_changed_at=timezone.now(),
+        consent_request=Case(When(consent_request__in=(ConsentRequest.SIGNUP, ConsentRequest.CONFIRM), then=Value("")),
+                             default=F("consent_request")))
 
 
 def unsubscribed_under(shop_id, state_ids):
@@ -234,15 +241,6 @@ def withdrawal_not_the_members(shop_ids, kind, object_id):
     rows = SyncState.objects.filter(shop_id__in=list(shop_ids), kind=kind, object_id=object_id)
     rows.filter(opt_in=True).update(opt_in=False)
     rows.filter(consent_request=ConsentRequest.UNSUBSCRIBE).update(consent_request="")
-
-
-def drop_unconfirmed_requests(shop_id, kind, contact_ids):
-    """The shop withdrew these contacts' consent: a consent typed into the newsletter block not sent yet
-    (``SIGNUP``) and a confirmation its owner has not given (``CONFIRM``) are void, in the caller's transaction. The
-    withdrawal is then sent as any other (a member left pending unsubscribed), not as a fresh link. A request made
-    after the withdrawal (a stranger's later press) asks its owner again."""
-    _rows(shop_id, kind, contact_ids).filter(consent_request__in=(
-        ConsentRequest.SIGNUP, ConsentRequest.CONFIRM)).update(consent_request="")
 
 
 def erase(shop_id, kind, contact_ids):
