@@ -386,12 +386,7 @@ def test_erasing_the_only_consenting_contact_of_a_shared_address_leaves_no_subsc
 
     emulator, api_key, list_id = mailchimp_account
     email = "erased.consenter%s@fastmail.com" % ("-w" if withdrawn_first else "")
-    p = new_person(permission=True, email=email)
-    q = new_person(permission=False, email=email)
-    drain()
-    make_all_due()
-    drain()
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    p, q = two_contacts_one_member(emulator, api_key, list_id, email)
     original = delivery.background_drainer.wake
     delivery.background_drainer.wake = lambda: None
     try:
