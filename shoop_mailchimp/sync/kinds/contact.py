@@ -322,22 +322,23 @@ def unsendable(contact):
 MAX_ADDRESS = SyncState._meta.get_field("email").max_length
 
 
-def address_problem(email):
-    """The Outcome of a contact with this address when it cannot be sent, else None."""
+def address_problem(email, where="the contact"):
+    """The Outcome of a contact with this address when it cannot be sent, else None. ``where``: what the shop
+    corrects (a guest order's address is the order's)."""
     if not (email or "").strip():
         return Outcome.skipped("the contact has no e-mail address")
     try:
         validate_email((email or "").strip())
     except ValidationError:
-        return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % email)
+        return Outcome.failed("%r is not a valid e-mail address; correct it on %s." % (email, where))
     refused = domain_problem(email)
     if refused:
         # Django's validator still follows IDNA 2003, which named another, real domain for such an address.
-        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on the contact."
-                              % (email, refused))
+        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on %s."
+                              % (email, refused, where))
     if len(mailchimp_email(email)) > MAX_ADDRESS:
-        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on the "
-                              "contact." % (email, MAX_ADDRESS))
+        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on %s." % (
+                              email, MAX_ADDRESS, where))
     return None
 
 
