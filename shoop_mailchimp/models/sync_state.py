@@ -157,6 +157,11 @@ class SyncState(models.Model):
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
         help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "
                     "confirm by e-mail first, or unsubscribe."))
+    subscription_moved_from = models.CharField(
+        max_length=254, blank=True, verbose_name=_("subscription moved from"),
+        help_text=_("Under double opt-in, the address whose subscribed member a change of the contact's address "
+                    "moved to an address nobody proved (its owner asked to confirm): a change back to it (a typo "
+                    "corrected) brings the member back subscribed. Cleared when the consent changes."))
     batch_id = models.CharField(max_length=64, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
     modified_on = models.DateTimeField(auto_now=True)

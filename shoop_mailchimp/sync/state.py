@@ -31,7 +31,7 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
-               "customer_sent")
+               "customer_sent", "subscription_moved_from")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -206,7 +206,8 @@ def request_consent_change(shop_id, kind, contact_ids, request, unless=()):
     now = timezone.now()
     rows = _rows(shop_id, kind, contact_ids).filter(erase=False)
     rows.exclude(consent_request__in=unless).update(consent_request=request, consent_requested_at=now)
-    rows.update(consent_changed_at=now)
+    # A consent given anew is confirmed anew: a move back no longer restores the subscription moved away.
+    rows.update(consent_changed_at=now, subscription_moved_from="")
     return due
 
 
@@ -219,7 +220,7 @@ def consent_withdrawn(shop_id, kind, contact_ids):
     as any other (a member left pending unsubscribed), not as a fresh link. A request made after the withdrawal (a
     stranger's later press) asks its owner again."""
     _rows(shop_id, kind, contact_ids).filter(erase=False).update(
-        consent_changed_at=timezone.now(),
+        consent_changed_at=timezone.now(), subscription_moved_from="",
         consent_request=Case(When(consent_request__in=(ConsentRequest.SIGNUP, ConsentRequest.CONFIRM), then=Value("")),
                              default=F("consent_request")))
 

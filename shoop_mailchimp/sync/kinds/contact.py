@@ -322,22 +322,23 @@ def unsendable(contact):
 MAX_ADDRESS = SyncState._meta.get_field("email").max_length
 
 
-def address_problem(email):
-    """The Outcome of a contact with this address when it cannot be sent, else None."""
+def address_problem(email, where="the contact"):
+    """The Outcome of a contact with this address when it cannot be sent, else None. ``where``: what the shop
+    corrects (a guest order's address is the order's)."""
     if not (email or "").strip():
         return Outcome.skipped("the contact has no e-mail address")
     try:
         validate_email((email or "").strip())
     except ValidationError:
-        return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % email)
+        return Outcome.failed("%r is not a valid e-mail address; correct it on %s." % (email, where))
     refused = domain_problem(email)
     if refused:
         # Django's validator still follows IDNA 2003, which named another, real domain for such an address.
-        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on the contact."
-                              % (email, refused))
+        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on %s."
+                              % (email, refused, where))
     if len(mailchimp_email(email)) > MAX_ADDRESS:
-        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on the "
-                              "contact." % (email, MAX_ADDRESS))
+        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on %s." % (
+                              email, MAX_ADDRESS, where))
     return None
 
 
@@ -449,8 +450,22 @@ class ContactPlan:
         #: member Mailchimp may hold there is that contact's (a stranger's account typed with a subscriber's address),
         #: read first, and its names, language, groups and tags are left as they are (see run).
         self.first_at_shared = arrived_shared and not row.email and not row.member_status and not self.permission
+        #: Under double opt-in, the contact's address changed back to the one its owner proved, whose member
+        #: Mailchimp held subscribed until a move to an address nobody proved left it pending there (a typo
+        #: corrected): the member moved back is subscribed again, as it was (see run). Nothing was confirmed of
+        #: the other address, and the consent has not changed since (:attr:`SyncState.subscription_moved_from`).
+        moved_from = getattr(row, "subscription_moved_from", "")
+        self.move_restores = bool(self.previous_email and moved_from) and configuration.double_opt_in and (
+            self.permission and moved_to_proven and row.member_status == members.PENDING
+            and address_key(moved_from) == address_key(self.email))
+        #: A member pending moves pending too, wherever to (unless restored): the link is mailed to the new address,
+        #: the one mailed before went to the old (a typo's mailbox). A subscribed one moves as it is only to an
+        #: address its owner proved.
         self.move_confirms = bool(self.previous_email) and configuration.double_opt_in and self.permission and (
-            not moved_to_proven) and row.member_status in (members.SUBSCRIBED, members.PENDING)
+            row.member_status == members.PENDING and not self.move_restores
+            or row.member_status == members.SUBSCRIBED and not moved_to_proven)
+        #: The address to remember as :attr:`SyncState.subscription_moved_from` after this send (None: unchanged).
+        self.subscription_moved_from = None
         # A member the shop created before is never re-created subscribed by a stray write (an address
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
@@ -642,7 +657,7 @@ class ContactPlan:
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
         status = self.status_change
-        link_on_move = False
+        link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
         if self.previous_email and not self.permission and not held_by:
             held_by = yield from self._arriving_at_held_member()
@@ -667,13 +682,26 @@ class ContactPlan:
                 move = {"email_address": self.email}
                 if self.move_confirms:
                     move["status"] = members.PENDING
+                    # Pending after an earlier move (another typo): a move back still restores the subscription.
+                    left = self.row.subscription_moved_from if self.row.member_status == members.PENDING else ""
+                    if self.row.member_status == members.SUBSCRIBED:
+                        # Subscribed in Mailchimp (not only in the shop's view of it): a move back restores it.
+                        held = (yield Operation("GET", member_path(list_id, self.previous_email),
+                                                params={"fields": "status"})) or {}
+                        left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
                 moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
                 if self.move_confirms:
                     # The member's status now is the new address's owner's to confirm: no write forces another.
                     status, link_on_move = None, (moved or {}).get("status") == members.PENDING
+                    self.subscription_moved_from = left if link_on_move else ""
+                elif self.move_restores:
+                    # Back at the address its owner proved, where the member was subscribed before: as it was.
+                    status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
                 log("member.email", "E-mail changed in Mailchimp from %s to %s%s" % (
                     self.previous_email, self.email, "; double opt-in: the new address's owner is asked to confirm "
-                    "the consent (pending)" if self.move_confirms else ""))
+                    "the consent (pending)" if self.move_confirms else "; double opt-in: back at the address its "
+                    "owner proved, where the member was subscribed before the move: subscribed again"
+                    if self.move_restores else ""))
             except MailchimpNotFound:
                 log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
                     "address" % (self.previous_email, self.email))
@@ -721,8 +749,10 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
-            if link_on_move:
+            if link_on_move or restored:
                 self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
+            if self.subscription_moved_from is not None:
+                self.written["subscription_moved_from"] = self.subscription_moved_from
             self.learnt.extend(address_unsubscribed(self.email, status, member_status, self.permission,
                                                     self.consent_changed_at or decided_at, self.row.object_id))
             if self.member_data_left_out:
@@ -774,10 +804,13 @@ class ContactPlan:
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
                                learnt=self.learnt)
-        if link_on_move:
+        if link_on_move or restored:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
-            # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook).
+            # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook). Moved back
+            # subscribed, it is done (pending there if Mailchimp refused: the link mailed, it stays).
             outcome.facts["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
+        if self.subscription_moved_from is not None:
+            outcome.facts["subscription_moved_from"] = self.subscription_moved_from
         if member is not None and self.tags_ignored(member):
             # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
             # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
