@@ -1,5 +1,6 @@
 """A contact (person or company) saved, deleted, anonymized or added to a shop: where a contact change is
 recorded, and where a save that turns consent on or off is told from one that does not."""
+from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
 from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, PersonContact
@@ -72,7 +73,8 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     """Note when this save is the one that turns consent off, or on. The instance may be stale (a checkout
     saves the customer it loaded at the start of the request, an admin form the contact it showed): a save
     that did not touch the consent on its instance keeps what the database holds now, which a webhook (an
-    unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
+    unsubscribe, a confirmation) or another request may have changed since the instance was loaded (read locked:
+    :func:`stored_consent`); a save that changed it decides."""
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     edited_order = recall(instance, ORDER_EDITED)
@@ -82,7 +84,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
         return
-    stored = Contact.objects.filter(pk=instance.pk).values_list("marketing_permission", flat=True).first()
+    stored = stored_consent(instance.pk)
     if stored is None:
         return
     if permission == loaded and stored != permission:
@@ -107,6 +109,20 @@ def contact_saving(sender, instance, raw=False, **kwargs):
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
     setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
+
+
+def stored_consent(contact_id):
+    """The consent the database holds for the contact now, read under a row lock where the database has them
+    (PostgreSQL): a transaction that changed it and has not committed yet (an unsubscribe webhook still writing its
+    rows and log) is waited for, and its value read, rather than the one committed before it. In the caller's
+    transaction (a checkout's) the lock lasts until it ends, so no other transaction changes the consent before this
+    save writes it; a save outside any (the admin's form) holds it for the read alone. SQLite locks the whole
+    database for a write: its reads see no transaction half done."""
+    rows = Contact.objects.filter(pk=contact_id)
+    if not connection.features.has_select_for_update:
+        return rows.values_list("marketing_permission", flat=True).first()
+    with transaction.atomic(savepoint=False):
+        return rows.select_for_update().values_list("marketing_permission", flat=True).first()
 
 
 def _log_order_edit_keeps_consent(order, contact, stored):
