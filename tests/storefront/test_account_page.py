@@ -758,3 +758,46 @@ def test_a_strangers_unproven_account_cannot_unsubscribe_a_proven_subscriber(
         drain()
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
     assert Contact.objects.get(pk=ann.pk).marketing_permission is False
+
+
+# Review aud11: the guard above held on the account page's Unsubscribe only, and only where a shop contact proved the
+# address.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_unproven_account_unticking_the_customer_information_box_unsubscribes_no_proven_subscriber(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Ann proved her address and is subscribed. Mallory registers an account with Ann's address and subscribes on
+    her own account page (asked to confirm; Ann's member stays subscribed). Shuup's own *Customer Information* page
+    saved with the marketing box unticked is the same withdrawal by the same unproven shopper as the account page's
+    Unsubscribe: it unsubscribed Ann's member and withdrew Ann's consent. Mallory's own consent only is withdrawn."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.proven2@fastmail.com"
+    ann_user = django_user_model.objects.create_user("ann2", email, "pw")
+    ann = get_person_contact(ann_user)
+    ann.add_to_shop(shop)
+    shop_consent.record_proof(ann.pk, email)
+    ann_browser = Client(enforce_csrf_checks=True)
+    ann_browser.force_login(ann_user)
+    choose(ann_browser, subscribe=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+
+    mallory_user = django_user_model.objects.create_user("mallory2", email, "pw")
+    mallory = get_person_contact(mallory_user)
+    mallory.add_to_shop(shop)
+    stranger = Client(enforce_csrf_checks=True)
+    stranger.force_login(mallory_user)
+    choose(stranger, subscribe=True)
+    send_due(rounds=2)
+    assert Contact.objects.get(pk=mallory.pk).marketing_permission is True
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+
+    customer_information_post(stranger, email=email)  # the box unticked: Mallory withdraws
+    send_due(rounds=3)
+    assert Contact.objects.get(pk=mallory.pk).marketing_permission is False
+    ann = Contact.objects.get(pk=ann.pk)
+    assert (emulator.get_member(api_key, list_id, email)["status"], ann.marketing_permission) == (
+        "subscribed", True), "an unproven stranger's Customer Information page unsubscribed Ann"
+    assert "their own consent only" in logged_message("storefront.unsubscribe", mallory)
+    assert status_on_page(stranger)[0] == "not_subscribed"
+    assert status_on_page(ann_browser)[0] == "subscribed"
