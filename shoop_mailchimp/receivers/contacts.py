@@ -244,12 +244,18 @@ def withdrawal_own_only(shop_id, contact):
     *Unsubscribe*, Shuup's *Customer Information* page saved with the marketing box unticked): whether, in the shop,
     it withdraws that contact's own consent only, leaving Mailchimp's member and the other contacts' consents as
     they are. So where the contact's owner never proved the address theirs (:func:`given_request`; anyone can
-    register an account with any address) and another contact of the shop who proved it consents
-    (:func:`proven_subscriber_of`). Every letter Mailchimp sends carries an unsubscribe link for the mailbox's
-    owner."""
+    register an account with any address) and either another contact of the shop who proved it consents
+    (:func:`proven_subscriber_of`), or the member's subscription is not the one this contact's consent made: the
+    row did not last send the contact's consent (``opt_in``), so the member, if subscribed, was subscribed by
+    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box). A proven owner's
+    withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
+    otherwise)."""
     if not (contact.email or "").strip() or given_request(contact) != ConsentRequest.SIGNUP:
         return False
-    return proven_subscriber_of(shop_id, contact) is not None
+    if proven_subscriber_of(shop_id, contact) is not None:
+        return True
+    return not SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, object_id=contact.pk,
+                                        opt_in=True).exists()
 
 
 def withdrawn_own_only_in(contact, shop_ids):

@@ -220,9 +220,11 @@ def withdraw_consent(shop, contact):
     stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
     unsubscribes the member even where the shop never sent a consent (they subscribed on another form).
 
-    Unless the shopper never proved the address theirs while another contact of the shop who proved it consents
-    (:func:`~shoop_mailchimp.receivers.contacts.withdrawal_own_only`): anyone can register an account with a
-    subscriber's address, so such a press withdraws the shopper's own consent only. The member stays as it is and
+    Unless the shopper never proved the address theirs and the address's subscription is not one their consent made
+    (:func:`~shoop_mailchimp.receivers.contacts.withdrawal_own_only`: another contact of the shop who proved the
+    address consents, or someone else subscribed the member: Mailchimp's own form, the staff, a guest buyer's
+    box): anyone can register an account with a subscriber's address, so such a press withdraws the shopper's own
+    consent only. The member stays as it is and
     the other contacts keep theirs (in each shop where the rule holds, the shopper's row is told its consent is no
     longer the member's to withdraw); every letter Mailchimp sends carries an unsubscribe link for the mailbox's
     owner. The same rule holds for Shuup's *Customer

@@ -80,6 +80,9 @@ def test_subscribing_and_unsubscribing_change_consent_and_say_so_escaped(shop, s
 
 @pytest.mark.django_db
 def test_unsubscribing_withdraws_the_consent_of_every_contact_with_that_address(shop, shopper_user, shopper_client):
+    """A shopper who proved the address theirs (review aud11: an unproven account's press withdraws its own consent
+    only, see test_a_strangers_unproven_account_cannot_unsubscribe_a_subscriber_of_mailchimps_own_form)."""
+    shop_consent.record_proof(get_person_contact(shopper_user).pk, shopper_user.email)
     same_address = new_person(email="O'Brien&co@fastmail.com")
     choose(shopper_client, subscribe=False)
     same_address.refresh_from_db()
@@ -134,10 +137,13 @@ def test_nothing_changes_without_a_choice(shop, shopper_user, shopper_client):
 def test_a_shopper_subscribed_on_another_form_sees_it_and_can_unsubscribe(
         shop, shopper_user, shopper_client, configuration, mailchimp_account):
     """The shop holds no consent, but Mailchimp mails them (they used Mailchimp's own sign-up form): the page
-    says so, and its Unsubscribe reaches Mailchimp although the shop's consent was never on."""
+    says so, and its Unsubscribe reaches Mailchimp although the shop's consent was never on. The shopper proved the
+    address theirs (review aud11: an unproven account's Unsubscribe does not end a subscription someone else made,
+    see test_a_strangers_unproven_account_cannot_unsubscribe_a_subscriber_of_mailchimps_own_form)."""
     emulator, api_key, list_id = mailchimp_account
     email = shopper_user.email
     person = get_person_contact(shopper_user)
+    shop_consent.record_proof(person.pk, email)
     person.save()
     assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
     emulator.set_member_status(api_key, list_id, email, "subscribed")
@@ -174,6 +180,7 @@ def test_subscribing_with_an_address_another_contact_has_asks_its_owner_to_confi
 @pytest.mark.usefixtures("commits")
 def test_unsubscribing_does_not_claim_the_other_contacts_choice(shop, shopper_user, shopper_client, configuration,
                                                                   mailchimp_account):
+    shop_consent.record_proof(get_person_contact(shopper_user).pk, shopper_user.email)  # see review aud11 above
     other = new_person(permission=True, email=shopper_user.email)
     choose(shopper_client, subscribe=False)
     other.refresh_from_db()
@@ -801,3 +808,55 @@ def test_a_strangers_unproven_account_unticking_the_customer_information_box_uns
     assert "their own consent only" in logged_message("storefront.unsubscribe", mallory)
     assert status_on_page(stranger)[0] == "not_subscribed"
     assert status_on_page(ann_browser)[0] == "subscribed"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("subscriber", ["mailchimp-form", "admin-contact"])
+def test_a_strangers_unproven_account_cannot_unsubscribe_a_subscriber_of_mailchimps_own_form(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, subscriber):
+    """Ann subscribed on Mailchimp's own signup form (confirmed there: the mailbox is proven hers), or the staff
+    created her contact with her consent. Mallory registers an account with Ann's address (Shuup verifies nothing; no
+    activation) and presses *Unsubscribe* on her account page. Ann's member was unsubscribed: the guard held only
+    where a shop contact proved the address. An unproven account's Unsubscribe withdraws its own consent only when
+    the member's subscription is not one its consent made; the page says so."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.mcform@fastmail.com"
+    ann = None
+    if subscriber == "mailchimp-form":
+        emulator.add_members(api_key, list_id, [email], status="subscribed")
+    else:
+        ann = new_person(permission=True, email=email)
+    mallory_user = django_user_model.objects.create_user("mallory4", email, "pw")
+    mallory = get_person_contact(mallory_user)
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    stranger = Client(enforce_csrf_checks=True)
+    stranger.force_login(mallory_user)
+    assert status_on_page(stranger)[0] == "not_subscribed"  # not this account's subscription to end
+    response = choose(stranger, subscribe=False)
+    assert page_messages(response) == [str(views.UNSUBSCRIBED_ACCOUNT_ONLY)]
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger's unproven account unsubscribed a subscriber it never subscribed")
+    if ann is not None:
+        assert Contact.objects.get(pk=ann.pk).marketing_permission is True
+    assert "not one this contact's consent made" in logged_message("storefront.unsubscribe", mallory)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_unproven_accounts_unsubscribe_ends_the_subscription_its_own_consent_made(
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):
+    """The other side of the rule: the unproven account's own consent subscribed the address (its row last sent
+    it), so its Unsubscribe unsubscribes the member as before."""
+    emulator, api_key, list_id = mailchimp_account
+    choose(shopper_client, subscribe=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, shopper_user.email)["status"] == "subscribed"
+    response = choose(shopper_client, subscribe=False)
+    assert page_messages(response) == [str(views.UNSUBSCRIBED)]
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, shopper_user.email)["status"] == "unsubscribed"
+    assert status_on_page(shopper_client)[0] == "not_subscribed"
