@@ -37,7 +37,13 @@ from shoop_mailchimp.receivers.contacts import (
     withdrawal_own_only,
     withdrawn_own_only_in,
 )
-from shoop_mailchimp.shops import address_keys, orders_with_keys, shop_contacts_with_address, shop_ids_for_contact
+from shoop_mailchimp.shops import (
+    address_keys,
+    contacts_per_shop,
+    orders_with_keys,
+    shop_contacts_with_address,
+    shop_ids_for_contact,
+)
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -178,7 +184,19 @@ def subscribe_person(shop, contact, where):
                                         unless=(ConsentRequest.UNSUBSCRIBE,) + ConsentRequest.GIVEN):
             schedule_delivery(shop.pk)
         return
-    _set_consent(shop, contact, True, where)
+    with transaction.atomic():
+        # Where Shuup manages contacts per shop, a shopper whose contact is not yet one of this shop's (their account
+        # registered in another shop, or by the staff) joins it, as a first checkout or registration here makes
+        # them: a consent given in a shop the contact is not in would be recorded and never sent.
+        joining = contacts_per_shop() and not contact.shops.filter(pk=shop.pk).exists()
+        if joining and contact.marketing_permission:
+            contact.add_to_shop(shop)  # first: the consent given in this shop too finds the shop the contact's
+            joining = False
+        _set_consent(shop, contact, True, where)
+        if joining:
+            # After the save that gave the consent: the shop joined sends it as given there
+            # (receivers.contacts.contact_shops_changed).
+            contact.add_to_shop(shop)
 
 
 def address_unproven(contact):

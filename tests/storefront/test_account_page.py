@@ -860,3 +860,38 @@ def test_an_unproven_accounts_unsubscribe_ends_the_subscription_its_own_consent_
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, shopper_user.email)["status"] == "unsubscribed"
     assert status_on_page(shopper_client)[0] == "not_subscribed"
+
+
+# Review aud11: where Shuup manages contacts per shop, the account page added nobody to the shop.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_with_contacts_per_shop_a_first_visits_account_page_subscribe_reaches_mailchimp(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings):
+    """Shuup manages contacts per shop. A shopper with an account (registered in another shop of the Shuup, or by the
+    admin without a shop) logs in to this shop for the first time and presses *Subscribe* on the account page. Their
+    consent was recorded (marketing permission on, given in this shop) and the page thanked them, but the contact
+    was not one of this shop's, so no row was recorded and nothing ever reached Mailchimp. The contact joins the
+    shop, as a first checkout or registration there makes it, and the consent is sent. (Shuup's login refuses a
+    contact of another shop, so this is reached with a session valid on several shops' hosts, e.g. a shared
+    SESSION_COOKIE_DOMAIN, or a superuser shopping: rare.)"""
+    from shoop_mailchimp.storefront import subscriptions
+
+    settings.SHUUP_ENABLE_MULTIPLE_SHOPS = True
+    settings.SHUUP_MANAGE_CONTACTS_PER_SHOP = True
+    emulator, api_key, list_id = mailchimp_account
+    email = "first.visit@fastmail.com"
+    user = django_user_model.objects.create_user("firstvisit", email, "pw")
+    person = get_person_contact(user)
+    shop_consent.record_proof(person.pk, email)
+    assert not person.shops.filter(pk=shop.pk).exists()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    response = choose(browser, subscribe=True)
+    assert page_messages(response) == [str(views.SUBSCRIBED)]
+    send_due(rounds=3)
+    person = Contact.objects.get(pk=person.pk)
+    member = emulator.get_member(api_key, list_id, email)
+    page = subscriptions.newsletter_status(shop, person)
+    assert person.marketing_permission is True and person.shops.filter(pk=shop.pk).exists()
+    assert (member and member["status"], page) == ("subscribed", subscriptions.SUBSCRIBED), (
+        "page says %s; Mailchimp member: %s" % (page, member and member["status"]))
