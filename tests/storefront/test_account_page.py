@@ -895,3 +895,28 @@ def test_with_contacts_per_shop_a_first_visits_account_page_subscribe_reaches_ma
     assert person.marketing_permission is True and person.shops.filter(pk=shop.pk).exists()
     assert (member and member["status"], page) == ("subscribed", subscriptions.SUBSCRIBED), (
         "page says %s; Mailchimp member: %s" % (page, member and member["status"]))
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.xfail(strict=True, reason="open (review aud11 follow-up): an unproven account's consent that reached a "
+                   "member subscribed already is recorded as last sent (opt_in), so its later Unsubscribe is taken "
+                   "for the end of a subscription its consent made")
+def test_a_strangers_unproven_account_subscribing_first_cannot_then_unsubscribe_a_mailchimp_form_subscriber(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """The rule's edge: Mallory presses Subscribe first (her consent reaches Ann's member, subscribed on Mailchimp's
+    own form: it stays subscribed), then Unsubscribe. The member's subscription was never one her consent made."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.mcform2@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    mallory_user = django_user_model.objects.create_user("mallory5", email, "pw")
+    get_person_contact(mallory_user).add_to_shop(shop)
+    send_due(rounds=2)
+    stranger = Client(enforce_csrf_checks=True)
+    stranger.force_login(mallory_user)
+    choose(stranger, subscribe=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    choose(stranger, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
