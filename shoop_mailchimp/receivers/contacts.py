@@ -156,13 +156,25 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
+    turned_off = getattr(instance, CONSENT_TURNED_OFF, False)
+    shop_ids = shop_ids_for_contact(instance)
+    # The shopper withdrew their own contact's consent in a storefront (Shuup's Customer Information page, the
+    # account page): where it is theirs only, its row is told before it is queued (withdrawal_own_only).
+    own_only = withdrawn_own_only_in(instance, shop_ids) if turned_off and own_storefront_save(instance) else []
+    if own_only:
+        state.withdrawal_not_the_members(own_only, SyncKind.CONTACT, instance.pk)
+        served = STOREFRONT_REQUEST.get()
+        log_event(served.shop_id, "storefront.unsubscribe", "The shopper withdrew consent on the storefront page %s: "
+                  "their own consent only (they never proved the address theirs, and the address's subscription is "
+                  "not one their consent made); the member was left as it is." % served.view_name,
+                  contact_id=instance.pk)
     if given:
         if consent_shop_id is None:
             shop_consent.given_everywhere([instance.pk])
         else:
             shop_consent.given_in_shop(consent_shop_id, instance.pk, fresh=True)
-    for shop_id in shop_ids_for_contact(instance):
-        if getattr(instance, CONSENT_TURNED_OFF, False):
+    for shop_id in shop_ids:
+        if turned_off:
             # Before the row is queued: its send may start as soon as it is.
             state.consent_withdrawn(shop_id, SyncKind.CONTACT, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
@@ -225,6 +237,53 @@ def given_request(contact, owners=None):
     if shop_consent.address_proven(contact, same_owner(contact.pk) if owners is None else owners):
         return ConsentRequest.SUBSCRIBE
     return ConsentRequest.SIGNUP
+
+
+def proven_subscriber_of(shop_id, contact):
+    """Another contact of the shop with ``contact``'s address whose owner proved the address theirs and who consents
+    in the shop (its id), where ``contact``'s owner never proved it (see :func:`given_request`); else None. A
+    company and its own members are one owner."""
+    if not (contact.email or "").strip():
+        return None
+    owners = _same_owner(contact.pk)
+    if given_request(contact, owners) != ConsentRequest.SIGNUP:
+        return None
+    for other in shop_contacts_with_address(shop_id, contact.email).exclude(pk__in={contact.pk} | owners):
+        if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, _same_owner(other.pk)):
+            return other.pk
+    return None
+
+
+def withdrawal_own_only(shop_id, contact):
+    """The one rule of a shopper's storefront withdrawal of their own contact's consent (the account page's
+    *Unsubscribe*, Shuup's *Customer Information* page saved with the marketing box unticked): whether, in the shop,
+    it withdraws that contact's own consent only, leaving Mailchimp's member and the other contacts' consents as
+    they are. So where the contact's owner never proved the address theirs (:func:`given_request`; anyone can
+    register an account with any address) and either another contact of the shop who proved it consents
+    (:func:`proven_subscriber_of`), or the member's subscription is not the one this contact's consent made: the
+    row did not last send the contact's consent (``opt_in``), so the member, if subscribed, was subscribed by
+    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box). A proven owner's
+    withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
+    otherwise)."""
+    if not (contact.email or "").strip() or given_request(contact) != ConsentRequest.SIGNUP:
+        return False
+    if proven_subscriber_of(shop_id, contact) is not None:
+        return True
+    return not SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, object_id=contact.pk,
+                                        opt_in=True).exists()
+
+
+def withdrawn_own_only_in(contact, shop_ids):
+    """The shops (of ``shop_ids``) where a storefront withdrawal of ``contact``'s consent by its shopper is theirs
+    only (:func:`withdrawal_own_only`), decided before the withdrawal is recorded."""
+    return [shop_id for shop_id in shop_ids if withdrawal_own_only(shop_id, contact)]
+
+
+def own_storefront_save(contact):
+    """Whether this save is a storefront request's save of its shopper's own contact (the person logged in, or the
+    company they buy as): see :func:`storefront_consent_shop`."""
+    served = STOREFRONT_REQUEST.get()
+    return served is not None and contact.pk in served.contact_ids
 
 
 def consent_given_again(contact, shop_id=None, storefront=False):
