@@ -408,3 +408,54 @@ def test_erasing_the_only_consenting_contact_of_a_shared_address_leaves_no_subsc
     assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed", (
         "no contact consents; Mailchimp's member is still subscribed (Q's page: %s)" % (
             subscriptions.newsletter_status(shop, q)))
+
+
+def rounds(n=3):
+    for _ in range(n):
+        make_all_due()
+        drain()
+
+
+@pytest.mark.usefixtures("commits")
+def test_the_only_consenting_contact_moving_off_a_shared_address_leaves_no_subscription_without_consent(
+        shop, configuration, mailchimp_account):
+    """P consents (subscribed); Q, a duplicate contact of the same address, never consented. The admin changes P's
+    address to a new one (P keeps consenting). P's new address is subscribed; the old address's member was left
+    subscribed because Q still holds the address, though nobody in the shop consents for it any more: the same
+    situation the erasure unsubscribes (ErasePlan withdraw), reached by a move (ContactPlan previous_shared). Review
+    aud11. The member is unsubscribed, never deleted (it is Q's too), and Q learns it."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "moving.consenter@fastmail.com", "moved.consenter@fastmail.com"
+    p = new_person(permission=True, email=old)
+    q = new_person(permission=False, email=old)
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    p = PersonContact.objects.get(pk=p.pk)
+    p.email = new
+    p.save()
+    rounds(3)
+    assert emulator.get_member(api_key, list_id, new)["status"] == "subscribed"
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    q = PersonContact.objects.get(pk=q.pk)
+    assert q.marketing_permission is False
+    member = emulator.get_member(api_key, list_id, old)
+    assert member is not None and member["status"] == "unsubscribed", (
+        "no contact of %s consents; Mailchimp's member is %s" % (old, member and member["status"]))
+    assert subscriptions.newsletter_status(shop, q) == subscriptions.NOT_SUBSCRIBED
+    assert row_of(q).member_status == "unsubscribed"
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_contact_moving_off_a_shared_address_leaves_it_subscribed_for_another_consenting_contact(
+        shop, configuration, mailchimp_account):
+    """P and Q share an address and both consent. P moves to a new address: Q's consent still holds the old
+    address's member, which stays subscribed, and Q keeps consenting."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "moving.both@fastmail.com", "moved.both@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, old)
+    edit_and_send(p, email=new)
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, new)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert PersonContact.objects.get(pk=q.pk).marketing_permission is True
+

@@ -354,6 +354,8 @@ def plan(configuration, row, context):
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
                                previous_shared=row.object_id in context.held_by_others,
+                               consent_left=row.object_id in context.held_by_others and (
+                                   consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven)
     if contact_plan.left_out:
@@ -412,7 +414,7 @@ class ContactPlan:
     """
 
     def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
-                 arrived_shared=False, moved_to_proven=False):
+                 arrived_shared=False, moved_to_proven=False, consent_left=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -436,6 +438,13 @@ class ContactPlan:
         #: The address left is another contact's of the shop too (one member of it, theirs as well): the member
         #: stays where it is, and the new address is written as a member of its own (see run).
         self.previous_shared = bool(self.previous_email) and previous_shared
+        #: The address left is kept by the shop's other contacts, and none of them consents: the consent the member
+        #: there was subscribed with (this contact's, last sent) leaves with the contact. The member is unsubscribed
+        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's).
+        self.consent_left = self.previous_shared and consent_left
+        #: When the plan read the other contacts' consent: a contact of the old address whose consent changed after
+        #: it keeps its choice (:class:`AddressUnsubscribed`).
+        self.planned_at = timezone.now()
         #: The new address is another contact's of the shop too (the member there is theirs as well), and this
         #: contact arrives there without consent of its own: that member's status is left as it is, the member under
         #: the old address is not moved onto it, and a status change of this contact's (its consent withdrawn in
@@ -662,6 +671,11 @@ class ContactPlan:
             log("member.email", "E-mail changed from %s to %s: another contact of the shop still has %s, whose "
                 "member was left there; %s is written as a member of its own" % (
                     self.previous_email, self.email, self.previous_email, self.email))
+            if self.consent_left:
+                # None of them consents: the consent the member was subscribed with leaves with this contact.
+                yield from unsubscribe_kept_member(
+                    list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
+                    "%s was left to the other contacts of the shop with the address" % self.previous_email)
         elif self.previous_email:
             try:
                 move = {"email_address": self.email}
@@ -1088,10 +1102,28 @@ def erase_member(list_id, email, held_by_others, log, where=""):
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
 
 
+def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why):
+    """The one rule of a contact's consent leaving an address the shop's other contacts keep (the contact erased, or
+    moved to another address), none of them consenting (:func:`consent_left_with`): Mailchimp's member of ``email``
+    (theirs too) is never deleted, but no subscription stays without a consent in the shop: it is unsubscribed, and
+    the other contacts learn it (``learnt`` gets :class:`AddressUnsubscribed`, counted from ``decided_at``). Steps
+    (yields the Operation); ``why`` starts the log entry."""
+    try:
+        member = yield Operation("PATCH", member_path(list_id, email), {"status": members.UNSUBSCRIBED},
+                                 params={"skip_merge_validation": "true"})
+    except MailchimpNotFound:
+        member = None
+    left = (member or {}).get("status", "")
+    learnt.extend(address_unsubscribed(email, members.UNSUBSCRIBED, left, False, decided_at, contact_id))
+    log("member.unsubscribed", "%s; none of them consents, so it was unsubscribed (%s)" % (
+        why, left or "no member there"))
+
+
 def consent_left_with(shop_id, row):
-    """Whether the consent the member of an erased row's address was subscribed with leaves with the row: the row
-    last sent it subscribed (or asked to confirm), and none of the shop's other contacts with the address consents
-    in this shop. One query, for an erasure whose address another contact has."""
+    """Whether the consent the member of the row's address last sent was subscribed with leaves with the row (its
+    contact erased, or moved to another address): the row last sent it subscribed (or asked to confirm), and none of
+    the shop's other contacts with the address consents in this shop. One query, for a row whose address another
+    contact has."""
     if row.member_status not in (members.SUBSCRIBED, members.PENDING) and not row.opt_in:
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
@@ -1123,19 +1155,11 @@ class ErasePlan:
 
     def run(self, log):
         if self.row.email and self.withdraw:
-            try:
-                member = yield Operation("PATCH", member_path(self.configuration.list_id, self.row.email),
-                                         {"status": members.UNSUBSCRIBED},
-                                         params={"skip_merge_validation": "true"})
-            except MailchimpNotFound:
-                member = None
-            left = (member or {}).get("status", "")
-            self.learnt.extend(address_unsubscribed(self.row.email, members.UNSUBSCRIBED, left, False,
-                                                    self.row.consent_changed_at or timezone.now(),
-                                                    self.row.object_id))
-            log("member.unsubscribed", "%s was not deleted (erasure): another contact of the shop has the address, "
-                "and the member is theirs too; none of them consents, so it was unsubscribed (%s)" % (
-                    self.row.email, left or "no member there"))
+            yield from unsubscribe_kept_member(
+                self.configuration.list_id, self.row.email, self.row.object_id,
+                self.row.consent_changed_at or timezone.now(), self.learnt, log,
+                "%s was not deleted (erasure): another contact of the shop has the address, and the member is "
+                "theirs too" % self.row.email)
         elif self.row.email:
             yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
         try:
