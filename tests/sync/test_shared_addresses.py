@@ -459,3 +459,53 @@ def test_a_contact_moving_off_a_shared_address_leaves_it_subscribed_for_another_
     assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
     assert PersonContact.objects.get(pk=q.pk).marketing_permission is True
 
+
+@pytest.mark.usefixtures("commits")
+def test_an_unsubscribe_a_send_finds_in_mailchimp_is_learnt_by_the_other_contacts_of_the_address(
+        shop, configuration, mailchimp_account):
+    """P and Q share an address and both consent (one member, subscribed). The person unsubscribes in Mailchimp and
+    the webhook is lost. The admin renames P: the send's answer shows the member unsubscribed, and P's consent is
+    withdrawn (after_close -> withdraw_consent), as the webhook would have done. Q, of the same address, was not
+    told (withdraw_consent teaches only the row's own contact): Q still consented and Q's account page said
+    subscribed while Mailchimp holds the address unsubscribed. The webhook would have withdrawn both. Review aud11."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "found.unsubscribed@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
+    edit_and_send(p, first_name="Renamed")
+    rounds(2)
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(shop, q)) == (
+        False, subscriptions.NOT_SUBSCRIBED), "Q: consents=%s, page=%s; Mailchimp: unsubscribed" % (
+        q.marketing_permission, subscriptions.newsletter_status(shop, q))
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert row_of(q).member_status == "unsubscribed"
+
+
+def test_an_unsubscribe_a_batch_finds_in_mailchimp_is_learnt_by_the_other_contacts_of_the_address(
+        burst_settings, mailchimp_account):
+    """As above, P's rename sent in a burst's batch: the members phase's answer shows the address unsubscribed, and Q
+    learns it as P does."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "batch.found.unsubscribed@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    others = [new_person(permission=False) for _ in range(BURST_THRESHOLD - 1)]
+    drain()
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
+    for contact in [p] + others:
+        contact = PersonContact.objects.get(pk=contact.pk)
+        contact.first_name = "Renamed"
+        contact.save()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) == (
+        False, subscriptions.NOT_SUBSCRIBED)

@@ -787,7 +787,7 @@ class ContactPlan:
         outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
-                               learnt=self.learnt)
+                               learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at)
         if link_on_move:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
             # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook).
@@ -950,13 +950,14 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False, learnt=()):
+                 link_asked=False, learnt=(), contact_id=None, seen_at=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
     :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
     shopper's request this send carried, now done; ``learnt``: what the send taught the shop
-    (:func:`address_unsubscribed`)."""
+    (:func:`address_unsubscribed`); ``contact_id``: the row's contact, and ``seen_at``: when its row last saw the
+    member (its last send), for an unsubscribe the answer shows that the shop never heard of."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -976,6 +977,14 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     outcome.learnt.extend(learnt)
+    if withdrawn and contact_id is not None:
+        # Mailchimp holds one member of the address: the shop's other contacts with it learn the unsubscribe too, as
+        # from the webhook. It was made after the address's rows last saw the member (``seen_at``, or another row's
+        # later send); a contact whose consent changed after that keeps its choice (sent as a change: the address
+        # is asked to confirm).
+        outcome.learnt.append(AddressUnsubscribed(
+            email, seen_at or decided_at, contact_id, found=True,
+            reason="a send found the address unsubscribed in Mailchimp (its webhook never reached the shop)"))
     return outcome
 
 
@@ -993,7 +1002,9 @@ class AddressUnsubscribed:
     an address, so the shop's other contacts with it learn it as from Mailchimp's ``unsubscribe`` webhook (their
     consent withdrawn, their rows told the member's status, confirmations asked for them dropped): no other
     contact's page claims a subscription, and no later send of theirs asks the unsubscribed address to confirm.
-    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``.
+    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``. A send
+    that finds the member unsubscribed in Mailchimp (a lost webhook: :func:`sent_outcome`) teaches the other
+    contacts the same way, counted from when the row last saw the member.
 
     The other contacts are those of the shop with the address (their address keys, sent or not yet: a contact
     created meanwhile) and the rows that last sent it. The withdrawal counts from when the shop decided it
@@ -1002,10 +1013,15 @@ class AddressUnsubscribed:
     and its consent is sent again as a change (Mailchimp's member now unsubscribed: it asks the address to
     confirm)."""
 
-    def __init__(self, email, decided_at, contact_id):
+    def __init__(self, email, decided_at, contact_id, reason="", found=False):
         self.email = email
         self.decided_at = decided_at
         self.contact_id = contact_id
+        self.reason = reason or "the shop withdrew the consent of a contact with this address"
+        #: Found in Mailchimp's answer rather than made by the shop: it happened after the address's rows last saw
+        #: the member (``decided_at``, the found row's last send, or another row's later send), when exactly is
+        #: unknown.
+        self.found = found
 
     def remember(self, configuration):
         """Returns the ids of the rows it changed."""
@@ -1013,13 +1029,15 @@ class AddressUnsubscribed:
         holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
         rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
             Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id))
+        if self.found:
+            self.decided_at = max([self.decided_at] + [row.last_synced_at for row in rows if row.last_synced_at])
         newer = [row for row in rows if self._newer(row)]
         told = [row for row in rows if row not in newer]
         told_ids = (holders | {row.object_id for row in told}) - {row.object_id for row in newer} - {self.contact_id}
         if told_ids:
             event = {"type": "unsubscribe", "fired_at": self.decided_at, "data": {
                 "email": self.email, "list_id": configuration.list_id, "action": "unsub",
-                "reason": "the shop withdrew the consent of a contact with this address"}}
+                "reason": self.reason}}
             member_events.handle_event(configuration, event, source="send", states=told, told_ids=told_ids)
         if newer:
             state.unsubscribed_under(shop_id, [row.pk for row in newer])
@@ -1285,7 +1303,7 @@ def _read_customers(configuration, row, results, facts):
                         consent_request=facts.get("consent_request", ""),
                         link_asked=not facts.get("member_skipped") and link_mailed(
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
-                        learnt=_batch_learnt(row, facts))
+                        learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at)
 
 
 def _batch_learnt(row, facts):
