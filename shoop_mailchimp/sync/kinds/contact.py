@@ -346,7 +346,8 @@ def plan(configuration, row, context):
     if row.erase:
         shared = row.object_id in context.held_by_others
         return ErasePlan(configuration, row, shared=shared,
-                         withdraw=shared and consent_left_with(configuration.shop_id, row))
+                         withdraw=shared and consent_left_with(configuration.shop_id, row),
+                         cleared=[field["tag"] for field in context.mapping.values()] if shared else ())
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -1120,21 +1121,25 @@ def erase_member(list_id, email, held_by_others, log, where=""):
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
 
 
-def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why):
+def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why, merge_fields=None):
     """The one rule of a contact's consent leaving an address the shop's other contacts keep (the contact erased, or
     moved to another address), none of them consenting (:func:`consent_left_with`): Mailchimp's member of ``email``
     (theirs too) is never deleted, but no subscription stays without a consent in the shop: it is unsubscribed, and
     the other contacts learn it (``learnt`` gets :class:`AddressUnsubscribed`, counted from ``decided_at``). Steps
-    (yields the Operation); ``why`` starts the log entry."""
+    (yields the Operation); ``why`` starts the log entry; ``merge_fields`` go with the same write (an erasure's
+    cleared fields)."""
+    body = {"status": members.UNSUBSCRIBED}
+    if merge_fields:
+        body["merge_fields"] = merge_fields
     try:
-        member = yield Operation("PATCH", member_path(list_id, email), {"status": members.UNSUBSCRIBED},
-                                 params={"skip_merge_validation": "true"})
+        member = yield Operation("PATCH", member_path(list_id, email), body, params={"skip_merge_validation": "true"})
     except MailchimpNotFound:
         member = None
     left = (member or {}).get("status", "")
     learnt.extend(address_unsubscribed(email, members.UNSUBSCRIBED, left, False, decided_at, contact_id))
-    log("member.unsubscribed", "%s; none of them consents, so it was unsubscribed (%s)" % (
-        why, left or "no member there"))
+    log("member.unsubscribed", "%s; none of them consents, so it was unsubscribed (%s)%s" % (
+        why, left or "no member there", "; the erased contact's data was cleared from it (%s)" % ", ".join(
+            sorted(merge_fields)) if merge_fields else ""))
 
 
 def consent_left_with(shop_id, row):
@@ -1163,21 +1168,20 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False):
+    def __init__(self, configuration, row, shared=False, withdraw=False, cleared=()):
         self.configuration = configuration
         self.row = row
         self.shared = shared
         self.withdraw = shared and withdraw
+        #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
+        #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again.
+        self.cleared = sorted(set(cleared)) if shared else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
 
     def run(self, log):
-        if self.row.email and self.withdraw:
-            yield from unsubscribe_kept_member(
-                self.configuration.list_id, self.row.email, self.row.object_id,
-                self.row.consent_changed_at or timezone.now(), self.learnt, log,
-                "%s was not deleted (erasure): another contact of the shop has the address, and the member is "
-                "theirs too" % self.row.email)
+        if self.row.email and self.shared:
+            yield from self._keep_member(log)
         elif self.row.email:
             yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
         try:
@@ -1189,6 +1193,53 @@ class ErasePlan:
                                  applied_tags="", found_tags="", consent_request="")
         outcome.learnt.extend(self.learnt)
         return outcome
+
+    def _keep_member(self, log):
+        """The member another contact of the shop keeps: never deleted, but it keeps none of the erased person's data
+        (the mapped merge fields are sent empty, then the address's other contacts are sent again in full, so that
+        whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
+        of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`)."""
+        email = self.row.email
+        why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
+               "too" % email)
+        cleared = dict.fromkeys(self.cleared, "")
+        if self.withdraw:
+            yield from unsubscribe_kept_member(
+                self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
+                self.learnt, log, why, merge_fields=cleared)
+        elif cleared:
+            try:
+                yield Operation("PATCH", member_path(self.configuration.list_id, email), {"merge_fields": cleared},
+                                params={"skip_merge_validation": "true"})
+            except MailchimpNotFound:
+                pass
+            log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
+                cleared))))
+        else:
+            yield from erase_member(self.configuration.list_id, email, True, log)
+        if cleared:
+            self.learnt.append(MemberDataErased(email, self.row.object_id))
+
+
+class MemberDataErased:
+    """An erasure cleared the erased contact's data (its mapped merge fields) from the member another contact of the
+    shop keeps: the shop's other contacts with the address (by their address keys, and the rows that last sent it)
+    are sent again in full (their fingerprints cleared), so that the member carries its remaining owner's data again,
+    written under the usual rules (a contact whose write leaves a member's data alone leaves it empty)."""
+
+    def __init__(self, email, contact_id):
+        self.email = email
+        self.contact_id = contact_id
+
+    def remember(self, configuration):
+        """Returns the ids of the rows it queued."""
+        shop_id = configuration.shop_id
+        holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
+        ids = set(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
+            Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id).values_list(
+            "pk", flat=True))
+        state.rewrite_rows(ids)
+        return ids
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
