@@ -509,3 +509,30 @@ def test_an_unsubscribe_a_batch_finds_in_mailchimp_is_learnt_by_the_other_contac
     q = PersonContact.objects.get(pk=q.pk)
     assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) == (
         False, subscriptions.NOT_SUBSCRIBED)
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("leaving", ["moved", "erased"])
+def test_a_contact_without_consent_leaving_a_member_subscribed_on_mailchimps_form_leaves_it_subscribed(
+        shop, configuration, mailchimp_account, client, leaving):
+    """P and Q share an address, neither consents in the shop; its owner subscribed on Mailchimp's own form (the
+    shop heard it by the webhook: the rows hold the member subscribed, the consent in the shop unchanged). P moves to
+    another address, or is erased: no consent of the shop's leaves the address (P never gave one), so the
+    subscription its owner made in Mailchimp stays."""
+    from tests.webhooks.helpers import post_event
+
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "mcform.shared.%s@fastmail.com" % leaving, "mcform.moved@fastmail.com"
+    p = new_person(permission=False, email=old)
+    q = new_person(permission=False, email=old)
+    rounds(2)
+    emulator.set_member_status(api_key, list_id, old, "subscribed")
+    assert post_event(client, configuration, "subscribe", email=old).status_code == 200
+    assert row_of(p).member_status == "subscribed"
+    if leaving == "moved":
+        edit_and_send(p, email=new)
+    else:
+        PersonContact.objects.get(pk=p.pk).delete()
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert row_of(q).member_status == "subscribed"

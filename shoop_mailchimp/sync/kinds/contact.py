@@ -1144,10 +1144,12 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
 
 def consent_left_with(shop_id, row):
     """Whether the consent the member of the row's address last sent was subscribed with leaves with the row (its
-    contact erased, or moved to another address): the row last sent it subscribed (or asked to confirm), and none of
-    the shop's other contacts with the address consents in this shop. One query, for a row whose address another
-    contact has."""
-    if row.member_status not in (members.SUBSCRIBED, members.PENDING) and not row.opt_in:
+    contact erased, or moved to another address): the row last sent its consent given (or asked the address to
+    confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
+    A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
+    consent of the shop's leaves it. One query, for a row whose address another contact has."""
+    asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
+    if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
