@@ -111,9 +111,14 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
             journal.add(action, message, contact_id=contact_id, **fields)
 
         row = erasures[contact_id]
-        shared = contact_id in kept
-        drive(session, contact.erase_member(old_list_id, row.email, shared, shared and contact.consent_left_with(
-            configuration.shop_id, row), log, where))
+        if contact_id in kept and contact.consent_left_with(configuration.shop_id, row):
+            # What the others would learn is of the audience the shop leaves: forgotten with it.
+            drive(session, contact.unsubscribe_kept_member(
+                old_list_id, row.email, contact_id, row.consent_changed_at or timezone.now(), [], log,
+                "%s was not deleted%s (erasure): another contact of the shop has the address, and the member is "
+                "theirs too" % (row.email, where)))
+        else:
+            drive(session, contact.erase_member(old_list_id, row.email, contact_id in kept, log, where))
 
 
 def _initialize(configuration, journal):

@@ -245,11 +245,11 @@ def proven_subscriber_of(shop_id, contact):
     company and its own members are one owner."""
     if not (contact.email or "").strip():
         return None
-    owners = _same_owner(contact.pk)
+    owners = same_owner(contact.pk)
     if given_request(contact, owners) != ConsentRequest.SIGNUP:
         return None
     for other in shop_contacts_with_address(shop_id, contact.email).exclude(pk__in={contact.pk} | owners):
-        if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, _same_owner(other.pk)):
+        if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, same_owner(other.pk)):
             return other.pk
     return None
 

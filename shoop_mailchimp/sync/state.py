@@ -358,6 +358,15 @@ def requeue_missing(state_ids):
                     fingerprint="", unique_email_id="", refused_fingerprint="", applied_tags="", found_tags="")
 
 
+def rewrite_rows(state_ids):
+    """Send these (not erased) rows again in full although nothing of theirs changed: their fingerprint is cleared,
+    so the plan writes the member again (what Mailchimp held of it was cleared: an erased contact's data on a member
+    another contact keeps). Returns how many were queued."""
+    ids = sorted(state_ids)
+    return sum(_requeue(SyncState.objects.filter(id__in=ids[start:start + IDS_PER_STATEMENT], erase=False),
+                        fingerprint="") for start in range(0, len(ids), IDS_PER_STATEMENT))
+
+
 def _requeue(rows, **resets):
     """Queue ``rows`` again (with ``resets``) for an admin's job or button: never waiting for a row while
     holding others (see :func:`_update_unlocked`), so that it cannot deadlock a shop's transaction. Called

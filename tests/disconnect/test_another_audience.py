@@ -382,9 +382,9 @@ def test_an_erasure_sent_by_initialize_and_by_the_worker_is_the_contact_kinds_on
     erased = []
     original = contact_kind.erase_member
 
-    def erase_member(list_id, email, held_by_others, withdraw, log, where=""):
+    def erase_member(list_id, email, held_by_others, log, where=""):
         erased.append((list_id, email, held_by_others))
-        return (yield from original(list_id, email, held_by_others, withdraw, log, where))
+        return (yield from original(list_id, email, held_by_others, log, where))
 
     monkeypatch.setattr(contact_kind, "erase_member", erase_member)
     emulator, api_key, list_id = mailchimp_account

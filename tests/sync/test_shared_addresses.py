@@ -403,3 +403,131 @@ def test_erasing_the_only_consenting_contact_of_a_shared_address_leaves_no_subsc
     assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed", (
         "no contact consents; Mailchimp's member is still subscribed (Q's page: %s)" % (
             subscriptions.newsletter_status(shop, q)))
+
+
+def rounds(n=3):
+    for _ in range(n):
+        make_all_due()
+        drain()
+
+
+@pytest.mark.usefixtures("commits")
+def test_the_only_consenting_contact_moving_off_a_shared_address_leaves_no_subscription_without_consent(
+        shop, configuration, mailchimp_account):
+    """P consents (subscribed); Q, a duplicate contact of the same address, never consented. The admin changes P's
+    address to a new one (P keeps consenting). P's new address is subscribed; the old address's member was left
+    subscribed because Q still holds the address, though nobody in the shop consents for it any more: the same
+    situation the erasure unsubscribes (ErasePlan withdraw), reached by a move (ContactPlan previous_shared). Review
+    aud11. The member is unsubscribed, never deleted (it is Q's too), and Q learns it."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "moving.consenter@fastmail.com", "moved.consenter@fastmail.com"
+    p = new_person(permission=True, email=old)
+    q = new_person(permission=False, email=old)
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    p = PersonContact.objects.get(pk=p.pk)
+    p.email = new
+    p.save()
+    rounds(3)
+    assert emulator.get_member(api_key, list_id, new)["status"] == "subscribed"
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    q = PersonContact.objects.get(pk=q.pk)
+    assert q.marketing_permission is False
+    member = emulator.get_member(api_key, list_id, old)
+    assert member is not None and member["status"] == "unsubscribed", (
+        "no contact of %s consents; Mailchimp's member is %s" % (old, member and member["status"]))
+    assert subscriptions.newsletter_status(shop, q) == subscriptions.NOT_SUBSCRIBED
+    assert row_of(q).member_status == "unsubscribed"
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_contact_moving_off_a_shared_address_leaves_it_subscribed_for_another_consenting_contact(
+        shop, configuration, mailchimp_account):
+    """P and Q share an address and both consent. P moves to a new address: Q's consent still holds the old
+    address's member, which stays subscribed, and Q keeps consenting."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "moving.both@fastmail.com", "moved.both@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, old)
+    edit_and_send(p, email=new)
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, new)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert PersonContact.objects.get(pk=q.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_an_unsubscribe_a_send_finds_in_mailchimp_is_learnt_by_the_other_contacts_of_the_address(
+        shop, configuration, mailchimp_account):
+    """P and Q share an address and both consent (one member, subscribed). The person unsubscribes in Mailchimp and
+    the webhook is lost. The admin renames P: the send's answer shows the member unsubscribed, and P's consent is
+    withdrawn (after_close -> withdraw_consent), as the webhook would have done. Q, of the same address, was not
+    told (withdraw_consent teaches only the row's own contact): Q still consented and Q's account page said
+    subscribed while Mailchimp holds the address unsubscribed. The webhook would have withdrawn both. Review aud11."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "found.unsubscribed@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
+    edit_and_send(p, first_name="Renamed")
+    rounds(2)
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(shop, q)) == (
+        False, subscriptions.NOT_SUBSCRIBED), "Q: consents=%s, page=%s; Mailchimp: unsubscribed" % (
+        q.marketing_permission, subscriptions.newsletter_status(shop, q))
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert row_of(q).member_status == "unsubscribed"
+
+
+def test_an_unsubscribe_a_batch_finds_in_mailchimp_is_learnt_by_the_other_contacts_of_the_address(
+        burst_settings, mailchimp_account):
+    """As above, P's rename sent in a burst's batch: the members phase's answer shows the address unsubscribed, and Q
+    learns it as P does."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "batch.found.unsubscribed@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    others = [new_person(permission=False) for _ in range(BURST_THRESHOLD - 1)]
+    drain()
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
+    for contact in [p] + others:
+        contact = PersonContact.objects.get(pk=contact.pk)
+        contact.first_name = "Renamed"
+        contact.save()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) == (
+        False, subscriptions.NOT_SUBSCRIBED)
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("leaving", ["moved", "erased"])
+def test_a_contact_without_consent_leaving_a_member_subscribed_on_mailchimps_form_leaves_it_subscribed(
+        shop, configuration, mailchimp_account, client, leaving):
+    """P and Q share an address, neither consents in the shop; its owner subscribed on Mailchimp's own form (the
+    shop heard it by the webhook: the rows hold the member subscribed, the consent in the shop unchanged). P moves to
+    another address, or is erased: no consent of the shop's leaves the address (P never gave one), so the
+    subscription its owner made in Mailchimp stays."""
+    from tests.webhooks.helpers import post_event
+
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "mcform.shared.%s@fastmail.com" % leaving, "mcform.moved@fastmail.com"
+    p = new_person(permission=False, email=old)
+    q = new_person(permission=False, email=old)
+    rounds(2)
+    emulator.set_member_status(api_key, list_id, old, "subscribed")
+    assert post_event(client, configuration, "subscribe", email=old).status_code == 200
+    assert row_of(p).member_status == "subscribed"
+    if leaving == "moved":
+        edit_and_send(p, email=new)
+    else:
+        PersonContact.objects.get(pk=p.pk).delete()
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert row_of(q).member_status == "subscribed"

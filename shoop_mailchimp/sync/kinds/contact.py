@@ -347,7 +347,8 @@ def plan(configuration, row, context):
     if row.erase:
         shared = row.object_id in context.held_by_others
         return ErasePlan(configuration, row, shared=shared,
-                         withdraw=shared and consent_left_with(configuration.shop_id, row))
+                         withdraw=shared and consent_left_with(configuration.shop_id, row),
+                         cleared=[field["tag"] for field in context.mapping.values()] if shared else ())
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -355,6 +356,8 @@ def plan(configuration, row, context):
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
                                previous_shared=row.object_id in context.held_by_others,
+                               consent_left=row.object_id in context.held_by_others and (
+                                   consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven)
     if contact_plan.left_out:
@@ -413,7 +416,7 @@ class ContactPlan:
     """
 
     def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
-                 arrived_shared=False, moved_to_proven=False):
+                 arrived_shared=False, moved_to_proven=False, consent_left=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -437,6 +440,13 @@ class ContactPlan:
         #: The address left is another contact's of the shop too (one member of it, theirs as well): the member
         #: stays where it is, and the new address is written as a member of its own (see run).
         self.previous_shared = bool(self.previous_email) and previous_shared
+        #: The address left is kept by the shop's other contacts, and none of them consents: the consent the member
+        #: there was subscribed with (this contact's, last sent) leaves with the contact. The member is unsubscribed
+        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's).
+        self.consent_left = self.previous_shared and consent_left
+        #: When the plan read the other contacts' consent: a contact of the old address whose consent changed after
+        #: it keeps its choice (:class:`AddressUnsubscribed`).
+        self.planned_at = timezone.now()
         #: The new address is another contact's of the shop too (the member there is theirs as well), and this
         #: contact arrives there without consent of its own: that member's status is left as it is, the member under
         #: the old address is not moved onto it, and a status change of this contact's (its consent withdrawn in
@@ -677,6 +687,11 @@ class ContactPlan:
             log("member.email", "E-mail changed from %s to %s: another contact of the shop still has %s, whose "
                 "member was left there; %s is written as a member of its own" % (
                     self.previous_email, self.email, self.previous_email, self.email))
+            if self.consent_left:
+                # None of them consents: the consent the member was subscribed with leaves with this contact.
+                yield from unsubscribe_kept_member(
+                    list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
+                    "%s was left to the other contacts of the shop with the address" % self.previous_email)
         elif self.previous_email:
             try:
                 move = {"email_address": self.email}
@@ -803,7 +818,7 @@ class ContactPlan:
         outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
-                               learnt=self.learnt)
+                               learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at)
         if link_on_move or restored:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
             # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook). Moved back
@@ -969,13 +984,14 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False, learnt=()):
+                 link_asked=False, learnt=(), contact_id=None, seen_at=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
     :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
     shopper's request this send carried, now done; ``learnt``: what the send taught the shop
-    (:func:`address_unsubscribed`)."""
+    (:func:`address_unsubscribed`); ``contact_id``: the row's contact, and ``seen_at``: when its row last saw the
+    member (its last send), for an unsubscribe the answer shows that the shop never heard of."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -995,6 +1011,14 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     outcome.learnt.extend(learnt)
+    if withdrawn and contact_id is not None:
+        # Mailchimp holds one member of the address: the shop's other contacts with it learn the unsubscribe too, as
+        # from the webhook. It was made after the address's rows last saw the member (``seen_at``, or another row's
+        # later send); a contact whose consent changed after that keeps its choice (sent as a change: the address
+        # is asked to confirm).
+        outcome.learnt.append(AddressUnsubscribed(
+            email, seen_at or decided_at, contact_id, found=True,
+            reason="a send found the address unsubscribed in Mailchimp (its webhook never reached the shop)"))
     return outcome
 
 
@@ -1012,7 +1036,9 @@ class AddressUnsubscribed:
     an address, so the shop's other contacts with it learn it as from Mailchimp's ``unsubscribe`` webhook (their
     consent withdrawn, their rows told the member's status, confirmations asked for them dropped): no other
     contact's page claims a subscription, and no later send of theirs asks the unsubscribed address to confirm.
-    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``.
+    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``. A send
+    that finds the member unsubscribed in Mailchimp (a lost webhook: :func:`sent_outcome`) teaches the other
+    contacts the same way, counted from when the row last saw the member.
 
     The other contacts are those of the shop with the address (their address keys, sent or not yet: a contact
     created meanwhile) and the rows that last sent it. The withdrawal counts from when the shop decided it
@@ -1021,10 +1047,15 @@ class AddressUnsubscribed:
     and its consent is sent again as a change (Mailchimp's member now unsubscribed: it asks the address to
     confirm)."""
 
-    def __init__(self, email, decided_at, contact_id):
+    def __init__(self, email, decided_at, contact_id, reason="", found=False):
         self.email = email
         self.decided_at = decided_at
         self.contact_id = contact_id
+        self.reason = reason or "the shop withdrew the consent of a contact with this address"
+        #: Found in Mailchimp's answer rather than made by the shop: it happened after the address's rows last saw
+        #: the member (``decided_at``, the found row's last send, or another row's later send), when exactly is
+        #: unknown.
+        self.found = found
 
     def remember(self, configuration):
         """Returns the ids of the rows it changed."""
@@ -1032,13 +1063,15 @@ class AddressUnsubscribed:
         holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
         rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
             Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id))
+        if self.found:
+            self.decided_at = max([self.decided_at] + [row.last_synced_at for row in rows if row.last_synced_at])
         newer = [row for row in rows if self._newer(row)]
         told = [row for row in rows if row not in newer]
         told_ids = (holders | {row.object_id for row in told}) - {row.object_id for row in newer} - {self.contact_id}
         if told_ids:
             event = {"type": "unsubscribe", "fired_at": self.decided_at, "data": {
                 "email": self.email, "list_id": configuration.list_id, "action": "unsub",
-                "reason": "the shop withdrew the consent of a contact with this address"}}
+                "reason": self.reason}}
             member_events.handle_event(configuration, event, source="send", states=told, told_ids=told_ids)
         if newer:
             state.unsubscribed_under(shop_id, [row.pk for row in newer])
@@ -1104,42 +1137,52 @@ def permissions_operation(list_id, email, member, permission):
                      params={"skip_merge_validation": "true"})
 
 
-def erase_member(list_id, email, held_by_others, withdraw, log, where=""):
+def erase_member(list_id, email, held_by_others, log, where=""):
     """An erasure's member: permanently deleted from the audience (a permanent delete cannot be undone; a member
     already gone is done), unless another of the shop's contacts still has the address (``held_by_others``, see
-    :func:`addresses_held_by_others`): Mailchimp has one member of the address, and it is theirs too. It is never
-    deleted then; but when none of them consents (``withdraw``, see :func:`consent_left_with`: the erased contact's
-    consent was the one it was subscribed with), it is unsubscribed. Steps (yields the Operation; returns the
-    status the member was left in when unsubscribed, "" otherwise), for :class:`ErasePlan` and for Initialize's
-    erasures in the audience they were recorded for (``where`` names it in the log)."""
-    if held_by_others and withdraw:
-        try:
-            member = yield Operation("PATCH", member_path(list_id, email), {"status": members.UNSUBSCRIBED},
-                                     params={"skip_merge_validation": "true"})
-        except MailchimpNotFound:
-            member = None
-        left = (member or {}).get("status", "")
-        log("member.unsubscribed", "%s was not deleted%s (erasure): another contact of the shop has the address, "
-            "and the member is theirs too; none of them consents, so it was unsubscribed (%s)" % (
-                email, where, left or "no member there"))
-        return left
+    :func:`addresses_held_by_others`): Mailchimp has one member of the address, and it is theirs too. Steps (yields
+    the Operation), for :class:`ErasePlan` and for Initialize's erasures in the audience they were recorded for
+    (``where`` names it in the log)."""
     if held_by_others:
         log("member.kept", "%s was not deleted%s (erasure): another contact of the shop has the address, and the "
             "member is theirs too" % (email, where))
-        return ""
+        return
     try:
         yield Operation("POST", member_path(list_id, email) + "/actions/delete-permanent")
     except MailchimpNotFound:
         pass
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
-    return ""
+
+
+def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why, merge_fields=None):
+    """The one rule of a contact's consent leaving an address the shop's other contacts keep (the contact erased, or
+    moved to another address), none of them consenting (:func:`consent_left_with`): Mailchimp's member of ``email``
+    (theirs too) is never deleted, but no subscription stays without a consent in the shop: it is unsubscribed, and
+    the other contacts learn it (``learnt`` gets :class:`AddressUnsubscribed`, counted from ``decided_at``). Steps
+    (yields the Operation); ``why`` starts the log entry; ``merge_fields`` go with the same write (an erasure's
+    cleared fields)."""
+    body = {"status": members.UNSUBSCRIBED}
+    if merge_fields:
+        body["merge_fields"] = merge_fields
+    try:
+        member = yield Operation("PATCH", member_path(list_id, email), body, params={"skip_merge_validation": "true"})
+    except MailchimpNotFound:
+        member = None
+    left = (member or {}).get("status", "")
+    learnt.extend(address_unsubscribed(email, members.UNSUBSCRIBED, left, False, decided_at, contact_id))
+    log("member.unsubscribed", "%s; none of them consents, so it was unsubscribed (%s)%s" % (
+        why, left or "no member there", "; the erased contact's data was cleared from it (%s)" % ", ".join(
+            sorted(merge_fields)) if merge_fields else ""))
 
 
 def consent_left_with(shop_id, row):
-    """Whether the consent the member of an erased row's address was subscribed with leaves with the row: the row
-    last sent it subscribed (or asked to confirm), and none of the shop's other contacts with the address consents
-    in this shop. One query, for an erasure whose address another contact has."""
-    if row.member_status not in (members.SUBSCRIBED, members.PENDING) and not row.opt_in:
+    """Whether the consent the member of the row's address last sent was subscribed with leaves with the row (its
+    contact erased, or moved to another address): the row last sent its consent given (or asked the address to
+    confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
+    A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
+    consent of the shop's leaves it. One query, for a row whose address another contact has."""
+    asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
+    if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
@@ -1160,22 +1203,22 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False):
+    def __init__(self, configuration, row, shared=False, withdraw=False, cleared=()):
         self.configuration = configuration
         self.row = row
         self.shared = shared
         self.withdraw = shared and withdraw
+        #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
+        #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again.
+        self.cleared = sorted(set(cleared)) if shared else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
 
     def run(self, log):
-        if self.row.email:
-            left = yield from erase_member(self.configuration.list_id, self.row.email, self.shared, self.withdraw,
-                                           log)
-            if self.withdraw:
-                self.learnt.extend(address_unsubscribed(self.row.email, members.UNSUBSCRIBED, left, False,
-                                                        self.row.consent_changed_at or timezone.now(),
-                                                        self.row.object_id))
+        if self.row.email and self.shared:
+            yield from self._keep_member(log)
+        elif self.row.email:
+            yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")
@@ -1185,6 +1228,53 @@ class ErasePlan:
                                  applied_tags="", found_tags="", consent_request="")
         outcome.learnt.extend(self.learnt)
         return outcome
+
+    def _keep_member(self, log):
+        """The member another contact of the shop keeps: never deleted, but it keeps none of the erased person's data
+        (the mapped merge fields are sent empty, then the address's other contacts are sent again in full, so that
+        whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
+        of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`)."""
+        email = self.row.email
+        why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
+               "too" % email)
+        cleared = dict.fromkeys(self.cleared, "")
+        if self.withdraw:
+            yield from unsubscribe_kept_member(
+                self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
+                self.learnt, log, why, merge_fields=cleared)
+        elif cleared:
+            try:
+                yield Operation("PATCH", member_path(self.configuration.list_id, email), {"merge_fields": cleared},
+                                params={"skip_merge_validation": "true"})
+            except MailchimpNotFound:
+                pass
+            log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
+                cleared))))
+        else:
+            yield from erase_member(self.configuration.list_id, email, True, log)
+        if cleared:
+            self.learnt.append(MemberDataErased(email, self.row.object_id))
+
+
+class MemberDataErased:
+    """An erasure cleared the erased contact's data (its mapped merge fields) from the member another contact of the
+    shop keeps: the shop's other contacts with the address (by their address keys, and the rows that last sent it)
+    are sent again in full (their fingerprints cleared), so that the member carries its remaining owner's data again,
+    written under the usual rules (a contact whose write leaves a member's data alone leaves it empty)."""
+
+    def __init__(self, email, contact_id):
+        self.email = email
+        self.contact_id = contact_id
+
+    def remember(self, configuration):
+        """Returns the ids of the rows it queued."""
+        shop_id = configuration.shop_id
+        holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
+        ids = set(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
+            Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id).values_list(
+            "pk", flat=True))
+        state.rewrite_rows(ids)
+        return ids
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
@@ -1299,7 +1389,7 @@ def _read_customers(configuration, row, results, facts):
                         consent_request=facts.get("consent_request", ""),
                         link_asked=not facts.get("member_skipped") and link_mailed(
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
-                        learnt=_batch_learnt(row, facts))
+                        learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at)
 
 
 def _batch_learnt(row, facts):
