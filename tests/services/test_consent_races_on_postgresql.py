@@ -39,9 +39,53 @@ def worker(configuration, settings):
     return configuration
 
 
+@pytest.fixture
+def unsubscribe_webhook_holding_the_row(worker, mailchimp_account, monkeypatch):
+    """Starts, for a subscribed contact, Mailchimp's unsubscribe and its webhook in a thread whose transaction, once
+    it has withdrawn the consent, stays open 1.5 s (a window of a few milliseconds, widened); returns when the row is
+    locked: ``(thread, answers)``, the webhook's status codes in ``answers``."""
+    from django.test import Client
+
+    from shoop_mailchimp import member_events
+    from shoop_mailchimp.mailchimp.resources import member_path
+    from shoop_mailchimp.mailchimp.transport import MailchimpSession
+
+    emulator, api_key, list_id = mailchimp_account
+    locked = threading.Event()
+    original = member_events.record_withdrawal
+
+    def slow_withdrawal(*args, **kwargs):
+        result = original(*args, **kwargs)
+        locked.set()
+        time.sleep(1.5)  # the webhook's transaction still open, the contact's row locked
+        return result
+
+    monkeypatch.setattr(member_events, "record_withdrawal", slow_withdrawal)
+
+    def start(contact):
+        assert emulator.get_member(api_key, list_id, contact.email)["status"] == "subscribed"
+        with MailchimpSession(api_key) as session:
+            session.patch(member_path(list_id, contact.email), {"status": "unsubscribed"})
+        answers = []
+
+        def webhook():
+            try:
+                answers.append(post_event(Client(), worker, "unsubscribe", email=contact.email,
+                                          action="unsub").status_code)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=webhook)
+        thread.start()
+        assert locked.wait(30)
+        return thread, answers
+
+    return start
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_contact_saved_while_an_unsubscribe_webhook_commits_does_not_restore_the_consent(
-        worker, mailchimp_account, monkeypatch):
+        worker, mailchimp_account, unsubscribe_webhook_holding_the_row):
     """Vera consents and is subscribed. She unsubscribes in Mailchimp; the webhook's transaction has set her
     marketing permission off and is still writing its rows and log (a few milliseconds; here held for a second).
     Meanwhile the admin saves Vera's new name (or a checkout saves her as its customer): the save's pre_save reads
@@ -50,55 +94,24 @@ def test_a_contact_saved_while_an_unsubscribe_webhook_commits_does_not_restore_t
     again without having consented (receivers.contacts.contact_saving's read-then-write is not locked)."""
     if connection.vendor != "postgresql":
         pytest.skip("a row-lock race: PostgreSQL only")
-    from django.test import Client
-
-    from shoop_mailchimp import member_events
-    from shoop_mailchimp.mailchimp.resources import member_path
-    from shoop_mailchimp.mailchimp.transport import MailchimpSession
-
     emulator, api_key, list_id = mailchimp_account
     vera = new_person(permission=True, email="vera.race@fastmail.com")
     drain()
-    assert emulator.get_member(api_key, list_id, vera.email)["status"] == "subscribed"
-    with MailchimpSession(api_key) as session:
-        session.patch(member_path(list_id, vera.email), {"status": "unsubscribed"})
-
-    locked = threading.Event()
-    original = member_events.record_withdrawal
-
-    def slow_withdrawal(*args, **kwargs):
-        result = original(*args, **kwargs)
-        locked.set()
-        time.sleep(1.5)  # the webhook's transaction still open, Vera's row locked
-        return result
-
-    monkeypatch.setattr(member_events, "record_withdrawal", slow_withdrawal)
-    answers = []
-
-    def webhook():
-        try:
-            answers.append(post_event(Client(), worker, "unsubscribe", email=vera.email, action="unsub").status_code)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=webhook)
-    thread.start()
-    assert locked.wait(30)
+    thread, answers = unsubscribe_webhook_holding_the_row(vera)
     stale = PersonContact.objects.get(pk=vera.pk)
     stale.first_name = "Renamed"
     stale.save()  # as the admin's form: the consent untouched on the instance
     thread.join(30)
     assert answers == [200]
     drain()
-    print("member:", emulator.get_member(api_key, list_id, vera.email)["status"], "confirmations:",
-          [item["email_address"] for item in emulator.confirmations(api_key)])
     assert Contact.objects.get(pk=vera.pk).marketing_permission is False, (
-        "the unsubscribe committed while the save waited for it, and the save wrote the consent back")
+        "the unsubscribe committed while the save waited for it, and the save wrote the consent back",
+        emulator.get_member(api_key, list_id, vera.email)["status"], emulator.confirmations(api_key))
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_checkout_with_the_box_unticked_while_an_unsubscribe_webhook_commits_does_not_restore_the_consent(
-        worker, mailchimp_account, monkeypatch):
+        worker, mailchimp_account, unsubscribe_webhook_holding_the_row):
     """The same race through a checkout: Vera consents; she unsubscribes in Mailchimp and, in the same moment, places
     an order without ticking the box (an unticked box keeps a consent: BOX_UNTICKED). The checkout's save reads the
     consent still committed (on), keeps it on, waits for the webhook's lock and writes it back after the webhook
@@ -106,7 +119,6 @@ def test_a_checkout_with_the_box_unticked_while_an_unsubscribe_webhook_commits_d
     if connection.vendor != "postgresql":
         pytest.skip("a row-lock race: PostgreSQL only")
     from django.db.transaction import atomic
-    from django.test import Client
     from shuup.core.models import OrderLineType, Product
     from shuup.core.order_creator import OrderCreator, OrderSource
     from shuup.testing.factories import (
@@ -116,10 +128,6 @@ def test_a_checkout_with_the_box_unticked_while_an_unsubscribe_webhook_commits_d
         get_initial_order_status,
     )
 
-    from shoop_mailchimp import member_events
-    from shoop_mailchimp.mailchimp.resources import member_path
-    from shoop_mailchimp.mailchimp.transport import MailchimpSession
-
     emulator, api_key, list_id = mailchimp_account
     shop = worker.shop
     vera = new_person(permission=True, email="vera.checkout.race@fastmail.com")
@@ -127,28 +135,6 @@ def test_a_checkout_with_the_box_unticked_while_an_unsubscribe_webhook_commits_d
     product = create_product("race-%d" % Product.objects.count(), shop=shop, supplier=get_default_supplier(),
                              default_price=12)
     drain()
-    assert emulator.get_member(api_key, list_id, vera.email)["status"] == "subscribed"
-    with MailchimpSession(api_key) as session:
-        session.patch(member_path(list_id, vera.email), {"status": "unsubscribed"})
-
-    locked = threading.Event()
-    original = member_events.record_withdrawal
-
-    def slow_withdrawal(*args, **kwargs):
-        result = original(*args, **kwargs)
-        locked.set()
-        time.sleep(1.5)
-        return result
-
-    monkeypatch.setattr(member_events, "record_withdrawal", slow_withdrawal)
-    answers = []
-
-    def webhook():
-        try:
-            answers.append(post_event(Client(), worker, "unsubscribe", email=vera.email, action="unsub").status_code)
-        finally:
-            connection.close()
-
     source = OrderSource(shop)
     source.customer = PersonContact.objects.get(pk=vera.pk)  # loaded as the checkout began
     source.billing_address = create_random_address(name="Vera Race")
@@ -158,9 +144,7 @@ def test_a_checkout_with_the_box_unticked_while_an_unsubscribe_webhook_commits_d
     source.marketing_permission = False  # the box left unticked
     source.add_line(type=OrderLineType.PRODUCT, product=product, supplier=get_default_supplier(), quantity=1,
                     base_unit_price=source.create_price(12), sku=product.sku, text="Race thing")
-    thread = threading.Thread(target=webhook)
-    thread.start()
-    assert locked.wait(30)
+    thread, answers = unsubscribe_webhook_holding_the_row(vera)
     with atomic():
         OrderCreator().create_order(source)
     thread.join(30)
