@@ -710,6 +710,22 @@ def test_the_company_information_pages_box_is_the_shoppers_storefront_consent(
     assert emulator.confirmations(api_key)[-1]["email_address"] == victim
 
 
+def proven_subscriber(shop, django_user_model, mailchimp_account, username, email):
+    """Ann: an account of the shop whose owner proved ``email`` (an activation link) and subscribed on her account
+    page, sent: ``(her contact, her logged-in browser)``."""
+    emulator, api_key, list_id = mailchimp_account
+    ann_user = django_user_model.objects.create_user(username, email, "pw")
+    ann = get_person_contact(ann_user)
+    ann.add_to_shop(shop)
+    shop_consent.record_proof(ann.pk, email)
+    ann_browser = Client(enforce_csrf_checks=True)
+    ann_browser.force_login(ann_user)
+    choose(ann_browser, subscribe=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    return ann, ann_browser
+
+
 # Review aud9: a stranger's account registered with a proven subscriber's address.
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
@@ -724,17 +740,7 @@ def test_a_strangers_unproven_account_cannot_unsubscribe_a_proven_subscriber(
 
     emulator, api_key, list_id = mailchimp_account
     email = "ann.proven@fastmail.com"
-    ann_user = django_user_model.objects.create_user("ann", email, "pw")
-    ann = get_person_contact(ann_user)
-    ann.add_to_shop(shop)
-    shop_consent.record_proof(ann.pk, email)
-    ann_browser = Client(enforce_csrf_checks=True)
-    ann_browser.force_login(ann_user)
-    choose(ann_browser, subscribe=True)
-    for _ in range(2):
-        make_all_due()
-        drain()
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    ann, ann_browser = proven_subscriber(shop, django_user_model, mailchimp_account, "ann", email)
 
     stranger_user = django_user_model.objects.create_user("mallory", email, "pw")
     mallory = get_person_contact(stranger_user)
@@ -779,15 +785,7 @@ def test_a_strangers_unproven_account_unticking_the_customer_information_box_uns
     Unsubscribe: it unsubscribed Ann's member and withdrew Ann's consent. Mallory's own consent only is withdrawn."""
     emulator, api_key, list_id = mailchimp_account
     email = "ann.proven2@fastmail.com"
-    ann_user = django_user_model.objects.create_user("ann2", email, "pw")
-    ann = get_person_contact(ann_user)
-    ann.add_to_shop(shop)
-    shop_consent.record_proof(ann.pk, email)
-    ann_browser = Client(enforce_csrf_checks=True)
-    ann_browser.force_login(ann_user)
-    choose(ann_browser, subscribe=True)
-    send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    ann, ann_browser = proven_subscriber(shop, django_user_model, mailchimp_account, "ann2", email)
 
     mallory_user = django_user_model.objects.create_user("mallory2", email, "pw")
     mallory = get_person_contact(mallory_user)
