@@ -54,6 +54,21 @@ def withdraw(contact):
     contact.save()  # as the admin's contact form saves it
 
 
+def renamed_in_a_burst(shop_id, contacts):
+    """Each contact saved with a new first name, and the burst's batches that send what is due run to their end."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+
+    for contact in contacts:
+        contact = PersonContact.objects.get(pk=contact.pk)
+        contact.first_name = "Renamed"
+        contact.save()
+    run_due_work()
+    assert bulk.resume_batches(shop_id, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+
+
 def edit_and_send(contact, **fields):
     """The contact, loaded afresh, saved with ``fields`` (as the admin's form saves it), and what is due sent."""
     contact = PersonContact.objects.get(pk=contact.pk)
@@ -314,9 +329,6 @@ def test_other_contact_learns_the_unsubscribe_when_a_batchs_customer_failed_afte
         burst_settings, mailchimp_account):
     """As above, the withdrawal sent in a burst's batch: the members phase unsubscribed the address, the customers
     phase refused P's customer once. The row retries, and Q learns the unsubscribe all the same."""
-    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
-    from shoop_mailchimp.sync import bulk
-    from shoop_mailchimp.sync.rounds import run_due_work
     from tests.sync.conftest import BURST_THRESHOLD
 
     emulator, api_key, list_id = mailchimp_account
@@ -327,13 +339,7 @@ def test_other_contact_learns_the_unsubscribe_when_a_batchs_customer_failed_afte
     emulator.faults.fail("/ecommerce/stores/*/customers/%d" % p.pk, status=503, method="PUT", times=1,
                          title="Service Unavailable")
     withdraw(p)
-    for other in others:
-        other = PersonContact.objects.get(pk=other.pk)
-        other.first_name = "Renamed"
-        other.save()
-    run_due_work()
-    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
-    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    renamed_in_a_burst(burst_settings.shop_id, others)
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
     q = PersonContact.objects.get(pk=q.pk)
     assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) != (
@@ -482,9 +488,6 @@ def test_an_unsubscribe_a_batch_finds_in_mailchimp_is_learnt_by_the_other_contac
         burst_settings, mailchimp_account):
     """As above, P's rename sent in a burst's batch: the members phase's answer shows the address unsubscribed, and Q
     learns it as P does."""
-    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
-    from shoop_mailchimp.sync import bulk
-    from shoop_mailchimp.sync.rounds import run_due_work
     from tests.sync.conftest import BURST_THRESHOLD
 
     emulator, api_key, list_id = mailchimp_account
@@ -493,13 +496,7 @@ def test_an_unsubscribe_a_batch_finds_in_mailchimp_is_learnt_by_the_other_contac
     others = [new_person(permission=False) for _ in range(BURST_THRESHOLD - 1)]
     drain()
     emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
-    for contact in [p] + others:
-        contact = PersonContact.objects.get(pk=contact.pk)
-        contact.first_name = "Renamed"
-        contact.save()
-    run_due_work()
-    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
-    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    renamed_in_a_burst(burst_settings.shop_id, [p] + others)
     assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
     q = PersonContact.objects.get(pk=q.pk)
     assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) == (
