@@ -12,7 +12,7 @@ from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import logged_message, new_person, send_due
-from tests.storefront.helpers import account_url, page_messages, signup_url
+from tests.storefront.helpers import account_url, logged_in_account, page_messages, signup_url
 from tests.webhooks.helpers import post_event
 
 
@@ -714,12 +714,7 @@ def proven_subscriber(shop, django_user_model, mailchimp_account, username, emai
     """Ann: an account of the shop whose owner proved ``email`` (an activation link) and subscribed on her account
     page, sent: ``(her contact, her logged-in browser)``."""
     emulator, api_key, list_id = mailchimp_account
-    ann_user = django_user_model.objects.create_user(username, email, "pw")
-    ann = get_person_contact(ann_user)
-    ann.add_to_shop(shop)
-    shop_consent.record_proof(ann.pk, email)
-    ann_browser = Client(enforce_csrf_checks=True)
-    ann_browser.force_login(ann_user)
+    ann, ann_browser = logged_in_account(shop, django_user_model, username, email, proven=True)
     choose(ann_browser, subscribe=True)
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
@@ -742,11 +737,7 @@ def test_a_strangers_unproven_account_cannot_unsubscribe_a_proven_subscriber(
     email = "ann.proven@fastmail.com"
     ann, ann_browser = proven_subscriber(shop, django_user_model, mailchimp_account, "ann", email)
 
-    stranger_user = django_user_model.objects.create_user("mallory", email, "pw")
-    mallory = get_person_contact(stranger_user)
-    mallory.add_to_shop(shop)
-    stranger = Client(enforce_csrf_checks=True)
-    stranger.force_login(stranger_user)
+    mallory, stranger = logged_in_account(shop, django_user_model, "mallory", email)
     choose(stranger, subscribe=True)  # the stranger's consent too (asked to confirm: Ann's member stays subscribed)
     for _ in range(2):
         make_all_due()
@@ -787,11 +778,7 @@ def test_a_strangers_unproven_account_unticking_the_customer_information_box_uns
     email = "ann.proven2@fastmail.com"
     ann, ann_browser = proven_subscriber(shop, django_user_model, mailchimp_account, "ann2", email)
 
-    mallory_user = django_user_model.objects.create_user("mallory2", email, "pw")
-    mallory = get_person_contact(mallory_user)
-    mallory.add_to_shop(shop)
-    stranger = Client(enforce_csrf_checks=True)
-    stranger.force_login(mallory_user)
+    mallory, stranger = logged_in_account(shop, django_user_model, "mallory2", email)
     choose(stranger, subscribe=True)
     send_due(rounds=2)
     assert Contact.objects.get(pk=mallory.pk).marketing_permission is True

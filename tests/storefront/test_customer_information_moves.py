@@ -1,13 +1,13 @@
 """A shopper moving their account to another address on Shuup's *Customer Information* page: what the move does to
 the member they leave and to the member they arrive at (consent, status, names)."""
 import pytest
-from django.test import Client
 from shuup.core.models import Contact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from tests.helpers import send_due
+from tests.storefront.helpers import logged_in_account
 from tests.storefront.test_account_page import (  # noqa: F401
     choose,
     customer_information_post,
@@ -153,12 +153,7 @@ def tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, 
     shop turned double opt-in on (subscribed), else after it (pending: a link mailed to ``own``, not clicked).
     Returns her contact and her logged-in browser."""
     emulator, api_key, list_id = mailchimp_account
-    user = django_user_model.objects.create_user(username, own, "pw")
-    tess = get_person_contact(user)
-    tess.add_to_shop(shop)
-    shop_consent.record_proof(tess.pk, own)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
+    tess, browser = logged_in_account(shop, django_user_model, username, own, proven=True)
     if not confirmed:
         MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
     choose(browser, subscribe=True)
