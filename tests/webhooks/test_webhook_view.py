@@ -274,3 +274,30 @@ def test_a_late_unsubscribe_webhook_fired_before_a_consent_given_in_the_shop_doe
         "unsubscribe", list_id, email=email, action="unsub", reason="manual"))
     assert response.status_code == 200
     assert Contact.objects.get(pk=vera.pk).marketing_permission is False
+
+
+def test_a_webhook_fired_in_the_future_does_not_make_a_later_real_unsubscribe_stale(
+        shop, configuration, mailchimp_account, client):
+    """Mailchimp's clock runs ten minutes ahead of the shop's (or a delivery is replayed with a future ``fired_at``):
+    a ``subscribe`` delivery stamped the row's fact time ten minutes in the future, and Vera's real unsubscribe,
+    fired now by the shop's clock, was ignored as stale: she kept consenting (review aud12). A time later than now is
+    taken as now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.helpers import new_person, send_due
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "vera.future@fastmail.com"
+    vera = new_person(permission=True, email=email)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    future = (timezone.now() + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
+    assert client.post(webhook_path(configuration), mailchimp_form(
+        "subscribe", list_id, fired_at=future, email=email)).status_code == 200
+    emulator.edit_member_by_hand(api_key, list_id, email, status="unsubscribed")
+    assert client.post(webhook_path(configuration), mailchimp_form(
+        "unsubscribe", list_id, email=email, action="unsub", reason="manual")).status_code == 200
+    assert Contact.objects.get(pk=vera.pk).marketing_permission is False, (
+        "an unsubscribe after a future-dated delivery was ignored as stale: the shop keeps the consent")
