@@ -160,7 +160,7 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     shop_ids = shop_ids_for_contact(instance)
     # The shopper withdrew their own contact's consent in a storefront (Shuup's Customer Information page, the
     # account page): where it is theirs only, its row is told before it is queued (withdrawal_own_only).
-    own_only = withdrawn_own_only_in(instance, shop_ids) if turned_off and own_storefront_save(instance) else []
+    own_only = withdrawn_own_only_in(instance, shop_ids) if turned_off and own_storefront_save(instance) else {}
     if own_only:
         state.withdrawal_not_the_members(own_only, SyncKind.CONTACT, instance.pk)
         served = STOREFRONT_REQUEST.get()
@@ -239,15 +239,19 @@ def given_request(contact, owners=None):
     return ConsentRequest.SIGNUP
 
 
-def proven_subscriber_of(shop_id, contact):
-    """Another contact of the shop with ``contact``'s address whose owner proved the address theirs and who consents
-    in the shop (its id), where ``contact``'s owner never proved it (see :func:`given_request`); else None. A
-    company and its own members are one owner."""
+def _unproven_owners(contact):
+    """:func:`same_owner` of a contact whose owner never proved its address theirs (:func:`given_request`); None
+    where they did, or the contact has no address."""
     if not (contact.email or "").strip():
         return None
     owners = same_owner(contact.pk)
-    if given_request(contact, owners) != ConsentRequest.SIGNUP:
-        return None
+    return owners if given_request(contact, owners) == ConsentRequest.SIGNUP else None
+
+
+def _proven_subscriber(shop_id, contact, owners):
+    """Another contact of the shop with ``contact``'s address whose owner proved the address theirs and who consents
+    in the shop (its id), else None. ``owners``: ``contact``'s (:func:`same_owner`); a company and its own members
+    are one owner."""
     for other in shop_contacts_with_address(shop_id, contact.email).exclude(pk__in={contact.pk} | owners):
         if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, same_owner(other.pk)):
             return other.pk
@@ -260,23 +264,31 @@ def withdrawal_own_only(shop_id, contact):
     it withdraws that contact's own consent only, leaving Mailchimp's member and the other contacts' consents as
     they are. So where the contact's owner never proved the address theirs (:func:`given_request`; anyone can
     register an account with any address) and either another contact of the shop who proved it consents
-    (:func:`proven_subscriber_of`), or the member's subscription is not the one this contact's consent made: the
+    (:func:`_proven_subscriber`), or the member's subscription is not the one this contact's consent made: the
     row did not last send the contact's consent (``opt_in``), so the member, if subscribed, was subscribed by
     someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box). A proven owner's
     withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
     otherwise)."""
-    if not (contact.email or "").strip() or given_request(contact) != ConsentRequest.SIGNUP:
-        return False
-    if proven_subscriber_of(shop_id, contact) is not None:
-        return True
-    return not SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, object_id=contact.pk,
-                                        opt_in=True).exists()
+    return shop_id in withdrawn_own_only_in(contact, [shop_id])
 
 
 def withdrawn_own_only_in(contact, shop_ids):
     """The shops (of ``shop_ids``) where a storefront withdrawal of ``contact``'s consent by its shopper is theirs
-    only (:func:`withdrawal_own_only`), decided before the withdrawal is recorded."""
-    return [shop_id for shop_id in shop_ids if withdrawal_own_only(shop_id, contact)]
+    only (:func:`withdrawal_own_only`), decided before the withdrawal is recorded: a dict of each such shop's id to
+    the id of the contact who proved the address theirs and consents there, or None
+    where the member's subscription is not one this contact's consent made."""
+    owners = _unproven_owners(contact)
+    if owners is None:
+        return {}
+    consent_made = set(SyncState.objects.filter(
+        shop_id__in=list(shop_ids), kind=SyncKind.CONTACT, object_id=contact.pk, opt_in=True,
+    ).values_list("shop_id", flat=True))
+    own_only = {}
+    for shop_id in shop_ids:
+        proven = _proven_subscriber(shop_id, contact, owners)
+        if proven is not None or shop_id not in consent_made:
+            own_only[shop_id] = proven
+    return own_only
 
 
 def own_storefront_save(contact):
@@ -310,7 +322,6 @@ def same_owner(contact_id):
     memberships = CompanyContact.members.through.objects
     return set(memberships.filter(contact_id=contact_id).values_list("companycontact_id", flat=True)) | set(
         memberships.filter(companycontact_id=contact_id).values_list("contact_id", flat=True))
-
 
 
 def contact_deleted(sender, instance, **kwargs):

@@ -33,7 +33,6 @@ from shoop_mailchimp.receivers.contacts import (
     CONSENT_SHOP,
     consent_given_again,
     given_request,
-    proven_subscriber_of,
     withdrawal_own_only,
     withdrawn_own_only_in,
 )
@@ -256,7 +255,7 @@ def withdraw_consent(shop, contact):
         _set_consent(shop, contact, False, ACCOUNT_PAGE)
         state.withdrawal_not_the_members(own_only, SyncKind.CONTACT, contact.pk)
         if shop.pk in own_only:
-            proven = proven_subscriber_of(shop.pk, contact)
+            proven = own_only[shop.pk]
             log_event(shop.pk, "storefront.unsubscribe", "The shopper's own consent only: %s; the member was left as "
                       "it is (this shopper never proved the address theirs)." % (
                           "contact %d, whose owner proved the address theirs, consents" % proven if proven else
