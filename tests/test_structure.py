@@ -395,11 +395,12 @@ def test_a_kind_breaking_the_contract_is_found():
     contact = kinds.BY_KIND[SyncKind.CONTACT]
     broken = types.SimpleNamespace(KIND=SyncKind.CONTACT, log_target=contact.log_target, load=contact.load,
                                    BATCH_PHASES=contact.BATCH_PHASES)
-    assert contract_problems(broken) == ["plan", "unsent_ids"]
-    broken.plan, broken.unsent_ids, broken.BATCH_PHASES = "plan", contact.unsent_ids, ("members",)
+    assert contract_problems(broken) == ["ADMIN", "plan", "unsent_ids"]
+    broken.ADMIN, broken.plan, broken.unsent_ids, broken.BATCH_PHASES = contact.ADMIN, "plan", contact.unsent_ids, (
+        "members",)
     assert contract_problems(broken) == ["plan is not callable", "BATCH_PHASES are no BatchPhase"]
-    bursting = types.SimpleNamespace(KIND=SyncKind.CONTACT, log_target=contact.log_target, load=contact.load,
-                                     plan=contact.plan, IN_BURSTS=True)
+    bursting = types.SimpleNamespace(KIND=SyncKind.CONTACT, ADMIN=contact.ADMIN, log_target=contact.log_target,
+                                     load=contact.load, plan=contact.plan, IN_BURSTS=True)
     assert contract_problems(bursting) == ["BATCH_PHASES", "unsent_ids"], "bursts go through batches"
 
 
@@ -435,6 +436,13 @@ def test_the_sync_core_names_no_kind(module):
     change unless jobs.py was; state.py held cart, contact and product rules (importing Shuup's Contact,
     ShopProduct and StoredBasket)."""
     assert kind_mentions(package_sources()[module]) == []
+
+
+def test_the_admins_explanations_name_no_kind():
+    """What the owner can do about a failed item, its label and link, and its kind's line in the status counts are
+    the kind's ``ADMIN``: a new kind is named in the admin without editing it."""
+    mentions = kind_mentions(package_sources()["admin_module/explanations.py"])
+    assert [mention for mention in mentions if not mention.startswith("shuup ")] == []  # Shuup's date filter
 
 
 def test_a_new_kind_is_sent_by_what_it_declares(monkeypatch):

@@ -6,7 +6,8 @@ from django.utils.translation import ugettext as _
 from shuup.core.templatetags.shuup_common import datetime as shuup_datetime
 
 from shoop_mailchimp.mailchimp.errors import was_transient
-from shoop_mailchimp.models import SyncKind, SyncStatus
+from shoop_mailchimp.models import SyncStatus
+from shoop_mailchimp.sync import kinds
 
 
 def mailchimp_was_unavailable(error_data):
@@ -16,19 +17,12 @@ def mailchimp_was_unavailable(error_data):
 
 
 def advice(state, button):
-    """What the owner can do about an item that is no longer retried; ``button`` names the page's own."""
-    if state.kind == SyncKind.CONTACT:
-        return _("Correct the contact's e-mail address or name in the shop and save it (that sends it again), "
-                 "or press %(button)s.") % {"button": button}
-    if state.kind == SyncKind.ORDER:
-        return _("Check the order's customer and products, then press %(button)s.") % {"button": button}
-    if state.kind == SyncKind.GROUP:
-        return _("Check the group's name and the audience's groups in Mailchimp, then press %(button)s.") % {
-            "button": button}
-    if state.kind == SyncKind.PROMO:
-        return _("Check the campaign's coupon code (Mailchimp takes each code once per store, also from "
-                 "inactive campaigns), then press %(button)s.") % {"button": button}
-    return _("Press %(button)s to try again.") % {"button": button}
+    """What the owner can do about an item that is no longer retried (its kind says); ``button`` names the page's
+    own."""
+    kind_module = kinds.BY_KIND.get(state.kind)
+    if kind_module is None:
+        return _("Press %(button)s to try again.") % {"button": button}
+    return kind_module.ADMIN.advice % {"button": button}
 
 
 def explain(state, button=None):

@@ -19,15 +19,19 @@ from shoop_mailchimp.models import (
     SyncState,
     SyncStatus,
 )
-from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync import bulk, kinds
 from shoop_mailchimp.sync.jobs import open_jobs
 
 
-def status_counts(shop, kind):
-    counts = dict.fromkeys((status for status, _label in SyncStatus.CHOICES), 0)
-    rows = SyncState.objects.filter(shop=shop, kind=kind).values_list("status").annotate(n=Count("id"))
-    counts.update(dict(rows))
-    return counts
+def kind_counts(shop):
+    """Each kind's rows by status, in the order the sync sends the kinds: ``(kind, title, {status: count})``."""
+    counts = {module.KIND: dict.fromkeys((status for status, _label in SyncStatus.CHOICES), 0)
+              for module in kinds.KINDS}
+    for kind, status, number in SyncState.objects.filter(shop=shop).order_by().values_list(
+            "kind", "status").annotate(number=Count("id")):
+        if kind in counts:
+            counts[kind][status] = number
+    return [(module.KIND, module.ADMIN.title, counts[module.KIND]) for module in kinds.KINDS]
 
 
 def overdue_rows(shop):
@@ -102,9 +106,7 @@ def shop_status(shop, configuration):
         "health": shop_health_for(shop, configuration, overdue, throttled_for),
         "throttled_for": throttled_for,
         "status_labels": dict(SyncStatus.CHOICES),
-        "contact_counts": status_counts(shop, SyncKind.CONTACT),
-        "order_counts": status_counts(shop, SyncKind.ORDER),
-        "group_counts": status_counts(shop, SyncKind.GROUP),
+        "kind_counts": kind_counts(shop),
         "last_synced_at": SyncState.objects.filter(shop=shop).aggregate(last=Max("last_synced_at"))["last"],
         "next_attempt_at": pending.filter(attempts__gt=0).aggregate(next=Min("next_attempt_at"))["next"],
         "last_error": MailchimpLogEntry.objects.filter(shop=shop, kind=LogKind.ERROR).first(),
@@ -131,8 +133,7 @@ def status_data(status):
     health = status["health"]
     return {
         "health": health._asdict(),
-        "counts": {"contact": status["contact_counts"], "order": status["order_counts"],
-                   "group": status["group_counts"]},
+        "counts": {kind: counts for kind, _title, counts in status["kind_counts"]},
         "bulk": {"percent": status["batches"]["percent"], "text": status["bulk_text"]},
         "jobs": [{"label": str(job.get_kind_display()), "state": str(_("queued") if job.status == "queued"
                                                                       else _("in progress"))}

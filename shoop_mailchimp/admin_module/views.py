@@ -14,9 +14,9 @@ from django.views.generic import DetailView, TemplateView, View
 from shuup.admin.shop_provider import get_shop
 from shuup.admin.toolbar import PostActionButton, Toolbar, URLActionButton
 from shuup.admin.utils.picotable import ChoicesFilter, Column, TextFilter
+from shuup.admin.utils.urls import NoModelUrl, get_model_url
 from shuup.admin.utils.views import PicotableListView
-from shuup.campaigns.models import BasketCampaign
-from shuup.core.models import Contact, ContactGroup, Order, Shop
+from shuup.core.models import Contact, Order, Shop
 
 from shoop_mailchimp import disconnection, log_labels, sites
 from shoop_mailchimp.admin_module import messages
@@ -40,7 +40,7 @@ from shoop_mailchimp.models import (
     SyncStatus,
 )
 from shoop_mailchimp.shops import shop_ids_for_contact
-from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync import kinds, state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 from shoop_mailchimp.sync.jobs import cancel_queued, request_job
 from shoop_mailchimp.webhook_registration import masked, rotate_secret, webhook_url
@@ -336,24 +336,19 @@ class LogDetailView(DetailView):
         return context
 
 
-#: How the failed list names and links an item of each kind (escaped by the template).
-FAILED_ITEM_LINKS = {
-    SyncKind.CONTACT: (Contact, "contact.detail", lambda contact: contact.name or contact.email),
-    SyncKind.ORDER: (Order, "order.detail", str),
-    SyncKind.GROUP: (ContactGroup, "contact_group.edit",
-                     lambda group: group.safe_translation_getter("name", any_language=True)),
-    SyncKind.PROMO: (BasketCampaign, "basket_campaign.edit", lambda campaign: campaign.name),
-}
-
-
-def failed_item(row, objects):
-    """(label, url, e-mail) of a failed row's item; a deleted one is named by its id."""
-    model, url_name, label = FAILED_ITEM_LINKS.get(row.kind, (None, None, None))
+def failed_item(row, objects, shop):
+    """(label, url, e-mail) of a failed row's item, as its kind names it (``ADMIN``); a deleted one is named by its
+    id; linked where Shuup's admin has a page for it."""
     item = objects.get(row.kind, {}).get(row.object_id)
     if item is None:
-        return ("#%s %s" % (row.object_id, _("(deleted)") if model else "")).strip(), None, row.email
-    url = reverse("shuup_admin:" + url_name, kwargs={"pk": item.pk})
-    return label(item) or "#%s" % row.object_id, url, getattr(item, "email", "") or row.email
+        return ("#%s %s" % (row.object_id, _("(deleted)") if row.kind in kinds.BY_KIND else "")).strip(), None, \
+            row.email
+    try:
+        url = get_model_url(item, shop=shop)
+    except NoModelUrl:
+        url = None
+    return kinds.BY_KIND[row.kind].ADMIN.label(item) or "#%s" % row.object_id, url, \
+        getattr(item, "email", "") or row.email
 
 
 class FailedItemsView(TemplateView):
@@ -367,9 +362,11 @@ class FailedItemsView(TemplateView):
         shop = get_shop(self.request)
         failed = SyncState.objects.filter(shop=shop, status=SyncStatus.FAILED)
         states = list(failed.order_by("-modified_on")[:self.LIMIT])
-        objects = {kind: model.objects.in_bulk([row.object_id for row in states if row.kind == kind])
-                   for kind, (model, _url_name, _label) in FAILED_ITEM_LINKS.items()}
-        context["rows"] = [(row, *failed_item(row, objects), explain(row), technical_detail(row)) for row in states]
+        objects = {module.KIND: module.ADMIN.model.objects.in_bulk([row.object_id for row in states
+                                                                   if row.kind == module.KIND])
+                   for module in kinds.KINDS}
+        context["rows"] = [(row, *failed_item(row, objects, shop), explain(row), technical_detail(row))
+                           for row in states]
         failed_total = failed.count()
         context["failed_text"] = ungettext("%(num)d item failed.", "%(num)d items failed.", failed_total) % {
             "num": failed_total}

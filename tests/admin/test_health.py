@@ -87,6 +87,9 @@ def test_status_data_moves_with_the_sync_and_the_page_polls_it(admin_client, con
 
 def test_the_chart_counts_deliveries_and_failures_of_each_day(admin_client, configuration, mailchimp_account):
     emulator, _api_key, _list_id = mailchimp_account
+    # The staff member's own contact, made by their first request, is sent before the bars are counted.
+    admin_client.get(reverse("shuup_admin:shoop_mailchimp.status"))
+    drain()
     MailchimpLogEntry.objects.all().delete()
     new_person()
     new_person()

@@ -344,3 +344,28 @@ def test_the_log_date_filter_includes_its_last_day(admin_client, configuration, 
         assert picotable(admin_client, filters={"created_on": dates})["pagination"]["nItems"] == total, dates
     yesterday = (timezone.localdate() - timezone.timedelta(days=1)).isoformat()
     assert picotable(admin_client, filters={"created_on": {"max": yesterday}})["pagination"]["nItems"] == 0
+
+
+def test_a_failed_product_is_named_linked_and_counted(admin_client, shop, configuration, mailchimp_account):
+    """The kinds the admin once had no names for: a refused product is named (escaped) and linked to its page,
+    with what to check; the status page counts every kind's rows."""
+    from shuup.testing.factories import create_product, get_default_supplier
+
+    emulator, _api_key, _list_id = mailchimp_account
+    emulator.faults.fail("/ecommerce/stores/*/products*", status=400, title="Invalid Resource", method="POST")
+    product = create_product("refused-product", shop=shop, supplier=get_default_supplier(), default_price=3)
+    product.set_current_language("en")
+    product.name = "<i>Mug</i>"
+    product.save()
+    product_state = SyncState.objects.get(kind="product", object_id=product.pk)
+    assert product_state.status == SyncStatus.FAILED
+    html = admin_client.get(url("failed")).content.decode()
+    shop_product = product.get_shop_instance(shop)
+    assert '<a href="%s">&lt;i&gt;Mug&lt;/i&gt;</a>' % reverse("shuup_admin:shop_product.edit",
+                                                             kwargs={"pk": shop_product.pk}) in html
+    assert "Check the product&#39;s name, price and images, then press Resend." in html
+    status = admin_client.get(url("status")).content.decode()
+    for kind in ("group", "contact", "product", "order", "cart", "promo"):
+        assert 'class="counts-%s"' % kind in status
+    row = status[status.index('class="counts-product"'):]
+    assert '<td class="count-failed">1</td>' in row[:row.index("</tr>")]

@@ -19,6 +19,9 @@ values are :mod:`~shoop_mailchimp.sync.kinds.declarations`'): ``SYNC_EXISTING`` 
 ``AFTER_IMPORT`` (what the end of the store's import sends again) and ``ended_since_sent(shop_id)`` (objects
 whose end passed with no save to say so: each reconciliation queues them).
 
+``ADMIN`` (a :class:`~shoop_mailchimp.sync.kinds.declarations.AdminItem`) is how the admin names the kind and
+a failed item of it.
+
 A new kind is one module here plus its place in :data:`KINDS` (see docs/architecture.rst for the rest).
 """
 from shoop_mailchimp.sync import state
@@ -38,8 +41,9 @@ from shoop_mailchimp.sync.kinds.declarations import (  # noqa: F401 (the declara
 KINDS = (group, contact, product, order, cart, promo)
 BY_KIND = {module.KIND: module for module in KINDS}
 
-#: What the drainer calls on every kind (tests/test_structure.py checks each registered kind has them).
-DRAINER_NEEDS = ("KIND", "log_target", "load", "plan")
+#: What every kind has: the drainer's calls and the admin's names (tests/test_structure.py checks each registered
+#: kind has them).
+DRAINER_NEEDS = ("KIND", "ADMIN", "log_target", "load", "plan")
 #: What the batch path (:mod:`shoop_mailchimp.sync.bulk`, bursts) needs of a kind that has ``BATCH_PHASES``.
 BATCH_NEEDS = ("BATCH_PHASES", "unsent_ids")
 

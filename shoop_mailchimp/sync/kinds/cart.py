@@ -19,6 +19,8 @@ from decimal import Decimal
 from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import ugettext as _
+from django.utils.translation import ugettext_lazy as _lazy
 from shuup.core.models import AnonymousContact, Order, Product
 from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
@@ -36,12 +38,20 @@ from shoop_mailchimp.shops import address_keys, shop_contacts_with_keys
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import attribution, product
 from shoop_mailchimp.sync.kinds.contact import customer_id_for
-from shoop_mailchimp.sync.kinds.declarations import REWRITE_SENT
+from shoop_mailchimp.sync.kinds.declarations import REWRITE_SENT, AdminItem
 from shoop_mailchimp.sync.kinds.fields import currency_places, mailchimp_email, money
 from shoop_mailchimp.sync.kinds.order import CatalogueGap, guest_customer_id
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.CART
+#: How the admin names the kind and a failed item of it.
+ADMIN = AdminItem(
+    title=_lazy("Carts"),
+    model=StoredBasket,
+    label=lambda basket: _("Cart of %s") % (basket.customer or basket.orderer or _("a guest")),
+    advice=_lazy("Press %(button)s to try again; a cart that changes is sent again by itself."),
+)
+
 #: The carts Mailchimp holds are written again when the storefront moves (their restore links name the old domain)
 #: and once the store's import is done (Mailchimp started no automation for those sent during it).
 ON_DOMAIN_CHANGE = REWRITE_SENT

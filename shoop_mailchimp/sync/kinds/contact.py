@@ -11,6 +11,7 @@ from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
+from django.utils.translation import ugettext_lazy as _lazy
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent, member_events, shop_consent
@@ -34,7 +35,7 @@ from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
 from shoop_mailchimp.sync.kinds.audience_fields import AudienceFieldsLearnt, same_fields
-from shoop_mailchimp.sync.kinds.declarations import IN_IMPORT, KEEPING_MEMBER
+from shoop_mailchimp.sync.kinds.declarations import IN_IMPORT, KEEPING_MEMBER, AdminItem
 from shoop_mailchimp.sync.kinds.fields import (
     COMPANY,
     PERSON,
@@ -49,6 +50,16 @@ from shoop_mailchimp.sync.kinds.languages import mailchimp_language
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.CONTACT
+#: How the admin names the kind and a failed item of it.
+ADMIN = AdminItem(
+    title=_lazy("Contacts"),
+    model=Contact,
+    label=lambda contact: contact.name or contact.email,
+    advice=_lazy(
+        "Correct the contact's e-mail address or name in the shop and save it (that sends it again), or press "
+        "%(button)s."),
+)
+
 #: "Sync existing" sends them in the store's import; a store created again gets them keeping their member.
 SYNC_EXISTING = IN_IMPORT
 FOR_NEW_STORE = KEEPING_MEMBER

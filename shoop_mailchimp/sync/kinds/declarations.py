@@ -4,6 +4,8 @@
 ``SYNC_EXISTING``: how "Sync existing" (:func:`shoop_mailchimp.sync.bulk.start`) sends the kind's objects never
 sent, through batches; a kind without it is not sent by it.
 """
+from dataclasses import dataclass
+from typing import Callable
 
 #: In the store's import: the store is marked ``is_syncing`` first, so Mailchimp starts no automation and sends no
 #: order e-mail for what it brings (contacts, products).
@@ -30,3 +32,16 @@ REWRITE_SENT = "rewrite sent"
 #: ``AFTER_IMPORT = REWRITE_SENT``: the rows sent while the store was importing (``is_syncing``) are written again
 #: once the import is done, as ``REWRITE_SENT`` says: Mailchimp started no automation for them (a cart's
 #: abandoned-cart e-mail).
+
+
+@dataclass(frozen=True)
+class AdminItem:
+    """``ADMIN``: how the admin names the kind (its line in the status page's counts) and a failed item of it (the
+    failed list's label and link, and what the owner can do). ``model``: the shop's model of the kind's objects
+    (``object_id``), linked to its admin page where Shuup's admin has one; ``label``: the item's name;
+    ``advice``: one sentence with ``%(button)s``, the page's button that sends it again."""
+
+    title: str
+    model: type
+    label: Callable
+    advice: str

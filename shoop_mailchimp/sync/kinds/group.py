@@ -6,6 +6,7 @@ from typing import Optional
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import ugettext_lazy as _lazy
 from shuup.core.models import AnonymousContact, CompanyContact, ContactGroup, PersonContact
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
@@ -17,11 +18,19 @@ from shoop_mailchimp.mailchimp.resources import (
 )
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.sync.kinds.declarations import AdminItem
 from shoop_mailchimp.sync.kinds.merge_fields import effective_map
 from shoop_mailchimp.sync.outcome import Outcome
 from shoop_mailchimp.sync.transport.direct import drive
 
 KIND = SyncKind.GROUP
+#: How the admin names the kind and a failed item of it.
+ADMIN = AdminItem(
+    title=_lazy("Contact groups"),
+    model=ContactGroup,
+    label=lambda group: group.safe_translation_getter("name", any_language=True),
+    advice=_lazy("Check the group's name and the audience's groups in Mailchimp, then press %(button)s."),
+)
 
 
 #: Mailchimp's cap on interests (groups) in one audience, all categories together.

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import ugettext_lazy as _lazy
 from shuup.campaigns.models.basket_effects import BasketDiscountPercentage, DiscountPercentageFromUndiscounted
 from shuup.campaigns.models.basket_line_effects import (
     BasketLineEffect,
@@ -31,7 +32,7 @@ from shoop_mailchimp.shops import shop_contacts_with_keys, shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import address_problem, customer_id_for
-from shoop_mailchimp.sync.kinds.declarations import AS_NEW, HISTORY, RESEND
+from shoop_mailchimp.sync.kinds.declarations import AS_NEW, HISTORY, RESEND, AdminItem
 from shoop_mailchimp.sync.kinds.fields import (
     address_payload,
     clean_name,
@@ -42,6 +43,14 @@ from shoop_mailchimp.sync.kinds.fields import (
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
 KIND = SyncKind.ORDER
+#: How the admin names the kind and a failed item of it.
+ADMIN = AdminItem(
+    title=_lazy("Orders"),
+    model=Order,
+    label=str,
+    advice=_lazy("Check the order's customer and products, then press %(button)s."),
+)
+
 #: "Sync existing" sends them in the store's import when the history is asked for; a store created again gets them
 #: as never sent; their pages name the storefront.
 SYNC_EXISTING = HISTORY

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import ugettext_lazy as _lazy
 from shuup.core.models import (
     Category,
     OrderLine,
@@ -42,12 +43,20 @@ from shoop_mailchimp.models import LogKind, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_storefront_url
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.declarations import AS_NEW, IN_IMPORT, RESEND
+from shoop_mailchimp.sync.kinds.declarations import AS_NEW, IN_IMPORT, RESEND, AdminItem
 from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.kinds.prices import VisitorPrices
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PRODUCT
+#: How the admin names the kind and a failed item of it.
+ADMIN = AdminItem(
+    title=_lazy("Products"),
+    model=Product,
+    label=lambda product: product.safe_translation_getter("name", any_language=True),
+    advice=_lazy("Check the product's name, price and images, then press %(button)s."),
+)
+
 #: "Sync existing" sends them in the store's import; a store created again gets them as never sent; their URLs
 #: name the storefront (a new domain sends them again).
 SYNC_EXISTING = IN_IMPORT

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ugettext_lazy as _lazy
 from shuup.campaigns.models import BasketCampaign
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.campaigns import CouponUsage
@@ -27,11 +28,21 @@ from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
-from shoop_mailchimp.sync.kinds.declarations import APART, AS_NEW, RESEND
+from shoop_mailchimp.sync.kinds.declarations import APART, AS_NEW, RESEND, AdminItem
 from shoop_mailchimp.sync.kinds.fields import currency_places, money, plain_text
 from shoop_mailchimp.sync.outcome import Outcome, Result
 
 KIND = SyncKind.PROMO
+#: How the admin names the kind and a failed item of it.
+ADMIN = AdminItem(
+    title=_lazy("Promo codes"),
+    model=BasketCampaign,
+    label=lambda campaign: campaign.name,
+    advice=_lazy(
+        "Check the campaign's coupon code (Mailchimp takes each code once per store, also from inactive "
+        "campaigns), then press %(button)s."),
+)
+
 #: "Sync existing" sends them apart from the import (a promo rule triggers no e-mail); a store created again gets
 #: them as never sent; their redemption links name the storefront.
 SYNC_EXISTING = APART
