@@ -3,6 +3,8 @@ from django import forms
 from django.utils.translation import ugettext_lazy as _
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp.mailchimp.members import domain_problem
+
 NAME_LENGTH = PersonContact._meta.get_field("first_name").max_length
 
 
@@ -23,6 +25,15 @@ class NewsletterSignupForm(forms.Form):
         if not ask_name:
             del self.fields["first_name"]
             del self.fields["last_name"]
+
+    def clean_email(self):
+        """Django's validator takes domains no mailbox can have (one IDNA 2008 refuses, such as ``\u2603.example``):
+        refused as any other bad address, rather than thanking the shopper for a subscription that cannot be
+        sent."""
+        email = self.cleaned_data["email"]
+        if domain_problem(email):
+            raise forms.ValidationError(self.fields["email"].error_messages["invalid"], code="invalid")
+        return email
 
     def input_to_show_again(self):
         """What the shopper typed, cut to the fields' lengths: a refused address is shown for correction, not

@@ -192,3 +192,28 @@ def test_rule_off_keeps_whatever_is_sent(mailchimp_account, api):
     assert response.status_code == 200
     assert response.json()["merge_fields"]["NOSUCHTAG"] == "x"
     assert response.json()["merge_fields"]["BIRTHDAY"] == "1990-02-01"
+
+
+def test_a_text_value_longer_than_a_text_field_holds_is_refused(mailchimp_account, api):
+    """Mailchimp's text audience fields hold 255 characters: a longer value fails the write, so a shop that forgot
+    to cut one fails here too (review aud13)."""
+    _emu, _api_key, list_id = mailchimp_account
+    assert put(api, list_id, {"FNAME": "x" * 255}).status_code == 200
+    assert_invalid(put(api, list_id, {"FNAME": "x" * 256}),
+                   [{"field": "FNAME", "message": "Please enter a value of 255 characters or fewer"}])
+
+
+def test_an_audience_holds_at_most_thirty_fields(mailchimp_account, api):
+    """An audience holds 30 audience fields (80 on Premium plans): a field beyond is refused, so the shop's
+    "create missing fields" meets the refusal in tests too (review aud13)."""
+    _emu, _api_key, list_id = mailchimp_account
+
+    def total():
+        return api("GET", f"lists/{list_id}/merge-fields", params={"count": 1000}).json()["total_items"]
+
+    room = 30 - total()
+    statuses = [api("POST", f"lists/{list_id}/merge-fields",
+                    json={"tag": "F%d" % number, "name": "Field %d" % number, "type": "text"}).status_code
+                for number in range(room + 3)]
+    assert statuses == [200] * room + [400] * 3
+    assert total() == 30

@@ -166,6 +166,17 @@ def test_an_invalid_address_gets_a_clear_error_and_hostile_input_is_never_shown_
 
 
 @pytest.mark.django_db
+def test_an_address_whose_domain_no_mailbox_can_have_is_refused_not_thanked(shop, configuration, front_client):
+    """Django's validator takes "ann@\u2603.example" (IDNA 2008 refuses the domain; Mailchimp can never mail it):
+    the block says what it says of any bad address, and records nothing, rather than thanking the shopper for a
+    subscription that can only fail (review aud13)."""
+    response = subscribe(front_client, "ann@\u2603.example")
+    assert page_messages(response) == ["Enter a valid e-mail address, such as name@example.com."]
+    assert not Contact.objects.filter(email="ann@\u2603.example").exists()
+    assert not SyncState.objects.filter(kind=SyncKind.CONTACT).exists()
+
+
+@pytest.mark.django_db
 def test_a_refused_address_is_shown_again_for_correction_once(shop, front_client):
     """Bad input loses nothing: the shopper corrects a typo rather than typing everything again."""
     response = subscribe(front_client, "grace.hopper@fastmail", first_name="Grace", last_name="<b>Hopper</b>")

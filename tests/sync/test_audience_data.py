@@ -1041,3 +1041,45 @@ def test_a_field_the_shop_created_and_renamed_in_mailchimp_stays_the_shops(confi
     configuration.refresh_from_db()
     assert configuration.merge_field_map["total_spent"] == "TOTAL"
     assert "TOTAL" in configuration.created_merge_fields and "SPENT" not in configuration.created_merge_fields
+
+
+def test_an_audience_with_all_the_fields_it_can_hold_refuses_new_ones_and_the_job_says_so(
+        admin_client, configuration, mailchimp_account):
+    """Mailchimp caps an audience's fields (30 on most plans): "create missing fields" on a full audience fails with
+    Mailchimp's reason in the job, maps nothing to a field that does not exist, and contacts are still sent."""
+    from shoop_mailchimp.models import JobStatus, MailchimpJob
+    from shoop_mailchimp.sync.kinds import merge_fields
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, api_key, list_id = mailchimp_account
+    existing = len(emulator.state[api_key]["lists"][list_id]["merge_fields"])
+    for number in range(30 - existing):
+        emulator.add_merge_field(api_key, list_id, "EXTRA%d" % number)
+    read_audience_fields(configuration)
+    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["total_spent"]))
+    run_due_jobs(configuration.shop_id)
+    job = MailchimpJob.objects.filter(shop=configuration.shop).order_by("-pk").first()
+    assert job.status == JobStatus.FAILED and "SPENT" in job.message and "most audience fields" in job.message
+    tags = {field["tag"] for field in emulator.state[api_key]["lists"][list_id]["merge_fields"]}
+    assert "SPENT" not in tags and len(tags) == 30
+    configuration.refresh_from_db()
+    assert merge_fields.chosen_map(configuration).get("total_spent") in (None, "")
+    person = new_person()
+    drain()
+    assert member_of(mailchimp_account, person)["status"] == "subscribed"
+
+
+def test_a_text_value_longer_than_mailchimp_holds_is_cut_and_the_member_sent(configuration, mailchimp_account):
+    """A text audience field holds 255 characters (the emulator refuses more, as Mailchimp): a company name and a
+    group list longer than that are cut, and the member is written."""
+    read_audience_fields(configuration)
+    with open_session(configuration) as session:
+        create_merge_fields(configuration, session, ["groups"])
+    configuration.refresh_from_db()
+    person = new_person()
+    for number in range(40):
+        ContactGroup.objects.create(identifier="long-group-%d" % number, shop=configuration.shop,
+                                    name="A rather long group name number %d" % number).members.add(person)
+    drain()
+    groups = member_of(mailchimp_account, person)["merge_fields"]["GROUPS"]
+    assert 200 < len(groups) <= 255

@@ -21,7 +21,13 @@ MESSAGES = {
     "zip": "Please enter a valid zip code",
     "choice": "Please choose one of the options",
     "text": "Please enter a value",
+    "too_long": "Please enter a value of 255 characters or fewer",
 }
+#: What a text audience field holds (Mailchimp's audience fields guide).
+TEXT_LIMIT = 255
+#: Audience fields an audience holds, the defaults included (30 on most plans, 80 on Premium; reported by users of
+#: integrations and third-party guides, no Mailchimp response seen: the wording below is a paraphrase).
+MERGE_FIELD_LIMIT = 30
 ADDRESS_REQUIRED = ("addr1", "city", "state", "zip")
 TAG_RE = re.compile(r"^[A-Z0-9_]{1,10}$")
 
@@ -67,6 +73,8 @@ def create_merge_field(ctx):
         if lst.merge_field_by_tag(tag):
             # Unverified wording: a faithful paraphrase.
             raise invalid(f'A Merge Field with the tag "{tag}" already exists for this list.')
+    if len(lst.merge_fields) >= MERGE_FIELD_LIMIT:
+        raise invalid(f"This audience already has the most audience fields it can have ({MERGE_FIELD_LIMIT}).")
     return field_json(lst.add_merge_field(dict(ctx.body, tag=tag)))
 
 
@@ -162,7 +170,7 @@ def value_error(field, value):
     if kind in ("radio", "dropdown"):
         choices = options.get("choices") or []
         return None if text in choices else MESSAGES["choice"]
-    return None
+    return MESSAGES["too_long"] if len(text) > TEXT_LIMIT else None
 
 
 def member_merge_fields(ctx, lst, stored, given, creating):
