@@ -20,6 +20,7 @@ class AppConfig(shuup.apps.AppConfig):
         "customer_dashboard_items": ["shoop_mailchimp.storefront.dashboard_items:NewsletterDashboardItem"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
         "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],
+        "admin_contact_form_part": ["shoop_mailchimp.admin_module.contact_form_part:ConsentShownFormPart"],
         "admin_contact_toolbar_action_item": ["shoop_mailchimp.admin_module.toolbar:SyncContactAction"],
         "admin_contact_section": ["shoop_mailchimp.admin_module.sections:MailchimpContactSection"],
     }
