@@ -205,3 +205,28 @@ def test_a_hostile_shown_value_is_not_echoed_raw_and_is_forgotten_with_an_unsave
     assert 'name="mailchimp_consent-shown"' in html
     zoe = Contact.objects.get(pk=zoe.pk)
     assert not hasattr(zoe, CONSENT_AS_SHOWN) and zoe.marketing_permission is False
+
+
+def test_a_company_form_shown_before_an_unsubscribe_and_saved_unchanged_keeps_the_withdrawal(
+        shop, configuration, mailchimp_account, admin_client):
+    """The same on a company's edit form (Shuup's company base form part)."""
+    from shuup.core.models import CompanyContact
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "acme.adminform@fastmail.com"
+    acme = CompanyContact.objects.create(name="Acme Oy", email=email, marketing_permission=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    data = shown_form(admin_client, acme)
+    assert data["base-marketing_permission"]
+    emulator.edit_member_by_hand(api_key, list_id, email, status="unsubscribed")
+    assert post_event(admin_client, configuration, "unsubscribe", email=email, action="unsub",
+                      reason="manual").status_code == 200
+    data["base-phone"] = ["+358401234560"]
+    assert admin_client.post(edit_url(acme), data).status_code == 302
+    acme = Contact.objects.get(pk=acme.pk)
+    assert acme.phone == "+358401234560"
+    send_due(rounds=2)
+    assert acme.marketing_permission is False
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert data["mailchimp_consent-shown"] == ["True"]
