@@ -47,7 +47,7 @@ def shown_consent(contact):
 
 def mark_shown(contact, shown):
     """Tell the next save of ``contact`` what its form showed (None: nothing known; the save is judged as before)."""
-    if contact is not None and contact.pk is not None and shown in (True, False):
+    if contact is not None and contact.pk is not None and isinstance(shown, bool):
         setattr(contact, CONSENT_AS_SHOWN, shown)
 
 

@@ -82,7 +82,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     shown = recall(instance, CONSENT_AS_SHOWN)
-    if loaded is not None and shown in (True, False):
+    if loaded is not None and isinstance(shown, bool):
         loaded = shown
     edited_order = recall(instance, ORDER_EDITED)
     unticked_order = recall(instance, BOX_UNTICKED)
