@@ -20,6 +20,7 @@ class AppConfig(shuup.apps.AppConfig):
         "customer_dashboard_items": ["shoop_mailchimp.storefront.dashboard_items:NewsletterDashboardItem"],
         "admin_module": ["shoop_mailchimp.admin_module:MailchimpModule"],
         "admin_shop_form_part": ["shoop_mailchimp.admin_module.form_parts:MailchimpFormPart"],
+        "admin_contact_form_part": ["shoop_mailchimp.admin_module.contact_form_part:ConsentShownFormPart"],
         "admin_contact_toolbar_action_item": ["shoop_mailchimp.admin_module.toolbar:SyncContactAction"],
         "admin_contact_section": ["shoop_mailchimp.admin_module.sections:MailchimpContactSection"],
     }
@@ -28,7 +29,7 @@ class AppConfig(shuup.apps.AppConfig):
         from django.apps import apps
         from django.core.signals import request_started
 
-        from shoop_mailchimp import checks, log_filters, receivers  # noqa: F401  (registers checks)
+        from shoop_mailchimp import checks, consent_shown, log_filters, receivers  # noqa: F401  (registers checks)
         from shoop_mailchimp.storefront import registration
         from shoop_mailchimp.sync.delivery import ensure_background_drainer
 
@@ -38,6 +39,7 @@ class AppConfig(shuup.apps.AppConfig):
 
             use_in_product_list()
         registration.connect_receivers()
+        consent_shown.extend_storefront_forms()
         log_filters.install()
         request_started.connect(ensure_background_drainer, dispatch_uid=BACKGROUND_DRAINER_UID)
 

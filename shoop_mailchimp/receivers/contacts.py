@@ -7,6 +7,7 @@ from shuup.core.models import CompanyContact, Contact, PersonContact
 from shuup.gdpr.signals import anonymization_requested
 
 from shoop_mailchimp import member_events, shop_consent
+from shoop_mailchimp.consent_shown import CONSENT_AS_SHOWN
 from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.receivers.recording import loaded_value, recall, record
@@ -71,12 +72,18 @@ def contact_loaded(sender, instance, **kwargs):
 
 def contact_saving(sender, instance, raw=False, **kwargs):
     """Note when this save is the one that turns consent off, or on. The instance may be stale (a checkout
-    saves the customer it loaded at the start of the request, an admin form the contact it showed): a save
+    saves the customer it loaded at the start of the request): a save
     that did not touch the consent on its instance keeps what the database holds now, which a webhook (an
     unsubscribe, a confirmation) or another request may have changed since the instance was loaded (read locked:
-    :func:`stored_consent`); a save that changed it decides."""
+    :func:`stored_consent`); a save that changed it decides. A form reloads the contact when it is posted: the
+    form's box as it was shown (:data:`~shoop_mailchimp.consent_shown.CONSENT_AS_SHOWN`: the admin's contact form,
+    Shuup's storefront contact forms) stands for the instance's loaded value, so a form shown before an unsubscribe
+    and saved with its box as shown keeps the withdrawal."""
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
+    shown = recall(instance, CONSENT_AS_SHOWN)
+    if loaded is not None and isinstance(shown, bool):
+        loaded = shown
     edited_order = recall(instance, ORDER_EDITED)
     unticked_order = recall(instance, BOX_UNTICKED)
     hidden_box_order = recall(instance, CONSENT_BOX_HIDDEN)
@@ -116,7 +123,7 @@ def stored_consent(contact_id):
     (PostgreSQL): a transaction that changed it and has not committed yet (an unsubscribe webhook still writing its
     rows and log) is waited for, and its value read, rather than the one committed before it. In the caller's
     transaction (a checkout's) the lock lasts until it ends, so no other transaction changes the consent before this
-    save writes it; a save outside any (the admin's form) holds it for the read alone. SQLite locks the whole
+    save writes it; a save outside any holds it for the read alone. SQLite locks the whole
     database for a write: its reads see no transaction half done."""
     rows = Contact.objects.filter(pk=contact_id)
     if not connection.features.has_select_for_update:
