@@ -65,7 +65,7 @@ def test_a_concurrent_round_that_keeps_claiming_contacts_stops_and_loses_nothing
         return original_claim(*args, **kwargs)
 
     monkeypatch.setattr(state, "claim", claim)
-    report = drain()
+    drain()
     assert stopped, "the round never claimed more contacts (test set-up)"
     sent_after = len(member_puts(emulator)) - stopped["puts_before"]
     # Sends already started may finish; a round must not claim and send new contacts after the disconnect.
@@ -73,7 +73,6 @@ def test_a_concurrent_round_that_keeps_claiming_contacts_stops_and_loses_nothing
                                  % (sent_after, len(people)))
     rows = [row_of(person) for person in people]
     assert all(row.status in (SyncStatus.PENDING, SyncStatus.SYNCED) and not row.claimed_by for row in rows)
-    assert report["held"] >= 1
 
     send_again(settings, connected)
     drain()
