@@ -48,6 +48,19 @@ class ShopStopped(Exception):
         self.outcome = outcome
 
 
+class SendingStopped(Exception):
+    """The shop no longer sends (disconnected, paused, "Send changes" unticked, held by the staging guard) while
+    a round sends its rows: the round ends, and the rows it claimed and has not sent go back to the queue, pending
+    for when the shop sends again."""
+
+
+def sends_now(shop_id):
+    """Whether the shop sends, read afresh (:attr:`MailchimpConfiguration.is_active`): a round checks it before
+    each claim and each slice it sends, as a burst does before each chunk."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).select_related("shop").first()
+    return configuration is not None and configuration.is_active
+
+
 def drain_concurrency():
     return max(1, min(get_setting("DRAIN_CONCURRENCY"), get_setting("MAX_CONNECTIONS")))
 
@@ -106,6 +119,9 @@ class ShopDelivery:
         #: address): given back unsent, and planned afresh by the next round.
         self.taught_row_ids = set()
         self._account_checked = False
+        #: Whether the shop's sending is read again before the next slice (not before the first: ``deliver`` has
+        #: just read it).
+        self._recheck = False
         self._lease_renewed_at = time.monotonic()
 
     def deliver(self, rows, claim_more=None):
@@ -134,6 +150,10 @@ class ShopDelivery:
                     self._deliver_one_by_one(kind_module, kind_rows)
         except ShopStopped as stopped:
             self._stop(stopped.outcome)
+        except SendingStopped:
+            held, self.held = list(self.held.values()), {}
+            state.release(held)  # pending, untried: sent when the shop sends again
+            self.report["held"] += len(held)
         except MailchimpError as error:  # the key cannot even make a session
             self._stop(classify(error))
         finally:
@@ -148,6 +168,7 @@ class ShopDelivery:
         """(row, plan or Outcome) pairs, loading what planning needs a slice at a time: loading costs far
         more than claiming, and sends start after the first slice."""
         for start in range(0, len(rows), LOAD_SLICE):
+            self._check_sending()
             rows_slice = rows[start:start + LOAD_SLICE]
             context = kind_module.load(self.configuration, rows_slice)
             for row in rows_slice:
@@ -159,6 +180,13 @@ class ShopDelivery:
                 except Exception as error:
                     logger.exception("Planning %s %s failed", row.kind, row.object_id)
                     yield row, classify(error)
+
+    def _check_sending(self, now=False):
+        """Raise :class:`SendingStopped` when the shop no longer sends: one read per slice (or claim), not per row.
+        The first slice of the round goes by what ``deliver`` read, unless ``now``."""
+        if (self._recheck or now) and not sends_now(self.shop_id):
+            raise SendingStopped()
+        self._recheck = True
 
     def _send(self, row, plan):
         """The HTTP part: safe in a worker thread, it writes nothing to the database but log entries."""
@@ -225,7 +253,10 @@ class ShopDelivery:
                         self._close(row, plan)
                     else:
                         yield row, plan
-                chunk = claim_more(self.shop_id, kind_module.KIND) if claim_more else []
+                if not claim_more:
+                    break
+                self._check_sending(now=True)  # no claim for a shop that stopped sending meanwhile
+                chunk = claim_more(self.shop_id, kind_module.KIND)
                 self.held.update((row.id, row) for row in chunk)
                 self.journal.flush()  # a long drain writes its log entries chunk by chunk
 
@@ -244,10 +275,18 @@ class ShopDelivery:
                     # Sends queued ahead: no thread waits while rows are closed, or while the next chunk is
                     # claimed and its log entries written (a chunk of 1,000 took up to 200 ms on SQLite).
                     while stop is None and len(running) < QUEUED_SENDS_PER_THREAD * concurrency:
-                        row, plan = next(waiting, (None, None))
+                        try:
+                            row, plan = next(waiting, (None, None))
+                        except SendingStopped as stopped:
+                            stop = stopped  # the sends already running finish, and their rows close
+                            break
                         if row is None:
                             break
                         running[pool.submit(self._send, row, plan)] = row
+                    if stop is not None:
+                        # Queued sends that have not started stay unsent: their rows are released.
+                        for future in [future for future in running if future.cancel()]:
+                            running.pop(future)
                     if not running:
                         break
                     finished, _unused = wait(running, return_when=FIRST_COMPLETED)
@@ -255,11 +294,8 @@ class ShopDelivery:
                         try:
                             self._close(running.pop(future), future.result())
                         except ShopStopped as stopped:
-                            stop = stop or stopped
-                    if stop is not None:
-                        # Queued sends that have not started stay unsent: their rows are released.
-                        for future in [future for future in running if future.cancel()]:
-                            running.pop(future)
+                            # A throttle or an account problem a send met outranks a shop that stopped sending.
+                            stop = stop if isinstance(stop, ShopStopped) else stopped
         finally:
             if switch_interval > SWITCH_INTERVAL:
                 sys.setswitchinterval(switch_interval)

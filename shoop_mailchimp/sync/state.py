@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.members import ERASED, UNSUBSCRIBED
-from shoop_mailchimp.models import ConsentRequest, SyncState, SyncStatus
+from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 
@@ -434,7 +434,11 @@ def due(shop_id=None, now=None, kind=None):
 
 
 def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
-    """Lease up to ``limit`` due rows to a new token; returns them as they were when claimed.
+    """Lease up to ``limit`` due rows of shops that send now to a new token; returns them as they were when claimed.
+
+    A shop that sends nothing (disconnected, paused, "Send changes" unticked, held by the staging guard:
+    ``MailchimpConfiguration.objects.active()``) keeps its rows pending and unclaimed: they would fill the claim
+    only to be given back, and the other shops' rows would never be reached.
 
     PostgreSQL locks the chosen rows and skips those another worker holds. Elsewhere one UPDATE
     chooses and takes them: SQLite lets only one writer in, and a read-then-write transaction
@@ -445,7 +449,8 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
     token = uuid.uuid4().hex
     take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"),
                 claimed_at=now)
-    chosen = due(shop_id, now, kind).order_by("next_attempt_at", "id")
+    sending = MailchimpConfiguration.objects.active().values("shop_id")
+    chosen = due(shop_id, now, kind).filter(shop_id__in=sending).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(chosen.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])

@@ -50,14 +50,14 @@ def test_what_is_logged_of_a_closed_row():
     assert Outcome.removed().report_word(ROW_DELETED) == "removed"
 
 
-def test_a_removed_close_deletes_the_row_nothing_changed_while_out(shop):
+def test_a_removed_close_deletes_the_row_nothing_changed_while_out(shop, configuration):
     state.record(shop.pk, SyncKind.CART, [987654])
     (row,) = state.claim(shop.pk, kind=SyncKind.CART)
     assert state.close(row, Outcome.removed()) == ROW_DELETED
     assert not SyncState.objects.filter(pk=row.pk).exists()
 
 
-def test_a_removed_close_of_a_row_changed_while_out_gives_the_row_back(shop):
+def test_a_removed_close_of_a_row_changed_while_out_gives_the_row_back(shop, configuration):
     """Review aud10: the delete is guarded by the claimed version, so a row changed while it was out is kept; it
     must then be given back as pending as every other close gives such a row back (it stayed leased to the
     finished claim, its newer change waiting for the lease to run out), and not be counted removed."""
