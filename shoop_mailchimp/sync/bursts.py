@@ -41,29 +41,35 @@ def burst_threshold():
     return threshold
 
 
-def shops_in_a_burst(shop_id, kind):
-    """Ids of active shops with at least BURST_THRESHOLD due rows of the kind (none when bursts are off)."""
+def bursts_due(shop_id=None, burst_kinds=BURST_KINDS):
+    """``[(shop id, kind)]`` of the active shops with at least BURST_THRESHOLD due rows of a kind, by kind in
+    ``burst_kinds``' order (none when bursts are off). One query counts every kind's due rows; which shops are
+    active is read only when a count reaches the threshold (a round that finds no burst, most rounds, reads
+    nothing else)."""
     threshold = burst_threshold()
     if threshold is None:
         return []
-    active = MailchimpConfiguration.objects.active().values("shop_id")
-    due = state.due(shop_id, kind=kind).filter(shop_id__in=active)
-    return list(due.values("shop_id").annotate(due=Count("id")).filter(due__gte=threshold)
-                .values_list("shop_id", flat=True))
+    counted = list(state.due(shop_id).filter(kind__in=burst_kinds).order_by().values("shop_id", "kind")
+                   .annotate(due=Count("id")).filter(due__gte=threshold).values_list("shop_id", "kind"))
+    if not counted:
+        return []
+    active = set(MailchimpConfiguration.objects.active().filter(shop_id__in={pair[0] for pair in counted})
+                 .values_list("shop_id", flat=True))
+    return sorted(((burst_shop_id, kind) for burst_shop_id, kind in counted if burst_shop_id in active),
+                  key=lambda pair: (burst_kinds.index(pair[1]), pair[0]))
 
 
 def send_bursts(shop_id=None, report=None):
     """Put every due contact (product) of each shop in a burst into batches; returns the batches made."""
     report = Counter() if report is None else report
     made = []
-    for kind in BURST_KINDS:
-        for burst_shop_id in shops_in_a_burst(shop_id, kind):
-            try:
-                made.extend(send_burst(burst_shop_id, report, kind))
-            except Exception:
-                # One shop's failure (a bug of ours, the database) must not stop the round for the others: its
-                # claimed rows come back when their lease ends, and the drainer sends them one by one meanwhile.
-                logger.exception("The %s burst of shop %s failed", kind, burst_shop_id)
+    for burst_shop_id, kind in bursts_due(shop_id):
+        try:
+            made.extend(send_burst(burst_shop_id, report, kind))
+        except Exception:
+            # One shop's failure (a bug of ours, the database) must not stop the round for the others: its
+            # claimed rows come back when their lease ends, and the drainer sends them one by one meanwhile.
+            logger.exception("The %s burst of shop %s failed", kind, burst_shop_id)
     return made
 
 

@@ -88,7 +88,7 @@ def poll_batches(shop_id=None, report=None):
     """Look at open bulk-sync batches, at most every BATCH_POLL_INTERVAL seconds per shop; a store whose
     import is done stops being ``is_syncing``."""
     open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
-    syncing = MailchimpConfiguration.objects.active().filter(store_syncing=True)
+    syncing = MailchimpConfiguration.objects.filter(store_syncing=True)
     if shop_id is not None:
         open_batches, syncing = open_batches.filter(shop_id=shop_id), syncing.filter(shop_id=shop_id)
     now = time.monotonic()
@@ -99,8 +99,12 @@ def poll_batches(shop_id=None, report=None):
                 check_batches(batch_shop_id, report=report)
             except Exception:  # a bug of ours, an unreadable result archive: the next poll tries again
                 logger.exception("Checking the batches of shop %s failed", batch_shop_id)
-    for syncing_shop_id in syncing.values_list("shop_id", flat=True):
-        finish_store_syncing(syncing_shop_id)
+    # Which shops are active is read only when a store is syncing (most rounds, none is).
+    syncing_shop_ids = list(syncing.values_list("shop_id", flat=True))
+    if syncing_shop_ids:
+        for syncing_shop_id in MailchimpConfiguration.objects.active().filter(
+                shop_id__in=syncing_shop_ids).values_list("shop_id", flat=True):
+            finish_store_syncing(syncing_shop_id)
 
 
 def check_webhooks(shop_id=None):

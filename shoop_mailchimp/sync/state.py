@@ -453,14 +453,17 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
     chosen = due(shop_id, now, kind).filter(shop_id__in=sending).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
-            ids = list(chosen.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
-            recovered = set(SyncState.objects.filter(id__in=ids).exclude(claimed_by="").values_list("id", flat=True))
-            if ids:
-                due(shop_id, now, kind).filter(id__in=ids).update(**take)
+            found = list(chosen.select_for_update(skip_locked=True).values_list("id", "claimed_by")[:limit])
+            if found:
+                due(shop_id, now, kind).filter(id__in=[row_id for row_id, _by in found]).update(**take)
     else:
         taken = due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit]))
-        recovered = set(taken.exclude(claimed_by="").values_list("id", flat=True))
-        taken.update(**take)
+        found = list(taken.values_list("id", "claimed_by"))
+        if found:
+            taken.update(**take)
+    if not found:
+        return []  # most rounds: nothing is due, and this was the only query
+    recovered = {row_id for row_id, claimed_by in found if claimed_by}
     rows = list(SyncState.objects.filter(claimed_by=token))
     for row in rows:
         # Still carrying a token: the last worker's attempt never ended (it died or its lease ran out),
