@@ -157,6 +157,11 @@ class SyncState(models.Model):
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
         help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "
                     "confirm by e-mail first, or unsubscribe."))
+    foreign_member = models.BooleanField(
+        default=False, verbose_name=_("member not the contact's"),
+        help_text=_("The member of the address last sent is not this contact's: Mailchimp held it when the contact "
+                    "arrived at the address, and its owner did not prove the address theirs. The contact's sends "
+                    "write none of its names, merge fields, language, groups or tags there."))
     batch_id = models.CharField(max_length=64, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
     modified_on = models.DateTimeField(auto_now=True)

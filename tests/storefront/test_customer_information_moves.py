@@ -1,12 +1,19 @@
 """A shopper moving their account to another address on Shuup's *Customer Information* page: what the move does to
 the member they leave and to the member they arrive at (consent, status, names)."""
 import pytest
+from django.test import Client
 from shuup.core.models import Contact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
-from tests.helpers import send_due
-from tests.storefront.test_account_page import customer_information_post, shopper_client, shopper_user  # noqa: F401
+from tests.helpers import new_person, send_due
+from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture of shopper_client)
+from tests.storefront.test_account_page import (  # noqa: F401
+    choose,
+    customer_information_post,
+    shopper_client,
+    shopper_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +145,70 @@ def test_a_stranger_moving_onto_a_subscribers_address_does_not_rename_their_memb
     assert member["language"] == language
     assert [tag["name"] for tag in member["tags"]] == []
 
+
+# Found by independent review aud11 (issue 19): the contact owns the member of its address or writes nothing there.
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_account_left_off_a_subscribers_member_renames_it_at_its_next_edit(
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """The team's fixed case (review aud9): a shopper without consent types Ann's address into their account; the
+    move leaves Ann's member's names alone. The stranger then edits their own name on the *Customer Information*
+    page (still Ann's address, box unticked): that send writes the stranger's names onto Ann's member. The
+    protection (member_data_left_out) holds only for the send that arrived; every later change of the stranger's
+    contact is written over the subscriber's member."""
+    emulator, api_key, list_id = mailchimp_account
+    ann = new_person(permission=True, email="ann.keeps.name@fastmail.com", first_name="Ann", last_name="Original")
+    send_due(rounds=3)
+    customer_information_post(shopper_client, email=ann.email)  # Tess Tester, box unticked
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
+
+    from shuup.utils.django_compat import reverse
+    page = reverse("shuup:customer_edit")
+    assert shopper_client.get(page).status_code == 200
+    data = {"csrfmiddlewaretoken": shopper_client.cookies["csrftoken"].value}
+    for prefix in ("billing", "shipping"):
+        data.update({"%s-name" % prefix: "Tess Tester", "%s-street" % prefix: "Main Street 1",
+                     "%s-city" % prefix: "Turku", "%s-postal_code" % prefix: "20100", "%s-country" % prefix: "FI"})
+    data.update({"contact-first_name": "Mallory", "contact-last_name": "Renamed", "contact-language": "en",
+                 "contact-gender": "u", "contact-email": ann.email})
+    assert shopper_client.post(page, data).status_code == 302
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, ann.email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
+        "Ann's member renamed by the stranger's later edit: %r" % member["merge_fields"])
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("double_opt_in", [False, True], ids=["single", "double"])
+def test_a_consenting_stranger_moving_onto_a_subscribers_address_renames_their_member(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, double_opt_in):  # noqa: F811
+    """Ann is subscribed (FNAME "Ann", her own account). Tess, subscribed under her own address, types Ann's address
+    into her account on Shuup's *Customer Information* page and keeps the box ticked. The move finds a member there
+    (member exists), archives Tess's old member and then PUTs Tess's names, language and groups onto Ann's member:
+    Ann's newsletter greets her as "Tess". The no-consent arrival leaves the member's data alone; the consenting one
+    does not (contact.py ContactPlan.run, the member_exists branch of the move)."""
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    emulator, api_key, list_id = mailchimp_account
+    ann = new_person(permission=True, email="ann.target@fastmail.com", first_name="Ann", last_name="Original")
+    tess_user = django_user_model.objects.create_user("tess", "tess.own@fastmail.com", "pw")
+    tess = get_person_contact(tess_user)
+    tess.add_to_shop(shop)
+    shop_consent.record_proof(tess.pk, tess_user.email)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(tess_user)
+    choose(browser, subscribe=True)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, "tess.own@fastmail.com")["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
+    if double_opt_in:
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+
+    customer_information_post(browser, email=ann.email, marketing_permission="on")
+    send_due(rounds=3)
+    assert Contact.objects.get(pk=tess.pk).email == ann.email
+    member = emulator.get_member(api_key, list_id, ann.email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
+        "Ann's member renamed by a stranger's move: %r" % member["merge_fields"])
