@@ -475,7 +475,9 @@ class ContactPlan:
             self.owned = True
         elif not arriving:
             self.owned = not getattr(row, "foreign_member", False)
-        elif not self.previous_email and self.permission and row.consent_request != ConsentRequest.SIGNUP:
+        elif not self.previous_email and ((self.permission and row.consent_request != ConsentRequest.SIGNUP)
+                                          or getattr(row, "recovered", False)):
+            # A recovered first send: the member Mailchimp may hold is the one its lost attempt created.
             self.owned = True
         else:
             self.owned = None
