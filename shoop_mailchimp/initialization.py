@@ -101,15 +101,24 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
                         kind=LogKind.WARNING, contact_id=contact_id)
         return
     # The contact kind's erasure of a member, in the old audience: a member another of the shop's contacts still
-    # has the address of is theirs too, and kept.
-    kept = contact.addresses_held_by_others(configuration.shop_id, erasures)
+    # has the address of is theirs too, and kept (unsubscribed when none of them consents).
+    kept = contact.addresses_held_by_others(configuration.shop_id, {
+        contact_id: row.email for contact_id, row in erasures.items()})
     where = " from the audience %s the erasure was recorded for, not from the new audience %s" % (
         old_list_id, configuration.list_id)
     for contact_id in sorted(erasures):
         def log(action, message, contact_id=contact_id, **fields):
             journal.add(action, message, contact_id=contact_id, **fields)
 
-        drive(session, contact.erase_member(old_list_id, erasures[contact_id], contact_id in kept, log, where))
+        row = erasures[contact_id]
+        if contact_id in kept and contact.consent_left_with(configuration.shop_id, row):
+            # What the others would learn is of the audience the shop leaves: forgotten with it.
+            drive(session, contact.unsubscribe_kept_member(
+                old_list_id, row.email, contact_id, row.consent_changed_at or timezone.now(), [], log,
+                "%s was not deleted%s (erasure): another contact of the shop has the address, and the member is "
+                "theirs too" % (row.email, where)))
+        else:
+            drive(session, contact.erase_member(old_list_id, row.email, contact_id in kept, log, where))
 
 
 def _initialize(configuration, journal):

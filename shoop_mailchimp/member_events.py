@@ -130,21 +130,44 @@ def handle_unsubscribe(configuration, event, states=None, told_ids=None):
         return EventResult(
             "webhook.archived", "%s was archived or deleted by an admin in Mailchimp; the shop's marketing "
             "permission is unchanged" % email, LogKind.WARNING, contact_ids, {"email": email, "action": "delete"})
+    # A contact whose consent the shop decided after the event fired (a consent given while a delayed delivery was
+    # retried, not sent yet) keeps it: its rows learn the member's status and send the consent again, as a change
+    # (the member unsubscribed: Mailchimp asks the address to confirm). The caller weighed ``told_ids`` already.
+    kept_ids = set() if told_ids is not None else decided_since(contact_ids, event["fired_at"])
+    kept = [row for row in states if row.object_id in kept_ids]
+    told = [row for row in states if row.object_id not in kept_ids]
     # A queryset update: no post_save, so nothing is recorded and nothing is sent back to this audience. The
     # withdrawal counts in every shop: the others' audiences are sent it, and every shop's carts go.
-    consenting = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True)
+    consenting = shop_contacts(configuration.shop_id).filter(pk__in=contact_ids, marketing_permission=True).exclude(
+        pk__in=kept_ids)
     withdrawn_ids = list(consenting.values_list("pk", flat=True))
     withdrawn = consenting.filter(pk__in=withdrawn_ids).update(marketing_permission=False)
     due_shop_ids = record_withdrawal(configuration.shop_id, withdrawn_ids)
-    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], opt_in=False,
+    state.apply_mailchimp_fact([row.pk for row in told], event["fired_at"], opt_in=False,
                                member_status=UNSUBSCRIBED)
-    _drop_confirmation(states, event["fired_at"])
+    _drop_confirmation(told, event["fired_at"])
+    if kept and state.unsubscribed_under(configuration.shop_id, [row.pk for row in kept]):
+        due_shop_ids.add(configuration.shop_id)
     reason = event["data"].get("reason", "")
+    message = "%s unsubscribed in Mailchimp%s; marketing permission withdrawn for %d of %d contacts" % (
+        email, " (%s)" % reason if reason else "", withdrawn, len(contact_ids))
+    if kept_ids:
+        message += ("; %d contacts whose consent the shop decided after the event was fired keep it (sent again: "
+                    "the address is asked to confirm)" % len(kept_ids))
     return EventResult(
-        "webhook.unsubscribe", "%s unsubscribed in Mailchimp%s; marketing permission withdrawn for %d of %d contacts"
-        % (email, " (%s)" % reason if reason else "", withdrawn, len(contact_ids)),
-        LogKind.INFO, contact_ids, {"email": email, "matched": len(contact_ids), "changed": withdrawn,
-                                    "reason": reason}, due_shop_ids=sorted(due_shop_ids))
+        "webhook.unsubscribe", message, LogKind.INFO, contact_ids,
+        {"email": email, "matched": len(contact_ids), "changed": withdrawn, "reason": reason,
+         "kept": sorted(kept_ids)}, due_shop_ids=sorted(due_shop_ids))
+
+
+def decided_since(contact_ids, fired_at):
+    """The contacts whose consent the shop decided (gave, withdrew or asked for: ``consent_changed_at``, in any
+    shop, the consent being the contact's) after an event fired at ``fired_at``. Mailchimp's ``fired_at`` has whole
+    seconds: a decision from the same second counts as older."""
+    changed = SyncState.objects.contacts().filter(object_id__in=list(contact_ids), erase=False,
+                                                  consent_changed_at__isnull=False)
+    return {object_id for object_id, moment in changed.values_list("object_id", "consent_changed_at")
+            if moment.replace(microsecond=0) > fired_at}
 
 
 def handle_subscribe(configuration, event, states=None):

@@ -115,13 +115,17 @@ mailchimp_webhook.maintenance_mode_exempt = True
 
 
 def parse_fired_at(value):
-    """Mailchimp's ``fired_at`` (UTC, "2009-03-26 21:35:57") as an aware datetime; now when absent."""
+    """Mailchimp's ``fired_at`` (UTC, "2009-03-26 21:35:57") as an aware datetime; now when absent, and now when
+    later than now (Mailchimp's clock ahead of the shop's, a replayed delivery): a fact dated in the future would
+    make every real event after it, fired by then, look stale and be ignored (an unsubscribe among them)."""
+    now = timezone.now()
     if not value:
-        return timezone.now()
+        return now
     try:
-        return timezone.make_aware(datetime.strptime(value.strip(), FIRED_AT_FORMAT), timezone.utc)
+        fired_at = timezone.make_aware(datetime.strptime(value.strip(), FIRED_AT_FORMAT), timezone.utc)
     except ValueError:
         raise BadDelivery("fired_at %r is not a Mailchimp time (%s)." % (value[:40], FIRED_AT_FORMAT))
+    return min(fired_at, now)
 
 
 def parse_event(form):

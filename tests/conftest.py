@@ -15,7 +15,7 @@ from shuup.testing.factories import get_default_shop
 from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.sync import delivery
+from shoop_mailchimp.sync import delivery, rounds
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.reliability import registry
 
@@ -101,8 +101,10 @@ def no_throttling_pauses(monkeypatch):
 def synchronous_drainer(monkeypatch):
     """Deterministic delivery: a commit that wakes the background drainer runs its round right away, in
     the test's thread; no drainer thread is started. Tests of the thread itself undo this."""
-    monkeypatch.setattr(delivery.background_drainer, "wake", run_due_work)
+    monkeypatch.setattr(delivery.background_drainer, "wake", lambda: run_due_work(woken=True))
     monkeypatch.setattr(delivery.background_drainer, "start", lambda: None)
+    # Each test's first woken round looks at what time makes due, as a new process's does.
+    monkeypatch.setattr(rounds, "_last_timed_work", [None])
 
 
 @pytest.fixture

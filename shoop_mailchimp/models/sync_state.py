@@ -162,6 +162,11 @@ class SyncState(models.Model):
         help_text=_("The member of the address last sent is not this contact's: Mailchimp held it when the contact "
                     "arrived at the address, and its owner did not prove the address theirs. The contact's sends "
                     "write none of its names, merge fields, language, groups or tags there."))
+    subscription_moved_from = models.CharField(
+        max_length=254, blank=True, verbose_name=_("subscription moved from"),
+        help_text=_("Under double opt-in, the address whose subscribed member a change of the contact's address "
+                    "moved to an address nobody proved (its owner asked to confirm): a change back to it (a typo "
+                    "corrected) brings the member back subscribed. Cleared when the consent changes."))
     batch_id = models.CharField(max_length=64, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
     modified_on = models.DateTimeField(auto_now=True)

@@ -1,5 +1,6 @@
 """A contact (person or company) saved, deleted, anonymized or added to a shop: where a contact change is
 recorded, and where a save that turns consent on or off is told from one that does not."""
+from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
 from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, PersonContact
@@ -72,7 +73,8 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     """Note when this save is the one that turns consent off, or on. The instance may be stale (a checkout
     saves the customer it loaded at the start of the request, an admin form the contact it showed): a save
     that did not touch the consent on its instance keeps what the database holds now, which a webhook (an
-    unsubscribe, a confirmation) or another request may have changed since the instance was loaded."""
+    unsubscribe, a confirmation) or another request may have changed since the instance was loaded (read locked:
+    :func:`stored_consent`); a save that changed it decides."""
     permission = loaded_value(instance, "marketing_permission")
     loaded = getattr(instance, STORED_CONSENT, None)
     edited_order = recall(instance, ORDER_EDITED)
@@ -82,7 +84,7 @@ def contact_saving(sender, instance, raw=False, **kwargs):
     setattr(instance, CONSENT_TURNED_OFF, False)
     if raw or instance.pk is None or permission is None or loaded is None:
         return
-    stored = Contact.objects.filter(pk=instance.pk).values_list("marketing_permission", flat=True).first()
+    stored = stored_consent(instance.pk)
     if stored is None:
         return
     if permission == loaded and stored != permission:
@@ -107,6 +109,20 @@ def contact_saving(sender, instance, raw=False, **kwargs):
         setattr(instance, CONSENT_TURNED_OFF_AT, timezone.now())
     setattr(instance, CONSENT_TURNED_ON, permission is True and loaded is False and stored is False)
     setattr(instance, CONSENT_TURNED_OFF, permission is False and bool(stored))
+
+
+def stored_consent(contact_id):
+    """The consent the database holds for the contact now, read under a row lock where the database has them
+    (PostgreSQL): a transaction that changed it and has not committed yet (an unsubscribe webhook still writing its
+    rows and log) is waited for, and its value read, rather than the one committed before it. In the caller's
+    transaction (a checkout's) the lock lasts until it ends, so no other transaction changes the consent before this
+    save writes it; a save outside any (the admin's form) holds it for the read alone. SQLite locks the whole
+    database for a write: its reads see no transaction half done."""
+    rows = Contact.objects.filter(pk=contact_id)
+    if not connection.features.has_select_for_update:
+        return rows.values_list("marketing_permission", flat=True).first()
+    with transaction.atomic(savepoint=False):
+        return rows.select_for_update().values_list("marketing_permission", flat=True).first()
 
 
 def _log_order_edit_keeps_consent(order, contact, stored):
@@ -140,16 +156,27 @@ def contact_saved(sender, instance, raw=False, created=False, **kwargs):
     setattr(instance, STORED_CONSENT, loaded_value(instance, "marketing_permission"))
     if raw:
         return
+    turned_off = getattr(instance, CONSENT_TURNED_OFF, False)
+    shop_ids = shop_ids_for_contact(instance)
+    # The shopper withdrew their own contact's consent in a storefront (Shuup's Customer Information page, the
+    # account page): where it is theirs only, its row is told before it is queued (withdrawal_own_only).
+    own_only = withdrawn_own_only_in(instance, shop_ids) if turned_off and own_storefront_save(instance) else []
+    if own_only:
+        state.withdrawal_not_the_members(own_only, SyncKind.CONTACT, instance.pk)
+        served = STOREFRONT_REQUEST.get()
+        log_event(served.shop_id, "storefront.unsubscribe", "The shopper withdrew consent on the storefront page %s: "
+                  "their own consent only (they never proved the address theirs, and the address's subscription is "
+                  "not one their consent made); the member was left as it is." % served.view_name,
+                  contact_id=instance.pk)
     if given:
         if consent_shop_id is None:
             shop_consent.given_everywhere([instance.pk])
         else:
             shop_consent.given_in_shop(consent_shop_id, instance.pk, fresh=True)
-    for shop_id in shop_ids_for_contact(instance):
-        if getattr(instance, CONSENT_TURNED_OFF, False):
+    for shop_id in shop_ids:
+        if turned_off:
             # Before the row is queued: its send may start as soon as it is.
-            state.drop_unconfirmed_requests(shop_id, SyncKind.CONTACT, [instance.pk])
-            state.note_consent_change(shop_id, SyncKind.CONTACT, [instance.pk])
+            state.consent_withdrawn(shop_id, SyncKind.CONTACT, [instance.pk])
         if given and consent_shop_id in (None, shop_id):
             consent_given(shop_id, instance, storefront=storefront)
         else:
@@ -188,7 +215,7 @@ def consent_given(shop_id, contact, storefront=False):
     (:func:`given_request`)."""
     others = set(shop_contacts_with_address(shop_id, contact.email).exclude(pk=contact.pk).values_list(
         "pk", flat=True)) if contact.email else set()
-    owners = _same_owner(contact.pk) if others or storefront else set()
+    owners = same_owner(contact.pk) if others or storefront else set()
     shared = bool(others - owners) if others else False
     if shared or storefront:
         request = given_request(contact, owners)
@@ -206,10 +233,57 @@ def given_request(contact, owners=None):
     proved (:func:`shoop_mailchimp.shop_consent.address_proven`), otherwise ``SIGNUP`` (as typed into the newsletter
     block: sent as given to a new member, while a member Mailchimp already holds of the address, a guest buyer, is
     asked to confirm first). A consent the staff give (the admin's contact form, the admin's order creator) is the
-    shop owner's to answer for and is sent as given. ``owners``: :func:`_same_owner` of the contact, when known."""
-    if shop_consent.address_proven(contact, _same_owner(contact.pk) if owners is None else owners):
+    shop owner's to answer for and is sent as given. ``owners``: :func:`same_owner` of the contact, when known."""
+    if shop_consent.address_proven(contact, same_owner(contact.pk) if owners is None else owners):
         return ConsentRequest.SUBSCRIBE
     return ConsentRequest.SIGNUP
+
+
+def proven_subscriber_of(shop_id, contact):
+    """Another contact of the shop with ``contact``'s address whose owner proved the address theirs and who consents
+    in the shop (its id), where ``contact``'s owner never proved it (see :func:`given_request`); else None. A
+    company and its own members are one owner."""
+    if not (contact.email or "").strip():
+        return None
+    owners = same_owner(contact.pk)
+    if given_request(contact, owners) != ConsentRequest.SIGNUP:
+        return None
+    for other in shop_contacts_with_address(shop_id, contact.email).exclude(pk__in={contact.pk} | owners):
+        if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, same_owner(other.pk)):
+            return other.pk
+    return None
+
+
+def withdrawal_own_only(shop_id, contact):
+    """The one rule of a shopper's storefront withdrawal of their own contact's consent (the account page's
+    *Unsubscribe*, Shuup's *Customer Information* page saved with the marketing box unticked): whether, in the shop,
+    it withdraws that contact's own consent only, leaving Mailchimp's member and the other contacts' consents as
+    they are. So where the contact's owner never proved the address theirs (:func:`given_request`; anyone can
+    register an account with any address) and either another contact of the shop who proved it consents
+    (:func:`proven_subscriber_of`), or the member's subscription is not the one this contact's consent made: the
+    row did not last send the contact's consent (``opt_in``), so the member, if subscribed, was subscribed by
+    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box). A proven owner's
+    withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
+    otherwise)."""
+    if not (contact.email or "").strip() or given_request(contact) != ConsentRequest.SIGNUP:
+        return False
+    if proven_subscriber_of(shop_id, contact) is not None:
+        return True
+    return not SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, object_id=contact.pk,
+                                        opt_in=True).exists()
+
+
+def withdrawn_own_only_in(contact, shop_ids):
+    """The shops (of ``shop_ids``) where a storefront withdrawal of ``contact``'s consent by its shopper is theirs
+    only (:func:`withdrawal_own_only`), decided before the withdrawal is recorded."""
+    return [shop_id for shop_id in shop_ids if withdrawal_own_only(shop_id, contact)]
+
+
+def own_storefront_save(contact):
+    """Whether this save is a storefront request's save of its shopper's own contact (the person logged in, or the
+    company they buy as): see :func:`storefront_consent_shop`."""
+    served = STOREFRONT_REQUEST.get()
+    return served is not None and contact.pk in served.contact_ids
 
 
 def consent_given_again(contact, shop_id=None, storefront=False):
@@ -231,14 +305,12 @@ def consent_given_again(contact, shop_id=None, storefront=False):
     return withheld_in
 
 
-def _same_owner(contact_id):
+def same_owner(contact_id):
     """The companies a contact belongs to, and a company's members."""
     memberships = CompanyContact.members.through.objects
     return set(memberships.filter(contact_id=contact_id).values_list("companycontact_id", flat=True)) | set(
         memberships.filter(companycontact_id=contact_id).values_list("contact_id", flat=True))
 
-
-same_owner = _same_owner
 
 
 def contact_deleted(sender, instance, **kwargs):

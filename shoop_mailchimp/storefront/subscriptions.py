@@ -29,8 +29,21 @@ from shoop_mailchimp.journal import log_event
 from shoop_mailchimp.mailchimp import members
 from shoop_mailchimp.mailchimp.members import address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState
-from shoop_mailchimp.receivers.contacts import CONSENT_SHOP, consent_given_again, given_request, same_owner
-from shoop_mailchimp.shops import address_keys, orders_with_keys, shop_contacts_with_address, shop_ids_for_contact
+from shoop_mailchimp.receivers.contacts import (
+    CONSENT_SHOP,
+    consent_given_again,
+    given_request,
+    proven_subscriber_of,
+    withdrawal_own_only,
+    withdrawn_own_only_in,
+)
+from shoop_mailchimp.shops import (
+    address_keys,
+    contacts_per_shop,
+    orders_with_keys,
+    shop_contacts_with_address,
+    shop_ids_for_contact,
+)
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -171,7 +184,19 @@ def subscribe_person(shop, contact, where):
                                         unless=(ConsentRequest.UNSUBSCRIBE,) + ConsentRequest.GIVEN):
             schedule_delivery(shop.pk)
         return
-    _set_consent(shop, contact, True, where)
+    with transaction.atomic():
+        # Where Shuup manages contacts per shop, a shopper whose contact is not yet one of this shop's (their account
+        # registered in another shop, or by the staff) joins it, as a first checkout or registration here makes
+        # them: a consent given in a shop the contact is not in would be recorded and never sent.
+        joining = contacts_per_shop() and not contact.shops.filter(pk=shop.pk).exists()
+        if joining and contact.marketing_permission:
+            contact.add_to_shop(shop)  # first: the consent given in this shop too finds the shop the contact's
+            joining = False
+        _set_consent(shop, contact, True, where)
+        if joining:
+            # After the save that gave the consent: the shop joined sends it as given there
+            # (receivers.contacts.contact_shops_changed).
+            contact.add_to_shop(shop)
 
 
 def address_unproven(contact):
@@ -213,26 +238,31 @@ def withdraw_consent(shop, contact):
     stop consenting, so that no record of the shop still claims a consent the person withdrew; and Mailchimp
     unsubscribes the member even where the shop never sent a consent (they subscribed on another form).
 
-    Unless the shopper never proved the address theirs while another contact of the shop with it did and consents
-    (:func:`proven_subscriber_of`): anyone can register an account with a subscriber's address, so such a press
-    withdraws the shopper's own consent only. The member stays as it is and the other contacts keep theirs (in
-    each shop where the proven owner consents, the shopper's row is told its consent is no longer the member's to
-    withdraw); every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner. Returns whether
-    the press unsubscribes the address (False: the shopper's own consent only)."""
+    Unless the shopper never proved the address theirs and the address's subscription is not one their consent made
+    (:func:`~shoop_mailchimp.receivers.contacts.withdrawal_own_only`: another contact of the shop who proved the
+    address consents, or someone else subscribed the member: Mailchimp's own form, the staff, a guest buyer's
+    box): anyone can register an account with a subscriber's address, so such a press withdraws the shopper's own
+    consent only. The member stays as it is and
+    the other contacts keep theirs (in each shop where the rule holds, the shopper's row is told its consent is no
+    longer the member's to withdraw); every letter Mailchimp sends carries an unsubscribe link for the mailbox's
+    owner. The same rule holds for Shuup's *Customer
+    Information* page saved with the box unticked (see
+    :func:`~shoop_mailchimp.receivers.contacts.contact_saved`). Returns whether the press unsubscribes the address
+    (False: the shopper's own consent only)."""
     with transaction.atomic():
-        guarded = [shop_id for shop_id in [shop.pk] + [
-            other for other in shop_ids_for_contact(contact) if other != shop.pk
-        ] if proven_subscriber_of(shop_id, contact) is not None]
-        if shop.pk in guarded:
-            _set_consent(shop, contact, False, ACCOUNT_PAGE)
-            state.withdrawal_not_the_members(guarded, SyncKind.CONTACT, contact.pk)
-            log_event(shop.pk, "storefront.unsubscribe", "The shopper's own consent only: contact %d, whose owner "
-                      "proved the address theirs, consents; the member was left subscribed (this shopper never "
-                      "proved the address)." % proven_subscriber_of(shop.pk, contact), contact_id=contact.pk)
-            return False
+        # Decided before the withdrawal is recorded (the rule reads the consent the row last sent).
+        own_only = withdrawn_own_only_in(contact, [shop.pk] + [
+            other for other in shop_ids_for_contact(contact) if other != shop.pk])
         _set_consent(shop, contact, False, ACCOUNT_PAGE)
-        state.withdrawal_not_the_members([shop_id for shop_id in guarded if shop_id != shop.pk], SyncKind.CONTACT,
-                                       contact.pk)
+        state.withdrawal_not_the_members(own_only, SyncKind.CONTACT, contact.pk)
+        if shop.pk in own_only:
+            proven = proven_subscriber_of(shop.pk, contact)
+            log_event(shop.pk, "storefront.unsubscribe", "The shopper's own consent only: %s; the member was left as "
+                      "it is (this shopper never proved the address theirs)." % (
+                          "contact %d, whose owner proved the address theirs, consents" % proven if proven else
+                          "the address's subscription is not one this contact's consent made"),
+                      contact_id=contact.pk)
+            return False
         others = list(shop_contacts_with_address(shop.pk, contact.email).exclude(pk=contact.pk)) \
             if contact.email else []
         for other in others:
@@ -248,19 +278,6 @@ def withdraw_consent(shop, contact):
                                         ConsentRequest.UNSUBSCRIBE):
             schedule_delivery(shop.pk)
         return True
-
-
-def proven_subscriber_of(shop_id, contact):
-    """Another contact of the shop with ``contact``'s address whose owner proved the address theirs and who consents
-    in the shop (its id), where ``contact``'s owner never proved it (see :func:`given_request`); else None. A
-    company and its own members are one owner."""
-    if not (contact.email or "").strip() or not address_unproven(contact):
-        return None
-    owners = same_owner(contact.pk)
-    for other in shop_contacts_with_address(shop_id, contact.email).exclude(pk__in={contact.pk} | owners):
-        if shop_consent.consents_in(shop_id, other) and shop_consent.address_proven(other, same_owner(other.pk)):
-            return other.pk
-    return None
 
 
 def _set_consent(shop, contact, permission, where):
@@ -320,9 +337,10 @@ def newsletter_status(shop, contact):
         if member_status == members.SUBSCRIBED and withdrawn_unsent and held_back(shop):
             return UNSUBSCRIBE_RECORDED
         if request != ConsentRequest.UNSUBSCRIBE and member_status == members.SUBSCRIBED:
-            if proven_subscriber_of(shop.pk, contact) is not None:
-                # The address's subscription is another customer's, who proved the address theirs (this account's
-                # owner never did): not this account's, whose Unsubscribe withdraws its own consent only.
+            if withdrawal_own_only(shop.pk, contact):
+                # The address's subscription is not this account's (its owner never proved the address theirs, and
+                # another customer who did consents, or someone else subscribed the member): its Unsubscribe
+                # withdraws its own consent only.
                 return NOT_SUBSCRIBED
             return SUBSCRIBED_ELSEWHERE
         if request != ConsentRequest.UNSUBSCRIBE and member_status == members.PENDING:

@@ -45,7 +45,8 @@ RECORDED = _("Thank you: your subscription is recorded. If we need you to confir
 
 UNSUBSCRIBED = _("You are unsubscribed: we will not send you our newsletter.")
 #: An Unsubscribe by an account whose address nobody proved theirs while another of the shop's customers proved it
-#: and subscribed (anyone can register an account with any address): this account's consent only is withdrawn.
+#: and subscribed, or someone else subscribed the member (anyone can register an account with any address): this
+#: account's consent only is withdrawn.
 UNSUBSCRIBED_ACCOUNT_ONLY = _("Your account is unsubscribed: we will not send our newsletter on its behalf. If "
                               "this address still receives our newsletter, every newsletter e-mail has a link to "
                               "unsubscribe it.")
@@ -160,7 +161,7 @@ class AccountNewsletterView(DashboardViewMixin, TemplateView):
                     request.shop, by_address_alone=subscriptions.address_unproven(person)))
         elif request.POST.get("subscribe") == "0":
             if not subscriptions.withdraw_consent(request.shop, person):
-                # The address is another customer's, who proved it theirs and subscribed: not this press's to end.
+                # The address's subscription is not this unproven account's to end (withdrawal_own_only).
                 messages.success(request, UNSUBSCRIBED_ACCOUNT_ONLY)
                 return redirect(ACCOUNT_VIEW_NAME)
             recorded = subscriptions.newsletter_status(request.shop, person) == subscriptions.UNSUBSCRIBE_RECORDED

@@ -76,14 +76,14 @@ class BackgroundDrainer:
     def _run(self):
         wait = get_setting("POLL_INTERVAL")
         while True:
-            self._wakeup.wait(wait)
+            woken = self._wakeup.wait(wait)
             self._wakeup.clear()
             if self._stopping:
                 return
             close_old_connections()
             wait = get_setting("POLL_INTERVAL")
             try:
-                run_due_work()
+                run_due_work(woken=woken)
                 wait = seconds_to_next_round()
             except Exception:
                 # Rows stay queued (their lease runs out): the next round takes them up again.

@@ -20,24 +20,45 @@ logger = logging.getLogger(__name__)
 
 #: {shop id: time.monotonic() of the last look at its open batches} in this process.
 _last_batch_poll = {}
+#: time.monotonic() of this process's last round that looked at what time makes due (None: none yet).
+_last_timed_work = [None]
 
 
-def run_due_work(shop_id=None, max_rounds=None):
-    """Returns the delivery report (a Counter of row outcomes, plus "jobs" run)."""
+def run_due_work(shop_id=None, max_rounds=None, woken=False):
+    """Returns the delivery report (a Counter of row outcomes, plus "jobs" run).
+
+    ``woken``: the round a commit asked for (the background drainer woken, Celery's ``drain_shop``) sends what
+    was recorded (admin jobs, bursts, rows, open batches); what time alone makes due (reconciliations, domain
+    retries, carts past their lifetime, products past their availability or discount dates, the webhook check)
+    it looks at only when this process has not for ``POLL_INTERVAL``: a busy shop's every commit would otherwise
+    scan for them, and a drainer woken more often than its timer still looks."""
     report = Counter()
-    schedule_reconciliations(shop_id)
-    schedule_domain_retries(shop_id)
+    timed = not woken or _timed_work_due()
+    if timed:
+        schedule_reconciliations(shop_id)
+        schedule_domain_retries(shop_id)
     jobs = run_due_jobs(shop_id)
     if jobs:
         report["jobs"] = jobs
     send_bursts(shop_id, report)
-    expire_carts()
-    product.requeue_past_availability()
-    product.requeue_past_discount_dates(prices.discount_date_changes)
+    if timed:
+        expire_carts()
+        product.requeue_past_availability()
+        product.requeue_past_discount_dates(prices.discount_date_changes)
     report.update(drain(shop_id=shop_id, max_rounds=max_rounds))
     poll_batches(shop_id, report)
-    check_webhooks(shop_id)
+    if timed:
+        check_webhooks(shop_id)
     return report
+
+
+def _timed_work_due():
+    """Whether this process's last look at what time makes due is ``POLL_INTERVAL`` old (and books this one)."""
+    now, last = time.monotonic(), _last_timed_work[0]
+    if last is not None and now - last < get_setting("POLL_INTERVAL"):
+        return False
+    _last_timed_work[0] = now
+    return True
 
 
 def expire_carts():

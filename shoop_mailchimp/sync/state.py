@@ -31,7 +31,7 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
-               "customer_sent", "foreign_member")
+               "customer_sent", "foreign_member", "subscription_moved_from")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -206,15 +206,23 @@ def request_consent_change(shop_id, kind, contact_ids, request, unless=()):
     now = timezone.now()
     rows = _rows(shop_id, kind, contact_ids).filter(erase=False)
     rows.exclude(consent_request__in=unless).update(consent_request=request, consent_requested_at=now)
-    rows.update(consent_changed_at=now)
+    # A consent given anew is confirmed anew: a move back no longer restores the subscription moved away.
+    rows.update(consent_changed_at=now, subscription_moved_from="")
     return due
 
 
-def note_consent_change(shop_id, kind, contact_ids):
-    """The shop changed these contacts' consent now (the staff withdrew it), in the caller's transaction, before
-    their rows are queued (a send may start as soon as they are): a withdrawal of another contact with the address
-    decided before it does not undo it (see :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`)."""
-    _rows(shop_id, kind, contact_ids).filter(erase=False).update(consent_changed_at=timezone.now())
+def consent_withdrawn(shop_id, kind, contact_ids):
+    """The shop withdrew these contacts' consent now (the staff), in the caller's transaction, before their rows are
+    queued (a send may start as soon as they are). In one UPDATE: a withdrawal of another contact with the address
+    decided before it does not undo it (``consent_changed_at``, see
+    :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`); and a consent typed into the newsletter block
+    not sent yet (``SIGNUP``) or a confirmation its owner has not given (``CONFIRM``) is void: the withdrawal is sent
+    as any other (a member left pending unsubscribed), not as a fresh link. A request made after the withdrawal (a
+    stranger's later press) asks its owner again."""
+    _rows(shop_id, kind, contact_ids).filter(erase=False).update(
+        consent_changed_at=timezone.now(), subscription_moved_from="",
+        consent_request=Case(When(consent_request__in=(ConsentRequest.SIGNUP, ConsentRequest.CONFIRM), then=Value("")),
+                             default=F("consent_request")))
 
 
 def unsubscribed_under(shop_id, state_ids):
@@ -234,15 +242,6 @@ def withdrawal_not_the_members(shop_ids, kind, object_id):
     rows = SyncState.objects.filter(shop_id__in=list(shop_ids), kind=kind, object_id=object_id)
     rows.filter(opt_in=True).update(opt_in=False)
     rows.filter(consent_request=ConsentRequest.UNSUBSCRIBE).update(consent_request="")
-
-
-def drop_unconfirmed_requests(shop_id, kind, contact_ids):
-    """The shop withdrew these contacts' consent: a consent typed into the newsletter block not sent yet
-    (``SIGNUP``) and a confirmation its owner has not given (``CONFIRM``) are void, in the caller's transaction. The
-    withdrawal is then sent as any other (a member left pending unsubscribed), not as a fresh link. A request made
-    after the withdrawal (a stranger's later press) asks its owner again."""
-    _rows(shop_id, kind, contact_ids).filter(consent_request__in=(
-        ConsentRequest.SIGNUP, ConsentRequest.CONFIRM)).update(consent_request="")
 
 
 def erase(shop_id, kind, contact_ids):
@@ -357,6 +356,15 @@ def requeue_missing(state_ids):
     and never subscribes anyone."""
     return _requeue(SyncState.objects.filter(id__in=list(state_ids), erase=False),
                     fingerprint="", unique_email_id="", refused_fingerprint="", applied_tags="", found_tags="")
+
+
+def rewrite_rows(state_ids):
+    """Send these (not erased) rows again in full although nothing of theirs changed: their fingerprint is cleared,
+    so the plan writes the member again (what Mailchimp held of it was cleared: an erased contact's data on a member
+    another contact keeps). Returns how many were queued."""
+    ids = sorted(state_ids)
+    return sum(_requeue(SyncState.objects.filter(id__in=ids[start:start + IDS_PER_STATEMENT], erase=False),
+                        fingerprint="") for start in range(0, len(ids), IDS_PER_STATEMENT))
 
 
 def _requeue(rows, **resets):

@@ -31,7 +31,7 @@ def drain_shop(shop_id):
         # Mailchimp throttled this shop (the worker that was told shared it through Redis): claim
         # nothing now; the beat schedule's round comes back.
         return {"throttled": 1}
-    report = dict(rounds.run_due_work(shop_id=shop_id))
+    report = dict(rounds.run_due_work(shop_id=shop_id, woken=True))
     interval = get_setting("BATCH_POLL_INTERVAL")
     if MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).exists() and \
             book_batch_look(shop_id, interval):

@@ -2,11 +2,14 @@
 view configuration), and the pages a shopper sees."""
 from urllib.parse import urlencode
 
+from django.test import Client
 from django.urls import reverse
+from shuup.core.models import get_person_contact
 from shuup.xtheme import set_current_theme
 from shuup.xtheme.layout import Layout
 from shuup.xtheme.models import SavedViewConfig, SavedViewConfigStatus
 
+from shoop_mailchimp import shop_consent
 from shoop_mailchimp.storefront.plugins import NewsletterPlugin
 from shoop_mailchimp.storefront.views import ACCOUNT_VIEW_NAME, SIGNUP_VIEW_NAME
 from tests.admin.forms import form_values
@@ -63,3 +66,16 @@ def page_messages(response):
     return [" ".join(text.split()) for text in re.findall(
         r'<div class="alert[^"]*" role="alert">\s*<button.*?</button>(.*?)</div>', response.content.decode(),
         re.S)]
+
+
+def logged_in_account(shop, django_user_model, username, email, proven=False):
+    """An account of the shop registered with ``email`` (Shuup verifies nothing; ``proven``: its owner proved the
+    address theirs, an activation link) and a browser logged in as it: ``(its contact, the browser)``."""
+    user = django_user_model.objects.create_user(username, email, "pw")
+    contact = get_person_contact(user)
+    contact.add_to_shop(shop)
+    if proven:
+        shop_consent.record_proof(contact.pk, email)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    return contact, browser

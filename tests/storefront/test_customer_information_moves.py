@@ -6,8 +6,9 @@ from shuup.core.models import Contact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
+from shoop_mailchimp.storefront import subscriptions
 from tests.helpers import new_person, send_due
-from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture of shopper_client)
+from tests.storefront.helpers import logged_in_account
 from tests.storefront.test_account_page import (  # noqa: F401
     choose,
     customer_information_post,
@@ -212,3 +213,104 @@ def test_a_consenting_stranger_moving_onto_a_subscribers_address_renames_their_m
     assert member["status"] == "subscribed"
     assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
         "Ann's member renamed by a stranger's move: %r" % member["merge_fields"])
+
+
+def tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, django_user_model, username, own,
+                                        confirmed=True):
+    """Tess proved ``own`` hers (activation) and pressed *Subscribe* on her account page; ``confirmed``: before the
+    shop turned double opt-in on (subscribed), else after it (pending: a link mailed to ``own``, not clicked).
+    Returns her contact and her logged-in browser."""
+    emulator, api_key, list_id = mailchimp_account
+    tess, browser = logged_in_account(shop, django_user_model, username, own, proven=True)
+    if not confirmed:
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+    choose(browser, subscribe=True)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, own)["status"] == ("subscribed" if confirmed else "pending")
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+    return tess, browser
+
+
+# Found by independent review aud11 (issue 19).
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_typo_corrected_back_to_the_proven_address_keeps_the_subscription(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Tess proved her address and is subscribed; the shop runs double opt-in. She types a wrong address into her
+    account (a typo: its owner is asked to confirm, the member pending there), notices, and corrects it back to her
+    own proven address. Her subscription is as it was (subscribed at the address she proved); it stayed pending,
+    no link mailed there (only the typo got one), and the account page said "awaiting confirmation" for ever."""
+    emulator, api_key, list_id = mailchimp_account
+    own, typo = "tess.proven@fastmail.com", "tess.provem@fastmail.com"
+    tess, browser = tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, django_user_model,
+                                                        "tess3", own)
+
+    customer_information_post(browser, email=typo, marketing_permission="on")
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, typo)["status"] == "pending"
+    customer_information_post(browser, email=own, marketing_permission="on")
+    send_due(rounds=3)
+    tess = Contact.objects.get(pk=tess.pk)
+    member = emulator.get_member(api_key, list_id, own)
+    mailed = [item["email_address"] for item in emulator.confirmations(api_key)]
+    assert (member and member["status"], subscriptions.newsletter_status(shop, tess)) == (
+        "subscribed", subscriptions.SUBSCRIBED), (member and member["status"], subscriptions.newsletter_status(
+            shop, tess), "links mailed to %s" % mailed)
+    assert emulator.get_member(api_key, list_id, typo) is None, "the typo's member still claims Tess"
+    assert mailed == [typo]
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=tess.pk)
+    assert (row.consent_request, row.subscription_moved_from) == ("", "")
+
+
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_second_typo_corrected_back_still_keeps_the_subscription(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """As above with two typos in a row before the correction: the member moved from typo to typo (pending, a
+    link mailed to each) comes back subscribed to the address its owner proved."""
+    emulator, api_key, list_id = mailchimp_account
+    own = "tess.twice@fastmail.com"
+    tess, browser = tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, django_user_model,
+                                                        "tess4", own)
+    for typo in ("tess.twise@fastmail.com", "tess.twixe@fastmail.com", own):
+        customer_information_post(browser, email=typo, marketing_permission="on")
+        send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, own)
+    assert member["status"] == "subscribed"
+    assert subscriptions.newsletter_status(shop, Contact.objects.get(pk=tess.pk)) == subscriptions.SUBSCRIBED
+
+
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_pending_subscription_moved_back_to_the_proven_address_mails_its_link_there(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Tess subscribed under double opt-in and has not confirmed yet (pending: a link mailed to her proven
+    address). A typo and its correction must not subscribe her without confirming; the member moved back stays
+    pending, and a link is mailed again to her address (the last one went to the typo), so the page's "awaiting
+    confirmation" is true."""
+    emulator, api_key, list_id = mailchimp_account
+    own, typo = "tess.unconfirmed@fastmail.com", "tess.unconfirmes@fastmail.com"
+    tess, browser = tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, django_user_model,
+                                                        "tess5", own, confirmed=False)
+    for address in (typo, own):
+        customer_information_post(browser, email=address, marketing_permission="on")
+        send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "pending"
+    assert [item["email_address"] for item in emulator.confirmations(api_key)] == [own, typo, own]
+    assert subscriptions.newsletter_status(shop, Contact.objects.get(pk=tess.pk)) == (
+        subscriptions.AWAITING_CONFIRMATION)
+
+
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_consent_given_again_after_the_typo_is_confirmed_anew(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Tess (subscribed) moves to a typo, withdraws there and consents again: that consent is new, and a move back
+    to her proven address does not subscribe it without a confirmation (a link mailed there)."""
+    emulator, api_key, list_id = mailchimp_account
+    own, typo = "tess.again@fastmail.com", "tess.agian@fastmail.com"
+    tess, browser = tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, django_user_model,
+                                                        "tess6", own)
+    for address, box in ((typo, "on"), (typo, ""), (typo, "on"), (own, "on")):
+        customer_information_post(browser, email=address, **({"marketing_permission": box} if box else {}))
+        send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "pending"
+    assert [item["email_address"] for item in emulator.confirmations(api_key)][-1] == own
+    assert subscriptions.newsletter_status(shop, Contact.objects.get(pk=tess.pk)) == (
+        subscriptions.AWAITING_CONFIRMATION)

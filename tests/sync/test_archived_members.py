@@ -85,6 +85,9 @@ def test_a_withdrawal_still_reaches_an_archived_member(configuration, mailchimp_
     drain()
     archived_by_a_marketer(configuration, emulator, api_key, list_id, person)
     if how == "asked":  # the shopper asks on the account page, though the shop holds no consent to withdraw
+        # The shopper proved the address theirs: an unproven account's press ends only a subscription its own
+        # consent made (review aud11, withdrawal_own_only).
+        shop_consent.record_proof(person.pk, person.email)
         Contact.objects.filter(pk=person.pk).update(marketing_permission=False)
         state.apply_mailchimp_fact([row_of(person).pk], timezone.now(), opt_in=False)
     subscriptions.withdraw_consent(configuration.shop, Contact.objects.get(pk=person.pk))

@@ -82,8 +82,8 @@ def test_the_background_drainer_looks_at_open_batches_by_itself(configuration, m
     # drainer's rounds, once done, looks (in its thread) whether the burst's rows are closed and tells the test.
     closed = threading.Event()
 
-    def round_then_look():
-        counts = run_due_work()
+    def round_then_look(woken=False):
+        counts = run_due_work(woken=woken)
         if SyncState.objects.filter(kind="contact", status=SyncStatus.SYNCED).count() == 4:
             closed.set()
         return counts

@@ -89,3 +89,58 @@ def test_an_anonymized_contact_is_erased_and_its_fake_email_never_sent(configura
     assert subscriber_hash(anonymized.email) not in hashes
     assert emulator.get_member(api_key, list_id, anonymized.email) is None
     assert emulator.customers(api_key, configuration.store_id) == []
+
+
+def rounds(n=3):
+    from tests.helpers import make_all_due
+
+    for _ in range(n):
+        make_all_due()
+        drain()
+
+
+PAT = ("+358 40 765 4321", "05/17", "Pat", "Erased")
+
+
+@pytest.mark.parametrize("q_consents", [True, False], ids=["kept-subscribed", "unsubscribed"])
+@pytest.mark.parametrize("required", [False, True], ids=["optional", "required-fields"])
+def test_erasing_a_contact_whose_address_another_keeps_leaves_none_of_its_personal_data_on_the_member(
+        shop, configuration, mailchimp_account, q_consents, required):
+    """P (phone, birthday, names) and Q share an address; P was sent last, so Mailchimp's one member carries P's
+    phone, birthday and names. P asks to be erased (GDPR; the admin deletes the contact). The member is kept for Q
+    (never deleted while another contact holds the address), but it kept P's phone number, birthday and names: the
+    erasure left the erased person's personal data in Mailchimp (review aud11). The mapped fields are cleared (also
+    where the audience marks them required) and Q's data is written again; when Q does not consent, the member is
+    unsubscribed in the same write."""
+    import datetime
+
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.models import MailchimpConfiguration
+    from tests.helpers import new_person
+    from tests.sync.test_audience_data import read_audience_fields
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "erased.data.%s.%s@fastmail.com" % (int(q_consents), int(required))
+    if required:
+        for tag in ("FNAME", "PHONE", "BIRTHDAY"):
+            emulator.set_merge_field_required(api_key, list_id, tag)
+    read_audience_fields(configuration)
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).audience_merge_fields is not None
+    q = new_person(permission=q_consents, email=email, first_name="Quinn", last_name="Keeps")
+    rounds(2)
+    p = new_person(permission=True, email=email, first_name="Pat", last_name="Erased", phone="+358 40 765 4321",
+                   birth_date=datetime.date(1980, 5, 17))
+    rounds(2)
+    merged = emulator.get_member(api_key, list_id, email)["merge_fields"]
+    assert merged["PHONE"] == "+358 40 765 4321" and merged["FNAME"] == "Pat", merged
+    PersonContact.objects.get(pk=p.pk).delete()
+    rounds(3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and PersonContact.objects.filter(pk=q.pk).exists()
+    left = {tag: value for tag, value in member["merge_fields"].items() if value in PAT}
+    assert not left, "the erased contact's personal data left on the kept member: %r" % left
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Quinn", "Keeps")
+    assert member["status"] == ("subscribed" if q_consents else "unsubscribed")
+    assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=q.pk).status == SyncStatus.SYNCED
+    assert not SyncState.objects.filter(kind=SyncKind.CONTACT, status=SyncStatus.FAILED).exists()

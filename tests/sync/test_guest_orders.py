@@ -180,3 +180,19 @@ def test_a_guest_box_for_a_new_address_still_subscribes_it_while_another_contact
     make_all_due()
     drain()
     assert emulator.get_member(api_key, list_id, "fresh.guest@fastmail.com")["status"] == "subscribed"
+
+
+# Found by independent review aud11 (issue 19).
+def test_a_guest_order_whose_domain_idna_2008_refuses_fails_with_the_shops_own_reason(
+        shop, configuration, mailchimp_account):
+    """A guest typed ``gil@a\u200db.de`` (a joiner IDNA 2008 refuses; IDNA 2003 read it as ab.de): the order is
+    not sent under another domain, nor sent for Mailchimp to refuse with its generic "Please provide a valid email
+    address": its row says why in the shop's words, as a contact's does (contact.address_problem)."""
+    emulator, api_key, list_id = mailchimp_account
+    order = guest_order(shop, "gil@a\u200db.de", marketing_permission=True)
+    send_due(rounds=2)
+    row = order_row(order)
+    assert emulator.get_member(api_key, list_id, "gil@ab.de") is None
+    assert row.status == SyncStatus.FAILED and "domain" in row.last_error, (row.status, row.last_error)
+    assert "correct it on the order" in row.last_error
+    assert emulator.orders(api_key, configuration.store_id) == []

@@ -368,6 +368,9 @@ def test_a_member_changed_while_the_pages_are_read_shifts_no_other_out_of_them(c
     emulator, api_key, list_id = mailchimp_account
     person = new_person(permission=True)
     sent(person)
+    # The person consented before the others joined and unsubscribed an hour ago (an unsubscribe fired before the
+    # shop's consent would not undo it).
+    SyncState.objects.filter(pk=row_of(person).pk).update(consent_changed_at=timezone.now() - timedelta(hours=3))
     long_ago = (timezone.now() - timedelta(hours=2)).replace(microsecond=0).isoformat()
     emulator.add_members(api_key, list_id, ["other.%d@fastmail.com" % n for n in range(1000)], last_changed=long_ago)
     emulator.edit_member_by_hand(api_key, list_id, person.email, status="unsubscribed",

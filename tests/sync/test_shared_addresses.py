@@ -54,6 +54,21 @@ def withdraw(contact):
     contact.save()  # as the admin's contact form saves it
 
 
+def renamed_in_a_burst(shop_id, contacts):
+    """Each contact saved with a new first name, and the burst's batches that send what is due run to their end."""
+    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+
+    for contact in contacts:
+        contact = PersonContact.objects.get(pk=contact.pk)
+        contact.first_name = "Renamed"
+        contact.save()
+    run_due_work()
+    assert bulk.resume_batches(shop_id, poll_interval=0.02, timeout=30) == 0
+    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+
+
 def edit_and_send(contact, **fields):
     """The contact, loaded afresh, saved with ``fields`` (as the admin's form saves it), and what is due sent."""
     contact = PersonContact.objects.get(pk=contact.pk)
@@ -314,9 +329,6 @@ def test_other_contact_learns_the_unsubscribe_when_a_batchs_customer_failed_afte
         burst_settings, mailchimp_account):
     """As above, the withdrawal sent in a burst's batch: the members phase unsubscribed the address, the customers
     phase refused P's customer once. The row retries, and Q learns the unsubscribe all the same."""
-    from shoop_mailchimp.models import BatchOrigin, MailchimpBatch
-    from shoop_mailchimp.sync import bulk
-    from shoop_mailchimp.sync.rounds import run_due_work
     from tests.sync.conftest import BURST_THRESHOLD
 
     emulator, api_key, list_id = mailchimp_account
@@ -327,13 +339,7 @@ def test_other_contact_learns_the_unsubscribe_when_a_batchs_customer_failed_afte
     emulator.faults.fail("/ecommerce/stores/*/customers/%d" % p.pk, status=503, method="PUT", times=1,
                          title="Service Unavailable")
     withdraw(p)
-    for other in others:
-        other = PersonContact.objects.get(pk=other.pk)
-        other.first_name = "Renamed"
-        other.save()
-    run_due_work()
-    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
-    assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
+    renamed_in_a_burst(burst_settings.shop_id, others)
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
     q = PersonContact.objects.get(pk=q.pk)
     assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) != (
@@ -386,12 +392,7 @@ def test_erasing_the_only_consenting_contact_of_a_shared_address_leaves_no_subsc
 
     emulator, api_key, list_id = mailchimp_account
     email = "erased.consenter%s@fastmail.com" % ("-w" if withdrawn_first else "")
-    p = new_person(permission=True, email=email)
-    q = new_person(permission=False, email=email)
-    drain()
-    make_all_due()
-    drain()
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    p, q = two_contacts_one_member(emulator, api_key, list_id, email)
     original = delivery.background_drainer.wake
     delivery.background_drainer.wake = lambda: None
     try:
@@ -490,3 +491,122 @@ def test_deleting_a_strangers_account_left_off_a_subscribers_member_does_not_era
     member = emulator.get_member(api_key, list_id, email)
     assert member is not None and member["status"] == "subscribed"
     assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Margaret", "Hamilton")
+
+
+def rounds(n=3):
+    for _ in range(n):
+        make_all_due()
+        drain()
+
+
+@pytest.mark.usefixtures("commits")
+def test_the_only_consenting_contact_moving_off_a_shared_address_leaves_no_subscription_without_consent(
+        shop, configuration, mailchimp_account):
+    """P consents (subscribed); Q, a duplicate contact of the same address, never consented. The admin changes P's
+    address to a new one (P keeps consenting). P's new address is subscribed; the old address's member was left
+    subscribed because Q still holds the address, though nobody in the shop consents for it any more: the same
+    situation the erasure unsubscribes (ErasePlan withdraw), reached by a move (ContactPlan previous_shared). Review
+    aud11. The member is unsubscribed, never deleted (it is Q's too), and Q learns it."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "moving.consenter@fastmail.com", "moved.consenter@fastmail.com"
+    p = new_person(permission=True, email=old)
+    q = new_person(permission=False, email=old)
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    p = PersonContact.objects.get(pk=p.pk)
+    p.email = new
+    p.save()
+    rounds(3)
+    assert emulator.get_member(api_key, list_id, new)["status"] == "subscribed"
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is True
+    q = PersonContact.objects.get(pk=q.pk)
+    assert q.marketing_permission is False
+    member = emulator.get_member(api_key, list_id, old)
+    assert member is not None and member["status"] == "unsubscribed", (
+        "no contact of %s consents; Mailchimp's member is %s" % (old, member and member["status"]))
+    assert subscriptions.newsletter_status(shop, q) == subscriptions.NOT_SUBSCRIBED
+    assert row_of(q).member_status == "unsubscribed"
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_contact_moving_off_a_shared_address_leaves_it_subscribed_for_another_consenting_contact(
+        shop, configuration, mailchimp_account):
+    """P and Q share an address and both consent. P moves to a new address: Q's consent still holds the old
+    address's member, which stays subscribed, and Q keeps consenting."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "moving.both@fastmail.com", "moved.both@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, old)
+    edit_and_send(p, email=new)
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, new)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert PersonContact.objects.get(pk=q.pk).marketing_permission is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_an_unsubscribe_a_send_finds_in_mailchimp_is_learnt_by_the_other_contacts_of_the_address(
+        shop, configuration, mailchimp_account):
+    """P and Q share an address and both consent (one member, subscribed). The person unsubscribes in Mailchimp and
+    the webhook is lost. The admin renames P: the send's answer shows the member unsubscribed, and P's consent is
+    withdrawn (after_close -> withdraw_consent), as the webhook would have done. Q, of the same address, was not
+    told (withdraw_consent teaches only the row's own contact): Q still consented and Q's account page said
+    subscribed while Mailchimp holds the address unsubscribed. The webhook would have withdrawn both. Review aud11."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "found.unsubscribed@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
+    edit_and_send(p, first_name="Renamed")
+    rounds(2)
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(shop, q)) == (
+        False, subscriptions.NOT_SUBSCRIBED), "Q: consents=%s, page=%s; Mailchimp: unsubscribed" % (
+        q.marketing_permission, subscriptions.newsletter_status(shop, q))
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
+    assert row_of(q).member_status == "unsubscribed"
+
+
+def test_an_unsubscribe_a_batch_finds_in_mailchimp_is_learnt_by_the_other_contacts_of_the_address(
+        burst_settings, mailchimp_account):
+    """As above, P's rename sent in a burst's batch: the members phase's answer shows the address unsubscribed, and Q
+    learns it as P does."""
+    from tests.sync.conftest import BURST_THRESHOLD
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "batch.found.unsubscribed@fastmail.com"
+    p, q = two_consenting(emulator, api_key, list_id, email)
+    others = [new_person(permission=False) for _ in range(BURST_THRESHOLD - 1)]
+    drain()
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")  # no webhook reaches the shop
+    renamed_in_a_burst(burst_settings.shop_id, [p] + others)
+    assert PersonContact.objects.get(pk=p.pk).marketing_permission is False
+    q = PersonContact.objects.get(pk=q.pk)
+    assert (q.marketing_permission, subscriptions.newsletter_status(burst_settings.shop, q)) == (
+        False, subscriptions.NOT_SUBSCRIBED)
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("leaving", ["moved", "erased"])
+def test_a_contact_without_consent_leaving_a_member_subscribed_on_mailchimps_form_leaves_it_subscribed(
+        shop, configuration, mailchimp_account, client, leaving):
+    """P and Q share an address, neither consents in the shop; its owner subscribed on Mailchimp's own form (the
+    shop heard it by the webhook: the rows hold the member subscribed, the consent in the shop unchanged). P moves to
+    another address, or is erased: no consent of the shop's leaves the address (P never gave one), so the
+    subscription its owner made in Mailchimp stays."""
+    from tests.webhooks.helpers import post_event
+
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "mcform.shared.%s@fastmail.com" % leaving, "mcform.moved@fastmail.com"
+    p = new_person(permission=False, email=old)
+    q = new_person(permission=False, email=old)
+    rounds(2)
+    emulator.set_member_status(api_key, list_id, old, "subscribed")
+    assert post_event(client, configuration, "subscribe", email=old).status_code == 200
+    assert row_of(p).member_status == "subscribed"
+    if leaving == "moved":
+        edit_and_send(p, email=new)
+    else:
+        PersonContact.objects.get(pk=p.pk).delete()
+    rounds(2)
+    assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
+    assert row_of(q).member_status == "subscribed"

@@ -228,3 +228,76 @@ def test_the_webhook_works_while_the_shop_is_in_maintenance_mode(client, configu
     assert client.get("/").status_code == 503
     assert post_event(client, configuration, "unsubscribe", email=contact.email).status_code == 200
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
+
+
+def test_a_late_unsubscribe_webhook_fired_before_a_consent_given_in_the_shop_does_not_withdraw_it(
+        shop, configuration, mailchimp_account, client):
+    """Vera subscribed on Mailchimp's own form (the shop never sent her). At 12:00 she unsubscribes in Mailchimp;
+    the webhook delivery fails and Mailchimp retries it (for about 75 minutes). At 12:01 the shop records a consent
+    for her (the admin creates her contact with consent; the worker has not sent it yet). At 12:02 the delayed
+    delivery, fired at 12:00, arrives: it is older than the consent the shop decided at 12:01, so it does not
+    withdraw it. Her row learns the member's status, and the consent is sent as a change: Mailchimp asks the
+    unsubscribed address to confirm (review aud11)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shoop_mailchimp.sync import delivery
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import new_person
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "vera.late@fastmail.com"
+    emulator.add_members(api_key, list_id, [email])
+    emulator.edit_member_by_hand(api_key, list_id, email, status="unsubscribed")
+    fired_at = (timezone.now() - timedelta(seconds=60)).strftime("%Y-%m-%d %H:%M:%S")
+    original = delivery.background_drainer.wake
+    delivery.background_drainer.wake = lambda: None  # the worker has not sent the new consent yet
+    try:
+        vera = new_person(permission=True, email=email)
+        response = client.post(webhook_path(configuration), mailchimp_form(
+            "unsubscribe", list_id, fired_at=fired_at, email=email, action="unsub", reason="manual"))
+        assert response.status_code == 200
+    finally:
+        delivery.background_drainer.wake = original
+    assert Contact.objects.get(pk=vera.pk).marketing_permission is True, (
+        "a consent the shop recorded a minute after the unsubscribe fired was withdrawn by its late delivery")
+    assert state_of(vera).member_status == "unsubscribed"
+    entry = webhook_entries().get(action="webhook.unsubscribe")
+    assert entry.extra["kept"] == [vera.pk] and entry.extra["changed"] == 0
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending"
+    assert [item["email_address"] for item in emulator.confirmations(api_key)] == [email]
+
+    # A later unsubscribe (fired after the consent) withdraws it as any other.
+    response = client.post(webhook_path(configuration), mailchimp_form(
+        "unsubscribe", list_id, email=email, action="unsub", reason="manual"))
+    assert response.status_code == 200
+    assert Contact.objects.get(pk=vera.pk).marketing_permission is False
+
+
+def test_a_webhook_fired_in_the_future_does_not_make_a_later_real_unsubscribe_stale(
+        shop, configuration, mailchimp_account, client):
+    """Mailchimp's clock runs ten minutes ahead of the shop's (or a delivery is replayed with a future ``fired_at``):
+    a ``subscribe`` delivery stamped the row's fact time ten minutes in the future, and Vera's real unsubscribe,
+    fired now by the shop's clock, was ignored as stale: she kept consenting (review aud12). A time later than now is
+    taken as now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.helpers import new_person, send_due
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "vera.future@fastmail.com"
+    vera = new_person(permission=True, email=email)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    future = (timezone.now() + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
+    assert client.post(webhook_path(configuration), mailchimp_form(
+        "subscribe", list_id, fired_at=future, email=email)).status_code == 200
+    emulator.edit_member_by_hand(api_key, list_id, email, status="unsubscribed")
+    assert client.post(webhook_path(configuration), mailchimp_form(
+        "unsubscribe", list_id, email=email, action="unsub", reason="manual")).status_code == 200
+    assert Contact.objects.get(pk=vera.pk).marketing_permission is False, (
+        "an unsubscribe after a future-dated delivery was ignored as stale: the shop keeps the consent")

@@ -341,22 +341,23 @@ def unsendable(contact):
 MAX_ADDRESS = SyncState._meta.get_field("email").max_length
 
 
-def address_problem(email):
-    """The Outcome of a contact with this address when it cannot be sent, else None."""
+def address_problem(email, where="the contact"):
+    """The Outcome of a contact with this address when it cannot be sent, else None. ``where``: what the shop
+    corrects (a guest order's address is the order's)."""
     if not (email or "").strip():
         return Outcome.skipped("the contact has no e-mail address")
     try:
         validate_email((email or "").strip())
     except ValidationError:
-        return Outcome.failed("%r is not a valid e-mail address; correct it on the contact." % email)
+        return Outcome.failed("%r is not a valid e-mail address; correct it on %s." % (email, where))
     refused = domain_problem(email)
     if refused:
         # Django's validator still follows IDNA 2003, which named another, real domain for such an address.
-        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on the contact."
-                              % (email, refused))
+        return Outcome.failed("%r is not a valid e-mail address (its domain: %s); correct it on %s."
+                              % (email, refused, where))
     if len(mailchimp_email(email)) > MAX_ADDRESS:
-        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on the "
-                              "contact." % (email, MAX_ADDRESS))
+        return Outcome.failed("%r is not a valid e-mail address (longer than %d characters); correct it on %s." % (
+                              email, MAX_ADDRESS, where))
     return None
 
 
@@ -365,7 +366,8 @@ def plan(configuration, row, context):
     if row.erase:
         shared = row.object_id in context.held_by_others
         return ErasePlan(configuration, row, shared=shared,
-                         withdraw=shared and consent_left_with(configuration.shop_id, row))
+                         withdraw=shared and consent_left_with(configuration.shop_id, row),
+                         cleared=[field["tag"] for field in context.mapping.values()] if shared else ())
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -373,6 +375,8 @@ def plan(configuration, row, context):
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
                                previous_shared=row.object_id in context.held_by_others,
+                               consent_left=row.object_id in context.held_by_others and (
+                                   consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven,
                                proven=row.object_id in context.proven)
@@ -432,7 +436,7 @@ class ContactPlan:
     """
 
     def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
-                 arrived_shared=False, moved_to_proven=False, proven=False):
+                 arrived_shared=False, moved_to_proven=False, proven=False, consent_left=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -458,6 +462,13 @@ class ContactPlan:
         #: as a member of its own (see run).
         self.previous_left = bool(self.previous_email) and getattr(row, "foreign_member", False)
         self.previous_shared = bool(self.previous_email) and (previous_shared or self.previous_left)
+        #: The address left is kept by the shop's other contacts, and none of them consents: the consent the member
+        #: there was subscribed with (this contact's, last sent) leaves with the contact. The member is unsubscribed
+        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's).
+        self.consent_left = self.previous_shared and consent_left
+        #: When the plan read the other contacts' consent: a contact of the old address whose consent changed after
+        #: it keeps its choice (:class:`AddressUnsubscribed`).
+        self.planned_at = timezone.now()
         #: Whether the contact's owner proved its address theirs (see :attr:`owned`).
         self.proven = bool(proven)
         #: Whether the member of the contact's address is its own, whose names, merge fields, language, groups and
@@ -494,8 +505,22 @@ class ContactPlan:
         #: nothing shows the new address the person's (Shuup does not verify an address typed into an account, and
         #: its owner did not prove it theirs): its owner is asked to confirm (the move asks ``pending``, Mailchimp
         #: mails them a link), and the consent stays a request (*confirm*) until they do (see run).
+        #: Under double opt-in, the contact's address changed back to the one its owner proved, whose member
+        #: Mailchimp held subscribed until a move to an address nobody proved left it pending there (a typo
+        #: corrected): the member moved back is subscribed again, as it was (see run). Nothing was confirmed of
+        #: the other address, and the consent has not changed since (:attr:`SyncState.subscription_moved_from`).
+        moved_from = getattr(row, "subscription_moved_from", "")
+        self.move_restores = bool(self.previous_email and moved_from) and configuration.double_opt_in and (
+            self.permission and moved_to_proven and row.member_status == members.PENDING
+            and address_key(moved_from) == address_key(self.email))
+        #: A member pending moves pending too, wherever to (unless restored): the link is mailed to the new address,
+        #: the one mailed before went to the old (a typo's mailbox). A subscribed one moves as it is only to an
+        #: address its owner proved.
         self.move_confirms = bool(self.previous_email) and configuration.double_opt_in and self.permission and (
-            not moved_to_proven) and row.member_status in (members.SUBSCRIBED, members.PENDING)
+            row.member_status == members.PENDING and not self.move_restores
+            or row.member_status == members.SUBSCRIBED and not moved_to_proven)
+        #: The address to remember as :attr:`SyncState.subscription_moved_from` after this send (None: unchanged).
+        self.subscription_moved_from = None
         # A member the shop created before is never re-created subscribed by a stray write (an address
         # changed in Mailchimp meanwhile): only a new member, or a consent change, carries consent.
         known_member = bool(row.member_status) and row.member_status != members.ERASED and not self.previous_email
@@ -698,7 +723,7 @@ class ContactPlan:
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
         status = self.status_change
-        link_on_move = False
+        link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
         read_new = False
         if self.previous_email and not self.permission and not held_by:
@@ -733,19 +758,37 @@ class ContactPlan:
                     if self.previous_left else "another contact of the shop still has %s" % self.previous_email,
                     self.email, "" if self.owned else " (Mailchimp held one there already: its names, language, "
                     "groups and tags were left as they are)"))
+            if self.consent_left:
+                # None of them consents: the consent the member was subscribed with leaves with this contact.
+                yield from unsubscribe_kept_member(
+                    list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
+                    "%s was left to the other contacts of the shop with the address" % self.previous_email)
         elif self.previous_email:
             try:
                 move = {"email_address": self.email}
                 if self.move_confirms:
                     move["status"] = members.PENDING
+                    # Pending after an earlier move (another typo): a move back still restores the subscription.
+                    left = self.row.subscription_moved_from if self.row.member_status == members.PENDING else ""
+                    if self.row.member_status == members.SUBSCRIBED:
+                        # Subscribed in Mailchimp (not only in the shop's view of it): a move back restores it.
+                        held = (yield Operation("GET", member_path(list_id, self.previous_email),
+                                                params={"fields": "status"})) or {}
+                        left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
                 moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
                 self.owned = True  # its own member, moved along
                 if self.move_confirms:
                     # The member's status now is the new address's owner's to confirm: no write forces another.
                     status, link_on_move = None, (moved or {}).get("status") == members.PENDING
+                    self.subscription_moved_from = left if link_on_move else ""
+                elif self.move_restores:
+                    # Back at the address its owner proved, where the member was subscribed before: as it was.
+                    status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
                 log("member.email", "E-mail changed in Mailchimp from %s to %s%s" % (
                     self.previous_email, self.email, "; double opt-in: the new address's owner is asked to confirm "
-                    "the consent (pending)" if self.move_confirms else ""))
+                    "the consent (pending)" if self.move_confirms else "; double opt-in: back at the address its "
+                    "owner proved, where the member was subscribed before the move: subscribed again"
+                    if self.move_restores else ""))
             except MailchimpNotFound:
                 self.owned = True  # the write below creates the member
                 log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
@@ -800,8 +843,10 @@ class ContactPlan:
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done)
-            if link_on_move:
+            if link_on_move or restored:
                 self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
+            if self.subscription_moved_from is not None:
+                self.written["subscription_moved_from"] = self.subscription_moved_from
             self.learnt.extend(address_unsubscribed(self.email, status, member_status, self.permission,
                                                     self.consent_changed_at or decided_at, self.row.object_id))
             if self.owned is not None:
@@ -854,11 +899,15 @@ class ContactPlan:
         outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
-                               learnt=self.learnt, foreign_member=None if self.owned is None else not self.owned)
-        if link_on_move:
+                               learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at,
+                               foreign_member=None if self.owned is None else not self.owned)
+        if link_on_move or restored:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
-            # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook).
+            # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook). Moved back
+            # subscribed, it is done (pending there if Mailchimp refused: the link mailed, it stays).
             outcome.facts["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
+        if self.subscription_moved_from is not None:
+            outcome.facts["subscription_moved_from"] = self.subscription_moved_from
         if member is not None and self.tags_ignored(member):
             # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
             # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
@@ -1023,14 +1072,15 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False, learnt=(), foreign_member=None):
+                 link_asked=False, learnt=(), contact_id=None, seen_at=None, foreign_member=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
     :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
     shopper's request this send carried, now done; ``learnt``: what the send taught the shop
-    (:func:`address_unsubscribed`); ``foreign_member``: whether the member is not the contact's
-    (:attr:`ContactPlan.owned`; None: unknown, the row keeps what it had)."""
+    (:func:`address_unsubscribed`); ``contact_id``: the row's contact, and ``seen_at``: when its row last saw the
+    member (its last send), for an unsubscribe the answer shows that the shop never heard of; ``foreign_member``:
+    whether the member is not the contact's (:attr:`ContactPlan.owned`; None: unknown, the row keeps what it had)."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -1052,6 +1102,14 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     outcome.learnt.extend(learnt)
+    if withdrawn and contact_id is not None:
+        # Mailchimp holds one member of the address: the shop's other contacts with it learn the unsubscribe too, as
+        # from the webhook. It was made after the address's rows last saw the member (``seen_at``, or another row's
+        # later send); a contact whose consent changed after that keeps its choice (sent as a change: the address
+        # is asked to confirm).
+        outcome.learnt.append(AddressUnsubscribed(
+            email, seen_at or decided_at, contact_id, found=True,
+            reason="a send found the address unsubscribed in Mailchimp (its webhook never reached the shop)"))
     return outcome
 
 
@@ -1069,7 +1127,9 @@ class AddressUnsubscribed:
     an address, so the shop's other contacts with it learn it as from Mailchimp's ``unsubscribe`` webhook (their
     consent withdrawn, their rows told the member's status, confirmations asked for them dropped): no other
     contact's page claims a subscription, and no later send of theirs asks the unsubscribed address to confirm.
-    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``.
+    One code path with the webhook (:mod:`shoop_mailchimp.member_events`), logged as ``send.unsubscribe``. A send
+    that finds the member unsubscribed in Mailchimp (a lost webhook: :func:`sent_outcome`) teaches the other
+    contacts the same way, counted from when the row last saw the member.
 
     The other contacts are those of the shop with the address (their address keys, sent or not yet: a contact
     created meanwhile) and the rows that last sent it. The withdrawal counts from when the shop decided it
@@ -1078,10 +1138,15 @@ class AddressUnsubscribed:
     and its consent is sent again as a change (Mailchimp's member now unsubscribed: it asks the address to
     confirm)."""
 
-    def __init__(self, email, decided_at, contact_id):
+    def __init__(self, email, decided_at, contact_id, reason="", found=False):
         self.email = email
         self.decided_at = decided_at
         self.contact_id = contact_id
+        self.reason = reason or "the shop withdrew the consent of a contact with this address"
+        #: Found in Mailchimp's answer rather than made by the shop: it happened after the address's rows last saw
+        #: the member (``decided_at``, the found row's last send, or another row's later send), when exactly is
+        #: unknown.
+        self.found = found
 
     def remember(self, configuration):
         """Returns the ids of the rows it changed."""
@@ -1089,13 +1154,15 @@ class AddressUnsubscribed:
         holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
         rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
             Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id))
+        if self.found:
+            self.decided_at = max([self.decided_at] + [row.last_synced_at for row in rows if row.last_synced_at])
         newer = [row for row in rows if self._newer(row)]
         told = [row for row in rows if row not in newer]
         told_ids = (holders | {row.object_id for row in told}) - {row.object_id for row in newer} - {self.contact_id}
         if told_ids:
             event = {"type": "unsubscribe", "fired_at": self.decided_at, "data": {
                 "email": self.email, "list_id": configuration.list_id, "action": "unsub",
-                "reason": "the shop withdrew the consent of a contact with this address"}}
+                "reason": self.reason}}
             member_events.handle_event(configuration, event, source="send", states=told, told_ids=told_ids)
         if newer:
             state.unsubscribed_under(shop_id, [row.pk for row in newer])
@@ -1178,11 +1245,35 @@ def erase_member(list_id, email, held_by_others, log, where=""):
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
 
 
+def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why, merge_fields=None):
+    """The one rule of a contact's consent leaving an address the shop's other contacts keep (the contact erased, or
+    moved to another address), none of them consenting (:func:`consent_left_with`): Mailchimp's member of ``email``
+    (theirs too) is never deleted, but no subscription stays without a consent in the shop: it is unsubscribed, and
+    the other contacts learn it (``learnt`` gets :class:`AddressUnsubscribed`, counted from ``decided_at``). Steps
+    (yields the Operation); ``why`` starts the log entry; ``merge_fields`` go with the same write (an erasure's
+    cleared fields)."""
+    body = {"status": members.UNSUBSCRIBED}
+    if merge_fields:
+        body["merge_fields"] = merge_fields
+    try:
+        member = yield Operation("PATCH", member_path(list_id, email), body, params={"skip_merge_validation": "true"})
+    except MailchimpNotFound:
+        member = None
+    left = (member or {}).get("status", "")
+    learnt.extend(address_unsubscribed(email, members.UNSUBSCRIBED, left, False, decided_at, contact_id))
+    log("member.unsubscribed", "%s; none of them consents, so it was unsubscribed (%s)%s" % (
+        why, left or "no member there", "; the erased contact's data was cleared from it (%s)" % ", ".join(
+            sorted(merge_fields)) if merge_fields else ""))
+
+
 def consent_left_with(shop_id, row):
-    """Whether the consent the member of an erased row's address was subscribed with leaves with the row: the row
-    last sent it subscribed (or asked to confirm), and none of the shop's other contacts with the address consents
-    in this shop. One query, for an erasure whose address another contact has."""
-    if row.member_status not in (members.SUBSCRIBED, members.PENDING) and not row.opt_in:
+    """Whether the consent the member of the row's address last sent was subscribed with leaves with the row (its
+    contact erased, or moved to another address): the row last sent its consent given (or asked the address to
+    confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
+    A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
+    consent of the shop's leaves it. One query, for a row whose address another contact has."""
+    asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
+    if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
@@ -1203,30 +1294,21 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False):
+    def __init__(self, configuration, row, shared=False, withdraw=False, cleared=()):
         self.configuration = configuration
         self.row = row
         self.shared = shared
         self.withdraw = shared and withdraw
+        #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
+        #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again.
+        self.cleared = sorted(set(cleared)) if shared else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
 
     def run(self, log):
-        if self.row.email and self.withdraw:
-            try:
-                member = yield Operation("PATCH", member_path(self.configuration.list_id, self.row.email),
-                                         {"status": members.UNSUBSCRIBED},
-                                         params={"skip_merge_validation": "true"})
-            except MailchimpNotFound:
-                member = None
-            left = (member or {}).get("status", "")
-            self.learnt.extend(address_unsubscribed(self.row.email, members.UNSUBSCRIBED, left, False,
-                                                    self.row.consent_changed_at or timezone.now(),
-                                                    self.row.object_id))
-            log("member.unsubscribed", "%s was not deleted (erasure): another contact of the shop has the address, "
-                "and the member is theirs too; none of them consents, so it was unsubscribed (%s)" % (
-                    self.row.email, left or "no member there"))
-        elif self.row.email and getattr(self.row, "foreign_member", False) and not self.shared:
+        if self.row.email and self.shared:
+            yield from self._keep_member(log)
+        elif self.row.email and getattr(self.row, "foreign_member", False):
             # The member was not the erased contact's (ContactPlan.owned): it is its owner's, and none of the erased
             # contact's data is on it.
             log("member.kept", "%s was not deleted (erasure): the member was not this contact's (Mailchimp held it "
@@ -1242,6 +1324,53 @@ class ErasePlan:
                                  applied_tags="", found_tags="", consent_request="", foreign_member=False)
         outcome.learnt.extend(self.learnt)
         return outcome
+
+    def _keep_member(self, log):
+        """The member another contact of the shop keeps: never deleted, but it keeps none of the erased person's data
+        (the mapped merge fields are sent empty, then the address's other contacts are sent again in full, so that
+        whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
+        of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`)."""
+        email = self.row.email
+        why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
+               "too" % email)
+        cleared = dict.fromkeys(self.cleared, "")
+        if self.withdraw:
+            yield from unsubscribe_kept_member(
+                self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
+                self.learnt, log, why, merge_fields=cleared)
+        elif cleared:
+            try:
+                yield Operation("PATCH", member_path(self.configuration.list_id, email), {"merge_fields": cleared},
+                                params={"skip_merge_validation": "true"})
+            except MailchimpNotFound:
+                pass
+            log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
+                cleared))))
+        else:
+            yield from erase_member(self.configuration.list_id, email, True, log)
+        if cleared:
+            self.learnt.append(MemberDataErased(email, self.row.object_id))
+
+
+class MemberDataErased:
+    """An erasure cleared the erased contact's data (its mapped merge fields) from the member another contact of the
+    shop keeps: the shop's other contacts with the address (by their address keys, and the rows that last sent it)
+    are sent again in full (their fingerprints cleared), so that the member carries its remaining owner's data again,
+    written under the usual rules (a contact whose write leaves a member's data alone leaves it empty)."""
+
+    def __init__(self, email, contact_id):
+        self.email = email
+        self.contact_id = contact_id
+
+    def remember(self, configuration):
+        """Returns the ids of the rows it queued."""
+        shop_id = configuration.shop_id
+        holders = set(shop_contacts_with_keys(shop_id, address_keys([self.email])).values_list("pk", flat=True))
+        ids = set(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).filter(
+            Q(email__iexact=self.email) | Q(object_id__in=holders)).exclude(object_id=self.contact_id).values_list(
+            "pk", flat=True))
+        state.rewrite_rows(ids)
+        return ids
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
@@ -1382,7 +1511,8 @@ def _read_customers(configuration, row, results, facts):
                         consent_request=facts.get("consent_request", ""),
                         link_asked=not facts.get("member_skipped") and link_mailed(
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
-                        learnt=_batch_learnt(row, facts), foreign_member=facts.get("foreign_member"))
+                        learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
+                        foreign_member=facts.get("foreign_member"))
 
 
 def _batch_learnt(row, facts):
@@ -1408,9 +1538,9 @@ BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhas
 
 
 def erasures_not_sent(shop_id):
-    """``{contact id: e-mail last sent}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
-    return dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
-        member_status=members.ERASED).exclude(email="").values_list("object_id", "email"))
+    """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
+    return {row.object_id: row for row in SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
+        member_status=members.ERASED).exclude(email="")}
 
 
 def forget_audience(shop_id):

@@ -30,7 +30,7 @@ from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.shops import shop_contacts_with_keys, shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
-from shoop_mailchimp.sync.kinds.contact import customer_id_for
+from shoop_mailchimp.sync.kinds.contact import address_problem, customer_id_for
 from shoop_mailchimp.sync.kinds.declarations import AS_NEW, HISTORY, RESEND
 from shoop_mailchimp.sync.kinds.fields import (
     address_payload,
@@ -61,6 +61,15 @@ def already_exists(error):
 
 class UnsendableOrder(Exception):
     """The order has nothing Mailchimp can take (no e-mail address, no product lines)."""
+
+
+class UnsendableAddress(UnsendableOrder):
+    """A guest order's address no mailbox can have (:func:`~.contact.address_problem`): a failure the shop must fix,
+    in its own words, as a contact's is; ``outcome`` says why."""
+
+    def __init__(self, outcome):
+        super().__init__(outcome.reason)
+        self.outcome = outcome
 
 
 def log_target(object_id):
@@ -151,6 +160,10 @@ def guest_customer(order, double_opt_in, held=False):
     email = mailchimp_email(order.email)
     if not email:
         raise UnsendableOrder("a guest order without an e-mail address has nobody to attach it to")
+    problem = address_problem(order.email, where="the order")
+    if problem:
+        # Not sent: Mailchimp would refuse it with a generic error (a domain IDNA 2008 refuses, an address too long).
+        raise UnsendableAddress(problem)
     customer = {"id": guest_customer_id(email), "email_address": email,
                 "opt_in_status": bool(order.marketing_permission) and not double_opt_in and not held}
     first, _, last = clean_name(order.billing_address.name if order.billing_address else "").partition(" ")
@@ -447,7 +460,7 @@ def _plan(configuration, row, context):
     try:
         order_plan = OrderPlan(configuration, row, order, context)
     except UnsendableOrder as reason:
-        outcome = Outcome.skipped(str(reason))
+        outcome = getattr(reason, "outcome", None) or Outcome.skipped(str(reason))
         return with_customer(outcome, row, order.customer_id) if order is not None else outcome
     if order_plan.waiting_for_customer:
         return with_customer(Outcome(Result.RETRY, "waiting for its customer to reach Mailchimp first", waits=True),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shoop_mailchimp', '0032_idna_address_keys'),
+        ('shoop_mailchimp', '0033_subscription_moved_from'),
     ]
 
     operations = [
