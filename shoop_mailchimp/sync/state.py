@@ -433,8 +433,9 @@ def due(shop_id=None, now=None, kind=None):
     return rows
 
 
-def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
-    """Lease up to ``limit`` due rows to a new token; returns them as they were when claimed.
+def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None, only=None):
+    """Lease up to ``limit`` due rows to a new token; returns them as they were when claimed. ``only``: a ``Q``
+    narrowing the due rows (a bulk sync's second round takes only the rows of its own run).
 
     PostgreSQL locks the chosen rows and skips those another worker holds. Elsewhere one UPDATE
     chooses and takes them: SQLite lets only one writer in, and a read-then-write transaction
@@ -445,15 +446,15 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
     token = uuid.uuid4().hex
     take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"),
                 claimed_at=now)
-    chosen = due(shop_id, now, kind).order_by("next_attempt_at", "id")
+    chosen = _due(shop_id, now, kind, only).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(chosen.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
             recovered = set(SyncState.objects.filter(id__in=ids).exclude(claimed_by="").values_list("id", flat=True))
             if ids:
-                due(shop_id, now, kind).filter(id__in=ids).update(**take)
+                _due(shop_id, now, kind, only).filter(id__in=ids).update(**take)
     else:
-        taken = due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit]))
+        taken = _due(shop_id, now, kind, only).filter(id__in=Subquery(chosen.values("id")[:limit]))
         recovered = set(taken.exclude(claimed_by="").values_list("id", flat=True))
         taken.update(**take)
     rows = list(SyncState.objects.filter(claimed_by=token))
@@ -462,6 +463,11 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
         # and what it sent may have reached Mailchimp without the row learning it.
         row.recovered = row.id in recovered
     return rows
+
+
+def _due(shop_id, now, kind, only):
+    rows = due(shop_id, now, kind)
+    return rows if only is None else rows.filter(only)
 
 
 def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):
