@@ -2,7 +2,7 @@
 the member they leave and to the member they arrive at (consent, status, names)."""
 import pytest
 from django.test import Client
-from shuup.core.models import Contact, get_person_contact
+from shuup.core.models import Contact, PersonContact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
@@ -314,3 +314,41 @@ def test_under_double_opt_in_a_consent_given_again_after_the_typo_is_confirmed_a
     assert [item["email_address"] for item in emulator.confirmations(api_key)][-1] == own
     assert subscriptions.newsletter_status(shop, Contact.objects.get(pk=tess.pk)) == (
         subscriptions.AWAITING_CONFIRMATION)
+
+
+# Found by independent review aud12 (issue 19): a contact moves (renames) only a member it owns.
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("pressed_subscribe", [True, False], ids=["after-subscribe", "never-consented"])
+def test_a_strangers_account_changing_its_address_leaves_the_form_subscribers_member_where_it_is(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, pressed_subscribe):
+    """Ann subscribed on Mailchimp's own form (the shop has no contact of her). Mallory registers an account with
+    Ann's address (nothing proves it hers), optionally presses *Subscribe* on the account page (her consent reaches
+    Ann's subscribed member), then changes her account's e-mail to her own address. The move PATCHed the member of
+    the old address to the new one: Ann's member, its subscription and history, was renamed to Mallory's mailbox.
+    A contact moves only a member it owns (``SyncState.foreign_member``); Mallory's never was: it stays where it
+    is, and Mallory's new address is a member of its own (subscribed only by her consent)."""
+    emulator, api_key, list_id = mailchimp_account
+    email, own = "ann.formmove@fastmail.com", "mallory.own@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    user = django_user_model.objects.create_user("mallorymove", email, "pw")
+    mallory = get_person_contact(user)
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    if pressed_subscribe:
+        choose(browser, subscribe=True)
+        send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    mallory = PersonContact.objects.get(pk=mallory.pk)
+    mallory.email = own
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", (
+        "a stranger's account moving away took a subscriber of Mailchimp's own form out of the audience: %r; the "
+        "member at the stranger's new address: %r" % (member, emulator.get_member(api_key, list_id, own)))
+    moved = emulator.get_member(api_key, list_id, own)
+    assert moved is not None and moved["status"] == ("subscribed" if pressed_subscribe else "transactional"), (
+        moved and moved["status"])
+    assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk).foreign_member is False
