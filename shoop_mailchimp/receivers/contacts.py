@@ -262,15 +262,17 @@ def withdrawal_own_only(shop_id, contact):
     register an account with any address) and either another contact of the shop who proved it consents
     (:func:`proven_subscriber_of`), or the member's subscription is not the one this contact's consent made: the
     row did not last send the contact's consent (``opt_in``), so the member, if subscribed, was subscribed by
-    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box). A proven owner's
-    withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
-    otherwise)."""
+    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box), or the member is not the
+    contact's (``SyncState.foreign_member``: Mailchimp held it when the contact arrived at the address, so a
+    subscription there is its owner's, made on Mailchimp's form or confirmed by them, even when this contact's
+    consent reached it since). A proven owner's withdrawal is the address's (every letter Mailchimp sends carries an
+    unsubscribe link for the mailbox's owner otherwise)."""
     if not (contact.email or "").strip() or given_request(contact) != ConsentRequest.SIGNUP:
         return False
     if proven_subscriber_of(shop_id, contact) is not None:
         return True
     return not SyncState.objects.filter(shop_id=shop_id, kind=SyncKind.CONTACT, object_id=contact.pk,
-                                        opt_in=True).exists()
+                                        opt_in=True, foreign_member=False).exists()
 
 
 def withdrawn_own_only_in(contact, shop_ids):

@@ -352,3 +352,33 @@ def test_a_strangers_account_changing_its_address_leaves_the_form_subscribers_me
     assert moved is not None and moved["status"] == ("subscribed" if pressed_subscribe else "transactional"), (
         moved and moved["status"])
     assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk).foreign_member is False
+
+
+# Found by independent review aud12 (issue 19): an unproven account's withdrawal ends only a subscription it made.
+@pytest.mark.usefixtures("commits")
+def test_an_account_moved_onto_a_form_subscribers_address_cannot_unsubscribe_her(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Mallory's account (activated: her own address proven) subscribed at her own address (her consent made that
+    subscription: row opt_in). She then types Ann's address into her account (Ann subscribed on Mailchimp's own
+    form; nothing proves the address Mallory's) and presses *Unsubscribe*. ``withdrawal_own_only`` read the row's
+    opt_in, the consent sent for Mallory's old address, not for Ann's member: the press was taken as the end of a
+    subscription Mallory's consent made, and Ann was unsubscribed. The member is not Mallory's
+    (``SyncState.foreign_member``): her press withdraws her own consent only."""
+    emulator, api_key, list_id = mailchimp_account
+    ann, own = "ann.formtarget@fastmail.com", "mallory.first@fastmail.com"
+    emulator.add_members(api_key, list_id, [ann], status="subscribed")
+    mallory, browser = logged_in_account(shop, django_user_model, "mallorymove2", own, proven=True)
+    choose(browser, subscribe=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "subscribed"
+    mallory = PersonContact.objects.get(pk=mallory.pk)
+    mallory.email = ann
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, ann)
+    assert member is not None and member["status"] == "subscribed", member
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, ann)["status"] == "subscribed", (
+        "an account moved onto a form subscriber's address unsubscribed her with its Unsubscribe")
+    assert PersonContact.objects.get(pk=mallory.pk).marketing_permission is False

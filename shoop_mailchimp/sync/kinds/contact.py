@@ -1271,9 +1271,13 @@ def consent_left_with(shop_id, row):
     contact erased, or moved to another address): the row last sent its consent given (or asked the address to
     confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
     A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
-    consent of the shop's leaves it. One query, for a row whose address another contact has."""
+    consent of the shop's leaves it; nor does one leave a member that was not the row's contact's
+    (``SyncState.foreign_member``: its subscription is its owner's, see ``withdrawal_own_only``). One query, for a
+    row whose address another contact has."""
     asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
     if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
+        return False
+    if getattr(row, "foreign_member", False):
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
