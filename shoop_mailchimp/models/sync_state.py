@@ -157,6 +157,11 @@ class SyncState(models.Model):
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
         help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "
                     "confirm by e-mail first, or unsubscribe."))
+    foreign_member = models.BooleanField(
+        default=False, verbose_name=_("member not the contact's"),
+        help_text=_("The member of the address last sent is not this contact's: Mailchimp held it when the contact "
+                    "arrived at the address, and its owner did not prove the address theirs. The contact's sends "
+                    "write none of its names, merge fields, language, groups or tags there."))
     subscription_moved_from = models.CharField(
         max_length=254, blank=True, verbose_name=_("subscription moved from"),
         help_text=_("Under double opt-in, the address whose subscribed member a change of the contact's address "

@@ -273,9 +273,11 @@ def withdrawal_own_only(shop_id, contact):
     register an account with any address) and either another contact of the shop who proved it consents
     (:func:`_proven_subscriber`), or the member's subscription is not the one this contact's consent made: the
     row did not last send the contact's consent (``opt_in``), so the member, if subscribed, was subscribed by
-    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box). A proven owner's
-    withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
-    otherwise)."""
+    someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box), or the member is not the
+    contact's (``SyncState.foreign_member``: Mailchimp held it when the contact arrived at the address, so a
+    subscription there is its owner's, made on Mailchimp's form or confirmed by them, even when this contact's
+    consent reached it since). A proven owner's withdrawal is the address's (every letter Mailchimp sends carries an
+    unsubscribe link for the mailbox's owner otherwise)."""
     return shop_id in withdrawn_own_only_in(contact, [shop_id])
 
 
@@ -288,7 +290,7 @@ def withdrawn_own_only_in(contact, shop_ids):
     if owners is None:
         return {}
     consent_made = set(SyncState.objects.filter(
-        shop_id__in=list(shop_ids), kind=SyncKind.CONTACT, object_id=contact.pk, opt_in=True,
+        shop_id__in=list(shop_ids), kind=SyncKind.CONTACT, object_id=contact.pk, opt_in=True, foreign_member=False,
     ).values_list("shop_id", flat=True))
     own_only = {}
     for shop_id in shop_ids:

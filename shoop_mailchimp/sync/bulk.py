@@ -43,10 +43,11 @@ from shoop_mailchimp.models import (
     LogKind,
     MailchimpBatch,
     MailchimpConfiguration,
+    SyncState,
     SyncStatus,
 )
 from shoop_mailchimp.sync import kinds, state
-from shoop_mailchimp.sync.drainer import account_gone, report_close, stop_shop
+from shoop_mailchimp.sync.drainer import ShopDelivery, account_gone, report_close, stop_shop
 from shoop_mailchimp.sync.kinds import BY_KIND, depends_on
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -558,13 +559,77 @@ def finish_store_syncing(shop_id):
     journal.flush()
 
 
+def send_left_due(shop_id, kind, since, report=None, progress=None):
+    """One more round of the import for ``kind``: its rows the import's batches left queued are sent in batches at
+    once, rather than by the worker after the import. A contact's first send of an address nobody proved, without a
+    consent to send, reads Mailchimp's member in the members phase
+    (:attr:`~shoop_mailchimp.sync.kinds.contact.ContactPlan.first_unproven`) and is due again, told whose the
+    member is: this round sends it in full, or without the contact's data; an order that waited for such a contact
+    (its customer) goes after it. Takes only the kind's pending rows made since the import began (``since``), each
+    once; a row a batch cannot carry is delivered one by one, as a burst's is. Returns the batches made."""
+    from shoop_mailchimp.sync import bursts  # bursts builds on this module
+
+    report = Counter() if report is None else report
+    only = Q(created_on__gte=since)
+    # Rows that wait (no attempt failed): a retry after an error keeps its backoff, the worker's.
+    left = list(SyncState.objects.filter(only, shop_id=shop_id, kind=kind, status=SyncStatus.PENDING,
+                                         attempts=0).values_list("id", flat=True))
+    if not left:
+        return []
+    state.requeue_ids(left, (SyncStatus.PENDING,))  # due now: an order's wait for its customer is over
+    size = max(1, int(get_setting("BATCH_SIZE")))
+    made = []
+    for _chunk in range(-(-len(left) // size)):
+        configuration = bursts.sendable_configuration(shop_id)
+        rows = state.claim(shop_id=shop_id, limit=size, kind=kind, only=only & Q(id__in=left)) if (
+            configuration) else []
+        if not rows:
+            break
+        try:
+            batched, one_by_one = bursts.split(configuration, rows, kind)
+            batch = None
+            if batched:
+                token = uuid.uuid4().hex
+                with transaction.atomic():
+                    handed = state.hand_over([row for row, _plan in batched], token,
+                                             get_setting("BATCH_LEASE_SECONDS"))
+                    batch = MailchimpBatch.objects.create(
+                        shop_id=shop_id, kind=kind, origin=BatchOrigin.IMPORT, token=token, rows=len(handed),
+                        sent=recovered_marks(row for row, _plan in batched if row.id in handed))
+                state.release([row for row, _plan in batched if row.id not in handed])
+        except Exception:
+            state.release(rows)
+            raise
+        if batch is not None:
+            made.append(batch)
+            if progress:
+                progress("recorded", batch)
+            check_batches(shop_id, report=report, progress=progress, plans={batch.pk: batched}, poll=False)
+        if one_by_one:
+            ShopDelivery(shop_id, report).deliver(one_by_one)
+    return made
+
+
 def sync_existing(shop_id, include_orders=False, wait=True, poll_interval=None, timeout=None, progress=None):
-    """The whole bulk sync: record, submit, then wait for every open batch; returns a Counter."""
+    """The whole bulk sync: record, submit, then wait for every open batch; returns a Counter. What its batches left
+    queued (a contact's first send that read the member first, then an order that waited for it) goes in one more
+    round of batches per kind (:func:`send_left_due`), waited for too: the import leaves nothing it recorded queued
+    for the worker."""
     report = Counter()
+    since = timezone.now()
+    deadline = None if timeout is None else time.monotonic() + timeout
     start(shop_id, include_orders=include_orders, report=report, progress=progress)
     start_apart(shop_id, report=report, progress=progress)
     remaining = resume_batches(shop_id, wait=wait, poll_interval=poll_interval, timeout=timeout, report=report,
                                progress=progress)
+    imported = kinds.synced_existing(kinds.IN_IMPORT, kinds.HISTORY) if include_orders else kinds.synced_existing(
+        kinds.IN_IMPORT)
+    for kind in imported:
+        if remaining or not wait or not send_left_due(shop_id, kind, since, report=report, progress=progress):
+            continue
+        left = None if deadline is None else max(0, deadline - time.monotonic())
+        remaining = resume_batches(shop_id, wait=wait, poll_interval=poll_interval, timeout=left, report=report,
+                                   progress=progress)
     if remaining:
         report["batches still open"] = remaining
     else:

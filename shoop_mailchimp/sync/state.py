@@ -31,7 +31,7 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
-               "customer_sent", "subscription_moved_from")
+               "customer_sent", "foreign_member", "subscription_moved_from")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -433,8 +433,9 @@ def due(shop_id=None, now=None, kind=None):
     return rows
 
 
-def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
+def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None, only=None):
     """Lease up to ``limit`` due rows of shops that send now to a new token; returns them as they were when claimed.
+    ``only``: a ``Q`` narrowing the due rows (a bulk sync's second round takes only the rows of its own run).
 
     A shop that sends nothing (disconnected, paused, "Send changes" unticked, held by the staging guard:
     ``MailchimpConfiguration.objects.active()``) keeps its rows pending and unclaimed: they would fill the claim
@@ -450,19 +451,19 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
     take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"),
                 claimed_at=now)
     sending = MailchimpConfiguration.objects.active().values("shop_id")
-    chosen = due(shop_id, now, kind).filter(shop_id__in=sending).order_by("next_attempt_at", "id")
+    chosen = _due(shop_id, now, kind, only).filter(shop_id__in=sending).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             found = list(chosen.select_for_update(skip_locked=True).values_list("id", "claimed_by")[:limit])
             if found:
-                due(shop_id, now, kind).filter(id__in=[row_id for row_id, _by in found]).update(**take)
+                _due(shop_id, now, kind, only).filter(id__in=[row_id for row_id, _by in found]).update(**take)
     else:
-        taken = due(shop_id, now, kind).filter(id__in=Subquery(chosen.values("id")[:limit]))
+        taken = _due(shop_id, now, kind, only).filter(id__in=Subquery(chosen.values("id")[:limit]))
         found = list(taken.values_list("id", "claimed_by"))
         if found:
             taken.update(**take)
     if not found:
-        return []  # most rounds: nothing is due, and this was the only query
+        return []  # most rounds: nothing is due, and this was the only statement
     recovered = {row_id for row_id, claimed_by in found if claimed_by}
     rows = list(SyncState.objects.filter(claimed_by=token))
     for row in rows:
@@ -470,6 +471,11 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None):
         # and what it sent may have reached Mailchimp without the row learning it.
         row.recovered = row.id in recovered
     return rows
+
+
+def _due(shop_id, now, kind, only):
+    rows = due(shop_id, now, kind)
+    return rows if only is None else rows.filter(only)
 
 
 def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):

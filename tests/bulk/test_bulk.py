@@ -184,6 +184,38 @@ def test_without_consent_members_are_transactional(configuration, mailchimp_acco
         assert state(person).opt_in is False
 
 
+def test_sync_existing_sends_the_first_sends_that_read_their_member_first_and_their_orders_in_the_same_call(
+        configuration, mailchimp_account, make_existing):
+    """A contact without consent, never sent, at an address nobody proved: its batch reads Mailchimp's member first
+    (ContactPlan.first_unproven) and the row is due again. "Sync existing" sends it (and its order, which waited for
+    its customer) in one more round of batches before it returns: nothing it recorded stays queued for the worker,
+    and the member a subscriber of Mailchimp's own form holds keeps her names."""
+    from shuup.testing.factories import create_product, create_random_order, get_default_supplier
+
+    emulator, api_key, list_id = mailchimp_account
+    held = "form.subscriber.bulk@fastmail.com"
+    emulator.add_members(api_key, list_id, [held], status="subscribed")
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(held)]["merge_fields"].update(
+            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    people = make_existing(1, permission=False, emails=[held]) + make_existing(2, permission=False)
+    product = create_product("read-first", shop=configuration.shop, supplier=get_default_supplier(), default_price=4)
+    orders = [create_random_order(customer=person, products=[product], shop=configuration.shop,
+                                  random_products=False) for person in people]
+    SyncState.objects.filter(kind__in=["order", "product"]).delete()
+    SyncState.objects.filter(kind="contact", object_id__in=[p.pk for p in people]).delete()
+    report = bulk.sync_existing(configuration.shop_id, include_orders=True, poll_interval=0.05, timeout=60)
+    assert not SyncState.objects.filter(status__in=[SyncStatus.PENDING, SyncStatus.SENDING]).exists(), list(
+        SyncState.objects.exclude(status=SyncStatus.SYNCED).values_list("kind", "status", "last_error"))
+    assert report["order synced"] == len(orders), report
+    member = emulator.get_member(api_key, list_id, held)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Margaret")
+    assert state(people[0]).foreign_member and not state(people[1]).foreign_member
+    for person in people[1:]:
+        member = emulator.get_member(api_key, list_id, person.email)
+        assert (member["status"], member["merge_fields"]["FNAME"]) == ("transactional", person.first_name)
+
+
 def test_contacts_without_email_are_skipped(configuration, mailchimp_account, make_existing):
     people = make_existing(1, emails=[""])
     bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)

@@ -884,9 +884,6 @@ def test_with_contacts_per_shop_a_first_visits_account_page_subscribe_reaches_ma
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
-@pytest.mark.xfail(strict=True, reason="open (review aud11 follow-up): an unproven account's consent that reached a "
-                   "member subscribed already is recorded as last sent (opt_in), so its later Unsubscribe is taken "
-                   "for the end of a subscription its consent made")
 def test_a_strangers_unproven_account_subscribing_first_cannot_then_unsubscribe_a_mailchimp_form_subscriber(
         shop, configuration, mailchimp_account, django_user_model, newsletter_block):
     """The rule's edge: Mallory presses Subscribe first (her consent reaches Ann's member, subscribed on Mailchimp's

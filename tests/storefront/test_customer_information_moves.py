@@ -1,12 +1,13 @@
 """A shopper moving their account to another address on Shuup's *Customer Information* page: what the move does to
 the member they leave and to the member they arrive at (consent, status, names)."""
 import pytest
-from shuup.core.models import Contact, get_person_contact
+from django.test import Client
+from shuup.core.models import Contact, PersonContact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
-from tests.helpers import send_due
+from tests.helpers import new_person, send_due
 from tests.storefront.helpers import logged_in_account
 from tests.storefront.test_account_page import (  # noqa: F401
     choose,
@@ -146,6 +147,73 @@ def test_a_stranger_moving_onto_a_subscribers_address_does_not_rename_their_memb
     assert [tag["name"] for tag in member["tags"]] == []
 
 
+# Found by independent review aud11 (issue 19): the contact owns the member of its address or writes nothing there.
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_account_left_off_a_subscribers_member_renames_it_at_its_next_edit(
+        shop, shopper_user, shopper_client, configuration, mailchimp_account):  # noqa: F811
+    """The team's fixed case (review aud9): a shopper without consent types Ann's address into their account; the
+    move leaves Ann's member's names alone. The stranger then edits their own name on the *Customer Information*
+    page (still Ann's address, box unticked): that send writes the stranger's names onto Ann's member. The
+    protection (member_data_left_out) holds only for the send that arrived; every later change of the stranger's
+    contact is written over the subscriber's member."""
+    emulator, api_key, list_id = mailchimp_account
+    ann = new_person(permission=True, email="ann.keeps.name@fastmail.com", first_name="Ann", last_name="Original")
+    send_due(rounds=3)
+    customer_information_post(shopper_client, email=ann.email)  # Tess Tester, box unticked
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
+
+    from shuup.utils.django_compat import reverse
+    page = reverse("shuup:customer_edit")
+    assert shopper_client.get(page).status_code == 200
+    data = {"csrfmiddlewaretoken": shopper_client.cookies["csrftoken"].value}
+    for prefix in ("billing", "shipping"):
+        data.update({"%s-name" % prefix: "Tess Tester", "%s-street" % prefix: "Main Street 1",
+                     "%s-city" % prefix: "Turku", "%s-postal_code" % prefix: "20100", "%s-country" % prefix: "FI"})
+    data.update({"contact-first_name": "Mallory", "contact-last_name": "Renamed", "contact-language": "en",
+                 "contact-gender": "u", "contact-email": ann.email})
+    assert shopper_client.post(page, data).status_code == 302
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, ann.email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
+        "Ann's member renamed by the stranger's later edit: %r" % member["merge_fields"])
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("double_opt_in", [False, True], ids=["single", "double"])
+def test_a_consenting_stranger_moving_onto_a_subscribers_address_renames_their_member(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, double_opt_in):  # noqa: F811
+    """Ann is subscribed (FNAME "Ann", her own account). Tess, subscribed under her own address, types Ann's address
+    into her account on Shuup's *Customer Information* page and keeps the box ticked. The move finds a member there
+    (member exists), archives Tess's old member and then PUTs Tess's names, language and groups onto Ann's member:
+    Ann's newsletter greets her as "Tess". The no-consent arrival leaves the member's data alone; the consenting one
+    does not (contact.py ContactPlan.run, the member_exists branch of the move)."""
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    emulator, api_key, list_id = mailchimp_account
+    ann = new_person(permission=True, email="ann.target@fastmail.com", first_name="Ann", last_name="Original")
+    tess_user = django_user_model.objects.create_user("tess", "tess.own@fastmail.com", "pw")
+    tess = get_person_contact(tess_user)
+    tess.add_to_shop(shop)
+    shop_consent.record_proof(tess.pk, tess_user.email)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(tess_user)
+    choose(browser, subscribe=True)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, "tess.own@fastmail.com")["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
+    if double_opt_in:
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(double_opt_in=True)
+
+    customer_information_post(browser, email=ann.email, marketing_permission="on")
+    send_due(rounds=3)
+    assert Contact.objects.get(pk=tess.pk).email == ann.email
+    member = emulator.get_member(api_key, list_id, ann.email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Ann", "Original"), (
+        "Ann's member renamed by a stranger's move: %r" % member["merge_fields"])
+
 
 def tess_subscribed_under_double_opt_in(shop, configuration, mailchimp_account, django_user_model, username, own,
                                         confirmed=True):
@@ -246,3 +314,71 @@ def test_under_double_opt_in_a_consent_given_again_after_the_typo_is_confirmed_a
     assert [item["email_address"] for item in emulator.confirmations(api_key)][-1] == own
     assert subscriptions.newsletter_status(shop, Contact.objects.get(pk=tess.pk)) == (
         subscriptions.AWAITING_CONFIRMATION)
+
+
+# Found by independent review aud12 (issue 19): a contact moves (renames) only a member it owns.
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("pressed_subscribe", [True, False], ids=["after-subscribe", "never-consented"])
+def test_a_strangers_account_changing_its_address_leaves_the_form_subscribers_member_where_it_is(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, pressed_subscribe):
+    """Ann subscribed on Mailchimp's own form (the shop has no contact of her). Mallory registers an account with
+    Ann's address (nothing proves it hers), optionally presses *Subscribe* on the account page (her consent reaches
+    Ann's subscribed member), then changes her account's e-mail to her own address. The move PATCHed the member of
+    the old address to the new one: Ann's member, its subscription and history, was renamed to Mallory's mailbox.
+    A contact moves only a member it owns (``SyncState.foreign_member``); Mallory's never was: it stays where it
+    is, and Mallory's new address is a member of its own (subscribed only by her consent)."""
+    emulator, api_key, list_id = mailchimp_account
+    email, own = "ann.formmove@fastmail.com", "mallory.own@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    user = django_user_model.objects.create_user("mallorymove", email, "pw")
+    mallory = get_person_contact(user)
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    if pressed_subscribe:
+        choose(browser, subscribe=True)
+        send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    mallory = PersonContact.objects.get(pk=mallory.pk)
+    mallory.email = own
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", (
+        "a stranger's account moving away took a subscriber of Mailchimp's own form out of the audience: %r; the "
+        "member at the stranger's new address: %r" % (member, emulator.get_member(api_key, list_id, own)))
+    moved = emulator.get_member(api_key, list_id, own)
+    assert moved is not None and moved["status"] == ("subscribed" if pressed_subscribe else "transactional"), (
+        moved and moved["status"])
+    assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk).foreign_member is False
+
+
+# Found by independent review aud12 (issue 19): an unproven account's withdrawal ends only a subscription it made.
+@pytest.mark.usefixtures("commits")
+def test_an_account_moved_onto_a_form_subscribers_address_cannot_unsubscribe_her(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Mallory's account (activated: her own address proven) subscribed at her own address (her consent made that
+    subscription: row opt_in). She then types Ann's address into her account (Ann subscribed on Mailchimp's own
+    form; nothing proves the address Mallory's) and presses *Unsubscribe*. ``withdrawal_own_only`` read the row's
+    opt_in, the consent sent for Mallory's old address, not for Ann's member: the press was taken as the end of a
+    subscription Mallory's consent made, and Ann was unsubscribed. The member is not Mallory's
+    (``SyncState.foreign_member``): her press withdraws her own consent only."""
+    emulator, api_key, list_id = mailchimp_account
+    ann, own = "ann.formtarget@fastmail.com", "mallory.first@fastmail.com"
+    emulator.add_members(api_key, list_id, [ann], status="subscribed")
+    mallory, browser = logged_in_account(shop, django_user_model, "mallorymove2", own, proven=True)
+    choose(browser, subscribe=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "subscribed"
+    mallory = PersonContact.objects.get(pk=mallory.pk)
+    mallory.email = ann
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, ann)
+    assert member is not None and member["status"] == "subscribed", member
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, ann)["status"] == "subscribed", (
+        "an account moved onto a form subscriber's address unsubscribed her with its Unsubscribe")
+    assert PersonContact.objects.get(pk=mallory.pk).marketing_permission is False

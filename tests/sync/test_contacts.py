@@ -10,9 +10,16 @@ from shuup.testing.factories import create_random_contact_group
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
-from tests.helpers import make_all_due, member_puts, new_person, row_of
+from tests.helpers import make_all_due, new_person, row_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
+
+
+def member_requests(emulator, email):
+    """The requests addressing the member of ``email`` one by one (its read, its PUT)."""
+    from shoop_mailchimp.mailchimp.members import subscriber_hash
+
+    return [r for r in emulator.requests if r["path"].endswith("/members/" + subscriber_hash(email))]
 
 
 def contact_requests(emulator):
@@ -353,14 +360,15 @@ def test_a_refused_contact_is_not_sent_again_until_something_mailchimp_refused_c
     person = PersonContact.objects.create(first_name="Refused", last_name="Admin", email="refused.admin@fastmail.com")
     person.add_to_shop(configuration.shop)
     row = SyncState.objects.get(kind="contact", object_id=person.pk)
-    assert len(member_puts(emulator, person.email)) == 1, "one member PUT, refused"
+    # A first send of an address nobody proved reads the member first: that read is what Mailchimp refuses here.
+    assert len(member_requests(emulator, person.email)) == 1, "one member request, refused"
     assert MailchimpLogEntry.objects.filter(contact_id=person.pk, kind="error").count() == 1
     assert row.status == SyncStatus.FAILED and "looks fake" in row.last_error
     person.first_name = "Renamed"
     person.save()
-    assert len(member_puts(emulator, person.email)) == 2, "a change is sent"
+    assert len(member_requests(emulator, person.email)) == 2, "a change is sent"
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.sync_contact", kwargs={"pk": person.pk}))
-    assert len(member_puts(emulator, person.email)) == 3, "Sync now sends the same data anyway"
+    assert len(member_requests(emulator, person.email)) == 3, "Sync now sends the same data anyway"
     emulator.faults.clear()
     admin_client.post(reverse("shuup_admin:shoop_mailchimp.resend"), {"state": row.pk})
     assert SyncState.objects.get(pk=row.pk).status == SyncStatus.SYNCED

@@ -7,13 +7,14 @@ deleted. The end state is the same (nothing left in Mailchimp), but the random a
 """
 import pytest
 from django.db import transaction
-from shuup.core.models import Contact
+from shuup.core.models import Contact, PersonContact
 from shuup.gdpr.anonymizer import Anonymizer
 from shuup.testing.factories import create_random_person
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import new_person, send_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -144,3 +145,31 @@ def test_erasing_a_contact_whose_address_another_keeps_leaves_none_of_its_person
     assert member["status"] == ("subscribed" if q_consents else "unsubscribed")
     assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=q.pk).status == SyncStatus.SYNCED
     assert not SyncState.objects.filter(kind=SyncKind.CONTACT, status=SyncStatus.FAILED).exists()
+
+
+# Found by independent review aud12 (issue 19): a contact that does not own the member of its address never deletes it.
+@pytest.mark.parametrize("how", ["deleted", "anonymized"])
+def test_erasing_a_strangers_account_leaves_a_mailchimp_form_subscriber_in_the_audience(
+        shop, configuration, mailchimp_account, how):
+    """Ann subscribed on Mailchimp's own signup form (the shop has no contact of her). Mallory registers an account
+    with Ann's address (Shuup verifies nothing) and never consents; the shop sends her as a contact without consent
+    (her first send reads Ann's member and leaves it alone). Mallory then has her account anonymized (Shuup's GDPR
+    anonymizer) or the staff delete it as a fake. The worker's erasure permanently deleted Ann's member
+    (``erase_member``: "held by others" counts only the shop's contacts), and Mailchimp refuses to re-add a
+    permanently deleted address through the API. The member was never Mallory's (``SyncState.foreign_member``):
+    the erasure leaves it as it is."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.formonly.%s@fastmail.com" % how
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    mallory = new_person(permission=False, email=email)
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    if how == "deleted":
+        PersonContact.objects.get(pk=mallory.pk).delete()
+    else:
+        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=mallory.pk))
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", (
+        "the erasure of a stranger's account permanently deleted a subscriber of Mailchimp's own form: %r" % member)

@@ -13,7 +13,7 @@ from shoop_mailchimp.models import ConsentRequest, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of
+from tests.helpers import make_all_due, new_person, row_of, send_due
 from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture of shopper_client)
 from tests.storefront.test_account_page import (  # noqa: F401
     choose,
@@ -409,6 +409,88 @@ def test_erasing_the_only_consenting_contact_of_a_shared_address_leaves_no_subsc
     assert emulator.get_member(api_key, list_id, email)["status"] != "subscribed", (
         "no contact consents; Mailchimp's member is still subscribed (Q's page: %s)" % (
             subscriptions.newsletter_status(shop, q)))
+
+
+# Found by independent review aud11 (issue 19): the contact owns the member of its address or writes nothing there.
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_account_without_consent_first_sent_renames_a_guest_subscribers_member(
+        shop, configuration, mailchimp_account):
+    """Gil bought as a guest and ticked the box: Mailchimp holds his member subscribed (FNAME "Gil"). Someone else
+    creates an account with Gil's address and gives no consent; the shop sends contacts without consent
+    (the default). That account's first send is a member PUT with its own names: Gil's newsletter now greets him
+    as the stranger. The first-send rule (first_at_shared) only looks at the shop's contacts, not at a member
+    Mailchimp holds from a guest order (contact.py held_by_others)."""
+    from tests.sync.test_guest_orders import guest_order
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "gil.guest.sub@fastmail.com"
+    guest_order(shop, email, marketing_permission=True, name="Gil Guest")
+    send_due(rounds=2)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "subscribed"
+    before = (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME"))
+    new_person(permission=False, email=email, first_name="Mallory", last_name="Stranger")
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == before, (
+        "the guest subscriber's member renamed by a stranger's account: %r (was %r)" % (
+            member["merge_fields"], before))
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_strangers_block_signup_renames_a_subscriber_once_the_audience_fields_are_read_again(
+        shop, configuration, mailchimp_account):
+    """Margaret subscribed on Mailchimp's own form. A stranger types her address into the newsletter block with the
+    names "Fool" "X": the signup leaves her names alone. Later the shop reads the audience's merge fields (the
+    account check every shop page save queues, mapping the default fields), which sends every contact again: the
+    block's contact is written in full, and Margaret's newsletter now greets "Fool X"."""
+    from shoop_mailchimp.mailchimp.members import subscriber_hash
+    from shoop_mailchimp.storefront.subscriptions import subscribe_address
+    from tests.sync.test_audience_data import read_audience_fields
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "margaret.later@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
+            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    subscribe_address(shop, email, first_name="Fool", last_name="X")
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Margaret"
+    read_audience_fields(configuration)
+    send_due(rounds=3)
+    from shoop_mailchimp.sync import bulk
+    bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30)
+    send_due(rounds=2)
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Margaret", "Hamilton"), (
+        "the stranger's names replaced the subscriber's: %r" % member["merge_fields"])
+
+
+@pytest.mark.usefixtures("commits")
+def test_deleting_a_strangers_account_left_off_a_subscribers_member_does_not_erase_it(
+        shop, configuration, mailchimp_account):
+    """Margaret subscribed on Mailchimp's own form (no contact of the shop has her address). A stranger's account
+    with her address, without consent, is sent: its first send finds her member and leaves it alone (not its own).
+    The admin deletes the stranger's account: the erasure must not permanently delete Margaret's member, which
+    was never the stranger's and carries none of its data."""
+    from shoop_mailchimp.mailchimp.members import subscriber_hash
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "margaret.erased@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
+            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    stranger = new_person(permission=False, email=email, first_name="Mallory", last_name="Stranger")
+    send_due(rounds=3)
+    assert row_of(stranger).foreign_member
+    PersonContact.objects.get(pk=stranger.pk).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed"
+    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Margaret", "Hamilton")
 
 
 def rounds(n=3):

@@ -213,6 +213,9 @@ class Context:
         #: Under double opt-in, the ids of the rows of a contact whose new address (changed since it was sent) its
         #: owner proved theirs: its subscribed member moves there as it is; onto any other address, only pending.
         self.moved_to_proven = moved_to_proven(rows, self.contacts) if configuration.double_opt_in else set()
+        #: The ids of the rows of a contact arriving at its address (its first send, or a move) or kept off the
+        #: member there (``foreign_member``) whose owner proved the address theirs: the member there is its own.
+        self.proven = proven_owners(rows, self.contacts)
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -289,6 +292,22 @@ def moved_to_proven(rows, contacts):
         return set()
     return {contact_id for contact_id, email in ProvenAddress.objects.filter(contact_id__in=list(moved)).values_list(
         "contact_id", "email") if email and moved.get(contact_id) == email}
+
+
+def proven_owners(rows, contacts):
+    """The ids of the ``rows`` whose contact's address its owner proved theirs
+    (:class:`~shoop_mailchimp.models.ProvenAddress`), of the rows that decide or keep whose the member of the address
+    is (:attr:`ContactPlan.owns_member`): a contact arriving there (its first send, or a changed address), or one
+    kept off a member not its own. One query, none when no row is such."""
+    asked = {row.object_id: shop_consent.normalised(contacts[row.object_id].email) for row in rows
+             if not row.erase and row.object_id in contacts and (
+                 not (row.email or "").strip() or getattr(row, "foreign_member", False)
+                 or address_key(row.email) != address_key(contacts[row.object_id].email))}
+    asked = {contact_id: email for contact_id, email in asked.items() if email}
+    if not asked:
+        return set()
+    return {contact_id for contact_id, email in ProvenAddress.objects.filter(contact_id__in=list(asked)).values_list(
+        "contact_id", "email") if email and asked.get(contact_id) == email}
 
 
 def addresses_held_by_others(shop_id, emails):
@@ -370,7 +389,8 @@ def plan(configuration, row, context):
                                consent_left=row.object_id in context.held_by_others and (
                                    consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
-                               moved_to_proven=row.object_id in context.moved_to_proven)
+                               moved_to_proven=row.object_id in context.moved_to_proven,
+                               proven=row.object_id in context.proven)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     if contact_plan.left_archived:
@@ -427,7 +447,7 @@ class ContactPlan:
     """
 
     def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
-                 arrived_shared=False, moved_to_proven=False, consent_left=False):
+                 arrived_shared=False, moved_to_proven=False, proven=False, consent_left=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -448,9 +468,11 @@ class ContactPlan:
             self.email = self.shop_email
         self.permission = bool(contact.marketing_permission)
         self.previous_email = row.email if row.email and not _same(row.email, self.email) else ""
-        #: The address left is another contact's of the shop too (one member of it, theirs as well): the member
-        #: stays where it is, and the new address is written as a member of its own (see run).
-        self.previous_shared = bool(self.previous_email) and previous_shared
+        #: The address left is another contact's of the shop too (one member of it, theirs as well), or its member
+        #: was not this contact's (``foreign_member``): the member stays where it is, and the new address is written
+        #: as a member of its own (see run).
+        self.previous_left = bool(self.previous_email) and getattr(row, "foreign_member", False)
+        self.previous_shared = bool(self.previous_email) and (previous_shared or self.previous_left)
         #: The address left is kept by the shop's other contacts, and none of them consents: the consent the member
         #: there was subscribed with (this contact's, last sent) leaves with the contact. The member is unsubscribed
         #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's).
@@ -458,6 +480,33 @@ class ContactPlan:
         #: When the plan read the other contacts' consent: a contact of the old address whose consent changed after
         #: it keeps its choice (:class:`AddressUnsubscribed`).
         self.planned_at = timezone.now()
+        #: Whether the contact's owner proved its address theirs (see :attr:`owned`).
+        self.proven = bool(proven)
+        #: Whether the member of the contact's address is its own, whose names, merge fields, language, groups and
+        #: tags the contact's sends write (None: decided by this send, see run). Decided when the contact arrives at
+        #: the address (its first send, or a move) by what Mailchimp holds then, and kept on the row
+        #: (``foreign_member``) for its later sends there, until it leaves the address. The contact owns the member
+        #: when its owner proved the address theirs, when the shop's send of it created the member (Mailchimp held
+        #: none; a move took its own member along), or when it is the shop's consenting contact the member was
+        #: subscribed for (its first send carries a consent given in the shop, not typed into a storefront for an
+        #: address nobody proved: that is a signup, which reads the member first). Any other member (a guest buyer's,
+        #: a subscriber of Mailchimp's own form, another contact's of the shop) is someone else's, maybe a
+        #: stranger's account typed with their address: it gets only what the consent rules send.
+        arriving = not (row.email or "").strip() or bool(self.previous_email)
+        if self.proven:
+            self.owned = True
+        elif not arriving:
+            self.owned = not getattr(row, "foreign_member", False)
+        elif not self.previous_email and ((self.permission and row.consent_request != ConsentRequest.SIGNUP)
+                                          or getattr(row, "recovered", False)):
+            # A recovered first send: the member Mailchimp may hold is the one its lost attempt created.
+            self.owned = True
+        else:
+            self.owned = None
+        #: The contact's first send, of an address its owner did not prove, without a consent to send: Mailchimp's
+        #: member there, if any, is read first (one GET; see run).
+        self.first_unproven = self.owned is None and not self.previous_email and (
+            row.consent_request != ConsentRequest.SIGNUP)
         #: The new address is another contact's of the shop too (the member there is theirs as well), and this
         #: contact arrives there without consent of its own: that member's status is left as it is, the member under
         #: the old address is not moved onto it, and a status change of this contact's (its consent withdrawn in
@@ -467,10 +516,6 @@ class ContactPlan:
         #: nothing shows the new address the person's (Shuup does not verify an address typed into an account, and
         #: its owner did not prove it theirs): its owner is asked to confirm (the move asks ``pending``, Mailchimp
         #: mails them a link), and the consent stays a request (*confirm*) until they do (see run).
-        #: The contact's first send, without consent of its own, of an address another contact of the shop has: the
-        #: member Mailchimp may hold there is that contact's (a stranger's account typed with a subscriber's address),
-        #: read first, and its names, language, groups and tags are left as they are (see run).
-        self.first_at_shared = arrived_shared and not row.email and not row.member_status and not self.permission
         #: Under double opt-in, the contact's address changed back to the one its owner proved, whose member
         #: Mailchimp held subscribed until a move to an address nobody proved left it pending there (a typo
         #: corrected): the member moved back is subscribed again, as it was (see run). Nothing was confirmed of
@@ -545,6 +590,9 @@ class ContactPlan:
                                             facts.group_names)
         self.tags_applied = tags.parse_tags(row.applied_tags)
         self.tags_found = tags.parse_tags(row.found_tags)
+        if self.owned is False:
+            # Kept off a member not its own since it arrived there: only what the consent rules say, no tags.
+            self._leave_member_alone()
         # What Mailchimp holds after the send: status_if_new is left out, it only changes once the member
         # is known and would make the next save of an untouched contact send everything again.
         # One half per request, so that a send skips the request whose half Mailchimp already holds.
@@ -570,7 +618,8 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
-                and not self.confirmation_decided_by_answer and not self.signup and not self.first_at_shared)
+                and not self.confirmation_decided_by_answer and not self.signup
+                and (self.owned is not None or self.first_unproven))
 
     @property
     def signup(self):
@@ -646,6 +695,13 @@ class ContactPlan:
     def customer_unchanged(self, member_status):
         return customer_unchanged(self.fingerprint, member_status, self.row)
 
+    def _leave_member_alone(self):
+        """The member is not the contact's (:attr:`owned`): its writes carry none of the contact's data, and its tags
+        are taken as the member's own (found), none added or removed."""
+        self.owned = False
+        self.tags_applied = set()
+        self.member_data_left_out = self.arrived_at_held = True
+
     def member_operation(self, status=None):
         body = dict(self.member)
         if self.member_data_left_out:
@@ -680,24 +736,39 @@ class ContactPlan:
         status = self.status_change
         link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
+        read_new = False
         if self.previous_email and not self.permission and not held_by:
             held_by = yield from self._arriving_at_held_member()
+            read_new = True
         if held_by:
             status = yield from self._arrived_at_shared(status, log, held_by)
-        elif self.first_at_shared and (yield from self._arriving_at_held_member()):
-            # As a move onto it: the member is another's; this write carries only what the consent rules say.
-            self.tags_applied, self.tags_found = set(), set()
-            self.member_data_left_out = self.arrived_at_held = True
-            log("member.kept", "%s is another contact's of the shop too, and Mailchimp holds its member: this "
-                "contact's first send left that member's names, language, groups and tags as they are" % self.email)
+        elif self.first_unproven:
+            if (yield from self._arriving_at_held_member()):
+                # The member is another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's
+                # of the shop): this write carries only what the consent rules say, now and at later sends.
+                self.tags_found = set()
+                self._leave_member_alone()
+                log("member.kept", "Mailchimp holds a member of %s already, and nothing shows it this contact's (its "
+                    "owner did not prove the address theirs): this contact's sends leave that member's names, "
+                    "language, groups and tags as they are" % self.email)
+            else:
+                self.owned = True
         elif self.previous_shared:
-            # Another of the shop's contacts still has the old address: its member (the other contact's consent,
-            # data and tags) stays there. The new address is a member of its own, written under the consent rules
-            # like any new member (status_if_new: subscribed only with this contact's consent).
+            # Another of the shop's contacts still has the old address, or its member was not this contact's: that
+            # member (its owner's consent, data and tags) stays there. The new address is a member of its own,
+            # written under the consent rules like any new member (status_if_new: subscribed only with this
+            # contact's consent), unless Mailchimp holds one there already that is not the contact's.
             self.tags_applied, self.tags_found = set(), set()
-            log("member.email", "E-mail changed from %s to %s: another contact of the shop still has %s, whose "
-                "member was left there; %s is written as a member of its own" % (
-                    self.previous_email, self.email, self.previous_email, self.email))
+            if self.owned is None:
+                self.owned = True
+                if not read_new and (yield from self._arriving_at_held_member()):
+                    self._leave_member_alone()
+            log("member.email", "E-mail changed from %s to %s: %s, whose member was left there; %s is written as a "
+                "member of its own%s" % (
+                    self.previous_email, self.email, "the member of %s was not this contact's" % self.previous_email
+                    if self.previous_left else "another contact of the shop still has %s" % self.previous_email,
+                    self.email, "" if self.owned else " (Mailchimp held one there already: its names, language, "
+                    "groups and tags were left as they are)"))
             if self.consent_left:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
                 yield from unsubscribe_kept_member(
@@ -716,6 +787,7 @@ class ContactPlan:
                                                 params={"fields": "status"})) or {}
                         left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
                 moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
+                self.owned = True  # its own member, moved along
                 if self.move_confirms:
                     # The member's status now is the new address's owner's to confirm: no write forces another.
                     status, link_on_move = None, (moved or {}).get("status") == members.PENDING
@@ -729,6 +801,7 @@ class ContactPlan:
                     "owner proved, where the member was subscribed before the move: subscribed again"
                     if self.move_restores else ""))
             except MailchimpNotFound:
+                self.owned = True  # the write below creates the member
                 log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
                     "address" % (self.previous_email, self.email))
             except MailchimpAPIError as error:
@@ -743,6 +816,10 @@ class ContactPlan:
                 # The tags the shop applied (and found) are the archived member's: the member moved into carries its
                 # own, read from its write's answer below (a rule's tag it has already was added by hand there).
                 self.tags_applied, self.tags_found = set(), set()
+                if self.owned is None:
+                    # Someone else's member (Shuup does not verify an address typed into an account), whatever the
+                    # consent: it keeps its names, language, groups and tags.
+                    self._leave_member_alone()
                 if self.permission or self.consent_request == ConsentRequest.CONFIRM:
                     # The member under the new address may be someone else's (Shuup does not verify an address
                     # typed into an account): its owner confirms the shop's consent first, unless subscribed.
@@ -750,8 +827,10 @@ class ContactPlan:
                     if (existing or {}).get("status") not in (members.SUBSCRIBED, members.PENDING):
                         status = members.PENDING
                 log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
-                    "was archived%s" % (self.previous_email, self.email,
-                                        " and its owner is asked to confirm the shop's consent" if status else ""))
+                    "was archived%s%s" % (self.previous_email, self.email,
+                                          " and its owner is asked to confirm the shop's consent" if status else "",
+                                          "" if self.owned else "; its names, language, groups and tags were left "
+                                          "as they are (not this contact's)"))
         if self.signup and not self.member_unchanged:
             status = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
@@ -781,6 +860,8 @@ class ContactPlan:
                 self.written["subscription_moved_from"] = self.subscription_moved_from
             self.learnt.extend(address_unsubscribed(self.email, status, member_status, self.permission,
                                                     self.consent_changed_at or decided_at, self.row.object_id))
+            if self.owned is not None:
+                self.written["foreign_member"] = not self.owned
             if self.member_data_left_out:
                 # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
                 self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
@@ -829,7 +910,8 @@ class ContactPlan:
         outcome = sent_outcome(self.email, self.shop_email, self.permission, self.fingerprint, member_status, status,
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
-                               learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at)
+                               learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at,
+                               foreign_member=None if self.owned is None else not self.owned)
         if link_on_move or restored:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
             # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook). Moved back
@@ -868,8 +950,10 @@ class ContactPlan:
         # The tags the shop applied (and found) are the old member's: the member arrived at carries its own.
         self.tags_applied, self.tags_found = set(), set()
         # Nor are its data: the write carries none of the contact's names, language or groups (as the newsletter
-        # block's signup leaves an existing member's alone: they may be a stranger's), and its tags stay as they are.
-        self.member_data_left_out = self.arrived_at_held = True
+        # block's signup leaves an existing member's alone: they may be a stranger's), and its tags stay as they are,
+        # at this send and the later ones (:attr:`owned`), unless the contact's owner proved the address theirs.
+        if not self.owned:
+            self._leave_member_alone()
         left, member = "", None
         if status:
             try:
@@ -913,14 +997,18 @@ class ContactPlan:
             existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
                                        params={"fields": "status"})
         except MailchimpNotFound:
+            if self.owned is None:
+                self.owned = True  # the write creates the member
             return status
-        self.member_data_left_out = True
+        if not self.owned:
+            self.tags_found = set() if self.owned is None else self.tags_found
+            self._leave_member_alone()
         found = (existing or {}).get("status", "")
         if status is None and self.existed_without_consent(None, found):
             status = self.status_asked(found)
         log("member.signup", "%s was in the audience already (as %s): the consent typed into the newsletter block "
-            "was sent%s, without the names, language or groups typed with it" % (
-                self.email, found or "a member", " as %s" % status if status else ""))
+            "was sent%s%s" % (self.email, found or "a member", " as %s" % status if status else "",
+                              "" if self.owned else ", without the names, language or groups typed with it"))
         return status
 
     def _member_send(self, status, log):
@@ -995,14 +1083,15 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False, learnt=(), contact_id=None, seen_at=None):
+                 link_asked=False, learnt=(), contact_id=None, seen_at=None, foreign_member=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
     :class:`~.tags.TagChange` made (None when the member has no tags to keep); ``consent_request``: the
     shopper's request this send carried, now done; ``learnt``: what the send taught the shop
     (:func:`address_unsubscribed`); ``contact_id``: the row's contact, and ``seen_at``: when its row last saw the
-    member (its last send), for an unsubscribe the answer shows that the shop never heard of."""
+    member (its last send), for an unsubscribe the answer shows that the shop never heard of; ``foreign_member``:
+    whether the member is not the contact's (:attr:`ContactPlan.owned`; None: unknown, the row keeps what it had)."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -1019,6 +1108,8 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
         facts["consent_sent_at"] = decided_at
     if link_asked:
         facts["confirmation_sent_at"] = decided_at  # the link's lifetime runs from here
+    if foreign_member is not None:
+        facts["foreign_member"] = foreign_member
     outcome = Outcome.synced(**facts)
     outcome.withdraw_consent = withdrawn
     outcome.learnt.extend(learnt)
@@ -1191,9 +1282,13 @@ def consent_left_with(shop_id, row):
     contact erased, or moved to another address): the row last sent its consent given (or asked the address to
     confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
     A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
-    consent of the shop's leaves it. One query, for a row whose address another contact has."""
+    consent of the shop's leaves it; nor does one leave a member that was not the row's contact's
+    (``SyncState.foreign_member``: its subscription is its owner's, see ``withdrawal_own_only``). One query, for a
+    row whose address another contact has."""
     asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
     if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
+        return False
+    if getattr(row, "foreign_member", False):
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
@@ -1228,6 +1323,11 @@ class ErasePlan:
     def run(self, log):
         if self.row.email and self.shared:
             yield from self._keep_member(log)
+        elif self.row.email and getattr(self.row, "foreign_member", False):
+            # The member was not the erased contact's (ContactPlan.owned): it is its owner's, and none of the erased
+            # contact's data is on it.
+            log("member.kept", "%s was not deleted (erasure): the member was not this contact's (Mailchimp held it "
+                "when the contact arrived at the address), and none of its data was written there" % self.row.email)
         elif self.row.email:
             yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
         try:
@@ -1236,7 +1336,7 @@ class ErasePlan:
         except MailchimpNotFound:
             pass
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
-                                 applied_tags="", found_tags="", consent_request="")
+                                 applied_tags="", found_tags="", consent_request="", foreign_member=False)
         outcome.learnt.extend(self.learnt)
         return outcome
 
@@ -1303,8 +1403,15 @@ def _build_members(configuration, pairs, rows, sent):
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
                  "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
                  "consent_asked": plan.consent_request, "status_before": row.member_status,
-                 "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else ""}
-        if plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
+                 "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else "",
+                 "foreign_member": plan.owned is False}
+        if plan.owned is None:
+            # A first send of an address nobody proved (ContactPlan.first_unproven): this batch reads the member, and
+            # the row, told whose it is, sends it in full or without its data in the next (see _read_members).
+            facts["read_first"] = True
+            operations.append(batches.encode(Operation("GET", member_path(configuration.list_id, plan.email),
+                                                       params={"fields": "status"}), "c:%d:member" % row.id))
+        elif plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
             operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
@@ -1319,6 +1426,8 @@ def _read_members(configuration, row, results, facts):
         return None
     if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
+    if facts.get("read_first"):
+        return _read_first(row, member, facts)
     if operation_failed(member):
         if errors.interest_missing(batches.error_of(member)):
             return interest_missing(configuration, batches.error_of(member).as_log_data())
@@ -1344,9 +1453,26 @@ def _read_members(configuration, row, results, facts):
     facts["unique_email_id"] = answer.get("unique_email_id", "")
     facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
     carried = tags.member_tags(answer)
+    if facts.get("foreign_member"):
+        carried = facts.get("tags_wanted") or []  # not the contact's member: its tags are its own (ContactPlan.owned)
     if carried is not None:
         facts["tags_carried"] = sorted(carried)
     return None
+
+
+def _read_first(row, member, facts):
+    """The batch read the member of a first send's address nobody proved (:attr:`ContactPlan.first_unproven`): the
+    row learns whose it is (none there: the send creates it, its own; else another's) and the address it is
+    decided for, and its next plan sends it, in a batch too (a member PUT with or without the contact's data)."""
+    if operation_failed(member) and not batches.operation_not_found(member):
+        return result_outcome(member, "member")
+    held = not operation_failed(member)
+    outcome = Outcome(Result.RETRY, "%s: the member was read first (%s); the contact is sent next" % (
+        facts["email"], "Mailchimp holds one, not this contact's: its data is left off it" if held
+        else "Mailchimp holds none"), waits=True)
+    outcome.facts = dict(email=facts["email"], foreign_member=held)
+    outcome.requeue.append((SyncKind.CONTACT, [row.object_id], True))  # due at once, for the next burst or round
+    return outcome
 
 
 def _build_customers(configuration, pairs, rows, sent):
@@ -1400,7 +1526,8 @@ def _read_customers(configuration, row, results, facts):
                         consent_request=facts.get("consent_request", ""),
                         link_asked=not facts.get("member_skipped") and link_mailed(
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
-                        learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at)
+                        learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
+                        foreign_member=facts.get("foreign_member"))
 
 
 def _batch_learnt(row, facts):
@@ -1416,6 +1543,8 @@ def _batch_tag_change(facts):
     if facts.get("member_status") in ("", None, members.ERASED, members.ARCHIVED):
         return None
     carried = facts.get("tags_carried")
+    if facts.get("foreign_member"):
+        carried = facts.get("tags_wanted") or ()  # not the contact's member: no tag added or removed
     return tags.TagChange(set(facts.get("tags_wanted") or ()), set(facts.get("tags_applied") or ()),
                           set(facts.get("tags_found") or ()), None if carried is None else set(carried))
 
