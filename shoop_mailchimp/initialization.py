@@ -182,8 +182,16 @@ def _initialize(configuration, journal):
             changes["domain"] = domain
             journal.add("store.update", "Store %r: its domain is %s now (was %s), as the storefront's" % (
                 store_id, domain, store.get("domain") or "-"))
-        if not created and resend:
-            changes["is_syncing"] = True
+        importing = MailchimpConfiguration.objects.filter(pk=configuration.pk, store_syncing=True).exists()
+        if not created and bool(store.get("is_syncing")) != (resend or importing):
+            # An import under way (cut short by a disconnect, its rows queued again) goes on with the store marked;
+            # a store left marked with no import under way (a disconnect that could not tell Mailchimp, a crash)
+            # would send no order e-mail and start no automation for good.
+            changes["is_syncing"] = resend or importing
+            journal.add("store.update", "Store %r: marked as importing the shop's history again" % store_id
+                        if changes["is_syncing"] else "Store %r was still marked as importing history in Mailchimp, "
+                        "with no import under way: Mailchimp sends its order e-mails and starts its automations "
+                        "again" % store_id, kind=LogKind.INFO if changes["is_syncing"] else LogKind.WARNING)
         if changes:
             session.patch(resources.store_path(store_id), changes)
         # The store is in the audience now; the shop's rows describe the members of the audience it had before
