@@ -19,11 +19,15 @@ from shoop_mailchimp.webhook_registration import webhook_url
 
 
 def stop_sending(configuration, journal, delete_store):
-    """Mark the shop disconnected (in the caller's transaction): the drainer sends nothing from now on."""
+    """Mark the shop disconnected (in the caller's transaction): the drainer sends nothing from now on.
+
+    An import of history under way stays marked (``store_syncing``): its rows go back to the queue and are sent
+    on reconnect, the store ``is_syncing`` again then (see :mod:`shoop_mailchimp.initialization`); meanwhile the
+    disconnect tells Mailchimp that the store kept no longer imports (:func:`disconnect`)."""
     if configuration.disconnected_on is None:
         configuration.disconnected_on = timezone.now()
         MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
-            disconnected_on=configuration.disconnected_on, store_syncing=False)
+            disconnected_on=configuration.disconnected_on)
     if delete_store:
         message = _("Disconnect requested: sending to Mailchimp stopped; the webhook and the store %(store)s will be "
                     "deleted in Mailchimp, the audience and its members are kept.") % {"store": configuration.store_id}
@@ -49,6 +53,8 @@ def disconnect(configuration, delete_store, journal):
             _delete_webhooks(session, configuration, journal, done, problems)
             if delete_store:
                 _delete_store(session, configuration, journal, done, problems)
+            elif MailchimpConfiguration.objects.filter(pk=configuration.pk, store_syncing=True).exists():
+                _end_store_syncing(session, configuration, journal, done, problems)
     except MailchimpError as error:  # the key itself is refused or unreadable: nothing could be asked
         journal.error("disconnect", error)
         problems.append(_("Mailchimp could not be asked to delete anything (%s)") % error)
@@ -121,7 +127,33 @@ def _delete_store(session, configuration, journal, done, problems):
 def _store_deleted(configuration):
     """No store of the shop is left in Mailchimp: another audience may be chosen now (see docs/disconnect.rst)."""
     configuration.store_deleted_on = timezone.now()
-    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(store_deleted_on=configuration.store_deleted_on)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+        store_deleted_on=configuration.store_deleted_on, store_syncing=False, store_syncing_since=None)
+
+
+def _end_store_syncing(session, configuration, journal, done, problems):
+    """The import the disconnect stopped leaves the kept store ``is_syncing`` no longer: Mailchimp sends its order
+    e-mails and starts its automations again, for as long as the shop stays disconnected. The configuration stays
+    marked (``store_syncing``): the Initialize that reconnects marks the store again while the rest of the import
+    is sent, and the rounds after it clear the mark once it is in. Not told, the problem says so: pressing
+    Disconnect again tells it, and so does the reconnect."""
+    store_id = configuration.store_id
+    try:
+        session.patch(resources.store_path(store_id), {"is_syncing": False})
+    except MailchimpNotFound:
+        _store_deleted(configuration)
+        return
+    except MailchimpError as error:
+        journal.error("bulk.store_syncing", error, extra={"store_id": store_id})
+        problems.append(_("Mailchimp could not be told that the store %(store)s no longer imports its history "
+                          "(%(error)s), so it sends none of its order e-mails and starts none of its automations: "
+                          "press Disconnect again to tell it (the reconnect tells it too)") % {
+            "store": store_id, "error": error})
+        return
+    message = _("the store %s no longer imports its history: Mailchimp sends its order e-mails and starts its "
+                "automations again") % store_id
+    journal.add("bulk.store_syncing", message, extra={"store_id": store_id})
+    done.append(message)
 
 
 def run(configuration, delete_store, user=None):

@@ -151,8 +151,17 @@ def _initialize(configuration, journal):
                                       "Press Initialize again to reconnect.")
         store = resources.get_or_none(session, resources.store_path(store_id))
         created = store is None
+        old_list_id = configuration.members_list_id
+        moved = bool(old_list_id) and old_list_id != configuration.list_id
+        # A store created again for a shop that sent before gets the shop's history again: as an import, the
+        # store ``is_syncing`` until it is in, so that Mailchimp mails no old order again and starts no automation.
+        resend = configuration.is_initialized and (created or (moved and bool(configuration.disconnected_on)))
+        syncing_since = timezone.now()
         if created:
-            store = session.post("ecommerce/stores", store_payload(shop, store_id, configuration.list_id))
+            payload = store_payload(shop, store_id, configuration.list_id)
+            if resend:
+                payload["is_syncing"] = True
+            store = session.post("ecommerce/stores", payload)
         elif store.get("list_id") and store["list_id"] != configuration.list_id:
             raise InitializationError(
                 "The store %r already exists in Mailchimp for another audience (%s)." % (store_id, store["list_id"])
@@ -173,13 +182,21 @@ def _initialize(configuration, journal):
             changes["domain"] = domain
             journal.add("store.update", "Store %r: its domain is %s now (was %s), as the storefront's" % (
                 store_id, domain, store.get("domain") or "-"))
+        importing = MailchimpConfiguration.objects.filter(pk=configuration.pk, store_syncing=True).exists()
+        if not created and bool(store.get("is_syncing")) != (resend or importing):
+            # An import under way (cut short by a disconnect, its rows queued again) goes on with the store marked;
+            # a store left marked with no import under way (a disconnect that could not tell Mailchimp, a crash)
+            # would send no order e-mail and start no automation for good.
+            changes["is_syncing"] = resend or importing
+            journal.add("store.update", "Store %r: marked as importing the shop's history again" % store_id
+                        if changes["is_syncing"] else "Store %r was still marked as importing history in Mailchimp, "
+                        "with no import under way: Mailchimp sends its order e-mails and starts its automations "
+                        "again" % store_id, kind=LogKind.INFO if changes["is_syncing"] else LogKind.WARNING)
         if changes:
             session.patch(resources.store_path(store_id), changes)
         # The store is in the audience now; the shop's rows describe the members of the audience it had before
         # (chosen while disconnected, the old store deleted): they are forgotten below, once the erasures
         # recorded for that audience are done there.
-        old_list_id = configuration.members_list_id
-        moved = bool(old_list_id) and old_list_id != configuration.list_id
         if moved:
             _erase_in_old_audience(session, configuration, old_list_id, journal)
         configuration.store_id = store_id
@@ -219,6 +236,13 @@ def _initialize(configuration, journal):
         queued = kinds.requeue_for_new_store(configuration.shop_id)
         journal.add("store.resend", "The store was missing in Mailchimp: %d contacts, products, orders and "
                     "promo codes queued to be sent again" % queued, kind=LogKind.WARNING)
+    if resend:
+        # Marked after the rows are queued (a round in between finds nothing left to wait for and ends it at once);
+        # carts sent since the store was created go again once the history is in (see bulk.finish_store_syncing).
+        MailchimpConfiguration.objects.filter(pk=configuration.pk).update(
+            store_syncing=True, store_syncing_since=syncing_since)
+        journal.add("bulk.store_syncing", "The store's history is sent again as an import: Mailchimp sends no "
+                    "order e-mail and starts no automation for it, until it is all in")
     with transaction.atomic():
         # Only the fields Initialize owns are written: what an admin saved meanwhile (double opt-in, the merge
         # field mapping, ...) stays. A Disconnect pressed meanwhile wins: the shop stays disconnected.

@@ -88,6 +88,7 @@ ACTION_LABELS = {
     "store.delete": _("Store deleted"),
     "bulk.cancel": _("Bulk sync: batch stopped by the disconnect"),
     "site.confirm": _("New site confirmed"),
+    "site.learnt": _("Site learnt"),
 }
 
 

@@ -7,8 +7,9 @@ deployments sharing a database dump) or, where that is not set, the shop's domai
 neither while its configuration remembers a site is held too: a staging copy is the one nobody
 configured. So is a copy that lacks the setting the configuration's site was named by
 (:attr:`MailchimpConfiguration.site_from_setting`), though the shop domain it copied names the same host. Only a
-configuration that remembers no site (never initialized) is not compared. :func:`mismatch` decides, for the admin's
-pages and the drainer's filter alike.
+configuration that remembers no site (never initialized, or initialized where no site was known) is not compared;
+the latter learns the site it first talks to Mailchimp from (``MailchimpConfiguration.learn_site``, called by
+``open_session``). :func:`mismatch` decides, for the admin's pages and the drainer's filter alike.
 """
 from urllib.parse import urlsplit
 

@@ -165,7 +165,9 @@ def _pool(base_url, timeout):
 def open_session(configuration, timeout=None):
     """A session for a shop's :class:`~shoop_mailchimp.models.MailchimpConfiguration`. Refused (raises its
     ``site_mismatch``) on a copy of the database running on another site than the one it was initialized on:
-    every path to Mailchimp passes here, so a staging copy cannot write to production's audience."""
+    every path to Mailchimp passes here, so a staging copy cannot write to production's audience. A configuration
+    initialized where no site was known learns the one it talks from here (``learn_site``)."""
+    configuration.learn_site()
     mismatch = configuration.site_mismatch
     if mismatch is not None:
         raise mismatch

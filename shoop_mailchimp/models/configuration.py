@@ -7,6 +7,7 @@ from jsonfield import JSONField
 
 from shoop_mailchimp import encryption, sites
 from shoop_mailchimp.mailchimp.errors import InvalidAPIKey
+from shoop_mailchimp.models.log import MailchimpLogEntry
 
 
 class APIKeyUndecryptable(InvalidAPIKey):
@@ -230,6 +231,29 @@ class MailchimpConfiguration(models.Model):
     def site_params(self):
         """What an Initialize requested here records of this site (see ``sync.jobs.site_refusal``)."""
         return {"site": self.site_here, "site_from_setting": sites.named_by_setting()}
+
+    def learn_site(self):
+        """A configuration initialized where no site was known (neither WEBHOOK_BASE_URL nor the shop's domain)
+        takes the site this copy runs on the first time it talks to Mailchimp from a known one (the shop got its
+        domain): from then on a staging copy of this database, its domain changed, is held as any other
+        (:mod:`shoop_mailchimp.sites`). A configuration never initialized, or that knows no site still, learns
+        nothing. Returns the site learnt ("" when none); logged as ``site.learnt``."""
+        if self.site or not self.initialized_on:
+            return ""
+        here = self.site_here
+        if not here:
+            return ""
+        from_setting = sites.named_by_setting()
+        if not MailchimpConfiguration.objects.filter(pk=self.pk, site="").update(
+                site=here, site_from_setting=from_setting):
+            self.refresh_from_db(fields=["site", "site_from_setting"])  # another process learnt it first
+            return ""
+        self.site, self.site_from_setting = here, from_setting
+        MailchimpLogEntry.objects.create(
+            shop_id=self.shop_id, action="site.learnt", message=(
+                "This shop was connected where no site was known; it runs on %s now, the site it is connected on "
+                "from now on: a copy of the database running on another site sends nothing" % here))
+        return here
 
     @property
     def site_mismatch(self):

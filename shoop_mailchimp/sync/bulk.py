@@ -547,6 +547,8 @@ def finish_store_syncing(shop_id):
     configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id, store_syncing=True).first()
     if configuration is None or MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).exists():
         return
+    if kinds.history_being_sent(shop_id):  # a re-created store's history, re-sent by the drainer
+        return
     journal = Journal(shop_id)
     try:
         mark_store_syncing(configuration, False)

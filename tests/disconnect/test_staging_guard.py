@@ -5,6 +5,7 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob, MailchimpLogEntry
 from shoop_mailchimp.sites import SiteMismatch
+from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
@@ -290,3 +291,31 @@ def test_a_site_remembered_as_the_domain_was_written_is_the_same_site(configurat
     configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
     assert configuration.site_mismatch is None and configuration.is_active
     assert MailchimpConfiguration.objects.active().filter(pk=configuration.pk).exists()
+
+
+def test_a_site_learnt_after_initialize_arms_the_staging_guard(settings, fresh_configuration, mailchimp_account):
+    """Shuup's default shop has no domain, and WEBHOOK_BASE_URL is optional (the quickstart sets neither).
+    Initialized so, the configuration remembers site "". Production later gets its domain (shop.example.com) and
+    sends for months. A staging copy of that database whose shop domain is changed to staging.example.com (what
+    docs/disconnect.rst tells operators to do) still sends its test edits into the live audience: the guard never
+    learns the site it runs on once one is known, so it is disarmed for ever without any banner saying so
+    (sites.mismatch returns None for site == "")."""
+    shop = fresh_configuration.shop
+    shop.domain = None
+    shop.save()
+    initialize(fresh_configuration)
+    configuration = MailchimpConfiguration.objects.get(pk=fresh_configuration.pk)
+    assert configuration.site == ""
+    # Production: the domain is set, and the shop keeps sending.
+    shop.domain = "shop.example.com"
+    shop.save()
+    new_person()
+    drain()
+    assert MailchimpConfiguration.objects.get(pk=configuration.pk).site == "shop.example.com"
+    assert MailchimpLogEntry.objects.filter(action="site.learnt", message__contains="shop.example.com").exists()
+    # The staging copy of that database, with its domain changed as the docs ask.
+    shop.domain = "staging.example.com"
+    shop.save()
+    configuration = MailchimpConfiguration.objects.get(pk=configuration.pk)
+    assert configuration.site_mismatch is not None, "a staging copy of this shop sends into the live audience"
+    assert not MailchimpConfiguration.objects.active().exists()

@@ -3,6 +3,8 @@
 Also carts, the e-commerce resource behind abandoned-cart automations.
 """
 
+import hashlib
+
 import pytest
 import requests
 
@@ -129,3 +131,21 @@ def test_notifications_and_confirmations_over_the_control_api(store_with_a_custo
     params = {"api_key": api_key}
     confirmations = requests.get(f"{emu.root_url}/_emulator/confirmations", params=params, timeout=5).json()
     assert [c["email_address"] for c in confirmations] == ["new@gmail.com"]
+
+
+def test_a_tag_added_starts_tag_automations_unless_the_request_is_syncing(store_with_a_customer, api):
+    """Tags added to a subscribed member start "tag added" automations, recorded in ``tag_automations``, unless the
+    request says ``is_syncing: true``; a tag the member already has, or a removal, starts none."""
+    emu, api_key, list_id = store_with_a_customer
+    api("POST", f"lists/{list_id}/members", json={"email_address": "tagged@gmail.com", "status": "subscribed"})
+    path = f"lists/{list_id}/members/{hashlib.md5(b'tagged@gmail.com').hexdigest()}/tags"
+    synced = {"tags": [{"name": "customer", "status": "active"}], "is_syncing": True}
+    assert api("POST", path, json=synced).status_code == 204
+    assert emu.tag_automations(api_key) == []
+    assert api("POST", path, json={"tags": [{"name": "VIP", "status": "active"},
+                                            {"name": "customer", "status": "active"}]}).status_code == 204
+    assert [(a["email"], a["tag"]) for a in emu.tag_automations(api_key)] == [("tagged@gmail.com", "VIP")]
+    assert api("POST", path, json={"tags": [{"name": "VIP", "status": "inactive"}]}).status_code == 204
+    assert len(emu.tag_automations(api_key)) == 1
+    listed = requests.get(f"{emu.root_url}/_emulator/tag-automations", params={"api_key": api_key}, timeout=5).json()
+    assert [a["tag"] for a in listed] == ["VIP"]

@@ -24,6 +24,7 @@ a failed item of it.
 
 A new kind is one module here plus its place in :data:`KINDS` (see docs/architecture.rst for the rest).
 """
+from shoop_mailchimp.models import SyncState, SyncStatus
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.kinds import cart, contact, group, order, product, promo
 from shoop_mailchimp.sync.kinds.declarations import (  # noqa: F401 (the declarations' values, for the core)
@@ -96,6 +97,16 @@ def requeue_for_new_store(shop_id):
         elif how == AS_NEW:
             queued += state.requeue_all(shop_id, module.KIND)
     return queued
+
+
+def history_being_sent(shop_id):
+    """Whether rows of the kinds an import sends as history (``SYNC_EXISTING = HISTORY``: orders) are queued but
+    never sent to the store: a re-created store's history, re-sent one by one (:func:`requeue_for_new_store`),
+    is an import too, and the store stays ``is_syncing`` until it is in (an old order sent after that would mail
+    its customer an order confirmation again)."""
+    return SyncState.objects.filter(
+        shop_id=shop_id, kind__in=synced_existing(HISTORY), status__in=(SyncStatus.PENDING, SyncStatus.SENDING),
+        last_synced_at__isnull=True, erase=False).exists()
 
 
 def follow_domain(shop_id):

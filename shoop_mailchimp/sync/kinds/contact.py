@@ -895,7 +895,7 @@ class ContactPlan:
             # added or removed.
             tag_change = self.tag_change(set(self.tags_wanted) if self.arrived_at_held else (
                 None if member is None else tags.member_tags(member)))
-            tags_operation = tag_change.operation(list_id, self.email)
+            tags_operation = tag_change.operation(list_id, self.email, self.configuration.store_syncing)
             if tags_operation is not None:
                 yield tags_operation
                 log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
@@ -1497,7 +1497,8 @@ def _build_customers(configuration, pairs, rows, sent):
         if permissions:
             operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
         tag_change = _batch_tag_change(facts)
-        tags_operation = tag_change and tag_change.operation(configuration.list_id, facts["email"])
+        tags_operation = tag_change and tag_change.operation(configuration.list_id, facts["email"],
+                                                             configuration.store_syncing)
         if tags_operation:
             operations.append(batches.encode(tags_operation, "c:%d:tags" % row.id))
     return operations

@@ -88,10 +88,16 @@ class TagChange:
         self.remove = {applied[key] for key in set(applied) - set(wanted)}
         self.applied = {wanted[key] for key in set(applied) & set(wanted)} | self.add
 
-    def operation(self, list_id, email):
-        """The POST adding and removing the shop's tags; None when nothing changes."""
+    def operation(self, list_id, email, syncing=False):
+        """The POST adding and removing the shop's tags; None when nothing changes. ``syncing``: the store imports
+        the shop's history (``store_syncing``): the request says ``is_syncing``, so that the tags the rules derive
+        from old facts (a first order years ago) start no tag automation ("automations based on the tags in
+        the request will not fire"), as the store's ``is_syncing`` keeps its orders from mailing anyone."""
         changes = [{"name": name, "status": "active"} for name in sorted(self.add)]
         changes += [{"name": name, "status": "inactive"} for name in sorted(self.remove)]
         if not changes:
             return None
-        return Operation("POST", member_path(list_id, email) + "/tags", {"tags": changes})
+        body = {"tags": changes}
+        if syncing:
+            body["is_syncing"] = True
+        return Operation("POST", member_path(list_id, email) + "/tags", body)

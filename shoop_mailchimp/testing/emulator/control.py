@@ -50,6 +50,8 @@ def _route(emulator, method, path, body, query):
         return 200, emulator.confirmations(query["api_key"], query.get("list_id")), None
     if (method, path) == ("GET", "/notifications"):
         return 200, emulator.notifications(query["api_key"], query.get("store_id")), None
+    if (method, path) == ("GET", "/tag-automations"):
+        return 200, emulator.tag_automations(query["api_key"], query.get("list_id")), None
     if (method, path) == ("POST", "/members/status"):
         try:
             member = emulator.set_member_status(

@@ -306,6 +306,13 @@ class Emulator:
             items = self.accounts[api_key].notifications
             return copy.deepcopy([n for n in items if store_id in (None, n["store_id"])])
 
+    def tag_automations(self, api_key, list_id=None):
+        """Tag automations Mailchimp would have started: a tag added to a subscribed member by a tags request
+        without ``is_syncing: true`` (see docs/emulator.rst)."""
+        with self.lock:
+            items = self.accounts[api_key].tag_automations
+            return copy.deepcopy([a for a in items if list_id in (None, a["list_id"])])
+
     def add_campaign(self, api_key, campaign_id=None):
         """A campaign of the account (as if sent from Mailchimp's UI); returns its id, for ``mc_cid`` links."""
         with self.lock:
@@ -368,6 +375,7 @@ class Emulator:
             "rules": dict(account.rules),
             "confirmations": copy.deepcopy(account.confirmations),
             "notifications": copy.deepcopy(account.notifications),
+            "tag_automations": copy.deepcopy(account.tag_automations),
         }
 
     @staticmethod

@@ -174,6 +174,9 @@ class Account:
         self.confirmations = []
         #: Order notifications and automations Mailchimp would have triggered.
         self.notifications = []
+        #: Tag automations ("tag added" journeys) Mailchimp would have started: a tag added to a subscribed
+        #: member by a tags request without ``is_syncing: true``.
+        self.tag_automations = []
         #: Campaigns (sent e-mails) by id: what orders and carts may name in ``campaign_id``.
         self.campaigns = {}
         #: Connected sites by foreign id.

@@ -438,10 +438,19 @@ def _check_tags(tags):
 def update_member_tags(ctx):
     """Tags are added (``active``) or removed (``inactive``, a no-op for a tag the member lacks); the member's
     status is never changed by them. Names are compared regardless of case, as Mailchimp does: "vip" is the
-    audience's tag "VIP" (it keeps the spelling it was created with), and removing "vip" removes "VIP"."""
+    audience's tag "VIP" (it keeps the spelling it was created with), and removing "vip" removes "VIP".
+
+    A tag added to a subscribed member starts the audience's tag automations ("tag added" journeys), recorded in
+    ``tag_automations`` (rule ``notifications``), unless the request says ``is_syncing: true``: "automations
+    based on the tags in the request will not fire"."""
     lst, member = _member(ctx)
     require(ctx.body, "tags")
     _check_tags(ctx.body["tags"])
+    syncing = ctx.body.get("is_syncing", False)
+    if not isinstance(syncing, bool):
+        raise invalid("The resource submitted could not be validated.",
+                      errors=[{"field": "is_syncing", "message": "Schema describes boolean, %s found instead"
+                               % type(syncing).__name__}])
     for tag in ctx.body["tags"]:
         name = tag["name"].strip()
         key = name.casefold()
@@ -450,6 +459,10 @@ def update_member_tags(ctx):
             kept = next((t for t in member["tags"] if t["name"].casefold() == key), None)
             known = lst.tag_ids.setdefault(key, (len(lst.tag_ids) + 1, name))
             current.append(kept or {"id": known[0], "name": known[1], "date_added": now_iso()})
+            if (kept is None and not syncing and member["status"] == "subscribed"
+                    and rule_on(ctx, lst, rules.NOTIFICATIONS)):
+                ctx.account.tag_automations.append({"list_id": lst.id, "email": member["email_address"],
+                                                    "tag": known[1], "at": now_iso()})
         member["tags"] = current
     member["last_changed"] = now_iso()
     return 204, None
