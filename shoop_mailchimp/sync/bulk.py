@@ -47,7 +47,7 @@ from shoop_mailchimp.models import (
     SyncStatus,
 )
 from shoop_mailchimp.sync import kinds, state
-from shoop_mailchimp.sync.drainer import ShopDelivery, account_gone, report_close, stop_shop
+from shoop_mailchimp.sync.drainer import ShopDelivery, account_gone, report_close, still_refused, stop_shop
 from shoop_mailchimp.sync.kinds import BY_KIND, depends_on
 from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 
@@ -561,6 +561,37 @@ def finish_store_syncing(shop_id):
     journal.flush()
 
 
+def sendable_configuration(shop_id):
+    """The shop's configuration while it may send (not paused, not throttled), else None: the drainer then
+    says why (held, postponed)."""
+    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
+    if configuration is None or not configuration.is_active or shop_throttled_for(shop_id):
+        return None
+    return configuration
+
+
+def split(configuration, rows, kind):
+    """([(row, plan)] a batch can carry, [row] the drainer sends itself), by the plan the drainer would
+    make."""
+    kind_module = BY_KIND[kind]
+    context = kind_module.load(configuration, rows)
+    batched, one_by_one = [], []
+    for row in rows:
+        try:
+            plan = kind_module.plan(configuration, row, context)
+        except Exception:  # the drainer plans it again, and records why it cannot be sent
+            logger.exception("Planning %s %s for a burst failed", kind, row.object_id)
+            plan = None
+        # A recovered row (a lost attempt's: a batch Mailchimp lost, a disconnect stopped, a dead worker) goes too:
+        # its plan already sends what such a row must (never left out, a withdrawal sent again, the member
+        # written in full), and the batch keeps it recovered (see :func:`shoop_mailchimp.sync.bursts.hand_over`).
+        if getattr(plan, "batchable", False) and not still_refused(row, plan):
+            batched.append((row, plan))
+        else:
+            one_by_one.append(row)
+    return batched, one_by_one
+
+
 def send_left_due(shop_id, kind, since, report=None, progress=None):
     """One more round of the import for ``kind``: its rows the import's batches left queued are sent in batches at
     once, rather than by the worker after the import. A contact's first send of an address nobody proved, without a
@@ -569,8 +600,6 @@ def send_left_due(shop_id, kind, since, report=None, progress=None):
     member is: this round sends it in full, or without the contact's data; an order that waited for such a contact
     (its customer) goes after it. Takes only the kind's pending rows made since the import began (``since``), each
     once; a row a batch cannot carry is delivered one by one, as a burst's is. Returns the batches made."""
-    from shoop_mailchimp.sync import bursts  # bursts builds on this module
-
     report = Counter() if report is None else report
     only = Q(created_on__gte=since)
     # Rows that wait (no attempt failed): a retry after an error keeps its backoff, the worker's.
@@ -582,13 +611,13 @@ def send_left_due(shop_id, kind, since, report=None, progress=None):
     size = max(1, int(get_setting("BATCH_SIZE")))
     made = []
     for _chunk in range(-(-len(left) // size)):
-        configuration = bursts.sendable_configuration(shop_id)
+        configuration = sendable_configuration(shop_id)
         rows = state.claim(shop_id=shop_id, limit=size, kind=kind, only=only & Q(id__in=left)) if (
             configuration) else []
         if not rows:
             break
         try:
-            batched, one_by_one = bursts.split(configuration, rows, kind)
+            batched, one_by_one = split(configuration, rows, kind)
             batch = None
             if batched:
                 token = uuid.uuid4().hex

@@ -21,11 +21,10 @@ from django.db.models import Count
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp.limits import shop_throttled_for
 from shoop_mailchimp.models import BatchOrigin, MailchimpBatch, MailchimpConfiguration
 from shoop_mailchimp.sync import bulk, state
-from shoop_mailchimp.sync.drainer import ShopDelivery, still_refused
-from shoop_mailchimp.sync.kinds import BURST_KINDS, BY_KIND, depends_on
+from shoop_mailchimp.sync.drainer import ShopDelivery
+from shoop_mailchimp.sync.kinds import BURST_KINDS, depends_on
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +72,6 @@ def send_bursts(shop_id=None, report=None):
     return made
 
 
-def sendable_configuration(shop_id):
-    """The shop's configuration while it may send (not paused, not throttled), else None: the drainer then
-    says why (held, postponed)."""
-    configuration = MailchimpConfiguration.objects.filter(shop_id=shop_id).first()
-    if configuration is None or not configuration.is_active or shop_throttled_for(shop_id):
-        return None
-    return configuration
-
-
 def send_burst(shop_id, report, kind):
     for first in depends_on(kind):
         # As the drainer orders kinds: a contact planned before its group's interest exists would be sent without it.
@@ -93,12 +83,12 @@ def send_burst(shop_id, report, kind):
     chunks = -(-state.due(shop_id, kind=kind).count() // size)
     made = []
     for _chunk in range(chunks):
-        configuration = sendable_configuration(shop_id)  # a send of this round may have paused the shop
+        configuration = bulk.sendable_configuration(shop_id)  # a send of this round may have paused the shop
         rows = state.claim(shop_id=shop_id, limit=size, kind=kind) if configuration else []
         if not rows:
             break
         try:
-            batched, one_by_one = split(configuration, rows, kind)
+            batched, one_by_one = bulk.split(configuration, rows, kind)
             batch = hand_over(shop_id, [row for row, _plan in batched], kind) if batched else None
         except Exception:
             state.release(rows)
@@ -117,28 +107,6 @@ def send_burst(shop_id, report, kind):
         journal.flush()
         bulk.check_batches(shop_id, report=report)
     return made
-
-
-def split(configuration, rows, kind):
-    """([(row, plan)] a batch can carry, [row] the drainer sends itself), by the plan the drainer would
-    make."""
-    kind_module = BY_KIND[kind]
-    context = kind_module.load(configuration, rows)
-    batched, one_by_one = [], []
-    for row in rows:
-        try:
-            plan = kind_module.plan(configuration, row, context)
-        except Exception:  # the drainer plans it again, and records why it cannot be sent
-            logger.exception("Planning %s %s for a burst failed", kind, row.object_id)
-            plan = None
-        # A recovered row (a lost attempt's: a batch Mailchimp lost, a disconnect stopped, a dead worker) goes too:
-        # its plan already sends what such a row must (never left out, a withdrawal sent again, the member
-        # written in full), and the batch keeps it recovered (see :func:`hand_over`).
-        if getattr(plan, "batchable", False) and not still_refused(row, plan):
-            batched.append((row, plan))
-        else:
-            one_by_one.append(row)
-    return batched, one_by_one
 
 
 def hand_over(shop_id, rows, kind):
