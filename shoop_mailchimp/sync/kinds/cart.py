@@ -20,7 +20,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import ugettext as _
-from django.utils.translation import ugettext_lazy as _lazy
+from django.utils.translation import ugettext_lazy
 from shuup.core.models import AnonymousContact, Order, Product
 from shuup.core.pricing import PricingContext
 from shuup.front.models import StoredBasket
@@ -46,10 +46,10 @@ from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 KIND = SyncKind.CART
 #: How the admin names the kind and a failed item of it.
 ADMIN = AdminItem(
-    title=_lazy("Carts"),
+    title=ugettext_lazy("Carts"),
     model=StoredBasket,
     label=lambda basket: _("Cart of %s") % (basket.customer or basket.orderer or _("a guest")),
-    advice=_lazy("Press %(button)s to try again; a cart that changes is sent again by itself."),
+    advice=ugettext_lazy("Press %(button)s to try again; a cart that changes is sent again by itself."),
 )
 
 #: The carts Mailchimp holds are written again when the storefront moves (their restore links name the old domain)

@@ -11,7 +11,7 @@ from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
-from django.utils.translation import ugettext_lazy as _lazy
+from django.utils.translation import ugettext_lazy
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
 from shoop_mailchimp import consent, member_events, shop_consent
@@ -52,10 +52,10 @@ from shoop_mailchimp.sync.outcome import Outcome, Result
 KIND = SyncKind.CONTACT
 #: How the admin names the kind and a failed item of it.
 ADMIN = AdminItem(
-    title=_lazy("Contacts"),
+    title=ugettext_lazy("Contacts"),
     model=Contact,
     label=lambda contact: contact.name or contact.email,
-    advice=_lazy(
+    advice=ugettext_lazy(
         "Correct the contact's e-mail address or name in the shop and save it (that sends it again), or press "
         "%(button)s."),
 )

@@ -6,7 +6,7 @@ from typing import Optional
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import ugettext_lazy as _lazy
+from django.utils.translation import ugettext_lazy
 from shuup.core.models import AnonymousContact, CompanyContact, ContactGroup, PersonContact
 
 from shoop_mailchimp.mailchimp.errors import MailchimpNotFound
@@ -26,10 +26,10 @@ from shoop_mailchimp.sync.transport.direct import drive
 KIND = SyncKind.GROUP
 #: How the admin names the kind and a failed item of it.
 ADMIN = AdminItem(
-    title=_lazy("Contact groups"),
+    title=ugettext_lazy("Contact groups"),
     model=ContactGroup,
     label=lambda group: group.safe_translation_getter("name", any_language=True),
-    advice=_lazy("Check the group's name and the audience's groups in Mailchimp, then press %(button)s."),
+    advice=ugettext_lazy("Check the group's name and the audience's groups in Mailchimp, then press %(button)s."),
 )
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import ugettext_lazy as _lazy
+from django.utils.translation import ugettext_lazy
 from shuup.campaigns.models.basket_effects import BasketDiscountPercentage, DiscountPercentageFromUndiscounted
 from shuup.campaigns.models.basket_line_effects import (
     BasketLineEffect,
@@ -45,10 +45,10 @@ from shoop_mailchimp.sync.outcome import Outcome, Result, classify
 KIND = SyncKind.ORDER
 #: How the admin names the kind and a failed item of it.
 ADMIN = AdminItem(
-    title=_lazy("Orders"),
+    title=ugettext_lazy("Orders"),
     model=Order,
     label=str,
-    advice=_lazy("Check the order's customer and products, then press %(button)s."),
+    advice=ugettext_lazy("Check the order's customer and products, then press %(button)s."),
 )
 
 #: "Sync existing" sends them in the store's import when the history is asked for; a store created again gets them

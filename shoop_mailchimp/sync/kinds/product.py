@@ -22,8 +22,7 @@ from django.db.models import Exists, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import get_language
-from django.utils.translation import ugettext_lazy as _lazy
+from django.utils.translation import get_language, ugettext_lazy
 from shuup.core.models import (
     Category,
     OrderLine,
@@ -51,10 +50,10 @@ from shoop_mailchimp.sync.outcome import Outcome, Result
 KIND = SyncKind.PRODUCT
 #: How the admin names the kind and a failed item of it.
 ADMIN = AdminItem(
-    title=_lazy("Products"),
+    title=ugettext_lazy("Products"),
     model=Product,
     label=lambda product: product.safe_translation_getter("name", any_language=True),
-    advice=_lazy("Check the product's name, price and images, then press %(button)s."),
+    advice=ugettext_lazy("Check the product's name, price and images, then press %(button)s."),
 )
 
 #: "Sync existing" sends them in the store's import; a store created again gets them as never sent; their URLs

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import ugettext_lazy as _lazy
+from django.utils.translation import ugettext_lazy
 from shuup.campaigns.models import BasketCampaign
 from shuup.campaigns.models.basket_effects import BasketDiscountAmount, BasketDiscountPercentage
 from shuup.campaigns.models.campaigns import CouponUsage
@@ -35,10 +35,10 @@ from shoop_mailchimp.sync.outcome import Outcome, Result
 KIND = SyncKind.PROMO
 #: How the admin names the kind and a failed item of it.
 ADMIN = AdminItem(
-    title=_lazy("Promo codes"),
+    title=ugettext_lazy("Promo codes"),
     model=BasketCampaign,
     label=lambda campaign: campaign.name,
-    advice=_lazy(
+    advice=ugettext_lazy(
         "Check the campaign's coupon code (Mailchimp takes each code once per store, also from inactive "
         "campaigns), then press %(button)s."),
 )
