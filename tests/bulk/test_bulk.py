@@ -194,10 +194,8 @@ def test_sync_existing_sends_the_first_sends_that_read_their_member_first_and_th
 
     emulator, api_key, list_id = mailchimp_account
     held = "form.subscriber.bulk@fastmail.com"
-    emulator.add_members(api_key, list_id, [held], status="subscribed")
-    with emulator.lock:
-        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(held)]["merge_fields"].update(
-            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    emulator.add_members(api_key, list_id, [held], status="subscribed",
+                         merge_fields={"FNAME": "Margaret", "LNAME": "Hamilton"})
     people = make_existing(1, permission=False, emails=[held]) + make_existing(2, permission=False)
     product = create_product("read-first", shop=configuration.shop, supplier=get_default_supplier(), default_price=4)
     orders = [create_random_order(customer=person, products=[product], shop=configuration.shop,

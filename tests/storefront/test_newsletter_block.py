@@ -687,10 +687,8 @@ def test_a_strangers_names_do_not_overwrite_a_subscribers_names_in_mailchimp(
     her address into the block with the names "<b>Fool</b>" "X": she stays subscribed, and keeps her names."""
     emulator, api_key, list_id = mailchimp_account
     email = "margaret@fastmail.com"
-    emulator.add_members(api_key, list_id, [email], status="subscribed")
-    with emulator.lock:
-        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
-            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    emulator.add_members(api_key, list_id, [email], status="subscribed",
+                         merge_fields={"FNAME": "Margaret", "LNAME": "Hamilton"})
 
     subscribe(front_client, email, first_name="<b>Fool</b>", last_name="X")
     make_all_due()
@@ -710,11 +708,10 @@ def test_a_strangers_signup_whose_customer_failed_renames_nobody_when_tried_agai
     language): the retry counts the member's data as sent, and still leaves the subscriber's names and language."""
     emulator, api_key, list_id = mailchimp_account
     email = "margaret.fi@fastmail.com"
-    emulator.add_members(api_key, list_id, [email], status="subscribed")
+    emulator.add_members(api_key, list_id, [email], status="subscribed",
+                         merge_fields={"FNAME": "Margaret", "LNAME": "Hamilton"})
     with emulator.lock:
-        member = emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]
-        member["merge_fields"].update({"FNAME": "Margaret", "LNAME": "Hamilton"})
-        member["language"] = "fi"
+        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["language"] = "fi"
     emulator.faults.fail("*/customers/*", status=503, method="PUT", times=1)
 
     subscribe(front_client, email, first_name="Typed", last_name="Stranger")

@@ -832,11 +832,8 @@ def test_a_burst_of_newsletter_block_signups_goes_one_by_one_and_renames_nobody(
     from shoop_mailchimp.storefront.subscriptions import subscribe_address
     emulator, api_key, list_id = mailchimp_account
     emails = ["signup%d@fastmail.com" % number for number in range(THRESHOLD + 1)]
-    emulator.add_members(api_key, list_id, emails[:2], status="subscribed")
-    with emulator.lock:
-        for email in emails[:2]:
-            emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
-                {"FNAME": "Kept", "LNAME": "Name"})
+    emulator.add_members(api_key, list_id, emails[:2], status="subscribed",
+                         merge_fields={"FNAME": "Kept", "LNAME": "Name"})
     for email in emails:
         subscribe_address(burst_settings.shop, email, first_name="Typed", last_name="Stranger")
 

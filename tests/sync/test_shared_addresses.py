@@ -445,16 +445,13 @@ def test_a_strangers_block_signup_renames_a_subscriber_once_the_audience_fields_
     names "Fool" "X": the signup leaves her names alone. Later the shop reads the audience's merge fields (the
     account check every shop page save queues, mapping the default fields), which sends every contact again: the
     block's contact is written in full, and Margaret's newsletter now greets "Fool X"."""
-    from shoop_mailchimp.mailchimp.members import subscriber_hash
     from shoop_mailchimp.storefront.subscriptions import subscribe_address
     from tests.sync.test_audience_data import read_audience_fields
 
     emulator, api_key, list_id = mailchimp_account
     email = "margaret.later@fastmail.com"
-    emulator.add_members(api_key, list_id, [email], status="subscribed")
-    with emulator.lock:
-        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
-            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    emulator.add_members(api_key, list_id, [email], status="subscribed",
+                         merge_fields={"FNAME": "Margaret", "LNAME": "Hamilton"})
     subscribe_address(shop, email, first_name="Fool", last_name="X")
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Margaret"
@@ -475,14 +472,11 @@ def test_deleting_a_strangers_account_left_off_a_subscribers_member_does_not_era
     with her address, without consent, is sent: its first send finds her member and leaves it alone (not its own).
     The admin deletes the stranger's account: the erasure must not permanently delete Margaret's member, which
     was never the stranger's and carries none of its data."""
-    from shoop_mailchimp.mailchimp.members import subscriber_hash
 
     emulator, api_key, list_id = mailchimp_account
     email = "margaret.erased@fastmail.com"
-    emulator.add_members(api_key, list_id, [email], status="subscribed")
-    with emulator.lock:
-        emulator.accounts[api_key].lists[list_id].members[subscriber_hash(email)]["merge_fields"].update(
-            {"FNAME": "Margaret", "LNAME": "Hamilton"})
+    emulator.add_members(api_key, list_id, [email], status="subscribed",
+                         merge_fields={"FNAME": "Margaret", "LNAME": "Hamilton"})
     stranger = new_person(permission=False, email=email, first_name="Mallory", last_name="Stranger")
     send_due(rounds=3)
     assert row_of(stranger).foreign_member
