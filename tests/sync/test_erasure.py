@@ -173,3 +173,63 @@ def test_erasing_a_strangers_account_leaves_a_mailchimp_form_subscriber_in_the_a
     member = emulator.get_member(api_key, list_id, email)
     assert member is not None and member["status"] == "subscribed", (
         "the erasure of a stranger's account permanently deleted a subscriber of Mailchimp's own form: %r" % member)
+
+
+def test_erasing_a_strangers_account_that_arrived_first_keeps_the_owner_who_subscribed_later(
+        shop, configuration, mailchimp_account):
+    """Mallory registers an account with Ann's address (no consent): its first send creates a transactional
+    member. Ann then subscribes on Mailchimp's own form. The staff delete Mallory's account as a fake: the member,
+    read before its permanent delete, is subscribed without any consent the shop sent, so it is Ann's and stays
+    (review aud14)."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.laterform@fastmail.com"
+    mallory = new_person(permission=False, email=email, first_name="Mallory", last_name="Stranger")
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    emulator.set_member_status(api_key, list_id, email, "subscribed")  # her form signup
+    PersonContact.objects.get(pk=mallory.pk).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member
+    assert MailchimpLogEntry.objects.filter(action="member.kept", message__contains="never went to it").exists()
+
+
+def test_erasing_a_row_sent_before_ownership_was_recorded_keeps_a_form_subscriber(
+        shop, configuration, mailchimp_account):
+    """A stranger's row sent before migration 0034 counts as owning its member (``foreign_member`` False): its
+    erasure reads the member first, and a subscription its consent never went to stays (review aud14)."""
+    from tests.helpers import row_of
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.premigration@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed",
+                         merge_fields={"FNAME": "Ann", "LNAME": "Form"})
+    mallory = new_person(permission=False, email=email, first_name="Mallory", last_name="Stranger")
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    SyncState.objects.filter(pk=row_of(mallory).pk).update(foreign_member=False)  # as migration 0034 leaves it
+    PersonContact.objects.get(pk=mallory.pk).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member
+
+
+def test_erasing_a_contact_whose_member_its_owner_created_again_keeps_it(shop, configuration, mailchimp_account):
+    """The contact's own member was archived and deleted in Mailchimp, then created again by its owner (another
+    ``unique_email_id``): the erasure leaves that member alone (review aud14)."""
+    from tests.helpers import row_of
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.created.again@fastmail.com"
+    person = new_person(permission=False, email=email)
+    send_due(rounds=2)
+    written = row_of(person).unique_email_id
+    assert written
+    with emulator.lock:
+        emulator.accounts[api_key].lists[list_id].members.pop(subscriber_hash(email))
+    emulator.add_members(api_key, list_id, [email], status="transactional")
+    assert emulator.get_member(api_key, list_id, email)["unique_email_id"] != written
+    PersonContact.objects.get(pk=person.pk).delete()
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email) is not None

@@ -1329,7 +1329,7 @@ class ErasePlan:
             log("member.kept", "%s was not deleted (erasure): the member was not this contact's (Mailchimp held it "
                 "when the contact arrived at the address), and none of its data was written there" % self.row.email)
         elif self.row.email:
-            yield from erase_member(self.configuration.list_id, self.row.email, self.shared, log)
+            yield from self._delete_own_member(log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")
@@ -1339,6 +1339,32 @@ class ErasePlan:
                                  applied_tags="", found_tags="", consent_request="", foreign_member=False)
         outcome.learnt.extend(self.learnt)
         return outcome
+
+    def _delete_own_member(self, log):
+        """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
+        erased contact's consent never went to (its row did not last send it: a subscription someone made on
+        Mailchimp's own form after the contact's send, or a row sent before ownership was recorded), or one that is
+        no longer the member the contact's send wrote (re-created by its owner: another ``unique_email_id``), is its
+        owner's and stays."""
+        list_id = self.configuration.list_id
+        try:
+            member = yield Operation("GET", member_path(list_id, self.row.email),
+                                     params={"fields": "status,unique_email_id"})
+        except MailchimpNotFound:
+            log("member.delete_permanent", "%s has no member in the audience: nothing to delete (erasure)" %
+                self.row.email)
+            return
+        member = member or {}
+        subscribed_by_others = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in
+        written = self.row.unique_email_id
+        replaced = bool(written) and bool(member.get("unique_email_id")) and member["unique_email_id"] != written
+        if subscribed_by_others or replaced:
+            log("member.kept", "%s was not deleted (erasure): the member is %s, and %s" % (
+                self.row.email, member.get("status", ""),
+                "not the one this contact's send wrote (created again since)" if replaced else
+                "this contact's consent never went to it (its owner subscribed it)"))
+            return
+        yield from erase_member(list_id, self.row.email, False, log)
 
     def _keep_member(self, log):
         """The member another contact of the shop keeps: never deleted, but it keeps none of the erased person's data
