@@ -151,7 +151,10 @@ def measure_stock_update(emulator, configuration, parents):
     supplier.stock_managed = True  # Shuup's default supplier counts no stock: its products would not change
     supplier.save()
     variants = [parent + 1 for parent in parents[:STOCK_UPDATE]]
-    ShopProduct.objects.get(product_id=variants[0]).suppliers.add(supplier)  # any: the supplier sells here
+    # The supplier sells every one of them here (Shuup counts a product's stock over its shop product's suppliers):
+    # the stock change reaches their payloads.
+    for shop_product in ShopProduct.objects.filter(product_id__in=variants, shop=configuration.shop):
+        shop_product.suppliers.add(supplier)
     supplier.shops.add(configuration.shop)
     StockCount.objects.bulk_create([StockCount(supplier=supplier, product_id=pk, logical_count=4, physical_count=4)
                                     for pk in variants], batch_size=500)
