@@ -142,6 +142,18 @@ def wait_for(emulator, predicate, what, timeout=10):
     return result
 
 
+def members_written_by_batches(shop_id, emulator, api_key, list_id, people, timeout=10):
+    """Let the shop's open batches go on, phase after phase (the reads, then the member writes), until Mailchimp
+    holds a member of each of ``people``."""
+    from shoop_mailchimp.sync import bulk
+
+    def written():
+        bulk.check_batches(shop_id)
+        return all(emulator.get_member(api_key, list_id, person.email) for person in people)
+
+    return poll_until(written, timeout, "the batch's members reaching Mailchimp")
+
+
 def poll_until(condition, timeout, what, interval=0.05):
     """Look at ``condition()`` until it holds (returning its value) or ``timeout`` seconds pass (failing, naming
     ``what``). Only for the state of another process (Redis, a server, a child process) that offers no event to

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='syncstate',
             name='foreign_member',
-            field=models.BooleanField(default=False, help_text="The member of the address last sent is not this contact's: Mailchimp held it when the contact arrived at the address, and its owner did not prove the address theirs. The contact's sends write none of its names, merge fields, language, groups or tags there.", verbose_name="member not the contact's"),
+            field=models.BooleanField(default=None, null=True, help_text="The member of the address last sent is not this contact's: Mailchimp held it when the contact arrived at the address, and its owner did not prove the address theirs. The contact's sends write none of its names, merge fields, language, groups or tags there.", verbose_name="member not the contact's"),
         ),
     ]

@@ -157,8 +157,11 @@ class SyncState(models.Model):
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
         help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "
                     "confirm by e-mail first, or unsubscribe."))
+    # None: not known. Not decided yet (the contact has not arrived at an address), or a row sent before the shop
+    # recorded whose member it writes: its sends write the member as they did, and a storefront withdrawal of an
+    # unproven account ends no subscription there (see receivers.contacts.withdrawal_own_only).
     foreign_member = models.BooleanField(
-        default=False, verbose_name=_("member not the contact's"),
+        null=True, default=None, verbose_name=_("member not the contact's"),
         help_text=_("The member of the address last sent is not this contact's: Mailchimp held it when the contact "
                     "arrived at the address, and its owner did not prove the address theirs. The contact's sends "
                     "write none of its names, merge fields, language, groups or tags there."))

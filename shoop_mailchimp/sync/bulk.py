@@ -29,6 +29,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -130,8 +131,14 @@ def _planned(kind_module, configuration, rows, journal, report, planned=None):
 
 def recovered_marks(rows):
     """What a burst's batch keeps in ``sent`` from the start: which of its rows were recovered (a lost
-    attempt's, see :func:`state.claim`), or None. The batch's token replaces the one that told so."""
-    return {str(row.id): {"recovered": True} for row in rows if getattr(row, "recovered", False)} or None
+    attempt's, see :func:`state.claim`), and when that attempt claimed them, or None. The batch's token replaces
+    the one that told so."""
+    return {str(row.id): {"recovered": True, "lost_attempt_at": _isoformat(getattr(row, "lost_attempt_at", None))}
+            for row in rows if getattr(row, "recovered", False)} or None
+
+
+def _isoformat(moment):
+    return moment.isoformat() if moment else ""
 
 
 def _mark_recovered(batch, rows):
@@ -140,7 +147,9 @@ def _mark_recovered(batch, rows):
     recovered."""
     sent = batch.sent or {}
     for row in rows:
-        row.recovered = bool((sent.get(str(row.id)) or {}).get("recovered"))
+        marks = sent.get(str(row.id)) or {}
+        row.recovered = bool(marks.get("recovered"))
+        row.lost_attempt_at = parse_datetime(marks.get("lost_attempt_at") or "")
     return rows
 
 
@@ -594,11 +603,9 @@ def split(configuration, rows, kind):
 
 def send_left_due(shop_id, kind, since, report=None, progress=None):
     """One more round of the import for ``kind``: its rows the import's batches left queued are sent in batches at
-    once, rather than by the worker after the import. A contact's first send of an address nobody proved, without a
-    consent to send, reads Mailchimp's member in the members phase
-    (:attr:`~shoop_mailchimp.sync.kinds.contact.ContactPlan.first_unproven`) and is due again, told whose the
-    member is: this round sends it in full, or without the contact's data; an order that waited for such a contact
-    (its customer) goes after it. Takes only the kind's pending rows made since the import began (``since``), each
+    once, rather than by the worker after the import. A contact whose member existed without the consent it
+    carries is due again, to send the consent as a change; an order that waited for such a contact (its customer)
+    goes after it. Takes only the kind's pending rows made since the import began (``since``), each
     once; a row a batch cannot carry is delivered one by one, as a burst's is. Returns the batches made."""
     report = Counter() if report is None else report
     only = Q(created_on__gte=since)

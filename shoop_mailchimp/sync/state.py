@@ -454,22 +454,25 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None, only
     chosen = _due(shop_id, now, kind, only).filter(shop_id__in=sending).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
-            found = list(chosen.select_for_update(skip_locked=True).values_list("id", "claimed_by")[:limit])
+            found = list(chosen.select_for_update(skip_locked=True).values_list(
+                "id", "claimed_by", "claimed_at")[:limit])
             if found:
-                _due(shop_id, now, kind, only).filter(id__in=[row_id for row_id, _by in found]).update(**take)
+                _due(shop_id, now, kind, only).filter(id__in=[row_id for row_id, _by, _at in found]).update(**take)
     else:
         taken = _due(shop_id, now, kind, only).filter(id__in=Subquery(chosen.values("id")[:limit]))
-        found = list(taken.values_list("id", "claimed_by"))
+        found = list(taken.values_list("id", "claimed_by", "claimed_at"))
         if found:
             taken.update(**take)
     if not found:
         return []  # most rounds: nothing is due, and this was the only statement
-    recovered = {row_id for row_id, claimed_by in found if claimed_by}
+    recovered = {row_id: claimed_at for row_id, claimed_by, claimed_at in found if claimed_by}
     rows = list(SyncState.objects.filter(claimed_by=token))
     for row in rows:
         # Still carrying a token: the last worker's attempt never ended (it died or its lease ran out),
-        # and what it sent may have reached Mailchimp without the row learning it.
+        # and what it sent may have reached Mailchimp without the row learning it. ``lost_attempt_at``: when that
+        # attempt claimed the row (a member it created carries it: ContactPlan.created_by_lost_attempt).
         row.recovered = row.id in recovered
+        row.lost_attempt_at = recovered.get(row.id)
     return rows
 
 

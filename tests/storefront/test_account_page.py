@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from shuup.core.models import Contact, get_person_contact
+from shuup.core.models import Contact, PersonContact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
@@ -793,6 +793,82 @@ def test_a_strangers_unproven_account_unticking_the_customer_information_box_uns
     assert "their own consent only" in logged_message("storefront.unsubscribe", mallory)
     assert status_on_page(stranger)[0] == "not_subscribed"
     assert status_on_page(ann_browser)[0] == "subscribed"
+
+
+def unsubscribe_own_only(user, emulator, api_key, list_id, email):
+    """``user`` presses *Unsubscribe* on their account page, told it ends their account's consent only; returns the
+    status of the member of ``email`` once the shop has sent what it recorded."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED_ACCOUNT_ONLY)]
+    send_due(rounds=3)
+    return emulator.get_member(api_key, list_id, email)["status"]
+
+
+# Found by independent review aud14 (issue 19): a consent does not make a member found at an unproven address its own.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("sent_by", ["its-save", "sync-existing"])
+def test_a_strangers_account_carrying_a_consent_cannot_rename_or_unsubscribe_a_mailchimp_form_subscriber(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, sent_by):
+    """Ann subscribed on Mailchimp's own form, as "Ann". Mallory's account was registered with Ann's address (Shuup
+    verifies nothing) and carries a consent: the staff's, or one older than the integration that "Sync existing"
+    sends. Its first send took Ann's member as the account's own: Mallory's names overwrote Ann's, Mallory's
+    *Unsubscribe* on the account page ended Ann's subscription, and her change of address renamed Ann's member to
+    Mallory's mailbox. Nothing proves the address Mallory's: Ann's member stays hers (the consent only asks for the
+    status it gives, which Ann's member has)."""
+    from shoop_mailchimp.sync import bulk
+    emulator, api_key, list_id = mailchimp_account
+    email, own = "ann.oldconsent.%s@fastmail.com" % sent_by, "mallory.oldconsent.%s@fastmail.com" % sent_by
+    emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
+    mallory_user = django_user_model.objects.create_user("mallory14%s" % sent_by[:4], email, "pw")
+    mallory = PersonContact.objects.create(user=mallory_user, email=email, first_name="Mallory",
+                                           marketing_permission=True)
+    mallory.add_to_shop(shop)
+    if sent_by == "sync-existing":
+        SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=mallory.pk).delete()
+        bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
+    send_due(rounds=2)
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann")
+    assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk).foreign_member is True
+    assert unsubscribe_own_only(mallory_user, emulator, api_key, list_id, email) == "subscribed", (
+        "a stranger's account with a consent unsubscribed a subscriber of Mailchimp's own form")
+    mallory = PersonContact.objects.get(pk=mallory.pk)
+    mallory.email = own
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann"), (
+        "a stranger's account moving away renamed a subscriber of Mailchimp's own form: %r" % member)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "transactional"  # withdrawn: no consent there
+
+
+# Found by independent review aud14 (issue 19): a row sent before ownership was recorded proves no ownership.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_unproven_accounts_row_sent_before_ownership_was_recorded_cannot_unsubscribe_a_form_subscriber(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Mallory's account, registered with Ann's address, was sent with a consent before the shop recorded whose
+    member a contact writes (migration 0034): the row says its consent went to the member (``opt_in``), and nothing
+    says the member is not Mallory's. Ann subscribed on Mailchimp's own form. Mallory's *Unsubscribe* ended Ann's
+    subscription: 0034 took every row sent before it for its member's owner. Such a row's owner is not known, and an
+    unproven account's withdrawal ends no subscription there."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.legacy@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
+    mallory_user = django_user_model.objects.create_user("mallorylegacy", email, "pw")
+    mallory = get_person_contact(mallory_user)
+    mallory.marketing_permission = True
+    mallory.save()
+    mallory.add_to_shop(shop)
+    send_due(rounds=2)
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk)
+    assert (row.opt_in, row.email) == (True, email)
+    SyncState.objects.filter(pk=row.pk).update(foreign_member=None)  # as migration 0034 leaves a row sent before it
+    assert unsubscribe_own_only(mallory_user, emulator, api_key, list_id, email) == "subscribed", (
+        "an unproven account's row sent before ownership was recorded unsubscribed a Mailchimp form subscriber")
+    assert SyncState.objects.get(pk=row.pk).foreign_member is None  # still not known
 
 
 @pytest.mark.django_db

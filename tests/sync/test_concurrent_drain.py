@@ -103,7 +103,7 @@ def test_a_429_midway_stops_sending_and_loses_nothing(concurrent_worker, mailchi
     people = new_people(60)
     throttled = people[30]
     emulator.faults.latency(0.02)
-    emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(throttled.email), status=429, times=1)
+    emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(throttled.email), status=429, times=1, method="PUT")
     report = drain()
     by_id = states(people)
     synced = [person for person in people if by_id[person.pk].status == SyncStatus.SYNCED]
@@ -200,7 +200,7 @@ def test_a_429_after_a_mid_drain_claim_gives_every_claimed_row_back(small_claims
     emulator, api_key, list_id = mailchimp_account
     people = new_people(90)
     throttled = people[50]
-    emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(throttled.email), status=429, times=1)
+    emulator.faults.fail("/lists/*/members/%s" % subscriber_hash(throttled.email), status=429, times=1, method="PUT")
     report = drain()
     by_id = states(people)
     assert report["contact synced"] < 90

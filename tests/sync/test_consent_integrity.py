@@ -26,7 +26,7 @@ from shoop_mailchimp.models import (
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from shoop_mailchimp.webhook_registration import SOURCES
-from tests.helpers import new_person, place_order, row_of, wait_for
+from tests.helpers import members_written_by_batches, new_person, place_order, row_of, wait_for
 from tests.webhooks.helpers import post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -424,10 +424,9 @@ def test_a_member_a_lost_batch_may_have_subscribed_is_unsubscribed_on_withdrawal
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=3, BATCH_SIZE=10)
     people = [new_person(permission=True) for _ in range(3)]
 
-    send_bursts(worker.shop_id)  # the members phase is submitted; the emulator runs it
+    send_bursts(worker.shop_id)  # the reads phase is submitted; the emulator runs it, then the members phase
     batch = MailchimpBatch.objects.get()
-    wait_for(emulator, lambda: all(emulator.get_member(api_key, list_id, p.email) for p in people),
-             "the batch's members reaching Mailchimp")
+    members_written_by_batches(worker.shop_id, emulator, api_key, list_id, people)
     assert all(emulator.get_member(api_key, list_id, p.email)["status"] == "subscribed" for p in people)
     with emulator.lock:
         emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
@@ -508,8 +507,7 @@ def test_a_lost_batchs_member_stays_suspect_after_a_failed_retry(worker, mailchi
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, BURST_THRESHOLD=3, BATCH_SIZE=10)
     people = [new_person(permission=True) for _ in range(3)]
     send_bursts(worker.shop_id)
-    wait_for(emulator, lambda: all(emulator.get_member(api_key, list_id, p.email) for p in people),
-             "the batch's members reaching Mailchimp")
+    members_written_by_batches(worker.shop_id, emulator, api_key, list_id, people)
     with emulator.lock:
         emulator.accounts[api_key].batches.clear()  # Mailchimp ran it, then forgot it
     bulk.check_batches(worker.shop_id)

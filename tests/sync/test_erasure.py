@@ -107,12 +107,12 @@ PAT = ("+358 40 765 4321", "05/17", "Pat", "Erased")
 @pytest.mark.parametrize("required", [False, True], ids=["optional", "required-fields"])
 def test_erasing_a_contact_whose_address_another_keeps_leaves_none_of_its_personal_data_on_the_member(
         shop, configuration, mailchimp_account, q_consents, required):
-    """P (phone, birthday, names) and Q share an address; P was sent last, so Mailchimp's one member carries P's
-    phone, birthday and names. P asks to be erased (GDPR; the admin deletes the contact). The member is kept for Q
-    (never deleted while another contact holds the address), but it kept P's phone number, birthday and names: the
-    erasure left the erased person's personal data in Mailchimp (review aud11). The mapped fields are cleared (also
-    where the audience marks them required) and Q's data is written again; when Q does not consent, the member is
-    unsubscribed in the same write."""
+    """P (phone, birthday, names) and Q share an address; P was sent first, so Mailchimp's one member is P's and
+    carries P's phone, birthday and names (Q's send found it there: not Q's, its data left alone). P asks to be
+    erased (GDPR; the admin deletes the contact). The member is kept for Q (never deleted while another contact holds
+    the address), but it kept P's phone number, birthday and names: the erasure left the erased person's personal data
+    in Mailchimp (review aud11). The mapped fields are cleared (also where the audience marks them required); when Q
+    does not consent, the member is unsubscribed in the same write."""
     import datetime
 
     from shuup.core.models import PersonContact
@@ -128,10 +128,10 @@ def test_erasing_a_contact_whose_address_another_keeps_leaves_none_of_its_person
             emulator.set_merge_field_required(api_key, list_id, tag)
     read_audience_fields(configuration)
     assert MailchimpConfiguration.objects.get(pk=configuration.pk).audience_merge_fields is not None
-    q = new_person(permission=q_consents, email=email, first_name="Quinn", last_name="Keeps")
-    rounds(2)
     p = new_person(permission=True, email=email, first_name="Pat", last_name="Erased", phone="+358 40 765 4321",
                    birth_date=datetime.date(1980, 5, 17))
+    rounds(2)
+    q = new_person(permission=q_consents, email=email, first_name="Quinn", last_name="Keeps")
     rounds(2)
     merged = emulator.get_member(api_key, list_id, email)["merge_fields"]
     assert merged["PHONE"] == "+358 40 765 4321" and merged["FNAME"] == "Pat", merged
@@ -141,7 +141,6 @@ def test_erasing_a_contact_whose_address_another_keeps_leaves_none_of_its_person
     assert member is not None and PersonContact.objects.filter(pk=q.pk).exists()
     left = {tag: value for tag, value in member["merge_fields"].items() if value in PAT}
     assert not left, "the erased contact's personal data left on the kept member: %r" % left
-    assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Quinn", "Keeps")
     assert member["status"] == ("subscribed" if q_consents else "unsubscribed")
     assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=q.pk).status == SyncStatus.SYNCED
     assert not SyncState.objects.filter(kind=SyncKind.CONTACT, status=SyncStatus.FAILED).exists()

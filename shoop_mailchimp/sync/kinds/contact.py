@@ -3,6 +3,7 @@ eCommerce customer, and where an erased contact is forgotten in Mailchimp."""
 import hashlib
 import json
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -486,25 +487,26 @@ class ContactPlan:
         #: tags the contact's sends write (None: decided by this send, see run). Decided when the contact arrives at
         #: the address (its first send, or a move) by what Mailchimp holds then, and kept on the row
         #: (``foreign_member``) for its later sends there, until it leaves the address. The contact owns the member
-        #: when its owner proved the address theirs, when the shop's send of it created the member (Mailchimp held
-        #: none; a move took its own member along), or when it is the shop's consenting contact the member was
-        #: subscribed for (its first send carries a consent given in the shop, not typed into a storefront for an
-        #: address nobody proved: that is a signup, which reads the member first). Any other member (a guest buyer's,
-        #: a subscriber of Mailchimp's own form, another contact's of the shop) is someone else's, maybe a
-        #: stranger's account typed with their address: it gets only what the consent rules send.
+        #: when its owner proved the address theirs, or when the shop's send created the member (Mailchimp held none;
+        #: a move took its own member along). Any other member (a guest buyer's, a subscriber of Mailchimp's own form,
+        #: another contact's of the shop) is someone else's, maybe a stranger's account typed with their address,
+        #: whatever consent the contact carries (the staff's, an old one sent by "Sync existing"): it gets only what
+        #: the consent rules send.
         arriving = not (row.email or "").strip() or bool(self.previous_email)
+        #: The row was sent before the shop recorded whose member it writes (``foreign_member`` None): its sends
+        #: write the member as they did, and record nothing of its owner (a storefront withdrawal of an unproven
+        #: account ends no subscription there: ``withdrawal_own_only``), until the contact arrives at an address.
+        self.ownership_unknown = not (arriving or self.proven) and getattr(row, "foreign_member", False) is None
         if self.proven:
             self.owned = True
         elif not arriving:
             self.owned = not getattr(row, "foreign_member", False)
-        elif not self.previous_email and ((self.permission and row.consent_request != ConsentRequest.SIGNUP)
-                                          or getattr(row, "recovered", False)):
-            # A recovered first send: the member Mailchimp may hold is the one its lost attempt created.
-            self.owned = True
         else:
             self.owned = None
-        #: The contact's first send, of an address its owner did not prove, without a consent to send: Mailchimp's
-        #: member there, if any, is read first (one GET; see run).
+        #: The contact's first send, of an address its owner did not prove, whatever its consent (a consent typed
+        #: into the newsletter block reads the member its own way: :meth:`_signup_read`): Mailchimp's member there,
+        #: if any, is read first (one GET; see run), and is someone else's unless this row's own lost attempt
+        #: created it (:func:`created_by_lost_attempt`).
         self.first_unproven = self.owned is None and not self.previous_email and (
             row.consent_request != ConsentRequest.SIGNUP)
         #: The new address is another contact's of the shop too (the member there is theirs as well), and this
@@ -546,6 +548,8 @@ class ContactPlan:
         #: The contact moved without consent onto a member of its new address that is not its own (another
         #: contact's, a guest buyer's, a subscriber of Mailchimp's own form): the write left its data and tags alone.
         self.arrived_at_held = False
+        #: This send creates the member (the first send found none): its write carries the attempt's signup time.
+        self.creates = False
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
@@ -553,10 +557,12 @@ class ContactPlan:
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in,
                                                    row.member_status)
         if (self.status_change is None and not self.permission and self.recovered
-                and row.member_status not in (members.ERASED, members.ARCHIVED)):
+                and row.member_status not in (members.ERASED, members.ARCHIVED)
+                and (row.opt_in or getattr(row, "consent_changed_at", None) is not None)):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
-            # Mailchimp meanwhile.
+            # Mailchimp meanwhile. Not for a contact whose consent never was (none given, none sent): its lost
+            # attempt subscribed nobody, and the member it finds may be a subscriber of Mailchimp's own form.
             self.status_change = members.UNSUBSCRIBED
         self.status_change = consent.requested_change(
             self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in,
@@ -604,6 +610,12 @@ class ContactPlan:
         # A field the shop created and no longer fills is sent empty to a member written before it was unmapped,
         # once: left out of the fingerprint, so that the next write leaves it alone (a marketer's later use).
         self.member["merge_fields"].update(merge_fields.clear_values(facts.clears, row.last_synced_at))
+
+    @property
+    def foreign_member_fact(self):
+        """What the row records of the member's owner after this send (``SyncState.foreign_member``): None leaves
+        it as it is (not decided yet, or not known: :attr:`ownership_unknown`)."""
+        return None if self.owned is None or self.ownership_unknown else not self.owned
 
     @property
     def refusal_key(self):
@@ -702,14 +714,19 @@ class ContactPlan:
         self.tags_applied = set()
         self.member_data_left_out = self.arrived_at_held = True
 
-    def member_operation(self, status=None):
+    def member_operation(self, status=None, held=False):
+        """The member PUT; ``held``: as written to a member found that is another's (:meth:`_leave_member_alone`)."""
         body = dict(self.member)
-        if self.member_data_left_out:
+        held = held or self.member_data_left_out
+        if held:
             # Only what the consent rules say (the status): no names, language or groups of the block's contact.
             for name in MEMBER_DATA:
                 body.pop(name, None)
         if status:
             body["status"] = status
+        if self.creates and not held and self.row.claimed_at:
+            # When this attempt claimed the row: if it dies unrecorded, its recovery knows the member by it.
+            body["timestamp_signup"] = signup_stamp(self.row.claimed_at).isoformat()
         # An audience may mark merge fields the shop does not have (an address, a phone) required:
         # Mailchimp's own integrations skip that check, or every write would be refused.
         return Operation("PUT", member_path(self.configuration.list_id, self.email), body,
@@ -743,7 +760,13 @@ class ContactPlan:
         if held_by:
             status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.first_unproven:
-            if (yield from self._arriving_at_held_member()):
+            held = yield from self._member_found_on_arrival()
+            if held is not None and self.recovered and created_by_lost_attempt(
+                    held, getattr(self.row, "lost_attempt_at", None)):
+                self.owned = True
+                log("member.recovered", "Mailchimp holds a member of %s, created by this contact's attempt that never "
+                    "ended (its signup time is that attempt's): the contact's own" % self.email)
+            elif held is not None:
                 # The member is another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's
                 # of the shop): this write carries only what the consent rules say, now and at later sends.
                 self.tags_found = set()
@@ -752,7 +775,7 @@ class ContactPlan:
                     "owner did not prove the address theirs): this contact's sends leave that member's names, "
                     "language, groups and tags as they are" % self.email)
             else:
-                self.owned = True
+                self.owned = self.creates = True
         elif self.previous_shared:
             # Another of the shop's contacts still has the old address, or its member was not this contact's: that
             # member (its owner's consent, data and tags) stays there. The new address is a member of its own,
@@ -860,8 +883,8 @@ class ContactPlan:
                 self.written["subscription_moved_from"] = self.subscription_moved_from
             self.learnt.extend(address_unsubscribed(self.email, status, member_status, self.permission,
                                                     self.consent_changed_at or decided_at, self.row.object_id))
-            if self.owned is not None:
-                self.written["foreign_member"] = not self.owned
+            if self.foreign_member_fact is not None:
+                self.written["foreign_member"] = self.foreign_member_fact
             if self.member_data_left_out:
                 # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
                 self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
@@ -911,7 +934,7 @@ class ContactPlan:
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
                                learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at,
-                               foreign_member=None if self.owned is None else not self.owned)
+                               foreign_member=self.foreign_member_fact)
         if link_on_move or restored:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
             # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook). Moved back
@@ -926,6 +949,15 @@ class ContactPlan:
             outcome.learnt.append(AudienceFieldsLearnt(asked_at=decided_at))
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
+
+    def _member_found_on_arrival(self):
+        """The member Mailchimp holds of the address of the contact's first send (:attr:`first_unproven`), or None:
+        read first (one GET), as the newsletter block's signup does."""
+        try:
+            return (yield Operation("GET", member_path(self.configuration.list_id, self.email),
+                                    params={"fields": "status,timestamp_signup"})) or {}
+        except MailchimpNotFound:
+            return None
 
     def _arriving_at_held_member(self):
         """Whether Mailchimp holds a member of the contact's new address already, the contact arriving there without
@@ -1069,6 +1101,19 @@ def written_facts(email, member_status, permission, decided, consent_request="")
         if consent_request:
             facts["consent_request"] = consent.request_left(consent_request, member_status)
     return facts
+
+
+def signup_stamp(moment):
+    """A member's ``timestamp_signup`` as the shop sends it and Mailchimp keeps it: UTC, whole seconds."""
+    return moment.astimezone(dt_timezone.utc).replace(microsecond=0)
+
+
+def created_by_lost_attempt(member, lost_at):
+    """Whether ``member``, found by a recovered first send, is the one its row's lost attempt created: its
+    ``timestamp_signup`` is the moment that attempt claimed the row (``lost_at``; the member write of a send that
+    creates the member carries it). A member held before, or made by someone else since, signed up at another
+    moment."""
+    return bool(lost_at) and parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(lost_at)
 
 
 def confirmation_lifetime():
@@ -1336,7 +1381,7 @@ class ErasePlan:
         except MailchimpNotFound:
             pass
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
-                                 applied_tags="", found_tags="", consent_request="", foreign_member=False)
+                                 applied_tags="", found_tags="", consent_request="", foreign_member=None)
         outcome.learnt.extend(self.learnt)
         return outcome
 
@@ -1415,11 +1460,16 @@ class MemberDataErased:
 
 
 # In a batch (sync.bulk) --------------------------------------------------------------------------------
-# The same plans in two phases: the member PUTs, then (with the members' statuses read from the first
-# phase's results) the customer PUTs and the GDPR permissions.
+# The same plans in three phases: the members of first sends at addresses nobody proved read, then the member
+# PUTs (with or without the contact's data, by what the reads found), then (with the members' statuses read from
+# their results) the customer PUTs and the GDPR permissions. A phase with nothing to send costs no batch.
 
 
-def _build_members(configuration, pairs, rows, sent):
+def _build_reads(configuration, pairs, rows, sent):
+    """Each row's member write, decided here from its plan (kept in ``sent`` for the members phase), and the reads
+    of the members of first sends at addresses nobody proved (ContactPlan.first_unproven), whose write waits for
+    what the read finds: written in full where Mailchimp holds none (the send creates the contact's own), without
+    the contact's data where it holds one (another's)."""
     operations = []
     for row, plan in pairs:
         facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
@@ -1430,19 +1480,49 @@ def _build_members(configuration, pairs, rows, sent):
                  "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
                  "consent_asked": plan.consent_request, "status_before": row.member_status,
                  "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else "",
-                 "foreign_member": plan.owned is False}
+                 "foreign_member": None if plan.ownership_unknown else plan.owned is False}
         if plan.owned is None:
-            # A first send of an address nobody proved (ContactPlan.first_unproven): this batch reads the member, and
-            # the row, told whose it is, sends it in full or without its data in the next (see _read_members).
-            facts["read_first"] = True
+            plan.creates = True
+            facts.update(read_first=True, member_write=batches.encode(
+                plan.member_operation(plan.status_change), "c:%d:member" % row.id), held_write=batches.encode(
+                plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id))
+            lost_at = getattr(row, "lost_attempt_at", None) if plan.recovered else None
+            if lost_at:
+                facts["lost_attempt_at"] = lost_at.isoformat()
             operations.append(batches.encode(Operation("GET", member_path(configuration.list_id, plan.email),
-                                                       params={"fields": "status"}), "c:%d:member" % row.id))
+                                                       params={"fields": "status,timestamp_signup"}),
+                                             "c:%d:read" % row.id))
         elif plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
-            operations.append(batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id))
+            facts["member_write"] = batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id)
         sent[str(row.id)] = facts
     return operations
+
+
+def _read_reads(configuration, row, results, facts):
+    """None to go on to the members phase, the row's member write decided (``facts``); else the Outcome."""
+    if facts is None or not facts.get("read_first"):
+        return None
+    read = results.get("read")
+    if read is None:
+        return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
+    if operation_failed(read) and not batches.operation_not_found(read):
+        return result_outcome(read, "read")
+    if operation_failed(read) or created_by_lost_attempt(batches.response_of(read), parse_datetime(
+            facts.get("lost_attempt_at") or "")):
+        facts["foreign_member"] = False  # Mailchimp holds none (the write creates the contact's own), or its own
+    else:
+        # Another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's of the shop): the write
+        # carries only what the consent rules say, and its tags are taken as the member's own.
+        facts.update(foreign_member=True, member_write=facts["held_write"], tags_applied=[], tags_found=[])
+    del facts["held_write"]
+    return None
+
+
+def _build_members(configuration, pairs, rows, sent):
+    """The member writes the reads phase decided."""
+    return [sent[str(row.id)]["member_write"] for row in rows if sent.get(str(row.id), {}).get("member_write")]
 
 
 def _read_members(configuration, row, results, facts):
@@ -1452,8 +1532,6 @@ def _read_members(configuration, row, results, facts):
         return None
     if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    if facts.get("read_first"):
-        return _read_first(row, member, facts)
     if operation_failed(member):
         if errors.interest_missing(batches.error_of(member)):
             return interest_missing(configuration, batches.error_of(member).as_log_data())
@@ -1484,21 +1562,6 @@ def _read_members(configuration, row, results, facts):
     if carried is not None:
         facts["tags_carried"] = sorted(carried)
     return None
-
-
-def _read_first(row, member, facts):
-    """The batch read the member of a first send's address nobody proved (:attr:`ContactPlan.first_unproven`): the
-    row learns whose it is (none there: the send creates it, its own; else another's) and the address it is
-    decided for, and its next plan sends it, in a batch too (a member PUT with or without the contact's data)."""
-    if operation_failed(member) and not batches.operation_not_found(member):
-        return result_outcome(member, "member")
-    held = not operation_failed(member)
-    outcome = Outcome(Result.RETRY, "%s: the member was read first (%s); the contact is sent next" % (
-        facts["email"], "Mailchimp holds one, not this contact's: its data is left off it" if held
-        else "Mailchimp holds none"), waits=True)
-    outcome.facts = dict(email=facts["email"], foreign_member=held)
-    outcome.requeue.append((SyncKind.CONTACT, [row.object_id], True))  # due at once, for the next burst or round
-    return outcome
 
 
 def _build_customers(configuration, pairs, rows, sent):
@@ -1576,7 +1639,8 @@ def _batch_tag_change(facts):
                           set(facts.get("tags_found") or ()), None if carried is None else set(carried))
 
 
-BATCH_PHASES = (BatchPhase(_build_members, _read_members, plans=True), BatchPhase(_build_customers, _read_customers))
+BATCH_PHASES = (BatchPhase(_build_reads, _read_reads, plans=True), BatchPhase(_build_members, _read_members),
+                 BatchPhase(_build_customers, _read_customers))
 
 
 def erasures_not_sent(shop_id):

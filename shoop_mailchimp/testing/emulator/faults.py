@@ -148,7 +148,8 @@ class Faults:
             ):
                 if isinstance(source, dict) and isinstance(source.get("email_address"), str):
                     hashes.add(subscriber_hash(source["email_address"]))
-            if params.get("subscriberHash"):
+            if params.get("subscriberHash") and method != "GET":
+                # An address Mailchimp refuses is refused when written; a read of it finds what the audience holds.
                 hashes.add(params["subscriberHash"].lower())
             for hashed in hashes:
                 if hashed in self._emails:
