@@ -2,11 +2,17 @@
 Mailchimp's own form: another ``unique_email_id``). That member is its owner's: the contact's address change leaves
 it where it is, and once the shop knows it (the ``subscribe`` webhook) the contact's edits leave its names alone
 (review aud14, finding 5)."""
+from collections import Counter
+
 import pytest
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
+from shoop_mailchimp.models import SyncStatus
+from shoop_mailchimp.sync import state
+from shoop_mailchimp.sync.drainer import ShopDelivery, drain
 from tests.helpers import new_person, row_of
+from tests.webhooks.helpers import configure_with_live_webhook, post_event
 
 FORM_NAMES = {"FNAME": "Fay", "LNAME": "Former"}
 
@@ -76,3 +82,60 @@ def test_an_address_change_reads_the_contacts_own_member_then_moves_it(configura
         own["unique_email_id"], "subscribed", "Bea")
     row = row_of(person)
     assert (row.email, row.unique_email_id, row.foreign_member) == (new, own["unique_email_id"], False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_leaves_alone_the_member_its_owner_created_again(settings, live_server, shop, mailchimp_settings,
+                                                                  mailchimp_account):
+    """The owner's signup reaches the shop (the ``subscribe`` webhook names the new member): the contact's later
+    edits write none of its names there."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration = configure_with_live_webhook(settings, live_server, shop, mailchimp_account)
+    email = "cat.created.again@fastmail.com"
+    person = new_person(permission=False, email=email, first_name="Cat", last_name="Shopper")
+    written = row_of(person).unique_email_id
+    assert written and emulator.get_member(api_key, list_id, email)["status"] == "transactional"
+    subscriber, deliveries = created_again_on_the_form(emulator, api_key, list_id, email)
+    assert [status for _url, status in deliveries] == [200]
+    assert subscriber["unique_email_id"] != written
+    assert row_of(person).foreign_member is True
+
+    person = PersonContact.objects.get(pk=person.pk)
+    person.first_name, person.last_name = "Catherine", "Renamed"
+    person.save()
+
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["unique_email_id"], member["status"]) == (subscriber["unique_email_id"], "subscribed")
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Fay", "Former"), (
+        "the contact's edit renamed the form subscriber's member")
+    assert row_of(person).foreign_member is True
+    assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["last_name"] == "Renamed"
+
+
+@pytest.mark.django_db  # no commit needed
+def test_a_send_under_way_when_the_shop_learns_the_member_not_the_contacts_does_not_undo_it(
+        client, settings, configuration, mailchimp_account):
+    """The ``subscribe`` webhook arrives while a worker sends the contact (planned as the member's owner): that send
+    closes its row pending, keeping what the webhook taught, and the next edit leaves the member's names alone."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    email = "dan.under.way@fastmail.com"
+    person = new_person(permission=False, email=email, first_name="Dan", last_name="Shopper")
+    drain()
+    subscriber, _deliveries = created_again_on_the_form(emulator, api_key, list_id, email)
+    person = PersonContact.objects.get(pk=person.pk)
+    person.first_name = "Daniel"
+    person.save()
+    rows = state.claim()  # a worker takes the row ...
+    assert post_event(client, configuration, "subscribe", email=email, id=subscriber["unique_email_id"],
+                      merges=dict(FORM_NAMES, EMAIL=email)).status_code == 200  # ... as the webhook arrives
+    ShopDelivery(configuration.shop_id, Counter()).deliver(rows)
+    row = row_of(person)
+    assert (row.status, row.foreign_member) == (SyncStatus.PENDING, True)
+
+    emulator.fire_event(api_key, list_id, "profile", email, merges=FORM_NAMES)  # the owner puts their names back
+    person.last_name = "Later"
+    person.save()
+    drain()
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["LNAME"] == "Former"
+    assert row_of(person).foreign_member is True
