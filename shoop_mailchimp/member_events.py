@@ -13,10 +13,13 @@ from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED
+from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED, address_key
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.shops import shop_contacts, shop_contacts_with_address, shop_ids_by_contact
 from shoop_mailchimp.sync import state
+
+#: The longest member id a row keeps (Mailchimp's have ten characters): a longer ``data[id]`` names no member.
+MAX_MEMBER_ID = SyncState._meta.get_field("unique_email_id").max_length
 
 
 @dataclass
@@ -187,6 +190,7 @@ def handle_subscribe(configuration, event, states=None):
         shop_consent.given_in_shop(configuration.shop_id, contact_id, fresh=contact_id in fresh)
     state.apply_mailchimp_fact([row.pk for row in asked], event["fired_at"], opt_in=True, consent_request="")
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED)
+    created_again = learn_member(states, event)
     contact_ids = sorted(row.object_id for row in states)
     if asked:
         message = ("%s confirmed the subscription asked for where the address proved nothing: marketing "
@@ -196,8 +200,33 @@ def handle_subscribe(configuration, event, states=None):
     else:
         message = ("%s was subscribed in Mailchimp; the shop's marketing permission is unchanged (consent is "
                    "given in the shop)" % email)
+    if created_again:
+        message += ("; the member is not the one the shop's sends wrote (created again in Mailchimp since): the "
+                    "sends of %d contacts leave its names, merge fields and tags as they are" % len(created_again))
     return EventResult("webhook.subscribe", message, LogKind.INFO, contact_ids,
-                       {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed)})
+                       {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed),
+                        "created_again": created_again})
+
+
+def learn_member(states, event):
+    """An event names its member (``data[id]``: its ``unique_email_id``). A row of its address whose sends wrote
+    another member there as the contact's own learns that this one is not the contact's (``foreign_member``): the
+    contact's own was deleted in Mailchimp, and the address's owner made this one since (a signup on Mailchimp's own
+    form), whose names, merge fields and tags the contact's later sends leave alone, and which a change of the
+    contact's address leaves where it is. A row that recorded no id (sent before ids were kept) learns this one's,
+    as a reconciliation teaches it: which member it wrote, it cannot tell. Returns the ids of the contacts whose
+    rows learnt the member not theirs."""
+    member_id = event["data"].get("id", "")
+    if not member_id or len(member_id) > MAX_MEMBER_ID:
+        return []
+    key = address_key(event["data"]["email"])
+    here = [row for row in states if row.email and address_key(row.email) == key]
+    others = [row for row in here if row.unique_email_id and row.unique_email_id != member_id
+              and not row.foreign_member]
+    if others:
+        state.apply_mailchimp_fact([row.pk for row in others], event["fired_at"], foreign_member=True)
+    state.remember_member_ids({row.pk: member_id for row in here if not row.unique_email_id})
+    return sorted(row.object_id for row in others)
 
 
 def _drop_confirmation(states, fired_at):

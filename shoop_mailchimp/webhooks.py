@@ -29,7 +29,9 @@ shop (see docs/consent.rst).
   recorded as archived (and sent nothing until consent is given or withdrawn: see docs/consent.rst).
 - ``subscribe``: recorded (the member is subscribed in Mailchimp), but it does not give consent in
   the shop: it may come from an admin, and a double opt-in confirmation completes consent the shop
-  already holds.
+  already holds. A member (``data[id]``, its ``unique_email_id``) other than the one the contact's
+  sends wrote at the address was created again in Mailchimp since: the row learns it is not the
+  contact's (``foreign_member``, see :func:`member_events.learn_member`).
 - ``cleaned``: the address bounced; recorded, and a warning is logged.
 - ``upemail``: later syncs address the member by the new address (see :func:`handle_upemail`).
 - ``profile``: logged.

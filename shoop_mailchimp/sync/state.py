@@ -35,10 +35,11 @@ FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", 
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
-#: consent request made while the row was out (newer than the send that clears the old one), and what a
-#: requeue clears to have the row sent in full (a member gone from the audience, a store created again).
+#: consent request made while the row was out (newer than the send that clears the old one), what a
+#: requeue clears to have the row sent in full (a member gone from the audience, a store created again), and a
+#: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again).
 GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
-                                          "found_tags")
+                                          "found_tags", "foreign_member")
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900

@@ -64,7 +64,7 @@ def test_unsubscribe_changes_the_member_and_reaches_the_webhook(subscribed, rece
     assert form["type"] == "unsubscribe"
     assert form["data[email]"] == EMAIL
     assert form["data[list_id]"] == list_id
-    assert form["data[id]"] == md5(EMAIL)
+    assert form["data[id]"] == emu.get_member(api_key, list_id, EMAIL)["unique_email_id"]
     assert (form["data[action]"], form["data[reason]"]) == ("unsub", "manual")
     assert (form["data[merges][FNAME]"], form["data[merges][EMAIL]"]) == ("Ann", EMAIL)
 
@@ -103,7 +103,7 @@ def test_upemail_readdresses_the_member(subscribed, receiver):
     assert emu.get_member(api_key, list_id, "ann@new.example")["status"] == "subscribed"
     [form] = receiver.forms
     assert (form["type"], form["data[old_email]"], form["data[new_email]"]) == ("upemail", EMAIL, "ann@new.example")
-    assert form["data[new_id]"] == md5("ann@new.example")
+    assert form["data[new_id]"] == emu.get_member(api_key, list_id, "ann@new.example")["unique_email_id"]
 
 
 def test_only_webhooks_listening_to_the_event_and_its_source_are_called(mailchimp_account, api, receiver):
@@ -131,3 +131,28 @@ def test_refusals(subscribed, receiver):
     assert taken.status_code == 400
     assert emu.get_member(api_key, list_id, EMAIL)["status"] == "subscribed"
     assert [form["type"] for form in receiver.forms] == ["subscribe"]
+
+
+def test_a_signup_after_a_permanent_delete_is_a_new_member_the_api_may_write(subscribed, receiver, api):
+    """A member deleted for good cannot be written by the API ("must re-subscribe"); its owner's signup on a form
+    makes a new one (another unique_email_id, the one its webhook names), which the API may write from then on."""
+    emu, api_key, list_id = subscribed
+    first = emu.get_member(api_key, list_id, EMAIL)["unique_email_id"]
+    assert api("POST", f"lists/{list_id}/members/{md5(EMAIL)}/actions/delete-permanent").status_code == 204
+    body = {"email_address": EMAIL, "status_if_new": "subscribed"}
+    assert api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json=body).status_code == 400
+    response = fire(emu, api_key=api_key, list_id=list_id, type="subscribe", email=EMAIL, merges={"FNAME": "Fay"})
+    again = response.json()["member"]
+    assert again["unique_email_id"] != first
+    [form] = receiver.forms
+    assert (form["type"], form["data[id]"]) == ("subscribe", again["unique_email_id"])
+    written = api("PUT", f"lists/{list_id}/members/{md5(EMAIL)}", json=dict(body, merge_fields={"LNAME": "Form"}))
+    assert written.status_code == 200, written.text
+    assert written.json()["unique_email_id"] == again["unique_email_id"]
+
+
+def test_a_cleaned_event_names_the_address_only(subscribed, receiver):
+    emu, api_key, list_id = subscribed
+    fire(emu, api_key=api_key, list_id=list_id, type="cleaned", email=EMAIL)
+    [form] = receiver.forms
+    assert set(form) == {"type", "fired_at", "data[email]", "data[reason]", "data[list_id]"}

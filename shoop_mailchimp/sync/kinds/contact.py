@@ -440,6 +440,15 @@ def shop_values(contact, facts, language):
     }
 
 
+def created_again(row, member):
+    """Whether Mailchimp's ``member`` (as read) of the row's address is another than the one the row's sends wrote
+    (another ``unique_email_id``): the contact's own was deleted in Mailchimp, and the address's owner made a new one
+    since (a signup on Mailchimp's own form). It is its owner's, never the contact's to move, rename or delete. A row
+    that recorded no id (sent before ids were kept) cannot tell: its member counts as the one it wrote."""
+    written = row.unique_email_id
+    return bool(written) and bool(member.get("unique_email_id")) and member["unique_email_id"] != written
+
+
 class ContactPlan:
     """Everything one contact's delivery sends, computed without touching the network.
 
@@ -777,83 +786,25 @@ class ContactPlan:
             else:
                 self.owned = self.creates = True
         elif self.previous_shared:
-            # Another of the shop's contacts still has the old address, or its member was not this contact's: that
-            # member (its owner's consent, data and tags) stays there. The new address is a member of its own,
-            # written under the consent rules like any new member (status_if_new: subscribed only with this
-            # contact's consent), unless Mailchimp holds one there already that is not the contact's.
-            self.tags_applied, self.tags_found = set(), set()
-            if self.owned is None:
-                self.owned = True
-                if not read_new and (yield from self._arriving_at_held_member()):
-                    self._leave_member_alone()
-            log("member.email", "E-mail changed from %s to %s: %s, whose member was left there; %s is written as a "
-                "member of its own%s" % (
-                    self.previous_email, self.email, "the member of %s was not this contact's" % self.previous_email
-                    if self.previous_left else "another contact of the shop still has %s" % self.previous_email,
-                    self.email, "" if self.owned else " (Mailchimp held one there already: its names, language, "
-                    "groups and tags were left as they are)"))
+            why = ("the member of %s was not this contact's" if self.previous_left
+                   else "another contact of the shop still has %s") % self.previous_email
+            yield from self._new_address_apart(log, read_new, why)
             if self.consent_left:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
                 yield from unsubscribe_kept_member(
                     list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
                     "%s was left to the other contacts of the shop with the address" % self.previous_email)
         elif self.previous_email:
-            try:
-                move = {"email_address": self.email}
-                if self.move_confirms:
-                    move["status"] = members.PENDING
-                    # Pending after an earlier move (another typo): a move back still restores the subscription.
-                    left = self.row.subscription_moved_from if self.row.member_status == members.PENDING else ""
-                    if self.row.member_status == members.SUBSCRIBED:
-                        # Subscribed in Mailchimp (not only in the shop's view of it): a move back restores it.
-                        held = (yield Operation("GET", member_path(list_id, self.previous_email),
-                                                params={"fields": "status"})) or {}
-                        left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
-                moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
-                self.owned = True  # its own member, moved along
-                if self.move_confirms:
-                    # The member's status now is the new address's owner's to confirm: no write forces another.
-                    status, link_on_move = None, (moved or {}).get("status") == members.PENDING
-                    self.subscription_moved_from = left if link_on_move else ""
-                elif self.move_restores:
-                    # Back at the address its owner proved, where the member was subscribed before: as it was.
-                    status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
-                log("member.email", "E-mail changed in Mailchimp from %s to %s%s" % (
-                    self.previous_email, self.email, "; double opt-in: the new address's owner is asked to confirm "
-                    "the consent (pending)" if self.move_confirms else "; double opt-in: back at the address its "
-                    "owner proved, where the member was subscribed before the move: subscribed again"
-                    if self.move_restores else ""))
-            except MailchimpNotFound:
-                self.owned = True  # the write below creates the member
-                log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old "
-                    "address" % (self.previous_email, self.email))
-            except MailchimpAPIError as error:
-                if not errors.member_exists(error):
-                    raise
-                # The new address already has a member of its own. The person lives there now: the old
-                # address is archived (no longer mailed), and the shop's consent goes with the person.
-                try:
-                    yield Operation("DELETE", member_path(list_id, self.previous_email))
-                except MailchimpNotFound:
-                    pass
-                # The tags the shop applied (and found) are the archived member's: the member moved into carries its
-                # own, read from its write's answer below (a rule's tag it has already was added by hand there).
-                self.tags_applied, self.tags_found = set(), set()
-                if self.owned is None:
-                    # Someone else's member (Shuup does not verify an address typed into an account), whatever the
-                    # consent: it keeps its names, language, groups and tags.
-                    self._leave_member_alone()
-                if self.permission or self.consent_request == ConsentRequest.CONFIRM:
-                    # The member under the new address may be someone else's (Shuup does not verify an address
-                    # typed into an account): its owner confirms the shop's consent first, unless subscribed.
-                    existing = (yield Operation("GET", member_path(list_id, self.email), params={"fields": "status"}))
-                    if (existing or {}).get("status") not in (members.SUBSCRIBED, members.PENDING):
-                        status = members.PENDING
-                log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
-                    "was archived%s%s" % (self.previous_email, self.email,
-                                          " and its owner is asked to confirm the shop's consent" if status else "",
-                                          "" if self.owned else "; its names, language, groups and tags were left "
-                                          "as they are (not this contact's)"))
+            held = yield from self._member_left()
+            if held is None:
+                self._no_member_left(log)
+            elif created_again(self.row, held):
+                # Not the member this contact's sends wrote: its owner made it after the contact's own was deleted
+                # in Mailchimp (a signup on Mailchimp's own form). It stays as it is, under its address.
+                yield from self._new_address_apart(log, read_new, "the member of %s is not the one this contact's "
+                                                   "sends wrote (created again since)" % self.previous_email)
+            else:
+                link_on_move, restored, status = yield from self._move_member(held, status, log)
         if self.signup and not self.member_unchanged:
             status = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
@@ -958,6 +909,97 @@ class ContactPlan:
                                     params={"fields": "status,timestamp_signup"})) or {}
         except MailchimpNotFound:
             return None
+
+    def _member_left(self):
+        """The member under the address the contact leaves, read before it is moved (its ``unique_email_id`` and
+        status), or None when Mailchimp has none."""
+        try:
+            held = yield Operation("GET", member_path(self.configuration.list_id, self.previous_email),
+                                   params={"fields": "unique_email_id,status"})
+        except MailchimpNotFound:
+            return None
+        return held or {}
+
+    def _no_member_left(self, log):
+        self.owned = True  # the write below creates the member
+        log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old address" % (
+            self.previous_email, self.email))
+
+    def _new_address_apart(self, log, read_new, why):
+        """The member of the old address is not the contact's to move (``why``: another contact of the shop still
+        has the address, or the member is not this contact's): it stays there, with its owner's consent, data and
+        tags. The new address is a member of its own, written under the consent rules like any new member
+        (status_if_new: subscribed only with this contact's consent), unless Mailchimp holds one there already that
+        is not the contact's (``read_new``: read already)."""
+        self.tags_applied, self.tags_found = set(), set()
+        if self.owned is None:
+            self.owned = True
+            if not read_new and (yield from self._arriving_at_held_member()):
+                self._leave_member_alone()
+        log("member.email", "E-mail changed from %s to %s: %s, whose member was left there; %s is written as a "
+            "member of its own%s" % (
+                self.previous_email, self.email, why, self.email, "" if self.owned else " (Mailchimp held one there "
+                "already: its names, language, groups and tags were left as they are)"))
+
+    def _move_member(self, held, status, log):
+        """The contact's own member (``held``: as read under the old address) moves to the new address. Returns
+        ``(link_on_move, restored, status)``: whether the move left it pending (a link mailed), or subscribed again
+        (back at the address its owner proved), and the status for the new address's write."""
+        list_id = self.configuration.list_id
+        link_on_move = restored = False
+        try:
+            move = {"email_address": self.email}
+            if self.move_confirms:
+                move["status"] = members.PENDING
+                # Pending after an earlier move (another typo): a move back still restores the subscription.
+                left = self.row.subscription_moved_from if self.row.member_status == members.PENDING else ""
+                if self.row.member_status == members.SUBSCRIBED:
+                    # Subscribed in Mailchimp (not only in the shop's view of it): a move back restores it.
+                    left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
+            moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
+            self.owned = True  # its own member, moved along
+            if self.move_confirms:
+                # The member's status now is the new address's owner's to confirm: no write forces another.
+                status, link_on_move = None, (moved or {}).get("status") == members.PENDING
+                self.subscription_moved_from = left if link_on_move else ""
+            elif self.move_restores:
+                # Back at the address its owner proved, where the member was subscribed before: as it was.
+                status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
+            log("member.email", "E-mail changed in Mailchimp from %s to %s%s" % (
+                self.previous_email, self.email, "; double opt-in: the new address's owner is asked to confirm "
+                "the consent (pending)" if self.move_confirms else "; double opt-in: back at the address its "
+                "owner proved, where the member was subscribed before the move: subscribed again"
+                if self.move_restores else ""))
+        except MailchimpNotFound:  # deleted since it was read
+            self._no_member_left(log)
+        except MailchimpAPIError as error:
+            if not errors.member_exists(error):
+                raise
+            # The new address already has a member of its own. The person lives there now: the old
+            # address is archived (no longer mailed), and the shop's consent goes with the person.
+            try:
+                yield Operation("DELETE", member_path(list_id, self.previous_email))
+            except MailchimpNotFound:
+                pass
+            # The tags the shop applied (and found) are the archived member's: the member moved into carries its
+            # own, read from its write's answer below (a rule's tag it has already was added by hand there).
+            self.tags_applied, self.tags_found = set(), set()
+            if self.owned is None:
+                # Someone else's member (Shuup does not verify an address typed into an account), whatever the
+                # consent: it keeps its names, language, groups and tags.
+                self._leave_member_alone()
+            if self.permission or self.consent_request == ConsentRequest.CONFIRM:
+                # The member under the new address may be someone else's (Shuup does not verify an address
+                # typed into an account): its owner confirms the shop's consent first, unless subscribed.
+                existing = (yield Operation("GET", member_path(list_id, self.email), params={"fields": "status"}))
+                if (existing or {}).get("status") not in (members.SUBSCRIBED, members.PENDING):
+                    status = members.PENDING
+            log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
+                "was archived%s%s" % (self.previous_email, self.email,
+                                      " and its owner is asked to confirm the shop's consent" if status else "",
+                                      "" if self.owned else "; its names, language, groups and tags were left "
+                                      "as they are (not this contact's)"))
+        return link_on_move, restored, status
 
     def _arriving_at_held_member(self):
         """Whether Mailchimp holds a member of the contact's new address already, the contact arriving there without
@@ -1401,8 +1443,7 @@ class ErasePlan:
             return
         member = member or {}
         subscribed_by_others = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in
-        written = self.row.unique_email_id
-        replaced = bool(written) and bool(member.get("unique_email_id")) and member["unique_email_id"] != written
+        replaced = created_again(self.row, member)
         if subscribed_by_others or replaced:
             log("member.kept", "%s was not deleted (erasure): the member is %s, and %s" % (
                 self.row.email, member.get("status", ""),

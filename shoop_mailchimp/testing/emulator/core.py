@@ -527,6 +527,9 @@ class Emulator:
             ctx = Context(self, account, {}, {}, {})
             member = lst.members.get(subscriber_hash(email))
             if member is None and type == "subscribe":
+                # A new member (a new unique_email_id), also of an address deleted for good: its owner may subscribe
+                # again on a form, and the API may write the member from then on.
+                lst.forgotten.discard(subscriber_hash(email))
                 member = new_member(ctx, lst, email, "subscribed", {"merge_fields": merges or {}}, validate=False)
             elif member is None:
                 raise KeyError(f"No member {email} in list {list_id}")
@@ -798,12 +801,14 @@ def _decode(raw):
 
 
 def _event_data(type, member, old_email):
-    """The ``data[...]`` fields Mailchimp sends with a member event (``list_id`` is added on delivery)."""
+    """The ``data[...]`` fields Mailchimp sends with a member event (``list_id`` is added on delivery). A member is
+    named by its ``unique_email_id`` (Mailchimp's samples: ``data[id]`` "8a25ff1d98", ``data[new_id]`` "51da8c3259",
+    ten hex digits as that id has; not the 32 of the subscriber hash); a ``cleaned`` event names only the address."""
     if type == "upemail":
-        return {"new_id": member["id"], "new_email": member["email_address"], "old_email": old_email}
-    data = {"id": member["id"], "email": member["email_address"]}
+        return {"new_id": member["unique_email_id"], "new_email": member["email_address"], "old_email": old_email}
     if type == "cleaned":
-        return dict(data, reason="hard")
+        return {"email": member["email_address"], "reason": "hard"}
+    data = {"id": member["unique_email_id"], "email": member["email_address"]}
     data.update(email_type=member["email_type"], ip_opt=member["ip_opt"],
                 merges=dict(member["merge_fields"], EMAIL=member["email_address"]))
     if type == "unsubscribe":
