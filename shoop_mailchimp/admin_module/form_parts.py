@@ -5,6 +5,7 @@ drainer runs; its findings (the account's audiences, what is wrong) are shown he
 status page. The key is never rendered back: only its last four characters.
 """
 from django import forms
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import ugettext_lazy as _
 from shuup.admin.form_part import FormPart, TemplatedFormDef
@@ -30,7 +31,7 @@ from shoop_mailchimp.sync.kinds.merge_fields import (
     chosen_map,
     missing_fields,
 )
-from shoop_mailchimp.sync.kinds.tags import MAX_TAG_LENGTH, clean_tag
+from shoop_mailchimp.sync.kinds.tags import MAX_TAG_LENGTH, clean_tag, rule_keys, rules_added
 
 FORM_NAME = "mailchimp"
 
@@ -331,9 +332,15 @@ class MailchimpFormPart(FormPart):
             if mapping != chosen_map(config):  # until one is chosen, the defaults follow the audience's fields
                 config.merge_field_map = mapping
                 fields.append("merge_field_map")
+        rules_before = rule_keys(config)
         config.customer_tag = clean_tag(data.get("customer_tag"))
         config.company_tag = clean_tag(data.get("company_tag"))
         config.tag_group_ids = sorted(int(pk) for pk in data.get("tag_groups") or []) or None
+        # A rule added now back-fills the tags of older facts quietly (no tag automation): see sync.kinds.tags.
+        added = rules_added(config.tag_rules_added, rules_before, rule_keys(config), timezone.now())
+        if added != config.tag_rules_added:
+            config.tag_rules_added = added
+            fields.append("tag_rules_added")
         before = set(interest_groups(config).values_list("pk", flat=True))
         chosen = {int(pk) for pk in data.get("interest_groups") or []}
         if chosen != before:  # until groups are chosen, new groups join by themselves (built-in ones not)

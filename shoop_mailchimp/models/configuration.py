@@ -174,6 +174,10 @@ class MailchimpConfiguration(models.Model):
         help_text=_("Tags members who are company contacts; empty: no such tag."))
     tag_group_ids = JSONField(
         null=True, blank=True, help_text=_("The contact groups whose members get a tag named after the group."))
+    tag_rules_added = JSONField(
+        null=True, blank=True, help_text=_("When each tag rule was added ({rule: when}): the tags it gives contacts "
+                                           "last sent before then back-fill older facts, added without starting "
+                                           "Mailchimp's tag automations."))
     site_script_enabled = models.BooleanField(
         default=False, verbose_name=_("Mailchimp site script on the storefront"),
         help_text=_("Site tracking, pop-up forms and browse abandonment. With the shop's cookie consent (GDPR) on, "

@@ -153,6 +153,11 @@ class SyncState(models.Model):
         blank=True, verbose_name=_("tags found on the member"),
         help_text=_("Tags a rule gives the member that it already carried when the shop first wanted them "
                     "(added in Mailchimp): the shop never removes them."))
+    tags_compared_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("tags compared with the rules"),
+        help_text=_("When a send of the contact last compared its tags with the shop's tag rules (tags sent, or "
+                    "none needed): a rule added after it gives tags for facts older than the rule, sent without "
+                    "starting Mailchimp's tag automations."))
     consent_request = models.CharField(
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
         help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "

@@ -45,7 +45,7 @@ class Outcome:
     result: Result
     #: One plain sentence for the shop owner (what happened); the technical detail is in ``error``.
     reason: str = ""
-    #: What Mailchimp holds now, recorded on the row when it closes as synced.
+    #: What Mailchimp holds now, recorded on the row when it closes as synced (or unchanged).
     facts: dict = field(default_factory=dict)
     #: Technical detail for the log entry and the row: status, problem JSON, request, traceback.
     error: Optional[dict] = None
@@ -80,8 +80,9 @@ class Outcome:
         return cls(Result.SYNCED, facts=facts)
 
     @classmethod
-    def unchanged(cls):
-        return cls(Result.UNCHANGED)
+    def unchanged(cls, **facts):
+        """``facts``: what the row learnt without a request (when its contact's tags were last compared)."""
+        return cls(Result.UNCHANGED, facts=facts)
 
     @classmethod
     def skipped(cls, reason):

@@ -31,7 +31,7 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
-               "customer_sent", "foreign_member", "subscription_moved_from")
+               "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -294,7 +294,7 @@ def forget_audience(shop_id, kind, withdrawn):
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint="", refused_fingerprint="", last_synced_at=None, email="", shop_email="",
                      member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
-                     consent_sent_at=None, mailchimp_fact_at=None)
+                     consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None)
     erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
     return erasures + _requeue(rows.filter(erase=False), **forgotten)
 
@@ -622,7 +622,7 @@ def _synced_fields(row, outcome):
     fields = dict(attempts=0, last_error="", last_error_data=None, refused_fingerprint="")
     if outcome.result == Result.SYNCED:
         fields["last_synced_at"] = timezone.now()
-        fields.update(_fact_fields(row, outcome.facts))
+    fields.update(_fact_fields(row, outcome.facts))
     return fields
 
 

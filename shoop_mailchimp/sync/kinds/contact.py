@@ -396,7 +396,8 @@ def plan(configuration, row, context):
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     if contact_plan.left_archived:
         return Outcome.skipped("archived in Mailchimp: left archived until consent is given or withdrawn in the shop")
-    return Outcome.unchanged() if contact_plan.unchanged else contact_plan
+    # A row closed unchanged compared its contact's tags with the rules too: a tag it gets later is a fresh fact's.
+    return Outcome.unchanged(tags_compared_at=row.claimed_at) if contact_plan.unchanged else contact_plan
 
 
 #: What a member write carries of the contact besides its address and status.
@@ -605,6 +606,10 @@ class ContactPlan:
                                             facts.group_names)
         self.tags_applied = tags.parse_tags(row.applied_tags)
         self.tags_found = tags.parse_tags(row.found_tags)
+        #: The wanted tags of rules added since the contact's tags were last compared with the rules: facts older
+        #: than the rule, added without starting tag automations (see :mod:`.tags`).
+        self.tags_backfill = tags.backfilled(self.tags_wanted, tags.rule_moments(configuration, facts.group_names),
+                                             row.tags_compared_at or row.last_synced_at)
         if self.owned is False:
             # Kept off a member not its own since it arrived there: only what the consent rules say, no tags.
             self._leave_member_alone()
@@ -700,7 +705,7 @@ class ContactPlan:
         return tags.without(self.tags_wanted, self.tags_applied, self.tags_found)
 
     def tag_change(self, carried=None):
-        return tags.TagChange(self.tags_wanted, self.tags_applied, self.tags_found, carried)
+        return tags.TagChange(self.tags_wanted, self.tags_applied, self.tags_found, carried, self.tags_backfill)
 
     @property
     def member_unchanged(self):
@@ -869,12 +874,12 @@ class ContactPlan:
             # added or removed.
             tag_change = self.tag_change(set(self.tags_wanted) if self.arrived_at_held else (
                 None if member is None else tags.member_tags(member)))
-            tags_operation = tag_change.operation(list_id, self.email, self.configuration.store_syncing)
-            if tags_operation is not None:
+            for tags_operation in tag_change.operations(list_id, self.email, self.configuration.store_syncing):
                 yield tags_operation
-                log("member.tags", "Tags of %s: %s" % (self.email, ", ".join(
+                log("member.tags", "Tags of %s: %s%s" % (self.email, ", ".join(
                     "%s %s" % ("+" if change["status"] == "active" else "-", change["name"])
-                    for change in tags_operation.body["tags"])))
+                    for change in tags_operation.body["tags"]),
+                    " (is_syncing: no tag automation)" if tags_operation.body.get("is_syncing") else ""))
         link_asked = link_on_move or (member is not None and link_mailed(member_status, status,
                                                                           self.row.member_status))
         log("contact.sent", "%s is %s in the audience%s, and customer %s in the store" % (
@@ -885,7 +890,7 @@ class ContactPlan:
                                decided_at, None if member is None else member.get("unique_email_id", ""),
                                unsubscribed_meanwhile, tag_change, self.request_done, link_asked,
                                learnt=self.learnt, contact_id=self.row.object_id, seen_at=self.row.last_synced_at,
-                               foreign_member=self.foreign_member_fact)
+                               foreign_member=self.foreign_member_fact, compared_at=self.row.claimed_at)
         if link_on_move or restored:
             # The consent moved with the member is a request its owner has not confirmed, as one typed for an
             # address nobody proved: it stays *confirm* until they do (the ``subscribe`` webhook). Moved back
@@ -1170,7 +1175,7 @@ def link_mailed(member_status, status_sent, status_before):
 
 def sent_outcome(email, shop_email, permission, fingerprint, member_status, status_change, decided_at,
                  unique_email_id=None, unsubscribed_meanwhile=False, tag_change=None, consent_request="",
-                 link_asked=False, learnt=(), contact_id=None, seen_at=None, foreign_member=None):
+                 link_asked=False, learnt=(), contact_id=None, seen_at=None, foreign_member=None, compared_at=None):
     """The Outcome of a contact Mailchimp took, one by one or in a batch. ``unique_email_id``: Mailchimp's
     answer when the member was written (None when its PUT was skipped); ``decided_at``: when the shop's
     consent decision left, so that an unsubscribe recorded after it stays newer; ``tag_change``: the
@@ -1178,7 +1183,8 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     shopper's request this send carried, now done; ``learnt``: what the send taught the shop
     (:func:`address_unsubscribed`); ``contact_id``: the row's contact, and ``seen_at``: when its row last saw the
     member (its last send), for an unsubscribe the answer shows that the shop never heard of; ``foreign_member``:
-    whether the member is not the contact's (:attr:`ContactPlan.owned`; None: unknown, the row keeps what it had)."""
+    whether the member is not the contact's (:attr:`ContactPlan.owned`; None: unknown, the row keeps what it had);
+    ``compared_at``: when the send compared the contact's tags with the shop's rules (its claim)."""
     # Unsubscribed in Mailchimp without the shop hearing of it yet (the webhook is late, lost, or not
     # registered): the shop learns it from this answer, as it would from the webhook.
     withdrawn = permission and member_status == members.UNSUBSCRIBED and (unsubscribed_meanwhile or not status_change)
@@ -1189,6 +1195,7 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
     if tag_change is not None:
         facts["applied_tags"] = tags.format_tags(tag_change.applied)
         facts["found_tags"] = tags.format_tags(tag_change.found)
+        facts["tags_compared_at"] = compared_at
     if consent_request:
         facts["consent_request"] = consent.request_left(consent_request, member_status)
     if status_change:
@@ -1518,7 +1525,8 @@ def _build_reads(configuration, pairs, rows, sent):
                  "fingerprint": plan.fingerprint, "customer": plan.customer, "status_change": plan.status_change,
                  "refusal_key": plan.refusal_key, "decides_consent": plan.decides_consent(plan.status_change),
                  "tags_wanted": sorted(plan.tags_wanted), "tags_applied": sorted(plan.tags_applied),
-                 "tags_found": sorted(plan.tags_found), "consent_request": plan.request_done,
+                 "tags_found": sorted(plan.tags_found), "tags_backfill": sorted(plan.tags_backfill),
+                 "consent_request": plan.request_done,
                  "consent_asked": plan.consent_request, "status_before": row.member_status,
                  "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else "",
                  "foreign_member": None if plan.ownership_unknown else plan.owned is False}
@@ -1605,6 +1613,11 @@ def _read_members(configuration, row, results, facts):
     return None
 
 
+#: The result steps of a row's tags requests in a batch, in their order (:meth:`.tags.TagChange.operations`: the
+#: back-filled tags', then the others').
+TAG_STEPS = ("tags", "more_tags")
+
+
 def _build_customers(configuration, pairs, rows, sent):
     """Each customer PUT, opted in only when its member is subscribed, and the GDPR marketing permissions
     of members whose consent the shop decided."""
@@ -1627,10 +1640,9 @@ def _build_customers(configuration, pairs, rows, sent):
         if permissions:
             operations.append(batches.encode(permissions, "c:%d:permissions" % row.id))
         tag_change = _batch_tag_change(facts)
-        tags_operation = tag_change and tag_change.operation(configuration.list_id, facts["email"],
-                                                             configuration.store_syncing)
-        if tags_operation:
-            operations.append(batches.encode(tags_operation, "c:%d:tags" % row.id))
+        for index, tags_operation in enumerate(tag_change.operations(
+                configuration.list_id, facts["email"], configuration.store_syncing) if tag_change else ()):
+            operations.append(batches.encode(tags_operation, "c:%d:%s" % (row.id, TAG_STEPS[index])))
     return operations
 
 
@@ -1638,7 +1650,7 @@ def _read_customers(configuration, row, results, facts):
     customer = results.get("customer")
     if facts is None or (customer is None and not facts.get("customer_skipped")):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
-    for step in ("customer", "permissions", "tags"):
+    for step in ("customer", "permissions") + TAG_STEPS:
         if step in results and operation_failed(results[step]):
             outcome = result_outcome(results[step], step)
             if not facts.get("member_skipped"):
@@ -1658,7 +1670,7 @@ def _read_customers(configuration, row, results, facts):
                         link_asked=not facts.get("member_skipped") and link_mailed(
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
                         learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
-                        foreign_member=facts.get("foreign_member"))
+                        foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
 
 
 def _batch_learnt(row, facts):
@@ -1677,7 +1689,8 @@ def _batch_tag_change(facts):
     if facts.get("foreign_member"):
         carried = facts.get("tags_wanted") or ()  # not the contact's member: no tag added or removed
     return tags.TagChange(set(facts.get("tags_wanted") or ()), set(facts.get("tags_applied") or ()),
-                          set(facts.get("tags_found") or ()), None if carried is None else set(carried))
+                          set(facts.get("tags_found") or ()), None if carried is None else set(carried),
+                          set(facts.get("tags_backfill") or ()))
 
 
 BATCH_PHASES = (BatchPhase(_build_reads, _read_reads, plans=True), BatchPhase(_build_members, _read_members),
