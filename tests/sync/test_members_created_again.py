@@ -139,3 +139,28 @@ def test_a_send_under_way_when_the_shop_learns_the_member_not_the_contacts_does_
     drain()
     assert emulator.get_member(api_key, list_id, email)["merge_fields"]["LNAME"] == "Former"
     assert row_of(person).foreign_member is True
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_contact_whose_member_was_deleted_moving_onto_a_subscribers_address_leaves_her_names(
+        configuration, mailchimp_account):
+    """The contact's own member was deleted in Mailchimp (nothing left under its old address to move), and the
+    contact, consenting, changes its address to one whose member is a Mailchimp-form subscriber's. Finding no member
+    to move, the send took the new address's member for its own and wrote its names there. Nothing shows that
+    member the contact's: it keeps its names, and the contact's consent reaches it as the consent rules say."""
+    emulator, api_key, list_id = mailchimp_account
+    old, new = "eve.deleted@fastmail.com", "fay.form.subscriber@fastmail.com"
+    emulator.add_members(api_key, list_id, [new], status="subscribed", merge_fields=FORM_NAMES)
+    person = new_person(permission=True, email=old, first_name="Eve", last_name="Mover")
+    emulator.edit_member_by_hand(api_key, list_id, old, delete=True)
+
+    person = PersonContact.objects.get(pk=person.pk)
+    person.email = new
+    person.save()
+
+    member = emulator.get_member(api_key, list_id, new)
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Fay", "Former"), (
+        "a contact moving onto a form subscriber's address renamed her member")
+    assert member["status"] == "subscribed"
+    assert row_of(person).foreign_member is True

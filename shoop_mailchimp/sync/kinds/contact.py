@@ -802,7 +802,7 @@ class ContactPlan:
         elif self.previous_email:
             held = yield from self._member_left()
             if held is None:
-                self._no_member_left(log)
+                yield from self._no_member_left(log)
             elif created_again(self.row, held):
                 # Not the member this contact's sends wrote: its owner made it after the contact's own was deleted
                 # in Mailchimp (a signup on Mailchimp's own form). It stays as it is, under its address.
@@ -926,9 +926,18 @@ class ContactPlan:
         return held or {}
 
     def _no_member_left(self, log):
-        self.owned = True  # the write below creates the member
-        log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old address" % (
-            self.previous_email, self.email))
+        """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
+        contact's own at the new address, unless Mailchimp holds one there already (read first, unless the contact's
+        owner proved the address theirs), which is someone else's: its data and tags are left alone."""
+        held = "" if self.owned else (yield from self._arriving_at_held_member())
+        if held:
+            self.tags_applied, self.tags_found = set(), set()
+            self._leave_member_alone()
+        else:
+            self.owned = True
+        log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old address%s" % (
+            self.previous_email, self.email, "; %s already had one, not this contact's: its names, language, groups "
+            "and tags were left as they are" % self.email if held else ""))
 
     def _new_address_apart(self, log, read_new, why):
         """The member of the old address is not the contact's to move (``why``: another contact of the shop still
@@ -976,7 +985,7 @@ class ContactPlan:
                 "owner proved, where the member was subscribed before the move: subscribed again"
                 if self.move_restores else ""))
         except MailchimpNotFound:  # deleted since it was read
-            self._no_member_left(log)
+            yield from self._no_member_left(log)
         except MailchimpAPIError as error:
             if not errors.member_exists(error):
                 raise
