@@ -133,7 +133,7 @@ def recovered_marks(rows):
     """What a burst's batch keeps in ``sent`` from the start: which of its rows were recovered (a lost
     attempt's, see :func:`state.claim`), and when that attempt claimed them, or None. The batch's token replaces
     the one that told so."""
-    return {str(row.id): {"recovered": True, "lost_attempt_at": _isoformat(getattr(row, "lost_attempt_at", None))}
+    return {str(row.id): {"recovered": True, "previous_claim_at": _isoformat(getattr(row, "previous_claim_at", None))}
             for row in rows if getattr(row, "recovered", False)} or None
 
 
@@ -149,7 +149,7 @@ def _mark_recovered(batch, rows):
     for row in rows:
         marks = sent.get(str(row.id)) or {}
         row.recovered = bool(marks.get("recovered"))
-        row.lost_attempt_at = parse_datetime(marks.get("lost_attempt_at") or "")
+        row.previous_claim_at = parse_datetime(marks.get("previous_claim_at") or "")
     return rows
 
 

@@ -466,14 +466,16 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None, only
             taken.update(**take)
     if not found:
         return []  # most rounds: nothing is due, and this was the only statement
-    recovered = {row_id: claimed_at for row_id, claimed_by, claimed_at in found if claimed_by}
+    recovered = {row_id for row_id, claimed_by, _at in found if claimed_by}
+    previous_claims = {row_id: claimed_at for row_id, _by, claimed_at in found}
     rows = list(SyncState.objects.filter(claimed_by=token))
     for row in rows:
         # Still carrying a token: the last worker's attempt never ended (it died or its lease ran out),
-        # and what it sent may have reached Mailchimp without the row learning it. ``lost_attempt_at``: when that
-        # attempt claimed the row (a member it created carries it: ContactPlan.created_by_lost_attempt).
+        # and what it sent may have reached Mailchimp without the row learning it.
         row.recovered = row.id in recovered
-        row.lost_attempt_at = recovered.get(row.id)
+        # When the row's previous attempt claimed it: a member that attempt created carries it, whether the attempt
+        # died or only its answer was lost (contact.created_by_an_earlier_attempt).
+        row.previous_claim_at = previous_claims.get(row.id)
     return rows
 
 

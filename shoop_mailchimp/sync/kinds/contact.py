@@ -516,7 +516,7 @@ class ContactPlan:
         #: The contact's first send, of an address its owner did not prove, whatever its consent (a consent typed
         #: into the newsletter block reads the member its own way: :meth:`_signup_read`): Mailchimp's member there,
         #: if any, is read first (one GET; see run), and is someone else's unless this row's own lost attempt
-        #: created it (:func:`created_by_lost_attempt`).
+        #: created it (:func:`created_by_an_earlier_attempt`).
         self.first_unproven = self.owned is None and not self.previous_email and (
             row.consent_request != ConsentRequest.SIGNUP)
         #: The new address is another contact's of the shop too (the member there is theirs as well), and this
@@ -775,11 +775,11 @@ class ContactPlan:
             status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.first_unproven:
             held = yield from self._member_found_on_arrival()
-            if held is not None and self.recovered and created_by_lost_attempt(
-                    held, getattr(self.row, "lost_attempt_at", None)):
-                self.owned = True
-                log("member.recovered", "Mailchimp holds a member of %s, created by this contact's attempt that never "
-                    "ended (its signup time is that attempt's): the contact's own" % self.email)
+            if held is not None and created_by_an_earlier_attempt(held, getattr(self.row, "previous_claim_at", None)):
+                self.owned = self.creates = True
+                log("member.recovered", "Mailchimp holds a member of %s, created by an earlier attempt of this "
+                    "contact's whose answer never came back (its signup time is that attempt's): the contact's own"
+                    % self.email)
             elif held is not None:
                 # The member is another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's
                 # of the shop): this write carries only what the consent rules say, now and at later sends.
@@ -1083,10 +1083,13 @@ class ContactPlan:
         rules ask: pending, unless subscribed or pending already. Returns the status to send."""
         try:
             existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
-                                       params={"fields": "status"})
+                                       params={"fields": "status,timestamp_signup"})
         except MailchimpNotFound:
-            if self.owned is None:
-                self.owned = True  # the write creates the member
+            existing = None
+        if self.owned is None and (existing is None or created_by_an_earlier_attempt(
+                existing, getattr(self.row, "previous_claim_at", None))):
+            # None there: the write creates the member, the contact's own (or an earlier attempt's write did).
+            self.owned = self.creates = True
             return status
         if not self.owned:
             self.tags_found = set() if self.owned is None else self.tags_found
@@ -1164,12 +1167,13 @@ def signup_stamp(moment):
     return moment.astimezone(dt_timezone.utc).replace(microsecond=0)
 
 
-def created_by_lost_attempt(member, lost_at):
-    """Whether ``member``, found by a recovered first send, is the one its row's lost attempt created: its
-    ``timestamp_signup`` is the moment that attempt claimed the row (``lost_at``; the member write of a send that
-    creates the member carries it). A member held before, or made by someone else since, signed up at another
-    moment."""
-    return bool(lost_at) and parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(lost_at)
+def created_by_an_earlier_attempt(member, previous_claim_at):
+    """Whether ``member``, found by a first send, is the one an earlier attempt of its row created (its worker died,
+    or its answer was lost): its ``timestamp_signup`` is the moment that attempt claimed the row
+    (``previous_claim_at``; the member write of a send that creates the member carries it). A member held before,
+    or made by someone else since, signed up at another moment."""
+    return bool(previous_claim_at) and (
+        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(previous_claim_at))
 
 
 def confirmation_lifetime():
@@ -1526,8 +1530,13 @@ def _build_reads(configuration, pairs, rows, sent):
     """Each row's member write, decided here from its plan (kept in ``sent`` for the members phase), and the reads
     of the members of first sends at addresses nobody proved (ContactPlan.first_unproven), whose write waits for
     what the read finds: written in full where Mailchimp holds none (the send creates the contact's own), without
-    the contact's data where it holds one (another's)."""
-    operations = []
+    the contact's data where it holds one (another's). Of the batch's contacts with one address, only one can make
+    the member its own: a first send sharing its address with another row of the batch (one that writes its own
+    member, or an earlier first send of it) is not read, and writes as to another's member (Mailchimp runs a
+    batch's operations in any order: two reads would both find none, and both rows would take the member)."""
+    operations, pairs = [], list(pairs)
+    # Addresses a row of this batch writes as its own member, or reads first to decide.
+    claimed = {address_key(plan.email) for _row, plan in pairs if plan.owned is not None}
     for row, plan in pairs:
         facts = {"email": plan.email, "shop_email": plan.shop_email, "opt_in": plan.permission,
                  "sent_at": timezone.now().isoformat(),
@@ -1539,14 +1548,17 @@ def _build_reads(configuration, pairs, rows, sent):
                  "consent_asked": plan.consent_request, "status_before": row.member_status,
                  "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else "",
                  "foreign_member": None if plan.ownership_unknown else plan.owned is False}
-        if plan.owned is None:
+        if plan.owned is None and address_key(plan.email) in claimed:
+            facts.update(foreign_member=True, tags_applied=[], tags_found=[], member_write=batches.encode(
+                plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id))
+        elif plan.owned is None:
+            claimed.add(address_key(plan.email))
             plan.creates = True
             facts.update(read_first=True, member_write=batches.encode(
                 plan.member_operation(plan.status_change), "c:%d:member" % row.id), held_write=batches.encode(
                 plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id))
-            lost_at = getattr(row, "lost_attempt_at", None) if plan.recovered else None
-            if lost_at:
-                facts["lost_attempt_at"] = lost_at.isoformat()
+            if getattr(row, "previous_claim_at", None):
+                facts["previous_claim_at"] = row.previous_claim_at.isoformat()
             operations.append(batches.encode(Operation("GET", member_path(configuration.list_id, plan.email),
                                                        params={"fields": "status,timestamp_signup"}),
                                              "c:%d:read" % row.id))
@@ -1567,8 +1579,8 @@ def _read_reads(configuration, row, results, facts):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if operation_failed(read) and not batches.operation_not_found(read):
         return result_outcome(read, "read")
-    if operation_failed(read) or created_by_lost_attempt(batches.response_of(read), parse_datetime(
-            facts.get("lost_attempt_at") or "")):
+    if operation_failed(read) or created_by_an_earlier_attempt(batches.response_of(read), parse_datetime(
+            facts.get("previous_claim_at") or "")):
         facts["foreign_member"] = False  # Mailchimp holds none (the write creates the contact's own), or its own
     else:
         # Another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's of the shop): the write
@@ -1610,7 +1622,7 @@ def _read_members(configuration, row, results, facts):
         # the consent as a change, one by one (which can ask for a confirmation where Mailchimp wants one).
         outcome = Outcome(Result.RETRY, "%s was in the audience already: the consent given is sent as a change"
                           % facts["email"], waits=True)
-        outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"], False)
+        outcome.facts = _written_in_batch(facts, False)
         return outcome
     facts["unique_email_id"] = answer.get("unique_email_id", "")
     facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
@@ -1663,8 +1675,7 @@ def _read_customers(configuration, row, results, facts):
         if step in results and operation_failed(results[step]):
             outcome = result_outcome(results[step], step)
             if not facts.get("member_skipped"):
-                outcome.facts = written_facts(facts["email"], facts["member_status"], facts["opt_in"],
-                                              facts["decides_consent"], facts.get("consent_request", ""))
+                outcome.facts = _written_in_batch(facts, facts["decides_consent"], facts.get("consent_request", ""))
                 outcome.learnt.extend(_batch_learnt(row, facts))  # the member write taught it, whatever follows
             if step == "customer" and errors.in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
@@ -1680,6 +1691,16 @@ def _read_customers(configuration, row, results, facts):
                             facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
                         learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
                         foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
+
+
+def _written_in_batch(facts, decided, consent_request=""):
+    """What Mailchimp holds once a batch wrote a row's member, when a later step fails or the row is sent again
+    (:func:`written_facts`), with whose the member is as its reads phase decided: the row has arrived at the
+    address, and its next send must not take it for a row sent before ownership was recorded."""
+    written = written_facts(facts["email"], facts["member_status"], facts["opt_in"], decided, consent_request)
+    if facts.get("foreign_member") is not None:
+        written["foreign_member"] = facts["foreign_member"]
+    return written
 
 
 def _batch_learnt(row, facts):

@@ -1,0 +1,97 @@
+"""A consenting contact's first send, in a burst, at an address Mailchimp holds a guest buyer's member of: whose the
+member is is decided in a batch as one by one (found by independent review aud15, issue 19; each docstring tells
+what went wrong before the fix)."""
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.rounds import run_due_work
+from tests.helpers import batch_posts, make_all_due, member_puts, new_person, row_of
+from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_guest_buyers_member_keeps_its_names_in_a_burst_as_one_by_one(burst_settings, mailchimp_account):
+    """Guest buyers (transactional members, their own names) register accounts they never activate; the staff give
+    each consent. One by one, the first send reads the member, finds it is not the contact's (foreign_member), sends
+    the consent as a change and leaves the guest's names alone. In a burst the batch reads the member too, writes it
+    without data, learns it existed without the consent and retries, but records no foreign_member (the row's
+    written_facts carry none): the retry takes the member as its own (foreign_member None: "not known", sends write
+    data) and writes the account's names and tags over the guest's member."""
+    emulator, api_key, list_id = mailchimp_account
+    emails = ["guest.aud15.%d@fastmail.com" % number for number in range(THRESHOLD + 1)]
+    emulator.add_members(api_key, list_id, emails, status="transactional", merge_fields={"FNAME": "Guest"})
+    alone = new_person(email=emails[0], first_name="Stranger")
+    drain()  # one by one
+    assert emulator.get_member(api_key, list_id, alone.email)["status"] == "subscribed"
+    assert emulator.get_member(api_key, list_id, alone.email)["merge_fields"]["FNAME"] == "Guest"
+    assert row_of(alone).foreign_member is True
+
+    crowd = [new_person(email=email, first_name="Stranger") for email in emails[1:]]
+    emulator.clear_requests()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert batch_posts(emulator) and not member_puts(emulator), "the first writes went in batches"
+    make_all_due()
+    drain()  # their next plans: the consent as a change
+    for person in crowd:
+        member = emulator.get_member(api_key, list_id, person.email)
+        assert member["status"] == "subscribed"
+        assert member["merge_fields"]["FNAME"] == "Guest", "the guest buyer's names were overwritten by the account's"
+        assert row_of(person).foreign_member is True
+
+
+@pytest.mark.parametrize("count", [1, THRESHOLD + 1], ids=["one-by-one-control", "burst"])
+def test_erasing_a_strangers_account_keeps_the_guest_buyers_member_in_a_burst_as_one_by_one(
+        burst_settings, mailchimp_account, count):
+    """As above, then each account is erased (GDPR, its contact deleted): one by one the guest buyer's member is not
+    the account's (foreign_member True) and stays; after a burst the row says "not known" (None), the erasure takes
+    the member for the account's own and deletes the guest buyer's member permanently (Mailchimp never lets the API
+    add that address again)."""
+
+    emulator, api_key, list_id = mailchimp_account
+    emails = ["guest.erase.aud15.%d@fastmail.com" % number for number in range(count)]
+    emulator.add_members(api_key, list_id, emails, status="transactional", merge_fields={"FNAME": "Guest"})
+    crowd = [new_person(email=email, first_name="Stranger") for email in emails]
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert bool(batch_posts(emulator)) is (count > 1)
+    make_all_due()
+    drain()
+    for person in crowd:
+        PersonContact.objects.get(pk=person.pk).delete()
+    make_all_due()
+    drain()
+    for email in emails:
+        member = emulator.get_member(api_key, list_id, email)
+        assert member is not None, "the guest buyer's member %s was deleted for good by a stranger's erasure" % email
+
+
+@pytest.mark.parametrize("count", [1, THRESHOLD + 1], ids=["one-by-one-control", "burst"])
+def test_a_strangers_account_moving_away_leaves_the_guest_buyers_member_in_a_burst_as_one_by_one(
+        burst_settings, mailchimp_account, count):
+    """As above, then each account's address is changed to its owner's real one: one by one the guest buyer's member
+    is not the account's (foreign_member True) and stays at the guest's address; after a burst the row says "not
+    known" (None), so the move renames the guest buyer's member to the account's new address."""
+
+    emulator, api_key, list_id = mailchimp_account
+    emails = ["guest.move.aud15.%d@fastmail.com" % number for number in range(count)]
+    emulator.add_members(api_key, list_id, emails, status="transactional", merge_fields={"FNAME": "Guest"})
+    crowd = [new_person(email=email, first_name="Stranger") for email in emails]
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert bool(batch_posts(emulator)) is (count > 1)
+    make_all_due()
+    drain()
+    for number, person in enumerate(crowd):
+        person = PersonContact.objects.get(pk=person.pk)
+        person.email = "stranger.own.aud15.%d@fastmail.com" % number
+        person.save()
+    make_all_due()
+    drain()
+    for email in emails:
+        member = emulator.get_member(api_key, list_id, email)
+        assert member is not None and member["merge_fields"]["FNAME"] == "Guest", (
+            "the guest buyer's member %s was moved away by a stranger's address change" % email)
