@@ -43,6 +43,20 @@ def test_a_guest_buyers_member_keeps_its_names_in_a_burst_as_one_by_one(burst_se
         assert row_of(person).foreign_member is True
 
 
+def strangers_at_guest_buyers_addresses(burst_settings, mailchimp_account, emails):
+    """Guest buyers' members (transactional, their own names) at ``emails``; an account the staff give consent at
+    each, sent (in a burst when they are many), then their consent sent as a change. Returns the accounts."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.add_members(api_key, list_id, emails, status="transactional", merge_fields={"FNAME": "Guest"})
+    crowd = [new_person(email=email, first_name="Stranger") for email in emails]
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert bool(batch_posts(emulator)) is (len(emails) > 1)
+    make_all_due()
+    drain()
+    return crowd
+
+
 @pytest.mark.parametrize("count", [1, THRESHOLD + 1], ids=["one-by-one-control", "burst"])
 def test_erasing_a_strangers_account_keeps_the_guest_buyers_member_in_a_burst_as_one_by_one(
         burst_settings, mailchimp_account, count):
@@ -53,13 +67,7 @@ def test_erasing_a_strangers_account_keeps_the_guest_buyers_member_in_a_burst_as
 
     emulator, api_key, list_id = mailchimp_account
     emails = ["guest.erase.aud15.%d@fastmail.com" % number for number in range(count)]
-    emulator.add_members(api_key, list_id, emails, status="transactional", merge_fields={"FNAME": "Guest"})
-    crowd = [new_person(email=email, first_name="Stranger") for email in emails]
-    run_due_work()
-    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
-    assert bool(batch_posts(emulator)) is (count > 1)
-    make_all_due()
-    drain()
+    crowd = strangers_at_guest_buyers_addresses(burst_settings, mailchimp_account, emails)
     for person in crowd:
         PersonContact.objects.get(pk=person.pk).delete()
     make_all_due()
@@ -78,13 +86,7 @@ def test_a_strangers_account_moving_away_leaves_the_guest_buyers_member_in_a_bur
 
     emulator, api_key, list_id = mailchimp_account
     emails = ["guest.move.aud15.%d@fastmail.com" % number for number in range(count)]
-    emulator.add_members(api_key, list_id, emails, status="transactional", merge_fields={"FNAME": "Guest"})
-    crowd = [new_person(email=email, first_name="Stranger") for email in emails]
-    run_due_work()
-    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
-    assert bool(batch_posts(emulator)) is (count > 1)
-    make_all_due()
-    drain()
+    crowd = strangers_at_guest_buyers_addresses(burst_settings, mailchimp_account, emails)
     for number, person in enumerate(crowd):
         person = PersonContact.objects.get(pk=person.pk)
         person.email = "stranger.own.aud15.%d@fastmail.com" % number
