@@ -16,7 +16,8 @@ shows its owner's wish only for an address they proved theirs (the account activ
 it). For any other address the consent is sent as one typed into the newsletter block (``ConsentRequest.SIGNUP``:
 a member Mailchimp already holds of the address is asked to confirm first).
 """
-from shoop_mailchimp.models import ProvenAddress, ShopConsent
+from shoop_mailchimp.models import ProvenAddress, ShopConsent, SyncKind
+from shoop_mailchimp.sync import state
 
 
 def given_in_shop(shop_id, contact_id, fresh):
@@ -55,9 +56,13 @@ def normalised(email):
 
 
 def record_proof(contact_id, email):
-    """The contact's owner proved the address theirs (they clicked the activation link mailed to it)."""
-    if normalised(email):
-        ProvenAddress.objects.update_or_create(contact_id=contact_id, defaults={"email": normalised(email)})
+    """The contact's owner proved the address theirs (they clicked the activation link mailed to it). The contact's
+    rows are queued in every shop: a member its sends were kept off (``SyncState.foreign_member``) is its own now,
+    and its next send writes the contact's data there. Returns the ids of the shops where a row is due."""
+    if not normalised(email):
+        return set()
+    ProvenAddress.objects.update_or_create(contact_id=contact_id, defaults={"email": normalised(email)})
+    return state.record_in_every_shop(SyncKind.CONTACT, [contact_id])
 
 
 def address_proven(contact, owner_ids=()):

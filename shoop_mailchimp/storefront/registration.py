@@ -25,6 +25,7 @@ from shoop_mailchimp.storefront.subscriptions import (
     subscribe_after_activation,
     subscribe_person,
 )
+from shoop_mailchimp.sync.delivery import schedule_delivery
 
 FIELD_NAME = "shoop_mailchimp_newsletter"
 REGISTERED_UID = "shoop_mailchimp.storefront.person_registered"
@@ -129,7 +130,8 @@ def account_activated(sender, user, request=None, **kwargs):
     the contact keeps it); the box ticked at registration gives its consent now."""
     contact = get_person_contact(user)
     if contact.pk is not None:
-        shop_consent.record_proof(contact.pk, user.email)
+        for shop_id in shop_consent.record_proof(contact.pk, user.email):
+            schedule_delivery(shop_id)
     subscribe_after_activation(contact)
 
 

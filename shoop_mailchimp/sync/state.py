@@ -174,6 +174,15 @@ def requeue(shop_id, kind, object_ids, only_known=False):
     return bool(updated)
 
 
+def record_in_every_shop(kind, object_ids):
+    """:func:`record` of these objects' known (not erased) rows in every shop that has one: a fact of theirs that
+    no save tells (an address proven theirs). In the caller's transaction. Returns the ids of the shops where a
+    row is due."""
+    shop_ids = set(SyncState.objects.filter(kind=kind, object_id__in=list(object_ids), erase=False).values_list(
+        "shop_id", flat=True))
+    return {shop_id for shop_id in sorted(shop_ids) if record(shop_id, kind, object_ids, only_known=True)}
+
+
 def record_maybe_in_mailchimp(shop_id, kind):
     """Queue the shop's rows of the kind Mailchimp may hold (sent, an attempt's fate unknown, out with a worker) so
     that their plans look again (carts: the shop now sends only people who consented, so the plans delete those of

@@ -158,3 +158,41 @@ def test_an_unproven_shoppers_own_signup_whose_answer_was_lost_is_still_hers_to_
         drain()
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed", (
         "Cay unsubscribed and stays subscribed: %s (foreign_member %r)" % (messages, row_of(cay).foreign_member))
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("saved_after", [False, True], ids=["activation-alone", "saved-after"])
+def test_a_guest_buyer_who_proves_her_address_after_her_accounts_first_send_gets_her_data_on_her_member(
+        shop_b, configuration, mailchimp_account, settings, saved_after):
+    """Dee bought as a guest (Mailchimp holds her address as a transactional member, named as she typed it at that
+    checkout: "D.") in both shops, then registered an account with the address. Its first send in each shop found the
+    member and took it as another's (foreign_member): none of her data went there, and the row recorded the member's
+    half of the fingerprint as sent. She then clicks the activation link: the address is proven hers, yet nothing
+    sent her again, and a later save (nothing of hers changed) skipped the member write as unchanged: her names never
+    reached her own member, and the row stayed foreign_member (found by independent review aud15, finding 8)."""
+    from tests.storefront.test_registration import activate_account, register
+
+    emulator, api_key, list_id = mailchimp_account
+    shop, list_b = shop_b
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    email = "dee.aud15.%d@fastmail.com" % saved_after
+    for audience in (list_id, list_b):
+        emulator.add_members(api_key, audience, [email], status="transactional", merge_fields={"FNAME": "D."})
+    dee = register(Client(), "dee15%d" % saved_after, ticked=False, activate=False, email=email)
+    dee.first_name, dee.last_name = "Dee", "Proven"
+    dee.save()
+    send_due(rounds=2)
+    for shop_id, audience in ((configuration.shop_id, list_id), (shop.pk, list_b)):
+        assert row_of(dee, shop_id).foreign_member is True
+        assert emulator.get_member(api_key, audience, email)["merge_fields"]["FNAME"] == "D."
+    activate_account(dee)  # she clicks the link mailed to her address
+    if saved_after:
+        PersonContact.objects.get(pk=dee.pk).save()  # a later save changing nothing of hers
+    send_due(rounds=2)
+    for shop_id, audience in ((configuration.shop_id, list_id), (shop.pk, list_b)):
+        member = emulator.get_member(api_key, audience, email)
+        assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Dee", "Proven"), (
+            "her data never reaches her member (foreign_member %r)" % row_of(dee, shop_id).foreign_member)
+        assert member["status"] == "transactional", "her proof is no consent"
+        row = row_of(dee, shop_id)
+        assert (row.foreign_member, row.status) == (False, SyncStatus.SYNCED)

@@ -3,12 +3,16 @@ member is is decided in a batch as one by one (found by independent review aud15
 what went wrong before the fix)."""
 import pytest
 from shuup.core.models import PersonContact
+from shuup.testing.factories import create_random_contact_group
 
+from shoop_mailchimp import shop_consent
+from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, make_all_due, member_puts, new_person, row_of
 from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
+from tests.sync.test_audience_data import member_of, tag_by_hand, tag_names
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +101,44 @@ def test_a_strangers_account_moving_away_leaves_the_guest_buyers_member_in_a_bur
         member = emulator.get_member(api_key, list_id, email)
         assert member is not None and member["merge_fields"]["FNAME"] == "Guest", (
             "the guest buyer's member %s was moved away by a stranger's address change" % email)
+
+
+@pytest.mark.parametrize("count", [1, THRESHOLD + 1], ids=["one-by-one", "burst"])
+def test_an_address_proven_after_the_first_send_makes_the_member_the_contacts_own_in_a_burst_as_one_by_one(
+        burst_settings, mailchimp_account, count):
+    """As above, but the accounts are the guest buyers' own, and they join a tag group (its tag taken as the guest
+    member's own while the member is not theirs; the marketer had tagged the first member so by hand). Each then
+    clicks the activation link mailed to the address (shop_consent.record_proof), and nothing else of theirs
+    changes. The proof queued nothing, and a send would have skipped the member write anyway (its member half of the
+    fingerprint counted as sent): their names never reached their own members, the rows stayed foreign_member, and
+    the group's tag was never added (independent review aud15, finding 8). A tag the marketer added stays theirs."""
+    emulator, api_key, list_id = mailchimp_account
+    gold = create_random_contact_group(shop=burst_settings.shop)
+    MailchimpConfiguration.objects.filter(pk=burst_settings.pk).update(interest_group_ids=[], tag_group_ids=[gold.pk])
+    gold_tag = gold.safe_translation_getter("name", any_language=True)
+    emails = ["guest.proven.aud15.%d@fastmail.com" % number for number in range(count)]
+    crowd = strangers_at_guest_buyers_addresses(burst_settings, mailchimp_account, emails)
+    tag_by_hand(mailchimp_account, crowd[0], gold_tag)
+    gold.members.add(*crowd)
+    make_all_due()
+    drain()
+    assert all(row_of(person).foreign_member is True for person in crowd)
+    assert [tag_names(member_of(mailchimp_account, person)) for person in crowd] == [[gold_tag]] + [[]] * (count - 1)
+    for person in crowd:
+        shop_consent.record_proof(person.pk, person.email)
+    emulator.clear_requests()
+    run_due_work()
+    assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
+    assert bool(batch_posts(emulator)) is (count > 1)
+    make_all_due()
+    drain()
+    for person in crowd:
+        member = member_of(mailchimp_account, person)
+        assert member["merge_fields"]["FNAME"] == "Stranger", "the proven owner's names never reach their member"
+        assert (member["status"], tag_names(member)) == ("subscribed", [gold_tag])
+        assert row_of(person).foreign_member is False
+    gold.members.clear()
+    make_all_due()
+    drain()
+    assert [tag_names(member_of(mailchimp_account, person)) for person in crowd] == [[gold_tag]] + [[]] * (count - 1), (
+        "the marketer's tag stays, the shop's own are removed")

@@ -507,6 +507,10 @@ class ContactPlan:
         #: write the member as they did, and record nothing of its owner (a storefront withdrawal of an unproven
         #: account ends no subscription there: ``withdrawal_own_only``), until the contact arrives at an address.
         self.ownership_unknown = not (arriving or self.proven) and getattr(row, "foreign_member", False) is None
+        #: The row was kept off the member of its address (``foreign_member``), and its owner proved the address
+        #: theirs since: the member is the contact's own now, and this send writes its data there in full, however
+        #: unchanged the fingerprint (its member half was recorded as sent by writes that left the data out).
+        self.takes_member = self.proven and getattr(row, "foreign_member", False) is True
         if self.proven:
             self.owned = True
         elif not arriving:
@@ -664,8 +668,8 @@ class ContactPlan:
 
     @property
     def unchanged(self):
-        return (not self.recovered and self.fingerprint == self.row.fingerprint and self.status_change is None
-                and not self.previous_email and not self.request_done
+        return (not self.recovered and not self.takes_member and self.fingerprint == self.row.fingerprint
+                and self.status_change is None and not self.previous_email and not self.request_done
                 and tags.same_tags(self.tags_wanted, self.tags_applied | self.tags_found)
                 and not self.confirmation_needs_answer)
 
@@ -712,9 +716,10 @@ class ContactPlan:
         """Mailchimp holds this member as it would be sent and nothing asks for a new status or address: the
         member PUT is skipped (a group or an address changed only the customer's part, or the reverse). A
         recovered row's member is always written, one by one or in a batch: the lost attempt may have written
-        it with the data (and the consent) of then."""
-        return (not self.recovered and self.fingerprint[:HALF] == self.row.fingerprint[:HALF]
-                and self.status_change is None and not self.previous_email and not self.request_done
+        it with the data (and the consent) of then; so is a member the contact takes over (:attr:`takes_member`)."""
+        return (not self.recovered and not self.takes_member
+                and self.fingerprint[:HALF] == self.row.fingerprint[:HALF] and self.status_change is None
+                and not self.previous_email and not self.request_done
                 and not self.tags_to_add and not self.confirmation_needs_answer
                 and self.row.member_status not in ("", members.ERASED, members.ARCHIVED))
 
