@@ -1027,3 +1027,34 @@ def test_an_unproven_accounts_unsubscribe_ends_the_subscription_its_consent_made
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed", (
         "the subscription only this account's consent made outlived its unsubscribe")
     assert SyncState.objects.get(pk=row.pk).consent_made is False
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_subscription_its_owner_confirmed_is_not_the_unproven_accounts_to_end(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """The edge of the rule above, under double opt-in: the account's consent only asked the guest buyer's member to
+    confirm (pending), and Fay confirmed it by the link mailed to her. The subscription is hers now: the account's
+    *Unsubscribe* withdraws its own consent only."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    email = "fay.confirmed@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Fay"})
+    user = django_user_model.objects.create_user("fay15confirmed", email, "pw")
+    account = get_person_contact(user)
+    account.marketing_permission = True  # the staff's tick
+    account.save()
+    account.add_to_shop(shop)
+    send_due(rounds=3)
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=account.pk)
+    assert (row.foreign_member, row.member_status, row.consent_made) == (True, "pending", True)
+    emulator.set_member_status(api_key, list_id, email, "subscribed")  # Fay follows the link
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+    assert SyncState.objects.get(pk=row.pk).consent_made is False
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED_ACCOUNT_ONLY)]
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "an unproven account's Unsubscribe ended a subscription the address's owner confirmed")
