@@ -235,14 +235,15 @@ def test_erasing_a_contact_whose_member_its_owner_created_again_keeps_it(shop, c
 
 
 # Found by independent review aud15 (F6): a subscription the erased contact's consent made of a member not its own.
-@pytest.mark.parametrize("ends_by", ["withdrawal", "deleted", "anonymized"])
+@pytest.mark.parametrize("ends_by", ["withdrawal", "deleted", "anonymized", "moved"])
 def test_a_subscription_only_the_erased_contacts_consent_made_does_not_outlive_it(
         shop, configuration, mailchimp_account, settings, ends_by):
     """Mailchimp holds a guest buyer's transactional member (nobody consented). The staff create a contact with that
     address and tick its consent: the first send finds the member (not the contact's) and sends the consent as a
     change: the member is subscribed by this contact's consent only. The staff unticking it unsubscribes it again
     (the control). Erasing the contact (its consent goes with it) skipped the member altogether and left it
-    subscribed with nobody's consent behind it. It is unsubscribed, never deleted, and keeps its own data."""
+    subscribed with nobody's consent behind it. It is unsubscribed, never deleted, and keeps its own data. So too
+    when the staff correct the contact's address: its consent leaves with it."""
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     email = "guest.erased.%s@fastmail.com" % ends_by
@@ -256,6 +257,10 @@ def test_a_subscription_only_the_erased_contacts_consent_made_does_not_outlive_i
         person = PersonContact.objects.get(pk=person.pk)
         person.marketing_permission = False
         person.save()
+    elif ends_by == "moved":  # the staff correct the address they typed: the consent goes with the contact
+        person = PersonContact.objects.get(pk=person.pk)
+        person.email = "staff.own.address@fastmail.com"
+        person.save()
     elif ends_by == "deleted":
         PersonContact.objects.get(pk=person.pk).delete()
     else:
@@ -265,6 +270,9 @@ def test_a_subscription_only_the_erased_contacts_consent_made_does_not_outlive_i
     assert member is not None and (member["status"], member["merge_fields"]["FNAME"]) == ("unsubscribed", "Guest"), (
         "the member (%r) after the only consent behind its subscription ended (%s)" % (member, ends_by))
     assert not [r for r in emulator.requests if r["path"].endswith("/actions/delete-permanent")]
+    if ends_by == "moved":
+        assert emulator.get_member(api_key, list_id, "staff.own.address@fastmail.com")["status"] == "subscribed"
+        assert (row_of(person).foreign_member, row_of(person).consent_made) == (False, False)
 
 
 def test_erasing_a_contact_whose_consent_subscribed_a_guest_buyers_member_keeps_another_contacts_consent(

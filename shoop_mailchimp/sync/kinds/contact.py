@@ -388,7 +388,8 @@ def plan(configuration, row, context):
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
                                previous_shared=row.object_id in context.held_by_others,
-                               consent_left=row.object_id in context.held_by_others and (
+                               consent_left=(row.object_id in context.held_by_others
+                                             or subscribed_by_its_consent(row)) and (
                                    consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven,
@@ -487,10 +488,13 @@ class ContactPlan:
         #: was not this contact's (``foreign_member``): the member stays where it is, and the new address is written
         #: as a member of its own (see run).
         self.previous_left = bool(self.previous_email) and getattr(row, "foreign_member", False)
-        self.previous_shared = bool(self.previous_email) and (previous_shared or self.previous_left)
+        #: The address left is another contact's of the shop too.
+        self.left_to_others = bool(self.previous_email) and previous_shared
+        self.previous_shared = self.left_to_others or self.previous_left
         #: The address left is kept by the shop's other contacts, and none of them consents: the consent the member
         #: there was subscribed with (this contact's, last sent) leaves with the contact. The member is unsubscribed
-        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's).
+        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's). So too
+        #: a subscription this contact's consent made of a member not its own (:func:`subscribed_by_its_consent`).
         self.consent_left = self.previous_shared and consent_left
         #: When the plan read the other contacts' consent: a contact of the old address whose consent changed after
         #: it keeps its choice (:class:`AddressUnsubscribed`).
@@ -809,7 +813,9 @@ class ContactPlan:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
                 yield from unsubscribe_kept_member(
                     list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
-                    "%s was left to the other contacts of the shop with the address" % self.previous_email)
+                    "%s was left to the other contacts of the shop with the address" % self.previous_email
+                    if self.left_to_others else "%s was left: its member was not this "
+                    "contact's, and its subscription the one this contact's consent made" % self.previous_email)
         elif self.previous_email:
             held = yield from self._member_left()
             if held is None:
