@@ -1058,3 +1058,27 @@ def test_a_subscription_its_owner_confirmed_is_not_the_unproven_accounts_to_end(
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "an unproven account's Unsubscribe ended a subscription the address's owner confirmed")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_unproven_accounts_unsubscribe_withdraws_the_confirmation_its_first_subscribe_asked_of_a_guest_buyer(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings):
+    """An account with a guest buyer's address (transactional in Mailchimp) presses *Subscribe* before the shop ever
+    sent it: its first send reads the member and asks its owner to confirm (pending). That request is the account's
+    own: its *Unsubscribe* withdraws it (the member unsubscribed, no longer pending)."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")  # nothing sent before the press
+    email = "guest.asked.first@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Guest"})
+    user = django_user_model.objects.create_user("guestaskedfirst", email, "pw")
+    get_person_contact(user).add_to_shop(shop)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=True)
+    send_due(rounds=3)
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=get_person_contact(user).pk)
+    assert (row.foreign_member, row.member_status, row.consent_made) == (True, "pending", True)
+    assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED)]
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"

@@ -827,12 +827,12 @@ class ContactPlan:
                                                    "sends wrote (created again since)" % self.previous_email)
             else:
                 link_on_move, restored, status = yield from self._move_member(held, status, log)
+        status_before = self.row.member_status
         if self.signup and not self.member_unchanged:
-            status = yield from self._signup_read(status, log)
+            status, status_before = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
         # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
         decided_at = timezone.now()
-        status_before = self.row.member_status
         if self.member_unchanged:
             member, member_status = None, self.row.member_status
         else:
@@ -1105,14 +1105,15 @@ class ContactPlan:
         """A consent typed into the newsletter block: the member of the address is read first. A new one is
         written in full; one Mailchimp holds already (a guest buyer, a subscriber of Mailchimp's own form) keeps
         its names, language and groups (the block's are a stranger's, maybe), and gets only the status the consent
-        rules ask: pending, unless subscribed or pending already. Returns the status to send."""
+        rules ask: pending, unless subscribed or pending already. Returns the status to send, and the member's status
+        as read ("" when Mailchimp has none)."""
         try:
             existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
                                        params={"fields": "status"})
         except MailchimpNotFound:
             if self.owned is None:
                 self.owned = True  # the write creates the member
-            return status
+            return status, ""
         if not self.owned:
             self.tags_found = set() if self.owned is None else self.tags_found
             self._leave_member_alone()
@@ -1122,7 +1123,7 @@ class ContactPlan:
         log("member.signup", "%s was in the audience already (as %s): the consent typed into the newsletter block "
             "was sent%s%s" % (self.email, found or "a member", " as %s" % status if status else "",
                               "" if self.owned else ", without the names, language or groups typed with it"))
-        return status
+        return status, found
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
