@@ -189,7 +189,10 @@ def handle_subscribe(configuration, event, states=None):
     for contact_id in asked_contacts.values_list("pk", flat=True):
         shop_consent.given_in_shop(configuration.shop_id, contact_id, fresh=contact_id in fresh)
     state.apply_mailchimp_fact([row.pk for row in asked], event["fired_at"], opt_in=True, consent_request="")
-    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED)
+    # Subscribed by the address's owner (a confirmation link, Mailchimp's own form) or a marketer: no longer a
+    # subscription a contact's consent alone made (``SyncState.consent_made``), whose withdrawal would end it.
+    state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED,
+                               consent_made=False)
     created_again = learn_member(states, event)
     contact_ids = sorted(row.object_id for row in states)
     if asked:

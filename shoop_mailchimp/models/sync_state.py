@@ -170,6 +170,12 @@ class SyncState(models.Model):
         help_text=_("The member of the address last sent is not this contact's: Mailchimp held it when the contact "
                     "arrived at the address, and its owner did not prove the address theirs. The contact's sends "
                     "write none of its names, merge fields, language, groups or tags there."))
+    consent_made = models.BooleanField(
+        default=False, verbose_name=_("subscription made by its consent"),
+        help_text=_("The consent last sent made the member's subscription: it was sent as a change to a member that "
+                    "existed without it (a guest buyer's, someone who had left), and left it subscribed or pending. "
+                    "Also where the member is not the contact's: the contact's withdrawal or erasure ends that "
+                    "subscription. Cleared when the consent is withdrawn or the contact arrives at another address."))
     subscription_moved_from = models.CharField(
         max_length=254, blank=True, verbose_name=_("subscription moved from"),
         help_text=_("Under double opt-in, the address whose subscribed member a change of the contact's address "

@@ -1,6 +1,7 @@
 """A contact (person or company) saved, deleted, anonymized or added to a shop: where a contact change is
 recorded, and where a save that turns consent on or off is told from one that does not."""
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
 from django.utils import timezone
 from shuup.core.models import CompanyContact, Contact, PersonContact
@@ -276,8 +277,10 @@ def withdrawal_own_only(shop_id, contact):
     someone else (Mailchimp's own form, the staff, another contact, a guest buyer's box), or the member is not the
     contact's (``SyncState.foreign_member``: Mailchimp held it when the contact arrived at the address, so a
     subscription there is its owner's, made on Mailchimp's form or confirmed by them, even when this contact's
-    consent reached it since). A proven owner's withdrawal is the address's (every letter Mailchimp sends carries an
-    unsubscribe link for the mailbox's owner otherwise)."""
+    consent reached it since), unless this contact's consent made it (``SyncState.consent_made``: the member, a guest
+    buyer's, was neither subscribed nor pending until the consent was sent as a change). A proven owner's
+    withdrawal is the address's (every letter Mailchimp sends carries an unsubscribe link for the mailbox's owner
+    otherwise)."""
     return shop_id in withdrawn_own_only_in(contact, [shop_id])
 
 
@@ -290,7 +293,8 @@ def withdrawn_own_only_in(contact, shop_ids):
     if owners is None:
         return {}
     consent_made = set(SyncState.objects.filter(
-        shop_id__in=list(shop_ids), kind=SyncKind.CONTACT, object_id=contact.pk, opt_in=True, foreign_member=False,
+        Q(foreign_member=False) | Q(consent_made=True),
+        shop_id__in=list(shop_ids), kind=SyncKind.CONTACT, object_id=contact.pk, opt_in=True,
     ).values_list("shop_id", flat=True))
     own_only = {}
     for shop_id in shop_ids:

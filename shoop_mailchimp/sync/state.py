@@ -31,7 +31,7 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
-               "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at")
+               "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at", "consent_made")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -241,7 +241,7 @@ def unsubscribed_under(shop_id, state_ids):
     they are sent again (by the worker, outside the shop's transactions): a consent given after the withdrawal is
     sent as a change (Mailchimp asks the address to confirm), a withdrawal finds the member as it wants it."""
     rows = SyncState.objects.filter(shop_id=shop_id, id__in=list(state_ids))
-    rows.filter(opt_in=True).update(opt_in=False)
+    rows.filter(opt_in=True).update(opt_in=False, consent_made=False)
     return rows.update(member_status=UNSUBSCRIBED, **_pending_now(timezone.now()))
 
 
@@ -250,7 +250,7 @@ def withdrawal_not_the_members(shop_ids, kind, object_id):
     is a proven owner's who consents): the row's consent last sent is the withdrawn one already, and no unsubscribe
     asked for earlier is left to send."""
     rows = SyncState.objects.filter(shop_id__in=list(shop_ids), kind=kind, object_id=object_id)
-    rows.filter(opt_in=True).update(opt_in=False)
+    rows.filter(opt_in=True).update(opt_in=False, consent_made=False)
     rows.filter(consent_request=ConsentRequest.UNSUBSCRIBE).update(consent_request="")
 
 

@@ -978,3 +978,107 @@ def test_a_strangers_unproven_account_subscribing_first_cannot_then_unsubscribe_
     choose(stranger, subscribe=False)
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+
+
+# Found by independent review aud15 (F5): a subscription an unproven account's consent made, of a member not its own.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("delivery", ["one-by-one", "batch"])
+def test_an_unproven_accounts_unsubscribe_ends_the_subscription_its_consent_made_of_a_guest_buyers_member(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings, delivery):
+    """Mailchimp holds Fay's address as a guest buyer's transactional member (she never subscribed). An account with
+    her address (not activated) gets the staff's consent: its first send finds the member (not the account's own)
+    and, single opt-in, sends the consent as a change: the member is subscribed by this account's consent alone. The
+    account's *Unsubscribe* was taken as its own consent only (the member is not its own), and the subscription
+    nobody else asked for stayed. It is the account's to end. In a batch, the send that found the member hands the
+    change over to a one-by-one send: it counts the same."""
+    from shoop_mailchimp.sync import bulk
+    from shoop_mailchimp.sync.rounds import run_due_work
+    from tests.helpers import batch_posts, make_all_due
+
+    emulator, api_key, list_id = mailchimp_account
+    if delivery == "batch":
+        settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BURST_THRESHOLD=1,
+                                        BATCH_POLL_INTERVAL=0)
+    email = "fay.guest.%s@fastmail.com" % delivery
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Fay"})
+    user = django_user_model.objects.create_user("fay15%s" % delivery[:3], email, "pw")
+    account = get_person_contact(user)
+    account.first_name = "Stranger"
+    account.marketing_permission = True  # the staff's tick
+    account.save()
+    account.add_to_shop(shop)
+    if delivery == "batch":
+        make_all_due()
+        run_due_work()
+        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+        assert batch_posts(emulator), "the first send went one by one (test set-up)"
+        row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=account.pk)
+        assert (row.foreign_member, row.member_status) == (True, "transactional")  # handed over, one by one
+    send_due(rounds=3)
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=account.pk)
+    assert (row.foreign_member, row.opt_in, row.consent_made) == (True, True, True)
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Fay")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED)]
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed", (
+        "the subscription only this account's consent made outlived its unsubscribe")
+    assert SyncState.objects.get(pk=row.pk).consent_made is False
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_subscription_its_owner_confirmed_is_not_the_unproven_accounts_to_end(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """The edge of the rule above, under double opt-in: the account's consent only asked the guest buyer's member to
+    confirm (pending), and Fay confirmed it by the link mailed to her. The subscription is hers now: the account's
+    *Unsubscribe* withdraws its own consent only."""
+    emulator, api_key, list_id = mailchimp_account
+    configuration.double_opt_in = True
+    configuration.save()
+    email = "fay.confirmed@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Fay"})
+    user = django_user_model.objects.create_user("fay15confirmed", email, "pw")
+    account = get_person_contact(user)
+    account.marketing_permission = True  # the staff's tick
+    account.save()
+    account.add_to_shop(shop)
+    send_due(rounds=3)
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=account.pk)
+    assert (row.foreign_member, row.member_status, row.consent_made) == (True, "pending", True)
+    emulator.set_member_status(api_key, list_id, email, "subscribed")  # Fay follows the link
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+    assert SyncState.objects.get(pk=row.pk).consent_made is False
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED_ACCOUNT_ONLY)]
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "an unproven account's Unsubscribe ended a subscription the address's owner confirmed")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_unproven_accounts_unsubscribe_withdraws_the_confirmation_its_first_subscribe_asked_of_a_guest_buyer(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings):
+    """An account with a guest buyer's address (transactional in Mailchimp) presses *Subscribe* before the shop ever
+    sent it: its first send reads the member and asks its owner to confirm (pending). That request is the account's
+    own: its *Unsubscribe* withdraws it (the member unsubscribed, no longer pending)."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")  # nothing sent before the press
+    email = "guest.asked.first@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Guest"})
+    user = django_user_model.objects.create_user("guestaskedfirst", email, "pw")
+    get_person_contact(user).add_to_shop(shop)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=True)
+    send_due(rounds=3)
+    row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=get_person_contact(user).pk)
+    assert (row.foreign_member, row.member_status, row.consent_made) == (True, "pending", True)
+    assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED)]
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"

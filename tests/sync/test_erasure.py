@@ -14,7 +14,7 @@ from shuup.testing.factories import create_random_person
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import new_person, send_due
+from tests.helpers import new_person, row_of, send_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -232,3 +232,64 @@ def test_erasing_a_contact_whose_member_its_owner_created_again_keeps_it(shop, c
     PersonContact.objects.get(pk=person.pk).delete()
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email) is not None
+
+
+# Found by independent review aud15 (F6): a subscription the erased contact's consent made of a member not its own.
+@pytest.mark.parametrize("ends_by", ["withdrawal", "deleted", "anonymized", "moved"])
+def test_a_subscription_only_the_erased_contacts_consent_made_does_not_outlive_it(
+        shop, configuration, mailchimp_account, settings, ends_by):
+    """Mailchimp holds a guest buyer's transactional member (nobody consented). The staff create a contact with that
+    address and tick its consent: the first send finds the member (not the contact's) and sends the consent as a
+    change: the member is subscribed by this contact's consent only. The staff unticking it unsubscribes it again
+    (the control). Erasing the contact (its consent goes with it) skipped the member altogether and left it
+    subscribed with nobody's consent behind it. It is unsubscribed, never deleted, and keeps its own data. So too
+    when the staff correct the contact's address: its consent leaves with it."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    email = "guest.erased.%s@fastmail.com" % ends_by
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Guest"})
+    person = new_person(permission=True, email=email, first_name="Staff")
+    person.add_to_shop(shop)
+    send_due(rounds=2)
+    assert (row_of(person).foreign_member, row_of(person).opt_in, row_of(person).consent_made) == (True, True, True)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    if ends_by == "withdrawal":
+        person = PersonContact.objects.get(pk=person.pk)
+        person.marketing_permission = False
+        person.save()
+    elif ends_by == "moved":  # the staff correct the address they typed: the consent goes with the contact
+        person = PersonContact.objects.get(pk=person.pk)
+        person.email = "staff.own.address@fastmail.com"
+        person.save()
+    elif ends_by == "deleted":
+        PersonContact.objects.get(pk=person.pk).delete()
+    else:
+        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=person.pk))
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and (member["status"], member["merge_fields"]["FNAME"]) == ("unsubscribed", "Guest"), (
+        "the member (%r) after the only consent behind its subscription ended (%s)" % (member, ends_by))
+    assert not [r for r in emulator.requests if r["path"].endswith("/actions/delete-permanent")]
+    if ends_by == "moved":
+        assert emulator.get_member(api_key, list_id, "staff.own.address@fastmail.com")["status"] == "subscribed"
+        assert (row_of(person).foreign_member, row_of(person).consent_made) == (False, False)
+
+
+def test_erasing_a_contact_whose_consent_subscribed_a_guest_buyers_member_keeps_another_contacts_consent(
+        shop, configuration, mailchimp_account, settings):
+    """As above, but another contact of the shop with the address consents: the subscription stays theirs."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    email = "guest.erased.shared@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Guest"})
+    person = new_person(permission=True, email=email, first_name="Staff")
+    person.add_to_shop(shop)
+    send_due(rounds=2)
+    assert row_of(person).consent_made is True
+    other = new_person(permission=True, email=email, first_name="Other")
+    other.add_to_shop(shop)
+    send_due(rounds=2)
+    PersonContact.objects.get(pk=person.pk).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is not None and member["status"] == "subscribed", member

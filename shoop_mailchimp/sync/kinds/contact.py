@@ -378,7 +378,8 @@ def plan(configuration, row, context):
     if row.erase:
         shared = row.object_id in context.held_by_others
         return ErasePlan(configuration, row, shared=shared,
-                         withdraw=shared and consent_left_with(configuration.shop_id, row),
+                         withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
+                             configuration.shop_id, row),
                          cleared=[field["tag"] for field in context.mapping.values()] if shared else ())
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
@@ -387,7 +388,8 @@ def plan(configuration, row, context):
     contact_plan = ContactPlan(configuration, row, contact, context.address_group_ids(contact.pk),
                                context.interest_ids, context.facts(contact.pk),
                                previous_shared=row.object_id in context.held_by_others,
-                               consent_left=row.object_id in context.held_by_others and (
+                               consent_left=(row.object_id in context.held_by_others
+                                             or subscribed_by_its_consent(row)) and (
                                    consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven,
@@ -405,6 +407,9 @@ MEMBER_DATA = ("merge_fields", "language", "interests")
 
 #: Hex digits of each half of a contact's fingerprint: the member's, then the customer's.
 HALF = 32
+
+#: The member statuses of a consent: subscribed, or pending its owner's confirmation.
+CONSENTED = (members.SUBSCRIBED, members.PENDING)
 
 
 def _digest(data):
@@ -483,10 +488,13 @@ class ContactPlan:
         #: was not this contact's (``foreign_member``): the member stays where it is, and the new address is written
         #: as a member of its own (see run).
         self.previous_left = bool(self.previous_email) and getattr(row, "foreign_member", False)
-        self.previous_shared = bool(self.previous_email) and (previous_shared or self.previous_left)
+        #: The address left is another contact's of the shop too.
+        self.left_to_others = bool(self.previous_email) and previous_shared
+        self.previous_shared = self.left_to_others or self.previous_left
         #: The address left is kept by the shop's other contacts, and none of them consents: the consent the member
         #: there was subscribed with (this contact's, last sent) leaves with the contact. The member is unsubscribed
-        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's).
+        #: (never deleted: it is theirs too), and they learn it (:func:`consent_left_with`, as an erasure's). So too
+        #: a subscription this contact's consent made of a member not its own (:func:`subscribed_by_its_consent`).
         self.consent_left = self.previous_shared and consent_left
         #: When the plan read the other contacts' consent: a contact of the old address whose consent changed after
         #: it keeps its choice (:class:`AddressUnsubscribed`).
@@ -503,6 +511,9 @@ class ContactPlan:
         #: whatever consent the contact carries (the staff's, an old one sent by "Sync existing"): it gets only what
         #: the consent rules send.
         arriving = not (row.email or "").strip() or bool(self.previous_email)
+        #: The contact arrives at its address by this send (its first, or a move): a subscription its consent made
+        #: elsewhere (``SyncState.consent_made``) is not the new address's.
+        self.arriving = arriving
         #: The row was sent before the shop recorded whose member it writes (``foreign_member`` None): its sends
         #: write the member as they did, and record nothing of its owner (a storefront withdrawal of an unproven
         #: account ends no subscription there: ``withdrawal_own_only``), until the contact arrives at an address.
@@ -688,6 +699,10 @@ class ContactPlan:
         return self.confirmation_needs_answer and self.status_change is None and self.row.member_status not in (
             "", members.SUBSCRIBED)
 
+    def consent_made_fact(self, status, status_before, member_status):
+        """:func:`consent_made` for this plan's member write."""
+        return consent_made(self.permission, self.arriving, status, status_before, member_status)
+
     def existed_without_consent(self, status, member_status):
         """:func:`existed_without_consent` for this plan's send (``status``: the status the write asked for)."""
         return existed_without_consent(self.consent_request, self.permission, status, member_status)
@@ -803,7 +818,9 @@ class ContactPlan:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
                 yield from unsubscribe_kept_member(
                     list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
-                    "%s was left to the other contacts of the shop with the address" % self.previous_email)
+                    "%s was left to the other contacts of the shop with the address" % self.previous_email
+                    if self.left_to_others else "%s was left: its member was not this "
+                    "contact's, and its subscription the one this contact's consent made" % self.previous_email)
         elif self.previous_email:
             held = yield from self._member_left()
             if held is None:
@@ -815,8 +832,9 @@ class ContactPlan:
                                                    "sends wrote (created again since)" % self.previous_email)
             else:
                 link_on_move, restored, status = yield from self._move_member(held, status, log)
+        status_before = self.row.member_status
         if self.signup and not self.member_unchanged:
-            status = yield from self._signup_read(status, log)
+            status, status_before = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
         # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
         decided_at = timezone.now()
@@ -829,6 +847,7 @@ class ContactPlan:
             status = member.pop("_status_sent", status)
             member_status = member.get("status", "")
             if self.existed_without_consent(status, member_status):
+                status_before = member_status
                 member = yield from self._member_send(self.status_asked(member_status), log)
                 if isinstance(member, Outcome):
                     return member
@@ -846,6 +865,9 @@ class ContactPlan:
                                                     self.consent_changed_at or decided_at, self.row.object_id))
             if self.foreign_member_fact is not None:
                 self.written["foreign_member"] = self.foreign_member_fact
+            made = self.consent_made_fact(status, status_before, member_status)
+            if made is not None:
+                self.written["consent_made"] = made
             if self.member_data_left_out:
                 # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
                 self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
@@ -903,6 +925,9 @@ class ContactPlan:
             outcome.facts["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
         if self.subscription_moved_from is not None:
             outcome.facts["subscription_moved_from"] = self.subscription_moved_from
+        made = self.consent_made_fact(status, status_before, member_status)
+        if made is not None:
+            outcome.facts["consent_made"] = made
         if member is not None and self.tags_ignored(member):
             # A tag the write carried is not the audience's any more (a marketer renamed or deleted the field in
             # Mailchimp, which ignores the tag silently): the fields are read again as the row closes (a renamed
@@ -1085,17 +1110,19 @@ class ContactPlan:
         """A consent typed into the newsletter block: the member of the address is read first. A new one is
         written in full; one Mailchimp holds already (a guest buyer, a subscriber of Mailchimp's own form) keeps
         its names, language and groups (the block's are a stranger's, maybe), and gets only the status the consent
-        rules ask: pending, unless subscribed or pending already. Returns the status to send."""
+        rules ask: pending, unless subscribed or pending already. Returns the status to send, and the member's status
+        as read ("" when Mailchimp has none)."""
         try:
             existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
                                        params={"fields": "status,timestamp_signup"})
         except MailchimpNotFound:
             existing = None
-        if self.owned is None and (existing is None or created_by_an_earlier_attempt(
-                existing, getattr(self.row, "previous_claim_at", None))):
+        if existing is None or self.owned is None and created_by_an_earlier_attempt(
+                existing, getattr(self.row, "previous_claim_at", None)):
             # None there: the write creates the member, the contact's own (or an earlier attempt's write did).
-            self.owned = self.creates = True
-            return status
+            if self.owned is None:
+                self.owned = self.creates = True
+            return status, ""
         if not self.owned:
             self.tags_found = set() if self.owned is None else self.tags_found
             self._leave_member_alone()
@@ -1105,7 +1132,7 @@ class ContactPlan:
         log("member.signup", "%s was in the audience already (as %s): the consent typed into the newsletter block "
             "was sent%s%s" % (self.email, found or "a member", " as %s" % status if status else "",
                               "" if self.owned else ", without the names, language or groups typed with it"))
-        return status
+        return status, found
 
     def _member_send(self, status, log):
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
@@ -1152,6 +1179,19 @@ def existed_without_consent(consent_request, permission, status_sent, member_sta
     asked = (consent_request in ConsentRequest.GIVEN and permission) or consent_request == ConsentRequest.CONFIRM
     return bool(asked) and not status_sent and member_status not in ("", members.PENDING) and not (
         consent.confirmed_already(member_status))
+
+
+def consent_made(permission, arriving, status_sent, status_before, member_status):
+    """The one rule of "the contact's consent made the member's subscription" (``SyncState.consent_made``), for both
+    transports: what the row records after a member write (None: as it was). Made: the write sent the consent as a
+    change (``status_sent``, subscribed or pending) to a member that was neither (``status_before``: as the first
+    write's answer showed it, or as the row last knew it), and Mailchimp's answer shows it subscribed or pending:
+    nobody else's consent is behind that subscription, even on a member not the contact's (a guest buyer's). Not
+    made, or no longer: the contact does not consent (``permission``), or arrives at the address by this send."""
+    if permission and status_sent in CONSENTED and member_status in CONSENTED and (
+            status_before not in ("",) + CONSENTED):
+        return True
+    return False if not permission or arriving else None
 
 
 def written_facts(email, member_status, permission, decided, consent_request=""):
@@ -1395,16 +1435,23 @@ def consent_left_with(shop_id, row):
     confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
     A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
     consent of the shop's leaves it; nor does one leave a member that was not the row's contact's
-    (``SyncState.foreign_member``: its subscription is its owner's, see ``withdrawal_own_only``). One query, for a
-    row whose address another contact has."""
+    (``SyncState.foreign_member``: its subscription is its owner's, see ``withdrawal_own_only``), unless the row's
+    consent made that subscription (``SyncState.consent_made``: a guest buyer's member it subscribed). One query,
+    for a row whose address another contact has, or whose consent made the subscription of a member not its own."""
     asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
     if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
         return False
-    if getattr(row, "foreign_member", False):
+    if getattr(row, "foreign_member", False) and not (row.opt_in and getattr(row, "consent_made", False)):
         return False
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
     return not (consenting - shop_consent.withheld(shop_id, consenting))
+
+
+def subscribed_by_its_consent(row):
+    """Whether the row's member is not its contact's (``SyncState.foreign_member``) and its subscription is the one
+    the contact's consent made (``SyncState.consent_made``: a guest buyer's member its consent subscribed)."""
+    return bool(getattr(row, "foreign_member", False) and row.opt_in and getattr(row, "consent_made", False))
 
 
 class ErasePlan:
@@ -1415,8 +1462,10 @@ class ErasePlan:
     meanwhile counts): Mailchimp has one member of the address, and it is that contact's too (a duplicate contact
     deleted, an account registered with someone else's address anonymized). It is never deleted then; but when
     none of those contacts consents (``withdraw``: the erased contact's consent was the one it was subscribed with),
-    it is unsubscribed, and the other contacts learn it (:class:`AddressUnsubscribed`). Only the erased contact's
-    customer goes."""
+    it is unsubscribed, and the other contacts learn it (:class:`AddressUnsubscribed`). A member that was not the
+    erased contact's (``SyncState.foreign_member``) is never deleted nor written either; but a subscription the
+    contact's consent made there (:func:`subscribed_by_its_consent`) ends with it as well (``withdraw``: unless
+    another contact of the shop with the address consents). Only the erased contact's customer goes."""
 
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
@@ -1425,7 +1474,7 @@ class ErasePlan:
         self.configuration = configuration
         self.row = row
         self.shared = shared
-        self.withdraw = shared and withdraw
+        self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
         #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
         #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again.
         self.cleared = sorted(set(cleared)) if shared else []
@@ -1437,9 +1486,17 @@ class ErasePlan:
             yield from self._keep_member(log)
         elif self.row.email and getattr(self.row, "foreign_member", False):
             # The member was not the erased contact's (ContactPlan.owned): it is its owner's, and none of the erased
-            # contact's data is on it.
-            log("member.kept", "%s was not deleted (erasure): the member was not this contact's (Mailchimp held it "
-                "when the contact arrived at the address), and none of its data was written there" % self.row.email)
+            # contact's data is on it. Only a subscription the contact's consent made there leaves with it.
+            why = ("%s was not deleted (erasure): the member was not this contact's (Mailchimp held it when the "
+                   "contact arrived at the address), and none of its data was written there" % self.row.email)
+            if self.withdraw:
+                yield from unsubscribe_kept_member(
+                    self.configuration.list_id, self.row.email, self.row.object_id,
+                    self.row.consent_changed_at or timezone.now(), self.learnt, log,
+                    "%s; its subscription was the one this contact's consent made, and no other contact of the shop "
+                    "with the address consents" % why)
+            else:
+                log("member.kept", why)
         elif self.row.email:
             yield from self._delete_own_member(log)
         try:
@@ -1552,7 +1609,7 @@ def _build_reads(configuration, pairs, rows, sent):
                  "consent_request": plan.request_done,
                  "consent_asked": plan.consent_request, "status_before": row.member_status,
                  "consent_changed_at": plan.consent_changed_at.isoformat() if plan.consent_changed_at else "",
-                 "foreign_member": None if plan.ownership_unknown else plan.owned is False}
+                 "foreign_member": None if plan.ownership_unknown else plan.owned is False, "arriving": plan.arriving}
         if plan.owned is None and address_key(plan.email) in claimed:
             facts.update(foreign_member=True, tags_applied=[], tags_found=[], member_write=batches.encode(
                 plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id))
@@ -1627,6 +1684,8 @@ def _read_members(configuration, row, results, facts):
         # the consent as a change, one by one (which can ask for a confirmation where Mailchimp wants one).
         outcome = Outcome(Result.RETRY, "%s was in the audience already: the consent given is sent as a change"
                           % facts["email"], waits=True)
+        # Whose the member is was decided by this send (its read): the one-by-one send keeps off a member not the
+        # contact's, and records the subscription the change makes as its consent's (``consent_made``).
         outcome.facts = _written_in_batch(facts, False)
         return outcome
     facts["unique_email_id"] = answer.get("unique_email_id", "")
@@ -1688,14 +1747,19 @@ def _read_customers(configuration, row, results, facts):
                 outcome.result = Result.RETRY
             return outcome
     # When the batch was built, not when its results were read: an unsubscribe made in between is newer.
-    return sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
-                        facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
-                        facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
-                        consent_request=facts.get("consent_request", ""),
-                        link_asked=not facts.get("member_skipped") and link_mailed(
-                            facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
-                        learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
-                        foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
+    outcome = sent_outcome(facts["email"], facts["shop_email"], facts["opt_in"], facts["fingerprint"],
+                           facts["member_status"], facts.get("status_change"), parse_datetime(facts["sent_at"]),
+                           facts.get("unique_email_id"), tag_change=_batch_tag_change(facts),
+                           consent_request=facts.get("consent_request", ""),
+                           link_asked=not facts.get("member_skipped") and link_mailed(
+                               facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
+                           learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
+                           foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
+    made = consent_made(facts["opt_in"], facts.get("arriving", False), facts.get("status_change"),
+                        facts.get("status_before", ""), facts["member_status"])
+    if made is not None:
+        outcome.facts["consent_made"] = made
+    return outcome
 
 
 def _written_in_batch(facts, decided, consent_request=""):
