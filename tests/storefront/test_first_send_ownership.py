@@ -2,7 +2,7 @@
 (found by independent review aud15, issue 19; each docstring tells what went wrong before the fix)."""
 import pytest
 from django.test import Client
-from shuup.core.models import PersonContact
+from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
@@ -196,3 +196,65 @@ def test_a_guest_buyer_who_proves_her_address_after_her_accounts_first_send_gets
         assert member["status"] == "transactional", "her proof is no consent"
         row = row_of(dee, shop_id)
         assert (row.foreign_member, row.status) == (False, SyncStatus.SYNCED)
+
+
+# Found by independent review aud16 (issue 19): a move onto another's member with consent.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_stranger_moving_onto_a_subscribers_address_with_consent_does_not_own_her_subscription(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Ann subscribed on Mailchimp's own form. Mallory's account (her own address, no consent: its own transactional
+    member) types Ann's address into the account and ticks the box in the same save. The move meets Ann's member
+    (member exists): Mallory's old member is archived and the consent is written to Ann's, which was subscribed
+    already. consent_made compares the answer with the status of Mallory's OLD member (transactional), and records
+    Ann's subscription as made by Mallory's consent: Mallory's Unsubscribe then ends Ann's subscription."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.move.target@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
+    user = django_user_model.objects.create_user("mallory16m", "mallory.own.16m@fastmail.com", "pw")
+    mallory = get_person_contact(user)
+    mallory.first_name = "Mallory"
+    mallory.save()
+    mallory.add_to_shop(shop)
+    send_due(rounds=3)
+    assert SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk).member_status == "transactional"
+    mallory = get_person_contact(user)
+    mallory.email = email
+    mallory.marketing_permission = True
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger who typed Ann's address into its account unsubscribed her (row: %r)" % (
+            SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=mallory.pk).values(
+                "foreign_member", "consent_made").get(),))
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_stranger_moving_onto_an_unconfirmed_signups_address_with_consent_does_not_confirm_it_for_her(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Ann signed up on Mailchimp's own (double opt-in) form and has not confirmed: her member is pending. Mallory's
+    account (own address, no consent) types Ann's address into the account and ticks the box in one save (single
+    opt-in shop). The move meets Ann's member: its owner should confirm the shop's consent first ("unless subscribed"),
+    but a pending member keeps the status change, and the write subscribes Ann on a stranger's word."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.unconfirmed@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="pending", merge_fields={"FNAME": "Ann"})
+    user = django_user_model.objects.create_user("mallory16n", "mallory.own.16n@fastmail.com", "pw")
+    mallory = get_person_contact(user)
+    mallory.save()
+    mallory.add_to_shop(shop)
+    send_due(rounds=3)
+    mallory = get_person_contact(user)
+    mallory.email = email
+    mallory.marketing_permission = True
+    mallory.save()
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending", (
+        "a stranger's consent, typed with Ann's address, subscribed her unconfirmed signup")

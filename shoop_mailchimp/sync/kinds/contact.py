@@ -575,6 +575,8 @@ class ContactPlan:
         self.arrived_at_held = False
         #: This send creates the member (the first send found none): its write carries the attempt's signup time.
         self.creates = False
+        #: The status of the member a move ran into (another's at the new address), as read; None when not read.
+        self.status_found = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
@@ -832,7 +834,8 @@ class ContactPlan:
                                                    "sends wrote (created again since)" % self.previous_email)
             else:
                 link_on_move, restored, status = yield from self._move_member(held, status, log)
-        status_before = self.row.member_status
+        # The member's status before this send's consent: as read where the send read it (a move onto a member).
+        status_before = self.row.member_status if self.status_found is None else self.status_found
         if self.signup and not self.member_unchanged:
             status, status_before = yield from self._signup_read(status, log)
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
@@ -1036,8 +1039,12 @@ class ContactPlan:
                 # The member under the new address may be someone else's (Shuup does not verify an address
                 # typed into an account): its owner confirms the shop's consent first, unless subscribed.
                 existing = (yield Operation("GET", member_path(list_id, self.email), params={"fields": "status"}))
-                if (existing or {}).get("status") not in (members.SUBSCRIBED, members.PENDING):
+                self.status_found = (existing or {}).get("status", "")
+                if self.status_found not in (members.SUBSCRIBED, members.PENDING):
                     status = members.PENDING
+                elif not self.owned:
+                    # Subscribed, or a signup its owner has not confirmed: theirs, not this contact's to decide.
+                    status = None
             log("member.email", "E-mail changed from %s to %s, which already had a member: the old address "
                 "was archived%s%s" % (self.previous_email, self.email,
                                       " and its owner is asked to confirm the shop's consent" if status else "",
