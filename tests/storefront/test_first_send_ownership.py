@@ -258,3 +258,35 @@ def test_a_stranger_moving_onto_an_unconfirmed_signups_address_with_consent_does
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "pending", (
         "a stranger's consent, typed with Ann's address, subscribed her unconfirmed signup")
+
+
+# Found by independent review aud16 (issue 19): an erasure clears only data the erased contact wrote.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_erasing_one_of_two_contacts_whose_member_is_a_form_subscribers_keeps_her_data(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Ann subscribed on Mailchimp's own form (her names are Mailchimp's). Two contacts of the shop carry her address,
+    neither proven and neither ever written there (foreign_member: the staff's duplicate contact, an account someone
+    registered). Erasing one of them (GDPR) clears 'the erased person's data' from the member it shares with the
+    other: the merge fields are sent empty, though none of the erased contact's data was ever on it. The other
+    contact, sent again, writes nothing there either (not its member): Ann's names are gone for good."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.form.names@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed",
+                         merge_fields={"FNAME": "Ann", "LNAME": "Form"})
+    duplicate = PersonContact.objects.create(email=email, first_name="Staff", last_name="Typed")
+    duplicate.add_to_shop(shop)
+    user = django_user_model.objects.create_user("other16i", email, "pw")
+    account = get_person_contact(user)
+    account.first_name = "Someone"
+    account.save()
+    account.add_to_shop(shop)
+    send_due(rounds=3)
+    assert (row_of(duplicate).foreign_member, row_of(account).foreign_member) == (True, True)
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Ann"
+    PersonContact.objects.get(pk=duplicate.pk).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["status"] == "subscribed"
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Ann", "Form"), (
+        "erasing a contact none of whose data was on the member wiped its owner's names: %r" % member["merge_fields"])

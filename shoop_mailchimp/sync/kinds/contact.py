@@ -1483,8 +1483,9 @@ class ErasePlan:
         self.shared = shared
         self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
         #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
-        #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again.
-        self.cleared = sorted(set(cleared)) if shared else []
+        #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again. None when
+        #: the member was not the erased contact's: none of its data is there, and its owner's stays.
+        self.cleared = sorted(set(cleared)) if shared and not getattr(row, "foreign_member", False) else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
 
