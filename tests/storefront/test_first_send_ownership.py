@@ -290,3 +290,147 @@ def test_erasing_one_of_two_contacts_whose_member_is_a_form_subscribers_keeps_he
     assert member["status"] == "subscribed"
     assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Ann", "Form"), (
         "erasing a contact none of whose data was on the member wiped its owner's names: %r" % member["merge_fields"])
+
+
+# Found by independent review aud16 (issue 19): a member another row created in the same second is not taken.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_a_member_created_by_another_row_claimed_in_the_same_second_is_not_taken_for_the_strangers_own(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings):
+    """Ann's contact and a stranger's account with her address (registered by someone else, never activated, its
+    consent ticked) are claimed by the same worker round: one claim time for both. Ann's first send finds no member
+    and creates hers (subscribed, her names), its timestamp_signup the round's claim time. The stranger's first send
+    finds Ann's member (another's) but Mailchimp answers its write 500 (or 429): it is tried again. Its retry reads
+    the member, whose timestamp_signup equals the row's previous claim time, and takes it for the member its own lost
+    attempt created: it writes the stranger's names over Ann's and records the member as its own (foreign_member
+    False). The stranger's storefront Unsubscribe then unsubscribes Ann."""
+    from collections import Counter
+
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.drainer import ShopDelivery
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.same.second@fastmail.com"
+    ann = PersonContact.objects.create(email=email, first_name="Ann", marketing_permission=True)
+    ann.add_to_shop(shop)
+    user = django_user_model.objects.create_user("stranger16d", email, "pw")
+    stranger = get_person_contact(user)
+    stranger.first_name = "Stranger"
+    stranger.marketing_permission = True
+    stranger.save()
+    stranger.add_to_shop(shop)
+    rows = state.claim()  # one round takes both rows
+    by_contact = {row.object_id: row for row in rows}
+    assert {ann.pk, stranger.pk} <= set(by_contact)
+    ShopDelivery(configuration.shop_id, Counter()).deliver([by_contact[ann.pk]])
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Ann"
+    emulator.faults.fail("*/members/*", status=500, method="PUT", times=1)  # the stranger's write fails once
+    ShopDelivery(configuration.shop_id, Counter()).deliver([by_contact[stranger.pk]])
+    emulator.faults.clear()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["merge_fields"]["FNAME"] == "Ann", (
+        "the stranger's retry took Ann's member for its own lost attempt's and renamed it %r"
+        % member["merge_fields"]["FNAME"])
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger's account unsubscribed Ann (its row took her member for its own: foreign_member %r)"
+        % row_of(stranger).foreign_member)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("consent_by", ["staff-tick", "storefront-subscribe"])
+def test_a_skipped_claim_in_the_second_another_row_created_the_member_does_not_make_it_the_strangers(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings, consent_by):
+    """The shop sends only people who consented (send_unconsented off). Ann's contact (consenting) and a stranger's
+    account registered with her address (no consent) are taken by one worker round: Ann's send creates her member
+    (timestamp_signup: the round's claim time); the stranger's is skipped (no consent), its row keeping that claim
+    time. Later the stranger's account consents: its first send reads Ann's member, whose timestamp_signup is the
+    row's previous claim time, and takes it for one its own lost attempt created. No attempt of the stranger's ever
+    wrote anything. It renames Ann's member and its Unsubscribe then unsubscribes her."""
+    from collections import Counter
+
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.drainer import ShopDelivery
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    configuration.send_unconsented = False
+    configuration.save()
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.skipped.%s@fastmail.com" % consent_by
+    ann = PersonContact.objects.create(email=email, first_name="Ann", marketing_permission=True)
+    ann.add_to_shop(shop)
+    user = django_user_model.objects.create_user("stranger16g" + consent_by[:3], email, "pw")
+    stranger = get_person_contact(user)
+    stranger.first_name = "Stranger"
+    stranger.save()
+    stranger.add_to_shop(shop)
+    rows = state.claim()  # one round takes both rows
+    assert {ann.pk, stranger.pk} <= {row.object_id for row in rows}
+    ShopDelivery(configuration.shop_id, Counter()).deliver(rows)
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Ann"
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    if consent_by == "staff-tick":
+        stranger = get_person_contact(user)
+        stranger.marketing_permission = True
+        stranger.save()
+    else:
+        choose(browser, subscribe=True)
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["merge_fields"]["FNAME"] == "Ann", (
+        "the stranger's first send took Ann's member for its own and renamed it %r (foreign_member %r)"
+        % (member["merge_fields"]["FNAME"], row_of(stranger).foreign_member))
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger's account unsubscribed Ann")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_sync_existing_skipping_a_stranger_does_not_make_the_member_another_row_created_the_strangers(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings):
+    """The previous probe through "Sync existing" (send_unconsented off): every row of the bulk run is leased at one
+    moment, so Ann's member (created by the run) carries the very claim time the stranger's skipped row keeps. When
+    the stranger's account later presses Subscribe, its signup read takes Ann's member for its own."""
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.sync import bulk
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    configuration.send_unconsented = False
+    configuration.save()
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.sync.existing@fastmail.com"
+    ann = PersonContact.objects.create(email=email, first_name="Ann", marketing_permission=True)
+    ann.add_to_shop(shop)
+    user = django_user_model.objects.create_user("stranger16k", email, "pw")
+    stranger = get_person_contact(user)
+    stranger.first_name = "Stranger"
+    stranger.save()
+    stranger.add_to_shop(shop)
+    SyncState.objects.filter(kind=SyncKind.CONTACT).delete()  # older than the integration
+    bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Ann"
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=True)
+    send_due(rounds=3)
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann"), (
+        "the stranger's account took Ann's member for its own (foreign_member %r): %r"
+        % (row_of(stranger).foreign_member, member))

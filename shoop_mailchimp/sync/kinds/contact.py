@@ -797,7 +797,8 @@ class ContactPlan:
             status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.first_unproven:
             held = yield from self._member_found_on_arrival()
-            if held is not None and created_by_an_earlier_attempt(held, getattr(self.row, "previous_claim_at", None)):
+            if held is not None and created_by_an_earlier_attempt(
+                    held, getattr(self.row, "previous_claim_at", None), self.member["merge_fields"]):
                 self.owned = self.creates = True
                 log("member.recovered", "Mailchimp holds a member of %s, created by an earlier attempt of this "
                     "contact's whose answer never came back (its signup time is that attempt's): the contact's own"
@@ -944,7 +945,7 @@ class ContactPlan:
         read first (one GET), as the newsletter block's signup does."""
         try:
             return (yield Operation("GET", member_path(self.configuration.list_id, self.email),
-                                    params={"fields": "status,timestamp_signup"})) or {}
+                                    params={"fields": "status,timestamp_signup,merge_fields"})) or {}
         except MailchimpNotFound:
             return None
 
@@ -1121,11 +1122,11 @@ class ContactPlan:
         as read ("" when Mailchimp has none)."""
         try:
             existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
-                                       params={"fields": "status,timestamp_signup"})
+                                       params={"fields": "status,timestamp_signup,merge_fields"})
         except MailchimpNotFound:
             existing = None
         if existing is None or self.owned is None and created_by_an_earlier_attempt(
-                existing, getattr(self.row, "previous_claim_at", None)):
+                existing, getattr(self.row, "previous_claim_at", None), self.member["merge_fields"]):
             # None there: the write creates the member, the contact's own (or an earlier attempt's write did).
             if self.owned is None:
                 self.owned = self.creates = True
@@ -1214,18 +1215,26 @@ def written_facts(email, member_status, permission, decided, consent_request="")
     return facts
 
 
+#: The merge tags of a contact's names (:func:`created_by_an_earlier_attempt` compares them).
+NAME_TAGS = ("FNAME", "LNAME")
+
+
 def signup_stamp(moment):
     """A member's ``timestamp_signup`` as the shop sends it and Mailchimp keeps it: UTC, whole seconds."""
     return moment.astimezone(dt_timezone.utc).replace(microsecond=0)
 
 
-def created_by_an_earlier_attempt(member, previous_claim_at):
+def created_by_an_earlier_attempt(member, previous_claim_at, merge_values):
     """Whether ``member``, found by a first send, is the one an earlier attempt of its row created (its worker died,
     or its answer was lost): its ``timestamp_signup`` is the moment that attempt claimed the row
-    (``previous_claim_at``; the member write of a send that creates the member carries it). A member held before,
-    or made by someone else since, signed up at another moment."""
+    (``previous_claim_at``; the member write of a send that creates the member carries it), and it carries the
+    names the row writes (``merge_values``: rows claimed together share a claim's second, and another contact's
+    send of the address may have created the member in it). A member held before, or made by someone else since,
+    signed up at another moment or under other names."""
+    fields = member.get("merge_fields") or {}
     return bool(previous_claim_at) and (
-        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(previous_claim_at))
+        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(previous_claim_at)) and all(
+        fields.get(tag) == value for tag, value in (merge_values or {}).items() if tag in NAME_TAGS)
 
 
 def confirmation_lifetime():
@@ -1630,7 +1639,7 @@ def _build_reads(configuration, pairs, rows, sent):
             if getattr(row, "previous_claim_at", None):
                 facts["previous_claim_at"] = row.previous_claim_at.isoformat()
             operations.append(batches.encode(Operation("GET", member_path(configuration.list_id, plan.email),
-                                                       params={"fields": "status,timestamp_signup"}),
+                                                       params={"fields": "status,timestamp_signup,merge_fields"}),
                                              "c:%d:read" % row.id))
         elif plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
@@ -1650,7 +1659,7 @@ def _read_reads(configuration, row, results, facts):
     if operation_failed(read) and not batches.operation_not_found(read):
         return result_outcome(read, "read")
     if operation_failed(read) or created_by_an_earlier_attempt(batches.response_of(read), parse_datetime(
-            facts.get("previous_claim_at") or "")):
+            facts.get("previous_claim_at") or ""), json.loads(facts["member_write"]["body"]).get("merge_fields")):
         facts["foreign_member"] = False  # Mailchimp holds none (the write creates the contact's own), or its own
     else:
         # Another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's of the shop): the write
