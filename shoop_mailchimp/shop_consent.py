@@ -16,7 +16,8 @@ shows its owner's wish only for an address they proved theirs (the account activ
 it). For any other address the consent is sent as one typed into the newsletter block (``ConsentRequest.SIGNUP``:
 a member Mailchimp already holds of the address is asked to confirm first).
 """
-from shoop_mailchimp.models import ProvenAddress, ShopConsent, SyncKind
+from shoop_mailchimp.models import ProvenAddress, ShopConsent, SyncKind, SyncState
+from shoop_mailchimp.shops import shop_contacts_with_address
 from shoop_mailchimp.sync import state
 
 
@@ -58,11 +59,18 @@ def normalised(email):
 def record_proof(contact_id, email):
     """The contact's owner proved the address theirs (they clicked the activation link mailed to it). The contact's
     rows are queued in every shop: a member its sends were kept off (``SyncState.foreign_member``) is its own now,
-    and its next send writes the contact's data there. Returns the ids of the shops where a row is due."""
+    and its next send writes the contact's data there; the address's other contacts of those shops no longer take
+    it as theirs. Returns the ids of the shops where a row is due."""
     if not normalised(email):
         return set()
     ProvenAddress.objects.update_or_create(contact_id=contact_id, defaults={"email": normalised(email)})
-    return state.record_in_every_shop(SyncKind.CONTACT, [contact_id])
+    due = state.record_in_every_shop(SyncKind.CONTACT, [contact_id])
+    for shop_id in set(SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact_id).values_list(
+            "shop_id", flat=True)):
+        # The address's other contacts (a stranger's account whose send created the member) no longer own it.
+        others = shop_contacts_with_address(shop_id, email).exclude(pk=contact_id).values_list("pk", flat=True)
+        state.proven_anothers(shop_id, SyncKind.CONTACT, others)
+    return due
 
 
 def address_proven(contact, owner_ids=()):

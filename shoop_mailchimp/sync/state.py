@@ -183,6 +183,14 @@ def record_in_every_shop(kind, object_ids):
     return {shop_id for shop_id in sorted(shop_ids) if record(shop_id, kind, object_ids, only_known=True)}
 
 
+def proven_anothers(shop_id, kind, object_ids):
+    """The member of these objects' address is another contact's, who proved the address theirs (the activation
+    link): their rows no longer take it as their own (``foreign_member``), whoever's send created it. In the caller's
+    transaction."""
+    SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=list(object_ids), erase=False).exclude(
+        foreign_member=True).update(foreign_member=True)
+
+
 def record_maybe_in_mailchimp(shop_id, kind):
     """Queue the shop's rows of the kind Mailchimp may hold (sent, an attempt's fate unknown, out with a worker) so
     that their plans look again (carts: the shop now sends only people who consented, so the plans delete those of

@@ -11,6 +11,7 @@ from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
 from tests.storefront.helpers import page_messages
 from tests.storefront.test_account_page import choose
+from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
 
@@ -434,3 +435,86 @@ def test_sync_existing_skipping_a_stranger_does_not_make_the_member_another_row_
     assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann"), (
         "the stranger's account took Ann's member for its own (foreign_member %r): %r"
         % (row_of(stranger).foreign_member, member))
+
+
+# Found by independent review aud16 (issue 19): an owner proving her address takes the member from a stranger.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_owner_who_proves_her_address_keeps_her_data_against_the_stranger_whose_send_created_the_member(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """Mallory registers an account with Ann's address first (never activated): Mailchimp holds no member, so her
+    send creates one and takes it as her own (foreign_member False). Ann registers later: her first send finds
+    Mallory's member (foreign). Ann clicks her activation link (record_proof): her next send takes the member as her
+    own and writes her names. Nothing tells Mallory's row the member is no longer hers: Mallory's next edit writes
+    her names over Ann's proven member."""
+    from shoop_mailchimp import shop_consent
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.proves.later@fastmail.com"
+    mallory_user = django_user_model.objects.create_user("mallory16c", email, "pw")
+    mallory = get_person_contact(mallory_user)
+    mallory.first_name = "Mallory"
+    mallory.save()
+    mallory.add_to_shop(shop)
+    send_due(rounds=3)
+    assert row_of(mallory).foreign_member is False
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Mallory"
+    ann_user = django_user_model.objects.create_user("ann16c", email, "pw")
+    ann = get_person_contact(ann_user)
+    ann.first_name = "Ann"
+    ann.save()
+    ann.add_to_shop(shop)
+    send_due(rounds=3)
+    assert row_of(ann).foreign_member is True
+    shop_consent.record_proof(ann.pk, email)  # Ann clicks the activation link mailed to her address
+    send_due(rounds=3)
+    assert row_of(ann).foreign_member is False
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Ann"
+    mallory = get_person_contact(mallory_user)
+    mallory.last_name = "Edited"
+    mallory.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["merge_fields"]["FNAME"], member["merge_fields"].get("LNAME", "")) == ("Ann", ""), (
+        "an unproven stranger's edit overwrote the names of the member Ann proved hers: %r" % member["merge_fields"])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_an_owner_who_proved_her_address_and_subscribed_is_not_unsubscribed_by_the_stranger_whose_send_created_it(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """As above (Mallory's send created the member, Ann proved the address hers and took it), then Ann subscribes on
+    Mailchimp's own form. Mallory's account gets a consent (the staff's tick) and then presses Unsubscribe on its
+    account page: Mallory's row still records the member as its own (foreign_member False), so the withdrawal is
+    taken as the address's and Ann, who proved the address hers and subscribed herself, is unsubscribed."""
+    from shoop_mailchimp import shop_consent
+
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.proves.subscribes@fastmail.com"
+    mallory_user = django_user_model.objects.create_user("mallory16f", email, "pw")
+    mallory = get_person_contact(mallory_user)
+    mallory.first_name = "Mallory"
+    mallory.save()
+    mallory.add_to_shop(shop)
+    send_due(rounds=3)
+    ann_user = django_user_model.objects.create_user("ann16f", email, "pw")
+    ann = get_person_contact(ann_user)
+    ann.first_name = "Ann"
+    ann.save()
+    ann.add_to_shop(shop)
+    send_due(rounds=3)
+    shop_consent.record_proof(ann.pk, email)
+    send_due(rounds=3)
+    assert row_of(ann).foreign_member is False
+    emulator.set_member_status(api_key, list_id, email, "subscribed")  # Ann subscribes on Mailchimp's form
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+    mallory = get_person_contact(mallory_user)
+    mallory.marketing_permission = True  # the staff's tick
+    mallory.save()
+    send_due(rounds=3)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(mallory_user)
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "an unproven stranger's Unsubscribe ended the subscription of Ann, who proved the address hers")
