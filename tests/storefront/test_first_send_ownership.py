@@ -1,7 +1,10 @@
 """An account's first send at an address nobody proved: whose the member is, decided in a batch as one by one
 (found by independent review aud15, issue 19; each docstring tells what went wrong before the fix)."""
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
@@ -518,3 +521,130 @@ def test_an_owner_who_proved_her_address_and_subscribed_is_not_unsubscribed_by_t
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "an unproven stranger's Unsubscribe ended the subscription of Ann, who proved the address hers")
+
+
+def fired(seconds_ago):
+    """A webhook's ``fired_at``, ``seconds_ago`` before now."""
+    return (timezone.now() - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# Found by independent review aud16 (issue 19): a consent for a member not the contact's reads its status first.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("ends_by", ["storefront-unsubscribe", "deleted", "moved"])
+def test_a_late_subscribe_webhook_of_the_owners_resubscription_leaves_it_the_strangers_to_end(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, ends_by):
+    """Ann subscribed on Mailchimp's own form. A stranger registers an account with her address (never activated):
+    its first send finds Ann's member, not its own. Ann unsubscribes in Mailchimp (webhook delivered: the row knows
+    'unsubscribed'), then re-subscribes on Mailchimp's form 30 seconds later; that subscribe webhook is delivered
+    late (Mailchimp's deliveries are queued). Meanwhile the staff tick the stranger's consent: its send sends the
+    consent as a change to a member the row believes unsubscribed, the answer says subscribed, and the row records
+    consent_made (the stranger's consent "made" Ann's own subscription). Ann's webhook then arrives, older than the
+    send, and is ignored as stale: consent_made stays. The stranger's storefront Unsubscribe ends Ann's subscription."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.formsubscriber.%s@fastmail.com" % ends_by
+    emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
+    user = django_user_model.objects.create_user("stranger16a" + ends_by[:3], email, "pw")
+    account = get_person_contact(user)
+    account.first_name = "Stranger"
+    account.save()
+    account.add_to_shop(shop)
+    send_due(rounds=3)
+    row = row_of(account)
+    assert (row.foreign_member, row.member_status) == (True, "subscribed")
+    # Ann unsubscribes in Mailchimp; its webhook arrives in time.
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")
+    assert post_event(Client(), configuration, "unsubscribe", email=email, fired_at=fired(60)).status_code == 200
+    assert row_of(account).member_status == "unsubscribed"
+    # Ann subscribes again on Mailchimp's own form (30 s ago); its webhook is still in Mailchimp's queue.
+    emulator.set_member_status(api_key, list_id, email, "subscribed")
+    # The staff tick the stranger's account's consent; it is sent.
+    account = get_person_contact(user)
+    account.marketing_permission = True
+    account.save()
+    send_due(rounds=3)
+    # Ann's subscribe webhook arrives now.
+    post_event(Client(), configuration, "subscribe", email=email, fired_at=fired(30))
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    if ends_by == "storefront-unsubscribe":
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(user)
+        choose(browser, subscribe=False)
+    elif ends_by == "deleted":
+        get_person_contact(user).delete()
+    else:  # the stranger corrects the address of the account
+        account = get_person_contact(user)
+        account.email = "stranger.own.%s@fastmail.com" % ends_by
+        account.save()
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger's unproven account unsubscribed Ann, who subscribed on Mailchimp's own form (%s)" % ends_by)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_the_owners_subscribe_webhook_arriving_while_the_strangers_consent_is_out_clears_consent_made(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings):
+    """As above, but Ann's subscribe webhook is delivered while the stranger's consent send is out (claimed, not yet
+    closed): the webhook clears consent_made, and the send's close writes it back (consent_made is not a guarded
+    fact). The stranger's Unsubscribe then ends Ann's subscription."""
+    from collections import Counter
+
+    from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.drainer import ShopDelivery
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.inflight@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
+    user = django_user_model.objects.create_user("stranger16b", email, "pw")
+    account = get_person_contact(user)
+    account.save()
+    account.add_to_shop(shop)
+    send_due(rounds=3)
+    assert row_of(account).foreign_member is True
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")
+    assert post_event(Client(), configuration, "unsubscribe", email=email, fired_at=fired(60)).status_code == 200
+    account = get_person_contact(user)
+    account.marketing_permission = True  # the staff's tick
+    account.save()
+    rows = state.claim()  # the worker takes the stranger's row ...
+    emulator.set_member_status(api_key, list_id, email, "subscribed")  # ... Ann subscribes again on the form ...
+    assert post_event(Client(), configuration, "subscribe", email=email, fired_at=fired(0)).status_code == 200
+    ShopDelivery(configuration.shop_id, Counter()).deliver(rows)  # ... and the send completes
+    send_due(rounds=3)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=False)
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger's unproven account unsubscribed Ann, whose subscribe webhook came while its consent was sent")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+def test_under_double_opt_in_a_strangers_consent_does_not_make_the_owners_fresh_subscription_pending(
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block):
+    """The first probe's story under double opt-in: the stranger's row believes Ann's member unsubscribed (her
+    re-subscription's webhook is still on its way), and the consent the staff tick is sent as a change to pending. Ann's
+    subscribed member is put back to pending (her newsletter stops until she confirms again) by a stranger's account,
+    and the row records the subscription as the stranger's consent's (consent_made)."""
+    configuration.double_opt_in = True
+    configuration.save()
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.resubscribed.doi@fastmail.com"
+    emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
+    user = django_user_model.objects.create_user("stranger16j", email, "pw")
+    account = get_person_contact(user)
+    account.save()
+    account.add_to_shop(shop)
+    send_due(rounds=3)
+    emulator.set_member_status(api_key, list_id, email, "unsubscribed")
+    assert post_event(Client(), configuration, "unsubscribe", email=email, fired_at=fired(60)).status_code == 200
+    emulator.set_member_status(api_key, list_id, email, "subscribed")  # Ann re-subscribes (and confirms) on the form
+    account = get_person_contact(user)
+    account.marketing_permission = True  # the staff's tick
+    account.save()
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
+        "a stranger's unproven account's consent put Ann's subscription back to pending")

@@ -661,6 +661,7 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
+                and not (self.owned is False and self.status_change in CONSENTED)
                 and not self.confirmation_decided_by_answer and not self.signup
                 and (self.owned is not None or self.first_unproven))
 
@@ -839,6 +840,12 @@ class ContactPlan:
         status_before = self.row.member_status if self.status_found is None else self.status_found
         if self.signup and not self.member_unchanged:
             status, status_before = yield from self._signup_read(status, log)
+        elif self.owned is False and not self.arriving and status in CONSENTED:
+            # A consent for a member not the contact's: decided by its status now, not the row's last news of it (a
+            # webhook late or lost): one its owner subscribed, or signed up for and has yet to confirm, is theirs.
+            status_before = yield from self._member_status_now()
+            if status_before in CONSENTED:
+                status = None
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
         # after this write (its webhook's ``fired_at`` has whole seconds) must not look older than the consent.
         decided_at = timezone.now()
@@ -939,6 +946,14 @@ class ContactPlan:
             outcome.learnt.append(AudienceFieldsLearnt(asked_at=decided_at))
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
+
+    def _member_status_now(self):
+        """The status of the member of the contact's address as Mailchimp holds it ("" when it holds none)."""
+        try:
+            return ((yield Operation("GET", member_path(self.configuration.list_id, self.email),
+                                     params={"fields": "status"})) or {}).get("status", "")
+        except MailchimpNotFound:
+            return ""
 
     def _member_found_on_arrival(self):
         """The member Mailchimp holds of the address of the contact's first send (:attr:`first_unproven`), or None:
