@@ -92,6 +92,11 @@ class SyncState(models.Model):
         null=True, blank=True, help_text=_("When the row was last claimed: what it last sent was built after it "
                                            "(a batch closes its rows minutes later)."))
     claimed_by = models.CharField(max_length=32, blank=True, help_text=_("Token of the claim holding the lease."))
+    first_claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the row was first claimed, kept across attempts: a member a send "
+                                           "of the row creates carries it as its signup time, so that a later "
+                                           "attempt knows that member for the row's own however many attempts "
+                                           "failed or lost their answer in between."))
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))

@@ -29,7 +29,6 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.journal import Journal
@@ -131,14 +130,8 @@ def _planned(kind_module, configuration, rows, journal, report, planned=None):
 
 def recovered_marks(rows):
     """What a burst's batch keeps in ``sent`` from the start: which of its rows were recovered (a lost
-    attempt's, see :func:`state.claim`), and when that attempt claimed them, or None. The batch's token replaces
-    the one that told so."""
-    return {str(row.id): {"recovered": True, "previous_claim_at": _isoformat(getattr(row, "previous_claim_at", None))}
-            for row in rows if getattr(row, "recovered", False)} or None
-
-
-def _isoformat(moment):
-    return moment.isoformat() if moment else ""
+    attempt's, see :func:`state.claim`), or None. The batch's token replaces the one that told so."""
+    return {str(row.id): {"recovered": True} for row in rows if getattr(row, "recovered", False)} or None
 
 
 def _mark_recovered(batch, rows):
@@ -149,7 +142,6 @@ def _mark_recovered(batch, rows):
     for row in rows:
         marks = sent.get(str(row.id)) or {}
         row.recovered = bool(marks.get("recovered"))
-        row.previous_claim_at = parse_datetime(marks.get("previous_claim_at") or "")
     return rows
 
 

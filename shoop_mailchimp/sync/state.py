@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
@@ -467,32 +468,27 @@ def claim(shop_id=None, limit=100, kind=None, lease_seconds=None, now=None, only
     lease_until = now + timedelta(seconds=lease_seconds or get_setting("LEASE_SECONDS"))
     token = uuid.uuid4().hex
     take = dict(status=SyncStatus.SENDING, lease_until=lease_until, claimed_by=token, claimed_version=F("version"),
-                claimed_at=now)
+                claimed_at=now, first_claimed_at=Coalesce("first_claimed_at", Value(now)))
     sending = MailchimpConfiguration.objects.active().values("shop_id")
     chosen = _due(shop_id, now, kind, only).filter(shop_id__in=sending).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
-            found = list(chosen.select_for_update(skip_locked=True).values_list(
-                "id", "claimed_by", "claimed_at")[:limit])
+            found = list(chosen.select_for_update(skip_locked=True).values_list("id", "claimed_by")[:limit])
             if found:
-                _due(shop_id, now, kind, only).filter(id__in=[row_id for row_id, _by, _at in found]).update(**take)
+                _due(shop_id, now, kind, only).filter(id__in=[row_id for row_id, _by in found]).update(**take)
     else:
         taken = _due(shop_id, now, kind, only).filter(id__in=Subquery(chosen.values("id")[:limit]))
-        found = list(taken.values_list("id", "claimed_by", "claimed_at"))
+        found = list(taken.values_list("id", "claimed_by"))
         if found:
             taken.update(**take)
     if not found:
         return []  # most rounds: nothing is due, and this was the only statement
-    recovered = {row_id for row_id, claimed_by, _at in found if claimed_by}
-    previous_claims = {row_id: claimed_at for row_id, _by, claimed_at in found}
+    recovered = {row_id for row_id, claimed_by in found if claimed_by}
     rows = list(SyncState.objects.filter(claimed_by=token))
     for row in rows:
         # Still carrying a token: the last worker's attempt never ended (it died or its lease ran out),
         # and what it sent may have reached Mailchimp without the row learning it.
         row.recovered = row.id in recovered
-        # When the row's previous attempt claimed it: a member that attempt created carries it, whether the attempt
-        # died or only its answer was lost (contact.created_by_an_earlier_attempt).
-        row.previous_claim_at = previous_claims.get(row.id)
     return rows
 
 
@@ -508,7 +504,7 @@ def lease_new_rows(shop_id, kind, object_ids, token, lease_seconds):
     SyncState.objects.bulk_create([
         SyncState(shop_id=shop_id, kind=kind, object_id=pk, status=SyncStatus.SENDING, next_attempt_at=now,
                   lease_until=now + timedelta(seconds=lease_seconds), claimed_by=token, claimed_version=1,
-                  claimed_at=now)
+                  claimed_at=now, first_claimed_at=now)
         for pk in object_ids
     ], ignore_conflicts=True)
     return SyncState.objects.filter(shop_id=shop_id, claimed_by=token).count()

@@ -68,6 +68,18 @@ def page_messages(response):
         re.S)]
 
 
+def registered_account(shop, django_user_model, username, email, **fields):
+    """An account of the shop registered with ``email`` (Shuup verifies nothing: nobody proved the address theirs),
+    its contact saved with ``fields``: ``(its user, its contact)``."""
+    user = django_user_model.objects.create_user(username, email, "pw")
+    contact = get_person_contact(user)
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.save()
+    contact.add_to_shop(shop)
+    return user, contact
+
+
 def logged_in_account(shop, django_user_model, username, email, proven=False):
     """An account of the shop registered with ``email`` (Shuup verifies nothing; ``proven``: its owner proved the
     address theirs, an activation link) and a browser logged in as it: ``(its contact, the browser)``."""

@@ -12,7 +12,7 @@ from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import logged_message, new_person, send_due
-from tests.storefront.helpers import account_url, logged_in_account, page_messages, signup_url
+from tests.storefront.helpers import account_url, logged_in_account, page_messages, registered_account, signup_url
 from tests.webhooks.helpers import post_event
 
 
@@ -857,11 +857,8 @@ def test_an_unproven_accounts_row_sent_before_ownership_was_recorded_cannot_unsu
     emulator, api_key, list_id = mailchimp_account
     email = "ann.legacy@fastmail.com"
     emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
-    mallory_user = django_user_model.objects.create_user("mallorylegacy", email, "pw")
-    mallory = get_person_contact(mallory_user)
-    mallory.marketing_permission = True
-    mallory.save()
-    mallory.add_to_shop(shop)
+    mallory_user, mallory = registered_account(shop, django_user_model, "mallorylegacy", email,
+        marketing_permission=True)
     send_due(rounds=2)
     row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=mallory.pk)
     assert (row.opt_in, row.email) == (True, email)
@@ -1002,12 +999,8 @@ def test_an_unproven_accounts_unsubscribe_ends_the_subscription_its_consent_made
                                         BATCH_POLL_INTERVAL=0)
     email = "fay.guest.%s@fastmail.com" % delivery
     emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Fay"})
-    user = django_user_model.objects.create_user("fay15%s" % delivery[:3], email, "pw")
-    account = get_person_contact(user)
-    account.first_name = "Stranger"
-    account.marketing_permission = True  # the staff's tick
-    account.save()
-    account.add_to_shop(shop)
+    user, account = registered_account(shop, django_user_model, "fay15%s" % delivery[:3], email,
+        first_name="Stranger", marketing_permission=True)
     if delivery == "batch":
         make_all_due()
         run_due_work()
@@ -1041,11 +1034,7 @@ def test_a_subscription_its_owner_confirmed_is_not_the_unproven_accounts_to_end(
     configuration.save()
     email = "fay.confirmed@fastmail.com"
     emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Fay"})
-    user = django_user_model.objects.create_user("fay15confirmed", email, "pw")
-    account = get_person_contact(user)
-    account.marketing_permission = True  # the staff's tick
-    account.save()
-    account.add_to_shop(shop)
+    user, account = registered_account(shop, django_user_model, "fay15confirmed", email, marketing_permission=True)
     send_due(rounds=3)
     row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=account.pk)
     assert (row.foreign_member, row.member_status, row.consent_made) == (True, "pending", True)

@@ -92,6 +92,14 @@ def test_an_anonymized_contact_is_erased_and_its_fake_email_never_sent(configura
     assert emulator.customers(api_key, configuration.store_id) == []
 
 
+def erase_person(shop, contact_id, how):
+    """The person's erasure in Shuup: the staff delete the contact (``"deleted"``), or anonymize it (GDPR)."""
+    if how == "deleted":
+        PersonContact.objects.get(pk=contact_id).delete()
+    else:
+        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=contact_id))
+
+
 def rounds(n=3):
     from tests.helpers import make_all_due
 
@@ -164,10 +172,7 @@ def test_erasing_a_strangers_account_leaves_a_mailchimp_form_subscriber_in_the_a
     mallory.add_to_shop(shop)
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
-    if how == "deleted":
-        PersonContact.objects.get(pk=mallory.pk).delete()
-    else:
-        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=mallory.pk))
+    erase_person(shop, mallory.pk, how)
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
     assert member is not None and member["status"] == "subscribed", (
@@ -261,10 +266,8 @@ def test_a_subscription_only_the_erased_contacts_consent_made_does_not_outlive_i
         person = PersonContact.objects.get(pk=person.pk)
         person.email = "staff.own.address@fastmail.com"
         person.save()
-    elif ends_by == "deleted":
-        PersonContact.objects.get(pk=person.pk).delete()
     else:
-        Anonymizer().anonymize(shop, contact=PersonContact.objects.get(pk=person.pk))
+        erase_person(shop, person.pk, ends_by)
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
     assert member is not None and (member["status"], member["merge_fields"]["FNAME"]) == ("unsubscribed", "Guest"), (

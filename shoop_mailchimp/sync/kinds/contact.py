@@ -761,9 +761,9 @@ class ContactPlan:
                 body.pop(name, None)
         if status:
             body["status"] = status
-        if self.creates and not held and self.row.claimed_at:
-            # When this attempt claimed the row: if it dies unrecorded, its recovery knows the member by it.
-            body["timestamp_signup"] = signup_stamp(self.row.claimed_at).isoformat()
+        if self.creates and not held and self.row.first_claimed_at:
+            # When the row was first claimed: if this attempt's answer is lost, a later one knows the member by it.
+            body["timestamp_signup"] = signup_stamp(self.row.first_claimed_at).isoformat()
         # An audience may mark merge fields the shop does not have (an address, a phone) required:
         # Mailchimp's own integrations skip that check, or every write would be refused.
         return Operation("PUT", member_path(self.configuration.list_id, self.email), body,
@@ -797,9 +797,9 @@ class ContactPlan:
         if held_by:
             status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.first_unproven:
-            held = yield from self._member_found_on_arrival()
-            if held is not None and created_by_an_earlier_attempt(
-                    held, getattr(self.row, "previous_claim_at", None), self.member["merge_fields"]):
+            # The member Mailchimp holds of the address, read first (one GET), as the newsletter block's signup does.
+            held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
+            if held is not None and created_by_an_earlier_attempt(held, self.row, self.member["merge_fields"]):
                 self.owned = self.creates = True
                 log("member.recovered", "Mailchimp holds a member of %s, created by an earlier attempt of this "
                     "contact's whose answer never came back (its signup time is that attempt's): the contact's own"
@@ -826,7 +826,8 @@ class ContactPlan:
                     if self.left_to_others else "%s was left: its member was not this "
                     "contact's, and its subscription the one this contact's consent made" % self.previous_email)
         elif self.previous_email:
-            held = yield from self._member_left()
+            # The member under the address the contact leaves, read before it is moved.
+            held = yield from read_member(list_id, self.previous_email, "unique_email_id,status")
             if held is None:
                 yield from self._no_member_left(log)
             elif created_again(self.row, held):
@@ -843,7 +844,7 @@ class ContactPlan:
         elif self.owned is False and not self.arriving and status in CONSENTED:
             # A consent for a member not the contact's: decided by its status now, not the row's last news of it (a
             # webhook late or lost): one its owner subscribed, or signed up for and has yet to confirm, is theirs.
-            status_before = yield from self._member_status_now()
+            status_before = ((yield from read_member(list_id, self.email, "status")) or {}).get("status", "")
             if status_before in CONSENTED:
                 status = None
         # The moment the shop's decision leaves, not when the answers are in: an unsubscribe Mailchimp records
@@ -900,8 +901,7 @@ class ContactPlan:
                     raise
                 # The person unsubscribed (or bounced) between the member PUT and this one: the customer's
                 # opt-in would subscribe them again. Their status now, then the customer without it.
-                member_status = (yield Operation("GET", member_path(list_id, self.email),
-                                                 params={"fields": "status"})).get("status", "")
+                member_status = ((yield from read_member(list_id, self.email, "status")) or {}).get("status", "")
                 yield self.customer_operation(member_status, member_written=False)
                 unsubscribed_meanwhile = member_status == members.UNSUBSCRIBED
                 log("member.unsubscribed", "%s is %s in Mailchimp since the member was written a moment ago: the "
@@ -946,33 +946,6 @@ class ContactPlan:
             outcome.learnt.append(AudienceFieldsLearnt(asked_at=decided_at))
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
-
-    def _member_status_now(self):
-        """The status of the member of the contact's address as Mailchimp holds it ("" when it holds none)."""
-        try:
-            return ((yield Operation("GET", member_path(self.configuration.list_id, self.email),
-                                     params={"fields": "status"})) or {}).get("status", "")
-        except MailchimpNotFound:
-            return ""
-
-    def _member_found_on_arrival(self):
-        """The member Mailchimp holds of the address of the contact's first send (:attr:`first_unproven`), or None:
-        read first (one GET), as the newsletter block's signup does."""
-        try:
-            return (yield Operation("GET", member_path(self.configuration.list_id, self.email),
-                                    params={"fields": "status,timestamp_signup,merge_fields"})) or {}
-        except MailchimpNotFound:
-            return None
-
-    def _member_left(self):
-        """The member under the address the contact leaves, read before it is moved (its ``unique_email_id`` and
-        status), or None when Mailchimp has none."""
-        try:
-            held = yield Operation("GET", member_path(self.configuration.list_id, self.previous_email),
-                                   params={"fields": "unique_email_id,status"})
-        except MailchimpNotFound:
-            return None
-        return held or {}
 
     def _no_member_left(self, log):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
@@ -1054,8 +1027,7 @@ class ContactPlan:
             if self.permission or self.consent_request == ConsentRequest.CONFIRM:
                 # The member under the new address may be someone else's (Shuup does not verify an address
                 # typed into an account): its owner confirms the shop's consent first, unless subscribed.
-                existing = (yield Operation("GET", member_path(list_id, self.email), params={"fields": "status"}))
-                self.status_found = (existing or {}).get("status", "")
+                self.status_found = ((yield from read_member(list_id, self.email, "status")) or {}).get("status", "")
                 if self.status_found not in (members.SUBSCRIBED, members.PENDING):
                     status = members.PENDING
                 elif not self.owned:
@@ -1073,9 +1045,7 @@ class ContactPlan:
         consent of its own: a guest buyer's (their order's marketing box), a subscriber of Mailchimp's own form, an
         import; none of them this contact's (its own member is under the old address). Read first (one GET), as
         the newsletter block's signup does. Returns how the member is held ("" when Mailchimp has none)."""
-        try:
-            yield Operation("GET", member_path(self.configuration.list_id, self.email), params={"fields": "status"})
-        except MailchimpNotFound:
+        if (yield from read_member(self.configuration.list_id, self.email, "status")) is None:
             return ""
         return "Mailchimp holds a member of (not this contact's)"
 
@@ -1135,13 +1105,9 @@ class ContactPlan:
         its names, language and groups (the block's are a stranger's, maybe), and gets only the status the consent
         rules ask: pending, unless subscribed or pending already. Returns the status to send, and the member's status
         as read ("" when Mailchimp has none)."""
-        try:
-            existing = yield Operation("GET", member_path(self.configuration.list_id, self.email),
-                                       params={"fields": "status,timestamp_signup,merge_fields"})
-        except MailchimpNotFound:
-            existing = None
+        existing = yield from read_member(self.configuration.list_id, self.email, ARRIVAL_FIELDS)
         if existing is None or self.owned is None and created_by_an_earlier_attempt(
-                existing, getattr(self.row, "previous_claim_at", None), self.member["merge_fields"]):
+                existing, self.row, self.member["merge_fields"]):
             # None there: the write creates the member, the contact's own (or an earlier attempt's write did).
             if self.owned is None:
                 self.owned = self.creates = True
@@ -1232,6 +1198,18 @@ def written_facts(email, member_status, permission, decided, consent_request="")
 
 #: The merge tags of a contact's names (:func:`created_by_an_earlier_attempt` compares them).
 NAME_TAGS = ("FNAME", "LNAME")
+#: What a first send reads of the member it finds at its address: whose it is (its status, and what tells the member
+#: an earlier attempt of the row created).
+ARRIVAL_FIELDS = "status,timestamp_signup,merge_fields"
+
+
+def read_member(list_id, email, fields):
+    """Step (yields the GET): the member of ``email`` as Mailchimp holds it (only ``fields``), or None when it holds
+    none."""
+    try:
+        return (yield Operation("GET", member_path(list_id, email), params={"fields": fields})) or {}
+    except MailchimpNotFound:
+        return None
 
 
 def signup_stamp(moment):
@@ -1239,17 +1217,19 @@ def signup_stamp(moment):
     return moment.astimezone(dt_timezone.utc).replace(microsecond=0)
 
 
-def created_by_an_earlier_attempt(member, previous_claim_at, merge_values):
-    """Whether ``member``, found by a first send, is the one an earlier attempt of its row created (its worker died,
-    or its answer was lost): its ``timestamp_signup`` is the moment that attempt claimed the row
-    (``previous_claim_at``; the member write of a send that creates the member carries it), and it carries the
-    names the row writes (``merge_values``: rows claimed together share a claim's second, and another contact's
-    send of the address may have created the member in it). A member held before, or made by someone else since,
-    signed up at another moment or under other names."""
+def created_by_an_earlier_attempt(member, row, merge_values):
+    """Whether ``member``, found by a first send, is the one an earlier attempt of ``row`` created (its worker died,
+    or its answer was lost, and other attempts may have failed since): its ``timestamp_signup`` is the row's
+    :attr:`~SyncState.first_claimed_at` (the member write of a send that creates the member carries it), and it
+    carries the names the row writes (``merge_values``: rows first claimed together share a second, and another
+    contact's send of the address may have created the member in it; a name the row leaves empty is empty there).
+    A member held before, or made by someone else since, signed up at another moment or under other names. The
+    row's first attempt (claimed when first claimed) has no earlier one."""
     fields = member.get("merge_fields") or {}
-    return bool(previous_claim_at) and (
-        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(previous_claim_at)) and all(
-        fields.get(tag) == value for tag, value in (merge_values or {}).items() if tag in NAME_TAGS)
+    merge_values = merge_values or {}
+    return bool(row.first_claimed_at) and row.claimed_at != row.first_claimed_at and (
+        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(row.first_claimed_at)) and all(
+        fields[tag] == merge_values.get(tag, "") for tag in NAME_TAGS if tag in fields)
 
 
 def confirmation_lifetime():
@@ -1548,14 +1528,11 @@ class ErasePlan:
         no longer the member the contact's send wrote (re-created by its owner: another ``unique_email_id``), is its
         owner's and stays."""
         list_id = self.configuration.list_id
-        try:
-            member = yield Operation("GET", member_path(list_id, self.row.email),
-                                     params={"fields": "status,unique_email_id"})
-        except MailchimpNotFound:
+        member = yield from read_member(list_id, self.row.email, "status,unique_email_id")
+        if member is None:
             log("member.delete_permanent", "%s has no member in the audience: nothing to delete (erasure)" %
                 self.row.email)
             return
-        member = member or {}
         subscribed_by_others = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in
         replaced = created_again(self.row, member)
         if subscribed_by_others or replaced:
@@ -1651,11 +1628,8 @@ def _build_reads(configuration, pairs, rows, sent):
             facts.update(read_first=True, member_write=batches.encode(
                 plan.member_operation(plan.status_change), "c:%d:member" % row.id), held_write=batches.encode(
                 plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id))
-            if getattr(row, "previous_claim_at", None):
-                facts["previous_claim_at"] = row.previous_claim_at.isoformat()
             operations.append(batches.encode(Operation("GET", member_path(configuration.list_id, plan.email),
-                                                       params={"fields": "status,timestamp_signup,merge_fields"}),
-                                             "c:%d:read" % row.id))
+                                                       params={"fields": ARRIVAL_FIELDS}), "c:%d:read" % row.id))
         elif plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
@@ -1673,8 +1647,8 @@ def _read_reads(configuration, row, results, facts):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if operation_failed(read) and not batches.operation_not_found(read):
         return result_outcome(read, "read")
-    if operation_failed(read) or created_by_an_earlier_attempt(batches.response_of(read), parse_datetime(
-            facts.get("previous_claim_at") or ""), json.loads(facts["member_write"]["body"]).get("merge_fields")):
+    if operation_failed(read) or created_by_an_earlier_attempt(
+            batches.response_of(read), row, json.loads(facts["member_write"]["body"]).get("merge_fields")):
         facts["foreign_member"] = False  # Mailchimp holds none (the write creates the contact's own), or its own
     else:
         # Another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's of the shop): the write
