@@ -262,6 +262,24 @@ class ShopDelivery:
 
         waiting = sends()
         running = {}
+        #: Planned sends whose address a running send reads or writes (``plan.addresses``): each starts after it.
+        parked = []
+
+        def next_send():
+            """The next (row, plan) to start, or (None, None) when none may start now."""
+            busy = set().union(*(addresses(plan) for _row, plan in running.values()))
+            for index, (row, plan) in enumerate(parked):
+                if not addresses(plan) & busy:
+                    del parked[index]
+                    if self._still_held(row):  # a send that ended meanwhile may have taught it something
+                        return row, plan
+                    return next_send()
+            for row, plan in waiting:
+                if not addresses(plan) & busy:
+                    return row, plan
+                parked.append((row, plan))
+            return None, None
+
         stop = None
         # A sending thread whose answer came waits for the interpreter lock while this thread plans and closes
         # rows; Python hands it over every 5 ms by default, a twentieth of a request at Mailchimp's latency.
@@ -276,23 +294,24 @@ class ShopDelivery:
                     # claimed and its log entries written (a chunk of 1,000 took up to 200 ms on SQLite).
                     while stop is None and len(running) < QUEUED_SENDS_PER_THREAD * concurrency:
                         try:
-                            row, plan = next(waiting, (None, None))
+                            row, plan = next_send()
                         except SendingStopped as stopped:
                             stop = stopped  # the sends already running finish, and their rows close
                             break
                         if row is None:
                             break
-                        running[pool.submit(self._send, row, plan)] = row
+                        running[pool.submit(self._send, row, plan)] = row, plan
                     if stop is not None:
                         # Queued sends that have not started stay unsent: their rows are released.
                         for future in [future for future in running if future.cancel()]:
                             running.pop(future)
+                        parked.clear()
                     if not running:
                         break
                     finished, _unused = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         try:
-                            self._close(running.pop(future), future.result())
+                            self._close(running.pop(future)[0], future.result())
                         except ShopStopped as stopped:
                             # A throttle or an account problem a send met outranks a shop that stopped sending.
                             stop = stop if isinstance(stop, ShopStopped) else stopped
@@ -342,6 +361,11 @@ class ShopDelivery:
         else:
             state.release(held)
             self.report["held"] += len(held)
+
+
+def addresses(plan):
+    """The addresses a plan's send reads or writes (a contact's), which no other send may touch meanwhile."""
+    return getattr(plan, "addresses", set())
 
 
 def report_close(journal, report, row, outcome, status):

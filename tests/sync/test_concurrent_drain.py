@@ -234,3 +234,26 @@ def test_a_429_pauses_the_shop_for_the_next_drains_too(concurrent_worker, mailch
     drain()
     assert {state.status for state in states(first + later).values()} == {SyncStatus.SYNCED}
     assert not [request for request in emulator.requests if request["status"] == 429]
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_two_first_sends_of_one_address_are_sent_one_after_the_other(concurrent_worker, mailchimp_account, settings,
+                                                                     concurrency):
+    """Two contacts of one address nobody proved (a shopper's, and a stranger's account registered with it) are first
+    sent by one concurrent drain. Both threads read the member at once and find none, both write the member as a new
+    one, and both rows take it for their own: the stranger's names end on it or not by which write came last, and
+    the stranger's withdrawal or erasure ends the shopper's member. Sent one after the other, the second send finds
+    the member the first created and leaves it alone."""
+    emulator, api_key, list_id = mailchimp_account
+    email = "shared.at.once@fastmail.com"
+    people = [PersonContact.objects.create(first_name=name, email=email, marketing_permission=False)
+              for name in ("Ann", "Mallory")]
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DRAIN_CONCURRENCY=concurrency)
+    emulator.faults.latency(0.1)
+    drain()
+    rows = states(people)
+    assert {row.status for row in rows.values()} == {SyncStatus.SYNCED}
+    assert sorted(row.foreign_member for row in rows.values()) == [False, True], (
+        "both contacts took the member of their address for their own")
+    owner = next(person for person in people if rows[person.pk].foreign_member is False)
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == owner.first_name

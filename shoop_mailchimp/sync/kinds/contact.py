@@ -649,6 +649,12 @@ class ContactPlan:
         return None if self.owned is None or self.ownership_unknown else not self.owned
 
     @property
+    def addresses(self):
+        """The addresses whose member this send reads or writes: a concurrent drain never sends two plans naming
+        one at once (two first sends would both find no member, and both take the one they create for their own)."""
+        return {address_key(email) for email in (self.email, self.previous_email) if email}
+
+    @property
     def refusal_key(self):
         """What this send would ask of Mailchimp: when Mailchimp refused it for good, the same key is not sent
         again until something in it changes."""
