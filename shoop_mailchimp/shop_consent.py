@@ -16,7 +16,7 @@ shows its owner's wish only for an address they proved theirs (the account activ
 it). For any other address the consent is sent as one typed into the newsletter block (``ConsentRequest.SIGNUP``:
 a member Mailchimp already holds of the address is asked to confirm first).
 """
-from shoop_mailchimp.models import ProvenAddress, ShopConsent, SyncKind, SyncState
+from shoop_mailchimp.models import ProvenAddress, ShopConsent, SyncKind
 from shoop_mailchimp.shops import shop_contacts_with_address
 from shoop_mailchimp.sync import state
 
@@ -64,13 +64,12 @@ def record_proof(contact_id, email):
     if not normalised(email):
         return set()
     ProvenAddress.objects.update_or_create(contact_id=contact_id, defaults={"email": normalised(email)})
-    due = state.record_in_every_shop(SyncKind.CONTACT, [contact_id])
-    for shop_id in set(SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact_id).values_list(
-            "shop_id", flat=True)):
+    shop_ids = state.shops_with_rows(SyncKind.CONTACT, [contact_id])
+    for shop_id in shop_ids:
         # The address's other contacts (a stranger's account whose send created the member) no longer own it.
         others = shop_contacts_with_address(shop_id, email).exclude(pk=contact_id).values_list("pk", flat=True)
         state.proven_anothers(shop_id, SyncKind.CONTACT, others)
-    return due
+    return state.record_in_shops(shop_ids, SyncKind.CONTACT, [contact_id])
 
 
 def address_proven(contact, owner_ids=()):

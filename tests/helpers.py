@@ -92,10 +92,26 @@ def make_all_due():
     )
 
 
-def member_puts(emulator, email=None):
-    """The member PUTs the emulator received one by one (all, or those addressing ``email``)."""
-    suffix = "/members/" + subscriber_hash(email) if email else "/members/"
-    return [r for r in emulator.requests if r["method"] == "PUT" and suffix in r["path"]]
+def operation_kind(operation):
+    """What a batch operation (or a request) does: ``reads`` (a member read), ``members`` (a member write: the PUT,
+    or the POST creating it) or the resource a PUT writes (``customers``, ...)."""
+    if operation["method"] == "GET":
+        return "reads"
+    path = operation["path"].rstrip("/")
+    return "members" if path.endswith("/members") else path.split("/")[-2]
+
+
+def member_writes(emulator, email=None):
+    """The member writes the emulator received one by one (all, or those addressing ``email``): the PUTs, and the
+    POSTs of first sends that create the member."""
+    def addressed(request):
+        if request["method"] == "PUT" and "/members/" in request["path"]:
+            return email is None or "/members/" + subscriber_hash(email) in request["path"]
+        if request["method"] == "POST" and request["path"].endswith("/members"):
+            return email is None or subscriber_hash((request.get("body") or {}).get("email_address", "")) == (
+                subscriber_hash(email))
+        return False
+    return [request for request in emulator.requests if addressed(request)]
 
 
 def staff_member(shop, username, permissions):

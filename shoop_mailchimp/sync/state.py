@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.members import ERASED, UNSUBSCRIBED
+from shoop_mailchimp.mailchimp.members import ERASED, PENDING, SUBSCRIBED, UNSUBSCRIBED
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
@@ -175,21 +175,28 @@ def requeue(shop_id, kind, object_ids, only_known=False):
     return bool(updated)
 
 
-def record_in_every_shop(kind, object_ids):
-    """:func:`record` of these objects' known (not erased) rows in every shop that has one: a fact of theirs that
+def shops_with_rows(kind, object_ids):
+    """The ids of the shops where these objects have a known (not erased) row, in order."""
+    return sorted(set(SyncState.objects.filter(kind=kind, object_id__in=list(object_ids), erase=False).values_list(
+        "shop_id", flat=True)))
+
+
+def record_in_shops(shop_ids, kind, object_ids):
+    """:func:`record` of these objects' known rows in these shops (:func:`shops_with_rows`): a fact of theirs that
     no save tells (an address proven theirs). In the caller's transaction. Returns the ids of the shops where a
     row is due."""
-    shop_ids = set(SyncState.objects.filter(kind=kind, object_id__in=list(object_ids), erase=False).values_list(
-        "shop_id", flat=True))
-    return {shop_id for shop_id in sorted(shop_ids) if record(shop_id, kind, object_ids, only_known=True)}
+    return {shop_id for shop_id in shop_ids if record(shop_id, kind, object_ids, only_known=True)}
 
 
 def proven_anothers(shop_id, kind, object_ids):
     """The member of these objects' address is another contact's, who proved the address theirs (the activation
-    link): their rows no longer take it as their own (``foreign_member``), whoever's send created it. In the caller's
-    transaction."""
-    SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=list(object_ids), erase=False).exclude(
-        foreign_member=True).update(foreign_member=True)
+    link): their rows no longer take it as their own (``foreign_member``), whoever's send created it. A subscription
+    a row's own consent made there stays that consent's (``consent_made``): its withdrawal or erasure ends it, unless
+    another contact consents. In the caller's transaction."""
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=list(object_ids), erase=False).exclude(
+        foreign_member=True)
+    rows.filter(opt_in=True, member_status__in=(SUBSCRIBED, PENDING)).update(consent_made=True)
+    rows.update(foreign_member=True)
 
 
 def record_maybe_in_mailchimp(shop_id, kind):

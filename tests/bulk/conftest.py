@@ -1,8 +1,10 @@
 import itertools
+import json
 
 import pytest
 from shuup.core.models import PersonContact
 
+from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.models import SyncState
 from shoop_mailchimp.sync.drainer import drain
 
@@ -37,19 +39,24 @@ def make_existing(bulk_settings):
 
 
 def members_sent_per_hash(emulator):
-    """{subscriber hash: count} of member PUTs sent, one by one or inside batches."""
+    """{subscriber hash: count} of member writes sent (the PUTs, and the POSTs creating a member), one by one or
+    inside batches."""
     counts = {}
 
-    def count(method, path):
+    def count(method, path, body):
+        member_hash = None
         if method == "PUT" and "/members/" in path:
             member_hash = path.rstrip("/").rsplit("/", 1)[-1]
+        elif method == "POST" and path.rstrip("/").endswith("/members"):
+            member_hash = subscriber_hash((json.loads(body) if isinstance(body, str) else body or {})["email_address"])
+        if member_hash:
             counts[member_hash] = counts.get(member_hash, 0) + 1
 
     for request in emulator.requests:
         if request["method"] == "POST" and request["path"].endswith("/batches") and request["status"] == 200:
             for operation in request["body"]["operations"]:
-                count(operation["method"], operation["path"])
+                count(operation["method"], operation["path"], operation.get("body"))
         else:
-            count(request["method"], request["path"])
+            count(request["method"], request["path"], request.get("body"))
     return counts
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from shoop_mailchimp.models import BatchStatus, MailchimpBatch, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from tests.bulk.conftest import members_sent_per_hash
-from tests.helpers import batch_posts, wait_for_batches
+from tests.helpers import batch_posts, operation_kind, wait_for_batches
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def members_phase_ran(configuration, mailchimp_account, make_existing):
 def phases_sent(emulator):
     """{phase: batches sent}: the reads of the members (each contact a first send at an address nobody proved), the
     members, the customers."""
-    return Counter("reads" if operation["method"] == "GET" else operation["path"].split("/")[-2] for operation in (
+    return Counter(operation_kind(operation) for operation in (
         post["body"]["operations"][0] for post in batch_posts(emulator)))
 
 

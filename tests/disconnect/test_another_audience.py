@@ -10,7 +10,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry
 from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.sync.drainer import drain
 from tests.admin.conftest import field_error, post_shop_form, url
-from tests.helpers import make_all_due, member_puts, new_person, row_of
+from tests.helpers import make_all_due, member_writes, new_person, row_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -67,7 +67,7 @@ def test_choosing_another_audience_while_connected_is_refused_with_the_way_to_mo
     person.first_name = "Renamed"
     person.save()
     assert emulator.get_member(api_key, other_list, person.email) is None
-    assert member_puts(emulator, person.email) and emulator.get_member(api_key, list_id, person.email)[
+    assert member_writes(emulator, person.email) and emulator.get_member(api_key, list_id, person.email)[
         "merge_fields"]["FNAME"] == "Renamed"
 
 

@@ -7,7 +7,7 @@ from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from tests.admin.conftest import post_shop_form, url
-from tests.helpers import make_all_due, member_puts, new_person, row_of
+from tests.helpers import make_all_due, member_writes, new_person, row_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -54,7 +54,7 @@ def test_a_withdrawal_made_while_send_changes_is_unticked_reaches_mailchimp_when
     person.save()
     drain()
     assert row_of(person).status == SyncStatus.PENDING, "the withdrawal is recorded"
-    assert member_puts(emulator) == [], "and nothing is sent while the box is unticked"
+    assert member_writes(emulator) == [], "and nothing is sent while the box is unticked"
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
 
     assert post_shop_form(admin_client, connected.shop, enabled=True).status_code == 302

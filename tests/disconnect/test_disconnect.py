@@ -23,7 +23,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.conftest import messages_of, post_shop_form, shop_edit_url, url
-from tests.helpers import member_puts, new_person, place_order, registered_webhooks, row_of, staff_member
+from tests.helpers import member_writes, new_person, place_order, registered_webhooks, row_of, staff_member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -139,7 +139,7 @@ def test_the_store_goes_only_on_the_typed_confirmation_and_comes_back_with_every
     assert PersonContact.objects.get(pk=leaver.pk).marketing_permission is False
     assert emulator.get_member(api_key, list_id, buyer.email)["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, withdrawer.email)["status"] == "unsubscribed"
-    assert all('"status": "subscribed"' not in str(put["body"]) for put in member_puts(emulator, leaver.email))
+    assert all('"status": "subscribed"' not in str(put["body"]) for put in member_writes(emulator, leaver.email))
 
 
 def test_a_store_already_gone_and_a_refused_key_still_disconnect_and_say_what_was_not_deleted(

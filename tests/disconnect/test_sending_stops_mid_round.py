@@ -8,7 +8,7 @@ from shoop_mailchimp.models import MailchimpConfiguration, SyncKind, SyncStatus
 from shoop_mailchimp.sync import drainer, state
 from shoop_mailchimp.sync.drainer import drain
 from tests.disconnect.conftest import PRODUCTION, STAGING, run_on
-from tests.helpers import member_puts, new_person, row_of
+from tests.helpers import member_writes, new_person, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -61,13 +61,13 @@ def test_a_concurrent_round_that_keeps_claiming_contacts_stops_and_loses_nothing
         if kwargs.get("kind") == SyncKind.CONTACT and not stopped:
             # Sending stops now (the admin's Disconnect commits), while the round runs.
             stop(settings, connected)
-            stopped["puts_before"] = len(member_puts(emulator))
+            stopped["puts_before"] = len(member_writes(emulator))
         return original_claim(*args, **kwargs)
 
     monkeypatch.setattr(state, "claim", claim)
     drain()
     assert stopped, "the round never claimed more contacts (test set-up)"
-    sent_after = len(member_puts(emulator)) - stopped["puts_before"]
+    sent_after = len(member_writes(emulator)) - stopped["puts_before"]
     # Sends already started may finish; a round must not claim and send new contacts after the disconnect.
     assert sent_after <= 2 * 2, ("%d member PUTs went to Mailchimp after sending stopped (of %d people)"
                                  % (sent_after, len(people)))
@@ -77,7 +77,7 @@ def test_a_concurrent_round_that_keeps_claiming_contacts_stops_and_loses_nothing
     send_again(settings, connected)
     drain()
     assert all(row_of(person).status == SyncStatus.SYNCED for person in people), "a row was lost"
-    assert all(member_puts(emulator, person.email) for person in people)
+    assert all(member_writes(emulator, person.email) for person in people)
 
 
 @pytest.mark.parametrize("stop", [disconnect, move_to_staging], ids=lambda stop: stop.__name__)

@@ -19,7 +19,7 @@ from shoop_mailchimp.sync import delivery, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.kinds import contact as contact_kind
 from tests.admin.conftest import post_shop_form
-from tests.helpers import make_all_due, member_puts, new_person, wait_for
+from tests.helpers import make_all_due, member_writes, new_person, wait_for
 from tests.reliability.helpers import assert_nothing_lost, drain_until_settled
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -135,10 +135,10 @@ def test_worker_killed_mid_delivery(scenario, mailchimp_account, worker_mode, mo
     monkeypatch.setattr(contact_kind.ContactPlan, "customer_operation", real_customer_operation)
     leased = set(SyncState.objects.filter(status=SyncStatus.SENDING).values_list("id", flat=True))
     assert len(leased) == 3
-    sent_before = len(member_puts(emulator))
+    sent_before = len(member_writes(emulator))
     drain()
     assert set(SyncState.objects.filter(status=SyncStatus.SENDING).values_list("id", flat=True)) == leased
-    assert len(member_puts(emulator)) == sent_before, "a live lease keeps other workers off"
+    assert len(member_writes(emulator)) == sent_before, "a live lease keeps other workers off"
     # A worker that claimed rows and vanished before sending anything.
     more = [new_person() for _ in range(2)]
     assert len(state.claim()) == 2
@@ -240,7 +240,7 @@ def test_edit_while_the_send_is_in_flight_newest_state_wins(scenario, mailchimp_
     thread.join(15)
     assert not thread.is_alive() and not errors
     drain_until_settled()
-    sent = [request["body"]["merge_fields"]["FNAME"] for request in member_puts(emulator, person.email)]
+    sent = [request["body"]["merge_fields"]["FNAME"] for request in member_writes(emulator, person.email)]
     assert sent == ["Old", "Newest"], "the version recorded mid-flight is sent after the old one"
     assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["FNAME"] == "Newest"
     assert_nothing_lost(emulator, api_key, list_id, scenario, [person])
@@ -256,7 +256,7 @@ def test_a_thousand_rapid_edits_are_coalesced(scenario, mailchimp_account, worke
         person.last_name = "Edit %d" % number
         person.save()
     drain()
-    assert len(member_puts(emulator, person.email)) <= 2
+    assert len(member_writes(emulator, person.email)) <= 2
     assert emulator.get_member(api_key, list_id, person.email)["merge_fields"]["LNAME"] == "Edit 999"
     assert_nothing_lost(emulator, api_key, list_id, scenario, [person])
 

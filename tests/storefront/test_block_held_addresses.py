@@ -8,7 +8,7 @@ from shuup.core.models import PersonContact
 from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import member_puts, row_of, send_due
+from tests.helpers import member_writes, row_of, send_due
 from tests.sync.test_guest_orders import guest_order
 from tests.webhooks.helpers import post_event
 
@@ -83,7 +83,7 @@ def test_a_signup_for_a_held_address_refused_once_is_asked_pending_without_the_t
     member = emulator.get_member(api_key, list_id, email)
     assert member["status"] == "pending", member["status"]
     assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Gil", "Guest")
-    assert not any("Fake" in str(r["body"]) for r in member_puts(emulator, email))
+    assert not any("Fake" in str(r["body"]) for r in member_writes(emulator, email))
     assert row_of(PersonContact.objects.get(email=email)).status == SyncStatus.SYNCED
 
 

@@ -104,8 +104,8 @@ def test_a_first_send_whose_answer_was_lost_keeps_the_member_it_created_as_its_o
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=5)
     person = new_person(permission=False, first_name="Lost", email="lost.answer.%d.aud15@fastmail.com" % failed_retries)
     # The member read answers at once; the member write is held until the client gave up on it.
-    emulator.faults.hang(0.01, path_pattern="*/members/*", times=1)
-    emulator.faults.hang(60, path_pattern="*/members/*", times=1)
+    emulator.faults.hang(0.01, path_pattern="*/members*", times=1)
+    emulator.faults.hang(60, path_pattern="*/members*", times=1)
     drain()  # the write times out (TIMEOUT): Mailchimp still holds it
     assert row_of(person).status == SyncStatus.PENDING, "the timed-out write is retried"
     assert emulator.get_member(api_key, list_id, person.email) is None
@@ -150,8 +150,8 @@ def test_an_unproven_shoppers_own_signup_whose_answer_was_lost_is_still_hers_to_
     choose(browser, subscribe=True)
     assert row_of(cay).consent_request == "signup"
     if lost:
-        emulator.faults.hang(0.01, path_pattern="*/members/*", times=1)  # the read answers
-        emulator.faults.hang(60, path_pattern="*/members/*", times=1)  # the write's answer never comes
+        emulator.faults.hang(0.01, path_pattern="*/members*", times=1)  # the read answers
+        emulator.faults.hang(60, path_pattern="*/members*", times=1)  # the write's answer never comes
         make_all_due()
         drain()
         emulator.release_hangs()
@@ -607,3 +607,29 @@ def test_under_double_opt_in_a_strangers_consent_does_not_make_the_owners_fresh_
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "a stranger's unproven account's consent put Ann's subscription back to pending")
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_member_created_between_a_first_sends_read_and_its_write_is_left_alone(
+        configuration, mailchimp_account, settings):
+    """Mallory's contact is sent for the first time: the read finds no member of the address. Before the write
+    arrives, Ann subscribes on Mailchimp's own form (or another worker's send creates the member). The write was a
+    PUT, which overwrote Ann's names with Mallory's and recorded the member as Mallory's own: her withdrawal or
+    erasure then ended Ann's. The write only creates (a POST): refused, the member is left to its owner."""
+    import threading
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    email = "ann.between.read.and.write@fastmail.com"
+    mallory = new_person(permission=False, first_name="Mallory", email=email)
+    emulator.faults.hang(0.01, path_pattern="*/members*", times=1)  # the read answers at once
+    emulator.faults.hang(1, path_pattern="*/members*", times=1)  # the write arrives a second later
+    ann_subscribes = threading.Timer(0.3, lambda: emulator.add_members(
+        api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"}))
+    ann_subscribes.start()
+    make_all_due()
+    drain()
+    ann_subscribes.join()
+    member = emulator.get_member(api_key, list_id, email)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann")
+    assert row_of(mallory).foreign_member is True

@@ -14,7 +14,7 @@ from shoop_mailchimp.storefront import views
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, member_puts, new_person, row_of, send_due
+from tests.helpers import make_all_due, member_writes, new_person, row_of, send_due
 from tests.storefront.helpers import (
     page_messages,
     place_newsletter_block,
@@ -721,7 +721,7 @@ def test_a_strangers_signup_whose_customer_failed_renames_nobody_when_tried_agai
 
     customer_puts = [r["status"] for r in emulator.requests if r["method"] == "PUT" and "/customers/" in r["path"]]
     assert customer_puts[0] == 503 and customer_puts[-1] == 200, customer_puts
-    writes = member_puts(emulator, email)
+    writes = member_writes(emulator, email)
     assert writes and not any({"merge_fields", "language"} & set(r["body"] or {}) for r in writes), writes
     assert row_of(PersonContact.objects.get(email=email)).status == SyncStatus.SYNCED
     member = emulator.get_member(api_key, list_id, email)

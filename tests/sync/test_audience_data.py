@@ -20,7 +20,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import make_all_due, member_puts, new_person, order_row, place_order, row_of
+from tests.helpers import make_all_due, member_writes, new_person, order_row, place_order, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -70,13 +70,13 @@ def test_values_mailchimp_would_refuse_are_left_out_and_the_member_is_still_sent
     member = member_of(mailchimp_account, person)
     assert member["status"] == "subscribed"
     assert member["merge_fields"]["PHONE"] == "" and member["merge_fields"]["ADDRESS"] == ""
-    assert "PHONE" not in member_puts(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]
+    assert "PHONE" not in member_writes(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]
 
 
 def test_until_the_audience_is_read_only_names_are_sent(configuration, mailchimp_account):
     person = new_person(phone="+358 40 123 4567")
     drain()
-    assert set(member_puts(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]) == {"FNAME", "LNAME"}
+    assert set(member_writes(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]) == {"FNAME", "LNAME"}
 
 
 @pytest.mark.parametrize("shuup_code, mailchimp_code", [("fi", "fi"), ("pt-br", "pt"), ("pt", "pt_PT"),
@@ -88,7 +88,7 @@ def test_the_members_language_is_the_contacts_when_mailchimp_knows_it(configurat
     person.save()
     drain()
     assert member_of(mailchimp_account, person)["language"] == mailchimp_code
-    sent = member_puts(mailchimp_account[0], person.email)[-1]["body"]
+    sent = member_writes(mailchimp_account[0], person.email)[-1]["body"]
     assert ("language" in sent) == bool(mailchimp_code)
 
 
@@ -169,7 +169,7 @@ def test_unmapping_a_field_the_shop_created_clears_it_once_and_leaves_the_audien
     person.last_name = "Later"
     person.save()
     drain()
-    [put] = member_puts(emulator)
+    [put] = member_writes(emulator)
     assert "GROUPS" not in put["body"]["merge_fields"]
     assert member_of(mailchimp_account, person)["merge_fields"]["GROUPS"] == "by hand"
 
@@ -543,7 +543,7 @@ def test_a_member_who_unsubscribed_in_mailchimp_stays_unsubscribed_when_tags_and
     member = member_of(mailchimp_account, person)
     assert (member["status"], tag_names(member), member["merge_fields"]["PHONE"]) == (
         "unsubscribed", ["customer"], "+358 40 765 4321")
-    assert all(put["body"].get("status") != "subscribed" for put in member_puts(emulator, person.email))
+    assert all(put["body"].get("status") != "subscribed" for put in member_writes(emulator, person.email))
 
 
 def test_joining_a_tag_group_that_is_no_interest_tags_the_member(configuration, mailchimp_account):
@@ -956,7 +956,7 @@ def test_a_merge_tag_renamed_in_mailchimp_is_followed_by_the_reconciliation(conf
     make_all_due()
     drain()
     assert MailchimpConfiguration.objects.get().merge_field_map["phone"] == "MOBILE"
-    assert [put["body"]["merge_fields"].get("MOBILE") for put in member_puts(emulator, person.email)] == [
+    assert [put["body"]["merge_fields"].get("MOBILE") for put in member_writes(emulator, person.email)] == [
         "+358 40 111 1111"]
 
 

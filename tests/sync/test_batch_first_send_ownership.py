@@ -10,7 +10,7 @@ from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import batch_posts, make_all_due, member_puts, new_person, row_of
+from tests.helpers import batch_posts, make_all_due, member_writes, new_person, row_of
 from tests.sync.conftest import BURST_THRESHOLD as THRESHOLD
 from tests.sync.test_audience_data import member_of, tag_by_hand, tag_names
 
@@ -37,7 +37,7 @@ def test_a_guest_buyers_member_keeps_its_names_in_a_burst_as_one_by_one(burst_se
     emulator.clear_requests()
     run_due_work()
     assert bulk.resume_batches(burst_settings.shop_id, poll_interval=0.02, timeout=30) == 0
-    assert batch_posts(emulator) and not member_puts(emulator), "the first writes went in batches"
+    assert batch_posts(emulator) and not member_writes(emulator), "the first writes went in batches"
     make_all_due()
     drain()  # their next plans: the consent as a change
     for person in crowd:

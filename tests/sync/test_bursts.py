@@ -34,7 +34,7 @@ from tests.bulk.conftest import members_sent_per_hash
 from tests.helpers import (
     batch_posts,
     make_all_due,
-    member_puts,
+    member_writes,
     members_written_by_batches,
     new_person,
     order_row,
@@ -74,7 +74,7 @@ def test_a_burst_of_changed_contacts_reaches_mailchimp_through_batches(burst_set
     assert burst.count() == 3 and sum(burst.values_list("rows", flat=True)) == 10
     assert all(batch.status == BatchStatus.DONE for batch in burst)
     assert len(batch_posts(emulator)) == 6, "each batch in two phases: members, then customers"
-    assert not member_puts(emulator), "no contact of the burst went one by one"
+    assert not member_writes(emulator), "no contact of the burst went one by one"
     interest = ContactGroupInterest.objects.get(group_id=group.pk).interest_id
     for person in people + newcomers:
         member = emulator.get_member(api_key, list_id, person.email)
@@ -127,7 +127,7 @@ def test_a_burst_never_subscribes_and_keeps_what_mailchimp_says(burst_settings, 
     finish_batches(burst_settings)
 
     assert MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exists()
-    assert not member_puts(emulator)
+    assert not member_writes(emulator)
     assert emulator.get_member(api_key, list_id, left_in_mailchimp.email)["status"] == "unsubscribed"
     left_in_mailchimp.refresh_from_db()
     assert left_in_mailchimp.marketing_permission is False, "the shop learnt the unsubscribe from the answer"
@@ -141,7 +141,7 @@ def test_a_burst_never_subscribes_and_keeps_what_mailchimp_says(burst_settings, 
     left_in_mailchimp.save()
     emulator.clear_requests()
     run_due_work()
-    assert len(member_puts(emulator, left_in_mailchimp.email)) == 1
+    assert len(member_writes(emulator, left_in_mailchimp.email)) == 1
     assert emulator.get_member(api_key, list_id, left_in_mailchimp.email)["status"] == "unsubscribed"
 
 
@@ -758,7 +758,7 @@ def test_a_lost_bursts_rows_go_in_one_new_batch_and_a_withdrawal_meanwhile_unsub
     again = MailchimpBatch.objects.filter(origin=BatchOrigin.BURST).exclude(pk=lost.pk)
     assert [(batch.rows, batch.status) for batch in again] == [(len(people), BatchStatus.DONE)], \
         "the lost batch's rows went in one new batch"
-    assert not member_puts(emulator), "no row of the lost batch went one by one"
+    assert not member_writes(emulator), "no row of the lost batch went one by one"
     for person in people:
         member = emulator.get_member(api_key, list_id, person.email)
         assert member["status"] == ("unsubscribed" if person in withdrawn else "subscribed"), person.email
@@ -777,7 +777,7 @@ def test_consent_given_to_a_member_that_existed_ends_the_same_one_by_one_and_in_
     emulator.add_members(api_key, list_id, emails, status=before)
     alone = new_person(email=emails[0])  # consent given as the contact is created
     drain()  # one contact due: no burst, one by one
-    assert len(member_puts(emulator, alone.email)) >= 2, "the first write only carried status_if_new"
+    assert len(member_writes(emulator, alone.email)) >= 2, "the first write only carried status_if_new"
     expected = emulator.get_member(api_key, list_id, alone.email)["status"]
     assert expected == ("subscribed" if before == "transactional" else "pending")
 
@@ -785,7 +785,7 @@ def test_consent_given_to_a_member_that_existed_ends_the_same_one_by_one_and_in_
     emulator.clear_requests()
     run_due_work()
     finish_batches(burst_settings)
-    assert batch_posts(emulator) and not member_puts(emulator), "the first writes went in batches"
+    assert batch_posts(emulator) and not member_writes(emulator), "the first writes went in batches"
     assert {row_of(person).member_status for person in crowd} == {before}, "the rows learnt the member's status"
     make_all_due()
     drain()  # their next plans: the consent as a change
@@ -815,7 +815,7 @@ def test_an_address_typed_into_the_block_that_mailchimp_holds_is_confirmed_one_b
     emulator.clear_requests()
     run_due_work()
     finish_batches(burst_settings)
-    assert not batch_posts(emulator) and member_puts(emulator), "a burst of signups went one by one"
+    assert not batch_posts(emulator) and member_writes(emulator), "a burst of signups went one by one"
     make_all_due()
     drain()
     for email in emails:

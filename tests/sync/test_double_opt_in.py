@@ -3,7 +3,7 @@ import pytest
 from shuup.testing.factories import create_random_person
 
 from shoop_mailchimp.models import SyncKind, SyncState
-from tests.helpers import member_puts
+from tests.helpers import member_writes
 from tests.webhooks.helpers import configure_with_live_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +41,7 @@ def test_consent_is_pending_until_the_subscribe_webhook_confirms_it(double_opt_i
     person.first_name = "Confirmed"
     person.save()
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "subscribed"
-    puts = member_puts(emulator)
+    puts = member_writes(emulator)
     assert puts and all("status" not in r["body"] for r in puts)
 
 

@@ -12,7 +12,7 @@ from shuup.testing.factories import create_product, create_random_order, get_def
 from shoop_mailchimp.initialization import InitializationError, initialize
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import member_puts, new_person, place_order, send_due
+from tests.helpers import member_writes, new_person, place_order, send_due
 from tests.sync.test_audience_data import member_of, read_audience_fields, tag_names
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_a_second_shop_cannot_connect_to_the_audience_so_it_never_clears_the_fir
     person = PersonContact.objects.create(first_name="Ann", email="ann.both@fastmail.com", marketing_permission=True)
     order, _products = place_order(south.shop, person)
     send_due(rounds=3)
-    sent = [put["body"]["merge_fields"].get("SPENT") for put in member_puts(emulator, person.email)]
+    sent = [put["body"]["merge_fields"].get("SPENT") for put in member_writes(emulator, person.email)]
     spent = emulator.get_member(api_key, list_id, person.email)["merge_fields"]["SPENT"]
     assert spent and float(spent) == float(order.taxful_total_price.value), sent
     assert all(value not in ("", None) for value in sent), sent

@@ -11,7 +11,7 @@ from shoop_mailchimp.models import BatchOrigin, ContactGroupInterest, MailchimpB
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import batch_posts, member_puts, new_person, row_of, synced_people
+from tests.helpers import batch_posts, member_writes, new_person, row_of, synced_people
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_a_new_contact_costs_both_requests(configuration, mailchimp_account):
     emulator.clear_requests()
     person = new_person()
     drain()
-    assert len(member_puts(emulator)) == 1 and len(customer_puts(emulator)) == 1
+    assert len(member_writes(emulator)) == 1 and len(customer_puts(emulator)) == 1
     assert row_of(person).unique_email_id
 
 
@@ -44,7 +44,7 @@ def test_a_group_change_sends_only_the_member(configuration, mailchimp_account):
     emulator.clear_requests()
     group.members.add(person)
     drain()
-    assert len(member_puts(emulator)) == 1 and not customer_puts(emulator)
+    assert len(member_writes(emulator)) == 1 and not customer_puts(emulator)
     interest = [i for i in emulator.get_member(api_key, list_id, person.email)["interests"].values() if i]
     assert interest, "the new group's interest reached Mailchimp"
     row = row_of(person)
@@ -53,7 +53,7 @@ def test_a_group_change_sends_only_the_member(configuration, mailchimp_account):
     emulator.clear_requests()
     person.save()
     drain()
-    assert not member_puts(emulator) and not customer_puts(emulator)
+    assert not member_writes(emulator) and not customer_puts(emulator)
 
 
 def test_an_address_change_sends_only_the_customer(configuration, mailchimp_account):
@@ -65,7 +65,7 @@ def test_an_address_change_sends_only_the_customer(configuration, mailchimp_acco
     person.default_billing_address = an_address()
     person.save()
     drain()
-    assert not member_puts(emulator) and len(customer_puts(emulator)) == 1
+    assert not member_writes(emulator) and len(customer_puts(emulator)) == 1
     customer = emulator.get_customer(api_key, configuration.store_id, str(person.pk))
     assert customer["address"]["city"] == "Turku"
     assert emulator.get_member(api_key, list_id, person.email)["last_changed"] == before["last_changed"]
@@ -81,7 +81,7 @@ def test_a_name_change_sends_both(configuration, mailchimp_account):
     person.first_name = "Renamed"
     person.save()
     drain()
-    assert len(member_puts(emulator)) == 1 and len(customer_puts(emulator)) == 1
+    assert len(member_writes(emulator)) == 1 and len(customer_puts(emulator)) == 1
     assert emulator.get_customer(api_key, configuration.store_id, str(person.pk))["first_name"] == "Renamed"
 
 
@@ -93,7 +93,7 @@ def test_a_consent_change_always_sends_the_member(configuration, mailchimp_accou
     person.marketing_permission = False
     person.save()
     drain()
-    assert len(member_puts(emulator)) == 1, "a status change is never skipped"
+    assert len(member_writes(emulator)) == 1, "a status change is never skipped"
     assert emulator.get_member(api_key, list_id, person.email)["status"] == "unsubscribed"
     assert len(customer_puts(emulator)) == 1, "the member's status changed: so did the customer's opt-in"
 
@@ -109,7 +109,7 @@ def test_a_member_gone_from_the_audience_is_sent_again_in_full(configuration, ma
     state.requeue_missing([row_of(person).pk])
     emulator.clear_requests()
     drain()
-    assert len(member_puts(emulator)) == 1 and len(customer_puts(emulator)) == 1
+    assert len(member_writes(emulator)) == 1 and len(customer_puts(emulator)) == 1
     assert emulator.get_member(api_key, list_id, person.email)["status"] not in ("archived", "subscribed")
 
 
@@ -179,4 +179,4 @@ def test_an_archived_member_is_sent_nothing(configuration, mailchimp_account):
     person.save()
     emulator.clear_requests()
     drain()
-    assert not member_puts(emulator) and not customer_puts(emulator)
+    assert not member_writes(emulator) and not customer_puts(emulator)

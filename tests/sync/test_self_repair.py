@@ -98,7 +98,7 @@ def test_a_404_on_one_member_fails_that_contact_alone(configuration, mailchimp_a
 
 def test_an_unexpected_error_is_retried_with_its_traceback_then_reported(configuration, mailchimp_account,
                                                                        monkeypatch):
-    def broken(self, status=None):
+    def broken(self, status=None, **options):
         raise KeyError("a bug in a plan")
 
     monkeypatch.setattr(contact_kind.ContactPlan, "member_operation", broken)

@@ -20,7 +20,7 @@ from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.members import address_key, domain_problem
-from shoop_mailchimp.mailchimp.resources import customer_path, member_path
+from shoop_mailchimp.mailchimp.resources import customer_path, member_path, members_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import (
     ConsentRequest,
@@ -217,6 +217,12 @@ class Context:
         #: The ids of the rows of a contact arriving at its address (its first send, or a move) or kept off the
         #: member there (``foreign_member``) whose owner proved the address theirs: the member there is its own.
         self.proven = proven_owners(rows, self.contacts)
+        #: The ids of the rows of a contact's first send at an address another contact proved theirs: the member
+        #: there is that contact's, whoever's send creates it.
+        self.proven_by_another = proven_by_others(rows, self.contacts, self.proven)
+        #: The ids of the rows of a first send tried again whose first claim's second another contact's row of the
+        #: address shares (:func:`stamps_shared`).
+        self.stamp_shared = stamps_shared(configuration.shop_id, rows, self.contacts)
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -311,6 +317,44 @@ def proven_owners(rows, contacts):
         "contact_id", "email") if email and asked.get(contact_id) == email}
 
 
+def proven_by_others(rows, contacts, proven):
+    """The ids of the ``rows`` of a contact's first send whose address another contact proved theirs
+    (:class:`~shoop_mailchimp.models.ProvenAddress`), the row's own owner not (``proven``). One query, none when no
+    row is such."""
+    asked = {row.object_id: shop_consent.normalised(contacts[row.object_id].email) for row in rows
+             if not row.erase and row.object_id in contacts and row.object_id not in proven
+             and not (row.email or "").strip()}
+    asked = {contact_id: email for contact_id, email in asked.items() if email}
+    if not asked:
+        return set()
+    provers = {}
+    for contact_id, email in ProvenAddress.objects.filter(email__in=set(asked.values())).values_list(
+            "contact_id", "email"):
+        provers.setdefault(email, set()).add(contact_id)
+    return {contact_id for contact_id, email in asked.items() if provers.get(email, set()) - {contact_id}}
+
+
+def stamps_shared(shop_id, rows, contacts):
+    """The ids of the ``rows`` of a first send tried again whose first claim's second (the signup time a member its
+    earlier attempt created carries) another of the shop's contacts of the address has on its row too: rows claimed
+    together, either of whose sends may have created the member; there the member's names tell whose it is
+    (:func:`created_by_an_earlier_attempt`). Two queries, none when no row is such."""
+    retried = {row.object_id: row for row in rows if not row.erase and not (row.email or "").strip()
+               and row.first_claimed_at and row.claimed_at != row.first_claimed_at
+               and (getattr(contacts.get(row.object_id), "email", "") or "").strip()}
+    if not retried:
+        return set()
+    holders = address_holders(shop_id, [contacts[pk].email for pk in retried])
+    others = {pk: holders.get(address_key(contacts[pk].email), set()) - {pk} for pk in retried}
+    stamps = {}
+    for object_id, first_claimed_at in SyncState.objects.filter(
+            shop_id=shop_id, kind=KIND, object_id__in=set().union(*others.values()),
+            first_claimed_at__isnull=False).values_list("object_id", "first_claimed_at"):
+        stamps[object_id] = signup_stamp(first_claimed_at)
+    return {pk for pk, row in retried.items()
+            if signup_stamp(row.first_claimed_at) in {stamps.get(other) for other in others[pk]}}
+
+
 def addresses_held_by_others(shop_id, emails):
     """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
     case, either form of an internationalized domain: their address keys), in one query (none for no address)."""
@@ -393,7 +437,9 @@ def plan(configuration, row, context):
                                    consent_left_with(configuration.shop_id, row)),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven,
-                               proven=row.object_id in context.proven)
+                               proven=row.object_id in context.proven,
+                               proven_by_another=row.object_id in context.proven_by_another,
+                               stamp_shared=row.object_id in context.stamp_shared)
     if contact_plan.left_out:
         return Outcome.skipped("no consent, and the shop sends only people who consented (Mailchimp settings)")
     if contact_plan.left_archived:
@@ -463,7 +509,8 @@ class ContactPlan:
     """
 
     def __init__(self, configuration, row, contact, group_ids, interest_ids, facts=None, previous_shared=False,
-                 arrived_shared=False, moved_to_proven=False, proven=False, consent_left=False):
+                 arrived_shared=False, moved_to_proven=False, proven=False, consent_left=False,
+                 proven_by_another=False, stamp_shared=False):
         self.configuration = configuration
         self.row = row
         self.contact = contact
@@ -522,12 +569,17 @@ class ContactPlan:
         #: theirs since: the member is the contact's own now, and this send writes its data there in full, however
         #: unchanged the fingerprint (its member half was recorded as sent by writes that left the data out).
         self.takes_member = self.proven and getattr(row, "foreign_member", False) is True
+        #: The contact's first send, at an address another contact proved theirs (the activation link): the member
+        #: there is that contact's, whoever's send creates it.
+        self.proven_by_another = bool(proven_by_another) and not self.proven and not self.previous_email
+        #: Another contact's row of the address was first claimed in the second this one was (:func:`stamps_shared`).
+        self.stamp_shared = bool(stamp_shared)
         if self.proven:
             self.owned = True
         elif not arriving:
             self.owned = not getattr(row, "foreign_member", False)
         else:
-            self.owned = None
+            self.owned = False if self.proven_by_another else None
         #: The contact's first send, of an address its owner did not prove, whatever its consent (a consent typed
         #: into the newsletter block reads the member its own way: :meth:`_signup_read`): Mailchimp's member there,
         #: if any, is read first (one GET; see run), and is someone else's unless this row's own lost attempt
@@ -573,8 +625,12 @@ class ContactPlan:
         #: The contact moved without consent onto a member of its new address that is not its own (another
         #: contact's, a guest buyer's, a subscriber of Mailchimp's own form): the write left its data and tags alone.
         self.arrived_at_held = False
-        #: This send creates the member (the first send found none): its write carries the attempt's signup time.
+        #: This send creates the member (the first send found none), or an earlier attempt of its row did: its write
+        #: carries the row's signup time (:attr:`SyncState.first_claimed_at`).
         self.creates = False
+        #: This send found no member: its write only creates one (a POST), and another's found meanwhile is left
+        #: alone (see :meth:`_member_send`).
+        self.creating = False
         #: The status of the member a move ran into (another's at the new address), as read; None when not read.
         self.status_found = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
@@ -585,11 +641,14 @@ class ContactPlan:
                                                    row.member_status)
         if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status not in (members.ERASED, members.ARCHIVED)
-                and (row.opt_in or getattr(row, "consent_changed_at", None) is not None)):
+                and (row.opt_in or consent_changed_since_sent(row)) and not subscription_of_others(row)):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile. Not for a contact whose consent never was (none given, none sent): its lost
-            # attempt subscribed nobody, and the member it finds may be a subscriber of Mailchimp's own form.
+            # attempt subscribed nobody, and the member it finds may be a subscriber of Mailchimp's own form; nor
+            # for one whose consent last changed before its last send closed (the lost attempt carried none
+            # given since), nor where the member is someone else's and no subscription there is known to be this
+            # contact's consent's (a storefront withdrawal there ended its own consent only).
             self.status_change = members.UNSUBSCRIBED
         self.status_change = consent.requested_change(
             self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in,
@@ -750,6 +809,10 @@ class ContactPlan:
     def customer_unchanged(self, member_status):
         return customer_unchanged(self.fingerprint, member_status, self.row)
 
+    def created_by_an_earlier_attempt(self, member):
+        """:func:`created_by_an_earlier_attempt` for this plan's row."""
+        return created_by_an_earlier_attempt(member, self.row, self.member["merge_fields"], self.stamp_shared)
+
     def _leave_member_alone(self):
         """The member is not the contact's (:attr:`owned`): its writes carry none of the contact's data, and its tags
         are taken as the member's own (found), none added or removed."""
@@ -757,8 +820,10 @@ class ContactPlan:
         self.tags_applied = set()
         self.member_data_left_out = self.arrived_at_held = True
 
-    def member_operation(self, status=None, held=False):
-        """The member PUT; ``held``: as written to a member found that is another's (:meth:`_leave_member_alone`)."""
+    def member_operation(self, status=None, held=False, create=False):
+        """The member PUT; ``held``: as written to a member found that is another's (:meth:`_leave_member_alone`);
+        ``create``: a POST that only creates the member, refused when Mailchimp holds one (another send, another
+        worker or the person themselves created it since the read that found none)."""
         body = dict(self.member)
         held = held or self.member_data_left_out
         if held:
@@ -772,8 +837,12 @@ class ContactPlan:
             body["timestamp_signup"] = signup_stamp(self.row.first_claimed_at).isoformat()
         # An audience may mark merge fields the shop does not have (an address, a phone) required:
         # Mailchimp's own integrations skip that check, or every write would be refused.
-        return Operation("PUT", member_path(self.configuration.list_id, self.email), body,
-                         params={"skip_merge_validation": "true"})
+        params = {"skip_merge_validation": "true"}
+        if create and not held:
+            body["status"] = body.pop("status_if_new") if not status else status
+            body.pop("status_if_new", None)
+            return Operation("POST", members_path(self.configuration.list_id), body, params=params)
+        return Operation("PUT", member_path(self.configuration.list_id, self.email), body, params=params)
 
     def decides_consent(self, status):
         """Whether this send carries the shop's consent decision (a new member, or a consent change)."""
@@ -805,7 +874,7 @@ class ContactPlan:
         elif self.first_unproven:
             # The member Mailchimp holds of the address, read first (one GET), as the newsletter block's signup does.
             held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
-            if held is not None and created_by_an_earlier_attempt(held, self.row, self.member["merge_fields"]):
+            if held is not None and self.created_by_an_earlier_attempt(held):
                 self.owned = self.creates = True
                 log("member.recovered", "Mailchimp holds a member of %s, created by an earlier attempt of this "
                     "contact's whose answer never came back (its signup time is that attempt's): the contact's own"
@@ -819,7 +888,7 @@ class ContactPlan:
                     "owner did not prove the address theirs): this contact's sends leave that member's names, "
                     "language, groups and tags as they are" % self.email)
             else:
-                self.owned = self.creates = True
+                self.owned = self.creates = self.creating = True
         elif self.previous_shared:
             why = ("the member of %s was not this contact's" if self.previous_left
                    else "another contact of the shop still has %s") % self.previous_email
@@ -1112,11 +1181,11 @@ class ContactPlan:
         rules ask: pending, unless subscribed or pending already. Returns the status to send, and the member's status
         as read ("" when Mailchimp has none)."""
         existing = yield from read_member(self.configuration.list_id, self.email, ARRIVAL_FIELDS)
-        if existing is None or self.owned is None and created_by_an_earlier_attempt(
-                existing, self.row, self.member["merge_fields"]):
+        if existing is None or self.owned is None and self.created_by_an_earlier_attempt(existing):
             # None there: the write creates the member, the contact's own (or an earlier attempt's write did).
             if self.owned is None:
                 self.owned = self.creates = True
+                self.creating = existing is None
             return status, ""
         if not self.owned:
             self.tags_found = set() if self.owned is None else self.tags_found
@@ -1133,8 +1202,17 @@ class ContactPlan:
         """The member PUT; returns Mailchimp's member (with ``_status_sent``, the status finally asked for), or
         the Outcome when an interest is missing."""
         try:
-            member = yield self.member_operation(status)
+            member = yield self.member_operation(status, create=self.creating)
         except MailchimpAPIError as error:
+            if self.creating and errors.member_exists(error):
+                # Created since the read found none (another contact's send, another worker, the person on
+                # Mailchimp's own form): someone else's, left alone as a member found by the read is.
+                self.owned, self.creates, self.creating = None, False, False
+                self.tags_found = set()
+                self._leave_member_alone()
+                log("member.kept", "Mailchimp holds a member of %s created since this send read it: this contact's "
+                    "sends leave that member's names, language, groups and tags as they are" % self.email)
+                return (yield from self._member_send(status, log))
             if errors.interest_missing(error):
                 return interest_missing(self.configuration, error.as_log_data())
             if errors.merge_fields_invalid(error):
@@ -1223,19 +1301,19 @@ def signup_stamp(moment):
     return moment.astimezone(dt_timezone.utc).replace(microsecond=0)
 
 
-def created_by_an_earlier_attempt(member, row, merge_values):
+def created_by_an_earlier_attempt(member, row, merge_values, stamp_shared):
     """Whether ``member``, found by a first send, is the one an earlier attempt of ``row`` created (its worker died,
     or its answer was lost, and other attempts may have failed since): its ``timestamp_signup`` is the row's
-    :attr:`~SyncState.first_claimed_at` (the member write of a send that creates the member carries it), and it
-    carries the names the row writes (``merge_values``: rows first claimed together share a second, and another
-    contact's send of the address may have created the member in it; a name the row leaves empty is empty there).
-    A member held before, or made by someone else since, signed up at another moment or under other names. The
-    row's first attempt (claimed when first claimed) has no earlier one."""
+    :attr:`~SyncState.first_claimed_at` (the member write of a send that creates the member carries it). Where
+    another contact's row of the address was first claimed in the same second (``stamp_shared``: claimed together,
+    its send may have created the member), it must carry the names the row writes too (``merge_values``; a name the
+    row leaves empty is empty there). A member held before, or made by someone else since, signed up at another
+    moment. The row's first attempt (claimed when first claimed) has no earlier one."""
     fields = member.get("merge_fields") or {}
     merge_values = merge_values or {}
     return bool(row.first_claimed_at) and row.claimed_at != row.first_claimed_at and (
-        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(row.first_claimed_at)) and all(
-        fields[tag] == merge_values.get(tag, "") for tag in NAME_TAGS if tag in fields)
+        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(row.first_claimed_at)) and (
+        not stamp_shared or all(fields[tag] == merge_values.get(tag, "") for tag in NAME_TAGS if tag in fields))
 
 
 def confirmation_lifetime():
@@ -1465,6 +1543,19 @@ def consent_left_with(shop_id, row):
     return not (consenting - shop_consent.withheld(shop_id, consenting))
 
 
+def consent_changed_since_sent(row):
+    """Whether the contact's consent changed in the shop (given, withdrawn, asked for) after its row's last send
+    closed: an attempt lost since may have carried a consent given meanwhile."""
+    changed_at = getattr(row, "consent_changed_at", None)
+    return changed_at is not None and (row.last_synced_at is None or changed_at > row.last_synced_at)
+
+
+def subscription_of_others(row):
+    """Whether the row's member is not its contact's (``SyncState.foreign_member``) and no subscription there is
+    known to be the one its consent made (``SyncState.consent_made``)."""
+    return bool(getattr(row, "foreign_member", False)) and not getattr(row, "consent_made", False)
+
+
 def subscribed_by_its_consent(row):
     """Whether the row's member is not its contact's (``SyncState.foreign_member``) and its subscription is the one
     the contact's consent made (``SyncState.consent_made``: a guest buyer's member its consent subscribed)."""
@@ -1631,9 +1722,11 @@ def _build_reads(configuration, pairs, rows, sent):
         elif plan.owned is None:
             claimed.add(address_key(plan.email))
             plan.creates = True
-            facts.update(read_first=True, member_write=batches.encode(
+            facts.update(read_first=True, stamp_shared=plan.stamp_shared, member_write=batches.encode(
                 plan.member_operation(plan.status_change), "c:%d:member" % row.id), held_write=batches.encode(
-                plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id))
+                plan.member_operation(plan.status_change, held=True), "c:%d:member" % row.id),
+                create_write=batches.encode(plan.member_operation(plan.status_change, create=True),
+                                            "c:%d:member" % row.id))
             operations.append(batches.encode(Operation("GET", member_path(configuration.list_id, plan.email),
                                                        params={"fields": ARRIVAL_FIELDS}), "c:%d:read" % row.id))
         elif plan.member_unchanged:  # only the customer changed: Mailchimp's member is as the shop last sent it
@@ -1653,14 +1746,18 @@ def _read_reads(configuration, row, results, facts):
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if operation_failed(read) and not batches.operation_not_found(read):
         return result_outcome(read, "read")
-    if operation_failed(read) or created_by_an_earlier_attempt(
-            batches.response_of(read), row, json.loads(facts["member_write"]["body"]).get("merge_fields")):
-        facts["foreign_member"] = False  # Mailchimp holds none (the write creates the contact's own), or its own
+    if operation_failed(read):
+        # Mailchimp holds none: the write only creates the contact's own (refused if another's is there by then).
+        facts.update(foreign_member=False, member_write=facts["create_write"])
+    elif created_by_an_earlier_attempt(
+            batches.response_of(read), row, json.loads(facts["member_write"]["body"]).get("merge_fields"),
+            facts.get("stamp_shared", False)):
+        facts["foreign_member"] = False  # the contact's own, created by an earlier attempt of its row
     else:
         # Another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's of the shop): the write
         # carries only what the consent rules say, and its tags are taken as the member's own.
         facts.update(foreign_member=True, member_write=facts["held_write"], tags_applied=[], tags_found=[])
-    del facts["held_write"]
+    del facts["held_write"], facts["create_write"]
     return None
 
 
@@ -1677,6 +1774,11 @@ def _read_members(configuration, row, results, facts):
     if facts is None or member is None:
         return Outcome(Result.RETRY, "Mailchimp's batch results did not cover this contact")
     if operation_failed(member):
+        if errors.member_exists(batches.error_of(member)):
+            # The reads phase found no member, and one was created before this write (another send, the person on
+            # Mailchimp's own form): the next attempt reads it, and leaves it alone.
+            return Outcome(Result.RETRY, "Mailchimp holds a member of %s created since it was read: it is read again"
+                           % facts["email"], waits=True)
         if errors.interest_missing(batches.error_of(member)):
             return interest_missing(configuration, batches.error_of(member).as_log_data())
         if errors.merge_fields_invalid(batches.error_of(member)):
