@@ -5,10 +5,11 @@ DRAIN_CONCURRENCY threads. The batch path lets only one row of an address read a
 in threads has no such guard."""
 import pytest
 from django.test import Client
-from shuup.core.models import PersonContact, get_person_contact
+from shuup.core.models import PersonContact
 
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, row_of, send_due
+from tests.storefront.helpers import registered_account
 from tests.storefront.test_account_page import choose
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +33,9 @@ def test_a_strangers_first_send_racing_anns_in_another_thread_does_not_own_her_m
     email = "ann.race.%d.aud17@fastmail.com" % concurrency
     ann = PersonContact.objects.create(email=email, first_name="Ann", marketing_permission=True)
     ann.add_to_shop(shop)
-    user = django_user_model.objects.create_user("stranger17r%d" % concurrency, email, "pw")
-    stranger = get_person_contact(user)
-    stranger.first_name = "Stranger"
-    stranger.marketing_permission = True
-    stranger.save()
-    stranger.add_to_shop(shop)
+    user, stranger = registered_account(
+        shop, django_user_model, "stranger17r%d" % concurrency, email, first_name="Stranger",
+        marketing_permission=True)
     emulator.faults.latency(0.3)  # Mailchimp's usual latency, a little slow: both reads are out at once
     make_all_due()
     drain()

@@ -8,6 +8,7 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp.models import SyncState
 from tests.helpers import row_of, send_due
+from tests.storefront.helpers import registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +36,9 @@ def test_a_legacy_strangers_row_does_not_carry_off_or_delete_a_form_subscribers_
     emulator, api_key, list_id = mailchimp_account
     email = "ann.legacy.%s.%s.aud17@fastmail.com" % (ends_by[:7], row_kind)
     emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
-    user = django_user_model.objects.create_user("stranger17l%s%s" % (ends_by[:3], row_kind[:3]), email, "pw")
-    stranger = get_person_contact(user)
-    stranger.first_name = "Stranger"
-    stranger.marketing_permission = True  # the staff's tick
-    stranger.save()
-    stranger.add_to_shop(shop)
+    user, stranger = registered_account(
+        shop, django_user_model, "stranger17l%s%s" % (ends_by[:3], row_kind[:3]), email, first_name="Stranger",
+        marketing_permission=True)
     send_due(rounds=3)
     row = row_of(stranger)
     assert (row.foreign_member, row.member_status, row.opt_in) == (True, "subscribed", True)
@@ -85,11 +83,8 @@ def test_a_late_subscribe_webhook_does_not_make_the_owners_resubscription_a_lega
     emulator, api_key, list_id = mailchimp_account
     email = "ann.late.%s.aud17@fastmail.com" % row_kind
     emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
-    user = django_user_model.objects.create_user("stranger17w" + row_kind[:3], email, "pw")
-    account = get_person_contact(user)
-    account.first_name = "Stranger"
-    account.save()
-    account.add_to_shop(shop)
+    user, account = registered_account(
+        shop, django_user_model, "stranger17w" + row_kind[:3], email, first_name="Stranger")
     send_due(rounds=3)
     if row_kind == "legacy":
         SyncState.objects.filter(pk=row_of(account).pk).update(foreign_member=None)  # sent before migration 0034

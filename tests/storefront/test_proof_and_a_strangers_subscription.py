@@ -10,6 +10,7 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from tests.helpers import row_of, send_due
+from tests.storefront.helpers import registered_account
 from tests.storefront.test_account_page import choose
 from tests.storefront.test_registration import register
 
@@ -42,11 +43,8 @@ def test_the_subscription_a_strangers_consent_made_ends_with_its_withdrawal_afte
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(mallory_user)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
-    ann_user = django_user_model.objects.create_user("ann17m%s%d" % (ends_by[:3], ann_proves), email, "pw")
-    ann = get_person_contact(ann_user)
-    ann.first_name = "Ann"
-    ann.save()
-    ann.add_to_shop(shop)
+    ann_user, ann = registered_account(
+        shop, django_user_model, "ann17m%s%d" % (ends_by[:3], ann_proves), email, first_name="Ann")
     if ann_proves:
         shop_consent.record_proof(ann.pk, email)  # Ann clicks the activation link mailed to her address
     send_due(rounds=3)

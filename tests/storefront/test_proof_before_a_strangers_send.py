@@ -9,6 +9,7 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from tests.helpers import row_of, send_due
+from tests.storefront.helpers import registered_account
 from tests.storefront.test_account_page import choose
 from tests.webhooks.helpers import post_event
 
@@ -30,18 +31,11 @@ def test_a_strangers_first_send_after_ann_proved_the_address_does_not_own_her_me
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator, api_key, list_id = mailchimp_account
     email = "ann.proved.%s.aud17@fastmail.com" % strangers_send
-    mallory_user = django_user_model.objects.create_user("mallory17p" + strangers_send[:3], email, "pw")
-    mallory = get_person_contact(mallory_user)
-    mallory.first_name = "Mallory"
-    mallory.save()
-    mallory.add_to_shop(shop)
+    mallory_user, mallory = registered_account(
+        shop, django_user_model, "mallory17p" + strangers_send[:3], email, first_name="Mallory")
     if strangers_send == "before-proof":
         send_due(rounds=3)
-    ann_user = django_user_model.objects.create_user("ann17p" + strangers_send[:3], email, "pw")
-    ann = get_person_contact(ann_user)
-    ann.first_name = "Ann"
-    ann.save()
-    ann.add_to_shop(shop)
+    ann_user, ann = registered_account(shop, django_user_model, "ann17p" + strangers_send[:3], email, first_name="Ann")
     shop_consent.record_proof(ann.pk, email)  # Ann clicks the activation link mailed to her address
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)

@@ -11,9 +11,21 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp.sync import state
 from tests.helpers import make_all_due, row_of, send_due
+from tests.storefront.helpers import registered_account
 from tests.storefront.test_account_page import choose
 
 pytestmark = pytest.mark.django_db
+
+
+def edited_and_lost_with_the_worker(user, worker_dies):
+    """The account's contact is edited; if ``worker_dies``, the worker that claims its row dies (a deploy, an OOM
+    kill): the next claim takes the row as recovered."""
+    contact = get_person_contact(user)
+    contact.last_name = "Edited"
+    contact.save()
+    if worker_dies:
+        make_all_due()
+        assert contact.pk in {row.object_id for row in state.claim()}
 
 
 
@@ -33,11 +45,8 @@ def test_a_strangers_recovered_send_does_not_unsubscribe_the_form_subscriber(
     emulator, api_key, list_id = mailchimp_account
     email = "ann.recovered.%d.aud17@fastmail.com" % worker_dies
     emulator.add_members(api_key, list_id, [email], status="subscribed", merge_fields={"FNAME": "Ann"})
-    user = django_user_model.objects.create_user("stranger17d%d" % worker_dies, email, "pw")
-    stranger = get_person_contact(user)
-    stranger.first_name = "Stranger"
-    stranger.save()
-    stranger.add_to_shop(shop)
+    user, stranger = registered_account(
+        shop, django_user_model, "stranger17d%d" % worker_dies, email, first_name="Stranger")
     send_due(rounds=3)
     assert row_of(stranger).foreign_member is True
     browser = Client(enforce_csrf_checks=True)
@@ -47,12 +56,7 @@ def test_a_strangers_recovered_send_does_not_unsubscribe_the_form_subscriber(
     choose(browser, subscribe=False)
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
-    stranger = get_person_contact(user)
-    stranger.last_name = "Edited"
-    stranger.save()
-    if worker_dies:
-        make_all_due()
-        assert stranger.pk in {row.object_id for row in state.claim()}  # ... and the worker dies
+    edited_and_lost_with_the_worker(user, worker_dies)
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "a stranger's recovered send unsubscribed Ann, who subscribed on Mailchimp's own form (row: foreign_member "
@@ -74,11 +78,7 @@ def test_a_strangers_block_press_then_a_recovered_send_does_not_end_the_owners_f
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator, api_key, list_id = mailchimp_account
     email = "ann.block.%d.aud17@fastmail.com" % worker_dies
-    user = django_user_model.objects.create_user("ann17e%d" % worker_dies, email, "pw")
-    ann = get_person_contact(user)
-    ann.first_name = "Ann"
-    ann.save()
-    ann.add_to_shop(shop)
+    user, ann = registered_account(shop, django_user_model, "ann17e%d" % worker_dies, email, first_name="Ann")
     send_due(rounds=3)
     emulator.set_member_status(api_key, list_id, email, "subscribed")  # Ann subscribes on Mailchimp's own form
     assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
@@ -87,12 +87,7 @@ def test_a_strangers_block_press_then_a_recovered_send_does_not_end_the_owners_f
     subscribe_address(shop, email)  # a stranger's press on the newsletter block
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
-    ann = get_person_contact(user)
-    ann.last_name = "Edited"
-    ann.save()
-    if worker_dies:
-        make_all_due()
-        assert ann.pk in {row.object_id for row in state.claim()}  # ... and the worker dies
+    edited_and_lost_with_the_worker(user, worker_dies)
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "Ann's own form subscription was ended by her row's recovered send (row: opt_in %r, consent_request %r)" % (

@@ -4,12 +4,12 @@ round's one-by-one sends (a newsletter-block signup is never batched) run. ``_bu
 address own the member among the *batched* rows; a one-by-one row of the same address is not counted."""
 import pytest
 from django.test import Client
-from shuup.core.models import get_person_contact
 
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, make_all_due, row_of, send_due
+from tests.storefront.helpers import registered_account
 from tests.storefront.test_account_page import choose
 
 pytestmark = pytest.mark.django_db
@@ -31,12 +31,8 @@ def test_a_batched_strangers_first_send_and_anns_block_signup_in_one_burst_do_no
                                     BATCH_POLL_INTERVAL=0)
     email = "ann.burst.%d.aud17@fastmail.com" % burst
     subscribe_address(shop, email, "Ann", "Owner")  # Ann's own press on the newsletter block
-    user = django_user_model.objects.create_user("stranger17b%d" % burst, email, "pw")
-    stranger = get_person_contact(user)
-    stranger.first_name = "Stranger"
-    stranger.marketing_permission = True  # the staff's tick
-    stranger.save()
-    stranger.add_to_shop(shop)
+    user, stranger = registered_account(
+        shop, django_user_model, "stranger17b%d" % burst, email, first_name="Stranger", marketing_permission=True)
     make_all_due()
     emulator.faults.latency(0.3)  # Mailchimp's latency: a batch's operations run inside Mailchimp, without it
     run_due_work()
