@@ -101,6 +101,11 @@ class SyncState(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
     last_error_data = JSONField(null=True, blank=True)
+    members_left = JSONField(
+        default=list, blank=True,
+        help_text=_("Members of the contact's own it left under earlier addresses ({email, unique_email_id}: it moved "
+                    "onto an address whose member is another's, or whose own member there was archived): its erasure "
+                    "deletes them too."))
     last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced"))
     email = models.CharField(max_length=254, blank=True, verbose_name=_("e-mail last sent"))
     shop_email = models.CharField(

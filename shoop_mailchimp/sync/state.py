@@ -32,7 +32,8 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 #: Row fields a close may set from ``Outcome.facts``: what Mailchimp holds after the send.
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
-               "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at", "consent_made")
+               "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at", "consent_made",
+               "members_left")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's

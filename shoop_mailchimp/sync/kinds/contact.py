@@ -633,6 +633,9 @@ class ContactPlan:
         self.creating = False
         #: The status of the member a move ran into (another's at the new address), as read; None when not read.
         self.status_found = None
+        #: The row's :attr:`SyncState.members_left` after this send, when it left its own member behind under the old
+        #: address (None: unchanged).
+        self.members_left = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
@@ -955,6 +958,8 @@ class ContactPlan:
             made = self.consent_made_fact(status, status_before, member_status)
             if made is not None:
                 self.written["consent_made"] = made
+            if self.members_left is not None:
+                self.written["members_left"] = self.members_left
             if self.member_data_left_out:
                 # The member's half counts as sent: a retry (the customer failed) must not write the data it left out.
                 self.written["fingerprint"] = self.fingerprint[:HALF] + self.row.fingerprint[HALF:]
@@ -1011,6 +1016,8 @@ class ContactPlan:
             outcome.facts["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
         if self.subscription_moved_from is not None:
             outcome.facts["subscription_moved_from"] = self.subscription_moved_from
+        if self.members_left is not None:
+            outcome.facts["members_left"] = self.members_left
         made = self.consent_made_fact(status, status_before, member_status)
         if made is not None:
             outcome.facts["consent_made"] = made
@@ -1021,6 +1028,13 @@ class ContactPlan:
             outcome.learnt.append(AudienceFieldsLearnt(asked_at=decided_at))
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
+
+    def _left_behind(self):
+        """The contact's own member stays under the address it leaves (archived, or not moved onto a member another
+        holds): remembered, so that its erasure deletes it too."""
+        left = [dict(member) for member in (getattr(self.row, "members_left", None) or [])
+                if address_key(member.get("email", "")) != address_key(self.previous_email)]
+        self.members_left = left + [{"email": self.previous_email, "unique_email_id": self.row.unique_email_id}]
 
     def _no_member_left(self, log):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
@@ -1090,6 +1104,7 @@ class ContactPlan:
             # address is archived (no longer mailed), and the shop's consent goes with the person.
             try:
                 yield Operation("DELETE", member_path(list_id, self.previous_email))
+                self._left_behind()  # archived, it keeps the contact's data
             except MailchimpNotFound:
                 pass
             # The tags the shop applied (and found) are the archived member's: the member moved into carries its
@@ -1140,6 +1155,8 @@ class ContactPlan:
         # at this send and the later ones (:attr:`owned`), unless the contact's owner proved the address theirs.
         if not self.owned:
             self._leave_member_alone()
+        if not (self.previous_left or self.previous_shared):
+            self._left_behind()  # its own member stays under the old address, with the contact's data
         left, member = "", None
         if status:
             try:
@@ -1608,15 +1625,36 @@ class ErasePlan:
                 log("member.kept", why)
         elif self.row.email:
             yield from self._delete_own_member(log)
+        for member in getattr(self.row, "members_left", None) or []:
+            yield from self._delete_member_left(member, log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")
         except MailchimpNotFound:
             pass
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
-                                 applied_tags="", found_tags="", consent_request="", foreign_member=None)
+                                 applied_tags="", found_tags="", consent_request="", foreign_member=None,
+                                 members_left=[])
         outcome.learnt.extend(self.learnt)
         return outcome
+
+    def _delete_member_left(self, left, log):
+        """A member of the contact's own it left under an earlier address (:attr:`SyncState.members_left`) is
+        permanently deleted too, as its current one is (:meth:`_delete_own_member`): unless it is no longer the one
+        the contact's send wrote (its owner made a new one since: another ``unique_email_id``), or subscribed by
+        someone while the contact's consent was not given."""
+        list_id = self.configuration.list_id
+        member = yield from read_member(list_id, left["email"], "status,unique_email_id")
+        if member is None:
+            return
+        replaced = bool(left.get("unique_email_id")) and member.get("unique_email_id") not in (
+            "", None, left["unique_email_id"])
+        if replaced or member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in:
+            log("member.kept", "%s was not deleted (erasure): the member the contact left there %s" % (
+                left["email"], "was created again since" if replaced else "is %s, and this contact's consent never "
+                "went to it" % member.get("status")))
+            return
+        yield from erase_member(list_id, left["email"], False, log, where=" (an address the contact left)")
 
     def _delete_own_member(self, log):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
