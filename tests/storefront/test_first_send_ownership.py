@@ -633,3 +633,36 @@ def test_a_member_created_between_a_first_sends_read_and_its_write_is_left_alone
     member = emulator.get_member(api_key, list_id, email)
     assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann")
     assert row_of(mallory).foreign_member is True
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_member_created_at_the_new_address_between_a_moves_read_and_its_write_is_left_alone(
+        configuration, mailchimp_account, settings):
+    """Mallory's member was deleted in Mailchimp; she then changes her address: the move finds no member to move,
+    reads the new address (none there) and writes her own member there. Before the write arrives, Ann subscribes
+    with that address on Mailchimp's own form: the PUT overwrote Ann's names and made the member Mallory's. The write
+    only creates (a POST): refused, Ann's member is left to her."""
+    import threading
+
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    mallory = new_person(permission=False, first_name="Mallory", email="mallory.moves.own@fastmail.com")
+    make_all_due()
+    drain()
+    assert row_of(mallory).foreign_member is False
+    emulator.edit_member_by_hand(api_key, list_id, mallory.email, delete=True)
+    new_address = "ann.new.address.between@fastmail.com"
+    mallory = PersonContact.objects.get(pk=mallory.pk)
+    mallory.email = new_address
+    mallory.save()
+    emulator.faults.hang(0.01, path_pattern="*/members*", times=2)  # the reads of both addresses answer at once
+    emulator.faults.hang(1, path_pattern="*/members*", times=1)  # the write arrives a second later
+    ann_subscribes = threading.Timer(0.3, lambda: emulator.add_members(
+        api_key, list_id, [new_address], status="subscribed", merge_fields={"FNAME": "Ann"}))
+    ann_subscribes.start()
+    make_all_due()
+    drain()
+    ann_subscribes.join()
+    member = emulator.get_member(api_key, list_id, new_address)
+    assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann")
+    assert row_of(mallory).foreign_member is True

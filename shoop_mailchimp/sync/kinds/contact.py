@@ -907,7 +907,7 @@ class ContactPlan:
             # The member under the address the contact leaves, read before it is moved.
             held = yield from read_member(list_id, self.previous_email, "unique_email_id,status")
             if held is None:
-                yield from self._no_member_left(log)
+                yield from self._no_member_left(log, read_new)
             elif created_again(self.row, held):
                 # Not the member this contact's sends wrote: its owner made it after the contact's own was deleted
                 # in Mailchimp (a signup on Mailchimp's own form). It stays as it is, under its address.
@@ -1036,15 +1036,18 @@ class ContactPlan:
                 if address_key(member.get("email", "")) != address_key(self.previous_email)]
         self.members_left = left + [{"email": self.previous_email, "unique_email_id": self.row.unique_email_id}]
 
-    def _no_member_left(self, log):
+    def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
         contact's own at the new address, unless Mailchimp holds one there already (read first, unless the contact's
-        owner proved the address theirs), which is someone else's: its data and tags are left alone."""
-        held = "" if self.owned else (yield from self._arriving_at_held_member())
+        owner proved the address theirs, or ``read_new``: read already, none there), which is someone else's: its
+        data and tags are left alone."""
+        held = "" if self.owned or read_new else (yield from self._arriving_at_held_member())
         if held:
             self.tags_applied, self.tags_found = set(), set()
             self._leave_member_alone()
         else:
+            # The write only creates the member where the read found none (see :meth:`_member_send`).
+            self.creating = not self.owned
             self.owned = True
         log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old address%s" % (
             self.previous_email, self.email, "; %s already had one, not this contact's: its names, language, groups "
@@ -1061,6 +1064,8 @@ class ContactPlan:
             self.owned = True
             if not read_new and (yield from self._arriving_at_held_member()):
                 self._leave_member_alone()
+            else:
+                self.creating = True  # Mailchimp held none there: the write only creates it (see _member_send)
         log("member.email", "E-mail changed from %s to %s: %s, whose member was left there; %s is written as a "
             "member of its own%s" % (
                 self.previous_email, self.email, why, self.email, "" if self.owned else " (Mailchimp held one there "
