@@ -193,10 +193,15 @@ def proven_anothers(shop_id, kind, object_ids):
     """The member of these objects' address is another contact's, who proved the address theirs (the activation
     link): their rows no longer take it as their own (``foreign_member``), whoever's send created it. A subscription
     a row's own consent made there stays that consent's (``consent_made``): its withdrawal or erasure ends it, unless
-    another contact consents. In the caller's transaction."""
+    another contact consents. Not one Mailchimp told of since the consent was sent (a ``subscribe`` event: the
+    address's owner confirmed the link, or signed up on Mailchimp's form): that one is the owner's. In the caller's
+    transaction."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=list(object_ids), erase=False).exclude(
         foreign_member=True)
-    rows.filter(opt_in=True, member_status__in=(SUBSCRIBED, PENDING)).update(consent_made=True)
+    told_since = Q(mailchimp_fact_at__isnull=False) & (
+        Q(consent_sent_at__isnull=True) | Q(mailchimp_fact_at__gt=F("consent_sent_at")))
+    rows.filter(opt_in=True).filter(Q(member_status=PENDING) | Q(member_status=SUBSCRIBED) & ~told_since).update(
+        consent_made=True)
     rows.update(foreign_member=True)
 
 

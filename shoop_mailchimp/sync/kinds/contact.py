@@ -318,12 +318,12 @@ def proven_owners(rows, contacts):
 
 
 def proven_by_others(rows, contacts, proven):
-    """The ids of the ``rows`` of a contact's first send whose address another contact proved theirs
-    (:class:`~shoop_mailchimp.models.ProvenAddress`), the row's own owner not (``proven``). One query, none when no
-    row is such."""
+    """The ids of the ``rows`` of a contact arriving at its address (its first send, or a move) that another contact
+    proved theirs (:class:`~shoop_mailchimp.models.ProvenAddress`), the row's own owner not (``proven``). One query,
+    none when no row is such."""
     asked = {row.object_id: shop_consent.normalised(contacts[row.object_id].email) for row in rows
-             if not row.erase and row.object_id in contacts and row.object_id not in proven
-             and not (row.email or "").strip()}
+             if not row.erase and row.object_id in contacts and row.object_id not in proven and (
+                 not (row.email or "").strip() or address_key(row.email) != address_key(contacts[row.object_id].email))}
     asked = {contact_id: email for contact_id, email in asked.items() if email}
     if not asked:
         return set()
@@ -337,8 +337,8 @@ def proven_by_others(rows, contacts, proven):
 def stamps_shared(shop_id, rows, contacts):
     """The ids of the ``rows`` of a first send tried again whose first claim's second (the signup time a member its
     earlier attempt created carries) another of the shop's contacts of the address has on its row too: rows claimed
-    together, either of whose sends may have created the member; there the member's names tell whose it is
-    (:func:`created_by_an_earlier_attempt`). Two queries, none when no row is such."""
+    together, either of whose sends may have created the member (:func:`created_by_an_earlier_attempt`). Two
+    queries, none when no row is such."""
     retried = {row.object_id: row for row in rows if not row.erase and not (row.email or "").strip()
                and row.first_claimed_at and row.claimed_at != row.first_claimed_at
                and (getattr(contacts.get(row.object_id), "email", "") or "").strip()}
@@ -569,10 +569,12 @@ class ContactPlan:
         #: theirs since: the member is the contact's own now, and this send writes its data there in full, however
         #: unchanged the fingerprint (its member half was recorded as sent by writes that left the data out).
         self.takes_member = self.proven and getattr(row, "foreign_member", False) is True
-        #: The contact's first send, at an address another contact proved theirs (the activation link): the member
-        #: there is that contact's, whoever's send creates it.
-        self.proven_by_another = bool(proven_by_another) and not self.proven and not self.previous_email
-        #: Another contact's row of the address was first claimed in the second this one was (:func:`stamps_shared`).
+        #: The contact arrives (its first send, or a move) at an address another contact proved theirs (the activation
+        #: link): the member there is that contact's, whoever's send creates it; a move leaves its own member where
+        #: it is.
+        self.proven_by_another = bool(proven_by_another) and not self.proven
+        #: Another contact's row of the address was first claimed in the second this one was (:func:`stamps_shared`):
+        #: a member found signed up in it is not taken for one an earlier attempt of this row created.
         self.stamp_shared = bool(stamp_shared)
         if self.proven:
             self.owned = True
@@ -642,17 +644,23 @@ class ContactPlan:
                              or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in,
                                                    row.member_status)
+        #: A lost attempt may have subscribed a member not the contact's with a consent withdrawn since: decided by
+        #: reading the member (see run).
+        self.lost_consent_unknown = False
         if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status not in (members.ERASED, members.ARCHIVED)
-                and (row.opt_in or consent_changed_since_sent(row)) and not subscription_of_others(row)):
+                and (row.opt_in or consent_changed_since_sent(row))):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile. Not for a contact whose consent never was (none given, none sent): its lost
             # attempt subscribed nobody, and the member it finds may be a subscriber of Mailchimp's own form; nor
             # for one whose consent last changed before its last send closed (the lost attempt carried none
-            # given since), nor where the member is someone else's and no subscription there is known to be this
-            # contact's consent's (a storefront withdrawal there ended its own consent only).
-            self.status_change = members.UNSUBSCRIBED
+            # given since). Where the member is someone else's and no subscription there is known to be this
+            # contact's consent's, the member is read first (:func:`subscribed_by_a_lost_attempt`).
+            if subscription_of_others(row):
+                self.lost_consent_unknown = True
+            else:
+                self.status_change = members.UNSUBSCRIBED
         self.status_change = consent.requested_change(
             self.consent_request, self.status_change, self.permission, row.member_status, configuration.double_opt_in,
             row.opt_in)
@@ -730,7 +738,7 @@ class ContactPlan:
         one by one."""
         return (not self.previous_email and self.status_change != members.SUBSCRIBED
                 and not (self.owned is False and self.status_change in CONSENTED)
-                and not self.confirmation_decided_by_answer and not self.signup
+                and not self.confirmation_decided_by_answer and not self.signup and not self.lost_consent_unknown
                 and (self.owned is not None or self.first_unproven))
 
     @property
@@ -814,7 +822,7 @@ class ContactPlan:
 
     def created_by_an_earlier_attempt(self, member):
         """:func:`created_by_an_earlier_attempt` for this plan's row."""
-        return created_by_an_earlier_attempt(member, self.row, self.member["merge_fields"], self.stamp_shared)
+        return created_by_an_earlier_attempt(member, self.row, self.stamp_shared)
 
     def _leave_member_alone(self):
         """The member is not the contact's (:attr:`owned`): its writes carry none of the contact's data, and its tags
@@ -892,9 +900,12 @@ class ContactPlan:
                     "language, groups and tags as they are" % self.email)
             else:
                 self.owned = self.creates = self.creating = True
-        elif self.previous_shared:
-            why = ("the member of %s was not this contact's" if self.previous_left
-                   else "another contact of the shop still has %s") % self.previous_email
+        elif self.previous_shared or self.proven_by_another and self.previous_email:
+            if self.previous_shared:
+                why = ("the member of %s was not this contact's" if self.previous_left
+                       else "another contact of the shop still has %s") % self.previous_email
+            else:
+                why = "another contact proved %s theirs" % self.email
             yield from self._new_address_apart(log, read_new, why)
             if self.consent_left:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
@@ -919,6 +930,12 @@ class ContactPlan:
         status_before = self.row.member_status if self.status_found is None else self.status_found
         if self.signup and not self.member_unchanged:
             status, status_before = yield from self._signup_read(status, log)
+        elif self.lost_consent_unknown and status is None:
+            found = yield from read_member(list_id, self.email, "status")
+            if found is not None and subscribed_by_a_lost_attempt(found, self.row):
+                status = members.UNSUBSCRIBED
+                log("member.unsubscribed", "%s was subscribed after this contact's last send, by an attempt of its "
+                    "lost with its worker (the consent it carried was withdrawn since): unsubscribed" % self.email)
         elif self.owned is False and not self.arriving and status in CONSENTED:
             # A consent for a member not the contact's: decided by its status now, not the row's last news of it (a
             # webhook late or lost): one its owner subscribed, or signed up for and has yet to confirm, is theirs.
@@ -1046,8 +1063,9 @@ class ContactPlan:
             self.tags_applied, self.tags_found = set(), set()
             self._leave_member_alone()
         else:
-            # The write only creates the member where the read found none (see :meth:`_member_send`).
-            self.creating = not self.owned
+            # The write only creates the member where the read found none (see :meth:`_member_send`), with the
+            # row's signup time (a lost answer's retry knows it by it).
+            self.creating = self.creates = not self.owned
             self.owned = True
         log("member.email", "E-mail changed from %s to %s: Mailchimp had no member under the old address%s" % (
             self.previous_email, self.email, "; %s already had one, not this contact's: its names, language, groups "
@@ -1061,11 +1079,11 @@ class ContactPlan:
         is not the contact's (``read_new``: read already)."""
         self.tags_applied, self.tags_found = set(), set()
         if self.owned is None:
-            self.owned = True
             if not read_new and (yield from self._arriving_at_held_member()):
                 self._leave_member_alone()
-            else:
-                self.creating = True  # Mailchimp held none there: the write only creates it (see _member_send)
+            elif self.owned is None:
+                # Mailchimp held none there: the write only creates it (see _member_send), with the row's signup time.
+                self.owned = self.creating = self.creates = True
         log("member.email", "E-mail changed from %s to %s: %s, whose member was left there; %s is written as a "
             "member of its own%s" % (
                 self.previous_email, self.email, why, self.email, "" if self.owned else " (Mailchimp held one there "
@@ -1139,8 +1157,15 @@ class ContactPlan:
         """Whether Mailchimp holds a member of the contact's new address already, the contact arriving there without
         consent of its own: a guest buyer's (their order's marketing box), a subscriber of Mailchimp's own form, an
         import; none of them this contact's (its own member is under the old address). Read first (one GET), as
-        the newsletter block's signup does. Returns how the member is held ("" when Mailchimp has none)."""
-        if (yield from read_member(self.configuration.list_id, self.email, "status")) is None:
+        the newsletter block's signup does. Returns how the member is held ("" when Mailchimp has none, or when it is
+        the contact's own: moved or created there by an earlier attempt of this send whose answer was lost, known
+        by its ``unique_email_id`` or signup time; :attr:`owned` then)."""
+        member = yield from read_member(self.configuration.list_id, self.email, ARRIVAL_FIELDS + ",unique_email_id")
+        if member is None:
+            return ""
+        if self.row.unique_email_id and member.get("unique_email_id") == self.row.unique_email_id or (
+                created_by_an_earlier_attempt(member, self.row, False)):
+            self.owned = True
             return ""
         return "Mailchimp holds a member of (not this contact's)"
 
@@ -1302,8 +1327,6 @@ def written_facts(email, member_status, permission, decided, consent_request="")
     return facts
 
 
-#: The merge tags of a contact's names (:func:`created_by_an_earlier_attempt` compares them).
-NAME_TAGS = ("FNAME", "LNAME")
 #: What a first send reads of the member it finds at its address: whose it is (its status, and what tells the member
 #: an earlier attempt of the row created).
 ARRIVAL_FIELDS = "status,timestamp_signup,merge_fields"
@@ -1323,19 +1346,16 @@ def signup_stamp(moment):
     return moment.astimezone(dt_timezone.utc).replace(microsecond=0)
 
 
-def created_by_an_earlier_attempt(member, row, merge_values, stamp_shared):
+def created_by_an_earlier_attempt(member, row, stamp_shared):
     """Whether ``member``, found by a first send, is the one an earlier attempt of ``row`` created (its worker died,
     or its answer was lost, and other attempts may have failed since): its ``timestamp_signup`` is the row's
-    :attr:`~SyncState.first_claimed_at` (the member write of a send that creates the member carries it). Where
+    :attr:`~SyncState.first_claimed_at` (the member write of a send that creates the member carries it). Never where
     another contact's row of the address was first claimed in the same second (``stamp_shared``: claimed together,
-    its send may have created the member), it must carry the names the row writes too (``merge_values``; a name the
-    row leaves empty is empty there). A member held before, or made by someone else since, signed up at another
-    moment. The row's first attempt (claimed when first claimed) has no earlier one."""
-    fields = member.get("merge_fields") or {}
-    merge_values = merge_values or {}
-    return bool(row.first_claimed_at) and row.claimed_at != row.first_claimed_at and (
-        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(row.first_claimed_at)) and (
-        not stamp_shared or all(fields[tag] == merge_values.get(tag, "") for tag in NAME_TAGS if tag in fields))
+    either send may have created the member; names cannot tell two nameless contacts apart): the member is then
+    taken as another's, which leaves every subscription as it is. A member held before, or made by someone else
+    since, signed up at another moment. The row's first attempt (claimed when first claimed) has no earlier one."""
+    return bool(row.first_claimed_at) and row.claimed_at != row.first_claimed_at and not stamp_shared and (
+        parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(row.first_claimed_at))
 
 
 def confirmation_lifetime():
@@ -1572,6 +1592,14 @@ def consent_changed_since_sent(row):
     return changed_at is not None and (row.last_synced_at is None or changed_at > row.last_synced_at)
 
 
+def subscribed_by_a_lost_attempt(member, row):
+    """Whether a member not the contact's (as read) may have been subscribed by a lost attempt of ``row``: subscribed
+    or pending now, and not when the row last heard of it (its last send's answer, or a ``subscribe`` event: the
+    owner's own). A consent to another's member changes its status only where it was neither (see run), so a member
+    subscribed before is its owner's."""
+    return member.get("status") in CONSENTED and row.member_status not in CONSENTED
+
+
 def subscription_of_others(row):
     """Whether the row's member is not its contact's (``SyncState.foreign_member``) and no subscription there is
     known to be the one its consent made (``SyncState.consent_made``)."""
@@ -1792,9 +1820,7 @@ def _read_reads(configuration, row, results, facts):
     if operation_failed(read):
         # Mailchimp holds none: the write only creates the contact's own (refused if another's is there by then).
         facts.update(foreign_member=False, member_write=facts["create_write"])
-    elif created_by_an_earlier_attempt(
-            batches.response_of(read), row, json.loads(facts["member_write"]["body"]).get("merge_fields"),
-            facts.get("stamp_shared", False)):
+    elif created_by_an_earlier_attempt(batches.response_of(read), row, facts.get("stamp_shared", False)):
         facts["foreign_member"] = False  # the contact's own, created by an earlier attempt of its row
     else:
         # Another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's of the shop): the write

@@ -78,9 +78,9 @@ class Faults:
             self._latency = float(seconds)
         self._on_change()  # an answer it holds now waits as long as the new latency says
 
-    def hang(self, seconds, path_pattern=None, times=None):
+    def hang(self, seconds, path_pattern=None, times=None, method=None):
         with self._lock:
-            self._hangs.append(_Rule(path_pattern, None, times, seconds=float(seconds)))
+            self._hangs.append(_Rule(path_pattern, method, times, seconds=float(seconds)))
 
     def reset_connection(self, path_pattern=None, times=None):
         with self._lock:
