@@ -19,22 +19,27 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("stranger_named", [True, False], ids=["control-named", "nameless"])
+@pytest.mark.parametrize("ann_named, stranger_named", [(True, True), (True, False), (False, False)],
+                         ids=["control-named", "nameless", "both-nameless"])
 def test_a_nameless_strangers_retry_in_the_claims_second_does_not_take_anns_member(
-        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings, stranger_named):
+        shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings, ann_named,
+        stranger_named):
     """Ann's contact (named, consenting) and an account a stranger registered with Ann's address (Shuup's
     registration form asks no names; consent ticked, never activated) are taken by one worker round. Ann's first
     send creates her member (timestamp_signup: the round's claim second, her names). The stranger's send finds it
     (another's) but its write is answered 500 and is retried. The retry reads the member: its timestamp_signup is
     the row's previous claim second, and the names check compares only the names the stranger's row writes: none.
     So the stranger's row takes Ann's member for its own (foreign_member False), and its storefront Unsubscribe
-    unsubscribes Ann. (The aud16 probe passes only because its stranger is named "Stranger".)"""
+    unsubscribes Ann. (The aud16 probe passes only because its stranger is named "Stranger".) With Ann nameless too
+    (the staff imported only her address), comparing names cannot tell them apart at all (review aud18): a second
+    shared with another row of the address recognises nothing."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator, api_key, list_id = mailchimp_account
-    email = "ann.nameless.%d.aud17@fastmail.com" % stranger_named
-    ann = PersonContact.objects.create(email=email, first_name="Ann", last_name="Owner", marketing_permission=True)
+    email = "ann.nameless.%d%d.aud17@fastmail.com" % (ann_named, stranger_named)
+    ann = PersonContact.objects.create(email=email, marketing_permission=True,
+                                       **({"first_name": "Ann", "last_name": "Owner"} if ann_named else {}))
     ann.add_to_shop(shop)
-    user = django_user_model.objects.create_user("stranger17a%d" % stranger_named, email, "pw")
+    user = django_user_model.objects.create_user("stranger17a%d%d" % (ann_named, stranger_named), email, "pw")
     stranger = get_person_contact(user)
     if stranger_named:
         stranger.first_name = "Stranger"
