@@ -223,6 +223,9 @@ class Context:
         #: The ids of the rows of a first send tried again whose first claim's second another contact's row of the
         #: address shares (:func:`stamps_shared`).
         self.stamp_shared = stamps_shared(configuration.shop_id, rows, self.contacts)
+        #: {erased row's object id: the addresses of its members left (``SyncState.members_left``) another of the
+        #: shop's contacts has now}: those members are theirs too, never deleted with the erased contact.
+        self.left_held = members_left_held(configuration.shop_id, rows)
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -335,24 +338,52 @@ def proven_by_others(rows, contacts, proven):
 
 
 def stamps_shared(shop_id, rows, contacts):
-    """The ids of the ``rows`` of a first send tried again whose first claim's second (the signup time a member its
-    earlier attempt created carries) another of the shop's contacts of the address has on its row too: rows claimed
-    together, either of whose sends may have created the member (:func:`created_by_an_earlier_attempt`). Two
-    queries, none when no row is such."""
+    """The ids of the ``rows`` whose first claim's second (the signup time a member their earlier attempt created
+    carries) another contact's row has too, so that a member signed up in it may be another's
+    (:func:`created_by_an_earlier_attempt`): for a first send tried again, a row of another of the shop's contacts of
+    the address (claimed together, either send may have created the member); for a move, any other row of the shop
+    (the member at the new address may be one another contact's send created in that second, and left there). Two
+    queries at most, none when no row is such."""
     retried = {row.object_id: row for row in rows if not row.erase and not (row.email or "").strip()
                and row.first_claimed_at and row.claimed_at != row.first_claimed_at
                and (getattr(contacts.get(row.object_id), "email", "") or "").strip()}
-    if not retried:
-        return set()
-    holders = address_holders(shop_id, [contacts[pk].email for pk in retried])
-    others = {pk: holders.get(address_key(contacts[pk].email), set()) - {pk} for pk in retried}
-    stamps = {}
-    for object_id, first_claimed_at in SyncState.objects.filter(
-            shop_id=shop_id, kind=KIND, object_id__in=set().union(*others.values()),
-            first_claimed_at__isnull=False).values_list("object_id", "first_claimed_at"):
-        stamps[object_id] = signup_stamp(first_claimed_at)
-    return {pk for pk, row in retried.items()
-            if signup_stamp(row.first_claimed_at) in {stamps.get(other) for other in others[pk]}}
+    moving = {row.object_id: row for row in rows if not row.erase and (row.email or "").strip()
+              and row.first_claimed_at and row.object_id in contacts
+              and address_key(row.email) != address_key(contacts[row.object_id].email)}
+    shared = set()
+    if retried:
+        holders = address_holders(shop_id, [contacts[pk].email for pk in retried])
+        others = {pk: holders.get(address_key(contacts[pk].email), set()) - {pk} for pk in retried}
+        stamps = {}
+        for object_id, first_claimed_at in SyncState.objects.filter(
+                shop_id=shop_id, kind=KIND, object_id__in=set().union(*others.values()),
+                first_claimed_at__isnull=False).values_list("object_id", "first_claimed_at"):
+            stamps[object_id] = signup_stamp(first_claimed_at)
+        shared |= {pk for pk, row in retried.items()
+                   if signup_stamp(row.first_claimed_at) in {stamps.get(other) for other in others[pk]}}
+    if moving:
+        seconds = {signup_stamp(row.first_claimed_at) for row in moving.values()}
+        within = Q()
+        for second in seconds:
+            within |= Q(first_claimed_at__gte=second, first_claimed_at__lt=second + timedelta(seconds=1))
+        claimed_in = {}
+        for object_id, first_claimed_at in SyncState.objects.filter(within, shop_id=shop_id, kind=KIND).values_list(
+                "object_id", "first_claimed_at"):
+            claimed_in.setdefault(signup_stamp(first_claimed_at), set()).add(object_id)
+        shared |= {pk for pk, row in moving.items() if claimed_in.get(signup_stamp(row.first_claimed_at), set()) - {pk}}
+    return shared
+
+
+def members_left_held(shop_id, rows):
+    """{object id: address keys} of the erased ``rows``' members left under earlier addresses
+    (``SyncState.members_left``) that another of the shop's contacts has now. One query, none when no row left any."""
+    left = {row.object_id: [member.get("email", "") for member in getattr(row, "members_left", None) or []]
+            for row in rows if row.erase and getattr(row, "members_left", None)}
+    if not left:
+        return {}
+    holders = address_holders(shop_id, [email for emails in left.values() for email in emails])
+    return {object_id: {address_key(email) for email in emails if holders.get(address_key(email), set()) - {object_id}}
+            for object_id, emails in left.items()}
 
 
 def addresses_held_by_others(shop_id, emails):
@@ -424,7 +455,8 @@ def plan(configuration, row, context):
         return ErasePlan(configuration, row, shared=shared,
                          withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
                              configuration.shop_id, row),
-                         cleared=[field["tag"] for field in context.mapping.values()] if shared else ())
+                         cleared=[field["tag"] for field in context.mapping.values()] if shared else (),
+                         left_held=context.left_held.get(row.object_id, ()))
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -906,6 +938,7 @@ class ContactPlan:
                        else "another contact of the shop still has %s") % self.previous_email
             else:
                 why = "another contact proved %s theirs" % self.email
+                status = yield from self._onto_anothers_proven_address(status, log)
             yield from self._new_address_apart(log, read_new, why)
             if self.consent_left:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
@@ -1046,6 +1079,23 @@ class ContactPlan:
             outcome.requeue.append((SyncKind.CONTACT, [self.row.object_id], False))
         return outcome
 
+    def _onto_anothers_proven_address(self, status, log):
+        """The contact moves onto an address another contact proved theirs: the member there is theirs. The contact's
+        own member stays under the old address, archived (no longer mailed: the consent it was subscribed with left
+        with the contact) and remembered for its erasure; none of its consent goes to the proven address either (it
+        was given for another address): a member it creates there asks the address's owner to confirm (pending), and
+        one there keeps its status. Returns the status for the new address's write: none."""
+        if not self.previous_left:
+            try:
+                yield Operation("DELETE", member_path(self.configuration.list_id, self.previous_email))
+                self._left_behind()
+                log("member.archived", "%s was archived: the contact moved to %s, which another contact proved "
+                    "theirs" % (self.previous_email, self.email))
+            except MailchimpNotFound:
+                pass
+        self.member["status_if_new"] = members.PENDING if self.permission else members.TRANSACTIONAL
+        return None
+
     def _left_behind(self):
         """The contact's own member stays under the address it leaves (archived, or not moved onto a member another
         holds): remembered, so that its erasure deletes it too."""
@@ -1164,7 +1214,7 @@ class ContactPlan:
         if member is None:
             return ""
         if self.row.unique_email_id and member.get("unique_email_id") == self.row.unique_email_id or (
-                created_by_an_earlier_attempt(member, self.row, False)):
+                created_by_an_earlier_attempt(member, self.row, self.stamp_shared)):
             self.owned = True
             return ""
         return "Mailchimp holds a member of (not this contact's)"
@@ -1628,9 +1678,11 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False, cleared=()):
+    def __init__(self, configuration, row, shared=False, withdraw=False, cleared=(), left_held=()):
         self.configuration = configuration
         self.row = row
+        #: The address keys of members the contact left (``SyncState.members_left``) another contact has now.
+        self.left_held = set(left_held)
         self.shared = shared
         self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
         #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
@@ -1677,6 +1729,10 @@ class ErasePlan:
         the contact's send wrote (its owner made a new one since: another ``unique_email_id``), or subscribed by
         someone while the contact's consent was not given."""
         list_id = self.configuration.list_id
+        if address_key(left.get("email", "")) in self.left_held:
+            log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of "
+                "the shop has the address now" % left.get("email", ""))
+            return
         member = yield from read_member(list_id, left["email"], "status,unique_email_id")
         if member is None:
             return

@@ -1,0 +1,68 @@
+"""Found by independent review aud19 (issue 19): ``ErasePlan._delete_member_left`` (contact.py) permanently deletes
+a member the erased contact left under an old address (``SyncState.members_left``, migration 0038) unless its
+``unique_email_id`` changed, or it is subscribed/pending while the erased contact's *current* row has no consent.
+A member left behind may since have become someone else's, the same member (same ``unique_email_id``): the person
+who registered with that address and proved it (activation link) takes it as her own and writes her data there.
+The erased contact's erasure then deletes her member for good -- her data, and her subscription where the erased
+contact consents at its own new address."""
+import pytest
+from shuup.core.models import PersonContact, get_person_contact
+
+from tests.helpers import row_of, send_due
+from tests.storefront.helpers import logged_in_account, registered_account
+from tests.storefront.test_account_page import choose
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("case", ["control-nobody-took-it", "xena-customer", "xena-subscribed-bea-consents"])
+def test_an_erasure_leaves_a_member_left_behind_that_its_address_owner_took_since(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, case):
+    """Bea registers (no consent): her member at bea@, her names. The staff add Cal; Bea changes her address to
+    Cal's: her member stays at bea@ (remembered as hers to erase). Xena, the real owner of bea@, registers with it,
+    activates her account (proves it) and saves her names (or also subscribes on her account page, and Bea ticks
+    her own marketing box at her new address): her send takes the member at bea@ as hers and writes her names
+    there. Bea then has her account deleted (GDPR erasure): the erasure permanently deletes the member at bea@ --
+    Xena's member, with her data and her subscription. Control: nobody took it; Bea's own left member is deleted."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator, api_key, list_id = mailchimp_account
+    tag = case[:6]
+    bea_addr, cal_addr = "bea.%s.aud19@fastmail.com" % tag, "cal.%s.aud19@fastmail.com" % tag
+    cal = PersonContact.objects.create(email=cal_addr, first_name="Cal")
+    cal.add_to_shop(shop)
+    send_due(rounds=2)
+    bea_user, bea = registered_account(shop, django_user_model, "bea19e%s" % tag, bea_addr, first_name="Bea")
+    send_due(rounds=2)
+    bea = PersonContact.objects.get(pk=bea.pk)
+    bea.email = cal_addr
+    bea.save()
+    send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, bea_addr)["merge_fields"]["FNAME"] == "Bea"
+    assert [m["email"] for m in row_of(bea).members_left] == [bea_addr]
+    if case != "control-nobody-took-it":
+        xena, xena_browser = logged_in_account(shop, django_user_model, "xena19%s" % tag, bea_addr, proven=True)
+        xena = PersonContact.objects.get(pk=xena.pk)
+        xena.first_name, xena.last_name = "Xena", "Owner"
+        xena.save()
+        if case == "xena-subscribed-bea-consents":
+            choose(xena_browser, subscribe=True)
+        send_due(rounds=3)
+        member = emulator.get_member(api_key, list_id, bea_addr)
+        assert member["merge_fields"]["FNAME"] == "Xena" and row_of(xena).foreign_member is False
+        if case == "xena-subscribed-bea-consents":
+            assert member["status"] == "subscribed"
+            bea = PersonContact.objects.get(pk=bea.pk)
+            bea.marketing_permission = True
+            bea.save()
+            send_due(rounds=3)
+            assert row_of(bea).opt_in is True
+    get_person_contact(bea_user).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, bea_addr)
+    if case == "control-nobody-took-it":
+        assert member is None
+    else:
+        assert member is not None and member["merge_fields"]["FNAME"] == "Xena", (
+            "Bea's erasure permanently deleted the member at bea@ that Xena (who proved the address) took as hers: "
+            "her data%s are gone" % (" and her subscription" if case == "xena-subscribed-bea-consents" else ""))
