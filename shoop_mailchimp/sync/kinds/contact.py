@@ -217,11 +217,11 @@ class Context:
         #: The ids of the rows of a contact arriving at its address (its first send, or a move) or kept off the
         #: member there (``foreign_member``) whose owner proved the address theirs: the member there is its own.
         self.proven = proven_owners(rows, self.contacts)
-        #: The ids of the rows of a contact's first send at an address another contact proved theirs: the member
-        #: there is that contact's, whoever's send creates it.
+        #: The ids of the rows of a contact arriving (its first send, or a move) at an address another contact proved
+        #: theirs: the member there is that contact's, whoever's send creates it.
         self.proven_by_another = proven_by_others(rows, self.contacts, self.proven)
-        #: The ids of the rows of a first send tried again whose first claim's second another contact's row of the
-        #: address shares (:func:`stamps_shared`).
+        #: The ids of the rows (a first send tried again, a move) whose first claim's second another contact's row
+        #: shares (:func:`stamps_shared`).
         self.stamp_shared = stamps_shared(configuration.shop_id, rows, self.contacts)
         #: {erased row's object id: the addresses of its members left (``SyncState.members_left``) another of the
         #: shop's contacts has now}: those members are theirs too, never deleted with the erased contact.
@@ -864,7 +864,8 @@ class ContactPlan:
         self.member_data_left_out = self.arrived_at_held = True
 
     def member_operation(self, status=None, held=False, create=False):
-        """The member PUT; ``held``: as written to a member found that is another's (:meth:`_leave_member_alone`);
+        """The member write (a PUT); ``held``: as written to a member found that is another's
+        (:meth:`_leave_member_alone`);
         ``create``: a POST that only creates the member, refused when Mailchimp holds one (another send, another
         worker or the person themselves created it since the read that found none)."""
         body = dict(self.member)
@@ -1377,9 +1378,9 @@ def written_facts(email, member_status, permission, decided, consent_request="")
     return facts
 
 
-#: What a first send reads of the member it finds at its address: whose it is (its status, and what tells the member
-#: an earlier attempt of the row created).
-ARRIVAL_FIELDS = "status,timestamp_signup,merge_fields"
+#: What a send arriving at an address reads of the member it finds there: whose it is (its status, and the signup time
+#: that tells the member an earlier attempt of the row created).
+ARRIVAL_FIELDS = "status,timestamp_signup"
 
 
 def read_member(list_id, email, fields):
@@ -1397,13 +1398,14 @@ def signup_stamp(moment):
 
 
 def created_by_an_earlier_attempt(member, row, stamp_shared):
-    """Whether ``member``, found by a first send, is the one an earlier attempt of ``row`` created (its worker died,
-    or its answer was lost, and other attempts may have failed since): its ``timestamp_signup`` is the row's
-    :attr:`~SyncState.first_claimed_at` (the member write of a send that creates the member carries it). Never where
-    another contact's row of the address was first claimed in the same second (``stamp_shared``: claimed together,
-    either send may have created the member; names cannot tell two nameless contacts apart): the member is then
-    taken as another's, which leaves every subscription as it is. A member held before, or made by someone else
-    since, signed up at another moment. The row's first attempt (claimed when first claimed) has no earlier one."""
+    """Whether ``member``, found by a send arriving at its address (a first send, a move), is the one an earlier
+    attempt of ``row`` created (its worker died, or its answer was lost, and other attempts may have failed since):
+    its ``timestamp_signup`` is the row's :attr:`~SyncState.first_claimed_at` (the member write of a send that creates
+    the member carries it). Never where another contact's row was first claimed in the same second
+    (``stamp_shared``, :func:`stamps_shared`: either send may have created the member; names cannot tell two nameless
+    contacts apart): the member is then taken as another's, which leaves every subscription as it is. A member held
+    before, or made by someone else since, signed up at another moment. The row's first attempt (claimed when first
+    claimed) has no earlier one."""
     return bool(row.first_claimed_at) and row.claimed_at != row.first_claimed_at and not stamp_shared and (
         parse_datetime(member.get("timestamp_signup") or "") == signup_stamp(row.first_claimed_at))
 
