@@ -375,15 +375,28 @@ def stamps_shared(shop_id, rows, contacts):
 
 
 def members_left_held(shop_id, rows):
-    """{object id: address keys} of the erased ``rows``' members left under earlier addresses
-    (``SyncState.members_left``) that another of the shop's contacts has now. One query, none when no row left any."""
+    """{object id: {address key: taken}} of the erased ``rows``' members left under earlier addresses
+    (``SyncState.members_left``) that another of the shop's contacts has now; ``taken`` when one of them took the
+    member as its own: its send wrote its data there (its row at the address, ``foreign_member`` False), or its owner
+    proved the address theirs (its send takes the member). Two queries at most, none when no row left any."""
     left = {row.object_id: [member.get("email", "") for member in getattr(row, "members_left", None) or []]
             for row in rows if row.erase and getattr(row, "members_left", None)}
     if not left:
         return {}
     holders = address_holders(shop_id, [email for emails in left.values() for email in emails])
-    return {object_id: {address_key(email) for email in emails if holders.get(address_key(email), set()) - {object_id}}
-            for object_id, emails in left.items()}
+    others = {object_id: {address_key(email): holders.get(address_key(email), set()) - {object_id}
+                          for email in emails} for object_id, emails in left.items()}
+    others = {object_id: {key: ids for key, ids in held.items() if ids} for object_id, held in others.items()}
+    candidates = {pk for held in others.values() for ids in held.values() for pk in ids}
+    takers = set()
+    if candidates:
+        for pk, email in SyncState.objects.filter(shop_id=shop_id, kind=KIND, object_id__in=candidates,
+                                                  foreign_member=False).values_list("object_id", "email"):
+            takers.add((pk, address_key(email)))
+        for pk, email in ProvenAddress.objects.filter(contact_id__in=candidates).values_list("contact_id", "email"):
+            takers.add((pk, address_key(email)))
+    return {object_id: {key: any((pk, key) in takers for pk in ids) for key, ids in held.items()}
+            for object_id, held in others.items() if held}
 
 
 def addresses_held_by_others(shop_id, emails):
@@ -455,8 +468,8 @@ def plan(configuration, row, context):
         return ErasePlan(configuration, row, shared=shared,
                          withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
                              configuration.shop_id, row),
-                         cleared=[field["tag"] for field in context.mapping.values()] if shared else (),
-                         left_held=context.left_held.get(row.object_id, ()))
+                         mapped_tags=[field["tag"] for field in context.mapping.values()],
+                         left_held=context.left_held.get(row.object_id, {}))
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -667,6 +680,9 @@ class ContactPlan:
         self.creating = False
         #: The status of the member a move ran into (another's at the new address), as read; None when not read.
         self.status_found = None
+        #: The status of the member the contact left at its new address earlier and is back at now
+        #: (:meth:`_back_at_member_left`), "" when it is not back at one.
+        self.left_member_status = ""
         #: The row's :attr:`SyncState.members_left` after this send, when it left its own member behind under the old
         #: address (None: unchanged).
         self.members_left = None
@@ -960,6 +976,13 @@ class ContactPlan:
                                                    "sends wrote (created again since)" % self.previous_email)
             else:
                 link_on_move, restored, status = yield from self._move_member(held, status, log)
+        if status is None and self.permission and self.left_member_status in consent.LEFT:
+            # Back at the member it left archived (its consent left with it): the consent it still gives comes back
+            # only as its address's owner confirms it (Mailchimp mails them), as for any member who left.
+            status, self.status_found = members.PENDING, self.left_member_status
+            log("member.confirmation", "%s is this contact's own member, left %s when the contact moved away: back "
+                "at it with consent, its owner is asked to confirm it (pending)" % (
+                    self.email, self.left_member_status))
         # The member's status before this send's consent: as read where the send read it (a move onto a member).
         status_before = self.row.member_status if self.status_found is None else self.status_found
         if self.signup and not self.member_unchanged:
@@ -1210,7 +1233,8 @@ class ContactPlan:
         import; none of them this contact's (its own member is under the old address). Read first (one GET), as
         the newsletter block's signup does. Returns how the member is held ("" when Mailchimp has none, or when it is
         the contact's own: moved or created there by an earlier attempt of this send whose answer was lost, known
-        by its ``unique_email_id`` or signup time; :attr:`owned` then)."""
+        by its ``unique_email_id`` or signup time, or one it left there earlier (:attr:`SyncState.members_left`: back
+        at it, it is its own again and no longer remembered as left); :attr:`owned` then)."""
         member = yield from read_member(self.configuration.list_id, self.email, ARRIVAL_FIELDS + ",unique_email_id")
         if member is None:
             return ""
@@ -1218,7 +1242,22 @@ class ContactPlan:
                 created_by_an_earlier_attempt(member, self.row, self.stamp_shared)):
             self.owned = True
             return ""
+        if self._back_at_member_left(member):
+            self.owned = True
+            return ""
         return "Mailchimp holds a member of (not this contact's)"
+
+    def _back_at_member_left(self, member):
+        """Whether ``member`` (read at the address the contact arrives at) is one the contact left there earlier
+        (:attr:`SyncState.members_left`, the same ``unique_email_id``): then it is dropped from the members left."""
+        left = getattr(self.row, "members_left", None) or []
+        key, unique_email_id = address_key(self.email), member.get("unique_email_id")
+        back = [entry for entry in left if address_key(entry.get("email", "")) == key
+                and unique_email_id and entry.get("unique_email_id") == unique_email_id]
+        if back:
+            self.members_left = [entry for entry in left if entry not in back]
+            self.left_member_status = member.get("status", "")
+        return bool(back)
 
     def _arrived_at_shared(self, status, log, held_by):
         """The contact's new address has a member that is not the contact's (another contact of the shop has the
@@ -1680,17 +1719,20 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False, cleared=(), left_held=()):
+    def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_held=None):
         self.configuration = configuration
         self.row = row
-        #: The address keys of members the contact left (``SyncState.members_left``) another contact has now.
-        self.left_held = set(left_held)
+        #: {address key: taken} of the members the contact left (``SyncState.members_left``) another contact has
+        #: now (:func:`members_left_held`).
+        self.left_held = dict(left_held or {})
         self.shared = shared
         self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
-        #: The merge tags a member write fills (the shop's mapping): a member kept for the other contacts is left none
-        #: of the erased person's data (names, phone, birthday, addresses...), and they write theirs again. None when
-        #: the member was not the erased contact's: none of its data is there, and its owner's stays.
-        self.cleared = sorted(set(cleared)) if shared and not getattr(row, "foreign_member", False) else []
+        #: The merge tags a member write fills (the shop's mapping): a member kept for others is left none of the
+        #: erased person's data (names, phone, birthday, addresses...).
+        self.mapped_tags = sorted(set(mapped_tags))
+        #: The tags cleared on the member kept for the other contacts of its address, who write theirs again. None
+        #: when the member was not the erased contact's: none of its data is there, and its owner's stays.
+        self.cleared = self.mapped_tags if shared and not getattr(row, "foreign_member", False) else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
 
@@ -1731,9 +1773,13 @@ class ErasePlan:
         the contact's send wrote (its owner made a new one since: another ``unique_email_id``), or subscribed by
         someone while the contact's consent was not given."""
         list_id = self.configuration.list_id
-        if address_key(left.get("email", "")) in self.left_held:
+        taken = self.left_held.get(address_key(left.get("email", "")))
+        if taken:
             log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of "
-                "the shop has the address now" % left.get("email", ""))
+                "the shop took it as its own since" % left.get("email", ""))
+            return
+        if taken is not None:
+            yield from self._clear_member_left(left, log)
             return
         member = yield from read_member(list_id, left["email"], "status,unique_email_id")
         if member is None:
@@ -1746,6 +1792,20 @@ class ErasePlan:
                 "went to it" % member.get("status")))
             return
         yield from erase_member(list_id, left["email"], False, log, where=" (an address the contact left)")
+
+    def _clear_member_left(self, left, log):
+        """A member the contact left that another contact of the shop has the address of now, but never took as its
+        own (a contact the staff added, an account typed with it, never sent there or kept off it): the member stays,
+        the address is theirs too (a permanent delete would bar their own consent from it), but it keeps none of the
+        erased person's data (the mapped merge fields are sent empty)."""
+        try:
+            yield Operation("PATCH", member_path(self.configuration.list_id, left["email"]),
+                            {"merge_fields": dict.fromkeys(self.mapped_tags, "")},
+                            params={"skip_merge_validation": "true"})
+        except MailchimpNotFound:
+            return
+        log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of the "
+            "shop has the address now; the erased contact's data were cleared from it" % left["email"])
 
     def _delete_own_member(self, log):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the

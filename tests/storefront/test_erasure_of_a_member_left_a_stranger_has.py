@@ -1,0 +1,47 @@
+"""Found by independent review aud20 (issue 19): ``ErasePlan._delete_member_left`` (contact.py) keeps a member the
+erased contact left under an old address whenever *any* other contact of the shop has that address now
+(``members_left_held``), without asking whether that contact took the member as its own (proved the address, wrote
+its data there) or was never even sent (no consent; the shop sends only consenting people). A contact the staff
+add with the erased person's old address, or a stranger who types it into an account (Shuup does not verify it),
+thus blocked the GDPR erasure: the erased person's names stayed in the audience for good, on a member nobody else
+ever wrote. Now the member is kept for such a contact (the address is theirs too) without the erased person's data;
+only one who took it as its own keeps it as it is (test_erasure_of_a_member_left_taken_by_its_owner.py)."""
+import pytest
+from shuup.core.models import PersonContact, get_person_contact
+
+from tests.helpers import row_of, send_due
+from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("stranger", [False, True], ids=["control-nobody-there", "tom-typed-it"])
+def test_an_erasure_deletes_a_left_member_a_stranger_only_arrived_at(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, stranger):
+    """Sam registers and subscribes (his own member, his names "Sam Private"). Ann registered and proved her
+    address; Sam types Ann's address into his account: his own member is archived at his old address (remembered in
+    members_left). Tom, a contact the staff add (nothing proven, no consent: never sent), is given Sam's old
+    address; nothing of his reaches the member. Sam has his account deleted
+    (GDPR erasure). Expected: Sam's names leave the audience: his own left member is deleted where nobody has the
+    address (the control), and kept without his data for Tom. It was kept as it was, because another contact "has
+    the address now"."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                               "left%d" % stranger, True)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "archived"
+    assert [m["email"] for m in row_of(get_person_contact(user)).members_left] == [own]
+    if stranger:
+        tom = PersonContact.objects.create(email=own, first_name="Tom")
+        tom.add_to_shop(shop)
+        send_due(rounds=3)
+        member = emulator.get_member(api_key, list_id, own)
+        assert member["merge_fields"]["FNAME"] == "Sam", "Tom's send wrote the member: not this probe's case"
+    get_person_contact(user).delete()
+    send_due(rounds=3)
+    left = emulator.get_member(api_key, list_id, own)
+    assert (left is None) is not stranger
+    assert left is None or left["merge_fields"].get("FNAME") != "Sam", (
+        "Sam was erased, and his own member left at his old address keeps his names, because a stranger typed that "
+        "address: %r" % ((left["status"], left["merge_fields"].get("FNAME"), left["merge_fields"].get("LNAME")),))

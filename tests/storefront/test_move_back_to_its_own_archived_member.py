@@ -1,0 +1,49 @@
+"""Found by independent review aud20 (issue 19): a contact whose move onto an address another contact proved archived
+its own member (``ContactPlan._onto_anothers_proven_address``, contact.py; remembered in ``SyncState.members_left``)
+and who then types its own address back is never subscribed again: the move back goes through
+``_new_address_apart`` ("the member of <proven address> was not this contact's"), which reads the member under the
+contact's own old address as someone else's (``_arriving_at_held_member``: "Mailchimp held one there already") though
+``members_left`` says it is the contact's own, and the write leaves it archived ("left archived, and the customer was
+not sent"). The shop's account page showed the contact subscribed; Mailchimp never mailed them again (until they
+pressed Subscribe again: the control case). Now the member is known as the contact's own, dropped from the members
+left, and asked to confirm (pending: a member who left comes back by confirming)."""
+import pytest
+from shuup.core.models import PersonContact, get_person_contact
+
+from tests.helpers import row_of, send_due
+from tests.storefront.test_account_page import choose
+from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("subscribe_again", [False, True], ids=["consent-kept", "subscribes-again"])
+def test_a_contact_moving_back_to_its_own_archived_member_is_subscribed_again(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, subscribe_again):
+    """Sam registers and subscribes on his account page (his own member, subscribed). Ann registered and proved her
+    address. Sam types Ann's address into his account: his own member is archived under his address (remembered in
+    members_left). Sam notices the mistake and types his own address back (consent still ticked; in the second case
+    he also presses Subscribe again on his account page: the control). Expected: his own member at his own address
+    is subscribed, or pending (asking him to confirm): his member, his address, his consent. It stayed archived in
+    Mailchimp for good, and the row recorded 'archived': Sam's consent never reached Mailchimp."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                               "back%d" % subscribe_again, True)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "archived"  # the fix under review did this
+    sam = PersonContact.objects.get(pk=get_person_contact(user).pk)
+    sam.email = own
+    sam.save()
+    send_due(rounds=3)
+    if subscribe_again:
+        choose(browser, subscribe=True)
+        send_due(rounds=3)
+    row = row_of(get_person_contact(user))
+    member = emulator.get_member(api_key, list_id, own)
+    assert member is not None and member["merge_fields"]["FNAME"] == "Sam"
+    assert member["status"] in ("subscribed", "pending"), (
+        "Sam consents and is back at his own address, and his own member there stays %r (row: email %r, "
+        "member_status %r, members_left %r): he is never mailed again" % (
+            member["status"], row.email, row.member_status, getattr(row, "members_left", None)))
+    assert row.members_left == [] and row.foreign_member is False
