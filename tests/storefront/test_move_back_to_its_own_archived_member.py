@@ -7,9 +7,12 @@ contact's own old address as someone else's (``_arriving_at_held_member``: "Mail
 not sent"). The shop's account page showed the contact subscribed; Mailchimp never mailed them again (until they
 pressed Subscribe again: the control case). Now the member is known as the contact's own, dropped from the members
 left, and asked to confirm (pending: a member who left comes back by confirming)."""
+from datetime import timedelta
+
 import pytest
 from shuup.core.models import PersonContact, get_person_contact
 
+from shoop_mailchimp.models import SyncState
 from tests.helpers import row_of, send_due
 from tests.storefront.test_account_page import choose
 from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
@@ -18,9 +21,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("subscribe_again", [False, True], ids=["consent-kept", "subscribes-again"])
+@pytest.mark.parametrize("subscribe_again, claimed_apart", [(False, True), (False, False), (True, True)],
+                         ids=["consent-kept", "consent-kept-claimed-together", "subscribes-again"])
 def test_a_contact_moving_back_to_its_own_archived_member_is_subscribed_again(
-        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, subscribe_again):
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, subscribe_again,
+        claimed_apart):
     """Sam registers and subscribes on his account page (his own member, subscribed). Ann registered and proved her
     address. Sam types Ann's address into his account: his own member is archived under his address (remembered in
     members_left). Sam notices the mistake and types his own address back (consent still ticked; in the second case
@@ -30,9 +35,13 @@ def test_a_contact_moving_back_to_its_own_archived_member_is_subscribed_again(
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
-                                               "back%d" % subscribe_again, True)
+                                               "back%d%d" % (subscribe_again, claimed_apart), True)
     assert emulator.get_member(api_key, list_id, own)["status"] == "archived"  # the fix under review did this
     sam = PersonContact.objects.get(pk=get_person_contact(user).pk)
+    # Sam's own member carries his first claim's second; Ann's row was first claimed in another second, or in his
+    # (either way, his member left there is known as his by its unique_email_id).
+    SyncState.objects.filter(shop=shop).exclude(object_id=sam.pk).update(
+        first_claimed_at=row_of(sam).first_claimed_at + timedelta(seconds=5 if claimed_apart else 0))
     sam.email = own
     sam.save()
     send_due(rounds=3)

@@ -1238,11 +1238,9 @@ class ContactPlan:
         member = yield from read_member(self.configuration.list_id, self.email, ARRIVAL_FIELDS + ",unique_email_id")
         if member is None:
             return ""
-        if self.row.unique_email_id and member.get("unique_email_id") == self.row.unique_email_id or (
+        if self._back_at_member_left(member) or (
+                self.row.unique_email_id and member.get("unique_email_id") == self.row.unique_email_id) or (
                 created_by_an_earlier_attempt(member, self.row, self.stamp_shared)):
-            self.owned = True
-            return ""
-        if self._back_at_member_left(member):
             self.owned = True
             return ""
         return "Mailchimp holds a member of (not this contact's)"
