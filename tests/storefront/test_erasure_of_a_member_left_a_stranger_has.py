@@ -10,38 +10,81 @@ import pytest
 from shuup.core.models import PersonContact, get_person_contact
 
 from tests.helpers import row_of, send_due
+from tests.storefront.helpers import logged_in_account
 from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("stranger", [False, True], ids=["control-nobody-there", "tom-typed-it"])
+@pytest.mark.parametrize("stranger", ["", "staff-added", "proven-not-sent"],
+                         ids=["control-nobody-there", "tom-typed-it", "tom-proved-it-not-sent"])
 def test_an_erasure_deletes_a_left_member_a_stranger_only_arrived_at(
         shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, stranger):
     """Sam registers and subscribes (his own member, his names "Sam Private"). Ann registered and proved her
     address; Sam types Ann's address into his account: his own member is archived at his old address (remembered in
     members_left). Tom, a contact the staff add (nothing proven, no consent: never sent), is given Sam's old
-    address; nothing of his reaches the member. Sam has his account deleted
+    address; nothing of his reaches the member (or Tom registers with it and proves it, without consent: the shop
+    sends only consenting people, so he is not sent either). Sam has his account deleted
     (GDPR erasure). Expected: Sam's names leave the audience: his own left member is deleted where nobody has the
     address (the control), and kept without his data for Tom. It was kept as it was, because another contact "has
     the address now"."""
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
-                                               "left%d" % stranger, True)
+                                               "left%s" % stranger[:5], True)
     assert emulator.get_member(api_key, list_id, own)["status"] == "archived"
     assert [m["email"] for m in row_of(get_person_contact(user)).members_left] == [own]
-    if stranger:
+    if stranger == "staff-added":
         tom = PersonContact.objects.create(email=own, first_name="Tom")
         tom.add_to_shop(shop)
+    elif stranger:
+        logged_in_account(shop, django_user_model, "tom20%s" % stranger[:5], own, proven=True)
+    if stranger:
         send_due(rounds=3)
         member = emulator.get_member(api_key, list_id, own)
         assert member["merge_fields"]["FNAME"] == "Sam", "Tom's send wrote the member: not this probe's case"
     get_person_contact(user).delete()
     send_due(rounds=3)
     left = emulator.get_member(api_key, list_id, own)
-    assert (left is None) is not stranger
+    assert (left is None) is not bool(stranger)
     assert left is None or left["merge_fields"].get("FNAME") != "Sam", (
         "Sam was erased, and his own member left at his old address keeps his names, because a stranger typed that "
         "address: %r" % ((left["status"], left["merge_fields"].get("FNAME"), left["merge_fields"].get("LNAME")),))
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("holder", [False, True], ids=["control-nobody-has-it", "tom-added-with-it"])
+def test_erasure_never_clears_the_data_of_a_member_created_again_at_a_left_address(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, holder):
+    """Found by review aud21 (F2, data loss). Sam registers and subscribes; Ann proved her address; Sam types Ann's
+    address: his member
+    at sam@ is archived and remembered in members_left. The marketer deletes that archived member for good (or
+    Mailchimp does, as it does after a while). Olga, the real owner of the mailbox sam@ (Sam's typo of long ago, or
+    a new owner), signs up on Mailchimp's own form with her names: a new member (another unique_email_id). The
+    staff add Tom with that address (never sent: no consent). Sam has his account deleted. Expected: Olga's member,
+    which never was Sam's, keeps her names -- as it does when nobody in the shop has the address (the control:
+    ``_delete_member_left`` reads the member, sees another unique_email_id, keeps it). It was: because Tom has
+    the address and never "took" the member, ``ErasePlan._clear_member_left`` PATCHes every mapped merge field
+    empty without reading the member first: Olga's names were wiped by Sam's erasure."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                               "olga%d" % holder, True)
+    sam_uid = emulator.get_member(api_key, list_id, own)["unique_email_id"]
+    assert [m["email"] for m in row_of(get_person_contact(user)).members_left] == [own]
+    emulator.edit_member_by_hand(api_key, list_id, own, delete=True)
+    member, _ = emulator.fire_event(api_key, list_id, "subscribe", own, merges={"FNAME": "Olga", "LNAME": "Real"})
+    assert member["unique_email_id"] != sam_uid and member["merge_fields"]["FNAME"] == "Olga"
+    send_due(rounds=2)
+    if holder:
+        tom = PersonContact.objects.create(email=own, first_name="Tom")
+        tom.add_to_shop(shop)
+        send_due(rounds=3)
+    assert emulator.get_member(api_key, list_id, own)["merge_fields"]["FNAME"] == "Olga"
+    get_person_contact(user).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, own)
+    assert member is not None and member["merge_fields"].get("FNAME") == "Olga", (
+        "Sam's erasure reached Olga's member at %s (never Sam's: another unique_email_id) and cleared her names: %r"
+        % (own, member and member["merge_fields"]))

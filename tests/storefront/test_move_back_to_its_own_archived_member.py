@@ -56,3 +56,44 @@ def test_a_contact_moving_back_to_its_own_archived_member_is_subscribed_again(
         "member_status %r, members_left %r): he is never mailed again" % (
             member["status"], row.email, row.member_status, getattr(row, "members_left", None)))
     assert row.members_left == [] and row.foreign_member is False
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_move_back_never_asks_a_confirmation_of_an_unsubscribe_made_after_the_consent(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block):
+    """Found by review aud21 (F3, consent). Sam registers and subscribes on his account page (consent given once, at
+    the start). Ann proved
+    her address; Sam types Ann's address into his account: his member at sam@ is archived (members_left). The
+    owner of the mailbox sam@ then subscribes on Mailchimp's own form (the archived member comes back, the same
+    unique_email_id) and later unsubscribes there: both webhooks find no contact of the shop at sam@ (Sam's row is
+    at Ann's address), so the shop's consent, given before that unsubscribe, stays. Sam types his own address back
+    (nothing new ticked). Expected: the unsubscribe made in Mailchimp after the only consent the shop holds stands:
+    the member stays unsubscribed, no confirmation e-mail. It was: ``_back_at_member_left`` takes the member's
+    status as read ("unsubscribed", in consent.LEFT) and ``run`` asks ``pending`` with the old consent: Mailchimp
+    mails a confirmation request to someone who unsubscribed after it. (Rows claimed in the same second, as in
+    the commit's own test, so that the signup-time recognition of F1 does not hide the path.)"""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                               "unsubback", True)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "archived"
+    emulator.fire_event(api_key, list_id, "subscribe", own)
+    send_due(rounds=2)
+    member, _ = emulator.fire_event(api_key, list_id, "unsubscribe", own)
+    send_due(rounds=2)
+    assert member["status"] == "unsubscribed"
+    sam = PersonContact.objects.get(pk=get_person_contact(user).pk)
+    assert sam.marketing_permission and [m["unique_email_id"] for m in row_of(sam).members_left] == [
+        member["unique_email_id"]]
+    # Another row of the shop first claimed in Sam's second (as happens on a busy shop).
+    SyncState.objects.exclude(pk=row_of(sam).pk).filter(first_claimed_at__isnull=False).update(
+        first_claimed_at=row_of(sam).first_claimed_at)
+    mails_before = len(emulator.confirmations(api_key, list_id))
+    sam.email = own
+    sam.save()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, own)
+    mailed = emulator.confirmations(api_key, list_id)[mails_before:]
+    assert member["status"] == "unsubscribed" and not mailed, (
+        "The owner of %s unsubscribed in Mailchimp after the only consent the shop holds; Sam's move back made the "
+        "member %r and mailed %r" % (own, member["status"], mailed))

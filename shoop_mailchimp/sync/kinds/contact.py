@@ -376,27 +376,32 @@ def stamps_shared(shop_id, rows, contacts):
 
 def members_left_held(shop_id, rows):
     """{object id: {address key: taken}} of the erased ``rows``' members left under earlier addresses
-    (``SyncState.members_left``) that another of the shop's contacts has now; ``taken`` when one of them took the
-    member as its own: its send wrote its data there (its row at the address, ``foreign_member`` False), or its owner
-    proved the address theirs (its send takes the member). Two queries at most, none when no row left any."""
+    (``SyncState.members_left``) that another of the shop's contacts has now or last wrote; ``taken`` when one of them
+    took the member as its own: its send wrote its data there (its row at the address, ``foreign_member`` False,
+    whatever the contact's address now: a move away not sent yet leaves its member there). One who proved the address
+    but was not sent there yet has not: the erased person's data would stay until it is. Two queries at most, none
+    when no row left any."""
     left = {row.object_id: [member.get("email", "") for member in getattr(row, "members_left", None) or []]
             for row in rows if row.erase and getattr(row, "members_left", None)}
     if not left:
         return {}
-    holders = address_holders(shop_id, [email for emails in left.values() for email in emails])
-    others = {object_id: {address_key(email): holders.get(address_key(email), set()) - {object_id}
-                          for email in emails} for object_id, emails in left.items()}
-    others = {object_id: {key: ids for key, ids in held.items() if ids} for object_id, held in others.items()}
-    candidates = {pk for held in others.values() for ids in held.values() for pk in ids}
-    takers = set()
-    if candidates:
-        for pk, email in SyncState.objects.filter(shop_id=shop_id, kind=KIND, object_id__in=candidates,
-                                                  foreign_member=False).values_list("object_id", "email"):
-            takers.add((pk, address_key(email)))
-        for pk, email in ProvenAddress.objects.filter(contact_id__in=candidates).values_list("contact_id", "email"):
-            takers.add((pk, address_key(email)))
-    return {object_id: {key: any((pk, key) in takers for pk in ids) for key, ids in held.items()}
-            for object_id, held in others.items() if held}
+    emails = {email for emails in left.values() for email in emails if email}
+    holders = address_holders(shop_id, emails)
+    within = Q()
+    for email in emails:
+        within |= Q(email__iexact=email)
+    takers = {}
+    for pk, email in SyncState.objects.filter(within, shop_id=shop_id, kind=KIND, foreign_member=False).values_list(
+            "object_id", "email"):
+        takers.setdefault(address_key(email), set()).add(pk)
+    held = {}
+    for object_id, addresses in left.items():
+        for key in {address_key(email) for email in addresses}:
+            if takers.get(key, set()) - {object_id}:
+                held.setdefault(object_id, {})[key] = True
+            elif holders.get(key, set()) - {object_id}:
+                held.setdefault(object_id, {})[key] = False
+    return held
 
 
 def addresses_held_by_others(shop_id, emails):
@@ -976,9 +981,10 @@ class ContactPlan:
                                                    "sends wrote (created again since)" % self.previous_email)
             else:
                 link_on_move, restored, status = yield from self._move_member(held, status, log)
-        if status is None and self.permission and self.left_member_status in consent.LEFT:
+        if status is None and self.permission and self.left_member_status == members.ARCHIVED:
             # Back at the member it left archived (its consent left with it): the consent it still gives comes back
-            # only as its address's owner confirms it (Mailchimp mails them), as for any member who left.
+            # only as its address's owner confirms it (Mailchimp mails them), as for any member who left. One
+            # unsubscribed or cleaned since it was left (its owner on Mailchimp's own form, a bounce) stays so.
             status, self.status_found = members.PENDING, self.left_member_status
             log("member.confirmation", "%s is this contact's own member, left %s when the contact moved away: back "
                 "at it with consent, its owner is asked to confirm it (pending)" % (
@@ -1123,7 +1129,8 @@ class ContactPlan:
     def _left_behind(self):
         """The contact's own member stays under the address it leaves (archived, or not moved onto a member another
         holds): remembered, so that its erasure deletes it too."""
-        left = [dict(member) for member in (getattr(self.row, "members_left", None) or [])
+        known = self.members_left if self.members_left is not None else getattr(self.row, "members_left", None)
+        left = [dict(member) for member in known or []
                 if address_key(member.get("email", "")) != address_key(self.previous_email)]
         self.members_left = left + [{"email": self.previous_email, "unique_email_id": self.row.unique_email_id}]
 
@@ -1767,43 +1774,52 @@ class ErasePlan:
 
     def _delete_member_left(self, left, log):
         """A member of the contact's own it left under an earlier address (:attr:`SyncState.members_left`) is
-        permanently deleted too, as its current one is (:meth:`_delete_own_member`): unless it is no longer the one
-        the contact's send wrote (its owner made a new one since: another ``unique_email_id``), or subscribed by
-        someone while the contact's consent was not given."""
-        list_id = self.configuration.list_id
-        taken = self.left_held.get(address_key(left.get("email", "")))
+        permanently deleted too, as its current one is (:meth:`_delete_own_member`): unless another contact of the
+        shop took it as its own since (:func:`members_left_held`), it is no longer the one the contact's send wrote
+        (its owner made a new one since: another ``unique_email_id``), or someone subscribed it while the contact's
+        consent was not given. One whose address another contact of the shop has now is kept for them, without the
+        erased person's data (:meth:`_clear_member_left`)."""
+        list_id, email = self.configuration.list_id, left.get("email", "")
+        taken = self.left_held.get(address_key(email))
         if taken:
             log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of "
-                "the shop took it as its own since" % left.get("email", ""))
+                "the shop took it as its own since" % email)
             return
-        if taken is not None:
-            yield from self._clear_member_left(left, log)
-            return
-        member = yield from read_member(list_id, left["email"], "status,unique_email_id")
+        member = yield from read_member(list_id, email, "status,unique_email_id")
         if member is None:
             return
-        replaced = bool(left.get("unique_email_id")) and member.get("unique_email_id") not in (
-            "", None, left["unique_email_id"])
-        if replaced or member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in:
-            log("member.kept", "%s was not deleted (erasure): the member the contact left there %s" % (
-                left["email"], "was created again since" if replaced else "is %s, and this contact's consent never "
-                "went to it" % member.get("status")))
-            return
-        yield from erase_member(list_id, left["email"], False, log, where=" (an address the contact left)")
+        if bool(left.get("unique_email_id")) and member.get("unique_email_id") not in (
+                "", None, left["unique_email_id"]):
+            log("member.kept", "%s was not deleted (erasure): the member the contact left there was created again "
+                "since" % email)
+        elif taken is not None:
+            yield from self._clear_member_left(email, log)
+        elif member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in:
+            log("member.kept", "%s was not deleted (erasure): the member the contact left there is %s, and this "
+                "contact's consent never went to it" % (email, member.get("status")))
+        else:
+            yield from erase_member(list_id, email, False, log, where=" (an address the contact left)")
 
-    def _clear_member_left(self, left, log):
+    def _clear_member_left(self, email, log):
         """A member the contact left that another contact of the shop has the address of now, but never took as its
-        own (a contact the staff added, an account typed with it, never sent there or kept off it): the member stays,
-        the address is theirs too (a permanent delete would bar their own consent from it), but it keeps none of the
-        erased person's data (the mapped merge fields are sent empty)."""
+        own (a contact the staff added, an account typed with it, one not sent there yet or kept off it): the member
+        stays, the address is theirs too (a permanent delete would bar their own consent from it), but it keeps none
+        of the erased person's data (the mapped merge fields are sent empty). A refusal to edit it (Mailchimp keeps
+        archived contacts as they are) is logged: the erasure goes on."""
         try:
-            yield Operation("PATCH", member_path(self.configuration.list_id, left["email"]),
+            yield Operation("PATCH", member_path(self.configuration.list_id, email),
                             {"merge_fields": dict.fromkeys(self.mapped_tags, "")},
                             params={"skip_merge_validation": "true"})
         except MailchimpNotFound:
             return
+        except MailchimpAPIError as error:
+            if errors.is_transient(error) or errors.is_auth_problem(error):
+                raise
+            log("member.kept", "%s was not deleted (erasure): another contact of the shop has the address now; "
+                "Mailchimp refused to clear the erased contact's data from it: %s" % (email, error))
+            return
         log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of the "
-            "shop has the address now; the erased contact's data were cleared from it" % left["email"])
+            "shop has the address now; the erased contact's data were cleared from it" % email)
 
     def _delete_own_member(self, log):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
