@@ -9,6 +9,7 @@ only one who took it as its own keeps it as it is (test_erasure_of_a_member_left
 import pytest
 from shuup.core.models import PersonContact, get_person_contact
 
+from shoop_mailchimp.models import MailchimpLogEntry
 from tests.helpers import row_of, send_due
 from tests.storefront.helpers import logged_in_account
 from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
@@ -88,3 +89,25 @@ def test_erasure_never_clears_the_data_of_a_member_created_again_at_a_left_addre
     assert member is not None and member["merge_fields"].get("FNAME") == "Olga", (
         "Sam's erasure reached Olga's member at %s (never Sam's: another unique_email_id) and cleared her names: %r"
         % (own, member and member["merge_fields"]))
+
+
+@pytest.mark.usefixtures("commits")
+def test_an_erasure_goes_on_when_mailchimp_refuses_to_clear_a_left_member(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block):
+    """As with Tom above, but Mailchimp refuses to edit the archived member Sam left (as it may keep archived
+    contacts as they are): the erasure does not fail for good on it; Sam's customer is deleted, and the log says what
+    was refused."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                               "refused", True)
+    sam_id = get_person_contact(user).pk
+    PersonContact.objects.create(email=own, first_name="Tom").add_to_shop(shop)
+    send_due(rounds=3)
+    assert emulator.get_customer(api_key, configuration.store_id, str(sam_id)) is not None
+    emulator.faults.fail("/lists/%s/members/*" % list_id, status=400, method="PATCH", title="Invalid Resource",
+                         detail="This contact is archived.")
+    get_person_contact(user).delete()
+    send_due(rounds=3)
+    assert emulator.get_customer(api_key, configuration.store_id, str(sam_id)) is None
+    assert MailchimpLogEntry.objects.filter(action="member.kept", message__contains="refused to clear").exists()
