@@ -13,6 +13,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.storefront.plugins import NewsletterPlugin
 from shoop_mailchimp.storefront.views import ACCOUNT_VIEW_NAME, SIGNUP_VIEW_NAME
 from tests.admin.forms import form_values
+from tests.helpers import send_due
 
 FRONT_PAGE_VIEW = "IndexView"
 FRONT_PAGE_PLACEHOLDER = "front_content"
@@ -91,3 +92,41 @@ def logged_in_account(shop, django_user_model, username, email, proven=False):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)
     return contact, browser
+
+
+def choose(client, subscribe):
+    """The shopper presses Subscribe (or Unsubscribe) on their account page."""
+    client.get(account_url())
+    token = client.cookies["csrftoken"].value
+    return client.post(account_url(), {"subscribe": "1" if subscribe else "0", "csrfmiddlewaretoken": token},
+                       follow=True)
+
+
+def presses_on_account_page(user, subscribe):
+    """``user`` logs in, presses Subscribe (or Unsubscribe) on the account page, and the worker sends it. Returns
+    the logged-in browser."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    choose(browser, subscribe=subscribe)
+    send_due(rounds=3)
+    return browser
+
+
+def customer_information_post(client, **contact_fields):
+    """Post Shuup's own *Customer Information* page (``shuup:customer_edit``) as a shopper does: their details, both
+    addresses, and ``contact_fields`` (``marketing_permission``: the page's box)."""
+    from shuup.utils.django_compat import reverse
+
+    url = reverse("shuup:customer_edit")
+    assert client.get(url).status_code == 200
+    data = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+    for prefix in ("billing", "shipping"):
+        data.update({"%s-name" % prefix: "Tess Tester", "%s-street" % prefix: "Main Street 1",
+                     "%s-city" % prefix: "Turku", "%s-postal_code" % prefix: "20100", "%s-country" % prefix: "FI"})
+    data.update({"contact-first_name": "Tess", "contact-last_name": "Tester", "contact-language": "en",
+                 "contact-gender": "u"})
+    data.update({"contact-%s" % name: value for name, value in contact_fields.items()})
+    response = client.post(url, data)
+    assert response.status_code == 302, {
+        name: form.errors for name, form in response.context_data["form"].forms.items() if form.errors}
+    return response

@@ -12,23 +12,17 @@ from shoop_mailchimp.models import MailchimpLogEntry, SyncKind, SyncState
 from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import logged_message, new_person, send_due
-from tests.storefront.helpers import account_url, logged_in_account, page_messages, registered_account, signup_url
+from tests.storefront.helpers import (
+    account_url,
+    choose,
+    customer_information_post,
+    logged_in_account,
+    page_messages,
+    presses_on_account_page,
+    registered_account,
+    signup_url,
+)
 from tests.webhooks.helpers import post_event
-
-
-@pytest.fixture
-def shopper_user(shop, django_user_model):
-    user = django_user_model.objects.create_user("shopper", "o'brien&co@fastmail.com", "pw")
-    person = get_person_contact(user)
-    person.add_to_shop(shop)
-    return user
-
-
-@pytest.fixture
-def shopper_client(shopper_user, newsletter_block):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(shopper_user)
-    return client
 
 
 def status_on_page(client):
@@ -36,13 +30,6 @@ def status_on_page(client):
     assert page.status_code == 200
     html = page.content.decode()
     return html.split('id="shoop-mailchimp-account-newsletter" data-status="')[1].split('"')[0], html
-
-
-def choose(client, subscribe):
-    client.get(account_url())
-    token = client.cookies["csrftoken"].value
-    return client.post(account_url(), {"subscribe": "1" if subscribe else "0", "csrfmiddlewaretoken": token},
-                       follow=True)
 
 
 @pytest.mark.django_db
@@ -612,26 +599,6 @@ def test_a_proven_shopper_is_not_asked_to_confirm_because_a_strangers_block_cont
     assert (member_status, page) == ("subscribed", subscriptions.SUBSCRIBED), (member_status, page)
 
 
-def customer_information_post(client, **contact_fields):
-    """Post Shuup's own *Customer Information* page (``shuup:customer_edit``) as a shopper does: their details, both
-    addresses, and ``contact_fields`` (``marketing_permission``: the page's box)."""
-    from shuup.utils.django_compat import reverse
-
-    url = reverse("shuup:customer_edit")
-    assert client.get(url).status_code == 200
-    data = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
-    for prefix in ("billing", "shipping"):
-        data.update({"%s-name" % prefix: "Tess Tester", "%s-street" % prefix: "Main Street 1",
-                     "%s-city" % prefix: "Turku", "%s-postal_code" % prefix: "20100", "%s-country" % prefix: "FI"})
-    data.update({"contact-first_name": "Tess", "contact-last_name": "Tester", "contact-language": "en",
-                 "contact-gender": "u"})
-    data.update({"contact-%s" % name: value for name, value in contact_fields.items()})
-    response = client.post(url, data)
-    assert response.status_code == 302, {
-        name: form.errors for name, form in response.context_data["form"].forms.items() if form.errors}
-    return response
-
-
 # Fourth review of issue 19 (aud6): Shuup's Customer Information page gave consent as the staff's.
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
@@ -1062,10 +1029,7 @@ def test_an_unproven_accounts_unsubscribe_withdraws_the_confirmation_its_first_s
     emulator.add_members(api_key, list_id, [email], status="transactional", merge_fields={"FNAME": "Guest"})
     user = django_user_model.objects.create_user("guestaskedfirst", email, "pw")
     get_person_contact(user).add_to_shop(shop)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     row = SyncState.objects.get(kind=SyncKind.CONTACT, object_id=get_person_contact(user).pk)
     assert (row.foreign_member, row.member_status, row.consent_made) == (True, "pending", True)
     assert page_messages(choose(browser, subscribe=False)) == [str(views.UNSUBSCRIBED)]

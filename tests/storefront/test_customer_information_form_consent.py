@@ -10,11 +10,7 @@ from shuup.utils.django_compat import reverse
 from shoop_mailchimp import shop_consent
 from tests.admin.test_contact_form_consent import form_as_shown
 from tests.helpers import send_due
-from tests.storefront.test_account_page import (  # noqa: F401
-    customer_information_post,
-    shopper_client,
-    shopper_user,
-)
+from tests.storefront.helpers import customer_information_post
 from tests.webhooks.helpers import post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]

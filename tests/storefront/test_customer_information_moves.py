@@ -8,13 +8,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncKind, SyncState
 from shoop_mailchimp.storefront import subscriptions
 from tests.helpers import new_person, send_due
-from tests.storefront.helpers import logged_in_account
-from tests.storefront.test_account_page import (  # noqa: F401
-    choose,
-    customer_information_post,
-    shopper_client,
-    shopper_user,
-)
+from tests.storefront.helpers import choose, customer_information_post, logged_in_account, presses_on_account_page
 
 pytestmark = pytest.mark.django_db
 
@@ -197,10 +191,7 @@ def test_a_consenting_stranger_moving_onto_a_subscribers_address_renames_their_m
     tess = get_person_contact(tess_user)
     tess.add_to_shop(shop)
     shop_consent.record_proof(tess.pk, tess_user.email)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(tess_user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(tess_user, subscribe=True)
     assert emulator.get_member(api_key, list_id, "tess.own@fastmail.com")["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["FNAME"] == "Ann"
     if double_opt_in:

@@ -10,8 +10,7 @@ from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import MailchimpLogEntry
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import logged_in_account, registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, logged_in_account, registered_account
 
 pytestmark = pytest.mark.django_db
 

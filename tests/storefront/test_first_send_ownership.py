@@ -13,8 +13,7 @@ from shoop_mailchimp.storefront import views
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
-from tests.storefront.helpers import page_messages, registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, page_messages, presses_on_account_page, registered_account
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
@@ -248,10 +247,7 @@ def test_a_stranger_moving_onto_a_subscribers_address_with_consent_does_not_own_
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
     assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Ann")
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(user, subscribe=False)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "a stranger who typed Ann's address into its account unsubscribed her (row: %r)" % (
             SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=mallory.pk).values(
@@ -347,10 +343,7 @@ def test_a_member_created_by_another_row_claimed_in_the_same_second_is_not_taken
     assert member["merge_fields"]["FNAME"] == "Ann", (
         "the stranger's retry took Ann's member for its own lost attempt's and renamed it %r"
         % member["merge_fields"]["FNAME"])
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(user, subscribe=False)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "a stranger's account unsubscribed Ann (its row took her member for its own: foreign_member %r)"
         % row_of(stranger).foreign_member)
@@ -429,10 +422,7 @@ def test_sync_existing_skipping_a_stranger_does_not_make_the_member_another_row_
     bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, email)["merge_fields"]["FNAME"] == "Ann"
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     choose(browser, subscribe=False)
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
@@ -500,10 +490,7 @@ def test_an_owner_who_proved_her_address_and_subscribed_is_not_unsubscribed_by_t
     mallory.marketing_permission = True  # the staff's tick
     mallory.save()
     send_due(rounds=3)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(mallory_user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(mallory_user, subscribe=False)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "an unproven stranger's Unsubscribe ended the subscription of Ann, who proved the address hers")
 
@@ -592,10 +579,7 @@ def test_the_owners_subscribe_webhook_arriving_while_the_strangers_consent_is_ou
     assert post_event(Client(), configuration, "subscribe", email=email, fired_at=fired(0)).status_code == 200
     ShopDelivery(configuration.shop_id, Counter()).deliver(rows)  # ... and the send completes
     send_due(rounds=3)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(user, subscribe=False)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "a stranger's unproven account unsubscribed Ann, whose subscribe webhook came while its consent was sent")
 

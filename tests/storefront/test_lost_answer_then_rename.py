@@ -9,7 +9,7 @@ from shuup.core.models import PersonContact
 from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, row_of, wait_for
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,12 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import F
-from django.test import Client
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.models import SyncState, SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, row_of, send_due, wait_for
-from tests.storefront.helpers import registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, presses_on_account_page, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -61,10 +59,7 @@ def test_a_shoppers_own_member_moved_by_a_lost_patch_stays_hers(
     old = "dee.old.%d.aud18@fastmail.com" % lost
     new = "dee.new.%d.aud18@fastmail.com" % lost
     user, dee = registered_account(shop, django_user_model, "dee18%d" % lost, old, first_name="Dee")
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     assert emulator.get_member(api_key, list_id, old)["status"] == "subscribed"
     assert row_of(dee).foreign_member is False and row_of(dee).opt_in is True
     dee = PersonContact.objects.get(pk=dee.pk)
@@ -93,10 +88,7 @@ def test_a_shoppers_own_member_created_at_her_new_address_by_a_lost_write_stays_
     old = "dee.shared.%d.aud18@fastmail.com" % lost
     new = "dee.apart.%d.aud18@fastmail.com" % lost
     user, dee = registered_account(shop, django_user_model, "dee18s%d" % lost, old, first_name="Dee")
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     other = PersonContact.objects.create(email=old, first_name="Other")
     other.add_to_shop(shop)
     send_due(rounds=3)

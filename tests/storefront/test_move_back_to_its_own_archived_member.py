@@ -14,7 +14,7 @@ from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncState
 from tests.helpers import row_of, send_due
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose
 from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ import pytest
 from shuup.core.models import PersonContact
 
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import logged_in_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, logged_in_account
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,10 @@ subscription its own consent made) under the old address -- but never records it
 archive and ``_arrived_at_shared`` paths, not here), nor sends the consent that goes with the contact: the row now
 tracks the proven address only, so the contact's later Unsubscribe and its erasure never reach its own member."""
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact, get_person_contact
 
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import logged_in_account, registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, logged_in_account, presses_on_account_page, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +22,7 @@ def _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_mode
     own = "sam.%s.%d.aud19@fastmail.com" % (case, proven)
     user, sam = registered_account(shop, django_user_model, "sam19%s%d" % (case[:4], proven), own,
                                    first_name="Sam", last_name="Private")
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     assert emulator.get_member(api_key, list_id, own)["status"] == "subscribed"
     assert emulator.get_member(api_key, list_id, own)["merge_fields"]["FNAME"] == "Sam"
     sam = PersonContact.objects.get(pk=sam.pk)

@@ -6,14 +6,13 @@ claim's second alone decides again."""
 from collections import Counter
 
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncKind, SyncState
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.drainer import ShopDelivery
 from tests.helpers import row_of, send_due
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, presses_on_account_page
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +54,7 @@ def test_a_nameless_strangers_retry_in_the_claims_second_does_not_take_anns_memb
     ShopDelivery(configuration.shop_id, Counter()).deliver([by_contact[stranger.pk]])
     emulator.faults.clear()
     send_due(rounds=3)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(user, subscribe=False)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (
         "a stranger's nameless account took Ann's member for the one its own lost attempt created (foreign_member "
         "%r) and unsubscribed her" % row_of(stranger).foreign_member)
@@ -90,10 +86,7 @@ def test_sync_existing_skipping_a_nameless_stranger_does_not_give_it_anns_member
     bulk.sync_existing(configuration.shop_id, poll_interval=0.05, timeout=30)
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     choose(browser, subscribe=False)
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", (

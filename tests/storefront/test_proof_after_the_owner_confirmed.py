@@ -11,8 +11,7 @@ from django.test import Client
 
 from shoop_mailchimp import shop_consent
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import logged_in_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, logged_in_account
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db

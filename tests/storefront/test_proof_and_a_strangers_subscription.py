@@ -10,8 +10,7 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, registered_account
 from tests.storefront.test_registration import register
 
 pytestmark = pytest.mark.django_db

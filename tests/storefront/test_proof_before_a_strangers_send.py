@@ -9,8 +9,7 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import presses_on_account_page, registered_account
 from tests.webhooks.helpers import post_event
 
 pytestmark = pytest.mark.django_db
@@ -52,10 +51,7 @@ def test_a_strangers_first_send_after_ann_proved_the_address_does_not_own_her_me
     mallory.marketing_permission = True  # the staff's tick
     mallory.save()
     send_due(rounds=3)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(mallory_user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(mallory_user, subscribe=False)
     status = emulator.get_member(api_key, list_id, email)["status"]
     assert (renamed, status) == (("Ann", ""), "subscribed"), (
         "Mallory's row owns the member Ann proved hers (foreign_member %r): her edit renamed it %r, and her "

@@ -11,8 +11,7 @@ from shuup.core.models import get_person_contact
 
 from shoop_mailchimp.sync import state
 from tests.helpers import make_all_due, row_of, send_due
-from tests.storefront.helpers import registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import choose, presses_on_account_page, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +48,7 @@ def test_a_strangers_recovered_send_does_not_unsubscribe_the_form_subscriber(
         shop, django_user_model, "stranger17d%d" % worker_dies, email, first_name="Stranger")
     send_due(rounds=3)
     assert row_of(stranger).foreign_member is True
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=True)
-    send_due(rounds=3)
+    browser = presses_on_account_page(user, subscribe=True)
     choose(browser, subscribe=False)
     send_due(rounds=3)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"

@@ -3,14 +3,12 @@ Mailchimp while the same
 round's one-by-one sends (a newsletter-block signup is never batched) run. ``_build_reads`` lets only one row of an
 address own the member among the *batched* rows; a one-by-one row of the same address is not counted."""
 import pytest
-from django.test import Client
 
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import batch_posts, make_all_due, row_of, send_due
-from tests.storefront.helpers import registered_account
-from tests.storefront.test_account_page import choose
+from tests.storefront.helpers import presses_on_account_page, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +41,7 @@ def test_a_batched_strangers_first_send_and_anns_block_signup_in_one_burst_do_no
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
     names = (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME"))
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
+    presses_on_account_page(user, subscribe=False)
     status = emulator.get_member(api_key, list_id, email)["status"]
     assert (names, status) == (("Ann", "Owner"), "subscribed"), (
         "the stranger's batched first send took Ann's member as its own too (foreign_member %r): names %r, "

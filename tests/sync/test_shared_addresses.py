@@ -14,13 +14,8 @@ from shoop_mailchimp.storefront import subscriptions
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, new_person, row_of, send_due
-from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture of shopper_client)
-from tests.storefront.test_account_page import (  # noqa: F401
-    choose,
-    customer_information_post,
-    shopper_client,
-    shopper_user,
-)
+from tests.storefront.conftest import newsletter_block, shopper_client, shopper_user  # noqa: F401 (fixtures)
+from tests.storefront.helpers import choose
 
 pytestmark = pytest.mark.django_db
 
