@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
@@ -224,8 +225,8 @@ class Context:
         #: shares (:func:`stamps_shared`).
         self.stamp_shared = stamps_shared(configuration.shop_id, rows, self.contacts)
         #: {erased row's object id: the addresses of its members left (``SyncState.members_left``) another of the
-        #: shop's contacts has now}: those members are theirs too, never deleted with the erased contact.
-        self.left_held = members_left_held(configuration.shop_id, rows)
+        #: shop's contacts has to do with}: those members may be theirs too, never deleted with the erased contact.
+        self.left_shared = members_left_shared(configuration.shop_id, rows)
         self.group_names = {}
         if wants_groups:
             wanted = {group_id for group_ids in self.group_ids.values() for group_id in group_ids}
@@ -374,34 +375,30 @@ def stamps_shared(shop_id, rows, contacts):
     return shared
 
 
-def members_left_held(shop_id, rows):
-    """{object id: {address key: taken}} of the erased ``rows``' members left under earlier addresses
-    (``SyncState.members_left``) that another of the shop's contacts has now or last wrote; ``taken`` when one of them
-    took the member as its own: its send wrote its data there (its row at the address, ``foreign_member`` False,
-    whatever the contact's address now: a move away not sent yet leaves its member there). One who proved the address
-    but was not sent there yet has not: the erased person's data would stay until it is. Two queries at most, none
-    when no row left any."""
-    left = {row.object_id: [member.get("email", "") for member in getattr(row, "members_left", None) or []]
+def members_left_shared(shop_id, rows):
+    """{object id: address keys} of the erased ``rows``' members left under earlier addresses
+    (``SyncState.members_left``) that another of the shop's contacts has to do with: it has the address now, its row
+    last sent it (however long ago: a move not sent leaves the row there), or it left a member there too. Three
+    queries at most, none when no row left any."""
+    left = {row.object_id: {address_key(member.get("email", "")) for member in getattr(row, "members_left", None) or []}
             for row in rows if row.erase and getattr(row, "members_left", None)}
+    left = {object_id: keys - {""} for object_id, keys in left.items() if keys - {""}}
     if not left:
         return {}
-    emails = {email for emails in left.values() for email in emails if email}
-    holders = address_holders(shop_id, emails)
+    emails = [member.get("email", "") for row in rows if row.object_id in left for member in row.members_left]
+    related = {key: set(ids) for key, ids in address_holders(shop_id, emails).items()}
+    rows_of_shop = SyncState.objects.contacts().filter(shop_id=shop_id)
     within = Q()
-    for email in emails:
+    for email in set(emails):
         within |= Q(email__iexact=email)
-    takers = {}
-    for pk, email in SyncState.objects.filter(within, shop_id=shop_id, kind=KIND, foreign_member=False).values_list(
-            "object_id", "email"):
-        takers.setdefault(address_key(email), set()).add(pk)
-    held = {}
-    for object_id, addresses in left.items():
-        for key in {address_key(email) for email in addresses}:
-            if takers.get(key, set()) - {object_id}:
-                held.setdefault(object_id, {})[key] = True
-            elif holders.get(key, set()) - {object_id}:
-                held.setdefault(object_id, {})[key] = False
-    return held
+    for object_id, email in rows_of_shop.filter(within).values_list("object_id", "email"):
+        related.setdefault(address_key(email), set()).add(object_id)
+    for row in rows_of_shop.annotate(left_size=Length("members_left")).filter(left_size__gt=2).only(
+            "object_id", "members_left"):
+        for member in row.members_left or []:
+            related.setdefault(address_key(member.get("email", "")), set()).add(row.object_id)
+    return {object_id: {key for key in keys if related.get(key, set()) - {object_id}}
+            for object_id, keys in left.items()}
 
 
 def addresses_held_by_others(shop_id, emails):
@@ -474,7 +471,7 @@ def plan(configuration, row, context):
                          withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
                              configuration.shop_id, row),
                          mapped_tags=[field["tag"] for field in context.mapping.values()],
-                         left_held=context.left_held.get(row.object_id, {}))
+                         left_shared=context.left_shared.get(row.object_id, ()))
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
     if problem:
@@ -981,6 +978,9 @@ class ContactPlan:
                                                    "sends wrote (created again since)" % self.previous_email)
             else:
                 link_on_move, restored, status = yield from self._move_member(held, status, log)
+        if self.owned and self.previous_email and not self.left_member_status:
+            # Its own by its owner's proof: a member it left here earlier is read (it is back at it).
+            yield from self._read_member_left()
         if status is None and self.permission and self.left_member_status == members.ARCHIVED:
             # Back at the member it left archived (its consent left with it): the consent it still gives comes back
             # only as its address's owner confirms it (Mailchimp mails them), as for any member who left. One
@@ -1214,7 +1214,9 @@ class ContactPlan:
             # The tags the shop applied (and found) are the archived member's: the member moved into carries its
             # own, read from its write's answer below (a rule's tag it has already was added by hand there).
             self.tags_applied, self.tags_found = set(), set()
-            if self.owned is None:
+            if self.owned is None and (yield from self._read_member_left()):
+                self.owned = True  # the contact's own, left here earlier
+            elif self.owned is None:
                 # Someone else's member (Shuup does not verify an address typed into an account), whatever the
                 # consent: it keeps its names, language, groups and tags.
                 self._leave_member_alone()
@@ -1251,6 +1253,15 @@ class ContactPlan:
             self.owned = True
             return ""
         return "Mailchimp holds a member of (not this contact's)"
+
+    def _read_member_left(self):
+        """Whether the member of the address the contact arrives at is one it left there earlier (read only when
+        :attr:`SyncState.members_left` names the address: :meth:`_back_at_member_left`)."""
+        key, left = address_key(self.email), getattr(self.row, "members_left", None) or []
+        if not any(address_key(entry.get("email", "")) == key for entry in left):
+            return False
+        member = yield from read_member(self.configuration.list_id, self.email, "status,unique_email_id")
+        return member is not None and self._back_at_member_left(member)
 
     def _back_at_member_left(self, member):
         """Whether ``member`` (read at the address the contact arrives at) is one the contact left there earlier
@@ -1724,12 +1735,12 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_held=None):
+    def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_shared=()):
         self.configuration = configuration
         self.row = row
-        #: {address key: taken} of the members the contact left (``SyncState.members_left``) another contact has
-        #: now (:func:`members_left_held`).
-        self.left_held = dict(left_held or {})
+        #: The address keys of the members the contact left (``SyncState.members_left``) another contact of the shop
+        #: has to do with (:func:`members_left_shared`).
+        self.left_shared = set(left_shared)
         self.shared = shared
         self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
         #: The merge tags a member write fills (the shop's mapping): a member kept for others is left none of the
@@ -1774,17 +1785,13 @@ class ErasePlan:
 
     def _delete_member_left(self, left, log):
         """A member of the contact's own it left under an earlier address (:attr:`SyncState.members_left`) is
-        permanently deleted too, as its current one is (:meth:`_delete_own_member`): unless another contact of the
-        shop took it as its own since (:func:`members_left_held`), it is no longer the one the contact's send wrote
-        (its owner made a new one since: another ``unique_email_id``), or someone subscribed it while the contact's
-        consent was not given. One whose address another contact of the shop has now is kept for them, without the
-        erased person's data (:meth:`_clear_member_left`)."""
+        permanently deleted too, as its current one is (:meth:`_delete_own_member`), unless it is no longer the one
+        the contact left (its owner made a new one since: another ``unique_email_id``), which stays as it is. It is
+        kept, without the erased person's data (:meth:`_clear_member_left`), when someone may have it now: another
+        contact of the shop has to do with its address (:func:`members_left_shared`), or it is subscribed or pending
+        (the contact's consent left with it when it was left, archived or unsubscribed: a subscription there since is
+        its owner's, on Mailchimp's own form)."""
         list_id, email = self.configuration.list_id, left.get("email", "")
-        taken = self.left_held.get(address_key(email))
-        if taken:
-            log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of "
-                "the shop took it as its own since" % email)
-            return
         member = yield from read_member(list_id, email, "status,unique_email_id")
         if member is None:
             return
@@ -1792,20 +1799,20 @@ class ErasePlan:
                 "", None, left["unique_email_id"]):
             log("member.kept", "%s was not deleted (erasure): the member the contact left there was created again "
                 "since" % email)
-        elif taken is not None:
-            yield from self._clear_member_left(email, log)
-        elif member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in:
-            log("member.kept", "%s was not deleted (erasure): the member the contact left there is %s, and this "
-                "contact's consent never went to it" % (email, member.get("status")))
+        elif address_key(email) in self.left_shared:
+            yield from self._clear_member_left(email, log, "another contact of the shop has to do with the address")
+        elif member.get("status") in (members.SUBSCRIBED, members.PENDING):
+            yield from self._clear_member_left(email, log, "it is %s, by its owner's consent since the contact left "
+                                               "it" % member.get("status"))
         else:
             yield from erase_member(list_id, email, False, log, where=" (an address the contact left)")
 
-    def _clear_member_left(self, email, log):
-        """A member the contact left that another contact of the shop has the address of now, but never took as its
-        own (a contact the staff added, an account typed with it, one not sent there yet or kept off it): the member
-        stays, the address is theirs too (a permanent delete would bar their own consent from it), but it keeps none
-        of the erased person's data (the mapped merge fields are sent empty). A refusal to edit it (Mailchimp keeps
-        archived contacts as they are) is logged: the erasure goes on."""
+    def _clear_member_left(self, email, log, why):
+        """A member the contact left that someone else may have now (``why``): it stays (a permanent delete would bar
+        their consent from the address for good), but keeps none of the erased person's data (the mapped merge
+        fields are sent empty), and the shop's other contacts of the address write theirs again
+        (:class:`MemberDataErased`). A refusal to edit it (Mailchimp may keep archived contacts as they are) is
+        logged: the erasure goes on."""
         try:
             yield Operation("PATCH", member_path(self.configuration.list_id, email),
                             {"merge_fields": dict.fromkeys(self.mapped_tags, "")},
@@ -1815,11 +1822,12 @@ class ErasePlan:
         except MailchimpAPIError as error:
             if errors.is_transient(error) or errors.is_auth_problem(error):
                 raise
-            log("member.kept", "%s was not deleted (erasure): another contact of the shop has the address now; "
-                "Mailchimp refused to clear the erased contact's data from it: %s" % (email, error))
+            log("member.kept", "%s was not deleted (erasure): %s; Mailchimp refused to clear the erased contact's "
+                "data from it: %s" % (email, why, error))
             return
-        log("member.kept", "%s was not deleted (erasure): the contact left that member, and another contact of the "
-            "shop has the address now; the erased contact's data were cleared from it" % email)
+        self.learnt.append(MemberDataErased(email, self.row.object_id))
+        log("member.kept", "%s was not deleted (erasure): the contact left that member, and %s; the erased "
+            "contact's data were cleared from it" % (email, why))
 
     def _delete_own_member(self, log):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
