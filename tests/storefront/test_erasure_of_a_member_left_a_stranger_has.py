@@ -111,3 +111,33 @@ def test_an_erasure_goes_on_when_mailchimp_refuses_to_clear_a_left_member(
     send_due(rounds=3)
     assert emulator.get_customer(api_key, configuration.store_id, str(sam_id)) is None
     assert MailchimpLogEntry.objects.filter(action="member.kept", message__contains="refused to clear").exists()
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("tom_erased", [False, True], ids=["tom-stays", "tom-erased-too"])
+def test_an_erasure_deletes_a_left_member_whose_only_other_contact_is_erased_too(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, tom_erased):
+    """As above, with Tom sent at Sam's old address (the shop sends everyone now: his row last sent it, the member
+    not his, left archived).
+    When Tom's account is deleted in the same breath as Sam's, nobody is left who may have the member: it is deleted
+    (an erased row keeps no member for itself); while Tom stays, it is kept for him, without Sam's names."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, browser, own, ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                               "both%d" % tom_erased, True)
+    configuration.send_unconsented = True
+    configuration.save()
+    tom = PersonContact.objects.create(email=own, first_name="Tom")
+    tom.add_to_shop(shop)
+    send_due(rounds=3)
+    assert row_of(tom).email == own and row_of(tom).foreign_member is True
+    if tom_erased:
+        PersonContact.objects.filter(pk=tom.pk).delete()
+    get_person_contact(user).delete()
+    send_due(rounds=3)
+    left = emulator.get_member(api_key, list_id, own)
+    if tom_erased:
+        assert left is None, "Sam and Tom were both erased, and the member at Sam's old address stays: %r" % (
+            (left["status"], left["merge_fields"].get("FNAME")),)
+    else:
+        assert left is not None and left["merge_fields"].get("FNAME") != "Sam"

@@ -377,28 +377,33 @@ def stamps_shared(shop_id, rows, contacts):
 
 def members_left_shared(shop_id, rows):
     """{object id: address keys} of the erased ``rows``' members left under earlier addresses
-    (``SyncState.members_left``) that another of the shop's contacts has to do with: it has the address now, its row
-    last sent it (however long ago: a move not sent leaves the row there), or it left a member there too. Three
-    queries at most, none when no row left any."""
-    left = {row.object_id: {address_key(member.get("email", "")) for member in getattr(row, "members_left", None) or []}
+    (``SyncState.members_left``) that another of the shop's contacts (not erased too) has to do with: it has the
+    address now, its row last sent it (however long ago: a move not sent leaves the row there), or it left that
+    member there too (the same ``unique_email_id``). Three queries at most, none when no row left any."""
+    left = {row.object_id: [(address_key(member.get("email", "")), member.get("unique_email_id") or "")
+                            for member in getattr(row, "members_left", None) or [] if member.get("email")]
             for row in rows if row.erase and getattr(row, "members_left", None)}
-    left = {object_id: keys - {""} for object_id, keys in left.items() if keys - {""}}
+    left = {object_id: entries for object_id, entries in left.items() if entries}
     if not left:
         return {}
     emails = [member.get("email", "") for row in rows if row.object_id in left for member in row.members_left]
     related = {key: set(ids) for key, ids in address_holders(shop_id, emails).items()}
-    rows_of_shop = SyncState.objects.contacts().filter(shop_id=shop_id)
+    rows_of_shop = SyncState.objects.contacts().filter(shop_id=shop_id, erase=False)  # an erased one has nothing
     within = Q()
     for email in set(emails):
         within |= Q(email__iexact=email)
     for object_id, email in rows_of_shop.filter(within).values_list("object_id", "email"):
         related.setdefault(address_key(email), set()).add(object_id)
+    left_by_others = {}
     for row in rows_of_shop.annotate(left_size=Length("members_left")).filter(left_size__gt=2).only(
             "object_id", "members_left"):
         for member in row.members_left or []:
-            related.setdefault(address_key(member.get("email", "")), set()).add(row.object_id)
-    return {object_id: {key for key in keys if related.get(key, set()) - {object_id}}
-            for object_id, keys in left.items()}
+            entry = (address_key(member.get("email", "")), member.get("unique_email_id") or "")
+            left_by_others.setdefault(entry, set()).add(row.object_id)
+    return {object_id: {key for key, unique_email_id in entries
+                        if related.get(key, set()) - {object_id}
+                        or left_by_others.get((key, unique_email_id), set()) - {object_id}}
+            for object_id, entries in left.items()}
 
 
 def addresses_held_by_others(shop_id, emails):
@@ -470,7 +475,8 @@ def plan(configuration, row, context):
         return ErasePlan(configuration, row, shared=shared,
                          withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
                              configuration.shop_id, row),
-                         mapped_tags=[field["tag"] for field in context.mapping.values()],
+                         mapped_tags=[field["tag"] for field in context.mapping.values()] + list(context.clears),
+                         interest_ids=context.interest_ids.values(),
                          left_shared=context.left_shared.get(row.object_id, ()))
     contact = context.contacts.get(row.object_id)
     problem = unsendable(contact)
@@ -1214,13 +1220,14 @@ class ContactPlan:
             # The tags the shop applied (and found) are the archived member's: the member moved into carries its
             # own, read from its write's answer below (a rule's tag it has already was added by hand there).
             self.tags_applied, self.tags_found = set(), set()
-            if self.owned is None and (yield from self._read_member_left()):
-                self.owned = True  # the contact's own, left here earlier
+            back = self.owned is None and (yield from self._read_member_left())
+            if back:
+                self.owned = True  # the contact's own, left here earlier: its status as run() decides
             elif self.owned is None:
                 # Someone else's member (Shuup does not verify an address typed into an account), whatever the
                 # consent: it keeps its names, language, groups and tags.
                 self._leave_member_alone()
-            if self.permission or self.consent_request == ConsentRequest.CONFIRM:
+            if not back and (self.permission or self.consent_request == ConsentRequest.CONFIRM):
                 # The member under the new address may be someone else's (Shuup does not verify an address
                 # typed into an account): its owner confirms the shop's consent first, unless subscribed.
                 self.status_found = ((yield from read_member(list_id, self.email, "status")) or {}).get("status", "")
@@ -1735,7 +1742,8 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
-    def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_shared=()):
+    def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_shared=(),
+                 interest_ids=()):
         self.configuration = configuration
         self.row = row
         #: The address keys of the members the contact left (``SyncState.members_left``) another contact of the shop
@@ -1743,9 +1751,11 @@ class ErasePlan:
         self.left_shared = set(left_shared)
         self.shared = shared
         self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
-        #: The merge tags a member write fills (the shop's mapping): a member kept for others is left none of the
-        #: erased person's data (names, phone, birthday, addresses...).
+        #: The merge tags a member write fills (the shop's mapping, and the fields it filled before: unmapped since):
+        #: a member kept for others is left none of the erased person's data (names, phone, birthday, addresses...).
         self.mapped_tags = sorted(set(mapped_tags))
+        #: The interests of the shop's contact groups: a member the contact left, kept for others, is in none of them.
+        self.interest_ids = sorted(set(interest_ids))
         #: The tags cleared on the member kept for the other contacts of its address, who write theirs again. None
         #: when the member was not the erased contact's: none of its data is there, and its owner's stays.
         self.cleared = self.mapped_tags if shared and not getattr(row, "foreign_member", False) else []
@@ -1809,13 +1819,15 @@ class ErasePlan:
 
     def _clear_member_left(self, email, log, why):
         """A member the contact left that someone else may have now (``why``): it stays (a permanent delete would bar
-        their consent from the address for good), but keeps none of the erased person's data (the mapped merge
-        fields are sent empty), and the shop's other contacts of the address write theirs again
-        (:class:`MemberDataErased`). A refusal to edit it (Mailchimp may keep archived contacts as they are) is
-        logged: the erasure goes on."""
+        their consent from the address for good), but keeps none of the erased person's data the shop wrote (the
+        merge fields it fills are sent empty, its contact groups' interests off), and the shop's other contacts of
+        the address write theirs again (:class:`MemberDataErased`). A refusal to edit it (Mailchimp may keep
+        archived contacts as they are) is logged: the erasure goes on."""
+        body = {"merge_fields": dict.fromkeys(self.mapped_tags, "")}
+        if self.interest_ids:
+            body["interests"] = dict.fromkeys(self.interest_ids, False)
         try:
-            yield Operation("PATCH", member_path(self.configuration.list_id, email),
-                            {"merge_fields": dict.fromkeys(self.mapped_tags, "")},
+            yield Operation("PATCH", member_path(self.configuration.list_id, email), body,
                             params={"skip_merge_validation": "true"})
         except MailchimpNotFound:
             return
