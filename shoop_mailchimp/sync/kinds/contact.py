@@ -475,7 +475,8 @@ def plan(configuration, row, context):
         return ErasePlan(configuration, row, shared=shared,
                          withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
                              configuration.shop_id, row),
-                         mapped_tags=[field["tag"] for field in context.mapping.values()] + list(context.clears),
+                         mapped_tags=[field["tag"] for field in context.mapping.values()],
+                         unmapped_tags=context.clears,
                          interest_ids=context.interest_ids.values(),
                          left_shared=context.left_shared.get(row.object_id, ()))
     contact = context.contacts.get(row.object_id)
@@ -1278,7 +1279,9 @@ class ContactPlan:
         back = [entry for entry in left if address_key(entry.get("email", "")) == key
                 and unique_email_id and entry.get("unique_email_id") == unique_email_id]
         if back:
-            self.members_left = [entry for entry in left if entry not in back]
+            # From the list as this send left it (a member it archived under the address it leaves is on it).
+            known = self.members_left if self.members_left is not None else left
+            self.members_left = [entry for entry in known if entry not in back]
             self.left_member_status = member.get("status", "")
         return bool(back)
 
@@ -1742,8 +1745,17 @@ class ErasePlan:
     #: A permanent delete cannot be undone: it is sent alone, one by one.
     batchable = False
 
+    @property
+    def addresses(self):
+        """The addresses whose members this erasure reads and writes (its own, and those it left): a concurrent
+        drain never sends another contact's plan naming one meanwhile (a clearing beside that contact's write would
+        leave it nameless)."""
+        left = getattr(self.row, "members_left", None) or []
+        return {address_key(email) for email in [self.row.email] + [member.get("email", "") for member in left]
+                if email}
+
     def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_shared=(),
-                 interest_ids=()):
+                 interest_ids=(), unmapped_tags=()):
         self.configuration = configuration
         self.row = row
         #: The address keys of the members the contact left (``SyncState.members_left``) another contact of the shop
@@ -1751,9 +1763,12 @@ class ErasePlan:
         self.left_shared = set(left_shared)
         self.shared = shared
         self.withdraw = (shared or subscribed_by_its_consent(row)) and withdraw
-        #: The merge tags a member write fills (the shop's mapping, and the fields it filled before: unmapped since):
-        #: a member kept for others is left none of the erased person's data (names, phone, birthday, addresses...).
+        #: The merge tags a member write fills (the shop's mapping): a member kept for others is left none of the
+        #: erased person's data (names, phone, birthday, addresses...).
         self.mapped_tags = sorted(set(mapped_tags))
+        #: The fields the shop created and filled before (unmapped since): a member the contact left, whose last
+        #: write may predate the unmapping, is cleared of them too.
+        self.unmapped_tags = sorted(set(unmapped_tags))
         #: The interests of the shop's contact groups: a member the contact left, kept for others, is in none of them.
         self.interest_ids = sorted(set(interest_ids))
         #: The tags cleared on the member kept for the other contacts of its address, who write theirs again. None
@@ -1823,7 +1838,7 @@ class ErasePlan:
         merge fields it fills are sent empty, its contact groups' interests off), and the shop's other contacts of
         the address write theirs again (:class:`MemberDataErased`). A refusal to edit it (Mailchimp may keep
         archived contacts as they are) is logged: the erasure goes on."""
-        body = {"merge_fields": dict.fromkeys(self.mapped_tags, "")}
+        body = {"merge_fields": dict.fromkeys(self.mapped_tags + self.unmapped_tags, "")}
         if self.interest_ids:
             body["interests"] = dict.fromkeys(self.interest_ids, False)
         try:
