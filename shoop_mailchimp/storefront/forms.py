@@ -1,11 +1,29 @@
 """The newsletter block's form: an address, and the names only where the shop owner asks for them."""
 from django import forms
+from django.core import signing
 from django.utils.translation import ugettext_lazy as _
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp.members import domain_problem
 
 NAME_LENGTH = PersonContact._meta.get_field("first_name").max_length
+#: The hidden input of a block that asks for names: only a POST carrying its signed value may give names.
+NAMES_ASKED_INPUT = "names_asked"
+NAMES_ASKED_SALT = "shoop_mailchimp.newsletter.names_asked"
+
+
+def names_asked_token(shop):
+    """The signed value of :data:`NAMES_ASKED_INPUT` a block asking for names renders for ``shop``."""
+    return signing.dumps(shop.pk, salt=NAMES_ASKED_SALT)
+
+
+def names_asked(data, shop):
+    """Whether a POST comes from a block of ``shop`` that asks for names: a crafted POST to a shop whose blocks ask
+    none names nobody (a stranger typing someone's address would choose how every campaign greets them)."""
+    try:
+        return signing.loads(str(data.get(NAMES_ASKED_INPUT, "")), salt=NAMES_ASKED_SALT) == shop.pk
+    except signing.BadSignature:
+        return False
 
 
 class NewsletterSignupForm(forms.Form):

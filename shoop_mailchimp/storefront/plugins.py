@@ -5,7 +5,7 @@ from django.utils.translation import ugettext_lazy as _
 from shuup.xtheme import TemplatedPlugin
 from shuup.xtheme.plugins.forms import TranslatableField
 
-from shoop_mailchimp.storefront.forms import NewsletterSignupForm
+from shoop_mailchimp.storefront.forms import NAMES_ASKED_INPUT, NewsletterSignupForm, names_asked_token
 from shoop_mailchimp.storefront.subscriptions import double_opt_in
 from shoop_mailchimp.storefront.views import REJECTED_INPUT, SIGNUP_VIEW_NAME
 
@@ -32,4 +32,6 @@ class NewsletterPlugin(TemplatedPlugin):
             "action": reverse(SIGNUP_VIEW_NAME),
             "next_url": request.get_full_path(),
             "double_opt_in": double_opt_in(request.shop),
+            "names_asked": names_asked_token(request.shop) if self.config.get("ask_name") else "",
+            "names_asked_input": NAMES_ASKED_INPUT,
         }

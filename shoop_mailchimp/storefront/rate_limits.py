@@ -22,10 +22,9 @@ CACHE_KEY = "shoop_mailchimp:signup:%s:%s"
 
 def allow_attempt(limit, value):
     """Count one attempt for ``value`` (an address or an IP) under ``limit``; False once over it. An address counts
-    as the one Mailchimp mails (:func:`~shoop_mailchimp.mailchimp.members.address_key`): its other spellings (letter
-    case, a domain in Unicode or punycode, a fullwidth letter) share its limit."""
+    as the mailbox it reaches (:func:`mailbox_key`)."""
     attempts, seconds = get_setting(limit)
-    counted = address_key(value) if limit == PER_ADDRESS else value.strip().lower()
+    counted = mailbox_key(value) if limit == PER_ADDRESS else value.strip().lower()
     key = CACHE_KEY % (limit, hashlib.sha256(counted.encode("utf-8")).hexdigest())
     cache.add(key, 0, seconds)
     try:
@@ -34,6 +33,26 @@ def allow_attempt(limit, value):
         cache.set(key, 1, seconds)
         count = 1
     return count <= attempts
+
+
+def mailbox_key(email):
+    """The mailbox an address reaches, as the per-address limit counts it: the address Mailchimp mails
+    (:func:`~shoop_mailchimp.mailchimp.members.address_key`: letter case, a domain in Unicode or punycode, a
+    fullwidth letter), without a ``+tag`` (the sub-addresses most providers deliver to one mailbox) and, at Gmail
+    (either of its domains), without dots in the local part (which Gmail ignores). Mailchimp keeps them apart as
+    members; their owner gets them all."""
+    key = address_key(email)
+    local, at, domain = key.rpartition("@")
+    if not at:
+        return key
+    local = local.split("+", 1)[0] or local
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", "") or local, GMAIL_DOMAINS[0]
+    return "%s@%s" % (local, domain)
+
+
+#: Gmail's domains (one mailbox under both), whose mailboxes ignore dots in the local part.
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
 
 def client_ip(request):

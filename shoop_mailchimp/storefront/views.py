@@ -16,7 +16,7 @@ from shoop_mailchimp import cart_links, shop_consent
 from shoop_mailchimp.admin_module import messages  # script-safe: a message may be shown next in the admin
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import attribution, rate_limits, subscriptions
-from shoop_mailchimp.storefront.forms import NewsletterSignupForm
+from shoop_mailchimp.storefront.forms import NewsletterSignupForm, names_asked
 from shoop_mailchimp.sync.kinds.cart import product_quantities, sold_product_ids
 
 SIGNUP_URL_NAME = "shoop_mailchimp_newsletter_signup"
@@ -83,7 +83,7 @@ def newsletter_signup(request):
     if not rate_limits.allow_attempt(rate_limits.PER_IP, rate_limits.client_ip(request)):
         messages.warning(request, TOO_MANY_ATTEMPTS)
         return redirect(back)
-    form = NewsletterSignupForm(request.POST)
+    form = NewsletterSignupForm(request.POST, ask_name=names_asked(request.POST, request.shop))
     if not form.is_valid():
         messages.error(request, form.first_error())
         request.session[REJECTED_INPUT] = form.input_to_show_again()

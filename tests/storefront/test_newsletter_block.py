@@ -1,16 +1,18 @@
 """The newsletter block: it renders where the shop owner placed it, and its POST records consent for an
 address alone (CSRF-checked, rate limited, honest), leaving Mailchimp to the drainer after the commit."""
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
-from shuup.core.models import Contact, PersonContact
+from shuup.core.models import Contact, PersonContact, Shop
 
 from shoop_mailchimp.mailchimp.members import mailchimp_email, subscriber_hash
 from shoop_mailchimp.models import MailchimpConfiguration, MailchimpLogEntry, SyncKind, SyncState, SyncStatus
 from shoop_mailchimp.storefront import views
+from shoop_mailchimp.storefront.forms import names_asked_token
 from shoop_mailchimp.storefront.subscriptions import subscribe_address
 from shoop_mailchimp.sync import delivery
 from shoop_mailchimp.sync.drainer import drain
@@ -31,7 +33,11 @@ def csrf_token(client):
 
 
 def subscribe(client, email, **fields):
-    data = dict(fields, email=email, next="/", csrfmiddlewaretoken=csrf_token(client))
+    """Post the front page's block as a browser does: with its hidden inputs (the CSRF token, and the signed mark of a
+    block asking for names)."""
+    page = client.get("/").content.decode()
+    hidden = dict(re.findall(r'<input type="hidden" name="(names_asked)" value="([^"]*)">', page))
+    data = dict(hidden, **fields, email=email, next="/", csrfmiddlewaretoken=client.cookies["csrftoken"].value)
     return client.post(signup_url(), data, follow=True)
 
 
@@ -60,6 +66,25 @@ def test_the_block_asks_only_an_address_unless_the_owner_wants_names(shop):
     place_newsletter_block(shop)
     page = Client().get("/").content.decode()
     assert 'type="email"' in page and 'name="first_name"' not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mark", ["none", "another-shops", "forged"])
+def test_a_block_asking_no_names_records_none_whatever_the_post_carries(shop, configuration, mark):
+    """Found by review aud25 (issue 19): with the block's "ask for names" off, a crafted POST carrying names still
+    named the new person, and the first send put them in the member's FNAME/LNAME: a stranger typing someone's
+    address chose how every campaign greets them. Names count only from a block that asks for them (its signed
+    mark); not from a POST without the mark, with another shop's, or with a forged one."""
+    place_newsletter_block(shop)
+    client = Client(enforce_csrf_checks=True)
+    fields = {"first_name": "Stupid", "last_name": "Head"}
+    if mark == "another-shops":
+        fields["names_asked"] = names_asked_token(Shop(pk=shop.pk + 1))
+    elif mark == "forged":
+        fields["names_asked"] = "%d:forged" % shop.pk
+    assert page_messages(subscribe(client, "greeted@fastmail.com", **fields)) == [str(views.SUBSCRIBED_BY_ADDRESS)]
+    person = PersonContact.objects.get(email="greeted@fastmail.com")
+    assert (person.marketing_permission, person.first_name, person.last_name) == (True, "", "")
 
 
 @pytest.mark.django_db

@@ -96,3 +96,18 @@ def test_a_domain_in_unicode_and_in_punycode_share_one_limit(shop, limits):
     post_from("10.0.0.1", "vera@bücher.de")
     post_from("10.0.0.2", "Vera@XN--BCHER-KVA.DE")
     assert page_messages(post_from("10.0.0.3", "vera@xn--bcher-kva.de")) == [str(views.TOO_MANY_ATTEMPTS)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spellings", [
+    ("target+1@fastmail.com", "target+2@fastmail.com", "target+3@fastmail.com"),
+    ("jo.doe@gmail.com", "jodoe+news@gmail.com", "J.o.Doe@googlemail.com"),
+], ids=["sub-addresses", "gmail-dots"])
+def test_the_addresses_one_mailbox_receives_share_its_limit(shop, limits, spellings):
+    """Found by review aud25 (issue 19): sub-addresses (``target+1@...``, delivered to ``target@``'s mailbox by most
+    providers) and Gmail's dotted spellings each counted as a fresh address, so a visitor rotating IPs and the
+    spelling could flood one mailbox with confirmation e-mails. They share the mailbox's limit (2 here) now."""
+    answers = [page_messages(post_from("10.0.1.%d" % number, email)) for number, email in enumerate(spellings)]
+    assert answers[2] == [str(views.TOO_MANY_ATTEMPTS)], "a third sign-up for one mailbox went through: %r" % (
+        answers,)
+    assert Contact.objects.filter(email__in=spellings).count() == 2
