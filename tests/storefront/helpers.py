@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from django.test import Client
 from django.urls import reverse
-from shuup.core.models import get_person_contact
+from shuup.core.models import PersonContact, get_person_contact
 from shuup.xtheme import set_current_theme
 from shuup.xtheme.layout import Layout
 from shuup.xtheme.models import SavedViewConfig, SavedViewConfigStatus
@@ -13,7 +13,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.storefront.plugins import NewsletterPlugin
 from shoop_mailchimp.storefront.views import ACCOUNT_VIEW_NAME, SIGNUP_VIEW_NAME
 from tests.admin.forms import form_values
-from tests.helpers import send_due
+from tests.helpers import row_of, send_due
 
 FRONT_PAGE_VIEW = "IndexView"
 FRONT_PAGE_PLACEHOLDER = "front_content"
@@ -130,3 +130,20 @@ def customer_information_post(client, **contact_fields):
     assert response.status_code == 302, {
         name: form.errors for name, form in response.context_data["form"].forms.items() if form.errors}
     return response
+
+
+def bea_leaves_her_member(shop, django_user_model, username, bea_addr, cal_addr, **fields):
+    """The staff add Cal (at ``cal_addr``); Bea registers at ``bea_addr`` (first name "Bea", and ``fields``): her own
+    member there, with her names. Bea then types Cal's address into her account: her member stays at ``bea_addr``
+    (another contact of the shop has the new address), remembered as hers (``SyncState.members_left``). Returns
+    ``(her user, her contact)``."""
+    PersonContact.objects.create(email=cal_addr, first_name="Cal").add_to_shop(shop)
+    send_due(rounds=2)
+    user, bea = registered_account(shop, django_user_model, username, bea_addr, first_name="Bea", **fields)
+    send_due(rounds=2)
+    bea = PersonContact.objects.get(pk=bea.pk)
+    bea.email = cal_addr
+    bea.save()
+    send_due(rounds=3)
+    assert [member["email"] for member in row_of(bea).members_left] == [bea_addr]
+    return user, bea

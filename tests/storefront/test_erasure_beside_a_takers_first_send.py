@@ -10,12 +10,12 @@ stay erased."""
 import hashlib
 
 import pytest
-from shuup.core.models import PersonContact, get_person_contact
+from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, row_of, send_due
-from tests.storefront.helpers import registered_account
+from tests.storefront.helpers import bea_leaves_her_member, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -40,16 +40,8 @@ def test_an_erasure_beside_a_takers_first_send_never_leaves_the_taker_nameless(
     emulator, api_key, list_id = mailchimp_account
     tag = "%d" % concurrency
     bea_addr, cal_addr = "bea.f2.%s.aud24@fastmail.com" % tag, "cal.f2.%s.aud24@fastmail.com" % tag
-    PersonContact.objects.create(email=cal_addr, first_name="Cal").add_to_shop(shop)
-    send_due(rounds=2)
-    bea_user, bea = registered_account(shop, django_user_model, "bea24f2%s" % tag, bea_addr, first_name="Bea",
-                                       last_name="Private")
-    send_due(rounds=2)
-    bea = PersonContact.objects.get(pk=bea.pk)
-    bea.email = cal_addr
-    bea.save()
-    send_due(rounds=3)
-    assert [m["email"] for m in row_of(bea).members_left] == [bea_addr]
+    bea_user, bea = bea_leaves_her_member(shop, django_user_model, "bea24f2%s" % tag, bea_addr, cal_addr,
+        last_name="Private")
     xena_user, xena = registered_account(shop, django_user_model, "xena24f2%s" % tag, bea_addr, first_name="Xena",
                                          last_name="Owner", marketing_permission=True)
     shop_consent.record_proof(xena.pk, bea_addr)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from shuup.core.models import PersonContact, get_person_contact
+from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import SyncState
@@ -19,7 +19,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import make_all_due, row_of, send_due, synced_people, wait_for
-from tests.storefront.helpers import registered_account
+from tests.storefront.helpers import bea_leaves_her_member, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -43,16 +43,7 @@ def test_an_erasure_beside_a_takers_first_send_in_a_burst_never_leaves_the_taker
                                     BATCH_POLL_INTERVAL=0)
     emulator, api_key, list_id = mailchimp_account
     bea_addr, cal_addr = "bea.f2.aud26@fastmail.com", "cal.f2.aud26@fastmail.com"
-    PersonContact.objects.create(email=cal_addr, first_name="Cal").add_to_shop(shop)
-    send_due(rounds=2)
-    bea_user, bea = registered_account(shop, django_user_model, "bea26f2", bea_addr, first_name="Bea",
-                                       last_name="Private")
-    send_due(rounds=2)
-    bea = PersonContact.objects.get(pk=bea.pk)
-    bea.email = cal_addr
-    bea.save()
-    send_due(rounds=3)
-    assert [m["email"] for m in row_of(bea).members_left] == [bea_addr]
+    bea_user, bea = bea_leaves_her_member(shop, django_user_model, "bea26f2", bea_addr, cal_addr, last_name="Private")
     others = synced_people(6)
     xena_user, xena = registered_account(shop, django_user_model, "xena26f2", bea_addr, first_name="Xena",
                                          last_name="Owner")

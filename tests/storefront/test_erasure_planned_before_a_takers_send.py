@@ -12,7 +12,7 @@ from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp import shop_consent
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import choose, logged_in_account, registered_account
+from tests.storefront.helpers import bea_leaves_her_member, choose, logged_in_account
 
 pytestmark = pytest.mark.django_db
 
@@ -38,16 +38,8 @@ def test_an_erasure_never_clears_the_names_a_taker_wrote_in_the_same_drain(
     xena.first_name, xena.last_name = "Xena", "Owner"
     xena.save()
     send_due(rounds=2)
-    PersonContact.objects.create(email=cal_addr, first_name="Cal").add_to_shop(shop)
-    send_due(rounds=2)
-    bea_user, bea = registered_account(shop, django_user_model, "bea22f6%s" % tag, bea_addr, first_name="Bea",
-                                       last_name="Private")
-    send_due(rounds=2)
-    bea = PersonContact.objects.get(pk=bea.pk)
-    bea.email = cal_addr
-    bea.save()
-    send_due(rounds=3)
-    assert [m["email"] for m in row_of(bea).members_left] == [bea_addr]
+    bea_user, bea = bea_leaves_her_member(shop, django_user_model, "bea22f6%s" % tag, bea_addr, cal_addr,
+        last_name="Private")
     assert row_of(xena).pk < row_of(bea).pk
     xena = PersonContact.objects.get(pk=xena.pk)
     xena.email = bea_addr
