@@ -283,7 +283,7 @@ def handle_unarchive(configuration, event, states=None):
         return refusal
     archived = [row for row in states if row.member_status == ARCHIVED]
     state.apply_mailchimp_fact([row.pk for row in archived], event["fired_at"], resend=True, member_status=status,
-                               fingerprint=state.CLEARED_FINGERPRINT)
+                               fingerprint=state.cleared_fingerprint())
     contact_ids = sorted(row.object_id for row in archived)
     return EventResult("webhook.unarchived", "%s was unarchived in Mailchimp (now %s): the shop sends it its "
                        "changes again" % (email, status), LogKind.INFO, contact_ids,

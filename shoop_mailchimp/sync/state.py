@@ -42,10 +42,6 @@ MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again).
 GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
                                           "found_tags", "foreign_member")
-#: The fingerprint of a row to send again in full: none a plan computes, nor the "" of a row never sent, so that the
-#: close of a claim out meanwhile (its fingerprint guarded: written only where it still holds its claim-time value)
-#: never takes it for its own and writes its payload's back over it (a first send's claim held "" too).
-CLEARED_FINGERPRINT = "-"
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900
@@ -57,6 +53,14 @@ ROWS_PER_CLOSE = 500
 
 def _rows(shop_id, kind, object_ids):
     return SyncState.objects.filter(shop_id=shop_id, kind=kind, object_id__in=list(object_ids))
+
+
+def cleared_fingerprint():
+    """The fingerprint of rows queued to be sent again in full: one no plan computes, nor the "" of a row never sent,
+    nor another clearing's, so that the close of a claim out meanwhile (its fingerprint guarded: written only where
+    it still holds its claim-time value, "" for a first send, an earlier clearing's for a full re-send) never takes
+    it for its own and writes its payload's back over it."""
+    return "-%s" % uuid.uuid4().hex[:16]
 
 
 def _pending_now(now):
@@ -295,7 +299,7 @@ def requeue_all(shop_id, kind):
     to its members, and those it found added by hand, stay known: the shop's own tag is still the shop's to
     remove."""
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False)
-    return _requeue(rows, fingerprint=CLEARED_FINGERPRINT, last_synced_at=None, email="", shop_email="",
+    return _requeue(rows, fingerprint=cleared_fingerprint(), last_synced_at=None, email="", shop_email="",
                     member_status="", opt_in=None, refused_fingerprint="")
 
 
@@ -311,7 +315,7 @@ def resend_as_new(shop_id, kind, object_ids):
     deleted there that an order names). Returns how many were queued."""
     ids = sorted(set(object_ids))
     return sum(_requeue(_rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).filter(
-        erase=False, last_synced_at__isnull=False), fingerprint=CLEARED_FINGERPRINT, last_synced_at=None,
+        erase=False, last_synced_at__isnull=False), fingerprint=cleared_fingerprint(), last_synced_at=None,
         refused_fingerprint="")
         for start in range(0, len(ids), IDS_PER_STATEMENT))
 
@@ -328,7 +332,7 @@ def forget_audience(shop_id, kind, withdrawn):
         _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
                          consent_request=ConsentRequest.UNSUBSCRIBE)
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
-    forgotten = dict(fingerprint=CLEARED_FINGERPRINT, refused_fingerprint="", last_synced_at=None, email="",
+    forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
                      shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
                      consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None)
     erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
@@ -340,8 +344,8 @@ def requeue_keeping_member(shop_id, kind):
     deleted the store), keeping what the shop knows of its member (address, status, consent last sent, tags): a
     consent change made while disconnected is sent as a change, and a first send never re-subscribes anyone. The
     payload's fingerprint is cleared, so it is written again. Returns how many rows were queued."""
-    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False), fingerprint=CLEARED_FINGERPRINT,
-                    refused_fingerprint="")
+    return _requeue(SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False),
+                    fingerprint=cleared_fingerprint(), refused_fingerprint="")
 
 
 def requeue_ids(state_ids, statuses, now=None):
@@ -384,7 +388,7 @@ def rewrite_sent(shop_id, kind, sent_since=None):
     queued."""
     sent = Q(last_synced_at__gte=sent_since) if sent_since else Q(last_synced_at__isnull=False)
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=False).filter(sent | ~Q(claimed_by=""))
-    return _requeue(rows, fingerprint=CLEARED_FINGERPRINT)
+    return _requeue(rows, fingerprint=cleared_fingerprint())
 
 
 def requeue_missing(state_ids):
@@ -392,7 +396,7 @@ def requeue_missing(state_ids):
     shop knows of the member (status, consent last sent) stays, so the send re-adds it as transactional
     and never subscribes anyone."""
     return _requeue(SyncState.objects.filter(id__in=list(state_ids), erase=False),
-                    fingerprint=CLEARED_FINGERPRINT, unique_email_id="", refused_fingerprint="", applied_tags="",
+                    fingerprint=cleared_fingerprint(), unique_email_id="", refused_fingerprint="", applied_tags="",
                     found_tags="")
 
 
@@ -402,7 +406,7 @@ def rewrite_rows(state_ids):
     another contact keeps). Returns how many were queued."""
     ids = sorted(state_ids)
     return sum(_requeue(SyncState.objects.filter(id__in=ids[start:start + IDS_PER_STATEMENT], erase=False),
-                        fingerprint=CLEARED_FINGERPRINT) for start in range(0, len(ids), IDS_PER_STATEMENT))
+                        fingerprint=cleared_fingerprint()) for start in range(0, len(ids), IDS_PER_STATEMENT))
 
 
 def _requeue(rows, **resets):
