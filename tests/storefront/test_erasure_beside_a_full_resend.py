@@ -67,7 +67,7 @@ def test_an_erasure_beside_a_full_resend_out_with_another_worker_never_leaves_th
 
     first = threading.Thread(target=worker_one)
     first.start()
-    wait_for(emulator, lambda: emulator.stats["in_flight"] == 1, "Xena's customer PUT on the wire")
+    wait_for(emulator, lambda: emulator.faults.hangs_begun == 1, "Xena's customer PUT held")
     assert row_of(xena).claimed_by, "setup: worker 1 should hold Xena's row"
     get_person_contact(bea_user).delete()
     SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))

@@ -59,7 +59,7 @@ def test_an_erasure_sent_by_a_second_worker_beside_a_takers_first_send_never_lea
 
     first = threading.Thread(target=worker_one)
     first.start()
-    wait_for(emulator, lambda: emulator.stats["in_flight"] == 1, "Xena's customer PUT on the wire")
+    wait_for(emulator, lambda: emulator.faults.hangs_begun == 1, "Xena's customer PUT held")
     assert row_of(xena).claimed_by, "setup: worker 1 should hold Xena's row"
     member = emulator.get_member(api_key, list_id, bea_addr)
     assert member["merge_fields"].get("FNAME") == "Xena", "setup: Xena's member write should have landed"
