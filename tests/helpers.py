@@ -2,13 +2,16 @@
 waits."""
 import itertools
 import os
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.utils import timezone
 from shuup.admin.utils.permissions import set_permissions_for_group
 from shuup.core.models import PersonContact
@@ -156,6 +159,36 @@ def wait_for(emulator, predicate, what, timeout=10):
     result = emulator.wait_until(predicate, timeout)
     assert result, "%s never happened" % what
     return result
+
+
+@contextmanager
+def another_worker_held(emulator, path_pattern, what, method="PUT"):
+    """Another worker (a thread of its own: the test needs ``transaction=True``) drains one round and is held on
+    its request to ``path_pattern`` while the block runs; once the block ends, the request goes on and the worker
+    finishes (its errors fail the test). What the block does happens while that worker's rows are out."""
+    errors = []
+
+    def worker():
+        from shoop_mailchimp.sync.drainer import drain
+
+        try:
+            drain(max_rounds=1)
+        except Exception as error:  # reported by the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    held = emulator.faults.hangs_begun + 1
+    emulator.faults.hang(60, path_pattern, method=method, times=1)
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        wait_for(emulator, lambda: emulator.faults.hangs_begun >= held, "%s held" % what)
+        yield
+    finally:
+        emulator.release_hangs()
+        thread.join(30)
+    assert not thread.is_alive() and not errors, errors
 
 
 def members_written_by_batches(shop_id, emulator, api_key, list_id, people, timeout=10):

@@ -1,16 +1,12 @@
 """A send out with a worker while the shop moves to another audience (disconnect deleting the store, Initialize with
 the new audience: ``forget_audience``) closes after the rows were forgotten. What it read and wrote is the old
 audience's: none of it may become the row's facts of the new audience, nor stop the shop."""
-import threading
-
 import pytest
-from django.db import connection
 
 from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.conftest import post_shop_form, url
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+from tests.helpers import another_worker_held, make_all_due, new_person, row_of, send_due
 
 
 @pytest.fixture
@@ -33,43 +29,28 @@ def test_a_first_send_out_during_a_move_to_another_audience_leaves_no_old_fact_o
     emulator, api_key, list_id = mailchimp_account
     ann = new_person(first_name="Ann", last_name="Mover")
     make_all_due()
-    errors = []
 
-    def worker():
-        try:
-            drain(max_rounds=1)
-        except Exception as error:  # reported by the main thread
-            errors.append(error)
-        finally:
-            connection.close()
+    def move_to_another_audience():
+        admin_client.post(url("disconnect"))
+        admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
+        run_due_work()  # worker 2: the disconnect's deletions
+        assert emulator.get_store(api_key, connected.store_id) is None, "setup: the store deleted"
+        new_list = emulator.add_list(api_key, name="New audience")
+        post_shop_form(admin_client, connected.shop, list_id=new_list, initialize="1")
+        run_due_work()  # worker 2: the Initialize
+        configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
+        assert configuration.list_id == new_list and configuration.is_active, "setup: initialized in the new audience"
+        if withdrawn:
+            ann.marketing_permission = False
+            ann.save()
+        return new_list
 
-    first = threading.Thread(target=worker)
-    if overlap:
-        emulator.faults.hang(60, "*/customers/%d" % ann.pk, method="PUT", times=1)
-        first.start()
-        wait_for(emulator, lambda: emulator.faults.hangs_begun == 1, "Ann's customer PUT held")
-    else:
-        first.start()
-        first.join(30)
-    assert emulator.get_member(api_key, list_id, ann.email), "setup: Ann's member written in the old audience"
-
-    admin_client.post(url("disconnect"))
-    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
-    run_due_work()  # worker 2: the disconnect's deletions
-    assert emulator.get_store(api_key, connected.store_id) is None, "setup: the store deleted"
-    other_list = emulator.add_list(api_key, name="New audience")
-    response = post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1")
-    assert response.status_code == 302
-    run_due_work()  # worker 2: the Initialize
-    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
-    assert configuration.list_id == other_list and configuration.is_active, "setup: initialized in the new audience"
-
-    if withdrawn:
-        ann.marketing_permission = False
-        ann.save()
-    emulator.release_hangs()
-    first.join(30)
-    assert not first.is_alive() and not errors, errors
+    with another_worker_held(emulator, "*/customers/%d" % ann.pk, "Ann's customer PUT (worker 1)"):
+        assert emulator.get_member(api_key, list_id, ann.email), "setup: Ann's member written in the old audience"
+        if overlap:
+            other_list = move_to_another_audience()
+    if not overlap:
+        other_list = move_to_another_audience()
     send_due(rounds=4)
 
     configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
@@ -86,7 +67,8 @@ def test_a_first_send_out_during_a_move_to_another_audience_leaves_no_old_fact_o
                                                                    row.email),))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
 def test_a_member_that_was_a_strangers_in_the_old_audience_is_the_contacts_own_in_the_new_one(
         worker_delivery, admin_client, connected, mailchimp_account):
     """Ann (no consent) types an address whose member in the old audience is a stranger's, subscribed on

@@ -7,11 +7,9 @@ send) or at a real fingerprint, but not for a claim taken at ``"-"`` itself: eve
 keeper) holds ``"-"`` at claim time. A second clear while that send is out (an erasure's ``rewrite_rows`` of the
 same row) writes ``"-"`` over ``"-"``; the close finds its claim-time value and writes its payload's fingerprint
 back over the request, which is lost as before the fix."""
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from shuup.core.models import get_person_contact
 
@@ -19,7 +17,7 @@ from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import SyncState, SyncStatus
 from shoop_mailchimp.sync import kinds
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, row_of, send_due, wait_for
+from tests.helpers import another_worker_held, make_all_due, row_of, send_due
 from tests.storefront.helpers import bea_leaves_her_member, registered_account
 
 
@@ -53,32 +51,15 @@ def test_an_erasure_beside_a_full_resend_out_with_another_worker_never_leaves_th
     kinds.requeue_for_new_store(shop.pk)  # the store created again: contacts written in full
     assert row_of(xena).fingerprint.startswith("-"), "setup: Xena's row queued to be written in full"
     make_all_due()
-    emulator.faults.hang(60, "*/customers/%d" % xena.pk, method="PUT", times=1)  # Xena's customer: until released
-
-    errors = []
-
-    def worker_one():
-        try:
-            drain(max_rounds=1)
-        except Exception as error:  # reported by the main thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=worker_one)
-    first.start()
-    wait_for(emulator, lambda: emulator.faults.hangs_begun == 1, "Xena's customer PUT held")
-    assert row_of(xena).claimed_by, "setup: worker 1 should hold Xena's row"
-    get_person_contact(bea_user).delete()
-    SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    if overlap:
-        drain()  # worker 2: Bea's erasure, while Xena's row is still out with worker 1
-        member = emulator.get_member(api_key, list_id, bea_addr)
-        assert not member["merge_fields"].get("FNAME"), "setup: Bea's erasure should have cleared the member's names"
-        assert row_of(xena).fingerprint.startswith("-"), "setup: the erasure queued Xena's row to be written in full"
-    emulator.release_hangs()
-    first.join(30)
-    assert not first.is_alive() and not errors, errors
+    with another_worker_held(emulator, "*/customers/%d" % xena.pk, "Xena's customer PUT (worker 1)"):
+        assert row_of(xena).claimed_by, "setup: worker 1 should hold Xena's row"
+        get_person_contact(bea_user).delete()
+        SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        if overlap:
+            drain()  # worker 2: Bea's erasure, while Xena's row is still out with worker 1
+            member = emulator.get_member(api_key, list_id, bea_addr)
+            assert not member["merge_fields"].get("FNAME"), "setup: Bea's erasure should have cleared the names"
+            assert row_of(xena).fingerprint.startswith("-"), "setup: the erasure queued Xena's row in full"
     if not overlap:
         drain()  # control: worker 2 sends Bea's erasure after worker 1 closed Xena's row
     send_due(rounds=4)

@@ -7,24 +7,17 @@ another claim, that claim's close writes its fingerprint back (``state._close_ch
 (``state.claim``: "PostgreSQL locks the chosen rows and skips those another worker holds"), so a second worker sends
 the erasure while the first is still sending the taker's first send: the taker's names are cleared on Mailchimp and
 never written again."""
-import hashlib
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import SyncState
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, row_of, send_due, wait_for
+from tests.helpers import another_worker_held, make_all_due, row_of, send_due
 from tests.storefront.helpers import bea_leaves_her_member, registered_account
-
-
-def _hash(email):
-    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
 
 
 @pytest.mark.django_db(transaction=True)  # a thread of its own (worker 1) reads the test's data
@@ -45,32 +38,15 @@ def test_an_erasure_sent_by_a_second_worker_beside_a_takers_first_send_never_lea
                                          last_name="Owner", marketing_permission=True)
     shop_consent.record_proof(xena.pk, bea_addr)
     make_all_due()
-    emulator.faults.hang(60, "*/customers/%d" % xena.pk, method="PUT", times=1)  # Xena's customer: until released
-
-    errors = []
-
-    def worker_one():
-        try:
-            drain(max_rounds=1)
-        except Exception as error:  # reported by the main thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=worker_one)
-    first.start()
-    wait_for(emulator, lambda: emulator.faults.hangs_begun == 1, "Xena's customer PUT held")
-    assert row_of(xena).claimed_by, "setup: worker 1 should hold Xena's row"
-    member = emulator.get_member(api_key, list_id, bea_addr)
-    assert member["merge_fields"].get("FNAME") == "Xena", "setup: Xena's member write should have landed"
-    get_person_contact(bea_user).delete()
-    # Her erasure due now (Xena's row keeps worker 1's lease: not make_all_due, which would end it).
-    SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    if overlap:
-        drain()  # worker 2: Bea's erasure, while Xena's row is still out with worker 1
-    emulator.release_hangs()
-    first.join(30)
-    assert not first.is_alive() and not errors, errors
+    with another_worker_held(emulator, "*/customers/%d" % xena.pk, "Xena's customer PUT (worker 1)"):
+        assert row_of(xena).claimed_by, "setup: worker 1 should hold Xena's row"
+        member = emulator.get_member(api_key, list_id, bea_addr)
+        assert member["merge_fields"].get("FNAME") == "Xena", "setup: Xena's member write should have landed"
+        get_person_contact(bea_user).delete()
+        # Her erasure due now (Xena's row keeps worker 1's lease: not make_all_due, which would end it).
+        SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        if overlap:
+            drain()  # worker 2: Bea's erasure, while Xena's row is still out with worker 1
     if not overlap:
         drain()  # control: worker 2 sends Bea's erasure after worker 1 closed Xena's row
     send_due(rounds=4)
