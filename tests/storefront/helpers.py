@@ -1,19 +1,25 @@
 """The newsletter block placed on the front page as a shop owner does with the xtheme editor (a published
 view configuration), and the pages a shopper sees."""
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from shuup.core.models import PersonContact, get_person_contact
 from shuup.xtheme import set_current_theme
 from shuup.xtheme.layout import Layout
 from shuup.xtheme.models import SavedViewConfig, SavedViewConfigStatus
 
 from shoop_mailchimp import shop_consent
+from shoop_mailchimp.models import SyncState
 from shoop_mailchimp.storefront.plugins import NewsletterPlugin
 from shoop_mailchimp.storefront.views import ACCOUNT_VIEW_NAME, SIGNUP_VIEW_NAME
+from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.forms import form_values
-from tests.helpers import row_of, send_due
+from tests.helpers import row_of, send_due, wait_for
 
 FRONT_PAGE_VIEW = "IndexView"
 FRONT_PAGE_PLACEHOLDER = "front_content"
@@ -147,3 +153,24 @@ def bea_leaves_her_member(shop, django_user_model, username, bea_addr, cal_addr,
     send_due(rounds=3)
     assert [member["email"] for member in row_of(bea).members_left] == [bea_addr]
     return user, bea
+
+
+def bea_erased_beside_a_batch(configuration, mailchimp_account, bea_user, bea_addr, xena, written_name, batch_open):
+    """The worker's round is a burst: Xena's send (due now) goes in a batch, which writes ``written_name`` on the
+    member at ``bea_addr``. Bea's account is then deleted and the worker's next round sends her erasure one by one:
+    before the batch closes Xena's row (``batch_open``), or after (the control). The batch then ends."""
+    emulator, api_key, list_id = mailchimp_account
+    run_due_work()
+    assert row_of(xena).batch_id, "setup: Xena's send should be out in a burst's batch"
+    wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, bea_addr) or {}).get(
+        "merge_fields", {}).get("FNAME") == written_name, "the batch writing Xena's member")
+    assert row_of(xena).batch_id, "setup: Xena's row should still be out with its batch"
+    if not batch_open:
+        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    get_person_contact(bea_user).delete()
+    SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    drain()  # the worker's next round: Bea's erasure
+    if batch_open:
+        assert not (emulator.get_member(api_key, list_id, bea_addr) or {}).get("merge_fields", {}).get("FNAME"), (
+            "setup: Bea's erasure should have cleared the member's names")
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0

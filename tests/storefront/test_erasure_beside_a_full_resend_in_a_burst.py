@@ -10,15 +10,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from shuup.core.models import PersonContact, get_person_contact
+from shuup.core.models import PersonContact
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.models import SyncState, SyncStatus
-from shoop_mailchimp.sync import bulk, kinds
-from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import make_all_due, row_of, send_due, synced_people, wait_for
-from tests.storefront.helpers import bea_leaves_her_member, registered_account
+from shoop_mailchimp.sync import kinds
+from tests.helpers import make_all_due, row_of, send_due, synced_people
+from tests.storefront.helpers import bea_erased_beside_a_batch, bea_leaves_her_member, registered_account
 
 pytestmark = pytest.mark.django_db
 
@@ -54,20 +52,7 @@ def test_an_erasure_beside_a_full_resend_in_a_burst_never_leaves_the_keeper_name
     make_all_due()
     # Bea's own re-send waits (a retry's backoff, say): the burst leaves her row free for her erasure.
     SyncState.objects.filter(pk=row_of(bea).pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
-    run_due_work()  # the worker's round: a burst; Xena's full re-send goes in a batch
-    assert row_of(xena).batch_id, "setup: Xena's re-send should be out in a burst's batch"
-    wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, bea_addr) or {}).get(
-        "merge_fields", {}).get("FNAME") == "Xenia", "the batch writing Xena's member")
-    assert row_of(xena).batch_id, "setup: Xena's row should still be out with its batch"
-    if not batch_open:
-        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
-    get_person_contact(bea_user).delete()
-    SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    drain()  # the worker's next round: Bea's erasure, one by one, while Xena's batch is still open
-    if batch_open:
-        assert not (emulator.get_member(api_key, list_id, bea_addr) or {}).get("merge_fields", {}).get("FNAME"), (
-            "setup: Bea's erasure should have cleared the member's names")
-    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    bea_erased_beside_a_batch(configuration, mailchimp_account, bea_user, bea_addr, xena, "Xenia", batch_open)
     send_due(rounds=4)
     row = row_of(xena)
     member = emulator.get_member(api_key, list_id, bea_addr)

@@ -6,26 +6,14 @@ a taker's first send in the batch writes its member at the address the erased co
 and re-queues the taker's row (``MemberDataErased`` -> ``state.rewrite_rows``: fingerprint "" -- it was "" already),
 and the batch's close writes the taker's fingerprint back (``state._close_changed``: "unchanged since the claim", ""
 == ""). The taker's names never reach Mailchimp again."""
-import hashlib
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-from shuup.core.models import get_person_contact
 
 from shoop_mailchimp import shop_consent
-from shoop_mailchimp.models import SyncState
-from shoop_mailchimp.sync import bulk
-from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import make_all_due, row_of, send_due, synced_people, wait_for
-from tests.storefront.helpers import bea_leaves_her_member, registered_account
+from tests.helpers import make_all_due, row_of, send_due, synced_people
+from tests.storefront.helpers import bea_erased_beside_a_batch, bea_leaves_her_member, registered_account
 
 pytestmark = pytest.mark.django_db
-
-
-def _hash(email):
-    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
 
 
 @pytest.mark.usefixtures("commits")
@@ -52,17 +40,7 @@ def test_an_erasure_beside_a_takers_first_send_in_a_burst_never_leaves_the_taker
         person.first_name = "Changed"
         person.save()
     make_all_due()
-    run_due_work()  # the worker's round: a burst; Xena's first send goes in a batch
-    assert row_of(xena).batch_id, "setup: Xena's first send should be out in a burst's batch"
-    wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, bea_addr) or {}).get(
-        "merge_fields", {}).get("FNAME") == "Xena", "the batch writing Xena's member")
-    assert row_of(xena).batch_id, "setup: Xena's row should still be out with its batch"
-    if not batch_open:
-        assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
-    get_person_contact(bea_user).delete()
-    SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    drain()  # the worker's next round: Bea's erasure, one by one, while Xena's batch is still open
-    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    bea_erased_beside_a_batch(configuration, mailchimp_account, bea_user, bea_addr, xena, "Xena", batch_open)
     send_due(rounds=4)
     row = row_of(xena)
     member = emulator.get_member(api_key, list_id, bea_addr)
