@@ -85,8 +85,9 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
     """The erasures recorded while disconnected were of the old audience's members (the shop never sent these
     people to the new one): they are done there, never in the new audience, where a member of the address is
     someone's own sign-up. When the old audience is gone (deleted with its members), there is nothing left to
-    erase and they are dropped, each with a log entry saying why. Either way :func:`forget_audience`
-    then forgets their addresses."""
+    erase and they are dropped, each with a log entry saying why. The members an erased contact left under
+    earlier addresses there (``SyncState.members_left``) go by the erasure's rule too. Either way
+    :func:`forget_audience` then forgets their addresses."""
     erasures = erasures_not_sent(configuration.shop_id)
     if not erasures:
         return
@@ -119,6 +120,7 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
                 "theirs too" % (row.email, where)))
         else:
             drive(session, contact.erase_member(old_list_id, row.email, contact_id in kept, log, where))
+        drive(session, contact.erase_members_left_in(configuration, old_list_id, row, log))
 
 
 def _initialize(configuration, journal):

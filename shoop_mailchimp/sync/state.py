@@ -321,12 +321,12 @@ def resend_as_new(shop_id, kind, object_ids):
 
 
 def forget_audience(shop_id, kind, withdrawn):
-    """Initialize created the shop's store in another audience than the one its rows of the kind (contacts)
-    describe: what the shop knew of the old audience's members is no fact of the new one. Every row is queued as
-    never sent (no address, member status, consent last sent, member id, tags or Mailchimp event of the old
-    audience); the rows ``withdrawn`` (ids of rows: consent last sent given, withdrawn in the shop since, chosen by
-    :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`) carry an unsubscribe request. An erasure not yet
-    sent forgets its address too. Returns how many rows were queued."""
+    """Initialize created the shop's store in another audience than the one its rows of the kind (contacts) describe:
+    what the shop knew of the old audience's members is no fact of the new one. Every row is queued as never sent (no
+    address, member status, consent last sent, member id, tags or Mailchimp event of the old audience, nor the members
+    it left there); the rows ``withdrawn`` (ids of rows: consent last sent given, withdrawn in the shop since, chosen by
+    :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`) carry an unsubscribe request. An erasure not yet sent
+    forgets its address too. Returns how many rows were queued."""
     withdrawn = sorted(withdrawn)
     for start in range(0, len(withdrawn), IDS_PER_STATEMENT):
         _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
@@ -334,7 +334,7 @@ def forget_audience(shop_id, kind, withdrawn):
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
                      shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
-                     consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None)
+                     consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[])
     erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
     return erasures + _requeue(rows.filter(erase=False), **forgotten)
 

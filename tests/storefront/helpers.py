@@ -171,6 +171,6 @@ def bea_erased_beside_a_batch(configuration, mailchimp_account, bea_user, bea_ad
     SyncState.objects.filter(erase=True).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     drain()  # the worker's next round: Bea's erasure
     if batch_open:
-        assert not (emulator.get_member(api_key, list_id, bea_addr) or {}).get("merge_fields", {}).get("FNAME"), (
-            "setup: Bea's erasure should have cleared the member's names")
+        assert not (emulator.get_member(api_key, list_id, bea_addr) or {}).get("merge_fields", {}).get("LNAME"), (
+            "setup: Bea's erasure should have cleared the last name she shares with Xena")
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0

@@ -37,7 +37,8 @@ def test_an_erasure_beside_a_full_resend_in_a_burst_never_leaves_the_keeper_name
                                     BATCH_POLL_INTERVAL=0)
     emulator, api_key, list_id = mailchimp_account
     bea_addr, cal_addr = "bea.f1b.aud27@fastmail.com", "cal.f1b.aud27@fastmail.com"
-    bea_user, bea = bea_leaves_her_member(shop, django_user_model, "bea27f1b", bea_addr, cal_addr, last_name="Private")
+    # Bea's last name is Xena's: an erasure cannot tell it from hers, and clears it.
+    bea_user, bea = bea_leaves_her_member(shop, django_user_model, "bea27f1b", bea_addr, cal_addr, last_name="Owner")
     synced_people(6)
     xena_user, xena = registered_account(shop, django_user_model, "xena27f1b", bea_addr, first_name="Xena",
                                          last_name="Owner")

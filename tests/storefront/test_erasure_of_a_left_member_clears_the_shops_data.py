@@ -3,8 +3,9 @@ member the erased contact left under an old address when another contact of the 
 and cleared only the merge fields of the shop's mapping at the erasure. The member kept the interests of the erased
 person's contact groups ("Debt collection") and the fields the shop created and unmapped since (GROUPS): a contact
 that never owned the member (a contact the staff added) writes none of its data there, so nothing overwrote them.
-Now both are cleared. Not cleared (open): the shop's rule tags (a marketer may have added the same names by hand),
-the member's language, and Mailchimp's own fields the shop unmapped since (ADDRESS: a person may have filled it)."""
+Now both are cleared, and (since aud23 F4) every merge field still holding what it held when the contact left the
+member, mapped or not (ADDRESS too). Not cleared (open): the shop's rule tags (a marketer may have added the same
+names by hand) and the member's language."""
 import pytest
 from shuup.core.models import ContactGroup, PersonContact, get_person_contact
 
@@ -69,8 +70,8 @@ def test_an_erasure_clears_the_fields_the_shop_created_and_unmapped_since_from_a
     address: his member at sam@ archived (members_left). The shop then unmapped both fields (a member written before
     is sent GROUPS empty at its next write, and ADDRESS is left as it is: "a person may have filled it"); an archived
     left member is never written again. The staff add Tom with sam@; Sam has his account deleted. Expected: the
-    member kept for Tom no longer holds Sam's groups (GROUPS, the shop's own field, is cleared with the mapped ones;
-    ADDRESS, Mailchimp's, stays: see the module's docstring)."""
+    member kept for Tom no longer holds Sam's groups nor his street address: every field still holding what it held
+    when Sam left the member is cleared, mapped or not (the digests recorded in members_left)."""
     from shoop_mailchimp.sync.jobs import run_due_jobs
     from tests.admin.conftest import post_shop_form, saved
     from tests.sync.test_audience_data import address, read_audience_fields
@@ -106,6 +107,6 @@ def test_an_erasure_clears_the_fields_the_shop_created_and_unmapped_since_from_a
     send_due(rounds=3)
     left = emulator.get_member(api_key, list_id, own)
     assert left is not None and left["merge_fields"].get("FNAME") != "Sam"  # kept for Tom, names cleared
-    stays = {tag: left["merge_fields"].get(tag) for tag in ("GROUPS",) if left["merge_fields"].get(tag)}
+    stays = {tag: left["merge_fields"].get(tag) for tag in ("GROUPS", "ADDRESS") if left["merge_fields"].get(tag)}
     assert not stays, ("Sam was erased; the member he left at %s, kept for Tom, still holds the fields the shop "
                        "unmapped since: %r" % (own, stays))

@@ -46,3 +46,33 @@ def test_an_erasure_keeps_a_left_member_its_owner_subscribed_again_on_mailchimps
     assert member is not None and member["status"] == "subscribed", (
         "Olga subscribed %s on Mailchimp's own form after Sam's consent left that address; Sam's erasure deleted "
         "her subscription for good: %r" % (own, member))
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("olga_types", [False, True], ids=["control-olga-typed-nothing", "olga-typed-her-names"])
+def test_an_erasure_clears_the_left_members_data_but_not_what_its_owner_typed_since(
+        shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, olga_types):
+    """Found by independent review aud23 (F4, data). Sam's member at sam@, with his names, is archived when he moves
+    to Ann's proven address (remembered in members_left, with a digest of each field it held). Olga, who owns the
+    mailbox sam@, subscribes on Mailchimp's own form and types her names. Sam has his account deleted. Expected:
+    the member stays subscribed (Olga's), carries none of Sam's data, and keeps what Olga typed: "Olga Real" (the
+    control: she typed nothing, and Sam's names are cleared). Found: the clearing sent every field the shop fills
+    empty, Olga's names with them."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    user, _browser, own, _ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
+                                                 "olga4%d" % olga_types, True)
+    sams = emulator.get_member(api_key, list_id, own)["merge_fields"]
+    assert sams.get("FNAME") == "Sam" and [m["email"] for m in row_of(get_person_contact(user)).members_left] == [own]
+    emulator.fire_event(api_key, list_id, "subscribe", own,
+                        merges={"FNAME": "Olga", "LNAME": "Real"} if olga_types else None)
+    send_due(rounds=2)
+    get_person_contact(user).delete()
+    send_due(rounds=3)
+    member = emulator.get_member(api_key, list_id, own)
+    assert member is not None and member["status"] == "subscribed"
+    held = {tag: value for tag, value in member["merge_fields"].items() if value}
+    assert not {tag: value for tag, value in held.items() if value == sams.get(tag)}, (
+        "Sam was erased; the member he left keeps his data: %r" % held)
+    assert held == ({"FNAME": "Olga", "LNAME": "Real"} if olga_types else {}), (
+        "Olga typed her names on Mailchimp's form after Sam left the member; his erasure cleared them: %r" % held)

@@ -1,5 +1,6 @@
 """Where a Shuup contact becomes a Mailchimp list member (consent, names, group interests) and an
 eCommerce customer, and where an erased contact is forgotten in Mailchimp."""
+import copy
 import hashlib
 import json
 from datetime import timedelta
@@ -1125,7 +1126,7 @@ class ContactPlan:
         if not self.previous_left:
             try:
                 yield Operation("DELETE", member_path(self.configuration.list_id, self.previous_email))
-                self._left_behind()
+                yield from self._left_behind()
                 log("member.archived", "%s was archived: the contact moved to %s, which another contact proved "
                     "theirs" % (self.previous_email, self.email))
             except MailchimpNotFound:
@@ -1134,12 +1135,23 @@ class ContactPlan:
         return None
 
     def _left_behind(self):
-        """The contact's own member stays under the address it leaves (archived, or not moved onto a member another
-        holds): remembered, so that its erasure deletes it too."""
+        """Step: the contact's own member stays under the address it leaves (archived, or not moved onto a member
+        another holds): remembered, so that its erasure deletes it too, with its status (a subscription there since
+        is its owner's: :meth:`_back_at_member_left`) and a digest of each merge field it holds now (the contact's
+        data), so that an erasure that must keep the member clears those, and not what its owner types there since
+        (:func:`left_field_digests`). Unread (an outage), the erasure clears every field the shop fills."""
         known = self.members_left if self.members_left is not None else getattr(self.row, "members_left", None)
         left = [dict(member) for member in known or []
                 if address_key(member.get("email", "")) != address_key(self.previous_email)]
-        self.members_left = left + [{"email": self.previous_email, "unique_email_id": self.row.unique_email_id}]
+        entry = {"email": self.previous_email, "unique_email_id": self.row.unique_email_id}
+        try:
+            member = yield from read_member(self.configuration.list_id, self.previous_email, "status,merge_fields")
+        except MailchimpAPIError:
+            member = None
+        if member is not None:
+            entry["status"] = member.get("status", "")
+            entry["fields"] = left_field_digests(member.get("merge_fields") or {})
+        self.members_left = left + [entry]
 
     def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
@@ -1215,7 +1227,7 @@ class ContactPlan:
             # address is archived (no longer mailed), and the shop's consent goes with the person.
             try:
                 yield Operation("DELETE", member_path(list_id, self.previous_email))
-                self._left_behind()  # archived, it keeps the contact's data
+                yield from self._left_behind()  # archived, it keeps the contact's data
             except MailchimpNotFound:
                 pass
             # The tags the shop applied (and found) are the archived member's: the member moved into carries its
@@ -1255,8 +1267,12 @@ class ContactPlan:
         member = yield from read_member(self.configuration.list_id, self.email, ARRIVAL_FIELDS + ",unique_email_id")
         if member is None:
             return ""
-        if self._back_at_member_left(member) or (
-                self.row.unique_email_id and member.get("unique_email_id") == self.row.unique_email_id) or (
+        if self._back_at_member_left(member):
+            self.owned = True
+            return ""
+        if self._left_here(member):
+            return "Mailchimp holds a member of (subscribed by its owner since this contact left it)"
+        if (self.row.unique_email_id and member.get("unique_email_id") == self.row.unique_email_id) or (
                 created_by_an_earlier_attempt(member, self.row, self.stamp_shared)):
             self.owned = True
             return ""
@@ -1271,13 +1287,24 @@ class ContactPlan:
         member = yield from read_member(self.configuration.list_id, self.email, "status,unique_email_id")
         return member is not None and self._back_at_member_left(member)
 
+    def _left_here(self, member):
+        """The entries of :attr:`SyncState.members_left` naming ``member`` (read at the address the contact arrives
+        at): its address and ``unique_email_id``."""
+        key, unique_email_id = address_key(self.email), member.get("unique_email_id")
+        return [entry for entry in getattr(self.row, "members_left", None) or []
+                if unique_email_id and address_key(entry.get("email", "")) == key
+                and entry.get("unique_email_id") == unique_email_id]
+
     def _back_at_member_left(self, member):
         """Whether ``member`` (read at the address the contact arrives at) is one the contact left there earlier
-        (:attr:`SyncState.members_left`, the same ``unique_email_id``): then it is dropped from the members left."""
+        (:attr:`SyncState.members_left`, the same ``unique_email_id``): then it is dropped from the members left.
+        Not one subscribed or pending again since it was left without a subscription (archived, unsubscribed): the
+        contact's consent left with it, so that subscription is its mailbox owner's (Mailchimp's own form), as an
+        erasure takes it (:meth:`ErasePlan._delete_member_left`); the member is another's, and stays remembered."""
         left = getattr(self.row, "members_left", None) or []
-        key, unique_email_id = address_key(self.email), member.get("unique_email_id")
-        back = [entry for entry in left if address_key(entry.get("email", "")) == key
-                and unique_email_id and entry.get("unique_email_id") == unique_email_id]
+        subscribed = member.get("status") in (members.SUBSCRIBED, members.PENDING)
+        back = [entry for entry in self._left_here(member) if not (subscribed and entry.get(
+            "status", members.SUBSCRIBED) not in (members.SUBSCRIBED, members.PENDING))]
         if back:
             # From the list as this send left it (a member it archived under the address it leaves is on it).
             known = self.members_left if self.members_left is not None else left
@@ -1302,12 +1329,14 @@ class ContactPlan:
         if not self.owned:
             self._leave_member_alone()
         if not (self.previous_left or self.previous_shared):
-            self._left_behind()  # its own member stays under the old address, with the contact's data
+            yield from self._left_behind()  # its own member stays under the old address, with the contact's data
         left, member = "", None
         if status:
             try:
                 member = yield Operation("PATCH", member_path(list_id, self.previous_email), {"status": status})
                 left = (member or {}).get("status", "")
+                if left and self.members_left and "status" in self.members_left[-1]:
+                    self.members_left[-1]["status"] = left  # the member it left is as the change made it
             except MailchimpNotFound:
                 pass
             except MailchimpAPIError as error:
@@ -1446,6 +1475,17 @@ def written_facts(email, member_status, permission, decided, consent_request="")
 #: What a send arriving at an address reads of the member it finds there: whose it is (its status, and the signup time
 #: that tells the member an earlier attempt of the row created).
 ARRIVAL_FIELDS = "status,timestamp_signup"
+
+
+def field_digest(value):
+    """A short digest of a merge field's value (an address object too): tells a value written by the shop from one
+    typed since without keeping the value."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def left_field_digests(merge_fields):
+    """``{tag: digest}`` of the merge fields a member left by its contact holds (the empty ones hold nothing)."""
+    return {tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})}
 
 
 def read_member(list_id, email, fields):
@@ -1795,8 +1835,7 @@ class ErasePlan:
                 log("member.kept", why)
         elif self.row.email:
             yield from self._delete_own_member(log)
-        for member in getattr(self.row, "members_left", None) or []:
-            yield from self._delete_member_left(member, log)
+        yield from self.erase_members_left(log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
             log("customer.delete", "Customer deleted (erasure)")
@@ -1808,6 +1847,12 @@ class ErasePlan:
         outcome.learnt.extend(self.learnt)
         return outcome
 
+    def erase_members_left(self, log):
+        """Step: each member the contact left under an earlier address (:attr:`SyncState.members_left`), by the rule
+        of :meth:`_delete_member_left`."""
+        for member in getattr(self.row, "members_left", None) or []:
+            yield from self._delete_member_left(member, log)
+
     def _delete_member_left(self, left, log):
         """A member of the contact's own it left under an earlier address (:attr:`SyncState.members_left`) is
         permanently deleted too, as its current one is (:meth:`_delete_own_member`), unless it is no longer the one
@@ -1817,7 +1862,7 @@ class ErasePlan:
         (the contact's consent left with it when it was left, archived or unsubscribed: a subscription there since is
         its owner's, on Mailchimp's own form)."""
         list_id, email = self.configuration.list_id, left.get("email", "")
-        member = yield from read_member(list_id, email, "status,unique_email_id")
+        member = yield from read_member(list_id, email, "status,unique_email_id,merge_fields")
         if member is None:
             return
         if bool(left.get("unique_email_id")) and member.get("unique_email_id") not in (
@@ -1825,20 +1870,30 @@ class ErasePlan:
             log("member.kept", "%s was not deleted (erasure): the member the contact left there was created again "
                 "since" % email)
         elif address_key(email) in self.left_shared:
-            yield from self._clear_member_left(email, log, "another contact of the shop has to do with the address")
+            yield from self._clear_member_left(left, member, log,
+                                               "another contact of the shop has to do with the address")
         elif member.get("status") in (members.SUBSCRIBED, members.PENDING):
-            yield from self._clear_member_left(email, log, "it is %s, by its owner's consent since the contact left "
-                                               "it" % member.get("status"))
+            yield from self._clear_member_left(left, member, log, "it is %s, by its owner's consent since the "
+                                               "contact left it" % member.get("status"))
         else:
             yield from erase_member(list_id, email, False, log, where=" (an address the contact left)")
 
-    def _clear_member_left(self, email, log, why):
-        """A member the contact left that someone else may have now (``why``): it stays (a permanent delete would bar
-        their consent from the address for good), but keeps none of the erased person's data the shop wrote (the
-        merge fields it fills are sent empty, its contact groups' interests off), and the shop's other contacts of
-        the address write theirs again (:class:`MemberDataErased`). A refusal to edit it (Mailchimp may keep
-        archived contacts as they are) is logged: the erasure goes on."""
-        body = {"merge_fields": dict.fromkeys(self.mapped_tags + self.unmapped_tags, "")}
+    def _clear_member_left(self, left, member, log, why):
+        """A member the contact left (``left``, its :attr:`SyncState.members_left` entry; ``member`` as read now)
+        that someone else may have now (``why``): it stays (a permanent delete would bar their consent from the
+        address for good), but keeps none of the erased person's data (the merge fields that still hold what they
+        held when the contact left, of any field: the contact's data, its contact groups' interests off; an entry
+        recorded without them: every field the shop fills), and the shop's other contacts of the address write
+        theirs again (:class:`MemberDataErased`). A value its owner typed there since is theirs and stays. A refusal
+        to edit it (Mailchimp may keep archived contacts as they are) is logged: the erasure goes on."""
+        email = left.get("email", "")
+        if "fields" in left:
+            held = member.get("merge_fields") or {}
+            tags = sorted(tag for tag, digest in left["fields"].items()
+                          if tag in held and held[tag] not in ("", None, {}) and field_digest(held[tag]) == digest)
+        else:
+            tags = self.mapped_tags + self.unmapped_tags
+        body = {"merge_fields": dict.fromkeys(tags, "")}
         if self.interest_ids:
             body["interests"] = dict.fromkeys(self.interest_ids, False)
         try:
@@ -2146,6 +2201,16 @@ BATCH_PHASES = (BatchPhase(_build_reads, _read_reads, plans=True), BatchPhase(_b
                  BatchPhase(_build_customers, _read_customers))
 
 
+def erase_members_left_in(configuration, list_id, row, log):
+    """Step: the erasure's rule for the members the erased ``row`` left under earlier addresses
+    (:meth:`ErasePlan.erase_members_left`), in the audience ``list_id``: one the shop leaves, where the erasure was
+    recorded (Initialize carries it out there). What the address's other contacts would learn is of that audience:
+    forgotten with it."""
+    leaving = copy.copy(configuration)
+    leaving.list_id = list_id
+    yield from plan(leaving, row, load(leaving, [row])).erase_members_left(log)
+
+
 def erasures_not_sent(shop_id):
     """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
     return {row.object_id: row for row in SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
@@ -2163,12 +2228,15 @@ def forget_audience(shop_id):
     consent last sent was given, and the contact no longer consents in the shop) becomes an unsubscribe
     request, which reaches a member the new audience has of the address (a marketer's import of the old
     audience) as it would have reached the old one (see :func:`shoop_mailchimp.consent.requested_change`).
+    Also where a confirmation was asked since (a newsletter block's press: anyone may type the address): it
+    gave no consent until its owner confirms, and the unsubscribe request takes its place (pressed again, it
+    asks again).
     An erasure not yet sent was of the old audience's member (Initialize carries it out there, or drops it
     when that audience is gone): its address is forgotten too, so that no member of the new audience is
     deleted; the customer is still deleted from the store. Returns how many rows were queued (sent once the
     shop is reconnected). Safe to run again (an Initialize that stopped before saving runs it again)."""
-    consent_sent = dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=False, opt_in=True).exclude(
-        consent_request=ConsentRequest.CONFIRM).values_list("object_id", "id"))
+    consent_sent = dict(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=False, opt_in=True).values_list(
+        "object_id", "id"))
     contact_ids = sorted(consent_sent)
     withdrawn = []
     for start in range(0, len(contact_ids), state.IDS_PER_STATEMENT):

@@ -540,6 +540,8 @@ class Emulator:
                 apply_member_changes(ctx, lst, member, {"merge_fields": merges or {}}, validate=False)
             elif type in MEMBER_EVENTS_STATUS:
                 set_status(member, MEMBER_EVENTS_STATUS[type])
+                if type == "subscribe" and merges:  # a form's signup writes what its owner typed there
+                    apply_member_changes(ctx, lst, member, {"merge_fields": merges}, validate=False)
             data = _event_data(type, member, old_email)
             member = lst.member_json(member)
             self.changed()
