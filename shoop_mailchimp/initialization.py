@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import ugettext as _
 
-from shoop_mailchimp import sites
+from shoop_mailchimp import reconciliation, sites
 from shoop_mailchimp.connected_site import link_connected_site, site_domain
 from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
@@ -79,6 +79,18 @@ def initialize(configuration, user=None):
     finally:
         journal.flush()
     return configuration
+
+
+def _read_old_audience(session, configuration, old_list_id, journal):
+    """The unsubscribes (and bounces) of the old audience's members the shop missed are applied before it forgets
+    that audience (:func:`shoop_mailchimp.reconciliation.read_audience_left`): clicked while the shop was
+    disconnected (its webhook deleted with the store), they withdraw the shop's consent, which the new audience
+    then gets. An old audience gone (deleted with its members) has nothing to tell."""
+    try:
+        reconciliation.read_audience_left(configuration, session, old_list_id)
+    except MailchimpNotFound:
+        journal.add("reconcile", "The audience %s the shop leaves no longer exists in Mailchimp: none of its "
+                    "members' unsubscribes could be read before the move" % old_list_id, kind=LogKind.WARNING)
 
 
 def _erase_in_old_audience(session, configuration, old_list_id, journal):
@@ -200,6 +212,7 @@ def _initialize(configuration, journal):
         # (chosen while disconnected, the old store deleted): they are forgotten below, once the erasures
         # recorded for that audience are done there.
         if moved:
+            _read_old_audience(session, configuration, old_list_id, journal)
             _erase_in_old_audience(session, configuration, old_list_id, journal)
         configuration.store_id = store_id
         configuration.site_script_url = link_connected_site(session, configuration, store_id, journal) or \

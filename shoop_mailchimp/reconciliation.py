@@ -26,6 +26,7 @@ good in Mailchimp, or a send that never arrived): they are queued again as they 
 as transactional and never subscribed (Mailchimp refuses addresses deleted for good; the failed list
 then says so).
 """
+import copy
 from datetime import timedelta
 
 from django.db import transaction
@@ -109,6 +110,27 @@ def reconcile(configuration, session, full=False, progress=None):
     return report
 
 
+def read_audience_left(configuration, session, list_id):
+    """Before the shop moves to another audience (``list_id`` is the one it leaves): what its members there tell
+    that the shop missed since its last reconciliation (an unsubscribe clicked in a campaign while the shop was
+    disconnected, its webhook deleted; a bounce; a webhook lost) is applied as a reconciliation would, and also to
+    rows with a change on its way: their send goes to the new audience, which cannot settle it. An unsubscribe
+    withdraws the shop's consent before the shop forgets that audience's facts. Returns the report."""
+    leaving = copy.copy(configuration)
+    leaving.list_id = list_id
+    since = None if configuration.reconciled_until is None else configuration.reconciled_until - OVERLAP
+    report = new_report(since is None, since)
+    for page, total in resources.member_pages(session, list_id, MEMBER_FIELDS, since):
+        report["total"] = total
+        with transaction.atomic():
+            _apply_page(leaving, page, report, [], timezone.now(), leaving_audience=True)
+        report["read"] += len(page)
+    log_event(configuration.shop_id, "reconcile", "Before leaving the audience %s: %s" % (list_id, summary(report)),
+              kind=LogKind.WARNING if any(report["found"].values()) else LogKind.INFO,
+              extra={key: report[key] for key in ("full", "since", "read", "total", "found")})
+    return report
+
+
 def summary(report):
     found = ", ".join("%s %d" % (name.replace("_", " "), count) for name, count in report["found"].items() if count)
     return "%s reconciliation: %d members read, %s; %d members the shop does not know" % (
@@ -122,7 +144,7 @@ def _last_changed(member):
         return timezone.now()
 
 
-def _apply_page(configuration, page, report, deferred, asked_at):
+def _apply_page(configuration, page, report, deferred, asked_at, leaving_audience=False):
     shop_id = configuration.shop_id
     emails = {(member.get("email_address") or "").lower() for member in page}
     ids = {member.get("unique_email_id") for member in page if member.get("unique_email_id")}
@@ -150,15 +172,17 @@ def _apply_page(configuration, page, report, deferred, asked_at):
             continue
         if not row.unique_email_id and member.get("unique_email_id"):
             member_ids[row.pk] = member["unique_email_id"]
-        _apply_member(configuration, row, member, report, deferred, asked_at)
-    state.remember_member_ids(member_ids)
+        _apply_member(configuration, row, member, report, deferred, asked_at, leaving_audience)
+    if not leaving_audience:
+        state.remember_member_ids(member_ids)
 
 
-def _apply_member(configuration, row, member, report, deferred, asked_at):
+def _apply_member(configuration, row, member, report, deferred, asked_at, leaving_audience=False):
     """Apply what the member says that the row does not know. ``deferred`` collects the change times of
     facts left for the next pass (the row had a change of its own on the way). ``asked_at``: when the page was
     asked for; a row sent since may have moved the member after Mailchimp read it (whose ``last_changed`` has whole
-    seconds, so it cannot tell), and its address is not taken from the page."""
+    seconds, so it cannot tell), and its address is not taken from the page. ``leaving_audience``: the shop moves
+    to another audience (:func:`read_audience_left`), where a change on its way will not settle this one."""
     email, status = member.get("email_address") or "", member.get("status") or ""
     if not (_email_changed(row, email) or _status_changed(row, status)):
         return
@@ -180,7 +204,7 @@ def _apply_member(configuration, row, member, report, deferred, asked_at):
         row.refresh_from_db()
     if not _status_changed(row, status):
         return
-    if row.status not in SETTLED:
+    if row.status not in SETTLED and not leaving_audience:
         # The shop holds a change Mailchimp has not got (on its way, or failed): its consent may be newer
         # than this status. Its send (or Resend) settles it; one on its way is read again next pass.
         report["found"]["left_for_later"] += 1

@@ -203,6 +203,13 @@ def mailchimp_settings(settings, mailchimp_emulator):
 
 
 @pytest.fixture
+def worker_delivery(mailchimp_settings, settings):
+    """Sends go only where the test drains (no background drainer started by the fixtures' commits): list it before
+    the fixtures that save."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+
+
+@pytest.fixture
 def fresh_configuration(shop, mailchimp_settings, mailchimp_account):
     """An enabled configuration for the default shop on a fresh emulator account, not yet initialized."""
     emulator, api_key, list_id = mailchimp_account

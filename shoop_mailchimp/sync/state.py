@@ -42,6 +42,10 @@ MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again).
 GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
                                           "found_tags", "foreign_member")
+#: Written by a close only where Mailchimp told the shop nothing of the member since the row was claimed (a webhook, a
+#: reconciliation: ``mailchimp_fact_at``): whose the subscription is. The address's owner confirming while the send
+#: that asked them is out makes it theirs (``member_events``); that send's close must not make it the contact's again.
+UNTOLD_FIELDS = ("consent_made",)
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900
@@ -326,14 +330,16 @@ def forget_audience(shop_id, kind, withdrawn):
     address, member status, consent last sent, member id, tags or Mailchimp event of the old audience, nor the members
     it left there); the rows ``withdrawn`` (ids of rows: consent last sent given, withdrawn in the shop since, chosen by
     :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`) carry an unsubscribe request. An erasure not yet sent
-    forgets its address too. Returns how many rows were queued."""
+    forgets its address too. The contact's address last sent (``shop_email``) and whether the member there was its
+    own (``foreign_member``) stay: the new audience's member of that address, if any, is the same mailbox's. Returns
+    how many rows were queued."""
     withdrawn = sorted(withdrawn)
     for start in range(0, len(withdrawn), IDS_PER_STATEMENT):
         _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
                          consent_request=ConsentRequest.UNSUBSCRIBE)
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
-                     shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
+                     member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
                      consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[])
     erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
     return erasures + _requeue(rows.filter(erase=False), **forgotten)
@@ -680,8 +686,7 @@ def close_synced_together(closes):
             continue
         values = dict(status=SyncStatus.SYNCED, lease_until=None, claimed_by="", batch_id="",
                       **_synced_fields(row, outcome))
-        layouts[tuple((name, isinstance(value, _IfUnchanged)) for name, value in values.items())].append(
-            (row, values))
+        layouts[tuple((name, type(value)) for name, value in values.items())].append((row, values))
     closed = set()
     for layout, rows in layouts.items():
         for start in range(0, len(rows), ROWS_PER_CLOSE):
@@ -699,24 +704,33 @@ def _update_held_together(layout, rows):
     table = quote(SyncState._meta.db_table)
     id_type = SyncState._meta.pk.rel_db_type(connection)
     value_types = [id_type, _db_type("claimed_by"), _db_type("version")]
+    told = quote(SyncState._meta.get_field("mailchimp_fact_at").column)
     assignments = []
-    for name, guarded in layout:
+    for name, kind in layout:
         column = quote(SyncState._meta.get_field(name).column)
         value = "v.c%d" % len(value_types)
-        if guarded:
+        if kind is _IfUnchanged:
             assignments.append("%s = CASE WHEN t.%s IS NOT DISTINCT FROM %s THEN v.c%d ELSE t.%s END" % (
                 column, column, value, len(value_types) + 1, column))
             value_types += [_db_type(name)] * 2
+        elif kind is _IfUntold:
+            assignments.append("%s = CASE WHEN t.%s IS NULL OR t.%s < %s THEN v.c%d ELSE t.%s END" % (
+                column, told, told, value, len(value_types) + 1, column))
+            value_types += [_db_type("mailchimp_fact_at"), _db_type(name)]
         else:
             assignments.append("%s = %s" % (column, value))
             value_types.append(_db_type(name))
+    told_field = SyncState._meta.get_field("mailchimp_fact_at")
     params = []
     for row, values in rows:
         params += [row.id, row.claimed_by, row.claimed_version]
-        for name, guarded in layout:
+        for name, kind in layout:
             value, field = values[name], SyncState._meta.get_field(name)
-            if guarded:
+            if kind is _IfUnchanged:
                 params += [field.get_db_prep_save(value.claimed, connection),
+                           field.get_db_prep_save(value.value, connection)]
+            elif kind is _IfUntold:
+                params += [told_field.get_db_prep_save(value.since, connection),
                            field.get_db_prep_save(value.value, connection)]
             else:
                 params.append(field.get_db_prep_save(value, connection))
@@ -748,13 +762,32 @@ class _IfUnchanged:
         self.claimed = claimed
 
 
+class _IfUntold:
+    """A fact written only where Mailchimp told the shop nothing of the member since ``since`` (the claim's second)."""
+
+    __slots__ = ("value", "since")
+
+    def __init__(self, value, since):
+        self.value = value
+        self.since = since
+
+
 def _fact_fields(row, facts):
-    """Fields of ``facts`` to write; a Mailchimp-side one only if it still holds its value of claim time."""
+    """Fields of ``facts`` to write; a Mailchimp-side one only if it still holds its value of claim time; whose the
+    subscription is only if Mailchimp told nothing since the claim."""
     unknown = set(facts) - set(FACT_FIELDS)
     if unknown:
         raise ValueError("Not a sync-state fact: %s" % ", ".join(sorted(unknown)))
-    return {name: _IfUnchanged(value, getattr(row, name)) if name in GUARDED_FIELDS else value
-            for name, value in facts.items()}
+    fields = {}
+    for name, value in facts.items():
+        if name in GUARDED_FIELDS:
+            fields[name] = _IfUnchanged(value, getattr(row, name))
+        elif name in UNTOLD_FIELDS and getattr(row, "claimed_at", None):
+            # Mailchimp's times have whole seconds: a fact of the claim's second may be newer.
+            fields[name] = _IfUntold(value, row.claimed_at.replace(microsecond=0))
+        else:
+            fields[name] = value
+    return fields
 
 
 def _close(row, status, kept_if_pending=(), **fields):
@@ -785,7 +818,13 @@ def _update_held(row, values, version=None):
     for name, value in values.items():
         field = SyncState._meta.get_field(name)
         column = connection.ops.quote_name(field.column)
-        if not isinstance(value, _IfUnchanged):
+        if isinstance(value, _IfUntold):
+            told = connection.ops.quote_name(SyncState._meta.get_field("mailchimp_fact_at").column)
+            assignments.append("%s = CASE WHEN %s IS NULL OR %s < %%s THEN %%s ELSE %s END" % (
+                column, told, told, column))
+            params += [SyncState._meta.get_field("mailchimp_fact_at").get_db_prep_save(value.since, connection),
+                       field.get_db_prep_save(value.value, connection)]
+        elif not isinstance(value, _IfUnchanged):
             assignments.append("%s = %%s" % column)
             params.append(field.get_db_prep_save(value, connection))
         elif value.claimed is None:

@@ -9,12 +9,6 @@ from tests.admin.conftest import post_shop_form, url
 from tests.helpers import another_worker_held, make_all_due, new_person, row_of, send_due
 
 
-@pytest.fixture
-def worker_delivery(settings):
-    """Sends go only where the test drains (no background drainer started by the fixtures' commits)."""
-    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
-
-
 @pytest.mark.django_db(transaction=True)  # a thread of its own (the worker) reads the test's data
 @pytest.mark.parametrize("withdrawn", [False, True], ids=["consenting", "consent-withdrawn-meanwhile"])
 @pytest.mark.parametrize("overlap", [False, True], ids=["control-sent-before-the-move", "out-during-the-move"])

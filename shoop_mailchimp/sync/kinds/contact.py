@@ -631,7 +631,12 @@ class ContactPlan:
         #: Another contact's row of the address was first claimed in the second this one was (:func:`stamps_shared`):
         #: a member found signed up in it is not taken for one an earlier attempt of this row created.
         self.stamp_shared = bool(stamp_shared)
-        if self.proven:
+        #: The shop moved to another audience (:func:`forget_audience`) since the contact's member of this very
+        #: address was its own in the old one: the member the new audience has of it (a marketer's import of the
+        #: old audience) is its own too, the same mailbox's.
+        self.own_before_the_move = not (row.email or "").strip() and getattr(row, "foreign_member", None) is False \
+            and bool(row.shop_email) and _same(row.shop_email, self.shop_email)
+        if self.proven or self.own_before_the_move:
             self.owned = True
         elif not arriving:
             self.owned = not getattr(row, "foreign_member", False)
