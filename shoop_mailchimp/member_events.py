@@ -262,6 +262,8 @@ def handle_upemail(configuration, event, states=None):
     way when the event arrives does not undo it, and the contact is sent again to the new address.
     """
     old_email, new_email = event["data"]["old_email"], event["data"]["new_email"]
+    # A member a contact left at the old address (its erasure deletes it) is at the new one now.
+    state.follow_members_left(configuration.shop_id, SyncKind.CONTACT, old_email, new_email)
     states, refusal = _applicable(configuration, event, old_email, states)
     if refusal:
         return refusal

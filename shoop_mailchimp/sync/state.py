@@ -20,11 +20,11 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
-from shoop_mailchimp.mailchimp.members import ERASED, PENDING, SUBSCRIBED, UNSUBSCRIBED
+from shoop_mailchimp.mailchimp.members import ERASED, PENDING, SUBSCRIBED, UNSUBSCRIBED, address_key
 from shoop_mailchimp.models import ConsentRequest, MailchimpConfiguration, SyncState, SyncStatus
 from shoop_mailchimp.sync.backoff import gives_up, next_attempt
 from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
@@ -449,6 +449,23 @@ def remember_member_ids(member_ids):
             unique_email_id=Case(*[When(id=pk, then=Value(member_id)) for pk, member_id in chunk],
                                  default=F("unique_email_id")))
     return updated
+
+
+def follow_members_left(shop_id, kind, old_email, new_email):
+    """Mailchimp moved a member to ``new_email`` (an ``upemail``): the rows that remember a member they left at
+    ``old_email`` (``SyncState.members_left``, erased ones too: their erasure reads it) remember it there now, so
+    that an erasure finds it. Each row is written only if its entries are still as read. Returns how many."""
+    old_key, followed = address_key(old_email), 0
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind).annotate(left_size=Length("members_left")).filter(
+        left_size__gt=2).only("id", "members_left", "version")
+    for row in rows:
+        entries = row.members_left or []
+        if not any(address_key(entry.get("email", "")) == old_key for entry in entries):
+            continue
+        moved = [dict(entry, email=new_email) if address_key(entry.get("email", "")) == old_key else entry
+                 for entry in entries]
+        followed += SyncState.objects.filter(id=row.id, version=row.version).update(members_left=moved)
+    return followed
 
 
 def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):
