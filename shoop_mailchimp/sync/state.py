@@ -42,10 +42,10 @@ MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again).
 GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
                                           "found_tags", "foreign_member")
-#: Written by a close only where Mailchimp told the shop nothing of the member since the row was claimed (a webhook, a
-#: reconciliation: ``mailchimp_fact_at``): whose the subscription is. The address's owner confirming while the send
-#: that asked them is out makes it theirs (``member_events``); that send's close must not make it the contact's again.
-UNTOLD_FIELDS = ("consent_made",)
+#: Written by a close only where another field still holds its claim-time value: whose the subscription is, where the
+#: member's status is as the send found it. The address's owner confirming while the send that asked them is out
+#: (the ``subscribe`` webhook: the status, and the subscription theirs) must not be undone by that send's close.
+GUARDED_BY = {"consent_made": "member_status"}
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900
@@ -703,7 +703,8 @@ def close_synced_together(closes):
             continue
         values = dict(status=SyncStatus.SYNCED, lease_until=None, claimed_by="", batch_id="",
                       **_synced_fields(row, outcome))
-        layouts[tuple((name, type(value)) for name, value in values.items())].append((row, values))
+        layouts[tuple((name, value.guard if isinstance(value, _IfUnchanged) else None)
+                      for name, value in values.items())].append((row, values))
     closed = set()
     for layout, rows in layouts.items():
         for start in range(0, len(rows), ROWS_PER_CLOSE):
@@ -721,33 +722,25 @@ def _update_held_together(layout, rows):
     table = quote(SyncState._meta.db_table)
     id_type = SyncState._meta.pk.rel_db_type(connection)
     value_types = [id_type, _db_type("claimed_by"), _db_type("version")]
-    told = quote(SyncState._meta.get_field("mailchimp_fact_at").column)
     assignments = []
-    for name, kind in layout:
+    for name, guard in layout:
         column = quote(SyncState._meta.get_field(name).column)
         value = "v.c%d" % len(value_types)
-        if kind is _IfUnchanged:
+        if guard:
+            guarded = quote(SyncState._meta.get_field(guard).column)
             assignments.append("%s = CASE WHEN t.%s IS NOT DISTINCT FROM %s THEN v.c%d ELSE t.%s END" % (
-                column, column, value, len(value_types) + 1, column))
-            value_types += [_db_type(name)] * 2
-        elif kind is _IfUntold:
-            assignments.append("%s = CASE WHEN t.%s IS NULL OR t.%s < %s THEN v.c%d ELSE t.%s END" % (
-                column, told, told, value, len(value_types) + 1, column))
-            value_types += [_db_type("mailchimp_fact_at"), _db_type(name)]
+                column, guarded, value, len(value_types) + 1, column))
+            value_types += [_db_type(guard), _db_type(name)]
         else:
             assignments.append("%s = %s" % (column, value))
             value_types.append(_db_type(name))
-    told_field = SyncState._meta.get_field("mailchimp_fact_at")
     params = []
     for row, values in rows:
         params += [row.id, row.claimed_by, row.claimed_version]
-        for name, kind in layout:
+        for name, guard in layout:
             value, field = values[name], SyncState._meta.get_field(name)
-            if kind is _IfUnchanged:
-                params += [field.get_db_prep_save(value.claimed, connection),
-                           field.get_db_prep_save(value.value, connection)]
-            elif kind is _IfUntold:
-                params += [told_field.get_db_prep_save(value.since, connection),
+            if guard:
+                params += [SyncState._meta.get_field(guard).get_db_prep_save(value.claimed, connection),
                            field.get_db_prep_save(value.value, connection)]
             else:
                 params.append(field.get_db_prep_save(value, connection))
@@ -770,38 +763,29 @@ def _db_type(name):
 
 
 class _IfUnchanged:
-    """A fact written only where its field still holds what it held when the row was claimed."""
+    """A fact written only where its field (or the field ``guard``) still holds what it held when the row was
+    claimed (``claimed``)."""
 
-    __slots__ = ("value", "claimed")
+    __slots__ = ("value", "claimed", "guard")
 
-    def __init__(self, value, claimed):
+    def __init__(self, value, claimed, guard=None):
         self.value = value
         self.claimed = claimed
-
-
-class _IfUntold:
-    """A fact written only where Mailchimp told the shop nothing of the member since ``since`` (the claim's second)."""
-
-    __slots__ = ("value", "since")
-
-    def __init__(self, value, since):
-        self.value = value
-        self.since = since
+        self.guard = guard
 
 
 def _fact_fields(row, facts):
     """Fields of ``facts`` to write; a Mailchimp-side one only if it still holds its value of claim time; whose the
-    subscription is only if Mailchimp told nothing since the claim."""
+    subscription is only if the member's status does (``GUARDED_BY``)."""
     unknown = set(facts) - set(FACT_FIELDS)
     if unknown:
         raise ValueError("Not a sync-state fact: %s" % ", ".join(sorted(unknown)))
     fields = {}
     for name, value in facts.items():
         if name in GUARDED_FIELDS:
-            fields[name] = _IfUnchanged(value, getattr(row, name))
-        elif name in UNTOLD_FIELDS and getattr(row, "claimed_at", None):
-            # Mailchimp's times have whole seconds: a fact of the claim's second may be newer.
-            fields[name] = _IfUntold(value, row.claimed_at.replace(microsecond=0))
+            fields[name] = _IfUnchanged(value, getattr(row, name), guard=name)
+        elif name in GUARDED_BY:
+            fields[name] = _IfUnchanged(value, getattr(row, GUARDED_BY[name]), guard=GUARDED_BY[name])
         else:
             fields[name] = value
     return fields
@@ -835,21 +819,18 @@ def _update_held(row, values, version=None):
     for name, value in values.items():
         field = SyncState._meta.get_field(name)
         column = connection.ops.quote_name(field.column)
-        if isinstance(value, _IfUntold):
-            told = connection.ops.quote_name(SyncState._meta.get_field("mailchimp_fact_at").column)
-            assignments.append("%s = CASE WHEN %s IS NULL OR %s < %%s THEN %%s ELSE %s END" % (
-                column, told, told, column))
-            params += [SyncState._meta.get_field("mailchimp_fact_at").get_db_prep_save(value.since, connection),
-                       field.get_db_prep_save(value.value, connection)]
-        elif not isinstance(value, _IfUnchanged):
+        if not isinstance(value, _IfUnchanged):
             assignments.append("%s = %%s" % column)
             params.append(field.get_db_prep_save(value, connection))
-        elif value.claimed is None:
-            assignments.append("%s = CASE WHEN %s IS NULL THEN %%s ELSE %s END" % (column, column, column))
+            continue
+        guard = SyncState._meta.get_field(value.guard)
+        guarded = connection.ops.quote_name(guard.column)
+        if value.claimed is None:
+            assignments.append("%s = CASE WHEN %s IS NULL THEN %%s ELSE %s END" % (column, guarded, column))
             params.append(field.get_db_prep_save(value.value, connection))
         else:
-            assignments.append("%s = CASE WHEN %s = %%s THEN %%s ELSE %s END" % (column, column, column))
-            params += [field.get_db_prep_save(value.claimed, connection),
+            assignments.append("%s = CASE WHEN %s = %%s THEN %%s ELSE %s END" % (column, guarded, column))
+            params += [guard.get_db_prep_save(value.claimed, connection),
                        field.get_db_prep_save(value.value, connection)]
     conditions = ["%s = %%s" % connection.ops.quote_name(name) for name in ("id", "claimed_by")]
     params += [row.id, row.claimed_by]

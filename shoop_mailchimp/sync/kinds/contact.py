@@ -632,11 +632,11 @@ class ContactPlan:
         #: a member found signed up in it is not taken for one an earlier attempt of this row created.
         self.stamp_shared = bool(stamp_shared)
         #: The shop moved to another audience (:func:`forget_audience`) since the contact's member of this very
-        #: address was its own in the old one: the member the new audience has of it (a marketer's import of the
-        #: old audience) is its own too, the same mailbox's.
+        #: address was its own in the old one: a member the new audience has of it that holds the contact's data as
+        #: the shop writes them (a marketer's import of the old audience) is its own copy (:meth:`_own_copy`).
         self.own_before_the_move = not (row.email or "").strip() and getattr(row, "foreign_member", None) is False \
             and bool(row.shop_email) and _same(row.shop_email, self.shop_email)
-        if self.proven or self.own_before_the_move:
+        if self.proven:
             self.owned = True
         elif not arriving:
             self.owned = not getattr(row, "foreign_member", False)
@@ -948,11 +948,17 @@ class ContactPlan:
             status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.first_unproven:
             # The member Mailchimp holds of the address, read first (one GET), as the newsletter block's signup does.
-            held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
+            held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS + (
+                ",merge_fields" if self.own_before_the_move else ""))
             if held is not None and self.created_by_an_earlier_attempt(held):
                 self.owned = self.creates = True
                 log("member.recovered", "Mailchimp holds a member of %s, created by an earlier attempt of this "
                     "contact's whose answer never came back (its signup time is that attempt's): the contact's own"
+                    % self.email)
+            elif held is not None and self.own_before_the_move and self._own_copy(held):
+                self.owned = True
+                log("member.kept", "The audience holds a member of %s with this contact's data as the shop wrote them "
+                    "to its own member in the audience the shop left (a marketer's import): the contact's own"
                     % self.email)
             elif held is not None:
                 # The member is another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's
@@ -1129,9 +1135,9 @@ class ContactPlan:
         was given for another address): a member it creates there asks the address's owner to confirm (pending), and
         one there keeps its status. Returns the status for the new address's write: none."""
         if not self.previous_left:
+            yield from self._left_behind(archiving=True)
             try:
                 yield Operation("DELETE", member_path(self.configuration.list_id, self.previous_email))
-                yield from self._left_behind()
                 log("member.archived", "%s was archived: the contact moved to %s, which another contact proved "
                     "theirs" % (self.previous_email, self.email))
             except MailchimpNotFound:
@@ -1139,24 +1145,23 @@ class ContactPlan:
         self.member["status_if_new"] = members.PENDING if self.permission else members.TRANSACTIONAL
         return None
 
-    def _left_behind(self):
-        """Step: the contact's own member stays under the address it leaves (archived, or not moved onto a member
-        another holds): remembered, so that its erasure deletes it too, with its status (a subscription there since
-        is its owner's: :meth:`_back_at_member_left`) and a digest of each merge field it holds now (the contact's
-        data), so that an erasure that must keep the member clears those, and not what its owner types there since
-        (:func:`left_field_digests`). Unread (an outage), the erasure clears every field the shop fills."""
+    def _left_behind(self, archiving=False):
+        """Step: the contact's own member stays under the address it leaves (``archiving``: the caller archives it
+        next; or not moved onto a member another holds): remembered, so that its erasure deletes it too, with its
+        status as left (a subscription there since is its owner's: :meth:`_back_at_member_left`) and a digest of
+        each merge field it holds (the contact's data), so that an erasure that must keep the member clears those,
+        and not what its owner types there since (:func:`left_field_digests`). Read before the archive: a failed
+        read fails the send before anything changed, and its retry reads again."""
+        member = yield from read_member(self.configuration.list_id, self.previous_email, "status,merge_fields")
+        if member is None:
+            return  # deleted in Mailchimp meanwhile: nothing stays under the old address
         known = self.members_left if self.members_left is not None else getattr(self.row, "members_left", None)
-        left = [dict(member) for member in known or []
-                if address_key(member.get("email", "")) != address_key(self.previous_email)]
-        entry = {"email": self.previous_email, "unique_email_id": self.row.unique_email_id}
-        try:
-            member = yield from read_member(self.configuration.list_id, self.previous_email, "status,merge_fields")
-        except MailchimpAPIError:
-            member = None
-        if member is not None:
-            entry["status"] = member.get("status", "")
-            entry["fields"] = left_field_digests(member.get("merge_fields") or {})
-        self.members_left = left + [entry]
+        left = [dict(entry) for entry in known or []
+                if address_key(entry.get("email", "")) != address_key(self.previous_email)]
+        self.members_left = left + [{
+            "email": self.previous_email, "unique_email_id": self.row.unique_email_id,
+            "status": members.ARCHIVED if archiving else member.get("status", ""),
+            "fields": left_field_digests(member.get("merge_fields") or {})}]
 
     def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
@@ -1230,9 +1235,9 @@ class ContactPlan:
                 raise
             # The new address already has a member of its own. The person lives there now: the old
             # address is archived (no longer mailed), and the shop's consent goes with the person.
+            yield from self._left_behind(archiving=True)  # archived, it keeps the contact's data
             try:
                 yield Operation("DELETE", member_path(list_id, self.previous_email))
-                yield from self._left_behind()  # archived, it keeps the contact's data
             except MailchimpNotFound:
                 pass
             # The tags the shop applied (and found) are the archived member's: the member moved into carries its
@@ -1292,6 +1297,15 @@ class ContactPlan:
         member = yield from read_member(self.configuration.list_id, self.email, "status,unique_email_id")
         return member is not None and self._back_at_member_left(member)
 
+    def _own_copy(self, member):
+        """Whether ``member`` (found at the contact's address in the audience the shop moved to) holds the contact's
+        data as this send writes them: every merge field both fill holds the same value, and there is one. A
+        signup of the mailbox's owner there holds their own; one with nothing to compare (no names) is not taken."""
+        held = member.get("merge_fields") or {}
+        written = {tag: value for tag, value in self.member.get("merge_fields", {}).items()
+                   if value not in ("", None, {}) and held.get(tag) not in ("", None, {})}
+        return bool(written) and all(held[tag] == value for tag, value in written.items())
+
     def _left_here(self, member):
         """The entries of :attr:`SyncState.members_left` naming ``member`` (read at the address the contact arrives
         at): its address and ``unique_email_id``."""
@@ -1340,7 +1354,7 @@ class ContactPlan:
             try:
                 member = yield Operation("PATCH", member_path(list_id, self.previous_email), {"status": status})
                 left = (member or {}).get("status", "")
-                if left and self.members_left and "status" in self.members_left[-1]:
+                if left and self.members_left and self.members_left[-1].get("email") == self.previous_email:
                     self.members_left[-1]["status"] = left  # the member it left is as the change made it
             except MailchimpNotFound:
                 pass
