@@ -1,12 +1,12 @@
-"""Found by independent review aud28 (issue 19), F2 (consent; open: a strict xfail until fixed):
-``state.proven_anothers`` (``shop_consent.record_proof``: the address's owner clicked the activation link) marks
-``consent_made`` only on other rows of the address whose ``opt_in`` is True and whose member is subscribed or pending
-*as the row says now*. A stranger's account whose first send (its consent: it creates and subscribes the member) is
-still out with a worker has ``opt_in`` None, ``member_status`` "" until that send closes: the proof marks it
-``foreign_member`` (which the close keeps: guarded) but not ``consent_made``, and the close records opt_in True,
-subscribed, consent_made False (a first send "arrives"). The subscription made by the stranger's consent alone is then
-taken for the owner's (``receivers.contacts.withdrawn_own_only_in``): the stranger's Unsubscribe is "its own consent
-only", and the owner, who never consented, stays subscribed."""
+"""Found by independent review aud28 (issue 19), F2 (consent): ``state.proven_anothers`` (``shop_consent.record_proof``:
+the address's owner clicked the activation link) marks ``consent_made`` only on other rows of the address whose
+``opt_in`` is True and whose member is subscribed or pending *as the row says now*. A stranger's account whose first
+send (its consent: it creates and subscribes the member) is still out with a worker has ``opt_in`` None,
+``member_status`` "" until that send closes: the proof marks it ``foreign_member`` (which the close keeps: guarded) but
+not ``consent_made``, and the close records opt_in True, subscribed, consent_made False (a first send "arrives"). The
+subscription made by the stranger's consent alone is then taken for the owner's
+(``receivers.contacts.withdrawn_own_only_in``): the stranger's Unsubscribe is "its own consent only", and the owner, who
+never consented, stays subscribed."""
 import pytest
 from django.test import Client
 
@@ -16,9 +16,7 @@ from tests.storefront.helpers import choose, page_messages, registered_account
 
 
 @pytest.mark.django_db(transaction=True)  # a thread of its own (the worker) reads the test's data
-@pytest.mark.parametrize("overlap", [False, pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, reason='open (aud28 F2): a proof during a first send leaves consent_made unset'))],
-    ids=["control-proof-after-the-close", "proof-while-out"])
+@pytest.mark.parametrize("overlap", [False, True], ids=["control-proof-after-the-close", "proof-while-out"])
 def test_a_strangers_unsubscribe_ends_the_subscription_its_consent_made_though_the_owner_proved_meanwhile(
         shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, overlap):
     """Single opt-in. A stranger registers an account with Ann's address, with consent: its first send finds no

@@ -842,8 +842,9 @@ class ContactPlan:
             "", members.SUBSCRIBED)
 
     def consent_made_fact(self, status, status_before, member_status):
-        """:func:`consent_made` for this plan's member write."""
-        return consent_made(self.permission, self.arriving, status, status_before, member_status)
+        """:func:`consent_made` for this plan's member write (``creating`` still: it created the member)."""
+        return consent_made(self.permission, self.arriving, status, status_before, member_status,
+                            created=self.creating)
 
     def existed_without_consent(self, status, member_status):
         """:func:`existed_without_consent` for this plan's send (``status``: the status the write asked for)."""
@@ -1465,15 +1466,17 @@ def existed_without_consent(consent_request, permission, status_sent, member_sta
         consent.confirmed_already(member_status))
 
 
-def consent_made(permission, arriving, status_sent, status_before, member_status):
+def consent_made(permission, arriving, status_sent, status_before, member_status, created=False):
     """The one rule of "the contact's consent made the member's subscription" (``SyncState.consent_made``), for both
     transports: what the row records after a member write (None: as it was). Made: the write sent the consent as a
     change (``status_sent``, subscribed or pending) to a member that was neither (``status_before``: as the first
-    write's answer showed it, or as the row last knew it), and Mailchimp's answer shows it subscribed or pending:
-    nobody else's consent is behind that subscription, even on a member not the contact's (a guest buyer's). Not
-    made, or no longer: the contact does not consent (``permission``), or arrives at the address by this send."""
-    if permission and status_sent in CONSENTED and member_status in CONSENTED and (
-            status_before not in ("",) + CONSENTED):
+    write's answer showed it, or as the row last knew it), or it ``created`` the member (none was there), and
+    Mailchimp's answer shows it subscribed or pending: nobody else's consent is behind that subscription, even on a
+    member not the contact's (a guest buyer's; or one whose address another contact proved since, while the send
+    was out). Not made, or no longer: the contact does not consent (``permission``), or arrives at the address by
+    this send at a member that was there."""
+    if permission and member_status in CONSENTED and (created or status_sent in CONSENTED and (
+            status_before not in ("",) + CONSENTED)):
         return True
     return False if not permission or arriving else None
 
@@ -2060,7 +2063,7 @@ def _read_reads(configuration, row, results, facts):
         return result_outcome(read, "read")
     if operation_failed(read):
         # Mailchimp holds none: the write only creates the contact's own (refused if another's is there by then).
-        facts.update(foreign_member=False, member_write=facts["create_write"])
+        facts.update(foreign_member=False, member_write=facts["create_write"], created=True)
     elif created_by_an_earlier_attempt(batches.response_of(read), row, facts.get("stamp_shared", False)):
         facts["foreign_member"] = False  # the contact's own, created by an earlier attempt of its row
     else:
@@ -2180,7 +2183,7 @@ def _read_customers(configuration, row, results, facts):
                            learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
                            foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
     made = consent_made(facts["opt_in"], facts.get("arriving", False), facts.get("status_change"),
-                        facts.get("status_before", ""), facts["member_status"])
+                        facts.get("status_before", ""), facts["member_status"], created=facts.get("created", False))
     if made is not None:
         outcome.facts["consent_made"] = made
     return outcome
