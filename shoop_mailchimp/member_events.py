@@ -182,7 +182,10 @@ def handle_subscribe(configuration, event, states=None):
     # A subscription asked for where the address proved nothing (ConsentRequest.CONFIRM): its owner has now
     # confirmed, and that is the consent the shop records. A queryset update: nothing is sent back.
     # The consent is this shop's (its audience mailed the link): it counts in the other shops only where it did.
-    asked = [row for row in states if row.consent_request == ConsentRequest.CONFIRM]
+    # Not a confirmation fired before it was asked for (a late delivery of an older subscribe: it cannot answer it).
+    # Mailchimp's fired_at has whole seconds: one of the request's second counts.
+    asked = [row for row in states if row.consent_request == ConsentRequest.CONFIRM and not (
+        row.consent_requested_at and event["fired_at"] < row.consent_requested_at.replace(microsecond=0))]
     asked_contacts = shop_contacts(configuration.shop_id).filter(pk__in=[row.object_id for row in asked])
     fresh = set(asked_contacts.filter(marketing_permission=False).values_list("pk", flat=True))
     given = asked_contacts.filter(pk__in=fresh, marketing_permission=False).update(marketing_permission=True)

@@ -4,7 +4,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from shuup.core.models import ContactGroup
 
 from shoop_mailchimp.models import ContactGroupInterest, SyncKind
-from shoop_mailchimp.receivers.recording import record
+from shoop_mailchimp.receivers.recording import record, record_facts_changed
 from shoop_mailchimp.shops import recording_shop_ids, shop_ids_for_contact
 from shoop_mailchimp.sync.kinds.group import concerns_mailchimp, membership_matters, names_members
 
@@ -26,7 +26,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
         if action in ("post_add", "post_remove", "post_clear"):
             for shop_id in shop_ids_for_contact(instance):
                 if pk_set is None or membership_matters(shop_id, pk_set):
-                    record(shop_id, SyncKind.CONTACT, [instance.pk])
+                    record_facts_changed(shop_id, [instance.pk])
         return
     if action == "pre_clear":
         pk_set = set(instance.members.values_list("pk", flat=True))
@@ -34,7 +34,7 @@ def group_members_changed(sender, instance, action, reverse, pk_set, **kwargs):
         return
     for shop_id in _shop_ids_for_group(instance):
         if membership_matters(shop_id, [instance.pk]):
-            record(shop_id, SyncKind.CONTACT, pk_set or [])
+            record_facts_changed(shop_id, pk_set or [])
 
 
 def _shop_ids_for_group(group):
@@ -57,7 +57,7 @@ def group_renamed(sender, instance, raw=False, **kwargs):
     group_saved(ContactGroup, instance.master)
     for shop_id in _shop_ids_for_group(instance.master):
         if names_members(shop_id, [instance.master_id]):
-            record(shop_id, SyncKind.CONTACT, instance.master.members.values_list("pk", flat=True), only_known=True)
+            record_facts_changed(shop_id, instance.master.members.values_list("pk", flat=True), only_known=True)
 
 
 def group_deleting(sender, instance, **kwargs):
@@ -65,7 +65,7 @@ def group_deleting(sender, instance, **kwargs):
     delete takes the memberships with it."""
     for shop_id in _shop_ids_for_group(instance):
         if names_members(shop_id, [instance.pk]):
-            record(shop_id, SyncKind.CONTACT, instance.members.values_list("pk", flat=True), only_known=True)
+            record_facts_changed(shop_id, instance.members.values_list("pk", flat=True), only_known=True)
 
 
 def group_deleted(sender, instance, **kwargs):

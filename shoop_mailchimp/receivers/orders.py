@@ -18,7 +18,7 @@ from shoop_mailchimp.receivers.contacts import (
     ORDER_EDITED,
     consent_given_again,
 )
-from shoop_mailchimp.receivers.recording import recall, record, remember
+from shoop_mailchimp.receivers.recording import recall, record, record_facts_changed, remember
 from shoop_mailchimp.shops import recording_shop_ids
 from shoop_mailchimp.storefront.attribution import forget_recipient, remember_for_order
 from shoop_mailchimp.sync import state
@@ -134,7 +134,7 @@ def order_created(sender, order, source=None, **kwargs):
             log_event(order.shop_id, "consent.given", "Order %s was placed with the marketing box ticked: the "
                       "customer's consent, given in another shop only, counts in every shop." % (
                           order.identifier or order.pk), contact_id=customer.pk, order_id=order.pk)
-    record(order.shop_id, SyncKind.CONTACT, [customer.pk])
+    record_facts_changed(order.shop_id, [customer.pk])
 
 
 def order_status_changed_receiver(sender, order, old_status=None, **kwargs):
@@ -160,7 +160,7 @@ def order_saved(sender, order, **kwargs):
     (:func:`~shoop_mailchimp.sync.kinds.order.with_customer`): a save reads nothing of the order."""
     recorded = state.record(order.shop_id, SyncKind.ORDER, [order.pk], only_known=True)
     if recorded and order.customer_id:
-        state.record(order.shop_id, SyncKind.CONTACT, [order.customer_id], only_known=True)
+        record_facts_changed(order.shop_id, [order.customer_id], only_known=True)
     if recorded:
         schedule_delivery(order.shop_id)
 

@@ -218,18 +218,34 @@ def subscribe_after_activation(contact):
     company activated again later (a credit hold lifted) subscribes nobody who unsubscribed since."""
     with transaction.atomic():
         asked = {}
-        for shop_id, entry_id in MailchimpLogEntry.objects.filter(
-                action=AWAITING_ACTIVATION, contact_id=contact.pk).values_list("shop_id", "pk"):
-            asked[shop_id] = max(entry_id, asked.get(shop_id, 0))
+        for shop_id, entry_id, asked_on in MailchimpLogEntry.objects.filter(
+                action=AWAITING_ACTIVATION, contact_id=contact.pk).values_list("shop_id", "pk", "created_on"):
+            if entry_id > asked.get(shop_id, (0, None))[0]:
+                asked[shop_id] = (entry_id, asked_on)
         used = {}
         for shop_id, entry_id in MailchimpLogEntry.objects.filter(
                 action=ACTIVATION_USED, contact_id=contact.pk).values_list("shop_id", "pk"):
             used[shop_id] = max(entry_id, used.get(shop_id, 0))
-        waiting = [shop_id for shop_id, entry_id in asked.items() if entry_id > used.get(shop_id, 0)]
-        for shop in Shop.objects.filter(pk__in=waiting):
+        waiting = {shop_id: asked_on for shop_id, (entry_id, asked_on) in asked.items()
+                   if entry_id > used.get(shop_id, 0)}
+        for shop in Shop.objects.filter(pk__in=list(waiting)):
+            if _said_no_since(shop.pk, contact, waiting[shop.pk]):
+                log_event(shop.pk, ACTIVATION_USED, "The account was activated; the newsletter asked for at its "
+                          "registration is not subscribed: the address unsubscribed (or bounced) since.",
+                          contact_id=contact.pk)
+                continue
             log_event(shop.pk, ACTIVATION_USED, "The account was activated: the newsletter asked for at its "
                       "registration becomes the shopper's consent (once).", contact_id=contact.pk)
             subscribe_person(shop, contact, ACTIVATION)
+
+
+def _said_no_since(shop_id, contact, asked_on):
+    """Whether Mailchimp told the shop, after the registration's wish (``asked_on``), that the contact's address
+    unsubscribed or bounced: a later no than the wish, which it overrides. Mailchimp's times have whole seconds: a
+    no of the wish's second counts as later."""
+    return SyncState.objects.contacts().filter(
+        shop_id=shop_id, object_id=contact.pk, member_status__in=(members.UNSUBSCRIBED, members.CLEANED),
+        mailchimp_fact_at__gte=asked_on.replace(microsecond=0)).exists()
 
 
 def withdraw_consent(shop, contact):

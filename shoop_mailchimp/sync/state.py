@@ -330,16 +330,14 @@ def forget_audience(shop_id, kind, withdrawn):
     address, member status, consent last sent, member id, tags or Mailchimp event of the old audience, nor the members
     it left there); the rows ``withdrawn`` (ids of rows: consent last sent given, withdrawn in the shop since, chosen by
     :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`) carry an unsubscribe request. An erasure not yet sent
-    forgets its address too. The contact's address last sent (``shop_email``) and whether the member there was its
-    own (``foreign_member``) stay: the new audience's member of that address, if any, is the same mailbox's. Returns
-    how many rows were queued."""
+    forgets its address too. Returns how many rows were queued."""
     withdrawn = sorted(withdrawn)
     for start in range(0, len(withdrawn), IDS_PER_STATEMENT):
         _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
                          consent_request=ConsentRequest.UNSUBSCRIBE)
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
-                     member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
+                     shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
                      consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[])
     erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
     return erasures + _requeue(rows.filter(erase=False), **forgotten)

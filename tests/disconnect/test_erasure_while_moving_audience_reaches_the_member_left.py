@@ -8,10 +8,7 @@ the old audience for good, on a member nobody else has."""
 import pytest
 from shuup.core.models import get_person_contact
 
-from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.sync.drainer import drain
-from tests.admin.conftest import post_shop_form, url
-from tests.disconnect.test_another_audience import disconnect_deleting_the_store
+from tests.disconnect.helpers import disconnect_and_delete_the_store, initialize_with
 from tests.helpers import send_due
 from tests.storefront.helpers import bea_leaves_her_member
 
@@ -33,14 +30,10 @@ def test_an_erasure_recorded_before_an_audience_move_deletes_the_member_the_cont
     member = emulator.get_member(api_key, list_id, bea_addr)
     assert (member["merge_fields"].get("FNAME"), member["merge_fields"].get("LNAME")) == ("Bea", "Private"), "setup"
     if moved:
-        admin_client.post(url("disconnect"))
-        disconnect_deleting_the_store(admin_client, connected, emulator)
+        disconnect_and_delete_the_store(admin_client, connected, emulator)
     get_person_contact(bea_user).delete()
     if moved:
-        other_list = emulator.add_list(api_key, name="New audience")
-        assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
-        drain()
-        assert MailchimpConfiguration.objects.get(pk=connected.pk).is_active, "setup: the shop sends again"
+        initialize_with(admin_client, connected, emulator.add_list(api_key, name="New audience"))
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, bea_addr)
     assert member is None, (

@@ -1,35 +1,30 @@
-"""Found by independent review aud29 (issue 19), F3 (consent) and F4 (data): the marketer imported the old audience's
-members into the new one; the shop moves there."""
+"""Found by independent review aud29 (issue 19), F3 (consent) and F4 (data), open (strict xfails until fixed; a first
+fix, which took a member of the contact's address for its own copy, let a stranger's account take the owner's own signup
+there: aud30 F1, aud31 F4): the marketer imported the old audience's members into the new one; the shop moves there."""
 import pytest
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, url
+from tests.disconnect.helpers import move_to_another_audience, work_rounds
 from tests.helpers import new_person, row_of
 from tests.storefront.conftest import newsletter_block  # noqa: F401 (a fixture: the storefront's theme and block)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
+#: The imported copy of a contact's own member is taken for a stranger's: open.
+IMPORTED_OWN_MEMBER_OPEN = ("open (aud29 F3 F4, aud31 F2 F5): a contact's own member imported into a new audience is "
+                            "taken for a stranger's")
+
 
 def move_with_import(admin_client, connected, emulator, api_key, list_id, ann):
-    admin_client.post(url("disconnect"))
-    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
-    run_due_work()
-    other_list = emulator.add_list(api_key, name="New audience")
-    old = emulator.get_member(api_key, list_id, ann.email)
-    emulator.add_members(api_key, other_list, [ann.email], status="subscribed",
-                         merge_fields={"FNAME": old["merge_fields"]["FNAME"], "LNAME": old["merge_fields"]["LNAME"]})
-    assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
-    for _ in range(3):
-        run_due_work()
-        drain()
-    assert MailchimpConfiguration.objects.get(pk=connected.pk).is_active, "setup: reconnected"
-    return other_list
+    """The shop moves to a new audience into which the marketer imported Ann's member (her names as sent)."""
+    old = emulator.get_member(api_key, list_id, ann.email)["merge_fields"]
+    return move_to_another_audience(admin_client, connected, emulator, imported={
+        ann.email: {"FNAME": old["FNAME"], "LNAME": old["LNAME"]}})
 
 
-@pytest.mark.parametrize("imported", [False, True], ids=["control-no-import", "imported"])
+@pytest.mark.parametrize("imported", [False, pytest.param(True, marks=pytest.mark.xfail(
+    strict=True, reason=IMPORTED_OWN_MEMBER_OPEN))],
+    ids=["control-no-import", "imported"])
 def test_a_contacts_changes_reach_its_own_member_the_marketer_imported_into_the_new_audience(
         admin_client, connected, mailchimp_account, imported):
     """Ann (added by the staff: her address never proven by a link) consents and is subscribed with her names: the
@@ -46,21 +41,12 @@ def test_a_contacts_changes_reach_its_own_member_the_marketer_imported_into_the_
     if imported:
         other_list = move_with_import(admin_client, connected, emulator, api_key, list_id, ann)
     else:
-        admin_client.post(url("disconnect"))
-        admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
-        run_due_work()
-        other_list = emulator.add_list(api_key, name="New audience")
-        post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1")
-        for _ in range(3):
-            run_due_work()
-            drain()
+        other_list = move_to_another_audience(admin_client, connected, emulator)
     assert emulator.get_member(api_key, other_list, ann.email)["status"] == "subscribed", "setup"
     ann = PersonContact.objects.get(pk=ann.pk)
     ann.last_name = "Corrected"
     ann.save()
-    for _ in range(2):
-        run_due_work()
-        drain()
+    work_rounds(2)
     member = emulator.get_member(api_key, other_list, ann.email)
     row = row_of(ann)
     assert member["merge_fields"]["LNAME"] == "Corrected", (
@@ -69,7 +55,9 @@ def test_a_contacts_changes_reach_its_own_member_the_marketer_imported_into_the_
 
 
 @pytest.mark.usefixtures("newsletter_block")
-@pytest.mark.parametrize("imported", [False, True], ids=["control-no-import", "imported"])
+@pytest.mark.parametrize("imported", [False, pytest.param(True, marks=pytest.mark.xfail(
+    strict=True, reason=IMPORTED_OWN_MEMBER_OPEN))],
+    ids=["control-no-import", "imported"])
 def test_an_unproven_accounts_unsubscribe_ends_its_own_subscription_imported_into_the_new_audience(
         admin_client, connected, mailchimp_account, django_user_model, worker_delivery, imported):
     """Ann registered (no activation link: her address unproven) and pressed Subscribe on her account page: her consent
@@ -95,19 +83,10 @@ def test_an_unproven_accounts_unsubscribe_ends_its_own_subscription_imported_int
     if imported:
         other_list = move_with_import(admin_client, connected, emulator, api_key, list_id, ann)
     else:
-        admin_client.post(url("disconnect"))
-        admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
-        run_due_work()
-        other_list = emulator.add_list(api_key, name="New audience")
-        post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1")
-        for _ in range(3):
-            run_due_work()
-            drain()
+        other_list = move_to_another_audience(admin_client, connected, emulator)
     assert emulator.get_member(api_key, other_list, ann.email)["status"] == "subscribed", "setup"
     choose(browser, subscribe=False)
-    for _ in range(2):
-        run_due_work()
-        drain()
+    work_rounds(2)
     row = row_of(ann)
     status = emulator.get_member(api_key, other_list, ann.email)["status"]
     assert status == "unsubscribed", "Ann's own Unsubscribe left her subscribed: %s (row %r)" % (

@@ -3,10 +3,7 @@ disconnected (its webhook deleted), and the shop then moved to another audience.
 import pytest
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.models import MailchimpConfiguration
-from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, url
+from tests.disconnect.helpers import disconnect_and_delete_the_store, initialize_with
 from tests.helpers import new_person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -26,21 +23,13 @@ def test_an_unsubscribe_made_in_mailchimp_while_disconnected_is_not_undone_by_a_
     emulator, api_key, list_id = mailchimp_account
     ann = new_person(email="ann.leaves@fastmail.com")
     assert emulator.get_member(api_key, list_id, ann.email)["status"] == "subscribed", "setup"
-    admin_client.post(url("disconnect"))
-    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
-    run_due_work()
-    assert emulator.get_store(api_key, connected.store_id) is None, "setup: the store deleted"
+    disconnect_and_delete_the_store(admin_client, connected, emulator)
 
     # Ann's click on a campaign's unsubscribe link while the shop is disconnected (no webhook registered).
     emulator.set_member_status(api_key, list_id, ann.email, "unsubscribed")
 
     target = emulator.add_list(api_key, name="New audience") if audience == "another-audience" else list_id
-    assert post_shop_form(admin_client, connected.shop, list_id=target, initialize="1").status_code == 302
-    for _ in range(3):
-        run_due_work()
-        drain()
-    configuration = MailchimpConfiguration.objects.get(pk=connected.pk)
-    assert configuration.is_active and configuration.list_id == target, "setup: reconnected"
+    initialize_with(admin_client, connected, target)
 
     member = emulator.get_member(api_key, target, ann.email)
     permission = PersonContact.objects.get(pk=ann.pk).marketing_permission

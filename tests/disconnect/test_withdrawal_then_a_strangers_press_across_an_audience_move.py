@@ -3,11 +3,8 @@ then a stranger's newsletter-block press for the same address, then the shop mov
 import pytest
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.storefront import subscriptions
-from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.rounds import run_due_work
-from tests.admin.conftest import post_shop_form, url
+from tests.disconnect.helpers import disconnect_and_delete_the_store, initialize_with
 from tests.helpers import new_person, row_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -27,10 +24,7 @@ def test_a_withdrawal_followed_by_a_strangers_press_reaches_the_new_audience(
     emulator, api_key, list_id = mailchimp_account
     ann = new_person(email="ann.withdrew@fastmail.com")
     assert emulator.get_member(api_key, list_id, ann.email)["status"] == "subscribed", "setup"
-    admin_client.post(url("disconnect"))
-    admin_client.post(url("disconnect"), {"mailchimp_delete_store_id": connected.store_id})
-    run_due_work()
-
+    disconnect_and_delete_the_store(admin_client, connected, emulator)
     ann = PersonContact.objects.get(pk=ann.pk)
     ann.marketing_permission = False
     ann.save()
@@ -40,11 +34,7 @@ def test_a_withdrawal_followed_by_a_strangers_press_reaches_the_new_audience(
 
     other_list = emulator.add_list(api_key, name="New audience")
     emulator.add_members(api_key, other_list, [ann.email], status="subscribed")  # the marketer's import
-    assert post_shop_form(admin_client, connected.shop, list_id=other_list, initialize="1").status_code == 302
-    for _ in range(3):
-        run_due_work()
-        drain()
-    assert MailchimpConfiguration.objects.get(pk=connected.pk).is_active, "setup: reconnected"
+    initialize_with(admin_client, connected, other_list)
     assert PersonContact.objects.get(pk=ann.pk).marketing_permission is False
     status = emulator.get_member(api_key, other_list, ann.email)["status"]
     assert status == "unsubscribed", "Ann withdrew her consent and is %s in the new audience (row: %r)" % (

@@ -631,11 +631,6 @@ class ContactPlan:
         #: Another contact's row of the address was first claimed in the second this one was (:func:`stamps_shared`):
         #: a member found signed up in it is not taken for one an earlier attempt of this row created.
         self.stamp_shared = bool(stamp_shared)
-        #: The shop moved to another audience (:func:`forget_audience`) since the contact's member of this very
-        #: address was its own in the old one: a member the new audience has of it that holds the contact's data as
-        #: the shop writes them (a marketer's import of the old audience) is its own copy (:meth:`_own_copy`).
-        self.own_before_the_move = not (row.email or "").strip() and getattr(row, "foreign_member", None) is False \
-            and bool(row.shop_email) and _same(row.shop_email, self.shop_email)
         if self.proven:
             self.owned = True
         elif not arriving:
@@ -949,17 +944,11 @@ class ContactPlan:
             status = yield from self._arrived_at_shared(status, log, held_by)
         elif self.first_unproven:
             # The member Mailchimp holds of the address, read first (one GET), as the newsletter block's signup does.
-            held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS + (
-                ",merge_fields" if self.own_before_the_move else ""))
+            held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
             if held is not None and self.created_by_an_earlier_attempt(held):
                 self.owned = self.creates = True
                 log("member.recovered", "Mailchimp holds a member of %s, created by an earlier attempt of this "
                     "contact's whose answer never came back (its signup time is that attempt's): the contact's own"
-                    % self.email)
-            elif held is not None and self.own_before_the_move and self._own_copy(held):
-                self.owned = True
-                log("member.kept", "The audience holds a member of %s with this contact's data as the shop wrote them "
-                    "to its own member in the audience the shop left (a marketer's import): the contact's own"
                     % self.email)
             elif held is not None:
                 # The member is another's (a guest buyer's, a subscriber of Mailchimp's own form, another contact's
@@ -1298,15 +1287,6 @@ class ContactPlan:
         member = yield from read_member(self.configuration.list_id, self.email, "status,unique_email_id")
         return member is not None and self._back_at_member_left(member)
 
-    def _own_copy(self, member):
-        """Whether ``member`` (found at the contact's address in the audience the shop moved to) holds the contact's
-        data as this send writes them: every merge field both fill holds the same value, and there is one. A
-        signup of the mailbox's owner there holds their own; one with nothing to compare (no names) is not taken."""
-        held = member.get("merge_fields") or {}
-        written = {tag: value for tag, value in self.member.get("merge_fields", {}).items()
-                   if value not in ("", None, {}) and held.get(tag) not in ("", None, {})}
-        return bool(written) and all(held[tag] == value for tag, value in written.items())
-
     def _left_here(self, member):
         """The entries of :attr:`SyncState.members_left` naming ``member`` (read at the address the contact arrives
         at): its address and ``unique_email_id``."""
@@ -1322,7 +1302,10 @@ class ContactPlan:
         contact's consent left with it, so that subscription is its mailbox owner's (Mailchimp's own form), as an
         erasure takes it (:meth:`ErasePlan._delete_member_left`); the member is another's, and stays remembered."""
         left = getattr(self.row, "members_left", None) or []
-        subscribed = member.get("status") in (members.SUBSCRIBED, members.PENDING)
+        # Subscribed or pending again since: its owner's, unless this send's own earlier attempt (failed since the
+        # row's last success: its answer lost) asked it of the member as it moved back.
+        subscribed = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not (
+            self.row.attempts or getattr(self.row, "recovered", False))
         back = [entry for entry in self._left_here(member) if not (subscribed and entry.get(
             "status", members.SUBSCRIBED) not in (members.SUBSCRIBED, members.PENDING))]
         if back:
