@@ -1,5 +1,5 @@
-"""Found by independent review aud31 (issue 19), F1 (consent, data): a move back onto the member a contact left
-archived, whose write's answer is lost."""
+"""Found by independent review aud31 (issue 19), F1 (consent, data; open: strict xfails until fixed): a move back onto
+the member a contact left archived, whose write's answer is lost."""
 import pytest
 from django.test import Client
 from shuup.core.models import PersonContact, get_person_contact
@@ -11,11 +11,16 @@ from tests.storefront.helpers import choose
 from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
 from tests.webhooks.helpers import post_event
 
+#: A move back whose answer was lost: its own member is then taken for its owner's (a retry cannot tell its own
+#: earlier write from the owner's subscription on Mailchimp's form: aud33 F1 found the rule tried for it unsafe).
+LOST_OPEN = "open (aud31 F1): a move back whose answer was lost takes its own member for its owner's"
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("lost", [False, True], ids=["control", "move-back-answer-lost"])
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=LOST_OPEN))],
+                         ids=["control", "move-back-answer-lost"])
 def test_a_move_back_whose_answer_was_lost_keeps_the_member_the_contacts_own(
         shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, lost):
     """Sam registers and subscribes on his account page (his own member at sam@). Ann registered and proved her address;
@@ -66,7 +71,8 @@ def test_a_move_back_whose_answer_was_lost_keeps_the_member_the_contacts_own(
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("lost", [False, True], ids=["control", "move-back-answer-lost"])
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=LOST_OPEN))],
+                         ids=["control", "move-back-answer-lost"])
 def test_an_erasure_after_a_move_back_whose_answer_was_lost_deletes_the_contacts_own_member(
         shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, lost):
     """As above, but after the retry Sam has his account deleted (GDPR erasure) instead. Expected (the control): his

@@ -1302,10 +1302,7 @@ class ContactPlan:
         contact's consent left with it, so that subscription is its mailbox owner's (Mailchimp's own form), as an
         erasure takes it (:meth:`ErasePlan._delete_member_left`); the member is another's, and stays remembered."""
         left = getattr(self.row, "members_left", None) or []
-        # Subscribed or pending again since: its owner's, unless this send's own earlier attempt (failed since the
-        # row's last success: its answer lost) asked it of the member as it moved back.
-        subscribed = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not (
-            self.row.attempts or getattr(self.row, "recovered", False))
+        subscribed = member.get("status") in (members.SUBSCRIBED, members.PENDING)
         back = [entry for entry in self._left_here(member) if not (subscribed and entry.get(
             "status", members.SUBSCRIBED) not in (members.SUBSCRIBED, members.PENDING))]
         if back:
@@ -1961,15 +1958,17 @@ class ErasePlan:
                 cleared))))
         else:
             yield from erase_member(self.configuration.list_id, email, True, log)
-        if cleared:
-            self.learnt.append(MemberDataErased(email, self.row.object_id))
+        # The others write the member again: what the address's contacts share (tags, groups, orders) counted the
+        # erased contact too.
+        self.learnt.append(MemberDataErased(email, self.row.object_id))
 
 
 class MemberDataErased:
-    """An erasure cleared the erased contact's data (its mapped merge fields) from the member another contact of the
-    shop keeps: the shop's other contacts with the address (by their address keys, and the rows that last sent it)
-    are sent again in full (their fingerprints cleared), so that the member carries its remaining owner's data again,
-    written under the usual rules (a contact whose write leaves a member's data alone leaves it empty)."""
+    """An erasure kept a member another contact of the shop has (clearing the erased contact's data from it: its
+    mapped merge fields, or what the address's contacts share, its groups, orders and tags): the shop's other contacts
+    with the address (by their address keys, and the rows that last sent it) are sent again in full (their
+    fingerprints cleared), so that the member carries its remaining owners' data again, written under the usual
+    rules (a contact whose write leaves a member's data alone leaves it empty)."""
 
     def __init__(self, email, contact_id):
         self.email = email
