@@ -174,3 +174,28 @@ def bea_erased_beside_a_batch(configuration, mailchimp_account, bea_user, bea_ad
         assert not (emulator.get_member(api_key, list_id, bea_addr) or {}).get("merge_fields", {}).get("LNAME"), (
             "setup: Bea's erasure should have cleared the last name she shares with Xena")
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+
+
+def olga_subscribes_it_again(mailchimp_account, own):
+    """Olga, who owns the mailbox ``own`` (a contact's typo), subscribes the member the contact left there on
+    Mailchimp's own form and types her names there ("Olga Real"); the webhook reaches the shop."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.fire_event(api_key, list_id, "subscribe", own, merges={"FNAME": "Olga", "LNAME": "Real"})
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, own)["status"] == "subscribed", "setup: Olga subscribed"
+
+
+def types_it_back_and_unsubscribes(user, own, mailchimp_account, before_the_send=None):
+    """The contact of ``user`` types ``own`` back into its account (``before_the_send(contact)`` then, if given), is
+    sent, and presses Unsubscribe on its account page. Returns the merge fields of the member of ``own`` after the
+    move and that member after the Unsubscribe."""
+    emulator, api_key, list_id = mailchimp_account
+    contact = PersonContact.objects.get(pk=get_person_contact(user).pk)
+    contact.email = own
+    contact.save()
+    if before_the_send:
+        before_the_send(contact)
+    send_due(rounds=3)
+    names = emulator.get_member(api_key, list_id, own)["merge_fields"]
+    presses_on_account_page(user, subscribe=False)
+    return names, emulator.get_member(api_key, list_id, own)

@@ -6,12 +6,17 @@ entry is recorded without a status, exactly as a legacy entry; ``_back_at_member
 before the read), so its status is known without the read; yet the move back takes the member its mailbox owner
 subscribed again on Mailchimp's own form for the contact's own, as before the fix of aud28 F4."""
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.testing.emulator.state import subscriber_hash
 from tests.helpers import row_of, send_due
-from tests.storefront.helpers import choose, logged_in_account, presses_on_account_page, registered_account
+from tests.storefront.helpers import (
+    logged_in_account,
+    olga_subscribes_it_again,
+    presses_on_account_page,
+    registered_account,
+    types_it_back_and_unsubscribes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,21 +53,8 @@ def test_a_move_back_never_takes_a_left_member_its_owner_resubscribed_when_the_r
     assert emulator.get_member(api_key, list_id, own)["status"] == "archived", "setup: Sam's member archived"
     entries = row_of(get_person_contact(user)).members_left
     assert [entry["email"] for entry in entries] == [own], "setup: remembered as left: %r" % entries
-    emulator.fire_event(api_key, list_id, "subscribe", own)
-    emulator.fire_event(api_key, list_id, "profile", own, merges={"FNAME": "Olga", "LNAME": "Real"})
-    send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, own)["status"] == "subscribed", "setup: Olga subscribed"
-
-    sam = PersonContact.objects.get(pk=get_person_contact(user).pk)
-    sam.email = own  # the same typo again
-    sam.save()
-    send_due(rounds=3)
-    names = emulator.get_member(api_key, list_id, own)["merge_fields"]
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
-    member = emulator.get_member(api_key, list_id, own)
+    olga_subscribes_it_again(mailchimp_account, own)
+    names, member = types_it_back_and_unsubscribes(user, own, mailchimp_account)
     assert (member["status"], names["FNAME"], names["LNAME"]) == ("subscribed", "Olga", "Real"), (
         "Sam's move back took the member Olga subscribed on Mailchimp's form for his own (entry left: %r): its "
         "names after his move %r, its status after his Unsubscribe %r" % (

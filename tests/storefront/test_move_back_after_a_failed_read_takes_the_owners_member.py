@@ -7,13 +7,12 @@ Mailchimp's own form for the contact's: its names go over hers, its Unsubscribe 
 without the failure (the control, as tests/storefront/test_move_back_to_a_left_member_its_owner_resubscribed.py) leave
 Olga's member hers."""
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.sync.drainer import drain
 from tests.helpers import make_all_due, row_of, send_due
-from tests.storefront.helpers import choose
+from tests.storefront.helpers import olga_subscribes_it_again, types_it_back_and_unsubscribes
 from tests.storefront.test_move_onto_a_proven_address_leaves_its_member import _sam_moves
 
 pytestmark = pytest.mark.django_db
@@ -34,32 +33,20 @@ def test_a_move_back_retried_after_a_failed_read_leaves_the_owners_resubscribed_
     user, _browser, own, _ann_email = _sam_moves(shop, configuration, emulator, api_key, list_id, django_user_model,
                                                  "aud33f%d" % failed, True)
     assert emulator.get_member(api_key, list_id, own)["status"] == "archived", "setup"
-    emulator.fire_event(api_key, list_id, "subscribe", own)
-    emulator.fire_event(api_key, list_id, "profile", own, merges={"FNAME": "Olga", "LNAME": "Real"})
-    send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, own)["merge_fields"]["FNAME"] == "Olga", "setup"
+    olga_subscribes_it_again(mailchimp_account, own)
 
-    sam = PersonContact.objects.get(pk=get_person_contact(user).pk)
-    sam.email = own  # the same typo again
-    sam.save()
-    if failed:
-        seen = len(emulator.requests)
+    def first_attempt_fails(sam):
         emulator.faults.fail("*/members/*", status=503, times=1)  # the first request of the send: nothing written
         make_all_due()
         drain()
         emulator.faults.clear()
-        print([(r["method"], r["path"]) for r in emulator.requests[seen:]])
         row = row_of(sam)
         assert row.status == SyncStatus.PENDING and row.attempts, "setup: the send is retried"
         member = emulator.get_member(api_key, list_id, own)
         assert (member["status"], member["merge_fields"]["FNAME"]) == ("subscribed", "Olga"), "setup: nothing written"
-    send_due(rounds=3)
-    names = emulator.get_member(api_key, list_id, own)["merge_fields"]
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    choose(browser, subscribe=False)
-    send_due(rounds=3)
-    member = emulator.get_member(api_key, list_id, own)
+
+    names, member = types_it_back_and_unsubscribes(user, own, mailchimp_account,
+                                                   first_attempt_fails if failed else None)
     assert (member["status"], names["FNAME"], names["LNAME"]) == ("subscribed", "Olga", "Real"), (
         "Sam's move back to %s, retried after a 503 that wrote nothing, took the member Olga subscribed on "
         "Mailchimp's form for his own: its names after his move %r, its status after his Unsubscribe %r" % (
