@@ -49,6 +49,14 @@ def shop_contacts_with_keys(shop_id, keys):
     return shop_contacts(shop_id).filter(mailchimp_address__key__in=set(keys) - {""})
 
 
+def address_sharers(shop_id, contact_ids):
+    """The ids of the shop's other contacts with the address of one of ``contact_ids`` (one member in Mailchimp, whose
+    tags, interests and merge fields count them all): two indexed queries."""
+    contact_ids = set(contact_ids)
+    keys = set(Contact.objects.filter(pk__in=contact_ids).values_list("mailchimp_address__key", flat=True)) - {None, ""}
+    return set(shop_contacts_with_keys(shop_id, keys).values_list("pk", flat=True)) - contact_ids if keys else set()
+
+
 def shop_contacts_with_address(shop_id, email):
     """The shop's contacts whose address is ``email`` in any spelling Mailchimp gets as the same mailbox
     (:func:`shop_contacts_with_keys`)."""

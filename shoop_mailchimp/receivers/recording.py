@@ -1,9 +1,7 @@
 """What every receiver does once it knows what changed: a sync-state row for each object, written in the
 caller's transaction, and a delivery asked for after the commit."""
-from shuup.core.models import Contact
-
 from shoop_mailchimp.models import SyncKind
-from shoop_mailchimp.shops import shop_contacts_with_keys
+from shoop_mailchimp.shops import address_sharers
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
 
@@ -18,9 +16,7 @@ def record_facts_changed(shop_id, contact_ids, only_known=False):
     with the same address, already sent: one member in Mailchimp, whose tags, interests and merge fields count
     them all, written by whichever of them owns it."""
     contact_ids = set(contact_ids)
-    keys = set(Contact.objects.filter(pk__in=contact_ids).values_list("mailchimp_address__key", flat=True))
-    keys -= {None, ""}
-    sharers = set(shop_contacts_with_keys(shop_id, keys).values_list("pk", flat=True)) - contact_ids if keys else ()
+    sharers = address_sharers(shop_id, contact_ids)
     recorded = state.record(shop_id, SyncKind.CONTACT, contact_ids, only_known=only_known)
     if sharers:
         recorded = state.record(shop_id, SyncKind.CONTACT, sharers, only_known=True) or recorded

@@ -24,9 +24,7 @@ def _rounds(count=3):
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("when", ["chosen-before-joining-control", pytest.param(
-    "chosen-after-joining", marks=pytest.mark.xfail(
-        strict=True, reason="open (aud33 F3): a group chosen as an interest after it has members"))])
+@pytest.mark.parametrize("when", ["chosen-before-joining-control", "chosen-after-joining"])
 def test_a_group_chosen_as_an_interest_reaches_the_member_a_group_member_shares(configuration, mailchimp_account,
                                                                                   when):
     """Harm: Ann is in the shop's "Wholesale" group; the staff choose that group as a Mailchimp interest (the

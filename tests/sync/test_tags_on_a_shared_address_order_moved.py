@@ -20,8 +20,7 @@ def tag_names(member):
 
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("how", ["cancelled-control", pytest.param("moved-to-another-customer", marks=pytest.mark.xfail(
-    strict=True, reason="open (aud33 F2): an order moved to another customer"))])
+@pytest.mark.parametrize("how", ["cancelled-control", "moved-to-another-customer"])
 def test_an_order_moved_away_takes_the_customer_tag_from_a_shared_member(configuration, mailchimp_account, how):
     """Harm: Ann's only order was placed on her account by mistake and the staff move it to the right customer (Shuup's
     order editor); Ann's member keeps the ``customer`` tag for good, so customer-only campaigns and journeys keep

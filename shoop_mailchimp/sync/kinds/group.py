@@ -18,6 +18,7 @@ from shoop_mailchimp.mailchimp.resources import (
 )
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
+from shoop_mailchimp.shops import address_sharers
 from shoop_mailchimp.sync.kinds.declarations import AdminItem
 from shoop_mailchimp.sync.kinds.merge_fields import effective_map
 from shoop_mailchimp.sync.outcome import Outcome
@@ -235,8 +236,11 @@ class GroupPlan:
         log("interest.create", "Interest %r is mapped to group %s" % (name, group_id))
         outcome = Outcome.synced()
         outcome.learnt.append(change)
-        # Members already sent (or being sent) get the new interest; never-sent contacts stay unsent.
-        outcome.requeue = requeue + [(SyncKind.CONTACT, group_member_ids(group_id), True)]
+        # Members already sent (or being sent) get the new interest, and so does a member one of them shares with
+        # another contact of the shop (whichever owns it writes it); never-sent contacts stay unsent.
+        members = group_member_ids(group_id)
+        outcome.requeue = requeue + [(SyncKind.CONTACT, members, True), (
+            SyncKind.CONTACT, sorted(address_sharers(configuration.shop_id, members)), True)]
         return outcome
 
 

@@ -28,7 +28,7 @@ from shoop_mailchimp.mailchimp.members import address_forms, address_key
 from shoop_mailchimp.mailchimp.resources import order_path, product_path
 from shoop_mailchimp.mailchimp.transport import Operation
 from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
-from shoop_mailchimp.shops import shop_contacts_with_keys, shop_storefront_url
+from shoop_mailchimp.shops import address_sharers, shop_contacts_with_keys, shop_storefront_url
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import attribution, order_fields, product
 from shoop_mailchimp.sync.kinds.contact import address_problem, customer_id_for
@@ -488,11 +488,13 @@ def moved_from(row, customer_id):
 def with_customer(outcome, row, customer_id):
     """``outcome`` of an order's row, keeping on the row the customer the order names now and, when the order was
     moved to another customer since its last send, sending the first one again: with one order fewer, their
-    merge fields and their "customer" tag change (the new customer's contact is queued by the order's save)."""
+    merge fields and their "customer" tag change (the new customer's contact is queued by the order's save), and so
+    do those of the shop's other contacts with their address (one member)."""
     outcome.facts["customer_sent"] = customer_id
     previous = moved_from(row, customer_id)
     if previous:
         outcome.requeue.append((SyncKind.CONTACT, [previous], True))
+        outcome.requeue.append((SyncKind.CONTACT, sorted(address_sharers(row.shop_id, [previous])), True))
     return outcome
 
 
