@@ -137,8 +137,17 @@ def postgresql_databases(env, port, names):
         connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
         connection.autocommit = True
         try:
-            with connection.cursor() as cursor:
-                cursor.execute('CREATE DATABASE "%s"%s' % (name, ' TEMPLATE "%s"' % template if template else ""))
+            # A copy waits up to 5 s for the template's last session to end; on a loaded machine, longer.
+            for attempt in range(5):
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute('CREATE DATABASE "%s"%s' % (name, ' TEMPLATE "%s"' % template if template
+                                                                    else ""))
+                    return
+                except psycopg2.errors.ObjectInUse:
+                    if attempt == 4:
+                        raise
+                    time.sleep(1)
         finally:
             connection.close()
 
@@ -169,11 +178,19 @@ def quick_lanes(env, figures, crashed):
     stops = []
 
     def prepare_postgresql():
-        postgres = start_postgres()
-        if postgres is None:
-            return None
-        stops.append(postgres[1])
-        return postgresql_databases(env, postgres[0], ON_POSTGRESQL)
+        """The databases of the PostgreSQL benchmarks; one more try on a new cluster if the first fails (a
+        failure's reason is printed, and the second's ends the run's summary line)."""
+        for attempt in range(2):
+            postgres = start_postgres()
+            if postgres is None:
+                return None
+            stops.append(postgres[1])
+            try:
+                return postgresql_databases(env, postgres[0], ON_POSTGRESQL)
+            except Exception as error:
+                print("PostgreSQL could not be prepared (try %d of 2): %r" % (attempt + 1, error), flush=True)
+                if attempt == 1:
+                    raise
 
     def lane():
         while True:
@@ -186,8 +203,9 @@ def quick_lanes(env, figures, crashed):
                 try:
                     job_env = (postgresql.result() or {}).get(name)
                 except Exception as error:
-                    job_env = None
-                    print("PostgreSQL could not be prepared: %r" % error, flush=True)
+                    if not any(label.startswith("postgresql") for label in crashed):
+                        crashed.append("postgresql (could not be prepared: %s)" % " ".join(str(error).split())[:300])
+                    continue
                 if job_env is None:
                     if "postgresql" not in crashed:
                         crashed.append("postgresql")

@@ -54,13 +54,22 @@ def start_postgres():
     if as_user:
         os.chmod(data, 0o777)
         shutil.chown(data, "nobody")
-    port = free_port()
     cluster = os.path.join(data, "cluster")
     subprocess.run(as_user + [os.path.join(bin_dir, "initdb"), "-D", cluster, "-A", "trust", "-U", "postgres"],
                    check=True, stdout=subprocess.DEVNULL)
-    options = "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" % (port, data)
-    subprocess.run(as_user + [os.path.join(bin_dir, "pg_ctl"), "-D", cluster, "-o", options, "-w", "-l",
-                              os.path.join(data, "log"), "start"], check=True, stdout=subprocess.DEVNULL)
+    log = os.path.join(data, "log")
+    # Another throw-away server may take the free port before the cluster binds it: a new port then.
+    for _ in range(3):
+        port = free_port()
+        options = "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" % (port, data)
+        started = subprocess.run(as_user + [os.path.join(bin_dir, "pg_ctl"), "-D", cluster, "-o", options, "-w",
+                                            "-l", log, "start"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if started.returncode == 0:
+            break
+    else:
+        told = open(log, errors="replace").read()[-2000:] if os.path.exists(log) else ""
+        shutil.rmtree(data, ignore_errors=True)
+        raise RuntimeError("PostgreSQL did not start: %s %s" % (started.stderr.decode(errors="replace"), told))
 
     def stop():
         subprocess.run(as_user + [os.path.join(bin_dir, "pg_ctl"), "-D", cluster, "-m", "immediate", "stop"],
