@@ -2149,6 +2149,7 @@ def _read_customers(configuration, row, results, facts):
             outcome = result_outcome(results[step], step)
             if not facts.get("member_skipped"):
                 outcome.facts = _written_in_batch(facts, facts["decides_consent"], facts.get("consent_request", ""))
+                _record_consent_made(outcome.facts, facts)
                 outcome.learnt.extend(_batch_learnt(row, facts))  # the member write taught it, whatever follows
             if step == "customer" and errors.in_compliance_state(batches.error_of(results[step])):
                 # The member unsubscribed (or bounced) after its phase: sent again one by one, which reads
@@ -2164,11 +2165,18 @@ def _read_customers(configuration, row, results, facts):
                                facts["member_status"], facts.get("status_change"), facts.get("status_before", "")),
                            learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
                            foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
+    _record_consent_made(outcome.facts, facts)
+    return outcome
+
+
+def _record_consent_made(written, facts):
+    """Whether the row's consent made the member's subscription (:func:`consent_made`), from its batched member
+    write: recorded when the row closes, also when a later step failed (its retry finds the member subscribed and
+    cannot tell)."""
     made = consent_made(facts["opt_in"], facts.get("arriving", False), facts.get("status_change"),
                         facts.get("status_before", ""), facts["member_status"], created=facts.get("created", False))
     if made is not None:
-        outcome.facts["consent_made"] = made
-    return outcome
+        written["consent_made"] = made
 
 
 def _written_in_batch(facts, decided, consent_request=""):
