@@ -768,7 +768,9 @@ class ContactPlan:
             {"merge_field_ids": field_ids} if field_ids else {}))) + _digest(self.customer)
         # A field the shop created and no longer fills is sent empty to a member written before it was unmapped,
         # once: left out of the fingerprint, so that the next write leaves it alone (a marketer's later use).
-        self.member["merge_fields"].update(merge_fields.clear_values(facts.clears, row.last_synced_at))
+        # "Before" is when the last write was built: its claim, the moment its tags were compared too.
+        self.member["merge_fields"].update(merge_fields.clear_values(
+            facts.clears, row.tags_compared_at or row.last_synced_at))
 
     @property
     def foreign_member_fact(self):

@@ -91,10 +91,11 @@ def fields_to_clear(configuration):
             if tag in fields and tag not in filled and parse_datetime(since or "")}
 
 
-def clear_values(clears, last_synced_at):
-    """{tag: ""} of the ``clears`` (see :func:`fields_to_clear`) a member last written at ``last_synced_at`` still
-    holds the shop's value of: it is sent them empty once, and never again after that write."""
-    return {tag: "" for tag, since in clears.items() if last_synced_at is None or last_synced_at < since}
+def clear_values(clears, written_from):
+    """{tag: ""} of the ``clears`` (see :func:`fields_to_clear`) a member still holds the shop's value of, its last
+    write built at ``written_from`` (that send's claim: a write out during an unmapping lands after it with the
+    old value): it is sent them empty once, and never again after that write."""
+    return {tag: "" for tag, since in clears.items() if written_from is None or written_from < since}
 
 
 def unmapped_created(configuration, before_tags, now):
