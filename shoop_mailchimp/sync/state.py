@@ -39,9 +39,11 @@ MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
 #: consent request made while the row was out (newer than the send that clears the old one), what a
 #: requeue clears to have the row sent in full (a member gone from the audience, a store created again), and a
-#: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again).
+#: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again), and
+#: the members the contact left, one of which an ``upemail`` moved meanwhile (:func:`follow_members_left`; the
+#: send's own list is then written with the move, :func:`_members_left_moved`).
 GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
-                                          "found_tags", "foreign_member")
+                                          "found_tags", "foreign_member", "members_left")
 #: Written by a close only where another field still holds its claim-time value: whose the subscription is, where the
 #: member's status is as the send found it. The address's owner confirming while the send that asked them is out
 #: (the ``subscribe`` webhook: the status, and the subscription theirs) must not be undone by that send's close.
@@ -642,6 +644,13 @@ def close(row, outcome):
     The status becomes final (a removed row deleted) only if no newer change was recorded while it was out;
     otherwise the row returns to pending and the newer state is sent next.
     """
+    status = _close_row(row, outcome)
+    if status not in (None, ROW_DELETED) and "members_left" in outcome.facts:
+        _members_left_moved(row, outcome.facts["members_left"])
+    return status
+
+
+def _close_row(row, outcome):
     result = outcome.result
     if result == Result.REMOVED:
         if SyncState.objects.filter(id=row.id, claimed_by=row.claimed_by, version=row.claimed_version).delete()[0]:
@@ -707,6 +716,9 @@ def close_synced_together(closes):
     for layout, rows in layouts.items():
         for start in range(0, len(rows), ROWS_PER_CLOSE):
             closed.update(_update_held_together(layout, rows[start:start + ROWS_PER_CLOSE]))
+    for row, outcome in closes:
+        if row.id in closed and "members_left" in outcome.facts:
+            _members_left_moved(row, outcome.facts["members_left"])
     return closed
 
 
@@ -754,6 +766,29 @@ def _update_held_together(layout, rows):
                 ", ".join(["%s"] * len(ids))),
             params + ids)
         return {updated for (updated,) in cursor.fetchall()}
+
+
+def _members_left_moved(row, written):
+    """The members a send left (``written``: built from the row's list at claim time), kept by a close whose guard
+    found the row's list changed meanwhile: an ``upemail`` moved an entry (:func:`follow_members_left`, which
+    changes addresses only). Written with those moves, so that an erasure finds the member where it is now; a list
+    emptied meanwhile (an audience forgotten) keeps only what the send added. Compare-and-set on the list."""
+    claimed = row.members_left or []
+    for _attempt in range(3):
+        held = SyncState.objects.filter(id=row.id).only("members_left").first()
+        current = held.members_left or [] if held else None
+        if current is None or current == written:
+            return
+        if len(current) == len(claimed):
+            moved = {address_key(then.get("email", "")): now.get("email", "")
+                     for then, now in zip(claimed, current) if then.get("email") != now.get("email")}
+            merged = [dict(entry, email=moved.get(address_key(entry.get("email", "")), entry.get("email", "")))
+                      for entry in written]
+        else:
+            merged = [entry for entry in written if entry not in claimed]
+        if merged == current or SyncState.objects.filter(id=row.id, members_left=current).update(
+                members_left=merged):
+            return
 
 
 def _db_type(name):
