@@ -151,10 +151,13 @@ def test_a_subscribe_made_in_mailchimp_is_recorded_but_gives_no_consent_in_the_s
     assert emulator.get_member(api_key, list_id, contact.email)["merge_fields"]["FNAME"] == "Edited"
 
 
-def test_subscribe_of_an_address_the_contact_no_longer_uses_gives_no_consent(client, configuration):
+def test_subscribe_of_an_address_the_contact_no_longer_uses_gives_no_consent(client, configuration, mailchimp_account):
+    emulator, api_key, list_id = mailchimp_account
     contact = make_contact(permission=False)
+    emulator.fire_event(api_key, list_id, "upemail", contact.email, new_email="moved@fastmail.com")
     post_event(client, configuration, "upemail", old_email=contact.email, new_email="moved@fastmail.com",
                new_id="abc")
+    emulator.fire_event(api_key, list_id, "subscribe", "moved@fastmail.com")
     post_event(client, configuration, "subscribe", email="moved@fastmail.com")
     assert Contact.objects.get(pk=contact.pk).marketing_permission is False
     state = state_of(contact)
@@ -181,8 +184,10 @@ def test_cleaned_marks_the_member_and_warns(client, configuration, mailchimp_acc
 def test_upemail_moves_the_sync_to_the_new_address_and_keeps_the_shop_email(
     client, configuration, mailchimp_account
 ):
+    emulator, api_key, list_id = mailchimp_account
     contact = make_contact(permission=True)
     old_email = contact.email
+    emulator.fire_event(api_key, list_id, "upemail", old_email, new_email="new@fastmail.com")
     assert post_event(client, configuration, "upemail", old_email=old_email.upper(), new_email="new@fastmail.com",
                       new_id="x1").status_code == 200
     assert state_of(contact).email == "new@fastmail.com"

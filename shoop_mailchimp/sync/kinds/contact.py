@@ -578,10 +578,14 @@ class ContactPlan:
         #: When the shop decided this contact's consent (a withdrawal's time, for the address's other contacts).
         self.consent_changed_at = getattr(row, "consent_changed_at", None)
         self.shop_email = mailchimp_email(contact.email)
+        #: The address is Mailchimp's, told by an ``upemail`` (the shop's is another): each send reads the member
+        #: there first (see run), one by one. Rare, and a write must never create a member there.
+        self.address_from_mailchimp = False
         if _same(row.shop_email, self.shop_email) and row.email and not _same(row.email, self.shop_email):
             # The subscriber changed their address in Mailchimp (an upemail webhook) and the shop's
             # has not changed since: keep addressing Mailchimp's, do not move the member back.
             self.email = row.email
+            self.address_from_mailchimp = True
         else:
             self.email = self.shop_email
         self.permission = bool(contact.marketing_permission)
@@ -796,7 +800,7 @@ class ContactPlan:
         """Whether a batch can carry this send: a member PUT then a customer PUT. An address change and a
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
-        return (not self.previous_email and self.status_change != members.SUBSCRIBED
+        return (not self.previous_email and not self.address_from_mailchimp and self.status_change != members.SUBSCRIBED
                 and not (self.owned is False and self.status_change in CONSENTED)
                 and not self.confirmation_decided_by_answer and not self.signup and not self.lost_consent_unknown
                 and (self.owned is not None or self.first_unproven))
@@ -935,6 +939,15 @@ class ContactPlan:
         """Yields operations, receives their answers; returns the Outcome. Errors the plan does not
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
+        if self.address_from_mailchimp and (yield from read_member(list_id, self.email, "status")) is None:
+            # Webhook deliveries come out of order (Mailchimp retries a failed one for over an hour): an old
+            # upemail applied after the one that undid it names an address Mailchimp no longer holds (a typo, its
+            # owner a stranger). A write would create a member there: the row goes back to the shop's address.
+            outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: "
+                              "the contact is sent to its own address, %s" % (self.email, self.shop_email), waits=True)
+            outcome.facts = {"email": self.shop_email}
+            log("member.email", outcome.reason)
+            return outcome
         status = self.status_change
         link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
