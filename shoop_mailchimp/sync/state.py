@@ -451,14 +451,19 @@ def remember_member_ids(member_ids):
     return updated
 
 
+def rows_with_members_left(shop_id, kind):
+    """The shop's rows that remember a member they left (``SyncState.members_left``, erased rows too): its JSON is
+    longer than an empty list's."""
+    return SyncState.objects.filter(shop_id=shop_id, kind=kind).annotate(left_size=Length("members_left")).filter(
+        left_size__gt=2)
+
+
 def follow_members_left(shop_id, kind, old_email, new_email):
     """Mailchimp moved a member to ``new_email`` (an ``upemail``): the rows that remember a member they left at
     ``old_email`` (``SyncState.members_left``, erased ones too: their erasure reads it) remember it there now, so
     that an erasure finds it. Each row is written only if its entries are still as read. Returns how many."""
     old_key, followed = address_key(old_email), 0
-    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind).annotate(left_size=Length("members_left")).filter(
-        left_size__gt=2).only("id", "members_left", "version")
-    for row in rows:
+    for row in rows_with_members_left(shop_id, kind).only("id", "members_left", "version"):
         entries = row.members_left or []
         if not any(address_key(entry.get("email", "")) == old_key for entry in entries):
             continue

@@ -10,7 +10,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Min, Q, Sum
-from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
@@ -396,7 +395,7 @@ def members_left_shared(shop_id, rows):
     for object_id, email in rows_of_shop.filter(within).values_list("object_id", "email"):
         related.setdefault(address_key(email), set()).add(object_id)
     left_by_others = {}
-    for row in rows_of_shop.annotate(left_size=Length("members_left")).filter(left_size__gt=2).only(
+    for row in state.rows_with_members_left(shop_id, SyncKind.CONTACT).filter(erase=False).only(
             "object_id", "members_left"):
         for member in row.members_left or []:
             entry = (address_key(member.get("email", "")), member.get("unique_email_id") or "")
