@@ -73,3 +73,35 @@ def test_after_upemails_out_of_order_her_own_unsubscribe_reaches_her_member(
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed", (
         "Vera's unsubscribe never reached her member: it is %s" % (
             emulator.get_member(api_key, list_id, email)["status"]))
+
+
+def test_a_member_gone_from_the_audience_after_an_upemail_is_written_nowhere(
+        shop, configuration, mailchimp_account, client, settings):
+    """Vera's address changed in Mailchimp (an upemail, delivered), then a marketer deleted her member for good.
+    Her next change in the shop finds no member at Mailchimp's address, nor hers anywhere (its ``unique_email_id``):
+    nothing is written (a write would create a member at an address whose owner may not be Vera, or at her shop
+    address, which may be another contact's member by now); the contact is marked not sent with a reason that says
+    so, and Mailchimp holds no member at either address."""
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.models import MailchimpLogEntry, SyncStatus
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
+    emulator, api_key, list_id = mailchimp_account
+    email, moved = "vera.gone@fastmail.com", "vera.gone.new@fastmail.com"
+    vera = new_person(permission=True, email=email, first_name="Vera")
+    send_due(rounds=2)
+    emulator.fire_event(api_key, list_id, "upemail", email, new_email=moved)
+    assert client.post(webhook_path(configuration), mailchimp_form(
+        "upemail", list_id, fired_at=fired(timezone.now()), old_email=email, new_email=moved,
+        new_id="x1")).status_code == 200
+    send_due(rounds=2)
+    assert row_of(vera).email == moved, "setup: the row follows Mailchimp's address"
+    emulator.edit_member_by_hand(api_key, list_id, moved, delete=True)
+    vera = PersonContact.objects.get(pk=vera.pk)
+    vera.last_name = "Changed"
+    vera.save()
+    send_due(rounds=3)
+    row = row_of(vera)
+    assert (emulator.get_member(api_key, list_id, email), emulator.get_member(api_key, list_id, moved)) == (None, None)
+    assert row.status == SyncStatus.FAILED and "nothing was written" in row.last_error
+    assert MailchimpLogEntry.objects.filter(contact_id=vera.pk, message__contains="nothing was written").exists()

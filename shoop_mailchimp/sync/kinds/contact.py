@@ -939,14 +939,7 @@ class ContactPlan:
         handle itself propagate to the drainer."""
         list_id = self.configuration.list_id
         if self.address_from_mailchimp and (yield from read_member(list_id, self.email, "status")) is None:
-            # Webhook deliveries come out of order (Mailchimp retries a failed one for over an hour): an old
-            # upemail applied after the one that undid it names an address Mailchimp no longer holds (a typo, its
-            # owner a stranger). A write would create a member there: the row goes back to the shop's address.
-            outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: "
-                              "the contact is sent to its own address, %s" % (self.email, self.shop_email), waits=True)
-            outcome.facts = {"email": self.shop_email}
-            log("member.email", outcome.reason)
-            return outcome
+            return (yield from self._member_moved_on(log))
         status = self.status_change
         link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
@@ -1148,6 +1141,24 @@ class ContactPlan:
                 pass
         self.member["status_if_new"] = members.PENDING if self.permission else members.TRANSACTIONAL
         return None
+
+    def _member_moved_on(self, log):
+        """Step: Mailchimp holds no member at the address an ``upemail`` named. Webhook deliveries come out of order
+        (Mailchimp retries a failed one for over an hour): an old upemail applied after the one that undid it
+        names an address Mailchimp no longer holds (a typo, a stranger's mailbox), and a later one may not have
+        arrived yet. A write would create a member there; the contact's member is looked up by its
+        ``unique_email_id`` instead (kept across address changes): the row follows it, or, with none, fails
+        without writing anything anywhere (the shop's address may be another contact's member now)."""
+        found = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
+        if found is None:
+            return Outcome(Result.FAILED, "Mailchimp holds no member at %s, the address an upemail webhook named, "
+                           "nor this contact's member anywhere in the audience (deleted there?): nothing was written; "
+                           "sending it again from the admin looks again" % self.email)
+        outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: the "
+                          "contact's member is at %s now, and is sent there" % (self.email, found), waits=True)
+        outcome.facts = {"email": found}
+        log("member.email", outcome.reason)
+        return outcome
 
     def _left_behind(self, archiving=False):
         """Step: the contact's own member stays under the address it leaves (``archiving``: the caller archives it
@@ -1502,6 +1513,17 @@ def field_digest(value):
 def left_field_digests(merge_fields):
     """``{tag: digest}`` of the merge fields a member left by its contact holds (the empty ones hold nothing)."""
     return {tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})}
+
+
+def member_address(list_id, unique_email_id):
+    """Step (yields the GET): the address of the audience's member with this ``unique_email_id`` (Mailchimp keeps it
+    across an address change), or None when none has it."""
+    if not unique_email_id:
+        return None
+    answer = yield Operation("GET", members_path(list_id), params={
+        "unique_email_id": unique_email_id, "fields": "members.email_address", "count": 1})
+    found = (answer or {}).get("members") or []
+    return found[0].get("email_address") if found else None
 
 
 def read_member(list_id, email, fields):

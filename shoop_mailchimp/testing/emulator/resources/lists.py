@@ -287,12 +287,15 @@ def _changed_after(member, since):
 
 @handles("GET", "/lists/{listId}/members")
 def list_members(ctx):
-    """Filters (``status``, ``since_last_changed``: changed strictly after), ``sort_field``/``sort_dir``,
-    then a page; only the page's members are rendered, so paging a big audience stays cheap."""
+    """Filters (``status``, ``unique_email_id``, ``since_last_changed``: changed strictly after),
+    ``sort_field``/``sort_dir``, then a page; only the page's members are rendered, so paging a big audience stays
+    cheap."""
     lst = ctx.mailing_list()
     members = list(lst.members.values())
     if ctx.query.get("status"):
         members = [m for m in members if m["status"] == ctx.query["status"]]
+    if ctx.query.get("unique_email_id"):
+        members = [m for m in members if m.get("unique_email_id") == ctx.query["unique_email_id"]]
     if ctx.query.get("since_last_changed"):
         since = _parse_time("since_last_changed", ctx.query["since_last_changed"])
         members = [m for m in members if _changed_after(m, since)]
