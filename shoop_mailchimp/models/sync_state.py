@@ -168,6 +168,10 @@ class SyncState(models.Model):
         help_text=_("When a send of the contact last compared its tags with the shop's tag rules (tags sent, or "
                     "none needed): a rule added after it gives tags for facts older than the rule, sent without "
                     "starting Mailchimp's tag automations."))
+    member_written_from = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("member last written from"),
+        help_text=_("When the member's last write was built (its send's claim): a merge field the shop created and "
+                    "unmapped after that moment still holds the shop's value there, and is sent empty once."))
     consent_request = models.CharField(
         max_length=16, blank=True, choices=ConsentRequest.CHOICES, verbose_name=_("consent request"),
         help_text=_("What the next send asks of Mailchimp beyond the shop's consent: send the consent given, "

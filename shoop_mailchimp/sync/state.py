@@ -33,6 +33,7 @@ from shoop_mailchimp.sync.outcome import ROW_DELETED, SENT, Result
 FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", "consent_sent_at", "unique_email_id",
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
                "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at", "consent_made",
+               "member_written_from",
                "members_left")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
@@ -340,7 +341,8 @@ def forget_audience(shop_id, kind, withdrawn):
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
                      shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
-                     consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[])
+                     consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[],
+                     member_written_from=None)
     erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
     return erasures + _requeue(rows.filter(erase=False), **forgotten)
 

@@ -771,9 +771,8 @@ class ContactPlan:
             {"merge_field_ids": field_ids} if field_ids else {}))) + _digest(self.customer)
         # A field the shop created and no longer fills is sent empty to a member written before it was unmapped,
         # once: left out of the fingerprint, so that the next write leaves it alone (a marketer's later use).
-        # "Before" is when the last write was built: its claim, the moment its tags were compared too.
         self.member["merge_fields"].update(merge_fields.clear_values(
-            facts.clears, row.tags_compared_at or row.last_synced_at))
+            facts.clears, row.member_written_from or row.last_synced_at))
 
     @property
     def foreign_member_fact(self):
@@ -1042,7 +1041,7 @@ class ContactPlan:
                 log("member.consent", "%s was in the audience already (as %s): the consent just given in the shop "
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
-                                         self.request_done)
+                                         self.request_done, written_from=self.row.claimed_at)
             if link_on_move or restored:
                 self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
             if self.subscription_moved_from is not None:
@@ -1486,12 +1485,14 @@ def consent_made(permission, arriving, status_sent, status_before, member_status
     return False if not permission or arriving else None
 
 
-def written_facts(email, member_status, permission, decided, consent_request=""):
+def written_facts(email, member_status, permission, decided, consent_request="", written_from=None):
     """The facts of a member write whose send then failed (the customer, the tags): the row records them, so
     that a consent withdrawn next is sent as a change. Without them the row kept "consent never sent", and a
     member subscribed by the failed attempt stayed subscribed after the withdrawal. A shopper's consent
-    request the write carried is done."""
+    request the write carried is done; merge fields it emptied once (``written_from``: its claim) are not again."""
     facts = dict(email=email, member_status=member_status)
+    if written_from is not None:
+        facts["member_written_from"] = written_from
     if decided:
         facts["opt_in"] = permission
         if consent_request:
@@ -1582,6 +1583,8 @@ def sent_outcome(email, shop_email, permission, fingerprint, member_status, stat
                  member_status=member_status, fingerprint=fingerprint)
     if unique_email_id is not None:
         facts["unique_email_id"] = unique_email_id
+        if compared_at is not None:
+            facts["member_written_from"] = compared_at  # the member was written, built at the claim
     if tag_change is not None:
         facts["applied_tags"] = tags.format_tags(tag_change.applied)
         facts["found_tags"] = tags.format_tags(tag_change.found)
@@ -2131,7 +2134,7 @@ def _read_members(configuration, row, results, facts):
                           % facts["email"], waits=True)
         # Whose the member is was decided by this send (its read): the one-by-one send keeps off a member not the
         # contact's, and records the subscription the change makes as its consent's (``consent_made``).
-        outcome.facts = _written_in_batch(facts, False)
+        outcome.facts = _written_in_batch(row, facts, False)
         return outcome
     facts["unique_email_id"] = answer.get("unique_email_id", "")
     facts["member"] = {"marketing_permissions": answer.get("marketing_permissions") or []}
@@ -2184,7 +2187,8 @@ def _read_customers(configuration, row, results, facts):
         if step in results and operation_failed(results[step]):
             outcome = result_outcome(results[step], step)
             if not facts.get("member_skipped"):
-                outcome.facts = _written_in_batch(facts, facts["decides_consent"], facts.get("consent_request", ""))
+                outcome.facts = _written_in_batch(row, facts, facts["decides_consent"],
+                                                  facts.get("consent_request", ""))
                 _record_consent_made(outcome.facts, facts)
                 outcome.learnt.extend(_batch_learnt(row, facts))  # the member write taught it, whatever follows
             if step == "customer" and errors.in_compliance_state(batches.error_of(results[step])):
@@ -2215,11 +2219,12 @@ def _record_consent_made(written, facts):
         written["consent_made"] = made
 
 
-def _written_in_batch(facts, decided, consent_request=""):
+def _written_in_batch(row, facts, decided, consent_request=""):
     """What Mailchimp holds once a batch wrote a row's member, when a later step fails or the row is sent again
     (:func:`written_facts`), with whose the member is as its reads phase decided: the row has arrived at the
     address, and its next send must not take it for a row sent before ownership was recorded."""
-    written = written_facts(facts["email"], facts["member_status"], facts["opt_in"], decided, consent_request)
+    written = written_facts(facts["email"], facts["member_status"], facts["opt_in"], decided, consent_request,
+                            written_from=row.claimed_at)
     if facts.get("foreign_member") is not None:
         written["foreign_member"] = facts["foreign_member"]
     return written
