@@ -42,7 +42,7 @@ MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: requeue clears to have the row sent in full (a member gone from the audience, a store created again), and a
 #: member learnt not the contact's while the row was out (a ``subscribe`` webhook naming a member created again), and
 #: the members the contact left, one of which an ``upemail`` moved meanwhile (:func:`follow_members_left`; the
-#: send's own list is then written with the move, :func:`_members_left_moved`).
+#: send's own list is then written with the move, :func:`_moved_meanwhile`).
 GUARDED_FIELDS = MAILCHIMP_SIDE_FIELDS + ("consent_request", "fingerprint", "unique_email_id", "applied_tags",
                                           "found_tags", "foreign_member", "members_left")
 #: Written by a close only where another field still holds its claim-time value: whose the subscription is, where the
@@ -652,8 +652,8 @@ def close(row, outcome):
     otherwise the row returns to pending and the newer state is sent next.
     """
     status = _close_row(row, outcome)
-    if status not in (None, ROW_DELETED) and "members_left" in outcome.facts:
-        _members_left_moved(row, outcome.facts["members_left"])
+    if status not in (None, ROW_DELETED):
+        _moved_meanwhile(row, outcome.facts)
     return status
 
 
@@ -724,8 +724,8 @@ def close_synced_together(closes):
         for start in range(0, len(rows), ROWS_PER_CLOSE):
             closed.update(_update_held_together(layout, rows[start:start + ROWS_PER_CLOSE]))
     for row, outcome in closes:
-        if row.id in closed and "members_left" in outcome.facts:
-            _members_left_moved(row, outcome.facts["members_left"])
+        if row.id in closed:
+            _moved_meanwhile(row, outcome.facts)
     return closed
 
 
@@ -775,26 +775,41 @@ def _update_held_together(layout, rows):
         return {updated for (updated,) in cursor.fetchall()}
 
 
-def _members_left_moved(row, written):
-    """The members a send left (``written``: built from the row's list at claim time), kept by a close whose guard
-    found the row's list changed meanwhile: an ``upemail`` moved an entry (:func:`follow_members_left`, which
-    changes addresses only). Written with those moves, so that an erasure finds the member where it is now; a list
-    emptied meanwhile (an audience forgotten) keeps only what the send added. Compare-and-set on the list."""
+def _moved_meanwhile(row, facts):
+    """A close whose guards kept what an ``upemail`` changed while the send was out, completed with the send's own
+    facts: the members the send left (``members_left``, built from the row's list at claim time) follow an entry's
+    move (:func:`follow_members_left`, which changes addresses only); and when the send moved the contact to another
+    address while the address it left was moved (the row's ``email`` then names the member left behind), the row
+    addresses the send's new address and remembers the left member where it is now. A list emptied meanwhile (an
+    audience forgotten) keeps only what the send added. Compare-and-set on both fields; one query when nothing
+    moved, none for a send that neither left a member nor moved."""
+    moving = bool(row.email) and "email" in facts and address_key(facts["email"]) != address_key(row.email)
+    if "members_left" not in facts and not moving:
+        return
     claimed = row.members_left or []
     for _attempt in range(3):
-        held = SyncState.objects.filter(id=row.id).only("members_left").first()
-        current = held.members_left or [] if held else None
-        if current is None or current == written:
+        held = SyncState.objects.filter(id=row.id).only("members_left", "email").first()
+        if held is None:
             return
-        if len(current) == len(claimed):
-            moved = {address_key(then.get("email", "")): now.get("email", "")
-                     for then, now in zip(claimed, current) if then.get("email") != now.get("email")}
+        current = held.members_left or []
+        moved, changes = {}, {}
+        if moving and address_key(held.email) not in (address_key(row.email), address_key(facts["email"])):
+            moved[address_key(row.email)] = held.email
+            changes["email"] = facts["email"]
+        if "members_left" in facts:
+            merged = current  # the close wrote the send's list, unless the guard kept another
+            if current != facts["members_left"] and len(current) == len(claimed):
+                moved.update({address_key(then.get("email", "")): now.get("email", "")
+                              for then, now in zip(claimed, current) if then.get("email") != now.get("email")})
+                merged = facts["members_left"]
+            elif current != facts["members_left"]:
+                merged = [entry for entry in facts["members_left"] if entry not in claimed]
             merged = [dict(entry, email=moved.get(address_key(entry.get("email", "")), entry.get("email", "")))
-                      for entry in written]
-        else:
-            merged = [entry for entry in written if entry not in claimed]
-        if merged == current or SyncState.objects.filter(id=row.id, members_left=current).update(
-                members_left=merged):
+                      for entry in merged]
+            if merged != current:
+                changes["members_left"] = merged
+        if not changes or SyncState.objects.filter(id=row.id, members_left=current, email=held.email).update(
+                **changes):
             return
 
 

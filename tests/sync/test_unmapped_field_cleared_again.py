@@ -22,7 +22,8 @@ def test_a_field_reused_by_the_marketer_is_not_cleared_again_after_a_failed_cust
     alone").
 
     Steps: the shop created GROUPS and fills it ("Regulars") on Ann's member. The admin unmaps GROUPS, and Ann's
-    last name is corrected: the send Ann's member with GROUPS empty (the clear lands), but its customer PUT fails (a 500 of the store API):
+    last name is corrected: the send writes Ann's member with GROUPS empty (the clear lands), but its customer PUT
+    fails (a 500 of the store API):
     the row closes with the member write's facts only (``written_facts``), and ``tags_compared_at`` keeps the claim
     time of the send before the unmapping. The marketer now uses GROUPS for something else ("by hand" on Ann's
     member). The row's retry (or any later send while the customer step keeps failing) builds the member again with
