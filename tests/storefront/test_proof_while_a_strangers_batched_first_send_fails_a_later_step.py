@@ -53,3 +53,27 @@ def test_a_strangers_unsubscribe_ends_the_subscription_its_batched_consent_made_
     assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed", (
         "the subscription only the stranger's consent made outlived its Unsubscribe; nobody consents to %s now "
         "(stranger's row before: foreign_member, opt_in, consent_made, attempts = %r)" % (email, before))
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_batched_first_send_onto_an_owners_subscribed_member_records_no_consent_made_when_a_later_step_fails(
+        shop, configuration, mailchimp_account, settings):
+    """The other side (review aud34, held): Ann subscribed on Mailchimp's own form; a stranger's account with her
+    address and consent is first sent in a batch whose customer step fails. The subscription is Ann's, not made by
+    the stranger's consent: the failed step's close must not record ``consent_made`` (the stranger's Unsubscribe
+    would end Ann's subscription)."""
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", BURST_THRESHOLD=1,
+                                    BATCH_POLL_INTERVAL=0)
+    emulator, api_key, list_id = mailchimp_account
+    email = "ann.owner.batched@fastmail.com"
+    emulator.fire_event(api_key, list_id, "subscribe", email)  # Ann on Mailchimp's own form
+    _user, stranger = registered_account(shop, get_user_model(), "strownerbatch", email, first_name="Stranger",
+                                         marketing_permission=True)
+    make_all_due()
+    emulator.faults.fail("*/customers/%d" % stranger.pk, status=500, method="PUT", times=1)
+    run_due_work()
+    assert batch_posts(emulator), "setup: the stranger's first send should go in a batch"
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.02, timeout=30) == 0
+    row = row_of(stranger)
+    assert row.attempts == 1, "setup: the customer step failed (a retry)"
+    assert not row.consent_made, (row.consent_made, row.foreign_member, row.member_status, row.status)
