@@ -1,4 +1,6 @@
 """Deliveries shaped exactly like Mailchimp's: form-encoded, flattened ``data[...]`` keys."""
+from datetime import timedelta
+
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,9 +14,14 @@ def webhook_path(configuration, secret=None):
     })
 
 
+def fired(moment):
+    """Mailchimp's ``fired_at`` for an event at ``moment`` (UTC, whole seconds)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def fired_now():
-    """Mailchimp's ``fired_at`` for an event happening now (UTC, whole seconds)."""
-    return timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    """Mailchimp's ``fired_at`` for an event happening now."""
+    return fired(timezone.now())
 
 
 def mailchimp_form(event_type, list_id, fired_at=None, **data):
@@ -29,6 +36,40 @@ def mailchimp_form(event_type, list_id, fired_at=None, **data):
 
 def post_event(client, configuration, event_type, secret=None, **data):
     return client.post(webhook_path(configuration, secret), mailchimp_form(event_type, configuration.list_id, **data))
+
+
+def moved_twice_in_mailchimp(client, configuration, mailchimp_account, email, work, home, second_late):
+    """In Mailchimp (the member's profile page) ``email`` becomes ``work`` (T0), then ``home`` (T1): two upemails. The
+    T0 delivery reaches the shop at once, the T1 one too unless ``second_late`` (Mailchimp retries a failed delivery
+    for over an hour). Returns the T1 delivery, to post later."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.fire_event(api_key, list_id, "upemail", email, new_email=work)
+    emulator.fire_event(api_key, list_id, "upemail", work, new_email=home)
+    t0 = timezone.now()  # after the member's first send (an older fact would be stale)
+    t1 = t0 + timedelta(seconds=1)  # a future time is taken as the delivery's moment (parse_fired_at)
+
+    def deliver_t1():
+        assert client.post(webhook_path(configuration), mailchimp_form(
+            "upemail", list_id, fired_at=fired(t1), old_email=work, new_email=home, new_id="x2")).status_code == 200
+
+    assert client.post(webhook_path(configuration), mailchimp_form(
+        "upemail", list_id, fired_at=fired(t0), old_email=email, new_email=work, new_id="x1")).status_code == 200
+    if not second_late:
+        deliver_t1()
+    return deliver_t1
+
+
+def corrected_in_mailchimp(configuration, mailchimp_account, old_email, new_email):
+    """A marketer corrects the member's address in Mailchimp (``old_email`` → ``new_email``, keeping its data); the
+    ``upemail`` webhook reaches the shop."""
+    from django.test import Client
+
+    from shoop_mailchimp.mailchimp.members import subscriber_hash
+    emulator, api_key, list_id = mailchimp_account
+    emulator.fire_event(api_key, list_id, "upemail", old_email, source="admin", new_email=new_email)
+    assert emulator.get_member(api_key, list_id, new_email), "setup: Mailchimp moved the member"
+    assert post_event(Client(), configuration, "upemail", old_email=old_email, new_email=new_email,
+                      new_id=subscriber_hash(new_email)).status_code == 200
 
 
 def configure_with_live_webhook(settings, live_server, shop, mailchimp_account, **options):

@@ -2,19 +2,13 @@
 reads the member there first) sent the row back to the shop's address when none was there; with two legitimate
 upemails, the second delivered late, the contact's Unsubscribe then missed her member. The row follows the member by
 its ``unique_email_id`` now."""
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import mailchimp_form, webhook_path
+from tests.webhooks.helpers import moved_twice_in_mailchimp
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
-
-
-def fired(moment):
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @pytest.mark.parametrize("second_delivery_late,reconciled", [(False, False), (True, False), (True, True)],
@@ -49,20 +43,8 @@ def test_two_legitimate_upemails_her_unsubscribe_reaches_her_member(
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
     # In Mailchimp (her profile page): wendy@ -> work at T0, work -> home at T1.
-    emulator.fire_event(api_key, list_id, "upemail", email, new_email=work)
-    emulator.fire_event(api_key, list_id, "upemail", work, new_email=home)
-    assert emulator.get_member(api_key, list_id, home)["status"] == "subscribed", "setup"
-    t0 = timezone.now()  # after her first send (an older fact would be stale)
-    t1 = t0 + timedelta(seconds=1)  # a future time is taken as the delivery's moment (parse_fired_at)
-
-    def deliver_t1():
-        assert client.post(webhook_path(configuration), mailchimp_form(
-            "upemail", list_id, fired_at=fired(t1), old_email=work, new_email=home, new_id="x2")).status_code == 200
-
-    assert client.post(webhook_path(configuration), mailchimp_form(
-        "upemail", list_id, fired_at=fired(t0), old_email=email, new_email=work, new_id="x1")).status_code == 200
-    if not second_delivery_late:
-        deliver_t1()
+    deliver_t1 = moved_twice_in_mailchimp(client, configuration, mailchimp_account, email, work, home,
+                                          second_delivery_late)
     send_due(rounds=3)
     if second_delivery_late:
         deliver_t1()
