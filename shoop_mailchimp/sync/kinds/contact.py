@@ -688,6 +688,9 @@ class ContactPlan:
         #: This send creates the member (the first send found none), or an earlier attempt of its row did: its write
         #: carries the row's signup time (:attr:`SyncState.first_claimed_at`).
         self.creates = False
+        #: An earlier attempt of this first send, whose answer was lost, created the member at an address another
+        #: contact proved theirs since (see run): its subscription is this contact's consent's (``consent_made``).
+        self.created_earlier = False
         #: This send found no member: its write only creates one (a POST), and another's found meanwhile is left
         #: alone (see :meth:`_member_send`).
         self.creating = False
@@ -843,7 +846,7 @@ class ContactPlan:
     def consent_made_fact(self, status, status_before, member_status):
         """:func:`consent_made` for this plan's member write (``creating`` still: it created the member)."""
         return consent_made(self.permission, self.arriving, status, status_before, member_status,
-                            created=self.creating)
+                            created=self.creating or self.created_earlier)
 
     def existed_without_consent(self, status, member_status):
         """:func:`existed_without_consent` for this plan's send (``status``: the status the write asked for)."""
@@ -882,6 +885,12 @@ class ContactPlan:
 
     def customer_unchanged(self, member_status):
         return customer_unchanged(self.fingerprint, member_status, self.row)
+
+    @property
+    def retried_first_send(self):
+        """A first send of the row tried again (its first claim is not this one), nothing known of its member."""
+        return bool(self.row.first_claimed_at) and self.row.claimed_at != self.row.first_claimed_at and not (
+            self.row.member_status)
 
     def created_by_an_earlier_attempt(self, member):
         """:func:`created_by_an_earlier_attempt` for this plan's row."""
@@ -966,6 +975,11 @@ class ContactPlan:
                     "language, groups and tags as they are" % self.email)
             else:
                 self.owned = self.creates = self.creating = True
+        elif self.proven_by_another and not self.previous_email and self.retried_first_send:
+            # The address's owner proved it theirs after an attempt of this first send whose answer was lost: the
+            # member is theirs now, but a subscription that attempt created was this contact's consent alone.
+            held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
+            self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held)
         elif self.previous_shared or self.proven_by_another and self.previous_email:
             if self.previous_shared:
                 why = ("the member of %s was not this contact's" if self.previous_left
