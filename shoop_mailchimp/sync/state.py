@@ -651,9 +651,12 @@ def close(row, outcome):
     The status becomes final (a removed row deleted) only if no newer change was recorded while it was out;
     otherwise the row returns to pending and the newer state is sent next.
     """
-    status = _close_row(row, outcome)
-    if status not in (None, ROW_DELETED):
-        _moved_meanwhile(row, outcome.facts)
+    if not _left_or_moved(row, outcome.facts):
+        return _close_row(row, outcome)
+    with transaction.atomic():  # no other worker claims the row between the close and its completion
+        status = _close_row(row, outcome)
+        if status not in (None, ROW_DELETED):
+            _moved_meanwhile(row, outcome.facts)
     return status
 
 
@@ -775,6 +778,16 @@ def _update_held_together(layout, rows):
         return {updated for (updated,) in cursor.fetchall()}
 
 
+def _moving(row, facts):
+    """Whether the send moved the contact from the address the row last sent to another."""
+    return bool(row.email) and "email" in facts and address_key(facts["email"]) != address_key(row.email)
+
+
+def _left_or_moved(row, facts):
+    """Whether a close may need :func:`_moved_meanwhile`: the send left members, or moved the contact."""
+    return "members_left" in facts or _moving(row, facts)
+
+
 def _moved_meanwhile(row, facts):
     """A close whose guards kept what an ``upemail`` changed while the send was out, completed with the send's own
     facts: the members the send left (``members_left``, built from the row's list at claim time) follow an entry's
@@ -783,9 +796,9 @@ def _moved_meanwhile(row, facts):
     addresses the send's new address and remembers the left member where it is now. A list emptied meanwhile (an
     audience forgotten) keeps only what the send added. Compare-and-set on both fields; one query when nothing
     moved, none for a send that neither left a member nor moved."""
-    moving = bool(row.email) and "email" in facts and address_key(facts["email"]) != address_key(row.email)
-    if "members_left" not in facts and not moving:
+    if not _left_or_moved(row, facts):
         return
+    moving = _moving(row, facts)
     claimed = row.members_left or []
     for _attempt in range(3):
         held = SyncState.objects.filter(id=row.id).only("members_left", "email").first()
