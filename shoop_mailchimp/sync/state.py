@@ -651,7 +651,7 @@ def close(row, outcome):
     The status becomes final (a removed row deleted) only if no newer change was recorded while it was out;
     otherwise the row returns to pending and the newer state is sent next.
     """
-    if not _left_or_moved(row, outcome.facts):
+    if "members_left" not in outcome.facts:
         return _close_row(row, outcome)
     with transaction.atomic():  # no other worker claims the row between the close and its completion
         status = _close_row(row, outcome)
@@ -778,51 +778,29 @@ def _update_held_together(layout, rows):
         return {updated for (updated,) in cursor.fetchall()}
 
 
-def _moving(row, facts):
-    """Whether the send moved the contact from the address the row last sent to another."""
-    return bool(row.email) and "email" in facts and address_key(facts["email"]) != address_key(row.email)
-
-
-def _left_or_moved(row, facts):
-    """Whether a close may need :func:`_moved_meanwhile`: the send left members, or moved the contact."""
-    return "members_left" in facts or _moving(row, facts)
-
-
 def _moved_meanwhile(row, facts):
-    """A close whose guards kept what an ``upemail`` changed while the send was out, completed with the send's own
-    facts: the members the send left (``members_left``, built from the row's list at claim time) follow an entry's
-    move (:func:`follow_members_left`, which changes addresses only); and when the send moved the contact to another
-    address while the address it left was moved (the row's ``email`` then names the member left behind), the row
-    addresses the send's new address and remembers the left member where it is now. A list emptied meanwhile (an
-    audience forgotten) keeps only what the send added. Compare-and-set on both fields; one query when nothing
-    moved, none for a send that neither left a member nor moved."""
-    if not _left_or_moved(row, facts):
+    """A close whose guard kept the row's ``members_left`` as an ``upemail`` changed it while the send was out
+    (:func:`follow_members_left`, which changes addresses only), completed with the send's own list (built from the
+    row's list at claim time): its entries follow the moves. A list emptied meanwhile (an audience forgotten) keeps
+    only what the send added. Compare-and-set on the list; one query when nothing moved, none for a send that left
+    no member."""
+    if "members_left" not in facts:
         return
-    moving = _moving(row, facts)
-    claimed = row.members_left or []
+    claimed, written = row.members_left or [], facts["members_left"]
     for _attempt in range(3):
-        held = SyncState.objects.filter(id=row.id).only("members_left", "email").first()
-        if held is None:
-            return
-        current = held.members_left or []
-        moved, changes = {}, {}
-        if moving and address_key(held.email) not in (address_key(row.email), address_key(facts["email"])):
-            moved[address_key(row.email)] = held.email
-            changes["email"] = facts["email"]
-        if "members_left" in facts:
-            merged = current  # the close wrote the send's list, unless the guard kept another
-            if current != facts["members_left"] and len(current) == len(claimed):
-                moved.update({address_key(then.get("email", "")): now.get("email", "")
-                              for then, now in zip(claimed, current) if then.get("email") != now.get("email")})
-                merged = facts["members_left"]
-            elif current != facts["members_left"]:
-                merged = [entry for entry in facts["members_left"] if entry not in claimed]
+        held = SyncState.objects.filter(id=row.id).only("members_left").first()
+        current = held.members_left or [] if held else written
+        if current == written:
+            return  # the close wrote the send's list
+        if len(current) == len(claimed):
+            moved = {address_key(then.get("email", "")): now.get("email", "")
+                     for then, now in zip(claimed, current) if then.get("email") != now.get("email")}
             merged = [dict(entry, email=moved.get(address_key(entry.get("email", "")), entry.get("email", "")))
-                      for entry in merged]
-            if merged != current:
-                changes["members_left"] = merged
-        if not changes or SyncState.objects.filter(id=row.id, members_left=current, email=held.email).update(
-                **changes):
+                      for entry in written]
+        else:
+            merged = [entry for entry in written if entry not in claimed]
+        if merged == current or SyncState.objects.filter(id=row.id, members_left=current).update(
+                members_left=merged):
             return
 
 

@@ -1,7 +1,7 @@
-"""Found by independent review aud34 (issue 19), F3 (data, GDPR): an upemail of the very address a move is leaving,
-while that move's send is out: the close kept the upemail's address as the row's (the guard) and remembered the left
-member at its old address. The close now addresses the send's new address and remembers the left member where the
-upemail put it (``state._moved_meanwhile``)."""
+"""Found by independent review aud34 (issue 19), F3 (data, GDPR; open: a strict expected failure): an upemail of the
+very address a move is leaving, while that move's send is out: the close keeps the upemail's address as the row's
+(the guard) and remembers the left member at its old address. A fix that completed the close from the row alone
+(e268169) could not tell this upemail from one of the new address or a forgotten audience (aud35 F2, F3)."""
 import pytest
 from shuup.core.models import PersonContact, get_person_contact
 
@@ -11,7 +11,10 @@ from tests.webhooks.helpers import corrected_in_mailchimp
 
 
 @pytest.mark.django_db(transaction=True)  # a thread of its own (the worker) reads the test's data
-@pytest.mark.parametrize("overlap", [False, True], ids=["control-upemail-after-the-close", "upemail-while-out"])
+@pytest.mark.parametrize("overlap", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
+    "open (aud34 F3): which address an upemail moved is not recorded; completing the close from the row "
+    "(e268169) wrote over other upemails and a forgotten audience (aud35 F2, F3) and was withdrawn")))],
+    ids=["control-upemail-after-the-close", "upemail-while-out"])
 def test_an_erasure_reaches_the_member_left_by_a_move_whose_address_changed_while_that_move_was_out(
         shop, configuration, mailchimp_account, settings, django_user_model, overlap):
     """Harm (data, GDPR): Bea's erasure leaves the member she left, with her names ("Bea Private"), in the audience
