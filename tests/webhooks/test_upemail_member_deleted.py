@@ -1,4 +1,6 @@
-"""Review aud35 (of 3172c73): a contact whose upemail address lost its member, and no member of hers anywhere."""
+"""Found by independent review aud35 (issue 19), F4 (consent given never reaching Mailchimp): after an upemail, a
+member a marketer deleted for good left the contact failed for good (3172c73); it is sent as new to its own address
+now."""
 from datetime import timedelta
 
 import pytest

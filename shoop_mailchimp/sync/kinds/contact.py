@@ -1160,16 +1160,19 @@ class ContactPlan:
         (Mailchimp retries a failed one for over an hour): an old upemail applied after the one that undid it
         names an address Mailchimp no longer holds (a typo, a stranger's mailbox), and a later one may not have
         arrived yet. A write would create a member there; the contact's member is looked up by its
-        ``unique_email_id`` instead (kept across address changes): the row follows it, or, with none, fails
-        without writing anything anywhere (the shop's address may be another contact's member now)."""
+        ``unique_email_id`` instead (kept across address changes): the row follows it. With none anywhere (a
+        marketer deleted it), the contact is sent again as a first send to its own address, which reads the member
+        there first (another contact's, or someone's form signup, is left alone)."""
         found = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
         if found is None:
-            return Outcome(Result.FAILED, "Mailchimp holds no member at %s, the address an upemail webhook named, "
-                           "nor this contact's member anywhere in the audience (deleted there?): nothing was written; "
-                           "sending it again from the admin looks again" % self.email)
-        outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: the "
-                          "contact's member is at %s now, and is sent there" % (self.email, found), waits=True)
-        outcome.facts = {"email": found}
+            outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named, "
+                              "nor this contact's member anywhere in the audience (deleted there): the contact is sent "
+                              "as new to its own address, %s" % (self.email, self.shop_email), waits=True)
+            outcome.facts = {"email": "", "member_status": "", "unique_email_id": ""}
+        else:
+            outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: "
+                              "the contact's member is at %s now, and is sent there" % (self.email, found), waits=True)
+            outcome.facts = {"email": found}
         log("member.email", outcome.reason)
         return outcome
 
