@@ -1,4 +1,6 @@
-"""Review aud35 (of 3172c73): an erasure of a contact whose upemail address holds no member any more."""
+"""Found by independent review aud35 (issue 19), F1 (data, GDPR): an erasure read only the address the row last
+knew; after two upemails, the second delivered late, it found nothing there and left the member (moved on) with the
+erased person's data. It looks the member up by its ``unique_email_id`` now."""
 import pytest
 
 from tests.helpers import new_person, row_of, send_due

@@ -32,7 +32,7 @@ from shoop_mailchimp.models import (
     SyncState,
     SyncStatus,
 )
-from shoop_mailchimp.shops import address_keys, shop_contacts, shop_contacts_with_keys
+from shoop_mailchimp.shops import address_keys, shop_contacts, shop_contacts_with_address, shop_contacts_with_keys
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.batch_phase import BatchPhase, operation_failed, result_outcome
 from shoop_mailchimp.sync.kinds import merge_fields, tags
@@ -1975,8 +1975,21 @@ class ErasePlan:
         Mailchimp's own form after the contact's send, or a row sent before ownership was recorded), or one that is
         no longer the member the contact's send wrote (re-created by its owner: another ``unique_email_id``), is its
         owner's and stays."""
-        list_id = self.configuration.list_id
-        member = yield from read_member(list_id, self.row.email, "status,unique_email_id")
+        list_id, email = self.configuration.list_id, self.row.email
+        member = yield from read_member(list_id, email, "status,unique_email_id")
+        if member is None:
+            # Moved in Mailchimp since the row last heard (an upemail delivered late, or never): found by its id
+            # (a member the contact left has its own rules: erase_members_left).
+            email = yield from member_address(list_id, self.row.unique_email_id)
+            left = {address_key(entry.get("email", "")) for entry in getattr(self.row, "members_left", None) or []}
+            if email is not None and address_key(email) in left:
+                email = None
+            elif email is not None and shop_contacts_with_address(self.configuration.shop_id, email).exclude(
+                    pk=self.row.object_id).exists():
+                log("member.kept", "%s was not deleted (erasure): the contact's member moved there in Mailchimp, "
+                    "and another contact of the shop has that address" % email)
+                return
+            member = None if email is None else (yield from read_member(list_id, email, "status,unique_email_id"))
         if member is None:
             log("member.delete_permanent", "%s has no member in the audience: nothing to delete (erasure)" %
                 self.row.email)
@@ -1985,11 +1998,11 @@ class ErasePlan:
         replaced = created_again(self.row, member)
         if subscribed_by_others or replaced:
             log("member.kept", "%s was not deleted (erasure): the member is %s, and %s" % (
-                self.row.email, member.get("status", ""),
+                email, member.get("status", ""),
                 "not the one this contact's send wrote (created again since)" if replaced else
                 "this contact's consent never went to it (its owner subscribed it)"))
             return
-        yield from erase_member(list_id, self.row.email, False, log)
+        yield from erase_member(list_id, email, False, log)
 
     def _keep_member(self, log):
         """The member another contact of the shop keeps: never deleted, but it keeps none of the erased person's data
