@@ -1,4 +1,7 @@
-"""Review aud35 (of 6fb2aab): the one-time clear of an unmapped created field, after a lost answer."""
+"""Found by independent review aud35 (issue 19), F5 (data; open, a strict expected failure): the one-time clear of an
+unmapped created field is sent again after its write's answer was lost. Left so on purpose: the retry cannot tell
+whether the lost write landed, and not clearing again would leave the shop's stale value on the member for good when it
+did not; a marketer reusing the field in the seconds between the lost answer and the retry loses their value."""
 import pytest
 from shuup.core.models import ContactGroup, PersonContact
 
@@ -12,7 +15,9 @@ from tests.sync.test_audience_data import read_audience_fields
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
-@pytest.mark.parametrize("lost", [False, True], ids=["control-answered", "member-put-answer-lost"])
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
+    "open (aud35 F5): a retry after a lost answer clears the field again")))],
+    ids=["control-answered", "member-put-answer-lost"])
 def test_a_field_reused_by_the_marketer_is_not_cleared_again_after_a_lost_answer(
         admin_client, configuration, mailchimp_account, settings, lost):
     """Harm (data loss): the marketer's own value in a merge field the shop created and unmapped is wiped by the
