@@ -977,9 +977,11 @@ class ContactPlan:
                 self.owned = self.creates = self.creating = True
         elif self.proven_by_another and not self.previous_email and self.retried_first_send:
             # The address's owner proved it theirs after an attempt of this first send whose answer was lost: the
-            # member is theirs now, but a subscription that attempt created was this contact's consent alone.
+            # member is theirs now, but a subscription that attempt created was this contact's consent alone; not
+            # once its status is another than the attempt asked for (the owner confirmed a pending one: aud36 F3).
             held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
-            self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held)
+            self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held) and (
+                held.get("status") == self.member.get("status_if_new"))
         elif self.previous_shared or self.proven_by_another and self.previous_email:
             if self.previous_shared:
                 why = ("the member of %s was not this contact's" if self.previous_left
@@ -1161,14 +1163,19 @@ class ContactPlan:
         names an address Mailchimp no longer holds (a typo, a stranger's mailbox), and a later one may not have
         arrived yet. A write would create a member there; the contact's member is looked up by its
         ``unique_email_id`` instead (kept across address changes): the row follows it. With none anywhere (a
-        marketer deleted it), the contact is sent again as a first send to its own address, which reads the member
-        there first (another contact's, or someone's form signup, is left alone)."""
+        marketer deleted it), the contact is sent again as never sent to its own address: a first send, which reads
+        the member there first (another contact's, or someone's form signup, is left alone). Its consent is sent
+        anew; an unsubscribe asked for has no member of its own left to end (aud36 F4: kept, it ended a form
+        subscriber's subscription at the shop's address)."""
         found = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
         if found is None:
             outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named, "
                               "nor this contact's member anywhere in the audience (deleted there): the contact is sent "
                               "as new to its own address, %s" % (self.email, self.shop_email), waits=True)
-            outcome.facts = {"email": "", "member_status": "", "unique_email_id": ""}
+            outcome.facts = dict(email="", member_status="", unique_email_id="", opt_in=None, applied_tags="",
+                                 found_tags="", fingerprint=state.cleared_fingerprint(), consent_made=False)
+            if self.consent_request == ConsentRequest.UNSUBSCRIBE:
+                outcome.facts["consent_request"] = ""
         else:
             outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: "
                               "the contact's member is at %s now, and is sent there" % (self.email, found), waits=True)
@@ -1979,15 +1986,20 @@ class ErasePlan:
         member = yield from read_member(list_id, email, "status,unique_email_id")
         if member is None:
             # Moved in Mailchimp since the row last heard (an upemail delivered late, or never): found by its id
-            # (a member the contact left has its own rules: erase_members_left).
+            # (a member the contact left, with that id, has its own rules: erase_members_left).
             email = yield from member_address(list_id, self.row.unique_email_id)
-            left = {address_key(entry.get("email", "")) for entry in getattr(self.row, "members_left", None) or []}
+            left = {address_key(entry.get("email", "")) for entry in getattr(self.row, "members_left", None) or []
+                    if entry.get("unique_email_id") == self.row.unique_email_id}
+            others = shop_contacts_with_address(self.configuration.shop_id, email or "").exclude(
+                pk=self.row.object_id) if email else None
             if email is not None and address_key(email) in left:
                 email = None
-            elif email is not None and shop_contacts_with_address(self.configuration.shop_id, email).exclude(
-                    pk=self.row.object_id).exists():
-                log("member.kept", "%s was not deleted (erasure): the contact's member moved there in Mailchimp, "
-                    "and another contact of the shop has that address" % email)
+            elif others is not None and others.exists():
+                # Another contact of the shop has that address: the member is theirs too, kept as at the row's.
+                consenting = set(others.filter(marketing_permission=True).values_list("pk", flat=True))
+                withdraw = bool(self.row.opt_in) and not (
+                    consenting - shop_consent.withheld(self.configuration.shop_id, consenting))
+                yield from self._keep_member(log, email=email, withdraw=withdraw)
                 return
             member = None if email is None else (yield from read_member(list_id, email, "status,unique_email_id"))
         if member is None:
@@ -2004,16 +2016,19 @@ class ErasePlan:
             return
         yield from erase_member(list_id, email, False, log)
 
-    def _keep_member(self, log):
+    def _keep_member(self, log, email=None, withdraw=None):
         """The member another contact of the shop keeps: never deleted, but it keeps none of the erased person's data
         (the mapped merge fields are sent empty, then the address's other contacts are sent again in full, so that
         whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
-        of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`)."""
-        email = self.row.email
+        of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`). ``email``: where
+        the member is, when not at the row's address (moved in Mailchimp), and ``withdraw`` decided for it."""
+        cleared = self.cleared if email is None else self.mapped_tags  # found by its id: the contact's own
+        email = email or self.row.email
+        withdraw = self.withdraw if withdraw is None else withdraw
         why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
                "too" % email)
-        cleared = dict.fromkeys(self.cleared, "")
-        if self.withdraw:
+        cleared = dict.fromkeys(cleared, "")
+        if withdraw:
             yield from unsubscribe_kept_member(
                 self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
                 self.learnt, log, why, merge_fields=cleared)

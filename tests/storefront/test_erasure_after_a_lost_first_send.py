@@ -1,0 +1,46 @@
+"""Found by independent review aud36 (issue 19), F5 (data, GDPR; open: a strict expected failure): an erasure after a
+first send whose answer was lost (the row knows no address nor member id) leaves the member that send created."""
+import pytest
+
+from shoop_mailchimp.models import SyncStatus
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
+    "open (aud36 F5): an erasure after a lost first send")))],
+    ids=["control-answer-arrived", "answer-lost"])
+def test_erasure_after_a_lost_first_send_deletes_the_member_it_created(
+        shop, configuration, mailchimp_account, settings, lost):
+    """Harm (GDPR data loss): Vera is erased in the shop, and the member her first send created (her names,
+    subscribed by her consent) stays in Mailchimp for good.
+
+    Steps: Vera consents; her first send's member write lands in Mailchimp but its answer is lost (a timeout): the
+    row stays a first send (email "", unique_email_id ""), to be retried. Before the retry, her account is deleted
+    (erasure). ``ErasePlan.run`` deletes only a member named by ``row.email`` (then by ``unique_email_id``), both
+    empty: no member is read or deleted, and the row closes ERASED. The member (created with the row's
+    ``first_claimed_at`` as ``timestamp_signup``, which the shop uses elsewhere to recognise exactly this) keeps her
+    data. Control: the answer arrives; the erasure deletes the member."""
+    from shuup.core.models import PersonContact
+
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=5)
+    emulator, api_key, list_id = mailchimp_account
+    email = "vera.lost36.%d@fastmail.com" % lost
+    if lost:
+        emulator.faults.hang(60, path_pattern="*/members*", times=1, method="POST")
+    vera = new_person(permission=True, email=email, first_name="Vera", last_name="Secretname")
+    make_all_due()
+    drain()
+    if lost:
+        emulator.release_hangs()
+        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email) is not None, "the lost write landing")
+        emulator.faults.clear()
+        assert row_of(vera).status == SyncStatus.PENDING and not row_of(vera).email, "setup: a first send to retry"
+    assert emulator.get_member(api_key, list_id, email)["merge_fields"].get("LNAME") == "Secretname", "setup"
+    PersonContact.objects.get(pk=vera.pk).delete()  # erasure
+    send_due(rounds=3)
+    left = emulator.get_member(api_key, list_id, email)
+    assert left is None, "Vera was erased; the member her first send created keeps her data: %r" % (
+        {key: left.get(key) for key in ("status", "merge_fields", "timestamp_signup")},)
