@@ -161,6 +161,19 @@ def wait_for(emulator, predicate, what, timeout=10):
     return result
 
 
+def first_send_answer_lost(emulator, api_key, list_id, email):
+    """The worker's round sends the due first send; its member write (a POST that only creates) reaches Mailchimp
+    but its answer is lost (a timeout: the test sets a short ``TIMEOUT``). The row is left to retry."""
+    from shoop_mailchimp.sync.drainer import drain
+
+    emulator.faults.hang(60, path_pattern="*/members*", times=1, method="POST")
+    make_all_due()
+    drain()
+    emulator.release_hangs()
+    wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email) is not None, "the lost write landing")
+    emulator.faults.clear()
+
+
 @contextmanager
 def another_worker_held(emulator, path_pattern, what, method="PUT"):
     """Another worker (a thread of its own: the test needs ``transaction=True``) drains one round and is held on

@@ -3,13 +3,11 @@ the row's tags were last compared, which a send whose customer step failed after
 carried) does not record: its retry cleared the field again, over a marketer's new value. The row records when its
 member's last write was built (``SyncState.member_written_from``), also when a later step fails."""
 import pytest
-from shuup.core.models import ContactGroup
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.sync.jobs import run_due_jobs
 from tests.admin.conftest import post_shop_form, saved
-from tests.helpers import new_person, row_of, send_due
-from tests.sync.test_audience_data import read_audience_fields
+from tests.helpers import row_of, send_due
+from tests.sync.test_unmapping_while_a_send_is_out import ann_in_a_group_the_shop_fills
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +29,7 @@ def test_a_field_reused_by_the_marketer_is_not_cleared_again_after_a_failed_cust
     ``tags_compared_at`` is older than the unmapping, so GROUPS is sent empty again and the marketer's value is
     gone. Control: the customer PUT succeeds the first time; the marketer's value stays."""
     emulator, api_key, list_id = mailchimp_account
-    read_audience_fields(configuration)
-    ann = new_person(first_name="Ann", last_name="Before", email="ann.reuse.%d@fastmail.com" % customer_fails)
-    ContactGroup.objects.create(identifier="regulars%d" % customer_fails, shop=configuration.shop,
-                                name="Regulars").members.add(ann)
-    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["groups"]))
-    run_due_jobs(configuration.shop_id)
-    send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["GROUPS"] == "Regulars", "setup"
+    ann = ann_in_a_group_the_shop_fills(admin_client, configuration, mailchimp_account, "ann.reuse.%d" % customer_fails)
 
     if customer_fails:
         emulator.faults.fail("*/customers/%d" % ann.pk, status=500, method="PUT", times=1)

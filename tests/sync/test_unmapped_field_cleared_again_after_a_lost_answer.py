@@ -3,14 +3,13 @@ unmapped created field is sent again after its write's answer was lost. Left so 
 whether the lost write landed, and not clearing again would leave the shop's stale value on the member for good when it
 did not; a marketer reusing the field in the seconds between the lost answer and the retry loses their value."""
 import pytest
-from shuup.core.models import ContactGroup, PersonContact
+from shuup.core.models import PersonContact
 
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.sync.drainer import drain
-from shoop_mailchimp.sync.jobs import run_due_jobs
 from tests.admin.conftest import post_shop_form, saved
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
-from tests.sync.test_audience_data import read_audience_fields
+from tests.helpers import make_all_due, row_of, send_due, wait_for
+from tests.sync.test_unmapping_while_a_send_is_out import ann_in_a_group_the_shop_fills
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -32,14 +31,7 @@ def test_a_field_reused_by_the_marketer_is_not_cleared_again_after_a_lost_answer
     or a retry recognising its own landed write, would keep it.) Control: the answer comes back."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=5)
     emulator, api_key, list_id = mailchimp_account
-    read_audience_fields(configuration)
-    ann = new_person(first_name="Ann", last_name="Before", email="ann.lost.%d@fastmail.com" % lost)
-    ContactGroup.objects.create(identifier="regularsl%d" % lost, shop=configuration.shop,
-                                name="Regulars").members.add(ann)
-    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["groups"]))
-    run_due_jobs(configuration.shop_id)
-    send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, ann.email)["merge_fields"]["GROUPS"] == "Regulars", "setup"
+    ann = ann_in_a_group_the_shop_fills(admin_client, configuration, mailchimp_account, "ann.lost.%d" % lost)
 
     assert saved(post_shop_form(admin_client, configuration.shop, merge_groups=""))
     ann = PersonContact.objects.get(pk=ann.pk)
