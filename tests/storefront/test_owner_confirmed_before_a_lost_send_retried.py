@@ -1,6 +1,8 @@
-"""Found by independent review aud36 (issue 19), F3 (consent): a first send retried after a lost answer, at an address
-the owner proved and confirmed meanwhile (double opt-in), recorded the owner's subscription as made by the stranger's
-consent. Only a member whose status is the one the lost attempt asked for counts as its creation now."""
+"""Found by independent review aud36 (issue 19), F3 (consent; open: a strict expected failure): a first send retried
+after a lost answer, at an address the owner proved and confirmed meanwhile (double opt-in, the ``subscribe`` webhook
+lost), records the owner's subscription as made by the stranger's consent. A fix comparing the member's status with
+this send's (ed139d8) was wrong both ways (aud37 F2: an audience switched to double opt-in meanwhile, an unconsented
+first attempt) and was withdrawn; telling needs what the lost attempt asked for, which the row does not keep."""
 import pytest
 from django.test import Client
 
@@ -12,7 +14,9 @@ from tests.storefront.helpers import choose, page_messages, registered_account
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("confirmed", [False, True], ids=["control-never-confirmed", "owner-confirmed"])
+@pytest.mark.parametrize("confirmed", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
+    "open (aud36 F3): an owner's confirmation after a lost first send, its webhook lost")))],
+    ids=["control-never-confirmed", "owner-confirmed"])
 def test_a_strangers_unsubscribe_ends_the_subscription_the_owner_confirmed(
         shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, confirmed):
     """Harm (consent): Ann, who proved the address hers and confirmed Mailchimp's link herself, is unsubscribed by a

@@ -887,6 +887,13 @@ class ContactPlan:
         return customer_unchanged(self.fingerprint, member_status, self.row)
 
     @property
+    def consented_from_the_first_claim(self):
+        """Whether the contact's consent, given now, was given before its row was first claimed (no shopper's
+        request or withdrawal since): a first attempt then carried it."""
+        changed_at = getattr(self.row, "consent_changed_at", None)
+        return self.permission and not (changed_at and changed_at > self.row.first_claimed_at)
+
+    @property
     def retried_first_send(self):
         """A first send of the row tried again (its first claim is not this one), nothing known of its member."""
         return bool(self.row.first_claimed_at) and self.row.claimed_at != self.row.first_claimed_at and not (
@@ -977,11 +984,12 @@ class ContactPlan:
                 self.owned = self.creates = self.creating = True
         elif self.proven_by_another and not self.previous_email and self.retried_first_send:
             # The address's owner proved it theirs after an attempt of this first send whose answer was lost: the
-            # member is theirs now, but a subscription that attempt created was this contact's consent alone; not
-            # once its status is another than the attempt asked for (the owner confirmed a pending one: aud36 F3).
+            # member is theirs now, but a subscription that attempt created was this contact's consent alone, when
+            # the contact consented already then (aud37 F2: a consent given later came after an unconsented
+            # creation). A pending one its owner confirmed since, unheard of, is taken for it (aud36 F3, open).
             held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
             self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held) and (
-                held.get("status") == self.member.get("status_if_new"))
+                self.consented_from_the_first_claim)
         elif self.previous_shared or self.proven_by_another and self.previous_email:
             if self.previous_shared:
                 why = ("the member of %s was not this contact's" if self.previous_left
@@ -1172,10 +1180,14 @@ class ContactPlan:
             outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named, "
                               "nor this contact's member anywhere in the audience (deleted there): the contact is sent "
                               "as new to its own address, %s" % (self.email, self.shop_email), waits=True)
-            outcome.facts = dict(email="", member_status="", unique_email_id="", opt_in=None, applied_tags="",
-                                 found_tags="", fingerprint=state.cleared_fingerprint(), consent_made=False)
-            if self.consent_request == ConsentRequest.UNSUBSCRIBE:
-                outcome.facts["consent_request"] = ""
+            outcome.facts = dict(email="", member_status="", unique_email_id="", applied_tags="", found_tags="",
+                                 fingerprint=state.cleared_fingerprint(), consent_made=False)
+            if not self.proven:
+                # Whoever holds the shop's address now is not shown to be this contact (aud37 F1: a proven owner's
+                # member there is its own, and its unsubscribe reaches it).
+                outcome.facts["opt_in"] = None
+                if self.consent_request == ConsentRequest.UNSUBSCRIBE:
+                    outcome.facts["consent_request"] = ""
         else:
             outcome = Outcome(Result.RETRY, "Mailchimp holds no member at %s, the address an upemail webhook named: "
                               "the contact's member is at %s now, and is sent there" % (self.email, found), waits=True)
@@ -1767,16 +1779,19 @@ def erase_member(list_id, email, held_by_others, log, where=""):
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
 
 
-def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why, merge_fields=None):
+def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why, merge_fields=None,
+                            interests=None):
     """The one rule of a contact's consent leaving an address the shop's other contacts keep (the contact erased, or
     moved to another address), none of them consenting (:func:`consent_left_with`): Mailchimp's member of ``email``
     (theirs too) is never deleted, but no subscription stays without a consent in the shop: it is unsubscribed, and
     the other contacts learn it (``learnt`` gets :class:`AddressUnsubscribed`, counted from ``decided_at``). Steps
-    (yields the Operation); ``why`` starts the log entry; ``merge_fields`` go with the same write (an erasure's
-    cleared fields)."""
+    (yields the Operation); ``why`` starts the log entry; ``merge_fields`` and ``interests`` go with the same write
+    (an erasure's cleared fields, its groups' interests off)."""
     body = {"status": members.UNSUBSCRIBED}
     if merge_fields:
         body["merge_fields"] = merge_fields
+    if interests:
+        body["interests"] = interests
     try:
         member = yield Operation("PATCH", member_path(list_id, email), body, params={"skip_merge_validation": "true"})
     except MailchimpNotFound:
@@ -2028,14 +2043,17 @@ class ErasePlan:
         why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
                "too" % email)
         cleared = dict.fromkeys(cleared, "")
+        # The erased contact's data was written there: its groups' interests go too (aud37 F4).
+        interests = dict.fromkeys(self.interest_ids, False) if cleared and self.interest_ids else None
         if withdraw:
             yield from unsubscribe_kept_member(
                 self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
-                self.learnt, log, why, merge_fields=cleared)
+                self.learnt, log, why, merge_fields=cleared, interests=interests)
         elif cleared:
             try:
-                yield Operation("PATCH", member_path(self.configuration.list_id, email), {"merge_fields": cleared},
-                                params={"skip_merge_validation": "true"})
+                yield Operation("PATCH", member_path(self.configuration.list_id, email), dict(
+                    {"merge_fields": cleared}, **({"interests": interests} if interests else {})),
+                    params={"skip_merge_validation": "true"})
             except MailchimpNotFound:
                 pass
             log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
