@@ -17,7 +17,7 @@ def test_erasure_reaches_her_member_moved_back_to_an_address_she_left(
         shop, configuration, mailchimp_account, client, settings, upemail_late):
     """Harm (GDPR data loss): Vera is erased in the shop, and her own member in Mailchimp (her names) stays for good.
 
-    Steps: Vera (no consent) is sent at vera@old: her member X. In the shop her address becomes shared@, where
+    Steps: Vera (no consent) is sent at vera@old: her member X. In the shop her address becomes common@, where
     Mailchimp holds a form subscriber's member: X stays at vera@old (``members_left``: [vera@old, X]). Her address
     then becomes vera@new: a member of her own, U, is created there (the row's ``unique_email_id``). A marketer
     deletes the old member X for good (a clean-up). In Mailchimp's profile page Vera changes U's address back to
@@ -32,13 +32,13 @@ def test_erasure_reaches_her_member_moved_back_to_an_address_she_left(
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     emulator, api_key, list_id = mailchimp_account
     tag = "late" if upemail_late else "ontime"
-    old, shared, new = ["vera.ml36.%s.%s@fastmail.com" % (tag, part) for part in ("old", "shared", "new")]
+    old, common, new = ["vera.ml36.%s.%s@fastmail.com" % (tag, part) for part in ("old", "common", "new")]
     vera = new_person(permission=False, email=old, first_name="Vera", last_name="Secretname")
     send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, old), "setup"
-    emulator.fire_event(api_key, list_id, "subscribe", shared)  # a form subscriber's own member
+    emulator.fire_event(api_key, list_id, "subscribe", common)  # a form subscriber's own member
     vera.refresh_from_db()
-    vera.email = shared
+    vera.email = common
     vera.save()
     send_due(rounds=2)
     assert [entry["email"] for entry in row_of(vera).members_left] == [old], "setup: %r" % row_of(vera).members_left
