@@ -98,6 +98,12 @@ class MailchimpTransportError(MailchimpError):
 
     transient = True
 
+    def __init__(self, message="", status=None, problem=None, method=None, path=None, unanswered=False):
+        super().__init__(message, status=status, problem=problem, method=method, path=path)
+        #: The request went out and no answer came back (a read timeout, a connection broken mid-call, an
+        #: unreadable body): Mailchimp may have done it (see :func:`may_have_written`).
+        self.unanswered = unanswered
+
 
 class InvalidAPIKey(MailchimpError):
     """The key cannot be a Mailchimp API key; nothing was sent."""
@@ -149,8 +155,10 @@ def error_from_redirect(status, location, method=None, path=None):
 def error_from_exception(exc, method=None, path=None):
     """Wrap an HTTP failure (``urllib3``'s, or ``requests``' for a batch's result archive) or an undecodable
     body as a transient transport error."""
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a subclass of the connect timeout
-        message = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__
+    unanswered = True
+    if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                        requests.ConnectTimeout)):  # NewConnectionError: a subclass of the connect timeout
+        message, unanswered = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__, False
     elif isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         message = "Mailchimp did not answer in time (%s)" % exc.__class__.__name__
     elif isinstance(exc, urllib3.exceptions.ProtocolError):
@@ -158,14 +166,21 @@ def error_from_exception(exc, method=None, path=None):
     elif isinstance(exc, urllib3.exceptions.DecodeError):
         message = "Unreadable answer from Mailchimp (%s)" % exc.__class__.__name__
     elif isinstance(exc, (requests.ConnectionError, urllib3.exceptions.HTTPError)):
-        message = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__
+        message, unanswered = "Could not connect to Mailchimp (%s)" % exc.__class__.__name__, False
     else:
         message = "Unreadable answer from Mailchimp (%s)" % exc.__class__.__name__
-    return MailchimpTransportError(message, method=method, path=path)
+    return MailchimpTransportError(message, method=method, path=path, unanswered=unanswered)
 
 
 # The one classification: every module asks these (and batches.operation_*) rather than reading an error's
 # status, title or detail itself (tests/test_structure.py checks it).
+
+
+def may_have_written(error):
+    """A write (not a read) went out and its answer never came: Mailchimp may have done it, and what the shop
+    holds of the object may be out of date (a member moved to the address the write named)."""
+    return (isinstance(error, MailchimpTransportError) and error.unanswered
+            and (error.method or "GET").upper() not in ("GET", "HEAD"))
 
 
 def is_transient(error):

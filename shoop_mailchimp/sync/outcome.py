@@ -74,6 +74,10 @@ class Outcome:
     #: cart's delete: a cart left there gets its abandoned-cart e-mail for a basket that was bought): attempts
     #: count (the backoff grows to RETRY_MAX_DELAY), but it is never given up.
     persists: bool = False
+    #: RETRY after a write whose answer never came (:func:`~shoop_mailchimp.mailchimp.errors.may_have_written`): it
+    #: may have changed Mailchimp, so the row's next claim takes it as recovered, as a dead worker's
+    #: (:func:`~shoop_mailchimp.sync.state.close` keeps its token).
+    in_doubt: bool = False
 
     @classmethod
     def synced(cls, **facts):
@@ -145,7 +149,7 @@ def classify(error):
     if isinstance(error, MailchimpError):
         reason = plain_reason(error)
         if errors.is_transient(error):
-            return Outcome(Result.RETRY, reason, error=error.as_log_data())
+            return Outcome(Result.RETRY, reason, error=error.as_log_data(), in_doubt=errors.may_have_written(error))
         return Outcome(Result.FAILED, reason, error=error.as_log_data())
     details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return Outcome(

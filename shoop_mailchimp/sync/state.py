@@ -681,12 +681,13 @@ def _close_row(row, outcome):
     written = _fact_fields(row, outcome.facts)
     if result == Result.RETRY and (outcome.waits or outcome.persists or not gives_up(attempts, outcome.max_attempts)):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
-        if getattr(row, "recovered", False) and "member_status" not in written:
-            # A lost attempt's row whose retry wrote no member: what the lost attempt may have written is still
-            # unknown, so the row stays recovered (its token stays, its lease ends now: it is due at ``retry_at``,
-            # or at once when a change is recorded).
-            _update_held(row, dict(lease_until=timezone.now(), batch_id="", attempts=attempts, next_attempt_at=retry_at,
-                                   last_error=error_text, last_error_data=outcome.error, **written))
+        if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
+            # A lost attempt's row whose retry wrote no member, or an attempt whose write's answer never came: what
+            # was written is unknown, so the row is recovered at its next claim (its token stays, its lease ends
+            # now: it is due at ``retry_at``, or at once when a change is recorded).
+            _update_held(row, dict(status=SyncStatus.PENDING, lease_until=timezone.now(), batch_id="",
+                                   attempts=attempts, next_attempt_at=retry_at, last_error=error_text,
+                                   last_error_data=outcome.error, **written))
             return SyncStatus.PENDING
         _update_held(row, dict(
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,

@@ -704,6 +704,11 @@ class ContactPlan:
         self.members_left = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
+        #: A lost attempt of a row whose own member Mailchimp holds may have moved it (a move whose answer never
+        #: came, the address changed back since: the row names the address it has again, no move to its eyes): the
+        #: member is read there first, and followed by its ``unique_email_id`` when it is not (see run). One by one.
+        self.may_have_moved = (self.recovered and self.owned is True and not self.previous_email
+                               and not self.address_from_mailchimp and bool(row.email) and bool(row.unique_email_id))
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
                              or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in,
@@ -802,6 +807,7 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and not self.address_from_mailchimp and self.status_change != members.SUBSCRIBED
+                and not self.may_have_moved
                 and not (self.owned is False and self.status_change in CONSENTED)
                 and not self.confirmation_decided_by_answer and not self.signup and not self.lost_consent_unknown
                 and (self.owned is not None or self.first_unproven))
@@ -955,6 +961,8 @@ class ContactPlan:
         list_id = self.configuration.list_id
         if self.address_from_mailchimp and (yield from read_member(list_id, self.email, "status")) is None:
             return (yield from self._member_moved_on(log))
+        if self.may_have_moved and (yield from read_member(list_id, self.email, "status")) is None:
+            yield from self._member_moved_meanwhile(log)  # found elsewhere: a move back from there (below)
         status = self.status_change
         link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
@@ -1008,6 +1016,8 @@ class ContactPlan:
         elif self.previous_email:
             # The member under the address the contact leaves, read before it is moved.
             held = yield from read_member(list_id, self.previous_email, "unique_email_id,status")
+            if held is None:
+                held = yield from self._member_moved_meanwhile(log)
             if held is None:
                 yield from self._no_member_left(log, read_new)
             elif created_again(self.row, held):
@@ -1212,6 +1222,31 @@ class ContactPlan:
             "email": self.previous_email, "unique_email_id": self.row.unique_email_id,
             "status": members.ARCHIVED if archiving else member.get("status", ""),
             "fields": left_field_digests(member.get("merge_fields") or {})}]
+
+    def _member_moved_meanwhile(self, log):
+        """Step: Mailchimp holds no member at the address the contact leaves (or, :attr:`may_have_moved`, at the one
+        it has). An earlier attempt may have moved it (its PATCH landed, its answer was lost: a worker killed, a
+        timeout) to an address the shop changed again (or back) before the retry, or its owner changed the address
+        in Mailchimp (the upemail not heard of yet).
+        Left there, subscribed, it would be mailed at an address the shop no longer has, and never hear of the
+        contact again (the chaos run's seed 571248). The contact's member is looked up by its ``unique_email_id``:
+        found at another address that no other contact of the shop has, it moves from there (``previous_email``
+        becomes that address). Returns the member as read there, or None (none elsewhere: at the new address, an
+        earlier attempt's move is found by the read there)."""
+        list_id = self.configuration.list_id
+        found = yield from member_address(list_id, self.row.unique_email_id)
+        if found is None or _same(found, self.email) or _same(found, self.previous_email):
+            return None
+        if shop_contacts_with_address(self.configuration.shop_id, found).exclude(pk=self.row.object_id).exists():
+            return None  # another contact's address too: the member stays there, theirs as well
+        held = yield from read_member(list_id, found, "unique_email_id,status")
+        if held is None or held.get("unique_email_id") != self.row.unique_email_id:
+            return None
+        log("member.email", "Mailchimp holds no member at %s: the contact's member is at %s (moved there by an "
+            "earlier attempt whose answer was lost, or by its owner in Mailchimp), and moves from there to %s" % (
+                self.previous_email or self.email, found, self.email))
+        self.previous_email = found
+        return held
 
     def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the

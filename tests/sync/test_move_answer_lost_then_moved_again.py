@@ -1,0 +1,52 @@
+"""Found by the PostgreSQL chaos run (CI, seed 571248: ``c10.e113@fastmail.com`` subscribed, no contact of the shop
+with that address): a move whose answer was lost, then another address change before its retry, left the contact's
+subscribed member at the address in between, which the shop no longer has and never sends again."""
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.models import SyncStatus
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, row_of, send_due, wait_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("back", [False, True], ids=["to-a-third", "back-to-the-first"])
+@pytest.mark.parametrize("lost", [False, True], ids=["control", "move-answer-lost"])
+def test_a_move_whose_answer_was_lost_is_followed_by_the_next_move(
+        shop, configuration, mailchimp_account, settings, lost, back):
+    """Ed (consenting) is subscribed at his first address. The shop changes it to a second: the send reads his member
+    there and PATCHes it to the second; the PATCH lands, its answer is lost (a worker killed, a timeout), and the row
+    still names the first. Before the retry the shop changes it again, to a third. The retry finds no member at the
+    first address and wrote a new one at the third: his member at the second stayed subscribed, an address the shop
+    no longer has (he is mailed twice, and his later unsubscribe reaches only one). Control: the same without the
+    lost answer."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=5)
+    first, second, third = ("ed.%s.%d%d@fastmail.com" % (which, lost, back) for which in ("first", "second", "third"))
+    third = first if back else third
+    ed = PersonContact.objects.create(first_name="Ed", email=first, marketing_permission=True)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, first)["status"] == "subscribed"
+    ed.email = second
+    ed.save()
+    if lost:
+        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PATCH")
+        make_all_due()
+        drain()
+        emulator.release_hangs()
+        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, second), "the move reaching Mailchimp")
+        emulator.faults.clear()
+        assert row_of(ed).status == SyncStatus.PENDING and row_of(ed).email == first
+    else:
+        send_due(rounds=2)
+    ed = PersonContact.objects.get(pk=ed.pk)
+    ed.email = third
+    ed.save()
+    send_due(rounds=3)
+    assert row_of(ed).status == SyncStatus.SYNCED and row_of(ed).email == third
+    assert emulator.get_member(api_key, list_id, third)["status"] == "subscribed"
+    left = emulator.get_member(api_key, list_id, second)
+    assert left is None or left["status"] not in ("subscribed", "pending"), (
+        "Ed's member at %s, an address the shop no longer has, stays %s" % (second, left["status"]))
