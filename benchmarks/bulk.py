@@ -8,6 +8,7 @@ Against the bundled emulator with 50 ms latency per HTTP request. The per-contac
 on a sample (SAMPLE contacts through the incremental worker) and extrapolated linearly to CONTACTS.
 Peak memory is measured in subprocesses (VmHWM, the peak resident size), one per size.
 """
+import collections
 import os
 import resource
 import subprocess
@@ -112,6 +113,15 @@ def api_requests(emulator):
     return len(emulator.requests)
 
 
+def requests_by_kind(emulator):
+    """"3 POST batches, 40 GET batches, ...": what an API request figure is made of, ids left out."""
+    kinds = collections.Counter(
+        "%s %s" % (request["method"], "/".join(part for part in request["path"].strip("/").split("/")
+                                              if not any(character.isdigit() for character in part)))
+        for request in emulator.requests)
+    return ", ".join("%d %s" % (count, kind) for kind, count in kinds.most_common())
+
+
 def measure_memory(count):
     """Child process: bulk sync ``count`` contacts; prints the peak RSS in MB."""
     setup_django()
@@ -185,8 +195,8 @@ def main():
     bulk_seconds = time.perf_counter() - started
     bulk_requests = api_requests(emulator)
     synced = report["contact synced"]
-    print("bulk: %d contacts synced in %.1f s with %d API requests (+ %d result archive downloads, not API calls)"
-          % (synced, bulk_seconds, bulk_requests, len(batch_posts(emulator))))
+    print("bulk: %d contacts synced in %.1f s with %d API requests (+ %d result archive downloads, not API calls): %s"
+          % (synced, bulk_seconds, bulk_requests, len(batch_posts(emulator)), requests_by_kind(emulator)))
 
     # 2. One request pair per contact: SAMPLE contacts through the incremental worker, extrapolated.
     set_enabled(configuration, False)

@@ -23,6 +23,9 @@ class BatchPhase:
     read: Callable
     #: Whether the phase needs the rows planned from the shop's data as it is now.
     plans: bool = False
+    #: Whether the phase only reads, where a 404 is an answer ("Mailchimp holds none"), not a sign that the
+    #: audience or the store is gone: its results are not checked for that (two GETs a chunk otherwise).
+    reads: bool = False
 
 
 #: Kept here for the kinds' readers: the classification itself is :func:`batches.operation_failed`.

@@ -351,12 +351,14 @@ def cancel_open_batches(shop_id, journal):
 def _finish(configuration, session, batch, info, journal, report):
     """Read a finished phase; the chunk then goes on to its next phase, or is done. Operations refused with
     a 404 are first checked as the drainer checks one: when the audience or the store itself is gone, the
-    shop pauses and the rows wait for the repair, instead of failing each."""
+    shop pauses and the rows wait for the repair, instead of failing each. Not a phase that only reads (a member
+    read's 404 is its answer: none there)."""
     if not _take(batch):
         return
     try:
         results = batches.download_results(info["response_body_url"])
-        gone = any(batches.operation_not_found(result) for result in results) and account_gone(
+        gone = not _phases(batch)[batch.phase].reads and any(
+            batches.operation_not_found(result) for result in results) and account_gone(
             session, configuration, {"batch_id": batch.batch_id})
     except BaseException:
         _give_back(batch)

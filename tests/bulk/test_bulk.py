@@ -48,6 +48,10 @@ def test_every_existing_contact_reaches_mailchimp_exactly_once(configuration, ma
     # written before its read would be found, and a customer written first would create the member).
     posts = batch_posts(emulator)
     assert len(posts) == 3 * -(-len(everyone) // 4)
+    # A member read's 404 is its answer (none there), not a sign of the audience or store gone: not checked.
+    checks = [r["path"] for r in emulator.requests if r["method"] == "GET" and r["path"].rstrip("/").endswith(
+        ("/lists/%s" % list_id, "/ecommerce/stores/%s" % configuration.store_id))]
+    assert not checks, checks
     for post in posts:
         steps = {operation_kind(operation) for operation in post["body"]["operations"]}
         assert steps in ({"reads"}, {"members"}, {"customers"}), "a phase is one kind of operation"
@@ -493,3 +497,20 @@ def test_a_past_order_naming_a_deleted_campaign_reaches_mailchimp_after_a_bulk_s
     [sent] = emulator.orders(api_key, configuration.store_id)
     assert sent["id"] == str(order.pk) and not sent.get("campaign_id")
     assert sent["landing_site"] == "https://x.example/"
+
+
+def test_an_audience_deleted_while_the_reads_are_out_pauses_the_shop_at_the_members_phase(
+        configuration, mailchimp_account, make_existing):
+    """The reads phase's 404s are answers (no member there) and are not checked; the members phase's 404s are,
+    and the shop pauses instead of failing every row."""
+    emulator, api_key, list_id = mailchimp_account
+    people = make_existing(3)
+    emulator.batch_delay = 60
+    bulk.start(configuration.shop_id)
+    wait_for_batches(emulator, api_key, status="pending")
+    emulator.delete_list(api_key, list_id)
+    emulator.batch_delay = 0
+    bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=5)
+    assert "The audience %s no longer exists" % list_id in MailchimpConfiguration.objects.get(
+        pk=configuration.pk).paused_reason
+    assert not any(state(person).status == SyncStatus.FAILED for person in people)

@@ -2348,8 +2348,8 @@ def _batch_tag_change(facts):
                           set(facts.get("tags_backfill") or ()))
 
 
-BATCH_PHASES = (BatchPhase(_build_reads, _read_reads, plans=True), BatchPhase(_build_members, _read_members),
-                 BatchPhase(_build_customers, _read_customers))
+BATCH_PHASES = (BatchPhase(_build_reads, _read_reads, plans=True, reads=True),
+                 BatchPhase(_build_members, _read_members), BatchPhase(_build_customers, _read_customers))
 
 
 def erase_members_left_in(configuration, list_id, row, log):
