@@ -168,6 +168,11 @@ class SyncState(models.Model):
         help_text=_("When a send of the contact last compared its tags with the shop's tag rules (tags sent, or "
                     "none needed): a rule added after it gives tags for facts older than the rule, sent without "
                     "starting Mailchimp's tag automations."))
+    move_sent_to = models.CharField(
+        max_length=254, blank=True, verbose_name=_("move sent to"),
+        help_text=_("The address a send set out to move the contact's member to (noted before its requests went "
+                    "out), until the row learns where the member is: a move whose answer was lost, or whose worker "
+                    "died, may have landed, and the retry looks for the member there."))
     member_written_from = models.DateTimeField(
         null=True, blank=True, verbose_name=_("member last written from"),
         help_text=_("When the member's last write was built (its send's claim): a merge field the shop created and "

@@ -229,10 +229,22 @@ class ShopDelivery:
             return False
         return row.id in self.held
 
+    def _note(self, row, plan):
+        """What the plan's row must know should this send never end (a move's address): written before it starts,
+        in this thread (a sending thread writes nothing but log entries)."""
+        noted = getattr(plan, "noted_before_sending", None)
+        if noted:
+            state.note_before_sending(row, noted)
+
     def _deliver_one_by_one(self, kind_module, rows):
         for row, plan in self._slices(kind_module, rows):
-            if self._still_held(row):
-                self._close(row, plan if isinstance(plan, Outcome) else self._send(row, plan))
+            if not self._still_held(row):
+                continue
+            if isinstance(plan, Outcome):
+                self._close(row, plan)
+            else:
+                self._note(row, plan)
+                self._close(row, self._send(row, plan))
 
     def _deliver_concurrently(self, kind_module, rows, claim_more):
         """Send a kind's rows (contacts) in DRAIN_CONCURRENCY threads; plan and close each row here, as it finishes.
@@ -300,6 +312,7 @@ class ShopDelivery:
                             break
                         if row is None:
                             break
+                        self._note(row, plan)
                         running[pool.submit(self._send, row, plan)] = row, plan
                     if stop is not None:
                         # Queued sends that have not started stay unsent: their rows are released.

@@ -619,6 +619,24 @@ def extend_lease(token, seconds, batch_id=""):
                             lease_until=timezone.now() + timedelta(seconds=seconds))
 
 
+#: What a send notes on its row before its requests go out (:func:`note_before_sending`).
+NOTED_BEFORE_SENDING = ("move_sent_to",)
+
+
+def note_before_sending(row, facts):
+    """Record on a claimed row what its send is about to do, before any request goes out: should the worker die or
+    an answer be lost, the retry knows where to look (a move's address, ``SyncState.move_sent_to``). Cleared when
+    the row learns where its member is (a close that records an address). One UPDATE, only when a send notes
+    something new."""
+    unknown = set(facts) - set(NOTED_BEFORE_SENDING)
+    if unknown:
+        raise ValueError("Not noted before sending: %s" % ", ".join(sorted(unknown)))
+    changed = {name: value for name, value in facts.items() if getattr(row, name) != value}
+    if changed and _update_held(row, changed):
+        for name, value in changed.items():
+            setattr(row, name, value)
+
+
 def release(rows, delay=None):
     """Give claimed rows back untried, to be tried again after ``delay`` seconds. A recovered row (a lost
     attempt's, see :func:`claim`) stays recovered: only its lease ends."""
@@ -678,7 +696,7 @@ def _close_row(row, outcome):
     attempts = row.attempts if outcome.waits else row.attempts + 1
     # An attempt that failed after writing part of what it sends (a member, then not its customer) records
     # what Mailchimp holds now (``outcome.facts``), as a synced close would.
-    written = _fact_fields(row, outcome.facts)
+    written = dict(_fact_fields(row, outcome.facts), **_move_learnt(row, outcome.facts))
     if result == Result.RETRY and (outcome.waits or outcome.persists or not gives_up(attempts, outcome.max_attempts)):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
         if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
@@ -702,7 +720,14 @@ def _synced_fields(row, outcome):
     if outcome.result == Result.SYNCED:
         fields["last_synced_at"] = timezone.now()
     fields.update(_fact_fields(row, outcome.facts))
+    fields.update(_move_learnt(row, outcome.facts, sent=True))
     return fields
+
+
+def _move_learnt(row, facts, sent=False):
+    """``move_sent_to`` cleared once the row learns where its member is: a send that went through (``sent``), or a
+    failed one that wrote the member (its address in ``facts``)."""
+    return {"move_sent_to": ""} if getattr(row, "move_sent_to", "") and (sent or "email" in facts) else {}
 
 
 def close_synced_together(closes):

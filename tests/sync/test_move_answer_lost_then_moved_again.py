@@ -50,3 +50,30 @@ def test_a_move_whose_answer_was_lost_is_followed_by_the_next_move(
     left = emulator.get_member(api_key, list_id, second)
     assert left is None or left["status"] not in ("subscribed", "pending"), (
         "Ed's member at %s, an address the shop no longer has, stays %s" % (second, left["status"]))
+
+
+@pytest.mark.usefixtures("commits")
+def test_a_move_is_noted_on_its_row_before_it_goes_out_and_forgotten_once_it_landed(
+        shop, configuration, mailchimp_account, settings):
+    """A worker killed while its move is out leaves no answer and no close: what the retry knows of the move is what
+    the row noted before the request went out (``move_sent_to``; here the PATCH's answer is lost, and the in-doubt
+    close keeps the note), cleared once the row learns where the member is."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=2)
+    ed = PersonContact.objects.create(first_name="Ed", email="ed.noted.old@fastmail.com", marketing_permission=True)
+    send_due(rounds=2)
+    assert row_of(ed).move_sent_to == ""
+    ed.email = "ed.noted.new@fastmail.com"
+    ed.save()
+    emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PATCH")
+    make_all_due()
+    drain()
+    emulator.release_hangs()
+    emulator.faults.clear()
+    row = row_of(ed)
+    assert row.status == SyncStatus.PENDING and row.email == "ed.noted.old@fastmail.com"
+    assert row.move_sent_to == "ed.noted.new@fastmail.com"
+    send_due(rounds=2)
+    row = row_of(ed)
+    assert row.status == SyncStatus.SYNCED and row.email == "ed.noted.new@fastmail.com" and row.move_sent_to == ""
+    assert emulator.get_member(api_key, list_id, "ed.noted.old@fastmail.com") is None

@@ -704,11 +704,13 @@ class ContactPlan:
         self.members_left = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
-        #: A lost attempt of a row whose own member Mailchimp holds may have moved it (a move whose answer never
-        #: came, the address changed back since: the row names the address it has again, no move to its eyes): the
-        #: member is read there first, and followed by its ``unique_email_id`` when it is not (see run). One by one.
-        self.may_have_moved = (self.recovered and self.owned is True and not self.previous_email
-                               and not self.address_from_mailchimp and bool(row.email) and bool(row.unique_email_id))
+        #: An earlier attempt set out to move the member to this address (:attr:`SyncState.move_sent_to`, noted
+        #: before it sent anything) and the row never learnt how it ended (its answer lost, its worker killed); the
+        #: contact has another address now (changed again, or back to the row's). The member may be there: it is
+        #: read first (see :meth:`_follow_lost_move`). One by one.
+        moved_to = getattr(row, "move_sent_to", "") or ""
+        self.lost_move_to = moved_to if moved_to and not _same(moved_to, row.email) and not _same(
+            moved_to, self.email) else ""
         self.left_out = not (configuration.send_unconsented or self.permission or known_member or confirming
                              or self.recovered or self.consent_request == ConsentRequest.UNSUBSCRIBE)
         self.status_change = consent.status_change(self.permission, row.opt_in, configuration.double_opt_in,
@@ -792,7 +794,7 @@ class ContactPlan:
     def addresses(self):
         """The addresses whose member this send reads or writes: a concurrent drain never sends two plans naming
         one at once (two first sends would both find no member, and both take the one they create for their own)."""
-        return {address_key(email) for email in (self.email, self.previous_email) if email}
+        return {address_key(email) for email in (self.email, self.previous_email, self.lost_move_to) if email}
 
     @property
     def refusal_key(self):
@@ -807,7 +809,7 @@ class ContactPlan:
         renewed consent need answers in between (an existing member, a compliance state), so they go
         one by one."""
         return (not self.previous_email and not self.address_from_mailchimp and self.status_change != members.SUBSCRIBED
-                and not self.may_have_moved
+                and not self.lost_move_to
                 and not (self.owned is False and self.status_change in CONSENTED)
                 and not self.confirmation_decided_by_answer and not self.signup and not self.lost_consent_unknown
                 and (self.owned is not None or self.first_unproven))
@@ -831,8 +833,14 @@ class ContactPlan:
     def unchanged(self):
         return (not self.recovered and not self.takes_member and self.fingerprint == self.row.fingerprint
                 and self.status_change is None and not self.previous_email and not self.request_done
-                and tags.same_tags(self.tags_wanted, self.tags_applied | self.tags_found)
+                and not self.lost_move_to and tags.same_tags(self.tags_wanted, self.tags_applied | self.tags_found)
                 and not self.confirmation_needs_answer)
+
+    @property
+    def noted_before_sending(self):
+        """What the row must know should this send never end (:func:`~shoop_mailchimp.sync.state.note_before_sending`):
+        the address a move of its member goes to."""
+        return {"move_sent_to": self.email} if self.previous_email or self.lost_move_to else {}
 
     @property
     def confirmation_needs_answer(self):
@@ -961,8 +969,8 @@ class ContactPlan:
         list_id = self.configuration.list_id
         if self.address_from_mailchimp and (yield from read_member(list_id, self.email, "status")) is None:
             return (yield from self._member_moved_on(log))
-        if self.may_have_moved and (yield from read_member(list_id, self.email, "status")) is None:
-            yield from self._member_moved_meanwhile(log)  # found elsewhere: a move back from there (below)
+        if self.lost_move_to:
+            yield from self._follow_lost_move(log)  # found there: moved from there (below)
         status = self.status_change
         link_on_move = restored = False
         held_by = "another contact of the shop has" if self.arrived_shared else ""
@@ -1008,11 +1016,16 @@ class ContactPlan:
             yield from self._new_address_apart(log, read_new, why)
             if self.consent_left:
                 # None of them consents: the consent the member was subscribed with leaves with this contact.
-                yield from unsubscribe_kept_member(
+                left = yield from unsubscribe_kept_member(
                     list_id, self.previous_email, self.row.object_id, self.planned_at, self.learnt, log,
                     "%s was left to the other contacts of the shop with the address" % self.previous_email
                     if self.left_to_others else "%s was left: its member was not this "
                     "contact's, and its subscription the one this contact's consent made" % self.previous_email)
+                if left:
+                    # The row names that address until the new one's write succeeds: should a later step fail, it
+                    # knows the shop's own unsubscribe there (aud39 F2: its retry, back at the address, took the
+                    # member's status for the person's unsubscribe, or wrote nothing and left a consent unsubscribed).
+                    self.written = {"member_status": left, "opt_in": False, "consent_made": False}
         elif self.previous_email:
             # The member under the address the contact leaves, read before it is moved.
             held = yield from read_member(list_id, self.previous_email, "unique_email_id,status")
@@ -1224,10 +1237,10 @@ class ContactPlan:
             "fields": left_field_digests(member.get("merge_fields") or {})}]
 
     def _member_moved_meanwhile(self, log):
-        """Step: Mailchimp holds no member at the address the contact leaves (or, :attr:`may_have_moved`, at the one
-        it has). An earlier attempt may have moved it (its PATCH landed, its answer was lost: a worker killed, a
-        timeout) to an address the shop changed again (or back) before the retry, or its owner changed the address
-        in Mailchimp (the upemail not heard of yet).
+        """Step: Mailchimp holds no member at the address the contact leaves. An earlier attempt may have moved it
+        (its PATCH landed, its answer was lost: a worker killed, a timeout) to an address the shop changed again
+        before the retry (:meth:`_follow_lost_move` looks there first), or its owner changed the address in
+        Mailchimp (the upemail not heard of yet).
         Left there, subscribed, it would be mailed at an address the shop no longer has, and never hear of the
         contact again (the chaos run's seed 571248). The contact's member is looked up by its ``unique_email_id``:
         found at another address that no other contact of the shop has, it moves from there (``previous_email``
@@ -1247,6 +1260,46 @@ class ContactPlan:
                 self.previous_email or self.email, found, self.email))
         self.previous_email = found
         return held
+
+    def _follow_lost_move(self, log):
+        """Step: an earlier attempt's move to :attr:`lost_move_to` may have landed. Mailchimp's member there is the
+        contact's when it has the row's ``unique_email_id`` (a move keeps it): then it moves from there, to the
+        contact's address now (``previous_email`` becomes that address; a member its owner made at the contact's
+        address meanwhile archives it, as any move onto a held address does). Left there, subscribed, it would be
+        mailed at an address the shop no longer has (the chaos run's seed 571248; review aud39 F4). Where another
+        contact of the shop has that address now, the member stays theirs; the subscription this contact's consent
+        gave it leaves with the contact unless one of them consents (aud39 F5), as on a move's answered path."""
+        list_id = self.configuration.list_id
+        held = yield from read_member(list_id, self.lost_move_to, "unique_email_id,status")
+        if held is None or not self.row.unique_email_id or held.get("unique_email_id") != self.row.unique_email_id:
+            return  # the lost move never landed (or its member went since): the member is where the row says
+        others = shop_contacts_with_address(self.configuration.shop_id, self.lost_move_to).exclude(
+            pk=self.row.object_id)
+        if others.exists():
+            consenting = set(others.filter(marketing_permission=True).values_list("pk", flat=True))
+            consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
+            if self.row.opt_in and not consenting and held.get("status") in (members.SUBSCRIBED, members.PENDING):
+                yield from unsubscribe_kept_member(
+                    list_id, self.lost_move_to, self.row.object_id, self.planned_at, self.learnt, log,
+                    "An earlier attempt whose answer was lost moved this contact's member to %s, which other "
+                    "contacts of the shop have now" % self.lost_move_to)
+            else:
+                log("member.email", "An earlier attempt whose answer was lost moved this contact's member to %s, "
+                    "which other contacts of the shop have now: it stays theirs" % self.lost_move_to)
+            # The contact's address has no member of its own now: written as a new member there, under the consent
+            # rules, unless Mailchimp holds one there already that is not the contact's (as a move apart writes).
+            self.tags_applied, self.tags_found = set(), set()
+            self.owned = None
+            if (yield from self._arriving_at_held_member()):
+                self._leave_member_alone()
+            elif self.owned is None:
+                self.owned = self.creating = self.creates = True
+                self.member["status_if_new"] = consent.status_if_new(self.permission,
+                                                                     self.configuration.double_opt_in)
+            return
+        log("member.email", "An earlier attempt whose answer was lost moved this contact's member to %s: it moves "
+            "from there to %s" % (self.lost_move_to, self.email))
+        self.previous_email = self.lost_move_to
 
     def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
@@ -1821,7 +1874,7 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
     (theirs too) is never deleted, but no subscription stays without a consent in the shop: it is unsubscribed, and
     the other contacts learn it (``learnt`` gets :class:`AddressUnsubscribed`, counted from ``decided_at``). Steps
     (yields the Operation); ``why`` starts the log entry; ``merge_fields`` and ``interests`` go with the same write
-    (an erasure's cleared fields, its groups' interests off)."""
+    (an erasure's cleared fields, its groups' interests off). Returns the member's status now ("" when none)."""
     body = {"status": members.UNSUBSCRIBED}
     if merge_fields:
         body["merge_fields"] = merge_fields
@@ -1836,6 +1889,7 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
     log("member.unsubscribed", "%s; none of them consents, so it was unsubscribed (%s)%s" % (
         why, left or "no member there", "; the erased contact's data was cleared from it (%s)" % ", ".join(
             sorted(merge_fields)) if merge_fields else ""))
+    return left
 
 
 def consent_left_with(shop_id, row):
