@@ -659,16 +659,8 @@ class ContactPlan:
         #: Mailchimp held subscribed until a move to an address nobody proved left it pending there (a typo
         #: corrected): the member moved back is subscribed again, as it was (see run). Nothing was confirmed of
         #: the other address, and the consent has not changed since (:attr:`SyncState.subscription_moved_from`).
-        moved_from = getattr(row, "subscription_moved_from", "")
-        self.move_restores = bool(self.previous_email and moved_from) and configuration.double_opt_in and (
-            self.permission and moved_to_proven and row.member_status == members.PENDING
-            and address_key(moved_from) == address_key(self.email))
-        #: A member pending moves pending too, wherever to (unless restored): the link is mailed to the new address,
-        #: the one mailed before went to the old (a typo's mailbox). A subscribed one moves as it is only to an
-        #: address its owner proved.
-        self.move_confirms = bool(self.previous_email) and configuration.double_opt_in and self.permission and (
-            row.member_status == members.PENDING and not self.move_restores
-            or row.member_status == members.SUBSCRIBED and not moved_to_proven)
+        self.moved_to_proven = moved_to_proven
+        self._decide_move_rules()
         #: The address to remember as :attr:`SyncState.subscription_moved_from` after this send (None: unchanged).
         self.subscription_moved_from = None
         # A member the shop created before is never re-created subscribed by a stray write (an address
@@ -835,6 +827,21 @@ class ContactPlan:
                 and self.status_change is None and not self.previous_email and not self.request_done
                 and not self.lost_move_to and tags.same_tags(self.tags_wanted, self.tags_applied | self.tags_found)
                 and not self.confirmation_needs_answer)
+
+    def _decide_move_rules(self):
+        """:attr:`move_restores` and :attr:`move_confirms`, for the move to :attr:`previous_email` (decided again when
+        a lost move's address becomes the one left: :meth:`_follow_lost_move`)."""
+        row, double_opt_in = self.row, self.configuration.double_opt_in
+        moved_from = getattr(row, "subscription_moved_from", "")
+        self.move_restores = bool(self.previous_email and moved_from) and double_opt_in and (
+            self.permission and self.moved_to_proven and row.member_status == members.PENDING
+            and address_key(moved_from) == address_key(self.email))
+        #: A member pending moves pending too, wherever to (unless restored): the link is mailed to the new address,
+        #: the one mailed before went to the old (a typo's mailbox). A subscribed one moves as it is only to an
+        #: address its owner proved.
+        self.move_confirms = bool(self.previous_email) and double_opt_in and self.permission and (
+            row.member_status == members.PENDING and not self.move_restores
+            or row.member_status == members.SUBSCRIBED and not self.moved_to_proven)
 
     @property
     def noted_before_sending(self):
@@ -1278,7 +1285,10 @@ class ContactPlan:
         if others.exists():
             consenting = set(others.filter(marketing_permission=True).values_list("pk", flat=True))
             consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
-            if self.row.opt_in and not consenting and held.get("status") in (members.SUBSCRIBED, members.PENDING):
+            # Its subscription is this contact's consent's: the one last sent, or one given since that the lost
+            # attempt may have carried (aud40 F2).
+            carried = self.row.opt_in or consent_changed_since_sent(self.row)
+            if carried and not consenting and held.get("status") in (members.SUBSCRIBED, members.PENDING):
                 yield from unsubscribe_kept_member(
                     list_id, self.lost_move_to, self.row.object_id, self.planned_at, self.learnt, log,
                     "An earlier attempt whose answer was lost moved this contact's member to %s, which other "
@@ -1299,7 +1309,14 @@ class ContactPlan:
             return
         log("member.email", "An earlier attempt whose answer was lost moved this contact's member to %s: it moves "
             "from there to %s" % (self.lost_move_to, self.email))
+        # The address left is the lost move's now: what the plan decided of the row's (another contact has it, the
+        # member there is not the contact's, ...) no longer holds, and the contact arrives at its address by this
+        # move, whose member there, if any, is decided as any move's (aud40 F1, F4).
         self.previous_email = self.lost_move_to
+        self.previous_left = self.left_to_others = self.previous_shared = self.consent_left = False
+        self.arriving, self.ownership_unknown = True, False
+        self.owned = True if self.proven else False if self.proven_by_another else None
+        self._decide_move_rules()
 
     def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
@@ -1354,6 +1371,9 @@ class ContactPlan:
                     left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
             moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
             self.owned = True  # its own member, moved along
+            # Should a later step fail, the row knows the member is at the new address (aud40 F3: else an upemail
+            # of it heard meanwhile was undone by the retry, which moved the member back from the owner's address).
+            self.written = {"email": self.email, "shop_email": self.shop_email}
             if self.move_confirms:
                 # The member's status now is the new address's owner's to confirm: no write forces another.
                 status, link_on_move = None, (moved or {}).get("status") == members.PENDING
@@ -1902,7 +1922,9 @@ def consent_left_with(shop_id, row):
     consent made that subscription (``SyncState.consent_made``: a guest buyer's member it subscribed). One query,
     for a row whose address another contact has, or whose consent made the subscription of a member not its own."""
     asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
-    if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked):
+    # A lost attempt's row may have carried a consent given since its last send (aud40 F2).
+    carried = getattr(row, "recovered", False) and consent_changed_since_sent(row)
+    if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked or carried):
         return False
     if getattr(row, "foreign_member", False) and not (row.opt_in and getattr(row, "consent_made", False)):
         return False
