@@ -174,6 +174,24 @@ def first_send_answer_lost(emulator, api_key, list_id, email):
     emulator.faults.clear()
 
 
+def move_answer_lost(mailchimp_account, email, lost=True):
+    """The worker's round sends the due address change: with ``lost``, its PATCH moving the member to ``email`` reaches
+    Mailchimp and its answer is lost (a timeout: the test sets a short ``TIMEOUT``), and the row is left to retry;
+    without, the change is sent as usual (the control)."""
+    from shoop_mailchimp.sync.drainer import drain
+
+    emulator, api_key, list_id = mailchimp_account
+    if not lost:
+        send_due(rounds=2)
+        return
+    emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PATCH")
+    make_all_due()
+    drain()
+    emulator.release_hangs()
+    wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email), "the move reaching Mailchimp")
+    emulator.faults.clear()
+
+
 @contextmanager
 def another_worker_held(emulator, path_pattern, what, method="PUT"):
     """Another worker (a thread of its own: the test needs ``transaction=True``) drains one round and is held on
