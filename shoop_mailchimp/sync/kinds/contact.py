@@ -1277,11 +1277,16 @@ class ContactPlan:
         contact of the shop has that address now, the member stays theirs; the subscription this contact's consent
         gave it leaves with the contact unless one of them consents (aud39 F5), as on a move's answered path."""
         list_id = self.configuration.list_id
-        held = yield from read_member(list_id, self.lost_move_to, "unique_email_id,status")
-        if held is None or not self.row.unique_email_id or held.get("unique_email_id") != self.row.unique_email_id:
+        held = yield from read_member(list_id, self.lost_move_to, ARRIVAL_FIELDS + ",unique_email_id,merge_fields")
+        if held is None:
             return  # the lost move never landed (or its member went since): the member is where the row says
         others = shop_contacts_with_address(self.configuration.shop_id, self.lost_move_to).exclude(
             pk=self.row.object_id)
+        if not self.row.unique_email_id or held.get("unique_email_id") != self.row.unique_email_id:
+            if not others.exists() and self.created_by_an_earlier_attempt(held) and not (
+                    self.configuration.double_opt_in and held.get("status") == members.SUBSCRIBED):
+                yield from self._archive_lost_creation(held, log)
+            return
         if others.exists():
             consenting = set(others.filter(marketing_permission=True).values_list("pk", flat=True))
             consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
@@ -1317,6 +1322,23 @@ class ContactPlan:
         self.arriving, self.ownership_unknown = True, False
         self.owned = True if self.proven else False if self.proven_by_another else None
         self._decide_move_rules()
+
+    def _archive_lost_creation(self, held, log):
+        """Step: the member at :attr:`lost_move_to` is one an earlier attempt of this send created (its signup time is
+        the row's first claim), its answer lost, and no contact of the shop has that address now (a typo corrected):
+        archived, so that nobody there is mailed on the contact's consent, and remembered as left (its erasure deletes
+        it). Not one subscribed under double opt-in: its owner confirmed it (aud39 F3)."""
+        try:
+            yield Operation("DELETE", member_path(self.configuration.list_id, self.lost_move_to))
+        except MailchimpNotFound:
+            return
+        known = self.members_left if self.members_left is not None else getattr(self.row, "members_left", None)
+        self.members_left = [dict(entry) for entry in known or []
+                             if address_key(entry.get("email", "")) != address_key(self.lost_move_to)] + [{
+            "email": self.lost_move_to, "unique_email_id": held.get("unique_email_id", ""),
+            "status": members.ARCHIVED, "fields": left_field_digests(held.get("merge_fields") or {})}]
+        log("member.archived", "%s was archived: an earlier attempt whose answer was lost created this contact's "
+            "member there, and no contact of the shop has the address now" % self.lost_move_to)
 
     def _no_member_left(self, log, read_new=False):
         """Mailchimp has no member under the address the contact leaves (deleted there): the write below creates the
