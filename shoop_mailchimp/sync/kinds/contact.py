@@ -488,7 +488,7 @@ def plan(configuration, row, context):
                                previous_shared=row.object_id in context.held_by_others,
                                consent_left=(row.object_id in context.held_by_others
                                              or subscribed_by_its_consent(row)) and (
-                                   consent_left_with(configuration.shop_id, row)),
+                                   consent_left_with(configuration.shop_id, row, carried=lost_consent(row, contact))),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven,
                                proven=row.object_id in context.proven,
@@ -1040,6 +1040,10 @@ class ContactPlan:
                 held = yield from self._member_moved_meanwhile(log)
             if held is None:
                 yield from self._no_member_left(log, read_new)
+                if self.move_restores and self.owned:
+                    # Its own member at the address already (an earlier attempt's move back, whose restoring write
+                    # failed): restored as that move would have (aud41 F4).
+                    status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
             elif created_again(self.row, held):
                 # Not the member this contact's sends wrote: its owner made it after the contact's own was deleted
                 # in Mailchimp (a signup on Mailchimp's own form). It stays as it is, under its address.
@@ -1292,7 +1296,7 @@ class ContactPlan:
             consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
             # Its subscription is this contact's consent's: the one last sent, or one given since that the lost
             # attempt may have carried (aud40 F2).
-            carried = self.row.opt_in or consent_changed_since_sent(self.row)
+            carried = self.row.opt_in or self.permission and consent_changed_since_sent(self.row)
             if carried and not consenting and held.get("status") in (members.SUBSCRIBED, members.PENDING):
                 yield from unsubscribe_kept_member(
                     list_id, self.lost_move_to, self.row.object_id, self.planned_at, self.learnt, log,
@@ -1322,6 +1326,11 @@ class ContactPlan:
         self.arriving, self.ownership_unknown = True, False
         self.owned = True if self.proven else False if self.proven_by_another else None
         self._decide_move_rules()
+        if (_same(self.email, self.row.email) and self.permission and self.configuration.double_opt_in
+                and self.row.member_status == members.SUBSCRIBED and held.get("status") == members.PENDING):
+            # Back at the row's address, the lost move undone: the member was subscribed here, and pending only for
+            # the address the lost move took it to: subscribed again, as an answered move back is (aud41 F3).
+            self.move_confirms, self.move_restores = False, True
 
     def _archive_lost_creation(self, held, log):
         """Step: the member at :attr:`lost_move_to` is one an earlier attempt of this send created (its signup time is
@@ -1393,16 +1402,25 @@ class ContactPlan:
                     left = self.previous_email if held.get("status") == members.SUBSCRIBED else ""
             moved = yield Operation("PATCH", member_path(list_id, self.previous_email), move)
             self.owned = True  # its own member, moved along
-            # Should a later step fail, the row knows the member is at the new address (aud40 F3: else an upemail
-            # of it heard meanwhile was undone by the retry, which moved the member back from the owner's address).
-            self.written = {"email": self.email, "shop_email": self.shop_email}
             if self.move_confirms:
                 # The member's status now is the new address's owner's to confirm: no write forces another.
                 status, link_on_move = None, (moved or {}).get("status") == members.PENDING
                 self.subscription_moved_from = left if link_on_move else ""
+                # Should a later step fail, the row knows the member is at the new address, and what the move
+                # decided (aud40 F3: else an upemail of it heard meanwhile was undone by the retry, which moved the
+                # member back from the owner's address; aud41 F4: a move back then asked to confirm again).
+                self.written = {"email": self.email, "shop_email": self.shop_email,
+                                "subscription_moved_from": self.subscription_moved_from}
+                if (moved or {}).get("status"):
+                    self.written["member_status"] = moved["status"]
+                if link_on_move:
+                    self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, members.PENDING)
             elif self.move_restores:
-                # Back at the address its owner proved, where the member was subscribed before: as it was.
+                # Back at the address its owner proved, where the member was subscribed before: as it was. Not
+                # recorded before its write: a retry must move it back again and restore it (aud41 F4).
                 status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
+            else:
+                self.written = {"email": self.email, "shop_email": self.shop_email}
             log("member.email", "E-mail changed in Mailchimp from %s to %s%s" % (
                 self.previous_email, self.email, "; double opt-in: the new address's owner is asked to confirm "
                 "the consent (pending)" if self.move_confirms else "; double opt-in: back at the address its "
@@ -1934,18 +1952,24 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
     return left
 
 
-def consent_left_with(shop_id, row):
+def lost_consent(row, contact):
+    """Whether a lost attempt of the row (recovered) may have carried the consent the contact gives now: given since
+    the row's last send closed (aud40 F2). Not a withdrawal, nor an erasure (which records a consent change of its
+    own): aud41 F1, F2 found those counted, and someone's own form subscription ended."""
+    return bool(getattr(row, "recovered", False) and contact.marketing_permission and consent_changed_since_sent(row))
+
+
+def consent_left_with(shop_id, row, carried=False):
     """Whether the consent the member of the row's address last sent was subscribed with leaves with the row (its
     contact erased, or moved to another address): the row last sent its consent given (or asked the address to
     confirm one: the member pending), and none of the shop's other contacts with the address consents in this shop.
     A member subscribed without the row's consent (its owner subscribed on Mailchimp's own form) is the owner's: no
     consent of the shop's leaves it; nor does one leave a member that was not the row's contact's
     (``SyncState.foreign_member``: its subscription is its owner's, see ``withdrawal_own_only``), unless the row's
-    consent made that subscription (``SyncState.consent_made``: a guest buyer's member it subscribed). One query,
-    for a row whose address another contact has, or whose consent made the subscription of a member not its own."""
+    consent made that subscription (``SyncState.consent_made``: a guest buyer's member it subscribed). ``carried``: a
+    lost attempt may have sent the consent given now (:func:`lost_consent`). One query, for a row whose address
+    another contact has, or whose consent made the subscription of a member not its own."""
     asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
-    # A lost attempt's row may have carried a consent given since its last send (aud40 F2).
-    carried = getattr(row, "recovered", False) and consent_changed_since_sent(row)
     if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked or carried):
         return False
     if getattr(row, "foreign_member", False) and not (row.opt_in and getattr(row, "consent_made", False)):
