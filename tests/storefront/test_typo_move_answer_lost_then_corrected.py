@@ -1,5 +1,5 @@
-"""Found by independent review aud41 (issue 19) of 030f1c5, F3 (consent; fixed: back at the row's address, the lost
-move is undone and the member restored); (item 1: a followed lost move decides the move rules again,
+"""Found by independent review aud41 (issue 19) of 030f1c5, F3 (consent; open again, a strict expected failure: the
+restore tried for it was withdrawn, aud42 F1); (item 1: a followed lost move decides the move rules again,
 ``_decide_move_rules``). The rules are decided from the row, which never heard the lost move: ``member_status``
 still the subscribed of before, ``subscription_moved_from`` never recorded; and ``moved_to_proven`` is the plan's,
 computed for the row's address (the same as the contact's: no move, so False), not for the followed move. Under
@@ -19,9 +19,14 @@ from tests.storefront.test_customer_information_moves import tess_subscribed_und
 
 pytestmark = pytest.mark.django_db
 
+#: Open, a strict expected failure.
+OPEN = ("open (aud41 F3): a lost move back under double opt-in asks to confirm again (what Mailchimp held "
+        "before the lost move is not known: aud42 F1 found restoring it unsafe)")
+
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("lost", [False, True], ids=["control", "typo-move-answer-lost"])
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=OPEN))],
+                         ids=["control", "typo-move-answer-lost"])
 def test_typo_corrected_back_after_a_lost_move_keeps_the_subscription(
         shop, configuration, mailchimp_account, django_user_model, newsletter_block, settings, lost):
     """Tess proved her address and is subscribed; the shop runs double opt-in. She types a wrong address into her

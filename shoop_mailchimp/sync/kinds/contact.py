@@ -1040,9 +1040,11 @@ class ContactPlan:
                 held = yield from self._member_moved_meanwhile(log)
             if held is None:
                 yield from self._no_member_left(log, read_new)
-                if self.move_restores and self.owned:
-                    # Its own member at the address already (an earlier attempt's move back, whose restoring write
-                    # failed): restored as that move would have (aud41 F4).
+                if self.move_restores and self.owned and (
+                        (yield from read_member(list_id, self.email, "status")) or {}).get("status") == members.PENDING:
+                    # Its own member at the address already, pending as an earlier attempt's move back left it (its
+                    # restoring write failed): restored as that move would have (aud41 F4). Not one unsubscribed
+                    # since (its owner's choice).
                     status, restored, self.subscription_moved_from = members.SUBSCRIBED, True, ""
             elif created_again(self.row, held):
                 # Not the member this contact's sends wrote: its owner made it after the contact's own was deleted
@@ -1326,11 +1328,6 @@ class ContactPlan:
         self.arriving, self.ownership_unknown = True, False
         self.owned = True if self.proven else False if self.proven_by_another else None
         self._decide_move_rules()
-        if (_same(self.email, self.row.email) and self.permission and self.configuration.double_opt_in
-                and self.row.member_status == members.SUBSCRIBED and held.get("status") == members.PENDING):
-            # Back at the row's address, the lost move undone: the member was subscribed here, and pending only for
-            # the address the lost move took it to: subscribed again, as an answered move back is (aud41 F3).
-            self.move_confirms, self.move_restores = False, True
 
     def _archive_lost_creation(self, held, log):
         """Step: the member at :attr:`lost_move_to` is one an earlier attempt of this send created (its signup time is

@@ -1,0 +1,108 @@
+"""Found by independent review aud42 (issue 19) of 76d35b0 (F2; open, a strict expected failure) (consent): since
+76d35b0 an erasure's plan never counts a consent a lost attempt carried (``plan``: ``ErasePlan(withdraw=...
+consent_left_with(shop_id, row))`` without ``carried``, and ``consent_left_with`` no longer computes it itself), so
+a subscription a lost attempt made on the erased contact's consent stays with the other contact of the shop who
+shares the address and never consented (aud40 F2's harm, back through an erasure)."""
+import pytest
+from shuup.core.models import PersonContact
+
+from shoop_mailchimp.sync.drainer import drain
+from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+
+pytestmark = pytest.mark.django_db
+
+#: Open, a strict expected failure.
+OPEN = ("open (aud42 F2): an erasure does not count a consent a lost attempt carried (the erasure stamps the "
+        "consent change)")
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=OPEN))],
+                         ids=["control", "consent-answer-lost"])
+def test_erasing_a_contact_whose_lost_write_subscribed_a_member_later_shared_withdraws_it(
+        shop, configuration, mailchimp_account, settings, lost):
+    """Paul (no consent) is a transactional member. He ticks the newsletter box: the send PUTs his member subscribed
+    (it lands), its answer is lost (a timeout): his row is a lost attempt's (recovered, ``opt_in`` still False).
+    Queenie (no consent) then registers with the same family address. Paul's account is deleted (an erasure): the
+    erasure's plan asks ``consent_left_with`` with no ``carried``: nothing leaves, the member stays subscribed and
+    Queenie, who never consented, gets the newsletter on the consent of a contact who no longer exists. Control: the
+    consent answered: the erasure unsubscribes the member."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=2)
+    email = "family.aud42s.%d@fastmail.com" % lost
+    paul = new_person(permission=False, first_name="Paul", email=email)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional", "setup"
+    paul = PersonContact.objects.get(pk=paul.pk)
+    paul.marketing_permission = True
+    paul.save()
+    if lost:
+        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
+        make_all_due()
+        drain()
+        emulator.release_hangs()
+        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email)["status"] == "subscribed",
+                 "the consent reaching Mailchimp")
+        emulator.faults.clear()
+        assert not row_of(paul).opt_in, "setup: the consent's answer was lost"
+    else:
+        send_due(rounds=2)
+        assert row_of(paul).opt_in, "setup: the consent answered"
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    queenie = new_person(permission=False, first_name="Queenie", email=email)
+    PersonContact.objects.get(pk=paul.pk).delete()
+    send_due(rounds=3)
+    assert not PersonContact.objects.get(pk=queenie.pk).marketing_permission
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is None or member["status"] not in ("subscribed", "pending"), (
+        "the member at %s stays %s after Paul (whose consent subscribed it) was erased; Queenie, who shares the "
+        "address, never consented" % (email, member["status"]))
+
+
+@pytest.mark.usefixtures("commits")
+@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=OPEN))],
+                         ids=["control", "consent-answer-lost"])
+def test_erasing_a_contact_whose_lost_write_subscribed_a_shared_member_withdraws_it(
+        shop, configuration, mailchimp_account, settings, lost):
+    """Paul and Queenie (a family address, both contacts of the shop, neither consents) share one member,
+    transactional. Paul ticks the newsletter box: the send PUTs the member subscribed (pending: its
+    owner is asked to confirm; it lands), its answer is lost
+    (a timeout), so Paul's row is a lost attempt's (recovered, ``opt_in`` still False). Paul's account is then deleted
+    (an erasure). The erasure's plan asks ``consent_left_with`` with no ``carried``: the row's last answered consent
+    was none, so nothing leaves, and the member stays subscribed: Queenie, who never consented, gets the newsletter on
+    the consent of a contact who no longer exists. Control: the same with the consent answered: the erasure
+    unsubscribes the member (the consent left with Paul)."""
+    emulator, api_key, list_id = mailchimp_account
+    settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=2)
+    email = "family.aud42.%d@fastmail.com" % lost
+    paul = new_person(permission=False, first_name="Paul", email=email)
+    send_due(rounds=2)
+    queenie = new_person(permission=False, first_name="Queenie", email=email)
+    send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "transactional", "setup"
+    paul = PersonContact.objects.get(pk=paul.pk)
+    paul.marketing_permission = True
+    paul.save()
+    if lost:
+        # The send's first member PUT (no status: it reads the member's) goes through; its second (pending) is the
+        # one whose answer is lost.
+        emulator.faults.hang(0, path_pattern="*/members/*", times=1, method="PUT")
+        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
+        make_all_due()
+        drain()
+        emulator.release_hangs()
+        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email)["status"] in ("subscribed", "pending"),
+                 "the consent reaching Mailchimp")
+        emulator.faults.clear()
+        assert not row_of(paul).opt_in, "setup: the consent's answer was lost"
+    else:
+        send_due(rounds=2)
+        assert row_of(paul).opt_in, "setup: the consent answered"
+    assert emulator.get_member(api_key, list_id, email)["status"] in ("subscribed", "pending")
+    PersonContact.objects.get(pk=paul.pk).delete()
+    send_due(rounds=3)
+    assert not PersonContact.objects.get(pk=queenie.pk).marketing_permission
+    member = emulator.get_member(api_key, list_id, email)
+    assert member is None or member["status"] not in ("subscribed", "pending"), (
+        "the member at %s stays %s after Paul (whose consent subscribed it) was erased; Queenie, who shares the "
+        "address, never consented" % (email, member["status"]))
