@@ -174,6 +174,34 @@ def first_send_answer_lost(emulator, api_key, list_id, email):
     emulator.faults.clear()
 
 
+def consent_answer_lost(mailchimp_account, contact, lost=True, writes_before=0):
+    """The contact's consent is ticked and sent: with ``lost``, the member PUT carrying it lands and its answer is
+    lost (the test sets a short ``TIMEOUT``), so the row is a lost attempt's (``opt_in`` still False); without, the
+    consent is sent as usual (the control). ``writes_before``: member PUTs of the send answered before that one (a
+    shared member's first write reads its status). Returns the contact as saved."""
+    from shoop_mailchimp.sync.drainer import drain
+
+    emulator, api_key, list_id = mailchimp_account
+    contact = type(contact).objects.get(pk=contact.pk)
+    contact.marketing_permission = True
+    contact.save()
+    if not lost:
+        send_due(rounds=2)
+        assert row_of(contact).opt_in, "setup: the consent answered"
+        return contact
+    for _answered in range(writes_before):
+        emulator.faults.hang(0, path_pattern="*/members/*", times=1, method="PUT")
+    emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
+    make_all_due()
+    drain()
+    emulator.release_hangs()
+    wait_for(emulator, lambda: emulator.get_member(api_key, list_id, contact.email)["status"] in (
+        "subscribed", "pending"), "the consent reaching Mailchimp")
+    emulator.faults.clear()
+    assert not row_of(contact).opt_in, "setup: the consent's answer was lost"
+    return contact
+
+
 def move_answer_lost(mailchimp_account, email, lost=True):
     """The worker's round sends the due address change: with ``lost``, its PATCH moving the member to ``email`` reaches
     Mailchimp and its answer is lost (a timeout: the test sets a short ``TIMEOUT``), and the row is left to retry;

@@ -4,12 +4,9 @@ consent changed after the row's last *closed* send, even when it was given after
 therefore cannot have carried it). A contact that moves away from a shared address then takes with it a subscription
 it never made: the form subscription of the address's other owner ends."""
 import pytest
-from django.test import Client
-from shuup.core.models import PersonContact
 
-from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
-from tests.webhooks.helpers import post_event
+from tests.helpers import send_due
+from tests.webhooks.helpers import renamed_beside_a_form_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -33,29 +30,7 @@ def test_consent_given_after_a_lost_rename_does_not_end_a_form_subscription_on_m
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=2)
     email = "family.aud42f.%d@fastmail.com" % lost
-    paul = new_person(permission=False, first_name="Paul", email=email)
-    send_due(rounds=2)
-    queenie = new_person(permission=False, first_name="Queenie", email=email)
-    send_due(rounds=2)
-    assert row_of(paul).foreign_member is False, "setup: Paul's row created the member"
-    emulator.fire_event(api_key, list_id, "subscribe", email)
-    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
-    assert row_of(queenie).member_status == "subscribed" and not row_of(paul).opt_in
-    paul = PersonContact.objects.get(pk=paul.pk)
-    paul.first_name = "Paulus"
-    paul.save()
-    if lost:
-        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
-        make_all_due()
-        drain()
-        emulator.release_hangs()
-        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email)["merge_fields"].get("FNAME")
-                 == "Paulus", "the rename reaching Mailchimp")
-        emulator.faults.clear()
-    else:
-        send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
-    paul = PersonContact.objects.get(pk=paul.pk)
+    paul, _queenie = renamed_beside_a_form_subscription(configuration, mailchimp_account, email, lost)
     paul.marketing_permission = True
     paul.email = "paul.aud42f.%d@fastmail.com" % lost
     paul.save()

@@ -8,8 +8,7 @@ withdrawn consent at an address the shop's other contact (who never consented) h
 import pytest
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+from tests.helpers import consent_answer_lost, new_person, send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +34,7 @@ def test_lost_consent_then_withdrawn_or_moved(shop, configuration, mailchimp_acc
     email = "family.aud42w%s.%d@fastmail.com" % (then[:6], lost)
     paul = new_person(permission=False, first_name="Paul", email=email)
     send_due(rounds=2)
-    paul = PersonContact.objects.get(pk=paul.pk)
-    paul.marketing_permission = True
-    paul.save()
-    if lost:
-        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
-        make_all_due()
-        drain()
-        emulator.release_hangs()
-        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email)["status"] == "subscribed",
-                 "the consent reaching Mailchimp")
-        emulator.faults.clear()
-        assert not row_of(paul).opt_in, "setup: the consent's answer was lost"
-    else:
-        send_due(rounds=2)
+    paul = consent_answer_lost(mailchimp_account, paul, lost)
     queenie = new_person(permission=False, first_name="Queenie", email=email)
     paul = PersonContact.objects.get(pk=paul.pk)
     if then != "move-consenting":

@@ -93,3 +93,40 @@ def configure_with_live_webhook(settings, live_server, shop, mailchimp_account, 
     initialize(configuration)
     configuration.refresh_from_db()
     return configuration
+
+
+def renamed_beside_a_form_subscription(configuration, mailchimp_account, email, lost):
+    """Paul and Queenie (a family address ``email``, neither consents in the shop) share one member, which Paul's send
+    created; Queenie subscribes on Mailchimp's own form (the shop hears the webhook). Paul's name is corrected: with
+    ``lost``, that send's member PUT (no consent in it) lands and its answer is lost (the test sets a short
+    ``TIMEOUT``), so Paul's row is a lost attempt's. Returns (Paul, Queenie) as saved."""
+    from django.test import Client
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+
+    emulator, api_key, list_id = mailchimp_account
+    paul = new_person(permission=False, first_name="Paul", email=email)
+    send_due(rounds=2)
+    queenie = new_person(permission=False, first_name="Queenie", email=email)
+    send_due(rounds=2)
+    assert row_of(paul).foreign_member is False, "setup: Paul's row created the member"
+    emulator.fire_event(api_key, list_id, "subscribe", email)
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+    assert row_of(queenie).member_status == "subscribed" and not row_of(paul).opt_in
+    paul = PersonContact.objects.get(pk=paul.pk)
+    paul.first_name = "Paulus"
+    paul.save()
+    if lost:
+        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
+        make_all_due()
+        drain()
+        emulator.release_hangs()
+        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, email)["merge_fields"].get("FNAME")
+                 == "Paulus", "the rename reaching Mailchimp")
+        emulator.faults.clear()
+    else:
+        send_due(rounds=2)
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+    return PersonContact.objects.get(pk=paul.pk), queenie
