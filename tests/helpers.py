@@ -19,7 +19,7 @@ from shuup.testing.factories import create_product, create_random_order, get_def
 
 from shoop_mailchimp.mailchimp import limits
 from shoop_mailchimp.mailchimp.members import subscriber_hash
-from shoop_mailchimp.models import SyncKind, SyncState, SyncStatus
+from shoop_mailchimp.models import MailchimpConfiguration, SyncKind, SyncState, SyncStatus
 
 _counter = itertools.count(1)
 
@@ -152,6 +152,21 @@ def wait_for_batches(emulator, api_key, status="finished", timeout=30):
     To let held batches go now, lower ``emulator.batch_delay`` first."""
     assert emulator.wait_until(lambda: all(batch["status"] == status for batch in emulator.batches(api_key)),
                                timeout), "the emulator's batches never got %s" % status
+
+
+def claimed_by_a_dying_worker(contact):
+    """A worker claims the due rows, plans the contact's send and notes on its row what the send carries, as the
+    drainer does before its requests go out (``state.note_before_sending``); then it dies (a deploy, an OOM kill),
+    its writes on their way: the test makes them land. The next claim takes the row as recovered."""
+    from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.kinds import BY_KIND
+
+    make_all_due()
+    [row] = [row for row in state.claim() if row.kind == SyncKind.CONTACT and row.object_id == contact.pk]
+    configuration = MailchimpConfiguration.objects.get(shop_id=row.shop_id)
+    kind = BY_KIND[row.kind]
+    state.note_before_sending(row, kind.plan(configuration, row, kind.load(configuration, [row])).noted_before_sending)
+    return row
 
 
 def wait_for(emulator, predicate, what, timeout=10):

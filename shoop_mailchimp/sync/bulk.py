@@ -154,6 +154,16 @@ def _with_warnings(pairs, journal):
         yield row, plan
 
 
+def _noting(pairs, notes):
+    """The (row, plan) pairs, each row gathered under what its plan notes before sending
+    (:func:`state.note_before_sending`: a consent its write carries), noted before the batch goes out."""
+    for row, plan in pairs:
+        noted = getattr(plan, "noted_before_sending", None)
+        if noted:
+            notes[tuple(sorted(noted.items()))].append(row)
+        yield row, plan
+
+
 def _phases(batch):
     return BY_KIND[batch.kind].BATCH_PHASES
 
@@ -164,9 +174,12 @@ def _build(configuration, batch, rows, journal, report, planned=None):
     :func:`apply_results`)."""
     phase = _phases(batch)[batch.phase]
     sent = batch.sent or {}
-    pairs = (_with_warnings(_planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned), journal)
-             if phase.plans else None)
+    notes = defaultdict(list)
+    pairs = (_noting(_with_warnings(_planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned),
+                                    journal), notes) if phase.plans else None)
     operations = phase.build(configuration, pairs, rows, sent)
+    for facts, noted in notes.items():
+        state.note_sending_together(batch.token, noted, dict(facts))
     for row in rows:
         facts = sent.get(str(row.id))
         if facts is not None and "held" not in facts:

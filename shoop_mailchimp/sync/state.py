@@ -620,14 +620,14 @@ def extend_lease(token, seconds, batch_id=""):
 
 
 #: What a send notes on its row before its requests go out (:func:`note_before_sending`).
-NOTED_BEFORE_SENDING = ("move_sent_to",)
+NOTED_BEFORE_SENDING = ("move_sent_to", "consent_sent")
 
 
 def note_before_sending(row, facts):
     """Record on a claimed row what its send is about to do, before any request goes out: should the worker die or
-    an answer be lost, the retry knows where to look (a move's address, ``SyncState.move_sent_to``). Cleared when
-    the row learns where its member is (a close that records an address). One UPDATE, only when a send notes
-    something new."""
+    an answer be lost, the retry knows where to look (a move's address, ``SyncState.move_sent_to``) and what the lost
+    attempt may have written (a consent, ``SyncState.consent_sent``). Cleared when the row learns it (see
+    :func:`_notes_learnt`). One UPDATE, only when a send notes something new."""
     unknown = set(facts) - set(NOTED_BEFORE_SENDING)
     if unknown:
         raise ValueError("Not noted before sending: %s" % ", ".join(sorted(unknown)))
@@ -635,6 +635,21 @@ def note_before_sending(row, facts):
     if changed and _update_held(row, changed):
         for name, value in changed.items():
             setattr(row, name, value)
+
+
+def note_sending_together(token, rows, facts):
+    """:func:`note_before_sending` for many rows a batch's ``token`` holds, alike in ``facts``, before the batch
+    goes out; returns how many were noted."""
+    unknown = set(facts) - set(NOTED_BEFORE_SENDING)
+    if unknown:
+        raise ValueError("Not noted before sending: %s" % ", ".join(sorted(unknown)))
+    ids = [row.id for row in rows if any(getattr(row, name) != value for name, value in facts.items())]
+    noted = sum(held_by(token).filter(id__in=ids[start:start + IDS_PER_STATEMENT]).update(**facts)
+                for start in range(0, len(ids), IDS_PER_STATEMENT))
+    for row in rows:
+        for name, value in facts.items():
+            setattr(row, name, value)
+    return noted
 
 
 def release(rows, delay=None):
@@ -692,11 +707,12 @@ def _close_row(row, outcome):
     error_text = outcome.reason[:MAX_ERROR_LENGTH]
     if result == Result.SKIPPED:
         return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
-                      **_fact_fields(row, outcome.facts))
+                      **_fact_fields(row, outcome.facts), **_notes_learnt(row, outcome.facts, answered=True))
     attempts = row.attempts if outcome.waits else row.attempts + 1
     # An attempt that failed after writing part of what it sends (a member, then not its customer) records
     # what Mailchimp holds now (``outcome.facts``), as a synced close would.
-    written = dict(_fact_fields(row, outcome.facts), **_move_learnt(row, outcome.facts))
+    written = dict(_fact_fields(row, outcome.facts), **_notes_learnt(row, outcome.facts))
+    ended = dict(written, **_notes_learnt(row, outcome.facts, answered=True))  # closes that give the token up
     if result == Result.RETRY and (outcome.waits or outcome.persists or not gives_up(attempts, outcome.max_attempts)):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
         if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
@@ -709,10 +725,10 @@ def _close_row(row, outcome):
             return SyncStatus.PENDING
         _update_held(row, dict(
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
-            next_attempt_at=retry_at, last_error=error_text, last_error_data=outcome.error, **written))
+            next_attempt_at=retry_at, last_error=error_text, last_error_data=outcome.error, **ended))
         return SyncStatus.PENDING
     return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
-                  refused_fingerprint=outcome.refused_fingerprint, **written)
+                  refused_fingerprint=outcome.refused_fingerprint, **ended)
 
 
 def _synced_fields(row, outcome):
@@ -720,14 +736,21 @@ def _synced_fields(row, outcome):
     if outcome.result == Result.SYNCED:
         fields["last_synced_at"] = timezone.now()
     fields.update(_fact_fields(row, outcome.facts))
-    fields.update(_move_learnt(row, outcome.facts, sent=True))
+    fields.update(_notes_learnt(row, outcome.facts, sent=True))
     return fields
 
 
-def _move_learnt(row, facts, sent=False):
-    """``move_sent_to`` cleared once the row learns where its member is: a send that went through (``sent``), or a
-    failed one that wrote the member (its address in ``facts``)."""
-    return {"move_sent_to": ""} if getattr(row, "move_sent_to", "") and (sent or "email" in facts) else {}
+def _notes_learnt(row, facts, sent=False, answered=False):
+    """What :func:`note_before_sending` noted, cleared once the row learns it. ``move_sent_to``: where the member is,
+    from a send that went through (``sent``) or a failed one that wrote the member (its address in ``facts``).
+    ``consent_sent``: what became of the member, from a send that went through, a failed one that wrote its status,
+    or any close that ends the row's lost attempts (``answered``: its token goes, the row is recovered no more)."""
+    cleared = {}
+    if getattr(row, "move_sent_to", "") and (sent or "email" in facts):
+        cleared["move_sent_to"] = ""
+    if getattr(row, "consent_sent", False) and (sent or answered or "member_status" in facts):
+        cleared["consent_sent"] = False
+    return cleared
 
 
 def close_synced_together(closes):

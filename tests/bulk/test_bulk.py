@@ -16,6 +16,7 @@ from shoop_mailchimp.models import (
 )
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
+from shoop_mailchimp.sync.kinds.contact import lost_consent
 from shoop_mailchimp.sync.rounds import run_due_work
 from shoop_mailchimp.sync.state import claim
 from tests.bulk.conftest import members_sent_per_hash
@@ -157,6 +158,35 @@ def test_a_batch_mailchimp_forgot_goes_back_to_the_queue(configuration, mailchim
     # Due again now, and taken as a lost attempt's (the batch may have run): see test_consent_integrity.py.
     claimed = {row.object_id: row for row in claim(shop_id=configuration.shop_id, limit=10, kind="contact")}
     assert all(claimed[p.pk].recovered for p in people)
+
+
+def test_a_forgotten_batch_leaves_what_its_rows_carried_noted(configuration, mailchimp_account, make_existing):
+    """Before a batch goes out, each of its rows notes whether its send carries the contact's consent
+    (``SyncState.consent_sent``): should the batch be lost, the retry knows which members it may have subscribed
+    (``lost_consent``: counted when the contact moves away or is erased). A batch that finishes clears the note;
+    a contact without consent is never noted."""
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 1
+    consenting, unconsenting = make_existing(2, permission=True), make_existing(2, permission=False)
+    bulk.start(configuration.shop_id)
+    assert [state(p).consent_sent for p in consenting + unconsenting] == [True, True, False, False]
+    emulator.reset()  # Mailchimp's side is gone
+    emulator.add_account(api_key)
+    emulator.add_list(api_key, list_id=list_id)
+    bulk.check_batches(configuration.shop_id)
+    claimed = {row.object_id: row for row in claim(shop_id=configuration.shop_id, limit=10, kind="contact")}
+    assert [lost_consent(claimed[p.pk]) for p in consenting + unconsenting] == [True, True, False, False]
+
+
+def test_a_finished_batch_clears_what_its_rows_noted(configuration, mailchimp_account, make_existing):
+    emulator, api_key, list_id = mailchimp_account
+    emulator.batch_delay = 1
+    people = make_existing(2, permission=True)
+    bulk.start(configuration.shop_id)
+    assert [state(p).consent_sent for p in people] == [True, True]
+    emulator.batch_delay = 0
+    assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30) == 0
+    assert [(state(p).status, state(p).consent_sent) for p in people] == [(SyncStatus.SYNCED, False)] * 2
 
 
 def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp_account, make_existing):

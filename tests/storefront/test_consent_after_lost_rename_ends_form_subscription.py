@@ -1,4 +1,5 @@
-"""Found by independent review aud42 (issue 19) of 76d35b0 (F5; open, a strict expected failure) (consent):
+"""Found by independent review aud42 (issue 19) of 76d35b0 (F5; fixed: what a lost attempt carried is noted before it
+sends, ``SyncState.consent_sent``) (consent):
 ``lost_consent`` (76d35b0) counts a recovered row as having carried the consent the contact gives now whenever that
 consent changed after the row's last *closed* send, even when it was given after the lost attempt was sent (which
 therefore cannot have carried it). A contact that moves away from a shared address then takes with it a subscription
@@ -10,13 +11,9 @@ from tests.webhooks.helpers import renamed_beside_a_form_subscription
 
 pytestmark = pytest.mark.django_db
 
-#: Open, a strict expected failure.
-OPEN = ("open (aud42 F5): a consent given after a lost attempt counts as carried by it (its claim time is not kept)")
-
 
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("lost", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=OPEN))],
-                         ids=["control", "rename-answer-lost"])
+@pytest.mark.parametrize("lost", [False, True], ids=["control", "rename-answer-lost"])
 def test_consent_given_after_a_lost_rename_does_not_end_a_form_subscription_on_moving_away(
         shop, configuration, mailchimp_account, settings, lost):
     """Paul and Queenie (a family address, neither consents in the shop) share one member, which Paul's send created.

@@ -1,4 +1,5 @@
-"""Found by independent review aud42 (issue 19) of 76d35b0 (F3; open, a strict expected failure) (consent): since
+"""Found by independent review aud42 (issue 19) of 76d35b0 (F3; fixed: what a lost attempt carried is noted before it
+sends, ``SyncState.consent_sent``) (consent): since
 76d35b0 a moving contact's ``consent_left`` counts a lost attempt's consent only when the contact consents now
 (``plan``: ``carried=lost_consent(row, contact)``, which needs ``contact.marketing_permission``). A contact whose
 lost attempt subscribed a member, who then withdraws and moves away in one save, leaves the member subscribed on his
@@ -15,10 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("lost, then", [
-    (lost, then) if (lost, then) != (True, "move-withdrawn") else pytest.param(lost, then, marks=pytest.mark.xfail(
-        strict=True, reason="open (aud42 F3): a consent a lost attempt carried, withdrawn in the save that moves away, "
-        "stays with the address left (the attempt's claim time is not kept)"))
-    for lost in (False, True) for then in ("withdraw", "move-withdrawn", "move-consenting")],
+    (lost, then) for lost in (False, True) for then in ("withdraw", "move-withdrawn", "move-consenting")],
     ids=["%s-%s" % (lost, then) for lost in ("control", "consent-answer-lost")
          for then in ("withdraw", "move-withdrawn", "move-consenting")])
 def test_lost_consent_then_withdrawn_or_moved(shop, configuration, mailchimp_account, settings, lost, then):

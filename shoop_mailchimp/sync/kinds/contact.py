@@ -474,7 +474,7 @@ def plan(configuration, row, context):
         shared = row.object_id in context.held_by_others
         return ErasePlan(configuration, row, shared=shared,
                          withdraw=(shared or subscribed_by_its_consent(row)) and consent_left_with(
-                             configuration.shop_id, row),
+                             configuration.shop_id, row, carried=lost_consent(row)),
                          mapped_tags=[field["tag"] for field in context.mapping.values()],
                          unmapped_tags=context.clears,
                          interest_ids=context.interest_ids.values(),
@@ -488,7 +488,7 @@ def plan(configuration, row, context):
                                previous_shared=row.object_id in context.held_by_others,
                                consent_left=(row.object_id in context.held_by_others
                                              or subscribed_by_its_consent(row)) and (
-                                   consent_left_with(configuration.shop_id, row, carried=lost_consent(row, contact))),
+                                   consent_left_with(configuration.shop_id, row, carried=lost_consent(row))),
                                arrived_shared=row.object_id in context.arrived_at_held,
                                moved_to_proven=row.object_id in context.moved_to_proven,
                                proven=row.object_id in context.proven,
@@ -712,7 +712,7 @@ class ContactPlan:
         self.lost_consent_unknown = False
         if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status not in (members.ERASED, members.ARCHIVED)
-                and (row.opt_in or consent_changed_since_sent(row))):
+                and (row.opt_in or lost_consent(row))):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile. Not for a contact whose consent never was (none given, none sent): its lost
@@ -846,8 +846,12 @@ class ContactPlan:
     @property
     def noted_before_sending(self):
         """What the row must know should this send never end (:func:`~shoop_mailchimp.sync.state.note_before_sending`):
-        the address a move of its member goes to."""
-        return {"move_sent_to": self.email} if self.previous_email or self.lost_move_to else {}
+        the address a move of its member goes to; that it carries the contact's consent (the contact consents, or its
+        writes subscribe or ask to confirm: a status decided now, or one a first write's answer decides)."""
+        noted = {"move_sent_to": self.email} if self.previous_email or self.lost_move_to else {}
+        if self.permission or self.status_change in CONSENTED or self.member.get("status_if_new") in CONSENTED:
+            noted["consent_sent"] = True
+        return noted
 
     @property
     def confirmation_needs_answer(self):
@@ -1298,7 +1302,7 @@ class ContactPlan:
             consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
             # Its subscription is this contact's consent's: the one last sent, or one given since that the lost
             # attempt may have carried (aud40 F2).
-            carried = self.row.opt_in or self.permission and consent_changed_since_sent(self.row)
+            carried = self.row.opt_in or lost_consent(self.row)
             if carried and not consenting and held.get("status") in (members.SUBSCRIBED, members.PENDING):
                 yield from unsubscribe_kept_member(
                     list_id, self.lost_move_to, self.row.object_id, self.planned_at, self.learnt, log,
@@ -1949,11 +1953,12 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
     return left
 
 
-def lost_consent(row, contact):
-    """Whether a lost attempt of the row (recovered) may have carried the consent the contact gives now: given since
-    the row's last send closed (aud40 F2). Not a withdrawal, nor an erasure (which records a consent change of its
-    own): aud41 F1, F2 found those counted, and someone's own form subscription ended."""
-    return bool(getattr(row, "recovered", False) and contact.marketing_permission and consent_changed_since_sent(row))
+def lost_consent(row):
+    """Whether a lost attempt of the row (recovered) set out to carry the contact's consent (noted before it sent:
+    ``SyncState.consent_sent``), which its write may have given the member (aud40 F2). What the contact does since
+    (withdraws, moves, is erased: aud42 F2, F3) does not change what the attempt carried, and a consent given after
+    it was not carried (aud42 F5)."""
+    return bool(getattr(row, "recovered", False) and getattr(row, "consent_sent", False))
 
 
 def consent_left_with(shop_id, row, carried=False):
@@ -1974,13 +1979,6 @@ def consent_left_with(shop_id, row, carried=False):
     consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
         marketing_permission=True).values_list("pk", flat=True))
     return not (consenting - shop_consent.withheld(shop_id, consenting))
-
-
-def consent_changed_since_sent(row):
-    """Whether the contact's consent changed in the shop (given, withdrawn, asked for) after its row's last send
-    closed: an attempt lost since may have carried a consent given meanwhile."""
-    changed_at = getattr(row, "consent_changed_at", None)
-    return changed_at is not None and (row.last_synced_at is None or changed_at > row.last_synced_at)
 
 
 def subscribed_by_a_lost_attempt(member, row):
