@@ -34,8 +34,10 @@ DEFAULTS = {
     "MAX_CONNECTIONS": 10,
     # Contacts the worker sends at once (capped by MAX_CONNECTIONS); 1 sends them one by one.
     "DRAIN_CONCURRENCY": 1,
-    # Contacts (or orders) per Mailchimp batch in a bulk sync; a contact is two operations.
-    "BATCH_SIZE": 500,
+    # Contacts (or orders, products) per Mailchimp batch in a bulk sync or a burst; each chunk's batch goes out once
+    # per phase (a contact's: member reads, member writes, customers), so the request count of a bulk sync is about
+    # three per chunk. Mailchimp documents no maximum of operations per batch.
+    "BATCH_SIZE": 2000,
     # Due contacts of one shop from which the drainer sends them through batches by itself, not one by one
     # (a group filled, a CSV import). None or 0: never. See docs/performance.rst for how it was chosen.
     "BURST_THRESHOLD": 1000,
