@@ -696,6 +696,9 @@ class ContactPlan:
         self.members_left = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
+        #: A lost attempt of the row carried the contact's consent (:func:`lost_consent`), as the row said when
+        #: planned: this send's own note (written before it goes out) is not a lost attempt's.
+        self.lost_consent = lost_consent(row)
         #: An earlier attempt set out to move the member to this address (:attr:`SyncState.move_sent_to`, noted
         #: before it sent anything) and the row never learnt how it ended (its answer lost, its worker killed); the
         #: contact has another address now (changed again, or back to the row's). The member may be there: it is
@@ -712,7 +715,7 @@ class ContactPlan:
         self.lost_consent_unknown = False
         if (self.status_change is None and not self.permission and self.recovered
                 and row.member_status not in (members.ERASED, members.ARCHIVED)
-                and (row.opt_in or lost_consent(row))):
+                and (row.opt_in or self.lost_consent)):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile. Not for a contact whose consent never was (none given, none sent): its lost
@@ -912,13 +915,6 @@ class ContactPlan:
         return customer_unchanged(self.fingerprint, member_status, self.row)
 
     @property
-    def consented_from_the_first_claim(self):
-        """Whether the contact's consent, given now, was given before its row was first claimed (no shopper's
-        request or withdrawal since): a first attempt then carried it."""
-        changed_at = getattr(self.row, "consent_changed_at", None)
-        return self.permission and not (changed_at and changed_at > self.row.first_claimed_at)
-
-    @property
     def retried_first_send(self):
         """A first send of the row tried again (its first claim is not this one), nothing known of its member."""
         return bool(self.row.first_claimed_at) and self.row.claimed_at != self.row.first_claimed_at and not (
@@ -1012,11 +1008,12 @@ class ContactPlan:
         elif self.proven_by_another and not self.previous_email and self.retried_first_send:
             # The address's owner proved it theirs after an attempt of this first send whose answer was lost: the
             # member is theirs now, but a subscription that attempt created was this contact's consent alone, when
-            # the contact consented already then (aud37 F2: a consent given later came after an unconsented
-            # creation). A pending one its owner confirmed since, unheard of, is taken for it (aud36 F3, open).
+            # a lost attempt carried the contact's consent (noted before it sent: aud37 F2, a consent given later
+            # came after an unconsented creation; aud38 F1, one withdrawn and given again before the retry). A
+            # pending one its owner confirmed since, unheard of, is taken for it (aud36 F3, open).
             held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
             self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held) and (
-                self.consented_from_the_first_claim)
+                self.lost_consent)
         elif self.previous_shared or self.proven_by_another and self.previous_email:
             if self.previous_shared:
                 why = ("the member of %s was not this contact's" if self.previous_left
@@ -1302,7 +1299,7 @@ class ContactPlan:
             consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
             # Its subscription is this contact's consent's: the one last sent, or one given since that the lost
             # attempt may have carried (aud40 F2).
-            carried = self.row.opt_in or lost_consent(self.row)
+            carried = self.row.opt_in or self.lost_consent
             if carried and not consenting and held.get("status") in (members.SUBSCRIBED, members.PENDING):
                 yield from unsubscribe_kept_member(
                     list_id, self.lost_move_to, self.row.object_id, self.planned_at, self.learnt, log,
