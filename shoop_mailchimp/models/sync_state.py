@@ -173,11 +173,12 @@ class SyncState(models.Model):
         help_text=_("The address a send set out to move the contact's member to (noted before its requests went "
                     "out), until the row learns where the member is: a move whose answer was lost, or whose worker "
                     "died, may have landed, and the retry looks for the member there."))
-    consent_sent = models.BooleanField(
-        default=False, verbose_name=_("consent sent, answer unknown"),
-        help_text=_("A send set out to carry the contact's consent (noted before its requests went out), and the "
-                    "row has not learnt since what became of the member: a write whose answer was lost, or whose "
-                    "worker died, may have subscribed it. Only such a consent counts as carried by a lost attempt."))
+    consent_unanswered = models.CharField(
+        max_length=16, blank=True, verbose_name=_("consent sent, answer unknown"),
+        help_text=_("The status a send asked for the contact's member by the contact's consent (subscribed, or pending "
+                    "under double opt-in), noted before its requests went out, until the row learns what became of "
+                    "the member: a write whose answer was lost, or whose worker died, may have given it that status. "
+                    "Only such a consent counts as carried by a lost attempt."))
     member_written_from = models.DateTimeField(
         null=True, blank=True, verbose_name=_("member last written from"),
         help_text=_("When the member's last write was built (its send's claim): a merge field the shop created and "

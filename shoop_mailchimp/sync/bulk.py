@@ -214,6 +214,9 @@ def apply_results(configuration, batch, results, journal, report):
         # made: a webhook applied while the batch ran (an unsubscribe) is newer than the batch's results.
         for name, value in (sent.get(str(row.id)) or {}).get("held", {}).items():
             setattr(row, name, value)
+        # A lost attempt's row (recovered when the burst claimed it) stays one until a close learns its member
+        # (review aud43 F2: a failed write of its retry dropped the token, and the withdrawal with it).
+        row.recovered = bool((sent.get(str(row.id)) or {}).get("recovered"))
         outcome = read(configuration, row, by_row.get(row.id, {}), sent.get(str(row.id)))
         if outcome is None:
             left = True

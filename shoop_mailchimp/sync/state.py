@@ -426,12 +426,13 @@ def _requeue(rows, **resets):
 
 
 def resend_failed(shop_id, state_ids=None):
-    """Put failed rows of a shop back in the queue (all of them when ``state_ids`` is None)."""
+    """Put failed rows of a shop back in the queue (all of them when ``state_ids`` is None). A row that gave up with
+    a lost attempt's write unknown keeps its token: it is sent as that attempt's retry (see :func:`_close_row`)."""
     rows = SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.FAILED)
     if state_ids is not None:
         rows = rows.filter(id__in=state_ids)
     return _update_unlocked(rows, status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(),
-                            lease_until=None, claimed_by="", refused_fingerprint="")
+                            lease_until=None, refused_fingerprint="")
 
 
 def make_due(shop_id):
@@ -620,13 +621,13 @@ def extend_lease(token, seconds, batch_id=""):
 
 
 #: What a send notes on its row before its requests go out (:func:`note_before_sending`).
-NOTED_BEFORE_SENDING = ("move_sent_to", "consent_sent")
+NOTED_BEFORE_SENDING = ("move_sent_to", "consent_unanswered")
 
 
 def note_before_sending(row, facts):
     """Record on a claimed row what its send is about to do, before any request goes out: should the worker die or
     an answer be lost, the retry knows where to look (a move's address, ``SyncState.move_sent_to``) and what the lost
-    attempt may have written (a consent, ``SyncState.consent_sent``). Cleared when the row learns it (see
+    attempt may have written (a consent, ``SyncState.consent_unanswered``). Cleared when the row learns it (see
     :func:`_notes_learnt`). One UPDATE, only when a send notes something new."""
     unknown = set(facts) - set(NOTED_BEFORE_SENDING)
     if unknown:
@@ -654,8 +655,10 @@ def note_sending_together(token, rows, facts):
 
 def release(rows, delay=None):
     """Give claimed rows back untried, to be tried again after ``delay`` seconds. A recovered row (a lost
-    attempt's, see :func:`claim`) stays recovered: only its lease ends."""
-    changes = dict(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="")
+    attempt's, see :func:`claim`) stays recovered: only its lease ends. Another forgets what its send noted (a
+    send Mailchimp refused at once, a 429: nothing of it went out unanswered; review aud43 F3)."""
+    changes = dict(status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", move_sent_to="",
+                   consent_unanswered="")
     if delay:
         changes["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
     recovered = [row for row in rows if getattr(row, "recovered", False)]
@@ -717,9 +720,11 @@ def _close_row(row, outcome):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
         if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
             # A lost attempt's row whose retry wrote no member, or an attempt whose write's answer never came: what
-            # was written is unknown, so the row is recovered at its next claim (its token stays, its lease ends
-            # now: it is due at ``retry_at``, or at once when a change is recorded).
+            # was written is unknown, so the row is recovered at its next claim (it keeps a token, one no worker or
+            # batch holds: a batch's next phase does not take it; its lease ends now: it is due at ``retry_at``, or
+            # at once when a change is recorded).
             _update_held(row, dict(status=SyncStatus.PENDING, lease_until=timezone.now(), batch_id="",
+                                   claimed_by=uuid.uuid4().hex,
                                    attempts=attempts, next_attempt_at=retry_at, last_error=error_text,
                                    last_error_data=outcome.error, **written))
             return SyncStatus.PENDING
@@ -727,6 +732,11 @@ def _close_row(row, outcome):
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
             next_attempt_at=retry_at, last_error=error_text, last_error_data=outcome.error, **ended))
         return SyncStatus.PENDING
+    if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
+        # Given up with a lost attempt's write still unknown: the row keeps a token and its notes, so that a resend
+        # or the next change is sent as a lost attempt's retry (review aud43 F4: a withdrawal it owed was dropped).
+        return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
+                      refused_fingerprint=outcome.refused_fingerprint, claimed_by=uuid.uuid4().hex, **written)
     return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
                   refused_fingerprint=outcome.refused_fingerprint, **ended)
 
@@ -743,13 +753,14 @@ def _synced_fields(row, outcome):
 def _notes_learnt(row, facts, sent=False, answered=False):
     """What :func:`note_before_sending` noted, cleared once the row learns it. ``move_sent_to``: where the member is,
     from a send that went through (``sent``) or a failed one that wrote the member (its address in ``facts``).
-    ``consent_sent``: what became of the member, from a send that went through, a failed one that wrote its status,
-    or any close that ends the row's lost attempts (``answered``: its token goes, the row is recovered no more)."""
+    ``consent_unanswered``: what became of the member, from a send that went through, a failed one that wrote its
+    status, or any close that ends the row's lost attempts (``answered``: its token goes, the row is recovered no
+    more)."""
     cleared = {}
     if getattr(row, "move_sent_to", "") and (sent or "email" in facts):
         cleared["move_sent_to"] = ""
-    if getattr(row, "consent_sent", False) and (sent or answered or "member_status" in facts):
-        cleared["consent_sent"] = False
+    if getattr(row, "consent_unanswered", "") and (sent or answered or "member_status" in facts):
+        cleared["consent_unanswered"] = ""
     return cleared
 
 
@@ -890,7 +901,7 @@ def _close(row, status, kept_if_pending=(), **fields):
     """Returns the status the row really got: pending when a change was recorded while it was out (what
     follows a close, such as withdrawing consent, must not act on a row that is to be sent again); the
     fields named in ``kept_if_pending`` are then left as they were."""
-    released = dict(lease_until=None, claimed_by="", batch_id="", **fields)
+    released = dict(dict(lease_until=None, claimed_by="", batch_id=""), **fields)
     if _update_held(row, dict(released, status=status), version=row.claimed_version):
         return status
     for name in kept_if_pending:
@@ -901,7 +912,7 @@ def _close(row, status, kept_if_pending=(), **fields):
 def _close_changed(row, fields):
     """Give back as pending a row changed while it was out, with ``fields``; returns PENDING, or None when the row
     is no longer ours (a lapsed lease another worker took: that worker closes it)."""
-    if _update_held(row, dict(lease_until=None, claimed_by="", batch_id="", status=SyncStatus.PENDING, **fields)):
+    if _update_held(row, dict(dict(lease_until=None, claimed_by="", batch_id="", status=SyncStatus.PENDING), **fields)):
         return SyncStatus.PENDING
     return None
 

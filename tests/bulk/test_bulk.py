@@ -162,14 +162,14 @@ def test_a_batch_mailchimp_forgot_goes_back_to_the_queue(configuration, mailchim
 
 def test_a_forgotten_batch_leaves_what_its_rows_carried_noted(configuration, mailchimp_account, make_existing):
     """Before a batch goes out, each of its rows notes whether its send carries the contact's consent
-    (``SyncState.consent_sent``): should the batch be lost, the retry knows which members it may have subscribed
+    (``SyncState.consent_unanswered``): should the batch be lost, the retry knows which members it may have subscribed
     (``lost_consent``: counted when the contact moves away or is erased). A batch that finishes clears the note;
     a contact without consent is never noted."""
     emulator, api_key, list_id = mailchimp_account
     emulator.batch_delay = 1
     consenting, unconsenting = make_existing(2, permission=True), make_existing(2, permission=False)
     bulk.start(configuration.shop_id)
-    assert [state(p).consent_sent for p in consenting + unconsenting] == [True, True, False, False]
+    assert [state(p).consent_unanswered for p in consenting + unconsenting] == ["subscribed", "subscribed", "", ""]
     emulator.reset()  # Mailchimp's side is gone
     emulator.add_account(api_key)
     emulator.add_list(api_key, list_id=list_id)
@@ -183,10 +183,10 @@ def test_a_finished_batch_clears_what_its_rows_noted(configuration, mailchimp_ac
     emulator.batch_delay = 1
     people = make_existing(2, permission=True)
     bulk.start(configuration.shop_id)
-    assert [state(p).consent_sent for p in people] == [True, True]
+    assert [state(p).consent_unanswered for p in people] == ["subscribed", "subscribed"]
     emulator.batch_delay = 0
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30) == 0
-    assert [(state(p).status, state(p).consent_sent) for p in people] == [(SyncStatus.SYNCED, False)] * 2
+    assert [(state(p).status, state(p).consent_unanswered) for p in people] == [(SyncStatus.SYNCED, "")] * 2
 
 
 def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp_account, make_existing):

@@ -1,5 +1,5 @@
 """Found by independent review aud42 (issue 19) of 76d35b0 (F5; fixed: what a lost attempt carried is noted before it
-sends, ``SyncState.consent_sent``) (consent):
+sends, ``SyncState.consent_unanswered``) (consent):
 ``lost_consent`` (76d35b0) counts a recovered row as having carried the consent the contact gives now whenever that
 consent changed after the row's last *closed* send, even when it was given after the lost attempt was sent (which
 therefore cannot have carried it). A contact that moves away from a shared address then takes with it a subscription

@@ -1,5 +1,5 @@
 """Found by independent review aud42 (issue 19) of 76d35b0 (F2; fixed: what a lost attempt carried is noted before it
-sends, ``SyncState.consent_sent``, and an erasure counts it) (consent): since
+sends, ``SyncState.consent_unanswered``, and an erasure counts it) (consent): since
 76d35b0 an erasure's plan never counts a consent a lost attempt carried (``plan``: ``ErasePlan(withdraw=...
 consent_left_with(shop_id, row))`` without ``carried``, and ``consent_left_with`` no longer computes it itself), so
 a subscription a lost attempt made on the erased contact's consent stays with the other contact of the shop who

@@ -1,6 +1,6 @@
 """A followed lost move counts the consent its lost attempt carried, not the one the retry carries (found while fixing
-aud42 F5: ``state.note_before_sending`` writes the retry's own ``consent_sent`` on the row before its requests go out,
-and the follow, which runs after, read it as the lost attempt's)."""
+aud42 F5: ``state.note_before_sending`` writes the retry's own ``consent_unanswered`` on the row before its requests go
+out, and the follow, which runs after, read it as the lost attempt's)."""
 import pytest
 from django.test import Client
 from shuup.core.models import PersonContact

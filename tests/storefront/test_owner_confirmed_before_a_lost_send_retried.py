@@ -1,8 +1,9 @@
-"""Found by independent review aud36 (issue 19), F3 (consent; open: a strict expected failure): a first send retried
+"""Found by independent review aud36 (issue 19), F3 (consent; fixed: the row notes the status a send asks by consent
+before it goes out, ``SyncState.consent_unanswered``, and the retry compares the member's with it): a first send retried
 after a lost answer, at an address the owner proved and confirmed meanwhile (double opt-in, the ``subscribe`` webhook
-lost), records the owner's subscription as made by the stranger's consent. A fix comparing the member's status with
-this send's (ed139d8) was wrong both ways (aud37 F2: an audience switched to double opt-in meanwhile, an unconsented
-first attempt) and was withdrawn; telling needs what the lost attempt asked for, which the row does not keep."""
+lost), records the owner's subscription as made by the stranger's consent. A fix comparing the member's status with this
+send's (ed139d8) was wrong both ways (aud37 F2: an audience switched to double opt-in meanwhile, an unconsented first
+attempt) and was withdrawn; telling needs what the lost attempt asked for, which the row does not keep."""
 import pytest
 from django.test import Client
 
@@ -14,25 +15,24 @@ from tests.storefront.helpers import choose, page_messages, registered_account
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("commits")
-@pytest.mark.parametrize("confirmed", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-    "open (aud36 F3): an owner's confirmation after a lost first send, its webhook lost")))],
+@pytest.mark.parametrize("confirmed", [False, True],
     ids=["control-never-confirmed", "owner-confirmed"])
 def test_a_strangers_unsubscribe_ends_the_subscription_the_owner_confirmed(
         shop, configuration, mailchimp_account, settings, django_user_model, newsletter_block, confirmed):
     """Harm (consent): Ann, who proved the address hers and confirmed Mailchimp's link herself, is unsubscribed by a
     stranger's Unsubscribe press (an account someone registered with her address).
 
-    Steps (double opt-in): a stranger registers an account with Ann's address, consent given; its first send creates
-    the member *pending* (Mailchimp mails Ann a link), but the write's answer is lost (a timeout): the row stays a
-    first send. Ann registers her own account and proves the address (activation link), then clicks Mailchimp's
-    confirmation link: the member is subscribed by her confirmation (the ``subscribe`` webhook's delivery fails;
-    delivered, it would have given the stranger's row ``member_status`` and spared it). The stranger's first send is
-    retried: ``proven_by_another`` and ``retried_first_send``: it reads the member (status *subscribed*, though its
-    lost attempt could only have asked *pending*), and its ``timestamp_signup`` is the lost attempt's, so
-    ``created_earlier`` makes ``consent_made`` True (``consent_made(..., created=True)`` asks only for a status in
-    CONSENTED). The stranger presses Unsubscribe: not "its own consent only" (``withdrawn_own_only_in``:
-    consent_made), so the UNSUBSCRIBE ends Ann's subscription. Control: Ann never confirms: the stranger's press ends
-    the pending request its consent made, as it should."""
+    Steps (double opt-in): a stranger registers an account with Ann's address, consent given; its first send creates the
+    member *pending* (Mailchimp mails Ann a link), but the write's answer is lost (a timeout): the row stays a first
+    send. Ann registers her own account and proves the address (activation link), then clicks Mailchimp's confirmation
+    link: the member is subscribed by her confirmation (the ``subscribe`` webhook's delivery fails; delivered, it would
+    have given the stranger's row ``member_status`` and spared it). The stranger's first send is retried:
+    ``proven_by_another`` and ``retried_first_send``: it reads the member (status *subscribed*, though its lost attempt
+    could only have asked *pending*), and its ``timestamp_signup`` is the lost attempt's, so ``created_earlier`` makes
+    ``consent_made`` True (``consent_made(..., created=True)`` asks only for a status in CONSENTED). The stranger
+    presses Unsubscribe: not "its own consent only" (``withdrawn_own_only_in``: consent_made), so the UNSUBSCRIBE ends
+    Ann's subscription. Control: Ann never confirms: the stranger's press ends the pending request its consent made, as
+    it should."""
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=5)
     configuration.double_opt_in = True
     configuration.save()

@@ -6,7 +6,7 @@ leaves the owner's address subscribed. ``consented_from_the_first_claim`` cannot
 
 F2 (withdrawn before the retry) is fixed since a write whose answer never came leaves its row recovered, as a dead
 worker's (``Outcome.in_doubt``): the retry sends the withdrawal the lost attempt may have needed. F1 is fixed since
-the row notes, before a send goes out, whether it carries the contact's consent (``SyncState.consent_sent``): the
+the row notes, before a send goes out, whether it carries the contact's consent (``SyncState.consent_unanswered``): the
 retry counts the subscription its lost attempt created as this contact's consent's whatever the consent did since."""
 import pytest
 from django.test import Client

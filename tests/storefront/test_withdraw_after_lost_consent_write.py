@@ -1,5 +1,5 @@
 """Found by independent review aud42 (issue 19) of 76d35b0 (F3; fixed: what a lost attempt carried is noted before it
-sends, ``SyncState.consent_sent``) (consent): since
+sends, ``SyncState.consent_unanswered``) (consent): since
 76d35b0 a moving contact's ``consent_left`` counts a lost attempt's consent only when the contact consents now
 (``plan``: ``carried=lost_consent(row, contact)``, which needs ``contact.marketing_permission``). A contact whose
 lost attempt subscribed a member, who then withdraws and moves away in one save, leaves the member subscribed on his

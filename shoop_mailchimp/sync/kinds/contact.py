@@ -696,9 +696,9 @@ class ContactPlan:
         self.members_left = None
         confirming = self.consent_request == ConsentRequest.CONFIRM
         self.recovered = bool(getattr(row, "recovered", False))
-        #: A lost attempt of the row carried the contact's consent (:func:`lost_consent`), as the row said when
-        #: planned: this send's own note (written before it goes out) is not a lost attempt's.
-        self.lost_consent = lost_consent(row)
+        #: The status a lost attempt of the row asked by the contact's consent (:func:`lost_consent`), "" when none,
+        #: as the row said when planned: this send's own note (written before it goes out) is not a lost attempt's.
+        self.lost_consent = row.consent_unanswered if lost_consent(row) else ""
         #: An earlier attempt set out to move the member to this address (:attr:`SyncState.move_sent_to`, noted
         #: before it sent anything) and the row never learnt how it ended (its answer lost, its worker killed); the
         #: contact has another address now (changed again, or back to the row's). The member may be there: it is
@@ -713,9 +713,8 @@ class ContactPlan:
         #: A lost attempt may have subscribed a member not the contact's with a consent withdrawn since: decided by
         #: reading the member (see run).
         self.lost_consent_unknown = False
-        if (self.status_change is None and not self.permission and self.recovered
-                and row.member_status not in (members.ERASED, members.ARCHIVED)
-                and (row.opt_in or self.lost_consent)):
+        if (self.status_change is None and not self.permission and self.recovered and (
+                self.lost_consent or row.opt_in and row.member_status not in (members.ERASED, members.ARCHIVED))):
             # A lost attempt may have subscribed the member (row.opt_in never learnt it): the withdrawal is
             # sent again. Only that way round: re-sending a subscription could undo an unsubscribe made in
             # Mailchimp meanwhile. Not for a contact whose consent never was (none given, none sent): its lost
@@ -849,11 +848,15 @@ class ContactPlan:
     @property
     def noted_before_sending(self):
         """What the row must know should this send never end (:func:`~shoop_mailchimp.sync.state.note_before_sending`):
-        the address a move of its member goes to; that it carries the contact's consent (the contact consents, or its
-        writes subscribe or ask to confirm: a status decided now, or one a first write's answer decides)."""
+        the address a move of its member goes to; the status its writes may ask by the contact's consent (a status
+        decided now, the status of a member it creates, or, for a contact who consents, the one a write's answer may
+        decide: subscribed, or pending under double opt-in)."""
         noted = {"move_sent_to": self.email} if self.previous_email or self.lost_move_to else {}
-        if self.permission or self.status_change in CONSENTED or self.member.get("status_if_new") in CONSENTED:
-            noted["consent_sent"] = True
+        for asked in (self.status_change, self.member.get("status_if_new"),
+                      consent.status_if_new(self.permission, self.configuration.double_opt_in)):
+            if asked in CONSENTED:
+                noted["consent_unanswered"] = asked
+                break
         return noted
 
     @property
@@ -1009,11 +1012,12 @@ class ContactPlan:
             # The address's owner proved it theirs after an attempt of this first send whose answer was lost: the
             # member is theirs now, but a subscription that attempt created was this contact's consent alone, when
             # a lost attempt carried the contact's consent (noted before it sent: aud37 F2, a consent given later
-            # came after an unconsented creation; aud38 F1, one withdrawn and given again before the retry). A
-            # pending one its owner confirmed since, unheard of, is taken for it (aud36 F3, open).
+            # came after an unconsented creation; aud38 F1, one withdrawn and given again before the retry) and the
+            # member still has the status that attempt asked: a pending one its owner confirmed since is theirs
+            # (aud36 F3).
             held = yield from read_member(list_id, self.email, ARRIVAL_FIELDS)
-            self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held) and (
-                self.lost_consent)
+            self.created_earlier = held is not None and self.created_by_an_earlier_attempt(held) and bool(
+                self.lost_consent) and held.get("status") == self.lost_consent
         elif self.previous_shared or self.proven_by_another and self.previous_email:
             if self.previous_shared:
                 why = ("the member of %s was not this contact's" if self.previous_left
@@ -1952,10 +1956,10 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
 
 def lost_consent(row):
     """Whether a lost attempt of the row (recovered) set out to carry the contact's consent (noted before it sent:
-    ``SyncState.consent_sent``), which its write may have given the member (aud40 F2). What the contact does since
-    (withdraws, moves, is erased: aud42 F2, F3) does not change what the attempt carried, and a consent given after
-    it was not carried (aud42 F5)."""
-    return bool(getattr(row, "recovered", False) and getattr(row, "consent_sent", False))
+    ``SyncState.consent_unanswered``, the status it asked), which its write may have given the member (aud40 F2).
+    What the contact does since (withdraws, moves, is erased: aud42 F2, F3) does not change what the attempt
+    carried, and a consent given after it was not carried (aud42 F5)."""
+    return bool(getattr(row, "recovered", False) and getattr(row, "consent_unanswered", ""))
 
 
 def consent_left_with(shop_id, row, carried=False):
@@ -1969,7 +1973,7 @@ def consent_left_with(shop_id, row, carried=False):
     lost attempt may have sent the consent given now (:func:`lost_consent`). One query, for a row whose address
     another contact has, or whose consent made the subscription of a member not its own."""
     asked = row.member_status == members.PENDING and row.consent_request == ConsentRequest.CONFIRM
-    if row.member_status in (members.ERASED, members.ARCHIVED) or not (row.opt_in or asked or carried):
+    if not (carried or row.member_status not in (members.ERASED, members.ARCHIVED) and (row.opt_in or asked)):
         return False
     if getattr(row, "foreign_member", False) and not (row.opt_in and getattr(row, "consent_made", False)):
         return False
@@ -2281,6 +2285,8 @@ def _build_reads(configuration, pairs, rows, sent):
             facts.update(member_skipped=True, member_status=row.member_status)
         else:
             facts["member_write"] = batches.encode(plan.member_operation(plan.status_change), "c:%d:member" % row.id)
+        if (sent.get(str(row.id)) or {}).get("recovered"):
+            facts["recovered"] = True  # a lost attempt's row, as the burst claimed it: its close keeps it so
         sent[str(row.id)] = facts
     return operations
 
