@@ -11,12 +11,11 @@ lost, ``lost_consent(row)`` is True, and ``ContactPlan.__init__`` re-sends a wit
 lost_consent(row)``) for a consent that never reached Mailchimp (the same stands for a row given back by a shop that
 stopped sending, or the queued sends a concurrent drain cancels)."""
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
-from tests.webhooks.helpers import post_event
+from tests.helpers import make_all_due, row_of, send_due, wait_for
+from tests.webhooks.helpers import sharing_a_form_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +35,7 @@ def test_a_throttled_consent_send_is_not_taken_for_a_lost_one(shop, configuratio
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=2)
     email = "family.aud43t.%d@fastmail.com" % throttled
-    paul = new_person(permission=False, first_name="Paul", email=email)
-    send_due(rounds=2)
-    queenie = new_person(permission=False, first_name="Queenie", email=email)
-    send_due(rounds=2)
-    assert row_of(paul).foreign_member is False, "setup: Paul's row created the member"
-    emulator.fire_event(api_key, list_id, "subscribe", email)
-    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
-    assert row_of(queenie).member_status == "subscribed" and not row_of(paul).opt_in
-    paul = PersonContact.objects.get(pk=paul.pk)
+    paul, queenie = sharing_a_form_subscription(configuration, mailchimp_account, email)
     paul.marketing_permission = True
     paul.save()
     if throttled:

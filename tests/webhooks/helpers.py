@@ -95,16 +95,14 @@ def configure_with_live_webhook(settings, live_server, shop, mailchimp_account, 
     return configuration
 
 
-def renamed_beside_a_form_subscription(configuration, mailchimp_account, email, lost):
+def sharing_a_form_subscription(configuration, mailchimp_account, email):
     """Paul and Queenie (a family address ``email``, neither consents in the shop) share one member, which Paul's send
-    created; Queenie subscribes on Mailchimp's own form (the shop hears the webhook). Paul's name is corrected: with
-    ``lost``, that send's member PUT (no consent in it) lands and its answer is lost (the test sets a short
-    ``TIMEOUT``), so Paul's row is a lost attempt's. Returns (Paul, Queenie) as saved."""
+    created; Queenie subscribes on Mailchimp's own form (the shop hears the webhook). Returns (Paul, Queenie) as
+    saved."""
     from django.test import Client
     from shuup.core.models import PersonContact
 
-    from shoop_mailchimp.sync.drainer import drain
-    from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+    from tests.helpers import new_person, row_of, send_due
 
     emulator, api_key, list_id = mailchimp_account
     paul = new_person(permission=False, first_name="Paul", email=email)
@@ -115,7 +113,20 @@ def renamed_beside_a_form_subscription(configuration, mailchimp_account, email, 
     emulator.fire_event(api_key, list_id, "subscribe", email)
     assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
     assert row_of(queenie).member_status == "subscribed" and not row_of(paul).opt_in
-    paul = PersonContact.objects.get(pk=paul.pk)
+    return PersonContact.objects.get(pk=paul.pk), PersonContact.objects.get(pk=queenie.pk)
+
+
+def renamed_beside_a_form_subscription(configuration, mailchimp_account, email, lost):
+    """Paul and Queenie share a member and Queenie's form subscription (:func:`sharing_a_form_subscription`). Paul's
+    name is corrected: with ``lost``, that send's member PUT (no consent in it) lands and its answer is lost (the test
+    sets a short ``TIMEOUT``), so Paul's row is a lost attempt's. Returns (Paul, Queenie) as saved."""
+    from shuup.core.models import PersonContact
+
+    from shoop_mailchimp.sync.drainer import drain
+    from tests.helpers import make_all_due, send_due, wait_for
+
+    emulator, api_key, list_id = mailchimp_account
+    paul, queenie = sharing_a_form_subscription(configuration, mailchimp_account, email)
     paul.first_name = "Paulus"
     paul.save()
     if lost:
