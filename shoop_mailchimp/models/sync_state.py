@@ -170,9 +170,10 @@ class SyncState(models.Model):
                     "starting Mailchimp's tag automations."))
     move_sent_to = models.CharField(
         max_length=254, blank=True, verbose_name=_("move sent to"),
-        help_text=_("The address a send set out to move the contact's member to (noted before its requests went "
-                    "out), until the row learns where the member is: a move whose answer was lost, or whose worker "
-                    "died, may have landed, and the retry looks for the member there."))
+        help_text=_("The address a send set out to move the contact's member to, or a first send to create it at "
+                    "(noted before its requests went out), until the row learns where the member is: a move or a "
+                    "creation whose answer was lost, or whose worker died, may have landed, and the retry (or an "
+                    "erasure) looks for the member there."))
     consent_unanswered = models.CharField(
         max_length=16, blank=True, verbose_name=_("consent sent, answer unknown"),
         help_text=_("The status a send asked for the contact's member by the contact's consent (subscribed, or pending "

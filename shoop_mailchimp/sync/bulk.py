@@ -155,12 +155,12 @@ def _with_warnings(pairs, journal):
 
 
 def _noting(pairs, notes):
-    """The (row, plan) pairs, each row gathered under what its plan notes before sending
-    (:func:`state.note_before_sending`: a consent its write carries), noted before the batch goes out."""
+    """The (row, plan) pairs; what each plan notes before sending (:func:`state.note_before_sending`: the consent
+    its write carries, a first send's address) gathered in ``notes``, noted before the batch goes out."""
     for row, plan in pairs:
         noted = getattr(plan, "noted_before_sending", None)
         if noted:
-            notes[tuple(sorted(noted.items()))].append(row)
+            notes.append((row, noted))
         yield row, plan
 
 
@@ -174,12 +174,12 @@ def _build(configuration, batch, rows, journal, report, planned=None):
     :func:`apply_results`)."""
     phase = _phases(batch)[batch.phase]
     sent = batch.sent or {}
-    notes = defaultdict(list)
+    notes = []
     pairs = (_noting(_with_warnings(_planned(BY_KIND[batch.kind], configuration, rows, journal, report, planned),
                                     journal), notes) if phase.plans else None)
     operations = phase.build(configuration, pairs, rows, sent)
-    for facts, noted in notes.items():
-        state.note_sending_together(batch.token, noted, dict(facts))
+    if notes:
+        state.note_sending_together(batch.token, notes)
     for row in rows:
         facts = sent.get(str(row.id))
         if facts is not None and "held" not in facts:

@@ -52,6 +52,8 @@ GUARDED_BY = {"consent_made": "member_status"}
 MAX_ERROR_LENGTH = 4000
 #: Object ids per statement (older SQLite builds take at most 999 parameters).
 IDS_PER_STATEMENT = 900
+#: Rows a batch's notes are written for per statement: each row is three parameters (SQLite allows 999).
+NOTES_PER_STATEMENT = 300
 #: Rows given their member's id per UPDATE (one UPDATE per member was a third of a full reconciliation).
 MEMBER_IDS_PER_UPDATE = 200
 #: Rows closed per statement by close_synced_together.
@@ -331,7 +333,8 @@ def forget_audience(shop_id, kind, withdrawn):
     """Initialize created the shop's store in another audience than the one its rows of the kind (contacts) describe:
     what the shop knew of the old audience's members is no fact of the new one. Every row is queued as never sent (no
     address, member status, consent last sent, member id, tags or Mailchimp event of the old audience, nor the members
-    it left there); the rows ``withdrawn`` (ids of rows: consent last sent given, withdrawn in the shop since, chosen by
+    it left there, nor a lost attempt there: review aud44 F5); the rows ``withdrawn`` (ids of rows: consent last sent
+    given, withdrawn in the shop since, chosen by
     :func:`shoop_mailchimp.sync.kinds.contact.forget_audience`) carry an unsubscribe request. An erasure not yet sent
     forgets its address too. Returns how many rows were queued."""
     withdrawn = sorted(withdrawn)
@@ -343,8 +346,15 @@ def forget_audience(shop_id, kind, withdrawn):
                      shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
                      consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[],
                      member_written_from=None)
-    erasures = _requeue(rows.filter(erase=True).exclude(member_status=ERASED), **forgotten)
-    return erasures + _requeue(rows.filter(erase=False), **forgotten)
+    # A lost attempt (a token no live lease holds: its worker died, its answer never came, it gave up) is forgotten
+    # too; a send out now keeps its claim, so that its close still records what its writes did (a customer PUT that
+    # reaches the store created again in the new audience writes a member there).
+    lost = dict(forgotten, claimed_by="", consent_unanswered="", move_sent_to="")
+    unleased = Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
+    queued = 0
+    for these in (rows.filter(erase=True).exclude(member_status=ERASED), rows.filter(erase=False)):
+        queued += _requeue(these.filter(unleased), **lost) + _requeue(these.exclude(unleased), **forgotten)
+    return queued
 
 
 def requeue_keeping_member(shop_id, kind):
@@ -638,19 +648,26 @@ def note_before_sending(row, facts):
             setattr(row, name, value)
 
 
-def note_sending_together(token, rows, facts):
-    """:func:`note_before_sending` for many rows a batch's ``token`` holds, alike in ``facts``, before the batch
-    goes out; returns how many were noted."""
-    unknown = set(facts) - set(NOTED_BEFORE_SENDING)
+def note_sending_together(token, noted):
+    """:func:`note_before_sending` for many rows a batch's ``token`` holds, before the batch goes out: ``noted`` is
+    ``[(row, facts)]``. One UPDATE per fact and NOTES_PER_STATEMENT rows (a first send's address differs per row);
+    returns how many row facts were noted."""
+    unknown = {name for _row, facts in noted for name in facts} - set(NOTED_BEFORE_SENDING)
     if unknown:
         raise ValueError("Not noted before sending: %s" % ", ".join(sorted(unknown)))
-    ids = [row.id for row in rows if any(getattr(row, name) != value for name, value in facts.items())]
-    noted = sum(held_by(token).filter(id__in=ids[start:start + IDS_PER_STATEMENT]).update(**facts)
-                for start in range(0, len(ids), IDS_PER_STATEMENT))
-    for row in rows:
+    count = 0
+    for name in NOTED_BEFORE_SENDING:
+        values = {row.id: facts[name] for row, facts in noted if name in facts and getattr(row, name) != facts[name]}
+        ids = sorted(values)
+        for start in range(0, len(ids), NOTES_PER_STATEMENT):
+            chunk = ids[start:start + NOTES_PER_STATEMENT]
+            count += held_by(token).filter(id__in=chunk).update(**{name: Case(
+                *[When(id=row_id, then=Value(values[row_id])) for row_id in chunk],
+                output_field=SyncState._meta.get_field(name))})
+    for row, facts in noted:
         for name, value in facts.items():
             setattr(row, name, value)
-    return noted
+    return count
 
 
 def release(rows, delay=None):
@@ -708,9 +725,14 @@ def _close_row(row, outcome):
         kept = ("opt_in",) if outcome.withdraw_consent else ()
         return _close(row, SyncStatus.SYNCED, kept_if_pending=kept, **_synced_fields(row, outcome))
     error_text = outcome.reason[:MAX_ERROR_LENGTH]
+    # A lost attempt's write (or this one's) whose outcome no answer told: the close keeps a token and the notes, so
+    # that the row's next send, whenever it comes, is that attempt's retry (review aud43 F4, aud44 F1).
+    unknown = (getattr(row, "recovered", False) or outcome.in_doubt) and not _member_learnt(row, outcome.facts)
+    token_kept = dict(claimed_by=uuid.uuid4().hex) if unknown else None
     if result == Result.SKIPPED:
-        return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None,
-                      **_fact_fields(row, outcome.facts), **_notes_learnt(row, outcome.facts, answered=True))
+        fields = dict(_fact_fields(row, outcome.facts),
+                      **(token_kept or _notes_learnt(row, outcome.facts, answered=True)))
+        return _close(row, SyncStatus.SKIPPED, last_error=error_text, last_error_data=None, **fields)
     attempts = row.attempts if outcome.waits else row.attempts + 1
     # An attempt that failed after writing part of what it sends (a member, then not its customer) records
     # what Mailchimp holds now (``outcome.facts``), as a synced close would.
@@ -718,25 +740,23 @@ def _close_row(row, outcome):
     ended = dict(written, **_notes_learnt(row, outcome.facts, answered=True))  # closes that give the token up
     if result == Result.RETRY and (outcome.waits or outcome.persists or not gives_up(attempts, outcome.max_attempts)):
         retry_at = next_attempt(timezone.now(), max(1, attempts))
-        if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
+        if unknown:
             # A lost attempt's row whose retry wrote no member, or an attempt whose write's answer never came: what
             # was written is unknown, so the row is recovered at its next claim (it keeps a token, one no worker or
             # batch holds: a batch's next phase does not take it; its lease ends now: it is due at ``retry_at``, or
             # at once when a change is recorded).
             _update_held(row, dict(status=SyncStatus.PENDING, lease_until=timezone.now(), batch_id="",
-                                   claimed_by=uuid.uuid4().hex,
                                    attempts=attempts, next_attempt_at=retry_at, last_error=error_text,
-                                   last_error_data=outcome.error, **written))
+                                   last_error_data=outcome.error, **token_kept, **written))
             return SyncStatus.PENDING
         _update_held(row, dict(
             status=SyncStatus.PENDING, lease_until=None, claimed_by="", batch_id="", attempts=attempts,
             next_attempt_at=retry_at, last_error=error_text, last_error_data=outcome.error, **ended))
         return SyncStatus.PENDING
-    if (getattr(row, "recovered", False) or outcome.in_doubt) and "member_status" not in written:
-        # Given up with a lost attempt's write still unknown: the row keeps a token and its notes, so that a resend
-        # or the next change is sent as a lost attempt's retry (review aud43 F4: a withdrawal it owed was dropped).
+    if unknown:
+        # Given up (or refused) with a write's outcome unknown: a resend or the next change is that attempt's retry.
         return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
-                      refused_fingerprint=outcome.refused_fingerprint, claimed_by=uuid.uuid4().hex, **written)
+                      refused_fingerprint=outcome.refused_fingerprint, **token_kept, **written)
     return _close(row, SyncStatus.FAILED, attempts=attempts, last_error=error_text, last_error_data=outcome.error,
                   refused_fingerprint=outcome.refused_fingerprint, **ended)
 
@@ -750,6 +770,13 @@ def _synced_fields(row, outcome):
     return fields
 
 
+def _member_learnt(row, facts):
+    """Whether a send's ``facts`` tell what became of the row's member: its status, and, for a send that set out to
+    write it at a noted address (a move, a first send: ``move_sent_to``), its address too (review aud44 F2: a move
+    off a shared address learnt the status of the member it left, not of the one it wrote)."""
+    return "member_status" in facts and ("email" in facts or not getattr(row, "move_sent_to", ""))
+
+
 def _notes_learnt(row, facts, sent=False, answered=False):
     """What :func:`note_before_sending` noted, cleared once the row learns it. ``move_sent_to``: where the member is,
     from a send that went through (``sent``) or a failed one that wrote the member (its address in ``facts``).
@@ -759,7 +786,7 @@ def _notes_learnt(row, facts, sent=False, answered=False):
     cleared = {}
     if getattr(row, "move_sent_to", "") and (sent or "email" in facts):
         cleared["move_sent_to"] = ""
-    if getattr(row, "consent_unanswered", "") and (sent or answered or "member_status" in facts):
+    if getattr(row, "consent_unanswered", "") and (sent or answered or _member_learnt(row, facts)):
         cleared["consent_unanswered"] = ""
     return cleared
 

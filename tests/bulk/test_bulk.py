@@ -170,6 +170,7 @@ def test_a_forgotten_batch_leaves_what_its_rows_carried_noted(configuration, mai
     consenting, unconsenting = make_existing(2, permission=True), make_existing(2, permission=False)
     bulk.start(configuration.shop_id)
     assert [state(p).consent_unanswered for p in consenting + unconsenting] == ["subscribed", "subscribed", "", ""]
+    assert [state(p).move_sent_to for p in consenting + unconsenting] == [p.email for p in consenting + unconsenting]
     emulator.reset()  # Mailchimp's side is gone
     emulator.add_account(api_key)
     emulator.add_list(api_key, list_id=list_id)
@@ -186,7 +187,8 @@ def test_a_finished_batch_clears_what_its_rows_noted(configuration, mailchimp_ac
     assert [state(p).consent_unanswered for p in people] == ["subscribed", "subscribed"]
     emulator.batch_delay = 0
     assert bulk.resume_batches(configuration.shop_id, poll_interval=0.05, timeout=30) == 0
-    assert [(state(p).status, state(p).consent_unanswered) for p in people] == [(SyncStatus.SYNCED, "")] * 2
+    assert [(state(p).status, state(p).consent_unanswered, state(p).move_sent_to) for p in people] == [
+        (SyncStatus.SYNCED, "", "")] * 2
 
 
 def test_bulk_never_resubscribes_an_unsubscribed_member(configuration, mailchimp_account, make_existing):

@@ -801,11 +801,13 @@ class ContactPlan:
     def batchable(self):
         """Whether a batch can carry this send: a member PUT then a customer PUT. An address change and a
         renewed consent need answers in between (an existing member, a compliance state), so they go
-        one by one."""
+        one by one; so does a retried first send at an address another contact proved since, which reads the member
+        its lost attempt may have created (``created_earlier``, review aud44 F4)."""
         return (not self.previous_email and not self.address_from_mailchimp and self.status_change != members.SUBSCRIBED
                 and not self.lost_move_to
                 and not (self.owned is False and self.status_change in CONSENTED)
                 and not self.confirmation_decided_by_answer and not self.signup and not self.lost_consent_unknown
+                and not (self.proven_by_another and not self.previous_email and self.retried_first_send)
                 and (self.owned is not None or self.first_unproven))
 
     @property
@@ -848,10 +850,12 @@ class ContactPlan:
     @property
     def noted_before_sending(self):
         """What the row must know should this send never end (:func:`~shoop_mailchimp.sync.state.note_before_sending`):
-        the address a move of its member goes to; the status its writes may ask by the contact's consent (a status
-        decided now, the status of a member it creates, or, for a contact who consents, the one a write's answer may
-        decide: subscribed, or pending under double opt-in)."""
-        noted = {"move_sent_to": self.email} if self.previous_email or self.lost_move_to else {}
+        the address a move of its member goes to, or a first send's (the row knows no address: an erasure before it
+        learns one looks there, aud36 F5); the status its writes may ask by the contact's consent (a status decided
+        now, the status of a member it creates, or, for a contact who consents, the one a write's answer may decide:
+        subscribed, or pending under double opt-in)."""
+        noted = {"move_sent_to": self.email} if (
+            self.previous_email or self.lost_move_to or not (self.row.email or "").strip()) else {}
         for asked in (self.status_change, self.member.get("status_if_new"),
                       consent.status_if_new(self.permission, self.configuration.double_opt_in)):
             if asked in CONSENTED:
@@ -2024,8 +2028,16 @@ class ErasePlan:
         drain never sends another contact's plan naming one meanwhile (a clearing beside that contact's write would
         leave it nameless)."""
         left = getattr(self.row, "members_left", None) or []
-        return {address_key(email) for email in [self.row.email] + [member.get("email", "") for member in left]
-                if email}
+        return {address_key(email) for email in [self.row.email, self.noted_address] + [
+            member.get("email", "") for member in left] if email}
+
+    @property
+    def noted_address(self):
+        """The address a send of the row set out to write the member at, a move's or a first send's
+        (``SyncState.move_sent_to``, noted before it sent), when the row never learnt how it ended: its answer was
+        lost, or its worker died."""
+        noted = getattr(self.row, "move_sent_to", "") or ""
+        return noted if noted and address_key(noted) != address_key(self.row.email or "") else ""
 
     def __init__(self, configuration, row, shared=False, withdraw=False, mapped_tags=(), left_shared=(),
                  interest_ids=(), unmapped_tags=()):
@@ -2068,6 +2080,8 @@ class ErasePlan:
                 log("member.kept", why)
         elif self.row.email:
             yield from self._delete_own_member(log)
+        if self.noted_address:
+            yield from self._delete_member_at_noted_address(log)
         yield from self.erase_members_left(log)
         try:
             yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
@@ -2181,6 +2195,30 @@ class ErasePlan:
                 email, member.get("status", ""),
                 "not the one this contact's send wrote (created again since)" if replaced else
                 "this contact's consent never went to it (its owner subscribed it)"))
+            return
+        yield from erase_member(list_id, email, False, log)
+
+    def _delete_member_at_noted_address(self, log):
+        """A send whose answer never came (a first send, a move) may have written the member at the address it noted
+        (:attr:`noted_address`): permanently deleted when it is the contact's (the one an attempt of the row created
+        there, its signup time the row's first claim: :func:`created_by_an_earlier_attempt`; or the contact's member
+        moved there, its ``unique_email_id``) and no other contact of the shop has the address (aud36 F5, aud44 F3:
+        the erased person's names stayed in Mailchimp). One subscribed or pending that no consent of the row asked so
+        is its owner's (a signup on Mailchimp's own form since) and stays."""
+        list_id, email = self.configuration.list_id, self.noted_address
+        if shop_contacts_with_address(self.configuration.shop_id, email).exclude(pk=self.row.object_id).exists():
+            log("member.kept", "%s was not deleted (erasure): a send of this contact there never heard back, and "
+                "another contact of the shop has the address" % email)
+            return
+        member = yield from read_member(list_id, email, ARRIVAL_FIELDS + ",unique_email_id")
+        if member is None:
+            return
+        moved_there = bool(self.row.unique_email_id) and member.get("unique_email_id") == self.row.unique_email_id
+        consented = self.row.opt_in or getattr(self.row, "consent_unanswered", "")
+        if not (moved_there or created_by_an_earlier_attempt(member, self.row, False)) or (
+                member.get("status") in CONSENTED and not consented):
+            log("member.kept", "%s was not deleted (erasure): the member is not the one this contact's send wrote "
+                "there, or its owner subscribed it" % email)
             return
         yield from erase_member(list_id, email, False, log)
 
