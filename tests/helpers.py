@@ -154,6 +154,34 @@ def wait_for_batches(emulator, api_key, status="finished", timeout=30):
                                timeout), "the emulator's batches never got %s" % status
 
 
+def moved_off_a_shared_address(mailchimp_account, family, own, lost, **paul_fields):
+    """Paul (consenting) and Queenie (no consent) share the ``family`` address, whose member Paul's send created (their
+    rows first claimed in different seconds). Paul changes his address to ``own``: the send unsubscribes the family
+    member (his consent leaves it) and creates his own member; with ``lost``, that POST lands and its answer is lost
+    (the test sets a short ``TIMEOUT``). Returns (Paul, Queenie) as saved."""
+    from shoop_mailchimp.sync.drainer import drain
+
+    emulator, api_key, list_id = mailchimp_account
+    paul = new_person(permission=True, first_name="Paul", email=family, **paul_fields)
+    send_due(rounds=2)
+    time.sleep(1.1)  # first claimed in another second than Paul's row (``stamps_shared``)
+    queenie = new_person(permission=False, first_name="Queenie", email=family)
+    send_due(rounds=2)
+    paul = PersonContact.objects.get(pk=paul.pk)
+    paul.email = own
+    paul.save()
+    if lost:
+        emulator.faults.hang(60, path_pattern="*/members*", times=1, method="POST")
+        make_all_due()
+        drain()
+        emulator.release_hangs()
+        wait_for(emulator, lambda: emulator.get_member(api_key, list_id, own) is not None, "the lost POST landing")
+        emulator.faults.clear()
+    else:
+        send_due(rounds=2)
+    return PersonContact.objects.get(pk=paul.pk), queenie
+
+
 def claimed_by_a_dying_worker(contact):
     """A worker claims the due rows, plans the contact's send and notes on its row what the send carries, as the
     drainer does before its requests go out (``state.note_before_sending``); then it dies (a deploy, an OOM kill),

@@ -1298,13 +1298,24 @@ class ContactPlan:
         others = shop_contacts_with_address(self.configuration.shop_id, self.lost_move_to).exclude(
             pk=self.row.object_id)
         if not self.row.unique_email_id or held.get("unique_email_id") != self.row.unique_email_id:
-            if not others.exists() and self.created_by_an_earlier_attempt(held) and not (
+            # Created there by an earlier attempt (its signup time), unless another row of the shop was first claimed
+            # in that second: its member may be theirs (aud45 F2).
+            created = created_by_an_earlier_attempt(held, self.row, self.stamp_shared or signup_second_shared(
+                self.row, self.lost_move_to))
+            if created and not others.exists() and not (
                     self.configuration.double_opt_in and held.get("status") == members.SUBSCRIBED):
                 yield from self._archive_lost_creation(held, log)
+            elif created and others.exists() and self.lost_consent and held.get("status") in CONSENTED and not (
+                    consenting_in_shop(self.configuration.shop_id, others)):
+                # Another contact has the address now and does not consent: the subscription the lost attempt made
+                # on this contact's consent leaves with it (aud45 F3).
+                yield from unsubscribe_kept_member(
+                    list_id, self.lost_move_to, self.row.object_id, self.planned_at, self.learnt, log,
+                    "An earlier attempt whose answer was lost created this contact's member at %s, which other "
+                    "contacts of the shop have now" % self.lost_move_to)
             return
         if others.exists():
-            consenting = set(others.filter(marketing_permission=True).values_list("pk", flat=True))
-            consenting -= shop_consent.withheld(self.configuration.shop_id, consenting)
+            consenting = consenting_in_shop(self.configuration.shop_id, others)
             # Its subscription is this contact's consent's: the one last sent, or one given since that the lost
             # attempt may have carried (aud40 F2).
             carried = self.row.opt_in or self.lost_consent
@@ -1986,6 +1997,25 @@ def consent_left_with(shop_id, row, carried=False):
     return not (consenting - shop_consent.withheld(shop_id, consenting))
 
 
+def consenting_in_shop(shop_id, contacts):
+    """The ids of ``contacts`` (a queryset) that consent in the shop."""
+    consenting = set(contacts.filter(marketing_permission=True).values_list("pk", flat=True))
+    return consenting - shop_consent.withheld(shop_id, consenting)
+
+
+def signup_second_shared(row, email):
+    """Whether another contact row of the shop that names ``email`` (its address, or the one its send noted) was first
+    claimed in the second of ``row``'s first claim (the signup time a member its attempts create carries): a member of
+    ``email`` signed up in it may be that row's contact's (aud45 F1, F2). One query."""
+    if not row.first_claimed_at:
+        return False
+    second, key = signup_stamp(row.first_claimed_at), address_key(email)
+    named = SyncState.objects.filter(shop_id=row.shop_id, kind=KIND, first_claimed_at__gte=second,
+                                     first_claimed_at__lt=second + timedelta(seconds=1)).exclude(pk=row.pk)
+    return any(key in (address_key(other or ""), address_key(noted or ""))
+               for other, noted in named.values_list("email", "move_sent_to"))
+
+
 def subscribed_by_a_lost_attempt(member, row):
     """Whether a member not the contact's (as read) may have been subscribed by a lost attempt of ``row``: subscribed
     or pending now, and not when the row last heard of it (its last send's answer, or a ``subscribe`` event: the
@@ -2206,19 +2236,25 @@ class ErasePlan:
         the erased person's names stayed in Mailchimp). One subscribed or pending that no consent of the row asked so
         is its owner's (a signup on Mailchimp's own form since) and stays."""
         list_id, email = self.configuration.list_id, self.noted_address
-        if shop_contacts_with_address(self.configuration.shop_id, email).exclude(pk=self.row.object_id).exists():
-            log("member.kept", "%s was not deleted (erasure): a send of this contact there never heard back, and "
-                "another contact of the shop has the address" % email)
-            return
         member = yield from read_member(list_id, email, ARRIVAL_FIELDS + ",unique_email_id")
         if member is None:
             return
         moved_there = bool(self.row.unique_email_id) and member.get("unique_email_id") == self.row.unique_email_id
-        consented = self.row.opt_in or getattr(self.row, "consent_unanswered", "")
-        if not (moved_there or created_by_an_earlier_attempt(member, self.row, False)) or (
-                member.get("status") in CONSENTED and not consented):
+        if not (moved_there or created_by_an_earlier_attempt(member, self.row, signup_second_shared(self.row, email))):
             log("member.kept", "%s was not deleted (erasure): the member is not the one this contact's send wrote "
-                "there, or its owner subscribed it" % email)
+                "there" % email)
+            return
+        consented = bool(self.row.opt_in or getattr(self.row, "consent_unanswered", ""))
+        others = shop_contacts_with_address(self.configuration.shop_id, email).exclude(pk=self.row.object_id)
+        if others.exists():
+            # Theirs too now: kept without the erased person's data, unsubscribed when none of them consents (as at
+            # the row's own address, aud45 F4).
+            yield from self._keep_member(log, email=email, withdraw=consented and not consenting_in_shop(
+                self.configuration.shop_id, others))
+            return
+        if member.get("status") in CONSENTED and not consented:
+            log("member.kept", "%s was not deleted (erasure): its owner subscribed it, no consent of this contact's "
+                "went there" % email)
             return
         yield from erase_member(list_id, email, False, log)
 
