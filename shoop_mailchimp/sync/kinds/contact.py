@@ -854,7 +854,9 @@ class ContactPlan:
         learns one looks there, aud36 F5); the status its writes may ask by the contact's consent (a status decided
         now, the status of a member it creates, or, for a contact who consents, the one a write's answer may decide:
         subscribed, or pending under double opt-in)."""
-        noted = {"move_sent_to": self.email} if (
+        # A lost attempt's address the row has not learnt yet stays noted until a close learns where the member is:
+        # this send, should it fail before following it, must not make the next one forget it (review aud46 F2).
+        noted = {"move_sent_to": self.lost_move_to or self.email} if (
             self.previous_email or self.lost_move_to or not (self.row.email or "").strip()) else {}
         for asked in (self.status_change, self.member.get("status_if_new"),
                       consent.status_if_new(self.permission, self.configuration.double_opt_in)):
