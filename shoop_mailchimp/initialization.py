@@ -95,10 +95,10 @@ def _read_old_audience(session, configuration, old_list_id, journal):
 
 def _erase_in_old_audience(session, configuration, old_list_id, journal):
     """The erasures recorded while disconnected were of the old audience's members (the shop never sent these
-    people to the new one): they are done there, never in the new audience, where a member of the address is
-    someone's own sign-up. When the old audience is gone (deleted with its members), there is nothing left to
-    erase and they are dropped, each with a log entry saying why. The members an erased contact left under
-    earlier addresses there (``SyncState.members_left``) go by the erasure's rule too. Either way
+    people to the new one): they are done there by the erasure's own rules (:func:`contact.erase_members_in`: the
+    member at the contact's address, at an address a lost send noted, those it left), never in the new audience,
+    where a member of the address is someone's own sign-up. When the old audience is gone (deleted with its
+    members), there is nothing left to erase and they are dropped, each with a log entry saying why. Either way
     :func:`forget_audience` then forgets their addresses."""
     erasures = erasures_not_sent(configuration.shop_id)
     if not erasures:
@@ -113,27 +113,13 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
                         % (old_list_id, configuration.list_id),
                         kind=LogKind.WARNING, contact_id=contact_id)
         return
-    # The contact kind's erasure of a member, in the old audience: a member another of the shop's contacts still
-    # has the address of is theirs too, and kept (unsubscribed when none of them consents).
-    kept = contact.addresses_held_by_others(configuration.shop_id, {
-        contact_id: row.email for contact_id, row in erasures.items()})
-    where = " from the audience %s the erasure was recorded for, not from the new audience %s" % (
+    where = " (in the audience %s the erasure was recorded for, not in the new audience %s)" % (
         old_list_id, configuration.list_id)
     for contact_id in sorted(erasures):
         def log(action, message, contact_id=contact_id, **fields):
-            journal.add(action, message, contact_id=contact_id, **fields)
+            journal.add(action, message + where, contact_id=contact_id, **fields)
 
-        row = erasures[contact_id]
-        if contact_id in kept and contact.consent_left_with(configuration.shop_id, row):
-            # What the others would learn is of the audience the shop leaves: forgotten with it.
-            drive(session, contact.unsubscribe_kept_member(
-                old_list_id, row.email, contact_id, row.consent_changed_at or timezone.now(), [], log,
-                "%s was not deleted%s (erasure): another contact of the shop has the address, and the member is "
-                "theirs too" % (row.email, where)))
-        else:
-            drive(session, contact.erase_member(old_list_id, row.email, contact_id in kept, log, where))
-        drive(session, contact.erase_members_left_in(configuration, old_list_id, row, log))
-
+        drive(session, contact.erase_members_in(configuration, old_list_id, erasures[contact_id], log))
 
 def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):

@@ -1,8 +1,8 @@
 """Who drains the queue, by ``SHOOP_MAILCHIMP['DELIVERY']``. No mode ever sends from a request's thread.
 
 - ``background`` (the default): a daemon thread in each web process. A commit that recorded a change
-  wakes it; it also wakes every ``POLL_INTERVAL`` seconds for retries, jobs and batches (every
-  ``BATCH_POLL_INTERVAL`` while batches are open), so failed deliveries are retried by themselves. It
+  wakes it; it also wakes every ``POLL_INTERVAL`` seconds for retries, jobs and batches (sooner
+  while batches are open: :func:`rounds.batch_look_gap`), so failed deliveries are retried by themselves. It
   starts with the first request or commit of the process.
 - ``worker``: nothing runs in the web process; ``manage.py mailchimp_sync --loop`` (a systemd
   service, a container) does the same rounds.

@@ -5,6 +5,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+from django.db.models import Max
 from django.utils import timezone
 
 from shoop_mailchimp.conf import get_setting
@@ -18,10 +19,14 @@ from shoop_mailchimp.webhook_registration import check_webhook
 
 logger = logging.getLogger(__name__)
 
-#: {shop id: time.monotonic() of the last look at its open batches} in this process.
-_last_batch_poll = {}
+#: {shop id: (time.monotonic() of the end of this process's last look at its open batches, the
+#: :func:`batch_look_gap` it left)}.
+_last_batch_look = {}
 #: time.monotonic() of this process's last round that looked at what time makes due (None: none yet).
 _last_timed_work = [None]
+#: Seconds after its submission a batch is first looked at: a burst's batch of a few thousand operations is
+#: often done by then.
+FIRST_BATCH_LOOK = 0.5
 
 
 def run_due_work(shop_id=None, max_rounds=None, woken=False):
@@ -71,34 +76,49 @@ def expire_carts():
 
 
 def seconds_to_next_round(interval=None, shop_id=None):
-    """How long a drainer nobody wakes may wait: ``interval`` (POLL_INTERVAL by default), or
-    BATCH_POLL_INTERVAL when shorter while batches (of ``shop_id``, when given) are open: a burst's or a bulk
-    sync's batch Mailchimp finished would otherwise wait a whole interval for its look, and its next phase
-    another."""
+    """How long a drainer nobody wakes may wait: ``interval`` (POLL_INTERVAL by default), or less while
+    batches (of ``shop_id``, when given) are open (:func:`batch_look_gap`): a burst's or a bulk sync's batch
+    Mailchimp finished would otherwise wait a whole interval for its look, and its next phase another."""
     wait = get_setting("POLL_INTERVAL") if interval is None else interval
+    gap = batch_look_gap(shop_id)
+    return wait if gap is None else min(wait, gap)
+
+
+def batch_look_gap(shop_id=None):
+    """Seconds to the next look at the open batches (of ``shop_id``), None when none is open: as long as the
+    youngest has been submitted (FIRST_BATCH_LOOK at first), at most BATCH_POLL_INTERVAL. The looks after a
+    submission double their spacing (0.5 s, 1 s, 2 s...): a burst's batch that Mailchimp finishes in a second is
+    read then, not BATCH_POLL_INTERVAL later, and a batch that runs for minutes costs a few looks more."""
     open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
     if shop_id is not None:
         open_batches = open_batches.filter(shop_id=shop_id)
-    if open_batches.exists():
-        wait = min(wait, get_setting("BATCH_POLL_INTERVAL"))
-    return wait
+    if not open_batches.exists():
+        return None
+    interval = get_setting("BATCH_POLL_INTERVAL")
+    youngest = open_batches.aggregate(youngest=Max("submitted_on"))["youngest"]
+    if youngest is None:
+        return interval
+    return min(interval, max(FIRST_BATCH_LOOK, (timezone.now() - youngest).total_seconds()))
 
 
 def poll_batches(shop_id=None, report=None):
-    """Look at open bulk-sync batches, at most every BATCH_POLL_INTERVAL seconds per shop; a store whose
+    """Look at open bulk-sync batches when the :func:`batch_look_gap` the shop's last look left has passed (a
+    round woken by commits in between does not look; a lower BATCH_POLL_INTERVAL counts at once); a store whose
     import is done stops being ``is_syncing``."""
     open_batches = MailchimpBatch.objects.filter(status__in=BatchStatus.OPEN)
     syncing = MailchimpConfiguration.objects.filter(store_syncing=True)
     if shop_id is not None:
         open_batches, syncing = open_batches.filter(shop_id=shop_id), syncing.filter(shop_id=shop_id)
-    now = time.monotonic()
     for batch_shop_id in set(open_batches.values_list("shop_id", flat=True)):
-        if now - _last_batch_poll.get(batch_shop_id, 0) >= get_setting("BATCH_POLL_INTERVAL"):
-            _last_batch_poll[batch_shop_id] = now
-            try:
-                check_batches(batch_shop_id, report=report)
-            except Exception:  # a bug of ours, an unreadable result archive: the next poll tries again
-                logger.exception("Checking the batches of shop %s failed", batch_shop_id)
+        looked, gap = _last_batch_look.get(batch_shop_id, (0, 0))
+        if time.monotonic() - looked < min(gap, get_setting("BATCH_POLL_INTERVAL")):
+            continue
+        try:
+            check_batches(batch_shop_id, report=report)
+        except Exception:  # a bug of ours, an unreadable result archive: the next poll tries again
+            logger.exception("Checking the batches of shop %s failed", batch_shop_id)
+        # Measured after the look: a phase it submitted is looked at as soon as it is young.
+        _last_batch_look[batch_shop_id] = (time.monotonic(), batch_look_gap(batch_shop_id) or 0)
     # Which shops are active is read only when a store is syncing (most rounds, none is).
     syncing_shop_ids = list(syncing.values_list("shop_id", flat=True))
     if syncing_shop_ids:

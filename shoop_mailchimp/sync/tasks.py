@@ -1,7 +1,7 @@
 """Celery tasks for ``SHOOP_MAILCHIMP["DELIVERY"] = "celery"``.
 
-``drain_shop`` is published after each commit that recorded a change (and follows itself every
-``BATCH_POLL_INTERVAL`` while the shop has open batches); ``run_due_work`` runs from the beat schedule
+``drain_shop`` is published after each commit that recorded a change (and follows itself while the shop
+has open batches, as often as :func:`rounds.batch_look_gap` says); ``run_due_work`` runs from the beat schedule
 (every minute) for retries, admin jobs, batches and anything a lost task left behind.
 Rows persist in the database, so tasks need no retries of their own: claiming leases rows
 (PostgreSQL skips rows another worker holds), and a killed worker's rows come back when their lease
@@ -12,9 +12,7 @@ import time
 
 from celery import shared_task
 
-from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp.limits import KEY_PREFIX, redis_client, shop_throttled_for
-from shoop_mailchimp.models import BatchStatus, MailchimpBatch
 from shoop_mailchimp.sync import rounds
 
 _lock = threading.Lock()
@@ -25,17 +23,16 @@ _local_looks = {}
 @shared_task(acks_late=True, ignore_result=True)
 def drain_shop(shop_id):
     """One round for the shop whose commit asked for it: its admin jobs, rows, batches. While the shop has
-    open batches, another round follows in BATCH_POLL_INTERVAL seconds: a burst's next phase would
-    otherwise wait for beat's round (a minute)."""
+    open batches, another round follows when they are next looked at (:func:`rounds.batch_look_gap`): a
+    burst's next phase would otherwise wait for beat's round (a minute)."""
     if shop_throttled_for(shop_id):
         # Mailchimp throttled this shop (the worker that was told shared it through Redis): claim
         # nothing now; the beat schedule's round comes back.
         return {"throttled": 1}
     report = dict(rounds.run_due_work(shop_id=shop_id, woken=True))
-    interval = get_setting("BATCH_POLL_INTERVAL")
-    if MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).exists() and \
-            book_batch_look(shop_id, interval):
-        drain_shop.apply_async((shop_id,), countdown=interval)
+    gap = rounds.batch_look_gap(shop_id)
+    if gap is not None and book_batch_look(shop_id, gap):
+        drain_shop.apply_async((shop_id,), countdown=gap)
     return report
 
 

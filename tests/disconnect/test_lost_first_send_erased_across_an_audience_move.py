@@ -1,10 +1,12 @@
-"""Found by independent review aud46 (issue 19) of e87e05c, F1 (data, GDPR; open: strict expected failures): an erasure
+"""Found by independent review aud46 (issue 19) of e87e05c, F1 (data, GDPR; fixed): an erasure
 recorded while the shop is disconnected, after a first send whose answer was lost, is carried out in the old audience at
 the Initialize that moves the shop (``initialization._erase_in_old_audience``) only for rows that know an address
 (``contact.erasures_not_sent`` excludes ``email=""``), and only at ``row.email``: the address the lost first send noted
 (``SyncState.move_sent_to``, which ``ErasePlan._delete_member_at_noted_address`` reads when connected) is never looked
 at. ``state.forget_audience`` then forgets the note and the token, so the worker's erasure in the new audience deletes
-nothing: the member the lost first send created in the old audience keeps the erased person's names for good."""
+nothing: the member the lost first send created in the old audience kept the erased person's names for good. Fixed:
+Initialize runs the erasure's own member steps in the old audience (``contact.erase_members_in``), for rows that noted
+an address too."""
 import pytest
 from shuup.core.models import PersonContact
 
@@ -14,13 +16,7 @@ from tests.helpers import first_send_answer_lost, new_person, row_of, send_due
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
-#: Open, strict expected failures.
-OPEN = pytest.mark.xfail(strict=True, reason=(
-    "open (aud46 F1): Initialize's erasures in the old audience skip a row that never learnt an address, and read "
-    "only row.email and members_left, not the noted address; forget_audience then drops the note"))
-
-
-@pytest.mark.parametrize("moved", [False, pytest.param(True, marks=OPEN)],
+@pytest.mark.parametrize("moved", [False, True],
                          ids=["control-erased-while-connected", "erased-then-audience-moved"])
 def test_an_erasure_after_a_lost_first_send_reaches_the_old_audience(
         admin_client, connected, mailchimp_account, settings, moved):
@@ -51,7 +47,7 @@ def test_an_erasure_after_a_lost_first_send_reaches_the_old_audience(
         "sent her to: %r" % (email, member and (member["status"], member["merge_fields"])))
 
 
-@pytest.mark.parametrize("moved", [False, pytest.param(True, marks=OPEN)],
+@pytest.mark.parametrize("moved", [False, True],
                          ids=["control-erased-while-connected", "erased-then-audience-moved"])
 def test_an_erasure_after_a_lost_move_reaches_the_old_audience(
         admin_client, connected, mailchimp_account, settings, moved):

@@ -60,8 +60,8 @@ class Command(BaseCommand):
 
     @staticmethod
     def next_round_in(interval=DEFAULT_INTERVAL, shop_id=None):
-        """Seconds until the next round of ``--loop``: ``interval``, or BATCH_POLL_INTERVAL when shorter while
-        the shop's batches are open, as the background drainer wakes (:func:`rounds.seconds_to_next_round`)."""
+        """Seconds until the next round of ``--loop``: ``interval``, or less while the shop's batches are open,
+        as the background drainer wakes (:func:`rounds.seconds_to_next_round`)."""
         try:
             return seconds_to_next_round(interval, shop_id)
         except DatabaseError:  # the database is down: the next round says so

@@ -406,12 +406,6 @@ def members_left_shared(shop_id, rows):
             for object_id, entries in left.items()}
 
 
-def addresses_held_by_others(shop_id, emails):
-    """The ids of ``emails`` ({contact id: an address}) whose address another of the shop's contacts has (any letter
-    case, either form of an internationalized domain: their address keys), in one query (none for no address)."""
-    return _held(emails, address_holders(shop_id, emails.values()))
-
-
 def address_holders(shop_id, emails):
     """{address key: the ids of the shop's contacts with it} of these addresses, in one query (none for no
     address)."""
@@ -1931,10 +1925,9 @@ def permissions_operation(list_id, email, member, permission):
 
 def erase_member(list_id, email, held_by_others, log, where=""):
     """An erasure's member: permanently deleted from the audience (a permanent delete cannot be undone; a member
-    already gone is done), unless another of the shop's contacts still has the address (``held_by_others``, see
-    :func:`addresses_held_by_others`): Mailchimp has one member of the address, and it is theirs too. Steps (yields
-    the Operation), for :class:`ErasePlan` and for Initialize's erasures in the audience they were recorded for
-    (``where`` names it in the log)."""
+    already gone is done), unless another of the shop's contacts still has the address (``held_by_others``):
+    Mailchimp has one member of the address, and it is theirs too. Steps (yields the Operation) of
+    :class:`ErasePlan`; ``where`` names the member in the log."""
     if held_by_others:
         log("member.kept", "%s was not deleted%s (erasure): another contact of the shop has the address, and the "
             "member is theirs too" % (email, where))
@@ -1994,9 +1987,8 @@ def consent_left_with(shop_id, row, carried=False):
         return False
     if getattr(row, "foreign_member", False) and not (row.opt_in and getattr(row, "consent_made", False)):
         return False
-    consenting = set(shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(pk=row.object_id).filter(
-        marketing_permission=True).values_list("pk", flat=True))
-    return not (consenting - shop_consent.withheld(shop_id, consenting))
+    return not consenting_in_shop(shop_id, shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(
+        pk=row.object_id))
 
 
 def consenting_in_shop(shop_id, contacts):
@@ -2095,6 +2087,21 @@ class ErasePlan:
         self.learnt = []
 
     def run(self, log):
+        yield from self.erase_members(log)
+        try:
+            yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
+            log("customer.delete", "Customer deleted (erasure)")
+        except MailchimpNotFound:
+            pass
+        outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
+                                 applied_tags="", found_tags="", consent_request="", foreign_member=None,
+                                 members_left=[])
+        outcome.learnt.extend(self.learnt)
+        return outcome
+
+    def erase_members(self, log):
+        """Steps: the erasure's rules for every member the contact may have in the audience: at its address, at the
+        address a send whose answer never came noted, and those it left under earlier addresses."""
         if self.row.email and self.shared:
             yield from self._keep_member(log)
         elif self.row.email and getattr(self.row, "foreign_member", False):
@@ -2115,16 +2122,6 @@ class ErasePlan:
         if self.noted_address:
             yield from self._delete_member_at_noted_address(log)
         yield from self.erase_members_left(log)
-        try:
-            yield Operation("DELETE", customer_path(self.configuration.store_id, customer_id_for(self.row.object_id)))
-            log("customer.delete", "Customer deleted (erasure)")
-        except MailchimpNotFound:
-            pass
-        outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
-                                 applied_tags="", found_tags="", consent_request="", foreign_member=None,
-                                 members_left=[])
-        outcome.learnt.extend(self.learnt)
-        return outcome
 
     def erase_members_left(self, log):
         """Step: each member the contact left under an earlier address (:attr:`SyncState.members_left`), by the rule
@@ -2210,9 +2207,7 @@ class ErasePlan:
                 email = None
             elif others is not None and others.exists():
                 # Another contact of the shop has that address: the member is theirs too, kept as at the row's.
-                consenting = set(others.filter(marketing_permission=True).values_list("pk", flat=True))
-                withdraw = bool(self.row.opt_in) and not (
-                    consenting - shop_consent.withheld(self.configuration.shop_id, consenting))
+                withdraw = bool(self.row.opt_in) and not consenting_in_shop(self.configuration.shop_id, others)
                 yield from self._keep_member(log, email=email, withdraw=withdraw)
                 return
             member = None if email is None else (yield from read_member(list_id, email, "status,unique_email_id"))
@@ -2548,20 +2543,24 @@ BATCH_PHASES = (BatchPhase(_build_reads, _read_reads, plans=True, reads=True),
                  BatchPhase(_build_members, _read_members), BatchPhase(_build_customers, _read_customers))
 
 
-def erase_members_left_in(configuration, list_id, row, log):
-    """Step: the erasure's rule for the members the erased ``row`` left under earlier addresses
-    (:meth:`ErasePlan.erase_members_left`), in the audience ``list_id``: one the shop leaves, where the erasure was
-    recorded (Initialize carries it out there). What the address's other contacts would learn is of that audience:
-    forgotten with it."""
+def erase_members_in(configuration, list_id, row, log):
+    """Steps: the erasure's rules for the members of the erased ``row`` (:meth:`ErasePlan.erase_members`) in the
+    audience ``list_id``: one the shop leaves, where the erasure was recorded (Initialize carries it out there). What
+    the address's other contacts would learn is of that audience: forgotten with it."""
     leaving = copy.copy(configuration)
     leaving.list_id = list_id
-    yield from plan(leaving, row, load(leaving, [row])).erase_members_left(log)
+    # Not a claim of the row: every attempt it made is an earlier one (created_by_an_earlier_attempt), its last
+    # claim's too.
+    unclaimed = copy.copy(row)
+    unclaimed.claimed_at = None
+    yield from plan(leaving, unclaimed, load(leaving, [unclaimed])).erase_members(log)
 
 
 def erasures_not_sent(shop_id):
-    """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience."""
+    """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience, of rows that may
+    have a member there: they name an address, or a send of theirs whose answer never came noted one."""
     return {row.object_id: row for row in SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
-        member_status=members.ERASED).exclude(email="")}
+        member_status=members.ERASED).exclude(email="", move_sent_to="")}
 
 
 def forget_audience(shop_id):
