@@ -364,3 +364,46 @@ def five_off(shop, code="SAVE5", **fields):
                                              coupon=coupon, **fields)
     BasketDiscountAmount.objects.create(campaign=campaign, discount_amount=Decimal("5"))
     return campaign
+
+
+def group_chosen_as_an_interest(configuration):
+    """The staff choose a new contact group as a Mailchimp interest (the configuration page's groups): the shop creates
+    its interest category and interest in the audience. Returns the group."""
+    from shuup.testing.factories import create_random_contact_group
+
+    from shoop_mailchimp.models import ContactGroupInterest
+    from shoop_mailchimp.sync import state
+
+    group = create_random_contact_group(shop=configuration.shop)
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(interest_group_ids=[group.pk])
+    state.record(configuration.shop_id, SyncKind.GROUP, [group.pk])
+    send_due(rounds=2)
+    assert ContactGroupInterest.objects.filter(group_id=group.pk).exists(), "setup: the group's interest"
+    return group
+
+
+def sharing_a_member_with_a_duplicate(emulator, api_key, list_id, email):
+    """Ann ("Ann Secretname", consenting) is sent first: the member at ``email`` is hers (her names on it). A second
+    contact of the shop with the same address (a duplicate account, consenting) is sent after: the member is theirs
+    too. Returns Ann."""
+    ann = new_person(permission=True, email=email, first_name="Ann", last_name="Secretname")
+    send_due(rounds=2)
+    other = new_person(permission=True, email=email, first_name="Other", last_name="")
+    send_due(rounds=2)
+    assert not row_of(ann).foreign_member and row_of(other).foreign_member, "setup: the member is Ann's"
+    member = emulator.get_member(api_key, list_id, email)
+    assert member["merge_fields"]["LNAME"] == "Secretname" and member["status"] == "subscribed", "setup"
+    return ann
+
+
+def interest_categories_deleted_in_mailchimp(emulator, api_key, list_id):
+    """A marketer deletes the audience's group categories in Mailchimp (DELETE /interest-categories/{id}): their
+    interests are gone, and a member write naming one is refused (400 "Invalid interest ID")."""
+    import requests
+
+    categories = requests.get(emulator.base_url + "lists/%s/interest-categories" % list_id, auth=("shop", api_key),
+                              timeout=10).json()["categories"]
+    assert categories, "setup: the shop's group category"
+    for category in categories:
+        assert requests.delete(emulator.base_url + "lists/%s/interest-categories/%s" % (list_id, category["id"]),
+                               auth=("shop", api_key), timeout=10).status_code == 204

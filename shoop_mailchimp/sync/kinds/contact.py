@@ -1939,6 +1939,27 @@ def erase_member(list_id, email, held_by_others, log, where=""):
     log("member.delete_permanent", "Member permanently deleted%s (erasure)" % where)
 
 
+def write_kept_member(list_id, email, body):
+    """Step: the PATCH of a member an erasure keeps (the erased person's merge fields cleared, their groups' interests
+    off, an unsubscribe); returns the member as written (None: none there). An interest a marketer deleted in
+    Mailchimp makes it refuse the whole write ("Invalid interest ID"): the interests the member still has are read,
+    and it is written again naming only those, so that the erased person's data still goes (review aud47 F1)."""
+    params = {"skip_merge_validation": "true"}
+    try:
+        return (yield Operation("PATCH", member_path(list_id, email), body, params=params))
+    except MailchimpAPIError as error:
+        if not (body.get("interests") and errors.interest_missing(error)):
+            raise
+    member = yield from read_member(list_id, email, "interests")
+    if member is None:
+        return None
+    held = set(member.get("interests") or ())
+    body = dict(body, interests={interest: value for interest, value in body["interests"].items() if interest in held})
+    if not body["interests"]:
+        del body["interests"]
+    return (yield Operation("PATCH", member_path(list_id, email), body, params=params))
+
+
 def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log, why, merge_fields=None,
                             interests=None):
     """The one rule of a contact's consent leaving an address the shop's other contacts keep (the contact erased, or
@@ -1953,7 +1974,7 @@ def unsubscribe_kept_member(list_id, email, contact_id, decided_at, learnt, log,
     if interests:
         body["interests"] = interests
     try:
-        member = yield Operation("PATCH", member_path(list_id, email), body, params={"skip_merge_validation": "true"})
+        member = yield from write_kept_member(list_id, email, body)
     except MailchimpNotFound:
         member = None
     left = (member or {}).get("status", "")
@@ -2173,8 +2194,8 @@ class ErasePlan:
         if self.interest_ids:
             body["interests"] = dict.fromkeys(self.interest_ids, False)
         try:
-            yield Operation("PATCH", member_path(self.configuration.list_id, email), body,
-                            params={"skip_merge_validation": "true"})
+            if (yield from write_kept_member(self.configuration.list_id, email, body)) is None:
+                return
         except MailchimpNotFound:
             return
         except MailchimpAPIError as error:
@@ -2275,9 +2296,8 @@ class ErasePlan:
                 self.learnt, log, why, merge_fields=cleared, interests=interests)
         elif cleared:
             try:
-                yield Operation("PATCH", member_path(self.configuration.list_id, email), dict(
-                    {"merge_fields": cleared}, **({"interests": interests} if interests else {})),
-                    params={"skip_merge_validation": "true"})
+                yield from write_kept_member(self.configuration.list_id, email, dict(
+                    {"merge_fields": cleared}, **({"interests": interests} if interests else {})))
             except MailchimpNotFound:
                 pass
             log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
@@ -2558,9 +2578,10 @@ def erase_members_in(configuration, list_id, row, log):
 
 def erasures_not_sent(shop_id):
     """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience, of rows that may
-    have a member there: they name an address, or a send of theirs whose answer never came noted one."""
+    have a member there: they name an address, a send of theirs whose answer never came noted one, or they left
+    members under earlier addresses."""
     return {row.object_id: row for row in SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
-        member_status=members.ERASED).exclude(email="", move_sent_to="")}
+        member_status=members.ERASED) if row.email or row.move_sent_to or row.members_left}
 
 
 def forget_audience(shop_id):
