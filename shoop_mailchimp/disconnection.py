@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import ugettext as _
 
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp import batches, resources
+from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration
@@ -49,7 +49,8 @@ def disconnect(configuration, delete_store, journal):
         return done, problems
     try:
         with open_session(configuration) as session:
-            _stop_batches(session, stopped, journal)
+            for batch_id in stopped:
+                bulk.stop_in_mailchimp(session, batch_id, journal)
             _delete_webhooks(session, configuration, journal, done, problems)
             if delete_store:
                 _delete_store(session, configuration, journal, done, problems)
@@ -61,12 +62,6 @@ def disconnect(configuration, delete_store, journal):
     return done, problems
 
 
-def _stop_batches(session, batch_ids, journal):
-    for batch_id in batch_ids:
-        try:
-            batches.stop(session, batch_id)
-        except MailchimpError as error:  # it finishes in Mailchimp: its writes are the shop's own, idempotent
-            journal.error("bulk.cancel", error, extra={"batch_id": batch_id})
 
 
 def _delete_webhooks(session, configuration, journal, done, problems):

@@ -9,7 +9,7 @@ from django.utils.translation import ugettext as _
 from shoop_mailchimp import reconciliation, sites
 from shoop_mailchimp.connected_site import link_connected_site, site_domain
 from shoop_mailchimp.journal import Journal
-from shoop_mailchimp.mailchimp import errors, resources
+from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
@@ -98,8 +98,8 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
     people to the new one): they are done there by the erasure's own rules (:func:`contact.erase_members_in`: the
     member at the contact's address, at an address a lost send noted, those it left), never in the new audience,
     where a member of the address is someone's own sign-up. When the old audience is gone (deleted with its
-    members), there is nothing left to erase and they are dropped, each with a log entry saying why; so is one
-    Mailchimp refuses for good (an error in the log, naming what to delete by hand). Either way
+    members), there is nothing left to erase and they are dropped, each with a log entry saying why; a member's
+    step Mailchimp refuses for good is an error in the log, and the other steps go on. Either way
     :func:`forget_audience` then forgets their addresses."""
     erasures = erasures_not_sent(configuration.shop_id)
     if not erasures:
@@ -120,15 +120,10 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
         def log(action, message, contact_id=contact_id, **fields):
             journal.add(action, message + where, contact_id=contact_id, **fields)
 
-        try:
-            drive(session, contact.erase_members_in(configuration, old_list_id, erasures[contact_id], log))
-        except MailchimpError as error:
-            if errors.is_transient(error) or errors.is_auth_problem(error):
-                raise  # Initialize stops before it forgets anything: pressed again, it tries again
-            # A refusal that no press of Initialize changes must not keep the shop disconnected (review aud47 F2).
-            journal.add("member.delete_permanent", "Erasure not completed%s: Mailchimp refused it (%s). The "
-                        "person's data may remain in that audience: delete the member there in Mailchimp."
-                        % (where, error), kind=LogKind.ERROR, contact_id=contact_id)
+        # A refusal for good of a member's step is logged (an error) and the others go on; a passing failure
+        # stops Initialize before it forgets anything: pressed again, it tries again.
+        drive(session, contact.erase_members_in(configuration, old_list_id, erasures[contact_id], log))
+
 
 def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):

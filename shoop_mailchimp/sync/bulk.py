@@ -322,6 +322,11 @@ def _submit(batch, configuration, session, journal, report, planned=None):
     batch.operations = len(operations)
     batch.submitted_on = now
     if not _save_and_give_back(batch):
+        if MailchimpBatch.objects.filter(pk=batch.pk, status=BatchStatus.CANCELLED).exists():
+            # A disconnect stopped the batch while Mailchimp was accepting it: stopped there too.
+            stop_in_mailchimp(session, batch.batch_id, journal)
+            journal.add("bulk.cancel", "Batch %s stopped in Mailchimp: the disconnect cancelled it while Mailchimp "
+                        "was accepting it" % batch.batch_id, kind=LogKind.WARNING)
         return batch
     state.extend_lease(batch.token, get_setting("BATCH_LEASE_SECONDS"), batch_id=batch.batch_id)
     journal.add("bulk.submit", "Batch %s submitted: %d operations for %d %ss (phase %d of %d)" % (
@@ -354,14 +359,25 @@ def cancel_open_batches(shop_id, journal):
     submitted = []
     for pk, token, batch_id in MailchimpBatch.objects.filter(shop_id=shop_id, status__in=BatchStatus.OPEN).values_list(
             "pk", "token", "batch_id"):
+        # A worker holding the batch (submitting it, reading its results) loses its take: its save of what it
+        # did next (another phase, a lease of the rows) finds the batch no longer its own (review pg49 F1).
         if MailchimpBatch.objects.filter(pk=pk, status__in=BatchStatus.OPEN).update(
-                status=BatchStatus.CANCELLED, finished_on=timezone.now()):
+                status=BatchStatus.CANCELLED, finished_on=timezone.now(), taken_until=None):
             rows = state.lapse_token(token)
             journal.add("bulk.cancel", "Batch %s stopped by the disconnect: its %d items are sent again on "
                         "reconnect" % (batch_id or pk, rows), kind=LogKind.WARNING)
             if batch_id:
                 submitted.append(batch_id)
     return submitted
+
+
+def stop_in_mailchimp(session, batch_id, journal):
+    """Stop a cancelled batch in Mailchimp; one it finishes anyway is harmless (its writes are the shop's own,
+    idempotent), so a failure is only logged."""
+    try:
+        batches.stop(session, batch_id)
+    except MailchimpError as error:
+        journal.error("bulk.cancel", error, extra={"batch_id": batch_id})
 
 
 def _finish(configuration, session, batch, info, journal, report):

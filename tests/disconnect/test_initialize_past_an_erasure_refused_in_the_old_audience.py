@@ -61,6 +61,6 @@ def test_initialize_moves_the_shop_though_an_erasure_in_the_old_audience_is_refu
     lname = emulator.get_member(api_key, list_id, email)["merge_fields"].get("LNAME")
     if change == "refused":
         assert lname == "Secretname"
-        assert any("Erasure not completed" in message and list_id in message for message in errors), errors
+        assert any("refused a step of the erasure" in message and list_id in message for message in errors), errors
     else:
         assert lname != "Secretname"

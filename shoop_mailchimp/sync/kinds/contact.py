@@ -49,7 +49,7 @@ from shoop_mailchimp.sync.kinds.fields import (
 )
 from shoop_mailchimp.sync.kinds.group import named_groups
 from shoop_mailchimp.sync.kinds.languages import mailchimp_language
-from shoop_mailchimp.sync.outcome import Outcome, Result
+from shoop_mailchimp.sync.outcome import Outcome, Result, plain_reason
 
 KIND = SyncKind.CONTACT
 #: How the admin names the kind and a failed item of it.
@@ -2018,6 +2018,17 @@ def consenting_in_shop(shop_id, contacts):
     return consenting - shop_consent.withheld(shop_id, consenting)
 
 
+def made_by_a_consent_gone(row, email):
+    """Whether the subscription of the member of ``email`` (no other contact of the shop has the address) is the one
+    the consent of another row of the shop made there (``SyncState.consent_made``: its contact's member was not its
+    own), a contact erased or moved away since: not its owner's own signup (review aud48 F4: two erased contacts'
+    member stayed with the names of one of them). One query of the few rows whose consent made a subscription."""
+    key = address_key(email)
+    return any(address_key(other or "") == key for other in SyncState.objects.filter(
+        shop_id=row.shop_id, kind=KIND, consent_made=True, opt_in=True).exclude(pk=row.pk).values_list(
+        "email", flat=True))
+
+
 def signup_second_shared(row, email):
     """Whether another contact row of the shop that names ``email`` (its address, or the one its send noted) was first
     claimed in the second of ``row``'s first claim (the signup time a member its attempts create carries): a member of
@@ -2106,6 +2117,8 @@ class ErasePlan:
         self.cleared = self.mapped_tags if shared and not getattr(row, "foreign_member", False) else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
+        #: Mailchimp's refusals for good of a member's steps (:meth:`_past_a_refusal`).
+        self.refused = []
 
     def run(self, log):
         yield from self.erase_members(log)
@@ -2114,6 +2127,12 @@ class ErasePlan:
             log("customer.delete", "Customer deleted (erasure)")
         except MailchimpNotFound:
             pass
+        if self.refused:
+            outcome = Outcome.failed("Mailchimp refused part of the erasure (%s); the rest was done. Send it again "
+                                     "once it is solved, or delete the member in Mailchimp." % (
+                                         plain_reason(self.refused[0])), error=self.refused[0].as_log_data())
+            outcome.learnt.extend(self.learnt)
+            return outcome
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
                                  applied_tags="", found_tags="", consent_request="", foreign_member=None,
                                  members_left=[])
@@ -2122,7 +2141,32 @@ class ErasePlan:
 
     def erase_members(self, log):
         """Steps: the erasure's rules for every member the contact may have in the audience: at its address, at the
-        address a send whose answer never came noted, and those it left under earlier addresses."""
+        address a send whose answer never came noted, and those it left under earlier addresses. Each member's
+        steps go on past Mailchimp's refusal of another's (:meth:`_past_a_refusal`): a member that cannot be
+        deleted must not keep the others, nor the customer, with the erased person's data (review aud48 F1, F2)."""
+        yield from self._past_a_refusal(self._erase_member_at_address(log), log)
+        if self.noted_address:
+            yield from self._past_a_refusal(self._delete_member_at_noted_address(log), log)
+        for member in getattr(self.row, "members_left", None) or []:
+            yield from self._past_a_refusal(self._delete_member_left(member, log), log)
+
+    def _past_a_refusal(self, steps, log):
+        """Runs ``steps``: a refusal for good (Mailchimp's 400, not a passing failure, the account's problem or a
+        missing audience, which end the erasure as any send) is logged as an error and kept in :attr:`refused`;
+        the erasure goes on, and its row closes as failed once it has done all it can (sent again from the admin,
+        it tries again)."""
+        try:
+            yield from steps
+        except MailchimpAPIError as error:
+            if errors.is_transient(error) or errors.is_auth_problem(error) or isinstance(error, MailchimpNotFound):
+                raise
+            self.refused.append(error)
+            log("member.delete_permanent", "Mailchimp refused a step of the erasure (%s): the erased person's data "
+                "may remain on that member; delete it in Mailchimp" % error, kind=LogKind.ERROR)
+
+    def _erase_member_at_address(self, log):
+        """Step: the member at the contact's address: kept for another contact that has it, left as it is when it
+        was not the contact's (but for a subscription its consent made), else deleted (:meth:`_delete_own_member`)."""
         if self.row.email and self.shared:
             yield from self._keep_member(log)
         elif self.row.email and getattr(self.row, "foreign_member", False):
@@ -2140,15 +2184,6 @@ class ErasePlan:
                 log("member.kept", why)
         elif self.row.email:
             yield from self._delete_own_member(log)
-        if self.noted_address:
-            yield from self._delete_member_at_noted_address(log)
-        yield from self.erase_members_left(log)
-
-    def erase_members_left(self, log):
-        """Step: each member the contact left under an earlier address (:attr:`SyncState.members_left`), by the rule
-        of :meth:`_delete_member_left`."""
-        for member in getattr(self.row, "members_left", None) or []:
-            yield from self._delete_member_left(member, log)
 
     def _delete_member_left(self, left, log):
         """A member of the contact's own it left under an earlier address (:attr:`SyncState.members_left`) is
@@ -2218,7 +2253,7 @@ class ErasePlan:
         member = yield from read_member(list_id, email, "status,unique_email_id")
         if member is None:
             # Moved in Mailchimp since the row last heard (an upemail delivered late, or never): found by its id
-            # (a member the contact left, with that id, has its own rules: erase_members_left).
+            # (a member the contact left, with that id, has its own rules: _delete_member_left).
             email = yield from member_address(list_id, self.row.unique_email_id)
             left = {address_key(entry.get("email", "")) for entry in getattr(self.row, "members_left", None) or []
                     if entry.get("unique_email_id") == self.row.unique_email_id}
@@ -2228,7 +2263,8 @@ class ErasePlan:
                 email = None
             elif others is not None and others.exists():
                 # Another contact of the shop has that address: the member is theirs too, kept as at the row's.
-                withdraw = bool(self.row.opt_in) and not consenting_in_shop(self.configuration.shop_id, others)
+                withdraw = bool(self.row.opt_in or lost_consent(self.row)) and not consenting_in_shop(
+                    self.configuration.shop_id, others)
                 yield from self._keep_member(log, email=email, withdraw=withdraw)
                 return
             member = None if email is None else (yield from read_member(list_id, email, "status,unique_email_id"))
@@ -2236,7 +2272,8 @@ class ErasePlan:
             log("member.delete_permanent", "%s has no member in the audience: nothing to delete (erasure)" %
                 self.row.email)
             return
-        subscribed_by_others = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not self.row.opt_in
+        subscribed_by_others = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not (
+            self.row.opt_in or lost_consent(self.row) or made_by_a_consent_gone(self.row, email))
         replaced = created_again(self.row, member)
         if subscribed_by_others or replaced:
             log("member.kept", "%s was not deleted (erasure): the member is %s, and %s" % (
@@ -2573,6 +2610,9 @@ def erase_members_in(configuration, list_id, row, log):
     # claim's too.
     unclaimed = copy.copy(row)
     unclaimed.claimed_at = None
+    # A row a lost attempt still holds is recovered, as its next claim would find it: the consent it may have
+    # carried counts (review aud48 F3).
+    unclaimed.recovered = bool(row.claimed_by)
     yield from plan(leaving, unclaimed, load(leaving, [unclaimed])).erase_members(log)
 
 
