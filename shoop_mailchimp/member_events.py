@@ -13,7 +13,7 @@ from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED, address_key
+from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, ERASED, SUBSCRIBED, UNSUBSCRIBED, address_key
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.shops import shop_contacts, shop_contacts_with_address, shop_ids_by_contact
 from shoop_mailchimp.sync import state
@@ -196,6 +196,11 @@ def handle_subscribe(configuration, event, states=None):
     # subscription a contact's consent alone made (``SyncState.consent_made``), whose withdrawal would end it.
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED,
                                consent_made=False)
+    # So does an erasure of the address not yet done (its contact deleted: no row above): the subscription it would
+    # otherwise end, or take for not its owner's, is the owner's (review aud50 F3).
+    state.apply_mailchimp_fact(list(SyncState.objects.contacts().filter(
+        shop_id=configuration.shop_id, erase=True, email__iexact=email).exclude(member_status=ERASED).values_list(
+        "pk", flat=True)), event["fired_at"], member_status=SUBSCRIBED, consent_made=False)
     created_again = learn_member(states, event)
     contact_ids = sorted(row.object_id for row in states)
     if asked:

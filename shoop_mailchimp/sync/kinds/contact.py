@@ -2117,8 +2117,11 @@ class ErasePlan:
         self.cleared = self.mapped_tags if shared and not getattr(row, "foreign_member", False) else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
-        #: Mailchimp's refusals for good of a member's steps (:meth:`_past_a_refusal`).
+        #: Mailchimp's refusals for good of a member's steps (:meth:`_past_a_refusal`), whether the member at the
+        #: contact's address was done, and the entries of ``members_left`` that were not.
         self.refused = []
+        self.address_done = False
+        self.members_left_refused = []
 
     def run(self, log):
         yield from self.erase_members(log)
@@ -2131,6 +2134,7 @@ class ErasePlan:
             outcome = Outcome.failed("Mailchimp refused part of the erasure (%s); the rest was done. Send it again "
                                      "once it is solved, or delete the member in Mailchimp." % (
                                          plain_reason(self.refused[0])), error=self.refused[0].as_log_data())
+            outcome.facts = self._what_was_done()
             outcome.learnt.extend(self.learnt)
             return outcome
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
@@ -2144,17 +2148,18 @@ class ErasePlan:
         address a send whose answer never came noted, and those it left under earlier addresses. Each member's
         steps go on past Mailchimp's refusal of another's (:meth:`_past_a_refusal`): a member that cannot be
         deleted must not keep the others, nor the customer, with the erased person's data (review aud48 F1, F2)."""
-        yield from self._past_a_refusal(self._erase_member_at_address(log), log)
+        self.address_done = yield from self._past_a_refusal(self._erase_member_at_address(log), log)
         if self.noted_address:
             yield from self._past_a_refusal(self._delete_member_at_noted_address(log), log)
         for member in getattr(self.row, "members_left", None) or []:
-            yield from self._past_a_refusal(self._delete_member_left(member, log), log)
+            if not (yield from self._past_a_refusal(self._delete_member_left(member, log), log)):
+                self.members_left_refused.append(member)
 
     def _past_a_refusal(self, steps, log):
-        """Runs ``steps``: a refusal for good (Mailchimp's 400, not a passing failure, the account's problem or a
-        missing audience, which end the erasure as any send) is logged as an error and kept in :attr:`refused`;
-        the erasure goes on, and its row closes as failed once it has done all it can (sent again from the admin,
-        it tries again)."""
+        """Runs ``steps``; returns whether they were done. A refusal for good (Mailchimp's 400, not a passing
+        failure, the account's problem or a missing audience, which end the erasure as any send) is logged as an
+        error and kept in :attr:`refused`; the erasure goes on, and its row closes as failed once it has done all
+        it can (sent again from the admin, it tries again what was refused: :meth:`_what_was_done`)."""
         try:
             yield from steps
         except MailchimpAPIError as error:
@@ -2163,6 +2168,21 @@ class ErasePlan:
             self.refused.append(error)
             log("member.delete_permanent", "Mailchimp refused a step of the erasure (%s): the erased person's data "
                 "may remain on that member; delete it in Mailchimp" % error, kind=LogKind.ERROR)
+            return False
+        return True
+
+    def _what_was_done(self):
+        """The facts a partly refused erasure closes its row with: the member at the contact's address handled (kept,
+        unsubscribed or deleted), the consent the row last sent is no longer there to end again, nor a proof that a
+        subscription there is not its owner's (review aud50 F1, F2: a resend unsubscribed, another erasure deleted,
+        an owner's own signup made since); only the members left that were refused are tried again."""
+        facts = {}
+        if self.address_done:
+            facts.update(opt_in=None, consent_made=False)
+        left = getattr(self.row, "members_left", None) or []
+        if len(self.members_left_refused) != len(left):
+            facts["members_left"] = self.members_left_refused
+        return facts
 
     def _erase_member_at_address(self, log):
         """Step: the member at the contact's address: kept for another contact that has it, left as it is when it
