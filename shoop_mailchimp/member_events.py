@@ -6,6 +6,7 @@ An event is a dict: ``type``, ``fired_at`` (aware datetime), ``data`` (``email``
 nothing here talks to Mailchimp: a row queued again (an e-mail change) is sent by the drainer.
 """
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import List
 
 from django.db.models import Q
@@ -175,6 +176,7 @@ def decided_since(contact_ids, fired_at):
 
 def handle_subscribe(configuration, event, states=None):
     email = event["data"]["email"]
+    _erasures_learn_subscribe(configuration, event, email)
     states, refusal = _applicable(configuration, event, email, states)
     if refusal:
         return refusal
@@ -196,11 +198,6 @@ def handle_subscribe(configuration, event, states=None):
     # subscription a contact's consent alone made (``SyncState.consent_made``), whose withdrawal would end it.
     state.apply_mailchimp_fact([row.pk for row in states], event["fired_at"], member_status=SUBSCRIBED,
                                consent_made=False)
-    # So does an erasure of the address not yet done (its contact deleted: no row above): the subscription it would
-    # otherwise end, or take for not its owner's, is the owner's (review aud50 F3).
-    state.apply_mailchimp_fact(list(SyncState.objects.contacts().filter(
-        shop_id=configuration.shop_id, erase=True, email__iexact=email).exclude(member_status=ERASED).values_list(
-        "pk", flat=True)), event["fired_at"], member_status=SUBSCRIBED, consent_made=False)
     created_again = learn_member(states, event)
     contact_ids = sorted(row.object_id for row in states)
     if asked:
@@ -217,6 +214,23 @@ def handle_subscribe(configuration, event, states=None):
     return EventResult("webhook.subscribe", message, LogKind.INFO, contact_ids,
                        {"email": email, "matched": len(contact_ids), "confirmed": len(confirmed),
                         "created_again": created_again})
+
+
+def _erasures_learn_subscribe(configuration, event, email):
+    """An erasure of the address not yet done (its contact deleted: no row :func:`matching_states` finds) learns the
+    subscription is its owner's, whether or not a contact of the shop still has the address: not one the erased
+    contact's consent made, for its erasure to end or for another's to take for not its owner's (review aud50 F3,
+    aud51 F1). Not from an event fired before the consent the row last sent, or before a fact it holds."""
+    fired_at = event["fired_at"]
+    # Mailchimp's fired_at has whole seconds: one of the same second counts (taking the subscription for its
+    # owner's keeps it).
+    within = fired_at + timedelta(seconds=1)
+    erasures = SyncState.objects.contacts().filter(
+        shop_id=configuration.shop_id, erase=True, email__iexact=email).exclude(member_status=ERASED).filter(
+        Q(consent_sent_at__isnull=True) | Q(consent_sent_at__lt=within)).filter(
+        Q(mailchimp_fact_at__isnull=True) | Q(mailchimp_fact_at__lt=within))
+    state.apply_mailchimp_fact(list(erasures.values_list("pk", flat=True)), fired_at, member_status=SUBSCRIBED,
+                               consent_made=False)
 
 
 def learn_member(states, event):

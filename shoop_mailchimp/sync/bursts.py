@@ -87,6 +87,8 @@ def send_burst(shop_id, report, kind):
         rows = state.claim(shop_id=shop_id, limit=size, kind=kind) if configuration else []
         if not rows:
             break
+        # Made at the claim: its lease clock counts the planning and the batch's submission below (review pg49).
+        delivery = ShopDelivery(shop_id, report)
         try:
             batched, one_by_one = bulk.split(configuration, rows, kind)
             batch = hand_over(shop_id, [row for row, _plan in batched], kind) if batched else None
@@ -98,7 +100,7 @@ def send_burst(shop_id, report, kind):
             # Submitted at once with the plans just made: Mailchimp runs this chunk while the next is planned.
             bulk.check_batches(shop_id, report=report, plans={batch.pk: batched}, poll=False)
         if one_by_one:
-            ShopDelivery(shop_id, report).deliver(one_by_one)
+            delivery.deliver(one_by_one)
     if made:
         journal = Journal(shop_id)
         journal.add("bulk.burst", "%d changed %ss go to Mailchimp in %d batches, not one by one (more than "

@@ -1,5 +1,5 @@
 """Found by independent review aud50 (issue 19) of dff38ec, F1 (fixed: a partly refused erasure closes with the consent
-it ended gone, ``ErasePlan._what_was_done``; the owner's subscribe webhook reaches erasure rows; consent):
+it ended gone, ``ErasePlan.written``; the owner's subscribe webhook reaches erasure rows; consent):
 ``contact.made_by_a_consent_gone`` takes any row of the shop with ``consent_made=True, opt_in=True`` naming the address
 as proof that the member's subscription is that row's consent's. An erasure that Mailchimp refuses in part (new in
 dff38ec: ``ErasePlan._past_a_refusal``, the row closes FAILED) keeps its row's facts as they were: email,

@@ -1,5 +1,5 @@
 """Found by independent review aud50 (issue 19) of dff38ec, F2 (fixed as F1; the "lost" webhook case is kept by
-``ErasePlan._what_was_done`` alone; consent): an erasure Mailchimp refuses in part (new in dff38ec:
+``ErasePlan.written`` alone; consent): an erasure Mailchimp refuses in part (new in dff38ec:
 ``ErasePlan._past_a_refusal``; the row closes FAILED after the other steps ran) keeps its row's facts of before the
 erasure: the address, ``opt_in=True``, ``consent_made=True`` -- though its first step already ended that subscription
 (the member unsubscribed). Webhooks never reach erased rows (``member_events.matching_states``: ``erase=False``), so a

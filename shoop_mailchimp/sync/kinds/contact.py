@@ -2117,11 +2117,12 @@ class ErasePlan:
         self.cleared = self.mapped_tags if shared and not getattr(row, "foreign_member", False) else []
         #: What the send taught the shop (the address unsubscribed), remembered even if the customer's delete fails.
         self.learnt = []
-        #: Mailchimp's refusals for good of a member's steps (:meth:`_past_a_refusal`), whether the member at the
-        #: contact's address was done, and the entries of ``members_left`` that were not.
+        #: Mailchimp's refusals for good of a member's steps (:meth:`_past_a_refusal`); whether the members at the
+        #: contact's address and at the noted address were done, and the entries of ``members_left`` that were
+        #: (:attr:`written`).
         self.refused = []
-        self.address_done = False
-        self.members_left_refused = []
+        self.address_done = self.noted_done = False
+        self.members_left_done = []
 
     def run(self, log):
         yield from self.erase_members(log)
@@ -2134,7 +2135,7 @@ class ErasePlan:
             outcome = Outcome.failed("Mailchimp refused part of the erasure (%s); the rest was done. Send it again "
                                      "once it is solved, or delete the member in Mailchimp." % (
                                          plain_reason(self.refused[0])), error=self.refused[0].as_log_data())
-            outcome.facts = self._what_was_done()
+            outcome.facts = self.written
             outcome.learnt.extend(self.learnt)
             return outcome
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
@@ -2149,17 +2150,17 @@ class ErasePlan:
         steps go on past Mailchimp's refusal of another's (:meth:`_past_a_refusal`): a member that cannot be
         deleted must not keep the others, nor the customer, with the erased person's data (review aud48 F1, F2)."""
         self.address_done = yield from self._past_a_refusal(self._erase_member_at_address(log), log)
-        if self.noted_address:
-            yield from self._past_a_refusal(self._delete_member_at_noted_address(log), log)
+        self.noted_done = not self.noted_address or (
+            yield from self._past_a_refusal(self._delete_member_at_noted_address(log), log))
         for member in getattr(self.row, "members_left", None) or []:
-            if not (yield from self._past_a_refusal(self._delete_member_left(member, log), log)):
-                self.members_left_refused.append(member)
+            if (yield from self._past_a_refusal(self._delete_member_left(member, log), log)):
+                self.members_left_done.append(member)
 
     def _past_a_refusal(self, steps, log):
         """Runs ``steps``; returns whether they were done. A refusal for good (Mailchimp's 400, not a passing
         failure, the account's problem or a missing audience, which end the erasure as any send) is logged as an
         error and kept in :attr:`refused`; the erasure goes on, and its row closes as failed once it has done all
-        it can (sent again from the admin, it tries again what was refused: :meth:`_what_was_done`)."""
+        it can (sent again from the admin, it tries again what was refused: :attr:`written`)."""
         try:
             yield from steps
         except MailchimpAPIError as error:
@@ -2171,17 +2172,23 @@ class ErasePlan:
             return False
         return True
 
-    def _what_was_done(self):
-        """The facts a partly refused erasure closes its row with: the member at the contact's address handled (kept,
-        unsubscribed or deleted), the consent the row last sent is no longer there to end again, nor a proof that a
-        subscription there is not its owner's (review aud50 F1, F2: a resend unsubscribed, another erasure deleted,
-        an owner's own signup made since); only the members left that were refused are tried again."""
+    @property
+    def written(self):
+        """The facts an erasure that did not finish (Mailchimp refused a step for good, a passing failure or the
+        customer's delete stopped it) closes its row with, so that sending it again, or another erasure of the
+        address, acts only on what is left (review aud50 F1, F2; aud51 F2, F3: a resend unsubscribed, another erasure
+        deleted, a signup its owner made since). The member at the contact's address handled (kept, unsubscribed or
+        deleted): the consent the row last sent is no longer there to end again, nor a proof that a subscription
+        there is not its owner's; with the noted address's member handled too, the row names no address any more.
+        The members left: only those not done yet."""
         facts = {}
         if self.address_done:
             facts.update(opt_in=None, consent_made=False)
+            if self.noted_done:
+                facts.update(email="", foreign_member=None)
         left = getattr(self.row, "members_left", None) or []
-        if len(self.members_left_refused) != len(left):
-            facts["members_left"] = self.members_left_refused
+        if self.members_left_done:
+            facts["members_left"] = [member for member in left if member not in self.members_left_done]
         return facts
 
     def _erase_member_at_address(self, log):
@@ -2338,29 +2345,39 @@ class ErasePlan:
         (the mapped merge fields are sent empty, then the address's other contacts are sent again in full, so that
         whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
         of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`). ``email``: where
-        the member is, when not at the row's address (moved in Mailchimp), and ``withdraw`` decided for it."""
+        the member is, when not at the row's address (moved in Mailchimp), and ``withdraw`` decided for it. A member
+        gone from the row's address since it last heard (moved in Mailchimp: an ``upemail`` never reaches an erasure)
+        is found by its ``unique_email_id`` and kept by the same rule there (review aud51 F4: it kept the erased
+        person's names)."""
         cleared = self.cleared if email is None else self.mapped_tags  # found by its id: the contact's own
-        email = email or self.row.email
+        followed, email = email is not None, email or self.row.email
         withdraw = self.withdraw if withdraw is None else withdraw
         why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
                "too" % email)
         cleared = dict.fromkeys(cleared, "")
         # The erased contact's data was written there: its groups' interests go too (aud37 F4).
         interests = dict.fromkeys(self.interest_ids, False) if cleared and self.interest_ids else None
+        found = True
         if withdraw:
-            yield from unsubscribe_kept_member(
+            found = bool((yield from unsubscribe_kept_member(
                 self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
-                self.learnt, log, why, merge_fields=cleared, interests=interests)
+                self.learnt, log, why, merge_fields=cleared, interests=interests)))
         elif cleared:
             try:
-                yield from write_kept_member(self.configuration.list_id, email, dict(
-                    {"merge_fields": cleared}, **({"interests": interests} if interests else {})))
+                found = (yield from write_kept_member(self.configuration.list_id, email, dict(
+                    {"merge_fields": cleared}, **({"interests": interests} if interests else {})))) is not None
             except MailchimpNotFound:
-                pass
-            log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
-                cleared))))
+                found = False
+            if found:
+                log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
+                    cleared))))
         else:
             yield from erase_member(self.configuration.list_id, email, True, log)
+        if not found and not followed:
+            moved_to = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
+            if moved_to and address_key(moved_to) != address_key(email):
+                yield from self._keep_member(log, email=moved_to, withdraw=withdraw)
+                return
         # The others write the member again: what the address's contacts share (tags, groups, orders) counted the
         # erased contact too.
         self.learnt.append(MemberDataErased(email, self.row.object_id))
