@@ -407,3 +407,37 @@ def interest_categories_deleted_in_mailchimp(emulator, api_key, list_id):
     for category in categories:
         assert requests.delete(emulator.base_url + "lists/%s/interest-categories/%s" % (list_id, category["id"]),
                                auth=("shop", api_key), timeout=10).status_code == 204
+
+
+def refused_for_good(emulator, email):
+    """Mailchimp refuses every write of the member of ``email`` for good (a 400)."""
+    emulator.faults.fail_email(email, status=400, title="Invalid Resource",
+                               detail="This member cannot be edited or deleted.")
+
+
+def ann_erased_after_her_consent_subscribed_bobs_member(emulator, tag, refused):
+    """Bob (no consent, "Bob Hidden") is sent: his own transactional member at family.TAG. Ann (consenting) is sent at
+    ann0.TAG, then types family.TAG: her member at ann0 is left, and her consent subscribes Bob's member (her row
+    ``foreign_member``, ``consent_made``). With ``refused``, Mailchimp refuses every write of ann0 (a 400). Ann's
+    account is deleted and the worker sends the erasure: Bob's member is unsubscribed (Bob does not consent), Ann's
+    row closes FAILED (refused) or SYNCED. Returns (Bob, Ann, family address, ann0 address)."""
+    from shoop_mailchimp.models import SyncStatus
+
+    family, ann0 = "family." + tag, "ann0." + tag
+    bob = new_person(permission=False, email=family, first_name="Bob", last_name="Hidden")
+    send_due(rounds=2)
+    ann = new_person(permission=True, email=ann0, first_name="Ann", last_name="Gone")
+    send_due(rounds=2)
+    ann = PersonContact.objects.get(pk=ann.pk)
+    ann.email = family
+    ann.save()
+    send_due(rounds=3)
+    row = row_of(ann)
+    assert [m["email"] for m in row.members_left] == [ann0], "setup: %r" % row.members_left
+    assert row.foreign_member and row.consent_made and row.opt_in, "setup: Ann's consent made the subscription"
+    if refused:
+        refused_for_good(emulator, ann0)
+    PersonContact.objects.get(pk=ann.pk).delete()  # erasure
+    send_due(rounds=3)
+    assert row_of(ann).status == (SyncStatus.FAILED if refused else SyncStatus.SYNCED), "setup"
+    return bob, ann, family, ann0

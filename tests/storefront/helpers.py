@@ -155,6 +155,23 @@ def bea_leaves_her_member(shop, django_user_model, username, bea_addr, cal_addr,
     return user, bea
 
 
+def bea_at_a_third_address(shop, mailchimp_account, django_user_model, username, tag):
+    """:func:`bea_leaves_her_member` ("Bea Private" at bea.TAG, Cal at cal.TAG), then Bea types a fresh address,
+    bea2.TAG: her own member there. Returns ``(her user, her contact, bea.TAG, bea2.TAG)``."""
+    emulator, api_key, list_id = mailchimp_account
+    bea_addr, cal_addr, bea2_addr = "bea." + tag, "cal." + tag, "bea2." + tag
+    bea_user, bea = bea_leaves_her_member(shop, django_user_model, username, bea_addr, cal_addr, last_name="Private")
+    bea = PersonContact.objects.get(pk=bea.pk)
+    bea.email = bea2_addr
+    bea.save()
+    send_due(rounds=3)
+    row = row_of(bea)
+    assert [member["email"] for member in row.members_left] == [bea_addr], "setup: %r" % row.members_left
+    assert row.email == bea2_addr and emulator.get_member(api_key, list_id, bea2_addr) is not None, "setup"
+    assert emulator.get_member(api_key, list_id, bea_addr)["merge_fields"].get("LNAME") == "Private", "setup"
+    return bea_user, bea, bea_addr, bea2_addr
+
+
 def bea_erased_beside_a_batch(configuration, mailchimp_account, bea_user, bea_addr, xena, written_name, batch_open):
     """The worker's round is a burst: Xena's send (due now) goes in a batch, which writes ``written_name`` on the
     member at ``bea_addr``. Bea's account is then deleted and the worker's next round sends her erasure one by one:

@@ -13,11 +13,31 @@ from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.sync import state
-from tests.helpers import new_person, row_of, send_due
+from tests.helpers import new_person, refused_for_good, row_of, send_due
 from tests.storefront.helpers import bea_leaves_her_member
 from tests.webhooks.helpers import post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
+
+
+def paul_shares_his_member_with_queenie(configuration, django_user_model, username, tag):
+    """Paul ("Paul Private") leaves his member at paul0.TAG (:func:`bea_leaves_her_member`), then types family.TAG and
+    consents: his own member there, subscribed. Queenie (no consent) is added with family.TAG: the member is hers too.
+    Returns (Paul's user, Paul, Queenie, paul0.TAG, family.TAG)."""
+    paul0, cal, family = "paul0." + tag, "cal." + tag, "family." + tag
+    paul_user, paul = bea_leaves_her_member(configuration.shop, django_user_model, username, paul0, cal,
+                                            last_name="Private")
+    paul = PersonContact.objects.get(pk=paul.pk)
+    paul.email = family
+    paul.marketing_permission = True
+    paul.save()
+    send_due(rounds=3)
+    queenie = new_person(permission=False, email=family, first_name="Queenie", last_name="Real")
+    send_due(rounds=2)
+    row = row_of(paul)
+    assert [m["email"] for m in row.members_left] == [paul0] and row.email == family, "setup"
+    assert not row.foreign_member and row.opt_in, "setup: Paul's own member at family@, his consent sent"
+    return paul_user, paul, queenie, paul0, family
 
 
 @pytest.mark.parametrize("status", [400, 503], ids=["control-refused-for-good", "passing-failure"])
@@ -37,20 +57,8 @@ def test_an_erasure_retried_after_a_passing_failure_ends_a_later_form_signup(
     (f3e1d45), and the resend keeps Queenie's subscription. Expected in both: family@ stays subscribed."""
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
-    tag = "%d.aud51f3@fastmail.com" % status
-    paul0, cal, family = "paul0." + tag, "cal." + tag, "family." + tag
-    paul_user, paul = bea_leaves_her_member(configuration.shop, django_user_model, "paul51f3%d" % status, paul0,
-                                            cal, last_name="Private")
-    paul = PersonContact.objects.get(pk=paul.pk)
-    paul.email = family
-    paul.marketing_permission = True
-    paul.save()
-    send_due(rounds=3)
-    queenie = new_person(permission=False, email=family, first_name="Queenie", last_name="Real")
-    send_due(rounds=2)
-    row = row_of(paul)
-    assert [m["email"] for m in row.members_left] == [paul0] and row.email == family, "setup"
-    assert not row.foreign_member and row.opt_in, "setup: Paul's own member at family@, his consent sent"
+    paul_user, paul, queenie, paul0, family = paul_shares_his_member_with_queenie(
+        configuration, django_user_model, "paul51f3%d" % status, "%d.aud51f3@fastmail.com" % status)
     assert emulator.get_member(api_key, list_id, family)["status"] in ("subscribed", "pending"), "setup"
     emulator.faults.fail_email(paul0, status=status, title="Invalid Resource" if status == 400 else
                                "Service Unavailable", detail="This member cannot be edited or deleted.")
@@ -89,24 +97,13 @@ def test_an_erasure_whose_customer_delete_is_refused_ends_a_later_form_signup(
     subscription stays. Expected in both: it stays."""
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
-    tag = "%s.aud51f3c@fastmail.com" % refused
-    paul0, cal, family = "paul0." + tag, "cal." + tag, "family." + tag
-    paul_user, paul = bea_leaves_her_member(configuration.shop, django_user_model, "paul51f3c%s" % refused, paul0,
-                                            cal, last_name="Private")
-    paul = PersonContact.objects.get(pk=paul.pk)
-    paul.email = family
-    paul.marketing_permission = True
-    paul.save()
-    send_due(rounds=3)
-    queenie = new_person(permission=False, email=family, first_name="Queenie", last_name="Real")
-    send_due(rounds=2)
-    assert row_of(paul).opt_in and not row_of(paul).foreign_member, "setup"
+    paul_user, paul, queenie, paul0, family = paul_shares_his_member_with_queenie(
+        configuration, django_user_model, "paul51f3c%s" % refused, "%s.aud51f3c@fastmail.com" % refused)
     if refused == "customer":
         emulator.faults.fail("*/customers/*", status=400, method="DELETE", title="Invalid Resource",
                              detail="The customer cannot be deleted.")
     else:
-        emulator.faults.fail_email(paul0, status=400, title="Invalid Resource",
-                                   detail="This member cannot be edited or deleted.")
+        refused_for_good(emulator, paul0)
     get_person_contact(paul_user).delete()  # erasure
     send_due(rounds=2)
     assert row_of(paul).status == SyncStatus.FAILED, "setup: %s" % row_of(paul).last_error

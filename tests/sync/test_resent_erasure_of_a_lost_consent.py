@@ -13,7 +13,7 @@ from shuup.core.models import PersonContact, get_person_contact
 
 from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.sync import state
-from tests.helpers import consent_answer_lost, new_person, row_of, send_due
+from tests.helpers import consent_answer_lost, new_person, refused_for_good, row_of, send_due
 from tests.storefront.helpers import bea_leaves_her_member
 from tests.webhooks.helpers import post_event
 
@@ -54,8 +54,7 @@ def test_resending_a_failed_erasure_of_a_lost_consent_ends_a_later_form_signup(
     assert not row.foreign_member, "setup: Paul's own member at family@"
     paul = consent_answer_lost(mailchimp_account, paul, lost, writes_before=1)
     assert emulator.get_member(api_key, list_id, family)["status"] in ("subscribed", "pending"), "setup"
-    emulator.faults.fail_email(paul0, status=400, title="Invalid Resource",
-                               detail="This member cannot be edited or deleted.")
+    refused_for_good(emulator, paul0)
     get_person_contact(paul_user).delete()  # erasure
     send_due(rounds=3)
     row = row_of(paul)

@@ -11,9 +11,8 @@ import pytest
 from django.test import Client
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.models import SyncStatus
 from shoop_mailchimp.sync import state
-from tests.helpers import new_person, row_of, send_due
+from tests.helpers import ann_erased_after_her_consent_subscribed_bobs_member, row_of, send_due
 from tests.webhooks.helpers import post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -38,25 +37,8 @@ def test_resending_a_failed_erasure_keeps_a_later_form_signup(configuration, mai
     press finds nothing failed; Olga's subscription stays. Expected in both: it stays subscribed."""
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
-    tag = "%d%s.aud50f2@fastmail.com" % (refused, webhook)
-    family, ann0 = "family." + tag, "ann0." + tag
-    bob = new_person(permission=False, email=family, first_name="Bob", last_name="Hidden")
-    send_due(rounds=2)
-    ann = new_person(permission=True, email=ann0, first_name="Ann", last_name="Gone")
-    send_due(rounds=2)
-    ann = PersonContact.objects.get(pk=ann.pk)
-    ann.email = family
-    ann.save()
-    send_due(rounds=3)
-    row = row_of(ann)
-    assert [m["email"] for m in row.members_left] == [ann0], "setup: %r" % row.members_left
-    assert row.foreign_member and row.consent_made and row.opt_in, "setup: Ann's consent made the subscription"
-    if refused:
-        emulator.faults.fail_email(ann0, status=400, title="Invalid Resource",
-                                   detail="This member cannot be edited or deleted.")
-    PersonContact.objects.get(pk=ann.pk).delete()  # erasure
-    send_due(rounds=3)
-    assert row_of(ann).status == (SyncStatus.FAILED if refused else SyncStatus.SYNCED), "setup"
+    bob, _ann, family, _ann0 = ann_erased_after_her_consent_subscribed_bobs_member(
+        emulator, "%d%s.aud50f2@fastmail.com" % (refused, webhook), refused)
     assert emulator.get_member(api_key, list_id, family)["status"] == "unsubscribed", "setup: Ann's consent ended"
     emulator.fire_event(api_key, list_id, "subscribe", family, merges={"FNAME": "Olga", "LNAME": "Real"})
     if webhook == "delivered":

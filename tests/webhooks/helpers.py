@@ -141,3 +141,31 @@ def renamed_beside_a_form_subscription(configuration, mailchimp_account, email, 
         send_due(rounds=2)
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
     return PersonContact.objects.get(pk=paul.pk), queenie
+
+
+def anns_consent_asks_bobs_member_to_confirm(mailchimp_account, email):
+    """Bob (no consent, "Bob Hidden") is sent: his own transactional member at ``email``. Ann (consenting) is added
+    with the same address: her consent asks it to confirm (the member pending; her row ``foreign_member``,
+    ``consent_made``). Returns (Bob, Ann)."""
+    from tests.helpers import new_person, row_of, send_due
+
+    emulator, api_key, list_id = mailchimp_account
+    bob = new_person(permission=False, email=email, first_name="Bob", last_name="Hidden")
+    send_due(rounds=2)
+    ann = new_person(permission=True, email=email, first_name="Ann", last_name="")
+    send_due(rounds=2)
+    row = row_of(ann)
+    assert row.foreign_member and row.consent_made and row.opt_in, "setup"
+    assert emulator.get_member(api_key, list_id, email)["status"] == "pending", "setup: confirmation asked"
+    return bob, ann
+
+
+def owner_confirms(configuration, mailchimp_account, email):
+    """The address's owner confirms the subscription (the link Mailchimp mailed); the subscribe webhook reaches the
+    shop."""
+    from django.test import Client
+
+    emulator, api_key, list_id = mailchimp_account
+    emulator.fire_event(api_key, list_id, "subscribe", email)
+    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
+    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"

@@ -8,11 +8,10 @@ guest's / a Mailchimp-form member the shop never had as a contact, and the only 
 ``ErasePlan._erase_member_at_address`` -> ``unsubscribe_kept_member``) then unsubscribes the subscription the address's
 owner confirmed themselves."""
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact
 
 from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import post_event
+from tests.webhooks.helpers import anns_consent_asks_bobs_member_to_confirm, owner_confirms
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -46,9 +45,7 @@ def test_an_owners_confirmation_is_ended_by_an_erasure_when_no_live_contact_has_
         (row.foreign_member, row.consent_made, row.opt_in, row.member_status),)
     assert emulator.get_member(api_key, list_id, family)["status"] == "pending", "setup: confirmation asked"
     PersonContact.objects.get(pk=ann.pk).delete()  # erasure recorded
-    emulator.fire_event(api_key, list_id, "subscribe", family)
-    assert post_event(Client(), configuration, "subscribe", email=family).status_code == 200
-    assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed", "setup: the owner confirmed"
+    owner_confirms(configuration, mailchimp_account, family)
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, family)
     assert member is not None and member["status"] == "subscribed", (
@@ -76,25 +73,13 @@ def test_an_owners_confirmation_is_deleted_for_good_when_both_contacts_of_the_ad
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family = "family.%d.aud51f1b@fastmail.com" % confirmed_after_the_erasures
-    bob = new_person(permission=False, email=family, first_name="Bob", last_name="Hidden")
-    send_due(rounds=2)
-    ann = new_person(permission=True, email=family, first_name="Ann", last_name="")
-    send_due(rounds=2)
-    row = row_of(ann)
-    assert row.foreign_member and row.consent_made and row.opt_in, "setup"
-    assert emulator.get_member(api_key, list_id, family)["status"] == "pending", "setup: confirmation asked"
-
-    def owner_confirms():
-        emulator.fire_event(api_key, list_id, "subscribe", family)
-        assert post_event(Client(), configuration, "subscribe", email=family).status_code == 200
-        assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed"
-
+    bob, ann = anns_consent_asks_bobs_member_to_confirm(mailchimp_account, family)
     if not confirmed_after_the_erasures:
-        owner_confirms()
+        owner_confirms(configuration, mailchimp_account, family)
     PersonContact.objects.get(pk=bob.pk).delete()
     PersonContact.objects.get(pk=ann.pk).delete()
     if confirmed_after_the_erasures:
-        owner_confirms()
+        owner_confirms(configuration, mailchimp_account, family)
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, family)
     assert member is not None and member["status"] == "subscribed", (

@@ -8,11 +8,10 @@ subscribed_by_its_consent(row) and consent_left_with(...)``, then
 ``ErasePlan._keep_member``/``unsubscribe_kept_member``) unsubscribes the subscription its owner confirmed; and
 ``made_by_a_consent_gone`` (dff38ec) takes the same stale row as proof that it is not its owner's."""
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact
 
-from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import post_event
+from tests.helpers import send_due
+from tests.webhooks.helpers import anns_consent_asks_bobs_member_to_confirm, owner_confirms
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -35,24 +34,12 @@ def test_an_owners_confirmation_is_undone_by_an_erasure_recorded_before_it(
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family = "family.%d.aud50f3@fastmail.com" % confirmed_after_the_erasure
-    bob = new_person(permission=False, email=family, first_name="Bob", last_name="Hidden")
-    send_due(rounds=2)
-    ann = new_person(permission=True, email=family, first_name="Ann", last_name="")
-    send_due(rounds=2)
-    row = row_of(ann)
-    assert row.foreign_member and row.consent_made and row.opt_in, "setup"
-    assert emulator.get_member(api_key, list_id, family)["status"] == "pending", "setup: confirmation asked"
-
-    def owner_confirms():
-        emulator.fire_event(api_key, list_id, "subscribe", family)
-        assert post_event(Client(), configuration, "subscribe", email=family).status_code == 200
-        assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed"
-
+    bob, ann = anns_consent_asks_bobs_member_to_confirm(mailchimp_account, family)
     if not confirmed_after_the_erasure:
-        owner_confirms()
+        owner_confirms(configuration, mailchimp_account, family)
     PersonContact.objects.get(pk=ann.pk).delete()  # erasure recorded
     if confirmed_after_the_erasure:
-        owner_confirms()
+        owner_confirms(configuration, mailchimp_account, family)
     send_due(rounds=3)
     assert PersonContact.objects.filter(pk=bob.pk).exists()
     member = emulator.get_member(api_key, list_id, family)
