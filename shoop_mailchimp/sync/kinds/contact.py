@@ -2193,8 +2193,16 @@ class ErasePlan:
 
     def _erase_member_at_address(self, log):
         """Step: the member at the contact's address: kept for another contact that has it, left as it is when it
-        was not the contact's (but for a subscription its consent made), else deleted (:meth:`_delete_own_member`)."""
-        if self.row.email and self.shared:
+        was not the contact's (but for a subscription its consent made), else deleted (:meth:`_delete_own_member`).
+        The contact's own member moved away in Mailchimp (its ``upemail`` late, or never reaching the erasure) from
+        the address another contact has: it is erased where it is, by the rules of the contacts there (review aud37
+        F3, aud51 F4: it kept the erased person's names and subscription; aud52 F1: the consent of a contact at its
+        new address counts)."""
+        if self.row.email and self.shared and (yield from self._own_member_moved_away()):
+            log("member.kept", "%s was not deleted (erasure): the member this contact's sends wrote there moved in "
+                "Mailchimp" % self.row.email)
+            yield from self._delete_own_member(log, moved=True)
+        elif self.row.email and self.shared:
             yield from self._keep_member(log)
         elif self.row.email and getattr(self.row, "foreign_member", False):
             # The member was not the erased contact's (ContactPlan.owned): it is its owner's, and none of the erased
@@ -2270,14 +2278,36 @@ class ErasePlan:
         log("member.kept", "%s was not deleted (erasure): the contact left that member, and %s; the erased "
             "contact's data were cleared from it" % (email, why))
 
-    def _delete_own_member(self, log):
+    def _clear_erased_data(self, email, cleared, interests=None):
+        """Step: the erased contact's merge fields (``cleared``: {tag: ""}) and group interests off, on a member that
+        stays; returns whether a member was there."""
+        try:
+            return (yield from write_kept_member(self.configuration.list_id, email, dict(
+                {"merge_fields": cleared}, **({"interests": interests} if interests else {})))) is not None
+        except MailchimpNotFound:
+            return False
+
+    def _own_member_moved_away(self):
+        """Step: whether the member the contact's sends wrote (its ``unique_email_id``) is at another address now (an
+        ``upemail`` never reaches an erasure), none or another member being at the row's. Never for a member that was
+        not the contact's."""
+        if not self.row.unique_email_id or getattr(self.row, "foreign_member", False):
+            return False
+        member = yield from read_member(self.configuration.list_id, self.row.email, "unique_email_id")
+        if member is not None and member.get("unique_email_id") in ("", None, self.row.unique_email_id):
+            return False
+        moved_to = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
+        return bool(moved_to) and address_key(moved_to) != address_key(self.row.email)
+
+    def _delete_own_member(self, log, moved=False):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
         erased contact's consent never went to (its row did not last send it: a subscription someone made on
         Mailchimp's own form after the contact's send, or a row sent before ownership was recorded), or one that is
         no longer the member the contact's send wrote (re-created by its owner: another ``unique_email_id``), is its
-        owner's and stays."""
+        owner's and stays. ``moved``: the contact's own is known to be at another address
+        (:meth:`_own_member_moved_away`)."""
         list_id, email = self.configuration.list_id, self.row.email
-        member = yield from read_member(list_id, email, "status,unique_email_id")
+        member = None if moved else (yield from read_member(list_id, email, "status,unique_email_id"))
         if member is None:
             # Moved in Mailchimp since the row last heard (an upemail delivered late, or never): found by its id
             # (a member the contact left, with that id, has its own rules: _delete_member_left).
@@ -2302,11 +2332,20 @@ class ErasePlan:
         subscribed_by_others = member.get("status") in (members.SUBSCRIBED, members.PENDING) and not (
             self.row.opt_in or lost_consent(self.row) or made_by_a_consent_gone(self.row, email))
         replaced = created_again(self.row, member)
-        if subscribed_by_others or replaced:
-            log("member.kept", "%s was not deleted (erasure): the member is %s, and %s" % (
-                email, member.get("status", ""),
-                "not the one this contact's send wrote (created again since)" if replaced else
-                "this contact's consent never went to it (its owner subscribed it)"))
+        if replaced:
+            log("member.kept", "%s was not deleted (erasure): the member is %s, and not the one this contact's send "
+                "wrote (created again since)" % (email, member.get("status", "")))
+            return
+        if subscribed_by_others:
+            # The subscription is its owner's; the names and groups this contact's sends wrote there go (review
+            # aud52 F2: they stayed for good).
+            cleared = dict.fromkeys(self.mapped_tags, "")
+            interests = dict.fromkeys(self.interest_ids, False) if self.interest_ids else None
+            if cleared or interests:
+                yield from self._clear_erased_data(email, cleared, interests)
+            log("member.kept", "%s was not deleted (erasure): the member is %s, and this contact's consent never went "
+                "to it (its owner subscribed it); the erased contact's data was cleared from it" % (
+                    email, member.get("status", "")))
             return
         yield from erase_member(list_id, email, False, log)
 
@@ -2345,39 +2384,25 @@ class ErasePlan:
         (the mapped merge fields are sent empty, then the address's other contacts are sent again in full, so that
         whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
         of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`). ``email``: where
-        the member is, when not at the row's address (moved in Mailchimp), and ``withdraw`` decided for it. A member
-        gone from the row's address since it last heard (moved in Mailchimp: an ``upemail`` never reaches an erasure)
-        is found by its ``unique_email_id`` and kept by the same rule there (review aud51 F4: it kept the erased
-        person's names)."""
+        the member is, when not at the row's address (moved in Mailchimp), and ``withdraw`` decided for it."""
         cleared = self.cleared if email is None else self.mapped_tags  # found by its id: the contact's own
-        followed, email = email is not None, email or self.row.email
+        email = email or self.row.email
         withdraw = self.withdraw if withdraw is None else withdraw
         why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
                "too" % email)
         cleared = dict.fromkeys(cleared, "")
         # The erased contact's data was written there: its groups' interests go too (aud37 F4).
         interests = dict.fromkeys(self.interest_ids, False) if cleared and self.interest_ids else None
-        found = True
         if withdraw:
-            found = bool((yield from unsubscribe_kept_member(
+            yield from unsubscribe_kept_member(
                 self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
-                self.learnt, log, why, merge_fields=cleared, interests=interests)))
+                self.learnt, log, why, merge_fields=cleared, interests=interests)
         elif cleared:
-            try:
-                found = (yield from write_kept_member(self.configuration.list_id, email, dict(
-                    {"merge_fields": cleared}, **({"interests": interests} if interests else {})))) is not None
-            except MailchimpNotFound:
-                found = False
-            if found:
+            if (yield from self._clear_erased_data(email, cleared, interests)):
                 log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
                     cleared))))
         else:
             yield from erase_member(self.configuration.list_id, email, True, log)
-        if not found and not followed:
-            moved_to = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
-            if moved_to and address_key(moved_to) != address_key(email):
-                yield from self._keep_member(log, email=moved_to, withdraw=withdraw)
-                return
         # The others write the member again: what the address's contacts share (tags, groups, orders) counted the
         # erased contact too.
         self.learnt.append(MemberDataErased(email, self.row.object_id))

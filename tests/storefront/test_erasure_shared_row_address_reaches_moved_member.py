@@ -1,7 +1,8 @@
-"""Found by independent review aud37 (issue 19), F3 (data, GDPR, consent; open: a strict expected failure): an erasure
+"""Found by independent review aud37 (issue 19), F3 (data, GDPR, consent; fixed): an erasure
 whose row's address another contact has keeps the member there, but the contact's own member had moved elsewhere in
 Mailchimp (its upemail late): the id lookup runs only on the unshared path, so the moved member keeps the erased
-person's data and subscription."""
+person's data and subscription. Fixed: a shared address's erasure first checks that the member there is the contact's
+own (``ErasePlan._own_member_moved_away``), and erases the contact's own where it moved."""
 import pytest
 from django.utils import timezone
 
@@ -11,9 +12,7 @@ from tests.webhooks.helpers import fired, mailchimp_form, webhook_path
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
-@pytest.mark.parametrize("carl", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-    "open (aud37 F3): a shared row address's erasure misses the moved member")))],
-    ids=["control-address-not-shared", "carl-has-her-old-address"])
+@pytest.mark.parametrize("carl", [False, True], ids=["control-address-not-shared", "carl-has-her-old-address"])
 def test_erasure_reaches_her_moved_member_when_another_contact_has_her_old_address(
         shop, configuration, mailchimp_account, client, settings, carl):
     """Harm (GDPR data loss + consent): Vera is erased in the shop, yet her own member in Mailchimp keeps her names
