@@ -2,7 +2,7 @@
 whose row's address another contact has keeps the member there, but the contact's own member had moved elsewhere in
 Mailchimp (its upemail late): the id lookup runs only on the unshared path, so the moved member keeps the erased
 person's data and subscription. Fixed: a shared address's erasure first checks that the member there is the contact's
-own (``ErasePlan._own_member_moved_away``), and erases the contact's own where it moved."""
+own (``ErasePlan._erase_shared_own_member``), and erases the contact's own where it moved."""
 import pytest
 from django.utils import timezone
 

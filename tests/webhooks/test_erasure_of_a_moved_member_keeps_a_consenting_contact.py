@@ -1,5 +1,5 @@
 """Found by independent review aud52 (issue 19) of 94d080a, F1 (fixed: the moved member is erased by the rules of the
-contacts at its new address, ``ErasePlan._own_member_moved_away``; consent): ``ErasePlan._keep_member`` follows a kept
+contacts at its new address, ``ErasePlan._erase_shared_own_member``; consent): ``ErasePlan._keep_member`` follows a kept
 member gone from the row's address (moved in Mailchimp, the upemail not delivered yet) to its new address by
 ``unique_email_id`` and applies there the ``withdraw`` decided for the OLD address's contacts (``consent_left_with``:
 none of family@'s other contacts consents), without asking whether a contact of the shop with the NEW address consents

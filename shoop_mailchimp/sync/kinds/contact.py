@@ -2194,14 +2194,10 @@ class ErasePlan:
     def _erase_member_at_address(self, log):
         """Step: the member at the contact's address: kept for another contact that has it, left as it is when it
         was not the contact's (but for a subscription its consent made), else deleted (:meth:`_delete_own_member`).
-        The contact's own member moved away in Mailchimp (its ``upemail`` late, or never reaching the erasure) from
-        the address another contact has: it is erased where it is, by the rules of the contacts there (review aud37
-        F3, aud51 F4: it kept the erased person's names and subscription; aud52 F1: the consent of a contact at its
-        new address counts)."""
-        if self.row.email and self.shared and (yield from self._own_member_moved_away()):
-            log("member.kept", "%s was not deleted (erasure): the member this contact's sends wrote there moved in "
-                "Mailchimp" % self.row.email)
-            yield from self._delete_own_member(log, moved=True)
+        The contact's own member at an address another contact has: :meth:`_erase_shared_own_member`."""
+        if self.row.email and self.shared and not getattr(self.row, "foreign_member", False) and \
+                self.row.unique_email_id:
+            yield from self._erase_shared_own_member(log)
         elif self.row.email and self.shared:
             yield from self._keep_member(log)
         elif self.row.email and getattr(self.row, "foreign_member", False):
@@ -2287,17 +2283,33 @@ class ErasePlan:
         except MailchimpNotFound:
             return False
 
-    def _own_member_moved_away(self):
-        """Step: whether the member the contact's sends wrote (its ``unique_email_id``) is at another address now (an
-        ``upemail`` never reaches an erasure), none or another member being at the row's. Never for a member that was
-        not the contact's."""
-        if not self.row.unique_email_id or getattr(self.row, "foreign_member", False):
-            return False
-        member = yield from read_member(self.configuration.list_id, self.row.email, "unique_email_id")
-        if member is not None and member.get("unique_email_id") in ("", None, self.row.unique_email_id):
-            return False
-        moved_to = yield from member_address(self.configuration.list_id, self.row.unique_email_id)
-        return bool(moved_to) and address_key(moved_to) != address_key(self.row.email)
+    def _erase_shared_own_member(self, log):
+        """Step: the contact's own member (the one its sends wrote, by ``unique_email_id``) at an address another
+        contact of the shop has. Where it is there, kept for them (:meth:`_keep_member`). Moved away in Mailchimp (its
+        ``upemail`` late, or never reaching the erasure): erased where it is, by the rules of the contacts there
+        (review aud37 F3, aud51 F4; aud52 F1: the consent of a contact at its new address counts). Another member at
+        the address is kept for them as well (cleared of the erased person's data) unless its owner signed up there
+        since (subscribed or pending, and not created by an attempt of the row: a signup on Mailchimp's own form
+        after the contact's member was deleted, which aud53 F1 ended): a send of the contact whose answer was lost
+        may have created it with the contact's data (aud53 F4)."""
+        list_id, email = self.configuration.list_id, self.row.email
+        here = yield from read_member(list_id, email, ARRIVAL_FIELDS + ",unique_email_id")
+        if here is not None and here.get("unique_email_id") in ("", None, self.row.unique_email_id):
+            yield from self._keep_member(log)
+            return
+        moved_to = yield from member_address(list_id, self.row.unique_email_id)
+        if moved_to and address_key(moved_to) != address_key(email):
+            log("member.kept", "%s: the member this contact's sends wrote there moved in Mailchimp, to %s" % (
+                email, moved_to))
+            yield from self._delete_own_member(log, moved=True)
+        if here is None:
+            return
+        if here.get("status") not in CONSENTED or created_by_an_earlier_attempt(
+                here, self.row, signup_second_shared(self.row, email)):
+            yield from self._keep_member(log)
+        else:
+            log("member.kept", "%s was not deleted nor written (erasure): the member there is %s, not one this "
+                "contact's sends wrote (its owner signed up again since)" % (email, here.get("status", "")))
 
     def _delete_own_member(self, log, moved=False):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
@@ -2305,7 +2317,7 @@ class ErasePlan:
         Mailchimp's own form after the contact's send, or a row sent before ownership was recorded), or one that is
         no longer the member the contact's send wrote (re-created by its owner: another ``unique_email_id``), is its
         owner's and stays. ``moved``: the contact's own is known to be at another address
-        (:meth:`_own_member_moved_away`)."""
+        (:meth:`_erase_shared_own_member`)."""
         list_id, email = self.configuration.list_id, self.row.email
         member = None if moved else (yield from read_member(list_id, email, "status,unique_email_id"))
         if member is None:
