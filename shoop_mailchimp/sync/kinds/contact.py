@@ -2297,19 +2297,20 @@ class ErasePlan:
         if here is not None and here.get("unique_email_id") in ("", None, self.row.unique_email_id):
             yield from self._keep_member(log)
             return
-        moved_to = yield from member_address(list_id, self.row.unique_email_id)
-        if moved_to and address_key(moved_to) != address_key(email):
-            log("member.kept", "%s: the member this contact's sends wrote there moved in Mailchimp, to %s" % (
-                email, moved_to))
-            yield from self._delete_own_member(log, moved=True)
+        # The member at the address first: a refusal at the moved one must not keep the erased data here (aud54 F3).
         if here is None:
-            return
-        if here.get("status") not in CONSENTED or created_by_an_earlier_attempt(
+            pass
+        elif here.get("status") not in CONSENTED or created_by_an_earlier_attempt(
                 here, self.row, signup_second_shared(self.row, email)):
             yield from self._keep_member(log)
         else:
             log("member.kept", "%s was not deleted nor written (erasure): the member there is %s, not one this "
                 "contact's sends wrote (its owner signed up again since)" % (email, here.get("status", "")))
+        moved_to = yield from member_address(list_id, self.row.unique_email_id)
+        if moved_to and address_key(moved_to) != address_key(email):
+            log("member.kept", "%s: the member this contact's sends wrote there moved in Mailchimp, to %s" % (
+                email, moved_to))
+            yield from self._delete_own_member(log, moved=True)
 
     def _delete_own_member(self, log, moved=False):
         """The member is read before its permanent delete (which cannot be undone): one subscribed or pending that the
