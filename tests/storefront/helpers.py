@@ -19,7 +19,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.admin.forms import form_values
-from tests.helpers import row_of, send_due, wait_for
+from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
 
 FRONT_PAGE_VIEW = "IndexView"
 FRONT_PAGE_PLACEHOLDER = "front_content"
@@ -216,3 +216,33 @@ def types_it_back_and_unsubscribes(user, own, mailchimp_account, before_the_send
     names = emulator.get_member(api_key, list_id, own)["merge_fields"]
     presses_on_account_page(user, subscribe=False)
     return names, emulator.get_member(api_key, list_id, own)
+
+
+def vera_renamed_after_her_shared_member_moved(mailchimp_account, family, home, lost=True):
+    """Vera (consenting, "Vera Secretname") is sent at ``family``; Carl (no consent) has it too. In Mailchimp the member
+    moves to ``home`` (its upemail never reaches the shop). Vera's last name becomes "Secretname-Smith": her send finds
+    no member at ``family`` and writes a new one there; with ``lost`` its answer is lost (a timeout: the row keeps the
+    moved member's id), else it is heard. The test sets a short ``TIMEOUT``. Returns Vera."""
+    emulator, api_key, list_id = mailchimp_account
+    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
+    send_due(rounds=2)
+    new_person(permission=False, email=family, first_name="Carl", last_name="Other")
+    send_due(rounds=2)
+    old_id = emulator.get_member(api_key, list_id, family)["unique_email_id"]
+    emulator.fire_event(api_key, list_id, "upemail", family, new_email=home)  # its delivery does not reach the shop
+    vera = PersonContact.objects.get(pk=vera.pk)
+    vera.last_name = "Secretname-Smith"
+    vera.save()
+    if not lost:
+        send_due(rounds=3)
+        assert row_of(vera).unique_email_id != old_id, "setup"
+        return vera
+    emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
+    make_all_due()
+    drain()
+    emulator.release_hangs()
+    wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, family) or {}).get(
+        "merge_fields", {}).get("LNAME") == "Secretname-Smith", "the rename reaching Mailchimp")
+    emulator.faults.clear()
+    assert row_of(vera).unique_email_id == old_id, "setup: the new member's id never reached the row"
+    return vera

@@ -9,8 +9,8 @@ with the erased person's names for good (the row is ERASED: nothing retries)."""
 import pytest
 from shuup.core.models import PersonContact
 
-from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
+from tests.helpers import send_due
+from tests.storefront.helpers import vera_renamed_after_her_shared_member_moved
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -34,27 +34,7 @@ def test_erasure_clears_her_data_from_the_member_a_lost_send_wrote_at_her_shared
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=(1, 0.3))
     family, home = "family.%d.aud53f4@fastmail.com" % lost, "home.%d.aud53f4@fastmail.com" % lost
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-    send_due(rounds=2)
-    old_id = emulator.get_member(api_key, list_id, family)["unique_email_id"]
-    emulator.fire_event(api_key, list_id, "upemail", family, new_email=home)  # its delivery does not reach the shop
-    vera = PersonContact.objects.get(pk=vera.pk)
-    vera.last_name = "Secretname-Smith"
-    vera.save()
-    if lost:
-        emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PUT")
-        make_all_due()
-        drain()
-        emulator.release_hangs()
-        wait_for(emulator, lambda: (emulator.get_member(api_key, list_id, family) or {}).get(
-            "merge_fields", {}).get("LNAME") == "Secretname-Smith", "the rename reaching Mailchimp")
-        emulator.faults.clear()
-        assert row_of(vera).unique_email_id == old_id, "setup: the new member's id never reached the row"
-    else:
-        send_due(rounds=3)
-        assert row_of(vera).unique_email_id != old_id, "setup"
+    vera = vera_renamed_after_her_shared_member_moved(mailchimp_account, family, home, lost)
     PersonContact.objects.get(pk=vera.pk).delete()
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, family)

@@ -169,3 +169,23 @@ def owner_confirms(configuration, mailchimp_account, email):
     emulator.fire_event(api_key, list_id, "subscribe", email)
     assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
+
+
+def owner_signs_up_again_after_a_delete(mailchimp_account, family, carl):
+    """Vera (consenting, "Vera Secretname") is sent at ``family`` (with ``carl``, Carl, no consent, has it too). A
+    marketer deletes the member for good; its owner signs up again on Mailchimp's form as "Fam Owner" (a new member,
+    another ``unique_email_id``). Returns (Vera, the new member)."""
+    from tests.helpers import new_person, row_of, send_due
+
+    emulator, api_key, list_id = mailchimp_account
+    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
+    send_due(rounds=2)
+    if carl:
+        new_person(permission=False, email=family, first_name="Carl", last_name="Other")
+        send_due(rounds=2)
+    old = emulator.get_member(api_key, list_id, family)
+    assert old["status"] == "subscribed" and row_of(vera).unique_email_id == old["unique_email_id"], "setup"
+    emulator.edit_member_by_hand(api_key, list_id, family, delete=True)
+    new, _ = emulator.fire_event(api_key, list_id, "subscribe", family, merges={"FNAME": "Fam", "LNAME": "Owner"})
+    assert new["unique_email_id"] != old["unique_email_id"], "setup: a new member"
+    return vera, new

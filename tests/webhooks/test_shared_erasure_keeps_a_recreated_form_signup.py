@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from shuup.core.models import PersonContact
 
-from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import post_event
+from tests.helpers import send_due
+from tests.webhooks.helpers import owner_signs_up_again_after_a_delete, post_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -37,16 +37,7 @@ def test_erasure_of_a_shared_address_leaves_its_owners_new_form_signup_alone(
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family = "family.%d%d.aud53f1@fastmail.com" % (carl, heard)
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    if carl:
-        new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-        send_due(rounds=2)
-    old = emulator.get_member(api_key, list_id, family)
-    assert old["status"] == "subscribed" and row_of(vera).unique_email_id == old["unique_email_id"], "setup"
-    emulator.edit_member_by_hand(api_key, list_id, family, delete=True)
-    new, _ = emulator.fire_event(api_key, list_id, "subscribe", family, merges={"FNAME": "Fam", "LNAME": "Owner"})
-    assert new["unique_email_id"] != old["unique_email_id"], "setup: a new member"
+    vera, new = owner_signs_up_again_after_a_delete(mailchimp_account, family, carl)
     if heard:
         assert post_event(Client(), configuration, "subscribe", email=family).status_code == 200
     PersonContact.objects.get(pk=vera.pk).delete()

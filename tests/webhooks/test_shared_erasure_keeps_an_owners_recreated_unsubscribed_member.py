@@ -8,7 +8,8 @@ wiped. The unshared path (``_delete_own_member``: ``replaced``) leaves such a me
 import pytest
 from shuup.core.models import PersonContact
 
-from tests.helpers import new_person, row_of, send_due
+from tests.helpers import row_of, send_due
+from tests.webhooks.helpers import owner_signs_up_again_after_a_delete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -33,16 +34,7 @@ def test_erasure_of_a_shared_address_keeps_the_names_on_its_owners_recreated_uns
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family = "family.%d.aud54f2@fastmail.com" % carl
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    if carl:
-        new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-        send_due(rounds=2)
-    old = emulator.get_member(api_key, list_id, family)
-    assert old["status"] == "subscribed" and row_of(vera).unique_email_id == old["unique_email_id"], "setup"
-    emulator.edit_member_by_hand(api_key, list_id, family, delete=True)
-    new, _ = emulator.fire_event(api_key, list_id, "subscribe", family, merges={"FNAME": "Fam", "LNAME": "Owner"})
-    assert new["unique_email_id"] != old["unique_email_id"], "setup: a new member"
+    vera, new = owner_signs_up_again_after_a_delete(mailchimp_account, family, carl)
     member, _ = emulator.fire_event(api_key, list_id, "unsubscribe", family)
     assert member["status"] == "unsubscribed", "setup"
     PersonContact.objects.get(pk=vera.pk).delete()
