@@ -118,6 +118,8 @@ def handle_unsubscribe(configuration, event, states=None, told_ids=None):
     :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`), each one's newer facts weighed by the caller;
     else the rows' and the shop's contacts with the address, unless any holds a newer fact."""
     email = event["data"]["email"]
+    if told_ids is None:
+        _erasures_learn(configuration, event, email, opt_in=False, consent_made=False)
     states = _states(configuration, email, states)
     if told_ids is not None:
         contact_ids = sorted(told_ids)
@@ -176,7 +178,7 @@ def decided_since(contact_ids, fired_at):
 
 def handle_subscribe(configuration, event, states=None):
     email = event["data"]["email"]
-    _erasures_learn_subscribe(configuration, event, email)
+    _erasures_learn(configuration, event, email, member_status=SUBSCRIBED, consent_made=False)
     states, refusal = _applicable(configuration, event, email, states)
     if refusal:
         return refusal
@@ -216,11 +218,13 @@ def handle_subscribe(configuration, event, states=None):
                         "created_again": created_again})
 
 
-def _erasures_learn_subscribe(configuration, event, email):
-    """An erasure of the address not yet done (its contact deleted: no row :func:`matching_states` finds) learns the
-    subscription is its owner's, whether or not a contact of the shop still has the address: not one the erased
-    contact's consent made, for its erasure to end or for another's to take for not its owner's (review aud50 F3,
-    aud51 F1). Not from an event fired before the consent the row last sent, or before a fact it holds."""
+def _erasures_learn(configuration, event, email, **facts):
+    """An erasure of the address not yet done (its contact deleted: no row :func:`matching_states` finds) learns what
+    the event tells, whether or not a contact of the shop still has the address: a ``subscribe`` makes the
+    subscription its owner's, not one the erased contact's consent made, for its erasure to end or for another's to
+    take for not its owner's (review aud50 F3, aud51 F1); an ``unsubscribe`` ends the consent it last sent, so that a
+    signup its owner makes since is not taken for it (aud55 F1, F2). Not from an event fired before the consent the
+    row last sent, or before a fact it holds."""
     fired_at = event["fired_at"]
     # Mailchimp's fired_at has whole seconds: one of the same second counts (taking the subscription for its
     # owner's keeps it).
@@ -229,8 +233,7 @@ def _erasures_learn_subscribe(configuration, event, email):
         shop_id=configuration.shop_id, erase=True, email__iexact=email).exclude(member_status=ERASED).filter(
         Q(consent_sent_at__isnull=True) | Q(consent_sent_at__lt=within)).filter(
         Q(mailchimp_fact_at__isnull=True) | Q(mailchimp_fact_at__lt=within))
-    state.apply_mailchimp_fact(list(erasures.values_list("pk", flat=True)), fired_at, member_status=SUBSCRIBED,
-                               consent_made=False)
+    state.apply_mailchimp_fact(list(erasures.values_list("pk", flat=True)), fired_at, **facts)
 
 
 def learn_member(states, event):

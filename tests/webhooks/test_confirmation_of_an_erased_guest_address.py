@@ -1,5 +1,5 @@
 """Found by independent review aud51 (issue 19) of f3e1d45, F1 (fixed: the erasures of the address learn the subscribe
-before the live rows are looked at, ``member_events._erasures_learn_subscribe``; consent):
+before the live rows are looked at, ``member_events._erasures_learn``; consent):
 ``member_events.handle_subscribe`` reaches an erasure row of the address (``erase=True``, not yet ERASED) only AFTER
 ``_applicable`` accepted the event for the live rows; when no live contact of the shop has the address (the member was a
 guest's / a Mailchimp-form member the shop never had as a contact, and the only row naming it is the erasure's),

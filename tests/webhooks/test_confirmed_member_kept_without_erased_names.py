@@ -1,5 +1,5 @@
 """Found by independent review aud52 (issue 19) of 94d080a, F2 (fixed: a member kept as its owner's subscription is
-cleared of the erased contact's data; GDPR): ``member_events._erasures_learn_subscribe`` (new in 94d080a) makes an
+cleared of the erased contact's data; GDPR): ``member_events._erasures_learn`` (new in 94d080a) makes an
 erasure of an address no live contact has learn a subscribe as its owner's (``consent_made=False``). Another erasure of
 the address then takes the member for "its owner subscribed it" (``ErasePlan._delete_own_member``:
 ``subscribed_by_others``, ``made_by_a_consent_gone`` no longer true) and keeps it AS IT IS: unlike ``_keep_member`` it
