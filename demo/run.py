@@ -27,6 +27,7 @@ REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VAR_DIR = os.path.join(REPO_DIR, "var")
 PASSWORD_FILE = os.path.join(VAR_DIR, "demo-admin-password")
 ADMIN_USERNAME = "admin"
+ADMIN_EMAIL = "shop.owner@fastmail.com"
 
 sys.path.insert(0, REPO_DIR)
 
@@ -126,7 +127,9 @@ def ensure_admin():
         with open(PASSWORD_FILE, "w") as handle:
             handle.write(password + "\n")
         os.chmod(PASSWORD_FILE, 0o600)
-    user, _ = get_user_model().objects.get_or_create(username=ADMIN_USERNAME, defaults={"email": "admin@example.com"})
+    # An address Mailchimp takes: the owner's contact (made at their first login) is sent like any other (review nu57
+    # F5: example.com is refused as fake, and a fresh demo showed a failed item).
+    user, _ = get_user_model().objects.get_or_create(username=ADMIN_USERNAME, defaults={"email": ADMIN_EMAIL})
     user.is_staff = user.is_superuser = user.is_active = True
     if not user.check_password(password):
         user.set_password(password)
@@ -139,18 +142,26 @@ def ensure_admin():
 def configure_shop(api_key, list_id):
     """Aim the default shop at the emulator's demo account and run initialization.
 
-    The emulator starts empty on every run while the database is kept: initialization creates the
-    store and interests again (mappings whose interest no longer exists are replaced), and the
-    shop's sync states are reset so that every contact, order and promo code is sent to the new emulator.
+    The emulator starts empty on every run while the database is kept: what the shop knew of the
+    last run's audience (its members' statuses, ids and tags, the merge fields it created there) is
+    forgotten, as for a move to another audience (review nu57 F4: the tags the shop thought applied
+    were never sent to the new audience); initialization creates the store and interests again
+    (mappings whose interest no longer exists are replaced) and reads the new audience's merge fields,
+    and every contact, order and promo code is sent to the new emulator.
     """
     from shuup.core.models import Shop
 
     from shoop_mailchimp.initialization import initialize
     from shoop_mailchimp.models import ContactGroupInterest, MailchimpConfiguration, SyncKind
     from shoop_mailchimp.sync import state
+    from shoop_mailchimp.sync.kinds.contact import forget_audience
 
     shop = Shop.objects.get(identifier="default")
     configuration, _ = MailchimpConfiguration.objects.get_or_create(shop=shop)
+    if configuration.is_initialized:
+        forget_audience(shop.pk)
+        configuration.created_merge_fields = configuration.merge_fields_to_clear = None
+        configuration.audience_merge_fields = configuration.merge_field_map = None
     configuration.api_key, configuration.list_id, configuration.enabled = api_key, list_id, True
     configuration.paused_reason = ""
     configuration.save()

@@ -12,6 +12,7 @@ from shoop_mailchimp.journal import Journal
 from shoop_mailchimp.mailchimp import resources
 from shoop_mailchimp.mailchimp.errors import MailchimpError, MailchimpNotFound
 from shoop_mailchimp.mailchimp.transport import open_session
+from shoop_mailchimp.merge_field_setup import read_merge_fields
 from shoop_mailchimp.models import LogKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.sync import kinds, state
 from shoop_mailchimp.sync.kinds import contact
@@ -125,6 +126,18 @@ def _erase_in_old_audience(session, configuration, old_list_id, journal):
         drive(session, contact.erase_members_in(configuration, old_list_id, erasures[contact_id], log))
 
 
+def _read_merge_fields(session, configuration, journal):
+    """The audience's merge fields, read as Initialize connects the shop: the shop page offers their mapping at once,
+    and the defaults (PHONE, BIRTHDAY, ADDRESS where the audience has them) are sent from the first send (review
+    nu57 F1: nothing read them until the shop form was saved). A failed read stops nothing: saving the shop page
+    reads them again."""
+    try:
+        read_merge_fields(configuration, session)
+    except MailchimpError as error:
+        journal.add("merge_fields.read", "Could not read the audience's merge fields (%s): save the shop page to read "
+                    "them again" % error, kind=LogKind.WARNING)
+
+
 def _initialize(configuration, journal):
     if not (configuration.has_api_key and configuration.list_id):
         raise InitializationError("Set the API key and the audience (list) id first.")
@@ -213,6 +226,7 @@ def _initialize(configuration, journal):
                 "An audience takes at most %d interests, and %d contact groups are chosen to become interests: "
                 "choose at most %d on the shop's Mailchimp settings." % (MAX_INTERESTS, chosen, MAX_INTERESTS))
         category_id, _created = ensure_group_interests(session, configuration, journal.add)
+        _read_merge_fields(session, configuration, journal)
 
     # Queued before the configuration is saved, outside its transaction (a requeue of many rows never waits for
     # one while holding others): if this stops in between, the next Initialize finds the store and saves.

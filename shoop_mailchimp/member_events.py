@@ -14,7 +14,7 @@ from shuup.front.models import StoredBasket
 
 from shoop_mailchimp import shop_consent
 from shoop_mailchimp.journal import log_event
-from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, ERASED, SUBSCRIBED, UNSUBSCRIBED, address_key
+from shoop_mailchimp.mailchimp.members import ARCHIVED, CLEANED, SUBSCRIBED, UNSUBSCRIBED, address_key
 from shoop_mailchimp.models import ConsentRequest, LogKind, SyncKind, SyncState
 from shoop_mailchimp.shops import shop_contacts, shop_contacts_with_address, shop_ids_by_contact
 from shoop_mailchimp.sync import state
@@ -118,8 +118,14 @@ def handle_unsubscribe(configuration, event, states=None, told_ids=None):
     :class:`~shoop_mailchimp.sync.kinds.contact.AddressUnsubscribed`), each one's newer facts weighed by the caller;
     else the rows' and the shop's contacts with the address, unless any holds a newer fact."""
     email = event["data"]["email"]
-    if told_ids is None:
-        _erasures_learn(configuration, event, email, opt_in=False, consent_made=False)
+    if told_ids is None and event["data"].get("action") == "delete":
+        # A marketer's archive ends no consent (review aud56 F4), on a waiting erasure's row as on the others.
+        _erasures_learn(configuration, event, email, member_status=ARCHIVED)
+    elif told_ids is None:
+        # The owner's unsubscribe ends the consent the row last sent, and any an attempt begun before it carried
+        # (aud56 F2: a lost attempt's consent still counted, and the owner's next signup was deleted).
+        _erasures_learn(configuration, event, email, lost_facts={"consent_unanswered": ""}, opt_in=False,
+                        consent_made=False)
     states = _states(configuration, email, states)
     if told_ids is not None:
         contact_ids = sorted(told_ids)
@@ -178,7 +184,10 @@ def decided_since(contact_ids, fired_at):
 
 def handle_subscribe(configuration, event, states=None):
     email = event["data"]["email"]
-    _erasures_learn(configuration, event, email, member_status=SUBSCRIBED, consent_made=False)
+    # After an attempt whose end the row never learnt (an erasure's unsubscribe whose answer was lost, aud56 F3), a
+    # subscription is its owner's: the attempt's withdrawal, or the consent it carried, is not sent again over it.
+    _erasures_learn(configuration, event, email, lost_facts={"opt_in": None, "consent_unanswered": ""},
+                    member_status=SUBSCRIBED, consent_made=False)
     states, refusal = _applicable(configuration, event, email, states)
     if refusal:
         return refusal
@@ -218,22 +227,35 @@ def handle_subscribe(configuration, event, states=None):
                         "created_again": created_again})
 
 
-def _erasures_learn(configuration, event, email, **facts):
-    """An erasure of the address not yet done (its contact deleted: no row :func:`matching_states` finds) learns what
+def _erasures_learn(configuration, event, address, lost_facts=None, **facts):
+    """An erasure of ``address`` not yet done (its contact deleted: no row :func:`matching_states` finds) learns what
     the event tells, whether or not a contact of the shop still has the address: a ``subscribe`` makes the
     subscription its owner's, not one the erased contact's consent made, for its erasure to end or for another's to
     take for not its owner's (review aud50 F3, aud51 F1); an ``unsubscribe`` ends the consent it last sent, so that a
-    signup its owner makes since is not taken for it (aud55 F1, F2). Not from an event fired before the consent the
-    row last sent, or before a fact it holds."""
+    signup its owner makes since is not taken for it (aud55 F1, F2); an ``upemail`` moves it with its member. Not
+    from an event fired before the consent the row last sent, or before a fact it holds. ``lost_facts`` too where an
+    attempt whose end the row never learnt (its token kept) began before the event.
+
+    The rows of the address, and those whose send whose answer was lost noted it (``move_sent_to``) when the event
+    names their member (``data[id]``, its ``unique_email_id``): their move landed, and they name the address now
+    (aud56 F1)."""
     fired_at = event["fired_at"]
     # Mailchimp's fired_at has whole seconds: one of the same second counts (taking the subscription for its
     # owner's keeps it).
     within = fired_at + timedelta(seconds=1)
-    erasures = SyncState.objects.contacts().filter(
-        shop_id=configuration.shop_id, erase=True, email__iexact=email).exclude(member_status=ERASED).filter(
+    member_id = event["data"].get("id") or event["data"].get("new_id") or ""
+    waiting = state.erasures_waiting(configuration.shop_id, SyncKind.CONTACT).filter(
         Q(consent_sent_at__isnull=True) | Q(consent_sent_at__lt=within)).filter(
         Q(mailchimp_fact_at__isnull=True) | Q(mailchimp_fact_at__lt=within))
-    state.apply_mailchimp_fact(list(erasures.values_list("pk", flat=True)), fired_at, **facts)
+    here = waiting.filter(email__iexact=address)
+    noted = waiting.filter(move_sent_to__iexact=address, unique_email_id=member_id).exclude(
+        email__iexact=address) if member_id and len(member_id) <= MAX_MEMBER_ID else waiting.none()
+    here_ids, noted_ids = list(here.values_list("pk", flat=True)), list(noted.values_list("pk", flat=True))
+    if lost_facts:
+        lost = waiting.filter(pk__in=here_ids + noted_ids).exclude(claimed_by="").filter(claimed_at__lt=within)
+        state.apply_mailchimp_fact(list(lost.values_list("pk", flat=True)), fired_at, **lost_facts)
+    state.apply_mailchimp_fact(noted_ids, fired_at, **dict({"email": address, "move_sent_to": ""}, **facts))
+    state.apply_mailchimp_fact(here_ids, fired_at, **facts)
 
 
 def learn_member(states, event):
@@ -287,8 +309,10 @@ def handle_upemail(configuration, event, states=None):
     way when the event arrives does not undo it, and the contact is sent again to the new address.
     """
     old_email, new_email = event["data"]["old_email"], event["data"]["new_email"]
-    # A member a contact left at the old address (its erasure deletes it) is at the new one now.
+    # A member a contact left at the old address (its erasure deletes it) is at the new one now, and so is the
+    # member of a waiting erasure: what its owner does there next reaches it (review aud56 F1).
     state.follow_members_left(configuration.shop_id, SyncKind.CONTACT, old_email, new_email)
+    _erasures_learn(configuration, event, old_email, email=new_email)
     states, refusal = _applicable(configuration, event, old_email, states)
     if refusal:
         return refusal

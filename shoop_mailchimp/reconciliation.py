@@ -27,6 +27,7 @@ as transactional and never subscribed (Mailchimp refuses addresses deleted for g
 then says so).
 """
 import copy
+from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
@@ -150,29 +151,33 @@ def _apply_page(configuration, page, report, deferred, asked_at, leaving_audienc
     ids = {member.get("unique_email_id") for member in page if member.get("unique_email_id")}
     rows = list(SyncState.objects.contacts().filter(shop_id=shop_id, erase=False).annotate(
         email_lower=Lower("email")).filter(Q(unique_email_id__in=ids) | Q(email_lower__in=emails)))
-    by_id = {row.unique_email_id: row for row in rows if row.unique_email_id}
-    # By address only the rows sent before Mailchimp's id was kept: a row that knows its member's id is
-    # not paired with another member that took its old address.
-    by_email = {}
+    # Every row of a member (contacts sharing an address share it): each learns what the member says (review aud56
+    # F5: only the last row of an id did, and another's send then ended its owner's new signup). By address only
+    # the rows sent before Mailchimp's id was kept: a row that knows its member's id is not paired with another
+    # member that took its old address.
+    by_id, by_email = defaultdict(list), defaultdict(list)
     for row in rows:
-        if not row.unique_email_id:
-            by_email.setdefault(row.email_lower, row)
+        if row.unique_email_id:
+            by_id[row.unique_email_id].append(row)
+        else:
+            by_email[row.email_lower].append(row)
     # The shop's contacts of these members in any spelling of the mailbox (their address keys).
     contact_keys = set(shop_contacts_with_keys(shop_id, address_keys(emails)).values_list(
         "mailchimp_address__key", flat=True))
     member_ids = {}
     for member in page:
         email = (member.get("email_address") or "").lower()
-        row = by_id.get(member.get("unique_email_id")) or by_email.get(email)
-        if row is None:
+        member_rows = by_id.get(member.get("unique_email_id")) or by_email.get(email)
+        if not member_rows:
             if statuses.address_key(email) not in contact_keys:
                 report["unknown_count"] += 1
                 if len(report["unknown_emails"]) < UNKNOWN_EXPORT_LIMIT:
                     report["unknown_emails"].append(member.get("email_address") or "")
             continue
-        if not row.unique_email_id and member.get("unique_email_id"):
-            member_ids[row.pk] = member["unique_email_id"]
-        _apply_member(configuration, row, member, report, deferred, asked_at, leaving_audience)
+        for row in member_rows:
+            if not row.unique_email_id and member.get("unique_email_id"):
+                member_ids[row.pk] = member["unique_email_id"]
+            _apply_member(configuration, row, member, report, deferred, asked_at, leaving_audience)
     if not leaving_audience:
         state.remember_member_ids(member_ids)
 

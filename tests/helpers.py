@@ -56,6 +56,17 @@ def batch_posts(emulator):
     return [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batches")]
 
 
+def never_read(configuration):
+    """A shop whose audience fields were never read (Initialize reads them: one upgraded from a version before it did,
+    or whose read at Initialize failed)."""
+    from shoop_mailchimp.models import MailchimpConfiguration
+
+    MailchimpConfiguration.objects.filter(pk=configuration.pk).update(audience_merge_fields=None,
+                                                                      merge_fields_read_on=None)
+    configuration.refresh_from_db()
+    return configuration
+
+
 def row_of(contact, shop_id=None):
     """The contact's sync-state row (of ``shop_id``, where several shops have one)."""
     rows = SyncState.objects.filter(kind=SyncKind.CONTACT, object_id=contact.pk)

@@ -22,7 +22,7 @@ from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncKind
 from shoop_mailchimp.models.configuration import APIKeyUndecryptable
 from shoop_mailchimp.sync import state
 from shoop_mailchimp.sync.delivery import schedule_delivery
-from shoop_mailchimp.sync.jobs import request_job
+from shoop_mailchimp.sync.jobs import open_jobs, request_job
 from shoop_mailchimp.sync.kinds.audience_fields import member_write_inputs, resend_if_changed
 from shoop_mailchimp.sync.kinds.group import MAX_INTERESTS, interest_groups, shop_groups
 from shoop_mailchimp.sync.kinds.merge_fields import (
@@ -162,6 +162,11 @@ class MailchimpConfigurationForm(forms.Form):
             self.initial["list_id"] = configuration.list_id
         if configuration.is_initialized:
             self.fields["store_id"].disabled = True
+
+    @property
+    def merge_fields_being_read(self):
+        """Whether an account check (which reads the audience's merge fields) waits for the drainer or runs."""
+        return open_jobs(self.configuration.shop_id).filter(kind=JobKind.CHECK_ACCOUNT).exists()
 
     def _add_merge_fields(self, configuration):
         """One choice per shop field among the audience's merge fields of a fitting type, and the offer to create

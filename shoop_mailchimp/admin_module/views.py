@@ -28,6 +28,7 @@ from shoop_mailchimp.admin_module.log_list_filters import ContactFilter, OrderFi
 from shoop_mailchimp.admin_module.permissions import MANAGE_PERMISSION, can_manage
 from shoop_mailchimp.admin_module.preview import preview_context, request_preview
 from shoop_mailchimp.admin_module.status import shop_status, status_data
+from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.initialize_preview import is_confirmed
 from shoop_mailchimp.journal import Journal, log_event
 from shoop_mailchimp.models import (
@@ -71,7 +72,9 @@ class StatusView(TemplateView):
         context["drift"] = drift_report(shop)
         context["preview"] = preview_context(configuration)
         if configuration.pk:
-            url = webhook_url(configuration, self.request.build_absolute_uri("/"))
+            # The URL the webhook is registered with (review nu57 F6: the admin's own host may be one Mailchimp never
+            # calls, behind a proxy, or a staging copy's).
+            url = webhook_url(configuration, get_setting("WEBHOOK_BASE_URL") or self.request.build_absolute_uri("/"))
             # With the secret, anyone could post unsubscribes: only those who may change the sync see it.
             context["webhook_url"] = url if context["can_manage"] else masked(url, configuration)
         context["title"] = _("Mailchimp")
@@ -147,7 +150,12 @@ class DisconnectView(View):
                           _("Not run: the shop was disconnected from Mailchimp before it started."))
             request_job(shop.pk, JobKind.DISCONNECT, user=request.user, delete_store=delete_store)
             schedule_delivery(shop.pk)
-        if delete_store:
+        mismatch = configuration.site_mismatch
+        if mismatch is not None:
+            # The staging guard holds: the disconnect deletes nothing in Mailchimp from this copy (review nu57 F3).
+            messages.warning(request, _("Sending to Mailchimp stopped. Nothing is deleted in Mailchimp from here: "
+                                        "%(why)s") % {"why": mismatch})
+        elif delete_store:
             messages.info(request, _("Sending to Mailchimp stopped. The webhook and the store %(store)s (its "
                                      "customers, orders and products) are deleted in Mailchimp in a moment; the "
                                      "audience and its members are kept. The status page shows the outcome.")

@@ -198,6 +198,12 @@ def is_auth_problem(error):
     return isinstance(error, (MailchimpAuthError, InvalidAPIKey))
 
 
+def is_refused_for_good(error):
+    """Mailchimp answered and refused this request (a 4xx about the request itself): asking again will not help,
+    but the account works and other requests may still pass (not a passing failure, not the key's problem)."""
+    return isinstance(error, MailchimpAPIError) and not (is_transient(error) or is_auth_problem(error))
+
+
 def is_not_found(error):
     """The addressed resource does not exist (404)."""
     return isinstance(error, MailchimpNotFound)

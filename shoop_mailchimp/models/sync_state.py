@@ -106,6 +106,12 @@ class SyncState(models.Model):
         help_text=_("Members of the contact's own it left under earlier addresses ({email, unique_email_id}: it moved "
                     "onto an address whose member is another's, or whose own member there was archived): its erasure "
                     "deletes them too."))
+    fields_written = JSONField(
+        null=True, blank=True, default=None,
+        help_text=_("Digests of the last values of each merge field the contact's sends wrote on its member ({tag: "
+                    "[digest, ...]}, never the values): an erasure that keeps the member clears only those that still "
+                    "hold what the contact's sends wrote, not what its owner typed since. Empty for rows sent before "
+                    "it was kept."))
     last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced"))
     email = models.CharField(max_length=254, blank=True, verbose_name=_("e-mail last sent"))
     shop_email = models.CharField(

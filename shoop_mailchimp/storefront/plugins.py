@@ -23,11 +23,15 @@ class NewsletterPlugin(TemplatedPlugin):
 
     def get_context_data(self, context):
         request = context["request"]
+        # Each block of a page gets ids of its own (a content block and a footer block: review nu57 F7).
+        number = getattr(request, "_shoop_mailchimp_newsletter_blocks", 0) + 1
+        request._shoop_mailchimp_newsletter_blocks = number
+        auto_id = "newsletter-%s" if number == 1 else "newsletter-%d-%%s" % number
         return {
             "request": request,
             "title": self.get_translated_value("title") or _("Newsletter"),
             "text": self.get_translated_value("text", default=""),
-            "form": NewsletterSignupForm(ask_name=bool(self.config.get("ask_name")), auto_id="newsletter-%s",
+            "form": NewsletterSignupForm(ask_name=bool(self.config.get("ask_name")), auto_id=auto_id,
                                          initial=request.session.pop(REJECTED_INPUT, None)),
             "action": reverse(SIGNUP_VIEW_NAME),
             "next_url": request.get_full_path(),

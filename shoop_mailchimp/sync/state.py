@@ -34,7 +34,7 @@ FACT_FIELDS = ("email", "shop_email", "opt_in", "member_status", "fingerprint", 
                "applied_tags", "found_tags", "consent_request", "order_statuses", "confirmation_sent_at",
                "customer_sent", "foreign_member", "subscription_moved_from", "tags_compared_at", "consent_made",
                "member_written_from",
-               "members_left")
+               "members_left", "fields_written")
 #: Of those, the ones a Mailchimp-side event may have changed while the row was out.
 MAILCHIMP_SIDE_FIELDS = ("email", "member_status", "opt_in")
 #: Written by a close only where they still hold their value of claim time: Mailchimp-side facts, a shopper's
@@ -345,7 +345,7 @@ def forget_audience(shop_id, kind, withdrawn):
     forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
                      shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
                      consent_sent_at=None, mailchimp_fact_at=None, tags_compared_at=None, members_left=[],
-                     member_written_from=None)
+                     member_written_from=None, fields_written=None)
     # A lost attempt (a token no live lease holds: its worker died, its answer never came, it gave up) is forgotten
     # too; a send out now keeps its claim, so that its close still records what its writes did (a customer PUT that
     # reaches the store created again in the new audience writes a member there).
@@ -462,6 +462,13 @@ def remember_member_ids(member_ids):
             unique_email_id=Case(*[When(id=pk, then=Value(member_id)) for pk, member_id in chunk],
                                  default=F("unique_email_id")))
     return updated
+
+
+def erasures_waiting(shop_id, kind, email=None):
+    """The shop's erasures recorded but not yet done in Mailchimp's audience (of ``email`` only, matched
+    case-insensitively, when given): what they know of the address's member is still to act on."""
+    rows = SyncState.objects.filter(shop_id=shop_id, kind=kind, erase=True).exclude(member_status=ERASED)
+    return rows if email is None else rows.filter(email__iexact=email)
 
 
 def rows_with_members_left(shop_id, kind):
@@ -631,7 +638,7 @@ def extend_lease(token, seconds, batch_id=""):
 
 
 #: What a send notes on its row before its requests go out (:func:`note_before_sending`).
-NOTED_BEFORE_SENDING = ("move_sent_to", "consent_unanswered")
+NOTED_BEFORE_SENDING = ("move_sent_to", "consent_unanswered", "fields_written")
 
 
 def note_before_sending(row, facts):
@@ -661,9 +668,10 @@ def note_sending_together(token, noted):
         ids = sorted(values)
         for start in range(0, len(ids), NOTES_PER_STATEMENT):
             chunk = ids[start:start + NOTES_PER_STATEMENT]
+            field = SyncState._meta.get_field(name)
             count += held_by(token).filter(id__in=chunk).update(**{name: Case(
-                *[When(id=row_id, then=Value(values[row_id])) for row_id in chunk],
-                output_field=SyncState._meta.get_field(name))})
+                *[When(id=row_id, then=Value(values[row_id], output_field=field)) for row_id in chunk],
+                output_field=field)})
     for row, facts in noted:
         for name, value in facts.items():
             setattr(row, name, value)

@@ -110,3 +110,21 @@ def test_demo_from_a_fresh_copy(sources):
     assert "Stopping" in demo.output
     assert [pid for pid in children if alive(pid)] == []
     assert not port_in_use(shop_port) and not port_in_use(emulator_port)
+
+    # A second start reuses the database; its emulator starts empty, and the shop sends everything to it again as
+    # never sent (review nu57 F4): Ada's member is there again, her permission withdrawn by the unsubscribe above.
+    again = Demo(sources, shop_port, emulator_port)
+    try:
+        again.wait_for_output("Ctrl-C stops", timeout=120)
+        deadline = time.monotonic() + 60
+        member = None
+        while member is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            state = requests.get(emulator_url + "_emulator/state", timeout=10).json()
+            member = next((member for member in state[DEMO_API_KEY]["lists"][DEMO_LIST_ID]["members"]
+                           if member["email_address"] == "ada.lovelace@gmail.com"), None)
+        assert member is not None and member["status"] != "subscribed", again.output
+    finally:
+        again.process.send_signal(signal.SIGTERM)
+        again.process.wait(timeout=30)
+    assert again.process.returncode == 0, again.output

@@ -25,13 +25,15 @@ FRONT_PAGE_VIEW = "IndexView"
 FRONT_PAGE_PLACEHOLDER = "front_content"
 
 
-def place_newsletter_block(shop, **config):
-    """The block in the front page's content placeholder of the Classic Gray theme, published."""
+def place_newsletter_block(shop, blocks=1, **config):
+    """The block (``blocks`` of them, one row each) in the front page's content placeholder of the Classic Gray
+    theme, published."""
     theme = set_current_theme("shuup.themes.classic_gray", shop)
     layout = Layout(theme, FRONT_PAGE_PLACEHOLDER)
-    layout.begin_row()
-    layout.begin_column({"md": 12})
-    layout.add_plugin(NewsletterPlugin.identifier, config)
+    for _block in range(blocks):
+        layout.begin_row()
+        layout.begin_column({"md": 12})
+        layout.add_plugin(NewsletterPlugin.identifier, config)
     view_config = SavedViewConfig(theme_identifier=theme.identifier, shop=shop, view_name=FRONT_PAGE_VIEW,
                                   status=SavedViewConfigStatus.CURRENT_DRAFT)
     view_config.set_layout_data(layout.placeholder_name, layout)

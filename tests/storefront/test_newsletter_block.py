@@ -42,6 +42,16 @@ def subscribe(client, email, **fields):
 
 
 @pytest.mark.django_db
+def test_two_blocks_on_a_page_have_ids_of_their_own(shop, configuration):
+    """A content block and a footer block: each label points at its own block's input (review nu57 F7)."""
+    place_newsletter_block(shop, blocks=2, ask_name=True)
+    page = Client().get("/").content.decode()
+    ids = re.findall(r'<input[^>]* id="(newsletter-[^"]+)"', page)
+    assert len(ids) == 6 and len(set(ids)) == 6, ids
+    assert sorted(re.findall(r'<label for="(newsletter-[^"]+)"', page)) == sorted(ids)
+
+
+@pytest.mark.django_db
 def test_the_block_renders_where_the_shop_owner_placed_it_with_escaped_texts(shop, configuration):
     place_newsletter_block(shop, title={"en": "<b>News</b> & offers"}, text={"en": "<script>alert(1)</script>"},
                            ask_name=True)

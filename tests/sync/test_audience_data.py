@@ -20,7 +20,7 @@ from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
 from shoop_mailchimp.sync.rounds import run_due_work
-from tests.helpers import make_all_due, member_writes, new_person, order_row, place_order, row_of
+from tests.helpers import make_all_due, member_writes, never_read, new_person, order_row, place_order, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,7 @@ def test_values_mailchimp_would_refuse_are_left_out_and_the_member_is_still_sent
 
 
 def test_until_the_audience_is_read_only_names_are_sent(configuration, mailchimp_account):
+    never_read(configuration)
     person = new_person(phone="+358 40 123 4567")
     drain()
     assert set(member_writes(mailchimp_account[0], person.email)[-1]["body"]["merge_fields"]) == {"FNAME", "LNAME"}
@@ -517,6 +518,7 @@ def test_in_a_burst_a_tag_found_on_the_member_is_not_taken_for_the_shops(burst_s
 
 
 def test_the_account_check_reads_the_fields_and_sends_the_members_again(configuration, mailchimp_account):
+    never_read(configuration)
     person = new_person(phone="+358 40 123 4567")
     drain()
     assert member_of(mailchimp_account, person)["merge_fields"]["PHONE"] == ""
@@ -735,6 +737,7 @@ def test_a_value_mailchimp_refuses_with_the_fields_unchanged_still_fails(configu
     from shoop_mailchimp.sync.kinds import merge_fields
 
     emulator, api_key, list_id = mailchimp_account
+    emulator.clear_requests()
     read_audience_fields(configuration)
     monkeypatch.setattr(merge_fields, "phone_value", lambda *args, **kwargs: "not a phone")
     person = new_person(phone="+358 40 123 4567")

@@ -189,3 +189,24 @@ def owner_signs_up_again_after_a_delete(mailchimp_account, family, carl):
     new, _ = emulator.fire_event(api_key, list_id, "subscribe", family, merges={"FNAME": "Fam", "LNAME": "Owner"})
     assert new["unique_email_id"] != old["unique_email_id"], "setup: a new member"
     return vera, new
+
+
+def owner_resubscribes_on_the_form(configuration, mailchimp_account, email):
+    """The address's owner unsubscribes in Mailchimp, then signs up again on Mailchimp's own form as "Fam Owner"; both
+    webhooks reach the shop, each fired a second after what came before (Mailchimp's ``fired_at`` has whole
+    seconds) and naming the member (``data[id]``), as Mailchimp's do."""
+    import time
+
+    from django.test import Client
+
+    emulator, api_key, list_id = mailchimp_account
+    time.sleep(1.1)
+    member, _ = emulator.fire_event(api_key, list_id, "unsubscribe", email)
+    assert member["status"] == "unsubscribed"
+    assert post_event(Client(), configuration, "unsubscribe", email=email, id=member["unique_email_id"]).status_code \
+        == 200
+    time.sleep(1.1)
+    member, _ = emulator.fire_event(api_key, list_id, "subscribe", email, merges={"FNAME": "Fam", "LNAME": "Owner"})
+    assert member["status"] == "subscribed"
+    assert post_event(Client(), configuration, "subscribe", email=email, id=member["unique_email_id"]).status_code \
+        == 200

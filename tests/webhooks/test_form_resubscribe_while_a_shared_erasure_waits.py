@@ -6,28 +6,13 @@ erasure's row keeps ``opt_in=True``. The later ``subscribe`` is learnt by ``_era
 SUBSCRIBED, consent_made False) but ``opt_in`` stays True, so ``consent_left_with`` (used by ``plan`` for
 ``ErasePlan.withdraw``) still takes the erased contact's old consent as the one the member is subscribed with, and
 ``ErasePlan._keep_member`` -> ``unsubscribe_kept_member`` ends the owner's own signup."""
-import time
-
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact
 
 from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import post_event
+from tests.webhooks.helpers import owner_resubscribes_on_the_form
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
-
-
-def _owner_unsubscribes_then_signs_up_again(configuration, mailchimp_account, email):
-    emulator, api_key, list_id = mailchimp_account
-    time.sleep(1.1)
-    emulator.fire_event(api_key, list_id, "unsubscribe", email)
-    assert post_event(Client(), configuration, "unsubscribe", email=email).status_code == 200
-    assert emulator.get_member(api_key, list_id, email)["status"] == "unsubscribed"
-    time.sleep(1.1)
-    emulator.fire_event(api_key, list_id, "subscribe", email)
-    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
 
 
 @pytest.mark.parametrize("while_erasure_waits", [False, True],
@@ -56,10 +41,10 @@ def test_owners_form_resubscription_survives_a_waiting_shared_erasure(
     assert not row.foreign_member and row.opt_in and row.unique_email_id, "setup: Vera's own member"
     assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed", "setup"
     if not while_erasure_waits:
-        _owner_unsubscribes_then_signs_up_again(configuration, mailchimp_account, family)
+        owner_resubscribes_on_the_form(configuration, mailchimp_account, family)
     PersonContact.objects.get(pk=vera.pk).delete()  # erasure recorded
     if while_erasure_waits:
-        _owner_unsubscribes_then_signs_up_again(configuration, mailchimp_account, family)
+        owner_resubscribes_on_the_form(configuration, mailchimp_account, family)
     send_due(rounds=3)
     assert PersonContact.objects.filter(pk=carl.pk).exists()
     member = emulator.get_member(api_key, list_id, family)

@@ -6,27 +6,13 @@ erasure's row keeps ``opt_in=True``. ``_erasures_learn_subscribe`` then learns t
 SUBSCRIBED, consent_made False) but not that the consent the row last sent is gone, so ``ErasePlan._delete_own_member``
 takes ``self.row.opt_in`` as "this contact's consent went to it" and deletes the member for good (a permanent delete
 bars the address from the API: the owner's explicit signup is lost)."""
-import time
-
 import pytest
-from django.test import Client
 from shuup.core.models import PersonContact
 
 from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import post_event
+from tests.webhooks.helpers import owner_resubscribes_on_the_form
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
-
-
-def _owner_unsubscribes_then_signs_up_again(configuration, mailchimp_account, email):
-    emulator, api_key, list_id = mailchimp_account
-    time.sleep(1.1)
-    emulator.fire_event(api_key, list_id, "unsubscribe", email)
-    assert post_event(Client(), configuration, "unsubscribe", email=email).status_code == 200
-    time.sleep(1.1)
-    emulator.fire_event(api_key, list_id, "subscribe", email, merges={"FNAME": "Fam", "LNAME": "Owner"})
-    assert post_event(Client(), configuration, "subscribe", email=email).status_code == 200
-    assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed"
 
 
 @pytest.mark.parametrize("while_erasure_waits", [False, True],
@@ -53,10 +39,10 @@ def test_owners_form_resubscription_survives_a_waiting_erasure(
     assert not row.foreign_member and row.opt_in and row.unique_email_id, "setup: Vera's own member"
     assert emulator.get_member(api_key, list_id, email)["status"] == "subscribed", "setup"
     if not while_erasure_waits:
-        _owner_unsubscribes_then_signs_up_again(configuration, mailchimp_account, email)
+        owner_resubscribes_on_the_form(configuration, mailchimp_account, email)
     PersonContact.objects.get(pk=vera.pk).delete()  # erasure recorded
     if while_erasure_waits:
-        _owner_unsubscribes_then_signs_up_again(configuration, mailchimp_account, email)
+        owner_resubscribes_on_the_form(configuration, mailchimp_account, email)
     send_due(rounds=3)
     member = emulator.get_member(api_key, list_id, email)
     assert member is not None and member["status"] == "subscribed", (

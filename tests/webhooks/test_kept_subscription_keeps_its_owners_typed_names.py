@@ -1,5 +1,5 @@
-"""Found by independent review aud53 (issue 19) of 801711b, F3 (open, a strict expected failure: the row keeps no digest
-of the fields its sends wrote on its own member, so an erasure cannot tell them from what the owner typed; data loss):
+"""Found by independent review aud53 (issue 19) of 801711b, F3 (fixed: the row keeps a digest of each merge field its
+sends wrote, ``SyncState.fields_written``, and an erasure clears only those that still hold it; data loss):
 ``ErasePlan._delete_own_member`` keeps a member its owner subscribed (``subscribed_by_others``: subscribed on
 Mailchimp's own form after the erased contact's last send, which never sent a consent) and now clears EVERY mapped merge
 field on it (``dict.fromkeys(self.mapped_tags, "")``), whatever it holds. The names the owner typed on Mailchimp's
@@ -14,10 +14,7 @@ from tests.helpers import new_person, send_due
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
-@pytest.mark.parametrize("typed", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-    "open (aud53 F3): an erasure clears every mapped field of a member kept as its owner's subscription, the names "
-    "its owner typed too (no digest of what the contact's sends wrote)")))],
-    ids=["control-owner-typed-no-names", "owner-typed-their-names"])
+@pytest.mark.parametrize("typed", [False, True], ids=["control-owner-typed-no-names", "owner-typed-their-names"])
 def test_a_kept_form_subscription_keeps_the_names_its_owner_typed(configuration, mailchimp_account, settings, typed):
     """Harm (data loss): the subscriber of family@ signed up on Mailchimp's form as "Fam Owner"; the shop's erasure of
     Bob (whose sends never carried a consent) keeps their subscription but blanks their names: campaigns greet them

@@ -1,5 +1,5 @@
-"""Found by independent review aud53 (issue 19) of 801711b, F2 (open, a strict expected failure: a send that finds no
-member at the row's address creates one and takes its id, and never looks for the one that moved; GDPR, consent):
+"""Found by independent review aud53 (issue 19) of 801711b, F2 (fixed: a send whose write answers with another member
+than the row's looks its own up by id, and remembers it as a member left; GDPR, consent):
 ``ErasePlan._own_member_moved_away`` finds the contact's member moved away in Mailchimp only by the row's
 ``unique_email_id``. When the contact was sent once more after the move (its upemail not heard yet; a name corrected),
 the send found no member at the row's address and CREATED a new one there (``ContactPlan``: no follow by id on an
@@ -14,9 +14,7 @@ from tests.helpers import new_person, send_due
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
-@pytest.mark.parametrize("resent", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-    "open (aud53 F2): a send that finds no member at the row's address creates one and takes its id; the member "
-    "that moved in Mailchimp is forgotten")))], ids=["control-not-resent", "resent-after-the-move"])
+@pytest.mark.parametrize("resent", [False, True], ids=["control-not-resent", "resent-after-the-move"])
 def test_erasure_reaches_her_moved_member_after_a_resend(configuration, mailchimp_account, settings, resent):
     """Harm (GDPR + consent): Vera is erased in the shop; her own member in Mailchimp (moved by her to home@ on
     Mailchimp's profile page) keeps her names and stays subscribed by her erased consent, for good.

@@ -1,10 +1,10 @@
-"""Found by independent review aud54 (issue 19) of 61e8bef, F2 (open, a strict expected failure, as aud53 F3: no digest
-of what the row wrote; data loss): ``ErasePlan._erase_shared_own_member`` leaves a member its owner re-created at the
-erased contact's shared address alone only while it is subscribed or pending; one that is not (its owner unsubscribed
-since) goes to ``_keep_member``, which clears every mapped merge field on it (and writes it unsubscribed again). That
-member is not the one the erased contact's sends wrote (another ``unique_email_id``, no signup stamp of the row:
-``created_again``) and none of the erased person's data is on it: the names its owner typed on Mailchimp's form are
-wiped. The unshared path (``_delete_own_member``: ``replaced``) leaves such a member as it is."""
+"""Found by independent review aud54 (issue 19) of 61e8bef, F2 (fixed, as aud53 F3: the row keeps a digest of each merge
+field its sends wrote, ``SyncState.fields_written``; data loss): ``ErasePlan._erase_shared_own_member`` leaves a member
+its owner re-created at the erased contact's shared address alone only while it is subscribed or pending; one that is
+not (its owner unsubscribed since) goes to ``_keep_member``, which clears every mapped merge field on it (and writes it
+unsubscribed again). That member is not the one the erased contact's sends wrote (another ``unique_email_id``, no signup
+stamp of the row: ``created_again``) and none of the erased person's data is on it: the names its owner typed on
+Mailchimp's form are wiped. The unshared path (``_delete_own_member``: ``replaced``) leaves such a member as it is."""
 import pytest
 from shuup.core.models import PersonContact
 
@@ -14,9 +14,7 @@ from tests.webhooks.helpers import owner_signs_up_again_after_a_delete
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
 
-@pytest.mark.parametrize("carl", [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-    "open (aud54 F2): a re-created, unsubscribed member at a shared address is cleared of its owner's names (no "
-    "digest of what the contact's sends wrote)")))], ids=["control-address-not-shared", "carl-shares-the-address"])
+@pytest.mark.parametrize("carl", [False, True], ids=["control-address-not-shared", "carl-shares-the-address"])
 def test_erasure_of_a_shared_address_keeps_the_names_on_its_owners_recreated_unsubscribed_member(
         configuration, mailchimp_account, settings, carl):
     """Harm (data loss): the owner of family@ signed up again on Mailchimp's form as "Fam Owner", then unsubscribed;

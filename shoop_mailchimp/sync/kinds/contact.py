@@ -857,7 +857,17 @@ class ContactPlan:
             if asked in CONSENTED:
                 noted["consent_unanswered"] = asked
                 break
+        written = self.fields_written
+        if written is not None and written != self.row.fields_written:
+            noted["fields_written"] = written
         return noted
+
+    @property
+    def fields_written(self):
+        """:attr:`SyncState.fields_written` once this send's member write may have landed (None: it carries no merge
+        field of the contact's)."""
+        merge_fields = None if self.member_unchanged else self.member.get("merge_fields")
+        return fields_written(self.row.fields_written, merge_fields) if merge_fields else None
 
     @property
     def confirmation_needs_answer(self):
@@ -1105,8 +1115,12 @@ class ContactPlan:
                 member_status = member.get("status", "")
                 log("member.consent", "%s was in the audience already (as %s): the consent just given in the shop "
                     "was sent as a change" % (self.email, self.row.member_status or "a member the shop never told"))
+            if self._wrote_another_member(member):
+                yield from self._remember_own_member_moved_away(log)
             self.written = written_facts(self.email, member_status, self.permission, self.decides_consent(status),
                                          self.request_done, written_from=self.row.claimed_at)
+            if not self.member_data_left_out and self.fields_written is not None:
+                self.written["fields_written"] = self.fields_written
             if link_on_move or restored:
                 self.written["consent_request"] = consent.request_left(ConsentRequest.SIGNUP, member_status)
             if self.subscription_moved_from is not None:
@@ -1178,6 +1192,8 @@ class ContactPlan:
             outcome.facts["subscription_moved_from"] = self.subscription_moved_from
         if self.members_left is not None:
             outcome.facts["members_left"] = self.members_left
+        if "fields_written" in self.written:
+            outcome.facts["fields_written"] = self.written["fields_written"]
         made = self.consent_made_fact(status, status_before, member_status)
         if made is not None:
             outcome.facts["consent_made"] = made
@@ -1246,13 +1262,43 @@ class ContactPlan:
         member = yield from read_member(self.configuration.list_id, self.previous_email, "status,merge_fields")
         if member is None:
             return  # deleted in Mailchimp meanwhile: nothing stays under the old address
+        self._remember_left(self.previous_email, self.row.unique_email_id,
+                            members.ARCHIVED if archiving else member.get("status", ""), member)
+
+    def _remember_left(self, email, unique_email_id, status, member):
+        """``member`` (as read, with its merge fields), a member of the contact's own at ``email`` that its later
+        sends no longer write, is kept in :attr:`SyncState.members_left` (its entry replacing one of the address):
+        its erasure reaches it, and clears only what the contact's data is there (:func:`left_field_digests`)."""
         known = self.members_left if self.members_left is not None else getattr(self.row, "members_left", None)
-        left = [dict(entry) for entry in known or []
-                if address_key(entry.get("email", "")) != address_key(self.previous_email)]
-        self.members_left = left + [{
-            "email": self.previous_email, "unique_email_id": self.row.unique_email_id,
-            "status": members.ARCHIVED if archiving else member.get("status", ""),
+        self.members_left = [dict(entry) for entry in known or []
+                             if address_key(entry.get("email", "")) != address_key(email)] + [{
+            "email": email, "unique_email_id": unique_email_id, "status": status,
             "fields": left_field_digests(member.get("merge_fields") or {})}]
+
+    def _wrote_another_member(self, member):
+        """The write at the row's own address answered with another member than the contact's own that the row's
+        sends wrote there (``unique_email_id``; not one the row knows as its owner's, ``foreign_member``): none was
+        there any more, and the write created one (or reached its owner's)."""
+        known = self.row.unique_email_id
+        return bool(known) and not self.row.foreign_member and _same(self.row.email, self.email) and member.get(
+            "unique_email_id") not in ("", None, known)
+
+    def _remember_own_member_moved_away(self, log):
+        """Step, after :meth:`_wrote_another_member`: the contact's own member is looked up by its id. Moved by its
+        owner in Mailchimp (the ``upemail`` not heard of yet), it still holds the contact's data and the subscription
+        its consent gave: remembered as a member left, so that the contact's erasure reaches it (review aud53 F2: the
+        row took the new member's id, and the moved one was recorded nowhere). Deleted there, it is found nowhere."""
+        list_id = self.configuration.list_id
+        found = yield from member_address(list_id, self.row.unique_email_id)
+        if found is None or _same(found, self.email):
+            return
+        member = yield from read_member(list_id, found, "status,merge_fields")
+        if member is None:
+            return
+        self._remember_left(found, self.row.unique_email_id, member.get("status", ""), member)
+        log("member.email", "%s: the member this contact's sends wrote there is at %s now (moved in Mailchimp); a new "
+            "one was written at the contact's address, and the moved one is remembered for the contact's erasure" % (
+                self.email, found))
 
     def _member_moved_meanwhile(self, log):
         """Step: Mailchimp holds no member at the address the contact leaves. An earlier attempt may have moved it
@@ -1354,11 +1400,7 @@ class ContactPlan:
             yield Operation("DELETE", member_path(self.configuration.list_id, self.lost_move_to))
         except MailchimpNotFound:
             return
-        known = self.members_left if self.members_left is not None else getattr(self.row, "members_left", None)
-        self.members_left = [dict(entry) for entry in known or []
-                             if address_key(entry.get("email", "")) != address_key(self.lost_move_to)] + [{
-            "email": self.lost_move_to, "unique_email_id": held.get("unique_email_id", ""),
-            "status": members.ARCHIVED, "fields": left_field_digests(held.get("merge_fields") or {})}]
+        self._remember_left(self.lost_move_to, held.get("unique_email_id", ""), members.ARCHIVED, held)
         log("member.archived", "%s was archived: an earlier attempt whose answer was lost created this contact's "
             "member there, and no contact of the shop has the address now" % self.lost_move_to)
 
@@ -1711,6 +1753,32 @@ def field_digest(value):
 def left_field_digests(merge_fields):
     """``{tag: digest}`` of the merge fields a member left by its contact holds (the empty ones hold nothing)."""
     return {tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})}
+
+
+#: How many values of each merge field ``SyncState.fields_written`` remembers (a write whose answer was lost, and the
+#: ones before it, may each be what the member holds).
+DIGESTS_PER_FIELD = 4
+
+
+def fields_written(known, merge_fields):
+    """``SyncState.fields_written`` once a member write carrying ``merge_fields`` (the contact's data) may have landed:
+    each field written remembers the digest of its value beside those of the last values before it (the write may
+    not land, its answer lost: the member then holds an earlier one). Noted before the write goes out."""
+    written = {tag: list(digests) for tag, digests in (known or {}).items()}
+    for tag, value in (merge_fields or {}).items():
+        if value not in ("", None, {}):
+            digest = field_digest(value)
+            earlier = [other for other in written.get(tag, []) if other != digest]
+            written[tag] = ([digest] + earlier)[:DIGESTS_PER_FIELD]
+    return written
+
+
+def still_written(digests, merge_fields):
+    """The merge tags of a member (``merge_fields`` as read) that still hold what ``digests`` (``{tag: digest}``, or
+    ``{tag: [digest, ...]}``) say a write put there."""
+    held = {tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})}
+    return sorted(tag for tag, digest in (digests or {}).items()
+                  if tag in held and held[tag] in ([digest] if isinstance(digest, str) else digest))
 
 
 def member_address(list_id, unique_email_id):
@@ -2123,6 +2191,9 @@ class ErasePlan:
         self.refused = []
         self.address_done = self.noted_done = False
         self.members_left_done = []
+        #: Whether a step unsubscribed a member the contact's consent subscribed: that consent is ended, also when a
+        #: later step stops the erasure (:attr:`written`).
+        self.consent_ended = False
 
     def run(self, log):
         yield from self.erase_members(log)
@@ -2164,7 +2235,7 @@ class ErasePlan:
         try:
             yield from steps
         except MailchimpAPIError as error:
-            if errors.is_transient(error) or errors.is_auth_problem(error) or isinstance(error, MailchimpNotFound):
+            if not errors.is_refused_for_good(error) or errors.is_not_found(error):
                 raise
             self.refused.append(error)
             log("member.delete_permanent", "Mailchimp refused a step of the erasure (%s): the erased person's data "
@@ -2182,10 +2253,12 @@ class ErasePlan:
         there is not its owner's; with the noted address's member handled too, the row names no address any more.
         The members left: only those not done yet."""
         facts = {}
-        if self.address_done:
+        if self.address_done or self.consent_ended:
+            # A consent a step ended before a later one failed is not ended again by the retry: a subscription its
+            # address's owner makes meanwhile is theirs (review aud55, a lead).
             facts.update(opt_in=None, consent_made=False)
-            if self.noted_done:
-                facts.update(email="", foreign_member=None)
+        if self.address_done and self.noted_done:
+            facts.update(email="", foreign_member=None)
         left = getattr(self.row, "members_left", None) or []
         if self.members_left_done:
             facts["members_left"] = [member for member in left if member not in self.members_left_done]
@@ -2211,6 +2284,7 @@ class ErasePlan:
                     self.row.consent_changed_at or timezone.now(), self.learnt, log,
                     "%s; its subscription was the one this contact's consent made, and no other contact of the shop "
                     "with the address consents" % why)
+                self.consent_ended = True
             else:
                 log("member.kept", why)
         elif self.row.email:
@@ -2251,9 +2325,7 @@ class ErasePlan:
         to edit it (Mailchimp may keep archived contacts as they are) is logged: the erasure goes on."""
         email = left.get("email", "")
         if "fields" in left:
-            held = member.get("merge_fields") or {}
-            tags = sorted(tag for tag, digest in left["fields"].items()
-                          if tag in held and held[tag] not in ("", None, {}) and field_digest(held[tag]) == digest)
+            tags = still_written(left["fields"], member.get("merge_fields") or {})
         else:
             tags = self.mapped_tags + self.unmapped_tags
         body = {"merge_fields": dict.fromkeys(tags, "")}
@@ -2265,7 +2337,7 @@ class ErasePlan:
         except MailchimpNotFound:
             return
         except MailchimpAPIError as error:
-            if errors.is_transient(error) or errors.is_auth_problem(error):
+            if not errors.is_refused_for_good(error):
                 raise
             log("member.kept", "%s was not deleted (erasure): %s; Mailchimp refused to clear the erased contact's "
                 "data from it: %s" % (email, why, error))
@@ -2273,6 +2345,17 @@ class ErasePlan:
         self.learnt.append(MemberDataErased(email, self.row.object_id))
         log("member.kept", "%s was not deleted (erasure): the contact left that member, and %s; the erased "
             "contact's data were cleared from it" % (email, why))
+
+    def _erased_fields(self, email, tags):
+        """Step: ``{tag: ""}`` of the merge fields to clear on the member at ``email`` that stays: those that still
+        hold what the contact's sends wrote there (``SyncState.fields_written``), not what its owner typed since
+        (review aud53 F3, aud54 F2: the names an owner typed on Mailchimp's form were wiped). A row sent before the
+        digests were kept: every field of ``tags`` (the ones the shop fills)."""
+        digests = getattr(self.row, "fields_written", None)
+        if digests is None:
+            return dict.fromkeys(tags, "")
+        member = yield from read_member(self.configuration.list_id, email, "merge_fields")
+        return dict.fromkeys(still_written(digests, (member or {}).get("merge_fields") or {}), "")
 
     def _clear_erased_data(self, email, cleared, interests=None):
         """Step: the erased contact's merge fields (``cleared``: {tag: ""}) and group interests off, on a member that
@@ -2298,12 +2381,10 @@ class ErasePlan:
             yield from self._keep_member(log)
             return
         # The member at the address first: a refusal at the moved one must not keep the erased data here (aud54 F3).
-        if here is None:
-            pass
-        elif here.get("status") not in CONSENTED or created_by_an_earlier_attempt(
-                here, self.row, signup_second_shared(self.row, email)):
+        if here is not None and (here.get("status") not in CONSENTED or created_by_an_earlier_attempt(
+                here, self.row, signup_second_shared(self.row, email))):
             yield from self._keep_member(log)
-        else:
+        elif here is not None:
             log("member.kept", "%s was not deleted nor written (erasure): the member there is %s, not one this "
                 "contact's sends wrote (its owner signed up again since)" % (email, here.get("status", "")))
         moved_to = yield from member_address(list_id, self.row.unique_email_id)
@@ -2352,7 +2433,7 @@ class ErasePlan:
         if subscribed_by_others:
             # The subscription is its owner's; the names and groups this contact's sends wrote there go (review
             # aud52 F2: they stayed for good).
-            cleared = dict.fromkeys(self.mapped_tags, "")
+            cleared = yield from self._erased_fields(email, self.mapped_tags)
             interests = dict.fromkeys(self.interest_ids, False) if self.interest_ids else None
             if cleared or interests:
                 yield from self._clear_erased_data(email, cleared, interests)
@@ -2398,22 +2479,25 @@ class ErasePlan:
         whoever writes the member under the consent rules writes theirs: :class:`MemberDataErased`); and when none
         of them consents, it is unsubscribed in the same write (:func:`unsubscribe_kept_member`). ``email``: where
         the member is, when not at the row's address (moved in Mailchimp), and ``withdraw`` decided for it."""
-        cleared = self.cleared if email is None else self.mapped_tags  # found by its id: the contact's own
+        carries = self.cleared if email is None else self.mapped_tags  # found by its id: the contact's own
         email = email or self.row.email
         withdraw = self.withdraw if withdraw is None else withdraw
         why = ("%s was not deleted (erasure): another contact of the shop has the address, and the member is theirs "
                "too" % email)
-        cleared = dict.fromkeys(cleared, "")
+        cleared = (yield from self._erased_fields(email, carries)) if carries else {}
         # The erased contact's data was written there: its groups' interests go too (aud37 F4).
-        interests = dict.fromkeys(self.interest_ids, False) if cleared and self.interest_ids else None
+        interests = dict.fromkeys(self.interest_ids, False) if carries and self.interest_ids else None
         if withdraw:
             yield from unsubscribe_kept_member(
                 self.configuration.list_id, email, self.row.object_id, self.row.consent_changed_at or timezone.now(),
                 self.learnt, log, why, merge_fields=cleared, interests=interests)
-        elif cleared:
-            if (yield from self._clear_erased_data(email, cleared, interests)):
+            self.consent_ended = True
+        elif carries:
+            if not (cleared or interests):
+                log("member.kept", "%s; none of the erased contact's data is on it any more" % why)
+            elif (yield from self._clear_erased_data(email, cleared, interests)):
                 log("member.kept", "%s; the erased contact's data was cleared from it (%s)" % (why, ", ".join(sorted(
-                    cleared))))
+                    cleared)) or "its groups"))
         else:
             yield from erase_member(self.configuration.list_id, email, True, log)
         # The others write the member again: what the address's contacts share (tags, groups, orders) counted the
@@ -2627,6 +2711,8 @@ def _read_customers(configuration, row, results, facts):
                            learnt=_batch_learnt(row, facts), contact_id=row.object_id, seen_at=row.last_synced_at,
                            foreign_member=facts.get("foreign_member"), compared_at=row.claimed_at)
     _record_consent_made(outcome.facts, facts)
+    if not facts.get("member_skipped"):
+        outcome.facts.update(_batch_fields_written(row, facts))
     return outcome
 
 
@@ -2648,7 +2734,15 @@ def _written_in_batch(row, facts, decided, consent_request=""):
                             written_from=row.claimed_at)
     if facts.get("foreign_member") is not None:
         written["foreign_member"] = facts["foreign_member"]
+    written.update(_batch_fields_written(row, facts))
     return written
+
+
+def _batch_fields_written(row, facts):
+    """``{"fields_written": ...}`` when the row's member write in a batch carried the contact's merge fields, else
+    ``{}`` (:func:`fields_written`)."""
+    merge_fields = json.loads((facts.get("member_write") or {}).get("body") or "{}").get("merge_fields")
+    return {"fields_written": fields_written(row.fields_written, merge_fields)} if merge_fields else {}
 
 
 def _batch_learnt(row, facts):
@@ -2695,8 +2789,8 @@ def erasures_not_sent(shop_id):
     """``{contact id: its row}`` of the erasures recorded but not yet sent to Mailchimp's audience, of rows that may
     have a member there: they name an address, a send of theirs whose answer never came noted one, or they left
     members under earlier addresses."""
-    return {row.object_id: row for row in SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=True).exclude(
-        member_status=members.ERASED) if row.email or row.move_sent_to or row.members_left}
+    return {row.object_id: row for row in state.erasures_waiting(shop_id, KIND)
+            if row.email or row.move_sent_to or row.members_left}
 
 
 def forget_audience(shop_id):
