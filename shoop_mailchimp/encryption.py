@@ -9,10 +9,12 @@ old one stay readable until ``manage.py mailchimp_rotate_keys`` re-encrypts them
 secret string, not a Fernet key: the Fernet key is derived from it with HKDF-SHA256 and a fixed
 salt of this app's own, so a string also used elsewhere (Django's SECRET_KEY) yields an
 unrelated key. Without the setting the one entry is SECRET_KEY; docs/security.rst tells the
-trade-off.
+trade-off. The same keys make the digests of merge field values the sync keeps (:func:`digests`).
 """
 import base64
 import functools
+import hashlib
+import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -25,6 +27,10 @@ from shoop_mailchimp.conf import SETTING_NAME, get_setting
 #: Changing either makes every stored value unreadable.
 HKDF_SALT = b"shoop_mailchimp.encryption"
 HKDF_INFO = b"api key at rest"
+#: The key of :func:`digests` (changing it makes every stored digest unmatched).
+DIGEST_INFO = b"merge field digests"
+#: Hex digits of a digest: a match by chance among a field's few values is out of the question.
+DIGEST_LENGTH = 16
 
 
 class UndecryptableValue(Exception):
@@ -53,6 +59,22 @@ def derive_fernet_key(secret):
 @functools.lru_cache(maxsize=16)
 def _fernets(secrets):
     return [Fernet(derive_fernet_key(secret)) for secret in secrets]
+
+
+@functools.lru_cache(maxsize=16)
+def _digest_keys(secrets):
+    return [HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT, info=DIGEST_INFO).derive(
+        secret.encode("utf-8")) for secret in secrets]
+
+
+def digests(text):
+    """Every digest ``text`` may have been stored under, the newest first: keyed (HMAC-SHA256) with each configured
+    key, so that a stored digest of a short value (a birthday, a phone number) cannot be reversed by trying every
+    value without the key; and the unkeyed one of digests stored before they were keyed. Compare with all; store
+    the first."""
+    data = text.encode("utf-8")
+    return [hmac.new(key, data, hashlib.sha256).hexdigest()[:DIGEST_LENGTH]
+            for key in _digest_keys(configured_secrets())] + [hashlib.sha256(data).hexdigest()[:DIGEST_LENGTH]]
 
 
 def encrypt(text):

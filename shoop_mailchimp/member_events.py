@@ -52,6 +52,7 @@ def handle_event(configuration, event, source="webhook", states=None, told_ids=N
                              % (event["type"], data.get("list_id", ""), configuration.list_id))
     else:
         handler = HANDLERS.get(event["type"], handle_log_only)
+        event = dict(event, source=source)
         result = handler(configuration, event, states) if told_ids is None else handler(
             configuration, event, states, told_ids=told_ids)
     extra.update(result.details)
@@ -185,9 +186,11 @@ def decided_since(contact_ids, fired_at):
 def handle_subscribe(configuration, event, states=None):
     email = event["data"]["email"]
     # After an attempt whose end the row never learnt (an erasure's unsubscribe whose answer was lost, aud56 F3), a
-    # subscription is its owner's: the attempt's withdrawal, or the consent it carried, is not sent again over it.
-    _erasures_learn(configuration, event, email, lost_facts={"opt_in": None, "consent_unanswered": ""},
-                    member_status=SUBSCRIBED, consent_made=False)
+    # subscription is its owner's: the attempt's withdrawal, or the consent it carried, is not sent again over it. Not
+    # a reconciliation's: the status it read may be that attempt's own write (aud57 F2), where Mailchimp's webhook,
+    # which the shop's own writes never fire, is its owner's or a marketer's act.
+    lost_facts = {"opt_in": None, "consent_unanswered": ""} if event.get("source", "webhook") == "webhook" else None
+    _erasures_learn(configuration, event, email, lost_facts=lost_facts, member_status=SUBSCRIBED, consent_made=False)
     states, refusal = _applicable(configuration, event, email, states)
     if refusal:
         return refusal

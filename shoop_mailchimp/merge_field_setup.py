@@ -6,7 +6,7 @@ again when what member writes carry changed).
 from django.db import transaction
 
 from shoop_mailchimp.mailchimp import resources
-from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, is_transient
+from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, is_refused_for_good
 from shoop_mailchimp.models import MailchimpConfiguration
 from shoop_mailchimp.sync.kinds import merge_fields
 from shoop_mailchimp.sync.kinds.audience_fields import store_merge_fields
@@ -32,8 +32,8 @@ def create_merge_fields(configuration, session, keys):
             try:
                 resources.create_merge_field(session, configuration.list_id, body)
             except MailchimpAPIError as error:
-                if is_transient(error):
-                    raise
+                if not is_refused_for_good(error):
+                    raise  # a passing failure, or the key refused: the job's, not this field's
                 refusals.append("%s: %s" % (body["tag"], error.detail or error.title))
                 continue
             created.append(body["tag"])

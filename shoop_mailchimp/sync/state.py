@@ -14,6 +14,7 @@ Invariants
 It knows no kind: a kind's rules choose the objects or rows (its module in :mod:`shoop_mailchimp.sync.kinds`, or
 the consent rules of :mod:`shoop_mailchimp.member_events`) and pass them in with the kind; the writes are here.
 """
+import functools
 import uuid
 from collections import defaultdict
 from datetime import timedelta
@@ -188,7 +189,7 @@ def requeue(shop_id, kind, object_ids, only_known=False):
                                        for pk in ids], ignore_conflicts=True)
     updated = 0
     for start in range(0, len(ids), IDS_PER_STATEMENT):
-        updated += _update_unlocked(_rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).filter(erase=False),
+        updated += _queue_unlocked(_rows(shop_id, kind, ids[start:start + IDS_PER_STATEMENT]).filter(erase=False),
                                     **_pending_now(now))
     return bool(updated)
 
@@ -339,8 +340,8 @@ def forget_audience(shop_id, kind, withdrawn):
     forgets its address too. Returns how many rows were queued."""
     withdrawn = sorted(withdrawn)
     for start in range(0, len(withdrawn), IDS_PER_STATEMENT):
-        _update_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
-                         consent_request=ConsentRequest.UNSUBSCRIBE)
+        _queue_unlocked(SyncState.objects.filter(id__in=withdrawn[start:start + IDS_PER_STATEMENT]),
+                        consent_request=ConsentRequest.UNSUBSCRIBE)
     rows = SyncState.objects.filter(shop_id=shop_id, kind=kind)
     forgotten = dict(fingerprint=cleared_fingerprint(), refused_fingerprint="", last_synced_at=None, email="",
                      shop_email="", member_status="", opt_in=None, unique_email_id="", applied_tags="", found_tags="",
@@ -372,8 +373,8 @@ def requeue_ids(state_ids, statuses, now=None):
     many were queued."""
     state_ids = sorted(state_ids)
     now = now or timezone.now()
-    return sum(_update_unlocked(SyncState.objects.filter(id__in=state_ids[start:start + IDS_PER_STATEMENT],
-                                                         status__in=statuses), **_pending_now(now))
+    return sum(_queue_unlocked(SyncState.objects.filter(id__in=state_ids[start:start + IDS_PER_STATEMENT],
+                                                        status__in=statuses), **_pending_now(now))
                for start in range(0, len(state_ids), IDS_PER_STATEMENT))
 
 
@@ -430,9 +431,9 @@ def rewrite_rows(state_ids):
 def _requeue(rows, **resets):
     """Queue ``rows`` again (with ``resets``) for an admin's job or button: never waiting for a row while
     holding others (see :func:`_update_unlocked`), so that it cannot deadlock a shop's transaction. Called
-    outside a transaction, a row a shop's transaction holds is updated once that commits; inside one it is
-    left as it is (the shop's transaction queues it anyway, without the resets)."""
-    return _update_unlocked(rows, **resets, **_pending_now(timezone.now()))
+    outside a transaction, a row a shop's transaction holds is updated once that commits; inside one, once the
+    caller's commits (:func:`_update_unlocked`)."""
+    return _queue_unlocked(rows, **resets, **_pending_now(timezone.now()))
 
 
 def resend_failed(shop_id, state_ids=None):
@@ -441,14 +442,14 @@ def resend_failed(shop_id, state_ids=None):
     rows = SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.FAILED)
     if state_ids is not None:
         rows = rows.filter(id__in=state_ids)
-    return _update_unlocked(rows, status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(),
-                            lease_until=None, refused_fingerprint="")
+    return _queue_unlocked(rows, status=SyncStatus.PENDING, attempts=0, next_attempt_at=timezone.now(),
+                           lease_until=None, refused_fingerprint="")
 
 
 def make_due(shop_id):
     """Pending rows waiting for a backoff are tried at the next drain ("Send pending now")."""
-    return _update_unlocked(SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.PENDING),
-                            next_attempt_at=timezone.now())
+    return _queue_unlocked(SyncState.objects.filter(shop_id=shop_id, status=SyncStatus.PENDING),
+                           next_attempt_at=timezone.now())
 
 
 def remember_member_ids(member_ids):
@@ -595,26 +596,42 @@ def _claimed(rows):
     return SyncState.objects.filter(id__in=[row.id for row in rows], claimed_by__in={row.claimed_by for row in rows})
 
 
-def _update_unlocked(rows, **changes):
+def _queue_unlocked(rows, **changes):
+    """:func:`_update_unlocked` for changes that queue rows (due, resets, a consent request): inside a transaction,
+    a row it passes over is queued once the transaction commits (review pg58 F4: a withdrawal a batch learnt never
+    reached the row of another shop a transaction held at that moment, one that then rolled back)."""
+    return _update_unlocked(rows, skipped_after_commit=True, **changes)
+
+
+def _update_unlocked(rows, skipped_after_commit=False, **changes):
     """``rows.update(**changes)`` that cannot deadlock with a shop's transaction; returns the rows updated.
 
     On PostgreSQL a multi-row UPDATE locks rows one after the other, and waits for a row a shop's
     transaction holds (a contact saved meanwhile) while it holds the others; if that transaction then
     wants one of those, the two deadlock and PostgreSQL aborts one, possibly the shop's request. So the
     rows are locked with SKIP LOCKED, and those skipped are updated one per statement, each waiting while
-    holding nothing else. Inside a transaction (whose earlier rows stay locked) the skipped rows are left
-    as they are; the caller says what becomes of them."""
+    holding nothing else. Inside a transaction (whose earlier rows stay locked) the skipped rows are left as
+    they are (a lease, a hand-over: they stay with the claim), or, ``skipped_after_commit``, updated so once it
+    commits (not counted)."""
     if not connection.features.has_select_for_update_skip_locked:
         return rows.update(**changes)
     in_transaction = not transaction.get_autocommit()
-    candidates = set() if in_transaction else set(rows.values_list("id", flat=True))
+    candidates = set(rows.values_list("id", flat=True)) if skipped_after_commit or not in_transaction else set()
     with transaction.atomic():
         locked = list(rows.select_for_update(skip_locked=True).values_list("id", flat=True))
         updated = sum(rows.filter(id__in=locked[start:start + IDS_PER_STATEMENT]).update(**changes)
                       for start in range(0, len(locked), IDS_PER_STATEMENT))
-    for row_id in sorted(candidates - set(locked)):
-        updated += rows.filter(id=row_id).update(**changes)
+    skipped = sorted(candidates - set(locked))
+    if in_transaction and skipped_after_commit:
+        transaction.on_commit(functools.partial(_update_each, rows, skipped, changes))
+    elif not in_transaction:
+        updated += _update_each(rows, skipped, changes)
     return updated
+
+
+def _update_each(rows, row_ids, changes):
+    """``changes`` on each of ``rows`` with these ids, one statement each (waiting for its lock, holding none)."""
+    return sum(rows.filter(id=row_id).update(**changes) for row_id in row_ids)
 
 
 def held_by(token):

@@ -15,7 +15,7 @@ from shoop_mailchimp.initialization import initialize
 from shoop_mailchimp.mailchimp.members import subscriber_hash
 from shoop_mailchimp.mailchimp.transport import MailchimpSession, open_session
 from shoop_mailchimp.merge_field_setup import create_merge_fields
-from shoop_mailchimp.models import JobKind, MailchimpConfiguration, SyncState, SyncStatus
+from shoop_mailchimp.models import JobKind, JobStatus, MailchimpConfiguration, MailchimpJob, SyncState, SyncStatus
 from shoop_mailchimp.sync import bulk
 from shoop_mailchimp.sync.drainer import drain
 from shoop_mailchimp.sync.jobs import request_job, run_due_jobs
@@ -1058,7 +1058,6 @@ def test_an_audience_with_all_the_fields_it_can_hold_refuses_new_ones_and_the_jo
         admin_client, configuration, mailchimp_account):
     """Mailchimp caps an audience's fields (30 on most plans): "create missing fields" on a full audience fails with
     Mailchimp's reason in the job, maps nothing to a field that does not exist, and contacts are still sent."""
-    from shoop_mailchimp.models import JobStatus, MailchimpJob
     from shoop_mailchimp.sync.kinds import merge_fields
     from tests.admin.conftest import post_shop_form, saved
 
@@ -1078,6 +1077,22 @@ def test_an_audience_with_all_the_fields_it_can_hold_refuses_new_ones_and_the_jo
     person = new_person()
     drain()
     assert member_of(mailchimp_account, person)["status"] == "subscribed"
+
+
+def test_a_refused_key_while_creating_a_field_is_the_keys_problem_not_the_fields(admin_client, configuration,
+                                                                                 mailchimp_account):
+    """A 401 on the field's creation says nothing of the field: the job says what is wrong with the key (review
+    arch59: it was listed as Mailchimp refusing that field)."""
+    from tests.admin.conftest import post_shop_form, saved
+
+    emulator, _api_key, _list_id = mailchimp_account
+    assert saved(post_shop_form(admin_client, configuration.shop, create_merge_fields=["total_spent"]))
+    emulator.faults.fail("*/merge-fields", status=401, method="POST", title="API Key Invalid",
+                         detail="Your API key may be invalid, or you've attempted to access the wrong datacenter.")
+    run_due_jobs(configuration.shop_id)
+    job = MailchimpJob.objects.filter(shop=configuration.shop, kind=JobKind.CREATE_MERGE_FIELDS).get()
+    assert job.status == JobStatus.FAILED and "refused some merge fields" not in job.message, job.message
+    assert "key" in job.message.lower(), job.message
 
 
 def test_a_text_value_longer_than_mailchimp_holds_is_cut_and_the_member_sent(configuration, mailchimp_account):

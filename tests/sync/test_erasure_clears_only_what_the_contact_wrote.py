@@ -1,12 +1,14 @@
 """An erasure that keeps a member (its owner's subscription) clears the merge fields that still hold what the erased
 contact's sends wrote (``SyncState.fields_written``: a digest per field, never the value) and leaves what the member's
 owner typed since, whether the contact was sent one by one or in a batch (reviews aud53 F3, aud54 F2)."""
+import hashlib
 import json
 
 import pytest
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.sync import bulk
+from shoop_mailchimp.sync.kinds.contact import field_digest, still_written
 from tests.helpers import new_person, row_of, send_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
@@ -30,6 +32,8 @@ def test_an_erasure_keeps_the_field_its_owner_retyped_and_clears_the_other(
     row = row_of(bob)
     assert set(row.fields_written) >= {"FNAME", "LNAME"}
     assert "Hidden" not in json.dumps(row.fields_written), "digests only, never the values"
+    unkeyed = hashlib.sha256(json.dumps("Hidden").encode("utf-8")).hexdigest()[:16]
+    assert unkeyed not in row.fields_written["LNAME"], "keyed: not reversed by trying every value without the key"
     member, _ = emulator.fire_event(api_key, list_id, "subscribe", family, merges={"FNAME": "Fam"})
     assert (member["status"], member["merge_fields"]["LNAME"]) == ("subscribed", "Hidden"), "setup: the owner's signup"
 
@@ -39,3 +43,13 @@ def test_an_erasure_keeps_the_field_its_owner_retyped_and_clears_the_other(
     member = emulator.get_member(api_key, list_id, family)
     assert member["status"] == "subscribed"
     assert (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"]) == ("Fam", "")
+    assert row_of(bob).fields_written is None, "nothing of the erased person's stays on the row"
+
+
+def test_a_digest_kept_before_digests_were_keyed_still_matches():
+    """Rows and members left recorded with the unkeyed digest of a value are still matched."""
+    unkeyed = hashlib.sha256(json.dumps("Hidden").encode("utf-8")).hexdigest()[:16]
+    held = {"FNAME": "Fam", "LNAME": "Hidden"}
+    assert still_written({"LNAME": unkeyed, "FNAME": unkeyed}, held) == ["LNAME"]
+    assert still_written({"LNAME": [field_digest("Other"), unkeyed]}, held) == ["LNAME"]
+    assert still_written({"LNAME": [field_digest("Other")]}, held) == []

@@ -15,8 +15,8 @@ from django.test import Client
 from shuup.core.models import PersonContact
 
 from shoop_mailchimp.sync.drainer import drain
-from tests.helpers import make_all_due, new_person, row_of, send_due, wait_for
-from tests.webhooks.helpers import post_event
+from tests.helpers import make_all_due, row_of, send_due, wait_for
+from tests.webhooks.helpers import post_event, vera_shares_her_member_with_carl
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -37,12 +37,7 @@ def test_owners_signup_after_a_lost_withdrawal_survives_the_erasures_retry(
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker", TIMEOUT=2)
     family = "family.%d.aud56f3@fastmail.com" % lost
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-    send_due(rounds=2)
-    row = row_of(vera)
-    assert not row.foreign_member and row.opt_in, "setup: Vera's own member"
+    vera, _carl = vera_shares_her_member_with_carl(mailchimp_account, family)
     PersonContact.objects.get(pk=vera.pk).delete()  # erasure recorded
     if lost:
         emulator.faults.hang(60, path_pattern="*/members/*", times=1, method="PATCH")

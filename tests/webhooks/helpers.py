@@ -210,3 +210,19 @@ def owner_resubscribes_on_the_form(configuration, mailchimp_account, email):
     assert member["status"] == "subscribed"
     assert post_event(Client(), configuration, "subscribe", email=email, id=member["unique_email_id"]).status_code \
         == 200
+
+
+def vera_shares_her_member_with_carl(mailchimp_account, family):
+    """Vera (consenting, "Vera Secretname") is sent: her own member at ``family``, subscribed. Carl (no consent,
+    "Carl Other") is added with ``family`` and sent: the member is his too. Returns (Vera, Carl)."""
+    from tests.helpers import new_person, row_of, send_due
+
+    emulator, api_key, list_id = mailchimp_account
+    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
+    send_due(rounds=2)
+    carl = new_person(permission=False, email=family, first_name="Carl", last_name="Other")
+    send_due(rounds=2)
+    row = row_of(vera)
+    assert not row.foreign_member and row.opt_in and row.unique_email_id, "setup: Vera's own member"
+    assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed", "setup"
+    return vera, carl

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from shuup.core.models import PersonContact
 
-from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import post_event
+from tests.helpers import row_of, send_due
+from tests.webhooks.helpers import post_event, vera_shares_her_member_with_carl
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -48,11 +48,7 @@ def test_a_shared_member_unarchived_while_the_erasure_waits_is_unsubscribed(
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family = "family.%d.aud56f4@fastmail.com" % while_erasure_waits
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    carl = new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-    send_due(rounds=2)
-    assert not row_of(vera).foreign_member and row_of(vera).opt_in, "setup: Vera's own member"
+    vera, carl = vera_shares_her_member_with_carl(mailchimp_account, family)
     if not while_erasure_waits:
         _archived_then_unarchived(configuration, mailchimp_account, family)
         send_due(rounds=2)

@@ -9,8 +9,8 @@ SUBSCRIBED, consent_made False) but ``opt_in`` stays True, so ``consent_left_wit
 import pytest
 from shuup.core.models import PersonContact
 
-from tests.helpers import new_person, row_of, send_due
-from tests.webhooks.helpers import owner_resubscribes_on_the_form
+from tests.helpers import send_due
+from tests.webhooks.helpers import owner_resubscribes_on_the_form, vera_shares_her_member_with_carl
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -33,13 +33,7 @@ def test_owners_form_resubscription_survives_a_waiting_shared_erasure(
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family = "family.%d.aud55f1@fastmail.com" % while_erasure_waits
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    carl = new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-    send_due(rounds=2)
-    row = row_of(vera)
-    assert not row.foreign_member and row.opt_in and row.unique_email_id, "setup: Vera's own member"
-    assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed", "setup"
+    vera, carl = vera_shares_her_member_with_carl(mailchimp_account, family)
     if not while_erasure_waits:
         owner_resubscribes_on_the_form(configuration, mailchimp_account, family)
     PersonContact.objects.get(pk=vera.pk).delete()  # erasure recorded

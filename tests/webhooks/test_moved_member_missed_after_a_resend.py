@@ -9,7 +9,8 @@ is ERASED)."""
 import pytest
 from shuup.core.models import PersonContact
 
-from tests.helpers import new_person, send_due
+from tests.helpers import send_due
+from tests.webhooks.helpers import vera_shares_her_member_with_carl
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("commits")]
 
@@ -29,11 +30,7 @@ def test_erasure_reaches_her_moved_member_after_a_resend(configuration, mailchim
     emulator, api_key, list_id = mailchimp_account
     settings.SHOOP_MAILCHIMP = dict(settings.SHOOP_MAILCHIMP, DELIVERY="worker")
     family, home = "family.%d.aud53f2@fastmail.com" % resent, "home.%d.aud53f2@fastmail.com" % resent
-    vera = new_person(permission=True, email=family, first_name="Vera", last_name="Secretname")
-    send_due(rounds=2)
-    new_person(permission=False, email=family, first_name="Carl", last_name="Other")
-    send_due(rounds=2)
-    assert emulator.get_member(api_key, list_id, family)["status"] == "subscribed", "setup"
+    vera, _carl = vera_shares_her_member_with_carl(mailchimp_account, family)
     emulator.fire_event(api_key, list_id, "upemail", family, new_email=home)  # its delivery does not reach the shop
     if resent:
         vera = PersonContact.objects.get(pk=vera.pk)

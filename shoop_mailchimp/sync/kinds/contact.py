@@ -10,13 +10,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ugettext as _
 from django.utils.translation import ugettext_lazy
 from shuup.core.models import CompanyContact, Contact, ContactGroup, MutableAddress, Order, PersonContact
 
-from shoop_mailchimp import consent, member_events, shop_consent
+from shoop_mailchimp import consent, encryption, member_events, shop_consent
 from shoop_mailchimp.conf import get_setting
 from shoop_mailchimp.mailchimp import batches, errors, members, resources
 from shoop_mailchimp.mailchimp.errors import MailchimpAPIError, MailchimpNotFound
@@ -407,14 +408,43 @@ def members_left_shared(shop_id, rows):
 
 
 def address_holders(shop_id, emails):
-    """{address key: the ids of the shop's contacts with it} of these addresses, in one query (none for no
-    address)."""
+    """{address key: the ids of the shop's contacts with it} of these addresses, in two queries (none for no
+    address): the contacts with the address, and those whose member is there (:func:`rows_at`)."""
     keys = address_keys(emails)
     holders = {}
     if keys:
         for pk, key in shop_contacts_with_keys(shop_id, keys).values_list("pk", "mailchimp_address__key"):
             holders.setdefault(key, set()).add(pk)
+        for key, contact_ids in rows_at(shop_id, emails).items():
+            holders.setdefault(key, set()).update(contact_ids)
     return holders
+
+
+def rows_at(shop_id, emails):
+    """{address key: contact ids} of the shop's contacts whose member is at one of ``emails`` as their rows last
+    learnt, their own address in the shop another (its owner moved it in Mailchimp: an ``upemail``): the member is
+    theirs too (review aud57 F3: an erasure there deleted for good the member another contact's row followed). Not a
+    row whose contact changed its address in the shop since it was last sent (a move never sent, the contact not
+    consenting: aud22 F3), which has left that member."""
+    lowered = {email.strip().lower() for email in emails if (email or "").strip()}
+    if not lowered:
+        return {}
+    rows = list(SyncState.objects.filter(shop_id=shop_id, kind=KIND, erase=False).annotate(
+        email_lower=Lower("email")).filter(email_lower__in=lowered).values_list("object_id", "email", "shop_email"))
+    current = dict(Contact.objects.filter(pk__in=[row[0] for row in rows]).values_list("pk", "email"))
+    found = {}
+    for contact_id, email, shop_email in rows:
+        if (shop_email or "").strip() and address_key(current.get(contact_id) or "") == address_key(shop_email):
+            found.setdefault(address_key(email), set()).add(contact_id)
+    return found
+
+
+def holders_of(shop_id, email):
+    """The shop's contacts that have the member of ``email``: with the address, or following its member there
+    (:func:`rows_at`)."""
+    followed = set().union(*rows_at(shop_id, [email]).values())
+    with_address = shop_contacts_with_keys(shop_id, address_keys([email]))
+    return with_address | shop_contacts(shop_id).filter(pk__in=followed) if followed else with_address
 
 
 def _held(emails, holders):
@@ -1296,6 +1326,8 @@ class ContactPlan:
         if member is None:
             return
         self._remember_left(found, self.row.unique_email_id, member.get("status", ""), member)
+        # Not left by the contact: its subscription is still the one the contact's consent made (aud57 F4).
+        self.members_left[-1]["moved"] = True
         log("member.email", "%s: the member this contact's sends wrote there is at %s now (moved in Mailchimp); a new "
             "one was written at the contact's address, and the moved one is remembered for the contact's erasure" % (
                 self.email, found))
@@ -1744,10 +1776,16 @@ def written_facts(email, member_status, permission, decided, consent_request="",
 ARRIVAL_FIELDS = "status,timestamp_signup"
 
 
+def field_digests(value):
+    """The digests of a merge field's value (an address object too), the one to store first
+    (:func:`shoop_mailchimp.encryption.digests`: keyed, so that a digest kept of an erased person's birthday or phone
+    cannot be reversed without the key): tell a value written by the shop from one typed since without keeping it."""
+    return encryption.digests(json.dumps(value, sort_keys=True))
+
+
 def field_digest(value):
-    """A short digest of a merge field's value (an address object too): tells a value written by the shop from one
-    typed since without keeping the value."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    """The digest of a merge field's value to store (:func:`field_digests`)."""
+    return field_digests(value)[0]
 
 
 def left_field_digests(merge_fields):
@@ -1776,9 +1814,9 @@ def fields_written(known, merge_fields):
 def still_written(digests, merge_fields):
     """The merge tags of a member (``merge_fields`` as read) that still hold what ``digests`` (``{tag: digest}``, or
     ``{tag: [digest, ...]}``) say a write put there."""
-    held = {tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})}
+    held = {tag: set(field_digests(value)) for tag, value in merge_fields.items() if value not in ("", None, {})}
     return sorted(tag for tag, digest in (digests or {}).items()
-                  if tag in held and held[tag] in ([digest] if isinstance(digest, str) else digest))
+                  if tag in held and held[tag] & set([digest] if isinstance(digest, str) else digest))
 
 
 def member_address(list_id, unique_email_id):
@@ -2076,8 +2114,7 @@ def consent_left_with(shop_id, row, carried=False):
         return False
     if getattr(row, "foreign_member", False) and not (row.opt_in and getattr(row, "consent_made", False)):
         return False
-    return not consenting_in_shop(shop_id, shop_contacts_with_keys(shop_id, address_keys([row.email])).exclude(
-        pk=row.object_id))
+    return not consenting_in_shop(shop_id, holders_of(shop_id, row.email).exclude(pk=row.object_id))
 
 
 def consenting_in_shop(shop_id, contacts):
@@ -2209,9 +2246,10 @@ class ErasePlan:
             outcome.facts = self.written
             outcome.learnt.extend(self.learnt)
             return outcome
+        # Nothing of the erased person's stays on the row, not even the digests of their data.
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
                                  applied_tags="", found_tags="", consent_request="", foreign_member=None,
-                                 members_left=[])
+                                 members_left=[], fields_written=None)
         outcome.learnt.extend(self.learnt)
         return outcome
 
@@ -2297,7 +2335,8 @@ class ErasePlan:
         kept, without the erased person's data (:meth:`_clear_member_left`), when someone may have it now: another
         contact of the shop has to do with its address (:func:`members_left_shared`), or it is subscribed or pending
         (the contact's consent left with it when it was left, archived or unsubscribed: a subscription there since is
-        its owner's, on Mailchimp's own form)."""
+        its owner's, on Mailchimp's own form); not one a send found moved away in Mailchimp (``moved``), whose
+        subscription is still the contact's consent's."""
         list_id, email = self.configuration.list_id, left.get("email", "")
         member = yield from read_member(list_id, email, "status,unique_email_id,merge_fields")
         if member is None:
@@ -2309,7 +2348,7 @@ class ErasePlan:
         elif address_key(email) in self.left_shared:
             yield from self._clear_member_left(left, member, log,
                                                "another contact of the shop has to do with the address")
-        elif member.get("status") in (members.SUBSCRIBED, members.PENDING):
+        elif member.get("status") in (members.SUBSCRIBED, members.PENDING) and not left.get("moved"):
             yield from self._clear_member_left(left, member, log, "it is %s, by its owner's consent since the "
                                                "contact left it" % member.get("status"))
         else:
@@ -2408,8 +2447,7 @@ class ErasePlan:
             email = yield from member_address(list_id, self.row.unique_email_id)
             left = {address_key(entry.get("email", "")) for entry in getattr(self.row, "members_left", None) or []
                     if entry.get("unique_email_id") == self.row.unique_email_id}
-            others = shop_contacts_with_address(self.configuration.shop_id, email or "").exclude(
-                pk=self.row.object_id) if email else None
+            others = holders_of(self.configuration.shop_id, email).exclude(pk=self.row.object_id) if email else None
             if email is not None and address_key(email) in left:
                 email = None
             elif others is not None and others.exists():
@@ -2460,7 +2498,7 @@ class ErasePlan:
                 "there" % email)
             return
         consented = bool(self.row.opt_in or getattr(self.row, "consent_unanswered", ""))
-        others = shop_contacts_with_address(self.configuration.shop_id, email).exclude(pk=self.row.object_id)
+        others = holders_of(self.configuration.shop_id, email).exclude(pk=self.row.object_id)
         if others.exists():
             # Theirs too now: kept without the erased person's data, unsubscribed when none of them consents (as at
             # the row's own address, aud45 F4).
