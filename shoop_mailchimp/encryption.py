@@ -77,6 +77,12 @@ def digests(text):
             for key in _digest_keys(configured_secrets())] + [hashlib.sha256(data).hexdigest()[:DIGEST_LENGTH]]
 
 
+def digest_key_ids():
+    """A short id of each configured key's digest key, newest first: stored beside digests, it tells whether they can
+    still be compared (review aud58 F1: once a rotation removed the key they were made with, none matches)."""
+    return [hmac.new(key, b"key id", hashlib.sha256).hexdigest()[:8] for key in _digest_keys(configured_secrets())]
+
+
 def encrypt(text):
     """A Fernet token (ASCII text) for ``text``, made with the newest key."""
     return _fernets(configured_secrets())[0].encrypt(text.encode("utf-8")).decode("ascii")

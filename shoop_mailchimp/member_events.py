@@ -124,9 +124,11 @@ def handle_unsubscribe(configuration, event, states=None, told_ids=None):
         _erasures_learn(configuration, event, email, member_status=ARCHIVED)
     elif told_ids is None:
         # The owner's unsubscribe ends the consent the row last sent, and any an attempt begun before it carried
-        # (aud56 F2: a lost attempt's consent still counted, and the owner's next signup was deleted).
+        # (aud56 F2: a lost attempt's consent still counted, and the owner's next signup was deleted); and that of a
+        # member a row remembers as left there.
         _erasures_learn(configuration, event, email, lost_facts={"consent_unanswered": ""}, opt_in=False,
                         consent_made=False)
+        state.members_left_unsubscribed(configuration.shop_id, SyncKind.CONTACT, email)
     states = _states(configuration, email, states)
     if told_ids is not None:
         contact_ids = sorted(told_ids)
@@ -230,14 +232,16 @@ def handle_subscribe(configuration, event, states=None):
                         "created_again": created_again})
 
 
-def _erasures_learn(configuration, event, address, lost_facts=None, **facts):
+def _erasures_learn(configuration, event, address, lost_facts=None, same_member=False, **facts):
     """An erasure of ``address`` not yet done (its contact deleted: no row :func:`matching_states` finds) learns what
     the event tells, whether or not a contact of the shop still has the address: a ``subscribe`` makes the
     subscription its owner's, not one the erased contact's consent made, for its erasure to end or for another's to
     take for not its owner's (review aud50 F3, aud51 F1); an ``unsubscribe`` ends the consent it last sent, so that a
     signup its owner makes since is not taken for it (aud55 F1, F2); an ``upemail`` moves it with its member. Not
     from an event fired before the consent the row last sent, or before a fact it holds. ``lost_facts`` too where an
-    attempt whose end the row never learnt (its token kept) began before the event.
+    attempt whose end the row never learnt (its token kept) began before the event. ``same_member``: only the rows
+    of the member the event names (an ``upemail`` moves its own member, not another's erasure at the address it
+    left: review aud58 F2).
 
     The rows of the address, and those whose send whose answer was lost noted it (``move_sent_to``) when the event
     names their member (``data[id]``, its ``unique_email_id``): their move landed, and they name the address now
@@ -251,14 +255,18 @@ def _erasures_learn(configuration, event, address, lost_facts=None, **facts):
         Q(consent_sent_at__isnull=True) | Q(consent_sent_at__lt=within)).filter(
         Q(mailchimp_fact_at__isnull=True) | Q(mailchimp_fact_at__lt=within))
     here = waiting.filter(email__iexact=address)
+    if same_member:
+        here = here.filter(unique_email_id=member_id) if member_id else here.none()
     noted = waiting.filter(move_sent_to__iexact=address, unique_email_id=member_id).exclude(
         email__iexact=address) if member_id and len(member_id) <= MAX_MEMBER_ID else waiting.none()
     here_ids, noted_ids = list(here.values_list("pk", flat=True)), list(noted.values_list("pk", flat=True))
     if lost_facts:
         lost = waiting.filter(pk__in=here_ids + noted_ids).exclude(claimed_by="").filter(claimed_at__lt=within)
-        state.apply_mailchimp_fact(list(lost.values_list("pk", flat=True)), fired_at, **lost_facts)
-    state.apply_mailchimp_fact(noted_ids, fired_at, **dict({"email": address, "move_sent_to": ""}, **facts))
-    state.apply_mailchimp_fact(here_ids, fired_at, **facts)
+        state.apply_mailchimp_fact(list(lost.values_list("pk", flat=True)), fired_at, waiting_erasures=True,
+                                   **lost_facts)
+    state.apply_mailchimp_fact(noted_ids, fired_at, waiting_erasures=True,
+                               **dict({"email": address, "move_sent_to": ""}, **facts))
+    state.apply_mailchimp_fact(here_ids, fired_at, waiting_erasures=True, **facts)
 
 
 def learn_member(states, event):
@@ -315,7 +323,7 @@ def handle_upemail(configuration, event, states=None):
     # A member a contact left at the old address (its erasure deletes it) is at the new one now, and so is the
     # member of a waiting erasure: what its owner does there next reaches it (review aud56 F1).
     state.follow_members_left(configuration.shop_id, SyncKind.CONTACT, old_email, new_email)
-    _erasures_learn(configuration, event, old_email, email=new_email)
+    _erasures_learn(configuration, event, old_email, same_member=True, email=new_email)
     states, refusal = _applicable(configuration, event, old_email, states)
     if refusal:
         return refusal

@@ -204,7 +204,7 @@ def _apply_member(configuration, row, member, report, deferred, asked_at, leavin
         # A fact of Mailchimp's side alone, applied even while the shop sends (as the webhook does): the
         # send then addresses the member where it now is.
         event = {"type": "upemail", "fired_at": fired_at, "merges": {},
-                 "data": dict(data, old_email=row.email, new_email=email)}
+                 "data": dict(data, old_email=row.email, new_email=email, new_id=member.get("unique_email_id") or "")}
         _count(report, handle_event(configuration, event, source="reconcile", states=[row]), "email_changed")
         row.refresh_from_db()
     if not _status_changed(row, status):

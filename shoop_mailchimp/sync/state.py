@@ -479,33 +479,62 @@ def rows_with_members_left(shop_id, kind):
         left_size__gt=2)
 
 
+#: How often :func:`_edit_members_left` reads a row's entries again when a send's close changed them meanwhile.
+MEMBERS_LEFT_ATTEMPTS = 3
+
+
 def follow_members_left(shop_id, kind, old_email, new_email):
     """Mailchimp moved a member to ``new_email`` (an ``upemail``): the rows that remember a member they left at
     ``old_email`` (``SyncState.members_left``, erased ones too: their erasure reads it) remember it there now, so
-    that an erasure finds it. Each row is written only if its entries are still as read. Returns how many."""
-    old_key, followed = address_key(old_email), 0
-    for row in rows_with_members_left(shop_id, kind).only("id", "members_left", "version"):
-        entries = row.members_left or []
-        if not any(address_key(entry.get("email", "")) == old_key for entry in entries):
-            continue
-        moved = [dict(entry, email=new_email) if address_key(entry.get("email", "")) == old_key else entry
-                 for entry in entries]
-        followed += SyncState.objects.filter(id=row.id, version=row.version).update(members_left=moved)
-    return followed
+    that an erasure finds it. Returns how many rows."""
+    return _edit_members_left(shop_id, kind, old_email, lambda entry: dict(entry, email=new_email))
 
 
-def apply_mailchimp_fact(state_ids, fired_at, resend=False, **fields):
+def members_left_unsubscribed(shop_id, kind, email):
+    """The member at ``email`` was unsubscribed in Mailchimp (its owner): the rows that remember it as a member they
+    left (erased ones too) no longer take a subscription there for the one their contact's consent made (an entry's
+    ``moved``): one its owner makes since is theirs (review aud58 F3: the erasure deleted it for good). Returns how
+    many rows."""
+    return _edit_members_left(shop_id, kind, email, lambda entry: dict(
+        {name: value for name, value in entry.items() if name != "moved"}, status=UNSUBSCRIBED))
+
+
+def _edit_members_left(shop_id, kind, email, edit):
+    """``edit`` (entry -> entry) on the entries of the rows' ``members_left`` at ``email``: compare-and-set on the
+    entries as read, read again when they changed meanwhile (a contact's save queueing the row changes only its other
+    fields: review pg59 F3, the address change of a member left was lost to it). Returns how many rows were
+    written."""
+    key, written = address_key(email), 0
+    for row_id in rows_with_members_left(shop_id, kind).values_list("id", flat=True):
+        for _attempt in range(MEMBERS_LEFT_ATTEMPTS):
+            held = SyncState.objects.filter(id=row_id).only("members_left").first()
+            entries = (held.members_left if held else None) or []
+            if not any(address_key(entry.get("email", "")) == key for entry in entries):
+                break
+            edited = [edit(entry) if address_key(entry.get("email", "")) == key else entry for entry in entries]
+            if SyncState.objects.filter(id=row_id, members_left=entries).update(members_left=edited):
+                written += 1
+                break
+    return written
+
+
+def apply_mailchimp_fact(state_ids, fired_at, resend=False, waiting_erasures=False, **fields):
     """Record a fact Mailchimp told us (a webhook) on these rows; a send under way does not undo it.
 
     ``resend`` also queues the rows, so the shop's own state follows the fact (an address changed in
-    Mailchimp gets the shop's consent and interests).
+    Mailchimp gets the shop's consent and interests). ``waiting_erasures``: only on rows that are erasures still
+    waiting as it runs (not one that closed as done since they were read: its facts stay those of the finished
+    erasure).
     """
     # The version moves too: a send under way when the fact arrived then closes its row pending, and the next
     # send starts from the fact (a consent request that met an unsubscribe in flight is withdrawn again).
     changes = dict(fields, mailchimp_fact_at=fired_at, version=F("version") + 1)
     if resend:
         changes.update(_pending_now(timezone.now()))
-    return SyncState.objects.filter(id__in=list(state_ids)).update(**changes)
+    rows = SyncState.objects.filter(id__in=list(state_ids))
+    if waiting_erasures:
+        rows = rows.filter(erase=True).exclude(member_status=ERASED)
+    return rows.update(**changes)
 
 
 # Claiming (workers) ---------------------------------------------------------------------------------

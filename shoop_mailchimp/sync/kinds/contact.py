@@ -1788,9 +1788,21 @@ def field_digest(value):
     return field_digests(value)[0]
 
 
+#: The entry of a ``{tag: digest}`` map naming the key its digests were made with (no merge tag is "*").
+DIGEST_KEY = "*"
+
+
 def left_field_digests(merge_fields):
     """``{tag: digest}`` of the merge fields a member left by its contact holds (the empty ones hold nothing)."""
-    return {tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})}
+    return dict({tag: field_digest(value) for tag, value in merge_fields.items() if value not in ("", None, {})},
+                **{DIGEST_KEY: encryption.digest_key_ids()[0]})
+
+
+def digests_comparable(digests):
+    """Whether a ``{tag: digest}`` map can still be compared with a member's values: made with a key still
+    configured (or kept before digests were keyed and named their key). Else an erasure clears every field the shop
+    fills, as for a row that kept none."""
+    return digests is not None and (DIGEST_KEY not in digests or digests[DIGEST_KEY] in encryption.digest_key_ids())
 
 
 #: How many values of each merge field ``SyncState.fields_written`` remembers (a write whose answer was lost, and the
@@ -1802,19 +1814,21 @@ def fields_written(known, merge_fields):
     """``SyncState.fields_written`` once a member write carrying ``merge_fields`` (the contact's data) may have landed:
     each field written remembers the digest of its value beside those of the last values before it (the write may
     not land, its answer lost: the member then holds an earlier one). Noted before the write goes out."""
-    written = {tag: list(digests) for tag, digests in (known or {}).items()}
+    written = {tag: list(digests) for tag, digests in (known or {}).items() if tag != DIGEST_KEY}
     for tag, value in (merge_fields or {}).items():
         if value not in ("", None, {}):
             digest = field_digest(value)
             earlier = [other for other in written.get(tag, []) if other != digest]
             written[tag] = ([digest] + earlier)[:DIGESTS_PER_FIELD]
+    written[DIGEST_KEY] = encryption.digest_key_ids()[0]
     return written
 
 
 def still_written(digests, merge_fields):
     """The merge tags of a member (``merge_fields`` as read) that still hold what ``digests`` (``{tag: digest}``, or
     ``{tag: [digest, ...]}``) say a write put there."""
-    held = {tag: set(field_digests(value)) for tag, value in merge_fields.items() if value not in ("", None, {})}
+    held = {tag: set(field_digests(value)) for tag, value in merge_fields.items()
+            if tag != DIGEST_KEY and value not in ("", None, {})}
     return sorted(tag for tag, digest in (digests or {}).items()
                   if tag in held and held[tag] & set([digest] if isinstance(digest, str) else digest))
 
@@ -2249,7 +2263,7 @@ class ErasePlan:
         # Nothing of the erased person's stays on the row, not even the digests of their data.
         outcome = Outcome.synced(email="", shop_email="", fingerprint="", opt_in=None, member_status=members.ERASED,
                                  applied_tags="", found_tags="", consent_request="", foreign_member=None,
-                                 members_left=[], fields_written=None)
+                                 members_left=[], fields_written=None, unique_email_id="")
         outcome.learnt.extend(self.learnt)
         return outcome
 
@@ -2346,24 +2360,30 @@ class ErasePlan:
             log("member.kept", "%s was not deleted (erasure): the member the contact left there was created again "
                 "since" % email)
         elif address_key(email) in self.left_shared:
+            # A member found moved away carries the subscription the contact's consent made: it leaves with the
+            # contact unless one of those who have the address consents (review aud58 F2).
+            withdraw = bool(left.get("moved")) and member.get("status") in CONSENTED and not consenting_in_shop(
+                self.configuration.shop_id, holders_of(self.configuration.shop_id, email).exclude(
+                    pk=self.row.object_id))
             yield from self._clear_member_left(left, member, log,
-                                               "another contact of the shop has to do with the address")
+                                               "another contact of the shop has to do with the address", withdraw)
         elif member.get("status") in (members.SUBSCRIBED, members.PENDING) and not left.get("moved"):
             yield from self._clear_member_left(left, member, log, "it is %s, by its owner's consent since the "
                                                "contact left it" % member.get("status"))
         else:
             yield from erase_member(list_id, email, False, log, where=" (an address the contact left)")
 
-    def _clear_member_left(self, left, member, log, why):
+    def _clear_member_left(self, left, member, log, why, withdraw=False):
         """A member the contact left (``left``, its :attr:`SyncState.members_left` entry; ``member`` as read now)
         that someone else may have now (``why``): it stays (a permanent delete would bar their consent from the
         address for good), but keeps none of the erased person's data (the merge fields that still hold what they
         held when the contact left, of any field: the contact's data, its contact groups' interests off; an entry
         recorded without them: every field the shop fills), and the shop's other contacts of the address write
         theirs again (:class:`MemberDataErased`). A value its owner typed there since is theirs and stays. A refusal
-        to edit it (Mailchimp may keep archived contacts as they are) is logged: the erasure goes on."""
+        to edit it (Mailchimp may keep archived contacts as they are) is logged: the erasure goes on. ``withdraw``:
+        unsubscribed in the same write (:func:`unsubscribe_kept_member`)."""
         email = left.get("email", "")
-        if "fields" in left:
+        if "fields" in left and digests_comparable(left["fields"]):
             tags = still_written(left["fields"], member.get("merge_fields") or {})
         else:
             tags = self.mapped_tags + self.unmapped_tags
@@ -2371,6 +2391,14 @@ class ErasePlan:
         if self.interest_ids:
             body["interests"] = dict.fromkeys(self.interest_ids, False)
         try:
+            if withdraw:
+                yield from unsubscribe_kept_member(
+                    self.configuration.list_id, email, self.row.object_id,
+                    self.row.consent_changed_at or timezone.now(), self.learnt, log,
+                    "%s was not deleted (erasure): the contact's member moved there, and %s" % (email, why),
+                    merge_fields=body["merge_fields"], interests=body.get("interests"))
+                self.learnt.append(MemberDataErased(email, self.row.object_id))
+                return
             if (yield from write_kept_member(self.configuration.list_id, email, body)) is None:
                 return
         except MailchimpNotFound:
@@ -2391,7 +2419,7 @@ class ErasePlan:
         (review aud53 F3, aud54 F2: the names an owner typed on Mailchimp's form were wiped). A row sent before the
         digests were kept: every field of ``tags`` (the ones the shop fills)."""
         digests = getattr(self.row, "fields_written", None)
-        if digests is None:
+        if not digests_comparable(digests):
             return dict.fromkeys(tags, "")
         member = yield from read_member(self.configuration.list_id, email, "merge_fields")
         return dict.fromkeys(still_written(digests, (member or {}).get("merge_fields") or {}), "")

@@ -5,9 +5,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
-from django.db import connection
+from django.db import connection, transaction
 
+from shoop_mailchimp.models import SyncKind
+from shoop_mailchimp.sync import state
 from tests.services.processes import ROOT
 
 
@@ -44,3 +47,25 @@ def in_a_worker_killed_at(run, module, name, when):
             os._exit(0)
     _pid, status = os.waitpid(pid, 0)
     return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+
+class RowHeld(threading.Thread):
+    """Shop B's transaction: records Ann's row there (as an order's save does), then fails and rolls back once
+    told to."""
+
+    def __init__(self, shop_id, contact_id):
+        super().__init__()
+        self.shop_id, self.contact_id = shop_id, contact_id
+        self.locked, self.release = threading.Event(), threading.Event()
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                state.record(self.shop_id, SyncKind.CONTACT, [self.contact_id])
+                self.locked.set()
+                self.release.wait(60)
+                raise RuntimeError("the checkout's payment failed")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()

@@ -26,14 +26,14 @@ while Ann's contact no longer consents."""
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from shuup.core.models import Contact
 
 from shoop_mailchimp.models import MailchimpBatch, SyncKind, SyncState
 from shoop_mailchimp.sync import bulk, state
 from shoop_mailchimp.sync.rounds import run_due_work
 from tests.helpers import make_all_due, new_person
-from tests.services.pg58.helpers import run_inner_on_postgresql
+from tests.services.pg58.helpers import RowHeld, run_inner_on_postgresql
 from tests.sync.conftest import burst_settings  # noqa: F401
 
 
@@ -43,26 +43,6 @@ def test_batch_withdrawal_skips_another_shops_locked_row_on_postgresql(postgres_
     run_inner_on_postgresql(__file__, postgres_port, expected_passed=3)
 
 
-class RowHeld(threading.Thread):
-    """Shop B's transaction: records Ann's row there (as an order's save does), then fails and rolls back once
-    told to."""
-
-    def __init__(self, shop_id, contact_id):
-        super().__init__()
-        self.shop_id, self.contact_id = shop_id, contact_id
-        self.locked, self.release = threading.Event(), threading.Event()
-
-    def run(self):
-        try:
-            with transaction.atomic():
-                state.record(self.shop_id, SyncKind.CONTACT, [self.contact_id])
-                self.locked.set()
-                self.release.wait(60)
-                raise RuntimeError("the checkout's payment failed")
-        except RuntimeError:
-            pass
-        finally:
-            connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
