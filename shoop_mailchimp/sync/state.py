@@ -500,21 +500,22 @@ def members_left_unsubscribed(shop_id, kind, email):
 
 
 def _edit_members_left(shop_id, kind, email, edit):
-    """``edit`` (entry -> entry) on the entries of the rows' ``members_left`` at ``email``: compare-and-set on the
-    entries as read, read again when they changed meanwhile (a contact's save queueing the row changes only its other
-    fields: review pg59 F3, the address change of a member left was lost to it). Returns how many rows were
-    written."""
+    """``edit`` (entry -> entry) on the entries of the rows' ``members_left`` at ``email`` (one query finds them):
+    compare-and-set on the entries as read, read again when they changed meanwhile (a compare on the row's version
+    lost the edit to a contact's save, which changes only its other fields: review pg59 F3). Returns how many rows
+    were written."""
     key, written = address_key(email), 0
-    for row_id in rows_with_members_left(shop_id, kind).values_list("id", flat=True):
+    for row in rows_with_members_left(shop_id, kind).only("id", "members_left"):
+        entries = row.members_left or []
         for _attempt in range(MEMBERS_LEFT_ATTEMPTS):
-            held = SyncState.objects.filter(id=row_id).only("members_left").first()
-            entries = (held.members_left if held else None) or []
             if not any(address_key(entry.get("email", "")) == key for entry in entries):
                 break
             edited = [edit(entry) if address_key(entry.get("email", "")) == key else entry for entry in entries]
-            if SyncState.objects.filter(id=row_id, members_left=entries).update(members_left=edited):
+            if SyncState.objects.filter(id=row.id, members_left=entries).update(members_left=edited):
                 written += 1
                 break
+            held = SyncState.objects.filter(id=row.id).only("members_left").first()
+            entries = (held.members_left if held else None) or []
     return written
 
 
